@@ -1,0 +1,19 @@
+"""The HTTP application: the Lambda API and Lamina's own endpoints, behind AWS-shaped errors."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from lamina.api import functions, invoke, lamina
+from lamina.api.context import SERVICES, Services
+from lamina.api.errors import MAX_REQUEST_BYTES, aws_errors
+
+
+def build_app(svc: Services) -> web.Application:
+    app = web.Application(middlewares=[aws_errors], client_max_size=svc.max_request_bytes)
+    app[SERVICES] = svc
+    app[MAX_REQUEST_BYTES] = svc.max_request_bytes
+    app.add_routes(functions.routes)
+    app.add_routes(invoke.routes)
+    app.add_routes(lamina.routes)
+    return app

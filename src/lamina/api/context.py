@@ -1,0 +1,55 @@
+"""What the HTTP handlers share: the services, reachable from any request."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Mapping
+
+from aiohttp import web
+
+from lamina.control.functions import FunctionService
+from lamina.errors import InvalidRequestContent
+from lamina.invoke.service import Invoker
+from lamina.metering.recorder import Recorder
+from lamina.scheduler.pool import Scheduler
+from lamina.settings import Settings
+from lamina.store.base import Store
+from lamina.store.code import CodeStore
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    store: Store
+    code: CodeStore
+    functions: FunctionService
+    scheduler: Scheduler
+    invoker: Invoker
+    recorder: Recorder
+    # The largest request body accepted (a 50 MB zip, base64-encoded, in JSON).
+    max_request_bytes: int
+
+
+SERVICES = web.AppKey("services", Services)
+
+
+def services(request: web.Request) -> Services:
+    return request.app[SERVICES]
+
+
+async def json_body(request: web.Request) -> Mapping[str, object]:
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidRequestContent(f"Could not parse request body into json: {exc}") from exc
+    if not isinstance(body, dict):
+        raise InvalidRequestContent("The request body must be a JSON object")
+    return body
+
+
+def json_response(doc: object, status: int = 200) -> web.Response:
+    return web.Response(status=status, body=json.dumps(doc).encode(), content_type="application/json")

@@ -1,0 +1,60 @@
+"""The one place errors become HTTP responses, in AWS's shape.
+
+Every response carries ``x-amzn-RequestId``. An ``ApiError`` becomes its status, the header
+``X-Amzn-ErrorType: <Code>`` (botocore reads the code from it first) and the JSON body
+``{"Type": "User", "message": "..."}``. Anything unexpected is logged and becomes a
+``ServiceException`` (500) that says nothing of Lamina's internals.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Awaitable, Callable
+
+from aiohttp import web
+
+from lamina.errors import ApiError, RequestTooLarge, ServiceError
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+REQUEST_ID = "lamina.request_id"
+MAX_REQUEST_BYTES = web.AppKey("max_request_bytes", int)
+
+
+def error_response(error: ApiError, request_id: str) -> web.Response:
+    headers = {"X-Amzn-ErrorType": error.code, "x-amzn-RequestId": request_id, **error.headers()}
+    return web.Response(
+        status=error.status, body=json.dumps(error.body()).encode(), headers=headers, content_type="application/json"
+    )
+
+
+class UnknownOperation(ApiError):
+    code = "UnknownOperationException"
+    status = 404
+
+
+@web.middleware
+async def aws_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request_id = str(uuid.uuid4())
+    request[REQUEST_ID] = request_id
+    try:
+        response = await handler(request)
+    except ApiError as exc:
+        return error_response(exc, request_id)
+    except web.HTTPRequestEntityTooLarge:
+        limit = request.app[MAX_REQUEST_BYTES]
+        return error_response(RequestTooLarge(f"Request must be smaller than {limit} bytes for the operation"), request_id)
+    except web.HTTPNotFound:
+        return error_response(UnknownOperation(f"Unknown operation {request.method} {request.path}"), request_id)
+    except web.HTTPMethodNotAllowed:
+        return error_response(UnknownOperation(f"Unknown operation {request.method} {request.path}"), request_id)
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("unexpected error in %s %s", request.method, request.path)
+        return error_response(ServiceError("An internal error occurred; see the Lamina server log."), request_id)
+    response.headers.setdefault("x-amzn-RequestId", request_id)
+    return response

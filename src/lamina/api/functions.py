@@ -1,0 +1,99 @@
+"""Lambda API: the function resource (create, read, list, update, delete) and account settings."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from lamina.api.context import json_body, json_response, services
+from lamina.api.shapes import function_configuration
+from lamina.control.validation import function_identifier
+from lamina.errors import InvalidParameterValue, ResourceNotFound
+
+routes = web.RouteTableDef()
+FUNCTION = "/2015-03-31/functions/{FunctionName}"
+
+
+def _name(request: web.Request) -> str:
+    name, qualifier = function_identifier(request.match_info["FunctionName"])
+    qualifier = request.query.get("Qualifier") or qualifier
+    if qualifier not in (None, "$LATEST"):
+        arn = services(request).settings.function_arn(name, qualifier)
+        raise ResourceNotFound(f"Function not found: {arn}")
+    return name
+
+
+@routes.post("/2015-03-31/functions")
+async def create_function(request: web.Request) -> web.Response:
+    svc = services(request)
+    fn = await svc.functions.create(await json_body(request))
+    return json_response(function_configuration(fn, svc.settings), status=201)
+
+
+@routes.get("/2015-03-31/functions")
+@routes.get("/2015-03-31/functions/")
+async def list_functions(request: web.Request) -> web.Response:
+    svc = services(request)
+    raw = request.query.get("MaxItems", "50")
+    if not raw.isdigit() or not 1 <= int(raw) <= 10000:
+        raise InvalidParameterValue("MaxItems must be an integer between 1 and 10000")
+    page, next_marker = svc.functions.list(request.query.get("Marker"), int(raw))
+    doc: dict[str, object] = {"Functions": [function_configuration(fn, svc.settings) for fn in page]}
+    if next_marker:
+        doc["NextMarker"] = next_marker
+    return json_response(doc)
+
+
+@routes.get(FUNCTION)
+async def get_function(request: web.Request) -> web.Response:
+    svc = services(request)
+    fn = svc.functions.get(_name(request))
+    base = f"{request.scheme}://{request.host}"
+    return json_response({
+        "Configuration": function_configuration(fn, svc.settings),
+        "Code": {"RepositoryType": "S3", "Location": f"{base}/lamina/v1/code/{fn.code.digest}.zip"},
+    })  # fmt: skip
+
+
+@routes.get(FUNCTION + "/configuration")
+async def get_function_configuration(request: web.Request) -> web.Response:
+    svc = services(request)
+    return json_response(function_configuration(svc.functions.get(_name(request)), svc.settings))
+
+
+@routes.put(FUNCTION + "/code")
+async def update_function_code(request: web.Request) -> web.Response:
+    svc = services(request)
+    fn = await svc.functions.update_code(_name(request), await json_body(request))
+    return json_response(function_configuration(fn, svc.settings))
+
+
+@routes.put(FUNCTION + "/configuration")
+async def update_function_configuration(request: web.Request) -> web.Response:
+    svc = services(request)
+    fn = await svc.functions.update_configuration(_name(request), await json_body(request))
+    return json_response(function_configuration(fn, svc.settings))
+
+
+@routes.delete(FUNCTION)
+async def delete_function(request: web.Request) -> web.Response:
+    await services(request).functions.delete(_name(request))
+    return web.Response(status=204)
+
+
+@routes.get("/2016-08-19/account-settings")
+@routes.get("/2016-08-19/account-settings/")
+async def get_account_settings(request: web.Request) -> web.Response:
+    svc = services(request)
+    functions, _ = svc.functions.list(None, 1_000_000)
+    limits = svc.settings.limits
+    total = sum(fn.code.size for fn in functions)
+    return json_response({
+        "AccountLimit": {
+            "TotalCodeSize": 80 * 1024**3,
+            "CodeSizeUnzipped": limits.unzipped_code_bytes,
+            "CodeSizeZipped": limits.zipped_code_bytes,
+            "ConcurrentExecutions": limits.account_concurrency,
+            "UnreservedConcurrentExecutions": limits.account_concurrency,
+        },
+        "AccountUsage": {"TotalCodeSize": total, "FunctionCount": len(functions)},
+    })  # fmt: skip

@@ -1,0 +1,34 @@
+"""Lambda API: Invoke (``RequestResponse``, ``Event``, ``DryRun``)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from lamina.api.context import services
+from lamina.errors import RequestTooLarge
+from lamina.invoke.service import InvokeRequest
+
+routes = web.RouteTableDef()
+
+
+@routes.post("/2015-03-31/functions/{FunctionName}/invocations")
+async def invoke(request: web.Request) -> web.Response:
+    svc = services(request)
+    limit = svc.settings.limits.sync_payload_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestTooLarge(f"Request must be smaller than {limit} bytes for the InvokeFunction operation")
+    result = await svc.invoker.invoke(InvokeRequest(
+        function=request.match_info["FunctionName"],
+        payload=await request.read(),
+        qualifier=request.query.get("Qualifier"),
+        invocation_type=request.headers.get("X-Amz-Invocation-Type", "RequestResponse"),
+        log_tail=request.headers.get("X-Amz-Log-Type") == "Tail",
+        client_context=request.headers.get("X-Amz-Client-Context"),
+    ))  # fmt: skip
+    headers = {"x-amzn-RequestId": result.request_id, "X-Amz-Executed-Version": result.executed_version}
+    if result.function_error:
+        headers["X-Amz-Function-Error"] = result.function_error
+    if result.log_result is not None:
+        headers["X-Amz-Log-Result"] = result.log_result
+    content_type = "application/json" if result.status == 200 else None
+    return web.Response(status=result.status, body=result.payload, headers=headers, content_type=content_type)

@@ -1,0 +1,78 @@
+"""Lamina's own endpoints beside the Lambda API: health, logs and code downloads.
+
+    GET /lamina/v1/health                     {"status": "ok", ...}
+    GET /lamina/v1/functions/{name}/logs      ?since=<cursor>&limit=<n>&wait=<seconds>
+        -> {"events": [{"cursor", "timestamp", "logStream", "message"}], "nextCursor"}
+        With wait > 0 and nothing new, the call waits up to that long for new lines.
+    GET /lamina/v1/code/{digest}.zip          a function's deployment package (GetFunction's Code.Location)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+
+from aiohttp import web
+
+from lamina import __version__
+from lamina.api.context import json_response, services
+from lamina.errors import InvalidParameterValue, ResourceNotFound
+
+routes = web.RouteTableDef()
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+
+
+@routes.get("/lamina/v1/health")
+async def health(request: web.Request) -> web.Response:
+    svc = services(request)
+    return json_response({
+        "status": "ok",
+        "version": __version__,
+        "environments": len(svc.scheduler.environments()),
+        "inUse": svc.scheduler.in_use,
+    })  # fmt: skip
+
+
+def _int(request: web.Request, key: str, default: int, high: int) -> int:
+    raw = request.query.get(key, str(default))
+    if not raw.isdigit() or int(raw) > high:
+        raise InvalidParameterValue(f"{key} must be an integer between 0 and {high}")
+    return int(raw)
+
+
+@routes.get("/lamina/v1/functions/{name}/logs")
+async def function_logs(request: web.Request) -> web.Response:
+    svc = services(request)
+    name = request.match_info["name"]
+    since = _int(request, "since", 0, 2**62)
+    limit = max(1, _int(request, "limit", 1000, 10000))
+    wait = _int(request, "wait", 0, 60)
+    deadline = time.monotonic() + wait
+    while True:
+        events = await svc.store.read_logs(name, since, limit)
+        if events or time.monotonic() >= deadline:
+            break
+        try:
+            await svc.recorder.wait_flushed(deadline - time.monotonic())
+        except TimeoutError:
+            pass
+    if not events:
+        svc.functions.get(name)  # an unknown function with no past logs is a ResourceNotFound
+    return json_response({
+        "events": [
+            {"cursor": e.cursor, "timestamp": e.timestamp_ms, "logStream": e.stream, "message": e.message}
+            for e in events
+        ],
+        "nextCursor": events[-1].cursor if events else since,
+    })  # fmt: skip
+
+
+@routes.get("/lamina/v1/code/{digest}.zip")
+async def code_download(request: web.Request) -> web.StreamResponse:
+    svc = services(request)
+    digest = request.match_info["digest"]
+    path = svc.code.zip_path(digest) if _DIGEST.match(digest) else None
+    if path is None or not await asyncio.to_thread(path.exists):
+        raise ResourceNotFound("No such code package")
+    return web.FileResponse(path, headers={"Content-Type": "application/zip"})

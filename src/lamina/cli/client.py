@@ -1,0 +1,273 @@
+"""A small typed client for Lamina's Lambda API, over ``urllib``.
+
+This is the one place where urllib, socket and http.client errors are met; each is translated
+here into the CLI's own errors (``lamina.cli.errors``):
+
+- an HTTP error answer becomes ``LambdaApiError`` with the code from ``X-Amzn-ErrorType``;
+- no connection at all (refused, unknown host, connect timeout) becomes ``UnreachableError``;
+- a connection that gave no answer (read timeout, dropped) becomes ``NoAnswerError``.
+
+Requests to a loopback endpoint ignore ``HTTP(S)_PROXY``: a proxy cannot reach the caller's own
+``127.0.0.1``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import http.client
+import ipaddress
+import json
+import socket
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from email.message import Message
+from typing import Iterator, Mapping, cast
+from urllib.parse import quote, urlencode, urlsplit
+
+from lamina.cli.errors import LambdaApiError, NoAnswerError, UnreachableError, UsageError
+from lamina.cli.shapes import FunctionConfiguration, FunctionSpec, InvokeResult, LogPage
+
+DEFAULT_ENDPOINT = "http://127.0.0.1:9000"
+API_VERSION = "/2015-03-31"
+LOGS_API = "/lamina/v1"
+
+# Lambda allows functions up to 900 s; a synchronous invoke may take that long before answering.
+INVOKE_TIMEOUT_SECONDS = 960.0
+REQUEST_TIMEOUT_SECONDS = 30.0
+LIST_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: Mapping[str, str]  # lower-cased names
+    body: bytes
+
+    def json_object(self) -> dict[str, object]:
+        try:
+            value = json.loads(self.body) if self.body else {}
+        except ValueError as exc:
+            raise NoAnswerError(f"Lamina answered HTTP {self.status} with a body that is not JSON ({exc}).") from exc
+        if not isinstance(value, dict):
+            raise NoAnswerError(f"Lamina answered HTTP {self.status} with JSON that is not an object.")
+        return value
+
+
+class LambdaClient:
+    """Calls Lamina's Lambda API at ``endpoint`` (e.g. ``http://127.0.0.1:9000``).
+
+    Every method either returns the parsed answer or raises a ``CliError``.
+    """
+
+    def __init__(self, endpoint: str, *, timeout: float = REQUEST_TIMEOUT_SECONDS) -> None:
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise UsageError(f"--endpoint must look like {DEFAULT_ENDPOINT} (got {endpoint!r}).")
+        self.endpoint = endpoint.rstrip("/")
+        self._timeout = timeout
+        handlers = [urllib.request.ProxyHandler({})] if _is_loopback(parts.hostname) else []
+        self._opener = urllib.request.build_opener(*handlers)
+
+    # -- functions -------------------------------------------------------------------------
+
+    def create_function(self, spec: FunctionSpec, zip_file: bytes) -> FunctionConfiguration:
+        body = {"FunctionName": spec.name, **spec.configuration(), "Code": {"ZipFile": _b64(zip_file)}}
+        return _configuration(self._send("POST", f"{API_VERSION}/functions", json_body=body))
+
+    def update_function_code(self, name: str, zip_file: bytes) -> FunctionConfiguration:
+        path = f"{_function_path(name)}/code"
+        return _configuration(self._send("PUT", path, json_body={"ZipFile": _b64(zip_file)}))
+
+    def update_function_configuration(self, spec: FunctionSpec) -> FunctionConfiguration:
+        path = f"{_function_path(spec.name)}/configuration"
+        return _configuration(self._send("PUT", path, json_body=spec.configuration()))
+
+    def get_function_configuration(self, name: str) -> FunctionConfiguration:
+        return _configuration(self._send("GET", f"{_function_path(name)}/configuration"))
+
+    def list_functions(self, *, page_size: int = LIST_PAGE_SIZE) -> Iterator[FunctionConfiguration]:
+        """Every function, following ``NextMarker`` page by page."""
+        marker: str | None = None
+        seen: set[str] = set()
+        while True:
+            query: dict[str, str] = {"MaxItems": str(page_size)}
+            if marker:
+                query["Marker"] = marker
+            page = self._send("GET", f"{API_VERSION}/functions", query=query).json_object()
+            functions = page.get("Functions", [])
+            if not isinstance(functions, list):
+                raise NoAnswerError("Lamina's ListFunctions answer has no list of Functions.")
+            for item in functions:
+                yield _configuration_from(item)
+            next_marker = page.get("NextMarker")
+            if not isinstance(next_marker, str) or not next_marker:
+                return
+            if next_marker in seen:
+                raise NoAnswerError(f"Lamina repeated the page marker {next_marker!r}; stopping the listing.")
+            seen.add(next_marker)
+            marker = next_marker
+
+    def delete_function(self, name: str) -> None:
+        self._send("DELETE", _function_path(name))
+
+    # -- invoke and logs -------------------------------------------------------------------
+
+    def invoke(
+        self,
+        name: str,
+        payload: bytes,
+        *,
+        qualifier: str | None = None,
+        asynchronous: bool = False,
+        tail_logs: bool = False,
+    ) -> InvokeResult:
+        headers = {
+            "Content-Type": "application/json",
+            "X-Amz-Invocation-Type": "Event" if asynchronous else "RequestResponse",
+        }
+        if tail_logs:
+            headers["X-Amz-Log-Type"] = "Tail"
+        response = self._send(
+            "POST",
+            f"{_function_path(name)}/invocations",
+            query={"Qualifier": qualifier} if qualifier else None,
+            body=payload,
+            headers=headers,
+            timeout=INVOKE_TIMEOUT_SECONDS,
+        )
+        log_result = response.headers.get("x-amz-log-result")
+        return InvokeResult(
+            status=response.status,
+            payload=response.body,
+            function_error=response.headers.get("x-amz-function-error"),
+            log_tail=_decode_log_result(log_result) if log_result else None,
+            executed_version=response.headers.get("x-amz-executed-version"),
+            request_id=response.headers.get("x-amzn-requestid"),
+        )
+
+    def get_logs(self, name: str, *, since: int, limit: int, wait: float) -> LogPage:
+        """One page of a function's log events after ``since``; waits up to ``wait`` s for new ones."""
+        response = self._send(
+            "GET",
+            f"{LOGS_API}/functions/{quote(name, safe='')}/logs",
+            query={"since": str(since), "limit": str(limit), "wait": f"{wait:g}"},
+            timeout=wait + REQUEST_TIMEOUT_SECONDS,
+        )
+        page = response.json_object()
+        events = page.get("events")
+        next_cursor = page.get("nextCursor")
+        if not isinstance(events, list) or not isinstance(next_cursor, int):
+            raise NoAnswerError("Lamina's logs answer lacks `events` or `nextCursor`.")
+        return cast(LogPage, page)
+
+    # -- the HTTP boundary -----------------------------------------------------------------
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, str] | None = None,
+        json_body: object = None,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> Response:
+        all_headers = {"Accept": "application/json", **(headers or {})}
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+            all_headers["Content-Type"] = "application/json"
+        url = self.endpoint + path + (f"?{urlencode(query)}" if query else "")
+        request = urllib.request.Request(url, data=body, method=method, headers=all_headers)
+        wait = self._timeout if timeout is None else timeout
+        try:
+            with self._opener.open(request, timeout=wait) as answer:
+                return Response(answer.status, _lower(answer.headers), answer.read())
+        except urllib.error.HTTPError as exc:
+            with exc:
+                status, error_headers, error_body = exc.code, _lower(exc.headers), _read_quietly(exc)
+            raise _api_error(status, error_headers, error_body) from None
+        except urllib.error.URLError as exc:
+            raise UnreachableError(self.endpoint, _describe(exc.reason)) from None
+        except TimeoutError:
+            raise NoAnswerError(f"Lamina at {self.endpoint} did not answer within {wait:g} s.") from None
+        except (OSError, http.client.HTTPException) as exc:
+            raise NoAnswerError(
+                f"Lamina at {self.endpoint} closed the connection without an answer ({_describe(exc)}). "
+                "Check the server's output."
+            ) from None
+
+
+def _api_error(status: int, headers: Mapping[str, str], body: bytes) -> LambdaApiError:
+    # botocore reads the code from this header first; it may carry a ":<namespace>" suffix.
+    code = headers.get("x-amzn-errortype", "").split(":", 1)[0]
+    detail = ""
+    try:
+        parsed = json.loads(body) if body else None
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        code = code or str(parsed.get("__type") or parsed.get("code") or "")
+        detail = str(parsed.get("message") or parsed.get("Message") or "")
+    elif body:
+        detail = body.decode("utf-8", "replace").strip()[:500]
+    return LambdaApiError(status, code or f"HTTP {status}", detail)
+
+
+def _function_path(name: str) -> str:
+    return f"{API_VERSION}/functions/{quote(name, safe='')}"
+
+
+def _configuration(response: Response) -> FunctionConfiguration:
+    return _configuration_from(response.json_object())
+
+
+def _configuration_from(value: object) -> FunctionConfiguration:
+    if not isinstance(value, dict) or not isinstance(value.get("FunctionName"), str):
+        raise NoAnswerError("Lamina answered with a function configuration that has no FunctionName.")
+    return cast(FunctionConfiguration, value)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _decode_log_result(value: str) -> str:
+    try:
+        return base64.b64decode(value, validate=True).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return f"(X-Amz-Log-Result is not base64: {value[:80]!r})"
+
+
+def _lower(headers: Message) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items()}
+
+
+def _read_quietly(answer: urllib.error.HTTPError) -> bytes:
+    try:
+        return answer.read()
+    except (OSError, http.client.HTTPException):
+        return b""
+
+
+def _describe(reason: object) -> str:
+    if isinstance(reason, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(reason, socket.gaierror):
+        return "unknown host"
+    if isinstance(reason, TimeoutError):
+        return "timed out"
+    if isinstance(reason, OSError) and reason.strerror:
+        return reason.strerror.lower()
+    return str(reason) or type(reason).__name__
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,210 @@
+"""The ``lamina`` command: argument parsing, dispatch, and turning errors into exit codes.
+
+Exit codes: 0 success; 1 the request failed (an API error, a function error, a failed deploy);
+2 a bad command line or no Lamina to talk to; 130 stopped with Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+from lamina.cli.client import DEFAULT_ENDPOINT, LambdaClient
+from lamina.cli.deploy import deploy
+from lamina.cli.errors import CliError, ExitCode
+from lamina.cli.functions import delete_function, list_functions
+from lamina.cli.invoke import invoke, load_payload
+from lamina.cli.logs import show_logs
+from lamina.cli.output import Console
+from lamina.cli.shapes import FunctionSpec
+from lamina.settings import Settings
+
+ENDPOINT_VARIABLE = "LAMINA_ENDPOINT"
+
+EXAMPLES = """\
+examples:
+  lamina server
+  lamina deploy ./hello --name hello --runtime python3.12 --handler app.handler
+  lamina invoke hello --payload '{"name": "world"}'
+  lamina logs hello --follow
+  lamina ls
+  lamina rm hello
+"""
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    env = os.environ if environ is None else environ
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error argparse already explained
+        return exc.code if isinstance(exc.code, int) else ExitCode.USAGE
+    console = Console(json_mode=args.json)
+    try:
+        return int(_COMMANDS[args.command](args, console, env))
+    except CliError as exc:
+        console.warn(f"lamina: {exc.message}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return ExitCode.INTERRUPTED
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lamina",
+        description="Run and manage Lambda functions on a self-hosted Lamina server.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    # The same two options are accepted after the command too; SUPPRESS keeps a command's
+    # parser from overwriting a value given before the command with its own default.
+    _add_client_options(parser, endpoint_default=None, json_default=False)
+    client_options = argparse.ArgumentParser(add_help=False)
+    _add_client_options(client_options, endpoint_default=argparse.SUPPRESS, json_default=argparse.SUPPRESS)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    server = commands.add_parser("server", help="run the Lamina server (blocks until stopped)")
+    server.add_argument("--host", help="address to listen on (default 127.0.0.1, or LAMINA_HOST)")
+    server.add_argument("--port", type=int, help="port to listen on (default 9000, or LAMINA_PORT)")
+    server.add_argument("--data-dir", type=Path, help="where state and code live (default .lamina)")
+
+    deploy_ = commands.add_parser(
+        "deploy", parents=[client_options], help="package a folder and create or update a function"
+    )
+    deploy_.add_argument("directory", metavar="DIR", type=Path, help="folder with the function's code")
+    deploy_.add_argument("--name", required=True, help="function name")
+    deploy_.add_argument("--runtime", required=True, help="e.g. python3.12")
+    deploy_.add_argument("--handler", required=True, help="e.g. app.handler (module.function)")
+    deploy_.add_argument("--memory", type=int, metavar="MB", help="memory size in MB")
+    deploy_.add_argument("--timeout", type=int, metavar="SECONDS", help="timeout in seconds")
+    deploy_.add_argument(
+        "--env", type=env_pair, action="append", metavar="KEY=VALUE", help="environment variable (repeatable)"
+    )
+    deploy_.add_argument("--description", help="free-text description")
+
+    invoke_ = commands.add_parser("invoke", parents=[client_options], help="invoke a function")
+    invoke_.add_argument("name", metavar="NAME")
+    invoke_.add_argument(
+        "--payload", metavar="JSON", help="event as JSON, or @file (@- for stdin); default {}"
+    )
+    invoke_.add_argument("--qualifier", metavar="Q", help="version or alias")
+    invoke_.add_argument("--async", dest="asynchronous", action="store_true", help="queue the event (202)")
+    invoke_.add_argument("--logs", action="store_true", help="print the invocation's log tail to stderr")
+
+    commands.add_parser("ls", parents=[client_options], help="list functions")
+
+    logs = commands.add_parser("logs", parents=[client_options], help="print a function's logs")
+    logs.add_argument("name", metavar="NAME")
+    logs.add_argument("--follow", "-f", action="store_true", help="keep printing new events until Ctrl-C")
+    logs.add_argument("--since", type=int, default=0, metavar="CURSOR", help="start after this cursor")
+
+    rm = commands.add_parser("rm", parents=[client_options], help="delete a function")
+    rm.add_argument("name", metavar="NAME")
+    return parser
+
+
+def env_pair(text: str) -> tuple[str, str]:
+    """``KEY=VALUE`` from ``--env``; the value may itself contain ``=``."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, value
+
+
+def server_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
+    return Settings.from_env(environ, host=args.host, port=args.port, data_dir=args.data_dir)
+
+
+def default_endpoint(environ: Mapping[str, str]) -> str:
+    return environ.get(ENDPOINT_VARIABLE) or DEFAULT_ENDPOINT
+
+
+def endpoint_of(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
+    return str(args.endpoint or default_endpoint(environ))
+
+
+def _add_client_options(
+    parser: argparse.ArgumentParser, *, endpoint_default: object, json_default: object
+) -> None:
+    parser.add_argument(
+        "--endpoint",
+        metavar="URL",
+        default=endpoint_default,
+        help=f"Lamina's address (default ${ENDPOINT_VARIABLE}, else {DEFAULT_ENDPOINT})",
+    )
+    parser.add_argument("--json", action="store_true", default=json_default, help="print JSON for scripts")
+
+
+def _client(args: argparse.Namespace, environ: Mapping[str, str]) -> LambdaClient:
+    return LambdaClient(endpoint_of(args, environ))
+
+
+def _server(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
+    # Imported only here: the server brings in aiohttp and the whole platform, which the client
+    # commands never need and should not wait for.
+    from lamina.server import serve
+
+    return serve(server_settings(args, environ))
+
+
+def _deploy(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
+    spec = FunctionSpec(
+        name=args.name,
+        runtime=args.runtime,
+        handler=args.handler,
+        memory_mb=args.memory,
+        timeout_seconds=args.timeout,
+        environment=dict(args.env) if args.env is not None else None,
+        description=args.description,
+    )
+    client = _client(args, environ)
+    # The invoke line printed at the end must reach the same server when pasted.
+    prefix = "lamina"
+    if client.endpoint != default_endpoint(environ).rstrip("/"):
+        prefix += f" --endpoint {shlex.quote(client.endpoint)}"
+    config = deploy(client, console, spec, args.directory, invoke_prefix=prefix)
+    console.emit(config)
+    return ExitCode.OK
+
+
+def _invoke(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
+    payload = load_payload(args.payload)
+    return invoke(
+        _client(args, environ),
+        console,
+        args.name,
+        payload,
+        qualifier=args.qualifier,
+        asynchronous=args.asynchronous,
+        tail_logs=args.logs,
+    )
+
+
+def _ls(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
+    list_functions(_client(args, environ), console)
+    return ExitCode.OK
+
+
+def _logs(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
+    try:
+        show_logs(_client(args, environ), console, args.name, since=args.since, follow=args.follow)
+    except KeyboardInterrupt:  # the way to stop --follow; not a failure
+        pass
+    return ExitCode.OK
+
+
+def _rm(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
+    delete_function(_client(args, environ), console, args.name)
+    return ExitCode.OK
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace, Console, Mapping[str, str]], int]] = {
+    "server": _server,
+    "deploy": _deploy,
+    "invoke": _invoke,
+    "ls": _ls,
+    "logs": _logs,
+    "rm": _rm,
+}

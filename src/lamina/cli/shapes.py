@@ -1,0 +1,96 @@
+"""The wire messages the command line sends and reads, as typed dictionaries.
+
+Only the members the CLI uses are declared; Lamina may send more, and they pass through
+untouched to ``--json`` output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, TypedDict
+
+# Lamina accepts any role; AWS requires one, so the CLI sends a fixed placeholder.
+DEFAULT_ROLE = "arn:aws:iam::000000000000:role/lamina"
+
+
+class EnvironmentResponse(TypedDict, total=False):
+    Variables: dict[str, str]
+
+
+class FunctionConfiguration(TypedDict, total=False):
+    FunctionName: str
+    FunctionArn: str
+    Runtime: str
+    Handler: str
+    MemorySize: int
+    Timeout: int
+    Description: str
+    LastModified: str
+    Version: str
+    Environment: EnvironmentResponse
+    State: str
+    StateReason: str
+    LastUpdateStatus: str
+    LastUpdateStatusReason: str
+
+
+class FunctionErrorBody(TypedDict, total=False):
+    """What a function that raised returns, with ``X-Amz-Function-Error`` set."""
+
+    errorType: str
+    errorMessage: str
+    stackTrace: list[str]
+    requestId: str
+
+
+class LogEvent(TypedDict):
+    cursor: int
+    timestamp: int  # epoch milliseconds
+    logStream: str
+    message: str
+
+
+class LogPage(TypedDict):
+    events: list[LogEvent]
+    nextCursor: int
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What ``lamina deploy`` asks for; settings left as None keep Lamina's (or the current) value."""
+
+    name: str
+    runtime: str
+    handler: str
+    memory_mb: int | None = None
+    timeout_seconds: int | None = None
+    environment: Mapping[str, str] | None = None
+    description: str | None = None
+    role: str = DEFAULT_ROLE
+
+    def configuration(self) -> dict[str, object]:
+        """The body of UpdateFunctionConfiguration, also the settings part of CreateFunction."""
+        body: dict[str, object] = {
+            "Runtime": self.runtime,
+            "Handler": self.handler,
+            "Role": self.role,
+        }
+        if self.memory_mb is not None:
+            body["MemorySize"] = self.memory_mb
+        if self.timeout_seconds is not None:
+            body["Timeout"] = self.timeout_seconds
+        if self.environment is not None:
+            body["Environment"] = {"Variables": dict(self.environment)}
+        if self.description is not None:
+            body["Description"] = self.description
+        return body
+
+
+@dataclass(frozen=True)
+class InvokeResult:
+    status: int
+    payload: bytes
+    function_error: str | None = None
+    log_tail: str | None = None  # X-Amz-Log-Result, already base64-decoded
+    executed_version: str | None = None
+    request_id: str | None = None

@@ -1,0 +1,134 @@
+"""Checks of API input against Lambda's constraints, as AWS words its errors.
+
+Each function takes raw JSON values and returns typed ones or raises ``ValidationError`` (the
+value breaks the API model: pattern, range, length) or ``InvalidParameterValue`` (well-formed
+but not acceptable).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Mapping
+
+from lamina.errors import InvalidParameterValue, ValidationError
+from lamina.runtime.variables import reserved_keys_used
+from lamina.settings import Limits
+
+_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+# A function identifier in a path: a name, a partial ARN or a full ARN, each with an optional qualifier.
+_IDENTIFIER = re.compile(
+    r"^(?:arn:(?:aws[a-zA-Z-]*):lambda:[a-z]{2}(?:-gov)?-[a-z]+-\d{1}:)?(?:\d{12}:)?(?:function:)?"
+    r"(?P<name>[a-zA-Z0-9_-]+)(?::(?P<qualifier>\$LATEST|[a-zA-Z0-9_-]+))?$"
+)
+_ROLE = re.compile(r"^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$")
+_HANDLER = re.compile(r"^[^\s]+$")
+_ENV_KEY = re.compile(r"^[a-zA-Z]([a-zA-Z0-9_])+$")
+ENV_MAX_BYTES = 4096
+
+
+def _constraint(value: object, field: str, rule: str) -> ValidationError:
+    return ValidationError(
+        f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: {rule}"
+    )
+
+
+def function_name(value: object) -> str:
+    """A name for a new function."""
+    if not isinstance(value, str) or not _NAME.match(value):
+        raise _constraint(value, "functionName", "Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+ "
+                          "and have length between 1 and 64")  # fmt: skip
+    return value
+
+
+def function_identifier(value: str) -> tuple[str, str | None]:
+    """(name, qualifier) of a name, partial ARN or ARN, as accepted in every FunctionName path."""
+    match = _IDENTIFIER.match(value)
+    if not match or len(match["name"]) > 64:
+        raise _constraint(value, "functionName", "Member must satisfy regular expression pattern: "
+                          "(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?"
+                          "(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?")  # fmt: skip
+    return match["name"], match["qualifier"]
+
+
+def role(value: object) -> str:
+    if not isinstance(value, str) or not _ROLE.match(value):
+        raise _constraint(value, "role", "Member must satisfy regular expression pattern: "
+                          "arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+")  # fmt: skip
+    return value
+
+
+def handler(value: object) -> str:
+    if not isinstance(value, str) or not _HANDLER.match(value) or len(value) > 128:
+        raise _constraint(value, "handler", "Member must satisfy regular expression pattern: [^\\s]+ "
+                          "and have length less than or equal to 128")  # fmt: skip
+    return value
+
+
+def _integer(value: object, field: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidParameterValue(f"{field} must be an integer, got {value!r}")
+    if value < low:
+        raise _constraint(value, field, f"Member must have value greater than or equal to {low}")
+    if value > high:
+        raise _constraint(value, field, f"Member must have value less than or equal to {high}")
+    return value
+
+
+def memory_size(value: object, limits: Limits) -> int:
+    return _integer(value, "memorySize", limits.memory_min_mb, limits.memory_max_mb)
+
+
+def timeout(value: object, limits: Limits) -> int:
+    return _integer(value, "timeout", 1, limits.timeout_max_seconds)
+
+
+def ephemeral_storage(value: object, limits: Limits) -> int:
+    if not isinstance(value, dict) or "Size" not in value:
+        raise InvalidParameterValue("EphemeralStorage must be an object with a Size in MB, e.g. {\"Size\": 512}")
+    return _integer(value["Size"], "ephemeralStorage.size", limits.ephemeral_min_mb, limits.ephemeral_max_mb)
+
+
+def description(value: object) -> str:
+    if not isinstance(value, str) or len(value) > 256:
+        raise _constraint(value, "description", "Member must have length less than or equal to 256")
+    return value
+
+
+def environment(value: object) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise InvalidParameterValue("Environment must be an object: {\"Variables\": {\"KEY\": \"value\"}}")
+    variables = value.get("Variables") or {}
+    if not isinstance(variables, dict) or not all(isinstance(v, str) for v in variables.values()):
+        raise InvalidParameterValue("Environment.Variables must map names to string values")
+    for key in variables:
+        if not isinstance(key, str) or not _ENV_KEY.match(key):
+            raise _constraint(key, "environment.variables", "Member must satisfy regular expression pattern: "
+                              "[a-zA-Z]([a-zA-Z0-9_])+")  # fmt: skip
+    reserved = reserved_keys_used(variables)
+    if reserved:
+        raise InvalidParameterValue(
+            "Lambda was unable to configure your environment variables because the environment variables you "
+            "have provided contains reserved keys that are currently not supported for modification. "
+            f"Reserved keys used in this request: {', '.join(reserved)}"
+        )
+    size = sum(len(k.encode()) + len(v.encode()) for k, v in variables.items())
+    if size > ENV_MAX_BYTES:
+        raise InvalidParameterValue(
+            "Lambda was unable to configure your environment variables because the environment variables you "
+            f"have provided exceeded the 4KB limit. String measured: {size} bytes"
+        )
+    return dict(variables)
+
+
+def architectures(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or len(value) != 1 or value[0] not in ("x86_64", "arm64"):
+        raise _constraint(value, "architectures", "Member must have length 1 and satisfy enum value set: "
+                          "[x86_64, arm64]")  # fmt: skip
+    return (str(value[0]),)
+
+
+def string(body: Mapping[str, object], key: str) -> str | None:
+    value = body.get(key)
+    if value is not None and not isinstance(value, str):
+        raise InvalidParameterValue(f"{key} must be a string")
+    return value

@@ -1,0 +1,129 @@
+"""Lamina's one exception tree.
+
+::
+
+    LaminaError
+    └── ApiError                      an AWS-shaped error: HTTP status + X-Amzn-ErrorType + JSON body
+        ├── InvalidParameterValue     400  a value is well-formed but not acceptable
+        ├── ValidationError           400  a value breaks the API model's constraints
+        ├── InvalidRequestContent     400  the request body is not valid JSON
+        ├── ResourceNotFound          404
+        ├── ResourceConflict          409
+        ├── PreconditionFailed        412
+        ├── RequestTooLarge           413
+        ├── UnsupportedMediaType      415
+        ├── TooManyRequests           429  carries Reason and Retry-After
+        └── ServiceError              500  a fault of Lamina's, never of the caller
+
+Everything raised to the HTTP layer is an ``ApiError``; anything else is reported as a
+``ServiceException`` by ``lamina.api.errors``, the one module that renders errors on the wire.
+Each class knows its code, status and which casing AWS uses for the message member
+(``message`` for most, ``Message`` for a few), as botocore's model defines them.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class LaminaError(Exception):
+    """Base of every error Lamina raises on purpose."""
+
+
+class ApiError(LaminaError):
+    code: ClassVar[str] = "ServiceException"
+    status: ClassVar[int] = 500
+    message_key: ClassVar[str] = "message"
+    error_type: ClassVar[str] = "User"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def body(self) -> dict[str, object]:
+        return {"Type": self.error_type, self.message_key: self.message}
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+
+class InvalidParameterValue(ApiError):
+    code = "InvalidParameterValueException"
+    status = 400
+
+
+class ValidationError(ApiError):
+    code = "ValidationException"
+    status = 400
+
+
+class InvalidRequestContent(ApiError):
+    code = "InvalidRequestContentException"
+    status = 400
+
+
+class ResourceNotFound(ApiError):
+    code = "ResourceNotFoundException"
+    status = 404
+    message_key = "Message"
+
+
+class ResourceConflict(ApiError):
+    code = "ResourceConflictException"
+    status = 409
+
+
+class PreconditionFailed(ApiError):
+    code = "PreconditionFailedException"
+    status = 412
+
+
+class RequestTooLarge(ApiError):
+    code = "RequestTooLargeException"
+    status = 413
+
+
+class UnsupportedMediaType(ApiError):
+    code = "UnsupportedMediaTypeException"
+    status = 415
+
+
+class TooManyRequests(ApiError):
+    code = "TooManyRequestsException"
+    status = 429
+
+    def __init__(self, message: str, *, reason: str, retry_after_seconds: int = 1) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.retry_after_seconds = retry_after_seconds
+
+    def body(self) -> dict[str, object]:
+        return {**super().body(), "Reason": self.reason, "retryAfterSeconds": str(self.retry_after_seconds)}
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_seconds)}
+
+
+class ServiceError(ApiError):
+    code = "ServiceException"
+    status = 500
+    message_key = "Message"
+    error_type = "Service"
+
+
+def function_not_found(arn: str) -> ResourceNotFound:
+    return ResourceNotFound(f"Function not found: {arn}")
+
+
+API_ERRORS: tuple[type[ApiError], ...] = (
+    InvalidParameterValue,
+    ValidationError,
+    InvalidRequestContent,
+    ResourceNotFound,
+    ResourceConflict,
+    PreconditionFailed,
+    RequestTooLarge,
+    UnsupportedMediaType,
+    TooManyRequests,
+    ServiceError,
+)

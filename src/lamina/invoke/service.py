@@ -1,0 +1,202 @@
+"""The invocation path: resolve the function, admit, take an environment, run, release.
+
+``Invoker.invoke`` never raises for what the function did: crashes, timeouts and init failures
+are ``InvokeResult``s with a function error, as Lambda reports them. It raises ``ApiError`` for
+what the caller did wrong (unknown function, bad payload, throttled).
+
+Asynchronous (``Event``) invocations are accepted and run by tasks the invoker owns; the durable
+queue with retries and destinations replaces this in its own module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import logging
+import os
+import time
+import uuid
+from dataclasses import dataclass
+
+from lamina.control.functions import FunctionService
+from lamina.control.validation import function_identifier
+from lamina.errors import InvalidParameterValue, InvalidRequestContent, RequestTooLarge, ResourceConflict, ResourceNotFound
+from lamina.model import FunctionConfig, State
+from lamina.runtime.api import Invocation
+from lamina.sandbox.environment import Outcome
+from lamina.scheduler.pool import Scheduler
+from lamina.settings import Settings
+
+log = logging.getLogger(__name__)
+
+REQUEST_RESPONSE = "RequestResponse"
+EVENT = "Event"
+DRY_RUN = "DryRun"
+INVOCATION_TYPES = (REQUEST_RESPONSE, EVENT, DRY_RUN)
+CLIENT_CONTEXT_MAX_BYTES = 3583
+
+
+@dataclass(frozen=True)
+class InvokeRequest:
+    function: str
+    payload: bytes
+    qualifier: str | None = None
+    invocation_type: str = REQUEST_RESPONSE
+    log_tail: bool = False
+    client_context: str | None = None  # base64 JSON, as in X-Amz-Client-Context
+
+
+@dataclass(frozen=True)
+class InvokeResult:
+    status: int
+    request_id: str
+    executed_version: str
+    payload: bytes = b""
+    function_error: str | None = None
+    log_result: str | None = None
+
+
+def _trace_id() -> str:
+    return f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()};Parent={os.urandom(8).hex()};Sampled=0;Lineage=1"
+
+
+class Invoker:
+    def __init__(self, functions: FunctionService, scheduler: Scheduler, settings: Settings) -> None:
+        self._functions = functions
+        self._scheduler = scheduler
+        self._settings = settings
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def invoke(self, req: InvokeRequest) -> InvokeResult:
+        if req.invocation_type not in INVOCATION_TYPES:
+            raise InvalidParameterValue(
+                f"1 validation error detected: Value '{req.invocation_type}' at 'invocationType' failed to satisfy "
+                f"constraint: Member must satisfy enum value set: [{', '.join(INVOCATION_TYPES)}]"
+            )
+        fn = await self._resolve(req.function, req.qualifier)
+        limit = (
+            self._settings.limits.async_payload_bytes if req.invocation_type == EVENT
+            else self._settings.limits.sync_payload_bytes
+        )  # fmt: skip
+        if len(req.payload) > limit:
+            raise RequestTooLarge(f"Request must be smaller than {limit} bytes for the InvokeFunction operation")
+        payload = _json_payload(req.payload)
+        client_context = _client_context(req.client_context)
+        request_id = str(uuid.uuid4())
+        if req.invocation_type == DRY_RUN:
+            return InvokeResult(204, request_id, fn.version)
+        if req.invocation_type == EVENT:
+            task = asyncio.create_task(self._run_event(fn, payload, request_id, client_context),
+                                       name=f"lamina-event-{request_id}")  # fmt: skip
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+            return InvokeResult(202, request_id, fn.version)
+        outcome = await self._run(fn, payload, request_id, client_context)
+        return InvokeResult(
+            200, request_id, fn.version, outcome.result.body,
+            function_error=None if outcome.result.ok else "Unhandled",
+            log_result=outcome.log_tail if req.log_tail else None,
+        )  # fmt: skip
+
+    async def _resolve(self, identifier: str, qualifier: str | None) -> FunctionConfig:
+        name, embedded = function_identifier(identifier)
+        if embedded and qualifier and embedded != qualifier:
+            raise InvalidParameterValue("The derived qualifier from the function name does not match the specified qualifier.")
+        qualifier = qualifier or embedded
+        fn = self._functions.get(name)
+        if qualifier not in (None, "$LATEST"):
+            raise ResourceNotFound(f"Function not found: {self._settings.function_arn(name, qualifier)}")
+        if fn.state is State.PENDING or fn.update_status.value == "InProgress":
+            fn = await self._functions.wait_settled(name, 60)
+        if fn.state is not State.ACTIVE:
+            raise ResourceConflict(
+                f"The operation cannot be performed at this time. The function is currently in the following state: "
+                f"{fn.state.value}. {fn.state_reason}".strip()
+            )
+        return fn
+
+    async def _run(self, fn: FunctionConfig, payload: bytes, request_id: str, client_context: str | None) -> Outcome:
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            env, failure = await self._scheduler.acquire(fn)
+            try:
+                if failure is not None:
+                    return env.init_failure_outcome(request_id, failure)
+                inv = Invocation(
+                    request_id=request_id, payload=payload,
+                    deadline_ms=int(time.time() * 1000) + fn.timeout_s * 1000,
+                    function_arn=self._settings.function_arn(fn.name), trace_id=_trace_id(),
+                    client_context=client_context,
+                )  # fmt: skip
+                return await env.invoke(inv, timeout_s=fn.timeout_s)
+            finally:
+                current = self._functions_generation(fn.name)
+                self._scheduler.release(env, current)
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+
+    def _functions_generation(self, name: str) -> str | None:
+        try:
+            return self._functions.get(name).generation
+        except ResourceNotFound:
+            return None
+
+    async def _run_event(self, fn: FunctionConfig, payload: bytes, request_id: str, client_context: str | None) -> None:
+        try:
+            outcome = await self._run(fn, payload, request_id, client_context)
+            if not outcome.result.ok:
+                log.info("asynchronous invocation %s of %s failed: %s", request_id, fn.name, outcome.result.error_type)
+        except Exception:
+            log.exception("asynchronous invocation %s of %s could not run", request_id, fn.name)
+
+    async def drain(self, deadline: float) -> bool:
+        """Wait for in-flight invocations, at most until ``deadline`` (monotonic); True if all finished."""
+        remaining = deadline - time.monotonic()
+        if self._background:
+            _, pending = await asyncio.wait(self._background, timeout=max(0.0, remaining))
+            if pending:
+                return False
+        try:
+            await asyncio.wait_for(self._idle.wait(), max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            return False
+        return True
+
+    async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+
+def _json_payload(payload: bytes) -> bytes:
+    if not payload.strip():
+        return b"{}"
+    try:
+        json.loads(payload)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidRequestContent(f"Could not parse request body into json: {exc}") from exc
+    return payload
+
+
+def _client_context(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        decoded = base64.b64decode(value, validate=True)
+        if len(decoded) > CLIENT_CONTEXT_MAX_BYTES:
+            raise InvalidParameterValue(f"Client context must be smaller than {CLIENT_CONTEXT_MAX_BYTES} bytes")
+        doc = json.loads(decoded)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidParameterValue("Client context must be a valid Base64-encoded JSON object.") from exc
+    if not isinstance(doc, dict):
+        raise InvalidParameterValue("Client context must be a valid Base64-encoded JSON object.")
+    return decoded.decode()

@@ -1,0 +1,747 @@
+"""Lamina's Python runtime: the process that runs inside every Python execution environment.
+
+Started as ``<interpreter> -u bootstrap.py``. It imports the function's handler (``_HANDLER``), then
+loops on the Lambda Runtime API at ``$AWS_LAMBDA_RUNTIME_API``: fetch the next event, call the
+handler, post the result or the error. Its observable behaviour (error types and messages, the
+error document, the log lines, the context object, the JSON encoding of results) follows AWS's own
+runtime interface client, awslambdaric 4.x.
+
+This file must run on Python 3.9 through 3.13 and import only the standard library: the function's
+interpreter does not have lamina installed. It sits on the hot path, so it keeps one keep-alive
+connection to the Runtime API, imports everything up front and does little work per invocation.
+"""
+
+import os
+import sys
+
+# Drop this file's own directory from sys.path before anything else is imported, so that nothing
+# next to the runtime can shadow the standard library or be imported by the function.
+_RUNTIME_DIR = os.path.dirname(os.path.realpath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.realpath(p or ".") != _RUNTIME_DIR]
+
+import http.client  # noqa: E402
+import importlib  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import re  # noqa: E402
+import time  # noqa: E402
+import traceback  # noqa: E402
+
+_API_PREFIX = "/2018-06-01/runtime"
+_PATH_NEXT = _API_PREFIX + "/invocation/next"
+_PATH_INVOCATION = _API_PREFIX + "/invocation/"
+_PATH_INIT_ERROR = _API_PREFIX + "/init/error"
+
+_HEADER_ERROR_TYPE = "Lambda-Runtime-Function-Error-Type"
+
+_ERROR_LOG_LINE_TERMINATE = "\r"
+_ERROR_LOG_IDENT = "\u00a0"  # NO-BREAK SPACE, as the managed runtime writes tracebacks
+_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+_UNHANDLED_EXCEPTION_WARNING = (
+    "LAMBDA_WARNING: "
+    "Unhandled exception. "
+    "The most likely cause is an issue in the function code. "
+    "However, in rare cases, a Lambda runtime update can cause unexpected function behavior. "
+    "For functions using managed runtimes, runtime updates can be triggered by a function change, "
+    "or can be applied automatically. "
+    "To determine if the runtime has been updated, check the runtime version in the INIT_START "
+    "log entry. "
+    "If this error correlates with a change in the runtime version, you may be able to mitigate "
+    "this error by temporarily rolling back to the previous runtime version. "
+    "For more information, see https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html\r"
+)
+
+# The request being processed, for the log records (awslambdaric's _GLOBAL_AWS_REQUEST_ID).
+_REQUEST_ID = None
+_TENANT_ID = None
+
+
+class FaultException(Exception):
+    """An error the runtime reports under a ``Runtime.*`` type rather than the exception's class."""
+
+    MARSHAL_ERROR = "Runtime.MarshalError"
+    UNMARSHAL_ERROR = "Runtime.UnmarshalError"
+    USER_CODE_SYNTAX_ERROR = "Runtime.UserCodeSyntaxError"
+    HANDLER_NOT_FOUND = "Runtime.HandlerNotFound"
+    IMPORT_MODULE_ERROR = "Runtime.ImportModuleError"
+    BUILT_IN_MODULE_CONFLICT = "Runtime.BuiltInModuleConflict"
+    MALFORMED_HANDLER_NAME = "Runtime.MalformedHandlerName"
+    LAMBDA_CONTEXT_UNMARSHAL_ERROR = "Runtime.LambdaContextUnmarshalError"
+
+    def __init__(self, exception_type, msg, trace=None):
+        super().__init__(msg)
+        self.msg = msg
+        self.exception_type = exception_type
+        self.trace = trace
+
+
+class _RuntimeAPIGone(Exception):
+    """The Runtime API cannot be reached: the environment is being torn down."""
+
+
+# --------------------------------------------------------------------------------------------
+# JSON, as awslambdaric's marshaller writes it (simplejson with its defaults, ", " and ": "
+# separators, NaN allowed, Decimal written as its own digits, bytes decoded as UTF-8, and
+# non-ASCII kept as-is only for the python3.12-and-later execution environments).
+
+
+def _ensure_ascii():
+    env = os.environ.get("AWS_EXECUTION_ENV") or ""
+    prefix = "AWS_Lambda_python3."
+    if env.startswith(prefix):
+        try:
+            return int(env[len(prefix) :]) < 12
+        except ValueError:
+            return True
+    return True
+
+
+# A Decimal is first written as a marker string, then the marker (with its quotes) is replaced by
+# the number's digits; the random part makes a clash with a real string out of the question.
+_DECIMAL_MARK = "\x00lamina-decimal:" + os.urandom(8).hex() + ":"
+_DECIMAL_MARK_RE = re.compile('"' + re.escape(json.dumps(_DECIMAL_MARK)[1:-1]) + '([0-9]+)"')
+_NAN = float("nan")
+
+
+class _Encoder(json.JSONEncoder):
+    def __init__(self, ensure_ascii):
+        super().__init__(ensure_ascii=ensure_ascii, allow_nan=True)
+        self.raw = []
+
+    def default(self, o):
+        if isinstance(o, bytes):
+            return o.decode("utf-8")
+        # A Decimal can exist only once the decimal module has been imported.
+        decimal = sys.modules.get("decimal")
+        if decimal is not None and isinstance(o, decimal.Decimal):
+            if o.is_nan():
+                return _NAN
+            raw = self.raw
+            raw.append(str(o))
+            return _DECIMAL_MARK + str(len(raw) - 1)
+        return json.JSONEncoder.default(self, o)
+
+
+_ENCODER = _Encoder(_ensure_ascii())
+
+
+def to_json(obj):
+    encoder = _ENCODER
+    if encoder.raw:
+        encoder.raw = []
+    text = encoder.encode(obj)
+    raw = encoder.raw
+    if raw:
+        encoder.raw = []
+        text = _DECIMAL_MARK_RE.sub(lambda m: raw[int(m.group(1))], text)
+    return text
+
+
+def marshal_response(response):
+    if isinstance(response, bytes):
+        return response, "application/unknown"
+    try:
+        return to_json(response).encode("utf-8"), "application/json"
+    except Exception as e:
+        raise FaultException(
+            FaultException.MARSHAL_ERROR, "Unable to marshal response: {}".format(str(e))
+        )
+
+
+def unmarshal_request(body, content_type):
+    if content_type != "application/json":
+        return body
+    try:
+        return json.loads(body)
+    except Exception as e:
+        raise FaultException(
+            FaultException.UNMARSHAL_ERROR, "Unable to unmarshal input: {}".format(str(e))
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# The context object.
+
+
+class CognitoIdentity(object):
+    __slots__ = ["cognito_identity_id", "cognito_identity_pool_id"]
+
+    def __repr__(self):
+        return (
+            f"{self.__class__.__name__}(["
+            f"cognito_identity_id={self.cognito_identity_id},"
+            f"cognito_identity_pool_id={self.cognito_identity_pool_id}"
+            "])"
+        )
+
+
+class Client(object):
+    __slots__ = [
+        "installation_id",
+        "app_title",
+        "app_version_name",
+        "app_version_code",
+        "app_package_name",
+    ]
+
+    def __repr__(self):
+        return (
+            f"{self.__class__.__name__}(["
+            f"installation_id={self.installation_id},"
+            f"app_title={self.app_title},"
+            f"app_version_name={self.app_version_name},"
+            f"app_version_code={self.app_version_code},"
+            f"app_package_name={self.app_package_name}"
+            "])"
+        )
+
+
+class ClientContext(object):
+    __slots__ = ["custom", "env", "client"]
+
+    def __repr__(self):
+        return (
+            f"{self.__class__.__name__}(["
+            f"custom={self.custom},"
+            f"env={self.env},"
+            f"client={self.client}"
+            "])"
+        )
+
+
+def _obj_from_dict(cls, values):
+    if values is None:
+        return None
+    obj = cls()
+    for field in cls.__slots__:
+        setattr(obj, field, values.get(field, None))
+    return obj
+
+
+_W3C_FIELDS = ("traceparent", "tracestate", "baggage")
+
+# Read once: the environment does not change between invocations.
+_FUNCTION_ENV = {}
+
+
+def _read_function_env():
+    get = os.environ.get
+    _FUNCTION_ENV.update(
+        log_group_name=get("AWS_LAMBDA_LOG_GROUP_NAME"),
+        log_stream_name=get("AWS_LAMBDA_LOG_STREAM_NAME"),
+        function_name=get("AWS_LAMBDA_FUNCTION_NAME"),
+        memory_limit_in_mb=get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"),
+        function_version=get("AWS_LAMBDA_FUNCTION_VERSION"),
+    )
+
+
+class LambdaContext(object):
+    def __init__(
+        self,
+        invoke_id,
+        client_context,
+        cognito_identity,
+        epoch_deadline_time_in_ms,
+        invoked_function_arn=None,
+        tenant_id=None,
+    ):
+        env = _FUNCTION_ENV
+        self.aws_request_id = invoke_id
+        self.log_group_name = env["log_group_name"]
+        self.log_stream_name = env["log_stream_name"]
+        self.function_name = env["function_name"]
+        self.memory_limit_in_mb = env["memory_limit_in_mb"]
+        self.function_version = env["function_version"]
+        self.invoked_function_arn = invoked_function_arn
+        self.tenant_id = tenant_id
+        self._w3c_fields = _pop_w3c(client_context)
+
+        self.client_context = _obj_from_dict(ClientContext, client_context)
+        if self.client_context is not None:
+            self.client_context.client = _obj_from_dict(Client, self.client_context.client)
+
+        identity = CognitoIdentity()
+        if cognito_identity is not None:
+            identity.cognito_identity_id = cognito_identity.get("cognitoIdentityId")
+            identity.cognito_identity_pool_id = cognito_identity.get("cognitoIdentityPoolId")
+        else:
+            identity.cognito_identity_id = None
+            identity.cognito_identity_pool_id = None
+        self.identity = identity
+
+        self._epoch_deadline_time_in_ms = epoch_deadline_time_in_ms
+
+    def get_remaining_time_in_millis(self):
+        delta_ms = self._epoch_deadline_time_in_ms - int(time.time() * 1000)
+        return delta_ms if delta_ms > 0 else 0
+
+    def w3c(self):
+        """The W3C trace context (traceparent, tracestate, baggage) the invocation carried."""
+        return dict(self._w3c_fields)
+
+    def log(self, msg):
+        sys.stdout.write(str(msg))
+
+    def __repr__(self):
+        return (
+            f"{self.__class__.__name__}(["
+            f"aws_request_id={self.aws_request_id},"
+            f"log_group_name={self.log_group_name},"
+            f"log_stream_name={self.log_stream_name},"
+            f"function_name={self.function_name},"
+            f"memory_limit_in_mb={self.memory_limit_in_mb},"
+            f"function_version={self.function_version},"
+            f"invoked_function_arn={self.invoked_function_arn},"
+            f"client_context={self.client_context},"
+            f"identity={self.identity},"
+            f"tenant_id={self.tenant_id}"
+            "])"
+        )
+
+
+def _pop_w3c(client_context):
+    # The "w3c" member of the client context is taken out of it and offered through w3c().
+    if not isinstance(client_context, dict) or "w3c" not in client_context:
+        return {}
+    raw = client_context.pop("w3c")
+    if not isinstance(raw, dict):
+        return {}
+    return {key: raw[key] for key in _W3C_FIELDS if isinstance(raw.get(key), str)}
+
+
+def _parse_json_header(value, name):
+    try:
+        return json.loads(value)
+    except Exception as e:
+        raise FaultException(
+            FaultException.LAMBDA_CONTEXT_UNMARSHAL_ERROR,
+            "Unable to parse {} JSON: {}".format(name, str(e)),
+        )
+
+
+def _create_context(
+    client_context_json, cognito_identity_json, deadline_ms, invoke_id, function_arn, tenant_id
+):
+    client_context = None
+    if client_context_json:
+        client_context = _parse_json_header(client_context_json, "Client Context")
+    cognito_identity = None
+    if cognito_identity_json:
+        cognito_identity = _parse_json_header(cognito_identity_json, "Cognito Identity")
+    return LambdaContext(
+        invoke_id, client_context, cognito_identity, deadline_ms, function_arn, tenant_id
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Errors and their log lines.
+
+
+def make_error(error_message, error_type, stack_trace, invoke_id=None):
+    return {
+        "errorMessage": error_message if error_message else "",
+        "errorType": error_type if error_type else "",
+        "requestId": invoke_id if invoke_id is not None else "",
+        "stackTrace": stack_trace if stack_trace else [],
+    }
+
+
+def _own_filename():
+    return _own_filename.__code__.co_filename
+
+
+_THIS_FILE = _own_filename()
+
+
+def _user_frames(tb):
+    """The traceback's frames as awslambdaric formats them, without this runtime's own frames."""
+    frames = [(f.filename, f.lineno, f.name, f.line) for f in traceback.extract_tb(tb)]
+    for i, frame in enumerate(frames):
+        if frame[0] != _THIS_FILE:
+            frames = frames[i:]
+            break
+    return traceback.format_list(frames)
+
+
+def _build_fault_result(exc_info, invoke_id=None):
+    etype, value, tb = exc_info
+    return make_error(str(value), etype.__name__, _user_frames(tb), invoke_id)
+
+
+def _replace_indentation(line):
+    stripped = line.lstrip(" ")
+    return _ERROR_LOG_IDENT * (len(line) - len(stripped)) + stripped
+
+
+def _log_error_text(error_result):
+    description = "[ERROR]"
+    error_type = error_result.get("errorType")
+    if error_type:
+        description += " " + error_type
+    error_message = error_result.get("errorMessage")
+    if error_message:
+        if error_type:
+            description += ":"
+        description += " " + error_message
+    lines = [description]
+    stack_trace = error_result.get("stackTrace")
+    if stack_trace is not None:
+        lines.append("Traceback (most recent call last):")
+        for element in stack_trace:
+            if element == "":
+                lines.append("")
+            else:
+                for trace_line in element.splitlines():
+                    lines.append(_replace_indentation(trace_line))
+    sys.stdout.write(_ERROR_LOG_LINE_TERMINATE.join(lines) + "\n")
+
+
+def _log_error_json(error_result):
+    record = {"timestamp": time.strftime(_DATETIME_FORMAT, time.gmtime()), "level": "ERROR"}
+    record.update(error_result)
+    sys.stdout.write(to_json(record) + "\n")
+
+
+_log_error = _log_error_text
+
+
+# --------------------------------------------------------------------------------------------
+# Logging: the root logger writes "[LEVEL]\t<UTC time>\t<request id>\t<message>" to stdout.
+
+_LOG_RESERVED_FIELDS = frozenset(
+    (
+        "name",
+        "msg",
+        "args",
+        "levelname",
+        "levelno",
+        "pathname",
+        "filename",
+        "module",
+        "exc_info",
+        "exc_text",
+        "stack_info",
+        "lineno",
+        "funcName",
+        "created",
+        "msecs",
+        "relativeCreated",
+        "thread",
+        "threadName",
+        "processName",
+        "process",
+        "aws_request_id",
+        "tenant_id",
+        "_frame_type",
+    )
+)
+
+
+class LambdaLoggerHandler(logging.Handler):
+    def emit(self, record):
+        sys.stdout.write(self.format(record))
+
+
+class LambdaLoggerFilter(logging.Filter):
+    def filter(self, record):
+        record.aws_request_id = _REQUEST_ID or ""
+        record.tenant_id = _TENANT_ID
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    _encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+    def __init__(self):
+        super().__init__(datefmt=_DATETIME_FORMAT)
+
+    def format(self, record):
+        record.levelno = min(50, max(0, record.levelno)) // 10 * 10
+        record.levelname = logging.getLevelName(record.levelno)
+        exc_info = record.exc_info
+        msg = record.msg
+        result = {
+            "timestamp": self.formatTime(record, self.datefmt),
+            "level": record.levelname,
+            "message": msg if isinstance(msg, dict) and not record.args else record.getMessage(),
+            "logger": record.name,
+            "stackTrace": traceback.format_tb(exc_info[2]) if exc_info else None,
+            "errorType": exc_info[0].__name__ if exc_info else None,
+            "errorMessage": str(exc_info[1]) if exc_info else None,
+            "requestId": getattr(record, "aws_request_id", None),
+            "location": (
+                f"{record.pathname}:{record.funcName}:{record.lineno}" if exc_info else None
+            ),
+        }
+        if getattr(record, "tenant_id", None) is not None:
+            result["tenantId"] = record.tenant_id
+        result.update(
+            (key, value)
+            for key, value in record.__dict__.items()
+            if key not in _LOG_RESERVED_FIELDS and key not in result
+        )
+        return self._encode({k: v for k, v in result.items() if v is not None}) + "\n"
+
+
+def _setup_logging():
+    global _log_error
+    log_format = (os.environ.get("AWS_LAMBDA_LOG_FORMAT") or "").upper()
+    log_level = os.environ.get("AWS_LAMBDA_LOG_LEVEL")
+    log_level = {None: "", "TRACE": "DEBUG"}.get(log_level, log_level).upper()
+
+    logging.Formatter.converter = time.gmtime
+    handler = LambdaLoggerHandler()
+    if log_format == "JSON":
+        handler.setFormatter(JsonFormatter())
+        _log_error = _log_error_json
+    else:
+        handler.setFormatter(
+            logging.Formatter(
+                "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
+                "%Y-%m-%dT%H:%M:%S",
+            )
+        )
+    root = logging.getLogger()
+    if log_level in logging._nameToLevel:
+        root.setLevel(log_level)
+    handler.addFilter(LambdaLoggerFilter())
+    root.addHandler(handler)
+
+
+# --------------------------------------------------------------------------------------------
+# The Runtime API client.
+
+_STALE_CONNECTION_ERRORS = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+_JSON_HEADERS = {"Content-Type": "application/json"}
+_UNKNOWN_HEADERS = {"Content-Type": "application/unknown"}
+
+
+class RuntimeClient(object):
+    def __init__(self, address):
+        self._conn = http.client.HTTPConnection(address)
+
+    def call(self, method, path, body=None, headers=_JSON_HEADERS):
+        """One request on the kept-alive connection; returns (response, body bytes)."""
+        conn = self._conn
+        retried = False
+        while True:
+            reused = conn.sock is not None
+            try:
+                conn.request(method, path, body, headers)
+                response = conn.getresponse()
+                return response, response.read()
+            except _STALE_CONNECTION_ERRORS:
+                # The server may have closed an idle keep-alive connection (a long invocation):
+                # try once more on a new one.
+                conn.close()
+                if retried or not reused:
+                    raise _RuntimeAPIGone() from None
+                retried = True
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                raise _RuntimeAPIGone() from None
+
+    def next_invocation(self):
+        response, body = self.call("GET", _PATH_NEXT)
+        if response.status != 200:
+            _fatal(
+                "Failed to get next invocation. Http Response code: {}".format(response.status)
+            )
+        return response.msg, body
+
+    def post_result(self, invoke_id, payload, content_type):
+        headers = _JSON_HEADERS if content_type == "application/json" else _UNKNOWN_HEADERS
+        response, body = self.call(
+            "POST", _PATH_INVOCATION + invoke_id + "/response", payload, headers
+        )
+        status = response.status
+        # 413: the result is over the size limit; the platform reports that to the caller and
+        # this environment stays usable.
+        if status >= 300 and status != 413:
+            _fatal(
+                "Failed to post invocation response. Http response code: {}. {}".format(
+                    status, body.decode("utf-8", "replace")
+                )
+            )
+
+    def post_error(self, invoke_id, error_result, path=None):
+        headers = {
+            "Content-Type": "application/json",
+            _HEADER_ERROR_TYPE: error_result["errorType"].encode("utf-8"),
+        }
+        response, body = self.call(
+            "POST",
+            path or (_PATH_INVOCATION + invoke_id + "/error"),
+            to_json(error_result).encode("utf-8"),
+            headers,
+        )
+        status = response.status
+        if status >= 300 and status != 413:
+            what = "init error" if path else "invocation error"
+            _fatal(
+                "Failed to post {}. Http response code: {}. {}".format(
+                    what, status, body.decode("utf-8", "replace")
+                )
+            )
+
+    def close(self):
+        self._conn.close()
+
+
+def _fatal(message):
+    _flush()
+    sys.stderr.write("[ERROR] Runtime.LambdaRuntimeClientError: " + message + "\n")
+    _flush()
+    sys.exit(1)
+
+
+def _flush():
+    try:
+        sys.stdout.flush()
+    except Exception:
+        pass
+    try:
+        sys.stderr.flush()
+    except Exception:
+        pass
+
+
+# --------------------------------------------------------------------------------------------
+# Init and the invocation loop.
+
+
+def _setup_sys_path(task_root):
+    version = "python{}.{}".format(sys.version_info[0], sys.version_info[1])
+    front = [task_root, "/opt/python/lib/" + version + "/site-packages", "/opt/python"]
+    sys.path[:] = front + [p for p in sys.path if p not in front]
+
+
+def get_handler(handler):
+    try:
+        modname, fname = handler.rsplit(".", 1)
+    except ValueError as e:
+        raise FaultException(
+            FaultException.MALFORMED_HANDLER_NAME,
+            "Bad handler '{}': {}".format(handler, str(e)),
+        )
+    try:
+        if modname.split(".")[0] in sys.builtin_module_names:
+            raise FaultException(
+                FaultException.BUILT_IN_MODULE_CONFLICT,
+                "Cannot use built-in module {} as a handler module".format(modname),
+            )
+        module = importlib.import_module(modname.replace("/", "."))
+    except ImportError as e:
+        raise FaultException(
+            FaultException.IMPORT_MODULE_ERROR,
+            "Unable to import module '{}': {}".format(modname, str(e)),
+        )
+    except SyntaxError as e:
+        trace = ['  File "%s" Line %s\n    %s' % (e.filename, e.lineno, e.text)]
+        raise FaultException(
+            FaultException.USER_CODE_SYNTAX_ERROR,
+            "Syntax error in module '{}': {}".format(modname, str(e)),
+            trace,
+        )
+    try:
+        return getattr(module, fname)
+    except AttributeError:
+        raise FaultException(
+            FaultException.HANDLER_NOT_FOUND,
+            "Handler '{}' missing on module '{}'".format(fname, modname),
+        )
+
+
+def _serve(client, request_handler):
+    global _REQUEST_ID, _TENANT_ID
+    environ = os.environ
+    next_invocation = client.next_invocation
+    while True:
+        headers, body = next_invocation()
+        get = headers.get
+        invoke_id = get("Lambda-Runtime-Aws-Request-Id")
+        if not invoke_id:
+            _fatal("Failed to find header Lambda-Runtime-Aws-Request-Id in response")
+        tenant_id = get("Lambda-Runtime-Aws-Tenant-Id")
+        _REQUEST_ID = invoke_id
+        _TENANT_ID = tenant_id
+
+        trace_id = get("Lambda-Runtime-Trace-Id")
+        if trace_id is not None:
+            environ["_X_AMZN_TRACE_ID"] = trace_id
+        elif "_X_AMZN_TRACE_ID" in environ:
+            del environ["_X_AMZN_TRACE_ID"]
+
+        deadline = get("Lambda-Runtime-Deadline-Ms")
+        try:
+            deadline_ms = int(deadline) if deadline else 0
+        except ValueError:
+            deadline_ms = 0
+
+        error_result = None
+        try:
+            context = _create_context(
+                get("Lambda-Runtime-Client-Context"),
+                get("Lambda-Runtime-Cognito-Identity"),
+                deadline_ms,
+                invoke_id,
+                get("Lambda-Runtime-Invoked-Function-Arn"),
+                tenant_id,
+            )
+            event = unmarshal_request(body, get("Content-Type"))
+            payload, content_type = marshal_response(request_handler(event, context))
+        except FaultException as e:
+            error_result = make_error(e.msg, e.exception_type, e.trace, invoke_id)
+        except Exception:
+            error_result = _build_fault_result(sys.exc_info(), invoke_id)
+
+        if error_result is None:
+            _flush()
+            client.post_result(invoke_id, payload, content_type)
+        else:
+            _log_error(error_result)
+            _flush()
+            client.post_error(invoke_id, error_result)
+
+
+def main():
+    address = os.environ.get("AWS_LAMBDA_RUNTIME_API")
+    if not address:
+        sys.stderr.write("AWS_LAMBDA_RUNTIME_API is not set\n")
+        sys.exit(1)
+    handler_name = os.environ.get("_HANDLER")
+    if handler_name is None:
+        handler_name = sys.argv[1] if len(sys.argv) > 1 else ""
+    task_root = os.environ.get("LAMBDA_TASK_ROOT") or os.getcwd()
+
+    client = RuntimeClient(address)
+    error_result = None
+    try:
+        _setup_sys_path(task_root)
+        _setup_logging()
+        request_handler = get_handler(handler_name)
+    except FaultException as e:
+        error_result = make_error(e.msg, e.exception_type, e.trace)
+    except Exception:
+        error_result = _build_fault_result(sys.exc_info())
+
+    try:
+        if error_result is not None:
+            logging.warning(_UNHANDLED_EXCEPTION_WARNING)
+            _log_error(error_result)
+            _flush()
+            client.post_error("", error_result, path=_PATH_INIT_ERROR)
+            client.close()
+            sys.exit(1)
+        _read_function_env()
+        _serve(client, request_handler)
+    except _RuntimeAPIGone:
+        # The platform has gone away (the environment is being shut down): leave quietly.
+        client.close()
+        _flush()
+        sys.exit(1 if error_result is not None else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""The environment variables Lambda defines for a function (aws/docs/configuration-envvars.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
+
+from lamina.model import FunctionConfig
+from lamina.runtime.runtimes import Runtime
+
+# Keys a function's configuration may not set: Lambda owns them.
+RESERVED_KEYS = frozenset({
+    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+})  # fmt: skip
+
+BASE_PATH = "/usr/local/bin:/usr/bin:/bin:/opt/bin"
+
+
+def lambda_environment(
+    fn: FunctionConfig,
+    runtime: Runtime,
+    *,
+    task_root: Path,
+    runtime_api: str,
+    log_stream: str,
+    region: str,
+    tmp_dir: Path,
+) -> dict[str, str]:
+    """Everything an environment's process sees: the function's own variables, then Lambda's."""
+    runtime_dir = Path(runtime.executable).parent if runtime.family == "python" else task_root
+    env: dict[str, str] = dict(fn.environment)
+    env.update({
+        "_HANDLER": fn.handler,
+        "AWS_LAMBDA_RUNTIME_API": runtime_api,
+        "LAMBDA_TASK_ROOT": str(task_root),
+        "LAMBDA_RUNTIME_DIR": str(runtime_dir),
+        "AWS_LAMBDA_FUNCTION_NAME": fn.name,
+        "AWS_LAMBDA_FUNCTION_VERSION": fn.version,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_mb),
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{fn.name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{fn.runtime}",
+        "TZ": ":UTC",
+        "LANG": "en_US.UTF-8",
+        "PATH": fn.environment.get("PATH", BASE_PATH),
+        "TMPDIR": str(tmp_dir),
+        "HOME": str(tmp_dir),
+    })  # fmt: skip
+    if runtime.family == "python":
+        env["PYTHONUNBUFFERED"] = "1"
+        env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+    return env
+
+
+def reserved_keys_used(variables: Mapping[str, str]) -> list[str]:
+    return sorted(k for k in variables if k in RESERVED_KEYS)

@@ -1,0 +1,358 @@
+"""One execution environment: a process tree running a function's runtime, with its own Runtime
+API endpoint, /tmp, memory limit and captured output.
+
+Lifecycle::
+
+    STARTING --ready--> IDLE <--invoke/release--> BUSY
+        |                 |                         |
+        +---init error----+--------stop/crash-------+--> DEAD
+
+``start`` spawns the process; ``wait_ready`` resolves once the runtime first asks for an event
+(init done) or returns the init failure. ``invoke`` runs one invocation and always returns an
+``Outcome``, whatever the function did (crash, timeout, out of memory): errors of the function
+are results, not exceptions. ``stop`` is safe to call twice and leaves no process behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import enum
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from lamina.metering.billing import billed_ms
+from lamina.metering.recorder import Recorder
+from lamina.model import FunctionConfig
+from lamina.runtime import constants as rc
+from lamina.runtime.api import Invocation, RuntimeApiEndpoint, RuntimeResult, error_body
+from lamina.runtime.runtimes import Runtime
+from lamina.runtime.variables import lambda_environment
+from lamina.sandbox.cgroups import MemoryCgroup, MemoryControl
+from lamina.store.base import InvocationRecord, LogRecord
+
+log = logging.getLogger(__name__)
+
+MB = 1024 * 1024
+TAIL_BYTES = 4096
+
+
+class EnvState(enum.Enum):
+    STARTING = "starting"
+    IDLE = "idle"
+    BUSY = "busy"
+    DEAD = "dead"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one invocation, with what it cost."""
+
+    result: RuntimeResult
+    log_tail: str  # base64 of the last 4 KB of the invocation's log (X-Amz-Log-Result)
+    duration_ms: float
+    billed_ms: int
+    reusable: bool
+
+
+@dataclass(frozen=True)
+class EnvironmentContext:
+    """What every environment needs from the server: shared, read-only."""
+
+    host: str
+    region: str
+    work_dir: Path
+    max_response_bytes: int
+    init_timeout_s: float
+    recorder: Recorder
+    memory: MemoryControl | None
+
+
+class Environment:
+    def __init__(self, env_id: str, fn: FunctionConfig, runtime: Runtime, task_root: Path, ctx: EnvironmentContext):
+        self.id = env_id
+        self.fn = fn
+        self.runtime = runtime
+        self.task_root = task_root
+        self.ctx = ctx
+        self.state = EnvState.STARTING
+        self.last_used = time.monotonic()
+        self.init_ms: float | None = None
+        self.log_stream = f"{time.strftime('%Y/%m/%d', time.gmtime())}/[{fn.version}]{env_id}"
+        self._dir = ctx.work_dir / env_id
+        self._endpoint: RuntimeApiEndpoint | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._pidfd = -1
+        self._out_fd = -1
+        self._partial = b""
+        self._lines: list[str] | None = None  # the current invocation's log, when one runs
+        self._init_lines: list[str] = []  # what the runtime printed while initialising
+        self._exited: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._cgroup: MemoryCgroup | None = None
+        self._started = 0.0
+        self._reported_init = False
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        tmp = self._dir / "tmp"
+        tmp.mkdir(parents=True)
+        self._endpoint = RuntimeApiEndpoint(max_response_bytes=self.ctx.max_response_bytes, before_result=self._drain)
+        port = await self._endpoint.start(self.ctx.host)
+        env = lambda_environment(
+            self.fn, self.runtime, task_root=self.task_root, runtime_api=f"{self.ctx.host}:{port}",
+            log_stream=self.log_stream, region=self.ctx.region, tmp_dir=tmp,
+        )  # fmt: skip
+        if self.ctx.memory is not None:
+            self._cgroup = self.ctx.memory.create(self.id, self.fn.memory_mb * MB)
+        read_fd, write_fd = os.pipe()
+        self._started = time.monotonic()
+        try:
+            self._proc = subprocess.Popen(
+                self.runtime.command(self.task_root), cwd=self.task_root, env=env,
+                stdin=subprocess.DEVNULL, stdout=write_fd, stderr=write_fd, start_new_session=True,
+            )  # fmt: skip
+        except OSError as exc:
+            os.close(read_fd)
+            os.close(write_fd)
+            self._exited.set_result(127)
+            self._emit(f"Error: cannot start runtime {self.runtime.name}: {exc}")
+            return
+        finally:
+            if self._proc is not None:
+                os.close(write_fd)
+        if self._cgroup is not None:
+            try:
+                self._cgroup.add(self._proc.pid)
+            except OSError as exc:
+                log.warning("could not put environment %s in its memory cgroup: %s", self.id, exc)
+        self._out_fd = read_fd
+        os.set_blocking(read_fd, False)
+        loop.add_reader(read_fd, self._read_output)
+        self._pidfd = os.pidfd_open(self._proc.pid)
+        loop.add_reader(self._pidfd, self._on_exit)
+
+    async def wait_ready(self) -> RuntimeResult | None:
+        """None once the runtime is initialised; otherwise the init failure, as a function error."""
+        assert self._endpoint is not None or self._exited.done()
+        waiters: list[asyncio.Future[object]] = [self._exited]  # type: ignore[list-item]
+        if self._endpoint is not None:
+            waiters += [self._endpoint.ready, self._endpoint.init_error]  # type: ignore[list-item]
+        await asyncio.wait(waiters, timeout=self.ctx.init_timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        self.init_ms = (time.monotonic() - self._started) * 1000
+        if self._endpoint is not None and self._endpoint.ready.done() and not self._exited.done():
+            self.state = EnvState.IDLE
+            return None
+        if self._endpoint is not None and self._endpoint.init_error.done():
+            failure = self._endpoint.init_error.result()
+        elif self._exited.done():
+            self._drain()
+            failure = self._exit_failure("")
+        else:
+            message = f"Init timed out after {self.ctx.init_timeout_s:.2f} seconds"
+            failure = RuntimeResult(error_body(rc.ERROR_INIT_TIMEOUT, message), rc.ERROR_INIT_TIMEOUT)
+        await self.stop()
+        return failure
+
+    async def stop(self) -> None:
+        """Kill the process tree and release everything; safe to call twice."""
+        self.state = EnvState.DEAD
+        loop = asyncio.get_running_loop()
+        if self._proc is not None and self._proc.returncode is None:
+            try:
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            if not self._exited.done():
+                await asyncio.wait([self._exited], timeout=5)
+        if self._pidfd >= 0:
+            loop.remove_reader(self._pidfd)
+            os.close(self._pidfd)
+            self._pidfd = -1
+        if self._proc is not None and self._proc.returncode is None:
+            await asyncio.to_thread(self._proc.wait)
+        if self._proc is not None:
+            try:  # the runtime may have left children in its session
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        if self._out_fd >= 0:
+            self._drain()
+            self._flush_partial()
+            loop.remove_reader(self._out_fd)
+            os.close(self._out_fd)
+            self._out_fd = -1
+        if self._endpoint is not None:
+            await self._endpoint.stop()
+        if self._cgroup is not None:
+            self._cgroup.remove()
+            self._cgroup = None
+        if self._dir.exists():
+            await asyncio.to_thread(shutil.rmtree, self._dir, True)
+
+    # -- invoking --------------------------------------------------------------------------
+
+    async def invoke(self, inv: Invocation, *, timeout_s: float) -> Outcome:
+        assert self._endpoint is not None and self.state is EnvState.IDLE
+        self.state = EnvState.BUSY
+        self._lines = [f"START RequestId: {inv.request_id} Version: {self.fn.version}"]
+        self._emit_record(self._lines[0])
+        started = time.monotonic()
+        self._endpoint.deliver(inv)
+        waiters: list[asyncio.Future[object]] = [inv.result, self._exited]  # type: ignore[list-item]
+        await asyncio.wait(waiters, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        duration_ms = (time.monotonic() - started) * 1000
+        reusable = True
+        if inv.result.done():
+            result = inv.result.result()
+        elif self._exited.done():
+            self._drain()
+            result = self._exit_failure(inv.request_id)
+            reusable = False
+        else:
+            message = f"Task timed out after {timeout_s:.2f} seconds"
+            self._emit(f"{_timestamp()} {inv.request_id} {message}")
+            result = RuntimeResult(error_body(rc.ERROR_TIMEOUT, f"RequestId: {inv.request_id} Error: {message}",
+                                              inv.request_id), rc.ERROR_TIMEOUT)  # fmt: skip
+            reusable = False
+        self._endpoint.finish()
+        self._flush_partial()
+        peak_mb = self._peak_memory_mb()
+        if reusable and peak_mb > self.fn.memory_mb:
+            # No cgroup enforced the limit while it ran: enforce it now, after the fact.
+            result = self._out_of_memory(inv.request_id)
+            reusable = False
+        outcome = self._report(inv.request_id, result, duration_ms, peak_mb, reusable)
+        self.state = EnvState.IDLE if reusable else EnvState.DEAD
+        self.last_used = time.monotonic()
+        return outcome
+
+    def init_failure_outcome(self, request_id: str, failure: RuntimeResult) -> Outcome:
+        """The outcome of an invocation whose environment failed to initialise: the init error and log."""
+        self._lines = [f"START RequestId: {request_id} Version: {self.fn.version}", *self._init_lines]
+        self._emit_record(self._lines[0])
+        return self._report(request_id, failure, self.init_ms or 0.0, self._peak_memory_mb(), False)
+
+    def _report(self, request_id: str, result: RuntimeResult, duration_ms: float, peak_mb: int, reusable: bool) -> Outcome:
+        billed = billed_ms(duration_ms)
+        report = (
+            f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\tBilled Duration: {billed} ms\t"
+            f"Memory Size: {self.fn.memory_mb} MB\tMax Memory Used: {peak_mb} MB"
+        )
+        init_ms = None
+        if not self._reported_init and self.init_ms is not None:
+            init_ms = self.init_ms
+            report += f"\tInit Duration: {init_ms:.2f} ms"
+            self._reported_init = True
+        for line in (f"END RequestId: {request_id}", report):
+            self._emit(line)
+        lines, self._lines = self._lines or [], None
+        tail = ("\n".join(lines) + "\n").encode()[-TAIL_BYTES:]
+        self.ctx.recorder.invocation(InvocationRecord(
+            request_id=request_id, function=self.fn.name, version=self.fn.version,
+            started_ms=int(time.time() * 1000 - duration_ms), duration_ms=round(duration_ms, 3), billed_ms=billed,
+            memory_mb=self.fn.memory_mb, max_memory_used_mb=peak_mb, init_ms=init_ms,
+            outcome=result.error_type or "success",
+        ))  # fmt: skip
+        return Outcome(result, base64.b64encode(tail).decode(), duration_ms, billed, reusable)
+
+    # -- failures --------------------------------------------------------------------------
+
+    def _exit_failure(self, request_id: str) -> RuntimeResult:
+        assert self._proc is not None or self._exited.done()
+        code = self._exited.result() if self._exited.done() else 0
+        if self._cgroup is not None and self._cgroup.oom_killed():
+            return self._out_of_memory(request_id)
+        how = f"signal: {signal.Signals(-code).name.removeprefix('SIG').lower()}" if code < 0 else f"exit status {code}"
+        if code == -signal.SIGKILL and self._peak_memory_mb() >= self.fn.memory_mb:
+            return self._out_of_memory(request_id)
+        message = f"RequestId: {request_id} Error: Runtime exited with error: {how}"
+        self._emit(message)
+        return RuntimeResult(error_body(rc.ERROR_EXIT, message, request_id), rc.ERROR_EXIT)
+
+    def _out_of_memory(self, request_id: str) -> RuntimeResult:
+        message = (
+            f"RequestId: {request_id} Error: Runtime exited with error: signal: killed "
+            f"(out of memory: the function used more than its {self.fn.memory_mb} MB)"
+        )
+        self._emit(message)
+        if self._proc is not None and self._proc.returncode is None:
+            try:
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        return RuntimeResult(error_body(rc.ERROR_OUT_OF_MEMORY, message, request_id), rc.ERROR_OUT_OF_MEMORY)
+
+    def _peak_memory_mb(self) -> int:
+        if self._cgroup is not None:
+            peak = self._cgroup.peak_bytes()
+            if peak:
+                return -(-peak // MB)
+        if self._proc is not None:
+            try:
+                for line in Path(f"/proc/{self._proc.pid}/status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        return -(-int(line.split()[1]) // 1024)
+            except (OSError, ValueError):
+                pass
+        return 0
+
+    # -- process output and exit -----------------------------------------------------------
+
+    def _on_exit(self) -> None:
+        assert self._proc is not None
+        code = self._proc.poll()
+        if code is None:
+            return
+        asyncio.get_running_loop().remove_reader(self._pidfd)
+        if self.state is not EnvState.BUSY:
+            self.state = EnvState.DEAD
+        if not self._exited.done():
+            self._exited.set_result(code)
+
+    def _read_output(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self._out_fd, 65536)
+            except BlockingIOError:
+                return
+            except OSError:
+                chunk = b""
+            if not chunk:
+                asyncio.get_running_loop().remove_reader(self._out_fd)
+                return
+            *lines, self._partial = (self._partial + chunk).split(b"\n")
+            for line in lines:
+                self._emit(line.decode(errors="replace"))
+
+    def _drain(self) -> None:
+        """Read all output already written: the runtime flushes before it posts a result."""
+        if self._out_fd >= 0:
+            self._read_output()
+
+    def _flush_partial(self) -> None:
+        if self._partial:
+            line, self._partial = self._partial, b""
+            self._emit(line.decode(errors="replace"))
+
+    def _emit(self, line: str) -> None:
+        if self._lines is not None:
+            self._lines.append(line)
+        elif self.state is EnvState.STARTING and len(self._init_lines) < 1000:
+            self._init_lines.append(line)
+        self._emit_record(line)
+
+    def _emit_record(self, line: str) -> None:
+        self.ctx.recorder.log(LogRecord(self.fn.name, self.log_stream, int(time.time() * 1000), line))
+
+
+def _timestamp() -> str:
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"

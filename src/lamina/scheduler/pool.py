@@ -1,0 +1,140 @@
+"""Warm pools of execution environments, and the actor that owns them.
+
+``Scheduler.acquire`` hands out an idle environment of the function's current generation or
+starts a new one (a cold start); ``release`` returns it. Environments of an older generation
+(the code or configuration changed) and those idle past the keep-alive are stopped. Decisions
+are made by ``decisions``; this module only acts on them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from pathlib import Path
+from typing import Callable
+
+from lamina.errors import TooManyRequests
+from lamina.model import FunctionConfig
+from lamina.runtime.api import RuntimeResult
+from lamina.runtime.runtimes import RuntimeRegistry
+from lamina.sandbox.environment import EnvironmentContext, Environment, EnvState
+from lamina.scheduler import decisions
+from lamina.scheduler.decisions import IdleView
+
+log = logging.getLogger(__name__)
+
+
+class Scheduler:
+    def __init__(
+        self,
+        ctx: EnvironmentContext,
+        runtimes: RuntimeRegistry,
+        task_root: Callable[[FunctionConfig], Path],
+        *,
+        keep_alive: float,
+        concurrency_limit: int,
+    ) -> None:
+        self._ctx = ctx
+        self._runtimes = runtimes
+        self._task_root = task_root
+        self._keep_alive = keep_alive
+        self._limit = concurrency_limit
+        self._idle: dict[str, dict[str, Environment]] = {}  # function name -> env id -> env
+        self._in_use = 0
+        self._all: dict[str, Environment] = {}
+        self._stopping: set[asyncio.Task[None]] = set()
+        self._reaper: asyncio.Task[None] | None = None
+
+    @property
+    def in_use(self) -> int:
+        return self._in_use
+
+    def environments(self) -> list[Environment]:
+        return list(self._all.values())
+
+    async def start(self) -> None:
+        self._reaper = asyncio.create_task(self._reap_forever(), name="lamina-reaper")
+
+    async def acquire(self, fn: FunctionConfig) -> tuple[Environment, RuntimeResult | None]:
+        """An environment ready to invoke ``fn``, or a new one whose init failed (and the failure).
+
+        Raises ``TooManyRequests`` when the account's concurrency limit is reached.
+        """
+        if not decisions.admit(self._in_use, self._limit):
+            raise TooManyRequests("Rate Exceeded.", reason="ConcurrentInvocationLimitExceeded")
+        idle = self._idle.get(fn.name, {})
+        for env_id in decisions.stale(self._views(idle), fn.generation):
+            self._stop(idle.pop(env_id))
+        chosen = decisions.pick_idle(self._views(idle), fn.generation)
+        self._in_use += 1
+        if chosen is not None:
+            return idle.pop(chosen), None
+        try:
+            env = Environment(uuid.uuid4().hex, fn, self._runtimes.get(fn.runtime), self._task_root(fn), self._ctx)
+            self._all[env.id] = env
+            await env.start()
+            failure = await env.wait_ready()
+        except BaseException:
+            self._in_use -= 1
+            raise
+        if failure is not None:
+            self._all.pop(env.id, None)
+        return env, failure
+
+    def release(self, env: Environment, current_generation: str | None) -> None:
+        """Give ``env`` back after an invocation; it is stopped unless it can serve the function again."""
+        self._in_use -= 1
+        if env.state is EnvState.IDLE and env.fn.generation == current_generation:
+            env.last_used = time.monotonic()
+            self._idle.setdefault(env.fn.name, {})[env.id] = env
+        else:
+            self._stop(env)
+
+    def retire(self, function_name: str) -> None:
+        """Stop the idle environments of a function whose code or configuration changed or was deleted.
+
+        Busy ones finish their invocation and are stopped on release (their generation is stale).
+        """
+        for env in self._idle.pop(function_name, {}).values():
+            self._stop(env)
+
+    def _stop(self, env: Environment) -> None:
+        self._all.pop(env.id, None)
+        task = asyncio.create_task(env.stop(), name=f"lamina-stop-{env.id}")
+        self._stopping.add(task)
+        task.add_done_callback(self._stopping.discard)
+
+    @staticmethod
+    def _views(idle: dict[str, Environment]) -> list[IdleView]:
+        return [IdleView(e.id, e.fn.generation, e.last_used) for e in idle.values()]
+
+    async def _reap_forever(self) -> None:
+        interval = max(0.05, min(self._keep_alive / 4, 5.0))
+        while True:
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            for name, idle in list(self._idle.items()):
+                for env_id in decisions.expired(self._views(idle), now, self._keep_alive):
+                    self._stop(idle.pop(env_id))
+                for env_id, env in list(idle.items()):
+                    if env.state is EnvState.DEAD:  # crashed while idle
+                        self._stop(idle.pop(env_id))
+                if not idle:
+                    del self._idle[name]
+
+    async def close(self) -> None:
+        """Stop the reaper and every environment, busy or idle; waits for them to be gone."""
+        if self._reaper is not None:
+            self._reaper.cancel()
+            try:
+                await self._reaper
+            except asyncio.CancelledError:
+                pass
+            self._reaper = None
+        for env in list(self._all.values()):
+            self._stop(env)
+        self._idle.clear()
+        if self._stopping:
+            await asyncio.gather(*self._stopping, return_exceptions=True)

@@ -1,0 +1,156 @@
+"""The server's lifecycle: start-up, serving, and a graceful shutdown with a deadline.
+
+Start-up opens the store, finds which protections the host supports (and says so), loads every
+function and starts listening; it prints ``Lamina listening on http://HOST:PORT`` once it accepts
+requests (tests and scripts wait for that line). SIGINT or SIGTERM starts the shutdown: stop
+accepting, let in-flight invocations finish until ``shutdown_grace_seconds``, stop every execution
+environment, write buffered logs and usage, close the store. A second signal skips the wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+from aiohttp import web
+
+from lamina.api.app import build_app
+from lamina.api.context import Services
+from lamina.control.functions import FunctionService
+from lamina.invoke.service import Invoker
+from lamina.metering.recorder import Recorder
+from lamina.runtime.runtimes import RuntimeRegistry
+from lamina.sandbox.cgroups import MemoryControl
+from lamina.sandbox.environment import EnvironmentContext
+from lamina.scheduler.pool import Scheduler
+from lamina.settings import Settings
+from lamina.store.code import CodeStore
+from lamina.store.sqlite import SqliteStore
+
+log = logging.getLogger("lamina")
+
+
+class Server:
+    """Lamina, assembled. ``start`` then ``stop``; both in the running event loop."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.port = 0
+        self._runner: web.AppRunner | None = None
+        self._site: web.SockSite | None = None
+        self._svc: Services | None = None
+        self._memory: MemoryControl | None = None
+
+    @property
+    def services(self) -> Services:
+        assert self._svc is not None, "server not started"
+        return self._svc
+
+    async def start(self) -> None:
+        s = self.settings
+        data = s.data_dir.resolve()
+        data.mkdir(parents=True, exist_ok=True)
+        store = SqliteStore(data / "lamina.db")
+        await store.open()
+        recorder = Recorder(store)
+        await recorder.start()
+        self._memory = await asyncio.to_thread(MemoryControl.detect)
+        if self._memory is not None:
+            log.info("memory limits: enforced by cgroup v%d (%s)", self._memory.version, self._memory.base)
+        else:
+            log.warning("memory limits: no writable cgroup; a function over its memory size is stopped after "
+                        "the invocation instead of during it")  # fmt: skip
+        code = CodeStore(data / "code", s.limits)
+        runtimes = RuntimeRegistry(s.interpreters)
+        work = data / "environments"
+        await asyncio.to_thread(_clear, work)
+        ctx = EnvironmentContext(
+            host="127.0.0.1", region=s.region, work_dir=work, max_response_bytes=s.limits.sync_response_bytes,
+            init_timeout_s=s.limits.init_timeout_seconds, recorder=recorder, memory=self._memory,
+        )  # fmt: skip
+        functions: FunctionService
+        scheduler = Scheduler(
+            ctx, runtimes, lambda fn: code.extract(fn.code.digest),
+            keep_alive=s.keep_alive_seconds, concurrency_limit=s.limits.account_concurrency,
+        )  # fmt: skip
+        functions = FunctionService(store, code, runtimes, s, scheduler.retire)
+        await functions.load()
+        await scheduler.start()
+        invoker = Invoker(functions, scheduler, s)
+        # A 50 MB zip in base64 inside JSON, as AWS accepts for CreateFunction.
+        max_request = (s.limits.zipped_code_bytes * 4 + 2) // 3 + 64 * 1024
+        self._svc = Services(s, store, code, functions, scheduler, invoker, recorder, max_request)
+        self._runner = web.AppRunner(build_app(self._svc), access_log=None, shutdown_timeout=s.shutdown_grace_seconds)
+        await self._runner.setup()
+        sock = socket.create_server((s.host, s.port), reuse_port=False, backlog=1024)
+        self.port = sock.getsockname()[1]
+        self._site = web.SockSite(self._runner, sock)
+        await self._site.start()
+
+    async def stop(self, *, force: asyncio.Event | None = None) -> None:
+        """Stop accepting, drain in-flight invocations up to the grace period, release in reverse order."""
+        svc = self._svc
+        if self._site is not None:
+            await self._site.stop()
+        if svc is not None:
+            deadline = time.monotonic() + self.settings.shutdown_grace_seconds
+            drain = asyncio.create_task(svc.invoker.drain(deadline), name="lamina-drain")
+            waiters: list[asyncio.Future[object]] = [drain]  # type: ignore[list-item]
+            if force is not None:
+                forced = asyncio.create_task(force.wait(), name="lamina-force")
+                waiters.append(forced)  # type: ignore[arg-type]
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+            await svc.invoker.close()
+            await svc.scheduler.close()
+            await svc.functions.close()
+            await svc.recorder.close()
+            await svc.store.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._memory is not None:
+            self._memory.close()
+
+
+def _clear(path: Path) -> None:
+    """Remove what environments of an earlier run left behind (a crash leaves their /tmp)."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True, exist_ok=True)
+
+
+async def _serve(settings: Settings) -> int:
+    server = Server(settings)
+    await server.start()
+    print(f"Lamina listening on http://{settings.host}:{server.port}", flush=True)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    force = asyncio.Event()
+
+    def on_signal() -> None:
+        if stop.is_set():
+            force.set()
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
+    await stop.wait()
+    print("Lamina shutting down (again to force)…", flush=True)
+    await server.stop(force=force)
+    print("Lamina stopped.", flush=True)
+    return 0
+
+
+def serve(settings: Settings) -> int:
+    """Run Lamina until SIGINT/SIGTERM; returns the process exit code."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    with contextlib.suppress(KeyboardInterrupt):
+        return asyncio.run(_serve(settings))
+    return 130

@@ -1,0 +1,81 @@
+"""Lamina's configuration: one frozen object, built once from flags and the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Lambda's quotas, with AWS's defaults; every one can be changed for a deployment."""
+
+    sync_payload_bytes: int = 6 * MB
+    # AWS measures the response limit with a little headroom over 6 MiB: 6,291,556 bytes.
+    sync_response_bytes: int = 6 * MB + 100
+    async_payload_bytes: int = 1 * MB
+    zipped_code_bytes: int = 50 * MB
+    unzipped_code_bytes: int = 250 * MB
+    # A zip whose entries expand more than this many times over their compressed size is a bomb.
+    max_compression_ratio: int = 200
+    max_zip_entries: int = 20_000
+    memory_min_mb: int = 128
+    memory_max_mb: int = 10_240
+    timeout_max_seconds: int = 900
+    ephemeral_min_mb: int = 512
+    ephemeral_max_mb: int = 10_240
+    init_timeout_seconds: float = 10.0
+    account_concurrency: int = 1000
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 9000
+    data_dir: Path = Path(".lamina")
+    region: str = "us-east-1"
+    account_id: str = "000000000000"
+    # How long an idle execution environment is kept warm before it is stopped.
+    keep_alive_seconds: float = 300.0
+    # How long shutdown waits for in-flight invocations before stopping environments.
+    shutdown_grace_seconds: float = 10.0
+    # Extra interpreters by runtime name, e.g. {"python3.12": "/opt/py312/bin/python3.12"}.
+    interpreters: Mapping[str, str] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Settings from ``LAMINA_*`` variables, then explicit overrides (e.g. CLI flags)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        if "LAMINA_HOST" in env:
+            values["host"] = env["LAMINA_HOST"]
+        if "LAMINA_PORT" in env:
+            values["port"] = int(env["LAMINA_PORT"])
+        if "LAMINA_DATA_DIR" in env:
+            values["data_dir"] = Path(env["LAMINA_DATA_DIR"])
+        if "LAMINA_REGION" in env:
+            values["region"] = env["LAMINA_REGION"]
+        if "LAMINA_KEEP_ALIVE" in env:
+            values["keep_alive_seconds"] = float(env["LAMINA_KEEP_ALIVE"])
+        interpreters = {
+            "python" + key.removeprefix("LAMINA_PYTHON").replace("_", "."): path
+            for key, path in env.items()
+            if key.startswith("LAMINA_PYTHON3_")
+        }
+        if interpreters:
+            values["interpreters"] = interpreters
+        limits = Limits()
+        if "LAMINA_ACCOUNT_CONCURRENCY" in env:
+            limits = replace(limits, account_concurrency=int(env["LAMINA_ACCOUNT_CONCURRENCY"]))
+        values["limits"] = limits
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+    def function_arn(self, name: str, qualifier: str | None = None) -> str:
+        arn = f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}"
+        return f"{arn}:{qualifier}" if qualifier else arn

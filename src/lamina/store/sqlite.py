@@ -1,0 +1,195 @@
+"""The embedded store: one SQLite database in WAL mode, used from one dedicated thread.
+
+SQLite connections are not shared between threads, and a write must not block the event loop,
+so every call is shipped to a single worker thread that owns the connection. Schema changes are
+numbered SQL files in ``migrations/``, applied in order and tracked with ``PRAGMA user_version``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from importlib import resources
+from pathlib import Path
+from typing import Callable, Sequence, TypeVar
+
+from lamina.errors import PreconditionFailed, ResourceConflict, ResourceNotFound
+from lamina.model import FunctionConfig
+from lamina.store.base import InvocationRecord, LogEvent, LogRecord
+from lamina.store.codec import decode, encode
+
+T = TypeVar("T")
+
+
+def _migrations() -> list[tuple[int, str]]:
+    folder = resources.files("lamina.store") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.read_text()))
+    return sorted(found)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply every migration newer than the database; returns the resulting schema version."""
+    (current,) = conn.execute("PRAGMA user_version").fetchone()
+    for number, sql in _migrations():
+        if number > current:
+            with conn:
+                conn.executescript(f"BEGIN; {sql}; PRAGMA user_version = {number}; COMMIT;")
+            current = number
+    return int(current)
+
+
+class SqliteStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lamina-sqlite")
+        self._conn: sqlite3.Connection | None = None
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        def call() -> T:
+            assert self._conn is not None, "store is not open"
+            return fn(self._conn)
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    async def open(self) -> None:
+        def connect() -> None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            migrate(conn)
+            self._conn = conn
+
+        await asyncio.get_running_loop().run_in_executor(self._executor, connect)
+
+    async def close(self) -> None:
+        if self._conn is None:
+            return
+
+        def disconnect() -> None:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+        await asyncio.get_running_loop().run_in_executor(self._executor, disconnect)
+        self._executor.shutdown(wait=True)
+
+    async def create_function(self, fn: FunctionConfig) -> None:
+        def insert(conn: sqlite3.Connection) -> None:
+            try:
+                with conn:
+                    conn.execute(
+                        "INSERT INTO functions (name, revision_id, config) VALUES (?, ?, ?)",
+                        (fn.name, fn.revision_id, encode(fn)),
+                    )
+            except sqlite3.IntegrityError as exc:
+                raise ResourceConflict(f"Function already exist: {fn.name}") from exc
+
+        await self._run(insert)
+
+    async def get_function(self, name: str) -> FunctionConfig | None:
+        def select(conn: sqlite3.Connection) -> FunctionConfig | None:
+            row = conn.execute("SELECT config FROM functions WHERE name = ?", (name,)).fetchone()
+            return decode(row[0]) if row else None
+
+        return await self._run(select)
+
+    async def list_functions(self, after: str | None, limit: int) -> list[FunctionConfig]:
+        def select(conn: sqlite3.Connection) -> list[FunctionConfig]:
+            rows = conn.execute(
+                "SELECT config FROM functions WHERE name > ? ORDER BY name LIMIT ?", (after or "", limit)
+            ).fetchall()
+            return [decode(row[0]) for row in rows]
+
+        return await self._run(select)
+
+    async def put_function(self, fn: FunctionConfig, *, expected_revision: str | None = None) -> None:
+        def update(conn: sqlite3.Connection) -> None:
+            with conn:
+                row = conn.execute("SELECT revision_id FROM functions WHERE name = ?", (fn.name,)).fetchone()
+                if row is None:
+                    raise ResourceNotFound(f"Function not found: {fn.name}")
+                if expected_revision is not None and row[0] != expected_revision:
+                    raise PreconditionFailed(
+                        "The Revision Id provided does not match the latest Revision Id. "
+                        "Call the GetFunction/GetAlias API to retrieve the latest Revision Id"
+                    )
+                conn.execute(
+                    "UPDATE functions SET revision_id = ?, config = ? WHERE name = ?",
+                    (fn.revision_id, encode(fn), fn.name),
+                )
+
+        await self._run(update)
+
+    async def delete_function(self, name: str) -> FunctionConfig | None:
+        def delete(conn: sqlite3.Connection) -> FunctionConfig | None:
+            with conn:
+                row = conn.execute("SELECT config FROM functions WHERE name = ?", (name,)).fetchone()
+                if row is None:
+                    return None
+                conn.execute("DELETE FROM functions WHERE name = ?", (name,))
+                return decode(row[0])
+
+        return await self._run(delete)
+
+    async def code_in_use(self) -> set[str]:
+        def select(conn: sqlite3.Connection) -> set[str]:
+            rows = conn.execute("SELECT config FROM functions").fetchall()
+            return {decode(row[0]).code.digest for row in rows}
+
+        return await self._run(select)
+
+    async def append_logs(self, records: Sequence[LogRecord]) -> None:
+        def insert(conn: sqlite3.Connection) -> None:
+            with conn:
+                conn.executemany(
+                    "INSERT INTO log_events (function, stream, timestamp_ms, message) VALUES (?, ?, ?, ?)",
+                    [(r.function, r.stream, r.timestamp_ms, r.message) for r in records],
+                )
+
+        await self._run(insert)
+
+    async def read_logs(self, function: str, since: int, limit: int) -> list[LogEvent]:
+        def select(conn: sqlite3.Connection) -> list[LogEvent]:
+            rows = conn.execute(
+                "SELECT cursor, function, stream, timestamp_ms, message FROM log_events "
+                "WHERE function = ? AND cursor > ? ORDER BY cursor LIMIT ?",
+                (function, since, limit),
+            ).fetchall()
+            return [LogEvent(*row) for row in rows]
+
+        return await self._run(select)
+
+    async def record_invocations(self, records: Sequence[InvocationRecord]) -> None:
+        def insert(conn: sqlite3.Connection) -> None:
+            with conn:
+                conn.executemany(
+                    "INSERT INTO invocations (request_id, function, version, started_ms, duration_ms, "
+                    "billed_ms, memory_mb, max_memory_used_mb, init_ms, outcome) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            r.request_id, r.function, r.version, r.started_ms, r.duration_ms,
+                            r.billed_ms, r.memory_mb, r.max_memory_used_mb, r.init_ms, r.outcome,
+                        )
+                        for r in records
+                    ],
+                )
+
+        await self._run(insert)
+
+    async def list_invocations(self, function: str) -> list[InvocationRecord]:
+        def select(conn: sqlite3.Connection) -> list[InvocationRecord]:
+            rows = conn.execute(
+                "SELECT request_id, function, version, started_ms, duration_ms, billed_ms, memory_mb, "
+                "max_memory_used_mb, init_ms, outcome FROM invocations WHERE function = ? ORDER BY started_ms",
+                (function,),
+            ).fetchall()
+            return [InvocationRecord(*row) for row in rows]
+
+        return await self._run(select)

@@ -1,0 +1,158 @@
+"""Shared fixtures: a real Lamina server in a subprocess on an ephemeral port, and real clients."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ROLE = "arn:aws:iam::000000000000:role/lamina-test"
+
+
+def make_zip(files: Mapping[str, str | bytes], modes: Mapping[str, int] | None = None) -> bytes:
+    """A deployment package holding ``files`` (name -> content), with optional unix modes."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, content in files.items():
+            info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+            info.external_attr = ((modes or {}).get(name, 0o644) & 0xFFFF) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, content)
+    return buf.getvalue()
+
+
+@dataclass
+class LaminaProcess:
+    """A running ``lamina server``; ``stop`` sends SIGTERM and waits, ``kill`` is kill -9."""
+
+    data_dir: Path
+    env: dict[str, str]
+    proc: subprocess.Popen[str] | None = None
+    endpoint: str = ""
+    output: list[str] = field(default_factory=list)
+
+    def start(self, timeout: float = 30) -> LaminaProcess:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "lamina", "server", "--port", "0", "--data-dir", str(self.data_dir)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=self.env, cwd=ROOT,
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        assert self.proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            self.output.append(line)
+            if line.startswith("Lamina listening on "):
+                self.endpoint = line.split()[-1]
+                return self
+        self.stop()
+        raise RuntimeError("Lamina did not start:\n" + "".join(self.output))
+
+    def _collect(self) -> None:
+        if self.proc is not None and self.proc.stdout is not None:
+            self.output.extend(self.proc.stdout.readlines())
+            self.proc.stdout.close()
+
+    def stop(self, timeout: float = 30) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait()
+        self._collect()
+        return code
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+        self._collect()
+
+    def client(self) -> Any:
+        return lambda_client(self.endpoint)
+
+
+def lambda_client(endpoint: str, **config: Any) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "lambda",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(retries={"max_attempts": 0}, read_timeout=120, **config),
+    )
+
+
+def server_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAMINA_")}
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="session")
+def lamina(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaminaProcess]:
+    """One server for the session's tests that do not restart or reconfigure it."""
+    server = LaminaProcess(tmp_path_factory.mktemp("lamina-data"), server_env()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def make_server(tmp_path: Path) -> Iterator[Any]:
+    """A factory of servers of the test's own (data dir and environment), stopped after the test."""
+    started: list[LaminaProcess] = []
+
+    def make(data_dir: Path | None = None, **env: str) -> LaminaProcess:
+        server = LaminaProcess(data_dir or tmp_path / "data", server_env(**env)).start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        if server.proc is not None and server.proc.poll() is None:
+            server.stop()
+
+
+@pytest.fixture(scope="session")
+def client(lamina: LaminaProcess) -> Any:
+    return lamina.client()
+
+
+_counter = iter(range(1_000_000))
+
+
+@pytest.fixture
+def fn_name(request: pytest.FixtureRequest) -> str:
+    """A function name unique to the test, so tests can share a server."""
+    base = request.node.name.replace("[", "-").replace("]", "").replace(".", "-")[:50]
+    return f"{base}-{next(_counter)}"
+
+
+def deploy(client: Any, name: str, code: str | Mapping[str, str | bytes], *, handler: str = "app.handler",
+           runtime: str = "python3.11", **kwargs: Any) -> dict[str, Any]:  # fmt: skip
+    """Create a function from source (``app.py``) or a file mapping, and wait until it is Active."""
+    files = {"app.py": code} if isinstance(code, str) else code
+    config = client.create_function(
+        FunctionName=name, Runtime=runtime, Role=ROLE, Handler=handler,
+        Code={"ZipFile": make_zip(files)}, **kwargs,
+    )  # fmt: skip
+    client.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    return dict(config)
