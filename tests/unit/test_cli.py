@@ -11,6 +11,7 @@ import http.server
 import io
 import json
 import os
+import signal
 import socket
 import stat
 import subprocess
@@ -411,8 +412,10 @@ def test_aws_errors_are_printed_with_their_code(capsys: pytest.CaptureFixture[st
         assert main(["rm", "hello", "--endpoint", endpoint]) == ExitCode.FAILURE
     assert (received[0].method, received[0].path) == ("DELETE", "/2015-03-31/functions/hello")
     err = capsys.readouterr().err
-    assert err.startswith("lamina: ResourceNotFoundException: Function not found: hello")
-    assert "lamina ls" in err
+    assert err == (
+        "lamina: ResourceNotFoundException: Function not found: hello. "
+        "See the deployed functions with `lamina ls`.\n"
+    )
 
 
 def test_rm_deletes(capsys: pytest.CaptureFixture[str]) -> None:
@@ -553,6 +556,16 @@ def test_format_event_does_not_double_newlines(utc: None) -> None:
     assert format_event(event) == "12:00:45.007 hello"
 
 
+def test_format_event_puts_each_line_of_a_traceback_on_its_own_line(utc: None) -> None:
+    message = "[ERROR] ValueError: boom\rTraceback (most recent call last):\r  File \"app.py\", line 4\n"
+    event: LogEvent = {"cursor": 1, "timestamp": NOON, "logStream": "s", "message": message}
+    assert format_event(event).split("\n") == [
+        "12:00:00.000 [ERROR] ValueError: boom",
+        "             Traceback (most recent call last):",
+        '               File "app.py", line 4',
+    ]
+
+
 def test_logs_prints_every_event(utc: None, capsys: pytest.CaptureFixture[str]) -> None:
     events = [
         {"cursor": 5, "timestamp": NOON, "logStream": "s", "message": "START RequestId: r\n"},
@@ -564,6 +577,35 @@ def test_logs_prints_every_event(utc: None, capsys: pytest.CaptureFixture[str]) 
     assert request.path == "/lamina/v1/functions/hello/logs"
     assert request.query == {"since": ["4"], "limit": ["1000"], "wait": ["0"]}
     assert capsys.readouterr().out == "12:00:00.000 START RequestId: r\n12:00:00.001 no newline\n"
+
+
+def test_logs_follow_stops_quietly_on_ctrl_c() -> None:
+    following = threading.Event()
+
+    def answer(request: Request) -> Reply:
+        if request.query["wait"] == ["20"]:
+            following.set()
+        event = {"cursor": 1, "timestamp": NOON, "logStream": "s", "message": "first\n"}
+        return json_reply({"events": [] if following.is_set() else [event], "nextCursor": 1})
+
+    with serving(answer) as (endpoint, received):
+        process = subprocess.Popen(
+            [str(LAMINA), "logs", "hello", "--follow", "--endpoint", endpoint],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert following.wait(timeout=30)
+            process.send_signal(signal.SIGINT)
+            out, err = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    assert (process.returncode, err) == (0, "")
+    assert out.endswith(" first\n")
+    assert received[1].query["since"] == ["1"]
 
 
 def test_logs_of_an_unknown_function(capsys: pytest.CaptureFixture[str]) -> None:

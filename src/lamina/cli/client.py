@@ -49,7 +49,7 @@ class Response:
         try:
             value = json.loads(self.body) if self.body else {}
         except ValueError as exc:
-            raise NoAnswerError(f"Lamina answered HTTP {self.status} with a body that is not JSON ({exc}).") from exc
+            raise NoAnswerError(f"Lamina answered HTTP {self.status} with a body that is not JSON ({exc}).") from None
         if not isinstance(value, dict):
             raise NoAnswerError(f"Lamina answered HTTP {self.status} with JSON that is not an object.")
         return value

@@ -65,9 +65,11 @@ class LambdaApiError(CliError):
     """An error answer from the Lambda API: HTTP status, error code and the server's message."""
 
     def __init__(self, status: int, code: str, detail: str) -> None:
-        hint = _HINTS.get(code)
         text = f"{code}: {detail}" if detail else code
-        super().__init__(f"{text} {hint}" if hint else text)
+        hint = _HINTS.get(code)
+        if hint:
+            text = f"{text} {hint}" if text.endswith((".", "!", "?")) else f"{text}. {hint}"
+        super().__init__(text)
         self.status = status
         self.code = code
         self.detail = detail

@@ -16,11 +16,14 @@ FOLLOW_WAIT_SECONDS = 20.0
 
 
 def format_event(event: LogEvent) -> str:
-    """``HH:MM:SS.mmm message``, local time, without the message's own trailing newline."""
-    message = event["message"]
-    if message.endswith("\n"):
-        message = message[:-1]
-    return f"{format_clock(event['timestamp'])} {message}"
+    """``HH:MM:SS.mmm message``, local time, without the message's own trailing newline.
+
+    Lambda runtimes write a multi-line record (a traceback) as one event with ``\\r`` between
+    its lines; a terminal would draw those over each other, so they become indented lines.
+    """
+    stamp = format_clock(event["timestamp"])
+    lines = event["message"].removesuffix("\n").splitlines() or [""]
+    return f"\n{' ' * len(stamp)} ".join([f"{stamp} {lines[0]}", *lines[1:]])
 
 
 def show_logs(client: LambdaClient, console: Console, name: str, *, since: int = 0, follow: bool = False) -> None:
