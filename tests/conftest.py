@@ -152,7 +152,7 @@ def deploy(client: Any, name: str, code: str | Mapping[str, str | bytes], *, han
     files = {"app.py": code} if isinstance(code, str) else code
     config = client.create_function(
         FunctionName=name, Runtime=runtime, Role=ROLE, Handler=handler,
-        Code={"ZipFile": make_zip(files)}, **kwargs,
+        Code={"ZipFile": make_zip(files, modes={"bootstrap": 0o755})}, **kwargs,
     )  # fmt: skip
     client.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     return dict(config)

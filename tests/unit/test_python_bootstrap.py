@@ -32,6 +32,7 @@ NEXT = "/2018-06-01/runtime/invocation/next"
 INIT_ERROR = "/2018-06-01/runtime/init/error"
 ERROR_TYPE = "Lambda-Runtime-Function-Error-Type"
 LOG_TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
+BAD_JSON_MESSAGE = "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"
 
 
 @dataclass
@@ -79,6 +80,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body, headers = item
         self._reply(200, body, headers)
+        if api.drop_after_event:
+            # Close the connection without announcing it, as a server does with an idle
+            # keep-alive connection while a long invocation runs.
+            self.close_connection = True
 
     def do_POST(self) -> None:
         api = self.server.api
@@ -114,6 +119,7 @@ class RuntimeAPI:
         self.requests: list[tuple[str, str, int]] = []
         self.statuses: list[int] = []  # answers to the next POSTs (202 once exhausted)
         self.connections = 0
+        self.drop_after_event = False
         self.lock = threading.Lock()
         self.server = _Server(("127.0.0.1", 0), _Handler)
         self.server.api = self
@@ -134,10 +140,12 @@ class RuntimeAPI:
     ) -> str:
         self._count += 1
         request_id = request_id or "req-%d" % self._count
+        if deadline_ms is None:
+            deadline_ms = int(time.time() * 1000) + 3000
         all_headers = {
             "Content-Type": content_type,
             "Lambda-Runtime-Aws-Request-Id": request_id,
-            "Lambda-Runtime-Deadline-Ms": str(deadline_ms if deadline_ms is not None else int(time.time() * 1000) + 3000),
+            "Lambda-Runtime-Deadline-Ms": str(deadline_ms),
             "Lambda-Runtime-Invoked-Function-Arn": "arn:aws:lambda:us-east-1:123456789012:function:fn",
         }
         all_headers.update(headers or {})
@@ -262,7 +270,7 @@ def test_event_is_decoded_only_for_application_json(api: RuntimeAPI, tmp_path: P
     assert api.posts[2].json == {"type": "dict"}
     assert api.posts[3].kind == "error"
     assert api.posts[3].json == {
-        "errorMessage": "Unable to unmarshal input: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)",
+        "errorMessage": "Unable to unmarshal input: " + BAD_JSON_MESSAGE,
         "errorType": "Runtime.UnmarshalError",
         "requestId": "req-4",
         "stackTrace": [],
@@ -356,7 +364,7 @@ def test_context(api: RuntimeAPI, tmp_path: Path) -> None:
 
     assert api.posts[2].kind == "error"
     assert api.posts[2].json == {
-        "errorMessage": "Unable to parse Client Context JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)",
+        "errorMessage": "Unable to parse Client Context JSON: " + BAD_JSON_MESSAGE,
         "errorType": "Runtime.LambdaContextUnmarshalError",
         "requestId": "req-3",
         "stackTrace": [],
@@ -514,7 +522,8 @@ def test_marshalling(api: RuntimeAPI, tmp_path: Path, execution_env: str | None,
         "requestId": "req-1",
         "stackTrace": [],
     }
-    assert "[ERROR] Runtime.MarshalError: Unable to marshal response: Object of type set is not JSON serializable\r" in proc.stdout
+    marshal_log = "[ERROR] Runtime.MarshalError: Unable to marshal response: Object of type set is not JSON serializable"
+    assert marshal_log + "\r" in proc.stdout
     assert special.body == (
         b'{"d": 1.10, "big": 12345678901234567890.000000001, "dnan": NaN, "inf": Infinity, "b": "bytes", "u": '
         + unicode_json
@@ -582,6 +591,17 @@ def test_response_too_large_keeps_serving(api: RuntimeAPI, tmp_path: Path) -> No
     assert api.posts[1].json == "small"
 
 
+def test_result_posted_after_server_closed_idle_connection(api: RuntimeAPI, tmp_path: Path) -> None:
+    write(tmp_path / "app.py", "import time\ndef handler(event, context):\n    time.sleep(0.1)\n    return event\n")
+    api.drop_after_event = True
+    api.add(1)
+    api.add(2)
+    proc = run(api, tmp_path)
+    assert_clean_exit(proc)
+    assert [p.json for p in api.posts] == [1, 2]
+    assert [p.kind for p in api.posts] == ["response", "response"]
+
+
 def test_handler_in_nested_path(api: RuntimeAPI, tmp_path: Path) -> None:
     write(tmp_path / "pkg" / "sub" / "mod.py", "def handler(event, context):\n    return __name__\n")
     api.add({})
@@ -626,7 +646,11 @@ def test_exits_quietly_when_runtime_api_is_gone(tmp_path: Path) -> None:
         port = s.getsockname()[1]
     proc = decoded(subprocess.run(
         [sys.executable, "-u", str(BOOTSTRAP)],
-        env={"AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}", "_HANDLER": "app.handler", "LAMBDA_TASK_ROOT": str(tmp_path)},
+        env={
+            "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}",
+            "_HANDLER": "app.handler",
+            "LAMBDA_TASK_ROOT": str(tmp_path),
+        },
         cwd=str(tmp_path),
         capture_output=True,
         timeout=20,

@@ -97,6 +97,7 @@ class Environment:
         self._cgroup: MemoryCgroup | None = None
         self._started = 0.0
         self._reported_init = False
+        self._spawn_error = ""
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -121,13 +122,12 @@ class Environment:
             )  # fmt: skip
         except OSError as exc:
             os.close(read_fd)
-            os.close(write_fd)
+            self._spawn_error = f"Couldn't start the runtime: {' '.join(self.runtime.command(self.task_root))}: {exc.strerror}"
+            self._emit(self._spawn_error)
             self._exited.set_result(127)
-            self._emit(f"Error: cannot start runtime {self.runtime.name}: {exc}")
             return
         finally:
-            if self._proc is not None:
-                os.close(write_fd)
+            os.close(write_fd)
         if self._cgroup is not None:
             try:
                 self._cgroup.add(self._proc.pid)
@@ -150,7 +150,9 @@ class Environment:
         if self._endpoint is not None and self._endpoint.ready.done() and not self._exited.done():
             self.state = EnvState.IDLE
             return None
-        if self._endpoint is not None and self._endpoint.init_error.done():
+        if self._spawn_error:
+            failure = RuntimeResult(error_body(rc.ERROR_INVALID_ENTRYPOINT, self._spawn_error), rc.ERROR_INVALID_ENTRYPOINT)
+        elif self._endpoint is not None and self._endpoint.init_error.done():
             failure = self._endpoint.init_error.result()
         elif self._exited.done():
             self._drain()
