@@ -600,6 +600,8 @@ def test_result_posted_after_server_closed_idle_connection(api: RuntimeAPI, tmp_
     assert_clean_exit(proc)
     assert [p.json for p in api.posts] == [1, 2]
     assert [p.kind for p in api.posts] == ["response", "response"]
+    # Each result went out on a new connection, opened when the old one turned out closed.
+    assert api.connections == 4
 
 
 def test_handler_in_nested_path(api: RuntimeAPI, tmp_path: Path) -> None:
