@@ -279,14 +279,14 @@ def test_warm_environment_keeps_module_state(client: Any, fn_name: str) -> None:
 def test_concurrent_invocations_run_in_separate_environments(
     lamina: LaminaProcess, client: Any, fn_name: str
 ) -> None:
-    code = "import os, time\n\ndef handler(event, context):\n    time.sleep(1)\n    return os.getpid()\n"
+    code = "import os, time\n\ndef handler(event, context):\n    time.sleep(event.get('sleep', 0))\n    return os.getpid()\n"
     deploy(client, fn_name, code, Timeout=30)
     clients = [lamina.client() for _ in range(4)]
     results: list[Any] = [None] * 4
 
     def run(i: int) -> None:
         try:
-            response = clients[i].invoke(FunctionName=fn_name, Payload=b"{}")
+            response = clients[i].invoke(FunctionName=fn_name, Payload=b'{"sleep": 1}')
             results[i] = (response.get("FunctionError"), json.loads(response["Payload"].read()))
         except Exception as exc:  # reported by the assertions below
             results[i] = exc

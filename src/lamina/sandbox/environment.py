@@ -259,7 +259,7 @@ class Environment:
         tail = ("\n".join(lines) + "\n").encode()[-TAIL_BYTES:]
         self.ctx.recorder.invocation(InvocationRecord(
             request_id=request_id, function=self.fn.name, version=self.fn.version,
-            started_ms=int(time.time() * 1000 - duration_ms), duration_ms=round(duration_ms, 3), billed_ms=billed,
+            started_ms=int(time.time() * 1000 - duration_ms), duration_ms=duration_ms, billed_ms=billed,
             memory_mb=self.fn.memory_mb, max_memory_used_mb=peak_mb, init_ms=init_ms,
             outcome=result.error_type or "success",
         ))  # fmt: skip
