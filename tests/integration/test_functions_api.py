@@ -6,6 +6,7 @@ import base64
 import hashlib
 import io
 import json
+import os
 import urllib.request
 import zipfile
 from typing import Any
@@ -242,3 +243,26 @@ def test_functions_survive_kill_9(make_server: Any, fn_name: str) -> None:
     config = again.client().get_function_configuration(FunctionName=fn_name)
     assert config["Description"] == "kept"
     assert json.loads(again.client().invoke(FunctionName=fn_name)["Payload"].read()) == "v1"
+
+
+def test_package_over_50_mb_is_refused(client: Any, fn_name: str) -> None:
+    package = _zip_with([("app.py", OK.encode(), 0o100644), ("blob", os.urandom(51 * 1024 * 1024), 0o100644)])
+    with pytest.raises(ClientError) as exc:
+        client.create_function(FunctionName=fn_name, Runtime="python3.11", Role=ROLE, Handler="app.handler",
+                               Code={"ZipFile": package})  # fmt: skip
+    code, status, _ = error_of(exc)
+    assert (code, status) == ("RequestTooLargeException", 413)
+    with pytest.raises(ClientError):
+        client.get_function(FunctionName=fn_name)
+
+
+@pytest.mark.parametrize("runtime", ["python3.11", "python3.12", "python3.13"])
+def test_each_python_runtime_on_the_host(client: Any, fn_name: str, runtime: str) -> None:
+    code = "import sys\ndef handler(event, context):\n    return list(sys.version_info[:2])\n"
+    try:
+        deploy(client, fn_name, code, runtime=runtime)
+    except ClientError as exc:
+        assert error_of(exc)[:2] == ("InvalidParameterValueException", 400)
+        pytest.skip(f"{runtime} is not installed on this host")
+    response = client.invoke(FunctionName=fn_name)
+    assert json.loads(response["Payload"].read()) == [3, int(runtime.split(".")[1])]
