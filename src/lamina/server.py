@@ -29,6 +29,7 @@ from lamina.metering.recorder import Recorder
 from lamina.runtime.runtimes import RuntimeRegistry
 from lamina.sandbox.cgroups import MemoryControl
 from lamina.sandbox.environment import EnvironmentContext
+from lamina.sandbox.spawn import Spawner
 from lamina.scheduler.pool import Scheduler
 from lamina.settings import Settings
 from lamina.store.code import CodeStore
@@ -47,6 +48,7 @@ class Server:
         self._site: web.SockSite | None = None
         self._svc: Services | None = None
         self._memory: MemoryControl | None = None
+        self._spawner = Spawner()
 
     @property
     def services(self) -> Services:
@@ -74,6 +76,7 @@ class Server:
         ctx = EnvironmentContext(
             host="127.0.0.1", region=s.region, work_dir=work, max_response_bytes=s.limits.sync_response_bytes,
             init_timeout_s=s.limits.init_timeout_seconds, recorder=recorder, memory=self._memory,
+            spawner=self._spawner,
         )  # fmt: skip
         functions: FunctionService
         scheduler = Scheduler(
@@ -111,6 +114,7 @@ class Server:
                 waiter.cancel()
             await svc.invoker.close()
             await svc.scheduler.close()
+            await self._spawner.close()
             await svc.functions.close()
             await svc.recorder.close()
             await svc.store.close()

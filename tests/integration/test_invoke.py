@@ -643,7 +643,7 @@ def _runtime_processes(data_dir: Path) -> list[int]:
             cwd = os.readlink(entry / "cwd")
         except OSError:
             continue
-        if "runtime/python/bootstrap.py" in cmdline and cwd.startswith(root):
+        if "runtime/python/" in cmdline and cwd.startswith(root):
             found.append(int(entry.name))
     return found
 

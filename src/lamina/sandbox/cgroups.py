@@ -31,8 +31,10 @@ class MemoryCgroup:
     path: Path
     version: int
 
-    def add(self, pid: int) -> None:
-        (self.path / "cgroup.procs").write_text(str(pid))
+    @property
+    def procs(self) -> Path:
+        """Write a pid here to move that process into the cgroup."""
+        return self.path / "cgroup.procs"
 
     def peak_bytes(self) -> int:
         name = "memory.peak" if self.version == 2 else "memory.max_usage_in_bytes"

@@ -22,7 +22,6 @@ import logging
 import os
 import shutil
 import signal
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,7 @@ from lamina.runtime.api import Invocation, RuntimeApiEndpoint, RuntimeResult, er
 from lamina.runtime.runtimes import Runtime
 from lamina.runtime.variables import lambda_environment
 from lamina.sandbox.cgroups import MemoryCgroup, MemoryControl
+from lamina.sandbox.spawn import Process, Spawner, SpawnError, SpawnRequest
 from lamina.store.base import InvocationRecord, LogRecord
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,7 @@ class EnvironmentContext:
     init_timeout_s: float
     recorder: Recorder
     memory: MemoryControl | None
+    spawner: Spawner
 
 
 class Environment:
@@ -87,8 +88,7 @@ class Environment:
         self.log_stream = f"{time.strftime('%Y/%m/%d', time.gmtime())}/[{fn.version}]{env_id}"
         self._dir = ctx.work_dir / env_id
         self._endpoint: RuntimeApiEndpoint | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._pidfd = -1
+        self._process: Process | None = None
         self._out_fd = -1
         self._partial = b""
         self._lines: list[str] | None = None  # the current invocation's log, when one runs
@@ -115,29 +115,25 @@ class Environment:
             self._cgroup = self.ctx.memory.create(self.id, self.fn.memory_mb * MB)
         read_fd, write_fd = os.pipe()
         self._started = time.monotonic()
+        request = SpawnRequest(
+            argv=self.runtime.command(self.task_root), cwd=self.task_root, env=env, output_fd=write_fd,
+            cgroup_procs=self._cgroup.procs if self._cgroup is not None else None,
+        )  # fmt: skip
+        python = self.runtime.executable if self.runtime.family == "python" else None
         try:
-            self._proc = subprocess.Popen(
-                self.runtime.command(self.task_root), cwd=self.task_root, env=env,
-                stdin=subprocess.DEVNULL, stdout=write_fd, stderr=write_fd, start_new_session=True,
-            )  # fmt: skip
-        except OSError as exc:
+            self._process = await self.ctx.spawner.spawn(request, python=python)
+        except SpawnError as exc:
             os.close(read_fd)
-            self._spawn_error = f"Couldn't start the runtime: {' '.join(self.runtime.command(self.task_root))}: {exc.strerror}"
+            self._spawn_error = f"Couldn't start the runtime: {exc}"
             self._emit(self._spawn_error)
             self._exited.set_result(127)
             return
         finally:
             os.close(write_fd)
-        if self._cgroup is not None:
-            try:
-                self._cgroup.add(self._proc.pid)
-            except OSError as exc:
-                log.warning("could not put environment %s in its memory cgroup: %s", self.id, exc)
         self._out_fd = read_fd
         os.set_blocking(read_fd, False)
         loop.add_reader(read_fd, self._read_output)
-        self._pidfd = os.pidfd_open(self._proc.pid)
-        loop.add_reader(self._pidfd, self._on_exit)
+        self._process.exited.add_done_callback(self._on_exit)
 
     async def wait_ready(self) -> RuntimeResult | None:
         """None once the runtime is initialised; otherwise the init failure, as a function error."""
@@ -166,29 +162,15 @@ class Environment:
     async def stop(self) -> None:
         """Kill the process tree and release everything; safe to call twice."""
         self.state = EnvState.DEAD
-        loop = asyncio.get_running_loop()
-        if self._proc is not None and self._proc.returncode is None:
-            try:
-                os.killpg(self._proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        if self._process is not None:
+            self._process.kill()
             if not self._exited.done():
                 await asyncio.wait([self._exited], timeout=5)
-        if self._pidfd >= 0:
-            loop.remove_reader(self._pidfd)
-            os.close(self._pidfd)
-            self._pidfd = -1
-        if self._proc is not None and self._proc.returncode is None:
-            await asyncio.to_thread(self._proc.wait)
-        if self._proc is not None:
-            try:  # the runtime may have left children in its session
-                os.killpg(self._proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            self._process.kill()  # whatever the runtime left in its process group
         if self._out_fd >= 0:
             self._drain()
             self._flush_partial()
-            loop.remove_reader(self._out_fd)
+            asyncio.get_running_loop().remove_reader(self._out_fd)
             os.close(self._out_fd)
             self._out_fd = -1
         if self._endpoint is not None:
@@ -268,7 +250,6 @@ class Environment:
     # -- failures --------------------------------------------------------------------------
 
     def _exit_failure(self, request_id: str) -> RuntimeResult:
-        assert self._proc is not None or self._exited.done()
         code = self._exited.result() if self._exited.done() else 0
         if self._cgroup is not None and self._cgroup.oom_killed():
             return self._out_of_memory(request_id)
@@ -285,11 +266,8 @@ class Environment:
             f"(out of memory: the function used more than its {self.fn.memory_mb} MB)"
         )
         self._emit(message)
-        if self._proc is not None and self._proc.returncode is None:
-            try:
-                os.killpg(self._proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        if self._process is not None:
+            self._process.kill()
         return RuntimeResult(error_body(rc.ERROR_OUT_OF_MEMORY, message, request_id), rc.ERROR_OUT_OF_MEMORY)
 
     def _peak_memory_mb(self) -> int:
@@ -297,9 +275,9 @@ class Environment:
             peak = self._cgroup.peak_bytes()
             if peak:
                 return -(-peak // MB)
-        if self._proc is not None:
+        if self._process is not None:
             try:
-                for line in Path(f"/proc/{self._proc.pid}/status").read_text().splitlines():
+                for line in Path(f"/proc/{self._process.pid}/status").read_text().splitlines():
                     if line.startswith("VmHWM:"):
                         return -(-int(line.split()[1]) // 1024)
             except (OSError, ValueError):
@@ -308,16 +286,11 @@ class Environment:
 
     # -- process output and exit -----------------------------------------------------------
 
-    def _on_exit(self) -> None:
-        assert self._proc is not None
-        code = self._proc.poll()
-        if code is None:
-            return
-        asyncio.get_running_loop().remove_reader(self._pidfd)
+    def _on_exit(self, exited: asyncio.Future[int]) -> None:
         if self.state is not EnvState.BUSY:
             self.state = EnvState.DEAD
         if not self._exited.done():
-            self._exited.set_result(code)
+            self._exited.set_result(exited.result())
 
     def _read_output(self) -> None:
         while True:

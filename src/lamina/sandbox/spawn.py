@@ -1,0 +1,250 @@
+"""Starting execution environment processes: through a per-interpreter fork server, or plainly.
+
+``Spawner.spawn`` returns a ``Process`` whatever the route. Python runtimes go through a
+``Zygote`` (``runtime/python/zygote.py``): a process of that interpreter with the runtime already
+imported, which forks a child per environment. Everything else (``provided`` runtimes' own
+``bootstrap``) is started with fork/exec. If a zygote cannot be started or dies, spawning falls
+back to fork/exec for that call and a new zygote is started next time.
+
+Contract of ``Process``: ``exited`` resolves with the exit code (negative: killed by that
+signal) once the process is gone; ``kill`` sends SIGKILL to its whole process group and is safe
+to call at any time, any number of times.
+"""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Sequence
+
+log = logging.getLogger(__name__)
+
+ZYGOTE_SCRIPT = Path(__file__).resolve().parent.parent / "runtime" / "python" / "zygote.py"
+
+
+class SpawnError(Exception):
+    """The process could not be started (the message says why)."""
+
+
+@dataclass
+class Process:
+    pid: int
+    exited: asyncio.Future[int] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+    def kill(self) -> None:
+        if self.exited.done():
+            return
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+@dataclass(frozen=True)
+class SpawnRequest:
+    argv: Sequence[str]
+    cwd: Path
+    env: Mapping[str, str]
+    output_fd: int  # the write end of the environment's stdout/stderr pipe
+    cgroup_procs: Path | None = None  # the child joins this cgroup before running any function code
+
+
+class Zygote:
+    """One fork server for one Python interpreter."""
+
+    def __init__(self, interpreter: str) -> None:
+        self.interpreter = interpreter
+        self._sock: socket.socket | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._next_id = 0
+        self._replies: dict[int, asyncio.Future[dict[str, object]]] = {}
+        self._children: dict[int, Process] = {}
+        self._early_exits: dict[int, int] = {}
+        self._ready: asyncio.Future[None] | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self._sock is not None and self._proc is not None and self._proc.poll() is None
+
+    async def start(self, timeout: float = 30.0) -> None:
+        loop = asyncio.get_running_loop()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self._proc = subprocess.Popen(
+                [self.interpreter, "-u", "-s", str(ZYGOTE_SCRIPT), str(theirs.fileno())],
+                pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, start_new_session=True,
+                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONDONTWRITEBYTECODE": "1"},
+            )  # fmt: skip
+        finally:
+            theirs.close()
+        ours.setblocking(False)
+        self._sock = ours
+        self._ready = loop.create_future()
+        loop.add_reader(ours.fileno(), self._on_message)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._ready), timeout)
+        except BaseException:
+            await self.close()
+            raise
+
+    async def spawn(self, request: SpawnRequest) -> Process:
+        if not self.alive:
+            raise SpawnError("the fork server is not running")
+        assert self._sock is not None
+        self._next_id += 1
+        request_id = self._next_id
+        doc = {"id": request_id, "cwd": str(request.cwd), "env": dict(request.env),
+               "cgroup_procs": str(request.cgroup_procs) if request.cgroup_procs else None}  # fmt: skip
+        reply: asyncio.Future[dict[str, object]] = asyncio.get_running_loop().create_future()
+        self._replies[request_id] = reply
+        fds = array.array("i", [request.output_fd])
+        try:
+            self._sock.sendmsg([json.dumps(doc).encode()], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+            answer = await asyncio.wait_for(reply, 10)
+        except (OSError, TimeoutError) as exc:
+            self._replies.pop(request_id, None)
+            raise SpawnError(f"the fork server did not answer: {exc}") from exc
+        if "pid" not in answer:
+            raise SpawnError(str(answer.get("error", "unknown error")))
+        pid = int(str(answer["pid"]))
+        process = Process(pid)
+        early = self._early_exits.pop(pid, None)
+        if early is not None:
+            process.exited.set_result(early)
+        else:
+            self._children[pid] = process
+        return process
+
+    def _on_message(self) -> None:
+        assert self._sock is not None
+        while True:
+            try:
+                data = self._sock.recv(1 << 16)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:
+                self._lost()
+                return
+            doc = json.loads(data)
+            if "exit" in doc:
+                pid, status = int(doc["exit"]), int(doc["status"])
+                child = self._children.pop(pid, None)
+                if child is None:
+                    self._early_exits[pid] = status
+                elif not child.exited.done():
+                    child.exited.set_result(status)
+            elif "ready" in doc:
+                if self._ready is not None and not self._ready.done():
+                    self._ready.set_result(None)
+            else:
+                reply = self._replies.pop(int(doc["id"]), None)
+                if reply is not None and not reply.done():
+                    reply.set_result(doc)
+
+    def _lost(self) -> None:
+        """The zygote died: its children are orphans now; fail whatever waited on it."""
+        if self._sock is not None:
+            asyncio.get_running_loop().remove_reader(self._sock.fileno())
+            self._sock.close()
+            self._sock = None
+        for reply in self._replies.values():
+            if not reply.done():
+                reply.set_exception(SpawnError("the fork server exited"))
+        self._replies.clear()
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_exception(SpawnError("the fork server exited during start-up"))
+        for child in self._children.values():
+            child.kill()
+            if not child.exited.done():
+                child.exited.set_result(-signal.SIGKILL)
+        self._children.clear()
+
+    async def close(self) -> None:
+        """Stop the zygote (its children are killed with it); safe to call twice."""
+        self._lost()
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.kill()
+            await asyncio.to_thread(self._proc.wait)
+            self._proc = None
+
+
+class Spawner:
+    """Starts environment processes; owns one zygote per Python interpreter."""
+
+    def __init__(self, use_zygotes: bool = True) -> None:
+        self._use_zygotes = use_zygotes
+        self._zygotes: dict[str, Zygote] = {}
+        self._starting: dict[str, asyncio.Lock] = {}
+
+    async def spawn(self, request: SpawnRequest, *, python: str | None = None) -> Process:
+        """Start ``request``; with ``python`` (an interpreter path), through that interpreter's zygote."""
+        if python is not None and self._use_zygotes:
+            zygote = await self._zygote(python)
+            if zygote is not None:
+                try:
+                    return await zygote.spawn(request)
+                except SpawnError as exc:
+                    log.warning("fork server for %s failed (%s); starting the environment directly", python, exc)
+        return await _popen(request)
+
+    async def _zygote(self, python: str) -> Zygote | None:
+        lock = self._starting.setdefault(python, asyncio.Lock())
+        async with lock:
+            zygote = self._zygotes.get(python)
+            if zygote is not None and zygote.alive:
+                return zygote
+            zygote = Zygote(python)
+            try:
+                await zygote.start()
+            except Exception as exc:
+                log.warning("could not start a fork server for %s: %s", python, exc)
+                return None
+            self._zygotes[python] = zygote
+            return zygote
+
+    async def close(self) -> None:
+        for zygote in self._zygotes.values():
+            await zygote.close()
+        self._zygotes.clear()
+
+
+async def _popen(request: SpawnRequest) -> Process:
+    """fork/exec ``request.argv``; exit is watched through a pidfd (no thread per process)."""
+    loop = asyncio.get_running_loop()
+    try:
+        proc = subprocess.Popen(
+            list(request.argv), cwd=request.cwd, env=dict(request.env), stdin=subprocess.DEVNULL,
+            stdout=request.output_fd, stderr=request.output_fd, start_new_session=True,
+        )  # fmt: skip
+    except OSError as exc:
+        raise SpawnError(f"{' '.join(request.argv)}: {exc.strerror}") from exc
+    process = Process(proc.pid)
+    if request.cgroup_procs is not None:
+        try:
+            request.cgroup_procs.write_text(str(proc.pid))
+        except OSError as exc:
+            log.warning("could not put process %d in its cgroup: %s", proc.pid, exc)
+    pidfd = os.pidfd_open(proc.pid)
+
+    def on_exit() -> None:
+        code = proc.poll()
+        if code is None:
+            return
+        loop.remove_reader(pidfd)
+        os.close(pidfd)
+        if not process.exited.done():
+            process.exited.set_result(code)
+
+    loop.add_reader(pidfd, on_exit)
+    return process
