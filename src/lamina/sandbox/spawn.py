@@ -42,10 +42,13 @@ class Process:
     def kill(self) -> None:
         if self.exited.done():
             return
-        try:
-            os.killpg(self.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        # The group, for whatever the runtime started; the pid itself too, for the moment after a
+        # fork before the child has made its own session.
+        for kill in (os.killpg, os.kill):
+            try:
+                kill(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
 
 @dataclass(frozen=True)

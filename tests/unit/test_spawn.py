@@ -1,0 +1,123 @@
+"""Starting environment processes: the zygote fork server and the fork/exec fallback, for real."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from lamina.sandbox.spawn import Spawner, SpawnError, SpawnRequest, Zygote
+
+PYTHON = sys.executable
+
+
+def read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 65536):
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks)
+
+
+def request(tmp_path: Path, write_fd: int, **env: str) -> SpawnRequest:
+    # No AWS_LAMBDA_RUNTIME_API: the runtime reports that and exits 1, which is all these tests need.
+    return SpawnRequest(argv=[PYTHON, "-c", "pass"], cwd=tmp_path, env={"PATH": "/usr/bin:/bin", **env},
+                        output_fd=write_fd)  # fmt: skip
+
+
+def test_zygote_forks_a_child_that_runs_the_runtime(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        zygote = Zygote(PYTHON)
+        await zygote.start()
+        try:
+            read_fd, write_fd = os.pipe()
+            process = await zygote.spawn(request(tmp_path, write_fd))
+            os.close(write_fd)
+            assert await asyncio.wait_for(process.exited, 10) == 1
+            assert b"AWS_LAMBDA_RUNTIME_API is not set" in await asyncio.to_thread(read_all, read_fd)
+            assert process.pid != os.getpid()
+        finally:
+            await zygote.close()
+            await zygote.close()  # safe twice
+
+    asyncio.run(scenario())
+
+
+def test_killed_child_reports_the_signal_and_its_group_dies(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        spawner = Spawner()
+        try:
+            read_fd, write_fd = os.pipe()
+            # A runtime that waits forever: point it at a Runtime API that accepts and never answers.
+            writers: list[asyncio.StreamWriter] = []
+            server = await asyncio.start_server(lambda r, w: writers.append(w), "127.0.0.1", 0)
+            port = server.sockets[0].getsockname()[1]
+            req = request(tmp_path, write_fd, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{port}", _HANDLER="x.y")
+            (tmp_path / "x.py").write_text("def y(e, c):\n    return 1\n")
+            process = await spawner.spawn(req, python=PYTHON)
+            os.close(write_fd)
+            for _ in range(1000):  # the runtime is up once it connects to its Runtime API
+                if writers:
+                    break
+                await asyncio.sleep(0.01)
+            assert writers, "the runtime never connected"
+            assert os.getpgid(process.pid) == process.pid  # its own session and process group
+            process.kill()
+            process.kill()
+            assert await asyncio.wait_for(process.exited, 10) == -signal.SIGKILL
+            read_all(read_fd)
+            for writer in writers:
+                writer.close()
+            server.close()
+            await server.wait_closed()
+        finally:
+            await spawner.close()
+
+    asyncio.run(scenario())
+
+
+def test_fork_exec_for_other_runtimes(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        spawner = Spawner()
+        try:
+            read_fd, write_fd = os.pipe()
+            req = SpawnRequest(argv=["/bin/sh", "-c", "echo from-sh; exit 7"], cwd=tmp_path, env={}, output_fd=write_fd)
+            process = await spawner.spawn(req)
+            os.close(write_fd)
+            assert await asyncio.wait_for(process.exited, 10) == 7
+            assert read_all(read_fd) == b"from-sh\n"
+            with pytest.raises(SpawnError):
+                await spawner.spawn(SpawnRequest(argv=[str(tmp_path / "missing")], cwd=tmp_path, env={},
+                                                 output_fd=1))  # fmt: skip
+        finally:
+            await spawner.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_dead_zygote_is_replaced(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        spawner = Spawner()
+        try:
+            for _ in range(2):
+                read_fd, write_fd = os.pipe()
+                process = await spawner.spawn(request(tmp_path, write_fd), python=PYTHON)
+                os.close(write_fd)
+                assert await asyncio.wait_for(process.exited, 10) == 1
+                read_all(read_fd)
+                zygote = spawner._zygotes[PYTHON]
+                assert zygote._proc is not None
+                zygote._proc.kill()  # the fork server dies; the next spawn starts a new one
+                await asyncio.to_thread(zygote._proc.wait)
+                for _ in range(100):
+                    if not zygote.alive:
+                        break
+                    await asyncio.sleep(0.01)
+        finally:
+            await spawner.close()
+
+    asyncio.run(scenario())
