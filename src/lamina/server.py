@@ -27,8 +27,8 @@ from lamina.control.functions import FunctionService
 from lamina.invoke.service import Invoker
 from lamina.metering.recorder import Recorder
 from lamina.runtime.runtimes import RuntimeRegistry
-from lamina.sandbox.cgroups import MemoryControl
 from lamina.sandbox.environment import EnvironmentContext
+from lamina.sandbox.isolation import Protections, UidPool
 from lamina.sandbox.spawn import Spawner
 from lamina.scheduler.pool import Scheduler
 from lamina.settings import Settings
@@ -47,7 +47,7 @@ class Server:
         self._runner: web.AppRunner | None = None
         self._site: web.SockSite | None = None
         self._svc: Services | None = None
-        self._memory: MemoryControl | None = None
+        self._protections: Protections | None = None
         self._spawner = Spawner()
 
     @property
@@ -63,20 +63,16 @@ class Server:
         await store.open()
         recorder = Recorder(store)
         await recorder.start()
-        self._memory = await asyncio.to_thread(MemoryControl.detect)
-        if self._memory is not None:
-            log.info("memory limits: enforced by cgroup v%d (%s)", self._memory.version, self._memory.base)
-        else:
-            log.warning("memory limits: no writable cgroup; a function over its memory size is stopped after "
-                        "the invocation instead of during it")  # fmt: skip
+        self._protections = await asyncio.to_thread(Protections.detect)
+        self._protections.report()
         code = CodeStore(data / "code", s.limits)
         runtimes = RuntimeRegistry(s.interpreters)
         work = data / "environments"
         await asyncio.to_thread(_clear, work)
         ctx = EnvironmentContext(
             host="127.0.0.1", region=s.region, work_dir=work, max_response_bytes=s.limits.sync_response_bytes,
-            init_timeout_s=s.limits.init_timeout_seconds, recorder=recorder, memory=self._memory,
-            spawner=self._spawner,
+            init_timeout_s=s.limits.init_timeout_seconds, recorder=recorder, protections=self._protections,
+            uids=UidPool(), spawner=self._spawner, hidden=_hidden(data), kept=(Path(sys.base_prefix).resolve(),),
         )  # fmt: skip
         functions: FunctionService
         scheduler = Scheduler(
@@ -120,8 +116,14 @@ class Server:
             await svc.store.close()
         if self._runner is not None:
             await self._runner.cleanup()
-        if self._memory is not None:
-            self._memory.close()
+        if self._protections is not None:
+            self._protections.close()
+
+
+def _hidden(data: Path) -> tuple[Path, ...]:
+    """What sandboxed environments must not see: Lamina's state, and the home of the user it runs as."""
+    home = Path.home().resolve()
+    return (data,) if home == Path("/") else (data, home)
 
 
 def _clear(path: Path) -> None:

@@ -106,18 +106,36 @@ def report_fields(line: str) -> dict[str, str]:
     return fields
 
 
-def process_gone(pid: int) -> bool:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return True
-    state = next((line.split()[1] for line in status.splitlines() if line.startswith("State:")), "")
-    return state in ("Z", "X")
+def environment_processes(stream: str) -> list[int]:
+    """Live processes of the environment whose log stream is ``stream``, found from the host.
+
+    Handlers identify their environment by ``context.log_stream_name`` (unique to it): in its own
+    PID namespace, its pid is 1 whichever environment it is.
+    """
+    marker = f"AWS_LAMBDA_LOG_STREAM_NAME={stream}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if marker not in (entry / "environ").read_bytes().split(b"\0"):
+                continue
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        state = next((line.split()[1] for line in status.splitlines() if line.startswith("State:")), "")
+        if state not in ("Z", "X"):
+            found.append(int(entry.name))
+    return found
 
 
-def wait_gone(pid: int, timeout: float = 10) -> bool:
+def process_gone(stream: str) -> bool:
+    return not environment_processes(stream)
+
+
+def wait_gone(stream: str, timeout: float = 10) -> bool:
     deadline = time.monotonic() + timeout
-    while not process_gone(pid):
+    while not process_gone(stream):
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.05)
@@ -136,7 +154,7 @@ PID = """
 import os
 
 def handler(event, context):
-    return os.getpid()
+    return context.log_stream_name
 """
 
 PROBE = """
@@ -144,7 +162,7 @@ import os
 
 def handler(event, context):
     return {
-        "pid": os.getpid(),
+        "pid": context.log_stream_name,
         "cwd": os.getcwd(),
         "env": dict(os.environ),
         "function_name": context.function_name,
@@ -167,7 +185,7 @@ count = 0
 def handler(event, context):
     global count
     count += 1
-    return {{"pid": os.getpid(), "count": count, "version": VERSION, "value": os.environ.get("VALUE")}}
+    return {{"pid": context.log_stream_name, "count": count, "version": VERSION, "value": os.environ.get("VALUE")}}
 """
 
 # One function for the failure modes that must not poison later invocations: it does what the
@@ -188,7 +206,7 @@ def handler(event, context):
         return len(data)
     elif action == "big":
         return "x" * event["bytes"]
-    return os.getpid()
+    return context.log_stream_name
 """
 
 # -- fixtures ---------------------------------------------------------------------------------
@@ -279,7 +297,7 @@ def test_warm_environment_keeps_module_state(client: Any, fn_name: str) -> None:
 def test_concurrent_invocations_run_in_separate_environments(
     lamina: LaminaProcess, client: Any, fn_name: str
 ) -> None:
-    code = "import os, time\n\ndef handler(event, context):\n    time.sleep(event.get('sleep', 0))\n    return os.getpid()\n"
+    code = "import os, time\n\ndef handler(event, context):\n    time.sleep(event.get('sleep', 0))\n    return context.log_stream_name\n"
     deploy(client, fn_name, code, Timeout=30)
     clients = [lamina.client() for _ in range(4)]
     results: list[Any] = [None] * 4
@@ -493,7 +511,7 @@ def test_qualifiers_and_function_identifiers(client: Any, pid_fn: str) -> None:
         assert response["StatusCode"] == 200, kwargs
         assert "FunctionError" not in response, kwargs
         assert response["ExecutedVersion"] == "$LATEST"
-        assert isinstance(json.loads(response["Payload"].read()), int)
+        assert "/[$LATEST]" in json.loads(response["Payload"].read())  # the environment's log stream
 
     with pytest.raises(ClientError) as exc:
         client.invoke(FunctionName=pid_fn, Qualifier="7", Payload=b"{}")
@@ -627,7 +645,7 @@ def handler(event, context):
     child = subprocess.Popen(["sleep", "60"])
     print("begun", context.aws_request_id, flush=True)
     time.sleep(2)
-    return {"pid": os.getpid(), "child": child.pid}
+    return {"pid": context.log_stream_name, "child": child.pid}  # the child inherits the stream marker
 """
 
 
@@ -683,6 +701,6 @@ def test_graceful_shutdown_finishes_in_flight_invocation(
     assert code == 0, "".join(server.output)
 
     body = outcome["body"]
-    assert process_gone(body["pid"]), f"runtime process {body['pid']} outlived the server"
-    assert wait_gone(body["child"], 5), f"the function's child process {body['child']} outlived the server"
+    # The runtime and the child it started both carry the environment's log stream marker.
+    assert wait_gone(body["pid"], 5), f"processes of environment {body['pid']} outlived the server"
     assert _runtime_processes(data_dir) == []

@@ -35,7 +35,7 @@ def test_zygote_forks_a_child_that_runs_the_runtime(tmp_path: Path) -> None:
         await zygote.start()
         try:
             read_fd, write_fd = os.pipe()
-            process = await zygote.spawn(request(tmp_path, write_fd))
+            process = await zygote.spawn(request(tmp_path, write_fd), exec_argv=False)
             os.close(write_fd)
             assert await asyncio.wait_for(process.exited, 10) == 1
             assert b"AWS_LAMBDA_RUNTIME_API is not set" in await asyncio.to_thread(read_all, read_fd)

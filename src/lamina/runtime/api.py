@@ -10,13 +10,16 @@ receive its own environment's events. The endpoint is a small state machine:
     POST init/error        -> the environment failed to initialise (202)
 
 Results resolve the ``Invocation.result`` future; ``before_result`` runs first, so the owner can
-collect the output the runtime wrote before posting.
+collect the output the runtime wrote before posting. With ``owner_uid``, a connection is served
+only if the kernel says its socket belongs to that uid (the environment's own): another
+environment that finds the port gets 403 and a closed connection.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -24,6 +27,9 @@ from aiohttp import web
 from aiohttp.web_request import BaseRequest
 
 from lamina.runtime import constants as rc
+from lamina.sandbox.peers import tcp_peer_uid
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -64,9 +70,13 @@ _ACCEPTED = {"status": "OK"}
 
 
 class RuntimeApiEndpoint:
-    def __init__(self, *, max_response_bytes: int, before_result: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self, *, max_response_bytes: int, before_result: Callable[[], None] = lambda: None, owner_uid: int | None = None
+    ) -> None:
         self.max_response_bytes = max_response_bytes
         self._before_result = before_result
+        self._owner_uid = owner_uid
+        self._trusted: set[object] = set()  # peer addresses of connections already checked
         loop = asyncio.get_running_loop()
         self.ready: asyncio.Future[None] = loop.create_future()
         self.init_error: asyncio.Future[RuntimeResult] = loop.create_future()
@@ -102,7 +112,32 @@ class RuntimeApiEndpoint:
         """Forget the current invocation (it was answered, timed out, or its environment died)."""
         self._current = None
 
+    def _allowed(self, request: BaseRequest) -> bool:
+        if self._owner_uid is None:
+            return True
+        transport = request.transport
+        if transport is None:
+            return False
+        peer = transport.get_extra_info("peername")
+        if peer in self._trusted:
+            return True
+        try:
+            uid = tcp_peer_uid(transport.get_extra_info("sockname")[:2], peer[:2])
+        except OSError as exc:
+            log.warning("cannot check who connects to a Runtime API (%s); allowing it", exc)
+            uid = self._owner_uid
+        if uid != self._owner_uid:
+            log.warning("refused a Runtime API connection from uid %s (expected %s)", uid, self._owner_uid)
+            return False
+        self._trusted.add(peer)
+        return True
+
     async def _handle(self, request: BaseRequest) -> web.StreamResponse:
+        if not self._allowed(request):
+            response = _json(403, {"errorMessage": "This Runtime API belongs to another environment.",
+                                   "errorType": "Forbidden"})  # fmt: skip
+            response.force_close()
+            return response
         path = request.path
         if request.method == "GET" and path == rc.PATH_NEXT:
             return await self._next()

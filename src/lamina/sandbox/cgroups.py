@@ -1,10 +1,11 @@
-"""Memory limits and accounting through Linux control groups (v2, or v1 where that is what's mounted).
+"""Per-environment control groups: memory limit and accounting, a process-count limit, CPU weight.
 
-``MemoryControl.detect()`` finds a cgroup subtree Lamina may write to and returns ``None`` where
-there is none (no cgroupfs, read-only, not permitted): callers then degrade to checking each
-environment's peak RSS after every invocation. Contract of ``MemoryCgroup``: ``add`` must be called
-with a live pid; ``peak_bytes``/``oom_killed`` never raise (they read 0/False once removed);
-``remove`` is safe to call twice and after the processes are gone.
+``Cgroups.detect()`` finds, for each controller (memory, pids, cpu), a subtree Lamina may write
+to: the unified v2 hierarchy, or the controller's own v1 hierarchy. Controllers it cannot use are
+left out, and ``missing`` names them so start-up can say so; callers degrade (a memory limit is
+then checked after each invocation from the peak RSS). Contract of ``EnvCgroup``: a process joins
+by writing to each of ``procs``; ``peak_bytes``/``oom_killed`` never raise; ``remove`` is safe to
+call twice and after the processes are gone.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+CONTROLLERS = ("memory", "pids", "cpu")
 
 
 def _read(path: Path) -> str:
@@ -26,103 +28,178 @@ def _read(path: Path) -> str:
         return ""
 
 
+def _write(path: Path, value: str) -> bool:
+    try:
+        path.write_text(value)
+        return True
+    except OSError:
+        return False
+
+
 @dataclass(frozen=True)
-class MemoryCgroup:
-    path: Path
+class EnvCgroup:
+    """One environment's cgroups: a directory per controller hierarchy (one, on v2)."""
+
+    dirs: dict[str, Path]  # controller -> directory
     version: int
 
     @property
-    def procs(self) -> Path:
-        """Write a pid here to move that process into the cgroup."""
-        return self.path / "cgroup.procs"
+    def procs(self) -> list[Path]:
+        """Each ``cgroup.procs`` a process must be written to, to join all of this environment's cgroups."""
+        return sorted({d / "cgroup.procs" for d in self.dirs.values()})
 
     def peak_bytes(self) -> int:
-        name = "memory.peak" if self.version == 2 else "memory.max_usage_in_bytes"
-        text = _read(self.path / name).strip()
+        memory = self.dirs.get("memory")
+        if memory is None:
+            return 0
+        text = _read(memory / ("memory.peak" if self.version == 2 else "memory.max_usage_in_bytes")).strip()
         return int(text) if text.isdigit() else 0
 
     def oom_killed(self) -> bool:
-        if self.version == 2:
-            events = _read(self.path / "memory.events")
-            return any(line.split()[1] != "0" for line in events.splitlines() if line.startswith("oom_kill "))
-        control = _read(self.path / "memory.oom_control")
-        kills = [line.split()[1] for line in control.splitlines() if line.startswith("oom_kill ")]
-        if kills:
-            return kills[0] != "0"
-        return _read(self.path / "memory.failcnt").strip() not in ("", "0")
+        memory = self.dirs.get("memory")
+        if memory is None:
+            return False
+        name = "memory.events" if self.version == 2 else "memory.oom_control"
+        for line in _read(memory / name).splitlines():
+            if line.startswith("oom_kill "):
+                return line.split()[1] != "0"
+        return self.version == 1 and _read(memory / "memory.failcnt").strip() not in ("", "0")
+
+    def pids_limited(self) -> bool:
+        """Whether a fork was refused because of the process-count limit."""
+        pids = self.dirs.get("pids")
+        if pids is None:
+            return False
+        for line in _read(pids / "pids.events").splitlines():
+            if line.startswith("max "):
+                return line.split()[1] != "0"
+        return False
 
     def remove(self) -> None:
-        try:
-            self.path.rmdir()
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            log.warning("could not remove cgroup %s: %s", self.path, exc)
+        for path in set(self.dirs.values()):
+            try:
+                path.rmdir()
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                log.warning("could not remove cgroup %s: %s", path, exc)
 
 
-class MemoryControl:
-    """Creates one memory cgroup per execution environment under Lamina's own subtree."""
+class Cgroups:
+    """Creates the cgroups of each execution environment under Lamina's own subtree."""
 
-    def __init__(self, base: Path, version: int) -> None:
-        self.base = base
+    def __init__(self, bases: dict[str, Path], version: int) -> None:
+        self.bases = bases  # controller -> Lamina's base directory for it
         self.version = version
 
-    @classmethod
-    def detect(cls, name: str = "lamina") -> MemoryControl | None:
-        for version, own in _own_memory_cgroups():
-            base = own / f"{name}-{os.getpid()}"
-            try:
-                base.mkdir(exist_ok=True)
-                if version == 2:
-                    (base / "cgroup.subtree_control").write_text("+memory")
-                probe = base / "probe"
-                probe.mkdir(exist_ok=True)
-                limit = "memory.max" if version == 2 else "memory.limit_in_bytes"
-                (probe / limit).write_text(str(64 * 1024 * 1024))
-                probe.rmdir()
-                return cls(base, version)
-            except OSError as exc:
-                log.debug("cgroup v%d at %s not usable: %s", version, own, exc)
-                try:
-                    base.rmdir()
-                except OSError:
-                    pass
-        return None
+    @property
+    def missing(self) -> list[str]:
+        return [c for c in CONTROLLERS if c not in self.bases]
 
-    def create(self, env_id: str, limit_bytes: int) -> MemoryCgroup:
-        path = self.base / env_id
-        path.mkdir()
-        if self.version == 2:
-            (path / "memory.max").write_text(str(limit_bytes))
-            if (path / "memory.swap.max").exists():
-                (path / "memory.swap.max").write_text("0")
-        else:
-            (path / "memory.limit_in_bytes").write_text(str(limit_bytes))
-            memsw = path / "memory.memsw.limit_in_bytes"
-            if memsw.exists():
-                try:
-                    memsw.write_text(str(limit_bytes))
-                except OSError:
-                    pass
-        return MemoryCgroup(path, self.version)
+    @classmethod
+    def detect(cls, name: str = "lamina") -> Cgroups:
+        unified = _own_unified()
+        if unified is not None:
+            bases = _probe_v2(unified / f"{name}-{os.getpid()}")
+            if bases:
+                return cls(bases, 2)
+        bases = {}
+        for controller, own in _own_v1().items():
+            base = own / f"{name}-{os.getpid()}"
+            if _probe_v1(base, controller):
+                bases[controller] = base
+        return cls(bases, 1)
+
+    def create(self, env_id: str, *, memory_bytes: int, max_pids: int, cpu_weight: int) -> EnvCgroup:
+        """Cgroups for one environment; raises OSError if the kernel refuses."""
+        dirs: dict[str, Path] = {}
+        try:
+            for controller, base in self.bases.items():
+                path = base / env_id
+                path.mkdir(exist_ok=True)
+                dirs[controller] = path
+                if controller == "memory":
+                    limit = "memory.max" if self.version == 2 else "memory.limit_in_bytes"
+                    (path / limit).write_text(str(memory_bytes))
+                    _write(path / ("memory.swap.max" if self.version == 2 else "memory.memsw.limit_in_bytes"),
+                           "0" if self.version == 2 else str(memory_bytes))  # fmt: skip
+                elif controller == "pids":
+                    (path / "pids.max").write_text(str(max_pids))
+                elif controller == "cpu":
+                    if self.version == 2:
+                        _write(path / "cpu.weight", str(max(1, min(10000, cpu_weight * 100 // 1024))))
+                    else:
+                        _write(path / "cpu.shares", str(max(2, cpu_weight)))
+        except OSError:
+            EnvCgroup(dirs, self.version).remove()
+            raise
+        return EnvCgroup(dirs, self.version)
 
     def close(self) -> None:
-        try:
-            self.base.rmdir()
-        except OSError:
-            pass
+        for base in set(self.bases.values()):
+            try:
+                base.rmdir()
+            except OSError:
+                pass
 
 
-def _own_memory_cgroups() -> list[tuple[int, Path]]:
-    """Where this process sits in the memory hierarchy: v2 first, then v1."""
-    found: list[tuple[int, Path]] = []
+def _own_unified() -> Path | None:
     for line in _read(Path("/proc/self/cgroup")).splitlines():
         hid, controllers, rel = line.split(":", 2)
-        rel = rel.lstrip("/")
         if hid == "0" and controllers == "":
             for mount in (CGROUP_ROOT, CGROUP_ROOT / "unified"):
-                if (mount / "cgroup.controllers").exists() and "memory" in _read(mount / "cgroup.controllers"):
-                    found.insert(0, (2, mount / rel))
-        elif "memory" in controllers.split(","):
-            found.append((1, CGROUP_ROOT / "memory" / rel))
+                if "memory" in _read(mount / "cgroup.controllers"):
+                    return mount / rel.lstrip("/")
+    return None
+
+
+def _own_v1() -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for line in _read(Path("/proc/self/cgroup")).splitlines():
+        hid, controllers, rel = line.split(":", 2)
+        for controller in controllers.split(","):
+            if controller in CONTROLLERS:
+                mount = CGROUP_ROOT / controllers  # e.g. cpu,cpuacct; often also linked as cpu
+                if not mount.exists():
+                    mount = CGROUP_ROOT / controller
+                found[controller] = mount / rel.lstrip("/")
     return found
+
+
+def _probe_v1(base: Path, controller: str) -> bool:
+    knob, value = {"memory": ("memory.limit_in_bytes", str(64 << 20)), "pids": ("pids.max", "64"),
+                   "cpu": ("cpu.shares", "512")}[controller]  # fmt: skip
+    probe = base / "probe"
+    try:
+        base.mkdir(exist_ok=True)
+        probe.mkdir(exist_ok=True)
+        (probe / knob).write_text(value)
+        probe.rmdir()
+        return True
+    except OSError as exc:
+        log.debug("cgroup v1 %s at %s not usable: %s", controller, base, exc)
+        for path in (probe, base):
+            try:
+                path.rmdir()
+            except OSError:
+                pass
+        return False
+
+
+def _probe_v2(base: Path) -> dict[str, Path]:
+    """Enable what v2 lets us under ``base``; a v2 leaf can't have both processes and children."""
+    try:
+        base.mkdir(exist_ok=True)
+    except OSError as exc:
+        log.debug("cgroup v2 at %s not usable: %s", base, exc)
+        return {}
+    bases = {}
+    for controller in CONTROLLERS:
+        if _write(base / "cgroup.subtree_control", f"+{controller}"):
+            bases[controller] = base
+    if not bases:
+        try:
+            base.rmdir()
+        except OSError:
+            pass
+    return bases

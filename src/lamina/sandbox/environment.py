@@ -33,8 +33,9 @@ from lamina.runtime import constants as rc
 from lamina.runtime.api import Invocation, RuntimeApiEndpoint, RuntimeResult, error_body
 from lamina.runtime.runtimes import Runtime
 from lamina.runtime.variables import lambda_environment
-from lamina.sandbox.cgroups import MemoryCgroup, MemoryControl
-from lamina.sandbox.spawn import Process, Spawner, SpawnError, SpawnRequest
+from lamina.sandbox.cgroups import EnvCgroup
+from lamina.sandbox.isolation import Protections, UidPool
+from lamina.sandbox.spawn import Process, Sandbox, Spawner, SpawnError, SpawnRequest
 from lamina.store.base import InvocationRecord, LogRecord
 
 log = logging.getLogger(__name__)
@@ -71,8 +72,12 @@ class EnvironmentContext:
     max_response_bytes: int
     init_timeout_s: float
     recorder: Recorder
-    memory: MemoryControl | None
+    protections: Protections
+    uids: UidPool
     spawner: Spawner
+    hidden: tuple[Path, ...]  # what a sandboxed environment must not see (Lamina's state, root's home)
+    kept: tuple[Path, ...]  # what it sees anyway, read-only (Lamina's own interpreter, for custom runtimes)
+    max_pids: int = 1024  # processes and threads per environment, as on Lambda
 
 
 class Environment:
@@ -94,7 +99,9 @@ class Environment:
         self._lines: list[str] | None = None  # the current invocation's log, when one runs
         self._init_lines: list[str] = []  # what the runtime printed while initialising
         self._exited: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._cgroup: MemoryCgroup | None = None
+        self._cgroup: EnvCgroup | None = None
+        self._uid: int | None = None
+        self._pids_refused = False
         self._started = 0.0
         self._reported_init = False
         self._spawn_error = ""
@@ -103,21 +110,37 @@ class Environment:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        tmp = self._dir / "tmp"
-        tmp.mkdir(parents=True)
-        self._endpoint = RuntimeApiEndpoint(max_response_bytes=self.ctx.max_response_bytes, before_result=self._drain)
+        sandbox = None
+        if self.ctx.protections.namespaces:
+            self._uid = self.ctx.uids.take()
+            keep = self.ctx.kept
+            if self.runtime.family == "python":
+                keep += (Path(self.runtime.executable).resolve().parent.parent,)  # the interpreter's prefix
+            sandbox = Sandbox(self._uid, self.ctx.hidden, self.task_root, keep, self.fn.ephemeral_mb)
+            tmp = Path("/tmp")  # a private tmpfs inside the sandbox
+        else:
+            tmp = self._dir / "tmp"
+            tmp.mkdir(parents=True)
+        self._endpoint = RuntimeApiEndpoint(
+            max_response_bytes=self.ctx.max_response_bytes, before_result=self._drain, owner_uid=self._uid
+        )
         port = await self._endpoint.start(self.ctx.host)
         env = lambda_environment(
             self.fn, self.runtime, task_root=self.task_root, runtime_api=f"{self.ctx.host}:{port}",
             log_stream=self.log_stream, region=self.ctx.region, tmp_dir=tmp,
         )  # fmt: skip
-        if self.ctx.memory is not None:
-            self._cgroup = self.ctx.memory.create(self.id, self.fn.memory_mb * MB)
+        cgroups = self.ctx.protections.cgroups
+        if cgroups.bases:
+            try:
+                self._cgroup = cgroups.create(self.id, memory_bytes=self.fn.memory_mb * MB,
+                                              max_pids=self.ctx.max_pids, cpu_weight=self.fn.memory_mb)  # fmt: skip
+            except OSError as exc:
+                log.warning("environment %s runs without its cgroups: %s", self.id, exc)
         read_fd, write_fd = os.pipe()
         self._started = time.monotonic()
         request = SpawnRequest(
             argv=self.runtime.command(self.task_root), cwd=self.task_root, env=env, output_fd=write_fd,
-            cgroup_procs=self._cgroup.procs if self._cgroup is not None else None,
+            cgroup_procs=self._cgroup.procs if self._cgroup is not None else (), sandbox=sandbox,
         )  # fmt: skip
         python = self.runtime.executable if self.runtime.family == "python" else None
         try:
@@ -178,6 +201,9 @@ class Environment:
         if self._cgroup is not None:
             self._cgroup.remove()
             self._cgroup = None
+        if self._uid is not None and (self._process is None or self._exited.done()):
+            self.ctx.uids.give_back(self._uid)  # its processes are gone: the uid is free
+            self._uid = None
         if self._dir.exists():
             await asyncio.to_thread(shutil.rmtree, self._dir, True)
 
@@ -208,6 +234,10 @@ class Environment:
             reusable = False
         self._endpoint.finish()
         self._flush_partial()
+        if self._cgroup is not None and not self._pids_refused and self._cgroup.pids_limited():
+            self._pids_refused = True
+            self._emit(f"Lamina: the function reached its limit of {self.ctx.max_pids} processes and threads; "
+                       "starting more failed")  # fmt: skip
         peak_mb = self._peak_memory_mb()
         if reusable and peak_mb > self.fn.memory_mb:
             # No cgroup enforced the limit while it ran: enforce it now, after the fact.

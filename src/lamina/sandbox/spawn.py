@@ -1,10 +1,12 @@
-"""Starting execution environment processes: through a per-interpreter fork server, or plainly.
+"""Starting execution environment processes through a per-interpreter fork server.
 
-``Spawner.spawn`` returns a ``Process`` whatever the route. Python runtimes go through a
-``Zygote`` (``runtime/python/zygote.py``): a process of that interpreter with the runtime already
-imported, which forks a child per environment. Everything else (``provided`` runtimes' own
-``bootstrap``) is started with fork/exec. If a zygote cannot be started or dies, spawning falls
-back to fork/exec for that call and a new zygote is started next time.
+``Spawner.spawn`` returns a ``Process`` whatever the route. Every environment is forked by a
+``Zygote`` (``runtime/python/zygote.py``), which also puts it in its sandbox (namespaces, hidden
+state, private /tmp, its own uid, cgroups) before any function code runs. Python runtimes fork
+from a zygote of their own interpreter that has the runtime already imported; other runtimes
+fork from a zygote of Lamina's interpreter and exec their ``bootstrap``. If a zygote cannot be
+started or dies, a new one is started next time; meanwhile an environment that needs no sandbox
+falls back to a plain fork/exec (and says so), and one that must be sandboxed fails.
 
 Contract of ``Process``: ``exited`` resolves with the exit code (negative: killed by that
 signal) once the process is gone; ``kill`` sends SIGKILL to its whole process group and is safe
@@ -21,6 +23,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -52,12 +55,28 @@ class Process:
 
 
 @dataclass(frozen=True)
+class Sandbox:
+    """What the zygote's child does as root before it runs anything of the function's."""
+
+    uid: int  # the unprivileged user the environment runs as
+    hide: tuple[Path, ...]  # directories to cover (Lamina's state, root's home)
+    code: Path  # the function's code: stays visible, read-only
+    keep: tuple[Path, ...]  # directories that stay visible read-only even if hidden (interpreters)
+    tmp_mb: int  # size of the private /tmp
+
+    def to_json(self) -> dict[str, object]:
+        return {"uid": self.uid, "hide": [str(p) for p in self.hide], "code": str(self.code),
+                "keep": [str(p) for p in self.keep], "tmp_mb": self.tmp_mb}  # fmt: skip
+
+
+@dataclass(frozen=True)
 class SpawnRequest:
-    argv: Sequence[str]
+    argv: Sequence[str]  # run by exec; for a Python runtime, what a plain fork/exec would run
     cwd: Path
     env: Mapping[str, str]
     output_fd: int  # the write end of the environment's stdout/stderr pipe
-    cgroup_procs: Path | None = None  # the child joins this cgroup before running any function code
+    cgroup_procs: Sequence[Path] = ()  # the child joins these cgroups before running any function code
+    sandbox: Sandbox | None = None
 
 
 class Zygote:
@@ -98,14 +117,19 @@ class Zygote:
             await self.close()
             raise
 
-    async def spawn(self, request: SpawnRequest) -> Process:
+    async def spawn(self, request: SpawnRequest, *, exec_argv: bool) -> Process:
+        """Fork a child for ``request``; it execs ``request.argv`` if ``exec_argv``, else runs the runtime."""
         if not self.alive:
             raise SpawnError("the fork server is not running")
         assert self._sock is not None
         self._next_id += 1
         request_id = self._next_id
-        doc = {"id": request_id, "cwd": str(request.cwd), "env": dict(request.env),
-               "cgroup_procs": str(request.cgroup_procs) if request.cgroup_procs else None}  # fmt: skip
+        doc = {
+            "id": request_id, "cwd": str(request.cwd), "env": dict(request.env),
+            "cgroup_procs": [str(p) for p in request.cgroup_procs],
+            "exec": list(request.argv) if exec_argv else None,
+            "sandbox": request.sandbox.to_json() if request.sandbox else None,
+        }  # fmt: skip
         reply: asyncio.Future[dict[str, object]] = asyncio.get_running_loop().create_future()
         self._replies[request_id] = reply
         fds = array.array("i", [request.output_fd])
@@ -191,14 +215,21 @@ class Spawner:
         self._starting: dict[str, asyncio.Lock] = {}
 
     async def spawn(self, request: SpawnRequest, *, python: str | None = None) -> Process:
-        """Start ``request``; with ``python`` (an interpreter path), through that interpreter's zygote."""
-        if python is not None and self._use_zygotes:
-            zygote = await self._zygote(python)
+        """Start ``request``: a Python runtime's environment with ``python`` (its interpreter), else
+        ``request.argv`` (a custom runtime's bootstrap)."""
+        if python is None and not os.access(request.argv[0], os.X_OK):
+            raise SpawnError(f"{request.argv[0]} is missing or not executable")
+        if self._use_zygotes:
+            zygote = await self._zygote(python or sys.executable)
             if zygote is not None:
                 try:
-                    return await zygote.spawn(request)
+                    return await zygote.spawn(request, exec_argv=python is None)
                 except SpawnError as exc:
-                    log.warning("fork server for %s failed (%s); starting the environment directly", python, exc)
+                    if request.sandbox is not None:
+                        raise
+                    log.warning("fork server failed (%s); starting the environment directly", exc)
+            elif request.sandbox is not None:
+                raise SpawnError("the fork server that sandboxes environments could not be started")
         return await _popen(request)
 
     async def _zygote(self, python: str) -> Zygote | None:
@@ -233,9 +264,9 @@ async def _popen(request: SpawnRequest) -> Process:
     except OSError as exc:
         raise SpawnError(f"{' '.join(request.argv)}: {exc.strerror}") from exc
     process = Process(proc.pid)
-    if request.cgroup_procs is not None:
+    for procs in request.cgroup_procs:
         try:
-            request.cgroup_procs.write_text(str(proc.pid))
+            procs.write_text(str(proc.pid))
         except OSError as exc:
             log.warning("could not put process %d in its cgroup: %s", proc.pid, exc)
     pidfd = os.pidfd_open(proc.pid)

@@ -5,11 +5,20 @@ Started once per interpreter as ``<python> -u zygote.py <fd>``: it imports the r
 SEQPACKET socket ``<fd>`` for spawn requests. Each request forks a child that is already past
 interpreter start-up and runtime imports; the child enters its environment (session, cgroup,
 output pipe, working directory, environment variables, limits) and runs the runtime's ``main``.
-A fork costs a few milliseconds where a fresh interpreter costs tens.
+A fork costs a few milliseconds where a fresh interpreter costs tens. With ``exec``, the child
+execs that program instead (a custom runtime's ``bootstrap``) once it is in its environment.
+
+With ``sandbox`` (Lamina runs as root), the child is created in new PID, mount and IPC
+namespaces: it is PID 1 of its own tree and sees only its own processes; the directories in
+``hide`` (Lamina's state, root's home) are covered by an empty read-only tmpfs; its code and the
+directories in ``keep`` (interpreters) are bind-mounted back, read-only; /tmp is a fresh tmpfs
+of ``tmp_mb``; then it drops to ``uid`` with no supplementary groups and no way to regain
+privileges.
 
 Protocol (one JSON document per datagram):
 
-    -> {"id": N, "cwd": ..., "env": {...}, "cgroup_procs": path|null, "rlimits": {name: [soft, hard]}}
+    -> {"id": N, "cwd": ..., "env": {...}, "cgroup_procs": [path, ...], "rlimits": {name: [soft, hard]},
+        "exec": [argv...] | null, "sandbox": null | {"uid": U, "hide": [dir, ...], "code": dir, "keep": [dir, ...], "tmp_mb": M}}
        with one file descriptor attached (SCM_RIGHTS): the environment's stdout/stderr pipe
     <- {"id": N, "pid": P}  or  {"id": N, "error": "..."}
     <- {"exit": P, "status": S}     when a child ends (S: exit code, or -signal)
@@ -20,7 +29,9 @@ Standard library only; Python 3.9+.
 """
 
 import array
+import ctypes
 import gc
+import platform
 import importlib.util
 import json
 import os
@@ -47,6 +58,77 @@ _RLIMITS = {
 }
 _MAX_MESSAGE = 1 << 20
 
+_libc = ctypes.CDLL(None, use_errno=True)
+_CLONE_NEWNS = 0x00020000
+_CLONE_NEWIPC = 0x08000000
+_CLONE_NEWPID = 0x20000000
+_SYS_CLONE = {"x86_64": 56, "aarch64": 220}.get(platform.machine())
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
+_MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
+_PR_SET_NO_NEW_PRIVS = 38
+
+
+def _check(result, what):
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, "%s: %s" % (what, os.strerror(err)))
+
+
+def _mount(source, target, fstype, flags, data=None):
+    _check(
+        _libc.mount(
+            source.encode() if source else None,
+            target.encode(),
+            fstype.encode() if fstype else None,
+            ctypes.c_ulong(flags),
+            data.encode() if data else None,
+        ),
+        "mount %s" % target,
+    )
+
+
+def _fork_into_namespaces():
+    """fork(), with the child in new PID, mount and IPC namespaces (a raw clone, as fork does it)."""
+    if _SYS_CLONE is None:
+        raise OSError("namespaces are not supported on %s" % platform.machine())
+    flags = signal.SIGCHLD | _CLONE_NEWPID | _CLONE_NEWNS | _CLONE_NEWIPC
+    ctypes.pythonapi.PyOS_BeforeFork()
+    pid = ctypes.PyDLL(None, use_errno=True).syscall(_SYS_CLONE, flags, 0, 0, 0, 0)
+    if pid == 0:
+        ctypes.pythonapi.PyOS_AfterFork_Child()
+        return 0
+    ctypes.pythonapi.PyOS_AfterFork_Parent()
+    if pid < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, "clone: %s" % os.strerror(err))
+    return pid
+
+
+def _enter_sandbox(sandbox):
+    """In the child, in its new namespaces: hide Lamina's state, private /tmp and /proc, drop root."""
+    _mount(None, "/", None, _MS_REC | _MS_PRIVATE)  # nothing below propagates to the host
+    keep = [sandbox["code"]] + [p for p in sandbox["keep"] if os.path.isdir(p)]
+    fds = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in keep]
+    _mount("tmpfs", "/tmp", "tmpfs", _MS_NOSUID | _MS_NODEV, "size=%dm,mode=1777" % sandbox["tmp_mb"])
+    covered = []
+    for hidden in sandbox["hide"]:
+        if os.path.isdir(hidden):  # (not if it was under /tmp: the new /tmp covers it already)
+            _mount("tmpfs", hidden, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=1m,mode=755")
+            covered.append(hidden)
+    for path, fd in fds:  # each kept path leads to what it was before, read-only
+        os.makedirs(path, exist_ok=True)
+        _mount("/proc/self/fd/%d" % fd, path, None, _MS_BIND | _MS_REC)
+        _mount(None, path, None, _MS_BIND | _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
+        os.close(fd)
+    for hidden in covered:
+        _mount(None, hidden, None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV, "size=1m,mode=755")
+    _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
+    uid = sandbox["uid"]
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    _check(_libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl")
+
 
 def _send(sock, doc):
     sock.send(json.dumps(doc).encode())
@@ -62,19 +144,23 @@ def _child(request, output_fd, closing):
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.setsid()
-        cgroup = request.get("cgroup_procs")
-        if cgroup:
-            with open(cgroup, "w") as f:
-                f.write(str(os.getpid()))
+        for procs in request.get("cgroup_procs") or ():
+            with open(procs, "w") as f:
+                f.write("0")  # "0" is the writer itself, whatever its pid namespace
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.close(null)
         os.dup2(output_fd, 1)
         os.dup2(output_fd, 2)
         os.close(output_fd)
+        if request.get("sandbox"):
+            _enter_sandbox(request["sandbox"])
         for name, (soft, hard) in (request.get("rlimits") or {}).items():
             resource.setrlimit(_RLIMITS[name], (soft, hard))
         os.chdir(request["cwd"])
+        if request.get("exec"):
+            argv = request["exec"]
+            os.execve(argv[0], argv, request["env"])
         os.environ.clear()
         os.environ.update(request["env"])
         sys.dont_write_bytecode = bool(os.environ.get("PYTHONDONTWRITEBYTECODE"))
@@ -83,9 +169,10 @@ def _child(request, output_fd, closing):
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except BaseException as exc:  # the runtime itself failed: say why on the environment's output
+    except BaseException as exc:  # the environment could not be entered: say why on its output
+        code = 127
         try:
-            os.write(2, ("[ERROR] Runtime failed to start: %r\n" % (exc,)).encode())
+            os.write(2, ("[ERROR] Runtime failed to start: %s\n" % (exc,)).encode())
         except OSError:
             pass
     finally:
@@ -152,7 +239,7 @@ def serve(sock):
                 _send(sock, {"id": request.get("id"), "error": "expected exactly one output descriptor"})
                 continue
             try:
-                pid = os.fork()
+                pid = _fork_into_namespaces() if request.get("sandbox") else os.fork()
             except OSError as exc:
                 os.close(fds[0])
                 _send(sock, {"id": request["id"], "error": "fork failed: %s" % exc})

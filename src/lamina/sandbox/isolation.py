@@ -1,0 +1,104 @@
+"""Which protections this host lets Lamina give each execution environment, found at start-up.
+
+    namespaces   own PID, mount and IPC namespaces: PID 1 of its own process tree, Lamina's state
+                 hidden, its code read-only, a private size-limited /tmp       (root, Linux)
+    users        its own unprivileged uid: no access to other environments' processes, files or
+                 Runtime API                                                    (root)
+    cgroups      memory limit and accounting, process-count limit, CPU weight by memory size
+
+Each missing protection is said plainly in the start-up log; Lamina then runs with what it has.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+
+from lamina.sandbox.cgroups import Cgroups
+
+log = logging.getLogger(__name__)
+
+# A range of uids no account on a normal host uses: one per live environment.
+UID_BASE = 1_900_000_000
+UID_COUNT = 1_000_000
+
+_NAMESPACE_PROBE = """
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.unshare(0x00020000 | 0x08000000 | 0x20000000) != 0:
+    sys.exit(1)
+pid = os.fork()
+if pid == 0:
+    ok = libc.mount(None, b"/", None, ctypes.c_ulong(16384 | (1 << 18)), None) == 0
+    ok = ok and libc.mount(b"tmpfs", b"/tmp", b"tmpfs", ctypes.c_ulong(6), b"size=1m") == 0
+    ok = ok and libc.mount(b"proc", b"/proc", b"proc", ctypes.c_ulong(14), None) == 0
+    os._exit(0 if ok and os.getpid() == 1 else 2)
+sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+"""
+
+
+@dataclass(frozen=True)
+class Protections:
+    namespaces: bool
+    users: bool
+    cgroups: Cgroups
+
+    @classmethod
+    def detect(cls) -> Protections:
+        root = os.geteuid() == 0
+        namespaces = root and _probe_namespaces()
+        return cls(namespaces=namespaces, users=namespaces, cgroups=Cgroups.detect())
+
+    def report(self) -> None:
+        """Say at start-up what each environment gets and what it lacks."""
+        if self.namespaces:
+            log.info("isolation: each environment has its own PID, mount and IPC namespaces, a private /tmp, "
+                     "read-only code and its own uid")  # fmt: skip
+        else:
+            why = "Lamina is not running as root" if os.geteuid() != 0 else "the kernel refused new namespaces"
+            log.warning("isolation: reduced (%s): environments share the host's process and file view and "
+                        "Lamina's uid; /tmp is a per-environment directory with no size limit", why)  # fmt: skip
+        cg = self.cgroups
+        if cg.bases:
+            log.info("cgroups v%d: %s per environment", cg.version, ", ".join(sorted(cg.bases)))
+        for controller in cg.missing:
+            effect = {
+                "memory": "a function over its memory size is stopped after the invocation instead of during it",
+                "pids": "no limit on the number of processes a function can start",
+                "cpu": "no CPU weighting by memory size",
+            }[controller]
+            log.warning("cgroups: no writable %s controller: %s", controller, effect)
+
+    def close(self) -> None:
+        self.cgroups.close()
+
+
+def _probe_namespaces() -> bool:
+    try:
+        result = subprocess.run([sys.executable, "-c", _NAMESPACE_PROBE], capture_output=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return result.returncode == 0
+
+
+class UidPool:
+    """Hands out a distinct uid to each live environment; a released uid is reused."""
+
+    def __init__(self, base: int = UID_BASE, count: int = UID_COUNT) -> None:
+        self._next = base
+        self._end = base + count
+        self._free: list[int] = []
+
+    def take(self) -> int:
+        if self._free:
+            return self._free.pop()
+        if self._next >= self._end:
+            raise RuntimeError("no free environment uid")
+        self._next += 1
+        return self._next - 1
+
+    def give_back(self, uid: int) -> None:
+        self._free.append(uid)
