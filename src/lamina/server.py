@@ -78,6 +78,7 @@ class Server:
         scheduler = Scheduler(
             ctx, runtimes, lambda fn: code.extract(fn.code.digest),
             keep_alive=s.keep_alive_seconds, concurrency_limit=s.limits.account_concurrency,
+            scale_up_limit=s.limits.scale_up_limit, scale_window=s.limits.scale_window_seconds,
         )  # fmt: skip
         functions = FunctionService(store, code, runtimes, s, scheduler.retire)
         await functions.load()

@@ -30,6 +30,9 @@ class Limits:
     ephemeral_max_mb: int = 10_240
     init_timeout_seconds: float = 10.0
     account_concurrency: int = 1000
+    # How many new environments one function may start per scale_window_seconds.
+    scale_up_limit: int = 1000
+    scale_window_seconds: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ class Settings:
         limits = Limits()
         if "LAMINA_ACCOUNT_CONCURRENCY" in env:
             limits = replace(limits, account_concurrency=int(env["LAMINA_ACCOUNT_CONCURRENCY"]))
+        if "LAMINA_SCALE_UP_LIMIT" in env:
+            limits = replace(limits, scale_up_limit=int(env["LAMINA_SCALE_UP_LIMIT"]))
         values["limits"] = limits
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -72,3 +72,14 @@ def test_environment_variables() -> None:
         v.environment({"Variables": {"1BAD": "x"}})
     with pytest.raises(InvalidParameterValue, match="4KB"):
         v.environment({"Variables": {"BIG": "x" * 4096}})
+
+
+def test_scale_up_rate() -> None:
+    from lamina.scheduler.decisions import scale_up_wait
+
+    assert scale_up_wait([], now=100.0, limit=2, window=10.0) == 0.0
+    assert scale_up_wait([95.0], now=100.0, limit=2, window=10.0) == 0.0
+    # Two starts in the window: the next may start when the older leaves it.
+    assert scale_up_wait([95.0, 99.0], now=100.0, limit=2, window=10.0) == pytest.approx(5.0)
+    # Starts older than the window no longer count.
+    assert scale_up_wait([80.0, 85.0, 99.0], now=100.0, limit=2, window=10.0) == 0.0

@@ -38,3 +38,15 @@ def expired(idle: Sequence[IdleView], now: float, keep_alive: float) -> list[str
 def admit(in_use: int, limit: int) -> bool:
     """Whether one more concurrent invocation fits under the account's concurrency limit."""
     return in_use < limit
+
+
+def scale_up_wait(starts: Sequence[float], now: float, limit: int, window: float) -> float:
+    """Seconds until one more environment of a function may start (0: now).
+
+    ``starts`` are the start times of its environments, oldest first. At most ``limit`` may start
+    within any ``window`` seconds (Lambda: 1,000 per 10 s per function).
+    """
+    recent = [t for t in starts if now - t < window]
+    if len(recent) < limit:
+        return 0.0
+    return recent[len(recent) - limit] + window - now

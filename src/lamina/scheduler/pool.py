@@ -9,9 +9,11 @@ are made by ``decisions``; this module only acts on them.
 from __future__ import annotations
 
 import asyncio
+import math
 import logging
 import time
 import uuid
+from collections import deque
 from pathlib import Path
 from typing import Callable
 
@@ -35,12 +37,17 @@ class Scheduler:
         *,
         keep_alive: float,
         concurrency_limit: int,
+        scale_up_limit: int = 1000,
+        scale_window: float = 10.0,
     ) -> None:
         self._ctx = ctx
         self._runtimes = runtimes
         self._task_root = task_root
         self._keep_alive = keep_alive
         self._limit = concurrency_limit
+        self._scale_up_limit = scale_up_limit
+        self._scale_window = scale_window
+        self._starts: dict[str, deque[float]] = {}  # function name -> recent environment start times
         self._idle: dict[str, dict[str, Environment]] = {}  # function name -> env id -> env
         self._in_use = 0
         self._all: dict[str, Environment] = {}
@@ -68,9 +75,11 @@ class Scheduler:
         for env_id in decisions.stale(self._views(idle), fn.generation):
             self._stop(idle.pop(env_id))
         chosen = decisions.pick_idle(self._views(idle), fn.generation)
-        self._in_use += 1
         if chosen is not None:
+            self._in_use += 1
             return idle.pop(chosen), None
+        self._admit_new_environment(fn.name)
+        self._in_use += 1
         try:
             env = Environment(uuid.uuid4().hex, fn, self._runtimes.get(fn.runtime), self._task_root(fn), self._ctx)
             self._all[env.id] = env
@@ -82,6 +91,19 @@ class Scheduler:
         if failure is not None:
             self._all.pop(env.id, None)
         return env, failure
+
+    def _admit_new_environment(self, name: str) -> None:
+        """Record a cold start of ``name``, or refuse it: functions scale up at a bounded rate."""
+        now = time.monotonic()
+        starts = self._starts.setdefault(name, deque())
+        while starts and now - starts[0] >= self._scale_window:
+            starts.popleft()
+        wait = decisions.scale_up_wait(starts, now, self._scale_up_limit, self._scale_window)
+        if wait > 0:
+            raise TooManyRequests(
+                "Rate Exceeded.", reason="FunctionInvocationRateLimitExceeded", retry_after_seconds=math.ceil(wait)
+            )
+        starts.append(now)
 
     def release(self, env: Environment, current_generation: str | None) -> None:
         """Give ``env`` back after an invocation; it is stopped unless it can serve the function again."""
