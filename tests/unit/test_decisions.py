@@ -7,21 +7,13 @@ import pytest
 from lamina.control import validation as v
 from lamina.errors import InvalidParameterValue, ValidationError
 from lamina.metering.billing import billed_ms, gb_seconds
-from lamina.scheduler.decisions import IdleView, admit, expired, pick_idle, stale
+from lamina.scheduler.decisions import IdleView, admit, expired
 from lamina.settings import Limits
 
-IDLE = [IdleView("a", "g1", 10.0), IdleView("b", "g1", 30.0), IdleView("c", "g0", 50.0)]
+IDLE = [IdleView("a", 10.0), IdleView("b", 30.0), IdleView("c", 50.0)]
 
 
-def test_pick_idle_takes_the_most_recent_of_the_generation() -> None:
-    assert pick_idle(IDLE, "g1") == "b"
-    assert pick_idle(IDLE, "g0") == "c"
-    assert pick_idle(IDLE, "g2") is None
-    assert pick_idle([], "g1") is None
-
-
-def test_stale_and_expired() -> None:
-    assert stale(IDLE, "g1") == ["c"]
+def test_expired() -> None:
     assert expired(IDLE, now=40.0, keep_alive=10.0) == ["a", "b"]
     assert expired(IDLE, now=40.0, keep_alive=100.0) == []
 

@@ -23,10 +23,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Callable
 
-from aiohttp import web
-from aiohttp.web_request import BaseRequest
-
 from lamina.runtime import constants as rc
+from lamina.runtime.http11 import Connection
 from lamina.sandbox.peers import tcp_peer_uid
 
 log = logging.getLogger(__name__)
@@ -62,11 +60,8 @@ def error_body(error_type: str, message: str, request_id: str = "") -> bytes:
     ).encode()
 
 
-def _json(status: int, body: dict[str, str]) -> web.Response:
-    return web.Response(status=status, body=json.dumps(body).encode(), content_type="application/json")
-
-
 _ACCEPTED = {"status": "OK"}
+_PREFIX = f"/{rc.API_VERSION}/runtime/invocation/"
 
 
 class RuntimeApiEndpoint:
@@ -76,90 +71,97 @@ class RuntimeApiEndpoint:
         self.max_response_bytes = max_response_bytes
         self._before_result = before_result
         self._owner_uid = owner_uid
-        self._trusted: set[object] = set()  # peer addresses of connections already checked
         loop = asyncio.get_running_loop()
         self.ready: asyncio.Future[None] = loop.create_future()
         self.init_error: asyncio.Future[RuntimeResult] = loop.create_future()
         self._current: Invocation | None = None
         self._delivered = False
-        self._wakeup: asyncio.Future[None] | None = None
+        self._waiting: Connection | None = None  # a runtime long-polling on next
+        self._connections: set[Connection] = set()
         self._server: asyncio.Server | None = None
         self.port = 0
 
     async def start(self, host: str) -> int:
         self._server = await asyncio.get_running_loop().create_server(
-            web.Server(self._handle, access_log=None), host, 0, reuse_address=True
+            lambda: Connection(self, self.max_response_bytes), host, 0, reuse_address=True
         )
         self.port = self._server.sockets[0].getsockname()[1]
         return self.port
 
     async def stop(self) -> None:
-        """Close the endpoint; safe to call twice. Pending long-polls end when the process dies."""
+        """Close the endpoint and its connections; safe to call twice."""
         if self._server is not None:
             self._server.close()
             self._server = None
-        if self._wakeup is not None and not self._wakeup.done():
-            self._wakeup.cancel()
+        for conn in list(self._connections):
+            conn.close()
 
     def deliver(self, invocation: Invocation) -> None:
         """Hand ``invocation`` to the runtime: now if it is waiting on ``next``, else on its next call."""
         self._current = invocation
         self._delivered = False
-        if self._wakeup is not None and not self._wakeup.done():
-            self._wakeup.set_result(None)
+        waiting, self._waiting = self._waiting, None
+        if waiting is not None and waiting.open:
+            self._send_next(waiting)
 
     def finish(self) -> None:
         """Forget the current invocation (it was answered, timed out, or its environment died)."""
         self._current = None
 
-    def _allowed(self, request: BaseRequest) -> bool:
+    # -- http11.Handler --------------------------------------------------------------------
+
+    def connection_allowed(self, conn: Connection) -> bool:
+        self._connections.add(conn)
         if self._owner_uid is None:
             return True
-        transport = request.transport
-        if transport is None:
+        local, peer = conn.local, conn.peer
+        if local is None or peer is None:
             return False
-        peer = transport.get_extra_info("peername")
-        if peer in self._trusted:
-            return True
         try:
-            uid = tcp_peer_uid(transport.get_extra_info("sockname")[:2], peer[:2])
+            uid = tcp_peer_uid(local[:2], peer[:2])
         except OSError as exc:
             log.warning("cannot check who connects to a Runtime API (%s); allowing it", exc)
-            uid = self._owner_uid
+            return True
         if uid != self._owner_uid:
             log.warning("refused a Runtime API connection from uid %s (expected %s)", uid, self._owner_uid)
             return False
-        self._trusted.add(peer)
         return True
 
-    async def _handle(self, request: BaseRequest) -> web.StreamResponse:
-        if not self._allowed(request):
-            response = _json(403, {"errorMessage": "This Runtime API belongs to another environment.",
-                                   "errorType": "Forbidden"})  # fmt: skip
-            response.force_close()
-            return response
-        path = request.path
-        if request.method == "GET" and path == rc.PATH_NEXT:
-            return await self._next()
-        if request.method == "POST":
-            if path == rc.PATH_INIT_ERROR:
-                return await self._post_init_error(request)
-            prefix = f"/{rc.API_VERSION}/runtime/invocation/"
-            if path.startswith(prefix):
-                request_id, _, kind = path[len(prefix) :].partition("/")
-                if kind in ("response", "error"):
-                    return await self._post_result(request, request_id, kind)
-        return _json(404, {"errorMessage": f"Unknown Runtime API path: {request.method} {path}", "errorType": "InvalidRequest"})
+    def connection_closed(self, conn: Connection) -> None:
+        self._connections.discard(conn)
+        if self._waiting is conn:
+            self._waiting = None
 
-    async def _next(self) -> web.Response:
+    def handle_request(self, conn: Connection, method: str, path: str, headers: dict[str, str], body: bytes | None) -> None:
+        if method == "GET" and path == rc.PATH_NEXT:
+            self._next(conn)
+        elif method == "POST" and path == rc.PATH_INIT_ERROR:
+            self._post_init_error(conn, headers, body)
+        elif method == "POST" and path.startswith(_PREFIX):
+            request_id, _, kind = path[len(_PREFIX) :].partition("/")
+            if kind in ("response", "error"):
+                self._post_result(conn, request_id, kind, headers, body)
+            else:
+                self._unknown(conn, method, path)
+        else:
+            self._unknown(conn, method, path)
+
+    # -- the Runtime API -------------------------------------------------------------------
+
+    def _next(self, conn: Connection) -> None:
         if not self.ready.done():
             self.ready.set_result(None)
-        while self._current is None or self._delivered:
-            self._wakeup = asyncio.get_running_loop().create_future()
-            await self._wakeup
+        if self._current is None or self._delivered:
+            self._waiting = conn  # answered by deliver()
+        else:
+            self._send_next(conn)
+
+    def _send_next(self, conn: Connection) -> None:
         inv = self._current
+        assert inv is not None
         self._delivered = True
         headers = {
+            "Content-Type": "application/json",
             rc.HEADER_REQUEST_ID: inv.request_id,
             rc.HEADER_DEADLINE_MS: str(inv.deadline_ms),
             rc.HEADER_FUNCTION_ARN: inv.function_arn,
@@ -169,14 +171,13 @@ class RuntimeApiEndpoint:
             headers[rc.HEADER_CLIENT_CONTEXT] = inv.client_context
         if inv.cognito_identity:
             headers[rc.HEADER_COGNITO_IDENTITY] = inv.cognito_identity
-        return web.Response(body=inv.payload, headers=headers, content_type="application/json")
+        conn.respond(200, headers, inv.payload)
 
-    async def _post_result(self, request: BaseRequest, request_id: str, kind: str) -> web.Response:
+    def _post_result(self, conn: Connection, request_id: str, kind: str, headers: dict[str, str], body: bytes | None) -> None:
         inv = self._current
         if inv is None or inv.request_id != request_id or inv.result.done():
-            await request.read()
-            return _json(400, {"errorMessage": f"Invalid request ID: {request_id}", "errorType": "InvalidRequestID"})
-        body = await self._read_limited(request)
+            conn.respond_json(400, {"errorMessage": f"Invalid request ID: {request_id}", "errorType": "InvalidRequestID"})
+            return
         self._before_result()
         if body is None:
             message = (
@@ -184,34 +185,26 @@ class RuntimeApiEndpoint:
             )
             inv.result.set_result(RuntimeResult(error_body(rc.ERROR_RESPONSE_TOO_LARGE, message, request_id),
                                                 rc.ERROR_RESPONSE_TOO_LARGE))  # fmt: skip
-            return _json(413, {"errorMessage": message, "errorType": "RequestEntityTooLarge"})
+            conn.respond_json(413, {"errorMessage": message, "errorType": "RequestEntityTooLarge"})
+            return
         if kind == "response":
             inv.result.set_result(RuntimeResult(body))
         else:
-            error_type = request.headers.get(rc.HEADER_ERROR_TYPE) or _error_type(body) or rc.ERROR_UNKNOWN
+            error_type = headers.get(rc.HEADER_ERROR_TYPE.lower()) or _error_type(body) or rc.ERROR_UNKNOWN
             inv.result.set_result(RuntimeResult(body or error_body(error_type, "", request_id), error_type))
-        return _json(202, _ACCEPTED)
+        conn.respond_json(202, _ACCEPTED)
 
-    async def _post_init_error(self, request: BaseRequest) -> web.Response:
-        body = await self._read_limited(request) or b""
+    def _post_init_error(self, conn: Connection, headers: dict[str, str], body: bytes | None) -> None:
+        body = body or b""
         self._before_result()
-        error_type = request.headers.get(rc.HEADER_ERROR_TYPE) or _error_type(body) or rc.ERROR_UNKNOWN
+        error_type = headers.get(rc.HEADER_ERROR_TYPE.lower()) or _error_type(body) or rc.ERROR_UNKNOWN
         if not self.init_error.done():
             self.init_error.set_result(RuntimeResult(body or error_body(error_type, "Init error"), error_type))
-        return _json(202, _ACCEPTED)
+        conn.respond_json(202, _ACCEPTED)
 
-    async def _read_limited(self, request: BaseRequest) -> bytes | None:
-        """The body, or None when it is larger than the response limit (the rest is drained)."""
-        length = request.content_length
-        if length is not None and length <= self.max_response_bytes:
-            return await request.read()
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.content.iter_chunked(1 << 16):
-            size += len(chunk)
-            if size <= self.max_response_bytes:
-                chunks.append(chunk)
-        return b"".join(chunks) if size <= self.max_response_bytes else None
+    @staticmethod
+    def _unknown(conn: Connection, method: str, path: str) -> None:
+        conn.respond_json(404, {"errorMessage": f"Unknown Runtime API path: {method} {path}", "errorType": "InvalidRequest"})
 
 
 def _error_type(body: bytes) -> str | None:

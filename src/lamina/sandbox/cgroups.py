@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -36,12 +35,30 @@ def _write(path: Path, value: str) -> bool:
         return False
 
 
-@dataclass(frozen=True)
 class EnvCgroup:
-    """One environment's cgroups: a directory per controller hierarchy (one, on v2)."""
+    """One environment's cgroups: a directory per controller hierarchy (one, on v2).
 
-    dirs: dict[str, Path]  # controller -> directory
-    version: int
+    The files read after every invocation are kept open and re-read with pread: one system call
+    each, instead of an open, a read and a close.
+    """
+
+    def __init__(self, dirs: dict[str, Path], version: int) -> None:
+        self.dirs = dirs  # controller -> directory
+        self.version = version
+        self._fds: dict[Path, int] = {}
+        memory, pids = dirs.get("memory"), dirs.get("pids")
+        peak = "memory.peak" if version == 2 else "memory.max_usage_in_bytes"
+        self._peak = memory / peak if memory else None
+        self._pids_events = pids / "pids.events" if pids else None
+
+    def _pread(self, path: Path) -> str:
+        fd = self._fds.get(path)
+        try:
+            if fd is None:
+                fd = self._fds[path] = os.open(path, os.O_RDONLY)
+            return os.pread(fd, 4096, 0).decode()
+        except OSError:
+            return ""
 
     @property
     def procs(self) -> list[Path]:
@@ -49,10 +66,7 @@ class EnvCgroup:
         return sorted({d / "cgroup.procs" for d in self.dirs.values()})
 
     def peak_bytes(self) -> int:
-        memory = self.dirs.get("memory")
-        if memory is None:
-            return 0
-        text = _read(memory / ("memory.peak" if self.version == 2 else "memory.max_usage_in_bytes")).strip()
+        text = self._pread(self._peak).strip() if self._peak else ""
         return int(text) if text.isdigit() else 0
 
     def oom_killed(self) -> bool:
@@ -67,15 +81,17 @@ class EnvCgroup:
 
     def pids_limited(self) -> bool:
         """Whether a fork was refused because of the process-count limit."""
-        pids = self.dirs.get("pids")
-        if pids is None:
+        if self._pids_events is None:
             return False
-        for line in _read(pids / "pids.events").splitlines():
+        for line in self._pread(self._pids_events).splitlines():
             if line.startswith("max "):
                 return line.split()[1] != "0"
         return False
 
     def remove(self) -> None:
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
         for path in set(self.dirs.values()):
             try:
                 path.rmdir()

@@ -24,6 +24,7 @@ import shutil
 import signal
 import time
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 from lamina.metering.billing import billed_ms
@@ -216,8 +217,7 @@ class Environment:
         self._emit_record(self._lines[0])
         started = time.monotonic()
         self._endpoint.deliver(inv)
-        waiters: list[asyncio.Future[object]] = [inv.result, self._exited]  # type: ignore[list-item]
-        await asyncio.wait(waiters, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        await _first_of(inv.result, self._exited, timeout=timeout_s)
         duration_ms = (time.monotonic() - started) * 1000
         reusable = True
         if inv.result.done():
@@ -356,6 +356,26 @@ class Environment:
 
     def _emit_record(self, line: str) -> None:
         self.ctx.recorder.log(LogRecord(self.fn.name, self.log_stream, int(time.time() * 1000), line))
+
+
+async def _first_of(*futures: asyncio.Future[Any], timeout: float) -> None:
+    """Wait until one of ``futures`` is done or ``timeout`` passes (a lighter ``asyncio.wait``)."""
+    loop = asyncio.get_running_loop()
+    woken = loop.create_future()
+
+    def wake(_: object = None) -> None:
+        if not woken.done():
+            woken.set_result(None)
+
+    for future in futures:
+        future.add_done_callback(wake)
+    timer = loop.call_later(timeout, wake)
+    try:
+        await woken
+    finally:
+        timer.cancel()
+        for future in futures:
+            future.remove_done_callback(wake)
 
 
 def _timestamp() -> str:

@@ -9,25 +9,7 @@ from typing import Sequence
 @dataclass(frozen=True)
 class IdleView:
     env_id: str
-    generation: str
     last_used: float
-
-
-def pick_idle(idle: Sequence[IdleView], generation: str) -> str | None:
-    """The warmest idle environment of ``generation``: the most recently used one.
-
-    Reusing the most recent keeps the others idle long enough to be reaped when load drops.
-    """
-    best: IdleView | None = None
-    for view in idle:
-        if view.generation == generation and (best is None or view.last_used > best.last_used):
-            best = view
-    return best.env_id if best else None
-
-
-def stale(idle: Sequence[IdleView], generation: str) -> list[str]:
-    """Idle environments of an older code or configuration: never to be used again."""
-    return [view.env_id for view in idle if view.generation != generation]
 
 
 def expired(idle: Sequence[IdleView], now: float, keep_alive: float) -> list[str]:

@@ -48,7 +48,8 @@ class Scheduler:
         self._scale_up_limit = scale_up_limit
         self._scale_window = scale_window
         self._starts: dict[str, deque[float]] = {}  # function name -> recent environment start times
-        self._idle: dict[str, dict[str, Environment]] = {}  # function name -> env id -> env
+        # function name -> its idle environments, least recently used first: the warmest is last.
+        self._idle: dict[str, list[Environment]] = {}
         self._in_use = 0
         self._all: dict[str, Environment] = {}
         self._stopping: set[asyncio.Task[None]] = set()
@@ -71,13 +72,14 @@ class Scheduler:
         """
         if not decisions.admit(self._in_use, self._limit):
             raise TooManyRequests("Rate Exceeded.", reason="ConcurrentInvocationLimitExceeded")
-        idle = self._idle.get(fn.name, {})
-        for env_id in decisions.stale(self._views(idle), fn.generation):
-            self._stop(idle.pop(env_id))
-        chosen = decisions.pick_idle(self._views(idle), fn.generation)
-        if chosen is not None:
-            self._in_use += 1
-            return idle.pop(chosen), None
+        idle = self._idle.get(fn.name)
+        while idle:
+            # The most recently used: the others stay idle long enough to be reaped when load drops.
+            env = idle.pop()
+            if env.fn.generation == fn.generation and env.state is EnvState.IDLE:
+                self._in_use += 1
+                return env, None
+            self._stop(env)  # of older code or configuration, or crashed while idle
         self._admit_new_environment(fn.name)
         self._in_use += 1
         try:
@@ -110,7 +112,7 @@ class Scheduler:
         self._in_use -= 1
         if env.state is EnvState.IDLE and env.fn.generation == current_generation:
             env.last_used = time.monotonic()
-            self._idle.setdefault(env.fn.name, {})[env.id] = env
+            self._idle.setdefault(env.fn.name, []).append(env)
         else:
             self._stop(env)
 
@@ -119,7 +121,7 @@ class Scheduler:
 
         Busy ones finish their invocation and are stopped on release (their generation is stale).
         """
-        for env in self._idle.pop(function_name, {}).values():
+        for env in self._idle.pop(function_name, []):
             self._stop(env)
 
     def _stop(self, env: Environment) -> None:
@@ -128,21 +130,18 @@ class Scheduler:
         self._stopping.add(task)
         task.add_done_callback(self._stopping.discard)
 
-    @staticmethod
-    def _views(idle: dict[str, Environment]) -> list[IdleView]:
-        return [IdleView(e.id, e.fn.generation, e.last_used) for e in idle.values()]
-
     async def _reap_forever(self) -> None:
         interval = max(0.05, min(self._keep_alive / 4, 5.0))
         while True:
             await asyncio.sleep(interval)
             now = time.monotonic()
             for name, idle in list(self._idle.items()):
-                for env_id in decisions.expired(self._views(idle), now, self._keep_alive):
-                    self._stop(idle.pop(env_id))
-                for env_id, env in list(idle.items()):
-                    if env.state is EnvState.DEAD:  # crashed while idle
-                        self._stop(idle.pop(env_id))
+                views = [IdleView(e.id, e.last_used) for e in idle]
+                expired = set(decisions.expired(views, now, self._keep_alive))
+                for env in idle:
+                    if env.id in expired or env.state is EnvState.DEAD:  # idle too long, or crashed while idle
+                        self._stop(env)
+                idle[:] = [e for e in idle if e.id not in expired and e.state is not EnvState.DEAD]
                 if not idle:
                     del self._idle[name]
 

@@ -1,0 +1,208 @@
+"""A small HTTP/1.1 server protocol for the Runtime API: one request at a time per connection.
+
+The Runtime API sits on every invocation's path twice (the event out, the result back), so it
+gets a lean server of its own instead of a web framework: requests are parsed from the byte
+stream (Content-Length or chunked bodies, ``Expect: 100-continue``, keep-alive, pipelining by
+buffering) and handed to ``Handler.handle_request``; the handler answers with ``respond`` now or
+later (a long poll). Bodies larger than ``max_body`` are read and dropped, and the request is
+handed over with ``body=None`` so the handler can refuse it.
+
+Contract of ``Handler``: ``connection_allowed`` is asked once when a connection opens (False
+closes it after a 403); ``handle_request`` gets each request in order; ``connection_closed`` is
+told when the connection ends, whatever the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Protocol
+
+_REASONS = {200: b"OK", 202: b"Accepted", 400: b"Bad Request", 403: b"Forbidden", 404: b"Not Found",
+            413: b"Request Entity Too Large", 500: b"Internal Server Error"}  # fmt: skip
+_MAX_HEAD = 64 * 1024
+
+
+class Handler(Protocol):
+    def connection_allowed(self, conn: Connection) -> bool: ...
+
+    def handle_request(self, conn: Connection, method: str, path: str, headers: dict[str, str], body: bytes | None) -> None: ...
+
+    def connection_closed(self, conn: Connection) -> None: ...
+
+
+class Connection(asyncio.Protocol):
+    def __init__(self, handler: Handler, max_body: int) -> None:
+        self._handler = handler
+        self._max_body = max_body
+        self._transport: asyncio.Transport | None = None
+        self._buffer = bytearray()
+        self._busy = False  # a request was handed over and is not answered yet
+        self._close_after = False
+        self._continued = False  # "100 Continue" was sent for the request being read
+        self._skip = 0  # bytes still to drop of an oversized body
+
+    # -- asyncio.Protocol ------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        if not self._handler.connection_allowed(self):
+            self._close_after = True
+            self._write(403, {"Content-Type": "application/json"},
+                        b'{"errorMessage":"This Runtime API belongs to another environment.","errorType":"Forbidden"}')  # fmt: skip
+            transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        if self._skip:
+            dropped = min(self._skip, len(data))
+            self._skip -= dropped
+            data = data[dropped:]
+        self._buffer += data
+        self._process()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._transport = None
+        self._handler.connection_closed(self)
+
+    # -- for the handler -------------------------------------------------------------------
+
+    @property
+    def peer(self) -> tuple[str, int] | None:
+        return self._transport.get_extra_info("peername") if self._transport else None
+
+    @property
+    def local(self) -> tuple[str, int] | None:
+        return self._transport.get_extra_info("sockname") if self._transport else None
+
+    @property
+    def open(self) -> bool:
+        return self._transport is not None and not self._transport.is_closing()
+
+    def respond(self, status: int, headers: dict[str, str], body: bytes = b"") -> None:
+        """Answer the request in hand; then the next buffered request, if any, is handled."""
+        self._busy = False
+        if self._transport is None:
+            return
+        self._write(status, headers, body)
+        if self._close_after:
+            self._transport.close()
+        elif self._buffer:
+            self._process()
+
+    def respond_json(self, status: int, doc: object) -> None:
+        self.respond(status, {"Content-Type": "application/json"}, json.dumps(doc).encode())
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _write(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        assert self._transport is not None
+        lines = [b"HTTP/1.1 %d %s" % (status, _REASONS.get(status, b"Unknown"))]
+        lines += [f"{name}: {value}".encode("latin-1", "replace") for name, value in headers.items()]
+        lines.append(b"Content-Length: %d" % len(body))
+        if self._close_after:
+            lines.append(b"Connection: close")
+        head = b"\r\n".join(lines) + b"\r\n\r\n"
+        if len(body) < 16384:
+            self._transport.write(head + body)
+        else:
+            self._transport.writelines([head, body])
+
+    def _process(self) -> None:
+        while not self._busy and self._transport is not None:
+            request = self._parse()
+            if request is None:
+                return
+            self._busy = True
+            self._handler.handle_request(self, *request)
+
+    def _parse(self) -> tuple[str, str, dict[str, str], bytes | None] | None:
+        """One complete request from the buffer (removed from it), or None if more bytes are needed."""
+        buf = self._buffer
+        end = buf.find(b"\r\n\r\n")
+        if end < 0:
+            if len(buf) > _MAX_HEAD:
+                self._fail(400, "request head too large")
+            return None
+        try:
+            head = bytes(buf[:end]).decode("latin-1")
+            request_line, *header_lines = head.split("\r\n")
+            method, target, version = request_line.split(" ")
+            headers = {}
+            for line in header_lines:
+                name, _, value = line.partition(":")
+                headers[name.strip().lower()] = value.strip()
+        except ValueError:
+            self._fail(400, "malformed request")
+            return None
+        start = end + 4
+        if not self._continued and headers.get("expect", "").lower() == "100-continue":
+            self._continued = True
+            assert self._transport is not None
+            self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            parsed = self._chunked(start)
+            if parsed is None:
+                return None
+            body, consumed = parsed
+        else:
+            try:
+                length = int(headers.get("content-length", "0"))
+            except ValueError:
+                self._fail(400, "bad Content-Length")
+                return None
+            if length > self._max_body:  # refuse it now; drop the body as it arrives
+                available = len(buf) - start
+                self._skip = max(0, length - available)
+                body, consumed = None, start + min(length, available)
+            elif len(buf) - start < length:
+                return None
+            else:
+                body, consumed = bytes(buf[start : start + length]), start + length
+        del buf[:consumed]
+        self._continued = False
+        if version == "HTTP/1.0" or headers.get("connection", "").lower() == "close":
+            self._close_after = True
+        return method, target.split("?", 1)[0], headers, body
+
+    def _chunked(self, start: int) -> tuple[bytes | None, int] | None:
+        buf = self._buffer
+        chunks: list[bytes] = []
+        size_total = 0
+        pos = start
+        while True:
+            line_end = buf.find(b"\r\n", pos)
+            if line_end < 0:
+                return None
+            try:
+                size = int(bytes(buf[pos:line_end]).split(b";")[0], 16)
+            except ValueError:
+                self._fail(400, "bad chunk size")
+                return None
+            pos = line_end + 2
+            if size == 0:
+                trailer_end = buf.find(b"\r\n\r\n", pos - 2)
+                if trailer_end < 0:
+                    return None
+                body = b"".join(chunks) if size_total <= self._max_body else None
+                return body, trailer_end + 4
+            if len(buf) < pos + size + 2:
+                if len(buf) - start > self._max_body + _MAX_HEAD:
+                    self._fail(413, "request body too large")
+                return None
+            size_total += size
+            if size_total <= self._max_body:
+                chunks.append(bytes(buf[pos : pos + size]))
+            pos += size + 2
+
+    def _fail(self, status: int, message: str) -> None:
+        self._close_after = True
+        self._buffer.clear()
+        if self._transport is not None:
+            self._write(status, {"Content-Type": "application/json"},
+                        json.dumps({"errorMessage": message, "errorType": "InvalidRequest"}).encode())  # fmt: skip
+            self._transport.close()
