@@ -1,0 +1,96 @@
+"""The Runtime API's HTTP/1.1 protocol, over real loopback sockets with hand-written requests."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from lamina.runtime.http11 import Connection
+
+
+@dataclass
+class Recorder:
+    """A Handler that records requests and answers each with its body's length (or 413 if refused)."""
+
+    allow: bool = True
+    requests: list[tuple[str, str, dict[str, str], bytes | None]] = field(default_factory=list)
+    closed: int = 0
+
+    def connection_allowed(self, conn: Connection) -> bool:
+        return self.allow
+
+    def handle_request(self, conn: Connection, method: str, path: str, headers: dict[str, str], body: bytes | None) -> None:
+        self.requests.append((method, path, headers, body))
+        if body is None:
+            conn.respond_json(413, {"error": "too large"})
+        else:
+            conn.respond(200, {"X-Length": str(len(body))}, b"ok")
+
+    def connection_closed(self, conn: Connection) -> None:
+        self.closed += 1
+
+
+async def exchange(handler: Recorder, raw: bytes, *, max_body: int = 1024, until: int = 1) -> bytes:
+    """Send ``raw`` and read until ``until`` responses (or the connection closes)."""
+    server = await asyncio.get_running_loop().create_server(lambda: Connection(handler, max_body), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(raw)
+    await writer.drain()
+    received = b""
+    try:
+        while received.count(b"HTTP/1.1 ") < until:
+            chunk = await asyncio.wait_for(reader.read(65536), 5)
+            if not chunk:
+                break
+            received += chunk
+    finally:
+        writer.close()
+        await writer.wait_closed()
+        server.close()
+        await server.wait_closed()
+    return received
+
+
+def test_content_length_keep_alive_and_pipelining() -> None:
+    handler = Recorder()
+    raw = (b"POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+           b"GET /b?q=1 HTTP/1.1\r\nHost: x\r\n\r\n")  # fmt: skip
+    received = asyncio.run(exchange(handler, raw, until=2))
+    assert received.count(b"HTTP/1.1 200 OK") == 2
+    assert [(m, p, b) for m, p, _, b in handler.requests] == [("POST", "/a", b"hello"), ("GET", "/b", b"")]
+    assert handler.requests[0][2]["content-length"] == "5"  # header names are lower-cased
+
+
+def test_chunked_body_and_100_continue() -> None:
+    handler = Recorder()
+    raw = (b"POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n"
+           b"3\r\nabc\r\n4;ext=1\r\ndefg\r\n0\r\n\r\n")  # fmt: skip
+    received = asyncio.run(exchange(handler, raw, until=2))
+    assert received.startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+    assert b"X-Length: 7" in received
+    assert handler.requests[0][3] == b"abcdefg"
+
+
+def test_oversized_body_is_refused_and_dropped() -> None:
+    handler = Recorder()
+    big = b"x" * 5000
+    raw = b"POST /big HTTP/1.1\r\nContent-Length: 5000\r\n\r\n" + big + b"GET /next HTTP/1.1\r\n\r\n"
+    received = asyncio.run(exchange(handler, raw, max_body=1024, until=2))
+    assert b"HTTP/1.1 413" in received and b"HTTP/1.1 200 OK" in received
+    assert handler.requests[0][3] is None and handler.requests[1][1] == "/next"
+
+
+def test_malformed_request_gets_400_and_a_closed_connection() -> None:
+    handler = Recorder()
+    received = asyncio.run(exchange(handler, b"NONSENSE\r\n\r\n"))
+    assert received.startswith(b"HTTP/1.1 400")
+    assert b"Connection: close" in received
+    assert handler.requests == []
+
+
+def test_refused_connection_gets_403() -> None:
+    handler = Recorder(allow=False)
+    received = asyncio.run(exchange(handler, b"GET /x HTTP/1.1\r\n\r\n"))
+    assert received.startswith(b"HTTP/1.1 403")
+    assert handler.requests == []
