@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Mapping
 
 from lamina.model import FunctionConfig
-from lamina.runtime.runtimes import Runtime
+from lamina.runtime.families import Runtime
 
 # Keys a function's configuration may not set: Lambda owns them.
 RESERVED_KEYS = frozenset({
@@ -31,13 +31,11 @@ def lambda_environment(
     tmp_dir: Path,
 ) -> dict[str, str]:
     """Everything an environment's process sees: the function's own variables, then Lambda's."""
-    runtime_dir = Path(runtime.executable).parent if runtime.family == "python" else task_root
     env: dict[str, str] = dict(fn.environment)
     env.update({
         "_HANDLER": fn.handler,
         "AWS_LAMBDA_RUNTIME_API": runtime_api,
         "LAMBDA_TASK_ROOT": str(task_root),
-        "LAMBDA_RUNTIME_DIR": str(runtime_dir),
         "AWS_LAMBDA_FUNCTION_NAME": fn.name,
         "AWS_LAMBDA_FUNCTION_VERSION": fn.version,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_mb),
@@ -53,9 +51,8 @@ def lambda_environment(
         "TMPDIR": str(tmp_dir),
         "HOME": str(tmp_dir),
     })  # fmt: skip
-    if runtime.family == "python":
-        env["PYTHONUNBUFFERED"] = "1"
-        env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+    for key, value in runtime.env.items():
+        env[key] = value.replace("{task_root}", str(task_root))
     return env
 
 

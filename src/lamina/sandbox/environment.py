@@ -32,7 +32,7 @@ from lamina.metering.recorder import Recorder
 from lamina.model import FunctionConfig
 from lamina.runtime import constants as rc
 from lamina.runtime.api import Invocation, RuntimeApiEndpoint, RuntimeResult, error_body
-from lamina.runtime.runtimes import Runtime
+from lamina.runtime.families import Runtime
 from lamina.runtime.variables import lambda_environment
 from lamina.sandbox.cgroups import EnvCgroup
 from lamina.sandbox.isolation import Protections, UidPool
@@ -114,9 +114,7 @@ class Environment:
         sandbox = None
         if self.ctx.protections.namespaces:
             self._uid = self.ctx.uids.take()
-            keep = self.ctx.kept
-            if self.runtime.family == "python":
-                keep += (Path(self.runtime.executable).resolve().parent.parent,)  # the interpreter's prefix
+            keep = self.ctx.kept + self.runtime.keep
             sandbox = Sandbox(self._uid, self.ctx.hidden, self.task_root, keep, self.fn.ephemeral_mb)
             tmp = Path("/tmp")  # a private tmpfs inside the sandbox
         else:
@@ -143,9 +141,8 @@ class Environment:
             argv=self.runtime.command(self.task_root), cwd=self.task_root, env=env, output_fd=write_fd,
             cgroup_procs=self._cgroup.procs if self._cgroup is not None else (), sandbox=sandbox,
         )  # fmt: skip
-        python = self.runtime.executable if self.runtime.family == "python" else None
         try:
-            self._process = await self.ctx.spawner.spawn(request, python=python)
+            self._process = await self.ctx.spawner.spawn(request, python=self.runtime.zygote_python)
         except SpawnError as exc:
             os.close(read_fd)
             self._spawn_error = f"Couldn't start the runtime: {exc}"

@@ -1,0 +1,21 @@
+"""Custom runtimes (``provided.al2023``, ``provided.al2``, ``provided``): the package's own
+``bootstrap`` executable speaks the Runtime API (Go's aws-lambda-go, AWS's runtime interface
+clients, a shell script...)."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from lamina.runtime.families import Runtime
+
+NAMES = frozenset({"provided", "provided.al2", "provided.al2023"})
+
+
+def owns(name: str) -> bool:
+    return name in NAMES
+
+
+def resolve(name: str, overrides: Mapping[str, str]) -> Runtime | None:
+    if name not in NAMES:
+        return None
+    return Runtime(name, "provided", ("{task_root}/bootstrap",), env={"LAMBDA_RUNTIME_DIR": "{task_root}"})
