@@ -7,7 +7,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 
+from lamina.runtime.names import LAMBDA_RUNTIMES
+
 MB = 1024 * 1024
+
+
+def runtime_variable(runtime: str) -> str:
+    """The variable that points a runtime at an interpreter: python3.12 -> LAMINA_PYTHON3_12."""
+    return "LAMINA_" + runtime.upper().replace(".", "_")
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,7 @@ class Settings:
     keep_alive_seconds: float = 300.0
     # How long shutdown waits for in-flight invocations before stopping environments.
     shutdown_grace_seconds: float = 10.0
-    # Extra interpreters by runtime name, e.g. {"python3.12": "/opt/py312/bin/python3.12"}.
+    # Interpreters by runtime name, e.g. {"python3.12": "/opt/py312/bin/python3.12"}.
     interpreters: Mapping[str, str] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
 
@@ -65,10 +72,9 @@ class Settings:
             values["region"] = env["LAMINA_REGION"]
         if "LAMINA_KEEP_ALIVE" in env:
             values["keep_alive_seconds"] = float(env["LAMINA_KEEP_ALIVE"])
+        # LAMINA_PYTHON3_12=/path/to/python3.12, LAMINA_NODEJS22_X=/path/to/node, ...
         interpreters = {
-            "python" + key.removeprefix("LAMINA_PYTHON").replace("_", "."): path
-            for key, path in env.items()
-            if key.startswith("LAMINA_PYTHON3_")
+            name: env[runtime_variable(name)] for name in LAMBDA_RUNTIMES if runtime_variable(name) in env
         }
         if interpreters:
             values["interpreters"] = interpreters

@@ -12,18 +12,11 @@ from typing import Mapping
 
 from lamina.errors import InvalidParameterValue, ValidationError
 from lamina.runtime.families import Runtime, provided, python
+from lamina.runtime.names import LAMBDA_RUNTIMES
+from lamina.settings import runtime_variable
 
 __all__ = ["LAMBDA_RUNTIMES", "Runtime", "RuntimeRegistry"]
 
-# Every runtime identifier Lambda's API accepts (botocore's Runtime enum, current ones).
-LAMBDA_RUNTIMES: tuple[str, ...] = (
-    "nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x",
-    "python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "python3.14",
-    "java8.al2", "java11", "java17", "java21", "java25",
-    "dotnet8", "dotnet10",
-    "ruby3.2", "ruby3.3", "ruby3.4",
-    "provided", "provided.al2", "provided.al2023",
-)  # fmt: skip
 
 FAMILIES: tuple[ModuleType, ...] = (python, provided)
 
@@ -58,6 +51,6 @@ class RuntimeRegistry:
             raise InvalidParameterValue(
                 f"The runtime {name} is not available on this Lamina host (no interpreter for it was found). "
                 f"Available runtimes: {', '.join(self.available()) or 'none'}. Install it, or point "
-                f"LAMINA_{name.upper().replace('.', '_')} at its executable."
+                f"{runtime_variable(name)} at its executable."
             )
         return runtime
