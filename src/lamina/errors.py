@@ -7,6 +7,7 @@
         ├── InvalidParameterValue     400  a value is well-formed but not acceptable
         ├── ValidationError           400  a value breaks the API model's constraints
         ├── InvalidRequestContent     400  the request body is not valid JSON
+        ├── AccessDenied              403  the caller may not do this
         ├── ResourceNotFound          404
         ├── ResourceConflict          409
         ├── PreconditionFailed        412
@@ -60,6 +61,12 @@ class ValidationError(ApiError):
 class InvalidRequestContent(ApiError):
     code = "InvalidRequestContentException"
     status = 400
+
+
+class AccessDenied(ApiError):
+    code = "AccessDeniedException"
+    status = 403
+    message_key = "Message"
 
 
 class ResourceNotFound(ApiError):
@@ -119,6 +126,7 @@ API_ERRORS: tuple[type[ApiError], ...] = (
     InvalidParameterValue,
     ValidationError,
     InvalidRequestContent,
+    AccessDenied,
     ResourceNotFound,
     ResourceConflict,
     PreconditionFailed,

@@ -39,6 +39,27 @@ class Code:
     digest: str  # hex SHA-256: the artifact's name on disk
     sha256_b64: str  # AWS's CodeSha256
     size: int
+    unzipped: int = 0
+
+
+@dataclass(frozen=True)
+class LayerRef:
+    """A layer version a function uses: its ARN, and the code it had when the function was configured."""
+
+    arn: str
+    code: Code
+
+
+@dataclass(frozen=True)
+class LayerVersion:
+    name: str
+    version: int
+    code: Code
+    description: str = ""
+    compatible_runtimes: tuple[str, ...] = ()
+    compatible_architectures: tuple[str, ...] = ()
+    license_info: str = ""
+    created: str = ""
 
 
 @dataclass(frozen=True)
@@ -56,6 +77,7 @@ class FunctionConfig:
     description: str = ""
     environment: Mapping[str, str] = field(default_factory=dict)
     architectures: tuple[str, ...] = ("x86_64",)
+    layers: tuple[LayerRef, ...] = ()
     state: State = State.PENDING
     state_reason: str = ""
     update_status: UpdateStatus = UpdateStatus.SUCCESSFUL

@@ -24,6 +24,7 @@ from aiohttp import web
 from lamina.api.app import build_app
 from lamina.api.context import Services
 from lamina.control.functions import FunctionService
+from lamina.control.layers import LayerService
 from lamina.invoke.service import Invoker
 from lamina.metering.recorder import Recorder
 from lamina.runtime.runtimes import RuntimeRegistry
@@ -33,6 +34,7 @@ from lamina.sandbox.spawn import Spawner
 from lamina.scheduler.pool import Scheduler
 from lamina.settings import Settings
 from lamina.store.code import CodeStore
+from lamina.store.overlay import LayerOverlays
 from lamina.store.sqlite import SqliteStore
 
 log = logging.getLogger("lamina")
@@ -66,27 +68,31 @@ class Server:
         self._protections = await asyncio.to_thread(Protections.detect)
         self._protections.report()
         code = CodeStore(data / "code", s.limits)
+        overlays = LayerOverlays(data / "code" / "layers-merged", code)
+        await asyncio.to_thread(overlays.clear)
+        layers = LayerService(store, s)
         runtimes = RuntimeRegistry(s.interpreters)
+        uids = UidPool()
         work = data / "environments"
         await asyncio.to_thread(_clear, work)
         ctx = EnvironmentContext(
             host="127.0.0.1", region=s.region, work_dir=work, max_response_bytes=s.limits.sync_response_bytes,
             init_timeout_s=s.limits.init_timeout_seconds, recorder=recorder, protections=self._protections,
-            uids=UidPool(), spawner=self._spawner, hidden=_hidden(data), kept=(Path(sys.base_prefix).resolve(),),
+            uids=uids, spawner=self._spawner, hidden=_hidden(data), kept=(Path(sys.base_prefix).resolve(),),
         )  # fmt: skip
         functions: FunctionService
         scheduler = Scheduler(
-            ctx, runtimes, lambda fn: code.extract(fn.code.digest),
+            ctx, runtimes, lambda fn: functions.files(fn),
             keep_alive=s.keep_alive_seconds, concurrency_limit=s.limits.account_concurrency,
             scale_up_limit=s.limits.scale_up_limit, scale_window=s.limits.scale_window_seconds,
         )  # fmt: skip
-        functions = FunctionService(store, code, runtimes, s, scheduler.retire)
+        functions = FunctionService(store, code, runtimes, s, scheduler.retire, layers, overlays)
         await functions.load()
         await scheduler.start()
         invoker = Invoker(functions, scheduler, s)
         # A 50 MB zip in base64 inside JSON, as AWS accepts for CreateFunction.
         max_request = (s.limits.zipped_code_bytes * 4 + 2) // 3 + 64 * 1024
-        self._svc = Services(s, store, code, functions, scheduler, invoker, recorder, max_request)
+        self._svc = Services(s, store, code, functions, layers, scheduler, invoker, recorder, uids, max_request)
         self._runner = web.AppRunner(build_app(self._svc), access_log=None, shutdown_timeout=s.shutdown_grace_seconds)
         await self._runner.setup()
         sock = socket.create_server((s.host, s.port), reuse_port=False, backlog=1024)
@@ -134,9 +140,6 @@ def _clear(path: Path) -> None:
 
 
 async def _serve(settings: Settings) -> int:
-    server = Server(settings)
-    await server.start()
-    print(f"Lamina listening on http://{settings.host}:{server.port}", flush=True)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     force = asyncio.Event()
@@ -148,7 +151,11 @@ async def _serve(settings: Settings) -> int:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
-    await stop.wait()
+    server = Server(settings)
+    await server.start()
+    if not stop.is_set():
+        print(f"Lamina listening on http://{settings.host}:{server.port}", flush=True)
+        await stop.wait()
     print("Lamina shutting down (again to force)…", flush=True)
     await server.stop(force=force)
     print("Lamina stopped.", flush=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import importlib.metadata
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -42,8 +43,10 @@ def _package() -> dict[str, str | bytes]:
     files: dict[str, str | bytes] = {"app.py": HANDLER}
     for name in ("awslambdaric", "simplejson", "snapshot-restore-py"):
         files.update(_distribution_files(name))
-    # The interpreter the vendored native extension was built for.
-    files["bootstrap"] = f'#!/bin/sh\ncd "$LAMBDA_TASK_ROOT"\nexec {sys.executable} -m awslambdaric "$_HANDLER"\n'
+    # The interpreter the vendored native extension was built for (its real path: a virtualenv's
+    # folder may be out of the sandbox's sight, the interpreter's installation is not).
+    python = os.path.realpath(sys.executable)
+    files["bootstrap"] = f'#!/bin/sh\ncd "$LAMBDA_TASK_ROOT"\nexec {python} -m awslambdaric "$_HANDLER"\n'
     return files
 
 

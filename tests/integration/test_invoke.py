@@ -106,36 +106,43 @@ def report_fields(line: str) -> dict[str, str]:
     return fields
 
 
-def environment_processes(stream: str) -> list[int]:
-    """Live processes of the environment whose log stream is ``stream``, found from the host.
+def environment_processes(identity: str) -> list[int]:
+    """Live host pids of the environment ``identity`` ("<pid namespace>|<uid>", what handlers return).
 
-    Handlers identify their environment by ``context.log_stream_name`` (unique to it): in its own
-    PID namespace, its pid is 1 whichever environment it is.
+    In its own PID namespace every environment's pid is 1; its namespace (``/proc/self/ns/pid``
+    reads the same from the host) and its uid name it instead.
     """
-    marker = f"AWS_LAMBDA_LOG_STREAM_NAME={stream}".encode()
+    pidns, uid = identity.rsplit("|", 1)
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            if marker not in (entry / "environ").read_bytes().split(b"\0"):
+            if os.readlink(entry / "ns" / "pid") != pidns:
                 continue
-            status = (entry / "status").read_text()
-        except OSError:
+            status = dict(line.split(":\t", 1) for line in (entry / "status").read_text().splitlines() if ":\t" in line)
+        except (OSError, ValueError):
             continue
-        state = next((line.split()[1] for line in status.splitlines() if line.startswith("State:")), "")
-        if state not in ("Z", "X"):
+        if status["Uid"].split()[0] == uid and status["State"].split()[0] not in ("Z", "X"):
             found.append(int(entry.name))
     return found
 
 
-def process_gone(stream: str) -> bool:
-    return not environment_processes(stream)
+def process_gone_by_pid(pid: int) -> bool:
+    try:
+        state = (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1]).split()[0]
+    except OSError:
+        return True
+    return state in ("Z", "X")
 
 
-def wait_gone(stream: str, timeout: float = 10) -> bool:
+def process_gone(identity: str) -> bool:
+    return not environment_processes(identity)
+
+
+def wait_gone(identity: str, timeout: float = 10) -> bool:
     deadline = time.monotonic() + timeout
-    while not process_gone(stream):
+    while not process_gone(identity):
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.05)
@@ -154,7 +161,7 @@ PID = """
 import os
 
 def handler(event, context):
-    return context.log_stream_name
+    return os.readlink("/proc/self/ns/pid") + "|" + str(os.getuid())
 """
 
 PROBE = """
@@ -162,7 +169,7 @@ import os
 
 def handler(event, context):
     return {
-        "pid": context.log_stream_name,
+        "pid": os.readlink("/proc/self/ns/pid") + "|" + str(os.getuid()),
         "cwd": os.getcwd(),
         "env": dict(os.environ),
         "function_name": context.function_name,
@@ -185,7 +192,7 @@ count = 0
 def handler(event, context):
     global count
     count += 1
-    return {{"pid": context.log_stream_name, "count": count, "version": VERSION, "value": os.environ.get("VALUE")}}
+    return {{"pid": os.readlink("/proc/self/ns/pid") + "|" + str(os.getuid()), "count": count, "version": VERSION, "value": os.environ.get("VALUE")}}
 """
 
 # One function for the failure modes that must not poison later invocations: it does what the
@@ -206,7 +213,7 @@ def handler(event, context):
         return len(data)
     elif action == "big":
         return "x" * event["bytes"]
-    return context.log_stream_name
+    return os.readlink("/proc/self/ns/pid") + "|" + str(os.getuid())
 """
 
 # -- fixtures ---------------------------------------------------------------------------------
@@ -297,7 +304,7 @@ def test_warm_environment_keeps_module_state(client: Any, fn_name: str) -> None:
 def test_concurrent_invocations_run_in_separate_environments(
     lamina: LaminaProcess, client: Any, fn_name: str
 ) -> None:
-    code = "import os, time\n\ndef handler(event, context):\n    time.sleep(event.get('sleep', 0))\n    return context.log_stream_name\n"
+    code = "import os, time\n\ndef handler(event, context):\n    time.sleep(event.get('sleep', 0))\n    return os.readlink('/proc/self/ns/pid') + '|' + str(os.getuid())\n"
     deploy(client, fn_name, code, Timeout=30)
     clients = [lamina.client() for _ in range(4)]
     results: list[Any] = [None] * 4
@@ -511,7 +518,7 @@ def test_qualifiers_and_function_identifiers(client: Any, pid_fn: str) -> None:
         assert response["StatusCode"] == 200, kwargs
         assert "FunctionError" not in response, kwargs
         assert response["ExecutedVersion"] == "$LATEST"
-        assert "/[$LATEST]" in json.loads(response["Payload"].read())  # the environment's log stream
+        assert json.loads(response["Payload"].read()).startswith("pid:[")  # the environment's identity
 
     with pytest.raises(ClientError) as exc:
         client.invoke(FunctionName=pid_fn, Qualifier="7", Payload=b"{}")
@@ -645,24 +652,33 @@ def handler(event, context):
     child = subprocess.Popen(["sleep", "60"])
     print("begun", context.aws_request_id, flush=True)
     time.sleep(2)
-    return {"pid": context.log_stream_name, "child": child.pid}  # the child inherits the stream marker
+    return {"pid": os.readlink("/proc/self/ns/pid") + "|" + str(os.getuid()), "child": child.pid}
 """
 
 
-def _runtime_processes(data_dir: Path) -> list[int]:
-    """Processes running Lamina's Python runtime with their working directory under ``data_dir``."""
-    found = []
-    root = str(data_dir.resolve())
+def _descendants(root: int) -> dict[int, str]:
+    """Every live process descending from ``root``, with its command line."""
+    parents: dict[int, int] = {}
+    commands: dict[int, str] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            cwd = os.readlink(entry / "cwd")
+            stat = (entry / "stat").read_text()
+            commands[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if "runtime/python/" in cmdline and cwd.startswith(root):
-            found.append(int(entry.name))
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if fields[0] not in ("Z", "X"):
+            parents[int(entry.name)] = int(fields[1])
+    found: dict[int, str] = {}
+    frontier = [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, ppid in parents.items():
+            if ppid == parent and pid not in found:
+                found[pid] = commands.get(pid, "")
+                frontier.append(pid)
     return found
 
 
@@ -690,7 +706,8 @@ def test_graceful_shutdown_finishes_in_flight_invocation(
     try:
         messages = wait_for_logs(server.endpoint, fn_name, lambda m: any(x.startswith("begun ") for x in m))
         assert any(m.startswith("begun ") for m in messages), messages
-        assert _runtime_processes(data_dir), "no runtime process found while the invocation runs"
+        started = _descendants(server.proc.pid)  # the fork server(s), the environment, its child
+        assert any("runtime/python/" in command for command in started.values()), started
         code = server.stop()
     finally:
         thread.join(60)
@@ -701,6 +718,6 @@ def test_graceful_shutdown_finishes_in_flight_invocation(
     assert code == 0, "".join(server.output)
 
     body = outcome["body"]
-    # The runtime and the child it started both carry the environment's log stream marker.
+    # The runtime and the child it started are both in the environment's namespace, as its uid.
     assert wait_gone(body["pid"], 5), f"processes of environment {body['pid']} outlived the server"
-    assert _runtime_processes(data_dir) == []
+    assert all(process_gone_by_pid(pid) for pid in started), "a process Lamina started outlived it"

@@ -8,9 +8,8 @@ import signal
 import sys
 from pathlib import Path
 
-import pytest
 
-from lamina.sandbox.spawn import Spawner, SpawnError, SpawnRequest, Zygote
+from lamina.sandbox.spawn import Spawner, SpawnRequest, Zygote
 
 PYTHON = sys.executable
 
@@ -90,9 +89,13 @@ def test_fork_exec_for_other_runtimes(tmp_path: Path) -> None:
             os.close(write_fd)
             assert await asyncio.wait_for(process.exited, 10) == 7
             assert read_all(read_fd) == b"from-sh\n"
-            with pytest.raises(SpawnError):
-                await spawner.spawn(SpawnRequest(argv=[str(tmp_path / "missing")], cwd=tmp_path, env={},
-                                                 output_fd=1))  # fmt: skip
+            # A program that cannot be executed: the child says why and exits 127.
+            read_fd, write_fd = os.pipe()
+            missing = SpawnRequest(argv=[str(tmp_path / "missing")], cwd=tmp_path, env={}, output_fd=write_fd)
+            process = await spawner.spawn(missing)
+            os.close(write_fd)
+            assert await asyncio.wait_for(process.exited, 10) == 127
+            assert b"Runtime failed to start" in read_all(read_fd)
         finally:
             await spawner.close()
 

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from lamina.api import functions, invoke, lamina
+from lamina.api import functions, invoke, lamina, layers
 from lamina.api.context import SERVICES, Services
 from lamina.api.errors import MAX_REQUEST_BYTES, aws_errors
+from lamina.api.guard import environment_guard
 
 
 def build_app(svc: Services) -> web.Application:
-    app = web.Application(middlewares=[aws_errors], client_max_size=svc.max_request_bytes)
+    app = web.Application(
+        middlewares=[aws_errors, environment_guard(svc.uids.owns)], client_max_size=svc.max_request_bytes
+    )
     app[SERVICES] = svc
     app[MAX_REQUEST_BYTES] = svc.max_request_bytes
     app.add_routes(functions.routes)
     app.add_routes(invoke.routes)
+    app.add_routes(layers.routes)
     app.add_routes(lamina.routes)
     return app

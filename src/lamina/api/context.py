@@ -9,9 +9,11 @@ from typing import Mapping
 from aiohttp import web
 
 from lamina.control.functions import FunctionService
+from lamina.control.layers import LayerService
 from lamina.errors import InvalidRequestContent
 from lamina.invoke.service import Invoker
 from lamina.metering.recorder import Recorder
+from lamina.sandbox.isolation import UidPool
 from lamina.scheduler.pool import Scheduler
 from lamina.settings import Settings
 from lamina.store.base import Store
@@ -24,9 +26,11 @@ class Services:
     store: Store
     code: CodeStore
     functions: FunctionService
+    layers: LayerService
     scheduler: Scheduler
     invoker: Invoker
     recorder: Recorder
+    uids: UidPool  # the uids environments run as: their requests are restricted (api/guard.py)
     # The largest request body accepted (a 50 MB zip, base64-encoded, in JSON).
     max_request_bytes: int
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lamina.model import FunctionConfig, State
+from lamina.model import FunctionConfig, LayerVersion, State
 from lamina.settings import Settings
 
 
@@ -30,6 +30,8 @@ def function_configuration(fn: FunctionConfig, settings: Settings) -> dict[str, 
         "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
         "LoggingConfig": {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{fn.name}"},
     }
+    if fn.layers:
+        doc["Layers"] = [{"Arn": layer.arn, "CodeSize": layer.code.size} for layer in fn.layers]
     if fn.environment:
         doc["Environment"] = {"Variables": dict(fn.environment)}
     if fn.state is not State.ACTIVE and fn.state_reason:
@@ -39,4 +41,27 @@ def function_configuration(fn: FunctionConfig, settings: Settings) -> dict[str, 
         doc["LastUpdateStatusReason"] = fn.update_reason
         if fn.update_status.value == "Failed":
             doc["LastUpdateStatusReasonCode"] = "InvalidZipFileException"
+    return doc
+
+
+def layer_version(layer: LayerVersion, layer_arn: str, base_url: str) -> dict[str, object]:
+    """GetLayerVersion's and PublishLayerVersion's output shape."""
+    doc: dict[str, object] = {
+        "Content": {
+            "Location": f"{base_url}/lamina/v1/code/{layer.code.digest}.zip",
+            "CodeSha256": layer.code.sha256_b64,
+            "CodeSize": layer.code.size,
+        },
+        "LayerArn": layer_arn,
+        "LayerVersionArn": f"{layer_arn}:{layer.version}",
+        "Description": layer.description,
+        "CreatedDate": layer.created,
+        "Version": layer.version,
+    }
+    if layer.compatible_runtimes:
+        doc["CompatibleRuntimes"] = list(layer.compatible_runtimes)
+    if layer.compatible_architectures:
+        doc["CompatibleArchitectures"] = list(layer.compatible_architectures)
+    if layer.license_info:
+        doc["LicenseInfo"] = layer.license_info
     return doc

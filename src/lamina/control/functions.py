@@ -20,6 +20,7 @@ import logging
 import time
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Callable, Mapping
 
 from lamina.control import validation as v
@@ -30,11 +31,13 @@ from lamina.errors import (
     ResourceNotFound,
     ServiceError,
 )
-from lamina.model import Code, FunctionConfig, State, UpdateStatus
+from lamina.control.layers import LayerService
+from lamina.model import Code, FunctionConfig, LayerRef, State, UpdateStatus
 from lamina.runtime.runtimes import RuntimeRegistry
 from lamina.settings import Settings
 from lamina.store.base import Store
 from lamina.store.code import CodeStore
+from lamina.store.overlay import LayerOverlays
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +62,13 @@ class FunctionService:
         runtimes: RuntimeRegistry,
         settings: Settings,
         retire: Callable[[str], None],
+        layers: LayerService,
+        overlays: LayerOverlays,
     ) -> None:
         self._store = store
         self._code = code
+        self._layers = layers
+        self._overlays = overlays
         self._runtimes = runtimes
         self._settings = settings
         self._retire = retire
@@ -129,6 +136,8 @@ class FunctionService:
         if name in self._functions:
             raise ResourceConflict(f"Function already exist: {name}")
         code = await self._put_code(body.get("Code"))
+        layers = await self._layers.resolve(body.get("Layers", []))
+        self._check_total_size(code, layers)
         fn = FunctionConfig(
             name=name,
             runtime=runtime,
@@ -141,6 +150,7 @@ class FunctionService:
             description=v.description(body.get("Description", "")),
             environment=v.environment(body.get("Environment", {})),
             architectures=v.architectures(body.get("Architectures", ["x86_64"])),
+            layers=layers,
             state=State.PENDING,
             state_reason="The function is being created.",
             update_status=UpdateStatus.SUCCESSFUL,
@@ -160,6 +170,7 @@ class FunctionService:
     async def update_code(self, name: str, body: Body) -> FunctionConfig:
         fn = self._writable(name, body)
         code = await self._put_code(body)
+        self._check_total_size(code, fn.layers)
         updated = dataclasses.replace(
             fn, code=code, update_status=UpdateStatus.IN_PROGRESS,
             update_reason="The function is being created.", last_modified=_now(), revision_id=_revision(),
@@ -191,6 +202,10 @@ class FunctionService:
             changes["description"] = v.description(body["Description"])
         if "Environment" in body:
             changes["environment"] = v.environment(body["Environment"])
+        if "Layers" in body:
+            layers = await self._layers.resolve(body["Layers"])
+            self._check_total_size(fn.code, layers)
+            changes["layers"] = layers
         updated = dataclasses.replace(
             fn, **changes, update_status=UpdateStatus.SUCCESSFUL, update_reason="",  # type: ignore[arg-type]
             last_modified=_now(), revision_id=_revision(),
@@ -206,6 +221,15 @@ class FunctionService:
         self._retire(name)
 
     # -- internals -------------------------------------------------------------------------
+
+    def _check_total_size(self, code: Code, layers: tuple[LayerRef, ...]) -> None:
+        limit = self._settings.limits.unzipped_code_bytes
+        total = code.unzipped + sum(layer.code.unzipped for layer in layers)
+        if total > limit:
+            raise InvalidParameterValue(
+                f"Function code combined with layers exceeds the maximum allowed size of {limit} bytes. "
+                f"The actual size is {total} bytes."
+            )
 
     def _writable(self, name: str, body: Body) -> FunctionConfig:
         """The function, if it may be changed now (no update in progress, RevisionId matching)."""
@@ -235,6 +259,10 @@ class FunctionService:
             raise
         self._retire(updated.name)
 
+    async def put_code(self, code: object) -> Code:
+        """Check and store a ``{"ZipFile": base64}`` code object (functions' and layers' alike)."""
+        return await self._put_code(code)
+
     async def _put_code(self, code: object) -> Code:
         if not isinstance(code, Mapping):
             raise InvalidParameterValue("Code is required: {\"ZipFile\": <base64 of a .zip file>}")
@@ -253,7 +281,7 @@ class FunctionService:
         except (binascii.Error, ValueError) as exc:
             raise InvalidParameterValue("Code.ZipFile is not valid base64.") from exc
         artifact = await asyncio.to_thread(self._code.put, data)
-        return Code(digest=artifact.digest, sha256_b64=artifact.sha256_b64, size=artifact.size)
+        return Code(artifact.digest, artifact.sha256_b64, artifact.size, artifact.unzipped_size)
 
     async def _prepare_briefly(self, fn: FunctionConfig) -> FunctionConfig:
         """Start preparing ``fn``'s code and wait a moment for it: small packages answer already Active.
@@ -281,6 +309,8 @@ class FunctionService:
         started = time.monotonic()
         try:
             await asyncio.to_thread(self._code.extract, fn.code.digest)
+            if fn.layers:
+                await asyncio.to_thread(self._overlays.merged, [layer.code.digest for layer in fn.layers])
             failure = ""
         except Exception as exc:
             log.warning("preparing code for %s failed: %s", fn.name, exc)
@@ -315,8 +345,14 @@ class FunctionService:
 
         (Environments run from unzipped code, so it is never removed while one might still use it.)
         """
-        in_use = {fn.code.digest for fn in self._functions.values()}
+        in_use = await self._store.code_in_use()
         unused = (await asyncio.to_thread(self._code.digests)) - in_use
         for digest in unused:
             await asyncio.to_thread(self._code.delete, digest)
         return len(unused)
+
+    def files(self, fn: FunctionConfig) -> tuple[Path, Path | None]:
+        """Where ``fn``'s code and merged layers are (prepared when it became Active / Successful)."""
+        task_root = self._code.extract(fn.code.digest)
+        opt = self._overlays.merged([layer.code.digest for layer in fn.layers]) if fn.layers else None
+        return task_root, opt

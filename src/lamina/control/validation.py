@@ -26,7 +26,7 @@ _ENV_KEY = re.compile(r"^[a-zA-Z]([a-zA-Z0-9_])+$")
 ENV_MAX_BYTES = 4096
 
 
-def _constraint(value: object, field: str, rule: str) -> ValidationError:
+def constraint(value: object, field: str, rule: str) -> ValidationError:
     return ValidationError(
         f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: {rule}"
     )
@@ -35,7 +35,7 @@ def _constraint(value: object, field: str, rule: str) -> ValidationError:
 def function_name(value: object) -> str:
     """A name for a new function."""
     if not isinstance(value, str) or not _NAME.match(value):
-        raise _constraint(value, "functionName", "Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+ "
+        raise constraint(value, "functionName", "Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+ "
                           "and have length between 1 and 64")  # fmt: skip
     return value
 
@@ -44,7 +44,7 @@ def function_identifier(value: str) -> tuple[str, str | None]:
     """(name, qualifier) of a name, partial ARN or ARN, as accepted in every FunctionName path."""
     match = _IDENTIFIER.match(value)
     if not match or len(match["name"]) > 64:
-        raise _constraint(value, "functionName", "Member must satisfy regular expression pattern: "
+        raise constraint(value, "functionName", "Member must satisfy regular expression pattern: "
                           "(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?"
                           "(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?")  # fmt: skip
     return match["name"], match["qualifier"]
@@ -52,14 +52,14 @@ def function_identifier(value: str) -> tuple[str, str | None]:
 
 def role(value: object) -> str:
     if not isinstance(value, str) or not _ROLE.match(value):
-        raise _constraint(value, "role", "Member must satisfy regular expression pattern: "
+        raise constraint(value, "role", "Member must satisfy regular expression pattern: "
                           "arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+")  # fmt: skip
     return value
 
 
 def handler(value: object) -> str:
     if not isinstance(value, str) or not _HANDLER.match(value) or len(value) > 128:
-        raise _constraint(value, "handler", "Member must satisfy regular expression pattern: [^\\s]+ "
+        raise constraint(value, "handler", "Member must satisfy regular expression pattern: [^\\s]+ "
                           "and have length less than or equal to 128")  # fmt: skip
     return value
 
@@ -68,9 +68,9 @@ def _integer(value: object, field: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidParameterValue(f"{field} must be an integer, got {value!r}")
     if value < low:
-        raise _constraint(value, field, f"Member must have value greater than or equal to {low}")
+        raise constraint(value, field, f"Member must have value greater than or equal to {low}")
     if value > high:
-        raise _constraint(value, field, f"Member must have value less than or equal to {high}")
+        raise constraint(value, field, f"Member must have value less than or equal to {high}")
     return value
 
 
@@ -90,7 +90,7 @@ def ephemeral_storage(value: object, limits: Limits) -> int:
 
 def description(value: object) -> str:
     if not isinstance(value, str) or len(value) > 256:
-        raise _constraint(value, "description", "Member must have length less than or equal to 256")
+        raise constraint(value, "description", "Member must have length less than or equal to 256")
     return value
 
 
@@ -102,7 +102,7 @@ def environment(value: object) -> dict[str, str]:
         raise InvalidParameterValue("Environment.Variables must map names to string values")
     for key in variables:
         if not isinstance(key, str) or not _ENV_KEY.match(key):
-            raise _constraint(key, "environment.variables", "Member must satisfy regular expression pattern: "
+            raise constraint(key, "environment.variables", "Member must satisfy regular expression pattern: "
                               "[a-zA-Z]([a-zA-Z0-9_])+")  # fmt: skip
     reserved = reserved_keys_used(variables)
     if reserved:
@@ -122,7 +122,7 @@ def environment(value: object) -> dict[str, str]:
 
 def architectures(value: object) -> tuple[str, ...]:
     if not isinstance(value, list) or len(value) != 1 or value[0] not in ("x86_64", "arm64"):
-        raise _constraint(value, "architectures", "Member must have length 1 and satisfy enum value set: "
+        raise constraint(value, "architectures", "Member must have length 1 and satisfy enum value set: "
                           "[x86_64, arm64]")  # fmt: skip
     return (str(value[0]),)
 

@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
 TAIL_BYTES = 4096
+SANDBOX_TASK_ROOT = Path("/var/task")  # where a sandboxed environment sees its code, as on Lambda
 
 
 class EnvState(enum.Enum):
@@ -82,11 +83,14 @@ class EnvironmentContext:
 
 
 class Environment:
-    def __init__(self, env_id: str, fn: FunctionConfig, runtime: Runtime, task_root: Path, ctx: EnvironmentContext):
+    def __init__(
+        self, env_id: str, fn: FunctionConfig, runtime: Runtime, task_root: Path, opt: Path | None, ctx: EnvironmentContext
+    ) -> None:
         self.id = env_id
         self.fn = fn
         self.runtime = runtime
         self.task_root = task_root
+        self.opt = opt  # the function's layers, merged: mounted at /opt in its sandbox
         self.ctx = ctx
         self.state = EnvState.STARTING
         self.last_used = time.monotonic()
@@ -111,12 +115,22 @@ class Environment:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
+        entrypoint = self.runtime.command(self.task_root)[0]
+        if entrypoint.startswith(f"{self.task_root}/") and not os.access(entrypoint, os.X_OK):
+            self._spawn_error = (
+                f"Couldn't find valid bootstrap(s): {entrypoint.replace(str(self.task_root), '/var/task')} "
+                "is missing or not executable"
+            )
+            self._emit(self._spawn_error)
+            self._exited.set_result(127)
+            return
         sandbox = None
+        task_root = self.task_root  # where the code is, as the function sees it
         if self.ctx.protections.namespaces:
             self._uid = self.ctx.uids.take()
             keep = self.ctx.kept + self.runtime.keep
-            sandbox = Sandbox(self._uid, self.ctx.hidden, self.task_root, keep, self.fn.ephemeral_mb)
-            tmp = Path("/tmp")  # a private tmpfs inside the sandbox
+            sandbox = Sandbox(self._uid, self.ctx.hidden, self.task_root, keep, self.fn.ephemeral_mb, self.opt)
+            task_root, tmp = SANDBOX_TASK_ROOT, Path("/tmp")  # a private tmpfs inside the sandbox
         else:
             tmp = self._dir / "tmp"
             tmp.mkdir(parents=True)
@@ -125,7 +139,7 @@ class Environment:
         )
         port = await self._endpoint.start(self.ctx.host)
         env = lambda_environment(
-            self.fn, self.runtime, task_root=self.task_root, runtime_api=f"{self.ctx.host}:{port}",
+            self.fn, self.runtime, task_root=task_root, runtime_api=f"{self.ctx.host}:{port}",
             log_stream=self.log_stream, region=self.ctx.region, tmp_dir=tmp,
         )  # fmt: skip
         cgroups = self.ctx.protections.cgroups
@@ -138,7 +152,7 @@ class Environment:
         read_fd, write_fd = os.pipe()
         self._started = time.monotonic()
         request = SpawnRequest(
-            argv=self.runtime.command(self.task_root), cwd=self.task_root, env=env, output_fd=write_fd,
+            argv=self.runtime.command(task_root), cwd=task_root, env=env, output_fd=write_fd,
             cgroup_procs=self._cgroup.procs if self._cgroup is not None else (), sandbox=sandbox,
         )  # fmt: skip
         try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -21,9 +22,10 @@ from lamina.sandbox.cgroups import Cgroups
 
 log = logging.getLogger(__name__)
 
-# A range of uids no account on a normal host uses: one per live environment.
+# A range of uids no account on a normal host uses: blocks of one uid per live environment.
 UID_BASE = 1_900_000_000
 UID_COUNT = 1_000_000
+UID_BLOCKS = 2_000
 
 _NAMESPACE_PROBE = """
 import ctypes, os, sys
@@ -85,20 +87,32 @@ def _probe_namespaces() -> bool:
 
 
 class UidPool:
-    """Hands out a distinct uid to each live environment; a released uid is reused."""
+    """Hands out a distinct uid to each live environment; released uids are reused last.
 
-    def __init__(self, base: int = UID_BASE, count: int = UID_COUNT) -> None:
+    Each pool takes a block of its own at random, so that two Lamina servers on one host do not
+    hand out the same uids (their environments must not pass each other's Runtime API checks).
+    """
+
+    def __init__(self, base: int | None = None, count: int = UID_COUNT) -> None:
+        if base is None:
+            base = UID_BASE + secrets.randbelow(UID_BLOCKS) * count
+        self.base = base
         self._next = base
         self._end = base + count
         self._free: list[int] = []
 
+    def owns(self, uid: int | None) -> bool:
+        """Whether ``uid`` is one this pool hands out: the uid of an execution environment."""
+        return uid is not None and self.base <= uid < self._end
+
     def take(self) -> int:
+        """A uid no live environment has; fresh ones first, so a uid is reused as late as possible."""
+        if self._next < self._end:
+            self._next += 1
+            return self._next - 1
         if self._free:
-            return self._free.pop()
-        if self._next >= self._end:
-            raise RuntimeError("no free environment uid")
-        self._next += 1
-        return self._next - 1
+            return self._free.pop(0)
+        raise RuntimeError("no free environment uid")
 
     def give_back(self, uid: int) -> None:
         self._free.append(uid)

@@ -63,10 +63,12 @@ class Sandbox:
     code: Path  # the function's code: stays visible, read-only
     keep: tuple[Path, ...]  # directories that stay visible read-only even if hidden (interpreters)
     tmp_mb: int  # size of the private /tmp
+    opt: Path | None = None  # the function's merged layers, mounted read-only at /opt
 
     def to_json(self) -> dict[str, object]:
         return {"uid": self.uid, "hide": [str(p) for p in self.hide], "code": str(self.code),
-                "keep": [str(p) for p in self.keep], "tmp_mb": self.tmp_mb}  # fmt: skip
+                "keep": [str(p) for p in self.keep], "tmp_mb": self.tmp_mb,
+                "opt": str(self.opt) if self.opt else None}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -217,8 +219,6 @@ class Spawner:
     async def spawn(self, request: SpawnRequest, *, python: str | None = None) -> Process:
         """Start ``request``: a Python runtime's environment with ``python`` (its interpreter), else
         ``request.argv`` (a custom runtime's bootstrap)."""
-        if python is None and not os.access(request.argv[0], os.X_OK):
-            raise SpawnError(f"{request.argv[0]} is missing or not executable")
         if self._use_zygotes:
             zygote = await self._zygote(python or sys.executable)
             if zygote is not None:

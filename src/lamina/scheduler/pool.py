@@ -33,7 +33,7 @@ class Scheduler:
         self,
         ctx: EnvironmentContext,
         runtimes: RuntimeRegistry,
-        task_root: Callable[[FunctionConfig], Path],
+        files: Callable[[FunctionConfig], tuple[Path, Path | None]],
         *,
         keep_alive: float,
         concurrency_limit: int,
@@ -42,7 +42,7 @@ class Scheduler:
     ) -> None:
         self._ctx = ctx
         self._runtimes = runtimes
-        self._task_root = task_root
+        self._files = files  # a function's code directory and merged layers (or None)
         self._keep_alive = keep_alive
         self._limit = concurrency_limit
         self._scale_up_limit = scale_up_limit
@@ -83,7 +83,8 @@ class Scheduler:
         self._admit_new_environment(fn.name)
         self._in_use += 1
         try:
-            env = Environment(uuid.uuid4().hex, fn, self._runtimes.get(fn.runtime), self._task_root(fn), self._ctx)
+            task_root, opt = self._files(fn)
+            env = Environment(uuid.uuid4().hex, fn, self._runtimes.get(fn.runtime), task_root, opt, self._ctx)
             self._all[env.id] = env
             await env.start()
             failure = await env.wait_ready()

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, Sequence
 
-from lamina.model import FunctionConfig
+from lamina.model import FunctionConfig, LayerVersion
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,21 @@ class Store(Protocol):
     async def delete_function(self, name: str) -> FunctionConfig | None: ...
 
     async def code_in_use(self) -> set[str]:
-        """Digests of every stored code artifact some function still refers to."""
+        """Digests of every stored code artifact a function (or a layer it uses) or a layer version refers to."""
+        ...
+
+    async def publish_layer(self, layer: LayerVersion) -> LayerVersion:
+        """Store ``layer`` under the layer's next version number (never reused); returns it numbered."""
+        ...
+
+    async def get_layer(self, name: str, version: int) -> LayerVersion | None: ...
+
+    async def list_layer_versions(self, name: str | None) -> list[LayerVersion]:
+        """Versions of one layer (newest first), or of every layer (by name, newest first) with ``None``."""
+        ...
+
+    async def delete_layer(self, name: str, version: int) -> None:
+        """Delete a layer version; deleting one that does not exist is not an error."""
         ...
 
     async def append_logs(self, records: Sequence[LogRecord]) -> None: ...

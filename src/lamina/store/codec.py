@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from lamina.model import Code, FunctionConfig, State, UpdateStatus
+from lamina.model import Code, FunctionConfig, LayerRef, LayerVersion, State, UpdateStatus
+
+
+def _code(code: Code) -> dict[str, Any]:
+    return {"digest": code.digest, "sha256_b64": code.sha256_b64, "size": code.size, "unzipped": code.unzipped}
 
 
 def encode(fn: FunctionConfig) -> str:
@@ -14,13 +18,14 @@ def encode(fn: FunctionConfig) -> str:
         "runtime": fn.runtime,
         "handler": fn.handler,
         "role": fn.role,
-        "code": {"digest": fn.code.digest, "sha256_b64": fn.code.sha256_b64, "size": fn.code.size},
+        "code": _code(fn.code),
         "memory_mb": fn.memory_mb,
         "timeout_s": fn.timeout_s,
         "ephemeral_mb": fn.ephemeral_mb,
         "description": fn.description,
         "environment": dict(fn.environment),
         "architectures": list(fn.architectures),
+        "layers": [{"arn": layer.arn, "code": _code(layer.code)} for layer in fn.layers],
         "state": fn.state.value,
         "state_reason": fn.state_reason,
         "update_status": fn.update_status.value,
@@ -46,6 +51,7 @@ def decode(text: str) -> FunctionConfig:
         description=doc["description"],
         environment=doc["environment"],
         architectures=tuple(doc["architectures"]),
+        layers=tuple(LayerRef(layer["arn"], Code(**layer["code"])) for layer in doc.get("layers", ())),
         state=State(doc["state"]),
         state_reason=doc["state_reason"],
         update_status=UpdateStatus(doc["update_status"]),
@@ -53,4 +59,32 @@ def decode(text: str) -> FunctionConfig:
         last_modified=doc["last_modified"],
         revision_id=doc["revision_id"],
         version=doc["version"],
+    )
+
+
+def encode_layer(layer: LayerVersion) -> str:
+    doc = {
+        "name": layer.name,
+        "version": layer.version,
+        "code": _code(layer.code),
+        "description": layer.description,
+        "compatible_runtimes": list(layer.compatible_runtimes),
+        "compatible_architectures": list(layer.compatible_architectures),
+        "license_info": layer.license_info,
+        "created": layer.created,
+    }
+    return json.dumps(doc, separators=(",", ":"), sort_keys=True)
+
+
+def decode_layer(text: str) -> LayerVersion:
+    doc = json.loads(text)
+    return LayerVersion(
+        name=doc["name"],
+        version=doc["version"],
+        code=Code(**doc["code"]),
+        description=doc["description"],
+        compatible_runtimes=tuple(doc["compatible_runtimes"]),
+        compatible_architectures=tuple(doc["compatible_architectures"]),
+        license_info=doc["license_info"],
+        created=doc["created"],
     )

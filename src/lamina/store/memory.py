@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Sequence
 
 from lamina.errors import PreconditionFailed, ResourceConflict, ResourceNotFound
-from lamina.model import FunctionConfig
+from lamina.model import FunctionConfig, LayerVersion
 from lamina.store.base import InvocationRecord, LogEvent, LogRecord
 
 
@@ -14,6 +15,8 @@ class MemoryStore:
         self._functions: dict[str, FunctionConfig] = {}
         self._logs: list[LogEvent] = []
         self._invocations: list[InvocationRecord] = []
+        self._layers: dict[tuple[str, int], LayerVersion] = {}
+        self._last_layer_version: dict[str, int] = {}
 
     async def open(self) -> None:
         pass
@@ -45,7 +48,27 @@ class MemoryStore:
         return self._functions.pop(name, None)
 
     async def code_in_use(self) -> set[str]:
-        return {fn.code.digest for fn in self._functions.values()}
+        used = {fn.code.digest for fn in self._functions.values()}
+        used.update(layer.code.digest for fn in self._functions.values() for layer in fn.layers)
+        used.update(layer.code.digest for layer in self._layers.values())
+        return used
+
+    async def publish_layer(self, layer: LayerVersion) -> LayerVersion:
+        version = self._last_layer_version.get(layer.name, 0) + 1
+        self._last_layer_version[layer.name] = version
+        numbered = dataclasses.replace(layer, version=version)
+        self._layers[(layer.name, version)] = numbered
+        return numbered
+
+    async def get_layer(self, name: str, version: int) -> LayerVersion | None:
+        return self._layers.get((name, version))
+
+    async def list_layer_versions(self, name: str | None) -> list[LayerVersion]:
+        found = [layer for (n, _), layer in self._layers.items() if name is None or n == name]
+        return sorted(found, key=lambda layer: (layer.name, -layer.version))
+
+    async def delete_layer(self, name: str, version: int) -> None:
+        self._layers.pop((name, version), None)
 
     async def append_logs(self, records: Sequence[LogRecord]) -> None:
         for r in records:

@@ -8,6 +8,7 @@ numbered SQL files in ``migrations/``, applied in order and tracked with ``PRAGM
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
@@ -15,9 +16,9 @@ from pathlib import Path
 from typing import Callable, Sequence, TypeVar
 
 from lamina.errors import PreconditionFailed, ResourceConflict, ResourceNotFound
-from lamina.model import FunctionConfig
+from lamina.model import FunctionConfig, LayerVersion
 from lamina.store.base import InvocationRecord, LogEvent, LogRecord
-from lamina.store.codec import decode, encode
+from lamina.store.codec import decode, decode_layer, encode, encode_layer
 
 T = TypeVar("T")
 
@@ -139,10 +140,63 @@ class SqliteStore:
 
     async def code_in_use(self) -> set[str]:
         def select(conn: sqlite3.Connection) -> set[str]:
-            rows = conn.execute("SELECT config FROM functions").fetchall()
-            return {decode(row[0]).code.digest for row in rows}
+            used = set()
+            for (config,) in conn.execute("SELECT config FROM functions"):
+                fn = decode(config)
+                used.add(fn.code.digest)
+                used.update(layer.code.digest for layer in fn.layers)
+            for (config,) in conn.execute("SELECT config FROM layer_versions"):
+                used.add(decode_layer(config).code.digest)
+            return used
 
         return await self._run(select)
+
+    async def publish_layer(self, layer: LayerVersion) -> LayerVersion:
+        def insert(conn: sqlite3.Connection) -> LayerVersion:
+            with conn:
+                row = conn.execute("SELECT last_version FROM layers WHERE name = ?", (layer.name,)).fetchone()
+                version = (row[0] if row else 0) + 1
+                conn.execute(
+                    "INSERT INTO layers (name, last_version) VALUES (?, ?) "
+                    "ON CONFLICT (name) DO UPDATE SET last_version = excluded.last_version",
+                    (layer.name, version),
+                )
+                numbered = dataclasses.replace(layer, version=version)
+                conn.execute(
+                    "INSERT INTO layer_versions (name, version, config) VALUES (?, ?, ?)",
+                    (layer.name, version, encode_layer(numbered)),
+                )
+                return numbered
+
+        return await self._run(insert)
+
+    async def get_layer(self, name: str, version: int) -> LayerVersion | None:
+        def select(conn: sqlite3.Connection) -> LayerVersion | None:
+            row = conn.execute(
+                "SELECT config FROM layer_versions WHERE name = ? AND version = ?", (name, version)
+            ).fetchone()
+            return decode_layer(row[0]) if row else None
+
+        return await self._run(select)
+
+    async def list_layer_versions(self, name: str | None) -> list[LayerVersion]:
+        def select(conn: sqlite3.Connection) -> list[LayerVersion]:
+            if name is None:
+                rows = conn.execute("SELECT config FROM layer_versions ORDER BY name, version DESC").fetchall()
+            else:
+                rows = conn.execute(
+                    "SELECT config FROM layer_versions WHERE name = ? ORDER BY version DESC", (name,)
+                ).fetchall()
+            return [decode_layer(row[0]) for row in rows]
+
+        return await self._run(select)
+
+    async def delete_layer(self, name: str, version: int) -> None:
+        def delete(conn: sqlite3.Connection) -> None:
+            with conn:
+                conn.execute("DELETE FROM layer_versions WHERE name = ? AND version = ?", (name, version))
+
+        await self._run(delete)
 
     async def append_logs(self, records: Sequence[LogRecord]) -> None:
         def insert(conn: sqlite3.Connection) -> None:

@@ -10,15 +10,17 @@ execs that program instead (a custom runtime's ``bootstrap``) once it is in its 
 
 With ``sandbox`` (Lamina runs as root), the child is created in new PID, mount and IPC
 namespaces: it is PID 1 of its own tree and sees only its own processes; the directories in
-``hide`` (Lamina's state, root's home) are covered by an empty read-only tmpfs; its code and the
-directories in ``keep`` (interpreters) are bind-mounted back, read-only; /tmp is a fresh tmpfs
-of ``tmp_mb``; then it drops to ``uid`` with no supplementary groups and no way to regain
-privileges.
+``hide`` (Lamina's state, root's home) are covered by an empty read-only tmpfs; its code is
+mounted read-only at /var/task (as on Lambda), the directories in ``keep`` (interpreters) are
+bind-mounted back where they were, read-only, and its merged layers ``opt`` over /opt; /tmp is
+a fresh tmpfs of ``tmp_mb``, also seen at /var/tmp and /dev/shm; then it drops to ``uid`` with
+no supplementary groups and no way to regain privileges.
 
 Protocol (one JSON document per datagram):
 
     -> {"id": N, "cwd": ..., "env": {...}, "cgroup_procs": [path, ...], "rlimits": {name: [soft, hard]},
-        "exec": [argv...] | null, "sandbox": null | {"uid": U, "hide": [dir, ...], "code": dir, "keep": [dir, ...], "tmp_mb": M}}
+        "exec": [argv...] | null, "sandbox": null | {"uid": U, "hide": [dir, ...], "code": dir, "keep": [dir, ...], "tmp_mb": M,
+                                   "opt": dir|null}}
        with one file descriptor attached (SCM_RIGHTS): the environment's stdout/stderr pipe
     <- {"id": N, "pid": P}  or  {"id": N, "error": "..."}
     <- {"exit": P, "status": S}     when a child ends (S: exit code, or -signal)
@@ -66,6 +68,7 @@ _SYS_CLONE = {"x86_64": 56, "aarch64": 220}.get(platform.machine())
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
 _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
 _PR_SET_NO_NEW_PRIVS = 38
+TASK_ROOT = "/var/task"
 
 
 def _check(result, what):
@@ -107,9 +110,16 @@ def _fork_into_namespaces():
 def _enter_sandbox(sandbox):
     """In the child, in its new namespaces: hide Lamina's state, private /tmp and /proc, drop root."""
     _mount(None, "/", None, _MS_REC | _MS_PRIVATE)  # nothing below propagates to the host
-    keep = [sandbox["code"]] + [p for p in sandbox["keep"] if os.path.isdir(p)]
-    fds = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in keep]
+    # (target, source): the code at /var/task as on Lambda, kept directories where they are,
+    # the function's layers in place of the host's /opt.
+    mounts = [(TASK_ROOT, sandbox["code"])] + [(p, p) for p in sandbox["keep"] if os.path.isdir(p)]
+    if sandbox.get("opt"):
+        mounts.append(("/opt", sandbox["opt"]))
+    fds = [(target, os.open(source, os.O_PATH | os.O_DIRECTORY)) for target, source in mounts]
     _mount("tmpfs", "/tmp", "tmpfs", _MS_NOSUID | _MS_NODEV, "size=%dm,mode=1777" % sandbox["tmp_mb"])
+    for shared in ("/var/tmp", "/dev/shm"):  # world-writable places of the host: this one's own
+        if os.path.isdir(shared):
+            _mount("/tmp", shared, None, _MS_BIND)
     covered = []
     for hidden in sandbox["hide"]:
         if os.path.isdir(hidden):  # (not if it was under /tmp: the new /tmp covers it already)
