@@ -1,0 +1,797 @@
+"""Isolation, attacked: functions that try to reach other environments, Lamina's state or the host.
+
+Each test deploys real code that performs an attack from inside its execution environment and
+checks that the attack fails the way Lamina says it does: every environment is PID 1 of its own
+PID namespace, with its own mount and IPC namespaces, Lamina's data directory and root's home
+hidden, its code read-only, a private /tmp of EphemeralStorage's size, its own unprivileged uid,
+a Runtime API that serves only that uid, and cgroups for memory, processes and CPU weight.
+
+Function A is the attacker; function B is the victim, holding a secret in an environment
+variable, in a file in its /tmp and in its code. A learns B's paths and endpoint from the test,
+as if it had guessed them. Lamina runs as root here, so every protection applies.
+
+Host-side checks find an environment's processes by its PID namespace (the handler reports
+``/proc/self/ns/pid``, whose inode is the same seen from the host) and its uid.
+"""
+
+from __future__ import annotations
+
+import base64
+import errno
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from tests.conftest import LaminaProcess, deploy, lambda_client, server_env
+
+MB = 1024 * 1024
+SECRET = f"lamina-secret-{uuid.uuid4().hex}"
+EPHEMERAL_MB = 512
+ATTACKER_MEMORY_MB = 2048  # above /tmp's size: tmpfs pages count against the memory cgroup
+MAX_PIDS = 1024
+
+# -- code -------------------------------------------------------------------------------------
+
+# The victim: its secret is in its environment (B_SECRET), its code (secret.txt, and here) and,
+# once set up, a file in its /tmp.
+VICTIM = f"""
+import os
+
+SECRET_IN_CODE = "{SECRET}"
+TMP_FILE = "/tmp/victim-secret.txt"
+
+
+def handler(event, context):
+    if event.get("action") == "setup":
+        with open(TMP_FILE, "w") as f:
+            f.write(os.environ["B_SECRET"])
+    return {{
+        "stream": context.log_stream_name,
+        "uid": os.getuid(),
+        "pidns": os.readlink("/proc/self/ns/pid"),
+        "task_root": os.environ["LAMBDA_TASK_ROOT"],
+        "api": os.environ["AWS_LAMBDA_RUNTIME_API"],
+        "tmp_file": TMP_FILE,
+        "echo": event.get("echo"),
+    }}
+"""
+
+# The attacker: one handler, one attack per event["attack"]; each reports what it saw and how
+# each attempt failed ({"type": exception name, "errno": ...}), or what it got ({"ok": ...}).
+ATTACKER = r'''
+import errno, os, socket, sys, time
+
+INIT_TMP = sorted(os.listdir("/tmp"))  # what /tmp held when this environment started
+
+
+def attempt(fn, *args):
+    try:
+        return {"ok": fn(*args)}
+    except Exception as exc:
+        return {"type": type(exc).__name__, "errno": getattr(exc, "errno", None)}
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read().decode("latin-1")
+
+
+def write(path):
+    with open(path, "w") as f:
+        f.write("pwned")
+    return path
+
+
+def walk(top, prune=()):
+    """Every path under ``top`` that this environment can see (not descending into ``prune``)."""
+    seen, errors = [], []
+    for root, dirs, files in os.walk(top, onerror=lambda exc: errors.append([exc.filename, type(exc).__name__])):
+        dirs[:] = [d for d in dirs if os.path.join(root, d) not in prune]
+        seen += [os.path.join(root, name) for name in dirs + files]
+    return {"paths": sorted(seen), "errors": errors}
+
+
+def http(api, method, path, body=b"", bind_port=None, timeout=3.0):
+    """One raw HTTP/1.1 request; what came back before the server closed (or the timeout)."""
+    host, port = api.rsplit(":", 1)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    data, how = b"", "closed"
+    try:
+        if bind_port is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", bind_port))
+        sock.settimeout(timeout)
+        sock.connect((host, int(port)))
+        head = "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+        try:
+            sock.sendall((head % (method, path, api, len(body))).encode() + body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # refused before the request was read: what it answered is still to be read
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except socket.timeout:
+        how = "timeout"
+    except ConnectionResetError:
+        how = "reset"
+    except OSError as exc:
+        return {"connected": False, "error": type(exc).__name__, "errno": exc.errno}
+    finally:
+        sock.close()
+    text = data.decode("latin-1")
+    status = int(text.split(" ", 2)[1]) if text.startswith("HTTP/1.") else None
+    return {"connected": True, "status": status, "end": how, "raw": text[:2000]}
+
+
+def attack_proc(event, context):
+    """Read every visible process's environment; look for B's and the server's processes."""
+    child = os.fork()
+    if child == 0:
+        try:
+            time.sleep(60)
+        finally:
+            os._exit(0)
+    try:
+        pids = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+        environ = {str(p): attempt(read, "/proc/%d/environ" % p) for p in pids}
+        others = {
+            str(p): {"listed": p in pids, "exists": os.path.exists("/proc/%d" % p),
+                     "environ": attempt(read, "/proc/%d/environ" % p)}
+            for p in event["host_pids"]
+        }
+    finally:
+        os.kill(child, 9)
+        os.waitpid(child, 0)
+    return {"pid": os.getpid(), "child": child, "pids": pids, "environ": environ, "others": others}
+
+
+def attack_tmp(event, context):
+    """Look for B's /tmp file; leave a marker in this environment's /tmp."""
+    marker = event["marker"]
+    before = os.path.exists(marker)
+    with open(marker, "w") as f:
+        f.write("a")
+    return {
+        "stream": context.log_stream_name,
+        "init_tmp": INIT_TMP,
+        "victim_exists": os.path.exists(event["victim_file"]),
+        "victim_read": attempt(read, event["victim_file"]),
+        "marker_before": before,
+    }
+
+
+def attack_code(event, context):
+    """Read B's code at its path; list Lamina's data directory."""
+    victim = event["victim_root"]
+    return {
+        "task_root": os.environ["LAMBDA_TASK_ROOT"],
+        "own_code": "ok" in attempt(read, os.path.join(os.environ["LAMBDA_TASK_ROOT"], "app.py")),
+        "victim_exists": os.path.exists(victim),
+        "victim_list": attempt(os.listdir, victim),
+        "victim_secret": attempt(read, os.path.join(victim, "secret.txt")),
+        "victim_app": attempt(read, os.path.join(victim, "app.py")),
+        "data_dir": walk(event["data_dir"]),
+        "data_db": attempt(read, os.path.join(event["data_dir"], "lamina.db")),
+        "data_write": attempt(write, os.path.join(event["data_dir"], "planted.txt")),
+    }
+
+
+def attack_privileges(event, context):
+    """Change its own code; become root."""
+    root = os.environ["LAMBDA_TASK_ROOT"]
+    result = {
+        "uid": os.getuid(), "euid": os.geteuid(), "gid": os.getgid(), "groups": os.getgroups(),
+        "write_new": attempt(write, os.path.join(root, "planted.py")),
+        "overwrite": attempt(write, os.path.join(root, "app.py")),
+        "chmod": attempt(os.chmod, os.path.join(root, "app.py"), 0o777),
+        "mkdir": attempt(os.mkdir, os.path.join(root, "planted")),
+        "setuid": attempt(os.setuid, 0),
+        "setgid": attempt(os.setgid, 0),
+        "setresuid": attempt(os.setresuid, 0, 0, 0),
+    }
+    result["uid_after"] = os.getuid()
+    return result
+
+
+def attack_host_secrets(event, context):
+    """Read root's home and /etc/shadow."""
+    return {
+        "interpreter": sys.base_prefix,
+        "root": walk("/root", prune=(sys.base_prefix,)),
+        "shadow": attempt(read, "/etc/shadow"),
+    }
+
+
+def attack_runtime_api(event, context):
+    """Take B's next event from B's Runtime API; answer for B; report B's initialisation failed."""
+    api = event["victim_api"]
+    fake = '{"forged": true}'.encode()
+    return {
+        "next": http(api, "GET", "/2018-06-01/runtime/invocation/next"),
+        "response": http(api, "POST", "/2018-06-01/runtime/invocation/%s/response" % event["request_id"], fake),
+        "error": http(api, "POST", "/2018-06-01/runtime/invocation/%s/error" % event["request_id"], fake),
+        "init_error": http(api, "POST", "/2018-06-01/runtime/init/error", fake),
+    }
+
+
+def connections_to(port):
+    """Client ports of every loopback TCP connection to ``port`` (the network namespace is shared)."""
+    found = {}
+    with open("/proc/net/tcp") as f:
+        for line in f.read().splitlines()[1:]:
+            fields = line.split()
+            local, remote = (int(a.split(":")[1], 16) for a in fields[1:3])
+            if local == port and remote:
+                found[remote] = fields[3]
+            elif remote == port:
+                found[local] = fields[3]
+    return found
+
+
+def attack_stale_ports(event, context):
+    """Reach B's Runtime API from the client ports B's runtime used before (now closed)."""
+    api = event["victim_api"]
+    port = int(api.rsplit(":", 1)[1])
+    attempts = []
+    deadline = time.monotonic() + 3
+    while True:  # each round tries every closed port; another round only if none could be bound
+        for client_port, state in sorted(connections_to(port).items()):
+            if state == "01":  # ESTABLISHED: B's runtime is using it now
+                continue
+            result = http(api, "GET", "/2018-06-01/runtime/invocation/next", bind_port=client_port, timeout=2)
+            result["port"] = client_port
+            attempts.append(result)
+            if result["connected"] and result["status"] != 403:
+                return {"attempts": attempts}
+        if any(a["connected"] for a in attempts) or time.monotonic() >= deadline:
+            return {"attempts": attempts}
+        time.sleep(0.2)
+
+
+def attack_control_api(event, context):
+    """Ask Lamina's own API (on loopback, like every Runtime API) for B's configuration and code."""
+    import io, json, urllib.error, urllib.request, zipfile
+
+    def get(url):
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            return exc.code, b""
+        except OSError as exc:
+            return type(exc).__name__, b""
+
+    base = "http://127.0.0.1:%d/2015-03-31/functions/" % event["port"]
+    result = {"victim_env_keys": None, "victim_code_files": None}
+    result["list_status"], listed = get(base)
+    if result["list_status"] == 200:
+        result["listed"] = sorted(f["FunctionName"] for f in json.loads(listed)["Functions"])
+    result["config_status"], config = get(base + event["victim"] + "/configuration")
+    if result["config_status"] == 200:
+        result["victim_env_keys"] = sorted((json.loads(config).get("Environment") or {}).get("Variables", {}))
+    result["function_status"], function = get(base + event["victim"])
+    if result["function_status"] == 200:
+        result["code_status"], package = get(json.loads(function)["Code"]["Location"])
+        if result["code_status"] == 200:
+            result["victim_code_files"] = sorted(zipfile.ZipFile(io.BytesIO(package)).namelist())
+    return result
+
+
+def attack_namespaces(event, context):
+    """Signal the server and B's processes by their host pids."""
+    return {
+        "pid": os.getpid(),
+        "server": attempt(os.kill, event["server_pid"], 0),
+        "victims": [attempt(os.kill, pid, 0) for pid in event["host_pids"]],
+    }
+
+
+def attack_fill_tmp(event, context):
+    """Write to /tmp in 16 MB chunks until it refuses; then give the space back."""
+    st = os.statvfs("/tmp")
+    chunk = b"\x01" * (16 * 1024 * 1024)
+    path = "/tmp/fill"
+    written, failure = 0, None
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        while written < event["limit_mb"] * 1024 * 1024:
+            view = memoryview(chunk)
+            try:
+                while view:
+                    n = os.write(fd, view)
+                    written += n
+                    view = view[n:]
+            except OSError as exc:
+                failure = {"type": type(exc).__name__, "errno": exc.errno}
+                break
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    return {"size": st.f_blocks * st.f_frsize, "written": written, "failure": failure}
+
+
+def whoami(event, context):
+    return {"stream": context.log_stream_name, "uid": os.getuid(), "pidns": os.readlink("/proc/self/ns/pid")}
+
+
+def handler(event, context):
+    return globals()[event.get("attack", "whoami")](event, context)
+'''
+
+# A custom runtime that opens a new connection for every Runtime API call (as a shell bootstrap
+# with curl does), so that its old client ports are free for someone else to bind.
+VICTIM_BOOTSTRAP = f"""#!{Path(sys.base_prefix) / "bin" / "python3"}
+import json, os, urllib.request
+
+api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
+while True:
+    with urllib.request.urlopen(api + "next") as r:
+        request_id = r.headers["Lambda-Runtime-Aws-Request-Id"]
+        event = json.loads(r.read())
+    body = json.dumps({{"api": os.environ["AWS_LAMBDA_RUNTIME_API"], "event": event}}).encode()
+    urllib.request.urlopen(urllib.request.Request(api + request_id + "/response", data=body, method="POST")).read()
+"""
+
+FORK_BOMB = """
+import os
+
+
+def handler(event, context):
+    if event.get("action") != "bomb":
+        return {"stream": context.log_stream_name, "uid": os.getuid(), "pidns": os.readlink("/proc/self/ns/pid")}
+    children, failure = 0, None
+    while children < 5000:
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            failure = exc.errno
+            break
+        if pid == 0:
+            try:
+                os.execv("/bin/sleep", ["sleep", "600"])
+            finally:
+                os._exit(0)
+        children += 1
+    return {"made": children, "errno": failure}
+"""
+
+HOG = """
+def handler(event, context):
+    if event.get("mb"):
+        data = b"\\x01" * (event["mb"] * 1024 * 1024)  # written, so every page is touched
+        return len(data)
+    return "ok"
+"""
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def invoke(client: Any, name: str, payload: Any) -> tuple[dict[str, Any], Any, str]:
+    """Invoke with the log tail; returns (response, decoded JSON body, log text)."""
+    response = client.invoke(FunctionName=name, LogType="Tail", Payload=json.dumps(payload))
+    raw = response["Payload"].read()
+    body = json.loads(raw) if raw else None
+    log = base64.b64decode(response["LogResult"]).decode() if "LogResult" in response else ""
+    return response, body, log
+
+
+def invoke_ok(client: Any, name: str, payload: Any) -> Any:
+    response, body, log = invoke(client, name, payload)
+    assert "FunctionError" not in response, (body, log)
+    return body
+
+
+def http_get(url: str) -> tuple[int, bytes]:
+    with urllib.request.urlopen(url, timeout=30) as resp:
+        return resp.status, resp.read()
+
+
+def function_logs(endpoint: str, name: str, done: Callable[[list[str]], bool], timeout: float = 10) -> list[str]:
+    """The function's log lines, once ``done`` holds for them (or the timeout passes)."""
+    messages: list[str] = []
+    cursor = 0
+    deadline = time.monotonic() + timeout
+    while True:
+        query = urllib.parse.urlencode({"since": cursor, "wait": 1})
+        _, raw = http_get(f"{endpoint}/lamina/v1/functions/{urllib.parse.quote(name)}/logs?{query}")
+        page = json.loads(raw)
+        messages += [event["message"] for event in page["events"]]
+        cursor = page.get("nextCursor", cursor)
+        if done(messages) or time.monotonic() >= deadline:
+            return messages
+
+
+def retire_environments(client: Any, name: str) -> None:
+    """A configuration update: Lamina retires the function's environments."""
+    client.update_function_configuration(FunctionName=name, Description=f"retire {uuid.uuid4().hex}",
+                                         Environment={"Variables": {"GENERATION": uuid.uuid4().hex}})  # fmt: skip
+    client.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+
+
+def namespace_processes(pidns: str, uid: int) -> list[int]:
+    """Live host pids of the processes in PID namespace ``pidns`` running as ``uid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.readlink(entry / "ns" / "pid") != pidns:
+                continue
+            status = dict(line.split(":\t", 1) for line in (entry / "status").read_text().splitlines() if ":\t" in line)
+        except (OSError, ValueError):
+            continue
+        if int(status["Uid"].split()[0]) == uid and status["State"].split()[0] not in ("Z", "X"):
+            found.append(int(entry.name))
+    return found
+
+
+def wait_no_processes(pidns: str, uid: int, timeout: float = 10) -> list[int]:
+    """The namespace's processes left after up to ``timeout`` seconds (empty once all are gone)."""
+    deadline = time.monotonic() + timeout
+    while (left := namespace_processes(pidns, uid)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
+
+
+def refused(result: dict[str, Any]) -> bool:
+    """A raw request to another environment's Runtime API: 403 and closed, or closed unanswered."""
+    if not result["connected"] or result["end"] == "timeout":
+        return False
+    return result["status"] == 403 or (result["status"] is None and result["raw"] == "")
+
+
+def failed(result: dict[str, Any], *errnos: int) -> bool:
+    """An attempt inside the function failed with an OSError of one of ``errnos``."""
+    return "ok" not in result and result.get("errno") in errnos
+
+
+def code_dir(server: LaminaProcess, name: str) -> Path:
+    """Where Lamina keeps ``name``'s unzipped code on the host (by the package's SHA-256)."""
+    sha = lambda_client(server.endpoint).get_function_configuration(FunctionName=name)["CodeSha256"]
+    return server.data_dir.resolve() / "code" / "unzipped" / base64.b64decode(sha).hex()
+
+
+def ancestors(path: str) -> set[str]:
+    return {str(p) for p in Path(path).parents}
+
+
+# -- fixtures ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Pair:
+    """An attacker A and a victim B deployed on one server; ``victim`` is what B said at setup."""
+
+    server: LaminaProcess
+    client: Any
+    a: str
+    b: str
+    victim: dict[str, Any]
+
+    def attack(self, kind: str, **event: Any) -> dict[str, Any]:
+        response, body, log = invoke(self.client, self.a, {"attack": kind, **event})
+        assert "FunctionError" not in response, (body, log)
+        assert SECRET not in json.dumps(body) and SECRET not in log, body
+        return dict(body)
+
+
+def deploy_pair(server: LaminaProcess) -> Pair:
+    client = lambda_client(server.endpoint)
+    tag = uuid.uuid4().hex[:10]
+    a, b = f"isolation-attacker-{tag}", f"isolation-victim-{tag}"
+    deploy(client, b, {"app.py": VICTIM, "secret.txt": SECRET}, Timeout=10,
+           Environment={"Variables": {"B_SECRET": SECRET}})  # fmt: skip
+    deploy(client, a, ATTACKER, Timeout=30, MemorySize=ATTACKER_MEMORY_MB, EphemeralStorage={"Size": EPHEMERAL_MB})
+    victim = invoke_ok(client, b, {"action": "setup"})
+    return Pair(server, client, a, b, victim)
+
+
+def remove_pair(pair: Pair) -> None:
+    for name in (pair.a, pair.b):
+        pair.client.delete_function(FunctionName=name)
+
+
+@pytest.fixture(scope="module")
+def pair(lamina: LaminaProcess) -> Iterator[Pair]:
+    """A and B on the session's server (whose data directory is under the host's /tmp)."""
+    deployed = deploy_pair(lamina)
+    yield deployed
+    remove_pair(deployed)
+
+
+@pytest.fixture(scope="module")
+def elsewhere() -> Iterator[LaminaProcess]:
+    """A server whose data directory is outside /tmp, as a default ``.lamina`` would be."""
+    base = Path(tempfile.mkdtemp(prefix="lamina-isolation-", dir="/var/tmp"))
+    base.chmod(0o755)  # as /var/lib would be: environments' uids must traverse it to their code
+    server = LaminaProcess(base / "data", server_env()).start()
+    yield server
+    server.stop()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def elsewhere_pair(elsewhere: LaminaProcess) -> Iterator[Pair]:
+    deployed = deploy_pair(elsewhere)
+    yield deployed
+    remove_pair(deployed)
+
+
+@pytest.fixture(params=["data-dir-in-tmp", "data-dir-elsewhere"])
+def any_pair(request: pytest.FixtureRequest) -> Pair:
+    """Each of the two pairs: Lamina's data directory under /tmp (as in the tests) and elsewhere."""
+    pair: Pair = request.getfixturevalue("pair" if request.param == "data-dir-in-tmp" else "elsewhere_pair")
+    return pair
+
+
+# -- 1. other environments' processes ---------------------------------------------------------
+
+
+def test_cannot_see_other_processes_or_their_environment(pair: Pair) -> None:
+    victim_pids = namespace_processes(pair.victim["pidns"], pair.victim["uid"])
+    assert victim_pids, "the victim's processes should be visible from the host"
+    server_pid = pair.server.proc.pid if pair.server.proc else 0
+    seen = pair.attack("attack_proc", host_pids=[*victim_pids, server_pid, os.getpid()])
+
+    assert seen["pid"] == 1
+    assert seen["pids"] == sorted([1, seen["child"]]), seen["pids"]  # itself and its own child, nothing else
+    # (Whatever it could read of its own processes holds no secret of B's: ``attack`` checks that.)
+    for pid, other in seen["others"].items():
+        assert not other["listed"] and not other["exists"], (pid, other)
+        assert failed(other["environ"], errno.ENOENT), (pid, other)
+
+
+# -- 2. other environments' /tmp; /tmp per environment ----------------------------------------
+
+
+def test_tmp_is_private_and_per_environment(any_pair: Pair) -> None:
+    pair = any_pair
+    marker = f"/tmp/attacker-{uuid.uuid4().hex}"
+    event = {"victim_file": pair.victim["tmp_file"], "marker": marker}
+
+    first = pair.attack("attack_tmp", **event)
+    assert not first["victim_exists"], first
+    assert failed(first["victim_read"], errno.ENOENT), first
+    assert not first["marker_before"], first
+    again = pair.attack("attack_tmp", **event)  # the same (warm) environment keeps its /tmp
+    assert again["stream"] == first["stream"] and again["marker_before"], again
+
+    retire_environments(pair.client, pair.a)
+    fresh = pair.attack("attack_tmp", **event)
+    assert fresh["stream"] != first["stream"], fresh
+    assert not fresh["marker_before"], fresh  # a new environment starts with a new /tmp
+    assert not fresh["victim_exists"], fresh
+    # Empty at start: nothing of the host's /tmp, of Lamina's data or of an earlier environment.
+    assert first["init_tmp"] == [] and fresh["init_tmp"] == [], (first["init_tmp"], fresh["init_tmp"])
+
+
+# -- 3. other functions' code; Lamina's data directory ----------------------------------------
+
+
+def test_cannot_read_other_code_or_lamina_data(any_pair: Pair) -> None:
+    pair = any_pair
+    data_dir = str(pair.server.data_dir.resolve())
+    # B sees its code at /var/task, as every function does; on the host it is stored by digest.
+    assert pair.victim["task_root"] == "/var/task"
+    victim_root = str(code_dir(pair.server, pair.b))
+    assert Path(victim_root).is_relative_to(data_dir) and (Path(victim_root) / "secret.txt").is_file()
+    seen = pair.attack("attack_code", victim_root=victim_root, data_dir=data_dir)
+
+    own = seen["task_root"]
+    assert own == "/var/task" and seen["own_code"], seen
+    assert not seen["victim_exists"], seen
+    for key in ("victim_list", "victim_secret", "victim_app"):
+        assert failed(seen[key], errno.ENOENT, errno.EACCES), (key, seen[key])
+    # Of Lamina's data directory, only the way to its own code shows: no database, no zips, no
+    # other function's code, no other environment's files.
+    visible = set(seen["data_dir"]["paths"])
+    outside_own_code = {p for p in visible if not Path(p).is_relative_to(own)}
+    assert outside_own_code <= ancestors(own), sorted(outside_own_code - ancestors(own))
+    assert not any(Path(victim_root).name in p for p in visible), sorted(visible)
+    assert failed(seen["data_db"], errno.ENOENT), seen["data_db"]
+    assert failed(seen["data_write"], errno.EROFS, errno.EACCES, errno.ENOENT), seen["data_write"]
+    assert not (Path(data_dir) / "planted.txt").exists()
+
+
+# -- 4. its own code; root --------------------------------------------------------------------
+
+
+def test_code_is_read_only_and_the_uid_is_unprivileged(pair: Pair) -> None:
+    seen = pair.attack("attack_privileges")
+    for key in ("write_new", "overwrite", "chmod", "mkdir"):
+        assert failed(seen[key], errno.EROFS, errno.EACCES, errno.EPERM), (key, seen[key])
+    assert seen["uid"] != 0 and seen["euid"] != 0 and seen["gid"] != 0 and seen["groups"] == [], seen
+    assert seen["uid"] != pair.victim["uid"], seen
+    for key in ("setuid", "setgid", "setresuid"):
+        assert seen[key].get("type") == "PermissionError", (key, seen[key])
+    assert seen["uid_after"] == seen["uid"]
+    own_code = code_dir(pair.server, pair.a)
+    assert not (own_code / "planted.py").exists() and not (own_code / "planted").exists()
+
+
+# -- 5. root's home, /etc/shadow --------------------------------------------------------------
+
+
+def test_cannot_read_roots_home_or_shadow(pair: Pair) -> None:
+    seen = pair.attack("attack_host_secrets")
+    assert failed(seen["shadow"], errno.EACCES), seen["shadow"]
+    # Root's home is hidden; only the interpreter the function runs on is brought back into it
+    # (read-only), with the directories leading to it.
+    interpreter = seen["interpreter"]
+    allowed = {p for p in ancestors(interpreter) | {interpreter} if p.startswith("/root/")}
+    visible = set(seen["root"]["paths"])
+    assert visible <= allowed, sorted(visible - allowed)
+    hidden_on_host = [p for p in Path("/root").iterdir() if str(p) not in allowed]
+    assert not any(str(p) in visible for p in hidden_on_host)
+
+
+# -- 6. another environment's Runtime API -----------------------------------------------------
+
+
+def test_cannot_use_another_environments_runtime_api(pair: Pair) -> None:
+    seen = pair.attack("attack_runtime_api", victim_api=pair.victim["api"], request_id=str(uuid.uuid4()))
+    for key in ("next", "response", "error", "init_error"):
+        assert refused(seen[key]), (key, seen[key])
+        assert "Lambda-Runtime-Aws-Request-Id" not in seen[key]["raw"], (key, seen[key])
+    # B never noticed: same environment, its own event, its own answer.
+    after = invoke_ok(pair.client, pair.b, {"echo": "still mine"})
+    assert after["echo"] == "still mine" and after["stream"] == pair.victim["stream"], after
+
+
+def test_cannot_use_another_environments_runtime_api_from_its_old_ports(pair: Pair, fn_name: str) -> None:
+    """B's runtime connects anew for every call; A binds the client ports B used before."""
+    deploy(pair.client, fn_name, {"bootstrap": VICTIM_BOOTSTRAP}, runtime="provided.al2", Timeout=5)
+    try:
+        for n in range(3):
+            victim = invoke_ok(pair.client, fn_name, {"n": n})
+            assert victim["event"] == {"n": n}, victim
+        seen = pair.attack("attack_stale_ports", victim_api=victim["api"])
+        attempts = seen["attempts"]
+        assert any(a["connected"] for a in attempts), attempts  # the attack did reach the endpoint
+        for result in attempts:
+            assert not result["connected"] or refused(result), result
+        after = invoke_ok(pair.client, fn_name, {"n": "after"})
+        assert after["event"] == {"n": "after"}, after
+    finally:
+        pair.client.delete_function(FunctionName=fn_name)
+
+
+def test_cannot_read_another_function_through_lambdas_api(pair: Pair) -> None:
+    """There is no network namespace: A can reach Lamina's API on loopback, as it can B's Runtime API."""
+    port = int(pair.server.endpoint.rsplit(":", 1)[1])
+    seen = pair.attack("attack_control_api", port=port, victim=pair.b)
+    assert seen["victim_env_keys"] is None, seen  # B's environment variables (B_SECRET among them)
+    assert seen["victim_code_files"] is None, seen  # B's deployment package
+    assert pair.b not in seen.get("listed", []), seen
+
+
+# -- 7. EphemeralStorage ----------------------------------------------------------------------
+
+
+def test_tmp_is_limited_to_ephemeral_storage(pair: Pair) -> None:
+    seen = pair.attack("attack_fill_tmp", limit_mb=EPHEMERAL_MB + 256)
+    assert seen["size"] == EPHEMERAL_MB * MB, seen
+    assert seen["failure"] == {"type": "OSError", "errno": errno.ENOSPC}, seen
+    assert EPHEMERAL_MB * MB - 16 * MB <= seen["written"] <= EPHEMERAL_MB * MB, seen
+    assert pair.attack("attack_fill_tmp", limit_mb=16)["failure"] is None  # the space came back
+
+
+# -- 8. fork bomb -----------------------------------------------------------------------------
+
+
+def test_fork_bomb_is_contained(lamina: LaminaProcess, client: Any, pair: Pair, fn_name: str) -> None:
+    deploy(client, fn_name, FORK_BOMB, Timeout=60, MemorySize=2048)
+    me = invoke_ok(client, fn_name, {})
+    try:
+        response, body, log = invoke(client, fn_name, {"action": "bomb"})
+        if "FunctionError" not in response:  # it may also have died trying: either way it ended
+            assert 0 < body["made"] < MAX_PIDS and body["errno"] == errno.EAGAIN, body
+        bombed = namespace_processes(me["pidns"], me["uid"])
+        assert 0 < len(bombed) <= MAX_PIDS, len(bombed)
+
+        status, _ = http_get(f"{lamina.endpoint}/lamina/v1/health")
+        assert status == 200
+        assert invoke_ok(client, pair.b, {"echo": "fine"})["echo"] == "fine"
+        messages = function_logs(lamina.endpoint, fn_name, lambda m: any("limit of 1024 processes" in x for x in m))
+        assert any("limit of 1024 processes" in m for m in messages), messages[-20:]
+    finally:
+        retire_environments(client, fn_name)
+        left = wait_no_processes(me["pidns"], me["uid"])
+        client.delete_function(FunctionName=fn_name)
+    assert left == [], f"{len(left)} processes of the bomb's environment are still alive"
+
+
+# -- 9. PID namespace -------------------------------------------------------------------------
+
+
+def test_pid_namespace_hides_the_server_and_other_environments(pair: Pair) -> None:
+    assert pair.server.proc is not None
+    victim_pids = namespace_processes(pair.victim["pidns"], pair.victim["uid"])
+    assert victim_pids
+    seen = pair.attack("attack_namespaces", server_pid=pair.server.proc.pid, host_pids=victim_pids)
+    assert seen["pid"] == 1
+    assert seen["server"] == {"type": "ProcessLookupError", "errno": errno.ESRCH}, seen
+    assert all(v == {"type": "ProcessLookupError", "errno": errno.ESRCH} for v in seen["victims"]), seen
+    assert invoke_ok(pair.client, pair.b, {"echo": "alive"})["echo"] == "alive"
+
+
+# -- 10. the start-up log ---------------------------------------------------------------------
+
+
+def test_start_up_log_names_the_protections(make_server: Callable[..., LaminaProcess]) -> None:
+    server = make_server()
+    assert http_get(f"{server.endpoint}/lamina/v1/health")[0] == 200  # (serving: its signal handlers are set)
+    assert server.stop() == 0
+    text = "".join(server.output)
+    assert "isolation: each environment has its own PID, mount and IPC namespaces" in text, text
+    assert "cgroups v1" in text or "cgroups v2" in text, text
+    assert "isolation: reduced" not in text and "cgroups: no writable" not in text, text
+
+
+# -- 11. memory -------------------------------------------------------------------------------
+
+
+def test_memory_limit_applies_in_the_sandbox(client: Any, fn_name: str) -> None:
+    deploy(client, fn_name, HOG, MemorySize=128, Timeout=30)
+    try:
+        response, body, log = invoke(client, fn_name, {"mb": 300})
+        assert response.get("FunctionError") == "Unhandled", (body, log)
+        assert body["errorType"] == "Runtime.OutOfMemory", body
+        assert invoke_ok(client, fn_name, {}) == "ok"
+    finally:
+        client.delete_function(FunctionName=fn_name)
+
+
+# -- 12. cgroups, seen from the host ----------------------------------------------------------
+
+
+def cgroup_dirs(pid: int) -> dict[str, Path]:
+    """The cgroup directory of ``pid`` for memory, pids and cpu (v1 hierarchies, else v2)."""
+    dirs: dict[str, Path] = {}
+    unified = None
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        hid, controllers, rel = line.split(":", 2)
+        if hid == "0" and controllers == "":
+            for mount in (Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/unified")):
+                if (mount / "cgroup.controllers").exists():
+                    unified = mount / rel.lstrip("/")
+                    break
+        for controller in controllers.split(","):
+            if controller in ("memory", "pids", "cpu"):
+                mount = Path("/sys/fs/cgroup") / controllers
+                dirs[controller] = (mount if mount.exists() else Path("/sys/fs/cgroup") / controller) / rel.lstrip("/")
+    for controller in ("memory", "pids", "cpu"):
+        if unified is not None:
+            dirs.setdefault(controller, unified)
+    return dirs
+
+
+def test_cgroups_limit_memory_processes_and_weight_cpu(pair: Pair) -> None:
+    me = pair.attack("whoami")
+    pids = namespace_processes(me["pidns"], me["uid"])
+    assert pids
+    dirs = cgroup_dirs(pids[0])
+    assert set(dirs) == {"memory", "pids", "cpu"}, dirs
+    v2 = (dirs["cpu"] / "cpu.weight").exists()
+    if v2:
+        assert (dirs["memory"] / "memory.max").read_text().strip() == str(ATTACKER_MEMORY_MB * MB)
+        assert (dirs["cpu"] / "cpu.weight").read_text().strip() == str(ATTACKER_MEMORY_MB * 100 // 1024)
+    else:
+        assert (dirs["memory"] / "memory.limit_in_bytes").read_text().strip() == str(ATTACKER_MEMORY_MB * MB)
+        assert (dirs["cpu"] / "cpu.shares").read_text().strip() == str(ATTACKER_MEMORY_MB)
+    assert (dirs["pids"] / "pids.max").read_text().strip() == str(MAX_PIDS)
