@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import resource
 import shutil
 import signal
 import socket
@@ -59,6 +60,7 @@ class Server:
 
     async def start(self) -> None:
         s = self.settings
+        _raise_open_file_limit()
         data = s.data_dir.resolve()
         data.mkdir(parents=True, exist_ok=True)
         store = SqliteStore(data / "lamina.db")
@@ -125,6 +127,18 @@ class Server:
             await self._runner.cleanup()
         if self._protections is not None:
             self._protections.close()
+
+
+def _raise_open_file_limit() -> None:
+    """Each environment holds a few descriptors (its Runtime API socket and connection, its output
+    pipe, its cgroup files): take all the kernel allows, not the usual soft limit of 1,024."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError) as exc:
+            log.warning("could not raise the open-file limit from %d: %s", soft, exc)
 
 
 def _hidden(data: Path) -> tuple[Path, ...]:

@@ -79,6 +79,8 @@ class SpawnRequest:
     output_fd: int  # the write end of the environment's stdout/stderr pipe
     cgroup_procs: Sequence[Path] = ()  # the child joins these cgroups before running any function code
     sandbox: Sandbox | None = None
+    # Resource limits of the environment, as on Lambda: 1,024 open files.
+    rlimits: Mapping[str, tuple[int, int]] = field(default_factory=lambda: {"nofile": (1024, 1024)})
 
 
 class Zygote:
@@ -131,6 +133,7 @@ class Zygote:
             "cgroup_procs": [str(p) for p in request.cgroup_procs],
             "exec": list(request.argv) if exec_argv else None,
             "sandbox": request.sandbox.to_json() if request.sandbox else None,
+            "rlimits": {name: list(limits) for name, limits in request.rlimits.items()},
         }  # fmt: skip
         reply: asyncio.Future[dict[str, object]] = asyncio.get_running_loop().create_future()
         self._replies[request_id] = reply
