@@ -79,7 +79,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         body, headers = item
-        self._reply(200, body, headers)
+        if api.next_style == "chunked":
+            self._reply_chunked(body, headers)
+        elif api.next_style == "eof":
+            self._reply_until_close(body, headers)
+        elif api.next_style == "unusual":
+            self._reply_unusual(body, headers)
+        else:
+            self._reply(200, body, headers)
         if api.drop_after_event:
             # Close the connection without announcing it, as a server does with an idle
             # keep-alive connection while a long invocation runs.
@@ -96,6 +103,9 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             answer = b'{"status": "OK"}'
         self._reply(status, answer, {"Content-Type": "application/json"})
+        if api.drop_after_post:
+            # Close the kept-alive connection between invocations, without announcing it.
+            self.close_connection = True
 
     def _reply(self, status: int, body: bytes, headers: dict[str, str]) -> None:
         self.send_response(status)
@@ -104,6 +114,41 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def _reply_chunked(self, body: bytes, headers: dict[str, str]) -> None:
+        # Chunks of uneven sizes, each written on its own, one with an extension and one in
+        # upper-case hex, then a trailer.
+        self.send_response(200)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        sizes = [1, 2, 997, 70_000, 1 << 20]
+        pos = 0
+        while pos < len(body):
+            piece = body[pos : pos + sizes[0]]
+            pos += len(piece)
+            size_line = b"%x;name=value" % len(piece) if sizes[0] == 2 else b"%X" % len(piece)
+            self.wfile.write(size_line + b"\r\n" + piece + b"\r\n")
+            sizes = sizes[1:] + sizes[:1]
+        self.wfile.write(b"0\r\nX-Trailer: done\r\n\r\n")
+
+    def _reply_until_close(self, body: bytes, headers: dict[str, str]) -> None:
+        # No Content-Length: the body ends with the connection.
+        self.send_response(200)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+        self.close_connection = True
+
+    def _reply_unusual(self, body: bytes, headers: dict[str, str]) -> None:
+        # An interim "100 Continue" first; lower-case names, blanks around values, no reason.
+        lines = [b"HTTP/1.1 100 Continue", b"", b"HTTP/1.1 200"]
+        lines += [b"%s:  %s \t" % (name.lower().encode(), value.encode()) for name, value in headers.items()]
+        lines += [b"content-length: %d" % len(body), b"", b""]
+        self.wfile.write(b"\r\n".join(lines) + body)
 
 
 class _Server(ThreadingHTTPServer):
@@ -120,6 +165,8 @@ class RuntimeAPI:
         self.statuses: list[int] = []  # answers to the next POSTs (202 once exhausted)
         self.connections = 0
         self.drop_after_event = False
+        self.drop_after_post = False
+        self.next_style = "length"  # how events are sent: "length", "chunked", "eof", "unusual"
         self.lock = threading.Lock()
         self.server = _Server(("127.0.0.1", 0), _Handler)
         self.server.api = self
@@ -602,6 +649,103 @@ def test_result_posted_after_server_closed_idle_connection(api: RuntimeAPI, tmp_
     assert [p.kind for p in api.posts] == ["response", "response"]
     # Each result went out on a new connection, opened when the old one turned out closed.
     assert api.connections == 4
+
+
+@pytest.mark.parametrize("style", ["chunked", "unusual"])
+def test_event_framing(api: RuntimeAPI, tmp_path: Path, style: str) -> None:
+    api.next_style = style
+    api.add({"a": 1}, headers={"Lambda-Runtime-Trace-Id": "Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700"})
+    api.add(body=b"\x00\xffraw", content_type="application/octet-stream")
+    write(tmp_path / "app.py", "def handler(event, context):\n    return [repr(event), context.aws_request_id]\n")
+    proc = run(api, tmp_path)
+    assert_clean_exit(proc)
+    assert [p.json for p in api.posts] == [["{'a': 1}", "req-1"], [repr(b"\x00\xffraw"), "req-2"]]
+    # The connection was kept alive throughout; the only other one is the attempt to reconnect
+    # once the server dropped it.
+    assert len({port for method, path, port in api.requests[:4]}) == 1
+    assert api.connections == 2
+
+
+def test_event_without_length_ends_with_the_connection(api: RuntimeAPI, tmp_path: Path) -> None:
+    write(tmp_path / "app.py", "def handler(event, context):\n    return event\n")
+    api.next_style = "eof"
+    api.add({"n": 1})
+    api.add(body=b"", content_type="application/octet-stream")
+    api.add(body=b"\x00\xffraw", content_type="application/octet-stream")
+    proc = run(api, tmp_path)
+    assert_clean_exit(proc)
+    assert [p.body for p in api.posts] == [b'{"n": 1}', b"", b"\x00\xffraw"]
+    # Each event's connection ended with it: its result went out on the next one, which then
+    # served the next event.
+    ports = [port for method, path, port in api.requests]
+    assert ports[1] != ports[0] and ports[2] == ports[1] and ports[3] != ports[2]
+    assert api.connections == 5
+
+
+def test_reconnects_when_server_closes_between_invocations(api: RuntimeAPI, tmp_path: Path) -> None:
+    write(tmp_path / "app.py", "def handler(event, context):\n    return event\n")
+    api.drop_after_post = True
+    for n in range(4):
+        api.add(n)
+    proc = run(api, tmp_path)
+    assert_clean_exit(proc)
+    assert [p.json for p in api.posts] == [0, 1, 2, 3]
+    # Each invocation's GET and POST shared a connection; the next GET found it closed and went
+    # out on a new one.
+    pairs = [api.requests[i : i + 2] for i in range(0, 8, 2)]
+    assert [[method for method, _, _ in pair] for pair in pairs] == [["GET", "POST"]] * 4
+    assert all(pair[0][2] == pair[1][2] for pair in pairs)
+    assert len({pair[0][2] for pair in pairs}) == 4
+    assert api.connections == 5
+
+
+@pytest.mark.parametrize("style", ["length", "chunked"])
+def test_large_event_and_result(api: RuntimeAPI, tmp_path: Path, style: str) -> None:
+    write(
+        tmp_path / "app.py",
+        "def handler(event, context):\n"
+        "    if isinstance(event, bytes):\n"
+        "        return event[::-1]\n"
+        "    if isinstance(event, str):\n"
+        "        return event\n"
+        "    return {'size': len(event['data']), 'data': event['data'].upper()}\n",
+    )
+    api.next_style = style
+    data = "".join(chr(97 + i % 26) for i in range(5 * 1024 * 1024))
+    raw = bytes(range(256)) * (5 * 4096 + 1)
+    api.add({"data": data})
+    api.add(body=raw, content_type="application/octet-stream")
+    api.add("small")
+    proc = run(api, tmp_path)
+    assert_clean_exit(proc)
+    big, reversed_raw, small = api.posts
+    assert big.json == {"size": len(data), "data": data.upper()}
+    assert int(big.headers["Content-Length"]) == len(big.body) > 5 * 1024 * 1024
+    assert reversed_raw.body == raw[::-1]
+    assert reversed_raw.headers["Content-Type"] == "application/unknown"
+    assert small.json == "small"
+    assert api.connections == 2
+
+
+def test_non_ascii_error_type(api: RuntimeAPI, tmp_path: Path) -> None:
+    write(
+        tmp_path / "app.py",
+        "class Ошибка(Exception):\n"
+        "    pass\n"
+        "def handler(event, context):\n"
+        "    raise Ошибка('é')\n",
+    )
+    api.add({})
+    api.add({})
+    proc = run(api, tmp_path)
+    assert_clean_exit(proc)
+    assert [p.kind for p in api.posts] == ["error", "error"]
+    for post in api.posts:
+        # Sent as UTF-8 bytes; the server reads header bytes as ISO-8859-1.
+        assert post.headers[ERROR_TYPE].encode("latin-1").decode("utf-8") == "Ошибка"
+        assert post.json["errorType"] == "Ошибка"
+        assert post.json["errorMessage"] == "é"
+    assert api.connections == 2
 
 
 def test_handler_in_nested_path(api: RuntimeAPI, tmp_path: Path) -> None:

@@ -19,7 +19,6 @@ import sys
 _RUNTIME_DIR = os.path.dirname(os.path.realpath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.realpath(p or ".") != _RUNTIME_DIR]
 
-import http.client  # noqa: E402
 import importlib  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
@@ -517,49 +516,259 @@ _STALE_CONNECTION_ERRORS = (ConnectionResetError, BrokenPipeError, ConnectionAbo
 _JSON_HEADERS = {"Content-Type": "application/json"}
 _UNKNOWN_HEADERS = {"Content-Type": "application/unknown"}
 
+_RECV_SIZE = 65536
+_MAX_HEAD = 1 << 20  # a response head (or chunk-size line) larger than this is an error
+_SENDMSG_MIN = 65536  # bodies from this size are sent with the head without being copied to it
+# As http.client refuses to send them: spaces and control characters in the request target.
+_BAD_PATH_CHAR = re.compile("[\x00-\x20\x7f]").search
 
-class _Connection(http.client.HTTPConnection):
-    """A keep-alive connection that skips name resolution for a numeric IPv4 address.
 
-    (getaddrinfo reads the resolver configuration on first use: over a millisecond of a cold
-    start.) Nagle's algorithm is off: requests are small and latency-bound.
-    """
+class _Headers(dict):
+    """Response headers, stored under lower-cased names and looked up regardless of case."""
 
-    def connect(self):
-        try:
-            socket.inet_aton(self.host)
-        except OSError:
-            super().connect()
-        else:
-            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            self.sock.connect((self.host, self.port))
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    __slots__ = ()
+
+    def get(self, name, default=None):
+        return dict.get(self, name.lower(), default)
+
+    def __getitem__(self, name):
+        # As email.message.Message (http.client's headers): None for a missing header.
+        return dict.get(self, name.lower())
+
+    def __contains__(self, name):
+        return dict.__contains__(self, name.lower())
+
+
+class _Response(object):
+    __slots__ = ("status", "reason", "msg")
+
+    def __init__(self, status, reason, msg):
+        self.status = status
+        self.reason = reason
+        self.msg = msg
+
+    @property
+    def headers(self):
+        return self.msg
+
+    def getheader(self, name, default=None):
+        return self.msg.get(name, default)
 
 
 class RuntimeClient(object):
+    """HTTP/1.1 to the Runtime API over one kept-alive TCP connection, on a bare socket.
+
+    (http.client parses every response head with the email package: a sizeable share of the
+    runtime's own CPU time per invocation, and its import, with ssl's, tens of milliseconds of a
+    cold start.) A numeric IPv4 address is connected to without name resolution: getaddrinfo
+    reads the resolver configuration on first use, over a millisecond of a cold start. Nagle's
+    algorithm is off: requests are small and latency-bound. A response body is read by its
+    Content-Length, chunked, or up to the end of the connection; interim (1xx) responses are
+    skipped; header values lose their surrounding blanks.
+    """
+
     def __init__(self, address):
-        self._conn = _Connection(address)
+        # "host:port", "[v6]:port" or "host" (port 80), as http.client reads it.
+        i = address.rfind(":")
+        if i > address.rfind("]"):
+            host = address[:i]
+            port = int(address[i + 1 :]) if address[i + 1 :] else 80
+        else:
+            host, port = address, 80
+        if host[:1] == "[" and host[-1:] == "]":
+            host = host[1:-1]
+        try:
+            socket.inet_pton(socket.AF_INET, host)
+            self._numeric = True
+        except OSError:
+            self._numeric = False
+        self._address = (host, port)
+        netloc = "[" + host + "]" if ":" in host else host
+        if port != 80:
+            netloc += ":%d" % port
+        self._host = b"Host: " + netloc.encode("ascii")
+        self._sock = None
+        self._buf = b""  # bytes received past the last response
 
     def call(self, method, path, body=None, headers=_JSON_HEADERS):
         """One request on the kept-alive connection; returns (response, body bytes)."""
-        conn = self._conn
+        if _BAD_PATH_CHAR(path) is not None:
+            self.close()
+            raise _RuntimeAPIGone()
+        lines = [(method + " " + path + " HTTP/1.1").encode("ascii"), self._host]
+        for name, value in headers.items():
+            if value.__class__ is not bytes:
+                value = str(value).encode("latin-1")
+            if b"\r" in value or b"\n" in value:
+                raise ValueError("Invalid header value %r" % (value,))
+            lines.append(name.encode("ascii") + b": " + value)
+        if body is not None:
+            if body.__class__ is str:
+                body = body.encode("latin-1")
+            lines.append(b"Content-Length: %d" % len(body))
+        elif method in ("POST", "PUT", "PATCH"):
+            lines.append(b"Content-Length: 0")
+        lines.append(b"\r\n")
+        head = b"\r\n".join(lines)
+
         retried = False
         while True:
-            reused = conn.sock is not None
+            sock = self._sock
+            reused = sock is not None
             try:
-                conn.request(method, path, body, headers)
-                response = conn.getresponse()
-                return response, response.read()
+                if sock is None:
+                    sock = self._connect()
+                if body is None:
+                    sock.sendall(head)
+                elif len(body) < _SENDMSG_MIN:
+                    sock.sendall(head + body)
+                else:
+                    self._send_large(sock, head, body)
+                return self._read_response(sock, method)
             except _STALE_CONNECTION_ERRORS:
                 # The server may have closed an idle keep-alive connection (a long invocation):
                 # try once more on a new one.
-                conn.close()
+                self.close()
                 if retried or not reused:
                     raise _RuntimeAPIGone() from None
                 retried = True
-            except (OSError, http.client.HTTPException):
-                conn.close()
+            except (OSError, ValueError):
+                # ValueError: the answer is not well-formed HTTP/1.x.
+                self.close()
                 raise _RuntimeAPIGone() from None
+
+    def _connect(self):
+        if self._numeric:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                sock.connect(self._address)
+            except BaseException:
+                sock.close()
+                raise
+        else:
+            sock = socket.create_connection(self._address)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._sock = sock
+        self._buf = b""
+        return sock
+
+    @staticmethod
+    def _send_large(sock, head, body):
+        sent = sock.sendmsg((head, body))
+        if sent < len(head):
+            sock.sendall(head[sent:])
+            sock.sendall(body)
+        elif sent < len(head) + len(body):
+            sock.sendall(memoryview(body)[sent - len(head) :])
+
+    def _read_response(self, sock, method):
+        buf = self._buf
+        self._buf = b""
+        while True:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                if len(buf) > _MAX_HEAD:
+                    raise ValueError("response head too large")
+                data = sock.recv(_RECV_SIZE)
+                if not data:
+                    if buf:
+                        raise ValueError("incomplete response head")
+                    # Closed before answering: stale if the connection was a kept-alive one.
+                    raise ConnectionResetError("connection closed without a response")
+                buf += data
+                continue
+            lines = buf[:end].decode("latin-1").split("\r\n")
+            version, _, status = lines[0].partition(" ")
+            status, _, reason = status.partition(" ")
+            if (
+                (version != "HTTP/1.1" and version != "HTTP/1.0")
+                or len(status) != 3
+                or not status.isdigit()
+            ):
+                raise ValueError("bad status line")
+            status = int(status)
+            if status < 100:
+                raise ValueError("bad status line")
+            start = end + 4
+            if status >= 200:
+                break
+            buf = buf[start:]  # an interim (1xx) response: the real one follows
+
+        headers = _Headers()
+        for line in lines[1:]:
+            name, colon, value = line.partition(":")
+            if colon:
+                headers.setdefault(name.rstrip().lower(), value.strip())
+        connection = dict.get(headers, "connection")
+        if version == "HTTP/1.1":
+            close = connection is not None and "close" in connection.lower()
+        else:
+            close = not (
+                (connection is not None and "keep-alive" in connection.lower())
+                or dict.__contains__(headers, "keep-alive")
+            )
+
+        if status == 204 or status == 304 or method == "HEAD":
+            body = b""
+            self._buf = buf[start:]
+        elif dict.get(headers, "transfer-encoding", "").lower().endswith("chunked"):
+            body = self._read_chunked(sock, buf[start:])
+        else:
+            length = dict.get(headers, "content-length")
+            if length is not None:
+                length = int(length)
+                if length < 0:
+                    raise ValueError("bad Content-Length")
+                stop = start + length
+                if len(buf) >= stop:
+                    body = buf[start:stop]
+                    if len(buf) > stop:
+                        self._buf = buf[stop:]
+                else:
+                    body = _recv_exactly(sock, buf[start:], length)
+            else:
+                # No length: the body runs to the end of the connection.
+                parts = [buf[start:]]
+                data = sock.recv(_RECV_SIZE)
+                while data:
+                    parts.append(data)
+                    data = sock.recv(_RECV_SIZE)
+                body = b"".join(parts)
+                close = True
+        if close:
+            self.close()
+        return _Response(status, reason, headers), body
+
+    def _read_chunked(self, sock, buf):
+        """A chunked body's data; chunk extensions and trailers are dropped."""
+        parts = []
+        while True:
+            line, buf = _recv_line(sock, buf)
+            size = int(line.partition(b";")[0], 16)
+            if size < 0:
+                raise ValueError("bad chunk size")
+            if size == 0:
+                break
+            if len(buf) >= size + 2:
+                chunk, end, buf = buf[:size], buf[size : size + 2], buf[size + 2 :]
+            else:
+                chunk = _recv_exactly(sock, buf, size + 2)
+                chunk, end, buf = chunk[:size], chunk[size:], b""
+            if end != b"\r\n":
+                raise ValueError("bad chunk")
+            parts.append(chunk)
+        line, buf = _recv_line(sock, buf)
+        while line:  # trailer fields, up to the empty line
+            line, buf = _recv_line(sock, buf)
+        self._buf = buf
+        return b"".join(parts)
+
+    def close(self):
+        sock = self._sock
+        if sock is not None:
+            self._sock = None
+            self._buf = b""
+            sock.close()
 
     def next_invocation(self):
         response, body = self.call("GET", _PATH_NEXT)
@@ -604,8 +813,35 @@ class RuntimeClient(object):
                 )
             )
 
-    def close(self):
-        self._conn.close()
+
+def _recv_exactly(sock, first, size):
+    """``size`` bytes: those of ``first`` (fewer than ``size``), then the socket's."""
+    data = bytearray(size)
+    view = memoryview(data)
+    have = len(first)
+    view[:have] = first
+    recv_into = sock.recv_into
+    while have < size:
+        got = recv_into(view[have:])
+        if not got:
+            raise ValueError("incomplete response body")
+        have += got
+    view.release()
+    return bytes(data)
+
+
+def _recv_line(sock, buf):
+    """The line at the start of ``buf`` (read on from the socket as needed), and what follows it."""
+    while True:
+        end = buf.find(b"\r\n")
+        if end >= 0:
+            return buf[:end], buf[end + 2 :]
+        if len(buf) > _MAX_HEAD:
+            raise ValueError("line too long")
+        data = sock.recv(_RECV_SIZE)
+        if not data:
+            raise ValueError("incomplete chunked body")
+        buf += data
 
 
 def _fatal(message):

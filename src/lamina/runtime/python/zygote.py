@@ -33,8 +33,9 @@ Standard library only; Python 3.9+.
 import array
 import ctypes
 import gc
-import platform
+import importlib
 import importlib.util
+import platform
 import json
 import os
 import resource
@@ -45,6 +46,19 @@ import sys
 
 _HERE = os.path.dirname(os.path.realpath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.realpath(p or ".") != _HERE]
+
+# Standard modules functions commonly import (directly, or through boto3, requests and the like):
+# imported once here, they cost a forked environment nothing.
+_PRELOAD = (
+    "asyncio", "base64", "concurrent.futures", "dataclasses", "datetime", "decimal", "email.parser",
+    "hashlib", "hmac", "http.client", "logging", "ssl", "threading", "typing", "urllib.parse",
+    "urllib.request", "uuid", "zlib",
+)  # fmt: skip
+for _name in _PRELOAD:
+    try:
+        importlib.import_module(_name)
+    except ImportError:
+        pass
 
 # Import the runtime now, in the zygote, so that every child starts with it loaded.
 _spec = importlib.util.spec_from_file_location("_lamina_bootstrap", os.path.join(_HERE, "bootstrap.py"))
