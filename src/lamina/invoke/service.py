@@ -22,10 +22,17 @@ from dataclasses import dataclass
 
 from lamina.control.functions import FunctionService
 from lamina.control.validation import function_identifier
-from lamina.errors import InvalidParameterValue, InvalidRequestContent, RequestTooLarge, ResourceConflict, ResourceNotFound
+from lamina.errors import (
+    InvalidParameterValue,
+    InvalidRequestContent,
+    RequestTooLarge,
+    ResourceConflict,
+    ResourceNotFound,
+    ServiceError,
+)
 from lamina.model import FunctionConfig, State
 from lamina.runtime.api import Invocation
-from lamina.sandbox.environment import Outcome
+from lamina.sandbox.environment import EnvironmentGone, Outcome
 from lamina.scheduler.pool import Scheduler
 from lamina.settings import Settings
 
@@ -36,6 +43,8 @@ EVENT = "Event"
 DRY_RUN = "DryRun"
 INVOCATION_TYPES = (REQUEST_RESPONSE, EVENT, DRY_RUN)
 CLIENT_CONTEXT_MAX_BYTES = 3583
+# How many environments an invocation may try when they exit before taking its event.
+ENVIRONMENT_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -124,20 +133,25 @@ class Invoker:
         self._in_flight += 1
         self._idle.clear()
         try:
-            env, failure = await self._scheduler.acquire(fn)
-            try:
-                if failure is not None:
-                    return env.init_failure_outcome(request_id, failure)
-                inv = Invocation(
-                    request_id=request_id, payload=payload,
-                    deadline_ms=int(time.time() * 1000) + fn.timeout_s * 1000,
-                    function_arn=self._settings.function_arn(fn.name), trace_id=_trace_id(),
-                    client_context=client_context,
-                )  # fmt: skip
-                return await env.invoke(inv, timeout_s=fn.timeout_s)
-            finally:
-                current = self._functions_generation(fn.name)
-                self._scheduler.release(env, current)
+            for attempt in range(ENVIRONMENT_ATTEMPTS):
+                env, failure = await self._scheduler.acquire(fn)
+                try:
+                    if failure is not None:
+                        return env.init_failure_outcome(request_id, failure)
+                    inv = Invocation(
+                        request_id=request_id, payload=payload,
+                        deadline_ms=int(time.time() * 1000) + fn.timeout_s * 1000,
+                        function_arn=self._settings.function_arn(fn.name), trace_id=_trace_id(),
+                        client_context=client_context,
+                    )  # fmt: skip
+                    return await env.invoke(inv, timeout_s=fn.timeout_s)
+                except EnvironmentGone:
+                    if attempt == ENVIRONMENT_ATTEMPTS - 1:
+                        raise ServiceError("Execution environments kept exiting before they could run the "
+                                           "invocation; see the function's logs.") from None  # fmt: skip
+                finally:
+                    self._scheduler.release(env, self._functions_generation(fn.name))
+            raise AssertionError("unreachable")
         finally:
             self._in_flight -= 1
             if self._in_flight == 0:

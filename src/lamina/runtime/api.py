@@ -10,7 +10,8 @@ receive its own environment's events. The endpoint is a small state machine:
     POST init/error        -> the environment failed to initialise (202)
 
 Results resolve the ``Invocation.result`` future; ``before_result`` runs first, so the owner can
-collect the output the runtime wrote before posting. With ``owner_uid``, a connection is served
+collect the output the runtime wrote before posting. ``on_fetch`` is told when the runtime takes
+an event: from then on, what it prints belongs to that invocation. With ``owner_uid``, a connection is served
 only if the kernel says its socket belongs to that uid (the environment's own): another
 environment that finds the port gets 403 and a closed connection.
 """
@@ -66,10 +67,16 @@ _PREFIX = f"/{rc.API_VERSION}/runtime/invocation/"
 
 class RuntimeApiEndpoint:
     def __init__(
-        self, *, max_response_bytes: int, before_result: Callable[[], None] = lambda: None, owner_uid: int | None = None
+        self,
+        *,
+        max_response_bytes: int,
+        before_result: Callable[[], None] = lambda: None,
+        on_fetch: Callable[[Invocation], None] = lambda inv: None,
+        owner_uid: int | None = None,
     ) -> None:
         self.max_response_bytes = max_response_bytes
         self._before_result = before_result
+        self._on_fetch = on_fetch
         self._owner_uid = owner_uid
         loop = asyncio.get_running_loop()
         self.ready: asyncio.Future[None] = loop.create_future()
@@ -107,6 +114,11 @@ class RuntimeApiEndpoint:
     def finish(self) -> None:
         """Forget the current invocation (it was answered, timed out, or its environment died)."""
         self._current = None
+
+    @property
+    def fetched(self) -> bool:
+        """Whether the runtime has fetched the current invocation's event."""
+        return self._current is not None and self._delivered
 
     # -- http11.Handler --------------------------------------------------------------------
 
@@ -160,6 +172,7 @@ class RuntimeApiEndpoint:
         inv = self._current
         assert inv is not None
         self._delivered = True
+        self._on_fetch(inv)
         headers = {
             "Content-Type": "application/json",
             rc.HEADER_REQUEST_ID: inv.request_id,

@@ -44,13 +44,14 @@ def lambda_environment(
         "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
-        "AWS_EXECUTION_ENV": f"AWS_Lambda_{fn.runtime}",
         "TZ": ":UTC",
         "LANG": "en_US.UTF-8",
         "PATH": fn.environment.get("PATH", BASE_PATH),
         "TMPDIR": str(tmp_dir),
         "HOME": str(tmp_dir),
     })  # fmt: skip
+    if runtime.family != "provided":  # Lambda leaves it unset for custom runtimes
+        env["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{fn.runtime}"
     for key, value in runtime.env.items():
         env[key] = value.replace("{task_root}", str(task_root))
     return env

@@ -46,6 +46,10 @@ TAIL_BYTES = 4096
 SANDBOX_TASK_ROOT = Path("/var/task")  # where a sandboxed environment sees its code, as on Lambda
 
 
+class EnvironmentGone(Exception):
+    """The environment's runtime exited before it took the invocation's event: run it elsewhere."""
+
+
 class EnvState(enum.Enum):
     STARTING = "starting"
     IDLE = "idle"
@@ -115,15 +119,6 @@ class Environment:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        entrypoint = self.runtime.command(self.task_root)[0]
-        if entrypoint.startswith(f"{self.task_root}/") and not os.access(entrypoint, os.X_OK):
-            self._spawn_error = (
-                f"Couldn't find valid bootstrap(s): {entrypoint.replace(str(self.task_root), '/var/task')} "
-                "is missing or not executable"
-            )
-            self._emit(self._spawn_error)
-            self._exited.set_result(127)
-            return
         sandbox = None
         task_root = self.task_root  # where the code is, as the function sees it
         if self.ctx.protections.namespaces:
@@ -134,9 +129,15 @@ class Environment:
         else:
             tmp = self._dir / "tmp"
             tmp.mkdir(parents=True)
+        try:
+            argv = self._command(task_root, sandboxed=sandbox is not None)
+        except SpawnError as exc:
+            self._fail_to_start(str(exc))
+            return
         self._endpoint = RuntimeApiEndpoint(
-            max_response_bytes=self.ctx.max_response_bytes, before_result=self._drain, owner_uid=self._uid
-        )
+            max_response_bytes=self.ctx.max_response_bytes, before_result=self._drain, on_fetch=self._on_fetch,
+            owner_uid=self._uid,
+        )  # fmt: skip
         port = await self._endpoint.start(self.ctx.host)
         env = lambda_environment(
             self.fn, self.runtime, task_root=task_root, runtime_api=f"{self.ctx.host}:{port}",
@@ -152,16 +153,14 @@ class Environment:
         read_fd, write_fd = os.pipe()
         self._started = time.monotonic()
         request = SpawnRequest(
-            argv=self.runtime.command(task_root), cwd=task_root, env=env, output_fd=write_fd,
+            argv=argv, cwd=task_root, env=env, output_fd=write_fd,
             cgroup_procs=self._cgroup.procs if self._cgroup is not None else (), sandbox=sandbox,
         )  # fmt: skip
         try:
             self._process = await self.ctx.spawner.spawn(request, python=self.runtime.zygote_python)
         except SpawnError as exc:
             os.close(read_fd)
-            self._spawn_error = f"Couldn't start the runtime: {exc}"
-            self._emit(self._spawn_error)
-            self._exited.set_result(127)
+            self._fail_to_start(f"Couldn't start the runtime: {exc}")
             return
         finally:
             os.close(write_fd)
@@ -169,6 +168,27 @@ class Environment:
         os.set_blocking(read_fd, False)
         loop.add_reader(read_fd, self._read_output)
         self._process.exited.add_done_callback(self._on_exit)
+
+    def _command(self, task_root: Path, *, sandboxed: bool) -> list[str]:
+        """The runtime's command as the environment sees it (its code at ``task_root``).
+
+        A custom runtime's ``bootstrap`` comes from the code, else from a layer (``/opt``), as on
+        Lambda; ``SpawnError`` if neither has an executable one.
+        """
+        if self.runtime.family != "provided":
+            return self.runtime.command(task_root)
+        candidates = [(self.task_root / "bootstrap", task_root / "bootstrap")]
+        if self.opt is not None:
+            candidates.append((self.opt / "bootstrap", Path("/opt/bootstrap") if sandboxed else self.opt / "bootstrap"))
+        for on_host, seen in candidates:
+            if os.access(on_host, os.X_OK) and on_host.is_file():
+                return [str(seen)]
+        raise SpawnError("Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]")
+
+    def _fail_to_start(self, message: str) -> None:
+        self._spawn_error = message
+        self._emit(message)
+        self._exited.set_result(127)
 
     async def wait_ready(self) -> RuntimeResult | None:
         """None once the runtime is initialised; otherwise the init failure, as a function error."""
@@ -222,15 +242,24 @@ class Environment:
     # -- invoking --------------------------------------------------------------------------
 
     async def invoke(self, inv: Invocation, *, timeout_s: float) -> Outcome:
-        assert self._endpoint is not None and self.state is EnvState.IDLE
+        """Run ``inv``; raises ``EnvironmentGone`` if the runtime exited before it took the event."""
+        assert self._endpoint is not None
+        if self._exited.done() or self.state is not EnvState.IDLE:
+            raise EnvironmentGone(self.id)
         self.state = EnvState.BUSY
-        self._lines = [f"START RequestId: {inv.request_id} Version: {self.fn.version}"]
-        self._emit_record(self._lines[0])
         started = time.monotonic()
         self._endpoint.deliver(inv)
         await _first_of(inv.result, self._exited, timeout=timeout_s)
         duration_ms = (time.monotonic() - started) * 1000
         reusable = True
+        if not inv.result.done() and self._exited.done() and not self._endpoint.fetched:
+            # It ended after its last invocation (a runtime may exit once it reported an error),
+            # before this one began: another environment will run it.
+            self._endpoint.finish()
+            self.state = EnvState.DEAD
+            raise EnvironmentGone(self.id)
+        if self._lines is None:  # it never took the event (stuck, or gone): the log still starts
+            self._on_fetch(inv)
         if inv.result.done():
             result = inv.result.result()
         elif self._exited.done():
@@ -258,6 +287,11 @@ class Environment:
         self.state = EnvState.IDLE if reusable else EnvState.DEAD
         self.last_used = time.monotonic()
         return outcome
+
+    def _on_fetch(self, inv: Invocation) -> None:
+        self._drain()  # what it printed before belongs to no invocation
+        self._lines = [f"START RequestId: {inv.request_id} Version: {self.fn.version}"]
+        self._emit_record(self._lines[0])
 
     def init_failure_outcome(self, request_id: str, failure: RuntimeResult) -> Outcome:
         """The outcome of an invocation whose environment failed to initialise: the init error and log."""

@@ -1,0 +1,230 @@
+"""Custom runtimes (``provided.al2023``, ``provided.al2``): the package's own ``bootstrap``.
+
+Two real bootstraps, unmodified from what runs on AWS Lambda:
+  - a Go function built with aws-lambda-go (``lambda.Start``) from the Go module proxy, exactly as
+    AWS documents (``CGO_ENABLED=0 GOOS=linux go build -tags lambda.norpc -o bootstrap``);
+  - a shell script that loops on the Runtime API, after AWS's custom-runtime tutorial.
+A bootstrap that is missing or not executable is covered in test_awslambdaric.py.
+
+Go builds are cached under .cache/go/: the binary by a hash of the sources, go.mod, go.sum and
+the toolchain (bin/), the module download cache (mod/, GOMODCACHE) and the build cache (build/,
+GOCACHE), so only the first run needs the module proxy and the compiler's full time.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT, deploy
+from tests.integration.test_invoke import arn, invoke, request_id
+
+GO_FUNCTIONS = Path(__file__).resolve().parent / "go"
+GO_CACHE = ROOT / ".cache" / "go"
+SHELL_EXAMPLE = ROOT / "examples" / "shell-hello"
+
+
+def wait_gone(stream: str, timeout: float = 10) -> bool:
+    """Whether every process of the environment whose log stream is ``stream`` has ended."""
+    marker = f"AWS_LAMBDA_LOG_STREAM_NAME={stream}".encode()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = False
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and marker in (entry / "environ").read_bytes().split(b"\0"):
+                    alive = "State:\tZ" not in (entry / "status").read_text()
+            except OSError:
+                continue
+            if alive:
+                break
+        if not alive:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+# -- building Go functions --------------------------------------------------------------------
+
+
+def go_tool() -> str | None:
+    return shutil.which("go") or next((p for p in ("/usr/local/go/bin/go", "/usr/lib/go/bin/go") if os.access(p, os.X_OK)), None)
+
+
+def go_build(function: str) -> bytes:
+    """The ``bootstrap`` binary of ``tests/integration/go/<function>``, built once per source hash."""
+    go = go_tool()
+    if go is None:
+        pytest.skip("Go is not installed: run scripts/install/go.sh")
+    source = GO_FUNCTIONS / function
+    version = subprocess.run([go, "version"], capture_output=True, text=True, check=True).stdout.strip()
+    digest = hashlib.sha256(version.encode())
+    for path in sorted(source.rglob("*")):
+        if path.is_file() and (path.suffix == ".go" or path.name in ("go.mod", "go.sum")):
+            digest.update(f"{path.relative_to(source)}\0".encode() + path.read_bytes() + b"\0")
+    binary = GO_CACHE / "bin" / f"{function}-{digest.hexdigest()[:20]}" / "bootstrap"
+    if not binary.exists():
+        binary.parent.mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ, "CGO_ENABLED": "0", "GOOS": "linux", "GOFLAGS": "-modcacherw", "GOTOOLCHAIN": "local",
+            "GOMODCACHE": str(GO_CACHE / "mod"), "GOCACHE": str(GO_CACHE / "build"),
+        }  # fmt: skip
+        with tempfile.TemporaryDirectory(dir=binary.parent) as tmp:
+            out = Path(tmp) / "bootstrap"
+            build = subprocess.run(
+                [go, "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", str(out), "."],
+                cwd=source, env=env, capture_output=True, text=True, timeout=900, check=False,
+            )  # fmt: skip
+            assert build.returncode == 0, f"go build failed:\n{build.stdout}\n{build.stderr}"
+            out.replace(binary)  # atomic: a concurrent run sees a whole binary or none
+    return binary.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def probe_binary() -> bytes:
+    return go_build("probe")
+
+
+def deploy_go(client: Any, name: str, binary: bytes, **kwargs: Any) -> dict[str, Any]:
+    return deploy(client, name, {"bootstrap": binary}, handler="bootstrap", runtime="provided.al2023", **kwargs)
+
+
+# -- Go: aws-lambda-go ------------------------------------------------------------------------
+
+
+def test_go_function_with_struct_in_and_out(client: Any, fn_name: str, probe_binary: bytes) -> None:
+    deploy_go(client, fn_name, probe_binary, MemorySize=256, Timeout=5)
+    streams = set()
+    for round_ in (1, 2):
+        before_ms = time.time() * 1000
+        response, body, log = invoke(client, fn_name, {"name": "Gopher"})
+        assert response["StatusCode"] == 200 and "FunctionError" not in response, body
+        rid = request_id(response)
+        assert body["greeting"] == "Hello, Gopher!"
+        assert body["invocations"] == round_  # package state survives in a warm environment
+        assert body["awsRequestId"] == rid
+        assert body["invokedFunctionArn"] == arn(fn_name)
+        assert (body["functionName"], body["functionVersion"], body["memoryLimitInMB"]) == (fn_name, "$LATEST", 256)
+        assert before_ms < body["deadlineMs"] <= before_ms + 5000 + 1000
+        assert 0 < body["remainingMs"] <= 5000
+        assert body["traceId"]
+        assert body["cwd"] == body["taskRoot"] and body["handler"] == "bootstrap"
+        assert f"greeting Gopher in {rid}" in log
+        assert ("Init Duration: " in log) == (round_ == 1), log
+        streams.add(body["logStreamName"])
+    assert len(streams) == 1
+
+
+@pytest.mark.parametrize(
+    ("action", "error_type", "message"),
+    [("error", "errorString", "something went wrong: Gopher"), ("custom-error", "OrderError", "order 42 not found")],
+    ids=["errors-new", "own-error-type"],
+)  # fmt: skip
+def test_go_returned_error(client: Any, fn_name: str, probe_binary: bytes, action: str, error_type: str, message: str) -> None:
+    deploy_go(client, fn_name, probe_binary)
+    response, body, log = invoke(client, fn_name, {"name": "Gopher", "action": action})
+    assert response.get("FunctionError") == "Unhandled", body
+    # aws-lambda-go names the error's type and sends no stack trace for a returned error.
+    assert body == {"errorMessage": message, "errorType": error_type}
+    assert json.dumps(body, separators=(",", ":")) in log  # it logs the error document too
+
+    # A returned error leaves the environment in service.
+    response, body, log = invoke(client, fn_name, {"name": "again"})
+    assert "FunctionError" not in response, body
+    assert body["invocations"] == 2 and "Init Duration: " not in log
+
+
+def test_go_panic(client: Any, fn_name: str, probe_binary: bytes) -> None:
+    deploy_go(client, fn_name, probe_binary)
+    _, first, _ = invoke(client, fn_name, {"name": "before"})
+    response, body, log = invoke(client, fn_name, {"name": "Gopher", "action": "panic"})
+    assert response.get("FunctionError") == "Unhandled", body
+    assert body["errorType"] == "string"  # the type of the value passed to panic
+    assert body["errorMessage"] == "unexpected state: Gopher"
+    frames = body["stackTrace"]
+    assert isinstance(frames, list) and frames, body
+    assert all(set(frame) == {"path", "line", "label"} for frame in frames), frames
+    assert {"path": "probe/main.go", "label": "handle"} in [
+        {"path": f["path"], "label": f["label"]} for f in frames
+    ], frames
+    assert '"errorType":"string"' in log
+
+    # aws-lambda-go exits once it has reported a panic (Lamina then starts a new environment for
+    # the next event, as after any exit).
+    assert wait_gone(first["logStreamName"]), "the environment outlived its panic"
+
+
+def test_go_on_provided_al2(client: Any, fn_name: str, probe_binary: bytes) -> None:
+    deploy(client, fn_name, {"bootstrap": probe_binary}, handler="unused", runtime="provided.al2")
+    response, body, _ = invoke(client, fn_name, {"name": "al2"})
+    assert "FunctionError" not in response, body
+    assert body["greeting"] == "Hello, al2!" and body["handler"] == "unused"
+
+
+# -- a shell-script bootstrap -----------------------------------------------------------------
+
+
+def shell_package() -> dict[str, str | bytes]:
+    return {name: (SHELL_EXAMPLE / name).read_bytes() for name in ("bootstrap", "function.sh")}
+
+
+def test_shell_bootstrap_echoes_the_event(client: Any, fn_name: str) -> None:
+    deploy(client, fn_name, shell_package(), handler="function.handler", runtime="provided.al2023")
+    event = '{"greeting": "h\u00e9llo", "n": 1}'.encode()
+    for round_ in (1, 2):
+        response, _, log = invoke_raw(client, fn_name, event)
+        assert response["StatusCode"] == 200 and "FunctionError" not in response
+        assert response["Payload"] == b"Echoing request: '" + event + b"'"
+        assert event.decode() in log  # the handler echoes the event to stderr too
+        assert ("Init Duration: " in log) == (round_ == 1), log
+
+
+def test_shell_bootstrap_reports_a_failing_handler(client: Any, fn_name: str) -> None:
+    deploy(client, fn_name, shell_package(), handler="function.fail", runtime="provided.al2023")
+    response, body, _ = invoke(client, fn_name, {"n": 1})
+    assert response.get("FunctionError") == "Unhandled", body
+    assert body["errorType"] == "HandlerError"
+    assert body["errorMessage"] == "function.fail exited with status 3"
+    response, body, _ = invoke(client, fn_name, {"n": 2})  # the runtime goes on to the next event
+    assert body["errorMessage"] == "function.fail exited with status 3"
+
+
+def invoke_raw(client: Any, name: str, payload: bytes) -> tuple[dict[str, Any], None, str]:
+    """Invoke with a raw payload; the response's Payload read as bytes, and the log tail."""
+    response = dict(client.invoke(FunctionName=name, Payload=payload, LogType="Tail"))
+    response["Payload"] = response["Payload"].read()
+    return response, None, base64.b64decode(response["LogResult"]).decode()
+
+
+
+ONE_SHOT = '''#!{python}
+"""A runtime that serves one event, answers it, and exits: like a runtime that dies after an error."""
+import json, os, urllib.request
+
+api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
+with urllib.request.urlopen(api + "next") as event:
+    request_id = event.headers["Lambda-Runtime-Aws-Request-Id"]
+    body = json.loads(event.read())
+answer = urllib.request.Request(api + request_id + "/response", data=json.dumps({{"got": body}}).encode(), method="POST")
+urllib.request.urlopen(answer).close()
+'''
+
+
+def test_a_runtime_that_exits_after_answering_does_not_fail_the_next_invocation(client: Any, fn_name: str) -> None:
+    python = os.path.realpath(sys.executable)
+    deploy(client, fn_name, {"bootstrap": ONE_SHOT.format(python=python)}, runtime="provided.al2023")
+    for i in range(4):
+        response = client.invoke(FunctionName=fn_name, Payload=json.dumps({"i": i}))
+        assert "FunctionError" not in response, response["Payload"].read()
+        assert json.loads(response["Payload"].read()) == {"got": {"i": i}}
