@@ -228,3 +228,33 @@ def test_a_runtime_that_exits_after_answering_does_not_fail_the_next_invocation(
         response = client.invoke(FunctionName=fn_name, Payload=json.dumps({"i": i}))
         assert "FunctionError" not in response, response["Payload"].read()
         assert json.loads(response["Payload"].read()) == {"got": {"i": i}}
+
+
+LOGS_AFTER_REPORTING = '''#!{python}
+"""Reports each error first and logs it afterwards, as AWS's Java runtime client does."""
+import json, os, sys, urllib.request
+
+api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
+while True:
+    with urllib.request.urlopen(api + "next") as event:
+        request_id = event.headers["Lambda-Runtime-Aws-Request-Id"]
+        event.read()
+    error = {{"errorMessage": "bad input", "errorType": "InputError"}}
+    post = urllib.request.Request(api + request_id + "/error", data=json.dumps(error).encode(), method="POST")
+    urllib.request.urlopen(post).close()
+    print("logged after reporting: " + request_id, flush=True)
+'''
+
+
+def test_what_a_runtime_logs_after_its_result_belongs_to_that_invocation(client: Any, fn_name: str) -> None:
+    python = os.path.realpath(sys.executable)
+    deploy(client, fn_name, {"bootstrap": LOGS_AFTER_REPORTING.format(python=python)}, runtime="provided.al2023")
+    for _ in range(2):
+        response = client.invoke(FunctionName=fn_name, LogType="Tail")
+        assert response["FunctionError"] == "Unhandled"
+        assert json.loads(response["Payload"].read())["errorType"] == "InputError"
+        request_id = response["ResponseMetadata"]["RequestId"]
+        lines = base64.b64decode(response["LogResult"]).decode().splitlines()
+        logged = lines.index(f"logged after reporting: {request_id}")
+        end = next(i for i, line in enumerate(lines) if line.startswith(f"END RequestId: {request_id}"))
+        assert logged < end, lines

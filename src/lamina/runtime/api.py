@@ -84,6 +84,7 @@ class RuntimeApiEndpoint:
         self._current: Invocation | None = None
         self._delivered = False
         self._waiting: Connection | None = None  # a runtime long-polling on next
+        self._asked: asyncio.Future[None] | None = None  # resolved when the runtime next asks for an event
         self._connections: set[Connection] = set()
         self._server: asyncio.Server | None = None
         self.port = 0
@@ -114,6 +115,15 @@ class RuntimeApiEndpoint:
     def finish(self) -> None:
         """Forget the current invocation (it was answered, timed out, or its environment died)."""
         self._current = None
+
+    def asked_for_next(self) -> asyncio.Future[None]:
+        """Resolves once the runtime is waiting for its next event: its previous invocation is over."""
+        future = asyncio.get_running_loop().create_future()
+        if self._waiting is not None:
+            future.set_result(None)
+        else:
+            self._asked = future
+        return future
 
     @property
     def fetched(self) -> bool:
@@ -165,6 +175,9 @@ class RuntimeApiEndpoint:
             self.ready.set_result(None)
         if self._current is None or self._delivered:
             self._waiting = conn  # answered by deliver()
+            asked, self._asked = self._asked, None
+            if asked is not None and not asked.done():
+                asked.set_result(None)
         else:
             self._send_next(conn)
 

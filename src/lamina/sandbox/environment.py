@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
 TAIL_BYTES = 4096
+# How long an invocation waits, after its result, for the runtime to ask for the next event.
+RUNTIME_TURNAROUND_S = 2.0
 SANDBOX_TASK_ROOT = Path("/var/task")  # where a sandboxed environment sees its code, as on Lambda
 
 
@@ -114,6 +116,7 @@ class Environment:
         self._started = 0.0
         self._reported_init = False
         self._spawn_error = ""
+        self._final_peak_mb = 0
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -211,6 +214,7 @@ class Environment:
         else:
             message = f"Init timed out after {self.ctx.init_timeout_s:.2f} seconds"
             failure = RuntimeResult(error_body(rc.ERROR_INIT_TIMEOUT, message), rc.ERROR_INIT_TIMEOUT)
+        self._final_peak_mb = self._peak_memory_mb()  # before its cgroup goes
         await self.stop()
         return failure
 
@@ -262,6 +266,12 @@ class Environment:
             self._on_fetch(inv)
         if inv.result.done():
             result = inv.result.result()
+            # The invocation ends when the runtime asks for its next event: what it prints until
+            # then (a runtime may log an error after reporting it) is still this invocation's.
+            await _first_of(self._endpoint.asked_for_next(), self._exited, timeout=RUNTIME_TURNAROUND_S)
+            self._drain()
+            if self._exited.done():
+                reusable = False  # it reported, then exited: the next invocation needs another
         elif self._exited.done():
             self._drain()
             result = self._exit_failure(inv.request_id)
@@ -297,7 +307,7 @@ class Environment:
         """The outcome of an invocation whose environment failed to initialise: the init error and log."""
         self._lines = [f"START RequestId: {request_id} Version: {self.fn.version}", *self._init_lines]
         self._emit_record(self._lines[0])
-        return self._report(request_id, failure, self.init_ms or 0.0, self._peak_memory_mb(), False)
+        return self._report(request_id, failure, self.init_ms or 0.0, self._final_peak_mb, False)
 
     def _report(self, request_id: str, result: RuntimeResult, duration_ms: float, peak_mb: int, reusable: bool) -> Outcome:
         billed = billed_ms(duration_ms)
