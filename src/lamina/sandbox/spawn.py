@@ -31,6 +31,8 @@ from typing import Mapping, Sequence
 log = logging.getLogger(__name__)
 
 ZYGOTE_SCRIPT = Path(__file__).resolve().parent.parent / "runtime" / "python" / "zygote.py"
+# A fork server answers each spawn in about a millisecond; a burst of a thousand queues up.
+SPAWN_REPLY_TIMEOUT_S = 60.0
 
 
 class SpawnError(Exception):
@@ -139,8 +141,8 @@ class Zygote:
         self._replies[request_id] = reply
         fds = array.array("i", [request.output_fd])
         try:
-            self._sock.sendmsg([json.dumps(doc).encode()], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
-            answer = await asyncio.wait_for(reply, 10)
+            await self._send(json.dumps(doc).encode(), fds)
+            answer = await asyncio.wait_for(reply, SPAWN_REPLY_TIMEOUT_S)
         except (OSError, TimeoutError) as exc:
             self._replies.pop(request_id, None)
             raise SpawnError(f"the fork server did not answer: {exc}") from exc
@@ -154,6 +156,28 @@ class Zygote:
         else:
             self._children[pid] = process
         return process
+
+    async def _send(self, data: bytes, fds: array.array[int]) -> None:
+        """Send one request; when the socket's buffer is full (a burst of spawns), wait for room."""
+        loop = asyncio.get_running_loop()
+        while True:
+            assert self._sock is not None
+            try:
+                self._sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+                return
+            except BlockingIOError:
+                writable: asyncio.Future[None] = loop.create_future()
+                fd = self._sock.fileno()
+
+                def wake() -> None:
+                    if not writable.done():
+                        writable.set_result(None)
+
+                loop.add_writer(fd, wake)
+                try:
+                    await writable
+                finally:
+                    loop.remove_writer(fd)
 
     def _on_message(self) -> None:
         assert self._sock is not None
