@@ -1,0 +1,16 @@
+"""Lamina's benchmark suite: ``scripts/bench [--quick] [--only NAME ...] [--json PATH]``.
+
+It measures Lamina against an in-process floor (``floor.py``) and, where node and npm are
+present, serverless-offline running the same handler (``peer.py``), all in one run, so every
+figure is also a ratio; see docs/benchmarks.md for what each figure means.
+
+    __main__.py       command line; prints the tables, writes the JSON
+    suite.py          the run: scenarios in order, servers started and stopped
+    scenarios/        warm.py, cold.py, density.py, burst.py, scaling.py: one scenario each
+    load.py           the load generator (callback-driven keep-alive HTTP/1.1) and a plain client
+    wrk.py            throughput from wrk too, when it is installed
+    floor.py          the floor server; peer.py the serverless-offline peer; lamina_target.py Lamina
+    procs.py          child servers: readiness line, output drain, SIGTERM on the way out
+    memory.py         PSS / USS / RSS from /proc
+    results.py, targets.py, report.py   what was measured, the targets judged, tables and JSON
+"""

@@ -1,0 +1,34 @@
+"""How much each scenario measures: the full run, and ``--quick`` for smoke use (under a minute)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    warmup_s: float  # load before each measurement, not measured
+    measure_s: float  # each warm-invoke measurement
+    warm_concurrency: tuple[int, ...]
+    cold_functions: int  # new functions, each invoked once cold
+    density_hold: int  # idle environments actually started and held
+    burst: int  # concurrent invocations of a cold function
+    burst_sleep_s: float
+    scaling_limit: int  # LAMINA_ACCOUNT_CONCURRENCY of the scaling server
+    scaling_max: int  # the curve stops here if it never throttles
+    scaling_measure_s: float
+    probe_interval_s: float  # health and control API probes during the scaling curve
+
+
+FULL = Profile(
+    name="full", warmup_s=2.0, measure_s=8.0, warm_concurrency=(1, 8, 32), cold_functions=30,
+    density_hold=1000, burst=200, burst_sleep_s=1.0, scaling_limit=64, scaling_max=256,
+    scaling_measure_s=4.0, probe_interval_s=0.1,
+)  # fmt: skip
+
+QUICK = Profile(
+    name="quick", warmup_s=0.3, measure_s=1.0, warm_concurrency=(1, 8, 32), cold_functions=5,
+    density_hold=50, burst=50, burst_sleep_s=1.0, scaling_limit=64, scaling_max=256,
+    scaling_measure_s=0.7, probe_interval_s=0.1,
+)  # fmt: skip

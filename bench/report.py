@@ -1,0 +1,163 @@
+"""The report of a run: Markdown tables for the terminal and docs/benchmarks.md, and the JSON file.
+
+Ratios are Lamina's figure over the other target's, measured in the same run: for throughput
+higher is better, for latency lower is better.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench.results import Results
+from bench.scenarios.warm import WarmPoint
+from bench.stats import ratio
+from bench.targets import Check, checks
+
+Row = Sequence[str]
+
+
+def _ms(value: float) -> str:
+    if math.isnan(value):
+        return "–"
+    return f"{value:.3f}" if value < 1 else f"{value:.2f}" if value < 10 else f"{value:.1f}"
+
+
+def _x(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}×"
+
+
+def _met(check: Check | None) -> str:
+    if check is None:
+        return ""
+    return {True: "yes", False: "**no**", None: "n/a"}[check.met]
+
+
+def table(header: Row, rows: Sequence[Row]) -> str:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(row: Row) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |"
+
+    return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])
+
+
+def _target_cells(found: dict[str, Check], *figures: str) -> list[str]:
+    picked = [found[f] for f in figures if f in found]
+    if not picked:
+        return ["", ""]
+    met = [c.met for c in picked]
+    overall = False if False in met else None if None in met else True
+    return [", ".join(f"{c.target} ({c.measured})" for c in picked), _met(Check("", "", "", overall))]
+
+
+def _warm_figure(point: WarmPoint | None, figure: str) -> float | None:
+    if point is None:
+        return None
+    return {"throughput": point.throughput, "p50": point.latency.p50_ms, "p99": point.latency.p99_ms}[figure]
+
+
+def main_table(results: Results) -> str:
+    found = {c.figure: c for c in checks(results)}
+    rows: list[Row] = []
+    for c in results.profile.warm_concurrency:
+        lam, flo, peer = (results.warm_point(t, c) for t in ("lamina", "floor", "peer"))
+        if lam is None and flo is None:
+            continue
+        figures = ["p50", "p99"] if c == 1 else ["throughput", "p99"]
+        for figure in figures:
+            label = "throughput (req/s)" if figure == "throughput" else f"{figure} latency (ms)"
+            vals = [_warm_figure(p, figure) for p in (lam, flo, peer)]
+            cells = ["–" if v is None else f"{v:,.0f}" if figure == "throughput" else _ms(v) for v in vals]
+            targets = ["", ""]
+            if c == 1 and figure == "p50":
+                targets = _target_cells(found, "warm p50 latency, c=1, vs floor")
+            if c == 8 and figure == "throughput":
+                targets = _target_cells(found, "warm throughput, c=8, vs serverless-offline", "warm throughput, c=8, vs floor")
+            rows.append([f"warm invoke, c={c}: {label}", *cells, _x(ratio(vals[0], vals[1])), _x(ratio(vals[0], vals[2])), *targets])
+
+    def lamina_row(figure: str, value: str, *check_figures: str) -> None:
+        rows.append([figure, value, "", "", "", "", *_target_cells(found, *check_figures)])
+
+    if (cold := results.cold) is not None:
+        lamina_row(f"cold start, client-visible p50 / p99 (ms, {cold.functions} functions)",
+                   f"{_ms(cold.client.p50_ms)} / {_ms(cold.client.p99_ms)}", "cold start, client-visible p50")  # fmt: skip
+        lamina_row("cold start, Init Duration p50 / p99 (ms)", f"{_ms(cold.init.p50_ms)} / {_ms(cold.init.p99_ms)}")
+        lamina_row("same functions' second invoke, p50 (ms)", _ms(cold.warm.p50_ms))
+    if (d := results.density) is not None:
+        lamina_row(f"idle warm environment, PSS (MB, mean of {d.held})", f"{d.env_pss_kb_mean / 1024:.2f}",
+                   "idle warm environment, PSS")  # fmt: skip
+        lamina_row("idle warm environment, USS / RSS (MB)", f"{d.env_uss_kb_mean / 1024:.2f} / {d.env_rss_kb_mean / 1024:.2f}")
+        lamina_row("server memory per idle environment (KB)", f"{d.server_kb_per_env:.0f}")
+        lamina_row("idle environments that fit (extrapolated from PSS)", f"{d.fit:,}", "idle environments that fit")
+        lamina_row("idle environments held: of those asked for (all running after s)",
+                   f"{d.held:,} of {d.requested:,} ({d.start_s:.2f} s)")  # fmt: skip
+    if (b := results.burst) is not None:
+        lamina_row(f"burst 0 → {b.requests}: all environments running (s)",
+                   f"{b.all_ready_s:.2f} ({b.environments} envs)", "burst 0 → 200 environments")  # fmt: skip
+    if (s := results.scaling) is not None and s.steps:
+        best = max(s.steps, key=lambda st: st.throughput)
+        lamina_row(f"scaling: peak throughput (req/s, limit {s.limit})", f"{best.throughput:,.0f} at c={best.concurrency}")
+        lamina_row("scaling: throttled (429) from concurrency", str(s.throttled_at or "never"),
+                   "responsive while throttled")  # fmt: skip
+    header = ["figure", "Lamina", "floor", "serverless-offline", "vs floor", "vs peer", "target (measured)", "met"]
+    return table(header, rows)
+
+
+def scaling_table(results: Results) -> str | None:
+    s = results.scaling
+    if s is None or not s.steps:
+        return None
+    rows = [[str(st.concurrency), f"{st.throughput:,.0f}", _ms(st.latency.p50_ms), _ms(st.latency.p99_ms),
+             f"{st.throttled:,}", f"{st.health.ok}/{st.health.sent} ({_ms(st.health.latency.max_ms)})",
+             f"{st.control.ok}/{st.control.sent} ({_ms(st.control.latency.max_ms)})"] for st in s.steps]  # fmt: skip
+    header = ["concurrency", "req/s", "p50 ms", "p99 ms", "429s", "health ok (max ms)", "control API ok (max ms)"]
+    return table(header, rows)
+
+
+def render(results: Results) -> str:
+    loads = [f"{name} {load:.2f}" for name, load in results.load_average.items()]
+    if results.load_average_end:
+        loads.append(f"end {results.load_average_end[0]:.2f}")
+    parts = [f"Lamina benchmark ({results.profile.name} run, {results.started}, {results.duration_s:.0f} s)",
+             f"Machine: {results.machine.describe()}",
+             f"Load average (1 minute) as each scenario began: {', '.join(loads)}", "", main_table(results)]  # fmt: skip
+    scaling = scaling_table(results)
+    if scaling:
+        parts += ["", f"Scaling curve (LAMINA_ACCOUNT_CONCURRENCY={results.scaling.limit if results.scaling else ''}):",
+                  "", scaling]  # fmt: skip
+    floor8 = results.warm_point("floor", 8)
+    if floor8 is not None:
+        parts += ["", f"Load generator ceiling: {floor8.throughput:,.0f} req/s against the floor at c=8, "
+                      f"using {floor8.client_cpu_share:.0%} of a core."]  # fmt: skip
+    parts += [f"Note: {n}" for n in results.notes]
+    if results.density is not None and results.density.failed:
+        d = results.density
+        parts.append(f"Note: density: {d.failed} of {d.requested} invocations failed, e.g.: {d.failure}")
+    if results.burst is not None and results.burst.failure:
+        b = results.burst
+        parts.append(f"Note: burst: {b.requests - b.ok} of {b.requests} invocations failed, e.g.: {b.failure}")
+    parts += [f"FAILED {name}: {why}" for name, why in results.errors.items()]
+    return "\n".join(parts)
+
+
+def _plain(value: object) -> object:
+    """JSON-safe: NaN becomes null, tuples lists, dataclasses dicts."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_json(results: Results, path: Path) -> None:
+    doc = {"results": _plain(results), "targets": _plain(checks(results))}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")

@@ -1,0 +1,33 @@
+"""Everything one run measured, scenario by scenario (a scenario not run, or failed, is None)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bench.machine import Machine
+from bench.profile import Profile
+from bench.scenarios.burst import BurstResult
+from bench.scenarios.cold import ColdResult
+from bench.scenarios.density import DensityResult
+from bench.scenarios.scaling import ScalingResult
+from bench.scenarios.warm import WarmPoint
+
+
+@dataclass
+class Results:
+    profile: Profile
+    machine: Machine
+    started: str  # ISO 8601, UTC
+    duration_s: float = 0.0
+    load_average: dict[str, float] = field(default_factory=dict)  # 1-minute, as each scenario began
+    load_average_end: tuple[float, float, float] | None = None  # the machine's, when the run ended
+    notes: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)  # scenario -> why it failed
+    warm: list[WarmPoint] | None = None
+    cold: ColdResult | None = None
+    density: DensityResult | None = None
+    burst: BurstResult | None = None
+    scaling: ScalingResult | None = None
+
+    def warm_point(self, target: str, concurrency: int) -> WarmPoint | None:
+        return next((p for p in self.warm or [] if p.target == target and p.concurrency == concurrency), None)

@@ -1,0 +1,135 @@
+"""The run: scenarios in order, each on servers of its own, every server stopped at the end.
+
+A scenario that fails is recorded (``Results.errors``) and the run goes on with the next one.
+Every server is started by ``Processes`` and stopped by it, newest first, on the way out, also
+when the run is interrupted (``__main__`` kills what is left if the event loop cannot).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench import machine, peer
+from bench.context import Bench
+from bench.floor import start_floor
+from bench.handlers import NOOP
+from bench.lamina_target import invoke_path
+from bench.load import Endpoint
+from bench.procs import Processes, ServerError
+from bench.profile import Profile
+from bench.results import Results
+from bench.scenarios import burst, cold, density, scaling, warm
+from bench.types import Progress
+
+ROOT = Path(__file__).resolve().parent.parent
+PEER_CACHE = ROOT / ".cache" / "bench" / "serverless"
+
+
+async def _warm(bench: Bench, results: Results) -> None:
+    targets: list[warm.Target] = []
+    floor = await start_floor(bench.processes, bench.workdir / "floor.log")
+    targets.append(warm.Target("floor", Endpoint(floor.url, invoke_path("noop"))))
+    install = await peer.prepare(PEER_CACHE, bench.progress)
+    results.notes.append(install.note)
+    bench.progress(install.note)
+    the_peer = None
+    if install.cli is not None:
+        try:
+            the_peer = await peer.start_peer(bench.processes, install, bench.workdir / "peer")
+            targets.append(warm.Target("peer", the_peer.endpoint()))
+        except ServerError as exc:
+            note = f"peer skipped: serverless-offline did not start: {exc}"
+            results.notes.append(note.splitlines()[0])
+            bench.progress(note)
+    try:
+        async with bench.lamina("warm") as lamina:
+            await lamina.create_function("noop", NOOP)
+            targets.append(warm.Target("lamina", lamina.endpoint("noop")))
+            results.warm = await warm.run(targets, bench.profile, bench.workdir, bench.progress)
+    finally:
+        if the_peer is not None:
+            await bench.processes.stop(the_peer.server)
+        await bench.processes.stop(floor)
+
+
+async def _cold(bench: Bench, results: Results) -> None:
+    async with bench.lamina("cold") as lamina:
+        results.cold = await cold.run(lamina, bench.profile.cold_functions, bench.progress)
+
+
+async def _density(bench: Bench, results: Results) -> None:
+    limit = str(max(1000, bench.profile.density_hold))  # each held environment is a concurrent invocation
+    async with bench.lamina("density", LAMINA_ACCOUNT_CONCURRENCY=limit) as lamina:
+        results.density = await density.run(lamina, bench.profile.density_hold, bench.progress)
+
+
+async def _burst(bench: Bench, results: Results) -> None:
+    async with bench.lamina("burst") as lamina:
+        results.burst = await burst.run(lamina, bench.profile.burst, bench.profile.burst_sleep_s, bench.progress)
+
+
+async def _scaling(bench: Bench, results: Results) -> None:
+    limit = str(bench.profile.scaling_limit)
+    async with bench.lamina("scaling", LAMINA_ACCOUNT_CONCURRENCY=limit) as lamina:
+        results.scaling = await scaling.run(lamina, bench.profile, bench.progress)
+
+
+SCENARIOS: dict[str, Callable[[Bench, Results], Awaitable[None]]] = {
+    "warm": _warm, "cold": _cold, "density": _density, "burst": _burst, "scaling": _scaling,
+}  # fmt: skip
+
+
+def _innermost(exc: BaseException) -> BaseException:
+    """The first error inside (nested) exception groups: a task group's failure, as its body raised it."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def _remove(path: Path) -> None:
+    """Remove the scratch folder, code trees that Lamina made read-only included."""
+
+    def writable_then_retry(func: Callable[[str], object], failed: str, _exc: object) -> None:
+        parent = os.path.dirname(failed)
+        os.chmod(parent, os.stat(parent).st_mode | stat.S_IWUSR | stat.S_IXUSR)
+        func(failed)
+
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(path, onexc=writable_then_retry)
+    else:
+        shutil.rmtree(path, onerror=writable_then_retry)
+
+
+async def run(profile: Profile, only: list[str], processes: Processes, progress: Progress) -> Results:
+    start = time.monotonic()
+    results = Results(profile, machine.describe(), datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    progress(f"machine: {results.machine.describe()}")
+    workdir = Path(tempfile.mkdtemp(prefix="lamina-bench-"))
+    bench = Bench(profile, processes, workdir, progress)
+    try:
+        for name in only:
+            results.load_average[name] = os.getloadavg()[0]
+            progress(f"== {name} (load average {results.load_average[name]:.2f})")
+            try:
+                await SCENARIOS[name](bench, results)
+            except Exception as exc:  # one failed scenario must not lose the others' figures
+                cause = _innermost(exc)
+                results.errors[name] = f"{type(cause).__name__}: {cause}".splitlines()[0]
+                progress(f"{name} FAILED:\n{''.join(traceback.format_exception(exc))}")
+            finally:
+                await processes.stop_all()
+    finally:
+        await processes.stop_all()
+        _remove(workdir)
+    results.duration_s = time.monotonic() - start
+    results.load_average_end = os.getloadavg()
+    return results
