@@ -124,3 +124,26 @@ def test_a_dead_zygote_is_replaced(tmp_path: Path) -> None:
             await spawner.close()
 
     asyncio.run(scenario())
+
+
+def test_a_burst_of_spawns_is_all_answered(tmp_path: Path) -> None:
+    """More requests at once than the fork server's socket holds: each waits for room, none is lost."""
+
+    async def scenario() -> None:
+        zygote = Zygote(PYTHON)
+        await zygote.start()
+        pipes = [os.pipe() for _ in range(300)]
+        try:
+            processes = await asyncio.gather(
+                *(zygote.spawn(request(tmp_path, write_fd), exec_argv=False) for _, write_fd in pipes)
+            )
+            assert len({p.pid for p in processes}) == 300
+            codes = await asyncio.wait_for(asyncio.gather(*(p.exited for p in processes)), 60)
+            assert set(codes) == {1}
+        finally:
+            for read_fd, write_fd in pipes:
+                os.close(write_fd)
+                read_all(read_fd)
+            await zygote.close()
+
+    asyncio.run(scenario())

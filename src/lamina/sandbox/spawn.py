@@ -97,6 +97,7 @@ class Zygote:
         self._children: dict[int, Process] = {}
         self._early_exits: dict[int, int] = {}
         self._ready: asyncio.Future[None] | None = None
+        self._send_lock = asyncio.Lock()
 
     @property
     def alive(self) -> bool:
@@ -158,26 +159,30 @@ class Zygote:
         return process
 
     async def _send(self, data: bytes, fds: array.array[int]) -> None:
-        """Send one request; when the socket's buffer is full (a burst of spawns), wait for room."""
+        """Send one request; when the socket's buffer is full (a burst of spawns), wait for room.
+
+        Sends are serialised: one sender at a time waits for the socket to be writable.
+        """
         loop = asyncio.get_running_loop()
-        while True:
-            assert self._sock is not None
-            try:
-                self._sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
-                return
-            except BlockingIOError:
-                writable: asyncio.Future[None] = loop.create_future()
-                fd = self._sock.fileno()
-
-                def wake() -> None:
-                    if not writable.done():
-                        writable.set_result(None)
-
-                loop.add_writer(fd, wake)
+        async with self._send_lock:
+            while True:
+                assert self._sock is not None
                 try:
-                    await writable
-                finally:
-                    loop.remove_writer(fd)
+                    self._sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+                    return
+                except BlockingIOError:
+                    writable: asyncio.Future[None] = loop.create_future()
+                    fd = self._sock.fileno()
+
+                    def wake() -> None:
+                        if not writable.done():
+                            writable.set_result(None)
+
+                    loop.add_writer(fd, wake)
+                    try:
+                        await writable
+                    finally:
+                        loop.remove_writer(fd)
 
     def _on_message(self) -> None:
         assert self._sock is not None
