@@ -11,14 +11,14 @@ from types import ModuleType
 from typing import Mapping
 
 from lamina.errors import InvalidParameterValue, ValidationError
-from lamina.runtime.families import Runtime, dotnet, java, provided, python, ruby
+from lamina.runtime.families import Runtime, dotnet, java, nodejs, provided, python, ruby
 from lamina.runtime.names import LAMBDA_RUNTIMES
 from lamina.settings import runtime_variable
 
 __all__ = ["LAMBDA_RUNTIMES", "Runtime", "RuntimeRegistry"]
 
 
-FAMILIES: tuple[ModuleType, ...] = (python, provided, ruby, dotnet, java)
+FAMILIES: tuple[ModuleType, ...] = (python, provided, ruby, dotnet, java, nodejs)
 
 
 class RuntimeRegistry:

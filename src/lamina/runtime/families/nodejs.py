@@ -1,0 +1,72 @@
+"""Node.js: ``nodejsNN.x`` on a host ``node`` of major version NN, running Lamina's runtime
+(``runtime/nodejs``, JavaScript, Node's standard library only).
+
+An environment starts as ``/bin/sh runtime/nodejs/bootstrap.sh <node> <NN>``: the script sets
+NODE_PATH (layers' ``/opt/nodejs/...``) and V8's heap sizes from the function's memory, as AWS's
+bootstrap does, then execs ``node index.cjs``. Interpreters are found on PATH, in the usual
+install places and in nvm's and n's version directories, and resolved once to their real path;
+``LAMINA_NODEJS22_X=/path/to/node`` picks one (it must be that major version).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Mapping
+
+from lamina.runtime.families import Runtime, probe
+
+RUNTIME_DIR = Path(__file__).resolve().parent.parent / "nodejs"
+BOOTSTRAP = RUNTIME_DIR / "bootstrap.sh"
+_NAME = re.compile(r"^nodejs(\d+)\.x$")
+_PROBE = "console.log(process.versions.node.split('.')[0]); console.log(process.execPath)"
+
+
+def owns(name: str) -> bool:
+    return bool(_NAME.match(name))
+
+
+def _version_dirs(pattern: str) -> list[str]:
+    """Matching installations, newest first (v20.10 before v20.9)."""
+
+    def key(path: str) -> tuple[int, ...]:
+        found = re.search(r"(\d+)\.(\d+)\.(\d+)", path)
+        return tuple(int(part) for part in found.groups()) if found else ()
+
+    return sorted(glob.glob(pattern), key=key, reverse=True)
+
+
+def _candidates(major: int) -> list[str]:
+    found = [path for path in (shutil.which(f"node{major}"), shutil.which("node"), shutil.which("nodejs")) if path]
+    nvm_dir = os.environ.get("NVM_DIR", os.path.expanduser("~/.nvm"))
+    found += _version_dirs(f"{nvm_dir}/versions/node/v{major}.*/bin/node")
+    n_prefix = os.environ.get("N_PREFIX", "/usr/local")
+    found += _version_dirs(f"{n_prefix}/n/versions/node/{major}.*/bin/node")
+    found += ["/usr/local/bin/node", "/usr/bin/node", "/usr/bin/nodejs"]
+    unique: dict[str, str] = {}  # each installation once (``nodejs`` is often a link to ``node``)
+    for path in found:
+        if os.path.isfile(path):
+            unique.setdefault(os.path.realpath(path), path)
+    return list(unique.values())
+
+
+def resolve(name: str, overrides: Mapping[str, str]) -> Runtime | None:
+    match = _NAME.match(name)
+    if not match:
+        return None
+    major = match[1]
+    candidates = [overrides[name]] if name in overrides else _candidates(int(major))
+    for candidate in candidates:
+        out = probe([candidate, "-e", _PROBE])
+        lines = out.splitlines() if out else []
+        if len(lines) == 2 and lines[0] == major:
+            real = str(Path(lines[1]).resolve())
+            prefix = Path(real).parent.parent
+            return Runtime(
+                name, "nodejs", ("/bin/sh", str(BOOTSTRAP), real, major), keep=(prefix, RUNTIME_DIR),
+                env={"LAMBDA_RUNTIME_DIR": str(RUNTIME_DIR)},
+            )  # fmt: skip
+    return None

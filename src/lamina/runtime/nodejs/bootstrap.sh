@@ -1,0 +1,24 @@
+# Starts Lamina's Node.js runtime, as AWS's nodejs bootstrap starts theirs:
+#   sh bootstrap.sh NODE MAJOR
+# NODE is the interpreter, MAJOR the runtime's version (20 for nodejs20.x). Unless the function
+# sets NODE_PATH itself, layers' /opt/nodejs/nodeMAJOR/node_modules and /opt/nodejs/node_modules
+# are on it; V8's heap is sized from the function's memory (a tenth for the young generation).
+node="$1"
+major="$2"
+here="${0%/*}"
+
+if [ -z "${NODE_PATH:-}" ]; then
+    NODE_PATH="/opt/nodejs/node$major/node_modules:/opt/nodejs/node_modules:$here/node_modules:$here:$LAMBDA_TASK_ROOT"
+    export NODE_PATH
+fi
+
+memory="${AWS_LAMBDA_FUNCTION_MEMORY_SIZE:-}"
+case "$memory" in
+    '' | *[!0-9]*)
+        exec "$node" --expose-gc --max-http-header-size 81920 "$here/index.cjs"
+        ;;
+esac
+new_space=$((memory / 10))
+exec "$node" --expose-gc --max-http-header-size 81920 \
+    --max-semi-space-size=$((new_space / 2)) --max-old-space-size=$((memory - new_space)) \
+    "$here/index.cjs"
