@@ -33,7 +33,7 @@ from tests.integration.test_invoke import arn, invoke, report_fields, report_lin
 
 SOURCES = Path(__file__).resolve().parent / "java"
 CACHE = ROOT / ".cache" / "java"
-EVENTS = ROOT.parent / "shared" / "aws" / "events"
+EVENTS = ROOT / "tests" / "data" / "aws_events"
 JAVA_RUNTIMES = ("java8.al2", "java11", "java17", "java21", "java25")
 AVAILABLE = {name: java_family.resolve(name, {}) for name in JAVA_RUNTIMES}
 RUNTIME = "java17"  # the one most tests run on; every available runtime runs the basics
@@ -233,7 +233,7 @@ def test_request_stream_handler(client: Any, fn_name: str, build: Build) -> None
 
 def test_events_class_api_gateway(client: Any, fn_name: str, build: Build) -> None:
     deploy_java(client, fn_name, build, "example.Api::handleRequest")
-    event = (EVENTS / "aws-lambda-go" / "apigw-request.json").read_bytes()  # a real API Gateway proxy event
+    event = (EVENTS / "apigw-request.json").read_bytes()  # a real API Gateway proxy event
     response, body, _ = invoke(client, fn_name, event)
     assert "FunctionError" not in response, body
     assert body == {
@@ -249,7 +249,7 @@ def test_events_class_api_gateway(client: Any, fn_name: str, build: Build) -> No
 def test_fat_jar(client: Any, fn_name: str, build: Build, runtime: str) -> None:
     """A shaded jar uploaded as the package itself: its entries are the code."""
     deploy_java(client, fn_name, build, "example.Api::handleRequest", runtime=runtime, package=build.fat.read_bytes())
-    event = (EVENTS / "aws-lambda-go" / "apigw-request.json").read_bytes()
+    event = (EVENTS / "apigw-request.json").read_bytes()
     response, body, _ = invoke(client, fn_name, event)
     assert "FunctionError" not in response, body
     assert body["statusCode"] == 201 and body["body"].startswith("POST|/hello/world|"), body
@@ -274,7 +274,7 @@ def test_dependencies_from_a_layer(client: Any, fn_name: str, build: Build) -> N
         classes_only: dict[str, str | bytes] = {name: jar.read(name) for name in jar.namelist() if name.endswith(".class")}
     deploy_java(client, fn_name, build, "example.Api::handleRequest", package=make_zip(classes_only),
                 Layers=[layer["LayerVersionArn"]])  # fmt: skip
-    response, body, log = invoke(client, fn_name, (EVENTS / "aws-lambda-go" / "apigw-request.json").read_bytes())
+    response, body, log = invoke(client, fn_name, (EVENTS / "apigw-request.json").read_bytes())
     assert "FunctionError" not in response, (body, log)
     assert body["statusCode"] == 201, body
 
