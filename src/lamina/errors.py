@@ -7,6 +7,7 @@
         ├── InvalidParameterValue     400  a value is well-formed but not acceptable
         ├── ValidationError           400  a value breaks the API model's constraints
         ├── InvalidRequestContent     400  the request body is not valid JSON
+        ├── PolicyLengthExceeded      400  a resource-based policy would pass its size limit
         ├── AccessDenied              403  the caller may not do this
         ├── ResourceNotFound          404
         ├── ResourceConflict          409
@@ -60,6 +61,11 @@ class ValidationError(ApiError):
 
 class InvalidRequestContent(ApiError):
     code = "InvalidRequestContentException"
+    status = 400
+
+
+class PolicyLengthExceeded(ApiError):
+    code = "PolicyLengthExceededException"
     status = 400
 
 
@@ -126,6 +132,7 @@ API_ERRORS: tuple[type[ApiError], ...] = (
     InvalidParameterValue,
     ValidationError,
     InvalidRequestContent,
+    PolicyLengthExceeded,
     AccessDenied,
     ResourceNotFound,
     ResourceConflict,

@@ -62,9 +62,13 @@ class LayerVersion:
     created: str = ""
 
 
+LATEST = "$LATEST"
+
+
 @dataclass(frozen=True)
 class FunctionConfig:
-    """One function's ``$LATEST`` configuration, as stored."""
+    """One function's configuration, as stored: its ``$LATEST`` (``version`` "$LATEST"), or one of its
+    published versions (``version`` "1", "2", ...), an immutable snapshot of ``$LATEST``."""
 
     name: str
     runtime: str
@@ -84,9 +88,107 @@ class FunctionConfig:
     update_reason: str = ""
     last_modified: str = ""
     revision_id: str = ""
-    version: str = "$LATEST"
+    version: str = LATEST
+    # The RevisionId the code or configuration last changed at (empty: ``revision_id``). Publishing a
+    # version gives $LATEST a new RevisionId but not a new generation, and the version keeps it: a
+    # version whose config_revision is $LATEST's is what $LATEST still is.
+    config_revision: str = ""
 
     @property
     def generation(self) -> str:
         """Environments are reused only for the same generation: new code or config retires them."""
-        return self.revision_id
+        return self.config_revision or self.revision_id
+
+    @property
+    def is_latest(self) -> bool:
+        return self.version == LATEST
+
+
+@dataclass(frozen=True)
+class Alias:
+    """A name for one of a function's versions (or ``$LATEST``), optionally sending a share of the
+    invocations to one more version: ``weights`` maps that version to its share, 0.0 to 1.0."""
+
+    function: str
+    name: str
+    function_version: str
+    description: str = ""
+    weights: Mapping[str, float] = field(default_factory=dict)
+    revision_id: str = ""
+
+
+@dataclass(frozen=True)
+class PolicyStatement:
+    """One statement of a function's resource-based policy, as AddPermission built it."""
+
+    sid: str
+    principal: str | Mapping[str, str]  # "*", {"Service": ...} or {"AWS": "arn:aws:iam::<acct>:root"}
+    action: str
+    resource: str  # the function's ARN, qualified when the policy is a version's or an alias's
+    condition: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # operator -> {key: value}
+
+
+@dataclass(frozen=True)
+class FunctionPolicy:
+    """The resource-based policy of a function (``qualifier`` "$LATEST") or of one version or alias."""
+
+    function: str
+    qualifier: str
+    statements: tuple[PolicyStatement, ...]
+    revision_id: str
+
+
+@dataclass(frozen=True)
+class EventInvokeConfig:
+    """How asynchronous invocations of a function (or a version or alias) are retried and where results go.
+
+    ``None`` means "not set": the asynchronous invoker applies Lambda's defaults (2 retries, 6 hours).
+    """
+
+    function: str
+    qualifier: str
+    maximum_retry_attempts: int | None = None
+    maximum_event_age_seconds: int | None = None
+    on_success: str | None = None  # destination ARN
+    on_failure: str | None = None
+    last_modified: float = 0.0  # epoch seconds
+
+
+class UrlAuthType(enum.StrEnum):
+    """A function URL's ``AuthType``: open to anyone, or only to SigV4-signed requests."""
+
+    NONE = "NONE"
+    AWS_IAM = "AWS_IAM"
+
+
+class InvokeMode(enum.StrEnum):
+    """A function URL's ``InvokeMode``. Lamina serves ``RESPONSE_STREAM`` URLs buffered."""
+
+    BUFFERED = "BUFFERED"
+    RESPONSE_STREAM = "RESPONSE_STREAM"
+
+
+@dataclass(frozen=True)
+class UrlCors:
+    """A function URL's CORS settings; ``None`` is "not set" (absent from the API's shapes)."""
+
+    allow_credentials: bool | None = None
+    allow_headers: tuple[str, ...] | None = None
+    allow_methods: tuple[str, ...] | None = None
+    allow_origins: tuple[str, ...] | None = None
+    expose_headers: tuple[str, ...] | None = None
+    max_age: int | None = None
+
+
+@dataclass(frozen=True)
+class FunctionUrlConfig:
+    """A function URL: the function (``qualifier`` "$LATEST", or an alias) it invokes and how it is served."""
+
+    function: str
+    qualifier: str
+    url_id: str  # 32 lowercase letters and digits, random, for life: the host's first label
+    auth_type: UrlAuthType
+    invoke_mode: InvokeMode = InvokeMode.BUFFERED
+    cors: UrlCors | None = None
+    created: str = ""  # ISO 8601, as AWS writes CreationTime
+    last_modified: str = ""

@@ -25,7 +25,12 @@ from aiohttp import web
 from lamina.api.app import build_app
 from lamina.api.context import Services
 from lamina.control.functions import FunctionService
+from lamina.control.event_config import EventConfigService
 from lamina.control.layers import LayerService
+from lamina.control.policy import PolicyService
+from lamina.control.tags import TagService
+from lamina.control.targets import Targets
+from lamina.control.urls import UrlService
 from lamina.invoke.service import Invoker
 from lamina.metering.recorder import Recorder
 from lamina.runtime.runtimes import RuntimeRegistry
@@ -89,12 +94,25 @@ class Server:
             scale_up_limit=s.limits.scale_up_limit, scale_window=s.limits.scale_window_seconds,
         )  # fmt: skip
         functions = FunctionService(store, code, runtimes, s, scheduler.retire, layers, overlays)
+        targets = Targets(functions, s)
+        tags, policies = TagService(store, targets, s), PolicyService(store, targets)
+        event_configs = EventConfigService(store, targets, s)
+        functions.add_hook(tags)
+        functions.add_hook(event_configs)
+        urls = UrlService(store, functions.get, s,
+                          alias_exists=lambda name, alias: functions.aliases.find(name, alias) is not None)  # fmt: skip
+        functions.add_hook(urls)
         await functions.load()
+        await event_configs.load()
+        await urls.load()
         await scheduler.start()
         invoker = Invoker(functions, scheduler, s)
         # A 50 MB zip in base64 inside JSON, as AWS accepts for CreateFunction.
         max_request = (s.limits.zipped_code_bytes * 4 + 2) // 3 + 64 * 1024
-        self._svc = Services(s, store, code, functions, layers, scheduler, invoker, recorder, uids, max_request)
+        self._svc = Services(
+            s, store, code, functions, layers, scheduler, invoker, recorder, uids, max_request,
+            tags=tags, policies=policies, event_configs=event_configs, urls=urls,
+        )  # fmt: skip
         self._runner = web.AppRunner(build_app(self._svc), access_log=None, shutdown_timeout=s.shutdown_grace_seconds)
         await self._runner.setup()
         sock = socket.create_server((s.host, s.port), reuse_port=False, backlog=1024)

@@ -49,6 +49,9 @@ class Settings:
     data_dir: Path = Path(".lamina")
     region: str = "us-east-1"
     account_id: str = "000000000000"
+    # The one credential pair Lamina knows: SigV4-signed requests (AWS_IAM function URLs) must use it.
+    access_key_id: str = "test"
+    secret_access_key: str = field(default="test", repr=False)
     # How long an idle execution environment is kept warm before it is stopped.
     keep_alive_seconds: float = 300.0
     # How long shutdown waits for in-flight invocations before stopping environments.
@@ -72,6 +75,10 @@ class Settings:
             values["region"] = env["LAMINA_REGION"]
         if "LAMINA_KEEP_ALIVE" in env:
             values["keep_alive_seconds"] = float(env["LAMINA_KEEP_ALIVE"])
+        if "LAMINA_ACCESS_KEY_ID" in env:
+            values["access_key_id"] = env["LAMINA_ACCESS_KEY_ID"]
+        if "LAMINA_SECRET_ACCESS_KEY" in env:
+            values["secret_access_key"] = env["LAMINA_SECRET_ACCESS_KEY"]
         # LAMINA_PYTHON3_12=/path/to/python3.12, LAMINA_NODEJS22_X=/path/to/node, ...
         interpreters = {
             name: env[runtime_variable(name)] for name in LAMBDA_RUNTIMES if runtime_variable(name) in env

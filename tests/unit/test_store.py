@@ -114,3 +114,151 @@ def test_migrations_are_applied_once(tmp_path: Path) -> None:
         assert {"functions", "log_events", "invocations"} <= tables
     finally:
         conn.close()
+
+
+def test_tags_policies_and_event_invoke_configs_belong_to_their_function(store: Store) -> None:
+    from lamina.model import EventInvokeConfig, FunctionPolicy, PolicyStatement
+
+    statement = PolicyStatement("s", {"Service": "s3.amazonaws.com"}, "lambda:InvokeFunction", "arn:f",
+                                {"ArnLike": {"AWS:SourceArn": "arn:aws:s3:::b"}})  # fmt: skip
+    config = EventInvokeConfig("f", "$LATEST", 1, None, None, "arn:aws:sqs:us-east-1:000000000000:q", 12.5)
+
+    async def scenario() -> None:
+        await store.open()
+        try:
+            await store.create_function(function("f"))
+            await store.put_tags("f", {"b": "2", "a": "1"})
+            assert await store.get_tags("f") == {"a": "1", "b": "2"}
+            await store.put_tags("f", {"c": "3"})  # replaces the set
+            assert await store.get_tags("f") == {"c": "3"}
+
+            policy = FunctionPolicy("f", "$LATEST", (statement,), "p1")
+            await store.put_policy(policy, expected_revision=None)
+            assert await store.get_policy("f", "$LATEST") == policy
+            assert await store.get_policy("f", "1") is None
+            with pytest.raises(PreconditionFailed):
+                await store.put_policy(FunctionPolicy("f", "$LATEST", (), "p2"), expected_revision="stale")
+            with pytest.raises(PreconditionFailed):  # one exists: None is stale too
+                await store.put_policy(FunctionPolicy("f", "$LATEST", (), "p2"), expected_revision=None)
+            await store.put_policy(FunctionPolicy("f", "$LATEST", (), "p2"), expected_revision="p1")
+            assert await store.get_policy("f", "$LATEST") is None  # no statements left: gone
+            await store.put_policy(policy, expected_revision=None)
+
+            await store.put_event_invoke_config(config)
+            await store.put_event_invoke_config(dataclasses.replace(config, qualifier="live"))
+            assert await store.list_event_invoke_configs("f") == [config, dataclasses.replace(config, qualifier="live")]
+            await store.delete_event_invoke_config("f", "live")
+            await store.delete_event_invoke_config("f", "live")  # not there: not an error
+            assert await store.list_event_invoke_configs(None) == [config]
+
+            for write in (store.put_tags("gone", {"a": "1"}),
+                          store.put_policy(dataclasses.replace(policy, function="gone"), expected_revision=None),
+                          store.put_event_invoke_config(dataclasses.replace(config, function="gone"))):  # fmt: skip
+                with pytest.raises(ResourceNotFound):
+                    await write
+
+            await store.put_function(dataclasses.replace(function("f"), revision_id="r2"))  # an update keeps them
+            assert await store.get_tags("f") == {"c": "3"}
+            await store.delete_function("f")
+            await store.create_function(function("f"))  # the same name again starts with nothing
+            assert await store.get_tags("f") == {}
+            assert await store.get_policy("f", "$LATEST") is None
+            assert await store.list_event_invoke_configs("f") == []
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_function_urls_belong_to_their_function(store: Store, tmp_path: Path) -> None:
+    from lamina.model import FunctionUrlConfig, InvokeMode, UrlAuthType, UrlCors
+
+    cors = UrlCors(allow_origins=("https://a.example",), allow_methods=("GET",), max_age=5, allow_credentials=True)
+    url = FunctionUrlConfig("f", "$LATEST", "a" * 32, UrlAuthType.NONE, cors=cors, created="t0", last_modified="t0")
+
+    async def scenario() -> None:
+        await store.open()
+        try:
+            with pytest.raises(ResourceNotFound):
+                await store.create_function_url(url)  # no such function
+            await store.create_function(function("f"))
+            await store.create_function(function("g"))
+            await store.create_function_url(url)
+            with pytest.raises(ResourceConflict):
+                await store.create_function_url(dataclasses.replace(url, url_id="b" * 32))
+            with pytest.raises(ResourceConflict):  # url-ids are unique
+                await store.create_function_url(dataclasses.replace(url, function="g"))
+            other = FunctionUrlConfig("g", "$LATEST", "c" * 32, UrlAuthType.AWS_IAM, InvokeMode.RESPONSE_STREAM)
+            await store.create_function_url(other)
+            assert await store.list_function_urls() == [url, other]
+
+            changed = dataclasses.replace(url, auth_type=UrlAuthType.AWS_IAM, cors=None, last_modified="t1")
+            await store.put_function_url(changed)
+            with pytest.raises(ResourceNotFound):
+                await store.put_function_url(dataclasses.replace(url, qualifier="live"))
+            assert await store.list_function_urls() == [changed, other]
+
+            await store.delete_function("f")  # its URL goes with it
+            assert await store.list_function_urls() == [other]
+            await store.delete_function_url("g", "$LATEST")
+            await store.delete_function_url("g", "$LATEST")  # not an error
+            assert await store.list_function_urls() == []
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_versions_and_aliases_belong_to_their_function(store: Store) -> None:
+    from lamina.model import Alias
+
+    async def scenario() -> None:
+        await store.open()
+        try:
+            await store.create_function(function("f"))
+            one = dataclasses.replace(function("f"), version="1", revision_id="v1",
+                                      code=Code("cd" * 32, "zzzz", 10))  # fmt: skip
+            two = dataclasses.replace(function("f"), version="2", revision_id="v2", state=State.PENDING)
+            await store.put_version(two)
+            await store.put_version(one)
+            assert await store.list_versions("f") == [one, two]
+            assert await store.last_version("f") == 2
+            await store.put_version(dataclasses.replace(two, state=State.ACTIVE))  # replaced in place
+            assert [v.state for v in await store.list_versions("f")] == [State.ACTIVE, State.ACTIVE]
+            assert await store.code_in_use() == {"ab" * 32, "cd" * 32}  # a version's code is in use
+            await store.delete_version("f", "2")
+            await store.delete_version("f", "2")  # not an error
+            assert [v.version for v in await store.list_versions("f")] == ["1"]
+            assert await store.last_version("f") == 2  # numbers are never handed out again
+            with pytest.raises(ResourceNotFound):
+                await store.put_version(dataclasses.replace(one, name="nope"))
+
+            live = Alias("f", "live", "1", "production", {"2": 0.25}, "a1")
+            await store.create_alias(live)
+            await store.create_alias(Alias("f", "beta", "$LATEST", revision_id="b1"))
+            with pytest.raises(ResourceConflict):
+                await store.create_alias(live)
+            with pytest.raises(ResourceNotFound):
+                await store.create_alias(Alias("nope", "live", "1", revision_id="x"))
+            assert [a.name for a in await store.list_aliases("f")] == ["beta", "live"]
+            assert (await store.list_aliases("f"))[1] == live
+            moved = dataclasses.replace(live, function_version="$LATEST", weights={}, revision_id="a2")
+            with pytest.raises(PreconditionFailed):
+                await store.put_alias(moved, expected_revision="stale")
+            await store.put_alias(moved, expected_revision="a1")
+            assert (await store.list_aliases("f"))[1] == moved
+            with pytest.raises(ResourceNotFound):
+                await store.put_alias(Alias("f", "gone", "1", revision_id="g"), expected_revision="g")
+            await store.delete_alias("f", "beta")
+            await store.delete_alias("f", "beta")  # not an error
+            assert [a.name for a in await store.list_aliases("f")] == ["live"]
+
+            await store.delete_function("f")
+            await store.create_function(function("f"))
+            assert await store.list_versions("f") == [] and await store.list_aliases("f") == []
+            assert await store.last_version("f") == 0  # a new function starts again at 1
+            assert await store.code_in_use() == {"ab" * 32}
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())

@@ -4,20 +4,30 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from lamina.api import functions, invoke, lamina, layers
+from lamina.api import event_config, functions, invoke, lamina, layers, policy, tags, urls
+from lamina.api import aliases, versions
 from lamina.api.context import SERVICES, Services
 from lamina.api.errors import MAX_REQUEST_BYTES, aws_errors
 from lamina.api.guard import environment_guard
+from lamina.api.url_serving import function_urls
 
 
 def build_app(svc: Services) -> web.Application:
     app = web.Application(
-        middlewares=[aws_errors, environment_guard(svc.uids.owns)], client_max_size=svc.max_request_bytes
+        # Function URLs first: their requests never reach the Lambda API (api/url_serving.py).
+        middlewares=[function_urls, aws_errors, environment_guard(svc.uids.owns)],
+        client_max_size=svc.max_request_bytes,
     )
     app[SERVICES] = svc
     app[MAX_REQUEST_BYTES] = svc.max_request_bytes
     app.add_routes(functions.routes)
     app.add_routes(invoke.routes)
     app.add_routes(layers.routes)
+    app.add_routes(tags.routes)
+    app.add_routes(policy.routes)
+    app.add_routes(event_config.routes)
+    app.add_routes(urls.routes)
+    app.add_routes(versions.routes)
+    app.add_routes(aliases.routes)
     app.add_routes(lamina.routes)
     return app

@@ -9,7 +9,11 @@ from typing import Mapping
 from aiohttp import web
 
 from lamina.control.functions import FunctionService
+from lamina.control.event_config import EventConfigService
 from lamina.control.layers import LayerService
+from lamina.control.policy import PolicyService
+from lamina.control.tags import TagService
+from lamina.control.urls import UrlService
 from lamina.errors import InvalidRequestContent
 from lamina.invoke.service import Invoker
 from lamina.metering.recorder import Recorder
@@ -33,6 +37,10 @@ class Services:
     uids: UidPool  # the uids environments run as: their requests are restricted (api/guard.py)
     # The largest request body accepted (a 50 MB zip, base64-encoded, in JSON).
     max_request_bytes: int
+    tags: TagService
+    policies: PolicyService
+    event_configs: EventConfigService  # the asynchronous invoker reads event_configs.event_invoke_config()
+    urls: UrlService  # function URLs: the API's, and the index api/url_serving.py serves from
 
 
 SERVICES = web.AppKey("services", Services)

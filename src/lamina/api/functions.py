@@ -6,17 +6,23 @@ from aiohttp import web
 
 from lamina.api.context import json_body, json_response, services
 from lamina.api.shapes import function_configuration
-from lamina.control.validation import function_identifier
+from lamina.control.targets import identify
+from lamina.model import LATEST
 from lamina.errors import InvalidParameterValue, ResourceNotFound
 
 routes = web.RouteTableDef()
 FUNCTION = "/2015-03-31/functions/{FunctionName}"
 
 
+def _reference(request: web.Request) -> tuple[str, str | None]:
+    """(name, qualifier or None) from the FunctionName path (a name or ARN, maybe qualified) and Qualifier."""
+    return identify(request.match_info["FunctionName"], request.query.get("Qualifier") or None)
+
+
 def _name(request: web.Request) -> str:
-    name, qualifier = function_identifier(request.match_info["FunctionName"])
-    qualifier = request.query.get("Qualifier") or qualifier
-    if qualifier not in (None, "$LATEST"):
+    """The function an operation on ``$LATEST`` only names (a qualifier other than $LATEST is not found)."""
+    name, qualifier = _reference(request)
+    if qualifier not in (None, LATEST):
         arn = services(request).settings.function_arn(name, qualifier)
         raise ResourceNotFound(f"Function not found: {arn}")
     return name
@@ -46,25 +52,31 @@ async def list_functions(request: web.Request) -> web.Response:
 @routes.get(FUNCTION)
 async def get_function(request: web.Request) -> web.Response:
     svc = services(request)
-    fn = svc.functions.get(_name(request))
+    name, qualifier = _reference(request)
+    fn = svc.functions.resolve(name, qualifier)
     base = f"{request.scheme}://{request.host}"
-    return json_response({
-        "Configuration": function_configuration(fn, svc.settings),
+    doc: dict[str, object] = {
+        "Configuration": function_configuration(fn, svc.settings, qualifier),
         "Code": {"RepositoryType": "S3", "Location": f"{base}/lamina/v1/code/{fn.code.digest}.zip"},
-    })  # fmt: skip
+    }
+    if tags := await svc.tags.of_function(fn.name):
+        doc["Tags"] = tags
+    return json_response(doc)
 
 
 @routes.get(FUNCTION + "/configuration")
 async def get_function_configuration(request: web.Request) -> web.Response:
     svc = services(request)
-    return json_response(function_configuration(svc.functions.get(_name(request)), svc.settings))
+    name, qualifier = _reference(request)
+    return json_response(function_configuration(svc.functions.resolve(name, qualifier), svc.settings, qualifier))
 
 
 @routes.put(FUNCTION + "/code")
 async def update_function_code(request: web.Request) -> web.Response:
     svc = services(request)
     fn = await svc.functions.update_code(_name(request), await json_body(request))
-    return json_response(function_configuration(fn, svc.settings))
+    # With Publish, the version published: its ARN is qualified.
+    return json_response(function_configuration(fn, svc.settings, None if fn.is_latest else fn.version))
 
 
 @routes.put(FUNCTION + "/configuration")
@@ -76,7 +88,12 @@ async def update_function_configuration(request: web.Request) -> web.Response:
 
 @routes.delete(FUNCTION)
 async def delete_function(request: web.Request) -> web.Response:
-    await services(request).functions.delete(_name(request))
+    """The function, with its versions and aliases; with a Qualifier, one version."""
+    name, qualifier = _reference(request)
+    if qualifier is None:
+        await services(request).functions.delete(name)
+    else:
+        await services(request).functions.delete_version(name, qualifier)
     return web.Response(status=204)
 
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from lamina.model import FunctionConfig, LayerVersion, State
+from lamina.model import FunctionUrlConfig, UrlCors
+from lamina.model import Alias
 from lamina.settings import Settings
 
 
-def function_configuration(fn: FunctionConfig, settings: Settings) -> dict[str, object]:
+def function_configuration(fn: FunctionConfig, settings: Settings, qualifier: str | None = None) -> dict[str, object]:
+    """FunctionConfiguration; its FunctionArn carries ``qualifier`` (a version, an alias, "$LATEST")
+    where AWS qualifies it: for a version published or listed, and as a Qualifier asked for it."""
     doc: dict[str, object] = {
         "FunctionName": fn.name,
-        "FunctionArn": settings.function_arn(fn.name),
+        "FunctionArn": settings.function_arn(fn.name, qualifier),
         "Runtime": fn.runtime,
         "Role": fn.role,
         "Handler": fn.handler,
@@ -44,6 +48,20 @@ def function_configuration(fn: FunctionConfig, settings: Settings) -> dict[str, 
     return doc
 
 
+def alias_configuration(alias: Alias, settings: Settings) -> dict[str, object]:
+    """AliasConfiguration: CreateAlias's, GetAlias's and UpdateAlias's output, a ListAliases item."""
+    doc: dict[str, object] = {
+        "AliasArn": settings.function_arn(alias.function, alias.name),
+        "Name": alias.name,
+        "FunctionVersion": alias.function_version,
+        "Description": alias.description,
+    }
+    if alias.weights:
+        doc["RoutingConfig"] = {"AdditionalVersionWeights": dict(alias.weights)}
+    doc["RevisionId"] = alias.revision_id
+    return doc
+
+
 def layer_version(layer: LayerVersion, layer_arn: str, base_url: str) -> dict[str, object]:
     """GetLayerVersion's and PublishLayerVersion's output shape."""
     doc: dict[str, object] = {
@@ -64,4 +82,32 @@ def layer_version(layer: LayerVersion, layer_arn: str, base_url: str) -> dict[st
         doc["CompatibleArchitectures"] = list(layer.compatible_architectures)
     if layer.license_info:
         doc["LicenseInfo"] = layer.license_info
+    return doc
+
+
+def url_cors(cors: UrlCors) -> dict[str, object]:
+    """``Cors``: the members that are set."""
+    members = {
+        "AllowCredentials": cors.allow_credentials,
+        "AllowHeaders": cors.allow_headers,
+        "AllowMethods": cors.allow_methods,
+        "AllowOrigins": cors.allow_origins,
+        "ExposeHeaders": cors.expose_headers,
+        "MaxAge": cors.max_age,
+    }
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in members.items() if v is not None}
+
+
+def function_url_config(url: FunctionUrlConfig, function_arn: str, function_url: str) -> dict[str, object]:
+    """GetFunctionUrlConfig's and UpdateFunctionUrlConfig's output, and a ListFunctionUrlConfigs item."""
+    doc: dict[str, object] = {
+        "FunctionUrl": function_url,
+        "FunctionArn": function_arn,
+        "AuthType": url.auth_type.value,
+    }
+    if url.cors is not None:
+        doc["Cors"] = url_cors(url.cors)
+    doc["CreationTime"] = url.created
+    doc["LastModifiedTime"] = url.last_modified
+    doc["InvokeMode"] = url.invoke_mode.value
     return doc

@@ -8,6 +8,11 @@ through to the store before it answers. New code is prepared (unzipped) in the b
     update code:  LastUpdateStatus InProgress --prepared--> Successful (or Failed)
 
 Every change gets a new RevisionId; environments of an older revision are retired.
+
+Published versions (``control/versions.py``) and aliases (``control/aliases.py``) are kept here too,
+beside ``$LATEST``: ``resolve(name, qualifier)`` is the one place that turns a qualifier ($LATEST, a
+version number, an alias) into the configuration it names. A version's code is prepared like
+``$LATEST``'s (Pending --prepared--> Active); deleting a function deletes its versions and aliases.
 """
 
 from __future__ import annotations
@@ -21,9 +26,12 @@ import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Protocol
 
 from lamina.control import validation as v
+from lamina.control.aliases import Aliases, route
+from lamina.control.versions import Versions, is_version_number, snapshot, unchanged
+from lamina.control.versions import check_code_sha256, check_deletable, check_unreferenced
 from lamina.errors import (
     InvalidParameterValue,
     PreconditionFailed,
@@ -32,7 +40,7 @@ from lamina.errors import (
     ServiceError,
 )
 from lamina.control.layers import LayerService
-from lamina.model import Code, FunctionConfig, LayerRef, State, UpdateStatus
+from lamina.model import LATEST, Code, FunctionConfig, LayerRef, State, UpdateStatus
 from lamina.runtime.runtimes import RuntimeRegistry
 from lamina.settings import Settings
 from lamina.store.base import Store
@@ -44,6 +52,19 @@ log = logging.getLogger(__name__)
 Body = Mapping[str, object]
 # How long create and update wait for the code to be unzipped before answering Pending / InProgress.
 PREPARE_WAIT_SECONDS = 1.0
+
+
+class FunctionHook(Protocol):
+    """What owns something of a function's (its tags, its event-invoke configuration) does as it is
+    created or deleted. ``check_create`` runs before anything is stored and may refuse the request;
+    ``created`` runs once the function is stored; ``deleted`` once it is gone (the store has already
+    removed what the function owned)."""
+
+    def check_create(self, body: Mapping[str, object]) -> None: ...
+
+    async def created(self, fn: FunctionConfig, body: Mapping[str, object]) -> None: ...
+
+    def deleted(self, name: str) -> None: ...
 
 
 def _now() -> str:
@@ -61,7 +82,7 @@ class FunctionService:
         code: CodeStore,
         runtimes: RuntimeRegistry,
         settings: Settings,
-        retire: Callable[[str], None],
+        retire: Callable[[str, str | None], None],  # (function, version; None: every version)
         layers: LayerService,
         overlays: LayerOverlays,
     ) -> None:
@@ -73,8 +94,14 @@ class FunctionService:
         self._settings = settings
         self._retire = retire
         self._functions: dict[str, FunctionConfig] = {}
-        self._settled: dict[str, asyncio.Event] = {}
+        self._settled: dict[tuple[str, str], asyncio.Event] = {}  # (function, version) -> code prepared
+        self.versions = Versions(store)
+        self.aliases = Aliases(store, settings, self.versions)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._hooks: list[FunctionHook] = []
+
+    def add_hook(self, hook: FunctionHook) -> None:
+        self._hooks.append(hook)
 
     async def load(self) -> None:
         """Read every function from the store; finish preparing any a crash left half-prepared."""
@@ -83,10 +110,16 @@ class FunctionService:
             for fn in batch:
                 self._functions[fn.name] = fn
             after = batch[-1].name
+        pending_versions = []
+        for name in list(self._functions):
+            pending_versions += [fn for fn in await self.versions.load(name) if fn.state is State.PENDING]
+            await self.aliases.load(name)
         await self.collect_code()
         for fn in self._functions.values():
             if fn.state is State.PENDING or fn.update_status is UpdateStatus.IN_PROGRESS:
                 self._prepare(fn)
+        for fn in pending_versions:
+            self._prepare(fn)
 
     async def close(self) -> None:
         """Wait for code being prepared; nothing is left half-done."""
@@ -101,6 +134,28 @@ class FunctionService:
             raise ResourceNotFound(f"Function not found: {self._settings.function_arn(name)}")
         return fn
 
+    def resolve(self, name: str, qualifier: str | None = None, *, draw: float | None = None) -> FunctionConfig:
+        """The configuration ``qualifier`` names: ``$LATEST`` (also for ``None``), a published version,
+        or an alias's version. For one invocation of an alias, pass ``draw`` (uniform in [0, 1)): the
+        alias's routing picks the version with it; without it, the alias's own version.
+
+        Raises ``ResourceNotFound`` (``Function not found: <ARN, qualified as asked>``) if the
+        function, the version or the alias does not exist.
+        """
+        latest = self._functions.get(name)
+        if latest is not None and qualifier in (None, LATEST):
+            return latest
+        found = None
+        if latest is not None and qualifier is not None:
+            if is_version_number(qualifier):
+                found = self.versions.get(name, qualifier)
+            elif (alias := self.aliases.find(name, qualifier)) is not None:
+                target = alias.function_version if draw is None else route(alias, draw)
+                found = latest if target == LATEST else self.versions.get(name, target)
+        if found is None:
+            raise ResourceNotFound(f"Function not found: {self._settings.function_arn(name, qualifier)}")
+        return found
+
     def list(self, marker: str | None, max_items: int) -> tuple[list[FunctionConfig], str | None]:
         names = sorted(self._functions)
         start = 0
@@ -110,21 +165,22 @@ class FunctionService:
         more = start + max_items < len(names)
         return [self._functions[n] for n in page], (page[-1] if more and page else None)
 
-    async def wait_settled(self, name: str, timeout: float) -> FunctionConfig:
-        """The function once no code is being prepared for it (at most ``timeout`` seconds)."""
-        event = self._settled.get(name)
+    async def wait_settled(self, name: str, timeout: float, version: str = LATEST) -> FunctionConfig:
+        """The function (or version) once no code is being prepared for it (at most ``timeout`` seconds)."""
+        event = self._settled.get((name, version))
         if event is not None:
             try:
                 await asyncio.wait_for(event.wait(), timeout)
             except TimeoutError:
                 pass
-        return self.get(name)
+        return self.resolve(name, version)
 
     # -- writing ---------------------------------------------------------------------------
 
     async def create(self, body: Body) -> FunctionConfig:
         limits = self._settings.limits
         name = v.function_name(body.get("FunctionName"))
+        publish = _flag(body, "Publish")
         if body.get("PackageType", "Zip") != "Zip":
             raise InvalidParameterValue("Lamina runs .zip deployment packages; container images are not supported.")
         runtime = v.string(body, "Runtime")
@@ -135,6 +191,8 @@ class FunctionService:
         role = v.role(body.get("Role"))
         if name in self._functions:
             raise ResourceConflict(f"Function already exist: {name}")
+        for hook in self._hooks:
+            hook.check_create(body)
         code = await self._put_code(body.get("Code"))
         layers = await self._layers.resolve(body.get("Layers", []))
         self._check_total_size(code, layers)
@@ -165,18 +223,25 @@ class FunctionService:
         except BaseException:
             self._functions.pop(name, None)
             raise
-        return await self._prepare_briefly(fn)
+        for hook in self._hooks:
+            await hook.created(fn, body)
+        ready = await self._prepare_briefly(fn)
+        return await self._publish(name, None) if publish else ready
 
     async def update_code(self, name: str, body: Body) -> FunctionConfig:
+        """UpdateFunctionCode; with ``Publish``, the version it publishes."""
+        publish = _flag(body, "Publish")
         fn = self._writable(name, body)
         code = await self._put_code(body)
         self._check_total_size(code, fn.layers)
         updated = dataclasses.replace(
             fn, code=code, update_status=UpdateStatus.IN_PROGRESS,
             update_reason="The function is being created.", last_modified=_now(), revision_id=_revision(),
+            config_revision="",
         )  # fmt: skip
         await self._commit(updated, fn)
-        return await self._prepare_briefly(updated)
+        ready = await self._prepare_briefly(updated)
+        return await self._publish(name, None) if publish else ready
 
     async def update_configuration(self, name: str, body: Body) -> FunctionConfig:
         fn = self._writable(name, body)
@@ -208,7 +273,7 @@ class FunctionService:
             changes["layers"] = layers
         updated = dataclasses.replace(
             fn, **changes, update_status=UpdateStatus.SUCCESSFUL, update_reason="",  # type: ignore[arg-type]
-            last_modified=_now(), revision_id=_revision(),
+            last_modified=_now(), revision_id=_revision(), config_revision="",
         )  # fmt: skip
         await self._commit(updated, fn)
         return updated
@@ -218,7 +283,30 @@ class FunctionService:
         await self._store.delete_function(name)
         if self._functions.get(name) is fn or name in self._functions:
             del self._functions[name]
-        self._retire(name)
+        self.versions.forget(name)
+        self.aliases.forget(name)
+        for key in [key for key in self._settled if key[0] == name]:
+            del self._settled[key]
+        for hook in self._hooks:
+            hook.deleted(name)
+        self._retire(name, None)
+
+    async def publish_version(self, name: str, body: Body) -> FunctionConfig:
+        """PublishVersion: ``$LATEST`` as the next version, or the last version if nothing changed since."""
+        check_code_sha256(self._writable(name, body), v.string(body, "CodeSha256"))
+        text = body.get("Description")
+        return await self._publish(name, None if text is None else v.description(text))
+
+    async def delete_version(self, name: str, qualifier: str) -> None:
+        """DeleteFunction with a Qualifier: one published version, unless an alias routes to it.
+        A version that does not exist (any more) is not an error, as on Lambda."""
+        check_deletable(qualifier)
+        self.get(name)
+        check_unreferenced(self.aliases.referencing(name, qualifier))
+        if self.versions.get(name, qualifier) is not None:
+            await self.versions.delete(name, qualifier)
+            self._settled.pop((name, qualifier), None)
+            self._retire(name, qualifier)
 
     # -- internals -------------------------------------------------------------------------
 
@@ -247,6 +335,28 @@ class FunctionService:
             )
         return fn
 
+    async def _publish(self, name: str, description: str | None) -> FunctionConfig:
+        """Publish what ``$LATEST`` is now as the next version; if that is what the last version
+        published, return it instead. ``$LATEST`` gets a new RevisionId, as on Lambda, but keeps its
+        generation: its environments stay warm."""
+        latest = self.get(name)
+        last = self.versions.last_published(name)
+        if last is not None and unchanged(latest, last):
+            return last
+        version = snapshot(latest, self.versions.next_number(name), description, _revision())
+        bumped = dataclasses.replace(latest, revision_id=_revision(), config_revision=latest.generation)
+        self._functions[name] = bumped
+        try:
+            await self.versions.add(version)
+            await self._store.put_function(bumped, expected_revision=latest.revision_id)
+        except BaseException:
+            if self._functions.get(name) is bumped:
+                self._functions[name] = latest
+            raise
+        if version.state is State.PENDING:
+            self._prepare(version)
+        return version
+
     async def _commit(self, updated: FunctionConfig, previous: FunctionConfig) -> None:
         if self._functions.get(updated.name) is not previous:
             raise ResourceConflict(f"The function {updated.name} was changed concurrently; try again.")
@@ -257,7 +367,7 @@ class FunctionService:
             if self._functions.get(updated.name) is updated:
                 self._functions[updated.name] = previous
             raise
-        self._retire(updated.name)
+        self._retire(updated.name, LATEST)
 
     async def put_code(self, code: object) -> Code:
         """Check and store a ``{"ZipFile": base64}`` code object (functions' and layers' alike)."""
@@ -293,20 +403,29 @@ class FunctionService:
             await asyncio.wait_for(event.wait(), PREPARE_WAIT_SECONDS)
         except TimeoutError:
             pass
-        current = self._functions.get(fn.name)
-        return current if current is not None and current.revision_id == fn.revision_id else fn
+        current = self._current(fn)
+        return current if current is not None and current.generation == fn.generation else fn
+
+    def _current(self, fn: FunctionConfig) -> FunctionConfig | None:
+        """What is kept now for ``fn``'s function and version (``None``: deleted)."""
+        return self._functions.get(fn.name) if fn.is_latest else self.versions.get(fn.name, fn.version)
 
     def _prepare(self, fn: FunctionConfig) -> asyncio.Event:
-        event = self._settled.setdefault(fn.name, asyncio.Event())
+        event = self._settled.setdefault((fn.name, fn.version), asyncio.Event())
         event.clear()
-        task = asyncio.create_task(self._activate(fn, event), name=f"lamina-prepare-{fn.name}")
+        task = asyncio.create_task(self._activate(fn, event), name=f"lamina-prepare-{fn.name}:{fn.version}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return event
 
     async def _activate(self, fn: FunctionConfig, settled: asyncio.Event) -> None:
-        """Unzip the function's code, then mark it Active / Successful (or Failed, with the reason)."""
+        """Unzip the code of ``fn`` ($LATEST or a version), then mark it Active / Successful (or Failed,
+        with the reason). The new state is kept in memory before it is stored, so that a change
+        made meanwhile (publishing a version gives $LATEST a new RevisionId) builds on it."""
         started = time.monotonic()
+        latest_settled = self._settled.get((fn.name, LATEST))
+        if not fn.is_latest and latest_settled is not None:
+            await latest_settled.wait()  # the same code, most likely: unzipped once, then found ready
         try:
             await asyncio.to_thread(self._code.extract, fn.code.digest)
             if fn.layers:
@@ -315,23 +434,27 @@ class FunctionService:
         except Exception as exc:
             log.warning("preparing code for %s failed: %s", fn.name, exc)
             failure = getattr(exc, "message", str(exc))
-        current = self._functions.get(fn.name)
-        if current is None or current.revision_id != fn.revision_id:
+        current = self._current(fn)
+        if current is None or current.generation != fn.generation:
             settled.set()
             return  # deleted or changed again meanwhile; the newer change prepares its own code
-        if fn.state is State.PENDING:
+        if current.state is State.PENDING:
             ready = dataclasses.replace(
-                fn, state=State.FAILED if failure else State.ACTIVE, state_reason=failure,
+                current, state=State.FAILED if failure else State.ACTIVE, state_reason=failure,
                 update_status=UpdateStatus.FAILED if failure else UpdateStatus.SUCCESSFUL,
             )  # fmt: skip
         else:
             ready = dataclasses.replace(
-                fn, update_status=UpdateStatus.FAILED if failure else UpdateStatus.SUCCESSFUL, update_reason=failure
-            )
+                current, update_status=UpdateStatus.FAILED if failure else UpdateStatus.SUCCESSFUL,
+                update_reason=failure,
+            )  # fmt: skip
         try:
-            await self._store.put_function(ready)
-            self._functions[fn.name] = ready
-            log.info("function %s ready in %.1f ms", fn.name, (time.monotonic() - started) * 1000)
+            if ready.is_latest:
+                self._functions[fn.name] = ready
+                await self._store.put_function(ready)
+            elif not await self.versions.update(ready):
+                return
+            log.info("function %s:%s ready in %.1f ms", fn.name, fn.version, (time.monotonic() - started) * 1000)
         except ResourceNotFound:
             pass
         except Exception:
@@ -356,3 +479,10 @@ class FunctionService:
         task_root = self._code.extract(fn.code.digest)
         opt = self._overlays.merged([layer.code.digest for layer in fn.layers]) if fn.layers else None
         return task_root, opt
+
+
+def _flag(body: Body, key: str) -> bool:
+    value = body.get(key, False)
+    if not isinstance(value, bool):
+        raise InvalidParameterValue(f"{key} must be a boolean")
+    return value

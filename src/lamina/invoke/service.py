@@ -4,6 +4,12 @@
 are ``InvokeResult``s with a function error, as Lambda reports them. It raises ``ApiError`` for
 what the caller did wrong (unknown function, bad payload, throttled).
 
+A qualifier (``$LATEST``, a version, an alias) is resolved by ``FunctionService.resolve``; an alias
+with a routing configuration picks its version per invocation with the invoker's random source
+(injectable: seeded in tests). The environment runs that version; the runtime's context reports the
+ARN as invoked (qualified with the alias when invoked through one, as on Lambda) and
+``X-Amz-Executed-Version`` the version that ran.
+
 Asynchronous (``Event``) invocations are accepted and run by tasks the invoker owns; the durable
 queue with retries and destinations replaces this in its own module.
 """
@@ -16,12 +22,13 @@ import binascii
 import json
 import logging
 import os
+import random
 import time
 import uuid
 from dataclasses import dataclass
 
 from lamina.control.functions import FunctionService
-from lamina.control.validation import function_identifier
+from lamina.control.targets import identify
 from lamina.errors import (
     InvalidParameterValue,
     InvalidRequestContent,
@@ -55,6 +62,8 @@ class InvokeRequest:
     invocation_type: str = REQUEST_RESPONSE
     log_tail: bool = False
     client_context: str | None = None  # base64 JSON, as in X-Amz-Client-Context
+    # Chosen by the caller when the event must name it (a function URL's requestContext.requestId).
+    request_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,8 +81,11 @@ def _trace_id() -> str:
 
 
 class Invoker:
-    def __init__(self, functions: FunctionService, scheduler: Scheduler, settings: Settings) -> None:
+    def __init__(
+        self, functions: FunctionService, scheduler: Scheduler, settings: Settings, rng: random.Random | None = None
+    ) -> None:
         self._functions = functions
+        self._random = rng or random.Random()  # draws for aliases' weighted routing
         self._scheduler = scheduler
         self._settings = settings
         self._in_flight = 0
@@ -87,7 +99,7 @@ class Invoker:
                 f"1 validation error detected: Value '{req.invocation_type}' at 'invocationType' failed to satisfy "
                 f"constraint: Member must satisfy enum value set: [{', '.join(INVOCATION_TYPES)}]"
             )
-        fn = await self._resolve(req.function, req.qualifier)
+        fn, invoked_arn = await self._resolve(req.function, req.qualifier)
         limit = (
             self._settings.limits.async_payload_bytes if req.invocation_type == EVENT
             else self._settings.limits.sync_payload_bytes
@@ -96,40 +108,38 @@ class Invoker:
             raise RequestTooLarge(f"Request must be smaller than {limit} bytes for the InvokeFunction operation")
         payload = _json_payload(req.payload)
         client_context = _client_context(req.client_context)
-        request_id = str(uuid.uuid4())
+        request_id = req.request_id or str(uuid.uuid4())
         if req.invocation_type == DRY_RUN:
             return InvokeResult(204, request_id, fn.version)
         if req.invocation_type == EVENT:
-            task = asyncio.create_task(self._run_event(fn, payload, request_id, client_context),
+            task = asyncio.create_task(self._run_event(fn, payload, request_id, client_context, invoked_arn),
                                        name=f"lamina-event-{request_id}")  # fmt: skip
             self._background.add(task)
             task.add_done_callback(self._background.discard)
             return InvokeResult(202, request_id, fn.version)
-        outcome = await self._run(fn, payload, request_id, client_context)
+        outcome = await self._run(fn, payload, request_id, client_context, invoked_arn)
         return InvokeResult(
             200, request_id, fn.version, outcome.result.body,
             function_error=None if outcome.result.ok else "Unhandled",
             log_result=outcome.log_tail if req.log_tail else None,
         )  # fmt: skip
 
-    async def _resolve(self, identifier: str, qualifier: str | None) -> FunctionConfig:
-        name, embedded = function_identifier(identifier)
-        if embedded and qualifier and embedded != qualifier:
-            raise InvalidParameterValue("The derived qualifier from the function name does not match the specified qualifier.")
-        qualifier = qualifier or embedded
-        fn = self._functions.get(name)
-        if qualifier not in (None, "$LATEST"):
-            raise ResourceNotFound(f"Function not found: {self._settings.function_arn(name, qualifier)}")
+    async def _resolve(self, identifier: str, qualifier: str | None) -> tuple[FunctionConfig, str]:
+        """The configuration this invocation runs, and the ARN it was invoked by."""
+        name, qualifier = identify(identifier, qualifier)
+        fn = self._functions.resolve(name, qualifier, draw=self._random.random())
         if fn.state is State.PENDING or fn.update_status.value == "InProgress":
-            fn = await self._functions.wait_settled(name, 60)
+            fn = await self._functions.wait_settled(name, 60, fn.version)
         if fn.state is not State.ACTIVE:
             raise ResourceConflict(
                 f"The operation cannot be performed at this time. The function is currently in the following state: "
                 f"{fn.state.value}. {fn.state_reason}".strip()
             )
-        return fn
+        return fn, self._settings.function_arn(name, qualifier)
 
-    async def _run(self, fn: FunctionConfig, payload: bytes, request_id: str, client_context: str | None) -> Outcome:
+    async def _run(
+        self, fn: FunctionConfig, payload: bytes, request_id: str, client_context: str | None, invoked_arn: str
+    ) -> Outcome:
         self._in_flight += 1
         self._idle.clear()
         try:
@@ -141,7 +151,7 @@ class Invoker:
                     inv = Invocation(
                         request_id=request_id, payload=payload,
                         deadline_ms=int(time.time() * 1000) + fn.timeout_s * 1000,
-                        function_arn=self._settings.function_arn(fn.name), trace_id=_trace_id(),
+                        function_arn=invoked_arn, trace_id=_trace_id(),
                         client_context=client_context,
                     )  # fmt: skip
                     return await env.invoke(inv, timeout_s=fn.timeout_s)
@@ -150,22 +160,25 @@ class Invoker:
                         raise ServiceError("Execution environments kept exiting before they could run the "
                                            "invocation; see the function's logs.") from None  # fmt: skip
                 finally:
-                    self._scheduler.release(env, self._functions_generation(fn.name))
+                    self._scheduler.release(env, self._generation(fn))
             raise AssertionError("unreachable")
         finally:
             self._in_flight -= 1
             if self._in_flight == 0:
                 self._idle.set()
 
-    def _functions_generation(self, name: str) -> str | None:
+    def _generation(self, fn: FunctionConfig) -> str | None:
+        """The current generation of ``fn``'s function and version (``None``: deleted)."""
         try:
-            return self._functions.get(name).generation
+            return self._functions.resolve(fn.name, fn.version).generation
         except ResourceNotFound:
             return None
 
-    async def _run_event(self, fn: FunctionConfig, payload: bytes, request_id: str, client_context: str | None) -> None:
+    async def _run_event(
+        self, fn: FunctionConfig, payload: bytes, request_id: str, client_context: str | None, invoked_arn: str
+    ) -> None:
         try:
-            outcome = await self._run(fn, payload, request_id, client_context)
+            outcome = await self._run(fn, payload, request_id, client_context, invoked_arn)
             if not outcome.result.ok:
                 log.info("asynchronous invocation %s of %s failed: %s", request_id, fn.name, outcome.result.error_type)
         except Exception:

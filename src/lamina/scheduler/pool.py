@@ -4,6 +4,10 @@
 starts a new one (a cold start); ``release`` returns it. Environments of an older generation
 (the code or configuration changed) and those idle past the keep-alive are stopped. Decisions
 are made by ``decisions``; this module only acts on them.
+
+Every version of a function is a warm pool of its own, keyed by (function, version): an
+environment runs one version's code and configuration and reports that version, so ``$LATEST``
+and version 1 never share one, even when their code is the same. Scale-up is counted per function.
 """
 
 from __future__ import annotations
@@ -48,8 +52,8 @@ class Scheduler:
         self._scale_up_limit = scale_up_limit
         self._scale_window = scale_window
         self._starts: dict[str, deque[float]] = {}  # function name -> recent environment start times
-        # function name -> its idle environments, least recently used first: the warmest is last.
-        self._idle: dict[str, list[Environment]] = {}
+        # (function, version) -> its idle environments, least recently used first: the warmest is last.
+        self._idle: dict[tuple[str, str], list[Environment]] = {}
         self._in_use = 0
         self._all: dict[str, Environment] = {}
         self._stopping: set[asyncio.Task[None]] = set()
@@ -72,7 +76,7 @@ class Scheduler:
         """
         if not decisions.admit(self._in_use, self._limit):
             raise TooManyRequests("Rate Exceeded.", reason="ConcurrentInvocationLimitExceeded")
-        idle = self._idle.get(fn.name)
+        idle = self._idle.get((fn.name, fn.version))
         while idle:
             # The most recently used: the others stay idle long enough to be reaped when load drops.
             env = idle.pop()
@@ -113,17 +117,19 @@ class Scheduler:
         self._in_use -= 1
         if env.state is EnvState.IDLE and env.fn.generation == current_generation:
             env.last_used = time.monotonic()
-            self._idle.setdefault(env.fn.name, []).append(env)
+            self._idle.setdefault((env.fn.name, env.fn.version), []).append(env)
         else:
             self._stop(env)
 
-    def retire(self, function_name: str) -> None:
-        """Stop the idle environments of a function whose code or configuration changed or was deleted.
+    def retire(self, function_name: str, version: str | None = None) -> None:
+        """Stop the idle environments of a function version (``None``: of every version) whose code or
+        configuration changed, or that was deleted.
 
         Busy ones finish their invocation and are stopped on release (their generation is stale).
         """
-        for env in self._idle.pop(function_name, []):
-            self._stop(env)
+        for key in [key for key in self._idle if key[0] == function_name and version in (None, key[1])]:
+            for env in self._idle.pop(key):
+                self._stop(env)
 
     def _stop(self, env: Environment) -> None:
         self._all.pop(env.id, None)
@@ -136,7 +142,7 @@ class Scheduler:
         while True:
             await asyncio.sleep(interval)
             now = time.monotonic()
-            for name, idle in list(self._idle.items()):
+            for key, idle in list(self._idle.items()):
                 views = [IdleView(e.id, e.last_used) for e in idle]
                 expired = set(decisions.expired(views, now, self._keep_alive))
                 for env in idle:
@@ -144,7 +150,7 @@ class Scheduler:
                         self._stop(env)
                 idle[:] = [e for e in idle if e.id not in expired and e.state is not EnvState.DEAD]
                 if not idle:
-                    del self._idle[name]
+                    del self._idle[key]
 
     async def close(self) -> None:
         """Stop the reaper and every environment, busy or idle; waits for them to be gone."""

@@ -9,14 +9,27 @@ PostgreSQL will sit behind the same interface. Contract, for every implementatio
   does not exist raises ``ResourceNotFound``.
 - ``append_logs`` and ``record_invocations`` take batches; they are called off the hot path.
 - ``close`` is safe to call twice.
+- A function's tags, policies and asynchronous-invocation configurations belong to it: writing
+  one for a function that does not exist raises ``ResourceNotFound``, and ``delete_function``
+  removes them with the function, atomically. ``put_policy`` with an ``expected_revision`` that
+  is not the stored policy's (``None``: no policy stored) raises ``PreconditionFailed``.
+- Function URLs belong to their function the same way. ``create_function_url`` raises
+  ``ResourceConflict`` if the function (and qualifier) already has one; ``put_function_url`` raises
+  ``ResourceNotFound`` if it has none.
+- Published versions and aliases belong to their function the same way. ``code_in_use`` counts
+  every version's code and layers. ``create_alias`` raises ``ResourceConflict`` if the alias
+  exists; ``put_alias`` raises ``ResourceNotFound`` if it does not, ``PreconditionFailed`` if its
+  stored RevisionId is not ``expected_revision``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Mapping, Protocol, Sequence
 
-from lamina.model import FunctionConfig, LayerVersion
+from lamina.model import EventInvokeConfig, FunctionConfig, FunctionPolicy, LayerVersion
+from lamina.model import FunctionUrlConfig
+from lamina.model import Alias
 
 
 @dataclass(frozen=True)
@@ -85,6 +98,71 @@ class Store(Protocol):
 
     async def delete_layer(self, name: str, version: int) -> None:
         """Delete a layer version; deleting one that does not exist is not an error."""
+        ...
+
+    async def get_tags(self, function: str) -> dict[str, str]: ...
+
+    async def put_tags(self, function: str, tags: Mapping[str, str]) -> None:
+        """Replace the function's tags with ``tags`` (empty removes them all)."""
+        ...
+
+    async def get_policy(self, function: str, qualifier: str) -> FunctionPolicy | None: ...
+
+    async def put_policy(self, policy: FunctionPolicy, *, expected_revision: str | None) -> None:
+        """Store ``policy`` in place of the one at ``expected_revision``; without statements it is removed."""
+        ...
+
+    async def put_event_invoke_config(self, config: EventInvokeConfig) -> None: ...
+
+    async def delete_event_invoke_config(self, function: str, qualifier: str) -> None:
+        """Deleting one that does not exist is not an error."""
+        ...
+
+    async def list_event_invoke_configs(self, function: str | None) -> list[EventInvokeConfig]:
+        """One function's configurations (every function's with ``None``), by function, then qualifier."""
+        ...
+
+    async def create_function_url(self, url: FunctionUrlConfig) -> None: ...
+
+    async def put_function_url(self, url: FunctionUrlConfig) -> None:
+        """Replace the function URL of ``url.function`` and ``url.qualifier`` (its url-id never changes)."""
+        ...
+
+    async def delete_function_url(self, function: str, qualifier: str) -> None:
+        """Deleting one that does not exist is not an error."""
+        ...
+
+    async def list_function_urls(self) -> list[FunctionUrlConfig]:
+        """Every function URL, by function, then qualifier."""
+        ...
+
+    async def put_version(self, fn: FunctionConfig) -> None:
+        """Store published version ``fn`` (``fn.version`` a number), or replace it (its state changes
+        once its code is prepared); the function's last version number becomes at least its number."""
+        ...
+
+    async def list_versions(self, function: str) -> list[FunctionConfig]:
+        """A function's published versions, by number."""
+        ...
+
+    async def last_version(self, function: str) -> int:
+        """The highest number the function has published (0: none yet), deleted versions included."""
+        ...
+
+    async def delete_version(self, function: str, version: str) -> None:
+        """Deleting one that does not exist is not an error."""
+        ...
+
+    async def create_alias(self, alias: Alias) -> None: ...
+
+    async def put_alias(self, alias: Alias, *, expected_revision: str) -> None: ...
+
+    async def list_aliases(self, function: str) -> list[Alias]:
+        """A function's aliases, by name."""
+        ...
+
+    async def delete_alias(self, function: str, name: str) -> None:
+        """Deleting one that does not exist is not an error."""
         ...
 
     async def append_logs(self, records: Sequence[LogRecord]) -> None: ...

@@ -5,7 +5,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from lamina.model import Code, FunctionConfig, LayerRef, LayerVersion, State, UpdateStatus
+from lamina.model import (
+    Code,
+    EventInvokeConfig,
+    FunctionConfig,
+    FunctionPolicy,
+    LayerRef,
+    LayerVersion,
+    PolicyStatement,
+    State,
+    UpdateStatus,
+)
+from lamina.model import FunctionUrlConfig, InvokeMode, UrlAuthType, UrlCors
+from lamina.model import Alias
 
 
 def _code(code: Code) -> dict[str, Any]:
@@ -33,6 +45,7 @@ def encode(fn: FunctionConfig) -> str:
         "last_modified": fn.last_modified,
         "revision_id": fn.revision_id,
         "version": fn.version,
+        "config_revision": fn.config_revision,
     }
     return json.dumps(doc, separators=(",", ":"), sort_keys=True)
 
@@ -59,6 +72,7 @@ def decode(text: str) -> FunctionConfig:
         last_modified=doc["last_modified"],
         revision_id=doc["revision_id"],
         version=doc["version"],
+        config_revision=doc.get("config_revision", ""),
     )
 
 
@@ -88,3 +102,77 @@ def decode_layer(text: str) -> LayerVersion:
         license_info=doc["license_info"],
         created=doc["created"],
     )
+
+
+def encode_statements(statements: tuple[PolicyStatement, ...]) -> str:
+    doc = [
+        {"sid": s.sid, "principal": s.principal, "action": s.action, "resource": s.resource, "condition": s.condition}
+        for s in statements
+    ]
+    return json.dumps(doc, separators=(",", ":"))
+
+
+def decode_policy(function: str, qualifier: str, revision_id: str, text: str) -> FunctionPolicy:
+    statements = tuple(
+        PolicyStatement(sid=s["sid"], principal=s["principal"], action=s["action"], resource=s["resource"],
+                        condition=s["condition"])
+        for s in json.loads(text)
+    )  # fmt: skip
+    return FunctionPolicy(function, qualifier, statements, revision_id)
+
+
+def encode_event_invoke_config(config: EventInvokeConfig) -> str:
+    doc = {
+        "maximum_retry_attempts": config.maximum_retry_attempts,
+        "maximum_event_age_seconds": config.maximum_event_age_seconds,
+        "on_success": config.on_success,
+        "on_failure": config.on_failure,
+        "last_modified": config.last_modified,
+    }
+    return json.dumps(doc, separators=(",", ":"), sort_keys=True)
+
+
+def decode_event_invoke_config(function: str, qualifier: str, text: str) -> EventInvokeConfig:
+    doc = json.loads(text)
+    return EventInvokeConfig(function=function, qualifier=qualifier, **doc)
+
+
+_CORS_LISTS = ("allow_headers", "allow_methods", "allow_origins", "expose_headers")
+
+
+def encode_url(url: FunctionUrlConfig) -> str:
+    """A function URL's settings; its function, qualifier and url-id are columns of their own."""
+    cors = None
+    if url.cors is not None:
+        cors = {k: list(v) if k in _CORS_LISTS and v is not None else v for k, v in vars(url.cors).items()}
+    doc = {
+        "auth_type": url.auth_type.value,
+        "invoke_mode": url.invoke_mode.value,
+        "cors": cors,
+        "created": url.created,
+        "last_modified": url.last_modified,
+    }
+    return json.dumps(doc, separators=(",", ":"), sort_keys=True)
+
+
+def decode_url(function: str, qualifier: str, url_id: str, text: str) -> FunctionUrlConfig:
+    doc = json.loads(text)
+    cors: dict[str, Any] | None = doc["cors"]
+    if cors is not None:
+        cors = {k: tuple(v) if k in _CORS_LISTS and v is not None else v for k, v in cors.items()}
+    return FunctionUrlConfig(
+        function=function, qualifier=qualifier, url_id=url_id, auth_type=UrlAuthType(doc["auth_type"]),
+        invoke_mode=InvokeMode(doc["invoke_mode"]), cors=None if cors is None else UrlCors(**cors),
+        created=doc["created"], last_modified=doc["last_modified"],
+    )  # fmt: skip
+
+
+def encode_alias(alias: Alias) -> str:
+    """An alias's settings; its function, name and RevisionId are columns of their own."""
+    doc = {"function_version": alias.function_version, "description": alias.description, "weights": dict(alias.weights)}
+    return json.dumps(doc, separators=(",", ":"), sort_keys=True)
+
+
+def decode_alias(function: str, name: str, revision_id: str, text: str) -> Alias:
+    doc = json.loads(text)
+    return Alias(function, name, doc["function_version"], doc["description"], doc["weights"], revision_id)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from lamina.errors import PreconditionFailed, ResourceConflict, ResourceNotFound
-from lamina.model import FunctionConfig, LayerVersion
+from lamina.model import EventInvokeConfig, FunctionConfig, FunctionPolicy, LayerVersion
+from lamina.model import FunctionUrlConfig
+from lamina.model import Alias
 from lamina.store.base import InvocationRecord, LogEvent, LogRecord
 
 
@@ -17,6 +19,13 @@ class MemoryStore:
         self._invocations: list[InvocationRecord] = []
         self._layers: dict[tuple[str, int], LayerVersion] = {}
         self._last_layer_version: dict[str, int] = {}
+        self._tags: dict[str, dict[str, str]] = {}
+        self._policies: dict[tuple[str, str], FunctionPolicy] = {}
+        self._event_invoke_configs: dict[tuple[str, str], EventInvokeConfig] = {}
+        self._urls: dict[tuple[str, str], FunctionUrlConfig] = {}
+        self._versions: dict[tuple[str, int], FunctionConfig] = {}
+        self._last_version: dict[str, int] = {}
+        self._aliases: dict[tuple[str, str], Alias] = {}
 
     async def open(self) -> None:
         pass
@@ -45,12 +54,24 @@ class MemoryStore:
         self._functions[fn.name] = fn
 
     async def delete_function(self, name: str) -> FunctionConfig | None:
+        self._versions = {key: fn for key, fn in self._versions.items() if key[0] != name}
+        self._aliases = {key: alias for key, alias in self._aliases.items() if key[0] != name}
+        self._last_version.pop(name, None)
+        for key in [key for key in self._urls if key[0] == name]:
+            del self._urls[key]
+        self._tags.pop(name, None)
+        for key in [key for key in (*self._policies, *self._event_invoke_configs) if key[0] == name]:
+            self._policies.pop(key, None)
+            self._event_invoke_configs.pop(key, None)
         return self._functions.pop(name, None)
 
     async def code_in_use(self) -> set[str]:
         used = {fn.code.digest for fn in self._functions.values()}
         used.update(layer.code.digest for fn in self._functions.values() for layer in fn.layers)
         used.update(layer.code.digest for layer in self._layers.values())
+        for version in self._versions.values():
+            used.add(version.code.digest)
+            used.update(layer.code.digest for layer in version.layers)
         return used
 
     async def publish_layer(self, layer: LayerVersion) -> LayerVersion:
@@ -69,6 +90,98 @@ class MemoryStore:
 
     async def delete_layer(self, name: str, version: int) -> None:
         self._layers.pop((name, version), None)
+
+    def _owner(self, function: str) -> None:
+        if function not in self._functions:
+            raise ResourceNotFound(f"Function not found: {function}")
+
+    async def get_tags(self, function: str) -> dict[str, str]:
+        return dict(sorted(self._tags.get(function, {}).items()))
+
+    async def put_tags(self, function: str, tags: Mapping[str, str]) -> None:
+        self._owner(function)
+        self._tags[function] = dict(tags)
+
+    async def get_policy(self, function: str, qualifier: str) -> FunctionPolicy | None:
+        return self._policies.get((function, qualifier))
+
+    async def put_policy(self, policy: FunctionPolicy, *, expected_revision: str | None) -> None:
+        self._owner(policy.function)
+        key = (policy.function, policy.qualifier)
+        current = self._policies.get(key)
+        if (current.revision_id if current else None) != expected_revision:
+            raise PreconditionFailed("The Revision Id provided does not match the latest Revision Id.")
+        if policy.statements:
+            self._policies[key] = policy
+        else:
+            self._policies.pop(key, None)
+
+    async def put_event_invoke_config(self, config: EventInvokeConfig) -> None:
+        self._owner(config.function)
+        self._event_invoke_configs[(config.function, config.qualifier)] = config
+
+    async def delete_event_invoke_config(self, function: str, qualifier: str) -> None:
+        self._event_invoke_configs.pop((function, qualifier), None)
+
+    async def list_event_invoke_configs(self, function: str | None) -> list[EventInvokeConfig]:
+        return [
+            config for key, config in sorted(self._event_invoke_configs.items())
+            if function is None or key[0] == function
+        ]  # fmt: skip
+
+    async def create_function_url(self, url: FunctionUrlConfig) -> None:
+        self._owner(url.function)
+        key = (url.function, url.qualifier)
+        if key in self._urls or any(u.url_id == url.url_id for u in self._urls.values()):
+            raise ResourceConflict(f"A function URL exists for {url.function}:{url.qualifier}")
+        self._urls[key] = url
+
+    async def put_function_url(self, url: FunctionUrlConfig) -> None:
+        key = (url.function, url.qualifier)
+        if key not in self._urls:
+            raise ResourceNotFound(f"No function URL for {url.function}:{url.qualifier}")
+        self._urls[key] = url
+
+    async def delete_function_url(self, function: str, qualifier: str) -> None:
+        self._urls.pop((function, qualifier), None)
+
+    async def list_function_urls(self) -> list[FunctionUrlConfig]:
+        return [url for _, url in sorted(self._urls.items())]
+
+    async def put_version(self, fn: FunctionConfig) -> None:
+        self._owner(fn.name)
+        number = int(fn.version)
+        self._versions[(fn.name, number)] = fn
+        self._last_version[fn.name] = max(number, self._last_version.get(fn.name, 0))
+
+    async def list_versions(self, function: str) -> list[FunctionConfig]:
+        return [fn for (name, _), fn in sorted(self._versions.items()) if name == function]
+
+    async def last_version(self, function: str) -> int:
+        return self._last_version.get(function, 0)
+
+    async def delete_version(self, function: str, version: str) -> None:
+        self._versions.pop((function, int(version)), None)
+
+    async def create_alias(self, alias: Alias) -> None:
+        self._owner(alias.function)
+        if (alias.function, alias.name) in self._aliases:
+            raise ResourceConflict(f"Alias already exists: {alias.function}:{alias.name}")
+        self._aliases[(alias.function, alias.name)] = alias
+
+    async def put_alias(self, alias: Alias, *, expected_revision: str) -> None:
+        current = self._aliases.get((alias.function, alias.name))
+        if current is None:
+            raise ResourceNotFound(f"Alias not found: {alias.function}:{alias.name}")
+        if current.revision_id != expected_revision:
+            raise PreconditionFailed("The Revision Id provided does not match the latest Revision Id.")
+        self._aliases[(alias.function, alias.name)] = alias
+
+    async def list_aliases(self, function: str) -> list[Alias]:
+        return [alias for (name, _), alias in sorted(self._aliases.items()) if name == function]
+
+    async def delete_alias(self, function: str, name: str) -> None:
+        self._aliases.pop((function, name), None)
 
     async def append_logs(self, records: Sequence[LogRecord]) -> None:
         for r in records:

@@ -8,17 +8,31 @@ numbered SQL files in ``migrations/``, applied in order and tracked with ``PRAGM
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
-from typing import Callable, Sequence, TypeVar
+from typing import Callable, Iterator, Mapping, Sequence, TypeVar
 
 from lamina.errors import PreconditionFailed, ResourceConflict, ResourceNotFound
-from lamina.model import FunctionConfig, LayerVersion
+from lamina.model import EventInvokeConfig, FunctionConfig, FunctionPolicy, LayerVersion
+from lamina.model import FunctionUrlConfig
 from lamina.store.base import InvocationRecord, LogEvent, LogRecord
-from lamina.store.codec import decode, decode_layer, encode, encode_layer
+from lamina.store.codec import (
+    decode,
+    decode_event_invoke_config,
+    decode_layer,
+    decode_policy,
+    encode,
+    encode_event_invoke_config,
+    encode_layer,
+    encode_statements,
+)
+from lamina.store.codec import decode_url, encode_url
+from lamina.store.codec import decode_alias, encode_alias
+from lamina.model import Alias
 
 T = TypeVar("T")
 
@@ -147,6 +161,10 @@ class SqliteStore:
                 used.update(layer.code.digest for layer in fn.layers)
             for (config,) in conn.execute("SELECT config FROM layer_versions"):
                 used.add(decode_layer(config).code.digest)
+            for (config,) in conn.execute("SELECT config FROM function_versions"):
+                version = decode(config)
+                used.add(version.code.digest)
+                used.update(layer.code.digest for layer in version.layers)
             return used
 
         return await self._run(select)
@@ -195,6 +213,225 @@ class SqliteStore:
         def delete(conn: sqlite3.Connection) -> None:
             with conn:
                 conn.execute("DELETE FROM layer_versions WHERE name = ? AND version = ?", (name, version))
+
+        await self._run(delete)
+
+    async def get_tags(self, function: str) -> dict[str, str]:
+        def select(conn: sqlite3.Connection) -> dict[str, str]:
+            rows = conn.execute("SELECT key, value FROM function_tags WHERE function = ? ORDER BY key", (function,))
+            return dict(rows.fetchall())
+
+        return await self._run(select)
+
+    async def put_tags(self, function: str, tags: Mapping[str, str]) -> None:
+        def replace(conn: sqlite3.Connection) -> None:
+            with _owned(function), conn:
+                conn.execute("DELETE FROM function_tags WHERE function = ?", (function,))
+                conn.executemany(
+                    "INSERT INTO function_tags (function, key, value) VALUES (?, ?, ?)",
+                    [(function, key, value) for key, value in tags.items()],
+                )
+
+        await self._run(replace)
+
+    async def get_policy(self, function: str, qualifier: str) -> FunctionPolicy | None:
+        def select(conn: sqlite3.Connection) -> FunctionPolicy | None:
+            row = conn.execute(
+                "SELECT revision_id, statements FROM function_policies WHERE function = ? AND qualifier = ?",
+                (function, qualifier),
+            ).fetchone()
+            return decode_policy(function, qualifier, row[0], row[1]) if row else None
+
+        return await self._run(select)
+
+    async def put_policy(self, policy: FunctionPolicy, *, expected_revision: str | None) -> None:
+        def replace(conn: sqlite3.Connection) -> None:
+            key = (policy.function, policy.qualifier)
+            with _owned(policy.function), conn:
+                row = conn.execute(
+                    "SELECT revision_id FROM function_policies WHERE function = ? AND qualifier = ?", key
+                ).fetchone()
+                if (row[0] if row else None) != expected_revision:
+                    raise PreconditionFailed(
+                        "The Revision Id provided does not match the latest Revision Id. "
+                        "Call the GetPolicy API to retrieve the latest Revision Id"
+                    )
+                if not policy.statements:
+                    conn.execute("DELETE FROM function_policies WHERE function = ? AND qualifier = ?", key)
+                    return
+                conn.execute(
+                    "INSERT INTO function_policies (function, qualifier, revision_id, statements) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (function, qualifier) DO UPDATE SET revision_id = excluded.revision_id, "
+                    "statements = excluded.statements",
+                    (*key, policy.revision_id, encode_statements(policy.statements)),
+                )
+
+        await self._run(replace)
+
+    async def put_event_invoke_config(self, config: EventInvokeConfig) -> None:
+        def replace(conn: sqlite3.Connection) -> None:
+            with _owned(config.function), conn:
+                conn.execute(
+                    "INSERT INTO event_invoke_configs (function, qualifier, config) VALUES (?, ?, ?) "
+                    "ON CONFLICT (function, qualifier) DO UPDATE SET config = excluded.config",
+                    (config.function, config.qualifier, encode_event_invoke_config(config)),
+                )
+
+        await self._run(replace)
+
+    async def delete_event_invoke_config(self, function: str, qualifier: str) -> None:
+        def delete(conn: sqlite3.Connection) -> None:
+            with conn:
+                conn.execute(
+                    "DELETE FROM event_invoke_configs WHERE function = ? AND qualifier = ?", (function, qualifier)
+                )
+
+        await self._run(delete)
+
+    async def list_event_invoke_configs(self, function: str | None) -> list[EventInvokeConfig]:
+        def select(conn: sqlite3.Connection) -> list[EventInvokeConfig]:
+            query = "SELECT function, qualifier, config FROM event_invoke_configs"
+            if function is None:
+                rows = conn.execute(query + " ORDER BY function, qualifier").fetchall()
+            else:
+                rows = conn.execute(query + " WHERE function = ? ORDER BY qualifier", (function,)).fetchall()
+            return [decode_event_invoke_config(*row) for row in rows]
+
+        return await self._run(select)
+
+    async def create_function_url(self, url: FunctionUrlConfig) -> None:
+        def insert(conn: sqlite3.Connection) -> None:
+            try:
+                with _owned(url.function), conn:
+                    conn.execute(
+                        "INSERT INTO function_urls (function, qualifier, url_id, config) VALUES (?, ?, ?, ?)",
+                        (url.function, url.qualifier, url.url_id, encode_url(url)),
+                    )
+            except sqlite3.IntegrityError as exc:
+                raise ResourceConflict(f"A function URL exists for {url.function}:{url.qualifier}") from exc
+
+        await self._run(insert)
+
+    async def put_function_url(self, url: FunctionUrlConfig) -> None:
+        def update(conn: sqlite3.Connection) -> None:
+            with conn:
+                changed = conn.execute(
+                    "UPDATE function_urls SET config = ? WHERE function = ? AND qualifier = ?",
+                    (encode_url(url), url.function, url.qualifier),
+                ).rowcount
+            if not changed:
+                raise ResourceNotFound(f"No function URL for {url.function}:{url.qualifier}")
+
+        await self._run(update)
+
+    async def delete_function_url(self, function: str, qualifier: str) -> None:
+        def delete(conn: sqlite3.Connection) -> None:
+            with conn:
+                conn.execute("DELETE FROM function_urls WHERE function = ? AND qualifier = ?", (function, qualifier))
+
+        await self._run(delete)
+
+    async def list_function_urls(self) -> list[FunctionUrlConfig]:
+        def select(conn: sqlite3.Connection) -> list[FunctionUrlConfig]:
+            rows = conn.execute(
+                "SELECT function, qualifier, url_id, config FROM function_urls ORDER BY function, qualifier"
+            ).fetchall()
+            return [decode_url(*row) for row in rows]
+
+        return await self._run(select)
+
+    async def put_version(self, fn: FunctionConfig) -> None:
+        def upsert(conn: sqlite3.Connection) -> None:
+            number = int(fn.version)
+            with _owned(fn.name), conn:
+                conn.execute(
+                    "INSERT INTO function_versions (function, version, config) VALUES (?, ?, ?) "
+                    "ON CONFLICT (function, version) DO UPDATE SET config = excluded.config",
+                    (fn.name, number, encode(fn)),
+                )
+                conn.execute(
+                    "INSERT INTO function_version_numbers (function, last_version) VALUES (?, ?) "
+                    "ON CONFLICT (function) DO UPDATE SET last_version = max(last_version, excluded.last_version)",
+                    (fn.name, number),
+                )
+
+        await self._run(upsert)
+
+    async def list_versions(self, function: str) -> list[FunctionConfig]:
+        def select(conn: sqlite3.Connection) -> list[FunctionConfig]:
+            rows = conn.execute(
+                "SELECT config FROM function_versions WHERE function = ? ORDER BY version", (function,)
+            ).fetchall()
+            return [decode(row[0]) for row in rows]
+
+        return await self._run(select)
+
+    async def last_version(self, function: str) -> int:
+        def select(conn: sqlite3.Connection) -> int:
+            row = conn.execute(
+                "SELECT last_version FROM function_version_numbers WHERE function = ?", (function,)
+            ).fetchone()
+            return int(row[0]) if row else 0
+
+        return await self._run(select)
+
+    async def delete_version(self, function: str, version: str) -> None:
+        def delete(conn: sqlite3.Connection) -> None:
+            with conn:
+                conn.execute(
+                    "DELETE FROM function_versions WHERE function = ? AND version = ?", (function, int(version))
+                )
+
+        await self._run(delete)
+
+    async def create_alias(self, alias: Alias) -> None:
+        def insert(conn: sqlite3.Connection) -> None:
+            try:
+                with _owned(alias.function), conn:
+                    conn.execute(
+                        "INSERT INTO function_aliases (function, name, revision_id, config) VALUES (?, ?, ?, ?)",
+                        (alias.function, alias.name, alias.revision_id, encode_alias(alias)),
+                    )
+            except sqlite3.IntegrityError as exc:  # the primary key: the alias exists
+                raise ResourceConflict(f"Alias already exists: {alias.function}:{alias.name}") from exc
+
+        await self._run(insert)
+
+    async def put_alias(self, alias: Alias, *, expected_revision: str) -> None:
+        def update(conn: sqlite3.Connection) -> None:
+            key = (alias.function, alias.name)
+            with conn:
+                row = conn.execute(
+                    "SELECT revision_id FROM function_aliases WHERE function = ? AND name = ?", key
+                ).fetchone()
+                if row is None:
+                    raise ResourceNotFound(f"Alias not found: {alias.function}:{alias.name}")
+                if row[0] != expected_revision:
+                    raise PreconditionFailed(
+                        "The Revision Id provided does not match the latest Revision Id. "
+                        "Call the GetFunction/GetAlias API to retrieve the latest Revision Id"
+                    )
+                conn.execute(
+                    "UPDATE function_aliases SET revision_id = ?, config = ? WHERE function = ? AND name = ?",
+                    (alias.revision_id, encode_alias(alias), *key),
+                )
+
+        await self._run(update)
+
+    async def list_aliases(self, function: str) -> list[Alias]:
+        def select(conn: sqlite3.Connection) -> list[Alias]:
+            rows = conn.execute(
+                "SELECT function, name, revision_id, config FROM function_aliases WHERE function = ? ORDER BY name",
+                (function,),
+            ).fetchall()
+            return [decode_alias(*row) for row in rows]
+
+        return await self._run(select)
+
+    async def delete_alias(self, function: str, name: str) -> None:
+        def delete(conn: sqlite3.Connection) -> None:
+            with conn:
+                conn.execute("DELETE FROM function_aliases WHERE function = ? AND name = ?", (function, name))
 
         await self._run(delete)
 
@@ -247,3 +484,14 @@ class SqliteStore:
             return [InvocationRecord(*row) for row in rows]
 
         return await self._run(select)
+
+
+@contextlib.contextmanager
+def _owned(function: str) -> Iterator[None]:
+    """A write of something a function owns: the foreign key refuses it once the function is gone."""
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        if "FOREIGN KEY" not in str(exc):
+            raise
+        raise ResourceNotFound(f"Function not found: {function}") from exc

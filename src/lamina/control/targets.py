@@ -1,0 +1,63 @@
+"""What a per-qualifier resource (a policy, an event-invoke configuration) is attached to: a function's
+``$LATEST``, or one of its versions or aliases.
+
+``identify`` reads the request (FunctionName path, Qualifier query) as AWS does; ``Targets.find``
+asks the function service whether the qualifier names ``$LATEST``, a version or an alias.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from lamina.control.functions import FunctionService
+from lamina.control.validation import constraint, function_identifier
+from lamina.errors import InvalidParameterValue, ResourceNotFound
+from lamina.model import FunctionConfig
+from lamina.settings import Settings
+
+LATEST = "$LATEST"
+_QUALIFIER = re.compile(r"^[a-zA-Z0-9$_-]+$")
+
+
+def identify(function_name: str, qualifier: str | None) -> tuple[str, str | None]:
+    """(name, qualifier or None) from a FunctionName path parameter and an optional Qualifier parameter."""
+    name, derived = function_identifier(function_name)
+    if qualifier is not None:
+        if len(qualifier) > 128:
+            raise constraint(qualifier, "qualifier", "Member must have length less than or equal to 128")
+        if not _QUALIFIER.match(qualifier):
+            raise constraint(qualifier, "qualifier", "Member must satisfy regular expression pattern: "
+                             "(|[a-zA-Z0-9$_-]+)")  # fmt: skip
+        if derived is not None and derived != qualifier:
+            raise InvalidParameterValue(
+                "The derived qualifier from the function name does not match the specified qualifier."
+            )
+    return name, qualifier if qualifier is not None else derived
+
+
+@dataclass(frozen=True)
+class Target:
+    function: FunctionConfig
+    qualifier: str  # "$LATEST" when none was given
+    arn: str  # as AWS renders it for this request: qualified only when a qualifier was given
+
+
+class Targets:
+    def __init__(self, functions: FunctionService, settings: Settings) -> None:
+        self._functions = functions
+        self._settings = settings
+
+    def arn(self, name: str, qualifier: str | None = None) -> str:
+        return self._settings.function_arn(name, qualifier)
+
+    def find(self, name: str, qualifier: str | None) -> Target | None:
+        """The function (and qualifier) if it exists; ``None`` if either does not."""
+        try:
+            fn = self._functions.resolve(name, qualifier)
+        except ResourceNotFound:
+            return None
+        return Target(fn, qualifier or LATEST, self.arn(name, qualifier))
+
+    def exists(self, name: str) -> bool:
+        return self.find(name, None) is not None

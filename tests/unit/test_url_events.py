@@ -1,0 +1,335 @@
+"""Function URLs' pure parts: addresses, events, response mapping, CORS decisions, SigV4 checks.
+
+Events are compared with real AWS payloads (tests/data/aws_events/) member by member.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lamina.model import UrlCors
+from lamina.urls import addresses, cors
+from lamina.urls.events import Caller, EventContext, UrlRequest, build_event, encode_body, is_text, request_time
+from lamina.urls.responses import BAD_GATEWAY, function_response, streamed_response
+from lamina.urls.sigv4 import Credentials, Refusal, SignedRequest, verify
+
+AWS_EVENTS = Path(__file__).resolve().parent.parent / "data" / "aws_events"
+NOW = datetime(2022, 8, 5, 8, 14, 39, 885000, tzinfo=timezone.utc)
+URL_ID = "a" * 32
+
+
+def aws_event(name: str) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads((AWS_EVENTS / name).read_text())
+    return doc
+
+
+def shape(value: object) -> object:
+    """The value's structure: member names and JSON types, not values (null stands for any type)."""
+    if isinstance(value, dict):
+        return {k: shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shape(v) for v in value[:1]]
+    return type(value).__name__
+
+
+def request(**overrides: Any) -> UrlRequest:
+    values: dict[str, Any] = {
+        "method": "GET", "raw_path": "/", "raw_query": "", "body": b"", "source_ip": "123.123.123.123",
+        "headers": (("Host", f"{URL_ID}.lambda-url.us-east-1.localhost:9000"), ("User-Agent", "agent"),
+                    ("Accept", "*/*"), ("Connection", "keep-alive")),
+    }  # fmt: skip
+    values.update(overrides)
+    return UrlRequest(**values)
+
+
+def context(caller: Caller | None = None) -> EventContext:
+    return EventContext(url_id=URL_ID, domain_name=addresses.domain_name(URL_ID, "us-east-1"), request_id="id",
+                        now=NOW, trace_id="Root=1-62ecd163-5f302e550dcde3b12402207d", forwarded_port=9000,
+                        caller=caller)  # fmt: skip
+
+
+# -- addresses -----------------------------------------------------------------------------
+
+
+def test_url_ids_are_32_random_lowercase_alphanumerics() -> None:
+    ids = {addresses.new_url_id() for _ in range(200)}
+    assert len(ids) == 200
+    assert all(addresses.is_url_id(i) for i in ids)
+    assert addresses.function_url(URL_ID, "eu-west-1", 9000) == f"http://{URL_ID}.lambda-url.eu-west-1.localhost:9000/"
+
+
+def test_hosts_and_paths_that_name_a_url() -> None:
+    assert addresses.parse_host(f"{URL_ID}.lambda-url.us-east-1.localhost:9000") == (URL_ID, "us-east-1")
+    assert addresses.parse_host(f"{URL_ID.upper()}.LAMBDA-URL.us-east-1.on.aws") == (URL_ID, "us-east-1")
+    assert addresses.parse_host("127.0.0.1:9000") is None
+    assert addresses.parse_host(f"{URL_ID[:-1]}.lambda-url.us-east-1.localhost") is None
+    assert addresses.split_path_form(f"/lamina/v1/urls/{URL_ID}/a/b%20c") == (URL_ID, "/a/b%20c")
+    assert addresses.split_path_form(f"/lamina/v1/urls/{URL_ID}") == (URL_ID, "/")
+    assert addresses.split_path_form(f"/lamina/v1/urls/{URL_ID}/") == (URL_ID, "/")
+    assert addresses.split_path_form("/2015-03-31/functions") is None
+
+
+# -- events --------------------------------------------------------------------------------
+
+
+def test_a_plain_get_has_the_shape_of_a_real_function_url_event() -> None:
+    real = aws_event("lambdaFunctionUrlEvent.json")
+    event = build_event(request(), context())
+    assert list(event) == list(real)  # the same members, in AWS's order
+    ours, theirs = shape(event), shape(real)
+    assert isinstance(ours, dict) and isinstance(theirs, dict)
+    assert ours["requestContext"] == theirs["requestContext"]
+    assert event["requestContext"] == {
+        "accountId": "anonymous", "apiId": URL_ID, "domainName": f"{URL_ID}.lambda-url.us-east-1.localhost",
+        "domainPrefix": URL_ID,
+        "http": {"method": "GET", "path": "/", "protocol": "HTTP/1.1", "sourceIp": "123.123.123.123",
+                 "userAgent": "agent"},
+        "requestId": "id", "routeKey": "$default", "stage": "$default",
+        "time": "05/Aug/2022:08:14:39 +0000", "timeEpoch": 1659687279885,
+    }  # fmt: skip
+    assert real["requestContext"]["time"] == "05/Aug/2022:08:14:39 +0000"  # the same format, the same instant
+    headers = event["headers"]
+    assert isinstance(headers, dict)
+    # The headers AWS adds are there too (not the TLS ones: Lamina serves plain HTTP).
+    added = {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-port", "x-amzn-trace-id", "host", "user-agent"}
+    assert added <= set(real["headers"]) and added <= set(headers)
+    assert headers["x-forwarded-for"] == "123.123.123.123" and headers["x-forwarded-port"] == "9000"
+    assert "connection" not in headers  # hop-by-hop, as on AWS
+
+
+def test_cookies_query_and_body_as_aws_shows_them() -> None:
+    real = aws_event("lambdaFunctionUrlIAMEvent.json")
+    req = request(
+        method="post", raw_path="/my/path", raw_query="parameter1=value1&parameter1=value2&parameter2=value",
+        body=b"Hello from client!",
+        headers=(("Header1", "value1"), ("header2", "value1"), ("HEADER2", "value2"), ("Cookie", "cookie1; cookie2"),
+                 ("Content-Type", "text/plain")),
+    )  # fmt: skip
+    event = build_event(req, context())
+    for member in ("rawPath", "rawQueryString", "cookies", "queryStringParameters", "body", "isBase64Encoded"):
+        assert event[member] == real[member], member
+    headers = event["headers"]
+    assert isinstance(headers, dict)
+    assert headers["header1"] == "value1" and headers["header2"] == "value1,value2"
+    assert "cookie" not in headers
+    assert event["requestContext"]["http"]["method"] == "POST"  # type: ignore[index]
+
+
+def test_an_iam_event_names_its_caller_as_aws_does() -> None:
+    real = aws_event("lambdaFunctionUrlIAMEvent.json")
+    caller = Caller("AKIA1", "111122223333", "AIDA1", "arn:aws:iam::111122223333:root", "AIDA1")
+    event = build_event(request(method="POST", raw_path="/my/path", body=b"x",
+                                headers=(("Content-Type", "text/plain"),)), context(caller))  # fmt: skip
+    ours = shape(event["requestContext"])
+    theirs = shape(real["requestContext"])
+    assert ours == theirs
+    iam = event["requestContext"]["authorizer"]["iam"]  # type: ignore[index]
+    assert iam == {"accessKey": "AKIA1", "accountId": "111122223333", "callerId": "AIDA1", "cognitoIdentity": None,
+                   "principalOrgId": None, "userArn": "arn:aws:iam::111122223333:root", "userId": "AIDA1"}  # fmt: skip
+    assert event["requestContext"]["accountId"] == "111122223333"  # type: ignore[index]
+    # pathParameters and stageVariables: "null or excluded" by AWS; Lamina leaves them out. (No
+    # cookies and no query string here: those members are left out too.)
+    assert set(real) - set(event) == {"pathParameters", "stageVariables", "cookies", "queryStringParameters"}
+    assert set(event) <= set(real)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "text"),
+    [
+        ("text/plain", True), ("text/html; charset=utf-8", True), ("application/json", True),
+        ("application/vnd.api+json", True), ("application/xml", True), ("application/javascript", True),
+        ("application/x-www-form-urlencoded", False), ("multipart/form-data; boundary=x", False),
+        ("application/octet-stream", False), ("image/png", False), (None, False), ("", False),
+    ],
+)  # fmt: skip
+def test_which_bodies_arrive_as_text(content_type: str | None, text: bool) -> None:
+    assert is_text(content_type) is text
+    body, is_base64 = encode_body(b"a=1&b=2", content_type)
+    assert is_base64 is not text
+    assert (body if text else base64.b64decode(body).decode()) == "a=1&b=2"
+
+
+def test_bodies_that_are_not_utf8_are_base64_whatever_the_type() -> None:
+    assert encode_body(b"\xff\xfe", "text/plain") == (base64.b64encode(b"\xff\xfe").decode(), True)
+    event = build_event(request(body=b"\x00\x01", headers=(("Content-Type", "application/octet-stream"),)), context())
+    assert event["body"] == "AAE=" and event["isBase64Encoded"] is True
+
+
+def test_no_body_no_body_member() -> None:
+    event = build_event(request(raw_query="a=&b=%20x+y"), context())
+    assert "body" not in event and event["isBase64Encoded"] is False
+    assert event["queryStringParameters"] == {"a": "", "b": " x y"}
+    assert event["rawQueryString"] == "a=&b=%20x+y"
+
+
+def test_request_time_is_english_whatever_the_locale() -> None:
+    assert request_time(datetime(2020, 3, 12, 19, 3, 58, tzinfo=timezone.utc)) == "12/Mar/2020:19:03:58 +0000"
+    later = datetime(2020, 12, 1, 1, 2, 3, tzinfo=timezone(timedelta(hours=2)))
+    assert request_time(later) == "30/Nov/2020:23:02:03 +0000"
+
+
+def test_a_forwarded_for_chain_is_extended() -> None:
+    event = build_event(request(headers=(("X-Forwarded-For", "10.0.0.1"),)), context())
+    assert event["headers"]["x-forwarded-for"] == "10.0.0.1, 123.123.123.123"  # type: ignore[index]
+
+
+# -- responses -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("returned", "body"),
+    [
+        ('{"hello": "world"}', b'{"hello": "world"}'),  # an object: as the function returned it
+        ('"hello"', b"hello"),  # a string: the string itself
+        ('["hello", 3, true]', b'["hello",3,true]'),
+        ("3", b"3"), ("3.1", b"3.1"), ("true", b"true"), ("null", b"null"),
+    ],
+)  # fmt: skip
+def test_results_without_status_code_are_200_json(returned: str, body: bytes) -> None:
+    response = function_response(returned.encode())
+    assert (response.status, response.headers, response.body) == (200, (("Content-Type", "application/json"),), body)
+
+
+def test_a_status_code_result_is_the_response() -> None:
+    real = aws_event("lambda-urls-response.json")
+    response = function_response(json.dumps(real).encode())
+    assert response.status == 201
+    assert response.body == b'{ "message": "Hello, world!" }'
+    assert response.headers == (
+        ("Content-Type", "application/json"), ("My-Custom-Header", "Custom Value"),
+        ("Set-Cookie", "Cookie_1=Value1; Expires=21 Oct 2021 07:48 GMT"),
+        ("Set-Cookie", "Cookie_2=Value2; Max-Age=78000"),
+    )  # fmt: skip
+
+
+def test_status_code_responses_in_detail() -> None:
+    teapot = function_response(b'{"statusCode": "418", "body": "i\'m a teapot"}')
+    assert (teapot.status, teapot.body) == (418, b"i'm a teapot")
+    assert teapot.headers == (("Content-Type", "application/json"),)  # the default
+    html = function_response(b'{"statusCode": 200, "headers": {"content-type": "text/html", "x-n": 5}, "body": "<p>"}')
+    assert html.headers == (("content-type", "text/html"), ("x-n", "5"))
+    binary = function_response(json.dumps({"statusCode": 200, "body": base64.b64encode(b"\x89PNG").decode(),
+                                           "isBase64Encoded": True}).encode())  # fmt: skip
+    assert binary.body == b"\x89PNG"
+    empty = function_response(b'{"statusCode": 204}')
+    assert (empty.status, empty.body) == (204, b"")
+    nested = function_response(b'{"statusCode": 200, "body": {"a": 1}}')
+    assert nested.body == b'{"a":1}'
+    no_length = function_response(b'{"statusCode": 200, "headers": {"Content-Length": "99"}, "body": "x"}')
+    assert no_length.headers == (("Content-Type", "application/json"),)  # Lamina writes its own
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b'{"statusCode": 99}', b'{"statusCode": "abc"}', b'{"statusCode": true}', b'{"statusCode": 200, "headers": []}',
+     b'{"statusCode": 200, "cookies": "a=1"}', b"not json"],
+)  # fmt: skip
+def test_results_aws_could_not_serve_are_502(payload: bytes) -> None:
+    assert function_response(payload) == BAD_GATEWAY
+    assert BAD_GATEWAY.status == 502 and BAD_GATEWAY.body == b"Internal Server Error"
+
+
+def test_response_stream_urls_map_a_prelude_or_nothing() -> None:
+    prelude = b'{"statusCode":201,"headers":{"a":"b"},"cookies":["c=1"]}' + bytes(8) + b"body\x00bytes"
+    response = streamed_response(prelude)
+    assert (response.status, response.body) == (201, b"body\x00bytes")
+    assert response.headers == (("Content-Type", "application/octet-stream"), ("a", "b"), ("Set-Cookie", "c=1"))
+    plain = streamed_response(b'{"statusCode": 201, "body": "x"}')  # no prelude: no mapping
+    assert (plain.status, plain.headers, plain.body) == (200, (("Content-Type", "application/json"),),
+                                                         b'{"statusCode": 201, "body": "x"}')  # fmt: skip
+    raw = streamed_response(b"hello streaming")
+    assert (raw.status, raw.headers) == (200, (("Content-Type", "application/octet-stream"),))
+    assert streamed_response(b'{"statusCode": 42}' + bytes(8) + b"x") == BAD_GATEWAY
+
+
+# -- CORS ----------------------------------------------------------------------------------
+
+SITE = "https://www.example.com"
+
+
+def test_preflight_for_an_allowed_origin() -> None:
+    config = UrlCors(allow_origins=(SITE,), allow_methods=("GET", "POST"), allow_headers=("x-custom", "content-type"),
+                     max_age=300, allow_credentials=True, expose_headers=("x-total",))  # fmt: skip
+    assert cors.is_preflight("OPTIONS", SITE, "POST")
+    assert not cors.is_preflight("OPTIONS", SITE, None) and not cors.is_preflight("GET", SITE, "POST")
+    assert dict(cors.preflight_headers(config, "https://WWW.example.com")) == {
+        "Access-Control-Allow-Origin": "https://WWW.example.com", "Vary": "Origin",
+        "Access-Control-Allow-Credentials": "true", "Access-Control-Allow-Methods": "GET,POST",
+        "Access-Control-Allow-Headers": "x-custom,content-type", "Access-Control-Max-Age": "300",
+    }  # fmt: skip
+    assert dict(cors.response_headers(config, SITE)) == {
+        "Access-Control-Allow-Origin": SITE, "Vary": "Origin", "Access-Control-Allow-Credentials": "true",
+        "Access-Control-Expose-Headers": "x-total",
+    }  # fmt: skip
+
+
+def test_origins_that_are_not_allowed_get_no_cors_headers() -> None:
+    config = UrlCors(allow_origins=(SITE,), allow_methods=("*",))
+    assert cors.preflight_headers(config, "https://evil.example") == ()
+    assert cors.response_headers(config, "https://evil.example") == ()
+    assert cors.response_headers(config, None) == ()
+    assert cors.preflight_headers(UrlCors(), SITE) == ()
+
+
+def test_wildcard_origins() -> None:
+    assert dict(cors.preflight_headers(UrlCors(allow_origins=("*",)), SITE)) == {"Access-Control-Allow-Origin": "*"}
+    # Browsers refuse "*" with credentials: the origin is echoed.
+    with_credentials = UrlCors(allow_origins=("*",), allow_credentials=True)
+    assert cors.allowed_origin(with_credentials, SITE) == SITE
+
+
+# -- SigV4 ---------------------------------------------------------------------------------
+
+CREDENTIALS = Credentials("AKIDLAMINA", "secret", "000000000000")
+HOST = f"{URL_ID}.lambda-url.us-east-1.localhost:9000"
+
+
+def signed(url: str = f"http://{HOST}/my/path?b=2&a=1", body: bytes = b'{"k": 1}', *, secret: str = "secret",
+           region: str = "us-east-1", service: str = "lambda", method: str = "POST") -> SignedRequest:  # fmt: skip
+    """A request signed by botocore, as a client would send it (at the real current time)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials as BotoCredentials
+
+    aws = AWSRequest(method=method, url=url, data=body, headers={"Content-Type": "application/json"})
+    SigV4Auth(BotoCredentials("AKIDLAMINA", secret), service, region).add_auth(aws)
+    headers = (("Host", HOST), *((k, v) for k, v in aws.headers.items()), ("User-Agent", "unsigned/1.0"))
+    return SignedRequest(method, url, headers, body)
+
+
+def test_a_request_signed_with_lamina_credentials_passes() -> None:
+    caller = verify(signed(), CREDENTIALS, "us-east-1", datetime.now(timezone.utc))
+    assert caller == Caller("AKIDLAMINA", "000000000000", "000000000000", "arn:aws:iam::000000000000:root",
+                            "000000000000")  # fmt: skip
+    assert isinstance(verify(signed(method="GET", body=b""), CREDENTIALS, "us-east-1", datetime.now(timezone.utc)),
+                      Caller)  # fmt: skip
+
+
+def test_requests_that_are_refused() -> None:
+    now = datetime.now(timezone.utc)
+    good = signed()
+
+    def refused(req: SignedRequest, when: datetime = now, region: str = "us-east-1") -> str:
+        verdict = verify(req, CREDENTIALS, region, when)
+        assert isinstance(verdict, Refusal)
+        return verdict.reason
+
+    assert "not signed" in refused(SignedRequest("GET", good.url, (("Host", HOST),), b""))
+    assert "does not match" in refused(signed(secret="wrong"))
+    assert "does not match" in refused(SignedRequest(good.method, good.url, good.headers, b'{"k": 2}'))
+    assert "does not match" in refused(SignedRequest(good.method, good.url.replace("a=1", "a=9"), good.headers,
+                                                     good.body))  # fmt: skip
+    assert "not for lambda in us-east-1" in refused(signed(service="s3"))
+    assert "not for lambda in us-east-1" in refused(signed(region="eu-west-1"))
+    assert "expired" in refused(good, when=now + timedelta(minutes=6))
+    assert "expired" in refused(good, when=now - timedelta(minutes=6))
+    other_key = Credentials("SOMEONEELSE", "secret")
+    verdict = verify(good, other_key, "us-east-1", now)
+    assert isinstance(verdict, Refusal) and "unknown access key" in verdict.reason
+    assert "Credentials" in repr(CREDENTIALS) and "secret" not in repr(CREDENTIALS)
