@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from lamina.api import event_config, functions, invoke, lamina, layers, policy, tags, urls
-from lamina.api import aliases, versions
+from lamina.api import aliases, event_config, functions, invoke, lamina, layers, policy, tags, urls, versions
 from lamina.api.context import SERVICES, Services
 from lamina.api.errors import MAX_REQUEST_BYTES, aws_errors
 from lamina.api.guard import environment_guard
@@ -20,8 +19,8 @@ def build_app(svc: Services) -> web.Application:
     )
     app[SERVICES] = svc
     app[MAX_REQUEST_BYTES] = svc.max_request_bytes
+    app.add_routes(invoke.routes)  # first: the router tries resources in order, and Invoke is the hot path
     app.add_routes(functions.routes)
-    app.add_routes(invoke.routes)
     app.add_routes(layers.routes)
     app.add_routes(tags.routes)
     app.add_routes(policy.routes)
