@@ -6,7 +6,9 @@ figure is also a ratio; see docs/benchmarks.md for what each figure means.
 
     __main__.py       command line; prints the tables, writes the JSON
     suite.py          the run: scenarios in order, servers started and stopped
-    scenarios/        warm.py, cold.py, density.py, burst.py, scaling.py: one scenario each
+    scenarios/        warm.py, cold.py, runtimes.py, density.py, burst.py, scaling.py: one scenario each
+    handlers.py       the Python functions deployed, as source; hello/ the other languages' hello worlds
+    builds.py         the Java, C# and Go hello worlds built (Maven, mcs, go build) and cached
     load.py           the load generator (callback-driven keep-alive HTTP/1.1) and a plain client
     wrk.py            throughput from wrk too, when it is installed
     floor.py          the floor server; peer.py the serverless-offline peer; lamina_target.py Lamina

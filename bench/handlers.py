@@ -36,6 +36,22 @@ def handler(event, context):
 '''
 
 
+# The function the Lambda console creates for a new Python function (lambda_function.py, handler
+# lambda_function.lambda_handler): the reference of the ``runtimes`` scenario, whose other
+# languages' hello worlds are in bench/hello/. Kept here as text because mypy checks every .py
+# file under bench/.
+HELLO = """\
+import json
+
+def lambda_handler(event, context):
+    # TODO implement
+    return {
+        'statusCode': 200,
+        'body': json.dumps('Hello from Lambda!')
+    }
+"""
+
+
 def load(source: str, name: str = "bench_handler") -> ModuleType:
     """``source`` as a module of its own, for running a handler in-process."""
     module = ModuleType(name)

@@ -16,7 +16,7 @@ import os
 import sys
 import time
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,12 +56,13 @@ def error_message(response: Response) -> str:
     return f"{response.status}: {response.body[:200].decode(errors='replace')}"
 
 
-def make_zip(files: Mapping[str, str]) -> bytes:
+def make_zip(files: Mapping[str, str | bytes], executable: Collection[str] = ()) -> bytes:
+    """A deployment package: ``files`` by name, mode 0755 for those in ``executable``, else 0644."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, content in files.items():
             info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
-            info.external_attr = 0o644 << 16
+            info.external_attr = (0o755 if name in executable else 0o644) << 16
             zf.writestr(info, content)
     return buf.getvalue()
 
@@ -88,13 +89,19 @@ class Lamina:
 
     async def create_function(self, name: str, source: str, *, memory_mb: int = 128, timeout_s: int = 60) -> None:
         """Create ``name`` from ``source`` (as ``app.py``) and wait until it is Active."""
-        zipped = base64.b64encode(make_zip({"app.py": source})).decode()
-        doc = {"FunctionName": name, "Runtime": RUNTIME, "Role": ROLE, "Handler": "app.handler",
-               "Code": {"ZipFile": zipped}, "MemorySize": memory_mb, "Timeout": timeout_s}  # fmt: skip
-        created = await self.call("POST", FUNCTIONS, doc)
+        created = await self.create(name, RUNTIME, "app.handler", make_zip({"app.py": source}),
+                                    memory_mb=memory_mb, timeout_s=timeout_s)  # fmt: skip
         if created.status != 201:
             raise LoadError(f"CreateFunction {name}: {created.status} {created.body[:300]!r}")
         await self.wait_active(name)
+
+    async def create(self, name: str, runtime: str, handler: str, package: bytes, *, memory_mb: int = 128,
+                     timeout_s: int = 60) -> Response:  # fmt: skip
+        """CreateFunction with ``package`` (a .zip) as its code; the answer as it came (not waited for)."""
+        doc = {"FunctionName": name, "Runtime": runtime, "Role": ROLE, "Handler": handler,
+               "Code": {"ZipFile": base64.b64encode(package).decode()}, "MemorySize": memory_mb,
+               "Timeout": timeout_s}  # fmt: skip
+        return await self.call("POST", FUNCTIONS, doc)
 
     async def wait_active(self, name: str, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout

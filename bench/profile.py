@@ -19,16 +19,21 @@ class Profile:
     scaling_max: int  # the curve stops here if it never throttles
     scaling_measure_s: float
     probe_interval_s: float  # health and control API probes during the scaling curve
+    runtimes_functions: int  # cold starts (new functions) per runtime
+    runtimes_warm_requests: int  # measured warm invokes per runtime, at concurrency 1
+    runtimes_warmup_requests: int  # unmeasured warm invokes before them
 
 
 FULL = Profile(
     name="full", warmup_s=2.0, measure_s=8.0, warm_concurrency=(1, 8, 32), cold_functions=30,
     density_hold=1000, burst=200, burst_sleep_s=1.0, scaling_limit=64, scaling_max=256,
-    scaling_measure_s=4.0, probe_interval_s=0.1,
+    scaling_measure_s=4.0, probe_interval_s=0.1, runtimes_functions=5, runtimes_warm_requests=300,
+    runtimes_warmup_requests=50,
 )  # fmt: skip
 
 QUICK = Profile(
     name="quick", warmup_s=0.3, measure_s=1.0, warm_concurrency=(1, 8, 32), cold_functions=5,
     density_hold=50, burst=50, burst_sleep_s=1.0, scaling_limit=64, scaling_max=256,
-    scaling_measure_s=0.7, probe_interval_s=0.1,
+    scaling_measure_s=0.7, probe_interval_s=0.1, runtimes_functions=2, runtimes_warm_requests=100,
+    runtimes_warmup_requests=20,
 )  # fmt: skip

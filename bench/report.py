@@ -60,7 +60,7 @@ def _warm_figure(point: WarmPoint | None, figure: str) -> float | None:
     return {"throughput": point.throughput, "p50": point.latency.p50_ms, "p99": point.latency.p99_ms}[figure]
 
 
-def main_table(results: Results) -> str:
+def main_table(results: Results) -> str | None:
     found = {c.figure: c for c in checks(results)}
     rows: list[Row] = []
     for c in results.profile.warm_concurrency:
@@ -103,6 +103,8 @@ def main_table(results: Results) -> str:
         lamina_row(f"scaling: peak throughput (req/s, limit {s.limit})", f"{best.throughput:,.0f} at c={best.concurrency}")
         lamina_row("scaling: throttled (429) from concurrency", str(s.throttled_at or "never"),
                    "responsive while throttled")  # fmt: skip
+    if not rows:
+        return None  # a run of scenarios that have no row here (runtimes alone)
     header = ["figure", "Lamina", "floor", "serverless-offline", "vs floor", "vs peer", "target (measured)", "met"]
     return table(header, rows)
 
@@ -118,13 +120,45 @@ def scaling_table(results: Results) -> str | None:
     return table(header, rows)
 
 
+def runtimes_table(results: Results) -> str | None:
+    rt = results.runtimes
+    if rt is None:
+        return None
+    rows: list[Row] = []
+    for r in rt.rows:
+        if r.status != "measured":
+            rows.append([r.label, "–", "–", "–", "–", f"{r.status}: {r.short_reason}"])
+            continue
+        if r.runtime == rt.reference:
+            versus = "reference"
+        elif r.vs_reference is None:
+            versus = "–"
+        else:
+            v = r.vs_reference
+            versus = " / ".join(_x(x) for x in (v.cold_p50, v.init_p50, v.warm_p50, v.warm_p99))
+        init = _ms(r.init.p50_ms) + (f" ({r.missing_init} without)" if r.missing_init else "")
+        rows.append([r.label, _ms(r.cold.p50_ms), init, _ms(r.warm.p50_ms), _ms(r.warm.p99_ms), versus])
+    header = ["runtime", "cold first invoke p50 (ms)", "Init Duration p50 (ms)", "warm p50 (ms)", "warm p99 (ms)",
+              f"vs {rt.reference} (cold / Init / warm p50 / p99)"]  # fmt: skip
+    return table(header, rows)
+
+
 def render(results: Results) -> str:
     loads = [f"{name} {load:.2f}" for name, load in results.load_average.items()]
     if results.load_average_end:
         loads.append(f"end {results.load_average_end[0]:.2f}")
     parts = [f"Lamina benchmark ({results.profile.name} run, {results.started}, {results.duration_s:.0f} s)",
              f"Machine: {results.machine.describe()}",
-             f"Load average (1 minute) as each scenario began: {', '.join(loads)}", "", main_table(results)]  # fmt: skip
+             f"Load average (1 minute) as each scenario began: {', '.join(loads)}"]  # fmt: skip
+    main = main_table(results)
+    if main:
+        parts += ["", main]
+    runtimes = runtimes_table(results)
+    if runtimes and results.runtimes is not None:
+        rt = results.runtimes
+        parts += ["", f"Runtimes: a hello world per runtime at {rt.memory_mb} MB; cold: {rt.functions} new functions each "
+                      f"(client-side first invoke, Init Duration from REPORT); warm: {rt.warm_requests} invokes at c=1 "
+                      f"after {rt.warmup_requests} unmeasured; ratios to {rt.reference} in the same run:", "", runtimes]  # fmt: skip
     scaling = scaling_table(results)
     if scaling:
         parts += ["", f"Scaling curve (LAMINA_ACCOUNT_CONCURRENCY={results.scaling.limit if results.scaling else ''}):",

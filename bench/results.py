@@ -9,6 +9,7 @@ from bench.profile import Profile
 from bench.scenarios.burst import BurstResult
 from bench.scenarios.cold import ColdResult
 from bench.scenarios.density import DensityResult
+from bench.scenarios.runtimes import RuntimesResult
 from bench.scenarios.scaling import ScalingResult
 from bench.scenarios.warm import WarmPoint
 
@@ -25,6 +26,7 @@ class Results:
     errors: dict[str, str] = field(default_factory=dict)  # scenario -> why it failed
     warm: list[WarmPoint] | None = None
     cold: ColdResult | None = None
+    runtimes: RuntimesResult | None = None
     density: DensityResult | None = None
     burst: BurstResult | None = None
     scaling: ScalingResult | None = None

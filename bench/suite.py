@@ -27,7 +27,7 @@ from bench.load import Endpoint
 from bench.procs import Processes, ServerError
 from bench.profile import Profile
 from bench.results import Results
-from bench.scenarios import burst, cold, density, scaling, warm
+from bench.scenarios import burst, cold, density, runtimes, scaling, warm
 from bench.types import Progress
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,6 +66,20 @@ async def _cold(bench: Bench, results: Results) -> None:
         results.cold = await cold.run(lamina, bench.profile.cold_functions, bench.progress)
 
 
+async def _runtimes(bench: Bench, results: Results) -> None:
+    prepared = await runtimes.prepare(bench.progress)  # builds before the server starts, never beside it
+    async with bench.lamina("runtimes") as lamina:
+        results.runtimes = await runtimes.run(lamina, prepared, bench.profile, bench.progress)
+    skipped: dict[str, list[str]] = {}  # the same reason once, with every runtime it skipped
+    for row in results.runtimes.rows:
+        if row.status == "skipped":
+            skipped.setdefault(row.short_reason, []).append(row.label)
+    results.notes += [f"runtimes: {', '.join(labels)} skipped: {why}" for why, labels in skipped.items()]
+    failed = [f"{row.label}: {row.reason.splitlines()[0]}" for row in results.runtimes.rows if row.status == "failed"]
+    if failed:  # available, yet its hello world did not run: a failure, though the others were measured
+        results.errors["runtimes"] = "; ".join(failed)
+
+
 async def _density(bench: Bench, results: Results) -> None:
     limit = str(max(1000, bench.profile.density_hold))  # each held environment is a concurrent invocation
     async with bench.lamina("density", LAMINA_ACCOUNT_CONCURRENCY=limit) as lamina:
@@ -84,7 +98,7 @@ async def _scaling(bench: Bench, results: Results) -> None:
 
 
 SCENARIOS: dict[str, Callable[[Bench, Results], Awaitable[None]]] = {
-    "warm": _warm, "cold": _cold, "density": _density, "burst": _burst, "scaling": _scaling,
+    "warm": _warm, "cold": _cold, "runtimes": _runtimes, "density": _density, "burst": _burst, "scaling": _scaling,
 }  # fmt: skip
 
 
