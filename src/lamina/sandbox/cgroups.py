@@ -116,11 +116,13 @@ class Cgroups:
     def detect(cls, name: str = "lamina") -> Cgroups:
         unified = _own_unified()
         if unified is not None:
+            _remove_stale(unified, name)
             bases = _probe_v2(unified / f"{name}-{os.getpid()}")
             if bases:
                 return cls(bases, 2)
         bases = {}
         for controller, own in _own_v1().items():
+            _remove_stale(own, name)
             base = own / f"{name}-{os.getpid()}"
             if _probe_v1(base, controller):
                 bases[controller] = base
@@ -157,6 +159,29 @@ class Cgroups:
                 base.rmdir()
             except OSError:
                 pass
+
+
+def _remove_stale(parent: Path, name: str) -> None:
+    """Remove the (empty) cgroups a Lamina that was killed left behind: ``<name>-<pid>`` of dead pids."""
+    try:
+        entries = list(parent.glob(f"{name}-*"))
+    except OSError:
+        return
+    for base in entries:
+        pid = base.name.rsplit("-", 1)[-1]
+        if not pid.isdigit() or Path(f"/proc/{pid}").exists():
+            continue
+        for child in sorted(base.glob("*/"), reverse=True):
+            if child.is_dir():
+                try:
+                    child.rmdir()
+                except OSError:
+                    pass
+        try:
+            base.rmdir()
+            log.info("removed cgroup %s left by a Lamina that stopped without cleaning up", base)
+        except OSError:
+            pass
 
 
 def _own_unified() -> Path | None:
