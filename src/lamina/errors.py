@@ -10,6 +10,7 @@
         ├── PolicyLengthExceeded      400  a resource-based policy would pass its size limit
         ├── AccessDenied              403  the caller may not do this
         ├── ResourceNotFound          404
+        ├── ProvisionedConcurrencyConfigNotFound  404
         ├── ResourceConflict          409
         ├── PreconditionFailed        412
         ├── RequestTooLarge           413
@@ -81,6 +82,11 @@ class ResourceNotFound(ApiError):
     message_key = "Message"
 
 
+class ProvisionedConcurrencyConfigNotFound(ApiError):
+    code = "ProvisionedConcurrencyConfigNotFoundException"
+    status = 404
+
+
 class ResourceConflict(ApiError):
     code = "ResourceConflictException"
     status = 409
@@ -135,6 +141,7 @@ API_ERRORS: tuple[type[ApiError], ...] = (
     PolicyLengthExceeded,
     AccessDenied,
     ResourceNotFound,
+    ProvisionedConcurrencyConfigNotFound,
     ResourceConflict,
     PreconditionFailed,
     RequestTooLarge,

@@ -192,3 +192,15 @@ class FunctionUrlConfig:
     cors: UrlCors | None = None
     created: str = ""  # ISO 8601, as AWS writes CreationTime
     last_modified: str = ""
+
+
+@dataclass(frozen=True)
+class ProvisionedConcurrencyConfig:
+    """Provisioned concurrency of a published version or an alias (``qualifier``): how many initialised
+    environments of that version Lamina keeps ready. Their state (how many are ready) is not stored:
+    it is what the scheduler has now."""
+
+    function: str
+    qualifier: str  # a version number or an alias name, never "$LATEST"
+    requested: int
+    last_modified: str = ""  # as AWS writes LastModified: 2024-01-01T00:00:00+0000

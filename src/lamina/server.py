@@ -25,6 +25,7 @@ from aiohttp import web
 from lamina.api.app import build_app
 from lamina.api.context import Services
 from lamina.control.functions import FunctionService
+from lamina.control.concurrency import ConcurrencyService
 from lamina.control.event_config import EventConfigService
 from lamina.control.layers import LayerService
 from lamina.control.policy import PolicyService
@@ -88,10 +89,12 @@ class Server:
             uids=uids, spawner=self._spawner, hidden=_hidden(data), kept=(Path(sys.base_prefix).resolve(),),
         )  # fmt: skip
         functions: FunctionService
+        concurrency: ConcurrencyService
         scheduler = Scheduler(
             ctx, runtimes, lambda fn: functions.files(fn),
             keep_alive=s.keep_alive_seconds, concurrency_limit=s.limits.account_concurrency,
             scale_up_limit=s.limits.scale_up_limit, scale_window=s.limits.scale_window_seconds,
+            limits=lambda name: concurrency.limits(name),
         )  # fmt: skip
         functions = FunctionService(store, code, runtimes, s, scheduler.retire, layers, overlays)
         targets = Targets(functions, s)
@@ -102,16 +105,20 @@ class Server:
         urls = UrlService(store, functions.get, s,
                           alias_exists=lambda name, alias: functions.aliases.find(name, alias) is not None)  # fmt: skip
         functions.add_hook(urls)
+        concurrency = ConcurrencyService(store, functions, scheduler, s)
+        functions.add_hook(concurrency)
         await functions.load()
         await event_configs.load()
         await urls.load()
+        await concurrency.load()
         await scheduler.start()
+        await concurrency.start()  # provisioned environments begin to start
         invoker = Invoker(functions, scheduler, s)
         # A 50 MB zip in base64 inside JSON, as AWS accepts for CreateFunction.
         max_request = (s.limits.zipped_code_bytes * 4 + 2) // 3 + 64 * 1024
         self._svc = Services(
             s, store, code, functions, layers, scheduler, invoker, recorder, uids, max_request,
-            tags=tags, policies=policies, event_configs=event_configs, urls=urls,
+            tags=tags, policies=policies, event_configs=event_configs, urls=urls, concurrency=concurrency,
         )  # fmt: skip
         self._runner = web.AppRunner(build_app(self._svc), access_log=None, shutdown_timeout=s.shutdown_grace_seconds)
         await self._runner.setup()
@@ -136,6 +143,7 @@ class Server:
             for waiter in waiters:
                 waiter.cancel()
             await svc.invoker.close()
+            await svc.concurrency.close()
             await svc.scheduler.close()
             await self._spawner.close()
             await svc.functions.close()

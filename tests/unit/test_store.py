@@ -262,3 +262,47 @@ def test_versions_and_aliases_belong_to_their_function(store: Store) -> None:
             await store.close()
 
     asyncio.run(scenario())
+
+
+def test_concurrency_belongs_to_its_function(store: Store) -> None:
+    from lamina.model import ProvisionedConcurrencyConfig
+
+    async def scenario() -> None:
+        await store.open()
+        try:
+            await store.create_function(function("f"))
+            await store.create_function(function("g"))
+            await store.put_reserved_concurrency("g", 5)
+            await store.put_reserved_concurrency("f", 0)  # zero is a reservation: throttled entirely
+            await store.put_reserved_concurrency("f", 3)  # replaced
+            assert await store.list_reserved_concurrency() == {"f": 3, "g": 5}
+            await store.put_reserved_concurrency("g", None)
+            await store.put_reserved_concurrency("g", None)  # not an error
+            assert await store.list_reserved_concurrency() == {"f": 3}
+            with pytest.raises(ResourceNotFound):
+                await store.put_reserved_concurrency("nope", 1)
+
+            live = ProvisionedConcurrencyConfig("f", "live", 2, "2024-01-01T00:00:00+0000")
+            one = ProvisionedConcurrencyConfig("f", "1", 1, "2024-01-01T00:00:00+0000")
+            await store.put_provisioned_concurrency(live)
+            await store.put_provisioned_concurrency(one)
+            other = ProvisionedConcurrencyConfig("g", "1", 4, "x")
+            await store.put_provisioned_concurrency(other)
+            assert await store.list_provisioned_concurrency() == [one, live, other]
+            more = dataclasses.replace(live, requested=3, last_modified="2024-01-02T00:00:00+0000")
+            await store.put_provisioned_concurrency(more)  # replaced in place
+            assert (await store.list_provisioned_concurrency())[1] == more
+            await store.delete_provisioned_concurrency("g", "1")
+            await store.delete_provisioned_concurrency("g", "1")  # not an error
+            assert await store.list_provisioned_concurrency() == [one, more]
+            with pytest.raises(ResourceNotFound):
+                await store.put_provisioned_concurrency(ProvisionedConcurrencyConfig("nope", "1", 1, "x"))
+
+            await store.delete_function("f")
+            await store.create_function(function("f"))
+            assert await store.list_reserved_concurrency() == {}
+            assert await store.list_provisioned_concurrency() == []
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())

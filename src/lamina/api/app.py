@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from lamina.api import aliases, event_config, functions, invoke, lamina, layers, policy, tags, urls, versions
+from lamina.api import concurrency
 from lamina.api.context import SERVICES, Services
 from lamina.api.errors import MAX_REQUEST_BYTES, aws_errors
 from lamina.api.guard import environment_guard
@@ -28,5 +29,6 @@ def build_app(svc: Services) -> web.Application:
     app.add_routes(urls.routes)
     app.add_routes(versions.routes)
     app.add_routes(aliases.routes)
+    app.add_routes(concurrency.routes)
     app.add_routes(lamina.routes)
     return app

@@ -9,6 +9,7 @@ from typing import Mapping
 from aiohttp import web
 
 from lamina.control.functions import FunctionService
+from lamina.control.concurrency import ConcurrencyService
 from lamina.control.event_config import EventConfigService
 from lamina.control.layers import LayerService
 from lamina.control.policy import PolicyService
@@ -41,6 +42,7 @@ class Services:
     policies: PolicyService
     event_configs: EventConfigService  # the asynchronous invoker reads event_configs.event_invoke_config()
     urls: UrlService  # function URLs: the API's, and the index api/url_serving.py serves from
+    concurrency: ConcurrencyService  # reserved and provisioned concurrency; the scheduler reads its limits
 
 
 SERVICES = web.AppKey("services", Services)

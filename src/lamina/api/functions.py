@@ -61,6 +61,8 @@ async def get_function(request: web.Request) -> web.Response:
     }
     if tags := await svc.tags.of_function(fn.name):
         doc["Tags"] = tags
+    if (reserved := svc.concurrency.reserved(fn.name)) is not None:
+        doc["Concurrency"] = {"ReservedConcurrentExecutions": reserved}
     return json_response(doc)
 
 
@@ -94,23 +96,28 @@ async def delete_function(request: web.Request) -> web.Response:
         await services(request).functions.delete(name)
     else:
         await services(request).functions.delete_version(name, qualifier)
+        await services(request).concurrency.forget(name, qualifier)  # its provisioned environments stop
     return web.Response(status=204)
 
 
 @routes.get("/2016-08-19/account-settings")
 @routes.get("/2016-08-19/account-settings/")
 async def get_account_settings(request: web.Request) -> web.Response:
+    """The account's limits and what it uses: code of every function version and layer version, as AWS
+    counts it; the concurrency left unreserved by reservations and provisioned concurrency."""
     svc = services(request)
     functions, _ = svc.functions.list(None, 1_000_000)
     limits = svc.settings.limits
     total = sum(fn.code.size for fn in functions)
+    total += sum(version.code.size for fn in functions for version in svc.functions.versions.list_for(fn.name))
+    total += sum(layer.code.size for layer in await svc.layers.versions(None))
     return json_response({
         "AccountLimit": {
             "TotalCodeSize": 80 * 1024**3,
             "CodeSizeUnzipped": limits.unzipped_code_bytes,
             "CodeSizeZipped": limits.zipped_code_bytes,
             "ConcurrentExecutions": limits.account_concurrency,
-            "UnreservedConcurrentExecutions": limits.account_concurrency,
+            "UnreservedConcurrentExecutions": svc.concurrency.unreserved(),
         },
         "AccountUsage": {"TotalCodeSize": total, "FunctionCount": len(functions)},
     })  # fmt: skip

@@ -18,6 +18,9 @@ RESERVED_KEYS = frozenset({
 })  # fmt: skip
 
 BASE_PATH = "/usr/local/bin:/usr/bin:/bin:/opt/bin"
+# AWS_LAMBDA_INITIALIZATION_TYPE: how the environment came to be.
+ON_DEMAND = "on-demand"
+PROVISIONED_CONCURRENCY = "provisioned-concurrency"
 
 
 def lambda_environment(
@@ -29,8 +32,13 @@ def lambda_environment(
     log_stream: str,
     region: str,
     tmp_dir: Path,
+    initialization_type: str = ON_DEMAND,
 ) -> dict[str, str]:
-    """Everything an environment's process sees: the function's own variables, then Lambda's."""
+    """Everything an environment's process sees: the function's own variables, then Lambda's.
+
+    ``initialization_type`` is ``on-demand`` for an environment started by an invocation (a cold
+    start), ``provisioned-concurrency`` for one initialised ahead of time for provisioned concurrency.
+    """
     env: dict[str, str] = dict(fn.environment)
     env.update({
         "_HANDLER": fn.handler,
@@ -41,7 +49,7 @@ def lambda_environment(
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_mb),
         "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{fn.name}",
         "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
-        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": initialization_type,
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
         "TZ": ":UTC",

@@ -33,7 +33,7 @@ from lamina.model import FunctionConfig
 from lamina.runtime import constants as rc
 from lamina.runtime.api import Invocation, RuntimeApiEndpoint, RuntimeResult, error_body
 from lamina.runtime.families import Runtime
-from lamina.runtime.variables import lambda_environment
+from lamina.runtime.variables import ON_DEMAND, PROVISIONED_CONCURRENCY, lambda_environment
 from lamina.sandbox.cgroups import EnvCgroup
 from lamina.sandbox.isolation import Protections, UidPool
 from lamina.sandbox.spawn import Process, Sandbox, Spawner, SpawnError, SpawnRequest
@@ -89,10 +89,16 @@ class EnvironmentContext:
 
 
 class Environment:
+    """One execution environment. A ``provisioned`` one is initialised ahead of time for provisioned
+    concurrency: its runtime sees ``AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency`` and its
+    invocations report no ``Init Duration`` (no invocation waited for its init)."""
+
     def __init__(
-        self, env_id: str, fn: FunctionConfig, runtime: Runtime, task_root: Path, opt: Path | None, ctx: EnvironmentContext
+        self, env_id: str, fn: FunctionConfig, runtime: Runtime, task_root: Path, opt: Path | None, ctx: EnvironmentContext,
+        *, provisioned: bool = False,
     ) -> None:
         self.id = env_id
+        self.provisioned = provisioned
         self.fn = fn
         self.runtime = runtime
         self.task_root = task_root
@@ -114,7 +120,7 @@ class Environment:
         self._uid: int | None = None
         self._pids_refused = False
         self._started = 0.0
-        self._reported_init = False
+        self._reported_init = provisioned  # a provisioned environment's init is no invocation's
         self._spawn_error = ""
         self._final_peak_mb = 0
 
@@ -145,6 +151,7 @@ class Environment:
         env = lambda_environment(
             self.fn, self.runtime, task_root=task_root, runtime_api=f"{self.ctx.host}:{port}",
             log_stream=self.log_stream, region=self.ctx.region, tmp_dir=tmp,
+            initialization_type=PROVISIONED_CONCURRENCY if self.provisioned else ON_DEMAND,
         )  # fmt: skip
         cgroups = self.ctx.protections.cgroups
         if cgroups.bases:

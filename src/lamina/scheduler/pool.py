@@ -8,6 +8,17 @@ are made by ``decisions``; this module only acts on them.
 Every version of a function is a warm pool of its own, keyed by (function, version): an
 environment runs one version's code and configuration and reports that version, so ``$LATEST``
 and version 1 never share one, even when their code is the same. Scale-up is counted per function.
+
+Admission (``decisions.on_demand_throttle``): a function with reserved concurrency runs at most that
+many invocations at once; functions without one share the account's unreserved concurrency. The
+limits come from ``limits(function)`` (the concurrency control plane's; by default, no reservations).
+
+Provisioned concurrency: ``provision`` is told how many initialised environments each version must
+keep; they are started ahead of time (in tasks the scheduler owns, a few per version at once), kept
+apart from the on-demand pools (the reaper never sees them), and an invocation of their version takes
+an idle one before anything else. One that dies is dropped and ``on_provisioned_change`` is called:
+the caller's next ``provision`` starts its replacement. One that fails to initialise marks the
+version failed: no more start until its configuration changes.
 """
 
 from __future__ import annotations
@@ -18,8 +29,9 @@ import logging
 import time
 import uuid
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 from lamina.errors import TooManyRequests
 from lamina.model import FunctionConfig
@@ -27,9 +39,43 @@ from lamina.runtime.api import RuntimeResult
 from lamina.runtime.runtimes import RuntimeRegistry
 from lamina.sandbox.environment import EnvironmentContext, Environment, EnvState
 from lamina.scheduler import decisions
-from lamina.scheduler.decisions import IdleView
+from lamina.scheduler.decisions import FunctionLimits, IdleView
 
 log = logging.getLogger(__name__)
+
+# How many provisioned environments of one version initialise at once.
+PROVISION_PARALLEL = 4
+# ProvisionedConcurrencyConfig's StatusReason when an environment fails to initialise, as on Lambda.
+INIT_FAILURE = "FUNCTION_ERROR_INIT_FAILURE"
+
+
+@dataclass(frozen=True)
+class ProvisionedState:
+    """The provisioned environments of one function version, now."""
+
+    ready: int  # initialised, idle or busy
+    failure: str | None  # why one failed to initialise (no more start until the configuration changes)
+
+
+@dataclass(frozen=True)
+class _Lease:
+    """How one acquired environment's invocation was admitted, so that its release undoes the counts."""
+
+    function: str
+    provisioned: bool
+    unreserved: bool  # on demand, for a function without a reservation: counted in the unreserved pool
+
+
+class _Provisioned:
+    """The provisioned environments of one function version."""
+
+    def __init__(self, fn: FunctionConfig) -> None:
+        self.fn = fn
+        self.wanted = 0
+        self.envs: list[Environment] = []  # initialised: idle or busy
+        self.idle: list[Environment] = []  # least recently used first
+        self.starting = 0
+        self.failure: str | None = None
 
 
 class Scheduler:
@@ -43,18 +89,27 @@ class Scheduler:
         concurrency_limit: int,
         scale_up_limit: int = 1000,
         scale_window: float = 10.0,
+        limits: Callable[[str], FunctionLimits] | None = None,
     ) -> None:
         self._ctx = ctx
         self._runtimes = runtimes
         self._files = files  # a function's code directory and merged layers (or None)
         self._keep_alive = keep_alive
-        self._limit = concurrency_limit
         self._scale_up_limit = scale_up_limit
         self._scale_window = scale_window
         self._starts: dict[str, deque[float]] = {}  # function name -> recent environment start times
         # (function, version) -> its idle environments, least recently used first: the warmest is last.
         self._idle: dict[tuple[str, str], list[Environment]] = {}
         self._in_use = 0
+        # A function's limits: reserved and provisioned concurrency, the account's unreserved concurrency.
+        # Without them: no reservations, the whole account's concurrency unreserved.
+        self._limits = limits or (lambda name: FunctionLimits(None, 0, concurrency_limit))
+        self._on_demand: dict[str, int] = {}  # function -> its on-demand invocations in flight
+        self._unreserved_in_use = 0  # on-demand invocations in flight of functions without a reservation
+        self._leases: dict[str, _Lease] = {}  # environment id -> how its invocation was admitted
+        self._provisioned: dict[tuple[str, str], _Provisioned] = {}
+        self._provisioning: set[asyncio.Task[None]] = set()
+        self._on_provisioned_change: Callable[[], None] = lambda: None
         self._all: dict[str, Environment] = {}
         self._stopping: set[asyncio.Task[None]] = set()
         self._reaper: asyncio.Task[None] | None = None
@@ -70,34 +125,63 @@ class Scheduler:
         self._reaper = asyncio.create_task(self._reap_forever(), name="lamina-reaper")
 
     async def acquire(self, fn: FunctionConfig) -> tuple[Environment, RuntimeResult | None]:
-        """An environment ready to invoke ``fn``, or a new one whose init failed (and the failure).
+        """An environment ready to invoke ``fn``, or a new one whose init failed (and the failure):
+        an idle provisioned one of its version first, then an idle one, then a new one (a cold start).
 
-        Raises ``TooManyRequests`` when the account's concurrency limit is reached.
+        Raises ``TooManyRequests`` when the function's reserved concurrency or the account's unreserved
+        concurrency is in use, or the function scales up too fast.
         """
-        if not decisions.admit(self._in_use, self._limit):
-            raise TooManyRequests("Rate Exceeded.", reason="ConcurrentInvocationLimitExceeded")
-        idle = self._idle.get((fn.name, fn.version))
-        while idle:
-            # The most recently used: the others stay idle long enough to be reaped when load drops.
-            env = idle.pop()
-            if env.fn.generation == fn.generation and env.state is EnvState.IDLE:
-                self._in_use += 1
-                return env, None
-            self._stop(env)  # of older code or configuration, or crashed while idle
-        self._admit_new_environment(fn.name)
-        self._in_use += 1
+        env = self._take_provisioned(fn)
+        if env is not None:
+            lease = _Lease(fn.name, provisioned=True, unreserved=False)
+            self._count(lease, 1)
+            self._leases[env.id] = lease
+            return env, None
+        lease = self._lease_on_demand(fn)
         try:
+            idle = self._idle.get((fn.name, fn.version))
+            while idle:
+                # The most recently used: the others stay idle long enough to be reaped when load drops.
+                env = idle.pop()
+                if env.fn.generation == fn.generation and env.state is EnvState.IDLE:
+                    self._leases[env.id] = lease
+                    return env, None
+                self._stop(env)  # of older code or configuration, or crashed while idle
+            self._admit_new_environment(fn.name)
             task_root, opt = self._files(fn)
             env = Environment(uuid.uuid4().hex, fn, self._runtimes.get(fn.runtime), task_root, opt, self._ctx)
             self._all[env.id] = env
             await env.start()
             failure = await env.wait_ready()
         except BaseException:
-            self._in_use -= 1
+            self._count(lease, -1)
             raise
+        self._leases[env.id] = lease
         if failure is not None:
             self._all.pop(env.id, None)
         return env, failure
+
+    def _lease_on_demand(self, fn: FunctionConfig) -> _Lease:
+        """Admit one on-demand invocation of ``fn`` and count it, or refuse it (``TooManyRequests``)."""
+        limits = self._limits(fn.name)
+        reason = decisions.on_demand_throttle(limits, self._on_demand.get(fn.name, 0), self._unreserved_in_use)
+        if reason is not None:
+            raise TooManyRequests("Rate Exceeded.", reason=reason)
+        lease = _Lease(fn.name, provisioned=False, unreserved=limits.reserved is None)
+        self._count(lease, 1)
+        return lease
+
+    def _count(self, lease: _Lease, delta: int) -> None:
+        self._in_use += delta
+        if lease.provisioned:
+            return
+        count = self._on_demand.get(lease.function, 0) + delta
+        if count > 0:
+            self._on_demand[lease.function] = count
+        else:
+            self._on_demand.pop(lease.function, None)
+        if lease.unreserved:
+            self._unreserved_in_use += delta
 
     def _admit_new_environment(self, name: str) -> None:
         """Record a cold start of ``name``, or refuse it: functions scale up at a bounded rate."""
@@ -114,7 +198,12 @@ class Scheduler:
 
     def release(self, env: Environment, current_generation: str | None) -> None:
         """Give ``env`` back after an invocation; it is stopped unless it can serve the function again."""
-        self._in_use -= 1
+        lease = self._leases.pop(env.id, None)
+        if lease is not None:
+            self._count(lease, -1)
+        if env.provisioned:
+            self._release_provisioned(env, current_generation)
+            return
         if env.state is EnvState.IDLE and env.fn.generation == current_generation:
             env.last_used = time.monotonic()
             self._idle.setdefault((env.fn.name, env.fn.version), []).append(env)
@@ -130,6 +219,125 @@ class Scheduler:
         for key in [key for key in self._idle if key[0] == function_name and version in (None, key[1])]:
             for env in self._idle.pop(key):
                 self._stop(env)
+        for key in [key for key in self._provisioned if key[0] == function_name and version in (None, key[1])]:
+            self._unprovision(key)  # a version (or the function) was deleted
+
+    # -- provisioned concurrency -----------------------------------------------------------
+
+    def on_provisioned_change(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` when a provisioned environment is lost or one more is ready."""
+        self._on_provisioned_change = callback
+
+    def provision(self, wanted: Mapping[tuple[str, str], tuple[FunctionConfig, int]]) -> None:
+        """Keep, for each (function, version) in ``wanted``, that many initialised environments of that
+        configuration; none for any other. Returns at once: environments start in tasks of the
+        scheduler's, surplus idle ones stop now, surplus busy ones when their invocation ends."""
+        for key in [key for key in self._provisioned if key not in wanted]:
+            self._unprovision(key)
+        for key, (fn, count) in wanted.items():
+            pool = self._provisioned.get(key)
+            if pool is None:
+                pool = self._provisioned[key] = _Provisioned(fn)
+            if count != pool.wanted or fn.generation != pool.fn.generation:
+                pool.failure = None  # a new configuration: try again
+            pool.fn, pool.wanted = fn, count
+            for env in [env for env in pool.idle if env.state is not EnvState.IDLE]:  # died while idle
+                self._drop_provisioned(pool, env)
+            busy = len(pool.envs) - len(pool.idle)
+            start, stop = decisions.provisioning(
+                count, pool.starting, [env.id for env in pool.idle], busy,
+                failed=pool.failure is not None, max_starting=PROVISION_PARALLEL,
+            )  # fmt: skip
+            for env in [env for env in pool.idle if env.id in stop]:
+                self._drop_provisioned(pool, env)
+            for _ in range(start):
+                self._start_provisioned(key, pool)
+
+    def retry_provisioning(self, function_name: str, version: str) -> None:
+        """Forget that an environment of the version failed to initialise: the next ``provision`` tries again."""
+        pool = self._provisioned.get((function_name, version))
+        if pool is not None:
+            pool.failure = None
+
+    def provisioned_state(self, function_name: str, version: str) -> ProvisionedState:
+        pool = self._provisioned.get((function_name, version))
+        if pool is None:
+            return ProvisionedState(0, None)
+        return ProvisionedState(len(pool.envs), pool.failure)
+
+    def _take_provisioned(self, fn: FunctionConfig) -> Environment | None:
+        pool = self._provisioned.get((fn.name, fn.version))
+        while pool is not None and pool.idle:
+            env = pool.idle.pop()
+            if env.state is EnvState.IDLE and env.fn.generation == fn.generation:
+                return env
+            self._drop_provisioned(pool, env)  # crashed while idle: a replacement starts
+        return None
+
+    def _release_provisioned(self, env: Environment, current_generation: str | None) -> None:
+        pool = self._provisioned.get((env.fn.name, env.fn.version))
+        if pool is None or env not in pool.envs:
+            self._stop(env)  # no longer provisioned
+        elif (env.state is EnvState.IDLE and env.fn.generation == current_generation
+              and decisions.keeps_provisioned(pool.wanted, len(pool.envs) - 1 + pool.starting)):  # fmt: skip
+            env.last_used = time.monotonic()
+            pool.idle.append(env)
+        else:
+            self._drop_provisioned(pool, env)  # crashed, timed out, or one too many
+
+    def _drop_provisioned(self, pool: _Provisioned, env: Environment) -> None:
+        if env in pool.idle:
+            pool.idle.remove(env)
+        if env in pool.envs:
+            pool.envs.remove(env)
+        self._stop(env)
+        self._on_provisioned_change()
+
+    def _unprovision(self, key: tuple[str, str]) -> None:
+        """Stop a version's provisioned environments: idle ones now, busy ones on release, starting ones
+        once initialised."""
+        pool = self._provisioned.pop(key)
+        for env in pool.idle:
+            self._stop(env)
+        pool.idle.clear()
+
+    def _start_provisioned(self, key: tuple[str, str], pool: _Provisioned) -> None:
+        pool.starting += 1
+        task = asyncio.create_task(self._initialise(key, pool, pool.fn), name=f"lamina-provision-{key[0]}:{key[1]}")
+        self._provisioning.add(task)
+        task.add_done_callback(self._provisioning.discard)
+
+    async def _initialise(self, key: tuple[str, str], pool: _Provisioned, fn: FunctionConfig) -> None:
+        """Start one provisioned environment of ``fn`` and keep it, if it is still wanted once initialised."""
+        env: Environment | None = None
+        try:
+            task_root, opt = self._files(fn)
+            env = Environment(uuid.uuid4().hex, fn, self._runtimes.get(fn.runtime), task_root, opt, self._ctx,
+                              provisioned=True)  # fmt: skip
+            self._all[env.id] = env
+            await env.start()
+            failure = await env.wait_ready()
+        except Exception as exc:
+            log.warning("a provisioned environment of %s:%s could not start: %s", fn.name, fn.version, exc)
+            pool.failure = INIT_FAILURE
+            if env is not None:
+                self._all.pop(env.id, None)
+                await env.stop()
+            return
+        finally:
+            pool.starting -= 1
+        if failure is not None:
+            log.warning("a provisioned environment of %s:%s failed to initialise: %s", fn.name, fn.version,
+                        failure.error_type)  # fmt: skip
+            self._all.pop(env.id, None)
+            pool.failure = INIT_FAILURE
+        elif (self._provisioned.get(key) is pool and fn.generation == pool.fn.generation
+              and decisions.keeps_provisioned(pool.wanted, len(pool.envs) + pool.starting)):  # fmt: skip
+            pool.envs.append(env)
+            pool.idle.append(env)
+        else:
+            self._stop(env)  # no longer wanted
+        self._on_provisioned_change()
 
     def _stop(self, env: Environment) -> None:
         self._all.pop(env.id, None)
@@ -153,7 +361,7 @@ class Scheduler:
                     del self._idle[key]
 
     async def close(self) -> None:
-        """Stop the reaper and every environment, busy or idle; waits for them to be gone."""
+        """Stop the reaper, the provisioning, and every environment, busy or idle; waits for them to be gone."""
         if self._reaper is not None:
             self._reaper.cancel()
             try:
@@ -161,6 +369,11 @@ class Scheduler:
             except asyncio.CancelledError:
                 pass
             self._reaper = None
+        for task in list(self._provisioning):
+            task.cancel()
+        if self._provisioning:
+            await asyncio.gather(*self._provisioning, return_exceptions=True)
+        self._provisioned.clear()
         for env in list(self._all.values()):
             self._stop(env)
         self._idle.clear()

@@ -20,6 +20,8 @@ PostgreSQL will sit behind the same interface. Contract, for every implementatio
   every version's code and layers. ``create_alias`` raises ``ResourceConflict`` if the alias
   exists; ``put_alias`` raises ``ResourceNotFound`` if it does not, ``PreconditionFailed`` if its
   stored RevisionId is not ``expected_revision``.
+- A function's reserved concurrency and provisioned-concurrency configurations belong to it the same
+  way. ``put_reserved_concurrency`` with ``None`` removes the reservation.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Mapping, Protocol, Sequence
 from lamina.model import EventInvokeConfig, FunctionConfig, FunctionPolicy, LayerVersion
 from lamina.model import FunctionUrlConfig
 from lamina.model import Alias
+from lamina.model import ProvisionedConcurrencyConfig
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,26 @@ class Store(Protocol):
 
     async def delete_alias(self, function: str, name: str) -> None:
         """Deleting one that does not exist is not an error."""
+        ...
+
+    async def put_reserved_concurrency(self, function: str, reserved: int | None) -> None:
+        """Set a function's reserved concurrency (``None``: remove it; removing none is not an error)."""
+        ...
+
+    async def list_reserved_concurrency(self) -> dict[str, int]:
+        """Every function's reserved concurrency, by function (functions without one are absent)."""
+        ...
+
+    async def put_provisioned_concurrency(self, config: ProvisionedConcurrencyConfig) -> None:
+        """Store ``config`` in place of the function's configuration for the same qualifier, if any."""
+        ...
+
+    async def delete_provisioned_concurrency(self, function: str, qualifier: str) -> None:
+        """Deleting one that does not exist is not an error."""
+        ...
+
+    async def list_provisioned_concurrency(self) -> list[ProvisionedConcurrencyConfig]:
+        """Every provisioned-concurrency configuration, by function, then qualifier."""
         ...
 
     async def append_logs(self, records: Sequence[LogRecord]) -> None: ...

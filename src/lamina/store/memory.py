@@ -9,6 +9,7 @@ from lamina.errors import PreconditionFailed, ResourceConflict, ResourceNotFound
 from lamina.model import EventInvokeConfig, FunctionConfig, FunctionPolicy, LayerVersion
 from lamina.model import FunctionUrlConfig
 from lamina.model import Alias
+from lamina.model import ProvisionedConcurrencyConfig
 from lamina.store.base import InvocationRecord, LogEvent, LogRecord
 
 
@@ -26,6 +27,8 @@ class MemoryStore:
         self._versions: dict[tuple[str, int], FunctionConfig] = {}
         self._last_version: dict[str, int] = {}
         self._aliases: dict[tuple[str, str], Alias] = {}
+        self._reserved: dict[str, int] = {}
+        self._provisioned: dict[tuple[str, str], ProvisionedConcurrencyConfig] = {}
 
     async def open(self) -> None:
         pass
@@ -57,6 +60,8 @@ class MemoryStore:
         self._versions = {key: fn for key, fn in self._versions.items() if key[0] != name}
         self._aliases = {key: alias for key, alias in self._aliases.items() if key[0] != name}
         self._last_version.pop(name, None)
+        self._reserved.pop(name, None)
+        self._provisioned = {key: c for key, c in self._provisioned.items() if key[0] != name}
         for key in [key for key in self._urls if key[0] == name]:
             del self._urls[key]
         self._tags.pop(name, None)
@@ -182,6 +187,26 @@ class MemoryStore:
 
     async def delete_alias(self, function: str, name: str) -> None:
         self._aliases.pop((function, name), None)
+
+    async def put_reserved_concurrency(self, function: str, reserved: int | None) -> None:
+        if reserved is None:
+            self._reserved.pop(function, None)
+            return
+        self._owner(function)
+        self._reserved[function] = reserved
+
+    async def list_reserved_concurrency(self) -> dict[str, int]:
+        return dict(sorted(self._reserved.items()))
+
+    async def put_provisioned_concurrency(self, config: ProvisionedConcurrencyConfig) -> None:
+        self._owner(config.function)
+        self._provisioned[(config.function, config.qualifier)] = config
+
+    async def delete_provisioned_concurrency(self, function: str, qualifier: str) -> None:
+        self._provisioned.pop((function, qualifier), None)
+
+    async def list_provisioned_concurrency(self) -> list[ProvisionedConcurrencyConfig]:
+        return [config for _, config in sorted(self._provisioned.items())]
 
     async def append_logs(self, records: Sequence[LogRecord]) -> None:
         for r in records:

@@ -33,6 +33,7 @@ from lamina.store.codec import (
 from lamina.store.codec import decode_url, encode_url
 from lamina.store.codec import decode_alias, encode_alias
 from lamina.model import Alias
+from lamina.model import ProvisionedConcurrencyConfig
 
 T = TypeVar("T")
 
@@ -434,6 +435,59 @@ class SqliteStore:
                 conn.execute("DELETE FROM function_aliases WHERE function = ? AND name = ?", (function, name))
 
         await self._run(delete)
+
+    async def put_reserved_concurrency(self, function: str, reserved: int | None) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            with _owned(function), conn:
+                if reserved is None:
+                    conn.execute("DELETE FROM function_concurrency WHERE function = ?", (function,))
+                    return
+                conn.execute(
+                    "INSERT INTO function_concurrency (function, reserved) VALUES (?, ?) "
+                    "ON CONFLICT (function) DO UPDATE SET reserved = excluded.reserved",
+                    (function, reserved),
+                )
+
+        await self._run(write)
+
+    async def list_reserved_concurrency(self) -> dict[str, int]:
+        def select(conn: sqlite3.Connection) -> dict[str, int]:
+            rows = conn.execute("SELECT function, reserved FROM function_concurrency ORDER BY function")
+            return {name: int(reserved) for name, reserved in rows.fetchall()}
+
+        return await self._run(select)
+
+    async def put_provisioned_concurrency(self, config: ProvisionedConcurrencyConfig) -> None:
+        def upsert(conn: sqlite3.Connection) -> None:
+            with _owned(config.function), conn:
+                conn.execute(
+                    "INSERT INTO provisioned_concurrency_configs (function, qualifier, requested, last_modified) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (function, qualifier) DO UPDATE SET "
+                    "requested = excluded.requested, last_modified = excluded.last_modified",
+                    (config.function, config.qualifier, config.requested, config.last_modified),
+                )
+
+        await self._run(upsert)
+
+    async def delete_provisioned_concurrency(self, function: str, qualifier: str) -> None:
+        def delete(conn: sqlite3.Connection) -> None:
+            with conn:
+                conn.execute(
+                    "DELETE FROM provisioned_concurrency_configs WHERE function = ? AND qualifier = ?",
+                    (function, qualifier),
+                )
+
+        await self._run(delete)
+
+    async def list_provisioned_concurrency(self) -> list[ProvisionedConcurrencyConfig]:
+        def select(conn: sqlite3.Connection) -> list[ProvisionedConcurrencyConfig]:
+            rows = conn.execute(
+                "SELECT function, qualifier, requested, last_modified FROM provisioned_concurrency_configs "
+                "ORDER BY function, qualifier"
+            ).fetchall()
+            return [ProvisionedConcurrencyConfig(*row) for row in rows]
+
+        return await self._run(select)
 
     async def append_logs(self, records: Sequence[LogRecord]) -> None:
         def insert(conn: sqlite3.Connection) -> None:
