@@ -8,7 +8,6 @@ then exit quietly with status 0.
 
 from __future__ import annotations
 
-import glob
 import json
 import queue
 import re
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from lamina.runtime.families import python as python_family
 
 BOOTSTRAP = Path(__file__).resolve().parents[2] / "src" / "lamina" / "runtime" / "python" / "bootstrap.py"
 
@@ -806,8 +807,9 @@ def test_exits_quietly_when_runtime_api_is_gone(tmp_path: Path) -> None:
 
 
 def _interpreter(version: str) -> str | None:
-    found = sorted(glob.glob(f"/root/.pyenv/versions/{version}.*/bin/python{version}"))
-    return found[-1] if found else None
+    """The host's Python ``version``, found as Lamina finds it for the python3.x runtimes."""
+    runtime = python_family.resolve(f"python{version}", {})
+    return runtime.zygote_python if runtime else None
 
 
 @pytest.mark.parametrize("version", ["3.9", "3.10", "3.11", "3.12", "3.13"])
