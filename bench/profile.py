@@ -22,6 +22,8 @@ class Profile:
     runtimes_functions: int  # cold starts (new functions) per runtime
     runtimes_warm_requests: int  # measured warm invokes per runtime, at concurrency 1
     runtimes_warmup_requests: int  # unmeasured warm invokes before them
+    async_events: int = 5000  # Event invocations of a no-op function, end to end (and as many synchronous)
+    async_concurrency: int = 32  # connections they are sent over
 
 
 FULL = Profile(
@@ -35,5 +37,5 @@ QUICK = Profile(
     name="quick", warmup_s=0.3, measure_s=1.0, warm_concurrency=(1, 8, 32), cold_functions=5,
     density_hold=50, burst=50, burst_sleep_s=1.0, scaling_limit=64, scaling_max=256,
     scaling_measure_s=0.7, probe_interval_s=0.1, runtimes_functions=2, runtimes_warm_requests=100,
-    runtimes_warmup_requests=20,
+    runtimes_warmup_requests=20, async_events=500,
 )  # fmt: skip

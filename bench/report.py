@@ -98,6 +98,10 @@ def main_table(results: Results) -> str | None:
     if (b := results.burst) is not None:
         lamina_row(f"burst 0 → {b.requests}: all environments running (s)",
                    f"{b.all_ready_s:.2f} ({b.environments} envs)", "burst 0 → 200 environments")  # fmt: skip
+    if (a := results.asynchronous) is not None:
+        lamina_row(f"async no-op, {a.events} events, c={a.concurrency}: end to end / accepted (events/s)",
+                   f"{a.end_to_end_per_s:,.0f} / {a.accept_per_s:,.0f}")  # fmt: skip
+        lamina_row("same run, synchronous invokes (req/s)", f"{a.sync_per_s:,.0f}")
     if (s := results.scaling) is not None and s.steps:
         best = max(s.steps, key=lambda st: st.throughput)
         lamina_row(f"scaling: peak throughput (req/s, limit {s.limit})", f"{best.throughput:,.0f} at c={best.concurrency}")

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from bench.machine import Machine
 from bench.profile import Profile
+from bench.scenarios.asynchronous import AsyncResult
 from bench.scenarios.burst import BurstResult
 from bench.scenarios.cold import ColdResult
 from bench.scenarios.density import DensityResult
@@ -30,6 +31,7 @@ class Results:
     density: DensityResult | None = None
     burst: BurstResult | None = None
     scaling: ScalingResult | None = None
+    asynchronous: AsyncResult | None = None
 
     def warm_point(self, target: str, concurrency: int) -> WarmPoint | None:
         return next((p for p in self.warm or [] if p.target == target and p.concurrency == concurrency), None)

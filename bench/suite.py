@@ -27,7 +27,7 @@ from bench.load import Endpoint
 from bench.procs import Processes, ServerError
 from bench.profile import Profile
 from bench.results import Results
-from bench.scenarios import burst, cold, density, runtimes, scaling, warm
+from bench.scenarios import asynchronous, burst, cold, density, runtimes, scaling, warm
 from bench.types import Progress
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,8 +97,16 @@ async def _scaling(bench: Bench, results: Results) -> None:
         results.scaling = await scaling.run(lamina, bench.profile, bench.progress)
 
 
+async def _async(bench: Bench, results: Results) -> None:
+    async with bench.lamina("async") as lamina:
+        results.asynchronous = await asynchronous.run(
+            lamina, bench.profile.async_events, bench.profile.async_concurrency, bench.progress
+        )
+
+
 SCENARIOS: dict[str, Callable[[Bench, Results], Awaitable[None]]] = {
     "warm": _warm, "cold": _cold, "runtimes": _runtimes, "density": _density, "burst": _burst, "scaling": _scaling,
+    "async": _async,
 }  # fmt: skip
 
 

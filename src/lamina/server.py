@@ -3,7 +3,7 @@
 Start-up opens the store, finds which protections the host supports (and says so), loads every
 function and starts listening; it prints ``Lamina listening on http://HOST:PORT`` once it accepts
 requests (tests and scripts wait for that line). SIGINT or SIGTERM starts the shutdown: stop
-accepting, let in-flight invocations finish until ``shutdown_grace_seconds``, stop every execution
+accepting, stop taking queued asynchronous events (they stay stored), let in-flight invocations finish until ``shutdown_grace_seconds``, stop every execution
 environment, write buffered logs and usage, close the store. A second signal skips the wait.
 """
 
@@ -32,6 +32,7 @@ from lamina.control.policy import PolicyService
 from lamina.control.tags import TagService
 from lamina.control.targets import Targets
 from lamina.control.urls import UrlService
+from lamina.invoke.queue import AsyncQueue
 from lamina.invoke.service import Invoker
 from lamina.metering.recorder import Recorder
 from lamina.runtime.runtimes import RuntimeRegistry
@@ -114,11 +115,15 @@ class Server:
         await scheduler.start()
         await concurrency.start()  # provisioned environments begin to start
         invoker = Invoker(functions, scheduler, s)
+        queue = AsyncQueue(store, invoker, event_configs, s)
+        invoker.attach(queue)
+        await queue.start()  # events an earlier run accepted and did not finish are attempted again
         # A 50 MB zip in base64 inside JSON, as AWS accepts for CreateFunction.
         max_request = (s.limits.zipped_code_bytes * 4 + 2) // 3 + 64 * 1024
         self._svc = Services(
             s, store, code, functions, layers, scheduler, invoker, recorder, uids, max_request,
             tags=tags, policies=policies, event_configs=event_configs, urls=urls, concurrency=concurrency,
+            queue=queue,
         )  # fmt: skip
         self._runner = web.AppRunner(build_app(self._svc), access_log=None, shutdown_timeout=s.shutdown_grace_seconds)
         await self._runner.setup()
@@ -134,7 +139,8 @@ class Server:
             await self._site.stop()
         if svc is not None:
             deadline = time.monotonic() + self.settings.shutdown_grace_seconds
-            drain = asyncio.create_task(svc.invoker.drain(deadline), name="lamina-drain")
+            svc.queue.stop_taking()  # queued events stay stored; attempts in progress may finish
+            drain = asyncio.create_task(_drain(svc, deadline), name="lamina-drain")
             waiters: list[asyncio.Future[object]] = [drain]  # type: ignore[list-item]
             if force is not None:
                 forced = asyncio.create_task(force.wait(), name="lamina-force")
@@ -142,7 +148,7 @@ class Server:
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waiters:
                 waiter.cancel()
-            await svc.invoker.close()
+            await svc.queue.close()  # an attempt still running keeps its event for the next start
             await svc.concurrency.close()
             await svc.scheduler.close()
             await self._spawner.close()
@@ -153,6 +159,11 @@ class Server:
             await self._runner.cleanup()
         if self._protections is not None:
             self._protections.close()
+
+
+async def _drain(svc: Services, deadline: float) -> bool:
+    """In-flight invocations, then the queue's attempts (which record their results), until ``deadline``."""
+    return await svc.invoker.drain(deadline) and await svc.queue.drain(deadline)
 
 
 def _raise_open_file_limit() -> None:

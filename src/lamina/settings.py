@@ -58,6 +58,12 @@ class Settings:
     shutdown_grace_seconds: float = 10.0
     # Interpreters by runtime name, e.g. {"python3.12": "/opt/py312/bin/python3.12"}.
     interpreters: Mapping[str, str] = field(default_factory=dict)
+    # Asynchronous invocation: seconds before each retry after a function error (AWS: about 1 and
+    # 2 minutes), the first backoff after a throttle (doubling up to 5 minutes), and how many
+    # events are attempted at once.
+    async_retry_delays: tuple[float, ...] = (60.0, 120.0)
+    async_throttle_seconds: float = 1.0
+    async_workers: int = 64
     limits: Limits = field(default_factory=Limits)
 
     @classmethod
@@ -79,6 +85,12 @@ class Settings:
             values["access_key_id"] = env["LAMINA_ACCESS_KEY_ID"]
         if "LAMINA_SECRET_ACCESS_KEY" in env:
             values["secret_access_key"] = env["LAMINA_SECRET_ACCESS_KEY"]
+        if "LAMINA_ASYNC_RETRY_DELAYS" in env:
+            values["async_retry_delays"] = tuple(float(v) for v in env["LAMINA_ASYNC_RETRY_DELAYS"].split(",") if v.strip())
+        if "LAMINA_ASYNC_THROTTLE_DELAY" in env:
+            values["async_throttle_seconds"] = float(env["LAMINA_ASYNC_THROTTLE_DELAY"])
+        if "LAMINA_ASYNC_WORKERS" in env:
+            values["async_workers"] = max(1, int(env["LAMINA_ASYNC_WORKERS"]))
         # LAMINA_PYTHON3_12=/path/to/python3.12, LAMINA_NODEJS22_X=/path/to/node, ...
         interpreters = {
             name: env[runtime_variable(name)] for name in LAMBDA_RUNTIMES if runtime_variable(name) in env

@@ -613,3 +613,33 @@ def test_logs_of_an_unknown_function(capsys: pytest.CaptureFixture[str]) -> None
     with serving(lambda request: missing) as (endpoint, _):
         assert main(["logs", "nope", "--endpoint", endpoint]) == ExitCode.FAILURE
     assert "lamina: ResourceNotFoundException: Function not found: nope" in capsys.readouterr().err
+
+
+# -- queue ---------------------------------------------------------------------------------------
+
+
+def test_queue_shows_depth_and_oldest_age_per_function(capsys: pytest.CaptureFixture[str]) -> None:
+    rows = [
+        {"function": "busy", "depth": 12, "inFlight": 2, "oldestAgeSeconds": 95.5},
+        {"function": "idle", "depth": 0, "inFlight": 1, "oldestAgeSeconds": 0},
+    ]
+
+    def reply(request: Request) -> Reply:
+        assert (request.method, request.path) == ("GET", "/lamina/v1/queue")
+        return json_reply({"functions": rows})
+
+    with serving(reply) as (endpoint, _):
+        assert main(["queue", "--endpoint", endpoint]) == ExitCode.OK
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["FUNCTION", "QUEUED", "IN", "FLIGHT", "OLDEST"]
+    assert lines[1].split() == ["busy", "12", "2", "1", "min", "35", "s"]
+    assert lines[2].split() == ["idle", "0", "1", "-"]
+    with serving(reply) as (endpoint, _):
+        assert main(["--json", "queue", "--endpoint", endpoint]) == ExitCode.OK
+    assert json.loads(capsys.readouterr().out) == {"functions": rows}
+
+
+def test_an_empty_queue_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    with serving(lambda request: json_reply({"functions": []})) as (endpoint, _):
+        assert main(["queue", "--endpoint", endpoint]) == ExitCode.OK
+    assert "queue is empty" in capsys.readouterr().out

@@ -306,3 +306,33 @@ def test_concurrency_belongs_to_its_function(store: Store) -> None:
             await store.close()
 
     asyncio.run(scenario())
+
+
+def test_async_queue(store: Store) -> None:
+    from lamina.store.base import QueuedEvent
+
+    async def scenario() -> None:
+        await store.open()
+        try:
+            a = QueuedEvent("r-a", "f", None, b'{"a": 1}', None, enqueued_ms=1000, next_ms=1000)
+            b = QueuedEvent("r-b", "g", "live", b"{}", '{"custom": {}}', enqueued_ms=1001, next_ms=1001)
+            seq_a = await store.enqueue_event(a)
+            seq_b = await store.enqueue_event(b)
+            assert seq_b > seq_a
+            assert await store.list_queued_events() == [
+                dataclasses.replace(a, seq=seq_a), dataclasses.replace(b, seq=seq_b)
+            ]
+            await store.reschedule_event(seq_a, 1, 5000)
+            (first, _) = await store.list_queued_events()
+            assert (first.attempts, first.next_ms, first.payload) == (1, 5000, b'{"a": 1}')
+            record = QueuedEvent("r-c", "dest", None, b'{"version": "1.0"}', None, enqueued_ms=6000, next_ms=6000)
+            seq_c = await store.finish_event(seq_a, record)
+            assert seq_c is not None and seq_c > seq_b
+            assert [e.request_id for e in await store.list_queued_events()] == ["r-b", "r-c"]
+            assert await store.finish_event(seq_b) is None
+            await store.finish_event(seq_b)  # finishing twice is not an error
+            assert [e.seq for e in await store.list_queued_events()] == [seq_c]
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())

@@ -16,6 +16,7 @@ from lamina.control.policy import PolicyService
 from lamina.control.tags import TagService
 from lamina.control.urls import UrlService
 from lamina.errors import InvalidRequestContent
+from lamina.invoke.queue import AsyncQueue
 from lamina.invoke.service import Invoker
 from lamina.metering.recorder import Recorder
 from lamina.sandbox.isolation import UidPool
@@ -43,6 +44,7 @@ class Services:
     event_configs: EventConfigService  # the asynchronous invoker reads event_configs.event_invoke_config()
     urls: UrlService  # function URLs: the API's, and the index api/url_serving.py serves from
     concurrency: ConcurrencyService  # reserved and provisioned concurrency; the scheduler reads its limits
+    queue: AsyncQueue  # the durable asynchronous-invocation queue (invoke/queue.py)
 
 
 SERVICES = web.AppKey("services", Services)

@@ -1,4 +1,4 @@
-"""Lambda API: Invoke (``RequestResponse``, ``Event``, ``DryRun``)."""
+"""Lambda API: Invoke (``RequestResponse``, ``Event``, ``DryRun``) and the older InvokeAsync."""
 
 from __future__ import annotations
 
@@ -32,3 +32,17 @@ async def invoke(request: web.Request) -> web.Response:
         headers["X-Amz-Log-Result"] = result.log_result
     content_type = "application/json" if result.status == 200 else None
     return web.Response(status=result.status, body=result.payload, headers=headers, content_type=content_type)
+
+
+@routes.post("/2014-11-13/functions/{FunctionName}/invoke-async/")
+@routes.post("/2014-11-13/functions/{FunctionName}/invoke-async")  # as botocore sends it
+async def invoke_async(request: web.Request) -> web.Response:
+    """InvokeAsync (deprecated by AWS, still served): an ``Event`` invocation answering ``{"Status": 202}``."""
+    svc = services(request)
+    limit = svc.settings.limits.async_payload_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestTooLarge(f"Request must be smaller than {limit} bytes for the InvokeFunction operation")
+    result = await svc.invoker.invoke(InvokeRequest(
+        function=request.match_info["FunctionName"], payload=await request.read(), invocation_type="Event",
+    ))  # fmt: skip
+    return web.json_response({"Status": 202}, status=202, headers={"x-amzn-RequestId": result.request_id})

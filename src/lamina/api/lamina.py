@@ -5,6 +5,8 @@
         -> {"events": [{"cursor", "timestamp", "logStream", "message"}], "nextCursor"}
         With wait > 0 and nothing new, the call waits up to that long for new lines.
     GET /lamina/v1/code/{digest}.zip          a function's deployment package (GetFunction's Code.Location)
+    GET /lamina/v1/queue                      the asynchronous-invocation queue, per function:
+        -> {"functions": [{"function", "depth", "inFlight", "oldestAgeSeconds"}]}
 """
 
 from __future__ import annotations
@@ -76,3 +78,8 @@ async def code_download(request: web.Request) -> web.StreamResponse:
     if path is None or not await asyncio.to_thread(path.exists):
         raise ResourceNotFound("No such code package")
     return web.FileResponse(path, headers={"Content-Type": "application/zip"})
+
+
+@routes.get("/lamina/v1/queue")
+async def queue_depth(request: web.Request) -> web.Response:
+    return json_response({"functions": services(request).queue.depth()})

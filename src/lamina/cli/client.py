@@ -27,7 +27,7 @@ from typing import Iterator, Mapping, cast
 from urllib.parse import quote, urlencode, urlsplit
 
 from lamina.cli.errors import LambdaApiError, NoAnswerError, UnreachableError, UsageError
-from lamina.cli.shapes import FunctionConfiguration, FunctionSpec, InvokeResult, LogPage
+from lamina.cli.shapes import FunctionConfiguration, FunctionSpec, InvokeResult, LogPage, QueueRow
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:9000"
 API_VERSION = "/2015-03-31"
@@ -161,6 +161,14 @@ class LambdaClient:
         if not isinstance(events, list) or not isinstance(next_cursor, int):
             raise NoAnswerError("Lamina's logs answer lacks `events` or `nextCursor`.")
         return cast(LogPage, page)
+
+    def get_queue(self) -> list[QueueRow]:
+        """The asynchronous-invocation queue, per function (``GET /lamina/v1/queue``)."""
+        response = self._send("GET", f"{LOGS_API}/queue", timeout=REQUEST_TIMEOUT_SECONDS)
+        rows = response.json_object().get("functions")
+        if not isinstance(rows, list):
+            raise NoAnswerError("Lamina's queue answer lacks `functions`.")
+        return cast(list[QueueRow], rows)
 
     # -- the HTTP boundary -----------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from lamina.cli.deploy import deploy
 from lamina.cli.errors import CliError, ExitCode
 from lamina.cli.functions import delete_function, list_functions
 from lamina.cli.invoke import invoke, load_payload
+from lamina.cli.queue import show_queue
 from lamina.cli.logs import show_logs
 from lamina.cli.output import Console
 from lamina.cli.shapes import FunctionSpec
@@ -99,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("name", metavar="NAME")
     logs.add_argument("--follow", "-f", action="store_true", help="keep printing new events until Ctrl-C")
     logs.add_argument("--since", type=int, default=0, metavar="CURSOR", help="start after this cursor")
+
+    commands.add_parser("queue", parents=[client_options], help="show the asynchronous-invocation queue")
 
     rm = commands.add_parser("rm", parents=[client_options], help="delete a function")
     rm.add_argument("name", metavar="NAME")
@@ -195,6 +198,11 @@ def _logs(args: argparse.Namespace, console: Console, environ: Mapping[str, str]
     return ExitCode.OK
 
 
+def _queue(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
+    show_queue(_client(args, environ), console)
+    return ExitCode.OK
+
+
 def _rm(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
     delete_function(_client(args, environ), console, args.name)
     return ExitCode.OK
@@ -206,5 +214,6 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Console, Mapping[str, str]], 
     "invoke": _invoke,
     "ls": _ls,
     "logs": _logs,
+    "queue": _queue,
     "rm": _rm,
 }

@@ -50,6 +50,13 @@ class LogEvent(TypedDict):
     message: str
 
 
+class QueueRow(TypedDict):
+    function: str
+    depth: int
+    inFlight: int
+    oldestAgeSeconds: float
+
+
 class LogPage(TypedDict):
     events: list[LogEvent]
     nextCursor: int

@@ -10,8 +10,9 @@ with a routing configuration picks its version per invocation with the invoker's
 ARN as invoked (qualified with the alias when invoked through one, as on Lambda) and
 ``X-Amz-Executed-Version`` the version that ran.
 
-Asynchronous (``Event``) invocations are accepted and run by tasks the invoker owns; the durable
-queue with retries and destinations replaces this in its own module.
+Asynchronous (``Event``) invocations are stored in the durable queue (``invoke/queue.py``) before
+the 202; its workers run each attempt through ``attempt``, the same admission and environments as
+synchronous calls.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 
 from lamina.control.functions import FunctionService
 from lamina.control.targets import identify
+from lamina.invoke.queue import AsyncQueue
 from lamina.errors import (
     InvalidParameterValue,
     InvalidRequestContent,
@@ -42,6 +44,7 @@ from lamina.runtime.api import Invocation
 from lamina.sandbox.environment import EnvironmentGone, Outcome
 from lamina.scheduler.pool import Scheduler
 from lamina.settings import Settings
+from lamina.store.base import QueuedEvent
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +94,11 @@ class Invoker:
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
-        self._background: set[asyncio.Task[None]] = set()
+        self._queue: AsyncQueue | None = None
+
+    def attach(self, queue: AsyncQueue) -> None:
+        """The queue ``Event`` invocations are accepted into."""
+        self._queue = queue
 
     async def invoke(self, req: InvokeRequest) -> InvokeResult:
         if req.invocation_type not in INVOCATION_TYPES:
@@ -112,10 +119,10 @@ class Invoker:
         if req.invocation_type == DRY_RUN:
             return InvokeResult(204, request_id, fn.version)
         if req.invocation_type == EVENT:
-            task = asyncio.create_task(self._run_event(fn, payload, request_id, client_context, invoked_arn),
-                                       name=f"lamina-event-{request_id}")  # fmt: skip
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            if self._queue is None:
+                raise ServiceError("Asynchronous invocation is not available.")
+            _, qualifier = identify(req.function, req.qualifier)
+            await self._queue.accept(fn.name, qualifier, payload, request_id, client_context)
             return InvokeResult(202, request_id, fn.version)
         outcome = await self._run(fn, payload, request_id, client_context, invoked_arn)
         return InvokeResult(
@@ -174,34 +181,18 @@ class Invoker:
         except ResourceNotFound:
             return None
 
-    async def _run_event(
-        self, fn: FunctionConfig, payload: bytes, request_id: str, client_context: str | None, invoked_arn: str
-    ) -> None:
-        try:
-            outcome = await self._run(fn, payload, request_id, client_context, invoked_arn)
-            if not outcome.result.ok:
-                log.info("asynchronous invocation %s of %s failed: %s", request_id, fn.name, outcome.result.error_type)
-        except Exception:
-            log.exception("asynchronous invocation %s of %s could not run", request_id, fn.name)
+    async def attempt(self, event: QueuedEvent) -> tuple[FunctionConfig, Outcome]:
+        """Run one attempt of a queued asynchronous event (raises ``TooManyRequests`` when throttled)."""
+        fn, invoked_arn = await self._resolve(event.function, event.qualifier)
+        return fn, await self._run(fn, event.payload, event.request_id, event.client_context, invoked_arn)
 
     async def drain(self, deadline: float) -> bool:
         """Wait for in-flight invocations, at most until ``deadline`` (monotonic); True if all finished."""
-        remaining = deadline - time.monotonic()
-        if self._background:
-            _, pending = await asyncio.wait(self._background, timeout=max(0.0, remaining))
-            if pending:
-                return False
         try:
             await asyncio.wait_for(self._idle.wait(), max(0.0, deadline - time.monotonic()))
         except TimeoutError:
             return False
         return True
-
-    async def close(self) -> None:
-        for task in list(self._background):
-            task.cancel()
-        if self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
 
 
 def _json_payload(payload: bytes) -> bytes:

@@ -68,6 +68,21 @@ class InvocationRecord:
     outcome: str  # "success" | an error type
 
 
+@dataclass(frozen=True)
+class QueuedEvent:
+    """An accepted asynchronous invocation waiting in the queue (``seq`` 0 until stored)."""
+
+    request_id: str
+    function: str
+    qualifier: str | None
+    payload: bytes
+    client_context: str | None
+    enqueued_ms: int  # epoch milliseconds when it was accepted: its age counts from here
+    next_ms: int  # not to be attempted before this (epoch milliseconds)
+    attempts: int = 0  # how many times the function has run it and failed
+    seq: int = 0
+
+
 class Store(Protocol):
     async def open(self) -> None: ...
 
@@ -197,3 +212,20 @@ class Store(Protocol):
     async def record_invocations(self, records: Sequence[InvocationRecord]) -> None: ...
 
     async def list_invocations(self, function: str) -> list[InvocationRecord]: ...
+
+    async def enqueue_event(self, event: QueuedEvent) -> int:
+        """Store ``event`` durably (committed when this returns); returns its ``seq``, increasing."""
+        ...
+
+    async def list_queued_events(self) -> list[QueuedEvent]:
+        """Every queued event, by ``seq``."""
+        ...
+
+    async def reschedule_event(self, seq: int, attempts: int, next_ms: int) -> None:
+        """Record a failed attempt: the event's attempt count and when it may run next."""
+        ...
+
+    async def finish_event(self, seq: int, follow_up: QueuedEvent | None = None) -> int | None:
+        """Remove a delivered (or abandoned) event and, in the same transaction, enqueue ``follow_up``
+        (its destination's invocation record); returns the follow-up's ``seq``."""
+        ...

@@ -10,7 +10,7 @@ from lamina.model import EventInvokeConfig, FunctionConfig, FunctionPolicy, Laye
 from lamina.model import FunctionUrlConfig
 from lamina.model import Alias
 from lamina.model import ProvisionedConcurrencyConfig
-from lamina.store.base import InvocationRecord, LogEvent, LogRecord
+from lamina.store.base import InvocationRecord, LogEvent, LogRecord, QueuedEvent
 
 
 class MemoryStore:
@@ -29,6 +29,8 @@ class MemoryStore:
         self._aliases: dict[tuple[str, str], Alias] = {}
         self._reserved: dict[str, int] = {}
         self._provisioned: dict[tuple[str, str], ProvisionedConcurrencyConfig] = {}
+        self._events: dict[int, QueuedEvent] = {}
+        self._last_seq = 0
 
     async def open(self) -> None:
         pass
@@ -221,3 +223,19 @@ class MemoryStore:
 
     async def list_invocations(self, function: str) -> list[InvocationRecord]:
         return [r for r in self._invocations if r.function == function]
+
+    async def enqueue_event(self, event: QueuedEvent) -> int:
+        self._last_seq += 1
+        self._events[self._last_seq] = dataclasses.replace(event, seq=self._last_seq)
+        return self._last_seq
+
+    async def list_queued_events(self) -> list[QueuedEvent]:
+        return [self._events[seq] for seq in sorted(self._events)]
+
+    async def reschedule_event(self, seq: int, attempts: int, next_ms: int) -> None:
+        if seq in self._events:
+            self._events[seq] = dataclasses.replace(self._events[seq], attempts=attempts, next_ms=next_ms)
+
+    async def finish_event(self, seq: int, follow_up: QueuedEvent | None = None) -> int | None:
+        self._events.pop(seq, None)
+        return await self.enqueue_event(follow_up) if follow_up is not None else None

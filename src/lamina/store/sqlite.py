@@ -19,7 +19,7 @@ from typing import Callable, Iterator, Mapping, Sequence, TypeVar
 from lamina.errors import PreconditionFailed, ResourceConflict, ResourceNotFound
 from lamina.model import EventInvokeConfig, FunctionConfig, FunctionPolicy, LayerVersion
 from lamina.model import FunctionUrlConfig
-from lamina.store.base import InvocationRecord, LogEvent, LogRecord
+from lamina.store.base import InvocationRecord, LogEvent, LogRecord, QueuedEvent
 from lamina.store.codec import (
     decode,
     decode_event_invoke_config,
@@ -538,6 +538,48 @@ class SqliteStore:
             return [InvocationRecord(*row) for row in rows]
 
         return await self._run(select)
+
+    async def enqueue_event(self, event: QueuedEvent) -> int:
+        def insert(conn: sqlite3.Connection) -> int:
+            with conn:
+                return _insert_event(conn, event)
+
+        return await self._run(insert)
+
+    async def list_queued_events(self) -> list[QueuedEvent]:
+        def select(conn: sqlite3.Connection) -> list[QueuedEvent]:
+            rows = conn.execute(
+                "SELECT request_id, function, qualifier, payload, client_context, enqueued_ms, next_ms, attempts, seq "
+                "FROM async_events ORDER BY seq"
+            ).fetchall()
+            return [QueuedEvent(r[0], r[1], r[2], bytes(r[3]), *r[4:]) for r in rows]
+
+        return await self._run(select)
+
+    async def reschedule_event(self, seq: int, attempts: int, next_ms: int) -> None:
+        def update(conn: sqlite3.Connection) -> None:
+            with conn:
+                conn.execute("UPDATE async_events SET attempts = ?, next_ms = ? WHERE seq = ?", (attempts, next_ms, seq))
+
+        await self._run(update)
+
+    async def finish_event(self, seq: int, follow_up: QueuedEvent | None = None) -> int | None:
+        def finish(conn: sqlite3.Connection) -> int | None:
+            with conn:
+                conn.execute("DELETE FROM async_events WHERE seq = ?", (seq,))
+                return _insert_event(conn, follow_up) if follow_up is not None else None
+
+        return await self._run(finish)
+
+
+def _insert_event(conn: sqlite3.Connection, e: QueuedEvent) -> int:
+    cur = conn.execute(
+        "INSERT INTO async_events (request_id, function, qualifier, payload, client_context, attempts, "
+        "enqueued_ms, next_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (e.request_id, e.function, e.qualifier, e.payload, e.client_context, e.attempts, e.enqueued_ms, e.next_ms),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
 
 
 @contextlib.contextmanager
