@@ -28,31 +28,12 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT, deploy
+from tests.environments import wait_gone
 from tests.integration.test_invoke import arn, invoke, request_id
 
 GO_FUNCTIONS = Path(__file__).resolve().parent / "go"
 GO_CACHE = ROOT / ".cache" / "go"
 SHELL_EXAMPLE = ROOT / "examples" / "shell-hello"
-
-
-def wait_gone(stream: str, timeout: float = 10) -> bool:
-    """Whether every process of the environment whose log stream is ``stream`` has ended."""
-    marker = f"AWS_LAMBDA_LOG_STREAM_NAME={stream}".encode()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        alive = False
-        for entry in Path("/proc").iterdir():
-            try:
-                if entry.name.isdigit() and marker in (entry / "environ").read_bytes().split(b"\0"):
-                    alive = "State:\tZ" not in (entry / "status").read_text()
-            except OSError:
-                continue
-            if alive:
-                break
-        if not alive:
-            return True
-        time.sleep(0.05)
-    return False
 
 
 # -- building Go functions --------------------------------------------------------------------

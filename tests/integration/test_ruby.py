@@ -13,7 +13,6 @@ import json
 import re
 import shutil
 import subprocess
-import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -22,6 +21,7 @@ from botocore.exceptions import ClientError
 
 from lamina.runtime.families.ruby import HostRuby, choose, host_rubies
 from tests.conftest import LaminaProcess, deploy, make_zip
+from tests.environments import wait_gone
 from tests.integration.test_invoke import arn, invoke, request_id, wait_for_logs
 
 RUNTIME = "ruby3.3"
@@ -38,26 +38,6 @@ def ruby_version() -> str | None:
 
 HOST_RUBY = ruby_version()
 pytestmark = pytest.mark.skipif(HOST_RUBY is None, reason="no Ruby on this host: run scripts/install/ruby.sh")
-
-
-def wait_gone(stream: str, timeout: float = 10) -> bool:
-    """Whether every process of the environment whose log stream is ``stream`` has ended."""
-    marker = f"AWS_LAMBDA_LOG_STREAM_NAME={stream}".encode()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        alive = False
-        for entry in Path("/proc").iterdir():
-            try:
-                if entry.name.isdigit() and marker in (entry / "environ").read_bytes().split(b"\0"):
-                    alive = "State:\tZ" not in (entry / "status").read_text()
-            except OSError:
-                continue
-            if alive:
-                break
-        if not alive:
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def deploy_rb(client: Any, name: str, code: str | dict[str, str | bytes], *, handler: str = "app.handler",
