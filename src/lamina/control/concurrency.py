@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from lamina.tasks import cancel_and_wait
 from lamina.control.functions import FunctionService
 from lamina.control.validation import constraint
 from lamina.control.versions import is_version_number
@@ -166,13 +167,8 @@ class ConcurrencyService:
 
     async def close(self) -> None:
         """Stop ``lamina-provisioner``; the scheduler stops the environments."""
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     def wake(self) -> None:
         """Have the provisioned environments checked against the configurations now."""

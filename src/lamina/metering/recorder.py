@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from lamina.tasks import cancel_and_wait
 from lamina.store.base import InvocationRecord, LogRecord, Store
 
 log = logging.getLogger(__name__)
@@ -60,11 +61,6 @@ class Recorder:
 
     async def close(self) -> None:
         """Stop the writer and write everything still buffered; safe to call twice."""
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         await self.flush()

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
 
+from lamina.tasks import cancel_and_wait
 from lamina.errors import TooManyRequests
 from lamina.model import FunctionConfig
 from lamina.runtime.api import RuntimeResult
@@ -362,13 +363,8 @@ class Scheduler:
 
     async def close(self) -> None:
         """Stop the reaper, the provisioning, and every environment, busy or idle; waits for them to be gone."""
-        if self._reaper is not None:
-            self._reaper.cancel()
-            try:
-                await self._reaper
-            except asyncio.CancelledError:
-                pass
-            self._reaper = None
+        await cancel_and_wait(self._reaper)
+        self._reaper = None
         for task in list(self._provisioning):
             task.cancel()
         if self._provisioning:
