@@ -2,8 +2,27 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
+
+
+def namespace_processes(pidns: str, uid: int) -> list[int]:
+    """Live host pids of the processes in PID namespace ``pidns`` (``/proc/<pid>/ns/pid``, as the
+    environment itself reads it) running as ``uid``: a sandboxed environment's processes."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.readlink(entry / "ns" / "pid") != pidns:
+                continue
+            status = dict(line.split(":\t", 1) for line in (entry / "status").read_text().splitlines() if ":\t" in line)
+        except (OSError, ValueError):
+            continue
+        if int(status["Uid"].split()[0]) == uid and status["State"].split()[0] not in ("Z", "X"):
+            found.append(int(entry.name))
+    return found
 
 
 def wait_gone(stream: str, timeout: float = 10) -> bool:

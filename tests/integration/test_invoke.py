@@ -26,6 +26,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import LaminaProcess, deploy, lambda_client, make_zip
+from tests.environments import namespace_processes
 
 REGION = "us-east-1"
 ACCOUNT = "000000000000"
@@ -113,19 +114,7 @@ def environment_processes(identity: str) -> list[int]:
     reads the same from the host) and its uid name it instead.
     """
     pidns, uid = identity.rsplit("|", 1)
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if os.readlink(entry / "ns" / "pid") != pidns:
-                continue
-            status = dict(line.split(":\t", 1) for line in (entry / "status").read_text().splitlines() if ":\t" in line)
-        except (OSError, ValueError):
-            continue
-        if status["Uid"].split()[0] == uid and status["State"].split()[0] not in ("Z", "X"):
-            found.append(int(entry.name))
-    return found
+    return namespace_processes(pidns, int(uid))
 
 
 def process_gone_by_pid(pid: int) -> bool:

@@ -35,6 +35,7 @@ from typing import Any, Callable
 import pytest
 
 from tests.conftest import LaminaProcess, deploy, lambda_client, server_env
+from tests.environments import namespace_processes
 
 MB = 1024 * 1024
 SECRET = f"lamina-secret-{uuid.uuid4().hex}"
@@ -421,23 +422,6 @@ def retire_environments(client: Any, name: str) -> None:
     client.update_function_configuration(FunctionName=name, Description=f"retire {uuid.uuid4().hex}",
                                          Environment={"Variables": {"GENERATION": uuid.uuid4().hex}})  # fmt: skip
     client.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-
-
-def namespace_processes(pidns: str, uid: int) -> list[int]:
-    """Live host pids of the processes in PID namespace ``pidns`` running as ``uid``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if os.readlink(entry / "ns" / "pid") != pidns:
-                continue
-            status = dict(line.split(":\t", 1) for line in (entry / "status").read_text().splitlines() if ":\t" in line)
-        except (OSError, ValueError):
-            continue
-        if int(status["Uid"].split()[0]) == uid and status["State"].split()[0] not in ("Z", "X"):
-            found.append(int(entry.name))
-    return found
 
 
 def wait_no_processes(pidns: str, uid: int, timeout: float = 10) -> list[int]:
