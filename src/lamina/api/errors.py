@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from typing import Awaitable, Callable
 
 from aiohttp import web
 
+from lamina import ids
 from lamina.errors import ApiError, RequestTooLarge, ServiceError
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ class UnknownOperation(ApiError):
 
 @web.middleware
 async def aws_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    request_id = str(uuid.uuid4())
+    request_id = ids.request_id()
     request[REQUEST_ID] = request_id
     try:
         response = await handler(request)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from lamina.api.context import services
+from lamina.api.errors import REQUEST_ID
 from lamina.errors import RequestTooLarge
 from lamina.invoke.service import InvokeRequest
 
@@ -24,6 +25,7 @@ async def invoke(request: web.Request) -> web.Response:
         invocation_type=request.headers.get("X-Amz-Invocation-Type", "RequestResponse"),
         log_tail=request.headers.get("X-Amz-Log-Type") == "Tail",
         client_context=request.headers.get("X-Amz-Client-Context"),
+        request_id=request[REQUEST_ID],  # the request's id is the invocation's
     ))  # fmt: skip
     headers = {"x-amzn-RequestId": result.request_id, "X-Amz-Executed-Version": result.executed_version}
     if result.function_error:
@@ -44,5 +46,6 @@ async def invoke_async(request: web.Request) -> web.Response:
         raise RequestTooLarge(f"Request must be smaller than {limit} bytes for the InvokeFunction operation")
     result = await svc.invoker.invoke(InvokeRequest(
         function=request.match_info["FunctionName"], payload=await request.read(), invocation_type="Event",
+        request_id=request[REQUEST_ID],
     ))  # fmt: skip
     return web.json_response({"Status": 202}, status=202, headers={"x-amzn-RequestId": result.request_id})

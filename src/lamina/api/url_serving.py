@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
-import uuid
 from datetime import datetime, timezone
 
 from aiohttp import web
 from multidict import CIMultiDict
 
+from lamina import ids
 from lamina.api.context import Services, services
 from lamina.api.errors import Handler
 from lamina.errors import ApiError, RequestTooLarge, ResourceNotFound, ServiceError, TooManyRequests
@@ -70,7 +69,7 @@ async def function_urls(request: web.Request, handler: Handler) -> web.StreamRes
     if target is None:
         return await handler(request)
     url_id, path = target
-    request_id = str(uuid.uuid4())
+    request_id = ids.request_id()
     url = svc.urls.resolve(url_id)
     if url is None:
         return _write(NO_SUCH_URL, request_id)
@@ -152,7 +151,7 @@ def _too_large(limit: int) -> UrlResponse:
 
 
 def _trace_id() -> str:
-    return f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()}"
+    return f"Root={ids.trace_root()}"
 
 
 def _write(response: UrlResponse, request_id: str) -> web.Response:
