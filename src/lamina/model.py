@@ -82,6 +82,8 @@ class FunctionConfig:
     environment: Mapping[str, str] = field(default_factory=dict)
     architectures: tuple[str, ...] = ("x86_64",)
     layers: tuple[LayerRef, ...] = ()
+    # DeadLetterConfig.TargetArn: an SQS queue or SNS topic that receives discarded asynchronous events.
+    dead_letter_target: str | None = None
     state: State = State.PENDING
     state_reason: str = ""
     update_status: UpdateStatus = UpdateStatus.SUCCESSFUL

@@ -349,6 +349,21 @@ def test_alias_validation(client: Any, two_versions: str, kwargs: dict[str, Any]
     assert client.list_aliases(FunctionName=two_versions)["Aliases"] == []
 
 
+def test_an_alias_routes_only_between_versions_with_the_same_dead_letter_queue(client: Any, two_versions: str) -> None:
+    name = two_versions
+    client.update_function_configuration(FunctionName=name,
+                                         DeadLetterConfig={"TargetArn": "arn:aws:sqs:us-east-1:000000000000:d"})  # fmt: skip
+    client.get_waiter("function_updated_v2").wait(FunctionName=name)
+    assert client.publish_version(FunctionName=name)["Version"] == "3"
+    with pytest.raises(ClientError) as exc:
+        client.create_alias(FunctionName=name, Name="split", FunctionVersion="2",
+                            RoutingConfig={"AdditionalVersionWeights": {"3": 0.5}})  # fmt: skip
+    assert error_of(exc)[:2] == ("InvalidParameterValueException", 400)
+    assert "dead-letter queue" in error_of(exc)[2]
+    client.create_alias(FunctionName=name, Name="split", FunctionVersion="1",
+                        RoutingConfig={"AdditionalVersionWeights": {"2": 0.5}})  # fmt: skip
+
+
 def test_invoking_an_alias(client: Any, two_versions: str) -> None:
     name = two_versions
     client.create_alias(FunctionName=name, Name="live", FunctionVersion="1")

@@ -38,6 +38,8 @@ def function_configuration(fn: FunctionConfig, settings: Settings, qualifier: st
         doc["Layers"] = [{"Arn": layer.arn, "CodeSize": layer.code.size} for layer in fn.layers]
     if fn.environment:
         doc["Environment"] = {"Variables": dict(fn.environment)}
+    if fn.dead_letter_target:
+        doc["DeadLetterConfig"] = {"TargetArn": fn.dead_letter_target}
     if fn.state is not State.ACTIVE and fn.state_reason:
         doc["StateReason"] = fn.state_reason
         doc["StateReasonCode"] = "Creating" if fn.state is State.PENDING else "InvalidZipFileException"

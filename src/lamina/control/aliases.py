@@ -202,3 +202,11 @@ class Aliases:
             if version == LATEST:
                 raise InvalidParameterValue("$LATEST is not supported for an alias pointing to more than 1 version")
             self._check_version(name, additional)
+            primary, other = self._versions.get(name, version), self._versions.get(name, additional)
+            if primary is not None and other is not None and (
+                (primary.role, primary.dead_letter_target) != (other.role, other.dead_letter_target)
+            ):
+                raise InvalidParameterValue(
+                    f"Versions {version} and {additional} of an alias must have the same execution role and "
+                    "dead-letter queue configuration."
+                )

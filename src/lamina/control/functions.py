@@ -209,6 +209,8 @@ class FunctionService:
             environment=v.environment(body.get("Environment", {})),
             architectures=v.architectures(body.get("Architectures", ["x86_64"])),
             layers=layers,
+            dead_letter_target=v.dead_letter_target(body["DeadLetterConfig"], removable=False)
+            if "DeadLetterConfig" in body else None,
             state=State.PENDING,
             state_reason="The function is being created.",
             update_status=UpdateStatus.SUCCESSFUL,
@@ -267,6 +269,8 @@ class FunctionService:
             changes["description"] = v.description(body["Description"])
         if "Environment" in body:
             changes["environment"] = v.environment(body["Environment"])
+        if "DeadLetterConfig" in body:
+            changes["dead_letter_target"] = v.dead_letter_target(body["DeadLetterConfig"], removable=True)
         if "Layers" in body:
             layers = await self._layers.resolve(body["Layers"])
             self._check_total_size(fn.code, layers)

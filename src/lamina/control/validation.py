@@ -23,6 +23,8 @@ _IDENTIFIER = re.compile(
 _ROLE = re.compile(r"^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$")
 _HANDLER = re.compile(r"^[^\s]+$")
 _ENV_KEY = re.compile(r"^[a-zA-Z]([a-zA-Z0-9_])+$")
+_RESOURCE_ARN = re.compile(r"^(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()$")
+_DEAD_LETTER_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:(sqs|sns):[a-z0-9-]+:\d{12}:[a-zA-Z0-9_.-]{1,256}$")
 ENV_MAX_BYTES = 4096
 
 
@@ -118,6 +120,27 @@ def environment(value: object) -> dict[str, str]:
             f"have provided exceeded the 4KB limit. String measured: {size} bytes"
         )
     return dict(variables)
+
+
+def dead_letter_target(value: object, *, removable: bool) -> str | None:
+    """DeadLetterConfig's TargetArn: an SQS queue or SNS topic ARN; an empty one removes the target on an
+    update (``removable``) and is refused on a create, as AWS does."""
+    if not isinstance(value, dict):
+        raise InvalidParameterValue("DeadLetterConfig must be an object: {\"TargetArn\": <SQS queue or SNS topic ARN>}")
+    arn = value.get("TargetArn") or ""
+    if not isinstance(arn, str) or len(arn) > 10000 or not _RESOURCE_ARN.match(arn):
+        raise constraint(arn, "deadLetterConfig.targetArn", "Member must satisfy regular expression pattern: "
+                          "(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()")  # fmt: skip
+    if not arn and removable:
+        return None
+    if not arn.startswith("arn:"):
+        raise InvalidParameterValue("Invalid dead letter queue ARN: ARNs must start with 'arn:'")
+    if not _DEAD_LETTER_ARN.match(arn):
+        raise InvalidParameterValue(
+            f"Invalid dead letter queue ARN: {arn}: the target must be an Amazon SQS queue or Amazon SNS topic "
+            "(arn:aws:sqs:<region>:<account>:<queue> or arn:aws:sns:<region>:<account>:<topic>)"
+        )
+    return arn
 
 
 def architectures(value: object) -> tuple[str, ...]:

@@ -46,6 +46,7 @@ def encode(fn: FunctionConfig) -> str:
         "revision_id": fn.revision_id,
         "version": fn.version,
         "config_revision": fn.config_revision,
+        "dead_letter_target": fn.dead_letter_target,
     }
     return json.dumps(doc, separators=(",", ":"), sort_keys=True)
 
@@ -73,6 +74,7 @@ def decode(text: str) -> FunctionConfig:
         revision_id=doc["revision_id"],
         version=doc["version"],
         config_revision=doc.get("config_revision", ""),
+        dead_letter_target=doc.get("dead_letter_target"),
     )
 
 
