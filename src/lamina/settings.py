@@ -60,10 +60,10 @@ class Settings:
     interpreters: Mapping[str, str] = field(default_factory=dict)
     # Asynchronous invocation: seconds before each retry after a function error (AWS: about 1 and
     # 2 minutes), the first backoff after a throttle (doubling up to 5 minutes), and how many
-    # events are attempted at once.
+    # events may be attempted at once (None: as many as the account's concurrency).
     async_retry_delays: tuple[float, ...] = (60.0, 120.0)
     async_throttle_seconds: float = 1.0
-    async_workers: int = 64
+    async_workers: int | None = None
     limits: Limits = field(default_factory=Limits)
 
     @classmethod

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import LaminaProcess, deploy, server_env
+from lamina.cli.main import main as cli_main
+from tests.conftest import LaminaProcess, deploy, make_zip, server_env
 
 FAST = {"LAMINA_ASYNC_RETRY_DELAYS": "0.3,0.6", "LAMINA_ASYNC_THROTTLE_DELAY": "0.1"}
 
@@ -168,16 +169,32 @@ def test_success_goes_to_the_success_destination_of_an_alias(fast: LaminaProcess
     assert len(lines(fast.endpoint, "async-good-dest", "DELIVERED")) == 1
 
 
+HOLDER = """
+import json, time
+def handler(event, context):
+    if "hold" in event:
+        time.sleep(event["hold"])
+        return {}
+    print("DELIVERED", context.aws_request_id, json.dumps(event))
+"""
+
+
 def test_throttled_events_wait_and_are_delivered_when_concurrency_allows(fast: LaminaProcess) -> None:
     client = fast.client()
-    deploy(client, "async-throttled", RECORDER)
-    client.put_function_concurrency(FunctionName="async-throttled", ReservedConcurrentExecutions=0)
-    ids = {send(client, "async-throttled", {"i": i}) for i in range(3)}
-    time.sleep(1.5)
-    assert lines(fast.endpoint, "async-throttled", "DELIVERED") == []
-    row = queue(fast.endpoint)["async-throttled"]
-    assert row["depth"] + row["inFlight"] == 3 and row["oldestAgeSeconds"] >= 1
-    client.delete_function_concurrency(FunctionName="async-throttled")
+    deploy(client, "async-throttled", HOLDER)
+    client.put_function_concurrency(FunctionName="async-throttled", ReservedConcurrentExecutions=1)
+    holder = threading.Thread(target=lambda: fast.client().invoke(FunctionName="async-throttled",
+                                                                  Payload=json.dumps({"hold": 4})))  # fmt: skip
+    holder.start()  # a synchronous call takes the function's only slot for 4 s
+    try:
+        time.sleep(0.5)
+        ids = {send(client, "async-throttled", {"i": i}) for i in range(3)}
+        time.sleep(1.5)
+        assert lines(fast.endpoint, "async-throttled", "DELIVERED") == []
+        row = queue(fast.endpoint)["async-throttled"]
+        assert row["depth"] + row["inFlight"] == 3 and row["oldestAgeSeconds"] >= 1
+    finally:
+        holder.join()
     delivered = wait_until(lambda: len(lines(fast.endpoint, "async-throttled", "DELIVERED")) == 3 and
                            lines(fast.endpoint, "async-throttled", "DELIVERED"))  # fmt: skip
     assert {d[0] for d in delivered} == ids
@@ -213,6 +230,108 @@ def test_an_event_older_than_its_maximum_age_goes_to_the_failure_destination(mak
     assert record["requestContext"]["condition"] == "EventAgeExceeded"
     assert record["requestContext"]["approximateInvokeCount"] == 1
     assert len(lines(server.endpoint, "aged", "ATTEMPT")) == 1
+
+
+DLQ = "arn:aws:sqs:us-east-1:000000000000:dead-letters"
+
+
+def outbox(endpoint: str, target: str) -> list[dict[str, Any]]:
+    with urllib.request.urlopen(f"{endpoint}/lamina/v1/outbox?target={target}", timeout=10) as r:
+        return list(json.loads(r.read())["messages"])
+
+
+def test_dead_letter_config_is_validated_returned_and_kept_by_versions(fast: LaminaProcess) -> None:
+    client = fast.client()
+    config = deploy(client, "dlq-config", RECORDER, DeadLetterConfig={"TargetArn": DLQ})
+    assert config["DeadLetterConfig"] == {"TargetArn": DLQ}
+    version = client.publish_version(FunctionName="dlq-config")["Version"]
+    topic = "arn:aws:sns:us-east-1:000000000000:failures"
+    updated = client.update_function_configuration(FunctionName="dlq-config", DeadLetterConfig={"TargetArn": topic})
+    assert updated["DeadLetterConfig"] == {"TargetArn": topic}
+    client.get_waiter("function_updated_v2").wait(FunctionName="dlq-config")
+    got = client.get_function_configuration(FunctionName="dlq-config", Qualifier=version)
+    assert got["DeadLetterConfig"] == {"TargetArn": DLQ}  # locked in when the version was published
+    removed = client.update_function_configuration(FunctionName="dlq-config", DeadLetterConfig={"TargetArn": ""})
+    assert "DeadLetterConfig" not in removed
+    for bad, code in [
+        ({"TargetArn": fast_arn("dlq-config")}, "InvalidParameterValueException"),  # not SQS or SNS
+        ({"TargetArn": "queue"}, "ValidationException"),
+    ]:
+        with pytest.raises(ClientError) as exc:
+            client.update_function_configuration(FunctionName="dlq-config", DeadLetterConfig=bad)
+        assert exc.value.response["Error"]["Code"] == code
+    with pytest.raises(ClientError) as exc:
+        deploy(client, "dlq-empty", RECORDER, DeadLetterConfig={"TargetArn": ""})
+    assert exc.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert "ARNs must start with 'arn:'" in exc.value.response["Error"]["Message"]
+
+
+def test_a_discarded_event_goes_to_the_dead_letter_queue_and_the_failure_destination(
+    fast: LaminaProcess, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client = fast.client()
+    target = DLQ + "-both"
+    deploy(client, "dlq-dest", RECORDER)
+    deploy(client, "dlq-fail", FAILING, DeadLetterConfig={"TargetArn": target})
+    client.put_function_event_invoke_config(
+        FunctionName="dlq-fail", MaximumRetryAttempts=1,
+        DestinationConfig={"OnFailure": {"Destination": fast_arn("dlq-dest")}},
+    )  # fmt: skip
+    request_id = send(client, "dlq-fail", {"order": 7})
+    (record,) = records(fast.endpoint, "dlq-dest")
+    assert record["requestContext"]["requestId"] == request_id
+    (letter,) = wait_until(lambda: outbox(fast.endpoint, target))
+    assert letter["kind"] == "dead-letter" and letter["function"] == "dlq-fail" and letter["requestId"] == request_id
+    assert json.loads(letter["body"]) == {"order": 7}  # the event as it came, as Lambda sends it
+    assert letter["attributes"] == {
+        "RequestID": {"DataType": "String", "StringValue": request_id},
+        "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+        "ErrorMessage": {"DataType": "String", "StringValue": "boom"},
+    }  # fmt: skip
+    assert len(lines(fast.endpoint, "dlq-fail", "ATTEMPT")) == 2
+    # A success leaves no dead letter; the outbox keeps the first until it is removed.
+    client.update_function_code(FunctionName="dlq-fail", ZipFile=make_zip({"app.py": RECORDER}))
+    client.get_waiter("function_updated_v2").wait(FunctionName="dlq-fail")
+    ok_id = send(client, "dlq-fail", {"order": 8})
+    wait_until(lambda: [d for d in lines(fast.endpoint, "dlq-fail", "DELIVERED") if d[0] == ok_id])
+    time.sleep(0.3)
+    assert [m["requestId"] for m in outbox(fast.endpoint, target)] == [request_id]
+
+    assert cli_main(["outbox", "--target", target, "--endpoint", fast.endpoint]) == 0
+    shown = capsys.readouterr().out
+    assert f"#{letter['id']}  dead-letter for {target}  from dlq-fail ({request_id})" in shown
+    assert "error 200: boom" in shown and '{"order": 7}' in shown
+    assert cli_main(["outbox", "--delete", str(letter["id"]), "--endpoint", fast.endpoint]) == 0
+    assert outbox(fast.endpoint, target) == []
+    assert cli_main(["outbox", "--delete", str(letter["id"]), "--endpoint", fast.endpoint]) == 1  # gone already
+
+
+def test_a_destination_lamina_does_not_serve_yet_keeps_its_record_in_the_outbox(fast: LaminaProcess) -> None:
+    client = fast.client()
+    queue_arn = "arn:aws:sqs:us-east-1:000000000000:successes"
+    deploy(client, "outbox-ok", RECORDER)
+    client.put_function_event_invoke_config(
+        FunctionName="outbox-ok", DestinationConfig={"OnSuccess": {"Destination": queue_arn}}
+    )
+    request_id = send(client, "outbox-ok", {"n": 1})
+    (message,) = wait_until(lambda: outbox(fast.endpoint, queue_arn))
+    assert message["kind"] == "destination" and message["attributes"] == {}
+    record = json.loads(message["body"])
+    assert record["requestContext"]["requestId"] == request_id and record["requestContext"]["condition"] == "Success"
+    assert record["responsePayload"] == {"ok": True, "echo": {"n": 1}}
+
+
+def test_a_function_with_reserved_concurrency_0_sends_its_events_to_the_dead_letter_queue(fast: LaminaProcess) -> None:
+    client = fast.client()
+    target = DLQ + "-off"
+    deploy(client, "dlq-off", RECORDER, DeadLetterConfig={"TargetArn": target})
+    client.put_function_concurrency(FunctionName="dlq-off", ReservedConcurrentExecutions=0)
+    request_id = send(client, "dlq-off", {"off": True})
+    (letter,) = wait_until(lambda: outbox(fast.endpoint, target))
+    assert letter["requestId"] == request_id and json.loads(letter["body"]) == {"off": True}
+    assert letter["attributes"]["ErrorCode"]["StringValue"] == "429"
+    assert "dlq-off" not in queue(fast.endpoint)
+    assert lines(fast.endpoint, "dlq-off", "DELIVERED") == []
 
 
 def fast_arn(name: str) -> str:

@@ -309,7 +309,7 @@ def test_concurrency_belongs_to_its_function(store: Store) -> None:
 
 
 def test_async_queue(store: Store) -> None:
-    from lamina.store.base import QueuedEvent
+    from lamina.store.base import DEAD_LETTER, DESTINATION, OutboxMessage, QueuedEvent
 
     async def scenario() -> None:
         await store.open()
@@ -326,13 +326,72 @@ def test_async_queue(store: Store) -> None:
             (first, _) = await store.list_queued_events()
             assert (first.attempts, first.next_ms, first.payload) == (1, 5000, b'{"a": 1}')
             record = QueuedEvent("r-c", "dest", None, b'{"version": "1.0"}', None, enqueued_ms=6000, next_ms=6000)
-            seq_c = await store.finish_event(seq_a, record)
-            assert seq_c is not None and seq_c > seq_b
+            dead = OutboxMessage("arn:aws:sqs:us-east-1:000000000000:dlq", DEAD_LETTER, "f", "r-a", b'{"a": 1}',
+                                 {"RequestID": {"DataType": "String", "StringValue": "r-a"}}, 6000)  # fmt: skip
+            (seq_c,) = await store.finish_event(seq_a, [record], [dead])
+            assert seq_c > seq_b
+            assert await store.finish_event(seq_a, [record], [dead]) == []  # twice: nothing written twice
             assert [e.request_id for e in await store.list_queued_events()] == ["r-b", "r-c"]
-            assert await store.finish_event(seq_b) is None
-            await store.finish_event(seq_b)  # finishing twice is not an error
+            assert await store.finish_event(seq_b) == []
             assert [e.seq for e in await store.list_queued_events()] == [seq_c]
+
+            sns = dataclasses.replace(dead, target="arn:aws:sns:us-east-1:000000000000:t", kind=DESTINATION)
+            seq_d = await store.enqueue_event(dataclasses.replace(b, request_id="r-d"))
+            await store.finish_event(seq_d, (), [sns])
+            (first_message, second_message) = await store.list_outbox(None, 0, 10)
+            assert dataclasses.replace(first_message, id=0) == dead and first_message.id < second_message.id
+            assert await store.list_outbox(dead.target, 0, 10) == [first_message]
+            assert await store.list_outbox(None, first_message.id, 10) == [second_message]
+            assert await store.list_outbox(None, 0, 1) == [first_message]
+            assert await store.delete_outbox([first_message.id, 999]) == 1
+            assert await store.list_outbox(None, 0, 10) == [second_message]
         finally:
             await store.close()
 
     asyncio.run(scenario())
+
+
+def test_sqlite_group_commit_keeps_each_write_whole(tmp_path: Path) -> None:
+    """Writes arriving together share commits, yet one that fails halfway leaves nothing behind and
+    does not take the others with it; every caller is answered after its data is committed."""
+    from lamina.store.base import QueuedEvent
+
+    path = tmp_path / "lamina.db"
+    commits: list[str] = []
+
+    async def scenario() -> None:
+        store = SqliteStore(path)
+        await store.open()
+
+        def trace(conn: sqlite3.Connection) -> None:
+            conn.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+
+        await store._run(trace)
+
+        def half_then_fail(conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT INTO functions (name, revision_id, config) VALUES ('half', 'r', '{}')")
+            raise RuntimeError("failed after the first statement")
+
+        events = [QueuedEvent(f"r-{i}", "f", None, b"{}", None, i, i) for i in range(300)]
+        try:
+            seqs = await asyncio.gather(*(store.enqueue_event(e) for e in events[:200]))
+            assert len(set(seqs)) == 200
+            assert len(commits) < 20, f"{len(commits)} commits for 200 writes arriving together"
+            results = await asyncio.gather(
+                *(store.enqueue_event(e) for e in events[200:250]),
+                store._write(half_then_fail),
+                *(store.enqueue_event(e) for e in events[250:]),
+                return_exceptions=True,
+            )
+            assert isinstance(results[50], RuntimeError)
+            assert all(isinstance(seq, int) for seq in results[:50] + results[51:])
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
+    conn = sqlite3.connect(path)  # what a new process finds
+    try:
+        assert conn.execute("SELECT count(*) FROM async_events").fetchone() == (300,)
+        assert conn.execute("SELECT count(*) FROM functions WHERE name = 'half'").fetchone() == (0,)
+    finally:
+        conn.close()

@@ -7,6 +7,11 @@
     GET /lamina/v1/code/{digest}.zip          a function's deployment package (GetFunction's Code.Location)
     GET /lamina/v1/queue                      the asynchronous-invocation queue, per function:
         -> {"functions": [{"function", "depth", "inFlight", "oldestAgeSeconds"}]}
+    GET /lamina/v1/outbox                     ?target=<ARN>&after=<id>&limit=<n>: messages waiting for
+        targets Lamina does not serve yet (dead letters for SQS/SNS, destination records for SQS, SNS,
+        EventBridge, S3) -> {"messages": [{"id", "target", "kind", "function", "requestId", "body",
+        "attributes", "createdMs"}], "nextAfter"}
+    DELETE /lamina/v1/outbox/{id}             remove one message (once it has been dealt with)
 """
 
 from __future__ import annotations
@@ -83,3 +88,26 @@ async def code_download(request: web.Request) -> web.StreamResponse:
 @routes.get("/lamina/v1/queue")
 async def queue_depth(request: web.Request) -> web.Response:
     return json_response({"functions": services(request).queue.depth()})
+
+
+@routes.get("/lamina/v1/outbox")
+async def outbox(request: web.Request) -> web.Response:
+    after = _int(request, "after", 0, 2**62)
+    limit = max(1, _int(request, "limit", 100, 1000))
+    messages = await services(request).store.list_outbox(request.query.get("target"), after, limit)
+    return json_response({
+        "messages": [
+            {"id": m.id, "target": m.target, "kind": m.kind, "function": m.function, "requestId": m.request_id,
+             "body": m.body.decode("utf-8", "replace"), "attributes": m.attributes, "createdMs": m.created_ms}
+            for m in messages
+        ],
+        "nextAfter": messages[-1].id if len(messages) == limit else None,
+    })  # fmt: skip
+
+
+@routes.delete("/lamina/v1/outbox/{id}")
+async def outbox_delete(request: web.Request) -> web.Response:
+    text = request.match_info["id"]
+    if not text.isdigit() or not await services(request).store.delete_outbox([int(text)]):
+        raise ResourceNotFound(f"No outbox message {text}")
+    return web.Response(status=204)

@@ -27,7 +27,7 @@ from typing import Iterator, Mapping, cast
 from urllib.parse import quote, urlencode, urlsplit
 
 from lamina.cli.errors import LambdaApiError, NoAnswerError, UnreachableError, UsageError
-from lamina.cli.shapes import FunctionConfiguration, FunctionSpec, InvokeResult, LogPage, QueueRow
+from lamina.cli.shapes import FunctionConfiguration, FunctionSpec, InvokeResult, LogPage, OutboxMessage, QueueRow
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:9000"
 API_VERSION = "/2015-03-31"
@@ -169,6 +169,18 @@ class LambdaClient:
         if not isinstance(rows, list):
             raise NoAnswerError("Lamina's queue answer lacks `functions`.")
         return cast(list[QueueRow], rows)
+
+    def get_outbox(self, *, target: str | None, after: int, limit: int) -> tuple[list[OutboxMessage], int | None]:
+        """One page of the outbox (``GET /lamina/v1/outbox``) and where the next page starts."""
+        query = {"after": str(after), "limit": str(limit), **({"target": target} if target else {})}
+        page = self._send("GET", f"{LOGS_API}/outbox", query=query, timeout=REQUEST_TIMEOUT_SECONDS).json_object()
+        messages, next_after = page.get("messages"), page.get("nextAfter")
+        if not isinstance(messages, list) or not (next_after is None or isinstance(next_after, int)):
+            raise NoAnswerError("Lamina's outbox answer lacks `messages` or `nextAfter`.")
+        return cast(list[OutboxMessage], messages), next_after
+
+    def delete_outbox_message(self, message_id: int) -> None:
+        self._send("DELETE", f"{LOGS_API}/outbox/{message_id}", timeout=REQUEST_TIMEOUT_SECONDS)
 
     # -- the HTTP boundary -----------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from lamina.cli.deploy import deploy
 from lamina.cli.errors import CliError, ExitCode
 from lamina.cli.functions import delete_function, list_functions
 from lamina.cli.invoke import invoke, load_payload
-from lamina.cli.queue import show_queue
+from lamina.cli.queue import delete_outbox, show_outbox, show_queue
 from lamina.cli.logs import show_logs
 from lamina.cli.output import Console
 from lamina.cli.shapes import FunctionSpec
@@ -102,6 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("--since", type=int, default=0, metavar="CURSOR", help="start after this cursor")
 
     commands.add_parser("queue", parents=[client_options], help="show the asynchronous-invocation queue")
+
+    outbox = commands.add_parser(
+        "outbox", parents=[client_options],
+        help="show dead letters and destination records waiting for SQS, SNS, EventBridge or S3 targets",
+    )  # fmt: skip
+    outbox.add_argument("--target", metavar="ARN", help="only the messages for this target")
+    outbox.add_argument("--delete", type=int, nargs="+", metavar="ID", help="remove these messages")
 
     rm = commands.add_parser("rm", parents=[client_options], help="delete a function")
     rm.add_argument("name", metavar="NAME")
@@ -203,6 +210,14 @@ def _queue(args: argparse.Namespace, console: Console, environ: Mapping[str, str
     return ExitCode.OK
 
 
+def _outbox(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
+    if args.delete:
+        delete_outbox(_client(args, environ), console, args.delete)
+    else:
+        show_outbox(_client(args, environ), console, target=args.target)
+    return ExitCode.OK
+
+
 def _rm(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
     delete_function(_client(args, environ), console, args.name)
     return ExitCode.OK
@@ -215,5 +230,6 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Console, Mapping[str, str]], 
     "ls": _ls,
     "logs": _logs,
     "queue": _queue,
+    "outbox": _outbox,
     "rm": _rm,
 }

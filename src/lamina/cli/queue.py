@@ -1,14 +1,17 @@
-"""``lamina queue``: the asynchronous-invocation queue's depth and oldest event, per function."""
+"""``lamina queue``: the asynchronous-invocation queue's depth and oldest event, per function;
+``lamina outbox``: dead letters and destination records waiting for targets Lamina does not serve yet."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Sequence
 
 from lamina.cli.client import LambdaClient
 from lamina.cli.output import Console, format_table
-from lamina.cli.shapes import QueueRow
+from lamina.cli.shapes import OutboxMessage, QueueRow
 
 HEADERS = ("FUNCTION", "QUEUED", "IN FLIGHT", "OLDEST")
+OUTBOX_PAGE = 500
 
 
 def format_age(seconds: float) -> str:
@@ -33,3 +36,38 @@ def show_queue(client: LambdaClient, console: Console) -> None:
         console.say("The asynchronous-invocation queue is empty.")
         return
     console.say(format_table(HEADERS, queue_rows(rows)))
+
+
+def show_outbox(client: LambdaClient, console: Console, *, target: str | None) -> None:
+    """Every outbox message (for ``target``, or all), oldest first: a line about it, then its body."""
+    messages: list[OutboxMessage] = []
+    after: int | None = 0
+    while after is not None:
+        page, after = client.get_outbox(target=target, after=after, limit=OUTBOX_PAGE)
+        messages += page
+    console.emit({"messages": messages})
+    if not messages:
+        console.say("The outbox is empty: no dead letter or destination record is waiting.")
+        return
+    for m in messages:
+        created = datetime.fromtimestamp(m["createdMs"] / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        console.say(f"#{m['id']}  {m['kind']} for {m['target']}  from {m['function']} ({m['requestId']}), {created}")
+        error = m["attributes"].get("ErrorMessage", {}).get("StringValue")
+        if error is not None:
+            code = m["attributes"].get("ErrorCode", {}).get("StringValue", "?")
+            console.say(f"    error {code}: {_clip(error)}")
+        console.say(f"    {_clip(m['body'])}")
+    console.say(f"\n{len(messages)} message(s). `lamina outbox --json` prints them whole; "
+                "`lamina outbox --delete ID` removes one.")  # fmt: skip
+
+
+def delete_outbox(client: LambdaClient, console: Console, ids: Sequence[int]) -> None:
+    for message_id in ids:
+        client.delete_outbox_message(message_id)
+        console.say(f"Removed outbox message #{message_id}.")
+    console.emit({"deleted": list(ids)})
+
+
+def _clip(text: str, width: int = 160) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[: width - 1] + "…"

@@ -57,6 +57,17 @@ class QueueRow(TypedDict):
     oldestAgeSeconds: float
 
 
+class OutboxMessage(TypedDict):
+    id: int
+    target: str
+    kind: str
+    function: str
+    requestId: str
+    body: str
+    attributes: dict[str, dict[str, str]]
+    createdMs: int
+
+
 class LogPage(TypedDict):
     events: list[LogEvent]
     nextCursor: int

@@ -1,18 +1,26 @@
 """The durable asynchronous-invocation queue and its workers.
 
 ``accept`` writes an event to the store (committed) before the caller is told 202. Workers (owned
-tasks, ``settings.async_workers`` of them) take due events, invoke the function through the same
-admission as synchronous calls, and then, in one store transaction, remove the event and enqueue
-its destination's invocation record (a Lambda destination is itself an asynchronous invocation).
+tasks, as many as the account's concurrency unless ``settings.async_workers`` says) take due events, invoke the function through the same
+admission as synchronous calls, and then, in one store transaction, remove the event and write
+what it leaves behind: its destination's invocation record (a Lambda destination is itself an
+asynchronous invocation) and, for an event given up on, its dead letter. Records and dead letters
+for targets Lamina does not serve yet (SQS, SNS, EventBridge, S3) wait in the store's outbox, where
+those services will take them from.
+
 A function error is retried per the function's event-invoke configuration (``invoke/retry.py``);
 a throttled attempt holds the function's events back with backoff (their order kept) and is
-never dropped. An attempt cut short by a crash or a
-shutdown leaves its event in the store, so it runs again at the next start: at-least-once
-delivery, with duplicates recognisable by their request id.
+never dropped; a function whose reserved concurrency is 0 takes no event, so its events go to
+their failure targets at once, as on Lambda. An attempt cut short by a crash or a shutdown leaves
+its event in the store, so it runs again at the next start: at-least-once delivery, with
+duplicates recognisable by their request id.
 
 Fairness: events are kept per function, ordered by when they are due; a worker takes from the
 function served least recently that has a due event and is not held back by a throttle, so one
 busy or throttled function cannot starve others.
+
+Acceptance first: the event loop that runs attempts also answers the API, so how many attempts
+may keep it busy at once is paced (``invoke/pacing.py``): fewer while events are being accepted.
 """
 
 from __future__ import annotations
@@ -24,24 +32,28 @@ import json
 import logging
 import re
 import time
-import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Protocol
 
+from lamina import ids
 from lamina.control.event_config import EventConfigService
 from lamina.control.targets import LATEST
 from lamina.errors import ApiError, ResourceNotFound, TooManyRequests
 from lamina.invoke import retry
+from lamina.invoke.pacing import ActiveAttempts
 from lamina.model import FunctionConfig
 from lamina.sandbox.environment import Outcome
 from lamina.settings import Settings
-from lamina.store.base import QueuedEvent, Store
+from lamina.store.base import DEAD_LETTER, DESTINATION, OutboxMessage, QueuedEvent, Store
 
 log = logging.getLogger(__name__)
 
 # How long a worker waits before taking an event again after an unexpected error with it.
 ERROR_BACKOFF_MS = 1000
+# A dead letter's ErrorMessage attribute holds the first KB of the error message, as on Lambda.
+ERROR_MESSAGE_BYTES = 1024
 _LAMBDA_ARN = re.compile(
     r"^arn:aws[a-zA-Z-]*:lambda:(?P<region>[^:]+):(?P<account>\d{12}):function:(?P<name>[a-zA-Z0-9-_]+)"
     r"(:(?P<qualifier>\$LATEST|[a-zA-Z0-9-_]+))?$"
@@ -49,30 +61,31 @@ _LAMBDA_ARN = re.compile(
 
 
 class Runner(Protocol):
-    """Runs one attempt of an event (the Invoker): the version that ran and its outcome."""
+    """Runs the attempts of events (the Invoker)."""
 
-    async def attempt(self, event: QueuedEvent) -> tuple[FunctionConfig, Outcome]: ...
+    async def attempt(self, event: QueuedEvent) -> tuple[FunctionConfig, Outcome]:
+        """One attempt: the version that ran and its outcome (raises ``TooManyRequests`` when throttled)."""
+        ...
+
+    def configuration(self, event: QueuedEvent) -> FunctionConfig | None:
+        """The configuration the event's qualifier names now (None: the function is gone)."""
+        ...
+
+    def turned_off(self, function: str) -> bool:
+        """Whether ``function`` takes no invocations at all (its reserved concurrency is 0)."""
+        ...
 
 
-class DestinationTarget(Protocol):
-    """Where an invocation record goes: returns the queued event that delivers it (written in the same
-    transaction that finishes the source event), or None when this target delivers nothing."""
+@dataclass(frozen=True)
+class Ending:
+    """How an event's processing ended, for its destination record and its dead letter."""
 
-    def prepare(self, arn: str, record: bytes, now_ms: int) -> QueuedEvent | None: ...
-
-
-class LambdaDestination:
-    """A function of this server: the record is its event, invoked asynchronously."""
-
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-
-    def prepare(self, arn: str, record: bytes, now_ms: int) -> QueuedEvent | None:
-        match = _LAMBDA_ARN.match(arn)
-        if match is None or (match["region"], match["account"]) != (self._settings.region, self._settings.account_id):
-            log.warning("destination %s is not a function of this server; record dropped", arn)
-            return None
-        return QueuedEvent(str(uuid.uuid4()), match["name"], match["qualifier"], record, None, now_ms, now_ms)
+    condition: str  # retry.SUCCESS, RETRIES_EXHAUSTED or EVENT_AGE_EXCEEDED
+    attempts: int  # how many times the function ran it
+    fn: FunctionConfig | None = None  # the version that ran it last
+    outcome: Outcome | None = None  # what that run returned
+    error_code: int = 200  # the HTTP status of the last failure (200: the function's own error)
+    error_message: str = ""
 
 
 def _ms() -> int:
@@ -89,28 +102,32 @@ class AsyncQueue:
         self._configs = event_configs
         self._settings = settings
         self._now = clock
-        # Destinations by the service of their ARN; Lamina's own queues and buses plug in here.
-        self.destinations: dict[str, DestinationTarget] = {"lambda": LambdaDestination(settings)}
         self._ready: OrderedDict[str, list[tuple[int, int, QueuedEvent]]] = OrderedDict()
+        # Per function, (enqueued_ms, seq) of every event not finished yet, oldest first, and the seqs
+        # finished but not popped yet: the oldest unfinished event's age without a scan.
+        self._unfinished: dict[str, list[tuple[int, int]]] = {}
+        self._finished: set[int] = set()
         self._in_flight: dict[str, int] = {}
         # A throttled function is held back as a whole (its events keep their place): until when, and
         # how many times in a row it was throttled (the backoff doubles with each).
         self._blocked: dict[str, int] = {}
         self._throttles: dict[str, int] = {}
-        self._wake = asyncio.Event()
+        # Idle workers, each waiting on a future of its own: a new event wakes one of them, not all.
+        self._waiting: deque[asyncio.Future[None]] = deque()
         self._idle = asyncio.Event()
         self._idle.set()
         self._busy = 0
+        self._active = ActiveAttempts()
         self._taking = True
         self._workers: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         """Load what an earlier run left in the queue and start the workers."""
         for event in await self._store.list_queued_events():
-            self._push(event)
+            self._add(event)
         self._workers = [
             asyncio.create_task(self._work(), name=f"lamina-async-worker-{i}")
-            for i in range(self._settings.async_workers)
+            for i in range(self._settings.async_workers or self._settings.limits.account_concurrency)
         ]
 
     async def accept(
@@ -119,27 +136,27 @@ class AsyncQueue:
         """Store an event durably (this returns once it is committed) and queue it."""
         now = self._now()
         event = QueuedEvent(request_id, function, qualifier, payload, client_context, now, now)
+        self._active.accepted()
         seq = await self._store.enqueue_event(event)
-        self._push(dataclasses.replace(event, seq=seq))
+        self._add(dataclasses.replace(event, seq=seq))
 
     def depth(self) -> list[dict[str, object]]:
-        """Per function: queued events, the oldest's age in seconds, events being attempted now."""
+        """Per function with unfinished events: how many wait, how many are being attempted, and the
+        age in seconds of the oldest unfinished one."""
         now = self._now()
-        names = sorted(set(self._ready) | {n for n, c in self._in_flight.items() if c})
         rows: list[dict[str, object]] = []
-        for name in names:
-            heap = self._ready.get(name, [])
-            oldest = min((e.enqueued_ms for _, _, e in heap), default=None)
+        for name in sorted(self._unfinished):
             rows.append({
-                "function": name, "depth": len(heap), "inFlight": self._in_flight.get(name, 0),
-                "oldestAgeSeconds": round((now - oldest) / 1000, 3) if oldest is not None else 0,
+                "function": name, "depth": len(self._ready.get(name, ())), "inFlight": self._in_flight.get(name, 0),
+                "oldestAgeSeconds": round((now - self._unfinished[name][0][0]) / 1000, 3),
             })  # fmt: skip
         return rows
 
     def stop_taking(self) -> None:
         """Shutdown begins: attempts in progress finish, no new one starts (the rest stay stored)."""
         self._taking = False
-        self._wake.set()
+        while self._waiting:
+            _resolve(self._waiting.popleft())
 
     async def drain(self, deadline: float) -> bool:
         """Wait until no attempt is in progress, at most until ``deadline`` (monotonic)."""
@@ -157,9 +174,27 @@ class AsyncQueue:
         await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers = []
 
+    def _add(self, event: QueuedEvent) -> None:
+        """A stored event joins the queue."""
+        heapq.heappush(self._unfinished.setdefault(event.function, []), (event.enqueued_ms, event.seq))
+        self._push(event)
+
+    def _remove(self, event: QueuedEvent) -> None:
+        """A finished event leaves the age index (lazily: it is popped once it is the oldest)."""
+        self._finished.add(event.seq)
+        heap = self._unfinished[event.function]
+        while heap and heap[0][1] in self._finished:
+            self._finished.discard(heapq.heappop(heap)[1])
+        if not heap:
+            del self._unfinished[event.function]
+
     def _push(self, event: QueuedEvent) -> None:
         heapq.heappush(self._ready.setdefault(event.function, []), (event.next_ms, event.seq, event))
-        self._wake.set()
+        while self._waiting:  # wake one idle worker (skipping any whose timer woke it already)
+            waiter = self._waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                break
 
     async def _take(self) -> QueuedEvent | None:
         """The next due event, fairly across functions; None once the queue stops taking."""
@@ -176,18 +211,25 @@ class AsyncQueue:
                         del self._ready[name]
                     return event
                 earliest = due if earliest is None else min(earliest, due)
-            self._wake.clear()
-            timeout = None if earliest is None else max(0.0, (earliest - now) / 1000)
+            loop = asyncio.get_running_loop()
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._waiting.append(waiter)
+            timer = None if earliest is None else loop.call_later(max(0.0, (earliest - now) / 1000), _resolve, waiter)
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout)
-            except TimeoutError:
-                pass
+                await waiter
+            finally:
+                if timer is not None:
+                    timer.cancel()
+                if waiter in self._waiting:  # woken by its timer (or cancelled), not by ``_push``
+                    self._waiting.remove(waiter)
         return None
 
     async def _work(self) -> None:
         while True:
+            slot = await self._active.acquire()
             event = await self._take()
             if event is None:
+                slot.release()
                 return
             self._busy += 1
             self._idle.clear()
@@ -201,6 +243,7 @@ class AsyncQueue:
                               event.request_id, event.function)  # fmt: skip
                 self._push(dataclasses.replace(event, next_ms=self._now() + ERROR_BACKOFF_MS))
             finally:
+                slot.release()
                 self._in_flight[event.function] -= 1
                 if not self._in_flight[event.function]:
                     del self._in_flight[event.function]
@@ -217,13 +260,20 @@ class AsyncQueue:
     async def _attempt(self, event: QueuedEvent) -> None:
         policy, on_success, on_failure = self._policy(event)
         if retry.expired(event.enqueued_ms, self._now(), policy):
-            await self._finish(event, on_failure, retry.EVENT_AGE_EXCEEDED, event.attempts, None, None)
+            await self._finish(event, on_failure, self._expired(event))
             return
+        fn: FunctionConfig | None = None
+        outcome: Outcome | None = None
+        service_error: ApiError | None = None
         try:
             fn, outcome = await self._runner.attempt(event)
-        except TooManyRequests:
+        except TooManyRequests as exc:
             now = self._now()
             name = event.function
+            if self._runner.turned_off(name):  # reserved concurrency 0: no retries, as on Lambda
+                await self._finish(event, on_failure, Ending(retry.RETRIES_EXHAUSTED, event.attempts, None, None,
+                                                             exc.status, f"{exc.reason}: {exc}"))  # fmt: skip
+                return
             # Attempts taken before the function was held back count as the same throttle.
             throttles = self._throttles.get(name, 0) + (0 if self._blocked.get(name, 0) > now else 1)
             decision = retry.after_throttle(throttles, event.enqueued_ms, now, policy)
@@ -232,21 +282,23 @@ class AsyncQueue:
                 self._blocked[name] = max(self._blocked.get(name, 0), decision.at_ms)
                 self._push(event)
             else:
-                await self._finish(event, on_failure, decision.condition, event.attempts, None, None)
+                await self._finish(event, on_failure, Ending(decision.condition, event.attempts, None, None,
+                                                             exc.status, f"{exc.reason}: {exc}"))  # fmt: skip
             return
         except ResourceNotFound:
             log.warning("asynchronous invocation %s: function %s no longer exists; event dropped",
                         event.request_id, event.function)  # fmt: skip
-            await self._finish(event, None, retry.EVENT_AGE_EXCEEDED, event.attempts, None, None)
+            await self._store.finish_event(event.seq)
+            self._remove(event)
             return
         except ApiError as exc:  # the function cannot run now (failed state, environments exiting)
             log.warning("asynchronous invocation %s of %s failed: %s", event.request_id, event.function, exc)
-            fn, outcome = None, None
+            service_error = exc
         self._throttles.pop(event.function, None)  # admitted: the function is no longer held back
         self._blocked.pop(event.function, None)
         attempts = event.attempts + 1
         if outcome is not None and outcome.result.ok:
-            await self._finish(event, on_success, retry.SUCCESS, attempts, fn, outcome)
+            await self._finish(event, on_success, Ending(retry.SUCCESS, attempts, fn, outcome))
             return
         decision = retry.after_failure(attempts, event.enqueued_ms, self._now(), policy)
         if isinstance(decision, retry.Retry):
@@ -254,32 +306,74 @@ class AsyncQueue:
             self._push(dataclasses.replace(event, attempts=attempts, next_ms=decision.at_ms))
             return
         log.info("asynchronous invocation %s of %s abandoned: %s", event.request_id, event.function, decision.condition)
-        await self._finish(event, on_failure, decision.condition, attempts, fn, outcome)
+        if service_error is not None:
+            code, message = service_error.status, str(service_error)
+        else:
+            code, message = 200, _error_message(outcome.result.body if outcome is not None else b"")
+        await self._finish(event, on_failure, Ending(decision.condition, attempts, fn, outcome, code, message))
 
-    async def _finish(
-        self, event: QueuedEvent, destination: str | None, condition: str, attempts: int,
-        fn: FunctionConfig | None, outcome: Outcome | None,
-    ) -> None:  # fmt: skip
-        """Remove ``event`` and, in the same transaction, enqueue its record for ``destination``."""
-        follow_up = None
+    def _expired(self, event: QueuedEvent) -> Ending:
+        """An event too old to be attempted again, with its last failure as far as the queue knows."""
+        if event.function in self._throttles:
+            return Ending(retry.EVENT_AGE_EXCEEDED, event.attempts, error_code=429, error_message="Rate Exceeded.")
+        return Ending(retry.EVENT_AGE_EXCEEDED, event.attempts, error_message="Event age exceeded before it could run.")
+
+    async def _finish(self, event: QueuedEvent, destination: str | None, ending: Ending) -> None:
+        """Remove ``event`` and, in the same transaction, store its destination record and dead letter."""
+        now = self._now()
+        follow_ups: list[QueuedEvent] = []
+        messages: list[OutboxMessage] = []
         if destination is not None:
-            now = self._now()
-            record = invocation_record(self._settings, event, condition, attempts, fn, outcome, now)
-            target = self.destinations.get(destination.split(":")[2] if destination.count(":") >= 2 else "")
-            if target is None:
-                log.warning("destination %s is not available in Lamina yet; record of %s dropped",
-                            destination, event.request_id)  # fmt: skip
+            record = invocation_record(self._settings, event, ending, now)
+            function = self._local_function(destination)
+            if function is not None:  # a function of this server: the record is its event
+                follow_ups.append(QueuedEvent(ids.request_id(), *function, record, None, now, now))
             else:
-                follow_up = target.prepare(destination, record, now)
-        seq = await self._store.finish_event(event.seq, follow_up)
-        if follow_up is not None and seq is not None:
-            self._push(dataclasses.replace(follow_up, seq=seq))
+                messages.append(OutboxMessage(destination, DESTINATION, event.function, event.request_id, record, {}, now))
+        if ending.condition != retry.SUCCESS:
+            fn = ending.fn or self._runner.configuration(event)
+            if fn is not None and fn.dead_letter_target:
+                messages.append(OutboxMessage(
+                    fn.dead_letter_target, DEAD_LETTER, event.function, event.request_id, event.payload,
+                    dead_letter_attributes(event.request_id, ending), now,
+                ))  # fmt: skip
+        seqs = await self._store.finish_event(event.seq, follow_ups, messages)
+        self._remove(event)
+        for follow_up, seq in zip(follow_ups, seqs):
+            self._add(dataclasses.replace(follow_up, seq=seq))
+
+    def _local_function(self, arn: str) -> tuple[str, str | None] | None:
+        """(name, qualifier) when ``arn`` is a function of this server."""
+        match = _LAMBDA_ARN.match(arn)
+        if match is None or (match["region"], match["account"]) != (self._settings.region, self._settings.account_id):
+            return None
+        return match["name"], match["qualifier"]
 
 
-def invocation_record(
-    settings: Settings, event: QueuedEvent, condition: str, attempts: int,
-    fn: FunctionConfig | None, outcome: Outcome | None, now_ms: int,
-) -> bytes:  # fmt: skip
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+def dead_letter_attributes(request_id: str, ending: Ending) -> dict[str, dict[str, str]]:
+    """The message attributes Lambda gives a dead letter: RequestID, ErrorCode, ErrorMessage (first KB)."""
+    message = ending.error_message.encode()[:ERROR_MESSAGE_BYTES].decode("utf-8", "ignore")
+    return {
+        "RequestID": {"DataType": "String", "StringValue": request_id},
+        "ErrorCode": {"DataType": "Number", "StringValue": str(ending.error_code)},
+        "ErrorMessage": {"DataType": "String", "StringValue": message},
+    }
+
+
+def _error_message(body: bytes) -> str:
+    """A function error's message: its ``errorMessage``, else the body as text."""
+    doc = _json(body)
+    if isinstance(doc, dict) and isinstance(doc.get("errorMessage"), str):
+        return str(doc["errorMessage"])
+    return body.decode("utf-8", "replace")
+
+
+def invocation_record(settings: Settings, event: QueuedEvent, ending: Ending, now_ms: int) -> bytes:
     """AWS's destination invocation record for ``event``."""
     stamp = datetime.fromtimestamp(now_ms / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     doc: dict[str, object] = {
@@ -288,11 +382,12 @@ def invocation_record(
         "requestContext": {
             "requestId": event.request_id,
             "functionArn": settings.function_arn(event.function, event.qualifier or LATEST),
-            "condition": condition,
-            "approximateInvokeCount": attempts,
+            "condition": ending.condition,
+            "approximateInvokeCount": ending.attempts,
         },
         "requestPayload": _json(event.payload),
     }
+    fn, outcome = ending.fn, ending.outcome
     if outcome is not None and fn is not None:
         response: dict[str, object] = {"statusCode": 200, "executedVersion": fn.version}
         if not outcome.result.ok:

@@ -22,12 +22,11 @@ import base64
 import binascii
 import json
 import logging
-import os
 import random
 import time
-import uuid
 from dataclasses import dataclass
 
+from lamina import ids
 from lamina.control.functions import FunctionService
 from lamina.control.targets import identify
 from lamina.invoke.queue import AsyncQueue
@@ -65,7 +64,7 @@ class InvokeRequest:
     invocation_type: str = REQUEST_RESPONSE
     log_tail: bool = False
     client_context: str | None = None  # base64 JSON, as in X-Amz-Client-Context
-    # Chosen by the caller when the event must name it (a function URL's requestContext.requestId).
+    # Chosen by the caller: the API request's own id, or the one a function URL's event names.
     request_id: str | None = None
 
 
@@ -77,10 +76,6 @@ class InvokeResult:
     payload: bytes = b""
     function_error: str | None = None
     log_result: str | None = None
-
-
-def _trace_id() -> str:
-    return f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()};Parent={os.urandom(8).hex()};Sampled=0;Lineage=1"
 
 
 class Invoker:
@@ -115,7 +110,7 @@ class Invoker:
             raise RequestTooLarge(f"Request must be smaller than {limit} bytes for the InvokeFunction operation")
         payload = _json_payload(req.payload)
         client_context = _client_context(req.client_context)
-        request_id = req.request_id or str(uuid.uuid4())
+        request_id = req.request_id or ids.request_id()
         if req.invocation_type == DRY_RUN:
             return InvokeResult(204, request_id, fn.version)
         if req.invocation_type == EVENT:
@@ -158,7 +153,7 @@ class Invoker:
                     inv = Invocation(
                         request_id=request_id, payload=payload,
                         deadline_ms=int(time.time() * 1000) + fn.timeout_s * 1000,
-                        function_arn=invoked_arn, trace_id=_trace_id(),
+                        function_arn=invoked_arn, trace_id=ids.trace_id(),
                         client_context=client_context,
                     )  # fmt: skip
                     return await env.invoke(inv, timeout_s=fn.timeout_s)
@@ -185,6 +180,17 @@ class Invoker:
         """Run one attempt of a queued asynchronous event (raises ``TooManyRequests`` when throttled)."""
         fn, invoked_arn = await self._resolve(event.function, event.qualifier)
         return fn, await self._run(fn, event.payload, event.request_id, event.client_context, invoked_arn)
+
+    def configuration(self, event: QueuedEvent) -> FunctionConfig | None:
+        """The configuration a queued event's qualifier names now (None: the function or qualifier is gone)."""
+        try:
+            return self._functions.resolve(event.function, event.qualifier)
+        except ResourceNotFound:
+            return None
+
+    def turned_off(self, function: str) -> bool:
+        """Whether ``function``'s reserved concurrency is 0: it takes no invocation at all."""
+        return self._scheduler.limits(function).reserved == 0
 
     async def drain(self, deadline: float) -> bool:
         """Wait for in-flight invocations, at most until ``deadline`` (monotonic); True if all finished."""

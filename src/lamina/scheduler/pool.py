@@ -115,6 +115,10 @@ class Scheduler:
         self._stopping: set[asyncio.Task[None]] = set()
         self._reaper: asyncio.Task[None] | None = None
 
+    def limits(self, function: str) -> FunctionLimits:
+        """What bounds ``function``'s on-demand invocations now."""
+        return self._limits(function)
+
     @property
     def in_use(self) -> int:
         return self._in_use

@@ -83,6 +83,25 @@ class QueuedEvent:
     seq: int = 0
 
 
+DEAD_LETTER = "dead-letter"
+DESTINATION = "destination"
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    """A message for a target Lamina does not deliver to itself yet (an SQS queue, an SNS topic, an
+    EventBridge bus, an S3 bucket), kept until it is (``id`` 0 until stored)."""
+
+    target: str  # the target's ARN
+    kind: str  # DEAD_LETTER (the event as it came, with its error in ``attributes``) or DESTINATION
+    function: str  # the function whose event it comes from
+    request_id: str  # that event's request id
+    body: bytes
+    attributes: Mapping[str, Mapping[str, str]]  # as SQS message attributes: {name: {"DataType", "StringValue"}}
+    created_ms: int
+    id: int = 0
+
+
 class Store(Protocol):
     async def open(self) -> None: ...
 
@@ -225,7 +244,18 @@ class Store(Protocol):
         """Record a failed attempt: the event's attempt count and when it may run next."""
         ...
 
-    async def finish_event(self, seq: int, follow_up: QueuedEvent | None = None) -> int | None:
-        """Remove a delivered (or abandoned) event and, in the same transaction, enqueue ``follow_up``
-        (its destination's invocation record); returns the follow-up's ``seq``."""
+    async def finish_event(
+        self, seq: int, follow_ups: Sequence[QueuedEvent] = (), messages: Sequence[OutboxMessage] = ()
+    ) -> list[int]:
+        """Remove a delivered (or abandoned) event and, in the same transaction, enqueue ``follow_ups``
+        (invocation records for destination functions) and put ``messages`` in the outbox; returns the
+        follow-ups' ``seq``s. Finishing an event twice is not an error (nothing is written twice)."""
+        ...
+
+    async def list_outbox(self, target: str | None, after: int, limit: int) -> list[OutboxMessage]:
+        """Outbox messages with ``id`` above ``after``, by ``id``, for one target or all of them."""
+        ...
+
+    async def delete_outbox(self, ids: Sequence[int]) -> int:
+        """Remove outbox messages; returns how many there were."""
         ...

@@ -10,7 +10,7 @@ from lamina.model import EventInvokeConfig, FunctionConfig, FunctionPolicy, Laye
 from lamina.model import FunctionUrlConfig
 from lamina.model import Alias
 from lamina.model import ProvisionedConcurrencyConfig
-from lamina.store.base import InvocationRecord, LogEvent, LogRecord, QueuedEvent
+from lamina.store.base import InvocationRecord, LogEvent, LogRecord, OutboxMessage, QueuedEvent
 
 
 class MemoryStore:
@@ -31,6 +31,8 @@ class MemoryStore:
         self._provisioned: dict[tuple[str, str], ProvisionedConcurrencyConfig] = {}
         self._events: dict[int, QueuedEvent] = {}
         self._last_seq = 0
+        self._outbox: dict[int, OutboxMessage] = {}
+        self._last_outbox_id = 0
 
     async def open(self) -> None:
         pass
@@ -236,6 +238,19 @@ class MemoryStore:
         if seq in self._events:
             self._events[seq] = dataclasses.replace(self._events[seq], attempts=attempts, next_ms=next_ms)
 
-    async def finish_event(self, seq: int, follow_up: QueuedEvent | None = None) -> int | None:
-        self._events.pop(seq, None)
-        return await self.enqueue_event(follow_up) if follow_up is not None else None
+    async def finish_event(
+        self, seq: int, follow_ups: Sequence[QueuedEvent] = (), messages: Sequence[OutboxMessage] = ()
+    ) -> list[int]:
+        if self._events.pop(seq, None) is None:
+            return []
+        for message in messages:
+            self._last_outbox_id += 1
+            self._outbox[self._last_outbox_id] = dataclasses.replace(message, id=self._last_outbox_id)
+        return [await self.enqueue_event(event) for event in follow_ups]
+
+    async def list_outbox(self, target: str | None, after: int, limit: int) -> list[OutboxMessage]:
+        found = [m for i, m in sorted(self._outbox.items()) if i > after and target in (None, m.target)]
+        return found[:limit]
+
+    async def delete_outbox(self, ids: Sequence[int]) -> int:
+        return sum(self._outbox.pop(i, None) is not None for i in ids)

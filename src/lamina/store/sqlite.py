@@ -3,6 +3,11 @@
 SQLite connections are not shared between threads, and a write must not block the event loop,
 so every call is shipped to a single worker thread that owns the connection. Schema changes are
 numbered SQL files in ``migrations/``, applied in order and tracked with ``PRAGMA user_version``.
+
+Writes are group-committed: the writes that arrive while the thread is busy share the next
+transaction, and each is all or nothing (one that fails is undone alone). A caller is answered only
+after its transaction commits, so "stored" means committed, at one commit per batch rather than one
+per write (what lets the asynchronous queue accept thousands of events per second).
 """
 
 from __future__ import annotations
@@ -10,16 +15,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 import sqlite3
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Sequence, TypeVar
+from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
 
 from lamina.errors import PreconditionFailed, ResourceConflict, ResourceNotFound
 from lamina.model import EventInvokeConfig, FunctionConfig, FunctionPolicy, LayerVersion
 from lamina.model import FunctionUrlConfig
-from lamina.store.base import InvocationRecord, LogEvent, LogRecord, QueuedEvent
+from lamina.store.base import InvocationRecord, LogEvent, LogRecord, OutboxMessage, QueuedEvent
 from lamina.store.codec import (
     decode,
     decode_event_invoke_config,
@@ -36,6 +43,9 @@ from lamina.model import Alias
 from lamina.model import ProvisionedConcurrencyConfig
 
 T = TypeVar("T")
+# A write waiting for the next group commit, and its outcome: (future, value, error).
+_Write = tuple[Callable[[sqlite3.Connection], Any], "asyncio.Future[Any]"]
+_Settled = tuple["asyncio.Future[Any]", Any, "BaseException | None"]
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -63,13 +73,66 @@ class SqliteStore:
         self.path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lamina-sqlite")
         self._conn: sqlite3.Connection | None = None
+        self._pending: list[_Write] = []
+        self._pending_lock = threading.Lock()
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """A read: ``fn`` on the store's thread."""
+
         def call() -> T:
             assert self._conn is not None, "store is not open"
             return fn(self._conn)
 
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """A write: ``fn`` in a savepoint of the next group commit; returns once that has committed."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        with self._pending_lock:
+            self._pending.append((fn, future))
+            first = len(self._pending) == 1
+        if first:  # later writes join this batch until the store's thread takes it
+            loop.run_in_executor(self._executor, self._commit_pending, loop)
+        return await future
+
+    def _commit_pending(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On the store's thread: every waiting write in one transaction, then tell their callers.
+        Should one of them fail, the batch is undone and each write runs in a transaction of its own,
+        so that only the failing one fails (a write is a function of the database: it can run again)."""
+        with self._pending_lock:
+            batch, self._pending = self._pending, []
+        settled = self._commit_together(batch) if len(batch) > 1 else None
+        if settled is None:
+            settled = [self._commit_alone(fn, future) for fn, future in batch]
+        loop.call_soon_threadsafe(_settle, settled)
+
+    def _commit_together(self, batch: list[_Write]) -> list[_Settled] | None:
+        """``batch`` in one transaction; None, with nothing written, if any of it failed."""
+        conn = self._conn
+        assert conn is not None, "store is not open"
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            values = [fn(conn) for fn, _ in batch]
+            conn.execute("COMMIT")
+        except Exception:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            return None
+        return [(future, value, None) for (_, future), value in zip(batch, values)]
+
+    def _commit_alone(self, fn: Callable[[sqlite3.Connection], Any], future: asyncio.Future[Any]) -> _Settled:
+        conn = self._conn
+        try:
+            assert conn is not None, "store is not open"
+            conn.execute("BEGIN IMMEDIATE")
+            value = fn(conn)
+            conn.execute("COMMIT")
+        except Exception as exc:
+            if conn is not None and conn.in_transaction:
+                conn.execute("ROLLBACK")
+            return future, None, exc
+        return future, value, None
 
     async def open(self) -> None:
         def connect() -> None:
@@ -98,15 +161,14 @@ class SqliteStore:
     async def create_function(self, fn: FunctionConfig) -> None:
         def insert(conn: sqlite3.Connection) -> None:
             try:
-                with conn:
-                    conn.execute(
-                        "INSERT INTO functions (name, revision_id, config) VALUES (?, ?, ?)",
-                        (fn.name, fn.revision_id, encode(fn)),
-                    )
+                conn.execute(
+                    "INSERT INTO functions (name, revision_id, config) VALUES (?, ?, ?)",
+                    (fn.name, fn.revision_id, encode(fn)),
+                )
             except sqlite3.IntegrityError as exc:
                 raise ResourceConflict(f"Function already exist: {fn.name}") from exc
 
-        await self._run(insert)
+        await self._write(insert)
 
     async def get_function(self, name: str) -> FunctionConfig | None:
         def select(conn: sqlite3.Connection) -> FunctionConfig | None:
@@ -126,32 +188,30 @@ class SqliteStore:
 
     async def put_function(self, fn: FunctionConfig, *, expected_revision: str | None = None) -> None:
         def update(conn: sqlite3.Connection) -> None:
-            with conn:
-                row = conn.execute("SELECT revision_id FROM functions WHERE name = ?", (fn.name,)).fetchone()
-                if row is None:
-                    raise ResourceNotFound(f"Function not found: {fn.name}")
-                if expected_revision is not None and row[0] != expected_revision:
-                    raise PreconditionFailed(
-                        "The Revision Id provided does not match the latest Revision Id. "
-                        "Call the GetFunction/GetAlias API to retrieve the latest Revision Id"
-                    )
-                conn.execute(
-                    "UPDATE functions SET revision_id = ?, config = ? WHERE name = ?",
-                    (fn.revision_id, encode(fn), fn.name),
+            row = conn.execute("SELECT revision_id FROM functions WHERE name = ?", (fn.name,)).fetchone()
+            if row is None:
+                raise ResourceNotFound(f"Function not found: {fn.name}")
+            if expected_revision is not None and row[0] != expected_revision:
+                raise PreconditionFailed(
+                    "The Revision Id provided does not match the latest Revision Id. "
+                    "Call the GetFunction/GetAlias API to retrieve the latest Revision Id"
                 )
+            conn.execute(
+                "UPDATE functions SET revision_id = ?, config = ? WHERE name = ?",
+                (fn.revision_id, encode(fn), fn.name),
+            )
 
-        await self._run(update)
+        await self._write(update)
 
     async def delete_function(self, name: str) -> FunctionConfig | None:
         def delete(conn: sqlite3.Connection) -> FunctionConfig | None:
-            with conn:
-                row = conn.execute("SELECT config FROM functions WHERE name = ?", (name,)).fetchone()
-                if row is None:
-                    return None
-                conn.execute("DELETE FROM functions WHERE name = ?", (name,))
-                return decode(row[0])
+            row = conn.execute("SELECT config FROM functions WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                return None
+            conn.execute("DELETE FROM functions WHERE name = ?", (name,))
+            return decode(row[0])
 
-        return await self._run(delete)
+        return await self._write(delete)
 
     async def code_in_use(self) -> set[str]:
         def select(conn: sqlite3.Connection) -> set[str]:
@@ -172,22 +232,21 @@ class SqliteStore:
 
     async def publish_layer(self, layer: LayerVersion) -> LayerVersion:
         def insert(conn: sqlite3.Connection) -> LayerVersion:
-            with conn:
-                row = conn.execute("SELECT last_version FROM layers WHERE name = ?", (layer.name,)).fetchone()
-                version = (row[0] if row else 0) + 1
-                conn.execute(
-                    "INSERT INTO layers (name, last_version) VALUES (?, ?) "
-                    "ON CONFLICT (name) DO UPDATE SET last_version = excluded.last_version",
-                    (layer.name, version),
-                )
-                numbered = dataclasses.replace(layer, version=version)
-                conn.execute(
-                    "INSERT INTO layer_versions (name, version, config) VALUES (?, ?, ?)",
-                    (layer.name, version, encode_layer(numbered)),
-                )
-                return numbered
+            row = conn.execute("SELECT last_version FROM layers WHERE name = ?", (layer.name,)).fetchone()
+            version = (row[0] if row else 0) + 1
+            conn.execute(
+                "INSERT INTO layers (name, last_version) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET last_version = excluded.last_version",
+                (layer.name, version),
+            )
+            numbered = dataclasses.replace(layer, version=version)
+            conn.execute(
+                "INSERT INTO layer_versions (name, version, config) VALUES (?, ?, ?)",
+                (layer.name, version, encode_layer(numbered)),
+            )
+            return numbered
 
-        return await self._run(insert)
+        return await self._write(insert)
 
     async def get_layer(self, name: str, version: int) -> LayerVersion | None:
         def select(conn: sqlite3.Connection) -> LayerVersion | None:
@@ -212,10 +271,9 @@ class SqliteStore:
 
     async def delete_layer(self, name: str, version: int) -> None:
         def delete(conn: sqlite3.Connection) -> None:
-            with conn:
-                conn.execute("DELETE FROM layer_versions WHERE name = ? AND version = ?", (name, version))
+            conn.execute("DELETE FROM layer_versions WHERE name = ? AND version = ?", (name, version))
 
-        await self._run(delete)
+        await self._write(delete)
 
     async def get_tags(self, function: str) -> dict[str, str]:
         def select(conn: sqlite3.Connection) -> dict[str, str]:
@@ -226,14 +284,14 @@ class SqliteStore:
 
     async def put_tags(self, function: str, tags: Mapping[str, str]) -> None:
         def replace(conn: sqlite3.Connection) -> None:
-            with _owned(function), conn:
+            with _owned(function):
                 conn.execute("DELETE FROM function_tags WHERE function = ?", (function,))
                 conn.executemany(
                     "INSERT INTO function_tags (function, key, value) VALUES (?, ?, ?)",
                     [(function, key, value) for key, value in tags.items()],
                 )
 
-        await self._run(replace)
+        await self._write(replace)
 
     async def get_policy(self, function: str, qualifier: str) -> FunctionPolicy | None:
         def select(conn: sqlite3.Connection) -> FunctionPolicy | None:
@@ -248,7 +306,7 @@ class SqliteStore:
     async def put_policy(self, policy: FunctionPolicy, *, expected_revision: str | None) -> None:
         def replace(conn: sqlite3.Connection) -> None:
             key = (policy.function, policy.qualifier)
-            with _owned(policy.function), conn:
+            with _owned(policy.function):
                 row = conn.execute(
                     "SELECT revision_id FROM function_policies WHERE function = ? AND qualifier = ?", key
                 ).fetchone()
@@ -267,27 +325,26 @@ class SqliteStore:
                     (*key, policy.revision_id, encode_statements(policy.statements)),
                 )
 
-        await self._run(replace)
+        await self._write(replace)
 
     async def put_event_invoke_config(self, config: EventInvokeConfig) -> None:
         def replace(conn: sqlite3.Connection) -> None:
-            with _owned(config.function), conn:
+            with _owned(config.function):
                 conn.execute(
                     "INSERT INTO event_invoke_configs (function, qualifier, config) VALUES (?, ?, ?) "
                     "ON CONFLICT (function, qualifier) DO UPDATE SET config = excluded.config",
                     (config.function, config.qualifier, encode_event_invoke_config(config)),
                 )
 
-        await self._run(replace)
+        await self._write(replace)
 
     async def delete_event_invoke_config(self, function: str, qualifier: str) -> None:
         def delete(conn: sqlite3.Connection) -> None:
-            with conn:
-                conn.execute(
-                    "DELETE FROM event_invoke_configs WHERE function = ? AND qualifier = ?", (function, qualifier)
-                )
+            conn.execute(
+                "DELETE FROM event_invoke_configs WHERE function = ? AND qualifier = ?", (function, qualifier)
+            )
 
-        await self._run(delete)
+        await self._write(delete)
 
     async def list_event_invoke_configs(self, function: str | None) -> list[EventInvokeConfig]:
         def select(conn: sqlite3.Connection) -> list[EventInvokeConfig]:
@@ -303,7 +360,7 @@ class SqliteStore:
     async def create_function_url(self, url: FunctionUrlConfig) -> None:
         def insert(conn: sqlite3.Connection) -> None:
             try:
-                with _owned(url.function), conn:
+                with _owned(url.function):
                     conn.execute(
                         "INSERT INTO function_urls (function, qualifier, url_id, config) VALUES (?, ?, ?, ?)",
                         (url.function, url.qualifier, url.url_id, encode_url(url)),
@@ -311,26 +368,24 @@ class SqliteStore:
             except sqlite3.IntegrityError as exc:
                 raise ResourceConflict(f"A function URL exists for {url.function}:{url.qualifier}") from exc
 
-        await self._run(insert)
+        await self._write(insert)
 
     async def put_function_url(self, url: FunctionUrlConfig) -> None:
         def update(conn: sqlite3.Connection) -> None:
-            with conn:
-                changed = conn.execute(
-                    "UPDATE function_urls SET config = ? WHERE function = ? AND qualifier = ?",
-                    (encode_url(url), url.function, url.qualifier),
-                ).rowcount
+            changed = conn.execute(
+                "UPDATE function_urls SET config = ? WHERE function = ? AND qualifier = ?",
+                (encode_url(url), url.function, url.qualifier),
+            ).rowcount
             if not changed:
                 raise ResourceNotFound(f"No function URL for {url.function}:{url.qualifier}")
 
-        await self._run(update)
+        await self._write(update)
 
     async def delete_function_url(self, function: str, qualifier: str) -> None:
         def delete(conn: sqlite3.Connection) -> None:
-            with conn:
-                conn.execute("DELETE FROM function_urls WHERE function = ? AND qualifier = ?", (function, qualifier))
+            conn.execute("DELETE FROM function_urls WHERE function = ? AND qualifier = ?", (function, qualifier))
 
-        await self._run(delete)
+        await self._write(delete)
 
     async def list_function_urls(self) -> list[FunctionUrlConfig]:
         def select(conn: sqlite3.Connection) -> list[FunctionUrlConfig]:
@@ -344,7 +399,7 @@ class SqliteStore:
     async def put_version(self, fn: FunctionConfig) -> None:
         def upsert(conn: sqlite3.Connection) -> None:
             number = int(fn.version)
-            with _owned(fn.name), conn:
+            with _owned(fn.name):
                 conn.execute(
                     "INSERT INTO function_versions (function, version, config) VALUES (?, ?, ?) "
                     "ON CONFLICT (function, version) DO UPDATE SET config = excluded.config",
@@ -356,7 +411,7 @@ class SqliteStore:
                     (fn.name, number),
                 )
 
-        await self._run(upsert)
+        await self._write(upsert)
 
     async def list_versions(self, function: str) -> list[FunctionConfig]:
         def select(conn: sqlite3.Connection) -> list[FunctionConfig]:
@@ -378,17 +433,16 @@ class SqliteStore:
 
     async def delete_version(self, function: str, version: str) -> None:
         def delete(conn: sqlite3.Connection) -> None:
-            with conn:
-                conn.execute(
-                    "DELETE FROM function_versions WHERE function = ? AND version = ?", (function, int(version))
-                )
+            conn.execute(
+                "DELETE FROM function_versions WHERE function = ? AND version = ?", (function, int(version))
+            )
 
-        await self._run(delete)
+        await self._write(delete)
 
     async def create_alias(self, alias: Alias) -> None:
         def insert(conn: sqlite3.Connection) -> None:
             try:
-                with _owned(alias.function), conn:
+                with _owned(alias.function):
                     conn.execute(
                         "INSERT INTO function_aliases (function, name, revision_id, config) VALUES (?, ?, ?, ?)",
                         (alias.function, alias.name, alias.revision_id, encode_alias(alias)),
@@ -396,28 +450,27 @@ class SqliteStore:
             except sqlite3.IntegrityError as exc:  # the primary key: the alias exists
                 raise ResourceConflict(f"Alias already exists: {alias.function}:{alias.name}") from exc
 
-        await self._run(insert)
+        await self._write(insert)
 
     async def put_alias(self, alias: Alias, *, expected_revision: str) -> None:
         def update(conn: sqlite3.Connection) -> None:
             key = (alias.function, alias.name)
-            with conn:
-                row = conn.execute(
-                    "SELECT revision_id FROM function_aliases WHERE function = ? AND name = ?", key
-                ).fetchone()
-                if row is None:
-                    raise ResourceNotFound(f"Alias not found: {alias.function}:{alias.name}")
-                if row[0] != expected_revision:
-                    raise PreconditionFailed(
-                        "The Revision Id provided does not match the latest Revision Id. "
-                        "Call the GetFunction/GetAlias API to retrieve the latest Revision Id"
-                    )
-                conn.execute(
-                    "UPDATE function_aliases SET revision_id = ?, config = ? WHERE function = ? AND name = ?",
-                    (alias.revision_id, encode_alias(alias), *key),
+            row = conn.execute(
+                "SELECT revision_id FROM function_aliases WHERE function = ? AND name = ?", key
+            ).fetchone()
+            if row is None:
+                raise ResourceNotFound(f"Alias not found: {alias.function}:{alias.name}")
+            if row[0] != expected_revision:
+                raise PreconditionFailed(
+                    "The Revision Id provided does not match the latest Revision Id. "
+                    "Call the GetFunction/GetAlias API to retrieve the latest Revision Id"
                 )
+            conn.execute(
+                "UPDATE function_aliases SET revision_id = ?, config = ? WHERE function = ? AND name = ?",
+                (alias.revision_id, encode_alias(alias), *key),
+            )
 
-        await self._run(update)
+        await self._write(update)
 
     async def list_aliases(self, function: str) -> list[Alias]:
         def select(conn: sqlite3.Connection) -> list[Alias]:
@@ -431,14 +484,13 @@ class SqliteStore:
 
     async def delete_alias(self, function: str, name: str) -> None:
         def delete(conn: sqlite3.Connection) -> None:
-            with conn:
-                conn.execute("DELETE FROM function_aliases WHERE function = ? AND name = ?", (function, name))
+            conn.execute("DELETE FROM function_aliases WHERE function = ? AND name = ?", (function, name))
 
-        await self._run(delete)
+        await self._write(delete)
 
     async def put_reserved_concurrency(self, function: str, reserved: int | None) -> None:
         def write(conn: sqlite3.Connection) -> None:
-            with _owned(function), conn:
+            with _owned(function):
                 if reserved is None:
                     conn.execute("DELETE FROM function_concurrency WHERE function = ?", (function,))
                     return
@@ -448,7 +500,7 @@ class SqliteStore:
                     (function, reserved),
                 )
 
-        await self._run(write)
+        await self._write(write)
 
     async def list_reserved_concurrency(self) -> dict[str, int]:
         def select(conn: sqlite3.Connection) -> dict[str, int]:
@@ -459,7 +511,7 @@ class SqliteStore:
 
     async def put_provisioned_concurrency(self, config: ProvisionedConcurrencyConfig) -> None:
         def upsert(conn: sqlite3.Connection) -> None:
-            with _owned(config.function), conn:
+            with _owned(config.function):
                 conn.execute(
                     "INSERT INTO provisioned_concurrency_configs (function, qualifier, requested, last_modified) "
                     "VALUES (?, ?, ?, ?) ON CONFLICT (function, qualifier) DO UPDATE SET "
@@ -467,17 +519,16 @@ class SqliteStore:
                     (config.function, config.qualifier, config.requested, config.last_modified),
                 )
 
-        await self._run(upsert)
+        await self._write(upsert)
 
     async def delete_provisioned_concurrency(self, function: str, qualifier: str) -> None:
         def delete(conn: sqlite3.Connection) -> None:
-            with conn:
-                conn.execute(
-                    "DELETE FROM provisioned_concurrency_configs WHERE function = ? AND qualifier = ?",
-                    (function, qualifier),
-                )
+            conn.execute(
+                "DELETE FROM provisioned_concurrency_configs WHERE function = ? AND qualifier = ?",
+                (function, qualifier),
+            )
 
-        await self._run(delete)
+        await self._write(delete)
 
     async def list_provisioned_concurrency(self) -> list[ProvisionedConcurrencyConfig]:
         def select(conn: sqlite3.Connection) -> list[ProvisionedConcurrencyConfig]:
@@ -491,13 +542,12 @@ class SqliteStore:
 
     async def append_logs(self, records: Sequence[LogRecord]) -> None:
         def insert(conn: sqlite3.Connection) -> None:
-            with conn:
-                conn.executemany(
-                    "INSERT INTO log_events (function, stream, timestamp_ms, message) VALUES (?, ?, ?, ?)",
-                    [(r.function, r.stream, r.timestamp_ms, r.message) for r in records],
-                )
+            conn.executemany(
+                "INSERT INTO log_events (function, stream, timestamp_ms, message) VALUES (?, ?, ?, ?)",
+                [(r.function, r.stream, r.timestamp_ms, r.message) for r in records],
+            )
 
-        await self._run(insert)
+        await self._write(insert)
 
     async def read_logs(self, function: str, since: int, limit: int) -> list[LogEvent]:
         def select(conn: sqlite3.Connection) -> list[LogEvent]:
@@ -512,21 +562,20 @@ class SqliteStore:
 
     async def record_invocations(self, records: Sequence[InvocationRecord]) -> None:
         def insert(conn: sqlite3.Connection) -> None:
-            with conn:
-                conn.executemany(
-                    "INSERT INTO invocations (request_id, function, version, started_ms, duration_ms, "
-                    "billed_ms, memory_mb, max_memory_used_mb, init_ms, outcome) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            r.request_id, r.function, r.version, r.started_ms, r.duration_ms,
-                            r.billed_ms, r.memory_mb, r.max_memory_used_mb, r.init_ms, r.outcome,
-                        )
-                        for r in records
-                    ],
-                )
+            conn.executemany(
+                "INSERT INTO invocations (request_id, function, version, started_ms, duration_ms, "
+                "billed_ms, memory_mb, max_memory_used_mb, init_ms, outcome) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        r.request_id, r.function, r.version, r.started_ms, r.duration_ms,
+                        r.billed_ms, r.memory_mb, r.max_memory_used_mb, r.init_ms, r.outcome,
+                    )
+                    for r in records
+                ],
+            )
 
-        await self._run(insert)
+        await self._write(insert)
 
     async def list_invocations(self, function: str) -> list[InvocationRecord]:
         def select(conn: sqlite3.Connection) -> list[InvocationRecord]:
@@ -541,10 +590,9 @@ class SqliteStore:
 
     async def enqueue_event(self, event: QueuedEvent) -> int:
         def insert(conn: sqlite3.Connection) -> int:
-            with conn:
-                return _insert_event(conn, event)
+            return _insert_event(conn, event)
 
-        return await self._run(insert)
+        return await self._write(insert)
 
     async def list_queued_events(self) -> list[QueuedEvent]:
         def select(conn: sqlite3.Connection) -> list[QueuedEvent]:
@@ -558,18 +606,42 @@ class SqliteStore:
 
     async def reschedule_event(self, seq: int, attempts: int, next_ms: int) -> None:
         def update(conn: sqlite3.Connection) -> None:
-            with conn:
-                conn.execute("UPDATE async_events SET attempts = ?, next_ms = ? WHERE seq = ?", (attempts, next_ms, seq))
+            conn.execute("UPDATE async_events SET attempts = ?, next_ms = ? WHERE seq = ?", (attempts, next_ms, seq))
 
-        await self._run(update)
+        await self._write(update)
 
-    async def finish_event(self, seq: int, follow_up: QueuedEvent | None = None) -> int | None:
-        def finish(conn: sqlite3.Connection) -> int | None:
-            with conn:
-                conn.execute("DELETE FROM async_events WHERE seq = ?", (seq,))
-                return _insert_event(conn, follow_up) if follow_up is not None else None
+    async def finish_event(
+        self, seq: int, follow_ups: Sequence[QueuedEvent] = (), messages: Sequence[OutboxMessage] = ()
+    ) -> list[int]:
+        def finish(conn: sqlite3.Connection) -> list[int]:
+            if not conn.execute("DELETE FROM async_events WHERE seq = ?", (seq,)).rowcount:
+                return []  # finished before: what it leaves behind is stored already
+            conn.executemany(
+                "INSERT INTO outbox (target, kind, function, request_id, body, attributes, created_ms) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(m.target, m.kind, m.function, m.request_id, m.body, json.dumps(m.attributes), m.created_ms)
+                 for m in messages],
+            )  # fmt: skip
+            return [_insert_event(conn, event) for event in follow_ups]
 
-        return await self._run(finish)
+        return await self._write(finish)
+
+    async def list_outbox(self, target: str | None, after: int, limit: int) -> list[OutboxMessage]:
+        def select(conn: sqlite3.Connection) -> list[OutboxMessage]:
+            query = "SELECT target, kind, function, request_id, body, attributes, created_ms, id FROM outbox WHERE id > ?"
+            if target is None:
+                rows = conn.execute(query + " ORDER BY id LIMIT ?", (after, limit)).fetchall()
+            else:
+                rows = conn.execute(query + " AND target = ? ORDER BY id LIMIT ?", (after, target, limit)).fetchall()
+            return [OutboxMessage(r[0], r[1], r[2], r[3], bytes(r[4]), json.loads(r[5]), r[6], r[7]) for r in rows]
+
+        return await self._run(select)
+
+    async def delete_outbox(self, ids: Sequence[int]) -> int:
+        def delete(conn: sqlite3.Connection) -> int:
+            return sum(conn.execute("DELETE FROM outbox WHERE id = ?", (i,)).rowcount for i in ids)
+
+        return await self._write(delete)
 
 
 def _insert_event(conn: sqlite3.Connection, e: QueuedEvent) -> int:
@@ -580,6 +652,16 @@ def _insert_event(conn: sqlite3.Connection, e: QueuedEvent) -> int:
     )
     assert cur.lastrowid is not None
     return cur.lastrowid
+
+
+def _settle(settled: list[_Settled]) -> None:
+    for future, value, error in settled:
+        if future.cancelled():  # its caller went away; the write stands (or not) all the same
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(value)
 
 
 @contextlib.contextmanager
