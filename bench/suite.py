@@ -99,8 +99,9 @@ async def _scaling(bench: Bench, results: Results) -> None:
 
 async def _async(bench: Bench, results: Results) -> None:
     async with bench.lamina("async") as lamina:
+        p = bench.profile
         results.asynchronous = await asynchronous.run(
-            lamina, bench.profile.async_events, bench.profile.async_concurrency, bench.progress
+            lamina, p.async_events, p.async_concurrency, p.async_rounds, p.async_latency_requests, bench.progress
         )
 
 

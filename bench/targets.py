@@ -73,6 +73,15 @@ def checks(results: Results) -> list[Check]:
         met = (b.all_ready_s < BURST_TARGET_S) if whole else None if b.requests < BURST_TARGET_ENVS else False
         out.append(Check(f"burst 0 → {BURST_TARGET_ENVS} environments", f"< {BURST_TARGET_S:g} s", measured, met))
 
+    a = results.asynchronous
+    out.append(_ratio_check("async events accepted vs synchronous invokes", "≥ 1×", a.accept_per_s if a else None,
+                            a.sync_per_s if a else None, at_least=1.0))  # fmt: skip
+    out.append(_ratio_check("async events delivered vs synchronous invokes", "≥ 0.70×",
+                            a.end_to_end_per_s if a else None, a.sync_per_s if a else None, at_least=0.7))  # fmt: skip
+    out.append(_ratio_check("202 latency vs warm synchronous invoke, c=1, p50", "≤ 2×",
+                            a.accept_latency.p50_ms if a else None, a.sync_latency.p50_ms if a else None,
+                            at_most=2.0))  # fmt: skip
+
     s = results.scaling
     sat = s.saturated if s else None
     if s is None:
