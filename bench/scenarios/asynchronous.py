@@ -117,7 +117,8 @@ async def run(lamina: Lamina, events: int, concurrency: int, rounds: int, latenc
     await _send(lamina, latency_requests, 1, event, 202, accept_latency)
     await _drained(lamina)
     result = AsyncResult(events, concurrency, measured, Latency.of(sync_latency), Latency.of(accept_latency))
-    progress(f"async  {events} events, c={concurrency}, median of {rounds} rounds: accepted {result.accept_per_s:,.0f}/s, "
-             f"end to end {result.end_to_end_per_s:,.0f}/s; synchronous {result.sync_per_s:,.0f}/s; "
-             f"c=1 p50: 202 {result.accept_latency.p50_ms:.3f} ms, synchronous {result.sync_latency.p50_ms:.3f} ms")  # fmt: skip
+    progress(f"async  {events} events, c={concurrency}, median of {rounds} rounds: "
+             f"accepted {result.accept_per_s:,.0f}/s, end to end {result.end_to_end_per_s:,.0f}/s; "
+             f"synchronous {result.sync_per_s:,.0f}/s; c=1 p50: 202 {result.accept_latency.p50_ms:.3f} ms, "
+             f"synchronous {result.sync_latency.p50_ms:.3f} ms")  # fmt: skip
     return result

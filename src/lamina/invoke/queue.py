@@ -1,9 +1,9 @@
 """The durable asynchronous-invocation queue and its workers.
 
 ``accept`` writes an event to the store (committed) before the caller is told 202. Workers (owned
-tasks, as many as the account's concurrency unless ``settings.async_workers`` says) take due events, invoke the function through the same
-admission as synchronous calls, and then, in one store transaction, remove the event and write
-what it leaves behind: its destination's invocation record (a Lambda destination is itself an
+tasks, as many as the account's concurrency unless ``settings.async_workers`` says otherwise)
+take due events, invoke the function through the same admission as synchronous calls, and then,
+in one store transaction, remove the event and write what it leaves behind: its destination's invocation record (a Lambda destination is itself an
 asynchronous invocation) and, for an event given up on, its dead letter. Records and dead letters
 for targets Lamina does not serve yet (SQS, SNS, EventBridge, S3) wait in the store's outbox, where
 those services will take them from.
@@ -270,9 +270,10 @@ class AsyncQueue:
         except TooManyRequests as exc:
             now = self._now()
             name = event.function
+            throttled = Ending(retry.RETRIES_EXHAUSTED, event.attempts, error_code=exc.status,
+                               error_message=f"{exc.reason}: {exc}")  # fmt: skip
             if self._runner.turned_off(name):  # reserved concurrency 0: no retries, as on Lambda
-                await self._finish(event, on_failure, Ending(retry.RETRIES_EXHAUSTED, event.attempts, None, None,
-                                                             exc.status, f"{exc.reason}: {exc}"))  # fmt: skip
+                await self._finish(event, on_failure, throttled)
                 return
             # Attempts taken before the function was held back count as the same throttle.
             throttles = self._throttles.get(name, 0) + (0 if self._blocked.get(name, 0) > now else 1)
@@ -282,8 +283,7 @@ class AsyncQueue:
                 self._blocked[name] = max(self._blocked.get(name, 0), decision.at_ms)
                 self._push(event)
             else:
-                await self._finish(event, on_failure, Ending(decision.condition, event.attempts, None, None,
-                                                             exc.status, f"{exc.reason}: {exc}"))  # fmt: skip
+                await self._finish(event, on_failure, dataclasses.replace(throttled, condition=decision.condition))
             return
         except ResourceNotFound:
             log.warning("asynchronous invocation %s: function %s no longer exists; event dropped",
@@ -328,8 +328,10 @@ class AsyncQueue:
             function = self._local_function(destination)
             if function is not None:  # a function of this server: the record is its event
                 follow_ups.append(QueuedEvent(ids.request_id(), *function, record, None, now, now))
-            else:
-                messages.append(OutboxMessage(destination, DESTINATION, event.function, event.request_id, record, {}, now))
+            else:  # a service Lamina does not serve yet: the outbox keeps the record
+                messages.append(
+                    OutboxMessage(destination, DESTINATION, event.function, event.request_id, record, {}, now)
+                )
         if ending.condition != retry.SUCCESS:
             fn = ending.fn or self._runner.configuration(event)
             if fn is not None and fn.dead_letter_target:

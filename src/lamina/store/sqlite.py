@@ -86,7 +86,7 @@ class SqliteStore:
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
 
     async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """A write: ``fn`` in a savepoint of the next group commit; returns once that has committed."""
+        """A write: ``fn`` in the next group commit; returns (or raises) once that has committed."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         with self._pending_lock:
