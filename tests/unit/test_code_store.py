@@ -19,7 +19,8 @@ import pytest
 
 from lamina.errors import InvalidParameterValue, RequestTooLarge
 from lamina.settings import Limits
-from lamina.store.code import COULD_NOT_UNZIP, CodeStore
+from lamina.store.code import CodeStore
+from lamina.store.zipcheck import COULD_NOT_UNZIP
 
 MiB = 1024 * 1024
 LOCAL = b"PK\x03\x04"
