@@ -1,4 +1,10 @@
-"""Finding an execution environment's processes from the host, for tests that check they end."""
+"""Finding an execution environment's processes from the host, for tests that check they end.
+
+An environment is found by its log stream (``wait_gone``) or by its identity (``identity_processes``,
+``wait_identity_gone``): ``"<pid namespace>|<uid>"``, what the test handlers return to name their
+environment. In its own PID namespace every environment's pid is 1; its namespace
+(``/proc/self/ns/pid`` reads the same from the host) and its uid name it instead.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +29,22 @@ def namespace_processes(pidns: str, uid: int) -> list[int]:
         if int(status["Uid"].split()[0]) == uid and status["State"].split()[0] not in ("Z", "X"):
             found.append(int(entry.name))
     return found
+
+
+def identity_processes(identity: str) -> list[int]:
+    """Live host pids of the environment ``identity`` ("<pid namespace>|<uid>")."""
+    pidns, uid = identity.rsplit("|", 1)
+    return namespace_processes(pidns, int(uid))
+
+
+def wait_identity_gone(identity: str, timeout: float = 10) -> bool:
+    """Whether every process of the environment ``identity`` has ended within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while identity_processes(identity):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def wait_gone(stream: str, timeout: float = 10) -> bool:

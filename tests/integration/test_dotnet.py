@@ -24,6 +24,7 @@ import pytest
 
 from lamina.runtime.families import dotnet
 from tests.conftest import ROOT, deploy
+from tests.functions import arn, invoke_in_a_row, invoke_raw, request_id
 
 SOURCES = Path(__file__).resolve().parent / "dotnet"
 CACHE = ROOT / ".cache" / "dotnet"
@@ -77,14 +78,11 @@ def functions(runtime_build: Path) -> dict[str, str | bytes]:
 
 
 def invoke(client: Any, name: str, payload: Any = None, **kwargs: Any) -> tuple[dict[str, Any], bytes, str]:
-    """Invoke with the log tail (``payload`` as JSON, or raw bytes); returns (response, raw payload, log text)."""
-    args: dict[str, Any] = {"FunctionName": name, "LogType": "Tail", **kwargs}
-    if payload is not None:
-        args["Payload"] = payload if isinstance(payload, bytes) else json.dumps(payload)
-    response = client.invoke(**args)
-    raw = response["Payload"].read()
-    log = base64.b64decode(response["LogResult"]).decode()
-    return response, raw, log
+    """Invoke with the log tail (``payload`` as JSON, a str as a JSON string, or raw bytes); returns
+    (response, raw payload, log text)."""
+    if payload is not None and not isinstance(payload, bytes):
+        payload = json.dumps(payload)
+    return invoke_raw(client, name, payload, **kwargs)
 
 
 def call(client: Any, name: str, payload: Any = None) -> Any:
@@ -102,10 +100,6 @@ def function_error(client: Any, name: str, payload: Any = None) -> tuple[dict[st
     body = json.loads(raw)
     assert isinstance(body, dict), body
     return body, log
-
-
-def request_id(response: dict[str, Any]) -> str:
-    return str(response["ResponseMetadata"]["RequestId"])
 
 
 # -- input and output ---------------------------------------------------------------------------
@@ -194,7 +188,7 @@ def test_context_fields_environment_and_logs(client: Any, fn_name: str, function
     assert body["AwsRequestId"] == rid
     assert body["FunctionName"] == fn_name
     assert body["FunctionVersion"] == "$LATEST"
-    assert body["InvokedFunctionArn"] == f"arn:aws:lambda:us-east-1:000000000000:function:{fn_name}"
+    assert body["InvokedFunctionArn"] == arn(fn_name)
     assert body["MemoryLimitInMB"] == 256  # an int, as in AWS's ILambdaContext
     assert body["LogGroupName"] == f"/aws/lambda/{fn_name}"
     assert re.fullmatch(r"\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]+", body["LogStreamName"]), body["LogStreamName"]
@@ -224,12 +218,7 @@ def test_context_fields_environment_and_logs(client: Any, fn_name: str, function
 
 def test_warm_environment_keeps_static_state(client: Any, fn_name: str, functions: dict[str, str | bytes]) -> None:
     deploy(client, fn_name, functions, handler=TESTS + "Count", runtime="dotnet8")
-    results, logs = [], []
-    for _ in range(3):
-        response, raw, log = invoke(client, fn_name, {})
-        assert "FunctionError" not in response, raw
-        results.append(json.loads(raw))
-        logs.append(log)
+    results, logs = invoke_in_a_row(client, fn_name, 3)
     assert [r["count"] for r in results] == [1, 2, 3]
     assert {r["constructed"] for r in results} == {1}  # the handler's object is made once, at init
     assert len({r["stream"] for r in results}) == 1

@@ -7,7 +7,6 @@ process id), Lamina's logs endpoint and, after a shutdown, the server's usage da
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import os
@@ -15,8 +14,6 @@ import re
 import sqlite3
 import threading
 import time
-import urllib.parse
-import urllib.request
 import uuid
 from contextlib import closing
 from pathlib import Path
@@ -26,95 +23,27 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import LaminaProcess, deploy, lambda_client, make_zip
-from tests.environments import namespace_processes
+from tests.environments import identity_processes, wait_identity_gone
+from tests.functions import (
+    REGION, arn, assert_platform_error, assert_unhandled, invoke, invoke_in_a_row, report_fields, report_line,
+    request_id, wait_for_logs,
+)  # fmt: skip
 
-REGION = "us-east-1"
-ACCOUNT = "000000000000"
 MB = 1024 * 1024
 
 # -- helpers ----------------------------------------------------------------------------------
 
 
-def arn(name: str) -> str:
-    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+def assert_function_error(response: dict[str, Any], body: Any, error_type: str) -> None:
+    """An unhandled error as the runtime reports it: a message, ``stackTrace`` and ``requestId``.
 
-
-def invoke(client: Any, name: str, payload: Any = None, **kwargs: Any) -> tuple[dict[str, Any], Any, str]:
-    """Invoke with the log tail; returns (response, decoded JSON body, log text)."""
-    args: dict[str, Any] = {"FunctionName": name, "LogType": "Tail", **kwargs}
-    if payload is not None:
-        args["Payload"] = payload if isinstance(payload, (bytes, str)) else json.dumps(payload)
-    response = client.invoke(**args)
-    raw = response["Payload"].read()
-    body = json.loads(raw) if raw else None
-    log = base64.b64decode(response["LogResult"]).decode() if "LogResult" in response else ""
-    return response, body, log
-
-
-def request_id(response: dict[str, Any]) -> str:
-    return str(response["ResponseMetadata"]["RequestId"])
-
-
-def assert_function_error(response: dict[str, Any], body: Any, error_type: str, *, platform: bool = False) -> None:
-    """The shape of an unhandled function error: HTTP 200, Unhandled, and AWS's error document.
-
-    Errors the runtime reports carry ``stackTrace`` and ``requestId``; errors the platform reports
-    (timeout, crash, out of memory) name the request in the message: ``RequestId: <id> Error: ...``.
+    Errors the platform reports (timeout, crash, out of memory) name the request in the message
+    instead: ``assert_platform_error``.
     """
-    assert response["StatusCode"] == 200
-    assert response.get("FunctionError") == "Unhandled", body
-    assert isinstance(body, dict), body
-    assert body["errorType"] == error_type, body
+    assert_unhandled(response, body, error_type)
     assert isinstance(body["errorMessage"], str) and body["errorMessage"], body
-    if platform:
-        assert body["errorMessage"].startswith(f"RequestId: {request_id(response)} Error: "), body
-    else:
-        assert isinstance(body.get("stackTrace"), list), body
-        assert "requestId" in body, body
-
-
-def fetch_logs(endpoint: str, name: str, since: int = 0, wait: int = 0) -> dict[str, Any]:
-    query = urllib.parse.urlencode({"since": since, "wait": wait})
-    url = f"{endpoint}/lamina/v1/functions/{urllib.parse.quote(name)}/logs?{query}"
-    with urllib.request.urlopen(url, timeout=30) as resp:
-        return dict(json.loads(resp.read()))
-
-
-def wait_for_logs(endpoint: str, name: str, done: Callable[[list[str]], bool], timeout: float = 10) -> list[str]:
-    """All of the function's log lines, once ``done`` holds for them (or the timeout passes)."""
-    messages: list[str] = []
-    cursor = 0
-    deadline = time.monotonic() + timeout
-    while True:
-        page = fetch_logs(endpoint, name, cursor, wait=1)
-        messages += [e["message"] for e in page["events"]]
-        cursor = page["nextCursor"]
-        if done(messages) or time.monotonic() >= deadline:
-            return messages
-
-
-def report_line(log: str, rid: str) -> str:
-    lines = [line for line in log.splitlines() if line.startswith(f"REPORT RequestId: {rid}")]
-    assert len(lines) == 1, log
-    return lines[0]
-
-
-def report_fields(line: str) -> dict[str, str]:
-    fields = {}
-    for part in line.split("\t")[1:]:
-        key, _, value = part.partition(": ")
-        fields[key.strip()] = value.strip()
-    return fields
-
-
-def environment_processes(identity: str) -> list[int]:
-    """Live host pids of the environment ``identity`` ("<pid namespace>|<uid>", what handlers return).
-
-    In its own PID namespace every environment's pid is 1; its namespace (``/proc/self/ns/pid``
-    reads the same from the host) and its uid name it instead.
-    """
-    pidns, uid = identity.rsplit("|", 1)
-    return namespace_processes(pidns, int(uid))
+    assert isinstance(body.get("stackTrace"), list), body
+    assert "requestId" in body, body
 
 
 def process_gone_by_pid(pid: int) -> bool:
@@ -123,19 +52,6 @@ def process_gone_by_pid(pid: int) -> bool:
     except OSError:
         return True
     return state in ("Z", "X")
-
-
-def process_gone(identity: str) -> bool:
-    return not environment_processes(identity)
-
-
-def wait_gone(identity: str, timeout: float = 10) -> bool:
-    deadline = time.monotonic() + timeout
-    while not process_gone(identity):
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def client_error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, dict[str, str], str]:
@@ -273,13 +189,7 @@ def test_context_and_environment_variables(make_server: Callable[..., LaminaProc
 
 def test_warm_environment_keeps_module_state(client: Any, fn_name: str) -> None:
     deploy(client, fn_name, COUNTER.format(version="v1"))
-    results = []
-    logs = []
-    for _ in range(3):
-        response, body, log = invoke(client, fn_name, {})
-        assert "FunctionError" not in response, body
-        results.append(body)
-        logs.append(log)
+    results, logs = invoke_in_a_row(client, fn_name, 3)
     assert [r["count"] for r in results] == [1, 2, 3]
     assert len({r["pid"] for r in results}) == 1
     # Only the cold start reports an init duration.
@@ -316,12 +226,8 @@ def test_concurrent_invocations_run_in_separate_environments(
     assert len(pids) == 4, results
 
     # Afterwards the warm environments serve again.
-    again = set()
-    for _ in range(4):
-        response, body, _ = invoke(client, fn_name, {})
-        assert "FunctionError" not in response, body
-        again.add(body)
-    assert again <= pids, (again, pids)
+    again, _ = invoke_in_a_row(client, fn_name, 4)
+    assert set(again) <= pids, (again, pids)
 
 
 # -- 4. unhandled exception -------------------------------------------------------------------
@@ -377,7 +283,7 @@ def test_timeout_kills_the_environment(client: Any, fn_name: str) -> None:
     deploy(client, fn_name, MISBEHAVE, Timeout=1)
     _, pid1, _ = invoke(client, fn_name, {})
     response, body, log = invoke(client, fn_name, {"action": "sleep", "seconds": 5})
-    assert_function_error(response, body, "Sandbox.Timedout", platform=True)
+    assert_platform_error(response, body, "Sandbox.Timedout")
     assert "Task timed out after 1.00 seconds" in body["errorMessage"], body
     assert "Task timed out after 1.00 seconds" in log
     assert f"REPORT RequestId: {request_id(response)}" in log
@@ -385,7 +291,7 @@ def test_timeout_kills_the_environment(client: Any, fn_name: str) -> None:
     response, pid2, _ = invoke(client, fn_name, {})
     assert "FunctionError" not in response, pid2
     assert pid2 != pid1
-    assert wait_gone(pid1), f"timed-out environment {pid1} still running"
+    assert wait_identity_gone(pid1), f"timed-out environment {pid1} still running"
 
 
 # -- 7. memory --------------------------------------------------------------------------------
@@ -401,7 +307,7 @@ def test_out_of_memory(client: Any, fn_name: str) -> None:
     assert used and 0 < int(used[1]) <= 128, fields
 
     response, body, log = invoke(client, fn_name, {"action": "allocate", "mb": 400})
-    assert_function_error(response, body, "Runtime.OutOfMemory", platform=True)
+    assert_platform_error(response, body, "Runtime.OutOfMemory")
     assert "Runtime exited with error" in body["errorMessage"], body
     assert report_fields(report_line(log, request_id(response)))["Memory Size"] == "128 MB"
 
@@ -417,7 +323,7 @@ def test_process_exit_mid_invocation(client: Any, fn_name: str) -> None:
     deploy(client, fn_name, MISBEHAVE)
     _, pid1, _ = invoke(client, fn_name, {})
     response, body, log = invoke(client, fn_name, {"action": "exit"})
-    assert_function_error(response, body, "Runtime.ExitError", platform=True)
+    assert_platform_error(response, body, "Runtime.ExitError")
     assert "exit status 3" in body["errorMessage"], body
     assert body["requestId"] == request_id(response)
     assert f"REPORT RequestId: {request_id(response)}" in log
@@ -550,7 +456,7 @@ def test_updates_retire_warm_environments(client: Any, fn_name: str) -> None:
     assert "FunctionError" not in response, after
     assert (after["version"], after["count"], after["value"]) == ("v2", 1, "b")
     assert after["pid"] != body["pid"]
-    assert wait_gone(first[0]["pid"]) and wait_gone(body["pid"])
+    assert wait_identity_gone(first[0]["pid"]) and wait_identity_gone(body["pid"])
 
 
 # -- 14. keep-alive ---------------------------------------------------------------------------
@@ -567,7 +473,7 @@ def test_idle_environment_expires_after_keep_alive(make_server: Callable[..., La
     assert "FunctionError" not in response, pid2
     assert pid2 != pid1
     assert "Init Duration: " in report_line(log, request_id(response))
-    assert process_gone(pid1)
+    assert not identity_processes(pid1)
 
 
 # -- 15. logs ---------------------------------------------------------------------------------
@@ -708,5 +614,5 @@ def test_graceful_shutdown_finishes_in_flight_invocation(
 
     body = outcome["body"]
     # The runtime and the child it started are both in the environment's namespace, as its uid.
-    assert wait_gone(body["pid"], 5), f"processes of environment {body['pid']} outlived the server"
+    assert wait_identity_gone(body["pid"], 5), f"processes of environment {body['pid']} outlived the server"
     assert all(process_gone_by_pid(pid) for pid in started), "a process Lamina started outlived it"

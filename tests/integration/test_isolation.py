@@ -24,7 +24,6 @@ import shutil
 import sys
 import tempfile
 import time
-import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -36,6 +35,7 @@ import pytest
 
 from tests.conftest import LaminaProcess, deploy, lambda_client, server_env
 from tests.environments import namespace_processes
+from tests.functions import invoke, wait_for_logs
 
 MB = 1024 * 1024
 SECRET = f"lamina-secret-{uuid.uuid4().hex}"
@@ -382,15 +382,6 @@ def handler(event, context):
 # -- helpers ----------------------------------------------------------------------------------
 
 
-def invoke(client: Any, name: str, payload: Any) -> tuple[dict[str, Any], Any, str]:
-    """Invoke with the log tail; returns (response, decoded JSON body, log text)."""
-    response = client.invoke(FunctionName=name, LogType="Tail", Payload=json.dumps(payload))
-    raw = response["Payload"].read()
-    body = json.loads(raw) if raw else None
-    log = base64.b64decode(response["LogResult"]).decode() if "LogResult" in response else ""
-    return response, body, log
-
-
 def invoke_ok(client: Any, name: str, payload: Any) -> Any:
     response, body, log = invoke(client, name, payload)
     assert "FunctionError" not in response, (body, log)
@@ -400,21 +391,6 @@ def invoke_ok(client: Any, name: str, payload: Any) -> Any:
 def http_get(url: str) -> tuple[int, bytes]:
     with urllib.request.urlopen(url, timeout=30) as resp:
         return resp.status, resp.read()
-
-
-def function_logs(endpoint: str, name: str, done: Callable[[list[str]], bool], timeout: float = 10) -> list[str]:
-    """The function's log lines, once ``done`` holds for them (or the timeout passes)."""
-    messages: list[str] = []
-    cursor = 0
-    deadline = time.monotonic() + timeout
-    while True:
-        query = urllib.parse.urlencode({"since": cursor, "wait": 1})
-        _, raw = http_get(f"{endpoint}/lamina/v1/functions/{urllib.parse.quote(name)}/logs?{query}")
-        page = json.loads(raw)
-        messages += [event["message"] for event in page["events"]]
-        cursor = page.get("nextCursor", cursor)
-        if done(messages) or time.monotonic() >= deadline:
-            return messages
 
 
 def retire_environments(client: Any, name: str) -> None:
@@ -691,7 +667,7 @@ def test_fork_bomb_is_contained(lamina: LaminaProcess, client: Any, pair: Pair, 
         status, _ = http_get(f"{lamina.endpoint}/lamina/v1/health")
         assert status == 200
         assert invoke_ok(client, pair.b, {"echo": "fine"})["echo"] == "fine"
-        messages = function_logs(lamina.endpoint, fn_name, lambda m: any("limit of 1024 processes" in x for x in m))
+        messages = wait_for_logs(lamina.endpoint, fn_name, lambda m: any("limit of 1024 processes" in x for x in m))
         assert any("limit of 1024 processes" in m for m in messages), messages[-20:]
     finally:
         retire_environments(client, fn_name)

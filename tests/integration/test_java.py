@@ -29,7 +29,9 @@ from botocore.exceptions import ClientError
 
 from lamina.runtime.families import java as java_family
 from tests.conftest import ROOT, LaminaProcess, make_zip
-from tests.integration.test_invoke import arn, invoke, report_fields, report_line, request_id, wait_for_logs
+from tests.functions import (
+    arn, assert_unhandled, invoke, invoke_in_a_row, report_fields, report_line, request_id, wait_for_logs,
+)  # fmt: skip
 
 SOURCES = Path(__file__).resolve().parent / "java"
 CACHE = ROOT / ".cache" / "java"
@@ -120,10 +122,9 @@ def deploy_java(client: Any, name: str, build: Build, handler: str, *, runtime: 
 
 def assert_java_error(response: dict[str, Any], body: Any, error_type: str, message: str) -> None:
     """AWS's Java error document: errorMessage, errorType, stackTrace as "class.method(File.java:N)" strings."""
-    assert response["StatusCode"] == 200
-    assert response.get("FunctionError") == "Unhandled", body
-    assert isinstance(body, dict) and set(body) == {"errorMessage", "errorType", "stackTrace"}, body
-    assert (body["errorType"], body["errorMessage"]) == (error_type, message), body
+    assert_unhandled(response, body, error_type)
+    assert set(body) == {"errorMessage", "errorType", "stackTrace"}, body
+    assert body["errorMessage"] == message, body
     assert body["stackTrace"] and all(isinstance(f, str) for f in body["stackTrace"]), body
     assert all(re.fullmatch(r"[\w$./<>-]+\([^()]*\)", frame) for frame in body["stackTrace"]), body["stackTrace"]
     assert not any("com.amazonaws.services.lambda.runtime.api.client" in f for f in body["stackTrace"]), body
@@ -292,12 +293,7 @@ def test_handler_without_a_method_name(client: Any, fn_name: str, build: Build) 
 
 def test_warm_environment_keeps_static_state(lamina: LaminaProcess, client: Any, fn_name: str, build: Build) -> None:
     deploy_java(client, fn_name, build, "example.Counter::handleRequest")
-    results, logs = [], []
-    for _ in range(3):
-        response, body, log = invoke(client, fn_name, {})
-        assert "FunctionError" not in response, body
-        results.append(body)
-        logs.append(log)
+    results, logs = invoke_in_a_row(client, fn_name, 3)
     assert [r["count"] for r in results] == [1, 2, 3]
     assert len({r["stream"] for r in results}) == 1 and len({r["loaded"] for r in results}) == 1
     assert len(environment_processes(results[0]["stream"])) == 1  # one JVM, still there, warm

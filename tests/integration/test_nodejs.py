@@ -31,7 +31,10 @@ from botocore.exceptions import ClientError
 
 from lamina.runtime.families import nodejs as nodejs_family
 from tests.conftest import ROOT, LaminaProcess, deploy, make_zip
-from tests.integration.test_invoke import arn, invoke, request_id, wait_for_logs
+from tests.environments import wait_identity_gone
+from tests.functions import (
+    arn, assert_platform_error, assert_unhandled, invoke, invoke_in_a_row, request_id, wait_for_logs,
+)  # fmt: skip
 
 
 def host_node() -> tuple[str, int] | None:
@@ -60,29 +63,6 @@ ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
 IDENTITY = "require('fs').readlinkSync('/proc/self/ns/pid') + '|' + process.getuid()"
 
 
-def environment_alive(identity: str) -> bool:
-    pidns, uid = identity.rsplit("|", 1)
-    for entry in Path("/proc").iterdir():
-        try:
-            if not entry.name.isdigit() or os.readlink(entry / "ns" / "pid") != pidns:
-                continue
-            status = dict(line.split(":\t", 1) for line in (entry / "status").read_text().splitlines() if ":\t" in line)
-        except (OSError, ValueError):
-            continue
-        if status["Uid"].split()[0] == uid and status["State"].split()[0] not in ("Z", "X"):
-            return True
-    return False
-
-
-def wait_gone(identity: str, timeout: float = 10) -> bool:
-    deadline = time.monotonic() + timeout
-    while environment_alive(identity):
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
 def deploy_js(client: Any, name: str, code: str | dict[str, str | bytes], *, handler: str = "index.handler",
               runtime: str | None = None, **kwargs: Any) -> dict[str, Any]:  # fmt: skip
     files = {"index.js": code} if isinstance(code, str) else code
@@ -91,17 +71,9 @@ def deploy_js(client: Any, name: str, code: str | dict[str, str | bytes], *, han
 
 def assert_node_error(response: dict[str, Any], body: Any, error_type: str) -> None:
     """AWS's Node.js error document: errorType, errorMessage and trace, nothing else."""
-    assert response["StatusCode"] == 200
-    assert response.get("FunctionError") == "Unhandled", body
-    assert isinstance(body, dict) and set(body) == {"errorType", "errorMessage", "trace"}, body
-    assert body["errorType"] == error_type, body
+    assert_unhandled(response, body, error_type)
+    assert set(body) == {"errorType", "errorMessage", "trace"}, body
     assert isinstance(body["trace"], list) and all(isinstance(line, str) for line in body["trace"]), body
-
-
-def assert_platform_error(response: dict[str, Any], body: Any, error_type: str) -> None:
-    assert response.get("FunctionError") == "Unhandled", body
-    assert body["errorType"] == error_type, body
-    assert body["errorMessage"].startswith(f"RequestId: {request_id(response)} Error: "), body
 
 
 # -- code -------------------------------------------------------------------------------------
@@ -419,12 +391,7 @@ def test_context_and_environment_variables(client: Any, fn_name: str) -> None:
 
 def test_warm_environment_keeps_module_state(client: Any, fn_name: str) -> None:
     deploy_js(client, fn_name, COUNTER)
-    results, logs = [], []
-    for _ in range(3):
-        response, body, log = invoke(client, fn_name, {})
-        assert "FunctionError" not in response, body
-        results.append(body)
-        logs.append(log)
+    results, logs = invoke_in_a_row(client, fn_name, 3)
     assert [r["count"] for r in results] == [1, 2, 3]
     assert len({(r["stream"], r["started"]) for r in results}) == 1
     assert "Init Duration: " in logs[0]
@@ -516,7 +483,7 @@ def test_unhandled_rejection_ends_the_environment(client: Any, fn_name: str) -> 
     assert "\tERROR\tUnhandled Promise Rejection \t{\"errorType\":\"Runtime.UnhandledPromiseRejection\"" in log, log
     # As AWS's runtime does, it exits once the error is reported (status 128); the next event gets a
     # new environment.
-    assert wait_gone(identity), "the environment outlived its unhandled rejection"
+    assert wait_identity_gone(identity), "the environment outlived its unhandled rejection"
 
 
 def test_uncaught_exception_in_a_timer_ends_the_environment(client: Any, fn_name: str) -> None:
@@ -526,7 +493,7 @@ def test_uncaught_exception_in_a_timer_ends_the_environment(client: Any, fn_name
     assert_node_error(response, body, "TypeError")
     assert body["errorMessage"] == "thrown from a timer"
     assert "\tERROR\tUncaught Exception \t{\"errorType\":\"TypeError\"" in log, log
-    assert wait_gone(identity), "the environment outlived its uncaught exception"
+    assert wait_identity_gone(identity), "the environment outlived its uncaught exception"
 
 
 def test_uncaught_exception_after_the_response_ends_the_environment(lamina: LaminaProcess, client: Any,
@@ -534,7 +501,7 @@ def test_uncaught_exception_after_the_response_ends_the_environment(lamina: Lami
     deploy_js(client, fn_name, UNHANDLED)
     response, identity, _ = invoke(client, fn_name, {"throwAfterResponse": True})
     assert "FunctionError" not in response, identity  # the response was sent before the timer fired
-    assert wait_gone(identity), "the environment outlived its uncaught exception"
+    assert wait_identity_gone(identity), "the environment outlived its uncaught exception"
     messages = wait_for_logs(lamina.endpoint, fn_name, lambda m: any("after the response" in x for x in m))
     assert any("\tERROR\tUncaught Exception \t{\"errorType\":\"Error\",\"errorMessage\":\"after the response\"" in m
                for m in messages), messages  # fmt: skip
@@ -588,7 +555,7 @@ def test_timeout(client: Any, fn_name: str) -> None:
     assert "Task timed out after 1.00 seconds" in log
     response, stream2, _ = invoke(client, fn_name, {})
     assert "FunctionError" not in response and stream2 != stream1
-    assert wait_gone(stream1), "the timed-out environment is still running"
+    assert wait_identity_gone(stream1), "the timed-out environment is still running"
 
 
 def test_process_exit_is_a_runtime_exit_error(client: Any, fn_name: str) -> None:

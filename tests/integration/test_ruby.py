@@ -22,7 +22,9 @@ from botocore.exceptions import ClientError
 from lamina.runtime.families.ruby import HostRuby, choose, host_rubies
 from tests.conftest import LaminaProcess, deploy, make_zip
 from tests.environments import wait_gone
-from tests.integration.test_invoke import arn, invoke, request_id, wait_for_logs
+from tests.functions import (
+    arn, assert_platform_error, assert_unhandled, invoke, invoke_in_a_row, request_id, wait_for_logs,
+)  # fmt: skip
 
 RUNTIME = "ruby3.3"
 RUBY = shutil.which("ruby") or "/usr/bin/ruby"
@@ -48,10 +50,8 @@ def deploy_rb(client: Any, name: str, code: str | dict[str, str | bytes], *, han
 
 def assert_ruby_error(response: dict[str, Any], body: Any, error_type: str) -> None:
     """AWS's Ruby error document: errorMessage, errorType and stackTrace, nothing else."""
-    assert response["StatusCode"] == 200
-    assert response.get("FunctionError") == "Unhandled", body
-    assert isinstance(body, dict) and set(body) == {"errorMessage", "errorType", "stackTrace"}, body
-    assert body["errorType"] == error_type, body
+    assert_unhandled(response, body, error_type)
+    assert set(body) == {"errorMessage", "errorType", "stackTrace"}, body
     assert isinstance(body["stackTrace"], list) and all(isinstance(f, str) for f in body["stackTrace"]), body
     assert not any("bootstrap.rb" in frame or "lazy_gems.rb" in frame for frame in body["stackTrace"]), body
 
@@ -244,12 +244,7 @@ def test_w3c_trace_context_is_taken_out_of_the_client_context(client: Any, fn_na
 
 def test_warm_environment_keeps_state(client: Any, fn_name: str) -> None:
     deploy_rb(client, fn_name, COUNTER)
-    results, logs = [], []
-    for _ in range(3):
-        response, body, log = invoke(client, fn_name, {})
-        assert "FunctionError" not in response, body
-        results.append(body)
-        logs.append(log)
+    results, logs = invoke_in_a_row(client, fn_name, 3)
     assert [r["count"] for r in results] == [1, 2, 3]
     assert len({r["stream"] for r in results}) == 1
     assert "Init Duration: " in logs[0]
@@ -394,10 +389,8 @@ def test_timeout(client: Any, fn_name: str) -> None:
 def test_exit_bang_is_a_runtime_exit_error(client: Any, fn_name: str) -> None:
     deploy_rb(client, fn_name, ERRORS, handler="app.exit_hard")
     response, body, log = invoke(client, fn_name, {})
-    assert response.get("FunctionError") == "Unhandled", body
-    assert body["errorType"] == "Runtime.ExitError", body
+    assert_platform_error(response, body, "Runtime.ExitError")
     assert "Runtime exited with error: exit status 3" in body["errorMessage"]
-    assert body["errorMessage"].startswith(f"RequestId: {request_id(response)} Error: ")
 
 
 def test_exit_is_a_system_exit_error(client: Any, fn_name: str) -> None:
