@@ -625,6 +625,8 @@ def test_queue_shows_depth_and_oldest_age_per_function(capsys: pytest.CaptureFix
     ]
 
     def reply(request: Request) -> Reply:
+        if request.path == "/lamina/v1/outbox":
+            return json_reply({"messages": [], "nextAfter": None})
         assert (request.method, request.path) == ("GET", "/lamina/v1/queue")
         return json_reply({"functions": rows})
 
@@ -634,12 +636,42 @@ def test_queue_shows_depth_and_oldest_age_per_function(capsys: pytest.CaptureFix
     assert lines[0].split() == ["FUNCTION", "QUEUED", "IN", "FLIGHT", "OLDEST"]
     assert lines[1].split() == ["busy", "12", "2", "1", "min", "35", "s"]
     assert lines[2].split() == ["idle", "0", "1", "-"]
+    assert len(lines) == 3  # nothing in the outbox, nothing said of it
     with serving(reply) as (endpoint, _):
         assert main(["--json", "queue", "--endpoint", endpoint]) == ExitCode.OK
     assert json.loads(capsys.readouterr().out) == {"functions": rows}
 
 
-def test_an_empty_queue_says_so(capsys: pytest.CaptureFixture[str]) -> None:
-    with serving(lambda request: json_reply({"functions": []})) as (endpoint, _):
+def test_an_empty_queue_says_so_and_points_to_a_waiting_outbox(capsys: pytest.CaptureFixture[str]) -> None:
+    letter = {"id": 3, "target": "arn:aws:sqs:us-east-1:000000000000:dlq", "kind": "dead-letter", "function": "f",
+              "requestId": "r", "body": "{}", "attributes": {}, "createdMs": 0}  # fmt: skip
+
+    def reply(request: Request) -> Reply:
+        if request.path == "/lamina/v1/outbox":
+            assert request.query["limit"] == ["1"]
+            return json_reply({"messages": [letter], "nextAfter": 3})
+        return json_reply({"functions": []})
+
+    with serving(reply) as (endpoint, _):
         assert main(["queue", "--endpoint", endpoint]) == ExitCode.OK
-    assert "queue is empty" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "queue is empty" in out
+    assert "waiting in the outbox: `lamina outbox` lists them" in out
+
+
+def test_outbox_reads_every_page(capsys: pytest.CaptureFixture[str]) -> None:
+    def message(i: int) -> dict[str, object]:
+        return {"id": i, "target": "arn:aws:sns:us-east-1:000000000000:t", "kind": "destination", "function": "f",
+                "requestId": f"r-{i}", "body": '{"version": "1.0"}', "attributes": {}, "createdMs": 0}  # fmt: skip
+
+    def reply(request: Request) -> Reply:
+        assert request.path == "/lamina/v1/outbox"
+        after = int(request.query["after"][0])
+        return json_reply({"messages": [message(after + 1)], "nextAfter": after + 1 if after < 2 else None})
+
+    with serving(reply) as (endpoint, received):
+        assert main(["outbox", "--endpoint", endpoint]) == ExitCode.OK
+    assert [r.query["after"] for r in received] == [["0"], ["1"], ["2"]]
+    out = capsys.readouterr().out
+    assert all(f"#{i}  destination for arn:aws:sns:us-east-1:000000000000:t  from f (r-{i})" in out for i in (1, 2, 3))
+    assert "3 message(s)" in out

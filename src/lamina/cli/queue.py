@@ -34,8 +34,10 @@ def show_queue(client: LambdaClient, console: Console) -> None:
     console.emit({"functions": rows})
     if not rows:
         console.say("The asynchronous-invocation queue is empty.")
-        return
-    console.say(format_table(HEADERS, queue_rows(rows)))
+    else:
+        console.say(format_table(HEADERS, queue_rows(rows)))
+    if not console.json_mode and client.get_outbox(target=None, after=0, limit=1)[0]:
+        console.say("Dead letters or destination records are waiting in the outbox: `lamina outbox` lists them.")
 
 
 def show_outbox(client: LambdaClient, console: Console, *, target: str | None) -> None:
