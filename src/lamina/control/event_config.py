@@ -16,7 +16,7 @@ import time
 from dataclasses import replace
 from typing import Mapping
 
-from lamina.control.targets import LATEST, Targets
+from lamina.control.targets import LATEST, Targets, parse_function_arn
 from lamina.control.validation import constraint
 from lamina.errors import InvalidParameterValue, ResourceNotFound
 from lamina.model import EventInvokeConfig, FunctionConfig
@@ -32,10 +32,6 @@ _DESTINATION_RULE = (
     "Member must satisfy regular expression pattern: $|kafka://([^.]([a-zA-Z0-9\\-_.]{0,248}))|"
     "arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1})?:"
     "(\\d{12})?:(.*)"
-)
-_FUNCTION_ARN = re.compile(
-    r"^arn:aws[a-zA-Z-]*:lambda:(?P<region>[^:]+):(?P<account>\d{12}):function:(?P<name>[a-zA-Z0-9-_]+)"
-    r"(:(?P<qualifier>\$LATEST|[a-zA-Z0-9-_]+))?$"
 )
 _SERVICES = {"OnSuccess": ("lambda", "sqs", "sns", "events"), "OnFailure": ("lambda", "sqs", "sns", "events", "s3")}
 _FIELDS = {"OnSuccess": "onSuccess", "OnFailure": "onFailure"}
@@ -215,14 +211,15 @@ class EventConfigService:
             if service not in _SERVICES[key]:
                 invalid = True
             elif service == "lambda":
-                match = _FUNCTION_ARN.match(arn)
-                if match is None:
+                function = parse_function_arn(arn)
+                if function is None:
                     invalid = True
                     continue
-                own = (match["region"], match["account"]) == (self._settings.region, self._settings.account_id)
-                if not own or self._targets.find(match["name"], match["qualifier"]) is None:
+                if not function.is_local(self._settings) or (
+                    self._targets.find(function.name, function.qualifier) is None
+                ):
                     raise InvalidParameterValue(f"The destination ARN {arn} is invalid.")
-                if match["name"] == name:
+                if function.name == name:
                     raise InvalidParameterValue("You can't specify the function as a destination for itself.")
         if invalid:
             success, failure = destinations.get("OnSuccess"), destinations.get("OnFailure")

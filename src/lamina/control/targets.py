@@ -18,6 +18,30 @@ from lamina.settings import Settings
 
 LATEST = "$LATEST"
 _QUALIFIER = re.compile(r"^[a-zA-Z0-9$_-]+$")
+_FUNCTION_ARN = re.compile(
+    r"^arn:aws[a-zA-Z-]*:lambda:(?P<region>[^:]+):(?P<account>\d{12}):function:(?P<name>[a-zA-Z0-9-_]+)"
+    r"(:(?P<qualifier>\$LATEST|[a-zA-Z0-9-_]+))?$"
+)
+
+
+@dataclass(frozen=True)
+class FunctionArn:
+    """A Lambda function ARN's parts, as a destination names a function."""
+
+    region: str
+    account: str
+    name: str
+    qualifier: str | None
+
+    def is_local(self, settings: Settings) -> bool:
+        """Whether it names a function of this server (its region and account)."""
+        return (self.region, self.account) == (settings.region, settings.account_id)
+
+
+def parse_function_arn(arn: str) -> FunctionArn | None:
+    """The parts of a function ARN, qualified or not; None if ``arn`` is not one."""
+    match = _FUNCTION_ARN.match(arn)
+    return None if match is None else FunctionArn(match["region"], match["account"], match["name"], match["qualifier"])
 
 
 def identify(function_name: str, qualifier: str | None) -> tuple[str, str | None]:

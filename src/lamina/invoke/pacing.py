@@ -10,8 +10,9 @@ use the loop meanwhile, and slow functions still get all the concurrency the que
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from typing import Callable
+
+from lamina.tasks import Waiters
 
 
 class ActiveAttempts:
@@ -26,7 +27,7 @@ class ActiveAttempts:
         self._clock = clock
         self._last_accept = float("-inf")
         self._active = 0
-        self._waiting: deque[asyncio.Future[None]] = deque()
+        self._waiting = Waiters()
 
     def accepted(self) -> None:
         """An event was just accepted."""
@@ -38,24 +39,13 @@ class ActiveAttempts:
     async def acquire(self) -> Slot:
         """Wait for room for one more active attempt; the slot is given back with ``Slot.release``."""
         while self._active >= self.limit():
-            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._waiting.append(waiter)
-            try:
-                await waiter
-            finally:
-                if waiter in self._waiting:
-                    self._waiting.remove(waiter)
+            await self._waiting.wait()
         self._active += 1
         return Slot(self, self._park_after_s)
 
     def _release(self) -> None:
         self._active -= 1
-        room = self.limit() - self._active
-        while room > 0 and self._waiting:
-            waiter = self._waiting.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                room -= 1
+        self._waiting.wake(self.limit() - self._active)
 
     def _now(self) -> float:
         return self._clock() if self._clock is not None else asyncio.get_running_loop().time()

@@ -3,8 +3,9 @@
 ``accept`` writes an event to the store (committed) before the caller is told 202. Workers (owned
 tasks, as many as the account's concurrency unless ``settings.async_workers`` says otherwise)
 take due events, invoke the function through the same admission as synchronous calls, and then,
-in one store transaction, remove the event and write what it leaves behind: its destination's invocation record (a Lambda destination is itself an
-asynchronous invocation) and, for an event given up on, its dead letter. Records and dead letters
+in one store transaction, remove the event and write what it leaves behind: its destination's
+invocation record (a Lambda destination is itself an asynchronous invocation) and, for an event
+given up on, its dead letter. Records and dead letters
 for targets Lamina does not serve yet (SQS, SNS, EventBridge, S3) wait in the store's outbox, where
 those services will take them from.
 
@@ -30,16 +31,15 @@ import dataclasses
 import heapq
 import json
 import logging
-import re
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Protocol
 
 from lamina import ids
 from lamina.control.event_config import EventConfigService
-from lamina.control.targets import LATEST
+from lamina.control.targets import LATEST, parse_function_arn
 from lamina.errors import ApiError, ResourceNotFound, TooManyRequests
 from lamina.invoke import retry
 from lamina.invoke.pacing import ActiveAttempts
@@ -47,6 +47,7 @@ from lamina.model import FunctionConfig
 from lamina.sandbox.environment import Outcome
 from lamina.settings import Settings
 from lamina.store.base import DEAD_LETTER, DESTINATION, OutboxMessage, QueuedEvent, Store
+from lamina.tasks import Waiters
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +55,6 @@ log = logging.getLogger(__name__)
 ERROR_BACKOFF_MS = 1000
 # A dead letter's ErrorMessage attribute holds the first KB of the error message, as on Lambda.
 ERROR_MESSAGE_BYTES = 1024
-_LAMBDA_ARN = re.compile(
-    r"^arn:aws[a-zA-Z-]*:lambda:(?P<region>[^:]+):(?P<account>\d{12}):function:(?P<name>[a-zA-Z0-9-_]+)"
-    r"(:(?P<qualifier>\$LATEST|[a-zA-Z0-9-_]+))?$"
-)
 
 
 class Runner(Protocol):
@@ -112,8 +109,7 @@ class AsyncQueue:
         # how many times in a row it was throttled (the backoff doubles with each).
         self._blocked: dict[str, int] = {}
         self._throttles: dict[str, int] = {}
-        # Idle workers, each waiting on a future of its own: a new event wakes one of them, not all.
-        self._waiting: deque[asyncio.Future[None]] = deque()
+        self._idle_workers = Waiters()  # a new event wakes one of them, not all
         self._idle = asyncio.Event()
         self._idle.set()
         self._busy = 0
@@ -155,8 +151,7 @@ class AsyncQueue:
     def stop_taking(self) -> None:
         """Shutdown begins: attempts in progress finish, no new one starts (the rest stay stored)."""
         self._taking = False
-        while self._waiting:
-            _resolve(self._waiting.popleft())
+        self._idle_workers.wake_all()
 
     async def drain(self, deadline: float) -> bool:
         """Wait until no attempt is in progress, at most until ``deadline`` (monotonic)."""
@@ -190,11 +185,7 @@ class AsyncQueue:
 
     def _push(self, event: QueuedEvent) -> None:
         heapq.heappush(self._ready.setdefault(event.function, []), (event.next_ms, event.seq, event))
-        while self._waiting:  # wake one idle worker (skipping any whose timer woke it already)
-            waiter = self._waiting.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                break
+        self._idle_workers.wake()
 
     async def _take(self) -> QueuedEvent | None:
         """The next due event, fairly across functions; None once the queue stops taking."""
@@ -211,17 +202,7 @@ class AsyncQueue:
                         del self._ready[name]
                     return event
                 earliest = due if earliest is None else min(earliest, due)
-            loop = asyncio.get_running_loop()
-            waiter: asyncio.Future[None] = loop.create_future()
-            self._waiting.append(waiter)
-            timer = None if earliest is None else loop.call_later(max(0.0, (earliest - now) / 1000), _resolve, waiter)
-            try:
-                await waiter
-            finally:
-                if timer is not None:
-                    timer.cancel()
-                if waiter in self._waiting:  # woken by its timer (or cancelled), not by ``_push``
-                    self._waiting.remove(waiter)
+            await self._idle_workers.wait(None if earliest is None else (earliest - now) / 1000)
         return None
 
     async def _work(self) -> None:
@@ -325,9 +306,11 @@ class AsyncQueue:
         messages: list[OutboxMessage] = []
         if destination is not None:
             record = invocation_record(self._settings, event, ending, now)
-            function = self._local_function(destination)
-            if function is not None:  # a function of this server: the record is its event
-                follow_ups.append(QueuedEvent(ids.request_id(), *function, record, None, now, now))
+            function = parse_function_arn(destination)
+            if function is not None and function.is_local(self._settings):  # the record is its event
+                follow_ups.append(
+                    QueuedEvent(ids.request_id(), function.name, function.qualifier, record, None, now, now)
+                )
             else:  # a service Lamina does not serve yet: the outbox keeps the record
                 messages.append(
                     OutboxMessage(destination, DESTINATION, event.function, event.request_id, record, {}, now)
@@ -344,17 +327,6 @@ class AsyncQueue:
         for follow_up, seq in zip(follow_ups, seqs):
             self._add(dataclasses.replace(follow_up, seq=seq))
 
-    def _local_function(self, arn: str) -> tuple[str, str | None] | None:
-        """(name, qualifier) when ``arn`` is a function of this server."""
-        match = _LAMBDA_ARN.match(arn)
-        if match is None or (match["region"], match["account"]) != (self._settings.region, self._settings.account_id):
-            return None
-        return match["name"], match["qualifier"]
-
-
-def _resolve(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
 
 
 def dead_letter_attributes(request_id: str, ending: Ending) -> dict[str, dict[str, str]]:
