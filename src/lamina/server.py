@@ -38,6 +38,8 @@ from lamina.metering.recorder import Recorder
 from lamina.runtime.runtimes import RuntimeRegistry
 from lamina.sandbox.environment import EnvironmentContext
 from lamina.sandbox.isolation import Protections, UidPool
+from lamina.sandbox.local import LocalProvider
+from lamina.sandbox.network import NetworkPool
 from lamina.sandbox.spawn import Spawner
 from lamina.scheduler.pool import Scheduler
 from lamina.settings import Settings
@@ -55,10 +57,12 @@ class Server:
         self.settings = settings
         self.port = 0
         self._runner: web.AppRunner | None = None
-        self._site: web.SockSite | None = None
+        self._environments_runner: web.AppRunner | None = None  # the API as environments see it
+        self._listener: asyncio.AbstractServer | None = None
         self._svc: Services | None = None
         self._protections: Protections | None = None
-        self._spawner = Spawner()
+        self._provider: LocalProvider | None = None
+        self._network: NetworkPool | None = None
 
     @property
     def services(self) -> Services:
@@ -76,23 +80,31 @@ class Server:
         await recorder.start()
         self._protections = await asyncio.to_thread(Protections.detect)
         self._protections.report()
+        # Bound now, served once everything is ready: environments' namespaces get a listener of
+        # Lamina's API at the same port.
+        sock = socket.create_server((s.host, s.port), reuse_port=False, backlog=1024)
+        self.port = sock.getsockname()[1]
+        if self._protections.namespaces:
+            self._network = NetworkPool(s, api_port=self.port)
+            await self._network.start()
         code = CodeStore(data / "code", s.limits)
         overlays = LayerOverlays(data / "code" / "layers-merged", code)
         await asyncio.to_thread(overlays.clear)
         layers = LayerService(store, s)
         runtimes = RuntimeRegistry(s.interpreters)
-        uids = UidPool()
         work = data / "environments"
         await asyncio.to_thread(_clear, work)
         ctx = EnvironmentContext(
             host="127.0.0.1", region=s.region, work_dir=work, max_response_bytes=s.limits.sync_response_bytes,
             init_timeout_s=s.limits.init_timeout_seconds, recorder=recorder, protections=self._protections,
-            uids=uids, spawner=self._spawner, hidden=_hidden(data), kept=(Path(sys.base_prefix).resolve(),),
+            uids=UidPool(), spawner=Spawner(), kept=(Path(sys.base_prefix).resolve(),), network=self._network,
+            serve_api=self._serve_environment,
         )  # fmt: skip
         functions: FunctionService
         concurrency: ConcurrencyService
+        self._provider = LocalProvider(ctx, runtimes, lambda fn: functions.files(fn))
         scheduler = Scheduler(
-            ctx, runtimes, lambda fn: functions.files(fn),
+            self._provider,
             keep_alive=s.keep_alive_seconds, concurrency_limit=s.limits.account_concurrency,
             scale_up_limit=s.limits.scale_up_limit, scale_window=s.limits.scale_window_seconds,
             limits=lambda name: concurrency.limits(name),
@@ -112,31 +124,40 @@ class Server:
         await event_configs.load()
         await urls.load()
         await concurrency.load()
-        await scheduler.start()
-        await concurrency.start()  # provisioned environments begin to start
         invoker = Invoker(functions, scheduler, s)
         queue = AsyncQueue(store, invoker, event_configs, s)
         invoker.attach(queue)
-        await queue.start()  # events an earlier run accepted and did not finish are attempted again
         # A 50 MB zip in base64 inside JSON, as AWS accepts for CreateFunction.
         max_request = (s.limits.zipped_code_bytes * 4 + 2) // 3 + 64 * 1024
         self._svc = Services(
-            s, store, code, functions, layers, scheduler, invoker, recorder, uids, max_request,
+            s, store, code, functions, layers, scheduler, invoker, recorder, max_request,
             tags=tags, policies=policies, event_configs=event_configs, urls=urls, concurrency=concurrency,
             queue=queue,
         )  # fmt: skip
+        # Before any environment starts: each serves it inside its network namespace.
+        self._environments_runner = web.AppRunner(build_app(self._svc, for_environments=True), access_log=None,
+                                                  shutdown_timeout=s.shutdown_grace_seconds)  # fmt: skip
+        await self._environments_runner.setup()
+        await scheduler.start()
+        await concurrency.start()  # provisioned environments begin to start
+        await queue.start()  # events an earlier run accepted and did not finish are attempted again
         self._runner = web.AppRunner(build_app(self._svc), access_log=None, shutdown_timeout=s.shutdown_grace_seconds)
         await self._runner.setup()
-        sock = socket.create_server((s.host, s.port), reuse_port=False, backlog=1024)
-        self.port = sock.getsockname()[1]
-        self._site = web.SockSite(self._runner, sock)
-        await self._site.start()
+        assert self._runner.server is not None
+        self._listener = await asyncio.get_running_loop().create_server(self._runner.server, sock=sock, backlog=1024)
+
+    async def _serve_environment(self, listener: socket.socket, function: str) -> asyncio.AbstractServer:
+        """Serve the API as environments see it (api/guard.py) on ``listener``, inside an environment of ``function``."""
+        runner = self._environments_runner
+        if runner is None or runner.server is None:
+            raise OSError("Lamina's API is not up yet")
+        return await asyncio.get_running_loop().create_server(runner.server, sock=listener, backlog=64)
 
     async def stop(self, *, force: asyncio.Event | None = None) -> None:
         """Stop accepting, drain in-flight invocations up to the grace period, release in reverse order."""
         svc = self._svc
-        if self._site is not None:
-            await self._site.stop()
+        if self._listener is not None:
+            self._listener.close()  # stop accepting; open connections are closed by the runner's cleanup
         if svc is not None:
             deadline = time.monotonic() + self.settings.shutdown_grace_seconds
             svc.queue.stop_taking()  # queued events stay stored; attempts in progress may finish
@@ -151,12 +172,16 @@ class Server:
             await svc.queue.close()  # an attempt still running keeps its event for the next start
             await svc.concurrency.close()
             await svc.scheduler.close()
-            await self._spawner.close()
+            if self._provider is not None:
+                await self._provider.close()
+            if self._network is not None:
+                await self._network.close()
             await svc.functions.close()
             await svc.recorder.close()
             await svc.store.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        for runner in (self._runner, self._environments_runner):
+            if runner is not None:
+                await runner.cleanup()
         if self._protections is not None:
             self._protections.close()
 
@@ -176,12 +201,6 @@ def _raise_open_file_limit() -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
         except (ValueError, OSError) as exc:
             log.warning("could not raise the open-file limit from %d: %s", soft, exc)
-
-
-def _hidden(data: Path) -> tuple[Path, ...]:
-    """What sandboxed environments must not see: Lamina's state, and the home of the user it runs as."""
-    home = Path.home().resolve()
-    return (data,) if home == Path("/") else (data, home)
 
 
 def _clear(path: Path) -> None:

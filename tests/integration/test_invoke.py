@@ -602,7 +602,7 @@ def test_graceful_shutdown_finishes_in_flight_invocation(
         messages = wait_for_logs(server.endpoint, fn_name, lambda m: any(x.startswith("begun ") for x in m))
         assert any(m.startswith("begun ") for m in messages), messages
         started = _descendants(server.proc.pid)  # the fork server(s), the environment, its child
-        assert any("runtime/python/" in command for command in started.values()), started
+        assert any("sandbox/forkserver.py" in command for command in started.values()), started
         code = server.stop()
     finally:
         thread.join(60)

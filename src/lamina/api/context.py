@@ -19,7 +19,6 @@ from lamina.errors import InvalidRequestContent
 from lamina.invoke.queue import AsyncQueue
 from lamina.invoke.service import Invoker
 from lamina.metering.recorder import Recorder
-from lamina.sandbox.isolation import UidPool
 from lamina.scheduler.pool import Scheduler
 from lamina.settings import Settings
 from lamina.store.base import Store
@@ -36,7 +35,6 @@ class Services:
     scheduler: Scheduler
     invoker: Invoker
     recorder: Recorder
-    uids: UidPool  # the uids environments run as: their requests are restricted (api/guard.py)
     # The largest request body accepted (a 50 MB zip, base64-encoded, in JSON).
     max_request_bytes: int
     tags: TagService

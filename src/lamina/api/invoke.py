@@ -6,6 +6,7 @@ from aiohttp import web
 
 from lamina.api.context import services
 from lamina.api.errors import REQUEST_ID
+from lamina.api.guard import FROM_ENVIRONMENT
 from lamina.errors import RequestTooLarge
 from lamina.invoke.service import InvokeRequest
 
@@ -23,7 +24,8 @@ async def invoke(request: web.Request) -> web.Response:
         payload=await request.read(),
         qualifier=request.query.get("Qualifier"),
         invocation_type=request.headers.get("X-Amz-Invocation-Type", "RequestResponse"),
-        log_tail=request.headers.get("X-Amz-Log-Type") == "Tail",
+        # An environment's log tail could hold another function's output (api/guard.py).
+        log_tail=request.headers.get("X-Amz-Log-Type") == "Tail" and not request.app[FROM_ENVIRONMENT],
         client_context=request.headers.get("X-Amz-Client-Context"),
         request_id=request[REQUEST_ID],  # the request's id is the invocation's
     ))  # fmt: skip

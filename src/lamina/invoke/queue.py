@@ -44,7 +44,7 @@ from lamina.errors import ApiError, ResourceNotFound, TooManyRequests
 from lamina.invoke import retry
 from lamina.invoke.pacing import ActiveAttempts
 from lamina.model import FunctionConfig
-from lamina.sandbox.environment import Outcome
+from lamina.sandbox.provider import Outcome
 from lamina.settings import Settings
 from lamina.store.base import DEAD_LETTER, DESTINATION, OutboxMessage, QueuedEvent, Store
 from lamina.tasks import Waiters

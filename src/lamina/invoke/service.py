@@ -40,7 +40,7 @@ from lamina.errors import (
 )
 from lamina.model import FunctionConfig, State
 from lamina.runtime.api import Invocation
-from lamina.sandbox.environment import EnvironmentGone, Outcome
+from lamina.sandbox.provider import EnvironmentGone, Outcome
 from lamina.scheduler.pool import Scheduler
 from lamina.settings import Settings
 from lamina.store.base import QueuedEvent

@@ -11,9 +11,11 @@ receive its own environment's events. The endpoint is a small state machine:
 
 Results resolve the ``Invocation.result`` future; ``before_result`` runs first, so the owner can
 collect the output the runtime wrote before posting. ``on_fetch`` is told when the runtime takes
-an event: from then on, what it prints belongs to that invocation. With ``owner_uid``, a connection is served
-only if the kernel says its socket belongs to that uid (the environment's own): another
-environment that finds the port gets 403 and a closed connection.
+an event: from then on, what it prints belongs to that invocation.
+
+Who may connect is decided by where the endpoint listens, never by asking who a peer is: a
+sandboxed environment's endpoint is a socket inside that environment's own network namespace
+(``start_on``, at 127.0.0.1:9001 as on Lambda), which nothing else can reach.
 """
 
 from __future__ import annotations
@@ -21,12 +23,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 from dataclasses import dataclass, field
 from typing import Callable
 
 from lamina.runtime import constants as rc
 from lamina.runtime.http11 import Connection
-from lamina.sandbox.peers import tcp_peer_uid
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +74,10 @@ class RuntimeApiEndpoint:
         max_response_bytes: int,
         before_result: Callable[[], None] = lambda: None,
         on_fetch: Callable[[Invocation], None] = lambda inv: None,
-        owner_uid: int | None = None,
     ) -> None:
         self.max_response_bytes = max_response_bytes
         self._before_result = before_result
         self._on_fetch = on_fetch
-        self._owner_uid = owner_uid
         loop = asyncio.get_running_loop()
         self.ready: asyncio.Future[None] = loop.create_future()
         self.init_error: asyncio.Future[RuntimeResult] = loop.create_future()
@@ -90,11 +90,19 @@ class RuntimeApiEndpoint:
         self.port = 0
 
     async def start(self, host: str) -> int:
+        """Listen on an ephemeral port of ``host`` (an environment without a network namespace of its own)."""
         self._server = await asyncio.get_running_loop().create_server(
             lambda: Connection(self, self.max_response_bytes), host, 0, reuse_address=True
         )
         self.port = self._server.sockets[0].getsockname()[1]
         return self.port
+
+    async def start_on(self, listener: socket.socket) -> None:
+        """Serve on ``listener``: a listening socket inside the environment's own network namespace."""
+        self._server = await asyncio.get_running_loop().create_server(
+            lambda: Connection(self, self.max_response_bytes), sock=listener
+        )
+        self.port = listener.getsockname()[1]
 
     async def stop(self) -> None:
         """Close the endpoint and its connections; safe to call twice."""
@@ -134,19 +142,6 @@ class RuntimeApiEndpoint:
 
     def connection_allowed(self, conn: Connection) -> bool:
         self._connections.add(conn)
-        if self._owner_uid is None:
-            return True
-        local, peer = conn.local, conn.peer
-        if local is None or peer is None:
-            return False
-        try:
-            uid = tcp_peer_uid(local[:2], peer[:2])
-        except OSError as exc:
-            log.warning("cannot check who connects to a Runtime API (%s); allowing it", exc)
-            return True
-        if uid != self._owner_uid:
-            log.warning("refused a Runtime API connection from uid %s (expected %s)", uid, self._owner_uid)
-            return False
         return True
 
     def connection_closed(self, conn: Connection) -> None:

@@ -1,30 +1,24 @@
-"""One execution environment: a process tree running a function's runtime, with its own Runtime
-API endpoint, /tmp, memory limit and captured output.
+"""One local execution environment: a process tree running a function's runtime, with its own
+Runtime API endpoint, network namespace, root filesystem, /tmp, memory limit and captured output.
 
-Lifecycle::
-
-    STARTING --ready--> IDLE <--invoke/release--> BUSY
-        |                 |                         |
-        +---init error----+--------stop/crash-------+--> DEAD
-
-``start`` spawns the process; ``wait_ready`` resolves once the runtime first asks for an event
-(init done) or returns the init failure. ``invoke`` runs one invocation and always returns an
-``Outcome``, whatever the function did (crash, timeout, out of memory): errors of the function
-are results, not exceptions. ``stop`` is safe to call twice and leaves no process behind.
+It keeps the contract of ``provider.ExecutionEnvironment``: ``start`` spawns the process;
+``wait_ready`` resolves once the runtime first asks for an event (init done) or returns the init
+failure; ``invoke`` always returns an ``Outcome``; ``stop`` is safe to call twice and leaves no
+process behind.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import enum
 import logging
 import os
 import shutil
 import signal
+import socket
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Awaitable, Callable, Protocol
 from pathlib import Path
 
 from lamina.metering.billing import billed_ms
@@ -36,6 +30,7 @@ from lamina.runtime.families import Runtime
 from lamina.runtime.variables import ON_DEMAND, PROVISIONED_CONCURRENCY, lambda_environment
 from lamina.sandbox.cgroups import EnvCgroup
 from lamina.sandbox.isolation import Protections, UidPool
+from lamina.sandbox.provider import EnvironmentGone, EnvState, Outcome
 from lamina.sandbox.spawn import Process, Sandbox, Spawner, SpawnError, SpawnRequest
 from lamina.store.base import InvocationRecord, LogRecord
 
@@ -46,28 +41,6 @@ TAIL_BYTES = 4096
 # How long an invocation waits, after its result, for the runtime to ask for the next event.
 RUNTIME_TURNAROUND_S = 2.0
 SANDBOX_TASK_ROOT = Path("/var/task")  # where a sandboxed environment sees its code, as on Lambda
-
-
-class EnvironmentGone(Exception):
-    """The environment's runtime exited before it took the invocation's event: run it elsewhere."""
-
-
-class EnvState(enum.Enum):
-    STARTING = "starting"
-    IDLE = "idle"
-    BUSY = "busy"
-    DEAD = "dead"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """The result of one invocation, with what it cost."""
-
-    result: RuntimeResult
-    log_tail: str  # base64 of the last 4 KB of the invocation's log (X-Amz-Log-Result)
-    duration_ms: float
-    billed_ms: int
-    reusable: bool
 
 
 @dataclass(frozen=True)
@@ -83,9 +56,30 @@ class EnvironmentContext:
     protections: Protections
     uids: UidPool
     spawner: Spawner
-    hidden: tuple[Path, ...]  # what a sandboxed environment must not see (Lamina's state, root's home)
-    kept: tuple[Path, ...]  # what it sees anyway, read-only (Lamina's own interpreter, for custom runtimes)
+    kept: tuple[Path, ...]  # what a sandboxed environment sees, read-only, besides its runtime's own directories
+    network: Namespaces | None = None  # where sandboxed environments' network namespaces come from
+    outbound: bool = True  # whether environments may reach the network beyond their own loopback
+    serve_api: ServeApi | None = None  # serves Lamina's API to an environment on a listener inside its namespace
+    seccomp: str | None = None  # the seccomp filter sandboxed environments get (base64 of its BPF program)
     max_pids: int = 1024  # processes and threads per environment, as on Lambda
+
+
+class NetworkNamespace(Protocol):
+    """A prepared network namespace (``network.Namespace``): joined by descriptor, with Lamina's listeners inside."""
+
+    fd: int
+    runtime_api: socket.socket
+    api: socket.socket | None
+
+    def close(self) -> None: ...
+
+
+class Namespaces(Protocol):
+    async def take(self, *, outbound: bool) -> NetworkNamespace: ...
+
+
+# Serve Lamina's API on a listener, for the environment of the named function (api/guard.py's Listeners).
+ServeApi = Callable[[socket.socket, str], Awaitable[asyncio.AbstractServer]]
 
 
 class Environment:
@@ -123,6 +117,8 @@ class Environment:
         self._reported_init = provisioned  # a provisioned environment's init is no invocation's
         self._spawn_error = ""
         self._final_peak_mb = 0
+        self._netns: NetworkNamespace | None = None
+        self._api: asyncio.AbstractServer | None = None  # Lamina's API inside its network namespace
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -130,26 +126,31 @@ class Environment:
         loop = asyncio.get_running_loop()
         sandbox = None
         task_root = self.task_root  # where the code is, as the function sees it
+        self._endpoint = RuntimeApiEndpoint(
+            max_response_bytes=self.ctx.max_response_bytes, before_result=self._drain, on_fetch=self._on_fetch
+        )
         if self.ctx.protections.namespaces:
+            try:
+                runtime_api = await self._enter_network()
+            except OSError as exc:  # no namespace, no environment: never one on the host's network
+                self._fail_to_start(f"Couldn't prepare the environment's network: {exc}")
+                return
             self._uid = self.ctx.uids.take()
-            keep = self.ctx.kept + self.runtime.keep
-            sandbox = Sandbox(self._uid, self.ctx.hidden, self.task_root, keep, self.fn.ephemeral_mb, self.opt)
+            assert self._netns is not None
+            sandbox = Sandbox(self._uid, self.task_root, self.ctx.kept + self.runtime.keep, self.fn.ephemeral_mb,
+                              self.opt, netns_fd=self._netns.fd, seccomp=self.ctx.seccomp)  # fmt: skip
             task_root, tmp = SANDBOX_TASK_ROOT, Path("/tmp")  # a private tmpfs inside the sandbox
         else:
             tmp = self._dir / "tmp"
             tmp.mkdir(parents=True)
+            runtime_api = f"{self.ctx.host}:{await self._endpoint.start(self.ctx.host)}"
         try:
             argv = self._command(task_root, sandboxed=sandbox is not None)
         except SpawnError as exc:
             self._fail_to_start(str(exc))
             return
-        self._endpoint = RuntimeApiEndpoint(
-            max_response_bytes=self.ctx.max_response_bytes, before_result=self._drain, on_fetch=self._on_fetch,
-            owner_uid=self._uid,
-        )  # fmt: skip
-        port = await self._endpoint.start(self.ctx.host)
         env = lambda_environment(
-            self.fn, self.runtime, task_root=task_root, runtime_api=f"{self.ctx.host}:{port}",
+            self.fn, self.runtime, task_root=task_root, runtime_api=runtime_api,
             log_stream=self.log_stream, region=self.ctx.region, tmp_dir=tmp,
             initialization_type=PROVISIONED_CONCURRENCY if self.provisioned else ON_DEMAND,
         )  # fmt: skip
@@ -178,6 +179,17 @@ class Environment:
         os.set_blocking(read_fd, False)
         loop.add_reader(read_fd, self._read_output)
         self._process.exited.add_done_callback(self._on_exit)
+
+    async def _enter_network(self) -> str:
+        """Take a network namespace of the environment's own; serve its Runtime API and Lamina's API on the
+        listeners inside it. Returns the Runtime API's address as the environment sees it."""
+        assert self._endpoint is not None and self.ctx.network is not None
+        self._netns = await self.ctx.network.take(outbound=self.ctx.outbound)
+        await self._endpoint.start_on(self._netns.runtime_api)
+        if self._netns.api is not None and self.ctx.serve_api is not None:
+            self._api = await self.ctx.serve_api(self._netns.api, self.fn.name)
+        host, port = self._netns.runtime_api.getsockname()[:2]
+        return f"{host}:{port}"
 
     def _command(self, task_root: Path, *, sandboxed: bool) -> list[str]:
         """The runtime's command as the environment sees it (its code at ``task_root``).
@@ -241,6 +253,12 @@ class Environment:
             self._out_fd = -1
         if self._endpoint is not None:
             await self._endpoint.stop()
+        if self._api is not None:
+            self._api.close()
+            self._api = None
+        if self._netns is not None:
+            self._netns.close()
+            self._netns = None
         if self._cgroup is not None:
             self._cgroup.remove()
             self._cgroup = None

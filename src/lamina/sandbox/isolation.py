@@ -1,7 +1,8 @@
 """Which protections this host lets Lamina give each execution environment, found at start-up.
 
-    namespaces   own PID, mount and IPC namespaces: PID 1 of its own process tree, Lamina's state
-                 hidden, its code read-only, a private size-limited /tmp       (root, Linux)
+    namespaces   own PID, mount, IPC and network namespaces: PID 1 of its own process tree, a root
+                 filesystem of its own (the system's programs and libraries, its code, layers and
+                 runtime read-only; a private size-limited /tmp), loopback of its own  (root, Linux)
     users        its own unprivileged uid: no access to other environments' processes, files or
                  Runtime API                                                    (root)
     cgroups      memory limit and accounting, process-count limit, CPU weight by memory size
@@ -17,6 +18,7 @@ import secrets
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from lamina.sandbox.cgroups import Cgroups
 
@@ -27,19 +29,7 @@ UID_BASE = 1_900_000_000
 UID_COUNT = 1_000_000
 UID_BLOCKS = 2_000
 
-_NAMESPACE_PROBE = """
-import ctypes, os, sys
-libc = ctypes.CDLL(None, use_errno=True)
-if libc.unshare(0x00020000 | 0x08000000 | 0x20000000) != 0:
-    sys.exit(1)
-pid = os.fork()
-if pid == 0:
-    ok = libc.mount(None, b"/", None, ctypes.c_ulong(16384 | (1 << 18)), None) == 0
-    ok = ok and libc.mount(b"tmpfs", b"/tmp", b"tmpfs", ctypes.c_ulong(6), b"size=1m") == 0
-    ok = ok and libc.mount(b"proc", b"/proc", b"proc", ctypes.c_ulong(14), None) == 0
-    os._exit(0 if ok and os.getpid() == 1 else 2)
-sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
-"""
+ENTER_SCRIPT = Path(__file__).resolve().parent / "enter.py"
 
 
 @dataclass(frozen=True)
@@ -57,12 +47,13 @@ class Protections:
     def report(self) -> None:
         """Say at start-up what each environment gets and what it lacks."""
         if self.namespaces:
-            log.info("isolation: each environment has its own PID, mount and IPC namespaces, a private /tmp, "
-                     "read-only code and its own uid")  # fmt: skip
+            log.info("isolation: each environment has its own PID, mount, IPC and network namespaces, a root "
+                     "filesystem of its own with read-only code and a private /tmp, and its own uid")  # fmt: skip
         else:
             why = "Lamina is not running as root" if os.geteuid() != 0 else "the kernel refused new namespaces"
-            log.warning("isolation: reduced (%s): environments share the host's process and file view and "
-                        "Lamina's uid; /tmp is a per-environment directory with no size limit", why)  # fmt: skip
+            log.warning("isolation: NONE (%s): functions share the host's processes, files, network and "
+                        "Lamina's uid, and can use Lamina's whole API; /tmp is a per-environment directory with no "
+                        "size limit. Run Lamina as root to isolate them (docs/security.md)", why)  # fmt: skip
         cg = self.cgroups
         if cg.bases:
             log.info("cgroups v%d: %s per environment", cg.version, ", ".join(sorted(cg.bases)))
@@ -80,7 +71,8 @@ class Protections:
 
 def _probe_namespaces() -> bool:
     try:
-        result = subprocess.run([sys.executable, "-c", _NAMESPACE_PROBE], capture_output=True, timeout=10, check=False)
+        result = subprocess.run([sys.executable, "-s", str(ENTER_SCRIPT), "--probe"], capture_output=True, timeout=10,
+                                check=False)  # fmt: skip
     except (OSError, subprocess.TimeoutExpired):
         return False
     return result.returncode == 0

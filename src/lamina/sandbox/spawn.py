@@ -1,8 +1,8 @@
 """Starting execution environment processes through a per-interpreter fork server.
 
 ``Spawner.spawn`` returns a ``Process`` whatever the route. Every environment is forked by a
-``Zygote`` (``runtime/python/zygote.py``), which also puts it in its sandbox (namespaces, hidden
-state, private /tmp, its own uid, cgroups) before any function code runs. Python runtimes fork
+``Zygote`` (``forkserver.py``), which also puts it in its sandbox (``enter.py``: namespaces, a root
+filesystem of its own, its uid, seccomp; cgroups) before any function code runs. Python runtimes fork
 from a zygote of their own interpreter that has the runtime already imported; other runtimes
 fork from a zygote of Lamina's interpreter and exec their ``bootstrap``. If a zygote cannot be
 started or dies, a new one is started next time; meanwhile an environment that needs no sandbox
@@ -30,7 +30,7 @@ from typing import Mapping, Sequence
 
 log = logging.getLogger(__name__)
 
-ZYGOTE_SCRIPT = Path(__file__).resolve().parent.parent / "runtime" / "python" / "zygote.py"
+ZYGOTE_SCRIPT = Path(__file__).resolve().parent / "forkserver.py"
 # A fork server answers each spawn in about a millisecond; a burst of a thousand queues up.
 SPAWN_REPLY_TIMEOUT_S = 60.0
 
@@ -58,19 +58,19 @@ class Process:
 
 @dataclass(frozen=True)
 class Sandbox:
-    """What the zygote's child does as root before it runs anything of the function's."""
+    """What the zygote's child does as root before it runs anything of the function's (``enter.py``)."""
 
     uid: int  # the unprivileged user the environment runs as
-    hide: tuple[Path, ...]  # directories to cover (Lamina's state, root's home)
-    code: Path  # the function's code: stays visible, read-only
-    keep: tuple[Path, ...]  # directories that stay visible read-only even if hidden (interpreters)
+    code: Path  # the function's code: seen read-only at /var/task
+    keep: tuple[Path, ...]  # directories seen read-only where they are (the runtime's installation)
     tmp_mb: int  # size of the private /tmp
     opt: Path | None = None  # the function's merged layers, mounted read-only at /opt
+    netns_fd: int | None = None  # the network namespace to join (network.py's), passed with the request
+    seccomp: str | None = None  # the seccomp filter, compiled: base64 of its BPF program
 
     def to_json(self) -> dict[str, object]:
-        return {"uid": self.uid, "hide": [str(p) for p in self.hide], "code": str(self.code),
-                "keep": [str(p) for p in self.keep], "tmp_mb": self.tmp_mb,
-                "opt": str(self.opt) if self.opt else None}  # fmt: skip
+        return {"uid": self.uid, "code": str(self.code), "keep": [str(p) for p in self.keep],
+                "tmp_mb": self.tmp_mb, "opt": str(self.opt) if self.opt else None, "seccomp": self.seccomp}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -136,11 +136,14 @@ class Zygote:
             "cgroup_procs": [str(p) for p in request.cgroup_procs],
             "exec": list(request.argv) if exec_argv else None,
             "sandbox": request.sandbox.to_json() if request.sandbox else None,
+            "netns": bool(request.sandbox and request.sandbox.netns_fd is not None),
             "rlimits": {name: list(limits) for name, limits in request.rlimits.items()},
         }  # fmt: skip
         reply: asyncio.Future[dict[str, object]] = asyncio.get_running_loop().create_future()
         self._replies[request_id] = reply
         fds = array.array("i", [request.output_fd])
+        if request.sandbox is not None and request.sandbox.netns_fd is not None:
+            fds.append(request.sandbox.netns_fd)
         try:
             await self._send(json.dumps(doc).encode(), fds)
             answer = await asyncio.wait_for(reply, SPAWN_REPLY_TIMEOUT_S)

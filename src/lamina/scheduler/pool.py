@@ -27,18 +27,15 @@ import asyncio
 import math
 import logging
 import time
-import uuid
 from collections import deque
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Mapping
 
 from lamina.tasks import cancel_and_wait
 from lamina.errors import TooManyRequests
 from lamina.model import FunctionConfig
 from lamina.runtime.api import RuntimeResult
-from lamina.runtime.runtimes import RuntimeRegistry
-from lamina.sandbox.environment import EnvironmentContext, Environment, EnvState
+from lamina.sandbox.provider import EnvironmentProvider, EnvState, ExecutionEnvironment as Environment
 from lamina.scheduler import decisions
 from lamina.scheduler.decisions import FunctionLimits, IdleView
 
@@ -82,9 +79,7 @@ class _Provisioned:
 class Scheduler:
     def __init__(
         self,
-        ctx: EnvironmentContext,
-        runtimes: RuntimeRegistry,
-        files: Callable[[FunctionConfig], tuple[Path, Path | None]],
+        provider: EnvironmentProvider,
         *,
         keep_alive: float,
         concurrency_limit: int,
@@ -92,9 +87,7 @@ class Scheduler:
         scale_window: float = 10.0,
         limits: Callable[[str], FunctionLimits] | None = None,
     ) -> None:
-        self._ctx = ctx
-        self._runtimes = runtimes
-        self._files = files  # a function's code directory and merged layers (or None)
+        self._provider = provider
         self._keep_alive = keep_alive
         self._scale_up_limit = scale_up_limit
         self._scale_window = scale_window
@@ -153,8 +146,7 @@ class Scheduler:
                     return env, None
                 self._stop(env)  # of older code or configuration, or crashed while idle
             self._admit_new_environment(fn.name)
-            task_root, opt = self._files(fn)
-            env = Environment(uuid.uuid4().hex, fn, self._runtimes.get(fn.runtime), task_root, opt, self._ctx)
+            env = self._provider.create(fn)
             self._all[env.id] = env
             await env.start()
             failure = await env.wait_ready()
@@ -316,9 +308,7 @@ class Scheduler:
         """Start one provisioned environment of ``fn`` and keep it, if it is still wanted once initialised."""
         env: Environment | None = None
         try:
-            task_root, opt = self._files(fn)
-            env = Environment(uuid.uuid4().hex, fn, self._runtimes.get(fn.runtime), task_root, opt, self._ctx,
-                              provisioned=True)  # fmt: skip
+            env = self._provider.create(fn, provisioned=True)
             self._all[env.id] = env
             await env.start()
             failure = await env.wait_ready()

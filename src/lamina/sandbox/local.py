@@ -1,0 +1,30 @@
+"""Execution environments on this machine: sandboxed processes forked by the fork servers."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Callable
+
+from lamina.model import FunctionConfig
+from lamina.runtime.runtimes import RuntimeRegistry
+from lamina.sandbox.environment import Environment, EnvironmentContext
+
+
+class LocalProvider:
+    """``provider.EnvironmentProvider`` for this machine; owns the fork servers (``ctx.spawner``)."""
+
+    def __init__(
+        self, ctx: EnvironmentContext, runtimes: RuntimeRegistry, files: Callable[[FunctionConfig], tuple[Path, Path | None]]
+    ) -> None:
+        self._ctx = ctx
+        self._runtimes = runtimes
+        self._files = files  # a function's code directory and merged layers (or None)
+
+    def create(self, fn: FunctionConfig, *, provisioned: bool = False) -> Environment:
+        task_root, opt = self._files(fn)
+        runtime = self._runtimes.get(fn.runtime)
+        return Environment(uuid.uuid4().hex, fn, runtime, task_root, opt, self._ctx, provisioned=provisioned)
+
+    async def close(self) -> None:
+        await self._ctx.spawner.close()

@@ -1,0 +1,85 @@
+"""The seam the scheduler leases execution environments through.
+
+An ``EnvironmentProvider`` makes environments; an ``ExecutionEnvironment`` is one of them. The
+scheduler knows nothing else of how they are made: ``local.LocalProvider`` forks sandboxed
+processes on this machine (``environment.py``), ``fake.FakeProvider`` runs Python callables in
+the server's process for unit tests of the scheduler, the invoker and the queue; a provider that
+places environments on other machines goes behind the same protocol.
+
+Contract of an ``ExecutionEnvironment``::
+
+    STARTING --ready--> IDLE <--invoke/release--> BUSY
+        |                 |                         |
+        +---init error----+--------stop/crash-------+--> DEAD
+
+- ``start`` then ``wait_ready``: None once initialised, else the init failure (the environment is
+  then already stopped); neither raises for anything the function does.
+- ``invoke`` runs one invocation and always returns an ``Outcome``, whatever the function did
+  (crash, timeout, out of memory): the function's errors are results. It raises
+  ``EnvironmentGone`` only if the runtime was gone before it took the event (run it elsewhere).
+- ``stop`` kills whatever the environment runs and releases all it holds; safe to call twice,
+  at any time, in any state.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Protocol
+
+from lamina.model import FunctionConfig
+from lamina.runtime.api import Invocation, RuntimeResult
+
+
+class EnvironmentGone(Exception):
+    """The environment's runtime exited before it took the invocation's event: run it elsewhere."""
+
+
+class EnvState(enum.Enum):
+    STARTING = "starting"
+    IDLE = "idle"
+    BUSY = "busy"
+    DEAD = "dead"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one invocation, with what it cost."""
+
+    result: RuntimeResult
+    log_tail: str  # base64 of the last 4 KB of the invocation's log (X-Amz-Log-Result)
+    duration_ms: float
+    billed_ms: int
+    reusable: bool
+
+
+class ExecutionEnvironment(Protocol):
+    """One execution environment of one function version (see the module's contract)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def fn(self) -> FunctionConfig: ...
+    @property
+    def provisioned(self) -> bool: ...
+
+    state: EnvState
+    last_used: float  # time.monotonic() of its last release
+
+    async def start(self) -> None: ...
+    async def wait_ready(self) -> RuntimeResult | None: ...
+    async def invoke(self, inv: Invocation, *, timeout_s: float) -> Outcome: ...
+    def init_failure_outcome(self, request_id: str, failure: RuntimeResult) -> Outcome: ...
+    async def stop(self) -> None: ...
+
+
+class EnvironmentProvider(Protocol):
+    def create(self, fn: FunctionConfig, *, provisioned: bool = False) -> ExecutionEnvironment:
+        """A new environment of ``fn``, not started yet. A ``provisioned`` one is initialised ahead of
+        time for provisioned concurrency: its runtime sees ``AWS_LAMBDA_INITIALIZATION_TYPE=
+        provisioned-concurrency`` and its invocations report no ``Init Duration``."""
+        ...
+
+    async def close(self) -> None:
+        """Release what the provider holds for environments (fork servers, prepared namespaces)."""
+        ...
