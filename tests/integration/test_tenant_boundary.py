@@ -1,0 +1,230 @@
+"""The tenant boundary, attacked: a function trying to reach Lamina's API, the host and other Laminas.
+
+Each environment has a network namespace of its own: 127.0.0.1 there is its own loopback, with
+its Runtime API at 9001 and Lamina's API (restricted to invoking) at Lamina's port; nothing of the
+host's loopback, nor any other environment's, is reachable. Its root filesystem is built for it:
+nothing of the host but the system's programs and libraries, a few files of /etc and its runtime.
+
+Lamina runs as root here, so every protection applies.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any, Callable
+
+import pytest
+
+from tests.conftest import LaminaProcess, deploy, lambda_client
+from tests.functions import invoke
+
+ATTACKER = r'''
+import json, os, socket, stat, urllib.error, urllib.request
+
+
+def connect(port, host="127.0.0.1"):
+    sock = socket.socket()
+    sock.settimeout(3)
+    try:
+        sock.connect((host, port))
+        return "connected"
+    except OSError as exc:
+        return type(exc).__name__
+    finally:
+        sock.close()
+
+
+def api(port, method, path, body=None, headers=None):
+    request = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), method=method,
+                                     data=None if body is None else json.dumps(body).encode(),
+                                     headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as r:
+            return {"status": r.status, "body": r.read().decode(), "headers": dict(r.headers)}
+    except urllib.error.HTTPError as exc:
+        return {"status": exc.code, "body": exc.read().decode(), "headers": dict(exc.headers)}
+    except OSError as exc:
+        return {"status": None, "error": type(exc).__name__}
+
+
+def control_api(event):
+    port, victim, me = event["port"], event["victim"], event["me"]
+    base = "/2015-03-31/functions/"
+    return {
+        "list": api(port, "GET", base),
+        "get_config": api(port, "GET", base + victim + "/configuration"),
+        "update_handler": api(port, "PUT", base + victim + "/configuration", {"Handler": "app.leak"}),
+        "event_config": api(port, "PUT", base + victim + "/event-invoke-config",
+                            {"DestinationConfig": {"OnSuccess": {"Destination": event["my_arn"]}}}),
+        "delete": api(port, "DELETE", base + victim),
+        "logs": api(port, "GET", "/lamina/v1/functions/%s/logs" % victim),
+        "invoke": api(port, "POST", base + victim + "/invocations", {"echo": "chained"}),
+        "invoke_tail": api(port, "POST", base + victim + "/invocations", {"echo": "tail"},
+                           {"X-Amz-Log-Type": "Tail"}),
+    }
+
+
+def network(event):
+    return {
+        "host_server": connect(event["host_port"]),
+        "other_lamina": connect(event["other_lamina_port"]),
+        "own_runtime_api": connect(9001),
+        "own_api": connect(event["port"]),
+        "host_address": [connect(event["host_port"], address) for address in event.get("host_addresses", [])],
+    }
+
+
+def ports(event):
+    held, failures = [], 0
+    for port in event["ports"]:
+        sock = socket.socket()
+        try:
+            sock.bind(("127.0.0.1", port))
+            sock.listen(1)
+            held.append(sock)
+        except OSError:
+            failures += 1
+            sock.close()
+    bound = len(held)
+    for sock in held:
+        sock.close()
+    return {"bound": bound, "failures": failures}
+
+
+def filesystem(event):
+    writable = []
+    for root, dirs, files in os.walk("/", onerror=lambda exc: None):
+        if root.startswith("/proc"):
+            dirs[:] = []
+            continue
+        if os.access(root, os.W_OK):
+            writable.append(root)
+    with open("/etc/passwd") as f:
+        passwd = f.read()
+    return {
+        "top": sorted(os.listdir("/")),
+        "etc": sorted(os.listdir("/etc")),
+        "var": sorted(os.listdir("/var")),
+        "dev": sorted(os.listdir("/dev")),
+        "writable": sorted(writable),
+        "passwd": passwd,
+        "uid": os.getuid(),
+        "sys": os.path.exists("/sys/fs/cgroup"),
+        "host_paths": {p: os.path.exists(p) for p in event["host_paths"]},
+    }
+
+
+def handler(event, context):
+    if "echo" in event:
+        print("victim log line %s" % os.environ.get("SECRET_OF_" + context.function_name.replace("-", "_"), ""))
+        return {"echo": event["echo"]}
+    return globals()[event["attack"]](event)
+'''
+
+
+@pytest.fixture(scope="module")
+def functions(lamina: LaminaProcess) -> Iterator[tuple[Any, str, str]]:
+    client = lambda_client(lamina.endpoint)
+    attacker, victim = "boundary-attacker", "boundary-victim"
+    deploy(client, attacker, ATTACKER, Timeout=60, MemorySize=256)
+    deploy(client, victim, ATTACKER, Timeout=10, Environment={"Variables": {"SECRET_OF_boundary_victim": "s3cr3t"}})
+    yield client, attacker, victim
+    for name in (attacker, victim):
+        client.delete_function(FunctionName=name)
+
+
+def attack(client: Any, name: str, kind: str, **event: Any) -> Any:
+    response, body, log = invoke(client, name, {"attack": kind, **event})
+    assert "FunctionError" not in response, (body, log)
+    return body
+
+
+def port_of(server: LaminaProcess) -> int:
+    return int(server.endpoint.rsplit(":", 1)[1])
+
+
+@pytest.fixture
+def host_server() -> Iterator[int]:
+    """A TCP server on the host's loopback, as any local service (a database, another API) would be."""
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join()
+    server.close()
+    for conn in accepted:
+        conn.close()
+
+
+def test_lamina_api_from_inside_only_invokes(lamina: LaminaProcess, functions: tuple[Any, str, str]) -> None:
+    client, attacker, victim = functions
+    before = client.get_function_configuration(FunctionName=victim)
+    seen = attack(client, attacker, "control_api", port=port_of(lamina), victim=victim, me=attacker,
+                  my_arn=before["FunctionArn"].replace(victim, attacker))  # fmt: skip
+    for key in ("list", "get_config", "update_handler", "event_config", "delete", "logs"):
+        assert seen[key]["status"] == 403, (key, seen[key])
+        assert seen[key]["headers"].get("X-Amzn-ErrorType") == "AccessDeniedException", (key, seen[key])
+    assert seen["invoke"]["status"] == 200 and json.loads(seen["invoke"]["body"]) == {"echo": "chained"}, seen
+    # Chaining works; the other function's log tail does not come with it.
+    assert seen["invoke_tail"]["status"] == 200, seen["invoke_tail"]
+    assert "X-Amz-Log-Result" not in seen["invoke_tail"]["headers"], seen["invoke_tail"]
+    after = client.get_function_configuration(FunctionName=victim)
+    assert after["Handler"] == before["Handler"] and after["RevisionId"] == before["RevisionId"]
+    assert "DestinationConfig" not in json.dumps(client.list_function_event_invoke_configs(FunctionName=victim))
+
+
+def test_the_host_and_other_laminas_are_out_of_reach(
+    lamina: LaminaProcess, functions: tuple[Any, str, str], host_server: int, make_server: Callable[..., LaminaProcess]
+) -> None:
+    client, attacker, _ = functions
+    other = make_server()  # another Lamina on the same host
+    addresses = sorted({info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)})
+    seen = attack(client, attacker, "network", port=port_of(lamina), host_port=host_server,
+                  other_lamina_port=port_of(other), host_addresses=addresses)  # fmt: skip
+    assert seen["host_server"] == "ConnectionRefusedError", seen  # nothing listens there in its namespace
+    assert seen["other_lamina"] == "ConnectionRefusedError", seen
+    assert seen["own_runtime_api"] == "connected" and seen["own_api"] == "connected", seen
+    for result in seen["host_address"]:  # the host's own addresses: no route, or refused
+        assert result != "connected", seen
+    assert other.client().list_functions()["Functions"] == []  # the other Lamina saw nothing
+
+
+def test_ports_a_function_binds_are_its_own(functions: tuple[Any, str, str]) -> None:
+    client, attacker, _ = functions
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        taken_on_host = probe.getsockname()[1]
+        wanted = [taken_on_host, *range(20000, 20900)]  # (1,024 open files at most, as on Lambda)
+        seen = attack(client, attacker, "ports", ports=wanted)
+    assert seen == {"bound": len(wanted), "failures": 0}, seen  # the host's port in use is free in there
+
+
+def test_the_filesystem_is_built_not_inherited(functions: tuple[Any, str, str], tmp_path: Any) -> None:
+    client, attacker, _ = functions
+    host_paths = ["/home", "/root/.bashrc", "/var/log", "/run/lock", "/srv", "/etc/shadow", "/etc/ssh", str(tmp_path),
+                  "/sys/fs/cgroup/memory", "/proc/1/root/etc/shadow"]  # fmt: skip
+    seen = attack(client, attacker, "filesystem", host_paths=host_paths)
+    assert not any(seen["host_paths"].values()), seen["host_paths"]
+    assert not seen["sys"], "cgroups are not listable"
+    assert set(seen["top"]) <= {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "var", "tmp", "dev",
+                                "proc", "opt", "root", "work", "home"} - {"home"}, seen["top"]  # fmt: skip
+    assert seen["var"] == ["task", "tmp"], seen["var"]
+    assert {"null", "zero", "random", "urandom"} <= set(seen["dev"]) and "sda" not in seen["dev"], seen["dev"]
+    assert f"sbx_user1051:x:{seen['uid']}:" in seen["passwd"], seen["passwd"]
+    assert "shadow" not in seen["etc"] and "ssh" not in seen["etc"], seen["etc"]
+    # Its own /tmp is the only place it can write (seen also at /var/tmp and /dev/shm).
+    assert seen["writable"] == ["/dev/shm", "/tmp", "/var/tmp"], seen["writable"]
