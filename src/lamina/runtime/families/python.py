@@ -1,6 +1,6 @@
 """Python: ``python3.X`` on a host interpreter, running Lamina's runtime (``runtime/python``).
 
-Environments fork from a zygote of the interpreter (``runtime/python/zygote.py``) with the
+Environments fork from a zygote of the interpreter (``sandbox/forkserver.py``) with the
 runtime already imported. Interpreters are resolved once to their real path: starting
 ``python3.12`` through a version-manager shim costs ~100 ms per spawn.
 """
