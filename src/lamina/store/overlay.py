@@ -14,7 +14,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from lamina.store.code import CodeStore, _remove_tree, _seal
+from lamina.store import trees
+from lamina.store.code import CodeStore
 
 
 class LayerOverlays:
@@ -24,7 +25,7 @@ class LayerOverlays:
 
     def clear(self) -> None:
         if self._root.exists():
-            _remove_tree(self._root)
+            trees.remove(self._root)
         self._root.mkdir(parents=True, exist_ok=True)
 
     def merged(self, digests: Sequence[str]) -> Path:
@@ -37,15 +38,15 @@ class LayerOverlays:
         try:
             for digest in digests:
                 _overlay(self._code.extract(digest), work)
-            _seal(work)
+            trees.seal(work)
             os.chmod(work, 0o555)
         except BaseException:
-            _remove_tree(work)
+            trees.remove(work)
             raise
         try:
             os.rename(work, final)
         except OSError:
-            _remove_tree(work)
+            trees.remove(work)
             if not final.is_dir():
                 raise
         return final
@@ -63,7 +64,7 @@ def _overlay(source: Path, dest: Path) -> None:
             if dst.is_symlink() or dst.is_file():
                 dst.unlink()
             elif dst.is_dir():
-                _remove_tree(dst)
+                trees.remove(dst)
             if src.is_symlink():
                 os.symlink(os.readlink(src), dst)
             else:
