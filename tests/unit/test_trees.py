@@ -1,18 +1,22 @@
-"""store/trees.py on real trees: links never followed, trees of any depth."""
+"""store/trees.py on real trees (links never followed, any depth), and the depth bound of zips."""
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
 
+from lamina.errors import InvalidParameterValue
 from lamina.settings import Limits
 from lamina.store import trees
 from lamina.store.code import CodeStore
 from lamina.store.trees import Entry, Kind
+from lamina.store.zipcheck import MAX_DEPTH
 
 # Deeper than Python's recursion limit: a recursive walk fails on it.
 VERY_DEEP = 1200
@@ -108,3 +112,45 @@ def test_opening_a_store_sweeps_a_very_deep_tree_left_by_an_earlier_version(tmp_
     os.utime(left, (an_hour_ago, an_hour_ago))
     CodeStore(tmp_path, Limits())
     assert list((tmp_path / "unzipped").iterdir()) == []
+
+
+def nested_zip(depth: int) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for level in range(1, depth):
+            archive.writestr("d/" * level, "")
+        archive.writestr("d/" * (depth - 1) + "bottom.txt", "bottom")
+    return buffer.getvalue()
+
+
+def test_zips_nested_up_to_the_limit_are_accepted_and_extracted(tmp_path: Path) -> None:
+    code = CodeStore(tmp_path, Limits())
+    tree = code.extract(code.put(nested_zip(MAX_DEPTH)).digest)
+    assert tree.joinpath(*["d"] * (MAX_DEPTH - 1), "bottom.txt").read_text() == "bottom"
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 1000])
+def test_zips_nested_deeper_are_refused_at_upload(tmp_path: Path, depth: int) -> None:
+    code = CodeStore(tmp_path, Limits())
+    with pytest.raises(InvalidParameterValue) as exc:
+        code.put(nested_zip(depth))
+    assert f"levels deep, more than the limit of {MAX_DEPTH}" in exc.value.message
+    assert code.digests() == set()
+
+
+def test_a_plans_tree_is_what_extract_creates(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("lib/deep/x.py", "x")  # its directories are implicit
+        archive.writestr("empty/", "")
+        archive.writestr("top.txt", "t")
+        link = zipfile.ZipInfo("lib/link")
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        archive.writestr(link, "deep/x.py")
+    code = CodeStore(tmp_path, Limits())
+    digest = code.put(buffer.getvalue()).digest
+    fd = trees.open_dir(code.extract(digest))
+    try:
+        assert code.tree(digest) == tuple(sorted(trees.entries(fd), key=lambda e: e.parts))
+    finally:
+        os.close(fd)

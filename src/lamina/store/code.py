@@ -124,6 +124,14 @@ class CodeStore:
             raise
         return final
 
+    def tree(self, digest: str) -> tuple[trees.Entry, ...]:
+        """What ``extract`` creates for ``digest``, read from the zip's metadata and its symlinks'
+        targets without creating anything; raises as ``extract`` does."""
+        with open(self.zip_path(digest), "rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            with zipcheck.open_zip(file) as archive:
+                return zipcheck.check_archive(archive, self._limits, size).tree()
+
     def delete(self, digest: str) -> None:
         """Remove the zip and its unzipped tree; safe to call twice, or for unknown digests.
 

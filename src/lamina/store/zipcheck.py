@@ -9,11 +9,12 @@ Refusals. A zip over the zipped-size quota is ``RequestTooLarge`` (413); every o
 is ``InvalidParameterValue`` (400) whose message says what is wrong and what to do. Refused
 are: data that does not unzip (bad structure, a bad CRC, an unsupported compression method,
 encryption), entries that would land outside the tree (absolute paths, drive letters, ``..``
-components, also after ``\\``), duplicate entries, entries inside a file or a symlink,
-symlinks whose target is absolute or resolves outside the tree (``trees.link_escapes``), more
-entries than ``Limits.max_zip_entries``, more declared or real bytes than
-``Limits.unzipped_code_bytes``, entries that overlap in the archive, and likely zip bombs: an
-expansion above ``Limits.max_compression_ratio`` for any entry over 1 MiB, or overall.
+components, also after ``\\``), entries nested more than ``MAX_DEPTH`` levels deep, duplicate
+entries, entries inside a file or a symlink, symlinks whose target is absolute or resolves
+outside the tree (``trees.link_escapes``), more entries than ``Limits.max_zip_entries``, more
+declared or real bytes than ``Limits.unzipped_code_bytes``, entries that overlap in the archive,
+and likely zip bombs: an expansion above ``Limits.max_compression_ratio`` for any entry over
+1 MiB, or overall.
 
 Declared sizes are never trusted: every member is streamed and its real bytes are counted
 against its header and the total limit. ``check_upload`` does this too, so a corrupt or lying
@@ -38,7 +39,7 @@ from typing import IO, Final
 
 from lamina.errors import InvalidParameterValue, RequestTooLarge
 from lamina.settings import Limits
-from lamina.store.trees import Kind, link_escapes
+from lamina.store.trees import Entry, Kind, link_escapes
 
 # AWS's own wording, kept verbatim where a client may recognise it.
 COULD_NOT_UNZIP: Final = "Could not unzip uploaded file. Please check your file, then try to upload again."
@@ -54,6 +55,11 @@ _BOMB_FLOOR_BYTES: Final = 1024 * 1024
 _MAX_NAME_COMPONENT_BYTES: Final = 255
 # Linux allows 4096 bytes a path; the rest is left for the store's own root.
 _MAX_ENTRY_PATH_BYTES: Final = 3000
+# Deeper than any real package nests (Java's package folders and node_modules stay well under 40
+# levels), and shallow enough for every walk of a tree: the standard library's (os.walk,
+# shutil.rmtree, Path.mkdir(parents=True)) take a Python frame a level, against a recursion limit
+# of 1,000, and store/trees.py holds a file descriptor a level.
+MAX_DEPTH: Final = 128
 _MAX_LINK_TARGET_BYTES: Final = 4095
 _LOCAL_HEADER_BYTES: Final = 30
 _CHUNK_BYTES: Final = 64 * 1024
@@ -93,6 +99,17 @@ class Plan:
     """What a checked archive will create, made only by ``check_archive``."""
 
     entries: tuple[_Entry, ...]
+
+    def tree(self) -> tuple[Entry, ...]:
+        """Every path ``unpack`` creates, the directories it creates implicitly included, each
+        directory before what it holds."""
+        tree: dict[tuple[str, ...], Entry] = {}
+        for entry in self.entries:
+            for depth in range(1, len(entry.parts)):
+                if (parent := entry.parts[:depth]) not in tree:
+                    tree[parent] = Entry(parent, Kind.DIRECTORY)
+            tree[entry.parts] = Entry(entry.parts, entry.kind, entry.target)
+        return tuple(tree[parts] for parts in sorted(tree))
 
 
 def check_upload(data: bytes, limits: Limits) -> int:
@@ -203,6 +220,12 @@ def _entry_parts(name: str) -> tuple[str, ...]:
     encoded = [os.fsencode(part) for part in parts]
     if any(len(part) > _MAX_NAME_COMPONENT_BYTES for part in encoded) or sum(map(len, encoded)) > _MAX_ENTRY_PATH_BYTES:
         raise _refused(f"entry {name!r} has a path too long to extract")
+    if len(parts) > MAX_DEPTH:
+        shown = name if len(name) <= 80 else f"{name[:80]}..."
+        raise _refused(
+            f"entry {shown!r} is nested {len(parts)} levels deep, more than the limit of {MAX_DEPTH}",
+            "Keep the package's directories less deeply nested, then upload it again.",
+        )
     return parts
 
 
