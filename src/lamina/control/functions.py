@@ -196,6 +196,7 @@ class FunctionService:
         code = await self._put_code(body.get("Code"))
         layers = await self._layers.resolve(body.get("Layers", []))
         self._check_total_size(code, layers)
+        await self._check_merge(layers)
         fn = FunctionConfig(
             name=name,
             runtime=runtime,
@@ -274,6 +275,7 @@ class FunctionService:
         if "Layers" in body:
             layers = await self._layers.resolve(body["Layers"])
             self._check_total_size(fn.code, layers)
+            await self._check_merge(layers)
             changes["layers"] = layers
         updated = dataclasses.replace(
             fn, **changes, update_status=UpdateStatus.SUCCESSFUL, update_reason="",  # type: ignore[arg-type]
@@ -322,6 +324,10 @@ class FunctionService:
                 f"Function code combined with layers exceeds the maximum allowed size of {limit} bytes. "
                 f"The actual size is {total} bytes."
             )
+
+    async def _check_merge(self, layers: tuple[LayerRef, ...]) -> None:
+        """Refuse layers whose merged /opt would hold a link leading out of it (``InvalidParameterValue``)."""
+        await asyncio.to_thread(self._overlays.check, [layer.code.digest for layer in layers])
 
     def _writable(self, name: str, body: Body) -> FunctionConfig:
         """The function, if it may be changed now (no update in progress, RevisionId matching)."""

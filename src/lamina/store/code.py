@@ -25,7 +25,6 @@ import hashlib
 import os
 import re
 import secrets
-import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from pathlib import Path
 from typing import Final
 
 from lamina.settings import Limits
-from lamina.store import zipcheck
+from lamina.store import trees, zipcheck
 
 _STALE_AFTER_SECONDS: Final = 3600.0
 
@@ -112,18 +111,26 @@ class CodeStore:
                 work = Path(tempfile.mkdtemp(prefix=f".{digest}.", suffix=".tmp", dir=self._unzipped))
                 try:
                     zipcheck.unpack(archive, plan, self._limits, work)
-                    _seal(work)
+                    trees.seal(work)
                 except BaseException:
-                    _remove_tree(work)
+                    trees.remove(work)
                     raise
         try:
             os.rename(work, final)
         except OSError:
-            _remove_tree(work)
+            trees.remove(work)
             if final.is_dir():
                 return final  # extracted meanwhile by another thread or process
             raise
         return final
+
+    def tree(self, digest: str) -> tuple[trees.Entry, ...]:
+        """What ``extract`` creates for ``digest``, read from the zip's metadata and its symlinks'
+        targets without creating anything; raises as ``extract`` does."""
+        with open(self.zip_path(digest), "rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            with zipcheck.open_zip(file) as archive:
+                return zipcheck.check_archive(archive, self._limits, size).tree()
 
     def delete(self, digest: str) -> None:
         """Remove the zip and its unzipped tree; safe to call twice, or for unknown digests.
@@ -135,7 +142,7 @@ class CodeStore:
         trash = self._unzipped / f".{digest}.{secrets.token_hex(8)}.trash"
         with contextlib.suppress(FileNotFoundError):
             os.rename(final, trash)
-            _remove_tree(trash)
+            trees.remove(trash)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.zip_path(digest))
 
@@ -148,23 +155,6 @@ def _checked(digest: str) -> str:
     if not _DIGEST.fullmatch(digest):
         raise ValueError(f"not a hex SHA-256 digest: {digest!r}")
     return digest
-
-
-def _seal(tree: Path) -> None:
-    """Make every directory of ``tree`` read-only, deepest first, ``tree`` itself last."""
-    for dirpath, _, _ in os.walk(tree, topdown=False):
-        os.chmod(dirpath, 0o555)
-
-
-def _remove_tree(tree: Path) -> None:
-    """Remove a tree whose directories may be read-only; symlinks in it are not followed."""
-    if not tree.is_dir() or tree.is_symlink():
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tree)
-        return
-    for dirpath, _, _ in os.walk(tree):
-        os.chmod(dirpath, 0o755)
-    shutil.rmtree(tree)
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -193,4 +183,4 @@ def _sweep(*directories: Path, older_than: float) -> None:
         for path in directory.iterdir():
             with contextlib.suppress(FileNotFoundError):
                 if path.name.startswith(".") and path.lstat().st_mtime < older_than:
-                    _remove_tree(path)
+                    trees.remove(path)

@@ -9,11 +9,12 @@ Refusals. A zip over the zipped-size quota is ``RequestTooLarge`` (413); every o
 is ``InvalidParameterValue`` (400) whose message says what is wrong and what to do. Refused
 are: data that does not unzip (bad structure, a bad CRC, an unsupported compression method,
 encryption), entries that would land outside the tree (absolute paths, drive letters, ``..``
-components, also after ``\\``), duplicate entries, entries inside a file or a symlink,
-symlinks whose target is absolute or resolves outside the tree, more entries than
-``Limits.max_zip_entries``, more declared or real bytes than ``Limits.unzipped_code_bytes``,
-entries that overlap in the archive, and likely zip bombs: an expansion above
-``Limits.max_compression_ratio`` for any entry over 1 MiB, or overall.
+components, also after ``\\``), entries nested more than ``MAX_DEPTH`` levels deep, duplicate
+entries, entries inside a file or a symlink, symlinks whose target is absolute or resolves
+outside the tree (``trees.link_escapes``), more entries than ``Limits.max_zip_entries``, more
+declared or real bytes than ``Limits.unzipped_code_bytes``, entries that overlap in the archive,
+and likely zip bombs: an expansion above ``Limits.max_compression_ratio`` for any entry over
+1 MiB, or overall.
 
 Declared sizes are never trusted: every member is streamed and its real bytes are counted
 against its header and the total limit. ``check_upload`` does this too, so a corrupt or lying
@@ -22,7 +23,6 @@ zip is refused at upload rather than at the first cold start.
 
 from __future__ import annotations
 
-import enum
 import io
 import itertools
 import lzma
@@ -32,13 +32,14 @@ import stat
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Final
 
 from lamina.errors import InvalidParameterValue, RequestTooLarge
 from lamina.settings import Limits
+from lamina.store.trees import Entry, Kind, link_escapes
 
 # AWS's own wording, kept verbatim where a client may recognise it.
 COULD_NOT_UNZIP: Final = "Could not unzip uploaded file. Please check your file, then try to upload again."
@@ -54,9 +55,12 @@ _BOMB_FLOOR_BYTES: Final = 1024 * 1024
 _MAX_NAME_COMPONENT_BYTES: Final = 255
 # Linux allows 4096 bytes a path; the rest is left for the store's own root.
 _MAX_ENTRY_PATH_BYTES: Final = 3000
+# Deeper than any real package nests (Java's package folders and node_modules stay well under 40
+# levels), and shallow enough for every walk of a tree: the standard library's (os.walk,
+# shutil.rmtree, Path.mkdir(parents=True)) take a Python frame a level, against a recursion limit
+# of 1,000, and store/trees.py holds a file descriptor a level.
+MAX_DEPTH: Final = 128
 _MAX_LINK_TARGET_BYTES: Final = 4095
-# The kernel gives up after 40 links in one lookup; so does the check below.
-_MAX_LINK_HOPS: Final = 40
 _LOCAL_HEADER_BYTES: Final = 30
 _CHUNK_BYTES: Final = 64 * 1024
 
@@ -81,17 +85,11 @@ _UNZIP_ERRORS: Final = (
 )
 
 
-class _Kind(enum.Enum):
-    FILE = "file"
-    DIRECTORY = "directory"
-    SYMLINK = "symlink"
-
-
 @dataclass(frozen=True)
 class _Entry:
     info: zipfile.ZipInfo
     parts: tuple[str, ...]
-    kind: _Kind
+    kind: Kind
     mode: int
     target: str = ""
 
@@ -101,6 +99,17 @@ class Plan:
     """What a checked archive will create, made only by ``check_archive``."""
 
     entries: tuple[_Entry, ...]
+
+    def tree(self) -> tuple[Entry, ...]:
+        """Every path ``unpack`` creates, the directories it creates implicitly included, each
+        directory before what it holds."""
+        tree: dict[tuple[str, ...], Entry] = {}
+        for entry in self.entries:
+            for depth in range(1, len(entry.parts)):
+                if (parent := entry.parts[:depth]) not in tree:
+                    tree[parent] = Entry(parent, Kind.DIRECTORY)
+            tree[entry.parts] = Entry(entry.parts, entry.kind, entry.target)
+        return tuple(tree[parts] for parts in sorted(tree))
 
 
 def check_upload(data: bytes, limits: Limits) -> int:
@@ -138,7 +147,7 @@ def check_archive(archive: zipfile.ZipFile, limits: Limits, archive_size: int) -
     _check_sizes(infos, limits, archive_size)
     _check_overlap(infos)
     _check_layout(entries)
-    entries = [_with_target(archive, entry, limits) if entry.kind is _Kind.SYMLINK else entry for entry in entries]
+    entries = [_with_target(archive, entry, limits) if entry.kind is Kind.SYMLINK else entry for entry in entries]
     _check_links(entries)
     return Plan(tuple(entries))
 
@@ -194,10 +203,10 @@ def _classify(info: zipfile.ZipInfo) -> _Entry:
     parts = _entry_parts(name)
     unix_mode = info.external_attr >> 16
     if name.endswith("/") or stat.S_ISDIR(unix_mode):
-        return _Entry(info, parts, _Kind.DIRECTORY, 0o555)
+        return _Entry(info, parts, Kind.DIRECTORY, 0o555)
     if not parts:
         raise _refused(f"entry {name!r} has no file name")
-    kind = _Kind.SYMLINK if stat.S_ISLNK(unix_mode) else _Kind.FILE
+    kind = Kind.SYMLINK if stat.S_ISLNK(unix_mode) else Kind.FILE
     return _Entry(info, parts, kind, 0o555 if unix_mode & 0o111 else 0o444)
 
 
@@ -211,6 +220,12 @@ def _entry_parts(name: str) -> tuple[str, ...]:
     encoded = [os.fsencode(part) for part in parts]
     if any(len(part) > _MAX_NAME_COMPONENT_BYTES for part in encoded) or sum(map(len, encoded)) > _MAX_ENTRY_PATH_BYTES:
         raise _refused(f"entry {name!r} has a path too long to extract")
+    if len(parts) > MAX_DEPTH:
+        shown = name if len(name) <= 80 else f"{name[:80]}..."
+        raise _refused(
+            f"entry {shown!r} is nested {len(parts)} levels deep, more than the limit of {MAX_DEPTH}",
+            "Keep the package's directories less deeply nested, then upload it again.",
+        )
     return parts
 
 
@@ -255,7 +270,7 @@ def _check_layout(entries: Sequence[_Entry]) -> None:
     for entry in entries:
         for depth in range(1, len(entry.parts)):
             parent = by_path.get(entry.parts[:depth])
-            if parent is not None and parent.kind is not _Kind.DIRECTORY:
+            if parent is not None and parent.kind is not Kind.DIRECTORY:
                 raise _refused(
                     f"entry {entry.info.filename!r} is inside {parent.info.filename!r}, which is a {parent.kind.value}"
                 )
@@ -279,42 +294,13 @@ def _with_target(archive: zipfile.ZipFile, entry: _Entry, limits: Limits) -> _En
 
 
 def _check_links(entries: Iterable[_Entry]) -> None:
-    links = {entry.parts: entry.target for entry in entries if entry.kind is _Kind.SYMLINK}
+    links = {entry.parts: entry.target for entry in entries if entry.kind is Kind.SYMLINK}
     for parts, target in links.items():
-        if _link_escapes(parts, links):
+        if link_escapes(parts, links):
             raise _refused(
                 f"symlink {'/'.join(parts)!r} -> {target!r} does not resolve inside the function's directory",
                 "Replace it with a relative link to a file in the zip, or with the file itself.",
             )
-
-
-def _link_escapes(link: tuple[str, ...], links: Mapping[tuple[str, ...], str]) -> bool:
-    """Whether following ``link`` leaves the tree (or loops), resolved as the kernel would.
-
-    Other links in the archive are followed too: a lexical check is fooled by ``up -> .``
-    beside ``dir/out -> ../up/..``.
-    """
-    resolved = list(link[:-1])
-    pending = links[link].split("/")[::-1]
-    hops = 0
-    while pending:
-        part = pending.pop()
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if not resolved:
-                return True
-            resolved.pop()
-            continue
-        target = links.get((*resolved, part))
-        if target is None:
-            resolved.append(part)
-            continue
-        hops += 1
-        if hops > _MAX_LINK_HOPS or target.startswith("/"):
-            return True
-        pending.extend(target.split("/")[::-1])
-    return False
 
 
 # Acting: streaming members, writing files.
@@ -362,20 +348,20 @@ def _unpack(archive: zipfile.ZipFile, entries: Sequence[_Entry], limits: Limits,
     """Stream every member, counting its real bytes, and recreate the tree under ``dest``
     unless it is ``None``. Links come last, so nothing is ever written through one.
     """
-    used = sum(len(os.fsencode(entry.target)) for entry in entries if entry.kind is _Kind.SYMLINK)
+    used = sum(len(os.fsencode(entry.target)) for entry in entries if entry.kind is Kind.SYMLINK)
     if used > limits.unzipped_code_bytes:
         raise InvalidParameterValue(f"Unzipped size must be smaller than {limits.unzipped_code_bytes} bytes")
     for entry in entries:
-        if entry.kind is _Kind.FILE:
+        if entry.kind is Kind.FILE:
             if dest is None:
                 used += _stream(archive, entry.info, _discard, used, limits)
             else:
                 used += _write_file(archive, entry, dest, used, limits)
-        elif entry.kind is _Kind.DIRECTORY and dest is not None:
+        elif entry.kind is Kind.DIRECTORY and dest is not None:
             dest.joinpath(*entry.parts).mkdir(parents=True, exist_ok=True)
     if dest is not None:
         for entry in entries:
-            if entry.kind is _Kind.SYMLINK:
+            if entry.kind is Kind.SYMLINK:
                 _write_link(entry, dest)
     return used
 
