@@ -64,6 +64,16 @@ class Settings:
     async_retry_delays: tuple[float, ...] = (60.0, 120.0)
     async_throttle_seconds: float = 1.0
     async_workers: int | None = None
+    # Environments' networks (sandbox/network.py): each namespace's veth takes a /31 of this range.
+    # 100.96.0.0/12 is a slice of the shared address space (RFC 6598, 100.64.0.0/10), which ISPs
+    # use between their own routers and home and office networks never do; Docker (172.17.0.0/16),
+    # Kubernetes (10.x) and libvirt (192.168.122.0/24) default elsewhere. A host that uses it (e.g.
+    # a Tailscale peer's address) should move it.
+    network_range: str = "100.96.0.0/12"
+    # How many namespaces of each kind (with outbound, loopback only) are kept ready.
+    network_pool_size: int = 16
+    # Whether a function reaches the outside when its configuration does not say (Lambda: yes).
+    outbound_default: bool = True
     limits: Limits = field(default_factory=Limits)
 
     @classmethod
@@ -91,6 +101,12 @@ class Settings:
             values["async_throttle_seconds"] = float(env["LAMINA_ASYNC_THROTTLE_DELAY"])
         if "LAMINA_ASYNC_WORKERS" in env:
             values["async_workers"] = max(1, int(env["LAMINA_ASYNC_WORKERS"]))
+        if "LAMINA_NETWORK_RANGE" in env:
+            values["network_range"] = env["LAMINA_NETWORK_RANGE"]
+        if "LAMINA_NETWORK_POOL" in env:
+            values["network_pool_size"] = max(0, int(env["LAMINA_NETWORK_POOL"]))
+        if "LAMINA_OUTBOUND" in env:
+            values["outbound_default"] = env["LAMINA_OUTBOUND"].strip().lower() not in ("0", "false", "no", "off")
         # LAMINA_PYTHON3_12=/path/to/python3.12, LAMINA_NODEJS22_X=/path/to/node, ...
         interpreters = {
             name: env[runtime_variable(name)] for name in LAMBDA_RUNTIMES if runtime_variable(name) in env
