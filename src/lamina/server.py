@@ -87,6 +87,7 @@ class Server:
         if self._protections.namespaces:
             self._network = NetworkPool(s, api_port=self.port)
             await self._network.start()
+            self._network.capabilities().report()
         code = CodeStore(data / "code", s.limits)
         overlays = LayerOverlays(data / "code" / "layers-merged", code)
         await asyncio.to_thread(overlays.clear)
@@ -98,6 +99,7 @@ class Server:
             host="127.0.0.1", region=s.region, work_dir=work, max_response_bytes=s.limits.sync_response_bytes,
             init_timeout_s=s.limits.init_timeout_seconds, recorder=recorder, protections=self._protections,
             uids=UidPool(), spawner=Spawner(), kept=(Path(sys.base_prefix).resolve(),), network=self._network,
+            outbound=s.outbound_default,
             serve_api=self._serve_environment,
         )  # fmt: skip
         functions: FunctionService

@@ -12,6 +12,12 @@ from lamina.runtime.names import LAMBDA_RUNTIMES
 MB = 1024 * 1024
 
 
+def switch(value: str) -> bool | None:
+    """``on``/``off`` (also true/false, yes/no, 1/0, any case) as a bool; None for anything else."""
+    return {"on": True, "true": True, "yes": True, "1": True,
+            "off": False, "false": False, "no": False, "0": False}.get(value.strip().lower())  # fmt: skip
+
+
 def runtime_variable(runtime: str) -> str:
     """The variable that points a runtime at an interpreter: python3.12 -> LAMINA_PYTHON3_12."""
     return "LAMINA_" + runtime.upper().replace(".", "_")
@@ -106,7 +112,7 @@ class Settings:
         if "LAMINA_NETWORK_POOL" in env:
             values["network_pool_size"] = max(0, int(env["LAMINA_NETWORK_POOL"]))
         if "LAMINA_OUTBOUND" in env:
-            values["outbound_default"] = env["LAMINA_OUTBOUND"].strip().lower() not in ("0", "false", "no", "off")
+            values["outbound_default"] = switch(env["LAMINA_OUTBOUND"]) is not False
         # LAMINA_PYTHON3_12=/path/to/python3.12, LAMINA_NODEJS22_X=/path/to/node, ...
         interpreters = {
             name: env[runtime_variable(name)] for name in LAMBDA_RUNTIMES if runtime_variable(name) in env

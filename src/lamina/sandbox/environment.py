@@ -27,7 +27,8 @@ from lamina.model import FunctionConfig
 from lamina.runtime import constants as rc
 from lamina.runtime.api import Invocation, RuntimeApiEndpoint, RuntimeResult, error_body
 from lamina.runtime.families import Runtime
-from lamina.runtime.variables import ON_DEMAND, PROVISIONED_CONCURRENCY, lambda_environment
+from lamina.errors import LaminaError
+from lamina.runtime.variables import ON_DEMAND, PROVISIONED_CONCURRENCY, lambda_environment, outbound
 from lamina.sandbox.cgroups import EnvCgroup
 from lamina.sandbox.isolation import Protections, UidPool
 from lamina.sandbox.provider import EnvironmentGone, EnvState, Outcome
@@ -58,7 +59,7 @@ class EnvironmentContext:
     spawner: Spawner
     kept: tuple[Path, ...]  # what a sandboxed environment sees, read-only, besides its runtime's own directories
     network: Namespaces | None = None  # where sandboxed environments' network namespaces come from
-    outbound: bool = True  # whether environments may reach the network beyond their own loopback
+    outbound: bool = True  # whether environments reach the network beyond their loopback, unless a function says
     serve_api: ServeApi | None = None  # serves Lamina's API to an environment on a listener inside its namespace
     seccomp: str | None = None  # the seccomp filter sandboxed environments get (base64 of its BPF program)
     max_pids: int = 1024  # processes and threads per environment, as on Lambda
@@ -132,7 +133,7 @@ class Environment:
         if self.ctx.protections.namespaces:
             try:
                 runtime_api = await self._enter_network()
-            except OSError as exc:  # no namespace, no environment: never one on the host's network
+            except (OSError, LaminaError) as exc:  # no namespace, no environment: never one on the host's network
                 self._fail_to_start(f"Couldn't prepare the environment's network: {exc}")
                 return
             self._uid = self.ctx.uids.take()
@@ -184,7 +185,7 @@ class Environment:
         """Take a network namespace of the environment's own; serve its Runtime API and Lamina's API on the
         listeners inside it. Returns the Runtime API's address as the environment sees it."""
         assert self._endpoint is not None and self.ctx.network is not None
-        self._netns = await self.ctx.network.take(outbound=self.ctx.outbound)
+        self._netns = await self.ctx.network.take(outbound=outbound(self.fn, self.ctx.outbound))
         await self._endpoint.start_on(self._netns.runtime_api)
         if self._netns.api is not None and self.ctx.serve_api is not None:
             self._api = await self.ctx.serve_api(self._netns.api, self.fn.name)
