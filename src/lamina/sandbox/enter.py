@@ -129,7 +129,7 @@ def build_root(plan):
         elif os.path.isdir(path):
             binds.append(_source(path, path))
     for name in ETC_PATHS:
-        path = "/etc/" + name
+        path = _resolv_conf() if name == "resolv.conf" else "/etc/" + name
         if os.path.exists(path):
             binds.append(_source("/etc/" + name, os.path.realpath(path)))
     for path in plan.get("keep") or ():
@@ -168,6 +168,20 @@ def build_root(plan):
     os.chdir("/")
     _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
     _mount(None, "/", None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV, _ROOT_SIZE)
+
+
+def _resolv_conf():
+    """The host's name servers as an environment can reach them: a resolver on the host's loopback
+    (systemd-resolved's 127.0.0.53) is not in its namespace, the upstream servers behind it are."""
+    try:
+        with open("/etc/resolv.conf") as f:
+            servers = [line.split()[1] for line in f if line.startswith("nameserver") and len(line.split()) > 1]
+    except OSError:
+        return "/etc/resolv.conf"
+    upstream = "/run/systemd/resolve/resolv.conf"
+    if servers and all(s.startswith("127.") or s == "::1" for s in servers) and os.path.exists(upstream):
+        return upstream
+    return "/etc/resolv.conf"
 
 
 def _source(target, path):
