@@ -148,8 +148,8 @@ class Server:
         assert self._runner.server is not None
         self._listener = await asyncio.get_running_loop().create_server(self._runner.server, sock=sock, backlog=1024)
 
-    async def _serve_environment(self, listener: socket.socket, function: str) -> asyncio.AbstractServer:
-        """Serve the API as environments see it (api/guard.py) on ``listener``, inside an environment of ``function``."""
+    async def _serve_environment(self, listener: socket.socket) -> asyncio.AbstractServer:
+        """Serve the API as environments see it (api/guard.py) on ``listener``, inside an environment's namespace."""
         runner = self._environments_runner
         if runner is None or runner.server is None:
             raise OSError("Lamina's API is not up yet")

@@ -79,8 +79,8 @@ class Namespaces(Protocol):
     async def take(self, *, outbound: bool) -> NetworkNamespace: ...
 
 
-# Serve Lamina's API on a listener, for the environment of the named function (api/guard.py's Listeners).
-ServeApi = Callable[[socket.socket, str], Awaitable[asyncio.AbstractServer]]
+# Serve Lamina's API as environments see it (api/guard.py) on a listener inside an environment's namespace.
+ServeApi = Callable[[socket.socket], Awaitable[asyncio.AbstractServer]]
 
 
 class Environment:
@@ -188,7 +188,7 @@ class Environment:
         self._netns = await self.ctx.network.take(outbound=outbound(self.fn, self.ctx.outbound))
         await self._endpoint.start_on(self._netns.runtime_api)
         if self._netns.api is not None and self.ctx.serve_api is not None:
-            self._api = await self.ctx.serve_api(self._netns.api, self.fn.name)
+            self._api = await self.ctx.serve_api(self._netns.api)
         host, port = self._netns.runtime_api.getsockname()[:2]
         return f"{host}:{port}"
 
