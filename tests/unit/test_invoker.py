@@ -1,0 +1,105 @@
+"""The invocation path (resolve, validate, acquire, run, release) with the real control plane on the
+in-memory store and environments of the fake provider: no process, no HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lamina.control.functions import FunctionService
+from lamina.control.layers import LayerService
+from lamina.errors import InvalidRequestContent, ResourceNotFound, TooManyRequests
+from lamina.invoke.service import InvokeRequest, Invoker
+from lamina.model import FunctionConfig
+from lamina.runtime.runtimes import RuntimeRegistry
+from lamina.sandbox.fake import FakeProvider
+from lamina.scheduler.decisions import FunctionLimits
+from lamina.scheduler.pool import Scheduler
+from lamina.settings import Settings
+from lamina.store.code import CodeStore
+from lamina.store.memory import MemoryStore
+from lamina.store.overlay import LayerOverlays
+from tests.conftest import ROLE, make_zip
+
+
+@asynccontextmanager
+async def lamina(tmp_path: Path, handler: Callable[[FunctionConfig, bytes], bytes],
+                 limits: Callable[[str], FunctionLimits] | None = None) -> AsyncIterator[tuple[Invoker, FakeProvider]]:  # fmt: skip
+    settings = Settings(data_dir=tmp_path)
+    store = MemoryStore()
+    code = CodeStore(tmp_path / "code", settings.limits)
+    provider = FakeProvider(handler)
+    scheduler = Scheduler(provider, keep_alive=300, concurrency_limit=10, limits=limits)
+    functions = FunctionService(store, code, RuntimeRegistry({}), settings, scheduler.retire,
+                                LayerService(store, settings), LayerOverlays(tmp_path / "merged", code))  # fmt: skip
+    await functions.create({
+        "FunctionName": "f", "Runtime": "python3.11", "Handler": "app.handler", "Role": ROLE,
+        "Code": {"ZipFile": base64.b64encode(make_zip({"app.py": "def handler(e, c): pass"})).decode()},
+    })  # fmt: skip
+    await functions.wait_settled("f", timeout=10)
+    invoker = Invoker(functions, scheduler, settings)
+    try:
+        yield invoker, provider
+    finally:
+        await scheduler.close()
+        await functions.close()
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def test_an_invocation_runs_in_an_environment_and_reuses_it(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with lamina(tmp_path, lambda fn, event: b'{"got": ' + event + b"}") as (invoker, provider):
+            for n in range(3):
+                result = await invoker.invoke(InvokeRequest("f", json.dumps(n).encode()))
+                assert (result.status, json.loads(result.payload)) == (200, {"got": n})
+                assert result.executed_version == "$LATEST" and result.function_error is None
+            assert len(provider.created) == 1 and provider.created[0].invocations == 3
+
+    run(go())
+
+
+def test_a_function_error_is_a_result_not_an_exception(tmp_path: Path) -> None:
+    def fail(fn: FunctionConfig, event: bytes) -> bytes:
+        raise ValueError("bad input")
+
+    async def go() -> None:
+        async with lamina(tmp_path, fail) as (invoker, _):
+            result = await invoker.invoke(InvokeRequest("f", b"{}"))
+            assert result.status == 200 and result.function_error == "Unhandled"
+            assert json.loads(result.payload)["errorMessage"] == "bad input"
+
+    run(go())
+
+
+def test_bad_requests_are_refused_before_an_environment_is_taken(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with lamina(tmp_path, lambda fn, event: event) as (invoker, provider):
+            with pytest.raises(InvalidRequestContent):
+                await invoker.invoke(InvokeRequest("f", b"{not json"))
+            with pytest.raises(ResourceNotFound):
+                await invoker.invoke(InvokeRequest("nobody", b"{}"))
+            assert provider.created == []
+
+    run(go())
+
+
+def test_a_throttled_invocation_runs_nothing(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with lamina(tmp_path, lambda fn, event: event, limits=lambda name: FunctionLimits(0, 0, 10)) as (
+            invoker, provider,
+        ):  # fmt: skip
+            with pytest.raises(TooManyRequests):
+                await invoker.invoke(InvokeRequest("f", b"{}"))
+            assert provider.created == []
+
+    run(go())
