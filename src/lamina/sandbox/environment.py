@@ -133,7 +133,9 @@ class Environment:
         if self.ctx.protections.namespaces:
             self._uid = self.ctx.uids.take()
             keep = self.ctx.kept + self.runtime.keep
-            sandbox = Sandbox(self._uid, self.ctx.hidden, self.task_root, keep, self.fn.ephemeral_mb, self.opt)
+            seccomp = self.ctx.protections.seccomp
+            sandbox = Sandbox(self._uid, self.ctx.hidden, self.task_root, keep, self.fn.ephemeral_mb, self.opt,
+                              seccomp.program if seccomp else None)  # fmt: skip
             task_root, tmp = SANDBOX_TASK_ROOT, Path("/tmp")  # a private tmpfs inside the sandbox
         else:
             tmp = self._dir / "tmp"

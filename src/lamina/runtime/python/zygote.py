@@ -14,13 +14,15 @@ namespaces: it is PID 1 of its own tree and sees only its own processes; the dir
 mounted read-only at /var/task (as on Lambda), the directories in ``keep`` (interpreters) are
 bind-mounted back where they were, read-only, and its merged layers ``opt`` over /opt; /tmp is
 a fresh tmpfs of ``tmp_mb``, also seen at /var/tmp and /dev/shm; then it drops to ``uid`` with
-no supplementary groups and no way to regain privileges.
+no supplementary groups and no way to regain privileges. Last, before the runtime runs, it
+installs the system-call filter ``seccomp`` (base64 of a compiled BPF program, built by
+sandbox/seccomp.py); if that fails, the child exits rather than run unfiltered.
 
 Protocol (one JSON document per datagram):
 
     -> {"id": N, "cwd": ..., "env": {...}, "cgroup_procs": [path, ...], "rlimits": {name: [soft, hard]},
         "exec": [argv...] | null, "sandbox": null | {"uid": U, "hide": [dir, ...], "code": dir, "keep": [dir, ...], "tmp_mb": M,
-                                   "opt": dir|null}}
+                                   "opt": dir|null, "seccomp": base64|null}}
        with one file descriptor attached (SCM_RIGHTS): the environment's stdout/stderr pipe
     <- {"id": N, "pid": P}  or  {"id": N, "error": "..."}
     <- {"exit": P, "status": S}     when a child ends (S: exit code, or -signal)
@@ -31,6 +33,7 @@ Standard library only; Python 3.9+.
 """
 
 import array
+import base64
 import ctypes
 import gc
 import importlib
@@ -82,6 +85,7 @@ _SYS_CLONE = {"x86_64": 56, "aarch64": 220}.get(platform.machine())
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
 _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
 _PR_SET_NO_NEW_PRIVS = 38
+_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 22, 2
 TASK_ROOT = "/var/task"
 
 
@@ -154,6 +158,18 @@ def _enter_sandbox(sandbox):
     _check(_libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl")
 
 
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def _install_seccomp(encoded):
+    """Install a compiled seccomp filter (an array of 8-byte ``sock_filter``); needs no_new_privs."""
+    program = base64.b64decode(encoded)
+    buf = ctypes.create_string_buffer(program, len(program))
+    fprog = _SockFprog(len(program) // 8, ctypes.cast(buf, ctypes.c_void_p))
+    _check(_libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0), "seccomp")
+
+
 def _send(sock, doc):
     sock.send(json.dumps(doc).encode())
 
@@ -182,6 +198,8 @@ def _child(request, output_fd, closing):
         for name, (soft, hard) in (request.get("rlimits") or {}).items():
             resource.setrlimit(_RLIMITS[name], (soft, hard))
         os.chdir(request["cwd"])
+        if (request.get("sandbox") or {}).get("seccomp"):
+            _install_seccomp(request["sandbox"]["seccomp"])
         if request.get("exec"):
             argv = request["exec"]
             os.execve(argv[0], argv, request["env"])
