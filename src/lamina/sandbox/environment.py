@@ -167,6 +167,7 @@ class Environment:
         request = SpawnRequest(
             argv=argv, cwd=task_root, env=env, output_fd=write_fd,
             cgroup_procs=self._cgroup.procs if self._cgroup is not None else (), sandbox=sandbox,
+            rlimits=self._rlimits(),
         )  # fmt: skip
         try:
             self._process = await self.ctx.spawner.spawn(request, python=self.runtime.zygote_python)
@@ -180,6 +181,13 @@ class Environment:
         os.set_blocking(read_fd, False)
         loop.add_reader(read_fd, self._read_output)
         self._process.exited.add_done_callback(self._on_exit)
+
+    def _rlimits(self) -> dict[str, tuple[int, int]]:
+        """As on Lambda, 1,024 open files; and no file larger than its ephemeral storage, wherever it
+        is written. The limit is a megabyte past /tmp's size so that filling /tmp still ends with
+        ENOSPC, as on Lambda, and not EFBIG with a SIGXFSZ that kills runtimes which do not ignore it."""
+        size = (self.fn.ephemeral_mb + 1) * MB
+        return {"nofile": (1024, 1024), "fsize": (size, size)}
 
     def _command(self, task_root: Path, *, sandboxed: bool) -> list[str]:
         """The runtime's command as the environment sees it (its code at ``task_root``).

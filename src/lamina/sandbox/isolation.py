@@ -4,7 +4,8 @@
                  hidden, its code read-only, a private size-limited /tmp       (root, Linux)
     users        its own unprivileged uid: no access to other environments' processes, files or
                  Runtime API                                                    (root)
-    cgroups      memory limit and accounting, process-count limit, CPU weight by memory size
+    cgroups      memory limit and accounting (socket buffers too), process-count limit, CPU weight by
+                 memory size
     seccomp      a system-call filter (``sandbox/seccomp.py``): no user namespaces, mounts, ptrace,
                  kernel modules or keyrings                         (with namespaces, libseccomp)
 
@@ -85,6 +86,9 @@ class Protections:
                 "cpu": "no CPU weighting by memory size",
             }[controller]
             log.warning("cgroups: no writable %s controller: %s", controller, effect)
+        if "memory" in cg.bases and not cg.socket_memory:
+            log.warning("cgroups v1: socket buffers are not charged to environments (no memory.kmem.tcp): a "
+                        "function can hold more memory in sockets than its memory size")  # fmt: skip
         if self.seccomp is not None:
             log.info("seccomp: %d kinds of system call denied in each environment (user namespaces, mounts, "
                      "ptrace, kernel modules, keyrings, ...)", len(self.seccomp.denied))  # fmt: skip
