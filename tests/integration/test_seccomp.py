@@ -315,6 +315,23 @@ def test_start_up_log_names_the_filter(make_server: Callable[..., LaminaProcess]
     assert "seccomp: no system-call filter" not in text, text
 
 
+def test_without_libseccomp_lamina_says_so_and_runs_unfiltered(make_server: Callable[..., LaminaProcess],
+                                                               tmp_path: Path, fn_name: str) -> None:  # fmt: skip
+    # What pyseccomp does on a host without libseccomp, put first on the server's path.
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    (shadow / "pyseccomp.py").write_text('raise RuntimeError("Unable to find libseccomp")\n')
+    server = make_server(PYTHONPATH=str(shadow))
+    client = server.client()
+    deploy(client, fn_name, "import ctypes\n\ndef handler(event, context):\n"
+                            "    return ctypes.CDLL(None).personality(0xFFFFFFFF)\n")  # fmt: skip
+    response, body, log = invoke(client, fn_name, {})
+    assert "FunctionError" not in response, (body, log)
+    assert server.stop() == 0
+    text = "".join(server.output)
+    assert "seccomp: no system-call filter (libseccomp cannot be loaded (Unable to find libseccomp))" in text, text
+
+
 def spawn_sandboxed(tmp_path: Path, program: bytes, script: str) -> tuple[int, bytes]:
     """Run ``python -c script`` through a zygote in a sandbox with the filter ``program``."""
     interpreter = Path(sys.base_prefix).resolve()

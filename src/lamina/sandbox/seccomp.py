@@ -72,13 +72,10 @@ narrow its own filter further) and landlock.
 from __future__ import annotations
 
 import errno
-import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-log = logging.getLogger(__name__)
 
 CLONE_NEWTIME = 0x00000080
 CLONE_NEWNS = 0x00020000
@@ -151,7 +148,7 @@ _DENIED_ALWAYS = (
 POLICY: tuple[Rule, ...] = (
     *(Rule(name) for name in _DENIED_ALWAYS),
     Rule("unshare", when=_any_bit(UNSHARE_NAMESPACES)),
-    Rule("clone", when=_any_bit(CLONE_NAMESPACES)),  # flags come first on x86_64 and aarch64
+    Rule("clone", when=_any_bit(CLONE_NAMESPACES)),
     Rule("clone3", errno.ENOSYS),
     Rule("personality", when=_personality_denied()),
     Rule("socket", errno.EAFNOSUPPORT, when=((0xFFFFFFFF, AF_ALG), (0xFFFFFFFF, AF_VSOCK))),
@@ -179,6 +176,8 @@ def build_filter(policy: tuple[Rule, ...] = POLICY) -> Filter:
         import pyseccomp as sc
     except (ImportError, RuntimeError, OSError) as exc:  # RuntimeError: no libseccomp on the host
         raise SeccompUnavailable(f"libseccomp cannot be loaded ({exc})") from exc
+    if sc.system_arch() not in (sc.Arch.X86_64, sc.Arch.AARCH64):  # where clone's flags come first
+        raise SeccompUnavailable(f"the policy is written for x86_64 and aarch64, not {os.uname().machine}")
     try:
         filt = sc.SyscallFilter(sc.ALLOW)
         filt.set_attr(sc.Attr.ACT_BADARCH, sc.KILL_PROCESS)
