@@ -18,13 +18,14 @@ then, in order:
    /dev/shm), a minimal /dev, /proc of its own PID namespace; /etc/passwd and /etc/group name
    its uid ``sbx_user1051``, as on Lambda. Not there: /home, /root, /run, /sys, /var/log, /srv,
    Lamina's data, other functions' code, the host's /tmp;
-3. drops to its own uid with no supplementary groups and ``no_new_privs``;
-4. installs its seccomp filter (compiled by libseccomp in Lamina's process), last.
+3. drops to its own uid with no supplementary groups and ``no_new_privs``.
+
+``install_seccomp`` then loads its seccomp filter (compiled by libseccomp in Lamina's process,
+``seccomp.py``), the fork server's last step before the runtime runs.
 
 Any failure raises: a child that cannot enter its sandbox must not run function code.
 """
 
-import base64
 import ctypes
 import os
 import platform
@@ -114,8 +115,6 @@ def enter(plan, netns_fd=-1):
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
     _check(_libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(no_new_privs)")
-    if plan.get("seccomp"):
-        install_seccomp(base64.b64decode(plan["seccomp"]))
 
 
 def build_root(plan):

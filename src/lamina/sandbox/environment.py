@@ -61,7 +61,6 @@ class EnvironmentContext:
     network: Namespaces | None = None  # where sandboxed environments' network namespaces come from
     outbound: bool = True  # whether environments reach the network beyond their loopback, unless a function says
     serve_api: ServeApi | None = None  # serves Lamina's API to an environment on a listener inside its namespace
-    seccomp: str | None = None  # the seccomp filter sandboxed environments get (base64 of its BPF program)
     max_pids: int = 1024  # processes and threads per environment, as on Lambda
 
 
@@ -138,8 +137,9 @@ class Environment:
                 return
             self._uid = self.ctx.uids.take()
             assert self._netns is not None
+            seccomp = self.ctx.protections.seccomp
             sandbox = Sandbox(self._uid, self.task_root, self.ctx.kept + self.runtime.keep, self.fn.ephemeral_mb,
-                              self.opt, netns_fd=self._netns.fd, seccomp=self.ctx.seccomp)  # fmt: skip
+                              self.opt, netns_fd=self._netns.fd, seccomp=seccomp.program if seccomp else None)  # fmt: skip
             task_root, tmp = SANDBOX_TASK_ROOT, Path("/tmp")  # a private tmpfs inside the sandbox
         else:
             tmp = self._dir / "tmp"
@@ -167,6 +167,7 @@ class Environment:
         request = SpawnRequest(
             argv=argv, cwd=task_root, env=env, output_fd=write_fd,
             cgroup_procs=self._cgroup.procs if self._cgroup is not None else (), sandbox=sandbox,
+            rlimits=self._rlimits(),
         )  # fmt: skip
         try:
             self._process = await self.ctx.spawner.spawn(request, python=self.runtime.zygote_python)
@@ -191,6 +192,13 @@ class Environment:
             self._api = await self.ctx.serve_api(self._netns.api)
         host, port = self._netns.runtime_api.getsockname()[:2]
         return f"{host}:{port}"
+
+    def _rlimits(self) -> dict[str, tuple[int, int]]:
+        """As on Lambda, 1,024 open files; and no file larger than its ephemeral storage, wherever it
+        is written. The limit is a megabyte past /tmp's size so that filling /tmp still ends with
+        ENOSPC, as on Lambda, and not EFBIG with a SIGXFSZ that kills runtimes which do not ignore it."""
+        size = (self.fn.ephemeral_mb + 1) * MB
+        return {"nofile": (1024, 1024), "fsize": (size, size)}
 
     def _command(self, task_root: Path, *, sandboxed: bool) -> list[str]:
         """The runtime's command as the environment sees it (its code at ``task_root``).

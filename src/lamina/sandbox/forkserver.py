@@ -28,6 +28,7 @@ Standard library only; Python 3.9+.
 """
 
 import array
+import base64
 import gc
 import importlib
 import importlib.util
@@ -104,6 +105,8 @@ def _child(request, output_fd, netns_fd, closing):
         for name, (soft, hard) in (request.get("rlimits") or {}).items():
             resource.setrlimit(_RLIMITS[name], (soft, hard))
         os.chdir(request["cwd"])
+        if (request.get("sandbox") or {}).get("seccomp"):  # last: nothing of Lamina's runs after it
+            enter.install_seccomp(base64.b64decode(request["sandbox"]["seccomp"]))
         if request.get("exec"):
             argv = request["exec"]
             os.execve(argv[0], argv, request["env"])

@@ -5,7 +5,10 @@
                  runtime read-only; a private size-limited /tmp), loopback of its own  (root, Linux)
     users        its own unprivileged uid: no access to other environments' processes, files or
                  Runtime API                                                    (root)
-    cgroups      memory limit and accounting, process-count limit, CPU weight by memory size
+    cgroups      memory limit and accounting (socket buffers too), process-count limit, CPU weight by
+                 memory size
+    seccomp      a system-call filter (``sandbox/seccomp.py``): no user namespaces, mounts, ptrace,
+                 kernel modules or keyrings                         (with namespaces, libseccomp)
 
 Each missing protection is said plainly in the start-up log; Lamina then runs with what it has.
 """
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lamina.sandbox.cgroups import Cgroups
+from lamina.sandbox.seccomp import Filter, SeccompUnavailable, build_filter
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +41,21 @@ class Protections:
     namespaces: bool
     users: bool
     cgroups: Cgroups
+    seccomp: Filter | None = None  # installed in sandboxed environments only
+    seccomp_unavailable: str = ""  # why there is no filter
 
     @classmethod
     def detect(cls) -> Protections:
         root = os.geteuid() == 0
         namespaces = root and _probe_namespaces()
-        return cls(namespaces=namespaces, users=namespaces, cgroups=Cgroups.detect())
+        filt, why = None, "environments are not sandboxed"
+        if namespaces:
+            try:
+                filt, why = build_filter(), ""
+            except SeccompUnavailable as exc:
+                why = str(exc)
+        return cls(namespaces=namespaces, users=namespaces, cgroups=Cgroups.detect(), seccomp=filt,
+                   seccomp_unavailable=why)  # fmt: skip
 
     def report(self) -> None:
         """Say at start-up what each environment gets and what it lacks."""
@@ -64,6 +77,15 @@ class Protections:
                 "cpu": "no CPU weighting by memory size",
             }[controller]
             log.warning("cgroups: no writable %s controller: %s", controller, effect)
+        if "memory" in cg.bases and not cg.socket_memory:
+            log.warning("cgroups v1: socket buffers are not charged to environments (no memory.kmem.tcp): a "
+                        "function can hold more memory in sockets than its memory size")  # fmt: skip
+        if self.seccomp is not None:
+            log.info("seccomp: %d kinds of system call denied in each environment (user namespaces, mounts, "
+                     "ptrace, kernel modules, keyrings, ...)", len(self.seccomp.denied))  # fmt: skip
+        elif self.namespaces:
+            log.warning("seccomp: no system-call filter (%s): functions can create user namespaces and use "
+                        "every system call their uid may", self.seccomp_unavailable)  # fmt: skip
 
     def close(self) -> None:
         self.cgroups.close()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import array
 import asyncio
+import base64
 import json
 import logging
 import os
@@ -66,11 +67,12 @@ class Sandbox:
     tmp_mb: int  # size of the private /tmp
     opt: Path | None = None  # the function's merged layers, mounted read-only at /opt
     netns_fd: int | None = None  # the network namespace to join (network.py's), passed with the request
-    seccomp: str | None = None  # the seccomp filter, compiled: base64 of its BPF program
+    seccomp: bytes | None = None  # a compiled system-call filter (sandbox/seccomp.py), installed last
 
     def to_json(self) -> dict[str, object]:
         return {"uid": self.uid, "code": str(self.code), "keep": [str(p) for p in self.keep],
-                "tmp_mb": self.tmp_mb, "opt": str(self.opt) if self.opt else None, "seccomp": self.seccomp}  # fmt: skip
+                "tmp_mb": self.tmp_mb, "opt": str(self.opt) if self.opt else None,
+                "seccomp": base64.b64encode(self.seccomp).decode() if self.seccomp else None}  # fmt: skip
 
 
 @dataclass(frozen=True)
