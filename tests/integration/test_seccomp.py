@@ -335,7 +335,7 @@ def test_without_libseccomp_lamina_says_so_and_runs_unfiltered(make_server: Call
 def spawn_sandboxed(tmp_path: Path, program: bytes, script: str) -> tuple[int, bytes]:
     """Run ``python -c script`` through a zygote in a sandbox with the filter ``program``."""
     interpreter = Path(sys.base_prefix).resolve()
-    sandbox = Sandbox(uid=1_999_999_999, hide=(Path.home(),), code=tmp_path, keep=(interpreter,), tmp_mb=16,
+    sandbox = Sandbox(uid=1_999_999_999, code=tmp_path, keep=(interpreter,), tmp_mb=16,
                       seccomp=program)  # fmt: skip
 
     async def scenario() -> tuple[int, bytes]:
@@ -343,7 +343,9 @@ def spawn_sandboxed(tmp_path: Path, program: bytes, script: str) -> tuple[int, b
         await zygote.start()
         read_fd, write_fd = os.pipe()
         try:
-            request = SpawnRequest(argv=[sys.executable, "-c", script], cwd=Path("/tmp"), env={}, output_fd=write_fd,
+            # The interpreter itself, not a virtualenv's link to it: the sandbox sees only ``keep``.
+            python = os.path.realpath(sys.executable)
+            request = SpawnRequest(argv=[python, "-c", script], cwd=Path("/tmp"), env={}, output_fd=write_fd,
                                    sandbox=sandbox)  # fmt: skip
             process = await zygote.spawn(request, exec_argv=True)
             os.close(write_fd)
