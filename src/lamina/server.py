@@ -76,7 +76,7 @@ class Server:
         data.mkdir(parents=True, exist_ok=True)
         store = SqliteStore(data / "lamina.db")
         await store.open()
-        recorder = Recorder(store)
+        recorder = Recorder(store, s.logs)
         await recorder.start()
         self._protections = await asyncio.to_thread(Protections.detect)
         self._protections.report()

@@ -49,6 +49,24 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class LogLimits:
+    """How much of what functions print Lamina keeps.
+
+    Lambda hands every line to CloudWatch Logs, which keeps it until a retention policy says
+    otherwise; one host cannot, so each bound here is generous but finite. An invocation keeps at
+    most ``invocation_bytes`` (10 MB: some 100,000 lines of 100 bytes, far more than a function logs
+    on purpose; beyond it, one line says how much was dropped; START, END and REPORT are always
+    kept). A function keeps at most ``function_bytes`` (100 MB: ten invocations at their limit;
+    its oldest lines go first), and no line older than ``retention_seconds`` (30 days, a retention
+    CloudWatch offers). Sizes count as CloudWatch does: a line's UTF-8 bytes and 26 bytes an event.
+    """
+
+    invocation_bytes: int = 10 * MB
+    function_bytes: int = 100 * MB
+    retention_seconds: float = 30 * 86_400.0
+
+
+@dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
     port: int = 9000
@@ -81,6 +99,7 @@ class Settings:
     # Whether a function reaches the outside when its configuration does not say (Lambda: yes).
     outbound_default: bool = True
     limits: Limits = field(default_factory=Limits)
+    logs: LogLimits = field(default_factory=LogLimits)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -125,9 +144,22 @@ class Settings:
         if "LAMINA_SCALE_UP_LIMIT" in env:
             limits = replace(limits, scale_up_limit=int(env["LAMINA_SCALE_UP_LIMIT"]))
         values["limits"] = limits
+        logs = LogLimits()
+        if "LAMINA_LOG_INVOCATION_MB" in env:
+            logs = replace(logs, invocation_bytes=_megabytes(env["LAMINA_LOG_INVOCATION_MB"]))
+        if "LAMINA_LOG_FUNCTION_MB" in env:
+            logs = replace(logs, function_bytes=_megabytes(env["LAMINA_LOG_FUNCTION_MB"]))
+        if "LAMINA_LOG_RETENTION_DAYS" in env:
+            logs = replace(logs, retention_seconds=float(env["LAMINA_LOG_RETENTION_DAYS"]) * 86_400)
+        values["logs"] = logs
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
 
     def function_arn(self, name: str, qualifier: str | None = None) -> str:
         arn = f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}"
         return f"{arn}:{qualifier}" if qualifier else arn
+
+
+def _megabytes(value: str) -> int:
+    """A size given in MB (fractions allowed), in bytes: at least one."""
+    return max(1, int(float(value) * MB))

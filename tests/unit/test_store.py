@@ -12,9 +12,9 @@ import pytest
 
 from lamina.errors import PreconditionFailed, ResourceConflict, ResourceNotFound
 from lamina.model import Code, FunctionConfig, State
-from lamina.store.base import InvocationRecord, LogRecord, Store
+from lamina.store.base import LOG_EVENT_OVERHEAD, InvocationRecord, LogRecord, Store
 from lamina.store.memory import MemoryStore
-from lamina.store.sqlite import SqliteStore, migrate
+from lamina.store.sqlite import SqliteStore, _migrations, migrate
 
 
 def function(name: str, revision: str = "r1") -> FunctionConfig:
@@ -83,6 +83,77 @@ def test_logs_and_invocations(store: Store) -> None:
             await store.close()
 
     asyncio.run(scenario())
+
+
+def line(function: str, timestamp_ms: int, size: int = 100) -> LogRecord:
+    """A log line that counts for ``size`` bytes (its event overhead included)."""
+    return LogRecord(function, "s", timestamp_ms, "x" * (size - LOG_EVENT_OVERHEAD))
+
+
+def test_logs_are_kept_within_a_size_per_function(store: Store) -> None:
+    async def scenario() -> None:
+        await store.open()
+        try:
+            await store.append_logs([line("f", t) for t in range(10)])
+            assert await store.log_bytes("f") == 1000
+            first = await store.read_logs("f", 0, 100)
+            # One more line of f and one of g, kept to 550 bytes a function: f's six oldest go.
+            await store.append_logs([line("f", 10), LogRecord("g", "s", 10, "é" * 10)], max_function_bytes=550)
+            assert [e.timestamp_ms for e in await store.read_logs("f", 0, 100)] == [6, 7, 8, 9, 10]
+            assert await store.log_bytes("f") == 500
+            assert await store.log_bytes("g") == 20 + LOG_EVENT_OVERHEAD  # UTF-8 bytes, not characters
+            # Cursors do not move: a reader goes on from where it was.
+            assert [e.timestamp_ms for e in await store.read_logs("f", first[7].cursor, 100)] == [8, 9, 10]
+
+            assert await store.trim_logs(200) == 3  # f's three oldest; g is within the limit
+            assert [e.timestamp_ms for e in await store.read_logs("f", 0, 100)] == [9, 10]
+            assert await store.log_bytes("f") == 200
+            assert await store.trim_logs(200) == 0
+            assert await store.log_bytes("nobody") == 0
+            await store.append_logs([line("f", 11, size=300)], max_function_bytes=200)
+            assert await store.read_logs("f", 0, 100) == []  # a line larger than the limit is not kept either
+            assert await store.log_bytes("f") == 0
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_old_logs_expire_a_bounded_number_at_a_time(store: Store) -> None:
+    async def scenario() -> None:
+        await store.open()
+        try:
+            await store.append_logs([line("f", t) for t in (1, 2, 3, 4, 5)] + [line("g", 2), line("g", 8)])
+            assert await store.expire_logs(before_ms=5, limit=3) == 3
+            assert await store.expire_logs(before_ms=5, limit=3) == 2
+            assert await store.expire_logs(before_ms=5, limit=3) == 0
+            assert [e.timestamp_ms for e in await store.read_logs("f", 0, 100)] == [5]
+            assert [e.timestamp_ms for e in await store.read_logs("g", 0, 100)] == [8]
+            assert (await store.log_bytes("f"), await store.log_bytes("g")) == (100, 100)
+            assert await store.expire_logs(before_ms=100, limit=10) == 2
+            assert (await store.log_bytes("f"), await store.log_bytes("g")) == (0, 0)
+            await store.append_logs([line("f", 1)])  # cursors are never reused
+            assert [e.timestamp_ms for e in await store.read_logs("f", 0, 100)] == [1]
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_the_log_limits_migration_counts_the_lines_already_stored(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
+    try:
+        for number, sql in _migrations():
+            if number < 9:
+                conn.executescript(f"BEGIN; {sql}; PRAGMA user_version = {number}; COMMIT;")
+        conn.executemany(
+            "INSERT INTO log_events (function, stream, timestamp_ms, message) VALUES (?, 's', 1, ?)",
+            [("f", "abc"), ("f", "é"), ("g", "")],
+        )
+        assert migrate(conn) >= 9
+        assert dict(conn.execute("SELECT function, bytes FROM log_usage").fetchall()) == {"f": 3 + 2 + 52, "g": 26}
+    finally:
+        conn.close()
 
 
 def test_sqlite_survives_reopen(tmp_path: Path) -> None:

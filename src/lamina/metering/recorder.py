@@ -1,24 +1,43 @@
-"""Batched writes of log lines and invocation records, kept off the invocation path.
+"""Batched writes of log lines and invocation records, kept off the invocation path, and the
+removal of old log lines.
 
 ``Recorder.log`` and ``Recorder.invocation`` only append to memory; one owned background task
 (``lamina-recorder``) writes the batches to the store every ``interval`` seconds. ``close`` stops
 the task and writes what is left, so a graceful shutdown loses nothing; a crash can lose at most
 the last interval's lines (the invocations themselves were already answered).
+
+The same task keeps the stored logs within ``LogLimits``: each batch is written with the
+per-function limit (the store removes a function's oldest lines in the same transaction), and
+every ``prune_every`` seconds lines older than the retention go, a bounded number a transaction.
+When it starts, it applies both to what earlier runs left (limits may have been lowered since).
+The per-invocation limit is the environments' (``limits.invocation_bytes``): they drop lines
+before they get here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
-from lamina.tasks import cancel_and_wait
+from lamina.settings import LogLimits
 from lamina.store.base import InvocationRecord, LogRecord, Store
+from lamina.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
+EXPIRE_BATCH = 5000  # lines removed a transaction: short enough not to hold up other writes
+
+
+def prune_every(retention_seconds: float, interval: float) -> float:
+    """How often to look for expired lines: a tenth of the retention, between one write interval
+    and a minute (a retention of seconds, as tests use, is checked often enough to be seen)."""
+    return min(60.0, max(interval, retention_seconds / 10))
+
 
 class Recorder:
-    def __init__(self, store: Store, interval: float = 0.1) -> None:
+    def __init__(self, store: Store, limits: LogLimits | None = None, interval: float = 0.1) -> None:
+        self.limits = limits or LogLimits()
         self._store = store
         self._interval = interval
         self._logs: list[LogRecord] = []
@@ -40,7 +59,7 @@ class Recorder:
         invocations, self._invocations = self._invocations, []
         try:
             if logs:
-                await self._store.append_logs(logs)
+                await self._store.append_logs(logs, max_function_bytes=self.limits.function_bytes)
             if invocations:
                 await self._store.record_invocations(invocations)
         except Exception:
@@ -54,10 +73,27 @@ class Recorder:
             await asyncio.wait_for(self._flushed.wait(), timeout)
 
     async def _run(self) -> None:
+        every = prune_every(self.limits.retention_seconds, self._interval)
+        await self.prune(trim=True)
+        next_prune = time.monotonic() + every
         while True:
             await asyncio.sleep(self._interval)
             if self._logs or self._invocations:
                 await self.flush()
+            if time.monotonic() >= next_prune:
+                await self.prune()
+                next_prune = time.monotonic() + every
+
+    async def prune(self, *, trim: bool = False) -> None:
+        """Remove lines older than the retention (and, with ``trim``, beyond each function's limit)."""
+        try:
+            if trim:
+                await self._store.trim_logs(self.limits.function_bytes)
+            before_ms = int((time.time() - self.limits.retention_seconds) * 1000)
+            while await self._store.expire_logs(before_ms, EXPIRE_BATCH) == EXPIRE_BATCH:
+                pass
+        except Exception:
+            log.exception("could not remove old log lines")
 
     async def close(self) -> None:
         """Stop the writer and write everything still buffered; safe to call twice."""

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import fcntl
 import logging
 import os
 import shutil
 import signal
 import socket
+import struct
+import termios
 import time
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Protocol
@@ -31,6 +34,7 @@ from lamina.errors import LaminaError
 from lamina.runtime.variables import ON_DEMAND, PROVISIONED_CONCURRENCY, lambda_environment, outbound
 from lamina.sandbox.cgroups import EnvCgroup
 from lamina.sandbox.isolation import Protections, UidPool
+from lamina.sandbox.output import OutputLines, Tail, decode
 from lamina.sandbox.provider import EnvironmentGone, EnvState, Outcome
 from lamina.sandbox.spawn import Process, Sandbox, Spawner, SpawnError, SpawnRequest
 from lamina.store.base import InvocationRecord, LogRecord
@@ -38,7 +42,13 @@ from lamina.store.base import InvocationRecord, LogRecord
 log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
-TAIL_BYTES = 4096
+# What the output reader handles at most each time the event loop calls it (it is called again
+# while output waits), so that a function printing as fast as it can takes turns with everything
+# else: 1 MB, or about 4,096 lines (a line costs a microsecond or two; a byte of a line too long to
+# keep, a nanosecond). It reads 8 KB at a time, so that no one read brings many more lines.
+READ_CHUNK = 8192
+READ_PER_CALL = MB
+LINES_PER_CALL = 4096
 # How long an invocation waits, after its result, for the runtime to ask for the next event.
 RUNTIME_TURNAROUND_S = 2.0
 SANDBOX_TASK_ROOT = Path("/var/task")  # where a sandboxed environment sees its code, as on Lambda
@@ -106,9 +116,9 @@ class Environment:
         self._endpoint: RuntimeApiEndpoint | None = None
         self._process: Process | None = None
         self._out_fd = -1
-        self._partial = b""
-        self._lines: list[str] | None = None  # the current invocation's log, when one runs
-        self._init_lines: list[str] = []  # what the runtime printed while initialising
+        self._output = OutputLines(ctx.recorder.limits.invocation_bytes)
+        self._lines: Tail | None = None  # the end of the current invocation's log, when one runs
+        self._init_lines = Tail()  # the end of what the runtime printed while initialising
         self._exited: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._cgroup: EnvCgroup | None = None
         self._uid: int | None = None
@@ -334,14 +344,21 @@ class Environment:
 
     def _on_fetch(self, inv: Invocation) -> None:
         self._drain()  # what it printed before belongs to no invocation
-        self._lines = [f"START RequestId: {inv.request_id} Version: {self.fn.version}"]
-        self._emit_record(self._lines[0])
+        self._end_budget()  # and had a budget of its own
+        self._start_log(inv.request_id)
 
     def init_failure_outcome(self, request_id: str, failure: RuntimeResult) -> Outcome:
         """The outcome of an invocation whose environment failed to initialise: the init error and log."""
-        self._lines = [f"START RequestId: {request_id} Version: {self.fn.version}", *self._init_lines]
-        self._emit_record(self._lines[0])
+        self._start_log(request_id)
+        assert self._lines is not None
+        self._lines.extend(self._init_lines)
         return self._report(request_id, failure, self.init_ms or 0.0, self._final_peak_mb, False)
+
+    def _start_log(self, request_id: str) -> None:
+        start = f"START RequestId: {request_id} Version: {self.fn.version}"
+        self._lines = Tail()
+        self._lines.append(start)
+        self._emit_record(start)
 
     def _report(self, request_id: str, result: RuntimeResult, duration_ms: float, peak_mb: int, reusable: bool) -> Outcome:
         billed = billed_ms(duration_ms)
@@ -354,10 +371,11 @@ class Environment:
             init_ms = self.init_ms
             report += f"\tInit Duration: {init_ms:.2f} ms"
             self._reported_init = True
+        self._end_budget()
         for line in (f"END RequestId: {request_id}", report):
             self._emit(line)
-        lines, self._lines = self._lines or [], None
-        tail = ("\n".join(lines) + "\n").encode()[-TAIL_BYTES:]
+        lines, self._lines = self._lines or Tail(), None
+        tail = lines.value()
         self.ctx.recorder.invocation(InvocationRecord(
             request_id=request_id, function=self.fn.name, version=self.fn.version,
             started_ms=int(time.time() * 1000 - duration_ms), duration_ms=duration_ms, billed_ms=billed,
@@ -412,9 +430,16 @@ class Environment:
             self._exited.set_result(exited.result())
 
     def _read_output(self) -> None:
-        while True:
+        """The event loop's reader of the output pipe: handles at most ``READ_PER_CALL`` bytes or
+        ``LINES_PER_CALL`` lines."""
+        self._read(READ_PER_CALL, LINES_PER_CALL)
+
+    def _read(self, limit: int, lines: int | None = None) -> None:
+        """Read up to ``limit`` bytes of output (and stop after ``lines`` lines), as far as there is
+        some without waiting."""
+        while limit > 0 and (lines is None or lines > 0):
             try:
-                chunk = os.read(self._out_fd, 65536)
+                chunk = os.read(self._out_fd, min(READ_CHUNK, limit))
             except BlockingIOError:
                 return
             except OSError:
@@ -422,29 +447,45 @@ class Environment:
             if not chunk:
                 asyncio.get_running_loop().remove_reader(self._out_fd)
                 return
-            *lines, self._partial = (self._partial + chunk).split(b"\n")
-            for line in lines:
-                self._emit(line.decode(errors="replace"))
+            limit -= len(chunk)
+            complete = self._output.feed(chunk)
+            if lines is not None:
+                lines -= len(complete)
+            self._emit_output(complete)
 
     def _drain(self) -> None:
-        """Read all output already written: the runtime flushes before it posts a result."""
+        """Read all output already written: the runtime flushes before it posts a result. That is
+        what the pipe holds now (at most its capacity, however fast the function goes on writing):
+        a writer waits while the pipe is full, so what it wrote earlier has been read already."""
         if self._out_fd >= 0:
-            self._read_output()
+            self._read(_pending_bytes(self._out_fd))
 
     def _flush_partial(self) -> None:
-        if self._partial:
-            line, self._partial = self._partial, b""
-            self._emit(line.decode(errors="replace"))
+        self._emit_output(self._output.finish())
 
-    def _emit(self, line: str) -> None:
+    def _emit_output(self, lines: list[bytes]) -> None:
+        if lines:
+            now_ms = int(time.time() * 1000)  # read together: one time for them all
+            for line in lines:
+                self._emit(decode(line), now_ms)
+
+    def _end_budget(self) -> None:
+        """Close the log budget of an invocation (or of what came before or between them); a notice
+        says what it dropped."""
+        dropped = self._output.renew()
+        if dropped is not None:
+            self._emit(dropped.notice(self._output.budget))
+
+    def _emit(self, line: str, timestamp_ms: int | None = None) -> None:
         if self._lines is not None:
             self._lines.append(line)
-        elif self.state is EnvState.STARTING and len(self._init_lines) < 1000:
+        elif self.state is EnvState.STARTING:
             self._init_lines.append(line)
-        self._emit_record(line)
+        self._emit_record(line, timestamp_ms)
 
-    def _emit_record(self, line: str) -> None:
-        self.ctx.recorder.log(LogRecord(self.fn.name, self.log_stream, int(time.time() * 1000), line))
+    def _emit_record(self, line: str, timestamp_ms: int | None = None) -> None:
+        now_ms = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms
+        self.ctx.recorder.log(LogRecord(self.fn.name, self.log_stream, now_ms, line))
 
 
 async def _first_of(*futures: asyncio.Future[Any], timeout: float) -> None:
@@ -465,6 +506,14 @@ async def _first_of(*futures: asyncio.Future[Any], timeout: float) -> None:
         timer.cancel()
         for future in futures:
             future.remove_done_callback(wake)
+
+
+def _pending_bytes(fd: int) -> int:
+    """How many bytes wait in pipe ``fd`` (should the kernel not say, as many as one read call takes)."""
+    try:
+        return int(struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0" * 4))[0])
+    except OSError:
+        return READ_PER_CALL
 
 
 def _timestamp() -> str:

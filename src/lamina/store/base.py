@@ -8,6 +8,14 @@ PostgreSQL will sit behind the same interface. Contract, for every implementatio
   ``expected_revision`` that does not match raises ``PreconditionFailed``, and with a name that
   does not exist raises ``ResourceNotFound``.
 - ``append_logs`` and ``record_invocations`` take batches; they are called off the hot path.
+- Log lines are kept within bounds: a function's stored log is the sum of its lines' sizes
+  (``log_event_size``: UTF-8 bytes plus CloudWatch's 26 bytes of overhead an event).
+  ``append_logs`` with ``max_function_bytes`` removes, in the same transaction, the oldest lines of
+  each function it appended to until that function's log fits, so no reader ever sees more;
+  ``trim_logs`` does the same for every function (a limit lowered since they were written).
+  ``expire_logs`` removes lines older than a time, at most ``limit`` of them a call, so that each
+  call is one short transaction; call it again while it returns ``limit``. Removing lines never
+  changes the cursors of those left (``read_logs`` goes on where it was).
 - ``close`` is safe to call twice.
 - A function's tags, policies and asynchronous-invocation configurations belong to it: writing
   one for a function that does not exist raises ``ResourceNotFound``, and ``delete_function``
@@ -27,7 +35,7 @@ PostgreSQL will sit behind the same interface. Contract, for every implementatio
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Protocol, Sequence
+from typing import Mapping, NamedTuple, Protocol, Sequence
 
 from lamina.model import EventInvokeConfig, FunctionConfig, FunctionPolicy, LayerVersion
 from lamina.model import FunctionUrlConfig
@@ -35,8 +43,19 @@ from lamina.model import Alias
 from lamina.model import ProvisionedConcurrencyConfig
 
 
-@dataclass(frozen=True)
-class LogRecord:
+# What CloudWatch Logs counts for each event beside its message (its quotas and Lambda's both use it).
+LOG_EVENT_OVERHEAD = 26
+
+
+def log_event_size(message: str) -> int:
+    """The size a log line counts for: its UTF-8 bytes and the event's overhead."""
+    return len(message.encode()) + LOG_EVENT_OVERHEAD
+
+
+class LogRecord(NamedTuple):
+    """One line of a function's log, to be stored. A tuple: one is made for every line a function
+    prints, and a frozen dataclass costs three times as much to make."""
+
     function: str
     stream: str
     timestamp_ms: int
@@ -222,10 +241,27 @@ class Store(Protocol):
         """Every provisioned-concurrency configuration, by function, then qualifier."""
         ...
 
-    async def append_logs(self, records: Sequence[LogRecord]) -> None: ...
+    async def append_logs(self, records: Sequence[LogRecord], *, max_function_bytes: int | None = None) -> None:
+        """Append ``records``; with ``max_function_bytes``, then remove the oldest lines of each of their
+        functions until it keeps at most that many bytes, in the same transaction."""
+        ...
 
     async def read_logs(self, function: str, since: int, limit: int) -> list[LogEvent]:
         """Log events of ``function`` with a cursor greater than ``since``, oldest first."""
+        ...
+
+    async def log_bytes(self, function: str) -> int:
+        """The size of ``function``'s stored log (0: none)."""
+        ...
+
+    async def trim_logs(self, max_function_bytes: int) -> int:
+        """Remove the oldest lines of every function whose log is larger than ``max_function_bytes``
+        until it is not; returns how many lines were removed."""
+        ...
+
+    async def expire_logs(self, before_ms: int, limit: int) -> int:
+        """Remove at most ``limit`` lines (of any function) timestamped before ``before_ms``; returns
+        how many were removed."""
         ...
 
     async def record_invocations(self, records: Sequence[InvocationRecord]) -> None: ...

@@ -10,13 +10,14 @@ from lamina.model import EventInvokeConfig, FunctionConfig, FunctionPolicy, Laye
 from lamina.model import FunctionUrlConfig
 from lamina.model import Alias
 from lamina.model import ProvisionedConcurrencyConfig
-from lamina.store.base import InvocationRecord, LogEvent, LogRecord, OutboxMessage, QueuedEvent
+from lamina.store.base import InvocationRecord, LogEvent, LogRecord, OutboxMessage, QueuedEvent, log_event_size
 
 
 class MemoryStore:
     def __init__(self) -> None:
         self._functions: dict[str, FunctionConfig] = {}
         self._logs: list[LogEvent] = []
+        self._last_cursor = 0
         self._invocations: list[InvocationRecord] = []
         self._layers: dict[tuple[str, int], LayerVersion] = {}
         self._last_layer_version: dict[str, int] = {}
@@ -212,13 +213,40 @@ class MemoryStore:
     async def list_provisioned_concurrency(self) -> list[ProvisionedConcurrencyConfig]:
         return [config for _, config in sorted(self._provisioned.items())]
 
-    async def append_logs(self, records: Sequence[LogRecord]) -> None:
+    async def append_logs(self, records: Sequence[LogRecord], *, max_function_bytes: int | None = None) -> None:
         for r in records:
-            cursor = len(self._logs) + 1
-            self._logs.append(LogEvent(cursor, r.function, r.stream, r.timestamp_ms, r.message))
+            self._last_cursor += 1
+            self._logs.append(LogEvent(self._last_cursor, r.function, r.stream, r.timestamp_ms, r.message))
+        if max_function_bytes is not None:
+            for function in {r.function for r in records}:
+                self._trim(function, max_function_bytes)
 
     async def read_logs(self, function: str, since: int, limit: int) -> list[LogEvent]:
         return [e for e in self._logs if e.function == function and e.cursor > since][:limit]
+
+    async def log_bytes(self, function: str) -> int:
+        return sum(log_event_size(e.message) for e in self._logs if e.function == function)
+
+    async def trim_logs(self, max_function_bytes: int) -> int:
+        return sum(self._trim(function, max_function_bytes) for function in {e.function for e in self._logs})
+
+    async def expire_logs(self, before_ms: int, limit: int) -> int:
+        old = [e for e in self._logs if e.timestamp_ms < before_ms][:limit]
+        gone = {e.cursor for e in old}
+        self._logs = [e for e in self._logs if e.cursor not in gone]
+        return len(old)
+
+    def _trim(self, function: str, max_bytes: int) -> int:
+        excess = sum(log_event_size(e.message) for e in self._logs if e.function == function) - max_bytes
+        gone: set[int] = set()
+        for e in self._logs:
+            if excess <= 0:
+                break
+            if e.function == function:
+                gone.add(e.cursor)
+                excess -= log_event_size(e.message)
+        self._logs = [e for e in self._logs if e.cursor not in gone]
+        return len(gone)
 
     async def record_invocations(self, records: Sequence[InvocationRecord]) -> None:
         self._invocations.extend(records)

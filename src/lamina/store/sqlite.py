@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
 from lamina.errors import PreconditionFailed, ResourceConflict, ResourceNotFound
 from lamina.model import EventInvokeConfig, FunctionConfig, FunctionPolicy, LayerVersion
 from lamina.model import FunctionUrlConfig
+from lamina.store import sqlite_logs as logs
 from lamina.store.base import InvocationRecord, LogEvent, LogRecord, OutboxMessage, QueuedEvent
 from lamina.store.codec import (
     decode,
@@ -540,25 +541,20 @@ class SqliteStore:
 
         return await self._run(select)
 
-    async def append_logs(self, records: Sequence[LogRecord]) -> None:
-        def insert(conn: sqlite3.Connection) -> None:
-            conn.executemany(
-                "INSERT INTO log_events (function, stream, timestamp_ms, message) VALUES (?, ?, ?, ?)",
-                [(r.function, r.stream, r.timestamp_ms, r.message) for r in records],
-            )
-
-        await self._write(insert)
+    async def append_logs(self, records: Sequence[LogRecord], *, max_function_bytes: int | None = None) -> None:
+        await self._write(lambda conn: logs.append(conn, records, max_function_bytes))
 
     async def read_logs(self, function: str, since: int, limit: int) -> list[LogEvent]:
-        def select(conn: sqlite3.Connection) -> list[LogEvent]:
-            rows = conn.execute(
-                "SELECT cursor, function, stream, timestamp_ms, message FROM log_events "
-                "WHERE function = ? AND cursor > ? ORDER BY cursor LIMIT ?",
-                (function, since, limit),
-            ).fetchall()
-            return [LogEvent(*row) for row in rows]
+        return await self._run(lambda conn: logs.read(conn, function, since, limit))
 
-        return await self._run(select)
+    async def log_bytes(self, function: str) -> int:
+        return await self._run(lambda conn: logs.stored(conn, function))
+
+    async def trim_logs(self, max_function_bytes: int) -> int:
+        return await self._write(lambda conn: logs.trim_all(conn, max_function_bytes))
+
+    async def expire_logs(self, before_ms: int, limit: int) -> int:
+        return await self._write(lambda conn: logs.expire(conn, before_ms, limit))
 
     async def record_invocations(self, records: Sequence[InvocationRecord]) -> None:
         def insert(conn: sqlite3.Connection) -> None:
