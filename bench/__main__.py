@@ -22,7 +22,9 @@ T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_JSON = Path("bench-results/latest.json")
-ROUNDS = 2  # with a baseline: two rounds each side, the baseline first in one and second in the other
+# Rounds on each side with a baseline, an even number so that each side goes first as often. A quick
+# run's figures are noisier (a second per warm measurement, five cold starts) and its rounds cheap.
+ROUNDS = {FULL.name: 2, QUICK.name: 4}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -38,7 +40,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--baseline", metavar="REF",
                         help="measure Lamina as of this git revision too (e.g. main), in the same run, and compare")
     parser.add_argument("--rounds", type=int, metavar="N",
-                        help=f"with --baseline: rounds of each scenario on each side (default {ROUNDS})")
+                        help=f"with --baseline: rounds of each scenario on each side (default {ROUNDS[FULL.name]}; "
+                             f"quick {ROUNDS[QUICK.name]})")  # fmt: skip
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON,
                         help=f"where to write the results (default {DEFAULT_JSON}, relative to the repository)")  # fmt: skip
     args = parser.parse_args(argv)
@@ -76,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             failed = bool(results.errors)
         else:
             with baseline.checkout(args.baseline, progress) as checkout:  # removed after the servers are stopped
-                rounds = args.rounds or ROUNDS
+                rounds = args.rounds or ROUNDS[profile.name]
                 compared = _measure(lambda processes: against.run(profile, only, processes, progress, checkout, rounds))
             print(report.render_compared(compared), flush=True)
             report.write_compared_json(compared, path)

@@ -5,9 +5,9 @@ baseline's the checkout's (``baseline.py``). In round 1 the baseline goes first,
 current code, and so on, so that a machine that slowly gets busier or quieter favours neither
 side; the spread of a side's rounds is what ``compare.py`` takes for the noise.
 
-- ``warm``: the floor, the peer and both Laminas are started once; each round measures all of them
-  at each concurrency, the two Laminas one right after the other. The floor and peer figures are
-  given to both sides' results, so that each reads as a run of its own.
+- ``warm``: the floor and the peer are started once; each round starts both Laminas anew (in the
+  round's order) and measures all four at each concurrency, the two Laminas one right after the
+  other. The floor and peer figures go to both sides' results, so that each reads as a run of its own.
 - every other scenario: each round runs it whole on one side's new server, then on the other's.
 
 A side that fails in a round is recorded in that round's results, and the run goes on.
@@ -32,33 +32,37 @@ from bench.results import Compared, Results
 from bench.scenarios import warm
 from bench.types import Progress
 
-BASELINE = "baseline"  # the warm scenario's target name for the baseline's Lamina
-
-
 @dataclass
 class Side:
     bench: Bench
     rounds: list[Results]
+    target: str  # its Lamina's name among the warm scenario's targets
 
 
 def _order(i: int, current: Side, baseline: Side) -> tuple[Side, Side]:
+    """Round ``i``'s sides, first to last: the baseline first in rounds 1, 3, ..."""
     return (baseline, current) if i % 2 == 0 else (current, baseline)
+
+
+def _in_round(side: Side, i: int) -> Bench:
+    """The side's bench in round ``i``: its servers' data and logs apart from the other rounds'."""
+    return dataclasses.replace(side.bench, label=f"{side.bench.label}-{i + 1}")
 
 
 async def _warm(current: Side, baseline: Side) -> None:
     bench = current.bench
-    async with (suite.references(bench, current.rounds[0].notes) as references,
-                baseline.bench.lamina("warm") as old, bench.lamina("warm") as new):  # fmt: skip
-        await old.create_function("noop", NOOP)
-        await new.create_function("noop", NOOP)
-        pair = [warm.Target(BASELINE, old.endpoint("noop")), warm.Target("lamina", new.endpoint("noop"))]
+    async with suite.references(bench, current.rounds[0].notes) as references:
         for i, (now, was) in enumerate(zip(current.rounds, baseline.rounds)):
             bench.progress(f"warm round {i + 1} of {len(current.rounds)}")
-            ordered = pair if i % 2 == 0 else pair[::-1]  # as ``_order``: the baseline first in rounds 1, 3, ...
-            points = await warm.run([*references, *ordered], bench.profile, bench.workdir, bench.progress)
-            now.warm = [p for p in points if p.target != BASELINE]
-            was.warm = [dataclasses.replace(p, target="lamina") if p.target == BASELINE else p
-                        for p in points if p.target != "lamina"]  # fmt: skip
+            first, second = _order(i, current, baseline)
+            async with _in_round(first, i).lamina("warm") as one, _in_round(second, i).lamina("warm") as other:
+                await one.create_function("noop", NOOP)
+                await other.create_function("noop", NOOP)
+                ours = [warm.Target(first.target, one.endpoint("noop")), warm.Target(second.target, other.endpoint("noop"))]
+                points = await warm.run([*references, *ours], bench.profile, bench.workdir, bench.progress)
+            now.warm = [p for p in points if p.target != baseline.target]
+            was.warm = [dataclasses.replace(p, target=current.target) if p.target == baseline.target else p
+                        for p in points if p.target != current.target]  # fmt: skip
 
 
 async def _scenario(name: str, current: Side, baseline: Side) -> None:
@@ -70,9 +74,8 @@ async def _scenario(name: str, current: Side, baseline: Side) -> None:
         return
     for i in range(len(current.rounds)):
         for side in _order(i, current, baseline):
-            label = f"{side.bench.label}-{i + 1}"  # data and logs of a round's server apart from the others'
             try:
-                await suite.SCENARIOS[name](dataclasses.replace(side.bench, label=label), side.rounds[i])
+                await suite.SCENARIOS[name](_in_round(side, i), side.rounds[i])
             except Exception as exc:  # the other side, and the next rounds, still run
                 suite.failed(name, exc, [side.rounds[i]], current.bench.progress)
             finally:
@@ -91,9 +94,9 @@ async def run(profile: Profile, only: list[str], processes: Processes, progress:
                         baseline=[Results(profile, was, started) for _ in range(rounds)])  # fmt: skip
     every = [*compared.current, *compared.baseline]
     with suite.scratch() as workdir:
-        current = Side(Bench(profile, processes, workdir, progress, label="current"), compared.current)
+        current = Side(Bench(profile, processes, workdir, progress, label="current"), compared.current, "lamina")
         baseline = Side(Bench(profile, processes, workdir, progress, src=checkout.src, label="baseline"),
-                        compared.baseline)  # fmt: skip
+                        compared.baseline, "baseline")  # fmt: skip
         try:
             for name in only:
                 load = os.getloadavg()[0]
