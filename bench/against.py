@@ -15,7 +15,6 @@ A side that fails in a round is recorded in that round's results, and the run go
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
 import time
