@@ -19,12 +19,17 @@ class Bench:
     processes: Processes
     workdir: Path  # a temporary folder, removed after the run
     progress: Progress
+    src: Path | None = None  # a baseline checkout's src, whose Lamina this side's servers run; None: the suite's own
+    label: str = ""  # tells this side's and round's servers and data apart from the other's, e.g. "baseline-2"
 
     @contextlib.asynccontextmanager
     async def lamina(self, name: str, **settings: str) -> AsyncIterator[Lamina]:
         """A Lamina server of the scenario's own (data in the scratch folder), stopped on the way out."""
-        self.progress(f"starting Lamina for {name}" + "".join(f" {k}={v}" for k, v in settings.items()))
-        server = await start_lamina(self.processes, self.workdir / f"lamina-{name}", f"lamina-{name}", **settings)
+        tag = f"{name}-{self.label}" if self.label else name
+        self.progress(f"starting Lamina for {name}" + (f" ({self.label})" if self.label else "")
+                      + "".join(f" {k}={v}" for k, v in settings.items()))  # fmt: skip
+        server = await start_lamina(self.processes, self.workdir / f"lamina-{tag}", f"lamina-{tag}", src=self.src,
+                                    **settings)  # fmt: skip
         try:
             yield server
         finally:

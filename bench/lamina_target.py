@@ -122,18 +122,24 @@ class Lamina:
         return doc
 
 
-def server_env(extra: Mapping[str, str]) -> dict[str, str]:
+def server_env(extra: Mapping[str, str], src: Path | None = None) -> dict[str, str]:
+    """The suite's environment without its ``LAMINA_*`` variables, plus ``extra``; with ``src`` first on
+    ``PYTHONPATH`` when given, so that ``import lamina`` finds that checkout's before the installed one."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAMINA_")}
     env.update(extra)
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(src), *filter(None, [os.environ.get("PYTHONPATH")])])
     return env
 
 
-async def start_lamina(processes: Processes, data_dir: Path, name: str = "lamina", **settings: str) -> Lamina:
-    """A Lamina server with ``LAMINA_*`` ``settings`` (e.g. ``LAMINA_ACCOUNT_CONCURRENCY="64"``)."""
+async def start_lamina(processes: Processes, data_dir: Path, name: str = "lamina", *, src: Path | None = None,
+                       **settings: str) -> Lamina:  # fmt: skip
+    """A Lamina server with ``LAMINA_*`` ``settings`` (e.g. ``LAMINA_ACCOUNT_CONCURRENCY="64"``), running the
+    Lamina the suite imports, or the one under ``src`` (a baseline checkout's) when given."""
     data_dir.mkdir(parents=True, exist_ok=True)
     server = ServerProcess(
         name, [sys.executable, "-m", "lamina", "server", "--port", "0", "--data-dir", str(data_dir)],
-        ready=r"^Lamina listening on (?P<url>http://\S+)", env=server_env(settings), cwd=ROOT,
+        ready=r"^Lamina listening on (?P<url>http://\S+)", env=server_env(settings, src), cwd=ROOT,
         log=data_dir.parent / f"{name}.log",
     )  # fmt: skip
     await processes.start(server)

@@ -10,9 +10,12 @@ import dataclasses
 import json
 import math
 from collections.abc import Sequence
+from enum import Enum
 from pathlib import Path
 
-from bench.results import Results
+from bench import figures
+from bench.compare import Comparison, Verdict, compare, worse
+from bench.results import Compared, Results
 from bench.scenarios.warm import WarmPoint
 from bench.stats import ratio
 from bench.targets import Check, checks
@@ -155,13 +158,16 @@ def runtimes_table(results: Results) -> str | None:
     return table(header, rows)
 
 
-def render(results: Results) -> str:
+def _loads(results: Results) -> str:
     loads = [f"{name} {load:.2f}" for name, load in results.load_average.items()]
     if results.load_average_end:
         loads.append(f"end {results.load_average_end[0]:.2f}")
+    return f"Load average (1 minute) as each scenario began: {', '.join(loads)}"
+
+
+def render(results: Results) -> str:
     parts = [f"Lamina benchmark ({results.profile.name} run, {results.started}, {results.duration_s:.0f} s)",
-             f"Machine: {results.machine.describe()}",
-             f"Load average (1 minute) as each scenario began: {', '.join(loads)}"]  # fmt: skip
+             f"Machine: {results.machine.describe()}", _loads(results)]  # fmt: skip
     main = main_table(results)
     if main:
         parts += ["", main]
@@ -200,10 +206,77 @@ def _plain(value: object) -> object:
         return [_plain(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, Enum):
+        return value.value
     return value
 
 
 def write_json(results: Results, path: Path) -> None:
     doc = {"results": _plain(results), "targets": _plain(checks(results))}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+
+
+def comparisons(compared: Compared) -> list[Comparison]:
+    return compare(figures.of_rounds(compared.baseline), figures.of_rounds(compared.current))
+
+
+def _value(value: float | None, unit: str) -> str:
+    if value is None:
+        return "–"
+    if unit == "ms":
+        return _ms(value)
+    if unit in ("s", "MB"):
+        return f"{value:.2f}"
+    return f"{value:,.0f}"
+
+
+def _pct(share: float) -> str:
+    return f"{share:.0%}" if math.isfinite(share) else "∞"
+
+
+_VERDICT = {Verdict.WORSE: "**worse**", Verdict.BETTER: "better", Verdict.SAME: "within noise", Verdict.MISSING: "–"}
+
+
+def comparison_table(rows: Sequence[Comparison], baseline: str) -> str:
+    cells = [[f"{c.name} ({c.unit})", _value(c.baseline, c.unit), _value(c.current, c.unit), _x(c.ratio),
+              f"{_pct(c.baseline_spread)} / {_pct(c.current_spread)}", f"±{_pct(c.margin)}", _VERDICT[c.verdict]]
+             for c in rows]  # fmt: skip
+    header = ["figure", f"baseline {baseline}", "current", "current / baseline", "spread of rounds (baseline / current)",
+              "noise margin", "verdict"]  # fmt: skip
+    return table(header, cells)
+
+
+def render_compared(compared: Compared) -> str:
+    """Every figure beside the baseline's (medians of the rounds), and those worse by more than the noise margin."""
+    first, checkout = compared.current[0], compared.checkout
+    rows = comparisons(compared)
+    parts = [f"Lamina benchmark against {checkout.describe()} ({first.profile.name} run, {first.started}, "
+             f"{first.duration_s:.0f} s, {compared.rounds} rounds each side, alternating which side goes first)",
+             f"Machine: {first.machine.describe()}", _loads(first),
+             f"Baseline: {checkout.describe()}, its servers importing {checkout.lamina_file}"]  # fmt: skip
+    if rows:
+        parts += ["", comparison_table(rows, checkout.commit)]
+    listed = "; ".join(f"{c.name} ({_x(c.ratio)}, margin ±{_pct(c.margin)})" for c in worse(rows))
+    parts += ["", f"Worse than the baseline by more than the noise margin: {listed or 'none'}."]
+    notes = [n for r in [*compared.current, *compared.baseline] for n in r.notes]
+    parts += [f"Note: {n}" for n in dict.fromkeys(notes)]  # once each, in order
+    for side, rounds in (("current", compared.current), ("baseline", compared.baseline)):
+        for i, r in enumerate(rounds):
+            parts += [f"FAILED {name} ({side}, round {i + 1}): {why}" for name, why in r.errors.items()]
+    return "\n".join(parts)
+
+
+def write_compared_json(compared: Compared, path: Path) -> None:
+    """Each side's results and targets round by round, and every figure compared."""
+    rows = comparisons(compared)
+    checkout = compared.checkout
+    doc = {
+        "baseline": {"ref": checkout.ref, "commit": checkout.commit, "lamina": checkout.lamina_file,
+                     "rounds": [{"results": _plain(r), "targets": _plain(checks(r))} for r in compared.baseline]},
+        "current": {"rounds": [{"results": _plain(r), "targets": _plain(checks(r))} for r in compared.current]},
+        "comparison": _plain(rows),
+        "worse": [c.name for c in worse(rows)],
+    }  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bench.baseline import Checkout
 from bench.machine import Machine
 from bench.profile import Profile
 from bench.scenarios.asynchronous import AsyncResult
@@ -35,3 +36,13 @@ class Results:
 
     def warm_point(self, target: str, concurrency: int) -> WarmPoint | None:
         return next((p for p in self.warm or [] if p.target == target and p.concurrency == concurrency), None)
+
+
+@dataclass
+class Compared:
+    """A run against a baseline (``against.py``): each side's results, one per round, in the same order."""
+
+    checkout: Checkout
+    rounds: int
+    current: list[Results]
+    baseline: list[Results]

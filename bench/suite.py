@@ -7,6 +7,7 @@ when the run is interrupted (``__main__`` kills what is left if the event loop c
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
@@ -14,7 +15,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -34,12 +35,14 @@ ROOT = Path(__file__).resolve().parent.parent
 PEER_CACHE = ROOT / ".cache" / "bench" / "serverless"
 
 
-async def _warm(bench: Bench, results: Results) -> None:
+@contextlib.asynccontextmanager
+async def references(bench: Bench, notes: list[str]) -> AsyncIterator[list[warm.Target]]:
+    """The warm scenario's reference servers, the floor and (where it installs) the peer, stopped on the way out."""
     targets: list[warm.Target] = []
     floor = await start_floor(bench.processes, bench.workdir / "floor.log")
     targets.append(warm.Target("floor", Endpoint(floor.url, invoke_path("noop"))))
     install = await peer.prepare(PEER_CACHE, bench.progress)
-    results.notes.append(install.note)
+    notes.append(install.note)
     bench.progress(install.note)
     the_peer = None
     if install.cli is not None:
@@ -48,17 +51,21 @@ async def _warm(bench: Bench, results: Results) -> None:
             targets.append(warm.Target("peer", the_peer.endpoint()))
         except ServerError as exc:
             note = f"peer skipped: serverless-offline did not start: {exc}"
-            results.notes.append(note.splitlines()[0])
+            notes.append(note.splitlines()[0])
             bench.progress(note)
     try:
-        async with bench.lamina("warm") as lamina:
-            await lamina.create_function("noop", NOOP)
-            targets.append(warm.Target("lamina", lamina.endpoint("noop")))
-            results.warm = await warm.run(targets, bench.profile, bench.workdir, bench.progress)
+        yield targets
     finally:
         if the_peer is not None:
             await bench.processes.stop(the_peer.server)
         await bench.processes.stop(floor)
+
+
+async def _warm(bench: Bench, results: Results) -> None:
+    async with references(bench, results.notes) as targets, bench.lamina("warm") as lamina:
+        await lamina.create_function("noop", NOOP)
+        targets.append(warm.Target("lamina", lamina.endpoint("noop")))
+        results.warm = await warm.run(targets, bench.profile, bench.workdir, bench.progress)
 
 
 async def _cold(bench: Bench, results: Results) -> None:
@@ -118,6 +125,14 @@ def _innermost(exc: BaseException) -> BaseException:
     return exc
 
 
+def failed(name: str, exc: Exception, results: list[Results], progress: Progress) -> None:
+    """Record a scenario's failure in ``results`` (``Results.errors``) and show its traceback."""
+    cause = _innermost(exc)
+    for r in results:
+        r.errors[name] = f"{type(cause).__name__}: {cause}".splitlines()[0]
+    progress(f"{name} FAILED:\n{''.join(traceback.format_exception(exc))}")
+
+
 def _remove(path: Path) -> None:
     """Remove the scratch folder, code trees that Lamina made read-only included."""
 
@@ -132,27 +147,34 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, onerror=writable_then_retry)
 
 
+@contextlib.contextmanager
+def scratch() -> Iterator[Path]:
+    """The run's temporary folder (servers' data and logs), removed on the way out."""
+    workdir = Path(tempfile.mkdtemp(prefix="lamina-bench-"))
+    try:
+        yield workdir
+    finally:
+        _remove(workdir)
+
+
 async def run(profile: Profile, only: list[str], processes: Processes, progress: Progress) -> Results:
     start = time.monotonic()
     results = Results(profile, machine.describe(), datetime.now(timezone.utc).isoformat(timespec="seconds"))
     progress(f"machine: {results.machine.describe()}")
-    workdir = Path(tempfile.mkdtemp(prefix="lamina-bench-"))
-    bench = Bench(profile, processes, workdir, progress)
-    try:
-        for name in only:
-            results.load_average[name] = os.getloadavg()[0]
-            progress(f"== {name} (load average {results.load_average[name]:.2f})")
-            try:
-                await SCENARIOS[name](bench, results)
-            except Exception as exc:  # one failed scenario must not lose the others' figures
-                cause = _innermost(exc)
-                results.errors[name] = f"{type(cause).__name__}: {cause}".splitlines()[0]
-                progress(f"{name} FAILED:\n{''.join(traceback.format_exception(exc))}")
-            finally:
-                await processes.stop_all()
-    finally:
-        await processes.stop_all()
-        _remove(workdir)
+    with scratch() as workdir:
+        bench = Bench(profile, processes, workdir, progress)
+        try:
+            for name in only:
+                results.load_average[name] = os.getloadavg()[0]
+                progress(f"== {name} (load average {results.load_average[name]:.2f})")
+                try:
+                    await SCENARIOS[name](bench, results)
+                except Exception as exc:  # one failed scenario must not lose the others' figures
+                    failed(name, exc, [results], progress)
+                finally:
+                    await processes.stop_all()
+        finally:
+            await processes.stop_all()
     results.duration_s = time.monotonic() - start
     results.load_average_end = os.getloadavg()
     return results
