@@ -6,7 +6,8 @@ process alive and sends it code line by line, for tests where the namespace must
 
 ``RemoteHost`` stands for a server elsewhere on the network: a process in a network namespace of
 its own, with a TCP echo server on ``port`` that first answers with the address it saw the client
-at. Its veth (host end ``lmt<hex>``) and its /30 come from 198.18.0.0/15, the range set aside for
+at; ``listen()`` gives the test a listening socket of its own there, which functions reach through
+their outbound networking. Its veth (host end ``lmt<hex>``) and its /30 come from 198.18.0.0/15, the range set aside for
 network tests (RFC 2544), so no traffic ever leaves this machine. It has no default route: it can
 answer only the host's own address on that veth, which is what a namespace behind NAT appears as.
 
@@ -15,6 +16,7 @@ Everything needs root; everything is removed by ``close`` (or the ``with`` block
 
 from __future__ import annotations
 
+import ctypes
 import ipaddress
 import json
 import os
@@ -149,6 +151,37 @@ class RemoteHost:
         except BaseException:
             self.close()
             raise
+
+    def listen(self) -> socket.socket:
+        """A listening TCP socket at this remote host's address (an ephemeral port), for the test's
+        own threads to serve: made by a thread that joins the remote host's namespace for the
+        moment (a socket stays in the namespace it was made in)."""
+        made: list[socket.socket | BaseException] = []
+
+        def make() -> None:
+            libc = ctypes.CDLL(None, use_errno=True)
+            home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+            there = os.open(f"/proc/{self.process.pid}/ns/net", os.O_RDONLY)
+            try:
+                if libc.setns(there, 0x40000000) != 0:
+                    raise OSError(ctypes.get_errno(), "setns")
+                try:
+                    made.append(socket.create_server((self.address, 0)))
+                finally:
+                    if libc.setns(home, 0x40000000) != 0:
+                        os._exit(70)  # a thread left in another namespace must not go on
+            except BaseException as exc:
+                made.append(exc)
+            finally:
+                os.close(home)
+                os.close(there)
+
+        thread = threading.Thread(target=make)
+        thread.start()
+        thread.join()
+        if isinstance(made[0], BaseException):
+            raise made[0]
+        return made[0]
 
     def close(self) -> None:
         if self.process.poll() is None:

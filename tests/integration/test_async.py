@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from lamina.cli.main import main as cli_main
 from tests.conftest import LaminaProcess, deploy, make_zip, server_env
+from tests.netns import RemoteHost
 
 FAST = {"LAMINA_ASYNC_RETRY_DELAYS": "0.3,0.6", "LAMINA_ASYNC_THROTTLE_DELAY": "0.1"}
 
@@ -339,11 +340,13 @@ def fast_arn(name: str) -> str:
 
 
 class Listener:
-    """A loopback TCP server the handler reports each delivery to (one request id per connection)."""
+    """A TCP server the handler reports each delivery to (one request id per connection), on a remote
+    host of the test's own: functions have networks of their own, and reach it through outbound NAT."""
 
     def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
+        self.remote = RemoteHost()
+        self.sock = self.remote.listen()
+        self.host, self.port = self.sock.getsockname()[:2]
         self.seen: Counter[str] = Counter()
         self.lock = threading.Lock()
         threading.Thread(target=self._serve, daemon=True).start()
@@ -367,13 +370,14 @@ class Listener:
 
     def close(self) -> None:
         self.sock.close()
+        self.remote.close()
 
 
 REPORTER = """
 import os, socket, time
 def handler(event, context):
     time.sleep(float(os.environ.get("DELAY", "0")))
-    with socket.create_connection(("127.0.0.1", int(os.environ["PORT"]))) as conn:
+    with socket.create_connection((os.environ["HOST"], int(os.environ["PORT"]))) as conn:
         conn.sendall(context.aws_request_id.encode())
     return None
 """
@@ -384,7 +388,7 @@ def test_nothing_accepted_is_lost_when_the_server_is_killed(make_server: Any, tm
     try:
         server = make_server(tmp_path / "data", **FAST)
         client = server.client()
-        deploy(client, "durable", REPORTER, Environment={"Variables": {"PORT": str(listener.port), "DELAY": "0.05"}})
+        deploy(client, "durable", REPORTER, Environment={"Variables": {"HOST": listener.host, "PORT": str(listener.port), "DELAY": "0.05"}})
         # Delivery (at most 4 at once) is slower than acceptance: a backlog is queued when the kill comes.
         client.put_function_concurrency(FunctionName="durable", ReservedConcurrentExecutions=4)
         accepted: list[str] = []
@@ -425,7 +429,7 @@ def test_graceful_shutdown_finishes_attempts_and_keeps_the_rest(make_server: Any
     try:
         server = make_server(tmp_path / "data", **FAST)
         client = server.client()
-        deploy(client, "graceful", REPORTER, Environment={"Variables": {"PORT": str(listener.port), "DELAY": "1"}})
+        deploy(client, "graceful", REPORTER, Environment={"Variables": {"HOST": listener.host, "PORT": str(listener.port), "DELAY": "1"}})
         client.put_function_concurrency(FunctionName="graceful", ReservedConcurrentExecutions=2)
         ids = {send(client, "graceful", {"i": i}) for i in range(10)}
         wait_until(lambda: queue(server.endpoint)["graceful"]["inFlight"] == 2)
