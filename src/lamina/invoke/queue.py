@@ -22,6 +22,10 @@ busy or throttled function cannot starve others.
 
 Acceptance first: the event loop that runs attempts also answers the API, so how many attempts
 may keep it busy at once is paced (``invoke/pacing.py``): fewer while events are being accepted.
+
+Memory: the queue keeps what scheduling needs of each event (``QueuedEvent``: ids, function,
+qualifier, due time, attempts, size); its content stays in the store, is read when an attempt starts
+and dropped when it ends.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ from lamina.invoke.pacing import ActiveAttempts
 from lamina.model import FunctionConfig
 from lamina.sandbox.environment import Outcome
 from lamina.settings import Settings
-from lamina.store.base import DEAD_LETTER, DESTINATION, OutboxMessage, QueuedEvent, Store
+from lamina.store.base import DEAD_LETTER, DESTINATION, EventContent, NewEvent, OutboxMessage, QueuedEvent, Store
 from lamina.tasks import Waiters
 
 log = logging.getLogger(__name__)
@@ -60,7 +64,7 @@ ERROR_MESSAGE_BYTES = 1024
 class Runner(Protocol):
     """Runs the attempts of events (the Invoker)."""
 
-    async def attempt(self, event: QueuedEvent) -> tuple[FunctionConfig, Outcome]:
+    async def attempt(self, event: QueuedEvent, content: EventContent) -> tuple[FunctionConfig, Outcome]:
         """One attempt: the version that ran and its outcome (raises ``TooManyRequests`` when throttled)."""
         ...
 
@@ -131,9 +135,10 @@ class AsyncQueue:
     ) -> None:
         """Store an event durably (this returns once it is committed) and queue it."""
         now = self._now()
-        event = QueuedEvent(request_id, function, qualifier, payload, client_context, now, now)
+        content = EventContent(payload, client_context)
+        event = QueuedEvent(request_id, function, qualifier, now, now, size=content.size)
         self._active.accepted()
-        seq = await self._store.enqueue_event(event)
+        seq = await self._store.enqueue_event(event, content)
         self._add(dataclasses.replace(event, seq=seq))
 
     def depth(self) -> list[dict[str, object]]:
@@ -239,22 +244,29 @@ class AsyncQueue:
         return policy, config.on_success if config else None, config.on_failure if config else None
 
     async def _attempt(self, event: QueuedEvent) -> None:
+        """One attempt of ``event``: its content is read here and dropped when this returns."""
+        content = await self._store.read_event_content(event.seq)
+        if content is None:  # not stored any more: nothing to attempt or to leave behind
+            log.warning("asynchronous invocation %s of %s is no longer stored; dropped",
+                        event.request_id, event.function)  # fmt: skip
+            self._remove(event)
+            return
         policy, on_success, on_failure = self._policy(event)
         if retry.expired(event.enqueued_ms, self._now(), policy):
-            await self._finish(event, on_failure, self._expired(event))
+            await self._finish(event, content, on_failure, self._expired(event))
             return
         fn: FunctionConfig | None = None
         outcome: Outcome | None = None
         service_error: ApiError | None = None
         try:
-            fn, outcome = await self._runner.attempt(event)
+            fn, outcome = await self._runner.attempt(event, content)
         except TooManyRequests as exc:
             now = self._now()
             name = event.function
             throttled = Ending(retry.RETRIES_EXHAUSTED, event.attempts, error_code=exc.status,
                                error_message=f"{exc.reason}: {exc}")  # fmt: skip
             if self._runner.turned_off(name):  # reserved concurrency 0: no retries, as on Lambda
-                await self._finish(event, on_failure, throttled)
+                await self._finish(event, content, on_failure, throttled)
                 return
             # Attempts taken before the function was held back count as the same throttle.
             throttles = self._throttles.get(name, 0) + (0 if self._blocked.get(name, 0) > now else 1)
@@ -264,7 +276,8 @@ class AsyncQueue:
                 self._blocked[name] = max(self._blocked.get(name, 0), decision.at_ms)
                 self._push(event)
             else:
-                await self._finish(event, on_failure, dataclasses.replace(throttled, condition=decision.condition))
+                ending = dataclasses.replace(throttled, condition=decision.condition)
+                await self._finish(event, content, on_failure, ending)
             return
         except ResourceNotFound:
             log.warning("asynchronous invocation %s: function %s no longer exists; event dropped",
@@ -279,7 +292,7 @@ class AsyncQueue:
         self._blocked.pop(event.function, None)
         attempts = event.attempts + 1
         if outcome is not None and outcome.result.ok:
-            await self._finish(event, on_success, Ending(retry.SUCCESS, attempts, fn, outcome))
+            await self._finish(event, content, on_success, Ending(retry.SUCCESS, attempts, fn, outcome))
             return
         decision = retry.after_failure(attempts, event.enqueued_ms, self._now(), policy)
         if isinstance(decision, retry.Retry):
@@ -291,7 +304,7 @@ class AsyncQueue:
             code, message = service_error.status, str(service_error)
         else:
             code, message = 200, _error_message(outcome.result.body if outcome is not None else b"")
-        await self._finish(event, on_failure, Ending(decision.condition, attempts, fn, outcome, code, message))
+        await self._finish(event, content, on_failure, Ending(decision.condition, attempts, fn, outcome, code, message))
 
     def _expired(self, event: QueuedEvent) -> Ending:
         """An event too old to be attempted again, with its last failure as far as the queue knows."""
@@ -299,18 +312,20 @@ class AsyncQueue:
             return Ending(retry.EVENT_AGE_EXCEEDED, event.attempts, error_code=429, error_message="Rate Exceeded.")
         return Ending(retry.EVENT_AGE_EXCEEDED, event.attempts, error_message="Event age exceeded before it could run.")
 
-    async def _finish(self, event: QueuedEvent, destination: str | None, ending: Ending) -> None:
+    async def _finish(self, event: QueuedEvent, content: EventContent, destination: str | None,
+                      ending: Ending) -> None:  # fmt: skip
         """Remove ``event`` and, in the same transaction, store its destination record and dead letter."""
         now = self._now()
-        follow_ups: list[QueuedEvent] = []
+        follow_ups: list[NewEvent] = []
         messages: list[OutboxMessage] = []
         if destination is not None:
-            record = invocation_record(self._settings, event, ending, now)
+            record = invocation_record(self._settings, event, content.payload, ending, now)
             function = parse_function_arn(destination)
             if function is not None and function.is_local(self._settings):  # the record is its event
-                follow_ups.append(
-                    QueuedEvent(ids.request_id(), function.name, function.qualifier, record, None, now, now)
-                )
+                body = EventContent(record)
+                follow_ups.append((
+                    QueuedEvent(ids.request_id(), function.name, function.qualifier, now, now, size=body.size), body
+                ))  # fmt: skip
             else:  # a service Lamina does not serve yet: the outbox keeps the record
                 messages.append(
                     OutboxMessage(destination, DESTINATION, event.function, event.request_id, record, {}, now)
@@ -319,12 +334,12 @@ class AsyncQueue:
             fn = ending.fn or self._runner.configuration(event)
             if fn is not None and fn.dead_letter_target:
                 messages.append(OutboxMessage(
-                    fn.dead_letter_target, DEAD_LETTER, event.function, event.request_id, event.payload,
+                    fn.dead_letter_target, DEAD_LETTER, event.function, event.request_id, content.payload,
                     dead_letter_attributes(event.request_id, ending), now,
                 ))  # fmt: skip
         seqs = await self._store.finish_event(event.seq, follow_ups, messages)
         self._remove(event)
-        for follow_up, seq in zip(follow_ups, seqs):
+        for (follow_up, _), seq in zip(follow_ups, seqs):
             self._add(dataclasses.replace(follow_up, seq=seq))
 
 
@@ -347,8 +362,8 @@ def _error_message(body: bytes) -> str:
     return body.decode("utf-8", "replace")
 
 
-def invocation_record(settings: Settings, event: QueuedEvent, ending: Ending, now_ms: int) -> bytes:
-    """AWS's destination invocation record for ``event``."""
+def invocation_record(settings: Settings, event: QueuedEvent, payload: bytes, ending: Ending, now_ms: int) -> bytes:
+    """AWS's destination invocation record for ``event`` (whose payload is ``payload``)."""
     stamp = datetime.fromtimestamp(now_ms / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     doc: dict[str, object] = {
         "version": "1.0",
@@ -359,7 +374,7 @@ def invocation_record(settings: Settings, event: QueuedEvent, ending: Ending, no
             "condition": ending.condition,
             "approximateInvokeCount": ending.attempts,
         },
-        "requestPayload": _json(event.payload),
+        "requestPayload": _json(payload),
     }
     fn, outcome = ending.fn, ending.outcome
     if outcome is not None and fn is not None:

@@ -43,7 +43,7 @@ from lamina.runtime.api import Invocation
 from lamina.sandbox.environment import EnvironmentGone, Outcome
 from lamina.scheduler.pool import Scheduler
 from lamina.settings import Settings
-from lamina.store.base import QueuedEvent
+from lamina.store.base import EventContent, QueuedEvent
 
 log = logging.getLogger(__name__)
 
@@ -176,10 +176,10 @@ class Invoker:
         except ResourceNotFound:
             return None
 
-    async def attempt(self, event: QueuedEvent) -> tuple[FunctionConfig, Outcome]:
+    async def attempt(self, event: QueuedEvent, content: EventContent) -> tuple[FunctionConfig, Outcome]:
         """Run one attempt of a queued asynchronous event (raises ``TooManyRequests`` when throttled)."""
         fn, invoked_arn = await self._resolve(event.function, event.qualifier)
-        return fn, await self._run(fn, event.payload, event.request_id, event.client_context, invoked_arn)
+        return fn, await self._run(fn, content.payload, event.request_id, content.client_context, invoked_arn)
 
     def configuration(self, event: QueuedEvent) -> FunctionConfig | None:
         """The configuration a queued event's qualifier names now (None: the function or qualifier is gone)."""
