@@ -64,6 +64,13 @@ class Settings:
     async_retry_delays: tuple[float, ...] = (60.0, 120.0)
     async_throttle_seconds: float = 1.0
     async_workers: int | None = None
+    # At most this many events, and bytes of their payloads, queued per function (waiting or being
+    # attempted; invoke/quota.py): an Invoke beyond either is refused with TooManyRequestsException.
+    # Payloads wait on disk, but the queue keeps ~450 bytes per event to schedule it: 100,000 events
+    # (20 times the benchmark's burst, hours of backlog for most functions) is ~45 MB of memory at
+    # most per function; 1 GiB of disk is a thousand 1 MB events, or 100,000 of 10 KB.
+    async_queue_events: int = 100_000
+    async_queue_bytes: int = 1024 * MB
     limits: Limits = field(default_factory=Limits)
 
     @classmethod
@@ -91,6 +98,10 @@ class Settings:
             values["async_throttle_seconds"] = float(env["LAMINA_ASYNC_THROTTLE_DELAY"])
         if "LAMINA_ASYNC_WORKERS" in env:
             values["async_workers"] = max(1, int(env["LAMINA_ASYNC_WORKERS"]))
+        if "LAMINA_ASYNC_QUEUE_EVENTS" in env:
+            values["async_queue_events"] = int(env["LAMINA_ASYNC_QUEUE_EVENTS"])
+        if "LAMINA_ASYNC_QUEUE_BYTES" in env:
+            values["async_queue_bytes"] = int(env["LAMINA_ASYNC_QUEUE_BYTES"])
         # LAMINA_PYTHON3_12=/path/to/python3.12, LAMINA_NODEJS22_X=/path/to/node, ...
         interpreters = {
             name: env[runtime_variable(name)] for name in LAMBDA_RUNTIMES if runtime_variable(name) in env

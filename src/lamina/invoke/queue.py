@@ -25,7 +25,8 @@ may keep it busy at once is paced (``invoke/pacing.py``): fewer while events are
 
 Memory: the queue keeps what scheduling needs of each event (``QueuedEvent``: ids, function,
 qualifier, due time, attempts, size); its content stays in the store, is read when an attempt starts
-and dropped when it ends.
+and dropped when it ends. Each function may have at most a quota of events and bytes stored
+(``invoke/quota.py``); an ``Invoke`` beyond it is refused with ``TooManyRequestsException``.
 """
 
 from __future__ import annotations
@@ -42,12 +43,12 @@ from datetime import datetime, timezone
 from typing import Callable, Protocol
 
 from lamina import ids
-from lamina.control.event_config import EventConfigService
 from lamina.control.targets import LATEST, parse_function_arn
 from lamina.errors import ApiError, ResourceNotFound, TooManyRequests
 from lamina.invoke import retry
+from lamina.invoke.quota import Quota, Usage, refusal
 from lamina.invoke.pacing import ActiveAttempts
-from lamina.model import FunctionConfig
+from lamina.model import EventInvokeConfig, FunctionConfig
 from lamina.sandbox.environment import Outcome
 from lamina.settings import Settings
 from lamina.store.base import DEAD_LETTER, DESTINATION, EventContent, NewEvent, OutboxMessage, QueuedEvent, Store
@@ -77,6 +78,12 @@ class Runner(Protocol):
         ...
 
 
+class EventConfigs(Protocol):
+    """Where the queue reads each function's event-invoke configuration (``EventConfigService``)."""
+
+    def event_invoke_config(self, function: str, qualifier: str = LATEST) -> EventInvokeConfig | None: ...
+
+
 @dataclass(frozen=True)
 class Ending:
     """How an event's processing ended, for its destination record and its dead letter."""
@@ -95,7 +102,7 @@ def _ms() -> int:
 
 class AsyncQueue:
     def __init__(
-        self, store: Store, runner: Runner, event_configs: EventConfigService, settings: Settings,
+        self, store: Store, runner: Runner, event_configs: EventConfigs, settings: Settings,
         clock: Callable[[], int] = _ms,
     ) -> None:  # fmt: skip
         self._store = store
@@ -109,6 +116,9 @@ class AsyncQueue:
         self._unfinished: dict[str, list[tuple[int, int]]] = {}
         self._finished: set[int] = set()
         self._in_flight: dict[str, int] = {}
+        # Per function, what it has stored (waiting or being attempted), against its quota.
+        self._usage: dict[str, Usage] = {}
+        self._quota = Quota(settings.async_queue_events, settings.async_queue_bytes)
         # A throttled function is held back as a whole (its events keep their place): until when, and
         # how many times in a row it was throttled (the backoff doubles with each).
         self._blocked: dict[str, int] = {}
@@ -124,6 +134,7 @@ class AsyncQueue:
     async def start(self) -> None:
         """Load what an earlier run left in the queue and start the workers."""
         for event in await self._store.list_queued_events():
+            self._count(event)
             self._add(event)
         self._workers = [
             asyncio.create_task(self._work(), name=f"lamina-async-worker-{i}")
@@ -133,12 +144,21 @@ class AsyncQueue:
     async def accept(
         self, function: str, qualifier: str | None, payload: bytes, request_id: str, client_context: str | None
     ) -> None:
-        """Store an event durably (this returns once it is committed) and queue it."""
+        """Store an event durably (this returns once it is committed) and queue it; raises
+        ``TooManyRequests`` (nothing stored) when the function's queue is at its quota."""
         now = self._now()
         content = EventContent(payload, client_context)
         event = QueuedEvent(request_id, function, qualifier, now, now, size=content.size)
+        error = refusal(function, self._usage.get(function, Usage()), event.size, self._quota)
+        if error is not None:
+            raise error
         self._active.accepted()
-        seq = await self._store.enqueue_event(event, content)
+        self._count(event)  # before the write: events accepted meanwhile see this one
+        try:
+            seq = await self._store.enqueue_event(event, content)
+        except BaseException:
+            self._uncount(event)
+            raise
         self._add(dataclasses.replace(event, seq=seq))
 
     def depth(self) -> list[dict[str, object]]:
@@ -174,13 +194,25 @@ class AsyncQueue:
         await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers = []
 
+    def _count(self, event: QueuedEvent) -> None:
+        self._usage[event.function] = self._usage.get(event.function, Usage()).plus(event.size)
+
+    def _uncount(self, event: QueuedEvent) -> None:
+        usage = self._usage[event.function].minus(event.size)
+        if usage.events:
+            self._usage[event.function] = usage
+        else:
+            del self._usage[event.function]
+
     def _add(self, event: QueuedEvent) -> None:
-        """A stored event joins the queue."""
+        """A stored (and counted) event joins the queue."""
         heapq.heappush(self._unfinished.setdefault(event.function, []), (event.enqueued_ms, event.seq))
         self._push(event)
 
     def _remove(self, event: QueuedEvent) -> None:
-        """A finished event leaves the age index (lazily: it is popped once it is the oldest)."""
+        """A finished event is no longer counted and leaves the age index (lazily: it is popped once it
+        is the oldest)."""
+        self._uncount(event)
         self._finished.add(event.seq)
         heap = self._unfinished[event.function]
         while heap and heap[0][1] in self._finished:
@@ -314,7 +346,9 @@ class AsyncQueue:
 
     async def _finish(self, event: QueuedEvent, content: EventContent, destination: str | None,
                       ending: Ending) -> None:  # fmt: skip
-        """Remove ``event`` and, in the same transaction, store its destination record and dead letter."""
+        """Remove ``event`` and, in the same transaction, store its destination record and dead letter.
+        A record for a destination function is queued whatever that function's quota says: it is
+        what an accepted event leaves behind, and nothing accepted is lost."""
         now = self._now()
         follow_ups: list[NewEvent] = []
         messages: list[OutboxMessage] = []
@@ -340,6 +374,7 @@ class AsyncQueue:
         seqs = await self._store.finish_event(event.seq, follow_ups, messages)
         self._remove(event)
         for (follow_up, _), seq in zip(follow_ups, seqs):
+            self._count(follow_up)
             self._add(dataclasses.replace(follow_up, seq=seq))
 
 
