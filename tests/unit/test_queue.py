@@ -1,4 +1,4 @@
-"""The asynchronous queue's quota over the in-memory store, with a runner that throttles every attempt."""
+"""The asynchronous queue over the in-memory store, with a runner that throttles every attempt."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from lamina.errors import TooManyRequests
-from lamina.invoke.queue import AsyncQueue
+from lamina.invoke.queue import AsyncQueue, ContentSource
 from lamina.model import EventInvokeConfig, FunctionConfig
 from lamina.settings import Settings
 from lamina.store.base import EventContent, QueuedEvent
@@ -20,13 +20,14 @@ if TYPE_CHECKING:
 
 
 class Throttled:
-    """A runner whose functions never have a free slot: every attempt is throttled."""
+    """A runner whose functions never have a free slot: every attempt is throttled before it would
+    ask for its event's content."""
 
     def __init__(self) -> None:
-        self.attempted: list[tuple[str, bytes]] = []
+        self.attempted: list[str] = []
 
-    async def attempt(self, event: QueuedEvent, content: EventContent) -> tuple[FunctionConfig, Outcome]:
-        self.attempted.append((event.request_id, content.payload))
+    async def attempt(self, event: QueuedEvent, content: ContentSource) -> tuple[FunctionConfig, Outcome]:
+        self.attempted.append(event.request_id)
         raise TooManyRequests("Rate Exceeded.", reason="ReservedFunctionConcurrentInvocationLimitExceeded")
 
     def configuration(self, event: QueuedEvent) -> FunctionConfig | None:
@@ -36,14 +37,26 @@ class Throttled:
         return False
 
 
+class CountingStore(MemoryStore):
+    """The in-memory store, counting how many times an event's content is read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    async def read_event_content(self, seq: int) -> EventContent | None:
+        self.reads += 1
+        return await super().read_event_content(seq)
+
+
 class NoConfigs:
     def event_invoke_config(self, function: str, qualifier: str = "$LATEST") -> EventInvokeConfig | None:
         return None
 
 
-def test_the_quota_counts_what_an_earlier_run_left_and_each_function_has_its_own() -> None:
+def test_quota_counts_what_an_earlier_run_left_per_function_and_throttles_read_no_payload() -> None:
     async def scenario() -> None:
-        store = MemoryStore()
+        store = CountingStore()
         now = int(time.time() * 1000)
         for i in range(2):  # left by an earlier run
             await store.enqueue_event(QueuedEvent(f"old-{i}", "f", None, now, now), EventContent(b"{}"))
@@ -62,9 +75,10 @@ def test_the_quota_counts_what_an_earlier_run_left_and_each_function_has_its_own
             await queue.accept("g", None, b'"' + b"x" * 96 + b'"', "g-3", None)  # 2 + 98 bytes: exactly 100
             stored = [e.request_id for e in await store.list_queued_events()]
             assert stored == ["old-0", "old-1", "new-1", "g-1", "g-3"]
-            while not runner.attempted:  # the worker reads each attempt's payload from the store
+            while not runner.attempted:
                 await asyncio.sleep(0.01)
-            assert runner.attempted[0] == ("old-0", b"{}")
+            assert runner.attempted[0] == "old-0"
+            assert store.reads == 0  # a throttled attempt does not read its event's payload
         finally:
             await queue.close()
 

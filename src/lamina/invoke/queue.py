@@ -24,9 +24,10 @@ Acceptance first: the event loop that runs attempts also answers the API, so how
 may keep it busy at once is paced (``invoke/pacing.py``): fewer while events are being accepted.
 
 Memory: the queue keeps what scheduling needs of each event (``QueuedEvent``: ids, function,
-qualifier, due time, attempts, size); its content stays in the store, is read when an attempt starts
-and dropped when it ends. Each function may have at most a quota of events and bytes stored
-(``invoke/quota.py``); an ``Invoke`` beyond it is refused with ``TooManyRequestsException``.
+qualifier, due time, attempts, size); its content stays in the store, is read once an attempt is
+admitted (a throttled one reads nothing) and dropped when it ends. Each function may have at most a
+quota of events and bytes stored (``invoke/quota.py``); an ``Invoke`` beyond it is refused with
+``TooManyRequestsException``.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable, Protocol
+from typing import Awaitable, Callable, Protocol
 
 from lamina import ids
 from lamina.control.targets import LATEST, parse_function_arn
@@ -62,11 +63,16 @@ ERROR_BACKOFF_MS = 1000
 ERROR_MESSAGE_BYTES = 1024
 
 
+# An event's content, read from the store when it is first awaited.
+ContentSource = Callable[[], Awaitable[EventContent]]
+
+
 class Runner(Protocol):
     """Runs the attempts of events (the Invoker)."""
 
-    async def attempt(self, event: QueuedEvent, content: EventContent) -> tuple[FunctionConfig, Outcome]:
-        """One attempt: the version that ran and its outcome (raises ``TooManyRequests`` when throttled)."""
+    async def attempt(self, event: QueuedEvent, content: ContentSource) -> tuple[FunctionConfig, Outcome]:
+        """One attempt: the version that ran and its outcome (raises ``TooManyRequests`` when throttled).
+        ``content`` is awaited only once the attempt is admitted: a throttled attempt reads nothing."""
         ...
 
     def configuration(self, event: QueuedEvent) -> FunctionConfig | None:
@@ -98,6 +104,27 @@ class Ending:
 
 def _ms() -> int:
     return int(time.time() * 1000)
+
+
+class _Unstored(Exception):
+    """The event is no longer in the store (finished already): there is nothing to attempt."""
+
+
+class StoredContent:
+    """One attempt's view of its event's content: read from the store the first time it is asked
+    for, then kept until the attempt ends (and this object with it)."""
+
+    def __init__(self, store: Store, seq: int) -> None:
+        self._store = store
+        self._seq = seq
+        self._content: EventContent | None = None
+
+    async def read(self) -> EventContent:
+        if self._content is None:
+            self._content = await self._store.read_event_content(self._seq)
+            if self._content is None:
+                raise _Unstored(self._seq)
+        return self._content
 
 
 class AsyncQueue:
@@ -256,6 +283,10 @@ class AsyncQueue:
                 await self._attempt(event)
             except asyncio.CancelledError:
                 raise
+            except _Unstored:
+                log.warning("asynchronous invocation %s of %s is no longer stored; dropped",
+                            event.request_id, event.function)  # fmt: skip
+                self._remove(event)
             except Exception:
                 log.exception("asynchronous invocation %s of %s: unexpected error; retrying it later",
                               event.request_id, event.function)  # fmt: skip
@@ -276,13 +307,9 @@ class AsyncQueue:
         return policy, config.on_success if config else None, config.on_failure if config else None
 
     async def _attempt(self, event: QueuedEvent) -> None:
-        """One attempt of ``event``: its content is read here and dropped when this returns."""
-        content = await self._store.read_event_content(event.seq)
-        if content is None:  # not stored any more: nothing to attempt or to leave behind
-            log.warning("asynchronous invocation %s of %s is no longer stored; dropped",
-                        event.request_id, event.function)  # fmt: skip
-            self._remove(event)
-            return
+        """One attempt of ``event``. Its content is read from the store once the attempt is admitted
+        (or when what it leaves behind needs it) and dropped when this returns."""
+        content = StoredContent(self._store, event.seq)
         policy, on_success, on_failure = self._policy(event)
         if retry.expired(event.enqueued_ms, self._now(), policy):
             await self._finish(event, content, on_failure, self._expired(event))
@@ -291,7 +318,7 @@ class AsyncQueue:
         outcome: Outcome | None = None
         service_error: ApiError | None = None
         try:
-            fn, outcome = await self._runner.attempt(event, content)
+            fn, outcome = await self._runner.attempt(event, content.read)
         except TooManyRequests as exc:
             now = self._now()
             name = event.function
@@ -344,7 +371,7 @@ class AsyncQueue:
             return Ending(retry.EVENT_AGE_EXCEEDED, event.attempts, error_code=429, error_message="Rate Exceeded.")
         return Ending(retry.EVENT_AGE_EXCEEDED, event.attempts, error_message="Event age exceeded before it could run.")
 
-    async def _finish(self, event: QueuedEvent, content: EventContent, destination: str | None,
+    async def _finish(self, event: QueuedEvent, content: StoredContent, destination: str | None,
                       ending: Ending) -> None:  # fmt: skip
         """Remove ``event`` and, in the same transaction, store its destination record and dead letter.
         A record for a destination function is queued whatever that function's quota says: it is
@@ -352,8 +379,13 @@ class AsyncQueue:
         now = self._now()
         follow_ups: list[NewEvent] = []
         messages: list[OutboxMessage] = []
+        dead_letter_target: str | None = None
+        if ending.condition != retry.SUCCESS:
+            fn = ending.fn or self._runner.configuration(event)
+            dead_letter_target = fn.dead_letter_target if fn is not None else None
+        payload = (await content.read()).payload if destination or dead_letter_target else b""
         if destination is not None:
-            record = invocation_record(self._settings, event, content.payload, ending, now)
+            record = invocation_record(self._settings, event, payload, ending, now)
             function = parse_function_arn(destination)
             if function is not None and function.is_local(self._settings):  # the record is its event
                 body = EventContent(record)
@@ -364,13 +396,11 @@ class AsyncQueue:
                 messages.append(
                     OutboxMessage(destination, DESTINATION, event.function, event.request_id, record, {}, now)
                 )
-        if ending.condition != retry.SUCCESS:
-            fn = ending.fn or self._runner.configuration(event)
-            if fn is not None and fn.dead_letter_target:
-                messages.append(OutboxMessage(
-                    fn.dead_letter_target, DEAD_LETTER, event.function, event.request_id, content.payload,
-                    dead_letter_attributes(event.request_id, ending), now,
-                ))  # fmt: skip
+        if dead_letter_target:
+            messages.append(OutboxMessage(
+                dead_letter_target, DEAD_LETTER, event.function, event.request_id, payload,
+                dead_letter_attributes(event.request_id, ending), now,
+            ))  # fmt: skip
         seqs = await self._store.finish_event(event.seq, follow_ups, messages)
         self._remove(event)
         for (follow_up, _), seq in zip(follow_ups, seqs):
