@@ -344,6 +344,13 @@ def test_async_queue(store: Store) -> None:
             assert [e.seq for e in await store.list_queued_events()] == [seq_c]
             assert await store.read_event_content(seq_b) is None
             assert await store.read_event_content(9999) is None
+            # Reads at once (SQLite's share trips to its thread): each gets its own event's content.
+            many = [EventContent(f'{{"i": {i}}}'.encode()) for i in range(50)]
+            seqs = await asyncio.gather(*(store.enqueue_event(dataclasses.replace(a, request_id=f"m-{i}"), c)
+                                          for i, c in enumerate(many)))  # fmt: skip
+            assert await asyncio.gather(*(store.read_event_content(q) for q in [*seqs, 9999])) == [*many, None]
+            for q in seqs:
+                await store.finish_event(q)
 
             sns = dataclasses.replace(dead, target="arn:aws:sns:us-east-1:000000000000:t", kind=DESTINATION)
             seq_d = await store.enqueue_event(dataclasses.replace(b, request_id="r-d"), b_content)

@@ -76,6 +76,7 @@ class SqliteStore:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lamina-sqlite")
         self._conn: sqlite3.Connection | None = None
         self._pending: list[_Write] = []
+        self._pending_reads: list[_Write] = []
         self._pending_lock = threading.Lock()
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -86,6 +87,30 @@ class SqliteStore:
             return fn(self._conn)
 
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    async def _read_together(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """A read that shares one trip to the store's thread with the reads waiting beside it (the
+        asynchronous queue reads an event's payload per attempt, many attempts at once)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        with self._pending_lock:
+            self._pending_reads.append((fn, future))
+            first = len(self._pending_reads) == 1
+        if first:
+            loop.run_in_executor(self._executor, self._read_pending, loop)
+        return await future
+
+    def _read_pending(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._pending_lock:
+            batch, self._pending_reads = self._pending_reads, []
+        settled: list[_Settled] = []
+        for fn, future in batch:
+            try:
+                assert self._conn is not None, "store is not open"
+                settled.append((future, fn(self._conn), None))
+            except Exception as exc:
+                settled.append((future, None, exc))
+        loop.call_soon_threadsafe(_settle, settled)
 
     async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """A write: ``fn`` in the next group commit; returns (or raises) once that has committed."""
@@ -597,7 +622,7 @@ class SqliteStore:
         return await self._run(queue_sql.queued_events)
 
     async def read_event_content(self, seq: int) -> EventContent | None:
-        return await self._run(lambda conn: queue_sql.event_content(conn, seq))
+        return await self._read_together(lambda conn: queue_sql.event_content(conn, seq))
 
     async def reschedule_event(self, seq: int, attempts: int, next_ms: int) -> None:
         await self._write(lambda conn: queue_sql.reschedule_event(conn, seq, attempts, next_ms))
