@@ -64,7 +64,7 @@ class Settings:
     async_retry_delays: tuple[float, ...] = (60.0, 120.0)
     async_throttle_seconds: float = 1.0
     async_workers: int | None = None
-    # At most this many events, and bytes of their payloads, queued per function (waiting or being
+    # At most this many events, and bytes of their content, queued per function (waiting or being
     # attempted; invoke/quota.py): an Invoke beyond either is refused with TooManyRequestsException.
     # Payloads wait on disk, but the queue keeps ~450 bytes per event to schedule it: 100,000 events
     # (20 times the benchmark's burst, hours of backlog for most functions) is ~45 MB of memory at

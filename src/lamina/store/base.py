@@ -73,8 +73,8 @@ class QueuedEvent:
     """An accepted asynchronous invocation as the queue schedules it (``seq`` 0 until stored).
 
     Its content (payload and client context) is not here: the store keeps it, and the queue reads it
-    (``read_event_content``) only when an attempt starts, so a backlog costs memory for this much
-    per event, not for its payload."""
+    (``read_event_content``) only once an attempt is admitted, so a backlog costs memory for this
+    much per event, not for its payload."""
 
     request_id: str
     function: str
