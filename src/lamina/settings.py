@@ -98,6 +98,13 @@ class Settings:
     network_pool_size: int = 16
     # Whether a function reaches the outside when its configuration does not say (Lambda: yes).
     outbound_default: bool = True
+    # At most this many events, and bytes of their content, queued per function (waiting or being
+    # attempted; invoke/quota.py): an Invoke beyond either is refused with TooManyRequestsException.
+    # Payloads wait on disk, but the queue keeps ~450 bytes per event to schedule it: 100,000 events
+    # (20 times the benchmark's burst, hours of backlog for most functions) is ~45 MB of memory at
+    # most per function; 1 GiB of disk is a thousand 1 MB events, or 100,000 of 10 KB.
+    async_queue_events: int = 100_000
+    async_queue_bytes: int = 1024 * MB
     limits: Limits = field(default_factory=Limits)
     logs: LogLimits = field(default_factory=LogLimits)
 
@@ -132,6 +139,10 @@ class Settings:
             values["network_pool_size"] = max(0, int(env["LAMINA_NETWORK_POOL"]))
         if "LAMINA_OUTBOUND" in env:
             values["outbound_default"] = switch(env["LAMINA_OUTBOUND"]) is not False
+        if "LAMINA_ASYNC_QUEUE_EVENTS" in env:
+            values["async_queue_events"] = int(env["LAMINA_ASYNC_QUEUE_EVENTS"])
+        if "LAMINA_ASYNC_QUEUE_BYTES" in env:
+            values["async_queue_bytes"] = int(env["LAMINA_ASYNC_QUEUE_BYTES"])
         # LAMINA_PYTHON3_12=/path/to/python3.12, LAMINA_NODEJS22_X=/path/to/node, ...
         interpreters = {
             name: env[runtime_variable(name)] for name in LAMBDA_RUNTIMES if runtime_variable(name) in env

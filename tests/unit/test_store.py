@@ -380,34 +380,51 @@ def test_concurrency_belongs_to_its_function(store: Store) -> None:
 
 
 def test_async_queue(store: Store) -> None:
-    from lamina.store.base import DEAD_LETTER, DESTINATION, OutboxMessage, QueuedEvent
+    from lamina.store.base import DEAD_LETTER, DESTINATION, EventContent, OutboxMessage, QueuedEvent
 
     async def scenario() -> None:
         await store.open()
         try:
-            a = QueuedEvent("r-a", "f", None, b'{"a": 1}', None, enqueued_ms=1000, next_ms=1000)
-            b = QueuedEvent("r-b", "g", "live", b"{}", '{"custom": {}}', enqueued_ms=1001, next_ms=1001)
-            seq_a = await store.enqueue_event(a)
-            seq_b = await store.enqueue_event(b)
+            a, a_content = QueuedEvent("r-a", "f", None, enqueued_ms=1000, next_ms=1000), EventContent(b'{"a": 1}')
+            b = QueuedEvent("r-b", "g", "live", enqueued_ms=1001, next_ms=1001)
+            b_content = EventContent(b"{}", '{"custom": {"\u00e9": 1}}')
+            seq_a = await store.enqueue_event(a, a_content)
+            seq_b = await store.enqueue_event(b, b_content)
             assert seq_b > seq_a
+            # Listed without their content, with its size in bytes (the client context's UTF-8 included).
             assert await store.list_queued_events() == [
-                dataclasses.replace(a, seq=seq_a), dataclasses.replace(b, seq=seq_b)
+                dataclasses.replace(a, seq=seq_a, size=8), dataclasses.replace(b, seq=seq_b, size=2 + 21)
             ]
+            assert await store.read_event_content(seq_a) == a_content
+            assert await store.read_event_content(seq_b) == b_content
             await store.reschedule_event(seq_a, 1, 5000)
             (first, _) = await store.list_queued_events()
-            assert (first.attempts, first.next_ms, first.payload) == (1, 5000, b'{"a": 1}')
-            record = QueuedEvent("r-c", "dest", None, b'{"version": "1.0"}', None, enqueued_ms=6000, next_ms=6000)
+            assert (first.attempts, first.next_ms, first.size) == (1, 5000, 8)
+            assert await store.read_event_content(seq_a) == a_content
+            record = QueuedEvent("r-c", "dest", None, enqueued_ms=6000, next_ms=6000)
+            record_content = EventContent(b'{"version": "1.0"}')
             dead = OutboxMessage("arn:aws:sqs:us-east-1:000000000000:dlq", DEAD_LETTER, "f", "r-a", b'{"a": 1}',
                                  {"RequestID": {"DataType": "String", "StringValue": "r-a"}}, 6000)  # fmt: skip
-            (seq_c,) = await store.finish_event(seq_a, [record], [dead])
+            (seq_c,) = await store.finish_event(seq_a, [(record, record_content)], [dead])
             assert seq_c > seq_b
-            assert await store.finish_event(seq_a, [record], [dead]) == []  # twice: nothing written twice
+            assert await store.read_event_content(seq_a) is None  # its content went with it
+            assert await store.read_event_content(seq_c) == record_content
+            assert await store.finish_event(seq_a, [(record, record_content)], [dead]) == []  # nothing twice
             assert [e.request_id for e in await store.list_queued_events()] == ["r-b", "r-c"]
             assert await store.finish_event(seq_b) == []
             assert [e.seq for e in await store.list_queued_events()] == [seq_c]
+            assert await store.read_event_content(seq_b) is None
+            assert await store.read_event_content(9999) is None
+            # Reads at once (SQLite's share trips to its thread): each gets its own event's content.
+            many = [EventContent(f'{{"i": {i}}}'.encode()) for i in range(50)]
+            seqs = await asyncio.gather(*(store.enqueue_event(dataclasses.replace(a, request_id=f"m-{i}"), c)
+                                          for i, c in enumerate(many)))  # fmt: skip
+            assert await asyncio.gather(*(store.read_event_content(q) for q in [*seqs, 9999])) == [*many, None]
+            for q in seqs:
+                await store.finish_event(q)
 
             sns = dataclasses.replace(dead, target="arn:aws:sns:us-east-1:000000000000:t", kind=DESTINATION)
-            seq_d = await store.enqueue_event(dataclasses.replace(b, request_id="r-d"))
+            seq_d = await store.enqueue_event(dataclasses.replace(b, request_id="r-d"), b_content)
             await store.finish_event(seq_d, (), [sns])
             (first_message, second_message) = await store.list_outbox(None, 0, 10)
             assert dataclasses.replace(first_message, id=0) == dead and first_message.id < second_message.id
@@ -422,10 +439,50 @@ def test_async_queue(store: Store) -> None:
     asyncio.run(scenario())
 
 
+def test_sqlite_keeps_queued_payloads_out_of_the_events_table(tmp_path: Path) -> None:
+    """Migration 0010 moves the content of events queued before it to async_payloads, sizes them, and
+    keeps seq counting from where it was."""
+    from lamina.store.base import EventContent
+
+    path = tmp_path / "lamina.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA user_version = 8")  # the schema as it was before 0010
+        for number, sql in _migrations():
+            if number <= 8:
+                conn.executescript(f"BEGIN; {sql}; COMMIT;")
+        for i, (payload, context) in enumerate([(b'{"old": 1}', None), (b"{}", '{"c": 1}'), (b'{"gone": 1}', None)]):
+            conn.execute(
+                "INSERT INTO async_events (request_id, function, qualifier, payload, client_context, attempts, "
+                "enqueued_ms, next_ms) VALUES (?, 'f', NULL, ?, ?, ?, 10, 20)", (f"r-{i}", payload, context, i)
+            )
+        conn.execute("DELETE FROM async_events WHERE request_id = 'r-2'")  # the highest seq so far, finished
+        assert migrate(conn) >= 10
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(async_events)")}
+        assert "payload" not in columns and "client_context" not in columns
+    finally:
+        conn.close()
+
+    async def scenario() -> None:
+        store = SqliteStore(path)
+        await store.open()
+        try:
+            (old, with_context) = await store.list_queued_events()
+            assert (old.request_id, old.attempts, old.enqueued_ms, old.next_ms, old.size) == ("r-0", 0, 10, 20, 10)
+            assert with_context.size == 2 + 8
+            assert await store.read_event_content(old.seq) == EventContent(b'{"old": 1}')
+            assert await store.read_event_content(with_context.seq) == EventContent(b"{}", '{"c": 1}')
+            assert await store.enqueue_event(old, EventContent(b"{}")) == with_context.seq + 2  # not 3's again
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
+
+
 def test_sqlite_group_commit_keeps_each_write_whole(tmp_path: Path) -> None:
     """Writes arriving together share commits, yet one that fails halfway leaves nothing behind and
     does not take the others with it; every caller is answered after its data is committed."""
-    from lamina.store.base import QueuedEvent
+    from lamina.store.base import EventContent, QueuedEvent
 
     path = tmp_path / "lamina.db"
     commits: list[str] = []
@@ -443,15 +500,16 @@ def test_sqlite_group_commit_keeps_each_write_whole(tmp_path: Path) -> None:
             conn.execute("INSERT INTO functions (name, revision_id, config) VALUES ('half', 'r', '{}')")
             raise RuntimeError("failed after the first statement")
 
-        events = [QueuedEvent(f"r-{i}", "f", None, b"{}", None, i, i) for i in range(300)]
+        events = [QueuedEvent(f"r-{i}", "f", None, i, i) for i in range(300)]
+        content = EventContent(b"{}")
         try:
-            seqs = await asyncio.gather(*(store.enqueue_event(e) for e in events[:200]))
+            seqs = await asyncio.gather(*(store.enqueue_event(e, content) for e in events[:200]))
             assert len(set(seqs)) == 200
             assert len(commits) < 20, f"{len(commits)} commits for 200 writes arriving together"
             results = await asyncio.gather(
-                *(store.enqueue_event(e) for e in events[200:250]),
+                *(store.enqueue_event(e, content) for e in events[200:250]),
                 store._write(half_then_fail),
-                *(store.enqueue_event(e) for e in events[250:]),
+                *(store.enqueue_event(e, content) for e in events[250:]),
                 return_exceptions=True,
             )
             assert isinstance(results[50], RuntimeError)
@@ -463,6 +521,7 @@ def test_sqlite_group_commit_keeps_each_write_whole(tmp_path: Path) -> None:
     conn = sqlite3.connect(path)  # what a new process finds
     try:
         assert conn.execute("SELECT count(*) FROM async_events").fetchone() == (300,)
+        assert conn.execute("SELECT count(*) FROM async_payloads").fetchone() == (300,)
         assert conn.execute("SELECT count(*) FROM functions WHERE name = 'half'").fetchone() == (0,)
     finally:
         conn.close()

@@ -22,6 +22,12 @@ busy or throttled function cannot starve others.
 
 Acceptance first: the event loop that runs attempts also answers the API, so how many attempts
 may keep it busy at once is paced (``invoke/pacing.py``): fewer while events are being accepted.
+
+Memory: the queue keeps what scheduling needs of each event (``QueuedEvent``: ids, function,
+qualifier, due time, attempts, size); its content stays in the store, is read once an attempt is
+admitted (a throttled one reads nothing) and dropped when it ends. Each function may have at most a
+quota of events and bytes stored (``invoke/quota.py``); an ``Invoke`` beyond it is refused with
+``TooManyRequestsException``.
 """
 
 from __future__ import annotations
@@ -35,18 +41,18 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable, Protocol
+from typing import Awaitable, Callable, Protocol
 
 from lamina import ids
-from lamina.control.event_config import EventConfigService
 from lamina.control.targets import LATEST, parse_function_arn
 from lamina.errors import ApiError, ResourceNotFound, TooManyRequests
 from lamina.invoke import retry
+from lamina.invoke.quota import Quota, Usage, refusal
 from lamina.invoke.pacing import ActiveAttempts
-from lamina.model import FunctionConfig
+from lamina.model import EventInvokeConfig, FunctionConfig
 from lamina.sandbox.provider import Outcome
 from lamina.settings import Settings
-from lamina.store.base import DEAD_LETTER, DESTINATION, OutboxMessage, QueuedEvent, Store
+from lamina.store.base import DEAD_LETTER, DESTINATION, EventContent, NewEvent, OutboxMessage, QueuedEvent, Store
 from lamina.tasks import Waiters
 
 log = logging.getLogger(__name__)
@@ -57,11 +63,16 @@ ERROR_BACKOFF_MS = 1000
 ERROR_MESSAGE_BYTES = 1024
 
 
+# An event's content, read from the store when it is first awaited.
+ContentSource = Callable[[], Awaitable[EventContent]]
+
+
 class Runner(Protocol):
     """Runs the attempts of events (the Invoker)."""
 
-    async def attempt(self, event: QueuedEvent) -> tuple[FunctionConfig, Outcome]:
-        """One attempt: the version that ran and its outcome (raises ``TooManyRequests`` when throttled)."""
+    async def attempt(self, event: QueuedEvent, content: ContentSource) -> tuple[FunctionConfig, Outcome]:
+        """One attempt: the version that ran and its outcome (raises ``TooManyRequests`` when throttled).
+        ``content`` is awaited only once the attempt is admitted: a throttled attempt reads nothing."""
         ...
 
     def configuration(self, event: QueuedEvent) -> FunctionConfig | None:
@@ -71,6 +82,12 @@ class Runner(Protocol):
     def turned_off(self, function: str) -> bool:
         """Whether ``function`` takes no invocations at all (its reserved concurrency is 0)."""
         ...
+
+
+class EventConfigs(Protocol):
+    """Where the queue reads each function's event-invoke configuration (``EventConfigService``)."""
+
+    def event_invoke_config(self, function: str, qualifier: str = LATEST) -> EventInvokeConfig | None: ...
 
 
 @dataclass(frozen=True)
@@ -89,9 +106,30 @@ def _ms() -> int:
     return int(time.time() * 1000)
 
 
+class _Unstored(Exception):
+    """The event is no longer in the store (finished already): there is nothing to attempt."""
+
+
+class StoredContent:
+    """One attempt's view of its event's content: read from the store the first time it is asked
+    for, then kept until the attempt ends (and this object with it)."""
+
+    def __init__(self, store: Store, seq: int) -> None:
+        self._store = store
+        self._seq = seq
+        self._content: EventContent | None = None
+
+    async def read(self) -> EventContent:
+        if self._content is None:
+            self._content = await self._store.read_event_content(self._seq)
+            if self._content is None:
+                raise _Unstored(self._seq)
+        return self._content
+
+
 class AsyncQueue:
     def __init__(
-        self, store: Store, runner: Runner, event_configs: EventConfigService, settings: Settings,
+        self, store: Store, runner: Runner, event_configs: EventConfigs, settings: Settings,
         clock: Callable[[], int] = _ms,
     ) -> None:  # fmt: skip
         self._store = store
@@ -105,6 +143,9 @@ class AsyncQueue:
         self._unfinished: dict[str, list[tuple[int, int]]] = {}
         self._finished: set[int] = set()
         self._in_flight: dict[str, int] = {}
+        # Per function, what it has stored (waiting or being attempted), against its quota.
+        self._usage: dict[str, Usage] = {}
+        self._quota = Quota(settings.async_queue_events, settings.async_queue_bytes)
         # A throttled function is held back as a whole (its events keep their place): until when, and
         # how many times in a row it was throttled (the backoff doubles with each).
         self._blocked: dict[str, int] = {}
@@ -120,6 +161,7 @@ class AsyncQueue:
     async def start(self) -> None:
         """Load what an earlier run left in the queue and start the workers."""
         for event in await self._store.list_queued_events():
+            self._count(event)
             self._add(event)
         self._workers = [
             asyncio.create_task(self._work(), name=f"lamina-async-worker-{i}")
@@ -129,11 +171,21 @@ class AsyncQueue:
     async def accept(
         self, function: str, qualifier: str | None, payload: bytes, request_id: str, client_context: str | None
     ) -> None:
-        """Store an event durably (this returns once it is committed) and queue it."""
+        """Store an event durably (this returns once it is committed) and queue it; raises
+        ``TooManyRequests`` (nothing stored) when the function's queue is at its quota."""
         now = self._now()
-        event = QueuedEvent(request_id, function, qualifier, payload, client_context, now, now)
+        content = EventContent(payload, client_context)
+        event = QueuedEvent(request_id, function, qualifier, now, now, size=content.size)
+        error = refusal(function, self._usage.get(function, Usage()), event.size, self._quota)
+        if error is not None:
+            raise error
         self._active.accepted()
-        seq = await self._store.enqueue_event(event)
+        self._count(event)  # before the write: events accepted meanwhile see this one
+        try:
+            seq = await self._store.enqueue_event(event, content)
+        except BaseException:
+            self._uncount(event)
+            raise
         self._add(dataclasses.replace(event, seq=seq))
 
     def depth(self) -> list[dict[str, object]]:
@@ -169,13 +221,25 @@ class AsyncQueue:
         await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers = []
 
+    def _count(self, event: QueuedEvent) -> None:
+        self._usage[event.function] = self._usage.get(event.function, Usage()).plus(event.size)
+
+    def _uncount(self, event: QueuedEvent) -> None:
+        usage = self._usage[event.function].minus(event.size)
+        if usage.events:
+            self._usage[event.function] = usage
+        else:
+            del self._usage[event.function]
+
     def _add(self, event: QueuedEvent) -> None:
-        """A stored event joins the queue."""
+        """A stored (and counted) event joins the queue."""
         heapq.heappush(self._unfinished.setdefault(event.function, []), (event.enqueued_ms, event.seq))
         self._push(event)
 
     def _remove(self, event: QueuedEvent) -> None:
-        """A finished event leaves the age index (lazily: it is popped once it is the oldest)."""
+        """A finished event is no longer counted and leaves the age index (lazily: it is popped once it
+        is the oldest)."""
+        self._uncount(event)
         self._finished.add(event.seq)
         heap = self._unfinished[event.function]
         while heap and heap[0][1] in self._finished:
@@ -219,6 +283,10 @@ class AsyncQueue:
                 await self._attempt(event)
             except asyncio.CancelledError:
                 raise
+            except _Unstored:
+                log.warning("asynchronous invocation %s of %s is no longer stored; dropped",
+                            event.request_id, event.function)  # fmt: skip
+                self._remove(event)
             except Exception:
                 log.exception("asynchronous invocation %s of %s: unexpected error; retrying it later",
                               event.request_id, event.function)  # fmt: skip
@@ -239,22 +307,25 @@ class AsyncQueue:
         return policy, config.on_success if config else None, config.on_failure if config else None
 
     async def _attempt(self, event: QueuedEvent) -> None:
+        """One attempt of ``event``. Its content is read from the store once the attempt is admitted
+        (or when what it leaves behind needs it) and dropped when this returns."""
+        content = StoredContent(self._store, event.seq)
         policy, on_success, on_failure = self._policy(event)
         if retry.expired(event.enqueued_ms, self._now(), policy):
-            await self._finish(event, on_failure, self._expired(event))
+            await self._finish(event, content, on_failure, self._expired(event))
             return
         fn: FunctionConfig | None = None
         outcome: Outcome | None = None
         service_error: ApiError | None = None
         try:
-            fn, outcome = await self._runner.attempt(event)
+            fn, outcome = await self._runner.attempt(event, content.read)
         except TooManyRequests as exc:
             now = self._now()
             name = event.function
             throttled = Ending(retry.RETRIES_EXHAUSTED, event.attempts, error_code=exc.status,
                                error_message=f"{exc.reason}: {exc}")  # fmt: skip
             if self._runner.turned_off(name):  # reserved concurrency 0: no retries, as on Lambda
-                await self._finish(event, on_failure, throttled)
+                await self._finish(event, content, on_failure, throttled)
                 return
             # Attempts taken before the function was held back count as the same throttle.
             throttles = self._throttles.get(name, 0) + (0 if self._blocked.get(name, 0) > now else 1)
@@ -264,7 +335,8 @@ class AsyncQueue:
                 self._blocked[name] = max(self._blocked.get(name, 0), decision.at_ms)
                 self._push(event)
             else:
-                await self._finish(event, on_failure, dataclasses.replace(throttled, condition=decision.condition))
+                ending = dataclasses.replace(throttled, condition=decision.condition)
+                await self._finish(event, content, on_failure, ending)
             return
         except ResourceNotFound:
             log.warning("asynchronous invocation %s: function %s no longer exists; event dropped",
@@ -279,7 +351,7 @@ class AsyncQueue:
         self._blocked.pop(event.function, None)
         attempts = event.attempts + 1
         if outcome is not None and outcome.result.ok:
-            await self._finish(event, on_success, Ending(retry.SUCCESS, attempts, fn, outcome))
+            await self._finish(event, content, on_success, Ending(retry.SUCCESS, attempts, fn, outcome))
             return
         decision = retry.after_failure(attempts, event.enqueued_ms, self._now(), policy)
         if isinstance(decision, retry.Retry):
@@ -291,7 +363,7 @@ class AsyncQueue:
             code, message = service_error.status, str(service_error)
         else:
             code, message = 200, _error_message(outcome.result.body if outcome is not None else b"")
-        await self._finish(event, on_failure, Ending(decision.condition, attempts, fn, outcome, code, message))
+        await self._finish(event, content, on_failure, Ending(decision.condition, attempts, fn, outcome, code, message))
 
     def _expired(self, event: QueuedEvent) -> Ending:
         """An event too old to be attempted again, with its last failure as far as the queue knows."""
@@ -299,32 +371,40 @@ class AsyncQueue:
             return Ending(retry.EVENT_AGE_EXCEEDED, event.attempts, error_code=429, error_message="Rate Exceeded.")
         return Ending(retry.EVENT_AGE_EXCEEDED, event.attempts, error_message="Event age exceeded before it could run.")
 
-    async def _finish(self, event: QueuedEvent, destination: str | None, ending: Ending) -> None:
-        """Remove ``event`` and, in the same transaction, store its destination record and dead letter."""
+    async def _finish(self, event: QueuedEvent, content: StoredContent, destination: str | None,
+                      ending: Ending) -> None:  # fmt: skip
+        """Remove ``event`` and, in the same transaction, store its destination record and dead letter.
+        A record for a destination function is queued whatever that function's quota says: it is
+        what an accepted event leaves behind, and nothing accepted is lost."""
         now = self._now()
-        follow_ups: list[QueuedEvent] = []
+        follow_ups: list[NewEvent] = []
         messages: list[OutboxMessage] = []
+        dead_letter_target: str | None = None
+        if ending.condition != retry.SUCCESS:
+            fn = ending.fn or self._runner.configuration(event)
+            dead_letter_target = fn.dead_letter_target if fn is not None else None
+        payload = (await content.read()).payload if destination or dead_letter_target else b""
         if destination is not None:
-            record = invocation_record(self._settings, event, ending, now)
+            record = invocation_record(self._settings, event, payload, ending, now)
             function = parse_function_arn(destination)
             if function is not None and function.is_local(self._settings):  # the record is its event
-                follow_ups.append(
-                    QueuedEvent(ids.request_id(), function.name, function.qualifier, record, None, now, now)
-                )
+                body = EventContent(record)
+                follow_ups.append((
+                    QueuedEvent(ids.request_id(), function.name, function.qualifier, now, now, size=body.size), body
+                ))  # fmt: skip
             else:  # a service Lamina does not serve yet: the outbox keeps the record
                 messages.append(
                     OutboxMessage(destination, DESTINATION, event.function, event.request_id, record, {}, now)
                 )
-        if ending.condition != retry.SUCCESS:
-            fn = ending.fn or self._runner.configuration(event)
-            if fn is not None and fn.dead_letter_target:
-                messages.append(OutboxMessage(
-                    fn.dead_letter_target, DEAD_LETTER, event.function, event.request_id, event.payload,
-                    dead_letter_attributes(event.request_id, ending), now,
-                ))  # fmt: skip
+        if dead_letter_target:
+            messages.append(OutboxMessage(
+                dead_letter_target, DEAD_LETTER, event.function, event.request_id, payload,
+                dead_letter_attributes(event.request_id, ending), now,
+            ))  # fmt: skip
         seqs = await self._store.finish_event(event.seq, follow_ups, messages)
         self._remove(event)
-        for follow_up, seq in zip(follow_ups, seqs):
+        for (follow_up, _), seq in zip(follow_ups, seqs):
+            self._count(follow_up)
             self._add(dataclasses.replace(follow_up, seq=seq))
 
 
@@ -347,8 +427,8 @@ def _error_message(body: bytes) -> str:
     return body.decode("utf-8", "replace")
 
 
-def invocation_record(settings: Settings, event: QueuedEvent, ending: Ending, now_ms: int) -> bytes:
-    """AWS's destination invocation record for ``event``."""
+def invocation_record(settings: Settings, event: QueuedEvent, payload: bytes, ending: Ending, now_ms: int) -> bytes:
+    """AWS's destination invocation record for ``event`` (whose payload is ``payload``)."""
     stamp = datetime.fromtimestamp(now_ms / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     doc: dict[str, object] = {
         "version": "1.0",
@@ -359,7 +439,7 @@ def invocation_record(settings: Settings, event: QueuedEvent, ending: Ending, no
             "condition": ending.condition,
             "approximateInvokeCount": ending.attempts,
         },
-        "requestPayload": _json(event.payload),
+        "requestPayload": _json(payload),
     }
     fn, outcome = ending.fn, ending.outcome
     if outcome is not None and fn is not None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from lamina import ids
 from lamina.control.functions import FunctionService
 from lamina.control.targets import identify
-from lamina.invoke.queue import AsyncQueue
+from lamina.invoke.queue import AsyncQueue, ContentSource
 from lamina.errors import (
     InvalidParameterValue,
     InvalidRequestContent,
@@ -43,7 +43,7 @@ from lamina.runtime.api import Invocation
 from lamina.sandbox.provider import EnvironmentGone, Outcome
 from lamina.scheduler.pool import Scheduler
 from lamina.settings import Settings
-from lamina.store.base import QueuedEvent
+from lamina.store.base import EventContent, QueuedEvent
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ class Invoker:
             _, qualifier = identify(req.function, req.qualifier)
             await self._queue.accept(fn.name, qualifier, payload, request_id, client_context)
             return InvokeResult(202, request_id, fn.version)
-        outcome = await self._run(fn, payload, request_id, client_context, invoked_arn)
+        outcome = await self._run(fn, _given(EventContent(payload, client_context)), request_id, invoked_arn)
         return InvokeResult(
             200, request_id, fn.version, outcome.result.body,
             function_error=None if outcome.result.ok else "Unhandled",
@@ -139,9 +139,8 @@ class Invoker:
             )
         return fn, self._settings.function_arn(name, qualifier)
 
-    async def _run(
-        self, fn: FunctionConfig, payload: bytes, request_id: str, client_context: str | None, invoked_arn: str
-    ) -> Outcome:
+    async def _run(self, fn: FunctionConfig, content: ContentSource, request_id: str, invoked_arn: str) -> Outcome:
+        """Run ``fn`` in an environment; ``content`` is asked for once one is leased (admitted)."""
         self._in_flight += 1
         self._idle.clear()
         try:
@@ -150,11 +149,12 @@ class Invoker:
                 try:
                     if failure is not None:
                         return env.init_failure_outcome(request_id, failure)
+                    event = await content()
                     inv = Invocation(
-                        request_id=request_id, payload=payload,
+                        request_id=request_id, payload=event.payload,
                         deadline_ms=int(time.time() * 1000) + fn.timeout_s * 1000,
                         function_arn=invoked_arn, trace_id=ids.trace_id(),
-                        client_context=client_context,
+                        client_context=event.client_context,
                     )  # fmt: skip
                     return await env.invoke(inv, timeout_s=fn.timeout_s)
                 except EnvironmentGone:
@@ -176,10 +176,11 @@ class Invoker:
         except ResourceNotFound:
             return None
 
-    async def attempt(self, event: QueuedEvent) -> tuple[FunctionConfig, Outcome]:
-        """Run one attempt of a queued asynchronous event (raises ``TooManyRequests`` when throttled)."""
+    async def attempt(self, event: QueuedEvent, content: ContentSource) -> tuple[FunctionConfig, Outcome]:
+        """Run one attempt of a queued asynchronous event (raises ``TooManyRequests`` when throttled,
+        before its content is read)."""
         fn, invoked_arn = await self._resolve(event.function, event.qualifier)
-        return fn, await self._run(fn, event.payload, event.request_id, event.client_context, invoked_arn)
+        return fn, await self._run(fn, content, event.request_id, invoked_arn)
 
     def configuration(self, event: QueuedEvent) -> FunctionConfig | None:
         """The configuration a queued event's qualifier names now (None: the function or qualifier is gone)."""
@@ -199,6 +200,15 @@ class Invoker:
         except TimeoutError:
             return False
         return True
+
+
+def _given(content: EventContent) -> ContentSource:
+    """A synchronous invocation's content, which it carries already."""
+
+    async def given() -> EventContent:
+        return content
+
+    return given
 
 
 def _json_payload(payload: bytes) -> bytes:

@@ -87,19 +87,38 @@ class InvocationRecord:
     outcome: str  # "success" | an error type
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QueuedEvent:
-    """An accepted asynchronous invocation waiting in the queue (``seq`` 0 until stored)."""
+    """An accepted asynchronous invocation as the queue schedules it (``seq`` 0 until stored).
+
+    Its content (payload and client context) is not here: the store keeps it, and the queue reads it
+    (``read_event_content``) only once an attempt is admitted, so a backlog costs memory for this
+    much per event, not for its payload."""
 
     request_id: str
     function: str
     qualifier: str | None
-    payload: bytes
-    client_context: str | None
     enqueued_ms: int  # epoch milliseconds when it was accepted: its age counts from here
     next_ms: int  # not to be attempted before this (epoch milliseconds)
     attempts: int = 0  # how many times the function has run it and failed
     seq: int = 0
+    size: int = 0  # bytes of its content (``EventContent.size``): what counts against the queue's quota
+
+
+@dataclass(frozen=True)
+class EventContent:
+    """What an asynchronous invocation carries to its function."""
+
+    payload: bytes
+    client_context: str | None = None  # JSON, as the Runtime API passes it on
+
+    @property
+    def size(self) -> int:
+        return len(self.payload) + len((self.client_context or "").encode())
+
+
+# An event to store: how the queue schedules it, and its content.
+NewEvent = tuple[QueuedEvent, EventContent]
 
 
 DEAD_LETTER = "dead-letter"
@@ -268,12 +287,17 @@ class Store(Protocol):
 
     async def list_invocations(self, function: str) -> list[InvocationRecord]: ...
 
-    async def enqueue_event(self, event: QueuedEvent) -> int:
-        """Store ``event`` durably (committed when this returns); returns its ``seq``, increasing."""
+    async def enqueue_event(self, event: QueuedEvent, content: EventContent) -> int:
+        """Store ``event`` and its content durably (committed when this returns); returns its ``seq``,
+        increasing. The stored event's ``size`` is ``content.size``."""
         ...
 
     async def list_queued_events(self) -> list[QueuedEvent]:
-        """Every queued event, by ``seq``."""
+        """Every queued event, by ``seq``, without its content (a backlog is listed without reading it)."""
+        ...
+
+    async def read_event_content(self, seq: int) -> EventContent | None:
+        """A queued event's content (None: no such event, e.g. finished already)."""
         ...
 
     async def reschedule_event(self, seq: int, attempts: int, next_ms: int) -> None:
@@ -281,11 +305,12 @@ class Store(Protocol):
         ...
 
     async def finish_event(
-        self, seq: int, follow_ups: Sequence[QueuedEvent] = (), messages: Sequence[OutboxMessage] = ()
+        self, seq: int, follow_ups: Sequence[NewEvent] = (), messages: Sequence[OutboxMessage] = ()
     ) -> list[int]:
-        """Remove a delivered (or abandoned) event and, in the same transaction, enqueue ``follow_ups``
-        (invocation records for destination functions) and put ``messages`` in the outbox; returns the
-        follow-ups' ``seq``s. Finishing an event twice is not an error (nothing is written twice)."""
+        """Remove a delivered (or abandoned) event with its content and, in the same transaction,
+        enqueue ``follow_ups`` (invocation records for destination functions) and put ``messages`` in
+        the outbox; returns the follow-ups' ``seq``s. Finishing an event twice is not an error (nothing
+        is written twice)."""
         ...
 
     async def list_outbox(self, target: str | None, after: int, limit: int) -> list[OutboxMessage]:

@@ -10,7 +10,8 @@ from lamina.model import EventInvokeConfig, FunctionConfig, FunctionPolicy, Laye
 from lamina.model import FunctionUrlConfig
 from lamina.model import Alias
 from lamina.model import ProvisionedConcurrencyConfig
-from lamina.store.base import InvocationRecord, LogEvent, LogRecord, OutboxMessage, QueuedEvent, log_event_size
+from lamina.store.base import EventContent, InvocationRecord, LogEvent, LogRecord, NewEvent, OutboxMessage
+from lamina.store.base import QueuedEvent, log_event_size
 
 
 class MemoryStore:
@@ -31,6 +32,7 @@ class MemoryStore:
         self._reserved: dict[str, int] = {}
         self._provisioned: dict[tuple[str, str], ProvisionedConcurrencyConfig] = {}
         self._events: dict[int, QueuedEvent] = {}
+        self._contents: dict[int, EventContent] = {}
         self._last_seq = 0
         self._outbox: dict[int, OutboxMessage] = {}
         self._last_outbox_id = 0
@@ -254,27 +256,32 @@ class MemoryStore:
     async def list_invocations(self, function: str) -> list[InvocationRecord]:
         return [r for r in self._invocations if r.function == function]
 
-    async def enqueue_event(self, event: QueuedEvent) -> int:
+    async def enqueue_event(self, event: QueuedEvent, content: EventContent) -> int:
         self._last_seq += 1
-        self._events[self._last_seq] = dataclasses.replace(event, seq=self._last_seq)
+        self._events[self._last_seq] = dataclasses.replace(event, seq=self._last_seq, size=content.size)
+        self._contents[self._last_seq] = content
         return self._last_seq
 
     async def list_queued_events(self) -> list[QueuedEvent]:
         return [self._events[seq] for seq in sorted(self._events)]
+
+    async def read_event_content(self, seq: int) -> EventContent | None:
+        return self._contents.get(seq)
 
     async def reschedule_event(self, seq: int, attempts: int, next_ms: int) -> None:
         if seq in self._events:
             self._events[seq] = dataclasses.replace(self._events[seq], attempts=attempts, next_ms=next_ms)
 
     async def finish_event(
-        self, seq: int, follow_ups: Sequence[QueuedEvent] = (), messages: Sequence[OutboxMessage] = ()
+        self, seq: int, follow_ups: Sequence[NewEvent] = (), messages: Sequence[OutboxMessage] = ()
     ) -> list[int]:
         if self._events.pop(seq, None) is None:
             return []
+        del self._contents[seq]
         for message in messages:
             self._last_outbox_id += 1
             self._outbox[self._last_outbox_id] = dataclasses.replace(message, id=self._last_outbox_id)
-        return [await self.enqueue_event(event) for event in follow_ups]
+        return [await self.enqueue_event(event, content) for event, content in follow_ups]
 
     async def list_outbox(self, target: str | None, after: int, limit: int) -> list[OutboxMessage]:
         found = [m for i, m in sorted(self._outbox.items()) if i > after and target in (None, m.target)]

@@ -27,7 +27,9 @@ from lamina.errors import PreconditionFailed, ResourceConflict, ResourceNotFound
 from lamina.model import EventInvokeConfig, FunctionConfig, FunctionPolicy, LayerVersion
 from lamina.model import FunctionUrlConfig
 from lamina.store import sqlite_logs as logs
-from lamina.store.base import InvocationRecord, LogEvent, LogRecord, OutboxMessage, QueuedEvent
+from lamina.store.base import EventContent, InvocationRecord, LogEvent, LogRecord, NewEvent, OutboxMessage
+from lamina.store.base import QueuedEvent
+from lamina.store import sqlite_queue as queue_sql
 from lamina.store.codec import (
     decode,
     decode_event_invoke_config,
@@ -75,6 +77,7 @@ class SqliteStore:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lamina-sqlite")
         self._conn: sqlite3.Connection | None = None
         self._pending: list[_Write] = []
+        self._pending_reads: list[_Write] = []
         self._pending_lock = threading.Lock()
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -85,6 +88,30 @@ class SqliteStore:
             return fn(self._conn)
 
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    async def _read_together(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """A read that shares one trip to the store's thread with the reads waiting beside it (the
+        asynchronous queue reads an event's payload per attempt, many attempts at once)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        with self._pending_lock:
+            self._pending_reads.append((fn, future))
+            first = len(self._pending_reads) == 1
+        if first:
+            loop.run_in_executor(self._executor, self._read_pending, loop)
+        return await future
+
+    def _read_pending(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._pending_lock:
+            batch, self._pending_reads = self._pending_reads, []
+        settled: list[_Settled] = []
+        for fn, future in batch:
+            try:
+                assert self._conn is not None, "store is not open"
+                settled.append((future, fn(self._conn), None))
+            except Exception as exc:
+                settled.append((future, None, exc))
+        loop.call_soon_threadsafe(_settle, settled)
 
     async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """A write: ``fn`` in the next group commit; returns (or raises) once that has committed."""
@@ -584,43 +611,22 @@ class SqliteStore:
 
         return await self._run(select)
 
-    async def enqueue_event(self, event: QueuedEvent) -> int:
-        def insert(conn: sqlite3.Connection) -> int:
-            return _insert_event(conn, event)
-
-        return await self._write(insert)
+    async def enqueue_event(self, event: QueuedEvent, content: EventContent) -> int:
+        return await self._write(lambda conn: queue_sql.insert_event(conn, event, content))
 
     async def list_queued_events(self) -> list[QueuedEvent]:
-        def select(conn: sqlite3.Connection) -> list[QueuedEvent]:
-            rows = conn.execute(
-                "SELECT request_id, function, qualifier, payload, client_context, enqueued_ms, next_ms, attempts, seq "
-                "FROM async_events ORDER BY seq"
-            ).fetchall()
-            return [QueuedEvent(r[0], r[1], r[2], bytes(r[3]), *r[4:]) for r in rows]
+        return await self._run(queue_sql.queued_events)
 
-        return await self._run(select)
+    async def read_event_content(self, seq: int) -> EventContent | None:
+        return await self._read_together(lambda conn: queue_sql.event_content(conn, seq))
 
     async def reschedule_event(self, seq: int, attempts: int, next_ms: int) -> None:
-        def update(conn: sqlite3.Connection) -> None:
-            conn.execute("UPDATE async_events SET attempts = ?, next_ms = ? WHERE seq = ?", (attempts, next_ms, seq))
-
-        await self._write(update)
+        await self._write(lambda conn: queue_sql.reschedule_event(conn, seq, attempts, next_ms))
 
     async def finish_event(
-        self, seq: int, follow_ups: Sequence[QueuedEvent] = (), messages: Sequence[OutboxMessage] = ()
+        self, seq: int, follow_ups: Sequence[NewEvent] = (), messages: Sequence[OutboxMessage] = ()
     ) -> list[int]:
-        def finish(conn: sqlite3.Connection) -> list[int]:
-            if not conn.execute("DELETE FROM async_events WHERE seq = ?", (seq,)).rowcount:
-                return []  # finished before: what it leaves behind is stored already
-            conn.executemany(
-                "INSERT INTO outbox (target, kind, function, request_id, body, attributes, created_ms) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(m.target, m.kind, m.function, m.request_id, m.body, json.dumps(m.attributes), m.created_ms)
-                 for m in messages],
-            )  # fmt: skip
-            return [_insert_event(conn, event) for event in follow_ups]
-
-        return await self._write(finish)
+        return await self._write(lambda conn: queue_sql.finish_event(conn, seq, follow_ups, messages))
 
     async def list_outbox(self, target: str | None, after: int, limit: int) -> list[OutboxMessage]:
         def select(conn: sqlite3.Connection) -> list[OutboxMessage]:
@@ -638,16 +644,6 @@ class SqliteStore:
             return sum(conn.execute("DELETE FROM outbox WHERE id = ?", (i,)).rowcount for i in ids)
 
         return await self._write(delete)
-
-
-def _insert_event(conn: sqlite3.Connection, e: QueuedEvent) -> int:
-    cur = conn.execute(
-        "INSERT INTO async_events (request_id, function, qualifier, payload, client_context, attempts, "
-        "enqueued_ms, next_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (e.request_id, e.function, e.qualifier, e.payload, e.client_context, e.attempts, e.enqueued_ms, e.next_ms),
-    )
-    assert cur.lastrowid is not None
-    return cur.lastrowid
 
 
 def _settle(settled: list[_Settled]) -> None:
