@@ -14,24 +14,27 @@ import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tests.conftest import LaminaProcess, deploy
+from tests.netns import RemoteHost
 from tests.integration.test_async import FAST, fast_arn, lines, queue, wait_until
 
 MB = 1024 * 1024
 
-# Held: a synchronous {"gate": port} call takes the function's only slot (reserved concurrency 1)
-# until the test opens the gate, so its events wait in the queue, throttled. Otherwise it records.
+# Held: a synchronous {"gate_host": address, "gate": port} call takes the function's only slot
+# (reserved concurrency 1) until the test opens the gate, so its events wait in the queue,
+# throttled. Otherwise it records. The gate is on a remote host of the test's own (tests/netns.py).
 GATED = """
 import json, socket
 def handler(event, context):
     if "gate" in event:
-        with socket.create_connection(("127.0.0.1", event["gate"])) as conn:
+        with socket.create_connection((event["gate_host"], event["gate"])) as conn:
             conn.recv(1)
         return {}
     print("DELIVERED", context.aws_request_id, len(json.dumps(event)))
     return {"ok": True}
 """
 
-# Sends events from inside a function, through the API address it is given, as function code can.
+# Sends events from inside a function, through the API address it is given, as function code can
+# (Lamina's address is, inside an environment, its own listener of Lamina's API: it may invoke).
 SENDER = """
 import json, urllib.error, urllib.request
 def handler(event, context):
@@ -52,12 +55,14 @@ def handler(event, context):
 @contextmanager
 def held(server: LaminaProcess, name: str) -> Iterator[None]:
     """``name``'s only slot is taken by a synchronous call until the block ends (or the server does)."""
-    gate = socket.create_server(("127.0.0.1", 0))
+    remote = RemoteHost()
+    gate = remote.listen()
     gate.settimeout(60)
+    address, port = gate.getsockname()[:2]
 
     def hold() -> None:
         try:
-            server.client().invoke(FunctionName=name, Payload=json.dumps({"gate": gate.getsockname()[1]}))
+            server.client().invoke(FunctionName=name, Payload=json.dumps({"gate_host": address, "gate": port}))
         except (BotoCoreError, ClientError):  # the server was stopped meanwhile
             pass
 
@@ -72,6 +77,7 @@ def held(server: LaminaProcess, name: str) -> Iterator[None]:
         conn.close()
         gate.close()
         holder.join()
+        remote.close()
 
 
 def rss_kb(pid: int) -> int:
