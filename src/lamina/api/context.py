@@ -8,6 +8,7 @@ from typing import Mapping
 
 from aiohttp import web
 
+from lamina import jsonbody
 from lamina.control.functions import FunctionService
 from lamina.control.concurrency import ConcurrencyService
 from lamina.control.event_config import EventConfigService
@@ -55,13 +56,12 @@ def services(request: web.Request) -> Services:
 
 
 async def json_body(request: web.Request) -> Mapping[str, object]:
+    """The request's body as a JSON object (none: ``{}``); ``InvalidRequestContent`` if it is not
+    one, or is too deep or too large to parse (``lamina.jsonbody``)."""
     raw = await request.read()
-    if not raw.strip():
+    if not raw or raw.isspace():
         return {}
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidRequestContent(f"Could not parse request body into json: {exc}") from exc
+    body = await jsonbody.parse(raw)
     if not isinstance(body, dict):
         raise InvalidRequestContent("The request body must be a JSON object")
     return body

@@ -1,0 +1,126 @@
+"""Hostile clients of the Lambda API: huge and deeply nested JSON. A real server, boto3 and raw sockets."""
+
+from __future__ import annotations
+
+import http.client
+import threading
+import urllib.parse
+import urllib.request
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import ROLE, LaminaProcess, deploy
+
+MB = 1024 * 1024
+ECHO = "def handler(event, context):\n    return event\n"
+
+
+def nested(depth: int) -> bytes:
+    return b"[" * depth + b"]" * depth
+
+
+def send(endpoint: str, method: str, path: str, body: bytes, headers: dict[str, str] | None = None,
+         timeout: float = 120) -> tuple[int, str, bytes]:  # fmt: skip
+    """One raw request: (status, X-Amzn-ErrorType, body)."""
+    url = urllib.parse.urlsplit(endpoint)
+    conn = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers={"Content-Type": "application/json", **(headers or {})})
+        response = conn.getresponse()
+        return response.status, response.getheader("X-Amzn-ErrorType", ""), response.read()
+    finally:
+        conn.close()
+
+
+def error_code(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
+    return exc.value.response["Error"]["Code"], exc.value.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+@pytest.fixture(scope="module")
+def echo_fn(client: Any) -> str:
+    name = "hardening-echo"
+    deploy(client, name, ECHO)
+    return name
+
+
+# -- JSON: nesting ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("depth", [20_000, 3_000_000], ids=["inline", "large"])
+def test_deeply_nested_control_bodies_are_invalid_content(lamina: LaminaProcess, client: Any, echo_fn: str,
+                                                          depth: int) -> None:  # fmt: skip
+    body = b'{"FunctionName": "deep", "Runtime": "python3.11", "Role": "' + ROLE.encode() + b'", "Tags": '
+    body += nested(depth) + b"}"
+    status, code, _ = send(lamina.endpoint, "POST", "/2015-03-31/functions", body)
+    assert (status, code) == (400, "InvalidRequestContentException")
+    path = f"/2015-03-31/functions/{echo_fn}/configuration"
+    status, code, _ = send(lamina.endpoint, "PUT", path, b'{"Environment": ' + nested(depth) + b"}")
+    assert (status, code) == (400, "InvalidRequestContentException")
+    assert client.get_function_configuration(FunctionName=echo_fn)["State"] == "Active"
+
+
+@pytest.mark.parametrize(
+    "invocation_type, depth",
+    [("RequestResponse", 20_000), ("RequestResponse", 3_000_000), ("Event", 20_000), ("Event", 500_000),
+     ("DryRun", 3_000_000)],
+)  # fmt: skip
+def test_deeply_nested_payloads_are_invalid_content(client: Any, echo_fn: str, invocation_type: str,
+                                                    depth: int) -> None:  # fmt: skip
+    with pytest.raises(ClientError) as exc:
+        client.invoke(FunctionName=echo_fn, InvocationType=invocation_type, Payload=nested(depth))
+    assert error_code(exc) == ("InvalidRequestContentException", 400)
+
+
+def test_deeply_nested_client_context_is_refused(client: Any, echo_fn: str) -> None:
+    import base64
+
+    context = base64.b64encode(b'{"custom": ' + nested(1_500) + b"}").decode()
+    with pytest.raises(ClientError) as exc:
+        client.invoke(FunctionName=echo_fn, Payload=b"{}", ClientContext=context)
+    assert error_code(exc) == ("InvalidParameterValueException", 400)
+
+
+@pytest.mark.parametrize("size", [1_000, 2 * MB], ids=["inline", "large"])
+def test_payloads_are_json_as_aws_reads_it(client: Any, echo_fn: str, size: int) -> None:
+    """Valid JSON of any size runs; what RFC 8259 does not allow is refused, whichever parser reads it."""
+    numbers = b"[" + b"1," * (size // 2) + b"1]"
+    response = client.invoke(FunctionName=echo_fn, Payload=numbers)
+    assert "FunctionError" not in response
+    assert response["Payload"].read().replace(b" ", b"") == numbers
+    padding = b" " * size
+    for bad in (b"[1]\x00" + padding, b'{"a": NaN}' + padding, b"[1,]" + padding, b'"\xff"' + padding):
+        with pytest.raises(ClientError) as exc:
+            client.invoke(FunctionName=echo_fn, Payload=bad)
+        assert error_code(exc) == ("InvalidRequestContentException", 400), bad[:12]
+
+
+# -- JSON: size -------------------------------------------------------------------------------
+
+
+def test_huge_body_does_not_stop_other_requests(lamina: LaminaProcess) -> None:
+    """65 MB of small JSON values, three times at once: every other request meanwhile is answered
+    before its client gives up (the old server parsed them on the event loop, for seconds each)."""
+    huge = b"[" + b"1," * (65 * MB // 2) + b"1]"
+    statuses: list[tuple[int, str]] = []
+
+    def post_huge() -> None:
+        status, code, _ = send(lamina.endpoint, "POST", "/2015-03-31/functions", huge)
+        statuses.append((status, code))
+
+    senders = [threading.Thread(target=post_huge, name=f"huge-{i}") for i in range(3)]
+    for sender in senders:
+        sender.start()
+    answered = 0
+    try:
+        while any(sender.is_alive() for sender in senders):
+            url = f"{lamina.endpoint}/2015-03-31/functions?MaxItems=1"
+            with urllib.request.urlopen(url, timeout=2) as response:  # a stalled server times this out
+                assert response.status == 200
+            answered += 1
+    finally:
+        for sender in senders:
+            sender.join()
+    assert answered > 0
+    assert statuses == [(400, "InvalidRequestContentException")] * 3
