@@ -125,7 +125,12 @@ class Server:
             tags=tags, policies=policies, event_configs=event_configs, urls=urls, concurrency=concurrency,
             queue=queue,
         )  # fmt: skip
-        self._runner = web.AppRunner(build_app(self._svc), access_log=None, shutdown_timeout=s.shutdown_grace_seconds)
+        self._runner = web.AppRunner(
+            build_app(self._svc), access_log=None, shutdown_timeout=s.shutdown_grace_seconds,
+            # An idle connection, or one whose request headers are still arriving, is closed after
+            # this; a slow body is bounded by api.context.read_body.
+            keepalive_timeout=s.header_timeout_seconds,
+        )  # fmt: skip
         await self._runner.setup()
         sock = socket.create_server((s.host, s.port), reuse_port=False, backlog=1024)
         self.port = sock.getsockname()[1]

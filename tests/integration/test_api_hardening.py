@@ -1,17 +1,21 @@
-"""Hostile clients of the Lambda API: huge and deeply nested JSON. A real server, boto3 and raw sockets."""
+"""Hostile clients of the Lambda API: huge and deeply nested JSON, and slow senders. A real server,
+boto3 and raw sockets."""
 
 from __future__ import annotations
 
 import http.client
+import select
+import socket
 import threading
+import time
 import urllib.parse
 import urllib.request
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import ROLE, LaminaProcess, deploy
+from tests.conftest import ROLE, LaminaProcess, deploy, lambda_client
 
 MB = 1024 * 1024
 ECHO = "def handler(event, context):\n    return event\n"
@@ -124,3 +128,60 @@ def test_huge_body_does_not_stop_other_requests(lamina: LaminaProcess) -> None:
             sender.join()
     assert answered > 0
     assert statuses == [(400, "InvalidRequestContentException")] * 3
+
+
+# -- slow clients -----------------------------------------------------------------------------
+
+
+def closed_within(sock: socket.socket, payload: bytes, limit_s: float) -> tuple[bool, bytes]:
+    """Send ``payload`` a byte a second until the server closes the connection (True, and what it
+    answered) or ``limit_s`` passes (False)."""
+    answer = b""
+    deadline = time.monotonic() + limit_s
+    sent = 0
+    while time.monotonic() < deadline:
+        if sent < len(payload):
+            try:
+                sock.send(payload[sent : sent + 1])
+            except OSError:
+                return True, answer
+            sent += 1
+        readable, _, _ = select.select([sock], [], [], 1.0)
+        if readable:
+            try:
+                chunk = sock.recv(65536)
+            except ConnectionResetError:
+                return True, answer
+            if not chunk:
+                return True, answer
+            answer += chunk
+    return False, answer
+
+
+def test_slow_headers_are_cut_off(make_server: Callable[..., LaminaProcess]) -> None:
+    server = make_server(LAMINA_HEADER_TIMEOUT="2")
+    url = urllib.parse.urlsplit(server.endpoint)
+    head = f"GET /2015-03-31/functions HTTP/1.1\r\nHost: {url.netloc}\r\nX-Slow: {'a' * 200}\r\n\r\n".encode()
+    with socket.create_connection((url.hostname, url.port)) as sock:
+        closed, _ = closed_within(sock, head, 40)
+    assert closed
+    # An idle connection that never sends a byte is closed too.
+    with socket.create_connection((url.hostname, url.port)) as sock:
+        closed, _ = closed_within(sock, b"", 40)
+    assert closed
+    # A client that sends its request at once is served as before.
+    assert lambda_client(server.endpoint).list_functions()["Functions"] == []
+
+
+def test_slow_body_is_answered_408_and_closed(make_server: Callable[..., LaminaProcess]) -> None:
+    server = make_server(LAMINA_BODY_TIMEOUT="2")
+    url = urllib.parse.urlsplit(server.endpoint)
+    body = b'{"FunctionName": "slow", "Description": "' + b"a" * 200 + b'"}'
+    head = (f"POST /2015-03-31/functions HTTP/1.1\r\nHost: {url.netloc}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()  # fmt: skip
+    with socket.create_connection((url.hostname, url.port)) as sock:
+        sock.sendall(head)
+        closed, answer = closed_within(sock, body, 60)
+    assert closed
+    assert answer.startswith(b"HTTP/1.1 408 "), answer[:100]
+    assert b"RequestTimeoutException" in answer
