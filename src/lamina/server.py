@@ -70,6 +70,7 @@ class Server:
         _raise_open_file_limit()
         data = s.data_dir.resolve()
         data.mkdir(parents=True, exist_ok=True)
+        data.chmod(0o700)  # Lamina's state, code and logs are its user's alone
         store = SqliteStore(data / "lamina.db")
         await store.open()
         recorder = Recorder(store)

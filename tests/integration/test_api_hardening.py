@@ -1,21 +1,24 @@
-"""Hostile clients of the Lambda API: huge and deeply nested JSON, and slow senders. A real server,
-boto3 and raw sockets."""
+"""Hostile clients of the Lambda API: huge and deeply nested JSON, slow senders, and who may read
+Lamina's data directory. A real server, boto3 and raw sockets."""
 
 from __future__ import annotations
 
 import http.client
+import os
 import select
 import socket
+import stat
 import threading
 import time
 import urllib.parse
 import urllib.request
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import ROLE, LaminaProcess, deploy, lambda_client
+from tests.conftest import ROLE, LaminaProcess, deploy, lambda_client, make_zip
 
 MB = 1024 * 1024
 ECHO = "def handler(event, context):\n    return event\n"
@@ -185,3 +188,41 @@ def test_slow_body_is_answered_408_and_closed(make_server: Callable[..., LaminaP
     assert closed
     assert answer.startswith(b"HTTP/1.1 408 "), answer[:100]
     assert b"RequestTimeoutException" in answer
+
+
+# -- the data directory -----------------------------------------------------------------------
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_data_directory_is_private(make_server: Callable[..., LaminaProcess], tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir(mode=0o755)
+    os.chmod(data, 0o755)  # as an earlier Lamina, or the user, left it
+    server = make_server(data)
+    client = server.client()
+    client.create_function(FunctionName="private", Runtime="python3.11", Role=ROLE, Handler="app.handler",
+                           Code={"ZipFile": make_zip({"app.py": ECHO})})  # fmt: skip
+    client.get_waiter("function_active_v2").wait(FunctionName="private", WaiterConfig={"Delay": 1})
+    assert mode(data) == 0o700
+    for name in ("lamina.db", "lamina.db-wal", "lamina.db-shm"):
+        assert mode(data / name) == 0o600, name
+    zips = list((data / "code" / "zips").glob("*.zip"))
+    assert zips and all(mode(z) & 0o077 == 0 for z in zips)
+    # The function still runs, though its code is now out of other users' reach.
+    assert client.invoke(FunctionName="private", Payload=b'{"a": 1}')["Payload"].read() == b'{"a": 1}'
+
+
+def test_restart_makes_an_old_database_private(make_server: Callable[..., LaminaProcess], tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    server = make_server(data)
+    server.stop()
+    os.chmod(data, 0o755)
+    for name in ("lamina.db", "lamina.db-wal", "lamina.db-shm"):
+        if (data / name).exists():
+            os.chmod(data / name, 0o644)
+    make_server(data)
+    assert mode(data) == 0o700
+    assert mode(data / "lamina.db") == 0o600
