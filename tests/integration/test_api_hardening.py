@@ -1,5 +1,5 @@
-"""Hostile clients of the Lambda API: huge and deeply nested JSON, slow senders, and who may read
-Lamina's data directory. A real server, boto3 and raw sockets."""
+"""Hostile clients of the Lambda API: huge and deeply nested JSON, slow senders, racing deletes,
+and who may read Lamina's data directory. A real server, boto3 and raw sockets."""
 
 from __future__ import annotations
 
@@ -188,6 +188,32 @@ def test_slow_body_is_answered_408_and_closed(make_server: Callable[..., LaminaP
     assert closed
     assert answer.startswith(b"HTTP/1.1 408 "), answer[:100]
     assert b"RequestTimeoutException" in answer
+
+
+# -- racing deletes ---------------------------------------------------------------------------
+
+
+def test_concurrent_deletes_one_succeeds(lamina: LaminaProcess, client: Any, fn_name: str) -> None:
+    deploy(client, fn_name, ECHO)
+    url = urllib.parse.urlsplit(lamina.endpoint)
+    request = f"DELETE /2015-03-31/functions/{fn_name} HTTP/1.1\r\nHost: {url.netloc}\r\n\r\n".encode()
+    conns = [socket.create_connection((url.hostname, url.port)) for _ in range(10)]
+    try:
+        for conn in conns:  # every request but its last byte, then the last bytes together
+            conn.sendall(request[:-1])
+        for conn in conns:
+            conn.sendall(request[-1:])
+        statuses = []
+        for conn in conns:
+            response = http.client.HTTPResponse(conn)
+            response.begin()
+            statuses.append(response.status)
+            if response.status == 404:
+                assert response.getheader("X-Amzn-ErrorType") == "ResourceNotFoundException"
+    finally:
+        for conn in conns:
+            conn.close()
+    assert sorted(statuses) == [204] + [404] * 9
 
 
 # -- the data directory -----------------------------------------------------------------------
