@@ -185,3 +185,29 @@ def test_no_deadline_between_requests_or_while_answering() -> None:
     answers = asyncio.run(two_requests_apart())
     assert [a.split(b"\r\n")[0] for a in answers] == [b"HTTP/1.1 200 OK"] * 2
     assert len(handler.requests) == 2
+
+
+def test_an_oversized_body_dropped_slowly_has_the_body_deadline_and_no_more() -> None:
+    """The rest of a refused body is read and dropped under the body's deadline; once it is over,
+    the connection is idle and keeps no deadline."""
+
+    async def refused_then_idle() -> bytes:
+        factory = lambda: Connection(Recorder(), 10, head_timeout=0.3, body_timeout=0.3)  # noqa: E731
+        server = await asyncio.get_running_loop().create_server(factory, "127.0.0.1", 0)
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.sockets[0].getsockname()[1])
+        try:
+            writer.write(b"POST /big HTTP/1.1\r\nContent-Length: 20\r\n\r\n0123456789")
+            answer = await asyncio.wait_for(reader.readuntil(b"too large\"}"), 5)
+            writer.write(b"0123456789")  # the rest of the refused body, within its deadline
+            await asyncio.sleep(0.6)  # idle for longer than either deadline
+            writer.write(b"GET /after HTTP/1.1\r\n\r\n")
+            answer += await asyncio.wait_for(reader.readuntil(b"ok"), 5)
+        finally:
+            writer.close()
+            await writer.wait_closed()
+            server.close()
+            await server.wait_closed()
+        return answer
+
+    answer = asyncio.run(refused_then_idle())
+    assert answer.startswith(b"HTTP/1.1 413") and b"HTTP/1.1 200 OK" in answer  # not timed out while idle

@@ -75,6 +75,8 @@ class Connection(asyncio.Protocol):
             dropped = min(self._skip, len(data))
             self._skip -= dropped
             data = data[dropped:]
+            if not self._skip and self._deadline is not None:
+                self._disarm()  # the oversized body is over; what follows is a new request
         self._buffer += data
         self._process()
 
