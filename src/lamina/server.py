@@ -74,6 +74,7 @@ class Server:
         _raise_open_file_limit()
         data = s.data_dir.resolve()
         data.mkdir(parents=True, exist_ok=True)
+        data.chmod(0o700)  # Lamina's state, code and logs are its user's alone
         store = SqliteStore(data / "lamina.db")
         await store.open()
         recorder = Recorder(store, s.logs)
@@ -137,16 +138,21 @@ class Server:
             queue=queue,
         )  # fmt: skip
         # Before any environment starts: each serves it inside its network namespace.
-        self._environments_runner = web.AppRunner(build_app(self._svc, for_environments=True), access_log=None,
-                                                  shutdown_timeout=s.shutdown_grace_seconds)  # fmt: skip
+        self._environments_runner = self._app_runner(build_app(self._svc, for_environments=True))
         await self._environments_runner.setup()
         await scheduler.start()
         await concurrency.start()  # provisioned environments begin to start
         await queue.start()  # events an earlier run accepted and did not finish are attempted again
-        self._runner = web.AppRunner(build_app(self._svc), access_log=None, shutdown_timeout=s.shutdown_grace_seconds)
+        self._runner = self._app_runner(build_app(self._svc))
         await self._runner.setup()
         assert self._runner.server is not None
         self._listener = await asyncio.get_running_loop().create_server(self._runner.server, sock=sock, backlog=1024)
+
+    def _app_runner(self, app: web.Application) -> web.AppRunner:
+        # An idle connection, or one whose request headers are still arriving, is closed after
+        # header_timeout_seconds; a slow body is bounded by api.context.read_body.
+        return web.AppRunner(app, access_log=None, shutdown_timeout=self.settings.shutdown_grace_seconds,
+                             keepalive_timeout=self.settings.header_timeout_seconds)  # fmt: skip
 
     async def _serve_environment(self, listener: socket.socket) -> asyncio.AbstractServer:
         """Serve the API as environments see it (api/guard.py) on ``listener``, inside an environment's namespace."""

@@ -80,6 +80,10 @@ class Settings:
     keep_alive_seconds: float = 300.0
     # How long shutdown waits for in-flight invocations before stopping environments.
     shutdown_grace_seconds: float = 10.0
+    # Slow clients: how long an API connection may stay idle or take to send a request's headers
+    # before it is closed, and how long a request's body may take to arrive (then 408).
+    header_timeout_seconds: float = 30.0
+    body_timeout_seconds: float = 60.0
     # Interpreters by runtime name, e.g. {"python3.12": "/opt/py312/bin/python3.12"}.
     interpreters: Mapping[str, str] = field(default_factory=dict)
     # Asynchronous invocation: seconds before each retry after a function error (AWS: about 1 and
@@ -127,6 +131,10 @@ class Settings:
             values["access_key_id"] = env["LAMINA_ACCESS_KEY_ID"]
         if "LAMINA_SECRET_ACCESS_KEY" in env:
             values["secret_access_key"] = env["LAMINA_SECRET_ACCESS_KEY"]
+        if "LAMINA_HEADER_TIMEOUT" in env:
+            values["header_timeout_seconds"] = float(env["LAMINA_HEADER_TIMEOUT"])
+        if "LAMINA_BODY_TIMEOUT" in env:
+            values["body_timeout_seconds"] = float(env["LAMINA_BODY_TIMEOUT"])
         if "LAMINA_ASYNC_RETRY_DELAYS" in env:
             values["async_retry_delays"] = tuple(float(v) for v in env["LAMINA_ASYNC_RETRY_DELAYS"].split(",") if v.strip())
         if "LAMINA_ASYNC_THROTTLE_DELAY" in env:

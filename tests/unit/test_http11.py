@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
 
 from lamina.runtime.http11 import Connection
@@ -94,3 +95,119 @@ def test_refused_connection_gets_403() -> None:
     received = asyncio.run(exchange(handler, b"GET /x HTTP/1.1\r\n\r\n"))
     assert received.startswith(b"HTTP/1.1 403")
     assert handler.requests == []
+
+
+async def dribble(handler: Recorder, pieces: list[bytes], *, gap: float, head_timeout: float = 30,
+                  body_timeout: float = 30, max_body: int = 1024) -> tuple[bytes, bool]:  # fmt: skip
+    """Send ``pieces`` ``gap`` seconds apart, and stop sending when the server answers: (what it
+    answered within a second of the last piece, whether it closed the connection)."""
+    factory = lambda: Connection(handler, max_body, head_timeout=head_timeout, body_timeout=body_timeout)  # noqa: E731
+    server = await asyncio.get_running_loop().create_server(factory, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    received, closed = b"", False
+    waits = [gap] * (len(pieces) - 1) + [1.0]
+    try:
+        for piece, wait in zip(pieces, waits):
+            writer.write(piece)
+            try:
+                chunk = await asyncio.wait_for(reader.read(65536), wait)
+            except TimeoutError:
+                continue
+            received += chunk
+            break
+        while received:  # the server began to answer: the rest of it, and whether it closes
+            try:
+                chunk = await asyncio.wait_for(reader.read(65536), 1)
+            except TimeoutError:
+                break
+            if not chunk:
+                closed = True
+                break
+            received += chunk
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+        server.close()
+        await server.wait_closed()
+    return received, closed
+
+
+def test_slow_head_is_answered_408_and_closed() -> None:
+    handler = Recorder()
+    head = b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n"
+    received, closed = asyncio.run(dribble(handler, [bytes([b]) for b in head], gap=0.05, head_timeout=0.5))
+    assert received.startswith(b"HTTP/1.1 408 Request Timeout")
+    assert closed
+    assert handler.requests == []
+
+
+def test_slow_body_is_answered_408_and_closed() -> None:
+    handler = Recorder()
+    head = b"POST /r HTTP/1.1\r\nContent-Length: 100\r\n\r\n"
+    pieces = [head] + [b"x"] * 60  # the head at once, then the body a byte at a time
+    received, closed = asyncio.run(dribble(handler, pieces, gap=0.05, head_timeout=0.5, body_timeout=1))
+    assert received.startswith(b"HTTP/1.1 408")
+    assert closed
+    assert handler.requests == []
+
+
+def test_no_deadline_between_requests_or_while_answering() -> None:
+    """A runtime's connection waits for its next event (a long poll), and idles while its function
+    runs: neither is a slow request."""
+
+    @dataclass
+    class LongPoll(Recorder):
+        def handle_request(self, conn: Connection, method: str, path: str, headers: dict[str, str],
+                           body: bytes | None) -> None:  # fmt: skip
+            self.requests.append((method, path, headers, body))
+            asyncio.get_running_loop().call_later(0.5, conn.respond, 200, {}, b"event")
+
+    async def two_requests_apart() -> list[bytes]:
+        factory = lambda: Connection(handler, 1024, head_timeout=0.2, body_timeout=0.2)  # noqa: E731
+        server = await asyncio.get_running_loop().create_server(factory, "127.0.0.1", 0)
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.sockets[0].getsockname()[1])
+        answers = []
+        try:
+            for _ in range(2):
+                writer.write(b"GET /next HTTP/1.1\r\n\r\n")
+                answers.append(await asyncio.wait_for(reader.readuntil(b"event"), 5))
+                await asyncio.sleep(0.5)  # idle, as while a function runs
+        finally:
+            writer.close()
+            await writer.wait_closed()
+            server.close()
+            await server.wait_closed()
+        return answers
+
+    handler = LongPoll()
+    answers = asyncio.run(two_requests_apart())
+    assert [a.split(b"\r\n")[0] for a in answers] == [b"HTTP/1.1 200 OK"] * 2
+    assert len(handler.requests) == 2
+
+
+def test_an_oversized_body_dropped_slowly_has_the_body_deadline_and_no_more() -> None:
+    """The rest of a refused body is read and dropped under the body's deadline; once it is over,
+    the connection is idle and keeps no deadline."""
+
+    async def refused_then_idle() -> bytes:
+        factory = lambda: Connection(Recorder(), 10, head_timeout=0.3, body_timeout=0.3)  # noqa: E731
+        server = await asyncio.get_running_loop().create_server(factory, "127.0.0.1", 0)
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.sockets[0].getsockname()[1])
+        try:
+            writer.write(b"POST /big HTTP/1.1\r\nContent-Length: 20\r\n\r\n0123456789")
+            answer = await asyncio.wait_for(reader.readuntil(b"too large\"}"), 5)
+            writer.write(b"0123456789")  # the rest of the refused body, within its deadline
+            await asyncio.sleep(0.6)  # idle for longer than either deadline
+            writer.write(b"GET /after HTTP/1.1\r\n\r\n")
+            answer += await asyncio.wait_for(reader.readuntil(b"ok"), 5)
+        finally:
+            writer.close()
+            await writer.wait_closed()
+            server.close()
+            await server.wait_closed()
+        return answer
+
+    answer = asyncio.run(refused_then_idle())
+    assert answer.startswith(b"HTTP/1.1 413") and b"HTTP/1.1 200 OK" in answer  # not timed out while idle

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from typing import Mapping
 
 from aiohttp import web
 
+from lamina import jsonbody
+from lamina.api.errors import RequestTimeout
 from lamina.control.functions import FunctionService
 from lamina.control.concurrency import ConcurrencyService
 from lamina.control.event_config import EventConfigService
@@ -52,14 +55,25 @@ def services(request: web.Request) -> Services:
     return request.app[SERVICES]
 
 
-async def json_body(request: web.Request) -> Mapping[str, object]:
-    raw = await request.read()
-    if not raw.strip():
-        return {}
+async def read_body(request: web.Request) -> bytes:
+    """The request's body, once all of it has arrived; ``RequestTimeout`` if that takes longer
+    than ``Settings.body_timeout_seconds``. Every handler reads bodies through this."""
+    if request.content.is_eof():  # all here (a small request, usually): nothing to wait for
+        return await request.read()
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidRequestContent(f"Could not parse request body into json: {exc}") from exc
+        async with asyncio.timeout(request.app[SERVICES].settings.body_timeout_seconds):
+            return await request.read()
+    except TimeoutError:
+        raise RequestTimeout("The request body did not arrive in time.") from None
+
+
+async def json_body(request: web.Request) -> Mapping[str, object]:
+    """The request's body as a JSON object (none: ``{}``); ``InvalidRequestContent`` if it is not
+    one, or is too deep or too large to parse (``lamina.jsonbody``)."""
+    raw = await read_body(request)
+    if not raw or raw.isspace():
+        return {}
+    body = await jsonbody.parse(raw)
     if not isinstance(body, dict):
         raise InvalidRequestContent("The request body must be a JSON object")
     return body

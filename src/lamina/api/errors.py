@@ -3,7 +3,8 @@
 Every response carries ``x-amzn-RequestId``. An ``ApiError`` becomes its status, the header
 ``X-Amzn-ErrorType: <Code>`` (botocore reads the code from it first) and the JSON body
 ``{"Type": "User", "message": "..."}``. Anything unexpected is logged and becomes a
-``ServiceException`` (500) that says nothing of Lamina's internals.
+``ServiceException`` (500) that says nothing of Lamina's internals. A request whose body took
+too long to arrive (``RequestTimeout``, 408) is answered and its connection closed.
 """
 
 from __future__ import annotations
@@ -36,12 +37,25 @@ class UnknownOperation(ApiError):
     status = 404
 
 
+class RequestTimeout(ApiError):
+    """The client sent its request's body too slowly (``Settings.body_timeout_seconds``)."""
+
+    code = "RequestTimeoutException"
+    status = 408
+
+
 @web.middleware
 async def aws_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     request_id = ids.request_id()
     request[REQUEST_ID] = request_id
     try:
         response = await handler(request)
+    except RequestTimeout as exc:
+        response = error_response(exc, request_id)
+        # Not kept for another request: aiohttp reads what is left of the body for at most its
+        # lingering time (10 s), so that the client can see the answer, then closes.
+        response.force_close()
+        return response
     except ApiError as exc:
         return error_response(exc, request_id)
     except web.HTTPRequestEntityTooLarge:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from lamina.api.context import services
+from lamina.api.context import read_body, services
 from lamina.api.errors import REQUEST_ID
 from lamina.api.guard import FROM_ENVIRONMENT
 from lamina.errors import RequestTooLarge
@@ -21,7 +21,7 @@ async def invoke(request: web.Request) -> web.Response:
         raise RequestTooLarge(f"Request must be smaller than {limit} bytes for the InvokeFunction operation")
     result = await svc.invoker.invoke(InvokeRequest(
         function=request.match_info["FunctionName"],
-        payload=await request.read(),
+        payload=await read_body(request),
         qualifier=request.query.get("Qualifier"),
         invocation_type=request.headers.get("X-Amz-Invocation-Type", "RequestResponse"),
         # An environment's log tail could hold another function's output (api/guard.py).
@@ -47,7 +47,7 @@ async def invoke_async(request: web.Request) -> web.Response:
     if request.content_length is not None and request.content_length > limit:
         raise RequestTooLarge(f"Request must be smaller than {limit} bytes for the InvokeFunction operation")
     result = await svc.invoker.invoke(InvokeRequest(
-        function=request.match_info["FunctionName"], payload=await request.read(), invocation_type="Event",
+        function=request.match_info["FunctionName"], payload=await read_body(request), invocation_type="Event",
         request_id=request[REQUEST_ID],
     ))  # fmt: skip
     return web.json_response({"Status": 202}, status=202, headers={"x-amzn-RequestId": result.request_id})

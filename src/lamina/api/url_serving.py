@@ -30,8 +30,8 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from lamina import ids
-from lamina.api.context import Services, services
-from lamina.api.errors import Handler
+from lamina.api.context import Services, read_body, services
+from lamina.api.errors import Handler, RequestTimeout
 from lamina.errors import ApiError, RequestTooLarge, ResourceNotFound, ServiceError, TooManyRequests
 from lamina.invoke.service import InvokeRequest
 from lamina.model import LATEST, FunctionUrlConfig, InvokeMode, UrlAuthType
@@ -79,6 +79,10 @@ async def function_urls(request: web.Request, handler: Handler) -> web.StreamRes
         return _write(UrlResponse(200, cors.preflight_headers(url.cors, origin), b""), request_id)
     try:
         response = await _serve(request, svc, url, path, request_id)
+    except RequestTimeout as exc:
+        timed_out = _write(error(exc.status, exc.message, exc.code), request_id)
+        timed_out.force_close()
+        return timed_out
     except Exception:
         log.exception("function URL %s (%s) failed", url.url_id, url.function)
         response = error(500, "Internal Server Error")
@@ -95,7 +99,7 @@ async def _serve(
     if request.content_length is not None and request.content_length > limit:
         return _too_large(limit)
     try:
-        body = await request.read()
+        body = await read_body(request)
     except web.HTTPRequestEntityTooLarge:
         return _too_large(limit)
     now = datetime.now(timezone.utc)

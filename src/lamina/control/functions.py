@@ -285,10 +285,12 @@ class FunctionService:
         return updated
 
     async def delete(self, name: str) -> None:
-        fn = self.get(name)
-        await self._store.delete_function(name)
-        if self._functions.get(name) is fn or name in self._functions:
-            del self._functions[name]
+        """DeleteFunction. Of concurrent calls, the one whose store delete removed the record wins;
+        the others are ``ResourceNotFound``, as on Lambda."""
+        self.get(name)
+        if await self._store.delete_function(name) is None:
+            raise ResourceNotFound(f"Function not found: {self._settings.function_arn(name)}")
+        self._functions.pop(name, None)
         self.versions.forget(name)
         self.aliases.forget(name)
         for key in [key for key in self._settled if key[0] == name]:

@@ -26,13 +26,12 @@ import random
 import time
 from dataclasses import dataclass
 
-from lamina import ids
+from lamina import ids, jsonbody
 from lamina.control.functions import FunctionService
 from lamina.control.targets import identify
 from lamina.invoke.queue import AsyncQueue, ContentSource
 from lamina.errors import (
     InvalidParameterValue,
-    InvalidRequestContent,
     RequestTooLarge,
     ResourceConflict,
     ResourceNotFound,
@@ -106,9 +105,15 @@ class Invoker:
             self._settings.limits.async_payload_bytes if req.invocation_type == EVENT
             else self._settings.limits.sync_payload_bytes
         )  # fmt: skip
-        if len(req.payload) > limit:
+        payload = req.payload
+        if len(payload) > limit:
             raise RequestTooLarge(f"Request must be smaller than {limit} bytes for the InvokeFunction operation")
-        payload = _json_payload(req.payload)
+        if not payload or payload.isspace():
+            payload = b"{}"
+        elif len(payload) <= jsonbody.INLINE_BYTES:
+            jsonbody.loads(payload)  # a warm invocation's payload: on the loop, no thread hop
+        else:
+            await jsonbody.check_large(payload)  # off the event loop, and without the GIL
         client_context = _client_context(req.client_context)
         request_id = req.request_id or ids.request_id()
         if req.invocation_type == DRY_RUN:
@@ -211,16 +216,6 @@ def _given(content: EventContent) -> ContentSource:
     return given
 
 
-def _json_payload(payload: bytes) -> bytes:
-    if not payload.strip():
-        return b"{}"
-    try:
-        json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidRequestContent(f"Could not parse request body into json: {exc}") from exc
-    return payload
-
-
 def _client_context(value: str | None) -> str | None:
     if not value:
         return None
@@ -229,7 +224,7 @@ def _client_context(value: str | None) -> str | None:
         if len(decoded) > CLIENT_CONTEXT_MAX_BYTES:
             raise InvalidParameterValue(f"Client context must be smaller than {CLIENT_CONTEXT_MAX_BYTES} bytes")
         doc = json.loads(decoded)
-    except (binascii.Error, ValueError) as exc:
+    except (binascii.Error, ValueError, RecursionError) as exc:
         raise InvalidParameterValue("Client context must be a valid Base64-encoded JSON object.") from exc
     if not isinstance(doc, dict):
         raise InvalidParameterValue("Client context must be a valid Base64-encoded JSON object.")

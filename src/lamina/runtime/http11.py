@@ -7,6 +7,13 @@ buffering) and handed to ``Handler.handle_request``; the handler answers with ``
 later (a long poll). Bodies larger than ``max_body`` are read and dropped, and the request is
 handed over with ``body=None`` so the handler can refuse it.
 
+Slow senders: a request's head must arrive within ``head_timeout`` of its first byte, and its body
+within ``body_timeout`` of its head (a runtime may stream a response for a whole invocation, so
+that is Lambda's longest timeout); else it is answered 408 and the connection closed. A connection
+with no request in progress (between invocations, or waiting for an answer) has no deadline: the
+environment it belongs to ends it. A deadline is a timer only while a request is incomplete, so a
+request that arrives whole costs none.
+
 Contract of ``Handler``: ``connection_allowed`` is asked once when a connection opens (False
 closes it after a 403); ``handle_request`` gets each request in order; ``connection_closed`` is
 told when the connection ends, whatever the reason.
@@ -19,8 +26,10 @@ import json
 from typing import Protocol
 
 _REASONS = {200: b"OK", 202: b"Accepted", 400: b"Bad Request", 403: b"Forbidden", 404: b"Not Found",
-            413: b"Request Entity Too Large", 500: b"Internal Server Error"}  # fmt: skip
+            408: b"Request Timeout", 413: b"Request Entity Too Large", 500: b"Internal Server Error"}  # fmt: skip
 _MAX_HEAD = 64 * 1024
+HEAD_TIMEOUT_SECONDS = 30.0
+BODY_TIMEOUT_SECONDS = 900.0
 
 
 class Handler(Protocol):
@@ -32,15 +41,23 @@ class Handler(Protocol):
 
 
 class Connection(asyncio.Protocol):
-    def __init__(self, handler: Handler, max_body: int) -> None:
+    def __init__(
+        self, handler: Handler, max_body: int, *,
+        head_timeout: float = HEAD_TIMEOUT_SECONDS, body_timeout: float = BODY_TIMEOUT_SECONDS,
+    ) -> None:  # fmt: skip
         self._handler = handler
         self._max_body = max_body
+        self._head_timeout = head_timeout
+        self._body_timeout = body_timeout
         self._transport: asyncio.Transport | None = None
         self._buffer = bytearray()
         self._busy = False  # a request was handed over and is not answered yet
         self._close_after = False
         self._continued = False  # "100 Continue" was sent for the request being read
         self._skip = 0  # bytes still to drop of an oversized body
+        self._in_body = False  # the request being read has its head: its body is arriving
+        self._deadline: asyncio.TimerHandle | None = None  # of the request being read, if incomplete
+        self._deadline_for_body = False
 
     # -- asyncio.Protocol ------------------------------------------------------------------
 
@@ -58,11 +75,14 @@ class Connection(asyncio.Protocol):
             dropped = min(self._skip, len(data))
             self._skip -= dropped
             data = data[dropped:]
+            if not self._skip and self._deadline is not None:
+                self._disarm()  # the oversized body is over; what follows is a new request
         self._buffer += data
         self._process()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
+        self._disarm()
         self._handler.connection_closed(self)
 
     # -- for the handler -------------------------------------------------------------------
@@ -87,7 +107,7 @@ class Connection(asyncio.Protocol):
         self._write(status, headers, body)
         if self._close_after:
             self._transport.close()
-        elif self._buffer:
+        elif self._buffer or self._skip:
             self._process()
 
     def respond_json(self, status: int, doc: object) -> None:
@@ -116,9 +136,35 @@ class Connection(asyncio.Protocol):
         while not self._busy and self._transport is not None:
             request = self._parse()
             if request is None:
+                if self._buffer or self._skip:  # part of a request is here: it gets a deadline
+                    self._arm()
                 return
             self._busy = True
+            if self._deadline is not None:
+                self._disarm()
             self._handler.handle_request(self, *request)
+
+    def _arm(self) -> None:
+        """The deadline of the request being read: its head's from its first byte, then its
+        body's from the end of its head."""
+        in_body = self._in_body or self._skip > 0
+        if self._deadline is not None:
+            if self._deadline_for_body or not in_body:
+                return  # this part's deadline runs already
+            self._deadline.cancel()
+        self._deadline_for_body = in_body
+        timeout = self._body_timeout if in_body else self._head_timeout
+        self._deadline = asyncio.get_running_loop().call_later(timeout, self._expired)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expired(self) -> None:
+        self._deadline = None
+        if not self._busy:
+            self._fail(408, "request not received in time")
 
     def _parse(self) -> tuple[str, str, dict[str, str], bytes | None] | None:
         """One complete request from the buffer (removed from it), or None if more bytes are needed."""
@@ -147,6 +193,7 @@ class Connection(asyncio.Protocol):
         if "chunked" in headers.get("transfer-encoding", "").lower():
             parsed = self._chunked(start)
             if parsed is None:
+                self._in_body = True
                 return None
             body, consumed = parsed
         else:
@@ -160,11 +207,13 @@ class Connection(asyncio.Protocol):
                 self._skip = max(0, length - available)
                 body, consumed = None, start + min(length, available)
             elif len(buf) - start < length:
+                self._in_body = True
                 return None
             else:
                 body, consumed = bytes(buf[start : start + length]), start + length
         del buf[:consumed]
         self._continued = False
+        self._in_body = False
         if version == "HTTP/1.0" or headers.get("connection", "").lower() == "close":
             self._close_after = True
         return method, target.split("?", 1)[0], headers, body

@@ -155,7 +155,10 @@ class Store(Protocol):
 
     async def put_function(self, fn: FunctionConfig, *, expected_revision: str | None = None) -> None: ...
 
-    async def delete_function(self, name: str) -> FunctionConfig | None: ...
+    async def delete_function(self, name: str) -> FunctionConfig | None:
+        """Delete a function and what it owns; its record, or None if there was none. Of
+        concurrent deletes of one function, exactly one gets the record."""
+        ...
 
     async def code_in_use(self) -> set[str]:
         """Digests of every stored code artifact a function (or a layer it uses) or a layer version refers to."""

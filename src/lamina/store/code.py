@@ -63,6 +63,10 @@ class CodeStore:
         self._unzipped = root / "unzipped"
         self._zips.mkdir(parents=True, exist_ok=True)
         self._unzipped.mkdir(parents=True, exist_ok=True)
+        # Other users reach no package. Unzipped trees stay readable by all (0444 files, 0555
+        # directories) because sandboxed environments, each with a uid of its own, read theirs
+        # through a bind mount, which does not pass through this directory.
+        os.chmod(root, 0o700)
         _sweep(self._zips, self._unzipped, older_than=time.time() - _STALE_AFTER_SECONDS)
 
     def put(self, data: bytes) -> CodeArtifact:
@@ -163,7 +167,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
         with open(fd, "wb") as out:
             out.write(data)
             out.flush()
-            os.fchmod(out.fileno(), 0o444)
+            os.fchmod(out.fileno(), 0o400)  # only Lamina reads zips (code downloads, extraction)
             os.fsync(out.fileno())
         os.replace(temp, path)
     except BaseException:

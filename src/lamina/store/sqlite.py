@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import os
 import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -165,6 +166,7 @@ class SqliteStore:
     async def open(self) -> None:
         def connect() -> None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            _make_private(self.path)
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -665,3 +667,12 @@ def _owned(function: str) -> Iterator[None]:
         if "FOREIGN KEY" not in str(exc):
             raise
         raise ResourceNotFound(f"Function not found: {function}") from exc
+
+
+def _make_private(path: Path) -> None:
+    """Make the database readable by its owner only. SQLite creates its -wal and -shm files with
+    the database's mode, so a database created 0600 keeps them 0600; an older one is tightened."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(path.with_name(name), 0o600)
