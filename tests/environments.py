@@ -69,3 +69,12 @@ def wait_gone(stream: str, timeout: float = 10) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def read_all(fd: int) -> bytes:
+    """Everything written to the pipe ``fd`` until its write end closes; closes ``fd``."""
+    chunks = []
+    while chunk := os.read(fd, 65536):
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks)

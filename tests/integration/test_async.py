@@ -4,7 +4,6 @@ throttling, fairness, a kill -9 under load, and a graceful shutdown (real server
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 import urllib.request

@@ -4,7 +4,6 @@ queue has a quota answered with AWS's throttle error (real server processes, bot
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress

@@ -23,7 +23,6 @@ import errno
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 import urllib.request

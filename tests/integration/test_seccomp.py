@@ -24,6 +24,7 @@ from lamina.sandbox.seccomp import POLICY, Filter, build_filter
 from lamina.sandbox.spawn import Sandbox, SpawnRequest, Zygote
 from tests.conftest import LaminaProcess, deploy
 from tests.functions import invoke
+from tests.environments import read_all
 
 # Numbers from the kernel's tables (arch/x86/entry/syscalls/syscall_64.tbl; aarch64 uses the
 # generic include/uapi/asm-generic/unistd.h). Calls an architecture lacks are left out of its table.
@@ -355,14 +356,6 @@ def spawn_sandboxed(tmp_path: Path, program: bytes, script: str) -> tuple[int, b
             await zygote.close()
 
     return asyncio.run(scenario())
-
-
-def read_all(fd: int) -> bytes:
-    chunks = []
-    while chunk := os.read(fd, 65536):
-        chunks.append(chunk)
-    os.close(fd)
-    return b"".join(chunks)
 
 
 UNSHARE_USER = """if True:

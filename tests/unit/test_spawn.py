@@ -10,16 +10,9 @@ from pathlib import Path
 
 
 from lamina.sandbox.spawn import Spawner, SpawnRequest, Zygote
+from tests.environments import read_all
 
 PYTHON = sys.executable
-
-
-def read_all(fd: int) -> bytes:
-    chunks = []
-    while chunk := os.read(fd, 65536):
-        chunks.append(chunk)
-    os.close(fd)
-    return b"".join(chunks)
 
 
 def request(tmp_path: Path, write_fd: int, **env: str) -> SpawnRequest:
