@@ -16,8 +16,9 @@ import pytest
 from lamina.control.functions import FunctionService
 from lamina.control.layers import LayerService
 from lamina.errors import InvalidRequestContent, ResourceNotFound, TooManyRequests
+from lamina.invoke.queue import AsyncQueue
 from lamina.invoke.service import InvokeRequest, Invoker
-from lamina.model import FunctionConfig
+from lamina.model import EventInvokeConfig, FunctionConfig
 from lamina.runtime.runtimes import RuntimeRegistry
 from lamina.sandbox.fake import FakeProvider
 from lamina.scheduler.decisions import FunctionLimits
@@ -31,8 +32,9 @@ from tests.conftest import ROLE, make_zip
 
 @asynccontextmanager
 async def lamina(tmp_path: Path, handler: Callable[[FunctionConfig, bytes], bytes],
-                 limits: Callable[[str], FunctionLimits] | None = None) -> AsyncIterator[tuple[Invoker, FakeProvider]]:  # fmt: skip
-    settings = Settings(data_dir=tmp_path)
+                 limits: Callable[[str], FunctionLimits] | None = None,
+                 settings: Settings | None = None) -> AsyncIterator[tuple[Invoker, FakeProvider]]:  # fmt: skip
+    settings = settings or Settings(data_dir=tmp_path)
     store = MemoryStore()
     code = CodeStore(tmp_path / "code", settings.limits)
     provider = FakeProvider(handler)
@@ -45,11 +47,22 @@ async def lamina(tmp_path: Path, handler: Callable[[FunctionConfig, bytes], byte
     })  # fmt: skip
     await functions.wait_settled("f", timeout=10)
     invoker = Invoker(functions, scheduler, settings)
+    queue = AsyncQueue(store, invoker, NoConfigs(), settings)
+    invoker.attach(queue)
+    await queue.start()
     try:
         yield invoker, provider
     finally:
+        await queue.close()
         await scheduler.close()
         await functions.close()
+
+
+class NoConfigs:
+    """No function has an event-invoke configuration: AWS's defaults apply."""
+
+    def event_invoke_config(self, function: str, qualifier: str = "$LATEST") -> EventInvokeConfig | None:
+        return None
 
 
 def run(coro: Any) -> Any:
@@ -101,5 +114,29 @@ def test_a_throttled_invocation_runs_nothing(tmp_path: Path) -> None:
             with pytest.raises(TooManyRequests):
                 await invoker.invoke(InvokeRequest("f", b"{}"))
             assert provider.created == []
+
+    run(go())
+
+
+def test_an_event_is_delivered_and_a_failing_one_retried(tmp_path: Path) -> None:
+    seen: list[bytes] = []
+    delivered = asyncio.Event()
+
+    def handler(fn: FunctionConfig, event: bytes) -> bytes:
+        seen.append(event)
+        if len(seen) == 4:  # the good event once, the bad one three times (two retries, as on Lambda)
+            delivered.set()
+        if event == b'"bad"':
+            raise RuntimeError("bad event")
+        return b"null"
+
+    async def go() -> None:
+        settings = Settings(data_dir=tmp_path, async_retry_delays=(0.01,))
+        async with lamina(tmp_path, handler, settings=settings) as (invoker, provider):
+            for payload in (b'"good"', b'"bad"'):
+                result = await invoker.invoke(InvokeRequest("f", payload, invocation_type="Event"))
+                assert result.status == 202
+            await asyncio.wait_for(delivered.wait(), 10)
+            assert sorted(seen) == [b'"bad"'] * 3 + [b'"good"']
 
     run(go())

@@ -16,7 +16,7 @@ from lamina.store.base import EventContent, QueuedEvent
 from lamina.store.memory import MemoryStore
 
 if TYPE_CHECKING:
-    from lamina.sandbox.environment import Outcome
+    from lamina.sandbox.provider import Outcome
 
 
 class Throttled:
