@@ -143,6 +143,11 @@ def build_root(plan):
     # by descriptor, so what the host has under /tmp is still reachable for binding).
     new_root = "/tmp"
     _mount("tmpfs", new_root, "tmpfs", _MS_NOSUID | _MS_NODEV, _ROOT_SIZE)
+    # The private /tmp before the binds: a runtime's directory under the host's /tmp (a checkout of
+    # Lamina there) is still bound where its command expects it, read-only, inside this /tmp.
+    tmp = new_root + "/tmp"
+    os.mkdir(tmp)
+    _mount("tmpfs", tmp, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=%dm,mode=1777" % plan["tmp_mb"])
     for target, value in links:
         os.symlink(value, new_root + target)
     for target, fd, is_dir in sorted(binds, key=lambda b: b[0].count("/")):  # parents before children
@@ -152,9 +157,6 @@ def build_root(plan):
     for name, value in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
                         ("stderr", "/proc/self/fd/2")):  # fmt: skip
         os.symlink(value, new_root + "/dev/" + name)
-    tmp = new_root + "/tmp"
-    os.mkdir(tmp)
-    _mount("tmpfs", tmp, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=%dm,mode=1777" % plan["tmp_mb"])
     for shared in ("/var/tmp", "/dev/shm"):  # world-writable places: this environment's own /tmp
         os.makedirs(new_root + shared, exist_ok=True)
         _mount(tmp, new_root + shared, None, _MS_BIND)
