@@ -18,13 +18,20 @@ stalls it for the whole parse, hundreds of milliseconds). So:
 - A larger request body is parsed in a worker thread once a count of its commas shows it has few
   values (no operation's input comes near ``MAX_VALUES``; a base64 zip has no commas): what is
   left of the parse is long strings, copied at C speed.
+
+What a function returns is read the same way, but is never refused: ``outline`` gives what a
+caller needs of a large result (its top level and some members of an object), in a worker thread,
+with ``NOT_JSON`` for a document that is not JSON or is nested too deep, and ``RawJson`` for a part
+too large to build in Python.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import json
 import sqlite3
+from dataclasses import dataclass
 
 from lamina.errors import InvalidRequestContent
 
@@ -102,3 +109,88 @@ def _check_text(raw: bytes) -> None:
         conn.close()
     if not valid:
         raise InvalidRequestContent(_PREFIX + "the payload is not valid JSON")
+
+
+# -- reading what functions return -------------------------------------------------------------
+
+
+class Unreadable(enum.Enum):
+    NOT_JSON = "not JSON"
+
+
+NOT_JSON = Unreadable.NOT_JSON
+"""What ``read`` and ``outline`` give for text that is not JSON or is nested too deep to parse."""
+
+
+@dataclass(frozen=True)
+class RawJson:
+    """A JSON value left unparsed, as its compact text: a part with ``MAX_VALUES`` values or more,
+    or one nested too deep for Python's parser."""
+
+    text: str
+
+
+def read(raw: bytes) -> object:
+    """``raw`` parsed by Python's parser, on the calling thread, or ``NOT_JSON``; never raises.
+    Accepts what ``json.loads`` accepts (``NaN`` included). For documents up to ``INLINE_BYTES``."""
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return NOT_JSON
+
+
+def outline(raw: bytes, members: tuple[str, ...]) -> object:
+    """What a caller needs of ``raw``, a document of any size, without building all of it in Python.
+
+    - ``NOT_JSON`` if it is not JSON (by SQLite's parser: ``NaN`` is refused) or deeper than
+      SQLite's nesting bound;
+    - the document itself, parsed, if it holds fewer than ``MAX_VALUES`` values (by its commas);
+    - else, for an object: a dict of those of ``members`` it has, each parsed if it holds fewer than
+      ``MAX_VALUES`` values, else (or if Python cannot parse it) a ``RawJson``; for a string, the
+      string; for an array, a ``RawJson``.
+
+    With a repeated key, SQLite reads the first value where Python keeps the last. Blocking and
+    CPU-bound: call it in a worker thread, where SQLite reads the document without the GIL. Never
+    raises. Without SQLite's JSON functions (``->`` needs SQLite 3.38), Python parses the whole
+    document, holding the GIL.
+    """
+    try:
+        text = raw.decode(json.detect_encoding(raw), "surrogatepass")
+    except UnicodeDecodeError:
+        return NOT_JSON
+    if "\x00" in text:  # SQLite would read up to the NUL (see _check_text)
+        return NOT_JSON
+    conn = sqlite3.connect(":memory:")
+    try:
+        valid, kind = conn.execute("SELECT json_valid(?1), json_type(?1)", (text,)).fetchone()
+        if valid != 1:
+            return NOT_JSON
+        if raw.count(b",") < MAX_VALUES or kind not in ("object", "array"):
+            return _parse_part(text, whole=True)
+        if kind == "array":
+            return RawJson(conn.execute("SELECT json(?)", (text,)).fetchone()[0])
+        found: dict[str, object] = {}
+        for name in members:
+            path = "$." + json.dumps(name)
+            member_kind, member = conn.execute("SELECT json_type(?1, ?2), ?1 -> ?2", (text, path)).fetchone()
+            if member_kind is None:
+                continue
+            if member_kind in ("object", "array") and member.count(",") >= MAX_VALUES:
+                found[name] = RawJson(member)
+            else:
+                found[name] = _parse_part(member, whole=False)
+        return found
+    except sqlite3.OperationalError:  # no JSON functions, or no ->
+        return _parse_part(text, whole=True)
+    except UnicodeEncodeError:  # a lone surrogate, which has no UTF-8 form: not JSON to SQLite
+        return NOT_JSON
+    finally:
+        conn.close()
+
+
+def _parse_part(text: str, *, whole: bool) -> object:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        # A part of a valid document that Python cannot parse is nested too deep for it.
+        return NOT_JSON if whole else RawJson(text)

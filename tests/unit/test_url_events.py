@@ -16,7 +16,8 @@ import pytest
 from lamina.model import UrlCors
 from lamina.urls import addresses, cors
 from lamina.urls.events import Caller, EventContext, UrlRequest, build_event, encode_body, is_text, request_time
-from lamina.urls.responses import BAD_GATEWAY, function_response, streamed_response
+from lamina.jsonbody import INLINE_BYTES, MAX_VALUES
+from lamina.urls.responses import BAD_GATEWAY, UrlResponse, function_response, read_large, streamed_response
 from lamina.urls.sigv4 import Credentials, Refusal, SignedRequest, verify
 
 AWS_EVENTS = Path(__file__).resolve().parent.parent / "data" / "aws_events"
@@ -246,6 +247,66 @@ def test_response_stream_urls_map_a_prelude_or_nothing() -> None:
     raw = streamed_response(b"hello streaming")
     assert (raw.status, raw.headers) == (200, (("Content-Type", "application/octet-stream"),))
     assert streamed_response(b'{"statusCode": 42}' + bytes(8) + b"x") == BAD_GATEWAY
+
+
+DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
+@pytest.mark.parametrize("payload", [DEEP, b"[" * 5_000 + b"]" * 5_000, b'{"statusCode": 200, "body": ' + DEEP + b"}"],
+                         ids=["deep", "deep-but-small", "deep-body"])  # fmt: skip
+def test_results_nested_too_deep_are_502_whichever_reader(payload: bytes) -> None:
+    assert function_response(payload) == BAD_GATEWAY
+    assert function_response(payload, read_large) == BAD_GATEWAY
+    stream = streamed_response(payload, read_large)
+    assert stream.headers == (("Content-Type", "application/octet-stream"),) and stream.body == payload
+    assert streamed_response(payload) == stream
+
+
+def padded(doc: dict[str, Any]) -> bytes:
+    """``doc`` with a member the mapping ignores, big enough for the large reader's own path."""
+    return json.dumps({**doc, "padding": list(range(MAX_VALUES))}).encode()
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        padded({"statusCode": "201", "headers": {"x-n": 5, "X-B": True, "skip": None}, "cookies": ["a=1", 2],
+                "body": "text with a \u0000 and \u00e9"}),
+        padded({"statusCode": 200, "body": list(range(MAX_VALUES))}),  # a body too big to parse: its compact text
+        padded({"statusCode": 200, "body": {"a": [1, 2]}, "isBase64Encoded": False}),
+        padded({"statusCode": 200, "isBase64Encoded": True, "body": base64.b64encode(b"\x89PNG" * 5_000).decode()}),
+        padded({"statusCode": 99}), padded({"statusCode": 200, "headers": []}), padded({"hello": "world"}),
+        json.dumps(list(range(MAX_VALUES))).encode(), json.dumps("x" * INLINE_BYTES).encode(),
+        b'"' + b"a,b" * MAX_VALUES + b'"', b"[1, 2" + b" " * INLINE_BYTES + b"]",
+    ],
+    ids=["members", "big-body", "object-body", "base64", "bad-status", "bad-headers", "no-status", "array",
+         "string", "commas-in-a-string", "whitespace"],
+)  # fmt: skip
+def test_large_results_map_as_small_ones_do(payload: bytes) -> None:
+    assert len(payload) > INLINE_BYTES
+    assert function_response(payload, read_large) == function_response(payload)
+    assert streamed_response(payload, read_large) == streamed_response(payload)
+
+
+def test_large_results_headers_or_cookies_too_many_to_serve_are_502() -> None:
+    many = {str(n): "v" for n in range(MAX_VALUES + 1)}
+    assert function_response(json.dumps({"statusCode": 200, "headers": many}).encode(), read_large) == BAD_GATEWAY
+    cookies = json.dumps({"statusCode": 200, "cookies": ["c=1"] * (MAX_VALUES + 1)}).encode()
+    assert function_response(cookies, read_large) == BAD_GATEWAY
+
+
+def test_a_large_prelude_is_read_for_its_members_only() -> None:
+    prelude = padded({"statusCode": 203, "headers": {"a": "b"}, "cookies": ["c=1"]})
+    response = streamed_response(prelude + bytes(8) + b"rest", read_large)
+    assert response == UrlResponse(203, (("Content-Type", "application/octet-stream"), ("a", "b"), ("Set-Cookie", "c=1")),
+                                   b"rest")  # fmt: skip
+    deep = streamed_response(DEEP + bytes(8) + b"rest", read_large)
+    assert (deep.status, deep.headers) == (200, (("Content-Type", "application/octet-stream"),))
+
+
+def test_results_that_cannot_be_written_back_are_502() -> None:
+    assert function_response(b'"\\ud800"') == BAD_GATEWAY  # a lone surrogate has no UTF-8 form
+    assert function_response(b'"\\ud800"' + b" " * INLINE_BYTES, read_large) == BAD_GATEWAY
 
 
 # -- CORS ----------------------------------------------------------------------------------

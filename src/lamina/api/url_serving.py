@@ -16,11 +16,14 @@ reaches the Lambda API's routes, errors or guard. What a request goes through, i
    ``requestContext.requestId``;
 5. the result mapped to HTTP (``lamina.urls.responses``): a function error → 502, a throttle →
    429, with the URL's CORS headers added. ``RESPONSE_STREAM`` URLs are mapped as streams but
-   sent whole, once the function has finished.
+   sent whole, once the function has finished. A payload larger than ``jsonbody.INLINE_BYTES``
+   is mapped in a worker thread, its JSON read by SQLite (``responses.read_large``): a function
+   cannot stall the event loop with what it returns.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -29,7 +32,7 @@ from datetime import datetime, timezone
 from aiohttp import web
 from multidict import CIMultiDict
 
-from lamina import ids
+from lamina import ids, jsonbody
 from lamina.api.context import Services, read_body, services
 from lamina.api.errors import Handler, RequestTimeout
 from lamina.errors import ApiError, RequestTooLarge, ResourceNotFound, ServiceError, TooManyRequests
@@ -45,6 +48,7 @@ from lamina.urls.responses import (
     UrlResponse,
     error,
     function_response,
+    read_large,
     streamed_response,
 )
 from lamina.urls.sigv4 import Credentials, Refusal, SignedRequest, verify
@@ -144,9 +148,11 @@ async def _serve(
         return error(exc.status, exc.message, exc.code)
     if result.function_error:
         return BAD_GATEWAY
-    if url.invoke_mode is InvokeMode.RESPONSE_STREAM:
-        return streamed_response(result.payload)  # mapped as a stream, sent whole
-    return function_response(result.payload)
+    # A stream is mapped as a stream, and sent whole.
+    mapping = streamed_response if url.invoke_mode is InvokeMode.RESPONSE_STREAM else function_response
+    if len(result.payload) <= jsonbody.INLINE_BYTES:
+        return mapping(result.payload)
+    return await asyncio.to_thread(mapping, result.payload, read_large)
 
 
 def _too_large(limit: int) -> UrlResponse:

@@ -27,6 +27,7 @@ import socket
 from dataclasses import dataclass, field
 from typing import Callable
 
+from lamina import jsonbody
 from lamina.runtime import constants as rc
 from lamina.runtime.http11 import Connection
 
@@ -229,9 +230,12 @@ class RuntimeApiEndpoint:
 
 
 def _error_type(body: bytes) -> str | None:
-    try:
-        doc = json.loads(body)
-    except ValueError:
+    """The ``errorType`` of an error document a runtime posted without the error-type header, or
+    None. Never raises: what a function posts is untrusted. Read only when the body is at most
+    ``jsonbody.INLINE_BYTES``, as parsing a larger one (up to the response limit) would stall the
+    event loop; runtimes name the type in the header, which is read first."""
+    if len(body) > jsonbody.INLINE_BYTES:
         return None
+    doc = jsonbody.read(body)
     value = doc.get("errorType") if isinstance(doc, dict) else None
     return value if isinstance(value, str) and value else None

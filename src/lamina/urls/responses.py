@@ -15,7 +15,12 @@ sends it whole: a response that begins with an HTTP-integration prelude (the JSO
 headers and cookies and the rest as its body; anything else is the body of a 200 as it is, with no
 ``statusCode`` mapping.
 
-Pure functions of the invocation's payload; ``lamina.api.url_serving`` writes the result.
+Pure functions of the invocation's payload and of ``read``, the function that reads its JSON:
+``jsonbody.read`` (Python's parser, the default) for a payload of up to ``jsonbody.INLINE_BYTES``;
+for a larger one, ``read_large`` in a worker thread, which builds only the members the mapping
+needs. Whatever the payload, the answer is a response, never an exception: a result nested too
+deep to parse is as unparseable as one that is not JSON. ``lamina.api.url_serving`` writes the
+result.
 """
 
 from __future__ import annotations
@@ -24,7 +29,10 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
+from typing import Callable
 
+from lamina import jsonbody
+from lamina.jsonbody import NOT_JSON, RawJson
 from lamina.urls.events import HOP_BY_HOP
 
 JSON = "application/json"
@@ -32,6 +40,17 @@ STREAM = "application/octet-stream"  # a stream's content type unless it says ot
 PRELUDE_DELIMITER = bytes(8)
 # Headers Lamina's HTTP server writes itself: the function's values would contradict the body.
 _NOT_FROM_FUNCTION = HOP_BY_HOP | {"content-length"}
+# All the mapping reads of a result object (or of a stream's prelude).
+MEMBERS = ("statusCode", "headers", "cookies", "body", "isBase64Encoded")
+
+Reader = Callable[[bytes], object]
+"""Reads a payload's JSON: its value, ``jsonbody.NOT_JSON``, or parts kept as ``jsonbody.RawJson``."""
+
+
+def read_large(raw: bytes) -> object:
+    """A reader for payloads of any size that builds only ``MEMBERS`` of an object in Python
+    (``jsonbody.outline``). Blocking: call it in a worker thread."""
+    return jsonbody.outline(raw, MEMBERS)
 
 
 @dataclass(frozen=True)
@@ -64,11 +83,17 @@ NO_TARGET = error(403, "Forbidden. For troubleshooting Function URL authorizatio
                   "https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html", "AccessDeniedException")  # fmt: skip
 
 
-def function_response(payload: bytes) -> UrlResponse:
+def function_response(payload: bytes, read: Reader = jsonbody.read) -> UrlResponse:
     """The HTTP response for a successful invocation's payload."""
+    result = read(payload)
     try:
-        result = json.loads(payload)
-    except (ValueError, UnicodeDecodeError):
+        return _mapped(result, payload)
+    except (RecursionError, UnicodeEncodeError):  # nested too deep to write back; a lone surrogate
+        return BAD_GATEWAY
+
+
+def _mapped(result: object, payload: bytes) -> UrlResponse:
+    if result is NOT_JSON:
         return BAD_GATEWAY
     if isinstance(result, dict) and "statusCode" in result:
         return _structured(result) or BAD_GATEWAY
@@ -76,7 +101,7 @@ def function_response(payload: bytes) -> UrlResponse:
         return _json(200, payload)
     if isinstance(result, str):
         return _json(200, result.encode())
-    return _json(200, json.dumps(result, separators=(",", ":")).encode())
+    return _json(200, _text(result).encode())
 
 
 def _status(value: object) -> int | None:
@@ -90,26 +115,26 @@ def _status(value: object) -> int | None:
 def _text(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, RawJson):
+        return value.text
     return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
 
 
-def streamed_response(payload: bytes) -> UrlResponse:
+def streamed_response(payload: bytes, read: Reader = jsonbody.read) -> UrlResponse:
     """The HTTP response of a ``RESPONSE_STREAM`` URL for a successful invocation's payload."""
     head, delimiter, rest = payload.partition(PRELUDE_DELIMITER)
     if delimiter:
-        try:
-            prelude = json.loads(head)
-        except (ValueError, UnicodeDecodeError):
-            prelude = None
+        prelude = read(head)
         if isinstance(prelude, dict):
             members = {k: prelude.get(k) for k in ("headers", "cookies")}
-            mapped = _structured({"statusCode": prelude.get("statusCode", 200), **members}, default_type=STREAM)
+            try:
+                mapped = _structured({"statusCode": prelude.get("statusCode", 200), **members}, default_type=STREAM)
+            except (RecursionError, UnicodeEncodeError):
+                mapped = None
             return BAD_GATEWAY if mapped is None else UrlResponse(mapped.status, mapped.headers, rest)
-    try:
-        json.loads(payload)
-        content_type = JSON
-    except (ValueError, UnicodeDecodeError):
-        content_type = STREAM
+    # No JSON text, in any encoding, holds eight zero bytes in a row: a payload with a delimiter
+    # is read only for its prelude.
+    content_type = STREAM if delimiter or read(payload) is NOT_JSON else JSON
     return UrlResponse(200, (("Content-Type", content_type),), payload)
 
 
