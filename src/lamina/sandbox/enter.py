@@ -27,14 +27,17 @@ Any failure raises: a child that cannot enter its sandbox must not run function 
 """
 
 import ctypes
+import errno
 import os
 import platform
+import stat
 import sys
 
 TASK_ROOT = "/var/task"
 SANDBOX_USER = "sbx_user1051"  # the user name functions see on Lambda
 
 _libc = ctypes.CDLL(None, use_errno=True)
+_syscall = ctypes.CDLL(None, use_errno=True).syscall
 _CLONE_NEWNS = 0x00020000
 _CLONE_NEWIPC = 0x08000000
 _CLONE_NEWPID = 0x20000000
@@ -45,6 +48,9 @@ _SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}.get(platform.machine())
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
 _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
 _MNT_DETACH = 2
+_SYS_MOUNT_SETATTR = 442  # the same number on x86_64 and aarch64
+_AT_FDCWD, _AT_RECURSIVE = -100, 0x8000
+_MOUNT_ATTR_RDONLY, _MOUNT_ATTR_NOSUID, _MOUNT_ATTR_NODEV = 0x1, 0x2, 0x4
 _PR_SET_NO_NEW_PRIVS = 38
 _PR_SET_SECCOMP = 22
 _SECCOMP_MODE_FILTER = 2
@@ -60,7 +66,9 @@ ETC_PATHS = (
     "java-21-openjdk", "java-25-openjdk", "mono", "fonts",
 )  # fmt: skip
 DEVICES = ("null", "zero", "full", "random", "urandom")
-# The root tmpfs only holds mount points and a few generated files.
+# /etc files up to this size are copied into the new root rather than bound.
+_COPY_BYTES = 256 * 1024
+# The root tmpfs only holds mount points and a few generated or copied files.
 _ROOT_SIZE = "size=4m,nr_inodes=4096,mode=755"
 
 
@@ -100,7 +108,7 @@ def fork_into_namespaces():
     return pid
 
 
-def enter(plan, netns_fd=-1):
+def enter(plan, netns_fd=-1, host=None):
     """In the forked child, in its new namespaces: become the environment ``plan`` describes.
 
     ``plan``: {"uid": U, "code": dir, "opt": dir|None, "keep": [dir, ...], "tmp_mb": M,
@@ -109,7 +117,7 @@ def enter(plan, netns_fd=-1):
     if netns_fd >= 0:
         _check(_libc.setns(netns_fd, _CLONE_NEWNET), "setns")
         os.close(netns_fd)
-    build_root(plan)
+    build_root(plan, host)
     uid = plan["uid"]
     os.setgroups([])
     os.setresgid(uid, uid, uid)
@@ -117,20 +125,50 @@ def enter(plan, netns_fd=-1):
     _check(_libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(no_new_privs)")
 
 
-def build_root(plan):
+class Host:
+    """What of the host every environment's root is made of, found once (by the fork server, before
+    it forks anyone) rather than at every cold start: the system's directories and links, and /etc's
+    files (small ones read, to be copied; the rest bound). /etc/resolv.conf is read at each start."""
+
+    def __init__(self):
+        self.dirs = []  # host directories bound read-only where they are
+        self.links = []  # (target, link value): merged-/usr links such as /bin -> usr/bin
+        self.etc_dirs = []  # (target, host path)
+        self.etc_files = {}  # target -> content
+        for path in SYSTEM_PATHS:
+            if os.path.islink(path):
+                self.links.append((path, os.readlink(path)))
+            elif os.path.isdir(path):
+                self.dirs.append(path)
+        for name in ETC_PATHS:
+            if name == "resolv.conf":
+                continue
+            path = os.path.realpath("/etc/" + name)
+            if os.path.isfile(path) and os.path.getsize(path) <= _COPY_BYTES:
+                with open(path, "rb") as f:
+                    self.etc_files["/etc/" + name] = f.read()
+            elif os.path.exists(path):
+                self.etc_dirs.append(("/etc/" + name, path))
+
+    def copies(self):
+        """The /etc files to write into the new root, name servers as they are now."""
+        files = dict(self.etc_files)
+        try:
+            with open(_resolv_conf(), "rb") as f:
+                files["/etc/resolv.conf"] = f.read(_COPY_BYTES)
+        except OSError:
+            pass
+        return files
+
+
+def build_root(plan, host=None):
     """Make a root filesystem of what the environment may see, and pivot into it."""
+    host = host or Host()
     _mount(None, "/", None, _MS_REC | _MS_PRIVATE)  # nothing below propagates to the host
-    binds = []  # (target, O_PATH descriptor of the source, is a directory)
-    links = []  # (target, link value): merged-/usr links such as /bin -> usr/bin
-    for path in SYSTEM_PATHS:
-        if os.path.islink(path):
-            links.append((path, os.readlink(path)))
-        elif os.path.isdir(path):
-            binds.append(_source(path, path))
-    for name in ETC_PATHS:
-        path = _resolv_conf() if name == "resolv.conf" else "/etc/" + name
-        if os.path.exists(path):
-            binds.append(_source("/etc/" + name, os.path.realpath(path)))
+    links = host.links
+    copies = host.copies()
+    # (target, O_PATH descriptor of the source, is a directory)
+    binds = [_source(path, path) for path in host.dirs] + [_source(t, p) for t, p in host.etc_dirs]
     for path in plan.get("keep") or ():
         if os.path.isdir(path) and not _covered(path, SYSTEM_PATHS) and not _covered(path, ("/opt",)):
             binds.append(_source(path, path))
@@ -150,25 +188,34 @@ def build_root(plan):
     _mount("tmpfs", tmp, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=%dm,mode=1777" % plan["tmp_mb"])
     for target, value in links:
         os.symlink(value, new_root + target)
+    bound = [new_root + target for target, _, _ in binds]
     for target, fd, is_dir in sorted(binds, key=lambda b: b[0].count("/")):  # parents before children
-        _bind(fd, new_root + target, is_dir, _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
-    for target, fd, _ in devices:
-        _bind(fd, new_root + target, False, _MS_NOSUID)
+        _bind(fd, new_root + target, is_dir)
+    for target, text in copies.items():
+        with open(new_root + target, "wb") as f:
+            f.write(text)
+    os.makedirs(new_root + "/dev", exist_ok=True)
     for name, value in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
                         ("stderr", "/proc/self/fd/2")):  # fmt: skip
         os.symlink(value, new_root + "/dev/" + name)
-    for shared in ("/var/tmp", "/dev/shm"):  # world-writable places: this environment's own /tmp
-        os.makedirs(new_root + shared, exist_ok=True)
-        _mount(tmp, new_root + shared, None, _MS_BIND)
+    shared = [new_root + "/var/tmp", new_root + "/dev/shm"]  # world-writable places: its own /tmp
+    for path in shared:
+        os.makedirs(path, exist_ok=True)
+    for target, _, _ in devices:  # their mount points, while the root is writable
+        os.close(os.open(new_root + target, os.O_CREAT | os.O_WRONLY, 0o644))
     _write_identity(new_root, plan["uid"])
     os.mkdir(new_root + "/proc")
+    _read_only(new_root, bound)
+    for path in shared:
+        _mount(tmp, path, None, _MS_BIND)
+    for target, fd, _ in devices:  # after: device nodes need a mount without nodev
+        _bind(fd, new_root + target, False)
 
     os.chdir(new_root)
-    _check(ctypes.CDLL(None, use_errno=True).syscall(_SYS_PIVOT_ROOT, b".", b"."), "pivot_root")
+    _check(_syscall(_SYS_PIVOT_ROOT, b".", b"."), "pivot_root")
     _check(_libc.umount2(b".", _MNT_DETACH), "umount the host's root")
     os.chdir("/")
     _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
-    _mount(None, "/", None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV, _ROOT_SIZE)
 
 
 def _resolv_conf():
@@ -187,15 +234,15 @@ def _resolv_conf():
 
 def _source(target, path):
     fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
-    return (target, fd, os.path.isdir("/proc/self/fd/%d" % fd))
+    return (target, fd, stat.S_ISDIR(os.fstat(fd).st_mode))
 
 
 def _covered(path, prefixes):
     return any(path == p or path.startswith(p.rstrip("/") + "/") for p in prefixes)
 
 
-def _bind(fd, target, is_dir, flags):
-    """Bind what ``fd`` holds at ``target`` (created in the new root), then make it ``flags``."""
+def _bind(fd, target, is_dir):
+    """Bind what ``fd`` holds at ``target`` (created in the new root)."""
     parent = os.path.dirname(target)
     os.makedirs(parent, exist_ok=True)
     if is_dir:
@@ -203,8 +250,31 @@ def _bind(fd, target, is_dir, flags):
     elif not os.path.exists(target):
         os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o644))
     _mount("/proc/self/fd/%d" % fd, target, None, _MS_BIND | _MS_REC)
-    _mount(None, target, None, _MS_BIND | _MS_REMOUNT | flags)
     os.close(fd)
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64), ("propagation", ctypes.c_uint64),
+                ("userns_fd", ctypes.c_uint64)]
+
+
+def _mount_setattr(path, flags, attr_set=0, attr_clr=0):
+    attr = _MountAttr(attr_set, attr_clr, 0, 0)
+    return _syscall(_SYS_MOUNT_SETATTR, _AT_FDCWD, path.encode(), flags, ctypes.byref(attr), ctypes.sizeof(attr))
+
+
+def _read_only(root, bound):
+    """Make ``root`` and every mount below it read-only, nosuid and nodev, but for its /tmp: in one
+    call where the kernel has mount_setattr (Linux 5.12), else one remount per mount."""
+    attrs = _MOUNT_ATTR_RDONLY | _MOUNT_ATTR_NOSUID | _MOUNT_ATTR_NODEV
+    if _mount_setattr(root, _AT_RECURSIVE, attr_set=attrs) == 0:
+        _check(_mount_setattr(root + "/tmp", 0, attr_clr=_MOUNT_ATTR_RDONLY), "mount_setattr /tmp")
+        return
+    if ctypes.get_errno() != errno.ENOSYS:
+        _check(-1, "mount_setattr")
+    for target in bound:
+        _mount(None, target, None, _MS_BIND | _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
+    _mount(None, root, None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV, _ROOT_SIZE)
 
 
 def _write_identity(root, uid):
