@@ -36,7 +36,7 @@ from lamina.invoke.queue import AsyncQueue
 from lamina.invoke.service import Invoker
 from lamina.metering.recorder import Recorder
 from lamina.runtime.runtimes import RuntimeRegistry
-from lamina.sandbox.environment import EnvironmentContext
+from lamina.sandbox.environment import TEMPLATE_DIR, EnvironmentContext
 from lamina.sandbox.isolation import Protections, UidPool
 from lamina.sandbox.local import LocalProvider
 from lamina.sandbox.network import NetworkPool
@@ -214,7 +214,7 @@ def _raise_open_file_limit() -> None:
 def _clear(path: Path) -> None:
     """Remove what environments of an earlier run left behind (a crash leaves their /tmp)."""
     shutil.rmtree(path, ignore_errors=True)
-    path.mkdir(parents=True, exist_ok=True)
+    (path / TEMPLATE_DIR).mkdir(parents=True, exist_ok=True)
 
 
 async def _serve(settings: Settings) -> int:

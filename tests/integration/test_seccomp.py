@@ -336,7 +336,8 @@ def test_without_libseccomp_lamina_says_so_and_runs_unfiltered(make_server: Call
 def spawn_sandboxed(tmp_path: Path, program: bytes, script: str) -> tuple[int, bytes]:
     """Run ``python -c script`` through a zygote in a sandbox with the filter ``program``."""
     interpreter = Path(sys.base_prefix).resolve()
-    sandbox = Sandbox(uid=1_999_999_999, code=tmp_path, keep=(interpreter,), tmp_mb=16,
+    (tmp_path / "root").mkdir()
+    sandbox = Sandbox(uid=1_999_999_999, code=tmp_path, keep=(interpreter,), root=tmp_path / "root", tmp_mb=16,
                       seccomp=program)  # fmt: skip
 
     async def scenario() -> tuple[int, bytes]:

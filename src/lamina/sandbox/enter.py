@@ -5,19 +5,21 @@ own interpreter, and loads this module by path. The one caller is the fork serve
 start-up probe (``python enter.py --probe``, run by ``isolation.py``) takes the same steps on an
 empty plan, so what is detected is what environments get.
 
-``fork_into_namespaces`` creates the child in new PID, mount and IPC namespaces. ``enter(plan)``
-then, in order:
+``Template(path)`` is built once by the fork server, in a mount namespace of its own: the fixed part
+of every root (the system's programs and libraries, /usr and its links; a few files of /etc that
+programs need: certificates, name resolution, time zones, the alternatives the JVM is found
+through; a minimal /dev). ``fork_into_namespaces`` creates the child in new PID, mount and IPC
+namespaces: its mount namespace starts as a copy of the fork server's, template included.
+``enter(plan, template)`` then, in order:
 
 1. joins the environment's network namespace (a descriptor from ``network.py``'s pool: loopback
    with Lamina's listeners inside, and a veth out when the function may reach the network);
-2. builds its root filesystem on an empty tmpfs and pivots into it, so nothing of the host is seen
-   but what is bound in, read-only: the system's programs and libraries (/usr and its links), a
-   few files of /etc that programs need (certificates, name resolution, time zones, the
-   alternatives the JVM is found through), the runtime's own directories (``keep``), its code at
-   /var/task, its layers at /opt; a private tmpfs of ``tmp_mb`` at /tmp (also /var/tmp and
-   /dev/shm), a minimal /dev, /proc of its own PID namespace; /etc/passwd and /etc/group name
-   its uid ``sbx_user1051``, as on Lambda. Not there: /home, /root, /run, /sys, /var/log, /srv,
-   Lamina's data, other functions' code, the host's /tmp;
+2. adds its own mounts to its copy of the template, read-only: the runtime's own directories
+   (``keep``), its code at /var/task, its layers at /opt; a private tmpfs of ``tmp_mb`` at /tmp
+   (also /var/tmp and /dev/shm); /etc/passwd and /etc/group naming its uid ``sbx_user1051``, as on
+   Lambda; pivots into it, and mounts /proc of its own PID namespace. Nothing of the host is seen
+   but what was bound in. Not there: /home, /root, /run, /sys, /var/log, /srv, Lamina's data, other
+   functions' code, the host's /tmp;
 3. drops to its own uid with no supplementary groups and ``no_new_privs``.
 
 ``install_seccomp`` then loads its seccomp filter (compiled by libseccomp in Lamina's process,
@@ -27,10 +29,8 @@ Any failure raises: a child that cannot enter its sandbox must not run function 
 """
 
 import ctypes
-import errno
 import os
 import platform
-import stat
 import sys
 
 TASK_ROOT = "/var/task"
@@ -108,7 +108,7 @@ def fork_into_namespaces():
     return pid
 
 
-def enter(plan, netns_fd=-1, host=None):
+def enter(plan, template, netns_fd=-1):
     """In the forked child, in its new namespaces: become the environment ``plan`` describes.
 
     ``plan``: {"uid": U, "code": dir, "opt": dir|None, "keep": [dir, ...], "tmp_mb": M,
@@ -117,7 +117,7 @@ def enter(plan, netns_fd=-1, host=None):
     if netns_fd >= 0:
         _check(_libc.setns(netns_fd, _CLONE_NEWNET), "setns")
         os.close(netns_fd)
-    build_root(plan, host)
+    build_root(plan, template)
     uid = plan["uid"]
     os.setgroups([])
     os.setresgid(uid, uid, uid)
@@ -125,93 +125,72 @@ def enter(plan, netns_fd=-1, host=None):
     _check(_libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(no_new_privs)")
 
 
-class Host:
-    """What of the host every environment's root is made of, found once (by the fork server, before
-    it forks anyone) rather than at every cold start: the system's directories and links, and /etc's
-    files (small ones read, to be copied; the rest bound). /etc/resolv.conf is read at each start."""
+class Template:
+    """The part of every environment's root that is the same for all, built once by the fork server
+    in a mount namespace of its own (``unshare``), at ``path``: a tmpfs holding the merged-/usr links,
+    /usr bound, /etc (small files copied, directories bound, /etc/hosts written), /dev (five device
+    nodes bound, the usual links) and the mount points the rest needs. A child's mount namespace
+    starts as a copy of the fork server's, template included: it only adds its own mounts (its /tmp,
+    code, layers, runtime, passwd), makes its copy read-only and pivots into it. Mounts belong to a
+    namespace, so what a child mounts there no other child sees. Name servers are read once, here."""
 
-    def __init__(self):
-        self.dirs = []  # host directories bound read-only where they are
-        self.links = []  # (target, link value): merged-/usr links such as /bin -> usr/bin
-        self.etc_dirs = []  # (target, host path)
-        self.etc_files = {}  # target -> content
-        for path in SYSTEM_PATHS:
-            if os.path.islink(path):
-                self.links.append((path, os.readlink(path)))
-            elif os.path.isdir(path):
-                self.dirs.append(path)
+    def __init__(self, path):
+        self.path = path
+        _check(_libc.unshare(_CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+        _mount(None, "/", None, _MS_REC | _MS_PRIVATE)  # nothing of it propagates to the host
+        _mount("tmpfs", path, "tmpfs", _MS_NODEV, _ROOT_SIZE)
+        for target in SYSTEM_PATHS:
+            if os.path.islink(target):
+                os.symlink(os.readlink(target), path + target)
+            elif os.path.isdir(target):
+                _bind(_open(target), path + target, True)
+        os.makedirs(path + "/etc")
         for name in ETC_PATHS:
-            if name == "resolv.conf":
-                continue
-            path = os.path.realpath("/etc/" + name)
-            if os.path.isfile(path) and os.path.getsize(path) <= _COPY_BYTES:
-                with open(path, "rb") as f:
-                    self.etc_files["/etc/" + name] = f.read()
-            elif os.path.exists(path):
-                self.etc_dirs.append(("/etc/" + name, path))
+            source = os.path.realpath(_resolv_conf() if name == "resolv.conf" else "/etc/" + name)
+            if os.path.isfile(source) and os.path.getsize(source) <= _COPY_BYTES:
+                with open(source, "rb") as f, open(path + "/etc/" + name, "wb") as copy:
+                    copy.write(f.read())
+            elif os.path.exists(source):
+                _bind(_open(source), path + "/etc/" + name, os.path.isdir(source))
+        for name, text in (("hosts", "127.0.0.1 localhost\n::1 localhost\n"), ("passwd", ""), ("group", "")):
+            with open(path + "/etc/" + name, "w") as f:
+                f.write(text)
+        os.makedirs(path + "/dev")
+        for name in DEVICES:
+            if os.path.exists("/dev/" + name):
+                _bind(_open("/dev/" + name), path + "/dev/" + name, False)
+        for name, value in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                            ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):  # fmt: skip
+            os.symlink(value, path + "/dev/" + name)
+        for directory in ("/dev/shm", "/proc", "/tmp", "/var/tmp", TASK_ROOT, "/opt"):
+            os.makedirs(path + directory, exist_ok=True)
 
-    def copies(self):
-        """The /etc files to write into the new root, name servers as they are now."""
-        files = dict(self.etc_files)
-        try:
-            with open(_resolv_conf(), "rb") as f:
-                files["/etc/resolv.conf"] = f.read(_COPY_BYTES)
-        except OSError:
-            pass
-        return files
 
-
-def build_root(plan, host=None):
-    """Make a root filesystem of what the environment may see, and pivot into it."""
-    host = host or Host()
-    _mount(None, "/", None, _MS_REC | _MS_PRIVATE)  # nothing below propagates to the host
-    links = host.links
-    copies = host.copies()
-    # (target, O_PATH descriptor of the source, is a directory)
-    binds = [_source(path, path) for path in host.dirs] + [_source(t, p) for t, p in host.etc_dirs]
+def build_root(plan, template):
+    """Add this environment's own mounts to (its copy of) ``template`` and pivot into it."""
+    root = template.path
+    sources = [(TASK_ROOT, _open(plan["code"]))]
+    if plan.get("opt"):
+        sources.append(("/opt", _open(plan["opt"])))
     for path in plan.get("keep") or ():
         if os.path.isdir(path) and not _covered(path, SYSTEM_PATHS) and not _covered(path, ("/opt",)):
-            binds.append(_source(path, path))
-    binds.append(_source(TASK_ROOT, plan["code"]))
-    if plan.get("opt"):
-        binds.append(_source("/opt", plan["opt"]))
-    devices = [_source("/dev/" + name, "/dev/" + name) for name in DEVICES if os.path.exists("/dev/" + name)]
-
-    # The new root is a tmpfs mounted over /tmp in this mount namespace (the sources above are held
-    # by descriptor, so what the host has under /tmp is still reachable for binding).
-    new_root = "/tmp"
-    _mount("tmpfs", new_root, "tmpfs", _MS_NOSUID | _MS_NODEV, _ROOT_SIZE)
-    # The private /tmp before the binds: a runtime's directory under the host's /tmp (a checkout of
-    # Lamina there) is still bound where its command expects it, read-only, inside this /tmp.
-    tmp = new_root + "/tmp"
-    os.mkdir(tmp)
-    _mount("tmpfs", tmp, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=%dm,mode=1777" % plan["tmp_mb"])
-    for target, value in links:
-        os.symlink(value, new_root + target)
-    bound = [new_root + target for target, _, _ in binds]
-    for target, fd, is_dir in sorted(binds, key=lambda b: b[0].count("/")):  # parents before children
-        _bind(fd, new_root + target, is_dir)
-    for target, text in copies.items():
-        with open(new_root + target, "wb") as f:
+            sources.append((path, _open(path)))
+    # The private /tmp first: a runtime's directory under the host's /tmp (a checkout of Lamina
+    # there) is then bound where its command expects it, read-only, inside this /tmp.
+    _mount("tmpfs", root + "/tmp", "tmpfs", _MS_NOSUID | _MS_NODEV, "size=%dm,mode=1777" % plan["tmp_mb"])
+    for target, fd in sources:
+        _bind(fd, root + target, True)
+    for name, text in _identity(plan["uid"]).items():  # nothing is written to the template itself:
+        scratch = root + "/tmp/." + name  # a file of its own /tmp, bound over the template's, then unlinked
+        with open(scratch, "w") as f:
             f.write(text)
-    os.makedirs(new_root + "/dev", exist_ok=True)
-    for name, value in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
-                        ("stderr", "/proc/self/fd/2")):  # fmt: skip
-        os.symlink(value, new_root + "/dev/" + name)
-    shared = [new_root + "/var/tmp", new_root + "/dev/shm"]  # world-writable places: its own /tmp
-    for path in shared:
-        os.makedirs(path, exist_ok=True)
-    for target, _, _ in devices:  # their mount points, while the root is writable
-        os.close(os.open(new_root + target, os.O_CREAT | os.O_WRONLY, 0o644))
-    _write_identity(new_root, plan["uid"])
-    os.mkdir(new_root + "/proc")
-    _read_only(new_root, bound)
-    for path in shared:
-        _mount(tmp, path, None, _MS_BIND)
-    for target, fd, _ in devices:  # after: device nodes need a mount without nodev
-        _bind(fd, new_root + target, False)
-
-    os.chdir(new_root)
+        _bind(_open(scratch), root + "/etc/" + name, False)
+        os.unlink(scratch)
+    _check(_mount_setattr(root, _AT_RECURSIVE, attr_set=_MOUNT_ATTR_RDONLY | _MOUNT_ATTR_NOSUID), "mount_setattr")
+    _check(_mount_setattr(root + "/tmp", 0, attr_clr=_MOUNT_ATTR_RDONLY), "mount_setattr /tmp")
+    for shared in ("/var/tmp", "/dev/shm"):  # world-writable places: this environment's own /tmp
+        _mount(root + "/tmp", root + shared, None, _MS_BIND)
+    os.chdir(root)
     _check(_syscall(_SYS_PIVOT_ROOT, b".", b"."), "pivot_root")
     _check(_libc.umount2(b".", _MNT_DETACH), "umount the host's root")
     os.chdir("/")
@@ -232,9 +211,8 @@ def _resolv_conf():
     return "/etc/resolv.conf"
 
 
-def _source(target, path):
-    fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
-    return (target, fd, stat.S_ISDIR(os.fstat(fd).st_mode))
+def _open(path):
+    return os.open(path, os.O_PATH | os.O_CLOEXEC)
 
 
 def _covered(path, prefixes):
@@ -263,31 +241,12 @@ def _mount_setattr(path, flags, attr_set=0, attr_clr=0):
     return _syscall(_SYS_MOUNT_SETATTR, _AT_FDCWD, path.encode(), flags, ctypes.byref(attr), ctypes.sizeof(attr))
 
 
-def _read_only(root, bound):
-    """Make ``root`` and every mount below it read-only, nosuid and nodev, but for its /tmp: in one
-    call where the kernel has mount_setattr (Linux 5.12), else one remount per mount."""
-    attrs = _MOUNT_ATTR_RDONLY | _MOUNT_ATTR_NOSUID | _MOUNT_ATTR_NODEV
-    if _mount_setattr(root, _AT_RECURSIVE, attr_set=attrs) == 0:
-        _check(_mount_setattr(root + "/tmp", 0, attr_clr=_MOUNT_ATTR_RDONLY), "mount_setattr /tmp")
-        return
-    if ctypes.get_errno() != errno.ENOSYS:
-        _check(-1, "mount_setattr")
-    for target in bound:
-        _mount(None, target, None, _MS_BIND | _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
-    _mount(None, root, None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV, _ROOT_SIZE)
-
-
-def _write_identity(root, uid):
-    """/etc/passwd, /etc/group and /etc/hosts of the environment's own."""
-    os.makedirs(root + "/etc", exist_ok=True)
-    files = {
+def _identity(uid):
+    """/etc/passwd and /etc/group naming the environment's uid ``sbx_user1051``, as on Lambda."""
+    return {
         "passwd": "root:x:0:0:root:/root:/sbin/nologin\n%s:x:%d:%d::/tmp:/sbin/nologin\n" % (SANDBOX_USER, uid, uid),
         "group": "root:x:0:\n%s:x:%d:\n" % (SANDBOX_USER, uid),
-        "hosts": "127.0.0.1 localhost\n::1 localhost\n",
     }
-    for name, text in files.items():
-        with open(root + "/etc/" + name, "w") as f:
-            f.write(text)
 
 
 class _SockFprog(ctypes.Structure):
@@ -307,20 +266,29 @@ def _probe():
     """Exit 0 if this host lets a child take every step of ``enter`` (run as a script, as root)."""
     import tempfile
 
-    code = tempfile.mkdtemp(prefix="lamina-probe-")
+    code, root = tempfile.mkdtemp(prefix="lamina-probe-"), tempfile.mkdtemp(prefix="lamina-probe-root-")
     try:
-        pid = fork_into_namespaces()
-        if pid == 0:
+        pid = os.fork()
+        if pid == 0:  # a fork server's stand-in, with its template in a mount namespace of its own
             status = 2
             try:
-                _check(_libc.unshare(_CLONE_NEWNET), "unshare(CLONE_NEWNET)")
-                enter({"uid": 65534, "code": code, "opt": None, "keep": [], "tmp_mb": 1})
-                status = 0 if os.getpid() == 1 and os.path.isdir(TASK_ROOT) and not os.path.exists("/root") else 3
+                template = Template(root)
+                child = fork_into_namespaces()
+                if child == 0:
+                    result = 2
+                    try:
+                        _check(_libc.unshare(_CLONE_NEWNET), "unshare(CLONE_NEWNET)")
+                        enter({"uid": 65534, "code": code, "opt": None, "keep": [], "tmp_mb": 1}, template)
+                        result = 0 if os.getpid() == 1 and os.path.isdir(TASK_ROOT) and not os.path.exists("/root") else 3
+                    finally:
+                        os._exit(result)
+                status = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
             finally:
                 os._exit(status)
         return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
     finally:
         os.rmdir(code)
+        os.rmdir(root)
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["--probe"]:

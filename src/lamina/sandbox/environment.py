@@ -51,6 +51,9 @@ READ_PER_CALL = MB
 LINES_PER_CALL = 4096
 # How long an invocation waits, after its result, for the runtime to ask for the next event.
 RUNTIME_TURNAROUND_S = 2.0
+# In the work directory: where each fork server mounts the fixed part of sandboxed roots, in its own
+# mount namespace (the directory stays empty on the host).
+TEMPLATE_DIR = ".root"
 SANDBOX_TASK_ROOT = Path("/var/task")  # where a sandboxed environment sees its code, as on Lambda
 
 
@@ -148,8 +151,9 @@ class Environment:
             self._uid = self.ctx.uids.take()
             assert self._netns is not None
             seccomp = self.ctx.protections.seccomp
-            sandbox = Sandbox(self._uid, self.task_root, self.ctx.kept + self.runtime.keep, self.fn.ephemeral_mb,
-                              self.opt, netns_fd=self._netns.fd, seccomp=seccomp.program if seccomp else None)  # fmt: skip
+            keep, template = self.ctx.kept + self.runtime.keep, self.ctx.work_dir / TEMPLATE_DIR
+            sandbox = Sandbox(self._uid, self.task_root, keep, template, self.fn.ephemeral_mb, self.opt,
+                              netns_fd=self._netns.fd, seccomp=seccomp.program if seccomp else None)  # fmt: skip
             task_root, tmp = SANDBOX_TASK_ROOT, Path("/tmp")  # a private tmpfs inside the sandbox
         else:
             tmp = self._dir / "tmp"

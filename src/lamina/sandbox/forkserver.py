@@ -77,21 +77,21 @@ _RLIMITS = {
 }
 _MAX_MESSAGE = 1 << 20
 
-_HOST = []
+_TEMPLATES = {}
 
 
-def _host():
-    """The host's part of every sandboxed root (enter.Host), found at the first spawn that needs it."""
-    if not _HOST:
-        _HOST.append(enter.Host())
-    return _HOST[0]
+def _template(path):
+    """The fixed part of sandboxed roots (enter.Template), built at ``path`` by the first spawn that needs it."""
+    if path not in _TEMPLATES:
+        _TEMPLATES[path] = enter.Template(path)
+    return _TEMPLATES[path]
 
 
 def _send(sock, doc):
     sock.send(json.dumps(doc).encode())
 
 
-def _child(request, output_fd, netns_fd, host, closing):
+def _child(request, output_fd, netns_fd, template, closing):
     """Runs in the forked child: enter the environment, then become the runtime. Never returns."""
     code = 1
     try:
@@ -111,7 +111,7 @@ def _child(request, output_fd, netns_fd, host, closing):
         os.dup2(output_fd, 2)
         os.close(output_fd)
         if request.get("sandbox"):
-            enter.enter(request["sandbox"], netns_fd, host)
+            enter.enter(request["sandbox"], template, netns_fd)
         for name, (soft, hard) in (request.get("rlimits") or {}).items():
             resource.setrlimit(_RLIMITS[name], (soft, hard))
         os.chdir(request["cwd"])
@@ -198,8 +198,9 @@ def serve(sock):
                 _send(sock, {"id": request.get("id"), "error": "unexpected descriptors: %d" % len(fds)})
                 continue
             netns_fd = fds[1] if len(fds) > 1 else -1
-            host = _host() if request.get("sandbox") else None  # found here, once: not in every child
             try:
+                # Built here, once, in the fork server's own mount namespace: not in every child.
+                template = _template(request["sandbox"]["root"]) if request.get("sandbox") else None
                 pid = enter.fork_into_namespaces() if request.get("sandbox") else os.fork()
             except OSError as exc:
                 for fd in fds:
@@ -207,7 +208,7 @@ def serve(sock):
                 _send(sock, {"id": request["id"], "error": "fork failed: %s" % exc})
                 continue
             if pid == 0:
-                _child(request, fds[0], netns_fd, host, [sock.fileno(), wake_r, wake_w, selector.fileno()])
+                _child(request, fds[0], netns_fd, template, [sock.fileno(), wake_r, wake_w, selector.fileno()])
             for fd in fds:
                 os.close(fd)
             children.add(pid)

@@ -64,13 +64,14 @@ class Sandbox:
     uid: int  # the unprivileged user the environment runs as
     code: Path  # the function's code: seen read-only at /var/task
     keep: tuple[Path, ...]  # directories seen read-only where they are (the runtime's installation)
+    root: Path  # an empty directory where the fork server builds the roots' fixed part (enter.Template)
     tmp_mb: int  # size of the private /tmp
     opt: Path | None = None  # the function's merged layers, mounted read-only at /opt
     netns_fd: int | None = None  # the network namespace to join (network.py's), passed with the request
     seccomp: bytes | None = None  # a compiled system-call filter (sandbox/seccomp.py), installed last
 
     def to_json(self) -> dict[str, object]:
-        return {"uid": self.uid, "code": str(self.code), "keep": [str(p) for p in self.keep],
+        return {"uid": self.uid, "code": str(self.code), "keep": [str(p) for p in self.keep], "root": str(self.root),
                 "tmp_mb": self.tmp_mb, "opt": str(self.opt) if self.opt else None,
                 "seccomp": base64.b64encode(self.seccomp).decode() if self.seccomp else None}  # fmt: skip
 
