@@ -43,6 +43,7 @@ class Recorder:
         self._logs: list[LogRecord] = []
         self._invocations: list[InvocationRecord] = []
         self._task: asyncio.Task[None] | None = None
+        self._flushing: asyncio.Task[None] | None = None
         self._flushed = asyncio.Condition()
 
     def log(self, record: LogRecord) -> None:
@@ -79,7 +80,10 @@ class Recorder:
         while True:
             await asyncio.sleep(self._interval)
             if self._logs or self._invocations:
-                await self.flush()
+                # A task of its own, awaited by ``close``: stopping the writer while a batch is being
+                # written must not lose the batch (its lines are no longer in the buffers).
+                self._flushing = asyncio.create_task(self.flush(), name="lamina-recorder-flush")
+                await asyncio.shield(self._flushing)
             if time.monotonic() >= next_prune:
                 await self.prune()
                 next_prune = time.monotonic() + every
@@ -99,4 +103,7 @@ class Recorder:
         """Stop the writer and write everything still buffered; safe to call twice."""
         await cancel_and_wait(self._task)
         self._task = None
+        if self._flushing is not None:
+            await self._flushing  # the batch the writer was writing when it stopped (flush logs its errors)
+            self._flushing = None
         await self.flush()
