@@ -88,14 +88,6 @@ class Connection(asyncio.Protocol):
     # -- for the handler -------------------------------------------------------------------
 
     @property
-    def peer(self) -> tuple[str, int] | None:
-        return self._transport.get_extra_info("peername") if self._transport else None
-
-    @property
-    def local(self) -> tuple[str, int] | None:
-        return self._transport.get_extra_info("sockname") if self._transport else None
-
-    @property
     def open(self) -> bool:
         return self._transport is not None and not self._transport.is_closing()
 

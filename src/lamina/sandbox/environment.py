@@ -21,7 +21,7 @@ import struct
 import termios
 import time
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Protocol
+from typing import Any, Awaitable, Callable
 from pathlib import Path
 
 from lamina.metering.billing import billed_ms
@@ -34,6 +34,7 @@ from lamina.errors import LaminaError
 from lamina.runtime.variables import ON_DEMAND, PROVISIONED_CONCURRENCY, lambda_environment, outbound
 from lamina.sandbox.cgroups import EnvCgroup
 from lamina.sandbox.isolation import Protections, UidPool
+from lamina.sandbox.network import Namespace, NetworkPool
 from lamina.sandbox.output import OutputLines, Tail, decode
 from lamina.sandbox.provider import EnvironmentGone, EnvState, Outcome
 from lamina.sandbox.spawn import Process, Sandbox, Spawner, SpawnError, SpawnRequest
@@ -71,24 +72,10 @@ class EnvironmentContext:
     uids: UidPool
     spawner: Spawner
     kept: tuple[Path, ...]  # what a sandboxed environment sees, read-only, besides its runtime's own directories
-    network: Namespaces | None = None  # where sandboxed environments' network namespaces come from
+    network: NetworkPool | None = None  # where sandboxed environments' network namespaces come from
     outbound: bool = True  # whether environments reach the network beyond their loopback, unless a function says
     serve_api: ServeApi | None = None  # serves Lamina's API to an environment on a listener inside its namespace
     max_pids: int = 1024  # processes and threads per environment, as on Lambda
-
-
-class NetworkNamespace(Protocol):
-    """A prepared network namespace (``network.Namespace``): joined by descriptor, with Lamina's listeners inside."""
-
-    fd: int
-    runtime_api: socket.socket
-    api: socket.socket | None
-
-    def close(self) -> None: ...
-
-
-class Namespaces(Protocol):
-    async def take(self, *, outbound: bool) -> NetworkNamespace: ...
 
 
 # Serve Lamina's API as environments see it (api/guard.py) on a listener inside an environment's namespace.
@@ -130,7 +117,7 @@ class Environment:
         self._reported_init = provisioned  # a provisioned environment's init is no invocation's
         self._spawn_error = ""
         self._final_peak_mb = 0
-        self._netns: NetworkNamespace | None = None
+        self._netns: Namespace | None = None
         self._api: asyncio.AbstractServer | None = None  # Lamina's API inside its network namespace
 
     # -- lifecycle -------------------------------------------------------------------------

@@ -104,7 +104,7 @@ class UidPool:
     """Hands out a distinct uid to each live environment; released uids are reused last.
 
     Each pool takes a block of its own at random, so that two Lamina servers on one host do not
-    hand out the same uids (their environments must not pass each other's Runtime API checks).
+    hand out the same uids (their environments must not own each other's processes and files).
     """
 
     def __init__(self, base: int | None = None, count: int = UID_COUNT) -> None:
@@ -114,10 +114,6 @@ class UidPool:
         self._next = base
         self._end = base + count
         self._free: list[int] = []
-
-    def owns(self, uid: int | None) -> bool:
-        """Whether ``uid`` is one this pool hands out: the uid of an execution environment."""
-        return uid is not None and self.base <= uid < self._end
 
     def take(self) -> int:
         """A uid no live environment has; fresh ones first, so a uid is reused as late as possible."""
