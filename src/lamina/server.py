@@ -32,6 +32,7 @@ from lamina.control.policy import PolicyService
 from lamina.control.tags import TagService
 from lamina.control.targets import Targets
 from lamina.control.urls import UrlService
+from lamina.gateway.endpoint import Directory
 from lamina.invoke.queue import AsyncQueue
 from lamina.invoke.service import Invoker
 from lamina.metering.recorder import Recorder
@@ -135,7 +136,7 @@ class Server:
         self._svc = Services(
             s, store, code, functions, layers, scheduler, invoker, recorder, max_request,
             tags=tags, policies=policies, event_configs=event_configs, urls=urls, concurrency=concurrency,
-            queue=queue,
+            queue=queue, apis=Directory(),
         )  # fmt: skip
         # Before any environment starts: each serves it inside its network namespace.
         self._environments_runner = self._app_runner(build_app(self._svc, for_environments=True))

@@ -19,6 +19,7 @@ from lamina.control.policy import PolicyService
 from lamina.control.tags import TagService
 from lamina.control.urls import UrlService
 from lamina.errors import InvalidRequestContent
+from lamina.gateway.endpoint import Directory
 from lamina.invoke.queue import AsyncQueue
 from lamina.invoke.service import Invoker
 from lamina.metering.recorder import Recorder
@@ -46,6 +47,7 @@ class Services:
     urls: UrlService  # function URLs: the API's, and the index api/url_serving.py serves from
     concurrency: ConcurrencyService  # reserved and provisioned concurrency; the scheduler reads its limits
     queue: AsyncQueue  # the durable asynchronous-invocation queue (invoke/queue.py)
+    apis: Directory  # the API Gateway APIs served at execute-api addresses (api/execute_api.py)
 
 
 SERVICES = web.AppKey("services", Services)
