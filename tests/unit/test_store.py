@@ -12,7 +12,7 @@ import pytest
 
 from lamina.errors import PreconditionFailed, ResourceConflict, ResourceNotFound
 from lamina.model import Code, FunctionConfig, State
-from lamina.store.base import LOG_EVENT_OVERHEAD, InvocationRecord, LogRecord, Store
+from lamina.store.base import LOG_EVENT_OVERHEAD, InvocationRecord, LogRecord, Resource, Store
 from lamina.store.memory import MemoryStore
 from lamina.store.sqlite import SqliteStore, _migrations, migrate
 
@@ -63,6 +63,31 @@ def test_function_lifecycle(store: Store) -> None:
         finally:
             await store.close()
             await store.close()  # safe twice
+
+    asyncio.run(scenario())
+
+
+def test_resources_change_together_by_kind_and_key(store: Store) -> None:
+    async def scenario() -> None:
+        await store.open()
+        try:
+            api, route = Resource("api", "a1", {"Name": "one"}), Resource("route", "a1/r1", {"k": [1]})
+            other = Resource("route", "a10/r", {})
+            await store.change_resources([api, route, other, Resource("route", "a1/r2", {})])
+            assert await store.list_resources("api") == [api]
+            assert [r.key for r in await store.list_resources("route")] == ["a1/r1", "a1/r2", "a10/r"]
+            renamed = Resource("api", "a1", {"Name": "two"})
+            await store.change_resources([renamed], deletes=[("route", "a1/r2"), ("route", "absent")])
+            assert await store.list_resources("api") == [renamed]
+            # A prefix is literal: "a1/" neither matches "a10/..." nor treats % or _ as wildcards.
+            await store.change_resources([Resource("route", "a_%/x", {})])
+            await store.change_resources(delete_prefixes=[("route", "a1/"), ("route", "a_")])
+            assert [r.key for r in await store.list_resources("route")] == ["a10/r"]
+            with pytest.raises(TypeError):  # not JSON: nothing of the change is applied
+                await store.change_resources([Resource("api", "b", {"x": object()})], deletes=[("api", "a1")])
+            assert await store.list_resources("api") == [renamed]
+        finally:
+            await store.close()
 
     asyncio.run(scenario())
 

@@ -30,6 +30,11 @@ PostgreSQL will sit behind the same interface. Contract, for every implementatio
   stored RevisionId is not ``expected_revision``.
 - A function's reserved concurrency and provisioned-concurrency configurations belong to it the same
   way. ``put_reserved_concurrency`` with ``None`` removes the reservation.
+- Resources are the control plane of the services beside Lambda (HTTP APIs, event buses and their
+  rules, schedules, ...): JSON documents by ``kind`` and ``key``, which those services keep in
+  memory and write through. ``change_resources`` applies its puts and deletes in one transaction;
+  a delete of a key that is not stored is not an error; ``delete_prefixes`` removes every key of a
+  kind that starts with a prefix (an API with its routes: ``("apigatewayv2/route", "<api-id>/")``).
 """
 
 from __future__ import annotations
@@ -138,6 +143,15 @@ class OutboxMessage:
     attributes: Mapping[str, Mapping[str, str]]  # as SQS message attributes: {name: {"DataType", "StringValue"}}
     created_ms: int
     id: int = 0
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One stored document of a service's control plane (``Store.change_resources``)."""
+
+    kind: str  # the service's name for it, e.g. "events/rule"
+    key: str  # unique within its kind
+    doc: Mapping[str, object]  # JSON-serialisable
 
 
 class Store(Protocol):
@@ -322,4 +336,19 @@ class Store(Protocol):
 
     async def delete_outbox(self, ids: Sequence[int]) -> int:
         """Remove outbox messages; returns how many there were."""
+        ...
+
+    async def list_resources(self, kind: str) -> list[Resource]:
+        """Every resource of a kind, by key."""
+        ...
+
+    async def change_resources(
+        self,
+        puts: Sequence[Resource] = (),
+        deletes: Sequence[tuple[str, str]] = (),
+        delete_prefixes: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        """Write ``puts`` (replacing what is stored under their kind and key), remove ``deletes``
+        ((kind, key)) and every key of a kind starting with a prefix (``delete_prefixes``), all in one
+        transaction."""
         ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Mapping, Sequence
 
 from lamina.errors import PreconditionFailed, ResourceConflict, ResourceNotFound
@@ -11,7 +12,7 @@ from lamina.model import FunctionUrlConfig
 from lamina.model import Alias
 from lamina.model import ProvisionedConcurrencyConfig
 from lamina.store.base import EventContent, InvocationRecord, LogEvent, LogRecord, NewEvent, OutboxMessage
-from lamina.store.base import QueuedEvent, log_event_size
+from lamina.store.base import QueuedEvent, Resource, log_event_size
 
 
 class MemoryStore:
@@ -36,6 +37,7 @@ class MemoryStore:
         self._last_seq = 0
         self._outbox: dict[int, OutboxMessage] = {}
         self._last_outbox_id = 0
+        self._resources: dict[tuple[str, str], str] = {}  # (kind, key) -> the document, as JSON
 
     async def open(self) -> None:
         pass
@@ -289,3 +291,20 @@ class MemoryStore:
 
     async def delete_outbox(self, ids: Sequence[int]) -> int:
         return sum(self._outbox.pop(i, None) is not None for i in ids)
+
+    async def list_resources(self, kind: str) -> list[Resource]:
+        return [Resource(k, key, json.loads(doc)) for (k, key), doc in sorted(self._resources.items()) if k == kind]
+
+    async def change_resources(
+        self,
+        puts: Sequence[Resource] = (),
+        deletes: Sequence[tuple[str, str]] = (),
+        delete_prefixes: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        encoded = {(r.kind, r.key): json.dumps(r.doc) for r in puts}  # fails, as SQLite's does, before any change
+        for kind, prefix in delete_prefixes:
+            for gone in [k for k in self._resources if k[0] == kind and k[1].startswith(prefix)]:
+                del self._resources[gone]
+        for gone in deletes:
+            self._resources.pop(gone, None)
+        self._resources.update(encoded)

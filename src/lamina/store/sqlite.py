@@ -29,7 +29,7 @@ from lamina.model import EventInvokeConfig, FunctionConfig, FunctionPolicy, Laye
 from lamina.model import FunctionUrlConfig
 from lamina.store import sqlite_logs as logs
 from lamina.store.base import EventContent, InvocationRecord, LogEvent, LogRecord, NewEvent, OutboxMessage
-from lamina.store.base import QueuedEvent
+from lamina.store.base import QueuedEvent, Resource
 from lamina.store import sqlite_queue as queue_sql
 from lamina.store.codec import (
     decode,
@@ -646,6 +646,32 @@ class SqliteStore:
             return sum(conn.execute("DELETE FROM outbox WHERE id = ?", (i,)).rowcount for i in ids)
 
         return await self._write(delete)
+
+    async def list_resources(self, kind: str) -> list[Resource]:
+        def select(conn: sqlite3.Connection) -> list[Resource]:
+            rows = conn.execute("SELECT key, doc FROM resources WHERE kind = ? ORDER BY key", (kind,)).fetchall()
+            return [Resource(kind, key, json.loads(doc)) for key, doc in rows]
+
+        return await self._run(select)
+
+    async def change_resources(
+        self,
+        puts: Sequence[Resource] = (),
+        deletes: Sequence[tuple[str, str]] = (),
+        delete_prefixes: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        encoded = [(r.kind, r.key, json.dumps(r.doc)) for r in puts]
+
+        def change(conn: sqlite3.Connection) -> None:
+            for kind, prefix in delete_prefixes:
+                # substr rather than LIKE: a key may hold % or _.
+                conn.execute(
+                    "DELETE FROM resources WHERE kind = ? AND substr(key, 1, ?) = ?", (kind, len(prefix), prefix)
+                )
+            conn.executemany("DELETE FROM resources WHERE kind = ? AND key = ?", deletes)
+            conn.executemany("INSERT OR REPLACE INTO resources (kind, key, doc) VALUES (?, ?, ?)", encoded)
+
+        await self._write(change)
 
 
 def _settle(settled: list[_Settled]) -> None:
