@@ -1,20 +1,35 @@
 """EventBridge's event pattern language: a pattern compiled once, matched against events.
 
 ``compile_pattern(text)`` parses and validates a pattern (a JSON object), raising
-``InvalidEventPattern`` with AWS's message for one that is not valid; ``Pattern.matches(event)``
-is pure and answers whether an event (a JSON object: the envelope with ``detail``) matches.
+``InvalidEventPattern`` with AWS's message (its reason and, where AWS gives one, its position)
+for one that is not valid; ``Pattern.matches(event)`` is pure and answers whether an event (a
+JSON object: the envelope with ``detail``) matches.
 
-This first version knows exact values only (a field's list of allowed values, nested objects);
-the rest of the language (../shared/aws/docs/eventbridge/) follows behind the same interface.
+How matching works, as AWS defines it (../shared/aws/docs/eventbridge/):
+
+- A pattern names paths (nested objects, or keys joined with dots: ``"a.b"`` is ``a`` then ``b``);
+  an event matches when every path's test accepts the event's value there. ``$or`` at any level
+  makes alternatives (``compiler.py``); any alternative matching is enough.
+- An event's values at a path are its *leaves*: strings, numbers, booleans, ``null``. Objects are
+  not leaves (``exists`` does not see them); an array's elements are leaves of the array's path,
+  and an array of objects is descended into, element by element. A field matches when any leaf
+  passes any of its tests, or, with ``{"exists": false}``, when there is no leaf.
+- Fields read from elements of the same array must come from the same element: a pattern
+  ``{"a": {"b": [1], "c": [2]}}`` does not match ``{"a": [{"b": 1}, {"c": 2}]}``.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from lamina.errors import ApiError
+from lamina.events.compiler import Branch, compile_branches
+from lamina.events.matchers import Matcher
+from lamina.events.tokens import TokenError
+
+Membership = tuple[tuple[int, int], ...]  # (id of an array of objects, index) for each one passed through
+Leaf = tuple[object, Membership]
 
 
 class InvalidEventPattern(ApiError):
@@ -22,47 +37,116 @@ class InvalidEventPattern(ApiError):
     status = 400
 
 
-@dataclass(frozen=True)
-class Pattern:
-    """A compiled pattern: field name -> allowed values, or a nested pattern."""
+@dataclass(frozen=True, slots=True)
+class _Field:
+    path: tuple[str, ...]
+    alternatives: tuple[tuple[tuple[str, int], ...], ...]  # per depth: dotted keys spanning several steps
+    tests: tuple[Matcher, ...]
+    absent: bool
 
-    fields: Mapping[str, "tuple[object, ...] | Pattern"]
+
+def _field(path: str, tests: tuple[Matcher, ...], absent: bool) -> _Field:
+    steps = tuple(path.split("."))
+    alternatives = tuple(
+        tuple((".".join(steps[i:j]), j) for j in range(i + 2, len(steps) + 1)) for i in range(len(steps))
+    )
+    return _Field(steps, alternatives, tests, absent)
+
+
+def _emit(node: object, member: Membership, out: list[Leaf]) -> None:
+    if type(node) is list:
+        for item in node:
+            _emit(item, member, out)
+    elif not isinstance(node, Mapping):
+        out.append((node, member))
+
+
+def _collect(node: object, field: _Field, i: int, member: Membership, out: list[Leaf]) -> None:
+    path = field.path
+    while i < len(path):
+        if type(node) is list:
+            ident = id(node)
+            for index, item in enumerate(node):
+                if type(item) is list or isinstance(item, Mapping):
+                    _collect(item, field, i, (*member, (ident, index)), out)
+            return
+        if not isinstance(node, Mapping):
+            return
+        for key, j in field.alternatives[i]:  # an event key that itself contains dots
+            if key in node:
+                _collect(node[key], field, j, member, out)
+        if path[i] not in node:
+            return
+        node = node[path[i]]
+        i += 1
+    _emit(node, member, out)
+
+
+def _passing(field: _Field, event: Mapping[str, object]) -> list[Membership] | None:
+    """Where the field is satisfied: the memberships of its passing leaves; None if nowhere."""
+    leaves: list[Leaf] = []
+    _collect(event, field, 0, (), leaves)
+    if not leaves:
+        return [()] if field.absent else None
+    found: list[Membership] = []
+    for value, member in leaves:
+        for test in field.tests:
+            if test.test(value):
+                if not member:
+                    return [()]
+                found.append(member)
+                break
+    return found or None
+
+
+def _compatible(a: Membership, b: Membership) -> bool:
+    seen = dict(a)
+    return all(seen.get(array, index) == index for array, index in b)
+
+
+def _consistent(choices: list[list[Membership]], taken: Membership = ()) -> bool:
+    """Whether one passing leaf per field can be picked, all from the same array elements."""
+    if not choices:
+        return True
+    first, rest = choices[0], choices[1:]
+    return any(_compatible(taken, m) and _consistent(rest, (*taken, *m)) for m in first)
+
+
+@dataclass(frozen=True, slots=True)
+class _Branch:
+    fields: tuple[_Field, ...]
 
     def matches(self, event: Mapping[str, object]) -> bool:
-        for name, rule in self.fields.items():
-            if name not in event:
+        choices: list[list[Membership]] | None = None
+        for field in self.fields:
+            found = _passing(field, event)
+            if found is None:
                 return False
-            value = event[name]
-            if isinstance(rule, Pattern):
-                if not isinstance(value, Mapping) or not rule.matches(value):
-                    return False
-            elif isinstance(value, list):
-                if not any(item in rule for item in value):
-                    return False
-            elif value not in rule:
-                return False
-        return True
+            if found[0]:  # leaves inside arrays of objects: check them together at the end
+                choices = [found] if choices is None else [*choices, found]
+        return choices is None or len(choices) == 1 or _consistent(choices)
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """A compiled pattern: alternatives (from ``$or``), each a conjunction of field tests."""
+
+    branches: tuple[_Branch, ...]
+
+    def matches(self, event: Mapping[str, object]) -> bool:
+        for branch in self.branches:
+            if branch.matches(event):
+                return True
+        return False
+
+
+def _branch(branch: Branch) -> _Branch:
+    return _Branch(tuple(_field(path, rule.tests, rule.absent) for path, rule in branch.items()))
 
 
 def compile_pattern(text: str) -> Pattern:
     try:
-        doc = json.loads(text)
-    except ValueError as exc:
+        branches = compile_branches(text)
+    except TokenError as exc:
         raise InvalidEventPattern(f"Event pattern is not valid. Reason: {exc}") from None
-    if not isinstance(doc, dict):
-        raise InvalidEventPattern("Event pattern is not valid. Reason: Filter is not an object")
-    return _compile(doc)
-
-
-def _compile(doc: Mapping[str, object]) -> Pattern:
-    fields: dict[str, tuple[object, ...] | Pattern] = {}
-    for name, rule in doc.items():
-        if isinstance(rule, dict):
-            fields[name] = _compile(rule)
-        elif isinstance(rule, list):
-            fields[name] = tuple(rule)
-        else:
-            raise InvalidEventPattern(
-                f'Event pattern is not valid. Reason: "{name}" must be an object or an array'
-            )
-    return Pattern(fields)
+    return Pattern(tuple(_branch(b) for b in branches))
