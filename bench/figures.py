@@ -130,10 +130,22 @@ def _async(results: Results) -> list[Figure]:
     ]  # fmt: skip
 
 
+def _matcher(results: Results) -> list[Figure]:
+    if (m := results.matcher) is None:
+        return []
+    return [
+        Figure("event patterns: indexed, vs dict lookup", "×", m.indexed_ratio, Better.HIGHER, CENTRAL),
+        Figure("event patterns: every rule, vs dict lookup", "×", m.ratio, Better.HIGHER, CENTRAL),
+        Figure(f"event patterns: events matched against {m.rules} rules, indexed", "events/s", m.indexed_per_s,
+               Better.HIGHER, CENTRAL, m.rounds),
+        Figure(f"event patterns: compiling {m.rules} rules", "ms", m.compile_ms, Better.LOWER, TAIL),
+    ]  # fmt: skip
+
+
 def of(results: Results) -> list[Figure]:
     """Every comparable figure of ``results``, in the order of the report's tables."""
     return [*_warm(results), *_cold(results), *_density(results), *_burst(results), *_async(results),
-            *_scaling(results), *_runtimes(results)]  # fmt: skip
+            *_scaling(results), *_runtimes(results), *_matcher(results)]  # fmt: skip
 
 
 def merge(measured: Sequence[Figure]) -> Figure:

@@ -26,6 +26,7 @@ class Profile:
     async_concurrency: int = 32  # connections they are sent over
     async_rounds: int = 3  # rounds of both (the median round counts)
     async_latency_requests: int = 1000  # one at a time, synchronous then Event, for their latencies
+    matcher_s: float = 6.0  # matching events against 1,000 event patterns, index, every rule and baseline in turn
 
 
 FULL = Profile(
@@ -39,5 +40,5 @@ QUICK = Profile(
     name="quick", warmup_s=0.3, measure_s=1.0, warm_concurrency=(1, 8, 32), cold_functions=5,
     density_hold=50, burst=50, burst_sleep_s=1.0, scaling_limit=64, scaling_max=256,
     scaling_measure_s=0.7, probe_interval_s=0.1, runtimes_functions=2, runtimes_warm_requests=100,
-    runtimes_warmup_requests=20, async_events=500, async_latency_requests=200,
+    runtimes_warmup_requests=20, async_events=500, async_latency_requests=200, matcher_s=1.5,
 )  # fmt: skip

@@ -113,6 +113,13 @@ def main_table(results: Results) -> str | None:
                    "202 latency vs warm synchronous invoke, c=1, p50")  # fmt: skip
         lamina_row("same run, warm synchronous invoke, c=1, p50 / p99 (ms)",
                    f"{_ms(a.sync_latency.p50_ms)} / {_ms(a.sync_latency.p99_ms)}")
+    if (m := results.matcher) is not None:
+        lamina_row(f"event patterns: events matched against {m.rules:,} rules, indexed (events/s; vs dict lookup)",
+                   f"{m.indexed_per_s:,.0f} ({m.indexed_ratio:.3f}×)")
+        lamina_row("event patterns: the same, testing every rule (events/s; vs dict lookup)",
+                   f"{m.events_per_s:,.0f} ({m.ratio:.3f}×)")
+        lamina_row(f"event patterns: baseline, a dict lookup per rule (events/s); compiling {m.rules:,} rules (ms)",
+                   f"{m.baseline_events_per_s:,.0f}; {m.compile_ms:,.0f}")
     if (s := results.scaling) is not None and s.steps:
         best = max(s.steps, key=lambda st: st.throughput)
         lamina_row(f"scaling: peak throughput (req/s, limit {s.limit})", f"{best.throughput:,.0f} at c={best.concurrency}")
@@ -226,6 +233,8 @@ def _value(value: float | None, unit: str) -> str:
         return "–"
     if unit == "ms":
         return _ms(value)
+    if unit == "×":
+        return f"{value:.3f}"
     if unit in ("s", "MB"):
         return f"{value:.2f}"
     return f"{value:,.0f}"

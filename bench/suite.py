@@ -28,7 +28,7 @@ from bench.load import Endpoint
 from bench.procs import Processes, ServerError
 from bench.profile import Profile
 from bench.results import Results
-from bench.scenarios import asynchronous, burst, cold, density, runtimes, scaling, warm
+from bench.scenarios import asynchronous, burst, cold, density, matcher, runtimes, scaling, warm
 from bench.types import Progress
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,9 +112,13 @@ async def _async(bench: Bench, results: Results) -> None:
         )
 
 
+async def _matcher(bench: Bench, results: Results) -> None:
+    results.matcher = await matcher.run(bench.profile.matcher_s, bench.src, bench.progress)
+
+
 SCENARIOS: dict[str, Callable[[Bench, Results], Awaitable[None]]] = {
     "warm": _warm, "cold": _cold, "runtimes": _runtimes, "density": _density, "burst": _burst, "scaling": _scaling,
-    "async": _async,
+    "async": _async, "matcher": _matcher,
 }  # fmt: skip
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from lamina.errors import ApiError
 from lamina.events.compiler import Branch, compile_branches
-from lamina.events.matchers import Matcher
+from lamina.events.matchers import Exact, Matcher
 from lamina.events.tokens import TokenError
 
 Membership = tuple[tuple[int, int], ...]  # (id of an array of objects, index) for each one passed through
@@ -43,6 +43,7 @@ class _Field:
     alternatives: tuple[tuple[tuple[str, int], ...], ...]  # per depth: dotted keys spanning several steps
     tests: tuple[Matcher, ...]
     absent: bool
+    steps: tuple[tuple[str, tuple[str, ...]], ...]  # per depth: the key, and those dotted keys alone
 
 
 def _field(path: str, tests: tuple[Matcher, ...], absent: bool) -> _Field:
@@ -50,7 +51,8 @@ def _field(path: str, tests: tuple[Matcher, ...], absent: bool) -> _Field:
     alternatives = tuple(
         tuple((".".join(steps[i:j]), j) for j in range(i + 2, len(steps) + 1)) for i in range(len(steps))
     )
-    return _Field(steps, alternatives, tests, absent)
+    plain = tuple((step, tuple(key for key, _ in alts)) for step, alts in zip(steps, alternatives))
+    return _Field(steps, alternatives, tests, absent, plain)
 
 
 def _emit(node: object, member: Membership, out: list[Leaf]) -> None:
@@ -82,18 +84,46 @@ def _collect(node: object, field: _Field, i: int, member: Membership, out: list[
     _emit(node, member, out)
 
 
+_HERE: list[Membership] = [()]  # satisfied by a leaf outside any array of objects (or by absence)
+_MISSING = object()
+_SCALARS = frozenset([str, int, float, bool, type(None)])
+
+
 def _passing(field: _Field, event: Mapping[str, object]) -> list[Membership] | None:
-    """Where the field is satisfied: the memberships of its passing leaves; None if nowhere."""
+    """Where the field is satisfied: the memberships of its passing leaves; None if nowhere.
+
+    The common case (plain objects all the way to one scalar) is walked inline; anything else
+    (arrays, dotted event keys, other mappings) takes the general walk, ``_collect``.
+    """
+    node: object = event
+    for key, dotted_keys in field.steps:
+        if type(node) is not dict:
+            return _passing_leaves(field, event)
+        for dotted in dotted_keys:
+            if dotted in node:
+                return _passing_leaves(field, event)
+        node = node.get(key, _MISSING)
+        if node is _MISSING:
+            return _HERE if field.absent else None
+    if type(node) not in _SCALARS:
+        return _passing_leaves(field, event)
+    for test in field.tests:
+        if test.test(node):
+            return _HERE
+    return None
+
+
+def _passing_leaves(field: _Field, event: Mapping[str, object]) -> list[Membership] | None:
     leaves: list[Leaf] = []
     _collect(event, field, 0, (), leaves)
     if not leaves:
-        return [()] if field.absent else None
+        return _HERE if field.absent else None
     found: list[Membership] = []
     for value, member in leaves:
         for test in field.tests:
             if test.test(value):
                 if not member:
-                    return [()]
+                    return _HERE
                 found.append(member)
                 break
     return found or None
@@ -134,6 +164,8 @@ class Pattern:
     branches: tuple[_Branch, ...]
 
     def matches(self, event: Mapping[str, object]) -> bool:
+        if len(self.branches) == 1:
+            return self.branches[0].matches(event)
         for branch in self.branches:
             if branch.matches(event):
                 return True
@@ -141,7 +173,10 @@ class Pattern:
 
 
 def _branch(branch: Branch) -> _Branch:
-    return _Branch(tuple(_field(path, rule.tests, rule.absent) for path, rule in branch.items()))
+    fields = [_field(path, rule.tests, rule.absent) for path, rule in branch.items()]
+    # Cheapest and most selective first: plain values on shallow paths (source, detail-type).
+    fields.sort(key=lambda f: (not all(isinstance(t, Exact) for t in f.tests), len(f.path)))
+    return _Branch(tuple(fields))
 
 
 def compile_pattern(text: str) -> Pattern:
