@@ -8,9 +8,13 @@ for that exact pattern text.
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 
+from bench.scenarios import matcher
+
+from lamina.events.index import PatternIndex
 from lamina.events.pattern import InvalidEventPattern, compile_pattern
 
 EC2_TERMINATED = {  # docs: eb-event-patterns.md
@@ -393,3 +397,44 @@ def test_positions_count_lines() -> None:
 
 def test_trailing_text_after_the_pattern_is_ignored_as_aws_does() -> None:
     assert compile_pattern('{"source": ["a"]} trailing').matches({"source": "a"})
+
+
+def test_an_index_answers_what_testing_every_pattern_answers() -> None:
+    texts = {
+        "by-source": {"source": ["a", "b"]},
+        "by-type": {"detail-type": ["t"], "detail": {"n": [{"numeric": [">", 1]}]}},
+        "or-both-sources": {"$or": [{"source": ["a"]}, {"source": ["c"], "detail": {"x": [1]}}]},
+        "or-different-fields": {"$or": [{"source": ["z"]}, {"detail-type": ["t"]}]},
+        "prefix": {"source": [{"prefix": "a"}]},
+        "numbers": {"source": [1]},
+        "nothing-filed": {"detail": {"x": [1]}},
+    }
+    patterns = {name: compile_pattern(json.dumps(p)) for name, p in texts.items()}
+    index = PatternIndex(patterns.items())
+    assert len(index) == len(texts)
+    events: list[dict[str, object]] = [
+        {"source": "a", "detail-type": "t", "detail": {"n": 2, "x": 1}},
+        {"source": "c", "detail": {"x": 1}},
+        {"source": ["b", "z"], "detail-type": "t", "detail": {"n": 0}},
+        {"source": 1, "detail": {"x": 2}},
+        {"detail-type": "t", "detail": {"n": 5}},
+        {},
+    ]
+    for event in events:
+        expected = [name for name, p in patterns.items() if p.matches(event)]
+        assert index.matching(event) == expected, event
+    assert index.matching(events[0]) == ["by-source", "by-type", "or-both-sources", "or-different-fields", "prefix",
+                                         "nothing-filed"]  # fmt: skip
+
+
+def test_the_index_agrees_on_the_benchmarks_rules() -> None:
+    rnd = random.Random(7)
+    patterns = [(i, compile_pattern(json.dumps(matcher.rule(i, rnd)))) for i in range(300)]
+    index = PatternIndex(patterns)
+    matched = 0
+    for _ in range(40):
+        event = matcher.event(rnd)
+        expected = [i for i, p in patterns if p.matches(event)]
+        assert index.matching(event) == expected
+        matched += len(expected)
+    assert matched > 40  # the rules do match events
