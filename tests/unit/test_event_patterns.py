@@ -110,6 +110,8 @@ ARRAYS = [
     ({"detail": {"items": {"id": [2], "ok": [True]}}}, detail(items=[{"id": 1, "ok": False}, {"id": 2, "ok": True}]),
      True),
     ({"detail": {"a": {"id": [1]}, "b": {"id": [2]}}}, detail(a=[{"id": 1}], b=[{"id": 2}]), True),  # two arrays
+    ({"detail": {"list": {"id": [{"exists": True}]}}}, detail(list=[{"k": 1}, {"id": "x"}, {"k": 2}]), True),
+    ({"resources": [None]}, {"resources": []}, False),  # an empty array is not null
 ]  # fmt: skip
 
 PREFIX = [
@@ -151,6 +153,7 @@ ANYTHING_BUT = [
     ({"detail": {"p": [{"anything-but": {"wildcard": "*/bin/*.jar"}}]}}, detail(p="/usr/bin/x.jar"), False),
     ({"detail": {"p": [{"anything-but": {"wildcard": "*/bin/*.jar"}}]}}, detail(p="/usr/lib/x.jar"), True),
     ({"detail": {"p": [{"anything-but": {"wildcard": ["*/bin/*", "*.jar"]}}]}}, detail(p="/lib/x.jar"), False),
+    ({"detail": {"p": [{"anything-but": {"wildcard": ""}}]}}, detail(p="dir/file"), True),
     # the doc's note: a key given twice keeps the last
     ('{"detail": {"location": [{"prefix": "us-"}], "location": [{"anything-but": "us-east"}]}}',
      detail(location="eu-west"), True),  # docs
@@ -195,6 +198,7 @@ EQUALS_IGNORE_CASE = [
     ({"detail": {"name": [{"equals-ignore-case": "alice"}]}}, detail(name="ALICE"), True),
     ({"detail": {"name": [{"equals-ignore-case": "straße"}]}}, detail(name="STRASSE"), True),
     ({"detail": {"name": [{"equals-ignore-case": ""}]}}, detail(name=""), True),
+    ({"detail": {"name": [{"equals-ignore-case": ""}]}}, detail(name="x"), False),
     ({"detail": {"name": [{"equals-ignore-case": "1"}]}}, detail(name=1), False),
 ]  # fmt: skip
 
@@ -393,6 +397,13 @@ def test_positions_count_lines() -> None:
     with pytest.raises(InvalidEventPattern) as caught:
         compile_pattern(text)
     assert caught.value.message.endswith("; line: 3, column: 15]")
+
+
+@pytest.mark.parametrize("text", ['{"a": ["b"]', '{"a": ["b",]}', '{"a" ["b"]}', '{"a": ["b"] "c": ["d"]}', "",
+                                  '{"a": [01]}', '{"a": ["\\x"]}'])
+def test_text_that_is_not_json(text: str) -> None:
+    with pytest.raises(InvalidEventPattern, match="^Event pattern is not valid. Reason: "):
+        compile_pattern(text)
 
 
 def test_trailing_text_after_the_pattern_is_ignored_as_aws_does() -> None:

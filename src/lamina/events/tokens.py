@@ -132,6 +132,8 @@ class Tokens:
     def _field(self) -> tuple[Tok, str, int]:
         m = _STRING.match(self.src, self.pos)
         if m is None:
+            if self.src.startswith('"', self.pos):
+                raise self._bad_string(self.pos)
             raise self._unexpected("was expecting double-quote to start field name")
         name: str = json.loads(m.group())
         self.pos = m.end()
@@ -156,7 +158,7 @@ class Tokens:
         if c == '"':
             m = _STRING.match(src, i)
             if m is None:
-                raise self.fail("Unexpected end-of-input in VALUE_STRING", len(src))
+                raise self._bad_string(i)
             self._lazy_end = m.end()
             self.pos = i + 1
             text: str = json.loads(m.group())
@@ -182,6 +184,30 @@ class Tokens:
         raise self._unexpected(
             "expected a valid value (JSON String, Number, Array, Object or token 'null', 'true' or 'false')"
         )
+
+    def _bad_string(self, start: int) -> TokenError:
+        """What is wrong with the string starting at ``start`` (one that ``_STRING`` did not match)."""
+        src, i = self.src, start + 1
+        while i < len(src):
+            c = src[i]
+            if c == '"':
+                break
+            if c == "\\":
+                escape = src[i + 1 : i + 2]
+                if escape == "u" and not re.fullmatch(r"[0-9a-fA-F]{4}", src[i + 2 : i + 6]):
+                    return self.fail("Unexpected character in Unicode escape: expected a hex-digit", i + 2)
+                if escape and escape not in '"\\/bfnrtu':
+                    return self.fail(f"Unrecognized character escape '{escape}' (code {ord(escape)})", i + 2)
+                i += 2
+                continue
+            if ord(c) < 0x20:
+                return self.fail(
+                    f"Illegal unquoted character ((CTRL-CHAR, code {ord(c)})): has to be escaped using backslash "
+                    "to be included in string value",
+                    i + 1,
+                )
+            i += 1
+        return self.fail("Unexpected end-of-input: was expecting closing quote for a string value", len(src))
 
     def _unexpected(self, expecting: str) -> TokenError:
         if self.pos >= len(self.src):
