@@ -86,7 +86,7 @@ def test_values_keep_their_json_type_where_a_value_goes_and_are_text_inside_stri
 def test_a_variable_whose_path_finds_nothing() -> None:
     paths = {"gone": "$.detail.nothing", "state": "$.detail.state"}
     assert transformed('"state <state>, gone <gone>"', paths) == '"state RUNNING, gone "'
-    assert json.loads(transformed('{"gone": <gone>}', paths)) == {"gone": None}
+    assert transformed('{"gone": <gone>, "state": <state>}', paths) == '{"gone": , "state": "RUNNING"}'
 
 
 def test_plain_text_template_and_unescaped_values() -> None:

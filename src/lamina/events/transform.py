@@ -13,7 +13,8 @@ gives the bytes the target is invoked with. ``render_input(target, event, rule)`
   JSON (a string in quotes), one inside a string literal by the value's text (a string without
   quotes, not escaped: AWS does not escape it either). In any other template (a quoted string,
   plain text) every placeholder is replaced by the value's text. A variable whose path finds
-  nothing is empty text, or ``null`` where a JSON value goes. Predefined variables:
+  nothing is replaced by nothing, wherever it is (as AWS documents it; in a JSON template, the
+  result may then not be JSON). Predefined variables:
   ``aws.events.rule-arn``, ``aws.events.rule-name``, ``aws.events.event.ingestion-time`` (the
   event's ``time`` unless given), ``aws.events.event`` (the event without ``detail``, its
   ``detail-type`` named ``detailType``) and ``aws.events.event.json`` (the whole event); the last
@@ -167,7 +168,7 @@ class TargetInput:
             elif part.name == EVENT_JSON:
                 out.append(_dumps(event))
             elif part.name not in values:
-                out.append("null" if part.as_json else "")
+                continue  # AWS: such a variable "isn't created and won't appear in the output"
             else:
                 value = values[part.name]
                 out.append(_dumps(value) if part.as_json or not isinstance(value, str) else value)
