@@ -449,3 +449,17 @@ def test_the_index_agrees_on_the_benchmarks_rules() -> None:
         assert index.matching(event) == expected
         matched += len(expected)
     assert matched > 40  # the rules do match events
+
+
+def test_deep_nesting() -> None:
+    with pytest.raises(InvalidEventPattern, match="nesting depth"):
+        compile_pattern('{"a": ' * 3000 + '["x"]' + "}" * 3000)
+    deep: object = "x"
+    for _ in range(5000):
+        deep = [deep]
+    assert compile_pattern('{"a": ["x"]}').matches({"a": deep})
+    assert not compile_pattern('{"a": ["y"]}').matches({"a": [deep, [1, [2, {"b": 3}]]]})
+    deep = {"b": 1}
+    for _ in range(5000):
+        deep = [deep]
+    assert not compile_pattern('{"a": {"b": [1]}}').matches({"a": deep})

@@ -32,6 +32,9 @@ Membership = tuple[tuple[int, int], ...]  # (id of an array of objects, index) f
 Leaf = tuple[object, Membership]
 
 
+_TOO_DEEP = "Document nesting depth exceeds the maximum allowed (1000)"
+
+
 class InvalidEventPattern(ApiError):
     code = "InvalidEventPatternException"
     status = 400
@@ -56,11 +59,21 @@ def _field(path: str, tests: tuple[Matcher, ...], absent: bool) -> _Field:
 
 
 def _emit(node: object, member: Membership, out: list[Leaf]) -> None:
-    if type(node) is list:
-        for item in node:
-            _emit(item, member, out)
-    elif not isinstance(node, Mapping):
-        out.append((node, member))
+    """The leaves of the value at a path's end: itself, or the scalars of (nested) arrays."""
+    if type(node) is not list:
+        if not isinstance(node, Mapping):
+            out.append((node, member))
+        return
+    pending = [iter(node)]  # iteratively: an event's arrays may nest deeper than Python recurses
+    while pending:
+        for item in pending[-1]:
+            if type(item) is list:
+                pending.append(iter(item))
+                break
+            if not isinstance(item, Mapping):
+                out.append((item, member))
+        else:
+            pending.pop()
 
 
 def _collect(node: object, field: _Field, i: int, member: Membership, out: list[Leaf]) -> None:
@@ -115,7 +128,10 @@ def _passing(field: _Field, event: Mapping[str, object]) -> list[Membership] | N
 
 def _passing_leaves(field: _Field, event: Mapping[str, object]) -> list[Membership] | None:
     leaves: list[Leaf] = []
-    _collect(event, field, 0, (), leaves)
+    try:
+        _collect(event, field, 0, (), leaves)
+    except RecursionError:  # arrays nested deeper than AWS parses events (1,000 levels): no match
+        return None
     if not leaves:
         return _HERE if field.absent else None
     found: list[Membership] = []
@@ -184,4 +200,6 @@ def compile_pattern(text: str) -> Pattern:
         branches = compile_branches(text)
     except TokenError as exc:
         raise InvalidEventPattern(f"Event pattern is not valid. Reason: {exc}") from None
+    except RecursionError:
+        raise InvalidEventPattern(f"Event pattern is not valid. Reason: {_TOO_DEEP}") from None
     return Pattern(tuple(_branch(b) for b in branches))
