@@ -11,10 +11,11 @@ from bench.compare import Verdict, compare, compare_one, judge, spread, worse
 from bench.figures import CENTRAL, MEMORY, TAIL, Better, Figure, merge, of, of_rounds
 from bench.machine import Machine
 from bench.profile import QUICK
-from bench.report import comparisons, render_compared
+from bench.report import comparisons, render, render_compared
 from bench.results import Compared, Results
 from bench.scenarios.asynchronous import AsyncResult, Round
 from bench.scenarios.cold import ColdResult
+from bench.scenarios.matcher import MatcherResult
 from bench.scenarios.warm import WarmPoint
 from bench.stats import Latency
 
@@ -154,3 +155,20 @@ def test_the_report_shows_both_values_their_ratio_and_the_verdict() -> None:
     assert cells == ["warm invoke, c=8: throughput (req/s)", "1,005", "705", "0.70×", "1% / 1%", "±10%", "**worse**"]
     assert "Worse than the baseline by more than the noise margin: warm invoke, c=8: throughput (0.70×" in text
     assert [c.name for c in comparisons(compared)] == [f.name for f in figures.of(compared.current[0])]
+
+
+def test_the_matcher_scenarios_figures_and_rows() -> None:
+    r = results()
+    r.matcher = MatcherResult(1000, 500, 300.0, 700.0, 300.0, 8000.0, 0.08, 0.0375, 40.5, (690.0, 700.0, 710.0))
+    got = {f.name: f for f in of(r)}
+    indexed = got["event patterns: events matched against 1000 rules, indexed"]
+    assert (indexed.value, indexed.better, indexed.rounds) == (700.0, Better.HIGHER, (690.0, 700.0, 710.0))
+    assert got["event patterns: indexed, vs dict lookup"].value == 0.08
+    assert got["event patterns: compiling 1000 rules"].better is Better.LOWER
+    row = next(line for line in render(r).splitlines() if "1,000 rules, indexed" in line)
+    assert [cell.strip() for cell in row.strip("|").split("|")][:2] == [
+        "event patterns: events matched against 1,000 rules, indexed (events/s; vs dict lookup)", "700 (0.080×)"]
+    checkout = Checkout("main", "1234abc", Path("/checkout"), "/checkout/src/lamina/__init__.py")
+    compared = Compared(checkout, 1, current=[r], baseline=[r])
+    row = next(line for line in render_compared(compared).splitlines() if "indexed, vs dict lookup" in line)
+    assert [cell.strip() for cell in row.strip("|").split("|")][1:3] == ["0.080", "0.080"]
