@@ -16,6 +16,10 @@ How matching works, as AWS defines it (../shared/aws/docs/eventbridge/):
   passes any of its tests, or, with ``{"exists": false}``, when there is no leaf.
 - Fields read from elements of the same array must come from the same element: a pattern
   ``{"a": {"b": [1], "c": [2]}}`` does not match ``{"a": [{"b": 1}, {"c": 2}]}``.
+
+Not modelled: AWS's refusal of wildcard patterns it finds too complex ("Rule is too complex -
+try using fewer wildcard characters ..."), whose threshold AWS does not publish; numbers compare
+as floating point rather than at AWS's six decimal places.
 """
 
 from __future__ import annotations
