@@ -219,7 +219,9 @@ def test_a_scheduled_rule_fires_the_scheduled_event_at_its_targets_only() -> Non
         assert payload == {"version": "0", "id": event_id, "detail-type": "Scheduled Event", "source": "aws.events",
                            "account": ACCOUNT, "time": "2026-03-04T05:06:07Z", "region": "us-east-1",
                            "resources": [c.rule_arn(rule)], "detail": {}}  # fmt: skip
+        assert c.scheduled_rules() == [("default/tick", "rate(1 minute)")]
         await c.set_state("tick", None, "DISABLED")
+        assert c.scheduled_rules() == []
         assert await eb.bus.fire_scheduled(rule.key, at) is None
 
     run(scenario)
@@ -246,3 +248,24 @@ def test_destination_records_for_a_bus_leave_the_outbox_for_the_bus() -> None:
         assert [m.target for m in await store.list_outbox(None, 0, 10)] == [sqs.target]
 
     run(scenario)
+
+
+def test_pages_follow_the_last_name_and_arns_name_bus_and_rule() -> None:
+    from lamina.events import model
+    from lamina.events.service import paginate
+
+    names = ["a", "b", "c", "d", "e"]
+    page, token = paginate(names, None, 2)
+    assert page == ["a", "b"] and token
+    page, token = paginate(names, token, 2)
+    assert page == ["c", "d"] and token
+    assert paginate(names, token, 2) == (["e"], None)
+    with pytest.raises(ValidationError, match="NextToken"):
+        paginate(names, "%%%", 2)
+    s = Settings()
+    assert model.rule_arn(s, "default", "r") == f"arn:aws:events:us-east-1:{ACCOUNT}:rule/r"
+    assert model.rule_arn(s, "orders", "r") == f"arn:aws:events:us-east-1:{ACCOUNT}:rule/orders/r"
+    assert model.parse_rule_arn(s, model.rule_arn(s, "orders", "r")) == ("orders", "r")
+    assert model.parse_rule_arn(s, model.rule_arn(s, "default", "r")) == ("default", "r")
+    assert model.local_bus_name(s, model.bus_arn(s, "orders")) == "orders"
+    assert model.local_bus_name(s, "arn:aws:events:eu-west-1:111111111111:event-bus/x") is None

@@ -33,7 +33,7 @@ from typing import Callable, Mapping, Protocol
 from lamina.control.targets import parse_function_arn
 from lamina.errors import ApiError, ResourceNotFound, TooManyRequests
 from lamina.events import model, retry
-from lamina.events.model import Rule, Target
+from lamina.events.model import Target
 from lamina.events.service import EventBusService
 from lamina.invoke.service import EVENT, InvokeRequest, InvokeResult
 from lamina.settings import Settings

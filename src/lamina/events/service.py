@@ -267,6 +267,12 @@ class EventBusService:
                 owed.extend(Delivery(key, target_id) for target_id in self._targets.get(key, {}))
         return tuple(owed)
 
+    def scheduled_rules(self) -> list[tuple[str, str]]:
+        """(rule key, ScheduleExpression) of every enabled rule with a schedule: what a timer fires
+        through ``EventBus.fire_scheduled``."""
+        return sorted((key, rule.schedule_expression) for key, rule in self._rules.items()
+                      if rule.schedule_expression is not None and rule.state != model.DISABLED)  # fmt: skip
+
     def scheduled_deliveries(self, rule: Rule) -> tuple[Delivery, ...]:
         return tuple(Delivery(rule.key, target_id) for target_id in self._targets.get(rule.key, {}))
 
@@ -276,7 +282,7 @@ def paginate(names: list[str], token: str | None, limit: int) -> tuple[list[str]
     start = 0
     if token:
         try:
-            after = base64.urlsafe_b64decode(token.encode()).decode()
+            after = base64.b64decode(token.encode(), altchars=b"-_", validate=True).decode()
         except (ValueError, UnicodeDecodeError):
             raise ValidationError("The NextToken provided is invalid.") from None
         start = next((i for i, n in enumerate(names) if n > after), len(names))
