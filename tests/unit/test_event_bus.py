@@ -269,3 +269,17 @@ def test_pages_follow_the_last_name_and_arns_name_bus_and_rule() -> None:
     assert model.parse_rule_arn(s, model.rule_arn(s, "default", "r")) == ("default", "r")
     assert model.local_bus_name(s, model.bus_arn(s, "orders")) == "orders"
     assert model.local_bus_name(s, "arn:aws:events:eu-west-1:111111111111:event-bus/x") is None
+
+
+def test_put_rule_replaces_a_rule_keeping_only_its_tags() -> None:
+    async def scenario(eb: EventBridge, store: MemoryStore, fake: FakeInvoker) -> None:
+        c = eb.control
+        await c.put_rule("r", None, event_pattern=PATTERN, schedule=None, state="DISABLED", description="d",
+                         role_arn="arn:aws:iam::000000000000:role/x", tags={"k": "v"})  # fmt: skip
+        again = await c.put_rule("r", None, event_pattern=None, schedule="rate(5 minutes)", state=None,
+                                 description=None, role_arn=None, tags={"other": "x"})  # fmt: skip
+        assert (again.state, again.event_pattern, again.description, again.role_arn) == ("ENABLED", None, None, None)
+        assert again.tags == {"k": "v"}
+        assert c.matching("default", {"source": "shop"}) == ()  # no pattern any more: it matches nothing
+
+    run(scenario)

@@ -58,6 +58,7 @@ def _ms() -> int:
 class _Failure:
     code: str  # as a dead letter's ERROR_CODE says it
     message: str
+    retriable: bool = False
 
 
 def _payload(target: Target, event: Mapping[str, object]) -> bytes:
@@ -148,7 +149,7 @@ class Deliverer:
                 if failure is None:
                     continue
                 attempts = delivery.attempts + 1
-                decision = retry.after_failure(attempts, failure.code, event.created_ms, now, policy, self._backoff,
+                decision = retry.after_failure(attempts, failure.retriable, event.created_ms, now, policy, self._backoff,
                                                self._random.random())  # fmt: skip
             if isinstance(decision, retry.Retry):
                 owed.append(dataclasses.replace(delivery, attempts=attempts, next_ms=decision.at_ms))
@@ -181,9 +182,9 @@ class Deliverer:
             except ResourceNotFound as exc:
                 return _Failure(retry.NO_RESOURCE, exc.message)
             except TooManyRequests as exc:
-                return _Failure(retry.THROTTLING, exc.message)
-            except ApiError as exc:
-                return _Failure(exc.code, exc.message)
+                return _Failure(retry.THROTTLING, exc.message, retriable=True)
+            except ApiError as exc:  # a fault of the service is retried; a refused request is not
+                return _Failure(exc.code, exc.message, retriable=exc.status >= 500)
             return None
         if target.arn.startswith("arn:aws:events:") and ":event-bus/" in target.arn:
             name = model.local_bus_name(self._settings, target.arn)

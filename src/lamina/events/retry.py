@@ -2,9 +2,10 @@
 event's age, the target's RetryPolicy and ``now`` (epoch milliseconds). No I/O, no clock, no
 randomness of its own (the jitter is passed in).
 
-- A delivery that failed because the target does not exist (``NO_RESOURCE``) is not retried: it goes
-  to the dead-letter queue at once, as EventBridge documents.
-- Any other failure (the function throttled, ...) is retried with exponential backoff and full
+- A delivery that failed for a reason retrying cannot change (the target does not exist:
+  ``NO_RESOURCE``; a request the target refuses) is not retried: it goes to the dead-letter queue at
+  once, as EventBridge documents.
+- A retriable failure (the function throttled, a fault of the service) is retried with exponential backoff and full
   jitter, from ``base`` seconds doubling up to ``cap``, until ``MaximumRetryAttempts`` retries are
   used (``MaximumRetryAttempts``) or the next try would come after ``MaximumEventAgeInSeconds``
   (``MaximumEventAgeInSeconds``): the exhausted condition a dead letter's attributes name.
@@ -50,13 +51,11 @@ def delay(retry: int, backoff: Backoff, jitter: float) -> float:
 
 
 def after_failure(
-    attempts: int, error_code: str, created_ms: int, now_ms: int, policy: RetryPolicy, backoff: Backoff,
+    attempts: int, retriable: bool, created_ms: int, now_ms: int, policy: RetryPolicy, backoff: Backoff,
     jitter: float,
 ) -> Retry | GiveUp:  # fmt: skip
-    """After the ``attempts``-th try failed with ``error_code``: retry when, or give up why."""
-    if error_code == NO_RESOURCE:
-        return GiveUp(MAX_ATTEMPTS)
-    if attempts > policy.maximum_retry_attempts:
+    """After the ``attempts``-th try failed (``retriable`` or not): retry when, or give up why."""
+    if not retriable or attempts > policy.maximum_retry_attempts:
         return GiveUp(MAX_ATTEMPTS)
     at = now_ms + round(delay(attempts, backoff, jitter) * 1000)
     if expired(created_ms, at, policy):

@@ -2,7 +2,9 @@
 store's resources (kinds ``events/bus``, ``events/rule``, ``events/target``) before a change is
 answered; loaded at start. The ``default`` bus always exists and cannot be deleted.
 
-Every check runs before anything is written, so a refused request changes nothing; a PutTargets
+Changes are made one at a time (a lock), each checked in full before anything is written, so a
+refused request changes nothing and two requests cannot both pass a check only one may (a rule's
+last target removed while it is deleted, the fifth target added twice); a PutTargets
 entry that is refused is reported in FailedEntries while the others are applied, as on AWS.
 ``matching`` is the routing decision the bus makes for each event: the enabled rules of its bus
 whose pattern matches, and their targets.
@@ -10,6 +12,7 @@ whose pattern matches, and their targets.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import time
@@ -39,10 +42,14 @@ class EventBusService:
         self._rules: dict[str, Rule] = {}
         self._patterns: dict[str, Pattern] = {}
         self._targets: dict[str, dict[str, Target]] = {}  # rule key -> target id -> target
+        self._changing = asyncio.Lock()
 
     async def load(self) -> None:
         self._buses = {r.key: Bus.load(r.doc) for r in await self._store.list_resources(BUS)}
-        self._buses.setdefault(DEFAULT_BUS, Bus(DEFAULT_BUS, 0.0))
+        if DEFAULT_BUS not in self._buses:  # the first start: the default bus comes into being
+            default = Bus(DEFAULT_BUS, self._now())
+            await self._store.change_resources([Resource(BUS, DEFAULT_BUS, default.doc())])
+            self._buses[DEFAULT_BUS] = default
         for r in await self._store.list_resources(RULE):
             rule = Rule.load(r.doc)
             self._rules[rule.key] = rule
@@ -91,15 +98,16 @@ class EventBusService:
     # -- buses
 
     async def create_bus(self, name: str, description: str | None, tags: Mapping[str, str]) -> Bus:
-        validation.new_bus_name(name)
-        if name in self._buses:
-            raise ResourceAlreadyExists(f"Event bus {name} already exists.")
-        if len(self._buses) >= MAX_BUSES:
-            raise LimitExceeded("The requested resource exceeds the maximum number allowed.")
-        bus = Bus(name, self._now(), description, dict(tags))
-        await self._store.change_resources([Resource(BUS, name, bus.doc())])
-        self._buses[name] = bus
-        return bus
+        async with self._changing:
+            validation.new_bus_name(name)
+            if name in self._buses:
+                raise ResourceAlreadyExists(f"Event bus {name} already exists.")
+            if len(self._buses) >= MAX_BUSES:
+                raise LimitExceeded("The requested resource exceeds the maximum number allowed.")
+            bus = Bus(name, self._now(), description, dict(tags))
+            await self._store.change_resources([Resource(BUS, name, bus.doc())])
+            self._buses[name] = bus
+            return bus
 
     def list_buses(self, prefix: str | None, token: str | None, limit: int) -> tuple[list[Bus], str | None]:
         names = sorted(n for n in self._buses if n.startswith(prefix or ""))
@@ -108,14 +116,15 @@ class EventBusService:
 
     async def delete_bus(self, name: str) -> None:
         """Deleting a bus that does not exist is not an error; one with rules is refused."""
-        if name == DEFAULT_BUS:
-            raise ValidationError("Cannot delete event bus default.")
-        if name not in self._buses:
-            return
-        if any(rule.bus == name for rule in self._rules.values()):
-            raise ValidationError(f"Cannot delete event bus {name} because it has rules.")
-        await self._store.change_resources(deletes=[(BUS, name)])
-        del self._buses[name]
+        async with self._changing:
+            if name == DEFAULT_BUS:
+                raise ValidationError("Cannot delete event bus default.")
+            if name not in self._buses:
+                return
+            if any(rule.bus == name for rule in self._rules.values()):
+                raise ValidationError(f"Cannot delete event bus {name} because it has rules.")
+            await self._store.change_resources(deletes=[(BUS, name)])
+            del self._buses[name]
 
     # -- rules
 
@@ -123,57 +132,56 @@ class EventBusService:
         self, name: str, bus_ref: str | None, *, event_pattern: str | None, schedule: str | None,
         state: str | None, description: str | None, role_arn: str | None, tags: Mapping[str, str] | None,
     ) -> Rule:  # fmt: skip
-        """Create or update a rule (a member not given keeps its value on update, Tags aside)."""
-        validation.rule_name(name)
-        bus = self.bus(bus_ref)
-        if state is not None and state not in model.STATES:
-            raise constraint(state, "state", f"Member must satisfy enum value set: [{', '.join(model.STATES)}]")
-        old = self._rules.get(f"{bus.name}/{name}")
-        if old is None and event_pattern is None and schedule is None:
-            raise ValidationError("Parameter(s) EventPattern or ScheduleExpression must be specified.")
-        pattern = compile_pattern(event_pattern) if event_pattern is not None else None
-        if schedule is not None:
-            if bus.name != DEFAULT_BUS:
-                raise ValidationError("ScheduleExpression is supported only on the default event bus.")
-            try:
-                parse(schedule)
-            except InvalidScheduleExpression:
-                raise ValidationError("Parameter ScheduleExpression is not valid.") from None
-        if old is None and sum(r.bus == bus.name for r in self._rules.values()) >= MAX_RULES_PER_BUS:
-            raise LimitExceeded("The requested resource exceeds the maximum number allowed.")
-        base = old or Rule(name, bus.name)
-        rule = dataclasses.replace(
-            base,
-            state=state or base.state,
-            event_pattern=event_pattern if event_pattern is not None else base.event_pattern,
-            schedule_expression=schedule if schedule is not None else base.schedule_expression,
-            description=description if description is not None else base.description,
-            role_arn=role_arn if role_arn is not None else base.role_arn,
-            tags={**base.tags, **(tags or {})},
-        )
-        await self._store.change_resources([Resource(RULE, rule.key, rule.doc())])
-        self._rules[rule.key] = rule
-        if pattern is not None:
-            self._patterns[rule.key] = pattern
-        return rule
+        """Create or replace a rule. As on AWS, a replaced rule keeps none of its old values (a member
+        not given takes its default) except its tags: Tags given for an existing rule are ignored
+        (TagResource changes them)."""
+        async with self._changing:
+            validation.rule_name(name)
+            bus = self.bus(bus_ref)
+            if state is not None and state not in model.STATES:
+                raise constraint(state, "state", f"Member must satisfy enum value set: [{', '.join(model.STATES)}]")
+            if event_pattern is None and schedule is None:
+                raise ValidationError("Parameter(s) EventPattern or ScheduleExpression must be specified.")
+            pattern = compile_pattern(event_pattern) if event_pattern is not None else None
+            if schedule is not None:
+                if bus.name != DEFAULT_BUS:
+                    raise ValidationError("ScheduleExpression is supported only on the default event bus.")
+                try:
+                    parse(schedule)
+                except InvalidScheduleExpression:
+                    raise ValidationError("Parameter ScheduleExpression is not valid.") from None
+            old = self._rules.get(f"{bus.name}/{name}")
+            if old is None and sum(r.bus == bus.name for r in self._rules.values()) >= MAX_RULES_PER_BUS:
+                raise LimitExceeded("The requested resource exceeds the maximum number allowed.")
+            rule = Rule(name, bus.name, state or model.ENABLED, event_pattern, schedule, description, role_arn,
+                        old.tags if old is not None else dict(tags or {}))  # fmt: skip
+            await self._store.change_resources([Resource(RULE, rule.key, rule.doc())])
+            self._rules[rule.key] = rule
+            if pattern is not None:
+                self._patterns[rule.key] = pattern
+            else:
+                self._patterns.pop(rule.key, None)
+            return rule
 
     async def set_state(self, name: str, bus_ref: str | None, state: str) -> None:
-        rule = dataclasses.replace(self.rule(name, bus_ref), state=state)
-        await self._store.change_resources([Resource(RULE, rule.key, rule.doc())])
-        self._rules[rule.key] = rule
+        async with self._changing:
+            rule = dataclasses.replace(self.rule(name, bus_ref), state=state)
+            await self._store.change_resources([Resource(RULE, rule.key, rule.doc())])
+            self._rules[rule.key] = rule
 
     async def delete_rule(self, name: str, bus_ref: str | None, force: bool) -> None:
         """Deleting a rule that does not exist is not an error; one with targets is refused."""
-        bus = self.bus(bus_ref)
-        key = f"{bus.name}/{validation.rule_name(name)}"
-        if key not in self._rules:
-            return
-        if self._targets.get(key):
-            raise ValidationError("Rule can't be deleted since it has targets.")
-        await self._store.change_resources(deletes=[(RULE, key)], delete_prefixes=[(TARGET, key + "/")])
-        del self._rules[key]
-        self._patterns.pop(key, None)
-        self._targets.pop(key, None)
+        async with self._changing:
+            bus = self.bus(bus_ref)
+            key = f"{bus.name}/{validation.rule_name(name)}"
+            if key not in self._rules:
+                return
+            if self._targets.get(key):
+                raise ValidationError("Rule can't be deleted since it has targets.")
+            await self._store.change_resources(deletes=[(RULE, key)], delete_prefixes=[(TARGET, key + "/")])
+            del self._rules[key]
+            self._patterns.pop(key, None)
+            self._targets.pop(key, None)
 
     def list_rules(self, prefix: str | None, bus_ref: str | None, token: str | None,
                    limit: int) -> tuple[list[Rule], str | None]:  # fmt: skip
@@ -194,39 +202,41 @@ class EventBusService:
     # -- targets
 
     async def put_targets(self, name: str, bus_ref: str | None, entries: Sequence[Mapping[str, object]]) -> list[Failed]:
-        rule = self.rule(name, bus_ref)
-        if not 1 <= len(entries) <= 10:
-            raise constraint("[...]", "targets", "Member must have length less than or equal to 10")
-        current = dict(self._targets.get(rule.key, {}))
-        failed: list[Failed] = []
-        accepted: list[Target] = []
-        for entry in entries:
-            validation.target_id(entry.get("Id"))
-            result = check(entry)
-            if isinstance(result, Failed):
-                failed.append(result)
-                continue
-            accepted.append(result)
-        if len(set(current) | {t.id for t in accepted}) > MAX_TARGETS_PER_RULE:
-            raise LimitExceeded("The requested resource exceeds the maximum number allowed.")
-        puts = [Resource(TARGET, f"{rule.key}/{t.id}", dict(t.wire)) for t in accepted]
-        if puts:
-            await self._store.change_resources(puts)
-        for t in accepted:
-            current[t.id] = t
-        self._targets[rule.key] = current
-        return failed
+        async with self._changing:
+            rule = self.rule(name, bus_ref)
+            if not 1 <= len(entries) <= 10:
+                raise constraint("[...]", "targets", "Member must have length less than or equal to 10")
+            current = dict(self._targets.get(rule.key, {}))
+            failed: list[Failed] = []
+            accepted: list[Target] = []
+            for entry in entries:
+                validation.target_id(entry.get("Id"))
+                result = check(entry)
+                if isinstance(result, Failed):
+                    failed.append(result)
+                    continue
+                accepted.append(result)
+            if len(set(current) | {t.id for t in accepted}) > MAX_TARGETS_PER_RULE:
+                raise LimitExceeded("The requested resource exceeds the maximum number allowed.")
+            puts = [Resource(TARGET, f"{rule.key}/{t.id}", dict(t.wire)) for t in accepted]
+            if puts:
+                await self._store.change_resources(puts)
+            for t in accepted:
+                current[t.id] = t
+            self._targets[rule.key] = current
+            return failed
 
     async def remove_targets(self, name: str, bus_ref: str | None, ids: Sequence[str]) -> None:
-        rule = self.rule(name, bus_ref)
-        for target_id in ids:
-            validation.target_id(target_id)
-        current = self._targets.get(rule.key, {})
-        gone = [i for i in ids if i in current]
-        if gone:
-            await self._store.change_resources(deletes=[(TARGET, f"{rule.key}/{i}") for i in gone])
-        for i in gone:
-            current.pop(i, None)
+        async with self._changing:
+            rule = self.rule(name, bus_ref)
+            for target_id in ids:
+                validation.target_id(target_id)
+            current = self._targets.get(rule.key, {})
+            gone = [i for i in ids if i in current]
+            if gone:
+                await self._store.change_resources(deletes=[(TARGET, f"{rule.key}/{i}") for i in gone])
+            for i in gone:
+                current.pop(i, None)
 
     # -- tags
 
@@ -244,16 +254,17 @@ class EventBusService:
         return self._buses[name]
 
     async def set_tags(self, arn: str, add: Mapping[str, str], remove: Sequence[str] = ()) -> None:
-        found = self.tagged(arn)
-        tags = {k: v for k, v in {**found.tags, **add}.items() if k not in remove}
-        if isinstance(found, Rule):
-            rule = dataclasses.replace(found, tags=tags)
-            await self._store.change_resources([Resource(RULE, rule.key, rule.doc())])
-            self._rules[rule.key] = rule
-        else:
-            bus = dataclasses.replace(found, tags=tags)
-            await self._store.change_resources([Resource(BUS, bus.name, bus.doc())])
-            self._buses[bus.name] = bus
+        async with self._changing:
+            found = self.tagged(arn)
+            tags = {k: v for k, v in {**found.tags, **add}.items() if k not in remove}
+            if isinstance(found, Rule):
+                rule = dataclasses.replace(found, tags=tags)
+                await self._store.change_resources([Resource(RULE, rule.key, rule.doc())])
+                self._rules[rule.key] = rule
+            else:
+                bus = dataclasses.replace(found, tags=tags)
+                await self._store.change_resources([Resource(BUS, bus.name, bus.doc())])
+                self._buses[bus.name] = bus
 
     # -- routing
 
