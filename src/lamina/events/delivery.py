@@ -1,6 +1,7 @@
-"""Delivering bus events to their rules' targets: one owned background task
-(``lamina-events-delivery``) that takes stored events (``Store.list_bus_events`` at start, then each
-one as it is accepted) and attempts every delivery that is due.
+"""Delivering bus events to their rules' targets: ``WORKERS`` owned background tasks
+(``lamina-events-delivery-<i>``) take stored events (``Store.list_bus_events`` at start, then each
+one as it is accepted), earliest due first, and attempt every delivery of it that is due. An event
+is with one worker at a time.
 
 - A Lambda function target (name, version or alias ARN) is an asynchronous invocation through the
   invoker (``invocation_type="Event"``): once it returns, the function's own queue holds the event
@@ -43,6 +44,7 @@ from lamina.tasks import Waiters, cancel_and_wait
 log = logging.getLogger(__name__)
 
 MAX_HOPS = 5
+WORKERS = 8
 EVENT_KIND = "event"  # an outbox message that is a rule's event for a target Lamina does not serve yet
 
 
@@ -83,15 +85,13 @@ class Deliverer:
         self._backoff = retry.Backoff(settings.events_retry_base_seconds, settings.events_retry_cap_seconds)
         self._due: list[tuple[int, int, BusEvent]] = []  # (when, seq, event)
         self._wake = Waiters()
-        self._task: asyncio.Task[None] | None = None
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         """Take up what an earlier run left undelivered, then deliver as events arrive."""
         for event in await self._store.list_bus_events():
             self.add(event)
-        self._task = asyncio.create_task(self._run(), name="lamina-events-delivery")
+        self._tasks = [asyncio.create_task(self._run(), name=f"lamina-events-delivery-{i}") for i in range(WORKERS)]
 
     def add(self, event: BusEvent) -> None:
         """A stored event joins the deliveries (due when its earliest delivery is)."""
@@ -99,13 +99,11 @@ class Deliverer:
         heapq.heappush(self._due, (due, event.seq, event))
         self._wake.wake()
 
-    def pending(self) -> int:
-        return len(self._due)
-
     async def close(self) -> None:
         """Stop delivering; what is not delivered stays stored for the next start."""
-        await cancel_and_wait(self._task)
-        self._task = None
+        for task in self._tasks:
+            await cancel_and_wait(task)
+        self._tasks = []
 
     async def _run(self) -> None:
         while True:
