@@ -198,10 +198,20 @@ def test_a_bus_target_passes_the_event_on_with_its_id() -> None:
         await c.put_rule("log", "audit", event_pattern=PATTERN, schedule=None, state=None, description=None,
                          role_arn=None, tags=None)  # fmt: skip
         await c.put_targets("log", "audit", [{"Id": "fn", "Arn": FN + "f"}])
+        # Not routed on to a third bus, as on EventBridge (nor back: no loop).
+        await c.create_bus("third", None, {})
+        await c.put_rule("on", "audit", event_pattern=PATTERN, schedule=None, state=None, description=None,
+                         role_arn=None, tags=None)  # fmt: skip
+        await c.put_targets("on", "audit", [{"Id": "third", "Arn": c.bus_arn("third")},
+                                            {"Id": "back", "Arn": c.bus_arn("default")}])  # fmt: skip
+        await c.put_rule("last", "third", event_pattern=PATTERN, schedule=None, state=None, description=None,
+                         role_arn=None, tags=None)  # fmt: skip
+        await c.put_targets("last", "third", [{"Id": "fn", "Arn": FN + "g"}])
         event_id = await put(eb)
         await settled(store)
         (payload,) = fake.payloads()
         assert payload["id"] == event_id and payload["source"] == "shop"
+        assert [r.function for r in fake.received] == [FN + "f"]
 
     run(scenario)
 

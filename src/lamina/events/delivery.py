@@ -8,7 +8,8 @@ is with one worker at a time.
   durably, and its own retries and destinations apply. That is the delivery accepted.
 - An event bus target of this region and account: the event, unchanged (its id kept), is put on
   that bus, matched against its rules, and stored in the same transaction that settles this
-  delivery. A bus passes an event on at most ``MAX_HOPS`` times (a guard against loops of rules).
+  delivery. As on EventBridge, an event a bus received from another bus is not routed on to a third
+  (``MAX_HOPS``): that also ends loops of rules.
 - Any other target (SQS, SNS, ...) is a service Lamina does not serve yet: the payload goes to the
   outbox (kind ``event``), where that service will take it from.
 
@@ -43,7 +44,7 @@ from lamina.tasks import Waiters, cancel_and_wait
 
 log = logging.getLogger(__name__)
 
-MAX_HOPS = 5
+MAX_HOPS = 1  # "EventBridge can't route events received from a sender event bus to a third event bus."
 WORKERS = 8
 EVENT_KIND = "event"  # an outbox message that is a rule's event for a target Lamina does not serve yet
 
@@ -189,7 +190,7 @@ class Deliverer:
             if name is None or self._control.find_bus(name) is None:
                 return _Failure(retry.NO_RESOURCE, f"Event bus {name or target.arn} does not exist.")
             if event.hops >= MAX_HOPS:
-                log.warning("bus event %s not passed on to %s: it went through %d buses", doc.get("id"), name, MAX_HOPS)
+                log.warning("bus event %s not passed on to %s: it came from another bus", doc.get("id"), name)
                 return None
             owed = self._control.matching(name, doc)
             if owed:
