@@ -69,11 +69,14 @@ def test_put_events_reaches_a_function_in_eventbridges_envelope(lamina: LaminaPr
          "Detail": json.dumps({"kind": "big", "order": {"id": 7}}), "Resources": ["arn:aws:shop:order/7"]},
         {"EventBusName": bus, "Source": "com.example.shop", "DetailType": "Order Placed",
          "Detail": json.dumps({"kind": "small"})},  # accepted, matches no rule
+        {"EventBusName": f"arn:aws:events:us-east-1:{ACCOUNT}:event-bus/{bus}", "Source": "com.example.shop",
+         "DetailType": "Order Placed", "Detail": json.dumps({"kind": "big", "by": "arn"})},  # the bus by its ARN
     ])  # fmt: skip
     assert answer["FailedEntryCount"] == 0
     first_id = answer["Entries"][0]["EventId"]
 
-    (event,) = received(lamina.endpoint, fn_name)
+    event, by_arn = sorted(received(lamina.endpoint, fn_name, 2), key=lambda e: "by" in e["detail"])
+    assert by_arn["id"] == answer["Entries"][2]["EventId"]
     sample = json.loads(SAMPLE.read_text())
     sample.pop("replay-name")  # present only on events replayed from an archive
     assert list(event) == list(sample)  # key for key, in EventBridge's order
@@ -263,6 +266,6 @@ def test_the_walkthrough_in_docs_events_md_works_as_written(make_server: Any, tm
     shell = subprocess.run(["bash", "-euc", as_here(shell_blocks[0])], capture_output=True, text=True, cwd=ROOT,
                            env=env, timeout=120)  # fmt: skip
     assert shell.returncode == 0, shell.stderr
-    assert "placed" in shell.stdout  # `lamina rules` and list-rules name the rule
+    assert re.search(r"^orders\s+placed\s+ENABLED\s+\{\"source\".*\s+order-audit$", shell.stdout, re.M), shell.stdout
     orders = [e["detail"]["order"] for e in received(server.endpoint, "order-audit", 3, "ORDER ")]
     assert sorted(orders) == [1, 2, 3]
