@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,17 @@ def aws_events(endpoint: str, *args: str, cwd: Path) -> subprocess.CompletedProc
            "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}  # fmt: skip
     return subprocess.run([str(VENV_BIN / "aws"), "--endpoint-url", endpoint, "events", *args],
                           capture_output=True, text=True, env=env, cwd=cwd, timeout=120)  # fmt: skip
+
+
+def outbox(endpoint: str, target: str) -> list[dict[str, Any]]:
+    """The outbox's messages for ``target``, once there is one (or 30 s passed)."""
+    deadline = time.monotonic() + 30
+    while True:
+        with urllib.request.urlopen(f"{endpoint}/lamina/v1/outbox?target={target}", timeout=30) as resp:
+            messages: list[dict[str, Any]] = json.loads(resp.read())["messages"]
+        if messages or time.monotonic() > deadline:
+            return messages
+        time.sleep(0.05)
 
 
 def rule_to(events: Any, bus: str, rule: str, pattern: dict[str, Any], function_arn: str) -> str:
@@ -269,3 +281,33 @@ def test_the_walkthrough_in_docs_events_md_works_as_written(make_server: Any, tm
     assert re.search(r"^orders\s+placed\s+ENABLED\s+\{\"source\".*\s+order-audit$", shell.stdout, re.M), shell.stdout
     orders = [e["detail"]["order"] for e in received(server.endpoint, "order-audit", 3, "ORDER ")]
     assert sorted(orders) == [1, 2, 3]
+
+
+def test_an_alias_target_runs_its_version_and_a_missing_function_leaves_a_dead_letter(
+    lamina: LaminaProcess, client: Any, fn_name: str
+) -> None:
+    deploy(client, fn_name, PRINTER)
+    version = client.publish_version(FunctionName=fn_name)["Version"]
+    alias_arn = client.create_alias(FunctionName=fn_name, Name="live", FunctionVersion=version)["AliasArn"]
+    events = events_client(lamina.endpoint)
+    source = f"alias.{fn_name}"
+    events.put_rule(Name=f"alias-{fn_name}", EventPattern=json.dumps({"source": [source]}))
+    dlq = f"arn:aws:sqs:us-east-1:{ACCOUNT}:dlq-{fn_name}"
+    missing = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:absent-{fn_name}"
+    events.put_targets(Rule=f"alias-{fn_name}", Targets=[
+        {"Id": "alias", "Arn": alias_arn},
+        {"Id": "missing", "Arn": missing, "DeadLetterConfig": {"Arn": dlq}},
+    ])  # fmt: skip
+    answer = events.put_events(Entries=[{"Source": source, "DetailType": "t", "Detail": "{}"}])
+    event_id = answer["Entries"][0]["EventId"]
+
+    lines = wait_for_logs(lamina.endpoint, fn_name, lambda lines: any("EVENT " in line for line in lines), timeout=30)
+    assert any(f"Version: {version}" in line for line in lines)  # the alias's version ran it
+    (letter,) = outbox(lamina.endpoint, dlq)
+    assert json.loads(letter["body"])["id"] == event_id
+    attributes = {k: v["StringValue"] for k, v in letter["attributes"].items()}
+    assert attributes == {
+        "RULE_ARN": f"arn:aws:events:us-east-1:{ACCOUNT}:rule/alias-{fn_name}", "TARGET_ARN": missing,
+        "ERROR_CODE": "NO_RESOURCE", "ERROR_MESSAGE": f"Function not found: {missing}",
+        "EXHAUSTED_RETRY_CONDITION": "MaximumRetryAttempts", "RETRY_ATTEMPTS": "0",
+    }  # fmt: skip
