@@ -573,8 +573,9 @@ def test_bus_events_are_stored_settled_and_forwarded_in_one_transaction(store: S
             seq_a, seq_b = await store.add_bus_events([a, b], consumed_outbox=[kept_record.id])
             assert seq_a < seq_b
             assert await store.list_outbox(None, 0, 10) == [kept_other]  # consumed with the write
-            assert await store.list_bus_events() == [dataclasses.replace(a, seq=seq_a),
-                                                     dataclasses.replace(b, seq=seq_b)]  # fmt: skip
+            assert await store.list_bus_events() == [dataclasses.replace(a, seq=seq_a, envelope=b""),
+                                                     dataclasses.replace(b, seq=seq_b, envelope=b"")]  # fmt: skip
+            assert await store.read_bus_envelope(seq_b) == b'{"id": "b"}'
 
             # One delivery done, one still owed; a forward to another bus and a dead letter, together.
             forward = BusEvent("audit", b'{"id": "a"}', (Delivery("audit/r3", "t"),), 4000, hops=1)
@@ -584,11 +585,13 @@ def test_bus_events_are_stored_settled_and_forwarded_in_one_transaction(store: S
             assert seq_f > seq_b
             stored = {e.seq: e for e in await store.list_bus_events()}
             assert stored[seq_a].deliveries == owed[1:]
-            assert stored[seq_f] == dataclasses.replace(forward, seq=seq_f)
+            assert stored[seq_f] == dataclasses.replace(forward, seq=seq_f, envelope=b"")
+            assert await store.read_bus_envelope(seq_f) == forward.envelope
             assert [dataclasses.replace(m, id=0) for m in await store.list_outbox(None, kept_other.id, 10)] == [dead]
 
             assert await store.settle_bus_event(seq_a, ()) == []  # nothing owed: removed
             assert await store.settle_bus_event(seq_a, (), [forward], [dead]) == []  # gone: nothing written
+            assert await store.read_bus_envelope(seq_a) is None
             assert [e.seq for e in await store.list_bus_events()] == [seq_b, seq_f]
             assert len(await store.list_outbox(None, 0, 10)) == 2
         finally:
@@ -609,7 +612,8 @@ def test_sqlite_keeps_bus_events_across_a_reopen(tmp_path: Path) -> None:
         second = SqliteStore(tmp_path / "lamina.db")
         await second.open()
         try:
-            assert await second.list_bus_events() == [dataclasses.replace(event, seq=seq)]
+            assert await second.list_bus_events() == [dataclasses.replace(event, seq=seq, envelope=b"")]
+            assert await second.read_bus_envelope(seq) == event.envelope
         finally:
             await second.close()
 

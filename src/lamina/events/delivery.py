@@ -95,9 +95,10 @@ class Deliverer:
         self._tasks = [asyncio.create_task(self._run(), name=f"lamina-events-delivery-{i}") for i in range(WORKERS)]
 
     def add(self, event: BusEvent) -> None:
-        """A stored event joins the deliveries (due when its earliest delivery is)."""
+        """A stored event joins the deliveries (due when its earliest delivery is). Its envelope is
+        not kept: a backlog waits on disk, and each round reads it (``Store.read_bus_envelope``)."""
         due = min(d.next_ms for d in event.deliveries)
-        heapq.heappush(self._due, (due, event.seq, event))
+        heapq.heappush(self._due, (due, event.seq, dataclasses.replace(event, envelope=b"")))
         self._wake.wake()
 
     async def close(self) -> None:
@@ -125,8 +126,12 @@ class Deliverer:
     async def _deliver(self, event: BusEvent) -> None:
         """One round: every due delivery of ``event`` attempted, then what it still owes written back
         with the events it forwards and its dead letters, in one transaction."""
+        stored = await self._store.read_bus_envelope(event.seq)
+        if stored is None:
+            return  # settled already
+        event = dataclasses.replace(event, envelope=stored)
         now = self._now()
-        doc = json.loads(event.envelope)
+        doc = json.loads(stored)
         owed: list[Delivery] = []
         forwards: list[BusEvent] = []
         messages: list[OutboxMessage] = []

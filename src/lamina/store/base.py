@@ -370,7 +370,12 @@ class Store(Protocol):
         ...
 
     async def list_bus_events(self) -> list[BusEvent]:
-        """Every stored bus event, by ``seq``."""
+        """Every stored bus event, by ``seq``, without its envelope (``b""``: a backlog is listed
+        without reading it; ``read_bus_envelope`` reads one)."""
+        ...
+
+    async def read_bus_envelope(self, seq: int) -> bytes | None:
+        """A stored bus event's envelope (None: no such event, e.g. settled already)."""
         ...
 
     async def settle_bus_event(

@@ -308,7 +308,11 @@ class MemoryStore:
         return self._insert_bus_events(events)
 
     async def list_bus_events(self) -> list[BusEvent]:
-        return [self._bus_events[seq] for seq in sorted(self._bus_events)]
+        return [dataclasses.replace(self._bus_events[seq], envelope=b"") for seq in sorted(self._bus_events)]
+
+    async def read_bus_envelope(self, seq: int) -> bytes | None:
+        event = self._bus_events.get(seq)
+        return event.envelope if event is not None else None
 
     async def settle_bus_event(
         self, seq: int, owed: Sequence[Delivery], forwards: Sequence[BusEvent] = (),

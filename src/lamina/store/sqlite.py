@@ -654,6 +654,9 @@ class SqliteStore:
     async def list_bus_events(self) -> list[BusEvent]:
         return await self._run(bus_sql.listed)
 
+    async def read_bus_envelope(self, seq: int) -> bytes | None:
+        return await self._read_together(lambda conn: bus_sql.envelope(conn, seq))
+
     async def settle_bus_event(
         self, seq: int, owed: Sequence[Delivery], forwards: Sequence[BusEvent] = (),
         messages: Sequence[OutboxMessage] = (),

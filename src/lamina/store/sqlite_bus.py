@@ -36,10 +36,13 @@ def add(conn: sqlite3.Connection, events: Sequence[BusEvent], consumed_outbox: S
 
 
 def listed(conn: sqlite3.Connection) -> list[BusEvent]:
-    rows = conn.execute(
-        "SELECT bus, envelope, deliveries, created_ms, hops, seq FROM bus_events ORDER BY seq"
-    ).fetchall()
-    return [BusEvent(r[0], bytes(r[1]), _decode(r[2]), r[3], r[4], r[5]) for r in rows]
+    rows = conn.execute("SELECT bus, deliveries, created_ms, hops, seq FROM bus_events ORDER BY seq").fetchall()
+    return [BusEvent(r[0], b"", _decode(r[1]), r[2], r[3], r[4]) for r in rows]
+
+
+def envelope(conn: sqlite3.Connection, seq: int) -> bytes | None:
+    row = conn.execute("SELECT envelope FROM bus_events WHERE seq = ?", (seq,)).fetchone()
+    return bytes(row[0]) if row else None
 
 
 def settle(
