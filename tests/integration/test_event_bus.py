@@ -140,7 +140,8 @@ def test_bad_input_is_refused_with_eventbridges_errors(lamina: LaminaProcess, fn
     assert error(events.put_rule, Name="bad name", EventPattern="{}")[0] == "ValidationException"
     assert error(events.put_rule, Name=f"p-{fn_name}", EventPattern='{"source": "not a list"}')[0] == (
         "InvalidEventPatternException")
-    assert error(events.delete_event_bus, Name="default")[:2] == ("ValidationException", "Cannot delete event bus default.")
+    assert error(events.delete_event_bus, Name="default")[:2] == (
+        "ValidationException", "Cannot delete event bus default.")
     bus = f"bus-{fn_name}"
     events.create_event_bus(Name=bus)
     assert error(events.create_event_bus, Name=bus)[:2] == (
@@ -240,8 +241,8 @@ def test_a_lambda_destination_on_a_bus_reaches_a_rules_function(lamina: LaminaPr
     events = events_client(lamina.endpoint)
     bus = f"results-{fn_name}"
     bus_arn = events.create_event_bus(Name=bus)["EventBusArn"]
-    rule_to(events, bus, "succeeded", {"source": ["lambda"], "detail-type": ["Lambda Function Invocation Result - Success"]},
-            target["FunctionArn"])  # fmt: skip
+    pattern = {"source": ["lambda"], "detail-type": ["Lambda Function Invocation Result - Success"]}
+    rule_to(events, bus, "succeeded", pattern, target["FunctionArn"])
     client.put_function_event_invoke_config(FunctionName=f"{fn_name}-src",
                                             DestinationConfig={"OnSuccess": {"Destination": bus_arn}})  # fmt: skip
     invoked = client.invoke(FunctionName=f"{fn_name}-src", InvocationType="Event", Payload=b'{"n": 21}')

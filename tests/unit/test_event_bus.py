@@ -55,7 +55,8 @@ def run(scenario: Scenario, invoker: FakeInvoker | None = None, **settings: obje
     async def main() -> None:
         store = MemoryStore()
         fake = invoker or FakeInvoker()
-        s = Settings(events_retry_base_seconds=0.01, events_outbox_poll_seconds=0.01, **settings)  # type: ignore[arg-type]
+        fast = {"events_retry_base_seconds": 0.01, "events_outbox_poll_seconds": 0.01, **settings}
+        s = Settings(**fast)  # type: ignore[arg-type]
         eb = EventBridge(store, fake, s)
         await eb.start()
         try:

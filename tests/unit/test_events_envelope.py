@@ -72,7 +72,8 @@ def test_the_scheduled_event_and_the_destination_record() -> None:
     }  # fmt: skip
     fn = "arn:aws:lambda:us-east-1:000000000000:function:f:$LATEST"
     bus = "arn:aws:events:us-east-1:000000000000:event-bus/default"
-    for condition, outcome in (("Success", "Success"), ("RetriesExhausted", "Failure"), ("EventAgeExceeded", "Failure")):
+    outcomes = (("Success", "Success"), ("RetriesExhausted", "Failure"), ("EventAgeExceeded", "Failure"))
+    for condition, outcome in outcomes:
         record = {"version": "1.0", "requestContext": {"functionArn": fn, "condition": condition}}
         made = envelope.destination_record(record, bus, event_id="e", now=NOW, account="000000000000",
                                            region="us-east-1").wire()  # fmt: skip

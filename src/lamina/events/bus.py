@@ -6,10 +6,9 @@ An event no rule matches is accepted and, like on EventBridge, goes nowhere.
 
 from __future__ import annotations
 
-import logging
+import dataclasses
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Mapping, Sequence
 
@@ -23,10 +22,7 @@ from lamina.events.service import EventBusService
 from lamina.settings import Settings
 from lamina.store.base import BusEvent, Store
 
-log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Accepted:
     event_id: str
 
@@ -101,4 +97,4 @@ class EventBus:
             return
         seqs = await self._store.add_bus_events(events, consumed_outbox)
         for event, seq in zip(events, seqs):
-            self._deliverer.add(BusEvent(event.bus, event.envelope, event.deliveries, event.created_ms, event.hops, seq))
+            self._deliverer.add(dataclasses.replace(event, seq=seq))

@@ -153,8 +153,8 @@ class Deliverer:
                 if failure is None:
                     continue
                 attempts = delivery.attempts + 1
-                decision = retry.after_failure(attempts, failure.retriable, event.created_ms, now, policy, self._backoff,
-                                               self._random.random())  # fmt: skip
+                decision = retry.after_failure(attempts, failure.retriable, event.created_ms, now, policy,
+                                               self._backoff, self._random.random())  # fmt: skip
             if isinstance(decision, retry.Retry):
                 owed.append(dataclasses.replace(delivery, attempts=attempts, next_ms=decision.at_ms))
                 continue
@@ -201,7 +201,8 @@ class Deliverer:
             if owed:
                 forwards.append(BusEvent(name, event.envelope, owed, now, hops=event.hops + 1))
             return None
-        messages.append(OutboxMessage(target.arn, EVENT_KIND, "", str(doc.get("id", "")), _payload(target, doc), {}, now))
+        event_id = str(doc.get("id", ""))
+        messages.append(OutboxMessage(target.arn, EVENT_KIND, "", event_id, _payload(target, doc), {}, now))
         return None
 
 

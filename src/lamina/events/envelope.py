@@ -79,7 +79,8 @@ def from_entry(
     source, detail_type, detail = entry.get("Source"), entry.get("DetailType"), entry.get("Detail")
     for member, value in (("Source", source), ("DetailType", detail_type), ("Detail", detail)):
         if not isinstance(value, str) or not value:
-            return Rejected("InvalidArgument", f"Parameter {member} is not valid. Reason: {member} is a required argument.")
+            return Rejected("InvalidArgument",
+                            f"Parameter {member} is not valid. Reason: {member} is a required argument.")  # fmt: skip
     assert isinstance(source, str) and isinstance(detail_type, str) and isinstance(detail, str)
     if source.lower().startswith("aws."):
         return Rejected("NotAuthorizedForSourceException", "Not authorized for the source.")

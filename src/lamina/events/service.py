@@ -201,7 +201,9 @@ class EventBusService:
 
     # -- targets
 
-    async def put_targets(self, name: str, bus_ref: str | None, entries: Sequence[Mapping[str, object]]) -> list[Failed]:
+    async def put_targets(
+        self, name: str, bus_ref: str | None, entries: Sequence[Mapping[str, object]]
+    ) -> list[Failed]:
         async with self._changing:
             rule = self.rule(name, bus_ref)
             if not 1 <= len(entries) <= 10:
