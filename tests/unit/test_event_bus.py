@@ -131,8 +131,10 @@ def test_matching_events_reach_function_targets_as_the_envelope_or_constant_inpu
                          role_arn=None, tags=None)  # fmt: skip
         await c.put_rule("off", None, event_pattern=PATTERN, schedule=None, state="DISABLED", description=None,
                          role_arn=None, tags=None)  # fmt: skip
+        queue = "arn:aws:sqs:us-east-1:000000000000:q"
         await c.put_targets("r", None, [{"Id": "whole", "Arn": FN + "f"},
-                                        {"Id": "const", "Arn": FN + "g", "Input": '{"fixed": true}'}])  # fmt: skip
+                                        {"Id": "const", "Arn": FN + "g", "Input": '{"fixed": true}'},
+                                        {"Id": "queue", "Arn": queue}])  # fmt: skip
         await c.put_targets("off", None, [{"Id": "t", "Arn": FN + "f"}])
         await put(eb, Source="elsewhere")  # matches no rule: accepted, stored nowhere
         assert await store.list_bus_events() == []
@@ -143,6 +145,8 @@ def test_matching_events_reach_function_targets_as_the_envelope_or_constant_inpu
         by_fn = {r.function: json.loads(r.payload) for r in fake.received}
         assert by_fn[FN + "g"] == {"fixed": True}
         assert by_fn[FN + "f"]["id"] == event_id and by_fn[FN + "f"]["detail"] == {"n": 1}
+        (waiting,) = await store.list_outbox(queue, 0, 10)  # a service Lamina does not serve yet
+        assert (waiting.kind, waiting.request_id, json.loads(waiting.body)) == ("event", event_id, by_fn[FN + "f"])
 
     run(scenario)
 

@@ -10,8 +10,8 @@ is with one worker at a time.
   that bus, matched against its rules, and stored in the same transaction that settles this
   delivery. As on EventBridge, an event a bus received from another bus is not routed on to a third
   (``MAX_HOPS``): that also ends loops of rules.
-- Any other target (SQS, SNS, ...) is a service Lamina does not serve yet: the payload goes to the
-  outbox (kind ``event``), where that service will take it from.
+- Any other target (SQS, SNS, ..., a bus or function of another region or account) is one Lamina
+  does not serve yet: the payload goes to the outbox (kind ``event``), where it will be taken from.
 
 A failed delivery (a function that does not exist, a throttle) is retried or given up on as
 ``events/retry.py`` decides; given up on, it goes to the target's DeadLetterConfig queue, which for
@@ -187,13 +187,17 @@ class Deliverer:
                 return _Failure(retry.NO_RESOURCE, exc.message)
             except TooManyRequests as exc:
                 return _Failure(retry.THROTTLING, exc.message, retriable=True)
-            except ApiError as exc:  # a fault of the service is retried; a refused request is not
-                return _Failure(exc.code, exc.message, retriable=exc.status >= 500)
+            except ApiError as exc:  # a fault of the service or a function not ready yet is retried
+                return _Failure(exc.code, exc.message, retriable=exc.status >= 500 or exc.status == 409)
             return None
         if target.arn.startswith("arn:aws:events:") and ":event-bus/" in target.arn:
             name = model.local_bus_name(self._settings, target.arn)
-            if name is None or self._control.find_bus(name) is None:
-                return _Failure(retry.NO_RESOURCE, f"Event bus {name or target.arn} does not exist.")
+            if name is None:  # a bus of another region or account: not Lamina's to deliver yet
+                messages.append(OutboxMessage(target.arn, EVENT_KIND, "", str(doc.get("id", "")), event.envelope,
+                                              {}, now))  # fmt: skip
+                return None
+            if self._control.find_bus(name) is None:
+                return _Failure(retry.NO_RESOURCE, f"Event bus {name} does not exist.")
             if event.hops >= MAX_HOPS:
                 log.warning("bus event %s not passed on to %s: it came from another bus", doc.get("id"), name)
                 return None
