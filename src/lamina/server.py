@@ -32,6 +32,7 @@ from lamina.control.policy import PolicyService
 from lamina.control.tags import TagService
 from lamina.control.targets import Targets
 from lamina.control.urls import UrlService
+from lamina.events.engine import EventBridge
 from lamina.gateway.endpoint import Directory
 from lamina.invoke.queue import AsyncQueue
 from lamina.invoke.service import Invoker
@@ -131,12 +132,13 @@ class Server:
         invoker = Invoker(functions, scheduler, s)
         queue = AsyncQueue(store, invoker, event_configs, s)
         invoker.attach(queue)
+        events = EventBridge(store, invoker, s)
         # A 50 MB zip in base64 inside JSON, as AWS accepts for CreateFunction.
         max_request = (s.limits.zipped_code_bytes * 4 + 2) // 3 + 64 * 1024
         self._svc = Services(
             s, store, code, functions, layers, scheduler, invoker, recorder, max_request,
             tags=tags, policies=policies, event_configs=event_configs, urls=urls, concurrency=concurrency,
-            queue=queue, apis=Directory(),
+            queue=queue, apis=Directory(), events=events,
         )  # fmt: skip
         # Before any environment starts: each serves it inside its network namespace.
         self._environments_runner = self._app_runner(build_app(self._svc, for_environments=True))
@@ -144,6 +146,7 @@ class Server:
         await scheduler.start()
         await concurrency.start()  # provisioned environments begin to start
         await queue.start()  # events an earlier run accepted and did not finish are attempted again
+        await events.start()  # bus events an earlier run accepted are delivered
         self._runner = self._app_runner(build_app(self._svc))
         await self._runner.setup()
         assert self._runner.server is not None
@@ -178,6 +181,8 @@ class Server:
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waiters:
                 waiter.cancel()
+            if svc.events is not None:
+                await svc.events.close()  # undelivered bus events stay stored
             await svc.queue.close()  # an attempt still running keeps its event for the next start
             await svc.concurrency.close()
             await svc.scheduler.close()

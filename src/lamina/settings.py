@@ -92,6 +92,12 @@ class Settings:
     async_retry_delays: tuple[float, ...] = (60.0, 120.0)
     async_throttle_seconds: float = 1.0
     async_workers: int | None = None
+    # Event buses (events/delivery.py): a failed delivery to a rule's target is retried after a
+    # jittered backoff from this many seconds, doubling up to the cap; Lambda's destination records
+    # for a bus are taken from the outbox this often (events/relay.py).
+    events_retry_base_seconds: float = 1.0
+    events_retry_cap_seconds: float = 300.0
+    events_outbox_poll_seconds: float = 1.0
     # Environments' networks (sandbox/network.py): each namespace's veth takes a /31 of this range.
     # 100.96.0.0/12 is a slice of the shared address space (RFC 6598, 100.64.0.0/10), which ISPs
     # use between their own routers and home and office networks never do; Docker (172.17.0.0/16),
@@ -139,6 +145,10 @@ class Settings:
             values["async_retry_delays"] = tuple(float(v) for v in env["LAMINA_ASYNC_RETRY_DELAYS"].split(",") if v.strip())
         if "LAMINA_ASYNC_THROTTLE_DELAY" in env:
             values["async_throttle_seconds"] = float(env["LAMINA_ASYNC_THROTTLE_DELAY"])
+        if "LAMINA_EVENTS_RETRY_DELAY" in env:
+            values["events_retry_base_seconds"] = float(env["LAMINA_EVENTS_RETRY_DELAY"])
+        if "LAMINA_EVENTS_OUTBOX_POLL" in env:
+            values["events_outbox_poll_seconds"] = float(env["LAMINA_EVENTS_OUTBOX_POLL"])
         if "LAMINA_ASYNC_WORKERS" in env:
             values["async_workers"] = max(1, int(env["LAMINA_ASYNC_WORKERS"]))
         if "LAMINA_NETWORK_RANGE" in env:

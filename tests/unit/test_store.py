@@ -550,3 +550,71 @@ def test_sqlite_group_commit_keeps_each_write_whole(tmp_path: Path) -> None:
         assert conn.execute("SELECT count(*) FROM functions WHERE name = 'half'").fetchone() == (0,)
     finally:
         conn.close()
+
+
+def test_bus_events_are_stored_settled_and_forwarded_in_one_transaction(store: Store) -> None:
+    from lamina.store.base import DEAD_LETTER, DESTINATION, BusEvent, Delivery, EventContent, OutboxMessage, QueuedEvent
+
+    async def scenario() -> None:
+        await store.open()
+        try:
+            record = OutboxMessage("arn:aws:events:us-east-1:000000000000:event-bus/default", DESTINATION, "f",
+                                   "r-1", b'{"version": "1.0"}', {}, 1000)  # fmt: skip
+            other = dataclasses.replace(record, target="arn:aws:sqs:us-east-1:000000000000:q")
+            seq_r = await store.enqueue_event(
+                QueuedEvent("r-1", "f", None, 0, 0), EventContent(b"{}")
+            )
+            await store.finish_event(seq_r, (), [record, other])
+            (kept_record, kept_other) = await store.list_outbox(None, 0, 10)
+
+            owed = (Delivery("default/r1", "t1"), Delivery("default/r1", "t2", attempts=1, next_ms=5000))
+            a = BusEvent("default", b'{"id": "a"}', owed, 2000)
+            b = BusEvent("orders", b'{"id": "b"}', (Delivery("orders/r2", "t"),), 3000, hops=1)
+            seq_a, seq_b = await store.add_bus_events([a, b], consumed_outbox=[kept_record.id])
+            assert seq_a < seq_b
+            assert await store.list_outbox(None, 0, 10) == [kept_other]  # consumed with the write
+            assert await store.list_bus_events() == [dataclasses.replace(a, seq=seq_a, envelope=b""),
+                                                     dataclasses.replace(b, seq=seq_b, envelope=b"")]  # fmt: skip
+            assert await store.read_bus_envelope(seq_b) == b'{"id": "b"}'
+
+            # One delivery done, one still owed; a forward to another bus and a dead letter, together.
+            forward = BusEvent("audit", b'{"id": "a"}', (Delivery("audit/r3", "t"),), 4000, hops=1)
+            dead = OutboxMessage("arn:aws:sqs:us-east-1:000000000000:dlq", DEAD_LETTER, "", "a", b'{"id": "a"}',
+                                 {"RULE_ARN": {"DataType": "String", "StringValue": "x"}}, 4000)  # fmt: skip
+            (seq_f,) = await store.settle_bus_event(seq_a, owed[1:], [forward], [dead])
+            assert seq_f > seq_b
+            stored = {e.seq: e for e in await store.list_bus_events()}
+            assert stored[seq_a].deliveries == owed[1:]
+            assert stored[seq_f] == dataclasses.replace(forward, seq=seq_f, envelope=b"")
+            assert await store.read_bus_envelope(seq_f) == forward.envelope
+            assert [dataclasses.replace(m, id=0) for m in await store.list_outbox(None, kept_other.id, 10)] == [dead]
+
+            assert await store.settle_bus_event(seq_a, ()) == []  # nothing owed: removed
+            assert await store.settle_bus_event(seq_a, (), [forward], [dead]) == []  # gone: nothing written
+            assert await store.read_bus_envelope(seq_a) is None
+            assert [e.seq for e in await store.list_bus_events()] == [seq_b, seq_f]
+            assert len(await store.list_outbox(None, 0, 10)) == 2
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_sqlite_keeps_bus_events_across_a_reopen(tmp_path: Path) -> None:
+    from lamina.store.base import BusEvent, Delivery
+
+    async def scenario() -> None:
+        first = SqliteStore(tmp_path / "lamina.db")
+        await first.open()
+        event = BusEvent("default", b'{"id": "x"}', (Delivery("default/r", "t", 2, 99),), 7, hops=3)
+        (seq,) = await first.add_bus_events([event])
+        await first.close()
+        second = SqliteStore(tmp_path / "lamina.db")
+        await second.open()
+        try:
+            assert await second.list_bus_events() == [dataclasses.replace(event, seq=seq, envelope=b"")]
+            assert await second.read_bus_envelope(seq) == event.envelope
+        finally:
+            await second.close()
+
+    asyncio.run(scenario())

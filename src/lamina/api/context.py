@@ -19,6 +19,7 @@ from lamina.control.policy import PolicyService
 from lamina.control.tags import TagService
 from lamina.control.urls import UrlService
 from lamina.errors import InvalidRequestContent
+from lamina.events.engine import EventBridge
 from lamina.gateway.endpoint import Directory
 from lamina.invoke.queue import AsyncQueue
 from lamina.invoke.service import Invoker
@@ -48,6 +49,7 @@ class Services:
     concurrency: ConcurrencyService  # reserved and provisioned concurrency; the scheduler reads its limits
     queue: AsyncQueue  # the durable asynchronous-invocation queue (invoke/queue.py)
     apis: Directory  # the API Gateway APIs served at execute-api addresses (api/execute_api.py)
+    events: EventBridge | None = None  # event buses, rules and their delivery (api/events.py, events/)
 
 
 SERVICES = web.AppKey("services", Services)

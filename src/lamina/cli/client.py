@@ -182,6 +182,27 @@ class LambdaClient:
     def delete_outbox_message(self, message_id: int) -> None:
         self._send("DELETE", f"{LOGS_API}/outbox/{message_id}", timeout=REQUEST_TIMEOUT_SECONDS)
 
+    # -- event buses (EventBridge's json-1.1 API) ---------------------------------------------
+
+    def events(self, operation: str, body: Mapping[str, object]) -> dict[str, object]:
+        """One EventBridge operation (``X-Amz-Target: AWSEvents.<operation>``) and its answer."""
+        headers = {"X-Amz-Target": f"AWSEvents.{operation}", "Content-Type": "application/x-amz-json-1.1"}
+        return self._send("POST", "/", body=json.dumps(body).encode(), headers=headers).json_object()
+
+    def events_pages(self, operation: str, body: Mapping[str, object], member: str) -> Iterator[object]:
+        """Every item of ``member`` across an EventBridge listing's pages (``NextToken``)."""
+        token: str | None = None
+        while True:
+            page = self.events(operation, {**body, **({"NextToken": token} if token else {})})
+            items = page.get(member)
+            if not isinstance(items, list):
+                raise NoAnswerError(f"Lamina's {operation} answer has no list of {member}.")
+            yield from items
+            next_token = page.get("NextToken")
+            if not isinstance(next_token, str) or not next_token or next_token == token:
+                return
+            token = next_token
+
     # -- the HTTP boundary -----------------------------------------------------------------
 
     def _send(

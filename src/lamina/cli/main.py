@@ -15,6 +15,7 @@ from typing import Callable, Mapping, Sequence
 from lamina.cli.client import DEFAULT_ENDPOINT, LambdaClient
 from lamina.cli.deploy import deploy
 from lamina.cli.errors import CliError, ExitCode
+from lamina.cli.events import put_event, show_rules
 from lamina.cli.functions import delete_function, list_functions
 from lamina.cli.invoke import invoke, load_payload
 from lamina.cli.queue import delete_outbox, show_outbox, show_queue
@@ -109,6 +110,17 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     outbox.add_argument("--target", metavar="ARN", help="only the messages for this target")
     outbox.add_argument("--delete", type=int, nargs="+", metavar="ID", help="remove these messages")
+
+    commands.add_parser("rules", parents=[client_options],
+                        help="list event buses' rules: pattern or schedule, state, targets")  # fmt: skip
+
+    events = commands.add_parser("events", parents=[client_options], help="put an event on an event bus")
+    events_commands = events.add_subparsers(dest="events_command", metavar="SUBCOMMAND", required=True)
+    put = events_commands.add_parser("put", parents=[client_options], help="put one event (PutEvents)")
+    put.add_argument("--source", required=True, help="the event's source, e.g. com.example.shop")
+    put.add_argument("--detail-type", required=True, help="the event's detail-type, e.g. OrderPlaced")
+    put.add_argument("--detail", required=True, metavar="JSON", help="the event's detail: a JSON object")
+    put.add_argument("--bus", metavar="NAME", help="event bus name or ARN (default: default)")
 
     rm = commands.add_parser("rm", parents=[client_options], help="delete a function")
     rm.add_argument("name", metavar="NAME")
@@ -218,6 +230,17 @@ def _outbox(args: argparse.Namespace, console: Console, environ: Mapping[str, st
     return ExitCode.OK
 
 
+def _rules(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
+    show_rules(_client(args, environ), console)
+    return ExitCode.OK
+
+
+def _events(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
+    accepted = put_event(_client(args, environ), console, source=args.source, detail_type=args.detail_type,
+                         detail=args.detail, bus=args.bus)  # fmt: skip
+    return ExitCode.OK if accepted else ExitCode.FAILURE
+
+
 def _rm(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
     delete_function(_client(args, environ), console, args.name)
     return ExitCode.OK
@@ -231,5 +254,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Console, Mapping[str, str]], 
     "logs": _logs,
     "queue": _queue,
     "outbox": _outbox,
+    "rules": _rules,
+    "events": _events,
     "rm": _rm,
 }

@@ -35,6 +35,10 @@ PostgreSQL will sit behind the same interface. Contract, for every implementatio
   memory and write through. ``change_resources`` applies its puts and deletes in one transaction;
   a delete of a key that is not stored is not an error; ``delete_prefixes`` removes every key of a
   kind that starts with a prefix (an API with its routes: ``("apigatewayv2/route", "<api-id>/")``).
+- Bus events are the event bus's queue: ``add_bus_events`` stores events (and, in the same
+  transaction, removes the outbox messages they were made from); ``settle_bus_event`` records what an
+  event still owes (nothing left: it is removed) with the events it forwards to other buses and its
+  dead letters, in one transaction. Settling an event that is gone already writes nothing.
 """
 
 from __future__ import annotations
@@ -143,6 +147,28 @@ class OutboxMessage:
     attributes: Mapping[str, Mapping[str, str]]  # as SQS message attributes: {name: {"DataType", "StringValue"}}
     created_ms: int
     id: int = 0
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a bus event still owes one target of one rule: how often it failed, and when to try next."""
+
+    rule: str  # the rule's key: "<bus>/<rule name>"
+    target: str  # the target's Id within the rule
+    attempts: int = 0  # failed attempts so far
+    next_ms: int = 0  # not to be attempted before this (epoch milliseconds)
+
+
+@dataclass(frozen=True)
+class BusEvent:
+    """An event accepted on an event bus, with the deliveries it still owes (``seq`` 0 until stored)."""
+
+    bus: str  # the bus's name
+    envelope: bytes  # the event as EventBridge delivers it (JSON)
+    deliveries: tuple[Delivery, ...]
+    created_ms: int
+    hops: int = 0  # buses that passed it on to this one
+    seq: int = 0
 
 
 @dataclass(frozen=True)
@@ -336,6 +362,29 @@ class Store(Protocol):
 
     async def delete_outbox(self, ids: Sequence[int]) -> int:
         """Remove outbox messages; returns how many there were."""
+        ...
+
+    async def add_bus_events(self, events: Sequence[BusEvent], consumed_outbox: Sequence[int] = ()) -> list[int]:
+        """Store ``events`` durably and remove the outbox messages ``consumed_outbox``, in one
+        transaction; returns the events' ``seq``s, increasing."""
+        ...
+
+    async def list_bus_events(self) -> list[BusEvent]:
+        """Every stored bus event, by ``seq``, without its envelope (``b""``: a backlog is listed
+        without reading it; ``read_bus_envelope`` reads one)."""
+        ...
+
+    async def read_bus_envelope(self, seq: int) -> bytes | None:
+        """A stored bus event's envelope (None: no such event, e.g. settled already)."""
+        ...
+
+    async def settle_bus_event(
+        self, seq: int, owed: Sequence[Delivery], forwards: Sequence[BusEvent] = (),
+        messages: Sequence[OutboxMessage] = (),
+    ) -> list[int]:  # fmt: skip
+        """Record that event ``seq`` still owes ``owed`` (empty: remove it), store ``forwards`` (events
+        put on other buses) and put ``messages`` (dead letters) in the outbox, in one transaction;
+        returns the forwards' ``seq``s. An event no longer stored is left alone ([] returned)."""
         ...
 
     async def list_resources(self, kind: str) -> list[Resource]:

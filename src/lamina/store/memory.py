@@ -12,7 +12,7 @@ from lamina.model import FunctionUrlConfig
 from lamina.model import Alias
 from lamina.model import ProvisionedConcurrencyConfig
 from lamina.store.base import EventContent, InvocationRecord, LogEvent, LogRecord, NewEvent, OutboxMessage
-from lamina.store.base import QueuedEvent, Resource, log_event_size
+from lamina.store.base import BusEvent, Delivery, QueuedEvent, Resource, log_event_size
 
 
 class MemoryStore:
@@ -38,6 +38,8 @@ class MemoryStore:
         self._outbox: dict[int, OutboxMessage] = {}
         self._last_outbox_id = 0
         self._resources: dict[tuple[str, str], str] = {}  # (kind, key) -> the document, as JSON
+        self._bus_events: dict[int, BusEvent] = {}
+        self._last_bus_seq = 0
 
     async def open(self) -> None:
         pass
@@ -291,6 +293,41 @@ class MemoryStore:
 
     async def delete_outbox(self, ids: Sequence[int]) -> int:
         return sum(self._outbox.pop(i, None) is not None for i in ids)
+
+    def _insert_bus_events(self, events: Sequence[BusEvent]) -> list[int]:
+        seqs = []
+        for event in events:
+            self._last_bus_seq += 1
+            self._bus_events[self._last_bus_seq] = dataclasses.replace(event, seq=self._last_bus_seq)
+            seqs.append(self._last_bus_seq)
+        return seqs
+
+    async def add_bus_events(self, events: Sequence[BusEvent], consumed_outbox: Sequence[int] = ()) -> list[int]:
+        for i in consumed_outbox:
+            self._outbox.pop(i, None)
+        return self._insert_bus_events(events)
+
+    async def list_bus_events(self) -> list[BusEvent]:
+        return [dataclasses.replace(self._bus_events[seq], envelope=b"") for seq in sorted(self._bus_events)]
+
+    async def read_bus_envelope(self, seq: int) -> bytes | None:
+        event = self._bus_events.get(seq)
+        return event.envelope if event is not None else None
+
+    async def settle_bus_event(
+        self, seq: int, owed: Sequence[Delivery], forwards: Sequence[BusEvent] = (),
+        messages: Sequence[OutboxMessage] = (),
+    ) -> list[int]:  # fmt: skip
+        if seq not in self._bus_events:
+            return []
+        if owed:
+            self._bus_events[seq] = dataclasses.replace(self._bus_events[seq], deliveries=tuple(owed))
+        else:
+            del self._bus_events[seq]
+        for message in messages:
+            self._last_outbox_id += 1
+            self._outbox[self._last_outbox_id] = dataclasses.replace(message, id=self._last_outbox_id)
+        return self._insert_bus_events(forwards)
 
     async def list_resources(self, kind: str) -> list[Resource]:
         return [Resource(k, key, json.loads(doc)) for (k, key), doc in sorted(self._resources.items()) if k == kind]

@@ -29,7 +29,8 @@ from lamina.model import EventInvokeConfig, FunctionConfig, FunctionPolicy, Laye
 from lamina.model import FunctionUrlConfig
 from lamina.store import sqlite_logs as logs
 from lamina.store.base import EventContent, InvocationRecord, LogEvent, LogRecord, NewEvent, OutboxMessage
-from lamina.store.base import QueuedEvent, Resource
+from lamina.store.base import BusEvent, Delivery, QueuedEvent, Resource
+from lamina.store import sqlite_bus as bus_sql
 from lamina.store import sqlite_queue as queue_sql
 from lamina.store.codec import (
     decode,
@@ -646,6 +647,21 @@ class SqliteStore:
             return sum(conn.execute("DELETE FROM outbox WHERE id = ?", (i,)).rowcount for i in ids)
 
         return await self._write(delete)
+
+    async def add_bus_events(self, events: Sequence[BusEvent], consumed_outbox: Sequence[int] = ()) -> list[int]:
+        return await self._write(lambda conn: bus_sql.add(conn, events, consumed_outbox))
+
+    async def list_bus_events(self) -> list[BusEvent]:
+        return await self._run(bus_sql.listed)
+
+    async def read_bus_envelope(self, seq: int) -> bytes | None:
+        return await self._read_together(lambda conn: bus_sql.envelope(conn, seq))
+
+    async def settle_bus_event(
+        self, seq: int, owed: Sequence[Delivery], forwards: Sequence[BusEvent] = (),
+        messages: Sequence[OutboxMessage] = (),
+    ) -> list[int]:  # fmt: skip
+        return await self._write(lambda conn: bus_sql.settle(conn, seq, owed, forwards, messages))
 
     async def list_resources(self, kind: str) -> list[Resource]:
         def select(conn: sqlite3.Connection) -> list[Resource]:

@@ -1,0 +1,224 @@
+"""Delivering bus events to their rules' targets: ``WORKERS`` owned background tasks
+(``lamina-events-delivery-<i>``) take stored events (``Store.list_bus_events`` at start, then each
+one as it is accepted), earliest due first, and attempt every delivery of it that is due. An event
+is with one worker at a time.
+
+- A Lambda function target (name, version or alias ARN) is an asynchronous invocation through the
+  invoker (``invocation_type="Event"``): once it returns, the function's own queue holds the event
+  durably, and its own retries and destinations apply. That is the delivery accepted.
+- An event bus target of this region and account: the event, unchanged (its id kept), is put on
+  that bus, matched against its rules, and stored in the same transaction that settles this
+  delivery. As on EventBridge, an event a bus received from another bus is not routed on to a third
+  (``MAX_HOPS``): that also ends loops of rules.
+- Any other target (SQS, SNS, ..., a bus or function of another region or account) is one Lamina
+  does not serve yet: the payload goes to the outbox (kind ``event``), where it will be taken from.
+
+A failed delivery (a function that does not exist, a throttle) is retried or given up on as
+``events/retry.py`` decides; given up on, it goes to the target's DeadLetterConfig queue, which for
+now means the outbox, with EventBridge's message attributes (RULE_ARN, TARGET_ARN, ERROR_CODE,
+ERROR_MESSAGE, EXHAUSTED_RETRY_CONDITION, RETRY_ATTEMPTS). What an event still owes is written back
+after each round of attempts and the event removed once it owes nothing: a crash between an accepted
+delivery and that write repeats the delivery after the restart (at least once, as EventBridge).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import heapq
+import json
+import logging
+import random
+import time
+from typing import Callable, Mapping, Protocol
+
+from lamina.control.targets import parse_function_arn
+from lamina.errors import ApiError, ResourceNotFound, TooManyRequests
+from lamina.events import model, retry
+from lamina.events.model import Target
+from lamina.events.service import EventBusService
+from lamina.invoke.service import EVENT, InvokeRequest, InvokeResult
+from lamina.settings import Settings
+from lamina.store.base import DEAD_LETTER, BusEvent, Delivery, OutboxMessage, Store
+from lamina.tasks import Waiters, cancel_and_wait
+
+log = logging.getLogger(__name__)
+
+MAX_HOPS = 1  # "EventBridge can't route events received from a sender event bus to a third event bus."
+WORKERS = 8
+EVENT_KIND = "event"  # an outbox message that is a rule's event for a target Lamina does not serve yet
+
+
+class Invoker(Protocol):
+    async def invoke(self, req: InvokeRequest) -> InvokeResult: ...
+
+
+def _ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Failure:
+    code: str  # as a dead letter's ERROR_CODE says it
+    message: str
+    retriable: bool = False
+
+
+def _payload(target: Target, event: Mapping[str, object]) -> bytes:
+    """What a target receives for ``event``: its constant Input, or the whole event. (InputPath and
+    InputTransformer are rendered by ``events/transform.py``'s ``render_input``.)"""
+    if target.input is not None:
+        return target.input.encode()
+    return json.dumps(event).encode()
+
+
+class Deliverer:
+    def __init__(
+        self, store: Store, control: EventBusService, invoker: Invoker, settings: Settings,
+        clock: Callable[[], int] = _ms, rng: random.Random | None = None,
+    ) -> None:  # fmt: skip
+        self._store = store
+        self._control = control
+        self._invoker = invoker
+        self._settings = settings
+        self._now = clock
+        self._random = rng or random.Random()
+        self._backoff = retry.Backoff(settings.events_retry_base_seconds, settings.events_retry_cap_seconds)
+        self._due: list[tuple[int, int, BusEvent]] = []  # (when, seq, event)
+        self._wake = Waiters()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        """Take up what an earlier run left undelivered, then deliver as events arrive."""
+        for event in await self._store.list_bus_events():
+            self.add(event)
+        self._tasks = [asyncio.create_task(self._run(), name=f"lamina-events-delivery-{i}") for i in range(WORKERS)]
+
+    def add(self, event: BusEvent) -> None:
+        """A stored event joins the deliveries (due when its earliest delivery is). Its envelope is
+        not kept: a backlog waits on disk, and each round reads it (``Store.read_bus_envelope``)."""
+        due = min(d.next_ms for d in event.deliveries)
+        heapq.heappush(self._due, (due, event.seq, dataclasses.replace(event, envelope=b"")))
+        self._wake.wake()
+
+    async def close(self) -> None:
+        """Stop delivering; what is not delivered stays stored for the next start."""
+        for task in self._tasks:
+            await cancel_and_wait(task)
+        self._tasks = []
+
+    async def _run(self) -> None:
+        while True:
+            now = self._now()
+            if not self._due or self._due[0][0] > now:
+                timeout = None if not self._due else (self._due[0][0] - now) / 1000
+                await self._wake.wait(timeout)
+                continue
+            _, _, event = heapq.heappop(self._due)
+            try:
+                await self._deliver(event)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("bus event %s: unexpected error; trying it again later", event.seq)
+                heapq.heappush(self._due, (self._now() + 1000, event.seq, event))
+
+    async def _deliver(self, event: BusEvent) -> None:
+        """One round: every due delivery of ``event`` attempted, then what it still owes written back
+        with the events it forwards and its dead letters, in one transaction."""
+        stored = await self._store.read_bus_envelope(event.seq)
+        if stored is None:
+            return  # settled already
+        event = dataclasses.replace(event, envelope=stored)
+        now = self._now()
+        doc = json.loads(stored)
+        owed: list[Delivery] = []
+        forwards: list[BusEvent] = []
+        messages: list[OutboxMessage] = []
+        for delivery in event.deliveries:
+            if delivery.next_ms > now:
+                owed.append(delivery)
+                continue
+            rule = self._control.find_rule(delivery.rule)
+            target = self._control.find_target(delivery.rule, delivery.target)
+            if rule is None or target is None:
+                continue  # removed since the event matched it: nothing is owed any more
+            policy = target.retry_policy
+            if retry.expired(event.created_ms, now, policy):
+                failure: _Failure | None = _Failure("EVENT_AGE_EXCEEDED", "The event is older than the maximum age.")
+                decision: retry.Retry | retry.GiveUp = retry.GiveUp(retry.MAX_AGE)
+                attempts = delivery.attempts
+            else:
+                failure = await self._attempt(event, doc, target, forwards, messages, now)
+                if failure is None:
+                    continue
+                attempts = delivery.attempts + 1
+                decision = retry.after_failure(attempts, failure.retriable, event.created_ms, now, policy,
+                                               self._backoff, self._random.random())  # fmt: skip
+            if isinstance(decision, retry.Retry):
+                owed.append(dataclasses.replace(delivery, attempts=attempts, next_ms=decision.at_ms))
+                continue
+            assert failure is not None
+            log.warning("bus event %s for %s of rule %s given up on (%s): %s", doc.get("id"), target.arn,
+                        rule.name, decision.condition, failure.message)  # fmt: skip
+            if target.dead_letter_arn:
+                messages.append(OutboxMessage(
+                    target.dead_letter_arn, DEAD_LETTER, "", str(doc.get("id", "")), event.envelope,
+                    dead_letter_attributes(self._control.rule_arn(rule), target.arn, failure.code, failure.message,
+                                           decision.condition, max(attempts - 1, 0)),
+                    now,
+                ))  # fmt: skip
+        seqs = await self._store.settle_bus_event(event.seq, owed, forwards, messages)
+        for forward, seq in zip(forwards, seqs):
+            self.add(dataclasses.replace(forward, seq=seq))
+        if owed:
+            self.add(dataclasses.replace(event, deliveries=tuple(owed)))
+
+    async def _attempt(
+        self, event: BusEvent, doc: Mapping[str, object], target: Target, forwards: list[BusEvent],
+        messages: list[OutboxMessage], now: int,
+    ) -> _Failure | None:  # fmt: skip
+        """One delivery to ``target``; None once it is accepted (or written beside the settlement)."""
+        function = parse_function_arn(target.arn)
+        if function is not None and function.is_local(self._settings):
+            try:
+                await self._invoker.invoke(InvokeRequest(target.arn, _payload(target, doc), invocation_type=EVENT))
+            except ResourceNotFound as exc:
+                return _Failure(retry.NO_RESOURCE, exc.message)
+            except TooManyRequests as exc:
+                return _Failure(retry.THROTTLING, exc.message, retriable=True)
+            except ApiError as exc:  # a fault of the service or a function not ready yet is retried
+                return _Failure(exc.code, exc.message, retriable=exc.status >= 500 or exc.status == 409)
+            return None
+        if target.arn.startswith("arn:aws:events:") and ":event-bus/" in target.arn:
+            name = model.local_bus_name(self._settings, target.arn)
+            if name is None:  # a bus of another region or account: not Lamina's to deliver yet
+                messages.append(OutboxMessage(target.arn, EVENT_KIND, "", str(doc.get("id", "")), event.envelope,
+                                              {}, now))  # fmt: skip
+                return None
+            if self._control.find_bus(name) is None:
+                return _Failure(retry.NO_RESOURCE, f"Event bus {name} does not exist.")
+            if event.hops >= MAX_HOPS:
+                log.warning("bus event %s not passed on to %s: it came from another bus", doc.get("id"), name)
+                return None
+            owed = self._control.matching(name, doc)
+            if owed:
+                forwards.append(BusEvent(name, event.envelope, owed, now, hops=event.hops + 1))
+            return None
+        event_id = str(doc.get("id", ""))
+        messages.append(OutboxMessage(target.arn, EVENT_KIND, "", event_id, _payload(target, doc), {}, now))
+        return None
+
+
+def dead_letter_attributes(
+    rule_arn: str, target_arn: str, code: str, message: str, condition: str, retries: int
+) -> dict[str, dict[str, str]]:
+    """The message attributes EventBridge gives an event it sends to a target's dead-letter queue."""
+    return {
+        "RULE_ARN": {"DataType": "String", "StringValue": rule_arn},
+        "TARGET_ARN": {"DataType": "String", "StringValue": target_arn},
+        "ERROR_CODE": {"DataType": "String", "StringValue": code},
+        "ERROR_MESSAGE": {"DataType": "String", "StringValue": message},
+        "EXHAUSTED_RETRY_CONDITION": {"DataType": "String", "StringValue": condition},
+        "RETRY_ATTEMPTS": {"DataType": "Number", "StringValue": str(retries)},
+    }

@@ -1,0 +1,29 @@
+"""EventBridge in Lamina, assembled: the control plane, the bus that accepts events, the task that
+delivers them and the one that relays Lambda's destination records. ``start`` loads and starts,
+``close`` stops in reverse order (what is undelivered stays stored)."""
+
+from __future__ import annotations
+
+from lamina.events.bus import EventBus
+from lamina.events.delivery import Deliverer, Invoker
+from lamina.events.relay import DestinationRelay
+from lamina.events.service import EventBusService
+from lamina.settings import Settings
+from lamina.store.base import Store
+
+
+class EventBridge:
+    def __init__(self, store: Store, invoker: Invoker, settings: Settings) -> None:
+        self.control = EventBusService(store, settings)
+        self.deliverer = Deliverer(store, self.control, invoker, settings)
+        self.bus = EventBus(store, self.control, self.deliverer, settings)
+        self.relay = DestinationRelay(store, self.control, self.bus, settings)
+
+    async def start(self) -> None:
+        await self.control.load()
+        await self.deliverer.start()
+        await self.relay.start()
+
+    async def close(self) -> None:
+        await self.relay.close()
+        await self.deliverer.close()
