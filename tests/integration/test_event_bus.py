@@ -312,3 +312,46 @@ def test_an_alias_target_runs_its_version_and_a_missing_function_leaves_a_dead_l
         "ERROR_CODE": "NO_RESOURCE", "ERROR_MESSAGE": f"Function not found: {missing}",
         "EXHAUSTED_RETRY_CONDITION": "MaximumRetryAttempts", "RETRY_ATTEMPTS": "0",
     }  # fmt: skip
+
+
+def test_targets_receive_input_path_and_transformed_input(lamina: LaminaProcess, client: Any, fn_name: str) -> None:
+    fn = deploy(client, fn_name, PRINTER)
+    events = events_client(lamina.endpoint)
+    rule = f"shaped-{fn_name}"
+    # The whole pattern language reaches PutRule: prefix, numeric, anything-but and $or together.
+    pattern = {"source": [{"prefix": f"shop.{fn_name}"}],
+               "detail": {"total": [{"numeric": [">", 100]}], "state": [{"anything-but": "test"}],
+                          "$or": [{"vip": [True]}, {"country": ["PT", "NL"]}]}}  # fmt: skip
+    rule_arn = events.put_rule(Name=rule, EventPattern=json.dumps(pattern))["RuleArn"]
+    template = '{"order": <id>, "who": "<name> of <aws.events.rule-name>", "rule": <aws.events.rule-arn>}'
+    answer = events.put_targets(Rule=rule, Targets=[
+        {"Id": "path", "Arn": fn["FunctionArn"], "InputPath": "$.detail.items[0]"},
+        {"Id": "shaped", "Arn": fn["FunctionArn"], "InputTransformer": {
+            "InputPathsMap": {"id": "$.detail.id", "name": "$.detail.customer.name"}, "InputTemplate": template}},
+    ])  # fmt: skip
+    assert answer["FailedEntryCount"] == 0
+    refused = events.put_targets(Rule=rule, Targets=[
+        {"Id": "both", "Arn": fn["FunctionArn"], "Input": "{}", "InputPath": "$.detail"},
+        {"Id": "bad-slot", "Arn": fn["FunctionArn"], "InputTransformer": {"InputTemplate": '{"a": <nope>}'}},
+    ])  # fmt: skip
+    assert refused["FailedEntryCount"] == 2
+    assert {e["ErrorCode"] for e in refused["FailedEntries"]} == {"ValidationException"}
+
+    def detail(**fields: Any) -> dict[str, Any]:
+        base = {"id": 7, "customer": {"name": "Ana"}, "items": [{"sku": "a"}], "total": 150, "state": "new"}
+        return {"Source": f"shop.{fn_name}.eu", "DetailType": "Order", "Detail": json.dumps({**base, **fields})}
+
+    sent = events.put_events(Entries=[
+        detail(vip=True),
+        detail(vip=False, country="ES"),  # fails $or
+        detail(total=50, vip=True),  # fails numeric
+        detail(state="test", vip=True),  # fails anything-but
+    ])  # fmt: skip
+    assert sent["FailedEntryCount"] == 0
+    got = received(lamina.endpoint, fn_name, 2)
+    assert sorted(got, key=json.dumps) == sorted([
+        {"sku": "a"},
+        {"order": 7, "who": f"Ana of {rule}", "rule": rule_arn},
+    ], key=json.dumps)  # fmt: skip
+    time.sleep(1)  # the events that match nothing must not arrive late either
+    assert len(received(lamina.endpoint, fn_name, 2)) == 2

@@ -36,6 +36,7 @@ from lamina.control.targets import parse_function_arn
 from lamina.errors import ApiError, ResourceNotFound, TooManyRequests
 from lamina.events import model, retry
 from lamina.events.model import Target
+from lamina.events.transform import RuleRef
 from lamina.events.service import EventBusService
 from lamina.invoke.service import EVENT, InvokeRequest, InvokeResult
 from lamina.settings import Settings
@@ -62,14 +63,6 @@ class _Failure:
     code: str  # as a dead letter's ERROR_CODE says it
     message: str
     retriable: bool = False
-
-
-def _payload(target: Target, event: Mapping[str, object]) -> bytes:
-    """What a target receives for ``event``: its constant Input, or the whole event. (InputPath and
-    InputTransformer are rendered by ``events/transform.py``'s ``render_input``.)"""
-    if target.input is not None:
-        return target.input.encode()
-    return json.dumps(event).encode()
 
 
 class Deliverer:
@@ -149,7 +142,8 @@ class Deliverer:
                 decision: retry.Retry | retry.GiveUp = retry.GiveUp(retry.MAX_AGE)
                 attempts = delivery.attempts
             else:
-                failure = await self._attempt(event, doc, target, forwards, messages, now)
+                failure = await self._attempt(event, doc, RuleRef(rule.name, self._control.rule_arn(rule)), target, forwards,
+                                              messages, now)  # fmt: skip
                 if failure is None:
                     continue
                 attempts = delivery.attempts + 1
@@ -175,14 +169,14 @@ class Deliverer:
             self.add(dataclasses.replace(event, deliveries=tuple(owed)))
 
     async def _attempt(
-        self, event: BusEvent, doc: Mapping[str, object], target: Target, forwards: list[BusEvent],
+        self, event: BusEvent, doc: Mapping[str, object], rule: RuleRef, target: Target, forwards: list[BusEvent],
         messages: list[OutboxMessage], now: int,
     ) -> _Failure | None:  # fmt: skip
         """One delivery to ``target``; None once it is accepted (or written beside the settlement)."""
         function = parse_function_arn(target.arn)
         if function is not None and function.is_local(self._settings):
             try:
-                await self._invoker.invoke(InvokeRequest(target.arn, _payload(target, doc), invocation_type=EVENT))
+                await self._invoker.invoke(InvokeRequest(target.arn, target.input.render(doc, rule), invocation_type=EVENT))
             except ResourceNotFound as exc:
                 return _Failure(retry.NO_RESOURCE, exc.message)
             except TooManyRequests as exc:
@@ -206,7 +200,7 @@ class Deliverer:
                 forwards.append(BusEvent(name, event.envelope, owed, now, hops=event.hops + 1))
             return None
         event_id = str(doc.get("id", ""))
-        messages.append(OutboxMessage(target.arn, EVENT_KIND, "", event_id, _payload(target, doc), {}, now))
+        messages.append(OutboxMessage(target.arn, EVENT_KIND, "", event_id, target.input.render(doc, rule), {}, now))
         return None
 
 

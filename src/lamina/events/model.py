@@ -9,8 +9,9 @@ names hold no ``/``, so a key splits one way only).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Mapping, cast
 
+from lamina.events.transform import TargetInput, TargetSpec
 from lamina.settings import Settings
 
 DEFAULT_BUS = "default"
@@ -111,9 +112,7 @@ class Target:
     id: str
     arn: str
     wire: Mapping[str, object]
-    input: str | None = None
-    input_path: str | None = None
-    input_transformer: Mapping[str, object] | None = None
+    input: TargetInput = TargetInput()  # Input, InputPath or InputTransformer, compiled
     retry_policy: RetryPolicy = RetryPolicy()
     dead_letter_arn: str | None = None
 
@@ -128,10 +127,8 @@ class Target:
                 int(retry.get("MaximumEventAgeInSeconds", DEFAULT_EVENT_AGE_SECONDS)),
             )
         dlq = wire.get("DeadLetterConfig")
-        transformer = wire.get("InputTransformer")
         return Target(
-            str(wire["Id"]), str(wire["Arn"]), dict(wire), _opt(wire.get("Input")), _opt(wire.get("InputPath")),
-            dict(transformer) if isinstance(transformer, Mapping) else None, policy,
+            str(wire["Id"]), str(wire["Arn"]), dict(wire), TargetInput.of(cast(TargetSpec, wire)), policy,
             _opt(dlq.get("Arn")) if isinstance(dlq, Mapping) else None,
         )  # fmt: skip
 

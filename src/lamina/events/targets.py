@@ -3,10 +3,10 @@ EventBridge's error code and message (the other entries are applied all the same
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Mapping
 
+from lamina.errors import ValidationError
 from lamina.events.model import Target
 
 MAX_TARGETS_PER_RULE = 5
@@ -34,21 +34,6 @@ def check(entry: Mapping[str, object]) -> Target | Failed:
     arn = entry.get("Arn")
     if not isinstance(arn, str) or not arn.startswith("arn:") or len(arn) > 1600:
         return Failed(target_id, "ValidationException", f"Parameter {arn} is not valid.")
-    given = [m for m in ("Input", "InputPath", "InputTransformer") if entry.get(m) is not None]
-    if len(given) > 1:
-        return Failed(target_id, "ValidationException",
-                      "Only one of Input, InputPath, or InputTransformer must be provided.")  # fmt: skip
-    constant = entry.get("Input")
-    if constant is not None:
-        if not isinstance(constant, str) or not _is_json(constant):
-            return Failed(target_id, "ValidationException", "Input is not valid JSON text.")
-    path = entry.get("InputPath")
-    if path is not None and (not isinstance(path, str) or not path.startswith("$")):
-        return Failed(target_id, "ValidationException", "InputPath is not a valid JSON path.")
-    transformer = entry.get("InputTransformer")
-    if transformer is not None and (not isinstance(transformer, Mapping)
-                                    or not isinstance(transformer.get("InputTemplate"), str)):  # fmt: skip
-        return Failed(target_id, "ValidationException", "InputTemplate must be specified.")
     retry = entry.get("RetryPolicy")
     if retry is not None:
         problem = _retry_problem(retry)
@@ -57,7 +42,10 @@ def check(entry: Mapping[str, object]) -> Target | Failed:
     dlq = entry.get("DeadLetterConfig")
     if dlq is not None and (not isinstance(dlq, Mapping) or not str(dlq.get("Arn", "")).startswith("arn:")):
         return Failed(target_id, "ValidationException", "DeadLetterConfig Arn is not valid.")
-    return Target.load({k: v for k, v in entry.items() if k in _KNOWN and v is not None})
+    try:  # Input, InputPath and InputTransformer, compiled once (events/transform.py)
+        return Target.load({k: v for k, v in entry.items() if k in _KNOWN and v is not None})
+    except ValidationError as exc:
+        return Failed(target_id, "ValidationException", exc.message)
 
 
 def _retry_problem(retry: object) -> str | None:
@@ -70,11 +58,3 @@ def _retry_problem(retry: object) -> str | None:
     if age is not None and (not isinstance(age, int) or not 60 <= age <= 86400):
         return "MaximumEventAgeInSeconds must be between 60 and 86400."
     return None
-
-
-def _is_json(text: str) -> bool:
-    try:
-        json.loads(text)
-    except ValueError:
-        return False
-    return True
