@@ -1,0 +1,112 @@
+"""Delivering a schedule's firing to its target, with the target's RetryPolicy and DeadLetterConfig.
+
+A firing is handed to the durable asynchronous queue (``Invoker.invoke`` with ``Event``): from there
+the function's own retries and destinations apply, as behind AWS's Scheduler. What this module
+retries is the hand-over itself failing (the function is gone, the account is throttled, the queue
+is full): again after ``retry_delay(attempts)``, until ``MaximumRetryAttempts`` retries or
+``MaximumEventAgeInSeconds`` since the firing, whichever comes first; then, when the target has a
+DeadLetterConfig, the input goes to the store's outbox for that SQS queue with the message
+attributes Scheduler gives its dead letters. Retries wait on ``Timers`` and are kept in memory: a
+restart drops the ones pending (the schedule's next firing still happens).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Awaitable, Callable, Sequence
+
+from lamina.errors import ApiError
+from lamina.schedules.firing import Timers
+from lamina.schedules.model import Target
+from lamina.store.base import DEAD_LETTER, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+# Hands a payload to a function (name or ARN): raises ApiError when it cannot.
+Invoke = Callable[[str, bytes], Awaitable[None]]
+Outbox = Callable[[Sequence[OutboxMessage]], Awaitable[None]]  # Store.add_outbox
+
+MAX_RETRY_DELAY = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Firing:
+    schedule_arn: str
+    target: Target
+    nominal: datetime  # the schedule's time for it
+    execution_id: str
+    attempts: int = 0  # failed hand-overs so far
+
+
+@dataclass(frozen=True)
+class Once:
+    """A one-off time, as a recurrence for ``Timers``."""
+
+    at: datetime
+
+    def next_after(self, t: datetime) -> datetime | None:
+        return self.at if self.at > t else None
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential back-off after ``attempts`` failures: 1 s, 2 s, 4 s ... at most five minutes."""
+    return min(MAX_RETRY_DELAY, timedelta(seconds=2 ** min(attempts - 1, 20)))
+
+
+def exhausted(firing: Firing, now: datetime) -> str | None:
+    """Which retry condition has run out for a firing that just failed (None: retry it)."""
+    if firing.attempts > firing.target.max_retries:
+        return "MaximumRetryAttempts"
+    if now + retry_delay(firing.attempts) - firing.nominal > timedelta(seconds=firing.target.max_age_seconds):
+        return "MaximumEventAgeInSeconds"
+    return None
+
+
+def dead_letter_attributes(firing: Firing, error: ApiError, condition: str) -> dict[str, dict[str, str]]:
+    values = {
+        "ERROR_CODE": error.code, "ERROR_MESSAGE": error.message, "EXECUTION_ID": firing.execution_id,
+        "EXHAUSTED_RETRY_CONDITION": condition, "IS_PAYLOAD_TRUNCATED": "false",
+        "RETRY_ATTEMPTS": str(firing.attempts - 1), "SCHEDULED_TIME": firing.nominal.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "SCHEDULE_ARN": firing.schedule_arn, "TARGET_ARN": firing.target.arn,
+    }  # fmt: skip
+    return {name: {"DataType": "String", "StringValue": value} for name, value in values.items()}
+
+
+class Delivery:
+    def __init__(self, invoke: Invoke, outbox: Outbox, timers: Timers) -> None:
+        self._invoke = invoke
+        self._outbox = outbox
+        self._timers = timers
+
+    async def fire(self, schedule_arn: str, target: Target, nominal: datetime) -> None:
+        await self._attempt(Firing(schedule_arn, target, nominal, str(uuid.uuid4())))
+
+    async def _attempt(self, firing: Firing) -> None:
+        try:
+            await self._invoke(firing.target.arn, firing.target.payload)
+            return
+        except ApiError as exc:
+            error = exc
+        firing = replace(firing, attempts=firing.attempts + 1)
+        now = self._timers.clock.now()
+        condition = exhausted(firing, now)
+        key = f"scheduler/retry/{firing.execution_id}"
+        if condition is None:
+            log.info("schedule %s: %s (%s); retrying", firing.schedule_arn, error.code, error.message)
+
+            async def again(_: datetime) -> None:
+                await self._attempt(firing)
+
+            self._timers.set(key, Once(now + retry_delay(firing.attempts)), again, after=now)
+            return
+        log.warning("schedule %s: giving up after %d attempts: %s (%s)", firing.schedule_arn, firing.attempts,
+                    error.code, error.message)  # fmt: skip
+        if firing.target.dead_letter_arn is not None:
+            function = firing.target.arn.split(":")[6]
+            await self._outbox([OutboxMessage(
+                firing.target.dead_letter_arn, DEAD_LETTER, function, firing.execution_id, firing.target.payload,
+                dead_letter_attributes(firing, error, condition), int(now.timestamp() * 1000),
+            )])  # fmt: skip
