@@ -18,7 +18,8 @@ class Clock(Protocol):
         ...
 
     async def sleep_until(self, when: datetime, wake: asyncio.Event) -> None:
-        """Return once ``when`` has come or ``wake`` is set, whichever is first."""
+        """Return once ``when`` has come or ``wake`` is set, whichever is first; it may return
+        earlier (the caller looks at the time again)."""
         ...
 
 
@@ -56,7 +57,7 @@ class FakeClock:
         self.set(self._now + timedelta(seconds=seconds))
 
     async def sleep_until(self, when: datetime, wake: asyncio.Event) -> None:
-        while self._now < when and not wake.is_set():
+        if self._now < when and not wake.is_set():  # returns after any move: the caller looks again
             moved = asyncio.ensure_future(self._moved.wait())
             woken = asyncio.ensure_future(wake.wait())
             try:

@@ -112,9 +112,15 @@ class ScheduleRecord:
 
     def cursor(self) -> datetime:
         """The time up to which it has fired: its last firing, or its last change (a schedule
-        created or changed fires from then on; a rate without StartDate fires at once)."""
-        changed = self.modified - timedelta(microseconds=1)
-        return max(self.last_firing, changed) if self.last_firing is not None else changed
+        fires after it was created or changed). A rate without StartDate fires at once when
+        created, as AWS's does."""
+        if self.last_firing is not None:
+            return max(self.last_firing, self.modified)
+        if self.start is not None and self.start >= self.modified:
+            return self.start - timedelta(microseconds=1)  # its StartDate is its first occurrence
+        if self.start is None and self.modified == self.created and self.expression.strip().startswith("rate("):
+            return self.created - timedelta(microseconds=1)
+        return self.modified
 
     def wire(self, region: str, account: str) -> dict[str, object]:
         flexible: dict[str, object] = {"Mode": "OFF"} if self.flexible_minutes is None else {
