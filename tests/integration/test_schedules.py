@@ -116,6 +116,13 @@ def test_groups_schedules_tags_and_errors(lamina: Any) -> None:
                             FlexibleTimeWindow={"Mode": "OFF"}, Target=target("report"))  # fmt: skip
     with pytest.raises(sch.exceptions.ValidationException):
         sch.delete_schedule_group(Name="default")
+    with pytest.raises(sch.exceptions.ResourceNotFoundException):
+        sch.update_schedule(Name="absent", ScheduleExpression="rate(1 day)", FlexibleTimeWindow={"Mode": "OFF"},
+                            Target=target("report"))  # fmt: skip
+    with pytest.raises(sch.exceptions.ResourceNotFoundException):
+        sch.delete_schedule(Name="absent")
+    with pytest.raises(sch.exceptions.ResourceNotFoundException):
+        sch.get_schedule_group(Name="absent")
 
     sch.delete_schedule(Name="page-0", GroupName="reports")
     sch.delete_schedule_group(Name="reports")  # its schedules go with it

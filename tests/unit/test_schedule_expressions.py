@@ -138,6 +138,14 @@ def test_an_impossible_date_never_fires_and_is_answered_fast() -> None:
     assert time.monotonic() - began < 2  # field by field, not minute by minute
 
 
+@pytest.mark.parametrize("expression", [
+    "cron(0-15/1 8-8 ? * 2,3,4,5,6,7 *)", "cron(30-30 13-13 ? * 2,4,6 *)", "cron(1-31/30 1-1 ? * 1,7 *)",
+    "cron(0 0 1/10,2,3/8 * ? *)", "cron(0/5 0-1,3-23 * * ? *)",
+])  # fmt: skip
+def test_crons_aws_accepts(expression: str) -> None:
+    assert parse(expression).next_after(at(2026, 1, 1)) is not None
+
+
 def test_cron_is_case_insensitive_for_names() -> None:
     assert local(parse("cron(0 8 ? jan mon 2026)"), at(2026, 1, 1), 1) == ["2026-01-05 08:00 UTC"]
 

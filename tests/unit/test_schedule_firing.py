@@ -44,12 +44,21 @@ class Recorder:
         self.calls.append((self.clock.now(), function, json.loads(payload)))
 
 
-async def step(clock: FakeClock, timers: Timers, until: datetime, by: timedelta = timedelta(seconds=10)) -> None:
-    """Move the fake clock to ``until`` in steps, letting the timers' task catch up at each."""
-    await timers.idle()
+async def step(clock: FakeClock, timers: Timers, until: datetime, by: timedelta = timedelta(seconds=10),
+               svc: SchedulerService | None = None) -> None:  # fmt: skip
+    """Move the fake clock to ``until`` in steps, letting the timers' task (and the service's
+    hand-overs) catch up at each."""
+
+    async def settle() -> None:
+        await timers.idle()
+        if svc is not None:
+            await svc.idle()
+            await timers.idle()
+
+    await settle()
     while clock.now() < until:
         clock.set(min(until, clock.now() + by))
-        await timers.idle()
+        await settle()
 
 
 def body(expression: str, **extra: Any) -> dict[str, Any]:
@@ -134,7 +143,7 @@ def test_a_schedule_fires_its_input_verbatim_and_records_the_firing() -> None:
         await svc.create("with-input", body("rate(1 minute)", StartDate=(T0 + timedelta(seconds=30)).timestamp(),
                                            target={"Input": '{"n": 1, "s": "x"}'}))  # fmt: skip
         await svc.create("without", body("cron(0/2 * * * ? *)"))
-        await step(clock, timers, T0 + timedelta(minutes=2, seconds=40))
+        await step(clock, timers, T0 + timedelta(minutes=2, seconds=40), svc=svc)
         await timers.close()
         assert [(t - T0, p) for t, _, p in recorder.calls] == [
             (timedelta(seconds=30), {"n": 1, "s": "x"}), (timedelta(seconds=90), {"n": 1, "s": "x"}),
@@ -154,7 +163,7 @@ def test_disabled_and_ended_schedules_do_not_fire() -> None:
         await svc.create("off", body("rate(1 minute)", State="DISABLED"))
         await svc.create("ends", body("rate(1 minute)", StartDate=T0.timestamp(),
                                       EndDate=(T0 + timedelta(minutes=2)).timestamp()))  # fmt: skip
-        await step(clock, timers, T0 + timedelta(minutes=5))
+        await step(clock, timers, T0 + timedelta(minutes=5), svc=svc)
         await timers.close()
         assert [t - T0 for t, _, _ in recorder.calls] == [timedelta(0), timedelta(minutes=1)]
 
@@ -168,7 +177,7 @@ def test_a_one_time_schedule_deleted_after_completion() -> None:
         await svc.create("once", body("at(2026-06-01T08:05:00)", ScheduleExpressionTimezone="America/New_York",
                                       ActionAfterCompletion="DELETE"))  # fmt: skip
         await svc.create("kept", body("at(2026-06-01T12:05:00)"))
-        await step(clock, timers, T0 + timedelta(minutes=10))
+        await step(clock, timers, T0 + timedelta(minutes=10), svc=svc)
         await timers.close()
         assert [t - T0 for t, _, _ in recorder.calls] == [timedelta(minutes=5), timedelta(minutes=5)]
         assert [r.name for r in svc.list(None, None, None)] == ["kept"]
@@ -184,7 +193,7 @@ def test_restart_fires_a_recently_missed_firing_once_and_skips_old_ones() -> Non
         svc, timers, recorder = await service(store, clock)
         await svc.create("every-minute", body("rate(1 minute)", StartDate=T0.timestamp()))
         await svc.create("hourly", body("cron(0 * * * ? *)"))
-        await step(clock, timers, T0 + timedelta(seconds=30))
+        await step(clock, timers, T0 + timedelta(seconds=30), svc=svc)
         await timers.close()
         assert len(recorder.calls) == 1  # every-minute, at T0
 
@@ -192,6 +201,7 @@ def test_restart_fires_a_recently_missed_firing_once_and_skips_old_ones() -> Non
         clock = FakeClock(T0 + timedelta(minutes=3, seconds=30))
         svc, timers, recorder = await service(store, clock)
         await timers.idle()
+        await svc.idle()
         assert [(t, p) for t, _, p in recorder.calls] == [(clock.now(), {})]
         assert svc.next_firing(svc.get("every-minute", None)) == T0 + timedelta(minutes=4)
         await timers.close()
@@ -201,6 +211,7 @@ def test_restart_fires_a_recently_missed_firing_once_and_skips_old_ones() -> Non
         clock = FakeClock(T0 + timedelta(hours=2, minutes=30))
         svc, timers, recorder = await service(store, clock)
         await timers.idle()
+        await svc.idle()
         assert [t for t, _, _ in recorder.calls] == [clock.now()]
         assert svc.get("every-minute", None).last_firing == T0 + timedelta(hours=2, minutes=26)
         assert svc.next_firing(svc.get("hourly", None)) == T0 + timedelta(hours=3)
@@ -215,11 +226,12 @@ def test_restart_does_not_repeat_a_firing_taken() -> None:
         clock = FakeClock(T0)
         svc, timers, recorder = await service(store, clock)
         await svc.create("hourly", body("cron(0 * * * ? *)"))
-        await step(clock, timers, T0 + timedelta(hours=1, seconds=20))
+        await step(clock, timers, T0 + timedelta(hours=1, seconds=20), svc=svc)
         await timers.close()
         assert len(recorder.calls) == 1
         svc, timers, recorder = await service(store, FakeClock(T0 + timedelta(hours=1, seconds=40)))
         await timers.idle()
+        await svc.idle()
         assert recorder.calls == []
         await timers.close()
 
@@ -233,7 +245,7 @@ def test_a_failed_hand_over_is_retried_then_dead_lettered() -> None:
         recorder.fail_with = ResourceNotFound("Function not found: " + FN)
         await svc.create("doomed", body("at(2026-06-01T12:01:00)", target={
             "Input": '{"k": "v"}', "RetryPolicy": {"MaximumRetryAttempts": 2}, "DeadLetterConfig": {"Arn": DLQ}}))
-        await step(clock, timers, T0 + timedelta(minutes=5), by=timedelta(seconds=1))
+        await step(clock, timers, T0 + timedelta(minutes=5), by=timedelta(seconds=1), svc=svc)
         await timers.close()
         assert [t - T0 for t, _, _ in recorder.calls] == [
             timedelta(minutes=1), timedelta(minutes=1, seconds=1), timedelta(minutes=1, seconds=3)]  # fmt: skip
@@ -255,9 +267,9 @@ def test_a_throttled_hand_over_succeeds_on_retry() -> None:
         svc, timers, recorder = await service(store, clock)
         recorder.fail_with = TooManyRequests("Rate exceeded", reason="ReservedFunctionConcurrentInvocationLimitExceeded")
         await svc.create("busy", body("at(2026-06-01T12:00:30)"))
-        await step(clock, timers, T0 + timedelta(seconds=30), by=timedelta(seconds=1))
+        await step(clock, timers, T0 + timedelta(seconds=30), by=timedelta(seconds=1), svc=svc)
         recorder.fail_with = None
-        await step(clock, timers, T0 + timedelta(minutes=1), by=timedelta(seconds=1))
+        await step(clock, timers, T0 + timedelta(minutes=1), by=timedelta(seconds=1), svc=svc)
         await timers.close()
         assert [p for _, _, p in recorder.calls] == ["failed", {}]
         assert await store.list_outbox(None, 0, 10) == []

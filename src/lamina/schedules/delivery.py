@@ -12,6 +12,7 @@ restart drops the ones pending (the schedule's next firing still happens).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from dataclasses import dataclass, replace
@@ -76,13 +77,39 @@ def dead_letter_attributes(firing: Firing, error: ApiError, condition: str) -> d
 
 
 class Delivery:
+    """Hand-overs run on tasks of their own, owned here: one can wait (a function still Pending is
+    waited for, up to a minute, by the invoker) without holding up the timers' task. ``close``
+    cancels those in progress and waits for them."""
+
     def __init__(self, invoke: Invoke, outbox: Outbox, timers: Timers) -> None:
         self._invoke = invoke
         self._outbox = outbox
         self._timers = timers
+        self._running: set[asyncio.Task[None]] = set()
 
-    async def fire(self, schedule_arn: str, target: Target, nominal: datetime) -> None:
-        await self._attempt(Firing(schedule_arn, target, nominal, str(uuid.uuid4())))
+    def fire(self, schedule_arn: str, target: Target, nominal: datetime) -> None:
+        """Start handing the firing over; returns at once."""
+        self._start(Firing(schedule_arn, target, nominal, str(uuid.uuid4())))
+
+    def _start(self, firing: Firing) -> None:
+        task = asyncio.create_task(self._attempt(firing), name=f"lamina-schedule-delivery-{firing.execution_id}")
+        self._running.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("a schedule's delivery failed", exc_info=task.exception())
+
+    async def idle(self) -> None:
+        """Wait until no hand-over is in progress."""
+        while self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
+
+    async def close(self) -> None:
+        for task in list(self._running):
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
 
     async def _attempt(self, firing: Firing) -> None:
         try:
@@ -98,7 +125,7 @@ class Delivery:
             log.info("schedule %s: %s (%s); retrying", firing.schedule_arn, error.code, error.message)
 
             async def again(_: datetime) -> None:
-                await self._attempt(firing)
+                self._start(firing)
 
             self._timers.set(key, Once(now + retry_delay(firing.attempts)), again, after=now)
             return

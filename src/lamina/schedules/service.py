@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Mapping, Sequence
 
@@ -25,17 +25,18 @@ from lamina.settings import Settings
 from lamina.store.base import Resource, Store
 
 
-@dataclass(frozen=True)
 class Bounded:
     """A schedule between its StartDate (included) and EndDate (excluded)."""
 
-    record: ScheduleRecord
+    def __init__(self, record: ScheduleRecord) -> None:
+        self.record = record
+        self._schedule = record.schedule()
 
     def next_after(self, t: datetime) -> datetime | None:
         start, end = self.record.start, self.record.end
         if start is not None and t < start:
             t = start - timedelta(microseconds=1)
-        nxt = self.record.schedule().next_after(t)
+        nxt = self._schedule.next_after(t)
         if nxt is None or (end is not None and nxt >= end):
             return None
         return nxt
@@ -67,6 +68,14 @@ class SchedulerService:
             record = ScheduleRecord.from_doc(resource.doc)
             self._schedules[record.key] = record
             self._arm(record, catch_up=True)
+
+    async def close(self) -> None:
+        """Stop hand-overs in progress (call after the timers are closed)."""
+        await self._delivery.close()
+
+    async def idle(self) -> None:
+        """Wait until no hand-over is in progress (for tests)."""
+        await self._delivery.idle()
 
     # Groups
 
@@ -204,7 +213,7 @@ class SchedulerService:
         if record is None:
             return
         arn = record.arn(self._settings.region, self._settings.account_id)
-        await self._delivery.fire(arn, record.target, nominal)
+        self._delivery.fire(arn, record.target, nominal)
         async with self._lock:
             current = self._schedules.get(key)
             if current is None or current.modified != record.modified:
