@@ -181,7 +181,7 @@ class Server:
             self._listener.close()  # stop accepting; open connections are closed by the runner's cleanup
         if svc is not None:
             await svc.timers.close()  # no more firings: they would go to a queue about to stop taking
-            await svc.schedules.close()
+            await svc.schedules.close(min(5.0, self.settings.shutdown_grace_seconds))
             deadline = time.monotonic() + self.settings.shutdown_grace_seconds
             svc.queue.stop_taking()  # queued events stay stored; attempts in progress may finish
             drain = asyncio.create_task(_drain(svc, deadline), name="lamina-drain")

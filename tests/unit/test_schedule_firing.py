@@ -16,6 +16,7 @@ from lamina.schedules.firing import Timers, flexible_offset, resume_after
 from lamina.schedules.model import SCHEDULE_KIND, Target
 from lamina.schedules.service import SchedulerService
 from lamina.settings import Settings
+from lamina.store.base import Resource
 from lamina.store.memory import MemoryStore
 
 UTC = timezone.utc
@@ -285,3 +286,20 @@ def test_retry_policy_decisions() -> None:
     assert exhausted(firing, T0 + timedelta(seconds=58)) is None
     assert exhausted(firing, T0 + timedelta(seconds=60)) == "MaximumEventAgeInSeconds"
     assert [retry_delay(n).total_seconds() for n in (1, 2, 3, 10, 100)] == [1, 2, 4, 300, 300]
+
+
+def test_a_stored_schedule_that_no_longer_parses_is_skipped_not_fatal() -> None:
+    async def scenario() -> None:
+        clock, store = FakeClock(T0), MemoryStore()
+        svc, timers, _ = await service(store, clock)
+        await svc.create("good", body("rate(1 hour)"))
+        await svc.create("zoned", body("rate(1 hour)", ScheduleExpressionTimezone="Europe/Paris"))
+        await timers.close()
+        (_, zoned) = sorted(await store.list_resources(SCHEDULE_KIND), key=lambda r: r.key)
+        await store.change_resources([Resource(SCHEDULE_KIND, zoned.key, {**zoned.doc,
+                                                                          "ScheduleExpressionTimezone": "Gone/Zone"})])
+        svc, timers, _ = await service(store, clock)
+        assert [r.name for r in svc.list(None, None, None)] == ["good"]
+        await timers.close()
+
+    run(scenario)

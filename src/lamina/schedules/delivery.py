@@ -79,7 +79,7 @@ def dead_letter_attributes(firing: Firing, error: ApiError, condition: str) -> d
 class Delivery:
     """Hand-overs run on tasks of their own, owned here: one can wait (a function still Pending is
     waited for, up to a minute, by the invoker) without holding up the timers' task. ``close``
-    cancels those in progress and waits for them."""
+    lets those in progress finish for a while, then cancels them."""
 
     def __init__(self, invoke: Invoke, outbox: Outbox, timers: Timers) -> None:
         self._invoke = invoke
@@ -106,7 +106,9 @@ class Delivery:
         while self._running:
             await asyncio.gather(*self._running, return_exceptions=True)
 
-    async def close(self) -> None:
+    async def close(self, timeout: float) -> None:
+        if self._running:
+            await asyncio.wait(list(self._running), timeout=timeout)
         for task in list(self._running):
             task.cancel()
         await asyncio.gather(*self._running, return_exceptions=True)

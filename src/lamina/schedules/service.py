@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Mapping, Sequence
 
+from lamina.errors import ApiError
 from lamina.schedules.delivery import Delivery
 from lamina.schedules.firing import Callback, Timers, resume_after
 from lamina.schedules.model import (
@@ -23,6 +25,8 @@ from lamina.schedules.model import (
 )  # fmt: skip
 from lamina.settings import Settings
 from lamina.store.base import Resource, Store
+
+log = logging.getLogger(__name__)
 
 
 class Bounded:
@@ -65,13 +69,18 @@ class SchedulerService:
             now = self.clock_now
             self._groups[DEFAULT_GROUP] = Group(DEFAULT_GROUP, now, now)
         for resource in await self._store.list_resources(SCHEDULE_KIND):
-            record = ScheduleRecord.from_doc(resource.doc)
+            try:
+                record = ScheduleRecord.from_doc(resource.doc)
+            except ApiError as exc:  # e.g. a time zone this host's tz database no longer has
+                log.error("schedule %s is kept but not loaded: %s", resource.key, exc.message)
+                continue
             self._schedules[record.key] = record
             self._arm(record, catch_up=True)
 
-    async def close(self) -> None:
-        """Stop hand-overs in progress (call after the timers are closed)."""
-        await self._delivery.close()
+    async def close(self, timeout: float) -> None:
+        """Let hand-overs in progress finish for up to ``timeout`` seconds, then cancel them (call
+        after the timers are closed, before the queue stops taking events)."""
+        await self._delivery.close(timeout)
 
     async def idle(self) -> None:
         """Wait until no hand-over is in progress (for tests)."""
