@@ -80,6 +80,8 @@ class ScheduleRecord:
     expression: str
     timezone: str
     target: Target
+    created: datetime
+    modified: datetime
     state: str = "ENABLED"
     flexible_minutes: int | None = None  # None: Mode OFF
     start: datetime | None = None
@@ -87,8 +89,6 @@ class ScheduleRecord:
     description: str | None = None
     kms_key_arn: str | None = None
     action_after_completion: str = "NONE"
-    created: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
-    modified: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     last_firing: datetime | None = None  # the nominal time of the last firing taken
     client_token: str | None = None
 
@@ -156,11 +156,11 @@ class ScheduleRecord:
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, object]) -> ScheduleRecord:
-        record = from_request(str(doc["Name"]), doc, default_group=str(doc["GroupName"]))
+        record = from_request(str(doc["Name"]), doc, _time(doc["CreationDate"]), default_group=str(doc["GroupName"]))
         last = doc.get("LastFiring")
         token = doc.get("ClientToken")
         return replace(
-            record, created=_time(doc["CreationDate"]), modified=_time(doc["LastModificationDate"]),
+            record, modified=_time(doc["LastModificationDate"]),
             last_firing=_time(last) if last is not None else None,
             client_token=str(token) if token is not None else None,
         )  # fmt: skip
@@ -254,8 +254,11 @@ def lambda_function(arn: str) -> tuple[str, str | None]:
     return match[1], match[2][1:] if match[2] else None
 
 
-def from_request(name: str, body: Mapping[str, object], *, default_group: str = DEFAULT_GROUP) -> ScheduleRecord:
-    """A schedule from CreateSchedule's or UpdateSchedule's body (or a stored document)."""
+def from_request(
+    name: str, body: Mapping[str, object], now: datetime, *, default_group: str = DEFAULT_GROUP
+) -> ScheduleRecord:
+    """A schedule from CreateSchedule's or UpdateSchedule's body (or a stored document), created
+    and last changed ``now``."""
     check_name(name)
     group = check_name(_text(body, "GroupName") or default_group, "groupName")
     expression = _text(body, "ScheduleExpression", required=True)
@@ -313,7 +316,7 @@ def from_request(name: str, body: Mapping[str, object], *, default_group: str = 
     if description is not None and len(description) > 512:
         raise SchedulerValidation("1 validation error detected: Value at 'description' failed to satisfy constraint: "
                                   "Member must have length less than or equal to 512")  # fmt: skip
-    record = ScheduleRecord(name, group, expression, tz, target, state, minutes, start, end, description,
+    record = ScheduleRecord(name, group, expression, tz, target, now, now, state, minutes, start, end, description,
                             _text(body, "KmsKeyArn"), after, client_token=_text(body, "ClientToken"))  # fmt: skip
     record.schedule()  # InvalidScheduleExpression (a ValidationException) with AWS's message
     return record

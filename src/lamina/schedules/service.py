@@ -148,7 +148,7 @@ class SchedulerService:
 
     async def create(self, name: str, body: Mapping[str, object]) -> ScheduleRecord:
         now = self.clock_now
-        record = replace(from_request(name, body), created=now, modified=now)
+        record = from_request(name, body, now)
         async with self._lock:
             self.get_group(record.group)
             existing = self._schedules.get(record.key)
@@ -160,10 +160,10 @@ class SchedulerService:
             return record
 
     async def update(self, name: str, body: Mapping[str, object]) -> ScheduleRecord:
-        record = from_request(name, body)
+        record = from_request(name, body, self.clock_now)
         async with self._lock:
             existing = self.get(name, record.group)
-            record = replace(record, created=existing.created, modified=self.clock_now, last_firing=existing.last_firing)
+            record = replace(record, created=existing.created, last_firing=existing.last_firing)
             await self._put(record)
             return record
 
