@@ -190,9 +190,12 @@ def test_schedules_and_their_last_firing_survive_a_restart(make_server: Any, tmp
                         StartDate=datetime.now(timezone.utc) + timedelta(seconds=1),
                         FlexibleTimeWindow={"Mode": "OFF"}, Target=target("restart-fn"))  # fmt: skip
     wait_until(lambda: fired(server.endpoint, "restart-fn"))
+    default_created = sch.get_schedule_group(Name="default")["CreationDate"]
     server.stop()
     server = make_server(tmp_path / "data")
     sch = scheduler_client(server.endpoint)
+    assert sch.get_schedule_group(Name="default")["CreationDate"] == default_created
+    assert [g["Name"] for g in sch.list_schedule_groups()["ScheduleGroups"]] == ["default", "kept"]
     assert sch.get_schedule(Name="soon", GroupName="kept")["ScheduleExpression"] == "rate(1 hour)"
     # The firing it took before the restart is not taken again.
     deploy_check = server.client().get_function(FunctionName="restart-fn")

@@ -65,9 +65,9 @@ class SchedulerService:
         for resource in await self._store.list_resources(GROUP_KIND):
             group = Group.from_doc(resource.doc)
             self._groups[group.name] = group
-        if DEFAULT_GROUP not in self._groups:
+        if DEFAULT_GROUP not in self._groups:  # stored once, so that its CreationDate stays put
             now = self.clock_now
-            self._groups[DEFAULT_GROUP] = Group(DEFAULT_GROUP, now, now)
+            await self._put_group(Group(DEFAULT_GROUP, now, now))
         for resource in await self._store.list_resources(SCHEDULE_KIND):
             try:
                 record = ScheduleRecord.from_doc(resource.doc)
