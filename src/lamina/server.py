@@ -35,7 +35,11 @@ from lamina.control.urls import UrlService
 from lamina.events.engine import EventBridge
 from lamina.gateway.endpoint import Directory
 from lamina.invoke.queue import AsyncQueue
-from lamina.invoke.service import Invoker
+from lamina.invoke.service import InvokeRequest, Invoker
+from lamina.schedules.clock import SystemClock
+from lamina.schedules.delivery import Delivery
+from lamina.schedules.firing import Timers
+from lamina.schedules.service import SchedulerService
 from lamina.metering.recorder import Recorder
 from lamina.runtime.runtimes import RuntimeRegistry
 from lamina.sandbox.environment import TEMPLATE_DIR, EnvironmentContext
@@ -132,13 +136,20 @@ class Server:
         invoker = Invoker(functions, scheduler, s)
         queue = AsyncQueue(store, invoker, event_configs, s)
         invoker.attach(queue)
-        events = EventBridge(store, invoker, s)
+        timers = Timers(SystemClock())
+
+        async def invoke_event(function: str, payload: bytes) -> None:
+            await invoker.invoke(InvokeRequest(function=function, payload=payload, invocation_type="Event"))
+
+        schedules = SchedulerService(store, s, timers, Delivery(invoke_event, store.add_outbox, timers))
+        await schedules.load()
+        events = EventBridge(store, invoker, s, timers)
         # A 50 MB zip in base64 inside JSON, as AWS accepts for CreateFunction.
         max_request = (s.limits.zipped_code_bytes * 4 + 2) // 3 + 64 * 1024
         self._svc = Services(
             s, store, code, functions, layers, scheduler, invoker, recorder, max_request,
             tags=tags, policies=policies, event_configs=event_configs, urls=urls, concurrency=concurrency,
-            queue=queue, apis=Directory(), events=events,
+            queue=queue, apis=Directory(), events=events, schedules=schedules, timers=timers,
         )  # fmt: skip
         # Before any environment starts: each serves it inside its network namespace.
         self._environments_runner = self._app_runner(build_app(self._svc, for_environments=True))
@@ -147,6 +158,7 @@ class Server:
         await concurrency.start()  # provisioned environments begin to start
         await queue.start()  # events an earlier run accepted and did not finish are attempted again
         await events.start()  # bus events an earlier run accepted are delivered
+        await timers.start()  # schedules fire into the queue, so after it
         self._runner = self._app_runner(build_app(self._svc))
         await self._runner.setup()
         assert self._runner.server is not None
@@ -171,6 +183,8 @@ class Server:
         if self._listener is not None:
             self._listener.close()  # stop accepting; open connections are closed by the runner's cleanup
         if svc is not None:
+            await svc.timers.close()  # no more firings: they would go to a queue about to stop taking
+            await svc.schedules.close(min(5.0, self.settings.shutdown_grace_seconds))
             deadline = time.monotonic() + self.settings.shutdown_grace_seconds
             svc.queue.stop_taking()  # queued events stay stored; attempts in progress may finish
             drain = asyncio.create_task(_drain(svc, deadline), name="lamina-drain")

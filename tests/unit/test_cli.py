@@ -675,3 +675,18 @@ def test_outbox_reads_every_page(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert all(f"#{i}  destination for arn:aws:sns:us-east-1:000000000000:t  from f (r-{i})" in out for i in (1, 2, 3))
     assert "3 message(s)" in out
+
+
+def test_schedule_rows_show_group_name_expression_zone_state_and_next_firing() -> None:
+    from lamina.cli.schedules import schedule_rows
+
+    rows = schedule_rows([
+        ({"Name": "b", "GroupName": "default", "State": "ENABLED", "NextFiring": 1780315200.0},
+         {"ScheduleExpression": "cron(0 9 ? * MON-FRI *)", "ScheduleExpressionTimezone": "Europe/London"}),
+        ({"Name": "a", "GroupName": "default", "State": "DISABLED"},
+         {"ScheduleExpression": "rate(1 day)", "ScheduleExpressionTimezone": "UTC"}),
+    ])  # fmt: skip
+    assert rows == [
+        ["default/a", "rate(1 day)", "DISABLED", "-"],
+        ["default/b", "cron(0 9 ? * MON-FRI *) Europe/London", "ENABLED", "2026-06-01 12:00:00 UTC"],
+    ]

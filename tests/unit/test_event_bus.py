@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -15,6 +15,8 @@ from lamina.events.engine import EventBridge
 from lamina.events.envelope import Rejected
 from lamina.events.pattern import InvalidEventPattern
 from lamina.invoke.service import InvokeRequest, InvokeResult
+from lamina.schedules.clock import FakeClock
+from lamina.schedules.firing import Timers
 from lamina.settings import Settings
 from lamina.store.base import DESTINATION, EventContent, OutboxMessage, QueuedEvent
 from lamina.store.memory import MemoryStore
@@ -48,6 +50,7 @@ class FakeInvoker:
         return [json.loads(r.payload) for r in self.received]
 
 
+START = datetime(2026, 3, 4, 5, 0, 0, tzinfo=timezone.utc)
 Scenario = Callable[[EventBridge, MemoryStore, FakeInvoker], Awaitable[None]]
 
 
@@ -57,7 +60,7 @@ def run(scenario: Scenario, invoker: FakeInvoker | None = None, **settings: obje
         fake = invoker or FakeInvoker()
         fast = {"events_retry_base_seconds": 0.01, "events_outbox_poll_seconds": 0.01, **settings}
         s = Settings(**fast)  # type: ignore[arg-type]
-        eb = EventBridge(store, fake, s)
+        eb = EventBridge(store, fake, s, Timers(FakeClock(START)))
         await eb.start()
         try:
             await scenario(eb, store, fake)
@@ -113,7 +116,7 @@ def test_a_rule_with_targets_is_not_deleted_and_the_state_survives_a_reload() ->
         assert [(f.target_id, f.code) for f in failed] == [("b", "ValidationException")]
         with pytest.raises(ValidationError, match="Rule can't be deleted since it has targets."):
             await c.delete_rule("r", None, False)
-        again = EventBridge(store, fake, Settings())
+        again = EventBridge(store, fake, Settings(), Timers(FakeClock(START)))
         await again.control.load()
         assert again.control.rule("r", None) == rule
         assert [t.id for t in again.control.targets(rule)] == ["a"]
@@ -238,6 +241,46 @@ def test_a_scheduled_rule_fires_the_scheduled_event_at_its_targets_only() -> Non
         await c.set_state("tick", None, "DISABLED")
         assert c.scheduled_rules() == []
         assert await eb.bus.fire_scheduled(rule.key, at) is None
+
+    run(scenario)
+
+
+def test_scheduled_rules_are_armed_in_the_timers_and_fire_through_them() -> None:
+    async def scenario(eb: EventBridge, store: MemoryStore, fake: FakeInvoker) -> None:
+        c, timers = eb.control, eb.scheduled._timers
+        clock = timers.clock
+        assert isinstance(clock, FakeClock)
+        await timers.start()
+        try:
+            tick = await c.put_rule("tick", None, event_pattern=None, schedule="rate(5 minutes)", state=None,
+                                    description=None, role_arn=None, tags=None)  # fmt: skip
+            await c.put_targets("tick", None, [{"Id": "t", "Arn": FN + "f"}])
+            await c.put_rule("nightly", None, event_pattern=None, schedule="cron(0 3 * * ? *)", state=None,
+                             description=None, role_arn=None, tags=None)  # fmt: skip
+            assert timers.next_firing("events/rule/default/tick") == START + timedelta(minutes=5)
+            assert timers.next_firing("events/rule/default/nightly") == datetime(2026, 3, 5, 3, tzinfo=timezone.utc)
+            clock.advance(5 * 60)
+            await timers.idle()
+            await settled(store)
+            (payload,) = fake.payloads()
+            assert (payload["detail-type"], payload["resources"]) == ("Scheduled Event", [c.rule_arn(tick)])
+            assert payload["time"] == "2026-03-04T05:05:00Z"
+            # Disabled, replaced by a pattern, deleted: no timer is left behind.
+            await c.set_state("tick", None, "DISABLED")
+            assert timers.next_firing("events/rule/default/tick") is None
+            await c.set_state("tick", None, "ENABLED")
+            assert timers.next_firing("events/rule/default/tick") is not None
+            await c.put_rule("nightly", None, event_pattern='{"source": ["x"]}', schedule=None, state=None,
+                             description=None, role_arn=None, tags=None)  # fmt: skip
+            assert timers.next_firing("events/rule/default/nightly") is None
+            await c.remove_targets("tick", None, ["t"])
+            await c.delete_rule("tick", None, force=False)
+            assert timers.next_firing("events/rule/default/tick") is None
+            with pytest.raises(ValidationError):  # one-time schedules are EventBridge Scheduler's
+                await c.put_rule("once", None, event_pattern=None, schedule="at(2030-01-01T00:00:00)", state=None,
+                                 description=None, role_arn=None, tags=None)  # fmt: skip
+        finally:
+            await timers.close()
 
     run(scenario)
 

@@ -458,6 +458,11 @@ def test_async_queue(store: Store) -> None:
             assert await store.list_outbox(None, 0, 1) == [first_message]
             assert await store.delete_outbox([first_message.id, 999]) == 1
             assert await store.list_outbox(None, 0, 10) == [second_message]
+            # Messages no queued event leaves behind (a schedule's dead letters) are added alone.
+            scheduled = dataclasses.replace(dead, request_id="execution-1")
+            await store.add_outbox([scheduled])
+            (_, added) = await store.list_outbox(None, 0, 10)
+            assert added.id > second_message.id and dataclasses.replace(added, id=0) == scheduled
         finally:
             await store.close()
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from lamina.api import aliases, event_config, functions, invoke, lamina, layers, policy, tags, urls, versions
-from lamina.api import concurrency
-from lamina.api import events
+from lamina.api import concurrency, events, scheduler
 from lamina.api.context import SERVICES, Services
 from lamina.api.errors import MAX_REQUEST_BYTES, aws_errors
 from lamina.api.execute_api import execute_api
@@ -33,6 +32,7 @@ def build_app(svc: Services, *, for_environments: bool = False) -> web.Applicati
     app.add_routes(versions.routes)
     app.add_routes(aliases.routes)
     app.add_routes(concurrency.routes)
+    app.add_routes(scheduler.routes)
     app.add_routes(lamina.routes)
     events.register(app)  # json-1.1: POST / by X-Amz-Target (api/awsjson.py)
     return app

@@ -25,6 +25,8 @@ from lamina.invoke.queue import AsyncQueue
 from lamina.invoke.service import Invoker
 from lamina.metering.recorder import Recorder
 from lamina.scheduler.pool import Scheduler
+from lamina.schedules.firing import Timers
+from lamina.schedules.service import SchedulerService
 from lamina.settings import Settings
 from lamina.store.base import Store
 from lamina.store.code import CodeStore
@@ -49,7 +51,9 @@ class Services:
     concurrency: ConcurrencyService  # reserved and provisioned concurrency; the scheduler reads its limits
     queue: AsyncQueue  # the durable asynchronous-invocation queue (invoke/queue.py)
     apis: Directory  # the API Gateway APIs served at execute-api addresses (api/execute_api.py)
-    events: EventBridge | None = None  # event buses, rules and their delivery (api/events.py, events/)
+    events: EventBridge  # event buses, rules and their delivery (api/events.py, events/)
+    schedules: SchedulerService  # EventBridge Scheduler's schedules (schedules/service.py)
+    timers: Timers  # every timed firing: schedules', and other sources' (schedules/firing.py)
 
 
 SERVICES = web.AppKey("services", Services)

@@ -27,7 +27,9 @@ from typing import Iterator, Mapping, cast
 from urllib.parse import quote, urlencode, urlsplit
 
 from lamina.cli.errors import LambdaApiError, NoAnswerError, UnreachableError, UsageError
-from lamina.cli.shapes import FunctionConfiguration, FunctionSpec, InvokeResult, LogPage, OutboxMessage, QueueRow
+from lamina.cli.shapes import (
+    FunctionConfiguration, FunctionSpec, InvokeResult, LogPage, OutboxMessage, QueueRow, ScheduleDetail, ScheduleSummary,
+)  # fmt: skip
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:9000"
 API_VERSION = "/2015-03-31"
@@ -169,6 +171,26 @@ class LambdaClient:
         if not isinstance(rows, list):
             raise NoAnswerError("Lamina's queue answer lacks `functions`.")
         return cast(list[QueueRow], rows)
+
+    def list_schedules(self) -> Iterator[ScheduleSummary]:
+        """Every EventBridge Scheduler schedule (``GET /schedules``), page by page."""
+        token: str | None = None
+        while True:
+            query = {"MaxResults": "100", **({"NextToken": token} if token else {})}
+            page = self._send("GET", "/schedules", query=query, timeout=REQUEST_TIMEOUT_SECONDS).json_object()
+            items = page.get("Schedules")
+            if not isinstance(items, list):
+                raise NoAnswerError("Lamina's ListSchedules answer has no list of Schedules.")
+            yield from cast(list[ScheduleSummary], items)
+            next_token = page.get("NextToken")
+            if not isinstance(next_token, str) or not next_token:
+                return
+            token = next_token
+
+    def get_schedule(self, name: str, group: str) -> ScheduleDetail:
+        path = f"/schedules/{quote(name, safe='')}"
+        answer = self._send("GET", path, query={"groupName": group}, timeout=REQUEST_TIMEOUT_SECONDS)
+        return cast(ScheduleDetail, answer.json_object())
 
     def get_outbox(self, *, target: str | None, after: int, limit: int) -> tuple[list[OutboxMessage], int | None]:
         """One page of the outbox (``GET /lamina/v1/outbox``) and where the next page starts."""

@@ -19,6 +19,7 @@ from lamina.cli.events import put_event, show_rules
 from lamina.cli.functions import delete_function, list_functions
 from lamina.cli.invoke import invoke, load_payload
 from lamina.cli.queue import delete_outbox, show_outbox, show_queue
+from lamina.cli.schedules import list_schedules
 from lamina.cli.logs import show_logs
 from lamina.cli.output import Console
 from lamina.cli.shapes import FunctionSpec
@@ -103,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("--since", type=int, default=0, metavar="CURSOR", help="start after this cursor")
 
     commands.add_parser("queue", parents=[client_options], help="show the asynchronous-invocation queue")
+
+    commands.add_parser("schedules", parents=[client_options], help="list EventBridge Scheduler schedules")
 
     outbox = commands.add_parser(
         "outbox", parents=[client_options],
@@ -222,6 +225,11 @@ def _queue(args: argparse.Namespace, console: Console, environ: Mapping[str, str
     return ExitCode.OK
 
 
+def _schedules(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
+    list_schedules(_client(args, environ), console)
+    return ExitCode.OK
+
+
 def _outbox(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
     if args.delete:
         delete_outbox(_client(args, environ), console, args.delete)
@@ -253,6 +261,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Console, Mapping[str, str]], 
     "ls": _ls,
     "logs": _logs,
     "queue": _queue,
+    "schedules": _schedules,
     "outbox": _outbox,
     "rules": _rules,
     "events": _events,

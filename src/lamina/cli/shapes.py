@@ -112,3 +112,22 @@ class InvokeResult:
     log_tail: str | None = None  # X-Amz-Log-Result, already base64-decoded
     executed_version: str | None = None
     request_id: str | None = None
+
+
+class ScheduleSummary(TypedDict, total=False):
+    """A ListSchedules entry (EventBridge Scheduler), with Lamina's NextFiring (epoch seconds)."""
+
+    Name: str
+    GroupName: str
+    State: str
+    NextFiring: float
+
+
+class ScheduleDetail(TypedDict, total=False):
+    """The part of GetSchedule the CLI shows."""
+
+    Name: str
+    GroupName: str
+    ScheduleExpression: str
+    ScheduleExpressionTimezone: str
+    State: str

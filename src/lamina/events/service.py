@@ -34,8 +34,10 @@ MAX_RULES_PER_BUS = 300
 
 
 class EventBusService:
-    def __init__(self, store: Store, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: Store, settings: Settings, clock: Callable[[], float] = time.time,
+                 rules_changed: Callable[[], None] = lambda: None) -> None:  # fmt: skip
         self._store = store
+        self._rules_changed = rules_changed  # after each change to rules (events/scheduled.py follows them)
         self._settings = settings
         self._now = clock
         self._buses: dict[str, Bus] = {}
@@ -59,6 +61,7 @@ class EventBusService:
             rule_key = r.key.rsplit("/", 1)[0]
             target = Target.load(r.doc)
             self._targets.setdefault(rule_key, {})[target.id] = target
+        self._rules_changed()
 
     # -- names and ARNs
 
@@ -147,6 +150,8 @@ class EventBusService:
                 if bus.name != DEFAULT_BUS:
                     raise ValidationError("ScheduleExpression is supported only on the default event bus.")
                 try:
+                    if schedule.strip().startswith("at("):  # one-time schedules are Scheduler's alone
+                        raise InvalidScheduleExpression(schedule)
                     parse(schedule)
                 except InvalidScheduleExpression:
                     raise ValidationError("Parameter ScheduleExpression is not valid.") from None
@@ -161,6 +166,7 @@ class EventBusService:
                 self._patterns[rule.key] = pattern
             else:
                 self._patterns.pop(rule.key, None)
+            self._rules_changed()
             return rule
 
     async def set_state(self, name: str, bus_ref: str | None, state: str) -> None:
@@ -168,6 +174,7 @@ class EventBusService:
             rule = dataclasses.replace(self.rule(name, bus_ref), state=state)
             await self._store.change_resources([Resource(RULE, rule.key, rule.doc())])
             self._rules[rule.key] = rule
+            self._rules_changed()
 
     async def delete_rule(self, name: str, bus_ref: str | None, force: bool) -> None:
         """Deleting a rule that does not exist is not an error; one with targets is refused."""
@@ -182,6 +189,7 @@ class EventBusService:
             del self._rules[key]
             self._patterns.pop(key, None)
             self._targets.pop(key, None)
+            self._rules_changed()
 
     def list_rules(self, prefix: str | None, bus_ref: str | None, token: str | None,
                    limit: int) -> tuple[list[Rule], str | None]:  # fmt: skip

@@ -356,6 +356,10 @@ class Store(Protocol):
         is written twice)."""
         ...
 
+    async def add_outbox(self, messages: Sequence[OutboxMessage]) -> None:
+        """Store messages in the outbox that no queued event leaves behind (a schedule's dead letters)."""
+        ...
+
     async def list_outbox(self, target: str | None, after: int, limit: int) -> list[OutboxMessage]:
         """Outbox messages with ``id`` above ``after``, by ``id``, for one target or all of them."""
         ...

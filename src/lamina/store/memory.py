@@ -282,10 +282,13 @@ class MemoryStore:
         if self._events.pop(seq, None) is None:
             return []
         del self._contents[seq]
+        await self.add_outbox(messages)
+        return [await self.enqueue_event(event, content) for event, content in follow_ups]
+
+    async def add_outbox(self, messages: Sequence[OutboxMessage]) -> None:
         for message in messages:
             self._last_outbox_id += 1
             self._outbox[self._last_outbox_id] = dataclasses.replace(message, id=self._last_outbox_id)
-        return [await self.enqueue_event(event, content) for event, content in follow_ups]
 
     async def list_outbox(self, target: str | None, after: int, limit: int) -> list[OutboxMessage]:
         found = [m for i, m in sorted(self._outbox.items()) if i > after and target in (None, m.target)]

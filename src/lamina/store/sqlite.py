@@ -631,6 +631,9 @@ class SqliteStore:
     ) -> list[int]:
         return await self._write(lambda conn: queue_sql.finish_event(conn, seq, follow_ups, messages))
 
+    async def add_outbox(self, messages: Sequence[OutboxMessage]) -> None:
+        await self._write(lambda conn: queue_sql.add_outbox(conn, messages))
+
     async def list_outbox(self, target: str | None, after: int, limit: int) -> list[OutboxMessage]:
         def select(conn: sqlite3.Connection) -> list[OutboxMessage]:
             query = "SELECT target, kind, function, request_id, body, attributes, created_ms, id FROM outbox WHERE id > ?"

@@ -53,10 +53,14 @@ def finish_event(
     if not conn.execute("DELETE FROM async_events WHERE seq = ?", (seq,)).rowcount:
         return []  # finished before: what it leaves behind is stored already
     conn.execute("DELETE FROM async_payloads WHERE seq = ?", (seq,))
+    add_outbox(conn, messages)
+    return [insert_event(conn, event, content) for event, content in follow_ups]
+
+
+def add_outbox(conn: sqlite3.Connection, messages: Sequence[OutboxMessage]) -> None:
     conn.executemany(
         "INSERT INTO outbox (target, kind, function, request_id, body, attributes, created_ms) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         [(m.target, m.kind, m.function, m.request_id, m.body, json.dumps(m.attributes), m.created_ms)
          for m in messages],
     )  # fmt: skip
-    return [insert_event(conn, event, content) for event, content in follow_ups]
