@@ -104,6 +104,17 @@ def wait_for_logs(endpoint: str, name: str, done: Callable[[list[str]], bool], t
             return messages
 
 
+def wait_until(condition: Callable[[], Any], timeout: float = 30) -> Any:
+    """``condition()``'s first true value, asked again every 0.1 s; fails after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.1)
+
+
 def report_line(log: str, rid: str) -> str:
     lines = [line for line in log.splitlines() if line.startswith(f"REPORT RequestId: {rid}")]
     assert len(lines) == 1, log

@@ -8,7 +8,7 @@ import threading
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from lamina.cli.main import main as cli_main
 from tests.conftest import LaminaProcess, deploy, make_zip, server_env
+from tests.functions import wait_until
 from tests.netns import RemoteHost
 
 FAST = {"LAMINA_ASYNC_RETRY_DELAYS": "0.3,0.6", "LAMINA_ASYNC_THROTTLE_DELAY": "0.1"}
@@ -50,15 +51,6 @@ def lines(endpoint: str, name: str, prefix: str) -> list[list[str]]:
     """The printed lines starting with ``prefix``, split once after the request id."""
     return [m.split(" ", 2)[1:] for m in messages(endpoint, name) if m.startswith(prefix + " ")]
 
-
-def wait_until(condition: Callable[[], Any], timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.1)
 
 
 def queue(endpoint: str) -> dict[str, dict[str, Any]]:

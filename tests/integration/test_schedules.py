@@ -4,15 +4,15 @@ schedules, tags and AWS's errors; schedules that fire into real functions; a res
 from __future__ import annotations
 
 import json
-import time
 import urllib.parse
 import urllib.request
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
 from tests.conftest import ROLE, deploy
+from tests.functions import wait_until
 
 ACCOUNT = "000000000000"
 RECORDER = """
@@ -34,15 +34,6 @@ def fired(endpoint: str, name: str) -> list[Any]:
         messages = [e["message"] for e in json.loads(r.read())["events"]]
     return [json.loads(m.split(" ", 1)[1]) for m in messages if m.startswith("FIRED ")]
 
-
-def wait_until(condition: Callable[[], Any], timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.2)
 
 
 def function_arn(name: str) -> str:
