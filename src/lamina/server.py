@@ -33,6 +33,8 @@ from lamina.control.tags import TagService
 from lamina.control.targets import Targets
 from lamina.control.urls import UrlService
 from lamina.gateway.endpoint import Directory
+from lamina.gateway.rest.serving import RestEndpoints
+from lamina.gateway.rest.service import RestApiService
 from lamina.invoke.queue import AsyncQueue
 from lamina.invoke.service import Invoker
 from lamina.metering.recorder import Recorder
@@ -131,12 +133,16 @@ class Server:
         invoker = Invoker(functions, scheduler, s)
         queue = AsyncQueue(store, invoker, event_configs, s)
         invoker.attach(queue)
+        rest_apis = RestApiService(store, s)
+        await rest_apis.load()
+        apis = Directory()
+        apis.add(RestEndpoints(rest_apis, invoker, s))
         # A 50 MB zip in base64 inside JSON, as AWS accepts for CreateFunction.
         max_request = (s.limits.zipped_code_bytes * 4 + 2) // 3 + 64 * 1024
         self._svc = Services(
             s, store, code, functions, layers, scheduler, invoker, recorder, max_request,
             tags=tags, policies=policies, event_configs=event_configs, urls=urls, concurrency=concurrency,
-            queue=queue, apis=Directory(),
+            queue=queue, apis=apis, rest_apis=rest_apis,
         )  # fmt: skip
         # Before any environment starts: each serves it inside its network namespace.
         self._environments_runner = self._app_runner(build_app(self._svc, for_environments=True))

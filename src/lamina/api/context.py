@@ -20,6 +20,7 @@ from lamina.control.tags import TagService
 from lamina.control.urls import UrlService
 from lamina.errors import InvalidRequestContent
 from lamina.gateway.endpoint import Directory
+from lamina.gateway.rest.service import RestApiService
 from lamina.invoke.queue import AsyncQueue
 from lamina.invoke.service import Invoker
 from lamina.metering.recorder import Recorder
@@ -48,6 +49,7 @@ class Services:
     concurrency: ConcurrencyService  # reserved and provisioned concurrency; the scheduler reads its limits
     queue: AsyncQueue  # the durable asynchronous-invocation queue (invoke/queue.py)
     apis: Directory  # the API Gateway APIs served at execute-api addresses (api/execute_api.py)
+    rest_apis: RestApiService  # API Gateway REST APIs' control plane (api/rest_apis.py)
 
 
 SERVICES = web.AppKey("services", Services)
