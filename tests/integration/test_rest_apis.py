@@ -386,3 +386,20 @@ def test_hostile_requests(lamina: Any, served: str) -> None:
         assert json.loads(body)["event"]["path"] == path[len("/prod"):]
     status, _, _ = call(lamina.endpoint, served, "GET", "/prod/x", headers={"X-Big": "v" * 7000})
     assert status == 200
+
+
+# -- the documentation's walkthrough, run as written --------------------------------------------
+
+DOC = Path(__file__).resolve().parent.parent.parent / "docs" / "rest-apis.md"
+
+
+def test_walkthrough_in_docs(lamina: Any, tmp_path: Path) -> None:
+    text = DOC.read_text()
+    script = text.split("```sh\n", 1)[1].split("```", 1)[0]
+    expected = text.split("Both calls print:\n\n```\n", 1)[1].split("```", 1)[0].strip()
+    env = {**os.environ, "ENDPOINT": lamina.endpoint, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+           "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}  # fmt: skip
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [expected, expected]

@@ -38,7 +38,7 @@ class GatewayResponse:
 
 
 def gateway_error(status: int, message: str, error_type: str) -> GatewayResponse:
-    body = json.dumps({"message": message}).encode()
+    body = json.dumps({"message": message}, separators=(",", ":")).encode()
     return GatewayResponse(status, (("Content-Type", JSON), ("x-amzn-ErrorType", error_type)), body)
 
 
