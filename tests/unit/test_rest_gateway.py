@@ -113,21 +113,28 @@ def test_lambda_proxy_uri() -> None:
 @pytest.mark.parametrize(
     "args, message",
     [
-        (("LAMBDA", URI, "POST", None), "Invalid integration type specified. Valid options are HTTP,AWS,MOCK,HTTP_PROXY,AWS_PROXY"),
+        (("LAMBDA", URI, "POST", None), "1 validation error detected: Value 'LAMBDA' at 'putIntegrationInput.type' "
+         "failed to satisfy constraint: Member must satisfy enum value set: [HTTP, AWS, MOCK, HTTP_PROXY, AWS_PROXY]"),
         (("AWS_PROXY", URI, None, None), "Enumeration value for HttpMethod must be non-empty"),
-        (("AWS_PROXY", None, "POST", None), "Integrations of type 'AWS_PROXY' and 'AWS' and 'HTTP' must specify a URI"),
+        (("AWS_PROXY", None, "POST", None), "Invalid ARN specified in the request"),
         (("AWS_PROXY", "https://x", "POST", None), "Invalid ARN specified in the request"),
+        (("AWS", "arn:aws:apigateway:us-east-1:s3:bucket", "POST", None), "AWS ARN for integration must contain path or action"),
+        (("AWS_PROXY", "arn:aws:apigateway:us-east-1:s3:path/b", "POST", None),
+         "Integrations of type 'AWS_PROXY' currently only supports Lambda function and Firehose stream invocations."),
+        (("HTTP_PROXY", "not a url", "GET", None), "Invalid HTTP endpoint specified for URI"),
         (("AWS_PROXY", URI, "POST", 30_000), "Timeout should be between 50 ms and 29000 ms"),
     ],
-)
+)  # fmt: skip
 def test_integrations_aws_refuses(args: tuple[str, str | None, str | None, int | None], message: str) -> None:
     with pytest.raises(BadRequest) as raised:
         validate_integration(*args)
     assert raised.value.message == message
 
 
-def test_mock_integrations_are_accepted() -> None:
+def test_integrations_aws_accepts() -> None:
     validate_integration("MOCK", None, None, None)
+    validate_integration("HTTP_PROXY", "https://${stageVariables.host}/x", "GET", 50)
+    validate_integration("AWS_PROXY", URI, "POST", 29_000)
 
 
 def test_patches() -> None:

@@ -6,7 +6,7 @@ Lamina serves ``AWS_PROXY`` integrations whose URI is Lambda's Invoke path::
     arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{function-arn}/invocations
 
 A method whose integration is any other (``MOCK``, ``HTTP``, ``AWS``, ``HTTP_PROXY``, or
-``AWS_PROXY`` to another service) answers ``500 {"message": "Internal server error"}`` when called.
+``AWS_PROXY`` to Firehose) answers ``500 {"message": "Internal server error"}`` when called.
 The function ARN may name stage variables (``function:${stageVariables.fn}``): they are replaced
 at call time from the stage's variables.
 """
@@ -14,6 +14,7 @@ at call time from the stage's variables.
 from __future__ import annotations
 
 import re
+import urllib.parse
 
 from lamina.gateway.rest.errors import BadRequest
 
@@ -25,17 +26,27 @@ _STAGE_VARIABLE = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_]+)\}")
 def validate_integration(type_: str, uri: str | None, http_method: str | None, timeout_ms: int | None) -> None:
     """BadRequest, in AWS's words, for an integration AWS would refuse."""
     if type_ not in TYPES:
-        raise BadRequest(f"Invalid integration type specified. Valid options are {','.join(TYPES)}")
+        raise BadRequest(f"1 validation error detected: Value '{type_}' at 'putIntegrationInput.type' failed to "
+                         f"satisfy constraint: Member must satisfy enum value set: [{', '.join(TYPES)}]")  # fmt: skip
     if timeout_ms is not None and not 50 <= timeout_ms <= 29_000:
         raise BadRequest("Timeout should be between 50 ms and 29000 ms")
-    if type_ in ("AWS", "AWS_PROXY", "HTTP", "HTTP_PROXY"):
-        if not http_method:
-            raise BadRequest("Enumeration value for HttpMethod must be non-empty")
-        if not uri:
-            raise BadRequest("Integrations of type 'AWS_PROXY' and 'AWS' and 'HTTP' must specify a URI"
-                             if type_.startswith("AWS") else "Invalid HTTP endpoint specified for URI")  # fmt: skip
-    if type_.startswith("AWS") and uri and not uri.startswith("arn:"):
+    if type_ == "MOCK":
+        return
+    if not http_method:
+        raise BadRequest("Enumeration value for HttpMethod must be non-empty")
+    if type_ in ("HTTP", "HTTP_PROXY"):
+        parsed = urllib.parse.urlsplit(_STAGE_VARIABLE.sub("x", uri or ""))
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise BadRequest("Invalid HTTP endpoint specified for URI")
+        return
+    parts = (uri or "").split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "apigateway":
         raise BadRequest("Invalid ARN specified in the request")
+    if not parts[5].startswith(("path/", "action/")):
+        raise BadRequest("AWS ARN for integration must contain path or action")
+    if type_ == "AWS_PROXY" and parts[4] not in ("lambda", "firehose"):
+        raise BadRequest("Integrations of type 'AWS_PROXY' currently only supports Lambda function and Firehose "
+                         "stream invocations.")  # fmt: skip
 
 
 def function_of(type_: str, uri: str | None) -> str | None:

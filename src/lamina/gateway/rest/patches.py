@@ -16,7 +16,8 @@ class Patch:
     value: str | None = None
 
     def invalid(self) -> BadRequest:
-        return BadRequest(f"Invalid patch path '{self.path}' specified for op '{self.op}'. Please choose supported operations")
+        # Two spaces after "path", as AWS writes it.
+        return BadRequest(f"Invalid patch path  '{self.path}' specified for op '{self.op}'. Please choose supported operations")
 
 
 def parse_patches(raw: object) -> list[Patch]:

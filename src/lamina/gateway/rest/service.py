@@ -9,6 +9,7 @@ integrations were when the deployment was created, as on AWS.
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import string
 import time
@@ -31,6 +32,10 @@ from lamina.store.base import Store
 API, RESOURCE, METHOD, DEPLOYMENT, STAGE = (f"apigateway/{k}" for k in ("restapi", "resource", "method", "deployment", "stage"))
 _ALPHABET = string.ascii_lowercase + string.digits
 T = TypeVar("T")
+AUTHORIZATION_TYPES = frozenset({"NONE", "AWS_IAM", "CUSTOM", "COGNITO_USER_POOLS"})
+_STAGE_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
+_VARIABLE_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+_VARIABLE_VALUE = re.compile(r"^[A-Za-z0-9\-._~:/?#&=,]+$")
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"})
 
 
@@ -262,6 +267,8 @@ class RestApiService:
             verb = http_method.upper()
             if verb not in HTTP_METHODS:
                 raise BadRequest("Invalid HttpMethod specified. Valid options are GET,PUT,POST,DELETE,PATCH,OPTIONS,HEAD,ANY")
+            if authorization_type not in AUTHORIZATION_TYPES:
+                raise BadRequest("Invalid authorization type specified")
             if (resource_id, verb) in self.state(api_id).methods:
                 raise Conflict("Method already exists for this resource")
             return await self._put_method(api_id, Method(resource_id, verb, authorization_type, api_key_required,
@@ -317,6 +324,8 @@ class RestApiService:
                                 stage_description: str | None, variables: Mapping[str, str]) -> Deployment:  # fmt: skip
         async with self._lock:
             state = self.state(api_id)
+            if stage_name:
+                _check_stage(stage_name, variables)
             if not state.methods:
                 raise BadRequest("The REST API doesn't contain any methods")
             routes = []
@@ -361,6 +370,7 @@ class RestApiService:
                            variables: Mapping[str, str], tags: Mapping[str, str], tracing: bool) -> Stage:  # fmt: skip
         async with self._lock:
             state = self.state(api_id)
+            _check_stage(name, variables)
             self.deployment(api_id, deployment_id)
             if name in state.stages:
                 raise Conflict("Stage already exists")
@@ -376,6 +386,7 @@ class RestApiService:
             for patch in patches:
                 stage = _patch_stage(stage, patch)
             self.deployment(api_id, stage.deployment_id)
+            _check_stage(name, stage.variables)
             stage = replace(stage, last_updated=time.time())
             await self._store.change_resources(puts=[Stored(STAGE, f"{api_id}/{name}", stage.doc())])
             self.state(api_id).stages[name] = stage
@@ -390,6 +401,16 @@ class RestApiService:
 
 def lambda_function(integration: Integration) -> str | None:
     return function_of(integration.type, integration.uri)
+
+
+def _check_stage(name: str, variables: Mapping[str, str]) -> None:
+    if not _STAGE_NAME.match(name):
+        raise BadRequest("Stage name only allows a-zA-Z0-9_-")
+    for key, value in variables.items():
+        if not _VARIABLE_NAME.match(key):
+            raise BadRequest("Stage variable names may only contain alphanumeric characters and underscores")
+        if not _VARIABLE_VALUE.match(value):
+            raise BadRequest("Stage variable values must match the regular expression [A-Za-z0-9-._~:/?#&=,]+")
 
 
 def _page(items: list[T], position: str | None, limit: int, key: Callable[[T], str]) -> tuple[list[T], str | None]:
