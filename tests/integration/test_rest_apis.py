@@ -196,6 +196,16 @@ def test_resources_with_aws_errors(gw: Any, function_arn: str) -> None:
     assert method["methodIntegration"]["timeoutInMillis"] == 1000
     assert method["requestParameters"] == {"method.request.path.id": True}
     assert "200" in method["methodResponses"] and "200" in method["methodIntegration"]["integrationResponses"]
+    ids = {"restApiId": api_id, "resourceId": user["id"], "httpMethod": "GET", "statusCode": "200"}
+    assert gw.get_integration_response(**ids)["responseTemplates"] == {"application/json": ""}
+    gw.delete_integration_response(**ids)
+    gw.delete_method_response(**ids)
+    with pytest.raises(ClientError) as no_response:
+        gw.get_method_response(**ids)
+    assert no_response.value.response["Error"]["Message"] == "Invalid Response status code specified"
+    with pytest.raises(ClientError) as bad_auth:
+        gw.put_method(restApiId=api_id, resourceId=root, httpMethod="GET", authorizationType="MAGIC")
+    assert bad_auth.value.response["Error"]["Message"] == "Invalid authorization type specified"
     embedded = {r["path"]: r for r in gw.get_resources(restApiId=api_id, embed=["methods"])["items"]}
     assert embedded["/users/{id}"]["resourceMethods"]["GET"]["httpMethod"] == "GET"
     gw.delete_resource(restApiId=api_id, resourceId=users["id"])  # and its child, and its method
@@ -226,9 +236,15 @@ def test_deployments_stages_and_tags(gw: Any, function_arn: str) -> None:
         gw.delete_deployment(restApiId=api_id, deploymentId=first["id"])
     assert active.value.response["Error"]["Code"] == "BadRequestException"
     gw.delete_deployment(restApiId=api_id, deploymentId=second["id"])
+    with pytest.raises(ClientError) as bad_name:
+        gw.create_stage(restApiId=api_id, stageName="no spaces", deploymentId=first["id"])
+    assert bad_name.value.response["Error"]["Message"] == "Stage name only allows a-zA-Z0-9_-"
     arn = f"arn:aws:apigateway:us-east-1::/restapis/{api_id}"
     gw.tag_resource(resourceArn=arn, tags={"a": "1", "b": "2"})
     gw.untag_resource(resourceArn=arn, tagKeys=["a"])
+    assert gw.get_tags(resourceArn=arn)["tags"] == {"b": "2"}
+    gw.tag_resource(resourceArn=f"{arn}/stages/dev", tags={"s": "1"})
+    assert gw.get_stage(restApiId=api_id, stageName="dev")["tags"] == {"s": "1"}
     assert gw.get_tags(resourceArn=arn)["tags"] == {"b": "2"}
     assert [s["stageName"] for s in gw.get_stages(restApiId=api_id)["item"]] == ["dev"]
     gw.delete_stage(restApiId=api_id, stageName="dev")
@@ -336,6 +352,7 @@ def test_responses_and_errors(lamina: Any, served: str) -> None:
     assert call(lamina.endpoint, served, "GET", "/prod/notjson")[0] == 502
     status, headers, body = call(lamina.endpoint, served, "GET", "/prod/multi")
     assert (status, body, headers["x-one"]) == (201, b"created", "1")
+    assert headers["x-amz-apigw-id"] and headers["x-amzn-trace-id"].startswith("Root=1-")
     status, _, body = call(lamina.endpoint, served, "GET", "/prod/binary", headers={"Accept": "image/png"})
     assert (status, body) == (200, bytes(range(256)))
     status, _, body = call(lamina.endpoint, served, "GET", "/prod/binary", headers={"Accept": "text/plain"})
@@ -379,6 +396,29 @@ def test_unserved_integrations_and_missing_functions_are_500(lamina: Any, gw: An
     gw.delete_rest_api(restApiId=api["id"])
 
 
+def test_a_throttled_function_is_500(lamina: Any, client: Any, gw: Any) -> None:
+    arn = deploy(client, "rest-api-throttled", APP)["FunctionArn"]
+    client.put_function_concurrency(FunctionName="rest-api-throttled", ReservedConcurrentExecutions=0)
+    api_id, _ = proxy_api(gw, arn)
+    gw.create_deployment(restApiId=api_id, stageName="s")
+    status, _, body = call(lamina.endpoint, api_id, "GET", "/s/x")
+    assert (status, json.loads(body)) == (500, {"message": "Internal server error"})
+    gw.delete_rest_api(restApiId=api_id)
+
+
+def test_stage_variables_name_the_function(lamina: Any, gw: Any, function_arn: str) -> None:
+    api_id, proxy_id = proxy_api(gw, function_arn)
+    name = function_arn.rsplit(":", 1)[0] + ":${stageVariables.fn}"
+    gw.put_integration(restApiId=api_id, resourceId=proxy_id, httpMethod="ANY", type="AWS_PROXY",
+                       integrationHttpMethod="POST", uri=uri(name))  # fmt: skip
+    gw.create_deployment(restApiId=api_id, stageName="named", variables={"fn": "rest-api-proxy"})
+    gw.create_deployment(restApiId=api_id, stageName="unset")
+    status, _, body = call(lamina.endpoint, api_id, "GET", "/named/x")
+    assert status == 200 and json.loads(body)["event"]["stageVariables"] == {"fn": "rest-api-proxy"}
+    assert call(lamina.endpoint, api_id, "GET", "/unset/x")[0] == 500
+    gw.delete_rest_api(restApiId=api_id)
+
+
 def test_hostile_requests(lamina: Any, served: str) -> None:
     for path in ("/prod/../../etc/passwd", "/prod/%2e%2e/%2f", "/prod//x", "/prod/" + "a/" * 2000):
         status, _, body = call(lamina.endpoint, served, "GET", path)
@@ -386,6 +426,12 @@ def test_hostile_requests(lamina: Any, served: str) -> None:
         assert json.loads(body)["event"]["path"] == path[len("/prod"):]
     status, _, _ = call(lamina.endpoint, served, "GET", "/prod/x", headers={"X-Big": "v" * 7000})
     assert status == 200
+    status, _, body = call(lamina.endpoint, served, "POST", "/prod/x", body=b"\xff\xfe" + b"y" * 5_000_000,
+                           headers={"Content-Type": "text/plain"})  # fmt: skip
+    event = json.loads(body)["event"]
+    assert status == 200 and event["body"] == "\ufffd\ufffd" + "y" * 5_000_000
+    status, _, body = call(lamina.endpoint, served, "POST", "/prod/x", body=b"z" * (11 * 1024 * 1024))
+    assert (status, json.loads(body)) == (413, {"message": "Request Too Long"})
 
 
 # -- the documentation's walkthrough, run as written --------------------------------------------

@@ -8,10 +8,10 @@ from typing import Mapping
 from aiohttp import web
 
 from lamina.api.context import json_body, json_response, services
-from lamina.gateway.rest.errors import BadRequest, NotFound
+from lamina.gateway.rest.errors import BadRequest
 from lamina.gateway.rest.model import Method, Resource
 from lamina.gateway.rest.patches import parse_patches
-from lamina.gateway.rest.service import RestApiService
+from lamina.gateway.rest.service import RestApiService, response_of
 
 routes = web.RouteTableDef()
 API = "/restapis/{api}"
@@ -180,23 +180,33 @@ async def delete_method(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-@routes.put(METHOD + "/responses/{status}")
+METHOD_RESPONSE = METHOD + "/responses/{status}"
+INTEGRATION_RESPONSE = INTEGRATION + "/responses/{status}"
+
+
+def _response_target(request: web.Request) -> tuple[str, str, str, str]:
+    api_id, resource_id = _ids(request)
+    return api_id, resource_id, request.match_info["verb"], request.match_info["status"]
+
+
+@routes.put(METHOD_RESPONSE)
 async def put_method_response(request: web.Request) -> web.Response:
     body = await json_body(request)
     doc = {k: v for k, v in body.items() if k in ("responseParameters", "responseModels")}
-    saved = await _svc(request).put_method_response(*_ids(request), request.match_info["verb"],
-                                                    request.match_info["status"], doc)  # fmt: skip
-    return json_response(saved, 201)
+    return json_response(await _svc(request).set_method_response(*_response_target(request), doc), 201)
 
 
-@routes.get(METHOD + "/responses/{status}")
+@routes.get(METHOD_RESPONSE)
 async def get_method_response(request: web.Request) -> web.Response:
-    method = _svc(request).method(*_ids(request), request.match_info["verb"])
-    responses = method.extra.get("methodResponses")
-    found = responses.get(request.match_info["status"]) if isinstance(responses, dict) else None
-    if found is None:
-        raise NotFound("Invalid Response status code specified")
-    return json_response(found)
+    api_id, resource_id, verb, status = _response_target(request)
+    method = _svc(request).method(api_id, resource_id, verb)
+    return json_response(response_of(method.extra.get("methodResponses"), status))
+
+
+@routes.delete(METHOD_RESPONSE)
+async def delete_method_response(request: web.Request) -> web.Response:
+    await _svc(request).set_method_response(*_response_target(request), None)
+    return web.Response(status=204)
 
 
 @routes.put(INTEGRATION)
@@ -226,14 +236,25 @@ async def delete_integration(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-@routes.put(INTEGRATION + "/responses/{status}")
+@routes.put(INTEGRATION_RESPONSE)
 async def put_integration_response(request: web.Request) -> web.Response:
     body = await json_body(request)
     doc = {k: v for k, v in body.items() if k in ("selectionPattern", "responseParameters", "responseTemplates",
                                                   "contentHandling")}  # fmt: skip
-    saved = await _svc(request).put_integration_response(*_ids(request), request.match_info["verb"],
-                                                         request.match_info["status"], doc)  # fmt: skip
-    return json_response(saved, 201)
+    return json_response(await _svc(request).set_integration_response(*_response_target(request), doc), 201)
+
+
+@routes.get(INTEGRATION_RESPONSE)
+async def get_integration_response(request: web.Request) -> web.Response:
+    api_id, resource_id, verb, status = _response_target(request)
+    integration = _svc(request).integration(api_id, resource_id, verb)
+    return json_response(response_of(integration.extra.get("integrationResponses"), status))
+
+
+@routes.delete(INTEGRATION_RESPONSE)
+async def delete_integration_response(request: web.Request) -> web.Response:
+    await _svc(request).set_integration_response(*_response_target(request), None)
+    return web.Response(status=204)
 
 
 # -- deployments -------------------------------------------------------------------------------
@@ -312,29 +333,34 @@ async def delete_stage(request: web.Request) -> web.Response:
 TAGS = "/tags/{arn:.+}"
 
 
-def _tagged_api(request: web.Request) -> str:
-    """The REST API a tag operation's ARN names: arn:aws:apigateway:<region>::/restapis/<id>."""
+def _tagged(request: web.Request) -> tuple[str, str | None]:
+    """(api id, stage name or None) of a tag operation's ARN:
+    ``arn:aws:apigateway:<region>::/restapis/<id>`` or ``.../restapis/<id>/stages/<name>``."""
     arn = request.match_info["arn"]
     prefix, _, rest = arn.partition("::/restapis/")
-    if not prefix.startswith("arn:aws:apigateway:") or not rest or "/" in rest:
+    api_id, _, stage_path = rest.partition("/")
+    stage_name = stage_path[len("stages/") :] if stage_path.startswith("stages/") else None
+    if not prefix.startswith("arn:aws:apigateway:") or not api_id or (stage_path and not stage_name) or (
+        stage_name is not None and "/" in stage_name
+    ):
         raise BadRequest(f"Invalid ARN specified in the request: {arn}")
-    _svc(request).api(rest)
-    return rest
+    _svc(request).tags(api_id, stage_name)  # NotFound for an unknown API or stage
+    return api_id, stage_name
 
 
 @routes.put(TAGS)
 async def tag_resource(request: web.Request) -> web.Response:
     body = await json_body(request)
-    await _svc(request).set_tags(_tagged_api(request), _str_map(body, "tags"))
+    await _svc(request).set_tags(*_tagged(request), _str_map(body, "tags"))
     return web.Response(status=204)
 
 
 @routes.delete(TAGS)
 async def untag_resource(request: web.Request) -> web.Response:
-    await _svc(request).set_tags(_tagged_api(request), remove=request.query.getall("tagKeys", []))
+    await _svc(request).set_tags(*_tagged(request), remove=request.query.getall("tagKeys", []))
     return web.Response(status=204)
 
 
 @routes.get(TAGS)
 async def get_tags(request: web.Request) -> web.Response:
-    return json_response({"tags": dict(_svc(request).api(_tagged_api(request)).tags)})
+    return json_response({"tags": dict(_svc(request).tags(*_tagged(request)))})

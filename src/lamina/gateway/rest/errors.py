@@ -34,6 +34,7 @@ INVALID_RESOURCE = "Invalid Resource identifier specified"
 INVALID_METHOD = "Invalid Method identifier specified"
 INVALID_STAGE = "Invalid Stage identifier specified"
 INVALID_DEPLOYMENT = "Invalid Deployment identifier specified"
+INVALID_RESPONSE = "Invalid Response status code specified"
 NO_INTEGRATION = "No integration defined for method"
 
 

@@ -19,7 +19,7 @@ from typing import Callable, Mapping, Sequence, TypeVar
 from lamina.gateway.addresses import new_api_id
 from lamina.gateway.rest import paths
 from lamina.gateway.rest.errors import (
-    INVALID_DEPLOYMENT, INVALID_METHOD, INVALID_RESOURCE, INVALID_STAGE, NO_INTEGRATION, BadRequest, Conflict,
+    INVALID_DEPLOYMENT, INVALID_METHOD, INVALID_RESOURCE, INVALID_RESPONSE, INVALID_STAGE, NO_INTEGRATION, BadRequest, Conflict,
     NotFound, api_not_found,
 )  # fmt: skip
 from lamina.gateway.rest.integrations import function_of, validate_integration
@@ -181,13 +181,24 @@ class RestApiService:
             state.api = api
             return api
 
-    async def set_tags(self, api_id: str, tags: Mapping[str, str] | None = None, remove: Sequence[str] = ()) -> None:
+    def tags(self, api_id: str, stage_name: str | None) -> Mapping[str, str]:
+        return self.stage(api_id, stage_name).tags if stage_name is not None else self.api(api_id).tags
+
+    async def set_tags(self, api_id: str, stage_name: str | None, tags: Mapping[str, str] | None = None,
+                       remove: Sequence[str] = ()) -> None:  # fmt: skip
+        """Tag (or untag) the API, or one of its stages."""
         async with self._lock:
             state = self.state(api_id)
-            merged = {k: v for k, v in {**state.api.tags, **(tags or {})}.items() if k not in remove}
-            api = replace(state.api, tags=merged)
-            await self._store.change_resources(puts=[Stored(API, api_id, api.doc())])
-            state.api = api
+            current = self.tags(api_id, stage_name)
+            merged = {k: v for k, v in {**current, **(tags or {})}.items() if k not in remove}
+            if stage_name is None:
+                api = replace(state.api, tags=merged)
+                await self._store.change_resources(puts=[Stored(API, api_id, api.doc())])
+                state.api = api
+            else:
+                stage = replace(self.stage(api_id, stage_name), tags=merged)
+                await self._store.change_resources(puts=[Stored(STAGE, f"{api_id}/{stage_name}", stage.doc())])
+                state.stages[stage_name] = stage
 
     async def delete_api(self, api_id: str) -> None:
         async with self._lock:
@@ -280,15 +291,14 @@ class RestApiService:
             await self._store.change_resources(deletes=[(METHOD, f"{api_id}/{resource_id}/{method.http_method}")])
             del self.state(api_id).methods[(resource_id, method.http_method)]
 
-    async def put_method_response(self, api_id: str, resource_id: str, http_method: str, status: str,
-                                  doc: Mapping[str, object]) -> Mapping[str, object]:  # fmt: skip
+    async def set_method_response(self, api_id: str, resource_id: str, http_method: str, status: str,
+                                  doc: Mapping[str, object] | None) -> Mapping[str, object] | None:  # fmt: skip
+        """Store (or, with ``doc`` None, delete) a method response; it is kept, not acted on."""
         async with self._lock:
             method = self.method(api_id, resource_id, http_method)
-            current = method.extra.get("methodResponses")
-            responses = dict(current) if isinstance(current, dict) else {}
-            responses[status] = {"statusCode": status, **doc}
+            responses = _set_response(method.extra.get("methodResponses"), status, doc)
             await self._put_method(api_id, method.with_extra("methodResponses", responses))
-            return responses[status]  # type: ignore[no-any-return]
+            return responses.get(status)
 
     async def put_integration(self, api_id: str, resource_id: str, http_method: str, type_: str, uri: str | None,
                               integration_http_method: str | None, timeout_ms: int | None,
@@ -306,17 +316,17 @@ class RestApiService:
             method = self.method(api_id, resource_id, http_method)
             await self._put_method(api_id, replace(method, integration=None))
 
-    async def put_integration_response(self, api_id: str, resource_id: str, http_method: str, status: str,
-                                       doc: Mapping[str, object]) -> Mapping[str, object]:  # fmt: skip
+    async def set_integration_response(self, api_id: str, resource_id: str, http_method: str, status: str,
+                                       doc: Mapping[str, object] | None) -> Mapping[str, object] | None:  # fmt: skip
+        """Store (or, with ``doc`` None, delete) an integration response; kept, not acted on (proxy
+        integrations have none)."""
         async with self._lock:
             integration = self.integration(api_id, resource_id, http_method)
             method = self.method(api_id, resource_id, http_method)
-            current = integration.extra.get("integrationResponses")
-            responses = dict(current) if isinstance(current, dict) else {}
-            responses[status] = {"statusCode": status, **doc}
+            responses = _set_response(integration.extra.get("integrationResponses"), status, doc)
             updated = replace(integration, extra={**integration.extra, "integrationResponses": responses})
             await self._put_method(api_id, replace(method, integration=updated))
-            return responses[status]  # type: ignore[no-any-return]
+            return responses.get(status)
 
     # -- deployments and stages ---------------------------------------------------------------
 
@@ -401,6 +411,25 @@ class RestApiService:
 
 def lambda_function(integration: Integration) -> str | None:
     return function_of(integration.type, integration.uri)
+
+
+def _set_response(current: object, status: str, doc: Mapping[str, object] | None) -> dict[str, Mapping[str, object]]:
+    responses: dict[str, Mapping[str, object]] = (
+        {str(k): v for k, v in current.items() if isinstance(v, dict)} if isinstance(current, dict) else {}
+    )
+    if doc is not None:
+        responses[status] = {"statusCode": status, **doc}
+    elif responses.pop(status, None) is None:
+        raise NotFound(INVALID_RESPONSE)
+    return responses
+
+
+def response_of(current: object, status: str) -> Mapping[str, object]:
+    """A stored method or integration response, by status code."""
+    found = current.get(status) if isinstance(current, dict) else None
+    if not isinstance(found, dict):
+        raise NotFound(INVALID_RESPONSE)
+    return found
 
 
 def _check_stage(name: str, variables: Mapping[str, str]) -> None:

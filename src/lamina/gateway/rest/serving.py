@@ -19,6 +19,7 @@ import base64
 import json
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from aiohttp import web
@@ -58,19 +59,23 @@ class RestEndpoints:
         return RestEndpoint(self, api_id) if self._apis.find(api_id) is not None else None
 
     async def serve(self, request: web.Request, api_id: str, path: str) -> web.StreamResponse:
-        request_id = ids.request_id()
+        ids_ = _RequestIds(ids.request_id(), base64.b64encode(secrets.token_bytes(10)).decode(),
+                           f"Root={ids.trace_root()}")  # fmt: skip
         try:
-            response = await self._serve(request, api_id, path, request_id)
+            response = await self._serve(request, api_id, path, ids_)
         except RequestTimeout:
             response = TIMED_OUT
         except Exception:
             log.exception("REST API %s failed on %s %s", api_id, request.method, path)
             response = INTERNAL_ERROR
         headers: CIMultiDict[str] = CIMultiDict(response.headers)
-        headers["x-amzn-RequestId"] = request_id
+        # What API Gateway adds to every answer.
+        headers["x-amzn-RequestId"] = ids_.request_id
+        headers["x-amz-apigw-id"] = ids_.extended_request_id
+        headers["X-Amzn-Trace-Id"] = ids_.trace_id
         return web.Response(status=response.status, body=response.body, headers=headers)
 
-    async def _serve(self, request: web.Request, api_id: str, path: str, request_id: str) -> GatewayResponse:
+    async def _serve(self, request: web.Request, api_id: str, path: str, ids_: _RequestIds) -> GatewayResponse:
         state = self._apis.find(api_id)
         stage_name, slash, rest = path[1:].partition("/")
         stage = state.stages.get(stage_name) if state is not None else None
@@ -93,7 +98,7 @@ class RestEndpoints:
             return TOO_LARGE
         now = datetime.now(timezone.utc)
         sockname = request.transport.get_extra_info("sockname") if request.transport else None
-        event = build_event(
+        rest_request, context = (
             RestRequest(
                 method=request.method, path="/" + rest, raw_query=request.rel_url.raw_query_string,
                 headers=tuple((str(k), v) for k, v in request.headers.items()), body=body,
@@ -103,13 +108,16 @@ class RestEndpoints:
                 api_id=api_id, account_id=self._settings.account_id, stage=stage.name,
                 resource_id=route.resource_id, resource_path=route.path, path_parameters=found.path_parameters,
                 stage_variables=dict(stage.variables), binary_media_types=state.api.binary_media_types,
-                domain_name=addresses.domain_name(api_id), request_id=request_id,
-                extended_request_id=base64.b64encode(secrets.token_bytes(10)).decode(),
-                trace_id=f"Root={ids.trace_root()}", now=now,
+                domain_name=addresses.domain_name(api_id), request_id=ids_.request_id,
+                extended_request_id=ids_.extended_request_id, trace_id=ids_.trace_id, now=now,
                 forwarded_port=int(sockname[1]) if sockname else self._settings.port,
             ),
         )  # fmt: skip
-        payload = json.dumps(event).encode()
+        if len(body) <= jsonbody.INLINE_BYTES:
+            payload = _payload(rest_request, context)
+        else:  # a large body's encoding (base64, JSON escapes) in a worker thread
+            payload = await asyncio.to_thread(_payload, rest_request, context)
+        request_id = ids_.request_id
         invocation = asyncio.create_task(
             self._invoker.invoke(InvokeRequest(function=function, payload=payload, request_id=request_id)),
             name=f"rest-api-{api_id}-{request_id}",
@@ -136,6 +144,17 @@ class RestEndpoints:
         self._running.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.info("REST API invocation past its timeout failed: %s", task.exception())
+
+
+@dataclass(frozen=True)
+class _RequestIds:
+    request_id: str  # the event's requestContext.requestId and the invocation's request id
+    extended_request_id: str
+    trace_id: str
+
+
+def _payload(request: RestRequest, context: RestContext) -> bytes:
+    return json.dumps(build_event(request, context)).encode()
 
 
 class RestEndpoint:
