@@ -196,6 +196,17 @@ def test_resources_with_aws_errors(gw: Any, function_arn: str) -> None:
     assert method["methodIntegration"]["timeoutInMillis"] == 1000
     assert method["requestParameters"] == {"method.request.path.id": True}
     assert "200" in method["methodResponses"] and "200" in method["methodIntegration"]["integrationResponses"]
+    target = {"restApiId": api_id, "resourceId": user["id"], "httpMethod": "GET"}
+    updated = gw.update_integration(**target, patchOperations=[{"op": "replace", "path": "/timeoutInMillis", "value": "2000"}])
+    assert updated["timeoutInMillis"] == 2000 and updated["uri"] == uri(function_arn)
+    with pytest.raises(ClientError) as bad_timeout:
+        gw.update_integration(**target, patchOperations=[{"op": "replace", "path": "/timeoutInMillis", "value": "9"}])
+    assert bad_timeout.value.response["Error"]["Message"] == "Timeout should be between 50 ms and 29000 ms"
+    method = gw.update_method(**target, patchOperations=[
+        {"op": "replace", "path": "/apiKeyRequired", "value": "true"},
+        {"op": "remove", "path": "/requestParameters/method.request.path.id"},
+    ])  # fmt: skip
+    assert method["apiKeyRequired"] is True and method["requestParameters"] == {}
     ids = {"restApiId": api_id, "resourceId": user["id"], "httpMethod": "GET", "statusCode": "200"}
     assert gw.get_integration_response(**ids)["responseTemplates"] == {"application/json": ""}
     gw.delete_integration_response(**ids)

@@ -174,6 +174,14 @@ async def get_method(request: web.Request) -> web.Response:
     return json_response(method.doc())
 
 
+@routes.patch(METHOD)
+async def update_method(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    method = await _svc(request).update_method(*_ids(request), request.match_info["verb"],
+                                               parse_patches(body.get("patchOperations")))  # fmt: skip
+    return json_response(method.doc())
+
+
 @routes.delete(METHOD)
 async def delete_method(request: web.Request) -> web.Response:
     await _svc(request).delete_method(*_ids(request), request.match_info["verb"])
@@ -228,6 +236,14 @@ async def put_integration(request: web.Request) -> web.Response:
 @routes.get(INTEGRATION)
 async def get_integration(request: web.Request) -> web.Response:
     return json_response(_svc(request).integration(*_ids(request), request.match_info["verb"]).doc())
+
+
+@routes.patch(INTEGRATION)
+async def update_integration(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    integration = await _svc(request).update_integration(*_ids(request), request.match_info["verb"],
+                                                         parse_patches(body.get("patchOperations")))  # fmt: skip
+    return json_response(integration.doc())
 
 
 @routes.delete(INTEGRATION)

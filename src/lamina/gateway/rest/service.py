@@ -310,6 +310,26 @@ class RestApiService:
             await self._put_method(api_id, replace(method, integration=integration))
             return integration
 
+    async def update_method(self, api_id: str, resource_id: str, http_method: str, patches: Sequence[Patch]) -> Method:
+        async with self._lock:
+            method = self.method(api_id, resource_id, http_method)
+            for patch in patches:
+                method = _patch_method(method, patch)
+            if method.authorization_type not in AUTHORIZATION_TYPES:
+                raise BadRequest("Invalid authorization type specified")
+            return await self._put_method(api_id, method)
+
+    async def update_integration(self, api_id: str, resource_id: str, http_method: str,
+                                 patches: Sequence[Patch]) -> Integration:  # fmt: skip
+        async with self._lock:
+            integration = self.integration(api_id, resource_id, http_method)
+            for patch in patches:
+                integration = _patch_integration(integration, patch)
+            validate_integration(integration.type, integration.uri, integration.http_method, integration.timeout_ms)
+            method = self.method(api_id, resource_id, http_method)
+            await self._put_method(api_id, replace(method, integration=integration))
+            return integration
+
     async def delete_integration(self, api_id: str, resource_id: str, http_method: str) -> None:
         async with self._lock:
             self.integration(api_id, resource_id, http_method)
@@ -462,6 +482,61 @@ def _patch_api(api: RestApi, patch: Patch) -> RestApi:
         return replace(api, binary_media_types=kept + ((media,) if patch.op == "add" else ()))
     if patch.path in ("/version", "/apiKeySource", "/minimumCompressionSize", "/policy") and patch.op == "replace":
         return replace(api, extra={**api.extra, patch.path[1:]: patch.value})
+    raise patch.invalid()
+
+
+def _unescape(segment: str) -> str:
+    return segment.replace("~1", "/").replace("~0", "~")
+
+
+def _patch_map(extra: Mapping[str, object], member: str, patch: Patch, value: object) -> dict[str, object]:
+    """``extra`` with ``patch`` applied to the map ``member`` (``/<member>/<key>``)."""
+    key = _unescape(patch.path[len(member) + 2 :])
+    current = extra.get(member)
+    mapping = dict(current) if isinstance(current, dict) else {}
+    if patch.op == "remove":
+        mapping.pop(key, None)
+    elif patch.op in ("add", "replace"):
+        mapping[key] = value
+    else:
+        raise patch.invalid()
+    return {**extra, member: mapping}
+
+
+def _patch_method(method: Method, patch: Patch) -> Method:
+    if patch.path == "/authorizationType" and patch.op == "replace" and patch.value:
+        return replace(method, authorization_type=patch.value)
+    if patch.path == "/apiKeyRequired" and patch.op == "replace":
+        return replace(method, api_key_required=(patch.value or "").lower() == "true")
+    if patch.path in ("/authorizerId", "/operationName", "/requestValidatorId") and patch.op in ("replace", "add", "remove"):
+        extra = {k: v for k, v in method.extra.items() if k != patch.path[1:]}
+        if patch.op != "remove" and patch.value:
+            extra[patch.path[1:]] = patch.value
+        return replace(method, extra=extra)
+    if patch.path.startswith("/requestParameters/"):
+        return replace(method, extra=_patch_map(method.extra, "requestParameters", patch, (patch.value or "").lower() == "true"))
+    raise patch.invalid()
+
+
+def _patch_integration(integration: Integration, patch: Patch) -> Integration:
+    if patch.op == "replace" and patch.path == "/uri":
+        return replace(integration, uri=patch.value)
+    if patch.op == "replace" and patch.path == "/httpMethod":
+        return replace(integration, http_method=patch.value)
+    if patch.op == "replace" and patch.path == "/timeoutInMillis":
+        if not (patch.value or "").isdigit():
+            raise BadRequest("Timeout should be between 50 ms and 29000 ms")
+        return replace(integration, timeout_ms=int(patch.value or "0"))
+    simple = ("/passthroughBehavior", "/contentHandling", "/cacheNamespace", "/credentials", "/connectionType",
+              "/connectionId")  # fmt: skip
+    if patch.path in simple and patch.op in ("replace", "add", "remove"):
+        extra = {k: v for k, v in integration.extra.items() if k != patch.path[1:]}
+        if patch.op != "remove" and patch.value is not None:
+            extra[patch.path[1:]] = patch.value
+        return replace(integration, extra=extra)
+    for member in ("requestParameters", "requestTemplates"):
+        if patch.path.startswith(f"/{member}/"):
+            return replace(integration, extra=_patch_map(integration.extra, member, patch, patch.value))
     raise patch.invalid()
 
 
