@@ -53,7 +53,8 @@ class RestEndpoints:
         self._apis = apis
         self._invoker = invoker
         self._settings = settings
-        self._running: set[asyncio.Task[InvokeResult]] = set()  # invocations past their integration's timeout
+        # Every invocation in flight: one whose caller went away, or whose integration timed out, runs on.
+        self._running: set[asyncio.Task[InvokeResult]] = set()
 
     def endpoint(self, api_id: str) -> RestEndpoint | None:
         return RestEndpoint(self, api_id) if self._apis.find(api_id) is not None else None
@@ -61,10 +62,11 @@ class RestEndpoints:
     async def serve(self, request: web.Request, api_id: str, path: str) -> web.StreamResponse:
         ids_ = _RequestIds(ids.request_id(), base64.b64encode(secrets.token_bytes(10)).decode(),
                            f"Root={ids.trace_root()}")  # fmt: skip
+        slow_body = False
         try:
             response = await self._serve(request, api_id, path, ids_)
-        except RequestTimeout:
-            response = TIMED_OUT
+        except RequestTimeout:  # the request's body did not arrive in time
+            response, slow_body = TIMED_OUT, True
         except Exception:
             log.exception("REST API %s failed on %s %s", api_id, request.method, path)
             response = INTERNAL_ERROR
@@ -73,11 +75,14 @@ class RestEndpoints:
         headers["x-amzn-RequestId"] = ids_.request_id
         headers["x-amz-apigw-id"] = ids_.extended_request_id
         headers["X-Amzn-Trace-Id"] = ids_.trace_id
-        return web.Response(status=response.status, body=response.body, headers=headers)
+        answer = web.Response(status=response.status, body=response.body, headers=headers)
+        if slow_body:
+            answer.force_close()
+        return answer
 
     async def _serve(self, request: web.Request, api_id: str, path: str, ids_: _RequestIds) -> GatewayResponse:
         state = self._apis.find(api_id)
-        stage_name, slash, rest = path[1:].partition("/")
+        stage_name, _, rest = path[1:].partition("/")
         stage = state.stages.get(stage_name) if state is not None else None
         deployment = state.deployments.get(stage.deployment_id) if state and stage else None
         if state is None or stage is None or deployment is None:
@@ -122,12 +127,11 @@ class RestEndpoints:
             self._invoker.invoke(InvokeRequest(function=function, payload=payload, request_id=request_id)),
             name=f"rest-api-{api_id}-{request_id}",
         )
+        self._running.add(invocation)
+        invocation.add_done_callback(self._forget)
         done, _ = await asyncio.wait({invocation}, timeout=route.timeout_ms / 1000)
         if not done:
-            # The function runs on, as on AWS; its result is dropped.
-            self._running.add(invocation)
-            invocation.add_done_callback(self._forget)
-            return TIMED_OUT
+            return TIMED_OUT  # the function runs on, as on AWS; its result is dropped
         try:
             result = invocation.result()
         except ApiError as exc:
@@ -142,8 +146,8 @@ class RestEndpoints:
 
     def _forget(self, task: asyncio.Task[InvokeResult]) -> None:
         self._running.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.info("REST API invocation past its timeout failed: %s", task.exception())
+        if not task.cancelled():
+            task.exception()  # retrieved, so asyncio does not report it: the request that waited answers for it
 
 
 @dataclass(frozen=True)
