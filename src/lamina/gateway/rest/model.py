@@ -38,8 +38,14 @@ def _num(doc: Doc, key: str) -> float:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
 
 
-def _extra(doc: Doc, known: frozenset[str]) -> dict[str, object]:
-    return {k: v for k, v in doc.items() if k not in known}
+def _extra(doc: Doc, known: frozenset[str], defaults: Mapping[str, object]) -> dict[str, object]:
+    """The members ``doc`` has beyond ``known`` ones, less those that only repeat ``defaults``."""
+    return {k: v for k, v in doc.items() if k not in known and (k not in defaults or defaults[k] != v)}
+
+
+_API_DEFAULTS: Mapping[str, object] = {"apiKeySource": "HEADER", "disableExecuteApiEndpoint": False}
+_INTEGRATION_DEFAULTS: Mapping[str, object] = {"passthroughBehavior": "WHEN_NO_MATCH", "cacheNamespace": "",
+                                               "cacheKeyParameters": []}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -60,7 +66,7 @@ class RestApi:
             out["description"] = self.description
         if self.binary_media_types:
             out["binaryMediaTypes"] = list(self.binary_media_types)
-        out.update({"apiKeySource": "HEADER", "disableExecuteApiEndpoint": False, **self.extra})
+        out.update({**_API_DEFAULTS, **self.extra})
         out["endpointConfiguration"] = {"types": list(self.endpoint_types)}
         out["rootResourceId"] = self.root_resource_id
         if self.tags:
@@ -77,7 +83,7 @@ class RestApi:
             id=_str(doc, "id"), name=_str(doc, "name"), created=_num(doc, "createdDate"),
             root_resource_id=_str(doc, "rootResourceId"), description=_opt(doc, "description"),
             binary_media_types=tuple(_strs(doc, "binaryMediaTypes")), endpoint_types=tuple(types or ["EDGE"]),
-            tags=_str_map(doc, "tags"), extra=_extra(doc, known),
+            tags=_str_map(doc, "tags"), extra=_extra(doc, known, _API_DEFAULTS),
         )  # fmt: skip
 
 
@@ -116,15 +122,14 @@ class Integration:
             out["httpMethod"] = self.http_method
         if self.uri is not None:
             out["uri"] = self.uri
-        out.update({"passthroughBehavior": "WHEN_NO_MATCH", "timeoutInMillis": self.timeout_ms,
-                    "cacheNamespace": "", "cacheKeyParameters": [], **self.extra})  # fmt: skip
+        out.update({**_INTEGRATION_DEFAULTS, "timeoutInMillis": self.timeout_ms, **self.extra})
         return out
 
     @staticmethod
     def from_doc(doc: Doc) -> Integration:
         known = frozenset({"type", "httpMethod", "uri", "timeoutInMillis"})
         return Integration(_str(doc, "type"), _opt(doc, "uri"), _opt(doc, "httpMethod"),
-                           int(_num(doc, "timeoutInMillis")) or 29_000, _extra(doc, known))  # fmt: skip
+                           int(_num(doc, "timeoutInMillis")) or 29_000, _extra(doc, known, _INTEGRATION_DEFAULTS))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -156,7 +161,7 @@ class Method:
         return Method(
             _str(doc, "resourceId"), _str(doc, "httpMethod"), _str(doc, "authorizationType", "NONE"),
             doc.get("apiKeyRequired") is True,
-            Integration.from_doc(integration) if isinstance(integration, dict) else None, _extra(doc, known),
+            Integration.from_doc(integration) if isinstance(integration, dict) else None, _extra(doc, known, {}),
         )  # fmt: skip
 
 

@@ -9,6 +9,7 @@ integrations were when the deployment was created, as on AWS.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import re
 import secrets
 import string
@@ -106,8 +107,7 @@ class RestApiService:
         return self.state(api_id).api
 
     def apis(self, position: str | None, limit: int) -> tuple[list[RestApi], str | None]:
-        ordered = sorted((s.api for s in self._apis.values()), key=lambda a: (a.created, a.id))
-        return _page(ordered, position, limit, lambda a: a.id)
+        return _page([s.api for s in self._apis.values()], position, limit, lambda a: a.id)
 
     def resource(self, api_id: str, resource_id: str) -> Resource:
         found = self.state(api_id).resources.get(resource_id)
@@ -116,8 +116,7 @@ class RestApiService:
         return found
 
     def resources(self, api_id: str, position: str | None, limit: int) -> tuple[list[Resource], str | None]:
-        ordered = sorted(self.state(api_id).resources.values(), key=lambda r: r.path)
-        return _page(ordered, position, limit, lambda r: r.id)
+        return _page(list(self.state(api_id).resources.values()), position, limit, lambda r: r.id)
 
     def methods_of(self, api_id: str, resource_id: str) -> list[Method]:
         state = self.state(api_id)
@@ -143,8 +142,7 @@ class RestApiService:
         return found
 
     def deployments(self, api_id: str, position: str | None, limit: int) -> tuple[list[Deployment], str | None]:
-        ordered = sorted(self.state(api_id).deployments.values(), key=lambda d: (d.created, d.id))
-        return _page(ordered, position, limit, lambda d: d.id)
+        return _page(list(self.state(api_id).deployments.values()), position, limit, lambda d: d.id)
 
     def stage(self, api_id: str, name: str) -> Stage:
         found = self.state(api_id).stages.get(name)
@@ -463,12 +461,12 @@ def _check_stage(name: str, variables: Mapping[str, str]) -> None:
 
 
 def _page(items: list[T], position: str | None, limit: int, key: Callable[[T], str]) -> tuple[list[T], str | None]:
-    start = 0
-    if position:
-        start = next((i + 1 for i, item in enumerate(items) if key(item) == position), len(items))
-    page = items[start : start + limit]
-    more = start + limit < len(items)
-    return page, key(page[-1]) if more and page else None
+    """A page of ``items`` in the order of their ids: those after ``position`` (the last id of the
+    page before, whether or not that item still exists), and the next page's position if any."""
+    ordered = sorted(items, key=key)
+    start = bisect.bisect_right([key(item) for item in ordered], position) if position else 0
+    page = ordered[start : start + limit]
+    return page, key(page[-1]) if start + limit < len(ordered) else None
 
 
 def _patch_api(api: RestApi, patch: Patch) -> RestApi:
