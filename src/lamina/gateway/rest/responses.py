@@ -21,7 +21,7 @@ from typing import Callable
 
 from lamina import jsonbody
 from lamina.gateway.rest.media import accepts_binary
-from lamina.jsonbody import NOT_JSON, RawJson
+from lamina.jsonbody import RawJson
 from lamina.urls.events import HOP_BY_HOP
 
 JSON = "application/json"

@@ -25,7 +25,7 @@ from lamina.gateway.rest.errors import (
 )  # fmt: skip
 from lamina.gateway.rest.integrations import function_of, validate_integration
 from lamina.gateway.rest.model import Deployment, Integration, Method, Resource, RestApi, Route, Stage
-from lamina.gateway.rest.patches import Patch
+from lamina.gateway.rest.patches import Patch, patch_api, patch_integration, patch_method, patch_stage
 from lamina.settings import Settings
 from lamina.store.base import Resource as Stored
 from lamina.store.base import Store
@@ -174,7 +174,7 @@ class RestApiService:
             state = self.state(api_id)
             api = state.api
             for patch in patches:
-                api = _patch_api(api, patch)
+                api = patch_api(api, patch)
             await self._store.change_resources(puts=[Stored(API, api_id, api.doc())])
             state.api = api
             return api
@@ -312,7 +312,7 @@ class RestApiService:
         async with self._lock:
             method = self.method(api_id, resource_id, http_method)
             for patch in patches:
-                method = _patch_method(method, patch)
+                method = patch_method(method, patch)
             if method.authorization_type not in AUTHORIZATION_TYPES:
                 raise BadRequest("Invalid authorization type specified")
             return await self._put_method(api_id, method)
@@ -322,7 +322,7 @@ class RestApiService:
         async with self._lock:
             integration = self.integration(api_id, resource_id, http_method)
             for patch in patches:
-                integration = _patch_integration(integration, patch)
+                integration = patch_integration(integration, patch)
             validate_integration(integration.type, integration.uri, integration.http_method, integration.timeout_ms)
             method = self.method(api_id, resource_id, http_method)
             await self._put_method(api_id, replace(method, integration=integration))
@@ -412,7 +412,7 @@ class RestApiService:
         async with self._lock:
             stage = self.stage(api_id, name)
             for patch in patches:
-                stage = _patch_stage(stage, patch)
+                stage = patch_stage(stage, patch)
             self.deployment(api_id, stage.deployment_id)
             _check_stage(name, stage.variables)
             stage = replace(stage, last_updated=time.time())
@@ -467,88 +467,3 @@ def _page(items: list[T], position: str | None, limit: int, key: Callable[[T], s
     start = bisect.bisect_right([key(item) for item in ordered], position) if position else 0
     page = ordered[start : start + limit]
     return page, key(page[-1]) if start + limit < len(ordered) else None
-
-
-def _patch_api(api: RestApi, patch: Patch) -> RestApi:
-    if patch.path == "/name" and patch.op == "replace" and patch.value:
-        return replace(api, name=patch.value)
-    if patch.path == "/description" and patch.op in ("replace", "add", "remove"):
-        return replace(api, description=None if patch.op == "remove" else patch.value)
-    if patch.path.startswith("/binaryMediaTypes/") and patch.op in ("add", "remove"):
-        media = patch.path[len("/binaryMediaTypes/") :].replace("~1", "/").replace("~0", "~")
-        kept = tuple(m for m in api.binary_media_types if m != media)
-        return replace(api, binary_media_types=kept + ((media,) if patch.op == "add" else ()))
-    if patch.path in ("/version", "/apiKeySource", "/minimumCompressionSize", "/policy") and patch.op == "replace":
-        return replace(api, extra={**api.extra, patch.path[1:]: patch.value})
-    raise patch.invalid()
-
-
-def _unescape(segment: str) -> str:
-    return segment.replace("~1", "/").replace("~0", "~")
-
-
-def _patch_map(extra: Mapping[str, object], member: str, patch: Patch, value: object) -> dict[str, object]:
-    """``extra`` with ``patch`` applied to the map ``member`` (``/<member>/<key>``)."""
-    key = _unescape(patch.path[len(member) + 2 :])
-    current = extra.get(member)
-    mapping = dict(current) if isinstance(current, dict) else {}
-    if patch.op == "remove":
-        mapping.pop(key, None)
-    elif patch.op in ("add", "replace"):
-        mapping[key] = value
-    else:
-        raise patch.invalid()
-    return {**extra, member: mapping}
-
-
-def _patch_method(method: Method, patch: Patch) -> Method:
-    if patch.path == "/authorizationType" and patch.op == "replace" and patch.value:
-        return replace(method, authorization_type=patch.value)
-    if patch.path == "/apiKeyRequired" and patch.op == "replace":
-        return replace(method, api_key_required=(patch.value or "").lower() == "true")
-    if patch.path in ("/authorizerId", "/operationName", "/requestValidatorId") and patch.op in ("replace", "add", "remove"):
-        extra = {k: v for k, v in method.extra.items() if k != patch.path[1:]}
-        if patch.op != "remove" and patch.value:
-            extra[patch.path[1:]] = patch.value
-        return replace(method, extra=extra)
-    if patch.path.startswith("/requestParameters/"):
-        return replace(method, extra=_patch_map(method.extra, "requestParameters", patch, (patch.value or "").lower() == "true"))
-    raise patch.invalid()
-
-
-def _patch_integration(integration: Integration, patch: Patch) -> Integration:
-    if patch.op == "replace" and patch.path == "/uri":
-        return replace(integration, uri=patch.value)
-    if patch.op == "replace" and patch.path == "/httpMethod":
-        return replace(integration, http_method=patch.value)
-    if patch.op == "replace" and patch.path == "/timeoutInMillis":
-        if not (patch.value or "").isdigit():
-            raise BadRequest("Timeout should be between 50 ms and 29000 ms")
-        return replace(integration, timeout_ms=int(patch.value or "0"))
-    simple = ("/passthroughBehavior", "/contentHandling", "/cacheNamespace", "/credentials", "/connectionType",
-              "/connectionId")  # fmt: skip
-    if patch.path in simple and patch.op in ("replace", "add", "remove"):
-        extra = {k: v for k, v in integration.extra.items() if k != patch.path[1:]}
-        if patch.op != "remove" and patch.value is not None:
-            extra[patch.path[1:]] = patch.value
-        return replace(integration, extra=extra)
-    for member in ("requestParameters", "requestTemplates"):
-        if patch.path.startswith(f"/{member}/"):
-            return replace(integration, extra=_patch_map(integration.extra, member, patch, patch.value))
-    raise patch.invalid()
-
-
-def _patch_stage(stage: Stage, patch: Patch) -> Stage:
-    if patch.path == "/deploymentId" and patch.op == "replace" and patch.value:
-        return replace(stage, deployment_id=patch.value)
-    if patch.path == "/description" and patch.op in ("replace", "add", "remove"):
-        return replace(stage, description=None if patch.op == "remove" else patch.value)
-    if patch.path == "/tracingEnabled" and patch.op == "replace":
-        return replace(stage, tracing_enabled=(patch.value or "").lower() == "true")
-    if patch.path.startswith("/variables/") and patch.op in ("replace", "add", "remove"):
-        name = patch.path[len("/variables/") :].replace("~1", "/").replace("~0", "~")
-        variables = {k: v for k, v in stage.variables.items() if k != name}
-        if patch.op != "remove":
-            variables[name] = patch.value or ""
-        return replace(stage, variables=variables)
-    raise patch.invalid()
