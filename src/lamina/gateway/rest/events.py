@@ -55,6 +55,7 @@ class RestContext:
     forwarded_port: int
     deployment_id: str = ""
     extra: dict[str, object] = field(default_factory=dict)
+    authorizer: dict[str, object] | None = None  # a Lambda authorizer's answer: principalId, context, latency
 
 
 def _headers(req: RestRequest, ctx: RestContext) -> list[tuple[str, str]]:
@@ -107,6 +108,25 @@ def build_event(req: RestRequest, ctx: RestContext) -> dict[str, object]:
     identity["userAgent"] = user_agent
     identity["user"] = None
     stage_path = f"/{ctx.stage}{req.path}"
+    request_context: dict[str, object] = {
+        "resourceId": ctx.resource_id,
+        "resourcePath": ctx.resource_path,
+        "httpMethod": req.method.upper(),
+        "extendedRequestId": ctx.extended_request_id,
+        "requestTime": request_time(ctx.now),
+        "path": stage_path,
+        "accountId": ctx.account_id,
+        "protocol": req.protocol,
+        "stage": ctx.stage,
+        "domainPrefix": ctx.api_id,
+        "requestTimeEpoch": int(ctx.now.timestamp() * 1000),
+        "requestId": ctx.request_id,
+        "identity": identity,
+    }
+    if ctx.authorizer is not None:
+        request_context["authorizer"] = ctx.authorizer
+    request_context["domainName"] = ctx.domain_name
+    request_context["apiId"] = ctx.api_id
     return {
         "resource": ctx.resource_path,
         "path": req.path,
@@ -117,23 +137,7 @@ def build_event(req: RestRequest, ctx: RestContext) -> dict[str, object]:
         "multiValueQueryStringParameters": multi_params or None,
         "pathParameters": ctx.path_parameters or None,
         "stageVariables": ctx.stage_variables or None,
-        "requestContext": {
-            "resourceId": ctx.resource_id,
-            "resourcePath": ctx.resource_path,
-            "httpMethod": req.method.upper(),
-            "extendedRequestId": ctx.extended_request_id,
-            "requestTime": request_time(ctx.now),
-            "path": stage_path,
-            "accountId": ctx.account_id,
-            "protocol": req.protocol,
-            "stage": ctx.stage,
-            "domainPrefix": ctx.api_id,
-            "requestTimeEpoch": int(ctx.now.timestamp() * 1000),
-            "requestId": ctx.request_id,
-            "identity": identity,
-            "domainName": ctx.domain_name,
-            "apiId": ctx.api_id,
-        },
+        "requestContext": request_context,
         "body": body,
         "isBase64Encoded": is_base64,
     }

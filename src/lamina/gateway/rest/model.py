@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Mapping
 
+from lamina.gateway.rest.authorizers import Authorizer
+
 Doc = Mapping[str, object]
 
 
@@ -175,15 +177,19 @@ class Route:
     integration_type: str
     function: str | None  # the function's ARN, for AWS_PROXY integrations to Lambda
     timeout_ms: int
+    authorization_type: str = "NONE"
+    authorizer_id: str | None = None  # one of the deployment's authorizers
 
     def doc(self) -> dict[str, object]:
         return {"resourceId": self.resource_id, "path": self.path, "httpMethod": self.http_method,
-                "type": self.integration_type, "function": self.function, "timeoutInMillis": self.timeout_ms}  # fmt: skip
+                "type": self.integration_type, "function": self.function, "timeoutInMillis": self.timeout_ms,
+                "authorizationType": self.authorization_type, "authorizerId": self.authorizer_id}  # fmt: skip
 
     @staticmethod
     def from_doc(doc: Doc) -> Route:
         return Route(_str(doc, "resourceId"), _str(doc, "path"), _str(doc, "httpMethod"), _str(doc, "type"),
-                     _opt(doc, "function"), int(_num(doc, "timeoutInMillis")) or 29_000)  # fmt: skip
+                     _opt(doc, "function"), int(_num(doc, "timeoutInMillis")) or 29_000,
+                     _str(doc, "authorizationType", "NONE"), _opt(doc, "authorizerId"))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -192,6 +198,7 @@ class Deployment:
     created: float
     description: str | None = None
     routes: tuple[Route, ...] = ()
+    authorizers: Mapping[str, Authorizer] = field(default_factory=dict)  # those the routes use, as they were
 
     def doc(self) -> dict[str, object]:
         out: dict[str, object] = {"id": self.id}
@@ -201,13 +208,16 @@ class Deployment:
         return out
 
     def stored(self) -> dict[str, object]:
-        return {**self.doc(), "routes": [r.doc() for r in self.routes]}
+        return {**self.doc(), "routes": [r.doc() for r in self.routes],
+                "authorizers": [a.doc() for a in self.authorizers.values()]}  # fmt: skip
 
     @staticmethod
     def from_doc(doc: Doc) -> Deployment:
-        routes = doc.get("routes")
+        routes, authorizers = doc.get("routes"), doc.get("authorizers")
         items = [Route.from_doc(r) for r in routes if isinstance(r, dict)] if isinstance(routes, list) else []
-        return Deployment(_str(doc, "id"), _num(doc, "createdDate"), _opt(doc, "description"), tuple(items))
+        kept = [Authorizer.from_doc(a) for a in authorizers if isinstance(a, dict)] if isinstance(authorizers, list) else []
+        return Deployment(_str(doc, "id"), _num(doc, "createdDate"), _opt(doc, "description"), tuple(items),
+                          {a.id: a for a in kept})  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from lamina import jsonbody
+from lamina.gateway.authorizers.decision import Refuse
 from lamina.gateway.rest.media import accepts_binary
 from lamina.jsonbody import RawJson
 from lamina.urls.events import HOP_BY_HOP
@@ -49,6 +50,16 @@ INTERNAL_ERROR = GatewayResponse(500, (("Content-Type", JSON), ("x-amzn-ErrorTyp
 BAD_GATEWAY = GatewayResponse(502, INTERNAL_ERROR.headers, INTERNAL_ERROR.body)
 TIMED_OUT = GatewayResponse(504, (("Content-Type", JSON),), b'{"message": "Endpoint request timed out"}')
 TOO_LARGE = gateway_error(413, "Request Too Long", "RequestEntityTooLargeException")
+_REFUSAL_TYPES = {401: "UnauthorizedException", 403: "AccessDeniedException"}
+
+
+def refusal(refuse: Refuse) -> GatewayResponse:
+    """An authorizer's refusal (``authorizers.decision``) as API Gateway answers it."""
+    headers = {"Content-Type": JSON, **refuse.headers}
+    if refuse.status in _REFUSAL_TYPES and not any(k.lower() == "x-amzn-errortype" for k in refuse.headers):
+        headers["x-amzn-ErrorType"] = _REFUSAL_TYPES[refuse.status]
+    body = json.dumps(refuse.body, separators=(",", ":")).encode()
+    return GatewayResponse(refuse.status, tuple(headers.items()), body)
 
 
 def read_large(raw: bytes) -> object:

@@ -18,11 +18,13 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping, Sequence, TypeVar
 
 from lamina.gateway.addresses import new_api_id
+from lamina.gateway.authorizers.cache import AnswerCache
 from lamina.gateway.rest import paths
 from lamina.gateway.rest.errors import (
     INVALID_DEPLOYMENT, INVALID_METHOD, INVALID_RESOURCE, INVALID_RESPONSE, INVALID_STAGE, NO_INTEGRATION, BadRequest, Conflict,
     NotFound, api_not_found,
 )  # fmt: skip
+from lamina.gateway.rest.authorizers import Authorizer, check_method
 from lamina.gateway.rest.integrations import function_of, validate_integration
 from lamina.gateway.rest.model import Deployment, Integration, Method, Resource, RestApi, Route, Stage
 from lamina.gateway.rest.patches import Patch, patch_api, patch_integration, patch_method, patch_stage
@@ -30,9 +32,12 @@ from lamina.settings import Settings
 from lamina.store.base import Resource as Stored
 from lamina.store.base import Store
 
-API, RESOURCE, METHOD, DEPLOYMENT, STAGE = (f"apigateway/{k}" for k in ("restapi", "resource", "method", "deployment", "stage"))
+API, RESOURCE, METHOD, DEPLOYMENT, STAGE, AUTHORIZER = (
+    f"apigateway/{k}" for k in ("restapi", "resource", "method", "deployment", "stage", "authorizer")
+)
 _ALPHABET = string.ascii_lowercase + string.digits
 T = TypeVar("T")
+MAX_KEPT_ANSWERS = 10_000  # Lambda authorizers' answers kept for their TTL, in all
 AUTHORIZATION_TYPES = frozenset({"NONE", "AWS_IAM", "CUSTOM", "COGNITO_USER_POOLS"})
 _STAGE_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 _VARIABLE_NAME = re.compile(r"^[A-Za-z0-9_]+$")
@@ -51,6 +56,7 @@ class ApiState:
     methods: dict[tuple[str, str], Method] = field(default_factory=dict)
     deployments: dict[str, Deployment] = field(default_factory=dict)
     stages: dict[str, Stage] = field(default_factory=dict)
+    authorizers: dict[str, Authorizer] = field(default_factory=dict)  # authorizer_control.py changes them
     trees: dict[str, paths.Tree[dict[str, Route]]] = field(default_factory=dict)  # by deployment id
 
     def tree(self, deployment: Deployment) -> paths.Tree[dict[str, Route]]:
@@ -69,12 +75,14 @@ class RestApiService:
         self._settings = settings
         self._apis: dict[str, ApiState] = {}
         self._lock = asyncio.Lock()
+        # Kept by the data plane (authorizing.py), forgotten by FlushStageAuthorizersCache.
+        self.authorizer_answers: AnswerCache[Mapping[str, object]] = AnswerCache(MAX_KEPT_ANSWERS)
 
     async def load(self) -> None:
         for row in await self._store.list_resources(API):
             api = RestApi.from_doc(row.doc)
             self._apis[api.id] = ApiState(api)
-        for kind in (RESOURCE, METHOD, DEPLOYMENT, STAGE):
+        for kind in (RESOURCE, METHOD, DEPLOYMENT, STAGE, AUTHORIZER):
             for row in await self._store.list_resources(kind):
                 state = self._apis.get(row.key.partition("/")[0])
                 if state is None:
@@ -88,9 +96,21 @@ class RestApiService:
                 elif kind == DEPLOYMENT:
                     d = Deployment.from_doc(row.doc)
                     state.deployments[d.id] = d
+                elif kind == AUTHORIZER:
+                    a = Authorizer.from_doc(row.doc)
+                    state.authorizers[a.id] = a
                 else:
                     s = Stage.from_doc(row.doc)
                     state.stages[s.name] = s
+
+    @property
+    def lock(self) -> asyncio.Lock:
+        """Held by every change (this module's and authorizer_control.py's)."""
+        return self._lock
+
+    @property
+    def store(self) -> Store:
+        return self._store
 
     # -- lookups (no I/O) ---------------------------------------------------------------------
 
@@ -203,7 +223,7 @@ class RestApiService:
             self.state(api_id)
             prefix = f"{api_id}/"
             await self._store.change_resources(
-                deletes=[(API, api_id)], delete_prefixes=[(k, prefix) for k in (RESOURCE, METHOD, DEPLOYMENT, STAGE)]
+                deletes=[(API, api_id)], delete_prefixes=[(k, prefix) for k in (RESOURCE, METHOD, DEPLOYMENT, STAGE, AUTHORIZER)]
             )
             del self._apis[api_id]
 
@@ -280,6 +300,7 @@ class RestApiService:
                 raise BadRequest("Invalid authorization type specified")
             if (resource_id, verb) in self.state(api_id).methods:
                 raise Conflict("Method already exists for this resource")
+            check_method(authorization_type, extra.get("authorizerId"), self.state(api_id).authorizers)
             return await self._put_method(api_id, Method(resource_id, verb, authorization_type, api_key_required,
                                                          None, dict(extra)))  # fmt: skip
 
@@ -315,6 +336,7 @@ class RestApiService:
                 method = patch_method(method, patch)
             if method.authorization_type not in AUTHORIZATION_TYPES:
                 raise BadRequest("Invalid authorization type specified")
+            check_method(method.authorization_type, method.extra.get("authorizerId"), self.state(api_id).authorizers)
             return await self._put_method(api_id, method)
 
     async def update_integration(self, api_id: str, resource_id: str, http_method: str,
@@ -356,18 +378,24 @@ class RestApiService:
                 _check_stage(stage_name, variables)
             if not state.methods:
                 raise BadRequest("The REST API doesn't contain any methods")
-            routes = []
+            routes, authorizers = [], {}
             for (resource_id, verb), method in sorted(state.methods.items()):
                 if method.integration is None:
                     raise BadRequest(NO_INTEGRATION)
                 function = lambda_function(method.integration)
+                authorizer = state.authorizers.get(str(method.extra.get("authorizerId")))
+                if method.authorization_type not in ("CUSTOM", "COGNITO_USER_POOLS"):
+                    authorizer = None
+                elif authorizer is not None:
+                    authorizers[authorizer.id] = authorizer
                 routes.append(Route(resource_id, state.resources[resource_id].path, verb, method.integration.type,
-                                    function, method.integration.timeout_ms))  # fmt: skip
+                                    function, method.integration.timeout_ms, method.authorization_type,
+                                    authorizer.id if authorizer else None))  # fmt: skip
             deployment_id = _new_id(6)
             while deployment_id in state.deployments:
                 deployment_id = _new_id(6)
             now = time.time()
-            deployment = Deployment(deployment_id, now, description, tuple(routes))
+            deployment = Deployment(deployment_id, now, description, tuple(routes), authorizers)
             puts = [Stored(DEPLOYMENT, f"{api_id}/{deployment_id}", deployment.stored())]
             stage: Stage | None = None
             if stage_name:

@@ -5,10 +5,12 @@ stage's deployment (``paths.Tree``), never the API's current ones. What a reques
 
 1. stage, resource and method: a miss is ``403 {"message":"Missing Authentication Token"}``;
 2. a method whose integration Lamina does not serve (not a Lambda proxy): 500;
-3. the event (``events.build_event``), invoked synchronously through the ``Invoker`` (its limits,
+3. a method with a Lambda authorizer asks it first (``authorizing.py``): a refusal is answered
+   as API Gateway answers it, an allowance reaches the event as ``requestContext.authorizer``;
+4. the event (``events.build_event``), invoked synchronously through the ``Invoker`` (its limits,
    throttling, logs and billing), for at most the integration's ``timeoutInMillis`` (29 s by
    default): past it ``504 {"message": "Endpoint request timed out"}`` (the invocation runs on);
-4. the result (``responses.proxy_response``); a function error or a malformed result is 502, an
+5. the result (``responses.proxy_response``); a function error or a malformed result is 502, an
    invocation Lambda refuses (throttled, function gone) 500, as AWS answers.
 """
 
@@ -19,7 +21,7 @@ import base64
 import json
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from aiohttp import web
@@ -31,11 +33,12 @@ from lamina.api.errors import RequestTimeout
 from lamina.errors import ApiError
 from lamina.gateway import addresses
 from lamina.gateway.rest import paths
+from lamina.gateway.rest.authorizing import Authorized, Authorizing
 from lamina.gateway.rest.events import RestContext, RestRequest, build_event
 from lamina.gateway.rest.integrations import resolve_function
 from lamina.gateway.rest.responses import (
     BAD_GATEWAY, INTERNAL_ERROR, MISSING_AUTHENTICATION_TOKEN, TIMED_OUT, TOO_LARGE, GatewayResponse, proxy_response,
-    read_large,
+    read_large, refusal,
 )  # fmt: skip
 from lamina.gateway.rest.service import RestApiService
 from lamina.invoke.service import InvokeRequest, InvokeResult, Invoker
@@ -53,6 +56,7 @@ class RestEndpoints:
         self._apis = apis
         self._invoker = invoker
         self._settings = settings
+        self._authorizing = Authorizing(invoker, settings.region, apis.authorizer_answers)
         # Every invocation in flight: one whose caller went away, or whose integration timed out, runs on.
         self._running: set[asyncio.Task[InvokeResult]] = set()
 
@@ -118,6 +122,12 @@ class RestEndpoints:
                 forwarded_port=int(sockname[1]) if sockname else self._settings.port,
             ),
         )  # fmt: skip
+        if route.authorization_type in ("CUSTOM", "COGNITO_USER_POOLS"):
+            authorizer = deployment.authorizers.get(route.authorizer_id or "")
+            verdict = await self._authorizing.authorize(authorizer, deployment.id, rest_request, context)
+            if not isinstance(verdict, Authorized):
+                return refusal(verdict)
+            context = replace(context, authorizer=verdict.context)
         if len(body) <= jsonbody.INLINE_BYTES:
             payload = _payload(rest_request, context)
         else:  # a large body's encoding (base64, JSON escapes) in a worker thread

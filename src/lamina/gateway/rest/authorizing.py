@@ -1,0 +1,115 @@
+"""A REST API's Lambda authorizers enforced before the integration is called.
+
+For a method with a TOKEN or REQUEST authorizer (from the deployment's snapshot):
+
+1. its identity sources are read (``authorizers.identity``); one missing or empty, or a TOKEN that
+   does not match the authorizer's ``identityValidationExpression``, is 401 without calling it;
+2. a kept answer for the same authorizer and identity values is used if younger than the
+   authorizer's ``authorizerResultTtlInSeconds`` (0: nothing is kept); else the authorizer's
+   function is invoked synchronously with the TOKEN or REQUEST event (``authorizer_events``);
+3. the answer is decided against this request's method ARN (``decision.decide_rest``): a kept
+   policy is evaluated again for each request, as on AWS. A function error is ``Failed``: 401 if
+   its message is ``Unauthorized``, else 500.
+
+Answers are kept per stage and deployment, so a new deployment of the stage starts afresh. At most
+``service.MAX_KEPT_ANSWERS`` answers are kept in all (the oldest go first), however many tokens callers make up.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+from lamina import ids
+from lamina.errors import ApiError
+from lamina.gateway.authorizers import identity
+from lamina.gateway.authorizers.cache import AnswerCache
+from lamina.gateway.authorizers.decision import REST_ERROR, REST_UNAUTHORIZED, Allow, Failed, Refuse, decide_rest
+from lamina.gateway.rest.authorizer_events import method_arn, request_event, request_view, token_event
+from lamina.gateway.rest.authorizers import Authorizer
+from lamina.gateway.rest.events import RestContext, RestRequest
+from lamina.gateway.rest.integrations import resolve_function
+from lamina.invoke.service import InvokeRequest, Invoker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Authorized:
+    """Allowed: what the integration's event carries as ``requestContext.authorizer``."""
+
+    context: dict[str, object]
+
+
+class Authorizing:
+    def __init__(self, invoker: Invoker, region: str, kept: AnswerCache[Mapping[str, object]],
+                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+        """``kept``: the answers kept, keyed ``((api_id, stage), deployment_id, authorizer_id, values)``
+        so that FlushStageAuthorizersCache forgets a stage's with ``kept.forget((api_id, stage))``."""
+        self._invoker = invoker
+        self._region = region
+        self._clock = clock
+        self._kept = kept
+
+    async def authorize(self, authorizer: Authorizer | None, deployment_id: str, req: RestRequest,
+                        ctx: RestContext) -> Authorized | Refuse:  # fmt: skip
+        if authorizer is None or authorizer.type not in ("TOKEN", "REQUEST"):
+            # A method whose authorizer Lamina does not enforce (Cognito) is closed, never open.
+            log.warning("REST API %s: %s %s has an authorizer Lamina does not enforce", ctx.api_id, req.method,
+                        ctx.resource_path)  # fmt: skip
+            return REST_ERROR
+        function = resolve_function(authorizer.function() or "", ctx.stage_variables)
+        if not function:
+            return REST_ERROR
+        values = identity.values(authorizer.sources(), request_view(req, ctx))
+        if values is None:
+            return REST_UNAUTHORIZED
+        arn = method_arn(self._region, ctx.account_id, ctx.api_id, ctx.stage, req.method, req.path)
+        if authorizer.type == "TOKEN":
+            token = values[0]
+            expression = authorizer.validation_expression
+            if expression and re.fullmatch(expression, token) is None:
+                return REST_UNAUTHORIZED
+            event = token_event(token, arn)
+        else:
+            event = request_event(req, ctx, arn)
+        key = ((ctx.api_id, ctx.stage), deployment_id, authorizer.id, values)
+        started = self._clock()
+        answer: object | Failed | None = self._kept.get(key, started) if values else None
+        latency = 0
+        if answer is None:
+            answer = await self._ask(function, event)
+            latency = round((self._clock() - started) * 1000)
+            if isinstance(answer, Mapping) and values:
+                self._kept.put(key, answer, authorizer.ttl, self._clock())
+        decided = decide_rest(answer, arn)
+        if isinstance(decided, Refuse):
+            return decided
+        return Authorized(_with_latency(decided, latency))
+
+    async def _ask(self, function: str, event: Mapping[str, object]) -> object | Failed:
+        """The function's answer (parsed JSON) or its failure."""
+        try:
+            result = await self._invoker.invoke(InvokeRequest(function=function, payload=json.dumps(event).encode(),
+                                                              request_id=ids.request_id()))  # fmt: skip
+        except ApiError as exc:
+            log.info("could not invoke authorizer %s: %s %s", function, exc.code, exc.message)
+            return Failed(exc.code, exc.message)
+        try:
+            answer = json.loads(result.payload) if result.payload else None
+        except (ValueError, RecursionError):
+            answer = None
+        if result.function_error:
+            error = answer if isinstance(answer, dict) else {}
+            return Failed(str(error.get("errorType", result.function_error)), str(error.get("errorMessage", "")))
+        return answer
+
+
+def _with_latency(allowed: Allow, latency_ms: int) -> dict[str, object]:
+    out = dict(allowed.authorizer)
+    principal = out.pop("principalId", None)
+    return {"principalId": principal, **out, "integrationLatency": latency_ms}
