@@ -7,5 +7,7 @@
 - ``events.py``: a request as the proxy integration's event (payload 1.0);
 - ``responses.py``: a proxy result as HTTP, and API Gateway's own answers;
 - ``service.py``: the control plane (in memory, written through the store);
-- ``serving.py``: the data plane, an ``Endpoints`` for the execute-api listener.
+- ``serving.py``: the data plane, an ``Endpoints`` for the execute-api listener;
+- ``authorizers.py``, ``authorizer_control.py``: Lambda authorizers' records and control plane;
+  ``authorizer_events.py``, ``authorizing.py``: what they are asked, and their enforcement.
 """
