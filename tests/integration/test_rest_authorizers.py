@@ -177,6 +177,23 @@ def test_aws_cli(lamina: Any, gw: Any, functions: tuple[str, str]) -> None:
     gw.delete_rest_api(restApiId=api_id)
 
 
+def test_test_invoke_authorizer(gw: Any, functions: tuple[str, str]) -> None:
+    api = gw.create_rest_api(name="test-invoke")
+    made = gw.create_authorizer(restApiId=api["id"], name="tok", type="TOKEN", authorizerUri=uri(functions[0]),
+                                identitySource="method.request.header.Authorization")  # fmt: skip
+    allowed = gw.test_invoke_authorizer(restApiId=api["id"], authorizerId=made["id"],
+                                        headers={"Authorization": "allow"}, pathWithQueryString="/pets?x=1")  # fmt: skip
+    assert allowed["clientStatus"] == 200 and allowed["principalId"] == "user-allow"
+    statement = json.loads(allowed["policy"])["Statement"][0]
+    assert statement["Resource"] == [f"arn:aws:execute-api:us-east-1:000000000000:{api['id']}/test-invoke-stage/GET/pets"]
+    denied = gw.test_invoke_authorizer(restApiId=api["id"], authorizerId=made["id"], headers={"Authorization": "deny"})
+    assert denied["clientStatus"] == 403
+    assert gw.test_invoke_authorizer(restApiId=api["id"], authorizerId=made["id"])["clientStatus"] == 401
+    crashed = gw.test_invoke_authorizer(restApiId=api["id"], authorizerId=made["id"], headers={"Authorization": "crash"})
+    assert crashed["clientStatus"] == 500 and "principalId" not in crashed
+    gw.delete_rest_api(restApiId=api["id"])
+
+
 # -- data plane ------------------------------------------------------------------------------------
 
 

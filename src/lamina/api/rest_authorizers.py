@@ -1,13 +1,25 @@
-"""API Gateway's authorizer operations for REST APIs (``/restapis/{api}/authorizers``), and the
-flush of a stage's kept authorizer answers. The control plane is ``gateway.rest.authorizer_control``."""
+"""API Gateway's authorizer operations for REST APIs (``/restapis/{api}/authorizers``), the flush
+of a stage's kept authorizer answers, and TestInvokeAuthorizer. The control plane is
+``gateway.rest.authorizer_control``; test invocations ask the authorizer as the data plane does
+(``gateway.rest.authorizing``), about a GET of ``pathWithQueryString`` in the stage
+``test-invoke-stage``, and keep nothing."""
 
 from __future__ import annotations
 
+import base64
+import json
+import secrets
+from datetime import datetime, timezone
+
 from aiohttp import web
 
+from lamina import ids
 from lamina.api.context import json_body, json_response, services
-from lamina.api.rest_apis import _limit, _page, _str, _strs
+from lamina.api.rest_apis import _limit, _page, _str, _str_map, _strs
+from lamina.gateway.addresses import domain_name
 from lamina.gateway.rest.authorizer_control import RestAuthorizers
+from lamina.gateway.rest.authorizing import Authorizing
+from lamina.gateway.rest.events import RestContext, RestRequest
 from lamina.gateway.rest.errors import BadRequest
 from lamina.gateway.rest.patches import parse_patches
 
@@ -72,3 +84,35 @@ async def flush_stage_authorizers_cache(request: web.Request) -> web.Response:
     svc.rest_apis.stage(api_id, stage)  # NotFound for an unknown API or stage
     svc.rest_apis.authorizer_answers.forget((api_id, stage))
     return web.Response(status=202)
+
+
+@routes.post(AUTHORIZER)
+async def test_invoke_authorizer(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    api_id, authorizer_id = _ids(request)
+    svc = services(request)
+    authorizer = _authorizers(request).get(api_id, authorizer_id)
+    headers = list(_str_map(body, "headers").items())
+    multi = body.get("multiValueHeaders")
+    if isinstance(multi, dict):
+        headers += [(str(k), str(v)) for k, values in multi.items() if isinstance(values, list) for v in values]
+    path, _, query = (_str(body, "pathWithQueryString") or "/").partition("?")
+    req = RestRequest("GET", path if path.startswith("/") else "/" + path, query, tuple(headers),
+                      (_str(body, "body") or "").encode(), "test-invoke-source-ip")  # fmt: skip
+    ctx = RestContext(
+        api_id=api_id, account_id=svc.settings.account_id, stage="test-invoke-stage", resource_id="test-invoke-resource",
+        resource_path=req.path, path_parameters={}, stage_variables=_str_map(body, "stageVariables"),
+        binary_media_types=(), domain_name=domain_name(api_id), request_id=ids.request_id(),
+        extended_request_id=base64.b64encode(secrets.token_bytes(10)).decode(), trace_id=f"Root={ids.trace_root()}",
+        now=datetime.now(timezone.utc), forwarded_port=svc.settings.port,
+    )  # fmt: skip
+    tested = await Authorizing(svc.invoker, svc.settings.region, svc.rest_apis.authorizer_answers).test_invoke(
+        authorizer, req, ctx)
+    doc: dict[str, object] = {"clientStatus": tested.status, "log": "", "latency": tested.latency_ms}
+    if tested.answer is not None:
+        principal, policy = tested.answer.get("principalId"), tested.answer.get("policyDocument")
+        if isinstance(principal, str):
+            doc["principalId"] = principal
+        if policy is not None:
+            doc["policy"] = json.dumps(policy)
+    return json_response(doc)

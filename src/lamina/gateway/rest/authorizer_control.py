@@ -15,7 +15,8 @@ from typing import Mapping, Sequence
 from lamina.gateway.rest.authorizers import INVALID_AUTHORIZER, Authorizer, patch_authorizer, validate
 from lamina.gateway.rest.errors import Conflict, NotFound
 from lamina.gateway.rest.patches import Patch
-from lamina.gateway.rest.service import AUTHORIZER, RestApiService, _new_id, _page
+from lamina.gateway.rest.pages import new_id, page
+from lamina.gateway.rest.service import AUTHORIZER, RestApiService
 from lamina.store.base import Resource as Stored
 
 
@@ -30,7 +31,7 @@ class RestAuthorizers:
         return found
 
     def list(self, api_id: str, position: str | None, limit: int) -> tuple[list[Authorizer], str | None]:
-        return _page(list(self._apis.state(api_id).authorizers.values()), position, limit, lambda a: a.id)
+        return page(list(self._apis.state(api_id).authorizers.values()), position, limit, lambda a: a.id)
 
     async def _put(self, api_id: str, authorizer: Authorizer) -> Authorizer:
         validate(authorizer)
@@ -43,9 +44,9 @@ class RestAuthorizers:
                      extra: Mapping[str, object]) -> Authorizer:  # fmt: skip
         async with self._apis.lock:
             state = self._apis.state(api_id)
-            authorizer_id = _new_id(6)
+            authorizer_id = new_id(6)
             while authorizer_id in state.authorizers:
-                authorizer_id = _new_id(6)
+                authorizer_id = new_id(6)
             authorizer = Authorizer(authorizer_id, name, type_, uri, identity_source, validation_expression,
                                     300 if ttl is None else ttl, tuple(provider_arns), dict(extra))  # fmt: skip
             return await self._put(api_id, authorizer)

@@ -39,6 +39,28 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class _Question:
+    authorizer: Authorizer
+    function: str
+    values: tuple[str, ...]  # the identity sources' values, in order
+    arn: str
+
+    def event(self, req: RestRequest, ctx: RestContext) -> dict[str, object]:
+        if self.authorizer.type == "TOKEN":
+            return token_event(self.values[0], self.arn)
+        return request_event(req, ctx, self.arn)
+
+
+@dataclass(frozen=True)
+class Tested:
+    """What TestInvokeAuthorizer answers: the status a caller would get, the function's answer."""
+
+    status: int
+    answer: Mapping[str, object] | None
+    latency_ms: int
+
+
+@dataclass(frozen=True)
 class Authorized:
     """Allowed: what the integration's event carries as ``requestContext.authorizer``."""
 
@@ -57,6 +79,37 @@ class Authorizing:
 
     async def authorize(self, authorizer: Authorizer | None, deployment_id: str, req: RestRequest,
                         ctx: RestContext) -> Authorized | Refuse:  # fmt: skip
+        question = self._question(authorizer, req, ctx)
+        if isinstance(question, Refuse):
+            return question
+        key = ((ctx.api_id, ctx.stage), deployment_id, question.authorizer.id, question.values)
+        started = self._clock()
+        answer: object | Failed | None = self._kept.get(key, started) if question.values else None
+        latency = 0
+        if answer is None:
+            answer = await self._ask(question.function, question.event(req, ctx))
+            latency = round((self._clock() - started) * 1000)
+            if isinstance(answer, Mapping) and question.values:
+                self._kept.put(key, answer, question.authorizer.ttl, self._clock())
+        decided = decide_rest(answer, question.arn)
+        if isinstance(decided, Refuse):
+            return decided
+        return Authorized(_with_latency(decided, latency))
+
+    async def test_invoke(self, authorizer: Authorizer, req: RestRequest, ctx: RestContext) -> Tested:
+        """TestInvokeAuthorizer: the authorizer asked about ``req``, nothing kept."""
+        question = self._question(authorizer, req, ctx)
+        if isinstance(question, Refuse):
+            return Tested(question.status, None, 0)
+        started = self._clock()
+        answer = await self._ask(question.function, question.event(req, ctx))
+        latency = round((self._clock() - started) * 1000)
+        decided = decide_rest(answer, question.arn)
+        return Tested(200 if isinstance(decided, Allow) else decided.status,
+                      answer if isinstance(answer, Mapping) else None, latency)  # fmt: skip
+
+    def _question(self, authorizer: Authorizer | None, req: RestRequest, ctx: RestContext) -> _Question | Refuse:
+        """What to ask whom, or the refusal that needs no asking."""
         if authorizer is None or authorizer.type not in ("TOKEN", "REQUEST"):
             # A method whose authorizer Lamina does not enforce (Cognito) is closed, never open.
             log.warning("REST API %s: %s %s has an authorizer Lamina does not enforce", ctx.api_id, req.method,
@@ -68,28 +121,11 @@ class Authorizing:
         values = identity.values(authorizer.sources(), request_view(req, ctx))
         if values is None:
             return REST_UNAUTHORIZED
+        expression = authorizer.validation_expression
+        if authorizer.type == "TOKEN" and expression and re.fullmatch(expression, values[0]) is None:
+            return REST_UNAUTHORIZED
         arn = method_arn(self._region, ctx.account_id, ctx.api_id, ctx.stage, req.method, req.path)
-        if authorizer.type == "TOKEN":
-            token = values[0]
-            expression = authorizer.validation_expression
-            if expression and re.fullmatch(expression, token) is None:
-                return REST_UNAUTHORIZED
-            event = token_event(token, arn)
-        else:
-            event = request_event(req, ctx, arn)
-        key = ((ctx.api_id, ctx.stage), deployment_id, authorizer.id, values)
-        started = self._clock()
-        answer: object | Failed | None = self._kept.get(key, started) if values else None
-        latency = 0
-        if answer is None:
-            answer = await self._ask(function, event)
-            latency = round((self._clock() - started) * 1000)
-            if isinstance(answer, Mapping) and values:
-                self._kept.put(key, answer, authorizer.ttl, self._clock())
-        decided = decide_rest(answer, arn)
-        if isinstance(decided, Refuse):
-            return decided
-        return Authorized(_with_latency(decided, latency))
+        return _Question(authorizer, function, values, arn)
 
     async def _ask(self, function: str, event: Mapping[str, object]) -> object | Failed:
         """The function's answer (parsed JSON) or its failure."""

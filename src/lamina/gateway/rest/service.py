@@ -9,13 +9,10 @@ integrations were when the deployment was created, as on AWS.
 from __future__ import annotations
 
 import asyncio
-import bisect
 import re
-import secrets
-import string
 import time
 from dataclasses import dataclass, field, replace
-from typing import Callable, Mapping, Sequence, TypeVar
+from typing import Mapping, Sequence
 
 from lamina.gateway.addresses import new_api_id
 from lamina.gateway.authorizers.cache import AnswerCache
@@ -27,6 +24,7 @@ from lamina.gateway.rest.errors import (
 from lamina.gateway.rest.authorizers import Authorizer, check_method
 from lamina.gateway.rest.integrations import function_of, validate_integration
 from lamina.gateway.rest.model import Deployment, Integration, Method, Resource, RestApi, Route, Stage
+from lamina.gateway.rest.pages import new_id, page
 from lamina.gateway.rest.patches import Patch, patch_api, patch_integration, patch_method, patch_stage
 from lamina.settings import Settings
 from lamina.store.base import Resource as Stored
@@ -35,18 +33,12 @@ from lamina.store.base import Store
 API, RESOURCE, METHOD, DEPLOYMENT, STAGE, AUTHORIZER = (
     f"apigateway/{k}" for k in ("restapi", "resource", "method", "deployment", "stage", "authorizer")
 )
-_ALPHABET = string.ascii_lowercase + string.digits
-T = TypeVar("T")
 MAX_KEPT_ANSWERS = 10_000  # Lambda authorizers' answers kept for their TTL, in all
 AUTHORIZATION_TYPES = frozenset({"NONE", "AWS_IAM", "CUSTOM", "COGNITO_USER_POOLS"})
 _STAGE_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 _VARIABLE_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 _VARIABLE_VALUE = re.compile(r"^[A-Za-z0-9\-._~:/?#&=,]+$")
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"})
-
-
-def _new_id(length: int) -> str:
-    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
 
 
 @dataclass
@@ -127,7 +119,7 @@ class RestApiService:
         return self.state(api_id).api
 
     def apis(self, position: str | None, limit: int) -> tuple[list[RestApi], str | None]:
-        return _page([s.api for s in self._apis.values()], position, limit, lambda a: a.id)
+        return page([s.api for s in self._apis.values()], position, limit, lambda a: a.id)
 
     def resource(self, api_id: str, resource_id: str) -> Resource:
         found = self.state(api_id).resources.get(resource_id)
@@ -136,7 +128,7 @@ class RestApiService:
         return found
 
     def resources(self, api_id: str, position: str | None, limit: int) -> tuple[list[Resource], str | None]:
-        return _page(list(self.state(api_id).resources.values()), position, limit, lambda r: r.id)
+        return page(list(self.state(api_id).resources.values()), position, limit, lambda r: r.id)
 
     def methods_of(self, api_id: str, resource_id: str) -> list[Method]:
         state = self.state(api_id)
@@ -162,7 +154,7 @@ class RestApiService:
         return found
 
     def deployments(self, api_id: str, position: str | None, limit: int) -> tuple[list[Deployment], str | None]:
-        return _page(list(self.state(api_id).deployments.values()), position, limit, lambda d: d.id)
+        return page(list(self.state(api_id).deployments.values()), position, limit, lambda d: d.id)
 
     def stage(self, api_id: str, name: str) -> Stage:
         found = self.state(api_id).stages.get(name)
@@ -182,7 +174,7 @@ class RestApiService:
             api_id = new_api_id()
             while api_id in self._apis:
                 api_id = new_api_id()
-            root = Resource(_new_id(10), "/")
+            root = Resource(new_id(10), "/")
             api = RestApi(api_id, name, time.time(), root.id, description, tuple(binary_media_types),
                           tuple(endpoint_types) or ("EDGE",), dict(tags), dict(extra))  # fmt: skip
             await self._store.change_resources(puts=[Stored(API, api_id, api.doc()), self._stored_resource(api_id, root)])
@@ -251,9 +243,9 @@ class RestApiService:
                 if paths.is_variable(path_part) and paths.is_variable(sibling.path_part):
                     raise BadRequest(f"A sibling ({sibling.path_part}) of this resource already has a variable "
                                      "path part -- only one is allowed")  # fmt: skip
-            resource_id = _new_id(6)
+            resource_id = new_id(6)
             while resource_id in state.resources:
-                resource_id = _new_id(6)
+                resource_id = new_id(6)
             resource = Resource(resource_id, paths.join(parent.path, path_part), parent_id, path_part)
             await self._store.change_resources(puts=[self._stored_resource(api_id, resource)])
             state.resources[resource_id] = resource
@@ -391,9 +383,9 @@ class RestApiService:
                 routes.append(Route(resource_id, state.resources[resource_id].path, verb, method.integration.type,
                                     function, method.integration.timeout_ms, method.authorization_type,
                                     authorizer.id if authorizer else None))  # fmt: skip
-            deployment_id = _new_id(6)
+            deployment_id = new_id(6)
             while deployment_id in state.deployments:
-                deployment_id = _new_id(6)
+                deployment_id = new_id(6)
             now = time.time()
             deployment = Deployment(deployment_id, now, description, tuple(routes), authorizers)
             puts = [Stored(DEPLOYMENT, f"{api_id}/{deployment_id}", deployment.stored())]
@@ -486,12 +478,3 @@ def _check_stage(name: str, variables: Mapping[str, str]) -> None:
             raise BadRequest("Stage variable names may only contain alphanumeric characters and underscores")
         if not _VARIABLE_VALUE.match(value):
             raise BadRequest("Stage variable values must match the regular expression [A-Za-z0-9-._~:/?#&=,]+")
-
-
-def _page(items: list[T], position: str | None, limit: int, key: Callable[[T], str]) -> tuple[list[T], str | None]:
-    """A page of ``items`` in the order of their ids: those after ``position`` (the last id of the
-    page before, whether or not that item still exists), and the next page's position if any."""
-    ordered = sorted(items, key=key)
-    start = bisect.bisect_right([key(item) for item in ordered], position) if position else 0
-    page = ordered[start : start + limit]
-    return page, key(page[-1]) if start + limit < len(ordered) else None
