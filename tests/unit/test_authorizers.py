@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import random
+import re
 import time
 from typing import Any
 
@@ -230,3 +232,22 @@ def test_a_token_without_a_required_scope_is_403(signing: tuple[Any, jwt.PyJWKSe
 
 def test_bearer_prefix_is_optional() -> None:
     assert tokens.bearer("Bearer abc") == "abc" and tokens.bearer("bearer  abc ") == "abc" and tokens.bearer("abc") == "abc"
+
+
+def test_wildcards_match_as_a_regular_expression_would() -> None:
+    rng = random.Random(7)
+    for _ in range(3000):
+        pattern = "".join(rng.choice("ab/*?") for _ in range(rng.randint(0, 8)))
+        value = "".join(rng.choice("ab/") for _ in range(rng.randint(0, 10)))
+        regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+        expected = re.fullmatch(regex, value, re.DOTALL) is not None
+        verdict = policy.evaluate(document(statement("Allow", pattern)), value)
+        assert (verdict is policy.Verdict.ALLOW) is expected, (pattern, value)
+
+
+def test_a_long_path_against_many_wildcards_is_decided() -> None:
+    # A regular expression of ".*" runs backtracks for minutes on this; the matcher is linear.
+    arn = "arn:aws:execute-api:us-east-1:000000000000:abc/prod/GET/" + "/" * 8000 + "y"
+    doc = document(statement("Allow", "arn:aws:execute-api:*:*:abc/*/GET/*/*/*/*/x"))
+    assert policy.evaluate(doc, arn) is policy.Verdict.NO_ALLOW
+    assert policy.evaluate(doc, arn[:-1] + "x") is policy.Verdict.ALLOW
