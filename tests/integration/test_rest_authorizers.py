@@ -194,6 +194,27 @@ def test_test_invoke_authorizer(gw: Any, functions: tuple[str, str]) -> None:
     gw.delete_rest_api(restApiId=api["id"])
 
 
+def test_authorizers_survive_a_restart(make_server: Any, tmp_path: Path) -> None:
+    server = make_server(tmp_path / "data")
+    gw = apigw(server.endpoint)
+    api = gw.create_rest_api(name="kept")
+    made = gw.create_authorizer(restApiId=api["id"], name="tok", type="TOKEN", authorizerResultTtlInSeconds=0,
+                                authorizerUri=uri("arn:aws:lambda:us-east-1:000000000000:function:gone"),
+                                identitySource="method.request.header.Authorization")  # fmt: skip
+    gw.put_method(restApiId=api["id"], resourceId=api["rootResourceId"], httpMethod="GET",
+                  authorizationType="CUSTOM", authorizerId=made["id"])  # fmt: skip
+    gw.put_integration(restApiId=api["id"], resourceId=api["rootResourceId"], httpMethod="GET", type="MOCK")
+    gw.create_deployment(restApiId=api["id"], stageName="s")
+    server.stop()
+    again = make_server(tmp_path / "data")
+    gw = apigw(again.endpoint)
+    assert gw.get_authorizer(restApiId=api["id"], authorizerId=made["id"])["authorizerResultTtlInSeconds"] == 0
+    status, _, body = call(again.endpoint, api["id"], "GET", "/s/")
+    assert (status, json.loads(body)) == (401, UNAUTHORIZED)  # the deployment's authorizer still guards it
+    status, _, body = call(again.endpoint, api["id"], "GET", "/s/", headers={"Authorization": "x"})
+    assert (status, json.loads(body)) == (500, {"message": None})  # its function does not exist
+
+
 # -- data plane ------------------------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ Answers are kept per stage and deployment, so a new deployment of the stage star
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -24,7 +25,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
-from lamina import ids
+from lamina import ids, jsonbody
 from lamina.errors import ApiError
 from lamina.gateway.authorizers import identity
 from lamina.gateway.authorizers.cache import AnswerCache
@@ -135,14 +136,19 @@ class Authorizing:
         except ApiError as exc:
             log.info("could not invoke authorizer %s: %s %s", function, exc.code, exc.message)
             return Failed(exc.code, exc.message)
-        try:
-            answer = json.loads(result.payload) if result.payload else None
-        except (ValueError, RecursionError):
-            answer = None
+        answer = _parsed(result.payload) if len(result.payload) <= jsonbody.INLINE_BYTES else (
+            await asyncio.to_thread(_parsed, result.payload))  # a large answer is parsed off the event loop
         if result.function_error:
             error = answer if isinstance(answer, dict) else {}
             return Failed(str(error.get("errorType", result.function_error)), str(error.get("errorMessage", "")))
         return answer
+
+
+def _parsed(payload: bytes) -> object:
+    try:
+        return json.loads(payload) if payload else None
+    except (ValueError, RecursionError):
+        return None
 
 
 def _with_latency(allowed: Allow, latency_ms: int) -> dict[str, object]:

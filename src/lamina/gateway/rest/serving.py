@@ -4,9 +4,9 @@ A request's path begins with the stage's name; the rest is matched against the r
 stage's deployment (``paths.Tree``), never the API's current ones. What a request goes through:
 
 1. stage, resource and method: a miss is ``403 {"message":"Missing Authentication Token"}``;
-2. a method whose integration Lamina does not serve (not a Lambda proxy): 500;
-3. a method with a Lambda authorizer asks it first (``authorizing.py``): a refusal is answered
+2. a method with a Lambda authorizer asks it first (``authorizing.py``): a refusal is answered
    as API Gateway answers it, an allowance reaches the event as ``requestContext.authorizer``;
+3. a method whose integration Lamina does not serve (not a Lambda proxy): 500;
 4. the event (``events.build_event``), invoked synchronously through the ``Invoker`` (its limits,
    throttling, logs and billing), for at most the integration's ``timeoutInMillis`` (29 s by
    default): past it ``504 {"message": "Endpoint request timed out"}`` (the invocation runs on);
@@ -95,10 +95,6 @@ class RestEndpoints:
         route = paths.pick_method(found.value, request.method) if found is not None else None
         if found is None or route is None:
             return MISSING_AUTHENTICATION_TOKEN
-        function = resolve_function(route.function, dict(stage.variables)) if route.function else None
-        if function is None:
-            log.warning("REST API %s: %s %s has no Lambda proxy integration Lamina serves", api_id, route.http_method, route.path)
-            return INTERNAL_ERROR
         if request.content_length is not None and request.content_length > MAX_PAYLOAD:
             return TOO_LARGE
         try:
@@ -128,6 +124,10 @@ class RestEndpoints:
             if not isinstance(verdict, Authorized):
                 return refusal(verdict)
             context = replace(context, authorizer=verdict.context)
+        function = resolve_function(route.function, dict(stage.variables)) if route.function else None
+        if function is None:
+            log.warning("REST API %s: %s %s has no Lambda proxy integration Lamina serves", api_id, route.http_method, route.path)
+            return INTERNAL_ERROR
         if len(body) <= jsonbody.INLINE_BYTES:
             payload = _payload(rest_request, context)
         else:  # a large body's encoding (base64, JSON escapes) in a worker thread
