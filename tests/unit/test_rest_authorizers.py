@@ -160,6 +160,10 @@ def test_authorizers_are_stored_kept_in_deployments_and_deleted_only_when_unused
         assert deployment.routes[0].authorizer_id == made.id and deployment.routes[0].authorization_type == "CUSTOM"
         await control.update(api.id, made.id, [Patch("replace", "/authorizerResultTtlInSeconds", "0")])
         assert svc.state(api.id).deployments[deployment.id].authorizers[made.id].ttl == 300  # the snapshot's
+        with pytest.raises(BadRequest, match="Invalid authorizer ID specified"):  # its CUSTOM method needs a Lambda one
+            await control.update(api.id, made.id, [Patch("replace", "/type", "COGNITO_USER_POOLS"),
+                                                   Patch("add", "/providerARNs", "arn:aws:cognito-idp:x")])  # fmt: skip
+        assert control.get(api.id, made.id).type == "TOKEN"
         with pytest.raises(Conflict, match=r"^Cannot delete authorizer 'tok', is referenced in method: GET//$"):
             await control.delete(api.id, made.id)
         again = RestApiService(store, Settings())

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Mapping, Sequence
 
-from lamina.gateway.rest.authorizers import INVALID_AUTHORIZER, Authorizer, patch_authorizer, validate
+from lamina.gateway.rest.authorizers import INVALID_AUTHORIZER, Authorizer, check_method, patch_authorizer, validate
 from lamina.gateway.rest.errors import Conflict, NotFound
 from lamina.gateway.rest.patches import Patch
 from lamina.gateway.rest.pages import new_id, page
@@ -57,9 +57,12 @@ class RestAuthorizers:
             for patch in patches:
                 authorizer = patch_authorizer(authorizer, patch)
             authorizer = replace(authorizer, id=authorizer_id)
-            used = [m for m in self._apis.state(api_id).methods.values() if m.extra.get("authorizerId") == authorizer_id]
-            if used and (authorizer.type == "COGNITO_USER_POOLS") != (self.get(api_id, authorizer_id).type == "COGNITO_USER_POOLS"):
-                raise Conflict(f"Cannot change the type of authorizer '{authorizer.name}': methods use it")
+            # The methods that use it must still find an authorizer of their kind (CUSTOM: a Lambda one).
+            state = self._apis.state(api_id)
+            changed = {**state.authorizers, authorizer_id: authorizer}
+            for method in state.methods.values():
+                if method.extra.get("authorizerId") == authorizer_id:
+                    check_method(method.authorization_type, authorizer_id, changed)
             return await self._put(api_id, authorizer)
 
     async def delete(self, api_id: str, authorizer_id: str) -> None:
