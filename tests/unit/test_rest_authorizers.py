@@ -82,6 +82,7 @@ def test_identity_sources_read_headers_query_context_and_stage_variables() -> No
     assert identity.values(sources, view) == ("a,b", "1,2", "192.168.196.186", "stageVariableValue",
                                               "deef4878-7910-11e6-8f14-25afc3e9ae33")  # fmt: skip
     assert identity.values(token(identity_source="method.request.querystring.e").sources(), view) is None
+    assert request_view(req, context(), with_context=False).context == {}
 
 
 # -- what AWS accepts ------------------------------------------------------------------------------

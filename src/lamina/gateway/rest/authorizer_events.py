@@ -39,9 +39,10 @@ def request_event(req: RestRequest, ctx: RestContext, arn: str) -> dict[str, obj
     return event
 
 
-def request_view(req: RestRequest, ctx: RestContext) -> RequestView:
+def request_view(req: RestRequest, ctx: RestContext, *, with_context: bool = True) -> RequestView:
     """Headers by lower-cased name and query parameters by name, repeats joined by commas; the
-    context's values as ``context.<name>`` reads them (``identity.sourceIp``, ``requestId``, ...)."""
+    context's values as ``context.<name>`` reads them (``identity.sourceIp``, ``requestId``, ...),
+    unless ``with_context`` is false (no source reads them: they are not built)."""
     headers: dict[str, str] = {}
     for name, value in req.headers:
         lower = name.lower()
@@ -49,8 +50,8 @@ def request_view(req: RestRequest, ctx: RestContext) -> RequestView:
     query: dict[str, str] = {}
     for name, value in urllib.parse.parse_qsl(req.raw_query, keep_blank_values=True):
         query[name] = f"{query[name]},{value}" if name in query else value
-    proxy_context = build_event(replace(req, body=b""), replace(ctx, authorizer=None))["requestContext"]
     context: dict[str, str] = {}
+    proxy_context = build_event(replace(req, body=b""), replace(ctx, authorizer=None))["requestContext"] if with_context else None
     if isinstance(proxy_context, dict):
         for key, value in proxy_context.items():
             if isinstance(value, dict):

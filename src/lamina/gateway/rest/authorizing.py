@@ -12,7 +12,8 @@ For a method with a TOKEN or REQUEST authorizer (from the deployment's snapshot)
    its message is ``Unauthorized``, else 500.
 
 Answers are kept per stage and deployment, so a new deployment of the stage starts afresh. At most
-``service.MAX_KEPT_ANSWERS`` answers are kept in all (the oldest go first), however many tokens callers make up.
+``service.MAX_KEPT_ANSWERS`` are kept in all (the oldest go first), however many tokens callers
+make up.
 """
 
 from __future__ import annotations
@@ -119,7 +120,9 @@ class Authorizing:
         function = resolve_function(authorizer.function() or "", ctx.stage_variables)
         if not function:
             return REST_ERROR
-        values = identity.values(authorizer.sources(), request_view(req, ctx))
+        sources = authorizer.sources()
+        with_context = any(s.place is identity.Place.CONTEXT for s in sources)
+        values = identity.values(sources, request_view(req, ctx, with_context=with_context))
         if values is None:
             return REST_UNAUTHORIZED
         expression = authorizer.validation_expression
