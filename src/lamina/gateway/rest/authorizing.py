@@ -35,9 +35,10 @@ from lamina.gateway.rest.authorizer_events import method_arn, request_event, req
 from lamina.gateway.rest.authorizers import Authorizer
 from lamina.gateway.rest.events import RestContext, RestRequest
 from lamina.gateway.rest.integrations import resolve_function
-from lamina.invoke.service import InvokeRequest, Invoker
+from lamina.invoke.service import InvokeRequest, InvokeResult, Invoker
 
 log = logging.getLogger(__name__)
+TIMEOUT_SECONDS = 29.0  # as long as API Gateway waits for an integration
 
 
 @dataclass(frozen=True)
@@ -71,13 +72,21 @@ class Authorized:
 
 class Authorizing:
     def __init__(self, invoker: Invoker, region: str, kept: AnswerCache[Mapping[str, object]],
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+                 clock: Callable[[], float] = time.monotonic, timeout_seconds: float = TIMEOUT_SECONDS) -> None:  # fmt: skip
         """``kept``: the answers kept, keyed ``((api_id, stage), deployment_id, authorizer_id, values)``
-        so that FlushStageAuthorizersCache forgets a stage's with ``kept.forget((api_id, stage))``."""
+        so that FlushStageAuthorizersCache forgets a stage's with ``kept.forget((api_id, stage))``.
+        An authorizer that has not answered in ``timeout_seconds`` is a failure (500)."""
         self._invoker = invoker
         self._region = region
         self._clock = clock
         self._kept = kept
+        self._timeout = timeout_seconds
+        self._running: set[asyncio.Task[InvokeResult]] = set()
+
+    def _forget(self, task: asyncio.Task[InvokeResult]) -> None:
+        self._running.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: the request that waited answered for it
 
     async def authorize(self, authorizer: Authorizer | None, deployment_id: str, req: RestRequest,
                         ctx: RestContext) -> Authorized | Refuse:  # fmt: skip
@@ -133,9 +142,18 @@ class Authorizing:
 
     async def _ask(self, function: str, event: Mapping[str, object]) -> object | Failed:
         """The function's answer (parsed JSON) or its failure."""
+        request = InvokeRequest(function=function, payload=json.dumps(event).encode(), request_id=ids.request_id())
+        # A task of its own, as the integration's: a caller that goes away, or an authorizer slower
+        # than API Gateway waits for, leaves the invocation to end as invocations do.
+        invocation = asyncio.create_task(self._invoker.invoke(request), name=f"rest-authorizer-{request.request_id}")
+        self._running.add(invocation)
+        invocation.add_done_callback(self._forget)
+        done, _ = await asyncio.wait({invocation}, timeout=self._timeout)
+        if not done:
+            log.info("authorizer %s did not answer in %s s", function, self._timeout)
+            return Failed("Timeout", "the authorizer did not answer in time")
         try:
-            result = await self._invoker.invoke(InvokeRequest(function=function, payload=json.dumps(event).encode(),
-                                                              request_id=ids.request_id()))  # fmt: skip
+            result = invocation.result()
         except ApiError as exc:
             log.info("could not invoke authorizer %s: %s %s", function, exc.code, exc.message)
             return Failed(exc.code, exc.message)
