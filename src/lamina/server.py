@@ -34,6 +34,8 @@ from lamina.control.targets import Targets
 from lamina.control.urls import UrlService
 from lamina.events.engine import EventBridge
 from lamina.gateway.endpoint import Directory
+from lamina.gateway.rest.serving import RestEndpoints
+from lamina.gateway.rest.service import RestApiService
 from lamina.invoke.queue import AsyncQueue
 from lamina.invoke.service import InvokeRequest, Invoker
 from lamina.schedules.clock import SystemClock
@@ -144,12 +146,16 @@ class Server:
         schedules = SchedulerService(store, s, timers, Delivery(invoke_event, store.add_outbox, timers))
         await schedules.load()
         events = EventBridge(store, invoker, s, timers)
+        rest_apis = RestApiService(store, s)
+        await rest_apis.load()
+        apis = Directory()
+        apis.add(RestEndpoints(rest_apis, invoker, s))
         # A 50 MB zip in base64 inside JSON, as AWS accepts for CreateFunction.
         max_request = (s.limits.zipped_code_bytes * 4 + 2) // 3 + 64 * 1024
         self._svc = Services(
             s, store, code, functions, layers, scheduler, invoker, recorder, max_request,
             tags=tags, policies=policies, event_configs=event_configs, urls=urls, concurrency=concurrency,
-            queue=queue, apis=Directory(), events=events, schedules=schedules, timers=timers,
+            queue=queue, apis=apis, events=events, schedules=schedules, timers=timers, rest_apis=rest_apis,
         )  # fmt: skip
         # Before any environment starts: each serves it inside its network namespace.
         self._environments_runner = self._app_runner(build_app(self._svc, for_environments=True))

@@ -21,6 +21,7 @@ from lamina.control.urls import UrlService
 from lamina.errors import InvalidRequestContent
 from lamina.events.engine import EventBridge
 from lamina.gateway.endpoint import Directory
+from lamina.gateway.rest.service import RestApiService
 from lamina.invoke.queue import AsyncQueue
 from lamina.invoke.service import Invoker
 from lamina.metering.recorder import Recorder
@@ -54,6 +55,7 @@ class Services:
     events: EventBridge  # event buses, rules and their delivery (api/events.py, events/)
     schedules: SchedulerService  # EventBridge Scheduler's schedules (schedules/service.py)
     timers: Timers  # every timed firing: schedules', and other sources' (schedules/firing.py)
+    rest_apis: RestApiService  # API Gateway REST APIs' control plane (api/rest_apis.py)
 
 
 SERVICES = web.AppKey("services", Services)

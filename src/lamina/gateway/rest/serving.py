@@ -1,0 +1,180 @@
+"""The data plane: REST APIs' stages served at execute-api addresses (``lamina.gateway.endpoint``).
+
+A request's path begins with the stage's name; the rest is matched against the resources of the
+stage's deployment (``paths.Tree``), never the API's current ones. What a request goes through:
+
+1. stage, resource and method: a miss is ``403 {"message":"Missing Authentication Token"}``;
+2. a method with a Lambda authorizer asks it first (``authorizing.py``): a refusal is answered
+   as API Gateway answers it, an allowance reaches the event as ``requestContext.authorizer``;
+3. a method whose integration Lamina does not serve (not a Lambda proxy): 500;
+4. the event (``events.build_event``), invoked synchronously through the ``Invoker`` (its limits,
+   throttling, logs and billing), for at most the integration's ``timeoutInMillis`` (29 s by
+   default): past it ``504 {"message": "Endpoint request timed out"}`` (the invocation runs on);
+5. the result (``responses.proxy_response``); a function error or a malformed result is 502, an
+   invocation Lambda refuses (throttled, function gone) 500, as AWS answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import secrets
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+
+from aiohttp import web
+from multidict import CIMultiDict
+
+from lamina import ids, jsonbody
+from lamina.api.context import read_body
+from lamina.api.errors import RequestTimeout
+from lamina.errors import ApiError
+from lamina.gateway import addresses
+from lamina.gateway.rest import paths
+from lamina.gateway.rest.authorizing import Authorized, Authorizing
+from lamina.gateway.rest.events import RestContext, RestRequest, build_event
+from lamina.gateway.rest.integrations import resolve_function
+from lamina.gateway.rest.responses import (
+    BAD_GATEWAY, INTERNAL_ERROR, MISSING_AUTHENTICATION_TOKEN, TIMED_OUT, TOO_LARGE, GatewayResponse, proxy_response,
+    read_large, refusal,
+)  # fmt: skip
+from lamina.gateway.rest.service import RestApiService
+from lamina.invoke.service import InvokeRequest, InvokeResult, Invoker
+from lamina.settings import Settings
+
+log = logging.getLogger(__name__)
+# API Gateway's own limit on a request's payload (10 MB); Lambda's 6 MB applies to the event after it.
+MAX_PAYLOAD = 10 * 1024 * 1024
+
+
+class RestEndpoints:
+    """Every REST API, as the execute-api listener asks for them."""
+
+    def __init__(self, apis: RestApiService, invoker: Invoker, settings: Settings) -> None:
+        self._apis = apis
+        self._invoker = invoker
+        self._settings = settings
+        self._authorizing = Authorizing(invoker, settings.region, apis.authorizer_answers)
+        # Every invocation in flight: one whose caller went away, or whose integration timed out, runs on.
+        self._running: set[asyncio.Task[InvokeResult]] = set()
+
+    def endpoint(self, api_id: str) -> RestEndpoint | None:
+        return RestEndpoint(self, api_id) if self._apis.find(api_id) is not None else None
+
+    async def serve(self, request: web.Request, api_id: str, path: str) -> web.StreamResponse:
+        ids_ = _RequestIds(ids.request_id(), base64.b64encode(secrets.token_bytes(10)).decode(),
+                           f"Root={ids.trace_root()}")  # fmt: skip
+        slow_body = False
+        try:
+            response = await self._serve(request, api_id, path, ids_)
+        except RequestTimeout:  # the request's body did not arrive in time
+            response, slow_body = TIMED_OUT, True
+        except Exception:
+            log.exception("REST API %s failed on %s %s", api_id, request.method, path)
+            response = INTERNAL_ERROR
+        headers: CIMultiDict[str] = CIMultiDict(response.headers)
+        # What API Gateway adds to every answer.
+        headers["x-amzn-RequestId"] = ids_.request_id
+        headers["x-amz-apigw-id"] = ids_.extended_request_id
+        headers["X-Amzn-Trace-Id"] = ids_.trace_id
+        answer = web.Response(status=response.status, body=response.body, headers=headers)
+        if slow_body:
+            answer.force_close()
+        return answer
+
+    async def _serve(self, request: web.Request, api_id: str, path: str, ids_: _RequestIds) -> GatewayResponse:
+        state = self._apis.find(api_id)
+        stage_name, _, rest = path[1:].partition("/")
+        stage = state.stages.get(stage_name) if state is not None else None
+        deployment = state.deployments.get(stage.deployment_id) if state and stage else None
+        if state is None or stage is None or deployment is None:
+            return MISSING_AUTHENTICATION_TOKEN
+        found = state.tree(deployment).match("/" + rest)
+        route = paths.pick_method(found.value, request.method) if found is not None else None
+        if found is None or route is None:
+            return MISSING_AUTHENTICATION_TOKEN
+        if request.content_length is not None and request.content_length > MAX_PAYLOAD:
+            return TOO_LARGE
+        try:
+            body = await read_body(request)
+        except web.HTTPRequestEntityTooLarge:
+            return TOO_LARGE
+        now = datetime.now(timezone.utc)
+        sockname = request.transport.get_extra_info("sockname") if request.transport else None
+        rest_request, context = (
+            RestRequest(
+                method=request.method, path="/" + rest, raw_query=request.rel_url.raw_query_string,
+                headers=tuple((str(k), v) for k, v in request.headers.items()), body=body,
+                source_ip=request.remote or "", protocol=f"HTTP/{request.version.major}.{request.version.minor}",
+            ),
+            RestContext(
+                api_id=api_id, account_id=self._settings.account_id, stage=stage.name,
+                resource_id=route.resource_id, resource_path=route.path, path_parameters=found.path_parameters,
+                stage_variables=dict(stage.variables), binary_media_types=state.api.binary_media_types,
+                domain_name=addresses.domain_name(api_id), request_id=ids_.request_id,
+                extended_request_id=ids_.extended_request_id, trace_id=ids_.trace_id, now=now,
+                forwarded_port=int(sockname[1]) if sockname else self._settings.port,
+            ),
+        )  # fmt: skip
+        if route.authorization_type in ("CUSTOM", "COGNITO_USER_POOLS"):
+            authorizer = deployment.authorizers.get(route.authorizer_id or "")
+            verdict = await self._authorizing.authorize(authorizer, deployment.id, rest_request, context)
+            if not isinstance(verdict, Authorized):
+                return refusal(verdict)
+            context = replace(context, authorizer=verdict.context)
+        function = resolve_function(route.function, dict(stage.variables)) if route.function else None
+        if function is None:
+            log.warning("REST API %s: %s %s has no Lambda proxy integration Lamina serves", api_id, route.http_method, route.path)
+            return INTERNAL_ERROR
+        if len(body) <= jsonbody.INLINE_BYTES:
+            payload = _payload(rest_request, context)
+        else:  # a large body's encoding (base64, JSON escapes) in a worker thread
+            payload = await asyncio.to_thread(_payload, rest_request, context)
+        request_id = ids_.request_id
+        invocation = asyncio.create_task(
+            self._invoker.invoke(InvokeRequest(function=function, payload=payload, request_id=request_id)),
+            name=f"rest-api-{api_id}-{request_id}",
+        )
+        self._running.add(invocation)
+        invocation.add_done_callback(self._forget)
+        done, _ = await asyncio.wait({invocation}, timeout=route.timeout_ms / 1000)
+        if not done:
+            return TIMED_OUT  # the function runs on, as on AWS; its result is dropped
+        try:
+            result = invocation.result()
+        except ApiError as exc:
+            log.info("REST API %s could not invoke %s: %s %s", api_id, function, exc.code, exc.message)
+            return INTERNAL_ERROR
+        if result.function_error:
+            return BAD_GATEWAY
+        accept = request.headers.get("Accept")
+        if len(result.payload) <= jsonbody.INLINE_BYTES:
+            return proxy_response(result.payload, accept, state.api.binary_media_types)
+        return await asyncio.to_thread(proxy_response, result.payload, accept, state.api.binary_media_types, read_large)
+
+    def _forget(self, task: asyncio.Task[InvokeResult]) -> None:
+        self._running.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved, so asyncio does not report it: the request that waited answers for it
+
+
+@dataclass(frozen=True)
+class _RequestIds:
+    request_id: str  # the event's requestContext.requestId and the invocation's request id
+    extended_request_id: str
+    trace_id: str
+
+
+def _payload(request: RestRequest, context: RestContext) -> bytes:
+    return json.dumps(build_event(request, context)).encode()
+
+
+class RestEndpoint:
+    def __init__(self, endpoints: RestEndpoints, api_id: str) -> None:
+        self._endpoints = endpoints
+        self._api_id = api_id
+
+    async def serve(self, request: web.Request, path: str) -> web.StreamResponse:
+        return await self._endpoints.serve(request, self._api_id, path)
