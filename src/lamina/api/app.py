@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from lamina.api import aliases, event_config, functions, invoke, lamina, layers, policy, tags, urls, versions
-from lamina.api import concurrency, events, rest_apis, rest_authorizers, scheduler
+from lamina.api import concurrency, events, rest_apis, rest_authorizers, scheduler, tagging
 from lamina.api.context import SERVICES, Services
 from lamina.api.errors import MAX_REQUEST_BYTES, aws_errors
 from lamina.api.execute_api import execute_api
@@ -33,6 +33,7 @@ def build_app(svc: Services, *, for_environments: bool = False) -> web.Applicati
     app.add_routes(aliases.routes)
     app.add_routes(concurrency.routes)
     app.add_routes(scheduler.routes)
+    app.add_routes(tagging.routes)  # /tags/{arn}: Scheduler's and REST APIs'
     app.add_routes(lamina.routes)
     app.add_routes(rest_apis.routes)
     app.add_routes(rest_authorizers.routes)

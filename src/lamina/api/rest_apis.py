@@ -1,5 +1,5 @@
 """API Gateway's ``apigateway`` API (REST APIs) as boto3 and the AWS CLI call it: rest-json under
-``/restapis``, and tags under ``/tags/{arn}``. The control plane is ``lamina.gateway.rest.service``."""
+``/restapis``, and tags under ``/tags/{arn}`` (api/tagging.py). The control plane is ``lamina.gateway.rest.service``."""
 
 from __future__ import annotations
 
@@ -344,9 +344,7 @@ async def delete_stage(request: web.Request) -> web.Response:
     return web.Response(status=202)
 
 
-# -- tags --------------------------------------------------------------------------------------
-
-TAGS = "/tags/{arn:.+}"
+# -- tags (served at /tags/{arn} through api/tagging.py, which EventBridge Scheduler shares) ------
 
 
 def _tagged(request: web.Request) -> tuple[str, str | None]:
@@ -364,19 +362,16 @@ def _tagged(request: web.Request) -> tuple[str, str | None]:
     return api_id, stage_name
 
 
-@routes.put(TAGS)
 async def tag_resource(request: web.Request) -> web.Response:
     body = await json_body(request)
     await _svc(request).set_tags(*_tagged(request), _str_map(body, "tags"))
     return web.Response(status=204)
 
 
-@routes.delete(TAGS)
 async def untag_resource(request: web.Request) -> web.Response:
     await _svc(request).set_tags(*_tagged(request), remove=request.query.getall("tagKeys", []))
     return web.Response(status=204)
 
 
-@routes.get(TAGS)
 async def get_tags(request: web.Request) -> web.Response:
     return json_response({"tags": dict(_svc(request).tags(*_tagged(request)))})

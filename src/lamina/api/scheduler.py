@@ -130,19 +130,16 @@ async def list_schedules(request: web.Request) -> web.Response:
     return _page(request, items, "Schedules")
 
 
-@routes.post("/tags/{arn:.+}")
 async def tag_resource(request: web.Request) -> web.Response:
     await _scheduler(request).tag(request.match_info["arn"], _tags(await json_body(request)))
     return json_response({})
 
 
-@routes.delete("/tags/{arn:.+}")
 async def untag_resource(request: web.Request) -> web.Response:
     await _scheduler(request).untag(request.match_info["arn"], request.query.getall("TagKeys", []))
     return json_response({})
 
 
-@routes.get("/tags/{arn:.+}")
 async def list_tags(request: web.Request) -> web.Response:
     group = _scheduler(request).group_by_arn(request.match_info["arn"])
     return json_response({"Tags": [{"Key": k, "Value": v} for k, v in sorted(group.tags.items())]})
