@@ -33,6 +33,8 @@ from lamina.control.tags import TagService
 from lamina.control.targets import Targets
 from lamina.control.urls import UrlService
 from lamina.gateway.endpoint import Directory
+from lamina.gateway.http.control import HttpApis
+from lamina.gateway.http.serving import HttpApiEndpoints
 from lamina.invoke.queue import AsyncQueue
 from lamina.invoke.service import Invoker
 from lamina.metering.recorder import Recorder
@@ -128,6 +130,8 @@ class Server:
         await event_configs.load()
         await urls.load()
         await concurrency.load()
+        http_apis = HttpApis(store, region=s.region, account_id=s.account_id, port=self.port)
+        await http_apis.load()
         invoker = Invoker(functions, scheduler, s)
         queue = AsyncQueue(store, invoker, event_configs, s)
         invoker.attach(queue)
@@ -136,8 +140,9 @@ class Server:
         self._svc = Services(
             s, store, code, functions, layers, scheduler, invoker, recorder, max_request,
             tags=tags, policies=policies, event_configs=event_configs, urls=urls, concurrency=concurrency,
-            queue=queue, apis=Directory(),
+            queue=queue, apis=Directory(), http_apis=http_apis,
         )  # fmt: skip
+        self._svc.apis.add(HttpApiEndpoints(http_apis, self._svc))
         # Before any environment starts: each serves it inside its network namespace.
         self._environments_runner = self._app_runner(build_app(self._svc, for_environments=True))
         await self._environments_runner.setup()

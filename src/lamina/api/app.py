@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from lamina.api import aliases, event_config, functions, invoke, lamina, layers, policy, tags, urls, versions
-from lamina.api import concurrency
+from lamina.api import concurrency, http_apis
 from lamina.api.context import SERVICES, Services
 from lamina.api.errors import MAX_REQUEST_BYTES, aws_errors
 from lamina.api.execute_api import execute_api
@@ -33,4 +33,5 @@ def build_app(svc: Services, *, for_environments: bool = False) -> web.Applicati
     app.add_routes(aliases.routes)
     app.add_routes(concurrency.routes)
     app.add_routes(lamina.routes)
+    app.add_routes(http_apis.routes)
     return app

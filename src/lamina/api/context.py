@@ -20,6 +20,7 @@ from lamina.control.tags import TagService
 from lamina.control.urls import UrlService
 from lamina.errors import InvalidRequestContent
 from lamina.gateway.endpoint import Directory
+from lamina.gateway.http.control import HttpApis
 from lamina.invoke.queue import AsyncQueue
 from lamina.invoke.service import Invoker
 from lamina.metering.recorder import Recorder
@@ -48,6 +49,7 @@ class Services:
     concurrency: ConcurrencyService  # reserved and provisioned concurrency; the scheduler reads its limits
     queue: AsyncQueue  # the durable asynchronous-invocation queue (invoke/queue.py)
     apis: Directory  # the API Gateway APIs served at execute-api addresses (api/execute_api.py)
+    http_apis: HttpApis  # apigatewayv2's HTTP APIs (api/http_apis.py; served by gateway/http/serving.py)
 
 
 SERVICES = web.AppKey("services", Services)
