@@ -424,3 +424,15 @@ def test_apis_survive_a_restart(make_server: Any, tmp_path: Path) -> None:
     assert len(apigw.get_deployments(ApiId=api["ApiId"])["Items"]) == 2
     apigw.delete_api(ApiId=api["ApiId"])
     assert apigw.get_apis()["Items"] == []
+
+
+def test_lamina_apis_lists_urls_and_routes(lamina: Any, api: dict[str, Any]) -> None:
+    from tests.integration.test_clients import lamina_cli
+
+    listed = lamina_cli(lamina.endpoint, "apis")
+    assert listed.returncode == 0, listed.stderr
+    line = next(line for line in listed.stdout.splitlines() if line.startswith(api["ApiId"]))
+    assert api["ApiEndpoint"] in line and "$default" in line
+    as_json = json.loads(lamina_cli(lamina.endpoint, "apis", "--json").stdout)
+    [ours] = [a for a in as_json["Apis"] if a["apiId"] == api["ApiId"]]
+    assert [r["routeKey"] for r in ours["routes"]] == ["$default"]

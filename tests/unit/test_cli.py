@@ -675,3 +675,14 @@ def test_outbox_reads_every_page(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert all(f"#{i}  destination for arn:aws:sns:us-east-1:000000000000:t  from f (r-{i})" in out for i in (1, 2, 3))
     assert "3 message(s)" in out
+
+
+def test_api_rows_show_urls_and_sorted_routes() -> None:
+    from lamina.cli.apis import api_rows
+
+    rows = api_rows([
+        ({"apiId": "bbbbbbbbbb", "name": "zeta", "apiEndpoint": "http://b"}, []),
+        ({"apiId": "aaaaaaaaaa", "name": "alpha", "apiEndpoint": "http://a"},
+         [{"routeKey": "GET /x"}, {"routeKey": "$default"}]),
+    ])  # fmt: skip
+    assert rows == [["aaaaaaaaaa", "alpha", "http://a", "$default, GET /x"], ["bbbbbbbbbb", "zeta", "http://b", "-"]]

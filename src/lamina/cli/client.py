@@ -27,7 +27,8 @@ from typing import Iterator, Mapping, cast
 from urllib.parse import quote, urlencode, urlsplit
 
 from lamina.cli.errors import LambdaApiError, NoAnswerError, UnreachableError, UsageError
-from lamina.cli.shapes import FunctionConfiguration, FunctionSpec, InvokeResult, LogPage, OutboxMessage, QueueRow
+from lamina.cli.shapes import FunctionConfiguration, FunctionSpec, HttpApi, HttpApiRoute, InvokeResult, LogPage, OutboxMessage
+from lamina.cli.shapes import QueueRow
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:9000"
 API_VERSION = "/2015-03-31"
@@ -181,6 +182,28 @@ class LambdaClient:
 
     def delete_outbox_message(self, message_id: int) -> None:
         self._send("DELETE", f"{LOGS_API}/outbox/{message_id}", timeout=REQUEST_TIMEOUT_SECONDS)
+
+    def get_http_apis(self) -> Iterator[HttpApi]:
+        """Every HTTP API (apigatewayv2 GetApis, all pages)."""
+        for item in self._v2_items("/v2/apis"):
+            yield cast(HttpApi, item)
+
+    def get_http_api_routes(self, api_id: str) -> list[HttpApiRoute]:
+        """An HTTP API's routes (apigatewayv2 GetRoutes, all pages)."""
+        return [cast(HttpApiRoute, item) for item in self._v2_items(f"/v2/apis/{quote(api_id, safe='')}/routes")]
+
+    def _v2_items(self, path: str) -> Iterator[object]:
+        token: str | None = None
+        while True:
+            query = {"maxResults": "100", **({"nextToken": token} if token else {})}
+            page = self._send("GET", path, query=query, timeout=REQUEST_TIMEOUT_SECONDS).json_object()
+            items, next_token = page.get("items", []), page.get("nextToken")
+            if not isinstance(items, list):
+                raise NoAnswerError("Lamina's answer lacks `items`.")
+            yield from items
+            if not isinstance(next_token, str) or not next_token:
+                return
+            token = next_token
 
     # -- the HTTP boundary -----------------------------------------------------------------
 
