@@ -113,6 +113,11 @@ def main_table(results: Results) -> str | None:
                    "202 latency vs warm synchronous invoke, c=1, p50")  # fmt: skip
         lamina_row("same run, warm synchronous invoke, c=1, p50 / p99 (ms)",
                    f"{_ms(a.sync_latency.p50_ms)} / {_ms(a.sync_latency.p99_ms)}")
+    if (h := results.http_api) is not None:
+        lamina_row(f"HTTP API route, c={h.concurrency}: throughput (req/s) / p50 (ms)",
+                   f"{h.route_per_s:,.0f} / {_ms(h.route_p50_ms)}", "HTTP API route vs Invoke API throughput, c=8")
+        lamina_row(f"same run, Invoke API, c={h.concurrency}: throughput (req/s) / p50 (ms)",
+                   f"{h.invoke_per_s:,.0f} / {_ms(h.invoke_p50_ms)}")
     if (s := results.scaling) is not None and s.steps:
         best = max(s.steps, key=lambda st: st.throughput)
         lamina_row(f"scaling: peak throughput (req/s, limit {s.limit})", f"{best.throughput:,.0f} at c={best.concurrency}")

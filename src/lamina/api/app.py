@@ -34,4 +34,13 @@ def build_app(svc: Services, *, for_environments: bool = False) -> web.Applicati
     app.add_routes(concurrency.routes)
     app.add_routes(lamina.routes)
     app.add_routes(http_apis.routes)
+    # Last, every path: a request no route above takes is the Lambda API's UnknownOperation
+    # (aws_errors), as before. A route rather than the router's own miss, which builds an
+    # HTTPNotFound for each request of a function URL or execute-api address, though their
+    # middlewares answer those before any route runs.
+    app.router.add_route("*", "/{path:.*}", _unknown_operation)
     return app
+
+
+async def _unknown_operation(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPNotFound()

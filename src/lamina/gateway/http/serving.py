@@ -30,6 +30,7 @@ from multidict import CIMultiDict
 from lamina import ids, jsonbody
 from lamina.api.context import Services, read_body
 from lamina.api.errors import RequestTimeout
+from lamina.control.targets import identify
 from lamina.errors import ApiError, RequestTooLarge
 from lamina.gateway import addresses
 from lamina.gateway.http import responses
@@ -44,6 +45,7 @@ from lamina.urls.events import UrlRequest
 from lamina.urls.responses import UrlResponse
 
 log = logging.getLogger(__name__)
+_ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)  # events are trees Lamina built
 
 
 class HttpApiEndpoints:
@@ -54,12 +56,18 @@ class HttpApiEndpoints:
         self._svc = services
         # Invocations whose integration timed out run on to their end; kept here so none is lost.
         self._detached: set[asyncio.Task[InvokeResult]] = set()
+        self._endpoints: dict[str, HttpApiEndpoint] = {}  # made once per API: looked up for every request
 
     def endpoint(self, api_id: str) -> HttpApiEndpoint | None:
         state = self._apis.find(api_id)
         if state is None or state.api.disable_execute_api_endpoint:
             return None
-        return HttpApiEndpoint(self, api_id)
+        found = self._endpoints.get(api_id)
+        if found is None:
+            if len(self._endpoints) > 10_000:  # ids of deleted APIs must not accumulate
+                self._endpoints.clear()
+            found = self._endpoints[api_id] = HttpApiEndpoint(self, api_id)
+        return found
 
     def detach(self, task: asyncio.Task[InvokeResult]) -> None:
         self._detached.add(task)
@@ -69,6 +77,17 @@ class HttpApiEndpoints:
         self._detached.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.info("a timed-out HTTP API invocation ended with %r", task.exception())
+
+    def _within(self, integration: Integration) -> bool:
+        """Whether the integration's timeout can end an invocation before the function's own timeout
+        (with its longest initialisation) does: then the request needs a timer of its own."""
+        try:
+            name, qualifier = identify(integration.function_arn, None)
+            # Both ends of an alias's weighted routing, in case its versions' timeouts differ.
+            longest = max(self._svc.functions.resolve(name, qualifier, draw=d).timeout_s for d in (0.0, 0.999999))
+        except ApiError:
+            return True
+        return (longest + self._svc.settings.limits.init_timeout_seconds) * 1000 > integration.timeout_ms
 
     async def serve(self, request: web.Request, api_id: str, path: str) -> web.StreamResponse:
         request_id = ids.request_id()
@@ -127,18 +146,20 @@ class HttpApiEndpoints:
         build = event_v1 if integration.payload_format_version == "1.0" else event_v2
         now_ms = int(time.time() * 1000)
         if len(body) <= jsonbody.INLINE_BYTES:
-            payload = json.dumps(build(req, ctx, now_ms)).encode()
+            payload = _ENCODER.encode(build(req, ctx, now_ms)).encode()
         else:
-            payload = await asyncio.to_thread(lambda: json.dumps(build(req, ctx, now_ms)).encode())
-        invocation = asyncio.ensure_future(svc.invoker.invoke(InvokeRequest(
-            function=integration.function_arn, payload=payload, request_id=request_id,
-        )))  # fmt: skip
-        done, _ = await asyncio.wait((invocation,), timeout=integration.timeout_ms / 1000)
-        if not done:
-            self.detach(invocation)
-            return responses.UNAVAILABLE
+            payload = await asyncio.to_thread(lambda: _ENCODER.encode(build(req, ctx, now_ms)).encode())
+        call = InvokeRequest(function=integration.function_arn, payload=payload, request_id=request_id, built=True)
         try:
-            result = invocation.result()
+            if self._within(integration):
+                task = asyncio.ensure_future(svc.invoker.invoke(call))
+                done, _ = await asyncio.wait((task,), timeout=integration.timeout_ms / 1000)
+                if not done:
+                    self.detach(task)
+                    return responses.UNAVAILABLE
+                result = task.result()
+            else:  # the function's own timeout ends it first: no timer of the integration's needed
+                result = await svc.invoker.invoke(call)
         except RequestTooLarge:
             return responses.TOO_LARGE
         except ApiError as exc:  # throttled, the function gone, ...: API Gateway says no more than this
