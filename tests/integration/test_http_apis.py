@@ -436,3 +436,52 @@ def test_lamina_apis_lists_urls_and_routes(lamina: Any, api: dict[str, Any]) -> 
     as_json = json.loads(lamina_cli(lamina.endpoint, "apis", "--json").stdout)
     [ours] = [a for a in as_json["Apis"] if a["apiId"] == api["ApiId"]]
     assert [r["routeKey"] for r in ours["routes"]] == ["$default"]
+
+
+# -- the walkthrough in docs/http-apis.md, run as written ---------------------------------------
+
+DOC = ROOT / "docs" / "http-apis.md"
+
+
+def doc_blocks(language: str) -> list[str]:
+    """The doc's fenced blocks of ``language``, in order."""
+    blocks, current, inside = [], [], False
+    for line in DOC.read_text().splitlines():
+        if not inside and line.strip() == f"```{language}":
+            inside, current = True, []
+        elif inside and line.strip() == "```":
+            inside = False
+            blocks.append("\n".join(current) + "\n")
+        elif inside:
+            current.append(line)
+    return blocks
+
+
+def test_walkthrough_runs_as_written(make_server: Any, tmp_path: Path) -> None:
+    server = make_server(tmp_path / "data")
+    port = urlsplit(server.endpoint).port
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / ".venv").symlink_to(ROOT / ".venv")
+
+    def here(text: str) -> str:  # the doc's port, 9000, is this server's
+        return text.replace("127.0.0.1:9000", f"127.0.0.1:{port}").replace("localhost:9000", f"localhost:{port}")
+
+    shell = doc_blocks("sh")
+    assert len(shell) == 2
+    env = {**os.environ, "LAMINA_ENDPOINT": server.endpoint, "AWS_CONFIG_FILE": "/dev/null",
+           "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}  # fmt: skip
+    ran = subprocess.run(["bash", "-c", "set -euo pipefail\n" + here("".join(shell))], cwd=work, env=env,
+                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    outputs = [line for line in ran.stdout.splitlines() if line.startswith("{")]
+    assert json.loads(outputs[-2]) == {"hello": "curl", "path": "/hello", "route": "GET /hello"}
+    assert json.loads(outputs[-1]) == {"hello": "path", "path": "/hello", "route": "GET /hello"}
+    assert "greeter-api" in ran.stdout and "GET /hello" in ran.stdout  # lamina apis
+    [python] = doc_blocks("python")
+    script = work / "walkthrough.py"
+    script.write_text(here(python))
+    done = subprocess.run([str(VENV_BIN / "python"), str(script)], cwd=work, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"hello": "world", "path": "/prod/users/42", "route": "GET /users/{id}"}
