@@ -424,6 +424,9 @@ class HttpApis:
                 deployment = self._snapshot(state, True)
                 deployments[deployment.deployment_id] = deployment
                 stages[name] = replace(stage, deployment_id=deployment.deployment_id, updated=deployment.created)
+        # An automatic deployment no stage serves any more is dropped: they would pile up, one a change.
+        served = {s.deployment_id for s in stages.values()}
+        deployments = {k: d for k, d in deployments.items() if not d.auto_deployed or k in served}
         return replace(state, stages=stages, deployments=deployments)
 
     async def create_stage(self, api_id: str, body: Mapping[str, object]) -> Stage:
