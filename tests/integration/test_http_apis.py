@@ -445,7 +445,9 @@ DOC = ROOT / "docs" / "http-apis.md"
 
 def doc_blocks(language: str) -> list[str]:
     """The doc's fenced blocks of ``language``, in order."""
-    blocks, current, inside = [], [], False
+    blocks: list[str] = []
+    current: list[str] = []
+    inside = False
     for line in DOC.read_text().splitlines():
         if not inside and line.strip() == f"```{language}":
             inside, current = True, []
