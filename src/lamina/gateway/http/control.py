@@ -56,6 +56,7 @@ class Table:
     routes: tuple[RouteKey, ...]
     targets: Mapping[str, Integration]  # by route key, for routes that have an integration
     stage: Stage
+    resources: Mapping[str, str]  # each route key's path ("/pets/{id}", "$default")
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def _table(state: ApiState, stage: Stage) -> Table | None:
     by_id = {i.integration_id: i for i in deployment.integrations}
     keys = tuple(parse_route_key(r.route_key) for r in deployment.routes)
     targets = {r.route_key: by_id[r.integration_id] for r in deployment.routes if r.integration_id in by_id}
-    return Table(keys, targets, stage)
+    return Table(keys, targets, stage, {k.key: k.resource for k in keys})
 
 
 def _with_tables(state: ApiState) -> ApiState:

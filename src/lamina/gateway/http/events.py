@@ -21,7 +21,7 @@ from typing import Mapping
 from lamina.urls.events import HOP_BY_HOP, EventContext, UrlRequest, build_event, encode_body, request_time
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one a request, on the hot path: not frozen, whose __init__ costs more
 class RouteContext:
     """What the event says about the API, its stage and the route taken."""
 

@@ -30,7 +30,6 @@ from multidict import CIMultiDict
 from lamina import ids, jsonbody
 from lamina.api.context import Services, read_body
 from lamina.api.errors import RequestTimeout
-from lamina.control.targets import identify
 from lamina.errors import ApiError, RequestTooLarge
 from lamina.gateway import addresses
 from lamina.gateway.http import responses
@@ -38,7 +37,7 @@ from lamina.gateway.http.control import HttpApis, Table
 from lamina.gateway.http.events import RouteContext, event_v1, event_v2
 from lamina.gateway.http.model import Integration
 from lamina.gateway.http.routing import Match, resolve_stage, select
-from lamina.invoke.service import InvokeRequest, InvokeResult
+from lamina.invoke.service import InvokeRequest
 from lamina.model import UrlCors
 from lamina.urls import cors
 from lamina.urls.events import UrlRequest
@@ -54,8 +53,8 @@ class HttpApiEndpoints:
     def __init__(self, apis: HttpApis, services: Services) -> None:
         self._apis = apis
         self._svc = services
-        # Invocations whose integration timed out run on to their end; kept here so none is lost.
-        self._detached: set[asyncio.Task[InvokeResult]] = set()
+        # Answers sent when an integration timed out, while its invocation runs on in the handler.
+        self._late: set[asyncio.Task[web.Response]] = set()
         self._endpoints: dict[str, HttpApiEndpoint] = {}  # made once per API: looked up for every request
 
     def endpoint(self, api_id: str) -> HttpApiEndpoint | None:
@@ -69,25 +68,12 @@ class HttpApiEndpoints:
             found = self._endpoints[api_id] = HttpApiEndpoint(self, api_id)
         return found
 
-    def detach(self, task: asyncio.Task[InvokeResult]) -> None:
-        self._detached.add(task)
-        task.add_done_callback(self._finished)
-
-    def _finished(self, task: asyncio.Task[InvokeResult]) -> None:
-        self._detached.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.info("a timed-out HTTP API invocation ended with %r", task.exception())
-
-    def _within(self, integration: Integration) -> bool:
-        """Whether the integration's timeout can end an invocation before the function's own timeout
-        (with its longest initialisation) does: then the request needs a timer of its own."""
-        try:
-            name, qualifier = identify(integration.function_arn, None)
-            # Both ends of an alias's weighted routing, in case its versions' timeouts differ.
-            longest = max(self._svc.functions.resolve(name, qualifier, draw=d).timeout_s for d in (0.0, 0.999999))
-        except ApiError:
-            return True
-        return (longest + self._svc.settings.limits.init_timeout_seconds) * 1000 > integration.timeout_ms
+    def _answer_late(self, request: web.Request, response: web.Response) -> asyncio.Task[web.Response]:
+        """Send ``response`` now, from a task of its own, while the request's handler is still waiting."""
+        task = asyncio.create_task(_send(request, response), name=f"http-api-timeout-{response.headers.get('apigw-requestid')}")
+        self._late.add(task)
+        task.add_done_callback(self._late.discard)
+        return task
 
     async def serve(self, request: web.Request, api_id: str, path: str) -> web.StreamResponse:
         request_id = ids.request_id()
@@ -108,16 +94,31 @@ class HttpApiEndpoints:
         if match is None or integration is None:
             return _with_cors(_write(responses.NOT_FOUND, request_id), api_cors, origin)
         # Authorization goes here: a route's authorizer decides before anything is invoked.
+        # The integration's timeout is a timer, not a task per request: if it fires, a task of its own
+        # answers 503 (and the connection closes), while this handler waits for the invocation to end.
+        late: list[asyncio.Task[web.Response]] = []
+
+        def timed_out() -> None:
+            unavailable = _with_cors(_write(responses.UNAVAILABLE, request_id), api_cors, origin)
+            unavailable.force_close()
+            late.append(self._answer_late(request, unavailable))
+
+        timer = asyncio.get_running_loop().call_later(integration.timeout_ms / 1000, timed_out)
         try:
             response = await self._invoke(request, state.api.api_id, path, table, match, integration, request_id)
         except RequestTimeout:
-            timed_out = _write(responses.message(408, "Request Timeout"), request_id)
-            timed_out.force_close()
-            return timed_out
+            response = responses.message(408, "Request Timeout")
         except Exception:
             log.exception("HTTP API %s route %s failed", api_id, match.route_key)
             response = responses.INTERNAL_ERROR
-        return _with_cors(_write(response, request_id), api_cors, origin)
+        finally:
+            timer.cancel()
+        if late:  # what the function answered after the timeout is dropped, as API Gateway does
+            return await late[0]
+        written = _with_cors(_write(response, request_id), api_cors, origin)
+        if response.status == 408:
+            written.force_close()
+        return written
 
     async def _invoke(self, request: web.Request, api_id: str, path: str, table: Table, match: Match,
                       integration: Integration, request_id: str) -> UrlResponse:  # fmt: skip
@@ -135,10 +136,9 @@ class HttpApiEndpoints:
             headers=tuple((str(k), v) for k, v in request.headers.items()), body=body,
             source_ip=request.remote or "", protocol=f"HTTP/{request.version.major}.{request.version.minor}",
         )  # fmt: skip
-        route = next((r for r in table.routes if r.key == match.route_key), None)
         ctx = RouteContext(
             api_id=api_id, account_id=svc.settings.account_id, domain_name=addresses.domain_name(api_id),
-            stage=table.stage.name, route_key=match.route_key, resource=route.resource if route else match.route_key,
+            stage=table.stage.name, route_key=match.route_key, resource=table.resources.get(match.route_key, match.route_key),
             route_id=match.route_key, path_parameters=match.path_parameters,
             stage_variables=table.stage.stage_variables, request_id=request_id, trace_id=f"Root={ids.trace_root()}",
             forwarded_port=int(sockname[1]) if sockname else svc.settings.port,
@@ -151,15 +151,7 @@ class HttpApiEndpoints:
             payload = await asyncio.to_thread(lambda: _ENCODER.encode(build(req, ctx, now_ms)).encode())
         call = InvokeRequest(function=integration.function_arn, payload=payload, request_id=request_id, built=True)
         try:
-            if self._within(integration):
-                task = asyncio.ensure_future(svc.invoker.invoke(call))
-                done, _ = await asyncio.wait((task,), timeout=integration.timeout_ms / 1000)
-                if not done:
-                    self.detach(task)
-                    return responses.UNAVAILABLE
-                result = task.result()
-            else:  # the function's own timeout ends it first: no timer of the integration's needed
-                result = await svc.invoker.invoke(call)
+            result = await svc.invoker.invoke(call)
         except RequestTooLarge:
             return responses.TOO_LARGE
         except ApiError as exc:  # throttled, the function gone, ...: API Gateway says no more than this
@@ -184,6 +176,12 @@ class HttpApiEndpoint:
 
     async def serve(self, request: web.Request, path: str) -> web.StreamResponse:
         return await self._kind.serve(request, self._api_id, path)
+
+
+async def _send(request: web.Request, response: web.Response) -> web.Response:
+    await response.prepare(request)
+    await response.write_eof()
+    return response
 
 
 def _write(response: UrlResponse, request_id: str) -> web.Response:
