@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-import secrets
-import string
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Callable, Iterable, Mapping, Sequence, TypeVar
+from typing import Callable, Iterable, Mapping, TypeVar
 
 from lamina.gateway import addresses
 from lamina.gateway.http import integrations as uris
 from lamina.gateway.http.errors import BadRequest, Conflict, NotFound
+from lamina.gateway.http.inputs import iso, new_id, page, string, string_map
 from lamina.gateway.http.model import DEFAULT_STAGE, DEFAULT_TIMEOUT_MS, Api, Deployment, Integration, Route, Stage
 from lamina.gateway.http.model import cors_from
 from lamina.gateway.http.routing import InvalidRouteKey, RouteKey, parse_route_key
@@ -34,19 +33,9 @@ from lamina.store.base import Resource, Store
 KIND_API, KIND_ROUTE, KIND_INTEGRATION = "apigatewayv2/api", "apigatewayv2/route", "apigatewayv2/integration"
 KIND_STAGE, KIND_DEPLOYMENT = "apigatewayv2/stage", "apigatewayv2/deployment"
 CHILD_KINDS = (KIND_ROUTE, KIND_INTEGRATION, KIND_STAGE, KIND_DEPLOYMENT)
-_ALPHABET = string.ascii_lowercase + string.digits
 _STAGE_NAME = re.compile(r"^(\$default|[a-zA-Z0-9_\-]{1,128})$")
 _TAGS_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:apigateway:[a-z0-9-]*::/apis/(?P<api>[a-z0-9]+)(/stages/(?P<stage>[^/]+))?$")
 T = TypeVar("T")
-
-
-def new_id() -> str:
-    """Seven lowercase letters and digits: a route's, integration's, stage's or deployment's id, as AWS forms them."""
-    return "".join(secrets.choice(_ALPHABET) for _ in range(7))
-
-
-def iso(now: datetime) -> str:
-    return now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -82,42 +71,6 @@ def _table(state: ApiState, stage: Stage) -> Table | None:
 def _with_tables(state: ApiState) -> ApiState:
     tables = {name: t for name, stage in state.stages.items() if (t := _table(state, stage)) is not None}
     return replace(state, tables=tables)
-
-
-def _page(items: Sequence[T], key: Callable[[T], str], query: Mapping[str, str]) -> tuple[list[T], str | None]:
-    """One page of ``items`` (sorted by ``key``): MaxResults and NextToken as AWS's list operations take them."""
-    raw_max = query.get("maxResults")
-    limit = 100
-    if raw_max is not None:
-        if not raw_max.isdigit() or not 1 <= int(raw_max) <= 500:
-            raise BadRequest("MaxResults must be a number between 1 and 500")
-        limit = int(raw_max)
-    ordered = sorted(items, key=key)
-    token = query.get("nextToken")
-    if token:
-        ordered = [i for i in ordered if key(i) > token]
-    page = ordered[:limit]
-    return page, key(page[-1]) if len(ordered) > limit else None
-
-
-def _str(body: Mapping[str, object], name: str, *, required: bool = False, max_len: int = 1024) -> str | None:
-    value = body.get(name)
-    if value is None:
-        if required:
-            raise BadRequest(f"Invalid input: {name} is required")
-        return None
-    if not isinstance(value, str) or len(value) > max_len:
-        raise BadRequest(f"Invalid input: {name} must be a string of at most {max_len} characters")
-    return value
-
-
-def _str_map(body: Mapping[str, object], name: str) -> dict[str, str] | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise BadRequest(f"Invalid input: {name} must be a map of strings")
-    return {str(k): str(v) for k, v in value.items()}
 
 
 class HttpApis:
@@ -169,19 +122,19 @@ class HttpApis:
         return state
 
     def apis(self, query: Mapping[str, str]) -> tuple[list[Api], str | None]:
-        return _page([s.api for s in self._apis.values()], lambda a: a.api_id, query)
+        return page([s.api for s in self._apis.values()], lambda a: a.api_id, query)
 
     def routes(self, api_id: str, query: Mapping[str, str]) -> tuple[list[Route], str | None]:
-        return _page(list(self.state(api_id).routes.values()), lambda r: r.route_id, query)
+        return page(list(self.state(api_id).routes.values()), lambda r: r.route_id, query)
 
     def integrations(self, api_id: str, query: Mapping[str, str]) -> tuple[list[Integration], str | None]:
-        return _page(list(self.state(api_id).integrations.values()), lambda i: i.integration_id, query)
+        return page(list(self.state(api_id).integrations.values()), lambda i: i.integration_id, query)
 
     def stages(self, api_id: str, query: Mapping[str, str]) -> tuple[list[Stage], str | None]:
-        return _page(list(self.state(api_id).stages.values()), lambda s: s.name, query)
+        return page(list(self.state(api_id).stages.values()), lambda s: s.name, query)
 
     def deployments(self, api_id: str, query: Mapping[str, str]) -> tuple[list[Deployment], str | None]:
-        return _page(list(self.state(api_id).deployments.values()), lambda d: d.deployment_id, query)
+        return page(list(self.state(api_id).deployments.values()), lambda d: d.deployment_id, query)
 
     def route(self, api_id: str, route_id: str) -> Route:
         found = self.state(api_id).routes.get(route_id)
@@ -210,7 +163,7 @@ class HttpApis:
     # -- APIs -------------------------------------------------------------------------------------
 
     async def create_api(self, body: Mapping[str, object]) -> ApiState:
-        name = _str(body, "name", required=True, max_len=128)
+        name = string(body, "name", required=True, max_len=128)
         assert name is not None
         if body.get("protocolType") != "HTTP":
             raise BadRequest("Lamina serves HTTP APIs here: ProtocolType must be HTTP (WEBSOCKET is not supported)")
@@ -219,12 +172,12 @@ class HttpApis:
             while api_id in self._apis:
                 api_id = addresses.new_api_id()
             created = iso(self._now())
-            api = Api(api_id, name, created, _str(body, "description"), _str(body, "version", max_len=64),
+            api = Api(api_id, name, created, string(body, "description"), string(body, "version", max_len=64),
                       self._cors(body), body.get("disableExecuteApiEndpoint") is True,
-                      _str_map(body, "tags") or {})  # fmt: skip
+                      string_map(body, "tags") or {})  # fmt: skip
             state = ApiState(api)
-            target = _str(body, "target", max_len=2048)
-            route_key = _str(body, "routeKey", max_len=1024)
+            target = string(body, "target", max_len=2048)
+            route_key = string(body, "routeKey", max_len=1024)
             if target is not None:
                 state = self._quick_create(state, target, route_key or "$default", created)
             elif route_key is not None:
@@ -251,10 +204,10 @@ class HttpApis:
             api = old.api
             changes: dict[str, object] = {}
             if "name" in body:
-                changes["name"] = _str(body, "name", required=True, max_len=128)
+                changes["name"] = string(body, "name", required=True, max_len=128)
             for member in ("description", "version"):
                 if member in body:
-                    changes[member] = _str(body, member)
+                    changes[member] = string(body, member)
             if "corsConfiguration" in body:
                 changes["cors"] = self._cors(body)
             if "disableExecuteApiEndpoint" in body:
@@ -297,7 +250,7 @@ class HttpApis:
             raise BadRequest(str(exc)) from None
 
     def _target(self, state: ApiState, body: Mapping[str, object]) -> str | None:
-        target = _str(body, "target", max_len=128)
+        target = string(body, "target", max_len=128)
         if target is None:
             return None
         integration_id = target.removeprefix("integrations/")
@@ -316,13 +269,13 @@ class HttpApis:
     async def create_route(self, api_id: str, body: Mapping[str, object]) -> Route:
         async with self._lock:
             old = self.state(api_id)
-            key = _str(body, "routeKey", required=True)
+            key = string(body, "routeKey", required=True)
             assert key is not None
             self._route_key(key)
             self._authorization(body)
             if any(r.route_key == key for r in old.routes.values()):
                 raise Conflict(f"Unable to create route {key}. Route already exists for this API.")
-            route = Route(new_id(), key, self._target(old, body), operation_name=_str(body, "operationName", max_len=64))
+            route = Route(new_id(), key, self._target(old, body), operation_name=string(body, "operationName", max_len=64))
             await self._commit(old, self._auto_deploy(replace(old, routes={**old.routes, route.route_id: route})))
             return route
 
@@ -332,7 +285,7 @@ class HttpApis:
             route = self.route(api_id, route_id)
             self._authorization(body)
             if "routeKey" in body:
-                key = _str(body, "routeKey", required=True)
+                key = string(body, "routeKey", required=True)
                 assert key is not None
                 self._route_key(key)
                 if any(r.route_key == key and r.route_id != route_id for r in old.routes.values()):
@@ -341,7 +294,7 @@ class HttpApis:
             if "target" in body:
                 route = replace(route, target=self._target(old, body))
             if "operationName" in body:
-                route = replace(route, operation_name=_str(body, "operationName", max_len=64))
+                route = replace(route, operation_name=string(body, "operationName", max_len=64))
             await self._commit(old, self._auto_deploy(replace(old, routes={**old.routes, route_id: route})))
             return route
 
@@ -359,13 +312,13 @@ class HttpApis:
         kind = body.get("integrationType", "AWS_PROXY" if integration else None)
         if kind != "AWS_PROXY":
             raise BadRequest(f"Unsupported integration type {kind}: Lamina serves AWS_PROXY (Lambda) integrations")
-        uri = _str(body, "integrationUri", max_len=2048) or (integration.uri if integration else None)
+        uri = string(body, "integrationUri", max_len=2048) or (integration.uri if integration else None)
         if uri is None:
             raise BadRequest("Invalid input: IntegrationUri is required for AWS_PROXY integrations")
         function = uris.function_arn(uri)
         if function is None:
             raise BadRequest(f"Invalid integration URI specified: {uri}")
-        version = _str(body, "payloadFormatVersion", max_len=64) or (
+        version = string(body, "payloadFormatVersion", max_len=64) or (
             integration.payload_format_version if integration else None)
         if version is None:
             raise BadRequest("PayloadFormatVersion is required for AWS_PROXY integrations")
@@ -378,7 +331,7 @@ class HttpApis:
         method = body.get("integrationMethod")
         if method not in (None, "POST"):
             raise BadRequest("IntegrationMethod must be POST for AWS_PROXY integrations")
-        description = _str(body, "description") if "description" in body else (
+        description = string(body, "description") if "description" in body else (
             integration.description if integration else None)
         return Integration(integration.integration_id if integration else new_id(), uri, function, version, timeout,
                            description, integration.managed if integration else False)  # fmt: skip
@@ -433,19 +386,19 @@ class HttpApis:
     async def create_stage(self, api_id: str, body: Mapping[str, object]) -> Stage:
         async with self._lock:
             old = self.state(api_id)
-            name = _str(body, "stageName", required=True, max_len=128)
+            name = string(body, "stageName", required=True, max_len=128)
             assert name is not None
             if not _STAGE_NAME.match(name):
                 raise BadRequest(f"Stage name {name} is invalid: use letters, digits, '-' and '_' (or $default)")
             if name in old.stages:
                 raise Conflict(f"Stage {name} already exists")
-            deployment_id = _str(body, "deploymentId", max_len=64)
+            deployment_id = string(body, "deploymentId", max_len=64)
             if deployment_id is not None:
                 self.deployment(api_id, deployment_id)
             created = iso(self._now())
             stage = Stage(name, created, created, body.get("autoDeploy") is True, deployment_id,
-                          _str(body, "description"), _str_map(body, "stageVariables") or {},
-                          tags=_str_map(body, "tags") or {})  # fmt: skip
+                          string(body, "description"), string_map(body, "stageVariables") or {},
+                          tags=string_map(body, "tags") or {})  # fmt: skip
             new = self._auto_deploy(replace(old, stages={**old.stages, name: stage}), only=[name])
             await self._commit(old, new)
             return self._apis[api_id].stages[name]
@@ -455,14 +408,14 @@ class HttpApis:
             old = self.state(api_id)
             stage = self.stage(api_id, name)
             if "deploymentId" in body:
-                deployment_id = _str(body, "deploymentId", max_len=64)
+                deployment_id = string(body, "deploymentId", max_len=64)
                 if deployment_id is not None:
                     self.deployment(api_id, deployment_id)
                 stage = replace(stage, deployment_id=deployment_id)
             if "description" in body:
-                stage = replace(stage, description=_str(body, "description"))
+                stage = replace(stage, description=string(body, "description"))
             if "stageVariables" in body:
-                variables = {**stage.stage_variables, **(_str_map(body, "stageVariables") or {})}
+                variables = {**stage.stage_variables, **(string_map(body, "stageVariables") or {})}
                 stage = replace(stage, stage_variables={k: v for k, v in variables.items() if v != ""})
             turned_on = "autoDeploy" in body and body.get("autoDeploy") is True and not stage.auto_deploy
             if "autoDeploy" in body:
@@ -483,9 +436,9 @@ class HttpApis:
     async def create_deployment(self, api_id: str, body: Mapping[str, object]) -> Deployment:
         async with self._lock:
             old = self.state(api_id)
-            stage_name = _str(body, "stageName", max_len=128)
+            stage_name = string(body, "stageName", max_len=128)
             stages = dict(old.stages)
-            deployment = self._snapshot(old, False, _str(body, "description"))
+            deployment = self._snapshot(old, False, string(body, "description"))
             if stage_name is not None:
                 stage = self.stage(api_id, stage_name)
                 if stage.auto_deploy:

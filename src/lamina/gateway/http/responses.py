@@ -17,9 +17,9 @@ import json
 from lamina import jsonbody
 from lamina.jsonbody import NOT_JSON
 from lamina.urls import responses as url_responses
-from lamina.urls.responses import JSON, Reader, UrlResponse, function_response, read_large, structured
+from lamina.urls.responses import JSON, Reader, UrlResponse, function_response, structured
+from lamina.urls.responses import read_large as read_large  # the 2.0 reader for large payloads, beside read_large_v1
 
-__all__ = ["read_large"]
 MEMBERS_V1 = ("statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded")
 
 
