@@ -487,3 +487,12 @@ def test_walkthrough_runs_as_written(make_server: Any, tmp_path: Path) -> None:
                           timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"hello": "world", "path": "/prod/users/42", "route": "GET /users/{id}"}
+
+
+def test_paths_no_route_takes_are_still_unknown_operations(lamina: Any) -> None:
+    """The catch-all route (api/app.py) answers as the router's own miss did."""
+    for method, path in (("GET", "/2015-03-31/nope"), ("PUT", "/2015-03-31/functions"), ("DELETE", "/v2/apis")):
+        reply = call(lamina.endpoint, method, path, headers={"Host": urlsplit(lamina.endpoint).netloc})
+        assert reply.status == 404, (method, path)
+        assert reply.headers["X-Amzn-ErrorType"] == "UnknownOperationException"
+        assert reply.json()["message"] == f"Unknown operation {method} {path}"
