@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Mapping
 
-from lamina.urls.events import HOP_BY_HOP, EventContext, UrlRequest, build_event, encode_body, request_time
+from lamina.urls.events import HOP_BY_HOP, EventContext, UrlRequest, encode_body, event_headers, query_parameters
+from lamina.urls.events import request_time
 
 
 @dataclass(slots=True)  # one a request, on the hot path: not frozen, whose __init__ costs more
@@ -39,29 +40,49 @@ class RouteContext:
     forwarded_port: int
 
 
-def _url_context(ctx: RouteContext, now_ms: int) -> EventContext:
-    return EventContext(url_id=ctx.api_id, domain_name=ctx.domain_name, request_id=ctx.request_id,
-                        now=datetime.fromtimestamp(now_ms / 1000, timezone.utc), trace_id=ctx.trace_id,
-                        forwarded_port=ctx.forwarded_port)  # fmt: skip
-
-
 def event_v2(req: UrlRequest, ctx: RouteContext, now_ms: int) -> dict[str, object]:
-    """The payload-format-2.0 event, members in AWS's order."""
-    base = build_event(req, _url_context(ctx, now_ms))
-    request_context = base["requestContext"]
-    assert isinstance(request_context, dict)
-    request_context.update(accountId=ctx.account_id, routeKey=ctx.route_key, stage=ctx.stage)
-    event: dict[str, object] = {"version": "2.0", "routeKey": ctx.route_key}
-    for key in ("rawPath", "rawQueryString", "cookies", "headers", "queryStringParameters", "requestContext"):
-        if key in base:
-            event[key] = base[key]
+    """The payload-format-2.0 event, members in AWS's order: the function URL event's parts
+    (``lamina.urls.events``) with the route's."""
+    now = datetime.fromtimestamp(now_ms / 1000, timezone.utc)
+    url_ctx = EventContext(url_id=ctx.api_id, domain_name=ctx.domain_name, request_id=ctx.request_id, now=now,
+                           trace_id=ctx.trace_id, forwarded_port=ctx.forwarded_port)  # fmt: skip
+    headers, cookies = event_headers(req, url_ctx)
+    event: dict[str, object] = {
+        "version": "2.0", "routeKey": ctx.route_key, "rawPath": req.raw_path, "rawQueryString": req.raw_query,
+    }  # fmt: skip
+    if cookies:
+        event["cookies"] = cookies
+    event["headers"] = headers
+    if req.raw_query:
+        params = query_parameters(req.raw_query)
+        if params:
+            event["queryStringParameters"] = params
+    event["requestContext"] = {
+        "accountId": ctx.account_id,
+        "apiId": ctx.api_id,
+        "domainName": ctx.domain_name,
+        "domainPrefix": ctx.api_id,
+        "http": {
+            "method": req.method.upper(),
+            "path": req.raw_path,
+            "protocol": req.protocol,
+            "sourceIp": req.source_ip,
+            "userAgent": headers.get("user-agent", ""),
+        },
+        "requestId": ctx.request_id,
+        "routeKey": ctx.route_key,
+        "stage": ctx.stage,
+        "time": request_time(now),
+        "timeEpoch": now_ms,
+    }
     if ctx.path_parameters:
         event["pathParameters"] = dict(ctx.path_parameters)
     if ctx.stage_variables:
         event["stageVariables"] = dict(ctx.stage_variables)
-    if "body" in base:
-        event["body"] = base["body"]
-    event["isBase64Encoded"] = base["isBase64Encoded"]
+    is_base64 = False
+    if req.body:
+        event["body"], is_base64 = encode_body(req.body, headers.get("content-type"))
+    event["isBase64Encoded"] = is_base64
     return event
 
 
