@@ -139,13 +139,21 @@ def _matcher(results: Results) -> list[Figure]:
         Figure(f"event patterns: events matched against {m.rules} rules, indexed", "events/s", m.indexed_per_s,
                Better.HIGHER, CENTRAL, m.rounds),
         Figure(f"event patterns: compiling {m.rules} rules", "ms", m.compile_ms, Better.LOWER, TAIL),
+def _http_api(results: Results) -> list[Figure]:
+    if (h := results.http_api) is None:
+        return []
+    return [
+        Figure(f"HTTP API route, c={h.concurrency}: throughput", "req/s", h.route_per_s, Better.HIGHER, CENTRAL),
+        Figure(f"HTTP API route, c={h.concurrency}: p50", "ms", h.route_p50_ms, Better.LOWER, CENTRAL),
+        Figure(f"HTTP API: same run, Invoke API, c={h.concurrency}: throughput", "req/s", h.invoke_per_s,
+               Better.HIGHER, CENTRAL),
     ]  # fmt: skip
 
 
 def of(results: Results) -> list[Figure]:
     """Every comparable figure of ``results``, in the order of the report's tables."""
     return [*_warm(results), *_cold(results), *_density(results), *_burst(results), *_async(results),
-            *_scaling(results), *_runtimes(results), *_matcher(results)]  # fmt: skip
+            *_http_api(results), *_scaling(results), *_runtimes(results), *_matcher(results)]  # fmt: skip
 
 
 def merge(measured: Sequence[Figure]) -> Figure:

@@ -120,6 +120,11 @@ def main_table(results: Results) -> str | None:
                    f"{m.events_per_s:,.0f} ({m.ratio:.3f}×)")
         lamina_row(f"event patterns: baseline, a dict lookup per rule (events/s); compiling {m.rules:,} rules (ms)",
                    f"{m.baseline_events_per_s:,.0f}; {m.compile_ms:,.0f}")
+    if (h := results.http_api) is not None:
+        lamina_row(f"HTTP API route, c={h.concurrency}: throughput (req/s) / p50 (ms)",
+                   f"{h.route_per_s:,.0f} / {_ms(h.route_p50_ms)}", "HTTP API route vs Invoke API throughput, c=8")
+        lamina_row(f"same run, Invoke API, c={h.concurrency}: throughput (req/s) / p50 (ms)",
+                   f"{h.invoke_per_s:,.0f} / {_ms(h.invoke_p50_ms)}")
     if (s := results.scaling) is not None and s.steps:
         best = max(s.steps, key=lambda st: st.throughput)
         lamina_row(f"scaling: peak throughput (req/s, limit {s.limit})", f"{best.throughput:,.0f} at c={best.concurrency}")

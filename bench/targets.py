@@ -82,6 +82,10 @@ def checks(results: Results) -> list[Check]:
                             a.accept_latency.p50_ms if a else None, a.sync_latency.p50_ms if a else None,
                             at_most=2.0))  # fmt: skip
 
+    h = results.http_api
+    out.append(_ratio_check("HTTP API route vs Invoke API throughput, c=8", "≥ 0.90×", h.route_per_s if h else None,
+                            h.invoke_per_s if h else None, at_least=0.9))  # fmt: skip
+
     s = results.scaling
     sat = s.saturated if s else None
     if s is None:

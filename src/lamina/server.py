@@ -34,6 +34,8 @@ from lamina.control.targets import Targets
 from lamina.control.urls import UrlService
 from lamina.events.engine import EventBridge
 from lamina.gateway.endpoint import Directory
+from lamina.gateway.http.control import HttpApis
+from lamina.gateway.http.serving import HttpApiEndpoints
 from lamina.gateway.rest.serving import RestEndpoints
 from lamina.gateway.rest.service import RestApiService
 from lamina.invoke.queue import AsyncQueue
@@ -135,6 +137,8 @@ class Server:
         await event_configs.load()
         await urls.load()
         await concurrency.load()
+        http_apis = HttpApis(store, region=s.region, account_id=s.account_id, port=self.port)
+        await http_apis.load()
         invoker = Invoker(functions, scheduler, s)
         queue = AsyncQueue(store, invoker, event_configs, s)
         invoker.attach(queue)
@@ -148,7 +152,7 @@ class Server:
         events = EventBridge(store, invoker, s, timers)
         rest_apis = RestApiService(store, s)
         await rest_apis.load()
-        apis = Directory()
+        apis = Directory()  # what execute-api addresses serve: REST APIs and HTTP APIs
         apis.add(RestEndpoints(rest_apis, invoker, s))
         # A 50 MB zip in base64 inside JSON, as AWS accepts for CreateFunction.
         max_request = (s.limits.zipped_code_bytes * 4 + 2) // 3 + 64 * 1024
@@ -156,7 +160,9 @@ class Server:
             s, store, code, functions, layers, scheduler, invoker, recorder, max_request,
             tags=tags, policies=policies, event_configs=event_configs, urls=urls, concurrency=concurrency,
             queue=queue, apis=apis, events=events, schedules=schedules, timers=timers, rest_apis=rest_apis,
+            http_apis=http_apis,
         )  # fmt: skip
+        apis.add(HttpApiEndpoints(http_apis, self._svc))
         # Before any environment starts: each serves it inside its network namespace.
         self._environments_runner = self._app_runner(build_app(self._svc, for_environments=True))
         await self._environments_runner.setup()

@@ -690,3 +690,12 @@ def test_schedule_rows_show_group_name_expression_zone_state_and_next_firing() -
         ["default/a", "rate(1 day)", "DISABLED", "-"],
         ["default/b", "cron(0 9 ? * MON-FRI *) Europe/London", "ENABLED", "2026-06-01 12:00:00 UTC"],
     ]
+def test_api_rows_show_urls_and_sorted_routes() -> None:
+    from lamina.cli.apis import api_rows
+
+    rows = api_rows([
+        ({"apiId": "bbbbbbbbbb", "name": "zeta", "apiEndpoint": "http://b"}, []),
+        ({"apiId": "aaaaaaaaaa", "name": "alpha", "apiEndpoint": "http://a"},
+         [{"routeKey": "GET /x"}, {"routeKey": "$default"}]),
+    ])  # fmt: skip
+    assert rows == [["aaaaaaaaaa", "alpha", "http://a", "$default, GET /x"], ["bbbbbbbbbb", "zeta", "http://b", "-"]]

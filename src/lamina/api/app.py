@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from lamina.api import aliases, event_config, functions, invoke, lamina, layers, policy, tags, urls, versions
-from lamina.api import concurrency, events, rest_apis, rest_authorizers, scheduler, tagging
+from lamina.api import concurrency, events, http_apis, rest_apis, rest_authorizers, scheduler, tagging
 from lamina.api.context import SERVICES, Services
 from lamina.api.errors import MAX_REQUEST_BYTES, aws_errors
 from lamina.api.execute_api import execute_api
@@ -37,5 +37,15 @@ def build_app(svc: Services, *, for_environments: bool = False) -> web.Applicati
     app.add_routes(lamina.routes)
     app.add_routes(rest_apis.routes)
     app.add_routes(rest_authorizers.routes)
+    app.add_routes(http_apis.routes)
     events.register(app)  # json-1.1: POST / by X-Amz-Target (api/awsjson.py)
+    # Last, every path: a request no route above takes is the Lambda API's UnknownOperation
+    # (aws_errors), as before. A route rather than the router's own miss, which builds an
+    # HTTPNotFound for each request of a function URL or execute-api address, though their
+    # middlewares answer those before any route runs.
+    app.router.add_route("*", "/{path:.*}", _unknown_operation)
     return app
+
+
+async def _unknown_operation(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPNotFound()

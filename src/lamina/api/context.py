@@ -22,6 +22,7 @@ from lamina.errors import InvalidRequestContent
 from lamina.events.engine import EventBridge
 from lamina.gateway.endpoint import Directory
 from lamina.gateway.rest.service import RestApiService
+from lamina.gateway.http.control import HttpApis
 from lamina.invoke.queue import AsyncQueue
 from lamina.invoke.service import Invoker
 from lamina.metering.recorder import Recorder
@@ -56,6 +57,7 @@ class Services:
     schedules: SchedulerService  # EventBridge Scheduler's schedules (schedules/service.py)
     timers: Timers  # every timed firing: schedules', and other sources' (schedules/firing.py)
     rest_apis: RestApiService  # API Gateway REST APIs' control plane (api/rest_apis.py)
+    http_apis: HttpApis  # apigatewayv2's HTTP APIs (api/http_apis.py; served by gateway/http/serving.py)
 
 
 SERVICES = web.AppKey("services", Services)

@@ -28,7 +28,8 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from lamina.cli.errors import LambdaApiError, NoAnswerError, UnreachableError, UsageError
 from lamina.cli.shapes import (
-    FunctionConfiguration, FunctionSpec, InvokeResult, LogPage, OutboxMessage, QueueRow, ScheduleDetail, ScheduleSummary,
+    FunctionConfiguration, FunctionSpec, HttpApi, HttpApiRoute, InvokeResult, LogPage, OutboxMessage, QueueRow,
+    ScheduleDetail, ScheduleSummary,
 )  # fmt: skip
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:9000"
@@ -222,6 +223,28 @@ class LambdaClient:
             yield from items
             next_token = page.get("NextToken")
             if not isinstance(next_token, str) or not next_token or next_token == token:
+                return
+            token = next_token
+
+    def get_http_apis(self) -> Iterator[HttpApi]:
+        """Every HTTP API (apigatewayv2 GetApis, all pages)."""
+        for item in self._v2_items("/v2/apis"):
+            yield cast(HttpApi, item)
+
+    def get_http_api_routes(self, api_id: str) -> list[HttpApiRoute]:
+        """An HTTP API's routes (apigatewayv2 GetRoutes, all pages)."""
+        return [cast(HttpApiRoute, item) for item in self._v2_items(f"/v2/apis/{quote(api_id, safe='')}/routes")]
+
+    def _v2_items(self, path: str) -> Iterator[object]:
+        token: str | None = None
+        while True:
+            query = {"maxResults": "100", **({"nextToken": token} if token else {})}
+            page = self._send("GET", path, query=query, timeout=REQUEST_TIMEOUT_SECONDS).json_object()
+            items, next_token = page.get("items", []), page.get("nextToken")
+            if not isinstance(items, list):
+                raise NoAnswerError("Lamina's answer lacks `items`.")
+            yield from items
+            if not isinstance(next_token, str) or not next_token:
                 return
             token = next_token
 

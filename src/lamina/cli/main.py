@@ -12,6 +12,7 @@ import shlex
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
+from lamina.cli.apis import list_apis
 from lamina.cli.client import DEFAULT_ENDPOINT, LambdaClient
 from lamina.cli.deploy import deploy
 from lamina.cli.errors import CliError, ExitCode
@@ -34,6 +35,7 @@ examples:
   lamina invoke hello --payload '{"name": "world"}'
   lamina logs hello --follow
   lamina ls
+  lamina apis
   lamina rm hello
 """
 
@@ -97,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     invoke_.add_argument("--logs", action="store_true", help="print the invocation's log tail to stderr")
 
     commands.add_parser("ls", parents=[client_options], help="list functions")
+    commands.add_parser("apis", parents=[client_options], help="list HTTP APIs with their URLs and routes")
 
     logs = commands.add_parser("logs", parents=[client_options], help="print a function's logs")
     logs.add_argument("name", metavar="NAME")
@@ -212,6 +215,11 @@ def _ls(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) 
     return ExitCode.OK
 
 
+def _apis(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
+    list_apis(_client(args, environ), console)
+    return ExitCode.OK
+
+
 def _logs(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
     try:
         show_logs(_client(args, environ), console, args.name, since=args.since, follow=args.follow)
@@ -259,6 +267,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Console, Mapping[str, str]], 
     "deploy": _deploy,
     "invoke": _invoke,
     "ls": _ls,
+    "apis": _apis,
     "logs": _logs,
     "queue": _queue,
     "schedules": _schedules,

@@ -57,6 +57,21 @@ class QueueRow(TypedDict):
     oldestAgeSeconds: float
 
 
+class HttpApi(TypedDict, total=False):
+    """An HTTP API as apigatewayv2's GetApis lists it (the members ``lamina apis`` shows)."""
+
+    apiId: str
+    name: str
+    apiEndpoint: str
+    protocolType: str
+
+
+class HttpApiRoute(TypedDict, total=False):
+    routeId: str
+    routeKey: str
+    target: str
+
+
 class OutboxMessage(TypedDict):
     id: int
     target: str

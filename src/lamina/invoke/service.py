@@ -65,6 +65,8 @@ class InvokeRequest:
     client_context: str | None = None  # base64 JSON, as in X-Amz-Client-Context
     # Chosen by the caller: the API request's own id, or the one a function URL's event names.
     request_id: str | None = None
+    # The payload is JSON that Lamina wrote itself (an HTTP API's event): not parsed again to check it.
+    built: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,8 @@ class Invoker:
             raise RequestTooLarge(f"Request must be smaller than {limit} bytes for the InvokeFunction operation")
         if not payload or payload.isspace():
             payload = b"{}"
+        elif req.built:
+            pass
         elif len(payload) <= jsonbody.INLINE_BYTES:
             jsonbody.loads(payload)  # a warm invocation's payload: on the loop, no thread hop
         else:

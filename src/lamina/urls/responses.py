@@ -96,7 +96,7 @@ def _mapped(result: object, payload: bytes) -> UrlResponse:
     if result is NOT_JSON:
         return BAD_GATEWAY
     if isinstance(result, dict) and "statusCode" in result:
-        return _structured(result) or BAD_GATEWAY
+        return structured(result) or BAD_GATEWAY
     if isinstance(result, dict):
         return _json(200, payload)
     if isinstance(result, str):
@@ -128,7 +128,7 @@ def streamed_response(payload: bytes, read: Reader = jsonbody.read) -> UrlRespon
         if isinstance(prelude, dict):
             members = {k: prelude.get(k) for k in ("headers", "cookies")}
             try:
-                mapped = _structured({"statusCode": prelude.get("statusCode", 200), **members}, default_type=STREAM)
+                mapped = structured({"statusCode": prelude.get("statusCode", 200), **members}, default_type=STREAM)
             except (RecursionError, UnicodeEncodeError):
                 mapped = None
             return BAD_GATEWAY if mapped is None else UrlResponse(mapped.status, mapped.headers, rest)
@@ -138,7 +138,7 @@ def streamed_response(payload: bytes, read: Reader = jsonbody.read) -> UrlRespon
     return UrlResponse(200, (("Content-Type", content_type),), payload)
 
 
-def _structured(result: dict[str, object], default_type: str = JSON) -> UrlResponse | None:
+def structured(result: dict[str, object], default_type: str = JSON) -> UrlResponse | None:
     """A ``{"statusCode": ...}`` response, or None if AWS could not have served it."""
     status = _status(result["statusCode"])
     raw_headers = {} if result.get("headers") is None else result["headers"]

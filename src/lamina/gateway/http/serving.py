@@ -1,0 +1,200 @@
+"""Serving HTTP APIs at their execute-api addresses (``lamina.gateway.endpoint``'s contract).
+
+What a request goes through, in order:
+
+1. the API (``HttpApis.find``; unknown, or its execute-api endpoint disabled: the directory's 403);
+2. the stage (``routing.resolve_stage``: a named stage's first path segment, else ``$default``)
+   and what it serves (its deployment); none → 404 ``{"message":"Not Found"}``;
+3. a CORS preflight, when the API has a CorsConfiguration: answered here (204), never routed;
+4. the route (``routing.select``) and its integration; none → 404;
+5. authorization: where a route's authorizer will run (routes have none: AuthorizationType NONE);
+6. the event (``events.event_v2`` / ``event_v1``), invoked through the same ``Invoker`` as the
+   Invoke API (its limits, throttling, logs and billing), waiting at most the integration's
+   TimeoutInMillis (503 after that; the invocation itself runs on to its end, as on AWS);
+7. the result mapped (``responses``): a function error or a result API Gateway cannot map → 500.
+   With CORS configured, the API's CORS headers replace any the function set, as on AWS.
+
+Large bodies and payloads are encoded and parsed in worker threads (``jsonbody.INLINE_BYTES``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+
+from aiohttp import web
+from multidict import CIMultiDict
+
+from lamina import ids, jsonbody
+from lamina.api.context import Services, read_body
+from lamina.api.errors import RequestTimeout
+from lamina.errors import ApiError, RequestTooLarge
+from lamina.gateway import addresses
+from lamina.gateway.http import responses
+from lamina.gateway.http.control import HttpApis, Table
+from lamina.gateway.http.events import RouteContext, event_v1, event_v2
+from lamina.gateway.http.model import Integration
+from lamina.gateway.http.routing import Match, resolve_stage, select
+from lamina.invoke.service import InvokeRequest
+from lamina.model import UrlCors
+from lamina.urls import cors
+from lamina.urls.events import UrlRequest
+from lamina.urls.responses import UrlResponse
+
+log = logging.getLogger(__name__)
+_ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)  # events are trees Lamina built
+
+
+class HttpApiEndpoints:
+    """The ``Endpoints`` of HTTP APIs: registered in ``Services.apis``."""
+
+    def __init__(self, apis: HttpApis, services: Services) -> None:
+        self._apis = apis
+        self._svc = services
+        # Answers sent when an integration timed out, while its invocation runs on in the handler.
+        self._late: set[asyncio.Task[web.Response]] = set()
+        self._endpoints: dict[str, HttpApiEndpoint] = {}  # made once per API: looked up for every request
+
+    def endpoint(self, api_id: str) -> HttpApiEndpoint | None:
+        state = self._apis.find(api_id)
+        if state is None or state.api.disable_execute_api_endpoint:
+            return None
+        found = self._endpoints.get(api_id)
+        if found is None:
+            if len(self._endpoints) > 10_000:  # ids of deleted APIs must not accumulate
+                self._endpoints.clear()
+            found = self._endpoints[api_id] = HttpApiEndpoint(self, api_id)
+        return found
+
+    def _answer_late(self, request: web.Request, response: web.Response) -> asyncio.Task[web.Response]:
+        """Send ``response`` now, from a task of its own, while the request's handler is still waiting."""
+        task = asyncio.create_task(_send(request, response), name=f"http-api-timeout-{response.headers.get('apigw-requestid')}")
+        self._late.add(task)
+        task.add_done_callback(self._late.discard)
+        return task
+
+    async def serve(self, request: web.Request, api_id: str, path: str) -> web.StreamResponse:
+        request_id = ids.request_id()
+        state = self._apis.find(api_id)
+        if state is None:
+            return _write(responses.NOT_FOUND, request_id)
+        api_cors = state.api.cors
+        origin = request.headers.get("Origin")
+        stage = resolve_stage(state.stages, path)
+        table = state.tables.get(stage[0]) if stage else None
+        if stage is None or table is None:
+            return _write(responses.NOT_FOUND, request_id)
+        preflight = cors.is_preflight(request.method, origin, request.headers.get("Access-Control-Request-Method"))
+        if api_cors is not None and preflight:
+            return _write(UrlResponse(204, cors.preflight_headers(api_cors, origin), b""), request_id)
+        match = select(table.routes, request.method, stage[1])
+        integration = table.targets.get(match.route_key) if match else None
+        if match is None or integration is None:
+            return _with_cors(_write(responses.NOT_FOUND, request_id), api_cors, origin)
+        # Authorization goes here: a route's authorizer decides before anything is invoked.
+        # The integration's timeout is a timer, not a task per request: if it fires, a task of its own
+        # answers 503 (and the connection closes), while this handler waits for the invocation to end.
+        late: list[asyncio.Task[web.Response]] = []
+
+        def timed_out() -> None:
+            unavailable = _with_cors(_write(responses.UNAVAILABLE, request_id), api_cors, origin)
+            unavailable.force_close()
+            late.append(self._answer_late(request, unavailable))
+
+        timer = asyncio.get_running_loop().call_later(integration.timeout_ms / 1000, timed_out)
+        try:
+            response = await self._invoke(request, state.api.api_id, path, table, match, integration, request_id)
+        except RequestTimeout:
+            response = responses.message(408, "Request Timeout")
+        except Exception:
+            log.exception("HTTP API %s route %s failed", api_id, match.route_key)
+            response = responses.INTERNAL_ERROR
+        finally:
+            timer.cancel()
+        if late:  # what the function answered after the timeout is dropped, as API Gateway does
+            return await late[0]
+        written = _with_cors(_write(response, request_id), api_cors, origin)
+        if response.status == 408:
+            written.force_close()
+        return written
+
+    async def _invoke(self, request: web.Request, api_id: str, path: str, table: Table, match: Match,
+                      integration: Integration, request_id: str) -> UrlResponse:  # fmt: skip
+        svc = self._svc
+        limit = svc.settings.limits.sync_payload_bytes
+        if request.content_length is not None and request.content_length > limit:
+            return responses.TOO_LARGE
+        try:
+            body = await read_body(request)
+        except web.HTTPRequestEntityTooLarge:
+            return responses.TOO_LARGE
+        sockname = request.transport.get_extra_info("sockname") if request.transport else None
+        req = UrlRequest(
+            method=request.method, raw_path=path, raw_query=request.rel_url.raw_query_string,
+            headers=tuple((str(k), v) for k, v in request.headers.items()), body=body,
+            source_ip=request.remote or "", protocol=f"HTTP/{request.version.major}.{request.version.minor}",
+        )  # fmt: skip
+        ctx = RouteContext(
+            api_id=api_id, account_id=svc.settings.account_id, domain_name=addresses.domain_name(api_id),
+            stage=table.stage.name, route_key=match.route_key, resource=table.resources.get(match.route_key, match.route_key),
+            route_id=match.route_key, path_parameters=match.path_parameters,
+            stage_variables=table.stage.stage_variables, request_id=request_id, trace_id=f"Root={ids.trace_root()}",
+            forwarded_port=int(sockname[1]) if sockname else svc.settings.port,
+        )  # fmt: skip
+        build = event_v1 if integration.payload_format_version == "1.0" else event_v2
+        now_ms = int(time.time() * 1000)
+        if len(body) <= jsonbody.INLINE_BYTES:
+            payload = _ENCODER.encode(build(req, ctx, now_ms)).encode()
+        else:
+            payload = await asyncio.to_thread(lambda: _ENCODER.encode(build(req, ctx, now_ms)).encode())
+        call = InvokeRequest(function=integration.function_arn, payload=payload, request_id=request_id, built=True)
+        try:
+            result = await svc.invoker.invoke(call)
+        except RequestTooLarge:
+            return responses.TOO_LARGE
+        except ApiError as exc:  # throttled, the function gone, ...: API Gateway says no more than this
+            log.info("HTTP API %s could not invoke %s: %s %s", api_id, integration.function_arn, exc.code, exc.message)
+            return responses.INTERNAL_ERROR
+        if result.function_error:
+            return responses.INTERNAL_ERROR
+        v1 = integration.payload_format_version == "1.0"
+        if len(result.payload) <= jsonbody.INLINE_BYTES:
+            return responses.response_v1(result.payload) if v1 else responses.response_v2(result.payload)
+        if v1:
+            return await asyncio.to_thread(responses.response_v1, result.payload, responses.read_large_v1)
+        return await asyncio.to_thread(responses.response_v2, result.payload, responses.read_large)
+
+
+class HttpApiEndpoint:
+    """One HTTP API, as ``lamina.gateway.endpoint.Endpoint``."""
+
+    def __init__(self, kind: HttpApiEndpoints, api_id: str) -> None:
+        self._kind = kind
+        self._api_id = api_id
+
+    async def serve(self, request: web.Request, path: str) -> web.StreamResponse:
+        return await self._kind.serve(request, self._api_id, path)
+
+
+async def _send(request: web.Request, response: web.Response) -> web.Response:
+    await response.prepare(request)
+    await response.write_eof()
+    return response
+
+
+def _write(response: UrlResponse, request_id: str) -> web.Response:
+    headers: CIMultiDict[str] = CIMultiDict(response.headers)
+    headers["apigw-requestid"] = request_id
+    return web.Response(status=response.status, body=response.body, headers=headers)
+
+
+def _with_cors(response: web.Response, api_cors: UrlCors | None, origin: str | None) -> web.Response:
+    if api_cors is None:
+        return response
+    for name in [k for k in response.headers if k.lower().startswith("access-control-")]:
+        del response.headers[name]
+    for name, value in cors.response_headers(api_cors, origin):
+        response.headers.add(name, value)
+    return response
