@@ -139,6 +139,9 @@ def _matcher(results: Results) -> list[Figure]:
         Figure(f"event patterns: events matched against {m.rules} rules, indexed", "events/s", m.indexed_per_s,
                Better.HIGHER, CENTRAL, m.rounds),
         Figure(f"event patterns: compiling {m.rules} rules", "ms", m.compile_ms, Better.LOWER, TAIL),
+    ]  # fmt: skip
+
+
 def _http_api(results: Results) -> list[Figure]:
     if (h := results.http_api) is None:
         return []
