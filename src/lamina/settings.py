@@ -115,6 +115,10 @@ class Settings:
     # most per function; 1 GiB of disk is a thousand 1 MB events, or 100,000 of 10 KB.
     async_queue_events: int = 100_000
     async_queue_bytes: int = 1024 * MB
+    # JWT authorizers of HTTP APIs (gateway/authorizers/jwks.py): where each issuer's signing keys
+    # are read, by issuer; an issuer not named here is asked through its OpenID discovery document
+    # (<issuer>/.well-known/openid-configuration), as API Gateway does.
+    jwks_urls: Mapping[str, str] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
     logs: LogLimits = field(default_factory=LogLimits)
 
@@ -161,6 +165,8 @@ class Settings:
             values["async_queue_events"] = int(env["LAMINA_ASYNC_QUEUE_EVENTS"])
         if "LAMINA_ASYNC_QUEUE_BYTES" in env:
             values["async_queue_bytes"] = int(env["LAMINA_ASYNC_QUEUE_BYTES"])
+        if "LAMINA_JWKS_URLS" in env:
+            values["jwks_urls"] = jwks_urls(env["LAMINA_JWKS_URLS"])
         # LAMINA_PYTHON3_12=/path/to/python3.12, LAMINA_NODEJS22_X=/path/to/node, ...
         interpreters = {
             name: env[runtime_variable(name)] for name in LAMBDA_RUNTIMES if runtime_variable(name) in env
@@ -187,6 +193,18 @@ class Settings:
     def function_arn(self, name: str, qualifier: str | None = None) -> str:
         arn = f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}"
         return f"{arn}:{qualifier}" if qualifier else arn
+
+
+def jwks_urls(value: str) -> dict[str, str]:
+    """``ISSUER=URL`` pairs, separated by spaces or commas, by issuer (the first ``=`` ends the
+    issuer). ValueError for a pair without ``=`` or with an empty side."""
+    pairs: dict[str, str] = {}
+    for pair in value.replace(",", " ").split():
+        issuer, equals, url = pair.partition("=")
+        if not equals or not issuer or not url:
+            raise ValueError(f"LAMINA_JWKS_URLS: {pair!r} is not ISSUER=URL")
+        pairs[issuer] = url
+    return pairs
 
 
 def _megabytes(value: str) -> int:

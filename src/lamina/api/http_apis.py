@@ -1,5 +1,6 @@
 """API Gateway's ``apigatewayv2`` API for HTTP APIs (rest-json, paths under ``/v2/``): APIs,
-routes, integrations, stages, deployments and tags, over ``lamina.gateway.http.control``.
+routes, integrations, authorizers, stages, deployments and tags, over ``lamina.gateway.http.control``
+(authorizers: ``authorizer_control``).
 Serving the APIs themselves is ``lamina.gateway.http.serving``."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from typing import Callable, Mapping, Sequence, TypeVar
 from aiohttp import web
 
 from lamina.api.context import json_body, json_response, services
+from lamina.gateway.http import authorizer_control as authorizers
 from lamina.gateway.http.control import ApiState, HttpApis
 from lamina.gateway.http.errors import BadRequest
 
@@ -136,6 +138,38 @@ async def update_integration(request: web.Request) -> web.Response:
 @routes.delete(API + "/integrations/{integrationId}")
 async def delete_integration(request: web.Request) -> web.Response:
     await _apis(request).delete_integration(_api_id(request), request.match_info["integrationId"])
+    return _no_content()
+
+
+# -- authorizers ----------------------------------------------------------------------------------
+
+
+@routes.post(API + "/authorizers")
+async def create_authorizer(request: web.Request) -> web.Response:
+    authorizer = await authorizers.create(_apis(request), _api_id(request), await json_body(request))
+    return json_response(authorizer.wire(), status=201)
+
+
+@routes.get(API + "/authorizers")
+async def get_authorizers(request: web.Request) -> web.Response:
+    return _items(authorizers.list_(_apis(request), _api_id(request), request.query), lambda a: a.wire())
+
+
+@routes.get(API + "/authorizers/{authorizerId}")
+async def get_authorizer(request: web.Request) -> web.Response:
+    return json_response(authorizers.get(_apis(request), _api_id(request), request.match_info["authorizerId"]).wire())
+
+
+@routes.patch(API + "/authorizers/{authorizerId}")
+async def update_authorizer(request: web.Request) -> web.Response:
+    authorizer = await authorizers.update(_apis(request), _api_id(request), request.match_info["authorizerId"],
+                                          await json_body(request))  # fmt: skip
+    return json_response(authorizer.wire())
+
+
+@routes.delete(API + "/authorizers/{authorizerId}")
+async def delete_authorizer(request: web.Request) -> web.Response:
+    await authorizers.delete(_apis(request), _api_id(request), request.match_info["authorizerId"])
     return _no_content()
 
 

@@ -1,4 +1,5 @@
-"""The HTTP API control plane: APIs, routes, integrations, stages, deployments and tags.
+"""The HTTP API control plane: APIs, routes, integrations, stages, deployments and tags
+(authorizers: ``authorizer_control.py``, through ``HttpApis.change``).
 
 State is kept in memory, one immutable ``ApiState`` per API, and written through to the store
 (``Store.change_resources``, kinds ``apigatewayv2/*``, child keys ``<api-id>/<id>``). An operation
@@ -7,7 +8,7 @@ current: a failed write leaves nothing half-created, and a request being served 
 the next, never a mixture. Operations run one at a time (a lock), as their writes must not
 interleave.
 
-Stages serve deployments: a deployment freezes the API's routes and integrations; a stage with
+Stages serve deployments: a deployment freezes the API's routes, integrations and authorizers; a stage with
 AutoDeploy gets a new one whenever they change (as AWS deploys such stages), a stage without it
 serves the deployment it was last given (CreateDeployment with its name, or UpdateStage).
 """
@@ -22,9 +23,11 @@ from typing import Callable, Iterable, Mapping, TypeVar
 
 from lamina.gateway import addresses
 from lamina.gateway.http import integrations as uris
+from lamina.gateway.http.authorizers import Guard, guards, route_authorization
 from lamina.gateway.http.errors import BadRequest, Conflict, NotFound
 from lamina.gateway.http.inputs import iso, new_id, page, string, string_map
-from lamina.gateway.http.model import DEFAULT_STAGE, DEFAULT_TIMEOUT_MS, Api, Deployment, Integration, Route, Stage
+from lamina.gateway.http.model import DEFAULT_STAGE, DEFAULT_TIMEOUT_MS, Api, Authorizer, Deployment, Integration
+from lamina.gateway.http.model import Route, Stage
 from lamina.gateway.http.model import cors_from
 from lamina.gateway.http.routing import InvalidRouteKey, RouteKey, parse_route_key
 from lamina.model import UrlCors
@@ -32,7 +35,8 @@ from lamina.store.base import Resource, Store
 
 KIND_API, KIND_ROUTE, KIND_INTEGRATION = "apigatewayv2/api", "apigatewayv2/route", "apigatewayv2/integration"
 KIND_STAGE, KIND_DEPLOYMENT = "apigatewayv2/stage", "apigatewayv2/deployment"
-CHILD_KINDS = (KIND_ROUTE, KIND_INTEGRATION, KIND_STAGE, KIND_DEPLOYMENT)
+KIND_AUTHORIZER = "apigatewayv2/authorizer"
+CHILD_KINDS = (KIND_ROUTE, KIND_INTEGRATION, KIND_STAGE, KIND_DEPLOYMENT, KIND_AUTHORIZER)
 _STAGE_NAME = re.compile(r"^(\$default|[a-zA-Z0-9_\-]{1,128})$")
 _TAGS_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:apigateway:[a-z0-9-]*::/apis/(?P<api>[a-z0-9]+)(/stages/(?P<stage>[^/]+))?$")
 T = TypeVar("T")
@@ -46,6 +50,7 @@ class Table:
     targets: Mapping[str, Integration]  # by route key, for routes that have an integration
     stage: Stage
     resources: Mapping[str, str]  # each route key's path ("/pets/{id}", "$default")
+    guards: Mapping[str, Guard] = field(default_factory=dict)  # by route key, for routes with authorization
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,7 @@ class ApiState:
     integrations: Mapping[str, Integration] = field(default_factory=dict)
     stages: Mapping[str, Stage] = field(default_factory=dict)
     deployments: Mapping[str, Deployment] = field(default_factory=dict)
+    authorizers: Mapping[str, Authorizer] = field(default_factory=dict)
     tables: Mapping[str, Table] = field(default_factory=dict)  # by stage name, derived
 
 
@@ -65,7 +71,8 @@ def _table(state: ApiState, stage: Stage) -> Table | None:
     by_id = {i.integration_id: i for i in deployment.integrations}
     keys = tuple(parse_route_key(r.route_key) for r in deployment.routes)
     targets = {r.route_key: by_id[r.integration_id] for r in deployment.routes if r.integration_id in by_id}
-    return Table(keys, targets, stage, {k.key: k.resource for k in keys})
+    return Table(keys, targets, stage, {k.key: k.resource for k in keys},
+                 guards(deployment.routes, deployment.authorizers))  # fmt: skip
 
 
 def _with_tables(state: ApiState) -> ApiState:
@@ -101,6 +108,7 @@ class HttpApis:
                 integrations={k: Integration.from_doc(d) for k, d in children[KIND_INTEGRATION].get(api_id, {}).items()},
                 stages={k: Stage.from_doc(d) for k, d in children[KIND_STAGE].get(api_id, {}).items()},
                 deployments={k: Deployment.from_doc(d) for k, d in children[KIND_DEPLOYMENT].get(api_id, {}).items()},
+                authorizers={k: Authorizer.from_doc(d) for k, d in children[KIND_AUTHORIZER].get(api_id, {}).items()},
             ))  # fmt: skip
 
     # -- reading (no I/O) -------------------------------------------------------------------------
@@ -259,31 +267,23 @@ class HttpApis:
                              "integrations/<integration-id> and name an integration of this API.")  # fmt: skip
         return target
 
-    @staticmethod
-    def _authorization(body: Mapping[str, object]) -> None:
-        # Authorizers are not served yet: a route asking for one is refused rather than left open.
-        kind = body.get("authorizationType")
-        if kind not in (None, "NONE") or body.get("authorizerId") is not None:
-            raise BadRequest("Lamina does not support authorizers yet: AuthorizationType must be NONE")
-
     async def create_route(self, api_id: str, body: Mapping[str, object]) -> Route:
         async with self._lock:
             old = self.state(api_id)
             key = string(body, "routeKey", required=True)
             assert key is not None
             self._route_key(key)
-            self._authorization(body)
             if any(r.route_key == key for r in old.routes.values()):
                 raise Conflict(f"Unable to create route {key}. Route already exists for this API.")
             route = Route(new_id(), key, self._target(old, body), operation_name=string(body, "operationName", max_len=64))
+            route = route_authorization(route, body, old.authorizers)
             await self._commit(old, self._auto_deploy(replace(old, routes={**old.routes, route.route_id: route})))
             return route
 
     async def update_route(self, api_id: str, route_id: str, body: Mapping[str, object]) -> Route:
         async with self._lock:
             old = self.state(api_id)
-            route = self.route(api_id, route_id)
-            self._authorization(body)
+            route = route_authorization(self.route(api_id, route_id), body, old.authorizers)
             if "routeKey" in body:
                 key = string(body, "routeKey", required=True)
                 assert key is not None
@@ -366,7 +366,7 @@ class HttpApis:
 
     def _snapshot(self, state: ApiState, auto: bool, description: str | None = None) -> Deployment:
         return Deployment(new_id(), iso(self._now()), auto, description, tuple(state.routes.values()),
-                          tuple(state.integrations.values()))  # fmt: skip
+                          tuple(state.integrations.values()), tuple(state.authorizers.values()))  # fmt: skip
 
     def _auto_deploy(self, state: ApiState, only: Iterable[str] | None = None) -> ApiState:
         """``state`` with a new deployment for each AutoDeploy stage (of ``only``, if given)."""
@@ -486,6 +486,14 @@ class HttpApis:
 
     # -- writing ----------------------------------------------------------------------------------
 
+    async def change(self, api_id: str, change: Callable[[ApiState], ApiState]) -> ApiState:
+        """The API's state changed by ``change`` (pure; it may raise to refuse), auto-deployed to
+        the stages that ask for it, written and made current; as every operation here, one at a time."""
+        async with self._lock:
+            old = self.state(api_id)
+            await self._commit(old, self._auto_deploy(change(old)))
+            return self._apis[api_id]
+
     async def _commit(self, old: ApiState | None, new: ApiState) -> None:
         """Write what changed between ``old`` and ``new`` in one transaction, then make ``new`` current."""
         api_id = new.api.api_id
@@ -498,6 +506,7 @@ class HttpApis:
             (KIND_INTEGRATION, old.integrations if old else {}, new.integrations, Integration.doc),
             (KIND_STAGE, old.stages if old else {}, new.stages, Stage.wire),
             (KIND_DEPLOYMENT, old.deployments if old else {}, new.deployments, Deployment.doc),
+            (KIND_AUTHORIZER, old.authorizers if old else {}, new.authorizers, Authorizer.doc),
         ):
             _diff(kind, api_id, before, after, doc, puts, deletes)  # type: ignore[arg-type]
         if puts or deletes:

@@ -1,9 +1,9 @@
-"""An HTTP API's resources as values: the API, its routes, integrations, stages and deployments.
+"""An HTTP API's resources as values: the API, its routes, integrations, authorizers, stages and deployments.
 
 Each is a frozen dataclass whose ``wire()`` is its shape in the ``apigatewayv2`` API (the JSON
 members botocore's model names, camelCase) and whose stored document is that shape too
 (``doc()``/``from_doc``), so what is stored is what GetApi and its siblings answer. A deployment
-also keeps the routes and integrations it froze: a stage without AutoDeploy serves those.
+also keeps the routes, integrations and authorizers it froze: a stage without AutoDeploy serves those.
 """
 
 from __future__ import annotations
@@ -49,6 +49,10 @@ def _str_map(value: object) -> dict[str, str]:
 
 def _opt(value: object) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _str_tuple(value: object) -> tuple[str, ...]:
+    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
 
 
 @dataclass(frozen=True)
@@ -98,13 +102,21 @@ class Route:
     target: str | None = None  # "integrations/<id>"
     managed: bool = False  # made by quick create
     operation_name: str | None = None
+    authorization_type: str = "NONE"  # NONE, CUSTOM (a Lambda authorizer) or JWT
+    authorizer_id: str | None = None
+    authorization_scopes: tuple[str, ...] = ()  # JWT only
 
     def wire(self) -> dict[str, object]:
         doc: dict[str, object] = {
-            "apiKeyRequired": False, "authorizationType": "NONE", "routeId": self.route_id, "routeKey": self.route_key,
+            "apiKeyRequired": False, "authorizationType": self.authorization_type, "routeId": self.route_id,
+            "routeKey": self.route_key,
         }  # fmt: skip
         if self.managed:
             doc["apiGatewayManaged"] = True
+        if self.authorization_scopes:
+            doc["authorizationScopes"] = list(self.authorization_scopes)
+        if self.authorizer_id is not None:
+            doc["authorizerId"] = self.authorizer_id
         if self.operation_name is not None:
             doc["operationName"] = self.operation_name
         if self.target is not None:
@@ -114,7 +126,9 @@ class Route:
     @classmethod
     def from_doc(cls, doc: Mapping[str, object]) -> Route:
         return cls(str(doc["routeId"]), str(doc["routeKey"]), _opt(doc.get("target")),
-                   doc.get("apiGatewayManaged") is True, _opt(doc.get("operationName")))  # fmt: skip
+                   doc.get("apiGatewayManaged") is True, _opt(doc.get("operationName")),
+                   str(doc.get("authorizationType") or "NONE"), _opt(doc.get("authorizerId")),
+                   _str_tuple(doc.get("authorizationScopes")))  # fmt: skip
 
     @property
     def integration_id(self) -> str | None:
@@ -155,6 +169,53 @@ class Integration:
             str(doc["integrationId"]), str(doc["integrationUri"]), str(doc["functionArn"]),
             str(doc.get("payloadFormatVersion", "2.0")), timeout if isinstance(timeout, int) else DEFAULT_TIMEOUT_MS,
             _opt(doc.get("description")), doc.get("apiGatewayManaged") is True,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Authorizer:
+    """A Lambda (``REQUEST``) or ``JWT`` authorizer; ``authorizers.py`` checks what AWS accepts."""
+
+    authorizer_id: str
+    name: str
+    type: str  # REQUEST or JWT
+    identity_source: tuple[str, ...] = ()
+    uri: str | None = None  # REQUEST: as given
+    function_arn: str | None = None  # REQUEST: the function the uri names
+    payload_format_version: str | None = None  # REQUEST: 1.0 or 2.0
+    simple_responses: bool = False  # REQUEST with payload 2.0
+    ttl: int = 0  # REQUEST: seconds its answers are kept
+    issuer: str | None = None  # JWT
+    audience: tuple[str, ...] = ()  # JWT
+    credentials_arn: str | None = None  # stored, not used: Lamina invokes without a role
+
+    def wire(self) -> dict[str, object]:
+        doc: dict[str, object] = {"authorizerId": self.authorizer_id, "authorizerType": self.type,
+                                  "identitySource": list(self.identity_source), "name": self.name}  # fmt: skip
+        if self.credentials_arn is not None:
+            doc["authorizerCredentialsArn"] = self.credentials_arn
+        if self.type == "REQUEST":
+            doc["authorizerPayloadFormatVersion"] = self.payload_format_version
+            doc["authorizerResultTtlInSeconds"] = self.ttl
+            doc["authorizerUri"] = self.uri
+            doc["enableSimpleResponses"] = self.simple_responses
+        else:
+            doc["jwtConfiguration"] = {"audience": list(self.audience), "issuer": self.issuer}
+        return doc
+
+    def doc(self) -> dict[str, object]:
+        return {**self.wire(), "functionArn": self.function_arn}
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, object]) -> Authorizer:
+        ttl, jwt = doc.get("authorizerResultTtlInSeconds"), doc.get("jwtConfiguration")
+        jwt = jwt if isinstance(jwt, dict) else {}
+        return cls(
+            str(doc["authorizerId"]), str(doc.get("name", "")), str(doc.get("authorizerType", "")),
+            _str_tuple(doc.get("identitySource")), _opt(doc.get("authorizerUri")), _opt(doc.get("functionArn")),
+            _opt(doc.get("authorizerPayloadFormatVersion")), doc.get("enableSimpleResponses") is True,
+            ttl if isinstance(ttl, int) and not isinstance(ttl, bool) else 0, _opt(jwt.get("issuer")),
+            _str_tuple(jwt.get("audience")), _opt(doc.get("authorizerCredentialsArn")),
         )  # fmt: skip
 
 
@@ -204,6 +265,7 @@ class Deployment:
     description: str | None
     routes: tuple[Route, ...]  # as they were when it was made
     integrations: tuple[Integration, ...]
+    authorizers: tuple[Authorizer, ...] = ()
 
     def wire(self) -> dict[str, object]:
         doc: dict[str, object] = {
@@ -216,15 +278,18 @@ class Deployment:
 
     def doc(self) -> dict[str, object]:
         return {**self.wire(), "routes": [r.wire() for r in self.routes],
-                "integrations": [i.doc() for i in self.integrations]}  # fmt: skip
+                "integrations": [i.doc() for i in self.integrations],
+                "authorizers": [a.doc() for a in self.authorizers]}  # fmt: skip
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, object]) -> Deployment:
-        routes, integrations = doc.get("routes"), doc.get("integrations")
+        routes, integrations, authorizers = doc.get("routes"), doc.get("integrations"), doc.get("authorizers")
         return cls(
             str(doc["deploymentId"]), str(doc["createdDate"]), doc.get("autoDeployed") is True,
             _opt(doc.get("description")),
             tuple(Route.from_doc(r) for r in routes if isinstance(r, dict)) if isinstance(routes, list) else (),
             tuple(Integration.from_doc(i) for i in integrations if isinstance(i, dict))
             if isinstance(integrations, list) else (),
+            tuple(Authorizer.from_doc(a) for a in authorizers if isinstance(a, dict))
+            if isinstance(authorizers, list) else (),
         )  # fmt: skip

@@ -7,7 +7,8 @@ What a request goes through, in order:
    and what it serves (its deployment); none → 404 ``{"message":"Not Found"}``;
 3. a CORS preflight, when the API has a CorsConfiguration: answered here (204), never routed;
 4. the route (``routing.select``) and its integration; none → 404;
-5. authorization: where a route's authorizer will run (routes have none: AuthorizationType NONE);
+5. authorization: a route's authorizer decides (``authorizing.py``); refused, its answer is sent
+   and nothing is invoked; allowed, the event carries ``requestContext.authorizer``;
 6. the event (``events.event_v2`` / ``event_v1``), invoked through the same ``Invoker`` as the
    Invoke API (its limits, throttling, logs and billing), waiting at most the integration's
    TimeoutInMillis (503 after that; the invocation itself runs on to its end, as on AWS);
@@ -33,6 +34,8 @@ from lamina.api.errors import RequestTimeout
 from lamina.errors import ApiError, RequestTooLarge
 from lamina.gateway import addresses
 from lamina.gateway.http import responses
+from lamina.gateway.http.authorizer_events import Builder, with_authorizer
+from lamina.gateway.http.authorizing import Authorized, HttpAuthorizing, refusal
 from lamina.gateway.http.control import HttpApis, Table
 from lamina.gateway.http.events import RouteContext, event_v1, event_v2
 from lamina.gateway.http.model import Integration
@@ -56,6 +59,7 @@ class HttpApiEndpoints:
         # Answers sent when an integration timed out, while its invocation runs on in the handler.
         self._late: set[asyncio.Task[web.Response]] = set()
         self._endpoints: dict[str, HttpApiEndpoint] = {}  # made once per API: looked up for every request
+        self._authorizing = HttpAuthorizing(services.invoker, services.settings)  # its answers and JWKS kept
 
     def endpoint(self, api_id: str) -> HttpApiEndpoint | None:
         state = self._apis.find(api_id)
@@ -93,7 +97,16 @@ class HttpApiEndpoints:
         integration = table.targets.get(match.route_key) if match else None
         if match is None or integration is None:
             return _with_cors(_write(responses.NOT_FOUND, request_id), api_cors, origin)
-        # Authorization goes here: a route's authorizer decides before anything is invoked.
+        # Authorization: a route's authorizer decides before anything is invoked.
+        authorized: Authorized | None = None
+        guard = table.guards.get(match.route_key)
+        if guard is not None:
+            verdict = await self._authorizing.authorize(guard, request, api_id=state.api.api_id, path=path,
+                                                        route_path=stage[1], table=table, match=match,
+                                                        request_id=request_id)  # fmt: skip
+            if not isinstance(verdict, Authorized):
+                return _with_cors(_write(refusal(verdict), request_id), api_cors, origin)
+            authorized = verdict
         # The integration's timeout is a timer, not a task per request: if it fires, a task of its own
         # answers 503 (and the connection closes), while this handler waits for the invocation to end.
         late: list[asyncio.Task[web.Response]] = []
@@ -105,7 +118,8 @@ class HttpApiEndpoints:
 
         timer = asyncio.get_running_loop().call_later(integration.timeout_ms / 1000, timed_out)
         try:
-            response = await self._invoke(request, state.api.api_id, path, table, match, integration, request_id)
+            response = await self._invoke(request, state.api.api_id, path, table, match, integration, request_id,
+                                          authorized)  # fmt: skip
         except RequestTimeout:
             response = responses.message(408, "Request Timeout")
         except Exception:
@@ -121,7 +135,7 @@ class HttpApiEndpoints:
         return written
 
     async def _invoke(self, request: web.Request, api_id: str, path: str, table: Table, match: Match,
-                      integration: Integration, request_id: str) -> UrlResponse:  # fmt: skip
+                      integration: Integration, request_id: str, authorized: Authorized | None) -> UrlResponse:  # fmt: skip
         svc = self._svc
         limit = svc.settings.limits.sync_payload_bytes
         if request.content_length is not None and request.content_length > limit:
@@ -143,7 +157,9 @@ class HttpApiEndpoints:
             stage_variables=table.stage.stage_variables, request_id=request_id, trace_id=f"Root={ids.trace_root()}",
             forwarded_port=int(sockname[1]) if sockname else svc.settings.port,
         )  # fmt: skip
-        build = event_v1 if integration.payload_format_version == "1.0" else event_v2
+        build: Builder = event_v1 if integration.payload_format_version == "1.0" else event_v2
+        if authorized is not None:
+            build = with_authorizer(build, authorized.member(integration.payload_format_version))
         now_ms = int(time.time() * 1000)
         if len(body) <= jsonbody.INLINE_BYTES:
             payload = _ENCODER.encode(build(req, ctx, now_ms)).encode()
