@@ -4,6 +4,7 @@ route authorizations AWS accepts, and ``LAMINA_JWKS_URLS``."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -12,14 +13,17 @@ from typing import Any
 import pytest
 
 from lamina.gateway.authorizers import identity
+from lamina.gateway.http import authorizer_control
 from lamina.gateway.http.authorizer_events import request_event_v1, request_event_v2, request_view, route_arn
 from lamina.gateway.http.authorizer_events import with_authorizer
 from lamina.gateway.http.authorizers import INVALID_CUSTOM, INVALID_JWT, SCOPES_NOT_JWT, Guard, authorizer_from
 from lamina.gateway.http.authorizers import check_users, guards, route_authorization
-from lamina.gateway.http.errors import BadRequest
+from lamina.gateway.http.control import HttpApis
+from lamina.gateway.http.errors import BadRequest, Conflict
 from lamina.gateway.http.events import RouteContext, event_v1, event_v2
 from lamina.gateway.http.model import Authorizer, Deployment, Route
 from lamina.settings import Settings, jwks_urls
+from lamina.store.memory import MemoryStore
 from lamina.urls.events import UrlRequest
 from tests.unit.test_http_api_events import NOT_WITHOUT_AUTH, same_shape, shape
 
@@ -226,3 +230,30 @@ def test_jwks_urls_setting() -> None:
     for bad in ("https://a.example", "=http://x", "i="):
         with pytest.raises(ValueError):
             jwks_urls(bad)
+
+
+def test_control_plane_freezes_authorizers_in_deployments_and_reloads_them() -> None:
+    async def go() -> None:
+        store = MemoryStore()
+        control = HttpApis(store, region="us-east-1", account_id="000000000000", port=9000)
+        api_id = (await control.create_api({"name": "a", "protocolType": "HTTP", "target": FUNCTION})).api.api_id
+        made = await authorizer_control.create(control, api_id, lambda_body(authorizerResultTtlInSeconds=60))
+        [route] = control.state(api_id).routes.values()
+        await control.update_route(api_id, route.route_id, {"authorizationType": "CUSTOM",
+                                                             "authorizerId": made.authorizer_id})  # fmt: skip
+        await control.create_stage(api_id, {"stageName": "frozen"})
+        await control.create_deployment(api_id, {"stageName": "frozen"})
+        await authorizer_control.update(control, api_id, made.authorizer_id, {"authorizerResultTtlInSeconds": 5})
+        tables = control.state(api_id).tables
+        assert tables["$default"].guards[route.route_key].authorizer.ttl == 5  # type: ignore[union-attr]
+        assert tables["frozen"].guards[route.route_key].authorizer.ttl == 60  # type: ignore[union-attr]
+        with pytest.raises(Conflict):
+            await authorizer_control.delete(control, api_id, made.authorizer_id)
+        again = HttpApis(store, region="us-east-1", account_id="000000000000", port=9000)
+        await again.load()
+        assert again.state(api_id).authorizers == control.state(api_id).authorizers
+        assert again.state(api_id).tables["frozen"].guards == tables["frozen"].guards
+        await again.delete_api(api_id)
+        assert await store.list_resources("apigatewayv2/authorizer") == []
+
+    asyncio.run(go())
