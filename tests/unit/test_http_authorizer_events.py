@@ -187,6 +187,8 @@ def test_routes_name_an_authorizer_of_their_type() -> None:
     assert (none.authorizer_id, none.authorization_scopes, none.wire()["authorizationType"]) == (None, (), "NONE")
     assert "authorizerId" not in none.wire()
     assert route_authorization(scoped, {"operationName": "x"}, authorizers) == scoped  # untouched when not given
+    switched = route_authorization(scoped, {"authorizationType": "CUSTOM", "authorizerId": "lam"}, authorizers)
+    assert switched.authorization_scopes == ()  # JWT's scopes do not follow it to CUSTOM
     refused: list[tuple[dict[str, Any], str]] = [
         ({"authorizationType": "CUSTOM"}, INVALID_CUSTOM),
         ({"authorizationType": "CUSTOM", "authorizerId": "nope"}, INVALID_CUSTOM),

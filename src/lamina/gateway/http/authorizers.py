@@ -143,8 +143,9 @@ def route_authorization(route: Route, body: Mapping[str, object], authorizers: M
                          "(a Lambda authorizer) or JWT")  # fmt: skip
     authorizer_id = string(body, "authorizerId", max_len=64) if "authorizerId" in body else route.authorizer_id
     scopes = _strings(body, "authorizationScopes", max_items=MAX_SCOPES, max_len=64)
-    if scopes is None:
-        scopes = route.authorization_scopes if "authorizationScopes" not in body else ()
+    if scopes is None:  # not given (or null): the route's, while its type stays
+        kept = "authorizationScopes" not in body and kind == route.authorization_type
+        scopes = route.authorization_scopes if kept else ()
     if kind == "NONE":
         if "authorizationScopes" in body and scopes:
             raise BadRequest(SCOPES_NOT_JWT)
