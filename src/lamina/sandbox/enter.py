@@ -113,7 +113,35 @@ def enter(plan, template, netns_fd=-1):
 
     ``plan``: {"uid": U, "code": dir, "opt": dir|None, "keep": [dir, ...], "tmp_mb": M,
     "seccomp": base64 BPF|None}; ``netns_fd``: the network namespace to join, or -1.
+    The same as ``prepare`` then ``finish``.
     """
+    prepare(plan, template)
+    finish(plan, template, netns_fd)
+
+
+def prepare(plan, template):
+    """The part of ``enter`` that depends only on the plan's ``keep`` and ``tmp_mb`` (its shape), not
+    on the environment: a private /tmp, the runtime's directories bound, /etc/passwd and /etc/group
+    bound to files of this /tmp (empty until ``finish`` writes them). A prepared child of the fork
+    server's pool takes these steps ahead, before any environment is assigned to it."""
+    root = template.path
+    # The private /tmp first: a runtime's directory under the host's /tmp (a checkout of Lamina
+    # there) is then bound where its command expects it, read-only, inside this /tmp.
+    _mount("tmpfs", root + "/tmp", "tmpfs", _MS_NOSUID | _MS_NODEV, "size=%dm,mode=1777" % plan["tmp_mb"])
+    for path in plan.get("keep") or ():
+        if os.path.isdir(path) and not _covered(path, SYSTEM_PATHS) and not _covered(path, ("/opt",)):
+            _bind(_open(path), root + path, True)
+    for name in ("passwd", "group"):  # nothing is written to the template itself:
+        scratch = root + "/tmp/." + name  # a file of its own /tmp, bound over the template's, then unlinked
+        os.close(os.open(scratch, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o644))
+        _bind(_open(scratch), root + "/etc/" + name, False)
+        os.unlink(scratch)
+
+
+def finish(plan, template, netns_fd=-1):
+    """The rest of ``enter``, for this environment: join its network namespace, bind its code and
+    layers, name its uid in /etc/passwd and /etc/group, make the root read-only, pivot into it, drop
+    to its uid with ``no_new_privs``."""
     if netns_fd >= 0:
         _check(_libc.setns(netns_fd, _CLONE_NEWNET), "setns")
         os.close(netns_fd)
@@ -167,25 +195,14 @@ class Template:
 
 
 def build_root(plan, template):
-    """Add this environment's own mounts to (its copy of) ``template`` and pivot into it."""
+    """Add this environment's own mounts to (its copy of) ``template``, already ``prepare``d, and pivot into it."""
     root = template.path
-    sources = [(TASK_ROOT, _open(plan["code"]))]
+    _bind(_open(plan["code"]), root + TASK_ROOT, True)
     if plan.get("opt"):
-        sources.append(("/opt", _open(plan["opt"])))
-    for path in plan.get("keep") or ():
-        if os.path.isdir(path) and not _covered(path, SYSTEM_PATHS) and not _covered(path, ("/opt",)):
-            sources.append((path, _open(path)))
-    # The private /tmp first: a runtime's directory under the host's /tmp (a checkout of Lamina
-    # there) is then bound where its command expects it, read-only, inside this /tmp.
-    _mount("tmpfs", root + "/tmp", "tmpfs", _MS_NOSUID | _MS_NODEV, "size=%dm,mode=1777" % plan["tmp_mb"])
-    for target, fd in sources:
-        _bind(fd, root + target, True)
-    for name, text in _identity(plan["uid"]).items():  # nothing is written to the template itself:
-        scratch = root + "/tmp/." + name  # a file of its own /tmp, bound over the template's, then unlinked
-        with open(scratch, "w") as f:
+        _bind(_open(plan["opt"]), root + "/opt", True)
+    for name, text in _identity(plan["uid"]).items():
+        with open(root + "/etc/" + name, "w") as f:  # the file of its /tmp that ``prepare`` bound there
             f.write(text)
-        _bind(_open(scratch), root + "/etc/" + name, False)
-        os.unlink(scratch)
     _check(_mount_setattr(root, _AT_RECURSIVE, attr_set=_MOUNT_ATTR_RDONLY | _MOUNT_ATTR_NOSUID), "mount_setattr")
     _check(_mount_setattr(root + "/tmp", 0, attr_clr=_MOUNT_ATTR_RDONLY), "mount_setattr /tmp")
     for shared in ("/var/tmp", "/dev/shm"):  # world-writable places: this environment's own /tmp
