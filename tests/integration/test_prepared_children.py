@@ -85,6 +85,7 @@ def test_a_prepared_child_becomes_the_environment_and_none_outlives_the_server(t
             # The pool fills once the server has been idle a moment.
             await _until(lambda: len(_children(server)) >= 2, "the fork server prepared children")
             pooled = _children(server)
+            assert {Path(f"/proc/{pid}/comm").read_text().strip() for pid in pooled} == {"lamina-prepared"}
             second, _, seen = await run(zygote, 1_999_999_002)
             assert second.prepared and second.pid in pooled
             assert seen["uid"] == 1_999_999_002 and "sbx_user1051:x:1999999002:" in str(seen["passwd"])

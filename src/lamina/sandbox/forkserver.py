@@ -32,8 +32,9 @@ the environment's own steps (``enter.finish``: network namespace, code, identity
 pivot, uid, seccomp). The pool is refilled once no request has come for ``REFILL_IDLE_S``, so that
 refilling never competes with the cold starts of a burst; at most ``POOL_SHAPES`` shapes are kept
 (the most recently used). A prepared child is nobody's environment until it is assigned: it runs
-nothing of a function's, its exit is not reported, and it dies with the fork server (its socket
-closes, and ``PR_SET_PDEATHSIG``).
+nothing of a function's, its exit is not reported, it is named ``lamina-prepared``
+(``/proc/<pid>/comm``, the fork server's name again once assigned), and it dies with the fork
+server (its socket closes, and ``PR_SET_PDEATHSIG``).
 
 When the socket closes (Lamina is gone), the fork server kills every child it made (prepared ones
 included) and exits.
@@ -93,6 +94,8 @@ POOL_SIZE = 2  # prepared children kept per shape
 POOL_SHAPES = 4  # shapes kept prepared, the most recently used
 REFILL_IDLE_S = 0.005  # the pool is refilled once no request came for this long
 _PR_SET_PDEATHSIG = 1
+_PR_SET_NAME = 15
+PREPARED_NAME = b"lamina-prepared"  # a prepared child's name (/proc/<pid>/comm) until it is assigned
 
 _TEMPLATES = {}
 
@@ -140,12 +143,16 @@ def _prepared_child(shape, template, sock):
     try:
         _close_all_but((sock.fileno(),))
         enter._libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        with open("/proc/self/comm", "rb") as f:
+            name = f.read().rstrip(b"\n")
+        enter._libc.prctl(_PR_SET_NAME, PREPARED_NAME, 0, 0, 0)  # not an environment yet: so it says
         _detach()
         enter.prepare(shape, template)
         fd_size = array.array("i").itemsize
         data, ancdata, _, _ = sock.recvmsg(_MAX_MESSAGE, socket.CMSG_SPACE(2 * fd_size))
         fds = _descriptors(ancdata)
         sock.close()
+        enter._libc.prctl(_PR_SET_NAME, name, 0, 0, 0)
     except BaseException:
         os._exit(1)
     if not data or not fds:  # the fork server is gone, or let this child go
