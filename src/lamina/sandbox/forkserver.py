@@ -230,8 +230,8 @@ class Pool:
         self.shapes = {}  # shape -> [(pid, socket), ...], in order of use (the last the most recent)
         self.pooled = set()
 
-    def take(self, shape, request, fds):
-        """Hand ``request`` to a prepared child of ``shape``; its pid, or None if there is none."""
+    def take(self, shape, data, fds):
+        """Hand the request ``data`` (as received) to a prepared child of ``shape``; its pid, or None if there is none."""
         if shape in self.shapes:
             self.shapes[shape] = self.shapes.pop(shape)  # the most recently used now
         else:
@@ -242,7 +242,7 @@ class Pool:
         while ready:
             pid, sock = ready.pop(0)
             try:
-                sock.sendmsg([json.dumps(request).encode()], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
+                sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
             except OSError:  # it died before it could take it: reaped silently
                 _kill(pid)
                 continue
@@ -365,7 +365,7 @@ def serve(sock):
                     _send(sock, {"id": request.get("id"), "error": "unexpected descriptors: %d" % len(fds)})
                     continue
                 netns_fd = fds[1] if len(fds) > 1 else -1
-                pid = pool.take(_shape(request["sandbox"]), request, fds) if request.get("sandbox") else None
+                pid = pool.take(_shape(request["sandbox"]), data, fds) if request.get("sandbox") else None
                 prepared = pid is not None
                 try:
                     if pid is None:
