@@ -92,7 +92,7 @@ _RLIMITS = {
 _MAX_MESSAGE = 1 << 20
 POOL_SIZE = 2  # prepared children kept per shape
 POOL_SHAPES = 4  # shapes kept prepared, the most recently used
-REFILL_IDLE_S = 0.005  # the pool is refilled once no request came for this long
+REFILL_IDLE_S = 0.01  # the pool is refilled once no request came for this long (not within a burst)
 _PR_SET_PDEATHSIG = 1
 _PR_SET_NAME = 15
 PREPARED_NAME = b"lamina-prepared"  # a prepared child's name (/proc/<pid>/comm) until it is assigned
@@ -337,8 +337,10 @@ def serve(sock):
         while True:
             short = pool.short()
             events = selector.select(REFILL_IDLE_S if short is not None else None)
-            if not events and short is not None:  # nothing asked for a while: prepare a child
-                pool.fill(short)
+            if not events and short is not None:  # nothing asked for a while: prepare children
+                while short is not None and not selector.select(0):
+                    pool.fill(short)
+                    short = pool.short()
                 continue
             for key, _ in events:
                 if key.data == "signal":
