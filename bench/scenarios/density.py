@@ -75,7 +75,16 @@ def environment_pids(reported: set[int], server: int, children: dict[int, list[i
         return reported  # no pid namespaces: the handlers saw their host pids
     parent = {child: ppid for ppid, kids in children.items() for child in kids}
     depth = {pid: memory.pid_namespace_depth(pid) for pid in under | {server}}
-    return {pid for pid in under if depth[pid] > depth.get(parent.get(pid, server), 0)}
+    return {pid for pid in under if depth[pid] > depth.get(parent.get(pid, server), 0) and not _prepared(pid)}
+
+
+def _prepared(pid: int) -> bool:
+    """A fork server's prepared child (sandbox/forkserver.py): no environment yet, part of the fixed cost."""
+    try:
+        with open(f"/proc/{pid}/comm", "rb") as f:
+            return f.read().rstrip(b"\n") == b"lamina-prepared"
+    except OSError:
+        return False
 
 
 async def _wait_idle(lamina: Lamina, timeout: float) -> None:

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from lamina.errors import TooManyRequests
-from lamina.invoke.queue import AsyncQueue, ContentSource
+from lamina.errors import ResourceNotFound, TooManyRequests
+from lamina.invoke.queue import AsyncQueue, ContentSource, FreshContent
 from lamina.model import EventInvokeConfig, FunctionConfig
 from lamina.settings import Settings
 from lamina.store.base import EventContent, QueuedEvent
@@ -83,3 +83,54 @@ def test_quota_counts_what_an_earlier_run_left_per_function_and_throttles_read_n
             await queue.close()
 
     asyncio.run(scenario())
+
+
+class Reading:
+    """A runner that takes its event's content, then finds the function gone (the event is dropped)."""
+
+    def __init__(self) -> None:
+        self.payloads: dict[str, bytes] = {}
+
+    async def attempt(self, event: QueuedEvent, content: ContentSource) -> tuple[FunctionConfig, Outcome]:
+        self.payloads[event.request_id] = (await content()).payload
+        raise ResourceNotFound("Function not found")
+
+    def configuration(self, event: QueuedEvent) -> FunctionConfig | None:
+        return None
+
+    def turned_off(self, function: str) -> bool:
+        return False
+
+
+def test_an_event_accepted_here_is_delivered_without_reading_the_store_back() -> None:
+    async def scenario() -> None:
+        store = CountingStore()
+        now = int(time.time() * 1000)
+        await store.enqueue_event(QueuedEvent("old", "f", None, now, now), EventContent(b'"stored"'))
+        runner = Reading()
+        queue = AsyncQueue(store, runner, NoConfigs(), Settings(async_workers=1))
+        await queue.start()
+        try:
+            await queue.accept("f", None, b'"fresh"', "new", None)
+            while len(runner.payloads) < 2 or await store.list_queued_events():
+                await asyncio.sleep(0.01)
+            assert runner.payloads == {"old": b'"stored"', "new": b'"fresh"'}
+            assert store.reads == 1  # the event an earlier run left; the one accepted here came from memory
+        finally:
+            await queue.close()
+
+    asyncio.run(scenario())
+
+
+def test_fresh_content_is_bounded_and_drops_the_oldest_first() -> None:
+    fresh = FreshContent(limit=160)
+    for seq in range(1, 5):
+        fresh.keep(seq, EventContent(b"x" * 8))  # 8 bytes each: an event may have 10 (a sixteenth of 160)
+    fresh.keep(5, EventContent(b"x" * 11))  # more than a sixteenth of the limit: never kept
+    assert fresh.take(5) is None and fresh.bytes == 32
+    for seq in range(6, 30):
+        fresh.keep(seq, EventContent(b"x" * 8))
+    assert fresh.bytes <= 160
+    assert fresh.take(1) is None  # the oldest went first
+    assert fresh.take(29) == EventContent(b"x" * 8)
+    assert fresh.take(29) is None  # taken once

@@ -25,7 +25,10 @@ may keep it busy at once is paced (``invoke/pacing.py``): fewer while events are
 
 Memory: the queue keeps what scheduling needs of each event (``QueuedEvent``: ids, function,
 qualifier, due time, attempts, size); its content stays in the store, is read once an attempt is
-admitted (a throttled one reads nothing) and dropped when it ends. Each function may have at most a
+admitted (a throttled one reads nothing) and dropped when it ends. The content of events this
+process accepted is also kept for their first admitted attempt (``FreshContent``: at most
+``FRESH_BYTES`` in all, the oldest dropped first), so that a delivery that keeps pace with
+acceptance reads nothing back from the store. Each function may have at most a
 quota of events and bytes stored (``invoke/quota.py``); an ``Invoke`` beyond it is refused with
 ``TooManyRequestsException``.
 """
@@ -110,16 +113,53 @@ class _Unstored(Exception):
     """The event is no longer in the store (finished already): there is nothing to attempt."""
 
 
-class StoredContent:
-    """One attempt's view of its event's content: read from the store the first time it is asked
-    for, then kept until the attempt ends (and this object with it)."""
+# The content of freshly accepted events kept in memory for their first attempt (FreshContent).
+FRESH_BYTES = 4 * 1024 * 1024
 
-    def __init__(self, store: Store, seq: int) -> None:
+
+class FreshContent:
+    """The content of events accepted by this process, by seq, until their first admitted attempt
+    takes it: at most ``limit`` bytes in all (the oldest dropped first: their attempts read the
+    store); an event larger than a sixteenth of that is never kept."""
+
+    def __init__(self, limit: int = FRESH_BYTES) -> None:
+        self._limit = limit
+        self._items: OrderedDict[int, EventContent] = OrderedDict()
+        self._bytes = 0
+
+    def keep(self, seq: int, content: EventContent) -> None:
+        if content.size > self._limit // 16:
+            return
+        self._items[seq] = content
+        self._bytes += content.size
+        while self._bytes > self._limit:
+            _, oldest = self._items.popitem(last=False)
+            self._bytes -= oldest.size
+
+    def take(self, seq: int) -> EventContent | None:
+        content = self._items.pop(seq, None)
+        if content is not None:
+            self._bytes -= content.size
+        return content
+
+    @property
+    def bytes(self) -> int:
+        return self._bytes
+
+
+class StoredContent:
+    """One attempt's view of its event's content: taken from ``fresh`` or read from the store the
+    first time it is asked for, then kept until the attempt ends (and this object with it)."""
+
+    def __init__(self, store: Store, seq: int, fresh: FreshContent | None = None) -> None:
         self._store = store
         self._seq = seq
+        self._fresh = fresh
         self._content: EventContent | None = None
 
     async def read(self) -> EventContent:
+        if self._content is None and self._fresh is not None:
+            self._content = self._fresh.take(self._seq)
         if self._content is None:
             self._content = await self._store.read_event_content(self._seq)
             if self._content is None:
@@ -155,6 +195,7 @@ class AsyncQueue:
         self._idle.set()
         self._busy = 0
         self._active = ActiveAttempts()
+        self._fresh = FreshContent()
         self._taking = True
         self._workers: list[asyncio.Task[None]] = []
 
@@ -186,6 +227,7 @@ class AsyncQueue:
         except BaseException:
             self._uncount(event)
             raise
+        self._fresh.keep(seq, content)
         self._add(dataclasses.replace(event, seq=seq))
 
     def depth(self) -> list[dict[str, object]]:
@@ -240,6 +282,7 @@ class AsyncQueue:
         """A finished event is no longer counted and leaves the age index (lazily: it is popped once it
         is the oldest)."""
         self._uncount(event)
+        self._fresh.take(event.seq)  # finished before an attempt took it (expired, or its function is gone)
         self._finished.add(event.seq)
         heap = self._unfinished[event.function]
         while heap and heap[0][1] in self._finished:
@@ -309,7 +352,7 @@ class AsyncQueue:
     async def _attempt(self, event: QueuedEvent) -> None:
         """One attempt of ``event``. Its content is read from the store once the attempt is admitted
         (or when what it leaves behind needs it) and dropped when this returns."""
-        content = StoredContent(self._store, event.seq)
+        content = StoredContent(self._store, event.seq, self._fresh)
         policy, on_success, on_failure = self._policy(event)
         if retry.expired(event.enqueued_ms, self._now(), policy):
             await self._finish(event, content, on_failure, self._expired(event))

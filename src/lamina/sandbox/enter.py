@@ -29,6 +29,7 @@ Any failure raises: a child that cannot enter its sandbox must not run function 
 """
 
 import ctypes
+import errno
 import os
 import platform
 import sys
@@ -113,11 +114,45 @@ def enter(plan, template, netns_fd=-1):
 
     ``plan``: {"uid": U, "code": dir, "opt": dir|None, "keep": [dir, ...], "tmp_mb": M,
     "seccomp": base64 BPF|None}; ``netns_fd``: the network namespace to join, or -1.
+    The same as ``prepare`` then ``finish``.
     """
+    prepare(plan, template)
+    finish(plan, template, netns_fd, named=True)
+
+
+def prepare(plan, template):
+    """The part of ``enter`` that depends only on the plan's ``keep`` and ``tmp_mb`` (its shape), not
+    on the environment: a private /tmp, the runtime's directories bound, /etc/passwd and /etc/group
+    bound to files of this /tmp (naming ``plan["uid"]`` if the plan has one, else empty until
+    ``finish`` writes them). A prepared child of the fork server's pool takes these steps ahead,
+    before any environment is assigned to it."""
+    root = template.path
+    # The private /tmp first: a runtime's directory under the host's /tmp (a checkout of Lamina
+    # there) is then bound where its command expects it, read-only, inside this /tmp.
+    _mount("tmpfs", root + "/tmp", "tmpfs", _MS_NOSUID | _MS_NODEV, "size=%dm,mode=1777" % plan["tmp_mb"])
+    for path in plan.get("keep") or ():
+        if os.path.isdir(path) and not _covered(path, SYSTEM_PATHS) and not _covered(path, ("/opt",)):
+            _bind(_open(path), root + path, True)
+    identity = _identity(plan["uid"]) if "uid" in plan else {"passwd": "", "group": ""}
+    for name, text in identity.items():  # nothing is written to the template itself:
+        scratch = root + "/tmp/." + name  # a file of its own /tmp, bound over the template's, then unlinked
+        fd = os.open(scratch, os.O_CREAT | os.O_WRONLY | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        try:
+            os.write(fd, text.encode())
+        finally:
+            os.close(fd)
+        _bind(_open(scratch), root + "/etc/" + name, False)
+        os.unlink(scratch)
+
+
+def finish(plan, template, netns_fd=-1, named=False):
+    """The rest of ``enter``, for this environment: join its network namespace, bind its code and
+    layers, name its uid in /etc/passwd and /etc/group (unless ``prepare`` did, ``named``), make
+    the root read-only, pivot into it, drop to its uid with ``no_new_privs``."""
     if netns_fd >= 0:
         _check(_libc.setns(netns_fd, _CLONE_NEWNET), "setns")
         os.close(netns_fd)
-    build_root(plan, template)
+    build_root(plan, template, named)
     uid = plan["uid"]
     os.setgroups([])
     os.setresgid(uid, uid, uid)
@@ -166,26 +201,16 @@ class Template:
             os.makedirs(path + directory, exist_ok=True)
 
 
-def build_root(plan, template):
-    """Add this environment's own mounts to (its copy of) ``template`` and pivot into it."""
+def build_root(plan, template, named=False):
+    """Add this environment's own mounts to (its copy of) ``template``, already ``prepare``d, and pivot into it."""
     root = template.path
-    sources = [(TASK_ROOT, _open(plan["code"]))]
+    _bind(_open(plan["code"]), root + TASK_ROOT, True)
     if plan.get("opt"):
-        sources.append(("/opt", _open(plan["opt"])))
-    for path in plan.get("keep") or ():
-        if os.path.isdir(path) and not _covered(path, SYSTEM_PATHS) and not _covered(path, ("/opt",)):
-            sources.append((path, _open(path)))
-    # The private /tmp first: a runtime's directory under the host's /tmp (a checkout of Lamina
-    # there) is then bound where its command expects it, read-only, inside this /tmp.
-    _mount("tmpfs", root + "/tmp", "tmpfs", _MS_NOSUID | _MS_NODEV, "size=%dm,mode=1777" % plan["tmp_mb"])
-    for target, fd in sources:
-        _bind(fd, root + target, True)
-    for name, text in _identity(plan["uid"]).items():  # nothing is written to the template itself:
-        scratch = root + "/tmp/." + name  # a file of its own /tmp, bound over the template's, then unlinked
-        with open(scratch, "w") as f:
-            f.write(text)
-        _bind(_open(scratch), root + "/etc/" + name, False)
-        os.unlink(scratch)
+        _bind(_open(plan["opt"]), root + "/opt", True)
+    if not named:
+        for name, text in _identity(plan["uid"]).items():
+            with open(root + "/etc/" + name, "w") as f:  # the file of its /tmp that ``prepare`` bound there
+                f.write(text)
     _check(_mount_setattr(root, _AT_RECURSIVE, attr_set=_MOUNT_ATTR_RDONLY | _MOUNT_ATTR_NOSUID), "mount_setattr")
     _check(_mount_setattr(root + "/tmp", 0, attr_clr=_MOUNT_ATTR_RDONLY), "mount_setattr /tmp")
     for shared in ("/var/tmp", "/dev/shm"):  # world-writable places: this environment's own /tmp
@@ -220,15 +245,20 @@ def _covered(path, prefixes):
 
 
 def _bind(fd, target, is_dir):
-    """Bind what ``fd`` holds at ``target`` (created in the new root)."""
-    parent = os.path.dirname(target)
-    os.makedirs(parent, exist_ok=True)
-    if is_dir:
-        os.makedirs(target, exist_ok=True)
-    elif not os.path.exists(target):
-        os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o644))
-    _mount("/proc/self/fd/%d" % fd, target, None, _MS_BIND | _MS_REC)
-    os.close(fd)
+    """Bind what ``fd`` holds at ``target`` (created in the new root, unless the template has it)."""
+    source = "/proc/self/fd/%d" % fd
+    try:
+        if _libc.mount(source.encode(), target.encode(), None, ctypes.c_ulong(_MS_BIND | _MS_REC), None) != 0:
+            if ctypes.get_errno() != errno.ENOENT:
+                _check(-1, "mount %s" % target)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            if is_dir:
+                os.makedirs(target, exist_ok=True)
+            elif not os.path.exists(target):
+                os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o644))
+            _mount(source, target, None, _MS_BIND | _MS_REC)
+    finally:
+        os.close(fd)
 
 
 class _MountAttr(ctypes.Structure):

@@ -19,11 +19,25 @@ Protocol (one JSON document per datagram):
         "exec": [argv...] | null, "sandbox": null | enter.enter's plan}
        with file descriptors attached (SCM_RIGHTS): the environment's stdout/stderr pipe, then,
        with a sandbox, the network namespace to join (optional)
-    <- {"id": N, "pid": P}  or  {"id": N, "error": "..."}
+    <- {"id": N, "pid": P, "prepared": bool}  or  {"id": N, "error": "..."}
     <- {"exit": P, "status": S}     when a child ends (S: exit code, or -signal)
     <- {"ready": true}              once, after start-up
 
-When the socket closes (Lamina is gone), the fork server kills every child it made and exits.
+Prepared children: after a sandboxed request, the fork server keeps ``POOL_SIZE`` children of the
+same shape (the plan's root, ``keep`` and ``tmp_mb``) forked ahead into their namespaces, with
+``enter.prepare`` done (their /tmp, the runtime's directories bound, /etc/passwd and /etc/group
+ready to be written), each blocked on a socket of its own. A request of that shape goes to one of
+them (``"prepared": true`` in the reply): it receives the request and its descriptors and takes only
+the environment's own steps (``enter.finish``: network namespace, code, identity, read-only root,
+pivot, uid, seccomp). The pool is refilled once no request has come for ``REFILL_IDLE_S``, so that
+refilling never competes with the cold starts of a burst; at most ``POOL_SHAPES`` shapes are kept
+(the most recently used). A prepared child is nobody's environment until it is assigned: it runs
+nothing of a function's, its exit is not reported, it is named ``lamina-prepared``
+(``/proc/<pid>/comm``, the fork server's name again once assigned), and it dies with the fork
+server (its socket closes, and ``PR_SET_PDEATHSIG``).
+
+When the socket closes (Lamina is gone), the fork server kills every child it made (prepared ones
+included) and exits.
 Standard library only; Python 3.9+.
 """
 
@@ -76,6 +90,12 @@ _RLIMITS = {
     "core": resource.RLIMIT_CORE,
 }
 _MAX_MESSAGE = 1 << 20
+POOL_SIZE = 2  # prepared children kept per shape
+POOL_SHAPES = 4  # shapes kept prepared, the most recently used
+REFILL_IDLE_S = 0.01  # the pool is refilled once no request came for this long (not within a burst)
+_PR_SET_PDEATHSIG = 1
+_PR_SET_NAME = 15
+PREPARED_NAME = b"lamina-prepared"  # a prepared child's name (/proc/<pid>/comm) until it is assigned
 
 _TEMPLATES = {}
 
@@ -91,27 +111,73 @@ def _send(sock, doc):
     sock.send(json.dumps(doc).encode())
 
 
-def _child(request, output_fd, netns_fd, template, closing):
+def _close_all_but(keep):
+    """Close every descriptor but 0-2 and ``keep``: the fork server's socket, its pool's sockets, its
+    selector; nothing of the server's or of another environment's reaches a child."""
+    low = 3
+    for fd in sorted(fd for fd in keep if fd >= 3):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 1 << 20)
+
+
+def _detach():
+    """A child's first steps: default signal handling, a session of its own, stdin from /dev/null."""
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.setsid()
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+
+
+def _child(request, output_fd, netns_fd, template):
     """Runs in the forked child: enter the environment, then become the runtime. Never returns."""
+    _run(request, output_fd, netns_fd, template, prepared=False)
+
+
+def _prepared_child(shape, template, sock):
+    """Runs in a prepared child: take the shape's steps, wait for an environment, become it. Never returns."""
+    try:
+        _close_all_but((sock.fileno(),))
+        enter._libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        with open("/proc/self/comm", "rb") as f:
+            name = f.read().rstrip(b"\n")
+        enter._libc.prctl(_PR_SET_NAME, PREPARED_NAME, 0, 0, 0)  # not an environment yet: so it says
+        _detach()
+        enter.prepare(shape, template)
+        fd_size = array.array("i").itemsize
+        data, ancdata, _, _ = sock.recvmsg(_MAX_MESSAGE, socket.CMSG_SPACE(2 * fd_size))
+        fds = _descriptors(ancdata)
+        sock.close()
+        enter._libc.prctl(_PR_SET_NAME, name, 0, 0, 0)
+    except BaseException:
+        os._exit(1)
+    if not data or not fds:  # the fork server is gone, or let this child go
+        os._exit(0)
+    _run(json.loads(data), fds[0], fds[1] if len(fds) > 1 else -1, template, prepared=True)
+
+
+def _run(request, output_fd, netns_fd, template, prepared):
+    """Enter the environment (the rest of it, if ``prepared``), then become the runtime. Never returns."""
     code = 1
     try:
-        for fd in closing:
-            os.close(fd)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.setsid()
+        if not prepared:
+            _close_all_but((output_fd, netns_fd))
+            _detach()
         for procs in request.get("cgroup_procs") or ():
             with open(procs, "w") as f:
                 f.write("0")  # "0" is the writer itself, whatever its pid namespace
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)
-        os.close(null)
         os.dup2(output_fd, 1)
         os.dup2(output_fd, 2)
         os.close(output_fd)
         if request.get("sandbox"):
-            enter.enter(request["sandbox"], template, netns_fd)
+            if prepared:
+                enter.finish(request["sandbox"], template, netns_fd)
+            else:
+                enter.enter(request["sandbox"], template, netns_fd)
         for name, (soft, hard) in (request.get("rlimits") or {}).items():
             resource.setrlimit(_RLIMITS[name], (soft, hard))
         os.chdir(request["cwd"])
@@ -143,14 +209,111 @@ def _child(request, output_fd, netns_fd, template, closing):
         os._exit(code)
 
 
-def _reap(sock, children):
-    while children:
+def _descriptors(ancdata):
+    fd_size = array.array("i").itemsize
+    fds = array.array("i")
+    for level, kind, payload in ancdata:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(payload[: len(payload) - (len(payload) % fd_size)])
+    return list(fds)
+
+
+def _shape(sandbox):
+    """What a prepared child must have been prepared for to take ``sandbox``: its ``enter.prepare`` inputs."""
+    return (sandbox["root"], tuple(sandbox.get("keep") or ()), sandbox["tmp_mb"])
+
+
+class Pool:
+    """Prepared children by shape (see the module docstring). ``pooled``: their pids, unassigned."""
+
+    def __init__(self):
+        self.shapes = {}  # shape -> [(pid, socket), ...], in order of use (the last the most recent)
+        self.pooled = set()
+
+    def take(self, shape, data, fds):
+        """Hand the request ``data`` (as received) to a prepared child of ``shape``; its pid, or None if there is none."""
+        if shape in self.shapes:
+            self.shapes[shape] = self.shapes.pop(shape)  # the most recently used now
+        else:
+            self.shapes[shape] = []
+            while len(self.shapes) > POOL_SHAPES:
+                self._drop(next(iter(self.shapes)))
+        ready = self.shapes[shape]
+        while ready:
+            pid, sock = ready.pop(0)
+            try:
+                sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
+            except OSError:  # it died before it could take it: reaped silently
+                _kill(pid)
+                continue
+            finally:
+                sock.close()
+            self.pooled.discard(pid)
+            return pid
+        return None
+
+    def short(self):
+        """A shape with fewer prepared children than ``POOL_SIZE``, or None."""
+        for shape in reversed(self.shapes):
+            if len(self.shapes[shape]) < POOL_SIZE:
+                return shape
+        return None
+
+    def fill(self, shape):
+        """Fork one prepared child of ``shape``."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            template = _template(shape[0])
+            pid = enter.fork_into_namespaces()
+        except OSError:
+            ours.close()
+            theirs.close()
+            self._drop(shape)
+            return
+        if pid == 0:
+            _prepared_child({"root": shape[0], "keep": list(shape[1]), "tmp_mb": shape[2]}, template, theirs)
+        theirs.close()
+        self.pooled.add(pid)
+        self.shapes[shape].append((pid, ours))
+
+    def exited(self, pid):
+        """A prepared child ended before it was assigned (it could not be prepared, or was killed):
+        stop preparing its shape until a request asks for it again. True if it was one."""
+        if pid not in self.pooled:
+            return False
+        self.pooled.discard(pid)
+        for shape, ready in list(self.shapes.items()):
+            if any(p == pid for p, _ in ready):
+                self._drop(shape)
+        return True
+
+    def _drop(self, shape):
+        for pid, sock in self.shapes.pop(shape, ()):
+            sock.close()
+            _kill(pid)
+
+    def close(self):
+        for shape in list(self.shapes):
+            self._drop(shape)
+
+
+def _kill(pid):
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def _reap(sock, children, pool):
+    while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
             return
+        if pool.exited(pid) or pid not in children:
+            continue
         children.discard(pid)
         code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
         _send(sock, {"exit": pid, "status": code})
@@ -164,55 +327,66 @@ def serve(sock):
     signal.signal(signal.SIGCHLD, lambda *_: None)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     children = set()
+    pool = Pool()
     selector = selectors.DefaultSelector()
     selector.register(sock, selectors.EVENT_READ, "control")
     selector.register(wake_r, selectors.EVENT_READ, "signal")
     _send(sock, {"ready": True})
     fd_size = array.array("i").itemsize
-    while True:
-        for key, _ in selector.select():
-            if key.data == "signal":
-                try:
-                    while os.read(wake_r, 512):
-                        pass
-                except BlockingIOError:
-                    pass
-                _reap(sock, children)
+    try:
+        while True:
+            short = pool.short()
+            events = selector.select(REFILL_IDLE_S if short is not None else None)
+            if not events and short is not None:  # nothing asked for a while: prepare children
+                while short is not None and not selector.select(0):
+                    pool.fill(short)
+                    short = pool.short()
                 continue
-            data, ancdata, _, _ = sock.recvmsg(_MAX_MESSAGE, socket.CMSG_SPACE(2 * fd_size))
-            if not data:  # Lamina is gone: so are its environments
-                for pid in children:
+            for key, _ in events:
+                if key.data == "signal":
                     try:
-                        os.killpg(pid, signal.SIGKILL)
-                    except OSError:
+                        while os.read(wake_r, 512):
+                            pass
+                    except BlockingIOError:
                         pass
-                return
-            fds = array.array("i")
-            for level, kind, payload in ancdata:
-                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                    fds.frombytes(payload[: len(payload) - (len(payload) % fd_size)])
-            request = json.loads(data)
-            if len(fds) != (2 if request.get("sandbox") and request.get("netns") else 1):
+                    _reap(sock, children, pool)
+                    continue
+                data, ancdata, _, _ = sock.recvmsg(_MAX_MESSAGE, socket.CMSG_SPACE(2 * fd_size))
+                if not data:  # Lamina is gone: so are its environments
+                    for pid in children:
+                        try:
+                            os.killpg(pid, signal.SIGKILL)
+                        except OSError:
+                            pass
+                    return
+                fds = _descriptors(ancdata)
+                request = json.loads(data)
+                if len(fds) != (2 if request.get("sandbox") and request.get("netns") else 1):
+                    for fd in fds:
+                        os.close(fd)
+                    _send(sock, {"id": request.get("id"), "error": "unexpected descriptors: %d" % len(fds)})
+                    continue
+                netns_fd = fds[1] if len(fds) > 1 else -1
+                pid = pool.take(_shape(request["sandbox"]), data, fds) if request.get("sandbox") else None
+                prepared = pid is not None
+                try:
+                    if pid is None:
+                        # Built here, once, in the fork server's own mount namespace: not in every child.
+                        template = _template(request["sandbox"]["root"]) if request.get("sandbox") else None
+                        pid = enter.fork_into_namespaces() if request.get("sandbox") else os.fork()
+                except OSError as exc:
+                    for fd in fds:
+                        os.close(fd)
+                    _send(sock, {"id": request["id"], "error": "fork failed: %s" % exc})
+                    continue
+                if pid == 0:
+                    _child(request, fds[0], netns_fd, template)
                 for fd in fds:
                     os.close(fd)
-                _send(sock, {"id": request.get("id"), "error": "unexpected descriptors: %d" % len(fds)})
-                continue
-            netns_fd = fds[1] if len(fds) > 1 else -1
-            try:
-                # Built here, once, in the fork server's own mount namespace: not in every child.
-                template = _template(request["sandbox"]["root"]) if request.get("sandbox") else None
-                pid = enter.fork_into_namespaces() if request.get("sandbox") else os.fork()
-            except OSError as exc:
-                for fd in fds:
-                    os.close(fd)
-                _send(sock, {"id": request["id"], "error": "fork failed: %s" % exc})
-                continue
-            if pid == 0:
-                _child(request, fds[0], netns_fd, template, [sock.fileno(), wake_r, wake_w, selector.fileno()])
-            for fd in fds:
-                os.close(fd)
-            children.add(pid)
-            _send(sock, {"id": request["id"], "pid": pid})
+                children.add(pid)
+                _send(sock, {"id": request["id"], "pid": pid, "prepared": prepared})
+    finally:
+        pool.close()
 
 
 def main():

@@ -33,9 +33,12 @@ NLA_F_NESTED = 0x8000
 
 # Attributes.
 IFLA_IFNAME = 3
+IFLA_LINK = 5
 IFLA_LINKINFO = 18
 IFLA_GROUP = 27
 IFLA_NET_NS_FD = 28
+IFLA_EXT_MASK = 29
+RTEXT_FILTER_SKIP_STATS = 1 << 3
 IFLA_INFO_KIND = 1
 IFLA_INFO_DATA = 2
 VETH_INFO_PEER = 1
@@ -127,10 +130,25 @@ class Netlink:
 
     def link_index(self, name: str) -> int:
         """The index of the link called ``name`` (``ENODEV`` when there is none)."""
-        reply = self._request(RTM_GETLINK, 0, _ifinfo() + _attr(IFLA_IFNAME, _name(name)))
+        return self.link_indexes(name)[0]
+
+    def link_indexes(self, name: str) -> tuple[int, int | None]:
+        """The index of the link called ``name`` and of the link it is tied to (``IFLA_LINK``: a
+        veth's peer, as its own namespace numbers it), in one request; ``ENODEV`` when there is none."""
+        body = _ifinfo() + _attr(IFLA_IFNAME, _name(name)) + _attr(IFLA_EXT_MASK, _u32(RTEXT_FILTER_SKIP_STATS))
+        reply = self._request(RTM_GETLINK, 0, body)
         if len(reply) < _IFINFO.size:
             raise NetlinkError(errno.EPROTO, "netlink: short link reply")
-        return int(_IFINFO.unpack_from(reply)[2])
+        index = int(_IFINFO.unpack_from(reply)[2])
+        offset = _IFINFO.size
+        while offset + 4 <= len(reply):
+            length, kind = struct.unpack_from("=HH", reply, offset)
+            if length < 4:
+                break
+            if kind & ~NLA_F_NESTED == IFLA_LINK and length >= 8:
+                return index, int(struct.unpack_from("=i", reply, offset + 4)[0])
+            offset += (length + 3) & ~3
+        return index, None
 
     def set_up(self, index: int) -> None:
         self._request(RTM_NEWLINK, 0, _ifinfo(index, up=True))

@@ -43,6 +43,7 @@ class SpawnError(Exception):
 @dataclass
 class Process:
     pid: int
+    prepared: bool = False  # forked ahead by the fork server's pool (forkserver.py), not for this request
     exited: asyncio.Future[int] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
     def kill(self) -> None:
@@ -156,7 +157,7 @@ class Zygote:
         if "pid" not in answer:
             raise SpawnError(str(answer.get("error", "unknown error")))
         pid = int(str(answer["pid"]))
-        process = Process(pid)
+        process = Process(pid, prepared=answer.get("prepared") is True)
         early = self._early_exits.pop(pid, None)
         if early is not None:
             process.exited.set_result(early)

@@ -90,7 +90,7 @@ class Veths:
             gateway, address = self.subnets.addresses(subnet)
             link = self._add_veth(fd)
             try:
-                index = self._host.link_index(link)
+                index, peer = self._host.link_indexes(link)  # the peer's index too: no lookup inside
                 self._host.add_address(index, gateway, 31, prefix_route=False)
                 self._host.add_route(f"{gateway}/31", index=index)
             except NetlinkError as exc:
@@ -100,7 +100,7 @@ class Veths:
                     raise
                 continue  # another Lamina routes this /31: leave it taken here, try the next
             try:
-                eth0 = inside.link_index("eth0")
+                eth0 = peer if peer is not None else inside.link_index("eth0")
                 inside.set_up(eth0)
                 inside.add_address(eth0, address, 31)
                 inside.add_route("0.0.0.0/0", gateway=gateway)
