@@ -67,7 +67,16 @@ def control_api(event):
         "invoke": api(port, "POST", base + victim + "/invocations", {"echo": "chained"}),
         "invoke_tail": api(port, "POST", base + victim + "/invocations", {"echo": "tail"},
                            {"X-Amz-Log-Type": "Tail"}),
+        "put_events": api(port, "POST", "/", {"Entries": [{"Source": "from." + me, "DetailType": "t",
+                                                          "Detail": "{}"}]}, events_headers("PutEvents")),
+        "put_rule": api(port, "POST", "/", {"Name": "hijack", "EventPattern": "{}"}, events_headers("PutRule")),
+        "put_targets": api(port, "POST", "/", {"Rule": "hijack", "Targets": [{"Id": "x", "Arn": event["my_arn"]}]},
+                           events_headers("PutTargets")),
     }
+
+
+def events_headers(operation):
+    return {"X-Amz-Target": "AWSEvents." + operation, "Content-Type": "application/x-amz-json-1.1"}
 
 
 def network(event):
@@ -190,13 +199,16 @@ def test_lamina_api_from_inside_only_invokes(lamina: LaminaProcess, functions: t
     before = client.get_function_configuration(FunctionName=victim)
     seen = attack(client, attacker, "control_api", port=port_of(lamina), victim=victim, me=attacker,
                   my_arn=before["FunctionArn"].replace(victim, attacker))  # fmt: skip
-    for key in ("list", "get_config", "update_handler", "event_config", "delete", "logs"):
+    for key in ("list", "get_config", "update_handler", "event_config", "delete", "logs", "put_rule", "put_targets"):
         assert seen[key]["status"] == 403, (key, seen[key])
         assert seen[key]["headers"].get("X-Amzn-ErrorType") == "AccessDeniedException", (key, seen[key])
     assert seen["invoke"]["status"] == 200 and json.loads(seen["invoke"]["body"]) == {"echo": "chained"}, seen
     # Chaining works; the other function's log tail does not come with it.
     assert seen["invoke_tail"]["status"] == 200, seen["invoke_tail"]
     assert "X-Amz-Log-Result" not in seen["invoke_tail"]["headers"], seen["invoke_tail"]
+    # Putting events is allowed (it invokes no more than a function may invoke itself); rules are not.
+    assert seen["put_events"]["status"] == 200, seen["put_events"]
+    assert json.loads(seen["put_events"]["body"])["FailedEntryCount"] == 0, seen["put_events"]
     after = client.get_function_configuration(FunctionName=victim)
     assert after["Handler"] == before["Handler"] and after["RevisionId"] == before["RevisionId"]
     assert "DestinationConfig" not in json.dumps(client.list_function_event_invoke_configs(FunctionName=victim))

@@ -1,4 +1,4 @@
-"""What execution environments may ask of Lamina's API: to invoke functions, nothing else.
+"""What execution environments may ask of Lamina's API: to invoke functions and put events, nothing else.
 
 Who calls is known by where the connection arrived, never guessed: Lamina serves two
 applications over the same routes. The operator's is served only on ``lamina server``'s own
@@ -6,7 +6,8 @@ address (whoever reaches it is trusted until requests are signed). The environme
 only on the listener inside each sandboxed environment's own network namespace (127.0.0.1 at the
 same port), which nothing outside that environment can reach; through it a function may only
 invoke functions (chaining works as on Lambda), without the log tail (``LogType: Tail``), which
-could hold another function's output. Everything else is ``AccessDeniedException``.
+could hold another function's output, and put events on event buses (PutEvents: what a rule then
+invokes, a function could invoke itself). Everything else is ``AccessDeniedException``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from lamina.api.errors import Handler
 from lamina.errors import AccessDenied
 
 _INVOKE_SUFFIXES = ("/invocations", "/invoke-async")
+_PUT_EVENTS = "AWSEvents.PutEvents"
 
 # Whether an application is the environments' (True) or the operator's (False).
 FROM_ENVIRONMENT = web.AppKey("from_environment", bool)
@@ -24,9 +26,12 @@ FROM_ENVIRONMENT = web.AppKey("from_environment", bool)
 
 @web.middleware
 async def environment_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if not (request.method == "POST" and request.path.endswith(_INVOKE_SUFFIXES)):
+    if request.method != "POST" or not (
+        request.path.endswith(_INVOKE_SUFFIXES)
+        or (request.path == "/" and request.headers.get("X-Amz-Target") == _PUT_EVENTS)
+    ):
         raise AccessDenied(
-            "Execution environments may only invoke functions through Lamina's API; "
+            "Execution environments may only invoke functions and put events through Lamina's API; "
             f"{request.method} {request.path} is refused."
         )
     return await handler(request)
