@@ -18,16 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import logging
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from aiohttp import web
-from multidict import CIMultiDict
 
-from lamina import ids, jsonbody
+from lamina import ids, jsonbody, jsonwrite
 from lamina.api.context import read_body
 from lamina.api.errors import RequestTimeout
 from lamina.errors import ApiError
@@ -74,12 +72,13 @@ class RestEndpoints:
         except Exception:
             log.exception("REST API %s failed on %s %s", api_id, request.method, path)
             response = INTERNAL_ERROR
-        headers: CIMultiDict[str] = CIMultiDict(response.headers)
+        answer = web.Response(status=response.status, body=response.body)  # its headers: a new CIMultiDict
+        headers = answer.headers
+        headers.extend(response.headers)
         # What API Gateway adds to every answer.
         headers["x-amzn-RequestId"] = ids_.request_id
         headers["x-amz-apigw-id"] = ids_.extended_request_id
         headers["X-Amzn-Trace-Id"] = ids_.trace_id
-        answer = web.Response(status=response.status, body=response.body, headers=headers)
         if slow_body:
             answer.force_close()
         return answer
@@ -103,16 +102,17 @@ class RestEndpoints:
             return TOO_LARGE
         now = datetime.now(timezone.utc)
         sockname = request.transport.get_extra_info("sockname") if request.transport else None
+        variables = dict(stage.variables)  # one copy, for the event and the function's name
         rest_request, context = (
             RestRequest(
                 method=request.method, path="/" + rest, raw_query=request.rel_url.raw_query_string,
-                headers=tuple((str(k), v) for k, v in request.headers.items()), body=body,
+                headers=tuple(request.headers.items()), body=body,
                 source_ip=request.remote or "", protocol=f"HTTP/{request.version.major}.{request.version.minor}",
             ),
             RestContext(
                 api_id=api_id, account_id=self._settings.account_id, stage=stage.name,
                 resource_id=route.resource_id, resource_path=route.path, path_parameters=found.path_parameters,
-                stage_variables=dict(stage.variables), binary_media_types=state.api.binary_media_types,
+                stage_variables=variables, binary_media_types=state.api.binary_media_types,
                 domain_name=addresses.domain_name(api_id), request_id=ids_.request_id,
                 extended_request_id=ids_.extended_request_id, trace_id=ids_.trace_id, now=now,
                 forwarded_port=int(sockname[1]) if sockname else self._settings.port,
@@ -124,7 +124,7 @@ class RestEndpoints:
             if not isinstance(verdict, Authorized):
                 return refusal(verdict)
             context = replace(context, authorizer=verdict.context)
-        function = resolve_function(route.function, dict(stage.variables)) if route.function else None
+        function = resolve_function(route.function, variables) if route.function else None
         if function is None:
             log.warning("REST API %s: %s %s has no Lambda proxy integration Lamina serves", api_id, route.http_method, route.path)
             return INTERNAL_ERROR
@@ -134,7 +134,7 @@ class RestEndpoints:
             payload = await asyncio.to_thread(_payload, rest_request, context)
         request_id = ids_.request_id
         invocation = asyncio.create_task(
-            self._invoker.invoke(InvokeRequest(function=function, payload=payload, request_id=request_id)),
+            self._invoker.invoke(InvokeRequest(function=function, payload=payload, request_id=request_id, built=True)),
             name=f"rest-api-{api_id}-{request_id}",
         )
         self._running.add(invocation)
@@ -168,7 +168,7 @@ class _RequestIds:
 
 
 def _payload(request: RestRequest, context: RestContext) -> bytes:
-    return json.dumps(build_event(request, context)).encode()
+    return jsonwrite.compact(build_event(request, context))
 
 
 class RestEndpoint:
