@@ -39,7 +39,7 @@ from lamina.gateway.rest.responses import (
     read_large, refusal,
 )  # fmt: skip
 from lamina.gateway.rest.service import RestApiService
-from lamina.invoke.service import InvokeRequest, InvokeResult, Invoker
+from lamina.invoke.service import InvokeRequest, Invoker
 from lamina.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -55,8 +55,8 @@ class RestEndpoints:
         self._invoker = invoker
         self._settings = settings
         self._authorizing = Authorizing(invoker, settings.region, apis.authorizer_answers)
-        # Every invocation in flight: one whose caller went away, or whose integration timed out, runs on.
-        self._running: set[asyncio.Task[InvokeResult]] = set()
+        # Answers sent when an integration timed out, while its invocation runs on in the handler.
+        self._late: set[asyncio.Task[web.Response]] = set()
 
     def endpoint(self, api_id: str) -> RestEndpoint | None:
         return RestEndpoint(self, api_id) if self._apis.find(api_id) is not None else None
@@ -72,18 +72,22 @@ class RestEndpoints:
         except Exception:
             log.exception("REST API %s failed on %s %s", api_id, request.method, path)
             response = INTERNAL_ERROR
-        answer = web.Response(status=response.status, body=response.body)  # its headers: a new CIMultiDict
-        headers = answer.headers
-        headers.extend(response.headers)
-        # What API Gateway adds to every answer.
-        headers["x-amzn-RequestId"] = ids_.request_id
-        headers["x-amz-apigw-id"] = ids_.extended_request_id
-        headers["X-Amzn-Trace-Id"] = ids_.trace_id
+        if isinstance(response, web.Response):  # answered already: the integration timed out
+            return response
+        answer = _answer(response, ids_)
         if slow_body:
             answer.force_close()
         return answer
 
-    async def _serve(self, request: web.Request, api_id: str, path: str, ids_: _RequestIds) -> GatewayResponse:
+    def _answer_late(self, request: web.Request, response: web.Response) -> asyncio.Task[web.Response]:
+        """Send ``response`` now, from a task of its own, while the request's handler is still waiting."""
+        task = asyncio.create_task(_send(request, response), name=f"rest-api-timeout-{response.headers.get('x-amzn-RequestId')}")
+        self._late.add(task)
+        task.add_done_callback(self._late.discard)
+        return task
+
+    async def _serve(self, request: web.Request, api_id: str, path: str,
+                     ids_: _RequestIds) -> GatewayResponse | web.Response:  # fmt: skip
         state = self._apis.find(api_id)
         stage_name, _, rest = path[1:].partition("/")
         stage = state.stages.get(stage_name) if state is not None else None
@@ -132,21 +136,34 @@ class RestEndpoints:
             payload = _payload(rest_request, context)
         else:  # a large body's encoding (base64, JSON escapes) in a worker thread
             payload = await asyncio.to_thread(_payload, rest_request, context)
-        request_id = ids_.request_id
-        invocation = asyncio.create_task(
-            self._invoker.invoke(InvokeRequest(function=function, payload=payload, request_id=request_id, built=True)),
-            name=f"rest-api-{api_id}-{request_id}",
-        )
-        self._running.add(invocation)
-        invocation.add_done_callback(self._forget)
-        done, _ = await asyncio.wait({invocation}, timeout=route.timeout_ms / 1000)
-        if not done:
-            return TIMED_OUT  # the function runs on, as on AWS; its result is dropped
+        # The integration's timeout is a timer, not a task per request: if it fires, a task of its own
+        # answers 504 (and the connection closes), while this handler waits for the invocation to end
+        # (the function runs on, as on AWS; its result is dropped).
+        late: list[asyncio.Task[web.Response]] = []
+
+        def timed_out() -> None:
+            answer = _answer(TIMED_OUT, ids_)
+            answer.force_close()
+            late.append(self._answer_late(request, answer))
+
+        call = InvokeRequest(function=function, payload=payload, request_id=ids_.request_id, built=True)
+        timer = asyncio.get_running_loop().call_later(route.timeout_ms / 1000, timed_out)
         try:
-            result = invocation.result()
+            result = await self._invoker.invoke(call)
         except ApiError as exc:
+            if late:
+                return await late[0]
             log.info("REST API %s could not invoke %s: %s %s", api_id, function, exc.code, exc.message)
             return INTERNAL_ERROR
+        except Exception:
+            if late:
+                log.exception("REST API %s failed on %s %s", api_id, request.method, request.path)
+                return await late[0]
+            raise
+        finally:
+            timer.cancel()
+        if late:
+            return await late[0]
         if result.function_error:
             return BAD_GATEWAY
         accept = request.headers.get("Accept")
@@ -154,17 +171,29 @@ class RestEndpoints:
             return proxy_response(result.payload, accept, state.api.binary_media_types)
         return await asyncio.to_thread(proxy_response, result.payload, accept, state.api.binary_media_types, read_large)
 
-    def _forget(self, task: asyncio.Task[InvokeResult]) -> None:
-        self._running.discard(task)
-        if not task.cancelled():
-            task.exception()  # retrieved, so asyncio does not report it: the request that waited answers for it
-
 
 @dataclass(frozen=True)
 class _RequestIds:
     request_id: str  # the event's requestContext.requestId and the invocation's request id
     extended_request_id: str
     trace_id: str
+
+
+def _answer(response: GatewayResponse, ids_: _RequestIds) -> web.Response:
+    answer = web.Response(status=response.status, body=response.body)  # its headers: a new CIMultiDict
+    headers = answer.headers
+    headers.extend(response.headers)
+    # What API Gateway adds to every answer.
+    headers["x-amzn-RequestId"] = ids_.request_id
+    headers["x-amz-apigw-id"] = ids_.extended_request_id
+    headers["X-Amzn-Trace-Id"] = ids_.trace_id
+    return answer
+
+
+async def _send(request: web.Request, response: web.Response) -> web.Response:
+    await response.prepare(request)
+    await response.write_eof()
+    return response
 
 
 def _payload(request: RestRequest, context: RestContext) -> bytes:
