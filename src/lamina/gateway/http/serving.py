@@ -24,7 +24,6 @@ import logging
 import time
 
 from aiohttp import web
-from multidict import CIMultiDict
 
 from lamina import ids, jsonbody, jsonwrite
 from lamina.api.context import Services, read_body
