@@ -431,7 +431,7 @@ def test_lamina_apis_lists_urls_and_routes(lamina: Any, api: dict[str, Any]) -> 
 
     listed = lamina_cli(lamina.endpoint, "apis")
     assert listed.returncode == 0, listed.stderr
-    line = next(line for line in listed.stdout.splitlines() if line.startswith(api["ApiId"]))
+    line = next(line for line in listed.stdout.splitlines() if line.split()[:2] == ["HTTP", api["ApiId"]])
     assert api["ApiEndpoint"] in line and "$default" in line
     as_json = json.loads(lamina_cli(lamina.endpoint, "apis", "--json").stdout)
     [ours] = [a for a in as_json["Apis"] if a["apiId"] == api["ApiId"]]

@@ -328,6 +328,22 @@ def test_proxy_event_over_http(lamina: Any, served: str, by_host: bool) -> None:
     assert context["identity"]["sourceIp"] == "127.0.0.1"
 
 
+def test_lamina_apis_lists_each_stage_at_the_url_that_serves_it(lamina: Any, served: str) -> None:
+    from tests.integration.test_clients import lamina_cli
+
+    listed = lamina_cli(lamina.endpoint, "apis")
+    assert listed.returncode == 0, listed.stderr
+    [line] = [line for line in listed.stdout.splitlines() if line.split()[:2] == ["REST", served]]
+    port = urlsplit(lamina.endpoint).port
+    url = f"http://{served}.execute-api.localhost:{port}/prod/"
+    assert url in line.split()
+    as_json = json.loads(lamina_cli(lamina.endpoint, "apis", "--json").stdout)
+    [ours] = [a for a in as_json["RestApis"] if a["id"] == served]
+    assert [(s["stageName"], s["url"]) for s in ours["stages"]] == [("prod", url)]
+    status, _, body = call(lamina.endpoint, served, "GET", "/prod/")  # the URL, by its Host and path
+    assert status == 200 and json.loads(body)["event"]["path"] == "/"
+
+
 def test_root_and_method_matching(lamina: Any, served: str) -> None:
     status, _, body = call(lamina.endpoint, served, "GET", "/prod/")
     assert status == 200 and json.loads(body)["event"]["resource"] == "/"

@@ -698,4 +698,19 @@ def test_api_rows_show_urls_and_sorted_routes() -> None:
         ({"apiId": "aaaaaaaaaa", "name": "alpha", "apiEndpoint": "http://a"},
          [{"routeKey": "GET /x"}, {"routeKey": "$default"}]),
     ])  # fmt: skip
-    assert rows == [["aaaaaaaaaa", "alpha", "http://a", "$default, GET /x"], ["bbbbbbbbbb", "zeta", "http://b", "-"]]
+    assert rows == [["HTTP", "aaaaaaaaaa", "alpha", "http://a", "$default, GET /x"],
+                    ["HTTP", "bbbbbbbbbb", "zeta", "http://b", "-"]]  # fmt: skip
+
+
+def test_rest_api_rows_have_a_url_for_each_stage() -> None:
+    from lamina.cli.apis import rest_rows
+
+    rows = rest_rows([
+        ({"id": "cccccccccc", "name": "shop"}, [{"stageName": "prod"}, {"stageName": "dev"}]),
+        ({"id": "dddddddddd", "name": "new"}, []),
+    ], 9000)  # fmt: skip
+    assert rows == [
+        ["REST", "dddddddddd", "new", "-", "-"],
+        ["REST", "cccccccccc", "shop", "http://cccccccccc.execute-api.localhost:9000/dev/", "-"],
+        ["REST", "cccccccccc", "shop", "http://cccccccccc.execute-api.localhost:9000/prod/", "-"],
+    ]

@@ -5,20 +5,24 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from bench.scenarios import matcher
+
 from lamina.errors import ResourceNotFound, TooManyRequests, ValidationError
+from lamina.events import model
 from lamina.events.engine import EventBridge
 from lamina.events.envelope import Rejected
-from lamina.events.pattern import InvalidEventPattern
+from lamina.events.pattern import InvalidEventPattern, compile_pattern
 from lamina.invoke.service import InvokeRequest, InvokeResult
 from lamina.schedules.clock import FakeClock
 from lamina.schedules.firing import Timers
 from lamina.settings import Settings
-from lamina.store.base import DESTINATION, EventContent, OutboxMessage, QueuedEvent
+from lamina.store.base import DESTINATION, Delivery, EventContent, OutboxMessage, QueuedEvent
 from lamina.store.memory import MemoryStore
 
 ACCOUNT = "000000000000"
@@ -309,7 +313,6 @@ def test_destination_records_for_a_bus_leave_the_outbox_for_the_bus() -> None:
 
 
 def test_pages_follow_the_last_name_and_arns_name_bus_and_rule() -> None:
-    from lamina.events import model
     from lamina.events.service import paginate
 
     names = ["a", "b", "c", "d", "e"]
@@ -339,5 +342,69 @@ def test_put_rule_replaces_a_rule_keeping_only_its_tags() -> None:
         assert (again.state, again.event_pattern, again.description, again.role_arn) == ("ENABLED", None, None, None)
         assert again.tags == {"k": "v"}
         assert c.matching("default", {"source": "shop"}) == ()  # no pattern any more: it matches nothing
+
+    run(scenario)
+
+
+def test_the_bus_matches_what_testing_every_enabled_rule_of_the_bus_matches() -> None:
+    """``matching`` goes through each bus's ``PatternIndex``; the index follows PutRule (new and
+    replaced patterns), DeleteRule, DisableRule and EnableRule, and rules of other buses stay out."""
+
+    async def scenario(eb: EventBridge, store: MemoryStore, fake: FakeInvoker) -> None:
+        c = eb.control
+        await c.create_bus("other", None, {})
+        rnd = random.Random(11)
+        rules: dict[str, tuple[str, str]] = {}  # key -> (bus, pattern text), as a rule stands now
+        enabled: dict[str, bool] = {}
+
+        async def put_rule(name: str, bus: str, pattern: dict[str, object]) -> None:
+            text = json.dumps(pattern)
+            await c.put_rule(name, bus, event_pattern=text, schedule=None, state=None, description=None,
+                             role_arn=None, tags=None)  # fmt: skip
+            await c.put_targets(name, bus, [{"Id": "t1", "Arn": FN + "f"}, {"Id": "t2", "Arn": FN + "g"}])
+            rules[f"{bus}/{name}"], enabled[f"{bus}/{name}"] = (bus, text), True
+
+        def bus_of(i: int) -> str:
+            return "other" if i % 7 == 0 else "default"
+
+        for i in range(120):
+            await put_rule(f"r{i}", bus_of(i), matcher.rule(i, rnd))
+        events = [matcher.event(rnd) for _ in range(60)]
+
+        def expected(bus: str, event: dict[str, object]) -> tuple[Delivery, ...]:
+            return tuple(Delivery(key, t) for key, (b, text) in rules.items()
+                         if b == bus and enabled[key] and compile_pattern(text).matches(event)
+                         for t in ("t1", "t2"))  # fmt: skip
+
+        def check() -> int:
+            matched = 0
+            for event in events:
+                for bus in ("default", "other"):
+                    want = expected(bus, event)
+                    assert c.matching(bus, event) == want, (bus, event)
+                    matched += len(want)
+            return matched
+
+        assert check() > 60  # the rules do match events
+        for i in range(0, 120, 5):  # patterns replaced
+            await put_rule(f"r{i}", bus_of(i), matcher.rule(i + 1, rnd))
+        check()
+        for i in range(1, 120, 9):
+            await c.set_state(f"r{i}", bus_of(i), model.DISABLED)
+            enabled[f"{bus_of(i)}/r{i}"] = False
+        check()
+        for i in range(3, 120, 11):
+            await c.remove_targets(f"r{i}", bus_of(i), ["t1", "t2"])
+            await c.delete_rule(f"r{i}", bus_of(i), False)
+            del rules[f"{bus_of(i)}/r{i}"], enabled[f"{bus_of(i)}/r{i}"]
+        assert check() > 0
+        for i in (i for i in range(1, 120, 18) if f"{bus_of(i)}/r{i}" in rules):
+            await c.set_state(f"r{i}", bus_of(i), model.ENABLED)
+            enabled[f"{bus_of(i)}/r{i}"] = True
+        check()
+        await put_rule("everything", "default", {"version": ["0"]})
+        check()
+        assert c.matching("default", events[0])[-2:] == (Delivery("default/everything", "t1"),
+                                                          Delivery("default/everything", "t2"))  # fmt: skip
 
     run(scenario)

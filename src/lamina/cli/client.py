@@ -29,7 +29,7 @@ from urllib.parse import quote, urlencode, urlsplit
 from lamina.cli.errors import LambdaApiError, NoAnswerError, UnreachableError, UsageError
 from lamina.cli.shapes import (
     FunctionConfiguration, FunctionSpec, HttpApi, HttpApiRoute, InvokeResult, LogPage, OutboxMessage, QueueRow,
-    ScheduleDetail, ScheduleSummary,
+    RestApi, RestStage, ScheduleDetail, ScheduleSummary,
 )  # fmt: skip
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:9000"
@@ -234,6 +234,28 @@ class LambdaClient:
     def get_http_api_routes(self, api_id: str) -> list[HttpApiRoute]:
         """An HTTP API's routes (apigatewayv2 GetRoutes, all pages)."""
         return [cast(HttpApiRoute, item) for item in self._v2_items(f"/v2/apis/{quote(api_id, safe='')}/routes")]
+
+    def get_rest_apis(self) -> Iterator[RestApi]:
+        """Every REST API (apigateway GetRestApis, all pages)."""
+        position: str | None = None
+        while True:
+            query = {"limit": "500", **({"position": position} if position else {})}
+            page = self._send("GET", "/restapis", query=query, timeout=REQUEST_TIMEOUT_SECONDS).json_object()
+            items, next_position = page.get("item", []), page.get("position")
+            if not isinstance(items, list):
+                raise NoAnswerError("Lamina's GetRestApis answer lacks `item`.")
+            yield from (cast(RestApi, item) for item in items)
+            if not isinstance(next_position, str) or not next_position or next_position == position:
+                return
+            position = next_position
+
+    def get_rest_api_stages(self, api_id: str) -> list[RestStage]:
+        """A REST API's stages (apigateway GetStages)."""
+        page = self._send("GET", f"/restapis/{quote(api_id, safe='')}/stages", timeout=REQUEST_TIMEOUT_SECONDS)
+        items = page.json_object().get("item", [])
+        if not isinstance(items, list):
+            raise NoAnswerError("Lamina's GetStages answer lacks `item`.")
+        return [cast(RestStage, item) for item in items]
 
     def _v2_items(self, path: str) -> Iterator[object]:
         token: str | None = None

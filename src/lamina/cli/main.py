@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     invoke_.add_argument("--logs", action="store_true", help="print the invocation's log tail to stderr")
 
     commands.add_parser("ls", parents=[client_options], help="list functions")
-    commands.add_parser("apis", parents=[client_options], help="list HTTP APIs with their URLs and routes")
+    commands.add_parser("apis", parents=[client_options], help="list HTTP and REST APIs with their URLs (and HTTP APIs' routes)")
 
     logs = commands.add_parser("logs", parents=[client_options], help="print a function's logs")
     logs.add_argument("name", metavar="NAME")

@@ -66,6 +66,20 @@ class HttpApi(TypedDict, total=False):
     protocolType: str
 
 
+class RestApi(TypedDict, total=False):
+    """A REST API as apigateway's GetRestApis lists it (the members ``lamina apis`` shows)."""
+
+    id: str
+    name: str
+
+
+class RestStage(TypedDict, total=False):
+    """A REST API's stage as GetStages lists it."""
+
+    stageName: str
+    deploymentId: str
+
+
 class HttpApiRoute(TypedDict, total=False):
     routeId: str
     routeKey: str

@@ -7,7 +7,9 @@ refused request changes nothing and two requests cannot both pass a check only o
 last target removed while it is deleted, the fifth target added twice); a PutTargets
 entry that is refused is reported in FailedEntries while the others are applied, as on AWS.
 ``matching`` is the routing decision the bus makes for each event: the enabled rules of its bus
-whose pattern matches, and their targets.
+whose pattern matches, and their targets. Each bus's enabled patterns are filed in a
+``PatternIndex`` (events/index.py), so an event is tested only against the rules that can match
+it; a bus's index is made again, when next needed, after any change to its rules.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from lamina.control.validation import constraint
 from lamina.errors import ValidationError
 from lamina.events import model, validation
 from lamina.events.errors import LimitExceeded, ResourceAlreadyExists, bus_not_found, rule_not_found
+from lamina.events.index import PatternIndex
 from lamina.events.model import BUS, DEFAULT_BUS, RULE, TARGET, Bus, Rule, Target
 from lamina.events.pattern import Pattern, compile_pattern
 from lamina.events.targets import MAX_TARGETS_PER_RULE, Failed, check
@@ -44,6 +47,7 @@ class EventBusService:
         self._rules: dict[str, Rule] = {}
         self._patterns: dict[str, Pattern] = {}
         self._targets: dict[str, dict[str, Target]] = {}  # rule key -> target id -> target
+        self._indexes: dict[str, PatternIndex[str]] = {}  # bus -> its enabled rules' patterns; made when needed
         self._changing = asyncio.Lock()
 
     async def load(self) -> None:
@@ -61,6 +65,7 @@ class EventBusService:
             rule_key = r.key.rsplit("/", 1)[0]
             target = Target.load(r.doc)
             self._targets.setdefault(rule_key, {})[target.id] = target
+        self._indexes.clear()
         self._rules_changed()
 
     # -- names and ARNs
@@ -128,6 +133,7 @@ class EventBusService:
                 raise ValidationError(f"Cannot delete event bus {name} because it has rules.")
             await self._store.change_resources(deletes=[(BUS, name)])
             del self._buses[name]
+            self._indexes.pop(name, None)
 
     # -- rules
 
@@ -166,6 +172,7 @@ class EventBusService:
                 self._patterns[rule.key] = pattern
             else:
                 self._patterns.pop(rule.key, None)
+            self._indexes.pop(rule.bus, None)
             self._rules_changed()
             return rule
 
@@ -174,6 +181,7 @@ class EventBusService:
             rule = dataclasses.replace(self.rule(name, bus_ref), state=state)
             await self._store.change_resources([Resource(RULE, rule.key, rule.doc())])
             self._rules[rule.key] = rule
+            self._indexes.pop(rule.bus, None)
             self._rules_changed()
 
     async def delete_rule(self, name: str, bus_ref: str | None, force: bool) -> None:
@@ -189,6 +197,7 @@ class EventBusService:
             del self._rules[key]
             self._patterns.pop(key, None)
             self._targets.pop(key, None)
+            self._indexes.pop(bus.name, None)
             self._rules_changed()
 
     def list_rules(self, prefix: str | None, bus_ref: str | None, token: str | None,
@@ -281,12 +290,20 @@ class EventBusService:
     def matching(self, bus: str, event: Mapping[str, object]) -> tuple[Delivery, ...]:
         """The deliveries an event put on ``bus`` owes: one per target of each enabled rule of the bus
         whose pattern matches it (rules with a schedule only match nothing)."""
+        index = self._indexes.get(bus)
+        if index is None:
+            index = self._indexes[bus] = self._index(bus)
         owed: list[Delivery] = []
-        for key, pattern in self._patterns.items():
-            rule = self._rules[key]
-            if rule.bus == bus and rule.state != model.DISABLED and pattern.matches(event):
-                owed.extend(Delivery(key, target_id) for target_id in self._targets.get(key, {}))
+        for key in index.matching(event):
+            owed.extend(Delivery(key, target_id) for target_id in self._targets.get(key, {}))
         return tuple(owed)
+
+    def _index(self, bus: str) -> PatternIndex[str]:
+        """The enabled rules of ``bus`` with a pattern, in the order ``_patterns`` holds them."""
+        return PatternIndex(
+            (key, pattern) for key, pattern in self._patterns.items()
+            if self._rules[key].bus == bus and self._rules[key].state != model.DISABLED
+        )  # fmt: skip
 
     def scheduled_rules(self) -> list[tuple[str, str]]:
         """(rule key, ScheduleExpression) of every enabled rule with a schedule: what a timer fires

@@ -13,6 +13,7 @@ Everything here is a pure function of a ``UrlRequest`` and an ``EventContext``.
 from __future__ import annotations
 
 import base64
+import time
 import urllib.parse
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -92,8 +93,19 @@ def request_time(now: datetime) -> str:
     return f"{t.day:02d}/{_MONTHS[t.month - 1]}/{t.year}:{t.hour:02d}:{t.minute:02d}:{t.second:02d} +0000"
 
 
+def request_time_ms(now_ms: int) -> str:
+    """``request_time`` of a time in milliseconds since the epoch, without a ``datetime``."""
+    t = time.gmtime(now_ms // 1000)
+    return f"{t.tm_mday:02d}/{_MONTHS[t.tm_mon - 1]}/{t.tm_year}:{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000"
+
+
 def event_headers(req: UrlRequest, ctx: EventContext) -> tuple[dict[str, str], list[str]]:
     """(headers, cookies): names lower-cased, repeats joined with ",", cookies split out."""
+    return request_headers(req, ctx.forwarded_port, ctx.trace_id)
+
+
+def request_headers(req: UrlRequest, forwarded_port: int, trace_id: str) -> tuple[dict[str, str], list[str]]:
+    """``event_headers`` given the port and trace id alone."""
     headers: dict[str, str] = {}
     cookies: list[str] = []
     for name, value in req.headers:
@@ -107,8 +119,8 @@ def event_headers(req: UrlRequest, ctx: EventContext) -> tuple[dict[str, str], l
     forwarded = headers.get("x-forwarded-for")
     headers["x-forwarded-for"] = f"{forwarded}, {req.source_ip}" if forwarded else req.source_ip
     headers["x-forwarded-proto"] = "http"
-    headers["x-forwarded-port"] = str(ctx.forwarded_port)
-    headers["x-amzn-trace-id"] = ctx.trace_id
+    headers["x-forwarded-port"] = str(forwarded_port)
+    headers["x-amzn-trace-id"] = trace_id
     return headers, cookies
 
 

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import urllib.parse
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Mapping
 
-from lamina.urls.events import HOP_BY_HOP, EventContext, UrlRequest, encode_body, event_headers, query_parameters
-from lamina.urls.events import request_time
+from lamina.urls.events import HOP_BY_HOP, UrlRequest, encode_body, query_parameters, request_headers
+from lamina.urls.events import request_time_ms
 
 
 @dataclass(slots=True)  # one a request, on the hot path: not frozen, whose __init__ costs more
@@ -43,10 +42,7 @@ class RouteContext:
 def event_v2(req: UrlRequest, ctx: RouteContext, now_ms: int) -> dict[str, object]:
     """The payload-format-2.0 event, members in AWS's order: the function URL event's parts
     (``lamina.urls.events``) with the route's."""
-    now = datetime.fromtimestamp(now_ms / 1000, timezone.utc)
-    url_ctx = EventContext(url_id=ctx.api_id, domain_name=ctx.domain_name, request_id=ctx.request_id, now=now,
-                           trace_id=ctx.trace_id, forwarded_port=ctx.forwarded_port)  # fmt: skip
-    headers, cookies = event_headers(req, url_ctx)
+    headers, cookies = request_headers(req, ctx.forwarded_port, ctx.trace_id)
     event: dict[str, object] = {
         "version": "2.0", "routeKey": ctx.route_key, "rawPath": req.raw_path, "rawQueryString": req.raw_query,
     }  # fmt: skip
@@ -72,7 +68,7 @@ def event_v2(req: UrlRequest, ctx: RouteContext, now_ms: int) -> dict[str, objec
         "requestId": ctx.request_id,
         "routeKey": ctx.route_key,
         "stage": ctx.stage,
-        "time": request_time(now),
+        "time": request_time_ms(now_ms),
         "timeEpoch": now_ms,
     }
     if ctx.path_parameters:
@@ -124,7 +120,7 @@ def event_v1(req: UrlRequest, ctx: RouteContext, now_ms: int) -> dict[str, objec
         "accountId": ctx.account_id, "apiId": ctx.api_id, "domainName": ctx.domain_name,
         "domainPrefix": ctx.api_id, "extendedRequestId": ctx.request_id, "httpMethod": req.method.upper(),
         "identity": identity, "path": path, "protocol": req.protocol, "requestId": ctx.request_id,
-        "requestTime": request_time(datetime.fromtimestamp(now_ms / 1000, timezone.utc)),
+        "requestTime": request_time_ms(now_ms),
         "requestTimeEpoch": now_ms, "resourceId": ctx.route_key, "resourcePath": ctx.resource, "stage": ctx.stage,
     }  # fmt: skip
     return {

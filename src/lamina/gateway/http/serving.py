@@ -21,14 +21,12 @@ Large bodies and payloads are encoded and parsed in worker threads (``jsonbody.I
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 
 from aiohttp import web
-from multidict import CIMultiDict
 
-from lamina import ids, jsonbody
+from lamina import ids, jsonbody, jsonwrite
 from lamina.api.context import Services, read_body
 from lamina.api.errors import RequestTimeout
 from lamina.errors import ApiError, RequestTooLarge
@@ -47,7 +45,6 @@ from lamina.urls.events import UrlRequest
 from lamina.urls.responses import UrlResponse
 
 log = logging.getLogger(__name__)
-_ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)  # events are trees Lamina built
 
 
 class HttpApiEndpoints:
@@ -147,7 +144,7 @@ class HttpApiEndpoints:
         sockname = request.transport.get_extra_info("sockname") if request.transport else None
         req = UrlRequest(
             method=request.method, raw_path=path, raw_query=request.rel_url.raw_query_string,
-            headers=tuple((str(k), v) for k, v in request.headers.items()), body=body,
+            headers=tuple(request.headers.items()), body=body,
             source_ip=request.remote or "", protocol=f"HTTP/{request.version.major}.{request.version.minor}",
         )  # fmt: skip
         ctx = RouteContext(
@@ -162,9 +159,9 @@ class HttpApiEndpoints:
             build = with_authorizer(build, authorized.member(integration.payload_format_version))
         now_ms = int(time.time() * 1000)
         if len(body) <= jsonbody.INLINE_BYTES:
-            payload = _ENCODER.encode(build(req, ctx, now_ms)).encode()
+            payload = jsonwrite.compact(build(req, ctx, now_ms))
         else:
-            payload = await asyncio.to_thread(lambda: _ENCODER.encode(build(req, ctx, now_ms)).encode())
+            payload = await asyncio.to_thread(lambda: jsonwrite.compact(build(req, ctx, now_ms)))
         call = InvokeRequest(function=integration.function_arn, payload=payload, request_id=request_id, built=True)
         try:
             result = await svc.invoker.invoke(call)
@@ -201,9 +198,11 @@ async def _send(request: web.Request, response: web.Response) -> web.Response:
 
 
 def _write(response: UrlResponse, request_id: str) -> web.Response:
-    headers: CIMultiDict[str] = CIMultiDict(response.headers)
+    written = web.Response(status=response.status, body=response.body)  # its headers: a new CIMultiDict
+    headers = written.headers
+    headers.extend(response.headers)
     headers["apigw-requestid"] = request_id
-    return web.Response(status=response.status, body=response.body, headers=headers)
+    return written
 
 
 def _with_cors(response: web.Response, api_cors: UrlCors | None, origin: str | None) -> web.Response:

@@ -37,7 +37,7 @@ class RestRequest:
     protocol: str = "HTTP/1.1"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one a request, on the hot path: not frozen, whose __init__ costs more
 class RestContext:
     api_id: str
     account_id: str
@@ -97,7 +97,7 @@ def encode_body(body: bytes, content_type: str | None, binary_media_types: tuple
 
 def build_event(req: RestRequest, ctx: RestContext) -> dict[str, object]:
     headers, multi_headers = _single_and_multi(_headers(req, ctx))
-    query = urllib.parse.parse_qsl(req.raw_query, keep_blank_values=True)
+    query = urllib.parse.parse_qsl(req.raw_query, keep_blank_values=True) if req.raw_query else []
     params, multi_params = _single_and_multi(query)
     content_type = next((v for k, v in req.headers if k.lower() == "content-type"), None)
     body, is_base64 = encode_body(req.body, content_type, ctx.binary_media_types)

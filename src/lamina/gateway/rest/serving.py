@@ -18,16 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import logging
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from aiohttp import web
-from multidict import CIMultiDict
 
-from lamina import ids, jsonbody
+from lamina import ids, jsonbody, jsonwrite
 from lamina.api.context import read_body
 from lamina.api.errors import RequestTimeout
 from lamina.errors import ApiError
@@ -41,7 +39,7 @@ from lamina.gateway.rest.responses import (
     read_large, refusal,
 )  # fmt: skip
 from lamina.gateway.rest.service import RestApiService
-from lamina.invoke.service import InvokeRequest, InvokeResult, Invoker
+from lamina.invoke.service import InvokeRequest, Invoker
 from lamina.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -57,8 +55,8 @@ class RestEndpoints:
         self._invoker = invoker
         self._settings = settings
         self._authorizing = Authorizing(invoker, settings.region, apis.authorizer_answers)
-        # Every invocation in flight: one whose caller went away, or whose integration timed out, runs on.
-        self._running: set[asyncio.Task[InvokeResult]] = set()
+        # Answers sent when an integration timed out, while its invocation runs on in the handler.
+        self._late: set[asyncio.Task[web.Response]] = set()
 
     def endpoint(self, api_id: str) -> RestEndpoint | None:
         return RestEndpoint(self, api_id) if self._apis.find(api_id) is not None else None
@@ -74,17 +72,22 @@ class RestEndpoints:
         except Exception:
             log.exception("REST API %s failed on %s %s", api_id, request.method, path)
             response = INTERNAL_ERROR
-        headers: CIMultiDict[str] = CIMultiDict(response.headers)
-        # What API Gateway adds to every answer.
-        headers["x-amzn-RequestId"] = ids_.request_id
-        headers["x-amz-apigw-id"] = ids_.extended_request_id
-        headers["X-Amzn-Trace-Id"] = ids_.trace_id
-        answer = web.Response(status=response.status, body=response.body, headers=headers)
+        if isinstance(response, web.Response):  # answered already: the integration timed out
+            return response
+        answer = _answer(response, ids_)
         if slow_body:
             answer.force_close()
         return answer
 
-    async def _serve(self, request: web.Request, api_id: str, path: str, ids_: _RequestIds) -> GatewayResponse:
+    def _answer_late(self, request: web.Request, response: web.Response) -> asyncio.Task[web.Response]:
+        """Send ``response`` now, from a task of its own, while the request's handler is still waiting."""
+        task = asyncio.create_task(_send(request, response), name=f"rest-api-timeout-{response.headers.get('x-amzn-RequestId')}")
+        self._late.add(task)
+        task.add_done_callback(self._late.discard)
+        return task
+
+    async def _serve(self, request: web.Request, api_id: str, path: str,
+                     ids_: _RequestIds) -> GatewayResponse | web.Response:  # fmt: skip
         state = self._apis.find(api_id)
         stage_name, _, rest = path[1:].partition("/")
         stage = state.stages.get(stage_name) if state is not None else None
@@ -103,16 +106,17 @@ class RestEndpoints:
             return TOO_LARGE
         now = datetime.now(timezone.utc)
         sockname = request.transport.get_extra_info("sockname") if request.transport else None
+        variables = dict(stage.variables)  # one copy, for the event and the function's name
         rest_request, context = (
             RestRequest(
                 method=request.method, path="/" + rest, raw_query=request.rel_url.raw_query_string,
-                headers=tuple((str(k), v) for k, v in request.headers.items()), body=body,
+                headers=tuple(request.headers.items()), body=body,
                 source_ip=request.remote or "", protocol=f"HTTP/{request.version.major}.{request.version.minor}",
             ),
             RestContext(
                 api_id=api_id, account_id=self._settings.account_id, stage=stage.name,
                 resource_id=route.resource_id, resource_path=route.path, path_parameters=found.path_parameters,
-                stage_variables=dict(stage.variables), binary_media_types=state.api.binary_media_types,
+                stage_variables=variables, binary_media_types=state.api.binary_media_types,
                 domain_name=addresses.domain_name(api_id), request_id=ids_.request_id,
                 extended_request_id=ids_.extended_request_id, trace_id=ids_.trace_id, now=now,
                 forwarded_port=int(sockname[1]) if sockname else self._settings.port,
@@ -124,7 +128,7 @@ class RestEndpoints:
             if not isinstance(verdict, Authorized):
                 return refusal(verdict)
             context = replace(context, authorizer=verdict.context)
-        function = resolve_function(route.function, dict(stage.variables)) if route.function else None
+        function = resolve_function(route.function, variables) if route.function else None
         if function is None:
             log.warning("REST API %s: %s %s has no Lambda proxy integration Lamina serves", api_id, route.http_method, route.path)
             return INTERNAL_ERROR
@@ -132,32 +136,40 @@ class RestEndpoints:
             payload = _payload(rest_request, context)
         else:  # a large body's encoding (base64, JSON escapes) in a worker thread
             payload = await asyncio.to_thread(_payload, rest_request, context)
-        request_id = ids_.request_id
-        invocation = asyncio.create_task(
-            self._invoker.invoke(InvokeRequest(function=function, payload=payload, request_id=request_id)),
-            name=f"rest-api-{api_id}-{request_id}",
-        )
-        self._running.add(invocation)
-        invocation.add_done_callback(self._forget)
-        done, _ = await asyncio.wait({invocation}, timeout=route.timeout_ms / 1000)
-        if not done:
-            return TIMED_OUT  # the function runs on, as on AWS; its result is dropped
+        # The integration's timeout is a timer, not a task per request: if it fires, a task of its own
+        # answers 504 (and the connection closes), while this handler waits for the invocation to end
+        # (the function runs on, as on AWS; its result is dropped).
+        late: list[asyncio.Task[web.Response]] = []
+
+        def timed_out() -> None:
+            answer = _answer(TIMED_OUT, ids_)
+            answer.force_close()
+            late.append(self._answer_late(request, answer))
+
+        call = InvokeRequest(function=function, payload=payload, request_id=ids_.request_id, built=True)
+        timer = asyncio.get_running_loop().call_later(route.timeout_ms / 1000, timed_out)
         try:
-            result = invocation.result()
+            result = await self._invoker.invoke(call)
         except ApiError as exc:
+            if late:
+                return await late[0]
             log.info("REST API %s could not invoke %s: %s %s", api_id, function, exc.code, exc.message)
             return INTERNAL_ERROR
+        except Exception:
+            if late:
+                log.exception("REST API %s failed on %s %s", api_id, request.method, request.path)
+                return await late[0]
+            raise
+        finally:
+            timer.cancel()
+        if late:
+            return await late[0]
         if result.function_error:
             return BAD_GATEWAY
         accept = request.headers.get("Accept")
         if len(result.payload) <= jsonbody.INLINE_BYTES:
             return proxy_response(result.payload, accept, state.api.binary_media_types)
         return await asyncio.to_thread(proxy_response, result.payload, accept, state.api.binary_media_types, read_large)
-
-    def _forget(self, task: asyncio.Task[InvokeResult]) -> None:
-        self._running.discard(task)
-        if not task.cancelled():
-            task.exception()  # retrieved, so asyncio does not report it: the request that waited answers for it
 
 
 @dataclass(frozen=True)
@@ -167,8 +179,25 @@ class _RequestIds:
     trace_id: str
 
 
+def _answer(response: GatewayResponse, ids_: _RequestIds) -> web.Response:
+    answer = web.Response(status=response.status, body=response.body)  # its headers: a new CIMultiDict
+    headers = answer.headers
+    headers.extend(response.headers)
+    # What API Gateway adds to every answer.
+    headers["x-amzn-RequestId"] = ids_.request_id
+    headers["x-amz-apigw-id"] = ids_.extended_request_id
+    headers["X-Amzn-Trace-Id"] = ids_.trace_id
+    return answer
+
+
+async def _send(request: web.Request, response: web.Response) -> web.Response:
+    await response.prepare(request)
+    await response.write_eof()
+    return response
+
+
 def _payload(request: RestRequest, context: RestContext) -> bytes:
-    return json.dumps(build_event(request, context)).encode()
+    return jsonwrite.compact(build_event(request, context))
 
 
 class RestEndpoint:
