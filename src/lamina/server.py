@@ -2,9 +2,12 @@
 
 Start-up opens the store, finds which protections the host supports (and says so), loads every
 function and starts listening; it prints ``Lamina listening on http://HOST:PORT`` once it accepts
-requests (tests and scripts wait for that line). SIGINT or SIGTERM starts the shutdown: stop
-accepting, stop taking queued asynchronous events (they stay stored), let in-flight invocations finish until ``shutdown_grace_seconds``, stop every execution
-environment, write buffered logs and usage, close the store. A second signal skips the wait.
+requests (tests and scripts wait for that line). Each part is recorded as it starts
+(``lamina.lifecycle.Parts``), and shutdown stops them in the reverse order, each whatever became of
+the others. SIGINT or SIGTERM starts it: stop accepting, stop the timers, stop taking queued
+asynchronous events (they stay stored), let in-flight invocations finish until
+``shutdown_grace_seconds``, stop every execution environment, write buffered logs and usage,
+close the store. A second signal skips the wait.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import socket
 import sys
 import time
 from pathlib import Path
+from typing import Awaitable, Callable
 
 from aiohttp import web
 
@@ -39,6 +43,7 @@ from lamina.gateway.http.serving import HttpApiEndpoints
 from lamina.gateway.rest.serving import RestEndpoints
 from lamina.gateway.rest.service import RestApiService
 from lamina.invoke.queue import AsyncQueue
+from lamina.lifecycle import Parts
 from lamina.invoke.service import InvokeRequest, Invoker
 from lamina.schedules.clock import SystemClock
 from lamina.schedules.delivery import Delivery
@@ -66,13 +71,10 @@ class Server:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.port = 0
-        self._runner: web.AppRunner | None = None
+        self._parts = Parts()  # what has started, stopped in reverse order (lamina.lifecycle)
         self._environments_runner: web.AppRunner | None = None  # the API as environments see it
-        self._listener: asyncio.AbstractServer | None = None
         self._svc: Services | None = None
-        self._protections: Protections | None = None
-        self._provider: LocalProvider | None = None
-        self._network: NetworkPool | None = None
+        self._force: asyncio.Event | None = None  # set: stop waiting for invocations to drain
 
     @property
     def services(self) -> Services:
@@ -80,25 +82,40 @@ class Server:
         return self._svc
 
     async def start(self) -> None:
-        s = self.settings
+        """Start every part, each recorded as it starts (``lamina.lifecycle``); a start that fails
+        half-way stops what had started, in reverse order, and raises."""
+        try:
+            await self._start()
+        except BaseException:
+            await self._parts.close()
+            raise
+
+    async def _start(self) -> None:
+        s, parts = self.settings, self._parts
         _raise_open_file_limit()
         data = s.data_dir.resolve()
         data.mkdir(parents=True, exist_ok=True)
         data.chmod(0o700)  # Lamina's state, code and logs are its user's alone
         store = SqliteStore(data / "lamina.db")
         await store.open()
+        parts.started("the store", store.close)
         recorder = Recorder(store, s.logs)
         await recorder.start()
-        self._protections = await asyncio.to_thread(Protections.detect)
-        self._protections.report()
+        parts.started("the recorder of logs and usage", recorder.close)
+        protections = await asyncio.to_thread(Protections.detect)
+        parts.started("the protections", _async(protections.close))
+        protections.report()
         # Bound now, served once everything is ready: environments' namespaces get a listener of
         # Lamina's API at the same port.
         sock = socket.create_server((s.host, s.port), reuse_port=False, backlog=1024)
+        parts.started("the listening socket", _async(sock.close))
         self.port = sock.getsockname()[1]
-        if self._protections.namespaces:
-            self._network = NetworkPool(s, api_port=self.port)
-            await self._network.start()
-            self._network.capabilities().report()
+        network: NetworkPool | None = None
+        if protections.namespaces:
+            network = NetworkPool(s, api_port=self.port)
+            parts.started("the network namespaces", network.close)
+            await network.start()
+            network.capabilities().report()
         code = CodeStore(data / "code", s.limits)
         overlays = LayerOverlays(data / "code" / "layers-merged", code)
         await asyncio.to_thread(overlays.clear)
@@ -108,21 +125,23 @@ class Server:
         await asyncio.to_thread(_clear, work)
         ctx = EnvironmentContext(
             host="127.0.0.1", region=s.region, work_dir=work, max_response_bytes=s.limits.sync_response_bytes,
-            init_timeout_s=s.limits.init_timeout_seconds, recorder=recorder, protections=self._protections,
-            uids=UidPool(), spawner=Spawner(), kept=(Path(sys.base_prefix).resolve(),), network=self._network,
+            init_timeout_s=s.limits.init_timeout_seconds, recorder=recorder, protections=protections,
+            uids=UidPool(), spawner=Spawner(), kept=(Path(sys.base_prefix).resolve(),), network=network,
             outbound=s.outbound_default,
             serve_api=self._serve_environment,
         )  # fmt: skip
         functions: FunctionService
         concurrency: ConcurrencyService
-        self._provider = LocalProvider(ctx, runtimes, lambda fn: functions.files(fn))
+        provider = LocalProvider(ctx, runtimes, lambda fn: functions.files(fn))
+        parts.started("the execution environments", provider.close)
         scheduler = Scheduler(
-            self._provider,
+            provider,
             keep_alive=s.keep_alive_seconds, concurrency_limit=s.limits.account_concurrency,
             scale_up_limit=s.limits.scale_up_limit, scale_window=s.limits.scale_window_seconds,
             limits=lambda name: concurrency.limits(name),
         )  # fmt: skip
         functions = FunctionService(store, code, runtimes, s, scheduler.retire, layers, overlays)
+        parts.started("the functions' code preparation", functions.close)
         targets = Targets(functions, s)
         tags, policies = TagService(store, targets, s), PolicyService(store, targets)
         event_configs = EventConfigService(store, targets, s)
@@ -156,25 +175,36 @@ class Server:
         apis.add(RestEndpoints(rest_apis, invoker, s))
         # A 50 MB zip in base64 inside JSON, as AWS accepts for CreateFunction.
         max_request = (s.limits.zipped_code_bytes * 4 + 2) // 3 + 64 * 1024
-        self._svc = Services(
+        svc = self._svc = Services(
             s, store, code, functions, layers, scheduler, invoker, recorder, max_request,
             tags=tags, policies=policies, event_configs=event_configs, urls=urls, concurrency=concurrency,
             queue=queue, apis=apis, events=events, schedules=schedules, timers=timers, rest_apis=rest_apis,
             http_apis=http_apis,
         )  # fmt: skip
-        apis.add(HttpApiEndpoints(http_apis, self._svc))
+        apis.add(HttpApiEndpoints(http_apis, svc))
         # Before any environment starts: each serves it inside its network namespace.
-        self._environments_runner = self._app_runner(build_app(self._svc, for_environments=True))
+        self._environments_runner = self._app_runner(build_app(svc, for_environments=True))
         await self._environments_runner.setup()
+        parts.started("the API as environments see it", self._environments_runner.cleanup)
+        # Set up now, served last: stopped after the invocations it answers have drained.
+        runner = self._app_runner(build_app(svc))
+        await runner.setup()
+        parts.started("the API", runner.cleanup)
         await scheduler.start()
+        parts.started("the warm pools", scheduler.close)
         await concurrency.start()  # provisioned environments begin to start
+        parts.started("provisioned concurrency", concurrency.close)
         await queue.start()  # events an earlier run accepted and did not finish are attempted again
+        parts.started("the asynchronous queue", queue.close)  # an attempt still running keeps its event
+        parts.started("the invocations in flight", self._drain)
         await events.start()  # bus events an earlier run accepted are delivered
+        parts.started("the event buses", events.close)  # undelivered bus events stay stored
+        parts.started("the schedules' hand-overs", lambda: schedules.close(min(5.0, s.shutdown_grace_seconds)))
         await timers.start()  # schedules fire into the queue, so after it
-        self._runner = self._app_runner(build_app(self._svc))
-        await self._runner.setup()
-        assert self._runner.server is not None
-        self._listener = await asyncio.get_running_loop().create_server(self._runner.server, sock=sock, backlog=1024)
+        parts.started("the timers", timers.close)  # first: a firing would go to a queue about to stop taking
+        assert runner.server is not None
+        listener = await asyncio.get_running_loop().create_server(runner.server, sock=sock, backlog=1024)
+        parts.started("accepting connections", _async(listener.close))  # open ones: the API's cleanup
 
     def _app_runner(self, app: web.Application) -> web.AppRunner:
         # An idle connection, or one whose request headers are still arriving, is closed after
@@ -190,45 +220,40 @@ class Server:
         return await asyncio.get_running_loop().create_server(runner.server, sock=listener, backlog=64)
 
     async def stop(self, *, force: asyncio.Event | None = None) -> None:
-        """Stop accepting, drain in-flight invocations up to the grace period, release in reverse order."""
-        svc = self._svc
-        if self._listener is not None:
-            self._listener.close()  # stop accepting; open connections are closed by the runner's cleanup
-        if svc is not None:
-            await svc.timers.close()  # no more firings: they would go to a queue about to stop taking
-            await svc.schedules.close(min(5.0, self.settings.shutdown_grace_seconds))
-            deadline = time.monotonic() + self.settings.shutdown_grace_seconds
-            svc.queue.stop_taking()  # queued events stay stored; attempts in progress may finish
-            drain = asyncio.create_task(_drain(svc, deadline), name="lamina-drain")
-            waiters: list[asyncio.Future[object]] = [drain]  # type: ignore[list-item]
-            if force is not None:
-                forced = asyncio.create_task(force.wait(), name="lamina-force")
-                waiters.append(forced)  # type: ignore[arg-type]
+        """Stop accepting, drain in-flight invocations up to the grace period (or until ``force`` is
+        set), and stop every part in the reverse of the order it started in; safe to call twice."""
+        self._force = force
+        await self._parts.close()
+
+    async def _drain(self) -> None:
+        """In-flight invocations, then the queue's attempts (which record their results), until the
+        grace period has passed or ``force`` is set; the queue takes no new event meanwhile."""
+        svc = self.services
+        deadline = time.monotonic() + self.settings.shutdown_grace_seconds
+        svc.queue.stop_taking()  # queued events stay stored; attempts in progress may finish
+        drain = asyncio.create_task(_drain(svc, deadline), name="lamina-drain")
+        waiters: list[asyncio.Future[object]] = [drain]  # type: ignore[list-item]
+        if self._force is not None:
+            waiters.append(asyncio.create_task(self._force.wait(), name="lamina-force"))
+        try:
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
             for waiter in waiters:
                 waiter.cancel()
-            if svc.events is not None:
-                await svc.events.close()  # undelivered bus events stay stored
-            await svc.queue.close()  # an attempt still running keeps its event for the next start
-            await svc.concurrency.close()
-            await svc.scheduler.close()
-            if self._provider is not None:
-                await self._provider.close()
-            if self._network is not None:
-                await self._network.close()
-            await svc.functions.close()
-            await svc.recorder.close()
-            await svc.store.close()
-        for runner in (self._runner, self._environments_runner):
-            if runner is not None:
-                await runner.cleanup()
-        if self._protections is not None:
-            self._protections.close()
 
 
 async def _drain(svc: Services, deadline: float) -> bool:
     """In-flight invocations, then the queue's attempts (which record their results), until ``deadline``."""
     return await svc.invoker.drain(deadline) and await svc.queue.drain(deadline)
+
+
+def _async(close: Callable[[], object]) -> Callable[[], Awaitable[None]]:
+    """A synchronous ``close`` as a part's (``Parts.started`` awaits what it is given)."""
+
+    async def closing() -> None:
+        close()
+
+    return closing
 
 
 def _raise_open_file_limit() -> None:
