@@ -26,7 +26,6 @@ at most ``MAX_KEPT_ANSWERS`` in all (the oldest go first), however many tokens c
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -36,12 +35,12 @@ from typing import Callable, Mapping
 
 from aiohttp import web
 
-from lamina import ids, jsonbody
-from lamina.errors import ApiError
+from lamina import ids
 from lamina.gateway import addresses
 from lamina.gateway.authorizers import identity, tokens
+from lamina.gateway.authorizers.asking import AuthorizerCalls
 from lamina.gateway.authorizers.cache import AnswerCache
-from lamina.gateway.authorizers.decision import HTTP_ERROR, UNAUTHORIZED, Allow, Failed, Refuse, decide_http
+from lamina.gateway.authorizers.decision import HTTP_ERROR, UNAUTHORIZED, Failed, Refuse, decide_http
 from lamina.gateway.authorizers.jwks import KeySets
 from lamina.gateway.http.authorizer_events import request_event_v1, request_event_v2, request_view, route_arn
 from lamina.gateway.http.authorizers import Guard
@@ -49,7 +48,7 @@ from lamina.gateway.http.control import Table
 from lamina.gateway.http.events import RouteContext
 from lamina.gateway.http.model import Authorizer
 from lamina.gateway.http.routing import Match
-from lamina.invoke.service import InvokeRequest, InvokeResult, Invoker
+from lamina.invoke.service import Invoker
 from lamina.settings import Settings
 from lamina.urls.events import UrlRequest
 from lamina.urls.responses import JSON, UrlResponse
@@ -85,13 +84,11 @@ def _sources(expressions: tuple[str, ...]) -> tuple[identity.IdentitySource, ...
 class HttpAuthorizing:
     def __init__(self, invoker: Invoker, settings: Settings, keys: KeySets | None = None,
                  clock: Callable[[], float] = time.monotonic, timeout_seconds: float = TIMEOUT_SECONDS) -> None:  # fmt: skip
-        self._invoker = invoker
         self._settings = settings
         self._keys = keys or KeySets(settings.jwks_urls, timeout_seconds=JWKS_TIMEOUT_SECONDS)
         self._kept: AnswerCache[Mapping[str, object]] = AnswerCache(MAX_KEPT_ANSWERS)
         self._clock = clock
-        self._timeout = timeout_seconds
-        self._running: set[asyncio.Task[InvokeResult]] = set()
+        self._calls = AuthorizerCalls(invoker, timeout_seconds, name="http-authorizer")
 
     async def authorize(self, guard: Guard, request: web.Request, *, api_id: str, path: str, route_path: str,
                         table: Table, match: Match, request_id: str) -> Authorized | Refuse:  # fmt: skip
@@ -127,7 +124,7 @@ class HttpAuthorizing:
         latency = 0
         if answer is None:
             build = request_event_v1 if authorizer.payload_format_version == "1.0" else request_event_v2
-            answer = await self._ask(authorizer.function_arn or "", build(req, ctx, now_ms, arn, values))
+            answer = await self._calls.ask(authorizer.function_arn or "", build(req, ctx, now_ms, arn, values))
             latency = round((self._clock() - started) * 1000)
             if cached and isinstance(answer, Mapping):
                 self._kept.put(key, answer, authorizer.ttl, self._clock())
@@ -155,46 +152,12 @@ class HttpAuthorizing:
         jwt = verdict.authorizer.get("jwt")
         return Authorized(verdict.authorizer, dict(jwt) if isinstance(jwt, Mapping) else {})
 
-    def _forget(self, task: asyncio.Task[InvokeResult]) -> None:
-        self._running.discard(task)
-        if not task.cancelled():
-            task.exception()  # retrieved: the request that waited answered for it
-
-    async def _ask(self, function: str, event: Mapping[str, object]) -> object | Failed:
-        """The function's answer (parsed JSON) or its failure."""
-        request = InvokeRequest(function=function, payload=json.dumps(event).encode(), request_id=ids.request_id())
-        # A task of its own: a caller that goes away, or an authorizer slower than API Gateway waits
-        # for, leaves the invocation to end as invocations do.
-        invocation = asyncio.create_task(self._invoker.invoke(request), name=f"http-authorizer-{request.request_id}")
-        self._running.add(invocation)
-        invocation.add_done_callback(self._forget)
-        done, _ = await asyncio.wait({invocation}, timeout=self._timeout)
-        if not done:
-            log.info("authorizer %s did not answer in %s s", function, self._timeout)
-            return Failed("Timeout", "the authorizer did not answer in time")
-        try:
-            result = invocation.result()
-        except ApiError as exc:
-            log.info("could not invoke authorizer %s: %s %s", function, exc.code, exc.message)
-            return Failed(exc.code, exc.message)
-        if result.function_error:
-            return Failed(result.function_error, "")
-        if len(result.payload) <= jsonbody.INLINE_BYTES:
-            return _parsed(result.payload)
-        return await asyncio.to_thread(_parsed, result.payload)  # a large answer is parsed off the event loop
-
 
 def _present(sources: tuple[identity.IdentitySource, ...], view: identity.RequestView) -> tuple[str, ...]:
     """The values of the sources the request has, in order."""
     found = (identity.values((source,), view) for source in sources)
     return tuple(value[0] for value in found if value)
 
-
-def _parsed(payload: bytes) -> object:
-    try:
-        return json.loads(payload) if payload else None
-    except (ValueError, RecursionError):
-        return None
 
 
 def _describe(request: web.Request, settings: Settings, api_id: str, path: str, table: Table, match: Match,

@@ -18,24 +18,21 @@ make up.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 import re
 import time
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
-from lamina import ids, jsonbody
-from lamina.errors import ApiError
 from lamina.gateway.authorizers import identity
+from lamina.gateway.authorizers.asking import AuthorizerCalls
 from lamina.gateway.authorizers.cache import AnswerCache
 from lamina.gateway.authorizers.decision import REST_ERROR, REST_UNAUTHORIZED, Allow, Failed, Refuse, decide_rest
 from lamina.gateway.rest.authorizer_events import method_arn, request_event, request_view, token_event
 from lamina.gateway.rest.authorizers import Authorizer
 from lamina.gateway.rest.events import RestContext, RestRequest
 from lamina.gateway.rest.integrations import resolve_function
-from lamina.invoke.service import InvokeRequest, InvokeResult, Invoker
+from lamina.invoke.service import Invoker
 
 log = logging.getLogger(__name__)
 TIMEOUT_SECONDS = 29.0  # as long as API Gateway waits for an integration
@@ -76,17 +73,11 @@ class Authorizing:
         """``kept``: the answers kept, keyed ``((api_id, stage), deployment_id, authorizer_id, values)``
         so that FlushStageAuthorizersCache forgets a stage's with ``kept.forget((api_id, stage))``.
         An authorizer that has not answered in ``timeout_seconds`` is a failure (500)."""
-        self._invoker = invoker
         self._region = region
         self._clock = clock
         self._kept = kept
-        self._timeout = timeout_seconds
-        self._running: set[asyncio.Task[InvokeResult]] = set()
+        self._calls = AuthorizerCalls(invoker, timeout_seconds, name="rest-authorizer")
 
-    def _forget(self, task: asyncio.Task[InvokeResult]) -> None:
-        self._running.discard(task)
-        if not task.cancelled():
-            task.exception()  # retrieved: the request that waited answered for it
 
     async def authorize(self, authorizer: Authorizer | None, deployment_id: str, req: RestRequest,
                         ctx: RestContext) -> Authorized | Refuse:  # fmt: skip
@@ -98,7 +89,7 @@ class Authorizing:
         answer: object | Failed | None = self._kept.get(key, started) if question.values else None
         latency = 0
         if answer is None:
-            answer = await self._ask(question.function, question.event(req, ctx))
+            answer = await self._calls.ask(question.function, question.event(req, ctx))
             latency = round((self._clock() - started) * 1000)
             if isinstance(answer, Mapping) and question.values:
                 self._kept.put(key, answer, question.authorizer.ttl, self._clock())
@@ -113,7 +104,7 @@ class Authorizing:
         if isinstance(question, Refuse):
             return Tested(question.status, None, 0)
         started = self._clock()
-        answer = await self._ask(question.function, question.event(req, ctx))
+        answer = await self._calls.ask(question.function, question.event(req, ctx))
         latency = round((self._clock() - started) * 1000)
         decided = decide_rest(answer, question.arn)
         return Tested(200 if isinstance(decided, Allow) else decided.status,
@@ -140,36 +131,6 @@ class Authorizing:
         arn = method_arn(self._region, ctx.account_id, ctx.api_id, ctx.stage, req.method, req.path)
         return _Question(authorizer, function, values, arn)
 
-    async def _ask(self, function: str, event: Mapping[str, object]) -> object | Failed:
-        """The function's answer (parsed JSON) or its failure."""
-        request = InvokeRequest(function=function, payload=json.dumps(event).encode(), request_id=ids.request_id())
-        # A task of its own, as the integration's: a caller that goes away, or an authorizer slower
-        # than API Gateway waits for, leaves the invocation to end as invocations do.
-        invocation = asyncio.create_task(self._invoker.invoke(request), name=f"rest-authorizer-{request.request_id}")
-        self._running.add(invocation)
-        invocation.add_done_callback(self._forget)
-        done, _ = await asyncio.wait({invocation}, timeout=self._timeout)
-        if not done:
-            log.info("authorizer %s did not answer in %s s", function, self._timeout)
-            return Failed("Timeout", "the authorizer did not answer in time")
-        try:
-            result = invocation.result()
-        except ApiError as exc:
-            log.info("could not invoke authorizer %s: %s %s", function, exc.code, exc.message)
-            return Failed(exc.code, exc.message)
-        answer = _parsed(result.payload) if len(result.payload) <= jsonbody.INLINE_BYTES else (
-            await asyncio.to_thread(_parsed, result.payload))  # a large answer is parsed off the event loop
-        if result.function_error:
-            error = answer if isinstance(answer, dict) else {}
-            return Failed(str(error.get("errorType", result.function_error)), str(error.get("errorMessage", "")))
-        return answer
-
-
-def _parsed(payload: bytes) -> object:
-    try:
-        return json.loads(payload) if payload else None
-    except (ValueError, RecursionError):
-        return None
 
 
 def _with_latency(allowed: Allow, latency_ms: int) -> dict[str, object]:
