@@ -11,7 +11,8 @@ from aiohttp import web
 
 from lamina.api.context import json_body, json_response, services
 from lamina.gateway.http import authorizer_control as authorizers
-from lamina.gateway.http.control import ApiState, HttpApis
+from lamina.gateway.http.control import HttpApis
+from lamina.gateway.http.state import ApiState
 from lamina.gateway.http.errors import BadRequest
 
 routes = web.RouteTableDef()

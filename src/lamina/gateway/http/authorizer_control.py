@@ -14,7 +14,8 @@ from dataclasses import replace
 from typing import Mapping
 
 from lamina.gateway.http.authorizers import authorizer_from, check_users, users
-from lamina.gateway.http.control import ApiState, HttpApis
+from lamina.gateway.http.control import HttpApis
+from lamina.gateway.http.state import ApiState
 from lamina.gateway.http.errors import Conflict, NotFound
 from lamina.gateway.http.inputs import new_id, page
 from lamina.gateway.http.model import Authorizer

@@ -44,7 +44,7 @@ from lamina.gateway.authorizers.decision import HTTP_ERROR, UNAUTHORIZED, Failed
 from lamina.gateway.authorizers.jwks import KeySets
 from lamina.gateway.http.authorizer_events import request_event_v1, request_event_v2, request_view, route_arn
 from lamina.gateway.http.authorizers import Guard
-from lamina.gateway.http.control import Table
+from lamina.gateway.http.state import Table
 from lamina.gateway.http.events import RouteContext
 from lamina.gateway.http.model import Authorizer
 from lamina.gateway.http.routing import Match

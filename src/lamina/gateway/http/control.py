@@ -17,19 +17,20 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Mapping, TypeVar
 
 from lamina.gateway import addresses
 from lamina.gateway.http import integrations as uris
-from lamina.gateway.http.authorizers import Guard, guards, route_authorization
+from lamina.gateway.http.authorizers import route_authorization
 from lamina.gateway.http.errors import BadRequest, Conflict, NotFound
 from lamina.gateway.http.inputs import iso, new_id, page, string, string_map
 from lamina.gateway.http.model import DEFAULT_STAGE, DEFAULT_TIMEOUT_MS, Api, Authorizer, Deployment, Integration
 from lamina.gateway.http.model import Route, Stage
 from lamina.gateway.http.model import cors_from
 from lamina.gateway.http.routing import InvalidRouteKey, RouteKey, parse_route_key
+from lamina.gateway.http.state import ApiState, with_tables
 from lamina.model import UrlCors
 from lamina.store.base import Resource, Store
 
@@ -40,44 +41,6 @@ CHILD_KINDS = (KIND_ROUTE, KIND_INTEGRATION, KIND_STAGE, KIND_DEPLOYMENT, KIND_A
 _STAGE_NAME = re.compile(r"^(\$default|[a-zA-Z0-9_\-]{1,128})$")
 _TAGS_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:apigateway:[a-z0-9-]*::/apis/(?P<api>[a-z0-9]+)(/stages/(?P<stage>[^/]+))?$")
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Table:
-    """What one stage serves: its deployment's routes, parsed, and their integrations."""
-
-    routes: tuple[RouteKey, ...]
-    targets: Mapping[str, Integration]  # by route key, for routes that have an integration
-    stage: Stage
-    resources: Mapping[str, str]  # each route key's path ("/pets/{id}", "$default")
-    guards: Mapping[str, Guard] = field(default_factory=dict)  # by route key, for routes with authorization
-
-
-@dataclass(frozen=True)
-class ApiState:
-    api: Api
-    routes: Mapping[str, Route] = field(default_factory=dict)
-    integrations: Mapping[str, Integration] = field(default_factory=dict)
-    stages: Mapping[str, Stage] = field(default_factory=dict)
-    deployments: Mapping[str, Deployment] = field(default_factory=dict)
-    authorizers: Mapping[str, Authorizer] = field(default_factory=dict)
-    tables: Mapping[str, Table] = field(default_factory=dict)  # by stage name, derived
-
-
-def _table(state: ApiState, stage: Stage) -> Table | None:
-    deployment = state.deployments.get(stage.deployment_id or "")
-    if deployment is None:
-        return None
-    by_id = {i.integration_id: i for i in deployment.integrations}
-    keys = tuple(parse_route_key(r.route_key) for r in deployment.routes)
-    targets = {r.route_key: by_id[r.integration_id] for r in deployment.routes if r.integration_id in by_id}
-    return Table(keys, targets, stage, {k.key: k.resource for k in keys},
-                 guards(deployment.routes, deployment.authorizers))  # fmt: skip
-
-
-def _with_tables(state: ApiState) -> ApiState:
-    tables = {name: t for name, stage in state.stages.items() if (t := _table(state, stage)) is not None}
-    return replace(state, tables=tables)
 
 
 class HttpApis:
@@ -102,7 +65,7 @@ class HttpApis:
                 if api_id in apis:
                     children[kind].setdefault(api_id, {})[child] = r.doc
         for api_id, state in apis.items():
-            self._apis[api_id] = _with_tables(replace(
+            self._apis[api_id] = with_tables(replace(
                 state,
                 routes={k: Route.from_doc(d) for k, d in children[KIND_ROUTE].get(api_id, {}).items()},
                 integrations={k: Integration.from_doc(d) for k, d in children[KIND_INTEGRATION].get(api_id, {}).items()},
@@ -511,7 +474,7 @@ class HttpApis:
             _diff(kind, api_id, before, after, doc, puts, deletes)  # type: ignore[arg-type]
         if puts or deletes:
             await self._store.change_resources(puts, deletes)
-        self._apis[api_id] = _with_tables(new)
+        self._apis[api_id] = with_tables(new)
 
 
 def _diff(kind: str, api_id: str, before: Mapping[str, T], after: Mapping[str, T],

@@ -34,7 +34,8 @@ from lamina.gateway import addresses
 from lamina.gateway.http import responses
 from lamina.gateway.http.authorizer_events import Builder, with_authorizer
 from lamina.gateway.http.authorizing import Authorized, HttpAuthorizing, refusal
-from lamina.gateway.http.control import HttpApis, Table
+from lamina.gateway.http.control import HttpApis
+from lamina.gateway.http.state import Table
 from lamina.gateway.http.events import RouteContext, event_v1, event_v2
 from lamina.gateway.http.model import Integration
 from lamina.gateway.http.routing import Match, resolve_stage, select
