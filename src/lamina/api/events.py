@@ -175,7 +175,7 @@ async def test_event_pattern(svc: Services, body: Body) -> Result:
     text = v.text(body, "Event", required=True) or ""
     try:
         event = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ValidationError("Parameter Event is not valid.") from None
     if not isinstance(event, dict) or any(m not in event for m in _TEST_EVENT_MEMBERS):
         raise ValidationError("Parameter Event is not valid.")

@@ -124,7 +124,12 @@ class Deliverer:
             return  # settled already
         event = dataclasses.replace(event, envelope=stored)
         now = self._now()
-        doc = json.loads(stored)
+        try:
+            doc = json.loads(stored)
+        except RecursionError:  # its detail parsed when it was put, barely: it cannot be delivered
+            log.warning("bus event %d is nested too deep to deliver; dropped", event.seq)
+            await self._store.settle_bus_event(event.seq, [], [], [])
+            return
         owed: list[Delivery] = []
         forwards: list[BusEvent] = []
         messages: list[OutboxMessage] = []

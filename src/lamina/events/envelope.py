@@ -86,7 +86,7 @@ def from_entry(
         return Rejected("NotAuthorizedForSourceException", "Not authorized for the source.")
     try:
         parsed = json.loads(detail)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python parses
         parsed = None
     if not isinstance(parsed, dict):
         return Rejected("MalformedDetail", "Detail is malformed.")

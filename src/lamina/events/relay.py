@@ -70,7 +70,7 @@ class DestinationRelay:
                 continue
             try:
                 record = json.loads(message.body)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
             if not isinstance(record, dict):
                 continue

@@ -121,7 +121,7 @@ class TargetInput:
         if "Input" in target:
             try:
                 json.loads(target["Input"])
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise ValidationError(f"Input for target {target_id} is not valid JSON text.") from None
             return cls(input=target["Input"])
         if "InputPath" in target:

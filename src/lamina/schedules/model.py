@@ -284,7 +284,7 @@ def from_request(
     if input_text is not None:
         try:
             json.loads(input_text)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise SchedulerValidation("Invalid Input: a Lambda function's input must be JSON.") from None
     target = Target(arn, role, input_text, _int(retry, "MaximumRetryAttempts", 0, 185, DEFAULT_RETRY_ATTEMPTS),
                     _int(retry, "MaximumEventAgeInSeconds", 60, 86400, DEFAULT_EVENT_AGE_SECONDS), dead_arn)  # fmt: skip

@@ -67,7 +67,7 @@ class KeySets:
                 if not isinstance(document, dict):
                     raise ValueError(f"{url} did not answer a key set")
                 return jwt.PyJWKSet.from_dict(document)
-        except (aiohttp.ClientError, TimeoutError, ValueError, jwt.PyJWTError) as exc:
+        except (aiohttp.ClientError, TimeoutError, ValueError, RecursionError, jwt.PyJWTError) as exc:
             log.warning("could not read the signing keys of JWT issuer %s: %s", issuer, exc)
             return None
 
