@@ -105,3 +105,17 @@ def test_a_detail_nested_near_the_limit_does_not_stop_delivery(lamina: LaminaPro
 
     assert wait_until(after), "the event put after the deep ones was not delivered"
     assert healthy(lamina.endpoint)
+
+
+def test_patterns_and_test_events_are_bounded(lamina: LaminaProcess) -> None:
+    huge_pattern = json.dumps({"source": ["s" * 5000]})  # past EventPattern's 4,096 characters
+    for target, body in (
+        ("AWSEvents.PutRule", {"Name": "huge", "EventPattern": huge_pattern}),
+        ("AWSEvents.TestEventPattern", {"EventPattern": huge_pattern, "Event": "{}"}),
+        ("AWSEvents.TestEventPattern", {"EventPattern": '{"source": ["s"]}',
+                                        "Event": json.dumps({"source": "s", "pad": "x" * 300_000})}),
+    ):  # fmt: skip
+        status, code, answer = send(lamina.endpoint, "POST", "/", json.dumps(body).encode(),
+                                    {**EVENTS, "X-Amz-Target": target})  # fmt: skip
+        assert status == 400 and error_code(code, answer) == "ValidationException", (target, answer[:300])
+    assert healthy(lamina.endpoint)

@@ -463,3 +463,26 @@ def test_deep_nesting() -> None:
     for _ in range(5000):
         deep = [deep]
     assert not compile_pattern('{"a": {"b": [1]}}').matches({"a": deep})
+
+
+def test_wildcards_agree_with_a_reference_and_do_not_backtrack() -> None:
+    import random
+    import re
+
+    from lamina.events.matchers import glob_matches, wildcard_parts
+
+    rng = random.Random(7)
+    for _ in range(3000):
+        pattern = "".join(rng.choice("ab*") for _ in range(rng.randint(1, 7))).replace("**", "*")
+        value = "".join(rng.choice("ab") for _ in range(rng.randint(0, 9)))
+        reference = re.fullmatch("".join(".*" if c == "*" else re.escape(c) for c in pattern), value, re.DOTALL)
+        assert glob_matches(wildcard_parts(pattern), value) is (reference is not None), (pattern, value)
+    # Escaped stars and backslashes are literals.
+    assert glob_matches(wildcard_parts("a\\*b*"), "a*bc") and not glob_matches(wildcard_parts("a\\*b*"), "axbc")
+    assert glob_matches(wildcard_parts("a\\\\*"), "a\\zz")
+    # A pattern a regular expression would backtrack on for hours, against a long value that fails:
+    # decided in one pass (this test would not finish otherwise).
+    pattern = compile_pattern(json.dumps({"a": [{"wildcard": "*a" * 40}],
+                                          "b": [{"anything-but": {"wildcard": "*b" * 40}}]}))  # fmt: skip
+    assert not pattern.matches({"a": "a" * 100_000 + "b", "b": "c"})
+    assert pattern.matches({"a": "a" * 100_000, "b": "c" * 10})

@@ -15,6 +15,7 @@ from lamina.events import validation as v
 from lamina.events.bus import Accepted
 from lamina.events.engine import EventBridge
 from lamina.events.model import DISABLED, ENABLED, Bus, Rule
+from lamina.events.envelope import MAX_REQUEST_BYTES
 from lamina.events.pattern import compile_pattern
 from lamina.events.service import paginate
 
@@ -87,7 +88,7 @@ async def put_rule(svc: Services, body: Body) -> Result:
     name = v.text(body, "Name", required=True)
     assert name is not None
     rule = await eb.control.put_rule(
-        name, v.text(body, "EventBusName"), event_pattern=v.text(body, "EventPattern"),
+        name, v.text(body, "EventBusName"), event_pattern=v.event_pattern(body),
         schedule=v.text(body, "ScheduleExpression"), state=v.text(body, "State"),
         description=v.text(body, "Description"), role_arn=v.text(body, "RoleArn"),
         tags=v.tags(body.get("Tags")) if body.get("Tags") is not None else None,
@@ -171,8 +172,10 @@ async def list_rule_names_by_target(svc: Services, body: Body) -> Result:
 
 
 async def test_event_pattern(svc: Services, body: Body) -> Result:
-    pattern = compile_pattern(v.text(body, "EventPattern", required=True) or "")
+    pattern = compile_pattern(v.event_pattern(body, required=True) or "")
     text = v.text(body, "Event", required=True) or ""
+    if len(text) > MAX_REQUEST_BYTES:  # no event PutEvents accepts is larger
+        raise ValidationError("Parameter Event is not valid.")
     try:
         event = json.loads(text)
     except (ValueError, RecursionError):

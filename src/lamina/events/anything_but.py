@@ -102,7 +102,7 @@ def _of_strings(t: Tokens, kind: Tok, op: str) -> m.AnythingButString:
         if op == "wildcard":
             if (problem := m.wildcard_error(value)) is not None:
                 raise t.fail(problem)
-            tests.append(m.Wildcard(m.wildcard_regex(value)))
+            tests.append(m.Wildcard(m.wildcard_parts(value)))
         elif op == "prefix":
             tests.append(m.Prefix(value))
         elif op == "suffix":

@@ -160,7 +160,7 @@ def _expression(t: Tokens) -> m.Matcher | None:
         if (problem := m.wildcard_error(value)) is not None:
             raise t.fail(problem)
         _close(t)
-        return m.Wildcard(m.wildcard_regex(value))
+        return m.Wildcard(m.wildcard_parts(value))
     if op == "exists":
         kind = t.next()
         if kind not in (Tok.TRUE, Tok.FALSE):

@@ -31,6 +31,18 @@ def text(body: Mapping[str, object], member: str, required: bool = False) -> str
     return value
 
 
+MAX_PATTERN_LENGTH = 4096  # EventPattern, as botocore's model bounds it
+
+
+def event_pattern(body: Mapping[str, object], required: bool = False) -> str | None:
+    """A request's EventPattern, within EventBridge's length (a pattern is compiled at once)."""
+    value = text(body, "EventPattern", required)
+    if value is not None and len(value) > MAX_PATTERN_LENGTH:
+        raise constraint(value[:64] + "...", "eventPattern",
+                         f"Member must have length less than or equal to {MAX_PATTERN_LENGTH}")  # fmt: skip
+    return value
+
+
 def rule_name(value: str, member: str = "name") -> str:
     if not _RULE_NAME.match(value):
         raise constraint(value, member, "Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+")
