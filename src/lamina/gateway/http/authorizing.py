@@ -35,8 +35,6 @@ from typing import Callable, Mapping
 
 from aiohttp import web
 
-from lamina import ids
-from lamina.gateway import addresses
 from lamina.gateway.authorizers import identity, tokens
 from lamina.gateway.authorizers.asking import AuthorizerCalls
 from lamina.gateway.authorizers.cache import AnswerCache
@@ -45,12 +43,11 @@ from lamina.gateway.authorizers.jwks import KeySets
 from lamina.gateway.http.authorizer_events import request_event_v1, request_event_v2, request_view, route_arn
 from lamina.gateway.http.authorizers import Guard
 from lamina.gateway.http.state import Table
-from lamina.gateway.http.events import RouteContext
+from lamina.gateway.http.events import describe
 from lamina.gateway.http.model import Authorizer
 from lamina.gateway.http.routing import Match
 from lamina.invoke.service import Invoker
 from lamina.settings import Settings
-from lamina.urls.events import UrlRequest
 from lamina.urls.responses import JSON, UrlResponse
 
 log = logging.getLogger(__name__)
@@ -104,7 +101,7 @@ class HttpAuthorizing:
         authorizer = guard.authorizer
         if authorizer is None:  # never served open
             return HTTP_ERROR
-        req, ctx = _describe(request, self._settings, api_id, path, table, match, request_id)
+        req, ctx = describe(request, self._settings, api_id, path, table, match, request_id)
         now_ms = int(time.time() * 1000)
         view = request_view(req, ctx, now_ms)
         if authorizer.type == "JWT":
@@ -159,22 +156,3 @@ def _present(sources: tuple[identity.IdentitySource, ...], view: identity.Reques
     return tuple(value[0] for value in found if value)
 
 
-
-def _describe(request: web.Request, settings: Settings, api_id: str, path: str, table: Table, match: Match,
-              request_id: str) -> tuple[UrlRequest, RouteContext]:  # fmt: skip
-    """The request (without its body, which authorizers are not sent) and its route, as the
-    integration's event describes them."""
-    sockname = request.transport.get_extra_info("sockname") if request.transport else None
-    req = UrlRequest(
-        method=request.method, raw_path=path, raw_query=request.rel_url.raw_query_string,
-        headers=tuple((str(k), v) for k, v in request.headers.items()), body=b"",
-        source_ip=request.remote or "", protocol=f"HTTP/{request.version.major}.{request.version.minor}",
-    )  # fmt: skip
-    ctx = RouteContext(
-        api_id=api_id, account_id=settings.account_id, domain_name=addresses.domain_name(api_id),
-        stage=table.stage.name, route_key=match.route_key, resource=table.resources.get(match.route_key, match.route_key),
-        route_id=match.route_key, path_parameters=match.path_parameters, stage_variables=table.stage.stage_variables,
-        request_id=request_id, trace_id=f"Root={ids.trace_root()}",
-        forwarded_port=int(sockname[1]) if sockname else settings.port,
-    )  # fmt: skip
-    return req, ctx

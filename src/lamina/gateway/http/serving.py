@@ -30,19 +30,17 @@ from lamina import ids, jsonbody, jsonwrite
 from lamina.api.context import Services, read_body
 from lamina.api.errors import RequestTimeout
 from lamina.errors import ApiError, RequestTooLarge
-from lamina.gateway import addresses
 from lamina.gateway.http import responses
 from lamina.gateway.http.authorizer_events import Builder, with_authorizer
 from lamina.gateway.http.authorizing import Authorized, HttpAuthorizing, refusal
 from lamina.gateway.http.control import HttpApis
 from lamina.gateway.http.state import Table
-from lamina.gateway.http.events import RouteContext, event_v1, event_v2
+from lamina.gateway.http.events import describe, event_v1, event_v2
 from lamina.gateway.http.model import Integration
 from lamina.gateway.http.routing import Match, resolve_stage, select
 from lamina.invoke.service import InvokeRequest
 from lamina.model import UrlCors
 from lamina.urls import cors
-from lamina.urls.events import UrlRequest
 from lamina.urls.responses import UrlResponse
 
 log = logging.getLogger(__name__)
@@ -142,19 +140,7 @@ class HttpApiEndpoints:
             body = await read_body(request)
         except web.HTTPRequestEntityTooLarge:
             return responses.TOO_LARGE
-        sockname = request.transport.get_extra_info("sockname") if request.transport else None
-        req = UrlRequest(
-            method=request.method, raw_path=path, raw_query=request.rel_url.raw_query_string,
-            headers=tuple(request.headers.items()), body=body,
-            source_ip=request.remote or "", protocol=f"HTTP/{request.version.major}.{request.version.minor}",
-        )  # fmt: skip
-        ctx = RouteContext(
-            api_id=api_id, account_id=svc.settings.account_id, domain_name=addresses.domain_name(api_id),
-            stage=table.stage.name, route_key=match.route_key, resource=table.resources.get(match.route_key, match.route_key),
-            route_id=match.route_key, path_parameters=match.path_parameters,
-            stage_variables=table.stage.stage_variables, request_id=request_id, trace_id=f"Root={ids.trace_root()}",
-            forwarded_port=int(sockname[1]) if sockname else svc.settings.port,
-        )  # fmt: skip
+        req, ctx = describe(request, svc.settings, api_id, path, table, match, request_id, body)
         build: Builder = event_v1 if integration.payload_format_version == "1.0" else event_v2
         if authorized is not None:
             build = with_authorizer(build, authorized.member(integration.payload_format_version))
