@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 import time
 import urllib.parse
 import urllib.request
+from pathlib import Path
 from typing import Any, Callable
 
 REGION = "us-east-1"
@@ -113,6 +117,21 @@ def wait_until(condition: Callable[[], Any], timeout: float = 30) -> Any:
             return value
         assert time.monotonic() < deadline, "condition not reached in time"
         time.sleep(0.1)
+
+
+def run_authorizers_example(doc: Path, fence: str, endpoint: str, cwd: Path) -> tuple[list[str], list[str]]:
+    """Run the shell block (```<fence>) of ``doc``'s "## Authorizers" section against ``endpoint``
+    ($ENDPOINT, with the AWS CLI on PATH): (what it printed, what the section says it prints)."""
+    section = doc.read_text().split("\n## Authorizers\n", 1)[1]
+    script = section.split(f"```{fence}\n", 1)[1].split("```", 1)[0]
+    expected = section.split("The three calls print:\n\n```\n", 1)[1].split("```", 1)[0].strip().splitlines()
+    venv_bin = Path(sys.executable).parent
+    env = {**os.environ, "ENDPOINT": endpoint, "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+           "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}  # fmt: skip
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, env=env,
+                          cwd=cwd, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines(), expected
 
 
 def report_line(log: str, rid: str) -> str:

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
 import socket
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -24,7 +22,8 @@ from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.conftest import ROOT, LaminaProcess, deploy, server_env
-from tests.integration.test_http_apis import VENV_BIN, Reply, aws_cli, call, gateway
+from tests.functions import run_authorizers_example
+from tests.integration.test_http_apis import Reply, aws_cli, call, gateway
 
 AWS_EVENTS = Path(__file__).resolve().parent.parent / "data" / "aws_events"
 ISSUER, DOWN_ISSUER, GONE_ISSUER = "https://issuer.lamina.test", "https://down.lamina.test", "https://gone.lamina.test"
@@ -485,12 +484,5 @@ DOC = ROOT / "docs" / "http-apis.md"
 
 
 def test_authorizers_example_in_docs(server: LaminaProcess, tmp_path: Path) -> None:
-    section = DOC.read_text().split("\n## Authorizers\n", 1)[1]
-    script = section.split("```bash\n", 1)[1].split("```", 1)[0]
-    expected = section.split("The three calls print:\n\n```\n", 1)[1].split("```", 1)[0].strip().splitlines()
-    env = {**os.environ, "ENDPOINT": server.endpoint, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-           "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}  # fmt: skip
-    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, env=env,
-                          cwd=tmp_path, timeout=300)  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == expected
+    printed, expected = run_authorizers_example(DOC, "bash", server.endpoint, tmp_path)
+    assert printed == expected

@@ -8,8 +8,6 @@ were answered by one call, kept; a call that was not made leaves the count where
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +15,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import deploy
-from tests.integration.test_rest_apis import VENV_BIN, apigw, aws_apigateway, call, uri
+from tests.functions import run_authorizers_example
+from tests.integration.test_rest_apis import apigw, aws_apigateway, call, uri
 
 AWS_EVENTS = Path(__file__).resolve().parent.parent / "data" / "aws_events"
 
@@ -333,12 +332,5 @@ DOC = Path(__file__).resolve().parent.parent.parent / "docs" / "rest-apis.md"
 
 
 def test_authorizers_example_in_docs(lamina: Any, tmp_path: Path) -> None:
-    section = DOC.read_text().split("\n## Authorizers\n", 1)[1]
-    script = section.split("```sh\n", 1)[1].split("```", 1)[0]
-    expected = section.split("The three calls print:\n\n```\n", 1)[1].split("```", 1)[0].strip().splitlines()
-    env = {**os.environ, "ENDPOINT": lamina.endpoint, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-           "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}  # fmt: skip
-    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, env=env,
-                          cwd=tmp_path, timeout=300)  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == expected
+    printed, expected = run_authorizers_example(DOC, "sh", lamina.endpoint, tmp_path)
+    assert printed == expected
