@@ -33,8 +33,8 @@ async def execute_api(request: web.Request, handler: Handler) -> web.StreamRespo
     if target is None:
         return await handler(request)
     api_id, path = target
-    endpoint = services(request).apis.endpoint(api_id)
-    if endpoint is None:
+    kind = services(request).apis.kind(api_id)
+    if kind is None:
         return web.Response(status=403, body=FORBIDDEN, content_type="application/json",
                             headers={"x-amzn-ErrorType": "ForbiddenException"})  # fmt: skip
-    return await endpoint.serve(request, path)
+    return await kind.serve(request, api_id, path)

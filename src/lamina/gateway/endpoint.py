@@ -1,12 +1,12 @@
 """The seam between the execute-api listener and the kinds of API it serves.
 
-``api/execute_api.py`` finds which API a request is for (``gateway.addresses``) and asks each
-``Endpoints`` registered in the ``Directory`` for it, in order; the first that knows the id serves
-the request. HTTP APIs and REST APIs each register one ``Endpoints``. Contract:
+``api/execute_api.py`` finds which API a request is for (``gateway.addresses``) and asks the
+``Directory`` which registered kind of API serves that id, in order of registration; that kind
+serves the request. HTTP APIs and REST APIs each register one ``Endpoints``. Contract:
 
-- ``endpoint(api_id)`` is a lookup in memory (it runs for every request): no I/O, never raises.
-- ``Endpoint.serve`` answers every request itself, errors included, in API Gateway's shapes (a
-  missing route is ``404 {"message": "Not Found"}``, never a Lambda API error).
+- ``serves(api_id)`` is a lookup in memory (it runs for every request): no I/O, never raises.
+- ``serve`` answers every request itself, errors included, in API Gateway's shapes (a missing
+  route is ``404 {"message": "Not Found"}``, never a Lambda API error).
 """
 
 from __future__ import annotations
@@ -16,15 +16,14 @@ from typing import Protocol
 from aiohttp import web
 
 
-class Endpoint(Protocol):
-    async def serve(self, request: web.Request, path: str) -> web.StreamResponse:
-        """Answer ``request``, whose path within the API (stage included, for REST APIs) is ``path``."""
+class Endpoints(Protocol):
+    def serves(self, api_id: str) -> bool:
+        """Whether this kind of API has one by that id, served at its execute-api addresses."""
         ...
 
-
-class Endpoints(Protocol):
-    def endpoint(self, api_id: str) -> Endpoint | None:
-        """The API ``api_id`` if this kind of API has one by that id."""
+    async def serve(self, request: web.Request, api_id: str, path: str) -> web.StreamResponse:
+        """Answer ``request`` for API ``api_id``, whose path within the API (stage included, for
+        REST APIs) is ``path``."""
         ...
 
 
@@ -37,9 +36,9 @@ class Directory:
     def add(self, kind: Endpoints) -> None:
         self._kinds.append(kind)
 
-    def endpoint(self, api_id: str) -> Endpoint | None:
+    def kind(self, api_id: str) -> Endpoints | None:
+        """The kind of API that serves ``api_id``, if any does."""
         for kind in self._kinds:
-            found = kind.endpoint(api_id)
-            if found is not None:
-                return found
+            if kind.serves(api_id):
+                return kind
         return None

@@ -54,19 +54,11 @@ class HttpApiEndpoints:
         self._svc = services
         # Answers sent when an integration timed out, while its invocation runs on in the handler.
         self._late: set[asyncio.Task[web.Response]] = set()
-        self._endpoints: dict[str, HttpApiEndpoint] = {}  # made once per API: looked up for every request
         self._authorizing = HttpAuthorizing(services.invoker, services.settings)  # its answers and JWKS kept
 
-    def endpoint(self, api_id: str) -> HttpApiEndpoint | None:
+    def serves(self, api_id: str) -> bool:
         state = self._apis.find(api_id)
-        if state is None or state.api.disable_execute_api_endpoint:
-            return None
-        found = self._endpoints.get(api_id)
-        if found is None:
-            if len(self._endpoints) > 10_000:  # ids of deleted APIs must not accumulate
-                self._endpoints.clear()
-            found = self._endpoints[api_id] = HttpApiEndpoint(self, api_id)
-        return found
+        return state is not None and not state.api.disable_execute_api_endpoint
 
     def _answer_late(self, request: web.Request, response: web.Response) -> asyncio.Task[web.Response]:
         """Send ``response`` now, from a task of its own, while the request's handler is still waiting."""
@@ -165,17 +157,6 @@ class HttpApiEndpoints:
         if v1:
             return await asyncio.to_thread(responses.response_v1, result.payload, responses.read_large_v1)
         return await asyncio.to_thread(responses.response_v2, result.payload, responses.read_large)
-
-
-class HttpApiEndpoint:
-    """One HTTP API, as ``lamina.gateway.endpoint.Endpoint``."""
-
-    def __init__(self, kind: HttpApiEndpoints, api_id: str) -> None:
-        self._kind = kind
-        self._api_id = api_id
-
-    async def serve(self, request: web.Request, path: str) -> web.StreamResponse:
-        return await self._kind.serve(request, self._api_id, path)
 
 
 async def _send(request: web.Request, response: web.Response) -> web.Response:

@@ -58,8 +58,8 @@ class RestEndpoints:
         # Answers sent when an integration timed out, while its invocation runs on in the handler.
         self._late: set[asyncio.Task[web.Response]] = set()
 
-    def endpoint(self, api_id: str) -> RestEndpoint | None:
-        return RestEndpoint(self, api_id) if self._apis.find(api_id) is not None else None
+    def serves(self, api_id: str) -> bool:
+        return self._apis.find(api_id) is not None
 
     async def serve(self, request: web.Request, api_id: str, path: str) -> web.StreamResponse:
         ids_ = _RequestIds(ids.request_id(), base64.b64encode(secrets.token_bytes(10)).decode(),
@@ -198,12 +198,3 @@ async def _send(request: web.Request, response: web.Response) -> web.Response:
 
 def _payload(request: RestRequest, context: RestContext) -> bytes:
     return jsonwrite.compact(build_event(request, context))
-
-
-class RestEndpoint:
-    def __init__(self, endpoints: RestEndpoints, api_id: str) -> None:
-        self._endpoints = endpoints
-        self._api_id = api_id
-
-    async def serve(self, request: web.Request, path: str) -> web.StreamResponse:
-        return await self._endpoints.serve(request, self._api_id, path)
