@@ -57,7 +57,8 @@ async def _warm(current: Side, baseline: Side) -> None:
             async with _in_round(first, i).lamina("warm") as one, _in_round(second, i).lamina("warm") as other:
                 await one.create_function("noop", NOOP)
                 await other.create_function("noop", NOOP)
-                ours = [warm.Target(first.target, one.endpoint("noop")), warm.Target(second.target, other.endpoint("noop"))]
+                ours = [warm.Target(first.target, one.endpoint("noop"), one.pid),
+                        warm.Target(second.target, other.endpoint("noop"), other.pid)]
                 points = await warm.run([*references, *ours], bench.profile, bench.workdir, bench.progress)
             now.warm = [p for p in points if p.target != baseline.target]
             was.warm = [dataclasses.replace(p, target=current.target) if p.target == baseline.target else p

@@ -51,6 +51,8 @@ def _warm(results: Results) -> list[Figure]:
         else:
             out.append(Figure(f"warm invoke, c={c}: throughput", "req/s", point.throughput, Better.HIGHER, CENTRAL))
         out.append(Figure(f"warm invoke, c={c}: p99 latency", "ms", point.latency.p99_ms, Better.LOWER, TAIL))
+        if c == 8 and point.server_cpu_us is not None:
+            out.append(Figure("warm invoke, c=8: server CPU per request", "µs", point.server_cpu_us, Better.LOWER, CENTRAL))
     return out
 
 

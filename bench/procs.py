@@ -167,3 +167,15 @@ class Processes:
     def kill_all(self) -> None:
         while self._servers:
             self._servers.pop().kill_now()
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """The CPU time (user and system, all threads) process ``pid`` has used, or None if it is gone or unnamed."""
+    if pid is None:
+        return None
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime

@@ -60,7 +60,8 @@ def _target_cells(found: dict[str, Check], *figures: str) -> list[str]:
 def _warm_figure(point: WarmPoint | None, figure: str) -> float | None:
     if point is None:
         return None
-    return {"throughput": point.throughput, "p50": point.latency.p50_ms, "p99": point.latency.p99_ms}[figure]
+    return {"throughput": point.throughput, "p50": point.latency.p50_ms, "p99": point.latency.p99_ms,
+            "cpu": point.server_cpu_us}[figure]
 
 
 def main_table(results: Results) -> str | None:
@@ -70,11 +71,11 @@ def main_table(results: Results) -> str | None:
         lam, flo, peer = (results.warm_point(t, c) for t in ("lamina", "floor", "peer"))
         if lam is None and flo is None:
             continue
-        figures = ["p50", "p99"] if c == 1 else ["throughput", "p99"]
+        figures = ["p50", "p99"] if c == 1 else ["throughput", "p99", "cpu"] if c == 8 else ["throughput", "p99"]
         for figure in figures:
-            label = "throughput (req/s)" if figure == "throughput" else f"{figure} latency (ms)"
+            label = {"throughput": "throughput (req/s)", "cpu": "server CPU per request (µs)"}.get(figure, f"{figure} latency (ms)")
             vals = [_warm_figure(p, figure) for p in (lam, flo, peer)]
-            cells = ["–" if v is None else f"{v:,.0f}" if figure == "throughput" else _ms(v) for v in vals]
+            cells = ["–" if v is None else f"{v:,.0f}" if figure in ("throughput", "cpu") else _ms(v) for v in vals]
             targets = ["", ""]
             if c == 1 and figure == "p50":
                 targets = _target_cells(found, "warm p50 latency, c=1, vs floor")
@@ -195,8 +196,8 @@ def render(results: Results) -> str:
                   "", scaling]  # fmt: skip
     floor8 = results.warm_point("floor", 8)
     if floor8 is not None:
-        parts += ["", f"Load generator ceiling: {floor8.throughput:,.0f} req/s against the floor at c=8, "
-                      f"using {floor8.client_cpu_share:.0%} of a core."]  # fmt: skip
+        parts += ["", f"Load generator ({floor8.load_generator}) ceiling: {floor8.throughput:,.0f} req/s against the "
+                      f"floor at c=8, using {floor8.client_cpu_share:.0%} of a core."]  # fmt: skip
     parts += [f"Note: {n}" for n in results.notes]
     if results.density is not None and results.density.failed:
         d = results.density

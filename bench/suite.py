@@ -40,7 +40,7 @@ async def references(bench: Bench, notes: list[str]) -> AsyncIterator[list[warm.
     """The warm scenario's reference servers, the floor and (where it installs) the peer, stopped on the way out."""
     targets: list[warm.Target] = []
     floor = await start_floor(bench.processes, bench.workdir / "floor.log")
-    targets.append(warm.Target("floor", Endpoint(floor.url, invoke_path("noop"))))
+    targets.append(warm.Target("floor", Endpoint(floor.url, invoke_path("noop")), floor.pid))
     install = await peer.prepare(PEER_CACHE, bench.progress)
     notes.append(install.note)
     bench.progress(install.note)
@@ -48,7 +48,7 @@ async def references(bench: Bench, notes: list[str]) -> AsyncIterator[list[warm.
     if install.cli is not None:
         try:
             the_peer = await peer.start_peer(bench.processes, install, bench.workdir / "peer")
-            targets.append(warm.Target("peer", the_peer.endpoint()))
+            targets.append(warm.Target("peer", the_peer.endpoint(), the_peer.server.pid))
         except ServerError as exc:
             note = f"peer skipped: serverless-offline did not start: {exc}"
             notes.append(note.splitlines()[0])
@@ -64,7 +64,7 @@ async def references(bench: Bench, notes: list[str]) -> AsyncIterator[list[warm.
 async def _warm(bench: Bench, results: Results) -> None:
     async with references(bench, results.notes) as targets, bench.lamina("warm") as lamina:
         await lamina.create_function("noop", NOOP)
-        targets.append(warm.Target("lamina", lamina.endpoint("noop")))
+        targets.append(warm.Target("lamina", lamina.endpoint("noop"), lamina.pid))
         results.warm = await warm.run(targets, bench.profile, bench.workdir, bench.progress)
 
 

@@ -64,8 +64,8 @@ async def _verify(target: Target) -> None:
 async def run(lamina: Lamina, profile: Profile, scratch: Path, progress: Progress) -> HttpApiResult:
     config = await lamina.call("GET", f"/2015-03-31/functions/{FUNCTION}/configuration")
     api_id = await create_api(lamina, json.loads(config.body)["FunctionArn"])
-    invoke = Target("invoke", lamina.endpoint(FUNCTION))
-    route = Target("http-api", Endpoint(lamina.url, f"/_aws/execute-api/{api_id}/hello", b"", "GET"))
+    invoke = Target("invoke", lamina.endpoint(FUNCTION), lamina.pid)
+    route = Target("http-api", Endpoint(lamina.url, f"/_aws/execute-api/{api_id}/hello", b"", "GET"), lamina.pid)
     for target in (invoke, route):
         await _verify(target)
     points: dict[str, list[WarmPoint]] = {"invoke": [], "http-api": []}

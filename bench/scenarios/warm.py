@@ -1,9 +1,13 @@
 """Warm invoke: the no-op handler through the Invoke API, against every target in the same run.
 
 For each concurrency level, each target in turn (so slow drift of the machine touches all of them
-alike): open C keep-alive connections, run for ``warmup_s`` unmeasured (Lamina starts its
-environments here), then measure for ``measure_s``. The floor's figures are also the load
-generator's ceiling: nothing answers faster than the floor does.
+alike): wrk opens C keep-alive connections, runs for ``warmup_s`` unmeasured (Lamina starts its
+environments here), then measures for ``measure_s``, while the server's own CPU time is read
+before and after (``server_cpu_us``: its CPU per answered request). The floor's figures are also
+the load generator's ceiling: nothing answers faster than the floor does.
+
+Without wrk (``scripts/bench`` installs it), the suite's asyncio client measures instead, and the
+report says so: it costs close to half a core at the floor's rate, so its figures are lower.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from pathlib import Path
 
 from bench import wrk
 from bench.load import Endpoint, LoadError, LoadGenerator, fetch
+from bench.procs import cpu_seconds
 from bench.profile import Profile
 from bench.stats import Latency
 from bench.types import Progress
@@ -26,6 +31,7 @@ EXPECTED = {"ok": True}  # what the no-op handler returns
 class Target:
     name: str  # "lamina", "floor", "peer"
     endpoint: Endpoint
+    pid: int | None = None  # the server process, whose CPU time is read around the measured run
 
 
 @dataclass(frozen=True)
@@ -38,19 +44,38 @@ class WarmPoint:
     errors: int  # connections lost
     non_200: int
     client_cpu_share: float  # the load generator's CPU time over wall time
-    wrk_throughput: float | None = None
+    server_cpu_us: float | None = None  # the server process's CPU time per answered request
+    load_generator: str = "wrk"
 
 
 async def measure(target: Target, concurrency: int, profile: Profile, scratch: Path) -> WarmPoint:
+    if not wrk.available():
+        return await _measure_in_process(target, concurrency, profile)
+    await wrk.run(target.endpoint, concurrency, profile.warmup_s, scratch)
+    cpu_before = cpu_seconds(target.pid)
+    run = await wrk.run(target.endpoint, concurrency, profile.measure_s, scratch)
+    cpu_after = cpu_seconds(target.pid)
+    server_cpu = None
+    if cpu_before is not None and cpu_after is not None and run.requests:
+        server_cpu = (cpu_after - cpu_before) / run.requests * 1e6
+    latency = Latency(run.requests, run.p50_ms, run.p99_ms, run.max_ms, run.mean_ms)
+    return WarmPoint(target.name, concurrency, run.requests, run.throughput, latency, run.errors,
+                     run.requests - run.ok, run.client_cpu_s / run.duration_s, server_cpu)  # fmt: skip
+
+
+async def _measure_in_process(target: Target, concurrency: int, profile: Profile) -> WarmPoint:
+    cpu_before = None
     async with LoadGenerator(target.endpoint, concurrency) as gen:
         await gen.run(duration_s=profile.warmup_s)
+        cpu_before = cpu_seconds(target.pid)
         result = await gen.run(duration_s=profile.measure_s)
-    wrk_rps = None
-    if concurrency > 1 and wrk.available():
-        wrk_rps = await wrk.throughput(target.endpoint, concurrency, profile.measure_s, scratch)
+    cpu_after = cpu_seconds(target.pid)
+    server_cpu = None
+    if cpu_before is not None and cpu_after is not None and result.answered:
+        server_cpu = (cpu_after - cpu_before) / result.answered * 1e6
     return WarmPoint(
         target.name, concurrency, result.answered, result.throughput, Latency.of(result.latencies),
-        result.errors, result.answered - result.ok, result.client_cpu_share, wrk_rps,
+        result.errors, result.answered - result.ok, result.client_cpu_share, server_cpu, "asyncio client",
     )  # fmt: skip
 
 
@@ -73,7 +98,7 @@ async def run(targets: list[Target], profile: Profile, scratch: Path, progress: 
         for target in targets:
             point = await measure(target, concurrency, profile, scratch)
             points.append(point)
-            extra = f", wrk {point.wrk_throughput:,.0f} req/s" if point.wrk_throughput else ""
+            extra = f", server CPU {point.server_cpu_us:,.0f} µs/req" if point.server_cpu_us is not None else ""
             progress(f"warm  {target.name:<8} c={concurrency:<3} {point.throughput:>8,.0f} req/s  "
                      f"p50 {point.latency.p50_ms:.3f} ms  p99 {point.latency.p99_ms:.3f} ms  "
                      f"client CPU {point.client_cpu_share:.0%}{extra}"
