@@ -373,3 +373,22 @@ def test_a_preface_split_across_reads() -> None:
             return (await peer.event()).headers[rc.HEADER_REQUEST_ID]
 
     assert asyncio.run(scenario()) == "req-1"
+
+
+def test_each_frame_has_its_own_deadline() -> None:
+    """Frames that keep arriving, each read ending inside the next frame, are not one slow frame."""
+    request = frame(b"R", b"made-up\n" + b"p" * 40)
+
+    async def scenario() -> bool:
+        async with endpoint(body_timeout=0.4) as (api, connect):
+            peer = await connect()
+            await peer.send(PREFACE + request[:10])
+            for _ in range(8):  # 0.8 s in all, longer than the deadline; each frame ends well within it
+                await asyncio.sleep(0.1)
+                await peer.send(request[10:] + request[:10])
+            await peer.send(request[10:] + frame(b"N"))
+            await asyncio.wait_for(api.ready, 5)
+            api.deliver(invocation())
+            return (await peer.event()).headers[rc.HEADER_REQUEST_ID] == "req-1"
+
+    assert asyncio.run(scenario())

@@ -79,6 +79,7 @@ class FramedConnection(asyncio.Protocol):
             transport.close()
 
     def data_received(self, data: bytes) -> None:
+        began = False  # a frame began after a dropped one ended
         if self._skip:
             if len(data) <= self._skip:
                 self._skip -= len(data)
@@ -87,16 +88,19 @@ class FramedConnection(asyncio.Protocol):
                 return
             data = data[self._skip :]
             self._skip = 0
+            began = True
         buf = self._buffer
         if buf:
             buf += data
-            del buf[: self._parse(buf)]
+            used = self._parse(buf)
+            del buf[:used]
         else:
             used = self._parse(data)
             if used < len(data):
                 buf += memoryview(data)[used:]
         if buf or self._skip:
-            if self._deadline is None:
+            if self._deadline is None or used or began:  # a frame began since the deadline was set: its own
+                self._disarm()
                 self._deadline = asyncio.get_running_loop().call_later(self._body_timeout, self._expired)
         elif self._deadline is not None:
             self._disarm()
