@@ -7,8 +7,10 @@ error document, the log lines, the context object, the JSON encoding of results)
 runtime interface client, awslambdaric 4.x.
 
 This file must run on Python 3.9 through 3.13 and import only the standard library: the function's
-interpreter does not have lamina installed. It sits on the hot path, so it keeps one keep-alive
-connection to the Runtime API, imports everything up front and does little work per invocation.
+interpreter does not have lamina installed. It sits on the hot path, so it keeps one connection to
+the Runtime API, imports everything up front and does little work per invocation. It speaks
+Lamina's framed encoding of the Runtime API (``FramedClient``: a result and the next request in one
+send), and HTTP/1.1 (``RuntimeClient``) to a server that does not answer the framed preface.
 """
 
 import os
