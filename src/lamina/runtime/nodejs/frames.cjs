@@ -110,6 +110,7 @@ class FramedRuntimeApiClient {
   _write(withNext) {
     let socket = this.socket;
     if (socket === null) socket = this._connect();
+    else if (socket.writableEnded) return; // ending before the process exits: nothing more goes out
     if (withNext) socket.ref();
     const parts = [];
     if (!this.opened) {
