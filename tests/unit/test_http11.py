@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 
-from lamina.runtime.http11 import Connection
+from lamina.runtime.http11 import Channel, Connection
 
 
 @dataclass
@@ -17,17 +17,17 @@ class Recorder:
     requests: list[tuple[str, str, dict[str, str], bytes | None]] = field(default_factory=list)
     closed: int = 0
 
-    def connection_allowed(self, conn: Connection) -> bool:
+    def connection_allowed(self, conn: Channel) -> bool:
         return self.allow
 
-    def handle_request(self, conn: Connection, method: str, path: str, headers: dict[str, str], body: bytes | None) -> None:
+    def handle_request(self, conn: Channel, method: str, path: str, headers: dict[str, str], body: bytes | None) -> None:
         self.requests.append((method, path, headers, body))
         if body is None:
             conn.respond_json(413, {"error": "too large"})
         else:
             conn.respond(200, {"X-Length": str(len(body))}, b"ok")
 
-    def connection_closed(self, conn: Connection) -> None:
+    def connection_closed(self, conn: Channel) -> None:
         self.closed += 1
 
 
@@ -159,7 +159,7 @@ def test_no_deadline_between_requests_or_while_answering() -> None:
 
     @dataclass
     class LongPoll(Recorder):
-        def handle_request(self, conn: Connection, method: str, path: str, headers: dict[str, str],
+        def handle_request(self, conn: Channel, method: str, path: str, headers: dict[str, str],
                            body: bytes | None) -> None:  # fmt: skip
             self.requests.append((method, path, headers, body))
             asyncio.get_running_loop().call_later(0.5, conn.respond, 200, {}, b"event")

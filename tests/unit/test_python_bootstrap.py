@@ -64,6 +64,15 @@ class _Handler(BaseHTTPRequestHandler):
         with self.server.api.lock:
             self.server.api.connections += 1
 
+    def parse_request(self) -> bool:
+        if self.raw_requestline.startswith(b"LAMINA1"):
+            # The runtime's first try, in Lamina's framed encoding: refused as bad HTTP, so that
+            # the runtime speaks HTTP from then on. Not counted among the HTTP connections.
+            with self.server.api.lock:
+                self.server.api.connections -= 1
+                self.server.api.framed_tries += 1
+        return super().parse_request()
+
     def do_GET(self) -> None:
         api = self.server.api
         api.requests.append(("GET", self.path, self.client_address[1]))
@@ -165,6 +174,7 @@ class RuntimeAPI:
         self.requests: list[tuple[str, str, int]] = []
         self.statuses: list[int] = []  # answers to the next POSTs (202 once exhausted)
         self.connections = 0
+        self.framed_tries = 0
         self.drop_after_event = False
         self.drop_after_post = False
         self.next_style = "length"  # how events are sent: "length", "chunked", "eof", "unusual"
@@ -296,6 +306,7 @@ def test_success_state_output_and_keep_alive(api: RuntimeAPI, tmp_path: Path) ->
     invocation_ports = {port for method, path, port in api.requests[: 2 * 3]}
     assert len(invocation_ports) == 1
     assert api.connections == 2
+    assert api.framed_tries == 1  # it tried frames first, then spoke HTTP
 
 
 def test_event_is_decoded_only_for_application_json(api: RuntimeAPI, tmp_path: Path) -> None:

@@ -9,6 +9,10 @@ receive its own environment's events. The endpoint is a small state machine:
     POST {id}/error        -> the invocation's error       (202)
     POST init/error        -> the environment failed to initialise (202)
 
+Lamina's own runtimes speak the same calls as frames (runtime/frames.py), on connections that
+begin with its preface; there, only ``next`` is answered (with the event), and the other answers
+are not written.
+
 Results resolve the ``Invocation.result`` future; ``before_result`` runs first, so the owner can
 collect the output the runtime wrote before posting. ``on_fetch`` is told when the runtime takes
 an event: from then on, what it prints belongs to that invocation.
@@ -29,7 +33,7 @@ from typing import Callable
 
 from lamina import jsonbody
 from lamina.runtime import constants as rc
-from lamina.runtime.http11 import Connection
+from lamina.runtime.http11 import Channel, Connection
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +88,9 @@ class RuntimeApiEndpoint:
         self.init_error: asyncio.Future[RuntimeResult] = loop.create_future()
         self._current: Invocation | None = None
         self._delivered = False
-        self._waiting: Connection | None = None  # a runtime long-polling on next
+        self._waiting: Channel | None = None  # a runtime long-polling on next
         self._asked: asyncio.Future[None] | None = None  # resolved when the runtime next asks for an event
-        self._connections: set[Connection] = set()
+        self._connections: set[Channel] = set()
         self._server: asyncio.Server | None = None
         self.port = 0
 
@@ -139,18 +143,18 @@ class RuntimeApiEndpoint:
         """Whether the runtime has fetched the current invocation's event."""
         return self._current is not None and self._delivered
 
-    # -- http11.Handler --------------------------------------------------------------------
+    # -- http11.Handler (for both encodings) --------------------------------------------------------------------
 
-    def connection_allowed(self, conn: Connection) -> bool:
+    def connection_allowed(self, conn: Channel) -> bool:
         self._connections.add(conn)
         return True
 
-    def connection_closed(self, conn: Connection) -> None:
+    def connection_closed(self, conn: Channel) -> None:
         self._connections.discard(conn)
         if self._waiting is conn:
             self._waiting = None
 
-    def handle_request(self, conn: Connection, method: str, path: str, headers: dict[str, str], body: bytes | None) -> None:
+    def handle_request(self, conn: Channel, method: str, path: str, headers: dict[str, str], body: bytes | None) -> None:
         if method == "GET" and path == rc.PATH_NEXT:
             self._next(conn)
         elif method == "POST" and path == rc.PATH_INIT_ERROR:
@@ -166,7 +170,7 @@ class RuntimeApiEndpoint:
 
     # -- the Runtime API -------------------------------------------------------------------
 
-    def _next(self, conn: Connection) -> None:
+    def _next(self, conn: Channel) -> None:
         if not self.ready.done():
             self.ready.set_result(None)
         if self._current is None or self._delivered:
@@ -177,7 +181,7 @@ class RuntimeApiEndpoint:
         else:
             self._send_next(conn)
 
-    def _send_next(self, conn: Connection) -> None:
+    def _send_next(self, conn: Channel) -> None:
         inv = self._current
         assert inv is not None
         self._delivered = True
@@ -195,9 +199,10 @@ class RuntimeApiEndpoint:
             headers[rc.HEADER_COGNITO_IDENTITY] = inv.cognito_identity
         conn.respond(200, headers, inv.payload)
 
-    def _post_result(self, conn: Connection, request_id: str, kind: str, headers: dict[str, str], body: bytes | None) -> None:
+    def _post_result(self, conn: Channel, request_id: str, kind: str, headers: dict[str, str], body: bytes | None) -> None:
         inv = self._current
         if inv is None or inv.request_id != request_id or inv.result.done():
+            log.debug("Runtime API: a %s for request %.80r, not the invocation in progress, ignored", kind, request_id)
             conn.respond_json(400, {"errorMessage": f"Invalid request ID: {request_id}", "errorType": "InvalidRequestID"})
             return
         self._before_result()
@@ -216,7 +221,7 @@ class RuntimeApiEndpoint:
             inv.result.set_result(RuntimeResult(body or error_body(error_type, "", request_id), error_type))
         conn.respond_json(202, _ACCEPTED)
 
-    def _post_init_error(self, conn: Connection, headers: dict[str, str], body: bytes | None) -> None:
+    def _post_init_error(self, conn: Channel, headers: dict[str, str], body: bytes | None) -> None:
         body = body or b""
         self._before_result()
         error_type = headers.get(rc.HEADER_ERROR_TYPE.lower()) or _error_type(body) or rc.ERROR_UNKNOWN
@@ -225,7 +230,7 @@ class RuntimeApiEndpoint:
         conn.respond_json(202, _ACCEPTED)
 
     @staticmethod
-    def _unknown(conn: Connection, method: str, path: str) -> None:
+    def _unknown(conn: Channel, method: str, path: str) -> None:
         conn.respond_json(404, {"errorMessage": f"Unknown Runtime API path: {method} {path}", "errorType": "InvalidRequest"})
 
 

@@ -17,6 +17,11 @@ request that arrives whole costs none.
 Contract of ``Handler``: ``connection_allowed`` is asked once when a connection opens (False
 closes it after a 403); ``handle_request`` gets each request in order; ``connection_closed`` is
 told when the connection ends, whatever the reason.
+
+A connection whose first bytes are ``frames.PREFACE`` speaks the Runtime API's framed encoding
+instead (Lamina's own runtimes): it is handed to a ``frames.FramedConnection``, which drives the
+same ``Handler``. To the handler that is one connection closing and another opening; both are
+``Channel``s.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ import asyncio
 import json
 from typing import Protocol
 
+from lamina.runtime import frames
+
 _REASONS = {200: b"OK", 202: b"Accepted", 400: b"Bad Request", 403: b"Forbidden", 404: b"Not Found",
             408: b"Request Timeout", 413: b"Request Entity Too Large", 500: b"Internal Server Error"}  # fmt: skip
 _MAX_HEAD = 64 * 1024
@@ -32,12 +39,25 @@ HEAD_TIMEOUT_SECONDS = 30.0
 BODY_TIMEOUT_SECONDS = 900.0
 
 
+class Channel(Protocol):
+    """One connection as the handler sees it, whichever encoding it speaks."""
+
+    @property
+    def open(self) -> bool: ...
+
+    def respond(self, status: int, headers: dict[str, str], body: bytes = b"") -> None: ...
+
+    def respond_json(self, status: int, doc: object) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class Handler(Protocol):
-    def connection_allowed(self, conn: Connection) -> bool: ...
+    def connection_allowed(self, conn: Channel) -> bool: ...
 
-    def handle_request(self, conn: Connection, method: str, path: str, headers: dict[str, str], body: bytes | None) -> None: ...
+    def handle_request(self, conn: Channel, method: str, path: str, headers: dict[str, str], body: bytes | None) -> None: ...
 
-    def connection_closed(self, conn: Connection) -> None: ...
+    def connection_closed(self, conn: Channel) -> None: ...
 
 
 class Connection(asyncio.Protocol):
@@ -58,6 +78,7 @@ class Connection(asyncio.Protocol):
         self._in_body = False  # the request being read has its head: its body is arriving
         self._deadline: asyncio.TimerHandle | None = None  # of the request being read, if incomplete
         self._deadline_for_body = False
+        self._sniffing = True  # no byte has arrived yet: it may be a framed connection's preface
 
     # -- asyncio.Protocol ------------------------------------------------------------------
 
@@ -71,6 +92,12 @@ class Connection(asyncio.Protocol):
             transport.close()
 
     def data_received(self, data: bytes) -> None:
+        if self._sniffing:
+            self._buffer += data
+            if not self._sniff():
+                return
+            data = bytes(self._buffer)
+            self._buffer.clear()
         if self._skip:
             dropped = min(self._skip, len(data))
             self._skip -= dropped
@@ -110,6 +137,31 @@ class Connection(asyncio.Protocol):
             self._transport.close()
 
     # -- internals -------------------------------------------------------------------------
+
+    def _sniff(self) -> bool:
+        """Whether the connection is HTTP, now that its first bytes are buffered; hands it to a
+        framed connection if they are the preface. False: wait for more (or it was handed over)."""
+        buf = self._buffer
+        if len(buf) < len(frames.PREFACE) and frames.PREFACE.startswith(buf):
+            self._arm()  # as a request's head: it must arrive in time
+            return False
+        self._sniffing = False
+        if not buf.startswith(frames.PREFACE):
+            return True
+        transport = self._transport
+        rest = bytes(buf[len(frames.PREFACE) :])
+        buf.clear()
+        self._disarm()
+        self._transport = None  # this object is done with the connection
+        if transport is None or transport.is_closing():
+            return False
+        self._handler.connection_closed(self)
+        framed = frames.FramedConnection(self._handler, self._max_body, body_timeout=self._body_timeout)
+        transport.set_protocol(framed)
+        framed.connection_made(transport)
+        if rest:
+            framed.data_received(rest)
+        return False
 
     def _write(self, status: int, headers: dict[str, str], body: bytes) -> None:
         assert self._transport is not None

@@ -3,7 +3,8 @@
  *
  * Started by bootstrap.sh as ``node [flags] index.cjs``. It patches the console (logging.cjs),
  * loads the function's handler (``_HANDLER``, from ``LAMBDA_TASK_ROOT``; loader.cjs), then loops on
- * the Lambda Runtime API at ``$AWS_LAMBDA_RUNTIME_API`` (runtime.cjs, context.cjs, client.cjs).
+ * the Lambda Runtime API at ``$AWS_LAMBDA_RUNTIME_API`` (runtime.cjs, context.cjs; frames.cjs speaks
+ * Lamina's framed encoding of it, client.cjs HTTP/1.1).
  * What function code can observe (the handler forms, the context object, error documents and
  * their log lines, console output) follows AWS's own Node.js runtime interface client,
  * aws-lambda-ric 3.x, which the nodejs18.x to nodejs22.x managed runtimes run; nodejs24.x also
@@ -22,7 +23,7 @@
 
 'use strict';
 
-const { RuntimeApiClient } = require('./client.cjs');
+const { FramedRuntimeApiClient } = require('./frames.cjs');
 const { CallbackHandlerDeprecated, toErrorDocument, UnhandledPromiseRejection } = require('./errors.cjs');
 const { loadHandler, streamingOf } = require('./loader.cjs');
 const { logError, patchConsole } = require('./logging.cjs');
@@ -41,7 +42,7 @@ function runtimeMajor() {
 
 async function main() {
   patchConsole();
-  const client = new RuntimeApiClient(process.env.AWS_LAMBDA_RUNTIME_API);
+  const client = new FramedRuntimeApiClient(process.env.AWS_LAMBDA_RUNTIME_API);
   let runtime = null;
 
   const initFailed = (error, label, exitCode) => {

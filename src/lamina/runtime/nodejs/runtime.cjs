@@ -101,7 +101,8 @@ class Runtime {
       return;
     }
     this.beforeExit = noop;
-    inv.fail(error, () => process.exit(exitCode), label);
+    // Exit once the server has read the error (a framed post is not answered).
+    inv.fail(error, () => this.client.afterPosts(() => process.exit(exitCode)), label);
   }
 
   loopFailed(err) {

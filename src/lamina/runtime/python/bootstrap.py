@@ -7,8 +7,10 @@ error document, the log lines, the context object, the JSON encoding of results)
 runtime interface client, awslambdaric 4.x.
 
 This file must run on Python 3.9 through 3.13 and import only the standard library: the function's
-interpreter does not have lamina installed. It sits on the hot path, so it keeps one keep-alive
-connection to the Runtime API, imports everything up front and does little work per invocation.
+interpreter does not have lamina installed. It sits on the hot path, so it keeps one connection to
+the Runtime API, imports everything up front and does little work per invocation. It speaks
+Lamina's framed encoding of the Runtime API (``FramedClient``: a result and the next request in one
+send), and HTTP/1.1 (``RuntimeClient``) to a server that does not answer the framed preface.
 """
 
 import os
@@ -568,21 +570,8 @@ class RuntimeClient(object):
     """
 
     def __init__(self, address):
-        # "host:port", "[v6]:port" or "host" (port 80), as http.client reads it.
-        i = address.rfind(":")
-        if i > address.rfind("]"):
-            host = address[:i]
-            port = int(address[i + 1 :]) if address[i + 1 :] else 80
-        else:
-            host, port = address, 80
-        if host[:1] == "[" and host[-1:] == "]":
-            host = host[1:-1]
-        try:
-            socket.inet_pton(socket.AF_INET, host)
-            self._numeric = True
-        except OSError:
-            self._numeric = False
-        self._address = (host, port)
+        host, port = _socket_address(address)
+        self._target = (host, port)
         netloc = "[" + host + "]" if ":" in host else host
         if port != 80:
             netloc += ":%d" % port
@@ -638,15 +627,7 @@ class RuntimeClient(object):
                 raise _RuntimeAPIGone() from None
 
     def _connect(self):
-        if self._numeric:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            try:
-                sock.connect(self._address)
-            except BaseException:
-                sock.close()
-                raise
-        else:
-            sock = socket.create_connection(self._address)
+        sock = _connect(self._target)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._sock = sock
         self._buf = b""
@@ -814,6 +795,176 @@ class RuntimeClient(object):
             )
 
 
+_PREFACE = b"LAMINA1\n"
+_FRAME_NEXT = b"\x00\x00\x00\x01N"
+_EVENT_KIND = 0x45  # "E"
+
+
+class FramedClient(object):
+    """The Runtime API in Lamina's framed encoding, over one TCP connection on a bare socket.
+
+    The connection opens with ``LAMINA1\n``; then each side sends frames (a 4-byte big-endian
+    length of what follows, a kind byte, a body). A result (``R``) or an error (``X``) is not
+    answered: it is kept and sent with the next ``N`` in one ``sendall``, and the server answers
+    that with the next event (``E``: header lines, a blank line, the payload), read with one
+    ``recv`` when it is small. An init error (``I``) is sent, the sending side shut, and the
+    server's end of the connection awaited: it has then read the error.
+
+    A server that answers the preface with anything but an event does not speak frames: the
+    client then speaks HTTP (``RuntimeClient``) from then on.
+    """
+
+    def __init__(self, address):
+        self._address = address
+        self._target = _socket_address(address)
+        self._sock = None
+        self._pending = None  # a result's frame, as (head, payload): sent with the next N
+        self._confirmed = False  # the server has answered with a frame
+        self._http = None  # the HTTP client, if the server does not speak frames
+
+    def close(self):
+        sock = self._sock
+        if sock is not None:
+            self._sock = None
+            sock.close()
+        if self._http is not None:
+            self._http.close()
+
+    def _connect(self):
+        sock = _connect(self._target)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._sock = sock
+        return sock
+
+    def _fall_back(self):
+        self.close()
+        self._http = RuntimeClient(self._address)
+        return self._http
+
+    def next_invocation(self):
+        if self._http is not None:
+            return self._http.next_invocation()
+        pending = self._pending
+        self._pending = None
+        sock = self._sock
+        try:
+            if sock is None:
+                sock = self._connect()
+                first = _PREFACE
+            else:
+                first = b""
+            if pending is None:
+                sock.sendall(first + _FRAME_NEXT)
+            elif len(pending[1]) < _SENDMSG_MIN:
+                sock.sendall(first + pending[0] + pending[1] + _FRAME_NEXT)
+            else:
+                _send_parts(sock, (first + pending[0], pending[1], _FRAME_NEXT))
+            data = sock.recv(_RECV_SIZE)
+            while 0 < len(data) < 5:
+                more = sock.recv(_RECV_SIZE)
+                if not more:
+                    break
+                data += more
+        except OSError:
+            self.close()
+            raise _RuntimeAPIGone() from None
+        if len(data) < 5 or data[4] != _EVENT_KIND:
+            if self._confirmed:
+                self.close()
+                raise _RuntimeAPIGone()
+            # Not a frame in answer to the preface (so nothing is pending): the server speaks
+            # only HTTP.
+            return self._fall_back().next_invocation()
+        self._confirmed = True
+        size = int.from_bytes(data[:4], "big") + 4
+        if len(data) < size:
+            try:
+                data = _recv_exactly(sock, data, size)
+            except (OSError, ValueError):
+                self.close()
+                raise _RuntimeAPIGone() from None
+        end = data.find(b"\r\n\r\n", 5, size)
+        if end < 0:
+            self.close()
+            raise _RuntimeAPIGone()
+        headers = _Headers()
+        for line in data[5:end].decode("latin-1").split("\r\n"):
+            name, colon, value = line.partition(":")
+            if colon:
+                headers[name.rstrip().lower()] = value.strip()
+        return headers, data[end + 4 : size]
+
+    def post_result(self, invoke_id, payload, content_type):
+        if self._http is not None:
+            return self._http.post_result(invoke_id, payload, content_type)
+        head = invoke_id.encode("latin-1", "replace") + b"\n"
+        self._pending = ((len(head) + len(payload) + 1).to_bytes(4, "big") + b"R" + head, payload)
+
+    def post_error(self, invoke_id, error_result, path=None):
+        if self._http is not None:
+            return self._http.post_error(invoke_id, error_result, path)
+        error_type = error_result["errorType"].encode("utf-8").replace(b"\n", b" ")
+        document = to_json(error_result).encode("utf-8")
+        if path is None:
+            head = invoke_id.encode("latin-1", "replace") + b"\n" + error_type + b"\n"
+            self._pending = ((len(head) + len(document) + 1).to_bytes(4, "big") + b"X" + head, document)
+            return
+        # An init error: sent now, and known to be read once the server ends the connection.
+        head = error_type + b"\n"
+        frame = (len(head) + len(document) + 1).to_bytes(4, "big") + b"I" + head + document
+        try:
+            sock = self._sock or self._connect()
+            sock.sendall(frame if self._confirmed else _PREFACE + frame)
+            sock.shutdown(socket.SHUT_WR)
+            answer = sock.recv(_RECV_SIZE)
+        except OSError:
+            self.close()
+            raise _RuntimeAPIGone() from None
+        if answer and not self._confirmed:
+            self._fall_back().post_error(invoke_id, error_result, path)
+        else:
+            self.close()
+
+
+def _send_parts(sock, parts):
+    """Send ``parts`` in order, without joining them (they are large)."""
+    sent = sock.sendmsg(parts)
+    for part in parts:
+        if sent >= len(part):
+            sent -= len(part)
+            continue
+        sock.sendall(memoryview(part)[sent:])
+        sent = 0
+
+
+def _socket_address(address):
+    """``(host, port)`` of "host:port", "[v6]:port" or "host" (port 80), as http.client reads it."""
+    i = address.rfind(":")
+    if i > address.rfind("]"):
+        host = address[:i]
+        port = int(address[i + 1 :]) if address[i + 1 :] else 80
+    else:
+        host, port = address, 80
+    if host[:1] == "[" and host[-1:] == "]":
+        host = host[1:-1]
+    return host, port
+
+
+def _connect(target):
+    """A TCP connection to ``(host, port)``, without name resolution for a numeric IPv4 address."""
+    try:
+        socket.inet_pton(socket.AF_INET, target[0])
+    except OSError:
+        return socket.create_connection(target)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.connect(target)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 def _recv_exactly(sock, first, size):
     """``size`` bytes: those of ``first`` (fewer than ``size``), then the socket's."""
     data = bytearray(size)
@@ -973,7 +1124,7 @@ def main():
         handler_name = sys.argv[1] if len(sys.argv) > 1 else ""
     task_root = os.environ.get("LAMBDA_TASK_ROOT") or os.getcwd()
 
-    client = RuntimeClient(address)
+    client = FramedClient(address)
     error_result = None
     try:
         _setup_sys_path(task_root)
