@@ -190,6 +190,15 @@ def test_handler_in_a_subdirectory_requiring_its_neighbours(client: Any, fn_name
     assert body == ["helper", "util"]
 
 
+def test_net_http_and_uri_are_there_without_a_require(client: Any, fn_name: str) -> None:
+    # AWS's runtime has loaded them before the function's code; Lamina's loads them when first named.
+    code = "def handler(event:, context:)\n  [Net::HTTP.name, URI.parse('http://example.invalid/a/b').path]\nend\n"
+    deploy_rb(client, fn_name, code)
+    response, body, _ = invoke(client, fn_name, {})
+    assert "FunctionError" not in response, body
+    assert body == ["Net::HTTP", "/a/b"]
+
+
 # -- 2. context and environment ---------------------------------------------------------------
 
 
