@@ -1,8 +1,8 @@
 // Lamina's .NET runtime: the process that runs inside every dotnet8/dotnet10 execution environment
 // (on Mono). It loads the handler named by _HANDLER (ASSEMBLY::TYPE::METHOD) from LAMBDA_TASK_ROOT,
 // then loops on the Lambda Runtime API at $AWS_LAMBDA_RUNTIME_API (in Lamina's framed encoding,
-// FramedClient.cs): fetch the next event, call the handler, post the result or the error. Errors, log lines and the context object follow AWS's
-// .NET runtime (Amazon.Lambda.RuntimeSupport).
+// FramedClient.cs): fetch the next event, call the handler, post the result or the error. Errors,
+// log lines and the context object follow AWS's .NET runtime (Amazon.Lambda.RuntimeSupport).
 //
 // Exit codes: 0 when the Runtime API goes away (the environment is being stopped), 1 after an init
 // error or when the Runtime API answers what a runtime cannot go on after.
