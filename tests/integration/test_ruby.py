@@ -13,6 +13,7 @@ import json
 import re
 import shutil
 import subprocess
+import zlib
 from pathlib import Path
 from typing import Any, Callable
 
@@ -188,6 +189,18 @@ def test_handler_in_a_subdirectory_requiring_its_neighbours(client: Any, fn_name
     response, body, _ = invoke(client, fn_name, {})
     assert "FunctionError" not in response, body
     assert body == ["helper", "util"]
+
+
+def test_what_net_http_loads_is_there_without_a_require(client: Any, fn_name: str) -> None:
+    # AWS's runtime has loaded Net::HTTP before the function's code; Lamina's loads it when first named.
+    code = ("def handler(event:, context:)\n"
+            "  [Net::HTTP.name, URI.parse('http://example.invalid/a/b').path, Timeout::Error.name,\n"
+            "   Zlib.crc32('lamina'), IPAddr.new('10.0.0.0/8').include?('10.1.2.3'), OpenSSL::Digest.name]\n"
+            "end\n")  # fmt: skip
+    deploy_rb(client, fn_name, code)
+    response, body, _ = invoke(client, fn_name, {})
+    assert "FunctionError" not in response, body
+    assert body == ["Net::HTTP", "/a/b", "Timeout::Error", zlib.crc32(b"lamina"), True, "OpenSSL::Digest"]
 
 
 # -- 2. context and environment ---------------------------------------------------------------

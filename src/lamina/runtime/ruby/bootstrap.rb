@@ -10,18 +10,31 @@
 # follows AWS's own Ruby runtime interface client, the aws_lambda_ric gem.
 #
 # It runs on any Ruby 3.x and uses only the standard library: the function's Ruby has nothing of
-# Lamina installed. It sits on the hot path, so it keeps one keep-alive connection to the Runtime
-# API and does little work per invocation. RubyGems, which costs tens of milliseconds to load, is
-# loaded only when the function first needs it (see lazy_gems.rb).
+# Lamina installed. It sits on the hot path, so it speaks Lamina's framed encoding of the Runtime
+# API on one connection (framed_client.rb; HTTP, http_client.rb, only with a server that does not
+# speak it) and does little work per invocation. RubyGems, which costs tens of milliseconds to
+# load, is loaded only when the function first needs it (see lazy_gems.rb).
 
-# Nothing of the function's may shadow the libraries the runtime itself loads: RUBYLIB puts the
-# function's directories first on the load path, so they are set aside while the runtime loads.
-load_path = $LOAD_PATH.dup
-rubylib = ENV.fetch('RUBYLIB', '').split(File::PATH_SEPARATOR).map { |dir| File.expand_path(dir) }
-$LOAD_PATH.reject! { |dir| rubylib.include?(dir) }
-require 'json'
-require 'net/http'
-$LOAD_PATH.replace(load_path)
+module LaminaRuntime
+  # Load the runtime's own libraries. RUBYLIB puts the function's directories first on the load
+  # path: they are set aside meanwhile, so nothing of the function's can shadow these.
+  def self.require_own(*libraries)
+    load_path = $LOAD_PATH.dup
+    rubylib = ENV.fetch('RUBYLIB', '').split(File::PATH_SEPARATOR).map { |dir| File.expand_path(dir) }
+    $LOAD_PATH.reject! { |dir| rubylib.include?(dir) }
+    libraries.each { |library| require library }
+  ensure
+    $LOAD_PATH.replace(load_path)
+  end
+end
+
+LaminaRuntime.require_own('json', 'socket', 'io/wait')
+# AWS's runtime has loaded Net::HTTP before the function's code runs, and with it URI, Timeout and
+# Zlib (and autoloads of OpenSSL and IPAddr): here each is loaded when the function first names it,
+# which takes ~30 ms off a cold start.
+{ Net: 'net/http', URI: 'uri', Timeout: 'timeout', Zlib: 'zlib', OpenSSL: 'openssl', IPAddr: 'ipaddr' }.each do |name, library|
+  Object.autoload(name, library)
+end
 
 $stdout.sync = true
 
@@ -84,18 +97,12 @@ module LaminaRuntime
   RUNTIME_DIR = File.dirname(RUNTIME_FILE)
   RUNTIME_PREFIX = "#{RUNTIME_DIR}/"
 
-  API_PREFIX = '/2018-06-01/runtime'
-  PATH_NEXT = "#{API_PREFIX}/invocation/next"
-  PATH_INVOCATION = "#{API_PREFIX}/invocation/"
-  PATH_INIT_ERROR = "#{API_PREFIX}/init/error"
-
   HEADER_REQUEST_ID = 'Lambda-Runtime-Aws-Request-Id'
   HEADER_DEADLINE_MS = 'Lambda-Runtime-Deadline-Ms'
   HEADER_FUNCTION_ARN = 'Lambda-Runtime-Invoked-Function-Arn'
   HEADER_TRACE_ID = 'Lambda-Runtime-Trace-Id'
   HEADER_CLIENT_CONTEXT = 'Lambda-Runtime-Client-Context'
   HEADER_COGNITO_IDENTITY = 'Lambda-Runtime-Cognito-Identity'
-  HEADER_ERROR_TYPE = 'Lambda-Runtime-Function-Error-Type'
 
   JSON_TYPE = 'application/json'
   UNKNOWN_TYPE = 'application/unknown'
@@ -189,83 +196,6 @@ module LaminaRuntime
     end
   end
 
-  # The Runtime API over one kept-alive HTTP/1.1 connection.
-  class Client
-    STALE_CONNECTION = [EOFError, Errno::ECONNRESET, Errno::EPIPE, Errno::ECONNABORTED].freeze
-    UNREACHABLE = [IOError, SystemCallError, SocketError, Net::OpenTimeout, Net::ReadTimeout,
-                   Net::WriteTimeout, Net::HTTPBadResponse].freeze
-
-    def initialize(address)
-      host, _, port = address.rpartition(':')
-      host = host.delete_prefix('[').delete_suffix(']')
-      # No proxy, whatever the function's variables say; no read timeout on the long poll; the
-      # connection is reused however long an invocation ran (the server keeps it open).
-      @http = Net::HTTP.new(host, port.to_i, nil)
-      @http.read_timeout = nil
-      @http.keep_alive_timeout = 1 << 30
-      @http.max_retries = 0
-    end
-
-    def next_invocation
-      response = call(Net::HTTP::Get.new(PATH_NEXT))
-      LaminaRuntime.fatal("Failed to get next invocation. Http Response code: #{response.code}") unless response.code == '200'
-      response
-    end
-
-    def post_response(request_id, body, content_type)
-      post("#{PATH_INVOCATION}#{request_id}/response", body, { 'Content-Type' => content_type }, 'invocation response')
-    end
-
-    def post_error(request_id, report)
-      post("#{PATH_INVOCATION}#{request_id}/error", report.body.to_json,
-           { 'Content-Type' => JSON_TYPE, HEADER_ERROR_TYPE => report.header_type }, 'invocation error')
-    end
-
-    def post_init_error(report)
-      post(PATH_INIT_ERROR, report.body.to_json,
-           { 'Content-Type' => JSON_TYPE, HEADER_ERROR_TYPE => report.header_type }, 'init error')
-    end
-
-    def close
-      @http.finish if @http.started?
-    rescue IOError
-      nil
-    end
-
-    private
-
-    def post(path, body, headers, what)
-      request = Net::HTTP::Post.new(path, headers)
-      request.body = body
-      response = call(request)
-      code = response.code.to_i
-      # 413: the result is over the size limit; the platform reports that to the caller and this
-      # environment stays usable.
-      return if code < 300 || code == 413
-
-      LaminaRuntime.fatal("Failed to post #{what}. Http response code: #{code}. #{response.body}")
-    end
-
-    def call(request)
-      retried = false
-      begin
-        reused = @http.started?
-        @http.start unless reused
-        @http.request(request)
-      rescue *STALE_CONNECTION
-        # The server may have closed the kept-alive connection: once more, on a new one.
-        close
-        raise ApiGone if retried || !reused
-
-        retried = true
-        retry
-      rescue *UNREACHABLE
-        close
-        raise ApiGone
-      end
-    end
-  end
-
   module_function
 
   def utf8(text)
@@ -313,7 +243,8 @@ module LaminaRuntime
 
     begin
       context = LambdaContext.new(response)
-      event = response['Content-Type'] == JSON_TYPE ? JSON.parse(response.body) : response.body
+      content_type = response['Content-Type'] # an event over frames has none: it is JSON
+      event = content_type.nil? || content_type == JSON_TYPE ? JSON.parse(response.body) : response.body
       body, content_type = marshal(handler.call(event, context))
     rescue NameError => e # with NoMethodError: the handler is missing, or the code is broken
       report, headline, critical = ErrorReport.new(e, 'Function'), 'Critical exception from handler', true
@@ -339,9 +270,12 @@ module LaminaRuntime
     abort('AWS_LAMBDA_RUNTIME_API is not set') if address.nil? || address.empty?
     handler_name = ENV['_HANDLER'] || ARGV[0] || ''
     task_root = ENV['LAMBDA_TASK_ROOT'] || Dir.pwd
+    require File.join(RUNTIME_DIR, 'framed_client')
     require File.join(RUNTIME_DIR, 'lazy_gems')
 
-    client = Client.new(address)
+    host, _, port = address.rpartition(':')
+    host = host.delete_prefix('[').delete_suffix(']')
+    client = FramedClient.new(host, port.to_i)
     handler, report = init(handler_name, task_root)
     if report
       report.log("Init error when loading handler #{handler_name}")
@@ -350,7 +284,14 @@ module LaminaRuntime
       exit(EXIT_INIT_ERROR)
     end
     loop do
-      break unless invoke(client, handler, client.next_invocation)
+      begin
+        event = client.next_invocation
+      rescue FramedClient::Refused
+        require File.join(RUNTIME_DIR, 'http_client')
+        client = HttpClient.new(host, port.to_i)
+        event = client.next_invocation
+      end
+      break unless invoke(client, handler, event)
     end
     client.close
     exit(EXIT_CRITICAL)

@@ -18,6 +18,12 @@ namespace Lamina.Runtime
 
         /// <summary>Reads what is there (at least one byte); 0 when the peer has closed the connection.</summary>
         int Receive(byte[] buffer, int offset, int count);
+
+        /// <summary>Sends no more (the peer reads the end of the stream after what was sent).</summary>
+        void ShutdownSend();
+
+        /// <summary>Waits until there is something to read or the peer has closed, at most <paramref name="milliseconds"/>.</summary>
+        void WaitReadable(int milliseconds);
     }
 
     internal static class Connections
@@ -60,6 +66,8 @@ namespace Lamina.Runtime
         private const int TCP_NODELAY = 1;
         private const int MSG_NOSIGNAL = 0x4000;  // a closed peer is an error, not a SIGPIPE
         private const int EINTR = 4;
+        private const int SHUT_WR = 1;
+        private const short POLLIN = 1;
 
         [DllImport("libc", SetLastError = true)]
         private static extern int socket(int domain, int type, int protocol);
@@ -75,6 +83,12 @@ namespace Lamina.Runtime
 
         [DllImport("libc", SetLastError = true)]
         private static extern IntPtr recv(int fd, byte* buffer, UIntPtr length, int flags);
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern int shutdown(int fd, int how);
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern int poll(long* fds, UIntPtr count, int timeout);  // one struct pollfd: 8 bytes
 
         [DllImport("libc", SetLastError = true)]
         private static extern int close(int fd);
@@ -179,6 +193,23 @@ namespace Lamina.Runtime
             }
         }
 
+        public void ShutdownSend()
+        {
+            if (shutdown(_fd, SHUT_WR) != 0)
+            {
+                throw Error("shutdown");
+            }
+        }
+
+        public void WaitReadable(int milliseconds)
+        {
+            long pollfd = 0;  // struct pollfd { int fd; short events; short revents; }
+            byte* field = (byte*)&pollfd;
+            *(int*)field = _fd;
+            *(short*)(field + 4) = POLLIN;
+            poll(&pollfd, (UIntPtr)1, milliseconds);
+        }
+
         public void Dispose()
         {
             if (_fd >= 0)
@@ -232,6 +263,16 @@ namespace Lamina.Runtime
         public int Receive(byte[] buffer, int offset, int count)
         {
             return _socket.Receive(buffer, offset, count, SocketFlags.None);
+        }
+
+        public void ShutdownSend()
+        {
+            _socket.Shutdown(SocketShutdown.Send);
+        }
+
+        public void WaitReadable(int milliseconds)
+        {
+            _socket.Poll(milliseconds * 1000, SelectMode.SelectRead);
         }
 
         public void Dispose()

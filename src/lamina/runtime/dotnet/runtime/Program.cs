@@ -1,8 +1,8 @@
 // Lamina's .NET runtime: the process that runs inside every dotnet8/dotnet10 execution environment
 // (on Mono). It loads the handler named by _HANDLER (ASSEMBLY::TYPE::METHOD) from LAMBDA_TASK_ROOT,
-// then loops on the Lambda Runtime API at $AWS_LAMBDA_RUNTIME_API: fetch the next event, call the
-// handler, post the result or the error. Errors, log lines and the context object follow AWS's
-// .NET runtime (Amazon.Lambda.RuntimeSupport).
+// then loops on the Lambda Runtime API at $AWS_LAMBDA_RUNTIME_API (in Lamina's framed encoding,
+// FramedClient.cs): fetch the next event, call the handler, post the result or the error. Errors,
+// log lines and the context object follow AWS's .NET runtime (Amazon.Lambda.RuntimeSupport).
 //
 // Exit codes: 0 when the Runtime API goes away (the environment is being stopped), 1 after an init
 // error or when the Runtime API answers what a runtime cannot go on after.
@@ -33,7 +33,7 @@ namespace Lamina.Runtime
             string taskRoot = Environment.GetEnvironmentVariable("LAMBDA_TASK_ROOT") ?? Directory.GetCurrentDirectory();
             string runtimeDir = Path.GetDirectoryName(typeof(Program).Assembly.Location);
 
-            using (var client = new RuntimeApiClient(address))
+            using (IRuntimeApi client = new FramedRuntimeApiClient(address))
             {
                 try
                 {
@@ -64,7 +64,7 @@ namespace Lamina.Runtime
             }
         }
 
-        private static void Serve(RuntimeApiClient client, Handler handler, LogSink sink)
+        private static void Serve(IRuntimeApi client, Handler handler, LogSink sink)
         {
             FunctionEnvironment environment = FunctionEnvironment.Read();
             var logger = new ContextLogger(sink);

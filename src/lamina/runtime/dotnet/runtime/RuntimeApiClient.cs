@@ -1,6 +1,7 @@
 // A minimal HTTP/1.1 client for the Lambda Runtime API: one keep-alive connection, Nagle off,
 // Content-Length or chunked bodies. (HttpWebRequest would cost hundreds of milliseconds of cold
-// start on Mono, for nothing this needs.)
+// start on Mono, for nothing this needs.) The runtime speaks Lamina's framed encoding
+// (FramedClient.cs) and uses this only with a server that does not.
 
 using System;
 using System.Collections.Generic;
@@ -45,7 +46,20 @@ namespace Lamina.Runtime
         public HttpResponse Response;
     }
 
-    internal sealed class RuntimeApiClient : IDisposable
+    /// <summary>The Runtime API: the next event, and each invocation's result or error.</summary>
+    internal interface IRuntimeApi : IDisposable
+    {
+        Invocation Next();
+
+        void PostResponse(string requestId, byte[] body);
+
+        void PostError(string requestId, string errorType, string errorJson);
+
+        /// <summary>As AWS's .NET runtime reports an init error: the error document, no error type.</summary>
+        void PostInitError(string errorJson);
+    }
+
+    internal sealed class RuntimeApiClient : IRuntimeApi
     {
         public const string HeaderRequestId = "Lambda-Runtime-Aws-Request-Id";
         public const string HeaderDeadlineMs = "Lambda-Runtime-Deadline-Ms";
@@ -100,7 +114,6 @@ namespace Lamina.Runtime
             Check(Send("POST", PathInvocation + requestId + "/error", Encoding.UTF8.GetBytes(errorJson), ErrorContentType, errorType), "invocation error");
         }
 
-        /// <summary>As AWS's .NET runtime reports an init error: the error document, no error type header.</summary>
         public void PostInitError(string errorJson)
         {
             Check(Send("POST", PathInitError, Encoding.UTF8.GetBytes(errorJson), ErrorContentType, null), "init error");
