@@ -13,10 +13,12 @@ from typing import Any
 
 import pytest
 
+from lamina.control.changes import Changes, ConcurrencyChanged
 from lamina.control.functions import FunctionService
 from lamina.control.layers import LayerService
 from lamina.errors import InvalidRequestContent, ResourceNotFound, TooManyRequests
 from lamina.invoke.queue import AsyncQueue
+from lamina.invoke.resolver import Resolver
 from lamina.invoke.service import InvokeRequest, Invoker
 from lamina.model import EventInvokeConfig, FunctionConfig
 from lamina.runtime.runtimes import RuntimeRegistry
@@ -32,21 +34,27 @@ from tests.conftest import ROLE, make_zip
 
 @asynccontextmanager
 async def lamina(tmp_path: Path, handler: Callable[[FunctionConfig, bytes], bytes],
-                 limits: Callable[[str], FunctionLimits] | None = None,
+                 limits: FunctionLimits | None = None,
                  settings: Settings | None = None) -> AsyncIterator[tuple[Invoker, FakeProvider]]:  # fmt: skip
     settings = settings or Settings(data_dir=tmp_path)
     store = MemoryStore()
     code = CodeStore(tmp_path / "code", settings.limits)
     provider = FakeProvider(handler)
-    scheduler = Scheduler(provider, keep_alive=300, concurrency_limit=10, limits=limits)
-    functions = FunctionService(store, code, RuntimeRegistry({}), settings, scheduler.retire,
+    scheduler = Scheduler(provider, keep_alive=300)
+    changes = Changes()
+    functions = FunctionService(store, code, RuntimeRegistry({}), settings, changes,
                                 LayerService(store, settings), LayerOverlays(tmp_path / "merged", code))  # fmt: skip
+    resolver = Resolver(functions, settings)
+    changes.subscribe(scheduler.follow)
+    changes.subscribe(resolver.follow)
+    if limits is not None:
+        await changes.publish(ConcurrencyChanged(limits))
     await functions.create({
         "FunctionName": "f", "Runtime": "python3.11", "Handler": "app.handler", "Role": ROLE,
         "Code": {"ZipFile": base64.b64encode(make_zip({"app.py": "def handler(e, c): pass"})).decode()},
     })  # fmt: skip
     await functions.wait_settled("f", timeout=10)
-    invoker = Invoker(functions, scheduler, settings)
+    invoker = Invoker(resolver, scheduler, settings)
     queue = AsyncQueue(store, invoker, NoConfigs(), settings)
     invoker.attach(queue)
     await queue.start()
@@ -108,7 +116,7 @@ def test_bad_requests_are_refused_before_an_environment_is_taken(tmp_path: Path)
 
 def test_a_throttled_invocation_runs_nothing(tmp_path: Path) -> None:
     async def go() -> None:
-        async with lamina(tmp_path, lambda fn, event: event, limits=lambda name: FunctionLimits(0, 0, 10)) as (
+        async with lamina(tmp_path, lambda fn, event: event, limits=FunctionLimits(0, 0, 10)) as (
             invoker, provider,
         ):  # fmt: skip
             with pytest.raises(TooManyRequests):
