@@ -9,7 +9,6 @@ see is recorded: every environment made (``created``) and which were stopped.
 from __future__ import annotations
 
 import asyncio
-import base64
 import itertools
 import json
 import time
@@ -19,6 +18,7 @@ from typing import Callable
 from lamina.metering.billing import billed_ms
 from lamina.model import FunctionConfig
 from lamina.runtime.api import Invocation, RuntimeResult, error_body
+from lamina.sandbox.output import Tail
 from lamina.sandbox.provider import EnvironmentGone, EnvState, Outcome
 
 # handler(fn, event) -> the response payload; raising makes it a function error.
@@ -65,10 +65,10 @@ class FakeEnvironment:
         await asyncio.sleep(0)
         duration_ms = (time.monotonic() - started) * 1000
         self.state = EnvState.IDLE
-        return Outcome(result, base64.b64encode(b"").decode(), duration_ms, billed_ms(duration_ms), True)
+        return Outcome(result, Tail(), duration_ms, billed_ms(duration_ms), True)
 
     def init_failure_outcome(self, request_id: str, failure: RuntimeResult) -> Outcome:
-        return Outcome(failure, "", 0.0, 0, False)
+        return Outcome(failure, Tail(), 0.0, 0, False)
 
     async def stop(self) -> None:
         self.state = EnvState.DEAD

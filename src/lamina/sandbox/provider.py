@@ -23,6 +23,7 @@ Contract of an ``ExecutionEnvironment``::
 
 from __future__ import annotations
 
+import base64
 import enum
 from dataclasses import dataclass
 from typing import Protocol
@@ -42,15 +43,26 @@ class EnvState(enum.Enum):
     DEAD = "dead"
 
 
-@dataclass(frozen=True)
+class LogTail(Protocol):
+    def value(self) -> bytes:
+        """The last 4 KB of an invocation's log (``sandbox/output.py``'s ``Tail``)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """The result of one invocation, with what it cost."""
 
     result: RuntimeResult
-    log_tail: str  # base64 of the last 4 KB of the invocation's log (X-Amz-Log-Result)
+    log: LogTail  # the end of the invocation's log, encoded only if someone asks for it
     duration_ms: float
     billed_ms: int
     reusable: bool
+
+    @property
+    def log_tail(self) -> str:
+        """Base64 of the last 4 KB of the invocation's log (X-Amz-Log-Result)."""
+        return base64.b64encode(self.log.value()).decode()
 
 
 class ExecutionEnvironment(Protocol):

@@ -32,7 +32,7 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import Callable, Mapping, NamedTuple
 
 from lamina.tasks import cancel_and_wait
 from lamina.control.changes import Change, FunctionDeleted, FunctionUpdated, VersionDeleted
@@ -60,9 +60,9 @@ class ProvisionedState:
     failure: str | None  # why one failed to initialise (no more start until the configuration changes)
 
 
-@dataclass(frozen=True)
-class _Lease:
-    """How one acquired environment's invocation was admitted, so that its release undoes the counts."""
+class _Lease(NamedTuple):
+    """How one acquired environment's invocation was admitted, so that its release undoes the counts
+    (a tuple: one is made per invocation)."""
 
     function: str
     provisioned: bool
