@@ -11,7 +11,6 @@ from lamina.control.changes import FunctionDeleted, FunctionUpdated, VersionDele
 from lamina.errors import TooManyRequests
 from lamina.invoke.target import Target
 from lamina.model import Code, FunctionConfig
-from lamina.runtime.api import Invocation
 from lamina.sandbox.fake import FakeEnvironment, FakeProvider
 from lamina.sandbox.provider import EnvState
 from lamina.scheduler.decisions import FunctionLimits
@@ -33,8 +32,7 @@ def target(fn: FunctionConfig, limits: FunctionLimits = FunctionLimits(None, 0, 
 
 
 async def call(env: FakeEnvironment, payload: bytes) -> bytes:
-    inv = Invocation("req", payload, 0, "arn")
-    return (await env.invoke(inv, timeout_s=3)).result.body
+    return (await env.invoke("req", payload, function_arn="arn", timeout_s=3)).result.body
 
 
 def test_a_released_environment_is_reused_warm() -> None:

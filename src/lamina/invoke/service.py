@@ -32,7 +32,6 @@ from lamina.invoke.resolver import Resolver
 from lamina.invoke.target import Target
 from lamina.errors import InvalidParameterValue, RequestTooLarge, ServiceError
 from lamina.model import FunctionConfig
-from lamina.runtime.api import Invocation
 from lamina.sandbox.provider import EnvironmentGone, Outcome
 from lamina.scheduler.pool import Scheduler
 from lamina.settings import Settings
@@ -138,14 +137,8 @@ class Invoker:
                     if failure is not None:
                         return env.init_failure_outcome(request_id, failure)
                     event = content if isinstance(content, EventContent) else await content()
-                    timeout_s = target.fn.timeout_s
-                    now = time.time()
-                    inv = Invocation(
-                        request_id=request_id, payload=event.payload, deadline_ms=int(now * 1000) + timeout_s * 1000,
-                        function_arn=target.invoked_arn, trace_id=ids.trace_id(now),
-                        client_context=event.client_context,
-                    )  # fmt: skip
-                    return await env.invoke(inv, timeout_s=timeout_s)
+                    return await env.invoke(request_id, event.payload, function_arn=target.invoked_arn,
+                                            client_context=event.client_context, timeout_s=target.fn.timeout_s)
                 except EnvironmentGone:
                     if attempt == ENVIRONMENT_ATTEMPTS - 1:
                         raise ServiceError("Execution environments kept exiting before they could run the "

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 from pathlib import Path
 
+from lamina import ids
 from lamina.metering.billing import billed_ms
 from lamina.metering.recorder import Recorder
 from lamina.model import FunctionConfig
@@ -280,12 +281,20 @@ class Environment:
 
     # -- invoking --------------------------------------------------------------------------
 
-    async def invoke(self, inv: Invocation, *, timeout_s: float) -> Outcome:
-        """Run ``inv``; raises ``EnvironmentGone`` if the runtime exited before it took the event."""
+    async def invoke(
+        self, request_id: str, payload: bytes, *, function_arn: str, client_context: str | None = None,
+        timeout_s: float,
+    ) -> Outcome:
+        """Run one invocation; raises ``EnvironmentGone`` if the runtime exited before it took the event."""
         assert self._endpoint is not None
         if self._exited.done() or self.state is not EnvState.IDLE:
             raise EnvironmentGone(self.id)
         self.state = EnvState.BUSY
+        now = time.time()
+        inv = Invocation(
+            request_id=request_id, payload=payload, deadline_ms=int(now * 1000) + int(timeout_s * 1000),
+            function_arn=function_arn, trace_id=ids.trace_id(now), client_context=client_context,
+        )  # fmt: skip
         started = time.monotonic()
         self._endpoint.deliver(inv)
         await _first_of(inv.result, self._exited, timeout=timeout_s)

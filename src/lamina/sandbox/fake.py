@@ -17,7 +17,7 @@ from typing import Callable
 
 from lamina.metering.billing import billed_ms
 from lamina.model import FunctionConfig
-from lamina.runtime.api import Invocation, RuntimeResult, error_body
+from lamina.runtime.api import RuntimeResult, error_body
 from lamina.sandbox.output import Tail
 from lamina.sandbox.provider import EnvironmentGone, EnvState, Outcome
 
@@ -51,14 +51,17 @@ class FakeEnvironment:
         self.state = EnvState.IDLE
         return None
 
-    async def invoke(self, inv: Invocation, *, timeout_s: float) -> Outcome:
+    async def invoke(
+        self, request_id: str, payload: bytes, *, function_arn: str, client_context: str | None = None,
+        timeout_s: float,
+    ) -> Outcome:
         if self.state is not EnvState.IDLE:
             raise EnvironmentGone(self.id)
         self.state = EnvState.BUSY
         self.invocations += 1
         started = time.monotonic()
         try:
-            result = RuntimeResult(self.handler(self.fn, inv.payload))
+            result = RuntimeResult(self.handler(self.fn, payload))
         except Exception as exc:
             body = json.dumps({"errorMessage": str(exc), "errorType": type(exc).__name__}).encode()
             result = RuntimeResult(body, "Unhandled")

@@ -14,9 +14,11 @@ Contract of an ``ExecutionEnvironment``::
 
 - ``start`` then ``wait_ready``: None once initialised, else the init failure (the environment is
   then already stopped); neither raises for anything the function does.
-- ``invoke`` runs one invocation and always returns an ``Outcome``, whatever the function did
-  (crash, timeout, out of memory): the function's errors are results. It raises
-  ``EnvironmentGone`` only if the runtime was gone before it took the event (run it elsewhere).
+- ``invoke`` runs one invocation (its request id, payload, the ARN it was invoked by, its client
+  context; the environment makes of them what its runtime is handed, deadline and trace id
+  included) and always returns an ``Outcome``, whatever the function did (crash, timeout, out of
+  memory): the function's errors are results. It raises ``EnvironmentGone`` only if the runtime
+  was gone before it took the event (run it elsewhere).
 - ``stop`` kills whatever the environment runs and releases all it holds; safe to call twice,
   at any time, in any state.
 """
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from lamina.model import FunctionConfig
-from lamina.runtime.api import Invocation, RuntimeResult
+from lamina.runtime.api import RuntimeResult
 
 
 class EnvironmentGone(Exception):
@@ -80,7 +82,10 @@ class ExecutionEnvironment(Protocol):
 
     async def start(self) -> None: ...
     async def wait_ready(self) -> RuntimeResult | None: ...
-    async def invoke(self, inv: Invocation, *, timeout_s: float) -> Outcome: ...
+    async def invoke(
+        self, request_id: str, payload: bytes, *, function_arn: str, client_context: str | None = None,
+        timeout_s: float,
+    ) -> Outcome: ...
     def init_failure_outcome(self, request_id: str, failure: RuntimeResult) -> Outcome: ...
     async def stop(self) -> None: ...
 
