@@ -1,9 +1,11 @@
 """What the control plane changed, as one typed stream the data plane and other caches follow.
 
 The control planes (``control/functions.py``, ``aliases.py``, ``concurrency.py``) publish a change
-once it is in memory and stored; each subscriber keeps whatever it derives from that state (the
-scheduler's warm pools, the resolver's limits, the configurations kept per function) in step with
-it. Nothing on the invocation path calls back up into a control plane: it reads what it was told.
+once it is stored, or, when invocations could see it in memory earlier (a function's new
+generation), as soon as they can, and again, undone, should the store refuse it. Each subscriber
+keeps whatever it derives from that state (the scheduler's warm pools, the resolver's limits, the
+configurations kept per function) in step with it. Nothing on the invocation path calls back up
+into a control plane: it reads what it was told.
 
 Changes are delivered in the order they are published, to subscribers in the order they
 subscribed, before ``publish`` returns: a request that changed something answers once everyone

@@ -373,13 +373,16 @@ class FunctionService:
         if self._functions.get(updated.name) is not previous:
             raise ResourceConflict(f"The function {updated.name} was changed concurrently; try again.")
         self._functions[updated.name] = updated
+        # Published as soon as invocations resolve to it (they read memory): the scheduler keeps the
+        # environments of the generation they run, not those of the one the store still holds.
+        await self._changes.publish(FunctionUpdated(updated.name, LATEST, updated.generation))
         try:
             await self._store.put_function(updated, expected_revision=previous.revision_id)
         except BaseException:
             if self._functions.get(updated.name) is updated:
                 self._functions[updated.name] = previous
+                await self._changes.publish(FunctionUpdated(previous.name, LATEST, previous.generation))
             raise
-        await self._changes.publish(FunctionUpdated(updated.name, LATEST, updated.generation))
 
     async def put_code(self, code: object) -> Code:
         """Check and store a ``{"ZipFile": base64}`` code object (functions' and layers' alike)."""
