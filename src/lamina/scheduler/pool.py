@@ -235,16 +235,16 @@ class Scheduler:
         elif isinstance(change, FunctionDeleted):
             for key in [key for key in self._current if key[0] == change.name]:
                 del self._current[key]
-            self.retire(change.name)
+            self._retire(change.name)
         elif isinstance(change, VersionDeleted):
             self._current.pop((change.name, change.version), None)
-            self.retire(change.name, change.version)
+            self._retire(change.name, change.version)
 
-    def retire(self, function_name: str, version: str | None = None) -> None:
-        """Stop the idle environments of a function version (``None``: of every version) whose code or
-        configuration changed, or that was deleted.
+    def _retire(self, function_name: str, version: str | None = None) -> None:
+        """Stop the idle and provisioned environments of a deleted function version (``None``: of a
+        deleted function, every version).
 
-        Busy ones finish their invocation and are stopped on release (their generation is stale).
+        Busy ones finish their invocation and are stopped on release (their version is gone).
         """
         for key in [key for key in self._idle if key[0] == function_name and version in (None, key[1])]:
             for env in self._idle.pop(key):
