@@ -28,6 +28,7 @@ from aiohttp import web
 
 from lamina.api.app import build_app
 from lamina.api.context import Services
+from lamina.control.changes import Changes
 from lamina.control.functions import FunctionService
 from lamina.control.concurrency import ConcurrencyService
 from lamina.control.event_config import EventConfigService
@@ -44,6 +45,7 @@ from lamina.gateway.rest.serving import RestEndpoints
 from lamina.gateway.rest.service import RestApiService
 from lamina.invoke.queue import AsyncQueue
 from lamina.lifecycle import Parts
+from lamina.invoke.resolver import Resolver
 from lamina.invoke.service import InvokeRequest, Invoker
 from lamina.schedules.clock import SystemClock
 from lamina.schedules.delivery import Delivery
@@ -130,35 +132,29 @@ class Server:
             outbound=s.outbound_default,
             serve_api=self._serve_environment,
         )  # fmt: skip
-        functions: FunctionService
-        concurrency: ConcurrencyService
-        provider = LocalProvider(ctx, runtimes, lambda fn: functions.files(fn))
-        parts.started("the execution environments", provider.close)
-        scheduler = Scheduler(
-            provider,
-            keep_alive=s.keep_alive_seconds, concurrency_limit=s.limits.account_concurrency,
-            scale_up_limit=s.limits.scale_up_limit, scale_window=s.limits.scale_window_seconds,
-            limits=lambda name: concurrency.limits(name),
-        )  # fmt: skip
-        functions = FunctionService(store, code, runtimes, s, scheduler.retire, layers, overlays)
+        changes = Changes()  # what the control planes change, followed by the data plane (control/changes.py)
+        functions = FunctionService(store, code, runtimes, s, changes, layers, overlays)
         parts.started("the functions' code preparation", functions.close)
+        provider = LocalProvider(ctx, runtimes, functions.files)
+        parts.started("the execution environments", provider.close)
+        scheduler = Scheduler(provider, keep_alive=s.keep_alive_seconds, scale_up_limit=s.limits.scale_up_limit,
+                              scale_window=s.limits.scale_window_seconds)  # fmt: skip
+        resolver = Resolver(functions, s)
         targets = Targets(functions, s)
         tags, policies = TagService(store, targets, s), PolicyService(store, targets)
         event_configs = EventConfigService(store, targets, s)
-        functions.add_hook(tags)
-        functions.add_hook(event_configs)
-        urls = UrlService(store, functions.get, s,
-                          alias_exists=lambda name, alias: functions.aliases.find(name, alias) is not None)  # fmt: skip
-        functions.add_hook(urls)
-        concurrency = ConcurrencyService(store, functions, scheduler, s)
-        functions.add_hook(concurrency)
+        functions.add_hook(tags)  # CreateFunction's Tags
+        urls = UrlService(store, functions.get, s, alias_exists=functions.aliases.exists)
+        concurrency = ConcurrencyService(store, functions, scheduler, s, changes)
+        for follower in (scheduler.follow, resolver.follow, event_configs.follow, urls.follow, concurrency.follow):
+            changes.subscribe(follower)
         await functions.load()
         await event_configs.load()
         await urls.load()
         await concurrency.load()
         http_apis = HttpApis(store, region=s.region, account_id=s.account_id, port=self.port)
         await http_apis.load()
-        invoker = Invoker(functions, scheduler, s)
+        invoker = Invoker(resolver, scheduler, s)
         queue = AsyncQueue(store, invoker, event_configs, s)
         invoker.attach(queue)
         timers = Timers(SystemClock())

@@ -13,10 +13,12 @@ from typing import Any
 
 import pytest
 
+from lamina.control.changes import Changes, ConcurrencyChanged
 from lamina.control.functions import FunctionService
 from lamina.control.layers import LayerService
 from lamina.errors import InvalidRequestContent, ResourceNotFound, TooManyRequests
 from lamina.invoke.queue import AsyncQueue
+from lamina.invoke.resolver import Resolver
 from lamina.invoke.service import InvokeRequest, Invoker
 from lamina.model import EventInvokeConfig, FunctionConfig
 from lamina.runtime.runtimes import RuntimeRegistry
@@ -32,26 +34,33 @@ from tests.conftest import ROLE, make_zip
 
 @asynccontextmanager
 async def lamina(tmp_path: Path, handler: Callable[[FunctionConfig, bytes], bytes],
-                 limits: Callable[[str], FunctionLimits] | None = None,
-                 settings: Settings | None = None) -> AsyncIterator[tuple[Invoker, FakeProvider]]:  # fmt: skip
+                 limits: FunctionLimits | None = None,
+                 settings: Settings | None = None,
+                 ) -> AsyncIterator[tuple[Invoker, FakeProvider, FunctionService]]:  # fmt: skip
     settings = settings or Settings(data_dir=tmp_path)
     store = MemoryStore()
     code = CodeStore(tmp_path / "code", settings.limits)
     provider = FakeProvider(handler)
-    scheduler = Scheduler(provider, keep_alive=300, concurrency_limit=10, limits=limits)
-    functions = FunctionService(store, code, RuntimeRegistry({}), settings, scheduler.retire,
+    scheduler = Scheduler(provider, keep_alive=300)
+    changes = Changes()
+    functions = FunctionService(store, code, RuntimeRegistry({}), settings, changes,
                                 LayerService(store, settings), LayerOverlays(tmp_path / "merged", code))  # fmt: skip
+    resolver = Resolver(functions, settings)
+    changes.subscribe(scheduler.follow)
+    changes.subscribe(resolver.follow)
+    if limits is not None:
+        await changes.publish(ConcurrencyChanged(limits))
     await functions.create({
         "FunctionName": "f", "Runtime": "python3.11", "Handler": "app.handler", "Role": ROLE,
         "Code": {"ZipFile": base64.b64encode(make_zip({"app.py": "def handler(e, c): pass"})).decode()},
     })  # fmt: skip
     await functions.wait_settled("f", timeout=10)
-    invoker = Invoker(functions, scheduler, settings)
+    invoker = Invoker(resolver, scheduler, settings)
     queue = AsyncQueue(store, invoker, NoConfigs(), settings)
     invoker.attach(queue)
     await queue.start()
     try:
-        yield invoker, provider
+        yield invoker, provider, functions
     finally:
         await queue.close()
         await scheduler.close()
@@ -71,7 +80,7 @@ def run(coro: Any) -> Any:
 
 def test_an_invocation_runs_in_an_environment_and_reuses_it(tmp_path: Path) -> None:
     async def go() -> None:
-        async with lamina(tmp_path, lambda fn, event: b'{"got": ' + event + b"}") as (invoker, provider):
+        async with lamina(tmp_path, lambda fn, event: b'{"got": ' + event + b"}") as (invoker, provider, _):
             for n in range(3):
                 result = await invoker.invoke(InvokeRequest("f", json.dumps(n).encode()))
                 assert (result.status, json.loads(result.payload)) == (200, {"got": n})
@@ -81,12 +90,30 @@ def test_an_invocation_runs_in_an_environment_and_reuses_it(tmp_path: Path) -> N
     run(go())
 
 
+def test_new_configuration_runs_in_new_environments_and_the_old_ones_retire(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with lamina(tmp_path, lambda fn, event: str(fn.timeout_s).encode()) as (invoker, provider, functions):
+            assert (await invoker.invoke(InvokeRequest("f", b"{}"))).payload == b"3"
+            await functions.update_configuration("f", {"Timeout": 5})  # published: FunctionUpdated
+            await asyncio.sleep(0.01)  # stopping is a task of the scheduler's
+            old = provider.created[0]
+            assert old.stopped
+            assert (await invoker.invoke(InvokeRequest("f", b"{}"))).payload == b"5"
+            assert (await invoker.invoke(InvokeRequest("f", b"{}"))).payload == b"5"
+            assert len(provider.created) == 2 and provider.created[1].invocations == 2
+            await functions.delete("f")  # published: FunctionDeleted
+            await asyncio.sleep(0.01)
+            assert provider.created[1].stopped
+
+    run(go())
+
+
 def test_a_function_error_is_a_result_not_an_exception(tmp_path: Path) -> None:
     def fail(fn: FunctionConfig, event: bytes) -> bytes:
         raise ValueError("bad input")
 
     async def go() -> None:
-        async with lamina(tmp_path, fail) as (invoker, _):
+        async with lamina(tmp_path, fail) as (invoker, _, _):
             result = await invoker.invoke(InvokeRequest("f", b"{}"))
             assert result.status == 200 and result.function_error == "Unhandled"
             assert json.loads(result.payload)["errorMessage"] == "bad input"
@@ -96,7 +123,7 @@ def test_a_function_error_is_a_result_not_an_exception(tmp_path: Path) -> None:
 
 def test_bad_requests_are_refused_before_an_environment_is_taken(tmp_path: Path) -> None:
     async def go() -> None:
-        async with lamina(tmp_path, lambda fn, event: event) as (invoker, provider):
+        async with lamina(tmp_path, lambda fn, event: event) as (invoker, provider, _):
             with pytest.raises(InvalidRequestContent):
                 await invoker.invoke(InvokeRequest("f", b"{not json"))
             with pytest.raises(ResourceNotFound):
@@ -108,8 +135,8 @@ def test_bad_requests_are_refused_before_an_environment_is_taken(tmp_path: Path)
 
 def test_a_throttled_invocation_runs_nothing(tmp_path: Path) -> None:
     async def go() -> None:
-        async with lamina(tmp_path, lambda fn, event: event, limits=lambda name: FunctionLimits(0, 0, 10)) as (
-            invoker, provider,
+        async with lamina(tmp_path, lambda fn, event: event, limits=FunctionLimits(0, 0, 10)) as (
+            invoker, provider, _,
         ):  # fmt: skip
             with pytest.raises(TooManyRequests):
                 await invoker.invoke(InvokeRequest("f", b"{}"))
@@ -132,7 +159,7 @@ def test_an_event_is_delivered_and_a_failing_one_retried(tmp_path: Path) -> None
 
     async def go() -> None:
         settings = Settings(data_dir=tmp_path, async_retry_delays=(0.01,))
-        async with lamina(tmp_path, handler, settings=settings) as (invoker, provider):
+        async with lamina(tmp_path, handler, settings=settings) as (invoker, provider, _):
             for payload in (b'"good"', b'"bad"'):
                 result = await invoker.invoke(InvokeRequest("f", payload, invocation_type="Event"))
                 assert result.status == 202

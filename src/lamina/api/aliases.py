@@ -39,7 +39,6 @@ async def update_alias(request: web.Request) -> web.Response:
     svc = services(request)
     fn = svc.functions.get(function_name(request))
     alias = await svc.functions.aliases.update(fn.name, request.match_info["Name"], await json_body(request))
-    svc.concurrency.wake()  # its provisioned environments follow it to its version
     return json_response(alias_configuration(alias, svc.settings))
 
 
@@ -48,7 +47,6 @@ async def delete_alias(request: web.Request) -> web.Response:
     svc = services(request)
     fn = svc.functions.get(function_name(request))
     await svc.functions.aliases.delete(fn.name, request.match_info["Name"])
-    await svc.concurrency.forget(fn.name, request.match_info["Name"])  # its provisioned environments stop
     return web.Response(status=204)
 
 

@@ -96,7 +96,6 @@ async def delete_function(request: web.Request) -> web.Response:
         await services(request).functions.delete(name)
     else:
         await services(request).functions.delete_version(name, qualifier)
-        await services(request).concurrency.forget(name, qualifier)  # its provisioned environments stop
     return web.Response(status=204)
 
 

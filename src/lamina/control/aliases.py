@@ -17,6 +17,7 @@ import re
 import uuid
 from typing import Mapping
 
+from lamina.control.changes import AliasChanged, Changes
 from lamina.control.validation import constraint, description, string
 from lamina.control.versions import Versions, is_version_number
 from lamina.errors import (
@@ -94,8 +95,9 @@ def _weights(routing: object) -> dict[str, float]:
 
 
 class Aliases:
-    def __init__(self, store: Store, settings: Settings, versions: Versions) -> None:
+    def __init__(self, store: Store, settings: Settings, versions: Versions, changes: Changes) -> None:
         self._store = store
+        self._changes = changes  # moves and deletions are published (provisioned concurrency follows)
         self._settings = settings
         self._versions = versions
         self._aliases: dict[str, dict[str, Alias]] = {}  # function -> alias name -> alias
@@ -110,6 +112,9 @@ class Aliases:
 
     def find(self, name: str, alias: str) -> Alias | None:
         return self._aliases.get(name, {}).get(alias)
+
+    def exists(self, name: str, alias: str) -> bool:
+        return alias in self._aliases.get(name, {})
 
     def get(self, name: str, alias: str) -> Alias:
         found = self.find(name, alias)
@@ -146,6 +151,7 @@ class Aliases:
             if kept.get(alias) is created:
                 del kept[alias]
             raise
+        await self._changes.publish(AliasChanged(name, alias, version))
         return created
 
     async def update(self, name: str, alias: str, body: Body) -> Alias:
@@ -177,12 +183,14 @@ class Aliases:
             if kept.get(alias) is updated:
                 kept[alias] = current
             raise
+        await self._changes.publish(AliasChanged(name, alias, version))
         return updated
 
     async def delete(self, name: str, alias: str) -> None:
         """Delete an alias; deleting one that does not exist is not an error (as on Lambda)."""
         await self._store.delete_alias(name, alias_name(alias))
         self._aliases.get(name, {}).pop(alias, None)
+        await self._changes.publish(AliasChanged(name, alias, None))
 
     def forget(self, name: str) -> None:
         """Drop a deleted function's aliases from memory (the store removed them with it)."""

@@ -10,8 +10,11 @@ Lambda's rules, which the pure checks below apply to plain counts:
   reservation when it has one (their sum may not pass it), and otherwise against the account's
   unreserved concurrency (which must still keep 100).
 
-``ConcurrencyService`` keeps both in memory (the scheduler reads ``limits(function)`` on every
-invocation) and writes through to the store before it answers. Its task ``lamina-provisioner`` keeps
+``ConcurrencyService`` keeps both in memory and writes through to the store before it answers; once a
+change is stored it publishes every function's limits (``ConcurrencyChanged`` on the change stream,
+``control/changes.py``), which the invocation path reads from there. It follows the stream too: a
+deleted function, version or alias takes its configurations with it, and a moved alias its
+provisioned environments. Its task ``lamina-provisioner`` keeps
 the scheduler's provisioned environments as configured: it resolves each configuration's qualifier
 (an alias can be moved to another version), tells the scheduler how many environments each version
 needs, and drops configurations whose version or alias is gone. It runs once a second, and at once
@@ -27,6 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from lamina.tasks import cancel_and_wait
+from lamina.control.changes import AliasChanged, Change, Changes, ConcurrencyChanged, FunctionDeleted, VersionDeleted
 from lamina.control.functions import FunctionService
 from lamina.control.validation import constraint
 from lamina.control.versions import is_version_number
@@ -141,8 +145,11 @@ def listing_order(qualifier: str) -> tuple[int, int, str]:
 
 
 class ConcurrencyService:
-    def __init__(self, store: Store, functions: FunctionService, scheduler: Scheduler, settings: Settings) -> None:
+    def __init__(
+        self, store: Store, functions: FunctionService, scheduler: Scheduler, settings: Settings, changes: Changes
+    ) -> None:
         self._store = store
+        self._changes = changes
         self._functions = functions
         self._scheduler = scheduler
         self._settings = settings
@@ -157,6 +164,7 @@ class ConcurrencyService:
         for config in await self._store.list_provisioned_concurrency():
             self._configs.setdefault(config.function, {})[config.qualifier] = config
         self._unreserved = self._unreserved_with(self._reserved, self._configs)
+        await self._announce()
 
     async def start(self) -> None:
         """Start the provisioned environments configured (their first ones begin before this returns),
@@ -174,27 +182,38 @@ class ConcurrencyService:
         """Have the provisioned environments checked against the configurations now."""
         self._wake.set()
 
-    # -- FunctionHook ----------------------------------------------------------------------
+    # -- following the change stream ---------------------------------------------------------
 
-    def check_create(self, body: Body) -> None:
-        pass
+    async def follow(self, change: Change) -> None:
+        """A deleted function, version or alias takes its configurations with it (its provisioned
+        environments stop); a moved alias's provisioned environments follow it to its version."""
+        if isinstance(change, FunctionDeleted):
+            self._reserved.pop(change.name, None)
+            self._configs.pop(change.name, None)
+            self._unreserved = self._unreserved_with(self._reserved, self._configs)
+            self.wake()
+            await self._announce()
+        elif isinstance(change, VersionDeleted):
+            await self.forget(change.name, change.version)
+        elif isinstance(change, AliasChanged):
+            if change.version is None:
+                await self.forget(change.name, change.alias)
+            else:
+                self.wake()
 
-    async def created(self, fn: FunctionConfig, body: Body) -> None:
-        pass
+    def limits(self) -> ConcurrencyChanged:
+        """Every function's limits now, as ``ConcurrencyChanged`` publishes them."""
+        default = FunctionLimits(None, 0, self._unreserved)
+        named = {name: FunctionLimits(self._reserved.get(name), 0, self._unreserved) for name in self._reserved}
+        for name, configs in self._configs.items():
+            provisioned = sum(c.requested for c in configs.values())
+            named[name] = FunctionLimits(self._reserved.get(name), provisioned, self._unreserved)
+        return ConcurrencyChanged(default, named)
 
-    def deleted(self, name: str) -> None:
-        self._reserved.pop(name, None)
-        self._configs.pop(name, None)
-        self._unreserved = self._unreserved_with(self._reserved, self._configs)
-        self.wake()
+    async def _announce(self) -> None:
+        await self._changes.publish(self.limits())
 
     # -- reading ---------------------------------------------------------------------------
-
-    def limits(self, name: str) -> FunctionLimits:
-        """What bounds ``name``'s on-demand invocations now (read on every invocation: no I/O)."""
-        configs = self._configs.get(name)
-        provisioned = sum(c.requested for c in configs.values()) if configs else 0
-        return FunctionLimits(self._reserved.get(name), provisioned, self._unreserved)
 
     def unreserved(self) -> int:
         """The account's unreserved concurrency (GetAccountSettings' UnreservedConcurrentExecutions)."""
@@ -229,6 +248,7 @@ class ConcurrencyService:
                     self._reserved[name] = previous
                 self._unreserved = self._unreserved_with(self._reserved, self._configs)
             raise
+        await self._announce()
         return requested
 
     async def delete_reserved(self, name: str) -> None:
@@ -237,6 +257,7 @@ class ConcurrencyService:
         await self._store.put_reserved_concurrency(name, None)
         self._reserved.pop(name, None)
         self._unreserved = self._unreserved_with(self._reserved, self._configs)
+        await self._announce()
 
     # -- provisioned concurrency -----------------------------------------------------------
 
@@ -276,6 +297,7 @@ class ConcurrencyService:
             raise
         self._scheduler.retry_provisioning(name, version)  # put again after FAILED: try again
         self.wake()
+        await self._announce()
         return config
 
     def get_provisioned(self, name: str, qualifier: str | None) -> ProvisionedConcurrencyConfig:
@@ -307,6 +329,7 @@ class ConcurrencyService:
             self.wake()
         if not configs:
             self._configs.pop(name, None)
+        await self._announce()
 
     def status(self, config: ProvisionedConcurrencyConfig) -> ProvisionedStatus:
         version = self._version_of(config.function, config.qualifier) or LATEST

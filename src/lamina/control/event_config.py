@@ -16,6 +16,7 @@ import time
 from dataclasses import replace
 from typing import Mapping
 
+from lamina.control.changes import Change, FunctionDeleted
 from lamina.control.targets import LATEST, Targets, parse_function_arn
 from lamina.control.validation import constraint
 from lamina.errors import InvalidParameterValue, ResourceNotFound
@@ -88,7 +89,7 @@ def _document(config: EventInvokeConfig, arn: str) -> dict[str, object]:
 
 
 class EventConfigService:
-    """Event-invoke configurations; also a ``FunctionHook`` (a deleted function's are forgotten)."""
+    """Event-invoke configurations; a deleted function's are forgotten (``follow``, on the change stream)."""
 
     def __init__(self, store: Store, targets: Targets, settings: Settings) -> None:
         self._store = store
@@ -105,17 +106,12 @@ class EventConfigService:
         """What the asynchronous invoker honours for ``function`` at ``qualifier`` (None: Lambda's defaults)."""
         return self._configs.get((function, qualifier))
 
-    # -- FunctionHook ----------------------------------------------------------------------
+    # -- following the change stream (control/changes.py) -----------------------------------
 
-    def check_create(self, body: Body) -> None:
-        pass
-
-    async def created(self, fn: FunctionConfig, body: Body) -> None:
-        pass
-
-    def deleted(self, name: str) -> None:
-        for key in [key for key in self._configs if key[0] == name]:
-            del self._configs[key]
+    def follow(self, change: Change) -> None:
+        if isinstance(change, FunctionDeleted):
+            for key in [key for key in self._configs if key[0] == change.name]:
+                del self._configs[key]
 
     # -- the API ---------------------------------------------------------------------------
 

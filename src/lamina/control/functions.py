@@ -7,7 +7,9 @@ through to the store before it answers. New code is prepared (unzipped) in the b
     create:       State Pending  --prepared--> Active        (or Failed, with StateReason)
     update code:  LastUpdateStatus InProgress --prepared--> Successful (or Failed)
 
-Every change gets a new RevisionId; environments of an older revision are retired.
+Every change gets a new RevisionId. What changes for the data plane (a new generation, a deletion) is
+published on the change stream (``control/changes.py``), which the scheduler and the other keepers of
+a function's state follow.
 
 Published versions (``control/versions.py``) and aliases (``control/aliases.py``) are kept here too,
 beside ``$LATEST``: ``resolve(name, qualifier)`` is the one place that turns a qualifier ($LATEST, a
@@ -26,10 +28,11 @@ import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Mapping, Protocol
+from typing import Mapping, Protocol
 
 from lamina.control import validation as v
 from lamina.control.aliases import Aliases, route
+from lamina.control.changes import Changes, FunctionDeleted, FunctionUpdated, VersionDeleted
 from lamina.control.versions import Versions, is_version_number, snapshot, unchanged
 from lamina.control.versions import check_code_sha256, check_deletable, check_unreferenced
 from lamina.errors import (
@@ -55,16 +58,13 @@ PREPARE_WAIT_SECONDS = 1.0
 
 
 class FunctionHook(Protocol):
-    """What owns something of a function's (its tags, its event-invoke configuration) does as it is
-    created or deleted. ``check_create`` runs before anything is stored and may refuse the request;
-    ``created`` runs once the function is stored; ``deleted`` once it is gone (the store has already
-    removed what the function owned)."""
+    """What CreateFunction's request carries for another owner (its ``Tags``): ``check_create`` runs
+    before anything is stored and may refuse the request; ``created`` runs once the function is
+    stored. (Deletions and updates are published on the change stream.)"""
 
     def check_create(self, body: Mapping[str, object]) -> None: ...
 
     async def created(self, fn: FunctionConfig, body: Mapping[str, object]) -> None: ...
-
-    def deleted(self, name: str) -> None: ...
 
 
 def _now() -> str:
@@ -82,7 +82,7 @@ class FunctionService:
         code: CodeStore,
         runtimes: RuntimeRegistry,
         settings: Settings,
-        retire: Callable[[str, str | None], None],  # (function, version; None: every version)
+        changes: Changes,
         layers: LayerService,
         overlays: LayerOverlays,
     ) -> None:
@@ -92,11 +92,11 @@ class FunctionService:
         self._overlays = overlays
         self._runtimes = runtimes
         self._settings = settings
-        self._retire = retire
+        self._changes = changes
         self._functions: dict[str, FunctionConfig] = {}
         self._settled: dict[tuple[str, str], asyncio.Event] = {}  # (function, version) -> code prepared
         self.versions = Versions(store)
-        self.aliases = Aliases(store, settings, self.versions)
+        self.aliases = Aliases(store, settings, self.versions, changes)
         self._tasks: set[asyncio.Task[None]] = set()
         self._hooks: list[FunctionHook] = []
 
@@ -228,6 +228,7 @@ class FunctionService:
             raise
         for hook in self._hooks:
             await hook.created(fn, body)
+        await self._changes.publish(FunctionUpdated(name, LATEST, fn.generation))
         ready = await self._prepare_briefly(fn)
         return await self._publish(name, None) if publish else ready
 
@@ -295,9 +296,7 @@ class FunctionService:
         self.aliases.forget(name)
         for key in [key for key in self._settled if key[0] == name]:
             del self._settled[key]
-        for hook in self._hooks:
-            hook.deleted(name)
-        self._retire(name, None)
+        await self._changes.publish(FunctionDeleted(name))
 
     async def publish_version(self, name: str, body: Body) -> FunctionConfig:
         """PublishVersion: ``$LATEST`` as the next version, or the last version if nothing changed since."""
@@ -314,7 +313,7 @@ class FunctionService:
         if self.versions.get(name, qualifier) is not None:
             await self.versions.delete(name, qualifier)
             self._settled.pop((name, qualifier), None)
-            self._retire(name, qualifier)
+            await self._changes.publish(VersionDeleted(name, qualifier))
 
     # -- internals -------------------------------------------------------------------------
 
@@ -365,6 +364,7 @@ class FunctionService:
             if self._functions.get(name) is bumped:
                 self._functions[name] = latest
             raise
+        await self._changes.publish(FunctionUpdated(name, version.version, version.generation))
         if version.state is State.PENDING:
             self._prepare(version)
         return version
@@ -373,13 +373,16 @@ class FunctionService:
         if self._functions.get(updated.name) is not previous:
             raise ResourceConflict(f"The function {updated.name} was changed concurrently; try again.")
         self._functions[updated.name] = updated
+        # Published as soon as invocations resolve to it (they read memory): the scheduler keeps the
+        # environments of the generation they run, not those of the one the store still holds.
+        await self._changes.publish(FunctionUpdated(updated.name, LATEST, updated.generation))
         try:
             await self._store.put_function(updated, expected_revision=previous.revision_id)
         except BaseException:
             if self._functions.get(updated.name) is updated:
                 self._functions[updated.name] = previous
+                await self._changes.publish(FunctionUpdated(previous.name, LATEST, previous.generation))
             raise
-        self._retire(updated.name, LATEST)
 
     async def put_code(self, code: object) -> Code:
         """Check and store a ``{"ZipFile": base64}`` code object (functions' and layers' alike)."""

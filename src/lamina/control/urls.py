@@ -3,7 +3,8 @@
 ``UrlService`` is the only writer of function URL records. It keeps every URL in memory, by
 function and qualifier and by url-id (serving a request never touches the store), and writes
 through to the store before it answers. A URL belongs to its function: deleting the function
-deletes its URLs (the store drops the rows with the function; ``deleted`` forgets them here).
+deletes its URLs (the store drops the rows with the function; ``follow``, on the change stream
+(``control/changes.py``), forgets them here).
 
 Qualifiers: AWS attaches a URL to the unqualified function (``$LATEST``) or to an alias, never to
 a version, and ``$LATEST`` cannot be named. Whether an alias exists is asked of ``alias_exists``
@@ -18,6 +19,7 @@ import re
 from datetime import datetime, timezone
 from typing import Callable, Mapping
 
+from lamina.control.changes import Change, FunctionDeleted
 from lamina.control.validation import constraint, function_identifier
 from lamina.errors import InvalidParameterValue, ResourceConflict, ResourceNotFound, ValidationError
 from lamina.model import LATEST, FunctionConfig, FunctionUrlConfig, InvokeMode, UrlAuthType, UrlCors
@@ -61,17 +63,12 @@ class UrlService:
         for url in await self._store.list_function_urls():
             self._remember(url)
 
-    # -- the FunctionHook protocol (control/functions.py) -----------------------------------
+    # -- following the change stream (control/changes.py) -----------------------------------
 
-    def check_create(self, body: Body) -> None:
-        pass
-
-    async def created(self, fn: FunctionConfig, body: Body) -> None:
-        pass
-
-    def deleted(self, name: str) -> None:
-        for key in [key for key in self._by_target if key[0] == name]:
-            self._forget(self._by_target[key])
+    def follow(self, change: Change) -> None:
+        if isinstance(change, FunctionDeleted):
+            for key in [key for key in self._by_target if key[0] == change.name]:
+                self._forget(self._by_target[key])
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -1,13 +1,14 @@
-"""The invocation path: resolve the function, admit, take an environment, run, release.
+"""The invocation path: resolve the target, admit, take an environment, run, release.
 
 ``Invoker.invoke`` never raises for what the function did: crashes, timeouts and init failures
 are ``InvokeResult``s with a function error, as Lambda reports them. It raises ``ApiError`` for
 what the caller did wrong (unknown function, bad payload, throttled).
 
-A qualifier (``$LATEST``, a version, an alias) is resolved by ``FunctionService.resolve``; an alias
-with a routing configuration picks its version per invocation with the invoker's random source
-(injectable: seeded in tests). The environment runs that version; the runtime's context reports the
-ARN as invoked (qualified with the alias when invoked through one, as on Lambda) and
+A request is resolved once (``invoke/resolver.py``) into an immutable ``Target`` (``invoke/target.py``):
+the configuration that runs (an alias with a routing configuration draws its version there), the
+ARN as invoked and the concurrency limits. The target flows down: the scheduler admits, leases and
+releases by it, and nothing asks the control plane again. The runtime's context reports the ARN as
+invoked (qualified with the alias when invoked through one, as on Lambda) and
 ``X-Amz-Executed-Version`` the version that ran.
 
 Asynchronous (``Event``) invocations are stored in the durable queue (``invoke/queue.py``) before
@@ -22,23 +23,15 @@ import base64
 import binascii
 import json
 import logging
-import random
 import time
 from dataclasses import dataclass
 
 from lamina import ids, jsonbody
-from lamina.control.functions import FunctionService
-from lamina.control.targets import identify
 from lamina.invoke.queue import AsyncQueue, ContentSource
-from lamina.errors import (
-    InvalidParameterValue,
-    RequestTooLarge,
-    ResourceConflict,
-    ResourceNotFound,
-    ServiceError,
-)
-from lamina.model import FunctionConfig, State
-from lamina.runtime.api import Invocation
+from lamina.invoke.resolver import Resolver
+from lamina.invoke.target import Target
+from lamina.errors import InvalidParameterValue, RequestTooLarge, ServiceError
+from lamina.model import FunctionConfig
 from lamina.sandbox.provider import EnvironmentGone, Outcome
 from lamina.scheduler.pool import Scheduler
 from lamina.settings import Settings
@@ -80,11 +73,8 @@ class InvokeResult:
 
 
 class Invoker:
-    def __init__(
-        self, functions: FunctionService, scheduler: Scheduler, settings: Settings, rng: random.Random | None = None
-    ) -> None:
-        self._functions = functions
-        self._random = rng or random.Random()  # draws for aliases' weighted routing
+    def __init__(self, resolver: Resolver, scheduler: Scheduler, settings: Settings) -> None:
+        self._resolver = resolver
         self._scheduler = scheduler
         self._settings = settings
         self._in_flight = 0
@@ -102,7 +92,8 @@ class Invoker:
                 f"1 validation error detected: Value '{req.invocation_type}' at 'invocationType' failed to satisfy "
                 f"constraint: Member must satisfy enum value set: [{', '.join(INVOCATION_TYPES)}]"
             )
-        fn, invoked_arn = await self._resolve(req.function, req.qualifier)
+        target = await self._resolver.resolve(req.function, req.qualifier)
+        fn = target.fn
         limit = (
             self._settings.limits.async_payload_bytes if req.invocation_type == EVENT
             else self._settings.limits.sync_payload_bytes
@@ -125,82 +116,54 @@ class Invoker:
         if req.invocation_type == EVENT:
             if self._queue is None:
                 raise ServiceError("Asynchronous invocation is not available.")
-            _, qualifier = identify(req.function, req.qualifier)
-            await self._queue.accept(fn.name, qualifier, payload, request_id, client_context)
+            await self._queue.accept(fn.name, target.qualifier, payload, request_id, client_context)
             return InvokeResult(202, request_id, fn.version)
-        outcome = await self._run(fn, _given(EventContent(payload, client_context)), request_id, invoked_arn)
+        outcome = await self._run(target, EventContent(payload, client_context), request_id)
         return InvokeResult(
             200, request_id, fn.version, outcome.result.body,
             function_error=None if outcome.result.ok else "Unhandled",
             log_result=outcome.log_tail if req.log_tail else None,
         )  # fmt: skip
 
-    async def _resolve(self, identifier: str, qualifier: str | None) -> tuple[FunctionConfig, str]:
-        """The configuration this invocation runs, and the ARN it was invoked by."""
-        name, qualifier = identify(identifier, qualifier)
-        fn = self._functions.resolve(name, qualifier, draw=self._random.random())
-        if fn.state is State.PENDING or fn.update_status.value == "InProgress":
-            fn = await self._functions.wait_settled(name, 60, fn.version)
-        if fn.state is not State.ACTIVE:
-            raise ResourceConflict(
-                f"The operation cannot be performed at this time. The function is currently in the following state: "
-                f"{fn.state.value}. {fn.state_reason}".strip()
-            )
-        return fn, self._settings.function_arn(name, qualifier)
-
-    async def _run(self, fn: FunctionConfig, content: ContentSource, request_id: str, invoked_arn: str) -> Outcome:
-        """Run ``fn`` in an environment; ``content`` is asked for once one is leased (admitted)."""
+    async def _run(self, target: Target, content: EventContent | ContentSource, request_id: str) -> Outcome:
+        """Run ``target`` in an environment. ``content`` is a synchronous invocation's own, or (a queued
+        event's) asked for once an environment is leased (admitted)."""
         self._in_flight += 1
         self._idle.clear()
         try:
             for attempt in range(ENVIRONMENT_ATTEMPTS):
-                env, failure = await self._scheduler.acquire(fn)
+                env, failure = await self._scheduler.acquire(target)
                 try:
                     if failure is not None:
                         return env.init_failure_outcome(request_id, failure)
-                    event = await content()
-                    inv = Invocation(
-                        request_id=request_id, payload=event.payload,
-                        deadline_ms=int(time.time() * 1000) + fn.timeout_s * 1000,
-                        function_arn=invoked_arn, trace_id=ids.trace_id(),
-                        client_context=event.client_context,
-                    )  # fmt: skip
-                    return await env.invoke(inv, timeout_s=fn.timeout_s)
+                    event = content if isinstance(content, EventContent) else await content()
+                    return await env.invoke(request_id, event.payload, function_arn=target.invoked_arn,
+                                            client_context=event.client_context, timeout_s=target.fn.timeout_s)
                 except EnvironmentGone:
                     if attempt == ENVIRONMENT_ATTEMPTS - 1:
                         raise ServiceError("Execution environments kept exiting before they could run the "
                                            "invocation; see the function's logs.") from None  # fmt: skip
                 finally:
-                    self._scheduler.release(env, self._generation(fn))
+                    self._scheduler.release(env)
             raise AssertionError("unreachable")
         finally:
             self._in_flight -= 1
             if self._in_flight == 0:
                 self._idle.set()
 
-    def _generation(self, fn: FunctionConfig) -> str | None:
-        """The current generation of ``fn``'s function and version (``None``: deleted)."""
-        try:
-            return self._functions.resolve(fn.name, fn.version).generation
-        except ResourceNotFound:
-            return None
-
     async def attempt(self, event: QueuedEvent, content: ContentSource) -> tuple[FunctionConfig, Outcome]:
         """Run one attempt of a queued asynchronous event (raises ``TooManyRequests`` when throttled,
         before its content is read)."""
-        fn, invoked_arn = await self._resolve(event.function, event.qualifier)
-        return fn, await self._run(fn, content, event.request_id, invoked_arn)
+        target = await self._resolver.resolve(event.function, event.qualifier)
+        return target.fn, await self._run(target, content, event.request_id)
 
     def configuration(self, event: QueuedEvent) -> FunctionConfig | None:
         """The configuration a queued event's qualifier names now (None: the function or qualifier is gone)."""
-        try:
-            return self._functions.resolve(event.function, event.qualifier)
-        except ResourceNotFound:
-            return None
+        return self._resolver.configuration(event.function, event.qualifier)
 
     def turned_off(self, function: str) -> bool:
         """Whether ``function``'s reserved concurrency is 0: it takes no invocation at all."""
-        return self._scheduler.limits(function).reserved == 0
+        return self._resolver.limits(function).reserved == 0
 
     async def drain(self, deadline: float) -> bool:
         """Wait for in-flight invocations, at most until ``deadline`` (monotonic); True if all finished."""
@@ -209,15 +172,6 @@ class Invoker:
         except TimeoutError:
             return False
         return True
-
-
-def _given(content: EventContent) -> ContentSource:
-    """A synchronous invocation's content, which it carries already."""
-
-    async def given() -> EventContent:
-        return content
-
-    return given
 
 
 def _client_context(value: str | None) -> str | None:

@@ -9,21 +9,21 @@ process behind.
 
 from __future__ import annotations
 
+import array
 import asyncio
-import base64
 import fcntl
 import logging
 import os
 import shutil
 import signal
 import socket
-import struct
 import termios
 import time
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 from pathlib import Path
 
+from lamina import ids
 from lamina.metering.billing import billed_ms
 from lamina.metering.recorder import Recorder
 from lamina.model import FunctionConfig
@@ -117,6 +117,7 @@ class Environment:
         self._reported_init = provisioned  # a provisioned environment's init is no invocation's
         self._spawn_error = ""
         self._final_peak_mb = 0
+        self._fionread = array.array("i", [0])  # what FIONREAD writes: the bytes waiting in the pipe
         self._netns: Namespace | None = None
         self._api: asyncio.AbstractServer | None = None  # Lamina's API inside its network namespace
 
@@ -127,7 +128,7 @@ class Environment:
         sandbox = None
         task_root = self.task_root  # where the code is, as the function sees it
         self._endpoint = RuntimeApiEndpoint(
-            max_response_bytes=self.ctx.max_response_bytes, before_result=self._drain, on_fetch=self._on_fetch
+            max_response_bytes=self.ctx.max_response_bytes, before_result=self._drain_init, on_fetch=self._on_fetch
         )
         if self.ctx.protections.namespaces:
             try:
@@ -280,12 +281,20 @@ class Environment:
 
     # -- invoking --------------------------------------------------------------------------
 
-    async def invoke(self, inv: Invocation, *, timeout_s: float) -> Outcome:
-        """Run ``inv``; raises ``EnvironmentGone`` if the runtime exited before it took the event."""
+    async def invoke(
+        self, request_id: str, payload: bytes, *, function_arn: str, client_context: str | None = None,
+        timeout_s: float,
+    ) -> Outcome:
+        """Run one invocation; raises ``EnvironmentGone`` if the runtime exited before it took the event."""
         assert self._endpoint is not None
         if self._exited.done() or self.state is not EnvState.IDLE:
             raise EnvironmentGone(self.id)
         self.state = EnvState.BUSY
+        now = time.time()
+        inv = Invocation(
+            request_id=request_id, payload=payload, deadline_ms=int(now * 1000) + int(timeout_s * 1000),
+            function_arn=function_arn, trace_id=ids.trace_id(now), client_context=client_context,
+        )  # fmt: skip
         started = time.monotonic()
         self._endpoint.deliver(inv)
         await _first_of(inv.result, self._exited, timeout=timeout_s)
@@ -303,7 +312,9 @@ class Environment:
             result = inv.result.result()
             # The invocation ends when the runtime asks for its next event: what it prints until
             # then (a runtime may log an error after reporting it) is still this invocation's.
-            await _first_of(self._endpoint.asked_for_next(), self._exited, timeout=RUNTIME_TURNAROUND_S)
+            asked = self._endpoint.asked_for_next()
+            if not asked.done():  # often it asked already, by the time this resumes
+                await _first_of(asked, self._exited, timeout=RUNTIME_TURNAROUND_S)
             self._drain()
             if self._exited.done():
                 reusable = False  # it reported, then exited: the next invocation needs another
@@ -363,17 +374,17 @@ class Environment:
             report += f"\tInit Duration: {init_ms:.2f} ms"
             self._reported_init = True
         self._end_budget()
-        for line in (f"END RequestId: {request_id}", report):
-            self._emit(line)
+        now_ms = time.time() * 1000
+        self._emit(f"END RequestId: {request_id}", int(now_ms))
+        self._emit(report, int(now_ms))
         lines, self._lines = self._lines or Tail(), None
-        tail = lines.value()
         self.ctx.recorder.invocation(InvocationRecord(
             request_id=request_id, function=self.fn.name, version=self.fn.version,
-            started_ms=int(time.time() * 1000 - duration_ms), duration_ms=duration_ms, billed_ms=billed,
+            started_ms=int(now_ms - duration_ms), duration_ms=duration_ms, billed_ms=billed,
             memory_mb=self.fn.memory_mb, max_memory_used_mb=peak_mb, init_ms=init_ms,
             outcome=result.error_type or "success",
         ))  # fmt: skip
-        return Outcome(result, base64.b64encode(tail).decode(), duration_ms, billed, reusable)
+        return Outcome(result, lines, duration_ms, billed, reusable)
 
     # -- failures --------------------------------------------------------------------------
 
@@ -449,7 +460,16 @@ class Environment:
         what the pipe holds now (at most its capacity, however fast the function goes on writing):
         a writer waits while the pipe is full, so what it wrote earlier has been read already."""
         if self._out_fd >= 0:
-            self._read(_pending_bytes(self._out_fd))
+            pending = _pending_bytes(self._out_fd, self._fionread)
+            if pending:
+                self._read(pending)
+
+    def _drain_init(self) -> None:
+        """Before the runtime's post is taken: what it printed while initialising goes with its init
+        error. (An invocation's output is drained once the runtime asks for its next event: what it
+        printed before posting its result is this invocation's all the same.)"""
+        if self.state is EnvState.STARTING:
+            self._drain()
 
     def _flush_partial(self) -> None:
         self._emit_output(self._output.finish())
@@ -499,12 +519,14 @@ async def _first_of(*futures: asyncio.Future[Any], timeout: float) -> None:
             future.remove_done_callback(wake)
 
 
-def _pending_bytes(fd: int) -> int:
-    """How many bytes wait in pipe ``fd`` (should the kernel not say, as many as one read call takes)."""
+def _pending_bytes(fd: int, buffer: array.array[int]) -> int:
+    """How many bytes wait in pipe ``fd`` (should the kernel not say, as many as one read call takes);
+    ``buffer``: one int the kernel writes the count into (kept, not made per call)."""
     try:
-        return int(struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0" * 4))[0])
+        fcntl.ioctl(fd, termios.FIONREAD, buffer, True)
     except OSError:
         return READ_PER_CALL
+    return buffer[0]
 
 
 def _timestamp() -> str:

@@ -9,7 +9,6 @@ see is recorded: every environment made (``created``) and which were stopped.
 from __future__ import annotations
 
 import asyncio
-import base64
 import itertools
 import json
 import time
@@ -18,7 +17,8 @@ from typing import Callable
 
 from lamina.metering.billing import billed_ms
 from lamina.model import FunctionConfig
-from lamina.runtime.api import Invocation, RuntimeResult, error_body
+from lamina.runtime.api import RuntimeResult, error_body
+from lamina.sandbox.output import Tail
 from lamina.sandbox.provider import EnvironmentGone, EnvState, Outcome
 
 # handler(fn, event) -> the response payload; raising makes it a function error.
@@ -51,24 +51,27 @@ class FakeEnvironment:
         self.state = EnvState.IDLE
         return None
 
-    async def invoke(self, inv: Invocation, *, timeout_s: float) -> Outcome:
+    async def invoke(
+        self, request_id: str, payload: bytes, *, function_arn: str, client_context: str | None = None,
+        timeout_s: float,
+    ) -> Outcome:
         if self.state is not EnvState.IDLE:
             raise EnvironmentGone(self.id)
         self.state = EnvState.BUSY
         self.invocations += 1
         started = time.monotonic()
         try:
-            result = RuntimeResult(self.handler(self.fn, inv.payload))
+            result = RuntimeResult(self.handler(self.fn, payload))
         except Exception as exc:
             body = json.dumps({"errorMessage": str(exc), "errorType": type(exc).__name__}).encode()
             result = RuntimeResult(body, "Unhandled")
         await asyncio.sleep(0)
         duration_ms = (time.monotonic() - started) * 1000
         self.state = EnvState.IDLE
-        return Outcome(result, base64.b64encode(b"").decode(), duration_ms, billed_ms(duration_ms), True)
+        return Outcome(result, Tail(), duration_ms, billed_ms(duration_ms), True)
 
     def init_failure_outcome(self, request_id: str, failure: RuntimeResult) -> Outcome:
-        return Outcome(failure, "", 0.0, 0, False)
+        return Outcome(failure, Tail(), 0.0, 0, False)
 
     async def stop(self) -> None:
         self.state = EnvState.DEAD

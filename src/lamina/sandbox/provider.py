@@ -14,21 +14,24 @@ Contract of an ``ExecutionEnvironment``::
 
 - ``start`` then ``wait_ready``: None once initialised, else the init failure (the environment is
   then already stopped); neither raises for anything the function does.
-- ``invoke`` runs one invocation and always returns an ``Outcome``, whatever the function did
-  (crash, timeout, out of memory): the function's errors are results. It raises
-  ``EnvironmentGone`` only if the runtime was gone before it took the event (run it elsewhere).
+- ``invoke`` runs one invocation (its request id, payload, the ARN it was invoked by, its client
+  context; the environment makes of them what its runtime is handed, deadline and trace id
+  included) and always returns an ``Outcome``, whatever the function did (crash, timeout, out of
+  memory): the function's errors are results. It raises ``EnvironmentGone`` only if the runtime
+  was gone before it took the event (run it elsewhere).
 - ``stop`` kills whatever the environment runs and releases all it holds; safe to call twice,
   at any time, in any state.
 """
 
 from __future__ import annotations
 
+import base64
 import enum
 from dataclasses import dataclass
 from typing import Protocol
 
 from lamina.model import FunctionConfig
-from lamina.runtime.api import Invocation, RuntimeResult
+from lamina.runtime.api import RuntimeResult
 
 
 class EnvironmentGone(Exception):
@@ -42,15 +45,26 @@ class EnvState(enum.Enum):
     DEAD = "dead"
 
 
-@dataclass(frozen=True)
+class LogTail(Protocol):
+    def value(self) -> bytes:
+        """The last 4 KB of an invocation's log (``sandbox/output.py``'s ``Tail``)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """The result of one invocation, with what it cost."""
 
     result: RuntimeResult
-    log_tail: str  # base64 of the last 4 KB of the invocation's log (X-Amz-Log-Result)
+    log: LogTail  # the end of the invocation's log, encoded only if someone asks for it
     duration_ms: float
     billed_ms: int
     reusable: bool
+
+    @property
+    def log_tail(self) -> str:
+        """Base64 of the last 4 KB of the invocation's log (X-Amz-Log-Result)."""
+        return base64.b64encode(self.log.value()).decode()
 
 
 class ExecutionEnvironment(Protocol):
@@ -68,7 +82,10 @@ class ExecutionEnvironment(Protocol):
 
     async def start(self) -> None: ...
     async def wait_ready(self) -> RuntimeResult | None: ...
-    async def invoke(self, inv: Invocation, *, timeout_s: float) -> Outcome: ...
+    async def invoke(
+        self, request_id: str, payload: bytes, *, function_arn: str, client_context: str | None = None,
+        timeout_s: float,
+    ) -> Outcome: ...
     def init_failure_outcome(self, request_id: str, failure: RuntimeResult) -> Outcome: ...
     async def stop(self) -> None: ...
 

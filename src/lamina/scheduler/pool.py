@@ -1,9 +1,12 @@
 """Warm pools of execution environments, and the actor that owns them.
 
-``Scheduler.acquire`` hands out an idle environment of the function's current generation or
-starts a new one (a cold start); ``release`` returns it. Environments of an older generation
-(the code or configuration changed) and those idle past the keep-alive are stopped. Decisions
-are made by ``decisions``; this module only acts on them.
+``Scheduler.acquire`` hands out, for an invocation's ``Target`` (``invoke/target.py``: resolved
+once, carrying the configuration and the limits), an idle environment of its generation or starts
+a new one (a cold start); ``release`` returns it. The scheduler follows the control plane's change
+stream (``follow``; ``control/changes.py``): a new generation of a version (its code or
+configuration changed) and a deleted function or version retire their environments, idle ones at
+once, busy ones when released. Those idle past the keep-alive are stopped too. Decisions are made by
+``decisions``; this module only acts on them.
 
 Every version of a function is a warm pool of its own, keyed by (function, version): an
 environment runs one version's code and configuration and reports that version, so ``$LATEST``
@@ -11,7 +14,7 @@ and version 1 never share one, even when their code is the same. Scale-up is cou
 
 Admission (``decisions.on_demand_throttle``): a function with reserved concurrency runs at most that
 many invocations at once; functions without one share the account's unreserved concurrency. The
-limits come from ``limits(function)`` (the concurrency control plane's; by default, no reservations).
+limits are the target's (what the concurrency control plane last published when it was resolved).
 
 Provisioned concurrency: ``provision`` is told how many initialised environments each version must
 keep; they are started ahead of time (in tasks the scheduler owns, a few per version at once), kept
@@ -29,15 +32,17 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import Callable, Mapping, NamedTuple
 
 from lamina.tasks import cancel_and_wait
+from lamina.control.changes import Change, FunctionDeleted, FunctionUpdated, VersionDeleted
 from lamina.errors import TooManyRequests
+from lamina.invoke.target import Target
 from lamina.model import FunctionConfig
 from lamina.runtime.api import RuntimeResult
 from lamina.sandbox.provider import EnvironmentProvider, EnvState, ExecutionEnvironment as Environment
 from lamina.scheduler import decisions
-from lamina.scheduler.decisions import FunctionLimits, IdleView
+from lamina.scheduler.decisions import IdleView
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +60,9 @@ class ProvisionedState:
     failure: str | None  # why one failed to initialise (no more start until the configuration changes)
 
 
-@dataclass(frozen=True)
-class _Lease:
-    """How one acquired environment's invocation was admitted, so that its release undoes the counts."""
+class _Lease(NamedTuple):
+    """How one acquired environment's invocation was admitted, so that its release undoes the counts
+    (a tuple: one is made per invocation)."""
 
     function: str
     provisioned: bool
@@ -82,10 +87,8 @@ class Scheduler:
         provider: EnvironmentProvider,
         *,
         keep_alive: float,
-        concurrency_limit: int,
         scale_up_limit: int = 1000,
         scale_window: float = 10.0,
-        limits: Callable[[str], FunctionLimits] | None = None,
     ) -> None:
         self._provider = provider
         self._keep_alive = keep_alive
@@ -95,9 +98,10 @@ class Scheduler:
         # (function, version) -> its idle environments, least recently used first: the warmest is last.
         self._idle: dict[tuple[str, str], list[Environment]] = {}
         self._in_use = 0
-        # A function's limits: reserved and provisioned concurrency, the account's unreserved concurrency.
-        # Without them: no reservations, the whole account's concurrency unreserved.
-        self._limits = limits or (lambda name: FunctionLimits(None, 0, concurrency_limit))
+        # (function, version) -> its current generation, as the change stream last said (or, before it
+        # said anything, as the first invocation's target did); absent once deleted. An environment of
+        # another generation is stopped when it is released.
+        self._current: dict[tuple[str, str], str] = {}
         self._on_demand: dict[str, int] = {}  # function -> its on-demand invocations in flight
         self._unreserved_in_use = 0  # on-demand invocations in flight of functions without a reservation
         self._leases: dict[str, _Lease] = {}  # environment id -> how its invocation was admitted
@@ -107,10 +111,6 @@ class Scheduler:
         self._all: dict[str, Environment] = {}
         self._stopping: set[asyncio.Task[None]] = set()
         self._reaper: asyncio.Task[None] | None = None
-
-    def limits(self, function: str) -> FunctionLimits:
-        """What bounds ``function``'s on-demand invocations now."""
-        return self._limits(function)
 
     @property
     def in_use(self) -> int:
@@ -122,22 +122,27 @@ class Scheduler:
     async def start(self) -> None:
         self._reaper = asyncio.create_task(self._reap_forever(), name="lamina-reaper")
 
-    async def acquire(self, fn: FunctionConfig) -> tuple[Environment, RuntimeResult | None]:
-        """An environment ready to invoke ``fn``, or a new one whose init failed (and the failure):
+    async def acquire(self, target: Target) -> tuple[Environment, RuntimeResult | None]:
+        """An environment ready to invoke ``target``, or a new one whose init failed (and the failure):
         an idle provisioned one of its version first, then an idle one, then a new one (a cold start).
 
         Raises ``TooManyRequests`` when the function's reserved concurrency or the account's unreserved
         concurrency is in use, or the function scales up too fast.
         """
-        env = self._take_provisioned(fn)
-        if env is not None:
-            lease = _Lease(fn.name, provisioned=True, unreserved=False)
-            self._count(lease, 1)
-            self._leases[env.id] = lease
-            return env, None
-        lease = self._lease_on_demand(fn)
+        fn = target.fn
+        key = (fn.name, fn.version)
+        if key not in self._current:
+            self._current[key] = fn.generation
+        if self._provisioned:
+            env = self._take_provisioned(key, fn)
+            if env is not None:
+                lease = _Lease(fn.name, provisioned=True, unreserved=False)
+                self._count(lease, 1)
+                self._leases[env.id] = lease
+                return env, None
+        lease = self._lease_on_demand(target)
         try:
-            idle = self._idle.get((fn.name, fn.version))
+            idle = self._idle.get(key)
             while idle:
                 # The most recently used: the others stay idle long enough to be reaped when load drops.
                 env = idle.pop()
@@ -158,13 +163,13 @@ class Scheduler:
             self._all.pop(env.id, None)
         return env, failure
 
-    def _lease_on_demand(self, fn: FunctionConfig) -> _Lease:
-        """Admit one on-demand invocation of ``fn`` and count it, or refuse it (``TooManyRequests``)."""
-        limits = self._limits(fn.name)
-        reason = decisions.on_demand_throttle(limits, self._on_demand.get(fn.name, 0), self._unreserved_in_use)
+    def _lease_on_demand(self, target: Target) -> _Lease:
+        """Admit one on-demand invocation of ``target`` and count it, or refuse it (``TooManyRequests``)."""
+        limits, name = target.limits, target.fn.name
+        reason = decisions.on_demand_throttle(limits, self._on_demand.get(name, 0), self._unreserved_in_use)
         if reason is not None:
             raise TooManyRequests("Rate Exceeded.", reason=reason)
-        lease = _Lease(fn.name, provisioned=False, unreserved=limits.reserved is None)
+        lease = _Lease(name, provisioned=False, unreserved=limits.reserved is None)
         self._count(lease, 1)
         return lease
 
@@ -193,25 +198,53 @@ class Scheduler:
             )
         starts.append(now)
 
-    def release(self, env: Environment, current_generation: str | None) -> None:
-        """Give ``env`` back after an invocation; it is stopped unless it can serve the function again."""
+    def release(self, env: Environment) -> None:
+        """Give ``env`` back after an invocation; it is stopped unless it can serve its version again
+        (it is alive and of the version's current generation)."""
         lease = self._leases.pop(env.id, None)
         if lease is not None:
             self._count(lease, -1)
+        fn = env.fn
+        key = (fn.name, fn.version)
+        current = env.state is EnvState.IDLE and fn.generation == self._current.get(key)
         if env.provisioned:
-            self._release_provisioned(env, current_generation)
-            return
-        if env.state is EnvState.IDLE and env.fn.generation == current_generation:
+            self._release_provisioned(env, current)
+        elif current:
             env.last_used = time.monotonic()
-            self._idle.setdefault((env.fn.name, env.fn.version), []).append(env)
+            idle = self._idle.get(key)
+            if idle is None:
+                self._idle[key] = [env]
+            else:
+                idle.append(env)
         else:
             self._stop(env)
 
-    def retire(self, function_name: str, version: str | None = None) -> None:
-        """Stop the idle environments of a function version (``None``: of every version) whose code or
-        configuration changed, or that was deleted.
+    # -- following the change stream -------------------------------------------------------
 
-        Busy ones finish their invocation and are stopped on release (their generation is stale).
+    def follow(self, change: Change) -> None:
+        """Keep the pools as the control plane says: a new generation retires the idle environments
+        of the older one (busy ones stop when released); a deletion retires all of them."""
+        if isinstance(change, FunctionUpdated):
+            key = (change.name, change.version)
+            self._current[key] = change.generation
+            idle = self._idle.get(key)
+            if idle:
+                for env in [env for env in idle if env.fn.generation != change.generation]:
+                    idle.remove(env)
+                    self._stop(env)
+        elif isinstance(change, FunctionDeleted):
+            for key in [key for key in self._current if key[0] == change.name]:
+                del self._current[key]
+            self._retire(change.name)
+        elif isinstance(change, VersionDeleted):
+            self._current.pop((change.name, change.version), None)
+            self._retire(change.name, change.version)
+
+    def _retire(self, function_name: str, version: str | None = None) -> None:
+        """Stop the idle and provisioned environments of a deleted function version (``None``: of a
+        deleted function, every version).
+
+        Busy ones finish their invocation and are stopped on release (their version is gone).
         """
         for key in [key for key in self._idle if key[0] == function_name and version in (None, key[1])]:
             for env in self._idle.pop(key):
@@ -262,8 +295,8 @@ class Scheduler:
             return ProvisionedState(0, None)
         return ProvisionedState(len(pool.envs), pool.failure)
 
-    def _take_provisioned(self, fn: FunctionConfig) -> Environment | None:
-        pool = self._provisioned.get((fn.name, fn.version))
+    def _take_provisioned(self, key: tuple[str, str], fn: FunctionConfig) -> Environment | None:
+        pool = self._provisioned.get(key)
         while pool is not None and pool.idle:
             env = pool.idle.pop()
             if env.state is EnvState.IDLE and env.fn.generation == fn.generation:
@@ -271,12 +304,11 @@ class Scheduler:
             self._drop_provisioned(pool, env)  # crashed while idle: a replacement starts
         return None
 
-    def _release_provisioned(self, env: Environment, current_generation: str | None) -> None:
+    def _release_provisioned(self, env: Environment, current: bool) -> None:
         pool = self._provisioned.get((env.fn.name, env.fn.version))
         if pool is None or env not in pool.envs:
             self._stop(env)  # no longer provisioned
-        elif (env.state is EnvState.IDLE and env.fn.generation == current_generation
-              and decisions.keeps_provisioned(pool.wanted, len(pool.envs) - 1 + pool.starting)):  # fmt: skip
+        elif current and decisions.keeps_provisioned(pool.wanted, len(pool.envs) - 1 + pool.starting):
             env.last_used = time.monotonic()
             pool.idle.append(env)
         else:

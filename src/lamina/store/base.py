@@ -80,9 +80,9 @@ class LogEvent:
     message: str
 
 
-@dataclass(frozen=True)
-class InvocationRecord:
-    """What one invocation cost: the unit of metering."""
+class InvocationRecord(NamedTuple):
+    """What one invocation cost: the unit of metering. A tuple, as ``LogRecord``: one is made for
+    every invocation."""
 
     request_id: str
     function: str

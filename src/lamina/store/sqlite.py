@@ -592,13 +592,7 @@ class SqliteStore:
                 "INSERT INTO invocations (request_id, function, version, started_ms, duration_ms, "
                 "billed_ms, memory_mb, max_memory_used_mb, init_ms, outcome) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        r.request_id, r.function, r.version, r.started_ms, r.duration_ms,
-                        r.billed_ms, r.memory_mb, r.max_memory_used_mb, r.init_ms, r.outcome,
-                    )
-                    for r in records
-                ],
+                records,  # tuples, their fields in the columns' order
             )
 
         await self._write(insert)
