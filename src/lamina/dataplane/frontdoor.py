@@ -77,7 +77,7 @@ class Connection(asyncio.Protocol):
         self._loop = asyncio.get_running_loop()
         self._transport: asyncio.Transport | None = None
         self._buffer = bytearray()
-        self._pending: head.FastInvoke | None = None  # its head is read; its body is arriving
+        self._pending: head.FastInvoke | None = None  # the buffer's request, whose body is arriving
         self._busy = False  # a request is being answered
         self._close_after = False
         self._write_paused = False
@@ -142,28 +142,30 @@ class Connection(asyncio.Protocol):
     def _process(self) -> None:
         """Take the buffer's next request, if it is all here (or hand the connection over)."""
         while self._transport is not None and not self._busy and not self._write_paused:
-            pending = self._pending
-            if pending is not None:
-                if len(self._buffer) < pending.content_length:
-                    return  # the body's deadline runs
-                body = bytes(self._buffer[: pending.content_length])
-                del self._buffer[: pending.content_length]
-                self._pending = None
-                self._start(pending, body)
+            decision = self._pending
+            if decision is None:
+                if not self._buffer:
+                    break
+                routed = head.route(self._buffer, self._door.payload_limit)
+                if routed is head.Route.NEED_MORE:
+                    return  # the idle deadline runs: a head that never ends is closed as aiohttp closes it
+                if routed is head.Route.AIOHTTP:
+                    self._hand_over()
+                    return
+                decision = routed
+            end = decision.head_length + decision.content_length
+            if len(self._buffer) < end:
+                if self._pending is None:
+                    self._pending = decision
+                    self._set_deadline(self._loop.time() + self._door.body_timeout)
                 return
-            if not self._buffer:
+            if decision.close and len(self._buffer) > end:
+                self._hand_over()  # bytes after "Connection: close": aiohttp refuses the lot
                 return
-            decision = head.route(self._buffer, self._door.payload_limit)
-            if decision is head.Route.NEED_MORE:
-                return  # the idle deadline runs: a head that never ends is closed as aiohttp closes it
-            if decision is head.Route.AIOHTTP:
-                self._hand_over()
-                return
-            assert isinstance(decision, head.FastInvoke)
-            del self._buffer[: decision.head_length]
-            self._pending = decision
-            if decision.content_length > len(self._buffer):
-                self._set_deadline(self._loop.time() + self._door.body_timeout)
+            body = bytes(self._buffer[decision.head_length : end])
+            del self._buffer[:end]
+            self._pending = None
+            self._start(decision, body)
         if self._read_paused and self._transport is not None and len(self._buffer) <= _PIPELINE_BYTES:
             self._read_paused = False
             self._transport.resume_reading()

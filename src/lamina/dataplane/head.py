@@ -69,7 +69,12 @@ def route(buffer: bytes | bytearray, payload_limit: int) -> FastInvoke | Route:
     """What to do with the request at the start of ``buffer``."""
     end = buffer.find(b"\r\n\r\n", 0, MAX_HEAD)
     if end < 0:
-        return Route.NEED_MORE if len(buffer) < MAX_HEAD else Route.AIOHTTP
+        # A bare CR or LF may end the head for aiohttp (``\n\n``): waiting for more could hang.
+        crlf = buffer.count(b"\r\n")
+        bare_cr = buffer.count(b"\r") - crlf - (1 if buffer.endswith(b"\r") else 0)
+        if len(buffer) >= MAX_HEAD or buffer.count(b"\n") != crlf or bare_cr:
+            return Route.AIOHTTP
+        return Route.NEED_MORE
     if not buffer.startswith(_PREFIX):
         return Route.AIOHTTP
     head = bytes(buffer[:end])
