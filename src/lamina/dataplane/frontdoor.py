@@ -141,6 +141,9 @@ class Connection(asyncio.Protocol):
 
     def _process(self) -> None:
         """Take the buffer's next request, if it is all here (or hand the connection over)."""
+        if self._read_paused and not self._busy and not self._write_paused and self._transport is not None:
+            self._read_paused = False  # a body may be what is still to come
+            self._transport.resume_reading()
         while self._transport is not None and not self._busy and not self._write_paused:
             decision = self._pending
             if decision is None:
@@ -166,9 +169,6 @@ class Connection(asyncio.Protocol):
             del self._buffer[:end]
             self._pending = None
             self._start(decision, body)
-        if self._read_paused and self._transport is not None and len(self._buffer) <= _PIPELINE_BYTES:
-            self._read_paused = False
-            self._transport.resume_reading()
 
     def _hand_over(self) -> None:
         """From now on the connection is aiohttp's, starting with the buffered bytes."""
