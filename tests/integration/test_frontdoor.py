@@ -22,6 +22,7 @@ LIMIT = 6 * 1024 * 1024
 TIMEOUTS = {"LAMINA_HEADER_TIMEOUT": "3", "LAMINA_BODY_TIMEOUT": "3"}
 ECHO = "def handler(event, context):\n    return event\n"
 BOOM = "def handler(event, context):\n    raise ValueError('boom')\n"
+LARGE = "def handler(event, context):\n    return str(event['n']) * event['size']\n"
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +38,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Lami
             deploy(client, "echo", ECHO)
             deploy(client, "boom", BOOM)
             deploy(client, "held", ECHO)
+            deploy(client, "large", LARGE)
             client.put_function_concurrency(FunctionName="held", ReservedConcurrentExecutions=0)
             version = client.publish_version(FunctionName="echo")["Version"]
             client.create_alias(FunctionName="echo", Name="live", FunctionVersion=version)
@@ -259,3 +261,13 @@ def test_a_large_body_pipelined_behind_a_running_invoke_is_read_in_full(servers:
     large = json.dumps({"big": "x" * (3 * 1024 * 1024)}).encode()
     answer = same(servers, invoke() + invoke("echo", large) + invoke(body=b'{"end": 1}', close=True))
     assert answer.count(b"HTTP/1.1 200 ") == 3 and large in answer and answer.endswith(b'{"end": 1}')
+
+
+def test_large_answers_to_pipelined_invokes_wait_for_a_slow_reader(servers: dict[str, LaminaProcess]) -> None:
+    """The socket's buffer fills (the transport pauses writing): the next answer waits for it to drain."""
+    size = 1024 * 1024
+    requests = [invoke("large", json.dumps({"n": n, "size": size}).encode()) for n in range(6)]
+    answer = same(servers, b"".join(requests) + invoke(body=b'{"end": 1}', close=True))
+    assert answer.count(b"HTTP/1.1 200 ") == 7
+    positions = [answer.find(b'\r\n\r\n"' + str(n).encode() * size + b'"') for n in range(6)]
+    assert -1 not in positions and positions == sorted(positions)

@@ -127,6 +127,8 @@ class Connection(asyncio.Protocol):
     def resume_writing(self) -> None:
         self._write_paused = False
         if not self._busy and self._transport is not None:
+            # Idle from now, as aiohttp counts it: its answer is written once it has drained.
+            self._set_deadline(self._loop.time() + self._door.header_timeout)
             self._process()
 
     # -- for the door ----------------------------------------------------------------------
@@ -253,8 +255,8 @@ class Connection(asyncio.Protocol):
         self._timer = None
         self._timer_at = math.inf
         transport = self._transport
-        if transport is None or self._busy:
-            return  # answering re-arms it
+        if transport is None or self._busy or self._write_paused:
+            return  # answering, or the answer's draining, re-arms it
         if self._loop.time() < self._deadline:
             self._set_deadline(self._deadline)
             return
