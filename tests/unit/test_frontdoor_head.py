@@ -137,3 +137,16 @@ def test_a_head_ended_by_bare_line_ends_is_not_waited_for() -> None:
     assert route(request("Content-Length: 2").replace(b"\r\n\r\n", b"\r\n\n"), LIMIT) is Route.AIOHTTP
     assert route(b"POST /2015-03-31/functions/fn/invocations HTTP/1.1\r", LIMIT) is Route.NEED_MORE
     assert route(b"POST /2015-03-31/functions/fn/invocations HTTP/1.1\r\nA: b\r\n\r", LIMIT) is Route.NEED_MORE
+
+
+def test_the_benchmark_request_and_botocores_are_served_here() -> None:
+    wrk = b"POST /2015-03-31/functions/noop/invocations HTTP/1.1\r\nContent-Length: 2\r\nHost: 127.0.0.1:39257\r\n\r\n{}"
+    assert route(wrk, LIMIT) == FastInvoke(len(wrk) - 2, "noop", None, 2, None, close=False)
+    boto = (b"POST /2015-03-31/functions/noop/invocations HTTP/1.1\r\nHost: 127.0.0.1:9000\r\n"
+            b"Accept-Encoding: identity\r\nUser-Agent: Boto3/1.35.0 md/Botocore#1.35.0 ua/2.0 os/linux\r\n"
+            b"X-Amz-Date: 20261206T221100Z\r\nX-Amz-Content-SHA256: 44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a\r\n"
+            b"Authorization: AWS4-HMAC-SHA256 Credential=test/20261206/us-east-1/lambda/aws4_request, "
+            b"SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=00\r\n"
+            b"amz-sdk-invocation-id: 5d3c0b5e-0b0e-4a5c-9e0e-1b1d2c3d4e5f\r\namz-sdk-request: attempt=1; max=1\r\n"
+            b"Content-Length: 2\r\n\r\n{}")  # fmt: skip
+    assert isinstance(route(boto, LIMIT), FastInvoke)
