@@ -46,6 +46,11 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Lami
     finally:
         for server in started.values():
             server.stop()
+    # Nothing the tests sent made the front door fail, nor left a callback or task failing unseen.
+    for server in started.values():
+        failures = [line for line in server.output if "lamina.dataplane" in line or "Exception in callback" in line
+                    or "exception was never retrieved" in line or "Task was destroyed" in line or "Fatal error" in line]  # fmt: skip
+        assert not failures, "".join(server.output)
 
 
 def port(server: LaminaProcess) -> int:
