@@ -24,8 +24,9 @@ def test_a_plain_invoke_is_served_with_its_name_body_length_and_context() -> Non
 
 
 def test_what_botocore_sends_is_served_with_its_names_decoded() -> None:
+    arn = "arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Afn"
     raw = request("Content-Length: 0", "X-Amz-Invocation-Type: RequestResponse", "X-Amz-Log-Type: None",
-                  name="arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Afn", query="?Qualifier=%24LATEST")  # fmt: skip
+                  name=arn, query="?Qualifier=%24LATEST")  # fmt: skip
     decision = route(raw, LIMIT)
     assert isinstance(decision, FastInvoke)
     assert (decision.function, decision.qualifier) == ("arn:aws:lambda:us-east-1:000000000000:function:fn", "$LATEST")
@@ -118,7 +119,8 @@ def test_answers_are_written_as_aiohttp_writes_them() -> None:
     kept = response(200, [("x-amzn-RequestId", "r1"), ("X-Amz-Executed-Version", "$LATEST")], "application/json",
                      b'{"ok": 1}', date=date, close=False)  # fmt: skip
     assert kept.startswith(b"HTTP/1.1 200 OK\r\nx-amzn-RequestId: r1\r\nX-Amz-Executed-Version: $LATEST\r\n"
-                           b"Content-Type: application/json\r\nContent-Length: 9\r\nDate: " + date + b"\r\nServer: ")  # fmt: skip
+                           b"Content-Type: application/json\r\nContent-Length: 9\r\n"
+                           b"Date: " + date + b"\r\nServer: ")  # fmt: skip
     assert kept.endswith(b"\r\n\r\n{\"ok\": 1}") and b"Connection" not in kept
     closing = response(429, [], "application/json", b"", date=date, close=True)
     assert closing.startswith(b"HTTP/1.1 429 Too Many Requests\r\n")
@@ -140,11 +142,13 @@ def test_a_head_ended_by_bare_line_ends_is_not_waited_for() -> None:
 
 
 def test_the_benchmark_request_and_botocores_are_served_here() -> None:
-    wrk = b"POST /2015-03-31/functions/noop/invocations HTTP/1.1\r\nContent-Length: 2\r\nHost: 127.0.0.1:39257\r\n\r\n{}"
+    wrk = (b"POST /2015-03-31/functions/noop/invocations HTTP/1.1\r\n"
+           b"Content-Length: 2\r\nHost: 127.0.0.1:39257\r\n\r\n{}")  # fmt: skip
     assert route(wrk, LIMIT) == FastInvoke(len(wrk) - 2, "noop", None, 2, None, close=False)
     boto = (b"POST /2015-03-31/functions/noop/invocations HTTP/1.1\r\nHost: 127.0.0.1:9000\r\n"
             b"Accept-Encoding: identity\r\nUser-Agent: Boto3/1.35.0 md/Botocore#1.35.0 ua/2.0 os/linux\r\n"
-            b"X-Amz-Date: 20261206T221100Z\r\nX-Amz-Content-SHA256: 44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a\r\n"
+            b"X-Amz-Date: 20261206T221100Z\r\n"
+            b"X-Amz-Content-SHA256: 44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a\r\n"
             b"Authorization: AWS4-HMAC-SHA256 Credential=test/20261206/us-east-1/lambda/aws4_request, "
             b"SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=00\r\n"
             b"amz-sdk-invocation-id: 5d3c0b5e-0b0e-4a5c-9e0e-1b1d2c3d4e5f\r\namz-sdk-request: attempt=1; max=1\r\n"

@@ -30,7 +30,8 @@ async def invoke(request: web.Request) -> web.Response:
         request_id=request[REQUEST_ID],  # the request's id is the invocation's
     ))  # fmt: skip
     content_type = "application/json" if result.status == 200 else None
-    return web.Response(status=result.status, body=result.payload, headers=result_headers(result), content_type=content_type)
+    headers = result_headers(result)
+    return web.Response(status=result.status, body=result.payload, headers=headers, content_type=content_type)
 
 
 def result_headers(result: InvokeResult) -> dict[str, str]:

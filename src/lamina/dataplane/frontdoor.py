@@ -126,7 +126,7 @@ class Connection(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self._write_paused = False
-        if not self._busy and self._transport is not None:
+        if not self._busy and not self._lingering and self._transport is not None:
             # Idle from now, as aiohttp counts it: its answer is written once it has drained.
             self._set_deadline(self._loop.time() + self._door.header_timeout)
             self._process()
@@ -269,7 +269,8 @@ class Connection(asyncio.Protocol):
         self._pending = None
         self._buffer.clear()
         self._lingering = True
-        status, headers, body = error_parts(RequestTimeout("The request body did not arrive in time."), ids.request_id())
+        late = RequestTimeout("The request body did not arrive in time.")
+        status, headers, body = error_parts(late, ids.request_id())
         transport.write(wire.response(status, headers.items(), "application/json", body, date=self._date(), close=True))
         if transport.can_write_eof():
             transport.write_eof()

@@ -128,7 +128,9 @@ def _decoded(raw: bytes, allowed: re.Pattern[str]) -> str | None:
     return text if allowed.fullmatch(text) else None
 
 
-def _decide(head_length: int, target: tuple[str, str | None], headers: dict[bytes, str], limit: int) -> FastInvoke | Route:
+def _decide(
+    head_length: int, target: tuple[str, str | None], headers: dict[bytes, str], limit: int
+) -> FastInvoke | Route:
     host = headers.get(b"host", "").lower()
     if ("lambda-url" in host or "execute-api" in host) and (
         url_addresses.parse_host(host) is not None or api_addresses.parse_host(host) is not None

@@ -38,6 +38,7 @@ def response(status: int, headers: Iterable[tuple[str, str]], content_type: str,
     lines = "".join(f"{name}: {value}\r\n" for name, value in headers)
     return b"".join((
         head, lines.encode("utf-8"), b"Content-Type: ", content_type.encode(), b"\r\nContent-Length: ",
-        str(len(body)).encode(), b"\r\nDate: ", date, _SERVER, b"\r\nConnection: close\r\n\r\n" if close else b"\r\n\r\n",
+        str(len(body)).encode(), b"\r\nDate: ", date, _SERVER,
+        b"\r\nConnection: close\r\n\r\n" if close else b"\r\n\r\n",
         body,
     ))  # fmt: skip
