@@ -37,6 +37,7 @@ from lamina.control.policy import PolicyService
 from lamina.control.tags import TagService
 from lamina.control.targets import Targets
 from lamina.control.urls import UrlService
+from lamina.dataplane.frontdoor import FrontDoor
 from lamina.events.engine import EventBridge
 from lamina.gateway.endpoint import Directory
 from lamina.gateway.http.control import HttpApis
@@ -186,6 +187,11 @@ class Server:
         runner = self._app_runner(build_app(svc))
         await runner.setup()
         parts.started("the API", runner.cleanup)
+        assert runner.server is not None
+        # Plain synchronous Invokes are answered ahead of the application (lamina/dataplane).
+        door = FrontDoor(runner.server, invoker, s) if s.front_door else None
+        if door is not None:
+            parts.started("the front door's connections", door.close)
         await scheduler.start()
         parts.started("the warm pools", scheduler.close)
         await concurrency.start()  # provisioned environments begin to start
@@ -198,8 +204,7 @@ class Server:
         parts.started("the schedules' hand-overs", lambda: schedules.close(min(5.0, s.shutdown_grace_seconds)))
         await timers.start()  # schedules fire into the queue, so after it
         parts.started("the timers", timers.close)  # first: a firing would go to a queue about to stop taking
-        assert runner.server is not None
-        listener = await asyncio.get_running_loop().create_server(runner.server, sock=sock, backlog=1024)
+        listener = await asyncio.get_running_loop().create_server(door or runner.server, sock=sock, backlog=1024)
         parts.started("accepting connections", _async(listener.close))  # open ones: the API's cleanup
 
     def _app_runner(self, app: web.Application) -> web.AppRunner:

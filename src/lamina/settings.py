@@ -84,6 +84,9 @@ class Settings:
     # before it is closed, and how long a request's body may take to arrive (then 408).
     header_timeout_seconds: float = 30.0
     body_timeout_seconds: float = 60.0
+    # Whether the public listener answers plain synchronous Invokes itself (lamina/dataplane), ahead
+    # of the aiohttp application; off: aiohttp answers every request, as it answers all others.
+    front_door: bool = True
     # Interpreters by runtime name, e.g. {"python3.12": "/opt/py312/bin/python3.12"}.
     interpreters: Mapping[str, str] = field(default_factory=dict)
     # Asynchronous invocation: seconds before each retry after a function error (AWS: about 1 and
@@ -145,6 +148,8 @@ class Settings:
             values["header_timeout_seconds"] = float(env["LAMINA_HEADER_TIMEOUT"])
         if "LAMINA_BODY_TIMEOUT" in env:
             values["body_timeout_seconds"] = float(env["LAMINA_BODY_TIMEOUT"])
+        if "LAMINA_FRONT_DOOR" in env:
+            values["front_door"] = switch(env["LAMINA_FRONT_DOOR"]) is not False
         if "LAMINA_ASYNC_RETRY_DELAYS" in env:
             values["async_retry_delays"] = tuple(float(v) for v in env["LAMINA_ASYNC_RETRY_DELAYS"].split(",") if v.strip())
         if "LAMINA_ASYNC_THROTTLE_DELAY" in env:

@@ -25,11 +25,16 @@ REQUEST_ID = "lamina.request_id"
 MAX_REQUEST_BYTES = web.AppKey("max_request_bytes", int)
 
 
-def error_response(error: ApiError, request_id: str) -> web.Response:
+def error_parts(error: ApiError, request_id: str) -> tuple[int, dict[str, str], bytes]:
+    """An error's status, headers (before Content-Type) and JSON body: aiohttp's answer
+    (``error_response``) and the front door's (lamina/dataplane) are made of these."""
     headers = {"X-Amzn-ErrorType": error.code, "x-amzn-RequestId": request_id, **error.headers()}
-    return web.Response(
-        status=error.status, body=json.dumps(error.body()).encode(), headers=headers, content_type="application/json"
-    )
+    return error.status, headers, json.dumps(error.body()).encode()
+
+
+def error_response(error: ApiError, request_id: str) -> web.Response:
+    status, headers, body = error_parts(error, request_id)
+    return web.Response(status=status, body=body, headers=headers, content_type="application/json")
 
 
 class UnknownOperation(ApiError):

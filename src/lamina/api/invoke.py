@@ -8,7 +8,7 @@ from lamina.api.context import read_body, services
 from lamina.api.errors import REQUEST_ID
 from lamina.api.guard import FROM_ENVIRONMENT
 from lamina.errors import RequestTooLarge
-from lamina.invoke.service import InvokeRequest
+from lamina.invoke.service import InvokeRequest, InvokeResult
 
 routes = web.RouteTableDef()
 
@@ -29,13 +29,19 @@ async def invoke(request: web.Request) -> web.Response:
         client_context=request.headers.get("X-Amz-Client-Context"),
         request_id=request[REQUEST_ID],  # the request's id is the invocation's
     ))  # fmt: skip
+    content_type = "application/json" if result.status == 200 else None
+    headers = result_headers(result)
+    return web.Response(status=result.status, body=result.payload, headers=headers, content_type=content_type)
+
+
+def result_headers(result: InvokeResult) -> dict[str, str]:
+    """An invocation's answer's own headers, in order (the front door, lamina/dataplane, writes them too)."""
     headers = {"x-amzn-RequestId": result.request_id, "X-Amz-Executed-Version": result.executed_version}
     if result.function_error:
         headers["X-Amz-Function-Error"] = result.function_error
     if result.log_result is not None:
         headers["X-Amz-Log-Result"] = result.log_result
-    content_type = "application/json" if result.status == 200 else None
-    return web.Response(status=result.status, body=result.payload, headers=headers, content_type=content_type)
+    return headers
 
 
 @routes.post("/2014-11-13/functions/{FunctionName}/invoke-async/")

@@ -1,0 +1,151 @@
+"""Which requests the front door serves: a request head in, a decision out (pure).
+
+A head is taken for the fast path only when it is plainly a synchronous Invoke that aiohttp
+would read the same way::
+
+    POST /2015-03-31/functions/<name>/invocations[?Qualifier=<q>] HTTP/1.1
+
+with CRLF line ends, printable ASCII only, every header name a token, no obsolete line folding,
+at most one Host, Content-Length, Connection and X-Amz-* header each, a decimal Content-Length
+(absent: no body) within the synchronous payload limit, no Transfer-Encoding, Expect, Upgrade or
+Content-Encoding, ``Connection`` absent, ``keep-alive`` or ``close``, ``X-Amz-Invocation-Type``
+absent or ``RequestResponse``, ``X-Amz-Log-Type`` not ``Tail``, and a Host that is not a
+function URL's or an execute-api address. Anything else, however odd (smuggling attempts
+included), is ``AIOHTTP``: the request and the rest of its connection go to aiohttp, which
+answers or refuses it exactly as it does without a front door.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from typing import NamedTuple
+from urllib.parse import unquote
+
+from lamina.gateway import addresses as api_addresses
+from lamina.urls import addresses as url_addresses
+
+# The longest head the front door reads; a longer one goes to aiohttp (whose own limit is 8,190
+# bytes a line, so it answers most such heads at once).
+MAX_HEAD = 8192
+
+_PREFIX = b"POST /2015-03-31/functions/"
+_SUFFIX = b"/invocations"
+_VERSION = b" HTTP/1.1"
+# A byte aiohttp's parser might read otherwise than this module: controls (but tab), DEL, non-ASCII.
+_ODD = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\xff]")
+_TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_RAW_NAME = re.compile(rb"[A-Za-z0-9_:$%-]{1,256}")
+_NAME = re.compile(r"[A-Za-z0-9_:$-]+")
+_RAW_QUALIFIER = re.compile(rb"[A-Za-z0-9_$%-]{1,384}")
+_QUALIFIER = re.compile(r"[A-Za-z0-9_$-]+")
+# Headers that make a request aiohttp's whatever their value.
+_REFUSED = frozenset({b"transfer-encoding", b"expect", b"upgrade", b"content-encoding"})
+# Headers read here: each at most once (aiohttp reads the first of several; none is sent twice by a client).
+_READ = frozenset({b"host", b"content-length", b"connection", b"x-amz-invocation-type", b"x-amz-log-type",
+                   b"x-amz-client-context"})  # fmt: skip
+
+
+class Route(enum.Enum):
+    NEED_MORE = "need more"  # the head has not all arrived
+    AIOHTTP = "aiohttp"  # not the fast path's: aiohttp serves it
+
+
+class FastInvoke(NamedTuple):  # a tuple: made for every request, the cheapest value to make
+    """A synchronous Invoke the front door serves: its head is ``head_length`` bytes (blank line
+    included); ``content_length`` bytes of body follow."""
+
+    head_length: int
+    function: str
+    qualifier: str | None
+    content_length: int
+    client_context: str | None
+    close: bool  # Connection: close: answer, then close the connection
+
+
+def route(buffer: bytes | bytearray, payload_limit: int) -> FastInvoke | Route:
+    """What to do with the request at the start of ``buffer``."""
+    end = buffer.find(b"\r\n\r\n", 0, MAX_HEAD)
+    if end < 0:
+        # A bare CR or LF may end the head for aiohttp (``\n\n``): waiting for more could hang.
+        crlf = buffer.count(b"\r\n")
+        bare_cr = buffer.count(b"\r") - crlf - (1 if buffer.endswith(b"\r") else 0)
+        if len(buffer) >= MAX_HEAD or buffer.count(b"\n") != crlf or bare_cr:
+            return Route.AIOHTTP
+        return Route.NEED_MORE
+    if not buffer.startswith(_PREFIX):
+        return Route.AIOHTTP
+    head = bytes(buffer[:end])
+    if _ODD.search(head) is not None:
+        return Route.AIOHTTP
+    lines = head.split(b"\r\n")
+    # A bare CR or LF is read as a line end by some parsers and not by others.
+    if head.count(b"\n") != len(lines) - 1 or head.count(b"\r") != len(lines) - 1:
+        return Route.AIOHTTP
+    target = _target(lines[0])
+    if target is None:
+        return Route.AIOHTTP
+    seen: dict[bytes, str] = {}
+    for line in lines[1:]:
+        name, colon, value = line.partition(b":")
+        if not colon or _TOKEN.fullmatch(name) is None:
+            return Route.AIOHTTP
+        key = name.lower()
+        if key in _READ:
+            if key in seen:
+                return Route.AIOHTTP
+            seen[key] = value.strip(b" \t").decode("ascii")
+        elif key in _REFUSED:
+            return Route.AIOHTTP
+    return _decide(end + 4, target, seen, payload_limit)
+
+
+def _target(request_line: bytes) -> tuple[str, str | None] | None:
+    """(function, qualifier) of an Invoke's request line, or None if it is not one read plainly."""
+    if not request_line.endswith(_VERSION):
+        return None
+    path, _, query = request_line[len(_PREFIX) : -len(_VERSION)].partition(b"?")
+    if not path.endswith(_SUFFIX):
+        return None
+    raw_name = path[: -len(_SUFFIX)]
+    if _RAW_NAME.fullmatch(raw_name) is None:
+        return None
+    function = _decoded(raw_name, _NAME)
+    if function is None:
+        return None
+    if not query:
+        return function, None
+    if not query.startswith(b"Qualifier=") or _RAW_QUALIFIER.fullmatch(query, 10) is None:
+        return None
+    qualifier = _decoded(query[10:], _QUALIFIER)
+    return None if qualifier is None else (function, qualifier)
+
+
+def _decoded(raw: bytes, allowed: re.Pattern[str]) -> str | None:
+    text = raw.decode("ascii")
+    if "%" in text:
+        text = unquote(text, errors="strict")
+    return text if allowed.fullmatch(text) else None
+
+
+def _decide(
+    head_length: int, target: tuple[str, str | None], headers: dict[bytes, str], limit: int
+) -> FastInvoke | Route:
+    host = headers.get(b"host", "").lower()
+    if ("lambda-url" in host or "execute-api" in host) and (
+        url_addresses.parse_host(host) is not None or api_addresses.parse_host(host) is not None
+    ):
+        return Route.AIOHTTP  # a function URL's or an API's request: their middlewares serve it
+    if headers.get(b"x-amz-invocation-type", "RequestResponse") != "RequestResponse":
+        return Route.AIOHTTP
+    if headers.get(b"x-amz-log-type") == "Tail":
+        return Route.AIOHTTP
+    connection = headers.get(b"connection", "keep-alive").lower()
+    if connection not in ("keep-alive", "close"):
+        return Route.AIOHTTP
+    raw_length = headers.get(b"content-length", "0")
+    if not raw_length.isdigit() or len(raw_length) > 12 or int(raw_length) > limit:
+        return Route.AIOHTTP  # aiohttp answers a payload too large (413), as it does now
+    function, qualifier = target
+    return FastInvoke(head_length, function, qualifier, int(raw_length), headers.get(b"x-amz-client-context"),
+                      connection == "close")  # fmt: skip

@@ -1,0 +1,156 @@
+"""Which request heads the front door serves (lamina.dataplane.head) and the bytes it answers with
+(lamina.dataplane.wire): plain values, no server."""
+
+from __future__ import annotations
+
+import pytest
+
+from lamina.dataplane.head import MAX_HEAD, FastInvoke, Route, route
+from lamina.dataplane.wire import Clock, response
+
+LIMIT = 6 * 1024 * 1024
+INVOKE = "POST /2015-03-31/functions/{name}/invocations{query} HTTP/1.1"
+
+
+def request(*headers: str, name: str = "fn", query: str = "", line: str | None = None, body: bytes = b"") -> bytes:
+    first = line if line is not None else INVOKE.format(name=name, query=query)
+    return "\r\n".join([first, *headers]).encode("latin-1") + b"\r\n\r\n" + body
+
+
+def test_a_plain_invoke_is_served_with_its_name_body_length_and_context() -> None:
+    raw = request("Host: localhost:9000", "Content-Length: 2", "X-Amz-Client-Context: e30=", body=b"{}")
+    decision = route(raw, LIMIT)
+    assert decision == FastInvoke(len(raw) - 2, "fn", None, 2, "e30=", close=False)
+
+
+def test_what_botocore_sends_is_served_with_its_names_decoded() -> None:
+    arn = "arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Afn"
+    raw = request("Content-Length: 0", "X-Amz-Invocation-Type: RequestResponse", "X-Amz-Log-Type: None",
+                  name=arn, query="?Qualifier=%24LATEST")  # fmt: skip
+    decision = route(raw, LIMIT)
+    assert isinstance(decision, FastInvoke)
+    assert (decision.function, decision.qualifier) == ("arn:aws:lambda:us-east-1:000000000000:function:fn", "$LATEST")
+
+
+def test_a_head_still_arriving_needs_more_and_one_too_long_goes_to_aiohttp() -> None:
+    raw = request("Content-Length: 2")
+    assert route(raw[:-1], LIMIT) is Route.NEED_MORE
+    assert route(raw[:10], LIMIT) is Route.NEED_MORE
+    assert route(b"", LIMIT) is Route.NEED_MORE
+    assert route(request("X-Pad: " + "a" * MAX_HEAD)[: MAX_HEAD + 10], LIMIT) is Route.AIOHTTP
+    assert route(request("X-Pad: " + "a" * MAX_HEAD), LIMIT) is Route.AIOHTTP
+
+
+@pytest.mark.parametrize("headers", [
+    ("Content-Length: 2", "Content-Length: 2"),  # two lengths: a smuggling attempt
+    ("Content-Length: 2", "Transfer-Encoding: chunked"),  # length and chunks: a smuggling attempt
+    ("Transfer-Encoding: chunked",),
+    ("Transfer-Encoding : chunked",),  # whitespace before the colon
+    ("Content-Length: 2", " Transfer-Encoding: chunked"),  # obsolete line folding
+    ("Content-Length: +2",), ("Content-Length: 0x2",), ("Content-Length: 2, 2",), ("Content-Length:",),
+    ("Content-Length: 99999999999999999999",),
+    (f"Content-Length: {LIMIT + 1}",),  # too large: aiohttp answers 413
+    ("Expect: 100-continue",), ("Upgrade: h2c", "Connection: Upgrade"), ("Content-Encoding: gzip",),
+    ("Connection: keep-alive, Upgrade",),
+    ("X-Amz-Invocation-Type: Event",), ("X-Amz-Invocation-Type: DryRun",), ("X-Amz-Invocation-Type: requestresponse",),
+    ("X-Amz-Invocation-Type: RequestResponse", "X-Amz-Invocation-Type: Event"),
+    ("X-Amz-Log-Type: Tail",),
+    ("Host: 0123456789abcdefghijklmnopqrstuv.lambda-url.us-east-1.localhost:9000",),  # a function URL
+    ("Host: abcdefghij.execute-api.localhost:9000",),  # an API Gateway API
+    ("Host: a", "Host: b"),
+    ("X-Odd: caf\xe9",), ("X-Odd: a\x00b",), ("X-Odd: a\x7fb",), ("Bad Name: x",), ("NoColon",),
+])  # fmt: skip
+def test_anything_unusual_in_the_headers_goes_to_aiohttp(headers: tuple[str, ...]) -> None:
+    assert route(request(*headers), LIMIT) is Route.AIOHTTP
+
+
+@pytest.mark.parametrize("line", [
+    "POST /2015-03-31/functions/fn/invocations HTTP/1.0",
+    "POST /2015-03-31/functions/fn/invocations HTTP/2.0",
+    "POST  /2015-03-31/functions/fn/invocations HTTP/1.1",
+    "post /2015-03-31/functions/fn/invocations HTTP/1.1",
+    "GET /2015-03-31/functions/fn/invocations HTTP/1.1",
+    "POST /2015-03-31/functions/fn/invocations/ HTTP/1.1",
+    "POST /2015-03-31/functions//invocations HTTP/1.1",
+    "POST /2015-03-31/functions/a/b/invocations HTTP/1.1",
+    "POST /2015-03-31/functions/../invocations HTTP/1.1",
+    "POST /2015-03-31/functions/a%2Fb/invocations HTTP/1.1",
+    "POST /2015-03-31/functions/caf%C3%A9/invocations HTTP/1.1",
+    "POST /2015-03-31/functions/fn%zz/invocations HTTP/1.1",
+    "POST /2015-03-31/functions/fn/invocations?Qualifier= HTTP/1.1",
+    "POST /2015-03-31/functions/fn/invocations?Qualifier=1&Qualifier=2 HTTP/1.1",
+    "POST /2015-03-31/functions/fn/invocations?qualifier=1 HTTP/1.1",
+    "POST /2015-03-31/functions/fn/invocations?Qualifier=a+b HTTP/1.1",
+    "POST /2015-03-31/functions/fn/invocations?Qualifier=1#x HTTP/1.1",
+    "POST /2015-03-31/functions/fn/invocations?Qualifier=1 HTTP/1.1 x",
+    "POST http://localhost/2015-03-31/functions/fn/invocations HTTP/1.1",
+    "POST /2014-11-13/functions/fn/invoke-async HTTP/1.1",
+    "POST /lamina/v1/urls/0123456789abcdefghijklmnopqrstuv/2015-03-31/functions/fn/invocations HTTP/1.1",
+    "GARBAGE",
+])  # fmt: skip
+def test_any_other_request_line_goes_to_aiohttp(line: str) -> None:
+    assert route(request("Content-Length: 0", line=line), LIMIT) is Route.AIOHTTP
+
+
+def test_bare_line_ends_go_to_aiohttp() -> None:
+    good = request("Content-Length: 2", "X-A: 1")
+    assert isinstance(route(good, LIMIT), FastInvoke)
+    assert route(good.replace(b"X-A: 1\r\n", b"X-A: 1\n"), LIMIT) is Route.AIOHTTP
+    assert route(good.replace(b"X-A: 1", b"X-A: \r1"), LIMIT) is Route.AIOHTTP
+    assert route(good.replace(b"\r\nX-A", b"\nX-A"), LIMIT) is Route.AIOHTTP
+
+
+def test_connection_close_and_keep_alive_are_honoured_and_a_missing_length_is_no_body() -> None:
+    closing = route(request("Connection: Close"), LIMIT)
+    assert isinstance(closing, FastInvoke) and closing.close and closing.content_length == 0
+    kept = route(request("Connection: keep-alive", "Content-Length: 5"), LIMIT)
+    assert isinstance(kept, FastInvoke) and not kept.close and kept.content_length == 5
+
+
+def test_only_the_first_request_of_a_buffer_is_read() -> None:
+    first = request("Content-Length: 2", body=b"{}")
+    decision = route(first + request("Content-Length: 2", name="other"), LIMIT)
+    assert isinstance(decision, FastInvoke) and decision.function == "fn"
+    assert decision.head_length + decision.content_length == len(first)
+
+
+def test_answers_are_written_as_aiohttp_writes_them() -> None:
+    date = b"Sun, 06 Dec 2026 22:11:58 GMT"
+    kept = response(200, [("x-amzn-RequestId", "r1"), ("X-Amz-Executed-Version", "$LATEST")], "application/json",
+                     b'{"ok": 1}', date=date, close=False)  # fmt: skip
+    assert kept.startswith(b"HTTP/1.1 200 OK\r\nx-amzn-RequestId: r1\r\nX-Amz-Executed-Version: $LATEST\r\n"
+                           b"Content-Type: application/json\r\nContent-Length: 9\r\n"
+                           b"Date: " + date + b"\r\nServer: ")  # fmt: skip
+    assert kept.endswith(b"\r\n\r\n{\"ok\": 1}") and b"Connection" not in kept
+    closing = response(429, [], "application/json", b"", date=date, close=True)
+    assert closing.startswith(b"HTTP/1.1 429 Too Many Requests\r\n")
+    assert closing.endswith(b"\r\nConnection: close\r\n\r\n")
+
+
+def test_the_date_is_formatted_once_a_second() -> None:
+    clock = Clock()
+    assert clock.date(0.0) == b"Thu, 01 Jan 1970 00:00:00 GMT"
+    assert clock.date(0.9) is clock.date(0.0)
+    assert clock.date(86_400.5) == b"Fri, 02 Jan 1970 00:00:00 GMT"
+
+
+def test_a_head_ended_by_bare_line_ends_is_not_waited_for() -> None:
+    assert route(request("Content-Length: 2").replace(b"\r\n\r\n", b"\n\n"), LIMIT) is Route.AIOHTTP
+    assert route(request("Content-Length: 2").replace(b"\r\n\r\n", b"\r\n\n"), LIMIT) is Route.AIOHTTP
+    assert route(b"POST /2015-03-31/functions/fn/invocations HTTP/1.1\r", LIMIT) is Route.NEED_MORE
+    assert route(b"POST /2015-03-31/functions/fn/invocations HTTP/1.1\r\nA: b\r\n\r", LIMIT) is Route.NEED_MORE
+
+
+def test_the_benchmark_request_and_botocores_are_served_here() -> None:
+    wrk = (b"POST /2015-03-31/functions/noop/invocations HTTP/1.1\r\n"
+           b"Content-Length: 2\r\nHost: 127.0.0.1:39257\r\n\r\n{}")  # fmt: skip
+    assert route(wrk, LIMIT) == FastInvoke(len(wrk) - 2, "noop", None, 2, None, close=False)
+    boto = (b"POST /2015-03-31/functions/noop/invocations HTTP/1.1\r\nHost: 127.0.0.1:9000\r\n"
+            b"Accept-Encoding: identity\r\nUser-Agent: Boto3/1.35.0 md/Botocore#1.35.0 ua/2.0 os/linux\r\n"
+            b"X-Amz-Date: 20261206T221100Z\r\n"
+            b"X-Amz-Content-SHA256: 44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a\r\n"
+            b"Authorization: AWS4-HMAC-SHA256 Credential=test/20261206/us-east-1/lambda/aws4_request, "
+            b"SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=00\r\n"
+            b"amz-sdk-invocation-id: 5d3c0b5e-0b0e-4a5c-9e0e-1b1d2c3d4e5f\r\namz-sdk-request: attempt=1; max=1\r\n"
+            b"Content-Length: 2\r\n\r\n{}")  # fmt: skip
+    assert isinstance(route(boto, LIMIT), FastInvoke)
