@@ -20,7 +20,7 @@ from lamina.control.changes import Change, FunctionDeleted
 from lamina.control.targets import LATEST, Targets, parse_function_arn
 from lamina.control.validation import constraint
 from lamina.errors import InvalidParameterValue, ResourceNotFound
-from lamina.model import EventInvokeConfig, FunctionConfig
+from lamina.model import EventInvokeConfig
 from lamina.settings import Settings
 from lamina.store.base import Store
 
