@@ -138,7 +138,8 @@ class Environment:
             self._uid = self.ctx.uids.take()
             assert self._netns is not None
             seccomp = self.ctx.protections.seccomp
-            keep, template = self.ctx.kept + self.runtime.keep, self.ctx.work_dir / TEMPLATE_DIR
+            # Lamina's interpreter and the runtime's are often one installation: bound once.
+            keep, template = tuple(dict.fromkeys(self.ctx.kept + self.runtime.keep)), self.ctx.work_dir / TEMPLATE_DIR
             sandbox = Sandbox(self._uid, self.task_root, keep, template, self.fn.ephemeral_mb, self.opt,
                               netns_fd=self._netns.fd, seccomp=seccomp.program if seccomp else None)  # fmt: skip
             task_root, tmp = SANDBOX_TASK_ROOT, Path("/tmp")  # a private tmpfs inside the sandbox
