@@ -167,9 +167,12 @@ def _run(request, output_fd, netns_fd, template, prepared):
         if not prepared:
             _close_all_but((output_fd, netns_fd))
             _detach()
-        for procs in request.get("cgroup_procs") or ():
-            with open(procs, "w") as f:
-                f.write("0")  # "0" is the writer itself, whatever its pid namespace
+        for procs in request.get("cgroup_procs") or ():  # one system call each, not a text file's
+            fd = os.open(procs, os.O_WRONLY | os.O_CLOEXEC)
+            try:
+                os.write(fd, b"0")  # "0" is the writer itself, whatever its pid namespace
+            finally:
+                os.close(fd)
         os.dup2(output_fd, 1)
         os.dup2(output_fd, 2)
         os.close(output_fd)
