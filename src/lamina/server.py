@@ -126,10 +126,11 @@ class Server:
         runtimes = RuntimeRegistry(s.interpreters)
         work = data / "environments"
         await asyncio.to_thread(_clear, work)
+        spawner = Spawner(template=work / TEMPLATE_DIR if protections.namespaces else None)
         ctx = EnvironmentContext(
             host="127.0.0.1", region=s.region, work_dir=work, max_response_bytes=s.limits.sync_response_bytes,
             init_timeout_s=s.limits.init_timeout_seconds, recorder=recorder, protections=protections,
-            uids=UidPool(), spawner=Spawner(), kept=(Path(sys.base_prefix).resolve(),), network=network,
+            uids=UidPool(), spawner=spawner, kept=(Path(sys.base_prefix).resolve(),), network=network,
             outbound=s.outbound_default,
             serve_api=self._serve_environment,
         )  # fmt: skip
@@ -145,6 +146,7 @@ class Server:
         tags, policies = TagService(store, targets, s), PolicyService(store, targets)
         event_configs = EventConfigService(store, targets, s)
         functions.add_hook(tags)  # CreateFunction's Tags
+        functions.add_hook(provider)  # a new function's fork server starts as it is created
         urls = UrlService(store, functions.get, s, alias_exists=functions.aliases.exists)
         concurrency = ConcurrencyService(store, functions, scheduler, s, changes)
         for follower in (scheduler.follow, resolver.follow, event_configs.follow, urls.follow, concurrency.follow):

@@ -140,3 +140,51 @@ def test_a_burst_of_spawns_is_all_answered(tmp_path: Path) -> None:
             await zygote.close()
 
     asyncio.run(scenario())
+
+
+def test_warm_starts_the_fork_server_before_any_spawn_and_spawns_use_it(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        spawner = Spawner()
+        try:
+            spawner.warm(PYTHON)
+            for _ in range(3000):  # the task starts it: an interpreter's start-up and imports
+                zygote = spawner._zygotes.get(PYTHON)
+                if zygote is not None and zygote.alive:
+                    break
+                await asyncio.sleep(0.01)
+            warmed = spawner._zygotes.get(PYTHON)
+            assert warmed is not None and warmed.alive
+            spawner.warm(PYTHON)  # running already: nothing more starts
+            assert not spawner._warming
+            read_fd, write_fd = os.pipe()
+            process = await spawner.spawn(request(tmp_path, write_fd), python=PYTHON)
+            os.close(write_fd)
+            assert await asyncio.wait_for(process.exited, 10) == 1
+            assert spawner._zygotes[PYTHON] is warmed
+            read_all(read_fd)
+        finally:
+            await spawner.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_spawner_closed_while_warming_leaves_no_fork_server() -> None:
+    async def scenario() -> None:
+        spawner = Spawner()
+        spawner.warm(PYTHON)
+        await asyncio.sleep(0)  # the task has begun starting the zygote
+        await spawner.close()
+        assert not spawner._warming
+        assert all(not zygote.alive for zygote in spawner._zygotes.values())
+
+    asyncio.run(scenario())
+
+
+def test_warm_does_nothing_without_fork_servers() -> None:
+    async def scenario() -> None:
+        spawner = Spawner(use_zygotes=False)
+        spawner.warm(PYTHON)
+        assert not spawner._warming and not spawner._zygotes
+        await spawner.close()
+
+    asyncio.run(scenario())

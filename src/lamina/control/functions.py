@@ -58,9 +58,10 @@ PREPARE_WAIT_SECONDS = 1.0
 
 
 class FunctionHook(Protocol):
-    """What CreateFunction's request carries for another owner (its ``Tags``): ``check_create`` runs
-    before anything is stored and may refuse the request; ``created`` runs once the function is
-    stored. (Deletions and updates are published on the change stream.)"""
+    """What CreateFunction's request carries for another owner (its ``Tags``), or what another owner
+    does as a function is born (its fork server started): ``check_create`` runs before anything is
+    stored and may refuse the request; ``created`` runs once the function is stored. (Deletions and
+    updates are published on the change stream.)"""
 
     def check_create(self, body: Mapping[str, object]) -> None: ...
 

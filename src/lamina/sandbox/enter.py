@@ -130,9 +130,11 @@ def prepare(plan, template):
     # The private /tmp first: a runtime's directory under the host's /tmp (a checkout of Lamina
     # there) is then bound where its command expects it, read-only, inside this /tmp.
     _mount("tmpfs", root + "/tmp", "tmpfs", _MS_NOSUID | _MS_NODEV, "size=%dm,mode=1777" % plan["tmp_mb"])
+    bound = []  # a directory in one bound already (or twice in ``keep``) is seen through that one
     for path in plan.get("keep") or ():
-        if os.path.isdir(path) and not _covered(path, SYSTEM_PATHS) and not _covered(path, ("/opt",)):
+        if os.path.isdir(path) and not _covered(path, SYSTEM_PATHS + ("/opt",) + tuple(bound)):
             _bind(_open(path), root + path, True)
+            bound.append(path)
     identity = _identity(plan["uid"]) if "uid" in plan else {"passwd": "", "group": ""}
     for name, text in identity.items():  # nothing is written to the template itself:
         scratch = root + "/tmp/." + name  # a file of its own /tmp, bound over the template's, then unlinked

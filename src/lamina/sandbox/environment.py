@@ -139,7 +139,8 @@ class Environment:
             self._uid = self.ctx.uids.take()
             assert self._netns is not None
             seccomp = self.ctx.protections.seccomp
-            keep, template = self.ctx.kept + self.runtime.keep, self.ctx.work_dir / TEMPLATE_DIR
+            # Lamina's interpreter and the runtime's are often one installation: bound once.
+            keep, template = tuple(dict.fromkeys(self.ctx.kept + self.runtime.keep)), self.ctx.work_dir / TEMPLATE_DIR
             sandbox = Sandbox(self._uid, self.task_root, keep, template, self.fn.ephemeral_mb, self.opt,
                               netns_fd=self._netns.fd, seccomp=seccomp.program if seccomp else None)  # fmt: skip
             task_root, tmp = SANDBOX_TASK_ROOT, Path("/tmp")  # a private tmpfs inside the sandbox
@@ -157,11 +158,9 @@ class Environment:
             log_stream=self.log_stream, region=self.ctx.region, tmp_dir=tmp,
             initialization_type=PROVISIONED_CONCURRENCY if self.provisioned else ON_DEMAND,
         )  # fmt: skip
-        cgroups = self.ctx.protections.cgroups
-        if cgroups.bases:
+        if self.ctx.protections.cgroups.bases:
             try:
-                self._cgroup = cgroups.create(self.id, memory_bytes=self.fn.memory_mb * MB,
-                                              max_pids=self.ctx.max_pids, cpu_weight=self.fn.memory_mb)  # fmt: skip
+                self._cgroup = await self._make_cgroup()
             except OSError as exc:
                 log.warning("environment %s runs without its cgroups: %s", self.id, exc)
         read_fd, write_fd = os.pipe()
@@ -183,6 +182,22 @@ class Environment:
         os.set_blocking(read_fd, False)
         loop.add_reader(read_fd, self._read_output)
         self._process.exited.add_done_callback(self._on_exit)
+
+    async def _make_cgroup(self) -> EnvCgroup:
+        """The environment's cgroups, made on a worker thread: on cgroup v1 a mkdir waits for the
+        kernel's cgroup lock, which every process joining a cgroup holds for a while (an RCU grace
+        period), so in a burst of cold starts it would stall the event loop. If ``start`` is
+        cancelled meanwhile, what was made is removed once it is made."""
+        cgroups = self.ctx.protections.cgroups
+        making = asyncio.ensure_future(asyncio.to_thread(
+            cgroups.create, self.id, memory_bytes=self.fn.memory_mb * MB, max_pids=self.ctx.max_pids,
+            cpu_weight=self.fn.memory_mb,
+        ))  # fmt: skip
+        try:
+            return await asyncio.shield(making)
+        except asyncio.CancelledError:
+            making.add_done_callback(_remove_cgroup)
+            raise
 
     async def _enter_network(self) -> str:
         """Take a network namespace of the environment's own; serve its Runtime API and Lamina's API on the
@@ -517,6 +532,11 @@ async def _first_of(*futures: asyncio.Future[Any], timeout: float) -> None:
         timer.cancel()
         for future in futures:
             future.remove_done_callback(wake)
+
+
+def _remove_cgroup(made: asyncio.Future[EnvCgroup]) -> None:
+    if not made.cancelled() and made.exception() is None:
+        made.result().remove()
 
 
 def _pending_bytes(fd: int, buffer: array.array[int]) -> int:

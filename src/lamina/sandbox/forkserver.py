@@ -1,6 +1,6 @@
 """A fork server for execution environments (a "zygote", as in the SOCK paper).
 
-Started once per interpreter as ``<python> -u -s forkserver.py <fd>``: it imports the Python
+Started once per interpreter as ``<python> -u -s forkserver.py <fd> [<root>]``: it imports the Python
 runtime (``runtime/python/bootstrap.py``) and the standard library the runtime needs, then waits
 on the unix SEQPACKET socket ``<fd>`` for spawn requests. Each request forks a child that is
 already past interpreter start-up and runtime imports; the child enters its environment (session,
@@ -21,7 +21,7 @@ Protocol (one JSON document per datagram):
        with a sandbox, the network namespace to join (optional)
     <- {"id": N, "pid": P, "prepared": bool}  or  {"id": N, "error": "..."}
     <- {"exit": P, "status": S}     when a child ends (S: exit code, or -signal)
-    <- {"ready": true}              once, after start-up
+    <- {"ready": true}              once, after start-up (with ``<root>``: once the template is built there)
 
 Prepared children: after a sandboxed request, the fork server keeps ``POOL_SIZE`` children of the
 same shape (the plan's root, ``keep`` and ``tmp_mb``) forked ahead into their namespaces, with
@@ -167,9 +167,12 @@ def _run(request, output_fd, netns_fd, template, prepared):
         if not prepared:
             _close_all_but((output_fd, netns_fd))
             _detach()
-        for procs in request.get("cgroup_procs") or ():
-            with open(procs, "w") as f:
-                f.write("0")  # "0" is the writer itself, whatever its pid namespace
+        for procs in request.get("cgroup_procs") or ():  # one system call each, not a text file's
+            fd = os.open(procs, os.O_WRONLY | os.O_CLOEXEC)
+            try:
+                os.write(fd, b"0")  # "0" is the writer itself, whatever its pid namespace
+            finally:
+                os.close(fd)
         os.dup2(output_fd, 1)
         os.dup2(output_fd, 2)
         os.close(output_fd)
@@ -390,6 +393,11 @@ def serve(sock):
 
 
 def main():
+    if len(sys.argv) > 2:  # the sandboxed roots' template, built now rather than on the first spawn
+        try:
+            _template(sys.argv[2])
+        except OSError:
+            pass  # the first sandboxed spawn tries again, and says why it failed
     # Children share the zygote's memory copy-on-write; a garbage collection in a child would walk
     # (and so copy) every object inherited. Frozen objects are left out of collections.
     gc.collect()

@@ -4,7 +4,9 @@ A netlink socket talks to the network namespace it was created in, whatever thre
 ``Netlink()`` opened by a thread inside a namespace configures that namespace, one opened in the
 host's namespace configures the host. Each request waits for the kernel's acknowledgement; a
 refusal raises ``NetlinkError`` with its errno. One request at a time per socket: a socket is not
-shared between threads without a lock of the caller's.
+shared between threads without a lock of the caller's. ``batch`` sends several requests in one
+system call (the kernel takes them in order and acknowledges each), for the steps of one namespace's
+plumbing that depend on no answer of each other.
 
 Written against ``linux/rtnetlink.h`` and ``linux/if_link.h`` rather than a netlink library, so the
 per-namespace plumbing costs a handful of system calls and no dependency.
@@ -27,6 +29,7 @@ RTM_NEWADDR = 20
 RTM_NEWROUTE = 24
 NLM_F_REQUEST = 0x1
 NLM_F_ACK = 0x4
+NLM_F_ECHO = 0x8
 NLM_F_EXCL = 0x200
 NLM_F_CREATE = 0x400
 NLA_F_NESTED = 0x8000
@@ -104,11 +107,27 @@ class Netlink:
 
     def _request(self, kind: int, flags: int, body: bytes) -> bytes:
         """Send one request and return the payload of the kernel's answer (empty for an ack)."""
-        self._seq += 1
-        seq = self._seq
-        self._sock.send(_HEADER.pack(_HEADER.size + len(body), kind, NLM_F_REQUEST | NLM_F_ACK | flags, seq, 0) + body)
-        answer = b""
-        while True:
+        return self._exchange([(kind, flags, body)])[0]
+
+    def batch(self, requests: list[Request]) -> None:
+        """Send ``requests`` (from ``set_up_request``, ``address_request``, ``route_request``) in one
+        system call; the kernel carries out each in order, whether or not one before it failed.
+        Raises the first refusal, once every answer has been read."""
+        self._exchange(requests)
+
+    def _exchange(self, requests: list[Request]) -> list[bytes]:
+        """Send ``requests`` at once; each one's answer payload (empty for an ack), or the first refusal."""
+        first = self._seq + 1
+        self._seq += len(requests)
+        message = b"".join(
+            _HEADER.pack(_HEADER.size + len(body), kind, NLM_F_REQUEST | NLM_F_ACK | flags, first + i, 0) + body
+            for i, (kind, flags, body) in enumerate(requests)
+        )  # fmt: skip
+        self._sock.send(message)
+        answers = [b""] * len(requests)
+        pending = len(requests)
+        refusal: NetlinkError | None = None
+        while pending:
             data = self._sock.recv(65536)
             if not data:
                 raise NetlinkError(errno.EPROTO, "netlink: the socket was closed")
@@ -119,14 +138,18 @@ class Netlink:
                     raise NetlinkError(errno.EPROTO, "netlink: malformed message")
                 payload = data[offset + _HEADER.size : offset + length]
                 offset += (length + 3) & ~3
-                if msg_seq != seq:
+                if not first <= msg_seq < first + len(requests):
                     continue
                 if msg_type == NLMSG_ERROR:
+                    pending -= 1
                     (code,) = struct.unpack_from("=i", payload)
-                    if code:
-                        raise NetlinkError(-code, f"netlink: {os.strerror(-code)}")
-                    return answer
-                answer = payload  # a reply (e.g. to RTM_GETLINK) comes before its ack
+                    if code and refusal is None:
+                        refusal = NetlinkError(-code, f"netlink: {os.strerror(-code)}")
+                else:
+                    answers[msg_seq - first] = payload  # a reply (to RTM_GETLINK, or echoed) comes before its ack
+        if refusal is not None:
+            raise refusal
+        return answers
 
     def link_index(self, name: str) -> int:
         """The index of the link called ``name`` (``ENODEV`` when there is none)."""
@@ -136,34 +159,27 @@ class Netlink:
         """The index of the link called ``name`` and of the link it is tied to (``IFLA_LINK``: a
         veth's peer, as its own namespace numbers it), in one request; ``ENODEV`` when there is none."""
         body = _ifinfo() + _attr(IFLA_IFNAME, _name(name)) + _attr(IFLA_EXT_MASK, _u32(RTEXT_FILTER_SKIP_STATS))
-        reply = self._request(RTM_GETLINK, 0, body)
-        if len(reply) < _IFINFO.size:
+        indexes = _link_indexes(self._request(RTM_GETLINK, 0, body))
+        if indexes is None:
             raise NetlinkError(errno.EPROTO, "netlink: short link reply")
-        index = int(_IFINFO.unpack_from(reply)[2])
-        offset = _IFINFO.size
-        while offset + 4 <= len(reply):
-            length, kind = struct.unpack_from("=HH", reply, offset)
-            if length < 4:
-                break
-            if kind & ~NLA_F_NESTED == IFLA_LINK and length >= 8:
-                return index, int(struct.unpack_from("=i", reply, offset + 4)[0])
-            offset += (length + 3) & ~3
-        return index, None
+        return indexes
 
     def set_up(self, index: int) -> None:
-        self._request(RTM_NEWLINK, 0, _ifinfo(index, up=True))
+        self.batch([set_up_request(index)])
 
-    def add_veth(self, name: str, peer: str, peer_namespace_fd: int, *, group: int = 0) -> None:
+    def add_veth(self, name: str, peer: str, peer_namespace_fd: int, *, group: int = 0) -> tuple[int, int | None] | None:
         """A veth pair: ``name`` here, up, in link group ``group``; ``peer`` in the namespace
         ``peer_namespace_fd``, down (the kernel refuses to bring a peer up while creating it:
         ``set_up`` it from its namespace). ``EEXIST`` when a link called ``name`` already exists here.
+        Returns the indexes ``link_indexes`` would, from the kernel's echo of the new link, or None
+        from a kernel that echoes nothing (before Linux 6.3): then ask ``link_indexes``.
         """
         peer_info = _ifinfo() + _attr(IFLA_IFNAME, _name(peer)) + _attr(IFLA_NET_NS_FD, _u32(peer_namespace_fd))
         data = _attr(VETH_INFO_PEER, peer_info)  # not flagged nested: it starts with an ifinfomsg
         info = _attr(IFLA_INFO_KIND, _name("veth")) + _attr(IFLA_INFO_DATA | NLA_F_NESTED, data)
         body = _ifinfo(up=True) + _attr(IFLA_IFNAME, _name(name)) + _attr(IFLA_GROUP, _u32(group))
         body += _attr(IFLA_LINKINFO | NLA_F_NESTED, info)
-        self._request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, body)
+        return _link_indexes(self._request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO, body))
 
     def delete_link(self, name: str) -> None:
         """Remove the link ``name`` (and a veth's peer with it); ``ENODEV`` when it is gone already.
@@ -184,23 +200,57 @@ class Netlink:
     def add_address(self, index: int, address: str, prefix: int, *, prefix_route: bool = True) -> None:
         """Give link ``index`` an IPv4 address; without ``prefix_route`` the kernel adds no route for
         its prefix (the caller adds one with ``add_route``, which can refuse a clash)."""
-        packed = ipaddress.IPv4Address(address).packed
-        body = _IFADDR.pack(socket.AF_INET, prefix, 0, RT_SCOPE_UNIVERSE, index)
-        body += _attr(IFA_LOCAL, packed) + _attr(IFA_ADDRESS, packed)
-        if not prefix_route:
-            body += _attr(IFA_FLAGS, _u32(IFA_F_NOPREFIXROUTE))
-        self._request(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, body)
+        self.batch([address_request(index, address, prefix, prefix_route=prefix_route)])
 
     def add_route(self, destination: str, *, index: int | None = None, gateway: str | None = None) -> None:
         """Add an IPv4 route to ``destination`` (``a.b.c.d/n``) in the main table, through link
         ``index`` (on-link) or via ``gateway``; ``EEXIST`` when the table has that prefix already."""
-        network = ipaddress.IPv4Network(destination)
-        scope = RT_SCOPE_LINK if gateway is None else RT_SCOPE_UNIVERSE
-        body = _RTMSG.pack(socket.AF_INET, network.prefixlen, 0, 0, RT_TABLE_MAIN, RTPROT_STATIC, scope, RTN_UNICAST, 0)
-        if network.prefixlen:
-            body += _attr(RTA_DST, network.network_address.packed)
-        if gateway is not None:
-            body += _attr(RTA_GATEWAY, ipaddress.IPv4Address(gateway).packed)
-        if index is not None:
-            body += _attr(RTA_OIF, struct.pack("=i", index))
-        self._request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, body)
+        self.batch([route_request(destination, index=index, gateway=gateway)])
+
+
+Request = tuple[int, int, bytes]  # message type, flags, body: one request of a ``Netlink.batch``
+
+
+def set_up_request(index: int) -> Request:
+    """Bring link ``index`` up."""
+    return RTM_NEWLINK, 0, _ifinfo(index, up=True)
+
+
+def address_request(index: int, address: str, prefix: int, *, prefix_route: bool = True) -> Request:
+    """``Netlink.add_address``'s request."""
+    packed = ipaddress.IPv4Address(address).packed
+    body = _IFADDR.pack(socket.AF_INET, prefix, 0, RT_SCOPE_UNIVERSE, index)
+    body += _attr(IFA_LOCAL, packed) + _attr(IFA_ADDRESS, packed)
+    if not prefix_route:
+        body += _attr(IFA_FLAGS, _u32(IFA_F_NOPREFIXROUTE))
+    return RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, body
+
+
+def route_request(destination: str, *, index: int | None = None, gateway: str | None = None) -> Request:
+    """``Netlink.add_route``'s request."""
+    network = ipaddress.IPv4Network(destination)
+    scope = RT_SCOPE_LINK if gateway is None else RT_SCOPE_UNIVERSE
+    body = _RTMSG.pack(socket.AF_INET, network.prefixlen, 0, 0, RT_TABLE_MAIN, RTPROT_STATIC, scope, RTN_UNICAST, 0)
+    if network.prefixlen:
+        body += _attr(RTA_DST, network.network_address.packed)
+    if gateway is not None:
+        body += _attr(RTA_GATEWAY, ipaddress.IPv4Address(gateway).packed)
+    if index is not None:
+        body += _attr(RTA_OIF, struct.pack("=i", index))
+    return RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, body
+
+
+def _link_indexes(reply: bytes) -> tuple[int, int | None] | None:
+    """A link message's index and ``IFLA_LINK`` (None if absent); None for no message."""
+    if len(reply) < _IFINFO.size:
+        return None
+    index = int(_IFINFO.unpack_from(reply)[2])
+    offset = _IFINFO.size
+    while offset + 4 <= len(reply):
+        length, kind = struct.unpack_from("=HH", reply, offset)
+        if length < 4:
+            break
+        if kind & ~NLA_F_NESTED == IFLA_LINK and length >= 8:
+            return index, int(struct.unpack_from("=i", reply, offset + 4)[0])
+        offset += (length + 3) & ~3
+    return index, None

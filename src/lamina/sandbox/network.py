@@ -14,7 +14,9 @@ reaching another namespace, nothing coming in but replies). The namespaces are m
 
 Preparing one costs about 0.7 ms for loopback only and 1.5-1.8 ms with a veth (measured on a
 2-core VM); ``NetworkPool`` keeps ``size`` ready of each kind asked for and refills in an owned
-background task, so a cold start only takes one. A taken namespace is joined by the environment's
+background task, so a cold start only takes one. The refill waits for a pause in takes
+(``REFILL_QUIET_SECONDS``): a burst of cold starts takes what is ready and makes the rest on
+demand, without the refill adding more work beside it. A taken namespace is joined by the environment's
 first process: ``setns(namespace.fd, CLONE_NEWNET)`` before it runs any function code.
 
 Closing a namespace closes its descriptors at once; the kernel then destroys the namespace with
@@ -51,6 +53,9 @@ BACKLOG = 64
 LINK_GRACE_SECONDS = 1.0
 # After a failed preparation, how long the background refill waits before it tries again.
 RETRY_SECONDS = 1.0
+# The refill waits until no namespace was taken for this long: within a burst of cold starts it
+# would only compete with them for the same cores (and the same thread), as the fork server's does.
+REFILL_QUIET_SECONDS = 0.01
 
 
 class NetworkUnavailable(LaminaError):
@@ -138,6 +143,7 @@ class NetworkPool:
         self._veths: Veths | None = None  # used only on the entrant's thread
         self._entrant: Entrant | None = None
         self._closed = False
+        self._last_take = 0.0  # time.monotonic() of the last take
 
     def capabilities(self) -> NetworkCapabilities:
         return self._capabilities
@@ -188,6 +194,7 @@ class NetworkPool:
             raise NetworkUnavailable(why)
         kind = outbound and self._capabilities.outbound
         self._wanted.add(kind)
+        self._last_take = time.monotonic()
         self._wake.set()
         idle = self._idle[kind]
         if idle:
@@ -242,8 +249,13 @@ class NetworkPool:
             self._wake.clear()
             try:
                 await self._sweep()
+                while (quiet := self._last_take + REFILL_QUIET_SECONDS - time.monotonic()) > 0:
+                    await asyncio.sleep(quiet)
                 for kind in (True, False):
                     while kind in self._wanted and len(self._idle[kind]) < self._size:
+                        if time.monotonic() - self._last_take < REFILL_QUIET_SECONDS:
+                            self._wake.set()  # takes again: wait for them to stop first
+                            break
                         self._idle[kind].append(await self._prepare(kind))
             except Exception as exc:  # the loop must outlive any one failure: takes rely on it
                 if not failing:

@@ -21,7 +21,7 @@ import logging
 import secrets
 
 from lamina.sandbox.nat import LINK_PREFIX
-from lamina.sandbox.netlink import Netlink, NetlinkError
+from lamina.sandbox.netlink import Netlink, NetlinkError, address_request, route_request, set_up_request
 
 log = logging.getLogger(__name__)
 
@@ -88,11 +88,13 @@ class Veths:
             except LookupError as exc:
                 raise OSError(errno.EADDRNOTAVAIL, str(exc)) from exc
             gateway, address = self.subnets.addresses(subnet)
-            link = self._add_veth(fd)
+            link, indexes = self._add_veth(fd)
             try:
-                index, peer = self._host.link_indexes(link)  # the peer's index too: no lookup inside
-                self._host.add_address(index, gateway, 31, prefix_route=False)
-                self._host.add_route(f"{gateway}/31", index=index)
+                # The indexes come with the kernel's echo of the new link, else from a lookup;
+                # the peer's too, so that nothing is looked up inside.
+                index, peer = indexes if indexes is not None else self._host.link_indexes(link)
+                self._host.batch([address_request(index, gateway, 31, prefix_route=False),
+                                  route_request(f"{gateway}/31", index=index)])  # fmt: skip
             except NetlinkError as exc:
                 self._delete(link)
                 if exc.errno != errno.EEXIST:
@@ -101,9 +103,8 @@ class Veths:
                 continue  # another Lamina routes this /31: leave it taken here, try the next
             try:
                 eth0 = peer if peer is not None else inside.link_index("eth0")
-                inside.set_up(eth0)
-                inside.add_address(eth0, address, 31)
-                inside.add_route("0.0.0.0/0", gateway=gateway)
+                inside.batch([set_up_request(eth0), address_request(eth0, address, 31),
+                              route_request("0.0.0.0/0", gateway=gateway)])  # fmt: skip
             except BaseException:
                 self._delete(link)
                 self.subnets.give_back(subnet)
@@ -132,17 +133,18 @@ class Veths:
         self._delete_group(self.group)
         self._delete_group(self._doomed)
 
-    def _add_veth(self, fd: int) -> str:
-        """A veth whose peer is ``eth0`` in the namespace ``fd``, under a fresh name."""
+    def _add_veth(self, fd: int) -> tuple[str, tuple[int, int | None] | None]:
+        """A veth whose peer is ``eth0`` in the namespace ``fd``, under a fresh name; its name, and
+        its and its peer's indexes when the kernel echoed them (``Netlink.add_veth``)."""
         for _ in range(8):
             link = f"{LINK_PREFIX}{secrets.token_hex(4)}"
             try:
-                self._host.add_veth(link, "eth0", fd, group=self.group)
+                indexes = self._host.add_veth(link, "eth0", fd, group=self.group)
             except NetlinkError as exc:
                 if exc.errno == errno.EEXIST:
                     continue
                 raise
-            return link
+            return link, indexes
         raise NetlinkError(errno.EEXIST, "no free veth name after 8 tries")
 
     def _delete(self, link: str) -> None:
