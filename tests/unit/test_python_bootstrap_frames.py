@@ -9,8 +9,11 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from lamina.runtime import constants as rc
 from lamina.runtime.api import Invocation, RuntimeApiEndpoint, RuntimeResult
+from lamina.runtime.families import python as python_family
 from lamina.runtime.frames import FramedConnection
 from lamina.runtime.http11 import Channel
 
@@ -42,14 +45,15 @@ def invocation(n: int, event: object) -> Invocation:
                       function_arn="arn:aws:lambda:us-east-1:000000000000:function:fn")  # fmt: skip
 
 
-async def serve(task_root: Path, events: list[object], handler: str = "app.handler") -> tuple[list[RuntimeResult], RuntimeResult | None, set[str], int]:
+async def serve(task_root: Path, events: list[object], handler: str = "app.handler",
+                python: str = sys.executable) -> tuple[list[RuntimeResult], RuntimeResult | None, set[str], int]:  # fmt: skip
     """Run ``events`` through a runtime; (results, its init error if any, connection kinds, exit status)."""
     api = Endpoint(max_response_bytes=LIMIT)
     api.kinds = set()
     port = await api.start("127.0.0.1")
     env = {"AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}", "_HANDLER": handler, "LAMBDA_TASK_ROOT": str(task_root),
            "AWS_LAMBDA_FUNCTION_NAME": "fn", "LANG": "C.UTF-8"}  # fmt: skip
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-u", str(BOOTSTRAP), env=env, cwd=task_root,
+    proc = await asyncio.create_subprocess_exec(python, "-u", str(BOOTSTRAP), env=env, cwd=task_root,
                                                 stdout=asyncio.subprocess.DEVNULL)  # fmt: skip
     results: list[RuntimeResult] = []
     init_error = None
@@ -71,9 +75,14 @@ async def serve(task_root: Path, events: list[object], handler: str = "app.handl
     return results, init_error, api.kinds, status
 
 
-def test_invocations_over_frames(tmp_path: Path) -> None:
+@pytest.mark.parametrize("version", ["3.9", "3.10", "3.11", "3.12", "3.13"])
+def test_invocations_over_frames(tmp_path: Path, version: str) -> None:
+    runtime = python_family.resolve(f"python{version}", {})
+    if runtime is None or runtime.zygote_python is None:
+        pytest.skip(f"no python{version} interpreter installed")
     (tmp_path / "app.py").write_text(SOURCE)
-    results, init_error, kinds, status = asyncio.run(serve(tmp_path, [{"a": 1}, {"fail": "bad"}, {"b": "é"}]))
+    events: list[object] = [{"a": 1}, {"fail": "bad"}, {"b": "é"}]
+    results, init_error, kinds, status = asyncio.run(serve(tmp_path, events, python=runtime.zygote_python))
     assert init_error is None and status == 0
     assert kinds == {FramedConnection.__name__}
     ok, failed, again = results
