@@ -194,7 +194,7 @@ def test_an_integration_timeout_is_answered_503_and_the_connection_closed_after(
     assert answer.startswith(b"HTTP/1.1 503 ") and b"Connection: close" in answer and b"late" not in answer
 
 
-def test_an_unknown_api_and_a_rest_api_are_aiohttps(servers: dict[str, tuple[LaminaProcess, dict[str, str]]]) -> None:
+def test_an_id_no_api_owns_is_aiohttps_403(servers: dict[str, tuple[LaminaProcess, dict[str, str]]]) -> None:
     unknown = same(servers, lambda ids: request("main", "GET", "/x")({"main": "abcdefghij"}))
     assert unknown.startswith(b"HTTP/1.1 403 ")
 

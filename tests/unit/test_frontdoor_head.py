@@ -176,6 +176,9 @@ def test_a_plain_api_call_is_read_by_host_or_by_path() -> None:
 
 @pytest.mark.parametrize("raw", [
     api("GET /x HTTP/1.1", "Host: localhost"),  # no execute-api address
+    # A function URL's Host is served as the function URL's, whatever the path.
+    api("GET /_aws/execute-api/abcdefghij/x HTTP/1.1",
+        "Host: 0123456789abcdefghijklmnopqrstuv.lambda-url.us-east-1.localhost:9000"),
     api("GET /x HTTP/1.1", "Host: abcdefghij.execute-api.localhost", "Host: other"),
     api("GET /x HTTP/1.0", "Host: abcdefghij.execute-api.localhost"),
     api("HEAD /x HTTP/1.1", "Host: abcdefghij.execute-api.localhost"),

@@ -206,9 +206,12 @@ def _api_call(head_length: int, lines: list[bytes], limit: int) -> ApiCall | Rou
             return Route.AIOHTTP
         headers.append((name.decode("ascii"), text))
     raw_path, _, raw_query = target.decode("ascii").partition("?")
-    api_id = api_addresses.parse_host(seen.get(b"host", ""))
+    host = seen.get(b"host", "")
+    api_id = api_addresses.parse_host(host)
     if api_id is not None:
         path = raw_path
+    elif "lambda-url" in host.lower():
+        return Route.AIOHTTP  # a function URL's Host comes first, whatever the path says
     else:
         split = api_addresses.split_path_form(raw_path)
         if split is None:
