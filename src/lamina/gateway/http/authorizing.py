@@ -33,13 +33,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Mapping
 
-from lamina.gateway.exchange import ApiRequest
-
 from lamina.gateway.authorizers import identity, tokens
 from lamina.gateway.authorizers.asking import AuthorizerCalls
 from lamina.gateway.authorizers.cache import AnswerCache
 from lamina.gateway.authorizers.decision import HTTP_ERROR, UNAUTHORIZED, Failed, Refuse, decide_http
 from lamina.gateway.authorizers.jwks import KeySets
+from lamina.gateway.exchange import ApiRequest
 from lamina.gateway.http.authorizer_events import request_event_v1, request_event_v2, request_view, route_arn
 from lamina.gateway.http.authorizers import Guard
 from lamina.gateway.http.state import Table
