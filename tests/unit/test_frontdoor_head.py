@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from lamina.dataplane.head import MAX_HEAD, FastInvoke, Route, route
-from lamina.dataplane.wire import Clock, response
+from lamina.dataplane.head import MAX_HEAD, ApiCall, FastInvoke, Route, route
+from lamina.dataplane.wire import Clock, api_response, response
 
 LIMIT = 6 * 1024 * 1024
 INVOKE = "POST /2015-03-31/functions/{name}/invocations{query} HTTP/1.1"
@@ -56,7 +56,6 @@ def test_a_head_still_arriving_needs_more_and_one_too_long_goes_to_aiohttp() -> 
     ("X-Amz-Invocation-Type: RequestResponse", "X-Amz-Invocation-Type: Event"),
     ("X-Amz-Log-Type: Tail",),
     ("Host: 0123456789abcdefghijklmnopqrstuv.lambda-url.us-east-1.localhost:9000",),  # a function URL
-    ("Host: abcdefghij.execute-api.localhost:9000",),  # an API Gateway API
     ("Host: a", "Host: b"),
     ("X-Odd: caf\xe9",), ("X-Odd: a\x00b",), ("X-Odd: a\x7fb",), ("Bad Name: x",), ("NoColon",),
 ])  # fmt: skip
@@ -154,3 +153,69 @@ def test_the_benchmark_request_and_botocores_are_served_here() -> None:
             b"amz-sdk-invocation-id: 5d3c0b5e-0b0e-4a5c-9e0e-1b1d2c3d4e5f\r\namz-sdk-request: attempt=1; max=1\r\n"
             b"Content-Length: 2\r\n\r\n{}")  # fmt: skip
     assert isinstance(route(boto, LIMIT), FastInvoke)
+
+
+def api(line: str, *headers: str, body: bytes = b"") -> bytes:
+    return "\r\n".join([line, *headers]).encode("latin-1") + b"\r\n\r\n" + body
+
+
+def test_a_plain_api_call_is_read_by_host_or_by_path() -> None:
+    raw = api("GET /pets/1?a=1&b= HTTP/1.1", "Host: abcdefghij.execute-api.localhost:9000", "X-A: 1 ", "x-a:2",
+              "Cookie: c=1")  # fmt: skip
+    assert route(raw, LIMIT) == ApiCall(len(raw), "abcdefghij", "/pets/1", "GET", "a=1&b=", (
+        ("Host", "abcdefghij.execute-api.localhost:9000"), ("X-A", "1"), ("x-a", "2"), ("Cookie", "c=1")), 0, False)
+    raw = api("POST /_aws/execute-api/abcdefghij/v1/x HTTP/1.1", "Host: 127.0.0.1", "Content-Length: 2",
+              "Connection: close", body=b"{}")  # fmt: skip
+    decided = route(raw, LIMIT)
+    assert isinstance(decided, ApiCall)
+    assert (decided.api_id, decided.path, decided.content_length, decided.close) == ("abcdefghij", "/v1/x", 2, True)
+    # An Invoke's request line at an API's Host is the API's request.
+    invoke = route(request("Host: abcdefghij.execute-api.localhost:9000", "Content-Length: 0"), LIMIT)
+    assert isinstance(invoke, ApiCall) and invoke.path == "/2015-03-31/functions/fn/invocations"
+
+
+@pytest.mark.parametrize("raw", [
+    api("GET /x HTTP/1.1", "Host: localhost"),  # no execute-api address
+    # A function URL's Host is served as the function URL's, whatever the path.
+    api("GET /_aws/execute-api/abcdefghij/x HTTP/1.1",
+        "Host: 0123456789abcdefghijklmnopqrstuv.lambda-url.us-east-1.localhost:9000"),
+    api("GET /x HTTP/1.1", "Host: abcdefghij.execute-api.localhost", "Host: other"),
+    api("GET /x HTTP/1.0", "Host: abcdefghij.execute-api.localhost"),
+    api("HEAD /x HTTP/1.1", "Host: abcdefghij.execute-api.localhost"),
+    api("get /x HTTP/1.1", "Host: abcdefghij.execute-api.localhost"),
+    api("GET http://abcdefghij.execute-api.localhost/x HTTP/1.1", "Host: abcdefghij.execute-api.localhost"),
+    api("GET //x HTTP/1.1", "Host: abcdefghij.execute-api.localhost"),
+    api("GET /x#y HTTP/1.1", "Host: abcdefghij.execute-api.localhost"),
+    api("GET  /x HTTP/1.1", "Host: abcdefghij.execute-api.localhost"),
+    api("GET /_aws/execute-api/abcdefghij/x HTTP/1.1", "Content-Length: 2", "Transfer-Encoding: chunked"),
+    api("GET /_aws/execute-api/abcdefghij/x HTTP/1.1", "Content-Length: 2", "Content-Length: 2"),
+    api("GET /_aws/execute-api/abcdefghij/x HTTP/1.1", "Content-Length: +2"),
+    api("GET /_aws/execute-api/abcdefghij/x HTTP/1.1", f"Content-Length: {LIMIT + 1}"),
+    api("GET /_aws/execute-api/abcdefghij/x HTTP/1.1", " Folded: x"),
+    api("GET /_aws/execute-api/abcdefghij/x HTTP/1.1", "Expect: 100-continue"),
+    api("GET /_aws/execute-api/abcdefghij/x HTTP/1.1", "Upgrade: websocket"),
+    api("GET /_aws/execute-api/abcdefghij/x HTTP/1.1", "Connection: Upgrade"),
+    api("GET /_aws/execute-api/abcdefghij/x HTTP/1.1", "X-Odd: caf\xe9"),
+    api("GET /_aws/execute-api/abcdefghij/x HTTP/1.1", "Bad Name: x"),
+    api("GET /_aws/execute-api/abcdefghij/x HTTP/1.1", "X-A: 1").replace(b"X-A: 1", b"X-A: \r1"),
+])  # fmt: skip
+def test_an_api_call_not_read_plainly_goes_to_aiohttp(raw: bytes) -> None:
+    assert route(raw, LIMIT) is Route.AIOHTTP
+
+
+def test_api_answers_are_written_as_aiohttp_writes_a_response_of_those_headers() -> None:
+    date = b"Sun, 06 Dec 2026 22:47:29 GMT"
+    server = "Server: Python/3.11 aiohttp/"
+    written = api_response(200, [("X-A", "1")], b"x", date=date, close=True).decode()
+    assert written.startswith("HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 1\r\nContent-Type: application/octet-stream\r\n"
+                              f"Date: {date.decode()}\r\n{server}")  # fmt: skip
+    assert written.endswith("\r\nConnection: close\r\n\r\nx")
+    empty = api_response(200, [("X-A", "1")], b"", date=date, close=False).decode()
+    assert "Content-Length: 0\r\nDate: " in empty and "Content-Type" not in empty and "Connection" not in empty
+    given = api_response(404, [("Set-Cookie", "a=1"), ("Set-Cookie", "b=2"), ("date", "mine"), ("Server", "s")], b"x",
+                         date=date, close=False).decode()  # fmt: skip
+    assert given == ("HTTP/1.1 404 Not Found\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\ndate: mine\r\nServer: s\r\n"
+                     "Content-Length: 1\r\nContent-Type: application/octet-stream\r\n\r\nx")  # fmt: skip
+    none = api_response(304, [("X-A", "1")], b"ignored", date=date, close=False).decode()
+    assert none.startswith("HTTP/1.1 304 Not Modified\r\nX-A: 1\r\nDate: ") and none.endswith("\r\n\r\n")
+    assert api_response(599, [], b"", date=date, close=False).startswith(b"HTTP/1.1 599 \r\nContent-Length: 0\r\n")

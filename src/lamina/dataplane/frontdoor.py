@@ -19,6 +19,13 @@ connection closed; requests sent before the last is answered (pipelining) wait i
 oversized payload, and anything malformed or ambiguous go to aiohttp, which refuses them as now.
 An Invoke whose client goes away is not cancelled (nor is it by aiohttp: handler_cancellation
 is off); its answer is dropped.
+
+Requests for execute-api addresses (``head.ApiCall``) whose API's kind serves plain requests
+(``Directory.plain``: HTTP APIs) are served here too, by the same code aiohttp's middleware calls
+(``gateway.exchange``): the body is read first, then the answer written as aiohttp writes it
+(``wire.api_response``). An answer sent early (an integration's timeout) is written at once and
+the connection closed when the serving code returns, as under aiohttp; a body that does not arrive
+in time is answered with the API's 408.
 """
 
 from __future__ import annotations
@@ -31,12 +38,15 @@ import time
 from typing import Callable
 
 from aiohttp.tcp_helpers import tcp_keepalive
+from multidict import CIMultiDict
 
 from lamina import ids
 from lamina.api.errors import RequestTimeout, error_parts
 from lamina.api.invoke import result_headers
 from lamina.dataplane import head, wire
 from lamina.errors import ApiError, ServiceError
+from lamina.gateway.endpoint import Directory
+from lamina.gateway.exchange import ApiAnswer, ApiRequest, PlainEndpoints
 from lamina.invoke.service import InvokeRequest, Invoker
 from lamina.settings import Settings
 
@@ -46,12 +56,19 @@ _PIPELINE_BYTES = 256 * 1024  # buffered beyond the request being answered befor
 _LINGER_SECONDS = 10.0  # after a 408, what the client still sends is read and dropped this long (aiohttp's lingering)
 
 
+# What aiohttp answers when serving failed unexpectedly.
+_INTERNAL_ERROR = ApiAnswer(500, [("Content-Type", "text/plain; charset=utf-8")],
+                            b"500 Internal Server Error\n\nServer got itself in trouble", close=True)  # fmt: skip
+
+
 class FrontDoor:
     """The listener's protocol factory, and the registry of the connections it serves itself."""
 
-    def __init__(self, aiohttp_factory: Callable[[], asyncio.Protocol], invoker: Invoker, settings: Settings) -> None:
+    def __init__(self, aiohttp_factory: Callable[[], asyncio.Protocol], invoker: Invoker, settings: Settings,
+                 apis: Directory | None = None) -> None:  # fmt: skip
         self.aiohttp_factory = aiohttp_factory
         self.invoker = invoker
+        self.apis = apis  # the execute-api addresses' kinds of API (None: none served here)
         self.payload_limit = settings.limits.sync_payload_bytes
         self.header_timeout = settings.header_timeout_seconds
         self.body_timeout = settings.body_timeout_seconds
@@ -77,7 +94,10 @@ class Connection(asyncio.Protocol):
         self._loop = asyncio.get_running_loop()
         self._transport: asyncio.Transport | None = None
         self._buffer = bytearray()
-        self._pending: head.FastInvoke | None = None  # the buffer's request, whose body is arriving
+        self._pending: head.FastInvoke | head.ApiCall | None = None  # the buffer's request, whose body is arriving
+        self._kind: PlainEndpoints | None = None  # the pending API call's kind of API
+        self._remote = ""
+        self._local_port: int | None = None
         self._busy = False  # a request is being answered
         self._close_after = False
         self._write_paused = False
@@ -96,6 +116,10 @@ class Connection(asyncio.Protocol):
             transport.close()
             return
         tcp_keepalive(transport)
+        peer = transport.get_extra_info("peername")
+        self._remote = peer[0] if isinstance(peer, tuple) else ""
+        sockname = transport.get_extra_info("sockname")
+        self._local_port = int(sockname[1]) if isinstance(sockname, tuple) else None
         self._door.connections.add(self)
         self._set_deadline(self._loop.time() + self._door.header_timeout)
 
@@ -157,6 +181,12 @@ class Connection(asyncio.Protocol):
                 if routed is head.Route.AIOHTTP:
                     self._hand_over()
                     return
+                if isinstance(routed, head.ApiCall):
+                    apis = self._door.apis
+                    self._kind = apis.plain(routed.api_id) if apis is not None else None
+                    if self._kind is None:
+                        self._hand_over()  # an id no API owns, a REST API's: aiohttp's middleware serves it
+                        return
                 decision = routed
             end = decision.head_length + decision.content_length
             if len(self._buffer) < end:
@@ -193,12 +223,17 @@ class Connection(asyncio.Protocol):
 
     # -- answering -------------------------------------------------------------------------
 
-    def _start(self, request: head.FastInvoke, body: bytes) -> None:
+    def _start(self, request: head.FastInvoke | head.ApiCall, body: bytes) -> None:
         self._busy = True
         self._deadline = math.inf  # no deadline while the function runs (nor under aiohttp)
         if request.close:
             self._close_after = True
-        task = self._loop.create_task(self._invoke(request, body))
+        if isinstance(request, head.ApiCall):
+            kind, self._kind = self._kind, None
+            assert kind is not None
+            task = self._loop.create_task(self._serve(request, body, kind))
+        else:
+            task = self._loop.create_task(self._invoke(request, body))
         self._door.tasks.add(task)
         task.add_done_callback(self._door.tasks.discard)
 
@@ -219,6 +254,40 @@ class Connection(asyncio.Protocol):
         content_type = "application/json" if result.status == 200 else "application/octet-stream"
         self._respond(wire.response(result.status, result_headers(result).items(), content_type, result.payload,
                                     date=self._date(), close=self._close_after))  # fmt: skip
+
+    def _api_request(self, call: head.ApiCall, body: bytes) -> ApiRequest:
+        async def read() -> bytes:
+            return body
+
+        return ApiRequest(call.method, call.raw_query, CIMultiDict(call.headers), self._remote, "HTTP/1.1",
+                          self._local_port, call.content_length, read)  # fmt: skip
+
+    async def _serve(self, call: head.ApiCall, body: bytes, kind: PlainEndpoints) -> None:
+        sent_early = False
+
+        def early(answer: ApiAnswer) -> None:
+            nonlocal sent_early
+            sent_early = True
+            self._close_after = True
+            if self._transport is not None:
+                self._transport.write(self._api_bytes(answer))
+
+        try:
+            answer = await kind.answer(self._api_request(call, body), call.api_id, call.path, early)
+        except Exception:
+            log.exception("unexpected error serving API %s", call.api_id)
+            answer = _INTERNAL_ERROR
+        if sent_early:
+            self._respond(b"")  # closes: the answer is out
+            return
+        if answer.close or not wire.safe(answer.headers):
+            self._close_after = True
+        # A header aiohttp cannot write (a CR or LF in it): the connection is closed unanswered, as there.
+        self._respond(self._api_bytes(answer) if wire.safe(answer.headers) else b"")
+
+    def _api_bytes(self, answer: ApiAnswer) -> bytes:
+        return wire.api_response(answer.status, answer.headers, answer.body, date=self._date(),
+                                 close=self._close_after or answer.close)  # fmt: skip
 
     def _respond_error(self, error: ApiError, request_id: str) -> None:
         status, headers, body = error_parts(error, request_id)
@@ -266,12 +335,19 @@ class Connection(asyncio.Protocol):
         # A body that did not arrive in time: 408, as api/context.read_body answers it. The client
         # may still be sending: what it sends is read and dropped for a while, so that closing does
         # not reset the connection before the answer is read (aiohttp's lingering close).
-        self._pending = None
+        pending, self._pending = self._pending, None
+        kind, self._kind = self._kind, None
         self._buffer.clear()
         self._lingering = True
-        late = RequestTimeout("The request body did not arrive in time.")
-        status, headers, body = error_parts(late, ids.request_id())
-        transport.write(wire.response(status, headers.items(), "application/json", body, date=self._date(), close=True))
+        if isinstance(pending, head.ApiCall) and kind is not None:
+            answer = kind.body_timed_out(self._api_request(pending, b""), pending.api_id)
+            self._close_after = True
+            transport.write(self._api_bytes(answer))
+        else:
+            late = RequestTimeout("The request body did not arrive in time.")
+            status, headers, body = error_parts(late, ids.request_id())
+            transport.write(wire.response(status, headers.items(), "application/json", body, date=self._date(),
+                                          close=True))  # fmt: skip
         if transport.can_write_eof():
             transport.write_eof()
         self._timer = self._loop.call_later(_LINGER_SECONDS, transport.close)

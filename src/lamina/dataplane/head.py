@@ -10,9 +10,17 @@ at most one Host, Content-Length, Connection and X-Amz-* header each, a decimal 
 (absent: no body) within the synchronous payload limit, no Transfer-Encoding, Expect, Upgrade or
 Content-Encoding, ``Connection`` absent, ``keep-alive`` or ``close``, ``X-Amz-Invocation-Type``
 absent or ``RequestResponse``, ``X-Amz-Log-Type`` not ``Tail``, and a Host that is not a
-function URL's or an execute-api address. Anything else, however odd (smuggling attempts
-included), is ``AIOHTTP``: the request and the rest of its connection go to aiohttp, which
-answers or refuses it exactly as it does without a front door.
+function URL's or an execute-api address.
+
+A request for an execute-api address (``gateway.addresses``: its Host, or its path's
+``/_aws/execute-api/<api-id>/`` prefix) is an ``ApiCall`` when it is as plain: HTTP/1.1, a
+method of ``_METHODS``, an origin-form target without a fragment, the same strictness of bytes and
+lines, at most one Host, Content-Length and Connection, and none of the refused headers; whether
+its API is one the front door serves is the front door's question (``Services.apis``).
+
+Anything else, however odd (smuggling attempts included), is ``AIOHTTP``: the request and the
+rest of its connection go to aiohttp, which answers or refuses it exactly as it does without a
+front door.
 """
 
 from __future__ import annotations
@@ -41,6 +49,11 @@ _RAW_QUALIFIER = re.compile(rb"[A-Za-z0-9_$%-]{1,384}")
 _QUALIFIER = re.compile(r"[A-Za-z0-9_$-]+")
 # Headers that make a request aiohttp's whatever their value.
 _REFUSED = frozenset({b"transfer-encoding", b"expect", b"upgrade", b"content-encoding"})
+# An API call's methods served here (HEAD, CONNECT, TRACE and others: aiohttp's, whose answers to
+# them differ in their framing).
+_METHODS = frozenset({b"GET", b"POST", b"PUT", b"PATCH", b"DELETE", b"OPTIONS"})
+_ONCE = frozenset({b"host", b"content-length", b"connection"})
+_EXECUTE_API = b"execute-api"
 # Headers read here: each at most once (aiohttp reads the first of several; none is sent twice by a client).
 _READ = frozenset({b"host", b"content-length", b"connection", b"x-amz-invocation-type", b"x-amz-log-type",
                    b"x-amz-client-context"})  # fmt: skip
@@ -63,7 +76,21 @@ class FastInvoke(NamedTuple):  # a tuple: made for every request, the cheapest v
     close: bool  # Connection: close: answer, then close the connection
 
 
-def route(buffer: bytes | bytearray, payload_limit: int) -> FastInvoke | Route:
+class ApiCall(NamedTuple):
+    """A request for API ``api_id`` (``path``: within the API, as sent) the front door may serve:
+    its head is ``head_length`` bytes; ``content_length`` bytes of body follow."""
+
+    head_length: int
+    api_id: str
+    path: str
+    method: str
+    raw_query: str
+    headers: tuple[tuple[str, str], ...]  # names as sent, values trimmed, in order
+    content_length: int
+    close: bool
+
+
+def route(buffer: bytes | bytearray, payload_limit: int) -> FastInvoke | ApiCall | Route:
     """What to do with the request at the start of ``buffer``."""
     end = buffer.find(b"\r\n\r\n", 0, MAX_HEAD)
     if end < 0:
@@ -73,7 +100,8 @@ def route(buffer: bytes | bytearray, payload_limit: int) -> FastInvoke | Route:
         if len(buffer) >= MAX_HEAD or buffer.count(b"\n") != crlf or bare_cr:
             return Route.AIOHTTP
         return Route.NEED_MORE
-    if not buffer.startswith(_PREFIX):
+    invoke = buffer.startswith(_PREFIX)
+    if not invoke and buffer.find(_EXECUTE_API, 0, end) < 0:
         return Route.AIOHTTP
     head = bytes(buffer[:end])
     if _ODD.search(head) is not None:
@@ -82,9 +110,9 @@ def route(buffer: bytes | bytearray, payload_limit: int) -> FastInvoke | Route:
     # A bare CR or LF is read as a line end by some parsers and not by others.
     if head.count(b"\n") != len(lines) - 1 or head.count(b"\r") != len(lines) - 1:
         return Route.AIOHTTP
-    target = _target(lines[0])
+    target = _target(lines[0]) if invoke else None
     if target is None:
-        return Route.AIOHTTP
+        return _api_call(end + 4, lines, payload_limit)
     seen: dict[bytes, str] = {}
     for line in lines[1:]:
         name, colon, value = line.partition(b":")
@@ -97,7 +125,8 @@ def route(buffer: bytes | bytearray, payload_limit: int) -> FastInvoke | Route:
             seen[key] = value.strip(b" \t").decode("ascii")
         elif key in _REFUSED:
             return Route.AIOHTTP
-    return _decide(end + 4, target, seen, payload_limit)
+    decided = _decide(end + 4, target, seen, payload_limit)
+    return _api_call(end + 4, lines, payload_limit) if decided is None else decided
 
 
 def _target(request_line: bytes) -> tuple[str, str | None] | None:
@@ -130,12 +159,14 @@ def _decoded(raw: bytes, allowed: re.Pattern[str]) -> str | None:
 
 def _decide(
     head_length: int, target: tuple[str, str | None], headers: dict[bytes, str], limit: int
-) -> FastInvoke | Route:
+) -> FastInvoke | Route | None:
+    """None: the Host is an execute-api address (the request is read as an API call)."""
     host = headers.get(b"host", "").lower()
     if ("lambda-url" in host or "execute-api" in host) and (
         url_addresses.parse_host(host) is not None or api_addresses.parse_host(host) is not None
     ):
-        return Route.AIOHTTP  # a function URL's or an API's request: their middlewares serve it
+        # a function URL's request (its middleware serves it), or an API's (read as one)
+        return None if api_addresses.parse_host(host) is not None else Route.AIOHTTP
     if headers.get(b"x-amz-invocation-type", "RequestResponse") != "RequestResponse":
         return Route.AIOHTTP
     if headers.get(b"x-amz-log-type") == "Tail":
@@ -149,3 +180,48 @@ def _decide(
     function, qualifier = target
     return FastInvoke(head_length, function, qualifier, int(raw_length), headers.get(b"x-amz-client-context"),
                       connection == "close")  # fmt: skip
+
+
+def _api_call(head_length: int, lines: list[bytes], limit: int) -> ApiCall | Route:
+    """The request as an execute-api call, if it is one read plainly."""
+    parts = lines[0].split(b" ")
+    if len(parts) != 3 or parts[2] != b"HTTP/1.1" or parts[0] not in _METHODS:
+        return Route.AIOHTTP
+    target = parts[1]
+    if not target.startswith(b"/") or target.startswith(b"//") or b"#" in target:
+        return Route.AIOHTTP
+    headers: list[tuple[str, str]] = []
+    seen: dict[bytes, str] = {}
+    for line in lines[1:]:
+        name, colon, value = line.partition(b":")
+        if not colon or _TOKEN.fullmatch(name) is None:
+            return Route.AIOHTTP
+        key = name.lower()
+        text = value.strip(b" \t").decode("ascii")
+        if key in _ONCE:
+            if key in seen:
+                return Route.AIOHTTP
+            seen[key] = text
+        elif key in _REFUSED:
+            return Route.AIOHTTP
+        headers.append((name.decode("ascii"), text))
+    raw_path, _, raw_query = target.decode("ascii").partition("?")
+    host = seen.get(b"host", "")
+    api_id = api_addresses.parse_host(host)
+    if api_id is not None:
+        path = raw_path
+    elif "lambda-url" in host.lower():
+        return Route.AIOHTTP  # a function URL's Host comes first, whatever the path says
+    else:
+        split = api_addresses.split_path_form(raw_path)
+        if split is None:
+            return Route.AIOHTTP
+        api_id, path = split
+    connection = seen.get(b"connection", "keep-alive").lower()
+    if connection not in ("keep-alive", "close"):
+        return Route.AIOHTTP
+    raw_length = seen.get(b"content-length", "0")
+    if not raw_length.isdigit() or len(raw_length) > 12 or int(raw_length) > limit:
+        return Route.AIOHTTP  # aiohttp answers a payload too large (413), as it does now
+    return ApiCall(head_length, api_id, path, parts[0].decode("ascii"), raw_query, tuple(headers), int(raw_length),
+                   connection == "close")  # fmt: skip

@@ -33,13 +33,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Mapping
 
-from aiohttp import web
-
 from lamina.gateway.authorizers import identity, tokens
 from lamina.gateway.authorizers.asking import AuthorizerCalls
 from lamina.gateway.authorizers.cache import AnswerCache
 from lamina.gateway.authorizers.decision import HTTP_ERROR, UNAUTHORIZED, Failed, Refuse, decide_http
 from lamina.gateway.authorizers.jwks import KeySets
+from lamina.gateway.exchange import ApiRequest
 from lamina.gateway.http.authorizer_events import request_event_v1, request_event_v2, request_view, route_arn
 from lamina.gateway.http.authorizers import Guard
 from lamina.gateway.http.state import Table
@@ -87,7 +86,7 @@ class HttpAuthorizing:
         self._clock = clock
         self._calls = AuthorizerCalls(invoker, timeout_seconds, name="http-authorizer")
 
-    async def authorize(self, guard: Guard, request: web.Request, *, api_id: str, path: str, route_path: str,
+    async def authorize(self, guard: Guard, request: ApiRequest, *, api_id: str, path: str, route_path: str,
                         table: Table, match: Match, request_id: str) -> Authorized | Refuse:  # fmt: skip
         """Whether the request (``path``: as sent; ``route_path``: within its stage) may reach its route."""
         try:
@@ -96,7 +95,7 @@ class HttpAuthorizing:
             log.exception("HTTP API %s: authorizing %s failed", api_id, match.route_key)
             return HTTP_ERROR
 
-    async def _authorize(self, guard: Guard, request: web.Request, api_id: str, path: str, route_path: str,
+    async def _authorize(self, guard: Guard, request: ApiRequest, api_id: str, path: str, route_path: str,
                          table: Table, match: Match, request_id: str) -> Authorized | Refuse:  # fmt: skip
         authorizer = guard.authorizer
         if authorizer is None:  # never served open

@@ -23,8 +23,7 @@ from lamina.gateway import addresses
 from lamina.urls.events import request_time_ms
 
 if TYPE_CHECKING:
-    from aiohttp import web
-
+    from lamina.gateway.exchange import ApiRequest
     from lamina.gateway.http.routing import Match
     from lamina.gateway.http.state import Table
     from lamina.settings import Settings
@@ -149,21 +148,19 @@ def event_v1(req: UrlRequest, ctx: RouteContext, now_ms: int) -> dict[str, objec
     }
 
 
-def describe(request: web.Request, settings: Settings, api_id: str, path: str, table: Table, match: Match,
+def describe(request: ApiRequest, settings: Settings, api_id: str, path: str, table: Table, match: Match,
              request_id: str, body: bytes = b"") -> tuple[UrlRequest, RouteContext]:  # fmt: skip
     """The request and its route as an event describes them (the integration's, with ``body``; a
     Lambda authorizer's, without: authorizers are not sent the body)."""
-    sockname = request.transport.get_extra_info("sockname") if request.transport else None
     req = UrlRequest(
-        method=request.method, raw_path=path, raw_query=request.rel_url.raw_query_string,
-        headers=tuple(request.headers.items()), body=body,
-        source_ip=request.remote or "", protocol=f"HTTP/{request.version.major}.{request.version.minor}",
+        method=request.method, raw_path=path, raw_query=request.raw_query, headers=tuple(request.headers.items()),
+        body=body, source_ip=request.remote, protocol=request.protocol,
     )  # fmt: skip
     ctx = RouteContext(
         api_id=api_id, account_id=settings.account_id, domain_name=addresses.domain_name(api_id),
         stage=table.stage.name, route_key=match.route_key, resource=table.resources.get(match.route_key, match.route_key),
         route_id=match.route_key, path_parameters=match.path_parameters, stage_variables=table.stage.stage_variables,
         request_id=request_id, trace_id=f"Root={ids.trace_root()}",
-        forwarded_port=int(sockname[1]) if sockname else settings.port,
+        forwarded_port=request.local_port or settings.port,
     )  # fmt: skip
     return req, ctx

@@ -16,6 +16,8 @@ What a request goes through, in order:
    With CORS configured, the API's CORS headers replace any the function set, as on AWS.
 
 Large bodies and payloads are encoded and parsed in worker threads (``jsonbody.INLINE_BYTES``).
+The request and the answer are plain values (``gateway.exchange``): the front door serves plain
+requests through ``answer``; aiohttp's middleware serves the rest through ``serve``.
 """
 
 from __future__ import annotations
@@ -25,11 +27,14 @@ import logging
 import time
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 from lamina import ids, jsonbody, jsonwrite
-from lamina.api.context import Services, read_body
+from lamina.api.context import Services
 from lamina.api.errors import RequestTimeout
 from lamina.errors import ApiError, RequestTooLarge
+from lamina.gateway.aiohttp_exchange import AiohttpExchange
+from lamina.gateway.exchange import ApiAnswer, ApiRequest, Early
 from lamina.gateway.http import responses
 from lamina.gateway.http.authorizer_events import Builder, with_authorizer
 from lamina.gateway.http.authorizing import Authorized, HttpAuthorizing, refusal
@@ -47,27 +52,29 @@ log = logging.getLogger(__name__)
 
 
 class HttpApiEndpoints:
-    """The ``Endpoints`` of HTTP APIs: registered in ``Services.apis``."""
+    """The ``Endpoints`` of HTTP APIs (a ``PlainEndpoints`` too): registered in ``Services.apis``."""
 
     def __init__(self, apis: HttpApis, services: Services) -> None:
         self._apis = apis
         self._svc = services
-        # Answers sent when an integration timed out, while its invocation runs on in the handler.
-        self._late: set[asyncio.Task[web.Response]] = set()
+        self._aiohttp = AiohttpExchange(self)
         self._authorizing = HttpAuthorizing(services.invoker, services.settings)  # its answers and JWKS kept
 
     def serves(self, api_id: str) -> bool:
         state = self._apis.find(api_id)
         return state is not None and not state.api.disable_execute_api_endpoint
 
-    def _answer_late(self, request: web.Request, response: web.Response) -> asyncio.Task[web.Response]:
-        """Send ``response`` now, from a task of its own, while the request's handler is still waiting."""
-        task = asyncio.create_task(_send(request, response), name=f"http-api-timeout-{response.headers.get('apigw-requestid')}")
-        self._late.add(task)
-        task.add_done_callback(self._late.discard)
-        return task
-
     async def serve(self, request: web.Request, api_id: str, path: str) -> web.StreamResponse:
+        return await self._aiohttp.serve(request, api_id, path)
+
+    def body_timed_out(self, request: ApiRequest, api_id: str) -> ApiAnswer:
+        """The answer to a request whose body did not arrive in time (the connection then closes)."""
+        state = self._apis.find(api_id)
+        api_cors = state.api.cors if state is not None else None
+        return _with_cors(_write(responses.message(408, "Request Timeout"), ids.request_id(), close=True), api_cors,
+                          request.headers.get("Origin"))  # fmt: skip
+
+    async def answer(self, request: ApiRequest, api_id: str, path: str, early: Early) -> ApiAnswer:
         request_id = ids.request_id()
         state = self._apis.find(api_id)
         if state is None:
@@ -95,14 +102,13 @@ class HttpApiEndpoints:
             if not isinstance(verdict, Authorized):
                 return _with_cors(_write(refusal(verdict), request_id), api_cors, origin)
             authorized = verdict
-        # The integration's timeout is a timer, not a task per request: if it fires, a task of its own
-        # answers 503 (and the connection closes), while this handler waits for the invocation to end.
-        late: list[asyncio.Task[web.Response]] = []
+        # The integration's timeout is a timer, not a task per request: if it fires, the 503 is sent
+        # at once (and the connection closes), while this waits for the invocation to end.
+        late: list[ApiAnswer] = []
 
         def timed_out() -> None:
-            unavailable = _with_cors(_write(responses.UNAVAILABLE, request_id), api_cors, origin)
-            unavailable.force_close()
-            late.append(self._answer_late(request, unavailable))
+            late.append(_with_cors(_write(responses.UNAVAILABLE, request_id, close=True), api_cors, origin))
+            early(late[0])
 
         timer = asyncio.get_running_loop().call_later(integration.timeout_ms / 1000, timed_out)
         try:
@@ -116,21 +122,18 @@ class HttpApiEndpoints:
         finally:
             timer.cancel()
         if late:  # what the function answered after the timeout is dropped, as API Gateway does
-            return await late[0]
-        written = _with_cors(_write(response, request_id), api_cors, origin)
-        if response.status == 408:
-            written.force_close()
-        return written
+            return late[0]
+        return _with_cors(_write(response, request_id, close=response.status == 408), api_cors, origin)
 
-    async def _invoke(self, request: web.Request, api_id: str, path: str, table: Table, match: Match,
+    async def _invoke(self, request: ApiRequest, api_id: str, path: str, table: Table, match: Match,
                       integration: Integration, request_id: str, authorized: Authorized | None) -> UrlResponse:  # fmt: skip
         svc = self._svc
         limit = svc.settings.limits.sync_payload_bytes
         if request.content_length is not None and request.content_length > limit:
             return responses.TOO_LARGE
         try:
-            body = await read_body(request)
-        except web.HTTPRequestEntityTooLarge:
+            body = await request.read()
+        except RequestTooLarge:
             return responses.TOO_LARGE
         req, ctx = describe(request, svc.settings, api_id, path, table, match, request_id, body)
         build: Builder = event_v1 if integration.payload_format_version == "1.0" else event_v2
@@ -159,25 +162,18 @@ class HttpApiEndpoints:
         return await asyncio.to_thread(responses.response_v2, result.payload, responses.read_large)
 
 
-async def _send(request: web.Request, response: web.Response) -> web.Response:
-    await response.prepare(request)
-    await response.write_eof()
-    return response
+def _write(response: UrlResponse, request_id: str, *, close: bool = False) -> ApiAnswer:
+    if any(name.lower() == "apigw-requestid" for name, _ in response.headers):
+        replaced = CIMultiDict(response.headers)  # the function's value replaced where it stands
+        replaced["apigw-requestid"] = request_id
+        return ApiAnswer(response.status, list(replaced.items()), response.body, close)
+    return ApiAnswer(response.status, [*response.headers, ("apigw-requestid", request_id)], response.body, close)
 
 
-def _write(response: UrlResponse, request_id: str) -> web.Response:
-    written = web.Response(status=response.status, body=response.body)  # its headers: a new CIMultiDict
-    headers = written.headers
-    headers.extend(response.headers)
-    headers["apigw-requestid"] = request_id
-    return written
-
-
-def _with_cors(response: web.Response, api_cors: UrlCors | None, origin: str | None) -> web.Response:
+def _with_cors(answer: ApiAnswer, api_cors: UrlCors | None, origin: str | None) -> ApiAnswer:
     if api_cors is None:
-        return response
-    for name in [k for k in response.headers if k.lower().startswith("access-control-")]:
-        del response.headers[name]
-    for name, value in cors.response_headers(api_cors, origin):
-        response.headers.add(name, value)
-    return response
+        return answer
+    headers = [(k, v) for k, v in answer.headers if not k.lower().startswith("access-control-")]
+    headers.extend(cors.response_headers(api_cors, origin))
+    answer.headers = headers
+    return answer
