@@ -31,7 +31,6 @@ in time is answered with the API's 408.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import time
