@@ -190,7 +190,7 @@ class Server:
         await runner.setup()
         parts.started("the API", runner.cleanup)
         assert runner.server is not None
-        # Plain synchronous Invokes are answered ahead of the application (lamina/dataplane).
+        # Plain synchronous Invokes and HTTP API calls are answered ahead of the application (lamina/dataplane).
         door = FrontDoor(runner.server, invoker, s, apis) if s.front_door else None
         if door is not None:
             parts.started("the front door's connections", door.close)
