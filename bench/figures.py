@@ -52,7 +52,8 @@ def _warm(results: Results) -> list[Figure]:
             out.append(Figure(f"warm invoke, c={c}: throughput", "req/s", point.throughput, Better.HIGHER, CENTRAL))
         out.append(Figure(f"warm invoke, c={c}: p99 latency", "ms", point.latency.p99_ms, Better.LOWER, TAIL))
         if c == 8 and point.server_cpu_us is not None:
-            out.append(Figure("warm invoke, c=8: server CPU per request", "µs", point.server_cpu_us, Better.LOWER, CENTRAL))
+            cpu = point.server_cpu_us
+            out.append(Figure("warm invoke, c=8: server CPU per request", "µs", cpu, Better.LOWER, CENTRAL))
     return out
 
 

@@ -57,6 +57,9 @@ def _target_cells(found: dict[str, Check], *figures: str) -> list[str]:
     return [", ".join(f"{c.target} ({c.measured})" for c in picked), _met(Check("", "", "", overall))]
 
 
+_LABELS = {"throughput": "throughput (req/s)", "cpu": "server CPU per request (µs)"}
+
+
 def _warm_figure(point: WarmPoint | None, figure: str) -> float | None:
     if point is None:
         return None
@@ -73,7 +76,7 @@ def main_table(results: Results) -> str | None:
             continue
         figures = ["p50", "p99"] if c == 1 else ["throughput", "p99", "cpu"] if c == 8 else ["throughput", "p99"]
         for figure in figures:
-            label = {"throughput": "throughput (req/s)", "cpu": "server CPU per request (µs)"}.get(figure, f"{figure} latency (ms)")
+            label = _LABELS.get(figure, f"{figure} latency (ms)")
             vals = [_warm_figure(p, figure) for p in (lam, flo, peer)]
             cells = ["–" if v is None else f"{v:,.0f}" if figure in ("throughput", "cpu") else _ms(v) for v in vals]
             targets = ["", ""]
