@@ -7,6 +7,7 @@ import sqlite3
 from typing import Sequence
 
 from lamina.store.base import BusEvent, Delivery, OutboxMessage
+from lamina.store.sqlite_queue import add_outbox
 
 
 def _encode(owed: Sequence[Delivery]) -> str:
@@ -55,10 +56,5 @@ def settle(
         changed = conn.execute("DELETE FROM bus_events WHERE seq = ?", (seq,)).rowcount
     if not changed:
         return []  # settled before: what it left behind is stored already
-    conn.executemany(
-        "INSERT INTO outbox (target, kind, function, request_id, body, attributes, created_ms) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(m.target, m.kind, m.function, m.request_id, m.body, json.dumps(m.attributes), m.created_ms)
-         for m in messages],
-    )  # fmt: skip
+    add_outbox(conn, messages)
     return insert(conn, forwards)
