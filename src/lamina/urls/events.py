@@ -17,6 +17,7 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Mapping
 
 # Headers about one hop of the connection, not the request: AWS does not pass them on.
 HOP_BY_HOP = frozenset({
@@ -132,6 +133,17 @@ def query_parameters(raw_query: str) -> dict[str, str]:
     return params
 
 
+def http_context(req: UrlRequest, headers: Mapping[str, str]) -> dict[str, str]:
+    """A payload-2.0 event's ``requestContext.http`` (``headers``: the event's, names lower-cased)."""
+    return {
+        "method": req.method.upper(),
+        "path": req.raw_path,
+        "protocol": req.protocol,
+        "sourceIp": req.source_ip,
+        "userAgent": headers.get("user-agent", ""),
+    }
+
+
 def build_event(req: UrlRequest, ctx: EventContext) -> dict[str, object]:
     """The payload-format-2.0 event of one function URL request, members in AWS's order."""
     headers, cookies = event_headers(req, ctx)
@@ -155,13 +167,7 @@ def build_event(req: UrlRequest, ctx: EventContext) -> dict[str, object]:
     request_context.update({
         "domainName": ctx.domain_name,
         "domainPrefix": ctx.url_id,
-        "http": {
-            "method": req.method.upper(),
-            "path": req.raw_path,
-            "protocol": req.protocol,
-            "sourceIp": req.source_ip,
-            "userAgent": headers.get("user-agent", ""),
-        },
+        "http": http_context(req, headers),
         "requestId": ctx.request_id,
         "routeKey": "$default",
         "stage": "$default",

@@ -17,7 +17,7 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Mapping
 
-from lamina.urls.events import HOP_BY_HOP, UrlRequest, encode_body, query_parameters, request_headers
+from lamina.urls.events import HOP_BY_HOP, UrlRequest, encode_body, http_context, query_parameters, request_headers
 from lamina import ids
 from lamina.gateway import addresses
 from lamina.urls.events import request_time_ms
@@ -66,13 +66,7 @@ def event_v2(req: UrlRequest, ctx: RouteContext, now_ms: int) -> dict[str, objec
         "apiId": ctx.api_id,
         "domainName": ctx.domain_name,
         "domainPrefix": ctx.api_id,
-        "http": {
-            "method": req.method.upper(),
-            "path": req.raw_path,
-            "protocol": req.protocol,
-            "sourceIp": req.source_ip,
-            "userAgent": headers.get("user-agent", ""),
-        },
+        "http": http_context(req, headers),
         "requestId": ctx.request_id,
         "routeKey": ctx.route_key,
         "stage": ctx.stage,
