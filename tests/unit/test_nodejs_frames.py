@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from lamina.runtime.api import Invocation, RuntimeApiEndpoint, RuntimeResult
+from lamina.runtime.api import RuntimeResult
 from lamina.runtime.frames import FramedConnection
-from lamina.runtime.http11 import Channel
+
+from tests.recording_endpoint import RecordingEndpoint, invocation
 
 INDEX = Path(__file__).resolve().parents[2] / "src" / "lamina" / "runtime" / "nodejs" / "index.cjs"
 NODE = shutil.which("node")
@@ -38,26 +39,11 @@ exports.callback = (event, context, callback) => {
 """
 
 
-class Endpoint(RuntimeApiEndpoint):
-    """Records the kinds of connection the runtime's calls came on."""
-
-    kinds: set[str]
-
-    def handle_request(self, conn: Channel, method: str, path: str, headers: dict[str, str], body: bytes | None) -> None:
-        self.kinds.add(type(conn).__name__)
-        super().handle_request(conn, method, path, headers, body)
-
-
-def invocation(n: int, event: object) -> Invocation:
-    return Invocation(request_id=f"req-{n}", payload=json.dumps(event).encode(), deadline_ms=2**41,
-                      function_arn="arn:aws:lambda:us-east-1:000000000000:function:fn")  # fmt: skip
-
-
 async def serve(task_root: Path, events: list[object], handler: str = "app.handler") -> tuple[list[RuntimeResult], RuntimeResult | None, set[str], int]:
     """Run ``events`` through a runtime; (results, its init error if any, connection kinds, exit status).
     The results are read once the runtime has exited if it did, else once it asked for more."""
     assert NODE is not None
-    api = Endpoint(max_response_bytes=LIMIT)
+    api = RecordingEndpoint(max_response_bytes=LIMIT)
     api.kinds = set()
     port = await api.start("127.0.0.1")
     env = {"AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}", "_HANDLER": handler, "LAMBDA_TASK_ROOT": str(task_root),
