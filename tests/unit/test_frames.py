@@ -104,6 +104,23 @@ async def endpoint(body_timeout: float | None = None) -> AsyncIterator[tuple[Run
             server.close()
 
 
+async def ready(api: RuntimeApiEndpoint, connect: Callable[[], Awaitable[Peer]]) -> Peer:
+    """A framed connection whose runtime has asked for its first event."""
+    peer = await connect()
+    await peer.send(PREFACE + frame(b"N"))
+    await asyncio.wait_for(api.ready, 5)
+    return peer
+
+
+async def delivered(api: RuntimeApiEndpoint, connect: Callable[[], Awaitable[Peer]]) -> tuple[Peer, Invocation]:
+    """A framed connection that has taken invocation ``req-1``'s event."""
+    peer = await ready(api, connect)
+    inv = invocation()
+    api.deliver(inv)
+    await peer.event()
+    return peer, inv
+
+
 async def result_of(inv: Invocation) -> RuntimeResult:
     return await asyncio.wait_for(inv.result, 5)
 
@@ -111,9 +128,7 @@ async def result_of(inv: Invocation) -> RuntimeResult:
 def test_event_frame_carries_the_next_response_headers() -> None:
     async def scenario() -> Event:
         async with endpoint() as (api, connect):
-            peer = await connect()
-            await peer.send(PREFACE + frame(b"N"))
-            await asyncio.wait_for(api.ready, 5)
+            peer = await ready(api, connect)
             api.deliver(invocation())
             return await peer.event()
 
@@ -168,12 +183,7 @@ def test_every_frame_of_a_read_is_handled() -> None:
 
     async def scenario() -> tuple[RuntimeResult, str]:
         async with endpoint() as (api, connect):
-            peer = await connect()
-            await peer.send(PREFACE + frame(b"N"))
-            await asyncio.wait_for(api.ready, 5)
-            inv = invocation()
-            api.deliver(inv)
-            await peer.event()
+            peer, inv = await delivered(api, connect)
             await peer.send(frame(b"Z", b"whatever\n") + frame(b"R", b"made-up\nnope") + frame(b"R", b"req-1\nyes")
                             + frame(b"N"))  # fmt: skip
             result = await result_of(inv)
@@ -190,12 +200,7 @@ def test_every_frame_of_a_read_is_handled() -> None:
 def test_a_result_for_another_request_is_ignored_without_an_answer() -> None:
     async def scenario() -> tuple[bool, bool, RuntimeResult]:
         async with endpoint() as (api, connect):
-            peer = await connect()
-            await peer.send(PREFACE + frame(b"N"))
-            await asyncio.wait_for(api.ready, 5)
-            inv = invocation()
-            api.deliver(inv)
-            await peer.event()
+            peer, inv = await delivered(api, connect)
             await peer.send(frame(b"R", b"made-up\nforged"), frame(b"X", b"req-0\nBoom\n{}"))
             silent, pending = await peer.silent(), not inv.result.done()
             await peer.send(frame(b"R", b"req-1\nreal"))
@@ -278,12 +283,7 @@ def test_errors_and_init_errors() -> None:
 def test_a_malformed_frame_closes_the_connection(bad: bytes) -> None:
     async def scenario() -> tuple[bool, bool]:
         async with endpoint() as (api, connect):
-            peer = await connect()
-            await peer.send(PREFACE + frame(b"N"))
-            await asyncio.wait_for(api.ready, 5)
-            inv = invocation()
-            api.deliver(inv)
-            await peer.event()
+            peer, inv = await delivered(api, connect)
             await peer.send(bad + frame(b"R", b"req-1\nafter"))
             return await peer.closed_by_server(), inv.result.done()
 
