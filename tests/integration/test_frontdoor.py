@@ -8,7 +8,7 @@ import json
 import re
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +48,12 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Lami
     finally:
         for server in started.values():
             server.stop()
-    # Nothing the tests sent made the front door fail, nor left a callback or task failing unseen.
-    for server in started.values():
+    assert_nothing_failed(started.values())
+
+
+def assert_nothing_failed(servers: Iterable[LaminaProcess]) -> None:
+    """Nothing the tests sent made the front door fail, nor left a callback or task failing unseen."""
+    for server in servers:
         failures = [line for line in server.output if any(sign in line for sign in FAILURES)]
         assert not failures, "".join(server.output)
 

@@ -5,11 +5,12 @@ back, apart from dates and request ids; requests it must not read go to aiohttp,
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+
 import pytest
 
 from lamina.dataplane.head import ApiCall, route
 from tests.conftest import LaminaProcess, deploy, server_env
-from tests.integration.test_frontdoor import FAILURES, LIMIT, TIMEOUTS, exchange, normal
+from tests.integration.test_frontdoor import LIMIT, TIMEOUTS, assert_nothing_failed, exchange, normal
 from tests.integration.test_http_apis import gateway
 
 APP = """
@@ -92,9 +93,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tupl
     finally:
         for server in started.values():
             server.stop()
-    for server in started.values():
-        failures = [line for line in server.output if any(sign in line for sign in FAILURES)]
-        assert not failures, "".join(server.output)
+    assert_nothing_failed(started.values())
 
 
 Build = Callable[[dict[str, str]], bytes]
