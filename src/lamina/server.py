@@ -37,7 +37,9 @@ from lamina.control.policy import PolicyService
 from lamina.control.tags import TagService
 from lamina.control.targets import Targets
 from lamina.control.urls import UrlService
+from lamina.dataplane.counts import Counts
 from lamina.dataplane.frontdoor import FrontDoor
+from lamina.dataplane.lending import AnswerWritten
 from lamina.events.engine import EventBridge
 from lamina.gateway.endpoint import Directory
 from lamina.gateway.http.control import HttpApis
@@ -66,6 +68,7 @@ from lamina.store.overlay import LayerOverlays
 from lamina.store.sqlite import SqliteStore
 
 log = logging.getLogger("lamina")
+_ACCESS_LOG = logging.getLogger("lamina.access")  # AnswerWritten logs nothing to it
 
 
 class Server:
@@ -178,7 +181,7 @@ class Server:
             s, store, code, functions, layers, scheduler, invoker, recorder, max_request,
             tags=tags, policies=policies, event_configs=event_configs, urls=urls, concurrency=concurrency,
             queue=queue, apis=apis, events=events, schedules=schedules, timers=timers, rest_apis=rest_apis,
-            http_apis=http_apis,
+            http_apis=http_apis, front_door=Counts() if s.front_door else None,
         )  # fmt: skip
         apis.add(HttpApiEndpoints(http_apis, svc))
         # Before any environment starts: each serves it inside its network namespace.
@@ -186,12 +189,12 @@ class Server:
         await self._environments_runner.setup()
         parts.started("the API as environments see it", self._environments_runner.cleanup)
         # Set up now, served last: stopped after the invocations it answers have drained.
-        runner = self._app_runner(build_app(svc))
+        runner = self._app_runner(build_app(svc), lent=svc.front_door is not None)
         await runner.setup()
         parts.started("the API", runner.cleanup)
         assert runner.server is not None
         # Plain synchronous Invokes and HTTP API calls are answered ahead of the application (lamina/dataplane).
-        door = FrontDoor(runner.server, invoker, s, apis) if s.front_door else None
+        door = FrontDoor(runner.server, invoker, s, apis, svc.front_door) if svc.front_door is not None else None
         if door is not None:
             parts.started("the front door's connections", door.close)
         await scheduler.start()
@@ -209,11 +212,13 @@ class Server:
         listener = await asyncio.get_running_loop().create_server(door or runner.server, sock=sock, backlog=1024)
         parts.started("accepting connections", _async(listener.close))  # open ones: the API's cleanup
 
-    def _app_runner(self, app: web.Application) -> web.AppRunner:
-        # An idle connection, or one whose request headers are still arriving, is closed after
-        # header_timeout_seconds; a slow body is bounded by api.context.read_body.
-        return web.AppRunner(app, access_log=None, shutdown_timeout=self.settings.shutdown_grace_seconds,
-                             keepalive_timeout=self.settings.header_timeout_seconds)  # fmt: skip
+    def _app_runner(self, app: web.Application, *, lent: bool = False) -> web.AppRunner:
+        """An idle connection, or one whose request headers are still arriving, is closed after
+        header_timeout_seconds; a slow body is bounded by api.context.read_body. ``lent``: the
+        front door lends it requests, and learns from its access log when each is answered."""
+        access = {"access_log": _ACCESS_LOG, "access_log_class": AnswerWritten} if lent else {"access_log": None}
+        return web.AppRunner(app, shutdown_timeout=self.settings.shutdown_grace_seconds,
+                             keepalive_timeout=self.settings.header_timeout_seconds, **access)  # fmt: skip
 
     async def _serve_environment(self, listener: socket.socket) -> asyncio.AbstractServer:
         """Serve the API as environments see it (api/guard.py) on ``listener``, inside an environment's namespace."""

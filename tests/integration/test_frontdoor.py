@@ -261,6 +261,59 @@ def test_boto3_alternates_on_one_pooled_connection(servers: dict[str, LaminaProc
         assert json.loads(out["Payload"].read()) == {"last": True}
 
 
+def front_door(server: LaminaProcess) -> dict[str, int]:
+    """What the server's front door has done so far (a health request, served by aiohttp, is lent)."""
+    health = json.loads(exchange(server, get("/lamina/v1/health", close=True)).partition(b"\r\n\r\n")[2])
+    counts: dict[str, int] = health["frontDoor"]
+    return counts
+
+
+def test_invokes_after_other_calls_on_a_pooled_connection_are_the_front_doors(servers: dict[str, LaminaProcess]) -> None:
+    """boto3's pooled connection made control calls; its Invokes are still answered by the front door."""
+    client: Any = lambda_client(servers["on"].endpoint, max_pool_connections=1)
+    assert client.get_function(FunctionName="echo")["Configuration"]["FunctionName"] == "echo"
+    before = front_door(servers["on"])
+    for n in range(5):
+        assert client.get_alias(FunctionName="echo", Name="live")["Name"] == "live"
+        out = client.invoke(FunctionName="echo", Payload=json.dumps({"n": n}).encode())
+        assert json.loads(out["Payload"].read()) == {"n": n}
+    after = front_door(servers["on"])
+    assert after["served"] - before["served"] == 5
+    # The aliases, and the health request (lent, then given to aiohttp to close: "Connection: close").
+    assert after["lent"] - before["lent"] == 5 + 1
+    assert after["handedOver"] - before["handedOver"] == 1
+
+
+def test_requests_of_unclear_extent_give_the_connection_to_aiohttp(servers: dict[str, LaminaProcess]) -> None:
+    before = front_door(servers["on"])
+    chunked = (b"POST /2015-03-31/functions/echo/invocations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+               b"\r\n2\r\n{}\r\n0\r\n\r\n")  # fmt: skip
+    answer = same(servers, get("/2015-03-31/functions/echo/aliases/live") + chunked + invoke(close=True))
+    assert answer.count(b"HTTP/1.1 200 ") == 3
+    after = front_door(servers["on"])
+    assert after["handedOver"] - before["handedOver"] == 1 + 1  # and the health request's
+    assert after["served"] == before["served"]  # the Invoke after the chunked one is aiohttp's
+
+
+def test_a_lent_request_that_closes_the_connection_is_aiohttps_to_close(servers: dict[str, LaminaProcess]) -> None:
+    before = front_door(servers["on"])
+    answer = exchange(servers["on"], invoke(), get("/2015-03-31/functions/echo/aliases/live", close=True))
+    assert answer.count(b"HTTP/1.1 200 ") == 2 and b"Connection: close" in answer
+    after = front_door(servers["on"])
+    assert after["handedOver"] - before["handedOver"] == 1 + 1  # and the health request's
+
+
+def test_a_large_lent_body_arrives_in_pieces(servers: dict[str, LaminaProcess]) -> None:
+    """A CreateFunction-sized body, sent in pieces, is read by aiohttp; the Invoke after it is the front door's."""
+    body = json.dumps({"Description": "x" * 300_000}).encode()
+    update = (f"PUT /2015-03-31/functions/echo/configuration HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+              f"\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body  # fmt: skip
+    pieces = [update[i : i + 65_536] for i in range(0, len(update), 65_536)]
+    answer = normal(exchange(servers["on"], *pieces, invoke(body=b'{"after": 1}', close=True)))
+    assert answer.count(b"HTTP/1.1 ") == 2 and answer.endswith(b'{"after": 1}')
+    assert b"ValidationException" in answer or b"InvalidParameterValueException" in answer  # too long a description
+
+
 def test_the_aws_cli_invokes_through_it(servers: dict[str, LaminaProcess], tmp_path: Path) -> None:
     out = tmp_path / "out.json"
     done = aws_cli(servers["on"].endpoint, "invoke", "--function-name", "echo", "--payload", '{"cli": 1}', str(out),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from lamina.dataplane.head import MAX_HEAD, ApiCall, FastInvoke, Route, route
+from lamina.dataplane.head import MAX_HEAD, ApiCall, FastInvoke, Plain, Route, plain, route
 from lamina.dataplane.wire import Clock, api_response, response
 
 LIMIT = 6 * 1024 * 1024
@@ -219,3 +219,38 @@ def test_api_answers_are_written_as_aiohttp_writes_a_response_of_those_headers()
     none = api_response(304, [("X-A", "1")], b"ignored", date=date, close=False).decode()
     assert none.startswith("HTTP/1.1 304 Not Modified\r\nX-A: 1\r\nDate: ") and none.endswith("\r\n\r\n")
     assert api_response(599, [], b"", date=date, close=False).startswith(b"HTTP/1.1 599 \r\nContent-Length: 0\r\n")
+
+
+def test_a_plain_requests_extent_is_its_head_and_length() -> None:
+    raw = request("Host: x", "Content-Length: 12", "Content-Type: application/json", line="PUT /a/b?c=d HTTP/1.1")
+    assert plain(raw + b"x" * 12) == Plain(len(raw), 12, close=False)
+    for raw, close in ((request(line="GET /2015-03-31/functions HTTP/1.1"), False),
+                       (request("Connection: close", line="DELETE /x HTTP/1.1"), True),
+                       (request("Connection: Keep-Alive", line="HEAD /x HTTP/1.1"), False)):  # fmt: skip
+        assert plain(raw + b"GET /next HTTP/1.1\r\n\r\n") == Plain(len(raw), 0, close)
+
+
+@pytest.mark.parametrize("raw", [
+    request("Transfer-Encoding: chunked", line="POST /x HTTP/1.1"),
+    request("Content-Length: 2", "Transfer-Encoding: chunked", line="POST /x HTTP/1.1"),
+    request("Content-Length: 2", "Content-Length: 2", line="POST /x HTTP/1.1"),
+    request("Content-Length: +2", line="POST /x HTTP/1.1"),
+    request("Content-Length: 0x2", line="POST /x HTTP/1.1"),
+    request("Content-Length: 2", "Expect: 100-continue", line="POST /x HTTP/1.1"),
+    request("Connection: Upgrade", "Upgrade: websocket", line="GET /x HTTP/1.1"),
+    request("Connection: keep-alive, Upgrade", line="GET /x HTTP/1.1"),
+    request("Connection: close", "Connection: keep-alive", line="GET /x HTTP/1.1"),
+    request(" Content-Length: 2", line="POST /x HTTP/1.1"),
+    request("Content-Length : 2", line="POST /x HTTP/1.1"),
+    request("X-Odd: caf\u00e9", line="GET /x HTTP/1.1"),
+    request(line="GET /x HTTP/1.0"),
+    request(line="GET http://x/ HTTP/1.1"),
+    request(line="CONNECT x:443 HTTP/1.1"),
+    request(line="GET  /x HTTP/1.1"),
+    request(line="G(T /x HTTP/1.1"),
+    request("Content-Length: 2", line="POST /x HTTP/1.1").replace(b"\r\nContent", b"\nContent"),
+    request("X-Pad: " + "a" * MAX_HEAD, line="GET /x HTTP/1.1"),
+    request(line="GET /x HTTP/1.1")[:-2],  # the head has not all arrived
+])  # fmt: skip
+def test_a_request_whose_extent_is_not_plain_is_not_lent(raw: bytes) -> None:
+    assert plain(raw) is None

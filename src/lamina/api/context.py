@@ -18,6 +18,7 @@ from lamina.control.layers import LayerService
 from lamina.control.policy import PolicyService
 from lamina.control.tags import TagService
 from lamina.control.urls import UrlService
+from lamina.dataplane.counts import Counts
 from lamina.errors import InvalidRequestContent
 from lamina.events.engine import EventBridge
 from lamina.gateway.endpoint import Directory
@@ -58,6 +59,7 @@ class Services:
     timers: Timers  # every timed firing: schedules', and other sources' (schedules/firing.py)
     rest_apis: RestApiService  # API Gateway REST APIs' control plane (api/rest_apis.py)
     http_apis: HttpApis  # apigatewayv2's HTTP APIs (api/http_apis.py; served by gateway/http/serving.py)
+    front_door: Counts | None = None  # what the front door did (None: it is off)
 
 
 SERVICES = web.AppKey("services", Services)

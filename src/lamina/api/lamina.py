@@ -38,6 +38,7 @@ async def health(request: web.Request) -> web.Response:
         "version": __version__,
         "environments": len(svc.scheduler.environments()),
         "inUse": svc.scheduler.in_use,
+        **({"frontDoor": svc.front_door.as_json()} if svc.front_door is not None else {}),
     })  # fmt: skip
 
 

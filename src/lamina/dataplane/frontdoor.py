@@ -1,15 +1,17 @@
 """The public listener's front door: synchronous Invokes answered here, everything else by aiohttp.
 
 ``FrontDoor`` is the listener's protocol factory (``loop.create_server(door, ...)``); each
-connection gets a ``Connection``. While a connection carries only plain synchronous Invokes
-(``head.route``), the front door reads them, calls ``Invoker.invoke`` as api/invoke.py does, and
-writes the answer aiohttp would have written (wire.py; errors rendered by api/errors.py). The
-first request it does not take is handed, with every byte after it, to a protocol made by
-aiohttp's factory (``web.Server``), and the connection is aiohttp's for good: the transport is
-given to that protocol (``set_protocol``) and told ``connection_made``, so from then on asyncio
-calls aiohttp directly, as if the front door had never been there. A connection that alternates
-(a client's pool: CreateFunction, Invoke, GetFunction, Invoke) therefore has its first
-requests answered here and the rest by aiohttp; one that only invokes stays here.
+connection gets a ``Connection``. A plain synchronous Invoke (``head.route``) is read here,
+``Invoker.invoke`` called as api/invoke.py does, and the answer aiohttp would have written
+written here (wire.py; errors rendered by api/errors.py). A request it does not take is lent to
+aiohttp (``lending``): a protocol made by aiohttp's factory (``web.Server``) is given that request
+alone, on a stand-in for the transport, and once its answer is written the connection is the
+front door's again. So a connection that alternates (a client's pool: CreateFunction, Invoke,
+GetFunction, Invoke) has its Invokes answered here. A request whose extent is not plain
+(``head.plain``: chunked, Expect, Upgrade, HTTP/1.0, anything odd), or whose answer closes the
+connection or comes before its body has all arrived, leaves the connection aiohttp's for good: the
+transport is given to that protocol (``set_protocol``) with every byte after it, so from then on
+asyncio calls aiohttp directly, as if the front door had never been there.
 
 What aiohttp protects against is kept: an idle connection, or one whose head is still arriving,
 is closed after ``header_timeout_seconds`` (aiohttp's keep-alive timeout, counted as it counts
@@ -43,6 +45,8 @@ from lamina import ids
 from lamina.api.errors import RequestTimeout, error_parts
 from lamina.api.invoke import result_headers
 from lamina.dataplane import head, wire
+from lamina.dataplane.counts import Counts
+from lamina.dataplane.lending import LentTransport
 from lamina.errors import ApiError, ServiceError
 from lamina.gateway.endpoint import Directory
 from lamina.gateway.exchange import ApiAnswer, ApiRequest, PlainEndpoints
@@ -64,7 +68,7 @@ class FrontDoor:
     """The listener's protocol factory, and the registry of the connections it serves itself."""
 
     def __init__(self, aiohttp_factory: Callable[[], asyncio.Protocol], invoker: Invoker, settings: Settings,
-                 apis: Directory | None = None) -> None:  # fmt: skip
+                 apis: Directory | None = None, counts: Counts | None = None) -> None:  # fmt: skip
         self.aiohttp_factory = aiohttp_factory
         self.invoker = invoker
         self.apis = apis  # the execute-api addresses' kinds of API (None: none served here)
@@ -72,6 +76,7 @@ class FrontDoor:
         self.header_timeout = settings.header_timeout_seconds
         self.body_timeout = settings.body_timeout_seconds
         self.clock = wire.Clock()
+        self.counts = counts or Counts()
         self.connections: set[Connection] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.closing = False
@@ -105,6 +110,11 @@ class Connection(asyncio.Protocol):
         self._deadline = math.inf  # when the connection fails if its state has not moved on
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = math.inf
+        # The request lent to aiohttp: its protocol, the transport it writes to, its body still to come.
+        self._lent: LentTransport | None = None
+        self._lent_protocol: asyncio.Protocol | None = None
+        self._lent_left = 0
+        self._lent_paused = False  # aiohttp paused reading
 
     # -- asyncio.Protocol ------------------------------------------------------------------
 
@@ -125,18 +135,29 @@ class Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._lingering:
             return
+        if self._lent_left:  # the lent request's body: aiohttp's
+            assert self._lent_protocol is not None
+            taken = data[: self._lent_left]
+            self._lent_left -= len(taken)
+            self._lent_protocol.data_received(taken)
+            data = data[len(taken) :]
+            if not data:
+                return
         self._buffer += data
         if not self._busy and not self._write_paused:
             self._process()
-        elif len(self._buffer) > _PIPELINE_BYTES and not self._read_paused and self._transport is not None:
+        elif len(self._buffer) > _PIPELINE_BYTES and not self._read_paused:
             self._read_paused = True
-            self._transport.pause_reading()
+            self._reading()
 
     def eof_received(self) -> bool | None:
         return None  # the transport closes, as it does under aiohttp
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
+        if self._lent_protocol is not None:
+            self._lent_protocol.connection_lost(exc)
+            self._lent = self._lent_protocol = None
         self._pending = None
         self._buffer.clear()
         if self._timer is not None:
@@ -146,9 +167,14 @@ class Connection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self._write_paused = True
+        if self._lent_protocol is not None:
+            self._lent_protocol.pause_writing()
 
     def resume_writing(self) -> None:
         self._write_paused = False
+        if self._lent_protocol is not None:
+            self._lent_protocol.resume_writing()
+            return
         if not self._busy and not self._lingering and self._transport is not None:
             # Idle from now, as aiohttp counts it: its answer is written once it has drained.
             self._set_deadline(self._loop.time() + self._door.header_timeout)
@@ -165,10 +191,10 @@ class Connection(asyncio.Protocol):
     # -- reading ---------------------------------------------------------------------------
 
     def _process(self) -> None:
-        """Take the buffer's next request, if it is all here (or hand the connection over)."""
-        if self._read_paused and not self._busy and not self._write_paused and self._transport is not None:
+        """Take the buffer's next request, if it is all here (or lend it, or hand the connection over)."""
+        if self._read_paused and not self._busy and not self._write_paused:
             self._read_paused = False  # a body may be what is still to come
-            self._transport.resume_reading()
+            self._reading()
         while self._transport is not None and not self._busy and not self._write_paused:
             decision = self._pending
             if decision is None:
@@ -178,13 +204,14 @@ class Connection(asyncio.Protocol):
                 if routed is head.Route.NEED_MORE:
                     return  # the idle deadline runs: a head that never ends is closed as aiohttp closes it
                 if routed is head.Route.AIOHTTP:
-                    self._hand_over()
+                    self._lend(head.plain(self._buffer))
                     return
                 if isinstance(routed, head.ApiCall):
                     apis = self._door.apis
                     self._kind = apis.plain(routed.api_id) if apis is not None else None
                     if self._kind is None:
-                        self._hand_over()  # an id no API owns, a REST API's: aiohttp's middleware serves it
+                        # an id no API owns, a REST API's: aiohttp's middleware serves it
+                        self._lend(head.Plain(routed.head_length, routed.content_length, routed.close))
                         return
                 decision = routed
             end = decision.head_length + decision.content_length
@@ -194,26 +221,82 @@ class Connection(asyncio.Protocol):
                     self._set_deadline(self._loop.time() + self._door.body_timeout)
                 return
             if decision.close and len(self._buffer) > end:
-                self._hand_over()  # bytes after "Connection: close": aiohttp refuses the lot
+                self._give()  # bytes after "Connection: close": aiohttp refuses the lot
                 return
             body = bytes(self._buffer[decision.head_length : end])
             del self._buffer[:end]
             self._pending = None
             self._start(decision, body)
 
-    def _hand_over(self) -> None:
-        """From now on the connection is aiohttp's, starting with the buffered bytes."""
+    def _lend(self, request: head.Plain | None) -> None:
+        """Give aiohttp the buffer's request alone (``lending``); one not plain, or followed by more
+        after "Connection: close", it gets with the whole connection."""
         transport = self._transport
         assert transport is not None
+        end = 0 if request is None else request.head_length + request.content_length
+        if request is None or (request.close and len(self._buffer) > end):
+            self._give()
+            return
+        self._door.counts.lent += 1
+        self._busy = True
+        self._deadline = math.inf  # aiohttp's own deadlines hold meanwhile
+        self._lent = LentTransport(self, transport)
+        protocol = self._lent_protocol = self._door.aiohttp_factory()
+        protocol.connection_made(self._lent)
+        taken = bytes(self._buffer[:end])
+        del self._buffer[:end]
+        self._lent_left = end - len(taken)
+        protocol.data_received(taken)
+
+    def returned(self, lent: LentTransport, keep_alive: bool) -> None:
+        """aiohttp has written its answer to the lent request: the connection is the front door's
+        again, unless aiohttp is to close it or read the rest of a body it answered early."""
+        protocol = self._lent_protocol
+        if lent is not self._lent or protocol is None or self._transport is None:
+            return
+        self._lent = self._lent_protocol = None
+        if not keep_alive or self._lent_left or self._transport.is_closing():
+            lent.keep()
+            self._hand_over(protocol, self._transport, paused=self._lent_paused)
+            return
+        lent.detach()
+        protocol.connection_lost(None)  # it has nothing left to do: its handler task ends
+        self._lent_paused = False
+        self._reading()
+        self._respond(b"")
+
+    def lent_reading(self, paused: bool) -> None:
+        self._lent_paused = paused
+        self._reading()
+
+    def _reading(self) -> None:
+        """Read, unless the front door or aiohttp wants reading paused."""
+        transport = self._transport
+        if transport is not None and not transport.is_closing():
+            if self._read_paused or self._lent_paused:
+                transport.pause_reading()
+            else:
+                transport.resume_reading()
+
+    def _give(self) -> None:
+        """The connection, from the buffer's request on, to a protocol of aiohttp's, for good."""
+        transport = self._transport
+        assert transport is not None
+        protocol = self._door.aiohttp_factory()
+        protocol.connection_made(transport)
+        self._hand_over(protocol, transport, paused=False)
+
+    def _hand_over(self, protocol: asyncio.Protocol, transport: asyncio.Transport, *, paused: bool) -> None:
+        """From now on the connection is ``protocol``'s (aiohttp's, told of its transport already),
+        starting with the buffered bytes; reading is paused if it paused it."""
+        self._door.counts.handed_over += 1
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         self._door.connections.discard(self)
-        protocol = self._door.aiohttp_factory()
         transport.set_protocol(protocol)
         self._transport = None
-        protocol.connection_made(transport)
-        if self._read_paused:
+        if self._read_paused and not paused and not transport.is_closing():
             transport.resume_reading()
         data = bytes(self._buffer)
         self._buffer.clear()
@@ -223,6 +306,7 @@ class Connection(asyncio.Protocol):
     # -- answering -------------------------------------------------------------------------
 
     def _start(self, request: head.FastInvoke | head.ApiCall, body: bytes) -> None:
+        self._door.counts.served += 1
         self._busy = True
         self._deadline = math.inf  # no deadline while the function runs (nor under aiohttp)
         if request.close:

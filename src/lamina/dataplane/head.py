@@ -18,9 +18,12 @@ method of ``_METHODS``, an origin-form target without a fragment, the same stric
 lines, at most one Host, Content-Length and Connection, and none of the refused headers; whether
 its API is one the front door serves is the front door's question (``Services.apis``).
 
-Anything else, however odd (smuggling attempts included), is ``AIOHTTP``: the request and the
-rest of its connection go to aiohttp, which answers or refuses it exactly as it does without a
-front door.
+Anything else is ``AIOHTTP``: aiohttp answers it. Where such a request ends is ``plain``'s to
+say, for one read as plainly (HTTP/1.1, a token for a method, an origin-form target, the same
+strictness of bytes and lines, at most one Content-Length and Connection, no Transfer-Encoding,
+Expect or Upgrade): it is lent to aiohttp alone and the connection taken back after it. One that
+is not plain, however odd (smuggling attempts included), goes to aiohttp with the rest of its
+connection, which aiohttp answers or refuses exactly as it does without a front door.
 """
 
 from __future__ import annotations
@@ -74,6 +77,15 @@ class FastInvoke(NamedTuple):  # a tuple: made for every request, the cheapest v
     content_length: int
     client_context: str | None
     close: bool  # Connection: close: answer, then close the connection
+
+
+class Plain(NamedTuple):
+    """A request aiohttp answers, whose extent is plain: its head is ``head_length`` bytes;
+    ``content_length`` bytes of body follow."""
+
+    head_length: int
+    content_length: int
+    close: bool  # Connection: close
 
 
 class ApiCall(NamedTuple):
@@ -225,3 +237,48 @@ def _api_call(head_length: int, lines: list[bytes], limit: int) -> ApiCall | Rou
         return Route.AIOHTTP  # aiohttp answers a payload too large (413), as it does now
     return ApiCall(head_length, api_id, path, parts[0].decode("ascii"), raw_query, tuple(headers), int(raw_length),
                    connection == "close")  # fmt: skip
+
+
+# What makes a request's extent unclear, or its connection something else than HTTP/1.1 after it.
+_UNPLAIN = frozenset({b"transfer-encoding", b"expect", b"upgrade"})
+
+
+def plain(buffer: bytes | bytearray) -> Plain | None:
+    """Where the request at the start of ``buffer`` ends, if it is plain (see the module's text);
+    None if it is not, or its head has not all arrived."""
+    end = buffer.find(b"\r\n\r\n", 0, MAX_HEAD)
+    if end < 0:
+        return None
+    head = bytes(buffer[:end])
+    if _ODD.search(head) is not None:
+        return None
+    lines = head.split(b"\r\n")
+    if head.count(b"\n") != len(lines) - 1 or head.count(b"\r") != len(lines) - 1:
+        return None
+    parts = lines[0].split(b" ")
+    if len(parts) != 3 or parts[2] != b"HTTP/1.1" or _TOKEN.fullmatch(parts[0]) is None or parts[0] == b"CONNECT":
+        return None
+    if not parts[1].startswith(b"/"):
+        return None
+    length: bytes | None = None
+    connection: bytes | None = None
+    for line in lines[1:]:
+        name, colon, value = line.partition(b":")
+        if not colon or _TOKEN.fullmatch(name) is None:
+            return None
+        key = name.lower()
+        if key in _UNPLAIN:
+            return None
+        if key == b"content-length":
+            if length is not None:
+                return None
+            length = value.strip(b" \t")
+        elif key == b"connection":
+            if connection is not None:
+                return None
+            connection = value.strip(b" \t").lower()
+    if length is not None and (not length.isdigit() or len(length) > 12):
+        return None
+    if connection not in (None, b"keep-alive", b"close"):
+        return None
+    return Plain(end + 4, int(length or b"0"), connection == b"close")

@@ -1,0 +1,17 @@
+"""What the front door has done, for operators (``/lamina/v1/health``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(slots=True)
+class Counts:
+    """What the front door has done since the server started (``/lamina/v1/health`` shows it)."""
+
+    served: int = 0  # requests answered here
+    lent: int = 0  # requests lent to aiohttp, the connection taken back after them
+    handed_over: int = 0  # connections given to aiohttp for good
+
+    def as_json(self) -> dict[str, int]:
+        return {"served": self.served, "lent": self.lent, "handedOver": self.handed_over}
