@@ -156,10 +156,20 @@ def _http_api(results: Results) -> list[Figure]:
     ]  # fmt: skip
 
 
+def _pooled(results: Results) -> list[Figure]:
+    if (p := results.pooled) is None:
+        return []
+    return [
+        Figure(f"Invoke and GetFunctionConfiguration in turn, c={p.concurrency}: throughput", "req/s", p.pooled_per_s,
+               Better.HIGHER, CENTRAL),
+        Figure(f"the same, vs Invoke alone, c={p.concurrency}", "×", p.ratio, Better.HIGHER, CENTRAL),
+    ]  # fmt: skip
+
+
 def of(results: Results) -> list[Figure]:
     """Every comparable figure of ``results``, in the order of the report's tables."""
     return [*_warm(results), *_cold(results), *_density(results), *_burst(results), *_async(results),
-            *_http_api(results), *_scaling(results), *_runtimes(results), *_matcher(results)]  # fmt: skip
+            *_http_api(results), *_pooled(results), *_scaling(results), *_runtimes(results), *_matcher(results)]  # fmt: skip
 
 
 def merge(measured: Sequence[Figure]) -> Figure:

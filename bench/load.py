@@ -37,6 +37,8 @@ class Endpoint:
     body: bytes = b"{}"
     method: str = "POST"
     headers: Mapping[str, str] = field(default_factory=dict)
+    # Sent every other time on each of wrk's threads, in turn with this one (wrk only).
+    alternate: Endpoint | None = None
 
     @property
     def host(self) -> str:

@@ -129,6 +129,9 @@ def main_table(results: Results) -> str | None:
                    f"{h.route_per_s:,.0f} / {_ms(h.route_p50_ms)}", "HTTP API route vs Invoke API throughput, c=8")
         lamina_row(f"same run, Invoke API, c={h.concurrency}: throughput (req/s) / p50 (ms)",
                    f"{h.invoke_per_s:,.0f} / {_ms(h.invoke_p50_ms)}")
+    if (p := results.pooled) is not None:
+        lamina_row(f"Invoke and GetFunctionConfiguration in turn, c={p.concurrency}: throughput (req/s; vs Invoke alone)",
+                   f"{p.pooled_per_s:,.0f} ({p.ratio or 0:.2f}×)")
     if (s := results.scaling) is not None and s.steps:
         best = max(s.steps, key=lambda st: st.throughput)
         lamina_row(f"scaling: peak throughput (req/s, limit {s.limit})", f"{best.throughput:,.0f} at c={best.concurrency}")

@@ -13,6 +13,7 @@ from bench.scenarios.cold import ColdResult
 from bench.scenarios.density import DensityResult
 from bench.scenarios.matcher import MatcherResult
 from bench.scenarios.http_api import HttpApiResult
+from bench.scenarios.pooled import PooledResult
 from bench.scenarios.runtimes import RuntimesResult
 from bench.scenarios.scaling import ScalingResult
 from bench.scenarios.warm import WarmPoint
@@ -37,6 +38,7 @@ class Results:
     asynchronous: AsyncResult | None = None
     matcher: MatcherResult | None = None
     http_api: HttpApiResult | None = None
+    pooled: PooledResult | None = None
 
     def warm_point(self, target: str, concurrency: int) -> WarmPoint | None:
         return next((p for p in self.warm or [] if p.target == target and p.concurrency == concurrency), None)

@@ -28,7 +28,7 @@ from bench.load import Endpoint
 from bench.procs import Processes, ServerError
 from bench.profile import Profile
 from bench.results import Results
-from bench.scenarios import asynchronous, burst, cold, density, http_api, matcher, runtimes, scaling, warm
+from bench.scenarios import asynchronous, burst, cold, density, http_api, matcher, pooled, runtimes, scaling, warm
 from bench.types import Progress
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,9 +122,15 @@ async def _http_api(bench: Bench, results: Results) -> None:
         results.http_api = await http_api.run(lamina, bench.profile, bench.workdir, bench.progress)
 
 
+async def _pooled(bench: Bench, results: Results) -> None:
+    async with bench.lamina("pooled") as lamina:
+        await lamina.create_function(pooled.FUNCTION, NOOP)
+        results.pooled = await pooled.run(lamina, bench.profile, bench.workdir, bench.progress)
+
+
 SCENARIOS: dict[str, Callable[[Bench, Results], Awaitable[None]]] = {
     "warm": _warm, "cold": _cold, "runtimes": _runtimes, "density": _density, "burst": _burst, "scaling": _scaling,
-    "async": _async, "http_api": _http_api, "matcher": _matcher,
+    "async": _async, "http_api": _http_api, "pooled": _pooled, "matcher": _matcher,
 }  # fmt: skip
 
 

@@ -54,6 +54,13 @@ def script(endpoint: Endpoint) -> str:
     lines = [f"wrk.method = {quoted(endpoint.method)}", f"wrk.body = {quoted(endpoint.body.decode())}",
              'wrk.headers["Content-Type"] = "application/json"']  # fmt: skip
     lines += [f"wrk.headers[{quoted(k)}] = {quoted(v)}" for k, v in endpoint.headers.items()]
+    if (other := endpoint.alternate) is not None:
+        def formatted(e: Endpoint) -> str:
+            headers = ", ".join(f"[{quoted(k)}] = {quoted(v)}" for k, v in e.headers.items())
+            return f"wrk.format({quoted(e.method)}, {quoted(e.path)}, {{{headers}}}, {quoted(e.body.decode())})"
+
+        lines += [f"local requests = {{{formatted(endpoint)}, {formatted(other)}}}", "local sent = 0",
+                  "request = function() sent = sent + 1; return requests[sent % 2 + 1] end"]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,65 @@
+"""Invokes on connections that also make control calls, as a client's pool does, beside Invokes alone.
+
+boto3 keeps a pool of connections and sends every call of a client over it, so the connection an
+Invoke goes out on has often carried a GetFunction or a CreateFunction before. Two targets at
+concurrency 8, in the order A B B A as in the HTTP API scenario: "invoke", Invokes alone; and
+"pooled", each of wrk's threads sending an Invoke and a GetFunctionConfiguration in turn over its
+connections. The figure is the pooled target's throughput over the Invokes' alone: before the
+front door lent aiohttp single requests, a connection that made one control call was aiohttp's for
+good, and its Invokes ran the slower path.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from bench import wrk
+from bench.lamina_target import Lamina
+from bench.load import Endpoint, LoadError, fetch
+from bench.profile import Profile
+from bench.scenarios.warm import Target, WarmPoint, measure, verify
+from bench.stats import ratio
+from bench.types import Progress
+
+CONCURRENCY = 8
+FUNCTION = "noop"
+
+
+@dataclass(frozen=True)
+class PooledResult:
+    concurrency: int
+    invoke: list[WarmPoint]  # Invokes alone, in order
+    pooled: list[WarmPoint]  # Invokes and GetFunctionConfiguration in turn
+    invoke_per_s: float  # mean throughput of each
+    pooled_per_s: float
+
+    @property
+    def ratio(self) -> float | None:
+        return ratio(self.pooled_per_s, self.invoke_per_s)
+
+
+async def run(lamina: Lamina, profile: Profile, scratch: Path, progress: Progress) -> PooledResult:
+    if not wrk.available():
+        raise LoadError("the pooled scenario needs wrk: scripts/bench installs it (Debian's package wrk)")
+    endpoint = lamina.endpoint(FUNCTION)
+    config = Endpoint(endpoint.base_url, f"/2015-03-31/functions/{FUNCTION}/configuration", b"", "GET")
+    got = await fetch(config.base_url, config.method, config.path)
+    if got.status != 200:
+        raise LoadError(f"GetFunctionConfiguration: {got.status} {got.body[:300]!r}")
+    invoke = Target("invoke", endpoint, lamina.pid)
+    pooled = Target("pooled", replace(endpoint, alternate=config), lamina.pid)
+    await verify(invoke)
+    points: dict[str, list[WarmPoint]] = {"invoke": [], "pooled": []}
+    for target in (invoke, pooled, pooled, invoke):
+        point = await measure(target, CONCURRENCY, profile, scratch)
+        points[target.name].append(point)
+        progress(f"pooled  {target.name:<7} c={CONCURRENCY} {point.throughput:>8,.0f} req/s  "
+                 f"p50 {point.latency.p50_ms:.3f} ms  p99 {point.latency.p99_ms:.3f} ms"
+                 + (f"  ({point.non_200} non-200, {point.errors} lost)" if point.non_200 or point.errors else ""))  # fmt: skip
+    result = PooledResult(CONCURRENCY, points["invoke"], points["pooled"],
+                          statistics.mean(p.throughput for p in points["invoke"]),
+                          statistics.mean(p.throughput for p in points["pooled"]))  # fmt: skip
+    progress(f"pooled  Invoke and GetFunctionConfiguration in turn / Invoke alone: {result.ratio or 0:.2f}×")
+    return result
