@@ -361,6 +361,11 @@ ATTACKS: dict[str, Build] = {
     "a fragment": lambda ids: _hostile("Content-Length: 2", "Connection: close", body=b"{}")(ids).replace(
         b"/x HTTP", b"/x#f HTTP"),
     "not ASCII": _hostile("Content-Length: 2", "X-Name: caf\u00e9", "Connection: close", body=b"{}"),
+    "two content types": _hostile("Content-Length: 2", "Content-Type: text/plain", "Content-Type: application/json",
+                                  "Connection: close", body=b"{}"),
+    "two user agents": _hostile("User-Agent: a", "user-agent: b", "Connection: close", body=b""),
+    "too many headers": _hostile("Content-Length: 2", *(f"X-{n}: {n}" for n in range(130)), "Connection: close",
+                                 body=b"{}"),
     "a huge head": _hostile("Content-Length: 2", "X-Pad: " + "a" * 20_000, "Connection: close", body=b"{}"),
     "a request after Connection: close": _hostile("Content-Length: 2", "Connection: close", body=b"{}" + SMUGGLED),
 }  # fmt: skip

@@ -56,6 +56,9 @@ def test_a_head_still_arriving_needs_more_and_one_too_long_goes_to_aiohttp() -> 
     ("X-Amz-Invocation-Type: RequestResponse", "X-Amz-Invocation-Type: Event"),
     ("X-Amz-Log-Type: Tail",),
     ("Host: a", "Host: b"),
+    # What aiohttp's parser refuses: a second Content-Type, User-Agent, ...; more than 128 headers.
+    ("Content-Type: a", "content-type: a"), ("User-Agent: a", "User-Agent: b"), ("ETag: 1", "ETag: 1"),
+    tuple(f"X-{n}: {n}" for n in range(129)),
     ("X-Odd: caf\xe9",), ("X-Odd: a\x00b",), ("X-Odd: a\x7fb",), ("Bad Name: x",), ("NoColon",),
 ])  # fmt: skip
 def test_anything_unusual_in_the_headers_goes_to_aiohttp(headers: tuple[str, ...]) -> None:
@@ -223,6 +226,12 @@ URL_HOST = "0123456789abcdefghijklmnopqrstuv.lambda-url.us-east-1.localhost:9000
 URL_PATH = "/lamina/v1/urls/0123456789abcdefghijklmnopqrstuv"
 
 
+def test_up_to_128_headers_are_read_here() -> None:
+    assert isinstance(route(api(f"GET {URL_PATH}/x HTTP/1.1", "Host: 127.0.0.1", *(f"X-{n}: {n}" for n in range(127))),
+                            LIMIT), UrlCall)  # fmt: skip
+    assert isinstance(route(request(*(f"X-{n}: {n}" for n in range(128))), LIMIT), FastInvoke)
+
+
 def test_a_plain_function_url_request_is_read_by_host_or_by_path() -> None:
     raw = api("POST /my/path?a=1&a=2 HTTP/1.1", f"Host: {URL_HOST}", "X-A: 1 ", "Content-Length: 2", body=b"{}")
     assert route(raw, LIMIT) == UrlCall(len(raw) - 2, URL_HOST, "/my/path?a=1&a=2", "POST", "a=1&a=2", (
@@ -263,6 +272,8 @@ def test_what_names_a_function_url_is_the_function_urls(raw: bytes) -> None:
     api(f"GET {URL_PATH}/x#f HTTP/1.1", "Host: 127.0.0.1"),
     api(f"GET {URL_PATH}/x HTTP/1.1", "Host: 127.0.0.1", "Expect: 100-continue"),
     api(f"GET {URL_PATH}/x HTTP/1.1", "Host: 127.0.0.1", "X-Odd: caf\xe9"),
+    api(f"GET {URL_PATH}/x HTTP/1.1", "Host: 127.0.0.1", "Content-Type: a", "Content-Type: b"),
+    api(f"GET {URL_PATH}/x HTTP/1.1", "Host: 127.0.0.1", *(f"X-{n}: {n}" for n in range(128))),
 ])  # fmt: skip
 def test_a_function_url_request_not_read_plainly_goes_to_aiohttp(raw: bytes) -> None:
     assert route(raw, LIMIT) is Route.AIOHTTP

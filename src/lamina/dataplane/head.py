@@ -6,7 +6,8 @@ would read the same way::
     POST /2015-03-31/functions/<name>/invocations[?Qualifier=<q>] HTTP/1.1
 
 with CRLF line ends, printable ASCII only, every header name a token, no obsolete line folding,
-at most one Host, Content-Length, Connection and X-Amz-* header each, a decimal Content-Length
+at most 128 header lines (aiohttp's limit), at most one Host, Content-Length, Connection, X-Amz-*
+header and header aiohttp refuses to see twice (``_SINGLETONS``) each, a decimal Content-Length
 (absent: no body) within the synchronous payload limit, no Transfer-Encoding, Expect, Upgrade or
 Content-Encoding, ``Connection`` absent, ``keep-alive`` or ``close``, ``X-Amz-Invocation-Type``
 absent or ``RequestResponse``, ``X-Amz-Log-Type`` not ``Tail``, and a Host that is not a
@@ -16,8 +17,8 @@ A request for a function URL (``urls.addresses``: its Host, or its path's
 ``/lamina/v1/urls/<url-id>/`` prefix) is a ``UrlCall``, and one for an execute-api address
 (``gateway.addresses``: its Host, or its path's ``/_aws/execute-api/<api-id>/`` prefix) an
 ``ApiCall``, when it is as plain: HTTP/1.1, a method of ``_METHODS``, an origin-form target
-without a fragment, the same strictness of bytes and lines, at most one Host, Content-Length and
-Connection, and none of the refused headers (a function URL's request must name its Host). Which
+without a fragment, the same strictness of bytes and lines, at most one Connection and one of each
+of ``_SINGLETONS``, and none of the refused headers (a function URL's request must name its Host). Which
 of the two a request is follows the order of aiohttp's middlewares: a function URL's Host or path
 first. Whether an API is one the front door serves is the front door's question (``Services.apis``).
 
@@ -55,7 +56,12 @@ _REFUSED = frozenset({b"transfer-encoding", b"expect", b"upgrade", b"content-enc
 # An API call's methods served here (HEAD, CONNECT, TRACE and others: aiohttp's, whose answers to
 # them differ in their framing).
 _METHODS = frozenset({b"GET", b"POST", b"PUT", b"PATCH", b"DELETE", b"OPTIONS"})
-_ONCE = frozenset({b"host", b"content-length", b"connection"})
+# Headers aiohttp's parser refuses to see twice (its SINGLETON_HEADERS, but Transfer-Encoding, refused
+# here once), and the most header lines it reads.
+_SINGLETONS = frozenset({b"content-length", b"content-location", b"content-range", b"content-type", b"etag", b"host",
+                         b"max-forwards", b"server", b"user-agent"})  # fmt: skip
+_MAX_HEADERS = 128
+_ONCE = _SINGLETONS | {b"connection"}
 # What a head must hold to be read as a function URL's or an execute-api call.
 _ADDRESSED = (b"execute-api", b"lambda-url", url_addresses.PATH_PREFIX.encode())
 # Headers read here: each at most once (aiohttp reads the first of several; none is sent twice by a client).
@@ -130,6 +136,8 @@ def route(buffer: bytes | bytearray, payload_limit: int) -> FastInvoke | ApiCall
     # A bare CR or LF is read as a line end by some parsers and not by others.
     if head.count(b"\n") != len(lines) - 1 or head.count(b"\r") != len(lines) - 1:
         return Route.AIOHTTP
+    if len(lines) - 1 > _MAX_HEADERS:
+        return Route.AIOHTTP  # aiohttp refuses so many (400)
     target = _target(lines[0]) if invoke else None
     if target is None:
         return _addressed(end + 4, lines, payload_limit)
@@ -139,7 +147,7 @@ def route(buffer: bytes | bytearray, payload_limit: int) -> FastInvoke | ApiCall
         if not colon or _TOKEN.fullmatch(name) is None:
             return Route.AIOHTTP
         key = name.lower()
-        if key in _READ:
+        if key in _READ or key in _SINGLETONS:
             if key in seen:
                 return Route.AIOHTTP
             seen[key] = value.strip(b" \t").decode("ascii")
