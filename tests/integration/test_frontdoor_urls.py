@@ -4,8 +4,8 @@ apart from dates, request ids and url-ids; requests it must not read go to aioht
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from botocore.auth import SigV4Auth
@@ -60,8 +60,9 @@ Build = Callable[[Ids], bytes]
 Servers = dict[str, tuple[LaminaProcess, Ids]]
 
 
-def _url(client: object, function: str, **config: object) -> str:
-    created = client.create_function_url_config(FunctionName=function, **config)  # type: ignore[attr-defined]
+def _url(client: Any, function: str, **config: object) -> str:
+    """The url-id of a new URL for ``function``."""
+    created = client.create_function_url_config(FunctionName=function, **config)
     return str(created["FunctionUrl"]).split("//", 1)[1].split(".", 1)[0]
 
 
@@ -178,6 +179,9 @@ CASES: dict[str, Build] = {
     "a binary body": request("plain", "PUT", "/bin", "Content-Type: application/octet-stream",
                              body=bytes(range(256))),
     "a JSON body": request("plain", "PATCH", "/json", "Content-Type: application/json", body=b'{"a": [1, 2]}'),
+    "odd characters in the target": request("plain", "GET", '/a"b{c}|d\\e^f`g[h]<i>;j/./k/../%zz?x=<y>&%&&z={}'),
+    "odd headers": request("plain", "POST", "/x", "X-Empty:", "X-Tab: a\tb", "X!#$%&'*+.^_`|~: token", "X-Trail: v \t",
+                           "x-one: 1", "X-ONE: 2", body=b"x"),
     "a string": request("plain", "GET", "/string", by_host=True),
     "a list": request("plain", "GET", "/list"),
     "status, headers and cookies": request("plain", "GET", "/custom"),
