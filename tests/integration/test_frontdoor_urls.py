@@ -305,6 +305,7 @@ def test_a_body_over_the_limit_is_aiohttps_413(servers: Servers) -> None:
     assert answer.startswith(b"HTTP/1.1 413 ") and b"RequestTooLargeException" in answer
 
 
+@pytest.mark.slow  # aiohttp closes after its lingering time (10 s)
 def test_a_body_that_stops_arriving_is_answered_408_and_the_connection_closed(servers: Servers) -> None:
     build = request("cors", "POST", "/x", ORIGIN, body=b"0123456789", close=False)
     answer = same(servers, lambda ids: build(ids)[:-4])  # after LAMINA_BODY_TIMEOUT
@@ -312,6 +313,7 @@ def test_a_body_that_stops_arriving_is_answered_408_and_the_connection_closed(se
     assert b"RequestTimeoutException" in answer and b"Access-Control" not in answer
 
 
+@pytest.mark.slow  # aiohttp closes after its lingering time (10 s)
 def test_a_body_that_stops_arriving_gets_what_is_answered_without_it(servers: Servers) -> None:
     """An unknown URL's 403 and a preflight's answer do not wait for the body under aiohttp: the front
     door, which reads bodies first, writes the same bytes when the body does not come."""
