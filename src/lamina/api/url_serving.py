@@ -84,24 +84,19 @@ class UrlServing:
     async def answer(self, request: ApiRequest, located: Located, address: str) -> ApiAnswer:
         """The answer to ``request`` (``address``: ``scheme://host/<target as sent>``, what an
         ``AWS_IAM`` URL's signature covers). It never raises for what the client or the function did."""
-        url_id, path = located
         request_id = ids.request_id()
-        url = self._svc.urls.resolve(url_id)
-        if url is None:
-            return _answer(NO_SUCH_URL, request_id)
-        origin = request.headers.get("Origin")
-        preflight = cors.is_preflight(request.method, origin, request.headers.get("Access-Control-Request-Method"))
-        if url.cors is not None and preflight:
-            return _answer(UrlResponse(200, cors.preflight_headers(url.cors, origin), b""), request_id)
+        url = self._before_body(request, located[0], request_id)
+        if isinstance(url, ApiAnswer):
+            return url
         try:
-            response = await self._serve(request, url, path, address, request_id)
+            response = await self._serve(request, url, located[1], address, request_id)
         except RequestTimeout as exc:
             return _answer(error(exc.status, exc.message, exc.code), request_id, close=True)
         except Exception:
             log.exception("function URL %s (%s) failed", url.url_id, url.function)
             response = error(500, "Internal Server Error")
         if url.cors is not None:
-            extra = cors.response_headers(url.cors, origin)
+            extra = cors.response_headers(url.cors, request.headers.get("Origin"))
             response = UrlResponse(response.status, response.headers + extra, response.body)
         return _answer(response, request_id)
 
@@ -109,15 +104,23 @@ class UrlServing:
         """The answer to ``request`` (its body unread) whose body did not arrive in time: what
         ``answer`` says without reading a body (an unknown URL, a preflight), else a 408 after
         which the connection closes."""
-        url = self._svc.urls.resolve(located[0])
-        if url is None:
-            return _answer(NO_SUCH_URL, ids.request_id())
-        origin = request.headers.get("Origin")
-        preflight = cors.is_preflight(request.method, origin, request.headers.get("Access-Control-Request-Method"))
-        if url.cors is not None and preflight:
-            return _answer(UrlResponse(200, cors.preflight_headers(url.cors, origin), b""), ids.request_id())
+        request_id = ids.request_id()
+        url = self._before_body(request, located[0], request_id)
+        if isinstance(url, ApiAnswer):
+            return url
         late = RequestTimeout("The request body did not arrive in time.")
-        return _answer(error(late.status, late.message, late.code), ids.request_id(), close=True)
+        return _answer(error(late.status, late.message, late.code), request_id, close=True)
+
+    def _before_body(self, request: ApiRequest, url_id: str, request_id: str) -> FunctionUrlConfig | ApiAnswer:
+        """The URL, or the answer given before any body is read: an unknown URL's, a preflight's."""
+        url = self._svc.urls.resolve(url_id)
+        if url is None:
+            return _answer(NO_SUCH_URL, request_id)
+        origin = request.headers.get("Origin")
+        if url.cors is not None and cors.is_preflight(request.method, origin,
+                                                      request.headers.get("Access-Control-Request-Method")):  # fmt: skip
+            return _answer(UrlResponse(200, cors.preflight_headers(url.cors, origin), b""), request_id)
+        return url
 
     async def _serve(self, request: ApiRequest, url: FunctionUrlConfig, path: str, address: str,
                      request_id: str) -> UrlResponse:  # fmt: skip
