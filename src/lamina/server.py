@@ -28,6 +28,7 @@ from aiohttp import web
 
 from lamina.api.app import build_app
 from lamina.api.context import Services
+from lamina.api.url_serving import UrlServing
 from lamina.control.changes import Changes
 from lamina.control.functions import FunctionService
 from lamina.control.concurrency import ConcurrencyService
@@ -193,8 +194,10 @@ class Server:
         await runner.setup()
         parts.started("the API", runner.cleanup)
         assert runner.server is not None
-        # Plain synchronous Invokes and HTTP API calls are answered ahead of the application (lamina/dataplane).
-        door = FrontDoor(runner.server, invoker, s, apis, svc.front_door) if svc.front_door is not None else None
+        # Plain synchronous Invokes, HTTP API calls and function URL requests are answered ahead of the
+        # application (lamina/dataplane); other requests are lent to it.
+        door = (FrontDoor(runner.server, invoker, s, apis, urls=UrlServing(svc), counts=svc.front_door)
+                if svc.front_door is not None else None)  # fmt: skip
         if door is not None:
             parts.started("the front door's connections", door.close)
         await scheduler.start()

@@ -204,6 +204,9 @@ def test_http_1_0_and_connection_close(servers: dict[str, LaminaProcess]) -> Non
     b"GARBAGE\r\n\r\n",
     b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(range(256)),  # a TLS hello
     invoke("echo", b"{}", "X-Pad: " + "a" * 20_000, close=True),  # a huge head
+    # What aiohttp's parser refuses: a header it reads once, twice; more than 128 headers.
+    invoke("echo", b"{}", "Content-Type: a", "Content-Type: b", close=True),
+    invoke("echo", b"{}", *(f"X-{n}: {n}" for n in range(130)), close=True),
     invoke("echo", b"{}", *(f"X-Pad-{n}: {'a' * 100}" for n in range(400)), close=True),  # a huge head of many lines
 ])  # fmt: skip
 def test_hostile_requests_are_refused_as_aiohttp_refuses_them(servers: dict[str, LaminaProcess], attack: bytes) -> None:

@@ -230,6 +230,10 @@ ATTACKS = {
     "a fragment": lambda ids: _hostile("main", "Content-Length: 2", "Connection: close", body=b"{}")(ids).replace(
         b"/x HTTP", b"/x#f HTTP"),
     "not ASCII": _hostile("main", "Content-Length: 2", "X-Name: caf\u00e9", "Connection: close", body=b"{}"),
+    "two user agents": _hostile("main", "Content-Length: 2", "User-Agent: a", "User-Agent: b", "Connection: close",
+                                body=b"{}"),
+    "too many headers": _hostile("main", "Content-Length: 2", *(f"X-{n}: {n}" for n in range(130)),
+                                 "Connection: close", body=b"{}"),
 }
 
 

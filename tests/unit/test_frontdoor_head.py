@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from lamina.dataplane.head import MAX_HEAD, ApiCall, FastInvoke, Plain, Route, plain, route
+from lamina.dataplane.head import MAX_HEAD, ApiCall, FastInvoke, Plain, Route, UrlCall, plain, route
 from lamina.dataplane.wire import Clock, api_response, response
 
 LIMIT = 6 * 1024 * 1024
@@ -55,8 +55,10 @@ def test_a_head_still_arriving_needs_more_and_one_too_long_goes_to_aiohttp() -> 
     ("X-Amz-Invocation-Type: Event",), ("X-Amz-Invocation-Type: DryRun",), ("X-Amz-Invocation-Type: requestresponse",),
     ("X-Amz-Invocation-Type: RequestResponse", "X-Amz-Invocation-Type: Event"),
     ("X-Amz-Log-Type: Tail",),
-    ("Host: 0123456789abcdefghijklmnopqrstuv.lambda-url.us-east-1.localhost:9000",),  # a function URL
     ("Host: a", "Host: b"),
+    # What aiohttp's parser refuses: a second Content-Type, User-Agent, ...; more than 128 headers.
+    ("Content-Type: a", "content-type: a"), ("User-Agent: a", "User-Agent: b"), ("ETag: 1", "ETag: 1"),
+    tuple(f"X-{n}: {n}" for n in range(129)),
     ("X-Odd: caf\xe9",), ("X-Odd: a\x00b",), ("X-Odd: a\x7fb",), ("Bad Name: x",), ("NoColon",),
 ])  # fmt: skip
 def test_anything_unusual_in_the_headers_goes_to_aiohttp(headers: tuple[str, ...]) -> None:
@@ -176,9 +178,8 @@ def test_a_plain_api_call_is_read_by_host_or_by_path() -> None:
 
 @pytest.mark.parametrize("raw", [
     api("GET /x HTTP/1.1", "Host: localhost"),  # no execute-api address
-    # A function URL's Host is served as the function URL's, whatever the path.
-    api("GET /_aws/execute-api/abcdefghij/x HTTP/1.1",
-        "Host: 0123456789abcdefghijklmnopqrstuv.lambda-url.us-east-1.localhost:9000"),
+    # A Host much like a function URL's, that is not one: nothing is guessed.
+    api("GET /_aws/execute-api/abcdefghij/x HTTP/1.1", "Host: x.lambda-url.us-east-1.localhost"),
     api("GET /x HTTP/1.1", "Host: abcdefghij.execute-api.localhost", "Host: other"),
     api("GET /x HTTP/1.0", "Host: abcdefghij.execute-api.localhost"),
     api("HEAD /x HTTP/1.1", "Host: abcdefghij.execute-api.localhost"),
@@ -219,6 +220,63 @@ def test_api_answers_are_written_as_aiohttp_writes_a_response_of_those_headers()
     none = api_response(304, [("X-A", "1")], b"ignored", date=date, close=False).decode()
     assert none.startswith("HTTP/1.1 304 Not Modified\r\nX-A: 1\r\nDate: ") and none.endswith("\r\n\r\n")
     assert api_response(599, [], b"", date=date, close=False).startswith(b"HTTP/1.1 599 \r\nContent-Length: 0\r\n")
+
+
+URL_HOST = "0123456789abcdefghijklmnopqrstuv.lambda-url.us-east-1.localhost:9000"
+URL_PATH = "/lamina/v1/urls/0123456789abcdefghijklmnopqrstuv"
+
+
+def test_up_to_128_headers_are_read_here() -> None:
+    assert isinstance(route(api(f"GET {URL_PATH}/x HTTP/1.1", "Host: 127.0.0.1", *(f"X-{n}: {n}" for n in range(127))),
+                            LIMIT), UrlCall)  # fmt: skip
+    assert isinstance(route(request(*(f"X-{n}: {n}" for n in range(128))), LIMIT), FastInvoke)
+
+
+def test_a_plain_function_url_request_is_read_by_host_or_by_path() -> None:
+    raw = api("POST /my/path?a=1&a=2 HTTP/1.1", f"Host: {URL_HOST}", "X-A: 1 ", "Content-Length: 2", body=b"{}")
+    assert route(raw, LIMIT) == UrlCall(len(raw) - 2, URL_HOST, "/my/path?a=1&a=2", "POST", "a=1&a=2", (
+        ("Host", URL_HOST), ("X-A", "1"), ("Content-Length", "2")), 2, False)  # fmt: skip
+    raw = api(f"GET {URL_PATH}/x? HTTP/1.1", "Host: 127.0.0.1:9000", "Connection: close")
+    decided = route(raw, LIMIT)
+    assert isinstance(decided, UrlCall)
+    assert (decided.host, decided.target, decided.raw_query, decided.close) == ("127.0.0.1:9000", f"{URL_PATH}/x?",
+                                                                               "", True)  # fmt: skip
+
+
+@pytest.mark.parametrize("raw", [
+    # A function URL's Host comes first, whatever the path names; then a function URL's path,
+    # whatever the Host names (the order of aiohttp's middlewares).
+    api("GET /_aws/execute-api/abcdefghij/x HTTP/1.1", f"Host: {URL_HOST}"),
+    api(f"GET {URL_PATH}/x HTTP/1.1", "Host: abcdefghij.execute-api.localhost"),
+    # An Invoke's request line at a function URL's Host is the function URL's request.
+    request(f"Host: {URL_HOST}", "Content-Length: 0"),
+    # Another region's URL: the serving code answers it (as an unknown URL).
+    api("GET / HTTP/1.1", "Host: 0123456789abcdefghijklmnopqrstuv.lambda-url.eu-west-1.localhost"),
+])  # fmt: skip
+def test_what_names_a_function_url_is_the_function_urls(raw: bytes) -> None:
+    assert isinstance(route(raw, LIMIT), UrlCall)
+
+
+@pytest.mark.parametrize("raw", [
+    api(f"GET {URL_PATH}/x HTTP/1.1"),  # no Host: aiohttp would read the listener's address as one
+    api("GET /x HTTP/1.1", f"Host: {URL_HOST}", "Host: other"),
+    api("GET /x HTTP/1.1", f"Host: {URL_HOST}", "Content-Length: 2", "Content-Length: 2"),
+    api("POST /x HTTP/1.1", f"Host: {URL_HOST}", "Content-Length: 2", "Transfer-Encoding: chunked"),
+    api("POST /x HTTP/1.1", f"Host: {URL_HOST}", "Transfer-Encoding: chunked"),
+    api("POST /x HTTP/1.1", f"Host: {URL_HOST}", f"Content-Length: {LIMIT + 1}"),  # aiohttp's 413
+    api("POST /x HTTP/1.1", f"Host: {URL_HOST}", "Content-Length: -1"),
+    api("GET /x HTTP/1.1", f"Host: {URL_HOST}", "X-A: 1").replace(b"X-A: 1\r\n", b"X-A: 1\n"),
+    api("GET /x HTTP/1.0", f"Host: {URL_HOST}"),
+    api("HEAD /x HTTP/1.1", f"Host: {URL_HOST}"),
+    api(f"GET http://{URL_HOST}/x HTTP/1.1", f"Host: {URL_HOST}"),
+    api(f"GET {URL_PATH}/x#f HTTP/1.1", "Host: 127.0.0.1"),
+    api(f"GET {URL_PATH}/x HTTP/1.1", "Host: 127.0.0.1", "Expect: 100-continue"),
+    api(f"GET {URL_PATH}/x HTTP/1.1", "Host: 127.0.0.1", "X-Odd: caf\xe9"),
+    api(f"GET {URL_PATH}/x HTTP/1.1", "Host: 127.0.0.1", "Content-Type: a", "Content-Type: b"),
+    api(f"GET {URL_PATH}/x HTTP/1.1", "Host: 127.0.0.1", *(f"X-{n}: {n}" for n in range(128))),
+])  # fmt: skip
+def test_a_function_url_request_not_read_plainly_goes_to_aiohttp(raw: bytes) -> None:
+    assert route(raw, LIMIT) is Route.AIOHTTP
 
 
 def test_a_plain_requests_extent_is_its_head_and_length() -> None:

@@ -6,7 +6,8 @@ A URL answers at two addresses (``lamina.urls.addresses``):
     http://<host>:<port>/lamina/v1/urls/<url-id>/<path>            the same, without DNS
 
 ``function_urls`` is the application's first middleware: a request for either address never
-reaches the Lambda API's routes, errors or guard. What a request goes through, in order:
+reaches the Lambda API's routes, errors or guard (nor the execute-api middleware: a URL's Host or
+path comes first, whatever else the request names). What a request goes through, in order:
 
 1. the URL, by url-id: unknown (or deleted) → 403 ``{"Message": null}``, as AWS answers;
 2. a CORS preflight, when the URL has ``Cors``: answered here, without invoking;
@@ -19,6 +20,10 @@ reaches the Lambda API's routes, errors or guard. What a request goes through, i
    sent whole, once the function has finished. A payload larger than ``jsonbody.INLINE_BYTES``
    is mapped in a worker thread, its JSON read by SQLite (``responses.read_large``): a function
    cannot stall the event loop with what it returns.
+
+The request and the answer are plain values (``gateway.exchange``), so one piece of code,
+``UrlServing``, serves both planes: the front door (``lamina.dataplane``) answers plain requests
+with it, and ``function_urls`` the requests on connections aiohttp owns.
 """
 
 from __future__ import annotations
@@ -26,16 +31,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from datetime import datetime, timezone
 
 from aiohttp import web
 from multidict import CIMultiDict
 
 from lamina import ids, jsonbody
-from lamina.api.context import Services, read_body, services
+from lamina.api.context import Services, services
 from lamina.api.errors import Handler, RequestTimeout
 from lamina.errors import ApiError, RequestTooLarge, ResourceNotFound, ServiceError, TooManyRequests
+from lamina.gateway.aiohttp_exchange import plain, response
+from lamina.gateway.exchange import ApiAnswer, ApiRequest
 from lamina.invoke.service import InvokeRequest
 from lamina.model import LATEST, FunctionUrlConfig, InvokeMode, UrlAuthType
 from lamina.urls import addresses, cors
@@ -55,104 +61,134 @@ from lamina.urls.sigv4 import Credentials, Refusal, SignedRequest, verify
 
 log = logging.getLogger(__name__)
 
+Located = tuple[str, str]
+"""(url-id, the function's raw path) of a request for a function URL; the url-id is ``""`` for
+another region's URL (as unknown here as on AWS's endpoint for this region)."""
 
-def _target(request: web.Request, region: str) -> tuple[str, str] | None:
-    """(url-id, the function's raw path) if the request is for a function URL."""
-    host = addresses.parse_host(request.host)
-    if host is not None:
-        url_id, host_region = host
-        # Another region's URL is not served here: it is as unknown as on AWS's endpoint for this region.
-        return (url_id if host_region == region else "", request.rel_url.raw_path)
-    return addresses.split_path_form(request.rel_url.raw_path)
+
+class UrlServing:
+    """Function URLs served on plain values (``gateway.exchange``): by ``function_urls`` for the
+    connections aiohttp owns, and by the front door (``lamina.dataplane``) for plain requests."""
+
+    def __init__(self, svc: Services) -> None:
+        self._svc = svc
+
+    def locate(self, host: str, raw_path: str) -> Located | None:
+        """Where a request for ``host`` and ``raw_path`` (without its query) goes, if to a function URL."""
+        named = addresses.parse_host(host)
+        if named is not None:
+            url_id, region = named
+            return (url_id if region == self._svc.settings.region else "", raw_path)
+        return addresses.split_path_form(raw_path)
+
+    async def answer(self, request: ApiRequest, located: Located, address: str) -> ApiAnswer:
+        """The answer to ``request`` (``address``: ``scheme://host/<target as sent>``, what an
+        ``AWS_IAM`` URL's signature covers). It never raises for what the client or the function did."""
+        request_id = ids.request_id()
+        url = self._before_body(request, located[0], request_id)
+        if isinstance(url, ApiAnswer):
+            return url
+        try:
+            response = await self._serve(request, url, located[1], address, request_id)
+        except RequestTimeout as exc:
+            return _answer(error(exc.status, exc.message, exc.code), request_id, close=True)
+        except Exception:
+            log.exception("function URL %s (%s) failed", url.url_id, url.function)
+            response = error(500, "Internal Server Error")
+        if url.cors is not None:
+            extra = cors.response_headers(url.cors, request.headers.get("Origin"))
+            response = UrlResponse(response.status, response.headers + extra, response.body)
+        return _answer(response, request_id)
+
+    def body_timed_out(self, request: ApiRequest, located: Located) -> ApiAnswer:
+        """The answer to ``request`` (its body unread) whose body did not arrive in time: what
+        ``answer`` says without reading a body (an unknown URL, a preflight), else a 408 after
+        which the connection closes."""
+        request_id = ids.request_id()
+        url = self._before_body(request, located[0], request_id)
+        if isinstance(url, ApiAnswer):
+            return url
+        late = RequestTimeout("The request body did not arrive in time.")
+        return _answer(error(late.status, late.message, late.code), request_id, close=True)
+
+    def _before_body(self, request: ApiRequest, url_id: str, request_id: str) -> FunctionUrlConfig | ApiAnswer:
+        """The URL, or the answer given before any body is read: an unknown URL's, a preflight's."""
+        url = self._svc.urls.resolve(url_id)
+        if url is None:
+            return _answer(NO_SUCH_URL, request_id)
+        origin = request.headers.get("Origin")
+        if url.cors is not None and cors.is_preflight(request.method, origin,
+                                                      request.headers.get("Access-Control-Request-Method")):  # fmt: skip
+            return _answer(UrlResponse(200, cors.preflight_headers(url.cors, origin), b""), request_id)
+        return url
+
+    async def _serve(self, request: ApiRequest, url: FunctionUrlConfig, path: str, address: str,
+                     request_id: str) -> UrlResponse:  # fmt: skip
+        svc = self._svc
+        limit = svc.settings.limits.sync_payload_bytes
+        if request.content_length is not None and request.content_length > limit:
+            return _too_large(limit)
+        try:
+            body = await request.read()
+        except RequestTooLarge:
+            return _too_large(limit)
+        now = datetime.now(timezone.utc)
+        headers = tuple((str(k), v) for k, v in request.headers.items())
+        caller: Caller | None = None
+        if url.auth_type is UrlAuthType.AWS_IAM:
+            signed = SignedRequest(request.method, address, headers, body)
+            s = svc.settings
+            verdict = verify(signed, Credentials(s.access_key_id, s.secret_access_key, s.account_id), s.region, now)
+            if isinstance(verdict, Refusal):
+                log.info("function URL %s refused a request: %s", url.url_id, verdict.reason)
+                return FORBIDDEN
+            caller = verdict
+        event = build_event(
+            UrlRequest(
+                method=request.method, raw_path=path, raw_query=request.raw_query, headers=headers, body=body,
+                source_ip=request.remote, protocol=request.protocol,
+            ),
+            EventContext(
+                url_id=url.url_id, domain_name=addresses.domain_name(url.url_id, svc.settings.region),
+                request_id=request_id, now=now, trace_id=_trace_id(),
+                forwarded_port=request.local_port if request.local_port is not None else svc.settings.port,
+                caller=caller,
+            ),
+        )  # fmt: skip
+        try:
+            result = await svc.invoker.invoke(InvokeRequest(
+                function=url.function, payload=json.dumps(event).encode(),
+                qualifier=None if url.qualifier == LATEST else url.qualifier, request_id=request_id,
+            ))  # fmt: skip
+        except TooManyRequests as exc:
+            throttled = error(429, exc.message, exc.code)
+            return UrlResponse(429, throttled.headers + tuple(exc.headers().items()), throttled.body)
+        except ResourceNotFound:
+            return NO_TARGET  # the URL's alias is gone (the URL stays, as on AWS)
+        except RequestTooLarge:
+            return _too_large(limit)
+        except ServiceError as exc:
+            log.warning("function URL %s could not invoke %s: %s", url.url_id, url.function, exc.message)
+            return BAD_GATEWAY
+        except ApiError as exc:
+            return error(exc.status, exc.message, exc.code)
+        if result.function_error:
+            return BAD_GATEWAY
+        # A stream is mapped as a stream, and sent whole.
+        mapping = streamed_response if url.invoke_mode is InvokeMode.RESPONSE_STREAM else function_response
+        if len(result.payload) <= jsonbody.INLINE_BYTES:
+            return mapping(result.payload)
+        return await asyncio.to_thread(mapping, result.payload, read_large)
 
 
 @web.middleware
 async def function_urls(request: web.Request, handler: Handler) -> web.StreamResponse:
-    svc = services(request)
-    target = _target(request, svc.settings.region)
-    if target is None:
+    serving = UrlServing(services(request))
+    located = serving.locate(request.host, request.rel_url.raw_path)
+    if located is None:
         return await handler(request)
-    url_id, path = target
-    request_id = ids.request_id()
-    url = svc.urls.resolve(url_id)
-    if url is None:
-        return _write(NO_SUCH_URL, request_id)
-    origin = request.headers.get("Origin")
-    preflight = cors.is_preflight(request.method, origin, request.headers.get("Access-Control-Request-Method"))
-    if url.cors is not None and preflight:
-        return _write(UrlResponse(200, cors.preflight_headers(url.cors, origin), b""), request_id)
-    try:
-        response = await _serve(request, svc, url, path, request_id)
-    except RequestTimeout as exc:
-        timed_out = _write(error(exc.status, exc.message, exc.code), request_id)
-        timed_out.force_close()
-        return timed_out
-    except Exception:
-        log.exception("function URL %s (%s) failed", url.url_id, url.function)
-        response = error(500, "Internal Server Error")
-    if url.cors is not None:
-        extra = cors.response_headers(url.cors, origin)
-        response = UrlResponse(response.status, response.headers + extra, response.body)
-    return _write(response, request_id)
-
-
-async def _serve(
-    request: web.Request, svc: Services, url: FunctionUrlConfig, path: str, request_id: str
-) -> UrlResponse:
-    limit = svc.settings.limits.sync_payload_bytes
-    if request.content_length is not None and request.content_length > limit:
-        return _too_large(limit)
-    try:
-        body = await read_body(request)
-    except web.HTTPRequestEntityTooLarge:
-        return _too_large(limit)
-    now = datetime.now(timezone.utc)
-    headers = tuple((str(k), v) for k, v in request.headers.items())
-    caller: Caller | None = None
-    if url.auth_type is UrlAuthType.AWS_IAM:
-        signed = SignedRequest(request.method, f"{request.scheme}://{request.host}{request.raw_path}", headers, body)
-        s = svc.settings
-        verdict = verify(signed, Credentials(s.access_key_id, s.secret_access_key, s.account_id), s.region, now)
-        if isinstance(verdict, Refusal):
-            log.info("function URL %s refused a request: %s", url.url_id, verdict.reason)
-            return FORBIDDEN
-        caller = verdict
-    sockname = request.transport.get_extra_info("sockname") if request.transport else None
-    event = build_event(
-        UrlRequest(
-            method=request.method, raw_path=path, raw_query=request.rel_url.raw_query_string, headers=headers,
-            body=body, source_ip=request.remote or "", protocol=f"HTTP/{request.version.major}.{request.version.minor}",
-        ),
-        EventContext(
-            url_id=url.url_id, domain_name=addresses.domain_name(url.url_id, svc.settings.region),
-            request_id=request_id, now=now, trace_id=_trace_id(),
-            forwarded_port=int(sockname[1]) if sockname else svc.settings.port, caller=caller,
-        ),
-    )  # fmt: skip
-    try:
-        result = await svc.invoker.invoke(InvokeRequest(
-            function=url.function, payload=json.dumps(event).encode(),
-            qualifier=None if url.qualifier == LATEST else url.qualifier, request_id=request_id,
-        ))  # fmt: skip
-    except TooManyRequests as exc:
-        throttled = error(429, exc.message, exc.code)
-        return UrlResponse(429, throttled.headers + tuple(exc.headers().items()), throttled.body)
-    except ResourceNotFound:
-        return NO_TARGET  # the URL's alias is gone (the URL stays, as on AWS)
-    except RequestTooLarge:
-        return _too_large(limit)
-    except ServiceError as exc:
-        log.warning("function URL %s could not invoke %s: %s", url.url_id, url.function, exc.message)
-        return BAD_GATEWAY
-    except ApiError as exc:
-        return error(exc.status, exc.message, exc.code)
-    if result.function_error:
-        return BAD_GATEWAY
-    # A stream is mapped as a stream, and sent whole.
-    mapping = streamed_response if url.invoke_mode is InvokeMode.RESPONSE_STREAM else function_response
-    if len(result.payload) <= jsonbody.INLINE_BYTES:
-        return mapping(result.payload)
-    return await asyncio.to_thread(mapping, result.payload, read_large)
+    address = f"{request.scheme}://{request.host}{request.raw_path}"
+    return response(await serving.answer(plain(request), located, address))
 
 
 def _too_large(limit: int) -> UrlResponse:
@@ -164,7 +200,9 @@ def _trace_id() -> str:
     return f"Root={ids.trace_root()}"
 
 
-def _write(response: UrlResponse, request_id: str) -> web.Response:
+def _answer(response: UrlResponse, request_id: str, *, close: bool = False) -> ApiAnswer:
+    """The response with its request id, as the headers aiohttp writes them: a function's own
+    ``x-amzn-RequestId`` is replaced where it stands."""
     headers: CIMultiDict[str] = CIMultiDict(response.headers)
     headers["x-amzn-RequestId"] = request_id
-    return web.Response(status=response.status, body=response.body, headers=headers)
+    return ApiAnswer(response.status, list(headers.items()), response.body, close)

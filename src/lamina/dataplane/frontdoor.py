@@ -28,6 +28,11 @@ Requests for execute-api addresses (``head.ApiCall``) whose API's kind serves pl
 (``wire.api_response``). An answer sent early (an integration's timeout) is written at once and
 the connection closed when the serving code returns, as under aiohttp; a body that does not arrive
 in time is answered with the API's 408.
+
+Requests for function URLs (``head.UrlCall``) are served here the same way, by the code
+aiohttp's ``function_urls`` middleware calls (``api.url_serving.UrlServing``); a body that does
+not arrive in time gets what that middleware answers without reading one (an unknown URL's 403, a
+preflight's answer), else its 408, and the connection is closed.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from multidict import CIMultiDict
 from lamina import ids
 from lamina.api.errors import RequestTimeout, error_parts
 from lamina.api.invoke import result_headers
+from lamina.api.url_serving import UrlServing
 from lamina.dataplane import head, wire
 from lamina.dataplane.counts import Counts
 from lamina.dataplane.lending import LentTransport
@@ -68,10 +74,12 @@ class FrontDoor:
     """The listener's protocol factory, and the registry of the connections it serves itself."""
 
     def __init__(self, aiohttp_factory: Callable[[], asyncio.Protocol], invoker: Invoker, settings: Settings,
-                 apis: Directory | None = None, counts: Counts | None = None) -> None:  # fmt: skip
+                 apis: Directory | None = None, urls: UrlServing | None = None,
+                 counts: Counts | None = None) -> None:  # fmt: skip
         self.aiohttp_factory = aiohttp_factory
         self.invoker = invoker
         self.apis = apis  # the execute-api addresses' kinds of API (None: none served here)
+        self.urls = urls  # function URLs' serving (None: aiohttp serves them)
         self.payload_limit = settings.limits.sync_payload_bytes
         self.header_timeout = settings.header_timeout_seconds
         self.body_timeout = settings.body_timeout_seconds
@@ -98,7 +106,7 @@ class Connection(asyncio.Protocol):
         self._loop = asyncio.get_running_loop()
         self._transport: asyncio.Transport | None = None
         self._buffer = bytearray()
-        self._pending: head.FastInvoke | head.ApiCall | None = None  # the buffer's request, whose body is arriving
+        self._pending: head.FastInvoke | head.ApiCall | head.UrlCall | None = None  # the request whose body is arriving
         self._kind: PlainEndpoints | None = None  # the pending API call's kind of API
         self._remote = ""
         self._local_port: int | None = None
@@ -209,10 +217,12 @@ class Connection(asyncio.Protocol):
                 if isinstance(routed, head.ApiCall):
                     apis = self._door.apis
                     self._kind = apis.plain(routed.api_id) if apis is not None else None
-                    if self._kind is None:
-                        # an id no API owns, a REST API's: aiohttp's middleware serves it
-                        self._lend(head.Plain(routed.head_length, routed.content_length, routed.close))
-                        return
+                    theirs = self._kind is None  # an id no API owns, a REST API's: aiohttp's middleware serves it
+                else:
+                    theirs = isinstance(routed, head.UrlCall) and self._door.urls is None
+                if theirs:
+                    self._lend(head.Plain(routed.head_length, routed.content_length, routed.close))
+                    return
                 decision = routed
             end = decision.head_length + decision.content_length
             if len(self._buffer) < end:
@@ -305,7 +315,7 @@ class Connection(asyncio.Protocol):
 
     # -- answering -------------------------------------------------------------------------
 
-    def _start(self, request: head.FastInvoke | head.ApiCall, body: bytes) -> None:
+    def _start(self, request: head.FastInvoke | head.ApiCall | head.UrlCall, body: bytes) -> None:
         self._door.counts.served += 1
         self._busy = True
         self._deadline = math.inf  # no deadline while the function runs (nor under aiohttp)
@@ -315,6 +325,8 @@ class Connection(asyncio.Protocol):
             kind, self._kind = self._kind, None
             assert kind is not None
             task = self._loop.create_task(self._serve(request, body, kind))
+        elif isinstance(request, head.UrlCall):
+            task = self._loop.create_task(self._serve_url(request, body))
         else:
             task = self._loop.create_task(self._invoke(request, body))
         self._door.tasks.add(task)
@@ -338,7 +350,7 @@ class Connection(asyncio.Protocol):
         self._respond(wire.response(result.status, result_headers(result).items(), content_type, result.payload,
                                     date=self._date(), close=self._close_after))  # fmt: skip
 
-    def _api_request(self, call: head.ApiCall, body: bytes) -> ApiRequest:
+    def _api_request(self, call: head.ApiCall | head.UrlCall, body: bytes) -> ApiRequest:
         async def read() -> bytes:
             return body
 
@@ -367,6 +379,28 @@ class Connection(asyncio.Protocol):
             self._close_after = True
         # A header aiohttp cannot write (a CR or LF in it): the connection is closed unanswered, as there.
         self._respond(self._api_bytes(answer) if wire.safe(answer.headers) else b"")
+
+    async def _serve_url(self, call: head.UrlCall, body: bytes) -> None:
+        urls = self._door.urls
+        assert urls is not None
+        try:
+            answer = await urls.answer(self._api_request(call, body), self._located(call), self._address(call))
+        except Exception:
+            log.exception("unexpected error serving function URL %s", call.target)
+            answer = _INTERNAL_ERROR
+        if answer.close or not wire.safe(answer.headers):
+            self._close_after = True
+        # A header aiohttp cannot write (a CR or LF in it): the connection is closed unanswered, as there.
+        self._respond(self._api_bytes(answer) if wire.safe(answer.headers) else b"")
+
+    def _located(self, call: head.UrlCall) -> tuple[str, str]:
+        urls = self._door.urls
+        located = urls.locate(call.host, call.target.partition("?")[0]) if urls is not None else None
+        assert located is not None  # head.route read it as a function URL's with the same addresses
+        return located
+
+    def _address(self, call: head.UrlCall) -> str:
+        return f"http://{call.host}{call.target}"  # what aiohttp's request.scheme, .host and .raw_path say
 
     def _api_bytes(self, answer: ApiAnswer) -> bytes:
         return wire.api_response(answer.status, answer.headers, answer.body, date=self._date(),
@@ -426,6 +460,13 @@ class Connection(asyncio.Protocol):
             answer = kind.body_timed_out(self._api_request(pending, b""), pending.api_id)
             self._close_after = True
             transport.write(self._api_bytes(answer))
+        elif isinstance(pending, head.UrlCall) and self._door.urls is not None:
+            # What aiohttp's middleware answers without the body (an unknown URL, a preflight) is
+            # written as it writes it; otherwise a 408 that closes.
+            answer = self._door.urls.body_timed_out(self._api_request(pending, b""), self._located(pending))
+            self._close_after = pending.close
+            transport.write(self._api_bytes(answer))
+            self._close_after = True
         else:
             late = RequestTimeout("The request body did not arrive in time.")
             status, headers, body = error_parts(late, ids.request_id())

@@ -6,17 +6,21 @@ would read the same way::
     POST /2015-03-31/functions/<name>/invocations[?Qualifier=<q>] HTTP/1.1
 
 with CRLF line ends, printable ASCII only, every header name a token, no obsolete line folding,
-at most one Host, Content-Length, Connection and X-Amz-* header each, a decimal Content-Length
+at most 128 header lines (aiohttp's limit), at most one Host, Content-Length, Connection, X-Amz-*
+header and header aiohttp refuses to see twice (``_SINGLETONS``) each, a decimal Content-Length
 (absent: no body) within the synchronous payload limit, no Transfer-Encoding, Expect, Upgrade or
 Content-Encoding, ``Connection`` absent, ``keep-alive`` or ``close``, ``X-Amz-Invocation-Type``
 absent or ``RequestResponse``, ``X-Amz-Log-Type`` not ``Tail``, and a Host that is not a
 function URL's or an execute-api address.
 
-A request for an execute-api address (``gateway.addresses``: its Host, or its path's
-``/_aws/execute-api/<api-id>/`` prefix) is an ``ApiCall`` when it is as plain: HTTP/1.1, a
-method of ``_METHODS``, an origin-form target without a fragment, the same strictness of bytes and
-lines, at most one Host, Content-Length and Connection, and none of the refused headers; whether
-its API is one the front door serves is the front door's question (``Services.apis``).
+A request for a function URL (``urls.addresses``: its Host, or its path's
+``/lamina/v1/urls/<url-id>/`` prefix) is a ``UrlCall``, and one for an execute-api address
+(``gateway.addresses``: its Host, or its path's ``/_aws/execute-api/<api-id>/`` prefix) an
+``ApiCall``, when it is as plain: HTTP/1.1, a method of ``_METHODS``, an origin-form target
+without a fragment, the same strictness of bytes and lines, at most one Connection and one of each
+of ``_SINGLETONS``, and none of the refused headers (a function URL's request must name its Host). Which
+of the two a request is follows the order of aiohttp's middlewares: a function URL's Host or path
+first. Whether an API is one the front door serves is the front door's question (``Services.apis``).
 
 Anything else is ``AIOHTTP``: aiohttp answers it. Where such a request ends is ``plain``'s to
 say, for one read as plainly (HTTP/1.1, a token for a method, an origin-form target, the same
@@ -55,8 +59,14 @@ _REFUSED = frozenset({b"transfer-encoding", b"expect", b"upgrade", b"content-enc
 # An API call's methods served here (HEAD, CONNECT, TRACE and others: aiohttp's, whose answers to
 # them differ in their framing).
 _METHODS = frozenset({b"GET", b"POST", b"PUT", b"PATCH", b"DELETE", b"OPTIONS"})
-_ONCE = frozenset({b"host", b"content-length", b"connection"})
-_EXECUTE_API = b"execute-api"
+# Headers aiohttp's parser refuses to see twice (its SINGLETON_HEADERS, but Transfer-Encoding, refused
+# here once), and the most header lines it reads.
+_SINGLETONS = frozenset({b"content-length", b"content-location", b"content-range", b"content-type", b"etag", b"host",
+                         b"max-forwards", b"server", b"user-agent"})  # fmt: skip
+_MAX_HEADERS = 128
+_ONCE = _SINGLETONS | {b"connection"}
+# What a head must hold to be read as a function URL's or an execute-api call.
+_ADDRESSED = (b"execute-api", b"lambda-url", url_addresses.PATH_PREFIX.encode())
 # Headers read here: each at most once (aiohttp reads the first of several; none is sent twice by a client).
 _READ = frozenset({b"host", b"content-length", b"connection", b"x-amz-invocation-type", b"x-amz-log-type",
                    b"x-amz-client-context"})  # fmt: skip
@@ -102,7 +112,23 @@ class ApiCall(NamedTuple):
     close: bool
 
 
-def route(buffer: bytes | bytearray, payload_limit: int) -> FastInvoke | ApiCall | Route:
+class UrlCall(NamedTuple):
+    """A request for a function URL (``urls.addresses``: its Host, or its path's
+    ``/lamina/v1/urls/<url-id>/`` prefix) the front door serves: its head is ``head_length``
+    bytes; ``content_length`` bytes of body follow. Which URL, and its path, is the serving
+    code's to say (``api.url_serving.UrlServing.locate``: a Host names a region too)."""
+
+    head_length: int
+    host: str
+    target: str  # as sent: the path and the query
+    method: str
+    raw_query: str
+    headers: tuple[tuple[str, str], ...]  # names as sent, values trimmed, in order
+    content_length: int
+    close: bool
+
+
+def route(buffer: bytes | bytearray, payload_limit: int) -> FastInvoke | ApiCall | UrlCall | Route:
     """What to do with the request at the start of ``buffer``."""
     end = buffer.find(b"\r\n\r\n", 0, MAX_HEAD)
     if end < 0:
@@ -113,7 +139,7 @@ def route(buffer: bytes | bytearray, payload_limit: int) -> FastInvoke | ApiCall
             return Route.AIOHTTP
         return Route.NEED_MORE
     invoke = buffer.startswith(_PREFIX)
-    if not invoke and buffer.find(_EXECUTE_API, 0, end) < 0:
+    if not invoke and all(buffer.find(sign, 0, end) < 0 for sign in _ADDRESSED):
         return Route.AIOHTTP
     head = bytes(buffer[:end])
     if _ODD.search(head) is not None:
@@ -122,23 +148,25 @@ def route(buffer: bytes | bytearray, payload_limit: int) -> FastInvoke | ApiCall
     # A bare CR or LF is read as a line end by some parsers and not by others.
     if head.count(b"\n") != len(lines) - 1 or head.count(b"\r") != len(lines) - 1:
         return Route.AIOHTTP
+    if len(lines) - 1 > _MAX_HEADERS:
+        return Route.AIOHTTP  # aiohttp refuses so many (400)
     target = _target(lines[0]) if invoke else None
     if target is None:
-        return _api_call(end + 4, lines, payload_limit)
+        return _addressed(end + 4, lines, payload_limit)
     seen: dict[bytes, str] = {}
     for line in lines[1:]:
         name, colon, value = line.partition(b":")
         if not colon or _TOKEN.fullmatch(name) is None:
             return Route.AIOHTTP
         key = name.lower()
-        if key in _READ:
+        if key in _READ or key in _SINGLETONS:
             if key in seen:
                 return Route.AIOHTTP
             seen[key] = value.strip(b" \t").decode("ascii")
         elif key in _REFUSED:
             return Route.AIOHTTP
     decided = _decide(end + 4, target, seen, payload_limit)
-    return _api_call(end + 4, lines, payload_limit) if decided is None else decided
+    return _addressed(end + 4, lines, payload_limit) if decided is None else decided
 
 
 def _target(request_line: bytes) -> tuple[str, str | None] | None:
@@ -172,13 +200,12 @@ def _decoded(raw: bytes, allowed: re.Pattern[str]) -> str | None:
 def _decide(
     head_length: int, target: tuple[str, str | None], headers: dict[bytes, str], limit: int
 ) -> FastInvoke | Route | None:
-    """None: the Host is an execute-api address (the request is read as an API call)."""
+    """None: the Host is a function URL's or an execute-api address (the request is read as one)."""
     host = headers.get(b"host", "").lower()
     if ("lambda-url" in host or "execute-api" in host) and (
         url_addresses.parse_host(host) is not None or api_addresses.parse_host(host) is not None
     ):
-        # a function URL's request (its middleware serves it), or an API's (read as one)
-        return None if api_addresses.parse_host(host) is not None else Route.AIOHTTP
+        return None
     if headers.get(b"x-amz-invocation-type", "RequestResponse") != "RequestResponse":
         return Route.AIOHTTP
     if headers.get(b"x-amz-log-type") == "Tail":
@@ -194,8 +221,10 @@ def _decide(
                       connection == "close")  # fmt: skip
 
 
-def _api_call(head_length: int, lines: list[bytes], limit: int) -> ApiCall | Route:
-    """The request as an execute-api call, if it is one read plainly."""
+def _addressed(head_length: int, lines: list[bytes], limit: int) -> ApiCall | UrlCall | Route:
+    """The request as a function URL's or an execute-api call, if it is one read plainly. Which it
+    is, is decided in the order of aiohttp's middlewares: a function URL's Host, then a function
+    URL's path (whatever the Host), then an execute-api Host, then an execute-api path."""
     parts = lines[0].split(b" ")
     if len(parts) != 3 or parts[2] != b"HTTP/1.1" or parts[0] not in _METHODS:
         return Route.AIOHTTP
@@ -217,26 +246,32 @@ def _api_call(head_length: int, lines: list[bytes], limit: int) -> ApiCall | Rou
         elif key in _REFUSED:
             return Route.AIOHTTP
         headers.append((name.decode("ascii"), text))
-    raw_path, _, raw_query = target.decode("ascii").partition("?")
-    host = seen.get(b"host", "")
-    api_id = api_addresses.parse_host(host)
-    if api_id is not None:
-        path = raw_path
-    elif "lambda-url" in host.lower():
-        return Route.AIOHTTP  # a function URL's Host comes first, whatever the path says
-    else:
-        split = api_addresses.split_path_form(raw_path)
-        if split is None:
-            return Route.AIOHTTP
-        api_id, path = split
     connection = seen.get(b"connection", "keep-alive").lower()
     if connection not in ("keep-alive", "close"):
         return Route.AIOHTTP
     raw_length = seen.get(b"content-length", "0")
     if not raw_length.isdigit() or len(raw_length) > 12 or int(raw_length) > limit:
         return Route.AIOHTTP  # aiohttp answers a payload too large (413), as it does now
-    return ApiCall(head_length, api_id, path, parts[0].decode("ascii"), raw_query, tuple(headers), int(raw_length),
-                   connection == "close")  # fmt: skip
+    method, close = parts[0].decode("ascii"), connection == "close"
+    raw_target = target.decode("ascii")
+    raw_path, _, raw_query = raw_target.partition("?")
+    host = seen.get(b"host")
+    if url_addresses.parse_host(host or "") is not None or url_addresses.split_path_form(raw_path) is not None:
+        if host is None:
+            return Route.AIOHTTP  # aiohttp would read the listener's address as the Host
+        return UrlCall(head_length, host, raw_target, method, raw_query, tuple(headers), int(raw_length), close)
+    host = host or ""
+    api_id = api_addresses.parse_host(host)
+    if api_id is not None:
+        path = raw_path
+    elif "lambda-url" in host.lower():
+        return Route.AIOHTTP  # a Host much like a function URL's: nothing odd is guessed at
+    else:
+        split = api_addresses.split_path_form(raw_path)
+        if split is None:
+            return Route.AIOHTTP
+        api_id, path = split
+    return ApiCall(head_length, api_id, path, method, raw_query, tuple(headers), int(raw_length), close)
 
 
 # What makes a request's extent unclear, or its connection something else than HTTP/1.1 after it.
