@@ -46,6 +46,7 @@ from lamina.gateway.rest.serving import RestEndpoints
 from lamina.gateway.rest.service import RestApiService
 from lamina.invoke.queue import AsyncQueue
 from lamina.lifecycle import Parts
+from lamina.mappings.service import MappingService
 from lamina.invoke.resolver import Resolver
 from lamina.invoke.service import InvokeRequest, Invoker
 from lamina.schedules.clock import SystemClock
@@ -170,6 +171,9 @@ class Server:
         events = EventBridge(store, invoker, s, timers)
         rest_apis = RestApiService(store, s)
         await rest_apis.load()
+        mappings = MappingService(store, functions, concurrency, invoker, None, s)
+        changes.subscribe(mappings.follow)  # a deleted function's mappings say so
+        await mappings.load()
         apis = Directory()  # what execute-api addresses serve: REST APIs and HTTP APIs
         apis.add(RestEndpoints(rest_apis, invoker, s))
         # A 50 MB zip in base64 inside JSON, as AWS accepts for CreateFunction.
@@ -178,7 +182,7 @@ class Server:
             s, store, code, functions, layers, scheduler, invoker, recorder, max_request,
             tags=tags, policies=policies, event_configs=event_configs, urls=urls, concurrency=concurrency,
             queue=queue, apis=apis, events=events, schedules=schedules, timers=timers, rest_apis=rest_apis,
-            http_apis=http_apis,
+            http_apis=http_apis, mappings=mappings,
         )  # fmt: skip
         apis.add(HttpApiEndpoints(http_apis, svc))
         # Before any environment starts: each serves it inside its network namespace.
@@ -203,6 +207,8 @@ class Server:
         parts.started("the invocations in flight", self._drain)
         await events.start()  # bus events an earlier run accepted are delivered
         parts.started("the event buses", events.close)  # undelivered bus events stay stored
+        await mappings.start()  # pollers read their sources and invoke synchronously
+        parts.started("the event source mappings' pollers", lambda: mappings.close(min(5.0, s.shutdown_grace_seconds)))
         parts.started("the schedules' hand-overs", lambda: schedules.close(min(5.0, s.shutdown_grace_seconds)))
         await timers.start()  # schedules fire into the queue, so after it
         parts.started("the timers", timers.close)  # first: a firing would go to a queue about to stop taking
