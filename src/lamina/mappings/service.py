@@ -30,7 +30,8 @@ from lamina.mappings.errors import ResourceInUse, mapping_not_found
 from lamina.mappings.model import KIND, EventSourceMapping, SourceKind, State
 from lamina.mappings.poller import Poller
 from lamina.mappings.source import Lag, Source
-from lamina.mappings.sqs import QUEUE_GONE, QueueService, SqsSource
+from lamina.mappings.sqs import QUEUE_GONE, SqsSource, backlog
+from lamina.queues.service import Queues
 from lamina.settings import Settings
 from lamina.store.base import Resource, Store
 
@@ -76,7 +77,7 @@ class _Runner:
 class MappingService:
     def __init__(
         self, store: Store, functions: FunctionService, concurrency: ConcurrencyService, invoker: Invoker,
-        queues: QueueService | None, settings: Settings,
+        queues: Queues | None, settings: Settings,
     ) -> None:  # fmt: skip
         self._store = store
         self._functions = functions
@@ -144,7 +145,13 @@ class MappingService:
 
     def source(self, mapping: EventSourceMapping) -> Source:
         assert mapping.kind is SourceKind.SQS and self._queues is not None
-        return SqsSource(self._queues, mapping.source_arn)
+        return SqsSource(self._queues, mapping.source_arn, lag=self._queue_lag)
+
+    def _queue_lag(self, arn: str) -> Lag:
+        queue = self._queues.by_arn(arn) if self._queues is not None else None
+        if queue is None:
+            return Lag(None, None)
+        return backlog(queue.messages.values(), int(time.time() * 1000))
 
     async def invoke(self, mapping: EventSourceMapping, payload: bytes) -> InvokeResult:
         return await self._invoker.invoke(InvokeRequest(

@@ -16,13 +16,14 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Mapping, Sequence
-from typing import Protocol, TypedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import NotRequired, Protocol, TypedDict
 
-from lamina.errors import ApiError
 from lamina.mappings.batching import BatchLimits, fitting
 from lamina.mappings.filters import parsed_body
 from lamina.mappings.source import Lag, Record, SourceUnavailable
+from lamina.queues.errors import QueueDoesNotExist
+from lamina.queues.receiving import Held
 
 LONG_POLL_SECONDS = 20.0  # ReceiveMessage's longest wait, as Lambda's pollers use it
 QUEUE_GONE = ("Error occurred while ReceiveMessage. SQS Error Code: AWS.SimpleQueueService.NonExistentQueue. "
@@ -51,6 +52,8 @@ class ReceivedLike(Protocol):
     def attributes(self) -> Mapping[str, str]: ...
     @property
     def message_attributes(self) -> Mapping[str, MessageAttributeLike]: ...
+    @property
+    def md5_of_message_attributes(self) -> str | None: ...
 
 
 class QueueInfoLike(Protocol):
@@ -89,6 +92,7 @@ class SqsRecord(TypedDict):
     attributes: dict[str, str]
     messageAttributes: dict[str, SqsMessageAttribute]
     md5OfBody: str
+    md5OfMessageAttributes: NotRequired[str]  # when the message has attributes
     eventSource: str
     eventSourceARN: str
     awsRegion: str
@@ -107,11 +111,14 @@ def sqs_record(message: ReceivedLike, queue_arn: str) -> SqsRecord:
         value["binaryListValues"] = []
         value["dataType"] = attribute.data_type
         attributes[name] = value
-    return SqsRecord(
+    record = SqsRecord(
         messageId=message.message_id, receiptHandle=message.receipt_handle, body=message.body,
         attributes=dict(message.attributes), messageAttributes=attributes, md5OfBody=message.md5_of_body,
         eventSource="aws:sqs", eventSourceARN=queue_arn, awsRegion=queue_arn.split(":")[3],
     )  # fmt: skip
+    if message.md5_of_message_attributes is not None:
+        record["md5OfMessageAttributes"] = message.md5_of_message_attributes
+    return record
 
 
 def as_record(message: ReceivedLike, queue_arn: str) -> Record:
@@ -126,10 +133,12 @@ def as_record(message: ReceivedLike, queue_arn: str) -> Record:
 class SqsSource:
     """A queue of ``queues``, by ARN; ``ordered`` for a FIFO queue."""
 
-    def __init__(self, queues: QueueService, arn: str, *, poll_seconds: float = LONG_POLL_SECONDS) -> None:
+    def __init__(self, queues: QueueService, arn: str, *, poll_seconds: float = LONG_POLL_SECONDS,
+                 lag: Callable[[str], Lag] | None = None) -> None:  # fmt: skip
         self._queues = queues
         self._arn = arn
         self._poll_seconds = poll_seconds
+        self._lag = lag
 
     @property
     def ordered(self) -> bool:
@@ -164,8 +173,8 @@ class SqsSource:
             raise SourceUnavailable(QUEUE_GONE)
         try:
             return await self._queues.receive(self._arn, count, wait)
-        except ApiError as exc:  # QueueDoesNotExist: deleted while we waited
-            raise SourceUnavailable(QUEUE_GONE if "NonExistentQueue" in exc.code else exc.message) from exc
+        except QueueDoesNotExist as exc:  # deleted while we waited
+            raise SourceUnavailable(QUEUE_GONE) from exc
 
     async def acknowledge(self, records: Sequence[Record]) -> None:
         if records and self._queues.get(self._arn) is not None:
@@ -184,4 +193,11 @@ class SqsSource:
         return json.dumps({"Records": [r.record for r in records]}).encode()
 
     def lag(self) -> Lag:
-        return Lag(backlog=None, oldest_age_seconds=None)
+        return self._lag(self._arn) if self._lag is not None else Lag(backlog=None, oldest_age_seconds=None)
+
+
+def backlog(messages: Iterable[Held], now_ms: int) -> Lag:
+    """A queue's lag (pure): its visible messages, and the age of the oldest of them."""
+    visible = [h for h in messages if h.visible_ms <= now_ms]
+    oldest = min((h.stored.sent_ms for h in visible), default=None)
+    return Lag(backlog=len(visible), oldest_age_seconds=None if oldest is None else max(0, now_ms - oldest) / 1000)
