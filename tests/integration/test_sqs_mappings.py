@@ -284,3 +284,30 @@ def test_a_mapping_outlives_its_function_and_says_so(lamina: LaminaProcess, clie
     deploy(client, fn_name, PRINTER)
     (record,) = printed(lamina.endpoint, fn_name, 1, timeout=60)
     assert record["body"] == "for nobody"
+
+
+def test_lamina_mappings_shows_state_result_and_lag(lamina: LaminaProcess, client: Any, fn_name: str,
+                                                    capsys: Any) -> None:  # fmt: skip
+    from lamina.cli.main import main
+
+    deploy(client, fn_name, PRINTER)
+    sqs = sqs_client(lamina.endpoint)
+    url, arn = make_queue(sqs, fn_name)
+    uuid = client.create_event_source_mapping(FunctionName=fn_name, EventSourceArn=arn, Enabled=False)["UUID"]
+    wait_until(lambda: state_of(client, uuid) == "Disabled")
+    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": "x"} for i in range(3)])
+    capsys.readouterr()
+    assert main(["mappings", "--endpoint", lamina.endpoint]) == 0
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if uuid in line]
+    assert line.split()[:8] == [uuid, fn_name, fn_name, "Disabled", "No", "records", "processed", "3"]
+    assert main(["mappings", "--json", "--endpoint", lamina.endpoint]) == 0
+    rows = json.loads(capsys.readouterr().out)["EventSourceMappings"]
+    (row,) = [r for r in rows if r["uuid"] == uuid]
+    assert row["backlog"] == 3 and row["oldestAgeSeconds"] >= 0 and row["pollers"] == 0
+    client.update_event_source_mapping(UUID=uuid, Enabled=True)
+    printed(lamina.endpoint, fn_name, 3)
+    wait_until(lambda: _empty(sqs, url))
+    assert main(["mappings", "--json", "--endpoint", lamina.endpoint]) == 0
+    (row,) = [r for r in json.loads(capsys.readouterr().out)["EventSourceMappings"] if r["uuid"] == uuid]
+    assert row["backlog"] == 0 and row["state"] == "Enabled" and row["lastProcessingResult"] == "OK"
+    assert row["pollers"] >= 1

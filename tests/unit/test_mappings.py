@@ -288,3 +288,37 @@ def test_the_api_document() -> None:
     assert doc["ScalingConfig"] == {"MaximumConcurrency": 3}
     assert doc["State"] == "Creating" and doc["LastProcessingResult"] == "No records processed"
     assert "ScalingConfig" not in _mapping().document("us-east-1", "000000000000")
+
+
+# -- lamina mappings -------------------------------------------------------------------------
+
+
+def test_mapping_rows_show_names_state_result_and_lag() -> None:
+    from lamina.cli.mappings import format_age, mapping_rows
+
+    rows = mapping_rows([
+        {"uuid": "u-2", "source": QUEUE, "function": "arn:aws:lambda:us-east-1:000000000000:function:f:live",
+         "state": "Enabled", "lastProcessingResult": "OK", "backlog": 3, "oldestAgeSeconds": 75.0, "pollers": 5},
+        {"uuid": "u-1", "source": "arn:aws:sqs:us-east-1:000000000000:audit",
+         "function": "arn:aws:lambda:us-east-1:000000000000:function:g", "state": "Disabled",
+         "lastProcessingResult": "No records processed", "backlog": None, "oldestAgeSeconds": None, "pollers": 0},
+    ])  # fmt: skip
+    assert rows == [
+        ["u-1", "audit", "g", "Disabled", "No records processed", "-", "-", "0"],
+        ["u-2", "orders", "f:live", "Enabled", "OK", "3", "1m", "5"],
+    ]
+    assert [format_age(s) for s in (5.4, 600.0, 7200.0)] == ["5s", "10m", "2.0h"]
+
+
+def test_backlog_counts_visible_messages_and_the_oldest_ones_age() -> None:
+    from lamina.mappings.sqs import backlog
+    from lamina.queues.receiving import Held
+    from lamina.store.base import QueueMessage
+
+    def held(sent_ms: int, visible_ms: int) -> Held:
+        return Held(QueueMessage("q", f"m{sent_ms}", "b", "{}", sent_ms, visible_ms), visible_ms)
+
+    lag = backlog([held(1_000, 1_000), held(4_000, 4_000), held(500, 99_000)], now_ms=10_000)
+    assert lag.backlog == 2 and lag.oldest_age_seconds == 9.0  # the in-flight one (sent at 500) is not waiting
+    empty = backlog([], now_ms=10_000)
+    assert empty.backlog == 0 and empty.oldest_age_seconds is None

@@ -1,5 +1,6 @@
 """Lambda API: event source mappings (Create, Get, Update, Delete, List; rest-json under
-/2015-03-31/event-source-mappings), served by ``mappings/service.py``."""
+/2015-03-31/event-source-mappings), served by ``mappings/service.py``; and Lamina's own
+/lamina/v1/event-source-mappings: each mapping with its source's lag (what ``lamina mappings`` shows)."""
 
 from __future__ import annotations
 
@@ -67,3 +68,22 @@ async def list_event_source_mappings(request: web.Request) -> web.Response:
     return json_response(doc)
 
 
+
+
+@routes.get("/lamina/v1/event-source-mappings")
+async def mappings_with_lag(request: web.Request) -> web.Response:
+    svc = services(request)
+    rows: list[dict[str, object]] = []
+    page, marker = svc.mappings.list(None, None, None, LIST_MAX)
+    while True:
+        for mapping in page:
+            lag = svc.mappings.lag(mapping.uuid)
+            rows.append({
+                "uuid": mapping.uuid, "source": mapping.source_arn, "function": mapping.function_arn,
+                "state": mapping.state.value, "lastProcessingResult": mapping.last_result,
+                "backlog": lag.backlog, "oldestAgeSeconds": lag.oldest_age_seconds,
+                "pollers": svc.mappings.width(mapping.uuid),
+            })  # fmt: skip
+        if marker is None:
+            return json_response({"mappings": rows})
+        page, marker = svc.mappings.list(None, None, marker, LIST_MAX)

@@ -22,6 +22,7 @@ from lamina.cli.invoke import invoke, load_payload
 from lamina.cli.queue import delete_outbox, show_outbox, show_queue
 from lamina.cli.schedules import list_schedules
 from lamina.cli.logs import show_logs
+from lamina.cli.mappings import list_mappings
 from lamina.cli.output import Console
 from lamina.cli.shapes import FunctionSpec
 from lamina.settings import Settings
@@ -109,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("queue", parents=[client_options], help="show the asynchronous-invocation queue")
 
     commands.add_parser("schedules", parents=[client_options], help="list EventBridge Scheduler schedules")
+    commands.add_parser("mappings", parents=[client_options],
+                        help="list event source mappings with their state, last result and lag")  # fmt: skip
 
     outbox = commands.add_parser(
         "outbox", parents=[client_options],
@@ -238,6 +241,11 @@ def _schedules(args: argparse.Namespace, console: Console, environ: Mapping[str,
     return ExitCode.OK
 
 
+def _mappings(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
+    list_mappings(_client(args, environ), console)
+    return ExitCode.OK
+
+
 def _outbox(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
     if args.delete:
         delete_outbox(_client(args, environ), console, args.delete)
@@ -271,6 +279,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Console, Mapping[str, str]], 
     "logs": _logs,
     "queue": _queue,
     "schedules": _schedules,
+    "mappings": _mappings,
     "outbox": _outbox,
     "rules": _rules,
     "events": _events,
