@@ -311,3 +311,28 @@ def test_lamina_mappings_shows_state_result_and_lag(lamina: LaminaProcess, clien
     (row,) = [r for r in json.loads(capsys.readouterr().out)["EventSourceMappings"] if r["uuid"] == uuid]
     assert row["backlog"] == 0 and row["state"] == "Enabled" and row["lastProcessingResult"] == "OK"
     assert row["pollers"] >= 1
+
+
+def test_the_readmes_queue_walkthrough_works_as_written(make_server: Any, tmp_path: Path) -> None:
+    import os
+    import re
+    import subprocess
+    import sys
+
+    server = make_server()
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("Queues feed functions through event source mappings", 1)[1]
+    found = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert found is not None
+    block = found.group(1)
+    here = server.endpoint.removeprefix("http://")
+    script = block.replace("127.0.0.1:9000", here).replace("localhost:9000", here)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LAMINA_"))}
+    env.update(AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null", LAMINA_ENDPOINT=server.endpoint,
+               PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}")  # fmt: skip
+    shell = subprocess.run(["bash", "-euc", script], capture_output=True, text=True, cwd=tmp_path, env=env,
+                           timeout=180)  # fmt: skip
+    assert shell.returncode == 0, shell.stderr
+    lines = wait_for_logs(server.endpoint, "printer", lambda lines: any("got hello" in line for line in lines), 30)
+    assert any("got hello" in line for line in lines)
+    assert re.search(r"\sorders\s+printer\s+(Enabled|Creating)\s", shell.stdout), shell.stdout
