@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -76,10 +77,12 @@ class _Pause(Exception):
 
 
 class Poller:
-    def __init__(self, uuid: str, source: Source, host: Host) -> None:
+    def __init__(self, uuid: str, source: Source, host: Host, *,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:  # fmt: skip
         self.uuid = uuid
         self._source = source
         self._host = host
+        self._sleep = sleep  # backoff pauses (a fake in tests)
         self._width = 0
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._waiting: set[int] = set()  # workers waiting for records or pausing: cancellable at once
@@ -145,7 +148,7 @@ class Poller:
     async def _pause(self, index: int, seconds: float) -> None:
         self._waiting.add(index)
         try:
-            await asyncio.sleep(seconds)
+            await self._sleep(seconds)
         finally:
             self._waiting.discard(index)
 
@@ -186,7 +189,7 @@ class Poller:
                 if self._stopping:
                     await self._source.release(records)
                     return
-                await asyncio.sleep(scaling.retry_delay(throttles))
+                await self._sleep(scaling.retry_delay(throttles))
             except ApiError as exc:  # the function (or its version or alias) is gone
                 self._host.report(self.uuid, f"PROBLEM: {exc.message}")
                 await self._source.fail(records)
