@@ -12,7 +12,7 @@ import pytest
 
 from lamina.errors import InvalidParameterValue, ValidationError
 from lamina.mappings import scaling
-from lamina.mappings.batching import MAX_PAYLOAD_BYTES, BatchLimits, fitting, payload_size
+from lamina.mappings.batching import MAX_PAYLOAD_BYTES, BatchLimits, fitting, payload_size, visibility_timeout
 from lamina.mappings.filters import Filters, parsed_body
 from lamina.mappings.model import EventSourceMapping, SourceKind, State
 from lamina.mappings.responses import Item, done, reported_failures
@@ -163,6 +163,13 @@ def test_fitting_keeps_the_payload_within_six_megabytes() -> None:
     assert payload_size(sizes[:count]) <= MAX_PAYLOAD_BYTES < payload_size(sizes[: count + 1])
     assert fitting([MAX_PAYLOAD_BYTES * 2]) == 1
     assert fitting([10, 10]) == 2
+
+
+def test_a_window_and_a_long_function_outlasting_the_queues_visibility_timeout_extend_it() -> None:
+    assert visibility_timeout(30, 0, 900) is None  # no window: the queue's own, as AWS keeps it
+    assert visibility_timeout(30, 5, 3) is None
+    assert visibility_timeout(30, 20, 15) == 65  # window + timeout + 30 s
+    assert visibility_timeout(30, 1, 29) is None
 
 
 # -- batch item failures ---------------------------------------------------------------------

@@ -45,3 +45,13 @@ def fitting(record_sizes: Sequence[int], max_bytes: int = MAX_PAYLOAD_BYTES) -> 
         if total > max_bytes:
             return max(1, i)
     return len(record_sizes)
+
+
+def visibility_timeout(queue_seconds: int, window_seconds: int, function_timeout_seconds: int) -> int | None:
+    """The visibility timeout to receive with, as Lambda's SQS pollers use it: the queue's own
+    (None), unless a batching window and the function's timeout together outlast it; then
+    window + function timeout + 30 s, so that a batch still being gathered or worked on does not
+    come back meanwhile."""
+    if window_seconds > 0 and window_seconds + function_timeout_seconds > queue_seconds:
+        return window_seconds + function_timeout_seconds + 30
+    return None

@@ -25,7 +25,7 @@ from lamina.control.concurrency import ConcurrencyService
 from lamina.control.functions import FunctionService
 from lamina.errors import InvalidParameterValue, ResourceConflict, ResourceNotFound
 from lamina.invoke.service import REQUEST_RESPONSE, InvokeRequest, Invoker, InvokeResult
-from lamina.mappings import scaling, validation
+from lamina.mappings import batching, scaling, validation
 from lamina.mappings.errors import ResourceInUse, mapping_not_found
 from lamina.mappings.model import KIND, EventSourceMapping, SourceKind, State
 from lamina.mappings.poller import Poller
@@ -145,7 +145,20 @@ class MappingService:
 
     def source(self, mapping: EventSourceMapping) -> Source:
         assert mapping.kind is SourceKind.SQS and self._queues is not None
-        return SqsSource(self._queues, mapping.source_arn, lag=self._queue_lag)
+        uuid = mapping.uuid
+        return SqsSource(self._queues, mapping.source_arn, lag=self._queue_lag,
+                         visibility=lambda: self._visibility(uuid))  # fmt: skip
+
+    def _visibility(self, uuid: str) -> int | None:
+        mapping = self._mappings.get(uuid)
+        queue = self._queues.get(mapping.source_arn) if mapping is not None and self._queues is not None else None
+        if mapping is None or queue is None:
+            return None
+        try:
+            timeout = self._functions.resolve(mapping.function, mapping.qualifier).timeout_s
+        except ResourceNotFound:
+            return None
+        return batching.visibility_timeout(queue.visibility_timeout, mapping.batching_window, timeout)
 
     def _queue_lag(self, arn: str) -> Lag:
         queue = self._queues.by_arn(arn) if self._queues is not None else None

@@ -134,11 +134,13 @@ class SqsSource:
     """A queue of ``queues``, by ARN; ``ordered`` for a FIFO queue."""
 
     def __init__(self, queues: QueueService, arn: str, *, poll_seconds: float = LONG_POLL_SECONDS,
-                 lag: Callable[[str], Lag] | None = None) -> None:  # fmt: skip
+                 lag: Callable[[str], Lag] | None = None,
+                 visibility: Callable[[], int | None] | None = None) -> None:  # fmt: skip
         self._queues = queues
         self._arn = arn
         self._poll_seconds = poll_seconds
         self._lag = lag
+        self._visibility = visibility  # the visibility timeout to receive with (None: the queue's)
 
     @property
     def ordered(self) -> bool:
@@ -171,8 +173,9 @@ class SqsSource:
     async def _receive(self, count: int, wait: float) -> Sequence[ReceivedLike]:
         if self._queues.get(self._arn) is None:
             raise SourceUnavailable(QUEUE_GONE)
+        visibility = self._visibility() if self._visibility is not None else None
         try:
-            return await self._queues.receive(self._arn, count, wait)
+            return await self._queues.receive(self._arn, count, wait, visibility)
         except QueueDoesNotExist as exc:  # deleted while we waited
             raise SourceUnavailable(QUEUE_GONE) from exc
 
