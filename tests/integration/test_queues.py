@@ -403,3 +403,29 @@ def test_binary_attributes_round_trip_through_the_wire_as_base64(lamina: LaminaP
     assert answer["MD5OfMessageAttributes"] == md5_of_attributes({"bin": MessageAttribute("Binary", binary_value=b"\x01\x02")})
     (message,) = sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"])["Messages"]
     assert message["MessageAttributes"]["bin"]["BinaryValue"] == b"\x01\x02"
+
+
+def test_lamina_queues_lists_queues_with_their_counts(make_server: Any, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    from lamina.cli.main import main as cli_main
+
+    server = make_server(tmp_path / "data")
+    assert cli_main(["queues", "--endpoint", server.endpoint]) == 0
+    assert "No queues" in capsys.readouterr().out
+    sqs = sqs_client(server.endpoint)
+    dlq = sqs.create_queue(QueueName="jobs-dlq")["QueueUrl"]
+    policy = json.dumps({"deadLetterTargetArn": f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs-dlq", "maxReceiveCount": 3})
+    url = sqs.create_queue(QueueName="jobs", Attributes={"RedrivePolicy": policy})["QueueUrl"]
+    for body in ("a", "b", "c"):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=600)
+    sqs.receive_message(QueueUrl=url)
+    assert dlq
+    assert cli_main(["queues", "--endpoint", server.endpoint]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["QUEUE", "VISIBLE", "IN", "FLIGHT", "DELAYED", "DEAD-LETTER", "QUEUE"]
+    assert lines[1].split() == ["jobs", "2", "1", "1", "jobs-dlq"]
+    assert lines[2].split() == ["jobs-dlq", "0", "0", "0", "-"]
+    assert cli_main(["queues", "--json", "--endpoint", server.endpoint]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert [q["name"] for q in shown["queues"]] == ["jobs", "jobs-dlq"]
