@@ -329,6 +329,10 @@ def test_a_server_killed_with_messages_in_flight_loses_none(make_server: Any, tm
     in_flight = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=3)["Messages"]
     assert len(in_flight) == 3
     sqs.receive_message(QueueUrl=fifo_url, MaxNumberOfMessages=1, VisibilityTimeout=1)
+    reborn = sqs.create_queue(QueueName="reborn")["QueueUrl"]
+    sqs.send_message(QueueUrl=reborn, MessageBody="of the deleted queue")
+    sqs.delete_queue(QueueUrl=reborn)
+    sqs.create_queue(QueueName="reborn")  # another queue of the same name: the old one's message is not its
     server.kill()  # kill -9
 
     server = make_server(tmp_path / "data")
@@ -348,6 +352,9 @@ def test_a_server_killed_with_messages_in_flight_loses_none(make_server: Any, tm
             order.append(message["Body"])
             sqs.delete_message(QueueUrl=fifo_url, ReceiptHandle=message["ReceiptHandle"])
     assert order == sorted(bodies)  # the group's order too
+    reborn = sqs.get_queue_url(QueueName="reborn")["QueueUrl"]
+    counts = sqs.get_queue_attributes(QueueUrl=reborn, AttributeNames=["All"])["Attributes"]
+    assert counts["ApproximateNumberOfMessages"] == counts["ApproximateNumberOfMessagesNotVisible"] == "0"
 
 
 def test_an_asynchronous_invocation_s_failure_record_arrives_in_its_on_failure_queue(

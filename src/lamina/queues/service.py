@@ -93,12 +93,13 @@ class Queues:
     async def load(self) -> None:
         """Read every queue and message back; messages of a queue that no longer exists (deleted
         while they were written) are removed."""
+        by_id: dict[str, Queue] = {}
         for resource in await self._store.list_resources(KIND):
             queue = Queue.from_doc(resource.doc, self.arn_of(resource.key))
-            self._queues[queue.name] = queue
+            self._queues[queue.name] = by_id[queue.id] = queue
         orphans: set[str] = set()
         for stored in await self._store.list_queue_messages():
-            holder = self._queues.get(stored.queue)
+            holder = by_id.get(stored.queue)
             if holder is None:
                 orphans.add(stored.queue)
                 continue
@@ -201,7 +202,7 @@ class Queues:
                     )
             return existing
         now = int(self._clock())
-        queue = Queue(name, self.arn_of(name), {}, dict(tags), now, now)
+        queue = Queue(uuid.uuid4().hex, name, self.arn_of(name), {}, dict(tags), now, now)
         self._check_redrive(queue, values)
         queue.attributes = {k: v for k, v in values.items() if v != ""}
         self._queues[name] = queue  # before the write: a concurrent create of the name finds it
@@ -277,7 +278,7 @@ class Queues:
         self._queues.pop(queue.name, None)
         queue.waiters.wake_all()  # long polls on it answer (QueueDoesNotExist)
         await self._store.change_resources(deletes=[(KIND, queue.name)])
-        await self._store.purge_queue_messages(queue.name)
+        await self._store.purge_queue_messages(queue.id)
 
     async def purge(self, queue: Queue) -> None:
         now = time.monotonic()
@@ -288,7 +289,7 @@ class Queues:
             return
         through = next(reversed(queue.messages))
         queue.messages = {}
-        await self._store.purge_queue_messages(queue.name, through)
+        await self._store.purge_queue_messages(queue.id, through)
 
     def dead_letter_sources(self, queue: Queue) -> list[Queue]:
         sources = []
@@ -337,7 +338,7 @@ class Queues:
                                         "include parameter that is not valid for this queue type.")  # fmt: skip
         delay = queue.number("DelaySeconds") if delay_seconds is None else delay_seconds
         stored = QueueMessage(
-            queue.name, str(uuid.uuid4()), body, messages.encode(attributes), now, now + delay * 1000,
+            queue.id, str(uuid.uuid4()), body, messages.encode(attributes), now, now + delay * 1000,
             group_id=group_id, dedup_id=deduplication_id if queue.fifo else None,
         )  # fmt: skip
         try:
@@ -397,7 +398,7 @@ class Queues:
         gone = choice.expire + choice.redrive
         for held in gone:
             queue.messages.pop(held.seq, None)
-        moved = [dataclasses.replace(h.stored, queue=dlq.name, visible_ms=now, receive_count=0, first_receive_ms=0,
+        moved = [dataclasses.replace(h.stored, queue=dlq.id, visible_ms=now, receive_count=0, first_receive_ms=0,
                                      seq=0) for h in choice.redrive] if dlq is not None else []  # fmt: skip
         if updates or gone:
             seqs = await self._store.change_queue_messages(moved, updates, [h.seq for h in gone])
