@@ -436,3 +436,40 @@ def test_lamina_queues_lists_queues_with_their_counts(make_server: Any, tmp_path
     assert cli_main(["queues", "--json", "--endpoint", server.endpoint]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert [q["name"] for q in shown["queues"]] == ["jobs", "jobs-dlq"]
+
+
+SENDER = r'''
+import json, urllib.error, urllib.request
+
+
+def sqs(port, operation, body):
+    request = urllib.request.Request("http://127.0.0.1:%d/" % port, data=json.dumps(body).encode(), method="POST",
+                                     headers={"X-Amz-Target": "AmazonSQS." + operation,
+                                              "Content-Type": "application/x-amz-json-1.0"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as r:
+            return {"status": r.status, "body": json.loads(r.read())}
+    except urllib.error.HTTPError as exc:
+        return {"status": exc.code, "body": json.loads(exc.read() or b"{}")}
+
+
+def handler(event, context):
+    url = sqs(event["port"], "GetQueueUrl", {"QueueName": event["queue"]})["body"]["QueueUrl"]
+    return {"sent": sqs(event["port"], "SendMessage", {"QueueUrl": url, "MessageBody": "from inside"}),
+            "receive": sqs(event["port"], "ReceiveMessage", {"QueueUrl": url})["status"],
+            "purge": sqs(event["port"], "PurgeQueue", {"QueueUrl": url})["status"]}
+'''
+
+
+def test_a_function_may_send_to_a_queue_but_not_receive_from_it(
+    lamina: LaminaProcess, client: Any, sqs: Any, fn_name: str, qname: str
+) -> None:
+    url = sqs.create_queue(QueueName=qname)["QueueUrl"]
+    deploy(client, fn_name, SENDER)
+    port = int(lamina.endpoint.rsplit(":", 1)[1])
+    answer = client.invoke(FunctionName=fn_name, Payload=json.dumps({"port": port, "queue": qname}))
+    result = json.loads(answer["Payload"].read())
+    assert result["sent"]["status"] == 200, result
+    assert (result["receive"], result["purge"]) == (403, 403)
+    (message,) = sqs.receive_message(QueueUrl=url)["Messages"]
+    assert message["MessageId"] == result["sent"]["body"]["MessageId"] and message["Body"] == "from inside"
