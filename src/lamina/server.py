@@ -210,6 +210,7 @@ class Server:
         queue_relay = OutboxRelay(store, queues, s)
         await queue_relay.start()  # outbox messages for this server's queues are delivered to them
         parts.started("the queues' outbox relay", queue_relay.close)
+        parts.started("the queues' long polls", queues.close)  # answered before the API waits for its requests
         parts.started("the schedules' hand-overs", lambda: schedules.close(min(5.0, s.shutdown_grace_seconds)))
         await timers.start()  # schedules fire into the queue, so after it
         parts.started("the timers", timers.close)  # first: a firing would go to a queue about to stop taking

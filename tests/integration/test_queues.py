@@ -473,3 +473,18 @@ def test_a_function_may_send_to_a_queue_but_not_receive_from_it(
     assert (result["receive"], result["purge"]) == (403, 403)
     (message,) = sqs.receive_message(QueueUrl=url)["Messages"]
     assert message["MessageId"] == result["sent"]["body"]["MessageId"] and message["Body"] == "from inside"
+
+
+def test_stopping_the_server_answers_its_long_polls(make_server: Any, tmp_path: Path) -> None:
+    server = make_server(tmp_path / "data")
+    url = sqs_client(server.endpoint).create_queue(QueueName="quiet")["QueueUrl"]
+    # A client that gives up before the wait would end: only an answer from the stopping server reaches it.
+    sqs = boto3.client("sqs", endpoint_url=server.endpoint, region_name="us-east-1", aws_access_key_id="test",
+                       aws_secret_access_key="test", config=Config(retries={"max_attempts": 0}, read_timeout=15))  # fmt: skip
+    results: list[Any] = []
+    thread = threading.Thread(target=lambda: results.append(sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20)))
+    thread.start()
+    time.sleep(0.3)  # lets the receive start waiting first (the result does not depend on it)
+    assert server.stop() == 0
+    thread.join(30)
+    assert results and "Messages" not in results[0]  # an answer, not a connection cut

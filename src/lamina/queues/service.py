@@ -80,6 +80,7 @@ class Queues:
         self._clock = clock
         self._queues: dict[str, Queue] = {}
         self.generation = 0  # how many queues were created: the outbox relay looks again when it changes
+        self._closing = False
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -107,6 +108,13 @@ class Queues:
         for name in orphans:
             await self._store.purge_queue_messages(name)
 
+    async def close(self) -> None:
+        """Answer every long poll now (with what is there, or nothing) and park no more: the server
+        is stopping, and its connections should not wait out their WaitTimeSeconds."""
+        self._closing = True
+        for queue in self._queues.values():
+            queue.waiters.wake_all()
+
     # -- the seam, by ARN ---------------------------------------------------------------------
 
     def get(self, arn: str) -> QueueInfo | None:
@@ -128,11 +136,16 @@ class Queues:
         queue = self.by_arn(arn)
         if queue is None:
             return
+        gone = []
         for handle in receipt_handles:
             try:
-                await self.delete_message(queue, handle)
+                held = self._held(queue, handle)
             except ReceiptHandleIsInvalid:
                 continue
+            if held is not None and queue.messages.pop(held.seq, None) is not None:
+                gone.append(held.seq)
+        if gone:
+            await self._store.change_queue_messages(deletes=gone)  # one transaction for the batch
 
     async def change_visibility(self, arn: str, receipt_handle: str, timeout_seconds: int) -> None:
         """ChangeMessageVisibility; a stale handle is ignored."""
@@ -369,7 +382,7 @@ class Queues:
             if taken:
                 return taken
             remaining = deadline - loop.time()
-            if remaining <= 0:
+            if remaining <= 0 or self._closing:
                 return []
             now = self._now_ms()
             upcoming = receiving.next_visible_ms(queue.messages.values(), now)
