@@ -488,3 +488,16 @@ def test_stopping_the_server_answers_its_long_polls(make_server: Any, tmp_path: 
     assert server.stop() == 0
     thread.join(30)
     assert results and "Messages" not in results[0]  # an answer, not a connection cut
+
+
+def test_a_request_sent_to_the_queue_s_own_url_names_the_queue(lamina: LaminaProcess, sqs: Any, qname: str) -> None:
+    import urllib.request
+
+    url = sqs.create_queue(QueueName=qname)["QueueUrl"]
+    request = urllib.request.Request(url, data=json.dumps({"MessageBody": "by path"}).encode(), method="POST",
+                                     headers={"X-Amz-Target": "AmazonSQS.SendMessage",
+                                              "Content-Type": "application/x-amz-json-1.0"})  # fmt: skip
+    with urllib.request.urlopen(request, timeout=30) as response:
+        sent = json.loads(response.read())
+    (message,) = sqs.receive_message(QueueUrl=url)["Messages"]
+    assert message["MessageId"] == sent["MessageId"] and message["Body"] == "by path"
