@@ -30,7 +30,8 @@ FAILING = "def handler(event, context):\n    raise ValueError('no thanks: ' + st
 
 def sqs_client(endpoint: str) -> Any:
     return boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
-                        aws_secret_access_key="test", config=Config(retries={"max_attempts": 0}, read_timeout=60))  # fmt: skip
+                        aws_secret_access_key="test",
+                        config=Config(retries={"max_attempts": 0}, read_timeout=60))  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +128,8 @@ def test_messages_are_sent_received_with_their_attributes_and_md5s_and_deleted(s
     assert message["MD5OfBody"] == sent["MD5OfMessageBody"]
     assert set(message["MessageAttributes"]) == {"trace.id", "trace.span", "blob"}
     assert message["MessageAttributes"]["blob"]["BinaryValue"] == b"\x00\xffdata"
-    assert message["MD5OfMessageAttributes"] == md5_of_attributes({k: expected[k] for k in ("trace.id", "trace.span", "blob")})
+    chosen = {k: expected[k] for k in ("trace.id", "trace.span", "blob")}
+    assert message["MD5OfMessageAttributes"] == md5_of_attributes(chosen)
     assert set(message["Attributes"]) == {"SentTimestamp", "ApproximateReceiveCount"}
     assert message["Attributes"]["ApproximateReceiveCount"] == "1"
 
@@ -151,9 +153,11 @@ def test_batches_answer_each_entry_and_refuse_what_sqs_refuses_whole(sqs: Any, q
     (failed,) = answer["Failed"]
     assert failed["Id"] == "b" and failed["Code"] == "InvalidMessageContents" and failed["SenderFault"]
 
-    assert error_of(sqs.send_message_batch, QueueUrl=url, Entries=[])["Code"] == "AWS.SimpleQueueService.EmptyBatchRequest"
+    empty = error_of(sqs.send_message_batch, QueueUrl=url, Entries=[])
+    assert empty["Code"] == "AWS.SimpleQueueService.EmptyBatchRequest"
     eleven = [{"Id": str(i), "MessageBody": "x"} for i in range(11)]
-    assert error_of(sqs.send_message_batch, QueueUrl=url, Entries=eleven)["QueryErrorCode"] == "TooManyEntriesInBatchRequest"
+    too_many = error_of(sqs.send_message_batch, QueueUrl=url, Entries=eleven)
+    assert too_many["QueryErrorCode"] == "TooManyEntriesInBatchRequest"
     twice = [{"Id": "x", "MessageBody": "x"}, {"Id": "x", "MessageBody": "y"}]
     assert error_of(sqs.send_message_batch, QueueUrl=url, Entries=twice)["QueryErrorCode"] == "BatchEntryIdsNotDistinct"
     bad_id = [{"Id": "no spaces", "MessageBody": "x"}]
@@ -250,8 +254,10 @@ def test_fifo_queues_keep_group_order_and_deduplicate(sqs: Any, qname: str) -> N
     sqs.delete_message(QueueUrl=url, ReceiptHandle=first[0]["ReceiptHandle"])
     assert [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]] == ["a2", "a3"]
 
-    assert error_of(sqs.send_message, QueueUrl=url, MessageBody="x", MessageDeduplicationId="x")["Code"] == "MissingParameter"
-    assert error_of(sqs.send_message, QueueUrl=url, MessageBody="x", MessageGroupId="g")["Code"] == "InvalidParameterValue"
+    no_group = error_of(sqs.send_message, QueueUrl=url, MessageBody="x", MessageDeduplicationId="x")
+    assert no_group["Code"] == "MissingParameter"
+    no_deduplication = error_of(sqs.send_message, QueueUrl=url, MessageBody="x", MessageGroupId="g")
+    assert no_deduplication["Code"] == "InvalidParameterValue"
     sqs.set_queue_attributes(QueueUrl=url, Attributes={"ContentBasedDeduplication": "true"})
     one = sqs.send_message(QueueUrl=url, MessageBody="same", MessageGroupId="c")
     two = sqs.send_message(QueueUrl=url, MessageBody="same", MessageGroupId="c")
@@ -272,7 +278,8 @@ def test_refusals_carry_sqs_codes(sqs: Any, qname: str) -> None:
             "AWS.reserved": {"DataType": "String", "StringValue": "v"}}}, "InvalidParameterValue"),
         (sqs.receive_message, {"QueueUrl": url, "MaxNumberOfMessages": 11}, "InvalidParameterValue"),
         (sqs.delete_message, {"QueueUrl": url, "ReceiptHandle": "garbage"}, "ReceiptHandleIsInvalid"),
-        (sqs.send_message, {"QueueUrl": f"{url}-absent", "MessageBody": "x"}, "AWS.SimpleQueueService.NonExistentQueue"),
+        (sqs.send_message, {"QueueUrl": f"{url}-absent", "MessageBody": "x"},
+         "AWS.SimpleQueueService.NonExistentQueue"),
     ]
     for call, kwargs, code in cases:
         assert error_of(call, **kwargs)["Code"] == code, (call, kwargs)
@@ -301,7 +308,8 @@ def test_malformed_requests_are_refused_and_store_nothing(lamina: LaminaProcess,
 def test_the_aws_cli_sends_receives_and_deletes(lamina: LaminaProcess, qname: str, tmp_path: Path) -> None:
     url = aws_sqs(lamina.endpoint, "create-queue", "--queue-name", qname, cwd=tmp_path)["QueueUrl"]
     sent = aws_sqs(lamina.endpoint, "send-message", "--queue-url", url, "--message-body", "from the cli",
-                   "--message-attributes", '{"k": {"DataType": "String", "StringValue": "v"}}', cwd=tmp_path)  # fmt: skip
+                   "--message-attributes", '{"k": {"DataType": "String", "StringValue": "v"}}',
+                   cwd=tmp_path)  # fmt: skip
     assert sent["MD5OfMessageBody"] == hashlib.md5(b"from the cli").hexdigest()
     got = aws_sqs(lamina.endpoint, "receive-message", "--queue-url", url, "--message-attribute-names", "All",
                   "--wait-time-seconds", "5", cwd=tmp_path)  # fmt: skip
@@ -348,7 +356,8 @@ def test_a_server_killed_with_messages_in_flight_loses_none(make_server: Any, tm
     assert sorted(seen.values()) == [1, 1, 2, 2, 2]  # receive counts survived the kill
     order: list[str] = []
     while len(order) < len(bodies):
-        for message in sqs.receive_message(QueueUrl=fifo_url, MaxNumberOfMessages=10, WaitTimeSeconds=5).get("Messages", []):
+        got = sqs.receive_message(QueueUrl=fifo_url, MaxNumberOfMessages=10, WaitTimeSeconds=5)
+        for message in got.get("Messages", []):
             order.append(message["Body"])
             sqs.delete_message(QueueUrl=fifo_url, ReceiptHandle=message["ReceiptHandle"])
     assert order == sorted(bodies)  # the group's order too
@@ -407,7 +416,8 @@ def test_binary_attributes_round_trip_through_the_wire_as_base64(lamina: LaminaP
         "X-Amz-Target": "AmazonSQS.SendMessage", "Content-Type": "application/x-amz-json-1.0"})  # fmt: skip
     with urllib.request.urlopen(request, timeout=30) as response:
         answer = json.loads(response.read())
-    assert answer["MD5OfMessageAttributes"] == md5_of_attributes({"bin": MessageAttribute("Binary", binary_value=b"\x01\x02")})
+    expected = {"bin": MessageAttribute("Binary", binary_value=b"\x01\x02")}
+    assert answer["MD5OfMessageAttributes"] == md5_of_attributes(expected)
     (message,) = sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"])["Messages"]
     assert message["MessageAttributes"]["bin"]["BinaryValue"] == b"\x01\x02"
 
@@ -480,7 +490,8 @@ def test_stopping_the_server_answers_its_long_polls(make_server: Any, tmp_path: 
     url = sqs_client(server.endpoint).create_queue(QueueName="quiet")["QueueUrl"]
     # A client that gives up before the wait would end: only an answer from the stopping server reaches it.
     sqs = boto3.client("sqs", endpoint_url=server.endpoint, region_name="us-east-1", aws_access_key_id="test",
-                       aws_secret_access_key="test", config=Config(retries={"max_attempts": 0}, read_timeout=15))  # fmt: skip
+                       aws_secret_access_key="test",
+                       config=Config(retries={"max_attempts": 0}, read_timeout=15))  # fmt: skip
     results: list[Any] = []
     thread = threading.Thread(target=lambda: results.append(sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20)))
     thread.start()

@@ -88,10 +88,11 @@ def test_queue_attributes_are_checked_and_normalised() -> None:
         model.normalise({"ContentBasedDeduplication": "true"}, fifo=False, creating=True)
     with pytest.raises(InvalidAttributeName):  # FifoQueue is for CreateQueue only
         model.normalise({"FifoQueue": "true"}, fifo=True, creating=False)
-    policy = model.normalise({"RedrivePolicy": json.dumps({"deadLetterTargetArn": "arn:aws:sqs:us-east-1:000000000000:d",
-                                                           "maxReceiveCount": "3"})}, fifo=False, creating=True)  # fmt: skip
-    assert policy["RedrivePolicy"] == '{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:d","maxReceiveCount":3}'
-    assert model.redrive_policy(policy) == model.RedrivePolicy("arn:aws:sqs:us-east-1:000000000000:d", 3)
+    dlq = "arn:aws:sqs:us-east-1:000000000000:d"
+    given = json.dumps({"deadLetterTargetArn": dlq, "maxReceiveCount": "3"})
+    policy = model.normalise({"RedrivePolicy": given}, fifo=False, creating=True)
+    assert policy["RedrivePolicy"] == '{"deadLetterTargetArn":"%s","maxReceiveCount":3}' % dlq
+    assert model.redrive_policy(policy) == model.RedrivePolicy(dlq, 3)
     for text in ["nope", "[]", '{"maxReceiveCount": 3}', '{"deadLetterTargetArn": "x", "maxReceiveCount": 3}',
                  '{"deadLetterTargetArn": "arn:aws:sqs:us-east-1:000000000000:d", "maxReceiveCount": 0}']:  # fmt: skip
         with pytest.raises(InvalidParameterValue, match="RedrivePolicy"):

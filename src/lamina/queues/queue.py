@@ -57,8 +57,8 @@ class Queue:
 
     def doc(self) -> Mapping[str, object]:
         """The stored document (``Store`` resource kind ``sqs/queue``, key: the name)."""
-        return {"id": self.id, "name": self.name, "attributes": self.attributes, "tags": self.tags, "created": self.created_s,
-                "modified": self.modified_s}  # fmt: skip
+        return {"id": self.id, "name": self.name, "attributes": self.attributes, "tags": self.tags,
+                "created": self.created_s, "modified": self.modified_s}  # fmt: skip
 
     @staticmethod
     def from_doc(doc: Mapping[str, object], arn: str) -> Queue:

@@ -328,8 +328,10 @@ class Queues:
         answer: asyncio.Future[Sent] | None = None
         if queue.fifo:
             if delay_seconds:
-                raise InvalidParameterValue(f"Value {delay_seconds} for parameter DelaySeconds is invalid. Reason: "
-                                            "The request include parameter that is not valid for this queue type.")  # fmt: skip
+                raise InvalidParameterValue(
+                    f"Value {delay_seconds} for parameter DelaySeconds is invalid. Reason: The request include "
+                    "parameter that is not valid for this queue type."
+                )
             if not group_id:
                 raise MissingParameter("The request must contain the parameter MessageGroupId.")
             if not deduplication_id:
@@ -471,8 +473,10 @@ class Queues:
             if not strict:
                 return
             if held is None:
-                raise InvalidParameterValue(f"Value {handle} for parameter ReceiptHandle is invalid. Reason: Message "
-                                            "does not exist or is not available for visibility timeout change.")  # fmt: skip
+                raise InvalidParameterValue(
+                    f"Value {handle} for parameter ReceiptHandle is invalid. Reason: Message does not exist or is "
+                    "not available for visibility timeout change."
+                )
             raise MessageNotInflight("The message referred to isn't in flight.")
         held.visible_ms = now + timeout * 1000
         await self._store.change_queue_messages(
