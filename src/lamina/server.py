@@ -214,6 +214,7 @@ class Server:
         queue_relay = OutboxRelay(store, queues, s)
         await queue_relay.start()  # outbox messages for this server's queues are delivered to them
         parts.started("the queues' outbox relay", queue_relay.close)
+        parts.started("the queues' long polls", queues.close)  # answered before the API waits for its requests
         await mappings.start()  # pollers read their sources and invoke synchronously
         parts.started("the event source mappings' pollers", lambda: mappings.close(min(5.0, s.shutdown_grace_seconds)))
         parts.started("the schedules' hand-overs", lambda: schedules.close(min(5.0, s.shutdown_grace_seconds)))

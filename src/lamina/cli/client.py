@@ -220,6 +220,11 @@ class LambdaClient:
         headers = {"X-Amz-Target": f"AWSEvents.{operation}", "Content-Type": "application/x-amz-json-1.1"}
         return self._send("POST", "/", body=json.dumps(body).encode(), headers=headers).json_object()
 
+    def sqs(self, operation: str, body: Mapping[str, object]) -> dict[str, object]:
+        """One SQS operation (awsJson 1.0: ``X-Amz-Target: AmazonSQS.<operation>``) and its answer."""
+        headers = {"X-Amz-Target": f"AmazonSQS.{operation}", "Content-Type": "application/x-amz-json-1.0"}
+        return self._send("POST", "/", body=json.dumps(body).encode(), headers=headers).json_object()
+
     def events_pages(self, operation: str, body: Mapping[str, object], member: str) -> Iterator[object]:
         """Every item of ``member`` across an EventBridge listing's pages (``NextToken``)."""
         token: str | None = None

@@ -17,6 +17,7 @@ from lamina.cli.client import DEFAULT_ENDPOINT, LambdaClient
 from lamina.cli.deploy import deploy
 from lamina.cli.errors import CliError, ExitCode
 from lamina.cli.events import put_event, show_rules
+from lamina.cli.queues import show_queues
 from lamina.cli.functions import delete_function, list_functions
 from lamina.cli.invoke import invoke, load_payload
 from lamina.cli.queue import delete_outbox, show_outbox, show_queue
@@ -119,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     outbox.add_argument("--target", metavar="ARN", help="only the messages for this target")
     outbox.add_argument("--delete", type=int, nargs="+", metavar="ID", help="remove these messages")
+
+    commands.add_parser("queues", parents=[client_options],
+                        help="list SQS queues with their messages: visible, in flight, delayed")  # fmt: skip
 
     commands.add_parser("rules", parents=[client_options],
                         help="list event buses' rules: pattern or schedule, state, targets")  # fmt: skip
@@ -254,6 +258,11 @@ def _outbox(args: argparse.Namespace, console: Console, environ: Mapping[str, st
     return ExitCode.OK
 
 
+def _queues(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
+    show_queues(_client(args, environ), console)
+    return ExitCode.OK
+
+
 def _rules(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
     show_rules(_client(args, environ), console)
     return ExitCode.OK
@@ -281,6 +290,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Console, Mapping[str, str]], 
     "schedules": _schedules,
     "mappings": _mappings,
     "outbox": _outbox,
+    "queues": _queues,
     "rules": _rules,
     "events": _events,
     "rm": _rm,

@@ -45,7 +45,11 @@ def _base(request: web.Request) -> str:
 
 
 def _queue(request: web.Request, body: Mapping[str, object]) -> Queue:
-    return _queues(request).by_url(body.get("QueueUrl"))
+    """The queue QueueUrl names, or, sent to the queue's own URL without one, the queue in the path."""
+    queue_url = body.get("QueueUrl")
+    if queue_url is None and "name" in request.match_info:
+        queue_url = request.path
+    return _queues(request).by_url(queue_url)
 
 
 async def create_queue(request: web.Request, body: Mapping[str, object]) -> Result:
@@ -304,4 +308,7 @@ OPERATIONS: dict[str, Callable[[web.Request, Mapping[str, object]], Awaitable[Re
 
 
 def register(app: web.Application) -> None:
+    """``POST /`` by X-Amz-Target, and ``POST /<account>/<queue name>`` too: the queue's own URL,
+    where SDKs that take a queue URL as their endpoint send its requests."""
     awsjson.register_with_request(app, PREFIX, OPERATIONS, CONTENT_TYPE)
+    app.router.add_post(r"/{account:\d{12}}/{name:[A-Za-z0-9_.-]{1,80}}", awsjson.dispatch)

@@ -70,7 +70,9 @@ def _sized(data: bytes) -> bytes:
 
 def check_body(body: str) -> None:
     if not body:
-        raise InvalidParameterValue("One or more parameters are invalid. Reason: Message must be at least one character.")
+        raise InvalidParameterValue(
+            "One or more parameters are invalid. Reason: Message must be at least one character."
+        )
     if _INVALID.search(body):
         raise InvalidMessageContents(
             "Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | "

@@ -64,7 +64,9 @@ def check_name(name: str, fifo: bool) -> None:
             "with .fifo suffix and be 1 to 80 in length."
         )
     if not _NAME.match(base) or len(name) > 80:
-        raise InvalidParameterValue("Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length")
+        raise InvalidParameterValue(
+            "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length"
+        )
 
 
 def arn(region: str, account: str, name: str) -> str:
@@ -147,12 +149,13 @@ def _redrive_policy(value: str) -> str:
                   f"{'deadLetterTargetArn' if not isinstance(target, str) else 'maxReceiveCount'}.")  # fmt: skip
     if arn_parts(target) is None:
         raise bad("Invalid value for deadLetterTargetArn.")
+    out_of_range = bad(f"Invalid value for maxReceiveCount: {count}, valid values are from 1 to 1000 both inclusive.")
     try:
         number = int(str(count))
     except ValueError:
-        raise bad("Invalid value for maxReceiveCount: " f"{count}, valid values are from 1 to 1000 both inclusive.") from None
+        raise out_of_range from None
     if not 1 <= number <= 1000 or isinstance(count, bool):
-        raise bad(f"Invalid value for maxReceiveCount: {count}, valid values are from 1 to 1000 both inclusive.")
+        raise out_of_range
     return json.dumps({"deadLetterTargetArn": target, "maxReceiveCount": number}, separators=(",", ":"))
 
 
@@ -163,8 +166,10 @@ def _redrive_allow_policy(value: str) -> str:
         doc = None
     permission = doc.get("redrivePermission") if isinstance(doc, dict) else None
     if permission not in ("allowAll", "denyAll", "byQueue"):
-        raise InvalidParameterValue(f"Value {value} for parameter RedriveAllowPolicy is invalid. "
-                                    "Reason: Amazon SQS can't create the redrive allow policy, as it's in an unsupported format.")  # fmt: skip
+        raise InvalidParameterValue(
+            f"Value {value} for parameter RedriveAllowPolicy is invalid. Reason: Amazon SQS can't create the "
+            "redrive allow policy, as it's in an unsupported format."
+        )
     return json.dumps(doc, separators=(",", ":"))
 
 

@@ -24,18 +24,21 @@ def optional_string(body: Mapping[str, object], name: str) -> str | None:
     return value
 
 
-def integer(body: Mapping[str, object], name: str, default: int | None, low: int | None, high: int | None) -> int | None:
+def integer(
+    body: Mapping[str, object], name: str, default: int | None, low: int | None, high: int | None
+) -> int | None:
     """An integer member (JSON number, or a string of digits as the query protocol sent them),
     within ``low``..``high`` when those are given; ``default`` when absent."""
     value = body.get(name)
     if value is None:
         return default
+    not_integer = InvalidParameterValue(f"Value {value} for parameter {name} is invalid. Reason: Must be an integer.")
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise InvalidParameterValue(f"Value {value} for parameter {name} is invalid. Reason: Must be an integer.")
+        raise not_integer
     try:
         number = int(value)
     except ValueError:
-        raise InvalidParameterValue(f"Value {value} for parameter {name} is invalid. Reason: Must be an integer.") from None
+        raise not_integer from None
     if (low is not None and number < low) or (high is not None and number > high):
         raise InvalidParameterValue(
             f"Value {value} for parameter {name} is invalid. Reason: Must be between {low} and {high}, if provided."

@@ -23,6 +23,7 @@ class Sent:
 
 @dataclass(eq=False)
 class Queue:
+    id: str  # what its stored messages name it by: a queue deleted and created again is another
     name: str
     arn: str
     attributes: dict[str, str]  # the settable ones, as set (defaults applied when read)
@@ -56,15 +57,15 @@ class Queue:
 
     def doc(self) -> Mapping[str, object]:
         """The stored document (``Store`` resource kind ``sqs/queue``, key: the name)."""
-        return {"name": self.name, "attributes": self.attributes, "tags": self.tags, "created": self.created_s,
-                "modified": self.modified_s}  # fmt: skip
+        return {"id": self.id, "name": self.name, "attributes": self.attributes, "tags": self.tags,
+                "created": self.created_s, "modified": self.modified_s}  # fmt: skip
 
     @staticmethod
     def from_doc(doc: Mapping[str, object], arn: str) -> Queue:
         attributes, tags = doc.get("attributes"), doc.get("tags")
         created, modified = doc.get("created"), doc.get("modified")
         return Queue(
-            name=str(doc["name"]), arn=arn,
+            id=str(doc.get("id") or doc["name"]), name=str(doc["name"]), arn=arn,
             attributes={str(k): str(v) for k, v in attributes.items()} if isinstance(attributes, dict) else {},
             tags={str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {},
             created_s=created if isinstance(created, int) else int(time.time()),

@@ -62,10 +62,9 @@ def choose(
         if max_receive_count is not None and held.receive_count >= max_receive_count:
             choice.redrive.append(held)
             continue
-        if len(choice.deliver) < limit:
-            choice.deliver.append(held)
-        elif not fifo:
-            break
+        choice.deliver.append(held)
+        if len(choice.deliver) == limit:
+            break  # what lies beyond is for the next receive (expiring included)
     return choice
 
 

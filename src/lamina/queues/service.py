@@ -80,6 +80,7 @@ class Queues:
         self._clock = clock
         self._queues: dict[str, Queue] = {}
         self.generation = 0  # how many queues were created: the outbox relay looks again when it changes
+        self._closing = False
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -93,18 +94,26 @@ class Queues:
     async def load(self) -> None:
         """Read every queue and message back; messages of a queue that no longer exists (deleted
         while they were written) are removed."""
+        by_id: dict[str, Queue] = {}
         for resource in await self._store.list_resources(KIND):
             queue = Queue.from_doc(resource.doc, self.arn_of(resource.key))
-            self._queues[queue.name] = queue
+            self._queues[queue.name] = by_id[queue.id] = queue
         orphans: set[str] = set()
         for stored in await self._store.list_queue_messages():
-            holder = self._queues.get(stored.queue)
+            holder = by_id.get(stored.queue)
             if holder is None:
                 orphans.add(stored.queue)
                 continue
             holder.messages[stored.seq] = Held(stored, stored.visible_ms, stored.receive_count, stored.first_receive_ms)
         for name in orphans:
             await self._store.purge_queue_messages(name)
+
+    async def close(self) -> None:
+        """Answer every long poll now (with what is there, or nothing) and park no more: the server
+        is stopping, and its connections should not wait out their WaitTimeSeconds."""
+        self._closing = True
+        for queue in self._queues.values():
+            queue.waiters.wake_all()
 
     # -- the seam, by ARN ---------------------------------------------------------------------
 
@@ -127,11 +136,16 @@ class Queues:
         queue = self.by_arn(arn)
         if queue is None:
             return
+        gone = []
         for handle in receipt_handles:
             try:
-                await self.delete_message(queue, handle)
+                held = self._held(queue, handle)
             except ReceiptHandleIsInvalid:
                 continue
+            if held is not None and queue.messages.pop(held.seq, None) is not None:
+                gone.append(held.seq)
+        if gone:
+            await self._store.change_queue_messages(deletes=gone)  # one transaction for the batch
 
     async def change_visibility(self, arn: str, receipt_handle: str, timeout_seconds: int) -> None:
         """ChangeMessageVisibility; a stale handle is ignored."""
@@ -201,7 +215,7 @@ class Queues:
                     )
             return existing
         now = int(self._clock())
-        queue = Queue(name, self.arn_of(name), {}, dict(tags), now, now)
+        queue = Queue(uuid.uuid4().hex, name, self.arn_of(name), {}, dict(tags), now, now)
         self._check_redrive(queue, values)
         queue.attributes = {k: v for k, v in values.items() if v != ""}
         self._queues[name] = queue  # before the write: a concurrent create of the name finds it
@@ -277,7 +291,7 @@ class Queues:
         self._queues.pop(queue.name, None)
         queue.waiters.wake_all()  # long polls on it answer (QueueDoesNotExist)
         await self._store.change_resources(deletes=[(KIND, queue.name)])
-        await self._store.purge_queue_messages(queue.name)
+        await self._store.purge_queue_messages(queue.id)
 
     async def purge(self, queue: Queue) -> None:
         now = time.monotonic()
@@ -288,7 +302,7 @@ class Queues:
             return
         through = next(reversed(queue.messages))
         queue.messages = {}
-        await self._store.purge_queue_messages(queue.name, through)
+        await self._store.purge_queue_messages(queue.id, through)
 
     def dead_letter_sources(self, queue: Queue) -> list[Queue]:
         sources = []
@@ -314,8 +328,10 @@ class Queues:
         answer: asyncio.Future[Sent] | None = None
         if queue.fifo:
             if delay_seconds:
-                raise InvalidParameterValue(f"Value {delay_seconds} for parameter DelaySeconds is invalid. Reason: "
-                                            "The request include parameter that is not valid for this queue type.")  # fmt: skip
+                raise InvalidParameterValue(
+                    f"Value {delay_seconds} for parameter DelaySeconds is invalid. Reason: The request include "
+                    "parameter that is not valid for this queue type."
+                )
             if not group_id:
                 raise MissingParameter("The request must contain the parameter MessageGroupId.")
             if not deduplication_id:
@@ -337,7 +353,7 @@ class Queues:
                                         "include parameter that is not valid for this queue type.")  # fmt: skip
         delay = queue.number("DelaySeconds") if delay_seconds is None else delay_seconds
         stored = QueueMessage(
-            queue.name, str(uuid.uuid4()), body, messages.encode(attributes), now, now + delay * 1000,
+            queue.id, str(uuid.uuid4()), body, messages.encode(attributes), now, now + delay * 1000,
             group_id=group_id, dedup_id=deduplication_id if queue.fifo else None,
         )  # fmt: skip
         try:
@@ -368,7 +384,7 @@ class Queues:
             if taken:
                 return taken
             remaining = deadline - loop.time()
-            if remaining <= 0:
+            if remaining <= 0 or self._closing:
                 return []
             now = self._now_ms()
             upcoming = receiving.next_visible_ms(queue.messages.values(), now)
@@ -397,7 +413,7 @@ class Queues:
         gone = choice.expire + choice.redrive
         for held in gone:
             queue.messages.pop(held.seq, None)
-        moved = [dataclasses.replace(h.stored, queue=dlq.name, visible_ms=now, receive_count=0, first_receive_ms=0,
+        moved = [dataclasses.replace(h.stored, queue=dlq.id, visible_ms=now, receive_count=0, first_receive_ms=0,
                                      seq=0) for h in choice.redrive] if dlq is not None else []  # fmt: skip
         if updates or gone:
             seqs = await self._store.change_queue_messages(moved, updates, [h.seq for h in gone])
@@ -457,8 +473,10 @@ class Queues:
             if not strict:
                 return
             if held is None:
-                raise InvalidParameterValue(f"Value {handle} for parameter ReceiptHandle is invalid. Reason: Message "
-                                            "does not exist or is not available for visibility timeout change.")  # fmt: skip
+                raise InvalidParameterValue(
+                    f"Value {handle} for parameter ReceiptHandle is invalid. Reason: Message does not exist or is "
+                    "not available for visibility timeout change."
+                )
             raise MessageNotInflight("The message referred to isn't in flight.")
         held.visible_ms = now + timeout * 1000
         await self._store.change_queue_messages(

@@ -180,7 +180,7 @@ class QueueMessage:
     """A message in one of the embedded SQS queues (``lamina.queues``), as stored (``seq`` 0 until
     stored; ``seq`` orders a queue's messages, and FIFO queues' SequenceNumber is made from it)."""
 
-    queue: str  # the queue's name
+    queue: str  # the queue's id (not its name: a queue deleted and created again is another queue)
     message_id: str
     body: str
     attributes: str  # its message attributes, JSON (lamina.queues.messages encodes them)

@@ -5,7 +5,7 @@
 -- flight when the server stopped becomes visible again when its visibility timeout ends).
 CREATE TABLE queue_messages (
     seq               INTEGER PRIMARY KEY AUTOINCREMENT,
-    queue             TEXT NOT NULL,     -- the queue's name
+    queue             TEXT NOT NULL,     -- the queue's id (a queue deleted and created again is another)
     message_id        TEXT NOT NULL,
     body              TEXT NOT NULL,
     attributes        TEXT NOT NULL,     -- message attributes, JSON (as lamina.queues.messages encodes them)
