@@ -336,3 +336,23 @@ def test_the_readmes_queue_walkthrough_works_as_written(make_server: Any, tmp_pa
     lines = wait_for_logs(server.endpoint, "printer", lambda lines: any("got hello" in line for line in lines), 30)
     assert any("got hello" in line for line in lines)
     assert re.search(r"\sorders\s+printer\s+(Enabled|Creating)\s", shell.stdout), shell.stdout
+
+
+def test_a_batch_stays_within_the_six_megabyte_payload(lamina: LaminaProcess, client: Any, fn_name: str) -> None:
+    deploy(client, fn_name, "import json\ndef handler(event, context):\n"
+                            "    print('BATCH ' + json.dumps([len(r['body']) for r in event['Records']]))\n")  # fmt: skip
+    sqs = sqs_client(lamina.endpoint)
+    url, arn = make_queue(sqs, fn_name)
+    for i in range(7):
+        sqs.send_message(QueueUrl=url, MessageBody=str(i) * 1_000_000)  # 7 MB in all
+    client.create_event_source_mapping(FunctionName=fn_name, EventSourceArn=arn, BatchSize=10,
+                                       MaximumBatchingWindowInSeconds=1)  # fmt: skip
+
+    def batches(lines: list[str]) -> list[list[int]]:
+        return [json.loads(line.split("BATCH ", 1)[1]) for line in lines if "BATCH " in line]
+
+    seen = batches(wait_for_logs(lamina.endpoint, fn_name, lambda lines: sum(map(len, batches(lines))) >= 7, 60))
+    wait_until(lambda: _empty(sqs, url))
+    assert sum(map(len, seen)) == 7
+    assert len(seen) >= 2 and max(map(len, seen)) > 1  # batched, and cut at 6 MB
+    assert all(sum(sizes) < 6 * 1024 * 1024 for sizes in seen)

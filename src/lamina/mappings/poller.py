@@ -26,7 +26,7 @@ from typing import Protocol
 
 from lamina.errors import ApiError, TooManyRequests
 from lamina.mappings import scaling
-from lamina.mappings.batching import BatchLimits
+from lamina.mappings.batching import MAX_PAYLOAD_BYTES, BatchLimits
 from lamina.mappings.filters import Filters
 from lamina.mappings.model import OK, EventSourceMapping
 from lamina.mappings.responses import Item, done, reported_failures
@@ -77,11 +77,12 @@ class _Pause(Exception):
 
 
 class Poller:
-    def __init__(self, uuid: str, source: Source, host: Host, *,
+    def __init__(self, uuid: str, source: Source, host: Host, *, max_bytes: int = MAX_PAYLOAD_BYTES,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:  # fmt: skip
         self.uuid = uuid
         self._source = source
         self._host = host
+        self._max_bytes = max_bytes  # the synchronous invocation's payload limit
         self._sleep = sleep  # backoff pauses (a fake in tests)
         self._width = 0
         self._workers: dict[int, asyncio.Task[None]] = {}
@@ -153,7 +154,7 @@ class Poller:
             self._waiting.discard(index)
 
     async def _batch(self, mapping: EventSourceMapping, index: int) -> Outcome:
-        limits = BatchLimits(mapping.batch_size, float(mapping.batching_window))
+        limits = BatchLimits(mapping.batch_size, float(mapping.batching_window), self._max_bytes)
         self._waiting.add(index)
         try:
             records = await self._source.fetch(limits)

@@ -67,7 +67,8 @@ class _Runner:
                 if settled is None:
                     return
                 if settled.enabled and self.poller is None:
-                    self.poller = Poller(self.uuid, self._service.source(settled), self._service)
+                    self.poller = Poller(self.uuid, self._service.source(settled), self._service,
+                                         max_bytes=self._service.max_payload_bytes)  # fmt: skip
                     self.poller.start()
         finally:
             if self.poller is not None:
@@ -125,6 +126,11 @@ class MappingService:
 
     def mapping(self, uuid: str) -> EventSourceMapping | None:
         return self._mappings.get(uuid)
+
+    @property
+    def max_payload_bytes(self) -> int:
+        """A batch's event at most: what a synchronous invocation accepts."""
+        return self._settings.limits.sync_payload_bytes
 
     async def settle(self, uuid: str) -> EventSourceMapping | None:
         """End the mapping's transition, written through; None once it is deleted."""
