@@ -105,7 +105,8 @@ class Poller:
         for index in range(self._width):
             task = self._workers.get(index)
             if task is None or task.done():
-                self._workers[index] = asyncio.create_task(self._work(index), name=f"lamina-mapping-{self.uuid}-{index}")
+                name = f"lamina-mapping-{self.uuid}-{index}"
+                self._workers[index] = asyncio.create_task(self._work(index), name=name)
 
     async def stop(self, deadline: float | None = None) -> None:
         """End every worker: at once if waiting, else when its batch is done or at ``deadline``

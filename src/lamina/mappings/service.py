@@ -281,12 +281,13 @@ class MappingService:
             state = State.UPDATING
             if enabled != mapping.enabled:
                 state = State.ENABLING if enabled else State.DISABLING
+            concurrency = request.maximum_concurrency if request.scaling_given else mapping.maximum_concurrency
             updated = replace(
                 mapping, function=name, qualifier=qualifier, function_arn=function_arn, batch_size=batch_size,
                 batching_window=window, enabled=enabled, state=state, last_modified=time.time(),
                 filters=mapping.filters if request.filters is None else request.filters,
                 response_types=mapping.response_types if request.response_types is None else request.response_types,
-                maximum_concurrency=request.maximum_concurrency if request.scaling_given else mapping.maximum_concurrency,
+                maximum_concurrency=concurrency,
             )  # fmt: skip
             await self._store.change_resources([Resource(KIND, uuid, updated.doc())])
             self._mappings[uuid] = updated
