@@ -49,6 +49,7 @@ from lamina.gateway.rest.serving import RestEndpoints
 from lamina.gateway.rest.service import RestApiService
 from lamina.invoke.queue import AsyncQueue
 from lamina.lifecycle import Parts
+from lamina.mappings.service import MappingService
 from lamina.invoke.resolver import Resolver
 from lamina.invoke.service import InvokeRequest, Invoker
 from lamina.schedules.clock import SystemClock
@@ -56,6 +57,8 @@ from lamina.schedules.delivery import Delivery
 from lamina.schedules.firing import Timers
 from lamina.schedules.service import SchedulerService
 from lamina.metering.recorder import Recorder
+from lamina.queues.relay import OutboxRelay
+from lamina.queues.service import Queues
 from lamina.runtime.runtimes import RuntimeRegistry
 from lamina.sandbox.environment import TEMPLATE_DIR, EnvironmentContext
 from lamina.sandbox.isolation import Protections, UidPool
@@ -174,6 +177,11 @@ class Server:
         events = EventBridge(store, invoker, s, timers)
         rest_apis = RestApiService(store, s)
         await rest_apis.load()
+        queues = Queues(store, s, base_url=f"http://localhost:{self.port}")
+        await queues.load()
+        mappings = MappingService(store, functions, concurrency, invoker, queues, s)
+        changes.subscribe(mappings.follow)  # a deleted function's mappings say so
+        await mappings.load()
         apis = Directory()  # what execute-api addresses serve: REST APIs and HTTP APIs
         apis.add(RestEndpoints(rest_apis, invoker, s))
         # A 50 MB zip in base64 inside JSON, as AWS accepts for CreateFunction.
@@ -182,7 +190,7 @@ class Server:
             s, store, code, functions, layers, scheduler, invoker, recorder, max_request,
             tags=tags, policies=policies, event_configs=event_configs, urls=urls, concurrency=concurrency,
             queue=queue, apis=apis, events=events, schedules=schedules, timers=timers, rest_apis=rest_apis,
-            http_apis=http_apis, front_door=Counts() if s.front_door else None,
+            http_apis=http_apis, queues=queues, mappings=mappings, front_door=Counts() if s.front_door else None,
         )  # fmt: skip
         apis.add(HttpApiEndpoints(http_apis, svc))
         # Before any environment starts: each serves it inside its network namespace.
@@ -209,6 +217,12 @@ class Server:
         parts.started("the invocations in flight", self._drain)
         await events.start()  # bus events an earlier run accepted are delivered
         parts.started("the event buses", events.close)  # undelivered bus events stay stored
+        queue_relay = OutboxRelay(store, queues, s)
+        await queue_relay.start()  # outbox messages for this server's queues are delivered to them
+        parts.started("the queues' outbox relay", queue_relay.close)
+        parts.started("the queues' long polls", queues.close)  # answered before the API waits for its requests
+        await mappings.start()  # pollers read their sources and invoke synchronously
+        parts.started("the event source mappings' pollers", lambda: mappings.close(min(5.0, s.shutdown_grace_seconds)))
         parts.started("the schedules' hand-overs", lambda: schedules.close(min(5.0, s.shutdown_grace_seconds)))
         await timers.start()  # schedules fire into the queue, so after it
         parts.started("the timers", timers.close)  # first: a firing would go to a queue about to stop taking

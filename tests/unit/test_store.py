@@ -623,3 +623,61 @@ def test_sqlite_keeps_bus_events_across_a_reopen(tmp_path: Path) -> None:
             await second.close()
 
     asyncio.run(scenario())
+
+
+def test_queue_messages_are_added_received_moved_and_purged_in_one_transaction(store: Store) -> None:
+    from lamina.store.base import DEAD_LETTER, MessageState, OutboxMessage, QueueMessage
+
+    async def scenario() -> None:
+        await store.open()
+        try:
+            letter = OutboxMessage("arn:aws:sqs:us-east-1:000000000000:q", DEAD_LETTER, "f", "r-1", b"{}", {}, 5)
+            await store.add_outbox([letter])
+            (stored_letter,) = await store.list_outbox(None, 0, 10)
+            a = QueueMessage("q", "m-a", "body a", "{}", 10, 10)
+            b = QueueMessage("q", "m-b", "body b", '{"k": 1}', 11, 20, group_id="g", dedup_id="d")
+            seq_a, seq_b = await store.change_queue_messages([a, b], consumed_outbox=[stored_letter.id])
+            assert seq_a < seq_b
+            assert await store.list_outbox(None, 0, 10) == []  # consumed with the write
+            assert await store.list_queue_messages() == [dataclasses.replace(a, seq=seq_a),
+                                                         dataclasses.replace(b, seq=seq_b)]  # fmt: skip
+
+            # A receive, and a move to a dead-letter queue (removed here, added there), together.
+            moved = dataclasses.replace(a, queue="dlq", seq=0)
+            (seq_m,) = await store.change_queue_messages(
+                [moved], updates=[MessageState(seq_b, 500, 1, 30), MessageState(999, 1, 1, 1)], deletes=[seq_a]
+            )
+            listed = await store.list_queue_messages()
+            assert listed == [dataclasses.replace(b, seq=seq_b, visible_ms=500, receive_count=1, first_receive_ms=30),
+                              dataclasses.replace(moved, seq=seq_m)]  # fmt: skip
+            assert await store.change_queue_messages(deletes=[seq_a]) == []  # gone already: not an error
+
+            (seq_c,) = await store.change_queue_messages([dataclasses.replace(b, dedup_id=None)])
+            assert await store.purge_queue_messages("q", through_seq=seq_b) == 1
+            assert [m.seq for m in await store.list_queue_messages()] == [seq_m, seq_c]
+            assert await store.purge_queue_messages("q") == 1
+            assert await store.purge_queue_messages("q") == 0
+            assert [m.queue for m in await store.list_queue_messages()] == ["dlq"]
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_sqlite_keeps_queue_messages_across_a_reopen(tmp_path: Path) -> None:
+    from lamina.store.base import QueueMessage
+
+    async def scenario() -> None:
+        first = SqliteStore(tmp_path / "lamina.db")
+        await first.open()
+        message = QueueMessage("q.fifo", "m", "héllo", "{}", 7, 9, 2, 8, "g", "d")
+        (seq,) = await first.change_queue_messages([message])
+        await first.close()
+        second = SqliteStore(tmp_path / "lamina.db")
+        await second.open()
+        try:
+            assert await second.list_queue_messages() == [dataclasses.replace(message, seq=seq)]
+        finally:
+            await second.close()
+
+    asyncio.run(scenario())

@@ -6,11 +6,13 @@ from aiohttp import web
 
 from lamina.api import aliases, event_config, functions, invoke, lamina, layers, policy, tags, urls, versions
 from lamina.api import concurrency, events, http_apis, rest_apis, rest_authorizers, scheduler, tagging
+from lamina.api import mappings
 from lamina.api.context import SERVICES, Services
 from lamina.api.errors import MAX_REQUEST_BYTES, aws_errors
 from lamina.api.execute_api import execute_api
 from lamina.api.guard import FROM_ENVIRONMENT, environment_guard
 from lamina.api.url_serving import function_urls
+from lamina.queues import api as sqs
 
 
 def build_app(svc: Services, *, for_environments: bool = False) -> web.Application:
@@ -38,7 +40,9 @@ def build_app(svc: Services, *, for_environments: bool = False) -> web.Applicati
     app.add_routes(rest_apis.routes)
     app.add_routes(rest_authorizers.routes)
     app.add_routes(http_apis.routes)
+    app.add_routes(mappings.routes)
     events.register(app)  # json-1.1: POST / by X-Amz-Target (api/awsjson.py)
+    sqs.register(app)  # json-1.0, the same way: SQS (queues/api.py)
     # Last, every path: a request no route above takes is the Lambda API's UnknownOperation
     # (aws_errors), as before. A route rather than the router's own miss, which builds an
     # HTTPNotFound for each request of a function URL or execute-api address, though their

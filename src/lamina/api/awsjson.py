@@ -1,5 +1,7 @@
-"""AWS's json-1.1 protocol: ``POST /`` with ``X-Amz-Target: <Prefix>.<Operation>`` and a JSON body,
-routed to the handler a service registered for that operation.
+"""AWS's JSON protocols (json-1.1, and json-1.0 for SQS): ``POST /`` with ``X-Amz-Target:
+<Prefix>.<Operation>`` and a JSON body, routed to the handler a service registered for that
+operation. Each prefix answers with its own content type; an error adds its own headers
+(``ApiError.headers``: SQS's ``x-amzn-query-error``, for instance).
 
 Errors are rendered here in json-1.1's shape, not the Lambda API's (api/errors.py): the status, and
 the body ``{"__type": "<Code>", "message": "..."}`` (botocore reads the code from ``__type``). A target
@@ -23,7 +25,11 @@ CONTENT_TYPE = "application/x-amz-json-1.1"
 
 # An operation: the services and the request's members -> the response's members.
 Operation = Callable[[Services, Mapping[str, object]], Awaitable[Mapping[str, object]]]
+# One that needs the request itself (its Host: SQS answers with queue URLs on it).
+RequestOperation = Callable[[web.Request, Mapping[str, object]], Awaitable[Mapping[str, object]]]
 OPERATIONS = web.AppKey("awsjson_operations", dict)  # target prefix -> {operation name: Operation}
+CONTENT_TYPES = web.AppKey("awsjson_content_types", dict)  # target prefix -> its content type
+WITH_REQUEST = web.AppKey("awsjson_with_request", set)  # target prefixes whose operations take the request
 
 
 class UnknownOperation(ApiError):
@@ -36,22 +42,39 @@ class Serialization(ApiError):
     status = 400
 
 
-def register(app: web.Application, prefix: str, operations: Mapping[str, Operation]) -> None:
+def register(app: web.Application, prefix: str, operations: Mapping[str, Operation],
+             content_type: str = CONTENT_TYPE) -> None:  # fmt: skip
     """Serve ``operations`` for ``X-Amz-Target: <prefix>.<name>`` (the route is added once)."""
+    _add(app, prefix, operations, content_type)
+
+
+def register_with_request(app: web.Application, prefix: str, operations: Mapping[str, RequestOperation],
+                          content_type: str = CONTENT_TYPE) -> None:  # fmt: skip
+    """As ``register``, for operations that are given the request rather than the services."""
+    _add(app, prefix, operations, content_type)
+    app[WITH_REQUEST].add(prefix)
+
+
+def _add(app: web.Application, prefix: str, operations: Mapping[str, object], content_type: str) -> None:
     if OPERATIONS not in app:
         app[OPERATIONS] = {}
+        app[CONTENT_TYPES] = {}
+        app[WITH_REQUEST] = set()
         app.router.add_post("/", dispatch)
     app[OPERATIONS][prefix] = dict(operations)
+    app[CONTENT_TYPES][prefix] = content_type
 
 
-def render_error(error: ApiError, request_id: str) -> web.Response:
+def render_error(error: ApiError, request_id: str, content_type: str = CONTENT_TYPE) -> web.Response:
     body = {"__type": error.code, "message": error.message}
-    return web.Response(status=error.status, body=json.dumps(body).encode(), content_type=CONTENT_TYPE,
-                        headers={"x-amzn-RequestId": request_id})  # fmt: skip
+    return web.Response(status=error.status, body=json.dumps(body).encode(), content_type=content_type,
+                        headers={"x-amzn-RequestId": request_id, **error.headers()})  # fmt: skip
 
 
 async def dispatch(request: web.Request) -> web.Response:
     request_id = str(request.get(REQUEST_ID, ""))
+    prefix = request.headers.get("X-Amz-Target", "").partition(".")[0]
+    content_type = request.app[CONTENT_TYPES].get(prefix, CONTENT_TYPE)
     try:
         operation = _operation(request)
         raw = await read_body(request)
@@ -61,10 +84,13 @@ async def dispatch(request: web.Request) -> web.Response:
             raise Serialization("Start of structure or map found where not expected.") from None
         if not isinstance(body, dict):
             raise Serialization("Start of structure or map found where not expected.")
-        result = await operation(services(request), body)
+        if prefix in request.app[WITH_REQUEST]:
+            result = await operation(request, body)  # type: ignore[arg-type]
+        else:
+            result = await operation(services(request), body)
     except ApiError as exc:
-        return render_error(exc, request_id)
-    return web.Response(body=json.dumps(result).encode(), content_type=CONTENT_TYPE,
+        return render_error(exc, request_id, content_type)
+    return web.Response(body=json.dumps(result).encode(), content_type=content_type,
                         headers={"x-amzn-RequestId": request_id})  # fmt: skip
 
 

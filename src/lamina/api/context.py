@@ -26,7 +26,9 @@ from lamina.gateway.rest.service import RestApiService
 from lamina.gateway.http.control import HttpApis
 from lamina.invoke.queue import AsyncQueue
 from lamina.invoke.service import Invoker
+from lamina.mappings.service import MappingService
 from lamina.metering.recorder import Recorder
+from lamina.queues.service import Queues
 from lamina.scheduler.pool import Scheduler
 from lamina.schedules.firing import Timers
 from lamina.schedules.service import SchedulerService
@@ -59,6 +61,8 @@ class Services:
     timers: Timers  # every timed firing: schedules', and other sources' (schedules/firing.py)
     rest_apis: RestApiService  # API Gateway REST APIs' control plane (api/rest_apis.py)
     http_apis: HttpApis  # apigatewayv2's HTTP APIs (api/http_apis.py; served by gateway/http/serving.py)
+    queues: Queues  # the embedded SQS queues (lamina/queues; their API: queues/api.py)
+    mappings: MappingService  # event source mappings and their pollers (api/mappings.py, mappings/)
     front_door: Counts | None = None  # what the front door did (None: it is off)
 
 

@@ -1,4 +1,5 @@
-"""What execution environments may ask of Lamina's API: to invoke functions and put events, nothing else.
+"""What execution environments may ask of Lamina's API: to invoke functions, put events and send
+messages to queues, nothing else.
 
 Who calls is known by where the connection arrived, never guessed: Lamina serves two
 applications over the same routes. The operator's is served only on ``lamina server``'s own
@@ -6,8 +7,10 @@ address (whoever reaches it is trusted until requests are signed). The environme
 only on the listener inside each sandboxed environment's own network namespace (127.0.0.1 at the
 same port), which nothing outside that environment can reach; through it a function may only
 invoke functions (chaining works as on Lambda), without the log tail (``LogType: Tail``), which
-could hold another function's output, and put events on event buses (PutEvents: what a rule then
-invokes, a function could invoke itself). Everything else is ``AccessDeniedException``.
+could hold another function's output, put events on event buses (PutEvents: what a rule then
+invokes, a function could invoke itself) and send messages to queues (GetQueueUrl, SendMessage,
+SendMessageBatch; not receiving them: a queue may hold another function's destination records).
+Everything else is ``AccessDeniedException``.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from lamina.api.errors import Handler
 from lamina.errors import AccessDenied
 
 _INVOKE_SUFFIXES = ("/invocations", "/invoke-async")
-_PUT_EVENTS = "AWSEvents.PutEvents"
+_TARGETS = frozenset({"AWSEvents.PutEvents", "AmazonSQS.GetQueueUrl", "AmazonSQS.SendMessage",
+                      "AmazonSQS.SendMessageBatch"})  # fmt: skip
 
 # Whether an application is the environments' (True) or the operator's (False).
 FROM_ENVIRONMENT = web.AppKey("from_environment", bool)
@@ -28,10 +32,10 @@ FROM_ENVIRONMENT = web.AppKey("from_environment", bool)
 async def environment_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.method != "POST" or not (
         request.path.endswith(_INVOKE_SUFFIXES)
-        or (request.path == "/" and request.headers.get("X-Amz-Target") == _PUT_EVENTS)
+        or (request.path == "/" and request.headers.get("X-Amz-Target") in _TARGETS)
     ):
         raise AccessDenied(
-            "Execution environments may only invoke functions and put events through Lamina's API; "
+            "Execution environments may only invoke functions, put events and send messages through Lamina's API; "
             f"{request.method} {request.path} is refused."
         )
     return await handler(request)

@@ -28,8 +28,8 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from lamina.cli.errors import LambdaApiError, NoAnswerError, UnreachableError, UsageError
 from lamina.cli.shapes import (
-    FunctionConfiguration, FunctionSpec, HttpApi, HttpApiRoute, InvokeResult, LogPage, OutboxMessage, QueueRow,
-    RestApi, RestStage, ScheduleDetail, ScheduleSummary,
+    FunctionConfiguration, FunctionSpec, HttpApi, HttpApiRoute, InvokeResult, LogPage, MappingRow, OutboxMessage,
+    QueueRow, RestApi, RestStage, ScheduleDetail, ScheduleSummary,
 )  # fmt: skip
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:9000"
@@ -173,6 +173,14 @@ class LambdaClient:
             raise NoAnswerError("Lamina's queue answer lacks `functions`.")
         return cast(list[QueueRow], rows)
 
+    def get_mappings(self) -> list[MappingRow]:
+        """Event source mappings with their lag (``GET /lamina/v1/event-source-mappings``)."""
+        response = self._send("GET", f"{LOGS_API}/event-source-mappings", timeout=REQUEST_TIMEOUT_SECONDS)
+        rows = response.json_object().get("mappings")
+        if not isinstance(rows, list):
+            raise NoAnswerError("Lamina's event source mappings answer lacks `mappings`.")
+        return cast(list[MappingRow], rows)
+
     def list_schedules(self) -> Iterator[ScheduleSummary]:
         """Every EventBridge Scheduler schedule (``GET /schedules``), page by page."""
         token: str | None = None
@@ -210,6 +218,11 @@ class LambdaClient:
     def events(self, operation: str, body: Mapping[str, object]) -> dict[str, object]:
         """One EventBridge operation (``X-Amz-Target: AWSEvents.<operation>``) and its answer."""
         headers = {"X-Amz-Target": f"AWSEvents.{operation}", "Content-Type": "application/x-amz-json-1.1"}
+        return self._send("POST", "/", body=json.dumps(body).encode(), headers=headers).json_object()
+
+    def sqs(self, operation: str, body: Mapping[str, object]) -> dict[str, object]:
+        """One SQS operation (awsJson 1.0: ``X-Amz-Target: AmazonSQS.<operation>``) and its answer."""
+        headers = {"X-Amz-Target": f"AmazonSQS.{operation}", "Content-Type": "application/x-amz-json-1.0"}
         return self._send("POST", "/", body=json.dumps(body).encode(), headers=headers).json_object()
 
     def events_pages(self, operation: str, body: Mapping[str, object], member: str) -> Iterator[object]:

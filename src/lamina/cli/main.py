@@ -17,11 +17,13 @@ from lamina.cli.client import DEFAULT_ENDPOINT, LambdaClient
 from lamina.cli.deploy import deploy
 from lamina.cli.errors import CliError, ExitCode
 from lamina.cli.events import put_event, show_rules
+from lamina.cli.queues import show_queues
 from lamina.cli.functions import delete_function, list_functions
 from lamina.cli.invoke import invoke, load_payload
 from lamina.cli.queue import delete_outbox, show_outbox, show_queue
 from lamina.cli.schedules import list_schedules
 from lamina.cli.logs import show_logs
+from lamina.cli.mappings import list_mappings
 from lamina.cli.output import Console
 from lamina.cli.shapes import FunctionSpec
 from lamina.settings import Settings
@@ -109,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("queue", parents=[client_options], help="show the asynchronous-invocation queue")
 
     commands.add_parser("schedules", parents=[client_options], help="list EventBridge Scheduler schedules")
+    commands.add_parser("mappings", parents=[client_options],
+                        help="list event source mappings with their state, last result and lag")  # fmt: skip
 
     outbox = commands.add_parser(
         "outbox", parents=[client_options],
@@ -116,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     outbox.add_argument("--target", metavar="ARN", help="only the messages for this target")
     outbox.add_argument("--delete", type=int, nargs="+", metavar="ID", help="remove these messages")
+
+    commands.add_parser("queues", parents=[client_options],
+                        help="list SQS queues with their messages: visible, in flight, delayed")  # fmt: skip
 
     commands.add_parser("rules", parents=[client_options],
                         help="list event buses' rules: pattern or schedule, state, targets")  # fmt: skip
@@ -238,11 +245,21 @@ def _schedules(args: argparse.Namespace, console: Console, environ: Mapping[str,
     return ExitCode.OK
 
 
+def _mappings(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
+    list_mappings(_client(args, environ), console)
+    return ExitCode.OK
+
+
 def _outbox(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
     if args.delete:
         delete_outbox(_client(args, environ), console, args.delete)
     else:
         show_outbox(_client(args, environ), console, target=args.target)
+    return ExitCode.OK
+
+
+def _queues(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
+    show_queues(_client(args, environ), console)
     return ExitCode.OK
 
 
@@ -271,7 +288,9 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Console, Mapping[str, str]], 
     "logs": _logs,
     "queue": _queue,
     "schedules": _schedules,
+    "mappings": _mappings,
     "outbox": _outbox,
+    "queues": _queues,
     "rules": _rules,
     "events": _events,
     "rm": _rm,

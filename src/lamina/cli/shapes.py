@@ -57,6 +57,19 @@ class QueueRow(TypedDict):
     oldestAgeSeconds: float
 
 
+class MappingRow(TypedDict):
+    """An event source mapping as ``GET /lamina/v1/event-source-mappings`` lists it."""
+
+    uuid: str
+    source: str
+    function: str
+    state: str
+    lastProcessingResult: str
+    backlog: int | None
+    oldestAgeSeconds: float | None
+    pollers: int
+
+
 class HttpApi(TypedDict, total=False):
     """An HTTP API as apigatewayv2's GetApis lists it (the members ``lamina apis`` shows)."""
 

@@ -39,6 +39,10 @@ PostgreSQL will sit behind the same interface. Contract, for every implementatio
   transaction, removes the outbox messages they were made from); ``settle_bus_event`` records what an
   event still owes (nothing left: it is removed) with the events it forwards to other buses and its
   dead letters, in one transaction. Settling an event that is gone already writes nothing.
+- Queue messages are the embedded SQS queues' messages (``lamina.queues``, which keeps them in
+  memory and writes through): ``change_queue_messages`` adds, updates (a receive) and removes
+  messages, and removes the outbox messages they were made from, in one transaction;
+  ``purge_queue_messages`` removes a queue's messages.
 """
 
 from __future__ import annotations
@@ -169,6 +173,34 @@ class BusEvent:
     created_ms: int
     hops: int = 0  # buses that passed it on to this one
     seq: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class QueueMessage:
+    """A message in one of the embedded SQS queues (``lamina.queues``), as stored (``seq`` 0 until
+    stored; ``seq`` orders a queue's messages, and FIFO queues' SequenceNumber is made from it)."""
+
+    queue: str  # the queue's id (not its name: a queue deleted and created again is another queue)
+    message_id: str
+    body: str
+    attributes: str  # its message attributes, JSON (lamina.queues.messages encodes them)
+    sent_ms: int  # epoch milliseconds: SentTimestamp
+    visible_ms: int  # epoch milliseconds: not delivered before this (its delay or visibility timeout)
+    receive_count: int = 0
+    first_receive_ms: int = 0
+    group_id: str | None = None  # FIFO queues: MessageGroupId
+    dedup_id: str | None = None  # FIFO queues: MessageDeduplicationId
+    seq: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class MessageState:
+    """What receiving a stored queue message changes (``Store.change_queue_messages``)."""
+
+    seq: int
+    visible_ms: int
+    receive_count: int
+    first_receive_ms: int
 
 
 @dataclass(frozen=True)
@@ -404,4 +436,23 @@ class Store(Protocol):
         """Write ``puts`` (replacing what is stored under their kind and key), remove ``deletes``
         ((kind, key)) and every key of a kind starting with a prefix (``delete_prefixes``), all in one
         transaction."""
+        ...
+
+    async def change_queue_messages(
+        self, adds: Sequence[QueueMessage] = (), updates: Sequence[MessageState] = (), deletes: Sequence[int] = (),
+        consumed_outbox: Sequence[int] = (),
+    ) -> list[int]:  # fmt: skip
+        """In one transaction: store ``adds`` (durable when this returns), apply ``updates`` to the
+        messages still stored (one that is gone is left alone), remove the messages ``deletes``
+        (``seq``s; gone already: not an error) and the outbox messages ``consumed_outbox``; returns
+        the added messages' ``seq``s, increasing."""
+        ...
+
+    async def list_queue_messages(self) -> list[QueueMessage]:
+        """Every stored queue message, by ``seq``, bodies included (the queues keep them in memory)."""
+        ...
+
+    async def purge_queue_messages(self, queue: str, through_seq: int | None = None) -> int:
+        """Remove the messages of ``queue`` (with ``through_seq``: only those with a ``seq`` up to
+        it); returns how many there were."""
         ...

@@ -12,7 +12,7 @@ from lamina.model import FunctionUrlConfig
 from lamina.model import Alias
 from lamina.model import ProvisionedConcurrencyConfig
 from lamina.store.base import EventContent, InvocationRecord, LogEvent, LogRecord, NewEvent, OutboxMessage
-from lamina.store.base import BusEvent, Delivery, QueuedEvent, Resource, log_event_size
+from lamina.store.base import BusEvent, Delivery, MessageState, QueuedEvent, QueueMessage, Resource, log_event_size
 
 
 class MemoryStore:
@@ -40,6 +40,8 @@ class MemoryStore:
         self._resources: dict[tuple[str, str], str] = {}  # (kind, key) -> the document, as JSON
         self._bus_events: dict[int, BusEvent] = {}
         self._last_bus_seq = 0
+        self._queue_messages: dict[int, QueueMessage] = {}
+        self._last_message_seq = 0
 
     async def open(self) -> None:
         pass
@@ -348,3 +350,34 @@ class MemoryStore:
         for gone in deletes:
             self._resources.pop(gone, None)
         self._resources.update(encoded)
+
+    async def change_queue_messages(
+        self, adds: Sequence[QueueMessage] = (), updates: Sequence[MessageState] = (), deletes: Sequence[int] = (),
+        consumed_outbox: Sequence[int] = (),
+    ) -> list[int]:  # fmt: skip
+        for i in consumed_outbox:
+            self._outbox.pop(i, None)
+        for seq in deletes:
+            self._queue_messages.pop(seq, None)
+        for u in updates:
+            if u.seq in self._queue_messages:
+                self._queue_messages[u.seq] = dataclasses.replace(
+                    self._queue_messages[u.seq], visible_ms=u.visible_ms, receive_count=u.receive_count,
+                    first_receive_ms=u.first_receive_ms,
+                )  # fmt: skip
+        seqs = []
+        for message in adds:
+            self._last_message_seq += 1
+            self._queue_messages[self._last_message_seq] = dataclasses.replace(message, seq=self._last_message_seq)
+            seqs.append(self._last_message_seq)
+        return seqs
+
+    async def list_queue_messages(self) -> list[QueueMessage]:
+        return [self._queue_messages[seq] for seq in sorted(self._queue_messages)]
+
+    async def purge_queue_messages(self, queue: str, through_seq: int | None = None) -> int:
+        gone = [seq for seq, m in self._queue_messages.items()
+                if m.queue == queue and (through_seq is None or seq <= through_seq)]  # fmt: skip
+        for seq in gone:
+            del self._queue_messages[seq]
+        return len(gone)

@@ -29,8 +29,9 @@ from lamina.model import EventInvokeConfig, FunctionConfig, FunctionPolicy, Laye
 from lamina.model import FunctionUrlConfig
 from lamina.store import sqlite_logs as logs
 from lamina.store.base import EventContent, InvocationRecord, LogEvent, LogRecord, NewEvent, OutboxMessage
-from lamina.store.base import BusEvent, Delivery, QueuedEvent, Resource
+from lamina.store.base import BusEvent, Delivery, MessageState, QueuedEvent, QueueMessage, Resource
 from lamina.store import sqlite_bus as bus_sql
+from lamina.store import sqlite_messages as messages_sql
 from lamina.store import sqlite_queue as queue_sql
 from lamina.store.codec import (
     decode,
@@ -685,6 +686,18 @@ class SqliteStore:
             conn.executemany("INSERT OR REPLACE INTO resources (kind, key, doc) VALUES (?, ?, ?)", encoded)
 
         await self._write(change)
+
+    async def change_queue_messages(
+        self, adds: Sequence[QueueMessage] = (), updates: Sequence[MessageState] = (), deletes: Sequence[int] = (),
+        consumed_outbox: Sequence[int] = (),
+    ) -> list[int]:  # fmt: skip
+        return await self._write(lambda conn: messages_sql.change(conn, adds, updates, deletes, consumed_outbox))
+
+    async def list_queue_messages(self) -> list[QueueMessage]:
+        return await self._run(messages_sql.listed)
+
+    async def purge_queue_messages(self, queue: str, through_seq: int | None = None) -> int:
+        return await self._write(lambda conn: messages_sql.purge(conn, queue, through_seq))
 
 
 def _settle(settled: list[_Settled]) -> None:

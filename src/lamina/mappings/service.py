@@ -1,0 +1,326 @@
+"""Event source mappings' control plane: Create, Get, Update, Delete and List, kept in memory and
+written through the store (kind ``lambda/event-source-mapping``, loaded at start), and each
+mapping's runner.
+
+A runner is the mapping's owned task (``lamina-mapping-<uuid>``): it settles the mapping's state
+after each change (``EventSourceMapping.settled``), runs a ``Poller`` while the mapping is
+enabled and stops it when it is disabled or deleted. Changes are answered in their transitional
+state (Creating, Updating, Enabling, Disabling, Deleting) and settled by the runner just after;
+a mapping stored in one (Lamina stopped first) settles when Lamina starts again.
+
+A mapping whose function is deleted stays, and says so in LastProcessingResult (``follow``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid as uuids
+from dataclasses import replace
+from typing import Mapping
+
+from lamina.control.changes import Change, FunctionDeleted
+from lamina.control.concurrency import ConcurrencyService
+from lamina.control.functions import FunctionService
+from lamina.errors import InvalidParameterValue, ResourceConflict, ResourceNotFound
+from lamina.invoke.service import REQUEST_RESPONSE, InvokeRequest, Invoker, InvokeResult
+from lamina.mappings import batching, scaling, validation
+from lamina.mappings.errors import ResourceInUse, mapping_not_found
+from lamina.mappings.model import KIND, EventSourceMapping, SourceKind, State
+from lamina.mappings.poller import Poller
+from lamina.mappings.source import Lag, Source
+from lamina.mappings.sqs import QUEUE_GONE, SqsSource, backlog
+from lamina.queues.service import Queues
+from lamina.settings import Settings
+from lamina.store.base import Resource, Store
+
+log = logging.getLogger(__name__)
+Body = Mapping[str, object]
+LIST_DEFAULT, LIST_MAX = 100, 10_000
+
+
+class _Runner:
+    """One mapping's owned task: settles its state after each change, runs its poller while enabled."""
+
+    def __init__(self, uuid: str, service: MappingService) -> None:
+        self.uuid = uuid
+        self.changed = asyncio.Event()
+        self.changed.set()
+        self.deadline: float | None = None  # set by close: how long an in-flight batch may take
+        self.poller: Poller | None = None
+        self._service = service
+        self.task = asyncio.create_task(self._run(), name=f"lamina-mapping-{uuid}")
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                await self.changed.wait()
+                self.changed.clear()
+                mapping = self._service.mapping(self.uuid)
+                if mapping is None:
+                    return
+                if self.poller is not None and (mapping.state is State.DELETING or not mapping.enabled):
+                    await self.poller.stop()
+                    self.poller = None
+                settled = await self._service.settle(self.uuid)
+                if settled is None:
+                    return
+                if settled.enabled and self.poller is None:
+                    self.poller = Poller(self.uuid, self._service.source(settled), self._service,
+                                         max_bytes=self._service.max_payload_bytes)  # fmt: skip
+                    self.poller.start()
+        finally:
+            if self.poller is not None:
+                await self.poller.stop(self.deadline)
+
+
+class MappingService:
+    def __init__(
+        self, store: Store, functions: FunctionService, concurrency: ConcurrencyService, invoker: Invoker,
+        queues: Queues | None, settings: Settings,
+    ) -> None:  # fmt: skip
+        self._store = store
+        self._functions = functions
+        self._concurrency = concurrency
+        self._invoker = invoker
+        self._queues = queues
+        self._settings = settings
+        self._mappings: dict[str, EventSourceMapping] = {}
+        self._runners: dict[str, _Runner] = {}
+        self._lock = asyncio.Lock()
+        self._started = False
+
+    async def load(self) -> None:
+        for resource in await self._store.list_resources(KIND):
+            mapping = EventSourceMapping.from_doc(resource.doc)
+            self._mappings[mapping.uuid] = mapping
+
+    async def start(self) -> None:
+        """Run every mapping (settling those an earlier run left changing)."""
+        self._started = True
+        for uuid in list(self._mappings):
+            self._run(uuid)
+
+    async def close(self, grace_seconds: float = 5.0) -> None:
+        """Stop every runner: pollers waiting for records at once, batches in flight when done or
+        after ``grace_seconds``; what they held comes back as the source redelivers."""
+        self._started = False
+        deadline = time.monotonic() + grace_seconds
+        runners = list(self._runners.values())
+        self._runners.clear()
+        for runner in runners:
+            runner.deadline = deadline
+            runner.task.cancel()
+        await asyncio.gather(*(r.task for r in runners), return_exceptions=True)
+
+    def _run(self, uuid: str) -> None:
+        runner = self._runners.get(uuid)
+        if runner is None or runner.task.done():
+            if self._started:
+                self._runners[uuid] = _Runner(uuid, self)
+        else:
+            runner.changed.set()
+
+    # -- what runners and pollers ask (poller.Host) ------------------------------------------
+
+    def mapping(self, uuid: str) -> EventSourceMapping | None:
+        return self._mappings.get(uuid)
+
+    @property
+    def max_payload_bytes(self) -> int:
+        """A batch's event at most: what a synchronous invocation accepts."""
+        return self._settings.limits.sync_payload_bytes
+
+    async def settle(self, uuid: str) -> EventSourceMapping | None:
+        """End the mapping's transition, written through; None once it is deleted."""
+        async with self._lock:
+            mapping = self._mappings.get(uuid)
+            if mapping is None:
+                return None
+            settled = mapping.settled()
+            if settled is None:
+                await self._store.change_resources(deletes=[(KIND, uuid)])
+                del self._mappings[uuid]
+                self._runners.pop(uuid, None)
+                return None
+            if settled != mapping:
+                await self._store.change_resources([Resource(KIND, uuid, settled.doc())])
+                self._mappings[uuid] = settled
+            return settled
+
+    def source(self, mapping: EventSourceMapping) -> Source:
+        assert mapping.kind is SourceKind.SQS and self._queues is not None
+        uuid = mapping.uuid
+        return SqsSource(self._queues, mapping.source_arn, lag=self._queue_lag,
+                         visibility=lambda: self._visibility(uuid))  # fmt: skip
+
+    def _visibility(self, uuid: str) -> int | None:
+        mapping = self._mappings.get(uuid)
+        queue = self._queues.get(mapping.source_arn) if mapping is not None and self._queues is not None else None
+        if mapping is None or queue is None:
+            return None
+        try:
+            timeout = self._functions.resolve(mapping.function, mapping.qualifier).timeout_s
+        except ResourceNotFound:
+            return None
+        return batching.visibility_timeout(queue.visibility_timeout, mapping.batching_window, timeout)
+
+    def _queue_lag(self, arn: str) -> Lag:
+        queue = self._queues.by_arn(arn) if self._queues is not None else None
+        if queue is None:
+            return Lag(None, None)
+        return backlog(queue.messages.values(), int(time.time() * 1000))
+
+    async def invoke(self, mapping: EventSourceMapping, payload: bytes) -> InvokeResult:
+        return await self._invoker.invoke(InvokeRequest(
+            function=mapping.function, qualifier=mapping.qualifier, payload=payload, invocation_type=REQUEST_RESPONSE,
+        ))  # fmt: skip
+
+    def report(self, uuid: str, result: str) -> None:
+        mapping = self._mappings.get(uuid)
+        if mapping is not None and mapping.last_result != result:
+            self._mappings[uuid] = replace(mapping, last_result=result)
+
+    def cap(self, mapping: EventSourceMapping) -> int:
+        try:
+            reserved = self._concurrency.reserved(mapping.function)
+        except ResourceNotFound:
+            reserved = None
+        return scaling.cap(mapping.maximum_concurrency, reserved)
+
+    def lag(self, uuid: str) -> Lag:
+        mapping = self._mappings.get(uuid)
+        if mapping is None or self._queues is None:
+            return Lag(None, None)
+        return self.source(mapping).lag()
+
+    def width(self, uuid: str) -> int:
+        """How many batches the mapping works on at once now (0: not polling)."""
+        runner = self._runners.get(uuid)
+        return runner.poller.width if runner is not None and runner.poller is not None else 0
+
+    # -- following the change stream (control/changes.py) -------------------------------------
+
+    def follow(self, change: Change) -> None:
+        if isinstance(change, FunctionDeleted):
+            for mapping in [m for m in self._mappings.values() if m.function == change.name]:
+                self.report(mapping.uuid, f"PROBLEM: Function not found: {mapping.function_arn}")
+
+    # -- the API -------------------------------------------------------------------------------
+
+    def document(self, mapping: EventSourceMapping) -> dict[str, object]:
+        return mapping.document(self._settings.region, self._settings.account_id)
+
+    def get(self, uuid: str) -> EventSourceMapping:
+        mapping = self._mappings.get(uuid)
+        if mapping is None:
+            raise mapping_not_found()
+        return mapping
+
+    def _function(self, function_name: str) -> tuple[str, str | None, str]:
+        """(name, qualifier, FunctionArn) of an existing function, version or alias."""
+        name, qualifier = validation.function_parts(function_name)
+        try:
+            self._functions.resolve(name, qualifier)
+        except ResourceNotFound:
+            raise InvalidParameterValue("Function does not exist") from None
+        return name, qualifier, self._settings.function_arn(name, qualifier)
+
+    def _fifo(self, arn: str) -> bool:
+        queue = self._queues.get(arn) if self._queues is not None else None
+        if queue is None:
+            raise InvalidParameterValue(QUEUE_GONE)
+        return queue.fifo
+
+    async def create(self, body: Body) -> EventSourceMapping:
+        request = validation.parse(body, create=True)
+        kind = validation.source_kind(request)
+        assert request.function_name is not None and request.source_arn is not None
+        batch_size = request.batch_size or validation.DEFAULT_BATCH
+        window = request.batching_window or 0
+        validation.check_sqs(request, batch_size=batch_size, batching_window=window)
+        name, qualifier, function_arn = self._function(request.function_name)
+        if self._fifo(request.source_arn):
+            validation.check_fifo(batch_size=batch_size, batching_window=window)
+        async with self._lock:
+            for other in self._mappings.values():
+                if other.source_arn == request.source_arn and other.function_arn == function_arn:
+                    raise ResourceConflict(
+                        f'An event source mapping with SQS arn (" {other.source_arn} ") and function (" {name} ") '
+                        f"already exists. Please update or delete the existing mapping with UUID {other.uuid}"
+                    )
+            mapping = EventSourceMapping(
+                uuid=str(uuids.uuid4()), kind=kind, source_arn=request.source_arn, function=name,
+                qualifier=qualifier, function_arn=function_arn, batch_size=batch_size, batching_window=window,
+                enabled=True if request.enabled is None else request.enabled, state=State.CREATING,
+                last_modified=time.time(), filters=request.filters or (), response_types=request.response_types or (),
+                maximum_concurrency=request.maximum_concurrency,
+            )  # fmt: skip
+            await self._store.change_resources([Resource(KIND, mapping.uuid, mapping.doc())])
+            self._mappings[mapping.uuid] = mapping
+        self._run(mapping.uuid)
+        return mapping
+
+    async def update(self, uuid: str, body: Body) -> EventSourceMapping:
+        request = validation.parse(body, create=False)
+        async with self._lock:
+            mapping = self.get(uuid)
+            if mapping.state is State.DELETING:
+                raise ResourceInUse(f"Cannot update the event source mapping {uuid}: it is being deleted.")
+            batch_size = mapping.batch_size if request.batch_size is None else request.batch_size
+            window = mapping.batching_window if request.batching_window is None else request.batching_window
+            validation.check_sqs(request, batch_size=batch_size, batching_window=window)
+            name, qualifier, function_arn = mapping.function, mapping.qualifier, mapping.function_arn
+            if request.function_name is not None:
+                name, qualifier, function_arn = self._function(request.function_name)
+            queue = self._queues.get(mapping.source_arn) if self._queues is not None else None
+            if queue is not None and queue.fifo:
+                validation.check_fifo(batch_size=batch_size, batching_window=window)
+            enabled = mapping.enabled if request.enabled is None else request.enabled
+            state = State.UPDATING
+            if enabled != mapping.enabled:
+                state = State.ENABLING if enabled else State.DISABLING
+            concurrency = request.maximum_concurrency if request.scaling_given else mapping.maximum_concurrency
+            updated = replace(
+                mapping, function=name, qualifier=qualifier, function_arn=function_arn, batch_size=batch_size,
+                batching_window=window, enabled=enabled, state=state, last_modified=time.time(),
+                filters=mapping.filters if request.filters is None else request.filters,
+                response_types=mapping.response_types if request.response_types is None else request.response_types,
+                maximum_concurrency=concurrency,
+            )  # fmt: skip
+            await self._store.change_resources([Resource(KIND, uuid, updated.doc())])
+            self._mappings[uuid] = updated
+        self._run(uuid)
+        return updated
+
+    async def delete(self, uuid: str) -> EventSourceMapping:
+        async with self._lock:
+            mapping = self.get(uuid)
+            if mapping.state is not State.DELETING:
+                mapping = replace(mapping, state=State.DELETING, last_modified=time.time())
+                await self._store.change_resources([Resource(KIND, uuid, mapping.doc())])
+                self._mappings[uuid] = mapping
+        self._run(uuid)
+        return mapping
+
+    def list(
+        self, function_name: str | None, source_arn: str | None, marker: str | None, max_items: int
+    ) -> tuple[list[EventSourceMapping], str | None]:
+        """A page of mappings (by UUID), of a function (a qualified name: of that version or alias)
+        and/or a source; and the marker of the next page, if any."""
+        name = qualifier = None
+        if function_name is not None:
+            name, qualifier = validation.function_parts(function_name)
+        chosen = sorted(
+            (m for m in self._mappings.values()
+             if (name is None or (m.function == name and (qualifier is None or m.qualifier == qualifier)))
+             and (source_arn is None or m.source_arn == source_arn)),
+            key=lambda m: m.uuid,
+        )  # fmt: skip
+        start = 0
+        if marker:
+            start = next((i for i, m in enumerate(chosen) if m.uuid >= marker), len(chosen))
+        page = chosen[start : start + max_items]
+        following = chosen[start + max_items] if start + max_items < len(chosen) else None
+        return page, following.uuid if following is not None else None

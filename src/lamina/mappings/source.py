@@ -1,0 +1,69 @@
+"""The Source seam: what a poller needs of whatever it reads from.
+
+SQS (``sqs.py``) is the first implementation; Kafka and RabbitMQ sources implement the same
+protocol. The contract, failure behaviour included:
+
+- ``fetch`` returns the next batch (``BatchLimits``: up to ``max_records``, within the batching
+  window and the payload limit), possibly empty after waiting a while for records; it may be
+  cancelled while it waits, and then takes nothing (or leaves what it took to come back as the
+  source redelivers). It raises ``SourceUnavailable`` when the source cannot be read (gone,
+  unreachable): the poller reports it and backs off.
+- ``acknowledge`` is called only after a record is done (the function succeeded with it, or a
+  filter dropped it): the source never hands it out again (SQS deletes, Kafka commits past it,
+  RabbitMQ acks). A record acknowledged twice, or after its lease ran out, is ignored.
+- ``fail`` gives back records the function failed: the source delivers them again, as its own
+  redelivery rules say (SQS: after the visibility timeout, counted toward the redrive policy's
+  maxReceiveCount, so a poison message ends in the dead-letter queue).
+- ``release`` gives back records that were fetched but not attempted (beyond the payload limit,
+  or the poller stopping): available again at once.
+- ``event`` is the payload the function gets for records, as AWS shapes it for this source.
+- ``lag`` reports how far behind the mapping is, for ``lamina mappings``; it does no waiting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from lamina.errors import LaminaError
+from lamina.mappings.batching import BatchLimits
+
+
+class SourceUnavailable(LaminaError):
+    """The source cannot be read now: the message says why, as LastProcessingResult shows it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    id: str  # what batchItemFailures' itemIdentifier names (SQS: messageId)
+    token: str  # what acknowledges it (SQS: its receipt handle)
+    record: Mapping[str, object]  # the record as it appears in the event (JSON-ready)
+    view: Mapping[str, object]  # the record as filters see it
+    size: int  # bytes of ``record`` serialised
+    group: str | None = None  # the ordering group (FIFO message group, Kafka partition)
+
+
+@dataclass(frozen=True, slots=True)
+class Lag:
+    backlog: int | None  # records waiting (SQS: visible messages)
+    oldest_age_seconds: float | None  # age of the oldest waiting record
+
+
+class Source(Protocol):
+    @property
+    def ordered(self) -> bool:
+        """Whether records of one group must be processed in order (a failure holds the rest back)."""
+        ...
+
+    async def fetch(self, limits: BatchLimits) -> list[Record]: ...
+
+    async def acknowledge(self, records: Sequence[Record]) -> None: ...
+
+    async def fail(self, records: Sequence[Record]) -> None: ...
+
+    async def release(self, records: Sequence[Record]) -> None: ...
+
+    def event(self, records: Sequence[Record]) -> bytes: ...
+
+    def lag(self) -> Lag: ...

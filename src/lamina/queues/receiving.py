@@ -1,0 +1,92 @@
+"""Which messages a receive takes (pure): the decision ReceiveMessage makes over a queue's messages
+at a time ``now_ms``, tested with plain values.
+
+A message is available once its ``visible_ms`` has passed (its delay, or the visibility timeout of
+its last receive). A standard queue serves available messages oldest first. A FIFO queue serves a
+message group strictly in order: a group whose oldest message is in flight (or still delayed) is
+skipped whole, so nothing overtakes it. Messages past the retention period are expired, not served;
+those received ``max_receive_count`` times already are moved to the dead-letter queue instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from lamina.store.base import QueueMessage
+
+
+@dataclass(slots=True)
+class Held:
+    """A message as its queue holds it in memory: what was stored, and its receive state."""
+
+    stored: QueueMessage
+    visible_ms: int
+    receive_count: int = 0
+    first_receive_ms: int = 0
+
+    @property
+    def seq(self) -> int:
+        return self.stored.seq
+
+    def in_flight(self, now_ms: int) -> bool:
+        return self.receive_count > 0 and self.visible_ms > now_ms
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    deliver: list[Held] = field(default_factory=list)
+    redrive: list[Held] = field(default_factory=list)  # to the dead-letter queue
+    expire: list[Held] = field(default_factory=list)  # past the retention period
+
+
+def choose(
+    messages: Iterable[Held], now_ms: int, limit: int, *, fifo: bool, retention_ms: int,
+    max_receive_count: int | None,
+) -> Choice:  # fmt: skip
+    """Up to ``limit`` messages to deliver (in ``messages``' order, which is the queue's), and the
+    messages met on the way that expire or go to the dead-letter queue."""
+    choice = Choice()
+    blocked: set[str | None] = set()
+    for held in messages:
+        if held.stored.sent_ms + retention_ms <= now_ms:
+            choice.expire.append(held)
+            continue
+        group = held.stored.group_id
+        if fifo and group in blocked:
+            continue
+        if held.visible_ms > now_ms:
+            if fifo:
+                blocked.add(group)
+            continue
+        if max_receive_count is not None and held.receive_count >= max_receive_count:
+            choice.redrive.append(held)
+            continue
+        choice.deliver.append(held)
+        if len(choice.deliver) == limit:
+            break  # what lies beyond is for the next receive (expiring included)
+    return choice
+
+
+def next_visible_ms(messages: Iterable[Held], now_ms: int) -> int | None:
+    """When the next message now delayed or in flight becomes available (None: none is)."""
+    return min((h.visible_ms for h in messages if h.visible_ms > now_ms), default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    visible: int
+    not_visible: int
+    delayed: int
+
+
+def counts(messages: Iterable[Held], now_ms: int) -> Counts:
+    visible = not_visible = delayed = 0
+    for h in messages:
+        if h.visible_ms <= now_ms:
+            visible += 1
+        elif h.receive_count:
+            not_visible += 1
+        else:
+            delayed += 1
+    return Counts(visible, not_visible, delayed)

@@ -1,0 +1,92 @@
+"""Outbox messages addressed to this server's queues, delivered to them.
+
+What Lamina could not deliver itself before it had queues waits in the store's outbox under the
+target's ARN: Lambda's asynchronous-invocation records for an SQS destination and dead letters for
+an SQS DLQ (``invoke/queue.py``, with Lambda's message attributes RequestID, ErrorCode,
+ErrorMessage), event-bus rules' events for an SQS target and their dead letters
+(``events/delivery.py``), schedules' dead letters (``schedules/delivery.py``). This owned task
+(``lamina-queues-relay``) looks at the outbox every ``Settings.events_outbox_poll_seconds`` and
+sends each message for a queue this server has to it, removing it from the outbox in the
+transaction that stores the message. A message for a queue that does not exist stays in the outbox
+(logged once a target), and is delivered if the queue is created later.
+
+A FIFO queue needs a group: an outbox message goes in the group of the function (or rule) it comes
+from, deduplicated by its outbox id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from lamina.errors import ApiError
+from lamina.queues import messages
+from lamina.queues.service import Queues
+from lamina.settings import Settings
+from lamina.store.base import OutboxMessage, Store
+from lamina.tasks import cancel_and_wait
+
+log = logging.getLogger(__name__)
+BATCH = 100
+SQS_ARN = "arn:aws:sqs:"
+
+
+class OutboxRelay:
+    def __init__(self, store: Store, queues: Queues, settings: Settings) -> None:
+        self._store = store
+        self._queues = queues
+        self._settings = settings
+        self._after = 0  # outbox ids up to here were looked at (those left are not ours to take)
+        self._generation = queues.generation  # queues created since: look at the whole outbox again
+        self._reported: set[str] = set()  # targets whose absence was logged
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="lamina-queues-relay")
+
+    async def close(self) -> None:
+        await cancel_and_wait(self._task)
+        self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                while await self.relay_once() == BATCH:
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("delivering outbox messages to queues failed; trying again")
+            await asyncio.sleep(self._settings.events_outbox_poll_seconds)
+
+    async def relay_once(self) -> int:
+        """Deliver the outbox messages waiting for this server's queues; returns how many outbox
+        messages were looked at."""
+        if self._generation != self._queues.generation:
+            self._generation, self._after = self._queues.generation, 0
+        found = await self._store.list_outbox(None, self._after, BATCH)
+        for message in found:
+            self._after = message.id
+            if message.target.startswith(SQS_ARN):
+                await self._deliver(message)
+        return len(found)
+
+    async def _deliver(self, message: OutboxMessage) -> None:
+        queue = self._queues.by_arn(message.target)
+        if queue is None:
+            if message.target not in self._reported:
+                self._reported.add(message.target)
+                log.warning("outbox messages for queue %s wait: it does not exist", message.target)
+            return
+        attributes = {
+            name: messages.MessageAttribute(str(value.get("DataType", "String")), string_value=value.get("StringValue"))
+            for name, value in message.attributes.items() if value.get("StringValue")
+        }  # fmt: skip
+        group = (message.function or "lamina") if queue.fifo else None
+        try:
+            await self._queues.send_message(
+                queue, message.body.decode(errors="replace"), attributes, group_id=group,
+                deduplication_id=f"outbox-{message.id}" if queue.fifo else None, consumed_outbox=[message.id],
+            )  # fmt: skip
+        except ApiError as exc:  # too large for the queue, ...: it stays where it is
+            log.warning("outbox message %d for queue %s not delivered: %s", message.id, message.target, exc.message)

@@ -1,0 +1,151 @@
+"""``Queues`` through the seam other parts use (by ARN: event source mappings, destinations), on the
+in-memory store and a clock the test moves: visibility, redrive, FIFO groups, restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Awaitable, Callable
+
+import pytest
+
+from lamina.queues import QueueDoesNotExist
+from lamina.queues.service import MessageAttribute, Queues, queue_arn_parts
+from lamina.settings import Settings
+from lamina.store.memory import MemoryStore
+
+ARN = "arn:aws:sqs:us-east-1:000000000000:"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def run(scenario: Callable[[MemoryStore, Queues, Clock], Awaitable[None]]) -> None:
+    async def main() -> None:
+        store, clock = MemoryStore(), Clock()
+        queues = Queues(store, Settings(), base_url="http://localhost:9000", clock=clock)
+        await queues.load()
+        await scenario(store, queues, clock)
+
+    asyncio.run(main())
+
+
+def test_the_seam_sends_receives_hides_and_deletes_by_arn() -> None:
+    async def scenario(store: MemoryStore, queues: Queues, clock: Clock) -> None:
+        await queues.create_queue("jobs", {"VisibilityTimeout": "10"}, {})
+        info = queues.get(ARN + "jobs")
+        assert info is not None and (info.name, info.fifo, info.visibility_timeout) == ("jobs", False, 10)
+        assert info.url == "http://localhost:9000/000000000000/jobs"
+        assert queues.get(ARN + "absent") is None and queues.get("arn:aws:sqs:eu-west-1:000000000000:jobs") is None
+        assert queue_arn_parts(ARN + "jobs") == ("us-east-1", "000000000000", "jobs")
+
+        ids = [await queues.send(ARN + "jobs", f"m{i}", attributes={"k": MessageAttribute("String", "v")})
+               for i in range(3)]  # fmt: skip
+        first = await queues.receive(ARN + "jobs", 2, 0)
+        assert [r.message_id for r in first] == ids[:2]
+        assert first[0].attributes["ApproximateReceiveCount"] == "1"
+        assert first[0].message_attributes == {"k": MessageAttribute("String", "v")}
+        assert first[0].md5_of_message_attributes is not None
+        assert [r.message_id for r in await queues.receive(ARN + "jobs", 10, 0)] == ids[2:]
+        assert await queues.receive(ARN + "jobs", 10, 0) == []  # all in flight
+
+        await queues.delete(ARN + "jobs", [first[0].receipt_handle, "not-a-handle", first[0].receipt_handle])
+        await queues.change_visibility(ARN + "jobs", first[1].receipt_handle, 0)
+        (again,) = await queues.receive(ARN + "jobs", 10, 0)
+        assert again.message_id == ids[1] and again.attributes["ApproximateReceiveCount"] == "2"
+        await queues.change_visibility(ARN + "jobs", first[1].receipt_handle, 0)  # stale now: ignored
+        assert await queues.receive(ARN + "jobs", 10, 0) == []
+        clock.now += 10  # every visibility timeout has ended
+        assert sorted(r.message_id for r in await queues.receive(ARN + "jobs", 10, 0)) == sorted(ids[1:])
+        assert len(await store.list_queue_messages()) == 2
+
+    run(scenario)
+
+
+def test_a_long_poll_is_woken_by_a_send_and_a_deleted_queue_ends_it() -> None:
+    async def scenario(store: MemoryStore, queues: Queues, clock: Clock) -> None:
+        await queues.create_queue("waits", {}, {})
+        polling = asyncio.create_task(queues.receive(ARN + "waits", 1, 20))
+        await asyncio.sleep(0)  # the poll is parked (a wake-up, not a timer, must end it)
+        sent = await queues.send(ARN + "waits", "hello")
+        (got,) = await asyncio.wait_for(polling, 5)
+        assert got.message_id == sent
+
+        polling = asyncio.create_task(queues.receive(ARN + "waits", 1, 20))
+        await asyncio.sleep(0)
+        await queues.delete_queue(queues.named("waits"))
+        with pytest.raises(QueueDoesNotExist):
+            await asyncio.wait_for(polling, 5)
+        with pytest.raises(QueueDoesNotExist):
+            await queues.send(ARN + "waits", "x")
+
+    run(scenario)
+
+
+def test_closing_answers_long_polls_at_once() -> None:
+    async def scenario(store: MemoryStore, queues: Queues, clock: Clock) -> None:
+        await queues.create_queue("idle", {}, {})
+        polling = asyncio.create_task(queues.receive(ARN + "idle", 1, 20))
+        await asyncio.sleep(0)
+        await queues.close()
+        assert await asyncio.wait_for(polling, 5) == []
+
+    run(scenario)
+
+
+def test_redrive_moves_a_message_after_max_receive_count_receives() -> None:
+    async def scenario(store: MemoryStore, queues: Queues, clock: Clock) -> None:
+        await queues.create_queue("dlq", {}, {})
+        policy = json.dumps({"deadLetterTargetArn": ARN + "dlq", "maxReceiveCount": 2})
+        await queues.create_queue("work", {"RedrivePolicy": policy, "VisibilityTimeout": "5"}, {})
+        sent = await queues.send(ARN + "work", "poison")
+        for _ in range(2):
+            assert len(await queues.receive(ARN + "work", 1, 0)) == 1
+            clock.now += 5
+        assert await queues.receive(ARN + "work", 1, 0) == []
+        (moved,) = await queues.receive(ARN + "dlq", 1, 0)
+        assert moved.message_id == sent and moved.body == "poison"
+        assert [m.queue for m in await store.list_queue_messages()] == [queues.named("dlq").id]
+
+    run(scenario)
+
+
+def test_fifo_groups_wait_for_their_message_in_flight_and_duplicates_are_not_stored() -> None:
+    async def scenario(store: MemoryStore, queues: Queues, clock: Clock) -> None:
+        await queues.create_queue("orders.fifo", {"FifoQueue": "true"}, {})
+        arn = ARN + "orders.fifo"
+        a1 = await queues.send(arn, "a1", group_id="a", deduplication_id="1")
+        assert await queues.send(arn, "a1 again", group_id="a", deduplication_id="1") == a1
+        await queues.send(arn, "a2", group_id="a", deduplication_id="2")
+        await queues.send(arn, "b1", group_id="b", deduplication_id="3")
+        first = await queues.receive(arn, 1, 0)
+        assert [r.body for r in first] == ["a1"]
+        assert first[0].attributes["MessageGroupId"] == "a" and first[0].attributes["SequenceNumber"]
+        assert [r.body for r in await queues.receive(arn, 10, 0)] == ["b1"]  # a waits behind a1
+        await queues.delete(arn, [first[0].receipt_handle])
+        assert [r.body for r in await queues.receive(arn, 10, 0)] == ["a2"]
+        assert len(await store.list_queue_messages()) == 2  # the duplicate was never stored
+        clock.now += 301  # the deduplication window has passed
+        assert await queues.send(arn, "a1 later", group_id="a", deduplication_id="1") != a1
+
+    run(scenario)
+
+
+def test_a_restart_reads_back_queues_and_messages_in_flight() -> None:
+    async def scenario(store: MemoryStore, queues: Queues, clock: Clock) -> None:
+        await queues.create_queue("kept", {"VisibilityTimeout": "30"}, {})
+        await queues.send(ARN + "kept", "one")
+        (got,) = await queues.receive(ARN + "kept", 1, 0)
+        restarted = Queues(store, Settings(), base_url="http://localhost:9000", clock=clock)
+        await restarted.load()
+        assert await restarted.receive(ARN + "kept", 1, 0) == []  # still in flight
+        clock.now += 30
+        (again,) = await restarted.receive(ARN + "kept", 1, 0)
+        assert again.message_id == got.message_id and again.attributes["ApproximateReceiveCount"] == "2"
+
+    run(scenario)
