@@ -371,7 +371,8 @@ def test_an_asynchronous_invocation_s_failure_record_arrives_in_its_on_failure_q
 ) -> None:
     url = sqs.create_queue(QueueName=qname)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    fn = deploy(client, fn_name, FAILING)
+    dlq_url = sqs.create_queue(QueueName=f"{qname}-dlq")["QueueUrl"]
+    fn = deploy(client, fn_name, FAILING, DeadLetterConfig={"TargetArn": f"{queue_arn}-dlq"})
     client.put_function_event_invoke_config(
         FunctionName=fn_name, MaximumRetryAttempts=0, DestinationConfig={"OnFailure": {"Destination": queue_arn}}
     )
@@ -389,6 +390,13 @@ def test_an_asynchronous_invocation_s_failure_record_arrives_in_its_on_failure_q
     assert record["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"}
     assert record["responsePayload"]["errorType"] == "ValueError"
     assert record["responsePayload"]["errorMessage"] == "no thanks: 7"
+
+    # The function's dead-letter queue gets the event as it came, with Lambda's three attributes.
+    (letter,) = sqs.receive_message(QueueUrl=dlq_url, WaitTimeSeconds=20, MessageAttributeNames=["All"])["Messages"]
+    assert json.loads(letter["Body"]) == {"n": 7}
+    attributes = {k: v["StringValue"] for k, v in letter["MessageAttributes"].items()}
+    assert attributes["RequestID"] == request_id and attributes["ErrorCode"] == "200"
+    assert "no thanks: 7" in attributes["ErrorMessage"]
 
 
 def test_an_event_bus_rule_with_a_queue_target_delivers_into_it(lamina: LaminaProcess, sqs: Any, qname: str) -> None:
