@@ -520,3 +520,32 @@ def test_a_request_sent_to_the_queue_s_own_url_names_the_queue(lamina: LaminaPro
         sent = json.loads(response.read())
     (message,) = sqs.receive_message(QueueUrl=url)["Messages"]
     assert message["MessageId"] == sent["MessageId"] and message["Body"] == "by path"
+
+
+def test_a_record_for_a_queue_created_later_waits_in_the_outbox_until_then(
+    lamina: LaminaProcess, client: Any, sqs: Any, fn_name: str, qname: str
+) -> None:
+    import urllib.request
+
+    queue_arn = f"arn:aws:sqs:us-east-1:{ACCOUNT}:{qname}"
+    deploy(client, fn_name, FAILING)
+    client.put_function_event_invoke_config(
+        FunctionName=fn_name, MaximumRetryAttempts=0, DestinationConfig={"OnFailure": {"Destination": queue_arn}}
+    )
+    client.invoke(FunctionName=fn_name, InvocationType="Event", Payload=json.dumps({"n": 8}))
+
+    def waiting() -> list[Any]:
+        with urllib.request.urlopen(f"{lamina.endpoint}/lamina/v1/outbox?target={queue_arn}", timeout=30) as resp:
+            messages: list[Any] = json.loads(resp.read())["messages"]
+        return messages
+
+    deadline = time.monotonic() + 30
+    while not waiting() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(waiting()) == 1  # no queue of that name: the record waits
+    time.sleep(2.5)  # the relay (every LAMINA_EVENTS_OUTBOX_POLL, 1 s) has passed it over meanwhile
+    assert len(waiting()) == 1
+    url = sqs.create_queue(QueueName=qname)["QueueUrl"]
+    (message,) = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20)["Messages"]
+    assert json.loads(message["Body"])["requestPayload"] == {"n": 8}
+    assert waiting() == []  # taken from the outbox as it was stored
