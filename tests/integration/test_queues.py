@@ -204,7 +204,8 @@ def test_delayed_and_invisible_messages_come_back_when_their_time_comes(sqs: Any
     assert "Messages" not in sqs.receive_message(QueueUrl=url)
     (first,) = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=10)["Messages"]
     # Not deleted within its visibility timeout (1 s): received again, counted twice.
-    (second,) = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=10, AttributeNames=["All"])["Messages"]
+    (second,) = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=10, AttributeNames=["All"],
+                                    VisibilityTimeout=60)["Messages"]  # fmt: skip
     assert second["MessageId"] == first["MessageId"] and second["Attributes"]["ApproximateReceiveCount"] == "2"
     assert second["ReceiptHandle"] != first["ReceiptHandle"]
     error = error_of(sqs.change_message_visibility, QueueUrl=url, ReceiptHandle=first["ReceiptHandle"],
@@ -328,7 +329,7 @@ def test_the_aws_cli_sends_receives_and_deletes(lamina: LaminaProcess, qname: st
 def test_a_server_killed_with_messages_in_flight_loses_none(make_server: Any, tmp_path: Path) -> None:
     server = make_server(tmp_path / "data")
     sqs = sqs_client(server.endpoint)
-    url = sqs.create_queue(QueueName="durable", Attributes={"VisibilityTimeout": "1"})["QueueUrl"]
+    url = sqs.create_queue(QueueName="durable", Attributes={"VisibilityTimeout": "2"})["QueueUrl"]
     fifo_url = sqs.create_queue(QueueName="durable.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
     bodies = {f"m{i}" for i in range(5)}
     for body in sorted(bodies):
