@@ -169,11 +169,11 @@ class Server:
 
         schedules = SchedulerService(store, s, timers, Delivery(invoke_event, store.add_outbox, timers))
         await schedules.load()
-        events = EventBridge(store, invoker, s, timers)
-        rest_apis = RestApiService(store, s)
-        await rest_apis.load()
         queues = Queues(store, s, base_url=f"http://localhost:{self.port}")
         await queues.load()
+        events = EventBridge(store, invoker, s, timers, queues)
+        rest_apis = RestApiService(store, s)
+        await rest_apis.load()
         apis = Directory()  # what execute-api addresses serve: REST APIs and HTTP APIs
         apis.add(RestEndpoints(rest_apis, invoker, s))
         # A 50 MB zip in base64 inside JSON, as AWS accepts for CreateFunction.

@@ -414,6 +414,16 @@ def test_an_event_bus_rule_with_a_queue_target_delivers_into_it(lamina: LaminaPr
     assert event["id"] == put["Entries"][0]["EventId"] and event["detail"] == {"id": 3}
     assert event["source"] == source and event["detail-type"] == "order"
 
+    # A FIFO queue: the target's SqsParameters name the group; the event id deduplicates.
+    fifo_url = sqs.create_queue(QueueName=f"{qname}.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    events.put_targets(Rule=qname, Targets=[{"Id": "fifo", "Arn": f"{queue_arn}.fifo",
+                                             "SqsParameters": {"MessageGroupId": "orders"}}])  # fmt: skip
+    put = events.put_events(Entries=[{"Source": source, "DetailType": "order", "Detail": json.dumps({"id": 4})}])
+    (message,) = sqs.receive_message(QueueUrl=fifo_url, WaitTimeSeconds=20, AttributeNames=["All"])["Messages"]
+    assert json.loads(message["Body"])["detail"] == {"id": 4}
+    assert message["Attributes"]["MessageGroupId"] == "orders"
+    assert message["Attributes"]["MessageDeduplicationId"] == put["Entries"][0]["EventId"]
+
 
 def test_binary_attributes_round_trip_through_the_wire_as_base64(lamina: LaminaProcess, sqs: Any, qname: str) -> None:
     import urllib.request
