@@ -174,14 +174,14 @@ class Server:
 
         schedules = SchedulerService(store, s, timers, Delivery(invoke_event, store.add_outbox, timers))
         await schedules.load()
-        events = EventBridge(store, invoker, s, timers)
-        rest_apis = RestApiService(store, s)
-        await rest_apis.load()
         queues = Queues(store, s, base_url=f"http://localhost:{self.port}")
         await queues.load()
         mappings = MappingService(store, functions, concurrency, invoker, queues, s)
         changes.subscribe(mappings.follow)  # a deleted function's mappings say so
         await mappings.load()
+        events = EventBridge(store, invoker, s, timers, queues)
+        rest_apis = RestApiService(store, s)
+        await rest_apis.load()
         apis = Directory()  # what execute-api addresses serve: REST APIs and HTTP APIs
         apis.add(RestEndpoints(rest_apis, invoker, s))
         # A 50 MB zip in base64 inside JSON, as AWS accepts for CreateFunction.

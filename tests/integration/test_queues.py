@@ -204,7 +204,8 @@ def test_delayed_and_invisible_messages_come_back_when_their_time_comes(sqs: Any
     assert "Messages" not in sqs.receive_message(QueueUrl=url)
     (first,) = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=10)["Messages"]
     # Not deleted within its visibility timeout (1 s): received again, counted twice.
-    (second,) = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=10, AttributeNames=["All"])["Messages"]
+    (second,) = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=10, AttributeNames=["All"],
+                                    VisibilityTimeout=60)["Messages"]  # fmt: skip
     assert second["MessageId"] == first["MessageId"] and second["Attributes"]["ApproximateReceiveCount"] == "2"
     assert second["ReceiptHandle"] != first["ReceiptHandle"]
     error = error_of(sqs.change_message_visibility, QueueUrl=url, ReceiptHandle=first["ReceiptHandle"],
@@ -328,7 +329,7 @@ def test_the_aws_cli_sends_receives_and_deletes(lamina: LaminaProcess, qname: st
 def test_a_server_killed_with_messages_in_flight_loses_none(make_server: Any, tmp_path: Path) -> None:
     server = make_server(tmp_path / "data")
     sqs = sqs_client(server.endpoint)
-    url = sqs.create_queue(QueueName="durable", Attributes={"VisibilityTimeout": "1"})["QueueUrl"]
+    url = sqs.create_queue(QueueName="durable", Attributes={"VisibilityTimeout": "2"})["QueueUrl"]
     fifo_url = sqs.create_queue(QueueName="durable.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
     bodies = {f"m{i}" for i in range(5)}
     for body in sorted(bodies):
@@ -371,7 +372,8 @@ def test_an_asynchronous_invocation_s_failure_record_arrives_in_its_on_failure_q
 ) -> None:
     url = sqs.create_queue(QueueName=qname)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    fn = deploy(client, fn_name, FAILING)
+    dlq_url = sqs.create_queue(QueueName=f"{qname}-dlq")["QueueUrl"]
+    fn = deploy(client, fn_name, FAILING, DeadLetterConfig={"TargetArn": f"{queue_arn}-dlq"})
     client.put_function_event_invoke_config(
         FunctionName=fn_name, MaximumRetryAttempts=0, DestinationConfig={"OnFailure": {"Destination": queue_arn}}
     )
@@ -390,6 +392,13 @@ def test_an_asynchronous_invocation_s_failure_record_arrives_in_its_on_failure_q
     assert record["responsePayload"]["errorType"] == "ValueError"
     assert record["responsePayload"]["errorMessage"] == "no thanks: 7"
 
+    # The function's dead-letter queue gets the event as it came, with Lambda's three attributes.
+    (letter,) = sqs.receive_message(QueueUrl=dlq_url, WaitTimeSeconds=20, MessageAttributeNames=["All"])["Messages"]
+    assert json.loads(letter["Body"]) == {"n": 7}
+    attributes = {k: v["StringValue"] for k, v in letter["MessageAttributes"].items()}
+    assert attributes["RequestID"] == request_id and attributes["ErrorCode"] == "200"
+    assert "no thanks: 7" in attributes["ErrorMessage"]
+
 
 def test_an_event_bus_rule_with_a_queue_target_delivers_into_it(lamina: LaminaProcess, sqs: Any, qname: str) -> None:
     url = sqs.create_queue(QueueName=qname)["QueueUrl"]
@@ -404,6 +413,16 @@ def test_an_event_bus_rule_with_a_queue_target_delivers_into_it(lamina: LaminaPr
     event = json.loads(message["Body"])
     assert event["id"] == put["Entries"][0]["EventId"] and event["detail"] == {"id": 3}
     assert event["source"] == source and event["detail-type"] == "order"
+
+    # A FIFO queue: the target's SqsParameters name the group; the event id deduplicates.
+    fifo_url = sqs.create_queue(QueueName=f"{qname}.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    events.put_targets(Rule=qname, Targets=[{"Id": "fifo", "Arn": f"{queue_arn}.fifo",
+                                             "SqsParameters": {"MessageGroupId": "orders"}}])  # fmt: skip
+    put = events.put_events(Entries=[{"Source": source, "DetailType": "order", "Detail": json.dumps({"id": 4})}])
+    (message,) = sqs.receive_message(QueueUrl=fifo_url, WaitTimeSeconds=20, AttributeNames=["All"])["Messages"]
+    assert json.loads(message["Body"])["detail"] == {"id": 4}
+    assert message["Attributes"]["MessageGroupId"] == "orders"
+    assert message["Attributes"]["MessageDeduplicationId"] == put["Entries"][0]["EventId"]
 
 
 def test_binary_attributes_round_trip_through_the_wire_as_base64(lamina: LaminaProcess, sqs: Any, qname: str) -> None:
@@ -512,3 +531,32 @@ def test_a_request_sent_to_the_queue_s_own_url_names_the_queue(lamina: LaminaPro
         sent = json.loads(response.read())
     (message,) = sqs.receive_message(QueueUrl=url)["Messages"]
     assert message["MessageId"] == sent["MessageId"] and message["Body"] == "by path"
+
+
+def test_a_record_for_a_queue_created_later_waits_in_the_outbox_until_then(
+    lamina: LaminaProcess, client: Any, sqs: Any, fn_name: str, qname: str
+) -> None:
+    import urllib.request
+
+    queue_arn = f"arn:aws:sqs:us-east-1:{ACCOUNT}:{qname}"
+    deploy(client, fn_name, FAILING)
+    client.put_function_event_invoke_config(
+        FunctionName=fn_name, MaximumRetryAttempts=0, DestinationConfig={"OnFailure": {"Destination": queue_arn}}
+    )
+    client.invoke(FunctionName=fn_name, InvocationType="Event", Payload=json.dumps({"n": 8}))
+
+    def waiting() -> list[Any]:
+        with urllib.request.urlopen(f"{lamina.endpoint}/lamina/v1/outbox?target={queue_arn}", timeout=30) as resp:
+            messages: list[Any] = json.loads(resp.read())["messages"]
+        return messages
+
+    deadline = time.monotonic() + 30
+    while not waiting() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(waiting()) == 1  # no queue of that name: the record waits
+    time.sleep(2.5)  # the relay (every LAMINA_EVENTS_OUTBOX_POLL, 1 s) has passed it over meanwhile
+    assert len(waiting()) == 1
+    url = sqs.create_queue(QueueName=qname)["QueueUrl"]
+    (message,) = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20)["Messages"]
+    assert json.loads(message["Body"])["requestPayload"] == {"n": 8}
+    assert waiting() == []  # taken from the outbox as it was stored

@@ -10,8 +10,12 @@ is with one worker at a time.
   that bus, matched against its rules, and stored in the same transaction that settles this
   delivery. As on EventBridge, an event a bus received from another bus is not routed on to a third
   (``MAX_HOPS``): that also ends loops of rules.
-- Any other target (SQS, SNS, ..., a bus or function of another region or account) is one Lamina
-  does not serve yet: the payload goes to the outbox (kind ``event``), where it will be taken from.
+- A queue of Lamina's own (``lamina.queues``): the payload is sent to it (SendMessage), in the
+  message group its ``SqsParameters.MessageGroupId`` names, deduplicated by the event's id for a
+  FIFO queue.
+- Any other target (a queue that does not exist, SNS, ..., a bus or function of another region or
+  account) is one Lamina does not serve yet: the payload goes to the outbox (kind ``event``), where
+  it will be taken from (``queues/relay.py`` takes a queue's once it exists).
 
 A failed delivery (a function that does not exist, a throttle) is retried or given up on as
 ``events/retry.py`` decides; given up on, it goes to the target's DeadLetterConfig queue, which for
@@ -39,6 +43,7 @@ from lamina.events.model import Target
 from lamina.events.transform import RuleRef
 from lamina.events.service import EventBusService
 from lamina.invoke.service import EVENT, InvokeRequest, InvokeResult
+from lamina.queues.service import Queues
 from lamina.settings import Settings
 from lamina.store.base import DEAD_LETTER, BusEvent, Delivery, OutboxMessage, Store
 from lamina.tasks import Waiters, cancel_and_wait
@@ -68,9 +73,10 @@ class _Failure:
 class Deliverer:
     def __init__(
         self, store: Store, control: EventBusService, invoker: Invoker, settings: Settings,
-        clock: Callable[[], int] = _ms, rng: random.Random | None = None,
+        clock: Callable[[], int] = _ms, rng: random.Random | None = None, queues: Queues | None = None,
     ) -> None:  # fmt: skip
         self._store = store
+        self._queues = queues
         self._control = control
         self._invoker = invoker
         self._settings = settings
@@ -205,6 +211,17 @@ class Deliverer:
                 forwards.append(BusEvent(name, event.envelope, owed, now, hops=event.hops + 1))
             return None
         event_id = str(doc.get("id", ""))
+        queue = self._queues.get(target.arn) if self._queues is not None else None
+        if self._queues is not None and queue is not None:
+            parameters = target.wire.get("SqsParameters")
+            group = parameters.get("MessageGroupId") if isinstance(parameters, Mapping) else None
+            try:
+                await self._queues.send(target.arn, target.input.render(doc, rule).decode(errors="replace"),
+                                        group_id=str(group) if group else None,
+                                        deduplication_id=event_id if queue.fifo else None)  # fmt: skip
+            except ApiError as exc:  # a FIFO queue without a group, a message too large for the queue, ...
+                return _Failure(exc.code, exc.message)
+            return None
         messages.append(OutboxMessage(target.arn, EVENT_KIND, "", event_id, target.input.render(doc, rule), {}, now))
         return None
 

@@ -10,16 +10,18 @@ from lamina.events.delivery import Deliverer, Invoker
 from lamina.events.relay import DestinationRelay
 from lamina.events.scheduled import ScheduledRules
 from lamina.events.service import EventBusService
+from lamina.queues.service import Queues
 from lamina.schedules.firing import Timers
 from lamina.settings import Settings
 from lamina.store.base import Store
 
 
 class EventBridge:
-    def __init__(self, store: Store, invoker: Invoker, settings: Settings, timers: Timers) -> None:
+    def __init__(self, store: Store, invoker: Invoker, settings: Settings, timers: Timers,
+                 queues: Queues | None = None) -> None:  # fmt: skip
         self.control = EventBusService(store, settings, rules_changed=lambda: self.scheduled.sync())
         self.scheduled = ScheduledRules(self.control, timers)
-        self.deliverer = Deliverer(store, self.control, invoker, settings)
+        self.deliverer = Deliverer(store, self.control, invoker, settings, queues=queues)
         self.bus = EventBus(store, self.control, self.deliverer, settings)
         self.scheduled.attach(self.bus)
         self.relay = DestinationRelay(store, self.control, self.bus, settings)

@@ -368,7 +368,10 @@ class Queues:
             answer.set_result(sent)
         if not queue.deleted:
             queue.add(Held(dataclasses.replace(stored, seq=seq), stored.visible_ms))
-            queue.waiters.wake(1)
+            if delay:  # every parked receive looks again at when the next message becomes visible
+                queue.waiters.wake_all()
+            else:
+                queue.waiters.wake(1)
         return sent
 
     async def receive_from(self, queue: Queue, max_messages: int, wait_seconds: float,
@@ -415,6 +418,10 @@ class Queues:
             queue.messages.pop(held.seq, None)
         moved = [dataclasses.replace(h.stored, queue=dlq.id, visible_ms=now, receive_count=0, first_receive_ms=0,
                                      seq=0) for h in choice.redrive] if dlq is not None else []  # fmt: skip
+        if updates:
+            # Receives parked meanwhile sleep until the deadline they saw: these messages' own
+            # (visible again when their timeout ends) may come sooner.
+            queue.waiters.wake_all()
         if updates or gone:
             seqs = await self._store.change_queue_messages(moved, updates, [h.seq for h in gone])
             if dlq is not None and not dlq.deleted:
@@ -482,8 +489,7 @@ class Queues:
         await self._store.change_queue_messages(
             updates=[MessageState(held.seq, held.visible_ms, held.receive_count, held.first_receive_ms)]
         )
-        if timeout == 0:
-            queue.waiters.wake(1)
+        queue.waiters.wake_all()  # visible sooner than a parked receive expects, perhaps
 
 
 def sequence_number(seq: int) -> str:
