@@ -24,6 +24,8 @@ from lamina.gateway.endpoint import Directory
 from lamina.gateway.rest.service import RestApiService
 from lamina.gateway.http.control import HttpApis
 from lamina.invoke.queue import AsyncQueue
+from lamina.iot.service import TopicRules
+from lamina.iot.subscriber import Subscriber
 from lamina.invoke.service import Invoker
 from lamina.metering.recorder import Recorder
 from lamina.scheduler.pool import Scheduler
@@ -58,6 +60,8 @@ class Services:
     timers: Timers  # every timed firing: schedules', and other sources' (schedules/firing.py)
     rest_apis: RestApiService  # API Gateway REST APIs' control plane (api/rest_apis.py)
     http_apis: HttpApis  # apigatewayv2's HTTP APIs (api/http_apis.py; served by gateway/http/serving.py)
+    iot: TopicRules  # AWS IoT's topic rules (api/iot.py, iot/)
+    mqtt: Subscriber | None = None  # the MQTT broker's subscriber, when LAMINA_MQTT_URL is set
 
 
 SERVICES = web.AppKey("services", Services)
