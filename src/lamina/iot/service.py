@@ -13,7 +13,7 @@ from typing import Callable, Mapping
 
 from lamina.errors import ApiError
 from lamina.iot.errors import IotInvalidRequest, IotResourceAlreadyExists, IotUnauthorized
-from lamina.iot.model import RULE_KIND, TopicRule, check_name, from_payload
+from lamina.iot.model import NAME_PATTERN, RULE_KIND, TopicRule, check_name, from_payload
 from lamina.settings import Settings
 from lamina.store.base import Resource, Store
 
@@ -121,6 +121,9 @@ def _after(token: str | None) -> str | None:
     if token is None:
         return None
     try:
-        return base64.urlsafe_b64decode(token.encode("ascii")).decode()
+        name = base64.b64decode(token.encode("ascii"), altchars=b"-_", validate=True).decode()
     except (ValueError, binascii.Error, UnicodeError):
-        raise IotInvalidRequest("Invalid nextToken") from None
+        name = ""
+    if not NAME_PATTERN.match(name):
+        raise IotInvalidRequest("Invalid nextToken")
+    return name
