@@ -26,6 +26,14 @@ def handler(event, context):
 """
 
 
+def lamina_iot_rules(endpoint: str) -> str:
+    """What ``lamina iot rules`` prints."""
+    done = subprocess.run([str(VENV_BIN / "lamina"), "--endpoint", endpoint, "iot", "rules"],
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def iot_client(endpoint: str) -> Any:
     import boto3
     from botocore.config import Config
@@ -216,6 +224,9 @@ def test_rules_are_kept_across_restarts_and_kept_without_a_broker(make_server: A
     iot_client(server.endpoint).create_topic_rule(ruleName="kept", topicRulePayload=payload("SELECT * FROM 'k'"))
     assert broker_status(server.endpoint) == {"configured": False, "url": None, "connected": False,
                                               "subscriptions": [], "lastError": None, "received": 0, "invoked": 0}  # fmt: skip
+    shown = lamina_iot_rules(server.endpoint)
+    assert "kept" in shown and "'k'" not in shown and "ENABLED" in shown
+    assert "rules will not fire until the server's LAMINA_MQTT_URL names an MQTT broker" in shown
     assert server.stop() == 0
     assert any("will not fire until LAMINA_MQTT_URL" in line for line in server.output)
     again = make_server(data)
@@ -271,8 +282,13 @@ def test_a_broker_restart_is_survived(make_server: Any, mosquitto: Mosquitto) ->
     send(mosquitto, "restart/me", {"n": 1})
     wait_for("the first event", lambda: got(server.endpoint, "sink") == [{"n": 1}])
 
+    shown = lamina_iot_rules(server.endpoint)
+    assert f"broker: {mosquitto.url} connected, 1 subscription" in shown
+    assert [line.split() for line in shown.splitlines()][1] == ["sink", "restart/me", "sink", "ENABLED"]
+
     mosquitto.kill()
     wait_for("Lamina to notice the broker is gone", lambda: not broker_status(server.endpoint)["connected"])
+    assert f"broker: {mosquitto.url} NOT connected" in lamina_iot_rules(server.endpoint)
     assert iot_client(server.endpoint).list_topic_rules()["rules"]  # the API answers meanwhile
     mosquitto.start()
     wait_subscribed(server.endpoint, "restart/me")

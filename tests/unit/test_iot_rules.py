@@ -66,3 +66,16 @@ def test_payload_parsing_and_client_ids() -> None:
         assert parse_payload(bad) is NOT_JSON
     first, second = client_id(Path("/a/data")), client_id(Path("/b/data"))
     assert first == client_id(Path("/a/data")) and first != second and len(first) == 23
+
+
+def test_the_cli_table_and_broker_line() -> None:
+    from lamina.cli.iot import broker_line, rule_rows
+
+    rules = [{"ruleName": "b", "topicPattern": "x/#", "ruleDisabled": True, "actions": [{"lambda": {"functionArn": ARN}}]},
+             {"ruleName": "a", "topicPattern": "y", "actions": []}]  # fmt: skip
+    assert rule_rows(rules) == [["a", "y", "-", "ENABLED"], ["b", "x/#", "fn", "DISABLED"]]
+    assert "LAMINA_MQTT_URL" in broker_line({"configured": False})
+    assert broker_line({"configured": True, "url": "mqtt://h:1", "connected": True, "subscriptions": ["a"]}) == (
+        "broker: mqtt://h:1 connected, 1 subscription")  # fmt: skip
+    assert broker_line({"configured": True, "url": "mqtt://h:1", "connected": False, "lastError": "refused"}) == (
+        "broker: mqtt://h:1 NOT connected (refused)")  # fmt: skip
