@@ -66,6 +66,12 @@ def parse_payload(payload: bytes) -> object:
         return NOT_JSON
 
 
+def _refused(code: object) -> bool:
+    """A SUBACK's failure: 0x80 in MQTT 3.1.1 (an int, or paho's ReasonCode), any code >= 0x80 in 5."""
+    value = getattr(code, "value", code)
+    return isinstance(value, int) and value >= 0x80
+
+
 def _refuse(name: str) -> object:
     raise ValueError(name)
 
@@ -98,6 +104,7 @@ class Subscriber:
         self._task: asyncio.Task[None] | None = None
         self._connected = False
         self._subscribed: set[str] = set()
+        self._stale: set[str] = set()  # subscribed on an earlier connection, maybe kept by the session
         self._last_error: str | None = None
         self._received = 0
         self._invoked = 0
@@ -137,6 +144,7 @@ class Subscriber:
                 self._last_error = error
             finally:
                 self._connected = False
+                self._stale |= self._subscribed
                 self._subscribed.clear()
             await asyncio.sleep(delay * random.uniform(0.8, 1.2))
             delay = min(delay * 2, MAX_BACKOFF)
@@ -156,16 +164,24 @@ class Subscriber:
                     log.exception("MQTT message on %r could not be handed to the rules", message.topic.value)
 
     async def _follow_rules(self, client: aiomqtt.Client) -> None:
-        """Keep one QoS 1 subscription per enabled rule's topic filter, as the rules change."""
+        """Keep one QoS 1 subscription per enabled rule's topic filter, as the rules change. A
+        persistent session keeps the subscriptions of the last connection: those no rule wants any
+        more (a rule deleted while the broker was away) are removed once connected again."""
         while True:
             self._wake.clear()
             wanted = {rule.topic_filter for rule in self._rules.enabled()}
             for topic_filter in sorted(wanted - self._subscribed):
-                await client.subscribe(topic_filter, qos=1)
+                granted = await client.subscribe(topic_filter, qos=1)
+                if any(_refused(code) for code in granted):
+                    log.warning("MQTT broker %s refused a subscription to %r: its rules will not fire",
+                                self._url, topic_filter)  # fmt: skip
+                    continue
                 self._subscribed.add(topic_filter)
-            for topic_filter in sorted(self._subscribed - wanted):
+                self._stale.discard(topic_filter)
+            for topic_filter in sorted((self._subscribed | self._stale) - wanted):
                 await client.unsubscribe(topic_filter)
                 self._subscribed.discard(topic_filter)
+                self._stale.discard(topic_filter)
             await self._wake.wait()
 
     async def deliver(self, topic: str, payload: bytes) -> None:
