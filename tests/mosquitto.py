@@ -3,11 +3,12 @@ a temporary directory, stopped (or killed) by its PID. scripts/install/mosquitto
 
 from __future__ import annotations
 
+import getpass
 import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -28,15 +29,27 @@ class Mosquitto:
     """``start`` waits until the broker accepts connections; ``kill`` is kill -9 by PID, after
     which ``start`` runs it again on the same port (its persistence file keeps queued messages)."""
 
-    def __init__(self, directory: Path, executable: str) -> None:
+    def __init__(self, directory: Path, executable: str, users: Mapping[str, str] | None = None) -> None:
+        """``users``: name and password of each client allowed to connect (None: anyone may)."""
         self.directory = directory
         self.executable = executable
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         directory.mkdir(parents=True, exist_ok=True)
+        access = "allow_anonymous true\n"
+        if users is not None:
+            passwords = directory / "passwords"
+            passwords.touch(mode=0o600)
+            tool = str(Path(executable).resolve().parent.parent / "bin" / "mosquitto_passwd")
+            for user, password in users.items():
+                subprocess.run([shutil.which("mosquitto_passwd") or tool, "-b", str(passwords), user, password],
+                               check=True, capture_output=True)  # fmt: skip
+            access = f"allow_anonymous false\npassword_file {passwords}\n"
         (directory / "mosquitto.conf").write_text(
             f"listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
+            # Started by root, mosquitto would become the mosquitto user, who cannot read this directory.
+            f"user {getpass.getuser()}\n"
+            f"{access}"
             "persistence true\n"
             f"persistence_location {directory}/\n"
             "autosave_interval 1\n"

@@ -15,7 +15,7 @@ import paho.mqtt.publish as publish
 import pytest
 
 from tests.conftest import LaminaProcess, deploy
-from tests.mosquitto import Mosquitto, mosquitto  # noqa: F401  (the fixture)
+from tests.mosquitto import Mosquitto, mosquitto, mosquitto_path  # noqa: F401  (the fixture)
 
 VENV_BIN = Path(__file__).resolve().parents[2] / ".venv" / "bin"
 ACCOUNT = "000000000000"
@@ -342,3 +342,29 @@ def test_hostile_messages(make_server: Any, mosquitto: Mosquitto) -> None:
     assert wait_for("raw's event", lambda: got(server.endpoint, "raw")) == [{"data": "AAH/"}]
     assert iot.list_topic_rules()["rules"]  # and the API still answers
     assert not any("Traceback" in line for line in server.output)
+
+
+def test_a_broker_that_asks_for_credentials(make_server: Any, tmp_path: Path) -> None:
+    executable = mosquitto_path()
+    if executable is None:
+        pytest.skip("mosquitto is not installed (scripts/install/mosquitto.sh)")
+    broker = Mosquitto(tmp_path / "secured", executable, users={"alice": "s3cret:@/"}).start()
+    try:
+        refused = make_server(tmp_path / "refused", LAMINA_MQTT_URL=f"mqtt://alice:wrong@127.0.0.1:{broker.port}")
+        wait_for("the refusal", lambda: broker_status(refused.endpoint)["lastError"])
+        status = broker_status(refused.endpoint)
+        assert not status["connected"] and "Not authorized" in status["lastError"], status
+        assert status["url"] == f"mqtt://alice@127.0.0.1:{broker.port}"  # never the password
+        assert "NOT connected" in lamina_iot_rules(refused.endpoint)
+
+        server = make_server(tmp_path / "allowed", LAMINA_MQTT_URL=f"mqtt://alice:s3cret%3A%40%2F@127.0.0.1:{broker.port}")
+        deploy(server.client(), "secured", RECORDER)
+        iot_client(server.endpoint).create_topic_rule(ruleName="secured", topicRulePayload=payload(
+            "SELECT * FROM 'secure/+'", "secured"))  # fmt: skip
+        wait_subscribed(server.endpoint, "secure/+")
+        publish.single("secure/1", '{"ok": 1}', qos=1, hostname="127.0.0.1", port=broker.port,
+                       auth={"username": "alice", "password": "s3cret:@/"})  # fmt: skip
+        assert wait_for("the event", lambda: got(server.endpoint, "secured")) == [{"ok": 1}]
+        assert not any("s3cret" in line for line in server.output + refused.output)
+    finally:
+        broker.stop()
