@@ -368,3 +368,23 @@ def test_a_broker_that_asks_for_credentials(make_server: Any, tmp_path: Path) ->
         assert not any("s3cret" in line for line in server.output + refused.output)
     finally:
         broker.stop()
+
+
+def test_a_broker_that_is_down_at_start_delays_nothing(make_server: Any, tmp_path: Path) -> None:
+    executable = mosquitto_path()
+    if executable is None:
+        pytest.skip("mosquitto is not installed (scripts/install/mosquitto.sh)")
+    broker = Mosquitto(tmp_path / "late", executable)  # its port chosen, not started yet
+    server = make_server(LAMINA_MQTT_URL=broker.url)
+    try:
+        wait_for("a failed connection", lambda: broker_status(server.endpoint)["lastError"])
+        deploy(server.client(), "late", RECORDER)
+        iot_client(server.endpoint).create_topic_rule(ruleName="late", topicRulePayload=payload(
+            "SELECT * FROM 'late/+'", "late"))  # fmt: skip
+        assert broker_status(server.endpoint)["connected"] is False
+        broker.start()
+        wait_subscribed(server.endpoint, "late/+")
+        send(broker, "late/1", {"at": "last"})
+        assert wait_for("the event", lambda: got(server.endpoint, "late")) == [{"at": "last"}]
+    finally:
+        broker.stop()

@@ -142,6 +142,9 @@ class Subscriber:
                 if self._connected or error != self._last_error:
                     log.warning("MQTT broker %s: %s; connecting again in %.1f s", self._url, error, delay)
                 self._last_error = error
+            except* Exception as group:  # a fault of Lamina's: reported, and the connection made again
+                log.error("MQTT subscriber failed; connecting again in %.1f s", delay, exc_info=group)
+                self._last_error = "; ".join(f"{type(e).__name__}: {e}" for e in group.exceptions)
             finally:
                 self._connected = False
                 self._stale |= self._subscribed
