@@ -388,3 +388,23 @@ def test_a_broker_that_is_down_at_start_delays_nothing(make_server: Any, tmp_pat
         assert wait_for("the event", lambda: got(server.endpoint, "late")) == [{"at": "last"}]
     finally:
         broker.stop()
+
+
+def test_retained_messages_fire_once(make_server: Any, mosquitto: Mosquitto) -> None:
+    server = make_server(LAMINA_MQTT_URL=mosquitto.url)
+    deploy(server.client(), "kept", RECORDER)
+    iot = iot_client(server.endpoint)
+    iot.create_topic_rule(ruleName="exact", topicRulePayload=payload("SELECT n FROM 'ret/a'", "kept"))
+    wait_subscribed(server.endpoint, "ret/a")
+    before = broker_status(server.endpoint)
+    publish.single("ret/a", '{"n": 1}', qos=1, retain=True, hostname="127.0.0.1", port=mosquitto.port)
+    wait_for("the retained message", lambda: broker_status(server.endpoint)["received"] == before["received"] + 1)
+    assert broker_status(server.endpoint)["invoked"] == before["invoked"] + 1  # published live: it fires
+
+    # A new subscription makes the broker send the retained message again: state, not a new event.
+    iot.create_topic_rule(ruleName="wildcard", topicRulePayload=payload("SELECT n FROM 'ret/+'", "kept"))
+    wait_subscribed(server.endpoint, "ret/a", "ret/+")
+    send_and_wait_received(server.endpoint, mosquitto, "ret/a", {"n": 2})
+    assert broker_status(server.endpoint)["invoked"] == before["invoked"] + 3  # n=2 by both rules, n=1 not again
+    events = wait_for("three events", lambda: (e := got(server.endpoint, "kept")) and len(e) == 3 and e)
+    assert sorted(e["n"] for e in events) == [1, 2, 2]
