@@ -48,6 +48,8 @@ from lamina.gateway.http.serving import HttpApiEndpoints
 from lamina.gateway.rest.serving import RestEndpoints
 from lamina.gateway.rest.service import RestApiService
 from lamina.invoke.queue import AsyncQueue
+from lamina.iot.service import TopicRules
+from lamina.iot.subscriber import Subscriber, client_id
 from lamina.lifecycle import Parts
 from lamina.mappings.service import MappingService
 from lamina.invoke.resolver import Resolver
@@ -182,6 +184,11 @@ class Server:
         events = EventBridge(store, invoker, s, timers, queues)
         rest_apis = RestApiService(store, s)
         await rest_apis.load()
+        iot = TopicRules(store, s)
+        await iot.load()
+        mqtt = Subscriber(s.mqtt_url, client_id(data), iot, invoke_event) if s.mqtt_url is not None else None
+        if mqtt is None:
+            _say_rules_need_a_broker(iot)
         apis = Directory()  # what execute-api addresses serve: REST APIs and HTTP APIs
         apis.add(RestEndpoints(rest_apis, invoker, s))
         # A 50 MB zip in base64 inside JSON, as AWS accepts for CreateFunction.
@@ -190,7 +197,8 @@ class Server:
             s, store, code, functions, layers, scheduler, invoker, recorder, max_request,
             tags=tags, policies=policies, event_configs=event_configs, urls=urls, concurrency=concurrency,
             queue=queue, apis=apis, events=events, schedules=schedules, timers=timers, rest_apis=rest_apis,
-            http_apis=http_apis, queues=queues, mappings=mappings, front_door=Counts() if s.front_door else None,
+            http_apis=http_apis, queues=queues, mappings=mappings, iot=iot, mqtt=mqtt,
+            front_door=Counts() if s.front_door else None,
         )  # fmt: skip
         apis.add(HttpApiEndpoints(http_apis, svc))
         # Before any environment starts: each serves it inside its network namespace.
@@ -224,6 +232,9 @@ class Server:
         await mappings.start()  # pollers read their sources and invoke synchronously
         parts.started("the event source mappings' pollers", lambda: mappings.close(min(5.0, s.shutdown_grace_seconds)))
         parts.started("the schedules' hand-overs", lambda: schedules.close(min(5.0, s.shutdown_grace_seconds)))
+        if mqtt is not None:  # rules fire into the queue, so after it; stopped before it stops taking
+            await mqtt.start()  # connects in the background: a broker that is down delays nothing
+            parts.started("the MQTT subscriber", mqtt.close)
         await timers.start()  # schedules fire into the queue, so after it
         parts.started("the timers", timers.close)  # first: a firing would go to a queue about to stop taking
         listener = await asyncio.get_running_loop().create_server(door or runner.server, sock=sock, backlog=1024)
@@ -279,6 +290,21 @@ def _async(close: Callable[[], object]) -> Callable[[], Awaitable[None]]:
         close()
 
     return closing
+
+
+def _say_rules_need_a_broker(rules: TopicRules) -> None:
+    """Log once, when there is a rule (at start or when the first is made), that IoT topic rules
+    do not fire without a broker."""
+    said = False
+
+    def say() -> None:
+        nonlocal said
+        if not said and rules.enabled():
+            said = True
+            log.warning("IoT topic rules will not fire until LAMINA_MQTT_URL names an MQTT broker")
+
+    rules.watch(say)
+    say()
 
 
 def _raise_open_file_limit() -> None:

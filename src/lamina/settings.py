@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 
+from lamina.iot.broker import BrokerUrl, parse_url
 from lamina.runtime.names import LAMBDA_RUNTIMES
 
 MB = 1024 * 1024
@@ -122,6 +123,9 @@ class Settings:
     # are read, by issuer; an issuer not named here is asked through its OpenID discovery document
     # (<issuer>/.well-known/openid-configuration), as API Gateway does.
     jwks_urls: Mapping[str, str] = field(default_factory=dict)
+    # The MQTT broker IoT topic rules listen to (lamina/iot/subscriber.py); None: rules are kept
+    # and do not fire.
+    mqtt_url: BrokerUrl | None = None
     limits: Limits = field(default_factory=Limits)
     logs: LogLimits = field(default_factory=LogLimits)
 
@@ -172,6 +176,8 @@ class Settings:
             values["async_queue_bytes"] = int(env["LAMINA_ASYNC_QUEUE_BYTES"])
         if "LAMINA_JWKS_URLS" in env:
             values["jwks_urls"] = jwks_urls(env["LAMINA_JWKS_URLS"])
+        if env.get("LAMINA_MQTT_URL", "").strip():
+            values["mqtt_url"] = parse_url(env["LAMINA_MQTT_URL"])
         # LAMINA_PYTHON3_12=/path/to/python3.12, LAMINA_NODEJS22_X=/path/to/node, ...
         interpreters = {
             name: env[runtime_variable(name)] for name in LAMBDA_RUNTIMES if runtime_variable(name) in env

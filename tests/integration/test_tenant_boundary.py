@@ -70,6 +70,11 @@ def control_api(event):
         "put_events": api(port, "POST", "/", {"Entries": [{"Source": "from." + me, "DetailType": "t",
                                                           "Detail": "{}"}]}, events_headers("PutEvents")),
         "put_rule": api(port, "POST", "/", {"Name": "hijack", "EventPattern": "{}"}, events_headers("PutRule")),
+        # Paths that end as Invoke's do: a topic rule and a schedule named "invocations".
+        "iot_rule": api(port, "POST", "/rules/invocations", {"sql": "SELECT * FROM '#'", "actions": [
+            {"lambda": {"functionArn": event["my_arn"]}}]}),
+        "schedule": api(port, "POST", "/schedules/invocations", {"ScheduleExpression": "rate(1 minute)",
+                        "FlexibleTimeWindow": {"Mode": "OFF"}, "Target": {"Arn": event["my_arn"], "RoleArn": "r"}}),
         "put_targets": api(port, "POST", "/", {"Rule": "hijack", "Targets": [{"Id": "x", "Arn": event["my_arn"]}]},
                            events_headers("PutTargets")),
     }
@@ -199,7 +204,8 @@ def test_lamina_api_from_inside_only_invokes(lamina: LaminaProcess, functions: t
     before = client.get_function_configuration(FunctionName=victim)
     seen = attack(client, attacker, "control_api", port=port_of(lamina), victim=victim, me=attacker,
                   my_arn=before["FunctionArn"].replace(victim, attacker))  # fmt: skip
-    for key in ("list", "get_config", "update_handler", "event_config", "delete", "logs", "put_rule", "put_targets"):
+    for key in ("list", "get_config", "update_handler", "event_config", "delete", "logs", "put_rule", "put_targets",
+                "iot_rule", "schedule"):
         assert seen[key]["status"] == 403, (key, seen[key])
         assert seen[key]["headers"].get("X-Amzn-ErrorType") == "AccessDeniedException", (key, seen[key])
     assert seen["invoke"]["status"] == 200 and json.loads(seen["invoke"]["body"]) == {"echo": "chained"}, seen

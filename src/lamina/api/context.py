@@ -25,6 +25,8 @@ from lamina.gateway.endpoint import Directory
 from lamina.gateway.rest.service import RestApiService
 from lamina.gateway.http.control import HttpApis
 from lamina.invoke.queue import AsyncQueue
+from lamina.iot.service import TopicRules
+from lamina.iot.subscriber import Subscriber
 from lamina.invoke.service import Invoker
 from lamina.mappings.service import MappingService
 from lamina.metering.recorder import Recorder
@@ -63,6 +65,8 @@ class Services:
     http_apis: HttpApis  # apigatewayv2's HTTP APIs (api/http_apis.py; served by gateway/http/serving.py)
     queues: Queues  # the embedded SQS queues (lamina/queues; their API: queues/api.py)
     mappings: MappingService  # event source mappings and their pollers (api/mappings.py, mappings/)
+    iot: TopicRules  # AWS IoT's topic rules (api/iot.py, iot/)
+    mqtt: Subscriber | None = None  # the MQTT broker's subscriber, when LAMINA_MQTT_URL is set
     front_door: Counts | None = None  # what the front door did (None: it is off)
 
 

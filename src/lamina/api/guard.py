@@ -20,7 +20,10 @@ from aiohttp import web
 from lamina.api.errors import Handler
 from lamina.errors import AccessDenied
 
-_INVOKE_SUFFIXES = ("/invocations", "/invoke-async")
+_INVOKE_SUFFIXES = ("/invocations", "/invoke-async", "/invoke-async/")
+# Invoke's and InvokeAsync's paths begin so; other operations' paths may end like them (a topic rule
+# or a schedule named "invocations": POST /rules/invocations, POST /schedules/invocations).
+_INVOKE_PREFIXES = ("/2015-03-31/functions/", "/2014-11-13/functions/")
 _TARGETS = frozenset({"AWSEvents.PutEvents", "AmazonSQS.GetQueueUrl", "AmazonSQS.SendMessage",
                       "AmazonSQS.SendMessageBatch"})  # fmt: skip
 
@@ -31,7 +34,7 @@ FROM_ENVIRONMENT = web.AppKey("from_environment", bool)
 @web.middleware
 async def environment_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.method != "POST" or not (
-        request.path.endswith(_INVOKE_SUFFIXES)
+        (request.path.startswith(_INVOKE_PREFIXES) and request.path.endswith(_INVOKE_SUFFIXES))
         or (request.path == "/" and request.headers.get("X-Amz-Target") in _TARGETS)
     ):
         raise AccessDenied(

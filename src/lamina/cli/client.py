@@ -213,6 +213,31 @@ class LambdaClient:
     def delete_outbox_message(self, message_id: int) -> None:
         self._send("DELETE", f"{LOGS_API}/outbox/{message_id}", timeout=REQUEST_TIMEOUT_SECONDS)
 
+    # -- IoT topic rules (AWS IoT's rest-json API) and the MQTT broker ---------------------------
+
+    def iot_rules(self) -> Iterator[dict[str, object]]:
+        """Every IoT topic rule (ListTopicRules, all pages), each with GetTopicRule's ``rule``."""
+        token: str | None = None
+        while True:
+            query = {"maxResults": "100", **({"nextToken": token} if token else {})}
+            page = self._send("GET", "/rules", query=query, timeout=REQUEST_TIMEOUT_SECONDS).json_object()
+            items = page.get("rules")
+            if not isinstance(items, list):
+                raise NoAnswerError("Lamina's ListTopicRules answer has no list of rules.")
+            for item in items:
+                if isinstance(item, dict):
+                    path = f"/rules/{quote(str(item.get('ruleName', '')), safe='')}"
+                    rule = self._send("GET", path, timeout=REQUEST_TIMEOUT_SECONDS).json_object().get("rule")
+                    yield {**item, **(rule if isinstance(rule, dict) else {})}
+            next_token = page.get("nextToken")
+            if not isinstance(next_token, str) or not next_token or next_token == token:
+                return
+            token = next_token
+
+    def iot_broker(self) -> dict[str, object]:
+        """The MQTT broker's connection and subscriptions (``GET /lamina/v1/iot``)."""
+        return self._send("GET", f"{LOGS_API}/iot", timeout=REQUEST_TIMEOUT_SECONDS).json_object()
+
     # -- event buses (EventBridge's json-1.1 API) ---------------------------------------------
 
     def events(self, operation: str, body: Mapping[str, object]) -> dict[str, object]:

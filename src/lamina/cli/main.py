@@ -20,6 +20,7 @@ from lamina.cli.events import put_event, show_rules
 from lamina.cli.queues import show_queues
 from lamina.cli.functions import delete_function, list_functions
 from lamina.cli.invoke import invoke, load_payload
+from lamina.cli.iot import show_iot_rules
 from lamina.cli.queue import delete_outbox, show_outbox, show_queue
 from lamina.cli.schedules import list_schedules
 from lamina.cli.logs import show_logs
@@ -126,6 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("rules", parents=[client_options],
                         help="list event buses' rules: pattern or schedule, state, targets")  # fmt: skip
+
+    iot = commands.add_parser("iot", parents=[client_options], help="AWS IoT topic rules and the MQTT broker")
+    iot_commands = iot.add_subparsers(dest="iot_command", metavar="SUBCOMMAND", required=True)
+    iot_commands.add_parser("rules", parents=[client_options],
+                            help="list topic rules (topic filter, target, state) and the broker's connection")  # fmt: skip
 
     events = commands.add_parser("events", parents=[client_options], help="put an event on an event bus")
     events_commands = events.add_subparsers(dest="events_command", metavar="SUBCOMMAND", required=True)
@@ -268,6 +274,11 @@ def _rules(args: argparse.Namespace, console: Console, environ: Mapping[str, str
     return ExitCode.OK
 
 
+def _iot(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
+    show_iot_rules(_client(args, environ), console)
+    return ExitCode.OK
+
+
 def _events(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
     accepted = put_event(_client(args, environ), console, source=args.source, detail_type=args.detail_type,
                          detail=args.detail, bus=args.bus)  # fmt: skip
@@ -292,6 +303,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Console, Mapping[str, str]], 
     "outbox": _outbox,
     "queues": _queues,
     "rules": _rules,
+    "iot": _iot,
     "events": _events,
     "rm": _rm,
 }
