@@ -5,8 +5,8 @@ target's ARN: Lambda's asynchronous-invocation records for an SQS destination an
 an SQS DLQ (``invoke/queue.py``, with Lambda's message attributes RequestID, ErrorCode,
 ErrorMessage), event-bus rules' events for an SQS target and their dead letters
 (``events/delivery.py``), schedules' dead letters (``schedules/delivery.py``). This owned task
-(``lamina-queues-relay``) looks at the outbox every ``Settings.events_outbox_poll_seconds`` and
-sends each message for a queue this server has to it, removing it from the outbox in the
+(``lamina-queues-relay``, an ``OutboxFollower``) looks at the outbox every
+``Settings.events_outbox_poll_seconds`` and sends each message for a queue this server has to it, removing it from the outbox in the
 transaction that stores the message. A message for a queue that does not exist stays in the outbox
 (logged once a target), and is delivered if the queue is created later.
 
@@ -16,60 +16,35 @@ from, deduplicated by its outbox id.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from lamina.errors import ApiError
+from lamina.outbox import OutboxFollower
 from lamina.queues import messages
 from lamina.queues.service import Queues
 from lamina.settings import Settings
 from lamina.store.base import OutboxMessage, Store
-from lamina.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
-BATCH = 100
 SQS_ARN = "arn:aws:sqs:"
 
 
-class OutboxRelay:
+class OutboxRelay(OutboxFollower):
     def __init__(self, store: Store, queues: Queues, settings: Settings) -> None:
-        self._store = store
+        super().__init__(store, settings.events_outbox_poll_seconds, "lamina-queues-relay")
         self._queues = queues
-        self._settings = settings
-        self._after = 0  # outbox ids up to here were looked at (those left are not ours to take)
         self._generation = queues.generation  # queues created since: look at the whole outbox again
         self._reported: set[str] = set()  # targets whose absence was logged
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="lamina-queues-relay")
-
-    async def close(self) -> None:
-        await cancel_and_wait(self._task)
-        self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                while await self.relay_once() == BATCH:
-                    pass
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("delivering outbox messages to queues failed; trying again")
-            await asyncio.sleep(self._settings.events_outbox_poll_seconds)
 
     async def relay_once(self) -> int:
-        """Deliver the outbox messages waiting for this server's queues; returns how many outbox
-        messages were looked at."""
         if self._generation != self._queues.generation:
-            self._generation, self._after = self._queues.generation, 0
-        found = await self._store.list_outbox(None, self._after, BATCH)
-        for message in found:
-            self._after = message.id
-            if message.target.startswith(SQS_ARN):
-                await self._deliver(message)
-        return len(found)
+            self._generation = self._queues.generation
+            self.rewind()
+        return await super().relay_once()
+
+    async def take(self, message: OutboxMessage) -> None:
+        if message.target.startswith(SQS_ARN):
+            await self._deliver(message)
 
     async def _deliver(self, message: OutboxMessage) -> None:
         queue = self._queues.by_arn(message.target)

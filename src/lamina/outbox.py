@@ -1,0 +1,63 @@
+"""Following the store's outbox: what Lamina could not deliver when it was written, taken later.
+
+Records and dead letters for targets served by another part of Lamina (an event bus, a queue)
+wait in the outbox under the target's ARN. Each such part runs an ``OutboxFollower``: an owned
+task that looks at the outbox every ``poll_seconds`` (again at once while it finds full batches)
+and gives each message it has not looked at yet to ``take``, which delivers the ones that are its
+and removes them from the outbox in the transaction that delivers them. A message left there is
+not looked at again unless the follower ``rewind``s (a target created since may take it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from lamina.store.base import OutboxMessage, Store
+from lamina.tasks import cancel_and_wait
+
+log = logging.getLogger(__name__)
+BATCH = 100
+
+
+class OutboxFollower:
+    def __init__(self, store: Store, poll_seconds: float, name: str) -> None:
+        self._store = store
+        self._poll_seconds = poll_seconds
+        self._name = name  # the task's
+        self._after = 0  # outbox ids up to here were looked at (those left are not ours to take)
+        self._task: asyncio.Task[None] | None = None
+
+    async def take(self, message: OutboxMessage) -> None:
+        """Deliver ``message`` if it is this follower's (and remove it from the outbox); never raises."""
+        raise NotImplementedError
+
+    def rewind(self) -> None:
+        """Look at the whole outbox again next time."""
+        self._after = 0
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=self._name)
+
+    async def close(self) -> None:
+        await cancel_and_wait(self._task)
+        self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                while await self.relay_once() == BATCH:
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s: taking messages from the outbox failed; trying again", self._name)
+            await asyncio.sleep(self._poll_seconds)
+
+    async def relay_once(self) -> int:
+        """Take the outbox messages not looked at yet; returns how many there were."""
+        found = await self._store.list_outbox(None, self._after, BATCH)
+        for message in found:
+            self._after = message.id
+            await self.take(message)
+        return len(found)
