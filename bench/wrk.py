@@ -59,7 +59,9 @@ def script(endpoint: Endpoint) -> str:
             headers = ", ".join(f"[{quoted(k)}] = {quoted(v)}" for k, v in e.headers.items())
             return f"wrk.format({quoted(e.method)}, {quoted(e.path)}, {{{headers}}}, {quoted(e.body.decode())})"
 
-        lines += [f"local requests = {{{formatted(endpoint)}, {formatted(other)}}}", "local sent = 0",
+        # Formatted in init: wrk sets the Host header only once the script has loaded.
+        lines += ["local requests, sent = nil, 0",
+                  f"init = function(args) requests = {{{formatted(endpoint)}, {formatted(other)}}} end",
                   "request = function() sent = sent + 1; return requests[sent % 2 + 1] end"]  # fmt: skip
     return "\n".join(lines) + "\n"
 

@@ -13,7 +13,10 @@ INVOKE = "POST /2015-03-31/functions/{name}/invocations{query} HTTP/1.1"
 
 
 def request(*headers: str, name: str = "fn", query: str = "", line: str | None = None, body: bytes = b"") -> bytes:
+    """An Invoke (with a Host unless one is given), or a request of another ``line`` as given."""
     first = line if line is not None else INVOKE.format(name=name, query=query)
+    if line is None and not any(h.lower().startswith("host:") for h in headers):
+        headers = ("Host: localhost:9000", *headers)
     return "\r\n".join([first, *headers]).encode("latin-1") + b"\r\n\r\n" + body
 
 
@@ -229,7 +232,7 @@ URL_PATH = "/lamina/v1/urls/0123456789abcdefghijklmnopqrstuv"
 def test_up_to_128_headers_are_read_here() -> None:
     assert isinstance(route(api(f"GET {URL_PATH}/x HTTP/1.1", "Host: 127.0.0.1", *(f"X-{n}: {n}" for n in range(127))),
                             LIMIT), UrlCall)  # fmt: skip
-    assert isinstance(route(request(*(f"X-{n}: {n}" for n in range(128))), LIMIT), FastInvoke)
+    assert isinstance(route(request(*(f"X-{n}: {n}" for n in range(127))), LIMIT), FastInvoke)  # and the Host
 
 
 def test_a_plain_function_url_request_is_read_by_host_or_by_path() -> None:
@@ -312,3 +315,8 @@ def test_a_plain_requests_extent_is_its_head_and_length() -> None:
 ])  # fmt: skip
 def test_a_request_whose_extent_is_not_plain_is_not_lent(raw: bytes) -> None:
     assert plain(raw) is None
+
+
+def test_an_invoke_without_a_host_goes_to_aiohttp() -> None:
+    """HTTP/1.1 requires one: aiohttp answers 400."""
+    assert route(INVOKE.format(name="fn", query="").encode() + b"\r\nContent-Length: 0\r\n\r\n", LIMIT) is Route.AIOHTTP

@@ -6,7 +6,7 @@ would read the same way::
     POST /2015-03-31/functions/<name>/invocations[?Qualifier=<q>] HTTP/1.1
 
 with CRLF line ends, printable ASCII only, every header name a token, no obsolete line folding,
-at most 128 header lines (aiohttp's limit), at most one Host, Content-Length, Connection, X-Amz-*
+at most 128 header lines (aiohttp's limit), exactly one Host, at most one Content-Length, Connection, X-Amz-*
 header and header aiohttp refuses to see twice (``_SINGLETONS``) each, a decimal Content-Length
 (absent: no body) within the synchronous payload limit, no Transfer-Encoding, Expect, Upgrade or
 Content-Encoding, ``Connection`` absent, ``keep-alive`` or ``close``, ``X-Amz-Invocation-Type``
@@ -201,7 +201,9 @@ def _decide(
     head_length: int, target: tuple[str, str | None], headers: dict[bytes, str], limit: int
 ) -> FastInvoke | Route | None:
     """None: the Host is a function URL's or an execute-api address (the request is read as one)."""
-    host = headers.get(b"host", "").lower()
+    if b"host" not in headers:
+        return Route.AIOHTTP  # HTTP/1.1 without a Host: aiohttp refuses it (400)
+    host = headers[b"host"].lower()
     if ("lambda-url" in host or "execute-api" in host) and (
         url_addresses.parse_host(host) is not None or api_addresses.parse_host(host) is not None
     ):
