@@ -9,6 +9,7 @@ import re
 import socket
 import threading
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +28,26 @@ BOOM = "def handler(event, context):\n    raise ValueError('boom')\n"
 LARGE = "def handler(event, context):\n    return str(event['n']) * event['size']\n"
 
 
-@pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, LaminaProcess]]:
-    """The same functions on a server with the front door ("on") and one without ("off")."""
+@contextmanager
+def on_and_off(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, LaminaProcess]]:
+    """A server with the front door ("on") and one without ("off"); once both have stopped, what
+    they wrote is checked for failures (``assert_nothing_failed``)."""
     started = {
         "on": LaminaProcess(tmp_path_factory.mktemp("on"), server_env(**TIMEOUTS)).start(),
         "off": LaminaProcess(tmp_path_factory.mktemp("off"), server_env(LAMINA_FRONT_DOOR="off", **TIMEOUTS)).start(),
     }
     try:
+        yield started
+    finally:
+        for server in started.values():
+            server.stop()
+    assert_nothing_failed(started.values())
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, LaminaProcess]]:
+    """The same functions on a server with the front door ("on") and one without ("off")."""
+    with on_and_off(tmp_path_factory) as started:
         for server in started.values():
             client = server.client()
             deploy(client, "echo", ECHO)
@@ -45,10 +58,6 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Lami
             version = client.publish_version(FunctionName="echo")["Version"]
             client.create_alias(FunctionName="echo", Name="live", FunctionVersion=version)
         yield started
-    finally:
-        for server in started.values():
-            server.stop()
-    assert_nothing_failed(started.values())
 
 
 def assert_nothing_failed(servers: Iterable[LaminaProcess]) -> None:

@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from lamina.dataplane.head import ApiCall, route
-from tests.conftest import LaminaProcess, deploy, server_env
-from tests.integration.test_frontdoor import LIMIT, TIMEOUTS, assert_nothing_failed, exchange, normal
+from tests.conftest import LaminaProcess, deploy
+from tests.integration.test_frontdoor import LIMIT, exchange, normal, on_and_off
 from tests.integration.test_http_apis import gateway
 
 APP = """
@@ -84,16 +84,8 @@ def _apis(server: LaminaProcess) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[LaminaProcess, dict[str, str]]]]:
     """The same APIs on a server with the front door ("on") and one without ("off")."""
-    started = {
-        "on": LaminaProcess(tmp_path_factory.mktemp("on"), server_env(**TIMEOUTS)).start(),
-        "off": LaminaProcess(tmp_path_factory.mktemp("off"), server_env(LAMINA_FRONT_DOOR="off", **TIMEOUTS)).start(),
-    }
-    try:
+    with on_and_off(tmp_path_factory) as started:
         yield {name: (server, _apis(server)) for name, server in started.items()}
-    finally:
-        for server in started.values():
-            server.stop()
-    assert_nothing_failed(started.values())
 
 
 Build = Callable[[dict[str, str]], bytes]

@@ -13,8 +13,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from lamina.dataplane.head import Route, UrlCall, route
-from tests.conftest import LaminaProcess, deploy, server_env
-from tests.integration.test_frontdoor import LIMIT, TIMEOUTS, assert_nothing_failed, exchange, invoke, normal
+from tests.conftest import LaminaProcess, deploy
+from tests.integration.test_frontdoor import LIMIT, exchange, invoke, normal, on_and_off
 
 APP = """
 import base64, json
@@ -93,16 +93,8 @@ def _urls(server: LaminaProcess) -> Ids:
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     """The same URLs on a server with the front door ("on") and one without ("off")."""
-    started = {
-        "on": LaminaProcess(tmp_path_factory.mktemp("on"), server_env(**TIMEOUTS)).start(),
-        "off": LaminaProcess(tmp_path_factory.mktemp("off"), server_env(LAMINA_FRONT_DOOR="off", **TIMEOUTS)).start(),
-    }
-    try:
+    with on_and_off(tmp_path_factory) as started:
         yield {name: (server, _urls(server)) for name, server in started.items()}
-    finally:
-        for server in started.values():
-            server.stop()
-    assert_nothing_failed(started.values())
 
 
 def _host(url_id: str, region: str = "us-east-1") -> str:
