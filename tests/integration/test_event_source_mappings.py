@@ -99,7 +99,7 @@ def test_bad_input_is_refused_with_lambdas_errors(lamina: LaminaProcess, client:
          "Lamina does not read from Amazon MSK (Kafka) clusters yet: only Amazon SQS queues (Lamina's own) and "
          "self-managed Apache Kafka topics can be event sources."),
         ({"EventSourceArn": None, "SelfManagedEventSource": {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["b:9092"]}},
-          "Topics": ["t"]}, "InvalidParameterValueException",
+          "Topics": ["orders"]}, "InvalidParameterValueException",
          "StartingPosition must be specified for a self-managed Apache Kafka event source."),
     ]  # fmt: skip
     for params, code, message in cases:

@@ -13,8 +13,12 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import pytest
+from botocore.exceptions import ClientError
+
 from tests.conftest import LaminaProcess, deploy
 from tests.functions import wait_for_logs, wait_until
+from tests.integration.test_clients import aws_cli
 from tests.kafka import Kafka, committed, create_topic, free_port, kafka, make_kafka, produce  # noqa: F401
 from tests.mapping_helpers import PRINTER, make_queue, sqs_client
 
@@ -269,3 +273,94 @@ def test_lamina_killed_mid_stream_resumes_from_the_committed_offsets(make_server
     wait_until(lambda: sum(v or 0 for v in committed(kafka.bootstrap, uuid, topic, 2).values()) == total, timeout=60)
     # The second server's log holds the first one's lines too (those it had stored before the kill).
     print(f"kill -9 mid-stream: {total} records, {len(after) - len(set(after))} delivered more than once")
+
+
+def _error(call: Any, **params: Any) -> tuple[str, str, int]:
+    with pytest.raises(ClientError) as caught:
+        call(**params)
+    error = caught.value.response["Error"]
+    return error["Code"], error["Message"], caught.value.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def test_kafka_mappings_are_checked_as_aws_checks_them(lamina: LaminaProcess, client: Any, fn_name: str,
+                                                       tmp_path: Path) -> None:  # fmt: skip
+    deploy(client, fn_name, PRINTER)
+    broker = "127.0.0.1:9"  # nothing listens: these mappings never read anything
+    region = "arn:aws:sqs:us-east-1:000000000000"
+    invalid = "InvalidParameterValueException"
+    cases: list[tuple[dict[str, Any], str, str]] = [
+        ({"Topics": None}, invalid, "Topics must be specified for a self-managed Apache Kafka event source."),
+        ({"Topics": ["a", "b"]}, "ValidationException",
+         "1 validation error detected: Value '[a, b]' at 'topics' failed to satisfy constraint: Member must have "
+         "length less than or equal to 1"),
+        ({"StartingPosition": None}, invalid,
+         "StartingPosition must be specified for a self-managed Apache Kafka event source."),
+        ({"StartingPosition": "AT_TIMESTAMP"}, invalid,
+         "Unsupported starting position AT_TIMESTAMP for a self-managed Apache Kafka event source. Valid values: "
+         "[TRIM_HORIZON, LATEST]"),
+        ({"BisectBatchOnFunctionError": True}, invalid,
+         "Unsupported BisectBatchOnFunctionError parameter for given event source mapping type."),
+        ({"ParallelizationFactor": 2}, invalid,
+         "Unsupported ParallelizationFactor parameter for given event source mapping type."),
+        ({"BatchSize": 10_001}, "ValidationException",
+         "1 validation error detected: Value '10001' at 'batchSize' failed to satisfy constraint: Member must have "
+         "value less than or equal to 10000"),
+        ({"SelfManagedEventSource": {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["no-port"]}}}, invalid,
+         "Invalid bootstrap server: no-port. Expected host:port."),
+        ({"SourceAccessConfigurations": [{"Type": "SASL_SCRAM_512_AUTH",
+                                          "URI": "arn:aws:secretsmanager:us-east-1:000000000000:secret:s"}]}, invalid,
+         "Lamina cannot use SASL_SCRAM_512_AUTH: it has no Secrets Manager to read the secret "
+         "arn:aws:secretsmanager:us-east-1:000000000000:secret:s from. Lamina connects to Kafka brokers without "
+         "authentication (PLAINTEXT)."),
+        ({"EventSourceArn": f"{region}:q"}, invalid,
+         "EventSourceArn and SelfManagedEventSource cannot be specified together."),
+        ({"DestinationConfig": {"OnFailure": {"Destination": f"{region}:no-such-queue"}}}, invalid,
+         f"The provided destination config DestinationConfig(onFailure=OnFailure(destination={region}:no-such-queue)) "
+         "is invalid: the queue does not exist."),
+        ({"FilterCriteria": {"Filters": [{"Pattern": "{nope"}]}}, invalid, "Invalid filter pattern definition."),
+        ({"FunctionName": "no-such-function"}, invalid, "Function does not exist"),
+    ]  # fmt: skip
+    for params, code, message in cases:
+        body = {"FunctionName": fn_name, "Topics": ["orders"], "StartingPosition": "LATEST",
+                "SelfManagedEventSource": {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": [broker]}}, **params}  # fmt: skip
+        body = {k: v for k, v in body.items() if v is not None}
+        assert _error(client.create_event_source_mapping, **body)[:2] == (code, message), params
+    assert client.list_event_source_mappings(FunctionName=fn_name)["EventSourceMappings"] == []
+
+    first = kafka_mapping(client, fn_name, broker, "orders", Enabled=False)
+    assert first["BatchSize"] == 100  # Kafka's default
+    assert _error(client.create_event_source_mapping, FunctionName=fn_name, Topics=["orders"],
+                  StartingPosition="LATEST",
+                  SelfManagedEventSource={"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": [broker]}}) == (
+        "ResourceConflictException",
+        f'An event source mapping with event source ("{broker}"), function ("{fn_name}"), topics ("orders") already '
+        f"exists. Please update or delete the existing mapping with UUID {first['UUID']}", 409,
+    )  # fmt: skip
+    assert _error(client.create_event_source_mapping, FunctionName=fn_name, Topics=["other"], StartingPosition="LATEST",
+                  SelfManagedEventSource={"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": [broker]}},
+                  SelfManagedKafkaEventSourceConfig={"ConsumerGroupId": first["UUID"]})[:2] == (
+        "ResourceConflictException",
+        f"The consumer group ID {first['UUID']} is already used by the event source mapping with UUID {first['UUID']}.",
+    )  # fmt: skip
+    assert _error(client.update_event_source_mapping, UUID=first["UUID"], BisectBatchOnFunctionError=True)[:2] == (
+        invalid, "Unsupported BisectBatchOnFunctionError parameter for given event source mapping type.")
+    updated = client.update_event_source_mapping(UUID=first["UUID"], BatchSize=500, MaximumRetryAttempts=3)
+    assert (updated["BatchSize"], updated["MaximumRetryAttempts"], updated["Topics"]) == (500, 3, ["orders"])
+
+    # The AWS CLI, unchanged: with-kafka.md's create command, and one refusal.
+    made = aws_cli(lamina.endpoint, "create-event-source-mapping", "--function-name", fn_name, "--topics", "cli-topic",
+                   "--starting-position", "TRIM_HORIZON", "--self-managed-event-source",
+                   json.dumps({"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": [broker]}}), "--enabled", cwd=tmp_path)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    created = json.loads(made.stdout)
+    assert created["Topics"] == ["cli-topic"] and created["SelfManagedKafkaEventSourceConfig"] == {
+        "ConsumerGroupId": created["UUID"]}
+    refused = aws_cli(lamina.endpoint, "create-event-source-mapping", "--function-name", fn_name, "--topics", "t2",
+                      "--starting-position", "AT_TIMESTAMP", "--starting-position-timestamp", "2024-01-01T00:00:00Z",
+                      "--self-managed-event-source", json.dumps({"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": [broker]}}),
+                      cwd=tmp_path)  # fmt: skip
+    assert refused.returncode != 0
+    assert "InvalidParameterValueException" in refused.stderr
+    assert "Unsupported StartingPositionTimestamp parameter for given event source mapping type." in refused.stderr
+    for uuid in (first["UUID"], created["UUID"]):
+        client.delete_event_source_mapping(UUID=uuid)
