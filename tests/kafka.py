@@ -79,7 +79,9 @@ class Kafka:
                 "-cp", str(self.home / "libs" / "*"), *args]  # fmt: skip
 
     def _java(self, args: list[str], check: bool = False) -> None:
-        subprocess.run(self._command(args), check=check, capture_output=True)
+        done = subprocess.run(self._command(args), capture_output=True, text=True)
+        if check and done.returncode != 0:
+            raise RuntimeError(f"{' '.join(args)} exited with {done.returncode}:\n{done.stdout}\n{done.stderr}")
 
     def start(self, timeout: float = 90) -> Kafka:
         with (self.directory / "kafka.log").open("ab") as log:

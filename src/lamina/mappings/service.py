@@ -214,7 +214,11 @@ class MappingService:
             reserved = self._concurrency.reserved(mapping.function)
         except ResourceNotFound:
             reserved = None
-        return scaling.cap(mapping.maximum_concurrency, reserved)
+        limit = scaling.cap(mapping.maximum_concurrency, reserved)
+        runner = self._runners.get(mapping.uuid)
+        if runner is not None and isinstance(runner.source, KafkaSource) and runner.source.partitions:
+            limit = min(limit, runner.source.partitions)  # a batch per partition at most
+        return limit
 
     def lag(self, uuid: str) -> Lag:
         mapping = self._mappings.get(uuid)

@@ -93,6 +93,11 @@ class KafkaSource:
     def ordered(self) -> bool:
         return True
 
+    @property
+    def partitions(self) -> int:
+        """How many partitions the topic has (0 until the consumer started): the most batches at once."""
+        return len(self._partitions)
+
     def _options(self) -> tuple[KafkaOptions, int, str]:
         current = self._host.kafka_options(self._uuid)
         if current is None:
