@@ -1,4 +1,5 @@
-"""Kafka mappings' pure parts: the event, the filter view, the on-failure record and the options."""
+"""Kafka mappings' pure parts: the event, the filter view, the on-failure record, the options and
+what a settled batch comes to."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from lamina.errors import InvalidParameterValue, ValidationError
 from lamina.mappings.filters import Filters
 from lamina.mappings.kafka import options
 from lamina.mappings.kafka.records import Failure, Message, event, filter_view, kafka_record, on_failure_record
+from lamina.mappings.kafka.settling import Settlement, Status, settle
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "aws_events" / "kafka-self-managed-event.json"
 SERVERS = {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["b-1.example.com:9092"]}}
@@ -84,3 +86,18 @@ def test_options_default_as_aws_and_refuse_what_lamina_cannot_do() -> None:
             options.parse({**body, **change}, "u", window_given=False)
     later = options.updated(parsed, {"MaximumRetryAttempts": 2, "MaximumBatchingWindowInSeconds": 1})
     assert (later.maximum_retry_attempts, later.window_given, later.topic) == (2, True, "orders")
+
+
+def test_a_settled_batch_commits_past_what_is_done_and_reads_the_rest_again() -> None:
+    d, f, r = Status.DONE, Status.FAILED, Status.RELEASED
+    assert settle([(5, d), (6, d)], 2, -1) == Settlement(7, None, None, 0, False)
+    # A failure: nothing committed, read again from the first record, one attempt more.
+    assert settle([(5, f), (6, f)], 2, -1) == Settlement(None, None, 5, 3, True)
+    # Done up to a failure: committed up to it, the rest read again (a fresh count).
+    assert settle([(5, d), (6, f), (7, d)], 4, -1) == Settlement(6, None, 6, 1, True)
+    # Released only (not attempted): read again at once, no attempt counted.
+    assert settle([(5, d), (6, r)], 1, -1) == Settlement(6, None, 6, 0, False)
+    # Past MaximumRetryAttempts: given up up to the last failed record, committed past it.
+    assert settle([(5, f), (6, f)], 1, 1) == Settlement(7, (0, 2), None, 2, False)
+    assert settle([(5, d), (6, f), (7, r)], 0, 0) == Settlement(7, (1, 2), 7, 1, False)
+    assert settle([(5, f)], 0, 1) == Settlement(None, None, 5, 1, True)

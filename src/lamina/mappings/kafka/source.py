@@ -34,6 +34,7 @@ from lamina.mappings import scaling
 from lamina.mappings.batching import BatchLimits, fitting
 from lamina.mappings.kafka import records as kafka_records
 from lamina.mappings.kafka.options import KafkaOptions
+from lamina.mappings.kafka.settling import Status, settle
 from lamina.mappings.source import Lag, Record, SourceUnavailable
 
 if TYPE_CHECKING:
@@ -46,7 +47,6 @@ TOPIC_NOT_FOUND = "Topic not found. Please check the topic name in your event so
 POLL_SECONDS = 1.0  # how long a fetch waits for a first record before the poller comes back
 IDLE_SECONDS = 0.2  # how long a worker with no free partition waits before asking again
 START_SECONDS = 30.0  # the longest a connection, an offset look-up or a commit may take
-PENDING, DONE, FAILED, RELEASED = "pending", "done", "failed", "released"
 
 
 class Host(Protocol):
@@ -66,7 +66,7 @@ class _Partition:
     unsaved: bool = False  # ``committed`` is not in the broker yet (a commit failed)
     held: bool = False  # a batch of it is being worked on
     batch: list[Record] = field(default_factory=list)
-    status: dict[int, str] = field(default_factory=dict)  # offset -> PENDING, DONE, FAILED, RELEASED
+    status: dict[int, Status] = field(default_factory=dict)  # of each record of ``batch``, by offset
     attempts: int = 0  # failures in a row of the batch at ``committed``
     not_before: float = 0.0  # monotonic: no batch before then (backing off after a failure)
 
@@ -211,7 +211,7 @@ class KafkaSource:
             self._unhold(consumer, part)
             return []
         part.batch = batch
-        part.status = {_offset(r): PENDING for r in batch}
+        part.status = {_offset(r): Status.PENDING for r in batch}
         keep = fitting([r.size for r in batch], limits.max_bytes)
         if keep < len(batch):
             await self.release(batch[keep:])
@@ -256,15 +256,15 @@ class KafkaSource:
     # -- settling ------------------------------------------------------------------------------
 
     async def acknowledge(self, records: Sequence[Record]) -> None:
-        await self._mark(records, DONE)
+        await self._mark(records, Status.DONE)
 
     async def fail(self, records: Sequence[Record]) -> None:
-        await self._mark(records, FAILED)
+        await self._mark(records, Status.FAILED)
 
     async def release(self, records: Sequence[Record]) -> None:
-        await self._mark(records, RELEASED)
+        await self._mark(records, Status.RELEASED)
 
-    async def _mark(self, records: Sequence[Record], status: str) -> None:
+    async def _mark(self, records: Sequence[Record], status: Status) -> None:
         touched: dict[str, _Partition] = {}
         for record in records:
             part = self._partitions.get(record.group or "")
@@ -273,40 +273,31 @@ class KafkaSource:
             part.status[_offset(record)] = status
             touched[record.group or ""] = part
         for part in touched.values():
-            if all(s != PENDING for s in part.status.values()):
+            if all(s is not Status.PENDING for s in part.status.values()):
                 await self._settle(part)
 
     async def _settle(self, part: _Partition) -> None:
-        """The batch of ``part`` is settled: commit past what is done, read the rest again (or
-        give it up, when it failed more often than MaximumRetryAttempts allows)."""
+        """The batch of ``part`` is settled: act on what ``settling.settle`` decides."""
         consumer = self._consumer
         batch, status = part.batch, part.status
         part.batch, part.status = [], {}
         try:
-            if consumer is None:
+            current = self._host.kafka_options(self._uuid)
+            if consumer is None or current is None:
                 return
-            done = 0
-            while done < len(batch) and status[_offset(batch[done])] == DONE:
-                done += 1
-            if done:
+            options = current[0]
+            outcome = settle([(_offset(r), status[_offset(r)]) for r in batch], part.attempts,
+                             options.maximum_retry_attempts)  # fmt: skip
+            part.attempts = outcome.attempts
+            if outcome.given_up is not None:
+                await self._give_up(options, batch[outcome.given_up[0] : outcome.given_up[1]], outcome.attempts)
                 part.attempts = 0
-                self._committed(part, _offset(batch[done - 1]) + 1)
-            rest = batch[done:]
-            failed = [i for i, r in enumerate(rest) if status[_offset(r)] == FAILED]
-            if failed:
-                part.attempts += 1
-                options = self._options()[0] if self._host.kafka_options(self._uuid) else None
-                limit = options.maximum_retry_attempts if options is not None else -1
-                if options is not None and 0 <= limit < part.attempts:
-                    given_up = rest[: failed[-1] + 1]
-                    await self._give_up(options, given_up, part.attempts)
-                    part.attempts = 0
-                    self._committed(part, _offset(given_up[-1]) + 1)
-                    rest = rest[failed[-1] + 1 :]
-                else:
-                    part.not_before = time.monotonic() + scaling.retry_delay(part.attempts)
-            if rest:
-                consumer.seek(part.tp, _offset(rest[0]))
+            if outcome.failed:
+                part.not_before = time.monotonic() + scaling.retry_delay(outcome.attempts)
+            if outcome.commit is not None:
+                self._committed(part, outcome.commit)
+            if outcome.seek is not None:
+                consumer.seek(part.tp, outcome.seek)
             await self._save_commits(consumer)
         finally:
             part.held = False
