@@ -77,8 +77,8 @@ def test_sources_lamina_does_not_read_yet_are_refused_by_name() -> None:
                        ("arn:aws:mq:us-east-1:000000000000:broker:b:1", "Amazon MQ brokers")]:  # fmt: skip
         with pytest.raises(InvalidParameterValue, match=f"Lamina does not read from {words}"):
             source_kind(parse({"FunctionName": "f", "EventSourceArn": arn}, create=True))
-    with pytest.raises(InvalidParameterValue, match="self-managed Apache Kafka"):
-        source_kind(parse({"FunctionName": "f", "SelfManagedEventSource": {"Endpoints": {}}}, create=True))
+    kafka = {"FunctionName": "f", "SelfManagedEventSource": {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["b:9092"]}}}
+    assert source_kind(parse(kafka, create=True)) is SourceKind.KAFKA
     with pytest.raises(InvalidParameterValue, match=r"^Unrecognized event source\.$"):
         source_kind(parse({"FunctionName": "f"}, create=True))
     assert source_kind(parse({"FunctionName": "f", "EventSourceArn": QUEUE}, create=True)) is SourceKind.SQS

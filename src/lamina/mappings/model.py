@@ -13,6 +13,8 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Mapping
 
+from lamina.mappings.kafka.options import KafkaOptions
+
 KIND = "lambda/event-source-mapping"  # the store's resource kind; keys are UUIDs
 USER_INITIATED = "USER_INITIATED"
 NO_RECORDS = "No records processed"
@@ -32,6 +34,7 @@ class State(str, Enum):
 
 class SourceKind(str, Enum):
     SQS = "sqs"
+    KAFKA = "kafka"  # self-managed Apache Kafka (SelfManagedEventSource)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,7 @@ class EventSourceMapping:
     maximum_concurrency: int | None = None  # ScalingConfig.MaximumConcurrency
     state_reason: str = USER_INITIATED
     last_result: str = NO_RECORDS
+    kafka: KafkaOptions | None = None  # a Kafka mapping's own options
 
     @property
     def report_batch_item_failures(self) -> bool:
@@ -78,6 +82,7 @@ class EventSourceMapping:
             "Enabled": self.enabled, "State": self.state.value, "LastModified": self.last_modified,
             "Filters": list(self.filters), "FunctionResponseTypes": list(self.response_types),
             "MaximumConcurrency": self.maximum_concurrency, "StateTransitionReason": self.state_reason,
+            "Kafka": self.kafka.doc() if self.kafka is not None else None,
         }  # fmt: skip
 
     @classmethod
@@ -93,6 +98,7 @@ class EventSourceMapping:
         qualifier, concurrency, modified = doc.get("Qualifier"), doc.get("MaximumConcurrency"), doc["LastModified"]
         filters, types = doc.get("Filters") or [], doc.get("FunctionResponseTypes") or []
         assert isinstance(filters, list) and isinstance(types, list) and isinstance(modified, (int, float))
+        kafka = doc.get("Kafka")
         return cls(
             uuid=text("UUID"), kind=SourceKind(text("Kind")), source_arn=text("EventSourceArn"),
             function=text("FunctionName"), qualifier=str(qualifier) if qualifier is not None else None,
@@ -102,10 +108,12 @@ class EventSourceMapping:
             filters=tuple(str(f) for f in filters), response_types=tuple(str(t) for t in types),
             maximum_concurrency=concurrency if isinstance(concurrency, int) else None,
             state_reason=str(doc.get("StateTransitionReason") or USER_INITIATED),
+            kafka=KafkaOptions.from_doc(kafka) if isinstance(kafka, dict) else None,
         )  # fmt: skip
 
     def document(self, region: str, account: str) -> dict[str, object]:
-        """``EventSourceMappingConfiguration`` as the API answers it for an SQS source."""
+        """``EventSourceMappingConfiguration`` as the API answers it (a Kafka source has no
+        EventSourceArn: its SelfManagedEventSource, Topics and the rest say what it reads)."""
         doc: dict[str, object] = {
             "UUID": self.uuid,
             "BatchSize": self.batch_size,
@@ -123,4 +131,7 @@ class EventSourceMapping:
             doc["FilterCriteria"] = {"Filters": [{"Pattern": p} for p in self.filters]}
         if self.maximum_concurrency is not None:
             doc["ScalingConfig"] = {"MaximumConcurrency": self.maximum_concurrency}
+        if self.kafka is not None:
+            del doc["EventSourceArn"]
+            doc.update(self.kafka.document())
         return doc

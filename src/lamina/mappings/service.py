@@ -27,6 +27,9 @@ from lamina.errors import InvalidParameterValue, ResourceConflict, ResourceNotFo
 from lamina.invoke.service import REQUEST_RESPONSE, InvokeRequest, Invoker, InvokeResult
 from lamina.mappings import batching, scaling, validation
 from lamina.mappings.errors import ResourceInUse, mapping_not_found
+from lamina.mappings.kafka import options as kafka_options
+from lamina.mappings.kafka.options import KafkaOptions
+from lamina.mappings.kafka.source import KafkaSource
 from lamina.mappings.model import KIND, EventSourceMapping, SourceKind, State
 from lamina.mappings.poller import Poller
 from lamina.mappings.source import Lag, Source
@@ -49,6 +52,7 @@ class _Runner:
         self.changed.set()
         self.deadline: float | None = None  # set by close: how long an in-flight batch may take
         self.poller: Poller | None = None
+        self.source: Source | None = None
         self._service = service
         self.task = asyncio.create_task(self._run(), name=f"lamina-mapping-{uuid}")
 
@@ -63,16 +67,24 @@ class _Runner:
                 if self.poller is not None and (mapping.state is State.DELETING or not mapping.enabled):
                     await self.poller.stop()
                     self.poller = None
+                    await self._close_source()
                 settled = await self._service.settle(self.uuid)
                 if settled is None:
                     return
                 if settled.enabled and self.poller is None:
-                    self.poller = Poller(self.uuid, self._service.source(settled), self._service,
+                    self.source = self._service.source(settled)
+                    self.poller = Poller(self.uuid, self.source, self._service,
                                          max_bytes=self._service.max_payload_bytes)  # fmt: skip
                     self.poller.start()
         finally:
             if self.poller is not None:
                 await self.poller.stop(self.deadline)
+            await self._close_source()
+
+    async def _close_source(self) -> None:
+        source, self.source = self.source, None
+        if isinstance(source, KafkaSource):
+            await source.close()
 
 
 class MappingService:
@@ -150,6 +162,8 @@ class MappingService:
             return settled
 
     def source(self, mapping: EventSourceMapping) -> Source:
+        if mapping.kind is SourceKind.KAFKA:
+            return KafkaSource(mapping.uuid, self)
         assert mapping.kind is SourceKind.SQS and self._queues is not None
         uuid = mapping.uuid
         return SqsSource(self._queues, mapping.source_arn, lag=self._queue_lag,
@@ -165,6 +179,19 @@ class MappingService:
         except ResourceNotFound:
             return None
         return batching.visibility_timeout(queue.visibility_timeout, mapping.batching_window, timeout)
+
+    def kafka_options(self, uuid: str) -> tuple[KafkaOptions, int, str] | None:
+        """A Kafka mapping's options, batching window and function ARN (kafka.source.Host)."""
+        mapping = self._mappings.get(uuid)
+        if mapping is None or mapping.kafka is None:
+            return None
+        return mapping.kafka, mapping.batching_window, mapping.function_arn
+
+    async def send_failure(self, destination: str, body: str) -> None:
+        if self._queues is None or self._queues.get(destination) is None:
+            log.warning("on-failure destination %s does not exist: the record is dropped", destination)
+            return
+        await self._queues.send(destination, body)
 
     def _queue_lag(self, arn: str) -> Lag:
         queue = self._queues.by_arn(arn) if self._queues is not None else None
@@ -187,10 +214,17 @@ class MappingService:
             reserved = self._concurrency.reserved(mapping.function)
         except ResourceNotFound:
             reserved = None
-        return scaling.cap(mapping.maximum_concurrency, reserved)
+        limit = scaling.cap(mapping.maximum_concurrency, reserved)
+        runner = self._runners.get(mapping.uuid)
+        if runner is not None and isinstance(runner.source, KafkaSource) and runner.source.partitions:
+            limit = min(limit, runner.source.partitions)  # a batch per partition at most
+        return limit
 
     def lag(self, uuid: str) -> Lag:
         mapping = self._mappings.get(uuid)
+        if mapping is not None and mapping.kind is SourceKind.KAFKA:
+            runner = self._runners.get(uuid)  # the consumer group's lag, as the running consumer sees it
+            return runner.source.lag() if runner is not None and runner.source is not None else Lag(None, None)
         if mapping is None or self._queues is None:
             return Lag(None, None)
         return self.source(mapping).lag()
@@ -236,6 +270,8 @@ class MappingService:
     async def create(self, body: Body) -> EventSourceMapping:
         request = validation.parse(body, create=True)
         kind = validation.source_kind(request)
+        if kind is SourceKind.KAFKA:
+            return await self._create_kafka(request, body)
         assert request.function_name is not None and request.source_arn is not None
         batch_size = request.batch_size or validation.DEFAULT_BATCH
         window = request.batching_window or 0
@@ -262,6 +298,46 @@ class MappingService:
         self._run(mapping.uuid)
         return mapping
 
+    async def _create_kafka(self, request: validation.Request, body: Body) -> EventSourceMapping:
+        uuid = str(uuids.uuid4())
+        options = kafka_options.parse(body, uuid, window_given=request.batching_window is not None)
+        validation.check_filters(request)
+        assert request.function_name is not None
+        name, qualifier, function_arn = self._function(request.function_name)
+        self._check_destination(options)
+        async with self._lock:
+            for other in self._mappings.values():
+                if other.kafka is None:
+                    continue
+                if other.kafka.consumer_group_id == options.consumer_group_id:
+                    raise ResourceConflict(f"The consumer group ID {options.consumer_group_id} is already used by "
+                                           f"the event source mapping with UUID {other.uuid}.")  # fmt: skip
+                if other.kafka.topic == options.topic and other.function_arn == function_arn and set(
+                    other.kafka.bootstrap_servers
+                ) == set(options.bootstrap_servers):
+                    raise ResourceConflict(
+                        f'An event source mapping with event source ("{options.bootstrap}"), function ("{name}"), '
+                        f'topics ("{options.topic}") already exists. Please update or delete the existing mapping '
+                        f"with UUID {other.uuid}"
+                    )
+            mapping = EventSourceMapping(
+                uuid=uuid, kind=SourceKind.KAFKA, source_arn=f"kafka/{options.topic}", function=name,
+                qualifier=qualifier, function_arn=function_arn, batch_size=request.batch_size or kafka_options.DEFAULT_BATCH,
+                batching_window=request.batching_window or 0,
+                enabled=True if request.enabled is None else request.enabled, state=State.CREATING,
+                last_modified=time.time(), filters=request.filters or (), response_types=request.response_types or (),
+                maximum_concurrency=request.maximum_concurrency, kafka=options,
+            )  # fmt: skip
+            await self._store.change_resources([Resource(KIND, mapping.uuid, mapping.doc())])
+            self._mappings[mapping.uuid] = mapping
+        self._run(mapping.uuid)
+        return mapping
+
+    def _check_destination(self, options: KafkaOptions) -> None:
+        if options.on_failure is not None and (self._queues is None or self._queues.get(options.on_failure) is None):
+            raise InvalidParameterValue(f"The provided destination config DestinationConfig(onFailure=OnFailure("
+                                        f"destination={options.on_failure})) is invalid: the queue does not exist.")  # fmt: skip
+
     async def update(self, uuid: str, body: Body) -> EventSourceMapping:
         request = validation.parse(body, create=False)
         async with self._lock:
@@ -270,7 +346,13 @@ class MappingService:
                 raise ResourceInUse(f"Cannot update the event source mapping {uuid}: it is being deleted.")
             batch_size = mapping.batch_size if request.batch_size is None else request.batch_size
             window = mapping.batching_window if request.batching_window is None else request.batching_window
-            validation.check_sqs(request, batch_size=batch_size, batching_window=window)
+            kafka = mapping.kafka
+            if kafka is not None:
+                kafka = kafka_options.updated(kafka, body)
+                validation.check_filters(request)
+                self._check_destination(kafka)
+            else:
+                validation.check_sqs(request, batch_size=batch_size, batching_window=window)
             name, qualifier, function_arn = mapping.function, mapping.qualifier, mapping.function_arn
             if request.function_name is not None:
                 name, qualifier, function_arn = self._function(request.function_name)
@@ -287,7 +369,7 @@ class MappingService:
                 batching_window=window, enabled=enabled, state=state, last_modified=time.time(),
                 filters=mapping.filters if request.filters is None else request.filters,
                 response_types=mapping.response_types if request.response_types is None else request.response_types,
-                maximum_concurrency=concurrency,
+                maximum_concurrency=concurrency, kafka=kafka,
             )  # fmt: skip
             await self._store.change_resources([Resource(KIND, uuid, updated.doc())])
             self._mappings[uuid] = updated

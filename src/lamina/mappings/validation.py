@@ -194,13 +194,10 @@ def _filters(criteria: object, found: list[str]) -> tuple[str, ...] | None:
 
 
 def source_kind(request: Request) -> SourceKind:
-    """Which kind of source a Create names: SQS, or ``InvalidParameterValue`` (one Lamina does not
-    read yet, or none at all)."""
+    """Which kind of source a Create names: SQS, self-managed Kafka (SelfManagedEventSource), or
+    ``InvalidParameterValue`` (one Lamina does not read yet, or none at all)."""
     if request.self_managed:
-        raise InvalidParameterValue(
-            "Lamina does not read from self-managed Apache Kafka clusters yet: only Amazon SQS queues (Lamina's "
-            "own) can be event sources."
-        )
+        return SourceKind.KAFKA
     if request.source_arn is None:
         raise InvalidParameterValue("Unrecognized event source.")
     service = request.source_arn.split(":")[2]
@@ -208,8 +205,8 @@ def source_kind(request: Request) -> SourceKind:
         return SourceKind.SQS
     if service in _NOT_YET:
         raise InvalidParameterValue(
-            f"Lamina does not read from {_NOT_YET[service]} yet: only Amazon SQS queues (Lamina's own) can be "
-            "event sources."
+            f"Lamina does not read from {_NOT_YET[service]} yet: only Amazon SQS queues (Lamina's own) and "
+            "self-managed Apache Kafka topics can be event sources."
         )
     raise InvalidParameterValue("Unrecognized event source.")
 
@@ -226,6 +223,10 @@ def check_sqs(request: Request, *, batch_size: int, batching_window: int) -> Non
         raise InvalidParameterValue(
             "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10"
         )
+    check_filters(request)
+
+
+def check_filters(request: Request) -> None:
     for pattern in request.filters or ():
         try:
             compile_pattern(pattern)

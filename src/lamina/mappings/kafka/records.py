@@ -1,0 +1,149 @@
+"""Kafka records as AWS shapes them (pure): the event's record, the record as filters see it, the
+event, and the record an on-failure destination receives.
+
+The event (with-kafka.md; ../shared/aws/events/powertools-python/kafkaEventSelfManaged.json)::
+
+    {"eventSource": "SelfManagedKafka", "bootstrapServers": "host:port,...",
+     "records": {"<topic>-<partition>": [{"topic", "partition", "offset", "timestamp",
+                 "timestampType", "key" (base64), "value" (base64),
+                 "headers": [{"<name>": [byte values]}]}]}}
+
+Filters see ``key`` and ``value`` decoded as UTF-8 and parsed when they hold JSON
+(invocation-eventfiltering.md: "Kafka ... messages must be UTF-8 encoded strings, either plain
+strings or in JSON format"); a value that is not UTF-8 leaves only the metadata to filter on.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TypedDict
+
+EVENT_SOURCE = "SelfManagedKafka"
+TIMESTAMP_TYPES = {0: "CREATE_TIME", 1: "LOG_APPEND_TIME"}
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """What the consumer read: one record of one partition."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp: int  # epoch milliseconds
+    timestamp_type: int  # Kafka's: 0 create time, 1 log append time
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]]
+
+
+class KafkaRecord(TypedDict, total=False):
+    topic: str
+    partition: int
+    offset: int
+    timestamp: int
+    timestampType: str
+    key: str
+    value: str
+    headers: list[dict[str, list[int]]]
+
+
+def group(topic: str, partition: int) -> str:
+    return f"{topic}-{partition}"
+
+
+def kafka_record(message: Message) -> KafkaRecord:
+    record = KafkaRecord(
+        topic=message.topic, partition=message.partition, offset=message.offset, timestamp=message.timestamp,
+        timestampType=TIMESTAMP_TYPES.get(message.timestamp_type, "NO_TIMESTAMP_TYPE"),
+    )  # fmt: skip
+    if message.key is not None:
+        record["key"] = base64.b64encode(message.key).decode()
+    if message.value is not None:
+        record["value"] = base64.b64encode(message.value).decode()
+    record["headers"] = [{name: list(value or b"")} for name, value in message.headers]
+    return record
+
+
+def _decoded(data: bytes | None) -> object:
+    if data is None:
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def filter_view(record: KafkaRecord, message: Message) -> dict[str, object]:
+    """The record as filters see it: key and value decoded (JSON parsed), metadata as in the event."""
+    view: dict[str, object] = dict(record)
+    for name, data in (("key", message.key), ("value", message.value)):
+        decoded = _decoded(data)
+        if decoded is None:
+            view.pop(name, None)
+        else:
+            view[name] = decoded
+    return view
+
+
+def event(bootstrap: str, records: Sequence[Mapping[str, object]]) -> bytes:
+    grouped: dict[str, list[Mapping[str, object]]] = {}
+    for record in records:
+        grouped.setdefault(group(str(record["topic"]), int(str(record["partition"]))), []).append(record)
+    return json.dumps({"eventSource": EVENT_SOURCE, "bootstrapServers": bootstrap, "records": grouped}).encode()
+
+
+def _iso(epoch_ms: int) -> str:
+    moment = datetime.fromtimestamp(epoch_ms / 1000, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A batch given up on, for the on-failure record."""
+
+    request_id: str
+    function_arn: str
+    attempts: int
+    function_error: str | None  # the invocation's X-Amz-Function-Error, if it answered
+    executed_version: str
+    bootstrap: str
+    consumer_group_id: str
+    payload_size: int
+    now_ms: int
+
+
+def on_failure_record(failure: Failure, records: Sequence[Mapping[str, object]]) -> dict[str, object]:
+    """The record AWS sends a Kafka mapping's on-failure destination: the batch's coordinates, not
+    its records (condition RetryAttemptsExhausted)."""
+    info: dict[str, dict[str, str]] = {}
+    for record in records:
+        key = group(str(record["topic"]), int(str(record["partition"])))
+        offset, timestamp = str(record["offset"]), _iso(int(str(record["timestamp"])))
+        if key not in info:
+            info[key] = {"firstRecordOffset": offset, "firstRecordTimestamp": timestamp}
+        info[key].update(lastRecordOffset=offset, lastRecordTimestamp=timestamp)
+    response: dict[str, object] = {"statusCode": 200, "executedVersion": failure.executed_version}
+    if failure.function_error is not None:
+        response["functionError"] = failure.function_error
+    return {
+        "requestContext": {
+            "requestId": failure.request_id, "functionArn": failure.function_arn,
+            "condition": "RetryAttemptsExhausted", "approximateInvokeCount": failure.attempts,
+        },
+        "responseContext": response,
+        "version": "1.0",
+        "timestamp": _iso(failure.now_ms),
+        "KafkaBatchInfo": {
+            "batchSize": len(records), "bootstrapServers": failure.bootstrap,
+            "consumerGroupId": failure.consumer_group_id, "payloadSize": failure.payload_size,
+            "recordsInfo": info,
+        },
+    }  # fmt: skip

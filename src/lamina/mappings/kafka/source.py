@@ -1,0 +1,361 @@
+"""A topic of a self-managed Kafka cluster as a mapping's Source, read with aiokafka.
+
+One consumer per mapping, in the mapping's consumer group (ConsumerGroupId, default its UUID),
+assigned every partition of the topic. A batch comes from one partition, which stays held until
+the batch is settled, so records of a partition are worked on in order and one batch at a time
+while the poller's workers (as many as there are partitions, within the function's concurrency)
+work on different partitions side by side.
+
+Offsets are committed only when a batch is settled: past every record the function is done with
+(and those the filters dropped). A failed batch is read again from its first unfinished record,
+after a pause that grows with each failure; with MaximumRetryAttempts set, a batch failed that
+many times more is given up: described to the on-failure destination (if any), and committed past.
+A partition with no committed offset starts where StartingPosition says, and that offset is
+committed at once, so a restart resumes from it. A restart resumes from the committed offsets
+(at least once: a batch in flight when Lamina died comes again).
+
+The broker unreachable (at start or later) is ``SourceUnavailable``: the poller reports it in
+LastProcessingResult and retries with backoff; aiokafka reconnects by itself. A commit that fails
+meanwhile is retried before the next batch; until then a restart redelivers, never skips.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid as uuids
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from lamina.mappings import scaling
+from lamina.mappings.batching import BatchLimits, fitting
+from lamina.mappings.kafka import records as kafka_records
+from lamina.mappings.kafka.options import KafkaOptions
+from lamina.mappings.kafka.settling import Status, settle
+from lamina.mappings.source import Lag, Record, SourceUnavailable
+
+if TYPE_CHECKING:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+log = logging.getLogger(__name__)
+
+CONNECTION_ERROR = "Connection error. Please check your event source connection configuration."
+TOPIC_NOT_FOUND = "Topic not found. Please check the topic name in your event source mapping configuration."
+POLL_SECONDS = 1.0  # how long a fetch waits for a first record before the poller comes back
+IDLE_SECONDS = 0.2  # how long a worker with no free partition waits before asking again
+START_SECONDS = 30.0  # the longest a connection, an offset look-up or a commit may take
+
+
+class Host(Protocol):
+    def kafka_options(self, uuid: str) -> tuple[KafkaOptions, int, str] | None:
+        """The mapping's Kafka options, its BatchingWindow and its FunctionArn (None: deleted)."""
+        ...
+
+    async def send_failure(self, destination: str, body: str) -> None:
+        """Send the on-failure record to the destination (an SQS queue of Lamina's)."""
+        ...
+
+
+@dataclass(slots=True)
+class _Partition:
+    tp: TopicPartition
+    committed: int  # the next offset to read, as committed (or about to be)
+    unsaved: bool = False  # ``committed`` is not in the broker yet (a commit failed)
+    held: bool = False  # a batch of it is being worked on
+    batch: list[Record] = field(default_factory=list)
+    status: dict[int, Status] = field(default_factory=dict)  # of each record of ``batch``, by offset
+    attempts: int = 0  # failures in a row of the batch at ``committed``
+    not_before: float = 0.0  # monotonic: no batch before then (backing off after a failure)
+
+
+def _offset(record: Record) -> int:
+    return int(str(record.record["offset"]))
+
+
+class KafkaSource:
+    def __init__(self, uuid: str, host: Host, *, poll_seconds: float = POLL_SECONDS,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:  # fmt: skip
+        self._uuid = uuid
+        self._host = host
+        self._poll_seconds = poll_seconds
+        self._sleep = sleep
+        self._consumer: AIOKafkaConsumer | None = None
+        self._partitions: dict[str, _Partition] = {}  # by "<topic>-<partition>"
+        self._end: dict[str, int] = {}  # end offsets when the consumer started, until fetches tell more
+        self._start_lock = asyncio.Lock()
+        self._next = 0  # where the round-robin over partitions goes on
+        self._closed = False
+
+    @property
+    def ordered(self) -> bool:
+        return True
+
+    @property
+    def partitions(self) -> int:
+        """How many partitions the topic has (0 until the consumer started): the most batches at once."""
+        return len(self._partitions)
+
+    def _options(self) -> tuple[KafkaOptions, int, str]:
+        current = self._host.kafka_options(self._uuid)
+        if current is None:
+            raise SourceUnavailable("The event source mapping was deleted.")
+        return current
+
+    # -- starting ------------------------------------------------------------------------------
+
+    async def _start(self) -> AIOKafkaConsumer:
+        async with self._start_lock:
+            if self._consumer is not None:
+                return self._consumer
+            if self._closed:
+                raise SourceUnavailable("The event source mapping is stopping.")
+            options = self._options()[0]
+            from aiokafka import AIOKafkaConsumer
+            from aiokafka.errors import KafkaError
+
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=list(options.bootstrap_servers), group_id=options.consumer_group_id,
+                client_id=f"lamina-{self._uuid}", enable_auto_commit=False,
+                auto_offset_reset="earliest" if options.starting_position == "TRIM_HORIZON" else "latest",
+                request_timeout_ms=20_000, retry_backoff_ms=200, metadata_max_age_ms=60_000,
+            )  # fmt: skip
+            try:
+                await asyncio.wait_for(consumer.start(), START_SECONDS)
+                await asyncio.wait_for(self._assign(consumer, options), START_SECONDS)
+            except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+                await self._stop(consumer)
+                raise SourceUnavailable(CONNECTION_ERROR) from exc
+            except SourceUnavailable:
+                await self._stop(consumer)
+                raise
+            self._consumer = consumer
+            return consumer
+
+    async def _assign(self, consumer: AIOKafkaConsumer, options: KafkaOptions) -> None:
+        from aiokafka import TopicPartition
+
+        # The cluster's metadata, all topics (a consumer with nothing assigned yet tracks none; this
+        # is what its public ``topics()`` reads).
+        cluster = await consumer._client.fetch_all_metadata()
+        numbers = cluster.partitions_for_topic(options.topic)
+        if not numbers:
+            raise SourceUnavailable(TOPIC_NOT_FOUND)
+        tps = [TopicPartition(options.topic, n) for n in sorted(numbers)]
+        consumer.assign(tps)
+        ends = await consumer.end_offsets(tps)
+        starts = await consumer.beginning_offsets(tps)
+        fresh: dict[TopicPartition, int] = {}
+        for tp in tps:
+            committed = await consumer.committed(tp)
+            if committed is None:  # a new group: StartingPosition says where, kept from now on
+                committed = starts[tp] if options.starting_position == "TRIM_HORIZON" else ends[tp]
+                fresh[tp] = committed
+            committed = max(committed, starts[tp])  # records before it were deleted by retention
+            consumer.seek(tp, committed)
+            key = kafka_records.group(tp.topic, tp.partition)
+            self._partitions[key] = _Partition(tp, committed)
+            self._end[key] = ends[tp]
+        if fresh:
+            await consumer.commit(fresh)
+
+    async def _stop(self, consumer: AIOKafkaConsumer) -> None:
+        try:
+            await asyncio.wait_for(consumer.stop(), START_SECONDS)
+        except Exception:  # noqa: BLE001 - closing what failed to start: nothing more to do
+            log.debug("kafka mapping %s: closing the consumer failed", self._uuid, exc_info=True)
+
+    async def close(self) -> None:
+        async with self._start_lock:
+            self._closed = True
+            consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            await self._stop(consumer)
+
+    # -- fetching ------------------------------------------------------------------------------
+
+    def _claim(self) -> _Partition | None:
+        """A partition no batch holds and not backing off, one with records waiting first."""
+        now = time.monotonic()
+        parts = list(self._partitions.values())
+        free = [p for p in parts[self._next:] + parts[: self._next] if not p.held and p.not_before <= now]
+        if not free:
+            return None
+        waiting = [p for p in free if self._lag_of(p) > 0]
+        part = (waiting or free)[0]
+        self._next = (parts.index(part) + 1) % len(parts)
+        part.held = True
+        return part
+
+    async def fetch(self, limits: BatchLimits) -> list[Record]:
+        consumer = await self._start()
+        options, window, _ = self._options()
+        await self._save_commits(consumer)
+        part = self._claim()
+        if part is None:
+            await self._sleep(IDLE_SECONDS)
+            return []
+        from aiokafka.errors import KafkaError
+
+        try:
+            batch = await self._read(consumer, part, options, limits, options.window_seconds(window))
+        except KafkaError as exc:
+            self._unhold(consumer, part)
+            raise SourceUnavailable(CONNECTION_ERROR) from exc
+        except BaseException:
+            self._unhold(consumer, part)
+            raise
+        if not batch:
+            self._unhold(consumer, part)
+            return []
+        part.batch = batch
+        part.status = {_offset(r): Status.PENDING for r in batch}
+        keep = fitting([r.size for r in batch], limits.max_bytes)
+        if keep < len(batch):
+            await self.release(batch[keep:])
+        return batch[:keep]
+
+    async def _read(self, consumer: AIOKafkaConsumer, part: _Partition, options: KafkaOptions,
+                    limits: BatchLimits, window: float) -> list[Record]:  # fmt: skip
+        limits = BatchLimits(limits.max_records, window, limits.max_bytes)
+        batch: list[Record] = []
+        size = 0
+        first = 0.0
+        while True:
+            elapsed = time.monotonic() - first if batch else 0.0
+            if limits.complete(len(batch), size, elapsed):
+                return batch
+            wait = self._poll_seconds if not batch else max(0.0, window - elapsed)
+            got = await consumer.getmany(part.tp, timeout_ms=int(wait * 1000), max_records=limits.max_records - len(batch))
+            messages = got.get(part.tp, [])
+            if not messages:
+                return batch
+            if not batch:
+                first = time.monotonic()
+            for m in messages:
+                message = kafka_records.Message(
+                    topic=m.topic, partition=m.partition, offset=m.offset, timestamp=m.timestamp,
+                    timestamp_type=m.timestamp_type, key=m.key, value=m.value,
+                    headers=[(name, value) for name, value in m.headers],
+                )  # fmt: skip
+                record = kafka_records.kafka_record(message)
+                group = kafka_records.group(m.topic, m.partition)
+                batch.append(Record(
+                    id=f"{group}:{m.offset}", token=f"{group}:{m.offset}", record=record,
+                    view=kafka_records.filter_view(record, message), size=len(json.dumps(record)), group=group,
+                ))  # fmt: skip
+                size += batch[-1].size
+
+    def _unhold(self, consumer: AIOKafkaConsumer, part: _Partition) -> None:
+        """Let the partition go with nothing worked on: read again from its committed offset."""
+        consumer.seek(part.tp, part.committed)
+        part.batch, part.status, part.held = [], {}, False
+
+    # -- settling ------------------------------------------------------------------------------
+
+    async def acknowledge(self, records: Sequence[Record]) -> None:
+        await self._mark(records, Status.DONE)
+
+    async def fail(self, records: Sequence[Record]) -> None:
+        await self._mark(records, Status.FAILED)
+
+    async def release(self, records: Sequence[Record]) -> None:
+        await self._mark(records, Status.RELEASED)
+
+    async def _mark(self, records: Sequence[Record], status: Status) -> None:
+        touched: dict[str, _Partition] = {}
+        for record in records:
+            part = self._partitions.get(record.group or "")
+            if part is None or _offset(record) not in part.status:
+                continue  # settled already (or from before a restart of the consumer)
+            part.status[_offset(record)] = status
+            touched[record.group or ""] = part
+        for part in touched.values():
+            if all(s is not Status.PENDING for s in part.status.values()):
+                await self._settle(part)
+
+    async def _settle(self, part: _Partition) -> None:
+        """The batch of ``part`` is settled: act on what ``settling.settle`` decides."""
+        consumer = self._consumer
+        batch, status = part.batch, part.status
+        part.batch, part.status = [], {}
+        try:
+            current = self._host.kafka_options(self._uuid)
+            if consumer is None or current is None:
+                return
+            options = current[0]
+            outcome = settle([(_offset(r), status[_offset(r)]) for r in batch], part.attempts,
+                             options.maximum_retry_attempts)  # fmt: skip
+            part.attempts = outcome.attempts
+            if outcome.given_up is not None:
+                await self._give_up(options, batch[outcome.given_up[0] : outcome.given_up[1]], outcome.attempts)
+                part.attempts = 0
+            if outcome.failed:
+                part.not_before = time.monotonic() + scaling.retry_delay(outcome.attempts)
+            if outcome.commit is not None:
+                self._committed(part, outcome.commit)
+            if outcome.seek is not None:
+                consumer.seek(part.tp, outcome.seek)
+            await self._save_commits(consumer)
+        finally:
+            part.held = False
+
+    def _committed(self, part: _Partition, offset: int) -> None:
+        if offset > part.committed:
+            part.committed, part.unsaved = offset, True
+
+    async def _save_commits(self, consumer: AIOKafkaConsumer) -> None:
+        from aiokafka.errors import KafkaError
+
+        unsaved = [p for p in self._partitions.values() if p.unsaved]
+        if not unsaved:
+            return
+        for part in unsaved:
+            part.unsaved = False
+        try:
+            await asyncio.wait_for(consumer.commit({p.tp: p.committed for p in unsaved}), START_SECONDS)
+        except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+            for part in unsaved:
+                part.unsaved = True
+            log.warning("kafka mapping %s: committing offsets failed (retried before the next batch): %r",
+                        self._uuid, exc)  # fmt: skip
+
+    async def _give_up(self, options: KafkaOptions, records: Sequence[Record], attempts: int) -> None:
+        log.warning("kafka mapping %s: gave up on %d records of %s after %d attempts", self._uuid, len(records),
+                    records[0].group, attempts)  # fmt: skip
+        if options.on_failure is None:
+            return
+        function_arn = self._options()[2]
+        failure = kafka_records.Failure(
+            request_id=str(uuids.uuid4()), function_arn=function_arn, attempts=attempts, function_error="Unhandled",
+            executed_version=function_arn.split(":")[7] if function_arn.count(":") >= 7 else "$LATEST",
+            bootstrap=options.bootstrap, consumer_group_id=options.consumer_group_id,
+            payload_size=len(self.event(records)), now_ms=int(time.time() * 1000),
+        )  # fmt: skip
+        body = json.dumps(kafka_records.on_failure_record(failure, [r.record for r in records]))
+        try:
+            await self._host.send_failure(options.on_failure, body)
+        except Exception:  # noqa: BLE001 - a destination gone: AWS drops the record too
+            log.exception("kafka mapping %s: sending to the on-failure destination failed", self._uuid)
+
+    # -- describing ----------------------------------------------------------------------------
+
+    def event(self, records: Sequence[Record]) -> bytes:
+        current = self._host.kafka_options(self._uuid)
+        bootstrap = current[0].bootstrap if current is not None else ""
+        return kafka_records.event(bootstrap, [r.record for r in records])
+
+    def _lag_of(self, part: _Partition) -> int:
+        consumer = self._consumer
+        key = kafka_records.group(part.tp.topic, part.tp.partition)
+        high = consumer.highwater(part.tp) if consumer is not None else None
+        end = max(high if high is not None else 0, self._end.get(key, 0))
+        return max(0, end - part.committed)
+
+    def lag(self) -> Lag:
+        """The consumer group's lag: end offsets (as last fetched) minus committed, over partitions."""
+        if self._consumer is None:
+            return Lag(backlog=None, oldest_age_seconds=None)
+        return Lag(backlog=sum(self._lag_of(p) for p in self._partitions.values()), oldest_age_seconds=None)

@@ -1,0 +1,201 @@
+"""A real Apache Kafka broker for the tests: one KRaft node (broker and controller) on loopback
+ports of its own, its storage in a temporary directory, run from the jars scripts/install/kafka.sh
+copies into ~/.cache/lamina/kafka-<version>/ (LAMINA_KAFKA_HOME overrides it), stopped (or
+killed) by its PID. ``stop`` then ``start`` brings it back on the same ports with its data."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+VERSION = "4.1.1"  # scripts/install/kafka-pom.xml's
+
+
+def kafka_home() -> Path:
+    return Path(os.environ.get("LAMINA_KAFKA_HOME") or Path.home() / ".cache" / "lamina" / f"kafka-{VERSION}")
+
+
+def cluster_id() -> str:
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Kafka:
+    def __init__(self, directory: Path, home: Path) -> None:
+        self.directory = directory
+        self.home = home
+        self.port = free_port()
+        self.controller_port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        directory.mkdir(parents=True, exist_ok=True)
+        self.config = directory / "server.properties"
+        self.config.write_text(
+            "process.roles=broker,controller\n"
+            "node.id=1\n"
+            f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}\n"
+            f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}\n"
+            f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}\n"
+            "controller.listener.names=CONTROLLER\n"
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n"
+            "inter.broker.listener.name=PLAINTEXT\n"
+            f"log.dirs={directory / 'data'}\n"
+            "num.partitions=1\n"
+            "offsets.topic.replication.factor=1\n"
+            "offsets.topic.num.partitions=1\n"
+            "transaction.state.log.replication.factor=1\n"
+            "transaction.state.log.min.isr=1\n"
+            "share.coordinator.state.topic.replication.factor=1\n"
+            "group.initial.rebalance.delay.ms=0\n"
+            "auto.create.topics.enable=false\n"
+        )  # fmt: skip
+        self._java(["kafka.tools.StorageTool", "format", "-t", cluster_id(),
+                    "-c", str(self.config)], check=True)  # fmt: skip
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _command(self, args: list[str]) -> list[str]:
+        java = shutil.which("java") or "java"
+        return [java, "-Xms128m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                "-cp", str(self.home / "libs" / "*"), *args]  # fmt: skip
+
+    def _java(self, args: list[str], check: bool = False) -> None:
+        done = subprocess.run(self._command(args), capture_output=True, text=True)
+        if check and done.returncode != 0:
+            raise RuntimeError(f"{' '.join(args)} exited with {done.returncode}:\n{done.stdout}\n{done.stderr}")
+
+    def start(self, timeout: float = 90) -> Kafka:
+        with (self.directory / "kafka.log").open("ab") as log:
+            self.proc = subprocess.Popen(self._command(["kafka.Kafka", str(self.config)]), stdout=log, stderr=log)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"kafka exited with {self.proc.returncode}: see {self.directory / 'kafka.log'}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("kafka did not start listening")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture(scope="session")
+def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kafka]:
+    home = kafka_home()
+    if not (home / ".complete").exists():
+        pytest.skip("Apache Kafka is not installed (scripts/install/kafka.sh)")
+    broker = Kafka(tmp_path_factory.mktemp("kafka"), home).start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
+def make_kafka(tmp_path: Path) -> Iterator[Callable[[], Kafka]]:
+    """A factory of brokers of the test's own (for tests that stop or restart theirs), stopped after it."""
+    home = kafka_home()
+    if not (home / ".complete").exists():
+        pytest.skip("Apache Kafka is not installed (scripts/install/kafka.sh)")
+    started: list[Kafka] = []
+
+    def make() -> Kafka:
+        broker = Kafka(tmp_path / f"kafka-{len(started)}", home).start()
+        started.append(broker)
+        return broker
+
+    yield make
+    for broker in started:
+        broker.stop()
+
+
+# -- a real aiokafka client, run to completion for each call (the tests are synchronous) ---------
+
+
+def create_topic(bootstrap: str, name: str, partitions: int = 1) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    async def run() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(name, partitions, 1)])
+        finally:
+            await admin.close()
+
+    asyncio.run(run())
+
+
+@dataclass(frozen=True)
+class Produced:
+    partition: int
+    offset: int
+    value: bytes
+
+
+def produce(bootstrap: str, topic: str, values: Sequence[bytes | str], *, partition: int | None = None,
+            key: bytes | None = None, headers: Sequence[tuple[str, bytes]] = ()) -> list[Produced]:  # fmt: skip
+    """Send ``values`` in order (to ``partition``, or spread round-robin over the topic's partitions)."""
+    from aiokafka import AIOKafkaProducer
+
+    async def run() -> list[Produced]:
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        await producer.start()
+        try:
+            count = len(await producer.partitions_for(topic))
+            sent = []
+            for i, value in enumerate(values):
+                data = value.encode() if isinstance(value, str) else value
+                target = partition if partition is not None else i % count
+                meta = await producer.send_and_wait(topic, data, key=key, partition=target, headers=list(headers))
+                sent.append(Produced(meta.partition, meta.offset, data))
+            return sent
+        finally:
+            await producer.stop()
+
+    return asyncio.run(run())
+
+
+def committed(bootstrap: str, group: str, topic: str, partitions: int = 1) -> dict[int, int | None]:
+    """The consumer group's committed offset of each of ``topic``'s partitions (None: none yet)."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    async def run() -> dict[int, int | None]:
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            return {p: await consumer.committed(TopicPartition(topic, p)) for p in range(partitions)}
+        finally:
+            await consumer.stop()
+
+    return asyncio.run(run())
