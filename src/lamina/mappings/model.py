@@ -32,6 +32,7 @@ class State(str, Enum):
 
 class SourceKind(str, Enum):
     SQS = "sqs"
+    RABBITMQ = "rabbitmq"  # Amazon MQ for RabbitMQ (mappings/rabbitmq.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,13 @@ class EventSourceMapping:
     maximum_concurrency: int | None = None  # ScalingConfig.MaximumConcurrency
     state_reason: str = USER_INITIATED
     last_result: str = NO_RECORDS
+    queues: tuple[str, ...] = ()  # Queues (Amazon MQ: exactly one)
+    access: tuple[tuple[str, str], ...] = ()  # SourceAccessConfigurations: (Type, URI)
+
+    @property
+    def virtual_host(self) -> str | None:
+        """The VIRTUAL_HOST source access configuration's URI, if any."""
+        return next((uri for kind, uri in self.access if kind == "VIRTUAL_HOST"), None)
 
     @property
     def report_batch_item_failures(self) -> bool:
@@ -78,6 +86,7 @@ class EventSourceMapping:
             "Enabled": self.enabled, "State": self.state.value, "LastModified": self.last_modified,
             "Filters": list(self.filters), "FunctionResponseTypes": list(self.response_types),
             "MaximumConcurrency": self.maximum_concurrency, "StateTransitionReason": self.state_reason,
+            "Queues": list(self.queues), "SourceAccessConfigurations": [{"Type": t, "URI": u} for t, u in self.access],
         }  # fmt: skip
 
     @classmethod
@@ -92,7 +101,9 @@ class EventSourceMapping:
 
         qualifier, concurrency, modified = doc.get("Qualifier"), doc.get("MaximumConcurrency"), doc["LastModified"]
         filters, types = doc.get("Filters") or [], doc.get("FunctionResponseTypes") or []
+        queues, access = doc.get("Queues") or [], doc.get("SourceAccessConfigurations") or []
         assert isinstance(filters, list) and isinstance(types, list) and isinstance(modified, (int, float))
+        assert isinstance(queues, list) and isinstance(access, list)
         return cls(
             uuid=text("UUID"), kind=SourceKind(text("Kind")), source_arn=text("EventSourceArn"),
             function=text("FunctionName"), qualifier=str(qualifier) if qualifier is not None else None,
@@ -102,10 +113,11 @@ class EventSourceMapping:
             filters=tuple(str(f) for f in filters), response_types=tuple(str(t) for t in types),
             maximum_concurrency=concurrency if isinstance(concurrency, int) else None,
             state_reason=str(doc.get("StateTransitionReason") or USER_INITIATED),
+            queues=tuple(str(q) for q in queues), access=tuple((str(a["Type"]), str(a["URI"])) for a in access),
         )  # fmt: skip
 
     def document(self, region: str, account: str) -> dict[str, object]:
-        """``EventSourceMappingConfiguration`` as the API answers it for an SQS source."""
+        """``EventSourceMappingConfiguration`` as the API answers it (Queues and access for Amazon MQ)."""
         doc: dict[str, object] = {
             "UUID": self.uuid,
             "BatchSize": self.batch_size,
@@ -121,6 +133,10 @@ class EventSourceMapping:
         }
         if self.filters:
             doc["FilterCriteria"] = {"Filters": [{"Pattern": p} for p in self.filters]}
+        if self.queues:
+            doc["Queues"] = list(self.queues)
+        if self.access:
+            doc["SourceAccessConfigurations"] = [{"Type": t, "URI": u} for t, u in self.access]
         if self.maximum_concurrency is not None:
             doc["ScalingConfig"] = {"MaximumConcurrency": self.maximum_concurrency}
         return doc

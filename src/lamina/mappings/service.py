@@ -25,10 +25,11 @@ from lamina.control.concurrency import ConcurrencyService
 from lamina.control.functions import FunctionService
 from lamina.errors import InvalidParameterValue, ResourceConflict, ResourceNotFound
 from lamina.invoke.service import REQUEST_RESPONSE, InvokeRequest, Invoker, InvokeResult
-from lamina.mappings import batching, scaling, validation
+from lamina.mappings import batching, brokers, scaling, validation
 from lamina.mappings.errors import ResourceInUse, mapping_not_found
 from lamina.mappings.model import KIND, EventSourceMapping, SourceKind, State
 from lamina.mappings.poller import Poller
+from lamina.mappings.rabbitmq import RabbitSource
 from lamina.mappings.source import Lag, Source
 from lamina.mappings.sqs import QUEUE_GONE, SqsSource, backlog
 from lamina.queues.service import Queues
@@ -88,6 +89,7 @@ class MappingService:
         self._settings = settings
         self._mappings: dict[str, EventSourceMapping] = {}
         self._runners: dict[str, _Runner] = {}
+        self._brokers: dict[str, RabbitSource] = {}  # running RabbitMQ sources, by mapping (for their lag)
         self._lock = asyncio.Lock()
         self._started = False
 
@@ -143,6 +145,7 @@ class MappingService:
                 await self._store.change_resources(deletes=[(KIND, uuid)])
                 del self._mappings[uuid]
                 self._runners.pop(uuid, None)
+                self._brokers.pop(uuid, None)
                 return None
             if settled != mapping:
                 await self._store.change_resources([Resource(KIND, uuid, settled.doc())])
@@ -150,6 +153,12 @@ class MappingService:
             return settled
 
     def source(self, mapping: EventSourceMapping) -> Source:
+        if mapping.kind is SourceKind.RABBITMQ:
+            address = brokers.find(self._settings.rabbitmq_brokers, mapping.source_arn)
+            assert address is not None and mapping.queues  # checked at creation; settings are fixed
+            source = RabbitSource(mapping.source_arn, address, mapping.queues[0], mapping.virtual_host)
+            self._brokers[mapping.uuid] = source
+            return source
         assert mapping.kind is SourceKind.SQS and self._queues is not None
         uuid = mapping.uuid
         return SqsSource(self._queues, mapping.source_arn, lag=self._queue_lag,
@@ -191,6 +200,9 @@ class MappingService:
 
     def lag(self, uuid: str) -> Lag:
         mapping = self._mappings.get(uuid)
+        if mapping is not None and mapping.kind is SourceKind.RABBITMQ:
+            running = self._brokers.get(uuid)
+            return running.lag() if running is not None else Lag(None, None)
         if mapping is None or self._queues is None:
             return Lag(None, None)
         return self.source(mapping).lag()
@@ -237,15 +249,23 @@ class MappingService:
         request = validation.parse(body, create=True)
         kind = validation.source_kind(request)
         assert request.function_name is not None and request.source_arn is not None
-        batch_size = request.batch_size or validation.DEFAULT_BATCH
         window = request.batching_window or 0
-        validation.check_sqs(request, batch_size=batch_size, batching_window=window)
-        name, qualifier, function_arn = self._function(request.function_name)
-        if self._fifo(request.source_arn):
-            validation.check_fifo(batch_size=batch_size, batching_window=window)
+        if kind is SourceKind.RABBITMQ:
+            batch_size = request.batch_size or validation.MQ_DEFAULT_BATCH
+            validation.check_rabbitmq(request, create=True)
+            name, qualifier, function_arn = self._function(request.function_name)
+            if brokers.find(self._settings.rabbitmq_brokers, request.source_arn) is None:
+                raise InvalidParameterValue(brokers.not_configured(request.source_arn))
+        else:
+            batch_size = request.batch_size or validation.DEFAULT_BATCH
+            validation.check_sqs(request, batch_size=batch_size, batching_window=window)
+            name, qualifier, function_arn = self._function(request.function_name)
+            if self._fifo(request.source_arn):
+                validation.check_fifo(batch_size=batch_size, batching_window=window)
         async with self._lock:
             for other in self._mappings.values():
-                if other.source_arn == request.source_arn and other.function_arn == function_arn:
+                if other.source_arn == request.source_arn and other.function_arn == function_arn \
+                        and other.queues == (request.queues or ()):  # fmt: skip
                     raise ResourceConflict(
                         f'An event source mapping with SQS arn (" {other.source_arn} ") and function (" {name} ") '
                         f"already exists. Please update or delete the existing mapping with UUID {other.uuid}"
@@ -255,7 +275,8 @@ class MappingService:
                 qualifier=qualifier, function_arn=function_arn, batch_size=batch_size, batching_window=window,
                 enabled=True if request.enabled is None else request.enabled, state=State.CREATING,
                 last_modified=time.time(), filters=request.filters or (), response_types=request.response_types or (),
-                maximum_concurrency=request.maximum_concurrency,
+                maximum_concurrency=request.maximum_concurrency, queues=request.queues or (),
+                access=request.access or (),
             )  # fmt: skip
             await self._store.change_resources([Resource(KIND, mapping.uuid, mapping.doc())])
             self._mappings[mapping.uuid] = mapping
@@ -270,7 +291,10 @@ class MappingService:
                 raise ResourceInUse(f"Cannot update the event source mapping {uuid}: it is being deleted.")
             batch_size = mapping.batch_size if request.batch_size is None else request.batch_size
             window = mapping.batching_window if request.batching_window is None else request.batching_window
-            validation.check_sqs(request, batch_size=batch_size, batching_window=window)
+            if mapping.kind is SourceKind.RABBITMQ:
+                validation.check_rabbitmq(request, create=False)
+            else:
+                validation.check_sqs(request, batch_size=batch_size, batching_window=window)
             name, qualifier, function_arn = mapping.function, mapping.qualifier, mapping.function_arn
             if request.function_name is not None:
                 name, qualifier, function_arn = self._function(request.function_name)
@@ -287,7 +311,7 @@ class MappingService:
                 batching_window=window, enabled=enabled, state=state, last_modified=time.time(),
                 filters=mapping.filters if request.filters is None else request.filters,
                 response_types=mapping.response_types if request.response_types is None else request.response_types,
-                maximum_concurrency=concurrency,
+                maximum_concurrency=concurrency, access=mapping.access if request.access is None else request.access,
             )  # fmt: skip
             await self._store.change_resources([Resource(KIND, uuid, updated.doc())])
             self._mappings[uuid] = updated
