@@ -93,15 +93,15 @@ def test_bad_input_is_refused_with_lambdas_errors(lamina: LaminaProcess, client:
          "InvalidParameterValueException",
          "BatchSize 11 is not valid for FIFO queues: FIFO queues take batches of 1 to 10."),
         ({"EventSourceArn": "arn:aws:kinesis:us-east-1:000000000000:stream/s"}, "InvalidParameterValueException",
-         "Lamina does not read from Amazon Kinesis streams yet: only Amazon SQS queues (Lamina's own) can be "
-         "event sources."),
+         "Lamina does not read from Amazon Kinesis streams yet: only Amazon SQS queues (Lamina's own) and Amazon "
+         "MQ for RabbitMQ brokers can be event sources."),
         ({"EventSourceArn": "arn:aws:kafka:us-east-1:000000000000:cluster/c/1"}, "InvalidParameterValueException",
-         "Lamina does not read from Amazon MSK (Kafka) clusters yet: only Amazon SQS queues (Lamina's own) can be "
-         "event sources."),
+         "Lamina does not read from Amazon MSK (Kafka) clusters yet: only Amazon SQS queues (Lamina's own) and "
+         "Amazon MQ for RabbitMQ brokers can be event sources."),
         ({"EventSourceArn": None, "SelfManagedEventSource": {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["b:9092"]}},
           "Topics": ["t"]}, "InvalidParameterValueException",
          "Lamina does not read from self-managed Apache Kafka clusters yet: only Amazon SQS queues (Lamina's own) "
-         "can be event sources."),
+         "and Amazon MQ for RabbitMQ brokers can be event sources."),
     ]  # fmt: skip
     for params, code, message in cases:
         body = {"FunctionName": fn_name, "EventSourceArn": arn, **params}

@@ -2,7 +2,8 @@
 
 First the API model's constraints (types, ranges, patterns, enums: ``ValidationException``, every
 broken one listed in one message, as AWS lists them), then what the source kind allows
-(``InvalidParameterValueException``, AWS's wording): ``parse`` and ``check_sqs`` are pure; the
+(``InvalidParameterValueException``, AWS's wording): ``parse``, ``check_sqs`` and
+``check_rabbitmq`` are pure; the
 function's and the queue's existence are the service's to check, after these.
 """
 
@@ -240,12 +241,13 @@ def _filters(criteria: object, found: list[str]) -> tuple[str, ...] | None:
 
 
 def source_kind(request: Request) -> SourceKind:
-    """Which kind of source a Create names: SQS, or ``InvalidParameterValue`` (one Lamina does not
-    read yet, or none at all)."""
+    """Which kind of source a Create names: SQS, Amazon MQ (RabbitMQ: whether the broker is one
+    Lamina knows is the service's to check), or ``InvalidParameterValue`` (one Lamina does not read
+    yet, or none at all)."""
     if request.self_managed:
         raise InvalidParameterValue(
             "Lamina does not read from self-managed Apache Kafka clusters yet: only Amazon SQS queues (Lamina's "
-            "own) can be event sources."
+            "own) and Amazon MQ for RabbitMQ brokers can be event sources."
         )
     if request.source_arn is None:
         raise InvalidParameterValue("Unrecognized event source.")
@@ -256,8 +258,8 @@ def source_kind(request: Request) -> SourceKind:
         return SourceKind.RABBITMQ
     if service in _NOT_YET:
         raise InvalidParameterValue(
-            f"Lamina does not read from {_NOT_YET[service]} yet: only Amazon SQS queues (Lamina's own) can be "
-            "event sources."
+            f"Lamina does not read from {_NOT_YET[service]} yet: only Amazon SQS queues (Lamina's own) and Amazon "
+            "MQ for RabbitMQ brokers can be event sources."
         )
     raise InvalidParameterValue("Unrecognized event source.")
 
