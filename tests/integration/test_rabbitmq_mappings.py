@@ -221,17 +221,39 @@ def test_a_broker_restart_mid_stream_is_survived(server: LaminaProcess, lam: Any
     remove(lam, uuid)
 
 
+def test_lamina_mappings_shows_the_queues_backlog(server: LaminaProcess, lam: Any, rabbitmq: RabbitMQ,  # noqa: F811
+                                                  fn_name: str, capsys: Any) -> None:  # fmt: skip
+    from lamina.cli.main import main
+
+    def row() -> dict[str, Any]:
+        capsys.readouterr()
+        assert main(["mappings", "--json", "--endpoint", server.endpoint]) == 0
+        (found,) = [r for r in json.loads(capsys.readouterr().out)["EventSourceMappings"] if r["uuid"] == uuid]
+        return dict(found)
+
+    deploy(lam, fn_name, SLOW)
+    publish(rabbitmq, fn_name, *(f"m{i}" for i in range(40)))
+    uuid = create(lam, fn_name, fn_name, BatchSize=1)
+    assert wait_until(lambda: (row()["backlog"] or 0) > 0, timeout=60)
+    printed(server.endpoint, fn_name, 40, timeout=90)
+    wait_until(lambda: row()["backlog"] == 0)
+    capsys.readouterr()
+    assert main(["mappings", "--endpoint", server.endpoint]) == 0
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if uuid in line]
+    assert line.split()[1:3] == ["pizzaBroker", fn_name]
+    remove(lam, uuid)
+
+
 def test_a_broker_down_at_creation_is_reported_not_waited_for(server: LaminaProcess, lam: Any,
                                                               fn_name: str) -> None:  # fmt: skip
     deploy(lam, fn_name, PRINTER)
     made = lam.create_event_source_mapping(FunctionName=fn_name, EventSourceArn=DOWN, Queues=["orders"],
                                            SourceAccessConfigurations=ACCESS[:1])  # fmt: skip
     assert made["State"] == "Creating"
-    result = wait_until(lambda: lam.get_event_source_mapping(UUID=made["UUID"])["LastProcessingResult"]
-                        if state_of(lam, made["UUID"]) == "Enabled" else None)  # fmt: skip
     result = wait_until(lambda: (r := lam.get_event_source_mapping(UUID=made["UUID"])["LastProcessingResult"])
                         .startswith("PROBLEM") and r)  # fmt: skip
     assert result.startswith("PROBLEM: Connection error.") and "127.0.0.1" in result and ":x@" not in result
+    assert state_of(lam, made["UUID"]) == "Enabled"  # it keeps trying, with backoff
     remove(lam, made["UUID"])
 
 
