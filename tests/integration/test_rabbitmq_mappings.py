@@ -276,6 +276,8 @@ def test_an_unconfigured_broker_is_refused(lam: Any, fn_name: str) -> None:
      "InvalidParameterValueException", "only BASIC_AUTH and VIRTUAL_HOST"),
     ({"SourceAccessConfigurations": [{"Type": "NOPE", "URI": SECRET}]}, "ValidationException", "enum value set"),
     ({"StartingPosition": "LATEST"}, "InvalidParameterValueException", "Unsupported StartingPosition parameter"),
+    ({"FunctionResponseTypes": ["ReportBatchItemFailures"]}, "InvalidParameterValueException",
+     "Unsupported FunctionResponseTypes parameter"),
     ({"BatchSize": 10_001}, "ValidationException", "less than or equal to 10000"),
     ({"MaximumBatchingWindowInSeconds": 301}, "ValidationException", "less than or equal to 300"),
     ({"FilterCriteria": {"Filters": [{"Pattern": "not json"}]}}, "InvalidParameterValueException",

@@ -290,6 +290,8 @@ def check_rabbitmq(request: Request, *, create: bool) -> None:
     for option in request.stream_options:
         if option not in ("Queues", "SourceAccessConfigurations"):
             raise InvalidParameterValue(f"Unsupported {option} parameter for given event source mapping type.")
+    if request.response_types:
+        raise InvalidParameterValue("Unsupported FunctionResponseTypes parameter for given event source mapping type.")
     if create and not request.queues:
         raise InvalidParameterValue("Queues is a required parameter for Amazon MQ event sources: name one queue.")
     access = request.access or ()
