@@ -308,6 +308,11 @@ def test_the_aws_cli_creates_and_refuses_mq_mappings(server: LaminaProcess, lam:
                       "--event-source-arn", BROKER, "--queues", "ExampleQueue", cwd=tmp_path)
     assert refused.returncode != 0 and "InvalidParameterValueException" in refused.stderr
     assert "BASIC_AUTH" in refused.stderr
+    with pytest.raises(ClientError) as caught:  # the same broker, queue and function again
+        lam.create_event_source_mapping(FunctionName=fn_name, EventSourceArn=BROKER, Queues=["ExampleQueue"],
+                                        SourceAccessConfigurations=ACCESS)  # fmt: skip
+    assert caught.value.response["Error"]["Code"] == "ResourceConflictException"
+    assert answer["UUID"] in caught.value.response["Error"]["Message"]
     remove(lam, answer["UUID"])
 
 

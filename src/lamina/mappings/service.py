@@ -267,7 +267,8 @@ class MappingService:
                 if other.source_arn == request.source_arn and other.function_arn == function_arn \
                         and other.queues == (request.queues or ()):  # fmt: skip
                     raise ResourceConflict(
-                        f'An event source mapping with SQS arn (" {other.source_arn} ") and function (" {name} ") '
+                        f'An event source mapping with {"SQS" if kind is SourceKind.SQS else "MQ"} arn '
+                        f'(" {other.source_arn} ") and function (" {name} ") '
                         f"already exists. Please update or delete the existing mapping with UUID {other.uuid}"
                     )
             mapping = EventSourceMapping(
