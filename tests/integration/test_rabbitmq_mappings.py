@@ -25,6 +25,7 @@ from tests.mapping_helpers import state_of
 from tests.rabbitmq import VHOST, RabbitMQ, free_port, rabbitmq  # noqa: F401 (the fixture)
 
 BROKER = "arn:aws:mq:us-east-1:000000000000:broker:pizzaBroker:b-9bcfa592-423a-4942-879d-eb284b418fc8"
+WRONG = "arn:aws:mq:us-east-1:000000000000:broker:wrongBroker:b-22222222-2222-2222-2222-222222222222"
 DOWN = "arn:aws:mq:us-east-1:000000000000:broker:downBroker:b-00000000-0000-0000-0000-000000000000"
 UNKNOWN = "arn:aws:mq:us-east-1:000000000000:broker:elsewhere:b-11111111-1111-1111-1111-111111111111"
 SECRET = "arn:aws:secretsmanager:us-east-1:000000000000:secret:pizzaBrokerUserPassword-xPBMTt"
@@ -86,7 +87,8 @@ def ready(broker: RabbitMQ, queue: str) -> int:
 
 def broker_env(broker: RabbitMQ) -> dict[str, str]:
     down = f"amqp://lamina:x@127.0.0.1:{free_port()}"
-    return server_env(LAMINA_RABBITMQ_BROKERS=f"pizzaBroker={broker.url()},downBroker={down}")
+    wrong = f"amqp://lamina:not-the-password@127.0.0.1:{broker.port}/{VHOST}"
+    return server_env(LAMINA_RABBITMQ_BROKERS=f"pizzaBroker={broker.url()},downBroker={down},wrongBroker={wrong}")
 
 
 @pytest.fixture(scope="module")
@@ -255,6 +257,21 @@ def test_a_broker_down_at_creation_is_reported_not_waited_for(server: LaminaProc
     assert result.startswith("PROBLEM: Connection error.") and "127.0.0.1" in result and ":x@" not in result
     assert state_of(lam, made["UUID"]) == "Enabled"  # it keeps trying, with backoff
     remove(lam, made["UUID"])
+
+
+def test_a_refused_login_is_reported_without_the_password(server: LaminaProcess, lam: Any, rabbitmq: RabbitMQ,  # noqa: F811
+                                                          fn_name: str) -> None:  # fmt: skip
+    deploy(lam, fn_name, PRINTER)
+    publish(rabbitmq, fn_name, "never read")
+    made = lam.create_event_source_mapping(FunctionName=fn_name, EventSourceArn=WRONG, Queues=[fn_name],
+                                           SourceAccessConfigurations=ACCESS[:1])  # fmt: skip
+    result = wait_until(lambda: (r := lam.get_event_source_mapping(UUID=made["UUID"])["LastProcessingResult"])
+                        .startswith("PROBLEM") and r, timeout=60)  # fmt: skip
+    assert result.startswith("PROBLEM: Connection error.") and "not-the-password" not in result
+    listed = lam.list_event_source_mappings(FunctionName=fn_name)["EventSourceMappings"]
+    assert "not-the-password" not in json.dumps(listed, default=str)
+    remove(lam, made["UUID"])
+    assert ready(rabbitmq, fn_name) == 1
 
 
 def test_an_unconfigured_broker_is_refused(lam: Any, fn_name: str) -> None:

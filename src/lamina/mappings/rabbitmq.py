@@ -122,8 +122,7 @@ class RabbitSource:
                 virtualhost=self._vhost, timeout=CONNECT_TIMEOUT_SECONDS,
             )  # fmt: skip
         except (OSError, asyncio.TimeoutError, aio_pika.exceptions.AMQPError) as exc:
-            reason = type(exc).__name__ if isinstance(exc, asyncio.TimeoutError) else str(exc) or type(exc).__name__
-            raise SourceUnavailable(CONNECTION_ERROR.format(address=address, reason=reason)) from exc
+            raise SourceUnavailable(self._connection_error(exc)) from exc
         try:
             self._channel = await self._connection.channel()
             await self._channel.set_qos(prefetch_count=prefetch)
@@ -134,7 +133,7 @@ class RabbitSource:
             raise SourceUnavailable(QUEUE_MISSING.format(queue=self._queue_name, vhost=self._vhost)) from exc
         except (OSError, asyncio.TimeoutError, aio_pika.exceptions.AMQPError) as exc:
             await self._drop()
-            raise SourceUnavailable(CONNECTION_ERROR.format(address=address, reason=str(exc) or type(exc).__name__)) from exc
+            raise SourceUnavailable(self._connection_error(exc)) from exc
         self._backlog = self._queue.declaration_result.message_count
         self._generation += 1
         self._buffer = asyncio.Queue()
@@ -144,6 +143,13 @@ class RabbitSource:
             buffer.put_nowait(message)
 
         await self._queue.consume(take, no_ack=False)
+
+    def _connection_error(self, exc: BaseException) -> str:
+        """What LastProcessingResult says of a failed connection: never the password."""
+        reason = str(exc) if str(exc) and not isinstance(exc, asyncio.TimeoutError) else type(exc).__name__
+        if self._address.password:
+            reason = reason.replace(self._address.password, "***")
+        return CONNECTION_ERROR.format(address=self._address, reason=reason)
 
     async def _drop(self) -> None:
         """Forget the connection (the broker requeues what it held) and the messages it delivered."""

@@ -18,6 +18,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TypedDict
 
 EVENT_SOURCE = "aws:rmq"
 
@@ -40,6 +41,20 @@ class Properties:
     user_id: str | None = None
     app_id: str | None = None
     cluster_id: str | None = None
+
+
+BasicProperties = TypedDict("BasicProperties", {
+    "contentType": str | None, "contentEncoding": str | None, "headers": dict[str, object],
+    "deliveryMode": int | None, "priority": int | None, "correlationId": str | None, "replyTo": str | None,
+    "expiration": str | None, "messageId": str | None, "timestamp": str | None, "type": str | None,
+    "userId": str | None, "appId": str | None, "clusterId": str | None, "bodySize": int,
+})  # fmt: skip
+
+
+class RmqMessage(TypedDict):
+    basicProperties: BasicProperties
+    redelivered: bool
+    data: str  # the body, base64
 
 
 def header_value(value: object) -> object:
@@ -68,7 +83,7 @@ def java_date(moment: dt.datetime) -> str:
     return f"{utc:%b} {utc.day}, {utc.year}, {hour}:{utc:%M:%S} {'AM' if utc.hour < 12 else 'PM'}"
 
 
-def basic_properties(props: Properties, body_size: int) -> dict[str, object]:
+def basic_properties(props: Properties, body_size: int) -> BasicProperties:
     return {
         "contentType": props.content_type,
         "contentEncoding": props.content_encoding,
@@ -88,7 +103,7 @@ def basic_properties(props: Properties, body_size: int) -> dict[str, object]:
     }
 
 
-def rmq_record(props: Properties, body: bytes, redelivered: bool) -> dict[str, object]:
+def rmq_record(props: Properties, body: bytes, redelivered: bool) -> RmqMessage:
     """One message as it appears in the event."""
     return {
         "basicProperties": basic_properties(props, len(body)),
@@ -97,9 +112,9 @@ def rmq_record(props: Properties, body: bytes, redelivered: bool) -> dict[str, o
     }
 
 
-def filter_view(record: Mapping[str, object], body: bytes) -> dict[str, object]:
+def filter_view(record: RmqMessage, body: bytes) -> dict[str, object]:
     """The record as filters see it: ``data`` decoded, and parsed when it is JSON."""
-    view = {k: v for k, v in record.items() if k != "data"}
+    view: dict[str, object] = {"basicProperties": record["basicProperties"], "redelivered": record["redelivered"]}
     try:
         text = body.decode()
     except UnicodeDecodeError:
