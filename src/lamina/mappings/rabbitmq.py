@@ -29,6 +29,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from lamina.mappings.batching import BatchLimits, fitting
@@ -185,7 +186,8 @@ class RabbitSource:
     async def fetch(self, limits: BatchLimits) -> list[Record]:
         async with self._gathering:
             await self._connect(min(65_535, 2 * limits.max_records))
-            window = limits.window_seconds or DEFAULT_WINDOW_SECONDS
+            limits = replace(limits, window_seconds=limits.window_seconds or DEFAULT_WINDOW_SECONDS)
+            window = limits.window_seconds
             first = await self._next(POLL_SECONDS)
             if first is None:
                 await self._refresh_backlog()
