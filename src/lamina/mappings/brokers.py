@@ -74,7 +74,7 @@ def parse_brokers(value: str) -> dict[str, BrokerAddress]:
     for entry in re.split(r"[,\s]+", value.strip()):
         if not entry:
             continue
-        key, sep, url = entry.rpartition("=") if "=amqp" not in entry else entry.partition("=")
+        key, sep, url = entry.partition("=")
         if not sep or not key:
             raise ValueError(f"{VARIABLE}: {_hidden(entry)!r} is not <broker name or ARN>=amqp://host:port")
         brokers[key] = parse_address(url)

@@ -109,8 +109,8 @@ class RabbitSource:
     async def _connect(self, prefetch: int) -> None:
         if self._connection is not None and not self._connection.is_closed and self._channel is not None \
                 and not self._channel.is_closed:  # fmt: skip
-            if prefetch != self._prefetch:
-                await self._channel.set_qos(prefetch_count=prefetch)
+            if prefetch != self._prefetch:  # BatchSize was updated
+                await self._channel.set_qos(prefetch_count=prefetch, global_=True)
                 self._prefetch = prefetch
             return
         await self._drop()
@@ -126,7 +126,8 @@ class RabbitSource:
             raise SourceUnavailable(self._connection_error(exc)) from exc
         try:
             self._channel = await self._connection.channel()
-            await self._channel.set_qos(prefetch_count=prefetch)
+            # Per channel (RabbitMQ's global): the one consumer's limit, and a change applies at once.
+            await self._channel.set_qos(prefetch_count=prefetch, global_=True)
             self._prefetch = prefetch
             self._queue = await self._channel.declare_queue(self._queue_name, passive=True)
         except aio_pika.exceptions.ChannelNotFoundEntity as exc:
