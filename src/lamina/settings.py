@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Mapping
 
 from lamina.iot.broker import BrokerUrl, parse_url
+from lamina.mappings.brokers import BrokerAddress, parse_brokers
 from lamina.runtime.names import LAMBDA_RUNTIMES
 
 MB = 1024 * 1024
@@ -126,6 +127,8 @@ class Settings:
     # The MQTT broker IoT topic rules listen to (lamina/iot/subscriber.py); None: rules are kept
     # and do not fire.
     mqtt_url: BrokerUrl | None = None
+    # RabbitMQ brokers event source mappings read (mappings/brokers.py), by Amazon MQ broker name or ARN.
+    rabbitmq_brokers: Mapping[str, BrokerAddress] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
     logs: LogLimits = field(default_factory=LogLimits)
 
@@ -178,6 +181,8 @@ class Settings:
             values["jwks_urls"] = jwks_urls(env["LAMINA_JWKS_URLS"])
         if env.get("LAMINA_MQTT_URL", "").strip():
             values["mqtt_url"] = parse_url(env["LAMINA_MQTT_URL"])
+        if env.get("LAMINA_RABBITMQ_BROKERS", "").strip():
+            values["rabbitmq_brokers"] = parse_brokers(env["LAMINA_RABBITMQ_BROKERS"])
         # LAMINA_PYTHON3_12=/path/to/python3.12, LAMINA_NODEJS22_X=/path/to/node, ...
         interpreters = {
             name: env[runtime_variable(name)] for name in LAMBDA_RUNTIMES if runtime_variable(name) in env

@@ -93,11 +93,11 @@ def test_bad_input_is_refused_with_lambdas_errors(lamina: LaminaProcess, client:
          "InvalidParameterValueException",
          "BatchSize 11 is not valid for FIFO queues: FIFO queues take batches of 1 to 10."),
         ({"EventSourceArn": "arn:aws:kinesis:us-east-1:000000000000:stream/s"}, "InvalidParameterValueException",
-         "Lamina does not read from Amazon Kinesis streams yet: only Amazon SQS queues (Lamina's own) and "
-         "self-managed Apache Kafka topics can be event sources."),
+         "Lamina does not read from Amazon Kinesis streams yet: only Amazon SQS queues (Lamina's own), "
+         "self-managed Apache Kafka topics and Amazon MQ for RabbitMQ brokers can be event sources."),
         ({"EventSourceArn": "arn:aws:kafka:us-east-1:000000000000:cluster/c/1"}, "InvalidParameterValueException",
-         "Lamina does not read from Amazon MSK (Kafka) clusters yet: only Amazon SQS queues (Lamina's own) and "
-         "self-managed Apache Kafka topics can be event sources."),
+         "Lamina does not read from Amazon MSK (Kafka) clusters yet: only Amazon SQS queues (Lamina's own), "
+         "self-managed Apache Kafka topics and Amazon MQ for RabbitMQ brokers can be event sources."),
         ({"EventSourceArn": None, "SelfManagedEventSource": {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["b:9092"]}},
           "Topics": ["orders"]}, "InvalidParameterValueException",
          "StartingPosition must be specified for a self-managed Apache Kafka event source."),

@@ -73,8 +73,7 @@ def test_parse_reads_the_values_and_which_stream_options_are_there() -> None:
 def test_sources_lamina_does_not_read_yet_are_refused_by_name() -> None:
     for arn, words in [("arn:aws:kinesis:us-east-1:000000000000:stream/s", "Amazon Kinesis streams"),
                        ("arn:aws:dynamodb:us-east-1:000000000000:table/t/stream/x", "Amazon DynamoDB streams"),
-                       ("arn:aws:kafka:us-east-1:000000000000:cluster/c/1", "Amazon MSK"),
-                       ("arn:aws:mq:us-east-1:000000000000:broker:b:1", "Amazon MQ brokers")]:  # fmt: skip
+                       ("arn:aws:kafka:us-east-1:000000000000:cluster/c/1", "Amazon MSK")]:  # fmt: skip
         with pytest.raises(InvalidParameterValue, match=f"Lamina does not read from {words}"):
             source_kind(parse({"FunctionName": "f", "EventSourceArn": arn}, create=True))
     kafka = {"FunctionName": "f", "SelfManagedEventSource": {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["b:9092"]}}}
@@ -82,6 +81,8 @@ def test_sources_lamina_does_not_read_yet_are_refused_by_name() -> None:
     with pytest.raises(InvalidParameterValue, match=r"^Unrecognized event source\.$"):
         source_kind(parse({"FunctionName": "f"}, create=True))
     assert source_kind(parse({"FunctionName": "f", "EventSourceArn": QUEUE}, create=True)) is SourceKind.SQS
+    broker = "arn:aws:mq:us-east-1:000000000000:broker:b:1"
+    assert source_kind(parse({"FunctionName": "f", "EventSourceArn": broker}, create=True)) is SourceKind.RABBITMQ
 
 
 @pytest.mark.parametrize("body, message", [

@@ -13,8 +13,10 @@ MISSING = "-"
 
 
 def _short(arn: str) -> str:
-    """An ARN's resource part (a queue's name, a function's name and qualifier)."""
+    """An ARN's resource part (a queue's name, a function's name and qualifier, a broker's name)."""
     parts = arn.split(":")
+    if len(parts) == 8 and parts[2] == "mq":
+        return parts[6]
     return ":".join(parts[6:]) if len(parts) > 6 and parts[2] == "lambda" else parts[-1]
 
 

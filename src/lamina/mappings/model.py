@@ -35,6 +35,7 @@ class State(str, Enum):
 class SourceKind(str, Enum):
     SQS = "sqs"
     KAFKA = "kafka"  # self-managed Apache Kafka (SelfManagedEventSource)
+    RABBITMQ = "rabbitmq"  # Amazon MQ for RabbitMQ (mappings/rabbitmq.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,13 @@ class EventSourceMapping:
     state_reason: str = USER_INITIATED
     last_result: str = NO_RECORDS
     kafka: KafkaOptions | None = None  # a Kafka mapping's own options
+    queues: tuple[str, ...] = ()  # Queues (Amazon MQ: exactly one)
+    access: tuple[tuple[str, str], ...] = ()  # SourceAccessConfigurations: (Type, URI)
+
+    @property
+    def virtual_host(self) -> str | None:
+        """The VIRTUAL_HOST source access configuration's URI, if any."""
+        return next((uri for kind, uri in self.access if kind == "VIRTUAL_HOST"), None)
 
     @property
     def report_batch_item_failures(self) -> bool:
@@ -83,6 +91,7 @@ class EventSourceMapping:
             "Filters": list(self.filters), "FunctionResponseTypes": list(self.response_types),
             "MaximumConcurrency": self.maximum_concurrency, "StateTransitionReason": self.state_reason,
             "Kafka": self.kafka.doc() if self.kafka is not None else None,
+            "Queues": list(self.queues), "SourceAccessConfigurations": [{"Type": t, "URI": u} for t, u in self.access],
         }  # fmt: skip
 
     @classmethod
@@ -97,7 +106,9 @@ class EventSourceMapping:
 
         qualifier, concurrency, modified = doc.get("Qualifier"), doc.get("MaximumConcurrency"), doc["LastModified"]
         filters, types = doc.get("Filters") or [], doc.get("FunctionResponseTypes") or []
+        queues, access = doc.get("Queues") or [], doc.get("SourceAccessConfigurations") or []
         assert isinstance(filters, list) and isinstance(types, list) and isinstance(modified, (int, float))
+        assert isinstance(queues, list) and isinstance(access, list)
         kafka = doc.get("Kafka")
         return cls(
             uuid=text("UUID"), kind=SourceKind(text("Kind")), source_arn=text("EventSourceArn"),
@@ -109,11 +120,13 @@ class EventSourceMapping:
             maximum_concurrency=concurrency if isinstance(concurrency, int) else None,
             state_reason=str(doc.get("StateTransitionReason") or USER_INITIATED),
             kafka=KafkaOptions.from_doc(kafka) if isinstance(kafka, dict) else None,
+            queues=tuple(str(q) for q in queues), access=tuple((str(a["Type"]), str(a["URI"])) for a in access),
         )  # fmt: skip
 
     def document(self, region: str, account: str) -> dict[str, object]:
-        """``EventSourceMappingConfiguration`` as the API answers it (a Kafka source has no
-        EventSourceArn: its SelfManagedEventSource, Topics and the rest say what it reads)."""
+        """``EventSourceMappingConfiguration`` as the API answers it (Queues and access for Amazon MQ;
+        a Kafka source has no EventSourceArn: its SelfManagedEventSource, Topics and the rest say
+        what it reads)."""
         doc: dict[str, object] = {
             "UUID": self.uuid,
             "BatchSize": self.batch_size,
@@ -129,6 +142,10 @@ class EventSourceMapping:
         }
         if self.filters:
             doc["FilterCriteria"] = {"Filters": [{"Pattern": p} for p in self.filters]}
+        if self.queues:
+            doc["Queues"] = list(self.queues)
+        if self.access:
+            doc["SourceAccessConfigurations"] = [{"Type": t, "URI": u} for t, u in self.access]
         if self.maximum_concurrency is not None:
             doc["ScalingConfig"] = {"MaximumConcurrency": self.maximum_concurrency}
         if self.kafka is not None:

@@ -30,7 +30,7 @@ from lamina.mappings.batching import MAX_PAYLOAD_BYTES, BatchLimits
 from lamina.mappings.filters import Filters
 from lamina.mappings.model import OK, EventSourceMapping
 from lamina.mappings.responses import Item, done, reported_failures
-from lamina.mappings.source import Record, Source, SourceUnavailable
+from lamina.mappings.source import Closing, Record, Source, SourceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +122,8 @@ class Poller:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
         self._workers.clear()
+        if isinstance(self._source, Closing):
+            await self._source.close()
 
     async def _work(self, index: int) -> None:
         failures = 0

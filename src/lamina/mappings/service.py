@@ -25,13 +25,14 @@ from lamina.control.concurrency import ConcurrencyService
 from lamina.control.functions import FunctionService
 from lamina.errors import InvalidParameterValue, ResourceConflict, ResourceNotFound
 from lamina.invoke.service import REQUEST_RESPONSE, InvokeRequest, Invoker, InvokeResult
-from lamina.mappings import batching, scaling, validation
+from lamina.mappings import batching, brokers, scaling, validation
 from lamina.mappings.errors import ResourceInUse, mapping_not_found
 from lamina.mappings.kafka import options as kafka_options
 from lamina.mappings.kafka.options import KafkaOptions
 from lamina.mappings.kafka.source import KafkaSource
 from lamina.mappings.model import KIND, EventSourceMapping, SourceKind, State
 from lamina.mappings.poller import Poller
+from lamina.mappings.rabbitmq import RabbitSource
 from lamina.mappings.source import Lag, Source
 from lamina.mappings.sqs import QUEUE_GONE, SqsSource, backlog
 from lamina.queues.service import Queues
@@ -65,9 +66,8 @@ class _Runner:
                 if mapping is None:
                     return
                 if self.poller is not None and (mapping.state is State.DELETING or not mapping.enabled):
-                    await self.poller.stop()
-                    self.poller = None
-                    await self._close_source()
+                    await self.poller.stop()  # and closes a source holding a connection (source.Closing)
+                    self.poller = self.source = None
                 settled = await self._service.settle(self.uuid)
                 if settled is None:
                     return
@@ -79,12 +79,7 @@ class _Runner:
         finally:
             if self.poller is not None:
                 await self.poller.stop(self.deadline)
-            await self._close_source()
-
-    async def _close_source(self) -> None:
-        source, self.source = self.source, None
-        if isinstance(source, KafkaSource):
-            await source.close()
+            self.poller = self.source = None
 
 
 class MappingService:
@@ -164,6 +159,10 @@ class MappingService:
     def source(self, mapping: EventSourceMapping) -> Source:
         if mapping.kind is SourceKind.KAFKA:
             return KafkaSource(mapping.uuid, self)
+        if mapping.kind is SourceKind.RABBITMQ:
+            address = brokers.find(self._settings.rabbitmq_brokers, mapping.source_arn)
+            assert address is not None and mapping.queues  # checked at creation; settings are fixed
+            return RabbitSource(mapping.source_arn, address, mapping.queues[0], mapping.virtual_host)
         assert mapping.kind is SourceKind.SQS and self._queues is not None
         uuid = mapping.uuid
         return SqsSource(self._queues, mapping.source_arn, lag=self._queue_lag,
@@ -222,8 +221,9 @@ class MappingService:
 
     def lag(self, uuid: str) -> Lag:
         mapping = self._mappings.get(uuid)
-        if mapping is not None and mapping.kind is SourceKind.KAFKA:
-            runner = self._runners.get(uuid)  # the consumer group's lag, as the running consumer sees it
+        if mapping is not None and mapping.kind is not SourceKind.SQS:
+            # A broker's: as the running source sees it (a consumer group's lag, a queue's ready count).
+            runner = self._runners.get(uuid)
             return runner.source.lag() if runner is not None and runner.source is not None else Lag(None, None)
         if mapping is None or self._queues is None:
             return Lag(None, None)
@@ -273,17 +273,26 @@ class MappingService:
         if kind is SourceKind.KAFKA:
             return await self._create_kafka(request, body)
         assert request.function_name is not None and request.source_arn is not None
-        batch_size = request.batch_size or validation.DEFAULT_BATCH
         window = request.batching_window or 0
-        validation.check_sqs(request, batch_size=batch_size, batching_window=window)
-        name, qualifier, function_arn = self._function(request.function_name)
-        if self._fifo(request.source_arn):
-            validation.check_fifo(batch_size=batch_size, batching_window=window)
+        if kind is SourceKind.RABBITMQ:
+            batch_size = request.batch_size or validation.MQ_DEFAULT_BATCH
+            validation.check_rabbitmq(request, create=True)
+            name, qualifier, function_arn = self._function(request.function_name)
+            if brokers.find(self._settings.rabbitmq_brokers, request.source_arn) is None:
+                raise InvalidParameterValue(brokers.not_configured(request.source_arn))
+        else:
+            batch_size = request.batch_size or validation.DEFAULT_BATCH
+            validation.check_sqs(request, batch_size=batch_size, batching_window=window)
+            name, qualifier, function_arn = self._function(request.function_name)
+            if self._fifo(request.source_arn):
+                validation.check_fifo(batch_size=batch_size, batching_window=window)
         async with self._lock:
             for other in self._mappings.values():
-                if other.source_arn == request.source_arn and other.function_arn == function_arn:
+                if other.source_arn == request.source_arn and other.function_arn == function_arn \
+                        and other.queues == (request.queues or ()):  # fmt: skip
                     raise ResourceConflict(
-                        f'An event source mapping with SQS arn (" {other.source_arn} ") and function (" {name} ") '
+                        f'An event source mapping with {"SQS" if kind is SourceKind.SQS else "MQ"} arn '
+                        f'(" {other.source_arn} ") and function (" {name} ") '
                         f"already exists. Please update or delete the existing mapping with UUID {other.uuid}"
                     )
             mapping = EventSourceMapping(
@@ -291,7 +300,8 @@ class MappingService:
                 qualifier=qualifier, function_arn=function_arn, batch_size=batch_size, batching_window=window,
                 enabled=True if request.enabled is None else request.enabled, state=State.CREATING,
                 last_modified=time.time(), filters=request.filters or (), response_types=request.response_types or (),
-                maximum_concurrency=request.maximum_concurrency,
+                maximum_concurrency=request.maximum_concurrency, queues=request.queues or (),
+                access=request.access or (),
             )  # fmt: skip
             await self._store.change_resources([Resource(KIND, mapping.uuid, mapping.doc())])
             self._mappings[mapping.uuid] = mapping
@@ -351,6 +361,8 @@ class MappingService:
                 kafka = kafka_options.updated(kafka, body)
                 validation.check_filters(request)
                 self._check_destination(kafka)
+            elif mapping.kind is SourceKind.RABBITMQ:
+                validation.check_rabbitmq(request, create=False)
             else:
                 validation.check_sqs(request, batch_size=batch_size, batching_window=window)
             name, qualifier, function_arn = mapping.function, mapping.qualifier, mapping.function_arn
@@ -370,6 +382,7 @@ class MappingService:
                 filters=mapping.filters if request.filters is None else request.filters,
                 response_types=mapping.response_types if request.response_types is None else request.response_types,
                 maximum_concurrency=concurrency, kafka=kafka,
+                access=mapping.access if request.access is None else request.access,
             )  # fmt: skip
             await self._store.change_resources([Resource(KIND, uuid, updated.doc())])
             self._mappings[uuid] = updated

@@ -18,13 +18,14 @@ protocol. The contract, failure behaviour included:
   or the poller stopping): available again at once.
 - ``event`` is the payload the function gets for records, as AWS shapes it for this source.
 - ``lag`` reports how far behind the mapping is, for ``lamina mappings``; it does no waiting.
+- A source that holds a connection (Kafka, RabbitMQ) is also ``Closing``: the poller closes it when it stops.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from lamina.errors import LaminaError
 from lamina.mappings.batching import BatchLimits
@@ -67,3 +68,8 @@ class Source(Protocol):
     def event(self, records: Sequence[Record]) -> bytes: ...
 
     def lag(self) -> Lag: ...
+
+
+@runtime_checkable
+class Closing(Protocol):
+    async def close(self) -> None: ...

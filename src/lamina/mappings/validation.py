@@ -2,7 +2,8 @@
 
 First the API model's constraints (types, ranges, patterns, enums: ``ValidationException``, every
 broken one listed in one message, as AWS lists them), then what the source kind allows
-(``InvalidParameterValueException``, AWS's wording): ``parse`` and ``check_sqs`` are pure; the
+(``InvalidParameterValueException``, AWS's wording): ``parse``, ``check_sqs`` and
+``check_rabbitmq`` are pure; the
 function's and the queue's existence are the service's to check, after these.
 """
 
@@ -49,8 +50,12 @@ STREAM_OPTIONS = (
 # Sources Lamina does not read yet, by the ARN's service: refused rather than mapped to nothing.
 _NOT_YET = {
     "kinesis": "Amazon Kinesis streams", "dynamodb": "Amazon DynamoDB streams", "kafka": "Amazon MSK (Kafka) clusters",
-    "mq": "Amazon MQ brokers", "rds": "Amazon DocumentDB change streams",
+    "rds": "Amazon DocumentDB change streams",
 }  # fmt: skip
+_ACCESS_TYPES = ("BASIC_AUTH", "VPC_SUBNET", "VPC_SECURITY_GROUP", "SASL_SCRAM_512_AUTH", "SASL_SCRAM_256_AUTH",
+                 "VIRTUAL_HOST", "CLIENT_CERTIFICATE_TLS_AUTH", "SERVER_ROOT_CA_CERTIFICATE")  # fmt: skip
+_URI = re.compile(r"^[a-zA-Z0-9-/*:_+=.@-]*$")
+MQ_DEFAULT_BATCH = 100
 SQS_MAX_BATCH = 10_000
 FIFO_MAX_BATCH = 10
 DEFAULT_BATCH = 10
@@ -71,6 +76,8 @@ class Request:
     maximum_concurrency: int | None = None  # with scaling_given: None removes it
     stream_options: tuple[str, ...] = ()  # the stream-only options present, in STREAM_OPTIONS' order
     self_managed: bool = False  # SelfManagedEventSource (Kafka)
+    queues: tuple[str, ...] | None = None  # Queues (Amazon MQ)
+    access: tuple[tuple[str, str], ...] | None = None  # SourceAccessConfigurations: (Type, URI)
 
 
 def function_parts(value: str) -> tuple[str, str | None]:
@@ -158,6 +165,8 @@ def parse(body: Body, *, create: bool) -> Request:
                                     f"[{REPORT_BATCH_ITEM_FAILURES}]]"))  # fmt: skip
         response_types = tuple(types)
     filters = _filters(body.get("FilterCriteria"), found)
+    queues = _queues(body.get("Queues") if create else None, found)
+    access = _access(body.get("SourceAccessConfigurations"), found)
     enabled = body.get("Enabled")
     if enabled is not None and not isinstance(enabled, bool):
         raise InvalidParameterValue("Enabled must be a boolean")
@@ -169,8 +178,46 @@ def parse(body: Body, *, create: bool) -> Request:
         batching_window=numbers.get("MaximumBatchingWindowInSeconds"), filters=filters,
         response_types=response_types, scaling_given=scaling is not None, maximum_concurrency=concurrency,
         stream_options=tuple(k for k in STREAM_OPTIONS if body.get(k) is not None),
-        self_managed=body.get("SelfManagedEventSource") is not None,
+        self_managed=body.get("SelfManagedEventSource") is not None, queues=queues, access=access,
     )  # fmt: skip
+
+
+def _queues(value: object, found: list[str]) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(q, str) for q in value):
+        raise InvalidParameterValue("Queues must be a list of strings")
+    if len(value) != 1:
+        rule = "greater than or equal to 1" if not value else "less than or equal to 1"
+        found.append(_violation(f"[{', '.join(value)}]", "queues", f"Member must have length {rule}"))
+    for queue in value:
+        if not 1 <= len(queue) <= 1000:
+            rule = "greater than or equal to 1" if not queue else "less than or equal to 1000"
+            found.append(_violation(queue, "queues", f"Member must satisfy constraint: [Member must have length {rule}]"))
+    return tuple(value)
+
+
+def _access(value: object, found: list[str]) -> tuple[tuple[str, str], ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(a, dict) for a in value):
+        raise InvalidParameterValue("SourceAccessConfigurations must be a list of {\"Type\": ..., \"URI\": ...}")
+    if len(value) > 22:
+        found.append(_violation(len(value), "sourceAccessConfigurations", "Member must have length less than or equal to 22"))
+    pairs: list[tuple[str, str]] = []
+    for i, entry in enumerate(value, start=1):
+        kind, uri = entry.get("Type"), entry.get("URI")
+        if not isinstance(kind, str) or not isinstance(uri, str):
+            raise InvalidParameterValue("SourceAccessConfigurations entries need a Type and a URI (strings)")
+        if kind not in _ACCESS_TYPES:
+            found.append(_violation(kind, f"sourceAccessConfigurations.{i}.member.type",
+                                    f"Member must satisfy enum value set: [{', '.join(_ACCESS_TYPES)}]"))  # fmt: skip
+        if not 1 <= len(uri) <= 200 or not _URI.match(uri):
+            found.append(_violation(uri, f"sourceAccessConfigurations.{i}.member.uRI",
+                                    "Member must satisfy regular expression pattern: [a-zA-Z0-9-\\/*:_+=.@-]*"
+                                    if len(uri) <= 200 else "Member must have length less than or equal to 200"))  # fmt: skip
+        pairs.append((kind, uri))
+    return tuple(pairs)
 
 
 def _filters(criteria: object, found: list[str]) -> tuple[str, ...] | None:
@@ -194,7 +241,8 @@ def _filters(criteria: object, found: list[str]) -> tuple[str, ...] | None:
 
 
 def source_kind(request: Request) -> SourceKind:
-    """Which kind of source a Create names: SQS, self-managed Kafka (SelfManagedEventSource), or
+    """Which kind of source a Create names: SQS, self-managed Kafka (SelfManagedEventSource), Amazon
+    MQ (RabbitMQ: whether the broker is one Lamina knows is the service's to check), or
     ``InvalidParameterValue`` (one Lamina does not read yet, or none at all)."""
     if request.self_managed:
         return SourceKind.KAFKA
@@ -203,10 +251,12 @@ def source_kind(request: Request) -> SourceKind:
     service = request.source_arn.split(":")[2]
     if service == "sqs":
         return SourceKind.SQS
+    if service == "mq":
+        return SourceKind.RABBITMQ
     if service in _NOT_YET:
         raise InvalidParameterValue(
-            f"Lamina does not read from {_NOT_YET[service]} yet: only Amazon SQS queues (Lamina's own) and "
-            "self-managed Apache Kafka topics can be event sources."
+            f"Lamina does not read from {_NOT_YET[service]} yet: only Amazon SQS queues (Lamina's own), "
+            "self-managed Apache Kafka topics and Amazon MQ for RabbitMQ brokers can be event sources."
         )
     raise InvalidParameterValue("Unrecognized event source.")
 
@@ -227,6 +277,35 @@ def check_sqs(request: Request, *, batch_size: int, batching_window: int) -> Non
 
 
 def check_filters(request: Request) -> None:
+    for pattern in request.filters or ():
+        try:
+            compile_pattern(pattern)
+        except InvalidEventPattern:
+            raise InvalidParameterValue("Invalid filter pattern definition.") from None
+
+
+def check_rabbitmq(request: Request, *, create: bool) -> None:
+    """What an Amazon MQ for RabbitMQ source refuses (pure): stream and Kafka options, a Create
+    without one queue or without BASIC_AUTH, access types RabbitMQ does not take, patterns that
+    are not patterns."""
+    for option in request.stream_options:
+        if option not in ("Queues", "SourceAccessConfigurations"):
+            raise InvalidParameterValue(f"Unsupported {option} parameter for given event source mapping type.")
+    if request.response_types:
+        raise InvalidParameterValue("Unsupported FunctionResponseTypes parameter for given event source mapping type.")
+    if create and not request.queues:
+        raise InvalidParameterValue("Queues is a required parameter for Amazon MQ event sources: name one queue.")
+    access = request.access or ()
+    types = [kind for kind, _ in access]
+    for kind in types:
+        if kind not in ("BASIC_AUTH", "VIRTUAL_HOST"):
+            raise InvalidParameterValue(f"Unsupported source access configuration type {kind} for Amazon MQ for "
+                                        "RabbitMQ: only BASIC_AUTH and VIRTUAL_HOST are.")  # fmt: skip
+        if types.count(kind) > 1:
+            raise InvalidParameterValue(f"Source access configuration type {kind} may be given only once.")
+    if (create or request.access is not None) and "BASIC_AUTH" not in types:
+        raise InvalidParameterValue("Amazon MQ event sources require a BASIC_AUTH source access configuration "
+                                    "(the Secrets Manager ARN of the broker's credentials).")  # fmt: skip
     for pattern in request.filters or ():
         try:
             compile_pattern(pattern)

@@ -1,0 +1,119 @@
+"""A real RabbitMQ node for the tests: Debian's rabbitmq-server (scripts/install/rabbitmq.sh) run as
+the user running the tests, on free loopback ports, with its data, logs and configuration in a
+temporary directory and an epmd of its own (started here, so that it too is stopped by PID); the
+management plugin off. ``stop`` and ``start`` restart it on the same port, its durable queues and
+persistent messages kept."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"  # not /usr/sbin's wrapper, which becomes the rabbitmq user
+USER, PASSWORD, VHOST = "lamina", "s3cret pass", "lamina-vhost"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class RabbitMQ:
+    """One node; its default user is ``USER``/``PASSWORD`` and its only vhost ``VHOST``."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.port = free_port()
+        self.epmd_port = free_port()
+        self.dist_port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.epmd: subprocess.Popen[bytes] | None = None
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "rabbitmq.conf").write_text(
+            f"listeners.tcp.default = 127.0.0.1:{self.port}\n"
+            f"default_user = {USER}\n"
+            f"default_pass = {PASSWORD}\n"
+            f"default_vhost = {VHOST}\n"
+            "loopback_users = none\n"
+            "log.console = false\n"
+        )  # fmt: skip
+        (directory / "enabled_plugins").write_text("[].\n")
+        (directory / "home").mkdir(exist_ok=True)
+        self.env = {
+            **os.environ, "HOME": str(directory / "home"), "ERL_EPMD_PORT": str(self.epmd_port),
+            "RABBITMQ_NODENAME": f"lamina{self.port}@localhost", "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+            "RABBITMQ_NODE_PORT": str(self.port), "RABBITMQ_DIST_PORT": str(self.dist_port),
+            "RABBITMQ_MNESIA_BASE": str(directory / "mnesia"), "RABBITMQ_LOG_BASE": str(directory / "log"),
+            "RABBITMQ_CONFIG_FILE": str(directory / "rabbitmq.conf"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(directory / "enabled_plugins"),
+            "RABBITMQ_PID_FILE": str(directory / "rabbitmq.pid"), "RABBITMQ_USE_LONGNAME": "false",
+        }  # fmt: skip
+
+    def url(self, vhost: str | None = None) -> str:
+        path = "" if vhost is None else "/" + vhost.replace("/", "%2F")
+        return f"amqp://{USER}:{PASSWORD.replace(' ', '%20')}@127.0.0.1:{self.port}{path}"
+
+    def start(self, timeout: float = 90) -> RabbitMQ:
+        if self.epmd is None or self.epmd.poll() is not None:
+            self.epmd = subprocess.Popen([shutil.which("epmd") or "epmd", "-port", str(self.epmd_port)],
+                                         env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        with (self.directory / "server.out").open("ab") as log:
+            self.proc = subprocess.Popen([SERVER], env=self.env, cwd=self.directory, stdout=log, stderr=log,
+                                         start_new_session=True)  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"rabbitmq-server exited with {self.proc.returncode}: see {self.directory}")
+            if self._answers():
+                return self
+            time.sleep(0.2)
+        raise RuntimeError("rabbitmq-server did not start listening")
+
+    def _answers(self) -> bool:
+        """Whether the node speaks AMQP: it answers a protocol header with Connection.Start."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
+                s.sendall(b"AMQP\x00\x00\x09\x01")
+                return s.recv(1)[:1] == b"\x01"
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        """SIGTERM to the node's process group (the server script, beam and its helpers), by PID."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        if self.proc is not None:
+            try:  # helpers (erl_child_setup, inet_gethost) left in the group
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def close(self) -> None:
+        self.stop()
+        if self.epmd is not None and self.epmd.poll() is None:
+            self.epmd.terminate()
+            self.epmd.wait(10)
+
+
+@pytest.fixture(scope="session")
+def rabbitmq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RabbitMQ]:
+    if not Path(SERVER).exists():
+        pytest.skip("rabbitmq-server is not installed (scripts/install/rabbitmq.sh)")
+    node = RabbitMQ(tmp_path_factory.mktemp("rabbitmq")).start()
+    yield node
+    node.close()
