@@ -160,7 +160,8 @@ def _pooled(results: Results) -> list[Figure]:
     if (p := results.pooled) is None:
         return []
     return [
-        Figure(f"Invoke and GetFunctionConfiguration in turn, c={p.concurrency}: throughput", "req/s", p.pooled_per_s,
+        Figure(f"Invokes, every tenth request a GetFunctionConfiguration, c={p.concurrency}: throughput", "req/s",
+               p.pooled_per_s,
                Better.HIGHER, CENTRAL),
         Figure(f"the same, vs Invoke alone, c={p.concurrency}", "×", p.ratio, Better.HIGHER, CENTRAL),
     ]  # fmt: skip

@@ -37,7 +37,7 @@ class Endpoint:
     body: bytes = b"{}"
     method: str = "POST"
     headers: Mapping[str, str] = field(default_factory=dict)
-    # Sent every other time on each of wrk's threads, in turn with this one (wrk only).
+    # Sent every tenth time on each of wrk's threads, this one the other nine (wrk only).
     alternate: Endpoint | None = None
 
     @property

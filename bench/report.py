@@ -130,7 +130,8 @@ def main_table(results: Results) -> str | None:
         lamina_row(f"same run, Invoke API, c={h.concurrency}: throughput (req/s) / p50 (ms)",
                    f"{h.invoke_per_s:,.0f} / {_ms(h.invoke_p50_ms)}")
     if (p := results.pooled) is not None:
-        lamina_row(f"Invoke and GetFunctionConfiguration in turn, c={p.concurrency}: throughput (req/s; vs Invoke alone)",
+        lamina_row(f"Invokes, every tenth request a GetFunctionConfiguration, c={p.concurrency}: throughput "
+                   "(req/s; vs Invokes alone)",
                    f"{p.pooled_per_s:,.0f} ({p.ratio or 0:.2f}×)")
     if (s := results.scaling) is not None and s.steps:
         best = max(s.steps, key=lambda st: st.throughput)

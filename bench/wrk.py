@@ -62,7 +62,7 @@ def script(endpoint: Endpoint) -> str:
         # Formatted in init: wrk sets the Host header only once the script has loaded.
         lines += ["local requests, sent = nil, 0",
                   f"init = function(args) requests = {{{formatted(endpoint)}, {formatted(other)}}} end",
-                  "request = function() sent = sent + 1; return requests[sent % 2 + 1] end"]  # fmt: skip
+                  "request = function() sent = sent + 1; return requests[sent % 10 == 0 and 2 or 1] end"]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

@@ -3,8 +3,8 @@
 boto3 keeps a pool of connections and sends every call of a client over it, so the connection an
 Invoke goes out on has often carried a GetFunction or a CreateFunction before. Two targets at
 concurrency 8, in the order A B B A as in the HTTP API scenario: "invoke", Invokes alone; and
-"pooled", each of wrk's threads sending an Invoke and a GetFunctionConfiguration in turn over its
-connections. The figure is the pooled target's throughput over the Invokes' alone: before the
+"pooled", each of wrk's threads sending a GetFunctionConfiguration every tenth request and Invokes
+the other nine over its connections. The figure is the pooled target's throughput over the Invokes' alone: before the
 front door lent aiohttp single requests, a connection that made one control call was aiohttp's for
 good, and its Invokes ran the slower path.
 """
@@ -31,7 +31,7 @@ FUNCTION = "noop"
 class PooledResult:
     concurrency: int
     invoke: list[WarmPoint]  # Invokes alone, in order
-    pooled: list[WarmPoint]  # Invokes and GetFunctionConfiguration in turn
+    pooled: list[WarmPoint]  # nine Invokes, then a GetFunctionConfiguration, and again
     invoke_per_s: float  # mean throughput of each
     pooled_per_s: float
 
@@ -61,5 +61,6 @@ async def run(lamina: Lamina, profile: Profile, scratch: Path, progress: Progres
     result = PooledResult(CONCURRENCY, points["invoke"], points["pooled"],
                           statistics.mean(p.throughput for p in points["invoke"]),
                           statistics.mean(p.throughput for p in points["pooled"]))  # fmt: skip
-    progress(f"pooled  Invoke and GetFunctionConfiguration in turn / Invoke alone: {result.ratio or 0:.2f}×")
+    progress(f"pooled  Invokes with a GetFunctionConfiguration every tenth request / Invokes alone: "
+             f"{result.ratio or 0:.2f}×")
     return result
