@@ -374,3 +374,21 @@ def test_a_graceful_stop_lets_a_batch_in_flight_finish(make_server: Any, tmp_pat
     assert counts(sqs_client(second.endpoint), url) == (0, 0)  # deleted before the first server stopped
     (record,) = printed(second.endpoint, "slow", 1)
     assert record["body"] == "finish me"
+
+
+def test_last_processing_result_is_kept_across_a_restart(make_server: Any, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    first = make_server(data)
+    client = first.client()
+    deploy(client, "kept", FAILING)
+    url, arn = make_queue(sqs_client(first.endpoint), "kept", VisibilityTimeout="60")
+    uuid = client.create_event_source_mapping(FunctionName="kept", EventSourceArn=arn)["UUID"]
+    sqs_client(first.endpoint).send_message(QueueUrl=url, MessageBody="poison")
+    problem = "PROBLEM: Function call failed"
+    wait_until(lambda: client.get_event_source_mapping(UUID=uuid)["LastProcessingResult"] == problem, timeout=60)
+    assert first.stop() == 0  # no change of the mapping since it was created: only the result was written
+
+    second = make_server(data)
+    # the message is still in flight (60 s): no batch runs to report anything anew
+    got = second.client().get_event_source_mapping(UUID=uuid)
+    assert (got["State"], got["LastProcessingResult"]) == ("Enabled", problem)

@@ -282,8 +282,10 @@ def test_transitional_states_settle_as_aws_s_do() -> None:
 
 def test_the_stored_document_round_trips() -> None:
     mapping = _mapping(filters=('{"body": ["x"]}',), response_types=("ReportBatchItemFailures",),
-                       maximum_concurrency=3)  # fmt: skip
+                       maximum_concurrency=3, last_result="PROBLEM: Function call failed")  # fmt: skip
     assert EventSourceMapping.from_doc(json.loads(json.dumps(mapping.doc()))) == mapping
+    earlier = {k: v for k, v in _mapping().doc().items() if k != "LastProcessingResult"}  # stored before it was
+    assert EventSourceMapping.from_doc(earlier).last_result == "No records processed"
 
 
 def test_the_api_document() -> None:
@@ -315,17 +317,3 @@ def test_mapping_rows_show_names_state_result_and_lag() -> None:
         ["u-2", "orders", "f:live", "Enabled", "OK", "3", "1m", "5"],
     ]
     assert [format_age(s) for s in (5.4, 600.0, 7200.0)] == ["5s", "10m", "2.0h"]
-
-
-def test_backlog_counts_visible_messages_and_the_oldest_ones_age() -> None:
-    from lamina.mappings.sqs import backlog
-    from lamina.queues.receiving import Held
-    from lamina.store.base import QueueMessage
-
-    def held(sent_ms: int, visible_ms: int) -> Held:
-        return Held(QueueMessage("q", f"m{sent_ms}", "b", "{}", sent_ms, visible_ms), visible_ms)
-
-    lag = backlog([held(1_000, 1_000), held(4_000, 4_000), held(500, 99_000)], now_ms=10_000)
-    assert lag.backlog == 2 and lag.oldest_age_seconds == 9.0  # the in-flight one (sent at 500) is not waiting
-    empty = backlog([], now_ms=10_000)
-    assert empty.backlog == 0 and empty.oldest_age_seconds is None

@@ -70,7 +70,7 @@ class EventSourceMapping:
         return self
 
     def doc(self) -> dict[str, object]:
-        """The stored document (``last_result`` is kept in memory only: it changes with every batch)."""
+        """The stored document (``last_result`` included: the service writes it when it changes)."""
         return {
             "UUID": self.uuid, "Kind": self.kind.value, "EventSourceArn": self.source_arn,
             "FunctionName": self.function, "Qualifier": self.qualifier, "FunctionArn": self.function_arn,
@@ -78,6 +78,7 @@ class EventSourceMapping:
             "Enabled": self.enabled, "State": self.state.value, "LastModified": self.last_modified,
             "Filters": list(self.filters), "FunctionResponseTypes": list(self.response_types),
             "MaximumConcurrency": self.maximum_concurrency, "StateTransitionReason": self.state_reason,
+            "LastProcessingResult": self.last_result,
         }  # fmt: skip
 
     @classmethod
@@ -102,6 +103,7 @@ class EventSourceMapping:
             filters=tuple(str(f) for f in filters), response_types=tuple(str(t) for t in types),
             maximum_concurrency=concurrency if isinstance(concurrency, int) else None,
             state_reason=str(doc.get("StateTransitionReason") or USER_INITIATED),
+            last_result=str(doc.get("LastProcessingResult") or NO_RECORDS),
         )  # fmt: skip
 
     def document(self, region: str, account: str) -> dict[str, object]:

@@ -11,7 +11,8 @@ A receive that finds nothing parks on its queue's ``Waiters`` until a send wakes
 delayed or in-flight message becomes visible, or its wait ends: no polling.
 
 ``Queues`` is also the seam other parts use (event source mappings, destinations, dead letters,
-event-bus targets): ``get``, ``receive``, ``delete``, ``change_visibility`` and ``send`` by ARN.
+event-bus targets): ``get``, ``receive``, ``delete``, ``change_visibility``, ``send`` and
+``backlog`` by ARN.
 """
 
 from __future__ import annotations
@@ -33,11 +34,11 @@ from lamina.queues.errors import (
 )  # fmt: skip
 from lamina.queues.messages import MessageAttribute
 from lamina.queues.queue import Queue, Sent
-from lamina.queues.receiving import Held
+from lamina.queues.receiving import Backlog, Held
 from lamina.settings import Settings
 from lamina.store.base import MessageState, QueueMessage, Resource, Store
 
-__all__ = ["MessageAttribute", "QueueInfo", "Queues", "Received", "Sent", "queue_arn_parts"]
+__all__ = ["Backlog", "MessageAttribute", "QueueInfo", "Queues", "Received", "Sent", "queue_arn_parts"]
 
 log = logging.getLogger(__name__)
 KIND = "sqs/queue"
@@ -123,6 +124,12 @@ class Queues:
         if queue is None:
             return None
         return QueueInfo(queue.arn, queue.name, self.url_of(queue.name), queue.fifo, queue.number("VisibilityTimeout"))
+
+    def backlog(self, arn: str) -> Backlog | None:
+        """``(visible, in_flight, oldest_age_s)`` of the queue with this ARN now (None: no such queue);
+        in memory, no I/O."""
+        queue = self.by_arn(arn)
+        return None if queue is None else receiving.backlog(queue.messages.values(), self._now_ms())
 
     async def receive(self, arn: str, max_messages: int, wait_seconds: float,
                       visibility_timeout: int | None = None) -> list[Received]:  # fmt: skip
