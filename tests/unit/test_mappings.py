@@ -202,11 +202,18 @@ def test_fifo_failure_holds_back_the_rest_of_its_group_only() -> None:
 def test_width_grows_while_full_and_shrinks_while_empty_within_the_cap() -> None:
     limit = scaling.cap(maximum_concurrency=7, reserved=None)
     assert limit == 7 and scaling.initial(limit) == 5
-    assert scaling.next_width(5, limit, full=True, empty=False) == 6
-    assert scaling.next_width(7, limit, full=True, empty=False) == 7
-    assert scaling.next_width(2, limit, full=False, empty=True) == 1
-    assert scaling.next_width(1, limit, full=False, empty=True) == 1
-    assert scaling.next_width(5, limit, full=False, empty=False) == 5
+    assert scaling.next_width(5, limit, full=True, empty=False, since_growth_s=1.0) == 6
+    assert scaling.next_width(7, limit, full=True, empty=False, since_growth_s=1.0) == 7
+    assert scaling.next_width(2, limit, full=False, empty=True, since_growth_s=0.0) == 1
+    assert scaling.next_width(1, limit, full=False, empty=True, since_growth_s=0.0) == 1
+    assert scaling.next_width(5, limit, full=False, empty=False, since_growth_s=9.0) == 5
+
+
+def test_width_grows_by_one_a_second_at_most_as_lambdas_sixty_a_minute() -> None:
+    assert scaling.next_width(5, 1000, full=True, empty=False, since_growth_s=0.999) == 5
+    assert scaling.next_width(5, 1000, full=True, empty=False, since_growth_s=scaling.GROWTH_INTERVAL_S) == 6
+    assert 60 / scaling.GROWTH_INTERVAL_S == 60
+    assert scaling.next_width(6, 1000, full=False, empty=True, since_growth_s=0.0) == 5  # shrinking is not paced
     assert scaling.cap(None, 3) == 3 and scaling.cap(None, None) == 1000 and scaling.cap(None, 0) == 1
     assert scaling.initial(scaling.cap(2, None)) == 2
 
