@@ -141,18 +141,8 @@ class Queues:
     async def delete(self, arn: str, receipt_handles: Sequence[str]) -> None:
         """DeleteMessage for each handle; an unknown or stale handle is ignored."""
         queue = self.by_arn(arn)
-        if queue is None:
-            return
-        gone = []
-        for handle in receipt_handles:
-            try:
-                held = self._held(queue, handle)
-            except ReceiptHandleIsInvalid:
-                continue
-            if held is not None and queue.messages.pop(held.seq, None) is not None:
-                gone.append(held.seq)
-        if gone:
-            await self._store.change_queue_messages(deletes=gone)  # one transaction for the batch
+        if queue is not None:
+            await self.delete_messages(queue, receipt_handles)
 
     async def change_visibility(self, arn: str, receipt_handle: str, timeout_seconds: int) -> None:
         """ChangeMessageVisibility; a stale handle is ignored."""
@@ -471,11 +461,28 @@ class Queues:
 
     async def delete_message(self, queue: Queue, handle: str) -> None:
         """DeleteMessage: a handle of a message deleted already, or received again since, is not an error."""
-        held = self._held(queue, handle)
-        if held is None:
-            return
-        queue.messages.pop(held.seq, None)
-        await self._store.change_queue_messages(deletes=[held.seq])
+        (invalid,) = await self.delete_messages(queue, [handle])
+        if invalid is not None:
+            raise invalid
+
+    async def delete_messages(self, queue: Queue, handles: Sequence[str]) -> list[ReceiptHandleIsInvalid | None]:
+        """DeleteMessage for each handle, in one store transaction: per handle, the error if it is not
+        a receipt handle of this queue, else None (deleted; or deleted already, or received again
+        since, which is not an error)."""
+        outcomes: list[ReceiptHandleIsInvalid | None] = []
+        gone = []
+        for handle in handles:
+            try:
+                held = self._held(queue, handle)
+            except ReceiptHandleIsInvalid as exc:
+                outcomes.append(exc)
+                continue
+            outcomes.append(None)
+            if held is not None and queue.messages.pop(held.seq, None) is not None:
+                gone.append(held.seq)
+        if gone:
+            await self._store.change_queue_messages(deletes=gone)
+        return outcomes
 
     async def change_message_visibility(self, queue: Queue, handle: str, timeout: int, *, strict: bool = True) -> None:
         if not 0 <= timeout <= MAX_VISIBILITY_S:
