@@ -167,10 +167,25 @@ def _pooled(results: Results) -> list[Figure]:
     ]  # fmt: skip
 
 
+def _mappings(results: Results) -> list[Figure]:
+    if (m := results.mappings) is None:
+        return []
+    out = [Figure(f"event source mapping, batch {r.batch_size}: records delivered", "records/s", r.per_s,
+                  Better.HIGHER, CENTRAL) for r in m.runs]  # fmt: skip
+    return [
+        *out,
+        Figure("event source mappings: same run, raw receive and delete", "messages/s", m.raw_per_s, Better.HIGHER,
+               CENTRAL),
+        Figure("event source mapping, batch 100, vs raw receive and delete", "×", m.ratio, Better.HIGHER, CENTRAL),
+        Figure("event source mapping: SendMessage to handler, p50", "ms", m.latency.p50_ms, Better.LOWER, CENTRAL),
+    ]  # fmt: skip
+
+
 def of(results: Results) -> list[Figure]:
     """Every comparable figure of ``results``, in the order of the report's tables."""
     return [*_warm(results), *_cold(results), *_density(results), *_burst(results), *_async(results),
-            *_http_api(results), *_pooled(results), *_scaling(results), *_runtimes(results), *_matcher(results)]  # fmt: skip
+            *_http_api(results), *_pooled(results), *_scaling(results), *_runtimes(results), *_matcher(results),
+            *_mappings(results)]  # fmt: skip
 
 
 def merge(measured: Sequence[Figure]) -> Figure:

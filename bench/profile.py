@@ -27,6 +27,8 @@ class Profile:
     async_rounds: int = 3  # rounds of both (the median round counts)
     async_latency_requests: int = 1000  # one at a time, synchronous then Event, for their latencies
     matcher_s: float = 6.0  # matching events against 1,000 event patterns, index, every rule and baseline in turn
+    mapping_messages: int = 20_000  # pre-loaded into a queue, per event source mapping run and the raw run
+    mapping_latency_messages: int = 200  # sent one at a time through a mapping, for its latency
 
 
 FULL = Profile(
@@ -41,4 +43,5 @@ QUICK = Profile(
     density_hold=50, burst=50, burst_sleep_s=1.0, scaling_limit=64, scaling_max=256,
     scaling_measure_s=0.7, probe_interval_s=0.1, runtimes_functions=2, runtimes_warm_requests=100,
     runtimes_warmup_requests=20, async_events=500, async_latency_requests=200, matcher_s=1.5,
+    mapping_messages=2000, mapping_latency_messages=50,
 )  # fmt: skip

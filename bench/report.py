@@ -18,7 +18,7 @@ from bench.compare import Comparison, Verdict, compare, worse
 from bench.results import Compared, Results
 from bench.scenarios.warm import WarmPoint
 from bench.stats import ratio
-from bench.targets import Check, checks
+from bench.targets import MAPPING_CHECK, Check, checks
 
 Row = Sequence[str]
 
@@ -133,6 +133,15 @@ def main_table(results: Results) -> str | None:
         lamina_row(f"Invokes, every tenth request a GetFunctionConfiguration, c={p.concurrency}: throughput "
                    "(req/s; vs Invokes alone)",
                    f"{p.pooled_per_s:,.0f} ({p.ratio or 0:.2f}×)")
+    if (e := results.mappings) is not None:
+        for r in e.runs:
+            lamina_row(f"event source mapping, batch {r.batch_size}: {e.messages:,} records delivered (records/s; "
+                       f"pollers up to)", f"{r.per_s:,.0f} ({r.widest})",
+                       *([MAPPING_CHECK] if r.batch_size == 100 else []))  # fmt: skip
+        lamina_row(f"same run, raw ReceiveMessage + DeleteMessageBatch, {e.raw_loops} loops (messages/s)",
+                   f"{e.raw_per_s:,.0f}")
+        lamina_row(f"event source mapping: SendMessage → handler, one at a time, p50 / p99 (ms, {e.latency.count})",
+                   f"{_ms(e.latency.p50_ms)} / {_ms(e.latency.p99_ms)}")
     if (s := results.scaling) is not None and s.steps:
         best = max(s.steps, key=lambda st: st.throughput)
         lamina_row(f"scaling: peak throughput (req/s, limit {s.limit})", f"{best.throughput:,.0f} at c={best.concurrency}")

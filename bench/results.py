@@ -13,6 +13,7 @@ from bench.scenarios.cold import ColdResult
 from bench.scenarios.density import DensityResult
 from bench.scenarios.matcher import MatcherResult
 from bench.scenarios.http_api import HttpApiResult
+from bench.scenarios.mappings import MappingsResult
 from bench.scenarios.pooled import PooledResult
 from bench.scenarios.runtimes import RuntimesResult
 from bench.scenarios.scaling import ScalingResult
@@ -39,6 +40,7 @@ class Results:
     matcher: MatcherResult | None = None
     http_api: HttpApiResult | None = None
     pooled: PooledResult | None = None
+    mappings: MappingsResult | None = None
 
     def warm_point(self, target: str, concurrency: int) -> WarmPoint | None:
         return next((p for p in self.warm or [] if p.target == target and p.concurrency == concurrency), None)

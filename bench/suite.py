@@ -28,7 +28,9 @@ from bench.load import Endpoint
 from bench.procs import Processes, ServerError
 from bench.profile import Profile
 from bench.results import Results
-from bench.scenarios import asynchronous, burst, cold, density, http_api, matcher, pooled, runtimes, scaling, warm
+from bench.scenarios import (
+    asynchronous, burst, cold, density, http_api, mappings, matcher, pooled, runtimes, scaling, warm,
+)  # fmt: skip
 from bench.types import Progress
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,9 +130,16 @@ async def _pooled(bench: Bench, results: Results) -> None:
         results.pooled = await pooled.run(lamina, bench.profile, bench.workdir, bench.progress)
 
 
+async def _mappings(bench: Bench, results: Results) -> None:
+    async with bench.lamina("mappings") as lamina:
+        p = bench.profile
+        results.mappings = await mappings.run(lamina, p.mapping_messages, p.mapping_latency_messages, bench.progress)
+
+
 SCENARIOS: dict[str, Callable[[Bench, Results], Awaitable[None]]] = {
     "warm": _warm, "cold": _cold, "runtimes": _runtimes, "density": _density, "burst": _burst, "scaling": _scaling,
     "async": _async, "http_api": _http_api, "pooled": _pooled, "matcher": _matcher,
+    "mappings": _mappings,
 }  # fmt: skip
 
 

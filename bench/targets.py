@@ -17,6 +17,7 @@ BURST_TARGET_S = 2.0
 COLD_P50_MS = 10.0
 IDLE_PSS_MB = 5.0
 FIT_ENVS = 1000
+MAPPING_CHECK = "event source mapping, batch 100, vs raw receive and delete"
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,10 @@ def checks(results: Results) -> list[Check]:
     h = results.http_api
     out.append(_ratio_check("HTTP API route vs Invoke API throughput, c=8", "≥ 0.90×", h.route_per_s if h else None,
                             h.invoke_per_s if h else None, at_least=0.9))  # fmt: skip
+
+    e = results.mappings
+    out.append(_ratio_check(MAPPING_CHECK, "≥ 0.50×", e.per_s(100) if e else None, e.raw_per_s if e else None,
+                            at_least=0.5))  # fmt: skip
 
     s = results.scaling
     sat = s.saturated if s else None

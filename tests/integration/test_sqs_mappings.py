@@ -216,14 +216,16 @@ def test_a_restart_resumes_the_mapping(make_server: Any, tmp_path: Path) -> None
 def test_kill_9_mid_stream_loses_nothing(make_server: Any, tmp_path: Path) -> None:
     """The function finishes the messages numbered below 20 and hangs on the others the first time
     it gets them; Lamina is killed with those in flight. After the restart every message reaches
-    the function (duplicates allowed, counted) and the queue empties."""
+    the function (duplicates allowed, counted) and the queue empties. The hang is 15 s: the pollers
+    add a worker a second at most and a hanging worker adds none, so those never received before
+    the kill are worked through in rounds of a few workers after the restart, each round a hang."""
     data = tmp_path / "data"
     first = make_server(data)
     worker = ("import json, time\n"
               "def handler(event, context):\n"
               "    for r in event['Records']:\n"
               "        if int(r['body']) >= 20 and r['attributes']['ApproximateReceiveCount'] == '1':\n"
-              "            time.sleep(60)\n"
+              "            time.sleep(15)\n"
               "        print('GOT ' + r['body'])\n")  # fmt: skip
     deploy(first.client(), "streamed", worker, Timeout=120)
     sqs = sqs_client(first.endpoint)
@@ -374,3 +376,21 @@ def test_a_graceful_stop_lets_a_batch_in_flight_finish(make_server: Any, tmp_pat
     assert counts(sqs_client(second.endpoint), url) == (0, 0)  # deleted before the first server stopped
     (record,) = printed(second.endpoint, "slow", 1)
     assert record["body"] == "finish me"
+
+
+def test_last_processing_result_is_kept_across_a_restart(make_server: Any, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    first = make_server(data)
+    client = first.client()
+    deploy(client, "kept", FAILING)
+    url, arn = make_queue(sqs_client(first.endpoint), "kept", VisibilityTimeout="60")
+    uuid = client.create_event_source_mapping(FunctionName="kept", EventSourceArn=arn)["UUID"]
+    sqs_client(first.endpoint).send_message(QueueUrl=url, MessageBody="poison")
+    problem = "PROBLEM: Function call failed"
+    wait_until(lambda: client.get_event_source_mapping(UUID=uuid)["LastProcessingResult"] == problem, timeout=60)
+    assert first.stop() == 0  # no change of the mapping since it was created: only the result was written
+
+    second = make_server(data)
+    # the message is still in flight (60 s): no batch runs to report anything anew
+    got = second.client().get_event_source_mapping(UUID=uuid)
+    assert (got["State"], got["LastProcessingResult"]) == ("Enabled", problem)

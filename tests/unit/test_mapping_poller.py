@@ -4,6 +4,7 @@ scaling with the backlog, throttles retried, failures given back, stopping."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -127,7 +128,8 @@ def test_full_batches_widen_the_poller_to_its_cap_and_empty_ones_narrow_it() -> 
 
         source = FakeSource([_record(n) for n in range(200)])
         host = FakeHost(invoke, cap=7)
-        poller = Poller(UUID, source, host, sleep=_no_pause)
+        seconds = itertools.count()  # a second passes at every reading: each full batch may widen it
+        poller = Poller(UUID, source, host, sleep=_no_pause, clock=lambda: float(next(seconds)))
         poller.start()
         await _until(lambda: len(source.acknowledged) == 200)
         await _until(lambda: poller is not None and poller.width == 1)  # nothing left: one worker keeps polling
@@ -275,3 +277,27 @@ def test_stop_cuts_a_batch_off_at_its_deadline_and_acknowledges_nothing_of_it() 
         return source.acknowledged
 
     assert asyncio.run(scenario()) == []
+
+
+def test_full_batches_widen_the_poller_once_a_second_at_most() -> None:
+    async def scenario() -> int:
+        widths: list[int] = []
+        poller: Poller | None = None
+
+        async def invoke(payload: bytes) -> Answer:
+            assert poller is not None
+            widths.append(poller.width)
+            if _numbers(payload)[0] >= 100:
+                now[0] = 1.0  # half way, a second later: one more batch at once, and only one
+            await asyncio.sleep(0)
+            return Answer(b"null")
+
+        source = FakeSource([_record(n) for n in range(200)])
+        now = [0.0]
+        poller = Poller(UUID, source, FakeHost(invoke, cap=50), sleep=_no_pause, clock=lambda: now[0])
+        poller.start()
+        await _until(lambda: len(source.acknowledged) == 200)
+        await poller.stop()
+        return max(widths)
+
+    assert asyncio.run(scenario()) == 6  # 100 full batches, five at once to begin with

@@ -203,11 +203,18 @@ def test_fifo_failure_holds_back_the_rest_of_its_group_only() -> None:
 def test_width_grows_while_full_and_shrinks_while_empty_within_the_cap() -> None:
     limit = scaling.cap(maximum_concurrency=7, reserved=None)
     assert limit == 7 and scaling.initial(limit) == 5
-    assert scaling.next_width(5, limit, full=True, empty=False) == 6
-    assert scaling.next_width(7, limit, full=True, empty=False) == 7
-    assert scaling.next_width(2, limit, full=False, empty=True) == 1
-    assert scaling.next_width(1, limit, full=False, empty=True) == 1
-    assert scaling.next_width(5, limit, full=False, empty=False) == 5
+    assert scaling.next_width(5, limit, full=True, empty=False, since_growth_s=1.0) == 6
+    assert scaling.next_width(7, limit, full=True, empty=False, since_growth_s=1.0) == 7
+    assert scaling.next_width(2, limit, full=False, empty=True, since_growth_s=0.0) == 1
+    assert scaling.next_width(1, limit, full=False, empty=True, since_growth_s=0.0) == 1
+    assert scaling.next_width(5, limit, full=False, empty=False, since_growth_s=9.0) == 5
+
+
+def test_width_grows_by_one_a_second_at_most_as_lambdas_sixty_a_minute() -> None:
+    assert scaling.next_width(5, 1000, full=True, empty=False, since_growth_s=0.999) == 5
+    assert scaling.next_width(5, 1000, full=True, empty=False, since_growth_s=scaling.GROWTH_INTERVAL_S) == 6
+    assert 60 / scaling.GROWTH_INTERVAL_S == 60
+    assert scaling.next_width(6, 1000, full=False, empty=True, since_growth_s=0.0) == 5  # shrinking is not paced
     assert scaling.cap(None, 3) == 3 and scaling.cap(None, None) == 1000 and scaling.cap(None, 0) == 1
     assert scaling.initial(scaling.cap(2, None)) == 2
 
@@ -283,8 +290,10 @@ def test_transitional_states_settle_as_aws_s_do() -> None:
 
 def test_the_stored_document_round_trips() -> None:
     mapping = _mapping(filters=('{"body": ["x"]}',), response_types=("ReportBatchItemFailures",),
-                       maximum_concurrency=3)  # fmt: skip
+                       maximum_concurrency=3, last_result="PROBLEM: Function call failed")  # fmt: skip
     assert EventSourceMapping.from_doc(json.loads(json.dumps(mapping.doc()))) == mapping
+    earlier = {k: v for k, v in _mapping().doc().items() if k != "LastProcessingResult"}  # stored before it was
+    assert EventSourceMapping.from_doc(earlier).last_result == "No records processed"
 
 
 def test_the_api_document() -> None:
@@ -316,17 +325,3 @@ def test_mapping_rows_show_names_state_result_and_lag() -> None:
         ["u-2", "orders", "f:live", "Enabled", "OK", "3", "1m", "5"],
     ]
     assert [format_age(s) for s in (5.4, 600.0, 7200.0)] == ["5s", "10m", "2.0h"]
-
-
-def test_backlog_counts_visible_messages_and_the_oldest_ones_age() -> None:
-    from lamina.mappings.sqs import backlog
-    from lamina.queues.receiving import Held
-    from lamina.store.base import QueueMessage
-
-    def held(sent_ms: int, visible_ms: int) -> Held:
-        return Held(QueueMessage("q", f"m{sent_ms}", "b", "{}", sent_ms, visible_ms), visible_ms)
-
-    lag = backlog([held(1_000, 1_000), held(4_000, 4_000), held(500, 99_000)], now_ms=10_000)
-    assert lag.backlog == 2 and lag.oldest_age_seconds == 9.0  # the in-flight one (sent at 500) is not waiting
-    empty = backlog([], now_ms=10_000)
-    assert empty.backlog == 0 and empty.oldest_age_seconds is None

@@ -12,7 +12,7 @@ from lamina.queues import fifo, messages, model
 from lamina.queues.errors import InvalidAttributeName, InvalidAttributeValue, InvalidMessageContents
 from lamina.queues.errors import InvalidParameterValue
 from lamina.queues.messages import MessageAttribute
-from lamina.queues.receiving import Held, choose, counts, next_visible_ms
+from lamina.queues.receiving import Held, backlog, choose, counts, next_visible_ms
 from lamina.store.base import QueueMessage
 
 
@@ -175,3 +175,13 @@ def test_counts_and_the_next_message_to_become_visible() -> None:
     assert (c.visible, c.not_visible, c.delayed) == (1, 1, 1)
     assert next_visible_ms(queue, 100) == 200
     assert next_visible_ms(queue, 300) is None
+
+
+def test_backlog_counts_visible_and_in_flight_messages_and_the_oldest_visible_ones_age() -> None:
+    queue = [held(1, sent_ms=500, visible_ms=99_000, receive_count=1), held(2, sent_ms=1_000, visible_ms=1_000),
+             held(3, sent_ms=4_000, visible_ms=4_000), held(4, sent_ms=6_000, visible_ms=20_000)]  # fmt: skip
+    # 1 is in flight (sent first, yet not waiting), 4 is delayed: neither visible nor in flight
+    assert backlog(queue, 10_000) == (2, 1, 9.0)
+    assert backlog(queue, 20_000) == (3, 1, 19.0)
+    assert backlog(queue, 99_000) == (4, 0, 98.5)
+    assert backlog([], 10_000) == (0, 0, None)

@@ -67,6 +67,37 @@ def test_the_seam_sends_receives_hides_and_deletes_by_arn() -> None:
     run(scenario)
 
 
+def test_deleting_a_batch_fails_only_the_handles_that_are_not_this_queues() -> None:
+    async def scenario(store: MemoryStore, queues: Queues, clock: Clock) -> None:
+        queue = await queues.create_queue("jobs", {"VisibilityTimeout": "10"}, {})
+        for i in range(3):
+            await queues.send(ARN + "jobs", f"m{i}")
+        first, second, third = await queues.receive(ARN + "jobs", 3, 0)
+        await queues.delete(ARN + "jobs", [third.receipt_handle])
+        outcomes = await queues.delete_messages(queue, [first.receipt_handle, "not-a-handle", third.receipt_handle,
+                                                        second.receipt_handle])  # fmt: skip
+        assert [type(o).__name__ for o in outcomes] == ["NoneType", "ReceiptHandleIsInvalid", "NoneType", "NoneType"]
+        assert queue.messages == {} and await store.list_queue_messages() == []
+
+    run(scenario)
+
+
+def test_backlog_by_arn_says_what_waits_what_is_in_flight_and_how_old_the_oldest_is() -> None:
+    async def scenario(store: MemoryStore, queues: Queues, clock: Clock) -> None:
+        await queues.create_queue("jobs", {"VisibilityTimeout": "10"}, {})
+        assert queues.backlog(ARN + "jobs") == (0, 0, None)
+        assert queues.backlog(ARN + "absent") is None
+        for i in range(3):
+            await queues.send(ARN + "jobs", f"m{i}")
+        clock.now += 4
+        await queues.receive(ARN + "jobs", 1, 0)
+        assert queues.backlog(ARN + "jobs") == (2, 1, 4.0)
+        clock.now += 10  # its visibility timeout ended: waiting again
+        assert queues.backlog(ARN + "jobs") == (3, 0, 14.0)
+
+    run(scenario)
+
+
 def test_a_long_poll_is_woken_by_a_send_and_a_deleted_queue_ends_it() -> None:
     async def scenario(store: MemoryStore, queues: Queues, clock: Clock) -> None:
         await queues.create_queue("waits", {}, {})

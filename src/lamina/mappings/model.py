@@ -82,7 +82,7 @@ class EventSourceMapping:
         return self
 
     def doc(self) -> dict[str, object]:
-        """The stored document (``last_result`` is kept in memory only: it changes with every batch)."""
+        """The stored document (``last_result`` included: the service writes it when it changes)."""
         return {
             "UUID": self.uuid, "Kind": self.kind.value, "EventSourceArn": self.source_arn,
             "FunctionName": self.function, "Qualifier": self.qualifier, "FunctionArn": self.function_arn,
@@ -92,6 +92,7 @@ class EventSourceMapping:
             "MaximumConcurrency": self.maximum_concurrency, "StateTransitionReason": self.state_reason,
             "Kafka": self.kafka.doc() if self.kafka is not None else None,
             "Queues": list(self.queues), "SourceAccessConfigurations": [{"Type": t, "URI": u} for t, u in self.access],
+            "LastProcessingResult": self.last_result,
         }  # fmt: skip
 
     @classmethod
@@ -121,6 +122,7 @@ class EventSourceMapping:
             state_reason=str(doc.get("StateTransitionReason") or USER_INITIATED),
             kafka=KafkaOptions.from_doc(kafka) if isinstance(kafka, dict) else None,
             queues=tuple(str(q) for q in queues), access=tuple((str(a["Type"]), str(a["URI"])) for a in access),
+            last_result=str(doc.get("LastProcessingResult") or NO_RECORDS),
         )  # fmt: skip
 
     def document(self, region: str, account: str) -> dict[str, object]:

@@ -78,13 +78,16 @@ class _Pause(Exception):
 
 class Poller:
     def __init__(self, uuid: str, source: Source, host: Host, *, max_bytes: int = MAX_PAYLOAD_BYTES,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:  # fmt: skip
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
         self.uuid = uuid
         self._source = source
         self._host = host
         self._max_bytes = max_bytes  # the synchronous invocation's payload limit
         self._sleep = sleep  # backoff pauses (a fake in tests)
+        self._clock = clock  # when the width last grew (a fake in tests)
         self._width = 0
+        self._grown_at = 0.0
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._waiting: set[int] = set()  # workers waiting for records or pausing: cancellable at once
         self._stopping = False
@@ -99,6 +102,7 @@ class Poller:
         if mapping is None:
             return
         self._width = scaling.initial(self._host.cap(mapping))
+        self._grown_at = self._clock()
         self._spawn()
 
     def _spawn(self) -> None:
@@ -144,8 +148,12 @@ class Poller:
                 failures += 1
                 await self._pause(index, scaling.retry_delay(failures))
                 continue
-            width = scaling.next_width(self._width, self._host.cap(mapping), full=outcome.full, empty=outcome.empty)
+            now = self._clock()
+            width = scaling.next_width(self._width, self._host.cap(mapping), full=outcome.full, empty=outcome.empty,
+                                       since_growth_s=now - self._grown_at)  # fmt: skip
             if width != self._width:
+                if width > self._width:
+                    self._grown_at = now
                 self._width = width
                 self._spawn()
 

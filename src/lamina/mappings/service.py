@@ -9,6 +9,9 @@ state (Creating, Updating, Enabling, Disabling, Deleting) and settled by the run
 a mapping stored in one (Lamina stopped first) settles when Lamina starts again.
 
 A mapping whose function is deleted stays, and says so in LastProcessingResult (``follow``).
+LastProcessingResult is kept across restarts: when it changes (not at every batch), the mapping is
+marked and an owned task (``lamina-mappings-results``) writes the marked mappings' documents, one
+transaction for all that changed meanwhile; ``close`` writes what is still marked.
 """
 
 from __future__ import annotations
@@ -34,10 +37,11 @@ from lamina.mappings.model import KIND, EventSourceMapping, SourceKind, State
 from lamina.mappings.poller import Poller
 from lamina.mappings.rabbitmq import RabbitSource
 from lamina.mappings.source import Lag, Source
-from lamina.mappings.sqs import QUEUE_GONE, SqsSource, backlog
+from lamina.mappings.sqs import QUEUE_GONE, SqsSource
 from lamina.queues.service import Queues
 from lamina.settings import Settings
 from lamina.store.base import Resource, Store
+from lamina.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 Body = Mapping[str, object]
@@ -97,6 +101,9 @@ class MappingService:
         self._runners: dict[str, _Runner] = {}
         self._lock = asyncio.Lock()
         self._started = False
+        self._unsaved: set[str] = set()  # mappings whose LastProcessingResult changed since written
+        self._results_changed = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
 
     async def load(self) -> None:
         for resource in await self._store.list_resources(KIND):
@@ -106,6 +113,7 @@ class MappingService:
     async def start(self) -> None:
         """Run every mapping (settling those an earlier run left changing)."""
         self._started = True
+        self._writer = asyncio.create_task(self._write_results(), name="lamina-mappings-results")
         for uuid in list(self._mappings):
             self._run(uuid)
 
@@ -120,6 +128,30 @@ class MappingService:
             runner.deadline = deadline
             runner.task.cancel()
         await asyncio.gather(*(r.task for r in runners), return_exceptions=True)
+        writer, self._writer = self._writer, None
+        await cancel_and_wait(writer)
+        await self._save_results()  # what the last batches reported
+
+    async def _write_results(self) -> None:
+        while True:
+            await self._results_changed.wait()
+            self._results_changed.clear()
+            try:
+                await self._save_results()
+            except Exception:  # still marked: written with the next change, or at close
+                log.exception("event source mappings: LastProcessingResult could not be written")
+
+    async def _save_results(self) -> None:
+        """Write the marked mappings as they are now (under the lock: never over a newer change)."""
+        async with self._lock:
+            marked, self._unsaved = self._unsaved, set()
+            puts = [Resource(KIND, u, self._mappings[u].doc()) for u in sorted(marked) if u in self._mappings]
+            try:
+                if puts:
+                    await self._store.change_resources(puts)
+            except BaseException:
+                self._unsaved |= marked  # written with the next change, or at close
+                raise
 
     def _run(self, uuid: str) -> None:
         runner = self._runners.get(uuid)
@@ -165,8 +197,7 @@ class MappingService:
             return RabbitSource(mapping.source_arn, address, mapping.queues[0], mapping.virtual_host)
         assert mapping.kind is SourceKind.SQS and self._queues is not None
         uuid = mapping.uuid
-        return SqsSource(self._queues, mapping.source_arn, lag=self._queue_lag,
-                         visibility=lambda: self._visibility(uuid))  # fmt: skip
+        return SqsSource(self._queues, mapping.source_arn, visibility=lambda: self._visibility(uuid))
 
     def _visibility(self, uuid: str) -> int | None:
         mapping = self._mappings.get(uuid)
@@ -192,12 +223,6 @@ class MappingService:
             return
         await self._queues.send(destination, body)
 
-    def _queue_lag(self, arn: str) -> Lag:
-        queue = self._queues.by_arn(arn) if self._queues is not None else None
-        if queue is None:
-            return Lag(None, None)
-        return backlog(queue.messages.values(), int(time.time() * 1000))
-
     async def invoke(self, mapping: EventSourceMapping, payload: bytes) -> InvokeResult:
         return await self._invoker.invoke(InvokeRequest(
             function=mapping.function, qualifier=mapping.qualifier, payload=payload, invocation_type=REQUEST_RESPONSE,
@@ -207,6 +232,8 @@ class MappingService:
         mapping = self._mappings.get(uuid)
         if mapping is not None and mapping.last_result != result:
             self._mappings[uuid] = replace(mapping, last_result=result)
+            self._unsaved.add(uuid)
+            self._results_changed.set()
 
     def cap(self, mapping: EventSourceMapping) -> int:
         try:

@@ -16,14 +16,13 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import NotRequired, Protocol, TypedDict
 
 from lamina.mappings.batching import BatchLimits, fitting
 from lamina.mappings.filters import parsed_body
 from lamina.mappings.source import Lag, Record, SourceUnavailable
 from lamina.queues.errors import QueueDoesNotExist
-from lamina.queues.receiving import Held
 
 LONG_POLL_SECONDS = 20.0  # ReceiveMessage's longest wait, as Lambda's pollers use it
 QUEUE_GONE = ("Error occurred while ReceiveMessage. SQS Error Code: AWS.SimpleQueueService.NonExistentQueue. "
@@ -65,8 +64,17 @@ class QueueInfoLike(Protocol):
     def visibility_timeout(self) -> int: ...
 
 
+class BacklogLike(Protocol):
+    @property
+    def visible(self) -> int: ...
+    @property
+    def oldest_age_s(self) -> float | None: ...
+
+
 class QueueService(Protocol):
     def get(self, arn: str) -> QueueInfoLike | None: ...
+
+    def backlog(self, arn: str) -> BacklogLike | None: ...
 
     async def receive(
         self, arn: str, max_messages: int, wait_seconds: float, visibility_timeout: int | None = None
@@ -134,12 +142,10 @@ class SqsSource:
     """A queue of ``queues``, by ARN; ``ordered`` for a FIFO queue."""
 
     def __init__(self, queues: QueueService, arn: str, *, poll_seconds: float = LONG_POLL_SECONDS,
-                 lag: Callable[[str], Lag] | None = None,
                  visibility: Callable[[], int | None] | None = None) -> None:  # fmt: skip
         self._queues = queues
         self._arn = arn
         self._poll_seconds = poll_seconds
-        self._lag = lag
         self._visibility = visibility  # the visibility timeout to receive with (None: the queue's)
 
     @property
@@ -196,11 +202,8 @@ class SqsSource:
         return json.dumps({"Records": [r.record for r in records]}).encode()
 
     def lag(self) -> Lag:
-        return self._lag(self._arn) if self._lag is not None else Lag(backlog=None, oldest_age_seconds=None)
-
-
-def backlog(messages: Iterable[Held], now_ms: int) -> Lag:
-    """A queue's lag (pure): its visible messages, and the age of the oldest of them."""
-    visible = [h for h in messages if h.visible_ms <= now_ms]
-    oldest = min((h.stored.sent_ms for h in visible), default=None)
-    return Lag(backlog=len(visible), oldest_age_seconds=None if oldest is None else max(0, now_ms - oldest) / 1000)
+        """The queue's visible messages and the oldest one's age (``Queues.backlog``)."""
+        found = self._queues.backlog(self._arn)
+        if found is None:
+            return Lag(backlog=None, oldest_age_seconds=None)
+        return Lag(backlog=found.visible, oldest_age_seconds=found.oldest_age_s)

@@ -251,14 +251,24 @@ async def delete_message(request: web.Request, body: Mapping[str, object]) -> Re
 
 
 async def delete_message_batch(request: web.Request, body: Mapping[str, object]) -> Result:
+    """Every entry's deletion in one store transaction; an entry that names no message of the queue fails alone."""
     queues, queue = _queues(request), _queue(request, body)
-    successful, failed = [], []
-    for entry in _entries(body):
+    entries = _entries(body)
+    outcomes: dict[str, ApiError | None] = {}
+    handles: dict[str, str] = {}
+    for entry in entries:
         try:
-            await queues.delete_message(queue, string(entry, "ReceiptHandle"))
-            successful.append({"Id": entry["Id"]})
+            handles[str(entry["Id"])] = string(entry, "ReceiptHandle")
         except ApiError as exc:
-            failed.append(_failed(str(entry["Id"]), exc))
+            outcomes[str(entry["Id"])] = exc
+    outcomes.update(zip(handles, await queues.delete_messages(queue, list(handles.values()))))
+    successful, failed = [], []
+    for entry in entries:
+        error = outcomes[str(entry["Id"])]
+        if error is None:
+            successful.append({"Id": entry["Id"]})
+        else:
+            failed.append(_failed(str(entry["Id"]), error))
     return {"Successful": successful, "Failed": failed}
 
 

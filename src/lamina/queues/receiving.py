@@ -11,7 +11,7 @@ those received ``max_receive_count`` times already are moved to the dead-letter 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from lamina.store.base import QueueMessage
 
@@ -78,6 +78,25 @@ class Counts:
     visible: int
     not_visible: int
     delayed: int
+
+
+class Backlog(NamedTuple):
+    visible: int  # waiting to be received
+    in_flight: int  # received, not yet deleted, their visibility timeout still running
+    oldest_age_s: float | None  # age of the oldest visible message (None: none is visible)
+
+
+def backlog(messages: Iterable[Held], now_ms: int) -> Backlog:
+    """How far behind a queue's consumers are at ``now_ms``; delayed messages count as neither."""
+    visible = in_flight = 0
+    oldest: int | None = None
+    for h in messages:
+        if h.visible_ms <= now_ms:
+            visible += 1
+            oldest = h.stored.sent_ms if oldest is None else min(oldest, h.stored.sent_ms)
+        elif h.receive_count:
+            in_flight += 1
+    return Backlog(visible, in_flight, None if oldest is None else max(0, now_ms - oldest) / 1000)
 
 
 def counts(messages: Iterable[Held], now_ms: int) -> Counts:

@@ -11,7 +11,8 @@ A receive that finds nothing parks on its queue's ``Waiters`` until a send wakes
 delayed or in-flight message becomes visible, or its wait ends: no polling.
 
 ``Queues`` is also the seam other parts use (event source mappings, destinations, dead letters,
-event-bus targets): ``get``, ``receive``, ``delete``, ``change_visibility`` and ``send`` by ARN.
+event-bus targets): ``get``, ``receive``, ``delete``, ``change_visibility``, ``send`` and
+``backlog`` by ARN.
 """
 
 from __future__ import annotations
@@ -33,11 +34,11 @@ from lamina.queues.errors import (
 )  # fmt: skip
 from lamina.queues.messages import MessageAttribute
 from lamina.queues.queue import Queue, Sent
-from lamina.queues.receiving import Held
+from lamina.queues.receiving import Backlog, Held
 from lamina.settings import Settings
 from lamina.store.base import MessageState, QueueMessage, Resource, Store
 
-__all__ = ["MessageAttribute", "QueueInfo", "Queues", "Received", "Sent", "queue_arn_parts"]
+__all__ = ["Backlog", "MessageAttribute", "QueueInfo", "Queues", "Received", "Sent", "queue_arn_parts"]
 
 log = logging.getLogger(__name__)
 KIND = "sqs/queue"
@@ -124,6 +125,12 @@ class Queues:
             return None
         return QueueInfo(queue.arn, queue.name, self.url_of(queue.name), queue.fifo, queue.number("VisibilityTimeout"))
 
+    def backlog(self, arn: str) -> Backlog | None:
+        """``(visible, in_flight, oldest_age_s)`` of the queue with this ARN now (None: no such queue);
+        in memory, no I/O."""
+        queue = self.by_arn(arn)
+        return None if queue is None else receiving.backlog(queue.messages.values(), self._now_ms())
+
     async def receive(self, arn: str, max_messages: int, wait_seconds: float,
                       visibility_timeout: int | None = None) -> list[Received]:  # fmt: skip
         """ReceiveMessage's semantics (1..10 messages; long polls up to wait_seconds; FIFO groups
@@ -134,18 +141,8 @@ class Queues:
     async def delete(self, arn: str, receipt_handles: Sequence[str]) -> None:
         """DeleteMessage for each handle; an unknown or stale handle is ignored."""
         queue = self.by_arn(arn)
-        if queue is None:
-            return
-        gone = []
-        for handle in receipt_handles:
-            try:
-                held = self._held(queue, handle)
-            except ReceiptHandleIsInvalid:
-                continue
-            if held is not None and queue.messages.pop(held.seq, None) is not None:
-                gone.append(held.seq)
-        if gone:
-            await self._store.change_queue_messages(deletes=gone)  # one transaction for the batch
+        if queue is not None:
+            await self.delete_messages(queue, receipt_handles)
 
     async def change_visibility(self, arn: str, receipt_handle: str, timeout_seconds: int) -> None:
         """ChangeMessageVisibility; a stale handle is ignored."""
@@ -464,11 +461,28 @@ class Queues:
 
     async def delete_message(self, queue: Queue, handle: str) -> None:
         """DeleteMessage: a handle of a message deleted already, or received again since, is not an error."""
-        held = self._held(queue, handle)
-        if held is None:
-            return
-        queue.messages.pop(held.seq, None)
-        await self._store.change_queue_messages(deletes=[held.seq])
+        (invalid,) = await self.delete_messages(queue, [handle])
+        if invalid is not None:
+            raise invalid
+
+    async def delete_messages(self, queue: Queue, handles: Sequence[str]) -> list[ReceiptHandleIsInvalid | None]:
+        """DeleteMessage for each handle, in one store transaction: per handle, the error if it is not
+        a receipt handle of this queue, else None (deleted; or deleted already, or received again
+        since, which is not an error)."""
+        outcomes: list[ReceiptHandleIsInvalid | None] = []
+        gone = []
+        for handle in handles:
+            try:
+                held = self._held(queue, handle)
+            except ReceiptHandleIsInvalid as exc:
+                outcomes.append(exc)
+                continue
+            outcomes.append(None)
+            if held is not None and queue.messages.pop(held.seq, None) is not None:
+                gone.append(held.seq)
+        if gone:
+            await self._store.change_queue_messages(deletes=gone)
+        return outcomes
 
     async def change_message_visibility(self, queue: Queue, handle: str, timeout: int, *, strict: bool = True) -> None:
         if not 0 <= timeout <= MAX_VISIBILITY_S:
