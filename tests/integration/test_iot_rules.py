@@ -223,7 +223,7 @@ def test_rules_are_kept_across_restarts_and_kept_without_a_broker(make_server: A
     server = make_server(data)
     iot_client(server.endpoint).create_topic_rule(ruleName="kept", topicRulePayload=payload("SELECT * FROM 'k'"))
     assert broker_status(server.endpoint) == {"configured": False, "url": None, "connected": False,
-                                              "subscriptions": [], "lastError": None, "received": 0, "invoked": 0}  # fmt: skip
+                                              "subscriptions": [], "lastError": None, "received": 0, "invoked": 0, "held": 0}  # fmt: skip
     shown = lamina_iot_rules(server.endpoint)
     assert "kept" in shown and "'k'" not in shown and "ENABLED" in shown
     assert "rules will not fire until the server's LAMINA_MQTT_URL names an MQTT broker" in shown

@@ -8,15 +8,20 @@ matches it (``evaluate.run``, pure). A rule that fires invokes its function asyn
 selected JSON (``invoke``: an ``Event`` invocation, durable in the store before it returns; the
 function's retries and destinations apply).
 
-Failure behaviour: a broker that cannot be reached or goes away is retried with a jittered backoff
-doubling from ``MIN_BACKOFF`` to ``MAX_BACKOFF`` seconds, forever, and every filter is subscribed
-again once connected; the API never waits on the broker. A message over AWS IoT's 128 KB limit, a
-rule that cannot take a non-JSON payload (``SELECT *`` of binary data for a Lambda action) and an
-invocation refused (function gone, queue full) are logged and dropped: the message is not retried.
-Retained messages the broker replays on (re-)subscription are stale state, not events: skipped.
-The broker acknowledges a QoS 1 message as the client library receives it, so a message is lost
-if Lamina dies between that and the invocation being stored (a few milliseconds).
-"""
+A message is acknowledged (PUBACK) only once every invocation it makes has been stored, or refused
+for good: until then it is the broker's, which sends it again on the session's next connection if
+Lamina dies meanwhile (a kill -9 loses nothing; a message can fire twice). An invocation refused
+for a while (the function's asynchronous queue at its quota: 429, or a 5xx) is tried again after
+a pause doubling from ``MIN_BACKOFF`` to ``MAX_BACKOFF`` seconds, holding the message (and, as
+MQTT keeps order, those after it) meanwhile; one refused for good (the function is gone, any other
+4xx) is logged and the message acknowledged, as are a message no rule selects, one over AWS IoT's
+128 KB limit, one a rule cannot take (``SELECT *`` of binary data for a Lambda action) and one
+that hits a fault of Lamina's (logged): redelivering those would fail the same way forever.
+
+A broker that cannot be reached or goes away is retried with a jittered backoff doubling from
+``MIN_BACKOFF`` to ``MAX_BACKOFF`` seconds, forever, and every filter is subscribed again once
+connected; the API never waits on the broker. Retained messages the broker replays on
+(re-)subscription are stale state, not events: skipped (and acknowledged)."""
 
 from __future__ import annotations
 
@@ -28,17 +33,16 @@ import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Awaitable, Callable
+from typing import Awaitable, Callable
 
 from lamina.errors import ApiError
 from lamina.iot.broker import BrokerUrl
 from lamina.iot.evaluate import NOT_JSON, Message, run
+from lamina.iot.model import TopicRule
+from lamina.iot.mqtt import Connection, MqttError
 from lamina.iot.service import TopicRules
 from lamina.iot.topics import matches
 from lamina.tasks import cancel_and_wait
-
-if TYPE_CHECKING:
-    import aiomqtt
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,7 @@ MAX_PAYLOAD_BYTES = 128 * 1024  # AWS IoT's message size limit
 MIN_BACKOFF = 0.5
 MAX_BACKOFF = 30.0
 KEEPALIVE_SECONDS = 30
+BROKER_TIMEOUT = 10.0  # for the CONNACK, a SUBACK, an UNSUBACK
 
 Invoke = Callable[[str, bytes], Awaitable[None]]
 
@@ -72,6 +77,12 @@ def _refused(code: object) -> bool:
     return isinstance(value, int) and value >= 0x80
 
 
+def transient(error: ApiError) -> bool:
+    """An invocation refused for now (throttled, the queue at its quota, a fault of the store),
+    worth trying again, rather than for good (the function is gone, the request is invalid)."""
+    return error.status == 429 or error.status >= 500
+
+
 def _refuse(name: str) -> object:
     raise ValueError(name)
 
@@ -87,11 +98,12 @@ class BrokerStatus:
     last_error: str | None = None
     received: int = 0  # messages taken from the broker and handed to the rules
     invoked: int = 0  # invocations the rules made (accepted by the asynchronous queue)
+    held: int = 0  # invocations refused for now, being tried again (their message not acknowledged)
 
     def wire(self) -> dict[str, object]:
         return {"configured": self.configured, "url": self.url, "connected": self.connected,
                 "subscriptions": list(self.subscriptions), "lastError": self.last_error,
-                "received": self.received, "invoked": self.invoked}  # fmt: skip
+                "received": self.received, "invoked": self.invoked, "held": self.held}  # fmt: skip
 
 
 class Subscriber:
@@ -108,11 +120,12 @@ class Subscriber:
         self._last_error: str | None = None
         self._received = 0
         self._invoked = 0
+        self._held = 0
         rules.watch(self._wake.set)
 
     def status(self) -> BrokerStatus:
         return BrokerStatus(True, str(self._url), self._connected, tuple(sorted(self._subscribed)),
-                            self._last_error, self._received, self._invoked)  # fmt: skip
+                            self._last_error, self._received, self._invoked, self._held)  # fmt: skip
 
     async def start(self) -> None:
         """Start connecting (in the background: a broker that is down does not delay start-up)."""
@@ -125,19 +138,14 @@ class Subscriber:
         await cancel_and_wait(task)
 
     async def _run(self) -> None:
-        import aiomqtt  # imported here: only a Lamina with a broker needs it
-
         delay = MIN_BACKOFF
         while True:
             try:
-                async with aiomqtt.Client(
-                    self._url.host, self._url.port, username=self._url.username, password=self._url.password,
-                    identifier=self._identifier, clean_session=False, keepalive=KEEPALIVE_SECONDS, timeout=10,
-                ) as client:  # fmt: skip
+                async with Connection(self._url, self._identifier, KEEPALIVE_SECONDS, BROKER_TIMEOUT) as client:
                     self._connected, self._last_error, delay = True, None, MIN_BACKOFF
                     log.info("MQTT broker %s: connected as %s", self._url, self._identifier)
                     await self._serve(client)
-            except* (aiomqtt.MqttError, OSError) as group:
+            except* (MqttError, OSError) as group:
                 error = "; ".join(str(e) for e in group.exceptions)
                 if self._connected or error != self._last_error:
                     log.warning("MQTT broker %s: %s; connecting again in %.1f s", self._url, error, delay)
@@ -152,21 +160,19 @@ class Subscriber:
             await asyncio.sleep(delay * random.uniform(0.8, 1.2))
             delay = min(delay * 2, MAX_BACKOFF)
 
-    async def _serve(self, client: aiomqtt.Client) -> None:
+    async def _serve(self, client: Connection) -> None:
         async with asyncio.TaskGroup() as group:
             group.create_task(self._follow_rules(client), name="lamina-mqtt-subscriptions")
-            async for message in client.messages:
-                if message.retain:
-                    continue
-                payload = message.payload
-                if not isinstance(payload, bytes):
-                    payload = str(payload).encode() if payload is not None else b""
-                try:
-                    await self.deliver(message.topic.value, payload)
-                except Exception:  # a fault of Lamina's: this message is lost, the others are not
-                    log.exception("MQTT message on %r could not be handed to the rules", message.topic.value)
+            while True:
+                message = await client.receive()
+                if not message.retain:
+                    try:
+                        await self.deliver(message.topic, message.payload)
+                    except Exception:  # a fault of Lamina's: it would fail again, so it is not redelivered
+                        log.exception("MQTT message on %r could not be handed to the rules", message.topic)
+                client.ack(message)  # every invocation it made is stored: the broker may forget it
 
-    async def _follow_rules(self, client: aiomqtt.Client) -> None:
+    async def _follow_rules(self, client: Connection) -> None:
         """Keep one QoS 1 subscription per enabled rule's topic filter, as the rules change. A
         persistent session keeps the subscriptions of the last connection: those no rule wants any
         more (a rule deleted while the broker was away) are removed once connected again."""
@@ -211,8 +217,28 @@ class Subscriber:
                 log.warning("IoT rule %s: the message on %r is not JSON, which a Lambda action cannot take; "
                             "select encode(*, 'base64') AS data to pass it on", rule.name, topic)  # fmt: skip
                 continue
+            await self._fire(rule, json.dumps(outcome.result).encode())
+
+    async def _fire(self, rule: TopicRule, event: bytes) -> None:
+        """Invoke ``rule``'s function with ``event`` until the invocation is stored or refused
+        for good; a refusal for now is tried again after a pause (the caller holds the message)."""
+        delay = MIN_BACKOFF
+        while True:
             try:
-                await self._invoke(rule.function_arn, json.dumps(outcome.result).encode())
+                await self._invoke(rule.function_arn, event)
                 self._invoked += 1
+                return
             except ApiError as exc:
-                log.warning("IoT rule %s: invoking %s failed: %s", rule.name, rule.function_arn, exc.message)
+                if not transient(exc):
+                    log.warning("IoT rule %s: invoking %s failed: %s; the message is dropped",
+                                rule.name, rule.function_arn, exc.message)  # fmt: skip
+                    return
+                if delay == MIN_BACKOFF:
+                    log.warning("IoT rule %s: invoking %s refused for now (%s); trying again, the message held",
+                                rule.name, rule.function_arn, exc.message)  # fmt: skip
+            self._held += 1
+            try:
+                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+            finally:
+                self._held -= 1
+            delay = min(delay * 2, MAX_BACKOFF)
