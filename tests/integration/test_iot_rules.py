@@ -408,3 +408,113 @@ def test_retained_messages_fire_once(make_server: Any, mosquitto: Mosquitto) -> 
     assert broker_status(server.endpoint)["invoked"] == before["invoked"] + 3  # n=2 by both rules, n=1 not again
     events = wait_for("three events", lambda: (e := got(server.endpoint, "kept")) and len(e) == 3 and e)
     assert sorted(e["n"] for e in events) == [1, 2, 2]
+
+
+# -- Acknowledgement: nothing lost on a crash -----------------------------------------------------
+
+# Prints its number, then stays long enough that its line is written (the server writes log lines
+# every 0.1 s) before its event leaves the store: a kill -9 never loses a line whose event is gone.
+NUMBERED = """
+import json, time
+def handler(event, context):
+    print("GOT " + json.dumps(event, sort_keys=True), flush=True)
+    time.sleep(0.3)
+"""
+
+
+def test_kill_9_mid_stream_loses_nothing(make_server: Any, mosquitto: Mosquitto, tmp_path: Path) -> None:
+    import threading
+    from collections import Counter
+
+    import paho.mqtt.client as paho
+
+    data, count = tmp_path / "data", 300
+    env = {"LAMINA_MQTT_URL": mosquitto.url, "LAMINA_ASYNC_WORKERS": "8"}
+    first = make_server(data, **env)
+    deploy(first.client(), "numbered", NUMBERED)
+    iot_client(first.endpoint).create_topic_rule(ruleName="numbered", topicRulePayload=payload(
+        "SELECT n FROM 'stream/+'", "numbered"))  # fmt: skip
+    wait_subscribed(first.endpoint, "stream/+")
+
+    publisher = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="numbered-publisher")
+    publisher.connect("127.0.0.1", mosquitto.port)
+    publisher.loop_start()
+    failures: list[BaseException] = []
+
+    def publish_all() -> None:  # as fast as the broker takes them: Lamina falls behind, as in a burst
+        try:
+            for n in range(count):
+                publisher.publish(f"stream/{n % 7}", json.dumps({"n": n}), qos=1).wait_for_publish(30)
+        except BaseException as exc:
+            failures.append(exc)
+
+    sending = threading.Thread(target=publish_all)
+    sending.start()
+    try:
+        wait_for("some invocations stored", lambda: broker_status(first.endpoint)["invoked"] >= 40)
+        first.kill()
+    finally:
+        sending.join(60)
+        publisher.loop_stop()
+        publisher.disconnect()
+    assert not failures and not sending.is_alive()
+
+    second = make_server(data, **env)
+    deadline = time.monotonic() + 180
+    delivered: Counter[int] = Counter()
+    while time.monotonic() < deadline and set(delivered) != set(range(count)):
+        time.sleep(0.5)
+        delivered = Counter(e["n"] for e in got(second.endpoint, "numbered"))
+    assert set(delivered) == set(range(count)), f"lost: {sorted(set(range(count)) - set(delivered))}"
+    duplicates = sum(times - 1 for times in delivered.values())
+    print(f"kill -9 mid-stream: {count} messages, all delivered, {duplicates} more than once")
+
+
+SLOW = """
+import json, time
+def handler(event, context):
+    print("GOT " + json.dumps(event, sort_keys=True), flush=True)
+    time.sleep(2)
+"""
+
+
+def test_a_full_queue_holds_the_message_until_it_has_room(make_server: Any, mosquitto: Mosquitto) -> None:
+    # A queue of one event: while the first runs (two seconds), the second is refused for now.
+    server = make_server(LAMINA_MQTT_URL=mosquitto.url, LAMINA_ASYNC_QUEUE_EVENTS="1")
+    deploy(server.client(), "narrow", SLOW)
+    iot_client(server.endpoint).create_topic_rule(ruleName="narrow", topicRulePayload=payload(
+        "SELECT n FROM 'narrow/+'", "narrow"))  # fmt: skip
+    wait_subscribed(server.endpoint, "narrow/+")
+    for n in range(3):
+        send(mosquitto, f"narrow/{n}", {"n": n})
+    wait_for("an invocation held", lambda: broker_status(server.endpoint)["held"] == 1)
+    events = wait_for("three events", lambda: (e := got(server.endpoint, "narrow")) and len(e) == 3 and e)
+    assert [e["n"] for e in events] == [0, 1, 2]  # held, then in order, none dropped
+    status = broker_status(server.endpoint)
+    assert status["invoked"] == 3 and status["received"] == 3
+    assert server.stop() == 0
+    assert any("refused for now" in line for line in server.output)
+
+
+def test_a_message_refused_for_good_is_acknowledged(make_server: Any, mosquitto: Mosquitto,
+                                                   tmp_path: Path) -> None:  # fmt: skip
+    data = tmp_path / "data"
+    server = make_server(data, LAMINA_MQTT_URL=mosquitto.url)
+    deploy(server.client(), "alive", RECORDER)
+    iot = iot_client(server.endpoint)
+    iot.create_topic_rule(ruleName="ghost", topicRulePayload=payload("SELECT n FROM 'gone/+'", "ghost"))
+    iot.create_topic_rule(ruleName="alive", topicRulePayload=payload("SELECT n FROM 'gone/+'", "alive"))
+    wait_subscribed(server.endpoint, "gone/+")
+    send_and_wait_received(server.endpoint, mosquitto, "gone/1", {"n": 1})
+    assert broker_status(server.endpoint)["invoked"] == 1  # alive's; ghost's function does not exist
+    assert wait_for("alive's event", lambda: got(server.endpoint, "alive")) == [{"n": 1}]
+    assert server.stop() == 0
+    assert any("IoT rule ghost: invoking" in line and "dropped" in line for line in server.output)
+
+    # Acknowledged: the broker does not send it again to the same session.
+    again = make_server(data, LAMINA_MQTT_URL=mosquitto.url)
+    wait_subscribed(again.endpoint, "gone/+")
+    send_and_wait_received(again.endpoint, mosquitto, "gone/2", {"n": 2})
+    assert broker_status(again.endpoint)["received"] == 1
+    events = wait_for("the second event", lambda: (e := got(again.endpoint, "alive")) and len(e) == 2 and e)
+    assert sorted(e["n"] for e in events) == [1, 2]
