@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from lamina.errors import ApiError
+from lamina.errors import ApiError, InvalidParameterValue, ResourceNotFound, ServiceError, TooManyRequests
 from lamina.iot.broker import BrokerUrl, parse_url
 from lamina.iot.errors import IotInvalidRequest, SqlParse
 from lamina.iot.evaluate import NOT_JSON
 from lamina.iot.model import TopicRule, from_payload
-from lamina.iot.subscriber import client_id, parse_payload
+from lamina.iot.subscriber import client_id, parse_payload, transient
 from lamina.settings import Settings
 
 ARN = "arn:aws:lambda:us-east-1:000000000000:function:fn"
@@ -79,3 +79,10 @@ def test_the_cli_table_and_broker_line() -> None:
         "broker: mqtt://h:1 connected, 1 subscription")  # fmt: skip
     assert broker_line({"configured": True, "url": "mqtt://h:1", "connected": False, "lastError": "refused"}) == (
         "broker: mqtt://h:1 NOT connected (refused)")  # fmt: skip
+
+
+def test_which_refusals_hold_a_message_and_which_drop_it() -> None:
+    # Held (not acknowledged, tried again): the queue at its quota, a fault of the store.
+    assert transient(TooManyRequests("queue full", reason="FunctionInvocationRateLimitExceeded")) and transient(ServiceError("disk I/O error"))
+    # Acknowledged and logged: redelivering would be refused the same way forever.
+    assert not transient(ResourceNotFound("Function not found")) and not transient(InvalidParameterValue("bad"))

@@ -12,8 +12,8 @@ A message is acknowledged (PUBACK) only once every invocation it makes has been 
 for good: until then it is the broker's, which sends it again on the session's next connection if
 Lamina dies meanwhile (a kill -9 loses nothing; a message can fire twice). An invocation refused
 for a while (the function's asynchronous queue at its quota: 429, or a 5xx) is tried again after
-a pause doubling from ``MIN_BACKOFF`` to ``MAX_BACKOFF`` seconds, holding the message (and, as
-MQTT keeps order, those after it) meanwhile; one refused for good (the function is gone, any other
+a pause doubling from ``MIN_BACKOFF`` to ``MAX_BACKOFF`` seconds, holding the message meanwhile
+(and the acknowledgements of those after it: PUBACKs go in order); one refused for good (the function is gone, any other
 4xx) is logged and the message acknowledged, as are a message no rule selects, one over AWS IoT's
 128 KB limit, one a rule cannot take (``SELECT *`` of binary data for a Lambda action) and one
 that hits a fault of Lamina's (logged): redelivering those would fail the same way forever.
@@ -26,6 +26,7 @@ connected; the API never waits on the broker. Retained messages the broker repla
 from __future__ import annotations
 
 import asyncio
+import collections
 import hashlib
 import json
 import logging
@@ -39,7 +40,7 @@ from lamina.errors import ApiError
 from lamina.iot.broker import BrokerUrl
 from lamina.iot.evaluate import NOT_JSON, Message, run
 from lamina.iot.model import TopicRule
-from lamina.iot.mqtt import Connection, MqttError
+from lamina.iot.mqtt import Connection, MqttError, Received
 from lamina.iot.service import TopicRules
 from lamina.iot.topics import matches
 from lamina.tasks import cancel_and_wait
@@ -51,6 +52,7 @@ MIN_BACKOFF = 0.5
 MAX_BACKOFF = 30.0
 KEEPALIVE_SECONDS = 30
 BROKER_TIMEOUT = 10.0  # for the CONNACK, a SUBACK, an UNSUBACK
+IN_HAND = 32  # messages being handed to the rules at once (Mosquitto sends 20 unacknowledged by default)
 
 Invoke = Callable[[str, bytes], Awaitable[None]]
 
@@ -161,16 +163,35 @@ class Subscriber:
             delay = min(delay * 2, MAX_BACKOFF)
 
     async def _serve(self, client: Connection) -> None:
+        """Take messages as they come, up to ``IN_HAND`` at once (their invocations are stored
+        together, one group commit for several), and acknowledge each once it and every message
+        received before it are done: PUBACKs go in the order the messages came, as MQTT asks."""
+        in_hand: collections.deque[tuple[Received, asyncio.Task[None]]] = collections.deque()
+        room = asyncio.Semaphore(IN_HAND)
+
+        def finished(_: asyncio.Task[None]) -> None:
+            room.release()
+            while in_hand and in_hand[0][1].done():
+                message, task = in_hand.popleft()
+                if not task.cancelled():  # cancelled: the connection is gone, the broker sends it again
+                    client.ack(message)
+
         async with asyncio.TaskGroup() as group:
             group.create_task(self._follow_rules(client), name="lamina-mqtt-subscriptions")
             while True:
                 message = await client.receive()
-                if not message.retain:
-                    try:
-                        await self.deliver(message.topic, message.payload)
-                    except Exception:  # a fault of Lamina's: it would fail again, so it is not redelivered
-                        log.exception("MQTT message on %r could not be handed to the rules", message.topic)
-                client.ack(message)  # every invocation it made is stored: the broker may forget it
+                await room.acquire()
+                task = group.create_task(self._take(message), name="lamina-mqtt-message")
+                in_hand.append((message, task))
+                task.add_done_callback(finished)
+
+    async def _take(self, message: Received) -> None:
+        if message.retain:
+            return
+        try:
+            await self.deliver(message.topic, message.payload)
+        except Exception:  # a fault of Lamina's: it would fail again, so it is not redelivered
+            log.exception("MQTT message on %r could not be handed to the rules", message.topic)
 
     async def _follow_rules(self, client: Connection) -> None:
         """Keep one QoS 1 subscription per enabled rule's topic filter, as the rules change. A
