@@ -181,11 +181,22 @@ def _mappings(results: Results) -> list[Figure]:
     ]  # fmt: skip
 
 
+def _iot(results: Results) -> list[Figure]:
+    if (i := results.iot) is None:
+        return []
+    return [
+        Figure("IoT rule: MQTT messages to stored invocations", "messages/s", i.per_s, Better.HIGHER, CENTRAL),
+        Figure("IoT rules: same run, raw paho subscriber", "messages/s", i.raw_per_s, Better.HIGHER, CENTRAL),
+        Figure("IoT rule vs raw paho subscriber", "×", i.ratio, Better.HIGHER, CENTRAL),
+        Figure("IoT rule: publish to handler, p50", "ms", i.latency.p50_ms, Better.LOWER, CENTRAL),
+    ]  # fmt: skip
+
+
 def of(results: Results) -> list[Figure]:
     """Every comparable figure of ``results``, in the order of the report's tables."""
     return [*_warm(results), *_cold(results), *_density(results), *_burst(results), *_async(results),
             *_http_api(results), *_pooled(results), *_scaling(results), *_runtimes(results), *_matcher(results),
-            *_mappings(results)]  # fmt: skip
+            *_mappings(results), *_iot(results)]  # fmt: skip
 
 
 def merge(measured: Sequence[Figure]) -> Figure:

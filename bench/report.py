@@ -142,6 +142,12 @@ def main_table(results: Results) -> str | None:
                    f"{e.raw_per_s:,.0f}")
         lamina_row(f"event source mapping: SendMessage → handler, one at a time, p50 / p99 (ms, {e.latency.count})",
                    f"{_ms(e.latency.p50_ms)} / {_ms(e.latency.p99_ms)}")
+    if (i := results.iot) is not None:
+        lamina_row(f"IoT rule: {i.messages:,} MQTT messages (QoS 1) to stored invocations (messages/s; vs raw)",
+                   f"{i.per_s:,.0f} ({i.ratio or 0:.2f}×)")
+        lamina_row("same run, raw: a plain paho subscriber, no Lamina (messages/s)", f"{i.raw_per_s:,.0f}")
+        lamina_row(f"IoT rule: publish → handler, one at a time, p50 / p99 (ms, {i.latency.count})",
+                   f"{_ms(i.latency.p50_ms)} / {_ms(i.latency.p99_ms)}")
     if (s := results.scaling) is not None and s.steps:
         best = max(s.steps, key=lambda st: st.throughput)
         lamina_row(f"scaling: peak throughput (req/s, limit {s.limit})", f"{best.throughput:,.0f} at c={best.concurrency}")

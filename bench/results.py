@@ -13,6 +13,7 @@ from bench.scenarios.cold import ColdResult
 from bench.scenarios.density import DensityResult
 from bench.scenarios.matcher import MatcherResult
 from bench.scenarios.http_api import HttpApiResult
+from bench.scenarios.iot import IotResult
 from bench.scenarios.mappings import MappingsResult
 from bench.scenarios.pooled import PooledResult
 from bench.scenarios.runtimes import RuntimesResult
@@ -41,6 +42,7 @@ class Results:
     http_api: HttpApiResult | None = None
     pooled: PooledResult | None = None
     mappings: MappingsResult | None = None
+    iot: IotResult | None = None
 
     def warm_point(self, target: str, concurrency: int) -> WarmPoint | None:
         return next((p for p in self.warm or [] if p.target == target and p.concurrency == concurrency), None)

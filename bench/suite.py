@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench import machine, peer
+from bench import machine, mosquitto, peer
 from bench.context import Bench
 from bench.floor import start_floor
 from bench.handlers import NOOP
@@ -29,7 +29,7 @@ from bench.procs import Processes, ServerError
 from bench.profile import Profile
 from bench.results import Results
 from bench.scenarios import (
-    asynchronous, burst, cold, density, http_api, mappings, matcher, pooled, runtimes, scaling, warm,
+    asynchronous, burst, cold, density, http_api, iot, mappings, matcher, pooled, runtimes, scaling, warm,
 )  # fmt: skip
 from bench.types import Progress
 
@@ -136,10 +136,26 @@ async def _mappings(bench: Bench, results: Results) -> None:
         results.mappings = await mappings.run(lamina, p.mapping_messages, p.mapping_latency_messages, bench.progress)
 
 
+async def _iot(bench: Bench, results: Results) -> None:
+    path = mosquitto.executable()
+    if path is None:
+        results.notes.append(f"iot skipped: {mosquitto.MISSING}")
+        bench.progress(results.notes[-1])
+        return
+    broker = await mosquitto.start(bench.processes, path, bench.workdir / f"mosquitto{bench.label}")
+    try:
+        async with bench.lamina("iot", LAMINA_MQTT_URL=broker.url) as lamina:
+            p = bench.profile
+            results.iot = await iot.run(lamina, broker.port, p.iot_messages, p.iot_latency_messages, bench.progress)
+    finally:
+        await bench.processes.stop(broker.server)
+
+
 SCENARIOS: dict[str, Callable[[Bench, Results], Awaitable[None]]] = {
     "warm": _warm, "cold": _cold, "runtimes": _runtimes, "density": _density, "burst": _burst, "scaling": _scaling,
     "async": _async, "http_api": _http_api, "pooled": _pooled, "matcher": _matcher,
     "mappings": _mappings,
+    "iot": _iot,
 }  # fmt: skip
 
 
