@@ -77,12 +77,16 @@ def test_the_cli_table_and_broker_line() -> None:
     assert "LAMINA_MQTT_URL" in broker_line({"configured": False})
     assert broker_line({"configured": True, "url": "mqtt://h:1", "connected": True, "subscriptions": ["a"]}) == (
         "broker: mqtt://h:1 connected, 1 subscription")  # fmt: skip
+    assert broker_line({"configured": True, "url": "mqtt://h:1", "connected": True, "subscriptions": ["a", "b"],
+                        "held": 2}) == (
+        "broker: mqtt://h:1 connected, 2 subscriptions; 2 held (their functions' queues refused them for now)")  # fmt: skip
     assert broker_line({"configured": True, "url": "mqtt://h:1", "connected": False, "lastError": "refused"}) == (
         "broker: mqtt://h:1 NOT connected (refused)")  # fmt: skip
 
 
 def test_which_refusals_hold_a_message_and_which_drop_it() -> None:
     # Held (not acknowledged, tried again): the queue at its quota, a fault of the store.
-    assert transient(TooManyRequests("queue full", reason="FunctionInvocationRateLimitExceeded")) and transient(ServiceError("disk I/O error"))
+    assert transient(TooManyRequests("queue full", reason="FunctionInvocationRateLimitExceeded"))
+    assert transient(ServiceError("disk I/O error"))
     # Acknowledged and logged: redelivering would be refused the same way forever.
     assert not transient(ResourceNotFound("Function not found")) and not transient(InvalidParameterValue("bad"))

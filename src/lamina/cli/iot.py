@@ -31,7 +31,9 @@ def broker_line(status: Mapping[str, object]) -> str:
     subscriptions = status.get("subscriptions")
     count = len(subscriptions) if isinstance(subscriptions, list) else 0
     if status.get("connected") is True:
-        return f"broker: {status.get('url')} connected, {count} subscription{'s' if count != 1 else ''}"
+        held = status.get("held")
+        waiting = f"; {held} held (their functions' queues refused them for now)" if isinstance(held, int) and held else ""
+        return f"broker: {status.get('url')} connected, {count} subscription{'s' if count != 1 else ''}{waiting}"
     error = status.get("lastError")
     return f"broker: {status.get('url')} NOT connected" + (f" ({error})" if error else "")
 
