@@ -9,16 +9,15 @@ import asyncio
 import base64
 import os
 import shutil
-import socket
 import subprocess
-import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
+
+from tests import brokers
 
 VERSION = "4.1.1"  # scripts/install/kafka-pom.xml's
 
@@ -31,19 +30,12 @@ def cluster_id() -> str:
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 class Kafka:
     def __init__(self, directory: Path, home: Path) -> None:
         self.directory = directory
         self.home = home
-        self.port = free_port()
-        self.controller_port = free_port()
+        self.port = brokers.free_port()
+        self.controller_port = brokers.free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         directory.mkdir(parents=True, exist_ok=True)
         self.config = directory / "server.properties"
@@ -86,29 +78,14 @@ class Kafka:
     def start(self, timeout: float = 90) -> Kafka:
         with (self.directory / "kafka.log").open("ab") as log:
             self.proc = subprocess.Popen(self._command(["kafka.Kafka", str(self.config)]), stdout=log, stderr=log)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"kafka exited with {self.proc.returncode}: see {self.directory / 'kafka.log'}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("kafka did not start listening")
+        brokers.wait_until(self.proc, brokers.listening(self.port), timeout, f"kafka (see {self.directory / 'kafka.log'})")
+        return self
 
     def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        brokers.kill(self.proc)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        brokers.stop(self.proc, 30)
 
 
 @pytest.fixture(scope="session")

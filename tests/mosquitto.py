@@ -5,24 +5,17 @@ from __future__ import annotations
 
 import getpass
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
 
+from tests import brokers
+
 
 def mosquitto_path() -> str | None:
     return shutil.which("mosquitto") or next((p for p in ("/usr/sbin/mosquitto",) if Path(p).exists()), None)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class Mosquitto:
@@ -33,7 +26,7 @@ class Mosquitto:
         """``users``: name and password of each client allowed to connect (None: anyone may)."""
         self.directory = directory
         self.executable = executable
-        self.port = free_port()
+        self.port = brokers.free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         directory.mkdir(parents=True, exist_ok=True)
         access = "allow_anonymous true\n"
@@ -64,29 +57,14 @@ class Mosquitto:
     def start(self, timeout: float = 20) -> Mosquitto:
         self.proc = subprocess.Popen([self.executable, "-c", str(self.directory / "mosquitto.conf")],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"mosquitto exited with {self.proc.returncode}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("mosquitto did not start listening")
+        brokers.wait_until(self.proc, brokers.listening(self.port), timeout, "mosquitto", pause=0.05)
+        return self
 
     def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        brokers.kill(self.proc)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        brokers.stop(self.proc, 10)
 
 
 @pytest.fixture

@@ -11,21 +11,15 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests import brokers
+
 SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"  # not /usr/sbin's wrapper, which becomes the rabbitmq user
 USER, PASSWORD, VHOST = "lamina", "s3cret pass", "lamina-vhost"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class RabbitMQ:
@@ -33,9 +27,9 @@ class RabbitMQ:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.port = free_port()
-        self.epmd_port = free_port()
-        self.dist_port = free_port()
+        self.port = brokers.free_port()
+        self.epmd_port = brokers.free_port()
+        self.dist_port = brokers.free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.epmd: subprocess.Popen[bytes] | None = None
         directory.mkdir(parents=True, exist_ok=True)
@@ -70,14 +64,8 @@ class RabbitMQ:
         with (self.directory / "server.out").open("ab") as log:
             self.proc = subprocess.Popen([SERVER], env=self.env, cwd=self.directory, stdout=log, stderr=log,
                                          start_new_session=True)  # fmt: skip
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"rabbitmq-server exited with {self.proc.returncode}: see {self.directory}")
-            if self._answers():
-                return self
-            time.sleep(0.2)
-        raise RuntimeError("rabbitmq-server did not start listening")
+        brokers.wait_until(self.proc, self._answers, timeout, f"rabbitmq-server (see {self.directory})", pause=0.2)
+        return self
 
     def _answers(self) -> bool:
         """Whether the node speaks AMQP: it answers a protocol header with Connection.Start."""

@@ -19,7 +19,8 @@ from botocore.exceptions import ClientError
 from tests.conftest import LaminaProcess, deploy
 from tests.functions import wait_for_logs, wait_until
 from tests.integration.test_clients import aws_cli
-from tests.kafka import Kafka, committed, create_topic, free_port, kafka, make_kafka, produce  # noqa: F401
+from tests.brokers import free_port
+from tests.kafka import Kafka, committed, create_topic, kafka, make_kafka, produce  # noqa: F401
 from tests.mapping_helpers import PRINTER, make_queue, sqs_client
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "aws_events" / "kafka-self-managed-event.json"

@@ -22,7 +22,8 @@ from tests.conftest import LaminaProcess, deploy, lambda_client, server_env
 from tests.functions import wait_for_logs, wait_until
 from tests.integration.test_clients import aws_cli
 from tests.mapping_helpers import state_of
-from tests.rabbitmq import VHOST, RabbitMQ, free_port, rabbitmq  # noqa: F401 (the fixture)
+from tests.brokers import free_port
+from tests.rabbitmq import VHOST, RabbitMQ, rabbitmq  # noqa: F401 (the fixture)
 
 BROKER = "arn:aws:mq:us-east-1:000000000000:broker:pizzaBroker:b-9bcfa592-423a-4942-879d-eb284b418fc8"
 WRONG = "arn:aws:mq:us-east-1:000000000000:broker:wrongBroker:b-22222222-2222-2222-2222-222222222222"
