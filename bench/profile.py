@@ -29,6 +29,8 @@ class Profile:
     matcher_s: float = 6.0  # matching events against 1,000 event patterns, index, every rule and baseline in turn
     mapping_messages: int = 20_000  # pre-loaded into a queue, per event source mapping run and the raw run
     mapping_latency_messages: int = 200  # sent one at a time through a mapping, for its latency
+    kafka_records: int = 200_000  # in the Kafka scenario's topic, read whole by each measurement
+    rabbitmq_messages: int = 20_000  # published to a queue per RabbitMQ measurement
 
 
 FULL = Profile(
@@ -43,5 +45,5 @@ QUICK = Profile(
     density_hold=50, burst=50, burst_sleep_s=1.0, scaling_limit=64, scaling_max=256,
     scaling_measure_s=0.7, probe_interval_s=0.1, runtimes_functions=2, runtimes_warm_requests=100,
     runtimes_warmup_requests=20, async_events=500, async_latency_requests=200, matcher_s=1.5,
-    mapping_messages=2000, mapping_latency_messages=50,
+    mapping_messages=2000, mapping_latency_messages=50, kafka_records=20_000, rabbitmq_messages=2000,
 )  # fmt: skip

@@ -51,7 +51,6 @@ TOPIC_NOT_FOUND = "Topic not found. Please check the topic name in your event so
 POLL_SECONDS = 1.0  # how long a fetch waits for a first record before the poller comes back
 IDLE_SECONDS = 0.2  # how long a worker with no free partition waits before asking again
 START_SECONDS = 30.0  # the longest a connection, an offset look-up or a commit may take
-COMMIT_RETRY_SECONDS = 1.0  # the committer's pause after a failed commit
 
 
 class Host(Protocol):
@@ -211,7 +210,7 @@ class KafkaSource:
         from aiokafka.errors import KafkaError
 
         try:
-            batch = await self._read(consumer, part, options, limits, options.window_seconds(window))
+            batch, offsets, ids = await self._read(consumer, part, options, limits, options.window_seconds(window))
         except KafkaError as exc:
             self._unhold(consumer, part)
             raise SourceUnavailable(CONNECTION_ERROR) from exc
@@ -222,8 +221,8 @@ class KafkaSource:
             self._unhold(consumer, part)
             return []
         part.batch = batch
-        part.offsets = [int(r.id.rpartition(":")[2]) for r in batch]
-        part.status = {r.id: Status.PENDING for r in batch}
+        part.offsets = offsets
+        part.status = dict.fromkeys(ids, Status.PENDING)
         part.pending = len(batch)
         keep = fitting([r.size for r in batch], limits.max_bytes)
         if keep < len(batch):
@@ -231,20 +230,23 @@ class KafkaSource:
         return batch[:keep]
 
     async def _read(self, consumer: AIOKafkaConsumer, part: _Partition, options: KafkaOptions,
-                    limits: BatchLimits, window: float) -> list[Record]:  # fmt: skip
+                    limits: BatchLimits, window: float) -> tuple[list[Record], list[int], list[str]]:  # fmt: skip
+        """The batch, its records' offsets and ids."""
         limits = BatchLimits(limits.max_records, window, limits.max_bytes)
         batch: list[Record] = []
+        offsets: list[int] = []
+        ids: list[str] = []
         size = 0
         first = 0.0
         while True:
             elapsed = time.monotonic() - first if batch else 0.0
             if limits.complete(len(batch), size, elapsed):
-                return batch
+                return batch, offsets, ids
             wait = self._poll_seconds if not batch else max(0.0, window - elapsed)
             got = await consumer.getmany(part.tp, timeout_ms=int(wait * 1000), max_records=limits.max_records - len(batch))
             messages = got.get(part.tp, [])
             if not messages:
-                return batch
+                return batch, offsets, ids
             if not batch:
                 first = time.monotonic()
             group = kafka_records.group(part.tp.topic, part.tp.partition)
@@ -252,6 +254,8 @@ class KafkaSource:
             for m in messages:
                 text = encode(m)
                 ident = f"{group}:{m.offset}"
+                offsets.append(m.offset)
+                ids.append(ident)
                 batch.append(Record(
                     id=ident, token=ident, record=lazy(kafka_records.kafka_record, m),
                     view=lazy(kafka_records.view_of, m), size=len(text), group=group, encoded=text,
@@ -318,15 +322,21 @@ class KafkaSource:
             self._commits_due.set()
 
     async def _commit_loop(self, consumer: AIOKafkaConsumer) -> None:
-        """The committer: sends what settled, as it settles, until the source closes."""
+        """The committer: sends what settled, as it settles, until the source closes. After a
+        failure it pauses as the poller does after an unreadable source (growing to 30 s): each
+        attempt with the broker away makes aiokafka reconnect, and log, again."""
+        failures = 0
         while True:
             await self._commits_due.wait()
             self._commits_due.clear()
-            if not await self._save_commits(consumer):
-                await self._sleep(COMMIT_RETRY_SECONDS)
-                self._commits_due.set()
+            if await self._save_commits(consumer, quiet=failures > 0):
+                failures = 0
+                continue
+            failures += 1
+            await self._sleep(scaling.retry_delay(failures))
+            self._commits_due.set()
 
-    async def _save_commits(self, consumer: AIOKafkaConsumer) -> bool:
+    async def _save_commits(self, consumer: AIOKafkaConsumer, *, quiet: bool = False) -> bool:
         """Commit every partition's settled offset not in the broker yet; False if that failed."""
         from aiokafka.errors import KafkaError
 
@@ -344,7 +354,8 @@ class KafkaSource:
                 part.unsaved = True
             if not isinstance(exc, (KafkaError, OSError, asyncio.TimeoutError)):
                 raise  # cancelled (closing): the close sends them
-            log.warning("kafka mapping %s: committing offsets failed (retried shortly): %r", self._uuid, exc)
+            (log.debug if quiet else log.warning)("kafka mapping %s: committing offsets failed (retried): %r",
+                                                  self._uuid, exc)  # fmt: skip
             return False
 
     async def _give_up(self, options: KafkaOptions, records: Sequence[Record], attempts: int) -> None:
