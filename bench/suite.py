@@ -145,7 +145,7 @@ def _skipped(bench: Bench, results: Results, name: str, why: str) -> None:
 async def _kafka(bench: Bench, results: Results) -> None:
     if (why := kafka.unavailable()) is not None:
         return _skipped(bench, results, "kafka", why)
-    broker = await kafka.start_broker(bench.workdir / "kafka")
+    broker = await kafka.start_broker(Path(tempfile.mkdtemp(prefix="kafka-", dir=bench.workdir)))
     try:
         async with bench.lamina("kafka") as lamina:
             results.kafka = await kafka.run(lamina, broker.bootstrap, bench.profile.kafka_records, bench.progress)
@@ -156,7 +156,7 @@ async def _kafka(bench: Bench, results: Results) -> None:
 async def _rabbitmq(bench: Bench, results: Results) -> None:
     if (why := rabbitmq.unavailable()) is not None:
         return _skipped(bench, results, "rabbitmq", why)
-    node = await rabbitmq.start_node(bench.workdir / "rabbitmq")
+    node = await rabbitmq.start_node(Path(tempfile.mkdtemp(prefix="rabbitmq-", dir=bench.workdir)))
     try:
         url = rabbitmq.node_url(node)
         async with bench.lamina("rabbitmq", LAMINA_RABBITMQ_BROKERS=f"{rabbitmq.BROKER}={url}") as lamina:

@@ -167,6 +167,7 @@ async def _through_mapping(lamina: Lamina, bootstrap: str, records: int, batch_s
         seconds = time.perf_counter() - started
     finally:
         await admin.close()
+    await lamina.control.close()  # idle all along: perhaps closed by Lamina (its header timeout) by now
     await lamina.call("DELETE", f"{MAPPINGS}/{uuid}")
     while (await lamina.call("GET", f"{MAPPINGS}/{uuid}")).status != 404:  # gone before the next is made
         await asyncio.sleep(0.05)
