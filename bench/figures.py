@@ -192,11 +192,24 @@ def _iot(results: Results) -> list[Figure]:
     ]  # fmt: skip
 
 
+def _brokers(results: Results) -> list[Figure]:
+    out = []
+    for b in (results.kafka, results.rabbitmq):
+        if b is None:
+            continue
+        out += [Figure(f"{b.broker} mapping, batch {size}: records delivered", "records/s", per_s, Better.HIGHER,
+                       CENTRAL) for size, per_s in b.runs.items()]  # fmt: skip
+        out += [Figure(f"{b.broker} mappings: same run, raw ({b.raw})", "records/s", b.raw_per_s, Better.HIGHER,
+                       CENTRAL),
+                Figure(f"{b.broker} mapping, batch 100, vs raw", "×", b.ratio, Better.HIGHER, CENTRAL)]  # fmt: skip
+    return out
+
+
 def of(results: Results) -> list[Figure]:
     """Every comparable figure of ``results``, in the order of the report's tables."""
     return [*_warm(results), *_cold(results), *_density(results), *_burst(results), *_async(results),
             *_http_api(results), *_pooled(results), *_scaling(results), *_runtimes(results), *_matcher(results),
-            *_mappings(results), *_iot(results)]  # fmt: skip
+            *_mappings(results), *_iot(results), *_brokers(results)]  # fmt: skip
 
 
 def merge(measured: Sequence[Figure]) -> Figure:

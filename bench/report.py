@@ -18,7 +18,7 @@ from bench.compare import Comparison, Verdict, compare, worse
 from bench.results import Compared, Results
 from bench.scenarios.warm import WarmPoint
 from bench.stats import ratio
-from bench.targets import MAPPING_CHECK, Check, checks
+from bench.targets import KAFKA_CHECK, MAPPING_CHECK, RABBITMQ_CHECK, Check, checks
 
 Row = Sequence[str]
 
@@ -148,6 +148,16 @@ def main_table(results: Results) -> str | None:
         lamina_row("same run, raw: a plain paho subscriber, no Lamina (messages/s)", f"{i.raw_per_s:,.0f}")
         lamina_row(f"IoT rule: publish → handler, one at a time, p50 / p99 (ms, {i.latency.count})",
                    f"{_ms(i.latency.p50_ms)} / {_ms(i.latency.p99_ms)}")
+    for broker, check in ((results.kafka, KAFKA_CHECK), (results.rabbitmq, RABBITMQ_CHECK)):
+        if broker is None:
+            continue
+        for size, per_s in broker.runs.items():
+            lamina_row(f"{broker.broker} mapping, batch {size}: {broker.records:,} records delivered (records/s; vs raw)",
+                       f"{per_s:,.0f} ({per_s / broker.raw_per_s:.2f}×)", *([check] if size == 100 else []))  # fmt: skip
+        lamina_row(f"same run, {broker.broker} raw: {broker.raw} (records/s)", f"{broker.raw_per_s:,.0f}")
+        if broker.bare is not None and broker.bare_per_s is not None:
+            lamina_row(f"same run, {broker.broker} bare: {broker.bare} (records/s; batch 100 vs it)",
+                       f"{broker.bare_per_s:,.0f} ({(broker.per_s(100) or 0) / broker.bare_per_s:.2f}×)")  # fmt: skip
     if (s := results.scaling) is not None and s.steps:
         best = max(s.steps, key=lambda st: st.throughput)
         lamina_row(f"scaling: peak throughput (req/s, limit {s.limit})", f"{best.throughput:,.0f} at c={best.concurrency}")

@@ -8,6 +8,7 @@ from bench.baseline import Checkout
 from bench.machine import Machine
 from bench.profile import Profile
 from bench.scenarios.asynchronous import AsyncResult
+from bench.scenarios.brokers import BrokerResult
 from bench.scenarios.burst import BurstResult
 from bench.scenarios.cold import ColdResult
 from bench.scenarios.density import DensityResult
@@ -43,6 +44,8 @@ class Results:
     pooled: PooledResult | None = None
     mappings: MappingsResult | None = None
     iot: IotResult | None = None
+    kafka: BrokerResult | None = None
+    rabbitmq: BrokerResult | None = None
 
     def warm_point(self, target: str, concurrency: int) -> WarmPoint | None:
         return next((p for p in self.warm or [] if p.target == target and p.concurrency == concurrency), None)

@@ -7,6 +7,7 @@ when the run is interrupted (``__main__`` kills what is left if the event loop c
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -29,7 +30,8 @@ from bench.procs import Processes, ServerError
 from bench.profile import Profile
 from bench.results import Results
 from bench.scenarios import (
-    asynchronous, burst, cold, density, http_api, iot, mappings, matcher, pooled, runtimes, scaling, warm,
+    asynchronous, burst, cold, density, http_api, iot, kafka, mappings, matcher, pooled, rabbitmq, runtimes,
+    scaling, warm,
 )  # fmt: skip
 from bench.types import Progress
 
@@ -151,11 +153,38 @@ async def _iot(bench: Bench, results: Results) -> None:
         await bench.processes.stop(broker.server)
 
 
+def _skipped(bench: Bench, results: Results, name: str, why: str) -> None:
+    results.notes.append(f"{name} skipped: {why}")
+    bench.progress(f"{name} skipped: {why}")
+
+
+async def _kafka(bench: Bench, results: Results) -> None:
+    if (why := kafka.unavailable()) is not None:
+        return _skipped(bench, results, "kafka", why)
+    broker = await kafka.start_broker(Path(tempfile.mkdtemp(prefix="kafka-", dir=bench.workdir)))
+    try:
+        async with bench.lamina("kafka") as lamina:
+            results.kafka = await kafka.run(lamina, broker.bootstrap, bench.profile.kafka_records, bench.progress)
+    finally:
+        await asyncio.to_thread(broker.stop)
+
+
+async def _rabbitmq(bench: Bench, results: Results) -> None:
+    if (why := rabbitmq.unavailable()) is not None:
+        return _skipped(bench, results, "rabbitmq", why)
+    node = await rabbitmq.start_node(Path(tempfile.mkdtemp(prefix="rabbitmq-", dir=bench.workdir)))
+    try:
+        url = rabbitmq.node_url(node)
+        async with bench.lamina("rabbitmq", LAMINA_RABBITMQ_BROKERS=f"{rabbitmq.BROKER}={url}") as lamina:
+            results.rabbitmq = await rabbitmq.measure(lamina, url, bench.profile.rabbitmq_messages, bench.progress)
+    finally:
+        await asyncio.to_thread(node.close)
+
+
 SCENARIOS: dict[str, Callable[[Bench, Results], Awaitable[None]]] = {
     "warm": _warm, "cold": _cold, "runtimes": _runtimes, "density": _density, "burst": _burst, "scaling": _scaling,
     "async": _async, "http_api": _http_api, "pooled": _pooled, "matcher": _matcher,
-    "mappings": _mappings,
-    "iot": _iot,
+    "mappings": _mappings, "iot": _iot, "kafka": _kafka, "rabbitmq": _rabbitmq,
 }  # fmt: skip
 
 

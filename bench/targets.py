@@ -18,6 +18,8 @@ COLD_P50_MS = 10.0
 IDLE_PSS_MB = 5.0
 FIT_ENVS = 1000
 MAPPING_CHECK = "event source mapping, batch 100, vs raw receive and delete"
+KAFKA_CHECK = "Kafka mapping, batch 100, vs raw consume and commit"
+RABBITMQ_CHECK = "RabbitMQ mapping, batch 100, vs raw consume and ack"
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,9 @@ def checks(results: Results) -> list[Check]:
     e = results.mappings
     out.append(_ratio_check(MAPPING_CHECK, "≥ 0.50×", e.per_s(100) if e else None, e.raw_per_s if e else None,
                             at_least=0.5))  # fmt: skip
+    for check, broker in ((KAFKA_CHECK, results.kafka), (RABBITMQ_CHECK, results.rabbitmq)):
+        out.append(_ratio_check(check, "≥ 0.50×", broker.per_s(100) if broker else None,
+                                broker.raw_per_s if broker else None, at_least=0.5))  # fmt: skip
 
     s = results.scaling
     sat = s.saturated if s else None

@@ -1,7 +1,9 @@
 """RabbitMQ mapping throughput: records per second delivered to a no-op function in batches of 10
-and of 100, beside aio-pika's raw consume rate on the same broker.
+and of 100, beside aio-pika's raw consume rate on the same broker, in the same run.
 
-Run on its own against a broker you run (it is not part of ``python -m bench``'s suite):
+The suite's ``rabbitmq`` scenario starts a node of its own (Debian's rabbitmq-server, which
+scripts/install/rabbitmq.sh installs, started by tests/rabbitmq.py's helper as the tests do;
+skipped, with the reason, when it is not there). On its own, against a broker you run:
 ``python -m bench.scenarios.rabbitmq --broker amqp://user:password@127.0.0.1:5672/vhost``.
 
 Raw: ``messages`` are published to a fresh queue, then one aio-pika consumer (prefetch 100)
@@ -22,7 +24,6 @@ import json
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 import aio_pika
@@ -30,18 +31,31 @@ import aio_pika
 from bench.lamina_target import Lamina, start_lamina
 from bench.load import LoadError
 from bench.procs import Processes
+from bench.scenarios.brokers import BATCH_SIZES, BrokerResult
+from bench.types import Progress
+from tests.rabbitmq import SERVER, VHOST, RabbitMQ
 
 COUNTER = "def handler(event, context):\n    print('BATCH', sum(len(m) for m in event['rmqMessagesByQueue'].values()))\n"
 BROKER_ARN = "arn:aws:mq:us-east-1:000000000000:broker:bench:b-0000"
 SECRET = "arn:aws:secretsmanager:us-east-1:000000000000:secret:bench"
 MAPPINGS = "/2015-03-31/event-source-mappings"
+BROKER = "bench"  # its name in LAMINA_RABBITMQ_BROKERS
+RAW = "aio-pika consume (prefetch 100) + ack"
 
 
-@dataclass(frozen=True)
-class RabbitResult:
-    messages: int
-    raw_per_s: float
-    mapping_per_s: dict[int, float]  # by batch size
+def unavailable() -> str | None:
+    """Why the suite's scenario cannot run here (None: it can)."""
+    if not Path(SERVER).exists():
+        return f"rabbitmq-server is not installed ({SERVER}; scripts/install/rabbitmq.sh)"
+    return None
+
+
+async def start_node(directory: Path) -> RabbitMQ:
+    return await asyncio.to_thread(lambda: RabbitMQ(directory).start())
+
+
+def node_url(node: RabbitMQ) -> str:
+    return node.url(VHOST)
 
 
 async def _fill(url: str, queue: str, count: int) -> None:
@@ -126,17 +140,28 @@ async def mapping_rate(lamina: Lamina, url: str, count: int, batch: int) -> floa
     return count / (end - start)
 
 
-async def run(url: str, messages: int) -> RabbitResult:
+async def measure(lamina: Lamina, url: str, messages: int, progress: Progress) -> BrokerResult:
+    """The figures, with ``lamina`` started with ``LAMINA_RABBITMQ_BROKERS=bench=<url>``."""
+    raw = await raw_rate(url, messages)
+    progress(f"rabbitmq  raw ({RAW}): {raw:,.0f} messages/s")
+    rates = {}
+    for batch in BATCH_SIZES:
+        rates[batch] = await mapping_rate(lamina, url, messages, batch)
+        progress(f"rabbitmq  batch {batch}: {rates[batch]:,.0f} records/s ({rates[batch] / raw:.2f}× raw)")
+    return BrokerResult("RabbitMQ", messages, RAW, raw, rates)
+
+
+async def run(url: str, messages: int) -> BrokerResult:
     processes = Processes()
     try:
         with tempfile.TemporaryDirectory() as scratch:
-            lamina = await start_lamina(processes, Path(scratch) / "data", LAMINA_RABBITMQ_BROKERS=f"bench={url}")
-            raw = await raw_rate(url, messages)
-            rates = {batch: await mapping_rate(lamina, url, messages, batch) for batch in (10, 100)}
+            lamina = await start_lamina(processes, Path(scratch) / "data", LAMINA_RABBITMQ_BROKERS=f"{BROKER}={url}")
+            result = await measure(lamina, url, messages, lambda line: None)
+            await lamina.control.close()
             await processes.stop_all()
     finally:
         await processes.stop_all()
-    return RabbitResult(messages, raw, rates)
+    return result
 
 
 def main() -> None:
@@ -145,8 +170,8 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20_000)
     args = parser.parse_args()
     result = asyncio.run(run(args.broker, args.messages))
-    print(f"RabbitMQ, {result.messages:,} messages: aio-pika raw consume {result.raw_per_s:,.0f}/s")
-    for batch, rate in result.mapping_per_s.items():
+    print(f"RabbitMQ, {result.records:,} messages: aio-pika raw consume {result.raw_per_s:,.0f}/s")
+    for batch, rate in result.runs.items():
         print(f"  mapping, batches of {batch:>3}: {rate:,.0f} records/s delivered to a no-op function")
 
 

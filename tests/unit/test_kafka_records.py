@@ -12,7 +12,9 @@ import pytest
 from lamina.errors import InvalidParameterValue, ValidationError
 from lamina.mappings.filters import Filters
 from lamina.mappings.kafka import options
-from lamina.mappings.kafka.records import Failure, Message, event, filter_view, kafka_record, on_failure_record
+from lamina.mappings.kafka.records import (
+    Encoder, Failure, Lazy, Message, event, event_of, filter_view, kafka_record, on_failure_record, view_of,
+)  # fmt: skip
 from lamina.mappings.kafka.settling import Settlement, Status, settle
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "aws_events" / "kafka-self-managed-event.json"
@@ -49,6 +51,43 @@ def test_filters_see_json_values_parsed_plain_ones_as_strings_and_others_not_at_
                         (b"hello", (False, True, True)), (b"\xff\xfe", (False, False, True))]:  # fmt: skip
         view = filter_view(kafka_record(message(value)), message(value))
         assert (keep.keeps(view), by_text.keeps(view), by_metadata.keeps(view)) == kept, value
+
+
+def test_the_encoder_writes_what_json_dumps_writes_of_the_record() -> None:
+    encoder = Encoder()
+    messages = [
+        message(b'{"key":"value"}'), message(None, key=None), message(b"", offset=0, key=b""),
+        Message('t\u00e9"pic\\', 7, 2**40, 0, 5, b"\x00\xff", b"\xfe", [("h\u00e9", b"\x01"), ("e", b""), ("e", b"2")]),
+        Message("other", 1, 3, 4, 1, None, b"v", []),
+    ]  # fmt: skip
+    for m in messages:
+        text = encoder.encode(m)
+        assert text == json.dumps(kafka_record(m)) and text.isascii(), m
+
+
+def test_an_event_of_encoded_records_is_the_event_of_the_records() -> None:
+    encoder = Encoder()
+    first, second = message(b"a", offset=1), message(b"b", offset=2)
+    other = Message("other", 3, 7, 1, 1, None, b"c", [])
+    got = event_of('h:1,"h":2', {"mytopic-0": [encoder.encode(first), encoder.encode(second)],
+                                 "other-3": [encoder.encode(other)]})  # fmt: skip
+    want = event('h:1,"h":2', [kafka_record(first), kafka_record(other), kafka_record(second)])
+    assert json.loads(got) == json.loads(want)
+
+
+def test_lazy_records_are_made_on_first_use_only() -> None:
+    made: list[bytes | None] = []
+
+    def record(m: Message) -> dict[str, object]:
+        made.append(m.value)
+        return dict(kafka_record(m))
+
+    lazy = Lazy(record, message(b'{"kind": "keep"}'))
+    assert made == []
+    assert lazy["offset"] == 15 and dict(lazy) == kafka_record(message(b'{"kind": "keep"}')) and len(lazy) == 8
+    assert made == [b'{"kind": "keep"}']  # once
+    view = Lazy(view_of, message(b'{"kind": "keep"}'))
+    assert Filters((json.dumps({"value": {"kind": ["keep"]}}),)).keeps(view)
 
 
 def test_the_on_failure_record_describes_the_batch() -> None:

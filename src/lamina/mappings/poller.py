@@ -218,6 +218,10 @@ class Poller:
                 await self._source.fail(records)
                 return
             failed = reported
+        if not failed:  # the usual case: every record done
+            await self._source.acknowledge(records)
+            self._host.report(self.uuid, OK)
+            return
         finished = {i.id for i in done([Item(r.id, r.group) for r in records], failed, fifo=self._source.ordered)}
         await self._source.acknowledge([r for r in records if r.id in finished])
         if len(finished) < len(records):

@@ -226,6 +226,7 @@ class MappingService:
     async def invoke(self, mapping: EventSourceMapping, payload: bytes) -> InvokeResult:
         return await self._invoker.invoke(InvokeRequest(
             function=mapping.function, qualifier=mapping.qualifier, payload=payload, invocation_type=REQUEST_RESPONSE,
+            built=True,  # the sources' events are JSON Lamina wrote: not parsed again
         ))  # fmt: skip
 
     def report(self, uuid: str, result: str) -> None:

@@ -7,7 +7,10 @@ while the poller's workers (as many as there are partitions, within the function
 work on different partitions side by side.
 
 Offsets are committed only when a batch is settled: past every record the function is done with
-(and those the filters dropped). A failed batch is read again from its first unfinished record,
+(and those the filters dropped). The commit itself is the committer's (a task of the source's own,
+``lamina-kafka-commit-<uuid>``): the partition is free for its next batch at once, and the
+committer sends what settled meanwhile, every partition's in one request, never past a batch not
+settled yet. A failed batch is read again from its first unfinished record,
 after a pause that grows with each failure; with MaximumRetryAttempts set, a batch failed that
 many times more is given up: described to the on-failure destination (if any), and committed past.
 A partition with no committed offset starts where StartingPosition says, and that offset is
@@ -16,7 +19,8 @@ committed at once, so a restart resumes from it. A restart resumes from the comm
 
 The broker unreachable (at start or later) is ``SourceUnavailable``: the poller reports it in
 LastProcessingResult and retries with backoff; aiokafka reconnects by itself. A commit that fails
-meanwhile is retried before the next batch; until then a restart redelivers, never skips.
+meanwhile is retried by the committer after a pause; until then a restart redelivers, never skips.
+Closing the source sends what is left to commit before the consumer stops.
 """
 
 from __future__ import annotations
@@ -66,13 +70,11 @@ class _Partition:
     unsaved: bool = False  # ``committed`` is not in the broker yet (a commit failed)
     held: bool = False  # a batch of it is being worked on
     batch: list[Record] = field(default_factory=list)
-    status: dict[int, Status] = field(default_factory=dict)  # of each record of ``batch``, by offset
+    offsets: list[int] = field(default_factory=list)  # of each record of ``batch``
+    status: dict[str, Status] = field(default_factory=dict)  # of each record of ``batch``, by id
+    pending: int = 0  # records of ``batch`` not settled yet
     attempts: int = 0  # failures in a row of the batch at ``committed``
     not_before: float = 0.0  # monotonic: no batch before then (backing off after a failure)
-
-
-def _offset(record: Record) -> int:
-    return int(str(record.record["offset"]))
 
 
 class KafkaSource:
@@ -88,6 +90,9 @@ class KafkaSource:
         self._start_lock = asyncio.Lock()
         self._next = 0  # where the round-robin over partitions goes on
         self._closed = False
+        self._encoder = kafka_records.Encoder()
+        self._commits_due = asyncio.Event()  # a partition's committed offset moved: the committer has work
+        self._committer: asyncio.Task[None] | None = None
 
     @property
     def ordered(self) -> bool:
@@ -132,6 +137,7 @@ class KafkaSource:
                 await self._stop(consumer)
                 raise
             self._consumer = consumer
+            self._committer = asyncio.create_task(self._commit_loop(consumer), name=f"lamina-kafka-commit-{self._uuid}")
             return consumer
 
     async def _assign(self, consumer: AIOKafkaConsumer, options: KafkaOptions) -> None:
@@ -171,7 +177,12 @@ class KafkaSource:
         async with self._start_lock:
             self._closed = True
             consumer, self._consumer = self._consumer, None
+            committer, self._committer = self._committer, None
+        if committer is not None:
+            committer.cancel()
+            await asyncio.gather(committer, return_exceptions=True)
         if consumer is not None:
+            await self._save_commits(consumer)  # what settled last (a failure: redelivered after a restart)
             await self._stop(consumer)
 
     # -- fetching ------------------------------------------------------------------------------
@@ -192,7 +203,6 @@ class KafkaSource:
     async def fetch(self, limits: BatchLimits) -> list[Record]:
         consumer = await self._start()
         options, window, _ = self._options()
-        await self._save_commits(consumer)
         part = self._claim()
         if part is None:
             await self._sleep(IDLE_SECONDS)
@@ -200,7 +210,7 @@ class KafkaSource:
         from aiokafka.errors import KafkaError
 
         try:
-            batch = await self._read(consumer, part, options, limits, options.window_seconds(window))
+            batch, offsets, ids = await self._read(consumer, part, options, limits, options.window_seconds(window))
         except KafkaError as exc:
             self._unhold(consumer, part)
             raise SourceUnavailable(CONNECTION_ERROR) from exc
@@ -211,47 +221,51 @@ class KafkaSource:
             self._unhold(consumer, part)
             return []
         part.batch = batch
-        part.status = {_offset(r): Status.PENDING for r in batch}
+        part.offsets = offsets
+        part.status = dict.fromkeys(ids, Status.PENDING)
+        part.pending = len(batch)
         keep = fitting([r.size for r in batch], limits.max_bytes)
         if keep < len(batch):
             await self.release(batch[keep:])
         return batch[:keep]
 
     async def _read(self, consumer: AIOKafkaConsumer, part: _Partition, options: KafkaOptions,
-                    limits: BatchLimits, window: float) -> list[Record]:  # fmt: skip
+                    limits: BatchLimits, window: float) -> tuple[list[Record], list[int], list[str]]:  # fmt: skip
+        """The batch, its records' offsets and ids."""
         limits = BatchLimits(limits.max_records, window, limits.max_bytes)
         batch: list[Record] = []
+        offsets: list[int] = []
+        ids: list[str] = []
         size = 0
         first = 0.0
         while True:
             elapsed = time.monotonic() - first if batch else 0.0
             if limits.complete(len(batch), size, elapsed):
-                return batch
+                return batch, offsets, ids
             wait = self._poll_seconds if not batch else max(0.0, window - elapsed)
             got = await consumer.getmany(part.tp, timeout_ms=int(wait * 1000), max_records=limits.max_records - len(batch))
             messages = got.get(part.tp, [])
             if not messages:
-                return batch
+                return batch, offsets, ids
             if not batch:
                 first = time.monotonic()
+            group = kafka_records.group(part.tp.topic, part.tp.partition)
+            encode, lazy = self._encoder.encode, kafka_records.Lazy
             for m in messages:
-                message = kafka_records.Message(
-                    topic=m.topic, partition=m.partition, offset=m.offset, timestamp=m.timestamp,
-                    timestamp_type=m.timestamp_type, key=m.key, value=m.value,
-                    headers=[(name, value) for name, value in m.headers],
-                )  # fmt: skip
-                record = kafka_records.kafka_record(message)
-                group = kafka_records.group(m.topic, m.partition)
+                text = encode(m)
+                ident = f"{group}:{m.offset}"
+                offsets.append(m.offset)
+                ids.append(ident)
                 batch.append(Record(
-                    id=f"{group}:{m.offset}", token=f"{group}:{m.offset}", record=record,
-                    view=kafka_records.filter_view(record, message), size=len(json.dumps(record)), group=group,
+                    id=ident, token=ident, record=lazy(kafka_records.kafka_record, m),
+                    view=lazy(kafka_records.view_of, m), size=len(text), group=group, encoded=text,
                 ))  # fmt: skip
-                size += batch[-1].size
+                size += len(text)
 
     def _unhold(self, consumer: AIOKafkaConsumer, part: _Partition) -> None:
         """Let the partition go with nothing worked on: read again from its committed offset."""
         consumer.seek(part.tp, part.committed)
-        part.batch, part.status, part.held = [], {}, False
+        part.batch, part.offsets, part.status, part.pending, part.held = [], [], {}, 0, False
 
     # -- settling ------------------------------------------------------------------------------
 
@@ -268,25 +282,26 @@ class KafkaSource:
         touched: dict[str, _Partition] = {}
         for record in records:
             part = self._partitions.get(record.group or "")
-            if part is None or _offset(record) not in part.status:
+            if part is None or part.status.get(record.id, status) is not Status.PENDING:
                 continue  # settled already (or from before a restart of the consumer)
-            part.status[_offset(record)] = status
+            part.status[record.id] = status
+            part.pending -= 1
             touched[record.group or ""] = part
         for part in touched.values():
-            if all(s is not Status.PENDING for s in part.status.values()):
+            if part.pending == 0:
                 await self._settle(part)
 
     async def _settle(self, part: _Partition) -> None:
         """The batch of ``part`` is settled: act on what ``settling.settle`` decides."""
         consumer = self._consumer
-        batch, status = part.batch, part.status
-        part.batch, part.status = [], {}
+        batch, offsets, status = part.batch, part.offsets, part.status
+        part.batch, part.offsets, part.status = [], [], {}
         try:
             current = self._host.kafka_options(self._uuid)
             if consumer is None or current is None:
                 return
             options = current[0]
-            outcome = settle([(_offset(r), status[_offset(r)]) for r in batch], part.attempts,
+            outcome = settle([(offset, status[r.id]) for offset, r in zip(offsets, batch)], part.attempts,
                              options.maximum_retry_attempts)  # fmt: skip
             part.attempts = outcome.attempts
             if outcome.given_up is not None:
@@ -298,29 +313,50 @@ class KafkaSource:
                 self._committed(part, outcome.commit)
             if outcome.seek is not None:
                 consumer.seek(part.tp, outcome.seek)
-            await self._save_commits(consumer)
         finally:
             part.held = False
 
     def _committed(self, part: _Partition, offset: int) -> None:
         if offset > part.committed:
             part.committed, part.unsaved = offset, True
+            self._commits_due.set()
 
-    async def _save_commits(self, consumer: AIOKafkaConsumer) -> None:
+    async def _commit_loop(self, consumer: AIOKafkaConsumer) -> None:
+        """The committer: sends what settled, as it settles, until the source closes. After a
+        failure it pauses as the poller does after an unreadable source (growing to 30 s): each
+        attempt with the broker away makes aiokafka reconnect, and log, again."""
+        failures = 0
+        while True:
+            await self._commits_due.wait()
+            self._commits_due.clear()
+            if await self._save_commits(consumer, quiet=failures > 0):
+                failures = 0
+                continue
+            failures += 1
+            await self._sleep(scaling.retry_delay(failures))
+            self._commits_due.set()
+
+    async def _save_commits(self, consumer: AIOKafkaConsumer, *, quiet: bool = False) -> bool:
+        """Commit every partition's settled offset not in the broker yet; False if that failed."""
         from aiokafka.errors import KafkaError
 
-        unsaved = [p for p in self._partitions.values() if p.unsaved]
+        unsaved = {p.tp: p for p in self._partitions.values() if p.unsaved}
         if not unsaved:
-            return
-        for part in unsaved:
+            return True
+        offsets = {tp: p.committed for tp, p in unsaved.items()}
+        for part in unsaved.values():
             part.unsaved = False
         try:
-            await asyncio.wait_for(consumer.commit({p.tp: p.committed for p in unsaved}), START_SECONDS)
-        except (KafkaError, OSError, asyncio.TimeoutError) as exc:
-            for part in unsaved:
+            await asyncio.wait_for(consumer.commit(offsets), START_SECONDS)
+            return True
+        except BaseException as exc:
+            for part in unsaved.values():
                 part.unsaved = True
-            log.warning("kafka mapping %s: committing offsets failed (retried before the next batch): %r",
-                        self._uuid, exc)  # fmt: skip
+            if not isinstance(exc, (KafkaError, OSError, asyncio.TimeoutError)):
+                raise  # cancelled (closing): the close sends them
+            (log.debug if quiet else log.warning)("kafka mapping %s: committing offsets failed (retried): %r",
+                                                  self._uuid, exc)  # fmt: skip
+            return False
 
     async def _give_up(self, options: KafkaOptions, records: Sequence[Record], attempts: int) -> None:
         log.warning("kafka mapping %s: gave up on %d records of %s after %d attempts", self._uuid, len(records),
@@ -345,7 +381,10 @@ class KafkaSource:
     def event(self, records: Sequence[Record]) -> bytes:
         current = self._host.kafka_options(self._uuid)
         bootstrap = current[0].bootstrap if current is not None else ""
-        return kafka_records.event(bootstrap, [r.record for r in records])
+        grouped: dict[str, list[str]] = {}
+        for r in records:
+            grouped.setdefault(r.group or "", []).append(r.encoded or json.dumps(dict(r.record)))
+        return kafka_records.event_of(bootstrap, grouped)
 
     def _lag_of(self, part: _Partition) -> int:
         consumer = self._consumer
