@@ -180,3 +180,27 @@ def test_a_restart_reads_back_queues_and_messages_in_flight() -> None:
         assert again.message_id == got.message_id and again.attributes["ApproximateReceiveCount"] == "2"
 
     run(scenario)
+
+
+def test_a_fifo_send_retried_after_a_restart_is_recognised_while_its_first_copy_waits() -> None:
+    async def scenario(store: MemoryStore, queues: Queues, clock: Clock) -> None:
+        await queues.create_queue("orders.fifo", {"FifoQueue": "true"}, {})
+        await queues.send(ARN + "orders.fifo", "one", group_id="g", deduplication_id="d1")
+        second = await queues.send(ARN + "orders.fifo", "two", group_id="g", deduplication_id="d2")
+        (taken,) = await queues.receive(ARN + "orders.fifo", 1, 0)
+        await queues.delete(ARN + "orders.fifo", [taken.receipt_handle])  # "one" is gone
+
+        restarted = Queues(store, Settings(), base_url="http://localhost:9000", clock=clock)
+        await restarted.load()
+        retried = await restarted.send(ARN + "orders.fifo", "two", group_id="g", deduplication_id="d2")
+        assert retried == second  # answered as the first time
+        assert [r.body for r in await restarted.receive(ARN + "orders.fifo", 10, 0)] == ["two"]  # stored once
+        await restarted.send(ARN + "orders.fifo", "one", group_id="g", deduplication_id="d1")  # deleted: new
+
+        clock.now += 5 * 60 + 1
+        later = Queues(store, Settings(), base_url="http://localhost:9000", clock=clock)
+        await later.load()
+        assert await later.send(ARN + "orders.fifo", "two", group_id="g", deduplication_id="d2") != second
+        assert [r.body for r in await later.receive(ARN + "orders.fifo", 10, 0)] == ["two", "one", "two"]
+
+    run(scenario)

@@ -2,8 +2,10 @@
 the body with ContentBasedDeduplication) seen in the last five minutes makes SendMessage answer as
 it did the first time, without storing the message again.
 
-The window is kept in memory: a restart forgets it (SQS's is exactly five minutes; Lamina's is at
-most that).
+The window is kept in memory. A restart rebuilds it from the messages the queue still holds
+(``Queues.load``): a send retried after a crash is still recognised while its first copy waits in
+the queue, though not once that copy has been received and deleted (SQS's window is exactly five
+minutes; Lamina's is at most that).
 """
 
 from __future__ import annotations

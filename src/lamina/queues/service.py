@@ -94,18 +94,26 @@ class Queues:
 
     async def load(self) -> None:
         """Read every queue and message back; messages of a queue that no longer exists (deleted
-        while they were written) are removed."""
+        while they were written) are removed. A FIFO queue's deduplication window is rebuilt from
+        the messages it still holds that were sent in the last five minutes."""
         by_id: dict[str, Queue] = {}
         for resource in await self._store.list_resources(KIND):
             queue = Queue.from_doc(resource.doc, self.arn_of(resource.key))
             self._queues[queue.name] = by_id[queue.id] = queue
         orphans: set[str] = set()
+        now = self._now_ms()
         for stored in await self._store.list_queue_messages():
             holder = by_id.get(stored.queue)
             if holder is None:
                 orphans.add(stored.queue)
                 continue
             holder.messages[stored.seq] = Held(stored, stored.visible_ms, stored.receive_count, stored.first_receive_ms)
+            if holder.fifo and stored.dedup_id and now - stored.sent_ms < fifo.WINDOW_MS:
+                # A producer that retries a send after a restart gets the first answer (fifo.py).
+                sent = asyncio.get_running_loop().create_future()
+                sent.set_result(Sent(stored.message_id, sequence_number(stored.seq)))
+                scope = holder.attribute("DeduplicationScope") or "queue"
+                holder.deduplication.remember(fifo.key(stored.dedup_id, stored.group_id, scope), sent, stored.sent_ms)
         for name in orphans:
             await self._store.purge_queue_messages(name)
 
