@@ -30,9 +30,10 @@ from dataclasses import dataclass
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
+from bench.handler_latency import json_of, printed
 from bench.handlers import NOOP
 from bench.lamina_target import Lamina
-from bench.load import LoadError, Response
+from bench.load import LoadError
 from bench.stats import Latency, ratio
 from bench.types import Progress
 
@@ -72,13 +73,6 @@ class IotResult:
         return ratio(self.per_s, self.raw_per_s)
 
 
-def _json(got: Response, what: str, expect: int = 200) -> dict[str, object]:
-    if got.status != expect:
-        raise LoadError(f"{what}: {got.status} {got.body[:300]!r}")
-    doc: dict[str, object] = json.loads(got.body)
-    return doc
-
-
 def _client(name: str, port: int) -> paho.Client:
     client = paho.Client(CallbackAPIVersion.VERSION2, client_id=name)
     client.connect("127.0.0.1", port)
@@ -105,11 +99,11 @@ def _publish(port: int, topic: str, n: int, started: list[float]) -> None:
 
 
 async def _status(lamina: Lamina) -> dict[str, object]:
-    return _json(await lamina.call("GET", "/lamina/v1/iot"), "broker status")
+    return json_of(await lamina.call("GET", "/lamina/v1/iot"), "broker status")
 
 
 async def _rule(lamina: Lamina, name: str, function: str, topic_filter: str) -> None:
-    config = _json(await lamina.call("GET", f"/2015-03-31/functions/{function}/configuration"), "config")
+    config = json_of(await lamina.call("GET", f"/2015-03-31/functions/{function}/configuration"), "config")
     payload = {"sql": f"SELECT * FROM '{topic_filter}'", "actions": [{"lambda": {"functionArn": config["FunctionArn"]}}]}
     got = await lamina.call("POST", f"/rules/{name}", payload)
     if got.status != 200:
@@ -142,7 +136,7 @@ async def _through_rule(lamina: Lamina, port: int, n: int, timeout: float = 600.
 async def _drained(lamina: Lamina, timeout: float = 600.0) -> None:
     """Wait until the asynchronous queue has run every event (``GET /lamina/v1/queue`` lists none)."""
     deadline = time.monotonic() + timeout
-    while _json(await lamina.call("GET", "/lamina/v1/queue"), "queue depth")["functions"]:
+    while json_of(await lamina.call("GET", "/lamina/v1/queue"), "queue depth")["functions"]:
         if time.monotonic() > deadline:
             raise LoadError(f"iot: the asynchronous queue did not drain in {timeout:.0f} s")
         await asyncio.sleep(0.1)
@@ -180,25 +174,6 @@ async def _raw(port: int, n: int, timeout: float = 600.0) -> float:
         _close(subscriber)
 
 
-async def _seen(lamina: Lamina, count: int, cursor: int, timeout: float = 120.0) -> tuple[list[float], int]:
-    """The next ``count`` latencies the handler printed (seconds), from the log cursor ``cursor``."""
-    seen: list[float] = []
-    deadline = time.monotonic() + timeout
-    while len(seen) < count:
-        if time.monotonic() > deadline:
-            raise LoadError(f"iot: the handler saw {len(seen)} of {count} messages in {timeout:.0f} s")
-        logs = _json(await lamina.call("GET", f"/lamina/v1/functions/{LATENCY_FUNCTION}/logs?since={cursor}"
-                                              "&limit=10000&wait=1"), "logs")  # fmt: skip
-        events = logs["events"]
-        assert isinstance(events, list)
-        for event in events:
-            words = str(event["message"]).split()
-            if len(words) == 3 and words[0] == "LATENCY":
-                seen.append(float(words[2]) - float(words[1]))
-        cursor = int(str(logs["nextCursor"]))
-    return seen, cursor
-
-
 async def _latency(lamina: Lamina, port: int, n: int) -> Latency:
     await lamina.create_function(LATENCY_FUNCTION, LATENCY_HANDLER)
     await _rule(lamina, "bench_latency", LATENCY_FUNCTION, TOPIC.format("latency"))
@@ -210,11 +185,11 @@ async def _latency(lamina: Lamina, port: int, n: int) -> Latency:
             await asyncio.to_thread(info.wait_for_publish, 30)
 
         await one()
-        _, cursor = await _seen(lamina, 1, 0)
+        _, cursor = await printed(lamina, LATENCY_FUNCTION, 1, 0, "iot")
         for _ in range(n):
             await asyncio.sleep(LATENCY_GAP_S)
             await one()
-        seen, _ = await _seen(lamina, n, cursor)
+        seen, _ = await printed(lamina, LATENCY_FUNCTION, n, cursor, "iot")
     finally:
         await asyncio.to_thread(_close, publisher)
     return Latency.of(seen)

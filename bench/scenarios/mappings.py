@@ -26,9 +26,10 @@ import json
 import time
 from dataclasses import dataclass
 
+from bench.handler_latency import json_of, printed
 from bench.handlers import NOOP
 from bench.lamina_target import Lamina
-from bench.load import HttpConnection, LoadError, Response
+from bench.load import HttpConnection, LoadError
 from bench.stats import Latency, ratio
 from bench.types import Progress
 
@@ -108,13 +109,6 @@ class Sqs:
         return answer
 
 
-def _json(got: Response, what: str, expect: int = 200) -> dict[str, object]:
-    if got.status != expect:
-        raise LoadError(f"{what}: {got.status} {got.body[:300]!r}")
-    doc: dict[str, object] = json.loads(got.body)
-    return doc
-
-
 async def _queue(sqs: Sqs, name: str) -> tuple[str, str]:
     """(QueueUrl, QueueArn) of a new queue."""
     url = str((await sqs.call("CreateQueue", {"QueueName": name}))["QueueUrl"])
@@ -154,7 +148,7 @@ async def _empty(sqs: Sqs, url: str) -> bool:
 
 
 async def _pollers(lamina: Lamina, uuid: str) -> int:
-    rows = _json(await lamina.call("GET", LAG), "mappings' lag")["mappings"]
+    rows = json_of(await lamina.call("GET", LAG), "mappings' lag")["mappings"]
     assert isinstance(rows, list)
     return next((int(row["pollers"]) for row in rows if row["uuid"] == uuid), 0)
 
@@ -162,7 +156,7 @@ async def _pollers(lamina: Lamina, uuid: str) -> int:
 async def _through_mapping(lamina: Lamina, sqs: Sqs, function_arn: str, batch_size: int, n: int,
                            timeout: float = 600.0) -> MappingRun:  # fmt: skip
     url, arn = await _queue(sqs, f"esm-bench-{batch_size}")
-    created = _json(await lamina.call("POST", MAPPINGS, {
+    created = json_of(await lamina.call("POST", MAPPINGS, {
         "FunctionName": function_arn, "EventSourceArn": arn, "BatchSize": batch_size,
         "MaximumBatchingWindowInSeconds": 0 if batch_size <= 10 else 1, "Enabled": False,
     }), "CreateEventSourceMapping", 202)  # fmt: skip
@@ -170,7 +164,7 @@ async def _through_mapping(lamina: Lamina, sqs: Sqs, function_arn: str, batch_si
     await _send_all(lamina, url, n)
     await lamina.control.close()  # idle while the messages were sent: perhaps closed by Lamina by now
     start = time.perf_counter()
-    _json(await lamina.call("PUT", f"{MAPPINGS}/{uuid}", {"Enabled": True}), "UpdateEventSourceMapping", 202)
+    json_of(await lamina.call("PUT", f"{MAPPINGS}/{uuid}", {"Enabled": True}), "UpdateEventSourceMapping", 202)
     widest = 0
     deadline = time.monotonic() + timeout
     polls = 0
@@ -182,7 +176,7 @@ async def _through_mapping(lamina: Lamina, sqs: Sqs, function_arn: str, batch_si
             widest = max(widest, await _pollers(lamina, uuid))
         await asyncio.sleep(0.02)
     seconds = time.perf_counter() - start
-    _json(await lamina.call("PUT", f"{MAPPINGS}/{uuid}", {"Enabled": False}), "UpdateEventSourceMapping", 202)
+    json_of(await lamina.call("PUT", f"{MAPPINGS}/{uuid}", {"Enabled": False}), "UpdateEventSourceMapping", 202)
     return MappingRun(batch_size, n, seconds, widest)
 
 
@@ -223,46 +217,26 @@ async def _raw(lamina: Lamina, sqs: Sqs, n: int) -> float:
     return n / seconds
 
 
-async def _seen(lamina: Lamina, count: int, cursor: int, timeout: float = 120.0) -> tuple[list[float], int]:
-    """The next ``count`` latencies the handler printed (seconds), from the log cursor ``cursor``;
-    and the cursor after them."""
-    seen: list[float] = []
-    deadline = time.monotonic() + timeout
-    while len(seen) < count:
-        if time.monotonic() > deadline:
-            raise LoadError(f"mappings: the handler saw {len(seen)} of {count} messages in {timeout:.0f} s")
-        logs = _json(await lamina.call("GET", f"/lamina/v1/functions/{LATENCY_FUNCTION}/logs?since={cursor}"
-                                              "&limit=10000&wait=1"), "logs")  # fmt: skip
-        events = logs["events"]
-        assert isinstance(events, list)
-        for event in events:
-            words = str(event["message"]).split()
-            if len(words) == 3 and words[0] == "LATENCY":
-                seen.append(float(words[2]) - float(words[1]))
-        cursor = int(str(logs["nextCursor"]))
-    return seen, cursor
-
-
 async def _latency(lamina: Lamina, sqs: Sqs, n: int) -> Latency:
     await lamina.create_function(LATENCY_FUNCTION, LATENCY_HANDLER)
-    config = _json(await lamina.call("GET", f"/2015-03-31/functions/{LATENCY_FUNCTION}/configuration"), "config")
+    config = json_of(await lamina.call("GET", f"/2015-03-31/functions/{LATENCY_FUNCTION}/configuration"), "config")
     url, arn = await _queue(sqs, "esm-bench-latency")
-    _json(await lamina.call("POST", MAPPINGS, {"FunctionName": config["FunctionArn"], "EventSourceArn": arn,
+    json_of(await lamina.call("POST", MAPPINGS, {"FunctionName": config["FunctionArn"], "EventSourceArn": arn,
                                                "BatchSize": 1}), "CreateEventSourceMapping", 202)  # fmt: skip
     # One message first, not measured, and seen before the others go: its environment's cold start
     # would otherwise hold it busy while the next few start environments of their own.
     await sqs.call("SendMessage", {"QueueUrl": url, "MessageBody": json.dumps({"sent": time.time()})})
-    _, cursor = await _seen(lamina, 1, 0)
+    _, cursor = await printed(lamina, LATENCY_FUNCTION, 1, 0, "mappings")
     for _ in range(n):
         await asyncio.sleep(LATENCY_GAP_S)
         await sqs.call("SendMessage", {"QueueUrl": url, "MessageBody": json.dumps({"sent": time.time()})})
-    seen, _ = await _seen(lamina, n, cursor)
+    seen, _ = await printed(lamina, LATENCY_FUNCTION, n, cursor, "mappings")
     return Latency.of(seen)
 
 
 async def run(lamina: Lamina, messages: int, latency_messages: int, progress: Progress) -> MappingsResult:
     await lamina.create_function(FUNCTION, NOOP)
-    config = _json(await lamina.call("GET", f"/2015-03-31/functions/{FUNCTION}/configuration"), "config")
+    config = json_of(await lamina.call("GET", f"/2015-03-31/functions/{FUNCTION}/configuration"), "config")
     function_arn = str(config["FunctionArn"])
     sqs = Sqs(HttpConnection(lamina.url))
     try:
