@@ -28,6 +28,9 @@ def test_broker_urls() -> None:
     for bad in ("http://h:1", "mqtt://:1883", "mqtt://h:99999", "mqtt://h:1/path", "h:1883"):
         with pytest.raises(ValueError):
             parse_url(bad)
+    with pytest.raises(ValueError) as refused:
+        parse_url("mqtt://user:s3cret@h:99999")
+    assert "s3cret" not in str(refused.value) and "user:***@h" in str(refused.value)
     assert Settings.from_env({"LAMINA_MQTT_URL": "mqtt://h:2"}).mqtt_url == BrokerUrl("h", 2)
     assert Settings.from_env({}).mqtt_url is None
 

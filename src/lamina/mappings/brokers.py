@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
+from lamina.redact import without_password
+
 DEFAULT_PORT = 5672
 VARIABLE = "LAMINA_RABBITMQ_BROKERS"
 _BROKER_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:mq:[^:]*:\d*:broker:(?P<name>[^:]+):(?P<id>[^:]+)$")
@@ -40,16 +42,11 @@ def broker_name(arn: str) -> str | None:
     return match["name"] if match else None
 
 
-def _hidden(url: str) -> str:
-    """``url`` with any password replaced by ``***``, for error messages."""
-    return re.sub(r"(//[^:/@]*:)[^@]*@", r"\1***@", url)
-
-
 def parse_address(url: str) -> BrokerAddress:
     """``amqp://[user:password@]host[:port][/vhost]`` (parts percent-encoded, ``%2F`` for ``/``;
     an empty path is vhost ``/``); ValueError saying what is wrong, without the password."""
     parts = urlsplit(url.strip())
-    shown = _hidden(url.strip())
+    shown = without_password(url.strip())
     if parts.scheme != "amqp":
         raise ValueError(f"{VARIABLE}: {shown!r} is not amqp://[user:password@]host:port[/vhost] (amqps is not supported)")
     try:
@@ -76,7 +73,7 @@ def parse_brokers(value: str) -> dict[str, BrokerAddress]:
             continue
         key, sep, url = entry.partition("=")
         if not sep or not key:
-            raise ValueError(f"{VARIABLE}: {_hidden(entry)!r} is not <broker name or ARN>=amqp://host:port")
+            raise ValueError(f"{VARIABLE}: {without_password(entry)!r} is not <broker name or ARN>=amqp://host:port")
         brokers[key] = parse_address(url)
     return brokers
 
