@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -132,6 +133,35 @@ def run_authorizers_example(doc: Path, fence: str, endpoint: str, cwd: Path) -> 
                           cwd=cwd, timeout=300)  # fmt: skip
     assert done.returncode == 0, done.stderr
     return done.stdout.splitlines(), expected
+
+
+# A walkthrough's fenced blocks: ```sh and ```python run; a bare ``` block shows what the one before printed.
+DOC_BLOCK = re.compile(r"```(?P<lang>sh|python|)\n(?P<body>.*?)```", re.S)
+
+
+class Walkthrough:
+    """Runs a doc's blocks in order as a reader would, against ``endpoint`` ($LAMINA_ENDPOINT, the
+    AWS CLI and ``lamina`` on PATH): each shell block with the ``export`` lines of those before it."""
+
+    def __init__(self, endpoint: str, cwd: Path, shell_timeout: float = 120) -> None:
+        venv_bin = Path(sys.executable).parent
+        self.env = {**os.environ, "PATH": f"{venv_bin}:{os.environ['PATH']}", "LAMINA_ENDPOINT": endpoint,
+                    "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}  # fmt: skip
+        self.cwd = cwd
+        self.shell_timeout = shell_timeout
+        self.exports = ""
+
+    def run(self, lang: str, body: str) -> str:
+        """What the block printed; it must succeed."""
+        if lang == "python":
+            result = subprocess.run([sys.executable, "-c", body], capture_output=True, text=True, env=self.env,
+                                    cwd=self.cwd, timeout=60)  # fmt: skip
+        else:
+            self.exports += "".join(line + "\n" for line in body.splitlines() if line.startswith("export "))
+            result = subprocess.run(["bash", "-euc", self.exports + body], capture_output=True, text=True,
+                                    env=self.env, cwd=self.cwd, timeout=self.shell_timeout)  # fmt: skip
+        assert result.returncode == 0, (body, result.stdout, result.stderr)
+        return result.stdout
 
 
 def report_line(log: str, rid: str) -> str:

@@ -5,20 +5,14 @@ topic name is fixed). The blocks that show what arrived run once it has arrived.
 from __future__ import annotations
 
 import json
-import os
-import re
-import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-from tests.functions import wait_for_logs, wait_until
+from tests.functions import DOC_BLOCK, Walkthrough, wait_for_logs, wait_until
 from tests.kafka import make_kafka  # noqa: F401  (the fixture)
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "kafka.md"
-VENV_BIN = Path(sys.executable).parent
-BLOCK = re.compile(r"```(?P<lang>sh|python|)\n(?P<body>.*?)```", re.S)
 
 
 def _backlog(endpoint: str) -> Any:
@@ -30,11 +24,9 @@ def test_the_walkthrough_runs_as_written(make_server: Any, make_kafka: Any, tmp_
     broker = make_kafka()
     server = make_server(tmp_path / "data")
     text = DOC.read_text().replace("http://127.0.0.1:9000", server.endpoint).replace("127.0.0.1:9092", broker.bootstrap)
-    env = {**os.environ, "PATH": f"{VENV_BIN}:{os.environ['PATH']}", "LAMINA_ENDPOINT": server.endpoint,
-           "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}  # fmt: skip
-    blocks = list(BLOCK.finditer(text.split("## What a Kafka mapping takes")[0]))
+    walk = Walkthrough(server.endpoint, tmp_path)
+    blocks = list(DOC_BLOCK.finditer(text.split("## What a Kafka mapping takes")[0]))
     assert [b["lang"] for b in blocks] == ["sh", "python", "sh", "", "sh", "", "sh", ""]
-    exports = ""
     shown = ""
     for block in blocks:
         body = block["body"]
@@ -50,12 +42,4 @@ def test_the_walkthrough_runs_as_written(make_server: Any, make_kafka: Any, tmp_
                           timeout=60)  # fmt: skip
         if "lamina mappings" in body:
             wait_until(lambda: _backlog(server.endpoint) == [0], timeout=60)
-        if block["lang"] == "python":
-            result = subprocess.run([sys.executable, "-c", body], capture_output=True, text=True, env=env,
-                                    cwd=tmp_path, timeout=60)  # fmt: skip
-        else:
-            exports += "".join(line + "\n" for line in body.splitlines() if line.startswith("export "))
-            result = subprocess.run(["bash", "-euc", exports + body], capture_output=True, text=True, env=env,
-                                    cwd=tmp_path, timeout=120)  # fmt: skip
-        assert result.returncode == 0, (body, result.stdout, result.stderr)
-        shown = result.stdout
+        shown = walk.run(block["lang"], body)
