@@ -18,7 +18,7 @@ from pathlib import Path
 from bench.lamina_target import Lamina
 from bench.load import Endpoint, LoadError, fetch
 from bench.profile import Profile
-from bench.scenarios.warm import Target, WarmPoint, measure
+from bench.scenarios.warm import Target, WarmPoint, a_b_b_a
 from bench.stats import ratio
 from bench.types import Progress
 
@@ -68,13 +68,7 @@ async def run(lamina: Lamina, profile: Profile, scratch: Path, progress: Progres
     route = Target("http-api", Endpoint(lamina.url, f"/_aws/execute-api/{api_id}/hello", b"", "GET"), lamina.pid)
     for target in (invoke, route):
         await _verify(target)
-    points: dict[str, list[WarmPoint]] = {"invoke": [], "http-api": []}
-    for target in (invoke, route, route, invoke):
-        point = await measure(target, CONCURRENCY, profile, scratch)
-        points[target.name].append(point)
-        progress(f"http-api  {target.name:<8} c={CONCURRENCY} {point.throughput:>8,.0f} req/s  "
-                 f"p50 {point.latency.p50_ms:.3f} ms  p99 {point.latency.p99_ms:.3f} ms"
-                 + (f"  ({point.non_200} non-200, {point.errors} lost)" if point.non_200 or point.errors else ""))  # fmt: skip
+    points = await a_b_b_a(invoke, route, CONCURRENCY, profile, scratch, progress, "http-api")
     result = HttpApiResult(
         CONCURRENCY, points["invoke"], points["http-api"],
         statistics.mean(p.throughput for p in points["invoke"]), statistics.mean(p.throughput for p in points["http-api"]),

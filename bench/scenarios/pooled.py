@@ -19,7 +19,7 @@ from bench import wrk
 from bench.lamina_target import Lamina
 from bench.load import Endpoint, LoadError, fetch
 from bench.profile import Profile
-from bench.scenarios.warm import Target, WarmPoint, measure, verify
+from bench.scenarios.warm import Target, WarmPoint, a_b_b_a, verify
 from bench.stats import ratio
 from bench.types import Progress
 
@@ -51,13 +51,7 @@ async def run(lamina: Lamina, profile: Profile, scratch: Path, progress: Progres
     invoke = Target("invoke", endpoint, lamina.pid)
     pooled = Target("pooled", replace(endpoint, alternate=config), lamina.pid)
     await verify(invoke)
-    points: dict[str, list[WarmPoint]] = {"invoke": [], "pooled": []}
-    for target in (invoke, pooled, pooled, invoke):
-        point = await measure(target, CONCURRENCY, profile, scratch)
-        points[target.name].append(point)
-        progress(f"pooled  {target.name:<7} c={CONCURRENCY} {point.throughput:>8,.0f} req/s  "
-                 f"p50 {point.latency.p50_ms:.3f} ms  p99 {point.latency.p99_ms:.3f} ms"
-                 + (f"  ({point.non_200} non-200, {point.errors} lost)" if point.non_200 or point.errors else ""))  # fmt: skip
+    points = await a_b_b_a(invoke, pooled, CONCURRENCY, profile, scratch, progress, "pooled")
     result = PooledResult(CONCURRENCY, points["invoke"], points["pooled"],
                           statistics.mean(p.throughput for p in points["invoke"]),
                           statistics.mean(p.throughput for p in points["pooled"]))  # fmt: skip

@@ -104,3 +104,17 @@ async def run(targets: list[Target], profile: Profile, scratch: Path, progress: 
                      f"client CPU {point.client_cpu_share:.0%}{extra}"
                      + (f"  ({point.non_200} non-200, {point.errors} lost)" if point.non_200 or point.errors else ""))  # fmt: skip
     return points
+
+
+async def a_b_b_a(first: Target, second: Target, concurrency: int, profile: Profile, scratch: Path,
+                  progress: Progress, scenario: str) -> dict[str, list[WarmPoint]]:  # fmt: skip
+    """Each target measured twice, in the order A B B A (so slow drift of the machine touches both
+    alike): their points by target name, in order."""
+    points: dict[str, list[WarmPoint]] = {first.name: [], second.name: []}
+    for target in (first, second, second, first):
+        point = await measure(target, concurrency, profile, scratch)
+        points[target.name].append(point)
+        progress(f"{scenario}  {target.name:<8} c={concurrency} {point.throughput:>8,.0f} req/s  "
+                 f"p50 {point.latency.p50_ms:.3f} ms  p99 {point.latency.p99_ms:.3f} ms"
+                 + (f"  ({point.non_200} non-200, {point.errors} lost)" if point.non_200 or point.errors else ""))  # fmt: skip
+    return points
