@@ -18,6 +18,19 @@ async def cancel_and_wait(task: asyncio.Task[None] | None) -> None:
         pass
 
 
+async def wait_set(event: asyncio.Event, timeout: float | None) -> bool:
+    """Wait until ``event`` is set, at most ``timeout`` seconds; whether it was set.
+
+    Not ``asyncio.wait_for``: on Python 3.11 it swallows a cancellation that arrives as the event is
+    set, and a loop built on it then never ends (a server's shutdown hangs on it)."""
+    try:
+        async with asyncio.timeout(timeout):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True
+
+
 class Waiters:
     """Coroutines parked until woken, each on a future of its own, so that waking can pick how many:
     one idle worker for one new event, rather than every one of them."""

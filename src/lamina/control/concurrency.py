@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from lamina.tasks import cancel_and_wait
+from lamina.tasks import cancel_and_wait, wait_set
 from lamina.control.changes import AliasChanged, Change, Changes, ConcurrencyChanged, FunctionDeleted, VersionDeleted
 from lamina.control.functions import FunctionService
 from lamina.control.validation import constraint
@@ -362,10 +362,7 @@ class ConcurrencyService:
 
     async def _provision_forever(self) -> None:
         while True:
-            try:
-                await asyncio.wait_for(self._wake.wait(), RECONCILE_SECONDS)
-            except TimeoutError:
-                pass
+            await wait_set(self._wake, RECONCILE_SECONDS)
             self._wake.clear()
             try:
                 await self.reconcile()

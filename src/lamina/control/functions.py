@@ -49,6 +49,7 @@ from lamina.settings import Settings
 from lamina.store.base import Store
 from lamina.store.code import CodeStore
 from lamina.store.overlay import LayerOverlays
+from lamina.tasks import wait_set
 
 log = logging.getLogger(__name__)
 
@@ -170,10 +171,7 @@ class FunctionService:
         """The function (or version) once no code is being prepared for it (at most ``timeout`` seconds)."""
         event = self._settled.get((name, version))
         if event is not None:
-            try:
-                await asyncio.wait_for(event.wait(), timeout)
-            except TimeoutError:
-                pass
+            await wait_set(event, timeout)
         return self.resolve(name, version)
 
     # -- writing ---------------------------------------------------------------------------
@@ -415,10 +413,7 @@ class FunctionService:
         Larger ones answer Pending / InProgress and finish in the background, as Lambda does.
         """
         event = self._prepare(fn)
-        try:
-            await asyncio.wait_for(event.wait(), PREPARE_WAIT_SECONDS)
-        except TimeoutError:
-            pass
+        await wait_set(event, PREPARE_WAIT_SECONDS)
         current = self._current(fn)
         return current if current is not None and current.generation == fn.generation else fn
 

@@ -56,7 +56,7 @@ from lamina.model import EventInvokeConfig, FunctionConfig
 from lamina.sandbox.provider import Outcome
 from lamina.settings import Settings
 from lamina.store.base import DEAD_LETTER, DESTINATION, EventContent, NewEvent, OutboxMessage, QueuedEvent, Store
-from lamina.tasks import Waiters
+from lamina.tasks import Waiters, wait_set
 
 log = logging.getLogger(__name__)
 
@@ -249,11 +249,7 @@ class AsyncQueue:
 
     async def drain(self, deadline: float) -> bool:
         """Wait until no attempt is in progress, at most until ``deadline`` (monotonic)."""
-        try:
-            await asyncio.wait_for(self._idle.wait(), max(0.0, deadline - time.monotonic()))
-        except TimeoutError:
-            return False
-        return True
+        return await wait_set(self._idle, max(0.0, deadline - time.monotonic()))
 
     async def close(self) -> None:
         """Stop the workers; an attempt cut short keeps its event in the store for the next start."""

@@ -36,6 +36,7 @@ from lamina.sandbox.provider import EnvironmentGone, Outcome
 from lamina.scheduler.pool import Scheduler
 from lamina.settings import Settings
 from lamina.store.base import EventContent, QueuedEvent
+from lamina.tasks import wait_set
 
 log = logging.getLogger(__name__)
 
@@ -167,11 +168,7 @@ class Invoker:
 
     async def drain(self, deadline: float) -> bool:
         """Wait for in-flight invocations, at most until ``deadline`` (monotonic); True if all finished."""
-        try:
-            await asyncio.wait_for(self._idle.wait(), max(0.0, deadline - time.monotonic()))
-        except TimeoutError:
-            return False
-        return True
+        return await wait_set(self._idle, max(0.0, deadline - time.monotonic()))
 
 
 def _client_context(value: str | None) -> str | None:

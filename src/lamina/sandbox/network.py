@@ -43,7 +43,7 @@ from lamina.sandbox.nat import HostRules, HostRulesError
 from lamina.sandbox.netlink import LOOPBACK_INDEX, Netlink
 from lamina.sandbox.veth import Veths
 from lamina.settings import Settings
-from lamina.tasks import cancel_and_wait
+from lamina.tasks import cancel_and_wait, wait_set
 
 log = logging.getLogger(__name__)
 
@@ -242,10 +242,7 @@ class NetworkPool:
         failing = False
         while True:
             timeout = RETRY_SECONDS if failing else (LINK_GRACE_SECONDS if self._closing else None)
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout)
-            except TimeoutError:
-                pass
+            await wait_set(self._wake, timeout)
             self._wake.clear()
             try:
                 await self._sweep()

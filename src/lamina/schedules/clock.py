@@ -11,6 +11,8 @@ import asyncio
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
+from lamina.tasks import wait_set
+
 
 class Clock(Protocol):
     def now(self) -> datetime:
@@ -32,10 +34,7 @@ class SystemClock:
         delay = min(60.0, (when - self.now()).total_seconds())
         if delay <= 0:
             return
-        try:
-            await asyncio.wait_for(wake.wait(), delay)
-        except TimeoutError:
-            pass
+        await wait_set(wake, delay)
 
 
 class FakeClock:
