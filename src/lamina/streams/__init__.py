@@ -1,0 +1,1 @@
+"""Table change streams: row changes of the user's databases, delivered as DynamoDB stream records."""
