@@ -4,6 +4,11 @@ A ``ChangeReader`` reads one database's committed row changes (PostgreSQL by log
 SQLite from a change log its triggers fill) without consuming them: the same changes come again
 until ``confirm`` says they are done. Changes come in commit order; within a table, changes of
 one key never overtake each other.
+
+Each database's module offers ``async def open_reader(endpoint: str, tables: Sequence[str],
+name: str) -> ChangeReader``: ``endpoint`` as the mapping names it (a PostgreSQL URL, a SQLite
+file's path), ``tables`` as "schema.table", ``name`` stable for the mapping (it names what the
+reader keeps in the database: a replication slot, triggers). It raises ``ChangesUnavailable``.
 """
 
 from __future__ import annotations
@@ -60,6 +65,19 @@ class ChangeReader(Protocol):
         restart (PostgreSQL: the replication slot advances)."""
         ...
 
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What the user should fix but the reader works without (e.g. no old images because a
+        table's REPLICA IDENTITY is not FULL), as the mapping reports it."""
+        ...
+
     def lag(self) -> ReaderLag: ...
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Let go of the database; what it keeps there stays (the mapping may be started again)."""
+        ...
+
+    async def drop(self) -> None:
+        """Remove what the reader keeps in the database (slot and publication, triggers and change
+        log): the mapping was deleted. Then close."""
+        ...
