@@ -52,6 +52,9 @@ from lamina.iot.service import TopicRules
 from lamina.iot.subscriber import Subscriber, client_id
 from lamina.lifecycle import Parts
 from lamina.mappings.service import MappingService
+from lamina.objects.notifications import NotificationConfigs
+from lamina.objects.notifications import destinations as notification_destinations
+from lamina.objects.notifications.relay import NotificationRelay
 from lamina.invoke.resolver import Resolver
 from lamina.invoke.service import InvokeRequest, Invoker
 from lamina.schedules.clock import SystemClock
@@ -182,6 +185,8 @@ class Server:
         changes.subscribe(mappings.follow)  # a deleted function's mappings say so
         await mappings.load()
         events = EventBridge(store, invoker, s, timers, queues)
+        notifications = NotificationConfigs(store, s, notification_destinations.local(targets, queues, s))
+        await notifications.load()  # before the object store takes writes: it asks what each owes
         rest_apis = RestApiService(store, s)
         await rest_apis.load()
         iot = TopicRules(store, s)
@@ -198,7 +203,7 @@ class Server:
             tags=tags, policies=policies, event_configs=event_configs, urls=urls, concurrency=concurrency,
             queue=queue, apis=apis, events=events, schedules=schedules, timers=timers, rest_apis=rest_apis,
             http_apis=http_apis, queues=queues, mappings=mappings, iot=iot, mqtt=mqtt,
-            front_door=Counts() if s.front_door else None,
+            front_door=Counts() if s.front_door else None, notifications=notifications,
         )  # fmt: skip
         apis.add(HttpApiEndpoints(http_apis, svc))
         # Before any environment starts: each serves it inside its network namespace.
@@ -228,6 +233,9 @@ class Server:
         queue_relay = OutboxRelay(store, queues, s)
         await queue_relay.start()  # outbox messages for this server's queues are delivered to them
         parts.started("the queues' outbox relay", queue_relay.close)
+        objects_relay = NotificationRelay(store, invoker, s)
+        await objects_relay.start()  # buckets' notifications for functions are invoked asynchronously
+        parts.started("the bucket notifications' relay", objects_relay.close)
         parts.started("the queues' long polls", queues.close)  # answered before the API waits for its requests
         await mappings.start()  # pollers read their sources and invoke synchronously
         parts.started("the event source mappings' pollers", lambda: mappings.close(min(5.0, s.shutdown_grace_seconds)))

@@ -129,6 +129,9 @@ class Settings:
     mqtt_url: BrokerUrl | None = None
     # RabbitMQ brokers event source mappings read (mappings/brokers.py), by Amazon MQ broker name or ARN.
     rabbitmq_brokers: Mapping[str, BrokerAddress] = field(default_factory=dict)
+    # The token other object stores' webhooks (MinIO, Ceph RGW, ...) present to the intake
+    # (api/object_events.py); None: the intake is off.
+    object_events_token: str | None = field(default=None, repr=False)
     limits: Limits = field(default_factory=Limits)
     logs: LogLimits = field(default_factory=LogLimits)
 
@@ -183,6 +186,8 @@ class Settings:
             values["mqtt_url"] = parse_url(env["LAMINA_MQTT_URL"])
         if env.get("LAMINA_RABBITMQ_BROKERS", "").strip():
             values["rabbitmq_brokers"] = parse_brokers(env["LAMINA_RABBITMQ_BROKERS"])
+        if env.get("LAMINA_OBJECT_EVENTS_TOKEN", "").strip():
+            values["object_events_token"] = env["LAMINA_OBJECT_EVENTS_TOKEN"].strip()
         # LAMINA_PYTHON3_12=/path/to/python3.12, LAMINA_NODEJS22_X=/path/to/node, ...
         interpreters = {
             name: env[runtime_variable(name)] for name in LAMBDA_RUNTIMES if runtime_variable(name) in env

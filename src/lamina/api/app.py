@@ -6,7 +6,7 @@ from aiohttp import web
 
 from lamina.api import aliases, event_config, functions, invoke, lamina, layers, policy, tags, urls, versions
 from lamina.api import concurrency, events, http_apis, rest_apis, rest_authorizers, scheduler, tagging
-from lamina.api import iot, mappings
+from lamina.api import iot, mappings, object_events
 from lamina.api.context import SERVICES, Services
 from lamina.api.errors import MAX_REQUEST_BYTES, aws_errors
 from lamina.api.execute_api import execute_api
@@ -42,6 +42,7 @@ def build_app(svc: Services, *, for_environments: bool = False) -> web.Applicati
     app.add_routes(http_apis.routes)
     app.add_routes(mappings.routes)
     app.add_routes(iot.routes)  # /rules/...: AWS IoT's topic rules
+    app.add_routes(object_events.routes)  # other object stores' notifications (objects/intake.py)
     events.register(app)  # json-1.1: POST / by X-Amz-Target (api/awsjson.py)
     sqs.register(app)  # json-1.0, the same way: SQS (queues/api.py)
     # Last, every path: a request no route above takes is the Lambda API's UnknownOperation

@@ -118,6 +118,21 @@ def parse_time(value: object) -> datetime | None:
     return None
 
 
+def from_wire(doc: object) -> Envelope | None:
+    """An envelope as ``Envelope.wire`` writes it, read back (None: ``doc`` is not one). What another
+    service made whole (S3's events, objects/notifications/records.py) goes on a bus as it is."""
+    if not isinstance(doc, dict):
+        return None
+    texts = [doc.get(k) for k in ("id", "detail-type", "source", "account", "region")]
+    resources, detail = doc.get("resources", []), doc.get("detail")
+    when = parse_time(doc.get("time"))
+    if (not all(isinstance(t, str) and t for t in texts) or when is None or not isinstance(detail, dict)
+            or not isinstance(resources, list) or not all(isinstance(r, str) for r in resources)):  # fmt: skip
+        return None
+    event_id, detail_type, source, account, region = (str(t) for t in texts)
+    return Envelope(event_id, detail_type, source, account, when, region, tuple(resources), detail)
+
+
 def scheduled(rule_arn: str, *, event_id: str, at: datetime, account: str, region: str) -> Envelope:
     """What a rule's ScheduleExpression delivers to its targets when it fires at ``at``."""
     return Envelope(event_id, "Scheduled Event", "aws.events", account, at, region, (rule_arn,), {})

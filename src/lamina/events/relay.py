@@ -1,4 +1,5 @@
-"""Lambda's destination records for event buses, taken from the outbox and put on their bus.
+"""Lambda's destination records and other services' events for event buses, taken from the outbox
+and put on their bus.
 
 The asynchronous queue (``invoke/queue.py``) writes the invocation record of an event whose
 OnSuccess or OnFailure destination is an event bus ARN to the outbox, in the transaction that
@@ -7,6 +8,9 @@ finishes the event. This owned task (``lamina-events-relay``, an ``OutboxFollowe
 ``lambda``, detail-type ``Lambda Function Invocation Result - Success`` or ``- Failure``, the record
 as detail; ``envelope.destination_record``) and removes it from the outbox in the same transaction.
 A record for a bus that does not exist (or of another region or account) stays in the outbox.
+
+A ``NOTIFICATION`` message for a bus is a complete event another service made (S3's "Object
+Created", ...: objects/notifications/records.py), put on the bus as it is, in the same way.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from lamina.events.bus import EventBus
 from lamina.events.service import EventBusService
 from lamina.settings import Settings
 from lamina.outbox import OutboxFollower
-from lamina.store.base import DESTINATION, OutboxMessage, Store
+from lamina.store.base import DESTINATION, NOTIFICATION, OutboxMessage, Store
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +38,8 @@ class DestinationRelay(OutboxFollower):
         self._settings = settings
 
     async def take(self, message: OutboxMessage) -> None:
-        """Put a destination record for one of this server's buses on it."""
-        if message.kind != DESTINATION or not message.target.startswith("arn:aws:events:"):
+        """Put a destination record or a complete event for one of this server's buses on it."""
+        if message.kind not in (DESTINATION, NOTIFICATION) or not message.target.startswith("arn:aws:events:"):
             return
         name = model.local_bus_name(self._settings, message.target)
         if name is None or self._control.find_bus(name) is None:
@@ -45,6 +49,11 @@ class DestinationRelay(OutboxFollower):
         try:
             record = json.loads(message.body)
         except (ValueError, RecursionError):
+            return
+        if message.kind == NOTIFICATION:
+            whole = envelope.from_wire(record)
+            if whole is not None:
+                await self._bus.put(name, whole, consumed_outbox=[message.id])
             return
         if not isinstance(record, dict):
             return

@@ -136,6 +136,9 @@ NewEvent = tuple[QueuedEvent, EventContent]
 
 DEAD_LETTER = "dead-letter"
 DESTINATION = "destination"
+# An event for its target exactly as the target takes it: a function's payload, a queue's message
+# body, a complete event for a bus (its envelope). S3's notifications (objects/notifications).
+NOTIFICATION = "notification"
 
 
 @dataclass(frozen=True)
@@ -144,7 +147,7 @@ class OutboxMessage:
     EventBridge bus, an S3 bucket), kept until it is (``id`` 0 until stored)."""
 
     target: str  # the target's ARN
-    kind: str  # DEAD_LETTER (the event as it came, with its error in ``attributes``) or DESTINATION
+    kind: str  # DEAD_LETTER (the event as it came, with its error in ``attributes``), DESTINATION or NOTIFICATION
     function: str  # the function whose event it comes from
     request_id: str  # that event's request id
     body: bytes

@@ -1,0 +1,22 @@
+"""The destinations this server has, as ``validation.Destinations`` asks for them: a function ARN of
+this region and account naming a function (and its version or alias) that exists; a queue ARN
+naming one of the embedded queues that is not FIFO (S3 does not send to FIFO queues)."""
+
+from __future__ import annotations
+
+from lamina.control.targets import Targets, parse_function_arn
+from lamina.objects.notifications.validation import Destinations
+from lamina.queues.service import Queues
+from lamina.settings import Settings
+
+
+def local(targets: Targets, queues: Queues, settings: Settings) -> Destinations:
+    def function(arn: str) -> bool:
+        parts = parse_function_arn(arn)
+        return parts is not None and parts.is_local(settings) and targets.find(parts.name, parts.qualifier) is not None
+
+    def queue(arn: str) -> bool:
+        found = queues.by_arn(arn)
+        return found is not None and not found.fifo
+
+    return Destinations(function, queue)

@@ -1,0 +1,63 @@
+"""S3's notifications for functions, taken from the outbox and invoked asynchronously.
+
+The object store commits a change's notifications in the outbox (``service.py``). This owned task
+(``lamina-objects-relay``, an ``OutboxFollower``) takes each ``NOTIFICATION`` addressed to a function
+of this server and invokes it as S3 does, asynchronously (``Event``: the durable queue takes it
+over, with the function's retries, destinations and dead-letter queue), then removes the message
+from the outbox. The invocation is stored before the message is removed, in two transactions: a
+crash between them delivers the event twice (at least once, as S3's notifications are).
+
+A function that does not exist any more is logged and the message dropped, as S3 drops it. An
+invocation refused for now (the function's queue is full, 429; a fault, 5xx) leaves the message in
+the outbox and the whole outbox is looked at again next time. A function of another region or
+account is not this server's: its messages wait in the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from lamina.control.targets import parse_function_arn
+from lamina.errors import ApiError, ResourceNotFound
+from lamina.invoke.service import EVENT, InvokeRequest, Invoker
+from lamina.outbox import OutboxFollower
+from lamina.settings import Settings
+from lamina.store.base import NOTIFICATION, OutboxMessage, Store
+
+log = logging.getLogger(__name__)
+LAMBDA_ARN = "arn:aws:lambda:"
+
+
+class NotificationRelay(OutboxFollower):
+    def __init__(self, store: Store, invoker: Invoker, settings: Settings) -> None:
+        super().__init__(store, settings.events_outbox_poll_seconds, "lamina-objects-relay")
+        self._store = store
+        self._invoker = invoker
+        self._settings = settings
+        self._again = False  # a message was left for later: look at the whole outbox next time
+
+    async def relay_once(self) -> int:
+        if self._again:
+            self._again = False
+            self.rewind()
+        return await super().relay_once()
+
+    async def take(self, message: OutboxMessage) -> None:
+        if message.kind != NOTIFICATION or not message.target.startswith(LAMBDA_ARN):
+            return
+        function = parse_function_arn(message.target)
+        if function is None or not function.is_local(self._settings):
+            return
+        try:
+            await self._invoker.invoke(InvokeRequest(
+                function=function.name, qualifier=function.qualifier, payload=message.body, invocation_type=EVENT,
+            ))  # fmt: skip
+        except ResourceNotFound:
+            log.warning("S3 notification %s for %s dropped: the function does not exist",
+                        message.request_id, message.target)  # fmt: skip
+        except ApiError as exc:
+            if exc.status == 429 or exc.status >= 500:
+                self._again = True
+                return
+            log.warning("S3 notification %s for %s dropped: %s", message.request_id, message.target, exc.message)
+        await self._store.delete_outbox([message.id])
