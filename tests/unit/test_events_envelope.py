@@ -79,3 +79,13 @@ def test_the_scheduled_event_and_the_destination_record() -> None:
                                            region="us-east-1").wire()  # fmt: skip
         assert made["detail-type"] == f"Lambda Function Invocation Result - {outcome}"
         assert (made["source"], made["resources"], made["detail"]) == ("lambda", [bus, fn], record)
+
+
+def test_an_envelope_reads_back_from_its_wire_form_and_anything_else_is_none() -> None:
+    made = make({"Source": "shop", "DetailType": "Order Placed", "Detail": '{"id": 7}', "Resources": ["r1"]})
+    assert isinstance(made, Envelope)
+    back = envelope.from_wire(made.wire())
+    assert back is not None and back.wire() == made.wire()
+    for broken in ([], {**made.wire(), "time": "later"}, {**made.wire(), "detail": "x"},
+                   {**made.wire(), "resources": [1]}, {**made.wire(), "id": ""}):  # fmt: skip
+        assert envelope.from_wire(broken) is None

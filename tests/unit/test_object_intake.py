@@ -69,3 +69,12 @@ def test_bodies_that_are_not_s3_records_are_refused_saying_why(body: object, pro
     with pytest.raises(InvalidRequestContent) as caught:
         intake.records(body)
     assert problem in caught.value.message
+
+
+def test_the_token_comes_from_the_environment_and_is_never_shown() -> None:
+    from lamina.settings import Settings
+
+    assert Settings.from_env({}).object_events_token is None
+    assert Settings.from_env({"LAMINA_OBJECT_EVENTS_TOKEN": "  "}).object_events_token is None
+    settings = Settings.from_env({"LAMINA_OBJECT_EVENTS_TOKEN": f" {TOKEN} "})
+    assert settings.object_events_token == TOKEN and TOKEN not in repr(settings)
