@@ -416,3 +416,54 @@ def test_the_eventbridge_event_is_the_same_for_the_same_change_and_none_for_what
     other = records.eventbridge(change(sequencer="0C0F6F405D6ED209E2"), origin)
     assert other is not None and other.id != first.id
     assert records.eventbridge(change("ReducedRedundancyLostObject"), origin) is None
+
+
+# -- the relay for functions ---------------------------------------------------------------------
+
+
+class Invocations:
+    """Stands in for the invoker: records each request, answers with what ``answers`` says first."""
+
+    def __init__(self, *answers: ApiError) -> None:
+        self.requests: list[Any] = []
+        self._answers = list(answers)
+
+    async def invoke(self, request: Any) -> object:
+        self.requests.append(request)
+        if self._answers:
+            raise self._answers.pop(0)
+        return None
+
+
+def test_the_relay_invokes_functions_asynchronously_drops_the_gone_and_keeps_what_was_refused_for_now() -> None:
+    from lamina.errors import ResourceNotFound, TooManyRequests
+    from lamina.objects.notifications.relay import NotificationRelay
+    from lamina.store.base import DESTINATION, OutboxMessage
+
+    store = MemoryStore()
+    local = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:"
+    messages = [
+        OutboxMessage(local + "busy:live", NOTIFICATION, "", "r1", b'{"Records": [1]}', {}, 0),
+        OutboxMessage(local + "gone", NOTIFICATION, "", "r2", b'{"Records": [2]}', {}, 0),
+        OutboxMessage(local + "other", DESTINATION, "f", "r3", b"{}", {}, 0),  # not a notification
+        OutboxMessage(f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:far", NOTIFICATION, "", "r4", b"{}", {}, 0),
+        OutboxMessage(QUEUE, NOTIFICATION, "", "r5", b"{}", {}, 0),  # the queues' relay's
+    ]  # fmt: skip
+    asyncio.run(store.add_outbox(messages))
+    invocations = Invocations(TooManyRequests("full", reason="ReservedFunctionConcurrentInvocationLimitExceeded"),
+                              ResourceNotFound("Function not found"))  # fmt: skip
+    relay = NotificationRelay(store, invocations, SETTINGS)
+
+    def left() -> list[str]:
+        return [m.request_id for m in asyncio.run(store.list_outbox(None, 0, 100))]
+
+    asyncio.run(relay.relay_once())
+    assert [(r.function, r.qualifier, r.invocation_type, r.payload) for r in invocations.requests] == [
+        ("busy", "live", "Event", b'{"Records": [1]}'), ("gone", None, "Event", b'{"Records": [2]}'),
+    ]  # fmt: skip
+    assert left() == ["r1", "r3", "r4", "r5"]  # the gone function's dropped; the refused one kept
+    asyncio.run(relay.relay_once())  # refused for now: looked at again, and taken
+    assert [r.function for r in invocations.requests] == ["busy", "gone", "busy"]
+    assert left() == ["r3", "r4", "r5"]
+    asyncio.run(relay.relay_once())
+    assert len(invocations.requests) == 3

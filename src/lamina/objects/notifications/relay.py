@@ -16,10 +16,11 @@ account is not this server's: its messages wait in the outbox.
 from __future__ import annotations
 
 import logging
+from typing import Protocol
 
 from lamina.control.targets import parse_function_arn
 from lamina.errors import ApiError, ResourceNotFound
-from lamina.invoke.service import EVENT, InvokeRequest, Invoker
+from lamina.invoke.service import EVENT, InvokeRequest
 from lamina.outbox import OutboxFollower
 from lamina.settings import Settings
 from lamina.store.base import NOTIFICATION, OutboxMessage, Store
@@ -28,8 +29,14 @@ log = logging.getLogger(__name__)
 LAMBDA_ARN = "arn:aws:lambda:"
 
 
+class Invokes(Protocol):
+    """What the relay needs of ``invoke.service.Invoker``."""
+
+    async def invoke(self, request: InvokeRequest) -> object: ...
+
+
 class NotificationRelay(OutboxFollower):
-    def __init__(self, store: Store, invoker: Invoker, settings: Settings) -> None:
+    def __init__(self, store: Store, invoker: Invokes, settings: Settings) -> None:
         super().__init__(store, settings.events_outbox_poll_seconds, "lamina-objects-relay")
         self._store = store
         self._invoker = invoker
