@@ -9,7 +9,7 @@
         -> {"functions": [{"function", "depth", "inFlight", "oldestAgeSeconds"}]}
     GET /lamina/v1/outbox                     ?target=<ARN>&after=<id>&limit=<n>: messages waiting for
         targets Lamina does not serve yet (dead letters for SQS/SNS, destination records for SQS, SNS,
-        EventBridge, S3) -> {"messages": [{"id", "target", "kind", "function", "requestId", "body",
+        EventBridge, S3; buckets' notifications) -> {"messages": [{"id", "target", "kind", "function", "requestId", "body",
         "attributes", "createdMs"}], "nextAfter"}
     DELETE /lamina/v1/outbox/{id}             remove one message (once it has been dealt with)
 """

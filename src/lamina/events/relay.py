@@ -43,8 +43,9 @@ class DestinationRelay(OutboxFollower):
             return
         name = model.local_bus_name(self._settings, message.target)
         if name is None or self._control.find_bus(name) is None:
-            log.warning("destination record %s: event bus %s does not exist; left in the outbox",
-                        message.request_id, message.target)  # fmt: skip
+            what = "destination record" if message.kind == DESTINATION else "event"
+            log.warning("%s %s: event bus %s does not exist; left in the outbox",
+                        what, message.request_id, message.target)  # fmt: skip
             return
         try:
             record = json.loads(message.body)
