@@ -270,6 +270,14 @@ def test_a_billion_laughs_body_is_refused_without_expanding_anything() -> None:
     assert isinstance(refused(body), MalformedXML)
 
 
+def test_any_dtd_is_refused_even_a_harmless_one() -> None:
+    # A plain XML parser would take this one (one small entity); S3's bodies never need a DTD.
+    body = (b'<?xml version="1.0"?><!DOCTYPE NotificationConfiguration [<!ENTITY name "q1">]>'
+            b"<NotificationConfiguration><QueueConfiguration><Id>&name;</Id><Queue>" + QUEUE.encode() +
+            b"</Queue><Event>s3:ObjectCreated:*</Event></QueueConfiguration></NotificationConfiguration>")  # fmt: skip
+    assert isinstance(refused(body), MalformedXML)
+
+
 def test_an_external_entity_is_refused() -> None:
     body = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
             b"<NotificationConfiguration><QueueConfiguration><Id>&e;</Id><Queue>q</Queue>"
