@@ -475,3 +475,31 @@ def test_the_relay_invokes_functions_asynchronously_drops_the_gone_and_keeps_wha
     assert left() == ["r3", "r4", "r5"]
     asyncio.run(relay.relay_once())
     assert len(invocations.requests) == 3
+
+
+def test_this_servers_destinations_are_its_functions_and_its_standard_queues() -> None:
+    from lamina.objects.notifications.destinations import local
+    from lamina.queues.service import Queues
+
+    settings = Settings()  # account 000000000000, us-east-1
+
+    class Functions:
+        def find(self, name: str, qualifier: str | None) -> object | None:
+            return object() if (name, qualifier) in {("thumbs", None), ("thumbs", "live")} else None
+
+    queues = Queues(MemoryStore(), settings, base_url="http://localhost:9000")
+
+    async def make() -> None:
+        await queues.create_queue("uploads", {}, {})
+        await queues.create_queue("ordered.fifo", {"FifoQueue": "true"}, {})
+
+    asyncio.run(make())
+    destinations = local(Functions(), queues, settings)
+    here = "arn:aws:lambda:us-east-1:000000000000:function:"
+    assert destinations.function(here + "thumbs") and destinations.function(here + "thumbs:live")
+    assert not destinations.function(here + "thumbs:old") and not destinations.function(here + "other")
+    assert not destinations.function("arn:aws:lambda:eu-west-1:000000000000:function:thumbs")
+    assert not destinations.function("thumbs")
+    assert destinations.queue("arn:aws:sqs:us-east-1:000000000000:uploads")
+    assert not destinations.queue("arn:aws:sqs:us-east-1:000000000000:ordered.fifo")  # S3 does not send to FIFO
+    assert not destinations.queue("arn:aws:sqs:us-east-1:000000000000:missing")

@@ -4,16 +4,24 @@ naming one of the embedded queues that is not FIFO (S3 does not send to FIFO que
 
 from __future__ import annotations
 
-from lamina.control.targets import Targets, parse_function_arn
+from typing import Protocol
+
+from lamina.control.targets import parse_function_arn
 from lamina.objects.notifications.validation import Destinations
 from lamina.queues.service import Queues
 from lamina.settings import Settings
 
 
-def local(targets: Targets, queues: Queues, settings: Settings) -> Destinations:
+class Functions(Protocol):
+    """What is asked of ``control.targets.Targets``: the function (and qualifier) if it exists."""
+
+    def find(self, name: str, qualifier: str | None) -> object | None: ...
+
+
+def local(functions: Functions, queues: Queues, settings: Settings) -> Destinations:
     def function(arn: str) -> bool:
         parts = parse_function_arn(arn)
-        return parts is not None and parts.is_local(settings) and targets.find(parts.name, parts.qualifier) is not None
+        return parts is not None and parts.is_local(settings) and functions.find(parts.name, parts.qualifier) is not None
 
     def queue(arn: str) -> bool:
         found = queues.by_arn(arn)
