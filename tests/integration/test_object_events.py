@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 from botocore.config import Config
 
 from lamina.objects.change import ObjectChange
@@ -44,7 +45,8 @@ def post(endpoint: str, path: str, body: bytes, headers: dict[str, str] | None =
         with urllib.request.urlopen(request, timeout=30) as resp:
             return resp.status, dict(resp.headers), json.loads(resp.read())
     except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers), json.loads(exc.read() or b"null")
+        with exc:
+            return exc.code, dict(exc.headers), json.loads(exc.read() or b"null")
 
 
 def bearer(token: str = TOKEN) -> dict[str, str]:
@@ -55,6 +57,10 @@ def test_the_intake_is_off_without_a_token_and_says_so(lamina: LaminaProcess) ->
     status, headers, body = post(lamina.endpoint, "/lamina/v1/object-events/any", b"{}", bearer())
     assert status == 404 and headers["X-Amzn-ErrorType"] == "ResourceNotFoundException"
     assert "LAMINA_OBJECT_EVENTS_TOKEN" in body["Message"]
+    with pytest.raises(urllib.error.HTTPError) as off:
+        urllib.request.urlopen(urllib.request.Request(lamina.endpoint + "/lamina/v1/object-events/any", method="HEAD"))
+    off.value.close()
+    assert off.value.code == 404
 
 
 def test_minios_notification_invokes_the_function_with_each_record(make_server: Any) -> None:
@@ -83,6 +89,8 @@ def test_the_intake_refuses_what_is_not_for_it_clearly(make_server: Any) -> None
     server = make_server(LAMINA_OBJECT_EVENTS_TOKEN=TOKEN)
     deploy(server.client(), "guarded", PRINTER)
     path = "/lamina/v1/object-events/guarded"
+    with urllib.request.urlopen(urllib.request.Request(server.endpoint + path, method="HEAD"), timeout=30) as up:
+        assert up.status == 204  # how MinIO asks whether its webhook's endpoint is up
     minio = (DATA / "object_events" / "minio-put.json").read_bytes()
     status, headers, body = post(server.endpoint, path, minio)
     assert status == 401 and headers["WWW-Authenticate"].startswith("Bearer") and "token" in body["message"]

@@ -231,7 +231,8 @@ def test_s3s_refusals_through_the_api_change_nothing(lamina: LaminaProcess, clie
         request = urllib.request.Request(f"{lamina.endpoint}/{bucket}?notification", data=body, method="PUT")
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request, timeout=30)
-        assert refused.value.code == 400 and b"<Code>MalformedXML</Code>" in refused.value.read()
+        with refused.value:
+            assert refused.value.code == 400 and b"<Code>MalformedXML</Code>" in refused.value.read()
     assert s3.get_bucket_notification_configuration(Bucket=bucket) == before
 
 

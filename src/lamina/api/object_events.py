@@ -6,6 +6,9 @@
         -> 202 {"accepted": n, "requestIds": [...]}: each record invoked asynchronously as
            {"Records": [record]}, stored before the answer
 
+    HEAD /lamina/v1/object-events/{function}   204: the intake is on (MinIO asks so whether its
+        webhook's endpoint is up)
+
 Off (404) without LAMINA_OBJECT_EVENTS_TOKEN; 401 without a token, 403 with another; 413 beyond
 1 MB; 400 for a body that is not S3 event records; the Lambda API's errors for the function (404 if
 it does not exist, 429 when its queue is full). The sender retries what was not answered 202.
@@ -46,6 +49,13 @@ async def object_events(request: web.Request) -> web.Response:
         )
         ids.append(result.request_id)
     return json_response({"accepted": len(ids), "requestIds": ids}, status=202)
+
+
+@routes.head("/lamina/v1/object-events/{function}")
+async def object_events_up(request: web.Request) -> web.Response:
+    if services(request).settings.object_events_token is None:
+        raise intake.OFF
+    return web.Response(status=204)
 
 
 async def _bounded_body(request: web.Request, limit: int, timeout: float) -> bytes:
