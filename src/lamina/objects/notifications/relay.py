@@ -38,7 +38,6 @@ class Invokes(Protocol):
 class NotificationRelay(OutboxFollower):
     def __init__(self, store: Store, invoker: Invokes, settings: Settings) -> None:
         super().__init__(store, settings.events_outbox_poll_seconds, "lamina-objects-relay")
-        self._store = store
         self._invoker = invoker
         self._settings = settings
         self._again = False  # a message was left for later: look at the whole outbox next time
