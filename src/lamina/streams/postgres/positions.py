@@ -58,6 +58,8 @@ class Progress:
         if self.confirmed < 0:
             return 0
         commit_lsn, index = split(self.confirmed)
+        if commit_lsn < self.slot_lsn:
+            return 0  # the slot is past that transaction: a peek starts after it
         transaction = self._complete.get(commit_lsn)
         if transaction is not None and index + 1 >= transaction.changes:
             return 0
