@@ -161,14 +161,14 @@ def test_100000_row_changes_of_one_statement_are_read_completely_in_order(orders
 def test_a_large_transaction_read_partly_comes_again_after_a_restart(orders: str) -> None:
     async def scenario() -> None:
         reader = await open_reader(orders, ["public.orders"], "m5")
-        sql(orders, "INSERT INTO orders (id) SELECT g FROM generate_series(1, 25000) AS g",
+        sql(orders, "INSERT INTO orders (id) SELECT g FROM generate_series(1, 45000) AS g",
             "INSERT INTO orders (id) VALUES (0)")  # fmt: skip
-        first = await read_until(reader, 15_000, limit=5_000)  # past the reader's buffer of 10,000
+        first = await read_until(reader, 25_000, limit=5_000)  # past the reader's buffer of 20,000
         assert [c.keys["id"] for c in first] == list(range(1, len(first) + 1))
         await reader.close()
         again = await open_reader(orders, ["public.orders"], "m5")
-        resumed = await read_until(again, 25_001, limit=5_000)
-        assert [c.keys["id"] for c in resumed] == [*range(1, 25_001), 0]
+        resumed = await read_until(again, 45_001, limit=5_000)
+        assert [c.keys["id"] for c in resumed] == [*range(1, 45_001), 0]
         await again.drop()
 
     run(scenario)

@@ -43,7 +43,9 @@ class Assembler:
     """Fed one peek's messages in order; ``feed`` returns the row change a message is, if any."""
 
     tables: Mapping[tuple[str, str], TableInfo]  # by (schema, table)
+    skip_through: int = -1  # changes at or before this position are counted, not made (confirmed)
     relations: dict[int, pgoutput.Relation] = field(default_factory=dict)
+    _rows: dict[int, values.RowReader] = field(default_factory=dict)
     transactions: list[Transaction] = field(default_factory=list)  # those whose Commit was seen
     truncated: list[tuple[int, str]] = field(default_factory=list)  # (commit LSN, table) of skipped TRUNCATEs
     _begin: pgoutput.Begin | None = None
@@ -52,6 +54,15 @@ class Assembler:
     @property
     def in_transaction(self) -> bool:
         return self._begin is not None
+
+    def feed_bytes(self, data: bytes) -> Change | None:
+        """``feed`` of the message ``data`` encodes; a row change at or before ``skip_through`` is
+        only counted, not decoded (a large transaction read again skips its confirmed part fast)."""
+        if data and data[0] in pgoutput.ROW_CHANGE_TAGS and self._begin is not None:
+            if positions.position(self._begin.final_lsn, self._index) <= self.skip_through:
+                self._index += 1
+                return None
+        return self.feed(pgoutput.decode(data))
 
     def feed(self, message: pgoutput.Message) -> Change | None:
         if isinstance(message, pgoutput.Begin):
@@ -65,6 +76,7 @@ class Assembler:
             return None
         if isinstance(message, pgoutput.Relation):
             self.relations[message.oid] = message
+            self._rows[message.oid] = values.RowReader(message.columns)
             return None
         if isinstance(message, (pgoutput.Insert, pgoutput.Update, pgoutput.Delete)):
             return self._change(message)
@@ -92,21 +104,21 @@ class Assembler:
         table = self.tables.get((relation.namespace, relation.name))
         if table is None:
             return None  # not one of the mapping's tables (the publication names only those)
-        columns = relation.columns
+        row = self._rows[message.relation]
         old: dict[str, Value] | None = None
         if isinstance(message, pgoutput.Insert):
             operation = Operation.INSERT
-            key_source = values.row(columns, message.new)
+            key_source = row(message.new)
             new: dict[str, Value] | None = key_source
         elif isinstance(message, pgoutput.Update):
             operation = Operation.MODIFY
             if message.old is not None and not message.old_is_key:
-                old = values.row(columns, message.old)
-            key_source = values.row(columns, message.new, fallback=old)
+                old = row(message.old)
+            key_source = row(message.new, fallback=old)
             new = key_source
         else:
             operation = Operation.REMOVE
-            key_row = values.row(columns, message.old)
+            key_row = row(message.old)
             if not message.old_is_key:
                 old = key_row
             new = None

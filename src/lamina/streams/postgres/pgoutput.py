@@ -16,6 +16,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 # PostgreSQL's epoch (2000-01-01T00:00:00Z) in Unix microseconds: timestamps here count from it.
 POSTGRES_EPOCH_US = 946_684_800_000_000
@@ -34,8 +35,7 @@ class Cell(str, Enum):
     BINARY = "b"
 
 
-@dataclass(frozen=True, slots=True)
-class Column:
+class Column(NamedTuple):  # a tuple, not a dataclass: one is made per column of every row
     kind: Cell
     data: bytes | None  # the value's bytes for TEXT and BINARY, else None
 
@@ -187,24 +187,47 @@ _UINT64 = struct.Struct(">Q")
 
 
 def _tuple(c: _Cursor) -> Tuple:
-    count = c.int16()
+    # The hot path (every row of every change): offsets and unpack_from rather than the cursor's
+    # methods; reading past the end raises struct.error or IndexError, which decode() reports.
+    data = c.data
+    at = c.at
+    (count,) = _INT16.unpack_from(data, at)
+    at += 2
     if count < 0:
         raise MalformedMessage(f"tuple with {count} columns")
     columns: list[Column] = []
+    append = columns.append
     for _ in range(count):
-        tag = chr(c.int8())
-        if tag == "n":
-            columns.append(_NULL)
-        elif tag == "u":
-            columns.append(_UNCHANGED)
-        elif tag in ("t", "b"):
-            length = c.int32()
-            columns.append(Column(Cell(tag), c.take(length)))
+        tag = data[at]
+        at += 1
+        if tag == _T:
+            (length,) = _INT32.unpack_from(data, at)
+            at += 4
+            end = at + length
+            if length < 0 or end > len(data):
+                raise MalformedMessage(f"column value of {length} bytes runs past the message")
+            append(Column(_TEXT, data[at:end]))
+            at = end
+        elif tag == _N:
+            append(_NULL)
+        elif tag == _U:
+            append(_UNCHANGED)
+        elif tag == _B:
+            (length,) = _INT32.unpack_from(data, at)
+            at += 4
+            end = at + length
+            if length < 0 or end > len(data):
+                raise MalformedMessage(f"column value of {length} bytes runs past the message")
+            append(Column(_BINARY, data[at:end]))
+            at = end
         else:
-            raise MalformedMessage(f"unknown tuple column kind {tag!r}")
+            raise MalformedMessage(f"unknown tuple column kind {chr(tag)!r}")
+    c.at = at
     return tuple(columns)
 
 
+_T, _N, _U, _B = b"tnub"
+_TEXT, _BINARY = Cell.TEXT, Cell.BINARY
 _NULL = Column(Cell.NULL, None)
 _UNCHANGED = Column(Cell.UNCHANGED_TOAST, None)
 
@@ -274,7 +297,17 @@ def decode(data: bytes) -> Message:
     which only version 2's streaming sends, is not expected)."""
     if not data:
         raise MalformedMessage("empty message")
-    c = _Cursor(bytes(data))
+    try:
+        return _decode(_Cursor(bytes(data)))
+    except (struct.error, IndexError) as exc:
+        raise MalformedMessage(f"message cut short: {exc}") from None
+
+
+# The tags of the messages that carry a row change, as pgoutput's first byte.
+ROW_CHANGE_TAGS = frozenset(b"IUD")
+
+
+def _decode(c: _Cursor) -> Message:
     tag = chr(c.int8())
     message: Message
     if tag == "B":

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 FIRST_PAUSE_SECONDS = 0.05
 LONGEST_PAUSE_SECONDS = 1.0
-BUFFER_LIMIT = 10_000  # changes kept from one peek: a transaction larger than this is peeked again
+BUFFER_LIMIT = 20_000  # changes kept from one peek: a transaction larger than this is peeked again
 PREFETCH = 1_000  # changes a peek asks for, at least: later reads are served without the server
 _ROWS_PER_CHANGE = 3  # a change of a one-row transaction is three messages: Begin, change, Commit
 _FETCH = 2_000
@@ -149,7 +149,7 @@ class PostgresReader:
         conn = await self._connection()
         wanted = max(limit, PREFETCH)
         rows_asked = self._progress.confirmed_in_partial() + _ROWS_PER_CHANGE * wanted + 16
-        assembler = Assembler(self._tables)
+        assembler = Assembler(self._tables, skip_through=self._progress.confirmed)
         changes: list[Change] = []
         rows = 0
         cut = False
@@ -163,8 +163,8 @@ class PostgresReader:
                     while not cut and (batch := await peek.fetchmany(_FETCH)):
                         rows += len(batch)
                         for (data,) in batch:
-                            change = assembler.feed(pgoutput.decode(data))
-                            if change is not None and self._progress.is_new(change.position):
+                            change = assembler.feed_bytes(data)
+                            if change is not None:
                                 changes.append(change)
                         # The rest is peeked again once these are confirmed (a transaction larger
                         # than the buffer is then read again from its start, its confirmed changes

@@ -78,22 +78,39 @@ def convert(type_oid: int, text: str) -> Value:
     return text if converter is None else converter(text)
 
 
+class RowReader:
+    """Tuples of one relation as column name -> value, each column's conversion looked up once."""
+
+    __slots__ = ("_columns",)
+
+    def __init__(self, columns: Sequence[RelationColumn]) -> None:
+        self._columns = [(column.name, _CONVERTERS.get(column.type_oid)) for column in columns]
+
+    def __call__(self, tuple_: Sequence[Column], fallback: Mapping[str, Value] | None = None) -> dict[str, Value]:
+        """An unchanged TOASTed value ('u') is not in the message: it is taken from ``fallback``
+        (the old row, where the table's REPLICA IDENTITY FULL sent it) and otherwise left out of
+        the row, since there is nowhere else to take it from."""
+        values: dict[str, Value] = {}
+        for (name, converter), (kind, data) in zip(self._columns, tuple_):
+            if kind is _TEXT:
+                assert data is not None
+                text = data.decode("utf-8", errors="replace")
+                values[name] = text if converter is None else converter(text)
+            elif kind is _NULL:
+                values[name] = None
+            elif kind is _UNCHANGED:
+                if fallback is not None and name in fallback:
+                    values[name] = fallback[name]
+            else:  # binary, which the reader never asks for
+                assert data is not None
+                values[name] = bytes(data)
+        return values
+
+
+_TEXT, _NULL, _UNCHANGED = Cell.TEXT, Cell.NULL, Cell.UNCHANGED_TOAST
+
+
 def row(columns: Sequence[RelationColumn], tuple_: Sequence[Column],
         fallback: Mapping[str, Value] | None = None) -> dict[str, Value]:  # fmt: skip
-    """A tuple as column name -> value. An unchanged TOASTed value ('u') is not in the message: it
-    is taken from ``fallback`` (the old row, where the table's REPLICA IDENTITY FULL sent it) and
-    otherwise left out of the row, since there is nowhere else to take it from."""
-    values: dict[str, Value] = {}
-    for column, cell in zip(columns, tuple_):
-        if cell.kind is Cell.TEXT:
-            assert cell.data is not None
-            values[column.name] = convert(column.type_oid, cell.data.decode("utf-8", errors="replace"))
-        elif cell.kind is Cell.NULL:
-            values[column.name] = None
-        elif cell.kind is Cell.UNCHANGED_TOAST:
-            if fallback is not None and column.name in fallback:
-                values[column.name] = fallback[column.name]
-        else:  # binary, which the reader never asks for
-            assert cell.data is not None
-            values[column.name] = bytes(cell.data)
-    return values
+    """A tuple as column name -> value (``RowReader``'s, for one row)."""
+    return RowReader(columns)(tuple_, fallback)
