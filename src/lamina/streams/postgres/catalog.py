@@ -20,6 +20,7 @@ from lamina.streams.postgres.connection import Connection, Database
 from lamina.streams.postgres.names import TableName
 
 PLUGIN = "pgoutput"
+SLOT_WAIT_SECONDS = 60
 
 WAL_LEVEL_MESSAGE = (
     "PostgreSQL's wal_level is {level!r}, and table change streams need logical replication: set "
@@ -139,11 +140,14 @@ async def ensure_slot(conn: Connection, db: Database, name: str) -> int:
     try:
         row = await (await conn.execute(query, (name,))).fetchone()
         if row is None:
-            try:
-                await conn.execute("SELECT pg_create_logical_replication_slot(%s, %s)", (name, PLUGIN))
-            except psycopg.errors.DuplicateObject:
-                pass  # made meanwhile by another reader
+            await _create_slot(conn, name)
             row = await (await conn.execute(query, (name,))).fetchone()
+    except psycopg.errors.QueryCanceled:
+        raise ChangesUnavailable(
+            f"Cannot create the replication slot {name}: PostgreSQL waits for the transactions open "
+            f"when it is made to end, and some were still open after {SLOT_WAIT_SECONDS} seconds "
+            "(see pg_stat_activity for sessions idle in transaction)"
+        ) from None
     except psycopg.Error as exc:
         raise db.unavailable(f"Cannot create the replication slot {name}", exc) from None
     if row is None:
@@ -155,6 +159,18 @@ async def ensure_slot(conn: Connection, db: Database, name: str) -> int:
             f"(type {kind}, plugin {plugin}, database {database}): drop it or rename the mapping"
         )
     return int(lsn or 0)
+
+
+async def _create_slot(conn: Connection, name: str) -> None:
+    # Making a slot waits for every transaction open at that moment to end: bounded, so a session
+    # left idle in a transaction is reported rather than hanging the mapping.
+    await conn.execute(sql.SQL("SET statement_timeout = {}").format(sql.Literal(f"{SLOT_WAIT_SECONDS}s")))
+    try:
+        await conn.execute("SELECT pg_create_logical_replication_slot(%s, %s)", (name, PLUGIN))
+    except psycopg.errors.DuplicateObject:
+        pass  # made meanwhile by another reader
+    finally:
+        await conn.execute("RESET statement_timeout")
 
 
 async def drop(conn: Connection, db: Database, name: str) -> None:

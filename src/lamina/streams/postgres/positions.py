@@ -42,7 +42,9 @@ def split(position_: int) -> tuple[int, int]:
 class Progress:
     slot_lsn: int  # the slot's confirmed_flush_lsn: transactions committed before it are done
     confirmed: int = -1  # the greatest confirmed position this run (-1: none)
-    _complete: dict[int, Transaction] = field(default_factory=dict)  # seen whole, by commit LSN
+    # Seen whole, by commit LSN, in commit order (peeks return transactions in that order, and
+    # one read again keeps its place).
+    _complete: dict[int, Transaction] = field(default_factory=dict)
 
     def seen(self, transactions: Iterable[Transaction]) -> None:
         """Transactions a peek returned whole (from Begin to Commit)."""
@@ -71,10 +73,10 @@ class Progress:
         self.confirmed = max(self.confirmed, position_)
         commit_lsn, index = split(self.confirmed)
         target: int | None = None
-        for lsn, transaction in self._complete.items():
-            whole = lsn < commit_lsn or (lsn == commit_lsn and index + 1 >= transaction.changes)
-            if whole and (target is None or transaction.end_lsn > target):
-                target = transaction.end_lsn
+        for lsn, transaction in self._complete.items():  # in commit order, as peeks return them
+            if lsn > commit_lsn or (lsn == commit_lsn and index + 1 < transaction.changes):
+                break
+            target = transaction.end_lsn
         return target if target is not None and target > self.slot_lsn else None
 
     def nothing_new(self, through: int) -> int | None:

@@ -25,13 +25,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Mapping
+from itertools import islice
 
 import psycopg
 
 from lamina.streams.change import Change, ChangesUnavailable, ReaderLag
-from lamina.streams.postgres import catalog, pgoutput
-from lamina.streams.postgres.assembly import Assembler, TableInfo, UnexpectedMessage
+from lamina.streams.postgres import catalog
+from lamina.streams.postgres.assembly import Assembler, TableInfo
 from lamina.streams.postgres.connection import Connection, Database
 from lamina.streams.postgres.positions import Progress
 
@@ -61,7 +63,7 @@ class PostgresReader:
         self._progress = progress
         self._conn = conn
         self._buffer_limit = buffer_limit
-        self._buffer: list[Change] = []  # read, not confirmed, in order
+        self._buffer: deque[Change] = deque()  # read, not confirmed, in order
         self._pending_advance: int | None = None
         self._warned_truncates: set[tuple[int, str]] = set()
 
@@ -96,8 +98,8 @@ class PostgresReader:
     async def confirm(self, position: int) -> None:
         target = self._progress.confirm(position)
         confirmed = self._progress.confirmed
-        if self._buffer and self._buffer[0].position <= confirmed:
-            self._buffer = [c for c in self._buffer if c.position > confirmed]
+        while self._buffer and self._buffer[0].position <= confirmed:
+            self._buffer.popleft()
         if target is not None:
             self._pending_advance = max(target, self._pending_advance or 0)
         await self._advance()
@@ -143,7 +145,7 @@ class PostgresReader:
         if not self._buffer:
             await self._advance()
             await self._peek(limit)
-        return self._buffer[:limit]
+        return list(islice(self._buffer, limit))
 
     async def _peek(self, limit: int) -> None:
         conn = await self._connection()
@@ -170,13 +172,13 @@ class PostgresReader:
                         # than the buffer is then read again from its start, its confirmed changes
                         # skipped).
                         cut = len(changes) >= self._buffer_limit
-        except (pgoutput.MalformedMessage, UnexpectedMessage) as exc:
+        except (ValueError, ArithmeticError) as exc:  # a message or a value not as PostgreSQL documents it
             raise await self._lost(f"Cannot decode the replication slot {self._slot}'s changes", exc) from None
         except psycopg.Error as exc:
             raise await self._lost(f"Cannot read the replication slot {self._slot}", exc) from None
         self._progress.seen(assembler.transactions)
         self._warn_truncates(assembler)
-        self._buffer = changes
+        self._buffer = deque(changes)
         if not changes and not cut and rows < rows_asked:
             target = self._progress.nothing_new(flushed)
             if target is not None:
