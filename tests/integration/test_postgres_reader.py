@@ -318,3 +318,58 @@ def test_a_database_that_goes_away_is_unavailable_then_read_again() -> None:
         run(scenario)
     finally:
         server.remove()
+
+
+def test_interleaved_transactions_come_in_commit_order(orders: str) -> None:
+    async def scenario() -> None:
+        reader = await open_reader(orders, ["public.orders"], "m9")
+        with psycopg.connect(orders) as slow, psycopg.connect(orders) as quick:
+            slow.execute("INSERT INTO orders (id) VALUES (1)")  # its transaction stays open
+            quick.execute("INSERT INTO orders (id) VALUES (2)")
+            quick.commit()
+            slow.execute("INSERT INTO orders (id) VALUES (3)")
+            slow.commit()
+        changes = await read_until(reader, 3, confirm=False)
+        # The first change written is delivered second: its transaction committed later.
+        assert [c.keys["id"] for c in changes] == [2, 1, 3]
+        assert changes[0].position < changes[1].position < changes[2].position
+        await reader.drop()
+
+    run(scenario)
+
+
+def test_several_tables_in_one_reader(orders: str) -> None:
+    sql(orders, "CREATE SCHEMA shop", "CREATE TABLE shop.stock (sku text PRIMARY KEY, n int)")
+
+    async def scenario() -> None:
+        reader = await open_reader(orders, ["public.orders", "shop.stock"], "m10")
+        sql(orders, "BEGIN; INSERT INTO shop.stock VALUES ('a-1', 5); INSERT INTO orders (id) VALUES (1); COMMIT")
+        changes = await read_until(reader, 2)
+        assert [(c.table, dict(c.keys)) for c in changes] == [("shop.stock", {"sku": "a-1"}), ("public.orders", {"id": 1})]
+        await reader.drop()
+
+    run(scenario)
+
+
+def test_a_large_value_left_unchanged_by_an_update(url: str) -> None:
+    # STORAGE EXTERNAL: kept out of line (TOAST) uncompressed, so PostgreSQL leaves it out of an
+    # update's change when it did not change.
+    sql(url, "CREATE TABLE docs (id int PRIMARY KEY, body text, n int)",
+        "ALTER TABLE docs ALTER COLUMN body SET STORAGE EXTERNAL",
+        "CREATE TABLE full_docs (LIKE docs INCLUDING ALL)", "ALTER TABLE full_docs REPLICA IDENTITY FULL")  # fmt: skip
+    body = "x" * 10_000
+
+    async def scenario() -> None:
+        reader = await open_reader(url, ["docs", "full_docs"], "toast")
+        for table in ("docs", "full_docs"):
+            sql(url, f"INSERT INTO {table} VALUES (1, '{body}', 0)", f"UPDATE {table} SET n = 1")
+        changes = await read_until(reader, 4)
+        inserted, updated, full_inserted, full_updated = changes
+        assert inserted.new == {"id": 1, "body": body, "n": 0}
+        assert updated.new == {"id": 1, "n": 1}  # the unchanged large value is not in the change
+        assert full_inserted.new == {"id": 1, "body": body, "n": 0}
+        assert full_updated.new == {"id": 1, "body": body, "n": 1}  # taken from the old row
+        assert full_updated.old == {"id": 1, "body": body, "n": 0}
+        await reader.drop()
+
+    run(scenario)
