@@ -8,6 +8,7 @@ import pytest
 from lamina.streams.change import ChangesUnavailable, Operation
 from lamina.streams.postgres import names, pgoutput, positions
 from lamina.streams.postgres.assembly import Assembler, TableInfo, UnexpectedMessage
+from lamina.streams.postgres.connection import Database
 from lamina.streams.postgres.pgoutput import Cell, Column, RelationColumn
 from lamina.streams.postgres.positions import Progress, Transaction
 
@@ -141,3 +142,12 @@ def test_slot_names_are_what_postgresql_accepts() -> None:
     assert names.object_name("3f2a5c1e-0000-4000-8000-00000000abcd") == "lamina_3f2a5c1e_0000_4000_8000_00000000abcd"
     long = names.object_name("M" * 100)
     assert len(long) == 63 and long.startswith("lamina_m") and long != names.object_name("M" * 101)
+
+
+def test_messages_never_show_the_urls_password() -> None:
+    db = Database("postgresql://app:hunter2@db.internal:5432/shop")
+    error = db.unavailable("Cannot connect to PostgreSQL", RuntimeError('failed for "app" with hunter2'))
+    assert str(error) == 'Cannot connect to PostgreSQL (postgresql://app:***@db.internal:5432/shop): failed for "app" with ***'
+    in_query = Database("postgresql://db.internal/shop?user=app&password=s3cr3t")
+    assert "s3cr3t" not in str(in_query.unavailable("Cannot connect", RuntimeError("s3cr3t")))
+    assert "s3cr3t" not in in_query.scrub(in_query.url)
