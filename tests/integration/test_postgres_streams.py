@@ -130,7 +130,7 @@ def handler(event, context):
 
 
 def printed_ids(lines: list[str]) -> list[int]:
-    return [int(i) for line in lines if line.startswith("IDS ") for i in line[4:].strip().split(",") if i]
+    return [int(i) for line in lines if "IDS " in line for i in line.split("IDS ", 1)[1].strip().split(",") if i]
 
 
 def test_lamina_killed_mid_stream_delivers_100000_changes_in_order(make_server: Any, tmp_path: Path,
