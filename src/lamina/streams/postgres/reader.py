@@ -15,7 +15,8 @@ WAL, nor decode it again.
 PostgreSQL gives no notification of new WAL to a plain session: ``read`` polls, every 50 ms at
 first and backing off to once a second while nothing comes, for at most ``wait_seconds``.
 
-Failure: any database error raises ``ChangesUnavailable`` and drops the connection; the next
+Calls from several tasks take turns (one connection, one conversation at a time). Failure: any
+database error raises ``ChangesUnavailable`` and drops the connection; the next
 call connects again. ``confirm``'s advance that fails is retried by the next call that reaches
 the database; what it confirmed is not read again in this run either way.
 """
@@ -66,6 +67,9 @@ class PostgresReader:
         self._buffer: deque[Change] = deque()  # read, not confirmed, in order
         self._pending_advance: int | None = None
         self._warned_truncates: set[tuple[int, str]] = set()
+        # One database conversation at a time: a confirm must not land inside a peek's transaction
+        # nor change what the peek skips while it runs.
+        self._lock = asyncio.Lock()
 
     @property
     def slot(self) -> str:
@@ -88,7 +92,8 @@ class PostgresReader:
         deadline = loop.time() + max(0.0, wait_seconds)
         pause = FIRST_PAUSE_SECONDS
         while True:
-            changes = await self._next(max(1, limit))
+            async with self._lock:
+                changes = await self._next(max(1, limit))
             remaining = deadline - loop.time()
             if changes or remaining <= 0:
                 return changes
@@ -96,6 +101,10 @@ class PostgresReader:
             pause = min(pause * 2, LONGEST_PAUSE_SECONDS)
 
     async def confirm(self, position: int) -> None:
+        async with self._lock:
+            await self._confirm(position)
+
+    async def _confirm(self, position: int) -> None:
         target = self._progress.confirm(position)
         confirmed = self._progress.confirmed
         while self._buffer and self._buffer[0].position <= confirmed:
@@ -110,11 +119,12 @@ class PostgresReader:
             await conn.close()
 
     async def drop(self) -> None:
-        try:
-            conn = await self._connection()
-            await catalog.drop(conn, self._db, self._slot)
-        finally:
-            await self.close()
+        async with self._lock:
+            try:
+                conn = await self._connection()
+                await catalog.drop(conn, self._db, self._slot)
+            finally:
+                await self.close()
 
     async def _connection(self) -> Connection:
         if self._conn is None or self._conn.closed:
