@@ -42,11 +42,19 @@ def postgres_bin() -> Path | None:
     configured = os.environ.get("LAMINA_POSTGRES_BIN")
     if configured:
         return Path(configured)
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"), key=lambda p: int(p.parent.parent.name))
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"), key=lambda p: _version(p.parent.parent.name))
     if found:
         return found[-1].parent
     which = shutil.which("postgres")
     return Path(which).parent if which else None
+
+
+def _version(name: str) -> tuple[int, ...]:
+    """A version folder's name (``15``, ``9.6``) as numbers; anything else first."""
+    try:
+        return tuple(int(part) for part in name.split("."))
+    except ValueError:
+        return ()
 
 
 def _run_as() -> str | None:
