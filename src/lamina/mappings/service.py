@@ -21,26 +21,33 @@ import logging
 import time
 import uuid as uuids
 from dataclasses import replace
-from typing import Mapping
+from typing import Mapping, Sequence
 
 from lamina.control.changes import Change, FunctionDeleted
 from lamina.control.concurrency import ConcurrencyService
 from lamina.control.functions import FunctionService
+from lamina.control.targets import parse_function_arn
 from lamina.errors import InvalidParameterValue, ResourceConflict, ResourceNotFound
-from lamina.invoke.service import REQUEST_RESPONSE, InvokeRequest, Invoker, InvokeResult
+from lamina.invoke.service import EVENT, REQUEST_RESPONSE, InvokeRequest, Invoker, InvokeResult
 from lamina.mappings import batching, brokers, scaling, validation
 from lamina.mappings.errors import ResourceInUse, mapping_not_found
 from lamina.mappings.kafka import options as kafka_options
 from lamina.mappings.kafka.options import KafkaOptions
 from lamina.mappings.kafka.source import KafkaSource
-from lamina.mappings.model import KIND, EventSourceMapping, SourceKind, State
+from lamina.mappings.model import KIND, USER_INITIATED, EventSourceMapping, SourceKind, State
 from lamina.mappings.poller import Poller
 from lamina.mappings.rabbitmq import RabbitSource
 from lamina.mappings.source import Lag, Source
 from lamina.mappings.sqs import QUEUE_GONE, SqsSource
 from lamina.queues.service import Queues
 from lamina.settings import Settings
-from lamina.store.base import Resource, Store
+from lamina.store.base import DESTINATION, OutboxMessage, Resource, Store
+from lamina.streams import options as stream_options
+from lamina.streams import readers
+from lamina.streams.change import ChangesUnavailable
+from lamina.streams.options import Database, StreamOptions
+from lamina.streams.records import Stream, stream_label
+from lamina.streams.source import StreamSource
 from lamina.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -72,6 +79,8 @@ class _Runner:
                 if self.poller is not None and (mapping.state is State.DELETING or not mapping.enabled):
                     await self.poller.stop()  # and closes a source holding a connection (source.Closing)
                     self.poller = self.source = None
+                if mapping.state is State.DELETING and mapping.stream is not None:
+                    await readers.drop(mapping.stream, mapping.uuid)  # its triggers or slot go with it
                 settled = await self._service.settle(self.uuid)
                 if settled is None:
                     return
@@ -189,6 +198,8 @@ class MappingService:
             return settled
 
     def source(self, mapping: EventSourceMapping) -> Source:
+        if mapping.stream is not None:
+            return StreamSource(mapping.uuid, self, lambda options: readers.open_reader(options, mapping.uuid))
         if mapping.kind is SourceKind.KAFKA:
             return KafkaSource(mapping.uuid, self)
         if mapping.kind is SourceKind.RABBITMQ:
@@ -223,6 +234,37 @@ class MappingService:
             return
         await self._queues.send(destination, body)
 
+    def stream(self, uuid: str) -> tuple[StreamOptions, Stream, str] | None:
+        """A table stream's options, its records' common parts and its FunctionArn (streams.source.Host)."""
+        mapping = self._mappings.get(uuid)
+        if mapping is None or mapping.stream is None:
+            return None
+        options = mapping.stream
+        common = Stream(self._settings.region, self._settings.account_id, stream_label(options.created), options.view)
+        return options, common, mapping.function_arn
+
+    async def send_stream_failure(self, uuid: str, destination: str, body: str) -> None:
+        """A table stream's on-failure record, stored before this returns: for a queue in the outbox
+        (the queues' relay delivers it), for a function as an asynchronous invocation."""
+        mapping = self._mappings.get(uuid)
+        function = mapping.function if mapping is not None else ""
+        target = parse_function_arn(destination)
+        if target is not None:
+            await self._invoker.invoke(InvokeRequest(function=destination, payload=body.encode(),
+                                                     invocation_type=EVENT))  # fmt: skip
+            return
+        await self._store.add_outbox([OutboxMessage(destination, DESTINATION, function, str(uuids.uuid4()),
+                                                    body.encode(), {}, int(time.time() * 1000))])  # fmt: skip
+
+    def warn(self, uuid: str, warnings: Sequence[str]) -> None:
+        """A table stream reader's warnings, shown as the mapping's StateTransitionReason."""
+        mapping = self._mappings.get(uuid)
+        reason = " ".join(warnings) or USER_INITIATED
+        if mapping is not None and mapping.state_reason != reason:
+            self._mappings[uuid] = replace(mapping, state_reason=reason)
+            self._unsaved.add(uuid)
+            self._results_changed.set()
+
     async def invoke(self, mapping: EventSourceMapping, payload: bytes) -> InvokeResult:
         return await self._invoker.invoke(InvokeRequest(
             function=mapping.function, qualifier=mapping.qualifier, payload=payload, invocation_type=REQUEST_RESPONSE,
@@ -242,6 +284,8 @@ class MappingService:
         except ResourceNotFound:
             reserved = None
         limit = scaling.cap(mapping.maximum_concurrency, reserved)
+        if mapping.stream is not None:
+            return 1  # one shard, one batch at a time: changes of a key stay in order
         runner = self._runners.get(mapping.uuid)
         if runner is not None and isinstance(runner.source, KafkaSource) and runner.source.partitions:
             limit = min(limit, runner.source.partitions)  # a batch per partition at most
@@ -297,6 +341,9 @@ class MappingService:
 
     async def create(self, body: Body) -> EventSourceMapping:
         request = validation.parse(body, create=True)
+        database = stream_options.database_of(body) if request.self_managed else None
+        if database is not None:
+            return await self._create_stream(request, body, database)
         kind = validation.source_kind(request)
         if kind is SourceKind.KAFKA:
             return await self._create_kafka(request, body)
@@ -371,6 +418,56 @@ class MappingService:
         self._run(mapping.uuid)
         return mapping
 
+    async def _create_stream(self, request: validation.Request, body: Body, database: Database) -> EventSourceMapping:
+        uuid = str(uuids.uuid4())
+        options = stream_options.parse(body, database, created=time.time())
+        validation.check_filters(request)
+        assert request.function_name is not None
+        name, qualifier, function_arn = self._function(request.function_name)
+        self._check_stream_destination(options.on_failure)
+        kind = SourceKind.SQLITE if database is Database.SQLITE else SourceKind.POSTGRESQL
+        source = f"{kind.value}:{options.shown_endpoint}#{','.join(options.tables)}"
+        async with self._lock:
+            for other in self._mappings.values():
+                if other.source_arn == source and other.function_arn == function_arn:
+                    raise ResourceConflict(
+                        f'An event source mapping with event source ("{options.shown_endpoint}"), function '
+                        f'("{name}"), topics ("{",".join(options.tables)}") already exists. Please update or '
+                        f"delete the existing mapping with UUID {other.uuid}"
+                    )
+        try:  # the triggers or slot now: changes committed from here on are the stream's
+            warnings = await readers.install(options, uuid)
+        except ChangesUnavailable as exc:
+            raise InvalidParameterValue(str(exc)) from None
+        async with self._lock:
+            mapping = EventSourceMapping(
+                uuid=uuid, kind=kind, source_arn=source, function=name, qualifier=qualifier,
+                function_arn=function_arn, batch_size=request.batch_size or stream_options.DEFAULT_BATCH,
+                batching_window=request.batching_window or 0,
+                enabled=True if request.enabled is None else request.enabled, state=State.CREATING,
+                last_modified=time.time(), filters=request.filters or (), response_types=request.response_types or (),
+                state_reason=" ".join(warnings) or USER_INITIATED, stream=options,
+            )  # fmt: skip
+            await self._store.change_resources([Resource(KIND, mapping.uuid, mapping.doc())])
+            self._mappings[mapping.uuid] = mapping
+        self._run(mapping.uuid)
+        return mapping
+
+    def _check_stream_destination(self, destination: str | None) -> None:
+        if destination is None:
+            return
+        function = parse_function_arn(destination)
+        if function is not None:
+            try:
+                self._functions.resolve(function.name, function.qualifier)
+                return
+            except ResourceNotFound:
+                pass
+        elif self._queues is not None and self._queues.get(destination) is not None:
+            return
+        raise InvalidParameterValue(f"The provided destination config DestinationConfig(onFailure=OnFailure("
+                                    f"destination={destination})) is invalid: it does not exist.")  # fmt: skip
+
     def _check_destination(self, options: KafkaOptions) -> None:
         if options.on_failure is not None and (self._queues is None or self._queues.get(options.on_failure) is None):
             raise InvalidParameterValue(f"The provided destination config DestinationConfig(onFailure=OnFailure("
@@ -384,8 +481,12 @@ class MappingService:
                 raise ResourceInUse(f"Cannot update the event source mapping {uuid}: it is being deleted.")
             batch_size = mapping.batch_size if request.batch_size is None else request.batch_size
             window = mapping.batching_window if request.batching_window is None else request.batching_window
-            kafka = mapping.kafka
-            if kafka is not None:
+            kafka, stream = mapping.kafka, mapping.stream
+            if stream is not None:
+                stream = stream_options.updated(stream, body)
+                validation.check_filters(request)
+                self._check_stream_destination(stream.on_failure)
+            elif kafka is not None:
                 kafka = kafka_options.updated(kafka, body)
                 validation.check_filters(request)
                 self._check_destination(kafka)
@@ -409,7 +510,7 @@ class MappingService:
                 batching_window=window, enabled=enabled, state=state, last_modified=time.time(),
                 filters=mapping.filters if request.filters is None else request.filters,
                 response_types=mapping.response_types if request.response_types is None else request.response_types,
-                maximum_concurrency=concurrency, kafka=kafka,
+                maximum_concurrency=concurrency, kafka=kafka, stream=stream,
                 access=mapping.access if request.access is None else request.access,
             )  # fmt: skip
             await self._store.change_resources([Resource(KIND, uuid, updated.doc())])

@@ -108,8 +108,8 @@ def position_of(sequence: str) -> int:
 
 def stream_label(created: float) -> str:
     """A stream's label as AWS writes it: the creation time, UTC, to the millisecond."""
-    whole = int(created)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{int((created - whole) * 1000):03d}"
+    ms = round(created * 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}"
 
 
 def stream_arn(region: str, account: str, table: str, label: str) -> str:
@@ -179,7 +179,7 @@ class Failure:
 
 def shard_id(created: float, uuid: str) -> str:
     """The one shard a mapping reads, named as DynamoDB names shards."""
-    return f"shardId-{int(created * 1000):020d}-{uuid.replace('-', '')[:8]}"
+    return f"shardId-{round(created * 1000):020d}-{uuid.replace('-', '')[:8]}"
 
 
 def on_failure_record(failure: Failure, stream: Stream, changes: Sequence[Change]) -> dict[str, object]:

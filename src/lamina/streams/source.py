@@ -46,7 +46,7 @@ class Host(Protocol):
         """The mapping's options, its records' common parts and its FunctionArn (None: deleted)."""
         ...
 
-    async def send_failure(self, uuid: str, destination: str, body: str) -> None:
+    async def send_stream_failure(self, uuid: str, destination: str, body: str) -> None:
         """Store the on-failure record for the destination (durably, before it returns)."""
         ...
 
@@ -225,7 +225,7 @@ class StreamSource:
             now_ms=int(time.time() * 1000),
         )  # fmt: skip
         body = json.dumps(stream_records.on_failure_record(failure, stream, changes))
-        await self._host.send_failure(self._uuid, options.on_failure, body)
+        await self._host.send_stream_failure(self._uuid, options.on_failure, body)
 
     # -- describing ----------------------------------------------------------------------------
 

@@ -41,6 +41,7 @@ from lamina.streams.change import Change, ChangesUnavailable, Operation, ReaderL
 BUSY_TIMEOUT_S = 5.0
 POLL_S = 0.05  # how often a waiting read looks at the log again
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_NAME = re.compile(r"^[A-Za-z0-9_]{1,40}$")
 _NOW_MS = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
 
 
@@ -286,7 +287,7 @@ def _install(path: str, topics: Sequence[str], name: str) -> list[_Table]:
 async def open_reader(path: str, tables: Sequence[str], name: str) -> SqliteReader:
     """A reader of ``tables`` ("main.<table>") of the SQLite file at ``path``; its triggers and change log
     installed (or brought up to date). ``ChangesUnavailable`` names what is missing or unreadable."""
-    if not _PLAIN.match(name):
+    if not _NAME.match(name):
         raise ChangesUnavailable(f"Invalid reader name {name!r}: letters, digits and underscores only.")
     for topic in tables:
         schema, _, table = topic.partition(".")
