@@ -56,3 +56,183 @@ def test_row_changes_reach_the_function_as_dynamodb_stream_records_in_order(
     client.delete_event_source_mapping(UUID=mapping["UUID"])
     wait_until(lambda: state_of(client, mapping["UUID"]) is None)
     assert log_table_rows(db) == []  # the triggers and the change log went with the mapping
+
+
+FAIL_BAD = """import json
+def handler(event, context):
+    print("EVENT " + json.dumps(event))
+    if any(r["dynamodb"].get("NewImage", {}).get("name", {}).get("S") == "bad" for r in event["Records"]):
+        raise RuntimeError("poison")
+"""
+
+REPORT_BAD = """import json
+def handler(event, context):
+    print("EVENT " + json.dumps(event))
+    return {"batchItemFailures": [{"itemIdentifier": r["dynamodb"]["SequenceNumber"]} for r in event["Records"]
+                                  if r["dynamodb"]["NewImage"]["name"]["S"] == "bad"]}
+"""
+
+
+def batches_of(endpoint: str, name: str, done: Any, timeout: float = 60) -> list[list[str]]:
+    """The names in each batch the function printed, once ``done(batches)`` holds."""
+
+    def batches(lines: list[str]) -> list[list[str]]:
+        from tests.streams import events
+
+        return [[r["dynamodb"]["NewImage"]["name"]["S"] for r in e["Records"]] for e in events(lines)]
+
+    return batches(wait_for_logs(endpoint, name, lambda lines: bool(done(batches(lines))), timeout=timeout))
+
+
+def receive_all(sqs: Any, url: str, count: int, timeout: float = 60) -> list[dict[str, Any]]:
+    bodies: list[dict[str, Any]] = []
+
+    def more() -> bool:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        for message in got:
+            bodies.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return len(bodies) >= count
+
+    wait_until(more, timeout=timeout)
+    return bodies
+
+
+def insert_names(db: Path, names: list[str], start: int = 1) -> None:
+    write(db, *[("INSERT INTO items VALUES (?, ?, 0)", (start + i, name)) for i, name in enumerate(names)])
+
+
+def test_batch_item_failures_checkpoint_up_to_the_failed_record_then_retry_from_it(
+    lamina: LaminaProcess, client: Any, fn_name: str, tmp_path: Path
+) -> None:
+    deploy(client, fn_name, REPORT_BAD)
+    sqs = sqs_client(lamina.endpoint)
+    url, arn = make_queue(sqs, fn_name)
+    db = make_db(tmp_path / "app.db")
+    stream_mapping(client, fn_name, db, BatchSize=10, FunctionResponseTypes=["ReportBatchItemFailures"],
+                   MaximumRetryAttempts=1, DestinationConfig={"OnFailure": {"Destination": arn}})  # fmt: skip
+    insert_names(db, ["a", "b", "bad", "c", "d"])
+    first = batches_of(lamina.endpoint, fn_name, lambda b: len(b) >= 2)
+    assert first[:2] == [["a", "b", "bad", "c", "d"], ["bad", "c", "d"]]  # retried from the failed record
+    (failure,) = receive_all(sqs, url, 1)
+    info = failure["DDBStreamBatchInfo"]
+    assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert failure["requestContext"]["approximateInvokeCount"] == 2 and info["batchSize"] == 3
+    assert int(info["endSequenceNumber"]) - int(info["startSequenceNumber"]) == 2
+    assert info["streamArn"].split("/")[1] == "main.items" and info["shardId"].startswith("shardId-")
+    assert set(failure) == {"requestContext", "responseContext", "version", "timestamp", "DDBStreamBatchInfo"}
+    insert_names(db, ["e"], start=10)  # the stream goes on past what was given up
+    later = batches_of(lamina.endpoint, fn_name, lambda b: ["e"] in b)
+    assert later[2:] == [["e"]]
+
+
+def test_a_function_error_bisects_the_batch_and_sends_the_poison_record_to_the_on_failure_queue(
+    lamina: LaminaProcess, client: Any, fn_name: str, tmp_path: Path
+) -> None:
+    deploy(client, fn_name, FAIL_BAD)
+    sqs = sqs_client(lamina.endpoint)
+    url, arn = make_queue(sqs, fn_name)
+    db = make_db(tmp_path / "app.db")
+    stream_mapping(client, fn_name, db, BatchSize=10, BisectBatchOnFunctionError=True, MaximumRetryAttempts=0,
+                   DestinationConfig={"OnFailure": {"Destination": arn}})  # fmt: skip
+    names = ["r0", "r1", "r2", "r3", "r4", "bad", "r6", "r7"]
+    insert_names(db, names)
+    batches = batches_of(lamina.endpoint, fn_name, lambda b: ["r6", "r7"] in b)
+    assert batches == [names, names[:4], names[4:], ["r4", "bad"], ["r4"], ["bad"], ["r6", "r7"]]
+    (failure,) = receive_all(sqs, url, 1)
+    info = failure["DDBStreamBatchInfo"]
+    assert info["batchSize"] == 1 and info["startSequenceNumber"] == info["endSequenceNumber"]
+    assert failure["requestContext"]["approximateInvokeCount"] == 1
+    assert failure["responseContext"]["functionError"] == "Unhandled"
+
+
+def test_a_failing_batch_is_retried_as_many_times_as_allowed_then_described_to_a_function(
+    lamina: LaminaProcess, client: Any, fn_name: str, tmp_path: Path
+) -> None:
+    deploy(client, fn_name, FAIL_BAD)
+    catcher = deploy(client, fn_name + "-dlq", PRINTER)
+    db = make_db(tmp_path / "app.db")
+    mapping = stream_mapping(client, fn_name, db, MaximumRetryAttempts=2,
+                             DestinationConfig={"OnFailure": {"Destination": catcher["FunctionArn"]}})  # fmt: skip
+    assert mapping["DestinationConfig"] == {"OnFailure": {"Destination": catcher["FunctionArn"]}}
+    insert_names(db, ["bad", "x"])
+    lines = wait_for_logs(lamina.endpoint, fn_name + "-dlq", lambda lines: any("DDBStreamBatchInfo" in l for l in lines),
+                          timeout=60)  # fmt: skip
+    (failure,) = [json.loads(l.split("EVENT ", 1)[1]) for l in lines if "EVENT " in l]
+    assert failure["requestContext"]["approximateInvokeCount"] == 3
+    assert failure["DDBStreamBatchInfo"]["batchSize"] == 2
+    assert batches_of(lamina.endpoint, fn_name, lambda b: len(b) >= 3) == [["bad", "x"]] * 3
+
+
+def test_filters_see_the_record_as_dynamodb_streams_show_it(
+    lamina: LaminaProcess, client: Any, fn_name: str, tmp_path: Path
+) -> None:
+    deploy(client, fn_name, PRINTER)
+    db = make_db(tmp_path / "app.db")
+    pattern = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"name": {"S": [{"prefix": "keep"}]}}}}
+    stream_mapping(client, fn_name, db, FilterCriteria={"Filters": [{"Pattern": json.dumps(pattern)}]})
+    insert_names(db, ["keep1", "drop1", "keep2", "drop2"])
+    write(db, "UPDATE items SET n = 5 WHERE name = 'keep1'")
+    insert_names(db, ["keep3"], start=10)
+    records = printed(lamina.endpoint, fn_name, 3)
+    assert [r["dynamodb"]["NewImage"]["name"]["S"] for r in records] == ["keep1", "keep2", "keep3"]
+
+
+def test_creating_a_stream_mapping_is_checked_as_aws_checks_a_dynamodb_streams(
+    client: Any, fn_name: str, tmp_path: Path
+) -> None:
+    deploy(client, fn_name, PRINTER)
+    db = make_db(tmp_path / "app.db")
+
+    def refused(**params: Any) -> str:
+        with pytest.raises(ClientError) as caught:
+            stream_mapping(client, fn_name, params.pop("path", db), **params)
+        assert caught.value.response["Error"]["Code"] == "InvalidParameterValueException"
+        return str(caught.value.response["Error"]["Message"])
+
+    assert "does not exist" in refused(tables=["main.missing"]) and "main.missing" in refused(tables=["main.missing"])
+    assert "cannot be opened" in refused(path=tmp_path / "nowhere.db")
+    assert not (tmp_path / "nowhere.db").exists()  # never created
+    assert "Invalid table name" in refused(tables=['main.items"; DROP TABLE items; --'])
+    assert "Invalid table name" in refused(tables=["other.items"])
+    assert "Invalid table name" in refused(tables=["main.lamina_changes_x"])
+    assert "Unsupported Queues" in refused(Queues=["q"])
+    assert "MaximumRecordAgeInSeconds" in refused(MaximumRecordAgeInSeconds=30)
+    assert "STREAM_VIEW_TYPE" in refused(view="NEW")
+    assert "does not exist" in refused(DestinationConfig={"OnFailure": {"Destination": "arn:aws:sqs:us-east-1:000000000000:nope"}})
+    with pytest.raises(ClientError) as caught:
+        client.create_event_source_mapping(FunctionName=fn_name, Topics=["main.items"],
+                                           SelfManagedEventSource={"Endpoints": {"SQLITE_PATH": [str(db)]}})  # fmt: skip
+    assert "StartingPosition" in caught.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as caught:
+        stream_mapping(client, fn_name, db, BatchSize=10_001)
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    assert log_table_rows(db) == []  # nothing was installed by what was refused
+    mapping = stream_mapping(client, fn_name, db, view="KEYS_ONLY", ParallelizationFactor=3, Enabled=False)
+    assert mapping["SelfManagedEventSource"]["Endpoints"]["STREAM_VIEW_TYPE"] == ["KEYS_ONLY"]
+    assert mapping["ParallelizationFactor"] == 3 and mapping["BatchSize"] == 100
+    with pytest.raises(ClientError) as caught:
+        stream_mapping(client, fn_name, db)
+    assert caught.value.response["Error"]["Code"] == "ResourceConflictException"
+    updated = client.update_event_source_mapping(UUID=mapping["UUID"], MaximumRetryAttempts=5, BatchSize=1000,
+                                                 BisectBatchOnFunctionError=True)  # fmt: skip
+    assert (updated["MaximumRetryAttempts"], updated["BatchSize"], updated["BisectBatchOnFunctionError"]) == (5, 1000, True)
+    client.delete_event_source_mapping(UUID=mapping["UUID"])
+    wait_until(lambda: state_of(client, mapping["UUID"]) is None)
+    assert log_table_rows(db) == []
+
+
+def test_a_disabled_mapping_misses_nothing_and_warns_of_a_table_without_a_key(
+    lamina: LaminaProcess, client: Any, fn_name: str, tmp_path: Path
+) -> None:
+    deploy(client, fn_name, PRINTER)
+    db = make_db(tmp_path / "app.db", "CREATE TABLE notes (body TEXT, data BLOB, score REAL)", wal=True)
+    mapping = stream_mapping(client, fn_name, db, ["main.notes"], Enabled=False)
+    assert "no primary key" in mapping["StateTransitionReason"]
+    wait_until(lambda: state_of(client, mapping["UUID"]) == "Disabled")
+    write(db, ("INSERT INTO notes VALUES (?, ?, ?)", ("hi", b"\x00\x01", 0.1)), "INSERT INTO notes VALUES (NULL, NULL, 2)")
+    client.update_event_source_mapping(UUID=mapping["UUID"], Enabled=True)
+    records = printed(lamina.endpoint, fn_name, 2)
+    assert [r["dynamodb"]["Keys"] for r in records] == [{"rowid": {"N": "1"}}, {"rowid": {"N": "2"}}]
+    assert records[0]["dynamodb"]["NewImage"] == {"body": {"S": "hi"}, "data": {"B": "AAE="}, "score": {"N": "0.1"}}
+    assert records[1]["dynamodb"]["NewImage"] == {"body": {"NULL": True}, "data": {"NULL": True}, "score": {"N": "2.0"}}
