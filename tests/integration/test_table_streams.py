@@ -236,3 +236,66 @@ def test_a_disabled_mapping_misses_nothing_and_warns_of_a_table_without_a_key(
     assert [r["dynamodb"]["Keys"] for r in records] == [{"rowid": {"N": "1"}}, {"rowid": {"N": "2"}}]
     assert records[0]["dynamodb"]["NewImage"] == {"body": {"S": "hi"}, "data": {"B": "AAE="}, "score": {"N": "0.1"}}
     assert records[1]["dynamodb"]["NewImage"] == {"body": {"NULL": True}, "data": {"NULL": True}, "score": {"N": "2.0"}}
+
+
+POWERTOOLS = """from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+def record_handler(record: DynamoDBRecord):
+    new = record.dynamodb.new_image
+    if new["name"] == "bad":
+        raise ValueError("bad row")
+    print("GOT", record.event_name.name, record.dynamodb.keys["id"], new["name"], new["n"],
+          record.dynamodb.sequence_number, record.dynamodb.stream_view_type.name, record.event_source_arn)
+
+
+def handler(event, context):
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+"""
+
+
+def powertools_layer() -> bytes:
+    """Powertools for AWS Lambda (Python) as a layer (python/...), from the test environment's own copy."""
+    import typing_extensions
+
+    import aws_lambda_powertools
+    import jmespath
+
+    from tests.conftest import make_zip
+
+    files: dict[str, str | bytes] = {}
+    for module in (aws_lambda_powertools, jmespath):
+        root = Path(module.__file__ or "").parent
+        for path in root.rglob("*"):
+            if path.is_file() and "__pycache__" not in path.parts:
+                files[f"python/{root.name}/{path.relative_to(root)}"] = path.read_bytes()
+    files["python/typing_extensions.py"] = Path(typing_extensions.__file__ or "").read_bytes()
+    return make_zip(files)
+
+
+def test_a_function_written_with_powertools_dynamodb_classes_runs_unchanged(
+    lamina: LaminaProcess, client: Any, fn_name: str, tmp_path: Path
+) -> None:
+    layer = client.publish_layer_version(LayerName=fn_name, Content={"ZipFile": powertools_layer()})
+    deploy(client, fn_name, POWERTOOLS, Layers=[layer["LayerVersionArn"]], Timeout=30)
+    sqs = sqs_client(lamina.endpoint)
+    url, arn = make_queue(sqs, fn_name)
+    db = make_db(tmp_path / "app.db")
+    stream_mapping(client, fn_name, db, FunctionResponseTypes=["ReportBatchItemFailures"], MaximumRetryAttempts=0,
+                   DestinationConfig={"OnFailure": {"Destination": arn}})  # fmt: skip
+    write(db, "INSERT INTO items VALUES (1, 'one', 1)", "INSERT INTO items VALUES (2, 'bad', 2)",
+          "INSERT INTO items VALUES (3, 'three', 3)")  # fmt: skip
+    (failure,) = receive_all(sqs, url, 1)
+    assert failure["DDBStreamBatchInfo"]["batchSize"] == 2  # from the failed record to the batch's end
+    write(db, "UPDATE items SET n = 10 WHERE id = 1")
+    lines = wait_for_logs(lamina.endpoint, fn_name, lambda lines: any("GOT MODIFY" in l for l in lines), timeout=60)
+    got = [l.split("GOT ", 1)[1].split() for l in lines if "GOT " in l]
+    # Powertools' processor works on every record (the one after the failure too); Lambda then
+    # retries from the failed one, given up at once here (MaximumRetryAttempts 0).
+    assert [g[:4] for g in got] == [["INSERT", "1", "one", "1"], ["INSERT", "3", "three", "3"],
+                                    ["MODIFY", "1", "one", "10"]]  # fmt: skip
+    assert int(got[0][4]) < int(got[1][4]) < int(got[2][4])
+    assert all(g[5] == "NEW_AND_OLD_IMAGES" and g[6].startswith("arn:aws:dynamodb:") for g in got)
