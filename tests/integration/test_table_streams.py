@@ -5,6 +5,7 @@ that print what they got (the tests read their logs). No timing assertions: wait
 from __future__ import annotations
 
 import json
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,9 @@ def test_row_changes_reach_the_function_as_dynamodb_stream_records_in_order(
         assert record["eventVersion"] == "1.1" and record["eventSource"] == "aws:dynamodb"
         assert record["eventSourceARN"].startswith("arn:aws:dynamodb:us-east-1:000000000000:table/main.items/stream/")
     wait_until(lambda: client.get_event_source_mapping(UUID=mapping["UUID"])["LastProcessingResult"] == "OK")
+    with urllib.request.urlopen(f"{lamina.endpoint}/lamina/v1/event-source-mappings", timeout=30) as answer:
+        (row,) = [r for r in json.loads(answer.read())["mappings"] if r["uuid"] == mapping["UUID"]]
+    assert row["source"] == f"sqlite:{db}#main.items" and row["backlog"] == 0 and row["pollers"] == 1
     client.delete_event_source_mapping(UUID=mapping["UUID"])
     wait_until(lambda: state_of(client, mapping["UUID"]) is None)
     assert log_table_rows(db) == []  # the triggers and the change log went with the mapping
@@ -379,3 +383,21 @@ def test_twenty_thousand_changes_arrive_in_order_none_lost_across_a_kill_9(
         per_key.setdefault(k, []).append(n)
     assert all(ns == list(range(VERSIONS)) for ns in per_key.values())
     print(f"delivered {len(delivered)} records for {len(unique)} changes: {len(delivered) - len(unique)} duplicates")
+
+
+def test_a_missing_function_is_not_a_failed_batch_nothing_is_given_up(
+    lamina: LaminaProcess, client: Any, fn_name: str, tmp_path: Path
+) -> None:
+    deploy(client, fn_name, PRINTER)
+    sqs = sqs_client(lamina.endpoint)
+    url, arn = make_queue(sqs, fn_name)
+    db = make_db(tmp_path / "app.db")
+    mapping = stream_mapping(client, fn_name, db, MaximumRetryAttempts=0,
+                             DestinationConfig={"OnFailure": {"Destination": arn}})  # fmt: skip
+    client.delete_function(FunctionName=fn_name)
+    insert_names(db, ["a", "b"])
+    wait_until(lambda: "PROBLEM" in client.get_event_source_mapping(UUID=mapping["UUID"])["LastProcessingResult"])
+    deploy(client, fn_name, PRINTER)
+    records = printed(lamina.endpoint, fn_name, 2)
+    assert [r["dynamodb"]["NewImage"]["name"]["S"] for r in records] == ["a", "b"]
+    assert sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages") is None

@@ -180,6 +180,11 @@ class StreamSource:
     async def release(self, records: Sequence[Record]) -> None:
         await self._mark([r.id for r in records], Status.RELEASED)
 
+    async def unreached(self, records: Sequence[Record]) -> None:
+        """The function was not there to take them: they come again, not counted as a failure (the
+        poller pauses before the next batch)."""
+        await self._mark([r.id for r in records], Status.RELEASED)
+
     async def _mark(self, ids: Sequence[str], status: Status) -> None:
         for ident in ids:
             if self._status.get(ident, status) is Status.PENDING:
