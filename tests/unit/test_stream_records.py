@@ -80,9 +80,11 @@ def test_values_become_dynamodbs_typed_json_exactly() -> None:
 
 
 def test_sequence_numbers_grow_with_positions_as_numbers_and_as_text() -> None:
-    numbers = [records.sequence_number(p) for p in (0, 1, 9, 10, 123456789)]
+    positions = (0, 1, 9, 10, 123456789, (0xFFFF_FFFF_FFFF << 32) | 7, 2**96 - 1)  # SQLite ids, PostgreSQL's
+    numbers = [records.sequence_number(p) for p in positions]
     assert numbers == sorted(numbers) and [int(n) for n in numbers] == sorted(int(n) for n in numbers)
-    assert records.position_of(numbers[-1]) == 123456789
+    assert {len(n) for n in numbers} == {31}
+    assert [records.position_of(n) for n in numbers] == list(positions)
     first = record(STREAM, change(Operation.INSERT, {"id": 1}, {"id": 1}, None, position=5))
     again = record(STREAM, change(Operation.INSERT, {"id": 1}, {"id": 1}, None, position=5))
     other = record(STREAM, change(Operation.INSERT, {"id": 1}, {"id": 1}, None, position=6))

@@ -2,7 +2,7 @@
 what the reader keeps in the database: installed when the mapping is created (so nothing committed
 after Create is missed, whenever the poller first reads), removed when it is deleted.
 
-The SQLite reader is ``streams/sqlite.py``; the PostgreSQL reader is ``streams/postgresql.py``
+The SQLite reader is ``streams/sqlite.py``; the PostgreSQL reader is ``streams/postgres/``
 (``open_reader`` of the same signature), imported only when a mapping names PostgreSQL.
 """
 
@@ -18,7 +18,7 @@ from lamina.streams.change import ChangeReader, ChangesUnavailable
 from lamina.streams.options import Database, StreamOptions
 
 log = logging.getLogger(__name__)
-POSTGRESQL_MODULE = "lamina.streams.postgresql"
+POSTGRESQL_MODULE = "lamina.streams.postgres"
 
 OpenReader = Callable[[str, Sequence[str], str], Awaitable[ChangeReader]]
 

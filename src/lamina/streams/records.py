@@ -6,9 +6,9 @@ eventID, eventName, eventVersion "1.1", eventSource "aws:dynamodb", awsRegion, `
 SequenceNumber, SizeBytes, StreamViewType} and eventSourceARN, the table's stream. Values are in
 DynamoDB's typed JSON (``typed``); SizeBytes is the size DynamoDB counts for the keys and images.
 
-The SequenceNumber is the change's position as a decimal string of 21 digits (AWS's are at least
-that long), so it increases with the position both as a number and as text, and names the record
-in ``batchItemFailures``. The eventID is derived from the stream and the sequence number: a change
+The SequenceNumber is the change's position as a decimal string of 31 digits (AWS's have 21 or
+more), so it increases with the position both as a number and as text, and names the record in
+``batchItemFailures``. The eventID is derived from the stream and the sequence number: a change
 delivered twice has the same one.
 
 Filters see the record itself, as Lambda's do for DynamoDB (``dynamodb.NewImage.<name>.S``).
@@ -27,7 +27,9 @@ from enum import Enum
 
 from lamina.streams.change import Change, Operation, Value
 
-SEQUENCE_BASE = 4 * 10**20  # 21 digits from position 0 on
+# 31 digits for every position below 10**30 (a PostgreSQL position, a commit LSN shifted by 32 bits,
+# stays below 2**96 < 10**29): the same length always, so text order is number order.
+SEQUENCE_BASE = 4 * 10**30
 EVENT_VERSION = "1.1"
 EVENT_SOURCE = "aws:dynamodb"
 
