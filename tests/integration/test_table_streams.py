@@ -207,7 +207,10 @@ def test_creating_a_stream_mapping_is_checked_as_aws_checks_a_dynamodb_streams(
     with pytest.raises(ClientError) as caught:
         client.create_event_source_mapping(FunctionName=fn_name, Topics=["main.items"],
                                            SelfManagedEventSource={"Endpoints": {"SQLITE_PATH": [str(db)]}})  # fmt: skip
-    assert "StartingPosition" in caught.value.response["Error"]["Message"]
+    assert caught.value.response["Error"]["Message"] == ("1 validation error detected: Value null at "
+                                                         "'startingPosition' failed to satisfy constraint: Member "
+                                                         "must not be null.")  # fmt: skip
+    assert "Unsupported starting position" in refused(StartingPosition="AT_TIMESTAMP")
     with pytest.raises(ClientError) as caught:
         stream_mapping(client, fn_name, db, BatchSize=10_001)
     assert caught.value.response["Error"]["Code"] == "ValidationException"

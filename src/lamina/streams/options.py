@@ -197,11 +197,12 @@ def parse(body: Body, database: Database, *, created: float) -> StreamOptions:
     endpoint, view = _endpoint(body, database)
     tables = _tables(body.get("Topics"), database)
     position = body.get("StartingPosition")
-    if position is None:
-        raise InvalidParameterValue("StartingPosition is required for a table's change stream: TRIM_HORIZON or LATEST.")
-    if position not in POSITIONS:
-        raise InvalidParameterValue(f"Unsupported starting position {position} for a table's change stream. "
-                                    "Valid values: [TRIM_HORIZON, LATEST]")  # fmt: skip
+    if position is None:  # AWS's words for a DynamoDB stream's mapping
+        raise InvalidParameterValue("1 validation error detected: Value null at 'startingPosition' failed to satisfy "
+                                    "constraint: Member must not be null.")  # fmt: skip
+    if position not in POSITIONS:  # AT_TIMESTAMP (the model checked the enum): not for DynamoDB streams either
+        raise InvalidParameterValue(f"Unsupported starting position for arn type: {database.value} "
+                                    f"(a table's change stream starts at TRIM_HORIZON or LATEST)")  # fmt: skip
     retries, factor = body.get("MaximumRetryAttempts"), body.get("ParallelizationFactor")
     age = _record_age(body.get("MaximumRecordAgeInSeconds"))
     return StreamOptions(
