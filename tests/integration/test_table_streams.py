@@ -404,3 +404,24 @@ def test_a_missing_function_is_not_a_failed_batch_nothing_is_given_up(
     records = printed(lamina.endpoint, fn_name, 2)
     assert [r["dynamodb"]["NewImage"]["name"]["S"] for r in records] == ["a", "b"]
     assert sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages") is None
+
+
+def test_records_older_than_the_maximum_age_are_described_to_the_destination_not_sent(
+    lamina: LaminaProcess, client: Any, fn_name: str, tmp_path: Path
+) -> None:
+    deploy(client, fn_name, PRINTER)
+    sqs = sqs_client(lamina.endpoint)
+    url, arn = make_queue(sqs, fn_name)
+    db = make_db(tmp_path / "app.db")
+    mapping = stream_mapping(client, fn_name, db, Enabled=False, MaximumRecordAgeInSeconds=60,
+                             DestinationConfig={"OnFailure": {"Destination": arn}})  # fmt: skip
+    insert_names(db, ["old1", "old2"])
+    log = "lamina_changes_" + mapping["UUID"].replace("-", "")
+    write(db, f"UPDATE {log} SET committed_ms = committed_ms - 120000")  # as if they had waited two minutes
+    insert_names(db, ["new"], start=10)
+    client.update_event_source_mapping(UUID=mapping["UUID"], Enabled=True)
+    (failure,) = receive_all(sqs, url, 1)
+    assert failure["requestContext"]["condition"] == "RecordAgeExceeded"
+    assert failure["DDBStreamBatchInfo"]["batchSize"] == 2 and "functionError" not in failure["responseContext"]
+    records = printed(lamina.endpoint, fn_name, 1)
+    assert [r["dynamodb"]["NewImage"]["name"]["S"] for r in records] == ["new"]
