@@ -21,14 +21,13 @@ import logging
 import time
 import uuid as uuids
 from dataclasses import replace
-from typing import Mapping, Sequence
+from typing import Mapping
 
 from lamina.control.changes import Change, FunctionDeleted
 from lamina.control.concurrency import ConcurrencyService
 from lamina.control.functions import FunctionService
-from lamina.control.targets import parse_function_arn
 from lamina.errors import InvalidParameterValue, ResourceConflict, ResourceNotFound
-from lamina.invoke.service import EVENT, REQUEST_RESPONSE, InvokeRequest, Invoker, InvokeResult
+from lamina.invoke.service import REQUEST_RESPONSE, InvokeRequest, Invoker, InvokeResult
 from lamina.mappings import batching, brokers, scaling, validation
 from lamina.mappings.errors import ResourceInUse, mapping_not_found
 from lamina.mappings.kafka import options as kafka_options
@@ -41,12 +40,12 @@ from lamina.mappings.source import Lag, Source
 from lamina.mappings.sqs import QUEUE_GONE, SqsSource
 from lamina.queues.service import Queues
 from lamina.settings import Settings
-from lamina.store.base import DESTINATION, OutboxMessage, Resource, Store
+from lamina.store.base import Resource, Store
+from lamina.mappings.stream_host import StreamHost
 from lamina.streams import options as stream_options
 from lamina.streams import readers
 from lamina.streams.change import ChangesUnavailable
-from lamina.streams.options import Database, StreamOptions
-from lamina.streams.records import Stream, stream_label
+from lamina.streams.options import Database
 from lamina.streams.source import StreamSource
 from lamina.tasks import cancel_and_wait
 
@@ -113,6 +112,7 @@ class MappingService:
         self._unsaved: set[str] = set()  # mappings whose LastProcessingResult changed since written
         self._results_changed = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
+        self._streams = StreamHost(self._mappings.get, self._changed, settings, invoker, store, functions, queues)
 
     async def load(self) -> None:
         for resource in await self._store.list_resources(KIND):
@@ -199,7 +199,7 @@ class MappingService:
 
     def source(self, mapping: EventSourceMapping) -> Source:
         if mapping.stream is not None:
-            return StreamSource(mapping.uuid, self, lambda options: readers.open_reader(options, mapping.uuid))
+            return StreamSource(mapping.uuid, self._streams, lambda options: readers.open_reader(options, mapping.uuid))
         if mapping.kind is SourceKind.KAFKA:
             return KafkaSource(mapping.uuid, self)
         if mapping.kind is SourceKind.RABBITMQ:
@@ -234,37 +234,6 @@ class MappingService:
             return
         await self._queues.send(destination, body)
 
-    def stream(self, uuid: str) -> tuple[StreamOptions, Stream, str] | None:
-        """A table stream's options, its records' common parts and its FunctionArn (streams.source.Host)."""
-        mapping = self._mappings.get(uuid)
-        if mapping is None or mapping.stream is None:
-            return None
-        options = mapping.stream
-        common = Stream(self._settings.region, self._settings.account_id, stream_label(options.created), options.view)
-        return options, common, mapping.function_arn
-
-    async def send_stream_failure(self, uuid: str, destination: str, body: str) -> None:
-        """A table stream's on-failure record, stored before this returns: for a queue in the outbox
-        (the queues' relay delivers it), for a function as an asynchronous invocation."""
-        mapping = self._mappings.get(uuid)
-        function = mapping.function if mapping is not None else ""
-        target = parse_function_arn(destination)
-        if target is not None:
-            await self._invoker.invoke(InvokeRequest(function=destination, payload=body.encode(),
-                                                     invocation_type=EVENT))  # fmt: skip
-            return
-        await self._store.add_outbox([OutboxMessage(destination, DESTINATION, function, str(uuids.uuid4()),
-                                                    body.encode(), {}, int(time.time() * 1000))])  # fmt: skip
-
-    def warn(self, uuid: str, warnings: Sequence[str]) -> None:
-        """A table stream reader's warnings, shown as the mapping's StateTransitionReason."""
-        mapping = self._mappings.get(uuid)
-        reason = " ".join(warnings) or USER_INITIATED
-        if mapping is not None and mapping.state_reason != reason:
-            self._mappings[uuid] = replace(mapping, state_reason=reason)
-            self._unsaved.add(uuid)
-            self._results_changed.set()
-
     async def invoke(self, mapping: EventSourceMapping, payload: bytes) -> InvokeResult:
         return await self._invoker.invoke(InvokeRequest(
             function=mapping.function, qualifier=mapping.qualifier, payload=payload, invocation_type=REQUEST_RESPONSE,
@@ -274,9 +243,13 @@ class MappingService:
     def report(self, uuid: str, result: str) -> None:
         mapping = self._mappings.get(uuid)
         if mapping is not None and mapping.last_result != result:
-            self._mappings[uuid] = replace(mapping, last_result=result)
-            self._unsaved.add(uuid)
-            self._results_changed.set()
+            self._changed(replace(mapping, last_result=result))
+
+    def _changed(self, mapping: EventSourceMapping) -> None:
+        """Keep ``mapping`` as it now is (its result or reason), written by the results' writer."""
+        self._mappings[mapping.uuid] = mapping
+        self._unsaved.add(mapping.uuid)
+        self._results_changed.set()
 
     def cap(self, mapping: EventSourceMapping) -> int:
         try:
@@ -424,10 +397,11 @@ class MappingService:
         validation.check_filters(request)
         assert request.function_name is not None
         name, qualifier, function_arn = self._function(request.function_name)
-        self._check_stream_destination(options.on_failure)
+        self._streams.check_destination(options.on_failure)
         kind = SourceKind.SQLITE if database is Database.SQLITE else SourceKind.POSTGRESQL
         source = f"{kind.value}:{options.shown_endpoint}#{','.join(options.tables)}"
-        async with self._lock:
+
+        def check_conflict() -> None:
             for other in self._mappings.values():
                 if other.source_arn == source and other.function_arn == function_arn:
                     raise ResourceConflict(
@@ -435,11 +409,18 @@ class MappingService:
                         f'("{name}"), topics ("{",".join(options.tables)}") already exists. Please update or '
                         f"delete the existing mapping with UUID {other.uuid}"
                     )
+
+        check_conflict()
         try:  # the triggers or slot now: changes committed from here on are the stream's
             warnings = await readers.install(options, uuid)
         except ChangesUnavailable as exc:
             raise InvalidParameterValue(str(exc)) from None
         async with self._lock:
+            try:
+                check_conflict()  # another Create of the same may have got here meanwhile
+            except ResourceConflict:
+                await readers.drop(options, uuid)
+                raise
             mapping = EventSourceMapping(
                 uuid=uuid, kind=kind, source_arn=source, function=name, qualifier=qualifier,
                 function_arn=function_arn, batch_size=request.batch_size or stream_options.DEFAULT_BATCH,
@@ -452,21 +433,6 @@ class MappingService:
             self._mappings[mapping.uuid] = mapping
         self._run(mapping.uuid)
         return mapping
-
-    def _check_stream_destination(self, destination: str | None) -> None:
-        if destination is None:
-            return
-        function = parse_function_arn(destination)
-        if function is not None:
-            try:
-                self._functions.resolve(function.name, function.qualifier)
-                return
-            except ResourceNotFound:
-                pass
-        elif self._queues is not None and self._queues.get(destination) is not None:
-            return
-        raise InvalidParameterValue(f"The provided destination config DestinationConfig(onFailure=OnFailure("
-                                    f"destination={destination})) is invalid: it does not exist.")  # fmt: skip
 
     def _check_destination(self, options: KafkaOptions) -> None:
         if options.on_failure is not None and (self._queues is None or self._queues.get(options.on_failure) is None):
@@ -485,7 +451,7 @@ class MappingService:
             if stream is not None:
                 stream = stream_options.updated(stream, body)
                 validation.check_filters(request)
-                self._check_stream_destination(stream.on_failure)
+                self._streams.check_destination(stream.on_failure)
             elif kafka is not None:
                 kafka = kafka_options.updated(kafka, body)
                 validation.check_filters(request)
