@@ -40,10 +40,6 @@ class SourceKind(str, Enum):
     POSTGRESQL = "postgresql"  # a PostgreSQL database's table changes (lamina/streams)
     SQLITE = "sqlite"  # a SQLite file's table changes (lamina/streams/sqlite.py)
 
-    @property
-    def stream(self) -> bool:
-        return self in (SourceKind.POSTGRESQL, SourceKind.SQLITE)
-
 
 @dataclass(frozen=True, slots=True)
 class EventSourceMapping:
