@@ -425,3 +425,16 @@ def test_records_older_than_the_maximum_age_are_described_to_the_destination_not
     assert failure["DDBStreamBatchInfo"]["batchSize"] == 2 and "functionError" not in failure["responseContext"]
     records = printed(lamina.endpoint, fn_name, 1)
     assert [r["dynamodb"]["NewImage"]["name"]["S"] for r in records] == ["new"]
+
+
+def test_the_readmes_walkthrough_runs_as_written(make_server: Any, tmp_path: Path) -> None:
+    from tests.functions import DOC_BLOCK, Walkthrough
+
+    server = make_server(tmp_path / "data")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("\n### Table change streams\n", 1)[1].split("\n### ", 1)[0]
+    (block,) = [b for b in DOC_BLOCK.finditer(section) if b["lang"] == "sh"]
+    Walkthrough(server.endpoint, tmp_path).run("sh", block["body"].replace("http://127.0.0.1:9000", server.endpoint))
+    expected = section.split("`lamina logs rows` then shows `", 1)[1].split("`", 1)[0]
+    lines = wait_for_logs(server.endpoint, "rows", lambda lines: any(expected in l for l in lines), timeout=60)
+    assert any(expected in line for line in lines)
