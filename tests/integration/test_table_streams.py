@@ -438,3 +438,20 @@ def test_the_readmes_walkthrough_runs_as_written(make_server: Any, tmp_path: Pat
     expected = section.split("`lamina logs rows` then shows `", 1)[1].split("`", 1)[0]
     lines = wait_for_logs(server.endpoint, "rows", lambda lines: any(expected in l for l in lines), timeout=60)
     assert any(expected in line for line in lines)
+
+
+def test_one_mapping_reads_several_tables_in_commit_order_each_with_its_streams_arn(
+    lamina: LaminaProcess, client: Any, fn_name: str, tmp_path: Path
+) -> None:
+    deploy(client, fn_name, PRINTER)
+    db = make_db(tmp_path / "app.db", "CREATE TABLE a (id INTEGER PRIMARY KEY, v TEXT); "
+                                      "CREATE TABLE b (k TEXT PRIMARY KEY, v TEXT)")  # fmt: skip
+    stream_mapping(client, fn_name, db, ["main.a", "main.b"], view="NEW_IMAGE")
+    write(db, "INSERT INTO a VALUES (1, 'a1')", "INSERT INTO b VALUES ('x', 'b1')")
+    write(db, "UPDATE b SET v = 'b2' WHERE k = 'x'", "INSERT INTO a VALUES (2, 'a2')")
+    records = printed(lamina.endpoint, fn_name, 4)
+    assert [(r["eventSourceARN"].split("/")[1], r["dynamodb"]["NewImage"]["v"]["S"]) for r in records] == [
+        ("main.a", "a1"), ("main.b", "b1"), ("main.b", "b2"), ("main.a", "a2"),
+    ]  # fmt: skip
+    assert records[2]["dynamodb"]["Keys"] == {"k": {"S": "x"}} and "OldImage" not in records[2]["dynamodb"]
+    assert {r["dynamodb"]["StreamViewType"] for r in records} == {"NEW_IMAGE"}
