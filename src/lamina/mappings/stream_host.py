@@ -3,6 +3,7 @@ mapping's options as they are now, where its failure records go, where its reade
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid as uuids
 from collections.abc import Callable, Sequence
@@ -10,7 +11,7 @@ from dataclasses import replace
 
 from lamina.control.functions import FunctionService
 from lamina.control.targets import parse_function_arn
-from lamina.errors import InvalidParameterValue, ResourceNotFound
+from lamina.errors import ApiError, InvalidParameterValue, ResourceNotFound, TooManyRequests
 from lamina.invoke.service import EVENT, InvokeRequest, Invoker
 from lamina.mappings.model import USER_INITIATED, EventSourceMapping
 from lamina.queues.service import Queues
@@ -18,6 +19,8 @@ from lamina.settings import Settings
 from lamina.store.base import DESTINATION, OutboxMessage, Store
 from lamina.streams.options import StreamOptions
 from lamina.streams.records import Stream, stream_label
+
+log = logging.getLogger(__name__)
 
 
 class StreamHost:
@@ -44,7 +47,14 @@ class StreamHost:
         """The on-failure record, stored before this returns: for a queue in the outbox (the queues'
         relay delivers it), for a function as an asynchronous invocation."""
         if parse_function_arn(destination) is not None:
-            await self._invoker.invoke(InvokeRequest(function=destination, payload=body.encode(), invocation_type=EVENT))
+            try:
+                await self._invoker.invoke(InvokeRequest(function=destination, payload=body.encode(),
+                                                         invocation_type=EVENT))  # fmt: skip
+            except TooManyRequests:
+                raise  # its queue is full for now: the batch is settled again later, the record sent then
+            except ApiError as exc:  # the function gone since: dropped, as AWS drops it
+                log.warning("stream mapping %s: the on-failure record for %s was dropped: %s", uuid, destination,
+                            exc.message)  # fmt: skip
             return
         mapping = self._mapping(uuid)
         function = mapping.function if mapping is not None else ""
