@@ -51,7 +51,7 @@ class StreamHost:
                 await self._invoker.invoke(InvokeRequest(function=destination, payload=body.encode(),
                                                          invocation_type=EVENT))  # fmt: skip
             except TooManyRequests:
-                raise  # its queue is full for now: the batch is settled again later, the record sent then
+                raise  # its queue is full for now: nothing is confirmed, the batch comes again
             except ApiError as exc:  # the function gone since: dropped, as AWS drops it
                 log.warning("stream mapping %s: the on-failure record for %s was dropped: %s", uuid, destination,
                             exc.message)  # fmt: skip
