@@ -124,8 +124,24 @@ def test_table_names_that_are_not_plain_are_refused_before_any_sql(tmp_path: Pat
     for bad in ['main.t"; DROP TABLE t; --', "main.1t", "main.t.u", "other.t"]:
         with pytest.raises(Exception, match="Invalid table name"):
             stream_options.parse({**body, "Topics": [bad]}, Database.SQLITE, created=0.0)
+    with pytest.raises(Exception, match="absolute path"):
+        stream_options.parse({**body, "SelfManagedEventSource": {"Endpoints": {"SQLITE_PATH": ["a.db"]}},
+                              "Topics": ["main.t"]}, Database.SQLITE, created=0.0)  # fmt: skip
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT name FROM sqlite_master").fetchall() == [("t",)]
+
+
+def test_a_path_with_uri_characters_is_the_file_it_names(tmp_path: Path) -> None:
+    folder = tmp_path / "50% off?#x"
+    folder.mkdir()
+    db = make_db(folder / "a.db", "CREATE TABLE t (id INTEGER PRIMARY KEY)")
+
+    async def run() -> None:
+        reader = await open_reader(str(db), ["main.t"], "p1")
+        await reader.drop()
+
+    asyncio.run(run())
+    assert not (tmp_path / "50").exists()
 
 
 def test_a_postgresql_urls_password_is_never_shown() -> None:

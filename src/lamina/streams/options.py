@@ -122,8 +122,8 @@ def _endpoint(body: Body, database: Database) -> tuple[str, ViewType]:
     endpoint = given[0]
     if database is Database.POSTGRESQL and not re.match(r"^postgres(ql)?://", endpoint):
         raise InvalidParameterValue("POSTGRESQL_URL must be a URL: postgresql://[user[:password]@]host[:port]/database")
-    if database is Database.SQLITE and "\x00" in endpoint:
-        raise InvalidParameterValue("SQLITE_PATH must be a file's path.")
+    if database is Database.SQLITE and ("\x00" in endpoint or not endpoint.startswith("/")):
+        raise InvalidParameterValue("SQLITE_PATH must be a database file's absolute path.")
     view = endpoints.get(VIEW_TYPE, [ViewType.NEW_AND_OLD_IMAGES.value])
     values = [v.value for v in ViewType]
     if not isinstance(view, list) or len(view) != 1 or view[0] not in values:
