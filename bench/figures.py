@@ -205,11 +205,23 @@ def _brokers(results: Results) -> list[Figure]:
     return out
 
 
+def _table_changes(results: Results) -> list[Figure]:
+    if (t := results.table_changes) is None:
+        return []
+    return [
+        Figure(f"table stream ({t.source}), batch 100: changes delivered", "changes/s", t.delivered_per_s,
+               Better.HIGHER, CENTRAL),
+        Figure(f"table stream ({t.source}): same run, plain inserts", "rows/s", t.plain_per_s, Better.HIGHER, CENTRAL),
+        Figure(f"table stream ({t.source}), batch 100, vs plain inserts", "×", t.ratio, Better.HIGHER, CENTRAL),
+        Figure(f"table stream ({t.source}): commit to handler, p50", "ms", t.latency.p50_ms, Better.LOWER, CENTRAL),
+    ]  # fmt: skip
+
+
 def of(results: Results) -> list[Figure]:
     """Every comparable figure of ``results``, in the order of the report's tables."""
     return [*_warm(results), *_cold(results), *_density(results), *_burst(results), *_async(results),
             *_http_api(results), *_pooled(results), *_scaling(results), *_runtimes(results), *_matcher(results),
-            *_mappings(results), *_iot(results), *_brokers(results)]  # fmt: skip
+            *_mappings(results), *_iot(results), *_brokers(results), *_table_changes(results)]  # fmt: skip
 
 
 def merge(measured: Sequence[Figure]) -> Figure:

@@ -33,6 +33,8 @@ class Profile:
     iot_latency_messages: int = 200  # published one at a time through a rule, for its latency
     kafka_records: int = 200_000  # in the Kafka scenario's topic, read whole by each measurement
     rabbitmq_messages: int = 20_000  # published to a queue per RabbitMQ measurement
+    table_changes: int = 20_000  # rows inserted plain, inserted captured, and delivered by a table stream
+    table_latency_changes: int = 200  # inserted one a commit through a table stream, for its latency
 
 
 FULL = Profile(
@@ -48,5 +50,5 @@ QUICK = Profile(
     scaling_measure_s=0.7, probe_interval_s=0.1, runtimes_functions=2, runtimes_warm_requests=100,
     runtimes_warmup_requests=20, async_events=500, async_latency_requests=200, matcher_s=1.5,
     mapping_messages=2000, mapping_latency_messages=50, iot_messages=2000, iot_latency_messages=50,
-    kafka_records=20_000, rabbitmq_messages=2000,
+    kafka_records=20_000, rabbitmq_messages=2000, table_changes=2000, table_latency_changes=50,
 )  # fmt: skip

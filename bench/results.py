@@ -19,6 +19,7 @@ from bench.scenarios.mappings import MappingsResult
 from bench.scenarios.pooled import PooledResult
 from bench.scenarios.runtimes import RuntimesResult
 from bench.scenarios.scaling import ScalingResult
+from bench.scenarios.table_changes import TableChangesResult
 from bench.scenarios.warm import WarmPoint
 
 
@@ -46,6 +47,7 @@ class Results:
     iot: IotResult | None = None
     kafka: BrokerResult | None = None
     rabbitmq: BrokerResult | None = None
+    table_changes: TableChangesResult | None = None
 
     def warm_point(self, target: str, concurrency: int) -> WarmPoint | None:
         return next((p for p in self.warm or [] if p.target == target and p.concurrency == concurrency), None)

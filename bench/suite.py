@@ -31,7 +31,7 @@ from bench.profile import Profile
 from bench.results import Results
 from bench.scenarios import (
     asynchronous, burst, cold, density, http_api, iot, kafka, mappings, matcher, pooled, rabbitmq, runtimes,
-    scaling, warm,
+    scaling, table_changes, warm,
 )  # fmt: skip
 from bench.types import Progress
 
@@ -181,10 +181,18 @@ async def _rabbitmq(bench: Bench, results: Results) -> None:
         await asyncio.to_thread(node.close)
 
 
+async def _table_changes(bench: Bench, results: Results) -> None:
+    source = table_changes.SqliteSource(bench.workdir / "table_changes.db")
+    async with bench.lamina("table_changes") as lamina:
+        p = bench.profile
+        results.table_changes = await table_changes.run(lamina, source, p.table_changes, p.table_latency_changes,
+                                                        bench.progress)  # fmt: skip
+
+
 SCENARIOS: dict[str, Callable[[Bench, Results], Awaitable[None]]] = {
     "warm": _warm, "cold": _cold, "runtimes": _runtimes, "density": _density, "burst": _burst, "scaling": _scaling,
     "async": _async, "http_api": _http_api, "pooled": _pooled, "matcher": _matcher,
-    "mappings": _mappings, "iot": _iot, "kafka": _kafka, "rabbitmq": _rabbitmq,
+    "mappings": _mappings, "iot": _iot, "kafka": _kafka, "rabbitmq": _rabbitmq, "table_changes": _table_changes,
 }  # fmt: skip
 
 

@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Mapping
 
 from lamina.mappings.kafka.options import KafkaOptions
+from lamina.streams.options import StreamOptions
 
 KIND = "lambda/event-source-mapping"  # the store's resource kind; keys are UUIDs
 USER_INITIATED = "USER_INITIATED"
@@ -36,6 +37,8 @@ class SourceKind(str, Enum):
     SQS = "sqs"
     KAFKA = "kafka"  # self-managed Apache Kafka (SelfManagedEventSource)
     RABBITMQ = "rabbitmq"  # Amazon MQ for RabbitMQ (mappings/rabbitmq.py)
+    POSTGRESQL = "postgresql"  # a PostgreSQL database's table changes (lamina/streams)
+    SQLITE = "sqlite"  # a SQLite file's table changes (lamina/streams/sqlite.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,7 @@ class EventSourceMapping:
     kafka: KafkaOptions | None = None  # a Kafka mapping's own options
     queues: tuple[str, ...] = ()  # Queues (Amazon MQ: exactly one)
     access: tuple[tuple[str, str], ...] = ()  # SourceAccessConfigurations: (Type, URI)
+    stream: StreamOptions | None = None  # a table stream's own options
 
     @property
     def virtual_host(self) -> str | None:
@@ -93,6 +97,7 @@ class EventSourceMapping:
             "Kafka": self.kafka.doc() if self.kafka is not None else None,
             "Queues": list(self.queues), "SourceAccessConfigurations": [{"Type": t, "URI": u} for t, u in self.access],
             "LastProcessingResult": self.last_result,
+            "Stream": self.stream.doc() if self.stream is not None else None,
         }  # fmt: skip
 
     @classmethod
@@ -110,7 +115,7 @@ class EventSourceMapping:
         queues, access = doc.get("Queues") or [], doc.get("SourceAccessConfigurations") or []
         assert isinstance(filters, list) and isinstance(types, list) and isinstance(modified, (int, float))
         assert isinstance(queues, list) and isinstance(access, list)
-        kafka = doc.get("Kafka")
+        kafka, stream = doc.get("Kafka"), doc.get("Stream")
         return cls(
             uuid=text("UUID"), kind=SourceKind(text("Kind")), source_arn=text("EventSourceArn"),
             function=text("FunctionName"), qualifier=str(qualifier) if qualifier is not None else None,
@@ -123,12 +128,13 @@ class EventSourceMapping:
             kafka=KafkaOptions.from_doc(kafka) if isinstance(kafka, dict) else None,
             queues=tuple(str(q) for q in queues), access=tuple((str(a["Type"]), str(a["URI"])) for a in access),
             last_result=str(doc.get("LastProcessingResult") or NO_RECORDS),
+            stream=StreamOptions.from_doc(stream) if isinstance(stream, dict) else None,
         )  # fmt: skip
 
     def document(self, region: str, account: str) -> dict[str, object]:
         """``EventSourceMappingConfiguration`` as the API answers it (Queues and access for Amazon MQ;
-        a Kafka source has no EventSourceArn: its SelfManagedEventSource, Topics and the rest say
-        what it reads)."""
+        a Kafka source or a table stream has no EventSourceArn: its SelfManagedEventSource, Topics and
+        the rest say what it reads)."""
         doc: dict[str, object] = {
             "UUID": self.uuid,
             "BatchSize": self.batch_size,
@@ -153,4 +159,7 @@ class EventSourceMapping:
         if self.kafka is not None:
             del doc["EventSourceArn"]
             doc.update(self.kafka.document())
+        if self.stream is not None:
+            del doc["EventSourceArn"]
+            doc.update(self.stream.document())
         return doc

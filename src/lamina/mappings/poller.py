@@ -30,7 +30,7 @@ from lamina.mappings.batching import MAX_PAYLOAD_BYTES, BatchLimits
 from lamina.mappings.filters import Filters
 from lamina.mappings.model import OK, EventSourceMapping
 from lamina.mappings.responses import Item, done, reported_failures
-from lamina.mappings.source import Closing, Record, Source, SourceUnavailable
+from lamina.mappings.source import Closing, Record, Source, SourceUnavailable, Unreached
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +204,10 @@ class Poller:
                 await self._sleep(scaling.retry_delay(throttles))
             except ApiError as exc:  # the function (or its version or alias) is gone
                 self._host.report(self.uuid, f"PROBLEM: {exc.message}")
-                await self._source.fail(records)
+                if isinstance(self._source, Unreached):
+                    await self._source.unreached(records)
+                else:
+                    await self._source.fail(records)
                 raise _Pause() from exc
         if result.function_error is not None:
             self._host.report(self.uuid, FUNCTION_FAILED)

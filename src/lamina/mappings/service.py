@@ -33,7 +33,7 @@ from lamina.mappings.errors import ResourceInUse, mapping_not_found
 from lamina.mappings.kafka import options as kafka_options
 from lamina.mappings.kafka.options import KafkaOptions
 from lamina.mappings.kafka.source import KafkaSource
-from lamina.mappings.model import KIND, EventSourceMapping, SourceKind, State
+from lamina.mappings.model import KIND, USER_INITIATED, EventSourceMapping, SourceKind, State
 from lamina.mappings.poller import Poller
 from lamina.mappings.rabbitmq import RabbitSource
 from lamina.mappings.source import Lag, Source
@@ -41,6 +41,12 @@ from lamina.mappings.sqs import QUEUE_GONE, SqsSource
 from lamina.queues.service import Queues
 from lamina.settings import Settings
 from lamina.store.base import Resource, Store
+from lamina.mappings.stream_host import StreamHost
+from lamina.streams import options as stream_options
+from lamina.streams import readers
+from lamina.streams.change import ChangesUnavailable
+from lamina.streams.options import Database
+from lamina.streams.source import StreamSource
 from lamina.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -72,6 +78,8 @@ class _Runner:
                 if self.poller is not None and (mapping.state is State.DELETING or not mapping.enabled):
                     await self.poller.stop()  # and closes a source holding a connection (source.Closing)
                     self.poller = self.source = None
+                if mapping.state is State.DELETING and mapping.stream is not None:
+                    await readers.drop(mapping.stream, mapping.uuid)  # its triggers or slot go with it
                 settled = await self._service.settle(self.uuid)
                 if settled is None:
                     return
@@ -104,6 +112,7 @@ class MappingService:
         self._unsaved: set[str] = set()  # mappings whose LastProcessingResult changed since written
         self._results_changed = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
+        self._streams = StreamHost(self._mappings.get, self._changed, settings, invoker, store, functions, queues)
 
     async def load(self) -> None:
         for resource in await self._store.list_resources(KIND):
@@ -189,6 +198,8 @@ class MappingService:
             return settled
 
     def source(self, mapping: EventSourceMapping) -> Source:
+        if mapping.stream is not None:
+            return StreamSource(mapping.uuid, self._streams, lambda options: readers.open_reader(options, mapping.uuid))
         if mapping.kind is SourceKind.KAFKA:
             return KafkaSource(mapping.uuid, self)
         if mapping.kind is SourceKind.RABBITMQ:
@@ -232,9 +243,13 @@ class MappingService:
     def report(self, uuid: str, result: str) -> None:
         mapping = self._mappings.get(uuid)
         if mapping is not None and mapping.last_result != result:
-            self._mappings[uuid] = replace(mapping, last_result=result)
-            self._unsaved.add(uuid)
-            self._results_changed.set()
+            self._changed(replace(mapping, last_result=result))
+
+    def _changed(self, mapping: EventSourceMapping) -> None:
+        """Keep ``mapping`` as it now is (its result or reason), written by the results' writer."""
+        self._mappings[mapping.uuid] = mapping
+        self._unsaved.add(mapping.uuid)
+        self._results_changed.set()
 
     def cap(self, mapping: EventSourceMapping) -> int:
         try:
@@ -242,6 +257,8 @@ class MappingService:
         except ResourceNotFound:
             reserved = None
         limit = scaling.cap(mapping.maximum_concurrency, reserved)
+        if mapping.stream is not None:
+            return 1  # one shard, one batch at a time: changes of a key stay in order
         runner = self._runners.get(mapping.uuid)
         if runner is not None and isinstance(runner.source, KafkaSource) and runner.source.partitions:
             limit = min(limit, runner.source.partitions)  # a batch per partition at most
@@ -297,6 +314,9 @@ class MappingService:
 
     async def create(self, body: Body) -> EventSourceMapping:
         request = validation.parse(body, create=True)
+        database = stream_options.database_of(body) if request.self_managed else None
+        if database is not None:
+            return await self._create_stream(request, body, database)
         kind = validation.source_kind(request)
         if kind is SourceKind.KAFKA:
             return await self._create_kafka(request, body)
@@ -371,6 +391,49 @@ class MappingService:
         self._run(mapping.uuid)
         return mapping
 
+    async def _create_stream(self, request: validation.Request, body: Body, database: Database) -> EventSourceMapping:
+        uuid = str(uuids.uuid4())
+        options = stream_options.parse(body, database, created=time.time())
+        validation.check_filters(request)
+        assert request.function_name is not None
+        name, qualifier, function_arn = self._function(request.function_name)
+        self._streams.check_destination(options.on_failure)
+        kind = SourceKind.SQLITE if database is Database.SQLITE else SourceKind.POSTGRESQL
+        source = f"{kind.value}:{options.shown_endpoint}#{','.join(options.tables)}"
+
+        def check_conflict() -> None:
+            for other in self._mappings.values():
+                if other.source_arn == source and other.function_arn == function_arn:
+                    raise ResourceConflict(
+                        f'An event source mapping with event source ("{options.shown_endpoint}"), function '
+                        f'("{name}"), topics ("{",".join(options.tables)}") already exists. Please update or '
+                        f"delete the existing mapping with UUID {other.uuid}"
+                    )
+
+        check_conflict()
+        try:  # the triggers or slot now: changes committed from here on are the stream's
+            warnings = await readers.install(options, uuid)
+        except ChangesUnavailable as exc:
+            raise InvalidParameterValue(str(exc)) from None
+        async with self._lock:
+            try:
+                check_conflict()  # another Create of the same may have got here meanwhile
+            except ResourceConflict:
+                await readers.drop(options, uuid)
+                raise
+            mapping = EventSourceMapping(
+                uuid=uuid, kind=kind, source_arn=source, function=name, qualifier=qualifier,
+                function_arn=function_arn, batch_size=request.batch_size or stream_options.DEFAULT_BATCH,
+                batching_window=request.batching_window or 0,
+                enabled=True if request.enabled is None else request.enabled, state=State.CREATING,
+                last_modified=time.time(), filters=request.filters or (), response_types=request.response_types or (),
+                state_reason=" ".join(warnings) or USER_INITIATED, stream=options,
+            )  # fmt: skip
+            await self._store.change_resources([Resource(KIND, mapping.uuid, mapping.doc())])
+            self._mappings[mapping.uuid] = mapping
+        self._run(mapping.uuid)
+        return mapping
+
     def _check_destination(self, options: KafkaOptions) -> None:
         if options.on_failure is not None and (self._queues is None or self._queues.get(options.on_failure) is None):
             raise InvalidParameterValue(f"The provided destination config DestinationConfig(onFailure=OnFailure("
@@ -384,8 +447,12 @@ class MappingService:
                 raise ResourceInUse(f"Cannot update the event source mapping {uuid}: it is being deleted.")
             batch_size = mapping.batch_size if request.batch_size is None else request.batch_size
             window = mapping.batching_window if request.batching_window is None else request.batching_window
-            kafka = mapping.kafka
-            if kafka is not None:
+            kafka, stream = mapping.kafka, mapping.stream
+            if stream is not None:
+                stream = stream_options.updated(stream, body)
+                validation.check_filters(request)
+                self._streams.check_destination(stream.on_failure)
+            elif kafka is not None:
                 kafka = kafka_options.updated(kafka, body)
                 validation.check_filters(request)
                 self._check_destination(kafka)
@@ -409,7 +476,7 @@ class MappingService:
                 batching_window=window, enabled=enabled, state=state, last_modified=time.time(),
                 filters=mapping.filters if request.filters is None else request.filters,
                 response_types=mapping.response_types if request.response_types is None else request.response_types,
-                maximum_concurrency=concurrency, kafka=kafka,
+                maximum_concurrency=concurrency, kafka=kafka, stream=stream,
                 access=mapping.access if request.access is None else request.access,
             )  # fmt: skip
             await self._store.change_resources([Resource(KIND, uuid, updated.doc())])

@@ -19,6 +19,8 @@ protocol. The contract, failure behaviour included:
 - ``event`` is the payload the function gets for records, as AWS shapes it for this source.
 - ``lag`` reports how far behind the mapping is, for ``lamina mappings``; it does no waiting.
 - A source that holds a connection (Kafka, RabbitMQ) is also ``Closing``: the poller closes it when it stops.
+- A source that tells failed batches from batches that never reached the function (table streams)
+  is also ``Unreached``.
 """
 
 from __future__ import annotations
@@ -74,3 +76,12 @@ class Source(Protocol):
 @runtime_checkable
 class Closing(Protocol):
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class Unreached(Protocol):
+    """A source for which a batch that never reached the function (its function, version or alias is
+    gone) is not a failure of the batch: streams count failures toward MaximumRetryAttempts only when
+    the function got the records, as Lambda does. Other sources get ``fail``."""
+
+    async def unreached(self, records: Sequence[Record]) -> None: ...
