@@ -29,6 +29,7 @@ from lamina.iot.service import TopicRules
 from lamina.iot.subscriber import Subscriber
 from lamina.invoke.service import Invoker
 from lamina.mappings.service import MappingService
+from lamina.objects.service import ObjectStore
 from lamina.metering.recorder import Recorder
 from lamina.queues.service import Queues
 from lamina.scheduler.pool import Scheduler
@@ -68,6 +69,7 @@ class Services:
     iot: TopicRules  # AWS IoT's topic rules (api/iot.py, iot/)
     mqtt: Subscriber | None = None  # the MQTT broker's subscriber, when LAMINA_MQTT_URL is set
     front_door: Counts | None = None  # what the front door did (None: it is off)
+    objects: ObjectStore | None = None  # the embedded S3 (lamina/objects; served by objects/api.py)
 
 
 SERVICES = web.AppKey("services", Services)
