@@ -43,11 +43,12 @@ def _render(node: Node, out: list[str]) -> None:
 
 
 def escape_text(value: str) -> str:
-    # Characters XML 1.0 cannot carry (controls but tab, CR, LF) are written as references; S3
-    # does the same for keys holding them, which is why clients ask for EncodingType=url.
-    escaped = escape(value, {'"': "&quot;"})
+    # A CR is written as a reference (a parser would read a bare one as a line end); the other
+    # controls XML 1.0 cannot carry at all, even as references, become U+FFFD. Keys holding them
+    # are listed intact with EncodingType=url, which is why clients ask for it.
+    escaped = escape(value, {'"': "&quot;", "\r": "&#xD;"})
     if any(ord(c) < 0x20 and c not in "\t\n" for c in escaped):
-        escaped = "".join(f"&#x{ord(c):X};" if ord(c) < 0x20 and c not in "\t\n" else c for c in escaped)
+        escaped = "".join("\ufffd" if ord(c) < 0x20 and c not in "\t\n" else c for c in escaped)
     return escaped
 
 
