@@ -33,6 +33,7 @@ class Profile:
     iot_latency_messages: int = 200  # published one at a time through a rule, for its latency
     kafka_records: int = 200_000  # in the Kafka scenario's topic, read whole by each measurement
     rabbitmq_messages: int = 20_000  # published to a queue per RabbitMQ measurement
+    object_puts: int = 2000  # 1 KiB PutObject calls per measurement (each concurrency, each side, each round)
 
 
 FULL = Profile(
@@ -48,5 +49,5 @@ QUICK = Profile(
     scaling_measure_s=0.7, probe_interval_s=0.1, runtimes_functions=2, runtimes_warm_requests=100,
     runtimes_warmup_requests=20, async_events=500, async_latency_requests=200, matcher_s=1.5,
     mapping_messages=2000, mapping_latency_messages=50, iot_messages=2000, iot_latency_messages=50,
-    kafka_records=20_000, rabbitmq_messages=2000,
+    kafka_records=20_000, rabbitmq_messages=2000, object_puts=400,
 )  # fmt: skip

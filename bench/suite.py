@@ -30,7 +30,7 @@ from bench.procs import Processes, ServerError
 from bench.profile import Profile
 from bench.results import Results
 from bench.scenarios import (
-    asynchronous, burst, cold, density, http_api, iot, kafka, mappings, matcher, pooled, rabbitmq, runtimes,
+    asynchronous, burst, cold, density, http_api, iot, kafka, mappings, matcher, objects, pooled, rabbitmq, runtimes,
     scaling, warm,
 )  # fmt: skip
 from bench.types import Progress
@@ -181,10 +181,16 @@ async def _rabbitmq(bench: Bench, results: Results) -> None:
         await asyncio.to_thread(node.close)
 
 
+async def _objects(bench: Bench, results: Results) -> None:
+    async with bench.lamina("objects") as lamina:
+        results.objects = await objects.run(lamina, bench.processes, bench.workdir, bench.profile.object_puts,
+                                            bench.progress)  # fmt: skip
+
+
 SCENARIOS: dict[str, Callable[[Bench, Results], Awaitable[None]]] = {
     "warm": _warm, "cold": _cold, "runtimes": _runtimes, "density": _density, "burst": _burst, "scaling": _scaling,
     "async": _async, "http_api": _http_api, "pooled": _pooled, "matcher": _matcher,
-    "mappings": _mappings, "iot": _iot, "kafka": _kafka, "rabbitmq": _rabbitmq,
+    "mappings": _mappings, "iot": _iot, "kafka": _kafka, "rabbitmq": _rabbitmq, "objects": _objects,
 }  # fmt: skip
 
 

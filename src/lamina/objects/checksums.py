@@ -16,7 +16,7 @@ import hashlib
 import zlib
 from typing import Protocol
 
-from awscrt import checksums as crt  # type: ignore[import-untyped]
+from awscrt import checksums as crt
 
 from lamina.objects.errors import BadDigest, InvalidDigest, InvalidRequest
 
