@@ -295,3 +295,25 @@ def test_unknown_operations_are_not_implemented_and_wrong_methods_not_allowed(s3
     with pytest.raises(ClientError) as exc:
         s3.get_bucket_notification_configuration(Bucket=bucket)
     assert code(exc) == ("NotImplemented", 501)
+
+
+def test_conditional_writes(s3: Any, bucket: str) -> None:
+    first = s3.put_object(Bucket=bucket, Key="once", Body=b"first", IfNoneMatch="*")["ETag"]
+    with pytest.raises(ClientError) as exc:
+        s3.put_object(Bucket=bucket, Key="once", Body=b"second", IfNoneMatch="*")
+    assert code(exc) == ("PreconditionFailed", 412)
+    with pytest.raises(ClientError) as exc:
+        s3.put_object(Bucket=bucket, Key="once", Body=b"second", IfMatch='"0123"')
+    assert code(exc) == ("PreconditionFailed", 412)
+    s3.put_object(Bucket=bucket, Key="once", Body=b"third", IfMatch=first)
+    assert s3.get_object(Bucket=bucket, Key="once")["Body"].read() == b"third"
+    with pytest.raises(ClientError) as exc:
+        s3.put_object(Bucket=bucket, Key="never", Body=b"x", IfMatch=first)
+    assert code(exc) == ("NoSuchKey", 404)
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="once")["UploadId"]
+    etag = s3.upload_part(Bucket=bucket, Key="once", UploadId=uid, PartNumber=1, Body=b"p")["ETag"]
+    with pytest.raises(ClientError) as exc:
+        s3.complete_multipart_upload(Bucket=bucket, Key="once", UploadId=uid, IfNoneMatch="*",
+                                     MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})  # fmt: skip
+    assert code(exc) == ("PreconditionFailed", 412)
+    assert s3.get_object(Bucket=bucket, Key="once")["Body"].read() == b"third"

@@ -94,3 +94,26 @@ def test_changes_commit_their_notifications(tmp_path: Path) -> None:
         assert notifier.deleted == ["bkt"] and not again.exists("bkt")
 
     asyncio.run(scenario())
+
+
+def test_of_two_conditional_writes_of_a_key_exactly_one_wins(tmp_path: Path) -> None:
+    from lamina.objects.errors import PreconditionFailed
+
+    def if_none_match(stored: StoredObject | None) -> None:
+        if stored is not None:
+            raise PreconditionFailed("At least one of the pre-conditions you specified did not hold")
+
+    async def scenario() -> None:
+        store = ObjectStore(MemoryStore(), Bodies(tmp_path / "objects"), Recording())
+        await store.load()
+        await store.create_bucket(Bucket("bkt", "us-east-1", "000000000000", 1))
+        writes = [obj(store, "k", data) for data in (b"a", b"b", b"c")]
+        outcomes = await asyncio.gather(
+            *(store.put(o, body, CALLER, "ObjectCreated:Put", condition=if_none_match) for o, body in writes),
+            return_exceptions=True,
+        )
+        assert sum(not isinstance(r, BaseException) for r in outcomes) == 1
+        assert sum(isinstance(r, PreconditionFailed) for r in outcomes) == 2
+        assert len(list((tmp_path / "objects" / "bodies").iterdir())) == 1  # the losers' bodies are gone
+
+    asyncio.run(scenario())

@@ -27,7 +27,7 @@ from lamina.objects.model import Attributes, Part, StoredObject, Upload
 from lamina.objects.names import check_key
 from lamina.objects.ranges import byte_range
 from lamina.objects.receive import read_small, receive
-from lamina.objects.writes import attributes, check_copy_conditions, copy_source
+from lamina.objects.writes import attributes, check_copy_conditions, copy_source, write_condition
 from lamina.objects.xmlio import MAX_BODY, Node, parse, text
 
 MIN_PART_BYTES = 5 * 1024 * 1024
@@ -141,6 +141,9 @@ async def _copy_part(call: Call, upload_id: str, number: int) -> web.StreamRespo
 
 async def complete(call: Call) -> web.StreamResponse:
     upload = call.objects.upload(call.bucket, call.query["uploadId"])
+    condition = write_condition(call)
+    if condition is not None:
+        condition(call.objects.current(call.bucket, upload.key))
     root = parse(await read_small(call.request, MAX_BODY * 4, call.settings.body_timeout_seconds),
                  "CompleteMultipartUpload")  # fmt: skip
     asked: list[tuple[int, str]] = []
@@ -172,7 +175,7 @@ async def complete(call: Call) -> web.StreamResponse:
     body = await call.objects.bodies.concatenate([p.file for p in chosen])
     obj = StoredObject(call.bucket, upload.key, body.name, body.size, multipart_etag([p.etag for p in chosen]),
                        int(time.time() * 1000), upload.attributes, "", parts=len(chosen), checksum=checksum)  # fmt: skip
-    obj = await call.objects.complete(upload, obj, body, call.caller())
+    obj = await call.objects.complete(upload, obj, body, call.caller(), condition)
     children: list[Node] = [("Location", f"/{call.bucket}/{upload.key}"), ("Bucket", call.bucket),
                             ("Key", upload.key), ("ETag", quoted(obj.etag))]  # fmt: skip
     if upload.attributes.checksum_algorithm and checksum:

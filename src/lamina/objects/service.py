@@ -30,6 +30,10 @@ from lamina.store.base import OutboxMessage, Store
 log = logging.getLogger(__name__)
 
 
+# A conditional write's test of what is stored under its key (None: nothing); raises to refuse.
+Condition = Callable[["StoredObject | None"], None]
+
+
 @dataclass(frozen=True)
 class Caller:
     """Who made a request, as a notification names them."""
@@ -56,6 +60,8 @@ class ObjectStore:
         self._parts: dict[str, dict[int, Part]] = {}
         self._bucket_deleted: list[Callable[[str], None]] = []
         self._last_sequence = 0
+        # Conditional writes in progress, by key: the lock they take turns on, and how many there are.
+        self._key_locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
 
     async def load(self) -> None:
         """Read every record, then sweep bodies no record names (what a crash left)."""
@@ -141,19 +147,47 @@ class ObjectStore:
             raise NoSuchKey("The specified key does not exist.", Key=key)
         return found
 
+    def current(self, bucket: str, key: str) -> StoredObject | None:
+        """The object stored under ``key``, if any (the bucket must exist)."""
+        return self._contents(bucket).objects.get(key)
+
     def listing(self, bucket: str, *, prefix: str, delimiter: str, after: str, max_keys: int) -> tuple[Page, list[StoredObject]]:
         contents = self._contents(bucket)
         page = list_keys(contents.keys, prefix=prefix, delimiter=delimiter, after=after, max_keys=max_keys)
         return page, [contents.objects[k] for k in page.keys]
 
     async def put(self, obj: StoredObject, body: Incoming | None, caller: Caller, event: str,
-                  deletes: Iterable[tuple[str, str, str]] = (), prefixes: Iterable[tuple[str, str, str]] = ()) -> StoredObject:  # fmt: skip
+                  deletes: Iterable[tuple[str, str, str]] = (), prefixes: Iterable[tuple[str, str, str]] = (),
+                  condition: Condition | None = None) -> StoredObject:  # fmt: skip
         """Store ``obj`` (its body ``body``, made durable first; None: ``obj.file`` is durable already)
-        with the records ``deletes`` and ``prefixes`` removed in the same transaction."""
+        with the records ``deletes`` and ``prefixes`` removed in the same transaction. ``condition``
+        (a conditional write) is called with the object stored under the key, if any, just before
+        the commit, and may raise; conditional writes of one key are committed one at a time, so
+        of two ``If-None-Match: *`` writes exactly one succeeds."""
+        if condition is None:
+            return await self._put(obj, body, caller, event, deletes, prefixes, None)
+        slot = (obj.bucket, obj.key)
+        lock, users = self._key_locks.get(slot, (asyncio.Lock(), 0))
+        self._key_locks[slot] = (lock, users + 1)
+        try:
+            async with lock:
+                return await self._put(obj, body, caller, event, deletes, prefixes, condition)
+        finally:
+            lock, users = self._key_locks[slot]
+            if users == 1:
+                del self._key_locks[slot]
+            else:
+                self._key_locks[slot] = (lock, users - 1)
+
+    async def _put(self, obj: StoredObject, body: Incoming | None, caller: Caller, event: str,
+                   deletes: Iterable[tuple[str, str, str]], prefixes: Iterable[tuple[str, str, str]],
+                   condition: Condition | None) -> StoredObject:  # fmt: skip
         self._contents(obj.bucket)
         try:
             if body is not None:
                 await self.bodies.keep(body)
+            if condition is not None:
+                condition(self._contents(obj.bucket).objects.get(obj.key))
             obj = replace(obj, sequencer=self.sequencer())
             messages = self._messages(obj.bucket, obj.key, event, obj.size, obj.etag, obj.sequencer, caller)
             await self._store.change_object_records([obj.record()], deletes=list(deletes),
@@ -244,10 +278,11 @@ class ObjectStore:
         if old is not None:
             await self.bodies.remove([old.file])
 
-    async def complete(self, upload: Upload, obj: StoredObject, body: Incoming, caller: Caller) -> StoredObject:
+    async def complete(self, upload: Upload, obj: StoredObject, body: Incoming, caller: Caller,
+                       condition: Condition | None = None) -> StoredObject:  # fmt: skip
         done = await self.put(obj, body, caller, "ObjectCreated:CompleteMultipartUpload",
                               deletes=[("upload", upload.bucket, upload.upload_id)],
-                              prefixes=[("part", upload.bucket, upload.upload_id + "/")])  # fmt: skip
+                              prefixes=[("part", upload.bucket, upload.upload_id + "/")], condition=condition)  # fmt: skip
         await self._forget_upload_files(upload.upload_id)
         return done
 

@@ -13,13 +13,15 @@ from aiohttp import web
 from lamina.objects import tagging, wire
 from lamina.objects.call import Call
 from lamina.objects.checksums import check_whole, header_name
-from lamina.objects.errors import InvalidArgument, InvalidRequest, MalformedXML, PreconditionFailed
-from lamina.objects.etags import quoted
+from lamina.objects.errors import InvalidArgument, InvalidRequest, MalformedXML, NoSuchKey, NotImplementedYet
+from lamina.objects.errors import PreconditionFailed
+from lamina.objects.etags import quoted, unquoted
 from lamina.objects.files import Incoming
 from lamina.objects.model import CONTENT_HEADERS, Attributes, StoredObject
 from lamina.objects.names import MAX_KEY_BYTES, check_key
 from lamina.objects.ranges import Outcome, precondition
 from lamina.objects.receive import read_small, receive, stored_encoding
+from lamina.objects.service import Condition
 from lamina.objects.xmlio import MAX_BODY, Node, parse, text
 
 MAX_DELETE_KEYS = 1000
@@ -44,15 +46,42 @@ def _written(call: Call, obj: StoredObject) -> dict[str, str]:
     return headers
 
 
+def write_condition(call: Call) -> Condition | None:
+    """PutObject's and CompleteMultipartUpload's conditional writes: ``If-None-Match: *`` (only if
+    no object has the key) and ``If-Match: <etag>`` (only if the stored object has that ETag)."""
+    if_none, if_match = call.headers.get("if-none-match"), call.headers.get("if-match")
+    if if_none is None and if_match is None:
+        return None
+    if if_none is not None and if_none.strip() != "*":
+        raise NotImplementedYet("A header you provided implies functionality that is not implemented",
+                                Header="If-None-Match")  # fmt: skip
+
+    def condition(stored: StoredObject | None) -> None:
+        if if_none is not None and stored is not None:
+            raise PreconditionFailed("At least one of the pre-conditions you specified did not hold",
+                                     Condition="If-None-Match")  # fmt: skip
+        if if_match is not None:
+            if stored is None:
+                raise NoSuchKey("The specified key does not exist.", Key=call.key)
+            if unquoted(if_match) != stored.etag and if_match.strip() != "*":
+                raise PreconditionFailed("At least one of the pre-conditions you specified did not hold",
+                                         Condition="If-Match")  # fmt: skip
+
+    return condition
+
+
 async def put_object(call: Call) -> web.StreamResponse:
     check_key(call.key)
     call.objects.bucket(call.bucket)
+    condition = write_condition(call)
+    if condition is not None:  # refused before the body is read, and checked again as it is committed
+        condition(call.objects.current(call.bucket, call.key))
     attrs = attributes(call.headers, None)  # checked before the body is read
     got = await receive(call.request, call.objects.bodies, timeout=call.settings.body_timeout_seconds)
     obj = StoredObject(call.bucket, call.key, got.body.name, got.body.size, got.md5.hex(), int(time.time() * 1000),
                        Attributes(attrs.content_type, attrs.headers, attrs.metadata, attrs.tags, got.algorithm), "",
                        checksum=got.checksum)  # fmt: skip
-    obj = await call.objects.put(obj, got.body, call.caller(), "ObjectCreated:Put")
+    obj = await call.objects.put(obj, got.body, call.caller(), "ObjectCreated:Put", condition=condition)
     return wire.empty(call.request_id, headers=_written(call, obj))
 
 
