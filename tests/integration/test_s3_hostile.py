@@ -125,6 +125,26 @@ def test_wrong_or_invalid_checksums_store_nothing(raw: Raw, lamina: LaminaProces
     assert raw.send("GET", f"/{bucket}/c")[0] == 404 and bodies(lamina) == before
 
 
+def test_a_body_not_matching_its_signed_sha256_or_without_a_length_stores_nothing(
+    raw: Raw, lamina: LaminaProcess, bucket: str
+) -> None:
+    before = bodies(lamina)
+    status, _, body = raw.send("PUT", f"/{bucket}/s", b"payload", **{"x-amz-content-sha256": hashlib.sha256(b"x").hexdigest()})
+    assert (status, error_of(body)["Code"]) == (400, "XAmzContentSHA256Mismatch")
+    conn = http.client.HTTPConnection("127.0.0.1", raw.port, timeout=10)
+    conn.putrequest("PUT", f"/{bucket}/s", skip_host=True)
+    conn.putheader("Host", raw.host)
+    conn.endheaders()
+    answer = conn.getresponse()
+    assert (answer.status, error_of(answer.read())["Code"]) == (411, "MissingContentLength")
+    conn.close()
+    status, _, body = raw.send("PUT", f"/{bucket}/s", b"x", **{"x-amz-meta-big": "v" * 2048})
+    assert (status, error_of(body)["Code"]) == (400, "MetadataTooLarge")
+    assert raw.send("GET", f"/{bucket}/s")[0] == 404 and bodies(lamina) == before
+    sha = hashlib.sha256(b"payload").hexdigest()
+    assert raw.send("PUT", f"/{bucket}/s", b"payload", **{"x-amz-content-sha256": sha})[0] == 200
+
+
 def chunked(payload: bytes, trailer: str | None = None, *, signed: bool = False, size: int = 3) -> bytes:
     signature = ";chunk-signature=" + "0" * 64 if signed else ""
     out = b""

@@ -54,6 +54,19 @@ class IncompleteBody(S3Error):
     code = "IncompleteBody"
 
 
+class ContentSha256Mismatch(S3Error):
+    code = "XAmzContentSHA256Mismatch"
+
+
+class MetadataTooLarge(S3Error):
+    code = "MetadataTooLarge"
+
+
+class MissingContentLength(S3Error):
+    code = "MissingContentLength"
+    status = 411
+
+
 class EntityTooSmall(S3Error):
     code = "EntityTooSmall"
 

@@ -9,16 +9,20 @@ a digest that does not match) removes the file and raises S3's error, so nothing
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import re
 from dataclasses import dataclass
 
 from aiohttp import web
 
 from lamina.objects.checksums import Checksums, check_md5, header_name, requested_algorithm
 from lamina.objects.chunked import ChunkDecoder
-from lamina.objects.errors import EntityTooLarge, IncompleteBody, InvalidArgument, InvalidRequest, MalformedXML
+from lamina.objects.errors import ContentSha256Mismatch, EntityTooLarge, IncompleteBody, InvalidArgument, InvalidRequest
+from lamina.objects.errors import MalformedXML, MissingContentLength
 from lamina.objects.files import Bodies, Incoming
 
-MAX_OBJECT_BYTES = 5 * 1024**3  # a single PUT's limit (5 GiB), and a part's
+MAX_OBJECT_BYTES = 5 * 1024**3
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")  # a single PUT's limit (5 GiB), and a part's
 
 
 @dataclass(frozen=True)
@@ -62,8 +66,13 @@ async def receive(request: web.Request, bodies: Bodies, *, timeout: float, limit
             raise InvalidArgument("x-amz-decoded-content-length is not a number") from None
         if declared > limit:
             raise _too_large(declared, limit)
+    if not chunked and "content-length" not in headers and "transfer-encoding" not in headers:
+        raise MissingContentLength("You must provide the Content-Length HTTP header.")
     algorithm, sent, trailer = requested_algorithm(headers)
     sums = Checksums(algorithm)
+    # A plain body signed with its SHA-256 (what SDKs send over plain HTTP) is checked against it.
+    signed_sha = headers.get("x-amz-content-sha256", "").lower()
+    payload_sha = hashlib.sha256() if not chunked and _SHA256_HEX.fullmatch(signed_sha) else None
     decoder = ChunkDecoder() if chunked else None
     body = bodies.start()
     try:
@@ -79,6 +88,8 @@ async def receive(request: web.Request, bodies: Bodies, *, timeout: float, limit
             for piece in decoder.feed(data) if decoder is not None else (data,):
                 sums.update(piece)
                 body.write(piece)
+            if payload_sha is not None:
+                payload_sha.update(data)
             if body.size > limit:
                 raise _too_large(body.size, limit)
         if decoder is not None:
@@ -89,6 +100,10 @@ async def receive(request: web.Request, bodies: Bodies, *, timeout: float, limit
                     raise InvalidRequest(f"The {header_name(algorithm)} trailer is missing.")
         if declared is not None and body.size != declared:
             raise IncompleteBody("You did not provide the number of bytes specified by the Content-Length HTTP header")
+        if payload_sha is not None and payload_sha.hexdigest() != signed_sha:
+            raise ContentSha256Mismatch("The provided 'x-amz-content-sha256' header does not match what was computed.",
+                                        ClientComputedContentSHA256=signed_sha,
+                                        S3ComputedContentSHA256=payload_sha.hexdigest())  # fmt: skip
         sums.verify(sent)
         check_md5(headers.get("content-md5"), sums.md5())
     except BaseException:

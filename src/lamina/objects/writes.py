@@ -14,7 +14,7 @@ from lamina.objects import tagging, wire
 from lamina.objects.call import Call
 from lamina.objects.checksums import check_whole, header_name
 from lamina.objects.errors import InvalidArgument, InvalidRequest, MalformedXML, NoSuchKey, NotImplementedYet
-from lamina.objects.errors import PreconditionFailed
+from lamina.objects.errors import MetadataTooLarge, PreconditionFailed
 from lamina.objects.etags import quoted, unquoted
 from lamina.objects.files import Incoming
 from lamina.objects.model import CONTENT_HEADERS, Attributes, StoredObject
@@ -25,6 +25,7 @@ from lamina.objects.service import Condition
 from lamina.objects.xmlio import MAX_BODY, Node, parse, text
 
 MAX_DELETE_KEYS = 1000
+MAX_METADATA_BYTES = 2048  # user metadata, names and values, in UTF-8
 
 
 def attributes(headers: Mapping[str, str], algorithm: str | None) -> Attributes:
@@ -34,6 +35,10 @@ def attributes(headers: Mapping[str, str], algorithm: str | None) -> Attributes:
     if encoding:
         kept["Content-Encoding"] = encoding
     metadata = {k[len("x-amz-meta-"):]: v for k, v in headers.items() if k.startswith("x-amz-meta-")}
+    size = sum(len(k.encode()) + len(v.encode()) for k, v in metadata.items())
+    if size > MAX_METADATA_BYTES:
+        raise MetadataTooLarge("Your metadata headers exceed the maximum allowed metadata size",
+                               Size=str(size), MaxSizeAllowed=str(MAX_METADATA_BYTES))  # fmt: skip
     tags = tagging.from_header(headers["x-amz-tagging"]) if "x-amz-tagging" in headers else {}
     return Attributes(headers.get("content-type") or "binary/octet-stream", kept, metadata, tags, algorithm)
 
