@@ -255,6 +255,13 @@ def test_multipart_upload(s3: Any, bucket: str) -> None:
     assert got["Body"].read() == b"".join(parts_data)
     assert (got["ContentType"], got["Metadata"], got["ETag"]) == ("application/x-mp", {"k": "v"}, f'"{expected}"')
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    second = s3.get_object(Bucket=bucket, Key="mp", PartNumber=2)
+    assert second["Body"].read() == parts_data[1] and second["PartsCount"] == 3
+    assert second["ContentRange"] == f"bytes {5 * MiB}-{10 * MiB - 1}/{10 * MiB + 4}"
+    assert s3.head_object(Bucket=bucket, Key="mp", PartNumber=3)["ContentLength"] == 4
+    with pytest.raises(ClientError) as exc:
+        s3.get_object(Bucket=bucket, Key="mp", PartNumber=4)
+    assert code(exc) == ("InvalidPartNumber", 416)
 
 
 def test_upload_part_copy(s3: Any, bucket: str) -> None:

@@ -140,6 +140,11 @@ class PreconditionFailed(S3Error):
     status = 412
 
 
+class InvalidPartNumber(S3Error):
+    code = "InvalidPartNumber"
+    status = 416
+
+
 class InvalidRange(S3Error):
     code = "InvalidRange"
     status = 416

@@ -69,11 +69,12 @@ class StoredObject:
     sequencer: str
     parts: int = 0  # a multipart object's number of parts (0: put whole)
     checksum: str | None = None  # the attributes' algorithm's value, base64 (a multipart object's: of its parts)
+    part_sizes: tuple[int, ...] = ()  # a multipart object's parts' sizes, in order (GetObject's partNumber)
 
     def record(self) -> ObjectRecord:
         doc = {"file": self.file, "size": self.size, "etag": self.etag, "modified_ms": self.modified_ms,
                "attributes": self.attributes.doc(), "sequencer": self.sequencer, "parts": self.parts,
-               "checksum": self.checksum}  # fmt: skip
+               "checksum": self.checksum, "part_sizes": list(self.part_sizes)}  # fmt: skip
         return ObjectRecord("object", self.bucket, self.key, doc)
 
     @classmethod
@@ -82,7 +83,8 @@ class StoredObject:
         checksum = d.get("checksum")
         return cls(r.bucket, r.key, str(d["file"]), cast(int, d["size"]), str(d["etag"]), cast(int, d["modified_ms"]),
                    Attributes.from_doc(cast(Mapping[str, object], d["attributes"])), str(d["sequencer"]),
-                   cast(int, d.get("parts", 0)), str(checksum) if checksum is not None else None)  # fmt: skip
+                   cast(int, d.get("parts", 0)), str(checksum) if checksum is not None else None,
+                   tuple(cast(list[int], d.get("part_sizes") or [])))  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -174,7 +174,8 @@ async def complete(call: Call) -> web.StreamResponse:
     checksum = _composite(upload.attributes, chosen)
     body = await call.objects.bodies.concatenate([p.file for p in chosen])
     obj = StoredObject(call.bucket, upload.key, body.name, body.size, multipart_etag([p.etag for p in chosen]),
-                       int(time.time() * 1000), upload.attributes, "", parts=len(chosen), checksum=checksum)  # fmt: skip
+                       int(time.time() * 1000), upload.attributes, "", parts=len(chosen), checksum=checksum,
+                       part_sizes=tuple(p.size for p in chosen))  # fmt: skip
     obj = await call.objects.complete(upload, obj, body, call.caller(), condition)
     children: list[Node] = [("Location", f"/{call.bucket}/{upload.key}"), ("Bucket", call.bucket),
                             ("Key", upload.key), ("ETag", quoted(obj.etag))]  # fmt: skip

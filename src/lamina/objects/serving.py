@@ -11,7 +11,7 @@ from aiohttp import web
 from lamina.objects import wire
 from lamina.objects.call import Call
 from lamina.objects.checksums import header_name
-from lamina.objects.errors import InvalidArgument, PreconditionFailed
+from lamina.objects.errors import InvalidArgument, InvalidPartNumber, PreconditionFailed
 from lamina.objects.etags import quoted
 from lamina.objects.model import StoredObject
 from lamina.objects.ranges import ByteRange, Outcome, byte_range, precondition
@@ -37,7 +37,7 @@ def object_headers(call: Call, obj: StoredObject, *, whole: bool = True) -> dict
     if whole and call.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED" and algorithm and obj.checksum:
         headers[header_name(algorithm)] = obj.checksum
         headers["x-amz-checksum-type"] = "COMPOSITE" if obj.parts else "FULL_OBJECT"
-    if obj.parts and "partNumber" in call.query:
+    if obj.part_sizes and "partNumber" in call.query:
         headers["x-amz-mp-parts-count"] = str(obj.parts)
     return headers
 
@@ -54,6 +54,23 @@ def _open(call: Call) -> tuple[StoredObject, BinaryIO]:
     return obj, open(call.objects.bodies.path(obj.file), "rb")
 
 
+def _part(call: Call, obj: StoredObject) -> ByteRange | None:
+    """GetObject's ``partNumber``: the bytes of that part of a multipart object (of a whole one, part 1 is all of it)."""
+    raw = call.query["partNumber"]
+    count = len(obj.part_sizes) or 1
+    if not raw.isdigit() or not 1 <= int(raw) <= 10000:
+        raise InvalidArgument("Part number must be an integer between 1 and 10000, inclusive",
+                              ArgumentName="partNumber", ArgumentValue=raw)  # fmt: skip
+    number = int(raw)
+    if number > count:
+        raise InvalidPartNumber("The requested partnumber is not satisfiable", PartNumberRequested=raw,
+                                ActualPartCount=str(count))  # fmt: skip
+    if not obj.part_sizes:
+        return None
+    start = sum(obj.part_sizes[: number - 1])
+    return ByteRange(start, start + obj.part_sizes[number - 1] - 1)
+
+
 async def serve(call: Call, *, head: bool) -> web.StreamResponse:
     obj, body = _open(call)
     try:
@@ -65,12 +82,11 @@ async def serve(call: Call, *, head: bool) -> web.StreamResponse:
             kept = {k: v for k, v in object_headers(call, obj).items()
                     if k in ("ETag", "Last-Modified", "x-amz-request-id", "x-amz-id-2")}  # fmt: skip
             return web.Response(status=304, headers=kept)
-        chosen: ByteRange | None = byte_range(call.headers.get("range"), obj.size)
+        if "partNumber" in call.query:
+            chosen = _part(call, obj)
+        else:
+            chosen = byte_range(call.headers.get("range"), obj.size)
         headers = object_headers(call, obj, whole=chosen is None)
-        part = call.query.get("partNumber")
-        if part is not None and part not in ("1",) and not obj.parts:
-            raise InvalidArgument("Part number must be an integer between 1 and 10000, inclusive",
-                                  ArgumentName="partNumber", ArgumentValue=part)  # fmt: skip
         for name, header in _OVERRIDES.items():
             if name in call.query:
                 headers[header] = call.query[name]

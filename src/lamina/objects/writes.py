@@ -152,7 +152,7 @@ async def copy_object(call: Call) -> web.StreamResponse:
         new = Attributes(new.content_type, new.headers, new.metadata, source.attributes.tags, new.checksum_algorithm)
     body = await copy_body(call, source)
     obj = StoredObject(call.bucket, call.key, body.name, source.size, source.etag, int(time.time() * 1000), new, "",
-                       parts=source.parts, checksum=source.checksum)  # fmt: skip
+                       parts=source.parts, checksum=source.checksum, part_sizes=source.part_sizes)  # fmt: skip
     obj = await call.objects.put(obj, body, call.caller(), "ObjectCreated:Copy")
     result: list[Node] = [("LastModified", wire.iso(obj.modified_ms)), ("ETag", quoted(obj.etag))]
     if obj.attributes.checksum_algorithm and obj.checksum and not obj.parts:
