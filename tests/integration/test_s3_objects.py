@@ -44,6 +44,7 @@ def test_buckets_are_created_listed_located_and_deleted(s3: Any) -> None:
     assert s3.get_bucket_location(Bucket=name)["LocationConstraint"] is None
     assert s3.get_bucket_location(Bucket=eu)["LocationConstraint"] == "eu-west-1"
     assert s3.head_bucket(Bucket=eu)["ResponseMetadata"]["HTTPHeaders"]["x-amz-bucket-region"] == "eu-west-1"
+    assert "Status" not in s3.get_bucket_versioning(Bucket=name)
     s3.put_object(Bucket=name, Key="k", Body=b"x")
     with pytest.raises(ClientError) as exc:
         s3.delete_bucket(Bucket=name)

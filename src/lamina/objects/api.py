@@ -45,6 +45,7 @@ HANDLERS: dict[str, Operation] = {
     "DeleteBucket": buckets.delete_bucket,
     "HeadBucket": buckets.head_bucket,
     "GetBucketLocation": buckets.get_location,
+    "GetBucketVersioning": buckets.get_versioning,
     "ListObjects": buckets.list_objects,
     "ListObjectsV2": buckets.list_objects,
     "PutBucketTagging": buckets.put_tags,

@@ -65,6 +65,12 @@ async def get_location(call: Call) -> web.StreamResponse:
                         headers=wire.base_headers(call.request_id))  # fmt: skip
 
 
+async def get_versioning(call: Call) -> web.StreamResponse:
+    """Buckets are never versioned here: S3's answer for a bucket that never was (no Status)."""
+    call.objects.bucket(call.bucket)
+    return wire.xml(call.request_id, "VersioningConfiguration", [])
+
+
 async def put_tags(call: Call) -> web.StreamResponse:
     call.objects.bucket(call.bucket)
     tags = tagging.from_xml(await read_small(call.request, MAX_BODY, call.settings.body_timeout_seconds), limit=tagging.MAX_BUCKET_TAGS)
