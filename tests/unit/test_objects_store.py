@@ -117,3 +117,42 @@ def test_of_two_conditional_writes_of_a_key_exactly_one_wins(tmp_path: Path) -> 
         assert len(list((tmp_path / "objects" / "bodies").iterdir())) == 1  # the losers' bodies are gone
 
     asyncio.run(scenario())
+
+
+def test_a_put_racing_a_bucket_deletion_leaves_no_stray_object(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        memory = MemoryStore()
+        store = ObjectStore(memory, Bodies(tmp_path / "objects"), Recording())
+        await store.load()
+        await store.create_bucket(Bucket("bkt", "us-east-1", "000000000000", 1))
+        o, body = obj(store, "k", b"x")
+        put = asyncio.create_task(store.put(o, body, CALLER, "ObjectCreated:Put"))
+        await asyncio.sleep(0)  # the put is making its body durable
+        delete = asyncio.create_task(store.delete_bucket("bkt"))
+        outcomes = await asyncio.gather(put, delete, return_exceptions=True)
+        assert [type(r).__name__ for r in outcomes] in (["NoSuchBucket", "NoneType"], ["StoredObject", "BucketNotEmpty"])
+        records = await memory.list_object_records("object")
+        assert [r.bucket for r in records] == (["bkt"] if store.exists("bkt") else [])
+        assert len(list((tmp_path / "objects" / "bodies").iterdir())) == len(records)
+
+    asyncio.run(scenario())
+
+
+def test_an_upload_without_parts_takes_parts_after_a_restart(tmp_path: Path) -> None:
+    from lamina.objects.model import Part, Upload
+
+    async def scenario() -> None:
+        memory = MemoryStore()
+        store = ObjectStore(memory, Bodies(tmp_path / "objects"), Recording())
+        await store.load()
+        await store.create_bucket(Bucket("bkt", "us-east-1", "000000000000", 1))
+        await store.create_upload(Upload("bkt", "k", "u1", 1, Attributes()))
+        again = ObjectStore(memory, Bodies(tmp_path / "objects"), Recording())
+        await again.load()
+        body = again.bodies.start()
+        body.write(b"part")
+        await again.put_part(Part("bkt", "u1", 1, body.name, 4, "e", 1), body)
+        assert [p.number for p in again.parts("u1")] == [1]
+        assert [p.name for p in (tmp_path / "objects" / "bodies").iterdir()] == [body.name]
+
+    asyncio.run(scenario())

@@ -48,6 +48,8 @@ class _Contents:
     bucket: Bucket
     objects: dict[str, StoredObject]
     keys: list[str]  # sorted
+    writing: int = 0  # object writes between their last check and their commit
+    deleting: bool = False  # the bucket's deletion is being committed: no write may begin
 
 
 class ObjectStore:
@@ -67,16 +69,29 @@ class ObjectStore:
         """Read every record, then sweep bodies no record names (what a crash left)."""
         for r in await self._store.list_object_records("bucket"):
             self._buckets[r.bucket] = _Contents(Bucket.from_record(r), {}, [])
+        strays: list[tuple[str, str, str]] = []
         for r in await self._store.list_object_records("object"):
             contents = self._buckets.get(r.bucket)
-            if contents is not None:
-                contents.objects[r.key] = StoredObject.from_record(r)
-                contents.keys.append(r.key)  # listed by key: sorted already
+            if contents is None:  # its bucket is gone (an old race with DeleteBucket): removed below
+                strays.append(("object", r.bucket, r.key))
+                continue
+            contents.objects[r.key] = StoredObject.from_record(r)
+            contents.keys.append(r.key)  # listed by key: sorted already
         for r in await self._store.list_object_records("upload"):
-            self._uploads[r.key] = Upload.from_record(r)
+            if r.bucket in self._buckets:
+                self._uploads[r.key] = Upload.from_record(r)
+            else:
+                strays.append(("upload", r.bucket, r.key))
         for r in await self._store.list_object_records("part"):
             part = Part.from_record(r)
-            self._parts.setdefault(part.upload_id, {})[part.number] = part
+            if part.upload_id in self._uploads:
+                self._parts.setdefault(part.upload_id, {})[part.number] = part
+            else:
+                strays.append(("part", r.bucket, r.key))
+        for upload_id in self._uploads:
+            self._parts.setdefault(upload_id, {})
+        if strays:
+            await self._store.change_object_records(deletes=strays)
         keep = {o.file for c in self._buckets.values() for o in c.objects.values()}
         keep |= {p.file for parts in self._parts.values() for p in parts.values()}
         removed = await asyncio.to_thread(self.bodies.sweep, keep)
@@ -118,13 +133,17 @@ class ObjectStore:
 
     async def delete_bucket(self, name: str) -> None:
         contents = self._contents(name)
-        if contents.objects:
+        if contents.objects or contents.writing or contents.deleting:
             raise BucketNotEmpty("The bucket you tried to delete is not empty", BucketName=name)
         uploads = [u for u in self._uploads.values() if u.bucket == name]
-        await self._store.change_object_records(
-            deletes=[("bucket", name, "")],
-            delete_prefixes=[("upload", name, ""), ("part", name, "")],
-        )
+        contents.deleting = True
+        try:
+            await self._store.change_object_records(
+                deletes=[("bucket", name, "")],
+                delete_prefixes=[("upload", name, ""), ("part", name, "")],
+            )
+        finally:
+            contents.deleting = False
         del self._buckets[name]
         files = []
         for u in uploads:
@@ -186,20 +205,24 @@ class ObjectStore:
         try:
             if body is not None:
                 await self.bodies.keep(body)
+            contents = self._contents(obj.bucket)  # again: the bucket may have gone meanwhile
+            if contents.deleting:
+                raise NoSuchBucket("The specified bucket does not exist", BucketName=obj.bucket)
             if condition is not None:
-                condition(self._contents(obj.bucket).objects.get(obj.key))
+                condition(contents.objects.get(obj.key))
             obj = replace(obj, sequencer=self.sequencer())
             messages = self._messages(obj.bucket, obj.key, event, obj.size, obj.etag, obj.sequencer, caller)
-            await self._store.change_object_records([obj.record()], deletes=list(deletes),
-                                                    delete_prefixes=list(prefixes), messages=messages)  # fmt: skip
+            contents.writing += 1  # DeleteBucket waits for no write: it refuses while one is committing
+            try:
+                await self._store.change_object_records([obj.record()], deletes=list(deletes),
+                                                        delete_prefixes=list(prefixes), messages=messages)  # fmt: skip
+            finally:
+                contents.writing -= 1
         except BaseException:
             if body is not None:
                 body.discard()
                 await self.bodies.remove([body.name])
             raise
-        contents = self._buckets.get(obj.bucket)
-        if contents is None:  # deleted meanwhile: the record stands alone, and goes at the next start
-            return obj
         old = contents.objects.get(obj.key)
         contents.objects[obj.key] = obj
         if old is None:
