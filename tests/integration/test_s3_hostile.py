@@ -239,3 +239,14 @@ def test_a_large_body_streams_through(raw: Raw, lamina: LaminaProcess, bucket: s
     assert status == 200 and headers["etag"] == f'"{hashlib.md5(data).hexdigest()}"'
     status, _, body = raw.send("GET", f"/{bucket}/large")
     assert status == 200 and hashlib.md5(body).digest() == hashlib.md5(data).digest()
+
+
+def test_a_reader_that_goes_away_mid_body_harms_nothing(raw: Raw, lamina: LaminaProcess, bucket: str) -> None:
+    data = b"r" * (8 * 1024 * 1024)
+    assert raw.send("PUT", f"/{bucket}/read-away", data)[0] == 200
+    for _ in range(3):
+        with socket.create_connection(("127.0.0.1", raw.port)) as sock:
+            sock.sendall(f"GET /{bucket}/read-away HTTP/1.1\r\nHost: {raw.host}\r\n\r\n".encode())
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+    status, _, body = raw.send("GET", f"/{bucket}/read-away")
+    assert status == 200 and body == data

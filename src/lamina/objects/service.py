@@ -263,7 +263,8 @@ class ObjectStore:
 
     # Multipart uploads.
     async def create_upload(self, upload: Upload) -> None:
-        self._contents(upload.bucket)
+        if self._contents(upload.bucket).deleting:
+            raise NoSuchBucket("The specified bucket does not exist", BucketName=upload.bucket)
         await self._store.change_object_records([upload.record()])
         self._uploads[upload.upload_id] = upload
         self._parts[upload.upload_id] = {}

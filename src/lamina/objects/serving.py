@@ -96,15 +96,18 @@ async def serve(call: Call, *, head: bool) -> web.StreamResponse:
             response.headers["Content-Range"] = chosen.content_range(obj.size)
         response.content_length = length
         await response.prepare(call.request)
-        if not head:
-            body.seek(start)
-            while length > 0:
-                data = await asyncio.to_thread(body.read, min(READ_SIZE, length))
-                if not data:
-                    break  # cannot be: the file is the object's whole body
-                await response.write(data)
-                length -= len(data)
-        await response.write_eof()
+        try:
+            if not head:
+                body.seek(start)
+                while length > 0:
+                    data = await asyncio.to_thread(body.read, min(READ_SIZE, length))
+                    if not data:
+                        break  # cannot be: the file is the object's whole body
+                    await response.write(data)
+                    length -= len(data)
+            await response.write_eof()
+        except ConnectionResetError:
+            pass  # the client went away mid-body: nothing to answer, nothing to report
         return response
     finally:
         body.close()
