@@ -69,8 +69,8 @@ async def run(lamina: Lamina, processes: Processes, workdir: Any, puts: int, pro
     lamina_rounds: dict[int, list[float]] = {c: [] for c in CONCURRENCY}
     floor_rounds: dict[int, list[float]] = {c: [] for c in CONCURRENCY}
     try:
-        for n, (name, url, rounds) in enumerate([("lamina", lamina.url, lamina_rounds), ("floor", floor.url, floor_rounds),
-                                                 ("floor", floor.url, floor_rounds), ("lamina", lamina.url, lamina_rounds)]):  # fmt: skip
+        sides = [("lamina", lamina.url, lamina_rounds), ("floor", floor.url, floor_rounds)]
+        for n, (name, url, rounds) in enumerate(sides + sides[::-1]):  # A B B A
             for c in CONCURRENCY:
                 per_s = await asyncio.to_thread(_measure, url, puts, c, f"r{n}c{c}")
                 rounds[c].append(per_s)

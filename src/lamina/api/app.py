@@ -20,7 +20,8 @@ def build_app(svc: Services, *, for_environments: bool = False) -> web.Applicati
     """The API as the operator sees it, or ``for_environments``: as execution environments do (api/guard.py)."""
     # Function URLs, API Gateway APIs and S3 first: their requests never reach the Lambda API
     # (api/url_serving.py, api/execute_api.py, objects/api.py).
-    middlewares = [function_urls, execute_api, object_requests, aws_errors] + ([environment_guard] if for_environments else [])
+    middlewares = [function_urls, execute_api, object_requests, aws_errors]
+    middlewares += [environment_guard] if for_environments else []
     app = web.Application(middlewares=middlewares, client_max_size=svc.max_request_bytes)
     app[SERVICES] = svc
     app[FROM_ENVIRONMENT] = for_environments

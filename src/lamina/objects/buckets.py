@@ -73,7 +73,8 @@ async def get_versioning(call: Call) -> web.StreamResponse:
 
 async def put_tags(call: Call) -> web.StreamResponse:
     call.objects.bucket(call.bucket)
-    tags = tagging.from_xml(await read_small(call.request, MAX_BODY, call.settings.body_timeout_seconds), limit=tagging.MAX_BUCKET_TAGS)
+    body = await read_small(call.request, MAX_BODY, call.settings.body_timeout_seconds)
+    tags = tagging.from_xml(body, limit=tagging.MAX_BUCKET_TAGS)
     await call.objects.put_bucket_tags(call.bucket, tags)
     return wire.empty(call.request_id, 204)
 

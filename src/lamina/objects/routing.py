@@ -4,8 +4,8 @@ A request is S3's when its Host is ``<bucket>.s3.localhost[:port]`` (virtual-hos
 bucket in the Host, the key in the path) or ``s3.localhost[:port]``, or when it is signed for the
 service ``s3``: the Authorization header's credential scope ``<key>/<date>/<region>/s3/aws4_request``
 or a presigned URL's ``X-Amz-Credential`` query parameter, or S3's older signature (version 2:
-``Authorization: AWS <key>:<signature>``, ``AWSAccessKeyId`` and ``Signature`` in the query). Those other than virtual-hosted are
-path-style: ``/<bucket>/<key>``. Anything else is not S3's, and the Lambda API's paths keep their
+``Authorization: AWS <key>:<signature>``, ``AWSAccessKeyId`` and ``Signature`` in the query).
+Those other than virtual-hosted are path-style: ``/<bucket>/<key>``. Anything else is not S3's, and the Lambda API's paths keep their
 meaning. Signatures are not verified (no request's is, yet).
 """
 
@@ -43,7 +43,9 @@ def target(host: str, raw_path: str, authorization: str | None, query: str) -> T
         bucket = name[: -len(HOST_SUFFIX)]
         key = unquote(raw_path[1:]) if raw_path.startswith("/") else unquote(raw_path)
         return Target(bucket, key or None)
-    signed = (authorization is not None and (_SCOPE.search(authorization) is not None or authorization.startswith("AWS ")))
+    signed = authorization is not None and (
+        _SCOPE.search(authorization) is not None or authorization.startswith("AWS ")
+    )
     signed = signed or ("X-Amz-Credential" in query and _QUERY_SCOPE.search(query) is not None) or (
         _V2_QUERY.search(query) is not None
     )

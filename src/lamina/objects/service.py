@@ -170,7 +170,8 @@ class ObjectStore:
         """The object stored under ``key``, if any (the bucket must exist)."""
         return self._contents(bucket).objects.get(key)
 
-    def listing(self, bucket: str, *, prefix: str, delimiter: str, after: str, max_keys: int) -> tuple[Page, list[StoredObject]]:
+    def listing(self, bucket: str, *, prefix: str, delimiter: str, after: str,
+                max_keys: int) -> tuple[Page, list[StoredObject]]:  # fmt: skip
         contents = self._contents(bucket)
         page = list_keys(contents.keys, prefix=prefix, delimiter=delimiter, after=after, max_keys=max_keys)
         return page, [contents.objects[k] for k in page.keys]
@@ -311,8 +312,10 @@ class ObjectStore:
         return done
 
     async def abort(self, upload: Upload) -> None:
-        await self._store.change_object_records(deletes=[("upload", upload.bucket, upload.upload_id)],
-                                                delete_prefixes=[("part", upload.bucket, upload.upload_id + "/")])  # fmt: skip
+        await self._store.change_object_records(
+            deletes=[("upload", upload.bucket, upload.upload_id)],
+            delete_prefixes=[("part", upload.bucket, upload.upload_id + "/")],
+        )
         await self._forget_upload_files(upload.upload_id)
 
     def _forget_upload(self, upload_id: str) -> list[str]:

@@ -18,9 +18,11 @@ from lamina.objects.ranges import ByteRange, Outcome, byte_range, precondition
 
 READ_SIZE = 256 * 1024
 # Response header overrides a GET may ask for (response-content-type=...), as S3 allows.
-_OVERRIDES = {"response-content-type": "Content-Type", "response-content-language": "Content-Language",
-              "response-expires": "Expires", "response-cache-control": "Cache-Control",
-              "response-content-disposition": "Content-Disposition", "response-content-encoding": "Content-Encoding"}  # fmt: skip
+_OVERRIDES = {
+    "response-content-type": "Content-Type", "response-content-language": "Content-Language",
+    "response-expires": "Expires", "response-cache-control": "Cache-Control",
+    "response-content-disposition": "Content-Disposition", "response-content-encoding": "Content-Encoding",
+}  # fmt: skip
 
 
 def object_headers(call: Call, obj: StoredObject, *, whole: bool = True) -> dict[str, str]:
@@ -76,8 +78,8 @@ async def serve(call: Call, *, head: bool) -> web.StreamResponse:
     try:
         outcome = precondition(call.headers_titled, obj.etag, obj.modified_ms // 1000)
         if outcome is Outcome.FAILED:
-            raise PreconditionFailed("At least one of the pre-conditions you specified did not hold",
-                                     Condition="If-Match" if "if-match" in call.headers else "If-Unmodified-Since")  # fmt: skip
+            failed = "If-Match" if "if-match" in call.headers else "If-Unmodified-Since"
+            raise PreconditionFailed("At least one of the pre-conditions you specified did not hold", Condition=failed)
         if outcome is Outcome.NOT_MODIFIED:
             kept = {k: v for k, v in object_headers(call, obj).items()
                     if k in ("ETag", "Last-Modified", "x-amz-request-id", "x-amz-id-2")}  # fmt: skip
