@@ -3,6 +3,7 @@ tags, conditional and range reads, multipart uploads."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 from datetime import datetime, timedelta, timezone
@@ -274,7 +275,14 @@ def test_upload_part_copy(s3: Any, bucket: str) -> None:
                                  CopySourceRange=f"bytes={5 * MiB}-{5 * MiB + 2}")["CopyPartResult"]["ETag"]  # fmt: skip
     s3.complete_multipart_upload(Bucket=bucket, Key="joined", UploadId=uid, MultipartUpload={"Parts": [
         {"PartNumber": 1, "ETag": first}, {"PartNumber": 2, "ETag": second}]})  # fmt: skip
-    assert s3.get_object(Bucket=bucket, Key="joined")["Body"].read() == b"s" * (5 * MiB) + b"end" + b"end"
+    joined = b"s" * (5 * MiB) + b"end" + b"end"
+    assert s3.get_object(Bucket=bucket, Key="joined")["Body"].read() == joined
+    # CopyObject makes one object of a multipart one: a plain ETag.
+    copied = s3.copy_object(Bucket=bucket, Key="flat", CopySource=f"{bucket}/joined", ChecksumAlgorithm="SHA256")
+    assert copied["CopyObjectResult"]["ETag"] == f'"{hashlib.md5(joined).hexdigest()}"'
+    sha = base64.b64encode(hashlib.sha256(joined).digest()).decode()
+    assert copied["CopyObjectResult"]["ChecksumSHA256"] == sha
+    assert s3.head_object(Bucket=bucket, Key="flat", ChecksumMode="ENABLED")["ChecksumSHA256"] == sha
 
 
 def test_transfer_manager_upload_and_download_with_checksums(s3: Any, bucket: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import time
 from typing import Mapping
 from urllib.parse import unquote
@@ -12,7 +11,7 @@ from aiohttp import web
 
 from lamina.objects import tagging, wire
 from lamina.objects.call import Call
-from lamina.objects.checksums import check_whole, header_name
+from lamina.objects.checksums import ALGORITHMS, Checksums, check_whole, header_name
 from lamina.objects.errors import InvalidArgument, InvalidRequest, MalformedXML, NoSuchKey, NotImplementedYet
 from lamina.objects.errors import MetadataTooLarge, PreconditionFailed
 from lamina.objects.etags import quoted, unquoted
@@ -110,20 +109,24 @@ def check_copy_conditions(call: Call, source: StoredObject) -> None:
                                  Condition="x-amz-copy-source-" + next(iter(conditions)))  # fmt: skip
 
 
-async def copy_body(call: Call, source: StoredObject) -> Incoming:
+async def copy_body(call: Call, source: StoredObject, algorithm: str | None) -> tuple[Incoming, Checksums]:
+    """A copy of ``source``'s body, and its MD5 and ``algorithm``'s checksum (a copy is one object,
+    whatever its source was: S3 gives a copied multipart object a plain ETag)."""
     body = call.objects.bodies.start()
+    sums = Checksums(algorithm)
+
+    def copy() -> None:
+        with open(call.objects.bodies.path(source.file), "rb") as src:
+            while chunk := src.read(1024 * 1024):
+                sums.update(chunk)
+                body.write(chunk)
+
     try:
-        await asyncio.to_thread(_copy_file, call, source.file, body)
+        await asyncio.to_thread(copy)
     except BaseException:
         body.discard()
         raise
-    return body
-
-
-def _copy_file(call: Call, name: str, body: Incoming) -> None:
-    with open(call.objects.bodies.path(name), "rb") as src:
-        shutil.copyfileobj(src, body.file, 1024 * 1024)
-    body.size = body.file.tell()
+    return body, sums
 
 
 async def copy_object(call: Call) -> web.StreamResponse:
@@ -150,9 +153,15 @@ async def copy_object(call: Call) -> web.StreamResponse:
                          tagging.from_header(call.headers.get("x-amz-tagging", "")), new.checksum_algorithm)  # fmt: skip
     elif directive == "REPLACE":
         new = Attributes(new.content_type, new.headers, new.metadata, source.attributes.tags, new.checksum_algorithm)
-    body = await copy_body(call, source)
-    obj = StoredObject(call.bucket, call.key, body.name, source.size, source.etag, int(time.time() * 1000), new, "",
-                       parts=source.parts, checksum=source.checksum, part_sizes=source.part_sizes)  # fmt: skip
+    asked = call.headers.get("x-amz-checksum-algorithm", "").lower()
+    if asked:
+        if asked not in ALGORITHMS:
+            raise InvalidArgument("Checksum algorithm provided is unsupported.",
+                                  ArgumentName="x-amz-checksum-algorithm", ArgumentValue=asked)  # fmt: skip
+        new = Attributes(new.content_type, new.headers, new.metadata, new.tags, asked)
+    body, sums = await copy_body(call, source, new.checksum_algorithm)
+    obj = StoredObject(call.bucket, call.key, body.name, body.size, sums.md5().hex(), int(time.time() * 1000), new, "",
+                       checksum=sums.value())  # fmt: skip
     obj = await call.objects.put(obj, body, call.caller(), "ObjectCreated:Copy")
     result: list[Node] = [("LastModified", wire.iso(obj.modified_ms)), ("ETag", quoted(obj.etag))]
     if obj.attributes.checksum_algorithm and obj.checksum and not obj.parts:
