@@ -266,6 +266,20 @@ def test_multipart_upload(s3: Any, bucket: str) -> None:
     assert code(exc) == ("InvalidPartNumber", 416)
 
 
+def test_listing_uploads_pages_by_key_and_upload_id(s3: Any, bucket: str) -> None:
+    ids = {key: [s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"] for _ in range(2)] for key in "ab"}
+    seen: list[tuple[str, str]] = []
+    marker: dict[str, str] = {}
+    while True:
+        page = s3.list_multipart_uploads(Bucket=bucket, MaxUploads=1, **marker)
+        seen += [(u["Key"], u["UploadId"]) for u in page.get("Uploads", [])]
+        if not page["IsTruncated"]:
+            break
+        marker = {"KeyMarker": page["NextKeyMarker"], "UploadIdMarker": page["NextUploadIdMarker"]}
+    assert sorted(seen) == sorted((k, u) for k, us in ids.items() for u in us) and len(seen) == 4
+    assert [u["Key"] for u in s3.list_multipart_uploads(Bucket=bucket, Prefix="b")["Uploads"]] == ["b", "b"]
+
+
 def test_upload_part_copy(s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="source", Body=b"s" * (5 * MiB) + b"end")
     uid = s3.create_multipart_upload(Bucket=bucket, Key="joined")["UploadId"]

@@ -204,10 +204,15 @@ async def abort(call: Call) -> web.StreamResponse:
 async def list_uploads(call: Call) -> web.StreamResponse:
     prefix = call.query.get("prefix", "")
     key_marker = call.query.get("key-marker", "")
+    id_marker = call.query.get("upload-id-marker", "") if key_marker else ""
     max_uploads = call.int_query("max-uploads", 1000, high=1000)
-    found = [u for u in call.objects.uploads(call.bucket) if u.key.startswith(prefix) and u.key > key_marker]
+    # After the marker: later keys, and with an upload-id-marker the key's own uploads after that one.
+    listed = call.objects.uploads(call.bucket)
+    after = next((i + 1 for i, u in enumerate(listed) if (u.key, u.upload_id) == (key_marker, id_marker)), None)
+    found = [u for i, u in enumerate(listed) if u.key.startswith(prefix)
+             and (u.key > key_marker or (id_marker and u.key == key_marker and after is not None and i >= after))]  # fmt: skip
     page, truncated = found[:max_uploads], len(found) > max_uploads
-    children: list[Node] = [("Bucket", call.bucket), ("KeyMarker", key_marker), ("UploadIdMarker", ""),
+    children: list[Node] = [("Bucket", call.bucket), ("KeyMarker", key_marker), ("UploadIdMarker", id_marker),
                             ("Prefix", prefix), ("MaxUploads", str(max_uploads)),
                             ("IsTruncated", "true" if truncated else "false")]  # fmt: skip
     if truncated and page:
