@@ -161,6 +161,9 @@ def test_listings_page_and_group_as_s3_does(s3: Any, bucket: str) -> None:
     v1_all = s3.get_paginator("list_objects").paginate(Bucket=bucket, PaginationConfig={"PageSize": 3})
     assert [o["Key"] for page in v1_all for o in page["Contents"]] == keys
     assert s3.list_objects_v2(Bucket=bucket, Prefix="zzz")["KeyCount"] == 0
+    versions = s3.get_paginator("list_object_versions").paginate(Bucket=bucket, PaginationConfig={"PageSize": 3})
+    listed = [(v["Key"], v["VersionId"], v["IsLatest"]) for page in versions for v in page["Versions"]]
+    assert listed == [(k, "null", True) for k in keys]
 
 
 def test_copies_keep_or_replace_metadata(s3: Any, bucket: str) -> None:

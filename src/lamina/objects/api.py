@@ -48,6 +48,7 @@ HANDLERS: dict[str, Operation] = {
     "GetBucketVersioning": buckets.get_versioning,
     "ListObjects": buckets.list_objects,
     "ListObjectsV2": buckets.list_objects,
+    "ListObjectVersions": buckets.list_versions,
     "PutBucketTagging": buckets.put_tags,
     "GetBucketTagging": buckets.get_tags,
     "DeleteBucketTagging": buckets.delete_tags,

@@ -154,6 +154,33 @@ async def list_objects(call: Call) -> web.StreamResponse:
     return wire.xml(call.request_id, "ListBucketResult", children)
 
 
+async def list_versions(call: Call) -> web.StreamResponse:
+    """ListObjectVersions of a bucket never versioned: each object once, its version ``null``, the latest."""
+    encoding = _encoding(call)
+    prefix, delimiter = call.query.get("prefix", ""), call.query.get("delimiter", "")
+    key_marker = call.query.get("key-marker", "")
+    max_keys = call.int_query("max-keys", MAX_KEYS, high=MAX_KEYS)
+    page, objects = call.objects.listing(call.bucket, prefix=prefix, delimiter=delimiter, after=key_marker,
+                                         max_keys=max_keys)  # fmt: skip
+    children: list[Node] = [("Name", call.bucket), ("Prefix", _enc(prefix, encoding)),
+                            ("KeyMarker", _enc(key_marker, encoding)),
+                            ("VersionIdMarker", call.query.get("version-id-marker", "")), ("MaxKeys", str(max_keys))]  # fmt: skip
+    if delimiter:
+        children.append(("Delimiter", _enc(delimiter, encoding)))
+    if encoding:
+        children.append(("EncodingType", encoding))
+    children.append(("IsTruncated", "true" if page.truncated else "false"))
+    if page.truncated and page.last is not None:
+        children += [("NextKeyMarker", _enc(page.last, encoding)), ("NextVersionIdMarker", "null")]
+    for o in objects:
+        children.append(("Version", [("Key", _enc(o.key, encoding)), ("VersionId", "null"), ("IsLatest", "true"),
+                                     ("LastModified", wire.iso(o.modified_ms)), ("ETag", quoted(o.etag)),
+                                     ("Size", str(o.size)), ("StorageClass", "STANDARD"), _owner(call)]))  # fmt: skip
+    for p in page.prefixes:
+        children.append(("CommonPrefixes", [("Prefix", _enc(p, encoding))]))
+    return wire.xml(call.request_id, "ListVersionsResult", children)
+
+
 def _encode_token(key: str) -> str:
     return base64.urlsafe_b64encode(key.encode("utf-8", "surrogatepass")).decode()
 

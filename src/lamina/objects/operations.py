@@ -28,7 +28,8 @@ _VERBS = {"GET": "Get", "PUT": "Put", "DELETE": "Delete", "HEAD": "Head"}
 # What execution environments may do (api/guard.py's rule for S3): read and write objects, not
 # administer buckets.
 FROM_ENVIRONMENTS = frozenset({
-    "ListBuckets", "HeadBucket", "GetBucketLocation", "ListObjects", "ListObjectsV2", "ListMultipartUploads",
+    "ListBuckets", "HeadBucket", "GetBucketLocation", "ListObjects", "ListObjectsV2", "ListObjectVersions",
+    "ListMultipartUploads",
     "PutObject", "GetObject", "HeadObject", "DeleteObject", "DeleteObjects", "CopyObject",
     "PutObjectTagging", "GetObjectTagging", "DeleteObjectTagging",
     "CreateMultipartUpload", "UploadPart", "UploadPartCopy", "CompleteMultipartUpload", "AbortMultipartUpload",
