@@ -180,6 +180,31 @@ def test_aws_chunked_bodies_are_decoded_and_their_trailers_checked(raw: Raw, lam
     assert raw.send("GET", f"/{bucket}/bad")[0] == 404 and bodies(lamina) == before
 
 
+@pytest.mark.parametrize("algorithm", ["crc32", "crc32c", "crc64nvme", "sha256", "xxhash3"])
+def test_bodies_encoded_by_botocores_own_aws_chunked_wrapper(raw: Raw, bucket: str, algorithm: str) -> None:
+    """botocore sends aws-chunked bodies with a trailing checksum over HTTPS; its own encoder makes
+    them here, byte for byte."""
+    import io
+
+    from botocore import httpchecksum
+
+    checksum_cls = {"crc32": httpchecksum.CrtCrc32Checksum, "crc32c": httpchecksum.CrtCrc32cChecksum,
+                    "crc64nvme": httpchecksum.CrtCrc64NvmeChecksum, "sha256": httpchecksum.Sha256Checksum,
+                    "xxhash3": httpchecksum.CrtXxhash3Checksum}[algorithm]  # fmt: skip
+    payload = bytes(range(256)) * 400
+    name = f"x-amz-checksum-{algorithm}"
+    body = httpchecksum.AwsChunkedWrapper(io.BytesIO(payload), checksum_cls=checksum_cls, checksum_name=name,
+                                          chunk_size=8192).read()  # fmt: skip
+    headers = {"Content-Encoding": "aws-chunked", "x-amz-decoded-content-length": str(len(payload)),
+               "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "x-amz-trailer": name,
+               "x-amz-sdk-checksum-algorithm": algorithm.upper()}  # fmt: skip
+    status, got, _ = raw.send("PUT", f"/{bucket}/wrapped-{algorithm}", body, **headers)
+    expected = checksum_cls()
+    expected.update(payload)
+    assert status == 200 and got[name] == base64.b64encode(expected.digest()).decode()
+    assert raw.send("GET", f"/{bucket}/wrapped-{algorithm}")[2] == payload
+
+
 @pytest.mark.parametrize("framing", ["aws-chunked", "content-length"])
 def test_a_body_cut_short_stores_nothing(raw: Raw, lamina: LaminaProcess, bucket: str, framing: str) -> None:
     before = bodies(lamina)

@@ -313,7 +313,8 @@ def test_transfer_manager_upload_and_download_with_checksums(s3: Any, bucket: st
     out = io.BytesIO()
     s3.download_fileobj(bucket, "big", out, Config=config)
     assert out.getvalue() == data
-    for algorithm in ("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"):
+    for algorithm in ("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256", "SHA512", "XXHASH64", "XXHASH3",
+                      "XXHASH128"):  # fmt: skip
         put = s3.put_object(Bucket=bucket, Key=f"sum-{algorithm}", Body=b"checked", ChecksumAlgorithm=algorithm)
         got = s3.get_object(Bucket=bucket, Key=f"sum-{algorithm}", ChecksumMode="ENABLED")
         assert got["Body"].read() == b"checked"

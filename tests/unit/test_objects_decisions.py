@@ -181,6 +181,10 @@ def test_checksums() -> None:
         c = checksums.Checksums(algorithm)
         c.update(b"123456789")
         assert int.from_bytes(base64.b64decode(c.value() or ""), "big") == check
+    for algorithm, reference in (("sha512", hashlib.sha512(b"data").digest()), ("md5", hashlib.md5(b"data").digest())):
+        c = checksums.Checksums(algorithm)
+        c.update(b"data")
+        assert c.value() == base64.b64encode(reference).decode()
     checksums.check_md5(base64.b64encode(hashlib.md5(b"x").digest()).decode(), hashlib.md5(b"x").digest())
     with pytest.raises(errors.BadDigest):
         checksums.check_md5(base64.b64encode(hashlib.md5(b"y").digest()).decode(), hashlib.md5(b"x").digest())

@@ -4,8 +4,8 @@ An SDK names one algorithm (``x-amz-checksum-<algorithm>`` as a header, or as a 
 ``aws-chunked`` body announced by ``x-amz-trailer``) and sends its value: the big-endian digest in
 base64. ``Checksums`` computes MD5 always (the ETag), and the named algorithm if any; ``verify``
 says whether what was sent is what arrived (``BadDigest`` otherwise, ``InvalidRequest`` for a
-value that cannot be one). CRC32C and CRC64NVME come from awscrt, the AWS common runtime botocore
-also uses for them.
+value that cannot be one). CRC32C, CRC64NVME and the XXHash family come from awscrt, the AWS common
+runtime botocore also uses for them.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from awscrt import checksums as crt
 
 from lamina.objects.errors import BadDigest, InvalidDigest, InvalidRequest
 
-ALGORITHMS = ("crc32", "crc32c", "crc64nvme", "sha1", "sha256")
-_SIZES = {"crc32": 4, "crc32c": 4, "crc64nvme": 8, "sha1": 20, "sha256": 32}
+ALGORITHMS = ("crc32", "crc32c", "crc64nvme", "sha1", "sha256", "sha512", "md5", "xxhash64", "xxhash3", "xxhash128")
+_SIZES = {"crc32": 4, "crc32c": 4, "crc64nvme": 8, "sha1": 20, "sha256": 32, "sha512": 64, "md5": 16, "xxhash64": 8,
+          "xxhash3": 8, "xxhash128": 16}  # fmt: skip
 
 
 class _Hash(Protocol):
@@ -47,11 +48,26 @@ class _Crc:
         return self._value.to_bytes(_SIZES[self._algorithm], "big")
 
 
+class _XXHash:
+    def __init__(self, algorithm: str) -> None:
+        make = {"xxhash64": crt.XXHash.new_xxhash64, "xxhash3": crt.XXHash.new_xxhash3_64,
+                "xxhash128": crt.XXHash.new_xxhash3_128}[algorithm]  # fmt: skip
+        self._hash = make()
+
+    def update(self, data: bytes) -> None:
+        self._hash.update(data)
+
+    def digest(self) -> bytes:
+        return bytes(self._hash.finalize())
+
+
 def _hasher(algorithm: str) -> _Hash:
-    if algorithm == "sha1":
-        return hashlib.sha1(usedforsecurity=False)
-    if algorithm == "sha256":
-        return hashlib.sha256()
+    if algorithm in ("sha1", "md5"):
+        return hashlib.new(algorithm, usedforsecurity=False)
+    if algorithm in ("sha256", "sha512"):
+        return hashlib.new(algorithm)
+    if algorithm.startswith("xxhash"):
+        return _XXHash(algorithm)
     return _Crc(algorithm)
 
 
@@ -126,7 +142,8 @@ def requested_algorithm(headers: dict[str, str]) -> tuple[str | None, str | None
     declared = headers.get("x-amz-sdk-checksum-algorithm", "").lower()
     if declared and declared not in ALGORITHMS and declared != "md5":
         raise InvalidRequest("Checksum algorithm provided is unsupported. Please try again with any of the valid "
-                             "types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")  # fmt: skip
+                             "types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256, SHA512, MD5, XXHASH64, XXHASH3, "
+                             "XXHASH128]")  # fmt: skip
     return None, None, False
 
 
