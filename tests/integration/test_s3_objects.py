@@ -283,6 +283,32 @@ def test_listing_uploads_pages_by_key_and_upload_id(s3: Any, bucket: str) -> Non
     assert [u["Key"] for u in s3.list_multipart_uploads(Bucket=bucket, Prefix="b")["Uploads"]] == ["b", "b"]
 
 
+def test_multipart_full_object_checksums(s3: Any, bucket: str) -> None:
+    from awscrt import checksums as crt
+
+    parts = [b"f" * (5 * MiB), b"last"]
+    whole = base64.b64encode(crt.crc64nvme(b"".join(parts)).to_bytes(8, "big")).decode()
+    for sent, ok in ((base64.b64encode(b"\0" * 8).decode(), False), (whole, True)):
+        uid = s3.create_multipart_upload(Bucket=bucket, Key="full", ChecksumAlgorithm="CRC64NVME",
+                                         ChecksumType="FULL_OBJECT")["UploadId"]  # fmt: skip
+        done = [s3.upload_part(Bucket=bucket, Key="full", UploadId=uid, PartNumber=n + 1, Body=data,
+                               ChecksumAlgorithm="CRC64NVME") for n, data in enumerate(parts)]  # fmt: skip
+        listed = [{"PartNumber": n + 1, "ETag": d["ETag"], "ChecksumCRC64NVME": d["ChecksumCRC64NVME"]}
+                  for n, d in enumerate(done)]  # fmt: skip
+        complete = {"Bucket": bucket, "Key": "full", "UploadId": uid, "MultipartUpload": {"Parts": listed},
+                    "ChecksumCRC64NVME": sent, "ChecksumType": "FULL_OBJECT"}  # fmt: skip
+        if not ok:
+            with pytest.raises(ClientError) as exc:
+                s3.complete_multipart_upload(**complete)
+            assert code(exc) == ("BadDigest", 400)
+            s3.abort_multipart_upload(Bucket=bucket, Key="full", UploadId=uid)
+            continue
+        assert s3.complete_multipart_upload(**complete)["ChecksumCRC64NVME"] == whole
+    head = s3.head_object(Bucket=bucket, Key="full", ChecksumMode="ENABLED")
+    assert (head["ChecksumCRC64NVME"], head["ChecksumType"]) == (whole, "FULL_OBJECT")
+    assert s3.get_object(Bucket=bucket, Key="full", ChecksumMode="ENABLED")["Body"].read() == b"".join(parts)
+
+
 def test_upload_part_copy(s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="source", Body=b"s" * (5 * MiB) + b"end")
     uid = s3.create_multipart_upload(Bucket=bucket, Key="joined")["UploadId"]

@@ -145,7 +145,7 @@ async def list_objects(call: Call) -> web.StreamResponse:
                              ("ETag", quoted(o.etag)), ("Size", str(o.size)), ("StorageClass", "STANDARD")]  # fmt: skip
         if o.attributes.checksum_algorithm:
             entry.append(("ChecksumAlgorithm", o.attributes.checksum_algorithm.upper()))
-            entry.append(("ChecksumType", "COMPOSITE" if o.parts else "FULL_OBJECT"))
+            entry.append(("ChecksumType", o.checksum_type))
         if fetch_owner:
             entry.append(_owner(call))
         children.append(("Contents", entry))

@@ -14,7 +14,7 @@ import contextlib
 import os
 import uuid
 from pathlib import Path
-from typing import BinaryIO, Iterable
+from typing import BinaryIO, Callable, Iterable
 
 
 class Incoming:
@@ -83,21 +83,24 @@ class Bodies:
         if paths:
             await asyncio.to_thread(_unlink_all, paths)
 
-    async def concatenate(self, names: list[str]) -> Incoming:
-        """A new body made of the bodies ``names`` in order (a completed multipart upload)."""
+    async def concatenate(self, names: list[str], seen: Callable[[bytes], None] | None = None) -> Incoming:
+        """A new body made of the bodies ``names`` in order (a completed multipart upload); ``seen``
+        is shown each piece as it is copied (a checksum of the whole)."""
         body = self.start()
         try:
-            await asyncio.to_thread(self._concatenate, body, names)
+            await asyncio.to_thread(self._concatenate, body, names, seen)
         except BaseException:
             body.discard()
             raise
         return body
 
-    def _concatenate(self, body: Incoming, names: list[str]) -> None:
+    def _concatenate(self, body: Incoming, names: list[str], seen: Callable[[bytes], None] | None) -> None:
         for name in names:
             with open(self.bodies / name, "rb") as part:
                 while chunk := part.read(1024 * 1024):
                     body.write(chunk)
+                    if seen is not None:
+                        seen(chunk)
 
 
 def _unlink_all(paths: list[Path]) -> None:

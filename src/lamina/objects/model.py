@@ -45,16 +45,18 @@ class Attributes:
     metadata: Mapping[str, str] = field(default_factory=dict)  # x-amz-meta-*, names lower-cased, without the prefix
     tags: Mapping[str, str] = field(default_factory=dict)
     checksum_algorithm: str | None = None
+    full_object_checksum: bool = False  # a multipart upload's: FULL_OBJECT rather than COMPOSITE
 
     def doc(self) -> dict[str, object]:
         return {"content_type": self.content_type, "headers": dict(self.headers), "metadata": dict(self.metadata),
-                "tags": dict(self.tags), "checksum_algorithm": self.checksum_algorithm}  # fmt: skip
+                "tags": dict(self.tags), "checksum_algorithm": self.checksum_algorithm,
+                "full_object_checksum": self.full_object_checksum}  # fmt: skip
 
     @classmethod
     def from_doc(cls, d: Mapping[str, object]) -> Attributes:
         algorithm = d.get("checksum_algorithm")
         return cls(str(d["content_type"]), _strs(d.get("headers")), _strs(d.get("metadata")), _strs(d.get("tags")),
-                   str(algorithm) if algorithm is not None else None)  # fmt: skip
+                   str(algorithm) if algorithm is not None else None, bool(d.get("full_object_checksum")))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,10 @@ class StoredObject:
     parts: int = 0  # a multipart object's number of parts (0: put whole)
     checksum: str | None = None  # the attributes' algorithm's value, base64 (a multipart object's: of its parts)
     part_sizes: tuple[int, ...] = ()  # a multipart object's parts' sizes, in order (GetObject's partNumber)
+
+    @property
+    def checksum_type(self) -> str:
+        return "COMPOSITE" if self.parts and not self.attributes.full_object_checksum else "FULL_OBJECT"
 
     def record(self) -> ObjectRecord:
         doc = {"file": self.file, "size": self.size, "etag": self.etag, "modified_ms": self.modified_ms,

@@ -5,7 +5,8 @@ Completing one checks the parts named as S3 does (ascending order: InvalidPartOr
 with the ETag given: InvalidPart; each but the last at least 5 MiB: EntityTooSmall), then joins
 their bodies into the object's, whose ETag is S3's multipart ETag (``etags.multipart_etag``) and
 whose checksum, if the upload named an algorithm, is the composite of its parts' (the checksum of
-their checksums, then ``-<parts>``).
+their checksums, then ``-<parts>``), or with ``x-amz-checksum-type: FULL_OBJECT`` (a CRC; CRC64NVME's
+only kind) the checksum of the whole body, checked against the one Complete sends if it does.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ import asyncio
 import base64
 import time
 import uuid
+from dataclasses import replace
 
 from aiohttp import web
 
 from lamina.objects import wire
 from lamina.objects.call import Call
 from lamina.objects.checksums import ALGORITHMS, Checksums, header_name
-from lamina.objects.errors import EntityTooSmall, InvalidArgument, InvalidPart, InvalidPartOrder, MalformedXML
+from lamina.objects.errors import EntityTooSmall, InvalidArgument, InvalidPart, InvalidPartOrder, InvalidRequest
+from lamina.objects.errors import MalformedXML
 from lamina.objects.etags import multipart_etag, quoted, unquoted
 from lamina.objects.files import Incoming
 from lamina.objects.model import Attributes, Part, StoredObject, Upload
@@ -31,6 +34,7 @@ from lamina.objects.writes import attributes, check_copy_conditions, copy_source
 from lamina.objects.xmlio import MAX_BODY, Node, parse, text
 
 MIN_PART_BYTES = 5 * 1024 * 1024
+_COMBINABLE = ("crc32", "crc32c", "crc64nvme")  # the algorithms a FULL_OBJECT checksum may use
 MAX_PARTS = 10000
 
 
@@ -48,13 +52,20 @@ async def create(call: Call) -> web.StreamResponse:
                               ArgumentValue=algorithm)  # fmt: skip
 
 
-    upload = Upload(call.bucket, call.key, uuid.uuid4().hex, int(time.time() * 1000), attributes(call.headers, algorithm))
+    kind = call.headers.get("x-amz-checksum-type", "COMPOSITE").upper()
+    if kind not in ("COMPOSITE", "FULL_OBJECT") or (kind == "FULL_OBJECT" and algorithm not in _COMBINABLE):
+        raise InvalidRequest(f"The {kind} checksum type cannot be used with the "
+                             f"{(algorithm or 'none').lower()} checksum algorithm.")  # fmt: skip
+    if kind == "COMPOSITE" and algorithm == "crc64nvme" and "x-amz-checksum-type" not in call.headers:
+        kind = "FULL_OBJECT"  # CRC64NVME is a full-object checksum only, as on S3
+    attrs = replace(attributes(call.headers, algorithm), full_object_checksum=kind == "FULL_OBJECT")
+    upload = Upload(call.bucket, call.key, uuid.uuid4().hex, int(time.time() * 1000), attrs)
     await call.objects.create_upload(upload)
     response = wire.xml(call.request_id, "InitiateMultipartUploadResult",
                         [("Bucket", call.bucket), ("Key", call.key), ("UploadId", upload.upload_id)])  # fmt: skip
     if algorithm:
         response.headers["x-amz-checksum-algorithm"] = algorithm.upper()
-        response.headers["x-amz-checksum-type"] = "COMPOSITE"
+        response.headers["x-amz-checksum-type"] = kind
     return response
 
 
@@ -171,8 +182,19 @@ async def complete(call: Call) -> web.StreamResponse:
             raise EntityTooSmall("Your proposed upload is smaller than the minimum allowed size",
                                  ProposedSize=str(part.size), MinSizeAllowed=str(MIN_PART_BYTES),
                                  PartNumber=str(part.number), ETag=part.etag)  # fmt: skip
-    checksum = _composite(upload.attributes, chosen)
-    body = await call.objects.bodies.concatenate([p.file for p in chosen])
+    if upload.attributes.full_object_checksum:
+        whole = Checksums(upload.attributes.checksum_algorithm)
+        body = await call.objects.bodies.concatenate([p.file for p in chosen], whole.update)
+        checksum = whole.value()
+        sent = call.headers.get(header_name(upload.attributes.checksum_algorithm or ""))
+        try:
+            whole.verify(sent)  # the whole object's checksum, when the client sends it with Complete
+        except BaseException:
+            body.discard()
+            raise
+    else:
+        checksum = _composite(upload.attributes, chosen)
+        body = await call.objects.bodies.concatenate([p.file for p in chosen])
     obj = StoredObject(call.bucket, upload.key, body.name, body.size, multipart_etag([p.etag for p in chosen]),
                        int(time.time() * 1000), upload.attributes, "", parts=len(chosen), checksum=checksum,
                        part_sizes=tuple(p.size for p in chosen))  # fmt: skip
@@ -181,7 +203,7 @@ async def complete(call: Call) -> web.StreamResponse:
                             ("Key", upload.key), ("ETag", quoted(obj.etag))]  # fmt: skip
     if upload.attributes.checksum_algorithm and checksum:
         children.append((f"Checksum{upload.attributes.checksum_algorithm.upper()}", checksum))
-        children.append(("ChecksumType", "COMPOSITE"))
+        children.append(("ChecksumType", obj.checksum_type))
     return wire.xml(call.request_id, "CompleteMultipartUploadResult", children)
 
 

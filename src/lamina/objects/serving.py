@@ -38,7 +38,7 @@ def object_headers(call: Call, obj: StoredObject, *, whole: bool = True) -> dict
     algorithm = obj.attributes.checksum_algorithm
     if whole and call.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED" and algorithm and obj.checksum:
         headers[header_name(algorithm)] = obj.checksum
-        headers["x-amz-checksum-type"] = "COMPOSITE" if obj.parts else "FULL_OBJECT"
+        headers["x-amz-checksum-type"] = obj.checksum_type
     if obj.part_sizes and "partNumber" in call.query:
         headers["x-amz-mp-parts-count"] = str(obj.parts)
     return headers
