@@ -148,6 +148,12 @@ def main_table(results: Results) -> str | None:
         lamina_row("same run, raw: a plain paho subscriber, no Lamina (messages/s)", f"{i.raw_per_s:,.0f}")
         lamina_row(f"IoT rule: publish → handler, one at a time, p50 / p99 (ms, {i.latency.count})",
                    f"{_ms(i.latency.p50_ms)} / {_ms(i.latency.p99_ms)}")
+    if (o := results.objects) is not None:
+        for c in sorted(o.lamina_per_s):
+            lamina_row(f"S3: 1 KiB PutObject through boto3, c={c} (puts/s; vs the floor)",
+                       f"{o.lamina_per_s[c]:,.0f} ({o.ratio(c):.2f}×)")
+            lamina_row(f"same run, floor: a plain aiohttp PUT writing the file alike, c={c} (puts/s)",
+                       f"{o.floor_per_s[c]:,.0f}")
     for broker, check in ((results.kafka, KAFKA_CHECK), (results.rabbitmq, RABBITMQ_CHECK)):
         if broker is None:
             continue

@@ -16,6 +16,7 @@ from bench.scenarios.matcher import MatcherResult
 from bench.scenarios.http_api import HttpApiResult
 from bench.scenarios.iot import IotResult
 from bench.scenarios.mappings import MappingsResult
+from bench.scenarios.objects import ObjectsResult
 from bench.scenarios.pooled import PooledResult
 from bench.scenarios.runtimes import RuntimesResult
 from bench.scenarios.scaling import ScalingResult
@@ -48,6 +49,7 @@ class Results:
     kafka: BrokerResult | None = None
     rabbitmq: BrokerResult | None = None
     table_changes: TableChangesResult | None = None
+    objects: ObjectsResult | None = None
 
     def warm_point(self, target: str, concurrency: int) -> WarmPoint | None:
         return next((p for p in self.warm or [] if p.target == target and p.concurrency == concurrency), None)

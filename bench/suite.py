@@ -30,8 +30,8 @@ from bench.procs import Processes, ServerError
 from bench.profile import Profile
 from bench.results import Results
 from bench.scenarios import (
-    asynchronous, burst, cold, density, http_api, iot, kafka, mappings, matcher, pooled, rabbitmq, runtimes,
-    scaling, table_changes, warm,
+    asynchronous, burst, cold, density, http_api, iot, kafka, mappings, matcher, objects, pooled, rabbitmq,
+    runtimes, scaling, table_changes, warm,
 )  # fmt: skip
 from bench.types import Progress
 
@@ -189,10 +189,17 @@ async def _table_changes(bench: Bench, results: Results) -> None:
                                                         bench.progress)  # fmt: skip
 
 
+async def _objects(bench: Bench, results: Results) -> None:
+    async with bench.lamina("objects") as lamina:
+        results.objects = await objects.run(lamina, bench.processes, bench.workdir, bench.profile.object_puts,
+                                            bench.progress)  # fmt: skip
+
+
 SCENARIOS: dict[str, Callable[[Bench, Results], Awaitable[None]]] = {
     "warm": _warm, "cold": _cold, "runtimes": _runtimes, "density": _density, "burst": _burst, "scaling": _scaling,
     "async": _async, "http_api": _http_api, "pooled": _pooled, "matcher": _matcher,
     "mappings": _mappings, "iot": _iot, "kafka": _kafka, "rabbitmq": _rabbitmq, "table_changes": _table_changes,
+    "objects": _objects,
 }  # fmt: skip
 
 

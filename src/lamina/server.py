@@ -55,6 +55,8 @@ from lamina.mappings.service import MappingService
 from lamina.objects.notifications import NotificationConfigs
 from lamina.objects.notifications import destinations as notification_destinations
 from lamina.objects.notifications.relay import NotificationRelay
+from lamina.objects.files import Bodies
+from lamina.objects.service import ObjectStore
 from lamina.invoke.resolver import Resolver
 from lamina.invoke.service import InvokeRequest, Invoker
 from lamina.schedules.clock import SystemClock
@@ -194,6 +196,10 @@ class Server:
         mqtt = Subscriber(s.mqtt_url, client_id(data), iot, invoke_event) if s.mqtt_url is not None else None
         if mqtt is None:
             _say_rules_need_a_broker(iot)
+        objects = ObjectStore(store, Bodies(data / "objects"), notifications)
+        objects.on_bucket_deleted(notifications.forget)
+        await objects.load()  # bodies an interrupted write left are removed
+        await notifications.forget_all_but(objects.exists)
         apis = Directory()  # what execute-api addresses serve: REST APIs and HTTP APIs
         apis.add(RestEndpoints(rest_apis, invoker, s))
         # A 50 MB zip in base64 inside JSON, as AWS accepts for CreateFunction.
@@ -203,7 +209,7 @@ class Server:
             tags=tags, policies=policies, event_configs=event_configs, urls=urls, concurrency=concurrency,
             queue=queue, apis=apis, events=events, schedules=schedules, timers=timers, rest_apis=rest_apis,
             http_apis=http_apis, queues=queues, mappings=mappings, iot=iot, mqtt=mqtt,
-            front_door=Counts() if s.front_door else None, notifications=notifications,
+            front_door=Counts() if s.front_door else None, notifications=notifications, objects=objects,
         )  # fmt: skip
         apis.add(HttpApiEndpoints(http_apis, svc))
         # Before any environment starts: each serves it inside its network namespace.

@@ -681,3 +681,33 @@ def test_sqlite_keeps_queue_messages_across_a_reopen(tmp_path: Path) -> None:
             await second.close()
 
     asyncio.run(scenario())
+
+
+def test_object_records_change_with_their_notifications_in_one_transaction(store: Store) -> None:
+    from lamina.store.base import ObjectRecord, OutboxMessage
+
+    async def scenario() -> None:
+        await store.open()
+        try:
+            bucket = ObjectRecord("bucket", "b1", "", {"region": "us-east-1"})
+            obj = ObjectRecord("object", "b1", "a/ü", {"size": 3})
+            parts = [ObjectRecord("part", "b1", f"u1/{n:05d}", {"n": n}) for n in (1, 2)]
+            note = OutboxMessage("arn:aws:sqs:us-east-1:000000000000:q", "notification", "", "r1", b"{}", {}, 1)
+            await store.change_object_records([bucket, obj, *parts, ObjectRecord("part", "b1", "u10/1", {})],
+                                              messages=[note])  # fmt: skip
+            assert await store.list_object_records("bucket") == [bucket]
+            assert await store.list_object_records("object") == [obj]
+            assert [m.request_id for m in await store.list_outbox(None, 0, 10)] == ["r1"]
+            # A prefix is literal and scoped to its bucket: "u1/" does not match "u10/...".
+            await store.change_object_records(delete_prefixes=[("part", "b1", "u1/")], deletes=[("object", "b1", "a/ü")])
+            assert [r.key for r in await store.list_object_records("part")] == ["u10/1"]
+            assert await store.list_object_records("object") == []
+            with pytest.raises(TypeError):  # not JSON: nothing of the change is applied, no message either
+                await store.change_object_records([ObjectRecord("object", "b1", "x", {"x": object()})],
+                                                  deletes=[("bucket", "b1", "")], messages=[note])  # fmt: skip
+            assert await store.list_object_records("bucket") == [bucket]
+            assert len(await store.list_outbox(None, 0, 10)) == 1
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())

@@ -12,14 +12,16 @@ from lamina.api.errors import MAX_REQUEST_BYTES, aws_errors
 from lamina.api.execute_api import execute_api
 from lamina.api.guard import FROM_ENVIRONMENT, environment_guard
 from lamina.api.url_serving import function_urls
+from lamina.objects.api import object_requests
 from lamina.queues import api as sqs
 
 
 def build_app(svc: Services, *, for_environments: bool = False) -> web.Application:
     """The API as the operator sees it, or ``for_environments``: as execution environments do (api/guard.py)."""
-    # Function URLs and API Gateway APIs first: their requests never reach the Lambda API
-    # (api/url_serving.py, api/execute_api.py).
-    middlewares = [function_urls, execute_api, aws_errors] + ([environment_guard] if for_environments else [])
+    # Function URLs, API Gateway APIs and S3 first: their requests never reach the Lambda API
+    # (api/url_serving.py, api/execute_api.py, objects/api.py).
+    middlewares = [function_urls, execute_api, object_requests, aws_errors]
+    middlewares += [environment_guard] if for_environments else []
     app = web.Application(middlewares=middlewares, client_max_size=svc.max_request_bytes)
     app[SERVICES] = svc
     app[FROM_ENVIRONMENT] = for_environments

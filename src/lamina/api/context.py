@@ -30,6 +30,7 @@ from lamina.iot.subscriber import Subscriber
 from lamina.invoke.service import Invoker
 from lamina.mappings.service import MappingService
 from lamina.objects.notifications import NotificationConfigs
+from lamina.objects.service import ObjectStore
 from lamina.metering.recorder import Recorder
 from lamina.queues.service import Queues
 from lamina.scheduler.pool import Scheduler
@@ -71,6 +72,7 @@ class Services:
     front_door: Counts | None = None  # what the front door did (None: it is off)
     # Buckets' notification configurations and the object store's Notifier (objects/notifications)
     notifications: NotificationConfigs | None = None
+    objects: ObjectStore | None = None  # the embedded S3 (lamina/objects; served by objects/api.py)
 
 
 SERVICES = web.AppKey("services", Services)

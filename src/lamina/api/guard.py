@@ -1,5 +1,5 @@
-"""What execution environments may ask of Lamina's API: to invoke functions, put events and send
-messages to queues, nothing else.
+"""What execution environments may ask of Lamina's API: to invoke functions, put events, send
+messages to queues and read and write objects, nothing else.
 
 Who calls is known by where the connection arrived, never guessed: Lamina serves two
 applications over the same routes. The operator's is served only on ``lamina server``'s own
@@ -10,7 +10,9 @@ invoke functions (chaining works as on Lambda), without the log tail (``LogType:
 could hold another function's output, put events on event buses (PutEvents: what a rule then
 invokes, a function could invoke itself) and send messages to queues (GetQueueUrl, SendMessage,
 SendMessageBatch; not receiving them: a queue may hold another function's destination records).
-Everything else is ``AccessDeniedException``.
+S3's requests are answered ahead of this guard (objects/api.py), which lets environments read and
+write objects, not administer buckets (``objects.operations.FROM_ENVIRONMENTS``). Everything else
+is ``AccessDeniedException``.
 """
 
 from __future__ import annotations

@@ -43,6 +43,11 @@ PostgreSQL will sit behind the same interface. Contract, for every implementatio
   memory and writes through): ``change_queue_messages`` adds, updates (a receive) and removes
   messages, and removes the outbox messages they were made from, in one transaction;
   ``purge_queue_messages`` removes a queue's messages.
+- Object records are the embedded object store's metadata (``lamina.objects``, which keeps them in
+  memory and writes through): JSON documents by ``kind``, ``bucket`` and ``key``.
+  ``change_object_records`` applies its puts and deletes (a delete of what is not stored is not an
+  error; ``delete_prefixes`` removes every key of a kind and bucket that starts with a prefix) and
+  adds ``messages`` to the outbox, in one transaction.
 """
 
 from __future__ import annotations
@@ -212,6 +217,16 @@ class Resource:
 
     kind: str  # the service's name for it, e.g. "events/rule"
     key: str  # unique within its kind
+    doc: Mapping[str, object]  # JSON-serialisable
+
+
+@dataclass(frozen=True)
+class ObjectRecord:
+    """One stored document of the object store (``Store.change_object_records``)."""
+
+    kind: str  # "bucket" (key ""), "object", "upload", "part"
+    bucket: str
+    key: str
     doc: Mapping[str, object]  # JSON-serialisable
 
 
@@ -458,4 +473,17 @@ class Store(Protocol):
     async def purge_queue_messages(self, queue: str, through_seq: int | None = None) -> int:
         """Remove the messages of ``queue`` (with ``through_seq``: only those with a ``seq`` up to
         it); returns how many there were."""
+        ...
+
+    async def list_object_records(self, kind: str) -> list[ObjectRecord]:
+        """Every object record of a kind, by bucket, then key."""
+        ...
+
+    async def change_object_records(
+        self, puts: Sequence[ObjectRecord] = (), deletes: Sequence[tuple[str, str, str]] = (),
+        delete_prefixes: Sequence[tuple[str, str, str]] = (), messages: Sequence[OutboxMessage] = (),
+    ) -> None:  # fmt: skip
+        """In one transaction: remove every record of a (kind, bucket) whose key starts with a prefix
+        (``delete_prefixes``), remove ``deletes`` ((kind, bucket, key)), write ``puts`` (replacing
+        what is stored under their kind, bucket and key) and add ``messages`` to the outbox."""
         ...

@@ -13,6 +13,7 @@ from lamina.model import Alias
 from lamina.model import ProvisionedConcurrencyConfig
 from lamina.store.base import EventContent, InvocationRecord, LogEvent, LogRecord, NewEvent, OutboxMessage
 from lamina.store.base import BusEvent, Delivery, MessageState, QueuedEvent, QueueMessage, Resource, log_event_size
+from lamina.store.base import ObjectRecord
 
 
 class MemoryStore:
@@ -27,6 +28,7 @@ class MemoryStore:
         self._policies: dict[tuple[str, str], FunctionPolicy] = {}
         self._event_invoke_configs: dict[tuple[str, str], EventInvokeConfig] = {}
         self._urls: dict[tuple[str, str], FunctionUrlConfig] = {}
+        self._object_records: dict[tuple[str, str, str], str] = {}
         self._versions: dict[tuple[str, int], FunctionConfig] = {}
         self._last_version: dict[str, int] = {}
         self._aliases: dict[tuple[str, str], Alias] = {}
@@ -381,3 +383,20 @@ class MemoryStore:
         for seq in gone:
             del self._queue_messages[seq]
         return len(gone)
+
+    async def list_object_records(self, kind: str) -> list[ObjectRecord]:
+        return [ObjectRecord(k, b, key, json.loads(doc)) for (k, b, key), doc in sorted(self._object_records.items())
+                if k == kind]  # fmt: skip
+
+    async def change_object_records(
+        self, puts: Sequence[ObjectRecord] = (), deletes: Sequence[tuple[str, str, str]] = (),
+        delete_prefixes: Sequence[tuple[str, str, str]] = (), messages: Sequence[OutboxMessage] = (),
+    ) -> None:  # fmt: skip
+        encoded = {(r.kind, r.bucket, r.key): json.dumps(r.doc) for r in puts}  # fails before any change
+        for kind, bucket, prefix in delete_prefixes:
+            for gone in [k for k in self._object_records if k[:2] == (kind, bucket) and k[2].startswith(prefix)]:
+                del self._object_records[gone]
+        for gone in deletes:
+            self._object_records.pop(gone, None)
+        self._object_records.update(encoded)
+        await self.add_outbox(messages)

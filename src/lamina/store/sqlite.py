@@ -30,6 +30,8 @@ from lamina.model import FunctionUrlConfig
 from lamina.store import sqlite_logs as logs
 from lamina.store.base import EventContent, InvocationRecord, LogEvent, LogRecord, NewEvent, OutboxMessage
 from lamina.store.base import BusEvent, Delivery, MessageState, QueuedEvent, QueueMessage, Resource
+from lamina.store.base import ObjectRecord
+from lamina.store import sqlite_objects as objects_sql
 from lamina.store import sqlite_bus as bus_sql
 from lamina.store import sqlite_messages as messages_sql
 from lamina.store import sqlite_queue as queue_sql
@@ -698,6 +700,16 @@ class SqliteStore:
 
     async def purge_queue_messages(self, queue: str, through_seq: int | None = None) -> int:
         return await self._write(lambda conn: messages_sql.purge(conn, queue, through_seq))
+
+    async def list_object_records(self, kind: str) -> list[ObjectRecord]:
+        return await self._run(lambda conn: objects_sql.listed(conn, kind))
+
+    async def change_object_records(
+        self, puts: Sequence[ObjectRecord] = (), deletes: Sequence[tuple[str, str, str]] = (),
+        delete_prefixes: Sequence[tuple[str, str, str]] = (), messages: Sequence[OutboxMessage] = (),
+    ) -> None:  # fmt: skip
+        encoded = [(r.kind, r.bucket, r.key, json.dumps(r.doc)) for r in puts]
+        await self._write(lambda conn: objects_sql.change(conn, encoded, deletes, delete_prefixes, messages))
 
 
 def _settle(settled: list[_Settled]) -> None:

@@ -68,6 +68,12 @@ class NotificationConfigs:
     def configuration(self, bucket: str) -> Notifications:
         return self._by_bucket.get(bucket, Notifications())
 
+    async def forget_all_but(self, exists: Callable[[str], bool]) -> None:
+        """At start: forget the configurations of buckets that are gone (a crash between a bucket's
+        deletion and ``forget`` must not hand its configuration to a bucket made again by that name)."""
+        for bucket in [b for b in self._by_bucket if not exists(b)]:
+            await self.forget(bucket)
+
     async def forget(self, bucket: str) -> None:
         """The bucket was deleted: its configuration goes with it (nothing stored: not an error)."""
         async with self._lock:
