@@ -101,6 +101,10 @@ def test_queues_are_created_listed_described_tagged_and_deleted(lamina: LaminaPr
     assert error["Code"] == "AWS.SimpleQueueService.NonExistentQueue" and error["QueryErrorCode"] == "QueueDoesNotExist"
     with pytest.raises(sqs.exceptions.QueueDoesNotExist):
         sqs.send_message(QueueUrl=url, MessageBody="x")
+    with pytest.raises(sqs.exceptions.QueueDeletedRecently) as recently:  # for a minute, as SQS
+        sqs.create_queue(QueueName=qname)
+    assert recently.value.response["Error"]["Code"] == "AWS.SimpleQueueService.QueueDeletedRecently"
+    assert "wait 60 seconds" in recently.value.response["Error"]["Message"]
 
 
 def test_messages_are_sent_received_with_their_attributes_and_md5s_and_deleted(sqs: Any, qname: str) -> None:
@@ -338,10 +342,9 @@ def test_a_server_killed_with_messages_in_flight_loses_none(make_server: Any, tm
     in_flight = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=3)["Messages"]
     assert len(in_flight) == 3
     sqs.receive_message(QueueUrl=fifo_url, MaxNumberOfMessages=1, VisibilityTimeout=1)
-    reborn = sqs.create_queue(QueueName="reborn")["QueueUrl"]
-    sqs.send_message(QueueUrl=reborn, MessageBody="of the deleted queue")
-    sqs.delete_queue(QueueUrl=reborn)
-    sqs.create_queue(QueueName="reborn")  # another queue of the same name: the old one's message is not its
+    gone = sqs.create_queue(QueueName="gone")["QueueUrl"]
+    sqs.send_message(QueueUrl=gone, MessageBody="of the deleted queue")
+    sqs.delete_queue(QueueUrl=gone)
     server.kill()  # kill -9
 
     server = make_server(tmp_path / "data")
@@ -362,9 +365,10 @@ def test_a_server_killed_with_messages_in_flight_loses_none(make_server: Any, tm
             order.append(message["Body"])
             sqs.delete_message(QueueUrl=fifo_url, ReceiptHandle=message["ReceiptHandle"])
     assert order == sorted(bodies)  # the group's order too
-    reborn = sqs.get_queue_url(QueueName="reborn")["QueueUrl"]
-    counts = sqs.get_queue_attributes(QueueUrl=reborn, AttributeNames=["All"])["Attributes"]
-    assert counts["ApproximateNumberOfMessages"] == counts["ApproximateNumberOfMessagesNotVisible"] == "0"
+    with pytest.raises(sqs.exceptions.QueueDoesNotExist):
+        sqs.get_queue_url(QueueName="gone")
+    with pytest.raises(sqs.exceptions.QueueDeletedRecently):  # the minute's wait survived the kill
+        sqs.create_queue(QueueName="gone")
 
 
 def test_an_asynchronous_invocation_s_failure_record_arrives_in_its_on_failure_queue(

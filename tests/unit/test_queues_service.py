@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Awaitable, Callable
 
 import pytest
 
 from lamina.queues import QueueDoesNotExist
+from lamina.queues.errors import QueueDeletedRecently
 from lamina.queues.service import MessageAttribute, Queues, queue_arn_parts
 from lamina.settings import Settings
+from lamina.store.base import Store
 from lamina.store.memory import MemoryStore
+from lamina.store.sqlite import SqliteStore
 
 ARN = "arn:aws:sqs:us-east-1:000000000000:"
 
@@ -204,3 +208,41 @@ def test_a_fifo_send_retried_after_a_restart_is_recognised_while_its_first_copy_
         assert [r.body for r in await later.receive(ARN + "orders.fifo", 10, 0)] == ["two", "one", "two"]
 
     run(scenario)
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_a_deleted_queue_s_name_is_usable_again_a_minute_later_across_a_restart(kind: str, tmp_path: Path) -> None:
+    async def main() -> None:
+        store: Store = MemoryStore() if kind == "memory" else SqliteStore(tmp_path / "lamina.db")
+        await store.open()
+        clock = Clock()
+
+        async def started() -> Queues:
+            queues = Queues(store, Settings(), base_url="http://localhost:9000", clock=clock)
+            await queues.load()
+            return queues
+
+        queues = await started()
+        await queues.create_queue("reborn", {}, {})
+        await queues.send(ARN + "reborn", "of the deleted queue")
+        await queues.delete_queue(queues.named("reborn"))
+        with pytest.raises(QueueDeletedRecently):
+            await queues.create_queue("reborn", {}, {})
+        await queues.create_queue("other", {}, {})  # other names are not held
+        clock.now += 59
+        queues = await started()  # the wait is stored
+        with pytest.raises(QueueDeletedRecently):
+            await queues.create_queue("reborn", {}, {})
+        clock.now += 1
+        await queues.create_queue("reborn", {}, {})  # another queue: the old one's message is not its
+        assert await queues.receive(ARN + "reborn", 10, 0) == []
+        assert await store.list_resources("sqs/deleted") == []  # the record went with the name's reuse
+
+        await queues.delete_queue(queues.named("other"))
+        clock.now += 60
+        queues = await started()
+        assert await store.list_resources("sqs/deleted") == []  # past its minute: forgotten at load
+        await queues.create_queue("other", {}, {})
+        await store.close()
+
+    asyncio.run(main())

@@ -1,5 +1,10 @@
 """Queues' lifecycle and attributes: CreateQueue, SetQueueAttributes, GetQueueAttributes, tags,
-DeleteQueue, PurgeQueue and the dead-letter sources of a queue, written through the store."""
+DeleteQueue, PurgeQueue and the dead-letter sources of a queue, written through the store.
+
+As SQS does, a queue's name cannot be used again for 60 seconds after the queue is deleted
+(``QueueDeletedRecently``). The deletion is stored with the queue's removal (resource kind
+``sqs/deleted``), so a restart keeps the wait; the record goes when the name is used again, or at
+the first load after the wait."""
 
 from __future__ import annotations
 
@@ -8,12 +13,18 @@ import uuid
 from typing import Mapping, Sequence
 
 from lamina.queues import model, receiving
-from lamina.queues.errors import InvalidParameterValue, PurgeQueueInProgress, QueueNameExists
+from lamina.queues.errors import InvalidParameterValue, PurgeQueueInProgress, QueueDeletedRecently, QueueNameExists
 from lamina.queues.queue import Queue
-from lamina.queues.registry import KIND, Registry
+from lamina.queues.registry import DELETED_KIND, KIND, Registry
 from lamina.store.base import Resource
 
 PURGE_INTERVAL_S = 60.0
+REUSE_AFTER_MS = 60_000  # how long a deleted queue's name stays unusable
+
+
+def deleted_recently(deleted_ms: int | None, now_ms: int) -> bool:
+    """Whether a queue deleted at ``deleted_ms`` (None: none was) still blocks its name at ``now_ms``."""
+    return deleted_ms is not None and now_ms - deleted_ms < REUSE_AFTER_MS
 
 
 class Control(Registry):
@@ -29,15 +40,25 @@ class Control(Registry):
                         f"A queue already exists with the same name and a different value for attribute {key}"
                     )
             return existing
+        deleted_ms = self._deleted.get(name)
+        if deleted_recently(deleted_ms, self._now_ms()):
+            raise QueueDeletedRecently(
+                "You must wait 60 seconds after deleting a queue before you can create another queue with the same "
+                "name."
+            )
         now = int(self._clock())
         queue = Queue(uuid.uuid4().hex, name, self.arn_of(name), {}, dict(tags), now, now)
         self._check_redrive(queue, values)
         queue.attributes = {k: v for k, v in values.items() if v != ""}
         self._queues[name] = queue  # before the write: a concurrent create of the name finds it
+        self._deleted.pop(name, None)
+        forgotten = [(DELETED_KIND, name)] if deleted_ms is not None else []
         try:
-            await self._store.change_resources(puts=[Resource(KIND, name, queue.doc())])
+            await self._store.change_resources(puts=[Resource(KIND, name, queue.doc())], deletes=forgotten)
         except BaseException:
             self._queues.pop(name, None)
+            if deleted_ms is not None:
+                self._deleted[name] = deleted_ms
             raise
         self.generation += 1
         return queue
@@ -58,6 +79,18 @@ class Control(Registry):
             reason = "Queue is not allowed by the dead-letter queue's redrive allow policy."
         if reason:
             raise InvalidParameterValue(f"Value {text} for parameter RedrivePolicy is invalid. Reason: {reason}")
+
+    async def load_deletions(self) -> None:
+        """Read back the names deleted less than a minute ago; forget the others."""
+        now, stale = self._now_ms(), []
+        for resource in await self._store.list_resources(DELETED_KIND):
+            at = resource.doc.get("at")
+            if isinstance(at, int) and deleted_recently(at, now):
+                self._deleted[resource.key] = at
+            else:
+                stale.append((DELETED_KIND, resource.key))
+        if stale:
+            await self._store.change_resources(deletes=stale)
 
     async def set_attributes(self, queue: Queue, attributes: Mapping[str, object]) -> None:
         values = model.normalise(attributes, fifo=queue.fifo, creating=False)
@@ -104,8 +137,10 @@ class Control(Registry):
     async def delete_queue(self, queue: Queue) -> None:
         queue.deleted = True
         self._queues.pop(queue.name, None)
+        self._deleted[queue.name] = now = self._now_ms()
         queue.waiters.wake_all()  # long polls on it answer (QueueDoesNotExist)
-        await self._store.change_resources(deletes=[(KIND, queue.name)])
+        await self._store.change_resources(puts=[Resource(DELETED_KIND, queue.name, {"at": now})],
+                                           deletes=[(KIND, queue.name)])  # fmt: skip
         await self._store.purge_queue_messages(queue.id)
 
     async def purge(self, queue: Queue) -> None:

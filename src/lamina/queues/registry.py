@@ -13,6 +13,7 @@ from lamina.settings import Settings
 from lamina.store.base import Store
 
 KIND = "sqs/queue"
+DELETED_KIND = "sqs/deleted"  # a queue's name, deleted: when (``{"at": <epoch ms>}``)
 
 
 class Registry:
@@ -23,6 +24,7 @@ class Registry:
         self._base_url = base_url  # for QueueInfo.url; the API answers with the request's own host
         self._clock = clock
         self._queues: dict[str, Queue] = {}
+        self._deleted: dict[str, int] = {}  # name -> when (epoch ms) a queue of that name was deleted
         self.generation = 0  # how many queues were created: the outbox relay looks again when it changes
         self._closing = False
 

@@ -78,6 +78,7 @@ class Queues(Control, Sending, Delivery, Receipts):
                 holder.deduplication.remember(fifo.key(stored.dedup_id, stored.group_id, scope), sent, stored.sent_ms)
         for name in orphans:
             await self._store.purge_queue_messages(name)
+        await self.load_deletions()
 
     async def close(self) -> None:
         """Answer every long poll now (with what is there, or nothing) and park no more: the server
