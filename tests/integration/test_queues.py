@@ -269,6 +269,22 @@ def test_fifo_queues_keep_group_order_and_deduplicate(sqs: Any, qname: str) -> N
     assert one["MessageId"] == two["MessageId"]
 
 
+def test_a_fifo_receive_retried_with_its_attempt_id_gets_the_same_messages(sqs: Any, qname: str) -> None:
+    url = sqs.create_queue(QueueName=f"{qname}.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    for body in ["m1", "m2"]:
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId="g", MessageDeduplicationId=body)
+    first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, ReceiveRequestAttemptId="attempt-1")["Messages"]
+    again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, ReceiveRequestAttemptId="attempt-1")["Messages"]
+    assert [m["Body"] for m in first] == ["m1", "m2"]
+    assert [(m["MessageId"], m["ReceiptHandle"]) for m in again] == [(m["MessageId"], m["ReceiptHandle"]) for m in first]
+    assert "Messages" not in sqs.receive_message(QueueUrl=url, ReceiveRequestAttemptId="attempt-2")  # in flight
+    for message in again:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    assert "Messages" not in sqs.receive_message(QueueUrl=url, ReceiveRequestAttemptId="attempt-1")  # deleted
+    error = error_of(sqs.receive_message, QueueUrl=url, ReceiveRequestAttemptId="a" * 129)
+    assert error["Code"] == "InvalidParameterValue" and "ReceiveRequestAttemptId" in error["Message"]
+
+
 def test_refusals_carry_sqs_codes(sqs: Any, qname: str) -> None:
     url = sqs.create_queue(QueueName=qname, Attributes={"MaximumMessageSize": "1024"})["QueueUrl"]
     cases: list[tuple[Any, dict[str, Any], str]] = [

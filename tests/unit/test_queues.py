@@ -144,6 +144,34 @@ def take(messages: list[Held], now: int = 100, limit: int = 10, *, is_fifo: bool
     return [h.seq for h in choice.deliver]
 
 
+def test_a_receive_attempt_holds_while_none_of_its_messages_changed() -> None:
+    messages = {1: held(1, visible_ms=500, receive_count=1), 2: held(2, visible_ms=500, receive_count=1)}
+    earlier = fifo.attempt([messages[2], messages[1]])
+    assert fifo.retried(earlier, messages) == [messages[2], messages[1]]  # in the order first given
+    assert fifo.retried(earlier, {2: messages[2]}) is None  # one deleted
+    received_again = {**messages, 1: held(1, visible_ms=500, receive_count=2)}
+    assert fifo.retried(earlier, received_again) is None
+    visibility_changed = {**messages, 1: held(1, visible_ms=900, receive_count=1)}
+    assert fifo.retried(earlier, visibility_changed) is None
+
+
+def test_receive_request_attempt_ids_are_ascii_letters_digits_and_punctuation_up_to_128() -> None:
+    for good in ["a", "A-9_x", "a" * 128, "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"]:
+        fifo.check_attempt_id(good)
+    for bad in ["", "a" * 129, "a b", "caf\u00e9", "tab\t"]:
+        with pytest.raises(InvalidParameterValue):
+            fifo.check_attempt_id(bad)
+
+
+def test_a_window_entry_updated_keeps_its_expiry() -> None:
+    window: fifo.Window[str] = fifo.Window()
+    window.remember("k", "first", now_ms=0)
+    window.update("k", "second")
+    window.update("absent", "x")
+    assert window.seen("k", fifo.WINDOW_MS - 1) == "second" and window.seen("absent", 0) is None
+    assert window.seen("k", fifo.WINDOW_MS) is None
+
+
 def test_a_standard_queue_serves_available_messages_oldest_first() -> None:
     queue = [held(1), held(2, visible_ms=500), held(3), held(4)]
     assert take(queue) == [1, 3, 4]

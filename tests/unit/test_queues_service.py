@@ -246,3 +246,39 @@ def test_a_deleted_queue_s_name_is_usable_again_a_minute_later_across_a_restart(
         await store.close()
 
     asyncio.run(main())
+
+
+def test_a_fifo_receive_retried_with_its_attempt_id_gets_the_same_messages_and_handles() -> None:
+    async def scenario(store: MemoryStore, queues: Queues, clock: Clock) -> None:
+        queue = await queues.create_queue("orders.fifo", {"FifoQueue": "true", "VisibilityTimeout": "30"}, {})
+        for body, group in [("a1", "a"), ("a2", "a"), ("b1", "b")]:
+            await queues.send(queue.arn, body, group_id=group, deduplication_id=body)
+        first = await queues.receive_from(queue, 2, 0, attempt_id="try-1")
+        assert [r.body for r in first] == ["a1", "a2"]
+        clock.now += 20
+        again = await queues.receive_from(queue, 10, 0, attempt_id="try-1")
+        assert again == first  # the same messages, receipt handles and receive counts
+        clock.now += 20  # 40 s after the first receive: the retry started the visibility timeout anew
+        assert [r.body for r in await queues.receive_from(queue, 10, 0, attempt_id="try-2")] == ["b1"]
+        assert await queues.receive_from(queue, 10, 0) == []  # group a is still in flight
+        (stored_a1,) = [m for m in await store.list_queue_messages() if m.body == "a1"]
+        assert stored_a1.visible_ms == (clock.now - 20 + 30) * 1000  # the new timeout is stored
+
+        await queues.delete_message(queue, first[0].receipt_handle)
+        assert await queues.receive_from(queue, 10, 0, attempt_id="try-1") == []  # a receive of its own now
+        await queues.change_message_visibility(queue, first[1].receipt_handle, 0)
+        (a2,) = await queues.receive_from(queue, 10, 0, attempt_id="try-3")
+        assert a2.body == "a2" and a2.attributes["ApproximateReceiveCount"] == "2"
+        await queues.change_message_visibility(queue, a2.receipt_handle, 5)  # its visibility changed
+        assert await queues.receive_from(queue, 10, 0, attempt_id="try-3") == []
+
+        clock.now += 5 * 60 + 1  # every visibility timeout and the attempts' window have passed
+        (later,) = await queues.receive_from(queue, 1, 0, attempt_id="try-2")
+        assert later.body == "a2" and later.attributes["ApproximateReceiveCount"] == "3"
+
+        standard = await queues.create_queue("jobs", {}, {})  # the id counts on FIFO queues only
+        await queues.send(standard.arn, "j1")
+        assert len(await queues.receive_from(standard, 1, 0, attempt_id="try-1")) == 1
+        assert await queues.receive_from(standard, 1, 0, attempt_id="try-1") == []
+
+    run(scenario)

@@ -17,7 +17,7 @@ from aiohttp import web
 from lamina.api import awsjson
 from lamina.api.context import services
 from lamina.errors import ApiError
-from lamina.queues import messages, model
+from lamina.queues import fifo, messages, model
 from lamina.queues.errors import (
     BatchEntryIdsNotDistinct, BatchRequestTooLong, EmptyBatchRequest, InvalidAttributeName, InvalidBatchEntryId,
     MissingParameter, QueueDoesNotExist, TooManyEntriesInBatchRequest,
@@ -239,7 +239,10 @@ async def receive_message(request: web.Request, body: Mapping[str, object]) -> R
     wait = integer(body, "WaitTimeSeconds", default_wait, 0, 20)
     timeout = integer(body, "VisibilityTimeout", None, 0, 43200)
     system_names = string_list(body, "AttributeNames") + string_list(body, "MessageSystemAttributeNames")
-    received = await queues.receive_from(queue, limit or 1, float(wait or 0), timeout)
+    attempt_id = optional_string(body, "ReceiveRequestAttemptId")
+    if attempt_id is not None:
+        fifo.check_attempt_id(attempt_id)
+    received = await queues.receive_from(queue, limit or 1, float(wait or 0), timeout, attempt_id)
     if not received:
         return {}
     return {"Messages": [_message(r, system_names, body.get("MessageAttributeNames")) for r in received]}

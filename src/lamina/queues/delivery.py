@@ -1,7 +1,12 @@
 """ReceiveMessage: what ``receiving.choose`` picks, delivered (its visibility timeout started,
 its receive counted, written through), moved to the dead-letter queue or expired; a receive that
 finds nothing parks on its queue's ``Waiters`` until a send wakes it, the next delayed or in-flight
-message becomes visible, or its wait ends."""
+message becomes visible, or its wait ends.
+
+A FIFO receive with a ReceiveRequestAttemptId that is retried within five minutes gets the same
+messages and receipt handles again, their visibility timeout started anew, as long as none of them
+was deleted, received again or had its visibility changed meanwhile (``fifo.retried``); the
+attempts are remembered in memory only (a restart forgets them)."""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Mapping
 
-from lamina.queues import messages, model, receiving
+from lamina.queues import fifo, messages, model, receiving
 from lamina.queues.errors import QueueDoesNotExist
 from lamina.queues.messages import MessageAttribute
 from lamina.queues.queue import Queue
@@ -33,14 +38,23 @@ class Received:
 
 
 class Delivery(Registry):
-    async def receive_from(self, queue: Queue, max_messages: int, wait_seconds: float,
-                           visibility_timeout: int | None = None) -> list[Received]:  # fmt: skip
+    async def receive_from(
+        self, queue: Queue, max_messages: int, wait_seconds: float, visibility_timeout: int | None = None,
+        attempt_id: str | None = None,
+    ) -> list[Received]:  # fmt: skip
+        """ReceiveMessage; ``attempt_id`` (ReceiveRequestAttemptId) counts on FIFO queues only."""
+        if not queue.fifo:
+            attempt_id = None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(0.0, wait_seconds)
+        if attempt_id is not None and not queue.deleted:
+            again = await self._retry(queue, attempt_id, visibility_timeout)
+            if again is not None:
+                return again
         while True:
             if queue.deleted:
                 raise QueueDoesNotExist("The specified queue does not exist.")
-            taken = await self._take(queue, max(1, min(10, max_messages)), visibility_timeout)
+            taken = await self._take(queue, max(1, min(10, max_messages)), visibility_timeout, attempt_id)
             if taken is None:
                 continue  # it only moved or expired messages: look again
             if taken:
@@ -53,9 +67,32 @@ class Delivery(Registry):
             timeout = remaining if upcoming is None else min(remaining, (upcoming - now) / 1000 + 0.001)
             await queue.waiters.wait(timeout)
 
-    async def _take(self, queue: Queue, limit: int, visibility_timeout: int | None) -> list[Received] | None:
-        """Deliver what ``receiving.choose`` picks now; None when it delivered nothing but moved or
-        expired messages (there may be more to deliver behind them)."""
+    async def _retry(self, queue: Queue, attempt_id: str, visibility_timeout: int | None) -> list[Received] | None:
+        """What an earlier receive with this attempt id delivered, given again with its visibility
+        timeout started anew; None if there was none in the last five minutes, or it no longer holds."""
+        now = self._now_ms()
+        earlier = queue.attempts.seen(attempt_id, now)
+        if earlier is None:
+            return None
+        again = fifo.retried(earlier, queue.messages)
+        if again is None:
+            queue.attempts.forget(attempt_id)
+            return None
+        timeout = queue.number("VisibilityTimeout") if visibility_timeout is None else visibility_timeout
+        for held in again:
+            held.visible_ms = now + timeout * 1000
+        queue.attempts.update(attempt_id, fifo.attempt(again))
+        await self._store.change_queue_messages(
+            updates=[MessageState(h.seq, h.visible_ms, h.receive_count, h.first_receive_ms) for h in again]
+        )
+        queue.waiters.wake_all()  # visible sooner than a parked receive expects, perhaps (a timeout of 0)
+        return [self._received(queue, held) for held in again]
+
+    async def _take(self, queue: Queue, limit: int, visibility_timeout: int | None,
+                    attempt_id: str | None = None) -> list[Received] | None:  # fmt: skip
+        """Deliver what ``receiving.choose`` picks now (remembered under ``attempt_id``, if given);
+        None when it delivered nothing but moved or expired messages (there may be more to deliver
+        behind them)."""
         now = self._now_ms()
         policy = model.redrive_policy(queue.attributes)
         dlq = self.by_arn(policy.dead_letter_arn) if policy is not None else None
@@ -72,6 +109,8 @@ class Delivery(Registry):
             held.first_receive_ms = held.first_receive_ms or now
             updates.append(MessageState(held.seq, held.visible_ms, held.receive_count, held.first_receive_ms))
             received.append(self._received(queue, held))
+        if attempt_id is not None and choice.deliver:
+            queue.attempts.remember(attempt_id, fifo.attempt(choice.deliver), now)
         gone = choice.expire + choice.redrive
         for held in gone:
             queue.messages.pop(held.seq, None)

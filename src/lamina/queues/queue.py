@@ -1,5 +1,6 @@
 """One queue's state in memory: its attributes and tags, its messages (in ``seq`` order, with their
-receive state), its FIFO deduplication window, and the receives waiting for a message."""
+receive state), its FIFO deduplication windows (of sends and of receive attempts), and the
+receives waiting for a message."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ class Queue:
     messages: dict[int, Held] = field(default_factory=dict)  # by seq, in seq order
     waiters: Waiters = field(default_factory=Waiters)
     deduplication: fifo.Window[asyncio.Future[Sent]] = field(default_factory=fifo.Window)
+    attempts: fifo.Window[fifo.Attempt] = field(default_factory=fifo.Window)  # by ReceiveRequestAttemptId
     purged_at: float | None = None  # time.monotonic() of the last PurgeQueue
     deleted: bool = False
 
