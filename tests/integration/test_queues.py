@@ -146,6 +146,26 @@ def test_messages_are_sent_received_with_their_attributes_and_md5s_and_deleted(s
     assert counts["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "0"
 
 
+def test_a_trace_header_sent_as_a_system_attribute_is_received_with_the_message(sqs: Any, qname: str) -> None:
+    url = sqs.create_queue(QueueName=qname)["QueueUrl"]
+    trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+    system = {"AWSTraceHeader": {"DataType": "String", "StringValue": trace}}
+    sent = sqs.send_message(QueueUrl=url, MessageBody="traced", MessageSystemAttributes=system)
+    assert sent["MD5OfMessageSystemAttributes"] == md5_of_attributes({"AWSTraceHeader": MessageAttribute("String", trace)})
+    assert "MD5OfMessageAttributes" not in sent
+    batch = sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "a", "MessageBody": "also", "MessageSystemAttributes":
+                                                           system}])["Successful"]  # fmt: skip
+    assert batch[0]["MD5OfMessageSystemAttributes"] == sent["MD5OfMessageSystemAttributes"]
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["AWSTraceHeader"],
+                              MessageAttributeNames=["All"])["Messages"]  # fmt: skip
+    assert [(m["Body"], m["Attributes"]) for m in got] == [("traced", {"AWSTraceHeader": trace}),
+                                                           ("also", {"AWSTraceHeader": trace})]  # fmt: skip
+    assert all("MessageAttributes" not in m for m in got)  # a system attribute is not a message attribute
+    wrong = {"Colour": {"DataType": "String", "StringValue": "red"}}
+    assert error_of(sqs.send_message, QueueUrl=url, MessageBody="x", MessageSystemAttributes=wrong)["Code"] == (
+        "InvalidParameterValue")
+
+
 def test_batches_answer_each_entry_and_refuse_what_sqs_refuses_whole(sqs: Any, qname: str) -> None:
     url = sqs.create_queue(QueueName=qname)["QueueUrl"]
     answer = sqs.send_message_batch(QueueUrl=url, Entries=[
@@ -230,9 +250,12 @@ def test_messages_received_max_receive_count_times_move_to_the_dead_letter_queue
     for _ in range(2):
         assert len(sqs.receive_message(QueueUrl=url, VisibilityTimeout=0)["Messages"]) == 1
     assert "Messages" not in sqs.receive_message(QueueUrl=url)  # the third receive moves it instead
-    (moved,) = sqs.receive_message(QueueUrl=dlq_url, WaitTimeSeconds=5, MessageAttributeNames=["All"])["Messages"]
+    (moved,) = sqs.receive_message(QueueUrl=dlq_url, WaitTimeSeconds=5, MessageAttributeNames=["All"],
+                                   MessageSystemAttributeNames=["DeadLetterQueueSourceArn"])["Messages"]  # fmt: skip
     assert moved["MessageId"] == sent["MessageId"] and moved["Body"] == "poison"
     assert moved["MD5OfMessageAttributes"] == sent["MD5OfMessageAttributes"]
+    source_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    assert moved["Attributes"] == {"DeadLetterQueueSourceArn": source_arn}
 
     missing = json.dumps({"deadLetterTargetArn": dlq_arn + "-absent", "maxReceiveCount": 2})
     error = error_of(sqs.set_queue_attributes, QueueUrl=url, Attributes={"RedrivePolicy": missing})

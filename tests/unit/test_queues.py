@@ -67,6 +67,22 @@ def test_bodies_outside_sqs_characters_or_too_long_are_refused() -> None:
         messages.check_size("x" * 1020, attributes, 1024)
 
 
+def test_system_attributes_are_stored_beside_message_attributes_and_kept_apart() -> None:
+    stored = messages.encode({"k": MessageAttribute("String", "v")}, {"AWSTraceHeader": "Root=1-a"})
+    assert messages.decode(stored) == {"k": MessageAttribute("String", "v")}
+    assert messages.system_of(stored) == {"AWSTraceHeader": "Root=1-a"}
+    moved = messages.with_system(stored, "DeadLetterQueueSourceArn", "arn:aws:sqs:us-east-1:000000000000:q")
+    assert messages.system_of(moved) == {"AWSTraceHeader": "Root=1-a",
+                                         "DeadLetterQueueSourceArn": "arn:aws:sqs:us-east-1:000000000000:q"}  # fmt: skip
+    assert messages.decode(moved) == messages.decode(stored) and messages.system_of(messages.encode({})) == {}
+    trace = {"AWSTraceHeader": {"DataType": "String", "StringValue": "Root=1-a"}}
+    assert messages.parse_system_attributes(trace) == {"AWSTraceHeader": MessageAttribute("String", "Root=1-a")}
+    for bad in [{"Other": trace["AWSTraceHeader"]}, {"AWSTraceHeader": {"DataType": "Number", "StringValue": "1"}},
+                {"AWSTraceHeader": "Root=1-a"}, ["AWSTraceHeader"]]:  # fmt: skip
+        with pytest.raises(InvalidParameterValue):
+            messages.parse_system_attributes(bad)
+
+
 def test_message_attribute_names_select_all_names_and_prefixes() -> None:
     a = {n: MessageAttribute("String", "v") for n in ("foo.a", "foo.b", "bar", "foobar")}
     assert set(messages.select(a, ["All"])) == set(a)

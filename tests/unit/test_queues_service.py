@@ -145,6 +145,7 @@ def test_redrive_moves_a_message_after_max_receive_count_receives() -> None:
         assert await queues.receive(ARN + "work", 1, 0) == []
         (moved,) = await queues.receive(ARN + "dlq", 1, 0)
         assert moved.message_id == sent and moved.body == "poison"
+        assert moved.attributes["DeadLetterQueueSourceArn"] == ARN + "work"
         assert [m.queue for m in await store.list_queue_messages()] == [queues.named("dlq").id]
 
     run(scenario)

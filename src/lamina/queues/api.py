@@ -158,15 +158,20 @@ async def _send(queues: Queues, queue: Queue, entry: Mapping[str, object]) -> di
     if not isinstance(body, str):
         raise MissingParameter("The request must contain the parameter MessageBody.")
     attributes = messages.parse_attributes(entry.get("MessageAttributes"))
+    system = messages.parse_system_attributes(entry.get("MessageSystemAttributes"))
     sent = await queues.send_message(
         queue, body, attributes, delay_seconds=integer(entry, "DelaySeconds", None, 0, 900),
         group_id=optional_string(entry, "MessageGroupId"),
         deduplication_id=optional_string(entry, "MessageDeduplicationId"),
+        system={name: a.string_value or "" for name, a in system.items()},
     )  # fmt: skip
     result: dict[str, object] = {"MessageId": sent.message_id, "MD5OfMessageBody": messages.md5_of_body(body)}
     digest = messages.md5_of_attributes(attributes)
     if digest is not None:
         result["MD5OfMessageAttributes"] = digest
+    system_digest = messages.md5_of_attributes(system)
+    if system_digest is not None:
+        result["MD5OfMessageSystemAttributes"] = system_digest
     if sent.sequence_number is not None:
         result["SequenceNumber"] = sent.sequence_number
     return result

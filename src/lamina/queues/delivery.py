@@ -32,7 +32,8 @@ class Received:
     body: str
     md5_of_body: str
     attributes: Mapping[str, str]  # ApproximateReceiveCount, SentTimestamp, SenderId,
-    # ApproximateFirstReceiveTimestamp; FIFO: MessageGroupId, MessageDeduplicationId, SequenceNumber
+    # ApproximateFirstReceiveTimestamp; FIFO: MessageGroupId, MessageDeduplicationId, SequenceNumber;
+    # AWSTraceHeader and DeadLetterQueueSourceArn when the message has them
     message_attributes: Mapping[str, MessageAttribute]
     md5_of_message_attributes: str | None
 
@@ -114,8 +115,12 @@ class Delivery(Registry):
         gone = choice.expire + choice.redrive
         for held in gone:
             queue.messages.pop(held.seq, None)
-        moved = [dataclasses.replace(h.stored, queue=dlq.id, visible_ms=now, receive_count=0, first_receive_ms=0,
-                                     seq=0) for h in choice.redrive] if dlq is not None else []  # fmt: skip
+        moved = [
+            dataclasses.replace(h.stored, queue=dlq.id, visible_ms=now, receive_count=0, first_receive_ms=0, seq=0,
+                                attributes=messages.with_system(h.stored.attributes, "DeadLetterQueueSourceArn",
+                                                                queue.arn))
+            for h in choice.redrive
+        ] if dlq is not None else []  # fmt: skip
         if updates:
             # Receives parked meanwhile sleep until the deadline they saw: these messages' own
             # (visible again when their timeout ends) may come sooner.
@@ -144,6 +149,7 @@ class Delivery(Registry):
             attributes["SequenceNumber"] = sequence_number(stored.seq)
         elif stored.group_id:
             attributes["MessageGroupId"] = stored.group_id
+        attributes.update(messages.system_of(stored.attributes))  # AWSTraceHeader, DeadLetterQueueSourceArn
         decoded = messages.decode(stored.attributes)
         return Received(
             message_id=stored.message_id, receipt_handle=receipt_handle(queue.name, held),

@@ -22,10 +22,12 @@ class Sending(Registry):
     async def send_message(
         self, queue: Queue, body: str, attributes: Mapping[str, MessageAttribute], *, delay_seconds: int | None = None,
         group_id: str | None = None, deduplication_id: str | None = None, consumed_outbox: Sequence[int] = (),
+        system: Mapping[str, str] | None = None,
     ) -> Sent:  # fmt: skip
         """Store a message (and remove ``consumed_outbox`` in the same transaction), then hold it
         and wake a receive waiting on the queue. A FIFO queue's duplicate within the window is
-        answered as the original was and not stored (its outbox messages are still removed)."""
+        answered as the original was and not stored (its outbox messages are still removed).
+        ``system``: its system attributes by name (AWSTraceHeader)."""
         messages.check_body(body)
         messages.check_size(body, attributes, queue.number("MaximumMessageSize"))
         now = self._now_ms()
@@ -58,7 +60,7 @@ class Sending(Registry):
                                         "include parameter that is not valid for this queue type.")  # fmt: skip
         delay = queue.number("DelaySeconds") if delay_seconds is None else delay_seconds
         stored = QueueMessage(
-            queue.id, str(uuid.uuid4()), body, messages.encode(attributes), now, now + delay * 1000,
+            queue.id, str(uuid.uuid4()), body, messages.encode(attributes, system), now, now + delay * 1000,
             group_id=group_id, dedup_id=deduplication_id if queue.fifo else None,
         )  # fmt: skip
         try:
