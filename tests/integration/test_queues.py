@@ -308,6 +308,23 @@ def test_a_fifo_receive_retried_with_its_attempt_id_gets_the_same_messages(sqs: 
     assert error["Code"] == "InvalidParameterValue" and "ReceiveRequestAttemptId" in error["Message"]
 
 
+def test_permissions_are_added_to_and_removed_from_the_queue_policy(sqs: Any, qname: str) -> None:
+    url = sqs.create_queue(QueueName=qname)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs.add_permission(QueueUrl=url, Label="partner-send", AWSAccountIds=["111122223333"], Actions=["SendMessage"])
+    policy = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"])
+    assert policy["Statement"] == [{"Sid": "partner-send", "Effect": "Allow", "Resource": arn, "Action": "SQS:SendMessage",
+                                    "Principal": {"AWS": "arn:aws:iam::111122223333:root"}}]  # fmt: skip
+    error = error_of(sqs.add_permission, QueueUrl=url, Label="partner-send", AWSAccountIds=["111122223333"],
+                     Actions=["SendMessage"])  # fmt: skip
+    assert error["Code"] == "InvalidParameterValue" and "Already exists" in error["Message"]
+    sqs.remove_permission(QueueUrl=url, Label="partner-send")
+    assert "Attributes" not in sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
+    assert error_of(sqs.remove_permission, QueueUrl=url, Label="partner-send")["Code"] == "InvalidParameterValue"
+    bad = error_of(sqs.set_queue_attributes, QueueUrl=url, Attributes={"Policy": "not json"})
+    assert bad["Code"] == "InvalidAttributeValue"
+
+
 def test_refusals_carry_sqs_codes(sqs: Any, qname: str) -> None:
     url = sqs.create_queue(QueueName=qname, Attributes={"MaximumMessageSize": "1024"})["QueueUrl"]
     cases: list[tuple[Any, dict[str, Any], str]] = [

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from lamina.queues import fifo, messages, model
+from lamina.queues import fifo, messages, model, permissions
 from lamina.queues.errors import InvalidAttributeName, InvalidAttributeValue, InvalidMessageContents
-from lamina.queues.errors import InvalidParameterValue
+from lamina.queues.errors import InvalidParameterValue, OverLimit
 from lamina.queues.messages import MessageAttribute
 from lamina.queues.receiving import Held, backlog, choose, counts, next_visible_ms
 from lamina.store.base import QueueMessage
@@ -136,6 +136,36 @@ def test_redrive_allow_policy_decides_which_sources_may_use_a_dead_letter_queue(
     by_queue = {"RedriveAllowPolicy": json.dumps({"redrivePermission": "byQueue", "sourceQueueArns": [source]})}
     assert model.allows_source(by_queue, source)
     assert not model.allows_source(by_queue, source + "2")
+
+
+def test_permissions_are_statements_of_the_queue_policy_by_label() -> None:
+    arn = "arn:aws:sqs:us-east-1:000000000000:q"
+    one = permissions.add(None, arn, "send", ["111122223333"], ["SendMessage"])
+    assert json.loads(one) == {"Version": "2012-10-17", "Id": f"{arn}/SQSDefaultPolicy", "Statement": [
+        {"Sid": "send", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+         "Action": "SQS:SendMessage", "Resource": arn}]}  # fmt: skip
+    two = permissions.add(one, arn, "both", ["111122223333", "444455556666"], ["ReceiveMessage", "*"])
+    second = json.loads(two)["Statement"][1]
+    assert second["Principal"]["AWS"] == ["arn:aws:iam::111122223333:root", "arn:aws:iam::444455556666:root"]
+    assert second["Action"] == ["SQS:ReceiveMessage", "SQS:*"]
+    assert json.loads(permissions.remove(two, arn, "send"))["Statement"] == [second]
+    assert permissions.remove(one, arn, "send") == ""
+    refusals = [
+        lambda: permissions.add(one, arn, "send", ["111122223333"], ["SendMessage"]),  # the label exists
+        lambda: permissions.add(one, arn, "bad label", ["111122223333"], ["SendMessage"]),
+        lambda: permissions.add(one, arn, "x", ["111122223333"], ["Fly"]),
+        lambda: permissions.add(one, arn, "x", ["alice"], ["SendMessage"]),
+        lambda: permissions.add(one, arn, "x", [], ["SendMessage"]),
+        lambda: permissions.remove(one, arn, "absent"),
+    ]
+    for refused in refusals:
+        with pytest.raises(InvalidParameterValue):
+            refused()
+    full = None
+    for i in range(permissions.MAX_STATEMENTS):
+        full = permissions.add(full, arn, f"p{i}", ["111122223333"], ["SendMessage"])
+    with pytest.raises(OverLimit):
+        permissions.add(full, arn, "one-more", ["111122223333"], ["SendMessage"])
 
 
 def test_the_deduplication_window_lasts_five_minutes() -> None:

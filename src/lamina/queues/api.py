@@ -17,7 +17,7 @@ from aiohttp import web
 from lamina.api import awsjson
 from lamina.api.context import services
 from lamina.errors import ApiError
-from lamina.queues import fifo, messages, model
+from lamina.queues import fifo, messages, model, permissions
 from lamina.queues.errors import (
     BatchEntryIdsNotDistinct, BatchRequestTooLong, EmptyBatchRequest, InvalidAttributeName, InvalidBatchEntryId,
     MissingParameter, QueueDoesNotExist, TooManyEntriesInBatchRequest,
@@ -144,6 +144,21 @@ async def untag_queue(request: web.Request, body: Mapping[str, object]) -> Resul
 async def list_queue_tags(request: web.Request, body: Mapping[str, object]) -> Result:
     queue = _queue(request, body)
     return {"Tags": dict(queue.tags)} if queue.tags else {}
+
+
+async def add_permission(request: web.Request, body: Mapping[str, object]) -> Result:
+    queue = _queue(request, body)
+    policy = permissions.add(queue.attribute("Policy"), queue.arn, string(body, "Label"),
+                             string_list(body, "AWSAccountIds"), string_list(body, "Actions"))  # fmt: skip
+    await _queues(request).set_attributes(queue, {"Policy": policy})
+    return {}
+
+
+async def remove_permission(request: web.Request, body: Mapping[str, object]) -> Result:
+    queue = _queue(request, body)
+    policy = permissions.remove(queue.attribute("Policy"), queue.arn, string(body, "Label"))
+    await _queues(request).set_attributes(queue, {"Policy": policy})
+    return {}
 
 
 async def purge_queue(request: web.Request, body: Mapping[str, object]) -> Result:
@@ -315,6 +330,8 @@ OPERATIONS: dict[str, Callable[[web.Request, Mapping[str, object]], Awaitable[Re
     "UntagQueue": untag_queue,
     "ListQueueTags": list_queue_tags,
     "PurgeQueue": purge_queue,
+    "AddPermission": add_permission,
+    "RemovePermission": remove_permission,
     "SendMessage": send_message,
     "SendMessageBatch": send_message_batch,
     "ReceiveMessage": receive_message,
