@@ -262,6 +262,30 @@ def test_messages_received_max_receive_count_times_move_to_the_dead_letter_queue
     assert error["Code"] == "InvalidParameterValue" and "Dead letter target does not exist" in error["Message"]
 
 
+def test_a_message_move_task_redrives_the_dead_letter_queue_to_its_source(sqs: Any, qname: str) -> None:
+    dlq_url = sqs.create_queue(QueueName=f"{qname}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1})
+    url = sqs.create_queue(QueueName=qname, Attributes={"RedrivePolicy": policy})["QueueUrl"]
+    sent = sqs.send_message(QueueUrl=url, MessageBody="poison")
+    sqs.receive_message(QueueUrl=url, VisibilityTimeout=0)
+    assert "Messages" not in sqs.receive_message(QueueUrl=url)  # moved to the dead-letter queue
+    error = error_of(sqs.start_message_move_task, SourceArn=dlq_arn.replace(qname, f"{qname}-absent"))
+    assert error["Code"] == "ResourceNotFoundException"
+    not_a_dlq = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    assert error_of(sqs.start_message_move_task, SourceArn=not_a_dlq)["Code"] == "InvalidParameterValue"
+
+    handle = sqs.start_message_move_task(SourceArn=dlq_arn, MaxNumberOfMessagesPerSecond=50)["TaskHandle"]
+    (task,) = sqs.list_message_move_tasks(SourceArn=dlq_arn, MaxResults=10)["Results"]
+    assert task["Status"] == "COMPLETED" and task["SourceArn"] == dlq_arn and task["MaxNumberOfMessagesPerSecond"] == 50
+    assert (task["ApproximateNumberOfMessagesToMove"], task["ApproximateNumberOfMessagesMoved"]) == (1, 1)
+    assert "TaskHandle" not in task  # listed only for running tasks
+    (back,) = sqs.receive_message(QueueUrl=url, MessageSystemAttributeNames=["All"])["Messages"]
+    assert back["MessageId"] == sent["MessageId"] and back["Attributes"]["ApproximateReceiveCount"] == "1"
+    assert error_of(sqs.cancel_message_move_task, TaskHandle=handle)["Code"] == "InvalidParameterValue"  # finished
+    assert error_of(sqs.cancel_message_move_task, TaskHandle="bm8=")["Code"] == "ResourceNotFoundException"
+
+
 def test_fifo_queues_keep_group_order_and_deduplicate(sqs: Any, qname: str) -> None:
     error = error_of(sqs.create_queue, QueueName=f"{qname}.fifo")  # FifoQueue missing
     assert error["Code"] == "InvalidParameterValue"

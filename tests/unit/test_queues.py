@@ -4,11 +4,12 @@ which messages a receive takes, with plain values."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 
 import pytest
 
-from lamina.queues import fifo, messages, model, permissions
+from lamina.queues import fifo, messages, model, moves, permissions
 from lamina.queues.errors import InvalidAttributeName, InvalidAttributeValue, InvalidMessageContents
 from lamina.queues.errors import InvalidParameterValue, OverLimit
 from lamina.queues.messages import MessageAttribute
@@ -216,6 +217,25 @@ def test_a_window_entry_updated_keeps_its_expiry() -> None:
     window.update("absent", "x")
     assert window.seen("k", fifo.WINDOW_MS - 1) == "second" and window.seen("absent", 0) is None
     assert window.seen("k", fifo.WINDOW_MS) is None
+
+
+def test_a_move_plan_sends_available_messages_to_their_source_or_the_destination_given() -> None:
+    source = "arn:aws:sqs:us-east-1:000000000000:work"
+    came = held(1)
+    came.stored = dataclasses.replace(came.stored, attributes=messages.encode({}, {"DeadLetterQueueSourceArn": source}))
+    queue = [came, held(2), held(3, visible_ms=500, receive_count=1)]  # 3 is in flight: not moved
+
+    def exists(arn: str) -> bool:
+        return arn == source or arn.endswith(":elsewhere")
+
+    back = moves.plan(queue, 100, None, exists)
+    assert [(h.seq, arn) for h, arn in back.moves] == [(1, source)] and [h.seq for h in back.stranded] == [2]
+    elsewhere = source.replace("work", "elsewhere")
+    there = moves.plan(queue, 100, elsewhere, exists)
+    assert [(h.seq, arn) for h, arn in there.moves] == [(1, elsewhere), (2, elsewhere)] and not there.stranded
+    assert [h.seq for h in moves.plan(queue, 100, None, lambda arn: False).stranded] == [1, 2]
+    handle = moves.task_handle(source)
+    assert moves.source_of_handle(handle) == source and moves.source_of_handle("not a handle") is None
 
 
 def test_a_standard_queue_serves_available_messages_oldest_first() -> None:

@@ -283,3 +283,39 @@ def test_a_fifo_receive_retried_with_its_attempt_id_gets_the_same_messages_and_h
         assert await queues.receive_from(standard, 1, 0, attempt_id="try-1") == []
 
     run(scenario)
+
+
+def test_a_move_task_sends_a_dead_letter_queue_s_messages_back_where_they_came_from() -> None:
+    async def scenario(store: MemoryStore, queues: Queues, clock: Clock) -> None:
+        dlq = await queues.create_queue("dlq", {}, {})
+        for name in ("work", "other"):
+            policy = json.dumps({"deadLetterTargetArn": dlq.arn, "maxReceiveCount": 1})
+            await queues.create_queue(name, {"RedrivePolicy": policy, "VisibilityTimeout": "5"}, {})
+            await queues.send(ARN + name, f"poison of {name}")
+            await queues.receive(ARN + name, 1, 0)
+        clock.now += 5
+        for name in ("work", "other"):
+            assert await queues.receive(ARN + name, 1, 0) == []  # moved to the dead-letter queue instead
+        (held,) = await queues.receive(ARN + "dlq", 1, 0, visibility_timeout=30)  # in flight: it stays
+
+        task = await queues.start_move(dlq.arn, None, 10)
+        assert (task.status, task.to_move, task.moved, task.rate) == ("COMPLETED", 1, 1, 10)
+        assert queues.move_tasks(dlq.arn) == [task]
+        back = await queues.receive(ARN + "other", 10, 0) + await queues.receive(ARN + "work", 10, 0)
+        assert [(r.body, r.attributes["ApproximateReceiveCount"]) for r in back] == [("poison of other", "1")]
+        assert "DeadLetterQueueSourceArn" not in back[0].attributes
+        assert held.body == "poison of work" and len(dlq.messages) == 1
+
+        orphan = await queues.create_queue("orphan", {}, {})
+        await queues.send(dlq.arn, "sent to the dead-letter queue itself")  # it came from no queue
+        clock.now += 30
+        failed = await queues.start_move(dlq.arn, None, None)
+        assert (failed.status, failed.to_move, failed.moved) == ("FAILED", 2, 1) and failed.failure
+        assert [r.body for r in await queues.receive(ARN + "work", 10, 0)] == ["poison of work"]
+        to_one = await queues.start_move(dlq.arn, orphan.arn, None)
+        assert (to_one.status, to_one.moved) == ("COMPLETED", 1)
+        assert [r.body for r in await queues.receive(orphan.arn, 10, 0)] == ["sent to the dead-letter queue itself"]
+        assert queues.move_tasks(dlq.arn) == [to_one, failed, task]
+        assert len(await store.list_queue_messages()) == 3 and dlq.messages == {}
+
+    run(scenario)

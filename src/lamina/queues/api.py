@@ -22,6 +22,7 @@ from lamina.queues.errors import (
     BatchEntryIdsNotDistinct, BatchRequestTooLong, EmptyBatchRequest, InvalidAttributeName, InvalidBatchEntryId,
     MissingParameter, QueueDoesNotExist, TooManyEntriesInBatchRequest,
 )  # fmt: skip
+from lamina.queues.moves import MAX_RATE
 from lamina.queues.params import integer, optional_string, string, string_list
 from lamina.queues.queue import Queue
 from lamina.queues.service import Queues, Received
@@ -318,6 +319,35 @@ async def change_message_visibility_batch(request: web.Request, body: Mapping[st
     return {"Successful": successful, "Failed": failed}
 
 
+async def start_message_move_task(request: web.Request, body: Mapping[str, object]) -> Result:
+    task = await _queues(request).start_move(string(body, "SourceArn"), optional_string(body, "DestinationArn"),
+                                             integer(body, "MaxNumberOfMessagesPerSecond", None, 1, MAX_RATE))  # fmt: skip
+    return {"TaskHandle": task.handle}
+
+
+async def list_message_move_tasks(request: web.Request, body: Mapping[str, object]) -> Result:
+    limit = integer(body, "MaxResults", 1, 1, 10) or 1
+    results = []
+    for task in _queues(request).move_tasks(string(body, "SourceArn"))[:limit]:
+        entry: dict[str, object] = {
+            "Status": task.status, "SourceArn": task.source_arn, "ApproximateNumberOfMessagesMoved": task.moved,
+            "ApproximateNumberOfMessagesToMove": task.to_move, "StartedTimestamp": task.started_ms,
+        }  # fmt: skip
+        if task.destination_arn is not None:
+            entry["DestinationArn"] = task.destination_arn
+        if task.rate is not None:
+            entry["MaxNumberOfMessagesPerSecond"] = task.rate
+        if task.failure is not None:
+            entry["FailureReason"] = task.failure
+        results.append(entry)
+    return {"Results": results}
+
+
+async def cancel_message_move_task(request: web.Request, body: Mapping[str, object]) -> Result:
+    _queues(request).cancel_move(string(body, "TaskHandle"))
+    return {}
+
+
 OPERATIONS: dict[str, Callable[[web.Request, Mapping[str, object]], Awaitable[Result]]] = {
     "CreateQueue": create_queue,
     "GetQueueUrl": get_queue_url,
@@ -332,6 +362,9 @@ OPERATIONS: dict[str, Callable[[web.Request, Mapping[str, object]], Awaitable[Re
     "PurgeQueue": purge_queue,
     "AddPermission": add_permission,
     "RemovePermission": remove_permission,
+    "StartMessageMoveTask": start_message_move_task,
+    "ListMessageMoveTasks": list_message_move_tasks,
+    "CancelMessageMoveTask": cancel_message_move_task,
     "SendMessage": send_message,
     "SendMessageBatch": send_message_batch,
     "ReceiveMessage": receive_message,

@@ -208,6 +208,13 @@ def with_system(text: str, name: str, value: str) -> str:
     return json.dumps(wire, separators=(",", ":"))
 
 
+def without_system(text: str, name: str) -> str:
+    """Stored attributes without the system attribute ``name``."""
+    wire = json.loads(text or "{}")
+    wire.pop(SYSTEM_PREFIX + name, None)
+    return json.dumps(wire, separators=(",", ":"))
+
+
 def system_of(text: str) -> dict[str, str]:
     """The system attributes among stored attributes, by name."""
     return {name[len(SYSTEM_PREFIX) :]: str(value.get("StringValue", ""))

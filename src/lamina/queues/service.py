@@ -26,6 +26,7 @@ from lamina.queues.control import Control
 from lamina.queues.delivery import Delivery, Received
 from lamina.queues.errors import ReceiptHandleIsInvalid
 from lamina.queues.messages import MessageAttribute
+from lamina.queues.moves import Moves
 from lamina.queues.queue import Queue, Sent
 from lamina.queues.receipts import Receipts, sequence_number
 from lamina.queues.receiving import Backlog, Held
@@ -49,10 +50,11 @@ def queue_arn_parts(arn: str) -> tuple[str, str, str] | None:
     return model.arn_parts(arn)
 
 
-class Queues(Control, Sending, Delivery, Receipts):
+class Queues(Control, Sending, Delivery, Receipts, Moves):
     """The queues (registry.py) and what is done with them: their lifecycle and attributes
     (control.py), sending (sending.py), receiving (delivery.py), deleting and changing visibility
-    by receipt handle (receipts.py); here, loading them back and the seam by ARN."""
+    by receipt handle (receipts.py), moving a dead-letter queue's messages back (moves.py); here,
+    loading them back and the seam by ARN."""
 
     async def load(self) -> None:
         """Read every queue and message back; messages of a queue that no longer exists (deleted
