@@ -249,8 +249,21 @@ def test_a_fifo_queue_holds_a_group_back_while_its_oldest_message_is_in_flight()
     queue = [held(1, visible_ms=500, receive_count=1, group="a"), held(2, group="a"), held(3, group="b"),
              held(4, group="a"), held(5, group="b")]  # fmt: skip
     assert take(queue, is_fifo=True) == [3, 5]
-    assert take(queue, now=500, is_fifo=True) == [1, 2, 3, 4, 5]
+    assert take(queue, now=500, is_fifo=True) == [1, 2, 4, 3, 5]  # a group's messages together
     assert take(queue, is_fifo=False) == [2, 3, 4, 5]
+
+
+def test_a_fifo_receive_takes_as_many_of_one_group_as_it_can_before_the_next() -> None:
+    queue = [held(1, group="a"), held(2, group="b"), held(3, group="a"), held(4, group="c"), held(5, group="b"),
+             held(6, group="a")]  # fmt: skip
+    assert take(queue, is_fifo=True, limit=2) == [1, 3]
+    assert take(queue, is_fifo=True, limit=4) == [1, 3, 6, 2]
+    assert take(queue, is_fifo=True) == [1, 3, 6, 2, 5, 4]
+    assert take(queue[1:], is_fifo=True, limit=3) == [2, 5, 3]  # the group of the oldest message first
+    assert take(queue, is_fifo=False, limit=4) == [1, 2, 3, 4]
+    spread = [held(i, group=f"g{i}") for i in range(1, 31)] + [held(31, group="g1")]
+    assert take(spread, is_fifo=True, limit=2) == [1, 2]  # g1's second is beyond the look ahead (20)
+    assert take(spread, is_fifo=True, limit=4) == [1, 31, 2, 3]  # within it (40)
 
 
 def test_receives_past_max_receive_count_go_to_the_dead_letter_queue_and_old_messages_expire() -> None:
