@@ -364,6 +364,8 @@ def test_refusals_carry_sqs_codes(sqs: Any, qname: str) -> None:
         (sqs.send_message, {"QueueUrl": url, "MessageBody": "x", "MessageAttributes": {
             "AWS.reserved": {"DataType": "String", "StringValue": "v"}}}, "InvalidParameterValue"),
         (sqs.receive_message, {"QueueUrl": url, "MaxNumberOfMessages": 11}, "InvalidParameterValue"),
+        (sqs.send_message, {"QueueUrl": url, "MessageBody": "x", "MessageGroupId": "no spaces"}, "InvalidParameterValue"),
+        (sqs.receive_message, {"QueueUrl": url, "ReceiveRequestAttemptId": "x" * 129}, "InvalidParameterValue"),
         (sqs.delete_message, {"QueueUrl": url, "ReceiptHandle": "garbage"}, "ReceiptHandleIsInvalid"),
         (sqs.send_message, {"QueueUrl": f"{url}-absent", "MessageBody": "x"},
          "AWS.SimpleQueueService.NonExistentQueue"),

@@ -202,12 +202,12 @@ def test_a_receive_attempt_holds_while_none_of_its_messages_changed() -> None:
     assert fifo.retried(earlier, visibility_changed) is None
 
 
-def test_receive_request_attempt_ids_are_ascii_letters_digits_and_punctuation_up_to_128() -> None:
+def test_fifo_ids_are_ascii_letters_digits_and_punctuation_up_to_128() -> None:
     for good in ["a", "A-9_x", "a" * 128, "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"]:
-        fifo.check_attempt_id(good)
+        fifo.check_id("ReceiveRequestAttemptId", good)
     for bad in ["", "a" * 129, "a b", "caf\u00e9", "tab\t"]:
-        with pytest.raises(InvalidParameterValue):
-            fifo.check_attempt_id(bad)
+        with pytest.raises(InvalidParameterValue, match="parameter MessageGroupId is invalid"):
+            fifo.check_id("MessageGroupId", bad)
 
 
 def test_a_window_entry_updated_keeps_its_expiry() -> None:

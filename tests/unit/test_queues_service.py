@@ -11,7 +11,7 @@ from typing import Awaitable, Callable
 import pytest
 
 from lamina.queues import QueueDoesNotExist
-from lamina.queues.errors import QueueDeletedRecently
+from lamina.queues.errors import InvalidParameterValue, QueueDeletedRecently
 from lamina.queues.service import MessageAttribute, Queues, queue_arn_parts
 from lamina.settings import Settings
 from lamina.store.base import Store
@@ -317,5 +317,24 @@ def test_a_move_task_sends_a_dead_letter_queue_s_messages_back_where_they_came_f
         assert [r.body for r in await queues.receive(orphan.arn, 10, 0)] == ["sent to the dead-letter queue itself"]
         assert queues.move_tasks(dlq.arn) == [to_one, failed, task]
         assert len(await store.list_queue_messages()) == 3 and dlq.messages == {}
+
+    run(scenario)
+
+
+def test_a_visibility_timeout_may_not_end_more_than_twelve_hours_after_its_receive() -> None:
+    async def scenario(store: MemoryStore, queues: Queues, clock: Clock) -> None:
+        queue = await queues.create_queue("slow", {}, {})
+        await queues.send(queue.arn, "long job")
+        (got,) = await queues.receive(queue.arn, 1, 0, visibility_timeout=7200)
+        clock.now += 3600
+        await queues.change_message_visibility(queue, got.receipt_handle, 43200 - 3600)  # ends 12 h after the receive
+        with pytest.raises(InvalidParameterValue, match=r"Total VisibilityTimeout for the message is beyond the limit"):
+            await queues.change_message_visibility(queue, got.receipt_handle, 43200 - 3599)
+        await queues.change_visibility(queue.arn, got.receipt_handle, 43200)  # the seam is not held to it
+
+        restarted = Queues(store, Settings(), base_url="http://localhost:9000", clock=clock)
+        await restarted.load()  # a first receive's time is known again from the store
+        with pytest.raises(InvalidParameterValue):
+            await restarted.change_message_visibility(restarted.named("slow"), got.receipt_handle, 43200)
 
     run(scenario)

@@ -167,6 +167,14 @@ async def purge_queue(request: web.Request, body: Mapping[str, object]) -> Resul
     return {}
 
 
+def _id(body: Mapping[str, object], name: str) -> str | None:
+    """A FIFO id member (MessageGroupId, MessageDeduplicationId, ReceiveRequestAttemptId), checked."""
+    value = optional_string(body, name)
+    if value is not None:
+        fifo.check_id(name, value)
+    return value
+
+
 async def _send(queues: Queues, queue: Queue, entry: Mapping[str, object]) -> dict[str, object]:
     if "MessageBody" not in entry:
         raise MissingParameter("The request must contain the parameter MessageBody.")
@@ -177,8 +185,7 @@ async def _send(queues: Queues, queue: Queue, entry: Mapping[str, object]) -> di
     system = messages.parse_system_attributes(entry.get("MessageSystemAttributes"))
     sent = await queues.send_message(
         queue, body, attributes, delay_seconds=integer(entry, "DelaySeconds", None, 0, 900),
-        group_id=optional_string(entry, "MessageGroupId"),
-        deduplication_id=optional_string(entry, "MessageDeduplicationId"),
+        group_id=_id(entry, "MessageGroupId"), deduplication_id=_id(entry, "MessageDeduplicationId"),
         system={name: a.string_value or "" for name, a in system.items()},
     )  # fmt: skip
     result: dict[str, object] = {"MessageId": sent.message_id, "MD5OfMessageBody": messages.md5_of_body(body)}
@@ -260,10 +267,8 @@ async def receive_message(request: web.Request, body: Mapping[str, object]) -> R
     wait = integer(body, "WaitTimeSeconds", default_wait, 0, 20)
     timeout = integer(body, "VisibilityTimeout", None, 0, 43200)
     system_names = string_list(body, "AttributeNames") + string_list(body, "MessageSystemAttributeNames")
-    attempt_id = optional_string(body, "ReceiveRequestAttemptId")
-    if attempt_id is not None:
-        fifo.check_attempt_id(attempt_id)
-    received = await queues.receive_from(queue, limit or 1, float(wait or 0), timeout, attempt_id)
+    received = await queues.receive_from(queue, limit or 1, float(wait or 0), timeout,
+                                         _id(body, "ReceiveRequestAttemptId"))  # fmt: skip
     if not received:
         return {}
     return {"Messages": [_message(r, system_names, body.get("MessageAttributeNames")) for r in received]}

@@ -82,6 +82,7 @@ class Delivery(Registry):
         timeout = queue.number("VisibilityTimeout") if visibility_timeout is None else visibility_timeout
         for held in again:
             held.visible_ms = now + timeout * 1000
+            held.received_ms = now
         queue.attempts.update(attempt_id, fifo.attempt(again))
         await self._store.change_queue_messages(
             updates=[MessageState(h.seq, h.visible_ms, h.receive_count, h.first_receive_ms) for h in again]
@@ -108,6 +109,7 @@ class Delivery(Registry):
             held.receive_count += 1
             held.visible_ms = now + timeout * 1000
             held.first_receive_ms = held.first_receive_ms or now
+            held.received_ms = now
             updates.append(MessageState(held.seq, held.visible_ms, held.receive_count, held.first_receive_ms))
             received.append(self._received(queue, held))
         if attempt_id is not None and choice.deliver:

@@ -22,7 +22,7 @@ from lamina.queues.receiving import Held
 
 WINDOW_MS = 5 * 60 * 1000
 T = TypeVar("T")
-_ATTEMPT_ID = re.compile(r"[A-Za-z0-9!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]{1,128}")
+_ID = re.compile(r"[A-Za-z0-9!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]{1,128}")
 
 
 def content_id(body: str) -> str:
@@ -35,12 +35,13 @@ def key(dedup_id: str, group_id: str | None, scope: str) -> str:
     return f"{group_id}\x00{dedup_id}" if scope == "messageGroup" else dedup_id
 
 
-def check_attempt_id(value: str) -> None:
-    """A ReceiveRequestAttemptId: 1 to 128 alphanumeric characters and punctuation."""
-    if not _ATTEMPT_ID.fullmatch(value):
+def check_id(parameter: str, value: str) -> None:
+    """A MessageGroupId, MessageDeduplicationId or ReceiveRequestAttemptId: 1 to 128 alphanumeric
+    characters and punctuation."""
+    if not _ID.fullmatch(value):
         raise InvalidParameterValue(
-            f"Value {value} for parameter ReceiveRequestAttemptId is invalid. Reason: It can only contain "
-            "alphanumeric characters and punctuation, and be at most 128 characters long."
+            f"Value {value} for parameter {parameter} is invalid. Reason: {parameter} can only include "
+            "alphanumeric and punctuation characters. 1 to 128 in length."
         )
 
 

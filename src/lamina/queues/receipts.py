@@ -55,6 +55,9 @@ class Receipts(Registry):
         return outcomes
 
     async def change_message_visibility(self, queue: Queue, handle: str, timeout: int, *, strict: bool = True) -> None:
+        """ChangeMessageVisibility: the timeout counts from now, and may not end more than 12 hours
+        after the receive that gave the handle (as SQS refuses; not ``strict``: the seam's callers,
+        which ignore a stale handle, are not held to that)."""
         if not 0 <= timeout <= MAX_VISIBILITY_S:
             raise InvalidParameterValue(f"Value {timeout} for parameter VisibilityTimeout is invalid. "
                                         f"Reason: Must be between 0 and {MAX_VISIBILITY_S}, if provided.")  # fmt: skip
@@ -69,6 +72,10 @@ class Receipts(Registry):
                     "not available for visibility timeout change."
                 )
             raise MessageNotInflight("The message referred to isn't in flight.")
+        if strict and held.received_ms and now + timeout * 1000 - held.received_ms > MAX_VISIBILITY_S * 1000:
+            raise InvalidParameterValue(f"Value {timeout} for parameter VisibilityTimeout is invalid. Reason: Total "
+                                        f"VisibilityTimeout for the message is beyond the limit [{MAX_VISIBILITY_S} "
+                                        "seconds].")  # fmt: skip
         held.visible_ms = now + timeout * 1000
         await self._store.change_queue_messages(
             updates=[MessageState(held.seq, held.visible_ms, held.receive_count, held.first_receive_ms)]

@@ -32,6 +32,7 @@ class Held:
     visible_ms: int
     receive_count: int = 0
     first_receive_ms: int = 0
+    received_ms: int = 0  # when its latest receive was (in memory only: 0 when not known)
 
     @property
     def seq(self) -> int:

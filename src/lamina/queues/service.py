@@ -71,7 +71,10 @@ class Queues(Control, Sending, Delivery, Receipts, Moves):
             if holder is None:
                 orphans.add(stored.queue)
                 continue
-            holder.messages[stored.seq] = Held(stored, stored.visible_ms, stored.receive_count, stored.first_receive_ms)
+            held = Held(stored, stored.visible_ms, stored.receive_count, stored.first_receive_ms)
+            if stored.receive_count == 1:
+                held.received_ms = stored.first_receive_ms  # its only receive: the latest
+            holder.messages[stored.seq] = held
             if holder.fifo and stored.dedup_id and now - stored.sent_ms < fifo.WINDOW_MS:
                 # A producer that retries a send after a restart gets the first answer (fifo.py).
                 sent = asyncio.get_running_loop().create_future()
