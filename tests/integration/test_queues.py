@@ -188,6 +188,9 @@ def test_batches_answer_each_entry_and_refuse_what_sqs_refuses_whole(sqs: Any, q
     assert error_of(sqs.send_message_batch, QueueUrl=url, Entries=bad_id)["QueryErrorCode"] == "InvalidBatchEntryId"
     big = [{"Id": str(i), "MessageBody": "x" * 200_000} for i in range(6)]
     assert error_of(sqs.send_message_batch, QueueUrl=url, Entries=big)["QueryErrorCode"] == "BatchRequestTooLong"
+    heavy = {"blob": {"DataType": "Binary", "BinaryValue": b"x" * 200_000}}  # attributes count too
+    big = [{"Id": str(i), "MessageBody": "x" * 100_000, "MessageAttributes": heavy} for i in range(4)]
+    assert error_of(sqs.send_message_batch, QueueUrl=url, Entries=big)["QueryErrorCode"] == "BatchRequestTooLong"
 
     got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30)["Messages"]
     assert sorted(m["Body"] for m in got) == ["one", "three"]

@@ -227,10 +227,20 @@ def _failed(entry_id: str, error: ApiError) -> dict[str, object]:
     return {"Id": entry_id, "SenderFault": True, "Code": error.code, "Message": error.message}
 
 
+def _size(entry: Mapping[str, object]) -> int:
+    """What an entry counts towards the batch's 1 MiB: its body and message attributes (those it
+    sends malformed count as nothing: the entry fails on its own)."""
+    body = str(entry.get("MessageBody", ""))
+    try:
+        return messages.message_size(body, messages.parse_attributes(entry.get("MessageAttributes")))
+    except ApiError:
+        return len(body.encode())
+
+
 async def send_message_batch(request: web.Request, body: Mapping[str, object]) -> Result:
     queues, queue = _queues(request), _queue(request, body)
     entries = _entries(body)
-    total = sum(len(str(e.get("MessageBody", "")).encode()) for e in entries)
+    total = sum(_size(e) for e in entries)
     if total > MAX_BATCH_BYTES:
         raise BatchRequestTooLong(f"Batch requests cannot be longer than {MAX_BATCH_BYTES} bytes. "
                                   f"You have sent {total} bytes.")  # fmt: skip
