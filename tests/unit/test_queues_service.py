@@ -338,3 +338,25 @@ def test_a_visibility_timeout_may_not_end_more_than_twelve_hours_after_its_recei
             await restarted.change_message_visibility(restarted.named("slow"), got.receipt_handle, 43200)
 
     run(scenario)
+
+
+def test_a_message_keeps_its_enqueue_time_in_a_standard_dead_letter_queue_and_not_in_a_fifo_one() -> None:
+    async def scenario(store: MemoryStore, queues: Queues, clock: Clock) -> None:
+        for suffix, extra in (("", {}), (".fifo", {"FifoQueue": "true"})):
+            dlq = await queues.create_queue(f"dlq{suffix}", {**extra, "MessageRetentionPeriod": "120"}, {})
+            policy = json.dumps({"deadLetterTargetArn": dlq.arn, "maxReceiveCount": 1})
+            work = await queues.create_queue(f"work{suffix}", {**extra, "RedrivePolicy": policy,
+                                                               "VisibilityTimeout": "100"}, {})  # fmt: skip
+            await queues.send(work.arn, "old", group_id="g" if suffix else None, deduplication_id="d" if suffix else None)
+        sent_s = clock.now
+        for suffix in ("", ".fifo"):
+            await queues.receive(ARN + f"work{suffix}", 1, 0)
+        clock.now += 100
+        for suffix in ("", ".fifo"):
+            assert await queues.receive(ARN + f"work{suffix}", 1, 0) == []  # moved
+        clock.now += 30  # 130 s after it was sent, 30 s after it was moved
+        assert await queues.receive(ARN + "dlq", 1, 0) == []  # past the dead-letter queue's retention: expired
+        (fifo_message,) = await queues.receive(ARN + "dlq.fifo", 1, 0)
+        assert int(fifo_message.attributes["SentTimestamp"]) == int((sent_s + 100) * 1000)
+
+    run(scenario)

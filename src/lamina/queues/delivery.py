@@ -117,8 +117,11 @@ class Delivery(Registry):
         gone = choice.expire + choice.redrive
         for held in gone:
             queue.messages.pop(held.seq, None)
+        # A message keeps its enqueue time in a standard dead-letter queue (its retention runs on);
+        # a FIFO queue's starts again, as SQS does it.
         moved = [
             dataclasses.replace(h.stored, queue=dlq.id, visible_ms=now, receive_count=0, first_receive_ms=0, seq=0,
+                                sent_ms=now if queue.fifo else h.stored.sent_ms,
                                 attributes=messages.with_system(h.stored.attributes, "DeadLetterQueueSourceArn",
                                                                 queue.arn))
             for h in choice.redrive
