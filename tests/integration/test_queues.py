@@ -151,7 +151,8 @@ def test_a_trace_header_sent_as_a_system_attribute_is_received_with_the_message(
     trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
     system = {"AWSTraceHeader": {"DataType": "String", "StringValue": trace}}
     sent = sqs.send_message(QueueUrl=url, MessageBody="traced", MessageSystemAttributes=system)
-    assert sent["MD5OfMessageSystemAttributes"] == md5_of_attributes({"AWSTraceHeader": MessageAttribute("String", trace)})
+    digest = md5_of_attributes({"AWSTraceHeader": MessageAttribute("String", trace)})
+    assert sent["MD5OfMessageSystemAttributes"] == digest
     assert "MD5OfMessageAttributes" not in sent
     batch = sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "a", "MessageBody": "also", "MessageSystemAttributes":
                                                            system}])["Successful"]  # fmt: skip
@@ -328,7 +329,9 @@ def test_a_fifo_receive_retried_with_its_attempt_id_gets_the_same_messages(sqs: 
     first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, ReceiveRequestAttemptId="attempt-1")["Messages"]
     again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, ReceiveRequestAttemptId="attempt-1")["Messages"]
     assert [m["Body"] for m in first] == ["m1", "m2"]
-    assert [(m["MessageId"], m["ReceiptHandle"]) for m in again] == [(m["MessageId"], m["ReceiptHandle"]) for m in first]
+    assert [(m["MessageId"], m["ReceiptHandle"]) for m in again] == [
+        (m["MessageId"], m["ReceiptHandle"]) for m in first
+    ]
     assert "Messages" not in sqs.receive_message(QueueUrl=url, ReceiveRequestAttemptId="attempt-2")  # in flight
     for message in again:
         sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
@@ -342,7 +345,8 @@ def test_permissions_are_added_to_and_removed_from_the_queue_policy(sqs: Any, qn
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sqs.add_permission(QueueUrl=url, Label="partner-send", AWSAccountIds=["111122223333"], Actions=["SendMessage"])
     policy = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"])
-    assert policy["Statement"] == [{"Sid": "partner-send", "Effect": "Allow", "Resource": arn, "Action": "SQS:SendMessage",
+    assert policy["Statement"] == [{"Sid": "partner-send", "Effect": "Allow", "Resource": arn,
+                                    "Action": "SQS:SendMessage",
                                     "Principal": {"AWS": "arn:aws:iam::111122223333:root"}}]  # fmt: skip
     error = error_of(sqs.add_permission, QueueUrl=url, Label="partner-send", AWSAccountIds=["111122223333"],
                      Actions=["SendMessage"])  # fmt: skip
@@ -367,7 +371,7 @@ def test_refusals_carry_sqs_codes(sqs: Any, qname: str) -> None:
         (sqs.send_message, {"QueueUrl": url, "MessageBody": "x", "MessageAttributes": {
             "AWS.reserved": {"DataType": "String", "StringValue": "v"}}}, "InvalidParameterValue"),
         (sqs.receive_message, {"QueueUrl": url, "MaxNumberOfMessages": 11}, "InvalidParameterValue"),
-        (sqs.send_message, {"QueueUrl": url, "MessageBody": "x", "MessageGroupId": "no spaces"}, "InvalidParameterValue"),
+        (sqs.send_message, {"QueueUrl": url, "MessageBody": "x", "MessageGroupId": "a b"}, "InvalidParameterValue"),
         (sqs.receive_message, {"QueueUrl": url, "ReceiveRequestAttemptId": "x" * 129}, "InvalidParameterValue"),
         (sqs.delete_message, {"QueueUrl": url, "ReceiptHandle": "garbage"}, "ReceiptHandleIsInvalid"),
         (sqs.send_message, {"QueueUrl": f"{url}-absent", "MessageBody": "x"},

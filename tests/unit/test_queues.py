@@ -73,8 +73,8 @@ def test_system_attributes_are_stored_beside_message_attributes_and_kept_apart()
     assert messages.decode(stored) == {"k": MessageAttribute("String", "v")}
     assert messages.system_of(stored) == {"AWSTraceHeader": "Root=1-a"}
     moved = messages.with_system(stored, "DeadLetterQueueSourceArn", "arn:aws:sqs:us-east-1:000000000000:q")
-    assert messages.system_of(moved) == {"AWSTraceHeader": "Root=1-a",
-                                         "DeadLetterQueueSourceArn": "arn:aws:sqs:us-east-1:000000000000:q"}  # fmt: skip
+    source = "arn:aws:sqs:us-east-1:000000000000:q"
+    assert messages.system_of(moved) == {"AWSTraceHeader": "Root=1-a", "DeadLetterQueueSourceArn": source}
     assert messages.decode(moved) == messages.decode(stored) and messages.system_of(messages.encode({})) == {}
     trace = {"AWSTraceHeader": {"DataType": "String", "StringValue": "Root=1-a"}}
     assert messages.parse_system_attributes(trace) == {"AWSTraceHeader": MessageAttribute("String", "Root=1-a")}

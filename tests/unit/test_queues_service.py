@@ -347,7 +347,8 @@ def test_a_message_keeps_its_enqueue_time_in_a_standard_dead_letter_queue_and_no
             policy = json.dumps({"deadLetterTargetArn": dlq.arn, "maxReceiveCount": 1})
             work = await queues.create_queue(f"work{suffix}", {**extra, "RedrivePolicy": policy,
                                                                "VisibilityTimeout": "100"}, {})  # fmt: skip
-            await queues.send(work.arn, "old", group_id="g" if suffix else None, deduplication_id="d" if suffix else None)
+            ids = {"group_id": "g", "deduplication_id": "d"} if suffix else {}
+            await queues.send(work.arn, "old", **ids)
         sent_s = clock.now
         for suffix in ("", ".fifo"):
             await queues.receive(ARN + f"work{suffix}", 1, 0)

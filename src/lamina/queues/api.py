@@ -335,8 +335,8 @@ async def change_message_visibility_batch(request: web.Request, body: Mapping[st
 
 
 async def start_message_move_task(request: web.Request, body: Mapping[str, object]) -> Result:
-    task = await _queues(request).start_move(string(body, "SourceArn"), optional_string(body, "DestinationArn"),
-                                             integer(body, "MaxNumberOfMessagesPerSecond", None, 1, MAX_RATE))  # fmt: skip
+    rate = integer(body, "MaxNumberOfMessagesPerSecond", None, 1, MAX_RATE)
+    task = await _queues(request).start_move(string(body, "SourceArn"), optional_string(body, "DestinationArn"), rate)
     return {"TaskHandle": task.handle}
 
 
