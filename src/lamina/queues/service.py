@@ -1,6 +1,7 @@
 """The embedded queues: their control state and their messages, in memory, written through the store.
 
-Queues are resources (kind ``sqs/queue``, key: the name); messages are rows of their own
+Queues are resources (kind ``sqs/queue``, key: the name; a name deleted less than a minute ago,
+kind ``sqs/deleted``); messages are rows of their own
 (``Store.change_queue_messages``). A message is stored (committed) before SendMessage answers and
 only then held in memory, where receives find it. Receiving, deleting and changing visibility
 decide in memory (``receiving.choose``, without awaiting, so two receives never take one message)
@@ -59,7 +60,8 @@ class Queues(Control, Sending, Delivery, Receipts, Moves):
     async def load(self) -> None:
         """Read every queue and message back; messages of a queue that no longer exists (deleted
         while they were written) are removed. A FIFO queue's deduplication window is rebuilt from
-        the messages it still holds that were sent in the last five minutes."""
+        the messages it still holds that were sent in the last five minutes; the names deleted less
+        than a minute ago are read back too (control.py)."""
         by_id: dict[str, Queue] = {}
         for resource in await self._store.list_resources(KIND):
             queue = Queue.from_doc(resource.doc, self.arn_of(resource.key))
