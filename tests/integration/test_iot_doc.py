@@ -1,59 +1,40 @@
 """docs/iot.md, run as written: its shell blocks (the AWS CLI, the `lamina` command) and its Python
-block, against a real server and a real Mosquitto."""
+block, against a real server and a real Mosquitto; the output it shows is what they print."""
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
+from tests.functions import DOC_BLOCK, Walkthrough, wait_for_logs, wait_until
 from tests.mosquitto import Mosquitto, mosquitto  # noqa: F401  (the fixture)
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "iot.md"
-VENV_BIN = Path(sys.executable).parent
-BLOCK = re.compile(r"```(?P<lang>sh|python)\n(?P<body>.*?)```", re.S)
+WARM = 'too warm: {"room": "kitchen", "temp": 28}'
 
 
-def test_the_walkthrough_runs_as_written(make_server: Any, mosquitto: Mosquitto, tmp_path: Path) -> None:
+def test_the_walkthrough_runs_as_written(make_server: Any, mosquitto: Mosquitto, tmp_path: Path) -> None:  # noqa: F811
     server = make_server(LAMINA_MQTT_URL=mosquitto.url)
     text = (DOC.read_text().replace("http://127.0.0.1:9000", server.endpoint)
             .replace("mqtt://127.0.0.1:1883", mosquitto.url).replace("port=1883", f"port={mosquitto.port}"))  # fmt: skip
-    env = {**os.environ, "PATH": f"{VENV_BIN}:{os.environ['PATH']}", "LAMINA_ENDPOINT": server.endpoint,
-           "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}  # fmt: skip
-    blocks = list(BLOCK.finditer(text))
-    assert [b["lang"] for b in blocks] == ["sh", "sh", "python", "sh"]
-    exports = ""
-    for block in blocks[:3]:
-        body = block["body"]
-        if block["lang"] == "python":
-            result = subprocess.run([sys.executable, "-c", body], capture_output=True, text=True, env=env,
-                                    cwd=tmp_path, timeout=60)  # fmt: skip
-            assert result.returncode == 0, result.stderr
-            continue
-        exports += "".join(line + "\n" for line in body.splitlines() if line.startswith("export "))
-        result = subprocess.run(["bash", "-euc", exports + body], capture_output=True, text=True, env=env,
-                                cwd=tmp_path, timeout=120)  # fmt: skip
-        assert result.returncode == 0, (body, result.stdout, result.stderr)
-        if "lamina iot rules" in body:
-            # The rule is subscribed in the background: list again until it is (before publishing).
-            deadline = time.monotonic() + 60
-            while "connected, 1 subscription" not in result.stdout and time.monotonic() < deadline:
-                time.sleep(0.2)
-                result = subprocess.run(["bash", "-euc", exports + "lamina iot rules"], capture_output=True,
-                                        text=True, env=env, cwd=tmp_path, timeout=60)  # fmt: skip
-            assert re.search(r"too_warm\s+home/\+/temp\s+thermo\s+ENABLED", result.stdout), result.stdout
-            assert f"broker: {mosquitto.url} connected, 1 subscription" in result.stdout
-    logs = blocks[3]["body"]
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        result = subprocess.run(["bash", "-c", exports + logs], capture_output=True, text=True, env=env,
-                                cwd=tmp_path, timeout=60)  # fmt: skip
-        if 'too warm: {"room": "kitchen", "temp": 28}' in result.stdout:
-            break
-        time.sleep(0.2)
-    lines = [line.split(" ", 1)[1] for line in result.stdout.strip().splitlines()]  # after each line's time
-    assert lines == ['too warm: {"room": "kitchen", "temp": 28}'], result.stdout
+    walk = Walkthrough(server.endpoint, tmp_path)
+    blocks = list(DOC_BLOCK.finditer(text))
+    assert [b["lang"] for b in blocks] == ["", "sh", "sh", "", "python", "sh", ""]
+    assert f"LAMINA_MQTT_URL={mosquitto.url} " in blocks[0]["body"]  # how the server above was started
+    walk.run("sh", blocks[1]["body"])
+    shown = walk.run("sh", blocks[2]["body"])
+    # The rule is subscribed in the background: list again until it is (before publishing).
+    listing = blocks[3]["body"].strip().splitlines()
+
+    def subscribed() -> str | None:
+        again = walk.run("sh", "lamina iot rules")
+        return again if listing[-1] in again else None
+
+    shown = shown if listing[-1] in shown else wait_until(subscribed, timeout=60)
+    assert [line.split() for line in shown.strip().splitlines()] == [line.split() for line in listing]
+    walk.run("python", blocks[4]["body"])
+    wait_for_logs(server.endpoint, "thermo", lambda lines: any(WARM in line for line in lines), timeout=60)
+    shown = walk.run("sh", blocks[5]["body"])
+    expected = blocks[6]["body"].strip().splitlines()
+    # What it prints after each line's time.
+    assert [line.split(" ", 1)[1] for line in shown.strip().splitlines()] == [e.split(" ", 1)[1] for e in expected]

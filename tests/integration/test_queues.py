@@ -101,6 +101,10 @@ def test_queues_are_created_listed_described_tagged_and_deleted(lamina: LaminaPr
     assert error["Code"] == "AWS.SimpleQueueService.NonExistentQueue" and error["QueryErrorCode"] == "QueueDoesNotExist"
     with pytest.raises(sqs.exceptions.QueueDoesNotExist):
         sqs.send_message(QueueUrl=url, MessageBody="x")
+    with pytest.raises(sqs.exceptions.QueueDeletedRecently) as recently:  # for a minute, as SQS
+        sqs.create_queue(QueueName=qname)
+    assert recently.value.response["Error"]["Code"] == "AWS.SimpleQueueService.QueueDeletedRecently"
+    assert "wait 60 seconds" in recently.value.response["Error"]["Message"]
 
 
 def test_messages_are_sent_received_with_their_attributes_and_md5s_and_deleted(sqs: Any, qname: str) -> None:
@@ -142,6 +146,27 @@ def test_messages_are_sent_received_with_their_attributes_and_md5s_and_deleted(s
     assert counts["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "0"
 
 
+def test_a_trace_header_sent_as_a_system_attribute_is_received_with_the_message(sqs: Any, qname: str) -> None:
+    url = sqs.create_queue(QueueName=qname)["QueueUrl"]
+    trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+    system = {"AWSTraceHeader": {"DataType": "String", "StringValue": trace}}
+    sent = sqs.send_message(QueueUrl=url, MessageBody="traced", MessageSystemAttributes=system)
+    digest = md5_of_attributes({"AWSTraceHeader": MessageAttribute("String", trace)})
+    assert sent["MD5OfMessageSystemAttributes"] == digest
+    assert "MD5OfMessageAttributes" not in sent
+    batch = sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "a", "MessageBody": "also", "MessageSystemAttributes":
+                                                           system}])["Successful"]  # fmt: skip
+    assert batch[0]["MD5OfMessageSystemAttributes"] == sent["MD5OfMessageSystemAttributes"]
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["AWSTraceHeader"],
+                              MessageAttributeNames=["All"])["Messages"]  # fmt: skip
+    assert [(m["Body"], m["Attributes"]) for m in got] == [("traced", {"AWSTraceHeader": trace}),
+                                                           ("also", {"AWSTraceHeader": trace})]  # fmt: skip
+    assert all("MessageAttributes" not in m for m in got)  # a system attribute is not a message attribute
+    wrong = {"Colour": {"DataType": "String", "StringValue": "red"}}
+    assert error_of(sqs.send_message, QueueUrl=url, MessageBody="x", MessageSystemAttributes=wrong)["Code"] == (
+        "InvalidParameterValue")
+
+
 def test_batches_answer_each_entry_and_refuse_what_sqs_refuses_whole(sqs: Any, qname: str) -> None:
     url = sqs.create_queue(QueueName=qname)["QueueUrl"]
     answer = sqs.send_message_batch(QueueUrl=url, Entries=[
@@ -163,6 +188,9 @@ def test_batches_answer_each_entry_and_refuse_what_sqs_refuses_whole(sqs: Any, q
     bad_id = [{"Id": "no spaces", "MessageBody": "x"}]
     assert error_of(sqs.send_message_batch, QueueUrl=url, Entries=bad_id)["QueryErrorCode"] == "InvalidBatchEntryId"
     big = [{"Id": str(i), "MessageBody": "x" * 200_000} for i in range(6)]
+    assert error_of(sqs.send_message_batch, QueueUrl=url, Entries=big)["QueryErrorCode"] == "BatchRequestTooLong"
+    heavy = {"blob": {"DataType": "Binary", "BinaryValue": b"x" * 200_000}}  # attributes count too
+    big = [{"Id": str(i), "MessageBody": "x" * 100_000, "MessageAttributes": heavy} for i in range(4)]
     assert error_of(sqs.send_message_batch, QueueUrl=url, Entries=big)["QueryErrorCode"] == "BatchRequestTooLong"
 
     got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30)["Messages"]
@@ -226,13 +254,40 @@ def test_messages_received_max_receive_count_times_move_to_the_dead_letter_queue
     for _ in range(2):
         assert len(sqs.receive_message(QueueUrl=url, VisibilityTimeout=0)["Messages"]) == 1
     assert "Messages" not in sqs.receive_message(QueueUrl=url)  # the third receive moves it instead
-    (moved,) = sqs.receive_message(QueueUrl=dlq_url, WaitTimeSeconds=5, MessageAttributeNames=["All"])["Messages"]
+    (moved,) = sqs.receive_message(QueueUrl=dlq_url, WaitTimeSeconds=5, MessageAttributeNames=["All"],
+                                   MessageSystemAttributeNames=["DeadLetterQueueSourceArn"])["Messages"]  # fmt: skip
     assert moved["MessageId"] == sent["MessageId"] and moved["Body"] == "poison"
     assert moved["MD5OfMessageAttributes"] == sent["MD5OfMessageAttributes"]
+    source_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    assert moved["Attributes"] == {"DeadLetterQueueSourceArn": source_arn}
 
     missing = json.dumps({"deadLetterTargetArn": dlq_arn + "-absent", "maxReceiveCount": 2})
     error = error_of(sqs.set_queue_attributes, QueueUrl=url, Attributes={"RedrivePolicy": missing})
     assert error["Code"] == "InvalidParameterValue" and "Dead letter target does not exist" in error["Message"]
+
+
+def test_a_message_move_task_redrives_the_dead_letter_queue_to_its_source(sqs: Any, qname: str) -> None:
+    dlq_url = sqs.create_queue(QueueName=f"{qname}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1})
+    url = sqs.create_queue(QueueName=qname, Attributes={"RedrivePolicy": policy})["QueueUrl"]
+    sent = sqs.send_message(QueueUrl=url, MessageBody="poison")
+    sqs.receive_message(QueueUrl=url, VisibilityTimeout=0)
+    assert "Messages" not in sqs.receive_message(QueueUrl=url)  # moved to the dead-letter queue
+    error = error_of(sqs.start_message_move_task, SourceArn=dlq_arn.replace(qname, f"{qname}-absent"))
+    assert error["Code"] == "ResourceNotFoundException"
+    not_a_dlq = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    assert error_of(sqs.start_message_move_task, SourceArn=not_a_dlq)["Code"] == "InvalidParameterValue"
+
+    handle = sqs.start_message_move_task(SourceArn=dlq_arn, MaxNumberOfMessagesPerSecond=50)["TaskHandle"]
+    (task,) = sqs.list_message_move_tasks(SourceArn=dlq_arn, MaxResults=10)["Results"]
+    assert task["Status"] == "COMPLETED" and task["SourceArn"] == dlq_arn and task["MaxNumberOfMessagesPerSecond"] == 50
+    assert (task["ApproximateNumberOfMessagesToMove"], task["ApproximateNumberOfMessagesMoved"]) == (1, 1)
+    assert "TaskHandle" not in task  # listed only for running tasks
+    (back,) = sqs.receive_message(QueueUrl=url, MessageSystemAttributeNames=["All"])["Messages"]
+    assert back["MessageId"] == sent["MessageId"] and back["Attributes"]["ApproximateReceiveCount"] == "1"
+    assert error_of(sqs.cancel_message_move_task, TaskHandle=handle)["Code"] == "InvalidParameterValue"  # finished
+    assert error_of(sqs.cancel_message_move_task, TaskHandle="bm8=")["Code"] == "ResourceNotFoundException"
 
 
 def test_fifo_queues_keep_group_order_and_deduplicate(sqs: Any, qname: str) -> None:
@@ -248,12 +303,14 @@ def test_fifo_queues_keep_group_order_and_deduplicate(sqs: Any, qname: str) -> N
     assert int(again["SequenceNumber"]) == sequence[0]  # a duplicate: answered as the first, not stored
 
     first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, AttributeNames=["All"])["Messages"]
-    assert [m["Body"] for m in first] == ["a1", "b1"]
+    assert [m["Body"] for m in first] == ["a1", "a2"]  # as many of one group as there are, first
     assert first[0]["Attributes"]["MessageGroupId"] == "a" and first[0]["Attributes"]["MessageDeduplicationId"] == "a1"
-    # Both groups have a message in flight: nothing more until they are deleted.
+    assert [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]] == ["b1", "b2"]
+    # Both groups have messages in flight: nothing more until they are deleted.
     assert "Messages" not in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
-    sqs.delete_message(QueueUrl=url, ReceiptHandle=first[0]["ReceiptHandle"])
-    assert [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]] == ["a2", "a3"]
+    for message in first:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    assert [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]] == ["a3"]
 
     no_group = error_of(sqs.send_message, QueueUrl=url, MessageBody="x", MessageDeduplicationId="x")
     assert no_group["Code"] == "MissingParameter"
@@ -263,6 +320,42 @@ def test_fifo_queues_keep_group_order_and_deduplicate(sqs: Any, qname: str) -> N
     one = sqs.send_message(QueueUrl=url, MessageBody="same", MessageGroupId="c")
     two = sqs.send_message(QueueUrl=url, MessageBody="same", MessageGroupId="c")
     assert one["MessageId"] == two["MessageId"]
+
+
+def test_a_fifo_receive_retried_with_its_attempt_id_gets_the_same_messages(sqs: Any, qname: str) -> None:
+    url = sqs.create_queue(QueueName=f"{qname}.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    for body in ["m1", "m2"]:
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId="g", MessageDeduplicationId=body)
+    first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, ReceiveRequestAttemptId="attempt-1")["Messages"]
+    again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, ReceiveRequestAttemptId="attempt-1")["Messages"]
+    assert [m["Body"] for m in first] == ["m1", "m2"]
+    assert [(m["MessageId"], m["ReceiptHandle"]) for m in again] == [
+        (m["MessageId"], m["ReceiptHandle"]) for m in first
+    ]
+    assert "Messages" not in sqs.receive_message(QueueUrl=url, ReceiveRequestAttemptId="attempt-2")  # in flight
+    for message in again:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    assert "Messages" not in sqs.receive_message(QueueUrl=url, ReceiveRequestAttemptId="attempt-1")  # deleted
+    error = error_of(sqs.receive_message, QueueUrl=url, ReceiveRequestAttemptId="a" * 129)
+    assert error["Code"] == "InvalidParameterValue" and "ReceiveRequestAttemptId" in error["Message"]
+
+
+def test_permissions_are_added_to_and_removed_from_the_queue_policy(sqs: Any, qname: str) -> None:
+    url = sqs.create_queue(QueueName=qname)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs.add_permission(QueueUrl=url, Label="partner-send", AWSAccountIds=["111122223333"], Actions=["SendMessage"])
+    policy = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"])
+    assert policy["Statement"] == [{"Sid": "partner-send", "Effect": "Allow", "Resource": arn,
+                                    "Action": "SQS:SendMessage",
+                                    "Principal": {"AWS": "arn:aws:iam::111122223333:root"}}]  # fmt: skip
+    error = error_of(sqs.add_permission, QueueUrl=url, Label="partner-send", AWSAccountIds=["111122223333"],
+                     Actions=["SendMessage"])  # fmt: skip
+    assert error["Code"] == "InvalidParameterValue" and "Already exists" in error["Message"]
+    sqs.remove_permission(QueueUrl=url, Label="partner-send")
+    assert "Attributes" not in sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
+    assert error_of(sqs.remove_permission, QueueUrl=url, Label="partner-send")["Code"] == "InvalidParameterValue"
+    bad = error_of(sqs.set_queue_attributes, QueueUrl=url, Attributes={"Policy": "not json"})
+    assert bad["Code"] == "InvalidAttributeValue"
 
 
 def test_refusals_carry_sqs_codes(sqs: Any, qname: str) -> None:
@@ -278,6 +371,8 @@ def test_refusals_carry_sqs_codes(sqs: Any, qname: str) -> None:
         (sqs.send_message, {"QueueUrl": url, "MessageBody": "x", "MessageAttributes": {
             "AWS.reserved": {"DataType": "String", "StringValue": "v"}}}, "InvalidParameterValue"),
         (sqs.receive_message, {"QueueUrl": url, "MaxNumberOfMessages": 11}, "InvalidParameterValue"),
+        (sqs.send_message, {"QueueUrl": url, "MessageBody": "x", "MessageGroupId": "a b"}, "InvalidParameterValue"),
+        (sqs.receive_message, {"QueueUrl": url, "ReceiveRequestAttemptId": "x" * 129}, "InvalidParameterValue"),
         (sqs.delete_message, {"QueueUrl": url, "ReceiptHandle": "garbage"}, "ReceiptHandleIsInvalid"),
         (sqs.send_message, {"QueueUrl": f"{url}-absent", "MessageBody": "x"},
          "AWS.SimpleQueueService.NonExistentQueue"),
@@ -338,10 +433,9 @@ def test_a_server_killed_with_messages_in_flight_loses_none(make_server: Any, tm
     in_flight = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=3)["Messages"]
     assert len(in_flight) == 3
     sqs.receive_message(QueueUrl=fifo_url, MaxNumberOfMessages=1, VisibilityTimeout=1)
-    reborn = sqs.create_queue(QueueName="reborn")["QueueUrl"]
-    sqs.send_message(QueueUrl=reborn, MessageBody="of the deleted queue")
-    sqs.delete_queue(QueueUrl=reborn)
-    sqs.create_queue(QueueName="reborn")  # another queue of the same name: the old one's message is not its
+    gone = sqs.create_queue(QueueName="gone")["QueueUrl"]
+    sqs.send_message(QueueUrl=gone, MessageBody="of the deleted queue")
+    sqs.delete_queue(QueueUrl=gone)
     server.kill()  # kill -9
 
     server = make_server(tmp_path / "data")
@@ -362,9 +456,10 @@ def test_a_server_killed_with_messages_in_flight_loses_none(make_server: Any, tm
             order.append(message["Body"])
             sqs.delete_message(QueueUrl=fifo_url, ReceiptHandle=message["ReceiptHandle"])
     assert order == sorted(bodies)  # the group's order too
-    reborn = sqs.get_queue_url(QueueName="reborn")["QueueUrl"]
-    counts = sqs.get_queue_attributes(QueueUrl=reborn, AttributeNames=["All"])["Attributes"]
-    assert counts["ApproximateNumberOfMessages"] == counts["ApproximateNumberOfMessagesNotVisible"] == "0"
+    with pytest.raises(sqs.exceptions.QueueDoesNotExist):
+        sqs.get_queue_url(QueueName="gone")
+    with pytest.raises(sqs.exceptions.QueueDeletedRecently):  # the minute's wait survived the kill
+        sqs.create_queue(QueueName="gone")
 
 
 def test_an_asynchronous_invocation_s_failure_record_arrives_in_its_on_failure_queue(

@@ -8,44 +8,34 @@ real functions are tested with schedules whose StartDate is seconds away
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from tests.functions import DOC_BLOCK, Walkthrough
+
 DOC = Path(__file__).resolve().parents[2] / "docs" / "schedules.md"
-VENV_BIN = Path(sys.executable).parent
 DOC_ENDPOINT = "http://127.0.0.1:9000"
-BLOCK = re.compile(r"```(?P<lang>sh|python)\n(?P<body>.*?)```", re.S)
 
 
 def test_the_walkthrough_runs_as_written(lamina: Any, tmp_path: Path) -> None:
     text = DOC.read_text().replace(DOC_ENDPOINT, lamina.endpoint)
-    env = {**os.environ, "PATH": f"{VENV_BIN}:{os.environ['PATH']}", "LAMINA_ENDPOINT": lamina.endpoint,
-           "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}  # fmt: skip
-    exports = ""
-    blocks = list(BLOCK.finditer(text))
-    assert [b["lang"] for b in blocks] == ["sh", "sh", "sh", "python", "sh"]
-    for block in blocks:
-        body = block["body"]
-        if block["lang"] == "python":
-            result = subprocess.run([sys.executable, "-c", body], capture_output=True, text=True, env=env,
-                                    cwd=tmp_path, timeout=60)  # fmt: skip
-            assert result.returncode == 0, result.stderr
-            assert result.stdout.strip() == "Europe/London"
-            continue
-        exports += "".join(line + "\n" for line in body.splitlines() if line.startswith("export "))
-        before = datetime.now(timezone.utc)
-        result = subprocess.run(["bash", "-euc", exports + body], capture_output=True, text=True, env=env,
-                                cwd=tmp_path, timeout=120)  # fmt: skip
-        assert result.returncode == 0, (body, result.stdout, result.stderr)
-        if "lamina schedules" in body:
-            listed = re.search(r"default/hello-every-minute\s+cron\(\* \* \* \* \? \*\)\s+ENABLED\s+"
-                               r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC", result.stdout)  # fmt: skip
-            assert listed, result.stdout
-            next_minute = before.replace(second=0, microsecond=0) + timedelta(minutes=1)
-            fires = datetime.strptime(listed[1], "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
-            assert fires in (next_minute, next_minute + timedelta(minutes=1))  # the minute may turn meanwhile
+    walk = Walkthrough(lamina.endpoint, tmp_path)
+    blocks = list(DOC_BLOCK.finditer(text))
+    assert [b["lang"] for b in blocks] == ["sh", "sh", "", "sh", "python", "sh"]
+    walk.run("sh", blocks[0]["body"])
+    before = datetime.now(timezone.utc)
+    expected = blocks[2]["body"].strip().splitlines()
+    shown = walk.run("sh", blocks[1]["body"]).strip().splitlines()[-len(expected) :]  # after create-schedule's
+    assert shown[0].split() == expected[0].split()  # the header
+    row = r"default/hello-every-minute\s+cron\(\* \* \* \* \? \*\)\s+ENABLED\s+(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC"
+    assert re.fullmatch(row, expected[1]) and len(expected) == 2, expected
+    listed = re.fullmatch(row, shown[1])
+    assert listed, shown
+    next_minute = before.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    fires = datetime.strptime(listed[1], "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+    assert fires in (next_minute, next_minute + timedelta(minutes=1))  # the minute may turn meanwhile
+    walk.run("sh", blocks[3]["body"])
+    assert walk.run("python", blocks[4]["body"]).strip() == "Europe/London"
+    walk.run("sh", blocks[5]["body"])

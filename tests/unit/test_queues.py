@@ -4,13 +4,14 @@ which messages a receive takes, with plain values."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 
 import pytest
 
-from lamina.queues import fifo, messages, model
+from lamina.queues import fifo, messages, model, moves, permissions
 from lamina.queues.errors import InvalidAttributeName, InvalidAttributeValue, InvalidMessageContents
-from lamina.queues.errors import InvalidParameterValue
+from lamina.queues.errors import InvalidParameterValue, OverLimit
 from lamina.queues.messages import MessageAttribute
 from lamina.queues.receiving import Held, backlog, choose, counts, next_visible_ms
 from lamina.store.base import QueueMessage
@@ -65,6 +66,22 @@ def test_bodies_outside_sqs_characters_or_too_long_are_refused() -> None:
     messages.check_size("x" * 1024, {}, 1024)
     with pytest.raises(InvalidParameterValue, match="shorter than 1024 bytes"):
         messages.check_size("x" * 1020, attributes, 1024)
+
+
+def test_system_attributes_are_stored_beside_message_attributes_and_kept_apart() -> None:
+    stored = messages.encode({"k": MessageAttribute("String", "v")}, {"AWSTraceHeader": "Root=1-a"})
+    assert messages.decode(stored) == {"k": MessageAttribute("String", "v")}
+    assert messages.system_of(stored) == {"AWSTraceHeader": "Root=1-a"}
+    moved = messages.with_system(stored, "DeadLetterQueueSourceArn", "arn:aws:sqs:us-east-1:000000000000:q")
+    source = "arn:aws:sqs:us-east-1:000000000000:q"
+    assert messages.system_of(moved) == {"AWSTraceHeader": "Root=1-a", "DeadLetterQueueSourceArn": source}
+    assert messages.decode(moved) == messages.decode(stored) and messages.system_of(messages.encode({})) == {}
+    trace = {"AWSTraceHeader": {"DataType": "String", "StringValue": "Root=1-a"}}
+    assert messages.parse_system_attributes(trace) == {"AWSTraceHeader": MessageAttribute("String", "Root=1-a")}
+    for bad in [{"Other": trace["AWSTraceHeader"]}, {"AWSTraceHeader": {"DataType": "Number", "StringValue": "1"}},
+                {"AWSTraceHeader": "Root=1-a"}, ["AWSTraceHeader"]]:  # fmt: skip
+        with pytest.raises(InvalidParameterValue):
+            messages.parse_system_attributes(bad)
 
 
 def test_message_attribute_names_select_all_names_and_prefixes() -> None:
@@ -122,6 +139,36 @@ def test_redrive_allow_policy_decides_which_sources_may_use_a_dead_letter_queue(
     assert not model.allows_source(by_queue, source + "2")
 
 
+def test_permissions_are_statements_of_the_queue_policy_by_label() -> None:
+    arn = "arn:aws:sqs:us-east-1:000000000000:q"
+    one = permissions.add(None, arn, "send", ["111122223333"], ["SendMessage"])
+    assert json.loads(one) == {"Version": "2012-10-17", "Id": f"{arn}/SQSDefaultPolicy", "Statement": [
+        {"Sid": "send", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+         "Action": "SQS:SendMessage", "Resource": arn}]}  # fmt: skip
+    two = permissions.add(one, arn, "both", ["111122223333", "444455556666"], ["ReceiveMessage", "*"])
+    second = json.loads(two)["Statement"][1]
+    assert second["Principal"]["AWS"] == ["arn:aws:iam::111122223333:root", "arn:aws:iam::444455556666:root"]
+    assert second["Action"] == ["SQS:ReceiveMessage", "SQS:*"]
+    assert json.loads(permissions.remove(two, arn, "send"))["Statement"] == [second]
+    assert permissions.remove(one, arn, "send") == ""
+    refusals = [
+        lambda: permissions.add(one, arn, "send", ["111122223333"], ["SendMessage"]),  # the label exists
+        lambda: permissions.add(one, arn, "bad label", ["111122223333"], ["SendMessage"]),
+        lambda: permissions.add(one, arn, "x", ["111122223333"], ["Fly"]),
+        lambda: permissions.add(one, arn, "x", ["alice"], ["SendMessage"]),
+        lambda: permissions.add(one, arn, "x", [], ["SendMessage"]),
+        lambda: permissions.remove(one, arn, "absent"),
+    ]
+    for refused in refusals:
+        with pytest.raises(InvalidParameterValue):
+            refused()
+    full = None
+    for i in range(permissions.MAX_STATEMENTS):
+        full = permissions.add(full, arn, f"p{i}", ["111122223333"], ["SendMessage"])
+    with pytest.raises(OverLimit):
+        permissions.add(full, arn, "one-more", ["111122223333"], ["SendMessage"])
+
+
 def test_the_deduplication_window_lasts_five_minutes() -> None:
     window: fifo.Window[str] = fifo.Window()
     key = fifo.key("d", "g", "queue")
@@ -144,6 +191,53 @@ def take(messages: list[Held], now: int = 100, limit: int = 10, *, is_fifo: bool
     return [h.seq for h in choice.deliver]
 
 
+def test_a_receive_attempt_holds_while_none_of_its_messages_changed() -> None:
+    messages = {1: held(1, visible_ms=500, receive_count=1), 2: held(2, visible_ms=500, receive_count=1)}
+    earlier = fifo.attempt([messages[2], messages[1]])
+    assert fifo.retried(earlier, messages) == [messages[2], messages[1]]  # in the order first given
+    assert fifo.retried(earlier, {2: messages[2]}) is None  # one deleted
+    received_again = {**messages, 1: held(1, visible_ms=500, receive_count=2)}
+    assert fifo.retried(earlier, received_again) is None
+    visibility_changed = {**messages, 1: held(1, visible_ms=900, receive_count=1)}
+    assert fifo.retried(earlier, visibility_changed) is None
+
+
+def test_fifo_ids_are_ascii_letters_digits_and_punctuation_up_to_128() -> None:
+    for good in ["a", "A-9_x", "a" * 128, "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"]:
+        fifo.check_id("ReceiveRequestAttemptId", good)
+    for bad in ["", "a" * 129, "a b", "caf\u00e9", "tab\t"]:
+        with pytest.raises(InvalidParameterValue, match="parameter MessageGroupId is invalid"):
+            fifo.check_id("MessageGroupId", bad)
+
+
+def test_a_window_entry_updated_keeps_its_expiry() -> None:
+    window: fifo.Window[str] = fifo.Window()
+    window.remember("k", "first", now_ms=0)
+    window.update("k", "second")
+    window.update("absent", "x")
+    assert window.seen("k", fifo.WINDOW_MS - 1) == "second" and window.seen("absent", 0) is None
+    assert window.seen("k", fifo.WINDOW_MS) is None
+
+
+def test_a_move_plan_sends_available_messages_to_their_source_or_the_destination_given() -> None:
+    source = "arn:aws:sqs:us-east-1:000000000000:work"
+    came = held(1)
+    came.stored = dataclasses.replace(came.stored, attributes=messages.encode({}, {"DeadLetterQueueSourceArn": source}))
+    queue = [came, held(2), held(3, visible_ms=500, receive_count=1)]  # 3 is in flight: not moved
+
+    def exists(arn: str) -> bool:
+        return arn == source or arn.endswith(":elsewhere")
+
+    back = moves.plan(queue, 100, None, exists)
+    assert [(h.seq, arn) for h, arn in back.moves] == [(1, source)] and [h.seq for h in back.stranded] == [2]
+    elsewhere = source.replace("work", "elsewhere")
+    there = moves.plan(queue, 100, elsewhere, exists)
+    assert [(h.seq, arn) for h, arn in there.moves] == [(1, elsewhere), (2, elsewhere)] and not there.stranded
+    assert [h.seq for h in moves.plan(queue, 100, None, lambda arn: False).stranded] == [1, 2]
+    handle = moves.task_handle(source)
+    assert moves.source_of_handle(handle) == source and moves.source_of_handle("not a handle") is None
+
+
 def test_a_standard_queue_serves_available_messages_oldest_first() -> None:
     queue = [held(1), held(2, visible_ms=500), held(3), held(4)]
     assert take(queue) == [1, 3, 4]
@@ -155,8 +249,21 @@ def test_a_fifo_queue_holds_a_group_back_while_its_oldest_message_is_in_flight()
     queue = [held(1, visible_ms=500, receive_count=1, group="a"), held(2, group="a"), held(3, group="b"),
              held(4, group="a"), held(5, group="b")]  # fmt: skip
     assert take(queue, is_fifo=True) == [3, 5]
-    assert take(queue, now=500, is_fifo=True) == [1, 2, 3, 4, 5]
+    assert take(queue, now=500, is_fifo=True) == [1, 2, 4, 3, 5]  # a group's messages together
     assert take(queue, is_fifo=False) == [2, 3, 4, 5]
+
+
+def test_a_fifo_receive_takes_as_many_of_one_group_as_it_can_before_the_next() -> None:
+    queue = [held(1, group="a"), held(2, group="b"), held(3, group="a"), held(4, group="c"), held(5, group="b"),
+             held(6, group="a")]  # fmt: skip
+    assert take(queue, is_fifo=True, limit=2) == [1, 3]
+    assert take(queue, is_fifo=True, limit=4) == [1, 3, 6, 2]
+    assert take(queue, is_fifo=True) == [1, 3, 6, 2, 5, 4]
+    assert take(queue[1:], is_fifo=True, limit=3) == [2, 5, 3]  # the group of the oldest message first
+    assert take(queue, is_fifo=False, limit=4) == [1, 2, 3, 4]
+    spread = [held(i, group=f"g{i}") for i in range(1, 31)] + [held(31, group="g1")]
+    assert take(spread, is_fifo=True, limit=2) == [1, 2]  # g1's second is beyond the look ahead (20)
+    assert take(spread, is_fifo=True, limit=4) == [1, 31, 2, 3]  # within it (40)
 
 
 def test_receives_past_max_receive_count_go_to_the_dead_letter_queue_and_old_messages_expire() -> None:

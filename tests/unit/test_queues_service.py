@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Awaitable, Callable
 
 import pytest
 
 from lamina.queues import QueueDoesNotExist
+from lamina.queues.errors import InvalidParameterValue, QueueDeletedRecently
 from lamina.queues.service import MessageAttribute, Queues, queue_arn_parts
 from lamina.settings import Settings
+from lamina.store.base import Store
 from lamina.store.memory import MemoryStore
+from lamina.store.sqlite import SqliteStore
 
 ARN = "arn:aws:sqs:us-east-1:000000000000:"
 
@@ -141,6 +145,7 @@ def test_redrive_moves_a_message_after_max_receive_count_receives() -> None:
         assert await queues.receive(ARN + "work", 1, 0) == []
         (moved,) = await queues.receive(ARN + "dlq", 1, 0)
         assert moved.message_id == sent and moved.body == "poison"
+        assert moved.attributes["DeadLetterQueueSourceArn"] == ARN + "work"
         assert [m.queue for m in await store.list_queue_messages()] == [queues.named("dlq").id]
 
     run(scenario)
@@ -202,5 +207,157 @@ def test_a_fifo_send_retried_after_a_restart_is_recognised_while_its_first_copy_
         await later.load()
         assert await later.send(ARN + "orders.fifo", "two", group_id="g", deduplication_id="d2") != second
         assert [r.body for r in await later.receive(ARN + "orders.fifo", 10, 0)] == ["two", "one", "two"]
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_a_deleted_queue_s_name_is_usable_again_a_minute_later_across_a_restart(kind: str, tmp_path: Path) -> None:
+    async def main() -> None:
+        store: Store = MemoryStore() if kind == "memory" else SqliteStore(tmp_path / "lamina.db")
+        await store.open()
+        clock = Clock()
+
+        async def started() -> Queues:
+            queues = Queues(store, Settings(), base_url="http://localhost:9000", clock=clock)
+            await queues.load()
+            return queues
+
+        queues = await started()
+        await queues.create_queue("reborn", {}, {})
+        await queues.send(ARN + "reborn", "of the deleted queue")
+        await queues.delete_queue(queues.named("reborn"))
+        with pytest.raises(QueueDeletedRecently):
+            await queues.create_queue("reborn", {}, {})
+        await queues.create_queue("other", {}, {})  # other names are not held
+        clock.now += 59
+        queues = await started()  # the wait is stored
+        with pytest.raises(QueueDeletedRecently):
+            await queues.create_queue("reborn", {}, {})
+        clock.now += 1
+        await queues.create_queue("reborn", {}, {})  # another queue: the old one's message is not its
+        assert await queues.receive(ARN + "reborn", 10, 0) == []
+        assert await store.list_resources("sqs/deleted") == []  # the record went with the name's reuse
+
+        await queues.delete_queue(queues.named("other"))
+        clock.now += 60
+        queues = await started()
+        assert await store.list_resources("sqs/deleted") == []  # past its minute: forgotten at load
+        await queues.create_queue("other", {}, {})
+        await store.close()
+
+    asyncio.run(main())
+
+
+def test_a_fifo_receive_retried_with_its_attempt_id_gets_the_same_messages_and_handles() -> None:
+    async def scenario(store: MemoryStore, queues: Queues, clock: Clock) -> None:
+        queue = await queues.create_queue("orders.fifo", {"FifoQueue": "true", "VisibilityTimeout": "30"}, {})
+        for body, group in [("a1", "a"), ("a2", "a"), ("b1", "b")]:
+            await queues.send(queue.arn, body, group_id=group, deduplication_id=body)
+        first = await queues.receive_from(queue, 2, 0, attempt_id="try-1")
+        assert [r.body for r in first] == ["a1", "a2"]
+        clock.now += 20
+        again = await queues.receive_from(queue, 10, 0, attempt_id="try-1")
+        assert again == first  # the same messages, receipt handles and receive counts
+        clock.now += 20  # 40 s after the first receive: the retry started the visibility timeout anew
+        assert [r.body for r in await queues.receive_from(queue, 10, 0, attempt_id="try-2")] == ["b1"]
+        assert await queues.receive_from(queue, 10, 0) == []  # group a is still in flight
+        (stored_a1,) = [m for m in await store.list_queue_messages() if m.body == "a1"]
+        assert stored_a1.visible_ms == (clock.now - 20 + 30) * 1000  # the new timeout is stored
+
+        await queues.delete_message(queue, first[0].receipt_handle)
+        assert await queues.receive_from(queue, 10, 0, attempt_id="try-1") == []  # a receive of its own now
+        await queues.change_message_visibility(queue, first[1].receipt_handle, 0)
+        (a2,) = await queues.receive_from(queue, 10, 0, attempt_id="try-3")
+        assert a2.body == "a2" and a2.attributes["ApproximateReceiveCount"] == "2"
+        await queues.change_message_visibility(queue, a2.receipt_handle, 5)  # its visibility changed
+        assert await queues.receive_from(queue, 10, 0, attempt_id="try-3") == []
+
+        clock.now += 5 * 60 + 1  # every visibility timeout and the attempts' window have passed
+        (later,) = await queues.receive_from(queue, 1, 0, attempt_id="try-2")
+        assert later.body == "a2" and later.attributes["ApproximateReceiveCount"] == "3"
+
+        standard = await queues.create_queue("jobs", {}, {})  # the id counts on FIFO queues only
+        await queues.send(standard.arn, "j1")
+        assert len(await queues.receive_from(standard, 1, 0, attempt_id="try-1")) == 1
+        assert await queues.receive_from(standard, 1, 0, attempt_id="try-1") == []
+
+    run(scenario)
+
+
+def test_a_move_task_sends_a_dead_letter_queue_s_messages_back_where_they_came_from() -> None:
+    async def scenario(store: MemoryStore, queues: Queues, clock: Clock) -> None:
+        dlq = await queues.create_queue("dlq", {}, {})
+        for name in ("work", "other"):
+            policy = json.dumps({"deadLetterTargetArn": dlq.arn, "maxReceiveCount": 1})
+            await queues.create_queue(name, {"RedrivePolicy": policy, "VisibilityTimeout": "5"}, {})
+            await queues.send(ARN + name, f"poison of {name}")
+            await queues.receive(ARN + name, 1, 0)
+        clock.now += 5
+        for name in ("work", "other"):
+            assert await queues.receive(ARN + name, 1, 0) == []  # moved to the dead-letter queue instead
+        (held,) = await queues.receive(ARN + "dlq", 1, 0, visibility_timeout=30)  # in flight: it stays
+
+        task = await queues.start_move(dlq.arn, None, 10)
+        assert (task.status, task.to_move, task.moved, task.rate) == ("COMPLETED", 1, 1, 10)
+        assert queues.move_tasks(dlq.arn) == [task]
+        back = await queues.receive(ARN + "other", 10, 0) + await queues.receive(ARN + "work", 10, 0)
+        assert [(r.body, r.attributes["ApproximateReceiveCount"]) for r in back] == [("poison of other", "1")]
+        assert "DeadLetterQueueSourceArn" not in back[0].attributes
+        assert held.body == "poison of work" and len(dlq.messages) == 1
+
+        orphan = await queues.create_queue("orphan", {}, {})
+        await queues.send(dlq.arn, "sent to the dead-letter queue itself")  # it came from no queue
+        clock.now += 30
+        failed = await queues.start_move(dlq.arn, None, None)
+        assert (failed.status, failed.to_move, failed.moved) == ("FAILED", 2, 1) and failed.failure
+        assert [r.body for r in await queues.receive(ARN + "work", 10, 0)] == ["poison of work"]
+        to_one = await queues.start_move(dlq.arn, orphan.arn, None)
+        assert (to_one.status, to_one.moved) == ("COMPLETED", 1)
+        assert [r.body for r in await queues.receive(orphan.arn, 10, 0)] == ["sent to the dead-letter queue itself"]
+        assert queues.move_tasks(dlq.arn) == [to_one, failed, task]
+        assert len(await store.list_queue_messages()) == 3 and dlq.messages == {}
+
+    run(scenario)
+
+
+def test_a_visibility_timeout_may_not_end_more_than_twelve_hours_after_its_receive() -> None:
+    async def scenario(store: MemoryStore, queues: Queues, clock: Clock) -> None:
+        queue = await queues.create_queue("slow", {}, {})
+        await queues.send(queue.arn, "long job")
+        (got,) = await queues.receive(queue.arn, 1, 0, visibility_timeout=7200)
+        clock.now += 3600
+        await queues.change_message_visibility(queue, got.receipt_handle, 43200 - 3600)  # ends 12 h after the receive
+        with pytest.raises(InvalidParameterValue, match=r"Total VisibilityTimeout for the message is beyond the limit"):
+            await queues.change_message_visibility(queue, got.receipt_handle, 43200 - 3599)
+        await queues.change_visibility(queue.arn, got.receipt_handle, 43200)  # the seam is not held to it
+
+        restarted = Queues(store, Settings(), base_url="http://localhost:9000", clock=clock)
+        await restarted.load()  # a first receive's time is known again from the store
+        with pytest.raises(InvalidParameterValue):
+            await restarted.change_message_visibility(restarted.named("slow"), got.receipt_handle, 43200)
+
+    run(scenario)
+
+
+def test_a_message_keeps_its_enqueue_time_in_a_standard_dead_letter_queue_and_not_in_a_fifo_one() -> None:
+    async def scenario(store: MemoryStore, queues: Queues, clock: Clock) -> None:
+        for suffix, extra in (("", {}), (".fifo", {"FifoQueue": "true"})):
+            dlq = await queues.create_queue(f"dlq{suffix}", {**extra, "MessageRetentionPeriod": "120"}, {})
+            policy = json.dumps({"deadLetterTargetArn": dlq.arn, "maxReceiveCount": 1})
+            work = await queues.create_queue(f"work{suffix}", {**extra, "RedrivePolicy": policy,
+                                                               "VisibilityTimeout": "100"}, {})  # fmt: skip
+            ids = {"group_id": "g", "deduplication_id": "d"} if suffix else {}
+            await queues.send(work.arn, "old", **ids)
+        sent_s = clock.now
+        for suffix in ("", ".fifo"):
+            await queues.receive(ARN + f"work{suffix}", 1, 0)
+        clock.now += 100
+        for suffix in ("", ".fifo"):
+            assert await queues.receive(ARN + f"work{suffix}", 1, 0) == []  # moved
+        clock.now += 30  # 130 s after it was sent, 30 s after it was moved
+        assert await queues.receive(ARN + "dlq", 1, 0) == []  # past the dead-letter queue's retention: expired
+        (fifo_message,) = await queues.receive(ARN + "dlq.fifo", 1, 0)
+        assert int(fifo_message.attributes["SentTimestamp"]) == int((sent_s + 100) * 1000)
 
     run(scenario)

@@ -17,11 +17,12 @@ from aiohttp import web
 from lamina.api import awsjson
 from lamina.api.context import services
 from lamina.errors import ApiError
-from lamina.queues import messages, model
+from lamina.queues import fifo, messages, model, permissions
 from lamina.queues.errors import (
     BatchEntryIdsNotDistinct, BatchRequestTooLong, EmptyBatchRequest, InvalidAttributeName, InvalidBatchEntryId,
     MissingParameter, QueueDoesNotExist, TooManyEntriesInBatchRequest,
 )  # fmt: skip
+from lamina.queues.moves import MAX_RATE
 from lamina.queues.params import integer, optional_string, string, string_list
 from lamina.queues.queue import Queue
 from lamina.queues.service import Queues, Received
@@ -146,9 +147,32 @@ async def list_queue_tags(request: web.Request, body: Mapping[str, object]) -> R
     return {"Tags": dict(queue.tags)} if queue.tags else {}
 
 
+async def add_permission(request: web.Request, body: Mapping[str, object]) -> Result:
+    queue = _queue(request, body)
+    policy = permissions.add(queue.attribute("Policy"), queue.arn, string(body, "Label"),
+                             string_list(body, "AWSAccountIds"), string_list(body, "Actions"))  # fmt: skip
+    await _queues(request).set_attributes(queue, {"Policy": policy})
+    return {}
+
+
+async def remove_permission(request: web.Request, body: Mapping[str, object]) -> Result:
+    queue = _queue(request, body)
+    policy = permissions.remove(queue.attribute("Policy"), queue.arn, string(body, "Label"))
+    await _queues(request).set_attributes(queue, {"Policy": policy})
+    return {}
+
+
 async def purge_queue(request: web.Request, body: Mapping[str, object]) -> Result:
     await _queues(request).purge(_queue(request, body))
     return {}
+
+
+def _id(body: Mapping[str, object], name: str) -> str | None:
+    """A FIFO id member (MessageGroupId, MessageDeduplicationId, ReceiveRequestAttemptId), checked."""
+    value = optional_string(body, name)
+    if value is not None:
+        fifo.check_id(name, value)
+    return value
 
 
 async def _send(queues: Queues, queue: Queue, entry: Mapping[str, object]) -> dict[str, object]:
@@ -158,15 +182,19 @@ async def _send(queues: Queues, queue: Queue, entry: Mapping[str, object]) -> di
     if not isinstance(body, str):
         raise MissingParameter("The request must contain the parameter MessageBody.")
     attributes = messages.parse_attributes(entry.get("MessageAttributes"))
+    system = messages.parse_system_attributes(entry.get("MessageSystemAttributes"))
     sent = await queues.send_message(
         queue, body, attributes, delay_seconds=integer(entry, "DelaySeconds", None, 0, 900),
-        group_id=optional_string(entry, "MessageGroupId"),
-        deduplication_id=optional_string(entry, "MessageDeduplicationId"),
+        group_id=_id(entry, "MessageGroupId"), deduplication_id=_id(entry, "MessageDeduplicationId"),
+        system={name: a.string_value or "" for name, a in system.items()},
     )  # fmt: skip
     result: dict[str, object] = {"MessageId": sent.message_id, "MD5OfMessageBody": messages.md5_of_body(body)}
     digest = messages.md5_of_attributes(attributes)
     if digest is not None:
         result["MD5OfMessageAttributes"] = digest
+    system_digest = messages.md5_of_attributes(system)
+    if system_digest is not None:
+        result["MD5OfMessageSystemAttributes"] = system_digest
     if sent.sequence_number is not None:
         result["SequenceNumber"] = sent.sequence_number
     return result
@@ -199,10 +227,20 @@ def _failed(entry_id: str, error: ApiError) -> dict[str, object]:
     return {"Id": entry_id, "SenderFault": True, "Code": error.code, "Message": error.message}
 
 
+def _size(entry: Mapping[str, object]) -> int:
+    """What an entry counts towards the batch's 1 MiB: its body and message attributes (those it
+    sends malformed count as nothing: the entry fails on its own)."""
+    body = str(entry.get("MessageBody", ""))
+    try:
+        return messages.message_size(body, messages.parse_attributes(entry.get("MessageAttributes")))
+    except ApiError:
+        return len(body.encode())
+
+
 async def send_message_batch(request: web.Request, body: Mapping[str, object]) -> Result:
     queues, queue = _queues(request), _queue(request, body)
     entries = _entries(body)
-    total = sum(len(str(e.get("MessageBody", "")).encode()) for e in entries)
+    total = sum(_size(e) for e in entries)
     if total > MAX_BATCH_BYTES:
         raise BatchRequestTooLong(f"Batch requests cannot be longer than {MAX_BATCH_BYTES} bytes. "
                                   f"You have sent {total} bytes.")  # fmt: skip
@@ -239,7 +277,8 @@ async def receive_message(request: web.Request, body: Mapping[str, object]) -> R
     wait = integer(body, "WaitTimeSeconds", default_wait, 0, 20)
     timeout = integer(body, "VisibilityTimeout", None, 0, 43200)
     system_names = string_list(body, "AttributeNames") + string_list(body, "MessageSystemAttributeNames")
-    received = await queues.receive_from(queue, limit or 1, float(wait or 0), timeout)
+    received = await queues.receive_from(queue, limit or 1, float(wait or 0), timeout,
+                                         _id(body, "ReceiveRequestAttemptId"))  # fmt: skip
     if not received:
         return {}
     return {"Messages": [_message(r, system_names, body.get("MessageAttributeNames")) for r in received]}
@@ -295,6 +334,35 @@ async def change_message_visibility_batch(request: web.Request, body: Mapping[st
     return {"Successful": successful, "Failed": failed}
 
 
+async def start_message_move_task(request: web.Request, body: Mapping[str, object]) -> Result:
+    rate = integer(body, "MaxNumberOfMessagesPerSecond", None, 1, MAX_RATE)
+    task = await _queues(request).start_move(string(body, "SourceArn"), optional_string(body, "DestinationArn"), rate)
+    return {"TaskHandle": task.handle}
+
+
+async def list_message_move_tasks(request: web.Request, body: Mapping[str, object]) -> Result:
+    limit = integer(body, "MaxResults", 1, 1, 10) or 1
+    results = []
+    for task in _queues(request).move_tasks(string(body, "SourceArn"))[:limit]:
+        entry: dict[str, object] = {
+            "Status": task.status, "SourceArn": task.source_arn, "ApproximateNumberOfMessagesMoved": task.moved,
+            "ApproximateNumberOfMessagesToMove": task.to_move, "StartedTimestamp": task.started_ms,
+        }  # fmt: skip
+        if task.destination_arn is not None:
+            entry["DestinationArn"] = task.destination_arn
+        if task.rate is not None:
+            entry["MaxNumberOfMessagesPerSecond"] = task.rate
+        if task.failure is not None:
+            entry["FailureReason"] = task.failure
+        results.append(entry)
+    return {"Results": results}
+
+
+async def cancel_message_move_task(request: web.Request, body: Mapping[str, object]) -> Result:
+    _queues(request).cancel_move(string(body, "TaskHandle"))
+    return {}
+
+
 OPERATIONS: dict[str, Callable[[web.Request, Mapping[str, object]], Awaitable[Result]]] = {
     "CreateQueue": create_queue,
     "GetQueueUrl": get_queue_url,
@@ -307,6 +375,11 @@ OPERATIONS: dict[str, Callable[[web.Request, Mapping[str, object]], Awaitable[Re
     "UntagQueue": untag_queue,
     "ListQueueTags": list_queue_tags,
     "PurgeQueue": purge_queue,
+    "AddPermission": add_permission,
+    "RemovePermission": remove_permission,
+    "StartMessageMoveTask": start_message_move_task,
+    "ListMessageMoveTasks": list_message_move_tasks,
+    "CancelMessageMoveTask": cancel_message_move_task,
     "SendMessage": send_message,
     "SendMessageBatch": send_message_batch,
     "ReceiveMessage": receive_message,

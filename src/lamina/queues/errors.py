@@ -101,3 +101,11 @@ class InvalidBatchEntryId(SqsError):
 class UnsupportedOperation(SqsError):
     code = "UnsupportedOperation"
     query_code = "AWS.SimpleQueueService.UnsupportedOperation"
+
+
+class OverLimit(SqsError):
+    code = "OverLimit"
+
+
+class ResourceNotFoundException(SqsError):
+    code = "ResourceNotFoundException"

@@ -1,6 +1,8 @@
-"""FIFO queues' deduplication window (pure): a MessageDeduplicationId (given, or the SHA-256 of
+"""FIFO queues' deduplication windows (pure): a MessageDeduplicationId (given, or the SHA-256 of
 the body with ContentBasedDeduplication) seen in the last five minutes makes SendMessage answer as
-it did the first time, without storing the message again.
+it did the first time, without storing the message again; a ReceiveRequestAttemptId seen in the
+last five minutes makes ReceiveMessage give the same messages and receipt handles again, if none
+of them was deleted, received again or had its visibility changed since (``retried``).
 
 The window is kept in memory. A restart rebuilds it from the messages the queue still holds
 (``Queues.load``): a send retried after a crash is still recognised while its first copy waits in
@@ -11,11 +13,16 @@ minutes; Lamina's is at most that).
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Iterable, Mapping, TypeVar
+
+from lamina.queues.errors import InvalidParameterValue
+from lamina.queues.receiving import Held
 
 WINDOW_MS = 5 * 60 * 1000
 T = TypeVar("T")
+_ID = re.compile(r"[A-Za-z0-9!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]{1,128}")
 
 
 def content_id(body: str) -> str:
@@ -26,6 +33,41 @@ def content_id(body: str) -> str:
 def key(dedup_id: str, group_id: str | None, scope: str) -> str:
     """The window's key: per queue, or per message group with DeduplicationScope ``messageGroup``."""
     return f"{group_id}\x00{dedup_id}" if scope == "messageGroup" else dedup_id
+
+
+def check_id(parameter: str, value: str) -> None:
+    """A MessageGroupId, MessageDeduplicationId or ReceiveRequestAttemptId: 1 to 128 alphanumeric
+    characters and punctuation."""
+    if not _ID.fullmatch(value):
+        raise InvalidParameterValue(
+            f"Value {value} for parameter {parameter} is invalid. Reason: {parameter} can only include "
+            "alphanumeric and punctuation characters. 1 to 128 in length."
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """What a receive with a ReceiveRequestAttemptId delivered: each message's ``(seq, receive
+    count, visible_ms)`` as that receive left it."""
+
+    taken: tuple[tuple[int, int, int], ...]
+
+
+def attempt(delivered: Iterable[Held]) -> Attempt:
+    return Attempt(tuple((h.seq, h.receive_count, h.visible_ms) for h in delivered))
+
+
+def retried(earlier: Attempt, messages: Mapping[int, Held]) -> list[Held] | None:
+    """The messages a retried receive gets again (in the order first given), or None when one of
+    them was deleted, received again or had its visibility changed since: then the retry is a
+    receive of its own."""
+    again = []
+    for seq, count, visible_ms in earlier.taken:
+        held = messages.get(seq)
+        if held is None or held.receive_count != count or held.visible_ms != visible_ms:
+            return None
+        again.append(held)
+    return again
 
 
 @dataclass(slots=True)
@@ -48,6 +90,12 @@ class Window(Generic[T]):
     def remember(self, dedup_key: str, value: T, now_ms: int) -> None:
         self._entries.pop(dedup_key, None)
         self._entries[dedup_key] = _Entry(value, now_ms + WINDOW_MS)
+
+    def update(self, dedup_key: str, value: T) -> None:
+        """Answer ``value`` for a key from now on, until the key's window ends as it would have."""
+        entry = self._entries.get(dedup_key)
+        if entry is not None:
+            entry.value = value
 
     def forget(self, dedup_key: str) -> None:
         self._entries.pop(dedup_key, None)

@@ -4,6 +4,11 @@ MD5OfMessageBody is the MD5 of the body's UTF-8 bytes. MD5OfMessageAttributes is
 attributes sorted by name, each encoded as: the name, the data type (each as a 4-byte big-endian
 length and UTF-8 bytes), a transport byte (1: String and Number, 2: Binary), the value (4-byte
 length and bytes). SDKs (the Java one, the CLI's older releases) check both against their own.
+MD5OfMessageSystemAttributes digests the system attributes a message is sent with the same way.
+
+A message's system attributes (AWSTraceHeader, sent with it; DeadLetterQueueSourceArn, given it when
+it is moved to a dead-letter queue) are stored beside its message attributes, under the prefix
+``AWS.`` that no message attribute may have (``encode``, ``system_of``).
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from typing import Mapping
 from lamina.queues.errors import InvalidMessageContents, InvalidParameterValue
 
 MAX_ATTRIBUTES = 10
+SYSTEM_PREFIX = "AWS."  # reserved: a message attribute's name may not start with it
+SENDABLE_SYSTEM = ("AWSTraceHeader",)
 # Characters SQS accepts in a body and in attribute strings (XML 1.0's).
 _INVALID = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,256}$")
@@ -167,14 +174,60 @@ def to_wire(attributes: Attributes) -> dict[str, dict[str, str]]:
     return wire
 
 
-def encode(attributes: Attributes) -> str:
-    return json.dumps(to_wire(attributes), separators=(",", ":"))
+def parse_system_attributes(raw: object) -> dict[str, MessageAttribute]:
+    """SendMessage's MessageSystemAttributes: AWSTraceHeader, a String, is the one SQS takes."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise InvalidParameterValue("MessageSystemAttributes must be a map.")
+    parsed: dict[str, MessageAttribute] = {}
+    for name, value in raw.items():
+        if name not in SENDABLE_SYSTEM:
+            raise InvalidParameterValue(f"Message system attribute name '{name}' is invalid.")
+        if not isinstance(value, dict):
+            raise InvalidParameterValue(f"The message system attribute '{name}' must contain a DataType.")
+        attribute = _attribute(name, value)
+        if attribute.data_type != "String":
+            raise InvalidParameterValue(f"The message system attribute '{name}' must be of type String.")
+        parsed[name] = attribute
+    return parsed
+
+
+def encode(attributes: Attributes, system: Mapping[str, str] | None = None) -> str:
+    """Message attributes, and system attributes by name (``AWS.<name>``), as the store keeps them."""
+    wire: dict[str, dict[str, str]] = to_wire(attributes)
+    for name, value in (system or {}).items():
+        wire[SYSTEM_PREFIX + name] = {"DataType": "String", "StringValue": value}
+    return json.dumps(wire, separators=(",", ":"))
+
+
+def with_system(text: str, name: str, value: str) -> str:
+    """Stored attributes with the system attribute ``name`` set to ``value``."""
+    wire = json.loads(text or "{}")
+    wire[SYSTEM_PREFIX + name] = {"DataType": "String", "StringValue": value}
+    return json.dumps(wire, separators=(",", ":"))
+
+
+def without_system(text: str, name: str) -> str:
+    """Stored attributes without the system attribute ``name``."""
+    wire = json.loads(text or "{}")
+    wire.pop(SYSTEM_PREFIX + name, None)
+    return json.dumps(wire, separators=(",", ":"))
+
+
+def system_of(text: str) -> dict[str, str]:
+    """The system attributes among stored attributes, by name."""
+    return {name[len(SYSTEM_PREFIX) :]: str(value.get("StringValue", ""))
+            for name, value in json.loads(text or "{}").items() if name.startswith(SYSTEM_PREFIX)}  # fmt: skip
 
 
 def decode(text: str) -> dict[str, MessageAttribute]:
-    """Stored attributes back as values (what ``encode`` wrote, or an outbox message's)."""
+    """Stored message attributes back as values (what ``encode`` wrote, or an outbox message's),
+    without the system attributes."""
     decoded: dict[str, MessageAttribute] = {}
     for name, value in json.loads(text or "{}").items():
+        if name.startswith(SYSTEM_PREFIX):
+            continue
         if "BinaryValue" in value:
             decoded[name] = MessageAttribute(value["DataType"], binary_value=base64.b64decode(value["BinaryValue"]))
         else:

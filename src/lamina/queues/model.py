@@ -128,9 +128,22 @@ def normalise(raw: Mapping[str, object], *, fifo: bool, creating: bool) -> dict[
             out[name] = _redrive_policy(value) if value else ""
         elif name == "RedriveAllowPolicy":
             out[name] = _redrive_allow_policy(value) if value else ""
+        elif name == "Policy":
+            out[name] = _policy(value) if value else ""
         else:
             out[name] = value
     return out
+
+
+def _policy(value: str) -> str:
+    """A queue policy: a JSON object (stored as given; not enforced)."""
+    try:
+        doc = json.loads(value)
+    except (ValueError, RecursionError):
+        doc = None
+    if not isinstance(doc, dict):
+        raise _invalid("Policy")
+    return value
 
 
 def _redrive_policy(value: str) -> str:

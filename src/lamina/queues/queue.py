@@ -1,16 +1,20 @@
 """One queue's state in memory: its attributes and tags, its messages (in ``seq`` order, with their
-receive state), its FIFO deduplication window, and the receives waiting for a message."""
+receive state), its FIFO deduplication windows (of sends and of receive attempts), and the
+receives waiting for a message."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from lamina.queues import fifo, model
 from lamina.queues.receiving import Held
 from lamina.tasks import Waiters
+
+if TYPE_CHECKING:
+    from lamina.queues.moves import MoveTask
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +37,8 @@ class Queue:
     messages: dict[int, Held] = field(default_factory=dict)  # by seq, in seq order
     waiters: Waiters = field(default_factory=Waiters)
     deduplication: fifo.Window[asyncio.Future[Sent]] = field(default_factory=fifo.Window)
+    attempts: fifo.Window[fifo.Attempt] = field(default_factory=fifo.Window)  # by ReceiveRequestAttemptId
+    move_tasks: list[MoveTask] = field(default_factory=list)  # as a dead-letter queue, the most recent first
     purged_at: float | None = None  # time.monotonic() of the last PurgeQueue
     deleted: bool = False
 

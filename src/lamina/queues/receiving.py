@@ -4,7 +4,10 @@ at a time ``now_ms``, tested with plain values.
 A message is available once its ``visible_ms`` has passed (its delay, or the visibility timeout of
 its last receive). A standard queue serves available messages oldest first. A FIFO queue serves a
 message group strictly in order: a group whose oldest message is in flight (or still delayed) is
-skipped whole, so nothing overtakes it. Messages past the retention period are expired, not served;
+skipped whole, so nothing overtakes it; and, as SQS does, a receive takes as many messages of one
+group as it can before the next group's (groups in the order of their oldest message, looking
+``GROUPING_REACH`` times the receive's limit ahead), so that other consumers can take the other
+groups. Messages past the retention period are expired, not served;
 those received ``max_receive_count`` times already are moved to the dead-letter queue instead.
 """
 
@@ -15,6 +18,11 @@ from typing import Iterable, NamedTuple
 
 from lamina.store.base import QueueMessage
 
+# A FIFO receive looks at up to this many times its limit of available messages for more of one
+# group (SQS "attempts" to fill a receive from one group): a long backlog of many groups is not
+# read whole by every receive.
+GROUPING_REACH = 10
+
 
 @dataclass(slots=True)
 class Held:
@@ -24,6 +32,7 @@ class Held:
     visible_ms: int
     receive_count: int = 0
     first_receive_ms: int = 0
+    received_ms: int = 0  # when its latest receive was (in memory only: 0 when not known)
 
     @property
     def seq(self) -> int:
@@ -48,6 +57,8 @@ def choose(
     messages met on the way that expire or go to the dead-letter queue."""
     choice = Choice()
     blocked: set[str | None] = set()
+    by_group: dict[str | None, list[Held]] = {}  # FIFO: what each group can deliver, groups in order
+    available = 0
     for held in messages:
         if held.stored.sent_ms + retention_ms <= now_ms:
             choice.expire.append(held)
@@ -62,9 +73,17 @@ def choose(
         if max_receive_count is not None and held.receive_count >= max_receive_count:
             choice.redrive.append(held)
             continue
+        if fifo:
+            by_group.setdefault(group, []).append(held)
+            available += 1
+            if len(by_group[group]) == limit or available == limit * GROUPING_REACH:
+                break  # this group fills the receive, or the look for more of a group has gone far enough
+            continue
         choice.deliver.append(held)
         if len(choice.deliver) == limit:
             break  # what lies beyond is for the next receive (expiring included)
+    for grouped in by_group.values():
+        choice.deliver.extend(grouped[: limit - len(choice.deliver)])
     return choice
 
 

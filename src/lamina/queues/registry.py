@@ -1,0 +1,71 @@
+"""The queues a server has, found by name, ARN or URL: the state every part of ``Queues`` shares
+(the store, the settings, the clock, the queues by name)."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from lamina.queues import model
+from lamina.queues.errors import MissingParameter, QueueDoesNotExist
+from lamina.queues.queue import Queue
+from lamina.settings import Settings
+from lamina.store.base import Store
+
+KIND = "sqs/queue"
+DELETED_KIND = "sqs/deleted"  # a queue's name, deleted: when (``{"at": <epoch ms>}``)
+
+
+class Registry:
+    def __init__(self, store: Store, settings: Settings, *, base_url: str,
+                 clock: Callable[[], float] = time.time) -> None:  # fmt: skip
+        self._store = store
+        self._settings = settings
+        self._base_url = base_url  # for QueueInfo.url; the API answers with the request's own host
+        self._clock = clock
+        self._queues: dict[str, Queue] = {}
+        self._deleted: dict[str, int] = {}  # name -> when (epoch ms) a queue of that name was deleted
+        self.generation = 0  # how many queues were created: the outbox relay looks again when it changes
+        self._closing = False
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    def arn_of(self, name: str) -> str:
+        return model.arn(self._settings.region, self._settings.account_id, name)
+
+    def url_of(self, name: str, base: str | None = None) -> str:
+        return model.url(base or self._base_url, self._settings.account_id, name)
+
+    def by_arn(self, arn: str) -> Queue | None:
+        parts = model.arn_parts(arn)
+        if parts is None or parts[:2] != (self._settings.region, self._settings.account_id):
+            return None
+        return self._queues.get(parts[2])
+
+    def _by_arn(self, arn: str) -> Queue:
+        queue = self.by_arn(arn)
+        if queue is None:
+            raise QueueDoesNotExist("The specified queue does not exist.")
+        return queue
+
+    def named(self, name: str) -> Queue:
+        queue = self._queues.get(name)
+        if queue is None:
+            raise QueueDoesNotExist("The specified queue does not exist.")
+        return queue
+
+    def by_url(self, queue_url: object) -> Queue:
+        """The queue a request's QueueUrl names."""
+        if not isinstance(queue_url, str) or not queue_url:
+            raise MissingParameter("The request must contain the parameter QueueUrl.")
+        found = model.name_from_url(queue_url)
+        if found is None or found[0] not in (None, self._settings.account_id):
+            raise QueueDoesNotExist("The specified queue does not exist.")
+        return self.named(found[1])
+
+    def names(self) -> list[str]:
+        return sorted(self._queues)
+
+    def all(self) -> list[Queue]:
+        return [self._queues[name] for name in sorted(self._queues)]
