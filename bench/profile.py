@@ -51,6 +51,5 @@ QUICK = Profile(
     scaling_measure_s=0.7, probe_interval_s=0.1, runtimes_functions=2, runtimes_warm_requests=100,
     runtimes_warmup_requests=20, async_events=500, async_latency_requests=200, matcher_s=1.5,
     mapping_messages=2000, mapping_latency_messages=50, iot_messages=2000, iot_latency_messages=50,
-    kafka_records=20_000, rabbitmq_messages=2000, table_changes=2000, table_latency_changes=50,
-    kafka_records=20_000, rabbitmq_messages=2000, object_puts=400,
+    kafka_records=20_000, rabbitmq_messages=2000, table_changes=2000, table_latency_changes=50, object_puts=400,
 )  # fmt: skip
