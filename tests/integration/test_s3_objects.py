@@ -353,7 +353,7 @@ def test_unknown_operations_are_not_implemented_and_wrong_methods_not_allowed(s3
     assert code(exc) == ("NotImplemented", 501)
     assert "GetBucketAcl" in exc.value.response["Error"]["Message"]
     with pytest.raises(ClientError) as exc:
-        s3.get_bucket_notification_configuration(Bucket=bucket)
+        s3.get_bucket_lifecycle_configuration(Bucket=bucket)
     assert code(exc) == ("NotImplemented", 501)
 
 
