@@ -217,11 +217,33 @@ def _table_changes(results: Results) -> list[Figure]:
     ]  # fmt: skip
 
 
+def _objects(results: Results) -> list[Figure]:
+    if (o := results.objects) is None:
+        return []
+    out = []
+    for c in sorted(o.lamina_per_s):
+        out += [
+            Figure(f"S3 PutObject 1 KiB, c={c}: throughput", "puts/s", o.lamina_per_s[c], Better.HIGHER, CENTRAL),
+            Figure(f"S3 PutObject 1 KiB, c={c}: same run, floor", "puts/s", o.floor_per_s[c], Better.HIGHER, CENTRAL),
+        ]  # fmt: skip
+    for c in sorted(o.notified_per_s):
+        out += [
+            Figure(f"S3 PutObject 1 KiB notifying a function, c={c}: throughput", "puts/s", o.notified_per_s[c],
+                   Better.HIGHER, CENTRAL),
+            Figure(f"S3 PutObject 1 KiB notifying a function, c={c}: vs without", "×", o.notified_ratio(c),
+                   Better.HIGHER, CENTRAL),
+            Figure(f"S3 notifications, c={c}: delivered", "notifications/s", o.delivered_per_s[c], Better.HIGHER,
+                   CENTRAL),
+        ]  # fmt: skip
+    out.append(Figure("S3 notification: put to handler, p50", "ms", o.latency.p50_ms, Better.LOWER, CENTRAL))
+    return out
+
+
 def of(results: Results) -> list[Figure]:
     """Every comparable figure of ``results``, in the order of the report's tables."""
     return [*_warm(results), *_cold(results), *_density(results), *_burst(results), *_async(results),
             *_http_api(results), *_pooled(results), *_scaling(results), *_runtimes(results), *_matcher(results),
-            *_mappings(results), *_iot(results), *_brokers(results), *_table_changes(results)]  # fmt: skip
+            *_mappings(results), *_iot(results), *_brokers(results), *_table_changes(results), *_objects(results)]  # fmt: skip
 
 
 def merge(measured: Sequence[Figure]) -> Figure:

@@ -18,7 +18,7 @@ from bench.compare import Comparison, Verdict, compare, worse
 from bench.results import Compared, Results
 from bench.scenarios.warm import WarmPoint
 from bench.stats import ratio
-from bench.targets import KAFKA_CHECK, MAPPING_CHECK, RABBITMQ_CHECK, Check, checks
+from bench.targets import KAFKA_CHECK, MAPPING_CHECK, OBJECTS_CHECK, RABBITMQ_CHECK, Check, checks
 
 Row = Sequence[str]
 
@@ -154,6 +154,14 @@ def main_table(results: Results) -> str | None:
                        f"{o.lamina_per_s[c]:,.0f} ({o.ratio(c):.2f}×)")
             lamina_row(f"same run, floor: a plain aiohttp PUT writing the file alike, c={c} (puts/s)",
                        f"{o.floor_per_s[c]:,.0f}")
+        for c in sorted(o.notified_per_s):
+            lamina_row(f"S3: the same into a bucket notifying a function of every put, c={c} (puts/s; vs without)",
+                       f"{o.notified_per_s[c]:,.0f} ({o.notified_ratio(c) or 0:.2f}×)",
+                       *([OBJECTS_CHECK] if c == 8 else []))  # fmt: skip
+            lamina_row(f"same puts until every notification's invocation ended, c={c} (notifications/s)",
+                       f"{o.delivered_per_s[c]:,.0f}")
+        lamina_row(f"S3 notification: put → handler, one at a time, p50 / p99 (ms, {o.latency.count})",
+                   f"{_ms(o.latency.p50_ms)} / {_ms(o.latency.p99_ms)}")
     for broker, check in ((results.kafka, KAFKA_CHECK), (results.rabbitmq, RABBITMQ_CHECK)):
         if broker is None:
             continue

@@ -191,8 +191,9 @@ async def _table_changes(bench: Bench, results: Results) -> None:
 
 async def _objects(bench: Bench, results: Results) -> None:
     async with bench.lamina("objects") as lamina:
-        results.objects = await objects.run(lamina, bench.processes, bench.workdir, bench.profile.object_puts,
-                                            bench.progress)  # fmt: skip
+        p = bench.profile
+        results.objects = await objects.run(lamina, bench.processes, bench.workdir, p.object_puts,
+                                            p.object_latency_puts, bench.progress)  # fmt: skip
 
 
 SCENARIOS: dict[str, Callable[[Bench, Results], Awaitable[None]]] = {
