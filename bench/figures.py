@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 
 from bench.results import Results
+from bench.scenarios.table_changes import TableChangesResult
 
 # Each figure's own margin: the least change that counts, whatever the rounds say (``compare.py``
 # widens it to their spread). Without it, two rounds that agree by chance would make a few percent
@@ -206,8 +207,11 @@ def _brokers(results: Results) -> list[Figure]:
 
 
 def _table_changes(results: Results) -> list[Figure]:
-    if (t := results.table_changes) is None:
-        return []
+    return [figure for t in (results.table_changes, results.table_changes_postgres) if t is not None
+            for figure in _table_changes_of(t)]
+
+
+def _table_changes_of(t: TableChangesResult) -> list[Figure]:
     return [
         Figure(f"table stream ({t.source}), batch 100: changes delivered", "changes/s", t.delivered_per_s,
                Better.HIGHER, CENTRAL),
