@@ -1,6 +1,7 @@
 """Waking the outbox's followers: which relays a committed change wakes (plain values), the object
-store calls its hook with what each change committed (and only then), and a woken follower takes a
-new message at once though its poll is an hour away."""
+store calls its hook with what each change committed (and only then), a woken follower takes a
+new message at once though its poll is an hour away, and the functions' relay invokes a batch
+together."""
 
 from __future__ import annotations
 
@@ -8,12 +9,15 @@ import asyncio
 from pathlib import Path
 from typing import Sequence
 
+from lamina.invoke.service import InvokeRequest
 from lamina.objects.change import ObjectChange
 from lamina.objects.files import Bodies
 from lamina.objects.model import Attributes, Bucket, StoredObject
+from lamina.objects.notifications.relay import NotificationRelay
 from lamina.objects.notifications.wakes import BUS, FUNCTION, QUEUE, Wakes, relays_for
 from lamina.objects.service import Caller, ObjectStore
 from lamina.outbox import OutboxFollower
+from lamina.settings import Settings
 from lamina.store.base import NOTIFICATION, OutboxMessage, Store
 from lamina.store.memory import MemoryStore
 
@@ -119,5 +123,34 @@ def test_a_woken_follower_takes_a_new_message_before_its_poll(tmp_path: Path) ->
             assert third.target == BUS_ARN
         finally:
             await follower.close()
+
+    asyncio.run(scenario())
+
+
+class Together:
+    """An invoker whose invocations return only once ``expected`` of them have begun."""
+
+    def __init__(self, expected: int) -> None:
+        self.functions: list[str] = []
+        self._expected = expected
+        self._all = asyncio.Event()
+
+    async def invoke(self, request: InvokeRequest) -> object:
+        self.functions.append(request.function)
+        if len(self.functions) == self._expected:
+            self._all.set()
+        await self._all.wait()
+        return None
+
+
+def test_the_functions_relay_invokes_a_batch_together_and_removes_it_after() -> None:
+    async def scenario() -> None:
+        memory = MemoryStore()
+        await memory.add_outbox([message(f"{FN}{i}") for i in range(5)] + [message(QUEUE_ARN)])
+        invoker = Together(5)
+        relay = NotificationRelay(memory, invoker, Settings(account_id="000000000000", region="us-east-1"))
+        assert await asyncio.wait_for(relay.relay_once(), 30) == 6  # one at a time, it would wait for ever
+        assert sorted(invoker.functions) == [f"thumbs{i}" for i in range(5)]
+        assert [m.target for m in await memory.list_outbox(None, 0, 100)] == [QUEUE_ARN]  # the queues' relay's
 
     asyncio.run(scenario())
