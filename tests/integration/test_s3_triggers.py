@@ -211,12 +211,18 @@ def test_requests_s3_refuses_leave_no_notification(woken: LaminaProcess) -> None
         ("PUT", f"/{bucket}/bad-crc", b"payload", {"x-amz-checksum-crc32": "AAAAAA=="}, b"BadDigest"),
         ("PUT", f"/{bucket}/{'k' * 1025}", b"payload", {}, b"KeyTooLongError"),
         ("PUT", f"/{bucket}/{'k' * 1025}", b"", {"x-amz-copy-source": f"/{bucket}/keep"}, b"KeyTooLongError"),
+        ("POST", f"/{bucket}/{'k' * 1025}?uploads", b"", {}, b"KeyTooLongError"),
         ("POST", f"/{bucket}?delete", delete_keep[:-9], {"Content-MD5": md5(delete_keep[:-9])}, b"MalformedXML"),
         ("POST", f"/{bucket}?delete", delete_keep, {"Content-MD5": md5(b"other")}, b"BadDigest"),
         ("PUT", f"/{bucket}?notification", b"<NotificationConfiguration><QueueConfiguration><Queue>" + arn.encode()
          + b"</Queue><Event>s3:ObjectCreated:Rename</Event></QueueConfiguration></NotificationConfiguration>", {},
          b"InvalidArgument"),
+        ("PUT", f"/{bucket}?notification", b"<NotificationConfiguration><QueueConfiguration><Queue>" + arn.encode()
+         + b"</Queue><Event>s3:ObjectCreated:*</Event><Filter><S3Key><FilterRule><Name>prefix</Name><Value>"
+         + b"p" * 1025 + b"</Value></FilterRule></S3Key></Filter></QueueConfiguration></NotificationConfiguration>",
+         {}, b"InvalidArgument"),
     ]  # fmt: skip
+    configured = s3.get_bucket_notification_configuration(Bucket=bucket)["QueueConfigurations"]
     for method, path, body, headers, code in refused:
         status, answer = raw.send(method, path, body, headers)
         assert status == 400 and b"<Code>" + code + b"</Code>" in answer, (path[:80], answer)
@@ -225,6 +231,8 @@ def test_requests_s3_refuses_leave_no_notification(woken: LaminaProcess) -> None
     status, answer = raw.send("POST", f"/{bucket}/parts?uploadId={uid}", b"<CompleteMultipartUpload><Part>")
     assert status == 400 and b"<Code>MalformedXML</Code>" in answer
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["keep"]
+    assert s3.get_bucket_notification_configuration(Bucket=bucket)["QueueConfigurations"] == configured
+    assert [u["Key"] for u in s3.list_multipart_uploads(Bucket=bucket)["Uploads"]] == ["parts"]  # still open
     good = s3.put_object(Bucket=bucket, Key="good", Body=b"y")["ResponseMetadata"]["RequestId"]
     got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20, MaxNumberOfMessages=10)["Messages"]
     assert [json.loads(m["Body"])["Records"][0]["responseElements"]["x-amz-request-id"] for m in got] == [good]
