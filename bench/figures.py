@@ -247,7 +247,8 @@ def of(results: Results) -> list[Figure]:
     """Every comparable figure of ``results``, in the order of the report's tables."""
     return [*_warm(results), *_cold(results), *_density(results), *_burst(results), *_async(results),
             *_http_api(results), *_pooled(results), *_scaling(results), *_runtimes(results), *_matcher(results),
-            *_mappings(results), *_iot(results), *_brokers(results), *_table_changes(results), *_objects(results)]  # fmt: skip
+            *_mappings(results), *_iot(results), *_brokers(results), *_table_changes(results),
+            *_objects(results)]  # fmt: skip
 
 
 def merge(measured: Sequence[Figure]) -> Figure:

@@ -94,7 +94,8 @@ async def _start(processes: Processes, binaries: Path, user: str | None, directo
     if initdb.returncode != 0:
         raise RuntimeError(f"initdb exited with {initdb.returncode}:\n{output.decode(errors='replace')}")
     port = _free_port()
-    options = {**SETTINGS, "port": str(port), "listen_addresses": "127.0.0.1", "unix_socket_directories": str(directory)}
+    options = {**SETTINGS, "port": str(port), "listen_addresses": "127.0.0.1",
+               "unix_socket_directories": str(directory)}  # fmt: skip
     argv = [str(binaries / "postgres"), "-D", str(data)]
     for key, value in options.items():
         argv += ["-c", f"{key}={value}"]

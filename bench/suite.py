@@ -194,8 +194,8 @@ async def _table_changes(bench: Bench, results: Results) -> None:
     try:
         pg_source = await asyncio.to_thread(table_changes.PostgresSource, cluster.url())
         async with bench.lamina("table_changes_postgres") as lamina:
-            results.table_changes_postgres = await table_changes.run(lamina, pg_source, p.table_changes,
-                                                                     p.table_latency_changes, bench.progress)  # fmt: skip
+            results.table_changes_postgres = await table_changes.run(
+                lamina, pg_source, p.table_changes, p.table_latency_changes, bench.progress)
     finally:
         await bench.processes.stop(cluster.server)
         cluster.remove()

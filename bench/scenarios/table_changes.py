@@ -164,7 +164,8 @@ class PostgresSource:
             start = time.perf_counter()
             for first in range(0, count, rows_per_commit):
                 with conn.transaction(), conn.cursor() as cur:
-                    cur.executemany(statement, [(f"row {i}", 0.0) for i in range(first, min(count, first + rows_per_commit))])
+                    rows = [(f"row {i}", 0.0) for i in range(first, min(count, first + rows_per_commit))]
+                    cur.executemany(statement, rows)
                     if first + rows_per_commit >= count:
                         # Inside the last transaction: the slot confirms past it only once all is delivered.
                         row = cur.execute(b"SELECT pg_current_wal_insert_lsn()::text").fetchone()
@@ -181,7 +182,8 @@ class PostgresSource:
         slot = "lamina_" + mapping_uuid.replace("-", "").lower()
         with self._connect() as conn:
             row = conn.execute(b"SELECT greatest(0, pg_wal_lsn_diff(%s::pg_lsn, confirmed_flush_lsn))::bigint "
-                               b"FROM pg_replication_slots WHERE slot_name = %s", (self._last_lsn, slot)).fetchone()  # fmt: skip
+                               b"FROM pg_replication_slots WHERE slot_name = %s",
+                               (self._last_lsn, slot)).fetchone()  # fmt: skip
         if row is None or row[0] is None:
             raise LoadError(f"table_changes: the mapping's replication slot {slot} is missing")
         return int(row[0])

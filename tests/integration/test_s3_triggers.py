@@ -85,7 +85,8 @@ def test_a_function_a_queue_and_a_rule_get_notifications_without_waiting_for_the
     s3, sqs, events = aws("s3", woken.endpoint), aws("sqs", woken.endpoint), aws("events", woken.endpoint)
     removed_url, removed_arn = make_queue(woken.endpoint, f"{bucket}-removed")
     bus_url, bus_arn = make_queue(woken.endpoint, f"{bucket}-bus")
-    events.put_rule(Name=bucket, EventPattern=json.dumps({"source": ["aws.s3"], "detail": {"bucket": {"name": [bucket]}}}))
+    pattern = {"source": ["aws.s3"], "detail": {"bucket": {"name": [bucket]}}}
+    events.put_rule(Name=bucket, EventPattern=json.dumps(pattern))
     events.put_targets(Rule=bucket, Targets=[{"Id": "q", "Arn": bus_arn}])
     s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
         "LambdaFunctionConfigurations": [{"LambdaFunctionArn": fn["FunctionArn"], "Events": ["s3:ObjectCreated:*"]}],
@@ -179,7 +180,8 @@ class Raw:
         assert port is not None
         self.port = port
 
-    def send(self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    def send(self, method: str, path: str, body: bytes = b"",
+             headers: dict[str, str] | None = None) -> tuple[int, bytes]:  # fmt: skip
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         try:
             conn.request(method, path, body=body, headers={"Host": f"s3.localhost:{self.port}", **(headers or {})})
