@@ -3,8 +3,9 @@
 the relays when it commits a change that owes one, not because a relay looked by itself.
 
 A function, a queue and a rule of the default bus get a change's notifications promptly; the AWS
-CLI's ``aws s3 sync`` of 1,000 files makes 1,000 invocations; a function written with Powertools'
-``S3Event`` runs unchanged; requests S3 refuses leave no notification behind."""
+CLI's ``aws s3 sync`` of 1,000 files makes 1,000 invocations; functions written with Powertools'
+``S3Event`` and ``S3EventBridgeNotificationEvent`` run unchanged; requests S3 refuses leave no
+notification behind."""
 
 from __future__ import annotations
 
@@ -170,6 +171,44 @@ def test_a_function_written_with_powertools_s3event_runs_unchanged(woken: Lamina
     assert got["region"] == "us-east-1" and got["version"] == "2.1" and got["schema"] == "1.0"
     assert got["event_time"].endswith("Z") and got["source_ip"] == "127.0.0.1" and got["principal"]
     assert got["request_id"] == put["ResponseMetadata"]["RequestId"] and got["configuration_id"] == "thumbnails"
+
+
+POWERTOOLS_EVENTBRIDGE = """import json
+from aws_lambda_powertools.utilities.data_classes import S3EventBridgeNotificationEvent, event_source
+
+
+@event_source(data_class=S3EventBridgeNotificationEvent)
+def handler(event: S3EventBridgeNotificationEvent, context):
+    detail = event.detail
+    print("GOT " + json.dumps({
+        "detail_type": event.detail_type, "source": event.source, "bucket": detail.bucket.name,
+        "key": detail.object.key, "size": detail.object.size, "etag": detail.object.etag,
+        "sequencer": detail.object.sequencer, "reason": detail.reason, "request_id": detail.request_id,
+        "source_ip": detail.source_ip_address, "resources": event.resources,
+    }))
+"""
+
+
+def test_a_function_written_with_powertools_eventbridge_s3_class_runs_unchanged(
+    woken: LaminaProcess, woken_client: Any, fn_name: str
+) -> None:
+    layer = woken_client.publish_layer_version(LayerName=fn_name, Content={"ZipFile": powertools_layer()})
+    fn = deploy(woken_client, fn_name, POWERTOOLS_EVENTBRIDGE, Layers=[layer["LayerVersionArn"]], Timeout=30)
+    bucket = make_bucket(woken)
+    s3, events = aws("s3", woken.endpoint), aws("events", woken.endpoint)
+    pattern = {"source": ["aws.s3"], "detail-type": ["Object Created"], "detail": {"bucket": {"name": [bucket]}}}
+    events.put_rule(Name=bucket, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule=bucket, Targets=[{"Id": "fn", "Arn": fn["FunctionArn"]}])
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}})
+    body = b"quarterly numbers"
+    put = s3.put_object(Bucket=bucket, Key="reports/q1 2026.csv", Body=body)
+    [got] = [json.loads(line) for line in printed(woken.endpoint, fn_name, "GOT ", 1)]
+    assert got["detail_type"] == "Object Created" and got["source"] == "aws.s3"
+    assert got["bucket"] == bucket and got["resources"] == [f"arn:aws:s3:::{bucket}"]
+    assert got["key"] == "reports/q1 2026.csv"  # EventBridge's key is not URL-encoded
+    assert got["size"] == len(body) and got["etag"] == hashlib.md5(body).hexdigest() and got["sequencer"]
+    assert got["reason"] == "PutObject" and got["request_id"] == put["ResponseMetadata"]["RequestId"]
+    assert got["source_ip"] == "127.0.0.1"
 
 
 class Raw:
