@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 
 from bench.results import Results
+from bench.scenarios.table_changes import TableChangesResult
 
 # Each figure's own margin: the least change that counts, whatever the rounds say (``compare.py``
 # widens it to their spread). Without it, two rounds that agree by chance would make a few percent
@@ -206,8 +207,11 @@ def _brokers(results: Results) -> list[Figure]:
 
 
 def _table_changes(results: Results) -> list[Figure]:
-    if (t := results.table_changes) is None:
-        return []
+    return [figure for t in (results.table_changes, results.table_changes_postgres) if t is not None
+            for figure in _table_changes_of(t)]
+
+
+def _table_changes_of(t: TableChangesResult) -> list[Figure]:
     return [
         Figure(f"table stream ({t.source}), batch 100: changes delivered", "changes/s", t.delivered_per_s,
                Better.HIGHER, CENTRAL),
@@ -217,11 +221,34 @@ def _table_changes(results: Results) -> list[Figure]:
     ]  # fmt: skip
 
 
+def _objects(results: Results) -> list[Figure]:
+    if (o := results.objects) is None:
+        return []
+    out = []
+    for c in sorted(o.lamina_per_s):
+        out += [
+            Figure(f"S3 PutObject 1 KiB, c={c}: throughput", "puts/s", o.lamina_per_s[c], Better.HIGHER, CENTRAL),
+            Figure(f"S3 PutObject 1 KiB, c={c}: same run, floor", "puts/s", o.floor_per_s[c], Better.HIGHER, CENTRAL),
+        ]  # fmt: skip
+    for c in sorted(o.notified_per_s):
+        out += [
+            Figure(f"S3 PutObject 1 KiB notifying a function, c={c}: throughput", "puts/s", o.notified_per_s[c],
+                   Better.HIGHER, CENTRAL),
+            Figure(f"S3 PutObject 1 KiB notifying a function, c={c}: vs without", "×", o.notified_ratio(c),
+                   Better.HIGHER, CENTRAL),
+            Figure(f"S3 notifications, c={c}: delivered", "notifications/s", o.delivered_per_s[c], Better.HIGHER,
+                   CENTRAL),
+        ]  # fmt: skip
+    out.append(Figure("S3 notification: put to handler, p50", "ms", o.latency.p50_ms, Better.LOWER, CENTRAL))
+    return out
+
+
 def of(results: Results) -> list[Figure]:
     """Every comparable figure of ``results``, in the order of the report's tables."""
     return [*_warm(results), *_cold(results), *_density(results), *_burst(results), *_async(results),
             *_http_api(results), *_pooled(results), *_scaling(results), *_runtimes(results), *_matcher(results),
-            *_mappings(results), *_iot(results), *_brokers(results), *_table_changes(results)]  # fmt: skip
+            *_mappings(results), *_iot(results), *_brokers(results), *_table_changes(results),
+            *_objects(results)]  # fmt: skip
 
 
 def merge(measured: Sequence[Figure]) -> Figure:

@@ -36,6 +36,7 @@ class Profile:
     table_changes: int = 20_000  # rows inserted plain, inserted captured, and delivered by a table stream
     table_latency_changes: int = 200  # inserted one a commit through a table stream, for its latency
     object_puts: int = 2000  # 1 KiB PutObject calls per measurement (each concurrency, each side, each round)
+    object_latency_puts: int = 200  # put one at a time into a bucket notifying a function, for its latency
 
 
 FULL = Profile(
@@ -52,4 +53,5 @@ QUICK = Profile(
     runtimes_warmup_requests=20, async_events=500, async_latency_requests=200, matcher_s=1.5,
     mapping_messages=2000, mapping_latency_messages=50, iot_messages=2000, iot_latency_messages=50,
     kafka_records=20_000, rabbitmq_messages=2000, table_changes=2000, table_latency_changes=50, object_puts=400,
+    object_latency_puts=50,
 )  # fmt: skip

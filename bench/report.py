@@ -18,7 +18,7 @@ from bench.compare import Comparison, Verdict, compare, worse
 from bench.results import Compared, Results
 from bench.scenarios.warm import WarmPoint
 from bench.stats import ratio
-from bench.targets import KAFKA_CHECK, MAPPING_CHECK, RABBITMQ_CHECK, Check, checks
+from bench.targets import KAFKA_CHECK, MAPPING_CHECK, OBJECTS_CHECK, RABBITMQ_CHECK, Check, checks
 
 Row = Sequence[str]
 
@@ -154,6 +154,14 @@ def main_table(results: Results) -> str | None:
                        f"{o.lamina_per_s[c]:,.0f} ({o.ratio(c):.2f}×)")
             lamina_row(f"same run, floor: a plain aiohttp PUT writing the file alike, c={c} (puts/s)",
                        f"{o.floor_per_s[c]:,.0f}")
+        for c in sorted(o.notified_per_s):
+            lamina_row(f"S3: the same into a bucket notifying a function of every put, c={c} (puts/s; vs without)",
+                       f"{o.notified_per_s[c]:,.0f} ({o.notified_ratio(c) or 0:.2f}×)",
+                       *([OBJECTS_CHECK] if c == 8 else []))  # fmt: skip
+            lamina_row(f"same puts until every notification's invocation ended, c={c} (notifications/s)",
+                       f"{o.delivered_per_s[c]:,.0f}")
+        lamina_row(f"S3 notification: put → handler, one at a time, p50 / p99 (ms, {o.latency.count})",
+                   f"{_ms(o.latency.p50_ms)} / {_ms(o.latency.p99_ms)}")
     for broker, check in ((results.kafka, KAFKA_CHECK), (results.rabbitmq, RABBITMQ_CHECK)):
         if broker is None:
             continue
@@ -164,12 +172,14 @@ def main_table(results: Results) -> str | None:
         if broker.bare is not None and broker.bare_per_s is not None:
             lamina_row(f"same run, {broker.broker} bare: {broker.bare} (records/s; batch 100 vs it)",
                        f"{broker.bare_per_s:,.0f} ({(broker.per_s(100) or 0) / broker.bare_per_s:.2f}×)")  # fmt: skip
-    if (t := results.table_changes) is not None:
+    for t in (results.table_changes, results.table_changes_postgres):
+        if t is None:
+            continue
         lamina_row(f"table stream ({t.source}), batch 100: {t.changes:,} row changes delivered (changes/s; vs plain "
                    "inserts)", f"{t.delivered_per_s:,.0f} ({t.ratio or 0:.2f}×)")
         lamina_row(f"same run, {t.source} plain inserts, {100} a commit (rows/s); with the stream's capture installed",
                    f"{t.plain_per_s:,.0f}; {t.captured_per_s:,.0f}")
-        lamina_row(f"table stream: commit → handler, one at a time, p50 / p99 (ms, {t.latency.count})",
+        lamina_row(f"table stream ({t.source}): commit → handler, one at a time, p50 / p99 (ms, {t.latency.count})",
                    f"{_ms(t.latency.p50_ms)} / {_ms(t.latency.p99_ms)}")
     if (s := results.scaling) is not None and s.steps:
         best = max(s.steps, key=lambda st: st.throughput)

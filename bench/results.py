@@ -48,7 +48,8 @@ class Results:
     iot: IotResult | None = None
     kafka: BrokerResult | None = None
     rabbitmq: BrokerResult | None = None
-    table_changes: TableChangesResult | None = None
+    table_changes: TableChangesResult | None = None  # SQLite
+    table_changes_postgres: TableChangesResult | None = None
     objects: ObjectsResult | None = None
 
     def warm_point(self, target: str, concurrency: int) -> WarmPoint | None:

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench import machine, mosquitto, peer
+from bench import machine, mosquitto, peer, postgres
 from bench.context import Bench
 from bench.floor import start_floor
 from bench.handlers import NOOP
@@ -182,17 +182,30 @@ async def _rabbitmq(bench: Bench, results: Results) -> None:
 
 
 async def _table_changes(bench: Bench, results: Results) -> None:
+    """SQLite, then PostgreSQL (a server of the run's own; skipped with a note where none is installed)."""
+    p = bench.profile
     source = table_changes.SqliteSource(bench.workdir / "table_changes.db")
     async with bench.lamina("table_changes") as lamina:
-        p = bench.profile
         results.table_changes = await table_changes.run(lamina, source, p.table_changes, p.table_latency_changes,
                                                         bench.progress)  # fmt: skip
+    if postgres.bin_dir() is None:
+        return _skipped(bench, results, "table_changes (PostgreSQL)", postgres.MISSING)
+    cluster = await postgres.start(bench.processes)
+    try:
+        pg_source = await asyncio.to_thread(table_changes.PostgresSource, cluster.url())
+        async with bench.lamina("table_changes_postgres") as lamina:
+            results.table_changes_postgres = await table_changes.run(
+                lamina, pg_source, p.table_changes, p.table_latency_changes, bench.progress)
+    finally:
+        await bench.processes.stop(cluster.server)
+        cluster.remove()
 
 
 async def _objects(bench: Bench, results: Results) -> None:
     async with bench.lamina("objects") as lamina:
-        results.objects = await objects.run(lamina, bench.processes, bench.workdir, bench.profile.object_puts,
-                                            bench.progress)  # fmt: skip
+        p = bench.profile
+        results.objects = await objects.run(lamina, bench.processes, bench.workdir, p.object_puts,
+                                            p.object_latency_puts, bench.progress)  # fmt: skip
 
 
 SCENARIOS: dict[str, Callable[[Bench, Results], Awaitable[None]]] = {

@@ -20,6 +20,7 @@ FIT_ENVS = 1000
 MAPPING_CHECK = "event source mapping, batch 100, vs raw receive and delete"
 KAFKA_CHECK = "Kafka mapping, batch 100, vs raw consume and commit"
 RABBITMQ_CHECK = "RabbitMQ mapping, batch 100, vs raw consume and ack"
+OBJECTS_CHECK = "S3 puts with a notification to a function vs without, c=8"
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,10 @@ def checks(results: Results) -> list[Check]:
     for check, broker in ((KAFKA_CHECK, results.kafka), (RABBITMQ_CHECK, results.rabbitmq)):
         out.append(_ratio_check(check, "≥ 0.50×", broker.per_s(100) if broker else None,
                                 broker.raw_per_s if broker else None, at_least=0.5))  # fmt: skip
+
+    o = results.objects
+    out.append(_ratio_check(OBJECTS_CHECK, "≥ 0.80×", o.notified_per_s.get(8) if o else None,
+                            o.lamina_per_s.get(8) if o else None, at_least=0.8))  # fmt: skip
 
     s = results.scaling
     sat = s.saturated if s else None

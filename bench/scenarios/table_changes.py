@@ -2,8 +2,10 @@
 inserts into the same table, and commit → handler latency.
 
 The source is a parameter (``Source``): ``SqliteSource`` writes a SQLite file of the run's own with
-``sqlite3``, as a user's application would (WAL mode, transactions of ``ROWS_PER_COMMIT`` rows); a
-PostgreSQL source goes beside it with the same four methods. In one run, on one table:
+``sqlite3``, as a user's application would (WAL mode, transactions of ``ROWS_PER_COMMIT`` rows);
+``PostgresSource`` writes a database of a PostgreSQL server the run starts (``bench/postgres.py``)
+with psycopg, alike (a mapping reads it by logical replication). Each source is measured on a
+Lamina server of its own. In one run, on one table:
 
 - plain inserts: ``changes`` rows inserted with no mapping (no triggers, no slot), rows per second;
 - the same inserts with a mapping installed and disabled (its capture running, nothing delivered):
@@ -20,10 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import uuid as uuids
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from bench.handler_latency import json_of, printed
 from bench.handlers import NOOP
@@ -72,7 +75,8 @@ class Source(Protocol):
         ...
 
     def unconfirmed(self, mapping_uuid: str) -> int:
-        """Changes the mapping has not confirmed yet."""
+        """How much of what was inserted the mapping has not confirmed yet (changes, or bytes of
+        WAL): 0 once it has confirmed every change."""
         ...
 
 
@@ -124,6 +128,65 @@ class SqliteSource:
             return int(count)
         finally:
             conn.close()
+
+
+class PostgresSource:
+    """A database of its own on ``url``'s server (``CREATE DATABASE`` through ``url``)."""
+
+    name = "PostgreSQL"
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        database = f"bench_{uuids.uuid4().hex[:8]}"
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {database}".encode())
+        self.url = url.rsplit("/", 1)[0] + "/" + database
+        self._last_lsn = "0/0"  # read inside the last transaction insert() committed
+
+    def _connect(self) -> Any:
+        import psycopg
+
+        return psycopg.connect(self.url)
+
+    def endpoints(self) -> dict[str, list[str]]:
+        return {"POSTGRESQL_URL": [self.url]}
+
+    def table(self, name: str) -> str:
+        with self._connect() as conn:
+            conn.execute(f"CREATE TABLE public.{name} (id bigserial PRIMARY KEY, payload text, sent double precision)"
+                         .encode())  # fmt: skip
+        return f"public.{name}"
+
+    def insert(self, table: str, count: int, rows_per_commit: int) -> float:
+        statement = f"INSERT INTO {table} (payload, sent) VALUES (%s, %s)".encode()
+        with self._connect() as conn:
+            start = time.perf_counter()
+            for first in range(0, count, rows_per_commit):
+                with conn.transaction(), conn.cursor() as cur:
+                    rows = [(f"row {i}", 0.0) for i in range(first, min(count, first + rows_per_commit))]
+                    cur.executemany(statement, rows)
+                    if first + rows_per_commit >= count:
+                        # Inside the last transaction: the slot confirms past it only once all is delivered.
+                        row = cur.execute(b"SELECT pg_current_wal_insert_lsn()::text").fetchone()
+                        self._last_lsn = str(row[0]) if row else "0/0"
+            return time.perf_counter() - start
+
+    def insert_one(self, table: str, sent: float) -> None:
+        with self._connect() as conn:
+            conn.execute(f"INSERT INTO {table} (payload, sent) VALUES ('latency', %s)".encode(), (sent,))
+
+    def unconfirmed(self, mapping_uuid: str) -> int:
+        """Bytes of WAL from the slot's confirmed position to the last insert's transaction (the
+        slot moves to a transaction's end once all its changes are confirmed)."""
+        slot = "lamina_" + mapping_uuid.replace("-", "").lower()
+        with self._connect() as conn:
+            row = conn.execute(b"SELECT greatest(0, pg_wal_lsn_diff(%s::pg_lsn, confirmed_flush_lsn))::bigint "
+                               b"FROM pg_replication_slots WHERE slot_name = %s",
+                               (self._last_lsn, slot)).fetchone()  # fmt: skip
+        if row is None or row[0] is None:
+            raise LoadError(f"table_changes: the mapping's replication slot {slot} is missing")
+        return int(row[0])
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,10 @@ task that looks at the outbox every ``poll_seconds`` (again at once while it fin
 and gives each message it has not looked at yet to ``take``, which delivers the ones that are its
 and removes them from the outbox in the transaction that delivers them. A message left there is
 not looked at again unless the follower ``rewind``s (a target created since may take it).
+
+Whoever commits messages a follower takes may ``wake`` it: it looks at the outbox at once instead
+of at the end of its sleep (a wake while it is looking makes it look again). The poll stays the
+fallback: messages written by another process, or left by a crash before the wake, are found by it.
 """
 
 from __future__ import annotations
@@ -27,10 +31,15 @@ class OutboxFollower:
         self._name = name  # the task's
         self._after = 0  # outbox ids up to here were looked at (those left are not ours to take)
         self._task: asyncio.Task[None] | None = None
+        self._woken = asyncio.Event()
 
     async def take(self, message: OutboxMessage) -> None:
         """Deliver ``message`` if it is this follower's (and remove it from the outbox); never raises."""
         raise NotImplementedError
+
+    def wake(self) -> None:
+        """Cut the current sleep short: messages for this follower were just committed."""
+        self._woken.set()
 
     def rewind(self) -> None:
         """Look at the whole outbox again next time."""
@@ -45,6 +54,7 @@ class OutboxFollower:
 
     async def _run(self) -> None:
         while True:
+            self._woken.clear()  # before looking: a wake from now on is for what this look may miss
             try:
                 while await self.relay_once() == BATCH:
                     pass
@@ -52,7 +62,10 @@ class OutboxFollower:
                 raise
             except Exception:
                 log.exception("%s: taking messages from the outbox failed; trying again", self._name)
-            await asyncio.sleep(self._poll_seconds)
+            try:
+                await asyncio.wait_for(self._woken.wait(), self._poll_seconds)
+            except TimeoutError:
+                pass
 
     async def relay_once(self) -> int:
         """Take the outbox messages not looked at yet; returns how many there were."""

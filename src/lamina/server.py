@@ -55,6 +55,7 @@ from lamina.mappings.service import MappingService
 from lamina.objects.notifications import NotificationConfigs
 from lamina.objects.notifications import destinations as notification_destinations
 from lamina.objects.notifications.relay import NotificationRelay
+from lamina.objects.notifications.wakes import Wakes
 from lamina.objects.files import Bodies
 from lamina.objects.service import ObjectStore
 from lamina.invoke.resolver import Resolver
@@ -242,6 +243,7 @@ class Server:
         objects_relay = NotificationRelay(store, invoker, s)
         await objects_relay.start()  # buckets' notifications for functions are invoked asynchronously
         parts.started("the bucket notifications' relay", objects_relay.close)
+        objects.on_committed(Wakes(functions=objects_relay, queues=queue_relay, buses=events.relay))
         parts.started("the queues' long polls", queues.close)  # answered before the API waits for its requests
         await mappings.start()  # pollers read their sources and invoke synchronously
         parts.started("the event source mappings' pollers", lambda: mappings.close(min(5.0, s.shutdown_grace_seconds)))

@@ -7,8 +7,10 @@ made durable first, then the change is committed in one transaction with the not
 crash at any point leaves either the old state or the new, never a partial object; files left
 unnamed are swept at the next start.
 
-For the notifications: ``exists(bucket)`` says whether a bucket exists, and hooks added with
-``on_bucket_deleted`` are called (with its name) once a bucket's deletion is committed.
+For the notifications: ``exists(bucket)`` says whether a bucket exists, hooks added with
+``on_bucket_deleted`` are called (with its name) once a bucket's deletion is committed, and hooks
+added with ``on_committed`` are called (with the messages) once a change that owed notifications
+is committed (``notifications/wakes.py`` wakes the relays that deliver them).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import bisect
 import logging
 import time
 from dataclasses import dataclass, replace
-from typing import Awaitable, Callable, Iterable, Mapping
+from typing import Awaitable, Callable, Iterable, Mapping, Sequence
 
 from lamina.objects.change import Notifier, ObjectChange
 from lamina.objects.errors import BucketAlreadyOwnedByYou, BucketNotEmpty, NoSuchBucket, NoSuchKey, NoSuchUpload
@@ -61,6 +63,7 @@ class ObjectStore:
         self._uploads: dict[str, Upload] = {}
         self._parts: dict[str, dict[int, Part]] = {}
         self._bucket_deleted: list[Callable[[str], Awaitable[None]]] = []
+        self._committed: list[Callable[[Sequence[OutboxMessage]], None]] = []
         self._last_sequence = 0
         # Conditional writes in progress, by key: the lock they take turns on, and how many there are.
         self._key_locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
@@ -104,6 +107,15 @@ class ObjectStore:
 
     def on_bucket_deleted(self, hook: Callable[[str], Awaitable[None]]) -> None:
         self._bucket_deleted.append(hook)
+
+    def on_committed(self, hook: Callable[[Sequence[OutboxMessage]], None]) -> None:
+        """Call ``hook`` (synchronous, quick) with the notifications each change committed, if any."""
+        self._committed.append(hook)
+
+    def _notified(self, messages: Sequence[OutboxMessage]) -> None:
+        if messages:
+            for hook in self._committed:
+                hook(messages)
 
     def sequencer(self) -> str:
         """An upper-case hex string greater than every one given before, across restarts too (it
@@ -224,6 +236,7 @@ class ObjectStore:
                 body.discard()
                 await self.bodies.remove([body.name])
             raise
+        self._notified(messages)
         old = contents.objects.get(obj.key)
         contents.objects[obj.key] = obj
         if old is None:
@@ -239,6 +252,7 @@ class ObjectStore:
         for key in keys:
             messages += self._messages(bucket, key, "ObjectRemoved:Delete", 0, "", self.sequencer(), caller)
         await self._store.change_object_records(deletes=[("object", bucket, k) for k in keys], messages=messages)
+        self._notified(messages)
         gone = []
         for key in keys:
             old = contents.objects.pop(key, None)

@@ -1,11 +1,13 @@
 """S3's notifications for functions, taken from the outbox and invoked asynchronously.
 
-The object store commits a change's notifications in the outbox (``service.py``). This owned task
-(``lamina-objects-relay``, an ``OutboxFollower``) takes each ``NOTIFICATION`` addressed to a function
-of this server and invokes it as S3 does, asynchronously (``Event``: the durable queue takes it
-over, with the function's retries, destinations and dead-letter queue), then removes the message
-from the outbox. The invocation is stored before the message is removed, in two transactions: a
-crash between them delivers the event twice (at least once, as S3's notifications are).
+The object store commits a change's notifications in the outbox (``service.py``) and wakes this
+owned task (``lamina-objects-relay``, an ``OutboxFollower``). It takes each ``NOTIFICATION``
+addressed to a function of this server and invokes it as S3 does, asynchronously (``Event``: the
+durable queue takes it over, with the function's retries, destinations and dead-letter queue), then
+removes the message from the outbox. A batch's invocations are made together (they share the
+store's group commits; S3 does not promise an order either: the sequencer tells) and its messages
+removed in one write after them. Each invocation is stored before its message is removed: a crash
+between them delivers the event twice (at least once, as S3's notifications are).
 
 A function that does not exist any more is logged and the message dropped, as S3 drops it. An
 invocation refused for now (the function's queue is full, 429; a fault, 5xx) leaves the message in
@@ -15,13 +17,14 @@ account is not this server's: its messages wait in the outbox.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Protocol
 
 from lamina.control.targets import parse_function_arn
 from lamina.errors import ApiError, ResourceNotFound
 from lamina.invoke.service import EVENT, InvokeRequest
-from lamina.outbox import OutboxFollower
+from lamina.outbox import BATCH, OutboxFollower
 from lamina.settings import Settings
 from lamina.store.base import NOTIFICATION, OutboxMessage, Store
 
@@ -46,14 +49,30 @@ class NotificationRelay(OutboxFollower):
         if self._again:
             self._again = False
             self.rewind()
-        return await super().relay_once()
+        found = await self._store.list_outbox(None, self._after, BATCH)
+        if found:
+            self._after = found[-1].id
+        ours = [m for m in found if self._ours(m)]
+        done = await asyncio.gather(*(self._invoke(m) for m in ours))
+        finished = [m.id for m, removable in zip(ours, done) if removable]
+        if finished:
+            await self._store.delete_outbox(finished)
+        return len(found)
 
     async def take(self, message: OutboxMessage) -> None:
+        if self._ours(message) and await self._invoke(message):
+            await self._store.delete_outbox([message.id])
+
+    def _ours(self, message: OutboxMessage) -> bool:
         if message.kind != NOTIFICATION or not message.target.startswith(LAMBDA_ARN):
-            return
+            return False
         function = parse_function_arn(message.target)
-        if function is None or not function.is_local(self._settings):
-            return
+        return function is not None and function.is_local(self._settings)
+
+    async def _invoke(self, message: OutboxMessage) -> bool:
+        """Invoke the message's function; whether the message may go (invoked, or dropped as S3 drops it)."""
+        function = parse_function_arn(message.target)
+        assert function is not None
         try:
             await self._invoker.invoke(InvokeRequest(
                 function=function.name, qualifier=function.qualifier, payload=message.body, invocation_type=EVENT,
@@ -64,6 +83,10 @@ class NotificationRelay(OutboxFollower):
         except ApiError as exc:
             if exc.status == 429 or exc.status >= 500:
                 self._again = True
-                return
+                return False
             log.warning("S3 notification %s for %s dropped: %s", message.request_id, message.target, exc.message)
-        await self._store.delete_outbox([message.id])
+        except Exception:  # a fault of this server: the message stays, and is looked at again
+            log.exception("S3 notification %s for %s: the invocation failed", message.request_id, message.target)
+            self._again = True
+            return False
+        return True
