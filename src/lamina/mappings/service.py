@@ -2,9 +2,7 @@
 written through the store (kind ``lambda/event-source-mapping``, loaded at start), and each
 mapping's runner.
 
-A runner is the mapping's owned task (``lamina-mapping-<uuid>``): it settles the mapping's state
-after each change (``EventSourceMapping.settled``), runs a ``Poller`` while the mapping is
-enabled and stops it when it is disabled or deleted. Changes are answered in their transitional
+Each mapping has a runner (runner.py), its owned task. Changes are answered in their transitional
 state (Creating, Updating, Enabling, Disabling, Deleting) and settled by the runner just after;
 a mapping stored in one (Lamina stopped first) settles when Lamina starts again.
 
@@ -34,7 +32,7 @@ from lamina.mappings.kafka import options as kafka_options
 from lamina.mappings.kafka.options import KafkaOptions
 from lamina.mappings.kafka.source import KafkaSource
 from lamina.mappings.model import KIND, USER_INITIATED, EventSourceMapping, SourceKind, State
-from lamina.mappings.poller import Poller
+from lamina.mappings.runner import Runner
 from lamina.mappings.rabbitmq import RabbitSource
 from lamina.mappings.source import Lag, Source
 from lamina.mappings.sqs import QUEUE_GONE, SqsSource
@@ -54,46 +52,6 @@ Body = Mapping[str, object]
 LIST_DEFAULT, LIST_MAX = 100, 10_000
 
 
-class _Runner:
-    """One mapping's owned task: settles its state after each change, runs its poller while enabled."""
-
-    def __init__(self, uuid: str, service: MappingService) -> None:
-        self.uuid = uuid
-        self.changed = asyncio.Event()
-        self.changed.set()
-        self.deadline: float | None = None  # set by close: how long an in-flight batch may take
-        self.poller: Poller | None = None
-        self.source: Source | None = None
-        self._service = service
-        self.task = asyncio.create_task(self._run(), name=f"lamina-mapping-{uuid}")
-
-    async def _run(self) -> None:
-        try:
-            while True:
-                await self.changed.wait()
-                self.changed.clear()
-                mapping = self._service.mapping(self.uuid)
-                if mapping is None:
-                    return
-                if self.poller is not None and (mapping.state is State.DELETING or not mapping.enabled):
-                    await self.poller.stop()  # and closes a source holding a connection (source.Closing)
-                    self.poller = self.source = None
-                if mapping.state is State.DELETING and mapping.stream is not None:
-                    await readers.drop(mapping.stream, mapping.uuid)  # its triggers or slot go with it
-                settled = await self._service.settle(self.uuid)
-                if settled is None:
-                    return
-                if settled.enabled and self.poller is None:
-                    self.source = self._service.source(settled)
-                    self.poller = Poller(self.uuid, self.source, self._service,
-                                         max_bytes=self._service.max_payload_bytes)  # fmt: skip
-                    self.poller.start()
-        finally:
-            if self.poller is not None:
-                await self.poller.stop(self.deadline)
-            self.poller = self.source = None
-
-
 class MappingService:
     def __init__(
         self, store: Store, functions: FunctionService, concurrency: ConcurrencyService, invoker: Invoker,
@@ -106,7 +64,7 @@ class MappingService:
         self._queues = queues
         self._settings = settings
         self._mappings: dict[str, EventSourceMapping] = {}
-        self._runners: dict[str, _Runner] = {}
+        self._runners: dict[str, Runner] = {}
         self._lock = asyncio.Lock()
         self._started = False
         self._unsaved: set[str] = set()  # mappings whose LastProcessingResult changed since written
@@ -166,7 +124,7 @@ class MappingService:
         runner = self._runners.get(uuid)
         if runner is None or runner.task.done():
             if self._started:
-                self._runners[uuid] = _Runner(uuid, self)
+                self._runners[uuid] = Runner(uuid, self)
         else:
             runner.changed.set()
 
