@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Protocol, TypedDict
+
+from lamina.mappings.source import Lazy as Lazy  # the record and its filter view, made on first use
 
 EVENT_SOURCE = "SelfManagedKafka"
 TIMESTAMP_TYPES = {0: "CREATE_TIME", 1: "LOG_APPEND_TIME"}
@@ -160,32 +162,6 @@ def event_of(bootstrap: str, grouped: Mapping[str, Sequence[str]]) -> bytes:
     groups = ", ".join(f"{json.dumps(name)}: [{', '.join(texts)}]" for name, texts in grouped.items())
     return (f'{{"eventSource": "{EVENT_SOURCE}", "bootstrapServers": {json.dumps(bootstrap)}, '
             f'"records": {{{groups}}}}}').encode()  # fmt: skip
-
-
-class Lazy(Mapping[str, object]):
-    """A message's mapping (its record, its filter view) made on first use by ``make``: most
-    records are never looked into."""
-
-    __slots__ = ("_make", "_message", "_made")
-
-    def __init__(self, make: Callable[[MessageLike], Mapping[str, object]], message: MessageLike) -> None:
-        self._make = make
-        self._message = message
-        self._made: Mapping[str, object] | None = None
-
-    def _get(self) -> Mapping[str, object]:
-        if self._made is None:
-            self._made = self._make(self._message)
-        return self._made
-
-    def __getitem__(self, key: str) -> object:
-        return self._get()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._get())
-
-    def __len__(self) -> int:
-        return len(self._get())
 
 
 def _iso(epoch_ms: int) -> str:
