@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -187,7 +187,7 @@ class Poller:
             await self._deliver(mapping, kept)
         return Outcome(full=len(records) >= mapping.batch_size, empty=False)
 
-    async def _deliver(self, mapping: EventSourceMapping, records: list[Record]) -> None:
+    async def _deliver(self, mapping: EventSourceMapping, records: Sequence[Record]) -> None:
         payload = self._source.event(records)
         throttles = 0
         while True:
