@@ -10,7 +10,9 @@ Offsets are committed only when a batch is settled: past every record the functi
 (and those the filters dropped). The commit itself is the committer's (a task of the source's own,
 ``lamina-kafka-commit-<uuid>``): the partition is free for its next batch at once, and the
 committer sends what settled meanwhile, every partition's in one request, never past a batch not
-settled yet. A failed batch is read again from its first unfinished record,
+settled yet, at most one request each ``COMMIT_EVERY_SECONDS`` (each is a round trip that wakes
+the broker: committing after every batch cost a tenth of the server's time at full speed; a
+restart redelivers at most that much more). A failed batch is read again from its first unfinished record,
 after a pause that grows with each failure; with MaximumRetryAttempts set, a batch failed that
 many times more is given up: described to the on-failure destination (if any), and committed past.
 A partition with no committed offset starts where StartingPosition says, and that offset is
@@ -52,6 +54,7 @@ TOPIC_NOT_FOUND = "Topic not found. Please check the topic name in your event so
 POLL_SECONDS = 1.0  # how long a fetch waits for a first record before the poller comes back
 IDLE_SECONDS = 0.2  # how long a worker with no free partition waits before asking again
 START_SECONDS = 30.0  # the longest a connection, an offset look-up or a commit may take
+COMMIT_EVERY_SECONDS = 0.05  # at most one commit started in this time: what settles meanwhile goes together
 
 
 class Host(Protocol):
@@ -338,8 +341,12 @@ class KafkaSource:
         while True:
             await self._commits_due.wait()
             self._commits_due.clear()
+            began = time.monotonic()
             if await self._save_commits(consumer, quiet=failures > 0):
                 failures = 0
+                rest = COMMIT_EVERY_SECONDS - (time.monotonic() - began)
+                if rest > 0:
+                    await self._sleep(rest)
                 continue
             failures += 1
             await self._sleep(scaling.retry_delay(failures))
