@@ -76,6 +76,7 @@ class _Partition:
     batch: Batch | None = None  # that batch
     status: dict[str, Status] | None = None  # of each record of ``batch`` by id, once one is settled alone
     pending: int = 0  # records of ``batch`` not settled yet
+    ahead: asyncio.Task[Batch | None] | None = None  # the next batch, read while ``batch`` is worked on
     attempts: int = 0  # failures in a row of the batch at ``committed``
     not_before: float = 0.0  # monotonic: no batch before then (backing off after a failure)
 
@@ -124,6 +125,7 @@ class KafkaSource:
             from aiokafka import AIOKafkaConsumer
             from aiokafka.errors import KafkaError
 
+            _quiet_aiokafka()
             consumer = AIOKafkaConsumer(
                 bootstrap_servers=list(options.bootstrap_servers), group_id=options.consumer_group_id,
                 client_id=f"lamina-{self._uuid}", enable_auto_commit=False,
@@ -181,9 +183,12 @@ class KafkaSource:
             self._closed = True
             consumer, self._consumer = self._consumer, None
             committer, self._committer = self._committer, None
+        aheads = [p.ahead for p in self._partitions.values() if p.ahead is not None]
+        for part in self._partitions.values():
+            self._drop_ahead(part)
         if committer is not None:
             committer.cancel()
-            await asyncio.gather(committer, return_exceptions=True)
+        await asyncio.gather(*aheads, *([committer] if committer else []), return_exceptions=True)
         if consumer is not None:
             await self._save_commits(consumer)  # what settled last (a failure: redelivered after a restart)
             await self._stop(consumer)
@@ -212,8 +217,12 @@ class KafkaSource:
             return []
         from aiokafka.errors import KafkaError
 
+        ahead, part.ahead = part.ahead, None
         try:
-            batch = await self._read(consumer, part, options, limits, options.window_seconds(window))
+            if ahead is not None:
+                batch = await ahead
+            else:
+                batch = await self._read(consumer, part, options, limits, options.window_seconds(window))
         except KafkaError as exc:
             self._unhold(consumer, part)
             raise SourceUnavailable(CONNECTION_ERROR) from exc
@@ -228,6 +237,11 @@ class KafkaSource:
         if keep < len(batch):
             await self.release(batch[keep:])
             return batch[:keep]
+        # The partition's next batch is read while the function works on this one: it is handed
+        # out only after this one settled (in order), and dropped if this one is read again.
+        part.ahead = asyncio.create_task(self._read(consumer, part, options, limits, options.window_seconds(window)),
+                                         name=f"lamina-kafka-ahead-{self._uuid}-{batch.group}")  # fmt: skip
+        part.ahead.add_done_callback(_retrieved)
         return batch
 
     async def _read(self, consumer: AIOKafkaConsumer, part: _Partition, options: KafkaOptions,
@@ -259,8 +273,16 @@ class KafkaSource:
 
     def _unhold(self, consumer: AIOKafkaConsumer, part: _Partition) -> None:
         """Let the partition go with nothing worked on: read again from its committed offset."""
+        self._drop_ahead(part)
         consumer.seek(part.tp, part.committed)
         part.batch, part.status, part.pending, part.held = None, None, 0, False
+
+    @staticmethod
+    def _drop_ahead(part: _Partition) -> None:
+        """Forget the batch read ahead: the partition is read again from an earlier offset."""
+        if part.ahead is not None:
+            part.ahead.cancel()
+            part.ahead = None
 
     # -- settling ------------------------------------------------------------------------------
 
@@ -324,6 +346,7 @@ class KafkaSource:
             if outcome.commit is not None:
                 self._committed(part, outcome.commit)
             if outcome.seek is not None:
+                self._drop_ahead(part)
                 consumer.seek(part.tp, outcome.seek)
         finally:
             part.held = False
@@ -416,3 +439,38 @@ class KafkaSource:
         if self._consumer is None:
             return Lag(backlog=None, oldest_age_seconds=None)
         return Lag(backlog=sum(self._lag_of(p) for p in self._partitions.values()), oldest_age_seconds=None)
+
+
+def _retrieved(task: asyncio.Task[Batch | None]) -> None:
+    """A batch read ahead and dropped: its error (if any) is the next read's to meet, not a log line's."""
+    if not task.cancelled():
+        task.exception()
+
+
+class _Repeats(logging.Filter):
+    """Lets through each kind of warning or error (its format string) at most once a second: while a
+    broker is down, aiokafka's client logs every failed attempt to reach it, and it attempts again at
+    once, hundreds of times a second."""
+
+    def __init__(self, every_seconds: float = 1.0) -> None:
+        super().__init__()
+        self._every = every_seconds
+        self._last: dict[str, float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        key, now = str(record.msg), time.monotonic()
+        if now - self._last.get(key, -self._every) < self._every:
+            return False
+        if len(self._last) > 1000:
+            self._last.clear()
+        self._last[key] = now
+        return True
+
+
+def _quiet_aiokafka() -> None:
+    """Quiet aiokafka's client logger (what logs the attempts) with ``_Repeats``, once per process."""
+    logger = logging.getLogger("aiokafka")
+    if not any(isinstance(f, _Repeats) for f in logger.filters):
+        logger.addFilter(_Repeats())
