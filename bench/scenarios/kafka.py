@@ -8,8 +8,9 @@ with the reason, when they are not there) and fills a topic of ``PARTITIONS`` pa
 
 - raw (the reference): one aiokafka consumer in a group of its own, ``getmany`` up to 100 records
   at a time, committing what it read as the mapping does (one commit in flight at a time, each
-  past everything read until it was sent), the clock stopping when the last commit is done: the
-  mapping's reading and committing with no function, as the SQS reference receives and deletes.
+  past everything read until it was sent, at most one started every ``COMMIT_EVERY_S``), the clock
+  stopping when the last commit is done: the mapping's reading and committing with no function,
+  as the SQS reference receives and deletes.
   (Committing past each batch before reading the next is no fair reference: a commit takes some
   10 ms on this broker, which holds such a consumer near 10,000 records/s);
 - bare, for information: the same consumer reading alone, without committing (the ceiling the
@@ -47,6 +48,7 @@ MAPPINGS = "/2015-03-31/event-source-mappings"
 TOPIC = "bench"
 PARTITIONS = 2
 POLL_S = 0.02
+COMMIT_EVERY_S = 0.05  # as the mapping's committer paces its commits (mappings/kafka/source.py)
 RAW = "aiokafka getmany (≤ 100), commits as the mapping's"
 BARE = "aiokafka getmany, no commit"
 
@@ -99,9 +101,10 @@ async def _raw(bootstrap: str, records: int, *, commit: bool) -> float:
         while True:
             await due.wait()
             due.clear()
-            offsets = dict(read)
+            offsets, began = dict(read), time.monotonic()
             await consumer.commit(offsets)
             saved.update(offsets)
+            await asyncio.sleep(max(0.0, COMMIT_EVERY_S - (time.monotonic() - began)))
 
     task = asyncio.create_task(committer(), name="bench-kafka-raw-commit") if commit else None
     try:

@@ -7,13 +7,15 @@ skipped, with the reason, when it is not there). On its own, against a broker yo
 ``python -m bench.scenarios.rabbitmq --broker amqp://user:password@127.0.0.1:5672/vhost``.
 
 Raw: ``messages`` are published to a fresh queue, then one aio-pika consumer (prefetch 100)
-receives and acks each; the clock runs from the first ``consume`` to the last ack. Mapping: the
-same number published to another fresh queue, then an event source mapping of a function that
-does nothing but print its batch's size is created on it; the clock runs from
-CreateEventSourceMapping to the end of the invocation that brought the count to ``messages``
-(its log line's time, on the same host's clock). Afterwards the mapping is deleted and the queue
-must hold nothing: every message was acknowledged. Queues are transient (not durable) on both
-sides: the figure is Lamina's, not the broker's disk.
+receives and acks each. Mapping: the same number published to another fresh queue, then an event
+source mapping of a function that does nothing but print its batch's size is created on it.
+Both clocks start at the first records seen and count only the records after them, so that
+connecting, consuming and the mapping's start are outside both figures alike: raw, from the first
+message received to the last ack, counting the messages after the first; mapping, from the log
+line of the first invocation to the one that brought the printed count to ``messages`` (the times
+Lamina gave the lines, on one clock), counting the records after the first batch. Afterwards the
+mapping is deleted and the queue must hold nothing: every message was acknowledged. Queues are
+transient (not durable) on both sides: the figure is Lamina's, not the broker's disk.
 """
 
 from __future__ import annotations
@@ -81,38 +83,43 @@ async def raw_rate(url: str, count: int) -> float:
     queue = f"bench-raw-{uuid.uuid4().hex[:8]}"
     await _fill(url, queue, count)
     done = asyncio.Event()
-    seen = 0
+    seen, first = 0, 0.0
     async with await aio_pika.connect(url) as connection:
         channel = await connection.channel()
         await channel.set_qos(prefetch_count=100)
         declared = await channel.declare_queue(queue, passive=True)
 
         async def take(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-            nonlocal seen
+            nonlocal seen, first
+            if not seen:
+                first = time.perf_counter()
             await message.ack()
             seen += 1
             if seen == count:
                 done.set()
 
-        start = time.perf_counter()
         await declared.consume(take)
         await asyncio.wait_for(done.wait(), 600)
-        elapsed = time.perf_counter() - start
+        elapsed = time.perf_counter() - first
     await _delete(url, queue)
-    return count / elapsed
+    return (count - 1) / elapsed
 
 
-async def _delivered(lamina: Lamina, function: str, count: int, deadline: float) -> float:
-    """The epoch seconds of the log line that brought the function's printed batch sizes to ``count``."""
-    cursor, total = 0, 0
+async def _delivered(lamina: Lamina, function: str, count: int, deadline: float) -> tuple[float, int, float]:
+    """From the function's log: the time (epoch seconds) of its first invocation's line, the size
+    of that first batch, and the time of the line that brought the printed sizes to ``count``."""
+    cursor, total, first, first_size = 0, 0, 0.0, 0
     while time.monotonic() < deadline:
         got = await lamina.call("GET", f"/lamina/v1/functions/{function}/logs?since={cursor}&limit=10000&wait=1")
         page = json.loads(got.body)
         for event in page["events"]:
             if event["message"].startswith("BATCH "):
-                total += int(event["message"].split()[1])
+                size = int(event["message"].split()[1])
+                if not total:
+                    first, first_size = float(event["timestamp"]) / 1000, size
+                total += size
                 if total >= count:
-                    return float(event["timestamp"]) / 1000
+                    return first, first_size, float(event["timestamp"]) / 1000
         cursor = page["nextCursor"]
     raise LoadError(f"rabbitmq: {total} of {count} messages delivered in time")
 
@@ -121,14 +128,14 @@ async def mapping_rate(lamina: Lamina, url: str, count: int, batch: int) -> floa
     queue, function = f"bench-map-{uuid.uuid4().hex[:8]}", f"rmq-count-{batch}"
     await lamina.create_function(function, COUNTER)
     await _fill(url, queue, count)
-    start = time.time()
+    await lamina.control.close()  # idle while the queue filled: perhaps closed by Lamina (its header timeout)
     made = await lamina.call("POST", MAPPINGS, {
         "FunctionName": function, "EventSourceArn": BROKER_ARN, "Queues": [queue], "BatchSize": batch,
         "SourceAccessConfigurations": [{"Type": "BASIC_AUTH", "URI": SECRET}],
     })  # fmt: skip
     if made.status != 202:
         raise LoadError(f"CreateEventSourceMapping: {made.status} {made.body[:300]!r}")
-    end = await _delivered(lamina, function, count, time.monotonic() + 600)
+    first, first_size, end = await _delivered(lamina, function, count, time.monotonic() + 600)
     mapping = json.loads(made.body)["UUID"]
     await lamina.call("DELETE", f"{MAPPINGS}/{mapping}")
     while (await lamina.call("GET", f"{MAPPINGS}/{mapping}")).status != 404:
@@ -137,7 +144,9 @@ async def mapping_rate(lamina: Lamina, url: str, count: int, batch: int) -> floa
     if left:
         raise LoadError(f"rabbitmq: {left} messages came back unacknowledged")
     await _delete(url, queue)
-    return count / (end - start)
+    if first_size >= count or end <= first:
+        raise LoadError(f"rabbitmq: batch {batch}: every message came in the first batch: too few to measure")
+    return (count - first_size) / (end - first)
 
 
 async def measure(lamina: Lamina, url: str, messages: int, progress: Progress) -> BrokerResult:

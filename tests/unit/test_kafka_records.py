@@ -12,6 +12,7 @@ import pytest
 from lamina.errors import InvalidParameterValue, ValidationError
 from lamina.mappings.filters import Filters
 from lamina.mappings.kafka import options
+from lamina.mappings.kafka.batch import Batch
 from lamina.mappings.kafka.records import (
     Encoder, Failure, Lazy, Message, event, event_of, filter_view, kafka_record, on_failure_record, view_of,
 )  # fmt: skip
@@ -88,6 +89,18 @@ def test_lazy_records_are_made_on_first_use_only() -> None:
     assert made == [b'{"kind": "keep"}']  # once
     view = Lazy(view_of, message(b'{"kind": "keep"}'))
     assert Filters((json.dumps({"value": {"kind": ["keep"]}}),)).keeps(view)
+
+
+def test_a_batch_is_encoded_in_one_loop_as_record_by_record_and_makes_records_only_when_asked() -> None:
+    messages = [message(b'{"n": 1}', offset=7), message(None, offset=8, key=None), message(b"\xff", offset=9)]
+    texts = Encoder().encode_all(messages)
+    assert texts == [Encoder().encode(m) for m in messages] == [json.dumps(kafka_record(m)) for m in messages]
+    batch = Batch("mytopic-0", messages, texts)
+    assert batch._records is None and len(batch) == 3 and batch.sizes() == [len(t) for t in texts]
+    assert (batch.first_offset, batch.last_offset, batch.offsets()) == (7, 9, [7, 8, 9])
+    assert [r.id for r in batch] == ["mytopic-0:7", "mytopic-0:8", "mytopic-0:9"]
+    assert batch[1].encoded == texts[1] and dict(batch[0].record) == kafka_record(messages[0])
+    assert [r.id for r in batch[1:]] == ["mytopic-0:8", "mytopic-0:9"]
 
 
 def test_the_on_failure_record_describes_the_batch() -> None:

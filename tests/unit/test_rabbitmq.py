@@ -15,7 +15,7 @@ from lamina.mappings.brokers import BrokerAddress, broker_name, find, not_config
 from lamina.mappings.filters import Filters
 from lamina.mappings.model import EventSourceMapping, SourceKind, State
 from lamina.mappings.rabbitmq import MAX_REDELIVERIES, gives_up
-from lamina.mappings.rmq_event import Properties, event, filter_view, header_value, java_date, rmq_record
+from lamina.mappings.rmq_event import Properties, event, event_of, filter_view, header_value, java_date, rmq_record
 from lamina.mappings.validation import check_rabbitmq, parse
 from lamina.settings import Settings
 
@@ -74,6 +74,9 @@ def test_the_record_has_every_basic_property_as_aws_writes_them() -> None:
     assert record["redelivered"] is False and base64.b64decode(str(record["data"])) == b'{"timeout":0}'
     assert json.loads(event(ARN, "q::/", [record])) == {
         "eventSource": "aws:rmq", "eventSourceArn": ARN, "rmqMessagesByQueue": {"q::/": [record]}}
+    other = rmq_record(Properties(message_id="ü"), b"\xff", redelivered=True)
+    texts = [json.dumps(record), json.dumps(other)]
+    assert event_of(ARN, 'q"::/', texts) == event(ARN, 'q"::/', [record, other])  # byte for byte
 
 
 def test_java_dates_and_header_values() -> None:

@@ -21,6 +21,7 @@ class BatchLimits:
     max_records: int
     window_seconds: float
     max_bytes: int = MAX_PAYLOAD_BYTES
+    batches: int = 1  # how many batches the poller works on at once (what a source prefetching sizes for)
 
     def complete(self, count: int, size: int, elapsed: float) -> bool:
         """Whether a batch of ``count`` records (``size`` bytes, its first ``elapsed`` seconds ago) is done."""

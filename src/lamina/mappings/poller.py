@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -165,7 +165,7 @@ class Poller:
             self._waiting.discard(index)
 
     async def _batch(self, mapping: EventSourceMapping, index: int) -> Outcome:
-        limits = BatchLimits(mapping.batch_size, float(mapping.batching_window), self._max_bytes)
+        limits = BatchLimits(mapping.batch_size, float(mapping.batching_window), self._max_bytes, self._width)
         self._waiting.add(index)
         try:
             records = await self._source.fetch(limits)
@@ -179,7 +179,7 @@ class Poller:
         mapping = self._host.mapping(self.uuid) or mapping
         if self._filters.patterns != mapping.filters:
             self._filters = Filters(mapping.filters)
-        kept = [r for r in records if self._filters.keeps(r.view)]
+        kept = [r for r in records if self._filters.keeps(r.view)] if self._filters.patterns else records
         if len(kept) < len(records):
             kept_ids = {r.id for r in kept}
             await self._source.acknowledge([r for r in records if r.id not in kept_ids])
@@ -187,7 +187,7 @@ class Poller:
             await self._deliver(mapping, kept)
         return Outcome(full=len(records) >= mapping.batch_size, empty=False)
 
-    async def _deliver(self, mapping: EventSourceMapping, records: list[Record]) -> None:
+    async def _deliver(self, mapping: EventSourceMapping, records: Sequence[Record]) -> None:
         payload = self._source.event(records)
         throttles = 0
         while True:

@@ -1,13 +1,18 @@
 """A queue on a RabbitMQ broker (Amazon MQ for RabbitMQ's role) as a mapping's Source.
 
 One AMQP 0-9-1 connection per running mapping (aio-pika, imported only here), one consumer on the
-mapping's one queue with a prefetch of two batches (one being worked on while the next gathers).
-A batch gathers from the first message for the batching window (0.5 s when the mapping says 0,
-as Lambda's default for MQ), up to BatchSize or the payload limit; gathering is one worker at a
-time so batches come out whole.
+mapping's one queue feeding a buffer that the poller's workers take their batches from, side by
+side. The prefetch is a batch more than the poller works on at once (BatchSize × (batches + 1)):
+every worker's next batch is delivered while the function works on its current one. A batch
+gathers from its first message for the batching window (0.5 s when the mapping says 0, as
+Lambda's default for MQ), up to BatchSize or the payload limit, taking at once what the buffer
+holds: with the broker ahead of the function, batches come out whole.
 
 Acknowledgement follows AWS: a message is acked once the function succeeded with it (or a filter
-dropped it); a failed one is nacked with requeue, so it comes back with ``redelivered`` true.
+dropped it); a failed one is nacked with requeue, so it comes back with ``redelivered`` true. A
+batch delivered before everything still unsettled is acked with one ``multiple`` ack of its last
+delivery tag (messages leave the buffer in delivery order, and only into a batch, so nothing
+unsettled is below it).
 A poison message does not loop forever: after ``MAX_REDELIVERIES`` failed redeliveries (Lambda's
 redelivery policy for MQ) it is rejected without requeue, which RabbitMQ sends to the queue's
 dead-letter exchange (or drops, when it has none; logged either way). A quorum queue's own
@@ -27,15 +32,14 @@ import hashlib
 import json
 import logging
 import time
-from collections import OrderedDict
-from collections.abc import Sequence
-from dataclasses import replace
+from collections import OrderedDict, deque
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from lamina.mappings.batching import BatchLimits, fitting
 from lamina.mappings.brokers import BrokerAddress
-from lamina.mappings.rmq_event import Properties, event, filter_view, queue_key, rmq_record
-from lamina.mappings.source import Lag, Record, SourceUnavailable
+from lamina.mappings.rmq_event import Properties, RmqMessage, event_of, filter_view, queue_key, rmq_record
+from lamina.mappings.source import Lag, Lazy, Record, SourceUnavailable
 
 if TYPE_CHECKING:
     from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage, AbstractQueue
@@ -50,6 +54,8 @@ CONNECTION_ERROR = ("Connection error. Please check your event source connection
                     "Lamina could not connect to the broker at {address}: {reason}")  # fmt: skip
 QUEUE_MISSING = "The queue {queue} does not exist on virtual host {vhost} of the broker."
 _REMEMBERED = 10_000  # failure counts kept for classic queues' messages
+MAX_PREFETCH = 65_535  # AMQP's prefetch-count is a short
+BACKLOG_EVERY_SECONDS = 1.0  # how often the queue's depth is asked for (the lag shown; a round trip)
 
 
 def gives_up(failures: int) -> bool:
@@ -95,11 +101,17 @@ class RabbitSource:
         self._channel: AbstractChannel | None = None
         self._queue: AbstractQueue | None = None
         self._prefetch = 0
-        self._buffer: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
-        self._held: dict[str, AbstractIncomingMessage] = {}  # by token, until acked or given back
+        # Delivered and not taken yet, in delivery order; ``_arrived`` is set while it holds any.
+        # Not an asyncio.Queue: a message leaves it only in a synchronous step that holds it
+        # (``_held``), never inside a wait that a cancellation could end with the message taken.
+        self._buffer: deque[AbstractIncomingMessage] = deque()
+        self._arrived = asyncio.Event()
+        self._held: dict[int, AbstractIncomingMessage] = {}  # by delivery tag (this channel's), until settled
+        self._settling: dict[int, AbstractIncomingMessage] = {}  # their acks (or nacks) being written
         self._failures: OrderedDict[str, int] = OrderedDict()
-        self._gathering = asyncio.Lock()
+        self._connecting = asyncio.Lock()
         self._backlog: int | None = None
+        self._backlog_at = 0.0
         self._generation = 0
 
     @property
@@ -137,12 +149,14 @@ class RabbitSource:
             await self._drop()
             raise SourceUnavailable(self._connection_error(exc)) from exc
         self._backlog = self._queue.declaration_result.message_count
+        self._backlog_at = time.monotonic()
         self._generation += 1
-        self._buffer = asyncio.Queue()
-        buffer = self._buffer
+        self._buffer = deque()
+        buffer, arrived = self._buffer, self._arrived
 
         async def take(message: AbstractIncomingMessage) -> None:
-            buffer.put_nowait(message)
+            buffer.append(message)
+            arrived.set()
 
         await self._queue.consume(take, no_ack=False)
 
@@ -157,7 +171,9 @@ class RabbitSource:
         """Forget the connection (the broker requeues what it held) and the messages it delivered."""
         connection, self._connection, self._channel, self._queue = self._connection, None, None, None
         self._held.clear()
-        self._buffer = asyncio.Queue()
+        self._settling.clear()
+        self._buffer = deque()
+        self._arrived.set()  # wake the waiting workers: they find the connection gone
         if connection is not None and not connection.is_closed:
             try:
                 await asyncio.wait_for(connection.close(), 5)
@@ -168,96 +184,128 @@ class RabbitSource:
         return self._connection is not None and not self._connection.is_closed \
             and self._channel is not None and not self._channel.is_closed  # fmt: skip
 
+    def _take(self) -> AbstractIncomingMessage | None:
+        """The next delivered message, now held, if there is one."""
+        if not self._buffer:
+            self._arrived.clear()
+            return None
+        message = self._buffer.popleft()
+        if message.delivery_tag is not None:
+            self._held[message.delivery_tag] = message
+        return message
+
     async def _next(self, timeout: float) -> AbstractIncomingMessage | None:
-        """The next delivered message within ``timeout`` (None: none came); SourceUnavailable once
-        the connection breaks."""
+        """The next delivered message within ``timeout`` (None: none came), now held;
+        SourceUnavailable once the connection breaks."""
         deadline = time.monotonic() + timeout
         while True:
             if not self._alive():
                 await self._drop()
                 raise SourceUnavailable(CONNECTION_ERROR.format(address=self._address, reason="the connection closed"))
+            message = self._take()
+            if message is not None:
+                return message
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
             try:
-                return await asyncio.wait_for(self._buffer.get(), min(1.0, remaining))
+                await asyncio.wait_for(self._arrived.wait(), min(1.0, remaining))
             except asyncio.TimeoutError:
                 continue
 
     async def fetch(self, limits: BatchLimits) -> list[Record]:
-        async with self._gathering:
-            await self._connect(min(65_535, 2 * limits.max_records))
-            limits = replace(limits, window_seconds=limits.window_seconds or DEFAULT_WINDOW_SECONDS)
-            window = limits.window_seconds
-            first = await self._next(POLL_SECONDS)
-            if first is None:
-                await self._refresh_backlog()
-                return []
-            batch = [self._record(first)]
-            size = batch[0].size
-            started = time.monotonic()
-            while not limits.complete(len(batch), size, time.monotonic() - started):
-                message = await self._next(max(0.0, window - (time.monotonic() - started)))
-                if message is None:
-                    break
-                batch.append(self._record(message))
-                size += batch[-1].size
+        async with self._connecting:
+            await self._connect(min(MAX_PREFETCH, limits.max_records * (limits.batches + 1)))
+        window = limits.window_seconds or DEFAULT_WINDOW_SECONDS
+        limits = BatchLimits(limits.max_records, window, limits.max_bytes, limits.batches)
+        first = await self._next(POLL_SECONDS)
+        if first is None:
             await self._refresh_backlog()
+            return []
+        batch = [self._record(first)]
+        size = batch[0].size
+        started = time.monotonic()
+        while not limits.complete(len(batch), size, time.monotonic() - started):
+            message = self._take() or await self._next(max(0.0, window - (time.monotonic() - started)))
+            if message is None:
+                break
+            batch.append(self._record(message))
+            size += batch[-1].size
+        await self._refresh_backlog()
         keep = fitting([r.size for r in batch], limits.max_bytes)
         if keep < len(batch):
             await self.release(batch[keep:])
         return batch[:keep]
 
     async def _refresh_backlog(self) -> None:
-        if self._queue is None:
+        if self._queue is None or self._channel is None or time.monotonic() - self._backlog_at < BACKLOG_EVERY_SECONDS:
             return
+        self._backlog_at = time.monotonic()
         try:
-            declared = await asyncio.wait_for(self._channel.declare_queue(self._queue_name, passive=True), 5) \
-                if self._channel is not None else None  # fmt: skip
+            declared = await asyncio.wait_for(self._channel.declare_queue(self._queue_name, passive=True), 5)
         except Exception:  # the lag is informative; the next fetch finds a broken connection
             return
-        if declared is not None:
-            self._backlog = declared.declaration_result.message_count
+        self._backlog = declared.declaration_result.message_count
 
     def _record(self, message: AbstractIncomingMessage) -> Record:
-        props = properties_of(message)
-        record = rmq_record(props, message.body, bool(message.redelivered))
+        record = rmq_record(properties_of(message), message.body, bool(message.redelivered))
         token = f"{self._generation}:{message.delivery_tag}"
-        self._held[token] = message
-        size = len(json.dumps(record).encode())
-        return Record(id=token, token=token, record=record, view=filter_view(record, message.body), size=size)
+        text = json.dumps(record)  # ASCII: its length is its size
+        return Record(id=token, token=token, record=record, view=Lazy(_view, (record, message.body)), size=len(text),
+                      encoded=text)  # fmt: skip
 
-    async def _settle(self, records: Sequence[Record], action: str) -> None:
+    def _messages(self, records: Sequence[Record]) -> list[tuple[int, AbstractIncomingMessage]]:
+        """The held messages of ``records`` (those of a broken connection are the broker's again)."""
+        prefix = f"{self._generation}:"
+        found = []
         for record in records:
-            message = self._held.pop(record.token, None)
-            if message is None:  # its connection broke: the broker gives it again
-                continue
-            try:
-                if action == "ack":
-                    await message.ack()
-                elif action == "requeue":
-                    await message.nack(requeue=True)
-                else:
-                    await message.reject(requeue=False)
-            except Exception:
-                log.info("RabbitMQ: could not %s a message (its channel closed; the broker redelivers it)", action)
+            if record.token.startswith(prefix):
+                tag = int(record.token[len(prefix) :])
+                message = self._held.get(tag)
+                if message is not None:
+                    found.append((tag, message))
+        return found
+
+    async def _settle(self, messages: Sequence[tuple[int, AbstractIncomingMessage]], action: str) -> None:
+        # Settling from now: no other call settles them again, nor counts them settled yet.
+        messages = [(tag, m) for tag, m in messages if self._held.pop(tag, None) is not None]
+        mine = {tag for tag, _ in messages}
+        self._settling.update(messages)
+        try:
+            multiple = False
+            if action == "ack" and len(messages) > 1:
+                last = max(messages, key=lambda held: held[0])
+                # Nothing unsettled below it, nor still being settled by another batch (its acks
+                # not written yet): one ack settles them all.
+                if all(tag > last[0] for tag in self._held) and all(t > last[0] or t in mine for t in self._settling):
+                    messages, multiple = [last], True
+            for _, message in messages:
+                try:
+                    if action == "ack":
+                        await message.ack(multiple=multiple)
+                    elif action == "requeue":
+                        await message.nack(requeue=True)
+                    else:
+                        await message.reject(requeue=False)
+                except Exception:
+                    log.info("RabbitMQ: could not %s a message (its channel closed; the broker redelivers it)", action)
+        finally:
+            for tag in mine:
+                self._settling.pop(tag, None)
 
     async def acknowledge(self, records: Sequence[Record]) -> None:
-        for record in records:
-            message = self._held.get(record.token)
-            if message is not None:
+        messages = self._messages(records)
+        if self._failures:  # forget the failures counted of messages now done
+            for _, message in messages:
                 self._failures.pop(fingerprint(properties_of(message), message.body), None)
-        await self._settle(records, "ack")
+        await self._settle(messages, "ack")
 
     async def fail(self, records: Sequence[Record]) -> None:
-        requeue: list[Record] = []
-        dead: list[Record] = []
-        for record in records:
-            message = self._held.get(record.token)
-            if message is None:
-                continue
+        requeue: list[tuple[int, AbstractIncomingMessage]] = []
+        dead: list[tuple[int, AbstractIncomingMessage]] = []
+        for tag, message in self._messages(records):
             failures = self._count_failure(message)
-            (dead if gives_up(failures) else requeue).append(record)
+            (dead if gives_up(failures) else requeue).append((tag, message))
         if dead:
             log.warning("event source mapping on %s: %d message(s) failed %d redeliveries; rejected to the queue's "
                         "dead-letter exchange (dropped if it has none)", self._key, len(dead), MAX_REDELIVERIES)  # fmt: skip
@@ -279,13 +327,17 @@ class RabbitSource:
         return failures
 
     async def release(self, records: Sequence[Record]) -> None:
-        await self._settle(records, "requeue")
+        await self._settle(self._messages(records), "requeue")
 
     def event(self, records: Sequence[Record]) -> bytes:
-        return event(self._arn, self._key, [r.record for r in records])
+        return event_of(self._arn, self._key, [r.encoded or json.dumps(dict(r.record)) for r in records])
 
     def lag(self) -> Lag:
         return Lag(backlog=self._backlog, oldest_age_seconds=None)
 
     async def close(self) -> None:
         await self._drop()
+
+
+def _view(made: tuple[RmqMessage, bytes]) -> Mapping[str, object]:
+    return filter_view(*made)

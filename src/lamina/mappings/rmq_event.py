@@ -135,3 +135,10 @@ def event(broker_arn: str, key: str, records: Sequence[Mapping[str, object]]) ->
     return json.dumps({
         "eventSource": EVENT_SOURCE, "eventSourceArn": broker_arn, "rmqMessagesByQueue": {key: list(records)},
     }).encode()  # fmt: skip
+
+
+def event_of(broker_arn: str, key: str, encoded: Sequence[str]) -> bytes:
+    """The event of records already written as JSON text (``json.dumps`` of ``rmq_record``'s): the
+    same document ``event`` makes of them."""
+    return (f'{{"eventSource": "{EVENT_SOURCE}", "eventSourceArn": {json.dumps(broker_arn)}, '
+            f'"rmqMessagesByQueue": {{{json.dumps(key)}: [{", ".join(encoded)}]}}}}').encode()  # fmt: skip

@@ -25,9 +25,9 @@ protocol. The contract, failure behaviour included:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 from lamina.errors import LaminaError
 from lamina.mappings.batching import BatchLimits
@@ -48,6 +48,35 @@ class Record:
     encoded: str | None = None  # ``record`` as JSON text, where the source wrote it already (Kafka)
 
 
+T = TypeVar("T")
+
+
+class Lazy(Mapping[str, object], Generic[T]):
+    """A record's mapping (the record, its filter view) made on first use by ``make(arg)``: a
+    mapping reads records far faster than it looks into them, and most are never looked into."""
+
+    __slots__ = ("_make", "_arg", "_made")
+
+    def __init__(self, make: Callable[[T], Mapping[str, object]], arg: T) -> None:
+        self._make = make
+        self._arg = arg
+        self._made: Mapping[str, object] | None = None
+
+    def _get(self) -> Mapping[str, object]:
+        if self._made is None:
+            self._made = self._make(self._arg)
+        return self._made
+
+    def __getitem__(self, key: str) -> object:
+        return self._get()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+
 @dataclass(frozen=True, slots=True)
 class Lag:
     backlog: int | None  # records waiting (SQS: visible messages)
@@ -60,7 +89,7 @@ class Source(Protocol):
         """Whether records of one group must be processed in order (a failure holds the rest back)."""
         ...
 
-    async def fetch(self, limits: BatchLimits) -> list[Record]: ...
+    async def fetch(self, limits: BatchLimits) -> Sequence[Record]: ...
 
     async def acknowledge(self, records: Sequence[Record]) -> None: ...
 

@@ -10,7 +10,9 @@ Offsets are committed only when a batch is settled: past every record the functi
 (and those the filters dropped). The commit itself is the committer's (a task of the source's own,
 ``lamina-kafka-commit-<uuid>``): the partition is free for its next batch at once, and the
 committer sends what settled meanwhile, every partition's in one request, never past a batch not
-settled yet. A failed batch is read again from its first unfinished record,
+settled yet, at most one request each ``COMMIT_EVERY_SECONDS`` (each is a round trip that wakes
+the broker: committing after every batch cost a tenth of the server's time at full speed; a
+restart redelivers at most that much more). A failed batch is read again from its first unfinished record,
 after a pause that grows with each failure; with MaximumRetryAttempts set, a batch failed that
 many times more is given up: described to the on-failure destination (if any), and committed past.
 A partition with no committed offset starts where StartingPosition says, and that offset is
@@ -31,12 +33,13 @@ import logging
 import time
 import uuid as uuids
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from lamina.mappings import scaling
 from lamina.mappings.batching import BatchLimits, fitting
 from lamina.mappings.kafka import records as kafka_records
+from lamina.mappings.kafka.batch import Batch
 from lamina.mappings.kafka.options import KafkaOptions
 from lamina.mappings.kafka.settling import Status, settle
 from lamina.mappings.source import Lag, Record, SourceUnavailable
@@ -51,6 +54,7 @@ TOPIC_NOT_FOUND = "Topic not found. Please check the topic name in your event so
 POLL_SECONDS = 1.0  # how long a fetch waits for a first record before the poller comes back
 IDLE_SECONDS = 0.2  # how long a worker with no free partition waits before asking again
 START_SECONDS = 30.0  # the longest a connection, an offset look-up or a commit may take
+COMMIT_EVERY_SECONDS = 0.05  # at most one commit started in this time: what settles meanwhile goes together
 
 
 class Host(Protocol):
@@ -69,10 +73,10 @@ class _Partition:
     committed: int  # the next offset to read, as committed (or about to be)
     unsaved: bool = False  # ``committed`` is not in the broker yet (a commit failed)
     held: bool = False  # a batch of it is being worked on
-    batch: list[Record] = field(default_factory=list)
-    offsets: list[int] = field(default_factory=list)  # of each record of ``batch``
-    status: dict[str, Status] = field(default_factory=dict)  # of each record of ``batch``, by id
+    batch: Batch | None = None  # that batch
+    status: dict[str, Status] | None = None  # of each record of ``batch`` by id, once one is settled alone
     pending: int = 0  # records of ``batch`` not settled yet
+    ahead: asyncio.Task[Batch | None] | None = None  # the next batch, read while ``batch`` is worked on
     attempts: int = 0  # failures in a row of the batch at ``committed``
     not_before: float = 0.0  # monotonic: no batch before then (backing off after a failure)
 
@@ -121,6 +125,7 @@ class KafkaSource:
             from aiokafka import AIOKafkaConsumer
             from aiokafka.errors import KafkaError
 
+            _quiet_aiokafka()
             consumer = AIOKafkaConsumer(
                 bootstrap_servers=list(options.bootstrap_servers), group_id=options.consumer_group_id,
                 client_id=f"lamina-{self._uuid}", enable_auto_commit=False,
@@ -178,9 +183,12 @@ class KafkaSource:
             self._closed = True
             consumer, self._consumer = self._consumer, None
             committer, self._committer = self._committer, None
+        aheads = [p.ahead for p in self._partitions.values() if p.ahead is not None]
+        for part in self._partitions.values():
+            self._drop_ahead(part)
         if committer is not None:
             committer.cancel()
-            await asyncio.gather(committer, return_exceptions=True)
+        await asyncio.gather(*aheads, *([committer] if committer else []), return_exceptions=True)
         if consumer is not None:
             await self._save_commits(consumer)  # what settled last (a failure: redelivered after a restart)
             await self._stop(consumer)
@@ -200,7 +208,7 @@ class KafkaSource:
         part.held = True
         return part
 
-    async def fetch(self, limits: BatchLimits) -> list[Record]:
+    async def fetch(self, limits: BatchLimits) -> Sequence[Record]:
         consumer = await self._start()
         options, window, _ = self._options()
         part = self._claim()
@@ -209,63 +217,72 @@ class KafkaSource:
             return []
         from aiokafka.errors import KafkaError
 
+        ahead, part.ahead = part.ahead, None
         try:
-            batch, offsets, ids = await self._read(consumer, part, options, limits, options.window_seconds(window))
+            if ahead is not None:
+                batch = await ahead
+            else:
+                batch = await self._read(consumer, part, options, limits, options.window_seconds(window))
         except KafkaError as exc:
             self._unhold(consumer, part)
             raise SourceUnavailable(CONNECTION_ERROR) from exc
         except BaseException:
             self._unhold(consumer, part)
             raise
-        if not batch:
+        if batch is None:
             self._unhold(consumer, part)
             return []
-        part.batch = batch
-        part.offsets = offsets
-        part.status = dict.fromkeys(ids, Status.PENDING)
-        part.pending = len(batch)
-        keep = fitting([r.size for r in batch], limits.max_bytes)
+        part.batch, part.status, part.pending = batch, None, len(batch)
+        keep = fitting(batch.sizes(), limits.max_bytes)
         if keep < len(batch):
             await self.release(batch[keep:])
-        return batch[:keep]
+            return batch[:keep]
+        # The partition's next batch is read while the function works on this one: it is handed
+        # out only after this one settled (in order), and dropped if this one is read again.
+        part.ahead = asyncio.create_task(self._read(consumer, part, options, limits, options.window_seconds(window)),
+                                         name=f"lamina-kafka-ahead-{self._uuid}-{batch.group}")  # fmt: skip
+        part.ahead.add_done_callback(_retrieved)
+        return batch
 
     async def _read(self, consumer: AIOKafkaConsumer, part: _Partition, options: KafkaOptions,
-                    limits: BatchLimits, window: float) -> tuple[list[Record], list[int], list[str]]:  # fmt: skip
-        """The batch, its records' offsets and ids."""
+                    limits: BatchLimits, window: float) -> Batch | None:  # fmt: skip
+        """The next batch of ``part`` (None: no records came)."""
         limits = BatchLimits(limits.max_records, window, limits.max_bytes)
-        batch: list[Record] = []
-        offsets: list[int] = []
-        ids: list[str] = []
+        messages: list[kafka_records.MessageLike] = []
+        texts: list[str] = []
         size = 0
         first = 0.0
         while True:
-            elapsed = time.monotonic() - first if batch else 0.0
-            if limits.complete(len(batch), size, elapsed):
-                return batch, offsets, ids
-            wait = self._poll_seconds if not batch else max(0.0, window - elapsed)
-            got = await consumer.getmany(part.tp, timeout_ms=int(wait * 1000), max_records=limits.max_records - len(batch))
-            messages = got.get(part.tp, [])
+            elapsed = time.monotonic() - first if messages else 0.0
+            if limits.complete(len(messages), size, elapsed):
+                break
+            wait = self._poll_seconds if not messages else max(0.0, window - elapsed)
+            got = await consumer.getmany(part.tp, timeout_ms=int(wait * 1000), max_records=limits.max_records - len(messages))
+            read = got.get(part.tp, [])
+            if not read:
+                break
             if not messages:
-                return batch, offsets, ids
-            if not batch:
                 first = time.monotonic()
-            group = kafka_records.group(part.tp.topic, part.tp.partition)
-            encode, lazy = self._encoder.encode, kafka_records.Lazy
-            for m in messages:
-                text = encode(m)
-                ident = f"{group}:{m.offset}"
-                offsets.append(m.offset)
-                ids.append(ident)
-                batch.append(Record(
-                    id=ident, token=ident, record=lazy(kafka_records.kafka_record, m),
-                    view=lazy(kafka_records.view_of, m), size=len(text), group=group, encoded=text,
-                ))  # fmt: skip
-                size += len(text)
+            encoded = self._encoder.encode_all(read)
+            messages += read
+            texts += encoded
+            size += sum(map(len, encoded))
+        if not messages:
+            return None
+        return Batch(kafka_records.group(part.tp.topic, part.tp.partition), messages, texts)
 
     def _unhold(self, consumer: AIOKafkaConsumer, part: _Partition) -> None:
         """Let the partition go with nothing worked on: read again from its committed offset."""
+        self._drop_ahead(part)
         consumer.seek(part.tp, part.committed)
-        part.batch, part.offsets, part.status, part.pending, part.held = [], [], {}, 0, False
+        part.batch, part.status, part.pending, part.held = None, None, 0, False
+
+    @staticmethod
+    def _drop_ahead(part: _Partition) -> None:
+        """Forget the batch read ahead: the partition is read again from an earlier offset."""
+        if part.ahead is not None:
+            part.ahead.cancel()
+            part.ahead = None
 
     # -- settling ------------------------------------------------------------------------------
 
@@ -279,11 +296,20 @@ class KafkaSource:
         await self._mark(records, Status.RELEASED)
 
     async def _mark(self, records: Sequence[Record], status: Status) -> None:
+        if isinstance(records, Batch):
+            part = self._partitions.get(records.group)
+            if part is not None and part.batch is records and part.status is None:
+                await self._settle(part, status)  # the usual case: the batch settled whole, at once
+                return
         touched: dict[str, _Partition] = {}
         for record in records:
             part = self._partitions.get(record.group or "")
-            if part is None or part.status.get(record.id, status) is not Status.PENDING:
+            if part is None or part.batch is None:
                 continue  # settled already (or from before a restart of the consumer)
+            if part.status is None:
+                part.status = dict.fromkeys((r.id for r in part.batch), Status.PENDING)
+            if part.status.get(record.id, status) is not Status.PENDING:
+                continue  # settled already (or of an earlier batch)
             part.status[record.id] = status
             part.pending -= 1
             touched[record.group or ""] = part
@@ -291,18 +317,26 @@ class KafkaSource:
             if part.pending == 0:
                 await self._settle(part)
 
-    async def _settle(self, part: _Partition) -> None:
-        """The batch of ``part`` is settled: act on what ``settling.settle`` decides."""
+    async def _settle(self, part: _Partition, whole: Status | None = None) -> None:
+        """The batch of ``part`` is settled (``whole``: every record alike): act on what
+        ``settling.settle`` decides."""
         consumer = self._consumer
-        batch, offsets, status = part.batch, part.offsets, part.status
-        part.batch, part.offsets, part.status = [], [], {}
+        batch, status = part.batch, part.status
+        part.batch, part.status, part.pending = None, None, 0
         try:
             current = self._host.kafka_options(self._uuid)
-            if consumer is None or current is None:
+            if consumer is None or current is None or batch is None:
                 return
             options = current[0]
-            outcome = settle([(offset, status[r.id]) for offset, r in zip(offsets, batch)], part.attempts,
-                             options.maximum_retry_attempts)  # fmt: skip
+            statuses: list[tuple[int, Status]]
+            if whole is Status.DONE:  # as settling the last record alone comes to: commit past it all
+                statuses = [(batch.last_offset, whole)]
+            elif whole is not None:
+                statuses = [(offset, whole) for offset in batch.offsets()]
+            else:
+                assert status is not None
+                statuses = [(offset, status[r.id]) for offset, r in zip(batch.offsets(), batch)]
+            outcome = settle(statuses, part.attempts, options.maximum_retry_attempts)
             part.attempts = outcome.attempts
             if outcome.given_up is not None:
                 await self._give_up(options, batch[outcome.given_up[0] : outcome.given_up[1]], outcome.attempts)
@@ -312,6 +346,7 @@ class KafkaSource:
             if outcome.commit is not None:
                 self._committed(part, outcome.commit)
             if outcome.seek is not None:
+                self._drop_ahead(part)
                 consumer.seek(part.tp, outcome.seek)
         finally:
             part.held = False
@@ -329,8 +364,12 @@ class KafkaSource:
         while True:
             await self._commits_due.wait()
             self._commits_due.clear()
+            began = time.monotonic()
             if await self._save_commits(consumer, quiet=failures > 0):
                 failures = 0
+                rest = COMMIT_EVERY_SECONDS - (time.monotonic() - began)
+                if rest > 0:
+                    await self._sleep(rest)
                 continue
             failures += 1
             await self._sleep(scaling.retry_delay(failures))
@@ -381,6 +420,8 @@ class KafkaSource:
     def event(self, records: Sequence[Record]) -> bytes:
         current = self._host.kafka_options(self._uuid)
         bootstrap = current[0].bootstrap if current is not None else ""
+        if isinstance(records, Batch):
+            return kafka_records.event_of(bootstrap, {records.group: records.texts})
         grouped: dict[str, list[str]] = {}
         for r in records:
             grouped.setdefault(r.group or "", []).append(r.encoded or json.dumps(dict(r.record)))
@@ -398,3 +439,38 @@ class KafkaSource:
         if self._consumer is None:
             return Lag(backlog=None, oldest_age_seconds=None)
         return Lag(backlog=sum(self._lag_of(p) for p in self._partitions.values()), oldest_age_seconds=None)
+
+
+def _retrieved(task: asyncio.Task[Batch | None]) -> None:
+    """A batch read ahead and dropped: its error (if any) is the next read's to meet, not a log line's."""
+    if not task.cancelled():
+        task.exception()
+
+
+class _Repeats(logging.Filter):
+    """Lets through each kind of warning or error (its format string) at most once a second: while a
+    broker is down, aiokafka's client logs every failed attempt to reach it, and it attempts again at
+    once, hundreds of times a second."""
+
+    def __init__(self, every_seconds: float = 1.0) -> None:
+        super().__init__()
+        self._every = every_seconds
+        self._last: dict[str, float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        key, now = str(record.msg), time.monotonic()
+        if now - self._last.get(key, -self._every) < self._every:
+            return False
+        if len(self._last) > 1000:
+            self._last.clear()
+        self._last[key] = now
+        return True
+
+
+def _quiet_aiokafka() -> None:
+    """Quiet aiokafka's client logger (what logs the attempts) with ``_Repeats``, once per process."""
+    logger = logging.getLogger("aiokafka")
+    if not any(isinstance(f, _Repeats) for f in logger.filters):
+        logger.addFilter(_Repeats())
