@@ -4,7 +4,10 @@ One consumer per mapping, in the mapping's consumer group (ConsumerGroupId, defa
 assigned every partition of the topic. A batch comes from one partition, which stays held until
 the batch is settled, so records of a partition are worked on in order and one batch at a time
 while the poller's workers (as many as there are partitions, within the function's concurrency)
-work on different partitions side by side.
+work on different partitions side by side. A batch is a ``batch.Batch`` (messages and their event
+JSON; ``Record`` objects only if asked), and a partition's next batch is read while the function
+works on the current one: handed out once that one settled, dropped if the partition is read
+again from an earlier offset.
 
 Offsets are committed only when a batch is settled: past every record the function is done with
 (and those the filters dropped). The commit itself is the committer's (a task of the source's own,
