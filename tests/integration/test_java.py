@@ -102,8 +102,12 @@ def build() -> Build:
             for lib in (target / "lib").glob("*.jar"):
                 shutil.copy(lib, staged / "lib" / lib.name)
             (staged / "done").write_text("")
-            shutil.rmtree(out, ignore_errors=True)
-            staged.rename(out)
+            if out.exists() and not (out / "done").is_file():  # left half-made by an older version
+                shutil.rmtree(out, ignore_errors=True)
+            try:
+                staged.rename(out)
+            except OSError:  # built meanwhile by another worker or run: theirs is as good
+                shutil.rmtree(staged)
         finally:
             shutil.rmtree(work, ignore_errors=True)
     return Build(out / "functions.jar", tuple(sorted((out / "lib").glob("*.jar"))), out / "functions-fat.jar")
