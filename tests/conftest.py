@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from tests import parallel
+
 ROOT = Path(__file__).resolve().parent.parent
 ROLE = "arn:aws:iam::000000000000:role/lamina-test"
 
@@ -30,6 +32,32 @@ def make_zip(files: Mapping[str, str | bytes], modes: Mapping[str, int] | None =
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, content)
     return buf.getvalue()
+
+
+# -- running on pytest-xdist's workers (tests/parallel.py) ----------------------------------------
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    parallel.record_units(config, items)
+
+
+@pytest.hookimpl(optionalhook=True)  # these two with pytest-xdist only
+def pytest_configure_node(node: Any) -> None:
+    parallel.configure_node(node)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup`` (scripts/test's): each module, and each group of modules that share a
+    broker, on one worker."""
+    return parallel.make_scheduler(config, log) if config.getvalue("dist") == "loadgroup" else None
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    parallel.forget_units(config)
+
+
+# -- Lamina's server ------------------------------------------------------------------------------
 
 
 @dataclass
