@@ -19,6 +19,16 @@ import pytest
 from tests import parallel
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def build_cache(kind: str) -> Path:
+    """Where the tests keep what they build for many runs (Java jars, Go binaries and modules, .NET
+    assemblies, Node.js's runtime client), each under a key of what it is built from: outside the
+    checkout, in ``~/.cache/lamina/test-builds/<kind>`` (``LAMINA_TEST_BUILD_CACHE`` overrides the
+    first part), so that every clone on the machine (CI's fresh one too) builds them once. Builds
+    are put in place by one rename, so that several runs or workers may share it."""
+    root = os.environ.get("LAMINA_TEST_BUILD_CACHE") or Path.home() / ".cache" / "lamina" / "test-builds"
+    return Path(root) / kind
 ROLE = "arn:aws:iam::000000000000:role/lamina-test"
 
 
