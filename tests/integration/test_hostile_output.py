@@ -49,7 +49,7 @@ while True:
 def deploy_hostile(client: Any, name: str) -> None:
     python = os.path.realpath(sys.executable)
     deploy(client, name, {"bootstrap": BOOTSTRAP.format(python=python, depth=DEPTH)}, runtime="provided.al2023",
-           handler="unused", Timeout=10, MemorySize=512)  # fmt: skip
+           handler="unused", Timeout=60, MemorySize=512)  # fmt: skip
 
 
 def test_error_bodies_too_deep_to_parse_are_the_functions_error(client: Any, fn_name: str) -> None:
