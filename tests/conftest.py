@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from collections.abc import Iterator, Mapping
@@ -72,13 +73,18 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 @dataclass
 class LaminaProcess:
-    """A running ``lamina server``; ``stop`` sends SIGTERM and waits, ``kill`` is kill -9."""
+    """A running ``lamina server``; ``stop`` sends SIGTERM and waits, ``kill`` is kill -9.
+
+    What it prints is read into ``output`` as it comes, by a thread of its own: a server whose
+    output nobody read would stop, its event loop blocked on a full pipe, once it had printed a
+    pipe's worth (64 KB; a broker that is down can have that logged in a second)."""
 
     data_dir: Path
     env: dict[str, str]
     proc: subprocess.Popen[str] | None = None
     endpoint: str = ""
     output: list[str] = field(default_factory=list)
+    _reader: threading.Thread | None = None
 
     def start(self, timeout: float = 30) -> LaminaProcess:
         self.proc = subprocess.Popen(
@@ -94,13 +100,25 @@ class LaminaProcess:
             self.output.append(line)
             if line.startswith("Lamina listening on "):
                 self.endpoint = line.split()[-1]
+                self._reader = threading.Thread(target=self._read, name="lamina-output", daemon=True)
+                self._reader.start()
                 return self
         self.stop()
         raise RuntimeError("Lamina did not start:\n" + "".join(self.output))
 
+    def _read(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.output.append(line)
+
     def _collect(self) -> None:
+        """The rest of the output, once the process has ended."""
         if self.proc is not None and self.proc.stdout is not None:
-            self.output.extend(self.proc.stdout.readlines())
+            if self._reader is not None:
+                self._reader.join()
+                self._reader = None
+            else:
+                self.output.extend(self.proc.stdout.readlines())
             self.proc.stdout.close()
 
     def stop(self, timeout: float = 30) -> int:
