@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from collections.abc import Iterator, Mapping
@@ -16,7 +17,19 @@ from typing import Any
 
 import pytest
 
+from tests import parallel
+
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def build_cache(kind: str) -> Path:
+    """Where the tests keep what they build for many runs (Java jars, Go binaries and modules, .NET
+    assemblies, Node.js's runtime client), each under a key of what it is built from: outside the
+    checkout, in ``~/.cache/lamina/test-builds/<kind>`` (``LAMINA_TEST_BUILD_CACHE`` overrides the
+    first part), so that every clone on the machine (CI's fresh one too) builds them once. Builds
+    are put in place by one rename, so that several runs or workers may share it."""
+    root = os.environ.get("LAMINA_TEST_BUILD_CACHE") or Path.home() / ".cache" / "lamina" / "test-builds"
+    return Path(root) / kind
 ROLE = "arn:aws:iam::000000000000:role/lamina-test"
 
 
@@ -32,15 +45,46 @@ def make_zip(files: Mapping[str, str | bytes], modes: Mapping[str, int] | None =
     return buf.getvalue()
 
 
+# -- running on pytest-xdist's workers (tests/parallel.py) ----------------------------------------
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    parallel.record_units(config, items)
+
+
+@pytest.hookimpl(optionalhook=True)  # these two with pytest-xdist only
+def pytest_configure_node(node: Any) -> None:
+    parallel.configure_node(node)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup`` (scripts/test's): each module, and each group of modules that share a
+    broker, on one worker."""
+    return parallel.make_scheduler(config, log) if config.getvalue("dist") == "loadgroup" else None
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    parallel.forget_units(config)
+
+
+# -- Lamina's server ------------------------------------------------------------------------------
+
+
 @dataclass
 class LaminaProcess:
-    """A running ``lamina server``; ``stop`` sends SIGTERM and waits, ``kill`` is kill -9."""
+    """A running ``lamina server``; ``stop`` sends SIGTERM and waits, ``kill`` is kill -9.
+
+    What it prints is read into ``output`` as it comes, by a thread of its own: a server whose
+    output nobody read would stop, its event loop blocked on a full pipe, once it had printed a
+    pipe's worth (64 KB; a broker that is down can have that logged in a second)."""
 
     data_dir: Path
     env: dict[str, str]
     proc: subprocess.Popen[str] | None = None
     endpoint: str = ""
     output: list[str] = field(default_factory=list)
+    _reader: threading.Thread | None = None
 
     def start(self, timeout: float = 30) -> LaminaProcess:
         self.proc = subprocess.Popen(
@@ -56,13 +100,25 @@ class LaminaProcess:
             self.output.append(line)
             if line.startswith("Lamina listening on "):
                 self.endpoint = line.split()[-1]
+                self._reader = threading.Thread(target=self._read, name="lamina-output", daemon=True)
+                self._reader.start()
                 return self
         self.stop()
         raise RuntimeError("Lamina did not start:\n" + "".join(self.output))
 
+    def _read(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.output.append(line)
+
     def _collect(self) -> None:
+        """The rest of the output, once the process has ended."""
         if self.proc is not None and self.proc.stdout is not None:
-            self.output.extend(self.proc.stdout.readlines())
+            if self._reader is not None:
+                self._reader.join()
+                self._reader = None
+            else:
+                self.output.extend(self.proc.stdout.readlines())
             self.proc.stdout.close()
 
     def stop(self, timeout: float = 30) -> int:

@@ -3,7 +3,7 @@
 The functions are real C# (``tests/integration/dotnet/*.cs``), written as AWS documents .NET
 handlers and compiled with Mono's ``mcs`` against Lamina's own Amazon.Lambda.Core and
 Amazon.Lambda.Serialization.SystemTextJson; compiled assemblies are cached under
-``.cache/dotnet/`` by a digest of their sources and of the runtime's assemblies.
+``build_cache("dotnet")`` (conftest.py) by a digest of their sources and of the runtime's assemblies.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from typing import Any
 import pytest
 
 from lamina.runtime.families import dotnet
-from tests.conftest import ROOT, deploy
+from tests.conftest import ROOT, build_cache, deploy
 from tests.functions import arn, invoke_in_a_row, invoke_raw, request_id
 
 SOURCES = Path(__file__).resolve().parent / "dotnet"
-CACHE = ROOT / ".cache" / "dotnet"
+CACHE = build_cache("dotnet")
 EXAMPLES = ROOT / "examples"
 TESTS = "LaminaTests::LaminaTests.Function::"
 VALIDATION = "LambdaValidationException"

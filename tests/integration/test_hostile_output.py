@@ -28,11 +28,13 @@ BOOTSTRAP = '''#!{python}
 import json, os, urllib.request
 
 api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
+# Each made when asked for, within the invocation's timeout: made before the first /next, they
+# would take the environment's init past its deadline on a busy machine.
 documents = {{
-    "deep": b"[" * {depth} + b"]" * {depth},
-    "small-deep": b"[" * 5000 + b"]" * 5000,
-    "numbers": b"[" + b",".join([b"7"] * 2999999) + b"]",
-    "hello": b'{{"statusCode": 200, "body": "hello"}}',
+    "deep": lambda: b"[" * {depth} + b"]" * {depth},
+    "small-deep": lambda: b"[" * 5000 + b"]" * 5000,
+    "numbers": lambda: b"[" + b",".join([b"7"] * 2999999) + b"]",
+    "hello": lambda: b'{{"statusCode": 200, "body": "hello"}}',
 }}
 while True:
     with urllib.request.urlopen(api + "next") as event:
@@ -41,7 +43,7 @@ while True:
     kind, _, name = path.rpartition("/")
     # An error posted without Lambda-Runtime-Function-Error-Type: Lamina looks in the body.
     post = urllib.request.Request(api + request_id + ("/error" if kind == "error" else "/response"),
-                                  data=documents[name], method="POST")
+                                  data=documents[name](), method="POST")
     urllib.request.urlopen(post).close()
 '''
 
@@ -49,7 +51,7 @@ while True:
 def deploy_hostile(client: Any, name: str) -> None:
     python = os.path.realpath(sys.executable)
     deploy(client, name, {"bootstrap": BOOTSTRAP.format(python=python, depth=DEPTH)}, runtime="provided.al2023",
-           handler="unused", Timeout=10, MemorySize=512)  # fmt: skip
+           handler="unused", Timeout=30, MemorySize=512)  # fmt: skip
 
 
 def test_error_bodies_too_deep_to_parse_are_the_functions_error(client: Any, fn_name: str) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import socket
 import threading
 import time
 from pathlib import Path
@@ -21,6 +20,7 @@ import pytest
 from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.brokers import free_port
 from tests.conftest import ROOT, LaminaProcess, deploy, server_env
 from tests.functions import run_authorizers_example
 from tests.integration.test_http_apis import Reply, aws_cli, call, gateway
@@ -112,16 +112,10 @@ def issuer() -> Iterator[tuple[Issuer, str]]:
     thread.join()
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(issuer: tuple[Issuer, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaminaProcess]:
     base = issuer[1]
-    urls = f"{ISSUER}={base}/jwks,{DOWN_ISSUER}={base}/down {GONE_ISSUER}=http://127.0.0.1:{_closed_port()}/jwks"
+    urls = f"{ISSUER}={base}/jwks,{DOWN_ISSUER}={base}/down {GONE_ISSUER}=http://127.0.0.1:{free_port()}/jwks"
     started = LaminaProcess(tmp_path_factory.mktemp("http-authorizers"), server_env(LAMINA_JWKS_URLS=urls)).start()
     yield started
     started.stop()

@@ -7,7 +7,7 @@ AWS's: POJOs serialised by its Jackson configuration (null fields left out), err
 class reported at each invocation as ``java.lang.ClassNotFoundException``, a throwing
 constructor as an init error of the exception's class.
 
-The Maven build runs once: its jars are cached under ``.cache/java/`` by a hash of the sources.
+The Maven build runs once: its jars are cached (``build_cache("java")``, conftest.py) by a hash of the sources.
 """
 
 from __future__ import annotations
@@ -28,13 +28,13 @@ import pytest
 from botocore.exceptions import ClientError
 
 from lamina.runtime.families import java as java_family
-from tests.conftest import ROOT, LaminaProcess, make_zip
+from tests.conftest import ROOT, LaminaProcess, build_cache, make_zip
 from tests.functions import (
     arn, assert_unhandled, invoke, invoke_in_a_row, report_fields, report_line, request_id, wait_for_logs,
 )  # fmt: skip
 
 SOURCES = Path(__file__).resolve().parent / "java"
-CACHE = ROOT / ".cache" / "java"
+CACHE = build_cache("java")
 EVENTS = ROOT / "tests" / "data" / "aws_events"
 JAVA_RUNTIMES = ("java8.al2", "java11", "java17", "java21", "java25")
 AVAILABLE = {name: java_family.resolve(name, {}) for name in JAVA_RUNTIMES}
@@ -102,8 +102,12 @@ def build() -> Build:
             for lib in (target / "lib").glob("*.jar"):
                 shutil.copy(lib, staged / "lib" / lib.name)
             (staged / "done").write_text("")
-            shutil.rmtree(out, ignore_errors=True)
-            staged.rename(out)
+            if out.exists() and not (out / "done").is_file():  # left half-made by an older version
+                shutil.rmtree(out, ignore_errors=True)
+            try:
+                staged.rename(out)
+            except OSError:  # built meanwhile by another worker or run: theirs is as good
+                shutil.rmtree(staged)
         finally:
             shutil.rmtree(work, ignore_errors=True)
     return Build(out / "functions.jar", tuple(sorted((out / "lib").glob("*.jar"))), out / "functions-fat.jar")

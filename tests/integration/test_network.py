@@ -285,13 +285,21 @@ def test_a_table_left_by_a_lamina_that_died_is_removed_at_the_next_start() -> No
         "async def main():\n"
         "    await NetworkPool(Settings(), api_port=None, size=1).start()\n"
         "    print(os.getpid(), flush=True)\n"
-        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "    os.kill(os.getpid(), signal.SIGSTOP)\n"
         "asyncio.run(main())\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
-    pid = int(done.stdout)
-    dead = [line.split()[2] for line in nft_tables().splitlines() if line.startswith(f"table inet lamina_{pid}_")]
-    assert len(dead) == 1  # it died without removing its table
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        pid = int(child.stdout.readline())
+        # Listed while it lives (stopped): any Lamina starting meanwhile (other tests') keeps it.
+        dead = [line.split()[2] for line in nft_tables().splitlines() if line.startswith(f"table inet lamina_{pid}_")]
+        assert len(dead) == 1
+    finally:
+        child.kill()  # it dies without removing its table
+        child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
     portal = Portal()
     network = NetworkPool(Settings(), api_port=None, size=0)
     try:

@@ -30,7 +30,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from lamina.runtime.families import nodejs as nodejs_family
-from tests.conftest import ROOT, LaminaProcess, deploy, make_zip
+from tests.conftest import ROOT, LaminaProcess, build_cache, deploy, make_zip
 from tests.environments import wait_identity_gone
 from tests.functions import (
     arn, assert_platform_error, assert_unhandled, invoke, invoke_in_a_row, request_id, wait_for_logs,
@@ -745,10 +745,10 @@ def _node_headers_dir() -> str | None:
 
 
 def ric_package() -> Path:
-    """aws-lambda-ric npm-installed (its native client compiled), cached under .cache/nodejs/."""
+    """aws-lambda-ric npm-installed (its native client compiled), cached in ``build_cache("nodejs")``."""
     version = subprocess.run([NODE, "--version"], capture_output=True, text=True, check=False).stdout.strip()
     key = hashlib.sha256(f"{RIC_VERSION} {NODE} {version}".encode()).hexdigest()[:16]
-    cache = ROOT / ".cache" / "nodejs" / f"aws-lambda-ric-{RIC_VERSION}-{key}"
+    cache = build_cache("nodejs") / f"aws-lambda-ric-{RIC_VERSION}-{key}"
     module = cache / "node_modules" / "aws-lambda-ric"
     if (module / "dist" / "rapid-client.node").is_file():
         return module
@@ -772,8 +772,10 @@ def ric_package() -> Path:
         if result.returncode != 0 or not built.is_file():
             pytest.fail(f"npm install aws-lambda-ric@{RIC_VERSION} failed (exit {result.returncode}):\n"
                         f"{result.stdout[-4000:]}\n{result.stderr[-8000:]}")  # fmt: skip
-        shutil.rmtree(cache, ignore_errors=True)
-        work.rename(cache)
+        try:
+            work.rename(cache)
+        except OSError:  # built meanwhile by another worker or run: theirs is as good
+            pass
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return module

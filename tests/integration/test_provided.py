@@ -6,7 +6,7 @@ Two real bootstraps, unmodified from what runs on AWS Lambda:
   - a shell script that loops on the Runtime API, after AWS's custom-runtime tutorial.
 A bootstrap that is missing or not executable is covered in test_awslambdaric.py.
 
-Go builds are cached under .cache/go/: the binary by a hash of the sources, go.mod, go.sum and
+Go builds are cached (``build_cache("go")``, in conftest.py): the binary by a hash of the sources, go.mod, go.sum and
 the toolchain (bin/), the module download cache (mod/, GOMODCACHE) and the build cache (build/,
 GOCACHE), so only the first run needs the module proxy and the compiler's full time.
 """
@@ -27,12 +27,12 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, deploy
+from tests.conftest import ROOT, build_cache, deploy
 from tests.environments import wait_gone
 from tests.functions import arn, invoke, invoke_raw, request_id
 
 GO_FUNCTIONS = Path(__file__).resolve().parent / "go"
-GO_CACHE = ROOT / ".cache" / "go"
+GO_CACHE = build_cache("go")
 SHELL_EXAMPLE = ROOT / "examples" / "shell-hello"
 
 
