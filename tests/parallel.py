@@ -32,6 +32,11 @@ import pytest
 # Only the order depends on them: a new module, or one that got faster or slower, is still run.
 TIMES: dict[str, float] = {
     "tests/integration/test_iot_rules.py": 263,
+    "tests/integration/test_table_streams.py": 130,
+    "tests/integration/test_postgres_streams.py": 110,
+    "tests/integration/test_postgres_reader.py": 70,
+    "tests/integration/test_s3_triggers.py": 40,
+    "tests/integration/test_s3_clients.py": 40,
     "tests/integration/test_kafka_mappings.py": 201,
     "tests/integration/test_async_backlog.py": 158,
     "tests/integration/test_async.py": 155,
