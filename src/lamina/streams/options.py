@@ -19,6 +19,7 @@ from enum import Enum
 from typing import Mapping
 
 from lamina.errors import InvalidParameterValue
+from lamina.mappings.on_failure import destination as on_failure_destination
 from lamina.redact import without_password
 from lamina.streams.records import ViewType
 
@@ -160,24 +161,14 @@ def _record_age(value: object) -> int | None:
 
 
 def on_failure(config: object) -> str | None:
-    """DestinationConfig.OnFailure's ARN ('' or absent: none): an SQS queue's or a function's."""
-    if config is None:
-        return None
-    if not isinstance(config, dict):
-        raise InvalidParameterValue("DestinationConfig must be an object")
-    if config.get("OnSuccess"):
-        raise InvalidParameterValue("Unsupported DestinationConfig parameter for given event source mapping type.")
-    failure = config.get("OnFailure") or {}
-    destination = failure.get("Destination") if isinstance(failure, dict) else None
-    if not destination:
-        return None
-    service = destination.split(":")[2] if isinstance(destination, str) and destination.count(":") >= 5 else ""
-    if not isinstance(destination, str) or not destination.startswith("arn:") or service not in ("sqs", "lambda"):
-        raise InvalidParameterValue(
-            f"Unsupported destination {destination}: Lamina sends a stream mapping's failed batches to an SQS queue "
-            "of its own (arn:aws:sqs:...) or to a function (arn:aws:lambda:...)."
-        )
-    return destination
+    """DestinationConfig.OnFailure's ARN ('' or absent: none)."""
+    return on_failure_destination(config, services=("sqs", "lambda"), refusal=_REFUSAL)
+
+
+_REFUSAL = (
+    "Unsupported destination {destination}: Lamina sends a stream mapping's failed batches to an SQS queue of its "
+    "own (arn:aws:sqs:...) or to a function (arn:aws:lambda:...)."
+)
 
 
 def _flag(body: Body, key: str) -> bool | None:

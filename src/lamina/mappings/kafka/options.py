@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Mapping
 
 from lamina.errors import InvalidParameterValue, ValidationError
+from lamina.mappings.on_failure import destination as on_failure_destination
 
 DEFAULT_BATCH = 100
 DEFAULT_WINDOW_SECONDS = 0.5  # Kafka's default batching window (invocation-eventsourcemapping.md)
@@ -147,23 +148,14 @@ def access_configurations(value: object) -> tuple[tuple[str, str], ...]:
 
 
 def on_failure(config: object) -> str | None:
-    """DestinationConfig.OnFailure's ARN ('' or absent: none); an SQS queue only."""
-    if config is None:
-        return None
-    if not isinstance(config, dict):
-        raise InvalidParameterValue("DestinationConfig must be an object")
-    if config.get("OnSuccess"):
-        raise InvalidParameterValue("Unsupported DestinationConfig parameter for given event source mapping type.")
-    failure = config.get("OnFailure") or {}
-    destination = failure.get("Destination") if isinstance(failure, dict) else None
-    if not destination:
-        return None
-    if not isinstance(destination, str) or not destination.startswith("arn:") or destination.split(":")[2] != "sqs":
-        raise InvalidParameterValue(
-            f"Unsupported destination {destination}: Lamina sends a Kafka mapping's failed batches to an SQS queue "
-            "of its own (arn:aws:sqs:...)."
-        )
-    return destination
+    """DestinationConfig.OnFailure's ARN ('' or absent: none)."""
+    return on_failure_destination(config, services=("sqs",), refusal=_REFUSAL)
+
+
+_REFUSAL = (
+    "Unsupported destination {destination}: Lamina sends a Kafka mapping's failed batches to an SQS queue of its own "
+    "(arn:aws:sqs:...)."
+)
 
 
 def parse(body: Mapping[str, object], uuid: str, *, window_given: bool) -> KafkaOptions:
