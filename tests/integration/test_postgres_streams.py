@@ -13,6 +13,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from tests.brokers import free_port
 from tests.conftest import LaminaProcess, deploy
 from tests.functions import wait_for_logs, wait_until
 from tests.mapping_helpers import PRINTER
@@ -117,6 +118,25 @@ def test_a_table_that_cannot_be_read_is_refused_at_create_saying_why(lamina: Lam
     assert PASSWORD not in message
     assert client.list_event_source_mappings(FunctionName=fn_name)["EventSourceMappings"] == []
     assert lamina_objects(url) == (0, 0)
+
+
+def test_a_database_that_does_not_answer_is_reported_on_the_mapping_not_by_create(lamina: LaminaProcess, client: Any,
+                                                                                 fn_name: str) -> None:  # fmt: skip
+    """As a mapping to a Kafka broker that is down: created, and the reason shown, without the password."""
+    deploy(client, fn_name, PRINTER)
+    url = f"postgresql://shop:{PASSWORD}@127.0.0.1:{free_port()}/shop"  # nothing listens there
+    mapping = postgres_mapping(client, fn_name, url, "public.orders")
+    assert "Cannot connect to PostgreSQL" in mapping["StateTransitionReason"]
+    assert PASSWORD not in json.dumps(mapping, default=str)
+
+    def result() -> str:
+        text = str(client.get_event_source_mapping(UUID=mapping["UUID"]).get("LastProcessingResult", ""))
+        return text if "Cannot connect to PostgreSQL" in text else ""
+
+    assert PASSWORD not in wait_until(result, timeout=60)
+    client.delete_event_source_mapping(UUID=mapping["UUID"])
+    assert wait_until(lambda: not client.list_event_source_mappings(FunctionName=fn_name)["EventSourceMappings"],
+                      timeout=60)  # fmt: skip
 
 
 # Prints one line per batch: the keys, in the order they came. Then it waits a little, so the line

@@ -42,7 +42,7 @@ from lamina.store.base import Resource, Store
 from lamina.mappings.stream_host import StreamHost
 from lamina.streams import options as stream_options
 from lamina.streams import readers
-from lamina.streams.change import ChangesUnavailable
+from lamina.streams.change import ChangesUnavailable, DatabaseUnreachable
 from lamina.streams.options import Database
 from lamina.streams.source import StreamSource
 from lamina.tasks import cancel_and_wait
@@ -50,6 +50,7 @@ from lamina.tasks import cancel_and_wait
 log = logging.getLogger(__name__)
 Body = Mapping[str, object]
 LIST_DEFAULT, LIST_MAX = 100, 10_000
+INSTALL_SECONDS = 5  # what CreateEventSourceMapping waits for a table stream's database
 
 
 class MappingService:
@@ -370,7 +371,11 @@ class MappingService:
 
         check_conflict()
         try:  # the triggers or slot now: changes committed from here on are the stream's
-            warnings = await readers.install(options, uuid)
+            async with asyncio.timeout(INSTALL_SECONDS):
+                warnings = await readers.install(options, uuid)
+        except (DatabaseUnreachable, TimeoutError) as exc:  # created all the same; its poller installs them
+            reason = str(exc) or f"The database did not answer within {INSTALL_SECONDS} seconds."
+            warnings = (f"{reason} The mapping reads the tables' changes from when it reaches the database.",)
         except ChangesUnavailable as exc:
             raise InvalidParameterValue(str(exc)) from None
         async with self._lock:

@@ -54,6 +54,12 @@ class ChangesUnavailable(LaminaError):
     message says why and what to do, as the mapping's LastProcessingResult shows it."""
 
 
+class DatabaseUnreachable(ChangesUnavailable):
+    """The database could not be reached (or refused the connection): nothing said the mapping is
+    wrong, so it is created all the same and starts reading once the database answers, as a
+    mapping to a Kafka broker that is down does."""
+
+
 class ChangeReader(Protocol):
     async def read(self, limit: int, wait_seconds: float) -> list[Change]:
         """Up to ``limit`` changes after the last confirmed one, oldest first; waits at most

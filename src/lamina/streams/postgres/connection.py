@@ -15,7 +15,7 @@ from psycopg import conninfo
 from psycopg.rows import TupleRow
 
 from lamina.redact import without_password
-from lamina.streams.change import ChangesUnavailable
+from lamina.streams.change import ChangesUnavailable, DatabaseUnreachable
 
 Connection = psycopg.AsyncConnection[TupleRow]
 
@@ -52,10 +52,11 @@ class Database:
             text = text.replace(password, "***")
         return text
 
-    def unavailable(self, doing: str, error: BaseException) -> ChangesUnavailable:
+    def unavailable(self, doing: str, error: BaseException, *,
+                    kind: type[ChangesUnavailable] = ChangesUnavailable) -> ChangesUnavailable:  # fmt: skip
         """``error`` as the ChangesUnavailable a reader raises: what it was doing, and why it failed."""
         reason = " ".join(str(error).split()) or type(error).__name__
-        return ChangesUnavailable(self.scrub(f"{doing} ({self.shown}): {reason}"))
+        return kind(self.scrub(f"{doing} ({self.shown}): {reason}"))
 
     async def connect(self) -> Connection:
         try:
@@ -65,10 +66,8 @@ class Database:
         timeout = options.get("connect_timeout") or CONNECT_TIMEOUT_SECONDS
         try:
             conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True, connect_timeout=timeout)
-        except psycopg.Error as exc:
-            raise self.unavailable("Cannot connect to PostgreSQL", exc) from None
-        except OSError as exc:
-            raise self.unavailable("Cannot connect to PostgreSQL", exc) from None
+        except (psycopg.Error, OSError) as exc:
+            raise self.unavailable("Cannot connect to PostgreSQL", exc, kind=DatabaseUnreachable) from None
         try:
             for statement in _SESSION:
                 await conn.execute(statement)
