@@ -1,7 +1,12 @@
 """A real Apache Kafka broker for the tests: one KRaft node (broker and controller) on loopback
 ports of its own, its storage in a temporary directory, run from the jars scripts/install/kafka.sh
 copies into ~/.cache/lamina/kafka-<version>/ (LAMINA_KAFKA_HOME overrides it), stopped (or
-killed) by its PID. ``stop`` then ``start`` brings it back on the same ports with its data."""
+killed) by its PID. ``stop`` then ``start`` brings it back on the same ports with its data.
+
+``Kafka(..., sasl=True)`` (the ``kafka_sasl`` fixture) also listens on a SASL_PLAINTEXT port
+(``sasl_bootstrap``) taking PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512, each with a user of its own
+(``USERS``; the SCRAM ones added when the storage is formatted); its PLAINTEXT port stays open,
+for the tests' own producer and admin client."""
 
 from __future__ import annotations
 
@@ -22,6 +27,23 @@ from tests import brokers
 VERSION = "4.1.1"  # scripts/install/kafka-pom.xml's
 
 
+# SASL mechanism -> (user, password) the ``sasl=True`` broker knows.
+USERS = {"PLAIN": ("plain-user", "plain-password"), "SCRAM-SHA-256": ("scram256-user", "scram256-password"),
+         "SCRAM-SHA-512": ("scram512-user", "scram512-password")}  # fmt: skip
+
+
+def _sasl_config() -> str:
+    plain_user, plain_password = USERS["PLAIN"]
+    scram = "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+    return (
+        "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512\n"
+        "listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule "
+        f'required user_{plain_user}="{plain_password}";\n'
+        f"listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config={scram}\n"
+        f"listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config={scram}\n"
+    )
+
+
 def kafka_home() -> Path:
     return Path(os.environ.get("LAMINA_KAFKA_HOME") or Path.home() / ".cache" / "lamina" / f"kafka-{VERSION}")
 
@@ -31,11 +53,15 @@ def cluster_id() -> str:
 
 
 class Kafka:
-    def __init__(self, directory: Path, home: Path) -> None:
+    def __init__(self, directory: Path, home: Path, *, sasl: bool = False) -> None:
         self.directory = directory
         self.home = home
         self.port = brokers.free_port()
         self.controller_port = brokers.free_port()
+        self.sasl_port = brokers.free_port() if sasl else None
+        listeners = f"PLAINTEXT://127.0.0.1:{self.port}"
+        if self.sasl_port is not None:
+            listeners += f",SASL_PLAINTEXT://127.0.0.1:{self.sasl_port}"
         self.proc: subprocess.Popen[bytes] | None = None
         directory.mkdir(parents=True, exist_ok=True)
         self.config = directory / "server.properties"
@@ -43,10 +69,10 @@ class Kafka:
             "process.roles=broker,controller\n"
             "node.id=1\n"
             f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}\n"
-            f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}\n"
-            f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}\n"
+            f"listeners={listeners},CONTROLLER://127.0.0.1:{self.controller_port}\n"
+            f"advertised.listeners={listeners}\n"
             "controller.listener.names=CONTROLLER\n"
-            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n"
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT\n"
             "inter.broker.listener.name=PLAINTEXT\n"
             f"log.dirs={directory / 'data'}\n"
             "num.partitions=1\n"
@@ -57,13 +83,21 @@ class Kafka:
             "share.coordinator.state.topic.replication.factor=1\n"
             "group.initial.rebalance.delay.ms=0\n"
             "auto.create.topics.enable=false\n"
+            + (_sasl_config() if self.sasl_port is not None else "")
         )  # fmt: skip
+        scram = [arg for mechanism in ("SCRAM-SHA-256", "SCRAM-SHA-512") if self.sasl_port is not None
+                 for arg in ("--add-scram", f"{mechanism}=[name={USERS[mechanism][0]},password={USERS[mechanism][1]}]")]  # fmt: skip
         self._java(["kafka.tools.StorageTool", "format", "-t", cluster_id(),
-                    "-c", str(self.config)], check=True)  # fmt: skip
+                    "-c", str(self.config), *scram], check=True)  # fmt: skip
 
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def sasl_bootstrap(self) -> str:
+        assert self.sasl_port is not None, "a broker started with sasl=True"
+        return f"127.0.0.1:{self.sasl_port}"
 
     def _command(self, args: list[str]) -> list[str]:
         java = shutil.which("java") or "java"
@@ -94,6 +128,17 @@ def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kafka]:
     if not (home / ".complete").exists():
         pytest.skip("Apache Kafka is not installed (scripts/install/kafka.sh)")
     broker = Kafka(tmp_path_factory.mktemp("kafka"), home).start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_sasl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kafka]:
+    """A broker that also takes SASL (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512: ``USERS``) on ``sasl_bootstrap``."""
+    home = kafka_home()
+    if not (home / ".complete").exists():
+        pytest.skip("Apache Kafka is not installed (scripts/install/kafka.sh)")
+    broker = Kafka(tmp_path_factory.mktemp("kafka-sasl"), home, sasl=True).start()
     yield broker
     broker.stop()
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 
+from lamina import secrets
 from lamina.iot.broker import BrokerUrl, parse_url
 from lamina.mappings.brokers import BrokerAddress, parse_brokers
 from lamina.runtime.names import LAMBDA_RUNTIMES
@@ -132,6 +133,8 @@ class Settings:
     # The token other object stores' webhooks (MinIO, Ceph RGW, ...) present to the intake
     # (api/object_events.py); None: the intake is off.
     object_events_token: str | None = field(default=None, repr=False)
+    # Secrets Manager secrets by ARN (lamina/secrets.py): checked at start, re-read when a mapping starts.
+    secrets_file: Path | None = None
     limits: Limits = field(default_factory=Limits)
     logs: LogLimits = field(default_factory=LogLimits)
 
@@ -188,6 +191,10 @@ class Settings:
             values["rabbitmq_brokers"] = parse_brokers(env["LAMINA_RABBITMQ_BROKERS"])
         if env.get("LAMINA_OBJECT_EVENTS_TOKEN", "").strip():
             values["object_events_token"] = env["LAMINA_OBJECT_EVENTS_TOKEN"].strip()
+        if env.get(secrets.SECRETS_VARIABLE, "").strip():
+            secrets_file = Path(env[secrets.SECRETS_VARIABLE].strip())
+            secrets.load(secrets_file)  # refused at start: permissions, JSON
+            values["secrets_file"] = secrets_file
         # LAMINA_PYTHON3_12=/path/to/python3.12, LAMINA_NODEJS22_X=/path/to/node, ...
         interpreters = {
             name: env[runtime_variable(name)] for name in LAMBDA_RUNTIMES if runtime_variable(name) in env

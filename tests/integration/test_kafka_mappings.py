@@ -308,11 +308,10 @@ def test_kafka_mappings_are_checked_as_aws_checks_them(lamina: LaminaProcess, cl
          "value less than or equal to 10000"),
         ({"SelfManagedEventSource": {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["no-port"]}}}, invalid,
          "Invalid bootstrap server: no-port. Expected host:port."),
-        ({"SourceAccessConfigurations": [{"Type": "SASL_SCRAM_512_AUTH",
+        ({"SourceAccessConfigurations": [{"Type": "CLIENT_CERTIFICATE_TLS_AUTH",
                                           "URI": "arn:aws:secretsmanager:us-east-1:000000000000:secret:s"}]}, invalid,
-         "Lamina cannot use SASL_SCRAM_512_AUTH: it has no Secrets Manager to read the secret "
-         "arn:aws:secretsmanager:us-east-1:000000000000:secret:s from. Lamina connects to Kafka brokers without "
-         "authentication (PLAINTEXT)."),
+         "Lamina cannot use CLIENT_CERTIFICATE_TLS_AUTH: it connects to Kafka brokers over plaintext only (PLAINTEXT, "
+         "or SASL_PLAINTEXT with BASIC_AUTH, SASL_SCRAM_256_AUTH or SASL_SCRAM_512_AUTH)."),
         ({"EventSourceArn": f"{region}:q"}, invalid,
          "EventSourceArn and SelfManagedEventSource cannot be specified together."),
         ({"DestinationConfig": {"OnFailure": {"Destination": f"{region}:no-such-queue"}}}, invalid,

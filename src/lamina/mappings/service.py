@@ -160,7 +160,7 @@ class MappingService:
         if mapping.stream is not None:
             return StreamSource(mapping.uuid, self._streams, lambda options: readers.open_reader(options, mapping.uuid))
         if mapping.kind is SourceKind.KAFKA:
-            return KafkaSource(mapping.uuid, self)
+            return KafkaSource(mapping.uuid, self, secrets_file=self._settings.secrets_file)
         if mapping.kind is SourceKind.RABBITMQ:
             address = brokers.find(self._settings.rabbitmq_brokers, mapping.source_arn)
             assert address is not None and mapping.queues  # checked at creation; settings are fixed

@@ -5,8 +5,11 @@ SelfManagedEventSource.Endpoints.KAFKA_BOOTSTRAP_SERVERS, Topics (one), Starting
 SelfManagedKafkaEventSourceConfig.ConsumerGroupId (default: the mapping's UUID), all set only on
 Create; DestinationConfig.OnFailure (one of Lamina's SQS queues) and MaximumRetryAttempts, also on
 Update. SourceAccessConfigurations naming VPC parts are kept and mean nothing here (Lamina reaches
-brokers directly); those naming Secrets Manager secrets (SASL, mTLS, a root CA) are refused:
-Lamina has no Secrets Manager to read them from.
+brokers directly). BASIC_AUTH (SASL/PLAIN), SASL_SCRAM_256_AUTH and SASL_SCRAM_512_AUTH name a
+Secrets Manager secret whose username and password Lamina reads from LAMINA_SECRETS_FILE
+(lamina/secrets.py) when the mapping starts, and authenticates with over SASL_PLAINTEXT; mTLS and a
+root CA (CLIENT_CERTIFICATE_TLS_AUTH, SERVER_ROOT_CA_CERTIFICATE) are refused: Lamina speaks no TLS
+to brokers.
 """
 
 from __future__ import annotations
@@ -26,8 +29,11 @@ _ENDPOINT = re.compile(
 )
 _TOPIC = re.compile(r"^[^.]([a-zA-Z0-9\-_.]+)$")
 _NETWORK_ACCESS = ("VPC_SUBNET", "VPC_SECURITY_GROUP")
-_SECRET_ACCESS = ("BASIC_AUTH", "SASL_SCRAM_512_AUTH", "SASL_SCRAM_256_AUTH", "CLIENT_CERTIFICATE_TLS_AUTH",
-                  "SERVER_ROOT_CA_CERTIFICATE")  # fmt: skip
+_SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$")
+# SASL over plaintext, the secret's username and password read from LAMINA_SECRETS_FILE: the
+# SourceAccessConfiguration's Type -> aiokafka's sasl_mechanism.
+SASL = {"BASIC_AUTH": "PLAIN", "SASL_SCRAM_256_AUTH": "SCRAM-SHA-256", "SASL_SCRAM_512_AUTH": "SCRAM-SHA-512"}
+_TLS_ACCESS = ("CLIENT_CERTIFICATE_TLS_AUTH", "SERVER_ROOT_CA_CERTIFICATE")
 # Stream options AWS does not take for self-managed Kafka (on-demand pollers).
 UNSUPPORTED = ("BisectBatchOnFunctionError", "MaximumRecordAgeInSeconds", "ParallelizationFactor",
                "TumblingWindowInSeconds", "StartingPositionTimestamp", "Queues", "AmazonManagedKafkaEventSourceConfig",
@@ -41,9 +47,17 @@ class KafkaOptions:
     starting_position: str
     consumer_group_id: str
     window_given: bool  # MaximumBatchingWindowInSeconds was set (else Kafka's 0.5 s applies)
-    access: tuple[tuple[str, str], ...] = ()  # SourceAccessConfigurations (Type, URI): VPC parts only
+    access: tuple[tuple[str, str], ...] = ()  # SourceAccessConfigurations (Type, URI): VPC parts, one SASL secret
     on_failure: str | None = None  # DestinationConfig.OnFailure.Destination: an SQS queue's ARN
     maximum_retry_attempts: int = -1  # -1: retry until the batch succeeds
+
+    @property
+    def sasl(self) -> tuple[str, str] | None:
+        """The SASL mechanism (aiokafka's name) and the secret's ARN, if the mapping authenticates."""
+        for kind, uri in self.access:
+            if kind in SASL:
+                return SASL[kind], uri
+        return None
 
     @property
     def bootstrap(self) -> str:
@@ -136,11 +150,20 @@ def access_configurations(value: object) -> tuple[tuple[str, str], ...]:
     found: list[tuple[str, str]] = []
     for entry in value:
         kind, uri = entry.get("Type"), entry.get("URI")
-        if kind in _SECRET_ACCESS:
+        if kind in _TLS_ACCESS:
             raise InvalidParameterValue(
-                f"Lamina cannot use {kind}: it has no Secrets Manager to read the secret {uri} from. Lamina "
-                "connects to Kafka brokers without authentication (PLAINTEXT)."
+                f"Lamina cannot use {kind}: it connects to Kafka brokers over plaintext only (PLAINTEXT, or "
+                "SASL_PLAINTEXT with BASIC_AUTH, SASL_SCRAM_256_AUTH or SASL_SCRAM_512_AUTH)."
             )
+        if kind in SASL:
+            if not isinstance(uri, str) or not _SECRET_ARN.match(uri):
+                raise InvalidParameterValue(f"Invalid {kind} URI {uri}: expected a Secrets Manager secret's ARN "
+                                            "(arn:aws:secretsmanager:<region>:<account>:secret:<name>).")  # fmt: skip
+            if any(k in SASL for k, _ in found):
+                raise InvalidParameterValue("You can specify only one authentication method for a self-managed "
+                                            "Apache Kafka event source.")  # fmt: skip
+            found.append((str(kind), uri))
+            continue
         if kind not in _NETWORK_ACCESS:
             raise InvalidParameterValue(f"Invalid SourceAccessConfiguration type {kind} for a Kafka event source.")
         found.append((str(kind), str(uri)))

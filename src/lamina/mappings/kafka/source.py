@@ -37,8 +37,10 @@ import time
 import uuid as uuids
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from lamina import secrets
 from lamina.mappings import scaling
 from lamina.mappings.batching import BatchLimits, fitting
 from lamina.mappings.kafka import records as kafka_records
@@ -54,6 +56,12 @@ log = logging.getLogger(__name__)
 
 CONNECTION_ERROR = "Connection error. Please check your event source connection configuration."
 TOPIC_NOT_FOUND = "Topic not found. Please check the topic name in your event source mapping configuration."
+SASL_FAILED = "SASL authentication failed. Please check the username and password in the secret {secret}."
+_ADD = ('add it to LAMINA_SECRETS_FILE as "{secret}": {{"username": ..., "password": ...}} (the file is read '
+        "again when the mapping retries)")  # fmt: skip
+SECRET_MISSING = "The secret {secret} is not in LAMINA_SECRETS_FILE: " + _ADD + "."
+NO_SECRETS_FILE = "The secret {secret} cannot be read: Lamina was started without LAMINA_SECRETS_FILE; " + _ADD + "."
+SECRET_INVALID = "The secret {secret} in LAMINA_SECRETS_FILE has no string username and password."
 POLL_SECONDS = 1.0  # how long a fetch waits for a first record before the poller comes back
 IDLE_SECONDS = 0.2  # how long a worker with no free partition waits before asking again
 START_SECONDS = 30.0  # the longest a connection, an offset look-up or a commit may take
@@ -86,8 +94,9 @@ class _Partition:
 
 class KafkaSource:
     def __init__(self, uuid: str, host: Host, *, poll_seconds: float = POLL_SECONDS,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:  # fmt: skip
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, secrets_file: Path | None = None) -> None:  # fmt: skip
         self._uuid = uuid
+        self._secrets_file = secrets_file
         self._host = host
         self._poll_seconds = poll_seconds
         self._sleep = sleep
@@ -129,17 +138,20 @@ class KafkaSource:
             from aiokafka.errors import KafkaError
 
             _quiet_aiokafka()
+            auth = self._auth(options)
             consumer = AIOKafkaConsumer(
                 bootstrap_servers=list(options.bootstrap_servers), group_id=options.consumer_group_id,
                 client_id=f"lamina-{self._uuid}", enable_auto_commit=False,
                 auto_offset_reset="earliest" if options.starting_position == "TRIM_HORIZON" else "latest",
-                request_timeout_ms=20_000, retry_backoff_ms=200, metadata_max_age_ms=60_000,
+                request_timeout_ms=20_000, retry_backoff_ms=200, metadata_max_age_ms=60_000, **auth,
             )  # fmt: skip
             try:
                 await asyncio.wait_for(consumer.start(), START_SECONDS)
                 await asyncio.wait_for(self._assign(consumer, options), START_SECONDS)
             except (KafkaError, OSError, asyncio.TimeoutError) as exc:
                 await self._stop(consumer)
+                if options.sasl is not None and await authentication_failed(options.bootstrap_servers, auth):
+                    raise SourceUnavailable(SASL_FAILED.format(secret=options.sasl[1])) from exc
                 raise SourceUnavailable(CONNECTION_ERROR) from exc
             except SourceUnavailable:
                 await self._stop(consumer)
@@ -147,6 +159,26 @@ class KafkaSource:
             self._consumer = consumer
             self._committer = asyncio.create_task(self._commit_loop(consumer), name=f"lamina-kafka-commit-{self._uuid}")
             return consumer
+
+    def _auth(self, options: KafkaOptions) -> dict[str, str]:
+        """aiokafka's SASL settings for the mapping (none without a SASL secret), the secret read now
+        from the secrets file; SourceUnavailable saying what to fix when it cannot be."""
+        if options.sasl is None:
+            return {}
+        mechanism, arn = options.sasl
+        if self._secrets_file is None:
+            raise SourceUnavailable(NO_SECRETS_FILE.format(secret=arn))
+        try:
+            found = secrets.load(self._secrets_file)
+        except secrets.SecretsFileError as exc:
+            raise SourceUnavailable(str(exc)) from None
+        if arn not in found:
+            raise SourceUnavailable(SECRET_MISSING.format(secret=arn))
+        credentials = found.credentials(arn)
+        if credentials is None:
+            raise SourceUnavailable(SECRET_INVALID.format(secret=arn))
+        return {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": mechanism,
+                "sasl_plain_username": credentials.username, "sasl_plain_password": credentials.password}  # fmt: skip
 
     async def _assign(self, consumer: AIOKafkaConsumer, options: KafkaOptions) -> None:
         from aiokafka import TopicPartition
@@ -477,3 +509,24 @@ def _quiet_aiokafka() -> None:
     logger = logging.getLogger("aiokafka")
     if not any(isinstance(f, _Repeats) for f in logger.filters):
         logger.addFilter(_Repeats())
+
+
+async def authentication_failed(servers: Sequence[str], auth: dict[str, str]) -> bool:
+    """Whether a broker refuses the SASL credentials (aiokafka's bootstrap only says it could not
+    connect): one connection to each bootstrap server until one answers."""
+    from aiokafka import errors
+    from aiokafka.conn import create_conn
+
+    refused = (errors.SaslAuthenticationFailed, errors.AuthenticationFailedError, errors.IllegalSaslStateError,
+               errors.UnsupportedSaslMechanismError)  # fmt: skip
+    for server in servers:
+        host, _, port = server.rpartition(":")
+        try:
+            conn = await asyncio.wait_for(create_conn(host, int(port), request_timeout_ms=10_000, **auth), 15)
+        except refused:
+            return True
+        except (errors.KafkaError, OSError, asyncio.TimeoutError):
+            continue
+        conn.close()
+        return False
+    return False
