@@ -112,4 +112,5 @@ def test_a_secrets_file_others_may_read_stops_the_server_at_start(tmp_path: Path
     with pytest.raises(RuntimeError) as raised:
         refused.start()
     assert f"LAMINA_SECRETS_FILE {path} is readable by others (mode 0644)" in str(raised.value)
-    assert "0600 or 0400" in str(raised.value)
+    assert "0600 or 0400" in str(raised.value) and "Traceback" not in str(raised.value)
+    assert refused.proc is not None and refused.proc.returncode == 2

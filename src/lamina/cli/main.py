@@ -15,7 +15,7 @@ from typing import Callable, Mapping, Sequence
 from lamina.cli.apis import list_apis
 from lamina.cli.client import DEFAULT_ENDPOINT, LambdaClient
 from lamina.cli.deploy import deploy
-from lamina.cli.errors import CliError, ExitCode
+from lamina.cli.errors import CliError, ExitCode, UsageError
 from lamina.cli.events import put_event, show_rules
 from lamina.cli.queues import show_queues
 from lamina.cli.functions import delete_function, list_functions
@@ -185,9 +185,14 @@ def _client(args: argparse.Namespace, environ: Mapping[str, str]) -> LambdaClien
 def _server(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
     # Imported only here: the server brings in aiohttp and the whole platform, which the client
     # commands never need and should not wait for.
+    from lamina.secrets import SecretsFileError
     from lamina.server import serve
 
-    return serve(server_settings(args, environ))
+    try:
+        settings = server_settings(args, environ)
+    except SecretsFileError as exc:  # the operator's to fix: said plainly, no traceback
+        raise UsageError(str(exc)) from None
+    return serve(settings)
 
 
 def _deploy(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
