@@ -1,5 +1,6 @@
-"""The secrets file (lamina/secrets.py) and the SASL SourceAccessConfigurations of a Kafka mapping
-(mappings/kafka/options.py): plain values, and files under tmp_path."""
+"""The secrets file (lamina/secrets.py), the SASL SourceAccessConfigurations of a Kafka mapping
+(mappings/kafka/options.py) and the SASL settings taken from the file (mappings/kafka/auth.py):
+plain values, and files under tmp_path."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import pytest
 
 from lamina import secrets
 from lamina.errors import InvalidParameterValue
-from lamina.mappings.kafka import options
+from lamina.mappings.kafka import auth, options
+from lamina.mappings.source import SourceUnavailable
 from lamina.settings import Settings
 
 ARN = "arn:aws:secretsmanager:us-east-1:000000000000:secret:kafka-user"
@@ -98,3 +100,38 @@ def test_access_configurations_lamina_cannot_use_are_refused(entries: tuple[tupl
                                                              message: str) -> None:  # fmt: skip
     with pytest.raises(InvalidParameterValue, match=message):
         _access(*entries)
+
+
+def test_a_mapping_without_a_sasl_secret_connects_without_authentication(tmp_path: Path) -> None:
+    assert auth.sasl_settings(_access(("VPC_SUBNET", "subnet:subnet-1")), None) == {}
+
+
+def test_the_sasl_settings_come_from_the_file_as_it_is_now(tmp_path: Path) -> None:
+    path = tmp_path / "secrets.json"
+    path.write_text("{}")
+    path.chmod(0o600)
+    mapping = _access(("SASL_SCRAM_256_AUTH", ARN))
+    with pytest.raises(SourceUnavailable) as missing:
+        auth.sasl_settings(mapping, path)
+    assert str(missing.value) == (f"The secret {ARN} is not in LAMINA_SECRETS_FILE: add it to LAMINA_SECRETS_FILE "
+                                  f'as "{ARN}": {{"username": ..., "password": ...}} (the file is read again when '
+                                  "the mapping retries).")  # fmt: skip
+    path.write_text(json.dumps({ARN: {"username": "u", "password": "p"}}))
+    assert auth.sasl_settings(mapping, path) == {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "SCRAM-SHA-256",
+                                                 "sasl_plain_username": "u", "sasl_plain_password": "p"}  # fmt: skip
+
+
+@pytest.mark.parametrize("content, mode, message", [
+    (None, None, "Lamina was started without LAMINA_SECRETS_FILE"),
+    ({ARN: {"username": "u"}}, 0o600, "has no string username and password"),
+    ({ARN: {"username": "u", "password": "p"}}, 0o644, "readable by others"),
+])  # fmt: skip
+def test_a_secret_that_cannot_be_used_says_why_without_the_password(tmp_path: Path, content: object,
+                                                                   mode: int | None, message: str) -> None:  # fmt: skip
+    path = tmp_path / "secrets.json"
+    if content is not None and mode is not None:
+        path.write_text(json.dumps(content))
+        path.chmod(mode)
+    with pytest.raises(SourceUnavailable, match=message) as raised:
+        auth.sasl_settings(_access(("BASIC_AUTH", ARN)), path if content is not None else None)
+    assert '"p"' not in str(raised.value)

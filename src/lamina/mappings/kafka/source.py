@@ -22,7 +22,9 @@ A partition with no committed offset starts where StartingPosition says, and tha
 committed at once, so a restart resumes from it. A restart resumes from the committed offsets
 (at least once: a batch in flight when Lamina died comes again).
 
-The broker unreachable (at start or later) is ``SourceUnavailable``: the poller reports it in
+A mapping with a SASL secret connects with the username and password auth.py reads from the
+secrets file each time the consumer starts; a secret missing or refused by the broker is
+``SourceUnavailable`` as well. The broker unreachable (at start or later) is ``SourceUnavailable``: the poller reports it in
 LastProcessingResult and retries with backoff; aiokafka reconnects by itself. A commit that fails
 meanwhile is retried by the committer after a pause; until then a restart redelivers, never skips.
 Closing the source sends what is left to commit before the consumer stops.
@@ -40,10 +42,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from lamina import secrets
 from lamina.mappings import scaling
 from lamina.mappings.batching import BatchLimits, fitting
 from lamina.mappings.kafka import records as kafka_records
+from lamina.mappings.kafka.auth import SASL_FAILED, authentication_failed, sasl_settings
 from lamina.mappings.kafka.batch import Batch
 from lamina.mappings.kafka.options import KafkaOptions
 from lamina.mappings.kafka.settling import Status, settle
@@ -56,12 +58,6 @@ log = logging.getLogger(__name__)
 
 CONNECTION_ERROR = "Connection error. Please check your event source connection configuration."
 TOPIC_NOT_FOUND = "Topic not found. Please check the topic name in your event source mapping configuration."
-SASL_FAILED = "SASL authentication failed. Please check the username and password in the secret {secret}."
-_ADD = ('add it to LAMINA_SECRETS_FILE as "{secret}": {{"username": ..., "password": ...}} (the file is read '
-        "again when the mapping retries)")  # fmt: skip
-SECRET_MISSING = "The secret {secret} is not in LAMINA_SECRETS_FILE: " + _ADD + "."
-NO_SECRETS_FILE = "The secret {secret} cannot be read: Lamina was started without LAMINA_SECRETS_FILE; " + _ADD + "."
-SECRET_INVALID = "The secret {secret} in LAMINA_SECRETS_FILE has no string username and password."
 POLL_SECONDS = 1.0  # how long a fetch waits for a first record before the poller comes back
 IDLE_SECONDS = 0.2  # how long a worker with no free partition waits before asking again
 START_SECONDS = 30.0  # the longest a connection, an offset look-up or a commit may take
@@ -138,7 +134,7 @@ class KafkaSource:
             from aiokafka.errors import KafkaError
 
             _quiet_aiokafka()
-            auth = self._auth(options)
+            auth = sasl_settings(options, self._secrets_file)
             consumer = AIOKafkaConsumer(
                 bootstrap_servers=list(options.bootstrap_servers), group_id=options.consumer_group_id,
                 client_id=f"lamina-{self._uuid}", enable_auto_commit=False,
@@ -159,26 +155,6 @@ class KafkaSource:
             self._consumer = consumer
             self._committer = asyncio.create_task(self._commit_loop(consumer), name=f"lamina-kafka-commit-{self._uuid}")
             return consumer
-
-    def _auth(self, options: KafkaOptions) -> dict[str, str]:
-        """aiokafka's SASL settings for the mapping (none without a SASL secret), the secret read now
-        from the secrets file; SourceUnavailable saying what to fix when it cannot be."""
-        if options.sasl is None:
-            return {}
-        mechanism, arn = options.sasl
-        if self._secrets_file is None:
-            raise SourceUnavailable(NO_SECRETS_FILE.format(secret=arn))
-        try:
-            found = secrets.load(self._secrets_file)
-        except secrets.SecretsFileError as exc:
-            raise SourceUnavailable(str(exc)) from None
-        if arn not in found:
-            raise SourceUnavailable(SECRET_MISSING.format(secret=arn))
-        credentials = found.credentials(arn)
-        if credentials is None:
-            raise SourceUnavailable(SECRET_INVALID.format(secret=arn))
-        return {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": mechanism,
-                "sasl_plain_username": credentials.username, "sasl_plain_password": credentials.password}  # fmt: skip
 
     async def _assign(self, consumer: AIOKafkaConsumer, options: KafkaOptions) -> None:
         from aiokafka import TopicPartition
@@ -510,23 +486,3 @@ def _quiet_aiokafka() -> None:
     if not any(isinstance(f, _Repeats) for f in logger.filters):
         logger.addFilter(_Repeats())
 
-
-async def authentication_failed(servers: Sequence[str], auth: dict[str, str]) -> bool:
-    """Whether a broker refuses the SASL credentials (aiokafka's bootstrap only says it could not
-    connect): one connection to each bootstrap server until one answers."""
-    from aiokafka import errors
-    from aiokafka.conn import create_conn
-
-    refused = (errors.SaslAuthenticationFailed, errors.AuthenticationFailedError, errors.IllegalSaslStateError,
-               errors.UnsupportedSaslMechanismError)  # fmt: skip
-    for server in servers:
-        host, _, port = server.rpartition(":")
-        try:
-            conn = await asyncio.wait_for(create_conn(host, int(port), request_timeout_ms=10_000, **auth), 15)
-        except refused:
-            return True
-        except (errors.KafkaError, OSError, asyncio.TimeoutError):
-            continue
-        conn.close()
-        return False
-    return False
