@@ -134,7 +134,7 @@ class Settings:
     # (api/object_events.py); None: the intake is off.
     object_events_token: str | None = field(default=None, repr=False)
     # Secrets Manager secrets by ARN (lamina/secrets.py): checked at start, re-read when a mapping starts.
-    secrets_file: Path | None = None
+    secrets_file: Path | None = field(default=None, repr=False)
     limits: Limits = field(default_factory=Limits)
     logs: LogLimits = field(default_factory=LogLimits)
 
