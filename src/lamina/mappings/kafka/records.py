@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Protocol, TypedDict
 
-from lamina.mappings.source import Lazy as Lazy  # the record and its filter view, made on first use
 
 EVENT_SOURCE = "SelfManagedKafka"
 TIMESTAMP_TYPES = {0: "CREATE_TIME", 1: "LOG_APPEND_TIME"}
