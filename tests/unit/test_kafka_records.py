@@ -14,9 +14,10 @@ from lamina.mappings.filters import Filters
 from lamina.mappings.kafka import options
 from lamina.mappings.kafka.batch import Batch
 from lamina.mappings.kafka.records import (
-    Encoder, Failure, Lazy, Message, event, event_of, filter_view, kafka_record, on_failure_record, view_of,
+    Encoder, Failure, Message, event, event_of, filter_view, kafka_record, on_failure_record, view_of,
 )  # fmt: skip
 from lamina.mappings.kafka.settling import Settlement, Status, settle
+from lamina.mappings.source import Lazy
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "aws_events" / "kafka-self-managed-event.json"
 SERVERS = {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["b-1.example.com:9092"]}}

@@ -216,12 +216,15 @@ def _remove_stale(parent: Path, name: str) -> None:
         pid = base.name.rsplit("-", 1)[-1]
         if not pid.isdigit() or Path(f"/proc/{pid}").exists():
             continue
-        for child in sorted(base.glob("*/"), reverse=True):
-            if child.is_dir():
-                try:
-                    child.rmdir()
-                except OSError:
-                    pass
+        try:  # its Lamina may be removing it right now (it ended between /proc and here)
+            children = sorted(base.glob("*/"), reverse=True)
+        except OSError:
+            continue
+        for child in children:
+            try:
+                child.rmdir()
+            except OSError:
+                pass
         try:
             base.rmdir()
             log.info("removed cgroup %s left by a Lamina that stopped without cleaning up", base)
