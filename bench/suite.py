@@ -188,17 +188,16 @@ async def _table_changes(bench: Bench, results: Results) -> None:
     async with bench.lamina("table_changes") as lamina:
         results.table_changes = await table_changes.run(lamina, source, p.table_changes, p.table_latency_changes,
                                                         bench.progress)  # fmt: skip
-    if postgres.bin_dir() is None:
+    if not postgres.available():
         return _skipped(bench, results, "table_changes (PostgreSQL)", postgres.MISSING)
-    cluster = await postgres.start(bench.processes)
+    server = await postgres.start()
     try:
-        pg_source = await asyncio.to_thread(table_changes.PostgresSource, cluster.url())
+        pg_source = await asyncio.to_thread(table_changes.PostgresSource, server.url())
         async with bench.lamina("table_changes_postgres") as lamina:
             results.table_changes_postgres = await table_changes.run(
                 lamina, pg_source, p.table_changes, p.table_latency_changes, bench.progress)
     finally:
-        await bench.processes.stop(cluster.server)
-        cluster.remove()
+        await asyncio.to_thread(server.remove)
 
 
 async def _objects(bench: Bench, results: Results) -> None:
