@@ -43,12 +43,17 @@ def build_app() -> web.Application:
 
 
 async def serve(port: int) -> None:
-    runner = web.AppRunner(build_app(), access_log=None)
+    await serve_app(build_app(), port, "Floor")
+
+
+async def serve_app(app: web.Application, port: int, name: str) -> None:
+    """Serve ``app`` on loopback (``port`` 0: any free one) until SIGINT or SIGTERM, printing
+    ``<name> listening on <url>`` once it accepts connections."""
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     sock = socket.create_server(("127.0.0.1", port), backlog=1024)
-    site = web.SockSite(runner, sock)
-    await site.start()
-    print(f"Floor listening on http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
+    await web.SockSite(runner, sock).start()
+    print(f"{name} listening on http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -11,14 +11,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import signal
-import socket
 import sys
 import uuid
 from pathlib import Path
 
 from aiohttp import web
 
+from bench.floor import serve_app
 from bench.procs import Processes, ServerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,19 +52,7 @@ def build_app(folder: Path) -> web.Application:
 
 
 async def serve(folder: Path) -> None:
-    runner = web.AppRunner(build_app(folder), access_log=None)
-    await runner.setup()
-    sock = socket.create_server(("127.0.0.1", 0), backlog=1024)
-    await web.SockSite(runner, sock).start()
-    print(f"Objects floor listening on http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        await runner.cleanup()
+    await serve_app(build_app(folder), 0, "Objects floor")
 
 
 async def start_objects_floor(processes: Processes, folder: Path, log: Path) -> ServerProcess:
