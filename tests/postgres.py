@@ -20,7 +20,9 @@ import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 
 from tests import brokers
@@ -171,3 +173,15 @@ def postgres_db(postgres_server: Postgres) -> str:
     """The name of a database of this test's own on the session's server."""
     return postgres_server.create_database()
 
+
+def sql(url: str, *statements: str) -> None:
+    """Each statement in a transaction of its own."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement.encode())
+
+
+def scalar(url: str, query: str) -> Any:
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(query.encode()).fetchone()
+        return row[0] if row else None

@@ -14,7 +14,8 @@ import pytest
 
 from lamina.streams.change import Change, ChangesUnavailable, Operation
 from lamina.streams.postgres import PostgresReader, open_reader
-from tests.postgres import LOGICAL, PASSWORD, Postgres, postgres_db, postgres_server, start_postgres  # noqa: F401
+from tests.postgres import LOGICAL, PASSWORD, Postgres, postgres_db, postgres_server  # noqa: F401
+from tests.postgres import scalar, sql, start_postgres
 
 T = TypeVar("T")
 
@@ -24,19 +25,6 @@ def run(coroutine: Callable[[], Awaitable[T]]) -> T:
         return await coroutine()
 
     return asyncio.run(main())
-
-
-def sql(url: str, *statements: str) -> None:
-    """Each statement in a transaction of its own."""
-    with psycopg.connect(url, autocommit=True) as conn:
-        for statement in statements:
-            conn.execute(statement.encode())
-
-
-def scalar(url: str, query: str) -> object:
-    with psycopg.connect(url, autocommit=True) as conn:
-        row = conn.execute(query.encode()).fetchone()
-        return row[0] if row else None
 
 
 async def read_until(reader: PostgresReader, count: int, limit: int = 100, confirm: bool = True) -> list[Change]:

@@ -10,26 +10,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 
 from tests.brokers import free_port
 from tests.conftest import LaminaProcess, deploy
 from tests.functions import wait_for_logs, wait_until
 from tests.mapping_helpers import PRINTER
-from tests.postgres import PASSWORD, Postgres, postgres_db, postgres_server  # noqa: F401
-
-def sql(url: str, *statements: str) -> None:
-    """Each statement in a transaction of its own."""
-    with psycopg.connect(url, autocommit=True) as conn:
-        for statement in statements:
-            conn.execute(statement.encode())
-
-
-def scalar(url: str, query: str) -> Any:
-    with psycopg.connect(url, autocommit=True) as conn:
-        row = conn.execute(query.encode()).fetchone()
-        return row[0] if row else None
+from tests.postgres import PASSWORD, Postgres, postgres_db, postgres_server, scalar, sql  # noqa: F401
 
 
 def lamina_objects(url: str) -> tuple[int, int]:
