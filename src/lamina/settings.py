@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Mapping
 
 from lamina import secrets
+from lamina.identity.principals import AccessKey
 from lamina.iot.broker import BrokerUrl, parse_url
 from lamina.mappings.brokers import BrokerAddress, parse_brokers
 from lamina.runtime.names import LAMBDA_RUNTIMES
@@ -79,6 +80,9 @@ class Settings:
     # The one credential pair Lamina knows: SigV4-signed requests (AWS_IAM function URLs) must use it.
     access_key_id: str = "test"
     secret_access_key: str = field(default="test", repr=False)
+    # Root access keys, each its account's root (LAMINA_ACCESS_KEYS). None configured is the
+    # development mode: on loopback only, the key pair test/test is the root of ``account_id``.
+    access_keys: tuple[AccessKey, ...] = ()
     # How long an idle execution environment is kept warm before it is stopped.
     keep_alive_seconds: float = 300.0
     # How long shutdown waits for in-flight invocations before stopping environments.
@@ -217,6 +221,12 @@ class Settings:
         values["logs"] = logs
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def development_mode(self) -> bool:
+        """No root keys configured: the development key pair is accepted (on loopback only), and
+        IAM is lenient where AWS would refuse for want of a role or a permission (said in the log)."""
+        return not self.access_keys
 
     def function_arn(self, name: str, qualifier: str | None = None) -> str:
         arn = f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}"
