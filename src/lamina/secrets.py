@@ -6,8 +6,9 @@ SERVER_ROOT_CA_CERTIFICATE SourceAccessConfiguration, Amazon MQ's BASIC_AUTH), L
 file: a JSON object mapping each secret's ARN to its value as Secrets Manager would hold it (SASL
 and Amazon MQ: ``{"username": ..., "password": ...}``; a client certificate: ``{"certificate":
 <PEM chain>, "privateKey": <PEM, PKCS #8>, "privateKeyPassword": <if encrypted>}``; a root CA:
-``{"certificate": <PEM>}``; a string value is taken as the secret string itself). The file holds passwords, so it must be readable by its owner
-only (mode 0600 or 0400): anything else is refused. It is read at start (so a bad file stops the
+``{"certificate": <PEM>}``; a string value is taken as the secret string itself). The file holds
+passwords and keys, so it must be readable by its owner only (mode 0600 or 0400): anything else is
+refused. It is read at start (so a bad file stops the
 server with a clear message) and again whenever a mapping starts, so an edited file is seen without
 a restart. Parsing is pure (``parse``); ``load`` adds the file's checks.
 """

@@ -53,8 +53,9 @@ def key_problem(client: ClientCertificate) -> str | None:
     encrypted = "ENCRYPTED PRIVATE KEY" in client.private_key
     if encrypted and not client.password:
         return NO_PASSWORD
+    password = client.password.encode() if encrypted and client.password else None
     try:
-        load_pem_private_key(client.private_key.encode(), client.password.encode() if encrypted and client.password else None)
+        load_pem_private_key(client.private_key.encode(), password)
     except ValueError:
         return WRONG_PASSWORD if encrypted else NOT_A_KEY
     except Exception:  # noqa: BLE001 - an algorithm or format cryptography does not take
