@@ -85,7 +85,8 @@ def test_a_move_task_runs_in_the_background_at_its_pace_until_cancelled(sqs: Any
     assert task["Status"] == "RUNNING" and task["TaskHandle"] == handle and task["MaxNumberOfMessagesPerSecond"] == 1
     assert task["ApproximateNumberOfMessagesToMove"] == 30 and task["ApproximateNumberOfMessagesMoved"] < 30
     error = error_of(sqs.start_message_move_task, SourceArn=dlq_arn)
-    assert error["Code"] == "AWS.SimpleQueueService.UnsupportedOperation" and "already a task running" in error["Message"]
+    assert error["Code"] == "AWS.SimpleQueueService.UnsupportedOperation"
+    assert "already a task running" in error["Message"]
 
     eventually(lambda: task_of(sqs, dlq_arn)["ApproximateNumberOfMessagesMoved"] >= 2, "two messages moved")
     moved = sqs.cancel_message_move_task(TaskHandle=handle)["ApproximateNumberOfMessagesMoved"]
@@ -102,7 +103,8 @@ def test_a_move_task_whose_destination_is_deleted_fails_saying_so(sqs: Any) -> N
     dlq, source, ids = dead_letter_pair(sqs, "doomed", 20)
     dlq_arn = arn_of(sqs, dlq)
     elsewhere = sqs.create_queue(QueueName="doomed-elsewhere")["QueueUrl"]
-    sqs.start_message_move_task(SourceArn=dlq_arn, DestinationArn=arn_of(sqs, elsewhere), MaxNumberOfMessagesPerSecond=1)
+    sqs.start_message_move_task(SourceArn=dlq_arn, DestinationArn=arn_of(sqs, elsewhere),
+                                MaxNumberOfMessagesPerSecond=1)  # fmt: skip
     eventually(lambda: task_of(sqs, dlq_arn)["ApproximateNumberOfMessagesMoved"] >= 1, "a message moved")
     sqs.delete_queue(QueueUrl=elsewhere)
     failed = eventually(lambda: (t := task_of(sqs, dlq_arn))["Status"] == "FAILED" and t, "the task failed")

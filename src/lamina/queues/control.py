@@ -140,9 +140,9 @@ class Control(Registry):
         self._deleted[queue.name] = now = self._now_ms()
         queue.waiters.wake_all()  # long polls on it answer (QueueDoesNotExist)
         # Its FIFO windows and message move tasks go with it (windows.py, moving.py).
+        owned = [(kind, f"{queue.id}/") for kind in QUEUE_KINDS]
         await self._store.change_resources(puts=[Resource(DELETED_KIND, queue.name, {"at": now})],
-                                           deletes=[(KIND, queue.name)],
-                                           delete_prefixes=[(kind, f"{queue.id}/") for kind in QUEUE_KINDS])  # fmt: skip
+                                           deletes=[(KIND, queue.name)], delete_prefixes=owned)  # fmt: skip
         await self._store.purge_queue_messages(queue.id)
 
     async def purge(self, queue: Queue) -> None:

@@ -132,14 +132,16 @@ class Delivery(Registry):
             # Receives parked meanwhile sleep until the deadline they saw: these messages' own
             # (visible again when their timeout ends) may come sooner.
             queue.waiters.wake_all()
+        if attempt_id is not None and choice.deliver:
+            # Before the messages' states: should the server stop in between, the entry does not
+            # match them after the restart, and a retry is a receive of its own that finds them.
+            await self._store_attempt(queue, attempt_id)
         if updates or gone:
             seqs = await self._store.change_queue_messages(moved, updates, [h.seq for h in gone])
             if dlq is not None and not dlq.deleted:
                 for stored, seq in zip(moved, seqs):
                     dlq.add(Held(dataclasses.replace(stored, seq=seq), now))
                 dlq.waiters.wake(len(moved))
-        if attempt_id is not None and choice.deliver:
-            await self._store_attempt(queue, attempt_id)
         if not received and gone:
             return None
         return received

@@ -149,8 +149,9 @@ class Moves(Registry):
             if queue is None or source.messages.pop(held.seq, None) is None:
                 continue
             attributes = messages.without_system(held.stored.attributes, moves.SOURCE_ATTRIBUTE)
-            adds.append((held, queue, dataclasses.replace(held.stored, queue=queue.id, visible_ms=now, receive_count=0,
-                                                          first_receive_ms=0, seq=0, attributes=attributes)))  # fmt: skip
+            moved = dataclasses.replace(held.stored, queue=queue.id, visible_ms=now, receive_count=0,
+                                        first_receive_ms=0, seq=0, attributes=attributes)  # fmt: skip
+            adds.append((held, queue, moved))
         if not adds:
             return 0
         seqs = await self._store.change_queue_messages([m for _, _, m in adds], deletes=[h.seq for h, _, _ in adds])

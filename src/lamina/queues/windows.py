@@ -4,9 +4,11 @@ receive with a ReceiveRequestAttemptId delivered (kind ``sqs/attempt``); keys
 ``<queue id>/<SHA-256 of the window's key>``. Each document says when its window ends
 (``until``, epoch ms); ``Expiries`` tracks the stored ones so each is removed once it has ended.
 
-An entry is written after what it describes (the message stored, the receive's messages updated),
-so a crash in between leaves what a restart can rebuild from the messages (a send's) or a retry
-treated as a receive of its own (an attempt's): never an answer for something that was not done.
+A send's entry is written after its message is stored (and before SendMessage answers): should the
+server stop in between, a restart rebuilds the entry from the message, which nobody can have
+received yet. A receive attempt's is written before its messages' new states: should the server
+stop in between, the entry does not match the messages after the restart (``fifo.retried``), so a
+retry is a receive of its own, which finds them. Never an answer for something that was not done.
 """
 
 from __future__ import annotations
