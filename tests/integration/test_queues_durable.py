@@ -85,8 +85,8 @@ def test_a_move_task_runs_in_the_background_at_its_pace_until_cancelled(sqs: Any
     assert task["Status"] == "RUNNING" and task["TaskHandle"] == handle and task["MaxNumberOfMessagesPerSecond"] == 1
     assert task["ApproximateNumberOfMessagesToMove"] == 30 and task["ApproximateNumberOfMessagesMoved"] < 30
     error = error_of(sqs.start_message_move_task, SourceArn=dlq_arn)
-    assert error["Code"] == "AWS.SimpleQueueService.UnsupportedOperation"
-    assert "already a task running" in error["Message"]
+    assert (error["Code"], error["Message"]) == ("InvalidParameterValue", "There is already a task running. Only one "
+                                                 "active task is allowed for a source queue arn at a given time.")
 
     eventually(lambda: task_of(sqs, dlq_arn)["ApproximateNumberOfMessagesMoved"] >= 2, "two messages moved")
     moved = sqs.cancel_message_move_task(TaskHandle=handle)["ApproximateNumberOfMessagesMoved"]

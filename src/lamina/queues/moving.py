@@ -19,7 +19,7 @@ import asyncio
 import dataclasses
 
 from lamina.queues import messages, model, moves
-from lamina.queues.errors import InvalidParameterValue, ResourceNotFoundException, UnsupportedOperation
+from lamina.queues.errors import InvalidParameterValue, ResourceNotFoundException
 from lamina.queues.moves import MoveTask
 from lamina.queues.queue import Queue
 from lamina.queues.receiving import Held
@@ -51,8 +51,8 @@ class Moves(Registry):
                 raise InvalidParameterValue("Value for parameter DestinationArn is invalid. Reason: The destination "
                                             "can't be the source queue.")  # fmt: skip
         if any(t.active for t in source.move_tasks):
-            raise UnsupportedOperation("There is already a task running. Only one active task is allowed for a "
-                                       "source queue at a time.")  # fmt: skip
+            raise InvalidParameterValue("There is already a task running. Only one active task is allowed for a "
+                                        "source queue arn at a given time.")  # fmt: skip
         now = self._now_ms()
         through = next(reversed(source.messages), 0)
         task = MoveTask(moves.task_handle(source.arn), source.arn, destination_arn, rate, now,
@@ -75,12 +75,15 @@ class Moves(Registry):
 
     async def cancel_move(self, handle: str) -> MoveTask:
         """CancelMessageMoveTask: a RUNNING task becomes CANCELLING, and CANCELLED once its batch in
-        progress is moved; ResourceNotFoundException for a handle of no task, InvalidParameterValue
-        for a task no longer running (as SQS answers)."""
+        progress is moved. As SQS answers: InvalidParameterValue for what is not a task handle, or a
+        task no longer running; ResourceNotFoundException for a handle of a queue, or a task, that
+        does not exist."""
         source_arn = moves.source_of_handle(handle)
-        queue = self.by_arn(source_arn) if source_arn else None
-        found = next((t for t in queue.move_tasks if t.handle == handle), None) if queue is not None else None
-        if queue is None or found is None:
+        if source_arn is None:
+            raise InvalidParameterValue("Value for parameter TaskHandle is invalid.")
+        queue = self._source(source_arn)
+        found = next((t for t in queue.move_tasks if t.handle == handle), None)
+        if found is None:
             raise ResourceNotFoundException("Task does not exist.")
         if found.status != moves.RUNNING:
             raise InvalidParameterValue(f"Value {handle} for parameter TaskHandle is invalid. Reason: Only active "
