@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 
 from lamina.queues import messages, model, moves
 from lamina.queues.errors import InvalidParameterValue, ResourceNotFoundException
@@ -27,6 +28,9 @@ from lamina.queues.registry import MOVE_TASK_KIND as TASK_KIND
 from lamina.queues.registry import Registry
 from lamina.store.base import Resource
 from lamina.tasks import cancel_and_wait, wait_set
+
+log = logging.getLogger(__name__)
+RETRY_S = 1.0  # after a batch the store failed to move
 
 
 class Moves(Registry):
@@ -119,30 +123,39 @@ class Moves(Registry):
             await cancel_and_wait(runner)
 
     async def _move(self, queue: Queue, handle: str) -> None:
+        """Move the task's batches until it ends; a batch the store fails to move is tried again."""
         while not queue.deleted:
-            task = next((t for t in queue.move_tasks if t.handle == handle), None)
-            if task is None or not task.active:
-                return
-            if task.status == moves.CANCELLING:
-                await self._put_task(queue, dataclasses.replace(task, status=moves.CANCELLED))
-                return
-            now = self._now_ms()
-            chosen = moves.step(queue.messages.values(), now, task.through_seq, task.destination_arn,
-                                lambda arn: self.by_arn(arn) is not None, moves.batch(task.rate))  # fmt: skip
-            moved = await self._move_batch(queue, chosen.moves, now)
-            task = next((t for t in queue.move_tasks if t.handle == handle), task)  # cancelled meanwhile?
-            status = moves.FAILED if chosen.failure else moves.COMPLETED if chosen.done else task.status
-            if moved or status != task.status:
-                task = await self._put_task(queue, dataclasses.replace(task, moved=task.moved + moved, status=status,
-                                                                       failure=chosen.failure))  # fmt: skip
-            if not task.active:
+            try:
+                pause = await self._move_once(queue, handle)
+            except Exception:
+                log.exception("message move task %s: a batch was not moved; trying again", handle)
+                pause = RETRY_S
+            if pause is None:
                 return
             wake = self._move_wakes.get(handle)
-            pause = moves.pause_s(max(moved, 1), task.rate)
             if wake is not None:
                 await wait_set(wake, pause)
             else:
                 await asyncio.sleep(pause)
+
+    async def _move_once(self, queue: Queue, handle: str) -> float | None:
+        """Move the task's next batch; how long to wait before the next one (None: the task has ended)."""
+        task = next((t for t in queue.move_tasks if t.handle == handle), None)
+        if task is None or not task.active:
+            return None
+        if task.status == moves.CANCELLING:
+            await self._put_task(queue, dataclasses.replace(task, status=moves.CANCELLED))
+            return None
+        now = self._now_ms()
+        chosen = moves.step(queue.messages.values(), now, task.through_seq, task.destination_arn,
+                            lambda arn: self.by_arn(arn) is not None, moves.batch(task.rate))  # fmt: skip
+        moved = await self._move_batch(queue, chosen.moves, now)
+        task = next((t for t in queue.move_tasks if t.handle == handle), task)  # cancelled meanwhile?
+        status = moves.FAILED if chosen.failure else moves.COMPLETED if chosen.done else task.status
+        if moved or status != task.status:
+            task = await self._put_task(queue, dataclasses.replace(task, moved=task.moved + moved, status=status,
+                                                                   failure=chosen.failure))  # fmt: skip
+        return moves.pause_s(max(moved, 1), task.rate) if task.active else None
 
     async def _move_batch(self, source: Queue, chosen: list[tuple[Held, str]], now: int) -> int:
         """Move these messages in one store transaction; how many were moved."""
@@ -157,7 +170,14 @@ class Moves(Registry):
             adds.append((held, queue, moved))
         if not adds:
             return 0
-        seqs = await self._store.change_queue_messages([m for _, _, m in adds], deletes=[h.seq for h, _, _ in adds])
+        try:
+            seqs = await self._store.change_queue_messages([m for _, _, m in adds],
+                                                           deletes=[h.seq for h, _, _ in adds])  # fmt: skip
+        except BaseException:
+            if not source.deleted:  # not moved: still the source's
+                for held, _, _ in adds:
+                    source.add(held)
+            raise
         for (_, queue, stored), seq in zip(adds, seqs):
             if not queue.deleted:
                 queue.add(Held(dataclasses.replace(stored, seq=seq), now))
