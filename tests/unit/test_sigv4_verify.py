@@ -142,6 +142,15 @@ def test_another_region_is_refused() -> None:
     _refused(_sign("GET", "http://h/2015-03-31/functions", region="eu-west-1"), Failure.WRONG_SCOPE)
 
 
+def test_a_service_asked_for_must_be_the_scopes() -> None:
+    signed = _sign("GET", "http://h/my/path", service="s3")
+    assert isinstance(verify(signed, _ring(), region="us-east-1", accounts=ACCOUNTS, now=_now(), service="lambda"),
+                      Refusal)  # fmt: skip
+    lam = _sign("GET", "http://h/my/path")
+    assert not isinstance(verify(lam, _ring(), region="us-east-1", accounts=ACCOUNTS, now=_now(), service="lambda"),
+                          Refusal)  # fmt: skip
+
+
 def test_content_sha256_must_be_the_bodys() -> None:
     signed = _sign("POST", "http://h/2015-03-31/functions/f/invocations", b"{}",
                    headers={"X-Amz-Content-SHA256": hashlib.sha256(b"{}").hexdigest()})  # fmt: skip

@@ -185,13 +185,17 @@ def _client(args: argparse.Namespace, environ: Mapping[str, str]) -> LambdaClien
 def _server(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
     # Imported only here: the server brings in aiohttp and the whole platform, which the client
     # commands never need and should not wait for.
+    from lamina.identity.keys import AccessKeysError, refusal
     from lamina.secrets import SecretsFileError
     from lamina.server import serve
 
     try:
         settings = server_settings(args, environ)
-    except SecretsFileError as exc:  # the operator's to fix: said plainly, no traceback
+    except (SecretsFileError, AccessKeysError) as exc:  # the operator's to fix: said plainly, no traceback
         raise UsageError(str(exc)) from None
+    refused = refusal(settings.host, settings.access_keys, verify=settings.verify_signatures)
+    if refused is not None:
+        raise UsageError(refused)
     return serve(settings)
 
 

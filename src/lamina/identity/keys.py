@@ -122,8 +122,12 @@ def loopback(host: str) -> bool:
         return False  # a name: it may resolve to anything
 
 
-def refusal(host: str, keys: tuple[AccessKey, ...]) -> str | None:
-    """Why ``lamina server`` must not start listening on ``host`` with these root keys, or None."""
+def refusal(host: str, keys: tuple[AccessKey, ...], *, verify: bool = True) -> str | None:
+    """Why ``lamina server`` must not start listening on ``host`` with these root keys (and
+    signatures verified or not), or None."""
+    if not verify and not loopback(host):
+        return ("LAMINA_VERIFY_SIGNATURES=off exists only to measure what verification costs, on a loopback "
+                f"address; Lamina will not listen on {host} without verifying signatures")  # fmt: skip
     if keys or loopback(host):
         return None
     return (f"Lamina would listen on {host} with no access keys: the development key pair test/test is "

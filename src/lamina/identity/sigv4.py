@@ -125,9 +125,9 @@ def is_signed(headers: Iterable[tuple[str, str]], query: str) -> bool:
 
 
 def verify(req: SignedRequest, ring: KeyRing, *, region: str, accounts: frozenset[str], now: datetime,
-           s3: bool = False) -> Caller | Refusal:  # fmt: skip
-    """The caller of a request correctly signed with a key of ``ring``, for ``region`` and one of
-    ``accounts``, or why it is refused. ``now``: timezone-aware."""
+           s3: bool = False, service: str | None = None) -> Caller | Refusal:  # fmt: skip
+    """The caller of a request correctly signed with a key of ``ring``, for ``region`` (and
+    ``service``, when given) and one of ``accounts``, or why it is refused. ``now``: timezone-aware."""
     parts = _parts(req)
     if isinstance(parts, Refusal):
         return parts
@@ -140,6 +140,9 @@ def verify(req: SignedRequest, ring: KeyRing, *, region: str, accounts: frozense
                        key_id)  # fmt: skip
     if parts.region != region:
         return Refusal(Failure.WRONG_SCOPE, f"signed for region {parts.region}, not {region}", key_id,
+                       region=parts.region)  # fmt: skip
+    if service is not None and parts.service != service:
+        return Refusal(Failure.WRONG_SCOPE, f"signed for service {parts.service}, not {service}", key_id,
                        region=parts.region)  # fmt: skip
     try:
         signed_at = datetime.strptime(parts.amz_date, AMZ_DATE).replace(tzinfo=timezone.utc)

@@ -1,0 +1,169 @@
+"""Every request to Lamina's API is signed: the middleware that verifies it (identity/sigv4.py).
+
+It runs after function URLs' and execute-api addresses' middlewares (their requests have their
+own authorization: a URL's AuthType, an API's authorizers) and before everything else: S3, the
+Lambda API, EventBridge, SQS, Scheduler, IoT, API Gateway's management APIs and Lamina's own
+``/lamina/v1/...``. Not verified: ``GET /lamina/v1/health``, the object-events intake (its own
+token). Code downloads (``GET /lamina/v1/code/...``: GetFunction's and GetLayerVersion's
+``Location``) are presigned URLs, signed with the caller's own key (``code_locator``). A request refused is answered in its protocol's shape
+(identity/refusals.py; S3's XML here); one verified carries its ``Caller`` (``request[CALLER]``)
+to the handlers and to the authorization that follows.
+
+Which ring of keys a request is verified against is the application's (``KEY_RING``): the
+operator's API accepts every key Lamina knows; the API inside execution environments never the
+development pair (identity/keys.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from typing import Callable
+
+from aiohttp import web
+
+from lamina import ids
+from lamina.api import awsjson
+from lamina.api.context import read_body, services
+from lamina.api.errors import REQUEST_ID, Handler, RequestTimeout, error_response
+from lamina.errors import ApiError
+from lamina.identity.keys import development_key
+from lamina.identity.principals import CALLER, Caller, KeyRing, caller_of
+from lamina.identity.signing import Credentials, presign
+from lamina.identity.refusals import Protocol, query_error, refused
+from lamina.identity.sigv4 import AMZ_DATE, Failure, Refusal, SignedRequest, verify
+from lamina.objects import routing, wire
+from lamina.objects import errors as s3
+
+log = logging.getLogger(__name__)
+
+KEY_RING = web.AppKey("key_ring", KeyRing)  # what this application's requests are verified against
+_UNVERIFIED_PREFIXES = ("/lamina/v1/object-events/",)
+CODE_URL_SECONDS = 600  # how long a code package's presigned URL is good for (AWS's: 10 minutes)
+_SQS_CONTENT_TYPE = "application/x-amz-json-1.0"
+
+
+def protocol(request: web.Request, is_s3: bool) -> Protocol:
+    """Which protocol's errors the request is answered with."""
+    if is_s3:
+        return Protocol.S3
+    if request.method == "POST" and request.path == "/":
+        target = request.headers.get("X-Amz-Target", "")
+        if target.startswith("AmazonSQS."):
+            return Protocol.SQS
+        if target:
+            return Protocol.JSON
+        return Protocol.QUERY  # Action=...&Version=...: IAM, STS
+    return Protocol.REST_JSON
+
+
+def unverified(method: str, path: str) -> bool:
+    """Requests no signature covers: the health check, and what has its own proof."""
+    return (method == "GET" and path == "/lamina/v1/health") or path.startswith(_UNVERIFIED_PREFIXES)
+
+
+@web.middleware
+async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if unverified(request.method, request.path):
+        return await handler(request)
+    svc = services(request)
+    settings = svc.settings
+    raw_path, _, query = request.raw_path.partition("?")
+    is_s3 = routing.target(request.headers.get("Host", ""), raw_path, request.headers.get("Authorization"),
+                           query) is not None  # fmt: skip
+    if not settings.verify_signatures:  # a measurement's baseline only (refused off loopback at start)
+        request[CALLER] = Caller(development_key(settings.account_id), settings.region, "lambda")
+        return await handler(request)
+    kind = protocol(request, is_s3)
+    try:
+        body = None if is_s3 else await read_body(request)
+    except RequestTimeout as exc:
+        response = _render(kind, exc, request, raw_path)
+        response.force_close()
+        return response
+    signed = SignedRequest(request.method, raw_path, query, tuple(request.headers.items()), body)
+    verdict = verify(signed, request.app[KEY_RING], region=settings.region, accounts=frozenset({settings.account_id}),
+                     now=datetime.now(timezone.utc), s3=is_s3)  # fmt: skip
+    if isinstance(verdict, Refusal):
+        log.info("refused %s %s: %s", request.method, raw_path, verdict.detail)
+        error = s3_refused(verdict, signed) if kind is Protocol.S3 else refused(kind, verdict)
+        return _render(kind, error, request, raw_path)
+    request[CALLER] = verdict
+    return await handler(request)
+
+
+def code_locator(request: web.Request) -> Callable[[str], str]:
+    """Where a code package (by digest) is downloaded from: a URL presigned with the key that
+    signed ``request``, for ``CODE_URL_SECONDS``, as AWS's Location is a presigned S3 URL."""
+    base = f"{request.scheme}://{request.host}/lamina/v1/code/"
+    caller, region = caller_of(request), services(request).settings.region
+    if caller is None or not services(request).settings.verify_signatures:
+        return lambda digest: f"{base}{digest}.zip"
+    key = caller.key
+    credentials = Credentials(key.access_key_id, key.secret_access_key, key.session_token)
+    return lambda digest: presign("GET", f"{base}{digest}.zip", credentials, region=region,
+                                  expires_seconds=CODE_URL_SECONDS)  # fmt: skip
+
+
+def _render(kind: Protocol, error: ApiError, request: web.Request, raw_path: str) -> web.Response:
+    request_id = str(request.get(REQUEST_ID) or ids.request_id())
+    if kind is Protocol.S3:
+        return wire.error(error, request_id.replace("-", "")[:16].upper(), raw_path, head=request.method == "HEAD")
+    if kind is Protocol.SQS:
+        return awsjson.render_error(error, request_id, _SQS_CONTENT_TYPE)
+    if kind is Protocol.JSON:
+        return awsjson.render_error(error, request_id)
+    if kind is Protocol.QUERY:
+        return web.Response(status=error.status, body=query_error(error, request_id), content_type="text/xml",
+                            headers={"x-amzn-RequestId": request_id})  # fmt: skip
+    return error_response(error, request_id)
+
+
+def s3_refused(refusal: Refusal, request: SignedRequest) -> ApiError:
+    """S3's error for ``refusal``, with the members S3's <Error> carries."""
+    failure, key_id = refusal.failure, refusal.access_key_id or ""
+    if failure is Failure.MISSING:
+        return s3.AccessDenied("Access Denied")
+    if failure is Failure.UNKNOWN_KEY:
+        return s3.InvalidAccessKeyId("The AWS Access Key Id you provided does not exist in our records.",
+                                     AWSAccessKeyId=key_id)  # fmt: skip
+    if failure is Failure.INVALID_TOKEN:
+        return s3.InvalidToken("The provided token is malformed or otherwise invalid.")
+    if failure is Failure.EXPIRED_TOKEN:
+        return s3.ExpiredToken("The provided token has expired.")
+    if failure is Failure.SKEWED and refusal.signed_at is not None and refusal.now is not None:
+        return s3.RequestTimeTooSkewed(
+            "The difference between the request time and the current time is too large.",
+            RequestTime=refusal.signed_at.strftime(AMZ_DATE), ServerTime=_iso(refusal.now),
+            MaxAllowedSkewMilliseconds=str(int(refusal.max_skew.total_seconds() * 1000)),
+        )  # fmt: skip
+    if failure is Failure.EXPIRED and refusal.signed_at is not None and refusal.now is not None:
+        expires = refusal.signed_at.timestamp() + (refusal.expires_seconds or 0)
+        return s3.AccessDenied("Request has expired", **{
+            "X-Amz-Expires": str(refusal.expires_seconds), "Expires": _iso(datetime.fromtimestamp(expires, timezone.utc)),
+            "ServerTime": _iso(refusal.now)})  # fmt: skip
+    if failure is Failure.BAD_EXPIRES:
+        return s3.AuthorizationQueryParametersError(
+            "X-Amz-Expires must be less than a week (in seconds) that is 604800")
+    if failure is Failure.WRONG_SCOPE:
+        return s3.AuthorizationHeaderMalformed(
+            f"The authorization header is malformed; the region '{refusal.region}' is wrong; expecting "
+            f"'{_served_region(request, refusal)}'", Region=_served_region(request, refusal))  # fmt: skip
+    if failure is Failure.INCOMPLETE:
+        return s3.AuthorizationHeaderMalformed(f"The authorization header is malformed; {refusal.detail}.")
+    if failure is Failure.MISSING_CONTENT_SHA256:
+        return s3.InvalidRequest("Missing required header for this request: x-amz-content-sha256")
+    if failure is Failure.CONTENT_SHA256:
+        return s3.InvalidArgument("x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, "
+                                  "STREAMING-AWS4-HMAC-SHA256-PAYLOAD or a valid sha256 value.")  # fmt: skip
+    return s3.SignatureDoesNotMatch(
+        "The request signature we calculated does not match the signature you provided. Check your key and "
+        "signing method.", AWSAccessKeyId=key_id)  # fmt: skip
+
+
+def _served_region(request: SignedRequest, refusal: Refusal) -> str:
+    return refusal.detail.rpartition(" ")[2]  # "signed for region X, not Y"
+
+
+def _iso(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
