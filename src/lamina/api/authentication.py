@@ -30,6 +30,7 @@ from lamina.errors import ApiError
 from lamina.identity.keys import development_key
 from lamina.identity.principals import CALLER, Caller, KeyRing, caller_of
 from lamina.identity.signing import Credentials, presign
+from lamina.identity import sigv2
 from lamina.identity.refusals import Protocol, query_error, refused
 from lamina.identity.sigv4 import AMZ_DATE, Failure, Refusal, SignedRequest, verify
 from lamina.objects import routing, wire
@@ -69,8 +70,8 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     svc = services(request)
     settings = svc.settings
     raw_path, _, query = request.raw_path.partition("?")
-    is_s3 = routing.target(request.headers.get("Host", ""), raw_path, request.headers.get("Authorization"),
-                           query) is not None  # fmt: skip
+    host = request.headers.get("Host", "")
+    is_s3 = routing.target(host, raw_path, request.headers.get("Authorization"), query) is not None
     if not settings.verify_signatures:  # a measurement's baseline only (refused off loopback at start)
         request[CALLER] = Caller(development_key(settings.account_id), settings.region, "lambda")
         return await handler(request)
@@ -82,8 +83,12 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
         response.force_close()
         return response
     signed = SignedRequest(request.method, raw_path, query, tuple(request.headers.items()), body)
-    verdict = verify(signed, request.app[KEY_RING], region=settings.region, accounts=frozenset({settings.account_id}),
-                     now=datetime.now(timezone.utc), s3=is_s3)  # fmt: skip
+    ring, accounts, now = request.app[KEY_RING], frozenset({settings.account_id}), datetime.now(timezone.utc)
+    if is_s3 and sigv2.is_v2(signed):
+        verdict = sigv2.verify(signed, ring, auth_path=_auth_path(host, raw_path), accounts=accounts,
+                               region=settings.region, now=now)  # fmt: skip
+    else:
+        verdict = verify(signed, ring, region=settings.region, accounts=accounts, now=now, s3=is_s3)
     if isinstance(verdict, Refusal):
         log.info("refused %s %s: %s", request.method, raw_path, verdict.detail)
         error = s3_refused(verdict, signed) if kind is Protocol.S3 else refused(kind, verdict)
@@ -103,6 +108,14 @@ def code_locator(request: web.Request) -> Callable[[str], str]:
     credentials = Credentials(key.access_key_id, key.secret_access_key, key.session_token)
     return lambda digest: presign("GET", f"{base}{digest}.zip", credentials, region=region,
                                   expires_seconds=CODE_URL_SECONDS)  # fmt: skip
+
+
+def _auth_path(host: str, raw_path: str) -> str:
+    """S3's resource as signature version 2 signs it: ``/<bucket>/<key>``, whichever the style."""
+    name = host.strip().lower().rsplit(":", 1)[0]
+    if name.endswith(routing.HOST_SUFFIX):
+        return "/" + name[: -len(routing.HOST_SUFFIX)] + raw_path
+    return raw_path
 
 
 def _render(kind: Protocol, error: ApiError, request: web.Request, raw_path: str) -> web.Response:
