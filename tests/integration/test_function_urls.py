@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import deploy, lambda_client
 from tests.integration.test_clients import aws_cli
+from tests import signing
 
 AWS_EVENTS = Path(__file__).resolve().parent.parent / "data" / "aws_events"
 
@@ -324,7 +325,7 @@ def test_the_event_has_the_shape_of_aws_events(client: Any, lamina: Any, url_fn:
     event = json.loads(data)["event"]
     assert event["isBase64Encoded"] is True and base64.b64decode(event["body"]) == bytes(range(256))
     # URL invocations are invocations: logged under the function, with the URL's request id.
-    logs = json.loads(urllib.request.urlopen(f"{lamina.endpoint}/lamina/v1/functions/{url_fn}/logs?wait=5").read())
+    logs = json.loads(signing.urlopen(f"{lamina.endpoint}/lamina/v1/functions/{url_fn}/logs?wait=5").read())
     assert any(reply["requestId"] in e["message"] and e["message"].startswith("START") for e in logs["events"])
 
 

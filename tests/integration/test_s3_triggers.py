@@ -29,6 +29,7 @@ from tests.conftest import LaminaProcess, deploy, server_env
 from tests.functions import wait_for_logs
 from tests.integration.test_table_streams import powertools_layer
 from tests.objects import bucket_name, s3_client
+from tests import signing
 
 VENV_BIN = Path(sys.executable).parent
 PRINTER = "import json\ndef handler(event, context):\n    print('EVENT ' + json.dumps(event))\n"
@@ -118,7 +119,7 @@ def test_aws_s3_sync_of_1000_files_makes_1000_invocations(woken: LaminaProcess, 
         page.write_text(f"<p>{i}</p>")
     config = tmp_path / "aws-config"
     config.write_text("[default]\ns3 =\n    addressing_style = path\n    max_concurrent_requests = 20\n")
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1",
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
            "AWS_CONFIG_FILE": str(config), "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}  # fmt: skip
     done = subprocess.run([str(VENV_BIN / "aws"), "--endpoint-url", woken.endpoint, "s3", "sync", str(folder),
                            f"s3://{bucket}/site/", "--only-show-errors"], capture_output=True, text=True, env=env,
@@ -281,5 +282,5 @@ def test_requests_s3_refuses_leave_no_notification(woken: LaminaProcess) -> None
     assert counts["ApproximateNumberOfMessages"] == "0"
 
     waiting = f"{woken.endpoint}/lamina/v1/outbox?target={urllib.parse.quote(arn)}"
-    with urllib.request.urlopen(waiting, timeout=30) as resp:  # the good one's was taken with its delivery
+    with signing.urlopen(waiting, timeout=30) as resp:  # the good one's was taken with its delivery
         assert json.loads(resp.read())["messages"] == []
