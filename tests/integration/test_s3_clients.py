@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.conftest import LaminaProcess
+from tests import signing
 from tests.objects import bucket_name, s3_client
 
 VENV_BIN = Path(__file__).resolve().parents[2] / ".venv" / "bin"
@@ -101,12 +102,14 @@ def test_virtual_hosted_style(lamina: LaminaProcess) -> None:
     assert vhost.get_object(Bucket=bucket, Key="dir/v.txt")["Body"].read() == b"virtual"
     assert [o["Key"] for o in vhost.list_objects_v2(Bucket=bucket)["Contents"]] == ["dir/v.txt"]
     assert sent and all(h == f"{bucket}.s3.localhost" for h in sent)
-    # And with no signature at all: the Host alone makes it S3's.
+    # The Host alone makes a request S3's: unsigned, it is refused as S3 refuses it (XML).
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     conn.request("GET", "/dir/v.txt", headers={"Host": f"{bucket}.s3.localhost:{port}"})
     answer = conn.getresponse()
-    assert (answer.status, answer.read()) == (200, b"virtual")
-    conn.request("GET", f"/{bucket}/dir/v.txt", headers={"Host": f"s3.localhost:{port}"})
-    answer = conn.getresponse()
-    assert (answer.status, answer.read()) == (200, b"virtual")
+    assert answer.status == 403 and b"<Code>AccessDenied</Code>" in answer.read()
+    for host, path in ((f"{bucket}.s3.localhost:{port}", "/dir/v.txt"), (f"s3.localhost:{port}", f"/{bucket}/dir/v.txt")):
+        sign = signing.headers("GET", f"http://{host}{path}", service="s3")
+        conn.request("GET", path, headers={"Host": host, **sign})
+        answer = conn.getresponse()
+        assert (answer.status, answer.read()) == (200, b"virtual")
     conn.close()

@@ -25,8 +25,8 @@ from aiohttp import web
 from lamina import ids
 from lamina.api import awsjson
 from lamina.api.context import read_body, services
-from lamina.api.errors import REQUEST_ID, Handler, RequestTimeout, error_response
-from lamina.errors import ApiError
+from lamina.api.errors import MAX_REQUEST_BYTES, REQUEST_ID, Handler, RequestTimeout, error_response
+from lamina.errors import ApiError, RequestTooLarge
 from lamina.identity.keys import development_key
 from lamina.identity.principals import CALLER, Caller, KeyRing, caller_of
 from lamina.identity.signing import Credentials, presign
@@ -82,6 +82,10 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
         response = _render(kind, exc, request, raw_path)
         response.force_close()
         return response
+    except web.HTTPRequestEntityTooLarge:
+        limit = request.app[MAX_REQUEST_BYTES]
+        too_large = RequestTooLarge(f"Request must be smaller than {limit} bytes for the operation")
+        return _render(kind, too_large, request, raw_path)
     signed = SignedRequest(request.method, raw_path, query, tuple(request.headers.items()), body)
     ring, accounts, now = request.app[KEY_RING], frozenset({settings.account_id}), datetime.now(timezone.utc)
     if is_s3 and sigv2.is_v2(signed):
