@@ -23,7 +23,7 @@ class Credentials:
 
 
 def _config(credentials: Credentials, region: str, service: str, when: datetime, *, presign_seconds: int | None,
-            body_value: str) -> auth.AwsSigningConfig:  # fmt: skip
+            body_value: str, body_header: bool = False) -> auth.AwsSigningConfig:  # fmt: skip
     return auth.AwsSigningConfig(
         algorithm=auth.AwsSigningAlgorithm.V4,
         signature_type=(auth.AwsSignatureType.HTTP_REQUEST_QUERY_PARAMS if presign_seconds is not None
@@ -35,6 +35,8 @@ def _config(credentials: Credentials, region: str, service: str, when: datetime,
         service=service,
         date=when,
         signed_body_value=body_value,
+        signed_body_header_type=(auth.AwsSignedBodyHeaderType.X_AMZ_CONTENT_SHA_256 if body_header
+                                 else auth.AwsSignedBodyHeaderType.NONE),  # fmt: skip
         expiration_in_seconds=presign_seconds,
     )
 
@@ -42,13 +44,16 @@ def _config(credentials: Credentials, region: str, service: str, when: datetime,
 def sign(method: str, url: str, headers: dict[str, str], body: bytes, credentials: Credentials, *,
          region: str, service: str = "lambda", now: datetime | None = None) -> dict[str, str]:  # fmt: skip
     """The headers that sign this request (to add to ``headers``, which must name no Host: the
-    URL's is signed)."""
+    URL's is signed). An ``X-Amz-Content-SHA256`` among ``headers`` is what is signed of the body
+    (S3's ``UNSIGNED-PAYLOAD``, for instance)."""
     split = urlsplit(url)
     target = (split.path or "/") + (f"?{split.query}" if split.query else "")
-    request = http.HttpRequest(method, target, http.HttpHeaders([("Host", split.netloc), *headers.items()]))
+    declared = next((v for k, v in headers.items() if k.lower() == "x-amz-content-sha256"), None)
+    kept = [(k, v) for k, v in headers.items() if k.lower() != "x-amz-content-sha256"]
+    request = http.HttpRequest(method, target, http.HttpHeaders([("Host", split.netloc), *kept]))
     when = now or datetime.now(timezone.utc)
-    config = _config(credentials, region, service, when, presign_seconds=None,
-                     body_value=hashlib.sha256(body).hexdigest())  # fmt: skip
+    config = _config(credentials, region, service, when, presign_seconds=None, body_header=declared is not None,
+                     body_value=declared or hashlib.sha256(body).hexdigest())  # fmt: skip
     signed = auth.aws_sign_request(request, config).result()
     names = ("Authorization", "X-Amz-Date", "X-Amz-Security-Token")
     return {name: value for name in names if (value := signed.headers.get(name)) is not None}
