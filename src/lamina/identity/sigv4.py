@@ -98,6 +98,7 @@ class SignedRequest:  # frozen, yet by_name is cached on it: a cached_property w
     query: str  # as sent, without the "?"
     headers: Sequence[tuple[str, str]]  # as received, repeats kept
     body: bytes | None  # None: not read here (S3: X-Amz-Content-SHA256 says its hash)
+    body_sha256: str | None = None  # the body's hash, when the caller has it (a large body's, hashed off the loop)
 
     def header(self, name: str) -> str | None:
         """The header ``name`` (lower-case), repeats joined with commas, as SigV4 reads them."""
@@ -281,7 +282,7 @@ def _body_value(req: SignedRequest, parts: _Parts, s3: bool, key_id: str) -> str
             return declared  # a hash is checked against the body as it arrives (objects/receive.py)
         return Refusal(Failure.CONTENT_SHA256, f"X-Amz-Content-SHA256 {declared[:80]!r} is no value S3 takes",
                        key_id, content_sha256=declared)  # fmt: skip
-    computed = hashlib.sha256(req.body or b"").hexdigest()
+    computed = req.body_sha256 or hashlib.sha256(req.body or b"").hexdigest()
     if declared is not None and declared != computed:
         return Refusal(Failure.CONTENT_SHA256, "X-Amz-Content-SHA256 is not the body's", key_id,
                        content_sha256=declared, computed_sha256=computed)  # fmt: skip
