@@ -24,6 +24,7 @@ class Credentials:
 
 def _config(credentials: Credentials, region: str, service: str, when: datetime, *, presign_seconds: int | None,
             body_value: str, body_header: bool = False) -> auth.AwsSigningConfig:  # fmt: skip
+    s3 = service == "s3"  # S3's URIs: no double encoding, no normalization (keys may hold // and ..)
     return auth.AwsSigningConfig(
         algorithm=auth.AwsSigningAlgorithm.V4,
         signature_type=(auth.AwsSignatureType.HTTP_REQUEST_QUERY_PARAMS if presign_seconds is not None
@@ -34,6 +35,8 @@ def _config(credentials: Credentials, region: str, service: str, when: datetime,
         region=region,
         service=service,
         date=when,
+        use_double_uri_encode=not s3,
+        should_normalize_uri_path=not s3,
         signed_body_value=body_value,
         signed_body_header_type=(auth.AwsSignedBodyHeaderType.X_AMZ_CONTENT_SHA_256 if body_header
                                  else auth.AwsSignedBodyHeaderType.NONE),  # fmt: skip
