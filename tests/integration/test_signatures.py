@@ -286,3 +286,19 @@ def test_the_data_directory_is_lamina_s_alone(lamina: LaminaProcess, fn_name: st
     assert stat.S_IMODE((lamina.data_dir / "lamina.db").stat().st_mode) == 0o600
     zips = list((lamina.data_dir / "code").rglob("*.zip"))
     assert zips and all(stat.S_IMODE(z.stat().st_mode) & 0o077 == 0 for z in zips)
+
+
+def test_s3_bodies_must_be_the_ones_signed(lamina: LaminaProcess) -> None:
+    client("s3", lamina.endpoint).create_bucket(Bucket="hashed-bodies")
+    host = urlsplit(lamina.endpoint).netloc
+    tagging = (b'<Tagging xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><TagSet><Tag><Key>k</Key><Value>v</Value>'
+               b"</Tag></TagSet></Tagging>")  # fmt: skip
+    other = hashlib.sha256(tagging.replace(b">v<", b">w<")).hexdigest()
+    for path, body in (("/hashed-bodies?tagging", tagging), ("/hashed-bodies/object", b"object body")):
+        declared = {"X-Amz-Content-SHA256": other}
+        signed = sign("PUT", f"http://{host}{path}", declared, b"", Credentials("test", "test"), region="us-east-1",
+                      service="s3")  # fmt: skip
+        status, _, answer = raw(lamina.endpoint, "PUT", path, body, {**declared, **signed})
+        assert status == 400 and b"<Code>XAmzContentSHA256Mismatch</Code>" in answer, answer
+    keys = [o["Key"] for o in client("s3", lamina.endpoint).list_objects_v2(Bucket="hashed-bodies").get("Contents", [])]
+    assert keys == []
