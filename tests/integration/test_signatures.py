@@ -302,3 +302,13 @@ def test_s3_bodies_must_be_the_ones_signed(lamina: LaminaProcess) -> None:
         assert status == 400 and b"<Code>XAmzContentSHA256Mismatch</Code>" in answer, answer
     keys = [o["Key"] for o in client("s3", lamina.endpoint).list_objects_v2(Bucket="hashed-bodies").get("Contents", [])]
     assert keys == []
+
+
+def test_s3_says_what_it_expected_the_signature_to_cover(lamina: LaminaProcess) -> None:
+    s3 = client("s3", lamina.endpoint, secret="wrong")
+    with pytest.raises(ClientError) as info:
+        s3.list_objects_v2(Bucket="any-bucket-name")
+    error = info.value.response["Error"]
+    assert error["Code"] == "SignatureDoesNotMatch" and error["AWSAccessKeyId"] == "test"
+    assert error["CanonicalRequest"].startswith("GET\n/any-bucket-name\nencoding-type=url&list-type=2\nhost:")
+    assert error["StringToSign"].startswith("AWS4-HMAC-SHA256\n")

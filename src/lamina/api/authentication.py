@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib
 import logging
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Any, Callable
 
 from aiohttp import web
 
@@ -184,7 +185,42 @@ def s3_refused(refusal: Refusal, request: SignedRequest) -> ApiError:
                                   "STREAMING-AWS4-HMAC-SHA256-PAYLOAD or a valid sha256 value.")  # fmt: skip
     return s3.SignatureDoesNotMatch(
         "The request signature we calculated does not match the signature you provided. Check your key and "
-        "signing method.", AWSAccessKeyId=key_id)  # fmt: skip
+        "signing method.", AWSAccessKeyId=key_id, **_s3_canonical(request))  # fmt: skip
+
+
+def _s3_canonical(request: SignedRequest) -> dict[str, str]:
+    """The StringToSign and CanonicalRequest S3 puts in a SignatureDoesNotMatch (what the client's
+    signature should have covered), from botocore's S3 signer; none without botocore, or for a
+    presigned URL (verification never depends on these: awscrt decides)."""
+    authorization = request.header("authorization") or ""
+    amz_date, credential = request.header("x-amz-date"), authorization.partition("Credential=")[2].partition(",")[0]
+    signed = authorization.partition("SignedHeaders=")[2].partition(",")[0].split(";")
+    scope = credential.split("/")
+    if not amz_date or len(scope) != 5 or not signed:
+        return {}
+    try:
+        botoauth: Any = importlib.import_module("botocore.auth")
+        awsrequest: Any = importlib.import_module("botocore.awsrequest")
+        credentials: Any = importlib.import_module("botocore.credentials")
+    except ImportError:
+        return {}
+    headers = awsrequest.HTTPHeaders()
+    for name in signed:
+        value = request.header(name)
+        if value is not None:
+            headers[name] = value
+    target = request.path + (f"?{request.query}" if request.query else "")
+    aws = awsrequest.AWSRequest(method=request.method, url=f"http://{request.header('host') or 'localhost'}{target}",
+                                headers=headers)  # fmt: skip
+    aws.context["timestamp"] = amz_date
+    signer = botoauth.S3SigV4Auth(credentials.Credentials(scope[0], ""), scope[3], scope[2])
+    signer.headers_to_sign = lambda _request: headers  # exactly the client's list
+    signer.payload = lambda _request: request.header("x-amz-content-sha256") or "UNSIGNED-PAYLOAD"
+    try:
+        canonical = str(signer.canonical_request(aws))
+        return {"StringToSign": str(signer.string_to_sign(aws, canonical)), "CanonicalRequest": canonical}
+    except Exception:  # a request botocore cannot read: the error goes without them
+        return {}
 
 
 def _served_region(request: SignedRequest, refusal: Refusal) -> str:
