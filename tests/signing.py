@@ -10,7 +10,7 @@ from __future__ import annotations
 import urllib.request
 from http.client import HTTPResponse
 from typing import Any, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from botocore.auth import S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -40,9 +40,21 @@ def headers(method: str, url: str, body: bytes = b"", sent: Mapping[str, str] | 
     return {name: str(request.headers[name]) for name in names if name in request.headers}
 
 
+def encoded(url: str) -> str:
+    """``url`` with its query's names and values percent-encoded as SDKs send them (an ARN's colons
+    too): SigV4 signs the query so encoded."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    pairs = (pair.partition("=") for pair in parts.query.split("&") if pair)
+    query = "&".join(f"{quote(unquote(k), safe='-_.~')}={quote(unquote(v), safe='-_.~')}" for k, _, v in pairs)
+    return urlunsplit(parts._replace(query=query))
+
+
 def sign(request: urllib.request.Request, *, service: str | None = None, key: str = KEY, secret: str = SECRET) -> (
         urllib.request.Request):  # fmt: skip
-    """``request``, signed."""
+    """``request``, signed (its query encoded as SDKs encode it, first)."""
+    request.full_url = encoded(request.full_url)
     data = request.data if isinstance(request.data, bytes) else b""
     for name, value in headers(request.get_method(), request.full_url, data, dict(request.header_items()),
                                service=service, key=key, secret=secret).items():  # fmt: skip
