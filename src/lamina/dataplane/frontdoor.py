@@ -57,7 +57,7 @@ from lamina.dataplane.lending import LentTransport
 from lamina.errors import ApiError, ServiceError
 from lamina.gateway.endpoint import Directory
 from lamina.identity.keys import Keys
-from lamina.identity.principals import KeyRing
+from lamina.identity.principals import Caller, KeyRing
 from lamina.identity.refusals import Protocol, refused
 from lamina.identity.sigv4 import Refusal, SignedRequest, verify
 from lamina.gateway.exchange import ApiAnswer, ApiRequest, PlainEndpoints
@@ -99,9 +99,10 @@ class FrontDoor:
     def __call__(self) -> Connection:
         return Connection(self)
 
-    def refusal(self, request: head.FastInvoke, body: bytes) -> ApiError | None:
-        """Why an Invoke's signature is refused (the Lambda API's error), as api/authentication.py
-        decides it for the requests aiohttp answers; None if it is good."""
+    def caller(self, request: head.FastInvoke, body: bytes) -> Caller | ApiError | None:
+        """Who signed an Invoke, or why its signature is refused (the Lambda API's error), as
+        api/authentication.py decides it for the requests aiohttp answers (None: not verified,
+        LAMINA_VERIFY_SIGNATURES=off). Authorization of the Invoke would follow from here."""
         s = self.settings
         if not s.verify_signatures:
             return None
@@ -111,7 +112,7 @@ class FrontDoor:
         if isinstance(verdict, Refusal):
             log.info("refused POST %s: %s", path, verdict.detail)
             return refused(Protocol.REST_JSON, verdict)
-        return None
+        return verdict
 
     async def close(self) -> None:
         """Close the connections it serves: idle ones now, others once their answer is written.
@@ -355,9 +356,9 @@ class Connection(asyncio.Protocol):
 
     async def _invoke(self, request: head.FastInvoke, body: bytes) -> None:
         request_id = ids.request_id()  # the request's id is the invocation's (as api/invoke.py)
-        refusal = self._door.refusal(request, body)
-        if refusal is not None:
-            self._respond_error(refusal, request_id)
+        caller = self._door.caller(request, body)
+        if isinstance(caller, ApiError):
+            self._respond_error(caller, request_id)
             return
         try:
             result = await self._door.invoker.invoke(InvokeRequest(
