@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import ROOT, deploy
 from tests.unit.test_http_api_events import NOT_WITHOUT_AUTH, same_shape, shape
+from tests import signing
 
 AWS_EVENTS = Path(__file__).resolve().parent.parent / "data" / "aws_events"
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -492,7 +493,8 @@ def test_walkthrough_runs_as_written(make_server: Any, tmp_path: Path) -> None:
 def test_paths_no_route_takes_are_still_unknown_operations(lamina: Any) -> None:
     """The catch-all route (api/app.py) answers as the router's own miss did."""
     for method, path in (("GET", "/2015-03-31/nope"), ("PUT", "/2015-03-31/functions"), ("DELETE", "/v2/apis")):
-        reply = call(lamina.endpoint, method, path, headers={"Host": urlsplit(lamina.endpoint).netloc})
+        sign = signing.headers(method, lamina.endpoint + path)
+        reply = call(lamina.endpoint, method, path, headers={"Host": urlsplit(lamina.endpoint).netloc, **sign})
         assert reply.status == 404, (method, path)
         assert reply.headers["X-Amzn-ErrorType"] == "UnknownOperationException"
         assert reply.json()["message"] == f"Unknown operation {method} {path}"
