@@ -161,11 +161,11 @@ class Settings:
         if env.get("LAMINA_ACCOUNT_ID", "").strip():
             values["account_id"] = account_id(env["LAMINA_ACCOUNT_ID"])
         if env.get(keys.ACCESS_KEYS_VARIABLE, "").strip():
-            values["access_keys"] = keys.load(env[keys.ACCESS_KEYS_VARIABLE])  # refused at start: form, file mode
-            if "account_id" not in values:  # the keys' account, when they name one
-                accounts = {key.principal.account_id for key in values["access_keys"]}  # type: ignore[attr-defined]
-                if len(accounts) == 1:
-                    values["account_id"] = accounts.pop()
+            access_keys = keys.load(env[keys.ACCESS_KEYS_VARIABLE])  # refused at start: form, file mode
+            values["access_keys"] = access_keys
+            accounts = {key.principal.account_id for key in access_keys}
+            if "account_id" not in values and len(accounts) == 1:  # the keys' account, when they name one
+                values["account_id"] = accounts.pop()
         if "LAMINA_VERIFY_SIGNATURES" in env:
             values["verify_signatures"] = switch(env["LAMINA_VERIFY_SIGNATURES"]) is not False
         if "LAMINA_HEADER_TIMEOUT" in env:
