@@ -160,6 +160,9 @@ class Settings:
             values["keep_alive_seconds"] = float(env["LAMINA_KEEP_ALIVE"])
         if env.get("LAMINA_ACCOUNT_ID", "").strip():
             values["account_id"] = account_id(env["LAMINA_ACCOUNT_ID"])
+        if "LAMINA_ACCESS_KEY_ID" in env or "LAMINA_SECRET_ACCESS_KEY" in env:
+            raise keys.AccessKeysError("LAMINA_ACCESS_KEY_ID and LAMINA_SECRET_ACCESS_KEY are replaced by "
+                                       "LAMINA_ACCESS_KEYS=KEY:SECRET:ACCOUNT (README, Access keys)")  # fmt: skip
         if env.get(keys.ACCESS_KEYS_VARIABLE, "").strip():
             access_keys = keys.load(env[keys.ACCESS_KEYS_VARIABLE])  # refused at start: form, file mode
             values["access_keys"] = access_keys

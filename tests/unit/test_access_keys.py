@@ -56,6 +56,8 @@ def test_settings_read_keys_and_the_account() -> None:
     assert Settings.from_env({}).development_mode
     with pytest.raises(ValueError, match="12 digits"):
         Settings.from_env({"LAMINA_ACCOUNT_ID": "12"})
+    with pytest.raises(AccessKeysError, match="replaced by LAMINA_ACCESS_KEYS"):
+        Settings.from_env({"LAMINA_ACCESS_KEY_ID": "AKIDOLD", "LAMINA_SECRET_ACCESS_KEY": "old"})
 
 
 def test_development_pair_only_on_loopback() -> None:
