@@ -68,3 +68,19 @@ def urlopen(target: str | urllib.request.Request, *, timeout: float = 30, servic
     request = urllib.request.Request(target) if isinstance(target, str) else target
     response: HTTPResponse = urllib.request.urlopen(sign(request, service=service, **kw), timeout=timeout)
     return response
+
+
+def s3_headers(method: str, url: str, sent: Mapping[str, str] | None = None, *, key: str = KEY,
+               secret: str = SECRET) -> dict[str, str]:  # fmt: skip
+    """The headers that sign a raw request to S3 (``url``: by its address, e.g.
+    ``http://s3.localhost:<port>/<bucket>/<key>``): the X-Amz-Content-SHA256 ``sent`` names (S3
+    checks the body against it as it arrives), else UNSIGNED-PAYLOAD. Signed with awscrt, which
+    keeps the path as sent (S3's rules)."""
+    from lamina.identity.signing import Credentials, sign as crt_sign
+
+    sent = dict(sent or {})
+    declared = {k: v for k, v in sent.items() if k.lower() == "x-amz-content-sha256"} or {
+        "X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD"}  # fmt: skip
+    others = {k: v for k, v in sent.items() if k.lower() != "host"}
+    signed = crt_sign(method, url, {**others, **declared}, b"", Credentials(key, secret), region=REGION, service="s3")
+    return {**declared, **signed}

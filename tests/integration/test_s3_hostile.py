@@ -17,7 +17,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from lamina.identity.signing import Credentials, sign
+from tests import signing
 from tests.conftest import LaminaProcess
 from tests.objects import bucket_name, s3_client
 
@@ -41,13 +41,8 @@ class Raw:
 
 
     def signature(self, method: str, path: str, sent: dict[str, str]) -> dict[str, str]:
-        """What signs a request with the development pair: the X-Amz-Content-SHA256 it names (the
-        body is checked against it, not signed here), else UNSIGNED-PAYLOAD."""
-        declared = {k: v for k, v in sent.items() if k.lower() == "x-amz-content-sha256"} or {
-            "X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD"}  # fmt: skip
-        signed = sign(method, f"http://{self.host}{path}", {**sent, **declared}, b"", Credentials("test", "test"),
-                      region="us-east-1", service="s3")  # fmt: skip
-        return {**declared, **signed}
+        """What signs a request with the development pair (tests/signing.py)."""
+        return signing.s3_headers(method, f"http://{self.host}{path}", sent)
 
 
 def error_of(body: bytes) -> dict[str, str]:

@@ -213,7 +213,7 @@ def test_a_function_written_with_powertools_eventbridge_s3_class_runs_unchanged(
 
 
 class Raw:
-    """Unsigned requests to S3 by its address (the Host ``s3.localhost:<port>``)."""
+    """Requests to S3 by its address (the Host ``s3.localhost:<port>``), signed (tests/signing.py)."""
 
     def __init__(self, server: LaminaProcess) -> None:
         port = urlsplit(server.endpoint).port
@@ -224,7 +224,9 @@ class Raw:
              headers: dict[str, str] | None = None) -> tuple[int, bytes]:  # fmt: skip
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         try:
-            conn.request(method, path, body=body, headers={"Host": f"s3.localhost:{self.port}", **(headers or {})})
+            host = f"s3.localhost:{self.port}"
+            sign = signing.s3_headers(method, f"http://{host}{path}", headers)
+            conn.request(method, path, body=body, headers={"Host": host, **(headers or {}), **sign})
             response = conn.getresponse()
             return response.status, response.read()
         finally:
