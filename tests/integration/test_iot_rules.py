@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any, Callable
 

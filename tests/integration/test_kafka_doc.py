@@ -5,7 +5,6 @@ topic name is fixed). The blocks that show what arrived run once it has arrived.
 from __future__ import annotations
 
 import json
-import urllib.request
 from pathlib import Path
 from typing import Any
 

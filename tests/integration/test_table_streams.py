@@ -5,7 +5,6 @@ that print what they got (the tests read their logs). No timing assertions: wait
 from __future__ import annotations
 
 import json
-import urllib.request
 from pathlib import Path
 from typing import Any
 
