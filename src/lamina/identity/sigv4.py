@@ -26,7 +26,7 @@ import functools
 import hashlib
 import hmac
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Iterable, Sequence
 from urllib.parse import unquote
@@ -94,26 +94,26 @@ class Refusal:
 
 
 @dataclass(frozen=True)
-class SignedRequest:  # frozen, yet by_name is cached on it: a cached_property writes its __dict__
+class SignedRequest:
     method: str
     path: str  # as sent (percent-encoded), without the query
     query: str  # as sent, without the "?"
     headers: Sequence[tuple[str, str]]  # as received, repeats kept
     body: bytes | None  # None: not read here (S3: X-Amz-Content-SHA256 says its hash)
     body_sha256: str | None = None  # the body's hash, when the caller has it (a large body's, hashed off the loop)
+    # Every header by its lower-cased name, repeats joined with commas, as SigV4 reads them (made once).
+    by_name: dict[str, str] = field(init=False, repr=False, compare=False)
 
-    def header(self, name: str) -> str | None:
-        """The header ``name`` (lower-case), repeats joined with commas, as SigV4 reads them."""
-        return self.by_name.get(name)
-
-    @functools.cached_property
-    def by_name(self) -> dict[str, str]:
-        """Every header by its lower-cased name, repeats joined with commas (read once)."""
+    def __post_init__(self) -> None:
         found: dict[str, str] = {}
         for name, value in self.headers:
             key = name.lower()
             found[key] = f"{found[key]},{value}" if key in found else value
-        return found
+        object.__setattr__(self, "by_name", found)
+
+    def header(self, name: str) -> str | None:
+        """The header ``name`` (lower-case)."""
+        return self.by_name.get(name)
 
 
 @dataclass(frozen=True)
