@@ -29,56 +29,20 @@ from aiohttp import web
 from lamina.api.app import build_app
 from lamina.api.context import Services
 from lamina.api.url_serving import UrlServing
-from lamina.control.changes import Changes
-from lamina.control.functions import FunctionService
-from lamina.control.concurrency import ConcurrencyService
-from lamina.control.event_config import EventConfigService
-from lamina.control.layers import LayerService
-from lamina.control.policy import PolicyService
-from lamina.control.tags import TagService
-from lamina.control.targets import Targets
-from lamina.control.urls import UrlService
+from lamina.cells.host import Host
+from lamina.cells.regions import Regions
+from lamina.cells.registry import Cells
 from lamina.dataplane.counts import Counts
 from lamina.dataplane.frontdoor import FrontDoor
 from lamina.dataplane.lending import AnswerWritten
-from lamina.events.engine import EventBridge
 from lamina.identity import keys
-from lamina.gateway.endpoint import Directory
-from lamina.gateway.http.control import HttpApis
-from lamina.gateway.http.serving import HttpApiEndpoints
-from lamina.gateway.rest.serving import RestEndpoints
-from lamina.gateway.rest.service import RestApiService
-from lamina.invoke.queue import AsyncQueue
-from lamina.iot.service import TopicRules
-from lamina.iot.subscriber import Subscriber, client_id
 from lamina.lifecycle import Parts
-from lamina.mappings.service import MappingService
-from lamina.objects.notifications import NotificationConfigs
-from lamina.objects.notifications import destinations as notification_destinations
-from lamina.objects.notifications.relay import NotificationRelay
-from lamina.objects.notifications.wakes import Wakes
-from lamina.objects.files import Bodies
-from lamina.objects.service import ObjectStore
-from lamina.invoke.resolver import Resolver
-from lamina.invoke.service import InvokeRequest, Invoker
-from lamina.schedules.clock import SystemClock
-from lamina.schedules.delivery import Delivery
-from lamina.schedules.firing import Timers
-from lamina.schedules.service import SchedulerService
-from lamina.metering.recorder import Recorder
-from lamina.queues.relay import OutboxRelay
-from lamina.queues.service import Queues
 from lamina.runtime.runtimes import RuntimeRegistry
-from lamina.sandbox.environment import TEMPLATE_DIR, EnvironmentContext
+from lamina.sandbox.environment import TEMPLATE_DIR
 from lamina.sandbox.isolation import Protections, UidPool
-from lamina.sandbox.local import LocalProvider
 from lamina.sandbox.network import NetworkPool
 from lamina.sandbox.spawn import Spawner
-from lamina.scheduler.pool import Scheduler
 from lamina.settings import Settings
-from lamina.store.code import CodeStore
-from lamina.store.overlay import LayerOverlays
-from lamina.store.sqlite import SqliteStore
 
 log = logging.getLogger("lamina")
 _ACCESS_LOG = logging.getLogger("lamina.access")  # AnswerWritten logs nothing to it
@@ -92,7 +56,9 @@ class Server:
         self.port = 0
         self._parts = Parts()  # what has started, stopped in reverse order (lamina.lifecycle)
         self._environments_runner: web.AppRunner | None = None  # the API as environments see it
-        self._svc: Services | None = None
+        self._svc: Services | None = None  # the default cell's
+        self._cells: Cells | None = None
+        self._drain_deadline: float | None = None
         self._force: asyncio.Event | None = None  # set: stop waiting for invocations to drain
 
     @property
@@ -126,12 +92,6 @@ class Server:
         data = s.data_dir.resolve()
         data.mkdir(parents=True, exist_ok=True)
         data.chmod(0o700)  # Lamina's state, code and logs are its user's alone
-        store = SqliteStore(data / "lamina.db")
-        await store.open()
-        parts.started("the store", store.close)
-        recorder = Recorder(store, s.logs)
-        await recorder.start()
-        parts.started("the recorder of logs and usage", recorder.close)
         protections = await asyncio.to_thread(Protections.detect)
         parts.started("the protections", _async(protections.close))
         protections.report()
@@ -146,128 +106,48 @@ class Server:
             parts.started("the network namespaces", network.close)
             await network.start()
             network.capabilities().report()
-        code = CodeStore(data / "code", s.limits)
-        overlays = LayerOverlays(data / "code" / "layers-merged", code)
-        await asyncio.to_thread(overlays.clear)
-        layers = LayerService(store, s)
-        runtimes = RuntimeRegistry(s.interpreters)
-        work = data / "environments"
+        work = data / "environments"  # every cell's environments' scratch space
         await asyncio.to_thread(_clear, work)
-        spawner = Spawner(template=work / TEMPLATE_DIR if protections.namespaces else None)
-        ctx = EnvironmentContext(
-            host="127.0.0.1", region=s.region, work_dir=work, max_response_bytes=s.limits.sync_response_bytes,
-            init_timeout_s=s.limits.init_timeout_seconds, recorder=recorder, protections=protections,
-            uids=UidPool(), spawner=spawner, kept=(Path(sys.base_prefix).resolve(),), network=network,
-            outbound=s.outbound_default,
-            serve_api=self._serve_environment,
-        )  # fmt: skip
-        changes = Changes()  # what the control planes change, followed by the data plane (control/changes.py)
-        functions = FunctionService(store, code, runtimes, s, changes, layers, overlays)
-        parts.started("the functions' code preparation", functions.close)
-        provider = LocalProvider(ctx, runtimes, functions.files)
-        parts.started("the execution environments", provider.close)
-        scheduler = Scheduler(provider, keep_alive=s.keep_alive_seconds, scale_up_limit=s.limits.scale_up_limit,
-                              scale_window=s.limits.scale_window_seconds)  # fmt: skip
-        resolver = Resolver(functions, s)
-        targets = Targets(functions, s)
-        tags, policies = TagService(store, targets, s), PolicyService(store, targets)
-        event_configs = EventConfigService(store, targets, s)
-        functions.add_hook(tags)  # CreateFunction's Tags
-        functions.add_hook(provider)  # a new function's fork server starts as it is created
-        urls = UrlService(store, functions.get, s, alias_exists=functions.aliases.exists)
-        concurrency = ConcurrencyService(store, functions, scheduler, s, changes)
-        for follower in (scheduler.follow, resolver.follow, event_configs.follow, urls.follow, concurrency.follow):
-            changes.subscribe(follower)
-        await functions.load()
-        await event_configs.load()
-        await urls.load()
-        await concurrency.load()
-        http_apis = HttpApis(store, region=s.region, account_id=s.account_id, port=self.port)
-        await http_apis.load()
-        invoker = Invoker(resolver, scheduler, s)
-        queue = AsyncQueue(store, invoker, event_configs, s)
-        invoker.attach(queue)
-        timers = Timers(SystemClock())
-
-        async def invoke_event(function: str, payload: bytes) -> None:
-            await invoker.invoke(InvokeRequest(function=function, payload=payload, invocation_type="Event"))
-
-        schedules = SchedulerService(store, s, timers, Delivery(invoke_event, store.add_outbox, timers))
-        await schedules.load()
-        queues = Queues(store, s, base_url=f"http://localhost:{self.port}")
-        await queues.load()
-        mappings = MappingService(store, functions, concurrency, invoker, queues, s)
-        changes.subscribe(mappings.follow)  # a deleted function's mappings say so
-        await mappings.load()
-        events = EventBridge(store, invoker, s, timers, queues)
-        notifications = NotificationConfigs(store, s, notification_destinations.local(targets, queues, s))
-        await notifications.load()  # before the object store takes writes: it asks what each owes
-        rest_apis = RestApiService(store, s)
-        await rest_apis.load()
-        iot = TopicRules(store, s)
-        await iot.load()
-        mqtt = Subscriber(s.mqtt_url, client_id(data), iot, invoke_event) if s.mqtt_url is not None else None
-        if mqtt is None:
-            _say_rules_need_a_broker(iot)
-        objects = ObjectStore(store, Bodies(data / "objects"), notifications)
-        objects.on_bucket_deleted(notifications.forget)
-        await objects.load()  # bodies an interrupted write left are removed
-        await notifications.forget_all_but(objects.exists)
-        apis = Directory()  # what execute-api addresses serve: REST APIs and HTTP APIs
-        apis.add(RestEndpoints(rest_apis, invoker, s))
         # A 50 MB zip in base64 inside JSON, as AWS accepts for CreateFunction.
         max_request = (s.limits.zipped_code_bytes * 4 + 2) // 3 + 64 * 1024
-        svc = self._svc = Services(
-            s, store, code, functions, layers, scheduler, invoker, recorder, max_request,
-            tags=tags, policies=policies, event_configs=event_configs, urls=urls, concurrency=concurrency,
-            queue=queue, apis=apis, events=events, schedules=schedules, timers=timers, rest_apis=rest_apis,
-            http_apis=http_apis, queues=queues, mappings=mappings, iot=iot, mqtt=mqtt,
-            front_door=Counts() if s.front_door else None, notifications=notifications, objects=objects,
-            keys=key_ring,
+        host = Host(
+            settings=s, port=self.port, keys=key_ring, protections=protections, network=network,
+            spawner=Spawner(template=work / TEMPLATE_DIR if protections.namespaces else None), uids=UidPool(),
+            runtimes=RuntimeRegistry(s.interpreters), work_dir=work, kept=(Path(sys.base_prefix).resolve(),),
+            serve_api=self._serve_environment, max_request_bytes=max_request,
+            front_door=Counts() if s.front_door else None, force=lambda: self._force,
+            drain_deadline=lambda: self._drain_deadline,
         )  # fmt: skip
-        apis.add(HttpApiEndpoints(http_apis, svc))
+        cells = self._cells = Cells(host, Regions(s.region))
+        # The default cell (the data directory's, as before cells) first: the applications name it.
+        svc = self._svc = await cells.open(host.settings.account_id, host.settings.region)
+        parts.started("the default cell, should the start fail", cells.close)  # stopped below once started
         # Before any environment starts: each serves it inside its network namespace.
-        self._environments_runner = self._app_runner(build_app(svc, for_environments=True))
+        self._environments_runner = self._app_runner(build_app(svc, for_environments=True, cells=cells))
         await self._environments_runner.setup()
         parts.started("the API as environments see it", self._environments_runner.cleanup)
         # Set up now, served last: stopped after the invocations it answers have drained.
-        runner = self._app_runner(build_app(svc), lent=svc.front_door is not None)
+        runner = self._app_runner(build_app(svc, cells=cells), lent=host.front_door is not None)
         await runner.setup()
         parts.started("the API", runner.cleanup)
         assert runner.server is not None
         # Plain synchronous Invokes, HTTP API calls and function URL requests are answered ahead of the
         # application (lamina/dataplane); other requests are lent to it.
-        door = (FrontDoor(runner.server, invoker, s, apis, urls=UrlServing(svc), counts=svc.front_door)
-                if svc.front_door is not None else None)  # fmt: skip
+        door = (FrontDoor(runner.server, cells, s, urls=UrlServing(cells, key_ring), counts=host.front_door)
+                if host.front_door is not None else None)  # fmt: skip
         if door is not None:
             parts.started("the front door's connections", door.close)
-        await scheduler.start()
-        parts.started("the warm pools", scheduler.close)
-        await concurrency.start()  # provisioned environments begin to start
-        parts.started("provisioned concurrency", concurrency.close)
-        await queue.start()  # events an earlier run accepted and did not finish are attempted again
-        parts.started("the asynchronous queue", queue.close)  # an attempt still running keeps its event
-        parts.started("the invocations in flight", self._drain)
-        await events.start()  # bus events an earlier run accepted are delivered
-        parts.started("the event buses", events.close)  # undelivered bus events stay stored
-        queue_relay = OutboxRelay(store, queues, s)
-        await queue_relay.start()  # outbox messages for this server's queues are delivered to them
-        parts.started("the queues' outbox relay", queue_relay.close)
-        objects_relay = NotificationRelay(store, invoker, s)
-        await objects_relay.start()  # buckets' notifications for functions are invoked asynchronously
-        parts.started("the bucket notifications' relay", objects_relay.close)
-        objects.on_committed(Wakes(functions=objects_relay, queues=queue_relay, buses=events.relay))
-        parts.started("the queues' long polls", queues.close)  # answered before the API waits for its requests
-        await mappings.start()  # pollers read their sources and invoke synchronously
-        parts.started("the event source mappings' pollers", lambda: mappings.close(min(5.0, s.shutdown_grace_seconds)))
-        parts.started("the schedules' hand-overs", lambda: schedules.close(min(5.0, s.shutdown_grace_seconds)))
-        if mqtt is not None:  # rules fire into the queue, so after it; stopped before it stops taking
-            await mqtt.start()  # connects in the background: a broker that is down delays nothing
-            parts.started("the MQTT subscriber", mqtt.close)
-        await timers.start()  # schedules fire into the queue, so after it
-        parts.started("the timers", timers.close)  # first: a firing would go to a queue about to stop taking
+        await cells.start()  # every cell an earlier run left: their queues, schedules and mappings resume
+        parts.started("the cells", self._stop_cells)  # before the API's cleanup: their invocations drain first
         listener = await asyncio.get_running_loop().create_server(door or runner.server, sock=sock, backlog=1024)
         parts.started("accepting connections", _async(listener.close))  # open ones: the API's cleanup
+
+    async def _stop_cells(self) -> None:
+        """Every cell, the last started first; in-flight invocations drain until the grace period
+        (from when the shutdown began) has passed, or ``force`` is set."""
+        self._drain_deadline = time.monotonic() + self.settings.shutdown_grace_seconds
+        if self._cells is not None:
+            await self._cells.close()
 
     def _app_runner(self, app: web.Application, *, lent: bool = False) -> web.AppRunner:
         """An idle connection, or one whose request headers are still arriving, is closed after
@@ -290,27 +170,6 @@ class Server:
         self._force = force
         await self._parts.close()
 
-    async def _drain(self) -> None:
-        """In-flight invocations, then the queue's attempts (which record their results), until the
-        grace period has passed or ``force`` is set; the queue takes no new event meanwhile."""
-        svc = self.services
-        deadline = time.monotonic() + self.settings.shutdown_grace_seconds
-        svc.queue.stop_taking()  # queued events stay stored; attempts in progress may finish
-        drain = asyncio.create_task(_drain(svc, deadline), name="lamina-drain")
-        waiters: list[asyncio.Future[object]] = [drain]  # type: ignore[list-item]
-        if self._force is not None:
-            waiters.append(asyncio.create_task(self._force.wait(), name="lamina-force"))
-        try:
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
-
-
-async def _drain(svc: Services, deadline: float) -> bool:
-    """In-flight invocations, then the queue's attempts (which record their results), until ``deadline``."""
-    return await svc.invoker.drain(deadline) and await svc.queue.drain(deadline)
-
 
 def _async(close: Callable[[], object]) -> Callable[[], Awaitable[None]]:
     """A synchronous ``close`` as a part's (``Parts.started`` awaits what it is given)."""
@@ -319,21 +178,6 @@ def _async(close: Callable[[], object]) -> Callable[[], Awaitable[None]]:
         close()
 
     return closing
-
-
-def _say_rules_need_a_broker(rules: TopicRules) -> None:
-    """Log once, when there is a rule (at start or when the first is made), that IoT topic rules
-    do not fire without a broker."""
-    said = False
-
-    def say() -> None:
-        nonlocal said
-        if not said and rules.enabled():
-            said = True
-            log.warning("IoT topic rules will not fire until LAMINA_MQTT_URL names an MQTT broker")
-
-    rules.watch(say)
-    say()
 
 
 def _raise_open_file_limit() -> None:

@@ -8,7 +8,7 @@ from lamina.api import aliases, event_config, functions, invoke, lamina, layers,
 from lamina.api import concurrency, events, http_apis, rest_apis, rest_authorizers, scheduler, tagging
 from lamina.api import iot, mappings, object_events
 from lamina.api.authentication import KEY_RING, authenticate
-from lamina.api.context import SERVICES, Services
+from lamina.api.context import CELLS, SERVICES, CellLookup, OneCell, Services
 from lamina.api.errors import MAX_REQUEST_BYTES, aws_errors
 from lamina.api.execute_api import execute_api
 from lamina.api.guard import FROM_ENVIRONMENT, environment_guard
@@ -17,8 +17,10 @@ from lamina.objects.api import object_requests
 from lamina.queues import api as sqs
 
 
-def build_app(svc: Services, *, for_environments: bool = False) -> web.Application:
-    """The API as the operator sees it, or ``for_environments``: as execution environments do (api/guard.py)."""
+def build_app(svc: Services, *, for_environments: bool = False, cells: CellLookup | None = None) -> web.Application:
+    """The API as the operator sees it, or ``for_environments``: as execution environments do
+    (api/guard.py). ``svc``: the default cell's services; ``cells``: every cell, which each signed
+    request picks its own from (api/cells.py; none: ``svc``'s cell alone)."""
     # Function URLs, API Gateway APIs and S3 first: their requests never reach the Lambda API
     # (api/url_serving.py, api/execute_api.py, objects/api.py).
     # Then every other request's signature is verified (api/authentication.py).
@@ -26,6 +28,7 @@ def build_app(svc: Services, *, for_environments: bool = False) -> web.Applicati
     middlewares += [environment_guard] if for_environments else []
     app = web.Application(middlewares=middlewares, client_max_size=svc.max_request_bytes)
     app[SERVICES] = svc
+    app[CELLS] = cells if cells is not None else OneCell(svc)
     app[FROM_ENVIRONMENT] = for_environments
     # Inside environments' namespaces, never the development pair (identity/keys.py).
     app[KEY_RING] = svc.keys.for_environments() if for_environments else svc.keys

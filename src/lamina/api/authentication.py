@@ -27,7 +27,8 @@ from aiohttp import web
 
 from lamina import ids
 from lamina.api import awsjson
-from lamina.api.context import read_body, services
+from lamina.api.cells import place
+from lamina.api.context import CELLS, read_body, services
 from lamina.api.errors import MAX_REQUEST_BYTES, REQUEST_ID, Handler, RequestTimeout, error_response
 from lamina.errors import ApiError, RequestTooLarge
 from lamina.identity.keys import development_key
@@ -93,17 +94,22 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     # A large body is hashed in a thread: 65 MB takes a tenth of a second the event loop cannot spare.
     digest = await asyncio.to_thread(_sha256, body) if body is not None and len(body) > _HASHED_ASIDE else None
     signed = SignedRequest(request.method, raw_path, query, tuple(request.headers.items()), body, digest)
-    ring, accounts, now = request.app[KEY_RING], frozenset({settings.account_id}), datetime.now(timezone.utc)
+    # Any account a key belongs to, any region a cell may be of (lamina.cells): the caller's cell answers.
+    ring, regions, now = request.app[KEY_RING], request.app[CELLS].regions, datetime.now(timezone.utc)
     if is_s3 and sigv2.is_v2(signed):
-        verdict = sigv2.verify(signed, ring, auth_path=_auth_path(host, raw_path), accounts=accounts,
+        verdict = sigv2.verify(signed, ring, auth_path=_auth_path(host, raw_path), accounts=None,
                                region=settings.region, now=now)  # fmt: skip
     else:
-        verdict = verify(signed, ring, region=settings.region, accounts=accounts, now=now, s3=is_s3)
+        verdict = verify(signed, ring, region=regions, accounts=None, now=now, s3=is_s3)
     if isinstance(verdict, Refusal):
         log.info("refused %s %s: %s", request.method, raw_path, verdict.detail)
-        error = s3_refused(verdict, signed) if kind is Protocol.S3 else refused(kind, verdict)
+        error = s3_refused(verdict, signed, settings.region) if kind is Protocol.S3 else refused(kind, verdict)
         return _render(kind, error, request, raw_path)
     request[CALLER] = verdict
+    try:
+        await place(request, verdict)
+    except ApiError as exc:
+        return _render(kind, exc, request, raw_path)
     return await handler(request)
 
 
@@ -115,7 +121,7 @@ def code_locator(request: web.Request) -> Callable[[str], str]:
     """Where a code package (by digest) is downloaded from: a URL presigned with the key that
     signed ``request``, for ``CODE_URL_SECONDS``, as AWS's Location is a presigned S3 URL."""
     base = f"{request.scheme}://{request.host}/lamina/v1/code/"
-    caller, region = caller_of(request), services(request).settings.region
+    caller, region = caller_of(request), services(request).settings.region  # the caller's cell's
     if caller is None or not services(request).settings.verify_signatures:
         return lambda digest: f"{base}{digest}.zip"
     key = caller.key
@@ -146,8 +152,9 @@ def _render(kind: Protocol, error: ApiError, request: web.Request, raw_path: str
     return error_response(error, request_id)
 
 
-def s3_refused(refusal: Refusal, request: SignedRequest) -> ApiError:
-    """S3's error for ``refusal``, with the members S3's <Error> carries."""
+def s3_refused(refusal: Refusal, request: SignedRequest, served: str | None = None) -> ApiError:
+    """S3's error for ``refusal``, with the members S3's <Error> carries (``served``: the region an
+    invalid one is answered with, as expected instead)."""
     failure, key_id = refusal.failure, refusal.access_key_id or ""
     if failure is Failure.MISSING:
         return s3.AccessDenied("Access Denied")
@@ -175,7 +182,7 @@ def s3_refused(refusal: Refusal, request: SignedRequest) -> ApiError:
     if failure is Failure.WRONG_SCOPE:
         return s3.AuthorizationHeaderMalformed(
             f"The authorization header is malformed; the region '{refusal.region}' is wrong; expecting "
-            f"'{_served_region(request, refusal)}'", Region=_served_region(request, refusal))  # fmt: skip
+            f"'{served or _served_region(request, refusal)}'", Region=served or _served_region(request, refusal))  # fmt: skip
     if failure is Failure.INCOMPLETE:
         return s3.AuthorizationHeaderMalformed(f"The authorization header is malformed; {refusal.detail}.")
     if failure is Failure.MISSING_CONTENT_SHA256:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Container, Mapping, Protocol
 
 from aiohttp import web
 
@@ -21,7 +21,8 @@ from lamina.control.urls import UrlService
 from lamina.dataplane.counts import Counts
 from lamina.errors import InvalidRequestContent
 from lamina.events.engine import EventBridge
-from lamina.gateway.endpoint import Directory
+from lamina.gateway.endpoint import Directory, Endpoints
+from lamina.gateway.exchange import PlainEndpoints
 from lamina.identity.keys import Keys
 from lamina.gateway.rest.service import RestApiService
 from lamina.gateway.http.control import HttpApis
@@ -33,6 +34,7 @@ from lamina.mappings.service import MappingService
 from lamina.objects.notifications import NotificationConfigs
 from lamina.objects.service import ObjectStore
 from lamina.metering.recorder import Recorder
+from lamina.model import FunctionUrlConfig
 from lamina.queues.service import Queues
 from lamina.scheduler.pool import Scheduler
 from lamina.schedules.firing import Timers
@@ -78,11 +80,67 @@ class Services:
     keys: Keys = field(default_factory=lambda: Keys(()))
 
 
-SERVICES = web.AppKey("services", Services)
+class CellLookup(Protocol):
+    """The server's cells (lamina.cells.registry.Cells), as requests find theirs."""
+
+    regions: Container[str]  # the regions a request may be signed for
+
+    def started(self, account_id: str, region: str) -> Services | None:
+        """The services of a started cell, or None."""
+        ...
+
+    async def open(self, account_id: str, region: str) -> Services:
+        """The services of a cell, started if need be."""
+        ...
+
+    def with_url(self, url_id: str) -> tuple[Services, FunctionUrlConfig] | None:
+        """The cell that has the function URL ``url_id``, and the URL."""
+        ...
+
+    def kind(self, api_id: str) -> Endpoints | None:
+        """The kind of API, of whichever cell has it, that serves ``api_id``."""
+        ...
+
+    def plain(self, api_id: str) -> PlainEndpoints | None:
+        """As ``kind``, if it serves plain requests too (the front door's)."""
+        ...
+
+
+class OneCell:
+    """A ``CellLookup`` of one cell: an application built without the server's cells."""
+
+    def __init__(self, svc: Services) -> None:
+        self._svc = svc
+        self.regions: Container[str] = frozenset({svc.settings.region}) if hasattr(svc, "settings") else frozenset()
+
+    def started(self, account_id: str, region: str) -> Services | None:
+        s = self._svc.settings
+        return self._svc if (account_id, region) == (s.account_id, s.region) else None
+
+    async def open(self, account_id: str, region: str) -> Services:
+        return self._svc
+
+    def with_url(self, url_id: str) -> tuple[Services, FunctionUrlConfig] | None:
+        url = self._svc.urls.resolve(url_id)
+        return None if url is None else (self._svc, url)
+
+    def kind(self, api_id: str) -> Endpoints | None:
+        return self._svc.apis.kind(api_id)
+
+    def plain(self, api_id: str) -> PlainEndpoints | None:
+        return self._svc.apis.plain(api_id)
+
+
+SERVICES = web.AppKey("services", Services)  # the default cell's: requests no signature covers
+CELLS = web.AppKey("cells", CellLookup)  # every cell: what a request's caller or address picks from
+CELL = web.RequestKey("cell", Services)  # the services of the request's cell, once authenticated
 
 
 def services(request: web.Request) -> Services:
-    return request.app[SERVICES]
+    """The services of the request's cell: its caller's (account, region), set by the
+    authentication middleware (api/authentication.py); the default cell's before it, or for
+    requests no signature covers."""
+    return request.get(CELL) or request.app[SERVICES]
 
 
 async def read_body(request: web.Request) -> bytes:

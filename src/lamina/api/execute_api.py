@@ -12,7 +12,7 @@ import json
 
 from aiohttp import web
 
-from lamina.api.context import services
+from lamina.api.context import CELLS
 from lamina.api.errors import Handler
 from lamina.gateway import addresses
 
@@ -33,7 +33,7 @@ async def execute_api(request: web.Request, handler: Handler) -> web.StreamRespo
     if target is None:
         return await handler(request)
     api_id, path = target
-    kind = services(request).apis.kind(api_id)
+    kind = request.app[CELLS].kind(api_id)  # whichever cell has the API (lamina.cells)
     if kind is None:
         return web.Response(status=403, body=FORBIDDEN, content_type="application/json",
                             headers={"x-amzn-ErrorType": "ForbiddenException"})  # fmt: skip

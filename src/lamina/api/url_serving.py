@@ -39,7 +39,7 @@ from multidict import CIMultiDict
 
 from lamina import ids, jsonbody
 from lamina.api.authentication import KEY_RING
-from lamina.api.context import Services, services
+from lamina.api.context import CELLS, CellLookup, Services
 from lamina.api.errors import Handler, RequestTimeout
 from lamina.errors import ApiError, RequestTooLarge, ResourceNotFound, ServiceError, TooManyRequests
 from lamina.gateway.aiohttp_exchange import plain, response
@@ -73,27 +73,29 @@ class UrlServing:
     """Function URLs served on plain values (``gateway.exchange``): by ``function_urls`` for the
     connections aiohttp owns, and by the front door (``lamina.dataplane``) for plain requests."""
 
-    def __init__(self, svc: Services, ring: KeyRing | None = None) -> None:
-        self._svc = svc
-        self.ring = svc.keys if ring is None else ring  # what signatures are verified against (AWS_IAM URLs)
+    def __init__(self, cells: CellLookup, ring: KeyRing) -> None:
+        self._cells = cells  # which cell has a URL, by its url-id (lamina.cells.registry)
+        self.ring = ring  # what signatures are verified against (AWS_IAM URLs)
 
     def locate(self, host: str, raw_path: str) -> Located | None:
         """Where a request for ``host`` and ``raw_path`` (without its query) goes, if to a function URL."""
         named = addresses.parse_host(host)
         if named is not None:
             url_id, region = named
-            return (url_id if region == self._svc.settings.region else "", raw_path)
+            found = self._cells.with_url(url_id)
+            return (url_id if found is not None and region == found[0].settings.region else "", raw_path)
         return addresses.split_path_form(raw_path)
 
     async def answer(self, request: ApiRequest, located: Located, address: str) -> ApiAnswer:
         """The answer to ``request`` (``address``: ``scheme://host/<target as sent>``, what an
         ``AWS_IAM`` URL's signature covers). It never raises for what the client or the function did."""
         request_id = ids.request_id()
-        url = self._before_body(request, located[0], request_id)
-        if isinstance(url, ApiAnswer):
-            return url
+        found = self._before_body(request, located[0], request_id)
+        if isinstance(found, ApiAnswer):
+            return found
+        svc, url = found
         try:
-            response = await self._serve(request, url, located[1], address, request_id)
+            response = await self._serve(request, svc, url, located[1], address, request_id)
         except RequestTimeout as exc:
             return _answer(error(exc.status, exc.message, exc.code), request_id, close=True)
         except Exception:
@@ -109,26 +111,27 @@ class UrlServing:
         ``answer`` says without reading a body (an unknown URL, a preflight), else a 408 after
         which the connection closes."""
         request_id = ids.request_id()
-        url = self._before_body(request, located[0], request_id)
-        if isinstance(url, ApiAnswer):
-            return url
+        found = self._before_body(request, located[0], request_id)
+        if isinstance(found, ApiAnswer):
+            return found
         late = RequestTimeout("The request body did not arrive in time.")
         return _answer(error(late.status, late.message, late.code), request_id, close=True)
 
-    def _before_body(self, request: ApiRequest, url_id: str, request_id: str) -> FunctionUrlConfig | ApiAnswer:
-        """The URL, or the answer given before any body is read: an unknown URL's, a preflight's."""
-        url = self._svc.urls.resolve(url_id)
-        if url is None:
+    def _before_body(self, request: ApiRequest, url_id: str,
+                     request_id: str) -> tuple[Services, FunctionUrlConfig] | ApiAnswer:  # fmt: skip
+        """The URL and its cell, or the answer given before any body is read: an unknown URL's, a preflight's."""
+        found = self._cells.with_url(url_id) if url_id else None
+        if found is None:
             return _answer(NO_SUCH_URL, request_id)
+        url = found[1]
         origin = request.headers.get("Origin")
         if url.cors is not None and cors.is_preflight(request.method, origin,
                                                       request.headers.get("Access-Control-Request-Method")):  # fmt: skip
             return _answer(UrlResponse(200, cors.preflight_headers(url.cors, origin), b""), request_id)
-        return url
+        return found
 
-    async def _serve(self, request: ApiRequest, url: FunctionUrlConfig, path: str, address: str,
+    async def _serve(self, request: ApiRequest, svc: Services, url: FunctionUrlConfig, path: str, address: str,
                      request_id: str) -> UrlResponse:  # fmt: skip
-        svc = self._svc
         limit = svc.settings.limits.sync_payload_bytes
         if request.content_length is not None and request.content_length > limit:
             return _too_large(limit)
@@ -144,7 +147,7 @@ class UrlServing:
             raw_path, _, raw_query = ("/" + target).partition("?")
             s = svc.settings
             verdict = verify(SignedRequest(request.method, raw_path, raw_query, headers, body), self.ring,
-                             region=s.region, accounts=frozenset({s.account_id}), now=now, service="lambda")  # fmt: skip
+                             region=s.region, accounts=None, now=now, service="lambda")  # fmt: skip
             if isinstance(verdict, Refusal):
                 log.info("function URL %s refused a request: %s", url.url_id, verdict.detail)
                 return FORBIDDEN
@@ -192,7 +195,7 @@ class UrlServing:
 
 @web.middleware
 async def function_urls(request: web.Request, handler: Handler) -> web.StreamResponse:
-    serving = UrlServing(services(request), request.app[KEY_RING])
+    serving = UrlServing(request.app[CELLS], request.app[KEY_RING])
     located = serving.locate(request.host, request.rel_url.raw_path)
     if located is None:
         return await handler(request)

@@ -48,6 +48,8 @@ from aiohttp.tcp_helpers import tcp_keepalive
 from multidict import CIMultiDict
 
 from lamina import ids
+from lamina.api.cells import INVOKE, invoke_cell
+from lamina.api.context import CellLookup, Services
 from lamina.api.errors import RequestTimeout, error_parts
 from lamina.api.invoke import result_headers
 from lamina.api.url_serving import UrlServing
@@ -55,13 +57,12 @@ from lamina.dataplane import head, wire
 from lamina.dataplane.counts import Counts
 from lamina.dataplane.lending import LentTransport
 from lamina.errors import ApiError, ServiceError
-from lamina.gateway.endpoint import Directory
 from lamina.identity.keys import Keys
 from lamina.identity.principals import Caller, KeyRing
 from lamina.identity.refusals import Protocol, refused
 from lamina.identity.sigv4 import Refusal, SignedRequest, verify
 from lamina.gateway.exchange import ApiAnswer, ApiRequest, PlainEndpoints
-from lamina.invoke.service import InvokeRequest, Invoker
+from lamina.invoke.service import InvokeRequest
 from lamina.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -78,12 +79,11 @@ _INTERNAL_ERROR = ApiAnswer(500, [("Content-Type", "text/plain; charset=utf-8")]
 class FrontDoor:
     """The listener's protocol factory, and the registry of the connections it serves itself."""
 
-    def __init__(self, aiohttp_factory: Callable[[], asyncio.Protocol], invoker: Invoker, settings: Settings,
-                 apis: Directory | None = None, urls: UrlServing | None = None,
-                 counts: Counts | None = None) -> None:  # fmt: skip
+    def __init__(self, aiohttp_factory: Callable[[], asyncio.Protocol], cells: CellLookup, settings: Settings,
+                 urls: UrlServing | None = None, counts: Counts | None = None) -> None:  # fmt: skip
         self.aiohttp_factory = aiohttp_factory
-        self.invoker = invoker
-        self.apis = apis  # the execute-api addresses' kinds of API (None: none served here)
+        self.cells = cells  # whose invoker an Invoke goes to: its caller's cell's (api/cells.py)
+        self.apis: CellLookup | None = cells  # the execute-api addresses' kinds of API, of every cell
         self.settings = settings
         self.ring: KeyRing = urls.ring if urls is not None else Keys(())  # what Invokes' signatures are verified against
         self.urls = urls  # function URLs' serving (None: aiohttp serves them)
@@ -107,12 +107,23 @@ class FrontDoor:
         if not s.verify_signatures:
             return None
         path, _, query = request.target.partition("?")
-        verdict = verify(SignedRequest("POST", path, query, request.headers, body), self.ring, region=s.region,
-                         accounts=frozenset({s.account_id}), now=datetime.now(timezone.utc))  # fmt: skip
+        verdict = verify(SignedRequest("POST", path, query, request.headers, body), self.ring,
+                         region=self.cells.regions, accounts=None, now=datetime.now(timezone.utc))  # fmt: skip
         if isinstance(verdict, Refusal):
             log.info("refused POST %s: %s", path, verdict.detail)
             return refused(Protocol.REST_JSON, verdict)
         return verdict
+
+    async def cell(self, request: head.FastInvoke, caller: Caller | None) -> Services:
+        """The services an Invoke goes to: its caller's cell's, or another account's it may invoke
+        (api/cells.py); the default cell's when signatures are not verified."""
+        s, cells = self.settings, self.cells
+        if caller is None:
+            return cells.started(s.account_id, s.region) or await cells.open(s.account_id, s.region)
+        home = cells.started(caller.account_id, caller.region) or await cells.open(caller.account_id, caller.region)
+        if ":" not in request.function:
+            return home
+        return await invoke_cell(cells, home, caller, request.function, INVOKE, request.qualifier)
 
     async def close(self) -> None:
         """Close the connections it serves: idle ones now, others once their answer is written.
@@ -361,7 +372,8 @@ class Connection(asyncio.Protocol):
             self._respond_error(caller, request_id)
             return
         try:
-            result = await self._door.invoker.invoke(InvokeRequest(
+            svc = await self._door.cell(request, caller)
+            result = await svc.invoker.invoke(InvokeRequest(
                 function=request.function, payload=body, qualifier=request.qualifier,
                 client_context=request.client_context, request_id=request_id,
             ))  # fmt: skip

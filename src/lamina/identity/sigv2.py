@@ -12,7 +12,7 @@ import hmac
 import importlib
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Container
 from urllib.parse import unquote, urlsplit
 
 from lamina.identity.principals import Caller, KeyRing
@@ -29,9 +29,11 @@ def is_v2(req: SignedRequest) -> bool:
     return "AWSAccessKeyId" in names and "Signature" in names
 
 
-def verify(req: SignedRequest, ring: KeyRing, *, auth_path: str, accounts: frozenset[str], region: str,
+def verify(req: SignedRequest, ring: KeyRing, *, auth_path: str, accounts: Container[str] | None, region: str,
            now: datetime) -> Caller | Refusal:  # fmt: skip
-    """``auth_path``: ``/<bucket>/<key>`` as sent (percent-encoded), whichever style addressed it."""
+    """``auth_path``: ``/<bucket>/<key>`` as sent (percent-encoded), whichever style addressed it;
+    ``accounts``: None for any account of a key in ``ring``. Version 2 names no region: the
+    caller's is ``region`` (the configured one)."""
     query = {unquote(k): unquote(v) for k, _, v in (p.partition("=") for p in req.query.split("&") if p)}
     authorization = req.header("authorization")
     if authorization is not None:
@@ -44,7 +46,7 @@ def verify(req: SignedRequest, ring: KeyRing, *, auth_path: str, accounts: froze
         if expires is None or not expires.isdigit():
             return Refusal(Failure.INCOMPLETE, "a presigned URL without Expires", key_id)
     key = ring.find(key_id)
-    if key is None or key.principal.account_id not in accounts:
+    if key is None or (accounts is not None and key.principal.account_id not in accounts):
         return Refusal(Failure.UNKNOWN_KEY, f"no key {key_id} here", key_id)
     if expires is not None:
         at = datetime.fromtimestamp(int(expires), timezone.utc)

@@ -28,7 +28,7 @@ import hmac
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Iterable, Sequence
+from typing import Container, Iterable, Sequence
 from urllib.parse import unquote
 
 from awscrt import auth, http
@@ -137,10 +137,12 @@ def is_signed(headers: Iterable[tuple[str, str]], query: str) -> bool:
     return any(k.lower() == "authorization" for k, _ in headers) or "x-amz-signature=" in query.lower()
 
 
-def verify(req: SignedRequest, ring: KeyRing, *, region: str, accounts: frozenset[str], now: datetime,
-           s3: bool = False, service: str | None = None) -> Caller | Refusal:  # fmt: skip
-    """The caller of a request correctly signed with a key of ``ring``, for ``region`` (and
-    ``service``, when given) and one of ``accounts``, or why it is refused. ``now``: timezone-aware."""
+def verify(req: SignedRequest, ring: KeyRing, *, region: str | Container[str], accounts: Container[str] | None,
+           now: datetime, s3: bool = False, service: str | None = None) -> Caller | Refusal:  # fmt: skip
+    """The caller of a request correctly signed with a key of ``ring``, for ``region`` (one
+    region, or any of a set: lamina.cells.regions) and ``service``, when given, and one of
+    ``accounts`` (None: any account of a key in ``ring``), or why it is refused. ``now``:
+    timezone-aware."""
     parts = _parts(req)
     if isinstance(parts, Refusal):
         return parts
@@ -148,11 +150,11 @@ def verify(req: SignedRequest, ring: KeyRing, *, region: str, accounts: frozense
     key = ring.find(key_id)
     if key is None:
         return Refusal(Failure.UNKNOWN_KEY, f"no key {key_id}", key_id)
-    if key.principal.account_id not in accounts:
+    if accounts is not None and key.principal.account_id not in accounts:
         return Refusal(Failure.UNKNOWN_KEY, f"key {key_id} is of account {key.principal.account_id}, not served here",
                        key_id)  # fmt: skip
-    if parts.region != region:
-        return Refusal(Failure.WRONG_SCOPE, f"signed for region {parts.region}, not {region}", key_id,
+    if not in_region(parts.region, region):
+        return Refusal(Failure.WRONG_SCOPE, f"signed for region {parts.region}, not {_named(region)}", key_id,
                        region=parts.region)  # fmt: skip
     if service is not None and parts.service != service:
         return Refusal(Failure.WRONG_SCOPE, f"signed for service {parts.service}, not {service}", key_id,
@@ -184,6 +186,15 @@ def verify(req: SignedRequest, ring: KeyRing, *, region: str, accounts: frozense
     if not hmac.compare_digest(expected, parts.signature):
         return Refusal(Failure.MISMATCH, "the signature does not match", key_id)
     return Caller(key, parts.region, parts.service)
+
+
+def in_region(signed: str, region: str | Container[str]) -> bool:
+    """Whether a scope's region is ``region`` (one name), or one of them (a set)."""
+    return signed == region if isinstance(region, str) else signed in region
+
+
+def _named(region: str | Container[str]) -> str:
+    return region if isinstance(region, str) else "a region served here"
 
 
 def _amz_date(text: str) -> datetime | None:

@@ -1,0 +1,126 @@
+"""Which cell a signed request goes to: its caller's account, in the region it was signed for.
+
+``place`` runs in the authentication middleware once the signature is verified (and the front door
+does the same for its Invokes, with ``invoke_cell``): the request's services
+(``api.context.CELL``) are those of the cell of (the caller's account, the credential scope's
+region), started if this is the first request signed for it.
+
+A ``FunctionName`` that is an ARN (or a partial one, ``<account>:function:<name>``) of another
+account is refused with ``AccessDeniedException``, as AWS refuses it, unless the request is an
+Invoke and the function's resource policy (AddPermission) allows the caller: then the Invoke goes
+to the function's cell. One of the caller's account in another region is not found
+(``ResourceNotFoundException``): everything but a permitted Invoke stays within the caller's cell.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from aiohttp import web
+
+from lamina.api.context import CELL, CELLS, CellLookup, Services
+from lamina.errors import AccessDenied, ApiError, ResourceNotFound
+from lamina.identity.principals import Caller, PrincipalKind
+from lamina.model import PolicyStatement
+
+INVOKE = "lambda:InvokeFunction"
+# FunctionName as a full or partial ARN: [arn:aws:lambda:<region>:]<account>:function:<name>[:<qualifier>]
+_NAMED = re.compile(
+    r"^(?:arn:aws[a-zA-Z-]*:lambda:(?P<region>[a-z0-9-]+):)?(?P<account>\d{12}):function:(?P<name>[a-zA-Z0-9-_]+)"
+    r"(?::(?P<qualifier>\$LATEST|[a-zA-Z0-9-_]+))?$"
+)
+# The Lambda API's action for a request on a function, by method and what follows the function's name.
+_ACTIONS: Mapping[tuple[str, str], str] = {
+    ("GET", ""): "GetFunction", ("DELETE", ""): "DeleteFunction",
+    ("GET", "configuration"): "GetFunctionConfiguration", ("PUT", "configuration"): "UpdateFunctionConfiguration",
+    ("PUT", "code"): "UpdateFunctionCode", ("GET", "policy"): "GetPolicy", ("POST", "policy"): "AddPermission",
+    ("DELETE", "policy"): "RemovePermission", ("GET", "versions"): "ListVersionsByFunction",
+    ("POST", "versions"): "PublishVersion", ("GET", "aliases"): "ListAliases", ("POST", "aliases"): "CreateAlias",
+    ("GET", "url"): "GetFunctionUrlConfig", ("POST", "url"): "CreateFunctionUrlConfig",
+    ("PUT", "url"): "UpdateFunctionUrlConfig", ("DELETE", "url"): "DeleteFunctionUrlConfig",
+    ("GET", "concurrency"): "GetFunctionConcurrency", ("PUT", "concurrency"): "PutFunctionConcurrency",
+    ("DELETE", "concurrency"): "DeleteFunctionConcurrency",
+}  # fmt: skip
+
+
+def named(function_name: str) -> tuple[str | None, str, str, str | None] | None:
+    """(region or None, account, name, qualifier) of a FunctionName that is a full or partial ARN."""
+    match = _NAMED.match(function_name)
+    if match is None:
+        return None
+    return match["region"], match["account"], match["name"], match["qualifier"]
+
+
+def action(method: str, path: str) -> str:
+    """The Lambda API's action for a request on a function (``path`` after its FunctionName)."""
+    if path.rstrip("/").endswith(("/invocations", "/invoke-async")):
+        return INVOKE
+    first = path.strip("/").partition("/")[0]
+    return "lambda:" + _ACTIONS.get((method, first), "GetFunction")
+
+
+def allows(statements: tuple[PolicyStatement, ...], caller: Caller, act: str = INVOKE) -> bool:
+    """Whether a resource policy's statements allow ``caller`` (of another account) ``act``. Only
+    statements naming an account, an IAM ARN or ``*``, without conditions, allow a direct call:
+    a service's (``{"Service": ...}``) is for that service's invocations."""
+    principal = caller.principal
+    identities = {f"arn:aws:iam::{principal.account_id}:root", principal.arn}
+    if principal.kind is PrincipalKind.ASSUMED_ROLE and principal.role_arn is not None:
+        identities.add(principal.role_arn)
+    for statement in statements:
+        if statement.condition or statement.action not in (act, "lambda:*", "*"):
+            continue
+        who = statement.principal
+        if who == "*" or (isinstance(who, Mapping) and (who.get("AWS") in identities or who.get("AWS") == "*")):
+            return True
+    return False
+
+
+def denied(caller: Caller, act: str, resource: str) -> AccessDenied:
+    return AccessDenied(f"User: {caller.principal.arn} is not authorized to perform: {act} on resource: {resource} "
+                        f"because no resource-based policy allows the {act} action")  # fmt: skip
+
+
+async def invoke_cell(cells: CellLookup, home: Services, caller: Caller, function_name: str, act: str,
+                      qualifier: str | None = None) -> Services:  # fmt: skip
+    """The services a request on ``function_name`` goes to: ``home`` (the caller's cell), or for an
+    allowed Invoke of another account's function, that function's cell; ``AccessDenied`` or
+    ``ResourceNotFound`` otherwise."""
+    parts = named(function_name)
+    if parts is None:
+        return home
+    region, account, name, derived = parts
+    s = home.settings
+    region = region or s.region
+    if (account, region) == (s.account_id, s.region):
+        return home
+    resource = f"arn:aws:lambda:{region}:{account}:function:{name}"
+    if account == s.account_id:
+        raise ResourceNotFound(f"Function not found: {resource}")
+    if act != INVOKE:
+        raise denied(caller, act, resource)
+    there = cells.started(account, region)
+    if there is None:
+        raise denied(caller, act, resource)
+    try:
+        policy = await there.policies.get(name, qualifier or derived)
+    except ApiError:  # no such function, or no policy: nothing allows it
+        raise denied(caller, act, resource) from None
+    if not allows(policy.statements, caller, act):
+        raise denied(caller, act, resource)
+    return there
+
+
+async def place(request: web.Request, caller: Caller) -> None:
+    """Set the request's cell (``CELL``) from its caller, checking a FunctionName of another account."""
+    cells = request.app[CELLS]
+    home = cells.started(caller.account_id, caller.region) or await cells.open(caller.account_id, caller.region)
+    request[CELL] = home
+    function_name = request.match_info.get("FunctionName")
+    if function_name is None or ":" not in function_name:
+        return
+    path = request.path
+    after = path.partition(function_name)[2] if function_name in path else ""
+    request[CELL] = await invoke_cell(cells, home, caller, function_name, action(request.method, after or path),
+                                      request.query.get("Qualifier"))  # fmt: skip

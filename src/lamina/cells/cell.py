@@ -1,0 +1,257 @@
+"""One cell: every service of one (account, region), assembled, started and stopped.
+
+A cell is what one Lamina server was before cells: its store (the SQLite file), code packages,
+objects and logs under its own data directory, and every control plane and data-plane service
+(``api.context.Services``), built from its own ``Settings`` (the server's, with the cell's
+account, region and data directory), so each part reads its account and region from its settings
+as before. What cells share is the host's (``cells.host.Host``): the listening socket, the
+protections, the network namespaces, the spawner, the uid pool, the key ring, the environments'
+API listener.
+
+``start`` builds and starts the parts in the order the server always did, each recorded
+(``lifecycle.Parts``); ``stop`` stops them in the reverse order, whatever becomes of each: the
+timers first, then the queue stops taking, in-flight invocations drain (until the host's grace
+deadline or its ``force``), and the store closes last. An idle cell costs its owned tasks' wake-ups
+(the recorder's flush every 100 ms, the outbox followers' polls, the timers' sleep until the next
+firing) and its open store; no environment runs until something is invoked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from lamina.api.context import Services
+from lamina.control.changes import Changes
+from lamina.control.concurrency import ConcurrencyService
+from lamina.control.event_config import EventConfigService
+from lamina.control.functions import FunctionService
+from lamina.control.layers import LayerService
+from lamina.control.policy import PolicyService
+from lamina.control.tags import TagService
+from lamina.control.targets import Targets
+from lamina.control.urls import UrlService
+from lamina.events.engine import EventBridge
+from lamina.gateway.endpoint import Directory
+from lamina.gateway.http.control import HttpApis
+from lamina.gateway.http.serving import HttpApiEndpoints
+from lamina.gateway.rest.service import RestApiService
+from lamina.gateway.rest.serving import RestEndpoints
+from lamina.cells.host import Host
+from lamina.invoke.queue import AsyncQueue
+from lamina.invoke.resolver import Resolver
+from lamina.invoke.service import InvokeRequest, Invoker
+from lamina.iot.service import TopicRules
+from lamina.iot.subscriber import Subscriber, client_id
+from lamina.lifecycle import Parts
+from lamina.mappings.service import MappingService
+from lamina.metering.recorder import Recorder
+from lamina.objects.files import Bodies
+from lamina.objects.notifications import NotificationConfigs
+from lamina.objects.notifications import destinations as notification_destinations
+from lamina.objects.notifications.relay import NotificationRelay
+from lamina.objects.notifications.wakes import Wakes
+from lamina.objects.service import ObjectStore
+from lamina.queues.relay import OutboxRelay
+from lamina.queues.service import Queues
+from lamina.sandbox.environment import EnvironmentContext
+from lamina.sandbox.local import LocalProvider
+from lamina.scheduler.pool import Scheduler
+from lamina.schedules.clock import SystemClock
+from lamina.schedules.delivery import Delivery
+from lamina.schedules.firing import Timers
+from lamina.schedules.service import SchedulerService
+from lamina.store.code import CodeStore
+from lamina.store.overlay import LayerOverlays
+from lamina.store.sqlite import SqliteStore
+
+log = logging.getLogger(__name__)
+
+
+class Cell:
+    """The services of ``account_id`` in ``region``, kept under ``data_dir``."""
+
+    def __init__(self, host: Host, account_id: str, region: str, data_dir: Path) -> None:
+        self.host = host
+        self.account_id, self.region, self.data_dir = account_id, region, data_dir
+        self.settings = replace(host.settings, account_id=account_id, region=region, data_dir=data_dir)
+        self._parts = Parts()
+        self._svc: Services | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.account_id, self.region
+
+    @property
+    def services(self) -> Services:
+        assert self._svc is not None, "cell not started"
+        return self._svc
+
+    def __repr__(self) -> str:
+        return f"Cell({self.account_id}, {self.region})"
+
+    async def start(self) -> None:
+        """Start every part; a start that fails half-way stops what had started, and raises."""
+        try:
+            await self._start()
+        except BaseException:
+            await self._parts.close()
+            raise
+
+    async def stop(self) -> None:
+        """Stop every part in the reverse order it started in; safe to call twice."""
+        await self._parts.close()
+
+    async def _start(self) -> None:
+        s, parts, host = self.settings, self._parts, self.host
+        data = self.data_dir
+        await asyncio.to_thread(_private_dir, data)
+        store = SqliteStore(data / "lamina.db")
+        await store.open()
+        parts.started("the store", store.close)
+        recorder = Recorder(store, s.logs)
+        await recorder.start()
+        parts.started("the recorder of logs and usage", recorder.close)
+        code = CodeStore(data / "code", s.limits)
+        overlays = LayerOverlays(data / "code" / "layers-merged", code)
+        await asyncio.to_thread(overlays.clear)
+        layers = LayerService(store, s)
+        ctx = EnvironmentContext(
+            host="127.0.0.1", region=s.region, work_dir=host.work_dir, max_response_bytes=s.limits.sync_response_bytes,
+            init_timeout_s=s.limits.init_timeout_seconds, recorder=recorder, protections=host.protections,
+            uids=host.uids, spawner=host.spawner, kept=host.kept, network=host.network,
+            outbound=s.outbound_default, serve_api=host.serve_api,
+        )  # fmt: skip
+        changes = Changes()  # what the control planes change, followed by the data plane (control/changes.py)
+        functions = FunctionService(store, code, host.runtimes, s, changes, layers, overlays)
+        parts.started("the functions' code preparation", functions.close)
+        provider = LocalProvider(ctx, host.runtimes, functions.files)
+        parts.started("the execution environments", provider.close)
+        scheduler = Scheduler(provider, keep_alive=s.keep_alive_seconds, scale_up_limit=s.limits.scale_up_limit,
+                              scale_window=s.limits.scale_window_seconds)  # fmt: skip
+        resolver = Resolver(functions, s)
+        targets = Targets(functions, s)
+        tags, policies = TagService(store, targets, s), PolicyService(store, targets)
+        event_configs = EventConfigService(store, targets, s)
+        functions.add_hook(tags)  # CreateFunction's Tags
+        functions.add_hook(provider)  # a new function's fork server starts as it is created
+        urls = UrlService(store, functions.get, s, alias_exists=functions.aliases.exists)
+        concurrency = ConcurrencyService(store, functions, scheduler, s, changes)
+        for follower in (scheduler.follow, resolver.follow, event_configs.follow, urls.follow, concurrency.follow):
+            changes.subscribe(follower)
+        await functions.load()
+        await event_configs.load()
+        await urls.load()
+        await concurrency.load()
+        http_apis = HttpApis(store, region=s.region, account_id=s.account_id, port=host.port)
+        await http_apis.load()
+        invoker = Invoker(resolver, scheduler, s)
+        queue = AsyncQueue(store, invoker, event_configs, s)
+        invoker.attach(queue)
+        timers = Timers(SystemClock())
+
+        async def invoke_event(function: str, payload: bytes) -> None:
+            await invoker.invoke(InvokeRequest(function=function, payload=payload, invocation_type="Event"))
+
+        schedules = SchedulerService(store, s, timers, Delivery(invoke_event, store.add_outbox, timers))
+        await schedules.load()
+        queues = Queues(store, s, base_url=f"http://localhost:{host.port}")
+        await queues.load()
+        mappings = MappingService(store, functions, concurrency, invoker, queues, s)
+        changes.subscribe(mappings.follow)  # a deleted function's mappings say so
+        await mappings.load()
+        events = EventBridge(store, invoker, s, timers, queues)
+        notifications = NotificationConfigs(store, s, notification_destinations.local(targets, queues, s))
+        await notifications.load()  # before the object store takes writes: it asks what each owes
+        rest_apis = RestApiService(store, s)
+        await rest_apis.load()
+        iot = TopicRules(store, s)
+        await iot.load()
+        mqtt = Subscriber(s.mqtt_url, client_id(data), iot, invoke_event) if s.mqtt_url is not None else None
+        if mqtt is None:
+            _say_rules_need_a_broker(iot)
+        objects = ObjectStore(store, Bodies(data / "objects"), notifications)
+        objects.on_bucket_deleted(notifications.forget)
+        await objects.load()  # bodies an interrupted write left are removed
+        await notifications.forget_all_but(objects.exists)
+        apis = Directory()  # what execute-api addresses serve: REST APIs and HTTP APIs
+        apis.add(RestEndpoints(rest_apis, invoker, s))
+        svc = self._svc = Services(
+            s, store, code, functions, layers, scheduler, invoker, recorder, host.max_request_bytes,
+            tags=tags, policies=policies, event_configs=event_configs, urls=urls, concurrency=concurrency,
+            queue=queue, apis=apis, events=events, schedules=schedules, timers=timers, rest_apis=rest_apis,
+            http_apis=http_apis, queues=queues, mappings=mappings, iot=iot, mqtt=mqtt,
+            front_door=host.front_door, notifications=notifications, objects=objects, keys=host.keys,
+        )  # fmt: skip
+        apis.add(HttpApiEndpoints(http_apis, svc))
+        await scheduler.start()
+        parts.started("the warm pools", scheduler.close)
+        await concurrency.start()  # provisioned environments begin to start
+        parts.started("provisioned concurrency", concurrency.close)
+        await queue.start()  # events an earlier run accepted and did not finish are attempted again
+        parts.started("the asynchronous queue", queue.close)  # an attempt still running keeps its event
+        parts.started("the invocations in flight", self._drain)
+        await events.start()  # bus events an earlier run accepted are delivered
+        parts.started("the event buses", events.close)  # undelivered bus events stay stored
+        queue_relay = OutboxRelay(store, queues, s)
+        await queue_relay.start()  # outbox messages for this cell's queues are delivered to them
+        parts.started("the queues' outbox relay", queue_relay.close)
+        objects_relay = NotificationRelay(store, invoker, s)
+        await objects_relay.start()  # buckets' notifications for functions are invoked asynchronously
+        parts.started("the bucket notifications' relay", objects_relay.close)
+        objects.on_committed(Wakes(functions=objects_relay, queues=queue_relay, buses=events.relay))
+        parts.started("the queues' long polls", queues.close)  # answered before the API waits for its requests
+        await mappings.start()  # pollers read their sources and invoke synchronously
+        parts.started("the event source mappings' pollers", lambda: mappings.close(min(5.0, s.shutdown_grace_seconds)))
+        parts.started("the schedules' hand-overs", lambda: schedules.close(min(5.0, s.shutdown_grace_seconds)))
+        if mqtt is not None:  # rules fire into the queue, so after it; stopped before it stops taking
+            await mqtt.start()  # connects in the background: a broker that is down delays nothing
+            parts.started("the MQTT subscriber", mqtt.close)
+        await timers.start()  # schedules fire into the queue, so after it
+        parts.started("the timers", timers.close)  # first: a firing would go to a queue about to stop taking
+
+    async def _drain(self) -> None:
+        """In-flight invocations, then the queue's attempts (which record their results), until the
+        host's grace deadline, or until it says to stop waiting; the queue takes no new event meanwhile."""
+        svc = self.services
+        deadline = self.host.drain_deadline() or time.monotonic() + self.settings.shutdown_grace_seconds
+        svc.queue.stop_taking()  # queued events stay stored; attempts in progress may finish
+        drain = asyncio.create_task(_drain(svc, deadline), name=f"lamina-drain-{self.account_id}-{self.region}")
+        waiters: list[asyncio.Future[object]] = [drain]  # type: ignore[list-item]
+        force = self.host.force()
+        if force is not None:
+            waiters.append(asyncio.create_task(force.wait(), name="lamina-force"))
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+
+async def _drain(svc: Services, deadline: float) -> bool:
+    """In-flight invocations, then the queue's attempts (which record their results), until ``deadline``."""
+    return await svc.invoker.drain(deadline) and await svc.queue.drain(deadline)
+
+
+def _private_dir(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(0o700)  # a cell's state, code and logs are Lamina's user's alone
+
+
+def _say_rules_need_a_broker(rules: TopicRules) -> None:
+    """Log once, when there is a rule (at start or when the first is made), that IoT topic rules
+    do not fire without a broker."""
+    said = False
+
+    def say() -> None:
+        nonlocal said
+        if not said and rules.enabled():
+            said = True
+            log.warning("IoT topic rules will not fire until LAMINA_MQTT_URL names an MQTT broker")
+
+    rules.watch(say)
+    say()
+

@@ -1,0 +1,44 @@
+"""What every cell shares: the host's parts, made once by the server (server.py).
+
+The listening socket and the front door stay the server's; a cell is handed the rest: the
+protections the host allows, the network namespaces' pool, the spawner (its template under the
+host's work directory, where every environment's scratch space is too), the uid pool (no two
+environments of any cell share a uid), the runtimes found on the host, the key ring, and the
+environments' API listener. ``force`` and ``drain_deadline`` are the shutdown's: whether a second
+signal said to stop waiting, and until when invocations in flight may finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from lamina.dataplane.counts import Counts
+from lamina.identity.keys import Keys
+from lamina.runtime.runtimes import RuntimeRegistry
+from lamina.sandbox.environment import ServeApi
+from lamina.sandbox.isolation import Protections, UidPool
+from lamina.sandbox.network import NetworkPool
+from lamina.sandbox.spawn import Spawner
+from lamina.settings import Settings
+
+
+@dataclass(frozen=True)
+class Host:
+    settings: Settings  # the server's: the default cell's account and region, the data directory
+    port: int  # where the API listens (queue URLs, HTTP APIs' endpoints name it)
+    keys: Keys
+    protections: Protections
+    network: NetworkPool | None
+    spawner: Spawner
+    uids: UidPool
+    runtimes: RuntimeRegistry
+    work_dir: Path  # environments' scratch space, of every cell
+    kept: tuple[Path, ...]  # what a sandboxed environment sees read-only besides its runtime's directories
+    serve_api: ServeApi  # Lamina's API inside an environment's namespace (one application for every cell)
+    max_request_bytes: int  # the largest request body accepted
+    front_door: Counts | None  # what the front door served (None: it is off)
+    force: Callable[[], asyncio.Event | None]  # set once a second signal says to stop waiting
+    drain_deadline: Callable[[], float | None]  # monotonic: until when in-flight invocations may finish
