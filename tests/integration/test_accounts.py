@@ -97,10 +97,14 @@ def test_a_permission_for_another_account_lets_it_invoke_by_arn(
 ) -> None:
     a, b = client("lambda", server.endpoint, ACCOUNT_A), client("lambda", server.endpoint, ACCOUNT_B)
     a_arn = functions["a"]["FunctionArn"]
-    assert error_code(b.invoke, FunctionName=a_arn) == "AccessDeniedException"
+    assert error_code(b.invoke, FunctionName=a_arn) == "AccessDeniedException"  # the front door's
+    assert error_code(b.invoke, FunctionName=a_arn, InvocationType="DryRun") == "AccessDeniedException"  # aiohttp's
     a.add_permission(FunctionName="shared", StatementId="account-b", Action="lambda:InvokeFunction",
                      Principal=ACCOUNT_B)  # fmt: skip
     assert invoked(b, a_arn, "from b")["arn"] == a_arn  # A's function ran
+    assert b.invoke(FunctionName=a_arn, InvocationType="DryRun")["StatusCode"] == 204
+    partial = f"{ACCOUNT_A}:function:shared"  # a partial ARN names the account as well
+    assert invoked(b, partial)["arn"] == a_arn
     assert invoked(b, "shared")["arn"] == functions["b"]["FunctionArn"]  # B's own name is still B's
     # Invoking is all the permission allows.
     assert error_code(b.get_function, FunctionName=a_arn) == "AccessDeniedException"
