@@ -47,6 +47,8 @@ from lamina.gateway.http.control import HttpApis
 from lamina.gateway.http.serving import HttpApiEndpoints
 from lamina.gateway.rest.serving import RestEndpoints
 from lamina.gateway.rest.service import RestApiService
+from lamina.iam.roles import ExecutionRoles
+from lamina.iam.service import IamService
 from lamina.invoke.queue import AsyncQueue
 from lamina.iot.service import TopicRules
 from lamina.iot.subscriber import Subscriber, client_id
@@ -78,6 +80,8 @@ from lamina.settings import Settings
 from lamina.store.code import CodeStore
 from lamina.store.overlay import LayerOverlays
 from lamina.store.sqlite import SqliteStore
+from lamina.sts.service import FunctionCredentials, StsService
+from lamina.sts.sessions import Sessions
 
 log = logging.getLogger("lamina")
 _ACCESS_LOG = logging.getLogger("lamina.access")  # AnswerWritten logs nothing to it
@@ -93,6 +97,7 @@ class Server:
         self._environments_runner: web.AppRunner | None = None  # the API as environments see it
         self._svc: Services | None = None
         self._force: asyncio.Event | None = None  # set: stop waiting for invocations to drain
+        self.credentials: FunctionCredentials | None = None  # functions' credentials (sts/service.py)
 
     @property
     def services(self) -> Services:
@@ -151,6 +156,12 @@ class Server:
         )  # fmt: skip
         changes = Changes()  # what the control planes change, followed by the data plane (control/changes.py)
         functions = FunctionService(store, code, runtimes, s, changes, layers, overlays)
+        iam, sessions = IamService(store), Sessions(store)
+        await iam.load()
+        await sessions.load()  # expired sessions are pruned
+        functions.check_roles_with(ExecutionRoles(iam, s.development_mode).check)
+        sts = StsService(iam, sessions, s)
+        self.credentials = FunctionCredentials(iam, sessions, s)  # identity.principals.CredentialIssuer
         parts.started("the functions' code preparation", functions.close)
         provider = LocalProvider(ctx, runtimes, functions.files)
         parts.started("the execution environments", provider.close)
@@ -211,6 +222,7 @@ class Server:
             queue=queue, apis=apis, events=events, schedules=schedules, timers=timers, rest_apis=rest_apis,
             http_apis=http_apis, queues=queues, mappings=mappings, iot=iot, mqtt=mqtt,
             front_door=Counts() if s.front_door else None, notifications=notifications, objects=objects,
+            iam=iam, sts=sts,
         )  # fmt: skip
         apis.add(HttpApiEndpoints(http_apis, svc))
         # Before any environment starts: each serves it inside its network namespace.

@@ -11,9 +11,13 @@ from lamina.api.context import SERVICES, Services
 from lamina.api.errors import MAX_REQUEST_BYTES, aws_errors
 from lamina.api.execute_api import execute_api
 from lamina.api.guard import FROM_ENVIRONMENT, environment_guard
+from lamina.api.query import query_requests
+from lamina.api.query import register as register_query
 from lamina.api.url_serving import function_urls
+from lamina.iam import api as iam_api
 from lamina.objects.api import object_requests
 from lamina.queues import api as sqs
+from lamina.sts import api as sts_api
 
 
 def build_app(svc: Services, *, for_environments: bool = False) -> web.Application:
@@ -22,6 +26,7 @@ def build_app(svc: Services, *, for_environments: bool = False) -> web.Applicati
     # (api/url_serving.py, api/execute_api.py, objects/api.py).
     middlewares = [function_urls, execute_api, object_requests, aws_errors]
     middlewares += [environment_guard] if for_environments else []
+    middlewares += [query_requests]  # IAM and STS (query protocol: POST / with a form), after the guard
     app = web.Application(middlewares=middlewares, client_max_size=svc.max_request_bytes)
     app[SERVICES] = svc
     app[FROM_ENVIRONMENT] = for_environments
@@ -47,6 +52,8 @@ def build_app(svc: Services, *, for_environments: bool = False) -> web.Applicati
     app.add_routes(object_events.routes)  # other object stores' notifications (objects/intake.py)
     events.register(app)  # json-1.1: POST / by X-Amz-Target (api/awsjson.py)
     sqs.register(app)  # json-1.0, the same way: SQS (queues/api.py)
+    register_query(app, iam_api.SERVICE)  # query protocol (api/query.py): IAM
+    register_query(app, sts_api.SERVICE)  # and STS
     # Last, every path: a request no route above takes is the Lambda API's UnknownOperation
     # (aws_errors), as before. A route rather than the router's own miss, which builds an
     # HTTPNotFound for each request of a function URL or execute-api address, though their

@@ -24,6 +24,7 @@ from lamina.events.engine import EventBridge
 from lamina.gateway.endpoint import Directory
 from lamina.gateway.rest.service import RestApiService
 from lamina.gateway.http.control import HttpApis
+from lamina.iam.service import IamService
 from lamina.invoke.queue import AsyncQueue
 from lamina.iot.service import TopicRules
 from lamina.iot.subscriber import Subscriber
@@ -39,6 +40,7 @@ from lamina.schedules.service import SchedulerService
 from lamina.settings import Settings
 from lamina.store.base import Store
 from lamina.store.code import CodeStore
+from lamina.sts.service import StsService
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,8 @@ class Services:
     # Buckets' notification configurations and the object store's Notifier (objects/notifications)
     notifications: NotificationConfigs | None = None
     objects: ObjectStore | None = None  # the embedded S3 (lamina/objects; served by objects/api.py)
+    iam: IamService | None = None  # IAM's roles, users, keys and policies (lamina/iam; iam/api.py)
+    sts: StsService | None = None  # STS's sessions (lamina/sts; sts/api.py)
 
 
 SERVICES = web.AppKey("services", Services)
