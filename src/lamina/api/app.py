@@ -7,6 +7,7 @@ from aiohttp import web
 from lamina.api import aliases, event_config, functions, invoke, lamina, layers, policy, tags, urls, versions
 from lamina.api import concurrency, events, http_apis, rest_apis, rest_authorizers, scheduler, tagging
 from lamina.api import iot, mappings, object_events
+from lamina.api.authorization import authorization
 from lamina.api.context import SERVICES, Services
 from lamina.api.errors import MAX_REQUEST_BYTES, aws_errors
 from lamina.api.execute_api import execute_api
@@ -24,7 +25,8 @@ def build_app(svc: Services, *, for_environments: bool = False) -> web.Applicati
     """The API as the operator sees it, or ``for_environments``: as execution environments do (api/guard.py)."""
     # Function URLs, API Gateway APIs and S3 first: their requests never reach the Lambda API
     # (api/url_serving.py, api/execute_api.py, objects/api.py).
-    middlewares = [function_urls, execute_api, object_requests, aws_errors]
+    # authorization: a verified caller's request is decided by IAM before any service sees it (S3's too).
+    middlewares = [function_urls, execute_api, authorization, object_requests, aws_errors]
     middlewares += [environment_guard] if for_environments else []
     middlewares += [query_requests]  # IAM and STS (query protocol: POST / with a form), after the guard
     app = web.Application(middlewares=middlewares, client_max_size=svc.max_request_bytes)

@@ -1,0 +1,162 @@
+"""Authorization: each request of a verified caller (``identity.principals.CALLER``, stored by the
+authentication middleware ahead of this one) is decided by IAM's evaluator before its service sees
+it. Requests without a caller (no signature verified: the development mode until authentication
+lands, function URLs, execute-api addresses) are not decided here.
+
+Which operation a request is comes from the pure tables of ``iam/actions``; the caller's identity
+policies from IAM (``IamService.policies_of``); a Lambda function's resource-based policy
+(AddPermission's statements) is read only when the identity policies alone do not allow the request
+(another account's caller, or one no identity policy allows). A refusal is AccessDenied in the
+shape of the service asked (Lambda's AccessDeniedException, EventBridge's and SQS's JSON, IAM's XML,
+S3's ``Access Denied``), with AWS's message.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+from lamina import ids
+from lamina.api import awsjson, query
+from lamina.api.context import Services, read_body, services
+from lamina.api.errors import Handler, error_response
+from lamina.errors import AccessDenied, ApiError, ResourceNotFound
+from lamina.iam import denial
+from lamina.iam.actions import json as json_actions
+from lamina.iam.actions import lambda_api, rest, s3
+from lamina.iam.actions import query as query_actions
+from lamina.iam.actions.operation import Operation, Wire, resource_account
+from lamina.iam.context import context_of, requester_of
+from lamina.iam.errors import QueryAccessDenied
+from lamina.iam.evaluate import Decision, Request, decide
+from lamina.iam.policy import Policy, PolicyKind
+from lamina.identity.principals import Caller, PrincipalKind, caller_of
+from lamina.objects import routing, wire
+from lamina.objects.errors import AccessDenied as S3AccessDenied
+from lamina.objects.operations import operation as s3_operation
+from lamina.queues.errors import SqsError
+
+
+class EventsAccessDenied(ApiError):
+    code = "AccessDeniedException"
+    status = 403
+
+
+class SqsAccessDenied(SqsError):
+    code = "AccessDeniedException"
+    query_code = "AccessDenied"
+    status = 403
+
+
+async def _members(request: web.Request) -> dict[str, object]:
+    raw = await read_body(request)
+    try:
+        body = json.loads(raw) if raw.strip() else {}
+    except (ValueError, RecursionError):
+        return {}  # the service refuses it in its own words
+    return body if isinstance(body, dict) else {}
+
+
+async def operation_of(request: web.Request, caller: Caller, svc: Services) -> Operation | None:
+    """Which operation ``request`` is, by the tables of iam/actions (reading its body if they need it)."""
+    region, account = caller.region, caller.account_id
+    raw_path, _, raw_query = request.raw_path.partition("?")
+    s3_target = routing.target(request.headers.get("Host", ""), raw_path, request.headers.get("Authorization"),
+                               raw_query)  # fmt: skip
+    if s3_target is not None:
+        name = s3_operation(request.method, s3_target, request.query, "x-amz-copy-source" in request.headers)
+        return s3.operation(name, s3_target.bucket, s3_target.key) if name is not None else None
+    if request.method == "POST" and request.path == "/":
+        target = request.headers.get("X-Amz-Target")
+        if target is not None:
+            return json_actions.operation(target, await _members(request), region, account)
+        params = dict(parse_qsl((await read_body(request)).decode("utf-8", "replace"), keep_blank_values=True))
+        service = query.service_of(request.method, request.path, request.headers) or query.VERSIONS.get(
+            params.get("Version", ""))
+        if service is None:
+            return None
+        principal = caller.principal
+        user = principal.arn.rsplit("/", 1)[-1] if principal.kind is PrincipalKind.USER else None
+        return query_actions.operation(service, params, account, user)
+    found = lambda_api.operation(request.method, request.path, request.query, region, account)
+    if found is not None:
+        if found.action == "lambda:CreateFunction":
+            fn = (await _members(request)).get("FunctionName")
+            found = lambda_api.operation(request.method, request.path, request.query, region, account,
+                                         lambda: fn if isinstance(fn, str) else None)  # fmt: skip
+        return found
+    members = await _members(request) if request.method in ("POST", "PUT") and request.path.startswith("/schedule") \
+        else {}  # fmt: skip
+    return rest.operation(request.method, request.path, request.query, members, region, account)
+
+
+async def _function_policy(svc: Services, op: Operation) -> Policy | None:
+    if op.function is None:
+        return None
+    try:
+        stored = await svc.policies.get(op.function.name, op.function.qualifier)
+    except ResourceNotFound:
+        return None
+    assert svc.iam is not None
+    return svc.iam.policy(svc.policies.render_policy(stored), PolicyKind.RESOURCE)
+
+
+async def decide_operation(svc: Services, caller: Caller, op: Operation, now: datetime) -> tuple[Decision, str]:
+    """The decision for ``op`` (every resource must be allowed) and the resource that was refused."""
+    assert svc.iam is not None
+    principal = caller.principal
+    identity = svc.iam.policies_of(principal)
+    context = context_of(principal, now, op.context)
+    resource_policy: Policy | None = None
+    fetched = False
+    for resource in op.resources:
+        request = Request(requester_of(principal), op.action, resource, resource_account(resource, caller.account_id),
+                          context)  # fmt: skip
+        decision = decide(request, identity)
+        if not decision.allowed or request.resource_account != caller.account_id:
+            if not fetched:
+                resource_policy, fetched = await _function_policy(svc, op), True
+            if resource_policy is not None and decision is not Decision.IDENTITY_DENY:
+                decision = decide(request, identity, resource_policy)
+        if not decision.allowed:
+            return decision, resource
+    return Decision.ALLOW, ""
+
+
+def refusal(request: web.Request, op: Operation, message: str, request_id: str) -> web.Response:
+    """AccessDenied in the shape of the service ``op`` belongs to."""
+    if op.wire is Wire.S3:
+        raw_path = request.raw_path.partition("?")[0]
+        return wire.error(S3AccessDenied("Access Denied"), request_id, raw_path, head=request.method == "HEAD")
+    if op.wire is Wire.QUERY:
+        namespace = "https://sts.amazonaws.com/doc/2011-06-15/" if op.service == "sts" else \
+            "https://iam.amazonaws.com/doc/2010-05-08/"  # fmt: skip
+        return query.error(QueryAccessDenied(message), request_id, namespace)
+    if op.wire is Wire.JSON:
+        prefix = request.headers.get("X-Amz-Target", "").partition(".")[0]
+        content_type = request.app.get(awsjson.CONTENT_TYPES, {}).get(prefix, awsjson.CONTENT_TYPE)
+        error: ApiError = SqsAccessDenied(message) if op.service == "sqs" else EventsAccessDenied(message)
+        return awsjson.render_error(error, request_id, content_type)
+    return error_response(AccessDenied(message), request_id)
+
+
+@web.middleware
+async def authorization(request: web.Request, handler: Handler) -> web.StreamResponse:
+    caller = caller_of(request)
+    if caller is None:
+        return await handler(request)
+    svc = services(request)
+    if svc.iam is None:
+        return await handler(request)
+    op = await operation_of(request, caller, svc)
+    if op is None:
+        return await handler(request)
+    decision, resource = await decide_operation(svc, caller, op, datetime.now(timezone.utc))
+    if decision.allowed:
+        return await handler(request)
+    same = resource_account(resource, caller.account_id) == caller.account_id
+    message = denial.message(caller.principal.arn, op.action, resource, decision, same)
+    return refusal(request, op, message, ids.request_id())
