@@ -49,6 +49,7 @@ from lamina.gateway.rest.serving import RestEndpoints
 from lamina.gateway.rest.service import RestApiService
 from lamina.iam.roles import ExecutionRoles
 from lamina.iam.service import IamService
+from lamina.iam.triggers import TriggerPermissions
 from lamina.invoke.queue import AsyncQueue
 from lamina.iot.service import TopicRules
 from lamina.iot.subscriber import Subscriber, client_id
@@ -184,6 +185,7 @@ class Server:
         http_apis = HttpApis(store, region=s.region, account_id=s.account_id, port=self.port)
         await http_apis.load()
         invoker = Invoker(resolver, scheduler, s)
+        invoker.check_sources_with(TriggerPermissions(policies, s).check)  # triggers need the function's permission
         queue = AsyncQueue(store, invoker, event_configs, s)
         invoker.attach(queue)
         timers = Timers(SystemClock())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -226,3 +227,21 @@ def test_aws_cli(lamina: LaminaProcess, tmp_path: Path) -> None:
     who = aws_cli(lamina.endpoint, "sts", "get-caller-identity")
     assert who.returncode == 0, who.stderr
     assert json.loads(who.stdout) == {"UserId": ACCT, "Account": ACCT, "Arn": f"arn:aws:iam::{ACCT}:root"}
+
+
+def test_triggers_without_a_permission_are_said_and_served_in_the_development_mode(lamina: LaminaProcess,
+                                                                                   fn_name: str) -> None:  # fmt: skip
+    client = lamina.client()
+    fn = deploy(client, fn_name, "def handler(event, context):\n    return {'statusCode': 200, 'body': 'served'}\n")
+    apigw = iam_client(lamina.endpoint, "apigatewayv2")
+    api = apigw.create_api(Name=f"perm-{fn_name}"[:128], ProtocolType="HTTP", Target=fn["FunctionArn"])
+    try:
+        url = f"{lamina.endpoint}/_aws/execute-api/{api['ApiId']}/anything"
+        for _ in range(2):
+            with urllib.request.urlopen(url, timeout=60) as answer:
+                assert answer.read() == b"served"
+        said = [line for line in lamina.output if "apigateway.amazonaws.com invoked" in line and fn_name in line]
+        assert len(said) == 1, said  # once per source
+        assert "AWS would refuse it" in said[0]
+    finally:
+        apigw.delete_api(ApiId=api["ApiId"])

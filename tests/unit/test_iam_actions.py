@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Mapping
 
 import pytest
 
+from lamina.control.policy import build_statement, policy_document
 from lamina.iam import denial
 from lamina.iam.actions import json as json_actions
 from lamina.iam.actions import lambda_api, rest, s3
 from lamina.iam.actions import query as query_actions
 from lamina.iam.actions.operation import FunctionRef, Wire, resource_account
 from lamina.iam.evaluate import Decision
+from lamina.iam.policy import PolicyKind, parse
+from lamina.iam.triggers import decision
+from lamina.invoke.service import InvokeSource
+from lamina.model import FunctionPolicy
 
 R, A = "us-east-1", "111111111111"
 FN = f"arn:aws:lambda:{R}:{A}:function:orders"
@@ -188,3 +194,17 @@ def test_access_denied_messages() -> None:
         "with an explicit deny in a resource-based policy")
     assert denial.message(user, "lambda:InvokeFunction", FN, Decision.IMPLICIT_DENY, False).endswith(
         "because no resource-based policy allows the lambda:InvokeFunction action")
+
+
+def test_trigger_permissions_decision() -> None:
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    rule = f"arn:aws:events:{R}:{A}:rule/nightly"
+    statement = build_statement({"StatementId": "events", "Action": "lambda:InvokeFunction",
+                                 "Principal": "events.amazonaws.com", "SourceArn": rule, "SourceAccount": A}, FN)  # fmt: skip
+    policy = parse(policy_document(FunctionPolicy("orders", "$LATEST", (statement,), "r1")), PolicyKind.RESOURCE)
+    events = InvokeSource("events.amazonaws.com", rule, A)
+    assert decision(events, FN, A, policy, now)
+    assert not decision(InvokeSource("events.amazonaws.com", rule + "-other", A), FN, A, policy, now)
+    assert not decision(InvokeSource("events.amazonaws.com", rule, "999999999999"), FN, A, policy, now)
+    assert not decision(InvokeSource("s3.amazonaws.com", rule, A), FN, A, policy, now)
+    assert not decision(events, FN, A, None, now)  # no policy: no permission
