@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from typing import Awaitable, Callable
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -28,16 +29,21 @@ from lamina.iam import denial
 from lamina.iam.actions import json as json_actions
 from lamina.iam.actions import lambda_api, rest, s3
 from lamina.iam.actions import query as query_actions
-from lamina.iam.actions.operation import Operation, Wire, resource_account
+from lamina.iam.actions.operation import FunctionRef, Operation, Wire, resource_account
 from lamina.iam.context import context_of, requester_of
 from lamina.iam.errors import QueryAccessDenied
 from lamina.iam.evaluate import Decision, Request, decide
 from lamina.iam.policy import Policy, PolicyKind
+from lamina.iam.service import IamService
 from lamina.identity.principals import Caller, PrincipalKind, caller_of
 from lamina.objects import routing, wire
 from lamina.objects.errors import AccessDenied as S3AccessDenied
 from lamina.objects.operations import operation as s3_operation
 from lamina.queues.errors import SqsError
+
+
+# The resource-based policy of a function (None: it has none).
+PolicyOf = Callable[[FunctionRef], Awaitable[Policy | None]]
 
 
 class EventsAccessDenied(ApiError):
@@ -93,22 +99,26 @@ async def operation_of(request: web.Request, caller: Caller, svc: Services) -> O
     return rest.operation(request.method, request.path, request.query, members, region, account)
 
 
-async def _function_policy(svc: Services, op: Operation) -> Policy | None:
-    if op.function is None:
-        return None
-    try:
-        stored = await svc.policies.get(op.function.name, op.function.qualifier)
-    except ResourceNotFound:
-        return None
-    assert svc.iam is not None
-    return svc.iam.policy(svc.policies.render_policy(stored), PolicyKind.RESOURCE)
+def function_policies(svc: Services) -> PolicyOf:
+    """The resource-based policy of the function an operation acts on, read from the control plane."""
+
+    async def policy_of(ref: FunctionRef) -> Policy | None:
+        try:
+            stored = await svc.policies.get(ref.name, ref.qualifier)
+        except ResourceNotFound:
+            return None
+        assert svc.iam is not None
+        return svc.iam.policy(svc.policies.render_policy(stored), PolicyKind.RESOURCE)
+
+    return policy_of
 
 
-async def decide_operation(svc: Services, caller: Caller, op: Operation, now: datetime) -> tuple[Decision, str]:
-    """The decision for ``op`` (every resource must be allowed) and the resource that was refused."""
-    assert svc.iam is not None
+async def decide_operation(iam: IamService, policy_of: PolicyOf, caller: Caller, op: Operation,
+                           now: datetime) -> tuple[Decision, str]:  # fmt: skip
+    """The decision for ``op`` (every resource must be allowed) and the resource that was refused.
+    The function's resource policy is read only if the identity policies do not settle it."""
     principal = caller.principal
-    identity = svc.iam.policies_of(principal)
+    identity = iam.policies_of(principal)
     context = context_of(principal, now, op.context)
     resource_policy: Policy | None = None
     fetched = False
@@ -116,10 +126,10 @@ async def decide_operation(svc: Services, caller: Caller, op: Operation, now: da
         request = Request(requester_of(principal), op.action, resource, resource_account(resource, caller.account_id),
                           context)  # fmt: skip
         decision = decide(request, identity)
-        if not decision.allowed or request.resource_account != caller.account_id:
+        if op.function is not None and (not decision.allowed or request.resource_account != caller.account_id):
             if not fetched:
-                resource_policy, fetched = await _function_policy(svc, op), True
-            if resource_policy is not None and decision is not Decision.IDENTITY_DENY:
+                resource_policy, fetched = await policy_of(op.function), True
+            if decision is not Decision.IDENTITY_DENY:
                 decision = decide(request, identity, resource_policy)
         if not decision.allowed:
             return decision, resource
@@ -154,7 +164,8 @@ async def authorization(request: web.Request, handler: Handler) -> web.StreamRes
     op = await operation_of(request, caller, svc)
     if op is None:
         return await handler(request)
-    decision, resource = await decide_operation(svc, caller, op, datetime.now(timezone.utc))
+    decision, resource = await decide_operation(svc.iam, function_policies(svc), caller, op,
+                                                datetime.now(timezone.utc))  # fmt: skip
     if decision.allowed:
         return await handler(request)
     same = resource_account(resource, caller.account_id) == caller.account_id

@@ -1,0 +1,118 @@
+"""Authorization's decision for verified callers: IAM's real control plane (on the in-memory store),
+the action table's operations, and functions' resource policies as AddPermission builds them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime, timezone
+
+from lamina.api.authorization import decide_operation
+from lamina.control.policy import build_statement, policy_document
+from lamina.iam.actions import lambda_api
+from lamina.iam.actions.operation import FunctionRef, Operation
+from lamina.iam.evaluate import Decision
+from lamina.iam.policy import Policy, PolicyKind, parse
+from lamina.iam.roles import LAMBDA_TRUST
+from lamina.iam.service import IamService
+from lamina.identity.principals import AccessKey, Caller, Principal, PrincipalKind
+from lamina.model import FunctionPolicy
+from lamina.store.memory import MemoryStore
+from lamina.sts.sessions import Sessions
+
+A, B, R = "111111111111", "222222222222", "us-east-1"
+NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+MATRIX = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": "lambda:GetFunction", "Resource": f"arn:aws:lambda:{R}:{A}:function:open"},
+    {"Effect": "Allow", "Action": "lambda:Get*", "Resource": f"arn:aws:lambda:{R}:{A}:function:team-*"},
+    {"Effect": "Deny", "Action": "lambda:*", "Resource": f"arn:aws:lambda:{R}:{A}:function:team-secret"},
+    {"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": "*",
+     "Condition": {"StringEquals": {"aws:PrincipalAccount": A}, "StringLike": {"lambda:FunctionArn": "*:prod-*"}}},
+]}  # fmt: skip
+
+
+def caller(key: AccessKey | None, principal: Principal | None = None) -> Caller:
+    if key is None:
+        assert principal is not None
+        key = AccessKey("AKIAROOT", "secret", principal)
+    return Caller(key, R, "lambda")
+
+
+def op(method: str, path: str, account: str = A) -> Operation:
+    found = lambda_api.operation(method, path, {}, R, account)
+    assert found is not None
+    return found
+
+
+def test_a_policy_matrix_for_a_user_and_a_role_session() -> None:
+    async def scenario() -> None:
+        store = MemoryStore()
+        iam = IamService(store)
+        await iam.create_user(A, "alice")
+        await iam.put_user_policy(A, "alice", "matrix", json.dumps(MATRIX))
+        key = await iam.create_access_key(A, "alice")
+        found = iam.find(key.access_key_id)
+        assert found is not None
+        alice = caller(found)
+
+        async def none(ref: FunctionRef) -> Policy | None:
+            return None
+
+        async def decided(operation: Operation) -> Decision:
+            return (await decide_operation(iam, none, alice, operation, NOW))[0]
+
+        assert await decided(op("GET", "/2015-03-31/functions/open")) is Decision.ALLOW
+        assert await decided(op("DELETE", "/2015-03-31/functions/open")) is Decision.IMPLICIT_DENY
+        assert await decided(op("GET", "/2015-03-31/functions/other")) is Decision.IMPLICIT_DENY
+        assert await decided(op("GET", "/2015-03-31/functions/team-a/configuration")) is Decision.ALLOW  # wildcard
+        assert await decided(op("GET", "/2015-03-31/functions/team-secret")) is Decision.IDENTITY_DENY
+        assert await decided(op("POST", "/2015-03-31/functions/prod-orders/invocations")) is Decision.ALLOW
+        assert await decided(op("POST", "/2015-03-31/functions/dev-orders/invocations")) is Decision.IMPLICIT_DENY
+        # The qualified ARN is not the unqualified one a policy names, as on AWS.
+        assert await decided(op("GET", "/2015-03-31/functions/open:live")) is Decision.IMPLICIT_DENY
+
+        # An inactive key is no key; a role's session has its role's policies.
+        await iam.update_access_key(A, "alice", key.access_key_id, False)
+        assert iam.find(key.access_key_id) is None
+        role = await iam.create_role(A, "reader", LAMBDA_TRUST)
+        await iam.attach_role_policy(A, "reader", "arn:aws:iam::aws:policy/AWSLambda_ReadOnlyAccess")
+        session = await Sessions(store).start(A, role.arn, role.role_id, "s", 900)
+        reader = caller(session.key())
+        listed = op("GET", "/2015-03-31/functions/")
+        assert (await decide_operation(iam, none, reader, listed, NOW))[0] is Decision.ALLOW
+        deleting = op("DELETE", "/2015-03-31/functions/open")
+        assert (await decide_operation(iam, none, reader, deleting, NOW))[0] is Decision.IMPLICIT_DENY
+        await iam.detach_role_policy(A, "reader", "arn:aws:iam::aws:policy/AWSLambda_ReadOnlyAccess")
+        assert (await decide_operation(iam, none, reader, listed, NOW))[0] is Decision.IMPLICIT_DENY
+
+    asyncio.run(scenario())
+
+
+def test_another_accounts_caller_needs_the_functions_permission() -> None:
+    async def scenario() -> None:
+        iam = IamService(MemoryStore())
+        fn = f"arn:aws:lambda:{R}:{A}:function:shared"
+        statement = build_statement({"StatementId": "b", "Action": "lambda:InvokeFunction", "Principal": B}, fn)
+        granted = parse(policy_document(FunctionPolicy("shared", "$LATEST", (statement,), "r")), PolicyKind.RESOURCE)
+        asked: list[FunctionRef] = []
+
+        async def policy_of(ref: FunctionRef) -> Policy | None:
+            asked.append(ref)
+            return granted if ref.name == "shared" else None
+
+        b_root = caller(None, Principal(B, f"arn:aws:iam::{B}:root", B, PrincipalKind.ROOT))
+        a_root = caller(None, Principal(A, f"arn:aws:iam::{A}:root", A, PrincipalKind.ROOT))
+        invoke = op("POST", f"/2015-03-31/functions/{fn}/invocations", B)
+        assert (await decide_operation(iam, policy_of, b_root, invoke, NOW)) == (Decision.ALLOW, "")
+        assert asked == [FunctionRef("shared", None)]
+        other = op("POST", f"/2015-03-31/functions/arn:aws:lambda:{R}:{A}:function:private/invocations", B)
+        assert (await decide_operation(iam, policy_of, b_root, other, NOW))[0] is Decision.IMPLICIT_DENY
+        get = op("GET", f"/2015-03-31/functions/{fn}", B)
+        assert (await decide_operation(iam, policy_of, b_root, get, NOW))[0] is Decision.IMPLICIT_DENY
+        # The owner's root needs no policy, and no policy is read for it.
+        asked.clear()
+        assert (await decide_operation(iam, policy_of, a_root, op("GET", "/2015-03-31/functions/shared"), NOW))[0] \
+            is Decision.ALLOW  # fmt: skip
+        assert asked == []
+
+    asyncio.run(scenario())
