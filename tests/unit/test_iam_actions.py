@@ -208,3 +208,9 @@ def test_trigger_permissions_decision() -> None:
     assert not decision(InvokeSource("events.amazonaws.com", rule, "999999999999"), FN, A, policy, now)
     assert not decision(InvokeSource("s3.amazonaws.com", rule, A), FN, A, policy, now)
     assert not decision(events, FN, A, None, now)  # no policy: no permission
+
+
+def test_function_url_operations() -> None:
+    op = lambda_api.function_url_operation("orders", "live", "AWS_IAM", R, A)
+    assert (op.action, op.resources) == ("lambda:InvokeFunctionUrl", (FN + ":live",))
+    assert op.context["lambda:FunctionUrlAuthType"] == "AWS_IAM" and op.function == FunctionRef("orders", "live")

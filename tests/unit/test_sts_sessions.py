@@ -141,3 +141,19 @@ def test_execution_roles() -> None:
         await lenient.check(people.arn)  # untrusting, but the development mode lets it be
 
     asyncio.run(scenario())
+
+
+def test_concurrent_functions_share_the_role_made_for_them_and_old_functions_get_theirs() -> None:
+    async def scenario() -> None:
+        store = MemoryStore()
+        iam = IamService(store)
+        roles = ExecutionRoles(iam, development_mode=True)
+        arn = f"arn:aws:iam::{ACCT}:role/shared"
+        await asyncio.gather(*(roles.check(arn) for _ in range(5)))  # none is refused for the others' creation
+        assert iam.find_role(arn) is not None
+        # A function whose role was never made (stored before roles were checked) gets credentials all the same.
+        credentials = FunctionCredentials(iam, Sessions(store), Settings())
+        key = await credentials.assume_role(f"arn:aws:iam::{ACCT}:role/older", "fn", 900)
+        assert key.principal.role_arn == f"arn:aws:iam::{ACCT}:role/older"
+
+    asyncio.run(scenario())

@@ -39,8 +39,10 @@ class ExecutionRoles:
             try:
                 await self._iam.create_role(account, name, LAMBDA_TRUST, path=path,
                                             description="Created by Lamina for a function (development mode)")  # fmt: skip
-            except EntityAlreadyExists:  # another path, or created meanwhile: it is the caller's to fix
-                raise InvalidParameterValue(CANNOT_ASSUME) from None
+            except EntityAlreadyExists:
+                if self._iam.find_role(role_arn) is not None:  # another CreateFunction made it meanwhile
+                    return
+                raise InvalidParameterValue(CANNOT_ASSUME) from None  # a role of that name on another path
             await self._iam.attach_role_policy(account, name, BASIC_EXECUTION_ROLE)
             log.warning("role %s did not exist: created it, trusting lambda.amazonaws.com, with "
                         "AWSLambdaBasicExecutionRole attached (development mode)", role_arn)  # fmt: skip

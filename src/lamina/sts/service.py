@@ -17,6 +17,7 @@ from typing import Callable
 from lamina.iam.context import context_of, requester_of, service_requester
 from lamina.iam.errors import NoSuchEntity, QueryAccessDenied, QueryValidationError, constraint
 from lamina.iam.evaluate import Request, trusts
+from lamina.iam.roles import ExecutionRoles
 from lamina.iam.service import IamService
 from lamina.identity.principals import AccessKey, Principal, PrincipalKind
 from lamina.settings import Settings
@@ -106,6 +107,10 @@ class FunctionCredentials:
 
     async def assume_role(self, role_arn: str, session_name: str, duration_seconds: int) -> AccessKey:
         role = self._iam.find_role(role_arn)
+        if role is None and self._settings.development_mode:
+            # A function made before its role was checked (an older data directory): made now, said so.
+            await ExecutionRoles(self._iam, development_mode=True).check(role_arn)
+            role = self._iam.find_role(role_arn)
         if role is None:
             raise NoSuchEntity(f"The role with name {role_arn.rsplit('/', 1)[-1]} cannot be found.")
         request = Request(service_requester(LAMBDA), "sts:AssumeRole", role.arn, role.account,

@@ -125,3 +125,13 @@ def operation(method: str, path: str, query: Mapping[str, str], region: str, acc
             return Operation(action, (arn,), Wire.REST_JSON)
         return Operation(action, (unquote(groups["arn"]),), Wire.REST_JSON)
     return None
+
+
+def function_url_operation(function: str, qualifier: str | None, auth_type: str, region: str,
+                           account: str) -> Operation:  # fmt: skip
+    """A request to a function URL: ``lambda:InvokeFunctionUrl`` on the function (qualified as the
+    URL is), with ``lambda:FunctionUrlAuthType`` (AWS_IAM or NONE) among its condition keys."""
+    arn, name, qualifier = function_arn(function, region, account, qualifier)
+    return Operation("lambda:InvokeFunctionUrl", (arn,), Wire.REST_JSON,
+                     {"lambda:FunctionArn": arn, "lambda:FunctionUrlAuthType": auth_type},
+                     FunctionRef(name, qualifier))  # fmt: skip
