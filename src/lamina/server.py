@@ -82,6 +82,7 @@ from lamina.store.code import CodeStore
 from lamina.store.overlay import LayerOverlays
 from lamina.store.sqlite import SqliteStore
 from lamina.sts.service import FunctionCredentials, StsService
+from lamina.sts.keyring import IssuedKeys
 from lamina.sts.sessions import Sessions
 
 log = logging.getLogger("lamina")
@@ -99,6 +100,7 @@ class Server:
         self._svc: Services | None = None
         self._force: asyncio.Event | None = None  # set: stop waiting for invocations to drain
         self.credentials: FunctionCredentials | None = None  # functions' credentials (sts/service.py)
+        self.issued_keys: IssuedKeys | None = None  # the keys IAM and STS issued (sts/keyring.py)
 
     @property
     def services(self) -> Services:
@@ -162,6 +164,7 @@ class Server:
         await sessions.load()  # expired sessions are pruned
         functions.check_roles_with(ExecutionRoles(iam, s.development_mode).check)
         sts = StsService(iam, sessions, s)
+        self.issued_keys = IssuedKeys(iam, sessions)  # identity.principals.KeyRing: IAM users' and STS sessions' keys
         self.credentials = FunctionCredentials(iam, sessions, s)  # identity.principals.CredentialIssuer
         parts.started("the functions' code preparation", functions.close)
         provider = LocalProvider(ctx, runtimes, functions.files)

@@ -18,6 +18,7 @@ from lamina.iam.service import IamService
 from lamina.identity.principals import AccessKey, Caller, Principal, PrincipalKind
 from lamina.model import FunctionPolicy
 from lamina.store.memory import MemoryStore
+from lamina.sts.keyring import IssuedKeys
 from lamina.sts.sessions import Sessions
 
 A, B, R = "111111111111", "222222222222", "us-east-1"
@@ -114,5 +115,53 @@ def test_another_accounts_caller_needs_the_functions_permission() -> None:
         assert (await decide_operation(iam, policy_of, a_root, op("GET", "/2015-03-31/functions/shared"), NOW))[0] \
             is Decision.ALLOW  # fmt: skip
         assert asked == []
+
+    asyncio.run(scenario())
+
+
+def test_giving_a_function_a_role_needs_pass_role() -> None:
+    async def scenario() -> None:
+        iam = IamService(MemoryStore())
+        role = f"arn:aws:iam::{A}:role/worker"
+
+        async def none(ref: FunctionRef) -> Policy | None:
+            return None
+
+        async def decisions(user: str) -> list[Decision]:
+            found = iam.find((await iam.create_access_key(A, user)).access_key_id)
+            assert found is not None
+            create = lambda_api.passing_role(op("POST", "/2015-03-31/functions"), role)
+            assert [o.action for o in create.all()] == ["lambda:CreateFunction", "iam:PassRole"]
+            return [(await decide_operation(iam, none, caller(found), o, NOW))[0] for o in create.all()]
+
+        await iam.create_user(A, "full")
+        await iam.attach_user_policy(A, "full", "arn:aws:iam::aws:policy/AWSLambda_FullAccess")
+        assert await decisions("full") == [Decision.ALLOW, Decision.ALLOW]  # PassRole to lambda.amazonaws.com
+        await iam.create_user(A, "lambda-only")
+        await iam.put_user_policy(A, "lambda-only", "p", json.dumps(
+            {"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "lambda:*", "Resource": "*"}}))
+        assert await decisions("lambda-only") == [Decision.ALLOW, Decision.IMPLICIT_DENY]
+        assert lambda_api.passing_role(op("GET", "/2015-03-31/functions/x"), None).also == ()
+
+    asyncio.run(scenario())
+
+
+def test_the_key_ring_of_issued_keys() -> None:
+    async def scenario() -> None:
+        store = MemoryStore()
+        iam, sessions = IamService(store), Sessions(store)
+        await iam.create_user(A, "alice")
+        key = await iam.create_access_key(A, "alice")
+        role = await iam.create_role(A, "r", LAMBDA_TRUST)
+        session = await sessions.start(A, role.arn, role.role_id, "s", 900)
+        ring = IssuedKeys(iam, sessions)
+        user_key = ring.find(key.access_key_id)
+        assert user_key is not None and user_key.principal.kind is PrincipalKind.USER
+        assert user_key.principal.arn == f"arn:aws:iam::{A}:user/alice" and user_key.session_token is None
+        temporary = ring.find(session.access_key_id)
+        assert temporary is not None and temporary.session_token == session.token
+        assert ring.find("AKIANOSUCHKEY0000000") is None and ring.find("ASIANOSUCHKEY0000000") is None
+        await iam.delete_access_key(A, "alice", key.access_key_id)
+        assert ring.find(key.access_key_id) is None
 
     asyncio.run(scenario())

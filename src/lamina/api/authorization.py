@@ -88,11 +88,15 @@ async def operation_of(request: web.Request, caller: Caller, svc: Services) -> O
         user = principal.arn.rsplit("/", 1)[-1] if principal.kind is PrincipalKind.USER else None
         return query_actions.operation(service, params, account, user)
     found = lambda_api.operation(request.method, request.path, request.query, region, account)
-    if found is not None:
+    if found is not None and found.action in ("lambda:CreateFunction", "lambda:UpdateFunctionConfiguration"):
+        members = await _members(request)
+        fn, role = members.get("FunctionName"), members.get("Role")
         if found.action == "lambda:CreateFunction":
-            fn = (await _members(request)).get("FunctionName")
             found = lambda_api.operation(request.method, request.path, request.query, region, account,
                                          lambda: fn if isinstance(fn, str) else None)  # fmt: skip
+        if found is not None:
+            found = lambda_api.passing_role(found, role if isinstance(role, str) else None)
+    if found is not None:
         return found
     members = await _members(request) if request.method in ("POST", "PUT") and request.path.startswith("/schedule") \
         else {}  # fmt: skip
@@ -164,10 +168,11 @@ async def authorization(request: web.Request, handler: Handler) -> web.StreamRes
     op = await operation_of(request, caller, svc)
     if op is None:
         return await handler(request)
-    decision, resource = await decide_operation(svc.iam, function_policies(svc), caller, op,
-                                                datetime.now(timezone.utc))  # fmt: skip
-    if decision.allowed:
-        return await handler(request)
-    same = resource_account(resource, caller.account_id) == caller.account_id
-    message = denial.message(caller.principal.arn, op.action, resource, decision, same)
-    return refusal(request, op, message, ids.request_id())
+    now = datetime.now(timezone.utc)
+    for needed in op.all():
+        decision, resource = await decide_operation(svc.iam, function_policies(svc), caller, needed, now)
+        if not decision.allowed:
+            same = resource_account(resource, caller.account_id) == caller.account_id
+            message = denial.message(caller.principal.arn, needed.action, resource, decision, same)
+            return refusal(request, op, message, ids.request_id())
+    return await handler(request)

@@ -127,6 +127,15 @@ def operation(method: str, path: str, query: Mapping[str, str], region: str, acc
     return None
 
 
+def passing_role(op: Operation, role: str | None) -> Operation:
+    """``op`` (CreateFunction, UpdateFunctionConfiguration) giving the function ``role``: it also needs
+    ``iam:PassRole`` on the role, with ``iam:PassedToService`` lambda.amazonaws.com, as on AWS."""
+    if not role:
+        return op
+    passes = Operation("iam:PassRole", (role,), op.wire, {"iam:PassedToService": "lambda.amazonaws.com"})
+    return Operation(op.action, op.resources, op.wire, op.context, op.function, (*op.also, passes))
+
+
 def function_url_operation(function: str, qualifier: str | None, auth_type: str, region: str,
                            account: str) -> Operation:  # fmt: skip
     """A request to a function URL: ``lambda:InvokeFunctionUrl`` on the function (qualified as the

@@ -31,6 +31,10 @@ class Operation:
     wire: Wire
     context: Mapping[str, str] = field(default_factory=dict)  # the operation's own condition keys
     function: FunctionRef | None = None  # whose resource policy to consult (Lambda's operations on a function)
+    also: tuple[Operation, ...] = ()  # what the request needs besides (iam:PassRole for a function's role)
+
+    def all(self) -> tuple[Operation, ...]:
+        return (self, *self.also)
 
     @property
     def service(self) -> str:
