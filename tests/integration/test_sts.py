@@ -60,3 +60,17 @@ def test_aws_cli_assume_role(lamina: LaminaProcess) -> None:
     refused = aws_cli(lamina.endpoint, "sts", "assume-role", "--role-arn", f"arn:aws:iam::{ACCT}:role/sts-none",
                       "--role-session-name", "cli")  # fmt: skip
     assert refused.returncode != 0 and "AccessDenied" in refused.stderr
+
+
+def test_a_trust_policy_may_require_an_external_id(lamina: LaminaProcess) -> None:
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": ACCT}, "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"sts:ExternalId": "s3cret"}}}]}  # fmt: skip
+    role = iam_client(lamina.endpoint).create_role(RoleName="sts-external",
+                                                   AssumeRolePolicyDocument=json.dumps(trust))["Role"]  # fmt: skip
+    sts = iam_client(lamina.endpoint, "sts")
+    assert sts.assume_role(RoleArn=role["Arn"], RoleSessionName="partner", ExternalId="s3cret")["Credentials"]
+    for wrong in ({"ExternalId": "guess"}, {}):
+        with pytest.raises(ClientError) as raised:
+            sts.assume_role(RoleArn=role["Arn"], RoleSessionName="partner", **wrong)
+        assert error_of(raised)[0] == "AccessDenied"

@@ -66,9 +66,10 @@ class StsService:
         self._now = now or (lambda: datetime.now(timezone.utc))
 
     async def assume_role(self, caller: Principal, role_arn: str | None, session_name: str | None,
-                          duration: str | None) -> Session:  # fmt: skip
+                          duration: str | None, external_id: str | None = None) -> Session:  # fmt: skip
         """AssumeRole for ``caller``: AccessDenied (as STS words it, whether or not the role
-        exists) unless the role's trust policy lets the caller in."""
+        exists) unless the role's trust policy lets the caller in; its conditions may name
+        ``sts:ExternalId`` and ``sts:RoleSessionName``."""
         if role_arn is None:
             raise QueryValidationError("1 validation error detected: Value null at 'roleArn' failed to satisfy "
                                        "constraint: Member must not be null")  # fmt: skip
@@ -81,8 +82,9 @@ class StsService:
         role = self._iam.find_role(role_arn)
         if role is None:
             raise denied
+        keys = {"sts:RoleSessionName": name, **({"sts:ExternalId": external_id} if external_id is not None else {})}
         request = Request(requester_of(caller), "sts:AssumeRole", role.arn, role.account,
-                          context_of(caller, self._now()))  # fmt: skip
+                          context_of(caller, self._now(), keys))  # fmt: skip
         if not trusts(self._iam.trust_policy(role), request, self._iam.policies_of(caller)):
             raise denied
         if caller.kind is PrincipalKind.ASSUMED_ROLE and seconds > CHAINED_MAX:
