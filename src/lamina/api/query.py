@@ -119,7 +119,7 @@ def service_of(method: str, path: str, headers: Mapping[str, str]) -> str | None
     return None
 
 
-def _render(value: XmlValue) -> str:
+def render(value: XmlValue) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -129,12 +129,12 @@ def _render(value: XmlValue) -> str:
     if isinstance(value, datetime):
         return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, Mapping):
-        return "".join(f"<{k}>{_render(v)}</{k}>" for k, v in value.items() if v is not None)
-    return "".join(f"<member>{_render(v)}</member>" for v in value)
+        return "".join(f"<{k}>{render(v)}</{k}>" for k, v in value.items() if v is not None)
+    return "".join(f"<member>{render(v)}</member>" for v in value)
 
 
 def answer(service: QueryService, action: str, result: XmlStruct | None, request_id: str) -> web.Response:
-    inner = f"<{action}Result>{_render(result)}</{action}Result>" if result is not None else ""
+    inner = f"<{action}Result>{render(result)}</{action}Result>" if result is not None else ""
     body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<{action}Response xmlns="{service.namespace}">{inner}'
             f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></{action}Response>")  # fmt: skip
     return web.Response(body=body.encode(), content_type="text/xml", headers={"x-amzn-RequestId": request_id})
