@@ -188,8 +188,8 @@ class Deliverer:
         if function is not None and function.is_local(self._settings):
             try:
                 source = InvokeSource("events.amazonaws.com", rule.arn, self._settings.account_id)
-                await self._invoker.invoke(InvokeRequest(target.arn, target.input.render(doc, rule), invocation_type=EVENT,
-                                                         source=source))  # fmt: skip
+                payload = target.input.render(doc, rule)
+                await self._invoker.invoke(InvokeRequest(target.arn, payload, invocation_type=EVENT, source=source))
             except ResourceNotFound as exc:
                 return _Failure(retry.NO_RESOURCE, exc.message)
             except TooManyRequests as exc:

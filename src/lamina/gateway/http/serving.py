@@ -144,8 +144,8 @@ class HttpApiEndpoints:
             payload = jsonwrite.compact(build(req, ctx, now_ms))
         else:
             payload = await asyncio.to_thread(lambda: jsonwrite.compact(build(req, ctx, now_ms)))
-        source = InvokeSource("apigateway.amazonaws.com", route_arn(svc.settings.region, ctx.account_id, api_id, ctx.stage,
-                                                                    req.method, ctx.resource), ctx.account_id)  # fmt: skip
+        route = route_arn(svc.settings.region, ctx.account_id, api_id, ctx.stage, req.method, ctx.resource)
+        source = InvokeSource("apigateway.amazonaws.com", route, ctx.account_id)
         call = InvokeRequest(function=integration.function_arn, payload=payload, request_id=request_id, built=True,
                              source=source)  # fmt: skip
         try:
