@@ -214,3 +214,10 @@ def test_function_url_operations() -> None:
     op = lambda_api.function_url_operation("orders", "live", "AWS_IAM", R, A)
     assert (op.action, op.resources) == ("lambda:InvokeFunctionUrl", (FN + ":live",))
     assert op.context["lambda:FunctionUrlAuthType"] == "AWS_IAM" and op.function == FunctionRef("orders", "live")
+
+
+def test_invoke_operations_as_the_front_door_asks() -> None:
+    op = lambda_api.invoke_operation("orders:live", None, R, A)
+    assert (op.action, op.resources, op.function) == ("lambda:InvokeFunction", (FN + ":live",), FunctionRef("orders", "live"))
+    other = lambda_api.invoke_operation("arn:aws:lambda:eu-west-1:222222222222:function:x", "3", R, A)
+    assert other.resources == ("arn:aws:lambda:eu-west-1:222222222222:function:x:3",)

@@ -140,6 +140,23 @@ async def decide_operation(iam: IamService, policy_of: PolicyOf, caller: Caller,
     return Decision.ALLOW, ""
 
 
+async def invoke_refusal(svc: Services, caller: Caller, function: str, qualifier: str | None) -> ApiError | None:
+    """Why ``caller`` may not Invoke ``function`` (AccessDeniedException), or None: for the Invokes
+    the front door answers ahead of this middleware. The root of the function's account is
+    allowed without evaluating anything (a function's policy allows, never denies)."""
+    if svc.iam is None:
+        return None
+    op = lambda_api.invoke_operation(function, qualifier, caller.region, caller.account_id)
+    principal = caller.principal
+    if principal.kind is PrincipalKind.ROOT and resource_account(op.resources[0], "") == principal.account_id:
+        return None
+    decision, resource = await decide_operation(svc.iam, function_policies(svc), caller, op, datetime.now(timezone.utc))
+    if decision.allowed:
+        return None
+    same = resource_account(resource, caller.account_id) == caller.account_id
+    return AccessDenied(denial.message(principal.arn, op.action, resource, decision, same))
+
+
 def refusal(request: web.Request, op: Operation, message: str, request_id: str) -> web.Response:
     """AccessDenied in the shape of the service ``op`` belongs to."""
     if op.wire is Wire.S3:

@@ -144,3 +144,11 @@ def function_url_operation(function: str, qualifier: str | None, auth_type: str,
     return Operation("lambda:InvokeFunctionUrl", (arn,), Wire.REST_JSON,
                      {"lambda:FunctionArn": arn, "lambda:FunctionUrlAuthType": auth_type},
                      FunctionRef(name, qualifier))  # fmt: skip
+
+
+def invoke_operation(function: str, qualifier: str | None, region: str, account: str) -> Operation:
+    """Invoke, as a path names its function (name, partial ARN or ARN, with ``:qualifier``) and
+    the ``Qualifier`` query parameter: what the front door asks for the Invokes it answers."""
+    arn, name, qualifier = function_arn(function, region, account, qualifier)
+    return Operation("lambda:InvokeFunction", (arn,), Wire.REST_JSON, {"lambda:FunctionArn": arn},
+                     FunctionRef(name, qualifier))  # fmt: skip
