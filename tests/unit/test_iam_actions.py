@@ -221,3 +221,7 @@ def test_invoke_operations_as_the_front_door_asks() -> None:
     assert (op.action, op.resources, op.function) == ("lambda:InvokeFunction", (FN + ":live",), FunctionRef("orders", "live"))
     other = lambda_api.invoke_operation("arn:aws:lambda:eu-west-1:222222222222:function:x", "3", R, A)
     assert other.resources == ("arn:aws:lambda:eu-west-1:222222222222:function:x:3",)
+
+
+def test_aws_managed_policies_are_every_accounts() -> None:
+    assert resource_account("arn:aws:iam::aws:policy/AdministratorAccess", A) == A

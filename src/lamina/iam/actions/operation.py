@@ -42,6 +42,7 @@ class Operation:
 
 
 def resource_account(resource: str, default: str) -> str:
-    """The account an ARN names (its fifth part); ``default`` for ``*`` and ARNs without one (S3's)."""
+    """The account an ARN names (its fifth part); ``default`` for ``*``, ARNs without one (S3's) and
+    AWS's own (``arn:aws:iam::aws:policy/...``: AWS managed policies, readable by every account)."""
     parts = resource.split(":", 5)
-    return parts[4] if len(parts) == 6 and parts[4] else default
+    return parts[4] if len(parts) == 6 and parts[4] and parts[4] != "aws" else default
