@@ -77,12 +77,13 @@ def operation(method: str, path: str, query: Mapping[str, str], members: Mapping
         return _iot(method, path, region, account)
     if path.startswith(("/restapis", "/v2/apis", "/v2/tags", "/v2/domainnames")):
         return Operation(f"apigateway:{method}", (f"arn:aws:apigateway:{region}::{path}",), Wire.REST_JSON)
-    if path.startswith("/tags/") and method in _TAG_ACTIONS:
+    if path.startswith("/tags/"):
         arn = unquote(path[len("/tags/"):])
         service = arn.split(":")[2] if arn.count(":") >= 5 else ""
         if service == "apigateway":
             return Operation(f"apigateway:{method}", (f"arn:aws:apigateway:{region}::/tags/{arn}",), Wire.REST_JSON)
-        return Operation(f"scheduler:{_TAG_ACTIONS[method]}", (arn,), Wire.REST_JSON)
+        # Any other method is answered with an error; decided as the most a tag change may do.
+        return Operation(f"scheduler:{_TAG_ACTIONS.get(method, 'TagResource')}", (arn,), Wire.REST_JSON)
     if path.startswith("/lamina/v1/"):
         if path == "/lamina/v1/health":
             return None
