@@ -62,7 +62,7 @@ from lamina.objects.notifications.wakes import Wakes
 from lamina.objects.files import Bodies
 from lamina.objects.service import ObjectStore
 from lamina.invoke.resolver import Resolver
-from lamina.invoke.service import InvokeRequest, Invoker
+from lamina.invoke.service import InvokeRequest, InvokeSource, Invoker
 from lamina.schedules.clock import SystemClock
 from lamina.schedules.delivery import Delivery
 from lamina.schedules.firing import Timers
@@ -210,7 +210,12 @@ class Server:
         await rest_apis.load()
         iot = TopicRules(store, s)
         await iot.load()
-        mqtt = Subscriber(s.mqtt_url, client_id(data), iot, invoke_event) if s.mqtt_url is not None else None
+
+        async def invoke_for_rule(function: str, payload: bytes, rule_arn: str) -> None:
+            source = InvokeSource("iot.amazonaws.com", rule_arn, s.account_id)  # AWS IoT needs the permission
+            await invoker.invoke(InvokeRequest(function=function, payload=payload, invocation_type="Event", source=source))
+
+        mqtt = Subscriber(s.mqtt_url, client_id(data), iot, invoke_for_rule) if s.mqtt_url is not None else None
         if mqtt is None:
             _say_rules_need_a_broker(iot)
         objects = ObjectStore(store, Bodies(data / "objects"), notifications)
