@@ -245,3 +245,38 @@ def test_triggers_without_a_permission_are_said_and_served_in_the_development_mo
         assert "AWS would refuse it" in said[0]
     finally:
         apigw.delete_api(ApiId=api["ApiId"])
+
+
+def test_customer_managed_policies(lamina: LaminaProcess) -> None:
+    iam = iam_client(lamina.endpoint)
+    policy = iam.create_policy(PolicyName="it-read-functions", Path="/team/", PolicyDocument=json.dumps(READ_FUNCTIONS),
+                               Description="reads functions")["Policy"]  # fmt: skip
+    arn = f"arn:aws:iam::{ACCT}:policy/team/it-read-functions"
+    assert policy["Arn"] == arn and policy["PolicyId"].startswith("ANPA") and policy["DefaultVersionId"] == "v1"
+    with pytest.raises(ClientError) as raised:
+        iam.create_policy(PolicyName="it-read-functions", PolicyDocument=json.dumps(READ_FUNCTIONS))
+    assert error_of(raised) == ("EntityAlreadyExists", "A policy called it-read-functions already exists. Duplicate "
+                                "names are not allowed.", 409)  # fmt: skip
+    with pytest.raises(ClientError) as raised:
+        iam.create_policy(PolicyName="it-bad", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "lambda:*", "Resource": "*", "Principal": "*"}]}))  # fmt: skip
+    assert error_of(raised) == ("MalformedPolicyDocument", "Policy document should not specify a principal.", 400)
+    assert iam.get_policy_version(PolicyArn=arn, VersionId="v1")["PolicyVersion"]["Document"] == READ_FUNCTIONS
+
+    iam.create_role(RoleName="it-uses-policy", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))
+    iam.attach_role_policy(RoleName="it-uses-policy", PolicyArn=arn)
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["AttachmentCount"] == 1
+    local = iam.list_policies(Scope="Local", OnlyAttached=True)["Policies"]
+    assert [p["Arn"] for p in local if p["PolicyName"].startswith("it-")] == [arn]
+    assert BASIC in [p["Arn"] for p in iam.list_policies(Scope="AWS")["Policies"]]
+    with pytest.raises(ClientError) as raised:
+        iam.delete_policy(PolicyArn=arn)
+    assert error_of(raised) == ("DeleteConflict", "Cannot delete a policy attached to entities.", 409)
+    iam.detach_role_policy(RoleName="it-uses-policy", PolicyArn=arn)
+    iam.delete_policy(PolicyArn=arn)
+    with pytest.raises(ClientError) as raised:
+        iam.get_policy(PolicyArn=arn)
+    assert error_of(raised)[0] == "NoSuchEntity"
+    with pytest.raises(ClientError) as raised:
+        iam.attach_role_policy(RoleName="it-uses-policy", PolicyArn=arn)
+    assert error_of(raised)[0] == "NoSuchEntity"

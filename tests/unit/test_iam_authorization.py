@@ -7,10 +7,13 @@ import asyncio
 import json
 from datetime import datetime, timezone
 
+import pytest
+
 from lamina.api.authorization import decide_operation
 from lamina.control.policy import build_statement, policy_document
 from lamina.iam.actions import lambda_api
 from lamina.iam.actions.operation import FunctionRef, Operation
+from lamina.iam.errors import NoSuchEntity
 from lamina.iam.evaluate import Decision
 from lamina.iam.policy import Policy, PolicyKind, parse
 from lamina.iam.roles import LAMBDA_TRUST
@@ -163,5 +166,29 @@ def test_the_key_ring_of_issued_keys() -> None:
         assert ring.find("AKIANOSUCHKEY0000000") is None and ring.find("ASIANOSUCHKEY0000000") is None
         await iam.delete_access_key(A, "alice", key.access_key_id)
         assert ring.find(key.access_key_id) is None
+
+    asyncio.run(scenario())
+
+
+def test_customer_managed_policies_apply_to_those_they_are_attached_to() -> None:
+    async def scenario() -> None:
+        iam = IamService(MemoryStore())
+        policy = await iam.create_policy(A, "get-open", json.dumps(MATRIX))
+        assert policy.arn == f"arn:aws:iam::{A}:policy/get-open"
+        await iam.create_user(A, "carol")
+        found = iam.find((await iam.create_access_key(A, "carol")).access_key_id)
+        assert found is not None
+
+        async def none(ref: FunctionRef) -> Policy | None:
+            return None
+
+        get_open = op("GET", "/2015-03-31/functions/open")
+        assert (await decide_operation(iam, none, caller(found), get_open, NOW))[0] is Decision.IMPLICIT_DENY
+        await iam.attach_user_policy(A, "carol", policy.arn)
+        assert (await decide_operation(iam, none, caller(found), get_open, NOW))[0] is Decision.ALLOW
+        # Another account's policy is not attachable here.
+        other = await iam.create_policy(B, "theirs", json.dumps(MATRIX))
+        with pytest.raises(NoSuchEntity):
+            await iam.attach_user_policy(A, "carol", other.arn)
 
     asyncio.run(scenario())

@@ -1,6 +1,7 @@
 """IAM's API over the query protocol (api/query.py): roles, their inline and managed policies,
 users, their policies and access keys, and the AWS managed policies Lamina knows (GetPolicy,
-GetPolicyVersion). Documents are answered URL-encoded, as IAM does (botocore decodes them).
+GetPolicyVersion), and the account's own managed policies (CreatePolicy, DeletePolicy,
+ListPolicies; one version each). Documents are answered URL-encoded, as IAM does (botocore decodes them).
 Entities are the caller's account's."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from urllib.parse import quote
 from lamina.api.query import Call, Operation, QueryService, XmlStruct
 from lamina.iam import managed
 from lamina.iam.errors import InvalidInput, NoSuchEntity, QueryValidationError, constraint
-from lamina.iam.model import Role, User, UserKey, max_session
+from lamina.iam.model import CustomerPolicy, Role, User, UserKey, max_session
 from lamina.iam.service import IamService
 from lamina.identity.principals import PrincipalKind
 
@@ -184,30 +185,63 @@ async def list_attached_role_policies(call: Call) -> XmlStruct:
 # -- managed policies -----------------------------------------------------------------------------
 
 
-def _managed(call: Call) -> managed.ManagedPolicy:
+def _policy(call: Call) -> managed.ManagedPolicy | CustomerPolicy:
     arn = call.params.required("PolicyArn")
-    policy = managed.find(arn)
+    policy = _iam(call).find_policy(call.caller.account_id, arn)
     if policy is None:
         raise NoSuchEntity(f"Policy {arn} does not exist or is not attachable.")
     return policy
 
 
+def policy_shape(policy: managed.ManagedPolicy | CustomerPolicy, attachments: int) -> XmlStruct:
+    return {"PolicyName": policy.name, "PolicyId": policy.policy_id, "Arn": policy.arn, "Path": policy.path,
+            "DefaultVersionId": "v1", "AttachmentCount": attachments, "PermissionsBoundaryUsageCount": 0,
+            "IsAttachable": True, "Description": policy.description, "CreateDate": policy.created,
+            "UpdateDate": policy.created}  # fmt: skip
+
+
+async def create_policy(call: Call) -> XmlStruct:
+    p = call.params
+    policy = await _iam(call).create_policy(call.caller.account_id, p.get("PolicyName"), p.get("PolicyDocument"),
+                                            p.get("Path"), p.get("Description"))  # fmt: skip
+    return {"Policy": policy_shape(policy, 0)}
+
+
 async def get_policy(call: Call) -> XmlStruct:
-    policy = _managed(call)
-    return {"Policy": {"PolicyName": policy.name, "PolicyId": policy.policy_id, "Arn": policy.arn,
-                       "Path": policy.path, "DefaultVersionId": "v1",
-                       "AttachmentCount": _iam(call).attachments(call.caller.account_id, policy.arn),
-                       "PermissionsBoundaryUsageCount": 0, "IsAttachable": True, "Description": policy.description,
-                       "CreateDate": managed.CREATED, "UpdateDate": managed.CREATED}}  # fmt: skip
+    policy = _policy(call)
+    return {"Policy": policy_shape(policy, _iam(call).attachments(call.caller.account_id, policy.arn))}
 
 
 async def get_policy_version(call: Call) -> XmlStruct:
-    policy = _managed(call)
+    policy = _policy(call)
     version = call.params.required("VersionId")
     if version != "v1":
         raise NoSuchEntity(f"Policy {policy.arn} version {version} does not exist or is not attachable.")
     return {"PolicyVersion": {"Document": _document(policy.text), "VersionId": "v1", "IsDefaultVersion": True,
-                              "CreateDate": managed.CREATED}}  # fmt: skip
+                              "CreateDate": policy.created}}  # fmt: skip
+
+
+async def delete_policy(call: Call) -> None:
+    await _iam(call).delete_policy(call.caller.account_id, call.params.required("PolicyArn"))
+
+
+async def list_policies(call: Call) -> XmlStruct:
+    """ListPolicies: Scope All (the default), AWS (the AWS managed policies Lamina knows) or Local
+    (the account's own); PathPrefix; OnlyAttached."""
+    p, iam, account = call.params, _iam(call), call.caller.account_id
+    scope, prefix = p.get("Scope") or "All", p.get("PathPrefix") or "/"
+    if scope not in ("All", "AWS", "Local"):
+        raise constraint(scope, "scope", "Member must satisfy enum value set: [All, AWS, Local]")
+    chosen: list[managed.ManagedPolicy | CustomerPolicy] = []
+    if scope in ("All", "AWS"):
+        chosen += [m for m in managed.BY_ARN.values() if m.path.startswith(prefix)]
+    if scope in ("All", "Local"):
+        chosen += iam.customer_policies(account, prefix)
+    if (p.get("OnlyAttached") or "").lower() == "true":
+        chosen = [c for c in chosen if iam.attachments(account, c.arn)]
+    chosen.sort(key=lambda c: c.name.lower())
+    page, more = _page(chosen, call, lambda c: c.name)
+    return {"Policies": [policy_shape(c, iam.attachments(account, c.arn)) for c in page], **more}
 
 
 # -- users and their keys -------------------------------------------------------------------------
@@ -308,7 +342,8 @@ OPERATIONS: dict[str, Operation] = {
     "PutRolePolicy": put_role_policy, "GetRolePolicy": get_role_policy, "DeleteRolePolicy": delete_role_policy,
     "ListRolePolicies": list_role_policies, "AttachRolePolicy": attach_role_policy,
     "DetachRolePolicy": detach_role_policy, "ListAttachedRolePolicies": list_attached_role_policies,
-    "GetPolicy": get_policy, "GetPolicyVersion": get_policy_version,
+    "GetPolicy": get_policy, "GetPolicyVersion": get_policy_version, "CreatePolicy": create_policy,
+    "DeletePolicy": delete_policy, "ListPolicies": list_policies,
     "CreateUser": create_user, "GetUser": get_user, "DeleteUser": delete_user, "ListUsers": list_users,
     "PutUserPolicy": put_user_policy, "GetUserPolicy": get_user_policy, "DeleteUserPolicy": delete_user_policy,
     "ListUserPolicies": list_user_policies, "AttachUserPolicy": attach_user_policy,

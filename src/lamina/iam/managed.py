@@ -53,6 +53,10 @@ class ManagedPolicy:
     def text(self) -> str:
         return json.dumps(self.document, indent=4)
 
+    @property
+    def created(self) -> datetime:
+        return CREATED
+
     def policy(self) -> Policy:
         return parse(self.text)
 

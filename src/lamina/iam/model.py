@@ -16,7 +16,7 @@ from typing import Mapping, Sequence
 
 from lamina.iam.errors import InvalidInput, LimitExceeded, QueryValidationError, constraint, missing
 
-ROLE_KIND, USER_KIND, KEY_KIND = "iam/role", "iam/user", "iam/key"
+ROLE_KIND, USER_KIND, KEY_KIND, POLICY_KIND = "iam/role", "iam/user", "iam/key", "iam/policy"
 _NAME = re.compile(r"^[\w+=,.@-]+$")
 _PATH = re.compile(r"^(/|/[\x21-\x7e]+/)$")
 MAX_TAGS = 50
@@ -161,6 +161,37 @@ class User:
             created=parse_time(doc["created"]), tags=_tags(doc), inline=_texts(doc, "inline"),
             attached=_strings(doc, "attached"),
         )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CustomerPolicy:
+    """A customer managed policy (CreatePolicy): one version, v1, its document as given."""
+
+    account: str
+    name: str
+    path: str
+    policy_id: str
+    created: datetime
+    text: str
+    description: str | None = None
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:iam::{self.account}:policy{self.path}{self.name}"
+
+    @property
+    def key(self) -> str:
+        return entity_key(self.account, self.name)
+
+    def doc(self) -> dict[str, object]:
+        return {"account": self.account, "name": self.name, "path": self.path, "id": self.policy_id,
+                "created": timestamp(self.created), "document": self.text, "description": self.description}  # fmt: skip
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, object]) -> CustomerPolicy:
+        description = doc.get("description")
+        return cls(str(doc["account"]), str(doc["name"]), str(doc["path"]), str(doc["id"]), parse_time(doc["created"]),
+                   str(doc["document"]), str(description) if description is not None else None)  # fmt: skip
 
 
 @dataclass(frozen=True)

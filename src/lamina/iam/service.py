@@ -19,8 +19,10 @@ from lamina.iam import managed
 from lamina.iam.errors import DeleteConflict, EntityAlreadyExists, InvalidInput, LimitExceeded, NoSuchEntity, missing
 from lamina.iam.model import (
     KEY_KIND,
+    POLICY_KIND,
     ROLE_KIND,
     USER_KIND,
+    CustomerPolicy,
     Role,
     User,
     UserKey,
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 
 MAX_KEYS_PER_USER = 2
 MAX_MANAGED_PER_ENTITY = 20
+MAX_MANAGED_POLICY_BYTES = 6144  # a managed policy's document, without whitespace (IAM's quota)
 
 
 def role_name_of(arn: str) -> tuple[str, str] | None:
@@ -64,11 +67,14 @@ class IamService:
         self._roles: dict[str, Role] = {}
         self._users: dict[str, User] = {}
         self._keys: dict[str, UserKey] = {}
+        self._policies: dict[str, CustomerPolicy] = {}  # customer managed policies, by account/name
         self._parsed: dict[str, Policy] = {}  # a policy document's text -> its parse
         self._lock = asyncio.Lock()
 
     async def load(self) -> None:
-        for kind, load in ((ROLE_KIND, self._load_role), (USER_KIND, self._load_user), (KEY_KIND, self._load_key)):
+        loads = ((ROLE_KIND, self._load_role), (USER_KIND, self._load_user), (KEY_KIND, self._load_key),
+                 (POLICY_KIND, self._load_policy))  # fmt: skip
+        for kind, load in loads:
             for resource in await self._store.list_resources(kind):
                 try:
                     load(resource)
@@ -82,6 +88,10 @@ class IamService:
     def _load_user(self, resource: Resource) -> None:
         user = User.from_doc(resource.doc)
         self._users[user.key] = user
+
+    def _load_policy(self, resource: Resource) -> None:
+        policy = CustomerPolicy.from_doc(resource.doc)
+        self._policies[policy.key] = policy
 
     def _load_key(self, resource: Resource) -> None:
         key = UserKey.from_doc(resource.doc)
@@ -175,7 +185,7 @@ class IamService:
             await self._put_role(replace(role, inline={k: v for k, v in role.inline.items() if k != policy_name}))
 
     async def attach_role_policy(self, account: str, name: str, arn: str) -> None:
-        policy = _managed(arn)
+        policy = self.attachable(account, arn)
         async with self._lock:
             role = self.role(account, name)
             if policy.arn in role.attached:
@@ -251,7 +261,7 @@ class IamService:
             await self._put_user(replace(user, inline={k: v for k, v in user.inline.items() if k != policy_name}))
 
     async def attach_user_policy(self, account: str, name: str, arn: str) -> None:
-        policy = _managed(arn)
+        policy = self.attachable(account, arn)
         async with self._lock:
             user = self.user(account, name)
             if policy.arn in user.attached:
@@ -329,6 +339,52 @@ class IamService:
         entities: list[Role | User] = [*self._roles.values(), *self._users.values()]
         return sum(1 for e in entities if e.account == account and arn in e.attached)
 
+    # -- managed policies -------------------------------------------------------------------------
+
+    def find_policy(self, account: str, arn: str) -> managed.ManagedPolicy | CustomerPolicy | None:
+        """An AWS managed policy, or one of ``account``'s own, by ARN."""
+        found = managed.find(arn)
+        if found is not None:
+            return found
+        parts = arn.split(":", 5)
+        if len(parts) != 6 or parts[4] != account or not parts[5].startswith("policy/"):
+            return None
+        policy = self._policies.get(entity_key(account, parts[5].rsplit("/", 1)[-1]))
+        return policy if policy is not None and policy.arn == arn else None
+
+    def attachable(self, account: str, arn: str) -> managed.ManagedPolicy | CustomerPolicy:
+        policy = self.find_policy(account, arn)
+        if policy is None:
+            raise NoSuchEntity(f"Policy {arn} does not exist or is not attachable.")
+        return policy
+
+    async def create_policy(self, account: str, name: str | None, document: str | None, path: str | None = None,
+                            description: str | None = None) -> CustomerPolicy:  # fmt: skip
+        name = check_name(name, "policyName", 128)
+        _checked(document, "policyDocument", PolicyKind.IDENTITY, MAX_MANAGED_POLICY_BYTES)
+        assert document is not None
+        policy = CustomerPolicy(account, name, check_path(path), new_id("ANPA"), self._now(), document, description)
+        async with self._lock:
+            if policy.key in self._policies:
+                raise EntityAlreadyExists(f"A policy called {name} already exists. Duplicate names are not allowed.")
+            await self._store.change_resources([Resource(POLICY_KIND, policy.key, policy.doc())])
+            self._policies[policy.key] = policy
+        return policy
+
+    def customer_policies(self, account: str, path_prefix: str = "/") -> list[CustomerPolicy]:
+        return sorted((p for p in self._policies.values() if p.account == account and p.path.startswith(path_prefix)),
+                      key=lambda p: p.name.lower())  # fmt: skip
+
+    async def delete_policy(self, account: str, arn: str) -> None:
+        async with self._lock:
+            policy = self.find_policy(account, arn)
+            if not isinstance(policy, CustomerPolicy):
+                raise NoSuchEntity(f"Policy {arn} was not found.")
+            if self.attachments(account, arn):
+                raise DeleteConflict("Cannot delete a policy attached to entities.")
+            await self._store.change_resources(deletes=[(POLICY_KIND, policy.key)])
+            del self._policies[policy.key]
+
     # -- what applies to a principal --------------------------------------------------------------
 
     def policy(self, text: str, kind: PolicyKind = PolicyKind.IDENTITY) -> Policy:
@@ -352,15 +408,11 @@ class IamService:
             if role is not None:
                 inline, attached = tuple(role.inline.values()), role.attached
         policies = [self.policy(text) for text in inline]
-        policies += [self.policy(m.text) for m in (managed.find(arn) for arn in attached) if m is not None]
+        found = (self.find_policy(principal.account_id, arn) for arn in attached)
+        policies += [self.policy(p.text) for p in found if p is not None]
         return policies
 
     def trust_policy(self, role: Role) -> Policy:
         return self.policy(role.trust, PolicyKind.TRUST)
 
 
-def _managed(arn: str) -> managed.ManagedPolicy:
-    policy = managed.find(arn)
-    if policy is None:
-        raise NoSuchEntity(f"Policy {arn} does not exist or is not attachable.")
-    return policy
