@@ -122,6 +122,8 @@ def test_query_operations() -> None:
     assert key is not None and key.resources == (f"arn:aws:iam::{A}:user/alice",)
     listed = query_actions.operation("iam", {"Action": "ListRoles"}, A, None)
     assert listed is not None and listed.resources == ("*",) and listed.wire is Wire.QUERY
+    created = query_actions.operation("iam", {"Action": "CreatePolicy", "PolicyName": "p", "Path": "/t/"}, A, None)
+    assert created is not None and created.resources == (f"arn:aws:iam::{A}:policy/t/p",)
     policy = query_actions.operation("iam", {"Action": "GetPolicy", "PolicyArn": "arn:aws:iam::aws:policy/X"}, A, None)
     assert policy is not None and policy.resources == ("arn:aws:iam::aws:policy/X",)
     # STS decides AssumeRole itself; GetCallerIdentity needs no permission.

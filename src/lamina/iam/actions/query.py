@@ -10,7 +10,7 @@ from typing import Mapping
 
 from lamina.iam.actions.operation import Operation, Wire
 
-_NO_RESOURCE = {"ListRoles", "ListUsers", "ListPolicies", "CreatePolicy", "GetAccountSummary"}
+_NO_RESOURCE = {"ListRoles", "ListUsers", "ListPolicies", "GetAccountSummary"}
 
 
 def operation(service: str, params: Mapping[str, str], account: str, caller_user: str | None) -> Operation | None:
@@ -30,6 +30,8 @@ def operation(service: str, params: Mapping[str, str], account: str, caller_user
         resource = f"{base}:user/{params.get('UserName') or caller_user}"
     elif "PolicyArn" in params:
         resource = params["PolicyArn"]
+    elif action == "CreatePolicy":
+        resource = f"{base}:policy{params.get('Path') or '/'}{params.get('PolicyName', '')}"
     else:
         resource = "*"
     return Operation(f"iam:{action}", (resource,), Wire.QUERY)
