@@ -13,14 +13,13 @@ S3's ``Access Denied``), with AWS's message.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from typing import Awaitable, Callable
 from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from lamina import ids
+from lamina import ids, jsonbody
 from lamina.api import awsjson, query
 from lamina.api.context import Services, read_body, services
 from lamina.api.errors import Handler, error_response
@@ -58,10 +57,12 @@ class SqsAccessDenied(SqsError):
 
 
 async def _members(request: web.Request) -> dict[str, object]:
+    """The JSON body's members (what the action table reads: names, ARNs, URLs), parsed as the
+    handlers parse it (a large one in a worker thread); none if it is not a JSON object."""
     raw = await read_body(request)
     try:
-        body = json.loads(raw) if raw.strip() else {}
-    except (ValueError, RecursionError):
+        body = await jsonbody.parse(raw) if raw.strip() else {}
+    except ApiError:
         return {}  # the service refuses it in its own words
     return body if isinstance(body, dict) else {}
 
