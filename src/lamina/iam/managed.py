@@ -1,4 +1,6 @@
-"""AWS managed policies Lamina knows, with AWS's documents (``arn:aws:iam::aws:policy/...``).
+"""AWS managed policies Lamina knows, with AWS's documents (``arn:aws:iam::aws:policy/...``),
+transcribed as AWS publishes them: the Lambda console policies keep their other services' read
+actions (CloudFormation, CloudWatch, X-Ray...), which do nothing in Lamina.
 
 Only those whose documents can be written out faithfully are here: ReadOnlyAccess, whose real
 document lists thousands of actions of services Lamina does not serve, is not. An ARN not listed
