@@ -150,6 +150,13 @@ class Server:
         work = data / "environments"
         await asyncio.to_thread(_clear, work)
         spawner = Spawner(template=work / TEMPLATE_DIR if protections.namespaces else None)
+        # IAM and STS before the environments: each is given its function's role's credentials.
+        iam, sessions = IamService(store), Sessions(store)
+        await iam.load()
+        await sessions.load()  # expired sessions are pruned
+        sts = StsService(iam, sessions, s)
+        self.issued_keys = IssuedKeys(iam, sessions)  # identity.principals.KeyRing: IAM users' and STS sessions' keys
+        self.credentials = FunctionCredentials(iam, sessions, s)  # identity.principals.CredentialIssuer
         ctx = EnvironmentContext(
             host="127.0.0.1", region=s.region, work_dir=work, max_response_bytes=s.limits.sync_response_bytes,
             init_timeout_s=s.limits.init_timeout_seconds, recorder=recorder, protections=protections,
@@ -159,13 +166,7 @@ class Server:
         )  # fmt: skip
         changes = Changes()  # what the control planes change, followed by the data plane (control/changes.py)
         functions = FunctionService(store, code, runtimes, s, changes, layers, overlays)
-        iam, sessions = IamService(store), Sessions(store)
-        await iam.load()
-        await sessions.load()  # expired sessions are pruned
         functions.check_roles_with(ExecutionRoles(iam, s.development_mode).check)
-        sts = StsService(iam, sessions, s)
-        self.issued_keys = IssuedKeys(iam, sessions)  # identity.principals.KeyRing: IAM users' and STS sessions' keys
-        self.credentials = FunctionCredentials(iam, sessions, s)  # identity.principals.CredentialIssuer
         parts.started("the functions' code preparation", functions.close)
         provider = LocalProvider(ctx, runtimes, functions.files)
         parts.started("the execution environments", provider.close)
