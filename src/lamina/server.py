@@ -27,6 +27,7 @@ from typing import Awaitable, Callable
 from aiohttp import web
 
 from lamina.api.app import build_app
+from lamina.api.authorization import invoke_refusal
 from lamina.api.context import Services
 from lamina.api.url_serving import UrlServing
 from lamina.control.changes import Changes
@@ -42,6 +43,7 @@ from lamina.dataplane.counts import Counts
 from lamina.dataplane.frontdoor import FrontDoor
 from lamina.dataplane.lending import AnswerWritten
 from lamina.events.engine import EventBridge
+from lamina.identity import keys
 from lamina.gateway.endpoint import Directory
 from lamina.gateway.http.control import HttpApis
 from lamina.gateway.http.serving import HttpApiEndpoints
@@ -118,6 +120,17 @@ class Server:
 
     async def _start(self) -> None:
         s, parts = self.settings, self._parts
+        refused = keys.refusal(s.host, s.access_keys, verify=s.verify_signatures)
+        if refused is not None:
+            raise keys.AccessKeysError(refused)
+        if not s.verify_signatures:
+            log.warning("REQUESTS' SIGNATURES ARE NOT VERIFIED (LAMINA_VERIFY_SIGNATURES=off): anyone reaching "
+                        "%s may do anything, as the root of account %s. This setting exists only for benchmarks.",
+                        s.host, s.account_id)  # fmt: skip
+        key_ring = keys.Keys.configured(s.access_keys, s.account_id, s.host)
+        if s.development_mode:
+            log.info("no access keys configured (LAMINA_ACCESS_KEYS): the development pair test/test is the root "
+                     "of account %s, on loopback only", s.account_id)  # fmt: skip
         _raise_open_file_limit()
         data = s.data_dir.resolve()
         data.mkdir(parents=True, exist_ok=True)
@@ -156,6 +169,7 @@ class Server:
         await sessions.load()  # expired sessions are pruned
         sts = StsService(iam, sessions, s)
         self.issued_keys = IssuedKeys(iam, sessions)  # identity.principals.KeyRing: IAM users' and STS sessions' keys
+        key_ring.add(self.issued_keys)  # asked after the root keys
         self.credentials = FunctionCredentials(iam, sessions, s)  # identity.principals.CredentialIssuer
         ctx = EnvironmentContext(
             host="127.0.0.1", region=s.region, work_dir=work, max_response_bytes=s.limits.sync_response_bytes,
@@ -233,6 +247,7 @@ class Server:
             queue=queue, apis=apis, events=events, schedules=schedules, timers=timers, rest_apis=rest_apis,
             http_apis=http_apis, queues=queues, mappings=mappings, iot=iot, mqtt=mqtt,
             front_door=Counts() if s.front_door else None, notifications=notifications, objects=objects,
+            keys=key_ring,
             iam=iam, sts=sts,
         )  # fmt: skip
         apis.add(HttpApiEndpoints(http_apis, svc))
@@ -247,7 +262,8 @@ class Server:
         assert runner.server is not None
         # Plain synchronous Invokes, HTTP API calls and function URL requests are answered ahead of the
         # application (lamina/dataplane); other requests are lent to it.
-        door = (FrontDoor(runner.server, invoker, s, apis, urls=UrlServing(svc), counts=svc.front_door)
+        door = (FrontDoor(runner.server, invoker, s, apis, urls=UrlServing(svc), counts=svc.front_door,
+                          authorize=lambda caller, fn, qualifier: invoke_refusal(svc, caller, fn, qualifier))
                 if svc.front_door is not None else None)  # fmt: skip
         if door is not None:
             parts.started("the front door's connections", door.close)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -16,8 +15,9 @@ from botocore.exceptions import ClientError
 
 from lamina.cli.main import main as cli_main
 from tests.conftest import LaminaProcess, deploy, make_zip, server_env
-from tests.functions import wait_until
+from tests.functions import fetch_logs, wait_until
 from tests.netns import RemoteHost
+from tests import signing
 
 FAST = {"LAMINA_ASYNC_RETRY_DELAYS": "0.3,0.6", "LAMINA_ASYNC_THROTTLE_DELAY": "0.1"}
 
@@ -43,7 +43,7 @@ def fast(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaminaProcess]:
 
 
 def messages(endpoint: str, name: str) -> list[str]:
-    with urllib.request.urlopen(f"{endpoint}/lamina/v1/functions/{name}/logs?since=0&limit=10000", timeout=10) as r:
+    with signing.urlopen(f"{endpoint}/lamina/v1/functions/{name}/logs?since=0&limit=10000", timeout=10) as r:
         return [e["message"] for e in json.loads(r.read())["events"]]
 
 
@@ -54,7 +54,7 @@ def lines(endpoint: str, name: str, prefix: str) -> list[list[str]]:
 
 
 def queue(endpoint: str) -> dict[str, dict[str, Any]]:
-    with urllib.request.urlopen(f"{endpoint}/lamina/v1/queue", timeout=10) as r:
+    with signing.urlopen(f"{endpoint}/lamina/v1/queue", timeout=10) as r:
         return {row["function"]: row for row in json.loads(r.read())["functions"]}
 
 
@@ -128,7 +128,7 @@ def test_retries_are_spaced_by_the_configured_delays(fast: LaminaProcess) -> Non
     deploy(client, "async-spacing", FAILING)
     send(client, "async-spacing", {})
     wait_until(lambda: len(lines(fast.endpoint, "async-spacing", "ATTEMPT")) == 3)
-    with urllib.request.urlopen(f"{fast.endpoint}/lamina/v1/functions/async-spacing/logs?since=0", timeout=10) as r:
+    with signing.urlopen(f"{fast.endpoint}/lamina/v1/functions/async-spacing/logs?since=0", timeout=10) as r:
         stamps = [e["timestamp"] for e in json.loads(r.read())["events"] if e["message"].startswith("ATTEMPT ")]
     assert stamps[1] - stamps[0] >= 250 and stamps[2] - stamps[1] >= 550, stamps
     time.sleep(1)
@@ -228,7 +228,7 @@ DLQ = "arn:aws:sqs:us-east-1:000000000000:dead-letters"
 
 
 def outbox(endpoint: str, target: str) -> list[dict[str, Any]]:
-    with urllib.request.urlopen(f"{endpoint}/lamina/v1/outbox?target={target}", timeout=10) as r:
+    with signing.urlopen(f"{endpoint}/lamina/v1/outbox?target={target}", timeout=10) as r:
         return list(json.loads(r.read())["messages"])
 
 
@@ -364,6 +364,13 @@ class Listener:
         self.remote.close()
 
 
+def _told(server: LaminaProcess, name: str) -> str:
+    """What the function's log and the server said, for a failure's message: why events were not delivered."""
+    lines = [e["message"].rstrip() for e in fetch_logs(server.endpoint, name)["events"]]
+    told = [line for line in lines if not line.startswith(("START ", "END ", "REPORT "))][-20:]
+    return "the function's log ends: " + " | ".join(told) + "; the server's output ends: " + "".join(server.output[-20:])
+
+
 REPORTER = """
 import os, socket, time
 def handler(event, context):
@@ -414,7 +421,7 @@ def test_nothing_accepted_is_lost_when_the_server_is_killed(make_server: Any, tm
             missing = accepted_ids - listener.delivered()
             stored = queue(restarted.endpoint).get("durable")
             raise AssertionError(f"{len(missing)} of {len(accepted_ids)} accepted events not delivered; "
-                                 f"the queue holds {stored}") from None  # fmt: skip
+                                 f"the queue holds {stored}; {_told(restarted, 'durable')}") from None  # fmt: skip
         duplicates = {rid for rid, n in listener.seen.items() if n > 1}
         assert duplicates <= accepted_ids  # a duplicate is a redelivery, recognisable by its request id
     finally:
@@ -433,8 +440,12 @@ def test_graceful_shutdown_finishes_attempts_and_keeps_the_rest(make_server: Any
         assert server.stop() == 0  # SIGTERM: in-flight attempts finish, queued events stay stored
         before = listener.delivered()
         assert len(before) >= 2 and before < ids
-        make_server(tmp_path / "data", **FAST)
-        wait_until(lambda: ids <= listener.delivered(), timeout=60)
+        restarted = make_server(tmp_path / "data", **FAST)
+        try:
+            wait_until(lambda: ids <= listener.delivered(), timeout=60)
+        except AssertionError:
+            missing = ids - listener.delivered()
+            raise AssertionError(f"{len(missing)} of {len(ids)} events not delivered; {_told(restarted, 'graceful')}") from None
         # The attempts running at the shutdown finished and were recorded: none ran again.
         assert all(listener.seen[rid] == 1 for rid in before)
     finally:

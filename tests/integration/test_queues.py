@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 
 from lamina.queues.messages import MessageAttribute, md5_of_attributes
 from tests.conftest import LaminaProcess, deploy
+from tests import signing
 
 VENV_BIN = Path(sys.executable).parent
 ACCOUNT = "000000000000"
@@ -51,7 +52,7 @@ def error_of(call: Any, **kwargs: Any) -> dict[str, str]:
 
 
 def aws_sqs(endpoint: str, *args: str, cwd: Path) -> Any:
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1",
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
            "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}  # fmt: skip
     done = subprocess.run([str(VENV_BIN / "aws"), "--endpoint-url", endpoint, "--output", "json", "sqs", *args],
                           capture_output=True, text=True, env=env, cwd=cwd, timeout=120)  # fmt: skip
@@ -266,6 +267,12 @@ def test_messages_received_max_receive_count_times_move_to_the_dead_letter_queue
     assert error["Code"] == "InvalidParameterValue" and "Dead letter target does not exist" in error["Message"]
 
 
+def handle_of(source_arn: str) -> str:
+    """A task handle as SQS makes them, of a task that does not exist."""
+    raw = json.dumps({"taskId": "00000000-0000-0000-0000-000000000000", "sourceArn": source_arn})
+    return base64.b64encode(raw.encode()).decode()
+
+
 def test_a_message_move_task_redrives_the_dead_letter_queue_to_its_source(sqs: Any, qname: str) -> None:
     dlq_url = sqs.create_queue(QueueName=f"{qname}-dlq")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -280,14 +287,20 @@ def test_a_message_move_task_redrives_the_dead_letter_queue_to_its_source(sqs: A
     assert error_of(sqs.start_message_move_task, SourceArn=not_a_dlq)["Code"] == "InvalidParameterValue"
 
     handle = sqs.start_message_move_task(SourceArn=dlq_arn, MaxNumberOfMessagesPerSecond=50)["TaskHandle"]
-    (task,) = sqs.list_message_move_tasks(SourceArn=dlq_arn, MaxResults=10)["Results"]
+    deadline = time.monotonic() + 30  # it runs in the background (test_queues_durable.py)
+    while (task := sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"][0])["Status"] == "RUNNING":
+        assert time.monotonic() < deadline, task
+        time.sleep(0.05)
     assert task["Status"] == "COMPLETED" and task["SourceArn"] == dlq_arn and task["MaxNumberOfMessagesPerSecond"] == 50
     assert (task["ApproximateNumberOfMessagesToMove"], task["ApproximateNumberOfMessagesMoved"]) == (1, 1)
     assert "TaskHandle" not in task  # listed only for running tasks
     (back,) = sqs.receive_message(QueueUrl=url, MessageSystemAttributeNames=["All"])["Messages"]
     assert back["MessageId"] == sent["MessageId"] and back["Attributes"]["ApproximateReceiveCount"] == "1"
     assert error_of(sqs.cancel_message_move_task, TaskHandle=handle)["Code"] == "InvalidParameterValue"  # finished
-    assert error_of(sqs.cancel_message_move_task, TaskHandle="bm8=")["Code"] == "ResourceNotFoundException"
+    assert error_of(sqs.cancel_message_move_task, TaskHandle="bm8=")["Code"] == "InvalidParameterValue"  # not one
+    absent = handle_of(dlq_arn.replace(qname, f"{qname}-absent"))
+    assert error_of(sqs.cancel_message_move_task, TaskHandle=absent)["Code"] == "ResourceNotFoundException"
+    assert error_of(sqs.cancel_message_move_task, TaskHandle=handle_of(dlq_arn))["Message"] == "Task does not exist."
 
 
 def test_fifo_queues_keep_group_order_and_deduplicate(sqs: Any, qname: str) -> None:
@@ -393,7 +406,7 @@ def test_malformed_requests_are_refused_and_store_nothing(lamina: LaminaProcess,
         request = urllib.request.Request(lamina.endpoint + "/", data=body, method="POST", headers={
             "X-Amz-Target": "AmazonSQS.SendMessage", "Content-Type": "application/x-amz-json-1.0"})  # fmt: skip
         with pytest.raises(urllib.error.HTTPError) as info:
-            urllib.request.urlopen(request, timeout=30)
+            signing.urlopen(request, timeout=30)
         assert info.value.code == 400
         assert info.value.headers["Content-Type"].startswith("application/x-amz-json-1.0")
         assert "__type" in json.loads(info.value.read())
@@ -528,7 +541,7 @@ def test_binary_attributes_round_trip_through_the_wire_as_base64(lamina: LaminaP
         "bin": {"DataType": "Binary", "BinaryValue": base64.b64encode(b"\x01\x02").decode()}}}  # fmt: skip
     request = urllib.request.Request(lamina.endpoint + "/", data=json.dumps(raw).encode(), method="POST", headers={
         "X-Amz-Target": "AmazonSQS.SendMessage", "Content-Type": "application/x-amz-json-1.0"})  # fmt: skip
-    with urllib.request.urlopen(request, timeout=30) as response:
+    with signing.urlopen(request, timeout=30) as response:
         answer = json.loads(response.read())
     expected = {"bin": MessageAttribute("Binary", binary_value=b"\x01\x02")}
     assert answer["MD5OfMessageAttributes"] == md5_of_attributes(expected)
@@ -622,7 +635,7 @@ def test_a_request_sent_to_the_queue_s_own_url_names_the_queue(lamina: LaminaPro
     request = urllib.request.Request(url, data=json.dumps({"MessageBody": "by path"}).encode(), method="POST",
                                      headers={"X-Amz-Target": "AmazonSQS.SendMessage",
                                               "Content-Type": "application/x-amz-json-1.0"})  # fmt: skip
-    with urllib.request.urlopen(request, timeout=30) as response:
+    with signing.urlopen(request, timeout=30) as response:
         sent = json.loads(response.read())
     (message,) = sqs.receive_message(QueueUrl=url)["Messages"]
     assert message["MessageId"] == sent["MessageId"] and message["Body"] == "by path"
@@ -641,7 +654,7 @@ def test_a_record_for_a_queue_created_later_waits_in_the_outbox_until_then(
     client.invoke(FunctionName=fn_name, InvocationType="Event", Payload=json.dumps({"n": 8}))
 
     def waiting() -> list[Any]:
-        with urllib.request.urlopen(f"{lamina.endpoint}/lamina/v1/outbox?target={queue_arn}", timeout=30) as resp:
+        with signing.urlopen(f"{lamina.endpoint}/lamina/v1/outbox?target={queue_arn}", timeout=30) as resp:
             messages: list[Any] = json.loads(resp.read())["messages"]
         return messages
 

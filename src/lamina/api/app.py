@@ -7,6 +7,7 @@ from aiohttp import web
 from lamina.api import aliases, event_config, functions, invoke, lamina, layers, policy, tags, urls, versions
 from lamina.api import concurrency, events, http_apis, rest_apis, rest_authorizers, scheduler, tagging
 from lamina.api import iot, mappings, object_events
+from lamina.api.authentication import KEY_RING, authenticate
 from lamina.api.authorization import authorization
 from lamina.api.context import SERVICES, Services
 from lamina.api.errors import MAX_REQUEST_BYTES, aws_errors
@@ -25,13 +26,16 @@ def build_app(svc: Services, *, for_environments: bool = False) -> web.Applicati
     """The API as the operator sees it, or ``for_environments``: as execution environments do (api/guard.py)."""
     # Function URLs, API Gateway APIs and S3 first: their requests never reach the Lambda API
     # (api/url_serving.py, api/execute_api.py, objects/api.py).
-    # authorization: a verified caller's request is decided by IAM before any service sees it (S3's too).
-    middlewares = [function_urls, execute_api, authorization, object_requests, aws_errors]
+    # Then every other request's signature is verified (api/authentication.py), and a verified
+    # caller's request is decided by IAM before any service sees it (S3's too).
+    middlewares = [function_urls, execute_api, authenticate, authorization, object_requests, aws_errors]
     middlewares += [environment_guard] if for_environments else []
     middlewares += [query_requests]  # IAM and STS (query protocol: POST / with a form), after the guard
     app = web.Application(middlewares=middlewares, client_max_size=svc.max_request_bytes)
     app[SERVICES] = svc
     app[FROM_ENVIRONMENT] = for_environments
+    # Inside environments' namespaces, never the development pair (identity/keys.py).
+    app[KEY_RING] = svc.keys.for_environments() if for_environments else svc.keys
     app[MAX_REQUEST_BYTES] = svc.max_request_bytes
     app.add_routes(invoke.routes)  # first: the router tries resources in order, and Invoke is the hot path
     app.add_routes(functions.routes)
