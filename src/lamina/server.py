@@ -27,6 +27,7 @@ from typing import Awaitable, Callable
 from aiohttp import web
 
 from lamina.api.app import build_app
+from lamina.api.authorization import invoke_refusal
 from lamina.api.context import Services
 from lamina.api.url_serving import UrlServing
 from lamina.cells.host import Host
@@ -36,6 +37,7 @@ from lamina.dataplane.counts import Counts
 from lamina.dataplane.frontdoor import FrontDoor
 from lamina.dataplane.lending import AnswerWritten
 from lamina.identity import keys
+from lamina.iam.service import IamService
 from lamina.lifecycle import Parts
 from lamina.runtime.runtimes import RuntimeRegistry
 from lamina.sandbox.environment import TEMPLATE_DIR
@@ -43,6 +45,10 @@ from lamina.sandbox.isolation import Protections, UidPool
 from lamina.sandbox.network import NetworkPool
 from lamina.sandbox.spawn import Spawner
 from lamina.settings import Settings
+from lamina.store.sqlite import SqliteStore
+from lamina.sts.service import FunctionCredentials, StsService
+from lamina.sts.keyring import IssuedKeys
+from lamina.sts.sessions import Sessions
 
 log = logging.getLogger("lamina")
 _ACCESS_LOG = logging.getLogger("lamina.access")  # AnswerWritten logs nothing to it
@@ -60,6 +66,8 @@ class Server:
         self._cells: Cells | None = None
         self._drain_deadline: float | None = None
         self._force: asyncio.Event | None = None  # set: stop waiting for invocations to drain
+        self.credentials: FunctionCredentials | None = None  # functions' credentials (sts/service.py)
+        self.issued_keys: IssuedKeys | None = None  # the keys IAM and STS issued (sts/keyring.py)
 
     @property
     def services(self) -> Services:
@@ -92,6 +100,18 @@ class Server:
         data = s.data_dir.resolve()
         data.mkdir(parents=True, exist_ok=True)
         data.chmod(0o700)  # Lamina's state, code and logs are its user's alone
+        # The default cell's store, opened first and closed last: IAM's and STS's state is there too
+        # (per account, global across regions, as AWS's), whichever cell a request is for.
+        store = SqliteStore(data / "lamina.db")
+        await store.open()
+        parts.started("the store", store.close)
+        iam, sessions = IamService(store), Sessions(store)
+        await iam.load()
+        await sessions.load()  # expired sessions are pruned
+        sts = StsService(iam, sessions, s)
+        self.issued_keys = IssuedKeys(iam, sessions)  # identity.principals.KeyRing: IAM users' and STS sessions' keys
+        key_ring.add(self.issued_keys)  # asked after the root keys
+        self.credentials = FunctionCredentials(iam, sessions, s)  # identity.principals.CredentialIssuer
         protections = await asyncio.to_thread(Protections.detect)
         parts.started("the protections", _async(protections.close))
         protections.report()
@@ -116,9 +136,9 @@ class Server:
             runtimes=RuntimeRegistry(s.interpreters), work_dir=work, kept=(Path(sys.base_prefix).resolve(),),
             serve_api=self._serve_environment, max_request_bytes=max_request,
             front_door=Counts() if s.front_door else None, force=lambda: self._force,
-            drain_deadline=lambda: self._drain_deadline,
+            drain_deadline=lambda: self._drain_deadline, iam=iam, sts=sts, credentials=self.credentials,
         )  # fmt: skip
-        cells = self._cells = Cells(host, Regions(s.region))
+        cells = self._cells = Cells(host, Regions(s.region), default_store=store)
         # The default cell (the data directory's, as before cells) first: the applications name it.
         svc = self._svc = await cells.open(host.settings.account_id, host.settings.region)
         parts.started("the default cell, should the start fail", cells.close)  # stopped below once started
@@ -133,7 +153,8 @@ class Server:
         assert runner.server is not None
         # Plain synchronous Invokes, HTTP API calls and function URL requests are answered ahead of the
         # application (lamina/dataplane); other requests are lent to it.
-        door = (FrontDoor(runner.server, cells, s, urls=UrlServing(cells, key_ring), counts=host.front_door)
+        door = (FrontDoor(runner.server, cells, s, urls=UrlServing(cells, key_ring), counts=host.front_door,
+                          authorize=invoke_refusal)
                 if host.front_door is not None else None)  # fmt: skip
         if door is not None:
             parts.started("the front door's connections", door.close)

@@ -13,7 +13,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.conftest import ROLE, LaminaProcess, make_zip, server_env
+from tests.conftest import LaminaProcess, make_zip, server_env
 
 ACCOUNT_A, ACCOUNT_B = "111111111111", "222222222222"
 KEY_A, SECRET_A = "AKIDACCOUNTA00000001", "secret-of-a"
@@ -28,9 +28,22 @@ def client(service: str, endpoint: str, account: str, region: str = "us-east-1")
                         aws_secret_access_key=secret, config=Config(retries={"max_attempts": 0}))  # fmt: skip
 
 
-def create(lam: Any, name: str) -> dict[str, Any]:
-    made = lam.create_function(FunctionName=name, Runtime="python3.11", Role=ROLE, Handler="app.handler",
-                               Code={"ZipFile": make_zip({"app.py": CODE})})  # fmt: skip
+LAMBDA_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})  # fmt: skip
+
+
+def role(endpoint: str, account: str) -> str:
+    """The account's execution role (made once: IAM is per account, the same in every region)."""
+    iam = client("iam", endpoint, account)
+    try:
+        return str(iam.get_role(RoleName="fn-role")["Role"]["Arn"])
+    except ClientError:
+        return str(iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument=LAMBDA_TRUST)["Role"]["Arn"])
+
+
+def create(lam: Any, name: str, account: str) -> dict[str, Any]:
+    made = lam.create_function(FunctionName=name, Runtime="python3.11", Role=role(lam.meta.endpoint_url, account),
+                               Handler="app.handler", Code={"ZipFile": make_zip({"app.py": CODE})})  # fmt: skip
     lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     return dict(made)
 
@@ -61,7 +74,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaminaProcess]:
 def functions(server: LaminaProcess) -> dict[str, dict[str, Any]]:
     """``shared`` in both accounts, and one of A's own."""
     a, b = client("lambda", server.endpoint, ACCOUNT_A), client("lambda", server.endpoint, ACCOUNT_B)
-    return {"a": create(a, "shared"), "b": create(b, "shared"), "a-only": create(a, "only-a")}
+    return {"a": create(a, "shared", ACCOUNT_A), "b": create(b, "shared", ACCOUNT_B),
+            "a-only": create(a, "only-a", ACCOUNT_A)}
 
 
 def test_another_accounts_function_cannot_be_seen_got_invoked_updated_or_deleted(
@@ -110,6 +124,17 @@ def test_a_permission_for_another_account_lets_it_invoke_by_arn(
     assert error_code(b.get_function, FunctionName=a_arn) == "AccessDeniedException"
 
 
+def test_iam_is_each_accounts_own_in_every_region(server: LaminaProcess) -> None:
+    a_role, b_role = role(server.endpoint, ACCOUNT_A), role(server.endpoint, ACCOUNT_B)
+    assert (a_role, b_role) == (f"arn:aws:iam::{ACCOUNT_A}:role/fn-role", f"arn:aws:iam::{ACCOUNT_B}:role/fn-role")
+    assert [r["Arn"] for r in client("iam", server.endpoint, ACCOUNT_B).list_roles()["Roles"]] == [b_role]
+    b = client("lambda", server.endpoint, ACCOUNT_B, region="eu-west-3")  # the role made through us-east-1
+    assert error_code(b.create_function, FunctionName="theirs", Runtime="python3.11", Role=a_role, Handler="app.handler",
+                      Code={"ZipFile": make_zip({"app.py": CODE})}) == "AccessDeniedException"  # fmt: skip
+    b.create_function(FunctionName="mine", Runtime="python3.11", Role=b_role, Handler="app.handler",
+                      Code={"ZipFile": make_zip({"app.py": CODE})})  # fmt: skip
+
+
 def test_queues_buses_and_buckets_are_each_accounts_own(server: LaminaProcess) -> None:
     sqs_a, sqs_b = client("sqs", server.endpoint, ACCOUNT_A), client("sqs", server.endpoint, ACCOUNT_B)
     queue_url = sqs_a.create_queue(QueueName="orders")["QueueUrl"]
@@ -139,7 +164,7 @@ def test_another_region_is_a_separate_set_of_functions(
 ) -> None:
     eu = client("lambda", server.endpoint, ACCOUNT_A, region="eu-west-1")
     assert eu.list_functions()["Functions"] == []
-    made = create(eu, "shared")
+    made = create(eu, "shared", ACCOUNT_A)
     assert made["FunctionArn"] == f"arn:aws:lambda:eu-west-1:{ACCOUNT_A}:function:shared"
     assert invoked(eu, "shared")["arn"] == made["FunctionArn"]
     assert [f["FunctionName"] for f in eu.list_functions()["Functions"]] == ["shared"]
@@ -172,7 +197,8 @@ def test_a_restart_keeps_every_cell_and_its_resources(make_server: Any, tmp_path
     first = make_server(tmp_path / "data", **env)
     made = {}
     for account, region in ((ACCOUNT_A, "us-east-1"), (ACCOUNT_B, "us-east-1"), (ACCOUNT_B, "eu-west-2")):
-        made[account, region] = create(client("lambda", first.endpoint, account, region), f"kept-{account[:1]}")
+        made[account, region] = create(client("lambda", first.endpoint, account, region), f"kept-{account[:1]}",
+                                       account)
     client("sqs", first.endpoint, ACCOUNT_B, "eu-west-2").create_queue(QueueName="kept")
     assert first.stop() == 0
     assert (tmp_path / "data" / "cells" / ACCOUNT_B / "eu-west-2" / "lamina.db").is_file()

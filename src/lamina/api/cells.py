@@ -7,8 +7,9 @@ region), started if this is the first request signed for it.
 
 A ``FunctionName`` that is an ARN (or a partial one, ``<account>:function:<name>``) of another
 account is refused with ``AccessDeniedException``, as AWS refuses it, unless the request is an
-Invoke and the function's resource policy (AddPermission) allows the caller: then the Invoke goes
-to the function's cell. One of the caller's account in another region is not found
+Invoke: then it goes to the function's cell, where IAM's authorization (api/authorization.py, and
+the front door's ``authorize``) decides it with the function's resource policy (AddPermission);
+without IAM, ``allows`` does, with the policy's plain statements. One of the caller's account in another region is not found
 (``ResourceNotFoundException``): everything but a permitted Invoke stays within the caller's cell.
 """
 
@@ -101,8 +102,10 @@ async def invoke_cell(cells: CellLookup, home: Services, caller: Caller, functio
     if act != INVOKE:
         raise denied(caller, act, resource)
     there = cells.started(account, region)
-    if there is None:
+    if there is None:  # no cell, so no such function: nothing allows it
         raise denied(caller, act, resource)
+    if there.iam is not None:
+        return there  # IAM decides with the function's policy, in its cell (api/authorization.py)
     try:
         policy = await there.policies.get(name, qualifier or derived)
     except ApiError:  # no such function, or no policy: nothing allows it

@@ -41,9 +41,11 @@ from lamina.gateway.http.serving import HttpApiEndpoints
 from lamina.gateway.rest.service import RestApiService
 from lamina.gateway.rest.serving import RestEndpoints
 from lamina.cells.host import Host
+from lamina.iam.roles import ExecutionRoles
+from lamina.iam.triggers import TriggerPermissions
 from lamina.invoke.queue import AsyncQueue
 from lamina.invoke.resolver import Resolver
-from lamina.invoke.service import InvokeRequest, Invoker
+from lamina.invoke.service import InvokeRequest, InvokeSource, Invoker
 from lamina.iot.service import TopicRules
 from lamina.iot.subscriber import Subscriber, client_id
 from lamina.lifecycle import Parts
@@ -64,6 +66,7 @@ from lamina.schedules.clock import SystemClock
 from lamina.schedules.delivery import Delivery
 from lamina.schedules.firing import Timers
 from lamina.schedules.service import SchedulerService
+from lamina.store.base import Store
 from lamina.store.code import CodeStore
 from lamina.store.overlay import LayerOverlays
 from lamina.store.sqlite import SqliteStore
@@ -74,8 +77,11 @@ log = logging.getLogger(__name__)
 class Cell:
     """The services of ``account_id`` in ``region``, kept under ``data_dir``."""
 
-    def __init__(self, host: Host, account_id: str, region: str, data_dir: Path) -> None:
+    def __init__(self, host: Host, account_id: str, region: str, data_dir: Path, store: Store | None = None) -> None:
+        """``store``: the cell's store, opened and closed by its owner (the default cell's, which the
+        host's IAM shares); None: the cell opens its own, ``<data_dir>/lamina.db``."""
         self.host = host
+        self._store = store
         self.account_id, self.region, self.data_dir = account_id, region, data_dir
         self.settings = replace(host.settings, account_id=account_id, region=region, data_dir=data_dir)
         self._parts = Parts()
@@ -109,9 +115,11 @@ class Cell:
         s, parts, host = self.settings, self._parts, self.host
         data = self.data_dir
         await asyncio.to_thread(_private_dir, data)
-        store = SqliteStore(data / "lamina.db")
-        await store.open()
-        parts.started("the store", store.close)
+        store = self._store
+        if store is None:
+            store = SqliteStore(data / "lamina.db")
+            await store.open()
+            parts.started("the store", store.close)
         recorder = Recorder(store, s.logs)
         await recorder.start()
         parts.started("the recorder of logs and usage", recorder.close)
@@ -127,6 +135,8 @@ class Cell:
         )  # fmt: skip
         changes = Changes()  # what the control planes change, followed by the data plane (control/changes.py)
         functions = FunctionService(store, code, host.runtimes, s, changes, layers, overlays)
+        if host.iam is not None:
+            functions.check_roles_with(ExecutionRoles(host.iam, s.development_mode).check)
         parts.started("the functions' code preparation", functions.close)
         provider = LocalProvider(ctx, host.runtimes, functions.files)
         parts.started("the execution environments", provider.close)
@@ -149,6 +159,7 @@ class Cell:
         http_apis = HttpApis(store, region=s.region, account_id=s.account_id, port=host.port)
         await http_apis.load()
         invoker = Invoker(resolver, scheduler, s)
+        invoker.check_sources_with(TriggerPermissions(policies, s).check)  # triggers need the function's permission
         queue = AsyncQueue(store, invoker, event_configs, s)
         invoker.attach(queue)
         timers = Timers(SystemClock())
@@ -170,7 +181,12 @@ class Cell:
         await rest_apis.load()
         iot = TopicRules(store, s)
         await iot.load()
-        mqtt = Subscriber(s.mqtt_url, client_id(data), iot, invoke_event) if s.mqtt_url is not None else None
+
+        async def invoke_for_rule(function: str, payload: bytes, rule_arn: str) -> None:
+            source = InvokeSource("iot.amazonaws.com", rule_arn, s.account_id)  # AWS IoT needs the permission
+            await invoker.invoke(InvokeRequest(function=function, payload=payload, invocation_type="Event", source=source))
+
+        mqtt = Subscriber(s.mqtt_url, client_id(data), iot, invoke_for_rule) if s.mqtt_url is not None else None
         if mqtt is None:
             _say_rules_need_a_broker(iot)
         objects = ObjectStore(store, Bodies(data / "objects"), notifications)
@@ -185,6 +201,7 @@ class Cell:
             queue=queue, apis=apis, events=events, schedules=schedules, timers=timers, rest_apis=rest_apis,
             http_apis=http_apis, queues=queues, mappings=mappings, iot=iot, mqtt=mqtt,
             front_door=host.front_door, notifications=notifications, objects=objects, keys=host.keys,
+            iam=host.iam, sts=host.sts,
         )  # fmt: skip
         apis.add(HttpApiEndpoints(http_apis, svc))
         await scheduler.start()

@@ -4,7 +4,7 @@ The listening socket and the front door stay the server's; a cell is handed the 
 protections the host allows, the network namespaces' pool, the spawner (its template under the
 host's work directory, where every environment's scratch space is too), the uid pool (no two
 environments of any cell share a uid), the runtimes found on the host, the key ring, and the
-environments' API listener. ``force`` and ``drain_deadline`` are the shutdown's: whether a second
+environments' API listener, IAM and STS (per account, global across regions). ``force`` and ``drain_deadline`` are the shutdown's: whether a second
 signal said to stop waiting, and until when invocations in flight may finish.
 """
 
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from lamina.dataplane.counts import Counts
+from lamina.iam.service import IamService
 from lamina.identity.keys import Keys
 from lamina.runtime.runtimes import RuntimeRegistry
 from lamina.sandbox.environment import ServeApi
@@ -23,6 +24,7 @@ from lamina.sandbox.isolation import Protections, UidPool
 from lamina.sandbox.network import NetworkPool
 from lamina.sandbox.spawn import Spawner
 from lamina.settings import Settings
+from lamina.sts.service import FunctionCredentials, StsService
 
 
 @dataclass(frozen=True)
@@ -42,3 +44,8 @@ class Host:
     front_door: Counts | None  # what the front door served (None: it is off)
     force: Callable[[], asyncio.Event | None]  # set once a second signal says to stop waiting
     drain_deadline: Callable[[], float | None]  # monotonic: until when in-flight invocations may finish
+    # IAM and STS: per account, global across regions (as AWS's), so the host's, kept in the
+    # default cell's store; every cell's Services name them.
+    iam: IamService | None = None
+    sts: StsService | None = None
+    credentials: FunctionCredentials | None = None  # execution roles' credentials for environments

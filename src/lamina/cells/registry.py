@@ -29,6 +29,7 @@ from lamina.errors import ServiceError
 from lamina.gateway.endpoint import Endpoints
 from lamina.gateway.exchange import PlainEndpoints
 from lamina.model import FunctionUrlConfig
+from lamina.store.base import Store
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def existing(data_dir: Path, regions: Container[str]) -> list[tuple[str, str]]:
 class Cells:
     """Every cell of the server (``host``); one per (account, region) at most."""
 
-    def __init__(self, host: Host, regions: Container[str]) -> None:
+    def __init__(self, host: Host, regions: Container[str], *, default_store: Store | None = None) -> None:
         self.host = host
         self.regions: Container[str] = regions
         self.data_dir = host.settings.data_dir.resolve()
@@ -71,6 +72,7 @@ class Cells:
         self._services: dict[tuple[str, str], Services] = {}  # what requests read, per (account, region)
         self._starting: dict[tuple[str, str], asyncio.Task[Services]] = {}
         self._closing = False
+        self._default_store = default_store  # the default cell's, opened (and closed) by the server
 
     @property
     def default(self) -> Services:
@@ -105,7 +107,8 @@ class Cells:
 
     async def _start(self, key: tuple[str, str]) -> Services:
         account_id, region = key
-        cell = Cell(self.host, account_id, region, cell_dir(self.data_dir, self.default_key, account_id, region))
+        store = self._default_store if key == self.default_key else None
+        cell = Cell(self.host, account_id, region, cell_dir(self.data_dir, self.default_key, account_id, region), store)
         try:
             await cell.start()
         except Exception as exc:
