@@ -1,13 +1,16 @@
 """The server's lifecycle: start-up, serving, and a graceful shutdown with a deadline.
 
-Start-up opens the store, finds which protections the host supports (and says so), loads every
-function and starts listening; it prints ``Lamina listening on http://HOST:PORT`` once it accepts
+Start-up opens the store, finds which protections the host supports (and says so), makes the
+host's parts every cell shares (lamina.cells: one per account and region), starts the default
+cell and every cell an earlier run left (each loads its functions, queues, schedules, ...) and
+starts listening; it prints ``Lamina listening on http://HOST:PORT`` once it accepts
 requests (tests and scripts wait for that line). Each part is recorded as it starts
 (``lamina.lifecycle.Parts``), and shutdown stops them in the reverse order, each whatever became of
-the others. SIGINT or SIGTERM starts it: stop accepting, stop the timers, stop taking queued
-asynchronous events (they stay stored), let in-flight invocations finish until
-``shutdown_grace_seconds``, stop every execution environment, write buffered logs and usage,
-close the store. A second signal skips the wait.
+the others. SIGINT or SIGTERM starts it: stop accepting, then stop every cell, the last started
+first (each: stop the timers, stop taking queued asynchronous events (they stay stored), let
+in-flight invocations finish until ``shutdown_grace_seconds`` from the shutdown's start, stop its
+execution environments, write buffered logs and usage, close its store), then the host's parts.
+A second signal skips the wait.
 """
 
 from __future__ import annotations

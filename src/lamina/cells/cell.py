@@ -88,10 +88,6 @@ class Cell:
         self._svc: Services | None = None
 
     @property
-    def key(self) -> tuple[str, str]:
-        return self.account_id, self.region
-
-    @property
     def services(self) -> Services:
         assert self._svc is not None, "cell not started"
         return self._svc

@@ -136,9 +136,6 @@ class Cells:
             self._services.pop(key, None)
             await cell.stop()
 
-    def all(self) -> list[Services]:
-        return list(self._services.values())
-
     # -- unsigned entry points: found by what they name -----------------------------------------
 
     def with_url(self, url_id: str) -> tuple[Services, FunctionUrlConfig] | None:
