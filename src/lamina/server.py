@@ -68,6 +68,7 @@ from lamina.metering.recorder import Recorder
 from lamina.queues.relay import OutboxRelay
 from lamina.queues.service import Queues
 from lamina.runtime.runtimes import RuntimeRegistry
+from lamina.runtime.sdk import Sdks
 from lamina.sandbox.environment import TEMPLATE_DIR, EnvironmentContext
 from lamina.sandbox.isolation import Protections, UidPool
 from lamina.sandbox.local import LocalProvider
@@ -142,12 +143,18 @@ class Server:
         work = data / "environments"
         await asyncio.to_thread(_clear, work)
         spawner = Spawner(template=work / TEMPLATE_DIR if protections.namespaces else None)
+        sdks = Sdks(s.sdk_dir.resolve())
+        _say_which_sdks(sdks)
         ctx = EnvironmentContext(
             host="127.0.0.1", region=s.region, work_dir=work, max_response_bytes=s.limits.sync_response_bytes,
             init_timeout_s=s.limits.init_timeout_seconds, recorder=recorder, protections=protections,
-            uids=UidPool(), spawner=spawner, kept=(Path(sys.base_prefix).resolve(),), network=network,
+            uids=UidPool(), spawner=spawner, kept=(Path(sys.base_prefix).resolve(), *sdks.kept()), network=network,
             outbound=s.outbound_default,
             serve_api=self._serve_environment,
+            # Each environment's execution role credentials: IAM's CredentialIssuer, once IAM serves
+            # roles (None: environments get no credentials).
+            credentials=None,
+            api_url=f"http://{_loopback_of(s.host)}:{self.port}", sdks=sdks,
         )  # fmt: skip
         changes = Changes()  # what the control planes change, followed by the data plane (control/changes.py)
         functions = FunctionService(store, code, runtimes, s, changes, layers, overlays)
@@ -321,6 +328,19 @@ def _say_rules_need_a_broker(rules: TopicRules) -> None:
 
     rules.watch(say)
     say()
+
+
+def _say_which_sdks(sdks: Sdks) -> None:
+    """Functions find the AWS SDKs in their runtimes only once scripts/install/sdk.sh installed them."""
+    missing = [name for name, installed in sdks.installed().items() if not installed]
+    if missing:
+        log.warning("the AWS SDK for %s is not installed under %s: functions run without it "
+                    "(scripts/install/sdk.sh installs it)", " and ".join(missing), sdks.base)  # fmt: skip
+
+
+def _loopback_of(host: str) -> str:
+    """Where a process on this machine reaches a listener bound to ``host``."""
+    return "127.0.0.1" if host in ("", "0.0.0.0", "::", "localhost") else f"[{host}]" if ":" in host else host
 
 
 def _raise_open_file_limit() -> None:
