@@ -8,6 +8,7 @@ AWS_ENDPOINT_URL naming Lamina's API as it reaches it, and none of Lamina's priv
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 import subprocess
@@ -55,7 +56,13 @@ import importlib.util, os, sys
 
 def handler(event, context):
     import boto3, botocore
+    try:
+        open(os.path.join(os.path.dirname(botocore.__file__), "planted.py"), "w").close()
+        planted = "written"
+    except OSError as exc:
+        planted = exc.errno
     return {
+        "planted": planted,
         "boto3": boto3.__version__,
         "botocore": botocore.__file__,
         "importable": [m for m in event["modules"] if importlib.util.find_spec(m) is not None],
@@ -79,6 +86,7 @@ def test_a_python_function_imports_the_pinned_boto3_and_not_the_hosts_packages(
     assert body["boto3"] == PINNED_BOTO3
     assert body["botocore"].startswith(str(sdk.Sdks(sdk.default_dir()).python_root)), body["botocore"]
     assert body["importable"] == []
+    assert body["planted"] in (errno.EROFS, errno.EACCES)  # the SDK is read-only to functions
     assert body["endpoint"] == server.endpoint
     assert body["private"] == []
     path = body["path"]
