@@ -110,6 +110,7 @@ class Environment:
         self.ctx = ctx
         self.state = EnvState.STARTING
         self.last_used = time.monotonic()
+        self.retire_at: float | None = None  # time.monotonic() past which it takes no invocation (credentials.py)
         self.init_ms: float | None = None
         self.log_stream = f"{time.strftime('%Y/%m/%d', time.gmtime())}/[{fn.version}]{env_id}"
         self._dir = ctx.work_dir / env_id
@@ -131,7 +132,6 @@ class Environment:
         self._netns: Namespace | None = None
         self._api: asyncio.AbstractServer | None = None  # Lamina's API inside its network namespace
         self._spawn_error_type = rc.ERROR_INVALID_ENTRYPOINT
-        self._retire_at: float | None = None  # time.monotonic() past which it takes no invocation
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -152,7 +152,7 @@ class Environment:
                 return
             lifetime = credentials.lifetime(key, datetime.now(timezone.utc))
             if lifetime is not None:
-                self._retire_at = time.monotonic() + lifetime
+                self.retire_at = time.monotonic() + lifetime
         api_url = self.ctx.api_url
         if self.ctx.protections.namespaces:
             try:
@@ -337,7 +337,7 @@ class Environment:
     ) -> Outcome:
         """Run one invocation; raises ``EnvironmentGone`` if the runtime exited before it took the event."""
         assert self._endpoint is not None
-        if self._retire_at is not None and time.monotonic() >= self._retire_at:
+        if self.retire_at is not None and time.monotonic() >= self.retire_at:
             self.state = EnvState.DEAD  # its credentials' time is up: a new environment runs it
         if self._exited.done() or self.state is not EnvState.IDLE:
             raise EnvironmentGone(self.id)

@@ -80,6 +80,7 @@ class ExecutionEnvironment(Protocol):
 
     state: EnvState
     last_used: float  # time.monotonic() of its last release
+    retire_at: float | None  # time.monotonic() past which it takes no invocation (None: never)
 
     async def start(self) -> None: ...
     async def wait_ready(self) -> RuntimeResult | None: ...
