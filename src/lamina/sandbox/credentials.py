@@ -10,7 +10,7 @@ credentials expire. Lamina asks for ``CREDENTIALS_SECONDS`` (12 hours, the longe
 lasts) and retires an environment once it is ``MAX_AGE_SECONDS`` old (6 hours), or
 ``EXPIRY_MARGIN_SECONDS`` before its credentials expire if the issuer gave it less: an environment
 past its time takes no further invocation (``Environment.invoke`` says it is gone, and the
-invocation runs on a new one).
+invocation runs on a new one), and the scheduler's reaper stops it once it is idle.
 
 Pure but for ``issue``; the credentials are never logged (``AccessKey`` keeps its secret and token
 out of its repr) and are not the function's configuration: GetFunction does not show them.
