@@ -6,7 +6,13 @@ killed) by its PID. ``stop`` then ``start`` brings it back on the same ports wit
 ``Kafka(..., sasl=True)`` (the ``kafka_sasl`` fixture) also listens on a SASL_PLAINTEXT port
 (``sasl_bootstrap``) taking PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512, each with a user of its own
 (``USERS``; the SCRAM ones added when the storage is formatted); its PLAINTEXT port stays open,
-for the tests' own producer and admin client."""
+for the tests' own producer and admin client.
+
+``Kafka(..., tls=True)`` (the ``kafka_tls`` fixture) makes a CA of its own (``tests/certificates.py``)
+and listens with TLS too, its certificate issued for localhost and 127.0.0.1 in a PEM keystore: on
+``ssl_bootstrap`` (SSL, no client certificate asked), ``mtls_bootstrap`` (SSL, a client certificate
+signed by its CA required: ``client``) and ``sasl_ssl_bootstrap`` (SASL_SSL, PLAIN's user of
+``USERS``)."""
 
 from __future__ import annotations
 
@@ -22,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import brokers
+from tests import brokers, certificates
 
 VERSION = "4.1.1"  # scripts/install/kafka-pom.xml's
 
@@ -44,6 +50,20 @@ def _sasl_config() -> str:
     )
 
 
+def _tls_config(keystore: Path, truststore: Path, sasl: bool) -> str:
+    plain_user, plain_password = USERS["PLAIN"]
+    return (
+        "ssl.keystore.type=PEM\n"
+        f"ssl.keystore.location={keystore}\n"
+        "ssl.truststore.type=PEM\n"
+        f"ssl.truststore.location={truststore}\n"
+        "listener.name.mtls.ssl.client.auth=required\n"
+        + ("" if sasl else "sasl.enabled.mechanisms=PLAIN\n")
+        + "listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule "
+        f'required user_{plain_user}="{plain_password}";\n'
+    )
+
+
 def kafka_home() -> Path:
     return Path(os.environ.get("LAMINA_KAFKA_HOME") or Path.home() / ".cache" / "lamina" / f"kafka-{VERSION}")
 
@@ -53,7 +73,7 @@ def cluster_id() -> str:
 
 
 class Kafka:
-    def __init__(self, directory: Path, home: Path, *, sasl: bool = False) -> None:
+    def __init__(self, directory: Path, home: Path, *, sasl: bool = False, tls: bool = False) -> None:
         self.directory = directory
         self.home = home
         self.port = brokers.free_port()
@@ -64,6 +84,24 @@ class Kafka:
             listeners += f",SASL_PLAINTEXT://127.0.0.1:{self.sasl_port}"
         self.proc: subprocess.Popen[bytes] | None = None
         directory.mkdir(parents=True, exist_ok=True)
+        self.ca: certificates.Issued | None = None
+        self.client: certificates.Issued | None = None
+        self.tls_ports: tuple[int, int, int] | None = None
+        tls_config = ""
+        if tls:
+            self.ca = certificates.authority("Lamina test Kafka CA")
+            self.client = certificates.issue(self.ca, "lamina-client", server=False)
+            server = certificates.issue(self.ca, "localhost", server=True)
+            keystore = directory / "keystore.pem"
+            keystore.touch(0o600)
+            keystore.write_text(server.key + server.chain)
+            truststore = directory / "truststore.pem"
+            truststore.write_text(self.ca.certificate)
+            self.tls_ports = (brokers.free_port(), brokers.free_port(), brokers.free_port())
+            ssl_port, mtls_port, sasl_ssl_port = self.tls_ports
+            listeners += (f",SSL://127.0.0.1:{ssl_port},MTLS://127.0.0.1:{mtls_port}"
+                          f",SASL_SSL://127.0.0.1:{sasl_ssl_port}")  # fmt: skip
+            tls_config = _tls_config(keystore, truststore, sasl)
         self.config = directory / "server.properties"
         self.config.write_text(
             "process.roles=broker,controller\n"
@@ -72,7 +110,8 @@ class Kafka:
             f"listeners={listeners},CONTROLLER://127.0.0.1:{self.controller_port}\n"
             f"advertised.listeners={listeners}\n"
             "controller.listener.names=CONTROLLER\n"
-            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT\n"
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT,"
+            "SSL:SSL,MTLS:SSL,SASL_SSL:SASL_SSL\n"
             "inter.broker.listener.name=PLAINTEXT\n"
             f"log.dirs={directory / 'data'}\n"
             "num.partitions=1\n"
@@ -84,6 +123,7 @@ class Kafka:
             "group.initial.rebalance.delay.ms=0\n"
             "auto.create.topics.enable=false\n"
             + (_sasl_config() if self.sasl_port is not None else "")
+            + tls_config
         )  # fmt: skip
         scram = [arg for mechanism in ("SCRAM-SHA-256", "SCRAM-SHA-512") if self.sasl_port is not None
                  for arg in ("--add-scram", f"{mechanism}=[name={USERS[mechanism][0]},password={USERS[mechanism][1]}]")]  # fmt: skip
@@ -98,6 +138,25 @@ class Kafka:
     def sasl_bootstrap(self) -> str:
         assert self.sasl_port is not None, "a broker started with sasl=True"
         return f"127.0.0.1:{self.sasl_port}"
+
+    def _tls_port(self, index: int) -> str:
+        assert self.tls_ports is not None, "a broker started with tls=True"
+        return f"127.0.0.1:{self.tls_ports[index]}"
+
+    @property
+    def ssl_bootstrap(self) -> str:
+        """TLS, the broker's certificate signed by ``ca``; no client certificate asked."""
+        return self._tls_port(0)
+
+    @property
+    def mtls_bootstrap(self) -> str:
+        """TLS with a client certificate signed by ``ca`` required."""
+        return self._tls_port(1)
+
+    @property
+    def sasl_ssl_bootstrap(self) -> str:
+        """SASL/PLAIN (``USERS["PLAIN"]``) over TLS."""
+        return self._tls_port(2)
 
     def _command(self, args: list[str]) -> list[str]:
         java = shutil.which("java") or "java"
@@ -139,6 +198,18 @@ def kafka_sasl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kafka]:
     if not (home / ".complete").exists():
         pytest.skip("Apache Kafka is not installed (scripts/install/kafka.sh)")
     broker = Kafka(tmp_path_factory.mktemp("kafka-sasl"), home, sasl=True).start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kafka]:
+    """A broker with TLS listeners too (``ssl_bootstrap``, ``mtls_bootstrap``, ``sasl_ssl_bootstrap``),
+    its CA ``ca`` and a client certificate ``client`` of its own."""
+    home = kafka_home()
+    if not (home / ".complete").exists():
+        pytest.skip("Apache Kafka is not installed (scripts/install/kafka.sh)")
+    broker = Kafka(tmp_path_factory.mktemp("kafka-tls"), home, tls=True).start()
     yield broker
     broker.stop()
 

@@ -39,6 +39,8 @@ TIMES: dict[str, float] = {
     "tests/integration/test_s3_clients.py": 40,
     "tests/integration/test_kafka_mappings.py": 201,
     "tests/integration/test_kafka_auth.py": 40,
+    "tests/integration/test_kafka_tls.py": 35,
+    "tests/integration/test_rabbitmq_tls.py": 35,
     "tests/integration/test_async_backlog.py": 158,
     "tests/integration/test_async.py": 155,
     "tests/integration/test_http_authorizers.py": 149,

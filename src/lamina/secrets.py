@@ -1,11 +1,14 @@
 """Secrets Manager secrets, as a file of the operator's (``LAMINA_SECRETS_FILE``).
 
 Lamina has no Secrets Manager; where AWS reads a secret an event source mapping names by ARN
-(a Kafka mapping's BASIC_AUTH or SASL_SCRAM_* SourceAccessConfiguration, Amazon MQ's BASIC_AUTH),
-Lamina reads this file: a JSON object mapping each secret's ARN to its value as Secrets Manager
-would hold it (for Kafka and Amazon MQ: ``{"username": ..., "password": ...}``; a string value is
-taken as the secret string itself). The file holds passwords, so it must be readable by its owner
-only (mode 0600 or 0400): anything else is refused. It is read at start (so a bad file stops the
+(a Kafka mapping's BASIC_AUTH, SASL_SCRAM_*, CLIENT_CERTIFICATE_TLS_AUTH or
+SERVER_ROOT_CA_CERTIFICATE SourceAccessConfiguration, Amazon MQ's BASIC_AUTH), Lamina reads this
+file: a JSON object mapping each secret's ARN to its value as Secrets Manager would hold it (SASL
+and Amazon MQ: ``{"username": ..., "password": ...}``; a client certificate: ``{"certificate":
+<PEM chain>, "privateKey": <PEM, PKCS #8>, "privateKeyPassword": <if encrypted>}``; a root CA:
+``{"certificate": <PEM>}``; a string value is taken as the secret string itself). The file holds
+passwords and keys, so it must be readable by its owner only (mode 0600 or 0400): anything else is
+refused. It is read at start (so a bad file stops the
 server with a clear message) and again whenever a mapping starts, so an edited file is seen without
 a restart. Parsing is pure (``parse``); ``load`` adds the file's checks.
 """
@@ -33,6 +36,15 @@ class Credentials:
 
 
 @dataclass(frozen=True, slots=True)
+class ClientCertificate:
+    """CLIENT_CERTIFICATE_TLS_AUTH's secret: the PEM chain (client certificate first) and its key."""
+
+    certificate: str
+    private_key: str = field(repr=False)
+    password: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Secrets:
     """Secret values by ARN, as JSON text (what GetSecretValue's SecretString would be)."""
 
@@ -41,21 +53,37 @@ class Secrets:
     def __contains__(self, arn: object) -> bool:
         return arn in self.values
 
-    def credentials(self, arn: str) -> Credentials | None:
-        """The secret's ``username`` and ``password`` (None: the secret has no such pair)."""
+    def _fields(self, arn: str) -> dict[str, object]:
         text = self.values.get(arn)
         if text is None:
-            return None
+            return {}
         try:
             doc = json.loads(text)
         except ValueError:
-            return None
-        if not isinstance(doc, dict):
-            return None
+            return {}
+        return doc if isinstance(doc, dict) else {}
+
+    def credentials(self, arn: str) -> Credentials | None:
+        """The secret's ``username`` and ``password`` (None: the secret has no such pair)."""
+        doc = self._fields(arn)
         username, password = doc.get("username"), doc.get("password")
         if not isinstance(username, str) or not isinstance(password, str):
             return None
         return Credentials(username, password)
+
+    def certificate(self, arn: str) -> str | None:
+        """The secret's ``certificate`` (PEM text; None: the secret has none)."""
+        found = self._fields(arn).get("certificate")
+        return found if isinstance(found, str) and found.strip() else None
+
+    def client_certificate(self, arn: str) -> ClientCertificate | None:
+        """The secret's ``certificate``, ``privateKey`` and ``privateKeyPassword`` (None: no
+        certificate or no key)."""
+        doc = self._fields(arn)
+        certificate, key, password = doc.get("certificate"), doc.get("privateKey"), doc.get("privateKeyPassword")
+        if not isinstance(certificate, str) or not isinstance(key, str) or not certificate.strip() or not key.strip():
+            return None
+        return ClientCertificate(certificate, key, password if isinstance(password, str) and password else None)
 
 
 def parse(text: str, where: str = SECRETS_VARIABLE) -> Secrets:

@@ -10,7 +10,7 @@ from typing import Mapping
 from lamina import secrets
 from lamina.identity.principals import AccessKey
 from lamina.iot.broker import BrokerUrl, parse_url
-from lamina.mappings.brokers import BrokerAddress, parse_brokers
+from lamina.mappings.brokers import CA_VARIABLE, BrokerAddress, parse_brokers, tls_context
 from lamina.runtime import sdk
 from lamina.runtime.names import LAMBDA_RUNTIMES
 
@@ -135,6 +135,8 @@ class Settings:
     mqtt_url: BrokerUrl | None = None
     # RabbitMQ brokers event source mappings read (mappings/brokers.py), by Amazon MQ broker name or ARN.
     rabbitmq_brokers: Mapping[str, BrokerAddress] = field(default_factory=dict)
+    # The CAs amqps brokers' certificates are verified with (a PEM file); None: the system's.
+    rabbitmq_ca_file: Path | None = None
     # The token other object stores' webhooks (MinIO, Ceph RGW, ...) present to the intake
     # (api/object_events.py); None: the intake is off.
     object_events_token: str | None = field(default=None, repr=False)
@@ -197,6 +199,10 @@ class Settings:
             values["mqtt_url"] = parse_url(env["LAMINA_MQTT_URL"])
         if env.get("LAMINA_RABBITMQ_BROKERS", "").strip():
             values["rabbitmq_brokers"] = parse_brokers(env["LAMINA_RABBITMQ_BROKERS"])
+        if env.get(CA_VARIABLE, "").strip():
+            ca_file = Path(env[CA_VARIABLE].strip())
+            tls_context(ca_file)  # refused at start: not readable, not PEM
+            values["rabbitmq_ca_file"] = ca_file
         if env.get("LAMINA_OBJECT_EVENTS_TOKEN", "").strip():
             values["object_events_token"] = env["LAMINA_OBJECT_EVENTS_TOKEN"].strip()
         if env.get(secrets.SECRETS_VARIABLE, "").strip():

@@ -308,10 +308,9 @@ def test_kafka_mappings_are_checked_as_aws_checks_them(lamina: LaminaProcess, cl
          "value less than or equal to 10000"),
         ({"SelfManagedEventSource": {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["no-port"]}}}, invalid,
          "Invalid bootstrap server: no-port. Expected host:port."),
-        ({"SourceAccessConfigurations": [{"Type": "CLIENT_CERTIFICATE_TLS_AUTH",
-                                          "URI": "arn:aws:secretsmanager:us-east-1:000000000000:secret:s"}]}, invalid,
-         "Lamina cannot use CLIENT_CERTIFICATE_TLS_AUTH: it connects to Kafka brokers over plaintext only (PLAINTEXT, "
-         "or SASL_PLAINTEXT with BASIC_AUTH, SASL_SCRAM_256_AUTH or SASL_SCRAM_512_AUTH)."),
+        ({"SourceAccessConfigurations": [{"Type": t, "URI": "arn:aws:secretsmanager:us-east-1:000000000000:secret:s"}
+                                         for t in ("CLIENT_CERTIFICATE_TLS_AUTH", "SASL_SCRAM_512_AUTH")]}, invalid,
+         "You can specify only one authentication method for a self-managed Apache Kafka event source."),
         ({"EventSourceArn": f"{region}:q"}, invalid,
          "EventSourceArn and SelfManagedEventSource cannot be specified together."),
         ({"DestinationConfig": {"OnFailure": {"Destination": f"{region}:no-such-queue"}}}, invalid,

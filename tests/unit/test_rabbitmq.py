@@ -7,11 +7,13 @@ import base64
 import datetime as dt
 import json
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from lamina.errors import InvalidParameterValue, ValidationError
-from lamina.mappings.brokers import BrokerAddress, broker_name, find, not_configured, parse_address, parse_brokers
+from lamina.mappings.brokers import (BrokerAddress, broker_name, find, not_configured, parse_address, parse_brokers,
+                                     tls_context)
 from lamina.mappings.filters import Filters
 from lamina.mappings.model import EventSourceMapping, SourceKind, State
 from lamina.mappings.rabbitmq import MAX_REDELIVERIES, gives_up
@@ -24,7 +26,8 @@ SECRET = "arn:aws:secretsmanager:us-east-1:000000000000:secret:s-xPBMTt"
 
 
 def test_broker_urls_are_parsed_with_user_password_port_and_vhost() -> None:
-    assert parse_address("amqp://127.0.0.1") == BrokerAddress("127.0.0.1", 5672, "guest", "guest", "/")
+    assert parse_address("amqp://127.0.0.1") == BrokerAddress("127.0.0.1", 5672, "guest", "guest", "/",
+                                                               credentials_given=False)  # fmt: skip
     address = parse_address("amqp://me:p%40ss%20word@broker.local:5673/shop%2Feu")
     assert (address.host, address.port, address.username, address.password, address.vhost) == (
         "broker.local", 5673, "me", "p@ss word", "shop/eu")
@@ -33,7 +36,7 @@ def test_broker_urls_are_parsed_with_user_password_port_and_vhost() -> None:
 
 
 @pytest.mark.parametrize("url, words", [
-    ("http://u:hunter2@h:1", "is not amqp://"), ("amqps://h", "is not amqp://"), ("amqp://u:hunter2@h:x", "invalid port"),
+    ("http://u:hunter2@h:1", "is not amqp"), ("mqtt://h", "is not amqp"), ("amqp://u:hunter2@h:x", "invalid port"),
     ("amqp://u:hunter2@:5672", "names no host"), ("amqp://u:hunter2@h/a/b", "more than a host"),
 ])  # fmt: skip
 def test_bad_broker_urls_are_refused_without_their_password(url: str, words: str) -> None:
@@ -134,3 +137,48 @@ def test_mq_mappings_keep_their_queues_and_access_through_the_store() -> None:
     document = mapping.document("us-east-1", "000000000000")
     assert document["Queues"] == ["q"]
     assert document["SourceAccessConfigurations"] == [{"Type": "BASIC_AUTH", "URI": SECRET}, {"Type": "VIRTUAL_HOST", "URI": "v"}]
+
+
+def test_amqps_urls_are_tls_on_port_5671_by_default() -> None:
+    address = parse_address("amqps://me:pw@broker.example.com/shop")
+    assert (address.tls, address.port, address.vhost, address.credentials_given) == (True, 5671, "shop", True)
+    assert str(address) == "amqps://me@broker.example.com:5671/shop"
+    assert parse_address("amqps://b:5999").port == 5999 and not parse_address("amqp://b").tls
+    assert str(parse_address("amqps://b")) == "amqps://b:5671/%2F"  # no user named: none shown
+
+
+def test_the_ca_file_is_checked_when_the_server_starts(tmp_path: Path) -> None:
+    from tests import certificates
+
+    ca = tmp_path / "ca.pem"
+    ca.write_text(certificates.authority("Broker CA").certificate)
+    settings = Settings.from_env({"LAMINA_RABBITMQ_CA_FILE": str(ca)})
+    assert settings.rabbitmq_ca_file == ca
+    assert [c["subject"] for c in tls_context(ca).get_ca_certs()] == [((("commonName", "Broker CA"),),)]
+    assert tls_context(None).check_hostname
+    (tmp_path / "bad.pem").write_text("not a certificate")
+    for path, words in ((tmp_path / "bad.pem", "cannot be used"), (tmp_path / "absent.pem", "No such file")):
+        with pytest.raises(ValueError, match=f"LAMINA_RABBITMQ_CA_FILE {path} .*{words}"):
+            Settings.from_env({"LAMINA_RABBITMQ_CA_FILE": str(path)})
+
+
+def test_the_credentials_are_the_secrets_as_the_file_holds_it_else_the_urls(tmp_path: Path) -> None:
+    from lamina.mappings.rabbitmq import RabbitSource
+    from lamina.mappings.source import SourceUnavailable
+
+    secret = "arn:aws:secretsmanager:us-east-1:000000000000:secret:mq"
+    path = tmp_path / "secrets.json"
+    path.write_text("{}")
+    path.chmod(0o600)
+    bare = RabbitSource(ARN, parse_address("amqps://h"), "q", secret=secret, secrets_file=path)
+    with pytest.raises(SourceUnavailable, match=f"The secret {secret} is not in LAMINA_SECRETS_FILE"):
+        bare._credentials()
+    with pytest.raises(SourceUnavailable, match="Lamina was started without LAMINA_SECRETS_FILE"):
+        RabbitSource(ARN, parse_address("amqps://h"), "q", secret=secret)._credentials()
+    with_url = RabbitSource(ARN, parse_address("amqps://u:pw@h"), "q", secret=secret, secrets_file=path)
+    assert with_url._credentials() == ("u", "pw")
+    path.write_text(json.dumps({secret: {"username": "alice", "password": "s3cret"}}))
+    assert bare._credentials() == with_url._credentials() == ("alice", "s3cret")  # read again: no restart
+    path.write_text(json.dumps({secret: {"username": "alice"}}))
+    with pytest.raises(SourceUnavailable, match="has no string username and password"):
+        with_url._credentials()

@@ -92,8 +92,9 @@ def test_a_sasl_access_configuration_names_the_mechanism_and_the_secret(kind: st
 @pytest.mark.parametrize("entries, message", [
     ((("BASIC_AUTH", ARN), ("SASL_SCRAM_512_AUTH", ARN)), "only one authentication method"),
     ((("BASIC_AUTH", "not-an-arn"),), "Invalid BASIC_AUTH URI not-an-arn"),
-    ((("CLIENT_CERTIFICATE_TLS_AUTH", ARN),), "Lamina cannot use CLIENT_CERTIFICATE_TLS_AUTH"),
-    ((("SERVER_ROOT_CA_CERTIFICATE", ARN),), "Lamina cannot use SERVER_ROOT_CA_CERTIFICATE"),
+    ((("CLIENT_CERTIFICATE_TLS_AUTH", ARN), ("BASIC_AUTH", ARN)), "only one authentication method"),
+    ((("SERVER_ROOT_CA_CERTIFICATE", ARN), ("SERVER_ROOT_CA_CERTIFICATE", ARN)), "only one SERVER_ROOT_CA_CERTIFICATE"),
+    ((("SERVER_ROOT_CA_CERTIFICATE", "nope"),), "Invalid SERVER_ROOT_CA_CERTIFICATE URI nope"),
     ((("VIRTUAL_HOST", "/"),), "Invalid SourceAccessConfiguration type VIRTUAL_HOST"),
 ])  # fmt: skip
 def test_access_configurations_lamina_cannot_use_are_refused(entries: tuple[tuple[str, str], ...],

@@ -1,24 +1,32 @@
-"""Where RabbitMQ brokers are (``LAMINA_RABBITMQ_BROKERS``), parsed once, pure.
+"""Where RabbitMQ brokers are (``LAMINA_RABBITMQ_BROKERS``), parsed once, pure; and the TLS context
+amqps brokers are verified with (``LAMINA_RABBITMQ_CA_FILE``).
 
-Lamina has no Amazon MQ or Secrets Manager API: an Amazon MQ broker ARN
+Lamina has no Amazon MQ API: an Amazon MQ broker ARN
 (``arn:aws:mq:<region>:<account>:broker:<name>:<id>``) is mapped to the address of a broker the
-operator runs by configuration, ``<broker name or ARN>=amqp://[user:password@]host[:port][/vhost]``
-entries separated by commas or spaces. The credentials come from the URL (a mapping's BASIC_AUTH
-secret ARN is recorded, not read); a mapping's VIRTUAL_HOST overrides the URL's vhost. Passwords
-are never shown: ``str`` of an address leaves them out, and so do the parse errors.
+operator runs by configuration, ``<broker name or ARN>=amqp[s]://[user:password@]host[:port][/vhost]``
+entries separated by commas or spaces: ``amqps`` is AMQP over TLS (port 5671 by default, as Amazon
+MQ's brokers listen), the broker's certificate verified, hostname included, against the CAs of
+``LAMINA_RABBITMQ_CA_FILE`` or else the system's. The credentials are the mapping's BASIC_AUTH
+secret's, read from LAMINA_SECRETS_FILE (mappings/rabbitmq.py); the URL's, when that file does not
+hold the secret. A mapping's VIRTUAL_HOST overrides the URL's vhost. Passwords are never shown:
+``str`` of an address leaves them out, and so do the parse errors.
 """
 
 from __future__ import annotations
 
 import re
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from lamina.redact import without_password
 
 DEFAULT_PORT = 5672
+TLS_PORT = 5671
 VARIABLE = "LAMINA_RABBITMQ_BROKERS"
+CA_VARIABLE = "LAMINA_RABBITMQ_CA_FILE"
 _BROKER_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:mq:[^:]*:\d*:broker:(?P<name>[^:]+):(?P<id>[^:]+)$")
 
 
@@ -29,11 +37,15 @@ class BrokerAddress:
     username: str = "guest"  # AMQP's default user, as RabbitMQ ships it
     password: str = field(default="guest", repr=False)
     vhost: str = "/"
+    tls: bool = False  # amqps://
+    credentials_given: bool = field(default=True, compare=False)  # the URL names a user (else: the secret's, or guest)
 
     def __str__(self) -> str:
         """The address without the password, for logs and ``lamina mappings``."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"amqp://{self.username}@{host}:{self.port}/{self.vhost.replace('/', '%2F')}"
+        scheme = "amqps" if self.tls else "amqp"
+        user = f"{self.username}@" if self.credentials_given else ""
+        return f"{scheme}://{user}{host}:{self.port}/{self.vhost.replace('/', '%2F')}"
 
 
 def broker_name(arn: str) -> str | None:
@@ -43,14 +55,15 @@ def broker_name(arn: str) -> str | None:
 
 
 def parse_address(url: str) -> BrokerAddress:
-    """``amqp://[user:password@]host[:port][/vhost]`` (parts percent-encoded, ``%2F`` for ``/``;
+    """``amqp[s]://[user:password@]host[:port][/vhost]`` (parts percent-encoded, ``%2F`` for ``/``;
     an empty path is vhost ``/``); ValueError saying what is wrong, without the password."""
     parts = urlsplit(url.strip())
     shown = without_password(url.strip())
-    if parts.scheme != "amqp":
-        raise ValueError(f"{VARIABLE}: {shown!r} is not amqp://[user:password@]host:port[/vhost] (amqps is not supported)")
+    if parts.scheme not in ("amqp", "amqps"):
+        raise ValueError(f"{VARIABLE}: {shown!r} is not amqp[s]://[user:password@]host:port[/vhost]")
+    tls = parts.scheme == "amqps"
     try:
-        port = parts.port or DEFAULT_PORT
+        port = parts.port or (TLS_PORT if tls else DEFAULT_PORT)
     except ValueError:
         raise ValueError(f"{VARIABLE}: {shown!r} has an invalid port") from None
     if not parts.hostname:
@@ -58,11 +71,22 @@ def parse_address(url: str) -> BrokerAddress:
     if parts.query or parts.fragment or parts.path.count("/") > 1:
         raise ValueError(f"{VARIABLE}: {shown!r} has more than a host, port and vhost")
     vhost = unquote(parts.path[1:]) if len(parts.path) > 1 else "/"
-    address = BrokerAddress(parts.hostname, port, vhost=vhost)
+    address = BrokerAddress(parts.hostname, port, vhost=vhost, tls=tls, credentials_given=False)
     if parts.username:
         password = unquote(parts.password) if parts.password is not None else ""
-        address = BrokerAddress(parts.hostname, port, unquote(parts.username), password, vhost)
+        address = BrokerAddress(parts.hostname, port, unquote(parts.username), password, vhost, tls)
     return address
+
+
+def tls_context(ca_file: Path | None) -> ssl.SSLContext:
+    """The context amqps brokers are verified with, hostname included: the CAs of ``ca_file`` (PEM),
+    else the system's; ValueError saying what is wrong with the file."""
+    try:
+        return ssl.create_default_context(cafile=str(ca_file) if ca_file is not None else None)
+    except OSError as exc:  # ssl.SSLError included: not PEM certificates
+        detail = exc.strerror or str(exc.args[-1] if exc.args else exc)
+        raise ValueError(f"{CA_VARIABLE} {ca_file} cannot be used: {detail} (it must be a PEM file of CA "
+                         "certificates)") from None  # fmt: skip
 
 
 def parse_brokers(value: str) -> dict[str, BrokerAddress]:
@@ -73,7 +97,7 @@ def parse_brokers(value: str) -> dict[str, BrokerAddress]:
             continue
         key, sep, url = entry.partition("=")
         if not sep or not key:
-            raise ValueError(f"{VARIABLE}: {without_password(entry)!r} is not <broker name or ARN>=amqp://host:port")
+            raise ValueError(f"{VARIABLE}: {without_password(entry)!r} is not <broker name or ARN>=amqp[s]://host:port")
         brokers[key] = parse_address(url)
     return brokers
 

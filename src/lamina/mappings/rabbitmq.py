@@ -19,9 +19,16 @@ dead-letter exchange (or drops, when it has none; logged either way). A quorum q
 ``x-delivery-limit`` dead-letters sooner if lower. Failures are counted by the broker's
 ``x-delivery-count`` header where it gives one (quorum queues), else in memory by message.
 
-A broker that cannot be reached, or a queue that does not exist, is ``SourceUnavailable``: the
-poller reports it (LastProcessingResult) and retries with backoff; what was unacked when a
-connection broke comes back from the broker (at least once). ``close`` ends the connection.
+The credentials are those of the mapping's BASIC_AUTH secret, read from LAMINA_SECRETS_FILE at each
+connection (so an edited file is seen at the next), as Lambda reads Secrets Manager; when the file
+does not hold the secret, those of the broker's URL (``LAMINA_RABBITMQ_BROKERS``); with neither,
+the mapping reports the secret missing. An ``amqps://`` broker is reached over TLS, its certificate
+verified (hostname included) against ``LAMINA_RABBITMQ_CA_FILE``'s CAs or the system's.
+
+A broker that cannot be reached, refuses the credentials or the TLS handshake, or a queue that does
+not exist, is ``SourceUnavailable`` saying so: the poller reports it (LastProcessingResult) and
+retries with backoff; what was unacked when a connection broke comes back from the broker (at least
+once). ``close`` ends the connection.
 """
 
 from __future__ import annotations
@@ -31,13 +38,16 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import ssl
 import time
 from collections import OrderedDict, deque
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lamina import secrets
 from lamina.mappings.batching import BatchLimits, fitting
-from lamina.mappings.brokers import BrokerAddress
+from lamina.mappings.brokers import BrokerAddress, tls_context
 from lamina.mappings.rmq_event import Properties, RmqMessage, event_of, filter_view, queue_key, rmq_record
 from lamina.mappings.source import Lag, Lazy, Record, SourceUnavailable
 
@@ -53,6 +63,15 @@ CONNECT_TIMEOUT_SECONDS = 10.0
 CONNECTION_ERROR = ("Connection error. Please check your event source connection configuration. "
                     "Lamina could not connect to the broker at {address}: {reason}")  # fmt: skip
 QUEUE_MISSING = "The queue {queue} does not exist on virtual host {vhost} of the broker."
+_ADD = ('add it to LAMINA_SECRETS_FILE as "{secret}": {{"username": ..., "password": ...}} (the file is read again '
+        "when the mapping retries), or put the broker's user and password in its LAMINA_RABBITMQ_BROKERS URL")
+SECRET_MISSING = "The secret {secret} is not in LAMINA_SECRETS_FILE: " + _ADD + "."
+NO_SECRETS_FILE = "The secret {secret} cannot be read: Lamina was started without LAMINA_SECRETS_FILE; " + _ADD + "."
+SECRET_INVALID = "The secret {secret} in LAMINA_SECRETS_FILE has no string username and password."
+REFUSED = "{reason}. Please check the username and password in the secret {secret}."
+NOT_TRUSTED = ("The broker at {address} is not trusted: certificate verify failed: {reason}. Set LAMINA_RABBITMQ_CA_FILE "
+               "to the CA that signed its certificate (else the system's CAs are used); the certificate must name "
+               "{host} as a subject alternative name.")  # fmt: skip
 _REMEMBERED = 10_000  # failure counts kept for classic queues' messages
 MAX_PREFETCH = 65_535  # AMQP's prefetch-count is a short
 BACKLOG_EVERY_SECONDS = 1.0  # how often the queue's depth is asked for (the lag shown; a round trip)
@@ -91,9 +110,14 @@ def properties_of(message: AbstractIncomingMessage) -> Properties:
 class RabbitSource:
     """``queue`` on the broker at ``address`` (its vhost: the mapping's VIRTUAL_HOST, else the URL's)."""
 
-    def __init__(self, broker_arn: str, address: BrokerAddress, queue: str, vhost: str | None = None) -> None:
+    def __init__(self, broker_arn: str, address: BrokerAddress, queue: str, vhost: str | None = None, *,
+                 secret: str | None = None, secrets_file: Path | None = None, ca_file: Path | None = None) -> None:  # fmt: skip
         self._arn = broker_arn
         self._address = address
+        self._secret = secret  # BASIC_AUTH's ARN
+        self._secrets_file = secrets_file
+        self._ca_file = ca_file
+        self._from_secret = False  # the credentials of the last connection came from the secret
         self._queue_name = queue
         self._vhost = vhost or address.vhost
         self._key = queue_key(queue, self._vhost)
@@ -129,13 +153,20 @@ class RabbitSource:
         import aio_pika  # only mappings of RabbitMQ sources need it
 
         address = self._address
+        login, password = self._credentials()
+        context: ssl.SSLContext | None = None
+        if address.tls:
+            try:
+                context = tls_context(self._ca_file)
+            except ValueError as exc:  # the file changed since the server started
+                raise SourceUnavailable(str(exc)) from None
         try:
             self._connection = await aio_pika.connect(
-                host=address.host, port=address.port, login=address.username, password=address.password,
-                virtualhost=self._vhost, timeout=CONNECT_TIMEOUT_SECONDS,
+                host=address.host, port=address.port, login=login, password=password, virtualhost=self._vhost,
+                timeout=CONNECT_TIMEOUT_SECONDS, ssl=context is not None, ssl_context=context,
             )  # fmt: skip
         except (OSError, asyncio.TimeoutError, aio_pika.exceptions.AMQPError) as exc:
-            raise SourceUnavailable(self._connection_error(exc)) from exc
+            raise SourceUnavailable(self._connection_error(exc, password)) from exc
         try:
             self._channel = await self._connection.channel()
             # Per channel (RabbitMQ's global): the one consumer's limit, and a change applies at once.
@@ -147,7 +178,7 @@ class RabbitSource:
             raise SourceUnavailable(QUEUE_MISSING.format(queue=self._queue_name, vhost=self._vhost)) from exc
         except (OSError, asyncio.TimeoutError, aio_pika.exceptions.AMQPError) as exc:
             await self._drop()
-            raise SourceUnavailable(self._connection_error(exc)) from exc
+            raise SourceUnavailable(self._connection_error(exc, password)) from exc
         self._backlog = self._queue.declaration_result.message_count
         self._backlog_at = time.monotonic()
         self._generation += 1
@@ -160,11 +191,42 @@ class RabbitSource:
 
         await self._queue.consume(take, no_ack=False)
 
-    def _connection_error(self, exc: BaseException) -> str:
+    def _credentials(self) -> tuple[str, str]:
+        """The user and password to connect with: the BASIC_AUTH secret's as LAMINA_SECRETS_FILE holds
+        it now, else the URL's; SourceUnavailable saying what to add when there are neither."""
+        self._from_secret = False
+        found: secrets.Secrets | None = None
+        if self._secret is not None and self._secrets_file is not None:
+            try:
+                found = secrets.load(self._secrets_file)
+            except secrets.SecretsFileError as exc:  # changed since the server started
+                raise SourceUnavailable(str(exc)) from None
+        if self._secret is not None and found is not None and self._secret in found:
+            credentials = found.credentials(self._secret)
+            if credentials is None:
+                raise SourceUnavailable(SECRET_INVALID.format(secret=self._secret))
+            self._from_secret = True
+            return credentials.username, credentials.password
+        if self._address.credentials_given or self._secret is None:
+            return self._address.username, self._address.password
+        missing = SECRET_MISSING if self._secrets_file is not None else NO_SECRETS_FILE
+        raise SourceUnavailable(missing.format(secret=self._secret))
+
+    def _connection_error(self, exc: BaseException, password: str = "") -> str:
         """What LastProcessingResult says of a failed connection: never the password."""
+        import aiormq
+
         reason = str(exc) if str(exc) and not isinstance(exc, asyncio.TimeoutError) else type(exc).__name__
-        if self._address.password:
-            reason = reason.replace(self._address.password, "***")
+        for secret in {password, self._address.password} - {""}:
+            reason = reason.replace(secret, "***")
+        seen: BaseException | None = exc
+        while seen is not None:
+            if isinstance(seen, ssl.SSLCertVerificationError):
+                return NOT_TRUSTED.format(address=self._address, reason=seen.verify_message, host=self._address.host)
+            seen = seen.__cause__ or seen.__context__
+        if isinstance(exc, aiormq.exceptions.ProbableAuthenticationError) and self._from_secret:
+            return REFUSED.format(reason=CONNECTION_ERROR.format(address=self._address, reason=reason).rstrip("."),
+                                  secret=self._secret)  # fmt: skip
         return CONNECTION_ERROR.format(address=self._address, reason=reason)
 
     async def _drop(self) -> None:

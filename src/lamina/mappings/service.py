@@ -164,7 +164,9 @@ class MappingService:
         if mapping.kind is SourceKind.RABBITMQ:
             address = brokers.find(self._settings.rabbitmq_brokers, mapping.source_arn)
             assert address is not None and mapping.queues  # checked at creation; settings are fixed
-            return RabbitSource(mapping.source_arn, address, mapping.queues[0], mapping.virtual_host)
+            basic_auth = next((uri for kind, uri in mapping.access if kind == "BASIC_AUTH"), None)
+            return RabbitSource(mapping.source_arn, address, mapping.queues[0], mapping.virtual_host, secret=basic_auth,
+                                secrets_file=self._settings.secrets_file, ca_file=self._settings.rabbitmq_ca_file)  # fmt: skip
         assert mapping.kind is SourceKind.SQS and self._queues is not None
         uuid = mapping.uuid
         return SqsSource(self._queues, mapping.source_arn, visibility=lambda: self._visibility(uuid))

@@ -5,11 +5,13 @@ SelfManagedEventSource.Endpoints.KAFKA_BOOTSTRAP_SERVERS, Topics (one), Starting
 SelfManagedKafkaEventSourceConfig.ConsumerGroupId (default: the mapping's UUID), all set only on
 Create; DestinationConfig.OnFailure (one of Lamina's SQS queues) and MaximumRetryAttempts, also on
 Update. SourceAccessConfigurations naming VPC parts are kept and mean nothing here (Lamina reaches
-brokers directly). BASIC_AUTH (SASL/PLAIN), SASL_SCRAM_256_AUTH and SASL_SCRAM_512_AUTH name a
-Secrets Manager secret whose username and password Lamina reads from LAMINA_SECRETS_FILE
-(lamina/secrets.py) when the mapping starts, and authenticates with over SASL_PLAINTEXT; mTLS and a
-root CA (CLIENT_CERTIFICATE_TLS_AUTH, SERVER_ROOT_CA_CERTIFICATE) are refused: Lamina speaks no TLS
-to brokers.
+brokers directly). The others name Secrets Manager secrets Lamina reads from LAMINA_SECRETS_FILE
+(lamina/secrets.py) when the mapping starts: at most one authentication method, BASIC_AUTH
+(SASL/PLAIN), SASL_SCRAM_256_AUTH, SASL_SCRAM_512_AUTH (a username and password) or
+CLIENT_CERTIFICATE_TLS_AUTH (mTLS: a certificate and its private key), and at most one
+SERVER_ROOT_CA_CERTIFICATE (the CA that signed the brokers' certificates). Which security protocol
+that comes to is ``security_protocol``: TLS with a client certificate or a root CA (SSL, or
+SASL_SSL with SASL), else plaintext (PLAINTEXT, or SASL_PLAINTEXT with SASL).
 """
 
 from __future__ import annotations
@@ -30,10 +32,12 @@ _ENDPOINT = re.compile(
 _TOPIC = re.compile(r"^[^.]([a-zA-Z0-9\-_.]+)$")
 _NETWORK_ACCESS = ("VPC_SUBNET", "VPC_SECURITY_GROUP")
 _SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$")
-# SASL over plaintext, the secret's username and password read from LAMINA_SECRETS_FILE: the
+# SASL, the secret's username and password read from LAMINA_SECRETS_FILE: the
 # SourceAccessConfiguration's Type -> aiokafka's sasl_mechanism.
 SASL = {"BASIC_AUTH": "PLAIN", "SASL_SCRAM_256_AUTH": "SCRAM-SHA-256", "SASL_SCRAM_512_AUTH": "SCRAM-SHA-512"}
-_TLS_ACCESS = ("CLIENT_CERTIFICATE_TLS_AUTH", "SERVER_ROOT_CA_CERTIFICATE")
+CLIENT_CERTIFICATE = "CLIENT_CERTIFICATE_TLS_AUTH"
+ROOT_CA = "SERVER_ROOT_CA_CERTIFICATE"
+_SECRETS = (*SASL, CLIENT_CERTIFICATE, ROOT_CA)  # the access types whose URI is a secret's ARN
 # Stream options AWS does not take for self-managed Kafka (on-demand pollers).
 UNSUPPORTED = ("BisectBatchOnFunctionError", "MaximumRecordAgeInSeconds", "ParallelizationFactor",
                "TumblingWindowInSeconds", "StartingPositionTimestamp", "Queues", "AmazonManagedKafkaEventSourceConfig",
@@ -47,7 +51,7 @@ class KafkaOptions:
     starting_position: str
     consumer_group_id: str
     window_given: bool  # MaximumBatchingWindowInSeconds was set (else Kafka's 0.5 s applies)
-    access: tuple[tuple[str, str], ...] = ()  # SourceAccessConfigurations (Type, URI): VPC parts, one SASL secret
+    access: tuple[tuple[str, str], ...] = ()  # SourceAccessConfigurations (Type, URI): VPC parts, secrets
     on_failure: str | None = None  # DestinationConfig.OnFailure.Destination: an SQS queue's ARN
     maximum_retry_attempts: int = -1  # -1: retry until the batch succeeds
 
@@ -58,6 +62,31 @@ class KafkaOptions:
             if kind in SASL:
                 return SASL[kind], uri
         return None
+
+    def _secret(self, kind: str) -> str | None:
+        return next((uri for k, uri in self.access if k == kind), None)
+
+    @property
+    def client_certificate(self) -> str | None:
+        """CLIENT_CERTIFICATE_TLS_AUTH's secret ARN (mTLS), if the mapping names one."""
+        return self._secret(CLIENT_CERTIFICATE)
+
+    @property
+    def root_ca(self) -> str | None:
+        """SERVER_ROOT_CA_CERTIFICATE's secret ARN, if the mapping names one."""
+        return self._secret(ROOT_CA)
+
+    @property
+    def tls(self) -> bool:
+        return self.client_certificate is not None or self.root_ca is not None
+
+    @property
+    def security_protocol(self) -> str:
+        """Kafka's name for how the mapping connects: TLS when it names a client certificate or a
+        root CA, SASL when it names credentials."""
+        if self.tls:
+            return "SASL_SSL" if self.sasl is not None else "SSL"
+        return "SASL_PLAINTEXT" if self.sasl is not None else "PLAINTEXT"
 
     @property
     def bootstrap(self) -> str:
@@ -150,17 +179,15 @@ def access_configurations(value: object) -> tuple[tuple[str, str], ...]:
     found: list[tuple[str, str]] = []
     for entry in value:
         kind, uri = entry.get("Type"), entry.get("URI")
-        if kind in _TLS_ACCESS:
-            raise InvalidParameterValue(
-                f"Lamina cannot use {kind}: it connects to Kafka brokers over plaintext only (PLAINTEXT, or "
-                "SASL_PLAINTEXT with BASIC_AUTH, SASL_SCRAM_256_AUTH or SASL_SCRAM_512_AUTH)."
-            )
-        if kind in SASL:
+        if kind in _SECRETS:
             if not isinstance(uri, str) or not _SECRET_ARN.match(uri):
                 raise InvalidParameterValue(f"Invalid {kind} URI {uri}: expected a Secrets Manager secret's ARN "
                                             "(arn:aws:secretsmanager:<region>:<account>:secret:<name>).")  # fmt: skip
-            if any(k in SASL for k, _ in found):
+            if kind != ROOT_CA and any(k in SASL or k == CLIENT_CERTIFICATE for k, _ in found):
                 raise InvalidParameterValue("You can specify only one authentication method for a self-managed "
+                                            "Apache Kafka event source.")  # fmt: skip
+            if kind == ROOT_CA and any(k == ROOT_CA for k, _ in found):
+                raise InvalidParameterValue("You can specify only one SERVER_ROOT_CA_CERTIFICATE for a self-managed "
                                             "Apache Kafka event source.")  # fmt: skip
             found.append((str(kind), uri))
             continue

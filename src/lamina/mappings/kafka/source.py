@@ -22,12 +22,17 @@ A partition with no committed offset starts where StartingPosition says, and tha
 committed at once, so a restart resumes from it. A restart resumes from the committed offsets
 (at least once: a batch in flight when Lamina died comes again).
 
-A mapping with a SASL secret connects with the username and password auth.py reads from the
-secrets file each time the consumer starts; a secret missing or refused by the broker is
-``SourceUnavailable`` as well. The broker unreachable (at start or later) is ``SourceUnavailable``: the poller reports it in
-LastProcessingResult and retries with backoff; aiokafka reconnects by itself. A commit that fails
-meanwhile is retried by the committer after a pause; until then a restart redelivers, never skips.
-Closing the source sends what is left to commit before the consumer stops.
+A mapping with secrets (SASL credentials, a client certificate, a root CA) connects with what
+auth.py reads from the secrets file each time the consumer starts, over TLS when it names a
+certificate; a secret missing or unusable, or refused by the broker, is ``SourceUnavailable`` as
+well, saying what to fix. The broker unreachable (at start or later) is ``SourceUnavailable``: the
+poller reports it in LastProcessingResult. Starting is paced by the source itself, for all the
+poller's workers at once: after a failed start the next waits 1 s, doubling to 30 s. A broker lost
+after the start is found when a read comes back empty with no connection to any broker (confirmed
+by asking for the cluster's metadata): the consumer is closed and started again at that pace, since
+aiokafka left to itself reconnects several times a second for as long as the broker is away. A
+commit that fails meanwhile is retried by the committer after a pause; until then a restart
+redelivers, never skips. Closing the source sends what is left to commit before the consumer stops.
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ from typing import TYPE_CHECKING, Protocol
 from lamina.mappings import scaling
 from lamina.mappings.batching import BatchLimits, fitting
 from lamina.mappings.kafka import records as kafka_records
-from lamina.mappings.kafka.auth import SASL_FAILED, authentication_failed, sasl_settings
+from lamina.mappings.kafka import auth
 from lamina.mappings.kafka.batch import Batch
 from lamina.mappings.kafka.options import KafkaOptions
 from lamina.mappings.kafka.settling import Status, settle
@@ -62,6 +67,13 @@ POLL_SECONDS = 1.0  # how long a fetch waits for a first record before the polle
 IDLE_SECONDS = 0.2  # how long a worker with no free partition waits before asking again
 START_SECONDS = 30.0  # the longest a connection, an offset look-up or a commit may take
 COMMIT_EVERY_SECONDS = 0.05  # at most one commit started in this time: what settles meanwhile goes together
+ALIVE_SECONDS = 10.0  # the longest the metadata request confirming a lost broker may take
+
+
+def start_delay(failures: int) -> float:
+    """Seconds before the consumer is started again after ``failures`` failed starts in a row (or a
+    lost broker): 1 s, doubling to 30 s."""
+    return scaling.retry_delay(failures + 1)
 
 
 class Host(Protocol):
@@ -90,8 +102,14 @@ class _Partition:
 
 class KafkaSource:
     def __init__(self, uuid: str, host: Host, *, poll_seconds: float = POLL_SECONDS,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, secrets_file: Path | None = None) -> None:  # fmt: skip
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, secrets_file: Path | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
         self._uuid = uuid
+        self._clock = clock  # when the consumer may be started again (a fake in tests)
+        self.start_attempts = 0  # consumers started, or tried to be
+        self._start_failures = 0  # failed starts (and lost brokers) in a row
+        self._not_before = 0.0  # no start before then (clock's time)
+        self._problem = ""  # why the last start failed: what fetches say until the next one
         self._secrets_file = secrets_file
         self._host = host
         self._poll_seconds = poll_seconds
@@ -129,32 +147,45 @@ class KafkaSource:
                 return self._consumer
             if self._closed:
                 raise SourceUnavailable("The event source mapping is stopping.")
-            options = self._options()[0]
-            from aiokafka import AIOKafkaConsumer
-            from aiokafka.errors import KafkaError
-
-            _quiet_aiokafka()
-            auth = sasl_settings(options, self._secrets_file)
-            consumer = AIOKafkaConsumer(
-                bootstrap_servers=list(options.bootstrap_servers), group_id=options.consumer_group_id,
-                client_id=f"lamina-{self._uuid}", enable_auto_commit=False,
-                auto_offset_reset="earliest" if options.starting_position == "TRIM_HORIZON" else "latest",
-                request_timeout_ms=20_000, retry_backoff_ms=200, metadata_max_age_ms=60_000, **auth,
-            )  # fmt: skip
+            if self._clock() < self._not_before:
+                raise SourceUnavailable(self._problem)
+            self.start_attempts += 1
             try:
-                await asyncio.wait_for(consumer.start(), START_SECONDS)
-                await asyncio.wait_for(self._assign(consumer, options), START_SECONDS)
-            except (KafkaError, OSError, asyncio.TimeoutError) as exc:
-                await self._stop(consumer)
-                if options.sasl is not None and await authentication_failed(options.bootstrap_servers, auth):
-                    raise SourceUnavailable(SASL_FAILED.format(secret=options.sasl[1])) from exc
-                raise SourceUnavailable(CONNECTION_ERROR) from exc
-            except SourceUnavailable:
-                await self._stop(consumer)
+                consumer = await self._started(self._options()[0])
+            except SourceUnavailable as exc:
+                self._start_failures += 1
+                self._not_before = self._clock() + start_delay(self._start_failures)
+                self._problem = str(exc)
                 raise
+            self._start_failures = 0
             self._consumer = consumer
             self._committer = asyncio.create_task(self._commit_loop(consumer), name=f"lamina-kafka-commit-{self._uuid}")
             return consumer
+
+    async def _started(self, options: KafkaOptions) -> AIOKafkaConsumer:
+        """A consumer started and assigned the topic's partitions; SourceUnavailable saying why not."""
+        from aiokafka import AIOKafkaConsumer
+        from aiokafka.errors import KafkaError
+
+        _quiet_aiokafka()
+        connection = auth.settings(options, self._secrets_file)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=list(options.bootstrap_servers), group_id=options.consumer_group_id,
+            client_id=f"lamina-{self._uuid}", enable_auto_commit=False,
+            auto_offset_reset="earliest" if options.starting_position == "TRIM_HORIZON" else "latest",
+            request_timeout_ms=20_000, retry_backoff_ms=200, metadata_max_age_ms=60_000, **connection,
+        )  # fmt: skip
+        try:
+            await asyncio.wait_for(consumer.start(), START_SECONDS)
+            await asyncio.wait_for(self._assign(consumer, options), START_SECONDS)
+        except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+            await self._stop(consumer)
+            problem = await auth.diagnose(options, connection)
+            raise SourceUnavailable(problem or CONNECTION_ERROR) from exc
+        except SourceUnavailable:
+            await self._stop(consumer)
+            raise
+        return consumer
 
     async def _assign(self, consumer: AIOKafkaConsumer, options: KafkaOptions) -> None:
         from aiokafka import TopicPartition
@@ -176,9 +207,17 @@ class KafkaSource:
                 committed = starts[tp] if options.starting_position == "TRIM_HORIZON" else ends[tp]
                 fresh[tp] = committed
             committed = max(committed, starts[tp])  # records before it were deleted by retention
-            consumer.seek(tp, committed)
             key = kafka_records.group(tp.topic, tp.partition)
-            self._partitions[key] = _Partition(tp, committed)
+            part = self._partitions.get(key)
+            if part is None:  # the consumer's first start
+                part = self._partitions[key] = _Partition(tp, committed)
+            elif part.committed > committed:  # started again (a lost broker): what settled meanwhile is done
+                part.unsaved = True
+                self._commits_due.set()
+            else:
+                part.committed = committed
+            # A batch still in the function's hands (from before the broker was lost) is not read again.
+            consumer.seek(tp, part.batch.last_offset + 1 if part.held and part.batch is not None else part.committed)
             self._end[key] = ends[tp]
         if fresh:
             await consumer.commit(fresh)
@@ -186,14 +225,54 @@ class KafkaSource:
     async def _stop(self, consumer: AIOKafkaConsumer) -> None:
         try:
             await asyncio.wait_for(consumer.stop(), START_SECONDS)
+        except asyncio.CancelledError:
+            # aiokafka's fetcher, stopped while it waits to retry a broker that is away, lets the
+            # cancellation of its own task out of ``stop``: only ours is passed on.
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+            log.debug("kafka mapping %s: closing the consumer was cut short", self._uuid)
         except Exception:  # noqa: BLE001 - closing what failed to start: nothing more to do
             log.debug("kafka mapping %s: closing the consumer failed", self._uuid, exc_info=True)
+
+    async def _alive(self, consumer: AIOKafkaConsumer) -> bool:
+        """Whether the consumer still reaches a broker: it holds a connection to one, or, having
+        none, gets the cluster's metadata (one attempt at each broker it knows)."""
+        from aiokafka.errors import KafkaError
+
+        client = consumer._client
+        if any(conn.connected() for conn in client._conns.values()):
+            return True
+        try:
+            await asyncio.wait_for(client.fetch_all_metadata(), ALIVE_SECONDS)
+        except (KafkaError, OSError, asyncio.TimeoutError):
+            return False
+        return True
+
+    async def _lose(self, consumer: AIOKafkaConsumer) -> None:
+        """The broker is gone: close the consumer (and its reconnection attempts), and start again
+        after a pause (``start_delay``), what was held kept for the next consumer."""
+        async with self._start_lock:
+            if self._consumer is not consumer:
+                return  # another worker found it first
+            self._consumer = None
+            committer, self._committer = self._committer, None
+            self._start_failures += 1
+            self._not_before = self._clock() + start_delay(self._start_failures)
+            self._problem = CONNECTION_ERROR
+        log.info("kafka mapping %s: the brokers are unreachable; reconnecting in %.0f s", self._uuid,
+                 start_delay(self._start_failures))  # fmt: skip
+        await self._shut(consumer, committer, save=False)
 
     async def close(self) -> None:
         async with self._start_lock:
             self._closed = True
             consumer, self._consumer = self._consumer, None
             committer, self._committer = self._committer, None
+        await self._shut(consumer, committer)
+
+    async def _shut(self, consumer: AIOKafkaConsumer | None, committer: asyncio.Task[None] | None, *,
+                    save: bool = True) -> None:  # fmt: skip
         aheads = [p.ahead for p in self._partitions.values() if p.ahead is not None]
         for part in self._partitions.values():
             self._drop_ahead(part)
@@ -201,7 +280,8 @@ class KafkaSource:
             committer.cancel()
         await asyncio.gather(*aheads, *([committer] if committer else []), return_exceptions=True)
         if consumer is not None:
-            await self._save_commits(consumer)  # what settled last (a failure: redelivered after a restart)
+            if save:
+                await self._save_commits(consumer)  # what settled last (a failure: redelivered after a restart)
             await self._stop(consumer)
 
     # -- fetching ------------------------------------------------------------------------------
@@ -226,7 +306,7 @@ class KafkaSource:
         if part is None:
             await self._sleep(IDLE_SECONDS)
             return []
-        from aiokafka.errors import KafkaError
+        from aiokafka.errors import ConsumerStoppedError, KafkaError
 
         ahead, part.ahead = part.ahead, None
         try:
@@ -234,7 +314,7 @@ class KafkaSource:
                 batch = await ahead
             else:
                 batch = await self._read(consumer, part, options, limits, options.window_seconds(window))
-        except KafkaError as exc:
+        except (KafkaError, ConsumerStoppedError) as exc:
             self._unhold(consumer, part)
             raise SourceUnavailable(CONNECTION_ERROR) from exc
         except BaseException:
@@ -242,6 +322,9 @@ class KafkaSource:
             raise
         if batch is None:
             self._unhold(consumer, part)
+            if not await self._alive(consumer):
+                await self._lose(consumer)
+                raise SourceUnavailable(CONNECTION_ERROR)
             return []
         part.batch, part.status, part.pending = batch, None, len(batch)
         keep = fitting(batch.sizes(), limits.max_bytes)
@@ -285,7 +368,9 @@ class KafkaSource:
     def _unhold(self, consumer: AIOKafkaConsumer, part: _Partition) -> None:
         """Let the partition go with nothing worked on: read again from its committed offset."""
         self._drop_ahead(part)
-        consumer.seek(part.tp, part.committed)
+        current = self._consumer
+        if current is not None and current is consumer:  # not a consumer closed meanwhile
+            current.seek(part.tp, part.committed)
         part.batch, part.status, part.pending, part.held = None, None, 0, False
 
     @staticmethod
