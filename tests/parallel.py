@@ -67,6 +67,7 @@ TIMES: dict[str, float] = {
     "tests/integration/test_layer_attacks.py": 46,
     "tests/integration/test_isolation.py": 42,
     "tests/integration/test_queues_doc.py": 42,
+    "tests/integration/test_queues_durable.py": 40,
     "tests/integration/test_rabbitmq_doc.py": 41,
     "tests/integration/test_dotnet.py": 38,
     "tests/integration/test_iot_doc.py": 35,

@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from lamina.cli.main import main as cli_main
 from tests.conftest import LaminaProcess, deploy, make_zip, server_env
-from tests.functions import wait_until
+from tests.functions import fetch_logs, wait_until
 from tests.netns import RemoteHost
 
 FAST = {"LAMINA_ASYNC_RETRY_DELAYS": "0.3,0.6", "LAMINA_ASYNC_THROTTLE_DELAY": "0.1"}
@@ -364,6 +364,13 @@ class Listener:
         self.remote.close()
 
 
+def _told(server: LaminaProcess, name: str) -> str:
+    """What the function's log and the server said, for a failure's message: why events were not delivered."""
+    lines = [e["message"].rstrip() for e in fetch_logs(server.endpoint, name)["events"]]
+    told = [line for line in lines if not line.startswith(("START ", "END ", "REPORT "))][-20:]
+    return "the function's log ends: " + " | ".join(told) + "; the server's output ends: " + "".join(server.output[-20:])
+
+
 REPORTER = """
 import os, socket, time
 def handler(event, context):
@@ -414,7 +421,7 @@ def test_nothing_accepted_is_lost_when_the_server_is_killed(make_server: Any, tm
             missing = accepted_ids - listener.delivered()
             stored = queue(restarted.endpoint).get("durable")
             raise AssertionError(f"{len(missing)} of {len(accepted_ids)} accepted events not delivered; "
-                                 f"the queue holds {stored}") from None  # fmt: skip
+                                 f"the queue holds {stored}; {_told(restarted, 'durable')}") from None  # fmt: skip
         duplicates = {rid for rid, n in listener.seen.items() if n > 1}
         assert duplicates <= accepted_ids  # a duplicate is a redelivery, recognisable by its request id
     finally:
@@ -433,8 +440,12 @@ def test_graceful_shutdown_finishes_attempts_and_keeps_the_rest(make_server: Any
         assert server.stop() == 0  # SIGTERM: in-flight attempts finish, queued events stay stored
         before = listener.delivered()
         assert len(before) >= 2 and before < ids
-        make_server(tmp_path / "data", **FAST)
-        wait_until(lambda: ids <= listener.delivered(), timeout=60)
+        restarted = make_server(tmp_path / "data", **FAST)
+        try:
+            wait_until(lambda: ids <= listener.delivered(), timeout=60)
+        except AssertionError:
+            missing = ids - listener.delivered()
+            raise AssertionError(f"{len(missing)} of {len(ids)} events not delivered; {_told(restarted, 'graceful')}") from None
         # The attempts running at the shutdown finished and were recorded: none ran again.
         assert all(listener.seen[rid] == 1 for rid in before)
     finally:

@@ -266,6 +266,12 @@ def test_messages_received_max_receive_count_times_move_to_the_dead_letter_queue
     assert error["Code"] == "InvalidParameterValue" and "Dead letter target does not exist" in error["Message"]
 
 
+def handle_of(source_arn: str) -> str:
+    """A task handle as SQS makes them, of a task that does not exist."""
+    raw = json.dumps({"taskId": "00000000-0000-0000-0000-000000000000", "sourceArn": source_arn})
+    return base64.b64encode(raw.encode()).decode()
+
+
 def test_a_message_move_task_redrives_the_dead_letter_queue_to_its_source(sqs: Any, qname: str) -> None:
     dlq_url = sqs.create_queue(QueueName=f"{qname}-dlq")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -280,14 +286,20 @@ def test_a_message_move_task_redrives_the_dead_letter_queue_to_its_source(sqs: A
     assert error_of(sqs.start_message_move_task, SourceArn=not_a_dlq)["Code"] == "InvalidParameterValue"
 
     handle = sqs.start_message_move_task(SourceArn=dlq_arn, MaxNumberOfMessagesPerSecond=50)["TaskHandle"]
-    (task,) = sqs.list_message_move_tasks(SourceArn=dlq_arn, MaxResults=10)["Results"]
+    deadline = time.monotonic() + 30  # it runs in the background (test_queues_durable.py)
+    while (task := sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"][0])["Status"] == "RUNNING":
+        assert time.monotonic() < deadline, task
+        time.sleep(0.05)
     assert task["Status"] == "COMPLETED" and task["SourceArn"] == dlq_arn and task["MaxNumberOfMessagesPerSecond"] == 50
     assert (task["ApproximateNumberOfMessagesToMove"], task["ApproximateNumberOfMessagesMoved"]) == (1, 1)
     assert "TaskHandle" not in task  # listed only for running tasks
     (back,) = sqs.receive_message(QueueUrl=url, MessageSystemAttributeNames=["All"])["Messages"]
     assert back["MessageId"] == sent["MessageId"] and back["Attributes"]["ApproximateReceiveCount"] == "1"
     assert error_of(sqs.cancel_message_move_task, TaskHandle=handle)["Code"] == "InvalidParameterValue"  # finished
-    assert error_of(sqs.cancel_message_move_task, TaskHandle="bm8=")["Code"] == "ResourceNotFoundException"
+    assert error_of(sqs.cancel_message_move_task, TaskHandle="bm8=")["Code"] == "InvalidParameterValue"  # not one
+    absent = handle_of(dlq_arn.replace(qname, f"{qname}-absent"))
+    assert error_of(sqs.cancel_message_move_task, TaskHandle=absent)["Code"] == "ResourceNotFoundException"
+    assert error_of(sqs.cancel_message_move_task, TaskHandle=handle_of(dlq_arn))["Message"] == "Task does not exist."
 
 
 def test_fifo_queues_keep_group_order_and_deduplicate(sqs: Any, qname: str) -> None:

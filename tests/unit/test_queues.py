@@ -219,23 +219,45 @@ def test_a_window_entry_updated_keeps_its_expiry() -> None:
     assert window.seen("k", fifo.WINDOW_MS) is None
 
 
-def test_a_move_plan_sends_available_messages_to_their_source_or_the_destination_given() -> None:
+def test_a_move_step_sends_the_tasks_available_messages_to_their_source_or_the_destination_given() -> None:
     source = "arn:aws:sqs:us-east-1:000000000000:work"
-    came = held(1)
-    came.stored = dataclasses.replace(came.stored, attributes=messages.encode({}, {"DeadLetterQueueSourceArn": source}))
-    queue = [came, held(2), held(3, visible_ms=500, receive_count=1)]  # 3 is in flight: not moved
+    elsewhere = source.replace("work", "elsewhere")
+
+    def came(seq: int, **kw: int) -> Held:
+        message = held(seq, **kw)
+        message.stored = dataclasses.replace(message.stored,
+                                             attributes=messages.encode({}, {"DeadLetterQueueSourceArn": source}))
+        return message
+
+    # 3 is in flight, 5 came after the task started (it covers up to 4): neither is moved.
+    queue = [came(1), came(2), came(3, visible_ms=500, receive_count=1), came(4), came(5)]
 
     def exists(arn: str) -> bool:
-        return arn == source or arn.endswith(":elsewhere")
+        return arn in (source, elsewhere)
 
-    back = moves.plan(queue, 100, None, exists)
-    assert [(h.seq, arn) for h, arn in back.moves] == [(1, source)] and [h.seq for h in back.stranded] == [2]
-    elsewhere = source.replace("work", "elsewhere")
-    there = moves.plan(queue, 100, elsewhere, exists)
-    assert [(h.seq, arn) for h, arn in there.moves] == [(1, elsewhere), (2, elsewhere)] and not there.stranded
-    assert [h.seq for h in moves.plan(queue, 100, None, lambda arn: False).stranded] == [1, 2]
+    back = moves.step(queue, 100, 4, None, exists)
+    assert [(h.seq, arn) for h, arn in back.moves] == [(1, source), (2, source), (4, source)]
+    assert back.done and back.failure is None
+    first = moves.step(queue, 100, 4, elsewhere, exists, limit=2)
+    assert [(h.seq, arn) for h, arn in first.moves] == [(1, elsewhere), (2, elsewhere)] and not first.done
+    assert moves.step([], 100, 4, None, exists) == moves.Step(done=True)
+
+    # The first message with nowhere to go fails the task; those before it are moved.
+    gone = moves.step(queue, 100, 4, None, lambda arn: False)
+    assert gone.moves == [] and gone.failure == moves.NO_QUEUE
+    unknown = moves.step([came(1), held(2), came(3)], 100, 4, None, exists)
+    assert [h.seq for h, _ in unknown.moves] == [1] and unknown.failure == moves.NO_SOURCE
+
     handle = moves.task_handle(source)
     assert moves.source_of_handle(handle) == source and moves.source_of_handle("not a handle") is None
+
+
+def test_a_move_task_keeps_its_pace_and_is_stored_as_it_is() -> None:
+    assert moves.pause_s(10, 5) == 2.0 and moves.pause_s(10, None) == 10 / moves.DEFAULT_RATE
+    assert (moves.batch(1), moves.batch(7), moves.batch(500), moves.batch(None)) == (1, 7, moves.BATCH, moves.BATCH)
+    task = moves.MoveTask("h", "arn:src", None, 7, 1000, 3, 42, moved=2, status=moves.FAILED, failure=moves.NO_QUEUE)
+    assert moves.MoveTask.from_doc(json.loads(json.dumps(task.doc()))) == task
+    assert not task.active and moves.MoveTask("h", "a", "b", None, 0, 0, 0).active
 
 
 def test_a_standard_queue_serves_available_messages_oldest_first() -> None:

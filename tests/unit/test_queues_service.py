@@ -12,6 +12,7 @@ import pytest
 
 from lamina.queues import QueueDoesNotExist
 from lamina.queues.errors import InvalidParameterValue, QueueDeletedRecently
+from lamina.queues.moves import MoveTask
 from lamina.queues.service import MessageAttribute, Queues, queue_arn_parts
 from lamina.settings import Settings
 from lamina.store.base import Store
@@ -187,10 +188,10 @@ def test_a_restart_reads_back_queues_and_messages_in_flight() -> None:
     run(scenario)
 
 
-def test_a_fifo_send_retried_after_a_restart_is_recognised_while_its_first_copy_waits() -> None:
+def test_a_fifo_send_retried_after_a_restart_is_recognised_even_once_its_first_copy_is_gone() -> None:
     async def scenario(store: MemoryStore, queues: Queues, clock: Clock) -> None:
         await queues.create_queue("orders.fifo", {"FifoQueue": "true"}, {})
-        await queues.send(ARN + "orders.fifo", "one", group_id="g", deduplication_id="d1")
+        first = await queues.send(ARN + "orders.fifo", "one", group_id="g", deduplication_id="d1")
         second = await queues.send(ARN + "orders.fifo", "two", group_id="g", deduplication_id="d2")
         (taken,) = await queues.receive(ARN + "orders.fifo", 1, 0)
         await queues.delete(ARN + "orders.fifo", [taken.receipt_handle])  # "one" is gone
@@ -199,14 +200,53 @@ def test_a_fifo_send_retried_after_a_restart_is_recognised_while_its_first_copy_
         await restarted.load()
         retried = await restarted.send(ARN + "orders.fifo", "two", group_id="g", deduplication_id="d2")
         assert retried == second  # answered as the first time
+        assert await restarted.send(ARN + "orders.fifo", "one", group_id="g", deduplication_id="d1") == first
         assert [r.body for r in await restarted.receive(ARN + "orders.fifo", 10, 0)] == ["two"]  # stored once
-        await restarted.send(ARN + "orders.fifo", "one", group_id="g", deduplication_id="d1")  # deleted: new
 
         clock.now += 5 * 60 + 1
         later = Queues(store, Settings(), base_url="http://localhost:9000", clock=clock)
         await later.load()
+        assert await store.list_resources("sqs/dedup") == []  # ended: removed
         assert await later.send(ARN + "orders.fifo", "two", group_id="g", deduplication_id="d2") != second
-        assert [r.body for r in await later.receive(ARN + "orders.fifo", 10, 0)] == ["two", "one", "two"]
+        assert await later.send(ARN + "orders.fifo", "one", group_id="g", deduplication_id="d1") != first
+        assert [r.body for r in await later.receive(ARN + "orders.fifo", 10, 0)] == ["two", "two", "one"]
+
+    run(scenario)
+
+
+def test_a_fifo_send_stored_without_its_window_entry_is_still_recognised_after_a_restart() -> None:
+    async def scenario(store: MemoryStore, queues: Queues, clock: Clock) -> None:
+        await queues.create_queue("orders.fifo", {"FifoQueue": "true"}, {})
+        sent = await queues.send(ARN + "orders.fifo", "one", group_id="g", deduplication_id="d1")
+        # As if the server had stopped between storing the message and its window entry.
+        await store.change_resources(delete_prefixes=[("sqs/dedup", "")])
+        restarted = Queues(store, Settings(), base_url="http://localhost:9000", clock=clock)
+        await restarted.load()
+        assert await restarted.send(ARN + "orders.fifo", "one", group_id="g", deduplication_id="d1") == sent
+
+    run(scenario)
+
+
+def test_a_receive_attempt_retried_after_a_restart_gets_the_same_messages() -> None:
+    async def scenario(store: MemoryStore, queues: Queues, clock: Clock) -> None:
+        queue = await queues.create_queue("jobs.fifo", {"FifoQueue": "true", "VisibilityTimeout": "30"}, {})
+        for n in range(3):
+            await queues.send(queue.arn, f"job {n}", group_id="g", deduplication_id=f"j{n}")
+        taken = await queues.receive_from(queue, 2, 0, attempt_id="a1")
+        restarted = Queues(store, Settings(), base_url="http://localhost:9000", clock=clock)
+        await restarted.load()
+        again = await restarted.receive_from(restarted.named("jobs.fifo"), 2, 0, attempt_id="a1")
+        assert [(r.message_id, r.receipt_handle) for r in again] == [(r.message_id, r.receipt_handle) for r in taken]
+        await restarted.delete(queue.arn, [again[0].receipt_handle])
+
+        later = Queues(store, Settings(), base_url="http://localhost:9000", clock=clock)
+        await later.load()
+        clock.now += 30  # "job 1" visible again
+        own = await later.receive_from(later.named("jobs.fifo"), 2, 0, attempt_id="a1")  # one of them was deleted
+        assert [r.body for r in own] == ["job 1", "job 2"] and own[0].receipt_handle != again[1].receipt_handle
+        clock.now += 5 * 60
+        await later.send(queue.arn, "job 3", group_id="h", deduplication_id="j3")  # a write removes what ended
+        assert await store.list_resources("sqs/attempt") == []
 
     run(scenario)
 
@@ -285,6 +325,13 @@ def test_a_fifo_receive_retried_with_its_attempt_id_gets_the_same_messages_and_h
     run(scenario)
 
 
+async def finished(queues: Queues, arn: str) -> MoveTask:
+    """The source's latest move task, once it has ended (it runs in the background)."""
+    while (task := queues.move_tasks(arn)[0]).active:
+        await asyncio.sleep(0.01)
+    return task
+
+
 def test_a_move_task_sends_a_dead_letter_queue_s_messages_back_where_they_came_from() -> None:
     async def scenario(store: MemoryStore, queues: Queues, clock: Clock) -> None:
         dlq = await queues.create_queue("dlq", {}, {})
@@ -298,7 +345,9 @@ def test_a_move_task_sends_a_dead_letter_queue_s_messages_back_where_they_came_f
             assert await queues.receive(ARN + name, 1, 0) == []  # moved to the dead-letter queue instead
         (held,) = await queues.receive(ARN + "dlq", 1, 0, visibility_timeout=30)  # in flight: it stays
 
-        task = await queues.start_move(dlq.arn, None, 10)
+        started = await queues.start_move(dlq.arn, None, 10)
+        assert (started.status, started.to_move, started.moved, started.rate) == ("RUNNING", 1, 0, 10)
+        task = await finished(queues, dlq.arn)
         assert (task.status, task.to_move, task.moved, task.rate) == ("COMPLETED", 1, 1, 10)
         assert queues.move_tasks(dlq.arn) == [task]
         back = await queues.receive(ARN + "other", 10, 0) + await queues.receive(ARN + "work", 10, 0)
@@ -309,10 +358,13 @@ def test_a_move_task_sends_a_dead_letter_queue_s_messages_back_where_they_came_f
         orphan = await queues.create_queue("orphan", {}, {})
         await queues.send(dlq.arn, "sent to the dead-letter queue itself")  # it came from no queue
         clock.now += 30
-        failed = await queues.start_move(dlq.arn, None, None)
+        await queues.start_move(dlq.arn, None, None)
+        failed = await finished(queues, dlq.arn)
+        assert failed.failure == "CouldNotDetermineMessageSource"  # the first had a queue to go to
         assert (failed.status, failed.to_move, failed.moved) == ("FAILED", 2, 1) and failed.failure
         assert [r.body for r in await queues.receive(ARN + "work", 10, 0)] == ["poison of work"]
-        to_one = await queues.start_move(dlq.arn, orphan.arn, None)
+        await queues.start_move(dlq.arn, orphan.arn, None)
+        to_one = await finished(queues, dlq.arn)
         assert (to_one.status, to_one.moved) == ("COMPLETED", 1)
         assert [r.body for r in await queues.receive(orphan.arn, 10, 0)] == ["sent to the dead-letter queue itself"]
         assert queues.move_tasks(dlq.arn) == [to_one, failed, task]

@@ -348,6 +348,8 @@ async def list_message_move_tasks(request: web.Request, body: Mapping[str, objec
             "Status": task.status, "SourceArn": task.source_arn, "ApproximateNumberOfMessagesMoved": task.moved,
             "ApproximateNumberOfMessagesToMove": task.to_move, "StartedTimestamp": task.started_ms,
         }  # fmt: skip
+        if task.status == "RUNNING":
+            entry["TaskHandle"] = task.handle  # as SQS lists it: only a running task's
         if task.destination_arn is not None:
             entry["DestinationArn"] = task.destination_arn
         if task.rate is not None:
@@ -359,8 +361,8 @@ async def list_message_move_tasks(request: web.Request, body: Mapping[str, objec
 
 
 async def cancel_message_move_task(request: web.Request, body: Mapping[str, object]) -> Result:
-    _queues(request).cancel_move(string(body, "TaskHandle"))
-    return {}
+    task = await _queues(request).cancel_move(string(body, "TaskHandle"))
+    return {"ApproximateNumberOfMessagesMoved": task.moved}
 
 
 OPERATIONS: dict[str, Callable[[web.Request, Mapping[str, object]], Awaitable[Result]]] = {

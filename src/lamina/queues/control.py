@@ -15,7 +15,7 @@ from typing import Mapping, Sequence
 from lamina.queues import model, receiving
 from lamina.queues.errors import InvalidParameterValue, PurgeQueueInProgress, QueueDeletedRecently, QueueNameExists
 from lamina.queues.queue import Queue
-from lamina.queues.registry import DELETED_KIND, KIND, Registry
+from lamina.queues.registry import DELETED_KIND, KIND, QUEUE_KINDS, Registry
 from lamina.store.base import Resource
 
 PURGE_INTERVAL_S = 60.0
@@ -139,8 +139,10 @@ class Control(Registry):
         self._queues.pop(queue.name, None)
         self._deleted[queue.name] = now = self._now_ms()
         queue.waiters.wake_all()  # long polls on it answer (QueueDoesNotExist)
+        # Its FIFO windows and message move tasks go with it (windows.py, moving.py).
+        owned = [(kind, f"{queue.id}/") for kind in QUEUE_KINDS]
         await self._store.change_resources(puts=[Resource(DELETED_KIND, queue.name, {"at": now})],
-                                           deletes=[(KIND, queue.name)])  # fmt: skip
+                                           deletes=[(KIND, queue.name)], delete_prefixes=owned)  # fmt: skip
         await self._store.purge_queue_messages(queue.id)
 
     async def purge(self, queue: Queue) -> None:

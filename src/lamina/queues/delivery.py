@@ -6,7 +6,8 @@ message becomes visible, or its wait ends.
 A FIFO receive with a ReceiveRequestAttemptId that is retried within five minutes gets the same
 messages and receipt handles again, their visibility timeout started anew, as long as none of them
 was deleted, received again or had its visibility changed meanwhile (``fifo.retried``); the
-attempts are remembered in memory only (a restart forgets them)."""
+attempts are written through the store for their five minutes (windows.py), so a retry after a
+restart is recognised too."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Mapping
 
-from lamina.queues import fifo, messages, model, receiving
+from lamina.queues import fifo, messages, model, receiving, windows
 from lamina.queues.errors import QueueDoesNotExist
 from lamina.queues.messages import MessageAttribute
 from lamina.queues.queue import Queue
@@ -87,6 +88,7 @@ class Delivery(Registry):
         await self._store.change_queue_messages(
             updates=[MessageState(h.seq, h.visible_ms, h.receive_count, h.first_receive_ms) for h in again]
         )
+        await self._store_attempt(queue, attempt_id)
         queue.waiters.wake_all()  # visible sooner than a parked receive expects, perhaps (a timeout of 0)
         return [self._received(queue, held) for held in again]
 
@@ -130,6 +132,10 @@ class Delivery(Registry):
             # Receives parked meanwhile sleep until the deadline they saw: these messages' own
             # (visible again when their timeout ends) may come sooner.
             queue.waiters.wake_all()
+        if attempt_id is not None and choice.deliver:
+            # Before the messages' states: should the server stop in between, the entry does not
+            # match them after the restart, and a retry is a receive of its own that finds them.
+            await self._store_attempt(queue, attempt_id)
         if updates or gone:
             seqs = await self._store.change_queue_messages(moved, updates, [h.seq for h in gone])
             if dlq is not None and not dlq.deleted:
@@ -139,6 +145,14 @@ class Delivery(Registry):
         if not received and gone:
             return None
         return received
+
+    async def _store_attempt(self, queue: Queue, attempt_id: str) -> None:
+        """Write what the attempt delivered, as the queue's window holds it now (windows.py)."""
+        held = queue.attempts.seen(attempt_id, self._now_ms())
+        until = queue.attempts.until(attempt_id)
+        if held is not None and until is not None:
+            entry = windows.AttemptEntry(queue.id, attempt_id, held, until)
+            await self._store_window(windows.attempt_resource(entry), until)
 
     def _received(self, queue: Queue, held: Held) -> Received:
         stored = held.stored

@@ -4,10 +4,9 @@ it did the first time, without storing the message again; a ReceiveRequestAttemp
 last five minutes makes ReceiveMessage give the same messages and receipt handles again, if none
 of them was deleted, received again or had its visibility changed since (``retried``).
 
-The window is kept in memory. A restart rebuilds it from the messages the queue still holds
-(``Queues.load``): a send retried after a crash is still recognised while its first copy waits in
-the queue, though not once that copy has been received and deleted (SQS's window is exactly five
-minutes; Lamina's is at most that).
+The windows are kept in memory and written through the store (windows.py), so a restart reads
+them back for what is left of their five minutes (``Queues.load``), and rebuilds a send's from the
+message itself if the server stopped between storing the message and its window entry.
 """
 
 from __future__ import annotations
@@ -85,11 +84,22 @@ class Window(Generic[T]):
     def seen(self, dedup_key: str, now_ms: int) -> T | None:
         self._prune(now_ms)
         entry = self._entries.get(dedup_key)
-        return entry.value if entry is not None else None
+        return entry.value if entry is not None and entry.until_ms > now_ms else None
 
     def remember(self, dedup_key: str, value: T, now_ms: int) -> None:
         self._entries.pop(dedup_key, None)
         self._entries[dedup_key] = _Entry(value, now_ms + WINDOW_MS)
+
+    def restore(self, dedup_key: str, value: T, until_ms: int) -> None:
+        """Hold an entry read back from the store, its window ending at ``until_ms`` (restore them in
+        the order their windows end)."""
+        self._entries.pop(dedup_key, None)
+        self._entries[dedup_key] = _Entry(value, until_ms)
+
+    def until(self, dedup_key: str) -> int | None:
+        """When the key's window ends (None: it is not held)."""
+        entry = self._entries.get(dedup_key)
+        return entry.until_ms if entry is not None else None
 
     def update(self, dedup_key: str, value: T) -> None:
         """Answer ``value`` for a key from now on, until the key's window ends as it would have."""

@@ -1,33 +1,37 @@
-"""Message move tasks (StartMessageMoveTask, ListMessageMoveTasks, CancelMessageMoveTask): a
-dead-letter queue's messages moved back to the queues they came from (their
-DeadLetterQueueSourceArn), or to one queue named.
+"""Message move tasks' decisions (pure): which messages a task moves next and where, how long it
+waits before the next batch, and a task as it is stored.
 
-Lamina moves a task's messages at once, in one store transaction, when the task starts: the
-messages available in the dead-letter queue then (not those in flight or delayed) go, keeping
-their ids, bodies and attributes, and the task is COMPLETED before StartMessageMoveTask answers
-(MaxNumberOfMessagesPerSecond is accepted and reported, not needed). A message whose destination
-no longer exists stays, and the task is FAILED saying why. A queue's tasks are kept in memory,
-the most recent first (a restart forgets them); there is nothing running to cancel.
+A task covers the messages its source (a dead-letter queue) held when it started: those with a
+``seq`` up to ``through_seq``. A message moved gets a new ``seq`` in its destination, and one that
+comes back to the dead-letter queue later gets a new one there, so no task moves a message twice
+(a task resumed after a restart included). The task moves its messages as they are available (not
+in flight, not delayed), in batches of a second's worth (at most ``BATCH``), oldest first, each to ``destination_arn``
+if the task names one, else back to the queue it came from (``DeadLetterQueueSourceArn``). It is
+COMPLETED when none it covers is available any more; FAILED, with SQS's reason, at the first
+message with no queue to go to (that message and those after it stay).
 """
 
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 import uuid
-from dataclasses import dataclass
-from typing import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping
 
-from lamina.queues import messages, model
-from lamina.queues.errors import InvalidParameterValue, ResourceNotFoundException
-from lamina.queues.queue import Queue
+from lamina.queues import messages
 from lamina.queues.receiving import Held
-from lamina.queues.registry import Registry
 
 SOURCE_ATTRIBUTE = "DeadLetterQueueSourceArn"
 MAX_RATE = 500  # MaxNumberOfMessagesPerSecond's maximum
+# Without MaxNumberOfMessagesPerSecond SQS picks a "system-optimized" pace; Lamina's is its maximum.
+DEFAULT_RATE = MAX_RATE
+BATCH = 10  # messages moved in one store transaction, at most
 KEPT_TASKS = 10  # a queue's tasks ListMessageMoveTasks can list (its MaxResults' maximum)
+
+RUNNING, CANCELLING, CANCELLED, COMPLETED, FAILED = "RUNNING", "CANCELLING", "CANCELLED", "COMPLETED", "FAILED"
+NO_QUEUE = "AWS.SimpleQueueService.NonExistentQueue"  # the destination does not exist (any more)
+NO_SOURCE = "CouldNotDetermineMessageSource"  # a message that did not come from a queue, and no destination
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,33 +39,77 @@ class MoveTask:
     handle: str
     source_arn: str
     destination_arn: str | None
-    rate: int | None
+    rate: int | None  # as asked (None: DEFAULT_RATE)
     started_ms: int
     to_move: int
-    moved: int
-    status: str  # COMPLETED or FAILED (Lamina's tasks are done when they start)
+    through_seq: int  # the last message of the source the task covers
+    moved: int = 0
+    status: str = RUNNING
     failure: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status in (RUNNING, CANCELLING)
+
+    def doc(self) -> Mapping[str, object]:
+        return {"handle": self.handle, "source": self.source_arn, "destination": self.destination_arn,
+                "rate": self.rate, "started": self.started_ms, "toMove": self.to_move, "through": self.through_seq,
+                "moved": self.moved, "status": self.status, "failure": self.failure}  # fmt: skip
+
+    @staticmethod
+    def from_doc(doc: Mapping[str, object]) -> MoveTask:
+        def text(name: str) -> str | None:
+            value = doc.get(name)
+            return value if isinstance(value, str) else None
+
+        def number(name: str) -> int:
+            value = doc.get(name)
+            return value if isinstance(value, int) else 0
+
+        rate = doc.get("rate")
+        return MoveTask(
+            handle=str(doc["handle"]), source_arn=str(doc["source"]), destination_arn=text("destination"),
+            rate=rate if isinstance(rate, int) else None, started_ms=number("started"), to_move=number("toMove"),
+            through_seq=number("through"), moved=number("moved"), status=text("status") or FAILED,
+            failure=text("failure"),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
-class Plan:
-    moves: list[tuple[Held, str]]  # each message to move and the ARN of the queue it goes to
-    stranded: list[Held]  # messages whose destination does not exist: they stay
+class Step:
+    moves: list[tuple[Held, str]] = field(default_factory=list)  # each message and the ARN it goes to
+    failure: str | None = None  # the task fails (after these moves)
+    done: bool = False  # nothing the task covers is available after these moves
 
 
-def plan(held: Iterable[Held], now_ms: int, destination_arn: str | None, exists: Callable[[str], bool]) -> Plan:
-    """Where each message available at ``now_ms`` goes: to ``destination_arn`` if given, else back
-    to the queue it came from."""
-    moves, stranded = [], []
-    for message in held:
-        if message.visible_ms > now_ms:
-            continue
+def covered(held: Iterable[Held], now_ms: int, through_seq: int) -> list[Held]:
+    """The messages a task that covers up to ``through_seq`` can move now, oldest first."""
+    return [h for h in held if h.seq <= through_seq and h.visible_ms <= now_ms]
+
+
+def step(held: Iterable[Held], now_ms: int, through_seq: int, destination_arn: str | None,
+         exists: Callable[[str], bool], limit: int = BATCH) -> Step:  # fmt: skip
+    """The next batch of a task: up to ``limit`` messages and where each goes."""
+    available = covered(held, now_ms, through_seq)
+    moves: list[tuple[Held, str]] = []
+    for message in available[:limit]:
         target = destination_arn or messages.system_of(message.stored.attributes).get(SOURCE_ATTRIBUTE)
-        if target is not None and exists(target):
-            moves.append((message, target))
-        else:
-            stranded.append(message)
-    return Plan(moves, stranded)
+        if target is None:
+            return Step(moves, NO_SOURCE)
+        if not exists(target):
+            return Step(moves, NO_QUEUE)
+        moves.append((message, target))
+    return Step(moves, done=len(available) <= limit)
+
+
+def batch(rate: int | None) -> int:
+    """How many messages a task moves at once: a second's worth, up to ``BATCH``."""
+    return min(BATCH, rate or DEFAULT_RATE)
+
+
+def pause_s(moved: int, rate: int | None) -> float:
+    """How long a task waits after moving ``moved`` messages, to keep to ``rate`` a second."""
+    return moved / (rate or DEFAULT_RATE)
 
 
 def task_handle(source_arn: str) -> str:
@@ -77,71 +125,3 @@ def source_of_handle(handle: str) -> str | None:
         return None
     source = doc.get("sourceArn") if isinstance(doc, dict) else None
     return source if isinstance(source, str) else None
-
-
-class Moves(Registry):
-    def _source(self, arn: str) -> Queue:
-        queue = self.by_arn(arn)
-        if queue is None:
-            raise ResourceNotFoundException("The resource that you specified for the SourceArn parameter doesn't "
-                                            "exist.")  # fmt: skip
-        return queue
-
-    async def start_move(self, source_arn: str, destination_arn: str | None, rate: int | None) -> MoveTask:
-        source = self._source(source_arn)
-        if not any(self._is_source_of(other, source) for other in self._queues.values()):
-            raise InvalidParameterValue("Source queue must be configured as a Dead Letter Queue.")
-        destination = None
-        if destination_arn is not None:
-            destination = self.by_arn(destination_arn)
-            if destination is None:
-                raise ResourceNotFoundException("The resource that you specified for the DestinationArn parameter "
-                                                "doesn't exist.")  # fmt: skip
-            if destination is source:
-                raise InvalidParameterValue("Value for parameter DestinationArn is invalid. Reason: The destination "
-                                            "can't be the source queue.")  # fmt: skip
-        now = self._now_ms()
-        chosen = plan(source.messages.values(), now, destination_arn, lambda arn: self.by_arn(arn) is not None)
-        adds = []
-        for held, target in chosen.moves:
-            queue = self.by_arn(target)
-            assert queue is not None
-            source.messages.pop(held.seq, None)
-            attributes = messages.without_system(held.stored.attributes, SOURCE_ATTRIBUTE)
-            adds.append((queue, dataclasses.replace(held.stored, queue=queue.id, visible_ms=now, receive_count=0,
-                                                    first_receive_ms=0, seq=0, attributes=attributes)))  # fmt: skip
-        if adds:
-            deletes = [h.seq for h, _ in chosen.moves]
-            seqs = await self._store.change_queue_messages([m for _, m in adds], deletes=deletes)
-            for (queue, stored), seq in zip(adds, seqs):
-                if not queue.deleted:
-                    queue.add(Held(dataclasses.replace(stored, seq=seq), now))
-                    queue.waiters.wake(1)
-        failure = None
-        if chosen.stranded:
-            failure = (f"{len(chosen.stranded)} messages were not moved: the queue they came from does not exist, "
-                       "or they did not come from one.")  # fmt: skip
-        task = MoveTask(task_handle(source.arn), source.arn, destination_arn, rate, now,
-                        len(chosen.moves) + len(chosen.stranded), len(chosen.moves),
-                        "FAILED" if failure else "COMPLETED", failure)  # fmt: skip
-        source.move_tasks = [task, *source.move_tasks][:KEPT_TASKS]
-        return task
-
-    def _is_source_of(self, queue: Queue, dead_letter_queue: Queue) -> bool:
-        policy = model.redrive_policy(queue.attributes)
-        return policy is not None and policy.dead_letter_arn == dead_letter_queue.arn
-
-    def move_tasks(self, source_arn: str) -> list[MoveTask]:
-        """The source queue's tasks, the most recent first."""
-        return list(self._source(source_arn).move_tasks)
-
-    def cancel_move(self, handle: str) -> None:
-        """CancelMessageMoveTask: refused, as SQS refuses a task that is no longer running (Lamina's
-        are done when they start); ResourceNotFoundException for a handle of no task."""
-        source_arn = source_of_handle(handle)
-        queue = self.by_arn(source_arn) if source_arn else None
-        found = next((t for t in queue.move_tasks if t.handle == handle), None) if queue is not None else None
-        if found is None:
-            raise ResourceNotFoundException("Task does not exist.")
-        raise InvalidParameterValue(f"Value {handle} for parameter TaskHandle is invalid. Reason: Only active tasks "
-                                    "can be cancelled.")  # fmt: skip

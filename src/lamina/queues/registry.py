@@ -3,17 +3,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Callable
 
-from lamina.queues import model
+from lamina.queues import model, windows
 from lamina.queues.errors import MissingParameter, QueueDoesNotExist
 from lamina.queues.queue import Queue
 from lamina.settings import Settings
-from lamina.store.base import Store
+from lamina.store.base import Resource, Store
 
 KIND = "sqs/queue"
 DELETED_KIND = "sqs/deleted"  # a queue's name, deleted: when (``{"at": <epoch ms>}``)
+MOVE_TASK_KIND = "sqs/move-task"  # a message move task (moving.py), key ``<source queue id>/<handle>``
+QUEUE_KINDS = (*windows.KINDS, MOVE_TASK_KIND)  # what is stored of a queue's, keyed ``<queue id>/...``
 
 
 class Registry:
@@ -27,9 +30,17 @@ class Registry:
         self._deleted: dict[str, int] = {}  # name -> when (epoch ms) a queue of that name was deleted
         self.generation = 0  # how many queues were created: the outbox relay looks again when it changes
         self._closing = False
+        self._movers: dict[str, asyncio.Task[None]] = {}  # running message move tasks, by handle (moving.py)
+        self._move_wakes: dict[str, asyncio.Event] = {}  # set to cancel one now
+        self._windows = windows.Expiries()  # the stored FIFO window entries, to remove when they end
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
+
+    async def _store_window(self, entry: Resource, until_ms: int) -> None:
+        """Write a FIFO window's entry (windows.py), removing those that have ended meanwhile."""
+        self._windows.add(entry.kind, entry.key, until_ms)
+        await self._store.change_resources(puts=[entry], deletes=self._windows.due(self._now_ms()))
 
     def arn_of(self, name: str) -> str:
         return model.arn(self._settings.region, self._settings.account_id, name)

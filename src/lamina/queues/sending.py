@@ -1,5 +1,6 @@
 """SendMessage: a message checked, stored (committed) and only then held in memory, where receives
-find it; a FIFO queue's duplicate within the deduplication window answered as the original was."""
+find it; a FIFO queue's duplicate within the deduplication window answered as the original was
+(the window's entry stored too, before the answer, so a restart remembers it: windows.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import dataclasses
 import uuid
 from typing import Mapping, Sequence
 
-from lamina.queues import fifo, messages
+from lamina.queues import fifo, messages, windows
 from lamina.queues.errors import InvalidParameterValue, MissingParameter
 from lamina.queues.messages import MessageAttribute
 from lamina.queues.queue import Queue, Sent
@@ -71,12 +72,22 @@ class Sending(Registry):
                 answer.cancel()
             raise
         sent = Sent(stored.message_id, sequence_number(seq) if queue.fifo else None)
-        if answer is not None:
+        if answer is not None and window_key is not None:
             answer.set_result(sent)
+            until = queue.deduplication.until(window_key) or now + fifo.WINDOW_MS
+            entry = windows.SentEntry(queue.id, window_key, sent.message_id, sent.sequence_number, until)
+            try:
+                await self._store_window(windows.sent_resource(entry), until)
+            finally:
+                self._hold(queue, stored, seq, delay)  # stored: held even if its window entry is not
+        else:
+            self._hold(queue, stored, seq, delay)
+        return sent
+
+    def _hold(self, queue: Queue, stored: QueueMessage, seq: int, delay: int) -> None:
         if not queue.deleted:
             queue.add(Held(dataclasses.replace(stored, seq=seq), stored.visible_ms))
             if delay:  # every parked receive looks again at when the next message becomes visible
                 queue.waiters.wake_all()
             else:
                 queue.waiters.wake(1)
-        return sent
