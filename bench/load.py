@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 
@@ -54,11 +54,30 @@ class Endpoint:
 
 def encode_request(method: str, path: str, host: str, port: int, body: bytes,
                    headers: Mapping[str, str] | None = None) -> bytes:  # fmt: skip
+    """The request's bytes, signed as it is encoded (``signature``): a load generator encodes its
+    request once and replays it, within the five minutes a signature is good for."""
     lines = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", f"Content-Length: {len(body)}"]
     if body:
         lines.append("Content-Type: application/json")
     lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    lines += [f"{k}: {v}" for k, v in signature(method, f"http://{host}:{port}{path}", body, headers).items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def signature(method: str, url: str, body: bytes, headers: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The headers that sign a request to Lamina with the development pair (test/test, Lamina's on
+    loopback); the floor and the peer ignore them. Only ``headers`` are signed (with the Host)."""
+    from lamina.identity.signing import Credentials, sign
+
+    return sign(method, url, dict(headers or {}), body, Credentials("test", "test"), region="us-east-1")
+
+
+def signed(endpoint: Endpoint) -> Endpoint:
+    """``endpoint`` with a signature made now (and its alternate's): what wrk replays for one run."""
+    url = endpoint.base_url + endpoint.path
+    headers = {**endpoint.headers, **signature(endpoint.method, url, endpoint.body, endpoint.headers)}
+    alternate = signed(endpoint.alternate) if endpoint.alternate is not None else None
+    return replace(endpoint, headers=headers, alternate=alternate)
 
 
 @dataclass(frozen=True)

@@ -133,6 +133,10 @@ def main_table(results: Results) -> str | None:
         lamina_row(f"Invokes, every tenth request a GetFunctionConfiguration, c={p.concurrency}: throughput "
                    "(req/s; vs Invokes alone)",
                    f"{p.pooled_per_s:,.0f} ({p.ratio or 0:.2f}×)")
+    if (g := results.signatures) is not None:
+        lamina_row(f"warm Invokes, signatures verified, c={g.concurrency}: throughput (req/s; vs the same server "
+                   "not verifying, same run)", f"{g.verified_per_s:,.0f} ({g.ratio or 0:.3f}×)",
+                   "signature verification ≥ 0.95× of unverified throughput")  # fmt: skip
     if (e := results.mappings) is not None:
         for r in e.runs:
             lamina_row(f"event source mapping, batch {r.batch_size}: {e.messages:,} records delivered (records/s; "

@@ -20,6 +20,7 @@ from bench.scenarios.objects import ObjectsResult
 from bench.scenarios.pooled import PooledResult
 from bench.scenarios.runtimes import RuntimesResult
 from bench.scenarios.scaling import ScalingResult
+from bench.scenarios.signatures import SignaturesResult
 from bench.scenarios.table_changes import TableChangesResult
 from bench.scenarios.warm import WarmPoint
 
@@ -44,6 +45,7 @@ class Results:
     matcher: MatcherResult | None = None
     http_api: HttpApiResult | None = None
     pooled: PooledResult | None = None
+    signatures: SignaturesResult | None = None
     mappings: MappingsResult | None = None
     iot: IotResult | None = None
     kafka: BrokerResult | None = None

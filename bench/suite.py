@@ -31,7 +31,7 @@ from bench.profile import Profile
 from bench.results import Results
 from bench.scenarios import (
     asynchronous, burst, cold, density, http_api, iot, kafka, mappings, matcher, objects, pooled, rabbitmq,
-    runtimes, scaling, table_changes, warm,
+    runtimes, scaling, signatures, table_changes, warm,
 )  # fmt: skip
 from bench.types import Progress
 
@@ -132,6 +132,15 @@ async def _pooled(bench: Bench, results: Results) -> None:
         results.pooled = await pooled.run(lamina, bench.profile, bench.workdir, bench.progress)
 
 
+async def _signatures(bench: Bench, results: Results) -> None:
+    async with bench.lamina("signatures") as verifying, \
+            bench.lamina("signatures-off", LAMINA_VERIFY_SIGNATURES="off") as unverifying:  # fmt: skip
+        for lamina in (verifying, unverifying):
+            await lamina.create_function(signatures.FUNCTION, NOOP)
+        results.signatures = await signatures.run(verifying, unverifying, bench.profile, bench.workdir,
+                                                  bench.progress)  # fmt: skip
+
+
 async def _mappings(bench: Bench, results: Results) -> None:
     async with bench.lamina("mappings") as lamina:
         p = bench.profile
@@ -209,7 +218,7 @@ async def _objects(bench: Bench, results: Results) -> None:
 
 SCENARIOS: dict[str, Callable[[Bench, Results], Awaitable[None]]] = {
     "warm": _warm, "cold": _cold, "runtimes": _runtimes, "density": _density, "burst": _burst, "scaling": _scaling,
-    "async": _async, "http_api": _http_api, "pooled": _pooled, "matcher": _matcher,
+    "async": _async, "http_api": _http_api, "pooled": _pooled, "signatures": _signatures, "matcher": _matcher,
     "mappings": _mappings, "iot": _iot, "kafka": _kafka, "rabbitmq": _rabbitmq, "table_changes": _table_changes,
     "objects": _objects,
 }  # fmt: skip

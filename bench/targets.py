@@ -90,6 +90,11 @@ def checks(results: Results) -> list[Check]:
     out.append(_ratio_check("HTTP API route vs Invoke API throughput, c=8", "≥ 0.90×", h.route_per_s if h else None,
                             h.invoke_per_s if h else None, at_least=0.9))  # fmt: skip
 
+    g = results.signatures
+    out.append(_ratio_check("signature verification ≥ 0.95× of unverified throughput", "≥ 0.95×",
+                            g.verified_per_s if g else None, g.unverified_per_s if g else None,
+                            at_least=0.95))  # fmt: skip
+
     e = results.mappings
     out.append(_ratio_check(MAPPING_CHECK, "≥ 0.50×", e.per_s(100) if e else None, e.raw_per_s if e else None,
                             at_least=0.5))  # fmt: skip

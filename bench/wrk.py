@@ -15,7 +15,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.load import Endpoint, LoadError
+from bench.load import Endpoint, LoadError, signed
 
 _REQUESTS = re.compile(r"(\d+) requests in ([\d.]+)(us|ms|s|m),")
 _NON_2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
@@ -91,6 +91,7 @@ async def run(endpoint: Endpoint, concurrency: int, duration_s: float, scratch: 
     if wrk is None:
         raise LoadError("wrk is not installed: scripts/bench installs it (Debian's package wrk)")
     lua = scratch / "wrk-request.lua"
+    endpoint = signed(endpoint)  # signed just before the run: a signature is good for five minutes
     lua.write_text(script(endpoint))
     argv = [wrk, "--latency", "-t", str(min(2, concurrency)), "-c", str(concurrency),
             "-d", f"{max(1, round(duration_s))}s", "-s", str(lua), endpoint.base_url + endpoint.path]  # fmt: skip

@@ -19,6 +19,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Callable
 
+from tests import signing
+
 REGION = "us-east-1"
 ACCOUNT = "000000000000"
 
@@ -92,7 +94,7 @@ def assert_platform_error(response: dict[str, Any], body: Any, error_type: str) 
 def fetch_logs(endpoint: str, name: str, since: int = 0, wait: int = 0) -> dict[str, Any]:
     query = urllib.parse.urlencode({"since": since, "wait": wait})
     url = f"{endpoint}/lamina/v1/functions/{urllib.parse.quote(name)}/logs?{query}"
-    with urllib.request.urlopen(url, timeout=30) as resp:
+    with signing.urlopen(url, timeout=30) as resp:
         return dict(json.loads(resp.read()))
 
 

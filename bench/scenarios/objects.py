@@ -83,8 +83,8 @@ def _client(url: str, concurrency: int) -> Any:
     import boto3  # type: ignore[import-untyped]
     from botocore.config import Config  # type: ignore[import-untyped]
 
-    return boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="bench",
-                        aws_secret_access_key="bench",
+    return boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test",
+                        aws_secret_access_key="test",
                         config=Config(retries={"max_attempts": 0}, max_pool_connections=concurrency))  # fmt: skip
 
 

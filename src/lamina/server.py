@@ -42,6 +42,7 @@ from lamina.dataplane.counts import Counts
 from lamina.dataplane.frontdoor import FrontDoor
 from lamina.dataplane.lending import AnswerWritten
 from lamina.events.engine import EventBridge
+from lamina.identity import keys
 from lamina.gateway.endpoint import Directory
 from lamina.gateway.http.control import HttpApis
 from lamina.gateway.http.serving import HttpApiEndpoints
@@ -111,6 +112,17 @@ class Server:
 
     async def _start(self) -> None:
         s, parts = self.settings, self._parts
+        refused = keys.refusal(s.host, s.access_keys, verify=s.verify_signatures)
+        if refused is not None:
+            raise keys.AccessKeysError(refused)
+        if not s.verify_signatures:
+            log.warning("REQUESTS' SIGNATURES ARE NOT VERIFIED (LAMINA_VERIFY_SIGNATURES=off): anyone reaching "
+                        "%s may do anything, as the root of account %s. This setting exists only for benchmarks.",
+                        s.host, s.account_id)  # fmt: skip
+        key_ring = keys.Keys.configured(s.access_keys, s.account_id, s.host)
+        if s.development_mode:
+            log.info("no access keys configured (LAMINA_ACCESS_KEYS): the development pair test/test is the root "
+                     "of account %s, on loopback only", s.account_id)  # fmt: skip
         _raise_open_file_limit()
         data = s.data_dir.resolve()
         data.mkdir(parents=True, exist_ok=True)
@@ -218,6 +230,7 @@ class Server:
             queue=queue, apis=apis, events=events, schedules=schedules, timers=timers, rest_apis=rest_apis,
             http_apis=http_apis, queues=queues, mappings=mappings, iot=iot, mqtt=mqtt,
             front_door=Counts() if s.front_door else None, notifications=notifications, objects=objects,
+            keys=key_ring,
         )  # fmt: skip
         apis.add(HttpApiEndpoints(http_apis, svc))
         # Before any environment starts: each serves it inside its network namespace.

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Mapping
 
 from lamina import secrets
+from lamina.identity import keys
 from lamina.identity.principals import AccessKey
 from lamina.iot.broker import BrokerUrl, parse_url
 from lamina.mappings.brokers import CA_VARIABLE, BrokerAddress, parse_brokers, tls_context
@@ -78,12 +79,12 @@ class Settings:
     data_dir: Path = Path(".lamina")
     region: str = "us-east-1"
     account_id: str = "000000000000"
-    # The one credential pair Lamina knows: SigV4-signed requests (AWS_IAM function URLs) must use it.
-    access_key_id: str = "test"
-    secret_access_key: str = field(default="test", repr=False)
     # Root access keys, each its account's root (LAMINA_ACCESS_KEYS). None configured is the
     # development mode: on loopback only, the key pair test/test is the root of ``account_id``.
     access_keys: tuple[AccessKey, ...] = ()
+    # Whether requests' signatures are checked. Off exists only to measure what checking costs
+    # (bench/): refused on anything but a loopback address, and loudly logged.
+    verify_signatures: bool = True
     # How long an idle execution environment is kept warm before it is stopped.
     keep_alive_seconds: float = 300.0
     # How long shutdown waits for in-flight invocations before stopping environments.
@@ -163,10 +164,19 @@ class Settings:
             values["region"] = env["LAMINA_REGION"]
         if "LAMINA_KEEP_ALIVE" in env:
             values["keep_alive_seconds"] = float(env["LAMINA_KEEP_ALIVE"])
-        if "LAMINA_ACCESS_KEY_ID" in env:
-            values["access_key_id"] = env["LAMINA_ACCESS_KEY_ID"]
-        if "LAMINA_SECRET_ACCESS_KEY" in env:
-            values["secret_access_key"] = env["LAMINA_SECRET_ACCESS_KEY"]
+        if env.get("LAMINA_ACCOUNT_ID", "").strip():
+            values["account_id"] = account_id(env["LAMINA_ACCOUNT_ID"])
+        if "LAMINA_ACCESS_KEY_ID" in env or "LAMINA_SECRET_ACCESS_KEY" in env:
+            raise keys.AccessKeysError("LAMINA_ACCESS_KEY_ID and LAMINA_SECRET_ACCESS_KEY are replaced by "
+                                       "LAMINA_ACCESS_KEYS=KEY:SECRET:ACCOUNT (README, Access keys)")  # fmt: skip
+        if env.get(keys.ACCESS_KEYS_VARIABLE, "").strip():
+            access_keys = keys.load(env[keys.ACCESS_KEYS_VARIABLE])  # refused at start: form, file mode
+            values["access_keys"] = access_keys
+            accounts = {key.principal.account_id for key in access_keys}
+            if "account_id" not in values and len(accounts) == 1:  # the keys' account, when they name one
+                values["account_id"] = accounts.pop()
+        if "LAMINA_VERIFY_SIGNATURES" in env:
+            values["verify_signatures"] = switch(env["LAMINA_VERIFY_SIGNATURES"]) is not False
         if "LAMINA_HEADER_TIMEOUT" in env:
             values["header_timeout_seconds"] = float(env["LAMINA_HEADER_TIMEOUT"])
         if "LAMINA_BODY_TIMEOUT" in env:
@@ -241,6 +251,14 @@ class Settings:
     def function_arn(self, name: str, qualifier: str | None = None) -> str:
         arn = f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}"
         return f"{arn}:{qualifier}" if qualifier else arn
+
+
+def account_id(value: str) -> str:
+    """``LAMINA_ACCOUNT_ID``: 12 digits, as AWS's account ids are; ValueError otherwise."""
+    value = value.strip()
+    if len(value) != 12 or not value.isdigit():
+        raise ValueError(f"LAMINA_ACCOUNT_ID must be 12 digits (e.g. 123456789012), not {value[:20]!r}")
+    return value
 
 
 def jwks_urls(value: str) -> dict[str, str]:

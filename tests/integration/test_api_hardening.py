@@ -19,6 +19,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import ROLE, LaminaProcess, deploy, lambda_client, make_zip
+from tests import signing
 
 MB = 1024 * 1024
 ECHO = "def handler(event, context):\n    return event\n"
@@ -30,11 +31,12 @@ def nested(depth: int) -> bytes:
 
 def send(endpoint: str, method: str, path: str, body: bytes, headers: dict[str, str] | None = None,
          timeout: float = 120) -> tuple[int, str, bytes]:  # fmt: skip
-    """One raw request: (status, X-Amzn-ErrorType, body)."""
+    """One raw request, signed: (status, X-Amzn-ErrorType, body)."""
     url = urllib.parse.urlsplit(endpoint)
     conn = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=timeout)
     try:
-        conn.request(method, path, body=body, headers={"Content-Type": "application/json", **(headers or {})})
+        sign = signing.headers(method, endpoint + path, body)
+        conn.request(method, path, body=body, headers={"Content-Type": "application/json", **(headers or {}), **sign})
         response = conn.getresponse()
         return response.status, response.getheader("X-Amzn-ErrorType", ""), response.read()
     finally:
@@ -123,7 +125,7 @@ def test_huge_body_does_not_stop_other_requests(lamina: LaminaProcess) -> None:
     try:
         while any(sender.is_alive() for sender in senders):
             url = f"{lamina.endpoint}/2015-03-31/functions?MaxItems=1"
-            with urllib.request.urlopen(url, timeout=2) as response:  # a stalled server times this out
+            with signing.urlopen(url, timeout=2) as response:  # a stalled server times this out
                 assert response.status == 200
             answered += 1
     finally:
@@ -196,7 +198,8 @@ def test_slow_body_is_answered_408_and_closed(make_server: Callable[..., LaminaP
 def test_concurrent_deletes_one_succeeds(lamina: LaminaProcess, client: Any, fn_name: str) -> None:
     deploy(client, fn_name, ECHO)
     url = urllib.parse.urlsplit(lamina.endpoint)
-    request = f"DELETE /2015-03-31/functions/{fn_name} HTTP/1.1\r\nHost: {url.netloc}\r\n\r\n".encode()
+    sign = "".join(f"{k}: {v}\r\n" for k, v in signing.headers("DELETE", f"{lamina.endpoint}/2015-03-31/functions/{fn_name}").items())
+    request = f"DELETE /2015-03-31/functions/{fn_name} HTTP/1.1\r\nHost: {url.netloc}\r\n{sign}\r\n".encode()
     conns = [socket.create_connection((url.hostname, url.port)) for _ in range(10)]
     try:
         for conn in conns:  # every request but its last byte, then the last bytes together

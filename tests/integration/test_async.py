@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -18,6 +17,7 @@ from lamina.cli.main import main as cli_main
 from tests.conftest import LaminaProcess, deploy, make_zip, server_env
 from tests.functions import fetch_logs, wait_until
 from tests.netns import RemoteHost
+from tests import signing
 
 FAST = {"LAMINA_ASYNC_RETRY_DELAYS": "0.3,0.6", "LAMINA_ASYNC_THROTTLE_DELAY": "0.1"}
 
@@ -43,7 +43,7 @@ def fast(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaminaProcess]:
 
 
 def messages(endpoint: str, name: str) -> list[str]:
-    with urllib.request.urlopen(f"{endpoint}/lamina/v1/functions/{name}/logs?since=0&limit=10000", timeout=10) as r:
+    with signing.urlopen(f"{endpoint}/lamina/v1/functions/{name}/logs?since=0&limit=10000", timeout=10) as r:
         return [e["message"] for e in json.loads(r.read())["events"]]
 
 
@@ -54,7 +54,7 @@ def lines(endpoint: str, name: str, prefix: str) -> list[list[str]]:
 
 
 def queue(endpoint: str) -> dict[str, dict[str, Any]]:
-    with urllib.request.urlopen(f"{endpoint}/lamina/v1/queue", timeout=10) as r:
+    with signing.urlopen(f"{endpoint}/lamina/v1/queue", timeout=10) as r:
         return {row["function"]: row for row in json.loads(r.read())["functions"]}
 
 
@@ -128,7 +128,7 @@ def test_retries_are_spaced_by_the_configured_delays(fast: LaminaProcess) -> Non
     deploy(client, "async-spacing", FAILING)
     send(client, "async-spacing", {})
     wait_until(lambda: len(lines(fast.endpoint, "async-spacing", "ATTEMPT")) == 3)
-    with urllib.request.urlopen(f"{fast.endpoint}/lamina/v1/functions/async-spacing/logs?since=0", timeout=10) as r:
+    with signing.urlopen(f"{fast.endpoint}/lamina/v1/functions/async-spacing/logs?since=0", timeout=10) as r:
         stamps = [e["timestamp"] for e in json.loads(r.read())["events"] if e["message"].startswith("ATTEMPT ")]
     assert stamps[1] - stamps[0] >= 250 and stamps[2] - stamps[1] >= 550, stamps
     time.sleep(1)
@@ -228,7 +228,7 @@ DLQ = "arn:aws:sqs:us-east-1:000000000000:dead-letters"
 
 
 def outbox(endpoint: str, target: str) -> list[dict[str, Any]]:
-    with urllib.request.urlopen(f"{endpoint}/lamina/v1/outbox?target={target}", timeout=10) as r:
+    with signing.urlopen(f"{endpoint}/lamina/v1/outbox?target={target}", timeout=10) as r:
         return list(json.loads(r.read())["messages"])
 
 

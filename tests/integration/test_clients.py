@@ -21,7 +21,7 @@ def lamina_cli(endpoint: str, *args: str, cwd: Path | None = None) -> subprocess
 
 
 def aws_cli(endpoint: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1",
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
            "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}  # fmt: skip
     return subprocess.run([str(VENV_BIN / "aws"), "--endpoint-url", endpoint, "lambda", *args],
                           capture_output=True, text=True, env=env, cwd=cwd, timeout=120)  # fmt: skip

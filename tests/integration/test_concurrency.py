@@ -85,7 +85,7 @@ def wait_for(condition: Any, timeout: float = 20) -> None:
 
 
 def aws_cli(endpoint: str, *args: str) -> Any:
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1",
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
            "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}  # fmt: skip
     done = subprocess.run([str(VENV_BIN / "aws"), "--endpoint-url", endpoint, "lambda", *args, "--output", "json"],
                           capture_output=True, text=True, env=env, timeout=120)  # fmt: skip

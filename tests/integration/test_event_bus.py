@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import LaminaProcess, deploy
 from tests.functions import wait_for_logs
+from tests import signing
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "tests" / "data" / "aws_events" / "eventBridgeEvent.json"
@@ -43,7 +44,7 @@ def received(endpoint: str, name: str, count: int = 1, marker: str = "EVENT ") -
 
 
 def aws_events(endpoint: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1",
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
            "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}  # fmt: skip
     return subprocess.run([str(VENV_BIN / "aws"), "--endpoint-url", endpoint, "events", *args],
                           capture_output=True, text=True, env=env, cwd=cwd, timeout=120)  # fmt: skip
@@ -53,7 +54,7 @@ def outbox(endpoint: str, target: str) -> list[dict[str, Any]]:
     """The outbox's messages for ``target``, once there is one (or 30 s passed)."""
     deadline = time.monotonic() + 30
     while True:
-        with urllib.request.urlopen(f"{endpoint}/lamina/v1/outbox?target={target}", timeout=30) as resp:
+        with signing.urlopen(f"{endpoint}/lamina/v1/outbox?target={target}", timeout=30) as resp:
             messages: list[dict[str, Any]] = json.loads(resp.read())["messages"]
         if messages or time.monotonic() > deadline:
             return messages
@@ -180,12 +181,12 @@ def test_bad_input_is_refused_with_eventbridges_errors(lamina: LaminaProcess, fn
     request = urllib.request.Request(lamina.endpoint + "/", data=b"{}", method="POST", headers={
         "X-Amz-Target": "AWSEvents.NoSuchOperation", "Content-Type": "application/x-amz-json-1.1"})
     with pytest.raises(urllib.error.HTTPError) as raw:
-        urllib.request.urlopen(request, timeout=30)
+        signing.urlopen(request, timeout=30)
     assert raw.value.code == 400
     assert json.loads(raw.value.read())["__type"] == "UnknownOperationException"
     # The Lambda API's errors keep their own shape.
     with pytest.raises(urllib.error.HTTPError) as lambda_error:
-        urllib.request.urlopen(f"{lamina.endpoint}/2015-03-31/functions/absent-{fn_name}", timeout=30)
+        signing.urlopen(f"{lamina.endpoint}/2015-03-31/functions/absent-{fn_name}", timeout=30)
     assert lambda_error.value.code == 404
     assert lambda_error.value.headers["X-Amzn-ErrorType"] == "ResourceNotFoundException"
     assert "Message" in json.loads(lambda_error.value.read())
@@ -255,7 +256,7 @@ def test_a_lambda_destination_on_a_bus_reaches_a_rules_function(lamina: LaminaPr
     assert record["requestContext"]["requestId"] == request_id
     assert record["requestContext"]["condition"] == "Success"
     assert (record["requestPayload"], record["responsePayload"]) == ({"n": 21}, {"doubled": 42})
-    with urllib.request.urlopen(f"{lamina.endpoint}/lamina/v1/outbox?target={bus_arn}", timeout=30) as resp:
+    with signing.urlopen(f"{lamina.endpoint}/lamina/v1/outbox?target={bus_arn}", timeout=30) as resp:
         assert json.loads(resp.read())["messages"] == []  # taken from the outbox once on the bus
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from lamina.dataplane.head import FastInvoke, Route, route
+from tests import signing
 from tests.conftest import ROLE, LaminaProcess, deploy, lambda_client, make_zip, server_env
 from tests.integration.test_clients import aws_cli
 
@@ -71,15 +72,22 @@ def port(server: LaminaProcess) -> int:
     return int(server.endpoint.rsplit(":", 1)[1])
 
 
+def signed(method: str, target: str, body: bytes = b"") -> list[str]:
+    """The header lines that sign a request for Host 127.0.0.1 (the development pair)."""
+    return [f"{k}: {v}" for k, v in signing.headers(method, f"http://127.0.0.1{target}", body).items()]
+
+
 def invoke(name: str = "echo", body: bytes = b'{"a": 1}', *headers: str, query: str = "", close: bool = False) -> bytes:
-    lines = [f"POST /2015-03-31/functions/{name}/invocations{query} HTTP/1.1", "Host: 127.0.0.1",
-             f"Content-Length: {len(body)}", *headers] + (["Connection: close"] if close else [])  # fmt: skip
+    target = f"/2015-03-31/functions/{name}/invocations{query}"
+    lines = [f"POST {target} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {len(body)}", *headers,
+             *signed("POST", target, body)] + (["Connection: close"] if close else [])  # fmt: skip
     return "\r\n".join(lines).encode() + b"\r\n\r\n" + body
 
 
 def get(path: str, *, close: bool = False) -> bytes:
     closing = "\r\nConnection: close" if close else ""
-    return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1{closing}\r\n\r\n".encode()
+    sign = "".join(f"\r\n{line}" for line in signed("GET", path))
+    return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1{sign}{closing}\r\n\r\n".encode()
 
 
 def exchange(server: LaminaProcess, *parts: bytes, shut: bool = False, timeout: float = 30) -> bytes:
@@ -189,7 +197,9 @@ def test_invokes_pipelined_on_the_fast_path_are_answered_in_order(servers: dict[
 
 
 def test_http_1_0_and_connection_close(servers: dict[str, LaminaProcess]) -> None:
-    old = b"POST /2015-03-31/functions/echo/invocations HTTP/1.0\r\nContent-Length: 2\r\n\r\n{}"
+    sign = "".join(f"{line}\r\n" for line in signed("POST", "/2015-03-31/functions/echo/invocations", b"{}"))
+    old = (b"POST /2015-03-31/functions/echo/invocations HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n"
+           + sign.encode() + b"\r\n{}")  # fmt: skip
     assert same(servers, old).startswith(b"HTTP/1.0 200 ")
     closing = same(servers, invoke(close=True))
     assert closing.startswith(b"HTTP/1.1 200 ") and b"Connection: close" in closing
@@ -298,8 +308,10 @@ def test_invokes_after_other_calls_on_a_pooled_connection_are_the_front_doors(se
 
 def test_requests_of_unclear_extent_give_the_connection_to_aiohttp(servers: dict[str, LaminaProcess]) -> None:
     before = front_door(servers["on"])
+    sign = signing.headers("POST", "http://x/2015-03-31/functions/echo/invocations", b"{}")
     chunked = (b"POST /2015-03-31/functions/echo/invocations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-               b"\r\n2\r\n{}\r\n0\r\n\r\n")  # fmt: skip
+               + "".join(f"{k}: {v}\r\n" for k, v in sign.items()).encode()
+               + b"\r\n2\r\n{}\r\n0\r\n\r\n")  # fmt: skip
     answer = same(servers, get("/2015-03-31/functions/echo/aliases/live") + chunked + invoke(close=True))
     assert answer.count(b"HTTP/1.1 200 ") == 3
     after = front_door(servers["on"])
@@ -318,8 +330,10 @@ def test_a_lent_request_that_closes_the_connection_is_aiohttps_to_close(servers:
 def test_a_large_lent_body_arrives_in_pieces(servers: dict[str, LaminaProcess]) -> None:
     """A CreateFunction-sized body, sent in pieces, is read by aiohttp; the Invoke after it is the front door's."""
     body = json.dumps({"Description": "x" * 300_000}).encode()
+    sign = signing.headers("PUT", "http://x/2015-03-31/functions/echo/configuration", body)
     update = (f"PUT /2015-03-31/functions/echo/configuration HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
-              f"\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body  # fmt: skip
+              f"\r\nContent-Length: {len(body)}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in sign.items())
+              + "\r\n").encode() + body  # fmt: skip
     pieces = [update[i : i + 65_536] for i in range(0, len(update), 65_536)]
     answer = normal(exchange(servers["on"], *pieces, invoke(body=b'{"after": 1}', close=True)))
     assert answer.count(b"HTTP/1.1 ") == 2 and answer.endswith(b'{"after": 1}')

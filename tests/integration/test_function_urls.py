@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import deploy, lambda_client
 from tests.integration.test_clients import aws_cli
+from tests import signing
 
 AWS_EVENTS = Path(__file__).resolve().parent.parent / "data" / "aws_events"
 
@@ -324,7 +325,7 @@ def test_the_event_has_the_shape_of_aws_events(client: Any, lamina: Any, url_fn:
     event = json.loads(data)["event"]
     assert event["isBase64Encoded"] is True and base64.b64decode(event["body"]) == bytes(range(256))
     # URL invocations are invocations: logged under the function, with the URL's request id.
-    logs = json.loads(urllib.request.urlopen(f"{lamina.endpoint}/lamina/v1/functions/{url_fn}/logs?wait=5").read())
+    logs = json.loads(signing.urlopen(f"{lamina.endpoint}/lamina/v1/functions/{url_fn}/logs?wait=5").read())
     assert any(reply["requestId"] in e["message"] and e["message"].startswith("START") for e in logs["events"])
 
 
@@ -405,28 +406,31 @@ def _signed(url: str, method: str, body: bytes, *, key: str, secret: str) -> tup
 
 
 def test_aws_iam_urls_take_signed_requests_only(make_server: Any, fn_name: str) -> None:
-    server = make_server(LAMINA_ACCESS_KEY_ID="AKIDLAMINATEST", LAMINA_SECRET_ACCESS_KEY="s3cr3t")
-    client = server.client()
+    server = make_server(LAMINA_ACCESS_KEYS="AKIDLAMINATEST00:s3cr3t:000000000000")
+    import boto3
+
+    client = boto3.client("lambda", endpoint_url=server.endpoint, region_name="us-east-1",
+                          aws_access_key_id="AKIDLAMINATEST00", aws_secret_access_key="s3cr3t")  # fmt: skip
     deploy(client, fn_name, APP)
     url = client.create_function_url_config(FunctionName=fn_name, AuthType="AWS_IAM")["FunctionUrl"]
     url_id, _ = url_parts(url)
     body = b'{"signed": true}'
 
-    path, headers = _signed(url + "my/path?b=2&a=1", "POST", body, key="AKIDLAMINATEST", secret="s3cr3t")
+    path, headers = _signed(url + "my/path?b=2&a=1", "POST", body, key="AKIDLAMINATEST00", secret="s3cr3t")
     status, response_headers, data = call(server.endpoint, path, method="POST", headers=headers, body=body)
     assert status == 200, data
     event = json.loads(data)["event"]
     real = aws_event("lambdaFunctionUrlIAMEvent.json")
     assert shape(event["requestContext"]) == shape(real["requestContext"])
     assert event["requestContext"]["authorizer"]["iam"] == {
-        "accessKey": "AKIDLAMINATEST", "accountId": "000000000000", "callerId": "000000000000",
+        "accessKey": "AKIDLAMINATEST00", "accountId": "000000000000", "callerId": "000000000000",
         "cognitoIdentity": None, "principalOrgId": None, "userArn": "arn:aws:iam::000000000000:root",
         "userId": "000000000000",
     }  # fmt: skip
     assert event["requestContext"]["accountId"] == "000000000000" and event["body"] == body.decode()
 
     # The path form, signed for the address it is sent to.
-    path, headers = _signed(f"{server.endpoint}/lamina/v1/urls/{url_id}/", "GET", b"", key="AKIDLAMINATEST",
+    path, headers = _signed(f"{server.endpoint}/lamina/v1/urls/{url_id}/", "GET", b"", key="AKIDLAMINATEST00",
                             secret="s3cr3t")  # fmt: skip
     assert call(server.endpoint, path, headers=headers)[0] == 200
 
@@ -434,10 +438,10 @@ def test_aws_iam_urls_take_signed_requests_only(make_server: Any, fn_name: str) 
     status, response_headers, data = call(server.endpoint, f"/lamina/v1/urls/{url_id}/")
     assert (status, json.loads(data)) == forbidden
     assert response_headers["x-amzn-ErrorType"] == "AccessDeniedException"
-    path, headers = _signed(url, "POST", body, key="AKIDLAMINATEST", secret="wrong")
+    path, headers = _signed(url, "POST", body, key="AKIDLAMINATEST00", secret="wrong")
     status, _, data = call(server.endpoint, path, method="POST", headers=headers, body=body)
     assert (status, json.loads(data)) == forbidden
-    path, headers = _signed(url, "POST", body, key="AKIDLAMINATEST", secret="s3cr3t")
+    path, headers = _signed(url, "POST", body, key="AKIDLAMINATEST00", secret="s3cr3t")
     status, _, data = call(server.endpoint, path, method="POST", headers=headers, body=b'{"signed": false}')
     assert (status, json.loads(data)) == forbidden  # the body is not the one signed
 

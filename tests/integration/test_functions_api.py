@@ -15,6 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import ROLE, deploy, lambda_client, make_zip
+from tests import signing
 
 OK = "def handler(event, context):\n    return 'v1'\n"
 
@@ -185,7 +186,7 @@ def test_malformed_json_body_is_aws_shaped(lamina: Any) -> None:
         headers={"Content-Type": "application/json"},
     )  # fmt: skip
     with pytest.raises(urllib.error.HTTPError) as exc:
-        urllib.request.urlopen(request)
+        signing.urlopen(request)
     with exc.value:
         assert exc.value.code == 400
         assert exc.value.headers["X-Amzn-ErrorType"] == "InvalidRequestContentException"

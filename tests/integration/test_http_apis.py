@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import ROOT, deploy
 from tests.unit.test_http_api_events import NOT_WITHOUT_AUTH, same_shape, shape
+from tests import signing
 
 AWS_EVENTS = Path(__file__).resolve().parent.parent / "data" / "aws_events"
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -59,7 +60,7 @@ def gateway(endpoint: str) -> Any:
 
 
 def aws_cli(endpoint: str, *args: str) -> dict[str, Any]:
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1",
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
            "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}  # fmt: skip
     done = subprocess.run([str(VENV_BIN / "aws"), "--endpoint-url", endpoint, "--output", "json", "apigatewayv2", *args],
                           capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
@@ -492,7 +493,8 @@ def test_walkthrough_runs_as_written(make_server: Any, tmp_path: Path) -> None:
 def test_paths_no_route_takes_are_still_unknown_operations(lamina: Any) -> None:
     """The catch-all route (api/app.py) answers as the router's own miss did."""
     for method, path in (("GET", "/2015-03-31/nope"), ("PUT", "/2015-03-31/functions"), ("DELETE", "/v2/apis")):
-        reply = call(lamina.endpoint, method, path, headers={"Host": urlsplit(lamina.endpoint).netloc})
+        sign = signing.headers(method, lamina.endpoint + path)
+        reply = call(lamina.endpoint, method, path, headers={"Host": urlsplit(lamina.endpoint).netloc, **sign})
         assert reply.status == 404, (method, path)
         assert reply.headers["X-Amzn-ErrorType"] == "UnknownOperationException"
         assert reply.json()["message"] == f"Unknown operation {method} {path}"

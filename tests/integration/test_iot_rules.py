@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any, Callable
 
@@ -16,6 +15,7 @@ import pytest
 
 from tests.conftest import LaminaProcess, deploy
 from tests.mosquitto import Mosquitto, mosquitto, mosquitto_path  # noqa: F401  (the fixture)
+from tests import signing
 
 VENV_BIN = Path(__file__).resolve().parents[2] / ".venv" / "bin"
 ACCOUNT = "000000000000"
@@ -55,13 +55,13 @@ def error_code(info: pytest.ExceptionInfo[Any]) -> str:
 
 
 def got(endpoint: str, name: str) -> list[Any]:
-    with urllib.request.urlopen(f"{endpoint}/lamina/v1/functions/{name}/logs?since=0&limit=10000", timeout=10) as r:
+    with signing.urlopen(f"{endpoint}/lamina/v1/functions/{name}/logs?since=0&limit=10000", timeout=10) as r:
         messages = [e["message"] for e in json.loads(r.read())["events"]]
     return [json.loads(m.split(" ", 1)[1]) for m in messages if m.startswith("GOT ")]
 
 
 def broker_status(endpoint: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{endpoint}/lamina/v1/iot", timeout=10) as r:
+    with signing.urlopen(f"{endpoint}/lamina/v1/iot", timeout=10) as r:
         doc: dict[str, Any] = json.loads(r.read())
         return doc
 
@@ -193,7 +193,7 @@ def test_pagination(lamina: LaminaProcess) -> None:
 
 
 def test_the_aws_cli(lamina: LaminaProcess, tmp_path: Path) -> None:
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1",
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
            "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}  # fmt: skip
 
     def aws(*args: str) -> subprocess.CompletedProcess[str]:

@@ -5,18 +5,18 @@ topic name is fixed). The blocks that show what arrived run once it has arrived.
 from __future__ import annotations
 
 import json
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from tests.functions import DOC_BLOCK, Walkthrough, wait_for_logs, wait_until
 from tests.kafka import make_kafka  # noqa: F401  (the fixture)
+from tests import signing
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "kafka.md"
 
 
 def _backlog(endpoint: str) -> Any:
-    with urllib.request.urlopen(f"{endpoint}/lamina/v1/event-source-mappings", timeout=30) as resp:
+    with signing.urlopen(f"{endpoint}/lamina/v1/event-source-mappings", timeout=30) as resp:
         return [row["backlog"] for row in json.loads(resp.read())["mappings"]]
 
 

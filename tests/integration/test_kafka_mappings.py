@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import json
 import socket
-import urllib.request
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from tests.integration.test_clients import aws_cli
 from tests.brokers import free_port
 from tests.kafka import Kafka, committed, create_topic, kafka, make_kafka, produce  # noqa: F401
 from tests.mapping_helpers import PRINTER, make_queue, sqs_client
+from tests import signing
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "aws_events" / "kafka-self-managed-event.json"
 FAILING = """import json
@@ -49,7 +49,7 @@ def values(records: list[dict[str, Any]]) -> list[str]:
 
 
 def mapping_rows(endpoint: str) -> dict[str, dict[str, Any]]:
-    with urllib.request.urlopen(f"{endpoint}/lamina/v1/event-source-mappings", timeout=30) as resp:
+    with signing.urlopen(f"{endpoint}/lamina/v1/event-source-mappings", timeout=30) as resp:
         return {row["uuid"]: row for row in json.loads(resp.read())["mappings"]}
 
 

@@ -23,6 +23,7 @@ from lamina.settings import Settings
 from lamina.store.sqlite import SqliteStore
 from tests.conftest import LaminaProcess, deploy
 from tests.functions import wait_for_logs, wait_until
+from tests import signing
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 TOKEN = "intake-token-0123456789"
@@ -227,7 +228,7 @@ def test_relays_deliver_a_changes_notifications_to_a_function_a_queue_and_the_de
 
     # The notification for a function that does not exist is dropped, as S3 drops it; nothing is left.
     def outbox() -> list[Any]:
-        with urllib.request.urlopen(f"{server.endpoint}/lamina/v1/outbox", timeout=30) as resp:
+        with signing.urlopen(f"{server.endpoint}/lamina/v1/outbox", timeout=30) as resp:
             return list(json.loads(resp.read())["messages"])
 
     wait_until(lambda: outbox() == [])

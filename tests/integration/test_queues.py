@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 
 from lamina.queues.messages import MessageAttribute, md5_of_attributes
 from tests.conftest import LaminaProcess, deploy
+from tests import signing
 
 VENV_BIN = Path(sys.executable).parent
 ACCOUNT = "000000000000"
@@ -51,7 +52,7 @@ def error_of(call: Any, **kwargs: Any) -> dict[str, str]:
 
 
 def aws_sqs(endpoint: str, *args: str, cwd: Path) -> Any:
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1",
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
            "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}  # fmt: skip
     done = subprocess.run([str(VENV_BIN / "aws"), "--endpoint-url", endpoint, "--output", "json", "sqs", *args],
                           capture_output=True, text=True, env=env, cwd=cwd, timeout=120)  # fmt: skip
@@ -405,7 +406,7 @@ def test_malformed_requests_are_refused_and_store_nothing(lamina: LaminaProcess,
         request = urllib.request.Request(lamina.endpoint + "/", data=body, method="POST", headers={
             "X-Amz-Target": "AmazonSQS.SendMessage", "Content-Type": "application/x-amz-json-1.0"})  # fmt: skip
         with pytest.raises(urllib.error.HTTPError) as info:
-            urllib.request.urlopen(request, timeout=30)
+            signing.urlopen(request, timeout=30)
         assert info.value.code == 400
         assert info.value.headers["Content-Type"].startswith("application/x-amz-json-1.0")
         assert "__type" in json.loads(info.value.read())
@@ -540,7 +541,7 @@ def test_binary_attributes_round_trip_through_the_wire_as_base64(lamina: LaminaP
         "bin": {"DataType": "Binary", "BinaryValue": base64.b64encode(b"\x01\x02").decode()}}}  # fmt: skip
     request = urllib.request.Request(lamina.endpoint + "/", data=json.dumps(raw).encode(), method="POST", headers={
         "X-Amz-Target": "AmazonSQS.SendMessage", "Content-Type": "application/x-amz-json-1.0"})  # fmt: skip
-    with urllib.request.urlopen(request, timeout=30) as response:
+    with signing.urlopen(request, timeout=30) as response:
         answer = json.loads(response.read())
     expected = {"bin": MessageAttribute("Binary", binary_value=b"\x01\x02")}
     assert answer["MD5OfMessageAttributes"] == md5_of_attributes(expected)
@@ -634,7 +635,7 @@ def test_a_request_sent_to_the_queue_s_own_url_names_the_queue(lamina: LaminaPro
     request = urllib.request.Request(url, data=json.dumps({"MessageBody": "by path"}).encode(), method="POST",
                                      headers={"X-Amz-Target": "AmazonSQS.SendMessage",
                                               "Content-Type": "application/x-amz-json-1.0"})  # fmt: skip
-    with urllib.request.urlopen(request, timeout=30) as response:
+    with signing.urlopen(request, timeout=30) as response:
         sent = json.loads(response.read())
     (message,) = sqs.receive_message(QueueUrl=url)["Messages"]
     assert message["MessageId"] == sent["MessageId"] and message["Body"] == "by path"
@@ -653,7 +654,7 @@ def test_a_record_for_a_queue_created_later_waits_in_the_outbox_until_then(
     client.invoke(FunctionName=fn_name, InvocationType="Event", Payload=json.dumps({"n": 8}))
 
     def waiting() -> list[Any]:
-        with urllib.request.urlopen(f"{lamina.endpoint}/lamina/v1/outbox?target={queue_arn}", timeout=30) as resp:
+        with signing.urlopen(f"{lamina.endpoint}/lamina/v1/outbox?target={queue_arn}", timeout=30) as resp:
             messages: list[Any] = json.loads(resp.read())["messages"]
         return messages
 

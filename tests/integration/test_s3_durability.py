@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tests.objects import s3_client
+from tests import signing
 
 MiB = 1024 * 1024
 
@@ -28,7 +29,8 @@ def test_a_kill_mid_upload_leaves_no_partial_object(make_server: Any, tmp_path: 
     port = urlsplit(server.endpoint).port
     assert port is not None
     sock = socket.create_connection(("127.0.0.1", port))
-    head = f"PUT /durable/partial HTTP/1.1\r\nHost: s3.localhost:{port}\r\nContent-Length: {8 * MiB}\r\n\r\n"
+    sign = "".join(f"{k}: {v}\r\n" for k, v in signing.s3_headers("PUT", f"http://s3.localhost:{port}/durable/partial").items())
+    head = f"PUT /durable/partial HTTP/1.1\r\nHost: s3.localhost:{port}\r\nContent-Length: {8 * MiB}\r\n{sign}\r\n"
     sock.sendall(head.encode() + b"x" * (4 * MiB))
     incoming = tmp_path / "data" / "objects" / "incoming"
     deadline = time.monotonic() + 10

@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 def handler(event, context):
     s3 = boto3.client("s3", endpoint_url="http://127.0.0.1:%d" % event["port"], region_name="us-east-1",
-                      aws_access_key_id="x", aws_secret_access_key="x", config=Config(retries={"max_attempts": 0}))
+                      aws_access_key_id="test", aws_secret_access_key="test", config=Config(retries={"max_attempts": 0}))
     bucket = event["bucket"]
     read = s3.get_object(Bucket=bucket, Key="in.txt")["Body"].read().decode()
     s3.put_object(Bucket=bucket, Key="out.txt", Body=read.upper().encode())

@@ -17,6 +17,7 @@ from xml.etree import ElementTree
 
 import pytest
 
+from tests import signing
 from tests.conftest import LaminaProcess
 from tests.objects import bucket_name, s3_client
 
@@ -31,11 +32,17 @@ class Raw:
     def send(self, method: str, path: str, body: bytes = b"", **headers: str) -> tuple[int, dict[str, str], bytes]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         try:
-            conn.request(method, path, body=body, headers={"Host": self.host, **{k.replace("_", "-"): v for k, v in headers.items()}})
+            sent = {k.replace("_", "-"): v for k, v in headers.items()}
+            conn.request(method, path, body=body, headers={"Host": self.host, **sent, **self.signature(method, path, sent)})
             response = conn.getresponse()
             return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
         finally:
             conn.close()
+
+
+    def signature(self, method: str, path: str, sent: dict[str, str]) -> dict[str, str]:
+        """What signs a request with the development pair (tests/signing.py)."""
+        return signing.s3_headers(method, f"http://{self.host}{path}", sent)
 
 
 def error_of(body: bytes) -> dict[str, str]:
@@ -134,6 +141,8 @@ def test_a_body_not_matching_its_signed_sha256_or_without_a_length_stores_nothin
     conn = http.client.HTTPConnection("127.0.0.1", raw.port, timeout=10)
     conn.putrequest("PUT", f"/{bucket}/s", skip_host=True)
     conn.putheader("Host", raw.host)
+    for name, value in raw.signature("PUT", f"/{bucket}/s", {}).items():
+        conn.putheader(name, value)
     conn.endheaders()
     answer = conn.getresponse()
     assert (answer.status, error_of(answer.read())["Code"]) == (411, "MissingContentLength")
@@ -271,7 +280,8 @@ def test_a_reader_that_goes_away_mid_body_harms_nothing(raw: Raw, lamina: Lamina
     assert raw.send("PUT", f"/{bucket}/read-away", data)[0] == 200
     for _ in range(3):
         with socket.create_connection(("127.0.0.1", raw.port)) as sock:
-            sock.sendall(f"GET /{bucket}/read-away HTTP/1.1\r\nHost: {raw.host}\r\n\r\n".encode())
+            sign = "".join(f"{k}: {v}\r\n" for k, v in raw.signature("GET", f"/{bucket}/read-away", {}).items())
+            sock.sendall(f"GET /{bucket}/read-away HTTP/1.1\r\nHost: {raw.host}\r\n{sign}\r\n".encode())
             assert sock.recv(65536).startswith(b"HTTP/1.1 200")
     status, _, body = raw.send("GET", f"/{bucket}/read-away")
     assert status == 200 and body == data

@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import LaminaProcess, deploy
 from tests.functions import wait_for_logs
+from tests import signing
 
 VENV_BIN = Path(sys.executable).parent
 ACCOUNT = "000000000000"
@@ -184,7 +185,7 @@ def test_aws_s3_sync_of_50_files_makes_50_invocations(lamina: LaminaProcess, cli
         (folder / f"page {i:02d}.html").write_text(f"<p>{i}</p>")
     config = tmp_path / "aws-config"
     config.write_text("[default]\ns3 =\n    addressing_style = path\n")
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1",
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
            "AWS_CONFIG_FILE": str(config), "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}  # fmt: skip
     done = subprocess.run([str(VENV_BIN / "aws"), "--endpoint-url", lamina.endpoint, "s3", "sync", str(folder),
                            f"s3://{bucket}/site/"], capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
@@ -230,9 +231,9 @@ def test_s3s_refusals_through_the_api_change_nothing(lamina: LaminaProcess, clie
                  b"<NotificationConfiguration><QueueConfiguration><Id>&b;</Id></QueueConfiguration>"
                  b"</NotificationConfiguration>"):  # fmt: skip
         request = urllib.request.Request(f"{lamina.endpoint}/{bucket}?notification", data=body, method="PUT",
-                                             headers={"Host": "s3.localhost"})  # unsigned: S3 by its address
+                                             headers={"Host": "s3.localhost"})  # S3 by its address
         with pytest.raises(urllib.error.HTTPError) as refused:
-            urllib.request.urlopen(request, timeout=30)
+            signing.urlopen(request, service="s3", timeout=30)
         with refused.value:
             assert refused.value.code == 400 and b"<Code>MalformedXML</Code>" in refused.value.read()
     after = s3.get_bucket_notification_configuration(Bucket=bucket)

@@ -29,6 +29,7 @@ from tests.conftest import LaminaProcess, deploy, server_env
 from tests.functions import wait_for_logs
 from tests.integration.test_table_streams import powertools_layer
 from tests.objects import bucket_name, s3_client
+from tests import signing
 
 VENV_BIN = Path(sys.executable).parent
 PRINTER = "import json\ndef handler(event, context):\n    print('EVENT ' + json.dumps(event))\n"
@@ -118,7 +119,7 @@ def test_aws_s3_sync_of_1000_files_makes_1000_invocations(woken: LaminaProcess, 
         page.write_text(f"<p>{i}</p>")
     config = tmp_path / "aws-config"
     config.write_text("[default]\ns3 =\n    addressing_style = path\n    max_concurrent_requests = 20\n")
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1",
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
            "AWS_CONFIG_FILE": str(config), "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}  # fmt: skip
     done = subprocess.run([str(VENV_BIN / "aws"), "--endpoint-url", woken.endpoint, "s3", "sync", str(folder),
                            f"s3://{bucket}/site/", "--only-show-errors"], capture_output=True, text=True, env=env,
@@ -212,7 +213,7 @@ def test_a_function_written_with_powertools_eventbridge_s3_class_runs_unchanged(
 
 
 class Raw:
-    """Unsigned requests to S3 by its address (the Host ``s3.localhost:<port>``)."""
+    """Requests to S3 by its address (the Host ``s3.localhost:<port>``), signed (tests/signing.py)."""
 
     def __init__(self, server: LaminaProcess) -> None:
         port = urlsplit(server.endpoint).port
@@ -223,7 +224,9 @@ class Raw:
              headers: dict[str, str] | None = None) -> tuple[int, bytes]:  # fmt: skip
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         try:
-            conn.request(method, path, body=body, headers={"Host": f"s3.localhost:{self.port}", **(headers or {})})
+            host = f"s3.localhost:{self.port}"
+            sign = signing.s3_headers(method, f"http://{host}{path}", headers)
+            conn.request(method, path, body=body, headers={"Host": host, **(headers or {}), **sign})
             response = conn.getresponse()
             return response.status, response.read()
         finally:
@@ -281,5 +284,5 @@ def test_requests_s3_refuses_leave_no_notification(woken: LaminaProcess) -> None
     assert counts["ApproximateNumberOfMessages"] == "0"
 
     waiting = f"{woken.endpoint}/lamina/v1/outbox?target={urllib.parse.quote(arn)}"
-    with urllib.request.urlopen(waiting, timeout=30) as resp:  # the good one's was taken with its delivery
+    with signing.urlopen(waiting, timeout=30) as resp:  # the good one's was taken with its delivery
         assert json.loads(resp.read())["messages"] == []

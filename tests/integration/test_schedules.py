@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import ROLE, deploy
 from tests.functions import wait_until
+from tests import signing
 
 ACCOUNT = "000000000000"
 RECORDER = """
@@ -30,7 +31,7 @@ def scheduler_client(endpoint: str) -> Any:
 
 
 def fired(endpoint: str, name: str) -> list[Any]:
-    with urllib.request.urlopen(f"{endpoint}/lamina/v1/functions/{name}/logs?since=0&limit=10000", timeout=10) as r:
+    with signing.urlopen(f"{endpoint}/lamina/v1/functions/{name}/logs?since=0&limit=10000", timeout=10) as r:
         messages = [e["message"] for e in json.loads(r.read())["events"]]
     return [json.loads(m.split(" ", 1)[1]) for m in messages if m.startswith("FIRED ")]
 
@@ -149,7 +150,7 @@ def test_a_cron_schedule_is_armed_for_its_next_firing(lamina: Any, fn_name: str)
     sch.create_schedule(Name=fn_name, ScheduleExpression="cron(*/5 * * * ? *)", FlexibleTimeWindow={"Mode": "OFF"},
                         Target=target(fn_name, Input='{"from": "cron"}'))  # fmt: skip
     # Lamina's own member of ListSchedules (boto3 leaves out what its model does not name).
-    with urllib.request.urlopen(f"{lamina.endpoint}/schedules?NamePrefix={fn_name}", timeout=10) as r:
+    with signing.urlopen(f"{lamina.endpoint}/schedules?NamePrefix={fn_name}", timeout=10) as r:
         (listed,) = [s for s in json.loads(r.read())["Schedules"] if s["Name"] == fn_name]
     nominal = before.replace(minute=before.minute - before.minute % 5, second=0, microsecond=0) + timedelta(minutes=5)
     assert listed["NextFiring"] in (nominal.timestamp(), (nominal + timedelta(minutes=5)).timestamp())
@@ -166,7 +167,7 @@ def test_a_missing_function_dead_letters_to_the_outbox(lamina: Any, fn_name: str
 
     def letters() -> list[Any]:
         query = urllib.parse.urlencode({"target": dlq})
-        with urllib.request.urlopen(f"{lamina.endpoint}/lamina/v1/outbox?{query}", timeout=10) as r:
+        with signing.urlopen(f"{lamina.endpoint}/lamina/v1/outbox?{query}", timeout=10) as r:
             return list(json.loads(r.read())["messages"])
 
     (letter,) = wait_until(letters)

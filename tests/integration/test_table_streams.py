@@ -5,7 +5,6 @@ that print what they got (the tests read their logs). No timing assertions: wait
 from __future__ import annotations
 
 import json
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from tests.conftest import LaminaProcess, deploy
 from tests.functions import wait_for_logs, wait_until
 from tests.mapping_helpers import make_queue, sqs_client, state_of
 from tests.streams import PRINTER, log_table_rows, make_db, printed, records_of, stream_mapping, write
+from tests import signing
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "aws_events" / "dynamodb-event.json"
 
@@ -54,7 +54,7 @@ def test_row_changes_reach_the_function_as_dynamodb_stream_records_in_order(
         assert record["eventVersion"] == "1.1" and record["eventSource"] == "aws:dynamodb"
         assert record["eventSourceARN"].startswith("arn:aws:dynamodb:us-east-1:000000000000:table/main.items/stream/")
     wait_until(lambda: client.get_event_source_mapping(UUID=mapping["UUID"])["LastProcessingResult"] == "OK")
-    with urllib.request.urlopen(f"{lamina.endpoint}/lamina/v1/event-source-mappings", timeout=30) as answer:
+    with signing.urlopen(f"{lamina.endpoint}/lamina/v1/event-source-mappings", timeout=30) as answer:
         (row,) = [r for r in json.loads(answer.read())["mappings"] if r["uuid"] == mapping["UUID"]]
     assert row["source"] == f"sqlite:{db}#main.items" and row["backlog"] == 0 and row["pollers"] == 1
     client.delete_event_source_mapping(UUID=mapping["UUID"])

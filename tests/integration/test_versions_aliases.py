@@ -451,7 +451,7 @@ def test_versions_and_aliases_survive_a_restart(make_server: Any, tmp_path: Path
 
 def test_aws_cli(lamina: Any, fn_name: str, tmp_path: Path) -> None:
     def aws(*args: str) -> Any:
-        env = {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1",
+        env = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
                "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
                "PATH": "/usr/bin:/bin"}  # fmt: skip
         done = subprocess.run([str(VENV_BIN / "aws"), "--endpoint-url", lamina.endpoint, "lambda", *args],

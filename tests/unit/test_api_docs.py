@@ -10,6 +10,7 @@ from typing import Any
 import botocore.session
 
 from lamina.api.app import build_app
+from lamina.identity.keys import Keys
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 
@@ -19,7 +20,8 @@ def _shape(uri: str) -> str:
 
 
 def served_operations() -> set[str]:
-    services: Any = SimpleNamespace(max_request_bytes=1, uids=SimpleNamespace(owns=lambda uid: False))
+    services: Any = SimpleNamespace(max_request_bytes=1, uids=SimpleNamespace(owns=lambda uid: False),
+                                    keys=Keys(()))  # fmt: skip
     app = build_app(services)
     routes = set()
     for route in app.router.routes():

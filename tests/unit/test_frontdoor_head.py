@@ -23,7 +23,10 @@ def request(*headers: str, name: str = "fn", query: str = "", line: str | None =
 def test_a_plain_invoke_is_served_with_its_name_body_length_and_context() -> None:
     raw = request("Host: localhost:9000", "Content-Length: 2", "X-Amz-Client-Context: e30=", body=b"{}")
     decision = route(raw, LIMIT)
-    assert decision == FastInvoke(len(raw) - 2, "fn", None, 2, "e30=", close=False)
+    assert decision == FastInvoke(len(raw) - 2, "fn", None, 2, "e30=", close=False,
+                                  target="/2015-03-31/functions/fn/invocations",
+                                  headers=(("Host", "localhost:9000"), ("Content-Length", "2"),
+                                           ("X-Amz-Client-Context", "e30=")))  # fmt: skip
 
 
 def test_what_botocore_sends_is_served_with_its_names_decoded() -> None:
@@ -148,7 +151,9 @@ def test_a_head_ended_by_bare_line_ends_is_not_waited_for() -> None:
 def test_the_benchmark_request_and_botocores_are_served_here() -> None:
     wrk = (b"POST /2015-03-31/functions/noop/invocations HTTP/1.1\r\n"
            b"Content-Length: 2\r\nHost: 127.0.0.1:39257\r\n\r\n{}")  # fmt: skip
-    assert route(wrk, LIMIT) == FastInvoke(len(wrk) - 2, "noop", None, 2, None, close=False)
+    assert route(wrk, LIMIT) == FastInvoke(len(wrk) - 2, "noop", None, 2, None, close=False,
+                                           target="/2015-03-31/functions/noop/invocations",
+                                           headers=(("Content-Length", "2"), ("Host", "127.0.0.1:39257")))  # fmt: skip
     boto = (b"POST /2015-03-31/functions/noop/invocations HTTP/1.1\r\nHost: 127.0.0.1:9000\r\n"
             b"Accept-Encoding: identity\r\nUser-Agent: Boto3/1.35.0 md/Botocore#1.35.0 ua/2.0 os/linux\r\n"
             b"X-Amz-Date: 20261206T221100Z\r\n"

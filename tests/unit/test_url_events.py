@@ -18,7 +18,6 @@ from lamina.urls import addresses, cors
 from lamina.urls.events import Caller, EventContext, UrlRequest, build_event, encode_body, is_text, request_time
 from lamina.jsonbody import INLINE_BYTES, MAX_VALUES
 from lamina.urls.responses import BAD_GATEWAY, UrlResponse, function_response, read_large, streamed_response
-from lamina.urls.sigv4 import Credentials, Refusal, SignedRequest, verify
 
 AWS_EVENTS = Path(__file__).resolve().parent.parent / "data" / "aws_events"
 NOW = datetime(2022, 8, 5, 8, 14, 39, 885000, tzinfo=timezone.utc)
@@ -343,54 +342,3 @@ def test_wildcard_origins() -> None:
     # Browsers refuse "*" with credentials: the origin is echoed.
     with_credentials = UrlCors(allow_origins=("*",), allow_credentials=True)
     assert cors.allowed_origin(with_credentials, SITE) == SITE
-
-
-# -- SigV4 ---------------------------------------------------------------------------------
-
-CREDENTIALS = Credentials("AKIDLAMINA", "secret", "000000000000")
-HOST = f"{URL_ID}.lambda-url.us-east-1.localhost:9000"
-
-
-def signed(url: str = f"http://{HOST}/my/path?b=2&a=1", body: bytes = b'{"k": 1}', *, secret: str = "secret",
-           region: str = "us-east-1", service: str = "lambda", method: str = "POST") -> SignedRequest:  # fmt: skip
-    """A request signed by botocore, as a client would send it (at the real current time)."""
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials as BotoCredentials
-
-    aws = AWSRequest(method=method, url=url, data=body, headers={"Content-Type": "application/json"})
-    SigV4Auth(BotoCredentials("AKIDLAMINA", secret), service, region).add_auth(aws)
-    headers = (("Host", HOST), *((k, v) for k, v in aws.headers.items()), ("User-Agent", "unsigned/1.0"))
-    return SignedRequest(method, url, headers, body)
-
-
-def test_a_request_signed_with_lamina_credentials_passes() -> None:
-    caller = verify(signed(), CREDENTIALS, "us-east-1", datetime.now(timezone.utc))
-    assert caller == Caller("AKIDLAMINA", "000000000000", "000000000000", "arn:aws:iam::000000000000:root",
-                            "000000000000")  # fmt: skip
-    assert isinstance(verify(signed(method="GET", body=b""), CREDENTIALS, "us-east-1", datetime.now(timezone.utc)),
-                      Caller)  # fmt: skip
-
-
-def test_requests_that_are_refused() -> None:
-    now = datetime.now(timezone.utc)
-    good = signed()
-
-    def refused(req: SignedRequest, when: datetime = now, region: str = "us-east-1") -> str:
-        verdict = verify(req, CREDENTIALS, region, when)
-        assert isinstance(verdict, Refusal)
-        return verdict.reason
-
-    assert "not signed" in refused(SignedRequest("GET", good.url, (("Host", HOST),), b""))
-    assert "does not match" in refused(signed(secret="wrong"))
-    assert "does not match" in refused(SignedRequest(good.method, good.url, good.headers, b'{"k": 2}'))
-    assert "does not match" in refused(SignedRequest(good.method, good.url.replace("a=1", "a=9"), good.headers,
-                                                     good.body))  # fmt: skip
-    assert "not for lambda in us-east-1" in refused(signed(service="s3"))
-    assert "not for lambda in us-east-1" in refused(signed(region="eu-west-1"))
-    assert "expired" in refused(good, when=now + timedelta(minutes=6))
-    assert "expired" in refused(good, when=now - timedelta(minutes=6))
-    other_key = Credentials("SOMEONEELSE", "secret")
-    verdict = verify(good, other_key, "us-east-1", now)
-    assert isinstance(verdict, Refusal) and "unknown access key" in verdict.reason
-    assert "Credentials" in repr(CREDENTIALS) and "secret" not in repr(CREDENTIALS)

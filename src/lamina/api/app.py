@@ -7,6 +7,7 @@ from aiohttp import web
 from lamina.api import aliases, event_config, functions, invoke, lamina, layers, policy, tags, urls, versions
 from lamina.api import concurrency, events, http_apis, rest_apis, rest_authorizers, scheduler, tagging
 from lamina.api import iot, mappings, object_events
+from lamina.api.authentication import KEY_RING, authenticate
 from lamina.api.context import SERVICES, Services
 from lamina.api.errors import MAX_REQUEST_BYTES, aws_errors
 from lamina.api.execute_api import execute_api
@@ -20,11 +21,14 @@ def build_app(svc: Services, *, for_environments: bool = False) -> web.Applicati
     """The API as the operator sees it, or ``for_environments``: as execution environments do (api/guard.py)."""
     # Function URLs, API Gateway APIs and S3 first: their requests never reach the Lambda API
     # (api/url_serving.py, api/execute_api.py, objects/api.py).
-    middlewares = [function_urls, execute_api, object_requests, aws_errors]
+    # Then every other request's signature is verified (api/authentication.py).
+    middlewares = [function_urls, execute_api, authenticate, object_requests, aws_errors]
     middlewares += [environment_guard] if for_environments else []
     app = web.Application(middlewares=middlewares, client_max_size=svc.max_request_bytes)
     app[SERVICES] = svc
     app[FROM_ENVIRONMENT] = for_environments
+    # Inside environments' namespaces, never the development pair (identity/keys.py).
+    app[KEY_RING] = svc.keys.for_environments() if for_environments else svc.keys
     app[MAX_REQUEST_BYTES] = svc.max_request_bytes
     app.add_routes(invoke.routes)  # first: the router tries resources in order, and Invoke is the hot path
     app.add_routes(functions.routes)

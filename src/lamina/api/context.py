@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 
 from aiohttp import web
@@ -22,6 +22,7 @@ from lamina.dataplane.counts import Counts
 from lamina.errors import InvalidRequestContent
 from lamina.events.engine import EventBridge
 from lamina.gateway.endpoint import Directory
+from lamina.identity.keys import Keys
 from lamina.gateway.rest.service import RestApiService
 from lamina.gateway.http.control import HttpApis
 from lamina.invoke.queue import AsyncQueue
@@ -73,6 +74,8 @@ class Services:
     # Buckets' notification configurations and the object store's Notifier (objects/notifications)
     notifications: NotificationConfigs | None = None
     objects: ObjectStore | None = None  # the embedded S3 (lamina/objects; served by objects/api.py)
+    # The keys requests are signed with (identity/keys.py): root keys, then the rings others add.
+    keys: Keys = field(default_factory=lambda: Keys(()))
 
 
 SERVICES = web.AppKey("services", Services)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from lamina.api.authentication import code_locator
 from lamina.api.context import json_body, json_response, services
 from lamina.api.shapes import function_configuration
 from lamina.control.targets import identify
@@ -54,10 +55,9 @@ async def get_function(request: web.Request) -> web.Response:
     svc = services(request)
     name, qualifier = _reference(request)
     fn = svc.functions.resolve(name, qualifier)
-    base = f"{request.scheme}://{request.host}"
     doc: dict[str, object] = {
         "Configuration": function_configuration(fn, svc.settings, qualifier),
-        "Code": {"RepositoryType": "S3", "Location": f"{base}/lamina/v1/code/{fn.code.digest}.zip"},
+        "Code": {"RepositoryType": "S3", "Location": code_locator(request)(fn.code.digest)},
     }
     if tags := await svc.tags.of_function(fn.name):
         doc["Tags"] = tags

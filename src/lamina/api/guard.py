@@ -3,7 +3,7 @@ messages to queues and read and write objects, nothing else.
 
 Who calls is known by where the connection arrived, never guessed: Lamina serves two
 applications over the same routes. The operator's is served only on ``lamina server``'s own
-address (whoever reaches it is trusted until requests are signed). The environments' is served
+address (every request signed with a key Lamina knows: api/authentication.py). The environments' is served
 only on the listener inside each sandboxed environment's own network namespace (127.0.0.1 at the
 same port), which nothing outside that environment can reach; through it a function may only
 invoke functions (chaining works as on Lambda), without the log tail (``LogType: Tail``), which

@@ -3,8 +3,11 @@ ListLayerVersions, DeleteLayerVersion)."""
 
 from __future__ import annotations
 
+from typing import Callable
+
 from aiohttp import web
 
+from lamina.api.authentication import code_locator
 from lamina.api.context import json_body, json_response, services
 from lamina.api.shapes import layer_version
 from lamina.control.layers import layer_name, parse_version_arn
@@ -14,10 +17,6 @@ from lamina.model import LayerVersion
 routes = web.RouteTableDef()
 LAYERS = "/2018-10-31/layers"
 VERSIONS = LAYERS + "/{LayerName}/versions"
-
-
-def _base(request: web.Request) -> str:
-    return f"{request.scheme}://{request.host}"
 
 
 def _version(request: web.Request) -> int:
@@ -55,7 +54,7 @@ async def publish_layer_version(request: web.Request) -> web.Response:
     body = await json_body(request)
     code = await svc.functions.put_code(body.get("Content"))
     layer = await svc.layers.publish(name, body, code)
-    return json_response(layer_version(layer, svc.layers.layer_arn(name), _base(request)), status=201)
+    return json_response(layer_version(layer, svc.layers.layer_arn(name), code_locator(request)), status=201)
 
 
 @routes.get(VERSIONS + "/{VersionNumber}")
@@ -63,7 +62,7 @@ async def get_layer_version(request: web.Request) -> web.Response:
     svc = services(request)
     name = layer_name(request.match_info["LayerName"])
     layer = await svc.layers.get(name, _version(request))
-    return json_response(layer_version(layer, svc.layers.layer_arn(name), _base(request)))
+    return json_response(layer_version(layer, svc.layers.layer_arn(name), code_locator(request)))
 
 
 @routes.delete(VERSIONS + "/{VersionNumber}")
@@ -78,7 +77,7 @@ async def list_layer_versions(request: web.Request) -> web.Response:
     svc = services(request)
     name = layer_name(request.match_info["LayerName"])
     page, marker = _page(request, _matching(request, await svc.layers.versions(name)))
-    base, arn = _base(request), svc.layers.layer_arn(name)
+    base, arn = code_locator(request), svc.layers.layer_arn(name)
     doc: dict[str, object] = {"LayerVersions": [_summary(layer, arn, base) for layer in page]}
     if marker:
         doc["NextMarker"] = marker
@@ -91,12 +90,12 @@ async def list_layers_or_find(request: web.Request) -> web.Response:
     if request.query.get("find") == "LayerVersion":  # GetLayerVersionByArn
         name, version = parse_version_arn(request.query.get("Arn"))
         layer = await svc.layers.get(name, version)
-        return json_response(layer_version(layer, svc.layers.layer_arn(name), _base(request)))
+        return json_response(layer_version(layer, svc.layers.layer_arn(name), code_locator(request)))
     latest: dict[str, LayerVersion] = {}
     for layer in _matching(request, await svc.layers.versions(None)):
         latest.setdefault(layer.name, layer)  # newest first within each name
     page, marker = _page(request, list(latest.values()))
-    base = _base(request)
+    base = code_locator(request)
     doc: dict[str, object] = {
         "Layers": [
             {"LayerName": layer.name, "LayerArn": svc.layers.layer_arn(layer.name),
@@ -109,7 +108,7 @@ async def list_layers_or_find(request: web.Request) -> web.Response:
     return json_response(doc)
 
 
-def _summary(layer: LayerVersion, arn: str, base: str) -> dict[str, object]:
+def _summary(layer: LayerVersion, arn: str, base: Callable[[str], str]) -> dict[str, object]:
     """LayerVersionsListItem: the version's shape without its Content."""
     doc = layer_version(layer, arn, base)
     doc.pop("Content")

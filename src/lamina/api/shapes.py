@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 from lamina.model import FunctionConfig, LayerVersion, State
 from lamina.model import FunctionUrlConfig, UrlCors
 from lamina.model import Alias
@@ -64,11 +66,12 @@ def alias_configuration(alias: Alias, settings: Settings) -> dict[str, object]:
     return doc
 
 
-def layer_version(layer: LayerVersion, layer_arn: str, base_url: str) -> dict[str, object]:
-    """GetLayerVersion's and PublishLayerVersion's output shape."""
+def layer_version(layer: LayerVersion, layer_arn: str, locate: Callable[[str], str]) -> dict[str, object]:
+    """GetLayerVersion's and PublishLayerVersion's output shape (``locate``: a code package's
+    download URL by its digest)."""
     doc: dict[str, object] = {
         "Content": {
-            "Location": f"{base_url}/lamina/v1/code/{layer.code.digest}.zip",
+            "Location": locate(layer.code.digest),
             "CodeSha256": layer.code.sha256_b64,
             "CodeSize": layer.code.size,
         },

@@ -11,7 +11,8 @@ path comes first, whatever else the request names). What a request goes through,
 
 1. the URL, by url-id: unknown (or deleted) → 403 ``{"Message": null}``, as AWS answers;
 2. a CORS preflight, when the URL has ``Cors``: answered here, without invoking;
-3. ``AWS_IAM``: the SigV4 signature (``lamina.urls.sigv4``) → 403 ``{"Message": "Forbidden"}``;
+3. ``AWS_IAM``: the SigV4 signature (``lamina.identity.sigv4``, against the same keys as every
+   other request) → 403 ``{"Message": "Forbidden"}``;
 4. the payload-2.0 event (``lamina.urls.events``), invoked through the same ``Invoker`` as the
    Invoke API (its limits, throttling, logs and billing); the request id is the event's
    ``requestContext.requestId``;
@@ -37,6 +38,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from lamina import ids, jsonbody
+from lamina.api.authentication import KEY_RING
 from lamina.api.context import Services, services
 from lamina.api.errors import Handler, RequestTimeout
 from lamina.errors import ApiError, RequestTooLarge, ResourceNotFound, ServiceError, TooManyRequests
@@ -57,7 +59,8 @@ from lamina.urls.responses import (
     read_large,
     streamed_response,
 )
-from lamina.urls.sigv4 import Credentials, Refusal, SignedRequest, verify
+from lamina.identity.principals import KeyRing
+from lamina.identity.sigv4 import Refusal, SignedRequest, verify
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +73,9 @@ class UrlServing:
     """Function URLs served on plain values (``gateway.exchange``): by ``function_urls`` for the
     connections aiohttp owns, and by the front door (``lamina.dataplane``) for plain requests."""
 
-    def __init__(self, svc: Services) -> None:
+    def __init__(self, svc: Services, ring: KeyRing | None = None) -> None:
         self._svc = svc
+        self.ring = svc.keys if ring is None else ring  # what signatures are verified against (AWS_IAM URLs)
 
     def locate(self, host: str, raw_path: str) -> Located | None:
         """Where a request for ``host`` and ``raw_path`` (without its query) goes, if to a function URL."""
@@ -136,13 +140,18 @@ class UrlServing:
         headers = tuple((str(k), v) for k, v in request.headers.items())
         caller: Caller | None = None
         if url.auth_type is UrlAuthType.AWS_IAM:
-            signed = SignedRequest(request.method, address, headers, body)
+            target = address.partition("://")[2].partition("/")[2]
+            raw_path, _, raw_query = ("/" + target).partition("?")
             s = svc.settings
-            verdict = verify(signed, Credentials(s.access_key_id, s.secret_access_key, s.account_id), s.region, now)
+            verdict = verify(SignedRequest(request.method, raw_path, raw_query, headers, body), self.ring,
+                             region=s.region, accounts=frozenset({s.account_id}), now=now, service="lambda")  # fmt: skip
             if isinstance(verdict, Refusal):
-                log.info("function URL %s refused a request: %s", url.url_id, verdict.reason)
+                log.info("function URL %s refused a request: %s", url.url_id, verdict.detail)
                 return FORBIDDEN
-            caller = verdict
+            key = verdict.key
+            caller = Caller(access_key=key.access_key_id, account_id=verdict.account_id,
+                            caller_id=verdict.principal.user_id, user_arn=verdict.principal.arn,
+                            user_id=verdict.principal.user_id)  # fmt: skip
         event = build_event(
             UrlRequest(
                 method=request.method, raw_path=path, raw_query=request.raw_query, headers=headers, body=body,
@@ -183,7 +192,7 @@ class UrlServing:
 
 @web.middleware
 async def function_urls(request: web.Request, handler: Handler) -> web.StreamResponse:
-    serving = UrlServing(services(request))
+    serving = UrlServing(services(request), request.app[KEY_RING])
     located = serving.locate(request.host, request.rel_url.raw_path)
     if located is None:
         return await handler(request)

@@ -7,6 +7,10 @@ here into the CLI's own errors (``lamina.cli.errors``):
 - no connection at all (refused, unknown host, connect timeout) becomes ``UnreachableError``;
 - a connection that gave no answer (read timeout, dropped) becomes ``NoAnswerError``.
 
+Every request is signed (SigV4, ``lamina.identity.signing``) with the credentials given: the
+``lamina`` command reads ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY`` and ``AWS_SESSION_TOKEN``,
+else uses the development pair ``test``/``test``.
+
 Requests to a loopback endpoint ignore ``HTTP(S)_PROXY``: a proxy cannot reach the caller's own
 ``127.0.0.1``.
 """
@@ -26,6 +30,7 @@ from email.message import Message
 from typing import Iterator, Mapping, cast
 from urllib.parse import quote, urlencode, urlsplit
 
+from lamina.identity.signing import Credentials, sign
 from lamina.cli.errors import LambdaApiError, NoAnswerError, UnreachableError, UsageError
 from lamina.cli.shapes import (
     FunctionConfiguration, FunctionSpec, HttpApi, HttpApiRoute, InvokeResult, LogPage, MappingRow, OutboxMessage,
@@ -64,7 +69,10 @@ class LambdaClient:
     Every method either returns the parsed answer or raises a ``CliError``.
     """
 
-    def __init__(self, endpoint: str, *, timeout: float = REQUEST_TIMEOUT_SECONDS) -> None:
+    def __init__(self, endpoint: str, *, timeout: float = REQUEST_TIMEOUT_SECONDS,
+                 credentials: Credentials | None = None, region: str = "us-east-1") -> None:  # fmt: skip
+        self._credentials = credentials or Credentials("test", "test")
+        self._region = region
         parts = urlsplit(endpoint)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UsageError(f"--endpoint must look like {DEFAULT_ENDPOINT} (got {endpoint!r}).")
@@ -326,6 +334,10 @@ class LambdaClient:
             body = json.dumps(json_body).encode()
             all_headers["Content-Type"] = "application/json"
         url = self.endpoint + path + (f"?{urlencode(query)}" if query else "")
+        service = {"AWSEvents": "events", "AmazonSQS": "sqs"}.get(all_headers.get("X-Amz-Target", "").partition(".")[0],
+                                                                  "lambda")  # fmt: skip
+        all_headers.update(sign(method, url, all_headers, body or b"", self._credentials, region=self._region,
+                                service=service))  # fmt: skip
         request = urllib.request.Request(url, data=body, method=method, headers=all_headers)
         wait = self._timeout if timeout is None else timeout
         try:

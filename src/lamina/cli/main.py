@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from lamina.cli.apis import list_apis
+from lamina.identity.signing import Credentials
 from lamina.cli.client import DEFAULT_ENDPOINT, LambdaClient
 from lamina.cli.deploy import deploy
 from lamina.cli.errors import CliError, ExitCode, UsageError
@@ -179,19 +180,32 @@ def _add_client_options(
 
 
 def _client(args: argparse.Namespace, environ: Mapping[str, str]) -> LambdaClient:
-    return LambdaClient(endpoint_of(args, environ))
+    return LambdaClient(endpoint_of(args, environ), credentials=credentials_of(environ),
+                        region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1")  # fmt: skip
+
+
+def credentials_of(environ: Mapping[str, str]) -> Credentials:
+    """What the client signs with: the AWS SDKs' variables, else the development pair test/test."""
+    key_id, secret = environ.get("AWS_ACCESS_KEY_ID"), environ.get("AWS_SECRET_ACCESS_KEY")
+    if key_id and secret:
+        return Credentials(key_id, secret, environ.get("AWS_SESSION_TOKEN") or None)
+    return Credentials("test", "test")
 
 
 def _server(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
     # Imported only here: the server brings in aiohttp and the whole platform, which the client
     # commands never need and should not wait for.
+    from lamina.identity.keys import AccessKeysError, refusal
     from lamina.secrets import SecretsFileError
     from lamina.server import serve
 
     try:
         settings = server_settings(args, environ)
-    except SecretsFileError as exc:  # the operator's to fix: said plainly, no traceback
+    except (SecretsFileError, AccessKeysError) as exc:  # the operator's to fix: said plainly, no traceback
         raise UsageError(str(exc)) from None
+    refused = refusal(settings.host, settings.access_keys, verify=settings.verify_signatures)
+    if refused is not None:
+        raise UsageError(refused)
     return serve(settings)
 
 

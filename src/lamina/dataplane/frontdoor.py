@@ -41,6 +41,7 @@ import asyncio
 import logging
 import math
 import time
+from datetime import datetime, timezone
 from typing import Callable
 
 from aiohttp.tcp_helpers import tcp_keepalive
@@ -55,6 +56,10 @@ from lamina.dataplane.counts import Counts
 from lamina.dataplane.lending import LentTransport
 from lamina.errors import ApiError, ServiceError
 from lamina.gateway.endpoint import Directory
+from lamina.identity.keys import Keys
+from lamina.identity.principals import Caller, KeyRing
+from lamina.identity.refusals import Protocol, refused
+from lamina.identity.sigv4 import Refusal, SignedRequest, verify
 from lamina.gateway.exchange import ApiAnswer, ApiRequest, PlainEndpoints
 from lamina.invoke.service import InvokeRequest, Invoker
 from lamina.settings import Settings
@@ -79,6 +84,8 @@ class FrontDoor:
         self.aiohttp_factory = aiohttp_factory
         self.invoker = invoker
         self.apis = apis  # the execute-api addresses' kinds of API (None: none served here)
+        self.settings = settings
+        self.ring: KeyRing = urls.ring if urls is not None else Keys(())  # what Invokes' signatures are verified against
         self.urls = urls  # function URLs' serving (None: aiohttp serves them)
         self.payload_limit = settings.limits.sync_payload_bytes
         self.header_timeout = settings.header_timeout_seconds
@@ -91,6 +98,21 @@ class FrontDoor:
 
     def __call__(self) -> Connection:
         return Connection(self)
+
+    def caller(self, request: head.FastInvoke, body: bytes) -> Caller | ApiError | None:
+        """Who signed an Invoke, or why its signature is refused (the Lambda API's error), as
+        api/authentication.py decides it for the requests aiohttp answers (None: not verified,
+        LAMINA_VERIFY_SIGNATURES=off). Authorization of the Invoke would follow from here."""
+        s = self.settings
+        if not s.verify_signatures:
+            return None
+        path, _, query = request.target.partition("?")
+        verdict = verify(SignedRequest("POST", path, query, request.headers, body), self.ring, region=s.region,
+                         accounts=frozenset({s.account_id}), now=datetime.now(timezone.utc))  # fmt: skip
+        if isinstance(verdict, Refusal):
+            log.info("refused POST %s: %s", path, verdict.detail)
+            return refused(Protocol.REST_JSON, verdict)
+        return verdict
 
     async def close(self) -> None:
         """Close the connections it serves: idle ones now, others once their answer is written.
@@ -334,6 +356,10 @@ class Connection(asyncio.Protocol):
 
     async def _invoke(self, request: head.FastInvoke, body: bytes) -> None:
         request_id = ids.request_id()  # the request's id is the invocation's (as api/invoke.py)
+        caller = self._door.caller(request, body)
+        if isinstance(caller, ApiError):
+            self._respond_error(caller, request_id)
+            return
         try:
             result = await self._door.invoker.invoke(InvokeRequest(
                 function=request.function, payload=body, qualifier=request.qualifier,

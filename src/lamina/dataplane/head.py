@@ -87,6 +87,8 @@ class FastInvoke(NamedTuple):  # a tuple: made for every request, the cheapest v
     content_length: int
     client_context: str | None
     close: bool  # Connection: close: answer, then close the connection
+    target: str = ""  # the request target as sent (path and query): what its signature covers
+    headers: tuple[tuple[str, str], ...] = ()  # names as sent, values trimmed, in order
 
 
 class Plain(NamedTuple):
@@ -154,18 +156,24 @@ def route(buffer: bytes | bytearray, payload_limit: int) -> FastInvoke | ApiCall
     if target is None:
         return _addressed(end + 4, lines, payload_limit)
     seen: dict[bytes, str] = {}
+    headers: list[tuple[str, str]] = []
     for line in lines[1:]:
         name, colon, value = line.partition(b":")
         if not colon or _TOKEN.fullmatch(name) is None:
             return Route.AIOHTTP
         key = name.lower()
+        text = value.strip(b" \t").decode("ascii")
         if key in _READ or key in _SINGLETONS:
             if key in seen:
                 return Route.AIOHTTP
-            seen[key] = value.strip(b" \t").decode("ascii")
+            seen[key] = text
         elif key in _REFUSED:
             return Route.AIOHTTP
+        headers.append((name.decode("ascii"), text))
     decided = _decide(end + 4, target, seen, payload_limit)
+    if isinstance(decided, FastInvoke):
+        raw_target = lines[0][5 : -len(_VERSION)].decode("ascii")  # after "POST ", before " HTTP/1.1"
+        return decided._replace(target=raw_target, headers=tuple(headers))
     return _addressed(end + 4, lines, payload_limit) if decided is None else decided
 
 

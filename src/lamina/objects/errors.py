@@ -158,3 +158,35 @@ class NotImplementedYet(S3Error):
 class InternalError(S3Error):
     code = "InternalError"
     status = 500
+
+
+# Refused signatures (api/authentication.py), as S3 answers them.
+class InvalidAccessKeyId(S3Error):
+    code = "InvalidAccessKeyId"
+    status = 403
+
+
+class SignatureDoesNotMatch(S3Error):
+    code = "SignatureDoesNotMatch"
+    status = 403
+
+
+class RequestTimeTooSkewed(S3Error):
+    code = "RequestTimeTooSkewed"
+    status = 403
+
+
+class ExpiredToken(S3Error):
+    code = "ExpiredToken"
+
+
+class InvalidToken(S3Error):
+    code = "InvalidToken"
+
+
+class AuthorizationHeaderMalformed(S3Error):
+    code = "AuthorizationHeaderMalformed"
+
+
+class AuthorizationQueryParametersError(S3Error):
+    code = "AuthorizationQueryParametersError"

@@ -113,7 +113,8 @@ async def receive(request: web.Request, bodies: Bodies, *, timeout: float, limit
 
 
 async def read_small(request: web.Request, limit: int, timeout: float) -> bytes:
-    """A body small by nature (an XML request) read whole; more than ``limit`` bytes is MalformedXML."""
+    """A body small by nature (an XML request) read whole; more than ``limit`` bytes is MalformedXML.
+    A body signed with its SHA-256 (X-Amz-Content-SHA256) must have it."""
     data = bytearray()
     while True:
         try:
@@ -121,6 +122,11 @@ async def read_small(request: web.Request, limit: int, timeout: float) -> bytes:
         except TimeoutError:
             raise IncompleteBody("The request body did not arrive in time.") from None
         if not chunk:
+            signed_sha = request.headers.get("x-amz-content-sha256", "").lower()
+            if _SHA256_HEX.fullmatch(signed_sha) and (computed := hashlib.sha256(data).hexdigest()) != signed_sha:
+                raise ContentSha256Mismatch("The provided 'x-amz-content-sha256' header does not match what was "
+                                            "computed.", ClientComputedContentSHA256=signed_sha,
+                                            S3ComputedContentSHA256=computed)  # fmt: skip
             return bytes(data)
         data += chunk
         if len(data) > limit:

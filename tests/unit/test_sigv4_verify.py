@@ -1,0 +1,201 @@
+"""identity/sigv4.py against requests botocore signs: what passes, and each way one is refused."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
+
+import pytest
+from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth, SigV4Auth, SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from lamina.identity.keys import Keys, root_key
+from lamina.identity.principals import AccessKey
+from lamina.identity.sigv4 import Failure, Refusal, SignedRequest, verify
+
+ACCOUNT = "123456789012"
+KEY = root_key("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ACCOUNT)
+OTHER = root_key("AKIAOTHERKEY00000000", "another-secret-of-sorts", "210987654321")
+ACCOUNTS = frozenset({ACCOUNT})
+
+
+class _Temporary:
+    def __init__(self, key: AccessKey) -> None:
+        self.key = key
+
+    def find(self, access_key_id: str) -> AccessKey | None:
+        return self.key if access_key_id == self.key.access_key_id else None
+
+
+def _ring(*extra: AccessKey) -> Keys:
+    keys = Keys([KEY, OTHER])
+    for key in extra:
+        keys.add(_Temporary(key))
+    return keys
+
+
+def _sign(method: str, url: str, body: bytes = b"", *, service: str = "lambda", region: str = "us-east-1",
+          key: AccessKey = KEY, headers: dict[str, str] | None = None, presign: int | None = None,
+          token: str | None = None, s3: bool = False, secret: str | None = None) -> SignedRequest:  # fmt: skip
+    request = AWSRequest(method=method, url=url, data=body, headers=headers or {})
+    credentials = Credentials(key.access_key_id, secret or key.secret_access_key, token)
+    if presign is not None:
+        signer: SigV4Auth = (S3SigV4QueryAuth if s3 else SigV4QueryAuth)(credentials, service, region, expires=presign)
+    else:
+        signer = (S3SigV4Auth if s3 else SigV4Auth)(credentials, service, region)
+    signer.add_auth(request)
+    prepared = request.prepare()
+    split = urlsplit(prepared.url)
+    sent = [(name, value) for name, value in prepared.headers.items()]
+    sent.append(("Host", split.netloc))
+    return SignedRequest(method, split.path, split.query, sent, None if s3 else body)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _refused(req: SignedRequest, failure: Failure, *, s3: bool = False, now: datetime | None = None,
+             ring: Keys | None = None) -> Refusal:  # fmt: skip
+    verdict = verify(req, ring or _ring(), region="us-east-1", accounts=ACCOUNTS, now=now or _now(), s3=s3)
+    assert isinstance(verdict, Refusal), verdict
+    assert verdict.failure is failure, verdict
+    return verdict
+
+
+def _passes(req: SignedRequest, *, s3: bool = False, now: datetime | None = None, ring: Keys | None = None) -> None:
+    verdict = verify(req, ring or _ring(), region="us-east-1", accounts=ACCOUNTS, now=now or _now(), s3=s3)
+    assert not isinstance(verdict, Refusal), verdict
+    assert verdict.key is not None and verdict.account_id == ACCOUNT
+
+
+@pytest.mark.parametrize("path", [
+    "/2015-03-31/functions/my-fn/invocations",
+    "/2015-03-31/functions/my%20fn/invocations",
+    "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Af/configuration",
+    "/2015-03-31/functions/caf%C3%A9%2Fx/policy",
+    "/a/./b/../c",
+])  # fmt: skip
+def test_lambda_requests_signed_by_botocore_pass(path: str) -> None:
+    _passes(_sign("POST", f"http://127.0.0.1:9000{path}?Qualifier=a&b=2&b=1", b'{"x": 1}',
+                  headers={"Content-Type": "application/json", "X-Custom": "a   b  c"}))  # fmt: skip
+
+
+@pytest.mark.parametrize("key", ["plain.txt", "with space/and+plus", "a//b/../c", "caf\u00e9/\u65e5\u672c", "x%2Fy", "./."])
+def test_s3_requests_signed_by_botocore_pass(key: str) -> None:
+    from urllib.parse import quote
+
+    body = b"object body"
+    url = f"http://127.0.0.1:9000/bucket/{quote(key, safe='/~')}"
+    _passes(_sign("PUT", url, body, service="s3", s3=True,
+                  headers={"X-Amz-Content-SHA256": hashlib.sha256(body).hexdigest()}), s3=True)  # fmt: skip
+    _passes(_sign("GET", url, service="s3", s3=True, headers={"X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD"}), s3=True)
+
+
+def test_presigned_urls_pass_until_they_expire() -> None:
+    s3 = _sign("GET", "http://127.0.0.1:9000/bucket/key%20x?versionId=1", service="s3", s3=True, presign=60)
+    _passes(s3, s3=True)
+    _refused(s3, Failure.EXPIRED, s3=True, now=_now() + timedelta(seconds=120))
+    lam = _sign("GET", "http://127.0.0.1:9000/2015-03-31/functions/f", presign=60)
+    _passes(lam)
+    _refused(lam, Failure.EXPIRED, now=_now() + timedelta(seconds=61))
+
+
+def test_presigned_for_more_than_seven_days_is_refused() -> None:
+    _refused(_sign("GET", "http://127.0.0.1:9000/bucket/k", service="s3", s3=True, presign=7 * 86400 + 1),
+             Failure.BAD_EXPIRES, s3=True)  # fmt: skip
+
+
+def test_unsigned_wrong_secret_unknown_key() -> None:
+    _refused(SignedRequest("GET", "/2015-03-31/functions", "", [("Host", "h")], b""), Failure.MISSING)
+    _refused(_sign("GET", "http://h/2015-03-31/functions", secret="not-the-secret"), Failure.MISMATCH)
+    stranger = root_key("AKIASTRANGER00000000", "whatever-secret", ACCOUNT)
+    _refused(_sign("GET", "http://h/2015-03-31/functions", key=stranger), Failure.UNKNOWN_KEY)
+
+
+def test_a_key_of_an_account_not_served_is_refused() -> None:
+    _refused(_sign("GET", "http://h/2015-03-31/functions", key=OTHER), Failure.UNKNOWN_KEY)
+
+
+def test_tampering_is_refused() -> None:
+    signed = _sign("POST", "http://h/2015-03-31/functions/f/invocations", b'{"a": 1}')
+    _refused(SignedRequest(signed.method, signed.path, signed.query, signed.headers, b'{"a": 2}'), Failure.MISMATCH)
+    _refused(SignedRequest(signed.method, "/2015-03-31/functions/g/invocations", signed.query, signed.headers,
+                           signed.body), Failure.MISMATCH)  # fmt: skip
+    _refused(SignedRequest(signed.method, signed.path, "Qualifier=2", signed.headers, signed.body), Failure.MISMATCH)
+    _refused(SignedRequest("PUT", signed.path, signed.query, signed.headers, signed.body), Failure.MISMATCH)
+
+
+def test_the_clock_skew_is_bounded() -> None:
+    signed = _sign("GET", "http://h/2015-03-31/functions")
+    _passes(signed, now=_now() + timedelta(minutes=4))
+    _refused(signed, Failure.SKEWED, now=_now() + timedelta(minutes=6))
+    _refused(signed, Failure.SKEWED, now=_now() - timedelta(minutes=6))
+    s3 = _sign("GET", "http://h/bucket/k", service="s3", s3=True, headers={"X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD"})
+    _passes(s3, s3=True, now=_now() + timedelta(minutes=14))
+    _refused(s3, Failure.SKEWED, s3=True, now=_now() + timedelta(minutes=16))
+
+
+def test_another_region_is_refused() -> None:
+    _refused(_sign("GET", "http://h/2015-03-31/functions", region="eu-west-1"), Failure.WRONG_SCOPE)
+
+
+def test_a_service_asked_for_must_be_the_scopes() -> None:
+    signed = _sign("GET", "http://h/my/path", service="s3")
+    assert isinstance(verify(signed, _ring(), region="us-east-1", accounts=ACCOUNTS, now=_now(), service="lambda"),
+                      Refusal)  # fmt: skip
+    lam = _sign("GET", "http://h/my/path")
+    assert not isinstance(verify(lam, _ring(), region="us-east-1", accounts=ACCOUNTS, now=_now(), service="lambda"),
+                          Refusal)  # fmt: skip
+
+
+def test_content_sha256_must_be_the_bodys() -> None:
+    signed = _sign("POST", "http://h/2015-03-31/functions/f/invocations", b"{}",
+                   headers={"X-Amz-Content-SHA256": hashlib.sha256(b"{}").hexdigest()})  # fmt: skip
+    _passes(signed)
+    _refused(SignedRequest(signed.method, signed.path, signed.query, signed.headers, b"[]"), Failure.CONTENT_SHA256)
+    put = _sign("PUT", "http://h/bucket/k", service="s3", s3=True)
+    odd = [(k, "NOT-A-HASH" if k.lower() == "x-amz-content-sha256" else v) for k, v in put.headers]
+    _refused(SignedRequest(put.method, put.path, put.query, odd, None), Failure.CONTENT_SHA256, s3=True)
+
+
+def test_s3_streaming_seed_signatures_pass() -> None:
+    for value in ("STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"):
+        _passes(_sign("PUT", "http://h/bucket/k", service="s3", s3=True,
+                      headers={"X-Amz-Content-SHA256": value, "Content-Encoding": "aws-chunked"}), s3=True)  # fmt: skip
+
+
+def test_temporary_keys_need_their_token_until_they_expire() -> None:
+    later = _now() + timedelta(hours=1)
+    temporary = AccessKey("ASIATEMPORARY0000000", "temp-secret", KEY.principal, session_token="the-token",
+                          expires_at=later)  # fmt: skip
+    ring = _ring(temporary)
+    _passes(_sign("GET", "http://h/2015-03-31/functions", key=temporary, token="the-token"), ring=ring)
+    _passes(_sign("GET", "http://h/bucket/k", key=temporary, token="the-token", service="s3", s3=True, presign=60),
+            s3=True, ring=ring)  # fmt: skip
+    _refused(_sign("GET", "http://h/2015-03-31/functions", key=temporary, token="another"), Failure.INVALID_TOKEN,
+             ring=ring)  # fmt: skip
+    _refused(_sign("GET", "http://h/2015-03-31/functions", key=temporary), Failure.INVALID_TOKEN, ring=ring)
+    expired = AccessKey("ASIATEMPORARY0000000", "temp-secret", KEY.principal, session_token="the-token",
+                        expires_at=_now() - timedelta(seconds=1))  # fmt: skip
+    _refused(_sign("GET", "http://h/2015-03-31/functions", key=expired, token="the-token"), Failure.EXPIRED_TOKEN,
+             ring=_ring(expired))  # fmt: skip
+
+
+def test_a_token_with_a_long_term_key_is_refused() -> None:
+    _refused(_sign("GET", "http://h/2015-03-31/functions", token="made-up"), Failure.INVALID_TOKEN)
+
+
+def test_malformed_authorization_is_incomplete() -> None:
+    headers = [("Host", "h"), ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/x"),
+               ("X-Amz-Date", "20240101T000000Z")]  # fmt: skip
+    _refused(SignedRequest("GET", "/", "", headers, b""), Failure.INCOMPLETE)
+
+
+def test_a_verified_request_is_verified_again_each_time() -> None:
+    signed = _sign("POST", "http://h/2015-03-31/functions/f/invocations", b"{}")
+    _passes(signed)
+    _refused(SignedRequest(signed.method, signed.path, signed.query, signed.headers, b"{ }"), Failure.MISMATCH)
+    _passes(signed)
