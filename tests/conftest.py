@@ -203,11 +203,11 @@ def fn_name(request: pytest.FixtureRequest) -> str:
 
 
 def deploy(client: Any, name: str, code: str | Mapping[str, str | bytes], *, handler: str = "app.handler",
-           runtime: str = "python3.11", **kwargs: Any) -> dict[str, Any]:  # fmt: skip
+           runtime: str = "python3.11", role: str = ROLE, **kwargs: Any) -> dict[str, Any]:  # fmt: skip
     """Create a function from source (``app.py``) or a file mapping, and wait until it is Active."""
     files = {"app.py": code} if isinstance(code, str) else code
     config = client.create_function(
-        FunctionName=name, Runtime=runtime, Role=ROLE, Handler=handler,
+        FunctionName=name, Runtime=runtime, Role=role, Handler=handler,
         Code={"ZipFile": make_zip(files, modes={"bootstrap": 0o755})}, **kwargs,
     )  # fmt: skip
     client.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})

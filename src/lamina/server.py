@@ -27,6 +27,7 @@ from typing import Awaitable, Callable
 from aiohttp import web
 
 from lamina.api.app import build_app
+from lamina.api.authorization import invoke_refusal
 from lamina.api.context import Services
 from lamina.api.url_serving import UrlServing
 from lamina.control.changes import Changes
@@ -48,6 +49,9 @@ from lamina.gateway.http.control import HttpApis
 from lamina.gateway.http.serving import HttpApiEndpoints
 from lamina.gateway.rest.serving import RestEndpoints
 from lamina.gateway.rest.service import RestApiService
+from lamina.iam.roles import ExecutionRoles
+from lamina.iam.service import IamService
+from lamina.iam.triggers import TriggerPermissions
 from lamina.invoke.queue import AsyncQueue
 from lamina.iot.service import TopicRules
 from lamina.iot.subscriber import Subscriber, client_id
@@ -60,7 +64,7 @@ from lamina.objects.notifications.wakes import Wakes
 from lamina.objects.files import Bodies
 from lamina.objects.service import ObjectStore
 from lamina.invoke.resolver import Resolver
-from lamina.invoke.service import InvokeRequest, Invoker
+from lamina.invoke.service import InvokeRequest, InvokeSource, Invoker
 from lamina.schedules.clock import SystemClock
 from lamina.schedules.delivery import Delivery
 from lamina.schedules.firing import Timers
@@ -80,6 +84,9 @@ from lamina.settings import Settings
 from lamina.store.code import CodeStore
 from lamina.store.overlay import LayerOverlays
 from lamina.store.sqlite import SqliteStore
+from lamina.sts.service import FunctionCredentials, StsService
+from lamina.sts.keyring import IssuedKeys
+from lamina.sts.sessions import Sessions
 
 log = logging.getLogger("lamina")
 _ACCESS_LOG = logging.getLogger("lamina.access")  # AnswerWritten logs nothing to it
@@ -95,6 +102,8 @@ class Server:
         self._environments_runner: web.AppRunner | None = None  # the API as environments see it
         self._svc: Services | None = None
         self._force: asyncio.Event | None = None  # set: stop waiting for invocations to drain
+        self.credentials: FunctionCredentials | None = None  # functions' credentials (sts/service.py)
+        self.issued_keys: IssuedKeys | None = None  # the keys IAM and STS issued (sts/keyring.py)
 
     @property
     def services(self) -> Services:
@@ -155,6 +164,14 @@ class Server:
         work = data / "environments"
         await asyncio.to_thread(_clear, work)
         spawner = Spawner(template=work / TEMPLATE_DIR if protections.namespaces else None)
+        # IAM and STS before the environments: each is given its function's role's credentials.
+        iam, sessions = IamService(store), Sessions(store)
+        await iam.load()
+        await sessions.load()  # expired sessions are pruned
+        sts = StsService(iam, sessions, s)
+        self.issued_keys = IssuedKeys(iam, sessions)  # identity.principals.KeyRing: IAM users' and STS sessions' keys
+        key_ring.add(self.issued_keys)  # asked after the root keys
+        self.credentials = FunctionCredentials(iam, sessions, s)  # identity.principals.CredentialIssuer
         sdks = Sdks(s.sdk_dir.resolve())
         _say_which_sdks(sdks)
         ctx = EnvironmentContext(
@@ -163,13 +180,12 @@ class Server:
             uids=UidPool(), spawner=spawner, kept=(Path(sys.base_prefix).resolve(), *sdks.kept()), network=network,
             outbound=s.outbound_default,
             serve_api=self._serve_environment,
-            # Each environment's execution role credentials: IAM's CredentialIssuer, once IAM serves
-            # roles (None: environments get no credentials).
             credentials=None,
             api_url=f"http://{_loopback_of(s.host)}:{self.port}", sdks=sdks,
         )  # fmt: skip
         changes = Changes()  # what the control planes change, followed by the data plane (control/changes.py)
         functions = FunctionService(store, code, runtimes, s, changes, layers, overlays)
+        functions.check_roles_with(ExecutionRoles(iam, s.development_mode).check)
         parts.started("the functions' code preparation", functions.close)
         provider = LocalProvider(ctx, runtimes, functions.files)
         parts.started("the execution environments", provider.close)
@@ -192,6 +208,7 @@ class Server:
         http_apis = HttpApis(store, region=s.region, account_id=s.account_id, port=self.port)
         await http_apis.load()
         invoker = Invoker(resolver, scheduler, s)
+        invoker.check_sources_with(TriggerPermissions(policies, s).check)  # triggers need the function's permission
         queue = AsyncQueue(store, invoker, event_configs, s)
         invoker.attach(queue)
         timers = Timers(SystemClock())
@@ -213,7 +230,12 @@ class Server:
         await rest_apis.load()
         iot = TopicRules(store, s)
         await iot.load()
-        mqtt = Subscriber(s.mqtt_url, client_id(data), iot, invoke_event) if s.mqtt_url is not None else None
+
+        async def invoke_for_rule(function: str, payload: bytes, rule_arn: str) -> None:
+            source = InvokeSource("iot.amazonaws.com", rule_arn, s.account_id)  # AWS IoT needs the permission
+            await invoker.invoke(InvokeRequest(function=function, payload=payload, invocation_type="Event", source=source))
+
+        mqtt = Subscriber(s.mqtt_url, client_id(data), iot, invoke_for_rule) if s.mqtt_url is not None else None
         if mqtt is None:
             _say_rules_need_a_broker(iot)
         objects = ObjectStore(store, Bodies(data / "objects"), notifications)
@@ -231,6 +253,7 @@ class Server:
             http_apis=http_apis, queues=queues, mappings=mappings, iot=iot, mqtt=mqtt,
             front_door=Counts() if s.front_door else None, notifications=notifications, objects=objects,
             keys=key_ring,
+            iam=iam, sts=sts,
         )  # fmt: skip
         apis.add(HttpApiEndpoints(http_apis, svc))
         # Before any environment starts: each serves it inside its network namespace.
@@ -244,7 +267,8 @@ class Server:
         assert runner.server is not None
         # Plain synchronous Invokes, HTTP API calls and function URL requests are answered ahead of the
         # application (lamina/dataplane); other requests are lent to it.
-        door = (FrontDoor(runner.server, invoker, s, apis, urls=UrlServing(svc), counts=svc.front_door)
+        door = (FrontDoor(runner.server, invoker, s, apis, urls=UrlServing(svc), counts=svc.front_door,
+                          authorize=lambda caller, fn, qualifier: invoke_refusal(svc, caller, fn, qualifier))
                 if svc.front_door is not None else None)  # fmt: skip
         if door is not None:
             parts.started("the front door's connections", door.close)

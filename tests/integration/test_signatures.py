@@ -231,7 +231,13 @@ def test_start_up_is_refused_off_loopback_without_keys(tmp_path: Path) -> None:
 
 def test_aws_iam_function_urls_verify_against_the_configured_keys(keyed: LaminaProcess, fn_name: str) -> None:
     lam = client("lambda", keyed.endpoint, *ROOT_A)
-    deploy(lam, fn_name, "def handler(event, context):\n    return event['requestContext']['authorizer']['iam']['userArn']\n")
+    # Outside the development mode a function's role must exist in its account and trust Lambda.
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                     "Principal": {"Service": "lambda.amazonaws.com"}}]}  # fmt: skip
+    iam = client("iam", keyed.endpoint, *ROOT_A)
+    role = iam.create_role(RoleName="url-fn", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    deploy(lam, fn_name, "def handler(event, context):\n    return event['requestContext']['authorizer']['iam']['userArn']\n",
+           role=role)
     url_id = lam.create_function_url_config(FunctionName=fn_name, AuthType="AWS_IAM")["FunctionUrl"].split("//")[1].split(".")[0]
     path = f"/lamina/v1/urls/{url_id}/"
     good = signing.headers("GET", keyed.endpoint + path, key=ROOT_B[0], secret=ROOT_B[1])

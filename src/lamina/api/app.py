@@ -8,22 +8,29 @@ from lamina.api import aliases, event_config, functions, invoke, lamina, layers,
 from lamina.api import concurrency, events, http_apis, rest_apis, rest_authorizers, scheduler, tagging
 from lamina.api import iot, mappings, object_events
 from lamina.api.authentication import KEY_RING, authenticate
+from lamina.api.authorization import authorization
 from lamina.api.context import SERVICES, Services
 from lamina.api.errors import MAX_REQUEST_BYTES, aws_errors
 from lamina.api.execute_api import execute_api
 from lamina.api.guard import FROM_ENVIRONMENT, environment_guard
+from lamina.api.query import query_requests
+from lamina.api.query import register as register_query
 from lamina.api.url_serving import function_urls
+from lamina.iam import api as iam_api
 from lamina.objects.api import object_requests
 from lamina.queues import api as sqs
+from lamina.sts import api as sts_api
 
 
 def build_app(svc: Services, *, for_environments: bool = False) -> web.Application:
     """The API as the operator sees it, or ``for_environments``: as execution environments do (api/guard.py)."""
     # Function URLs, API Gateway APIs and S3 first: their requests never reach the Lambda API
     # (api/url_serving.py, api/execute_api.py, objects/api.py).
-    # Then every other request's signature is verified (api/authentication.py).
-    middlewares = [function_urls, execute_api, authenticate, object_requests, aws_errors]
+    # Then every other request's signature is verified (api/authentication.py), and a verified
+    # caller's request is decided by IAM before any service sees it (S3's too).
+    middlewares = [function_urls, execute_api, authenticate, authorization, object_requests, aws_errors]
     middlewares += [environment_guard] if for_environments else []
+    middlewares += [query_requests]  # IAM and STS (query protocol: POST / with a form), after the guard
     app = web.Application(middlewares=middlewares, client_max_size=svc.max_request_bytes)
     app[SERVICES] = svc
     app[FROM_ENVIRONMENT] = for_environments
@@ -51,6 +58,8 @@ def build_app(svc: Services, *, for_environments: bool = False) -> web.Applicati
     app.add_routes(object_events.routes)  # other object stores' notifications (objects/intake.py)
     events.register(app)  # json-1.1: POST / by X-Amz-Target (api/awsjson.py)
     sqs.register(app)  # json-1.0, the same way: SQS (queues/api.py)
+    register_query(app, iam_api.SERVICE)  # query protocol (api/query.py): IAM
+    register_query(app, sts_api.SERVICE)  # and STS
     # Last, every path: a request no route above takes is the Lambda API's UnknownOperation
     # (aws_errors), as before. A route rather than the router's own miss, which builds an
     # HTTPNotFound for each request of a function URL or execute-api address, though their

@@ -25,6 +25,7 @@ from lamina.gateway.endpoint import Directory
 from lamina.identity.keys import Keys
 from lamina.gateway.rest.service import RestApiService
 from lamina.gateway.http.control import HttpApis
+from lamina.iam.service import IamService
 from lamina.invoke.queue import AsyncQueue
 from lamina.iot.service import TopicRules
 from lamina.iot.subscriber import Subscriber
@@ -40,6 +41,7 @@ from lamina.schedules.service import SchedulerService
 from lamina.settings import Settings
 from lamina.store.base import Store
 from lamina.store.code import CodeStore
+from lamina.sts.service import StsService
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ class Services:
     objects: ObjectStore | None = None  # the embedded S3 (lamina/objects; served by objects/api.py)
     # The keys requests are signed with (identity/keys.py): root keys, then the rings others add.
     keys: Keys = field(default_factory=lambda: Keys(()))
+    iam: IamService | None = None  # IAM's roles, users, keys and policies (lamina/iam; iam/api.py)
+    sts: StsService | None = None  # STS's sessions (lamina/sts; sts/api.py)
 
 
 SERVICES = web.AppKey("services", Services)

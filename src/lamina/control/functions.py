@@ -28,7 +28,7 @@ import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Mapping, Protocol
+from typing import Awaitable, Callable, Mapping, Protocol
 
 from lamina.control import validation as v
 from lamina.control.aliases import Aliases, route
@@ -97,6 +97,7 @@ class FunctionService:
         self._changes = changes
         self._functions: dict[str, FunctionConfig] = {}
         self._settled: dict[tuple[str, str], asyncio.Event] = {}  # (function, version) -> code prepared
+        self._check_role: Callable[[str], Awaitable[None]] | None = None  # IAM's (check_roles_with)
         self.versions = Versions(store)
         self.aliases = Aliases(store, settings, self.versions, changes)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -104,6 +105,11 @@ class FunctionService:
 
     def add_hook(self, hook: FunctionHook) -> None:
         self._hooks.append(hook)
+
+    def check_roles_with(self, check: Callable[[str], Awaitable[None]]) -> None:
+        """Have ``check`` (IAM's: the role must exist and trust Lambda) approve a function's Role at
+        CreateFunction and UpdateFunctionConfiguration, before anything is stored."""
+        self._check_role = check
 
     async def load(self) -> None:
         """Read every function from the store; finish preparing any a crash left half-prepared."""
@@ -190,6 +196,8 @@ class FunctionService:
         role = v.role(body.get("Role"))
         if name in self._functions:
             raise ResourceConflict(f"Function already exist: {name}")
+        if self._check_role is not None:
+            await self._check_role(role)
         for hook in self._hooks:
             hook.check_create(body)
         code = await self._put_code(body.get("Code"))
@@ -260,6 +268,8 @@ class FunctionService:
             changes["handler"] = v.handler(body["Handler"])
         if "Role" in body:
             changes["role"] = v.role(body["Role"])
+            if self._check_role is not None:
+                await self._check_role(str(changes["role"]))
         if "MemorySize" in body:
             changes["memory_mb"] = v.memory_size(body["MemorySize"], limits)
         if "Timeout" in body:

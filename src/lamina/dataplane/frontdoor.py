@@ -42,7 +42,7 @@ import logging
 import math
 import time
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Awaitable, Callable
 
 from aiohttp.tcp_helpers import tcp_keepalive
 from multidict import CIMultiDict
@@ -75,12 +75,17 @@ _INTERNAL_ERROR = ApiAnswer(500, [("Content-Type", "text/plain; charset=utf-8")]
                             b"500 Internal Server Error\n\nServer got itself in trouble", close=True)  # fmt: skip
 
 
+# A verified caller, the function and qualifier it invokes -> why it may not (None: it may).
+Authorize = Callable[[Caller, str, "str | None"], Awaitable["ApiError | None"]]
+
+
 class FrontDoor:
     """The listener's protocol factory, and the registry of the connections it serves itself."""
 
     def __init__(self, aiohttp_factory: Callable[[], asyncio.Protocol], invoker: Invoker, settings: Settings,
                  apis: Directory | None = None, urls: UrlServing | None = None,
-                 counts: Counts | None = None) -> None:  # fmt: skip
+                 counts: Counts | None = None, authorize: Authorize | None = None) -> None:  # fmt: skip
+        self.authorize = authorize  # IAM's decision for a verified caller's Invoke (api/authorization.py)
         self.aiohttp_factory = aiohttp_factory
         self.invoker = invoker
         self.apis = apis  # the execute-api addresses' kinds of API (None: none served here)
@@ -102,7 +107,7 @@ class FrontDoor:
     def caller(self, request: head.FastInvoke, body: bytes) -> Caller | ApiError | None:
         """Who signed an Invoke, or why its signature is refused (the Lambda API's error), as
         api/authentication.py decides it for the requests aiohttp answers (None: not verified,
-        LAMINA_VERIFY_SIGNATURES=off). Authorization of the Invoke would follow from here."""
+        LAMINA_VERIFY_SIGNATURES=off). IAM then decides the Invoke (``authorize``)."""
         s = self.settings
         if not s.verify_signatures:
             return None
@@ -360,6 +365,11 @@ class Connection(asyncio.Protocol):
         if isinstance(caller, ApiError):
             self._respond_error(caller, request_id)
             return
+        if caller is not None and self._door.authorize is not None:  # IAM decides, as api/authorization.py
+            denied = await self._door.authorize(caller, request.function, request.qualifier)
+            if denied is not None:
+                self._respond_error(denied, request_id)
+                return
         try:
             result = await self._door.invoker.invoke(InvokeRequest(
                 function=request.function, payload=body, qualifier=request.qualifier,

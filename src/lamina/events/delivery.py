@@ -42,7 +42,7 @@ from lamina.events import model, retry
 from lamina.events.model import Target
 from lamina.events.transform import RuleRef
 from lamina.events.service import EventBusService
-from lamina.invoke.service import EVENT, InvokeRequest, InvokeResult
+from lamina.invoke.service import EVENT, InvokeRequest, InvokeSource, InvokeResult
 from lamina.queues.service import Queues
 from lamina.settings import Settings
 from lamina.store.base import DEAD_LETTER, BusEvent, Delivery, OutboxMessage, Store
@@ -187,7 +187,9 @@ class Deliverer:
         function = parse_function_arn(target.arn)
         if function is not None and function.is_local(self._settings):
             try:
-                await self._invoker.invoke(InvokeRequest(target.arn, target.input.render(doc, rule), invocation_type=EVENT))
+                source = InvokeSource("events.amazonaws.com", rule.arn, self._settings.account_id)
+                payload = target.input.render(doc, rule)
+                await self._invoker.invoke(InvokeRequest(target.arn, payload, invocation_type=EVENT, source=source))
             except ResourceNotFound as exc:
                 return _Failure(retry.NO_RESOURCE, exc.message)
             except TooManyRequests as exc:

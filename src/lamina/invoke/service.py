@@ -25,6 +25,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from typing import Awaitable, Callable
 
 from lamina import ids, jsonbody
 from lamina.invoke.queue import AsyncQueue, ContentSource
@@ -50,6 +51,16 @@ ENVIRONMENT_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
+class InvokeSource:
+    """A service invoking a function for one of Lamina's triggers (an event bus rule, an API, a
+    bucket): the function's resource-based policy must allow it (``Invoker.check_sources_with``)."""
+
+    service: str  # its service principal, e.g. events.amazonaws.com
+    arn: str  # aws:SourceArn: the rule, the API's route, the bucket
+    account: str  # aws:SourceAccount
+
+
+@dataclass(frozen=True)
 class InvokeRequest:
     function: str
     payload: bytes
@@ -61,6 +72,7 @@ class InvokeRequest:
     request_id: str | None = None
     # The payload is JSON that Lamina wrote itself (an HTTP API's event): not parsed again to check it.
     built: bool = False
+    source: InvokeSource | None = None  # a trigger's service, whose permission is checked
 
 
 @dataclass(frozen=True)
@@ -81,7 +93,13 @@ class Invoker:
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self._check_source: Callable[[str, str | None, InvokeSource], Awaitable[None]] | None = None
         self._queue: AsyncQueue | None = None
+
+    def check_sources_with(self, check: Callable[[str, str | None, InvokeSource], Awaitable[None]]) -> None:
+        """Have ``check`` (IAM's: the function's resource-based policy) approve invocations that name
+        their ``source`` (function name, qualifier as invoked, source); it raises to refuse."""
+        self._check_source = check
 
     def attach(self, queue: AsyncQueue) -> None:
         """The queue ``Event`` invocations are accepted into."""
@@ -94,6 +112,8 @@ class Invoker:
                 f"constraint: Member must satisfy enum value set: [{', '.join(INVOCATION_TYPES)}]"
             )
         target = await self._resolver.resolve(req.function, req.qualifier)
+        if req.source is not None and self._check_source is not None:
+            await self._check_source(target.fn.name, target.qualifier, req.source)
         fn = target.fn
         limit = (
             self._settings.limits.async_payload_bytes if req.invocation_type == EVENT

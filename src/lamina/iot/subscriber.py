@@ -54,7 +54,8 @@ KEEPALIVE_SECONDS = 30
 BROKER_TIMEOUT = 10.0  # for the CONNACK, a SUBACK, an UNSUBACK
 IN_HAND = 32  # messages being handed to the rules at once (Mosquitto sends 20 unacknowledged by default)
 
-Invoke = Callable[[str, bytes], Awaitable[None]]
+# The function, the event, and the rule's ARN (the invocation's source: its permission is checked).
+Invoke = Callable[[str, bytes, str], Awaitable[None]]
 
 
 def client_id(data_dir: Path) -> str:
@@ -246,7 +247,7 @@ class Subscriber:
         delay = MIN_BACKOFF
         while True:
             try:
-                await self._invoke(rule.function_arn, event)
+                await self._invoke(rule.function_arn, event, self._rules.arn(rule))
                 self._invoked += 1
                 return
             except ApiError as exc:

@@ -36,14 +36,14 @@ from lamina.errors import ApiError, RequestTooLarge
 from lamina.gateway.aiohttp_exchange import AiohttpExchange
 from lamina.gateway.exchange import ApiAnswer, ApiRequest, Early
 from lamina.gateway.http import responses
-from lamina.gateway.http.authorizer_events import Builder, with_authorizer
+from lamina.gateway.http.authorizer_events import Builder, route_arn, with_authorizer
 from lamina.gateway.http.authorizing import Authorized, HttpAuthorizing, refusal
 from lamina.gateway.http.control import HttpApis
 from lamina.gateway.http.state import Table
 from lamina.gateway.http.events import describe, event_v1, event_v2
 from lamina.gateway.http.model import Integration
 from lamina.gateway.http.routing import Match, resolve_stage, select
-from lamina.invoke.service import InvokeRequest
+from lamina.invoke.service import InvokeRequest, InvokeSource
 from lamina.model import UrlCors
 from lamina.urls import cors
 from lamina.urls.responses import UrlResponse
@@ -144,7 +144,10 @@ class HttpApiEndpoints:
             payload = jsonwrite.compact(build(req, ctx, now_ms))
         else:
             payload = await asyncio.to_thread(lambda: jsonwrite.compact(build(req, ctx, now_ms)))
-        call = InvokeRequest(function=integration.function_arn, payload=payload, request_id=request_id, built=True)
+        route = route_arn(svc.settings.region, ctx.account_id, api_id, ctx.stage, req.method, ctx.resource)
+        source = InvokeSource("apigateway.amazonaws.com", route, ctx.account_id)
+        call = InvokeRequest(function=integration.function_arn, payload=payload, request_id=request_id, built=True,
+                             source=source)  # fmt: skip
         try:
             result = await svc.invoker.invoke(call)
         except RequestTooLarge:

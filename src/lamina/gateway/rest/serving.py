@@ -31,6 +31,7 @@ from lamina.api.errors import RequestTimeout
 from lamina.errors import ApiError
 from lamina.gateway import addresses
 from lamina.gateway.rest import paths
+from lamina.gateway.rest.authorizer_events import method_arn
 from lamina.gateway.rest.authorizing import Authorized, Authorizing
 from lamina.gateway.rest.events import RestContext, RestRequest, build_event
 from lamina.gateway.rest.integrations import resolve_function
@@ -39,7 +40,7 @@ from lamina.gateway.rest.responses import (
     read_large, refusal,
 )  # fmt: skip
 from lamina.gateway.rest.service import RestApiService
-from lamina.invoke.service import InvokeRequest, Invoker
+from lamina.invoke.service import InvokeRequest, InvokeSource, Invoker
 from lamina.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -146,7 +147,9 @@ class RestEndpoints:
             answer.force_close()
             late.append(self._answer_late(request, answer))
 
-        call = InvokeRequest(function=function, payload=payload, request_id=ids_.request_id, built=True)
+        source = InvokeSource("apigateway.amazonaws.com", method_arn(self._settings.region, context.account_id, api_id,
+                              context.stage, route.http_method, route.path), context.account_id)  # fmt: skip
+        call = InvokeRequest(function=function, payload=payload, request_id=ids_.request_id, built=True, source=source)
         timer = asyncio.get_running_loop().call_later(route.timeout_ms / 1000, timed_out)
         try:
             result = await self._invoker.invoke(call)

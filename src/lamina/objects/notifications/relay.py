@@ -18,12 +18,13 @@ account is not this server's: its messages wait in the outbox.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Protocol
 
 from lamina.control.targets import parse_function_arn
 from lamina.errors import ApiError, ResourceNotFound
-from lamina.invoke.service import EVENT, InvokeRequest
+from lamina.invoke.service import EVENT, InvokeRequest, InvokeSource
 from lamina.outbox import BATCH, OutboxFollower
 from lamina.settings import Settings
 from lamina.store.base import NOTIFICATION, OutboxMessage, Store
@@ -76,6 +77,8 @@ class NotificationRelay(OutboxFollower):
         try:
             await self._invoker.invoke(InvokeRequest(
                 function=function.name, qualifier=function.qualifier, payload=message.body, invocation_type=EVENT,
+                source=InvokeSource("s3.amazonaws.com", f"arn:aws:s3:::{_bucket(message.body)}",
+                                    self._settings.account_id),
             ))  # fmt: skip
         except ResourceNotFound:
             log.warning("S3 notification %s for %s dropped: the function does not exist",
@@ -90,3 +93,12 @@ class NotificationRelay(OutboxFollower):
             self._again = True
             return False
         return True
+
+
+def _bucket(body: bytes) -> str:
+    """The bucket an S3 event record names (its notification's source), "" if it names none."""
+    try:
+        record = json.loads(body)["Records"][0]["s3"]["bucket"]["name"]
+    except (ValueError, LookupError, TypeError):
+        return ""
+    return record if isinstance(record, str) else ""

@@ -1,0 +1,196 @@
+"""Authorization: each request of a verified caller (``identity.principals.CALLER``, stored by the
+authentication middleware ahead of this one) is decided by IAM's evaluator before its service sees
+it. Requests without a caller (no signature verified: the development mode until authentication
+lands, function URLs, execute-api addresses) are not decided here.
+
+Which operation a request is comes from the pure tables of ``iam/actions``; the caller's identity
+policies from IAM (``IamService.policies_of``); a Lambda function's resource-based policy
+(AddPermission's statements) is read only when the identity policies alone do not allow the request
+(another account's caller, or one no identity policy allows). A refusal is AccessDenied in the
+shape of the service asked (Lambda's AccessDeniedException, EventBridge's and SQS's JSON, IAM's XML,
+S3's ``Access Denied``), with AWS's message.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Awaitable, Callable
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+from lamina import ids, jsonbody
+from lamina.api import awsjson, query
+from lamina.api.context import Services, read_body, services
+from lamina.api.errors import Handler, error_response
+from lamina.errors import AccessDenied, ApiError, ResourceNotFound
+from lamina.iam import denial
+from lamina.iam.actions import json as json_actions
+from lamina.iam.actions import lambda_api, rest, s3
+from lamina.iam.actions import query as query_actions
+from lamina.iam.actions.operation import FunctionRef, Operation, Wire, resource_account
+from lamina.iam.context import context_of, requester_of
+from lamina.iam.errors import QueryAccessDenied
+from lamina.iam.evaluate import Decision, Request, decide
+from lamina.iam.policy import Policy, PolicyKind
+from lamina.iam.service import IamService
+from lamina.identity.principals import Caller, PrincipalKind, caller_of
+from lamina.objects import routing, wire
+from lamina.objects.errors import AccessDenied as S3AccessDenied
+from lamina.objects.operations import operation as s3_operation
+from lamina.queues.errors import SqsError
+
+
+# The resource-based policy of a function (None: it has none).
+PolicyOf = Callable[[FunctionRef], Awaitable[Policy | None]]
+
+
+class EventsAccessDenied(ApiError):
+    code = "AccessDeniedException"
+    status = 403
+
+
+class SqsAccessDenied(SqsError):
+    code = "AccessDeniedException"
+    query_code = "AccessDenied"
+    status = 403
+
+
+async def _members(request: web.Request) -> dict[str, object]:
+    """The JSON body's members (what the action table reads: names, ARNs, URLs), parsed as the
+    handlers parse it (a large one in a worker thread); none if it is not a JSON object."""
+    raw = await read_body(request)
+    try:
+        body = await jsonbody.parse(raw) if raw.strip() else {}
+    except ApiError:
+        return {}  # the service refuses it in its own words
+    return body if isinstance(body, dict) else {}
+
+
+async def operation_of(request: web.Request, caller: Caller, svc: Services) -> Operation | None:
+    """Which operation ``request`` is, by the tables of iam/actions (reading its body if they need it)."""
+    region, account = caller.region, caller.account_id
+    raw_path, _, raw_query = request.raw_path.partition("?")
+    s3_target = routing.target(request.headers.get("Host", ""), raw_path, request.headers.get("Authorization"),
+                               raw_query)  # fmt: skip
+    if s3_target is not None:
+        name = s3_operation(request.method, s3_target, request.query, "x-amz-copy-source" in request.headers)
+        return s3.operation(name, s3_target.bucket, s3_target.key) if name is not None else None
+    if request.method == "POST" and request.path == "/":
+        target = request.headers.get("X-Amz-Target")
+        if target is not None:
+            return json_actions.operation(target, await _members(request), region, account)
+        params = dict(parse_qsl((await read_body(request)).decode("utf-8", "replace"), keep_blank_values=True))
+        service = query.service_of(request.method, request.path, request.headers) or query.VERSIONS.get(
+            params.get("Version", ""))
+        if service is None:
+            return None
+        principal = caller.principal
+        user = principal.arn.rsplit("/", 1)[-1] if principal.kind is PrincipalKind.USER else None
+        return query_actions.operation(service, params, account, user)
+    found = lambda_api.operation(request.method, request.path, request.query, region, account)
+    if found is not None and found.action in ("lambda:CreateFunction", "lambda:UpdateFunctionConfiguration"):
+        members = await _members(request)
+        fn, role = members.get("FunctionName"), members.get("Role")
+        if found.action == "lambda:CreateFunction":
+            found = lambda_api.operation(request.method, request.path, request.query, region, account,
+                                         lambda: fn if isinstance(fn, str) else None)  # fmt: skip
+        if found is not None:
+            found = lambda_api.passing_role(found, role if isinstance(role, str) else None)
+    if found is not None:
+        return found
+    members = await _members(request) if request.method in ("POST", "PUT") and request.path.startswith("/schedule") \
+        else {}  # fmt: skip
+    return rest.operation(request.method, request.path, request.query, members, region, account)
+
+
+def function_policies(svc: Services) -> PolicyOf:
+    """The resource-based policy of the function an operation acts on, read from the control plane."""
+
+    async def policy_of(ref: FunctionRef) -> Policy | None:
+        try:
+            stored = await svc.policies.get(ref.name, ref.qualifier)
+        except ResourceNotFound:
+            return None
+        assert svc.iam is not None
+        return svc.iam.policy(svc.policies.render_policy(stored), PolicyKind.RESOURCE)
+
+    return policy_of
+
+
+async def decide_operation(iam: IamService, policy_of: PolicyOf, caller: Caller, op: Operation,
+                           now: datetime) -> tuple[Decision, str]:  # fmt: skip
+    """The decision for ``op`` (every resource must be allowed) and the resource that was refused.
+    The function's resource policy is read only if the identity policies do not settle it."""
+    principal = caller.principal
+    identity = iam.policies_of(principal)
+    context = context_of(principal, now, op.context)
+    resource_policy: Policy | None = None
+    fetched = False
+    for resource in op.resources:
+        request = Request(requester_of(principal), op.action, resource, resource_account(resource, caller.account_id),
+                          context)  # fmt: skip
+        decision = decide(request, identity)
+        if op.function is not None and (not decision.allowed or request.resource_account != caller.account_id):
+            if not fetched:
+                resource_policy, fetched = await policy_of(op.function), True
+            if decision is not Decision.IDENTITY_DENY:
+                decision = decide(request, identity, resource_policy)
+        if not decision.allowed:
+            return decision, resource
+    return Decision.ALLOW, ""
+
+
+async def invoke_refusal(svc: Services, caller: Caller, function: str, qualifier: str | None) -> ApiError | None:
+    """Why ``caller`` may not Invoke ``function`` (AccessDeniedException), or None: for the Invokes
+    the front door answers ahead of this middleware. The root of the function's account is
+    allowed without evaluating anything (a function's policy allows, never denies)."""
+    if svc.iam is None:
+        return None
+    op = lambda_api.invoke_operation(function, qualifier, caller.region, caller.account_id)
+    principal = caller.principal
+    if principal.kind is PrincipalKind.ROOT and resource_account(op.resources[0], "") == principal.account_id:
+        return None
+    decision, resource = await decide_operation(svc.iam, function_policies(svc), caller, op, datetime.now(timezone.utc))
+    if decision.allowed:
+        return None
+    same = resource_account(resource, caller.account_id) == caller.account_id
+    return AccessDenied(denial.message(principal.arn, op.action, resource, decision, same))
+
+
+def refusal(request: web.Request, op: Operation, message: str, request_id: str) -> web.Response:
+    """AccessDenied in the shape of the service ``op`` belongs to."""
+    if op.wire is Wire.S3:
+        raw_path = request.raw_path.partition("?")[0]
+        return wire.error(S3AccessDenied("Access Denied"), request_id, raw_path, head=request.method == "HEAD")
+    if op.wire is Wire.QUERY:
+        namespace = "https://sts.amazonaws.com/doc/2011-06-15/" if op.service == "sts" else \
+            "https://iam.amazonaws.com/doc/2010-05-08/"  # fmt: skip
+        return query.error(QueryAccessDenied(message), request_id, namespace)
+    if op.wire is Wire.JSON:
+        prefix = request.headers.get("X-Amz-Target", "").partition(".")[0]
+        content_type = request.app.get(awsjson.CONTENT_TYPES, {}).get(prefix, awsjson.CONTENT_TYPE)
+        error: ApiError = SqsAccessDenied(message) if op.service == "sqs" else EventsAccessDenied(message)
+        return awsjson.render_error(error, request_id, content_type)
+    return error_response(AccessDenied(message), request_id)
+
+
+@web.middleware
+async def authorization(request: web.Request, handler: Handler) -> web.StreamResponse:
+    caller = caller_of(request)
+    if caller is None:
+        return await handler(request)
+    svc = services(request)
+    if svc.iam is None:
+        return await handler(request)
+    op = await operation_of(request, caller, svc)
+    if op is None:
+        return await handler(request)
+    now = datetime.now(timezone.utc)
+    for needed in op.all():
+        decision, resource = await decide_operation(svc.iam, function_policies(svc), caller, needed, now)
+        if not decision.allowed:
+            same = resource_account(resource, caller.account_id) == caller.account_id
+            message = denial.message(caller.principal.arn, needed.action, resource, decision, same)
+            return refusal(request, op, message, ids.request_id())
+    return await handler(request)

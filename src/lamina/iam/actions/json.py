@@ -1,0 +1,81 @@
+"""EventBridge's and SQS's operations (``X-Amz-Target: <Prefix>.<Operation>``, members in the JSON
+body) as IAM actions and resources (pure).
+
+EventBridge: rules are ``rule/[<bus>/]<name>`` (the default bus's without it), buses
+``event-bus/<name>``; PutEvents needs ``events:PutEvents`` on each entry's bus. SQS: a queue is
+named by its URL (``.../<account>/<name>``) or, for CreateQueue and GetQueueUrl, by its name; the
+batch operations are authorized as their single forms (``sqs:SendMessage``, ...), as on AWS.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from lamina.iam.actions.operation import Operation, Wire
+
+_RULE_OPS = {"PutRule", "DeleteRule", "DescribeRule", "EnableRule", "DisableRule", "PutTargets", "RemoveTargets",
+             "ListTargetsByRule"}  # fmt: skip
+_BUS_OPS = {"CreateEventBus", "DeleteEventBus", "DescribeEventBus", "UpdateEventBus"}
+_ARN_OPS = {"TagResource", "UntagResource", "ListTagsForResource"}
+_SQS_BATCH = {"SendMessageBatch": "SendMessage", "DeleteMessageBatch": "DeleteMessage",
+              "ChangeMessageVisibilityBatch": "ChangeMessageVisibility"}  # fmt: skip
+
+
+def _text(members: Mapping[str, object], key: str) -> str | None:
+    value = members.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _bus_name(value: str | None) -> str:
+    """A bus as a member names it (name or ARN) -> its name; none: the default bus."""
+    if not value:
+        return "default"
+    return value.rsplit("/", 1)[-1] if value.startswith("arn:") else value
+
+
+def _events(name: str, members: Mapping[str, object], region: str, account: str) -> Operation:
+    base = f"arn:aws:events:{region}:{account}"
+    action = f"events:{name}"
+    if name == "PutEvents":
+        entries = members.get("Entries")
+        buses = {_bus_name(_text(e, "EventBusName")) for e in entries if isinstance(e, dict)} \
+            if isinstance(entries, list) else set()  # fmt: skip
+        return Operation(action, tuple(f"{base}:event-bus/{b}" for b in sorted(buses or {"default"})), Wire.JSON)
+    if name in _RULE_OPS:
+        rule = _text(members, "Name") or _text(members, "Rule") or ""
+        bus = _bus_name(_text(members, "EventBusName"))
+        return Operation(action, (f"{base}:rule/{rule}" if bus == "default" else f"{base}:rule/{bus}/{rule}",),
+                         Wire.JSON)  # fmt: skip
+    if name in _BUS_OPS:
+        return Operation(action, (f"{base}:event-bus/{_bus_name(_text(members, 'Name'))}",), Wire.JSON)
+    if name in _ARN_OPS:
+        return Operation(action, (_text(members, "ResourceARN") or "*",), Wire.JSON)
+    return Operation(action, ("*",), Wire.JSON)
+
+
+def queue_arn(url: str, region: str, account: str) -> str:
+    """A queue's URL (``http://host/<account>/<name>``) as its ARN."""
+    parts = url.rstrip("/").split("/")
+    owner, name = (parts[-2], parts[-1]) if len(parts) >= 2 and parts[-2].isdigit() else (account, parts[-1])
+    return f"arn:aws:sqs:{region}:{owner}:{name}"
+
+
+def _sqs(name: str, members: Mapping[str, object], region: str, account: str) -> Operation:
+    action = f"sqs:{_SQS_BATCH.get(name, name)}"
+    url, queue_name = _text(members, "QueueUrl"), _text(members, "QueueName")
+    if url:
+        return Operation(action, (queue_arn(url, region, account),), Wire.JSON)
+    if queue_name:
+        owner = _text(members, "QueueOwnerAWSAccountId") or account
+        return Operation(action, (f"arn:aws:sqs:{region}:{owner}:{queue_name}",), Wire.JSON)
+    source = _text(members, "SourceArn")
+    return Operation(action, (source or "*",), Wire.JSON)
+
+
+def operation(target: str, members: Mapping[str, object], region: str, account: str) -> Operation | None:
+    prefix, _, name = target.partition(".")
+    if prefix == "AWSEvents" and name:
+        return _events(name, members, region, account)
+    if prefix == "AmazonSQS" and name:
+        return _sqs(name, members, region, account)
+    return None
