@@ -180,7 +180,7 @@ class Server:
             uids=UidPool(), spawner=spawner, kept=(Path(sys.base_prefix).resolve(), *sdks.kept()), network=network,
             outbound=s.outbound_default,
             serve_api=self._serve_environment,
-            credentials=None,
+            credentials=self.credentials,  # each environment's execution role credentials (sandbox/credentials.py)
             api_url=f"http://{_loopback_of(s.host)}:{self.port}", sdks=sdks,
         )  # fmt: skip
         changes = Changes()  # what the control planes change, followed by the data plane (control/changes.py)
