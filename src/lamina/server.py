@@ -309,7 +309,8 @@ class Server:
                              keepalive_timeout=self.settings.header_timeout_seconds, **access)  # fmt: skip
 
     async def _serve_environment(self, listener: socket.socket) -> asyncio.AbstractServer:
-        """Serve the API as environments see it (api/guard.py) on ``listener``, inside an environment's namespace."""
+        """Serve the API as environments see it (``build_app(for_environments=True)``) on ``listener``,
+        inside an environment's namespace."""
         runner = self._environments_runner
         if runner is None or runner.server is None:
             raise OSError("Lamina's API is not up yet")

@@ -509,7 +509,7 @@ def test_cannot_read_roots_home_or_shadow(pair: Pair) -> None:
 
 
 def test_cannot_read_another_function_through_lambdas_api(pair: Pair) -> None:
-    """Lamina's API, as A reaches it inside its own network namespace, only invokes."""
+    """Lamina's API, as A reaches it inside its own network namespace, answers no unsigned request."""
     port = int(pair.server.endpoint.rsplit(":", 1)[1])
     seen = pair.attack("attack_control_api", port=port, victim=pair.b)
     assert seen["victim_env_keys"] is None, seen  # B's environment variables (B_SECRET among them)

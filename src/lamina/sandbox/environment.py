@@ -88,7 +88,8 @@ class EnvironmentContext:
     sdks: Sdks | None = None  # the AWS SDKs the runtimes carry (runtime/sdk), if installed
 
 
-# Serve Lamina's API as environments see it (api/guard.py) on a listener inside an environment's namespace.
+# Serve Lamina's API as environments see it (api/app.py's ``for_environments``) on a listener inside
+# an environment's namespace.
 ServeApi = Callable[[socket.socket], Awaitable[asyncio.AbstractServer]]
 
 
