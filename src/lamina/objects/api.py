@@ -19,7 +19,7 @@ from lamina.api.errors import Handler
 from lamina.errors import ApiError
 from lamina.objects import buckets, multipart, routing, serving, wire, writes
 from lamina.objects.call import Call
-from lamina.objects.errors import AccessDenied, InternalError, MethodNotAllowed, NotImplementedYet
+from lamina.objects.errors import InternalError, MethodNotAllowed, NotImplementedYet
 from lamina.objects.names import check_bucket_name
 from lamina.objects.notifications import api as notifications
 from lamina.objects.operations import operation
