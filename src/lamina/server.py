@@ -43,6 +43,7 @@ from lamina.identity import keys
 from lamina.iam.service import IamService
 from lamina.lifecycle import Parts
 from lamina.runtime.runtimes import RuntimeRegistry
+from lamina.runtime.sdk import Sdks
 from lamina.sandbox.environment import TEMPLATE_DIR
 from lamina.sandbox.isolation import Protections, UidPool
 from lamina.sandbox.network import NetworkPool
@@ -131,12 +132,15 @@ class Server:
             network.capabilities().report()
         work = data / "environments"  # every cell's environments' scratch space
         await asyncio.to_thread(_clear, work)
+        sdks = Sdks(s.sdk_dir.resolve())  # the AWS SDKs functions import, bound read-only into sandboxes
+        _say_which_sdks(sdks)
         # A 50 MB zip in base64 inside JSON, as AWS accepts for CreateFunction.
         max_request = (s.limits.zipped_code_bytes * 4 + 2) // 3 + 64 * 1024
         host = Host(
             settings=s, port=self.port, keys=key_ring, protections=protections, network=network,
             spawner=Spawner(template=work / TEMPLATE_DIR if protections.namespaces else None), uids=UidPool(),
-            runtimes=RuntimeRegistry(s.interpreters), work_dir=work, kept=(Path(sys.base_prefix).resolve(),),
+            runtimes=RuntimeRegistry(s.interpreters), work_dir=work,
+            kept=(Path(sys.base_prefix).resolve(), *sdks.kept()), sdks=sdks, api_url=f"http://{_loopback_of(s.host)}:{self.port}",
             serve_api=self._serve_environment, max_request_bytes=max_request,
             front_door=Counts() if s.front_door else None, force=lambda: self._force,
             drain_deadline=lambda: self._drain_deadline, iam=iam, sts=sts, credentials=self.credentials,
@@ -182,7 +186,8 @@ class Server:
                              keepalive_timeout=self.settings.header_timeout_seconds, **access)  # fmt: skip
 
     async def _serve_environment(self, listener: socket.socket) -> asyncio.AbstractServer:
-        """Serve the API as environments see it (api/guard.py) on ``listener``, inside an environment's namespace."""
+        """Serve the API as environments see it (``build_app(for_environments=True)``) on ``listener``,
+        inside an environment's namespace."""
         runner = self._environments_runner
         if runner is None or runner.server is None:
             raise OSError("Lamina's API is not up yet")
@@ -202,6 +207,19 @@ def _async(close: Callable[[], object]) -> Callable[[], Awaitable[None]]:
         close()
 
     return closing
+
+
+def _say_which_sdks(sdks: Sdks) -> None:
+    """Functions find the AWS SDKs in their runtimes only once scripts/install/sdk.sh installed them."""
+    missing = [name for name, installed in sdks.installed().items() if not installed]
+    if missing:
+        log.warning("the AWS SDK for %s is not installed under %s: functions run without it "
+                    "(scripts/install/sdk.sh installs it)", " and ".join(missing), sdks.base)  # fmt: skip
+
+
+def _loopback_of(host: str) -> str:
+    """Where a process on this machine reaches a listener bound to ``host``."""
+    return "127.0.0.1" if host in ("", "0.0.0.0", "::", "localhost") else f"[{host}]" if ":" in host else host
 
 
 def _raise_open_file_limit() -> None:

@@ -12,6 +12,7 @@ from lamina.identity import keys
 from lamina.identity.principals import AccessKey
 from lamina.iot.broker import BrokerUrl, parse_url
 from lamina.mappings.brokers import CA_VARIABLE, BrokerAddress, parse_brokers, tls_context
+from lamina.runtime import sdk
 from lamina.runtime.names import LAMBDA_RUNTIMES
 
 MB = 1024 * 1024
@@ -142,6 +143,8 @@ class Settings:
     object_events_token: str | None = field(default=None, repr=False)
     # Secrets Manager secrets by ARN (lamina/secrets.py): checked at start, re-read when a mapping starts.
     secrets_file: Path | None = field(default=None, repr=False)
+    # Where the AWS SDKs functions' runtimes carry are installed (lamina/runtime/sdk, LAMINA_SDK_DIR).
+    sdk_dir: Path = field(default_factory=lambda: Path(sdk.DEFAULT_DIR).expanduser())
     limits: Limits = field(default_factory=Limits)
     logs: LogLimits = field(default_factory=LogLimits)
 
@@ -156,6 +159,7 @@ class Settings:
             values["port"] = int(env["LAMINA_PORT"])
         if "LAMINA_DATA_DIR" in env:
             values["data_dir"] = Path(env["LAMINA_DATA_DIR"])
+        values["sdk_dir"] = sdk.default_dir(env)
         if "LAMINA_REGION" in env:
             values["region"] = env["LAMINA_REGION"]
         if "LAMINA_KEEP_ALIVE" in env:

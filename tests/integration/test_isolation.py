@@ -34,6 +34,8 @@ from typing import Any, Callable
 
 import pytest
 
+from lamina.runtime import sdk
+from lamina.settings import Settings
 from tests.conftest import LaminaProcess, deploy, lambda_client, server_env
 from tests.environments import namespace_processes
 from tests.functions import invoke, wait_for_logs
@@ -490,11 +492,14 @@ def test_code_is_read_only_and_the_uid_is_unprivileged(pair: Pair) -> None:
 def test_cannot_read_roots_home_or_shadow(pair: Pair) -> None:
     seen = pair.attack("attack_host_secrets")
     assert failed(seen["shadow"], errno.ENOENT), seen["shadow"]  # not in the environment's /etc at all
-    # Root's home is hidden; only the interpreter the function runs on is brought back into it
-    # (read-only), with the directories leading to it.
+    # Root's home is hidden; only the interpreter the function runs on and the AWS SDK trees its
+    # runtimes carry (runtime/sdk, under ~/.cache/lamina/sdk by default) are brought back into it
+    # (read-only), with the directories leading to them.
     interpreter = seen["interpreter"]
     allowed = {p for p in ancestors(interpreter) | {interpreter} if p.startswith("/root/")}
-    visible = set(seen["root"]["paths"])
+    trees = [str(tree) for tree in sdk.Sdks(Settings.from_env().sdk_dir.resolve()).kept()]
+    allowed |= {p for tree in trees for p in ancestors(tree) | {tree} if p.startswith("/root/")}
+    visible = {p for p in seen["root"]["paths"] if not any(p.startswith(tree + "/") for tree in trees)}
     assert visible <= allowed, sorted(visible - allowed)
     hidden_on_host = [p for p in Path("/root").iterdir() if str(p) not in allowed]
     assert not any(str(p) in visible for p in hidden_on_host)
@@ -504,7 +509,7 @@ def test_cannot_read_roots_home_or_shadow(pair: Pair) -> None:
 
 
 def test_cannot_read_another_function_through_lambdas_api(pair: Pair) -> None:
-    """Lamina's API, as A reaches it inside its own network namespace, only invokes."""
+    """Lamina's API, as A reaches it inside its own network namespace, answers no unsigned request."""
     port = int(pair.server.endpoint.rsplit(":", 1)[1])
     seen = pair.attack("attack_control_api", port=port, victim=pair.b)
     assert seen["victim_env_keys"] is None, seen  # B's environment variables (B_SECRET among them)

@@ -21,7 +21,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from lamina.queues.messages import MessageAttribute, md5_of_attributes
-from tests.conftest import LaminaProcess, deploy
+from tests.conftest import LaminaProcess, deploy, make_zip
 from tests import signing
 
 VENV_BIN = Path(sys.executable).parent
@@ -576,40 +576,47 @@ def test_lamina_queues_lists_queues_with_their_counts(make_server: Any, tmp_path
 
 
 SENDER = r'''
-import json, urllib.error, urllib.request
-
-
-def sqs(port, operation, body):
-    request = urllib.request.Request("http://127.0.0.1:%d/" % port, data=json.dumps(body).encode(), method="POST",
-                                     headers={"X-Amz-Target": "AmazonSQS." + operation,
-                                              "Content-Type": "application/x-amz-json-1.0"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as r:
-            return {"status": r.status, "body": json.loads(r.read())}
-    except urllib.error.HTTPError as exc:
-        return {"status": exc.code, "body": json.loads(exc.read() or b"{}")}
+import boto3, botocore.exceptions
 
 
 def handler(event, context):
-    url = sqs(event["port"], "GetQueueUrl", {"QueueName": event["queue"]})["body"]["QueueUrl"]
-    return {"sent": sqs(event["port"], "SendMessage", {"QueueUrl": url, "MessageBody": "from inside"}),
-            "receive": sqs(event["port"], "ReceiveMessage", {"QueueUrl": url})["status"],
-            "purge": sqs(event["port"], "PurgeQueue", {"QueueUrl": url})["status"]}
+    sqs = boto3.client("sqs")  # Lamina's address and the role's credentials, from the environment
+
+    def status(call, **kwargs):
+        try:
+            call(**kwargs)
+            return 200
+        except botocore.exceptions.ClientError as exc:
+            return [exc.response["ResponseMetadata"]["HTTPStatusCode"], exc.response["Error"]["Code"]]
+
+    url = sqs.get_queue_url(QueueName=event["queue"])["QueueUrl"]
+    return {"sent": sqs.send_message(QueueUrl=url, MessageBody="from inside")["MessageId"],
+            "receive": status(sqs.receive_message, QueueUrl=url), "purge": status(sqs.purge_queue, QueueUrl=url)}
 '''
 
 
-def test_a_function_may_send_to_a_queue_but_not_receive_from_it(
+def test_a_function_sends_to_a_queue_as_its_role_allows_and_no_more(
     lamina: LaminaProcess, client: Any, sqs: Any, fn_name: str, qname: str
 ) -> None:
     url = sqs.create_queue(QueueName=qname)["QueueUrl"]
-    deploy(client, fn_name, SENDER)
-    port = int(lamina.endpoint.rsplit(":", 1)[1])
-    answer = client.invoke(FunctionName=fn_name, Payload=json.dumps({"port": port, "queue": qname}))
+    iam = boto3.client("iam", endpoint_url=lamina.endpoint, region_name="us-east-1", aws_access_key_id="test",
+                       aws_secret_access_key="test")  # fmt: skip
+    role_name = f"sender-{fn_name}"[:64]
+    role = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                                                "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]  # fmt: skip
+    iam.put_role_policy(RoleName=role_name, PolicyName="send", PolicyDocument=json.dumps({"Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["sqs:GetQueueUrl", "sqs:SendMessage"],
+                       "Resource": f"arn:aws:sqs:us-east-1:{ACCOUNT}:{qname}"}]}))  # fmt: skip
+    client.create_function(FunctionName=fn_name, Runtime="python3.11", Role=role, Handler="app.handler",
+                           Code={"ZipFile": make_zip({"app.py": SENDER})}, Timeout=30)  # fmt: skip
+    client.get_waiter("function_active_v2").wait(FunctionName=fn_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    answer = client.invoke(FunctionName=fn_name, Payload=json.dumps({"queue": qname}))
     result = json.loads(answer["Payload"].read())
-    assert result["sent"]["status"] == 200, result
-    assert (result["receive"], result["purge"]) == (403, 403)
+    assert "FunctionError" not in answer, result
+    assert result["receive"] == result["purge"] == [403, "AccessDenied"], result
     (message,) = sqs.receive_message(QueueUrl=url)["Messages"]
-    assert message["MessageId"] == result["sent"]["body"]["MessageId"] and message["Body"] == "from inside"
+    assert message["MessageId"] == result["sent"] and message["Body"] == "from inside"
 
 
 def test_stopping_the_server_answers_its_long_polls(make_server: Any, tmp_path: Path) -> None:

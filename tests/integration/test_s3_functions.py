@@ -1,12 +1,15 @@
-"""Functions call the embedded S3 from inside their sandbox, at Lamina's own address: they read
-and write objects, and may not administer buckets (api/guard.py, objects/operations.py)."""
+"""Functions call the embedded S3 from inside their sandbox with the SDK their runtime carries,
+unconfigured (AWS_ENDPOINT_URL and their role's credentials): they do what their role allows, here
+read and write one bucket's objects, and nothing else (administering buckets is AccessDenied)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from tests.conftest import LaminaProcess, deploy
+import boto3
+
+from tests.conftest import LaminaProcess, make_zip
 from tests.objects import bucket_name, s3_client
 
 HANDLER = r'''
@@ -16,8 +19,7 @@ from botocore.exceptions import ClientError
 
 
 def handler(event, context):
-    s3 = boto3.client("s3", endpoint_url="http://127.0.0.1:%d" % event["port"], region_name="us-east-1",
-                      aws_access_key_id="test", aws_secret_access_key="test", config=Config(retries={"max_attempts": 0}))
+    s3 = boto3.client("s3", config=Config(retries={"max_attempts": 0}))
     bucket = event["bucket"]
     read = s3.get_object(Bucket=bucket, Key="in.txt")["Body"].read().decode()
     s3.put_object(Bucket=bucket, Key="out.txt", Body=read.upper().encode())
@@ -42,9 +44,19 @@ def test_a_function_reads_and_writes_objects_but_does_not_administer_buckets(
     bucket = bucket_name("fn")
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="in.txt", Body=b"from outside")
-    deploy(client, fn_name, HANDLER, Timeout=30, MemorySize=256)
-    port = int(lamina.endpoint.rsplit(":", 1)[1])
-    answer = client.invoke(FunctionName=fn_name, Payload=json.dumps({"port": port, "bucket": bucket}))
+    iam = boto3.client("iam", endpoint_url=lamina.endpoint, region_name="us-east-1", aws_access_key_id="test",
+                       aws_secret_access_key="test")  # fmt: skip
+    role = iam.create_role(RoleName=f"objects-{fn_name}"[:64], AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                                                "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]  # fmt: skip
+    iam.put_role_policy(RoleName=f"objects-{fn_name}"[:64], PolicyName="objects", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": f"arn:aws:s3:::{bucket}/*"},
+            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}"}]}))  # fmt: skip
+    client.create_function(FunctionName=fn_name, Runtime="python3.11", Role=role, Handler="app.handler",
+                           Code={"ZipFile": make_zip({"app.py": HANDLER})}, Timeout=30, MemorySize=256)  # fmt: skip
+    client.get_waiter("function_active_v2").wait(FunctionName=fn_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    answer = client.invoke(FunctionName=fn_name, Payload=json.dumps({"bucket": bucket}))
     result = json.loads(answer["Payload"].read())
     assert "FunctionError" not in answer, result
     assert result["read"] == "from outside" and result["listed"] == ["in.txt", "out.txt"]

@@ -1,7 +1,7 @@
 """The tenant boundary, attacked: a function trying to reach Lamina's API, the host and other Laminas.
 
 Each environment has a network namespace of its own: 127.0.0.1 there is its own loopback, with
-its Runtime API at 9001 and Lamina's API (restricted to invoking) at Lamina's port; nothing of the
+its Runtime API at 9001 and Lamina's API at Lamina's port (where it does what its role allows); nothing of the
 host's loopback, nor any other environment's, is reachable. Its root filesystem is built for it:
 nothing of the host but the system's programs and libraries, a few files of /etc and its runtime.
 
@@ -17,10 +17,11 @@ import threading
 from collections.abc import Iterator
 from typing import Any, Callable
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import LaminaProcess, deploy, lambda_client
+from tests.conftest import LaminaProcess, deploy, lambda_client, make_zip
 from tests.functions import invoke
 from tests.netns import RemoteHost
 
@@ -54,29 +55,47 @@ def api(port, method, path, body=None, headers=None):
 
 
 def control_api(event):
-    port, victim, me = event["port"], event["victim"], event["me"]
-    base = "/2015-03-31/functions/"
+    """Lamina's API with the SDK the runtime carries and the function's own credentials (its role's
+    session), and without: unsigned, and with the development key pair."""
+    import boto3, botocore.exceptions
+    from botocore.config import Config
+
+    victim, my_arn = event["victim"], event["my_arn"]
+    config = Config(retries={"max_attempts": 0})
+    lam, bus = boto3.client("lambda", config=config), boto3.client("events", config=config)
+    iot, scheduler = boto3.client("iot", config=config), boto3.client("scheduler", config=config)
+
+    def attempt(call, **kwargs):
+        try:
+            answer = call(**kwargs)
+        except botocore.exceptions.ClientError as exc:
+            return {"error": exc.response["Error"]["Code"], "status": exc.response["ResponseMetadata"]["HTTPStatusCode"]}
+        answer.pop("ResponseMetadata", None)
+        if "Payload" in answer:
+            answer["Payload"] = json.loads(answer["Payload"].read())
+        return {"ok": json.loads(json.dumps(answer, default=str))}
+
+    development = boto3.client("lambda", aws_access_key_id="test", aws_secret_access_key="test",
+                               aws_session_token=None, config=config)
     return {
-        "list": api(port, "GET", base),
-        "get_config": api(port, "GET", base + victim + "/configuration"),
-        "update_handler": api(port, "PUT", base + victim + "/configuration", {"Handler": "app.leak"}),
-        "event_config": api(port, "PUT", base + victim + "/event-invoke-config",
-                            {"DestinationConfig": {"OnSuccess": {"Destination": event["my_arn"]}}}),
-        "delete": api(port, "DELETE", base + victim),
-        "logs": api(port, "GET", "/lamina/v1/functions/%s/logs" % victim),
-        "invoke": api(port, "POST", base + victim + "/invocations", {"echo": "chained"}),
-        "invoke_tail": api(port, "POST", base + victim + "/invocations", {"echo": "tail"},
-                           {"X-Amz-Log-Type": "Tail"}),
-        "put_events": api(port, "POST", "/", {"Entries": [{"Source": "from." + me, "DetailType": "t",
-                                                          "Detail": "{}"}]}, events_headers("PutEvents")),
-        "put_rule": api(port, "POST", "/", {"Name": "hijack", "EventPattern": "{}"}, events_headers("PutRule")),
-        # Paths that end as Invoke's do: a topic rule and a schedule named "invocations".
-        "iot_rule": api(port, "POST", "/rules/invocations", {"sql": "SELECT * FROM '#'", "actions": [
-            {"lambda": {"functionArn": event["my_arn"]}}]}),
-        "schedule": api(port, "POST", "/schedules/invocations", {"ScheduleExpression": "rate(1 minute)",
-                        "FlexibleTimeWindow": {"Mode": "OFF"}, "Target": {"Arn": event["my_arn"], "RoleArn": "r"}}),
-        "put_targets": api(port, "POST", "/", {"Rule": "hijack", "Targets": [{"Id": "x", "Arn": event["my_arn"]}]},
-                           events_headers("PutTargets")),
+        "list": attempt(lam.list_functions),
+        "get_config": attempt(lam.get_function_configuration, FunctionName=victim),
+        "get_function": attempt(lam.get_function, FunctionName=victim),
+        "update_handler": attempt(lam.update_function_configuration, FunctionName=victim, Handler="app.leak"),
+        "event_config": attempt(lam.put_function_event_invoke_config, FunctionName=victim,
+                                DestinationConfig={"OnSuccess": {"Destination": my_arn}}),
+        "delete": attempt(lam.delete_function, FunctionName=victim),
+        "invoke": attempt(lam.invoke, FunctionName=victim, Payload=b'{"echo": "chained"}', LogType="Tail"),
+        "put_events": attempt(bus.put_events, Entries=[{"Source": "from.me", "DetailType": "t", "Detail": "{}"}]),
+        "put_rule": attempt(bus.put_rule, Name="hijack", EventPattern='{"source": ["x"]}'),
+        "put_targets": attempt(bus.put_targets, Rule="hijack", Targets=[{"Id": "x", "Arn": my_arn}]),
+        "iot_rule": attempt(iot.create_topic_rule, ruleName="invocations", topicRulePayload={
+            "sql": "SELECT * FROM '#'", "actions": [{"lambda": {"functionArn": my_arn}}]}),
+        "schedule": attempt(scheduler.create_schedule, Name="invocations", ScheduleExpression="rate(1 minute)",
+                            FlexibleTimeWindow={"Mode": "OFF"}, Target={"Arn": my_arn, "RoleArn": my_arn}),
+        "development_key": attempt(development.invoke, FunctionName=victim, Payload=b'{"echo": "dev"}'),
+        "unsigned": api(event["port"], "POST", "/2015-03-31/functions/%s/invocations" % victim, {"echo": "unsigned"}),
+        "logs": api(event["port"], "GET", "/lamina/v1/functions/%s/logs" % victim),
     }
 
 
@@ -170,6 +189,15 @@ def attack(client: Any, name: str, kind: str, **event: Any) -> Any:
     return body
 
 
+TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})  # fmt: skip
+
+
+def aws(server: LaminaProcess, service: str) -> Any:
+    return boto3.client(service, endpoint_url=server.endpoint, region_name="us-east-1", aws_access_key_id="test",
+                        aws_secret_access_key="test")  # fmt: skip
+
+
 def port_of(server: LaminaProcess) -> int:
     return int(server.endpoint.rsplit(":", 1)[1])
 
@@ -199,25 +227,48 @@ def host_server() -> Iterator[int]:
         conn.close()
 
 
-def test_lamina_api_from_inside_only_invokes(lamina: LaminaProcess, functions: tuple[Any, str, str]) -> None:
+DENIED = ("list", "get_config", "get_function", "update_handler", "event_config", "delete", "invoke", "put_events",
+          "put_rule", "put_targets", "iot_rule", "schedule")  # fmt: skip
+
+
+def test_from_inside_a_function_reaches_only_what_its_role_allows(
+    lamina: LaminaProcess, functions: tuple[Any, str, str]
+) -> None:
+    """The attacker's role is the development mode's (AWSLambdaBasicExecutionRole: logs only)."""
     client, attacker, victim = functions
     before = client.get_function_configuration(FunctionName=victim)
-    seen = attack(client, attacker, "control_api", port=port_of(lamina), victim=victim, me=attacker,
+    seen = attack(client, attacker, "control_api", port=port_of(lamina), victim=victim,
                   my_arn=before["FunctionArn"].replace(victim, attacker))  # fmt: skip
-    for key in ("list", "get_config", "update_handler", "event_config", "delete", "logs", "put_rule", "put_targets",
-                "iot_rule", "schedule"):
-        assert seen[key]["status"] == 403, (key, seen[key])
-        assert seen[key]["headers"].get("X-Amzn-ErrorType") == "AccessDeniedException", (key, seen[key])
-    assert seen["invoke"]["status"] == 200 and json.loads(seen["invoke"]["body"]) == {"echo": "chained"}, seen
-    # Chaining works; the other function's log tail does not come with it.
-    assert seen["invoke_tail"]["status"] == 200, seen["invoke_tail"]
-    assert "X-Amz-Log-Result" not in seen["invoke_tail"]["headers"], seen["invoke_tail"]
-    # Putting events is allowed (it invokes no more than a function may invoke itself); rules are not.
-    assert seen["put_events"]["status"] == 200, seen["put_events"]
-    assert json.loads(seen["put_events"]["body"])["FailedEntryCount"] == 0, seen["put_events"]
+    for key in DENIED:
+        assert seen[key].get("error") == "AccessDeniedException", (key, seen[key])
+    # Not signed, or signed with the development pair (never accepted inside an environment): refused.
+    assert seen["development_key"].get("status") == 403, seen["development_key"]
+    assert seen["unsigned"]["status"] == 403 and seen["logs"]["status"] == 403, (seen["unsigned"], seen["logs"])
     after = client.get_function_configuration(FunctionName=victim)
     assert after["Handler"] == before["Handler"] and after["RevisionId"] == before["RevisionId"]
     assert "DestinationConfig" not in json.dumps(client.list_function_event_invoke_configs(FunctionName=victim))
+
+
+def test_a_role_that_allows_it_reads_another_functions_variables_and_invokes_it(
+    lamina: LaminaProcess, functions: tuple[Any, str, str], fn_name: str
+) -> None:
+    client, _, victim = functions
+    victim_arn = client.get_function_configuration(FunctionName=victim)["FunctionArn"]
+    iam = aws(lamina, "iam")
+    role = iam.create_role(RoleName=f"reader-{fn_name}"[:64], AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    iam.put_role_policy(RoleName=f"reader-{fn_name}"[:64], PolicyName="read", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["lambda:GetFunction", "lambda:InvokeFunction"], "Resource": victim_arn}]}))
+    client.create_function(FunctionName=fn_name, Runtime="python3.11", Role=role, Handler="app.handler",
+                           Code={"ZipFile": make_zip({"app.py": ATTACKER})}, Timeout=60, MemorySize=256)
+    client.get_waiter("function_active_v2").wait(FunctionName=fn_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    seen = attack(client, fn_name, "control_api", port=port_of(lamina), victim=victim,
+                  my_arn=victim_arn.replace(victim, fn_name))  # fmt: skip
+    variables = seen["get_function"]["ok"]["Configuration"]["Environment"]["Variables"]
+    assert variables == {"SECRET_OF_boundary_victim": "s3cr3t"}, seen["get_function"]
+    assert seen["invoke"]["ok"]["Payload"] == {"echo": "chained"}, seen["invoke"]
+    for key in ("list", "update_handler", "event_config", "delete", "put_events", "put_rule"):
+        assert seen[key].get("error") == "AccessDeniedException", (key, seen[key])
 
 
 def test_the_host_and_other_laminas_are_out_of_reach(

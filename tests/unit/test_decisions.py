@@ -18,6 +18,11 @@ def test_expired() -> None:
     assert expired(IDLE, now=40.0, keep_alive=100.0) == []
 
 
+def test_an_environment_past_its_retirement_expires_however_recently_used() -> None:
+    views = [IdleView("old", 39.0, retire_at=35.0), IdleView("young", 39.0, retire_at=45.0), IdleView("plain", 39.0)]
+    assert expired(views, now=40.0, keep_alive=100.0) == ["old"]
+
+
 def test_admit() -> None:
     assert admit(0, 1)
     assert not admit(1, 1)

@@ -12,7 +12,6 @@ from lamina.api.authorization import authorization
 from lamina.api.context import CELLS, SERVICES, CellLookup, OneCell, Services
 from lamina.api.errors import MAX_REQUEST_BYTES, aws_errors
 from lamina.api.execute_api import execute_api
-from lamina.api.guard import FROM_ENVIRONMENT, environment_guard
 from lamina.api.query import query_requests
 from lamina.api.query import register as register_query
 from lamina.api.url_serving import function_urls
@@ -23,20 +22,21 @@ from lamina.sts import api as sts_api
 
 
 def build_app(svc: Services, *, for_environments: bool = False, cells: CellLookup | None = None) -> web.Application:
-    """The API as the operator sees it, or ``for_environments``: as execution environments do
-    (api/guard.py). ``svc``: the default cell's services; ``cells``: every cell, which each signed
-    request picks its own from (api/cells.py; none: ``svc``'s cell alone)."""
+    """The API as the operator sees it, or ``for_environments``: as execution environments see it on
+    the listener inside their own network namespace. Both verify every request's signature and
+    authorize it with IAM alike (a function's requests are its execution role's session); the
+    environments' never accepts the development key pair, nor serves the object-events intake.
+    ``svc``: the default cell's services; ``cells``: every cell, which each signed request picks
+    its own from (api/cells.py; none: ``svc``'s cell alone)."""
     # Function URLs, API Gateway APIs and S3 first: their requests never reach the Lambda API
     # (api/url_serving.py, api/execute_api.py, objects/api.py).
     # Then every other request's signature is verified (api/authentication.py), and a verified
     # caller's request is decided by IAM before any service sees it (S3's too).
     middlewares = [function_urls, execute_api, authenticate, authorization, object_requests, aws_errors]
-    middlewares += [environment_guard] if for_environments else []
-    middlewares += [query_requests]  # IAM and STS (query protocol: POST / with a form), after the guard
+    middlewares += [query_requests]  # IAM and STS (query protocol: POST / with a form)
     app = web.Application(middlewares=middlewares, client_max_size=svc.max_request_bytes)
     app[SERVICES] = svc
     app[CELLS] = cells if cells is not None else OneCell(svc)
-    app[FROM_ENVIRONMENT] = for_environments
     # Inside environments' namespaces, never the development pair (identity/keys.py).
     app[KEY_RING] = svc.keys.for_environments() if for_environments else svc.keys
     app[MAX_REQUEST_BYTES] = svc.max_request_bytes
@@ -58,7 +58,8 @@ def build_app(svc: Services, *, for_environments: bool = False, cells: CellLooku
     app.add_routes(http_apis.routes)
     app.add_routes(mappings.routes)
     app.add_routes(iot.routes)  # /rules/...: AWS IoT's topic rules
-    app.add_routes(object_events.routes)  # other object stores' notifications (objects/intake.py)
+    # Other object stores' notifications (objects/intake.py): never from an environment.
+    app.add_routes(object_events.from_environments if for_environments else object_events.routes)
     events.register(app)  # json-1.1: POST / by X-Amz-Target (api/awsjson.py)
     sqs.register(app)  # json-1.0, the same way: SQS (queues/api.py)
     register_query(app, iam_api.SERVICE)  # query protocol (api/query.py): IAM

@@ -6,7 +6,6 @@ from aiohttp import web
 
 from lamina.api.context import read_body, services
 from lamina.api.errors import REQUEST_ID
-from lamina.api.guard import FROM_ENVIRONMENT
 from lamina.errors import RequestTooLarge
 from lamina.invoke.service import InvokeRequest, InvokeResult
 
@@ -24,8 +23,7 @@ async def invoke(request: web.Request) -> web.Response:
         payload=await read_body(request),
         qualifier=request.query.get("Qualifier"),
         invocation_type=request.headers.get("X-Amz-Invocation-Type", "RequestResponse"),
-        # An environment's log tail could hold another function's output (api/guard.py).
-        log_tail=request.headers.get("X-Amz-Log-Type") == "Tail" and not request.app[FROM_ENVIRONMENT],
+        log_tail=request.headers.get("X-Amz-Log-Type") == "Tail",
         client_context=request.headers.get("X-Amz-Client-Context"),
         request_id=request[REQUEST_ID],  # the request's id is the invocation's
     ))  # fmt: skip

@@ -12,7 +12,8 @@
 Off (404) without LAMINA_OBJECT_EVENTS_TOKEN; 401 without a token, 403 with another; 413 beyond
 1 MB; 400 for a body that is not S3 event records; the Lambda API's errors for the function (404 if
 it does not exist, 429 when its queue is full). The sender retries what was not answered 202.
-Execution environments never reach it (api/guard.py).
+Execution environments never reach it: their application answers it ``from_environments``, an
+AccessDeniedException (a token is no signature, and no role's policy can allow it).
 """
 
 from __future__ import annotations
@@ -25,11 +26,17 @@ from lamina import jsonbody
 from lamina.api.context import json_response, services
 from lamina.api.errors import RequestTimeout
 from lamina.control.targets import identify
-from lamina.errors import RequestTooLarge
+from lamina.errors import AccessDenied, RequestTooLarge
 from lamina.invoke.service import EVENT, InvokeRequest
 from lamina.objects import intake
 
 routes = web.RouteTableDef()
+from_environments = web.RouteTableDef()  # what the API inside environments' namespaces answers instead
+
+
+@from_environments.route("*", "/lamina/v1/object-events/{function}")
+async def refused(request: web.Request) -> web.Response:
+    raise AccessDenied("Execution environments may not use the object-events intake.")
 
 
 @routes.post("/lamina/v1/object-events/{function}")

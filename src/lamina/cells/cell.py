@@ -128,6 +128,8 @@ class Cell:
             init_timeout_s=s.limits.init_timeout_seconds, recorder=recorder, protections=host.protections,
             uids=host.uids, spawner=host.spawner, kept=host.kept, network=host.network,
             outbound=s.outbound_default, serve_api=host.serve_api,
+            credentials=host.credentials,  # each environment's execution role credentials (sandbox/credentials.py)
+            api_url=host.api_url, sdks=host.sdks,
         )  # fmt: skip
         changes = Changes()  # what the control planes change, followed by the data plane (control/changes.py)
         functions = FunctionService(store, code, host.runtimes, s, changes, layers, overlays)

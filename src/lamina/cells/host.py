@@ -19,6 +19,7 @@ from lamina.dataplane.counts import Counts
 from lamina.iam.service import IamService
 from lamina.identity.keys import Keys
 from lamina.runtime.runtimes import RuntimeRegistry
+from lamina.runtime.sdk import Sdks
 from lamina.sandbox.environment import ServeApi
 from lamina.sandbox.isolation import Protections, UidPool
 from lamina.sandbox.network import NetworkPool
@@ -40,6 +41,8 @@ class Host:
     work_dir: Path  # environments' scratch space, of every cell
     kept: tuple[Path, ...]  # what a sandboxed environment sees read-only besides its runtime's directories
     serve_api: ServeApi  # Lamina's API inside an environment's namespace (one application for every cell)
+    api_url: str  # where environments' SDKs reach Lamina's API (AWS_ENDPOINT_URL)
+    sdks: Sdks  # the AWS SDKs functions import
     max_request_bytes: int  # the largest request body accepted
     front_door: Counts | None  # what the front door served (None: it is off)
     force: Callable[[], asyncio.Event | None]  # set once a second signal says to stop waiting

@@ -2,9 +2,8 @@
 
 ``routing.target`` says whether a request is S3's; ``operations.operation`` which operation it is;
 the operation's handler answers it. Errors are S3's XML (``wire.error``), never the Lambda API's
-JSON, and every answer carries ``x-amz-request-id``. Served to execution environments too
-(api/guard.py's application), where only ``operations.FROM_ENVIRONMENTS`` are allowed: functions
-read and write objects, they do not administer buckets.
+JSON, and every answer carries ``x-amz-request-id``. Served to execution environments too, where,
+as everywhere, what a caller may do is what IAM allows it (api/authorization.py).
 """
 
 from __future__ import annotations
@@ -17,14 +16,13 @@ from aiohttp import web
 from lamina import ids
 from lamina.api.context import services
 from lamina.api.errors import Handler
-from lamina.api.guard import FROM_ENVIRONMENT
 from lamina.errors import ApiError
 from lamina.objects import buckets, multipart, routing, serving, wire, writes
 from lamina.objects.call import Call
-from lamina.objects.errors import AccessDenied, InternalError, MethodNotAllowed, NotImplementedYet
+from lamina.objects.errors import InternalError, MethodNotAllowed, NotImplementedYet
 from lamina.objects.names import check_bucket_name
 from lamina.objects.notifications import api as notifications
-from lamina.objects.operations import FROM_ENVIRONMENTS, operation
+from lamina.objects.operations import operation
 from lamina.objects.receive import lowered
 
 log = logging.getLogger(__name__)
@@ -102,8 +100,6 @@ async def _serve(request: web.Request, target: routing.Target, request_id: str) 
     if svc.objects is None or found is None:
         raise NotImplementedYet("A header or query you provided implies functionality that is not implemented: "
                                 f"{name}")  # fmt: skip
-    if request.app[FROM_ENVIRONMENT] and name not in FROM_ENVIRONMENTS:
-        raise AccessDenied("Access Denied")
     if target.bucket is not None and name != "CreateBucket":
         check_bucket_name(target.bucket)
     call = Call(request, svc.objects, svc.settings, request_id, target.bucket or "", target.key or "", headers)

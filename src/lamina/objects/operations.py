@@ -25,18 +25,6 @@ _OBJECT_CONFIG = {"acl": "Acl", "retention": "Retention", "legal-hold": "LegalHo
                   "attributes": "Attributes"}  # fmt: skip
 _VERBS = {"GET": "Get", "PUT": "Put", "DELETE": "Delete", "HEAD": "Head"}
 
-# What execution environments may do (api/guard.py's rule for S3): read and write objects, not
-# administer buckets.
-FROM_ENVIRONMENTS = frozenset({
-    "ListBuckets", "HeadBucket", "GetBucketLocation", "ListObjects", "ListObjectsV2", "ListObjectVersions",
-    "ListMultipartUploads",
-    "PutObject", "GetObject", "HeadObject", "DeleteObject", "DeleteObjects", "CopyObject",
-    "PutObjectTagging", "GetObjectTagging", "DeleteObjectTagging",
-    "CreateMultipartUpload", "UploadPart", "UploadPartCopy", "CompleteMultipartUpload", "AbortMultipartUpload",
-    "ListParts",
-})  # fmt: skip
-
-
 def operation(method: str, target: Target, query: Container[str], copy: bool) -> str | None:
     if target.bucket is None:
         return "ListBuckets" if method == "GET" else None

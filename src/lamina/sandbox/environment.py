@@ -20,6 +20,7 @@ import socket
 import termios
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable
 from pathlib import Path
 
@@ -30,8 +31,11 @@ from lamina.model import FunctionConfig
 from lamina.runtime import constants as rc
 from lamina.runtime.api import Invocation, RuntimeApiEndpoint, RuntimeResult, error_body
 from lamina.runtime.families import Runtime
-from lamina.errors import LaminaError
+from lamina.errors import ApiError, LaminaError
+from lamina.identity.principals import AccessKey, CredentialIssuer
 from lamina.runtime.variables import ON_DEMAND, PROVISIONED_CONCURRENCY, lambda_environment, outbound
+from lamina.runtime.sdk import Sdks
+from lamina.sandbox import credentials
 from lamina.sandbox.cgroups import EnvCgroup
 from lamina.sandbox.isolation import Protections, UidPool
 from lamina.sandbox.network import Namespace, NetworkPool
@@ -76,9 +80,16 @@ class EnvironmentContext:
     outbound: bool = True  # whether environments reach the network beyond their loopback, unless a function says
     serve_api: ServeApi | None = None  # serves Lamina's API to an environment on a listener inside its namespace
     max_pids: int = 1024  # processes and threads per environment, as on Lambda
+    # Gives each environment its execution role's credentials (sandbox/credentials.py); None: none.
+    credentials: CredentialIssuer | None = None
+    # Lamina's API as an environment without a network namespace of its own reaches it (an
+    # environment in one reaches it at 127.0.0.1:<Lamina's port> inside it): its AWS_ENDPOINT_URL.
+    api_url: str | None = None
+    sdks: Sdks | None = None  # the AWS SDKs the runtimes carry (runtime/sdk), if installed
 
 
-# Serve Lamina's API as environments see it (api/guard.py) on a listener inside an environment's namespace.
+# Serve Lamina's API as environments see it (api/app.py's ``for_environments``) on a listener inside
+# an environment's namespace.
 ServeApi = Callable[[socket.socket], Awaitable[asyncio.AbstractServer]]
 
 
@@ -100,6 +111,7 @@ class Environment:
         self.ctx = ctx
         self.state = EnvState.STARTING
         self.last_used = time.monotonic()
+        self.retire_at: float | None = None  # time.monotonic() past which it takes no invocation (credentials.py)
         self.init_ms: float | None = None
         self.log_stream = f"{time.strftime('%Y/%m/%d', time.gmtime())}/[{fn.version}]{env_id}"
         self._dir = ctx.work_dir / env_id
@@ -120,6 +132,7 @@ class Environment:
         self._fionread = array.array("i", [0])  # what FIONREAD writes: the bytes waiting in the pipe
         self._netns: Namespace | None = None
         self._api: asyncio.AbstractServer | None = None  # Lamina's API inside its network namespace
+        self._spawn_error_type = rc.ERROR_INVALID_ENTRYPOINT
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -130,6 +143,18 @@ class Environment:
         self._endpoint = RuntimeApiEndpoint(
             max_response_bytes=self.ctx.max_response_bytes, before_result=self._drain_init, on_fetch=self._on_fetch
         )
+        key: AccessKey | None = None
+        if self.ctx.credentials is not None:
+            try:
+                key = await credentials.issue(self.ctx.credentials, self.fn)
+            except ApiError as exc:  # as Lambda words it; the issuer's reason follows
+                self._fail_to_start(f"The role defined for the function cannot be assumed by Lambda. {exc.message}",
+                                    rc.ERROR_UNKNOWN)  # fmt: skip
+                return
+            lifetime = credentials.lifetime(key, datetime.now(timezone.utc))
+            if lifetime is not None:
+                self.retire_at = time.monotonic() + lifetime
+        api_url = self.ctx.api_url
         if self.ctx.protections.namespaces:
             try:
                 runtime_api = await self._enter_network()
@@ -144,6 +169,9 @@ class Environment:
             sandbox = Sandbox(self._uid, self.task_root, keep, template, self.fn.ephemeral_mb, self.opt,
                               netns_fd=self._netns.fd, seccomp=seccomp.program if seccomp else None)  # fmt: skip
             task_root, tmp = SANDBOX_TASK_ROOT, Path("/tmp")  # a private tmpfs inside the sandbox
+            api_url = None
+            if self._netns.api is not None and self.ctx.serve_api is not None:
+                api_url = "http://127.0.0.1:%d" % self._netns.api.getsockname()[1]
         else:
             tmp = self._dir / "tmp"
             tmp.mkdir(parents=True)
@@ -158,6 +186,13 @@ class Environment:
             log_stream=self.log_stream, region=self.ctx.region, tmp_dir=tmp,
             initialization_type=PROVISIONED_CONCURRENCY if self.provisioned else ON_DEMAND,
         )  # fmt: skip
+        for name, value in credentials.variables(key, api_url).items():
+            if name == "AWS_ENDPOINT_URL":
+                env.setdefault(name, value)  # a function may point its SDK elsewhere
+            else:
+                env[name] = value
+        if self.ctx.sdks is not None:
+            env.update(self.ctx.sdks.variables(self.runtime.family, self.fn.runtime))
         if self.ctx.protections.cgroups.bases:
             try:
                 self._cgroup = await self._make_cgroup()
@@ -233,8 +268,9 @@ class Environment:
                 return [str(seen)]
         raise SpawnError("Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]")
 
-    def _fail_to_start(self, message: str) -> None:
+    def _fail_to_start(self, message: str, error_type: str = rc.ERROR_INVALID_ENTRYPOINT) -> None:
         self._spawn_error = message
+        self._spawn_error_type = error_type
         self._emit(message)
         self._exited.set_result(127)
 
@@ -250,7 +286,7 @@ class Environment:
             self.state = EnvState.IDLE
             return None
         if self._spawn_error:
-            failure = RuntimeResult(error_body(rc.ERROR_INVALID_ENTRYPOINT, self._spawn_error), rc.ERROR_INVALID_ENTRYPOINT)
+            failure = RuntimeResult(error_body(self._spawn_error_type, self._spawn_error), self._spawn_error_type)
         elif self._endpoint is not None and self._endpoint.init_error.done():
             failure = self._endpoint.init_error.result()
         elif self._exited.done():
@@ -302,6 +338,8 @@ class Environment:
     ) -> Outcome:
         """Run one invocation; raises ``EnvironmentGone`` if the runtime exited before it took the event."""
         assert self._endpoint is not None
+        if self.retire_at is not None and time.monotonic() >= self.retire_at:
+            self.state = EnvState.DEAD  # its credentials' time is up: a new environment runs it
         if self._exited.done() or self.state is not EnvState.IDLE:
             raise EnvironmentGone(self.id)
         self.state = EnvState.BUSY

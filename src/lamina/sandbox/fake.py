@@ -38,6 +38,7 @@ class FakeEnvironment:
     init_error: str | None = None  # an init failure of this type, instead of becoming ready
     state: EnvState = EnvState.STARTING
     last_used: float = field(default_factory=time.monotonic)
+    retire_at: float | None = None
     invocations: int = 0
     stopped: bool = False
 

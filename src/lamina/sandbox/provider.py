@@ -18,7 +18,8 @@ Contract of an ``ExecutionEnvironment``::
   context; the environment makes of them what its runtime is handed, deadline and trace id
   included) and always returns an ``Outcome``, whatever the function did (crash, timeout, out of
   memory): the function's errors are results. It raises ``EnvironmentGone`` only if the runtime
-  was gone before it took the event (run it elsewhere).
+  was gone before it took the event, or the environment has outlived its credentials
+  (``credentials.py``): run it elsewhere.
 - ``stop`` kills whatever the environment runs and releases all it holds; safe to call twice,
   at any time, in any state.
 """
@@ -79,6 +80,7 @@ class ExecutionEnvironment(Protocol):
 
     state: EnvState
     last_used: float  # time.monotonic() of its last release
+    retire_at: float | None  # time.monotonic() past which it takes no invocation (None: never)
 
     async def start(self) -> None: ...
     async def wait_ready(self) -> RuntimeResult | None: ...

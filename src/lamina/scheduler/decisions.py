@@ -10,11 +10,15 @@ from typing import Iterable, Sequence
 class IdleView:
     env_id: str
     last_used: float
+    retire_at: float | None = None  # past it, the environment serves no more (its credentials' lifetime)
 
 
 def expired(idle: Sequence[IdleView], now: float, keep_alive: float) -> list[str]:
-    """Idle environments unused for longer than ``keep_alive`` seconds."""
-    return [view.env_id for view in idle if now - view.last_used >= keep_alive]
+    """Idle environments unused for longer than ``keep_alive`` seconds, or past their retirement."""
+    return [
+        view.env_id for view in idle
+        if now - view.last_used >= keep_alive or (view.retire_at is not None and now >= view.retire_at)
+    ]  # fmt: skip
 
 
 def admit(in_use: int, limit: int) -> bool:

@@ -378,7 +378,7 @@ class Scheduler:
             await asyncio.sleep(interval)
             now = time.monotonic()
             for key, idle in list(self._idle.items()):
-                views = [IdleView(e.id, e.last_used) for e in idle]
+                views = [IdleView(e.id, e.last_used, e.retire_at) for e in idle]
                 expired = set(decisions.expired(views, now, self._keep_alive))
                 for env in idle:
                     if env.id in expired or env.state is EnvState.DEAD:  # idle too long, or crashed while idle

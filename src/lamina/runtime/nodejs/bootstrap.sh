@@ -2,13 +2,15 @@
 #   sh bootstrap.sh NODE MAJOR
 # NODE is the interpreter, MAJOR the runtime's version (20 for nodejs20.x). Unless the function
 # sets NODE_PATH itself, layers' /opt/nodejs/nodeMAJOR/node_modules and /opt/nodejs/node_modules
-# are on it; V8's heap is sized from the function's memory (a tenth for the young generation).
+# are on it, then the AWS SDK Lamina installed (_LAMINA_SDK_NODE_MODULES, where AWS has
+# /var/runtime/node_modules); V8's heap is sized from the function's memory (a tenth for the
+# young generation).
 node="$1"
 major="$2"
 here="${0%/*}"
 
 if [ -z "${NODE_PATH:-}" ]; then
-    NODE_PATH="/opt/nodejs/node$major/node_modules:/opt/nodejs/node_modules:$here/node_modules:$here:$LAMBDA_TASK_ROOT"
+    NODE_PATH="/opt/nodejs/node$major/node_modules:/opt/nodejs/node_modules:${_LAMINA_SDK_NODE_MODULES:-$here/node_modules}:$here:$LAMBDA_TASK_ROOT"
     export NODE_PATH
 fi
 

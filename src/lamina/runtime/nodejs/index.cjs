@@ -25,7 +25,7 @@
 
 const { FramedRuntimeApiClient } = require('./frames.cjs');
 const { CallbackHandlerDeprecated, toErrorDocument, UnhandledPromiseRejection } = require('./errors.cjs');
-const { loadHandler, streamingOf } = require('./loader.cjs');
+const { loadHandler, streamingOf, useSdk } = require('./loader.cjs');
 const { logError, patchConsole } = require('./logging.cjs');
 const { Runtime } = require('./runtime.cjs');
 const { installAwsLambdaGlobal } = require('./stream.cjs');
@@ -40,7 +40,12 @@ function runtimeMajor() {
   return match ? Number(match[1]) : 0;
 }
 
+// Where Lamina put the AWS SDK (bootstrap.sh has it on NODE_PATH already); not the function's to see.
+const SDK_VARIABLE = '_LAMINA_SDK_NODE_MODULES';
+
 async function main() {
+  useSdk(process.env[SDK_VARIABLE]);
+  delete process.env[SDK_VARIABLE];
   patchConsole();
   const client = new FramedRuntimeApiClient(process.env.AWS_LAMBDA_RUNTIME_API);
   let runtime = null;

@@ -45,8 +45,28 @@ function hasTypeModule(folder) {
   return hasTypeModule(path.resolve(folder, '..'));
 }
 
+// Where the runtime's AWS SDK is (its node_modules), if Lamina installed one: set by index.cjs.
+let sdkNodeModules = null;
+let hooked = false;
+
+function useSdk(nodeModules) {
+  sdkNodeModules = nodeModules || null;
+}
+
+/** Before the first ES module is imported: resolve the SDK for ES modules too (sdk_hooks.mjs). */
+function hookEsmResolution() {
+  if (hooked || sdkNodeModules === null) return;
+  hooked = true;
+  const { register } = require('node:module');
+  if (typeof register !== 'function') return; // Node before 18.19 / 20.6: require() only
+  const parentURL = pathToFileURL(path.dirname(sdkNodeModules) + '/').href;
+  register(pathToFileURL(path.join(__dirname, 'sdk_hooks.mjs')).href, { data: { parentURL } });
+}
+
 async function importFile(file) {
-  return existsSync(file) ? import(pathToFileURL(file).href) : undefined;
+  if (!existsSync(file)) return undefined;
+  hookEsmResolution();
+  return import(pathToFileURL(file).href);
 }
 
 function requireFile(require, file) {
@@ -109,4 +129,4 @@ function streamingOf(handler) {
   return { streaming: true, highWaterMark: Number.isNaN(highWaterMark) ? undefined : highWaterMark };
 }
 
-module.exports = { HANDLER_STREAMING, HANDLER_HIGHWATERMARK, STREAM_RESPONSE, loadHandler, streamingOf };
+module.exports = { HANDLER_STREAMING, HANDLER_HIGHWATERMARK, STREAM_RESPONSE, loadHandler, streamingOf, useSdk };

@@ -1017,10 +1017,43 @@ def _flush():
 # Init and the invocation loop.
 
 
+def _standard_paths():
+    """The entries of ``sys.path`` that are the standard library (its zip, its directory,
+    lib-dynload): computed once, in the fork server. Everything else the host's interpreter would
+    add (its site-packages, dist-packages, the user's site, .pth additions) is left out, so that a
+    function imports only what it brings, its layers and the runtime's SDK, as on AWS."""
+    import sysconfig
+
+    roots = []
+    for name in ("stdlib", "platstdlib"):
+        path = sysconfig.get_path(name)
+        if path:
+            roots.append(os.path.realpath(path))
+    kept = []
+    for entry in sys.path:
+        if not entry or "site-packages" in entry or "dist-packages" in entry:
+            continue
+        real = os.path.realpath(entry)
+        if entry.endswith(".zip") or any(real == root or real.startswith(root + os.sep) for root in roots):
+            kept.append(entry)
+    return kept
+
+
+_STANDARD_PATHS = _standard_paths()
+# Where Lamina tells the runtime its SDK (boto3) is; read and removed before the function's code runs.
+_SDK_VARIABLE = "_LAMINA_SDK_PYTHON"
+
+
 def _setup_sys_path(task_root):
+    """As AWS orders it: the code, the layers, the runtime's SDK, then the standard library (and
+    whatever the function's own PYTHONPATH names, after its code and layers)."""
     version = "python{}.{}".format(sys.version_info[0], sys.version_info[1])
     front = [task_root, "/opt/python/lib/" + version + "/site-packages", "/opt/python"]
-    sys.path[:] = front + [p for p in sys.path if p not in front]
+    extra = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    sdk = os.environ.pop(_SDK_VARIABLE, "")
+    paths = front + extra + ([sdk] if sdk else []) + _STANDARD_PATHS
+    sys.path[:] = list(dict.fromkeys(paths))
+    importlib.invalidate_caches()
 
 
 def get_handler(handler):
