@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -210,3 +212,26 @@ def test_a_restart_keeps_every_cell_and_its_resources(make_server: Any, tmp_path
         made[ACCOUNT_B, "eu-west-2"]["FunctionArn"])  # fmt: skip
     urls = client("sqs", second.endpoint, ACCOUNT_B, "eu-west-2").list_queues()["QueueUrls"]
     assert [u.rsplit("/", 2)[1:] for u in urls] == [[ACCOUNT_B, "kept"]]
+
+
+CALLER = """import boto3
+
+def handler(event, context):
+    # The SDK as on Lambda: the role's credentials, AWS_REGION and AWS_ENDPOINT_URL from the environment.
+    return {"queues": boto3.client("sqs").list_queues().get("QueueUrls", []),
+            "functions": [f["FunctionArn"] for f in boto3.client("lambda").list_functions()["Functions"]]}
+"""
+
+
+def test_a_functions_own_requests_go_to_its_cell(server: LaminaProcess) -> None:
+    subprocess.run([sys.executable, "-m", "lamina.runtime.sdk.install"], check=True, timeout=600)
+    b_role = role(server.endpoint, ACCOUNT_B)
+    client("iam", server.endpoint, ACCOUNT_B).put_role_policy(RoleName="fn-role", PolicyName="read", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["sqs:ListQueues", "lambda:ListFunctions"],
+                                                 "Resource": "*"}]}))  # fmt: skip
+    queue = client("sqs", server.endpoint, ACCOUNT_B, "ap-south-1").create_queue(QueueName="b-south")["QueueUrl"]
+    lam = client("lambda", server.endpoint, ACCOUNT_B, "ap-south-1")
+    made = lam.create_function(FunctionName="caller", Runtime="python3.11", Role=b_role, Handler="app.handler",
+                               Timeout=30, Code={"ZipFile": make_zip({"app.py": CALLER})})  # fmt: skip
+    lam.get_waiter("function_active_v2").wait(FunctionName="caller", WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    assert invoked(lam, "caller") == {"queues": [queue], "functions": [made["FunctionArn"]]}
