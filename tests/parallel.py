@@ -68,6 +68,7 @@ TIMES: dict[str, float] = {
     "tests/integration/test_isolation.py": 42,
     "tests/integration/test_function_credentials.py": 30,
     "tests/integration/test_function_sdk.py": 25,
+    "tests/integration/test_accounts.py": 40,
     "tests/integration/test_queues_doc.py": 42,
     "tests/integration/test_queues_durable.py": 40,
     "tests/integration/test_rabbitmq_doc.py": 41,
