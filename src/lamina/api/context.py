@@ -87,7 +87,10 @@ class Services:
 class CellLookup(Protocol):
     """The server's cells (lamina.cells.registry.Cells), as requests find theirs."""
 
-    regions: Container[str]  # the regions a request may be signed for
+    @property
+    def regions(self) -> Container[str]:
+        """The regions a request may be signed for."""
+        ...
 
     def started(self, account_id: str, region: str) -> Services | None:
         """The services of a started cell, or None."""
@@ -115,7 +118,10 @@ class OneCell:
 
     def __init__(self, svc: Services) -> None:
         self._svc = svc
-        self.regions: Container[str] = frozenset({svc.settings.region}) if hasattr(svc, "settings") else frozenset()
+
+    @property
+    def regions(self) -> Container[str]:
+        return frozenset({self._svc.settings.region})
 
     def started(self, account_id: str, region: str) -> Services | None:
         s = self._svc.settings
