@@ -14,6 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from tests.conftest import LaminaProcess, deploy
 from tests.netns import RemoteHost
+from tests.roles import make_role
 from tests.integration.test_async import FAST, fast_arn, lines, queue, wait_until
 
 MB = 1024 * 1024
@@ -32,21 +33,21 @@ def handler(event, context):
     return {"ok": True}
 """
 
-# Sends events from inside a function, through the API address it is given, as function code can
-# (Lamina's address is, inside an environment, its own listener of Lamina's API: it may invoke).
+# Sends events from inside a function with boto3, as function code does: with its role's
+# credentials, to Lamina's API as the environment reaches it (AWS_ENDPOINT_URL).
 SENDER = """
-import json, urllib.error, urllib.request
+import json, boto3, botocore.config
+from botocore.exceptions import ClientError
+client = boto3.client("lambda", config=botocore.config.Config(retries={"mode": "standard", "total_max_attempts": 1},
+                                                                 read_timeout=60))
 def handler(event, context):
-    url = f"{event['api']}/2015-03-31/functions/{event['target']}/invocations"
     body = json.dumps({"pad": "x" * event["size"]}).encode()
     statuses = []
     for _ in range(event["count"]):
-        request = urllib.request.Request(url, data=body, method="POST", headers={"X-Amz-Invocation-Type": "Event"})
         try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                statuses.append(response.status)
-        except urllib.error.HTTPError as exc:
-            statuses.append(exc.code)
+            statuses.append(client.invoke(FunctionName=event["target"], InvocationType="Event", Payload=body)["StatusCode"])
+        except ClientError as exc:
+            statuses.append(exc.response["ResponseMetadata"]["HTTPStatusCode"])
     return statuses
 """
 
@@ -88,7 +89,7 @@ def rss_kb(pid: int) -> int:
 
 
 def send_from_function(server: LaminaProcess, target: str, count: int, size: int) -> list[int]:
-    event = {"api": server.endpoint, "target": target, "count": count, "size": size}
+    event = {"target": target, "count": count, "size": size}
     response = server.client().invoke(FunctionName="backlog-sender", Payload=json.dumps(event))
     assert "FunctionError" not in response
     return list(json.loads(response["Payload"].read()))
@@ -99,7 +100,9 @@ def test_a_backlog_of_large_events_waits_on_disk_not_in_memory(make_server: Any)
     server = make_server(**FAST)
     client = server.client()
     assert server.proc is not None
-    deploy(client, "backlog-sender", SENDER, Timeout=300, MemorySize=256)
+    invoker = make_role(server.endpoint, "backlog-sender", [{"Effect": "Allow", "Action": "lambda:InvokeFunction",
+                                                              "Resource": "*"}])  # fmt: skip
+    deploy(client, "backlog-sender", SENDER, Timeout=300, MemorySize=256, role=invoker)
     deploy(client, "backlog-sink", GATED)
     deploy(client, "backlog-held", GATED, Timeout=300)
     client.put_function_concurrency(FunctionName="backlog-held", ReservedConcurrentExecutions=1)

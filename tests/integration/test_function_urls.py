@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import deploy, lambda_client
 from tests.integration.test_clients import aws_cli
+from tests.roles import make_role
 from tests import signing
 
 AWS_EVENTS = Path(__file__).resolve().parent.parent / "data" / "aws_events"
@@ -411,7 +412,8 @@ def test_aws_iam_urls_take_signed_requests_only(make_server: Any, fn_name: str) 
 
     client = boto3.client("lambda", endpoint_url=server.endpoint, region_name="us-east-1",
                           aws_access_key_id="AKIDLAMINATEST00", aws_secret_access_key="s3cr3t")  # fmt: skip
-    deploy(client, fn_name, APP)
+    role = make_role(server.endpoint, f"url-{fn_name}"[:64], [], key="AKIDLAMINATEST00", secret="s3cr3t")
+    deploy(client, fn_name, APP, role=role)  # with keys configured, a function's role must exist
     url = client.create_function_url_config(FunctionName=fn_name, AuthType="AWS_IAM")["FunctionUrl"]
     url_id, _ = url_parts(url)
     body = b'{"signed": true}'

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from tests.conftest import LaminaProcess, deploy
 from tests.functions import wait_for_logs, wait_until
 from tests.mapping_helpers import make_queue, sqs_client, state_of
+from tests.roles import make_role
 from tests.streams import PRINTER, log_table_rows, make_db, printed, records_of, stream_mapping, write
 from tests import signing
 
@@ -310,18 +311,14 @@ def test_a_function_written_with_powertools_dynamodb_classes_runs_unchanged(
 
 # Sends what it got to a FIFO queue through Lamina's API (committed before SendMessage answers, so a
 # batch the stream confirmed is never missing from it): [[sequence, id, n], ...] in delivery order.
-RELAY = """import json, os, time, urllib.request, uuid
+RELAY = """import json, os, time, uuid, boto3
+sqs = boto3.client("sqs")  # with the role's credentials, at Lamina's API (AWS_ENDPOINT_URL)
 def handler(event, context):
     time.sleep(float(os.environ.get("PAUSE", "0")))
     got = [[int(r["dynamodb"]["SequenceNumber"]), int(r["dynamodb"]["Keys"]["id"]["N"]),
             int(r["dynamodb"]["NewImage"]["n"]["N"])] for r in event["Records"]]
-    body = {"QueueUrl": os.environ["QUEUE_URL"], "MessageBody": json.dumps(got), "MessageGroupId": "g",
-            "MessageDeduplicationId": str(uuid.uuid4())}
-    request = urllib.request.Request("http://127.0.0.1:%s/" % os.environ["PORT"], data=json.dumps(body).encode(),
-                                     headers={"X-Amz-Target": "AmazonSQS.SendMessage",
-                                              "Content-Type": "application/x-amz-json-1.0"})
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        answer.read()
+    sqs.send_message(QueueUrl=os.environ["QUEUE_URL"], MessageBody=json.dumps(got), MessageGroupId="g",
+                     MessageDeduplicationId=str(uuid.uuid4()))
 """
 KEYS, VERSIONS = 2000, 10  # 20,000 row changes
 
@@ -341,11 +338,11 @@ def test_twenty_thousand_changes_arrive_in_order_none_lost_across_a_kill_9(
 ) -> None:
     server = make_server()
     client = server.client()
-    port = server.endpoint.rsplit(":", 1)[1]
     sqs = sqs_client(server.endpoint)
-    url, _ = make_queue(sqs, "relay.fifo", FifoQueue="true")
-    deploy(client, "relay", RELAY, Environment={"Variables": {"QUEUE_URL": url, "PORT": port, "PAUSE": "0.5"}},
-           Timeout=60)  # fmt: skip
+    url, arn = make_queue(sqs, "relay.fifo", FifoQueue="true")
+    role = make_role(server.endpoint, "relay", [{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": arn}])
+    deploy(client, "relay", RELAY, Environment={"Variables": {"QUEUE_URL": url, "PAUSE": "0.5"}}, Timeout=60,
+           role=role)  # fmt: skip
     db = make_db(tmp_path / "app.db", wal=True)
     stream_mapping(client, "relay", db, BatchSize=1000)
     delivered: list[list[int]] = []
