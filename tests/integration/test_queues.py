@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 
 from lamina.queues.messages import MessageAttribute, md5_of_attributes
 from tests.conftest import LaminaProcess, deploy, make_zip
+from tests.roles import make_role
 from tests import signing
 
 VENV_BIN = Path(sys.executable).parent
@@ -599,15 +600,9 @@ def test_a_function_sends_to_a_queue_as_its_role_allows_and_no_more(
     lamina: LaminaProcess, client: Any, sqs: Any, fn_name: str, qname: str
 ) -> None:
     url = sqs.create_queue(QueueName=qname)["QueueUrl"]
-    iam = boto3.client("iam", endpoint_url=lamina.endpoint, region_name="us-east-1", aws_access_key_id="test",
-                       aws_secret_access_key="test")  # fmt: skip
-    role_name = f"sender-{fn_name}"[:64]
-    role = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-                                                "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]  # fmt: skip
-    iam.put_role_policy(RoleName=role_name, PolicyName="send", PolicyDocument=json.dumps({"Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": ["sqs:GetQueueUrl", "sqs:SendMessage"],
-                       "Resource": f"arn:aws:sqs:us-east-1:{ACCOUNT}:{qname}"}]}))  # fmt: skip
+    role = make_role(lamina.endpoint, f"sender-{fn_name}"[:64], [
+        {"Effect": "Allow", "Action": ["sqs:GetQueueUrl", "sqs:SendMessage"],
+         "Resource": f"arn:aws:sqs:us-east-1:{ACCOUNT}:{qname}"}])  # fmt: skip
     client.create_function(FunctionName=fn_name, Runtime="python3.11", Role=role, Handler="app.handler",
                            Code={"ZipFile": make_zip({"app.py": SENDER})}, Timeout=30)  # fmt: skip
     client.get_waiter("function_active_v2").wait(FunctionName=fn_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
@@ -651,8 +646,6 @@ def test_a_request_sent_to_the_queue_s_own_url_names_the_queue(lamina: LaminaPro
 def test_a_record_for_a_queue_created_later_waits_in_the_outbox_until_then(
     lamina: LaminaProcess, client: Any, sqs: Any, fn_name: str, qname: str
 ) -> None:
-    import urllib.request
-
     queue_arn = f"arn:aws:sqs:us-east-1:{ACCOUNT}:{qname}"
     deploy(client, fn_name, FAILING)
     client.put_function_event_invoke_config(

@@ -7,10 +7,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
-
 from tests.conftest import LaminaProcess, make_zip
 from tests.objects import bucket_name, s3_client
+from tests.roles import make_role
 
 HANDLER = r'''
 import boto3
@@ -44,15 +43,9 @@ def test_a_function_reads_and_writes_objects_but_does_not_administer_buckets(
     bucket = bucket_name("fn")
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="in.txt", Body=b"from outside")
-    iam = boto3.client("iam", endpoint_url=lamina.endpoint, region_name="us-east-1", aws_access_key_id="test",
-                       aws_secret_access_key="test")  # fmt: skip
-    role = iam.create_role(RoleName=f"objects-{fn_name}"[:64], AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-                                                "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]  # fmt: skip
-    iam.put_role_policy(RoleName=f"objects-{fn_name}"[:64], PolicyName="objects", PolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": f"arn:aws:s3:::{bucket}/*"},
-            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}"}]}))  # fmt: skip
+    role = make_role(lamina.endpoint, f"objects-{fn_name}"[:64], [
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": f"arn:aws:s3:::{bucket}/*"},
+        {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}"}])  # fmt: skip
     client.create_function(FunctionName=fn_name, Runtime="python3.11", Role=role, Handler="app.handler",
                            Code={"ZipFile": make_zip({"app.py": HANDLER})}, Timeout=30, MemorySize=256)  # fmt: skip
     client.get_waiter("function_active_v2").wait(FunctionName=fn_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})

@@ -26,6 +26,7 @@ from botocore.exceptions import ClientError
 from lamina.identity.signing import Credentials, presign, sign
 from tests import signing
 from tests.conftest import LaminaProcess, deploy
+from tests.roles import make_role
 
 VENV_BIN = Path(sys.executable).parent
 ACCOUNT = "123456789012"
@@ -233,10 +234,7 @@ def test_start_up_is_refused_off_loopback_without_keys(tmp_path: Path) -> None:
 def test_aws_iam_function_urls_verify_against_the_configured_keys(keyed: LaminaProcess, fn_name: str) -> None:
     lam = client("lambda", keyed.endpoint, *ROOT_A)
     # Outside the development mode a function's role must exist in its account and trust Lambda.
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                     "Principal": {"Service": "lambda.amazonaws.com"}}]}  # fmt: skip
-    iam = client("iam", keyed.endpoint, *ROOT_A)
-    role = iam.create_role(RoleName="url-fn", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    role = make_role(keyed.endpoint, "url-fn", [], key=ROOT_A[0], secret=ROOT_A[1])
     deploy(lam, fn_name, "def handler(event, context):\n    return event['requestContext']['authorizer']['iam']['userArn']\n",
            role=role)
     url_id = lam.create_function_url_config(FunctionName=fn_name, AuthType="AWS_IAM")["FunctionUrl"].split("//")[1].split(".")[0]

@@ -17,13 +17,13 @@ import threading
 from collections.abc import Iterator
 from typing import Any, Callable
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import LaminaProcess, deploy, lambda_client, make_zip
 from tests.functions import invoke
 from tests.netns import RemoteHost
+from tests.roles import make_role
 
 ATTACKER = r'''
 import json, os, socket, stat, urllib.error, urllib.request
@@ -189,15 +189,6 @@ def attack(client: Any, name: str, kind: str, **event: Any) -> Any:
     return body
 
 
-TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})  # fmt: skip
-
-
-def aws(server: LaminaProcess, service: str) -> Any:
-    return boto3.client(service, endpoint_url=server.endpoint, region_name="us-east-1", aws_access_key_id="test",
-                        aws_secret_access_key="test")  # fmt: skip
-
-
 def port_of(server: LaminaProcess) -> int:
     return int(server.endpoint.rsplit(":", 1)[1])
 
@@ -254,11 +245,8 @@ def test_a_role_that_allows_it_reads_another_functions_variables_and_invokes_it(
 ) -> None:
     client, _, victim = functions
     victim_arn = client.get_function_configuration(FunctionName=victim)["FunctionArn"]
-    iam = aws(lamina, "iam")
-    role = iam.create_role(RoleName=f"reader-{fn_name}"[:64], AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
-    iam.put_role_policy(RoleName=f"reader-{fn_name}"[:64], PolicyName="read", PolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": ["lambda:GetFunction", "lambda:InvokeFunction"], "Resource": victim_arn}]}))
+    role = make_role(lamina.endpoint, f"reader-{fn_name}"[:64], [
+        {"Effect": "Allow", "Action": ["lambda:GetFunction", "lambda:InvokeFunction"], "Resource": victim_arn}])
     client.create_function(FunctionName=fn_name, Runtime="python3.11", Role=role, Handler="app.handler",
                            Code={"ZipFile": make_zip({"app.py": ATTACKER})}, Timeout=60, MemorySize=256)
     client.get_waiter("function_active_v2").wait(FunctionName=fn_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
