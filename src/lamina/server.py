@@ -66,6 +66,9 @@ class Server:
         self.port = 0
         self._parts = Parts()  # what has started, stopped in reverse order (lamina.lifecycle)
         self._environments_runner: web.AppRunner | None = None  # the API as environments see it
+        # Set once that API is up: the default cell starts (its provisioned environments with it)
+        # before the application that names it is built, and environments wait for their API.
+        self._environments_up = asyncio.Event()
         self._svc: Services | None = None  # the default cell's
         self._cells: Cells | None = None
         self._drain_deadline: float | None = None
@@ -153,6 +156,7 @@ class Server:
         self._environments_runner = self._app_runner(build_app(svc, for_environments=True, cells=cells))
         await self._environments_runner.setup()
         parts.started("the API as environments see it", self._environments_runner.cleanup)
+        self._environments_up.set()
         # Set up now, served last: stopped after the invocations it answers have drained.
         runner = self._app_runner(build_app(svc, cells=cells), lent=host.front_door is not None)
         await runner.setup()
@@ -187,7 +191,9 @@ class Server:
 
     async def _serve_environment(self, listener: socket.socket) -> asyncio.AbstractServer:
         """Serve the API as environments see it (``build_app(for_environments=True)``) on ``listener``,
-        inside an environment's namespace."""
+        inside an environment's namespace (once it is up: an environment started with the default
+        cell waits for it)."""
+        await self._environments_up.wait()
         runner = self._environments_runner
         if runner is None or runner.server is None:
             raise OSError("Lamina's API is not up yet")
