@@ -158,6 +158,23 @@ async def invoke_refusal(svc: Services, caller: Caller, function: str, qualifier
     return AccessDenied(denial.message(principal.arn, op.action, resource, decision, same))
 
 
+async def url_allowed(svc: Services, caller: Caller, function: str, qualifier: str | None) -> bool:
+    """Whether ``caller`` (its signature verified) may invoke an ``AWS_IAM`` function URL of
+    ``function`` in ``svc``'s cell (``qualifier``: the URL's alias; None for $LATEST):
+    ``lambda:InvokeFunctionUrl`` with ``lambda:FunctionUrlAuthType`` AWS_IAM, as AWS decides it.
+    In the caller's account its identity policies or the function's policy suffice; another
+    account's caller needs the function's policy; the root of the function's account is allowed."""
+    if svc.iam is None:
+        return True
+    s = svc.settings
+    op = lambda_api.function_url_operation(function, qualifier, "AWS_IAM", s.region, s.account_id)
+    principal = caller.principal
+    if principal.kind is PrincipalKind.ROOT and resource_account(op.resources[0], "") == principal.account_id:
+        return True
+    decision, _ = await decide_operation(svc.iam, function_policies(svc), caller, op, datetime.now(timezone.utc))
+    return decision.allowed
+
+
 def refusal(request: web.Request, op: Operation, message: str, request_id: str) -> web.Response:
     """AccessDenied in the shape of the service ``op`` belongs to."""
     if op.wire is Wire.S3:

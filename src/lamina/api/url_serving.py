@@ -12,7 +12,9 @@ path comes first, whatever else the request names). What a request goes through,
 1. the URL, by url-id: unknown (or deleted) → 403 ``{"Message": null}``, as AWS answers;
 2. a CORS preflight, when the URL has ``Cors``: answered here, without invoking;
 3. ``AWS_IAM``: the SigV4 signature (``lamina.identity.sigv4``, against the same keys as every
-   other request) → 403 ``{"Message": "Forbidden"}``;
+   other request), then the caller's permission to ``lambda:InvokeFunctionUrl`` with
+   ``lambda:FunctionUrlAuthType`` AWS_IAM (``authorization.url_allowed``: identity policies, the
+   function's resource policy, as AWS decides it) → 403 ``{"Message": "Forbidden"}``;
 4. the payload-2.0 event (``lamina.urls.events``), invoked through the same ``Invoker`` as the
    Invoke API (its limits, throttling, logs and billing); the request id is the event's
    ``requestContext.requestId``;
@@ -39,6 +41,7 @@ from multidict import CIMultiDict
 
 from lamina import ids, jsonbody
 from lamina.api.authentication import KEY_RING
+from lamina.api.authorization import url_allowed
 from lamina.api.context import CELLS, CellLookup, Services
 from lamina.api.errors import Handler, RequestTimeout
 from lamina.errors import ApiError, RequestTooLarge, ResourceNotFound, ServiceError, TooManyRequests
@@ -150,6 +153,11 @@ class UrlServing:
                              region=s.region, accounts=None, now=now, service="lambda")  # fmt: skip
             if isinstance(verdict, Refusal):
                 log.info("function URL %s refused a request: %s", url.url_id, verdict.detail)
+                return FORBIDDEN
+            qualifier = None if url.qualifier == LATEST else url.qualifier
+            if not await url_allowed(svc, verdict, url.function, qualifier):
+                log.info("function URL %s refused %s: not allowed lambda:InvokeFunctionUrl", url.url_id,
+                         verdict.principal.arn)  # fmt: skip
                 return FORBIDDEN
             key = verdict.key
             caller = Caller(access_key=key.access_key_id, account_id=verdict.account_id,
