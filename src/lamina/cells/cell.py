@@ -42,6 +42,7 @@ from lamina.gateway.rest.service import RestApiService
 from lamina.gateway.rest.serving import RestEndpoints
 from lamina.cells.host import Host
 from lamina.iam.roles import ExecutionRoles
+from lamina.iam.source_roles import SourceRoles
 from lamina.iam.triggers import TriggerPermissions
 from lamina.invoke.queue import AsyncQueue
 from lamina.invoke.resolver import Resolver
@@ -170,6 +171,8 @@ class Cell:
         queues = Queues(store, s, base_url=f"http://localhost:{host.port}")
         await queues.load()
         mappings = MappingService(store, functions, concurrency, invoker, queues, s)
+        if host.iam is not None:  # an SQS source's function role must allow reading the queue
+            mappings.check_queue_roles_with(SourceRoles(host.iam, s.development_mode).check_sqs)
         changes.subscribe(mappings.follow)  # a deleted function's mappings say so
         await mappings.load()
         events = EventBridge(store, invoker, s, timers, queues)

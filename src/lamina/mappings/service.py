@@ -19,7 +19,7 @@ import logging
 import time
 import uuid as uuids
 from dataclasses import replace
-from typing import Mapping
+from typing import Callable, Mapping
 
 from lamina.control.changes import Change, FunctionDeleted
 from lamina.control.concurrency import ConcurrencyService
@@ -49,6 +49,8 @@ from lamina.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 Body = Mapping[str, object]
+# Whether a function's execution role may read a queue: (role ARN, queue ARN); raises if not (iam/source_roles.py).
+QueueRoleCheck = Callable[[str, str], None]
 LIST_DEFAULT, LIST_MAX = 100, 10_000
 INSTALL_SECONDS = 5  # what CreateEventSourceMapping waits for a table stream's database
 
@@ -71,7 +73,13 @@ class MappingService:
         self._unsaved: set[str] = set()  # mappings whose LastProcessingResult changed since written
         self._results_changed = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
+        self._check_queue_role: QueueRoleCheck | None = None  # IAM's (check_queue_roles_with)
         self._streams = StreamHost(self._mappings.get, self._changed, settings, invoker, store, functions, queues)
+
+    def check_queue_roles_with(self, check: QueueRoleCheck) -> None:
+        """Have ``check`` approve the function's execution role for an SQS source at
+        CreateEventSourceMapping and at an UpdateEventSourceMapping that changes the function."""
+        self._check_queue_role = check
 
     async def load(self) -> None:
         for resource in await self._store.list_resources(KIND):
@@ -267,6 +275,10 @@ class MappingService:
             raise InvalidParameterValue("Function does not exist") from None
         return name, qualifier, self._settings.function_arn(name, qualifier)
 
+    def _check_role(self, name: str, qualifier: str | None, queue_arn: str) -> None:
+        if self._check_queue_role is not None:
+            self._check_queue_role(self._functions.resolve(name, qualifier).role, queue_arn)
+
     def _fifo(self, arn: str) -> bool:
         queue = self._queues.get(arn) if self._queues is not None else None
         if queue is None:
@@ -295,6 +307,7 @@ class MappingService:
             name, qualifier, function_arn = self._function(request.function_name)
             if self._fifo(request.source_arn):
                 validation.check_fifo(batch_size=batch_size, batching_window=window)
+            self._check_role(name, qualifier, request.source_arn)
         async with self._lock:
             for other in self._mappings.values():
                 if other.source_arn == request.source_arn and other.function_arn == function_arn \
@@ -428,6 +441,8 @@ class MappingService:
             name, qualifier, function_arn = mapping.function, mapping.qualifier, mapping.function_arn
             if request.function_name is not None:
                 name, qualifier, function_arn = self._function(request.function_name)
+                if mapping.kind is SourceKind.SQS:
+                    self._check_role(name, qualifier, mapping.source_arn)
             queue = self._queues.get(mapping.source_arn) if self._queues is not None else None
             if queue is not None and queue.fifo:
                 validation.check_fifo(batch_size=batch_size, batching_window=window)
