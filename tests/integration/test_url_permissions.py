@@ -123,3 +123,24 @@ def test_the_functions_policy_lets_callers_in(served: tuple[Any, str, str, str])
                        Principal="*", FunctionUrlAuthType="NONE")  # fmt: skip
     assert call(guarded, friend, friend_secret) == FORBIDDEN
     assert call(guarded, OTHER_ROOT, OTHER_SECRET) == FORBIDDEN
+
+
+def test_an_alias_urls_permission_names_the_alias(served: tuple[Any, str, str, str]) -> None:
+    server, _, _, arn = served
+    iam, lam = client(server.endpoint, "iam"), client(server.endpoint, "lambda")
+    version = lam.publish_version(FunctionName="guarded")["Version"]
+    lam.create_alias(FunctionName="guarded", Name="live", FunctionVersion=version)
+    url = lam.create_function_url_config(FunctionName="guarded", Qualifier="live", AuthType="AWS_IAM")["FunctionUrl"]
+    live = f"{server.endpoint}/lamina/v1/urls/{url.split('//', 1)[1].split('.', 1)[0]}/"
+    action = "lambda:InvokeFunctionUrl"
+    _, unqualified, unqualified_secret = user(iam, "unqualified", [
+        {"Effect": "Allow", "Action": action, "Resource": arn}])  # fmt: skip
+    _, aliased, aliased_secret = user(iam, "aliased", [
+        {"Effect": "Allow", "Action": action, "Resource": f"{arn}:live"}])  # fmt: skip
+    friend_arn, friend, friend_secret = user(iam, "friend", [])
+    assert call(live, aliased, aliased_secret) == (200, "ran")
+    assert call(live, unqualified, unqualified_secret) == FORBIDDEN  # the function's ARN is not its alias's
+    assert call(live, friend, friend_secret) == FORBIDDEN
+    lam.add_permission(FunctionName="guarded", Qualifier="live", StatementId="friend", Action=action,
+                       Principal=friend_arn, FunctionUrlAuthType="AWS_IAM")  # fmt: skip
+    assert call(live, friend, friend_secret) == (200, "ran")  # the alias's own policy
