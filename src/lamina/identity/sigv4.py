@@ -25,12 +25,14 @@ import enum
 import functools
 import hashlib
 import hmac
+import queue
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Container, Iterable, Sequence
 from urllib.parse import unquote
 
+import _awscrt  # type: ignore[import-not-found]  # awscrt's C binding (no stubs): see _signature
 from awscrt import auth, http
 
 from lamina.identity.principals import AccessKey, Caller, KeyRing
@@ -45,10 +47,12 @@ UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 STREAMING = frozenset({"STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
                        "STREAMING-UNSIGNED-PAYLOAD-TRAILER"})  # fmt: skip
 AMZ_DATE = "%Y%m%dT%H%M%SZ"
-_AUTHORIZATION = re.compile(
-    r"AWS4-HMAC-SHA256\s+Credential=(?P<credential>[^,\s]+)\s*,\s*SignedHeaders=(?P<signed>[^,\s]+)\s*,\s*"
-    r"Signature=(?P<signature>[0-9a-f]{64})\s*"
+# The Authorization header before its last comma (what stays the same from one request of a client
+# to the next), and after it (the signature).
+_AUTHORIZATION_SCOPE = re.compile(
+    r"AWS4-HMAC-SHA256\s+Credential=(?P<credential>[^,\s]+)\s*,\s*SignedHeaders=(?P<signed>[^,\s]+)\s*"
 )
+_SIGNATURE_PREFIX = "Signature="
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _AMZ_DATE = re.compile(r"[0-9]{8}T[0-9]{6}Z")
 _SIGNED_HEADERS = re.compile(r"[a-z0-9!#$%&'*+.^_`|~-]+(?:;[a-z0-9!#$%&'*+.^_`|~-]+)*")
@@ -105,10 +109,12 @@ class SignedRequest:
     by_name: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        found: dict[str, str] = {}
-        for name, value in self.headers:
-            key = name.lower()
-            found[key] = f"{found[key]},{value}" if key in found else value
+        found = {name.lower(): value for name, value in self.headers}
+        if len(found) != len(self.headers):  # a repeated header: its values joined, in order
+            found = {}
+            for name, value in self.headers:
+                key = name.lower()
+                found[key] = f"{found[key]},{value}" if key in found else value
         object.__setattr__(self, "by_name", found)
 
     def header(self, name: str) -> str | None:
@@ -126,6 +132,7 @@ class _Parts:
     region: str
     service: str
     signed_headers: tuple[str, ...]
+    signed: str  # the signed headers as sent: ";"-separated
     signature: str
     amz_date: str
     token: str | None
@@ -197,8 +204,10 @@ def _named(region: str | Container[str]) -> str:
     return region if isinstance(region, str) else "a region served here"
 
 
+@functools.lru_cache(maxsize=64)
 def _amz_date(text: str) -> datetime | None:
-    """``20240101T120000Z`` as a datetime (UTC); None if it is not one. (strptime costs 30 µs.)"""
+    """``20240101T120000Z`` as a datetime (UTC); None if it is not one. (strptime costs 30 µs.)
+    Parsed once per distinct text: many requests are signed in the same second."""
     if len(text) != 16 or _AMZ_DATE.fullmatch(text) is None:
         return None
     try:
@@ -210,13 +219,17 @@ def _amz_date(text: str) -> datetime | None:
 def _parts(req: SignedRequest) -> _Parts | Refusal:
     authorization = req.header("authorization")
     if authorization is not None:
-        match = _AUTHORIZATION.fullmatch(authorization.strip())
-        if match is None:
+        # AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=<64 hex digits>
+        head, _, tail = authorization.strip().rpartition(",")
+        signature = tail.lstrip()
+        scope = _authorization_scope(head)
+        if (scope is None or not signature.startswith(_SIGNATURE_PREFIX)
+                or _SHA256.fullmatch(signature, len(_SIGNATURE_PREFIX)) is None):  # fmt: skip
             return Refusal(Failure.INCOMPLETE, "the Authorization header is not an AWS4-HMAC-SHA256 signature")
         amz_date = req.header("x-amz-date")
         if amz_date is None:
             return Refusal(Failure.INCOMPLETE, "no X-Amz-Date header")
-        return _made(False, match["credential"], match["signed"], match["signature"], amz_date,
+        return _made(False, scope[0], scope[1], signature[len(_SIGNATURE_PREFIX) :], amz_date,
                      req.header("x-amz-security-token"), None)  # fmt: skip
     query = _query(req.query)
     if "x-amz-signature" not in query and "x-amz-algorithm" not in query:
@@ -230,15 +243,35 @@ def _parts(req: SignedRequest) -> _Parts | Refusal:
                  query["x-amz-date"], query.get("x-amz-security-token"), query["x-amz-expires"])  # fmt: skip
 
 
-def _made(presigned: bool, credential: str, signed: str, signature: str, amz_date: str, token: str | None,
-          expires: str | None) -> _Parts | Refusal:  # fmt: skip
+@functools.lru_cache(maxsize=256)
+def _authorization_scope(head: str) -> tuple[str, str] | None:
+    """(credential, signed headers) of an Authorization header's part before the signature, or None
+    if it is not ``AWS4-HMAC-SHA256 Credential=..., SignedHeaders=...``. Read once per distinct
+    text: a client sends the same one with every request (only the signature differs)."""
+    match = _AUTHORIZATION_SCOPE.fullmatch(head)
+    return None if match is None else (match["credential"], match["signed"])
+
+
+@functools.lru_cache(maxsize=256)
+def _scope(credential: str, signed: str) -> tuple[tuple[str, str, str, str], tuple[str, ...]] | Refusal:
+    """A credential's (key, day, region, service) and the signed headers' names, checked; read
+    once per distinct pair (a parse of what the client sent: no verdict on a signature)."""
     scope = credential.split("/")
     if len(scope) != 5 or scope[4] != "aws4_request" or not all(scope):
         return Refusal(Failure.INCOMPLETE, "the credential scope is not KEY/DAY/REGION/SERVICE/aws4_request")
     names = tuple(signed.split(";"))
     if "host" not in names or _SIGNED_HEADERS.fullmatch(signed) is None:
         return Refusal(Failure.INCOMPLETE, "SignedHeaders must name host, in lower case", scope[0])
-    return _Parts(presigned, scope[0], scope[1], scope[2], scope[3], names, signature, amz_date.strip(), token,
+    return (scope[0], scope[1], scope[2], scope[3]), names
+
+
+def _made(presigned: bool, credential: str, signed: str, signature: str, amz_date: str, token: str | None,
+          expires: str | None) -> _Parts | Refusal:  # fmt: skip
+    read = _scope(credential, signed)
+    if isinstance(read, Refusal):
+        return read
+    (key_id, day, region, service), names = read
+    return _Parts(presigned, key_id, day, region, service, names, signed, signature, amz_date.strip(), token,
                   expires)  # fmt: skip
 
 
@@ -332,24 +365,15 @@ def _signature(req: SignedRequest, parts: _Parts, key: AccessKey, body_value: st
         target += "?" + query
     credentials = _provider(key.access_key_id, key.secret_access_key,
                             key.session_token if parts.token is not None else None)  # fmt: skip
-    config = auth.AwsSigningConfig(
-        algorithm=auth.AwsSigningAlgorithm.V4,
-        signature_type=(auth.AwsSignatureType.HTTP_REQUEST_QUERY_PARAMS if parts.presigned
-                        else auth.AwsSignatureType.HTTP_REQUEST_HEADERS),  # fmt: skip
-        credentials_provider=credentials,
-        region=parts.region,
-        service=parts.service,
-        date=signed_at,
-        use_double_uri_encode=not s3,
-        should_normalize_uri_path=not s3,
-        signed_body_value=body_value,
-        signed_body_header_type=(auth.AwsSignedBodyHeaderType.X_AMZ_CONTENT_SHA_256
-                                 if "x-amz-content-sha256" in parts.signed_headers
-                                 else auth.AwsSignedBodyHeaderType.NONE),  # fmt: skip
-        expiration_in_seconds=int(parts.expires) if parts.presigned and parts.expires else None,
-    )
+    config = _config(
+        auth.AwsSignatureType.HTTP_REQUEST_QUERY_PARAMS if parts.presigned else auth.AwsSignatureType.HTTP_REQUEST_HEADERS,
+        credentials, parts.region, parts.service, signed_at, not s3, body_value,
+        (auth.AwsSignedBodyHeaderType.X_AMZ_CONTENT_SHA_256 if "x-amz-content-sha256" in parts.signed_headers
+         else auth.AwsSignedBodyHeaderType.NONE),
+        int(parts.expires) if parts.presigned and parts.expires else 0,
+    )  # fmt: skip
     try:
-        signed = auth.aws_sign_request(http.HttpRequest(req.method, target, http.HttpHeaders(headers)), config).result()
+        signed = _sign(http.HttpRequest(req.method, target, http.HttpHeaders(headers)), config)
     except Exception:  # awscrt refused the request (a header it will not sign): no signature matches
         return None
     if parts.presigned:
@@ -359,6 +383,34 @@ def _signature(req: SignedRequest, parts: _Parts, key: AccessKey, body_value: st
         made = signed.headers.get("Authorization") or ""
         found = made.rpartition("Signature=")[2]
         expected_names = made.partition("SignedHeaders=")[2].partition(",")[0]
-    if expected_names != ";".join(parts.signed_headers):
+    if expected_names != parts.signed:
         return None  # awscrt signed other headers than the client did (one it skips)
     return found
+
+
+def _config(signature_type: auth.AwsSignatureType, credentials: auth.AwsCredentialsProvider, region: str,
+            service: str, date: datetime, double_encode: bool, body_value: str,
+            body_header: auth.AwsSignedBodyHeaderType, expires: int) -> auth.AwsSigningConfig:  # fmt: skip
+    """awscrt's SigV4 signing config, made by its binding as ``AwsSigningConfig()`` makes it but
+    without the constructor's Python-side checks (what is passed here is always of the right
+    types): a third of what building the config costs. ``expires``: 0 for none.
+    tests/unit/test_sigv4_verify.py checks it against the public constructor."""
+    config: auth.AwsSigningConfig = auth.AwsSigningConfig.__new__(auth.AwsSigningConfig)
+    config._binding = _awscrt.signing_config_new(
+        auth.AwsSigningAlgorithm.V4, signature_type, credentials, region, service, date, date.timestamp(),
+        None, double_encode, double_encode, body_value, body_header, expires, False,
+    )  # fmt: skip
+    return config
+
+
+def _sign(request: http.HttpRequest, config: auth.AwsSigningConfig) -> http.HttpRequest:
+    """``request`` signed in place, as ``auth.aws_sign_request`` signs it, without its
+    ``concurrent.futures.Future`` (a lock and a condition per request): with static credentials
+    awscrt's signer calls back before it returns, and the queue is then already filled; were it
+    ever to complete on one of its own threads, ``get`` waits for it."""
+    done: queue.SimpleQueue[int] = queue.SimpleQueue()
+    _awscrt.sign_request_aws(request, config, done.put)
+    error = done.get(timeout=10)
+    if error:
+        raise RuntimeError(f"awscrt could not sign the request (error {error})")
+    return request
