@@ -396,6 +396,7 @@ def _config(signature_type: auth.AwsSignatureType, credentials: auth.AwsCredenti
     types): a third of what building the config costs. ``expires``: 0 for none.
     tests/unit/test_sigv4_verify.py checks it against the public constructor."""
     config: auth.AwsSigningConfig = auth.AwsSigningConfig.__new__(auth.AwsSigningConfig)
+    config._priv_should_sign_cb = None  # what its should_sign_header property reads
     config._binding = _awscrt.signing_config_new(
         auth.AwsSigningAlgorithm.V4, signature_type, credentials, region, service, date, date.timestamp(),
         None, double_encode, double_encode, body_value, body_header, expires, False,
