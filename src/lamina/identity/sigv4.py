@@ -29,7 +29,7 @@ import queue
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Container, Iterable, Sequence
+from typing import Container, Iterable, NamedTuple, Sequence
 from urllib.parse import unquote
 
 import _awscrt  # type: ignore[import-not-found]  # awscrt's C binding (no stubs): see _signature
@@ -63,6 +63,11 @@ _QUERY_AUTH = frozenset({"x-amz-algorithm", "x-amz-credential", "x-amz-date", "x
 _UNSIGNABLE = frozenset({"user-agent", "x-amzn-trace-id", "expect", "transfer-encoding"})
 # Headers awscrt adds to what it signs (and refuses to find in a request).
 _ADDED = frozenset({"x-amz-date", "x-amz-security-token", "x-amz-content-sha256", "authorization"})
+_V4 = auth.AwsSigningAlgorithm.V4
+_BY_HEADERS = auth.AwsSignatureType.HTTP_REQUEST_HEADERS
+_BY_QUERY = auth.AwsSignatureType.HTTP_REQUEST_QUERY_PARAMS
+_BODY_HEADER = auth.AwsSignedBodyHeaderType.X_AMZ_CONTENT_SHA_256
+_NO_BODY_HEADER = auth.AwsSignedBodyHeaderType.NONE
 
 
 class Failure(enum.Enum):
@@ -122,8 +127,7 @@ class SignedRequest:
         return self.by_name.get(name)
 
 
-@dataclass(frozen=True)
-class _Parts:
+class _Parts(NamedTuple):  # a tuple: made for every request, the cheapest value to make
     """A signature's parts, from the Authorization header or a presigned URL's query."""
 
     presigned: bool
@@ -365,13 +369,10 @@ def _signature(req: SignedRequest, parts: _Parts, key: AccessKey, body_value: st
         target += "?" + query
     credentials = _provider(key.access_key_id, key.secret_access_key,
                             key.session_token if parts.token is not None else None)  # fmt: skip
-    config = _config(
-        auth.AwsSignatureType.HTTP_REQUEST_QUERY_PARAMS if parts.presigned else auth.AwsSignatureType.HTTP_REQUEST_HEADERS,
-        credentials, parts.region, parts.service, signed_at, not s3, body_value,
-        (auth.AwsSignedBodyHeaderType.X_AMZ_CONTENT_SHA_256 if "x-amz-content-sha256" in parts.signed_headers
-         else auth.AwsSignedBodyHeaderType.NONE),
-        int(parts.expires) if parts.presigned and parts.expires else 0,
-    )  # fmt: skip
+    config = _config(_BY_QUERY if parts.presigned else _BY_HEADERS, credentials, parts.region, parts.service,
+                     signed_at, not s3, body_value,
+                     _BODY_HEADER if "x-amz-content-sha256" in parts.signed_headers else _NO_BODY_HEADER,
+                     int(parts.expires) if parts.presigned and parts.expires else 0)  # fmt: skip
     try:
         signed = _sign(http.HttpRequest(req.method, target, http.HttpHeaders(headers)), config)
     except Exception:  # awscrt refused the request (a header it will not sign): no signature matches
@@ -398,7 +399,7 @@ def _config(signature_type: auth.AwsSignatureType, credentials: auth.AwsCredenti
     config: auth.AwsSigningConfig = auth.AwsSigningConfig.__new__(auth.AwsSigningConfig)
     config._priv_should_sign_cb = None  # what its should_sign_header property reads
     config._binding = _awscrt.signing_config_new(
-        auth.AwsSigningAlgorithm.V4, signature_type, credentials, region, service, date, date.timestamp(),
+        _V4, signature_type, credentials, region, service, date, date.timestamp(),
         None, double_encode, double_encode, body_value, body_header, expires, False,
     )  # fmt: skip
     return config
