@@ -6,7 +6,8 @@ scope's region and day, the clock skew: 5 minutes, S3 15; a presigned URL's ``X-
 most 7 days, not past; a temporary key's ``X-Amz-Security-Token`` and expiry), then recomputes
 the signature with awscrt (``aws_sign_request``, AWS's own C implementation) over exactly the
 headers the client signed, and compares it in constant time. Every request is checked: nothing
-is remembered of a signature found good.
+is remembered of a signature found good (what is read once per distinct text, X-Amz-Date and the
+Authorization header before its signature, is a parse, never a verdict).
 
 The payload hash in the canonical request is the body's SHA-256, computed here, for every service
 but S3; ``X-Amz-Content-SHA256``, when sent, must equal it. For S3 (``s3=True``) the body is not
