@@ -270,3 +270,17 @@ def test_the_signing_config_is_the_one_awscrts_constructor_makes(presigned: bool
         return done.path, done.headers.get("Authorization")
 
     assert signed(made, True) == signed(public, False)
+
+
+def test_awscrts_binding_is_called_directly_only_while_it_signs_as_its_public_api() -> None:
+    assert sigv4._BINDING_AGREES  # the installed awscrt: the fast path (a release that changed it fails here)
+
+
+def test_the_public_api_verifies_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What an awscrt whose binding changed gets: every request verified through the public API."""
+    monkeypatch.setattr(sigv4, "_BINDING_AGREES", False)
+    _passes(_sign("POST", "http://127.0.0.1:9000/2015-03-31/functions/f/invocations?Qualifier=a", b'{"x": 1}',
+                  headers={"Content-Type": "application/json"}))  # fmt: skip
+    _passes(_sign("GET", "http://127.0.0.1:9000/bucket/key%20x", service="s3", s3=True, presign=60), s3=True)
+    _refused(_sign("POST", "http://127.0.0.1:9000/2015-03-31/functions/f/invocations", b"{}", secret="wrong"),
+             Failure.MISMATCH)  # fmt: skip

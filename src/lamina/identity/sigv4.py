@@ -4,8 +4,10 @@
 declared hash), finds the key it names in a ``KeyRing``, checks what SigV4 bounds (the credential
 scope's region and day, the clock skew: 5 minutes, S3 15; a presigned URL's ``X-Amz-Expires``: at
 most 7 days, not past; a temporary key's ``X-Amz-Security-Token`` and expiry), then recomputes
-the signature with awscrt (``aws_sign_request``, AWS's own C implementation) over exactly the
-headers the client signed, and compares it in constant time. Every request is checked: nothing
+the signature with awscrt (AWS's own C implementation) over exactly the headers the client
+signed, and compares it in constant time. awscrt's binding is called directly (``_config``,
+``_sign``: a third of the cost of its Python wrapper gone) only if, asked once at import, it signs
+exactly as the public ``aws_sign_request`` does; a release that changed it gets the public API. Every request is checked: nothing
 is remembered of a signature found good (what is read once per distinct text, X-Amz-Date and the
 Authorization header before its signature, is a parse, never a verdict).
 
@@ -29,7 +31,7 @@ import hmac
 import queue
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Container, Iterable, NamedTuple, Sequence
 from urllib.parse import unquote
 
@@ -370,12 +372,13 @@ def _signature(req: SignedRequest, parts: _Parts, key: AccessKey, body_value: st
         target += "?" + query
     credentials = _provider(key.access_key_id, key.secret_access_key,
                             key.session_token if parts.token is not None else None)  # fmt: skip
-    config = _config(_BY_QUERY if parts.presigned else _BY_HEADERS, credentials, parts.region, parts.service,
+    make, sign = (_config, _sign) if _BINDING_AGREES else (_public_config, _public_sign)
+    config = make(_BY_QUERY if parts.presigned else _BY_HEADERS, credentials, parts.region, parts.service,
                      signed_at, not s3, body_value,
                      _BODY_HEADER if "x-amz-content-sha256" in parts.signed_headers else _NO_BODY_HEADER,
                      int(parts.expires) if parts.presigned and parts.expires else 0)  # fmt: skip
     try:
-        signed = _sign(http.HttpRequest(req.method, target, http.HttpHeaders(headers)), config)
+        signed = sign(http.HttpRequest(req.method, target, http.HttpHeaders(headers)), config)
     except Exception:  # awscrt refused the request (a header it will not sign): no signature matches
         return None
     if parts.presigned:
@@ -417,3 +420,41 @@ def _sign(request: http.HttpRequest, config: auth.AwsSigningConfig) -> http.Http
     if error:
         raise RuntimeError(f"awscrt could not sign the request (error {error})")
     return request
+
+
+def _public_config(signature_type: auth.AwsSignatureType, credentials: auth.AwsCredentialsProvider, region: str,
+                   service: str, date: datetime, double_encode: bool, body_value: str,
+                   body_header: auth.AwsSignedBodyHeaderType, expires: int) -> auth.AwsSigningConfig:  # fmt: skip
+    """``_config`` through awscrt's public constructor."""
+    return auth.AwsSigningConfig(
+        algorithm=_V4, signature_type=signature_type, credentials_provider=credentials, region=region,
+        service=service, date=date, use_double_uri_encode=double_encode, should_normalize_uri_path=double_encode,
+        signed_body_value=body_value, signed_body_header_type=body_header, expiration_in_seconds=expires or None,
+    )  # fmt: skip
+
+
+def _public_sign(request: http.HttpRequest, config: auth.AwsSigningConfig) -> http.HttpRequest:
+    """``_sign`` through awscrt's public function."""
+    return auth.aws_sign_request(request, config).result(timeout=10)
+
+
+def _binding_agrees() -> bool:
+    """Whether ``_config`` and ``_sign`` (awscrt's C binding called directly, which an awscrt release
+    may change) sign a request exactly as awscrt's public API does, by header and by query. Asked
+    once, at import: if not, every request is verified through the public API (slower, never wrong)."""
+    try:
+        credentials = auth.AwsCredentialsProvider.new_static("AKIDBINDINGCHECK", "binding-check-secret", "token")
+        date = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+        made = []
+        for make, sign in ((_config, _sign), (_public_config, _public_sign)):
+            for kind, expires in ((_BY_HEADERS, 0), (_BY_QUERY, 300)):
+                request = http.HttpRequest("POST", "/a%20b/c?x=1&y=2", http.HttpHeaders([("host", "h:1"), ("a", "b")]))
+                config = make(kind, credentials, "eu-west-1", "lambda", date, True, "e" * 64, _BODY_HEADER, expires)
+                signed = sign(request, config)
+                made.append((signed.path, list(signed.headers)))
+        return made[:2] == made[2:]
+    except Exception:  # noqa: BLE001 - a binding that changed shape: the public API it is
+        return False
+
+
+_BINDING_AGREES = _binding_agrees()
