@@ -13,6 +13,7 @@ from botocore.credentials import Credentials
 
 from lamina.identity.keys import Keys, root_key
 from lamina.identity.principals import AccessKey
+from lamina.identity import sigv4
 from lamina.identity.sigv4 import Failure, Refusal, SignedRequest, verify
 
 ACCOUNT = "123456789012"
@@ -199,3 +200,87 @@ def test_a_verified_request_is_verified_again_each_time() -> None:
     _passes(signed)
     _refused(SignedRequest(signed.method, signed.path, signed.query, signed.headers, b"{ }"), Failure.MISMATCH)
     _passes(signed)
+
+
+def _replaced(req: SignedRequest, name: str, value: str) -> SignedRequest:
+    headers = [(n, value if n.lower() == name else v) for n, v in req.headers]
+    return SignedRequest(req.method, req.path, req.query, headers, req.body)
+
+
+def test_what_is_read_once_per_distinct_text_never_carries_a_verdict_to_another_request() -> None:
+    # Requests alike but for the secret, the date, the region or the service: each is decided on its own,
+    # after one with the same Authorization scope or X-Amz-Date has passed.
+    url = "http://h/2015-03-31/functions/f/invocations"
+    good = _sign("POST", url, b"{}")
+    _passes(good)
+    _refused(_sign("POST", url, b"{}", secret="not-the-secret"), Failure.MISMATCH)
+    _passes(good)
+    # Another second: the date is parsed anew, so the signature (made for the first) does not match.
+    amz_date = good.header("x-amz-date") or ""
+    earlier = (datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ") - timedelta(seconds=1)).strftime("%Y%m%dT%H%M%SZ")
+    if earlier[:8] == amz_date[:8]:  # the same day: a scope that still reads well
+        _refused(_replaced(good, "x-amz-date", earlier), Failure.MISMATCH)
+    # The same scope text with another region or service in it is another entry.
+    authorization = good.header("authorization") or ""
+    _refused(_replaced(good, "authorization", authorization.replace("/us-east-1/", "/eu-west-1/")), Failure.WRONG_SCOPE)
+    other_service = _replaced(good, "authorization", authorization.replace("/lambda/", "/sqs/"))
+    verdict = verify(other_service, _ring(), region="us-east-1", accounts=ACCOUNTS, now=_now(), service="lambda")
+    assert isinstance(verdict, Refusal) and verdict.failure is Failure.WRONG_SCOPE, verdict
+    _refused(other_service, Failure.MISMATCH)  # any service: then the signature is not sqs's
+    _passes(_sign("POST", url, b"{}", region="us-east-1"))
+
+
+def test_dates_and_scopes_are_read_as_written() -> None:
+    assert sigv4._amz_date("20240101T120000Z") == datetime(2024, 1, 1, 12, 0, tzinfo=timezone.utc)
+    assert sigv4._amz_date("20240101T120001Z") == datetime(2024, 1, 1, 12, 0, 1, tzinfo=timezone.utc)
+    assert sigv4._amz_date("20241301T120000Z") is None
+    assert sigv4._scope("K/20240101/us-east-1/lambda/aws4_request", "host") == (
+        ("K", "20240101", "us-east-1", "lambda"), ("host",))
+    assert sigv4._scope("K/20240101/eu-west-1/sqs/aws4_request", "host;x-amz-date") == (
+        ("K", "20240101", "eu-west-1", "sqs"), ("host", "x-amz-date"))
+    assert isinstance(sigv4._scope("K/20240101/eu-west-1/sqs/aws4_request", "x-amz-date"), Refusal)
+    head = "AWS4-HMAC-SHA256 Credential=K/20240101/us-east-1/lambda/aws4_request, SignedHeaders=host"
+    assert sigv4._authorization_scope(head) == ("K/20240101/us-east-1/lambda/aws4_request", "host")
+    assert sigv4._authorization_scope(head.replace("AWS4", "AWS5")) is None
+
+
+@pytest.mark.parametrize("presigned", [False, True])
+@pytest.mark.parametrize("s3", [False, True])
+def test_the_signing_config_is_the_one_awscrts_constructor_makes(presigned: bool, s3: bool) -> None:
+    from awscrt import auth, http
+
+    credentials = sigv4._provider(KEY.access_key_id, KEY.secret_access_key, None)
+    date = datetime(2024, 5, 6, 7, 8, 9, tzinfo=timezone.utc)
+    kind = auth.AwsSignatureType.HTTP_REQUEST_QUERY_PARAMS if presigned else auth.AwsSignatureType.HTTP_REQUEST_HEADERS
+    body = auth.AwsSignedBodyHeaderType.X_AMZ_CONTENT_SHA_256 if s3 else auth.AwsSignedBodyHeaderType.NONE
+    value = hashlib.sha256(b"x").hexdigest()
+    made = sigv4._config(kind, credentials, "eu-west-1", "s3" if s3 else "lambda", date, not s3, value, body,
+                         60 if presigned else 0)  # fmt: skip
+    public = auth.AwsSigningConfig(
+        algorithm=auth.AwsSigningAlgorithm.V4, signature_type=kind, credentials_provider=credentials,
+        region="eu-west-1", service="s3" if s3 else "lambda", date=date, use_double_uri_encode=not s3,
+        should_normalize_uri_path=not s3, signed_body_value=value, signed_body_header_type=body,
+        expiration_in_seconds=60 if presigned else None)  # fmt: skip
+    for name in auth.AwsSigningConfig._attributes:
+        assert getattr(made, name) == getattr(public, name), name
+
+    def signed(config: auth.AwsSigningConfig, ours: bool) -> tuple[str, str | None]:
+        request = http.HttpRequest("PUT", "/a//b/../c%20d?x=1", http.HttpHeaders([("host", "h"), ("x-y", "z")]))
+        done = sigv4._sign(request, config) if ours else auth.aws_sign_request(request, config).result()
+        return done.path, done.headers.get("Authorization")
+
+    assert signed(made, True) == signed(public, False)
+
+
+def test_awscrts_binding_is_called_directly_only_while_it_signs_as_its_public_api() -> None:
+    assert sigv4._BINDING_AGREES  # the installed awscrt: the fast path (a release that changed it fails here)
+
+
+def test_the_public_api_verifies_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What an awscrt whose binding changed gets: every request verified through the public API."""
+    monkeypatch.setattr(sigv4, "_BINDING_AGREES", False)
+    _passes(_sign("POST", "http://127.0.0.1:9000/2015-03-31/functions/f/invocations?Qualifier=a", b'{"x": 1}',
+                  headers={"Content-Type": "application/json"}))  # fmt: skip
+    _passes(_sign("GET", "http://127.0.0.1:9000/bucket/key%20x", service="s3", s3=True, presign=60), s3=True)
+    _refused(_sign("POST", "http://127.0.0.1:9000/2015-03-31/functions/f/invocations", b"{}", secret="wrong"),
+             Failure.MISMATCH)  # fmt: skip

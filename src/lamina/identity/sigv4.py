@@ -4,9 +4,12 @@
 declared hash), finds the key it names in a ``KeyRing``, checks what SigV4 bounds (the credential
 scope's region and day, the clock skew: 5 minutes, S3 15; a presigned URL's ``X-Amz-Expires``: at
 most 7 days, not past; a temporary key's ``X-Amz-Security-Token`` and expiry), then recomputes
-the signature with awscrt (``aws_sign_request``, AWS's own C implementation) over exactly the
-headers the client signed, and compares it in constant time. Every request is checked: nothing
-is remembered of a signature found good.
+the signature with awscrt (AWS's own C implementation) over exactly the headers the client
+signed, and compares it in constant time. awscrt's binding is called directly (``_config``,
+``_sign``: a third of the cost of its Python wrapper gone) only if, asked once at import, it signs
+exactly as the public ``aws_sign_request`` does; a release that changed it gets the public API. Every request is checked: nothing
+is remembered of a signature found good (what is read once per distinct text, X-Amz-Date and the
+Authorization header before its signature, is a parse, never a verdict).
 
 The payload hash in the canonical request is the body's SHA-256, computed here, for every service
 but S3; ``X-Amz-Content-SHA256``, when sent, must equal it. For S3 (``s3=True``) the body is not
@@ -25,12 +28,14 @@ import enum
 import functools
 import hashlib
 import hmac
+import queue
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Container, Iterable, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Container, Iterable, NamedTuple, Sequence
 from urllib.parse import unquote
 
+import _awscrt  # type: ignore[import-not-found]  # awscrt's C binding (no stubs): see _signature
 from awscrt import auth, http
 
 from lamina.identity.principals import AccessKey, Caller, KeyRing
@@ -45,10 +50,12 @@ UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 STREAMING = frozenset({"STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
                        "STREAMING-UNSIGNED-PAYLOAD-TRAILER"})  # fmt: skip
 AMZ_DATE = "%Y%m%dT%H%M%SZ"
-_AUTHORIZATION = re.compile(
-    r"AWS4-HMAC-SHA256\s+Credential=(?P<credential>[^,\s]+)\s*,\s*SignedHeaders=(?P<signed>[^,\s]+)\s*,\s*"
-    r"Signature=(?P<signature>[0-9a-f]{64})\s*"
+# The Authorization header before its last comma (what stays the same from one request of a client
+# to the next), and after it (the signature).
+_AUTHORIZATION_SCOPE = re.compile(
+    r"AWS4-HMAC-SHA256\s+Credential=(?P<credential>[^,\s]+)\s*,\s*SignedHeaders=(?P<signed>[^,\s]+)\s*"
 )
+_SIGNATURE_PREFIX = "Signature="
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _AMZ_DATE = re.compile(r"[0-9]{8}T[0-9]{6}Z")
 _SIGNED_HEADERS = re.compile(r"[a-z0-9!#$%&'*+.^_`|~-]+(?:;[a-z0-9!#$%&'*+.^_`|~-]+)*")
@@ -59,6 +66,11 @@ _QUERY_AUTH = frozenset({"x-amz-algorithm", "x-amz-credential", "x-amz-date", "x
 _UNSIGNABLE = frozenset({"user-agent", "x-amzn-trace-id", "expect", "transfer-encoding"})
 # Headers awscrt adds to what it signs (and refuses to find in a request).
 _ADDED = frozenset({"x-amz-date", "x-amz-security-token", "x-amz-content-sha256", "authorization"})
+_V4 = auth.AwsSigningAlgorithm.V4
+_BY_HEADERS = auth.AwsSignatureType.HTTP_REQUEST_HEADERS
+_BY_QUERY = auth.AwsSignatureType.HTTP_REQUEST_QUERY_PARAMS
+_BODY_HEADER = auth.AwsSignedBodyHeaderType.X_AMZ_CONTENT_SHA_256
+_NO_BODY_HEADER = auth.AwsSignedBodyHeaderType.NONE
 
 
 class Failure(enum.Enum):
@@ -105,10 +117,12 @@ class SignedRequest:
     by_name: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        found: dict[str, str] = {}
-        for name, value in self.headers:
-            key = name.lower()
-            found[key] = f"{found[key]},{value}" if key in found else value
+        found = {name.lower(): value for name, value in self.headers}
+        if len(found) != len(self.headers):  # a repeated header: its values joined, in order
+            found = {}
+            for name, value in self.headers:
+                key = name.lower()
+                found[key] = f"{found[key]},{value}" if key in found else value
         object.__setattr__(self, "by_name", found)
 
     def header(self, name: str) -> str | None:
@@ -116,8 +130,7 @@ class SignedRequest:
         return self.by_name.get(name)
 
 
-@dataclass(frozen=True)
-class _Parts:
+class _Parts(NamedTuple):  # a tuple: made for every request, the cheapest value to make
     """A signature's parts, from the Authorization header or a presigned URL's query."""
 
     presigned: bool
@@ -126,6 +139,7 @@ class _Parts:
     region: str
     service: str
     signed_headers: tuple[str, ...]
+    signed: str  # the signed headers as sent: ";"-separated
     signature: str
     amz_date: str
     token: str | None
@@ -197,8 +211,10 @@ def _named(region: str | Container[str]) -> str:
     return region if isinstance(region, str) else "a region served here"
 
 
+@functools.lru_cache(maxsize=64)
 def _amz_date(text: str) -> datetime | None:
-    """``20240101T120000Z`` as a datetime (UTC); None if it is not one. (strptime costs 30 µs.)"""
+    """``20240101T120000Z`` as a datetime (UTC); None if it is not one. (strptime costs 30 µs.)
+    Parsed once per distinct text: many requests are signed in the same second."""
     if len(text) != 16 or _AMZ_DATE.fullmatch(text) is None:
         return None
     try:
@@ -210,13 +226,17 @@ def _amz_date(text: str) -> datetime | None:
 def _parts(req: SignedRequest) -> _Parts | Refusal:
     authorization = req.header("authorization")
     if authorization is not None:
-        match = _AUTHORIZATION.fullmatch(authorization.strip())
-        if match is None:
+        # AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=<64 hex digits>
+        head, _, tail = authorization.strip().rpartition(",")
+        signature = tail.lstrip()
+        scope = _authorization_scope(head)
+        if (scope is None or not signature.startswith(_SIGNATURE_PREFIX)
+                or _SHA256.fullmatch(signature, len(_SIGNATURE_PREFIX)) is None):  # fmt: skip
             return Refusal(Failure.INCOMPLETE, "the Authorization header is not an AWS4-HMAC-SHA256 signature")
         amz_date = req.header("x-amz-date")
         if amz_date is None:
             return Refusal(Failure.INCOMPLETE, "no X-Amz-Date header")
-        return _made(False, match["credential"], match["signed"], match["signature"], amz_date,
+        return _made(False, scope[0], scope[1], signature[len(_SIGNATURE_PREFIX) :], amz_date,
                      req.header("x-amz-security-token"), None)  # fmt: skip
     query = _query(req.query)
     if "x-amz-signature" not in query and "x-amz-algorithm" not in query:
@@ -230,15 +250,35 @@ def _parts(req: SignedRequest) -> _Parts | Refusal:
                  query["x-amz-date"], query.get("x-amz-security-token"), query["x-amz-expires"])  # fmt: skip
 
 
-def _made(presigned: bool, credential: str, signed: str, signature: str, amz_date: str, token: str | None,
-          expires: str | None) -> _Parts | Refusal:  # fmt: skip
+@functools.lru_cache(maxsize=256)
+def _authorization_scope(head: str) -> tuple[str, str] | None:
+    """(credential, signed headers) of an Authorization header's part before the signature, or None
+    if it is not ``AWS4-HMAC-SHA256 Credential=..., SignedHeaders=...``. Read once per distinct
+    text: a client sends the same one with every request (only the signature differs)."""
+    match = _AUTHORIZATION_SCOPE.fullmatch(head)
+    return None if match is None else (match["credential"], match["signed"])
+
+
+@functools.lru_cache(maxsize=256)
+def _scope(credential: str, signed: str) -> tuple[tuple[str, str, str, str], tuple[str, ...]] | Refusal:
+    """A credential's (key, day, region, service) and the signed headers' names, checked; read
+    once per distinct pair (a parse of what the client sent: no verdict on a signature)."""
     scope = credential.split("/")
     if len(scope) != 5 or scope[4] != "aws4_request" or not all(scope):
         return Refusal(Failure.INCOMPLETE, "the credential scope is not KEY/DAY/REGION/SERVICE/aws4_request")
     names = tuple(signed.split(";"))
     if "host" not in names or _SIGNED_HEADERS.fullmatch(signed) is None:
         return Refusal(Failure.INCOMPLETE, "SignedHeaders must name host, in lower case", scope[0])
-    return _Parts(presigned, scope[0], scope[1], scope[2], scope[3], names, signature, amz_date.strip(), token,
+    return (scope[0], scope[1], scope[2], scope[3]), names
+
+
+def _made(presigned: bool, credential: str, signed: str, signature: str, amz_date: str, token: str | None,
+          expires: str | None) -> _Parts | Refusal:  # fmt: skip
+    read = _scope(credential, signed)
+    if isinstance(read, Refusal):
+        return read
+    (key_id, day, region, service), names = read
+    return _Parts(presigned, key_id, day, region, service, names, signed, signature, amz_date.strip(), token,
                   expires)  # fmt: skip
 
 
@@ -332,24 +372,13 @@ def _signature(req: SignedRequest, parts: _Parts, key: AccessKey, body_value: st
         target += "?" + query
     credentials = _provider(key.access_key_id, key.secret_access_key,
                             key.session_token if parts.token is not None else None)  # fmt: skip
-    config = auth.AwsSigningConfig(
-        algorithm=auth.AwsSigningAlgorithm.V4,
-        signature_type=(auth.AwsSignatureType.HTTP_REQUEST_QUERY_PARAMS if parts.presigned
-                        else auth.AwsSignatureType.HTTP_REQUEST_HEADERS),  # fmt: skip
-        credentials_provider=credentials,
-        region=parts.region,
-        service=parts.service,
-        date=signed_at,
-        use_double_uri_encode=not s3,
-        should_normalize_uri_path=not s3,
-        signed_body_value=body_value,
-        signed_body_header_type=(auth.AwsSignedBodyHeaderType.X_AMZ_CONTENT_SHA_256
-                                 if "x-amz-content-sha256" in parts.signed_headers
-                                 else auth.AwsSignedBodyHeaderType.NONE),  # fmt: skip
-        expiration_in_seconds=int(parts.expires) if parts.presigned and parts.expires else None,
-    )
+    make, sign = (_config, _sign) if _BINDING_AGREES else (_public_config, _public_sign)
+    config = make(_BY_QUERY if parts.presigned else _BY_HEADERS, credentials, parts.region, parts.service,
+                     signed_at, not s3, body_value,
+                     _BODY_HEADER if "x-amz-content-sha256" in parts.signed_headers else _NO_BODY_HEADER,
+                     int(parts.expires) if parts.presigned and parts.expires else 0)  # fmt: skip
     try:
-        signed = auth.aws_sign_request(http.HttpRequest(req.method, target, http.HttpHeaders(headers)), config).result()
+        signed = sign(http.HttpRequest(req.method, target, http.HttpHeaders(headers)), config)
     except Exception:  # awscrt refused the request (a header it will not sign): no signature matches
         return None
     if parts.presigned:
@@ -359,6 +388,73 @@ def _signature(req: SignedRequest, parts: _Parts, key: AccessKey, body_value: st
         made = signed.headers.get("Authorization") or ""
         found = made.rpartition("Signature=")[2]
         expected_names = made.partition("SignedHeaders=")[2].partition(",")[0]
-    if expected_names != ";".join(parts.signed_headers):
+    if expected_names != parts.signed:
         return None  # awscrt signed other headers than the client did (one it skips)
     return found
+
+
+def _config(signature_type: auth.AwsSignatureType, credentials: auth.AwsCredentialsProvider, region: str,
+            service: str, date: datetime, double_encode: bool, body_value: str,
+            body_header: auth.AwsSignedBodyHeaderType, expires: int) -> auth.AwsSigningConfig:  # fmt: skip
+    """awscrt's SigV4 signing config, made by its binding as ``AwsSigningConfig()`` makes it but
+    without the constructor's Python-side checks (what is passed here is always of the right
+    types): a third of what building the config costs. ``expires``: 0 for none.
+    tests/unit/test_sigv4_verify.py checks it against the public constructor."""
+    config: auth.AwsSigningConfig = auth.AwsSigningConfig.__new__(auth.AwsSigningConfig)
+    config._priv_should_sign_cb = None  # what its should_sign_header property reads
+    config._binding = _awscrt.signing_config_new(
+        _V4, signature_type, credentials, region, service, date, date.timestamp(),
+        None, double_encode, double_encode, body_value, body_header, expires, False,
+    )  # fmt: skip
+    return config
+
+
+def _sign(request: http.HttpRequest, config: auth.AwsSigningConfig) -> http.HttpRequest:
+    """``request`` signed in place, as ``auth.aws_sign_request`` signs it, without its
+    ``concurrent.futures.Future`` (a lock and a condition per request): with static credentials
+    awscrt's signer calls back before it returns, and the queue is then already filled; were it
+    ever to complete on one of its own threads, ``get`` waits for it."""
+    done: queue.SimpleQueue[int] = queue.SimpleQueue()
+    _awscrt.sign_request_aws(request, config, done.put)
+    error = done.get(timeout=10)
+    if error:
+        raise RuntimeError(f"awscrt could not sign the request (error {error})")
+    return request
+
+
+def _public_config(signature_type: auth.AwsSignatureType, credentials: auth.AwsCredentialsProvider, region: str,
+                   service: str, date: datetime, double_encode: bool, body_value: str,
+                   body_header: auth.AwsSignedBodyHeaderType, expires: int) -> auth.AwsSigningConfig:  # fmt: skip
+    """``_config`` through awscrt's public constructor."""
+    return auth.AwsSigningConfig(
+        algorithm=_V4, signature_type=signature_type, credentials_provider=credentials, region=region,
+        service=service, date=date, use_double_uri_encode=double_encode, should_normalize_uri_path=double_encode,
+        signed_body_value=body_value, signed_body_header_type=body_header, expiration_in_seconds=expires or None,
+    )  # fmt: skip
+
+
+def _public_sign(request: http.HttpRequest, config: auth.AwsSigningConfig) -> http.HttpRequest:
+    """``_sign`` through awscrt's public function."""
+    return auth.aws_sign_request(request, config).result(timeout=10)
+
+
+def _binding_agrees() -> bool:
+    """Whether ``_config`` and ``_sign`` (awscrt's C binding called directly, which an awscrt release
+    may change) sign a request exactly as awscrt's public API does, by header and by query. Asked
+    once, at import: if not, every request is verified through the public API (slower, never wrong)."""
+    try:
+        credentials = auth.AwsCredentialsProvider.new_static("AKIDBINDINGCHECK", "binding-check-secret", "token")
+        date = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+        made = []
+        for make, sign in ((_config, _sign), (_public_config, _public_sign)):
+            for kind, expires in ((_BY_HEADERS, 0), (_BY_QUERY, 300)):
+                request = http.HttpRequest("POST", "/a%20b/c?x=1&y=2", http.HttpHeaders([("host", "h:1"), ("a", "b")]))
+                config = make(kind, credentials, "eu-west-1", "lambda", date, True, "e" * 64, _BODY_HEADER, expires)
+                signed = sign(request, config)
+                made.append((signed.path, list(signed.headers)))
+        return made[:2] == made[2:]
+    except Exception:  # noqa: BLE001 - a binding that changed shape: the public API it is
+        return False
+
+
+_BINDING_AGREES = _binding_agrees()
