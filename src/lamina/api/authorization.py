@@ -147,8 +147,10 @@ async def invoke_refusal(svc: Services, caller: Caller, function: str, qualifier
     allowed without evaluating anything (a function's policy allows, never denies)."""
     if svc.iam is None:
         return None
-    op = lambda_api.invoke_operation(function, qualifier, caller.region, caller.account_id)
     principal = caller.principal
+    if principal.kind is PrincipalKind.ROOT and ":" not in function:
+        return None  # a plain name is the caller's own account's function: its root may (the warm path's case)
+    op = lambda_api.invoke_operation(function, qualifier, caller.region, caller.account_id)
     if principal.kind is PrincipalKind.ROOT and resource_account(op.resources[0], "") == principal.account_id:
         return None
     decision, resource = await decide_operation(svc.iam, function_policies(svc), caller, op, datetime.now(timezone.utc))
