@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import pytest
 
 from lamina.sandbox.entrant import Entrant, Stranded
-from lamina.sandbox.nat import start_time, table_name
+from lamina.sandbox.nat import HostRules, start_time, table_name
 from lamina.sandbox.netlink import LOOPBACK_INDEX, Netlink, NetlinkError, address_request, route_request, set_up_request
 from lamina.sandbox.network import RUNTIME_API_PORT, Namespace, NetworkPool
 from lamina.settings import Settings
@@ -308,6 +308,29 @@ def test_a_table_left_by_a_lamina_that_died_is_removed_at_the_next_start() -> No
     finally:
         portal.run(network.close())
         portal.close()
+
+
+@needs_nft
+def test_a_gone_laminas_table_another_start_removed_first_does_not_cost_outbound() -> None:
+    """Two Laminas starting at once both find a crashed one's table; the second's delete fails, as
+    the table is gone already: it goes on (it once left that Lamina without outbound networking)."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    table = table_name(gone.pid, 1)  # a process that is gone: a stale table's name, not in nft's list
+    assert table not in nft_tables()
+    # A table of its own (named after a process alive meanwhile), not this process's pools'.
+    holder = subprocess.Popen(["sleep", "60"])
+    rules = HostRules(ipaddress.IPv4Network("100.127.252.0/30"), table=table_name(holder.pid, start_time(holder.pid) or 0))
+    portal = Portal()
+    try:
+        portal.run(rules._remove_stale(table))  # what the loser of the race meets: no exception
+        portal.run(rules.install())
+        assert rules.installed and rules.table in nft_tables()
+    finally:
+        portal.run(rules.remove())
+        portal.close()
+        holder.kill()
+        holder.wait()
 
 
 def in_new_namespace(job: Any) -> Any:

@@ -12,7 +12,8 @@ namespace::
 
 The rules name links by prefix, so each table also protects the namespaces of any other Lamina on
 the host; each Lamina's table is its own (``lamina_<pid>_<start time>``), so two never clash, and a
-table whose process is gone (a crash) is removed by the next start. Deciding (the rules' text, which
+table whose process is gone (a crash) is removed by the next start (by whichever of several
+starting at once gets there first: the others go on). Deciding (the rules' text, which
 tables are stale) is pure; ``HostRules`` does the I/O, with the ``nft`` command (Debian's
 ``nftables``): it runs twice a process lifetime, so a netlink implementation would buy nothing.
 
@@ -123,11 +124,21 @@ class HostRules:
         self.nft = nft
         listing = await self._run("list", "tables")
         for stale in stale_tables(listing, process_alive):
-            log.info("network: removing the table %s of a Lamina that is gone", stale)
-            await self._run("delete", "table", "inet", stale)
+            await self._remove_stale(stale)
         enable_forwarding()
         await self._run("-f", "-", stdin=ruleset(self.table, self.network))
         self.installed = True
+
+    async def _remove_stale(self, table: str) -> None:
+        """Remove a gone Lamina's table. Another Lamina starting at the same moment may remove it
+        first (the delete then fails): that is no reason to go without outbound networking, nor
+        is a table that will not go (its rules are the same as this one's)."""
+        log.info("network: removing the table %s of a Lamina that is gone", table)
+        try:
+            await self._run("delete", "table", "inet", table)
+        except HostRulesError as exc:
+            if table in stale_tables(await self._run("list", "tables"), process_alive):
+                log.warning("network: could not remove the table %s of a Lamina that is gone: %s", table, exc)
 
     async def remove(self) -> None:
         if not self.installed:
