@@ -19,6 +19,7 @@ from botocore.config import Config
 from tests.conftest import LaminaProcess, deploy, make_zip, server_env
 from tests.functions import invoke
 from tests.integration.test_nodejs import HOST, MAJOR
+from tests.roles import make_role
 
 ACCOUNT = "000000000000"
 TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
@@ -52,13 +53,10 @@ def world(server: LaminaProcess, client: Any) -> dict[str, str]:
     target = "credentials-target"
     deploy(client, target, "def handler(event, context):\n    return {'echoed': event}\n", runtime="python3.12")
     target_arn = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{target}"
-    iam = aws(server, "iam")
     for role, actions in (("credentials-worker", [("sqs:SendMessage", queue_arn), ("lambda:InvokeFunction", target_arn)]),
                           ("credentials-sender", [("sqs:SendMessage", queue_arn)])):  # fmt: skip
-        iam.create_role(RoleName=role, AssumeRolePolicyDocument=TRUST)
-        policy = {"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": action, "Resource": resource} for action, resource in actions]}  # fmt: skip
-        iam.put_role_policy(RoleName=role, PolicyName="inline", PolicyDocument=json.dumps(policy))
+        make_role(server.endpoint, role, [{"Effect": "Allow", "Action": action, "Resource": resource}
+                                          for action, resource in actions])  # fmt: skip
     return {"queue_url": queue_url, "target": target, "worker": f"arn:aws:iam::{ACCOUNT}:role/credentials-worker",
             "sender": f"arn:aws:iam::{ACCOUNT}:role/credentials-sender"}  # fmt: skip
 

@@ -14,12 +14,11 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.conftest import LaminaProcess, make_zip, server_env
+from tests.roles import TRUST, make_role
 
 ACCT = "000000000000"
 ROOT_KEY, ROOT_SECRET = "AKIAROOTKEYEXAMPLE01", "root-secret-for-the-enforcement-tests-00"
 FN = f"arn:aws:lambda:us-east-1:{ACCT}:function"
-LAMBDA_TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}  # fmt: skip
 ACCOUNT_TRUST = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT}:root"}, "Action": "sts:AssumeRole"}]}  # fmt: skip
 MATRIX = {"Version": "2012-10-17", "Statement": [
@@ -49,8 +48,8 @@ def refused(call: Any, **kwargs: Any) -> tuple[str, str]:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     process = LaminaProcess(tmp_path_factory.mktemp("iam-enforced"),
                             server_env(LAMINA_ACCESS_KEYS=f"{ROOT_KEY}:{ROOT_SECRET}:{ACCT}")).start()  # fmt: skip
-    root_lambda, iam = client(process, "lambda"), client(process, "iam")
-    role = iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))["Role"]["Arn"]
+    root_lambda = client(process, "lambda")
+    role = make_role(process.endpoint, "fn-role", [], key=ROOT_KEY, secret=ROOT_SECRET)
     for name in ("open", "team-a", "team-secret", "closed"):
         root_lambda.create_function(FunctionName=name, Runtime="python3.11", Role=role, Handler="app.handler",
                                     Code={"ZipFile": make_zip({"app.py": "def handler(e, c):\n    return 'ran'\n"})})  # fmt: skip
@@ -96,7 +95,7 @@ def test_a_policy_matrix(server: LaminaProcess, alice: tuple[str, str]) -> None:
     code, message = refused(sqs.list_queues)
     assert code == "AccessDenied" and "sqs:ListQueues" in message
     iam = client(server, "iam", *alice)
-    assert refused(iam.create_role, RoleName="mine", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))[0] == \
+    assert refused(iam.create_role, RoleName="mine", AssumeRolePolicyDocument=json.dumps(TRUST))[0] == \
         "AccessDenied"  # fmt: skip
     who = client(server, "sts", *alice).get_caller_identity()
     assert who["Arn"] == user and who["UserId"].startswith("AIDA")
