@@ -30,6 +30,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Awaitable, Callable, Mapping, Protocol
 
+from lamina.control import fields as f
 from lamina.control import validation as v
 from lamina.control.aliases import Aliases, route
 from lamina.control.changes import Changes, FunctionDeleted, FunctionUpdated, VersionDeleted
@@ -198,6 +199,8 @@ class FunctionService:
             raise ResourceConflict(f"Function already exist: {name}")
         if self._check_role is not None:
             await self._check_role(role)
+        extra = _configured(body, name)
+        f.check_snap_start(str(extra.get("snap_start", "None")), runtime)
         for hook in self._hooks:
             hook.check_create(body)
         code = await self._put_code(body.get("Code"))
@@ -225,6 +228,7 @@ class FunctionService:
             last_modified=_now(),
             revision_id=_revision(),
         )
+        fn = dataclasses.replace(fn, **extra)  # type: ignore[arg-type]
         if name in self._functions:  # created concurrently while the code was stored
             raise ResourceConflict(f"Function already exist: {name}")
         self._functions[name] = fn
@@ -282,6 +286,8 @@ class FunctionService:
             changes["environment"] = v.environment(body["Environment"])
         if "DeadLetterConfig" in body:
             changes["dead_letter_target"] = v.dead_letter_target(body["DeadLetterConfig"], removable=True)
+        changes.update(_configured(body, name))
+        f.check_snap_start(str(changes.get("snap_start", fn.snap_start)), str(changes.get("runtime", fn.runtime)))
         if "Layers" in body:
             layers = await self._layers.resolve(body["Layers"])
             self._check_total_size(fn.code, layers)
@@ -500,6 +506,29 @@ class FunctionService:
         task_root = self._code.extract(fn.code.digest)
         opt = self._overlays.merged([layer.code.digest for layer in fn.layers]) if fn.layers else None
         return task_root, opt
+
+
+def _configured(body: Body, name: str) -> dict[str, object]:
+    """The FunctionConfig fields CreateFunction's or UpdateFunctionConfiguration's other members
+    set (``control/fields.py``): only those present in ``body``."""
+    changes: dict[str, object] = {}
+    if "Environment" in body:
+        changes["environment_set"] = True
+    if "TracingConfig" in body:
+        changes["tracing_mode"] = f.tracing_mode(body["TracingConfig"])
+    if "LoggingConfig" in body:
+        changes["logging"] = f.logging_config(body["LoggingConfig"], name)
+    if "VpcConfig" in body:
+        changes["vpc"] = f.vpc_config(body["VpcConfig"])
+    if "FileSystemConfigs" in body:
+        changes["file_systems"] = f.file_system_configs(body["FileSystemConfigs"])
+    if "KMSKeyArn" in body:
+        changes["kms_key_arn"] = f.kms_key_arn(body["KMSKeyArn"])
+    if "SnapStart" in body:
+        changes["snap_start"] = f.snap_start(body["SnapStart"])
+    if "ImageConfig" in body:
+        f.refuse_image_config(body["ImageConfig"])
+    return changes
 
 
 def _flag(body: Body, key: str) -> bool:

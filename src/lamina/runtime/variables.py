@@ -21,6 +21,14 @@ RESERVED_KEYS = frozenset({
 # A function's own variable that turns its outbound networking on or off (the server's
 # LAMINA_OUTBOUND is the default); the runtime sees it like any other of its variables.
 OUTBOUND_VARIABLE = "LAMINA_OUTBOUND"
+# What Lambda sets for a function whose TracingConfig is Active: where the X-Ray daemon listens (no
+# daemon answers there in Lamina: the SDKs' segments are dropped, and LOG_ERROR keeps them quiet).
+XRAY_VARIABLES = {
+    "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+    "AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129:2000",
+    "_AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129",
+    "_AWS_XRAY_DAEMON_PORT": "2000",
+}
 BASE_PATH = "/usr/local/bin:/usr/bin:/bin:/opt/bin"
 # AWS_LAMBDA_INITIALIZATION_TYPE: how the environment came to be.
 ON_DEMAND = "on-demand"
@@ -51,7 +59,7 @@ def lambda_environment(
         "AWS_LAMBDA_FUNCTION_NAME": fn.name,
         "AWS_LAMBDA_FUNCTION_VERSION": fn.version,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_mb),
-        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{fn.name}",
+        "AWS_LAMBDA_LOG_GROUP_NAME": fn.logging.log_group or f"/aws/lambda/{fn.name}",
         "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
         "AWS_LAMBDA_INITIALIZATION_TYPE": initialization_type,
         "AWS_REGION": region,
@@ -62,6 +70,11 @@ def lambda_environment(
         "TMPDIR": str(tmp_dir),
         "HOME": str(tmp_dir),
     })  # fmt: skip
+    if fn.logging.log_format == "JSON":  # the runtime interfaces write JSON records, filtered by level
+        env["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
+        env["AWS_LAMBDA_LOG_LEVEL"] = fn.logging.application_level
+    if fn.tracing_mode == "Active":
+        env.update(XRAY_VARIABLES)
     if runtime.family != "provided":  # Lambda leaves it unset for custom runtimes
         env["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{fn.runtime}"
     for key, value in runtime.env.items():

@@ -346,7 +346,7 @@ class Environment:
         now = time.time()
         inv = Invocation(
             request_id=request_id, payload=payload, deadline_ms=int(now * 1000) + int(timeout_s * 1000),
-            function_arn=function_arn, trace_id=ids.trace_id(now), client_context=client_context,
+            function_arn=function_arn, trace_id=ids.trace_id(now, sampled=self.fn.tracing_mode == "Active"), client_context=client_context,
         )  # fmt: skip
         started = time.monotonic()
         self._endpoint.deliver(inv)
