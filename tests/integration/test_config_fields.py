@@ -219,3 +219,39 @@ def test_aws_cli_sets_and_reads_the_fields(lamina: Any, fn_name: str, tmp_path: 
                                     "LogGroup": f"/aws/lambda/{fn_name}"}  # fmt: skip
     assert doc["VpcConfig"]["SubnetIds"] == SUBNETS[:1] and doc["VpcConfig"]["SecurityGroupIds"] == GROUPS
     assert doc["Environment"] == {"Variables": {}}
+
+
+def test_revision_id_rotates_with_permissions(client: Any, fn_name: str) -> None:
+    """AddPermission and RemovePermission give the function ($LATEST, a version, an alias) a new RevisionId,
+    which is its policy's; tagging does not."""
+    deploy(client, fn_name, OK)
+    version = client.publish_version(FunctionName=fn_name)
+    client.create_alias(FunctionName=fn_name, Name="live", FunctionVersion="1")
+
+    def revision(qualifier: str | None) -> str:
+        if qualifier == "live":
+            return str(client.get_alias(FunctionName=fn_name, Name="live")["RevisionId"])
+        extra = {} if qualifier is None else {"Qualifier": qualifier}
+        return str(client.get_function_configuration(FunctionName=fn_name, **extra)["RevisionId"])
+
+    for qualifier in (None, "1", "live"):
+        extra = {} if qualifier is None else {"Qualifier": qualifier}
+        before = revision(qualifier)
+        with pytest.raises(ClientError) as stale:
+            client.add_permission(FunctionName=fn_name, StatementId="s3", Action="lambda:InvokeFunction",
+                                  Principal="s3.amazonaws.com", RevisionId="not-the-one", **extra)  # fmt: skip
+        assert error_of(stale)[0] == "PreconditionFailedException"
+        client.add_permission(FunctionName=fn_name, StatementId="s3", Action="lambda:InvokeFunction",
+                              Principal="s3.amazonaws.com", RevisionId=before, **extra)  # fmt: skip
+        added = revision(qualifier)
+        assert added != before, qualifier
+        assert client.get_policy(FunctionName=fn_name, **extra)["RevisionId"] == added
+        client.remove_permission(FunctionName=fn_name, StatementId="s3", RevisionId=added, **extra)
+        assert revision(qualifier) not in (before, added), qualifier
+    assert version["RevisionId"] != revision("1")
+    arn = client.get_function_configuration(FunctionName=fn_name)["FunctionArn"]
+    before = revision(None)
+    client.tag_resource(Resource=arn, Tags={"team": "a"})
+    assert revision(None) == before
+    # A new RevisionId changes nothing else: the alias still invokes its version.
+    assert json.loads(client.invoke(FunctionName=fn_name, Qualifier="live")["Payload"].read()) == "ok"

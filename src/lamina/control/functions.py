@@ -330,6 +330,37 @@ class FunctionService:
             self._settled.pop((name, qualifier), None)
             await self._changes.publish(VersionDeleted(name, qualifier))
 
+    def revision(self, name: str, qualifier: str) -> str:
+        """The RevisionId of ``$LATEST``, a version or an alias (``ResourceNotFound`` if none)."""
+        if qualifier != LATEST and not is_version_number(qualifier):
+            alias = self.aliases.find(name, qualifier)
+            if alias is None:
+                raise ResourceNotFound(f"Function not found: {self._settings.function_arn(name, qualifier)}")
+            return alias.revision_id
+        return self.resolve(name, qualifier).revision_id
+
+    async def rotate_revision(self, name: str, qualifier: str, revision: str) -> None:
+        """Give ``$LATEST``, a version or an alias the RevisionId ``revision``, as Lambda does when its
+        resource policy changes; its code and configuration stay (so does its generation: warm
+        environments stay)."""
+        if qualifier != LATEST and not is_version_number(qualifier):
+            await self.aliases.rotate_revision(name, qualifier, revision)
+            return
+        fn = self.resolve(name, qualifier)
+        rotated = dataclasses.replace(fn, revision_id=revision, config_revision=fn.generation)
+        if not fn.is_latest:
+            await self.versions.update(rotated)
+            return
+        if self._functions.get(name) is not fn:
+            raise ResourceConflict(f"The function {name} was changed concurrently; try again.")
+        self._functions[name] = rotated
+        try:
+            await self._store.put_function(rotated, expected_revision=fn.revision_id)
+        except BaseException:
+            if self._functions.get(name) is rotated:
+                self._functions[name] = fn
+            raise
+
     # -- internals -------------------------------------------------------------------------
 
     def _check_total_size(self, code: Code, layers: tuple[LayerRef, ...]) -> None:
