@@ -201,8 +201,17 @@ def test_active_tracing_and_json_logging_reach_the_function(client: Any, fn_name
     assert (env["AWS_LAMBDA_LOG_FORMAT"], env["AWS_LAMBDA_LOG_LEVEL"]) == ("JSON", "WARN")
     assert env["AWS_LAMBDA_LOG_GROUP_NAME"] == "/shared/group"
     tail = base64.b64decode(answer["LogResult"]).decode()
-    records = [json.loads(line) for line in tail.splitlines() if line.startswith("{")]
-    assert [(r["level"], r["message"]) for r in records] == [("WARNING", "shown")]
+    records = [json.loads(line) for line in tail.splitlines()]
+    assert [(r["level"], r["message"]) for r in records if "level" in r] == [("WARNING", "shown")]
+    platform = [r for r in records if "type" in r]
+    assert [r["type"] for r in platform] == ["platform.start", "platform.runtimeDone", "platform.report"]
+    assert {r["record"]["requestId"] for r in platform} == {answer["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]}
+    assert platform[2]["record"]["status"] == "success" and platform[2]["record"]["metrics"]["memorySizeMB"] == 128
+    # SystemLogLevel WARN leaves the INFO platform records out.
+    client.update_function_configuration(FunctionName=fn_name, LoggingConfig={"LogFormat": "JSON", "SystemLogLevel": "WARN"})
+    client.get_waiter("function_updated_v2").wait(FunctionName=fn_name)
+    tail = base64.b64decode(client.invoke(FunctionName=fn_name, LogType="Tail")["LogResult"]).decode()
+    assert [json.loads(line)["message"] for line in tail.splitlines()] == ["shown"]
 
 
 def test_aws_cli_sets_and_reads_the_fields(lamina: Any, fn_name: str, tmp_path: Path) -> None:

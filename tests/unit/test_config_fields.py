@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 
+from lamina import ids
 from lamina.control import fields as f
 from lamina.errors import InvalidParameterValue, ValidationError
 from lamina.model import Code, FileSystem, FunctionConfig, LoggingSettings, VpcSettings
+from lamina.runtime.families import Runtime
+from lamina.runtime.variables import lambda_environment
 from lamina.runtime.version_arn import runtime_version_arn
+from lamina.sandbox import platform_log
 from lamina.store.codec import decode, encode
 
 ACCESS_POINT = "arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-0123456789abcdef0"
@@ -111,3 +116,55 @@ def test_stored_document_round_trip_and_older_documents() -> None:
     old = {k: v for k, v in json.loads(encode(full)).items()
            if k not in ("environment_set", "tracing_mode", "logging", "vpc", "file_systems", "kms_key_arn", "snap_start")}  # fmt: skip
     assert decode(json.dumps(old)) == fn
+
+
+def test_environment_carries_tracing_and_logging() -> None:
+    runtime = Runtime("python3.12", "python", ("python3",))
+    fn = FunctionConfig("fn", "python3.12", "app.handler", "arn:aws:iam::123456789012:role/r", Code("d", "s", 1))
+
+    def env(config: FunctionConfig) -> dict[str, str]:
+        return lambda_environment(config, runtime, task_root=Path("/var/task"), runtime_api="127.0.0.1:9001",
+                                  log_stream="s", region="us-east-1", tmp_dir=Path("/tmp"))  # fmt: skip
+
+    plain = env(fn)
+    assert plain["AWS_LAMBDA_LOG_GROUP_NAME"] == "/aws/lambda/fn"
+    assert not {"AWS_LAMBDA_LOG_FORMAT", "AWS_LAMBDA_LOG_LEVEL", "AWS_XRAY_DAEMON_ADDRESS"} & plain.keys()
+    configured = env(dataclasses.replace(fn, tracing_mode="Active", logging=LoggingSettings("JSON", "ERROR", "INFO", "/g")))
+    assert configured["AWS_LAMBDA_LOG_GROUP_NAME"] == "/g"
+    assert (configured["AWS_LAMBDA_LOG_FORMAT"], configured["AWS_LAMBDA_LOG_LEVEL"]) == ("JSON", "ERROR")
+    assert configured["AWS_XRAY_CONTEXT_MISSING"] == "LOG_ERROR"
+    assert configured["AWS_XRAY_DAEMON_ADDRESS"] == "169.254.79.129:2000"
+
+
+def test_trace_ids_are_sampled_when_asked() -> None:
+    assert ids.trace_id(0).endswith(";Sampled=0;Lineage=1")
+    assert ids.trace_id(0, sampled=True).endswith(";Sampled=1;Lineage=1")
+    assert ids.trace_id(0x65000000, sampled=True).startswith("Root=1-65000000-")
+
+
+def test_platform_lines_text_and_json() -> None:
+    text = LoggingSettings()
+    assert platform_log.start(text, "r", "$LATEST", 0) == "START RequestId: r Version: $LATEST"
+    assert platform_log.end(text, "r", "success", 1.5, 0) == "END RequestId: r"
+    assert platform_log.report(text, "r", "success", duration_ms=1.234, billed_ms=2, memory_mb=128,
+                               max_memory_used_mb=30, init_ms=None, now_ms=0) == (
+        "REPORT RequestId: r\tDuration: 1.23 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 30 MB"
+    )  # fmt: skip
+    as_json = LoggingSettings("JSON", "INFO", "INFO")
+    now_ms = 1_700_000_000_123
+    assert json.loads(platform_log.start(as_json, "r", "1", now_ms) or "") == {
+        "time": "2023-11-14T22:13:20.123Z", "type": "platform.start", "record": {"requestId": "r", "version": "1"},
+    }  # fmt: skip
+    assert json.loads(platform_log.end(as_json, "r", "error", 1.5, now_ms) or "")["record"] == {
+        "requestId": "r", "status": "error", "metrics": {"durationMs": 1.5},
+    }  # fmt: skip
+    report = json.loads(platform_log.report(as_json, "r", "success", duration_ms=1.234, billed_ms=2, memory_mb=128,
+                                            max_memory_used_mb=30, init_ms=100.0, now_ms=now_ms) or "")  # fmt: skip
+    assert report["type"] == "platform.report" and report["record"] == {
+        "requestId": "r", "status": "success",
+        "metrics": {"durationMs": 1.23, "billedDurationMs": 2, "memorySizeMB": 128, "maxMemoryUsedMB": 30,
+                    "initDurationMs": 100.0},
+    }  # fmt: skip
+    quiet = LoggingSettings("JSON", "INFO", "WARN")
+    assert platform_log.start(quiet, "r", "1", now_ms) is None
+    assert platform_log.end(quiet, "r", "success", 1.0, now_ms) is None

@@ -39,6 +39,7 @@ from lamina.sandbox import credentials
 from lamina.sandbox.cgroups import EnvCgroup
 from lamina.sandbox.isolation import Protections, UidPool
 from lamina.sandbox.network import Namespace, NetworkPool
+from lamina.sandbox import platform_log
 from lamina.sandbox.output import OutputLines, Tail, decode
 from lamina.sandbox.provider import EnvironmentGone, EnvState, Outcome
 from lamina.sandbox.spawn import Process, Sandbox, Spawner, SpawnError, SpawnRequest
@@ -410,26 +411,30 @@ class Environment:
         return self._report(request_id, failure, self.init_ms or 0.0, self._final_peak_mb, False)
 
     def _start_log(self, request_id: str) -> None:
-        start = f"START RequestId: {request_id} Version: {self.fn.version}"
+        now_ms = time.time() * 1000
+        start = platform_log.start(self.fn.logging, request_id, self.fn.version, now_ms)
         self._lines = Tail()
-        self._lines.append(start)
-        self._emit_record(start)
+        if start is not None:
+            self._lines.append(start)
+            self._emit_record(start, int(now_ms))
 
     def _report(self, request_id: str, result: RuntimeResult, duration_ms: float, peak_mb: int, reusable: bool) -> Outcome:
         billed = billed_ms(duration_ms)
-        report = (
-            f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\tBilled Duration: {billed} ms\t"
-            f"Memory Size: {self.fn.memory_mb} MB\tMax Memory Used: {peak_mb} MB"
-        )
         init_ms = None
         if not self._reported_init and self.init_ms is not None:
             init_ms = self.init_ms
-            report += f"\tInit Duration: {init_ms:.2f} ms"
             self._reported_init = True
         self._end_budget()
         now_ms = time.time() * 1000
-        self._emit(f"END RequestId: {request_id}", int(now_ms))
-        self._emit(report, int(now_ms))
+        status = "success" if result.error_type is None else "error"
+        end = platform_log.end(self.fn.logging, request_id, status, duration_ms, now_ms)
+        report = platform_log.report(
+            self.fn.logging, request_id, status, duration_ms=duration_ms, billed_ms=billed,
+            memory_mb=self.fn.memory_mb, max_memory_used_mb=peak_mb, init_ms=init_ms, now_ms=now_ms,
+        )  # fmt: skip
+        for line in (end, report):
+            if line is not None:
+                self._emit(line, int(now_ms))
         lines, self._lines = self._lines or Tail(), None
         self.ctx.recorder.invocation(InvocationRecord(
             request_id=request_id, function=self.fn.name, version=self.fn.version,
