@@ -16,6 +16,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.conftest import LaminaProcess, make_zip, server_env
+from tests.roles import make_role
 
 ACCOUNT_A, ACCOUNT_B = "111111111111", "222222222222"
 KEY_A, SECRET_A = "AKIDACCOUNTA00000001", "secret-of-a"
@@ -30,17 +31,13 @@ def client(service: str, endpoint: str, account: str, region: str = "us-east-1")
                         aws_secret_access_key=secret, config=Config(retries={"max_attempts": 0}))  # fmt: skip
 
 
-LAMBDA_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})  # fmt: skip
-
-
 def role(endpoint: str, account: str) -> str:
     """The account's execution role (made once: IAM is per account, the same in every region)."""
-    iam = client("iam", endpoint, account)
     try:
-        return str(iam.get_role(RoleName="fn-role")["Role"]["Arn"])
+        return str(client("iam", endpoint, account).get_role(RoleName="fn-role")["Role"]["Arn"])
     except ClientError:
-        return str(iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument=LAMBDA_TRUST)["Role"]["Arn"])
+        key, secret = (KEY_A, SECRET_A) if account == ACCOUNT_A else (KEY_B, SECRET_B)
+        return make_role(endpoint, "fn-role", [], key=key, secret=secret)
 
 
 def create(lam: Any, name: str, account: str) -> dict[str, Any]:
