@@ -171,8 +171,8 @@ class Cell:
         queues = Queues(store, s, base_url=f"http://localhost:{host.port}")
         await queues.load()
         mappings = MappingService(store, functions, concurrency, invoker, queues, s)
-        if host.iam is not None:  # an SQS source's function role must allow reading the queue
-            mappings.check_queue_roles_with(SourceRoles(host.iam, s.development_mode).check_sqs)
+        if host.iam is not None:  # a mapping's function role must allow reading its source
+            mappings.check_source_roles_with(SourceRoles(host.iam, s.development_mode, s.region, s.account_id).check)
         changes.subscribe(mappings.follow)  # a deleted function's mappings say so
         await mappings.load()
         events = EventBridge(store, invoker, s, timers, queues)
