@@ -52,6 +52,7 @@ from lamina.iot.subscriber import Subscriber, client_id
 from lamina.lifecycle import Parts
 from lamina.mappings.service import MappingService
 from lamina.metering.recorder import Recorder
+from lamina.objects.bucket_names import Owner
 from lamina.objects.files import Bodies
 from lamina.objects.notifications import NotificationConfigs
 from lamina.objects.notifications import destinations as notification_destinations
@@ -190,7 +191,8 @@ class Cell:
         mqtt = Subscriber(s.mqtt_url, client_id(data), iot, invoke_for_rule) if s.mqtt_url is not None else None
         if mqtt is None:
             _say_rules_need_a_broker(iot)
-        objects = ObjectStore(store, Bodies(data / "objects"), notifications)
+        objects = ObjectStore(store, Bodies(data / "objects"), notifications, names=host.bucket_names,
+                              cell=Owner(self.account_id, self.region))  # fmt: skip
         objects.on_bucket_deleted(notifications.forget)
         await objects.load()  # bodies an interrupted write left are removed
         await notifications.forget_all_but(objects.exists)
