@@ -46,6 +46,12 @@ def test_bucket_names_are_global_across_accounts_and_regions(make_server: Any, t
     assert a.get_object(Bucket="a-reports", Key="k")["Body"].read() == b"a's"  # untouched
     assert b.list_buckets()["Buckets"] == []
 
+    # A region's own endpoint takes only its own region, checked before the name (as S3 does).
+    assert refused(b_eu.create_bucket, Bucket="a-reports") == ("IllegalLocationConstraintException", 400)
+    assert refused(b_eu.create_bucket, Bucket="elsewhere",
+                   CreateBucketConfiguration={"LocationConstraint": "eu-central-1"}) == (
+        "IllegalLocationConstraintException", 400)  # fmt: skip
+
     # A name taken in another region is taken everywhere.
     b_eu.create_bucket(Bucket="b-eu", **in_eu)
     assert refused(a.create_bucket, Bucket="b-eu") == ("BucketAlreadyExists", 409)

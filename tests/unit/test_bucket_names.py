@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 from lamina.objects.bucket_names import BucketNames, Owner, on_access, on_create
+from lamina.objects.buckets import location_refused
 from lamina.objects.errors import AccessDenied, BucketAlreadyExists, BucketAlreadyOwnedByYou
 from lamina.store.memory import MemoryStore
 
@@ -58,3 +59,15 @@ def test_claims_releases_and_reconciling_are_kept_in_the_store() -> None:
         assert again.owner("reports") == b
 
     asyncio.run(scenario())
+
+
+def test_a_region_specific_endpoint_takes_only_its_own_region() -> None:
+    assert location_refused("us-east-1", None) is None
+    assert location_refused("us-east-1", "eu-west-1") is None  # us-east-1's endpoint takes any region
+    assert location_refused("eu-west-1", "eu-west-1") is None
+    unspecified = location_refused("eu-west-1", None)
+    assert unspecified is not None and unspecified.code == "IllegalLocationConstraintException"
+    assert str(unspecified) == ("The unspecified location constraint is incompatible for the region specific "
+                                "endpoint this request was sent to.")  # fmt: skip
+    other = location_refused("eu-west-1", "eu-central-1")
+    assert other is not None and str(other).startswith("The eu-central-1 location constraint is incompatible")
