@@ -52,6 +52,7 @@ from lamina.iot.subscriber import Subscriber, client_id
 from lamina.lifecycle import Parts
 from lamina.mappings.service import MappingService
 from lamina.metering.recorder import Recorder
+from lamina.objects.bucket_names import Owner
 from lamina.objects.files import Bodies
 from lamina.objects.notifications import NotificationConfigs
 from lamina.objects.notifications import destinations as notification_destinations
@@ -171,8 +172,8 @@ class Cell:
         queues = Queues(store, s, base_url=f"http://localhost:{host.port}")
         await queues.load()
         mappings = MappingService(store, functions, concurrency, invoker, queues, s)
-        if host.iam is not None:  # an SQS source's function role must allow reading the queue
-            mappings.check_queue_roles_with(SourceRoles(host.iam, s.development_mode).check_sqs)
+        if host.iam is not None:  # a mapping's function role must allow reading its source
+            mappings.check_source_roles_with(SourceRoles(host.iam, s.development_mode, s.region, s.account_id).check)
         changes.subscribe(mappings.follow)  # a deleted function's mappings say so
         await mappings.load()
         events = EventBridge(store, invoker, s, timers, queues)
@@ -190,7 +191,8 @@ class Cell:
         mqtt = Subscriber(s.mqtt_url, client_id(data), iot, invoke_for_rule) if s.mqtt_url is not None else None
         if mqtt is None:
             _say_rules_need_a_broker(iot)
-        objects = ObjectStore(store, Bodies(data / "objects"), notifications)
+        objects = ObjectStore(store, Bodies(data / "objects"), notifications, names=host.bucket_names,
+                              cell=Owner(self.account_id, self.region))  # fmt: skip
         objects.on_bucket_deleted(notifications.forget)
         await objects.load()  # bodies an interrupted write left are removed
         await notifications.forget_all_but(objects.exists)
