@@ -125,7 +125,8 @@ class Cell:
         code = CodeStore(data / "code", s.limits)
         overlays = LayerOverlays(data / "code" / "layers-merged", code)
         await asyncio.to_thread(overlays.clear)
-        layers = LayerService(store, s)
+        layers = LayerService(store, s, code)
+        await layers.load()
         ctx = EnvironmentContext(
             host="127.0.0.1", region=s.region, work_dir=host.work_dir, max_response_bytes=s.limits.sync_response_bytes,
             init_timeout_s=s.limits.init_timeout_seconds, recorder=recorder, protections=host.protections,
