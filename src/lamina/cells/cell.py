@@ -26,6 +26,8 @@ from pathlib import Path
 
 from lamina.api.context import Services
 from lamina.control.changes import Changes
+from lamina.control.code_signing import CodeSigning
+from lamina.control.function_options import FunctionOptions
 from lamina.control.concurrency import ConcurrencyService
 from lamina.control.event_config import EventConfigService
 from lamina.control.functions import FunctionService
@@ -124,7 +126,8 @@ class Cell:
         code = CodeStore(data / "code", s.limits)
         overlays = LayerOverlays(data / "code" / "layers-merged", code)
         await asyncio.to_thread(overlays.clear)
-        layers = LayerService(store, s)
+        layers = LayerService(store, s, code)
+        await layers.load()
         ctx = EnvironmentContext(
             host="127.0.0.1", region=s.region, work_dir=host.work_dir, max_response_bytes=s.limits.sync_response_bytes,
             init_timeout_s=s.limits.init_timeout_seconds, recorder=recorder, protections=host.protections,
@@ -148,10 +151,18 @@ class Cell:
         event_configs = EventConfigService(store, targets, s)
         functions.add_hook(tags)  # CreateFunction's Tags
         functions.add_hook(provider)  # a new function's fork server starts as it is created
+        code_signing, function_options = CodeSigning(store, s), FunctionOptions(store)
+        functions.add_hook(code_signing)  # CreateFunction's CodeSigningConfigArn
+        functions.add_deployment_check(code_signing)  # new code and layers under Enforce are refused
+        tags.add_kind("code-signing-config", code_signing)
+        await code_signing.load()
+        await function_options.load()
         urls = UrlService(store, functions.get, s, alias_exists=functions.aliases.exists)
         concurrency = ConcurrencyService(store, functions, scheduler, s, changes)
         for follower in (scheduler.follow, resolver.follow, event_configs.follow, urls.follow, concurrency.follow):
             changes.subscribe(follower)
+        changes.subscribe(code_signing.follow)  # a deleted function's configurations go with it
+        changes.subscribe(function_options.follow)
         await functions.load()
         await event_configs.load()
         await urls.load()
@@ -202,7 +213,8 @@ class Cell:
             s, store, code, functions, layers, scheduler, invoker, recorder, host.max_request_bytes,
             tags=tags, policies=policies, event_configs=event_configs, urls=urls, concurrency=concurrency,
             queue=queue, apis=apis, events=events, schedules=schedules, timers=timers, rest_apis=rest_apis,
-            http_apis=http_apis, queues=queues, mappings=mappings, iot=iot, mqtt=mqtt,
+            http_apis=http_apis, queues=queues, mappings=mappings, iot=iot, code_signing=code_signing,
+            function_options=function_options, mqtt=mqtt,
             front_door=host.front_door, notifications=notifications, objects=objects, keys=host.keys,
             iam=host.iam, sts=host.sts,
         )  # fmt: skip
