@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -17,6 +19,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import LaminaProcess, server_env
 from tests.integration.test_accounts import ACCOUNT_A, ACCOUNT_B, KEY_A, KEY_B, KEYS, SECRET_A, SECRET_B, client
+from tests import signing
 from tests.objects import bucket_name
 
 VENV_BIN = Path(__file__).resolve().parents[2] / ".venv" / "bin"
@@ -254,3 +257,26 @@ def test_in_the_development_mode_services_deliver_without_a_policy(make_server: 
     s3.create_bucket(Bucket=bucket)
     s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
         "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]})  # fmt: skip
+
+
+def test_a_request_sent_to_the_queue_url_itself_is_decided_by_the_same_policy(server: LaminaProcess) -> None:
+    """Some SDKs send a queue's requests to its URL, without QueueUrl in the body."""
+    url, arn = make_queue(server, "by-url")
+
+    def send(body: str) -> tuple[int, dict[str, Any]]:
+        request = urllib.request.Request(url, data=json.dumps({"MessageBody": body}).encode(), method="POST", headers={
+            "X-Amz-Target": "AmazonSQS.SendMessage", "Content-Type": "application/x-amz-json-1.0"})  # fmt: skip
+        try:
+            with signing.urlopen(request, timeout=30, key=KEY_B, secret=SECRET_B) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    status, answer = send("refused")
+    assert status == 403 and answer["__type"].endswith("AccessDeniedException"), answer
+    client("sqs", server.endpoint, ACCOUNT_A).set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy(
+        {"Effect": "Allow", "Principal": {"AWS": ACCOUNT_B}, "Action": "sqs:SendMessage", "Resource": arn})})
+    status, answer = send("allowed")
+    assert status == 200 and "MessageId" in answer, answer
+    received = client("sqs", server.endpoint, ACCOUNT_A).receive_message(QueueUrl=url)["Messages"]
+    assert [m["Body"] for m in received] == ["allowed"]

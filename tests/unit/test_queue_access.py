@@ -56,7 +56,8 @@ def test_only_what_addpermission_grants_crosses_accounts() -> None:
         assert not access.crosses(operation), operation
 
 
-def service_statement(service: str, condition: dict[str, object] | None = None, effect: str = "Allow") -> dict[str, object]:
+def service_statement(service: str, condition: dict[str, object] | None = None,
+                      effect: str = "Allow") -> dict[str, object]:  # fmt: skip
     statement: dict[str, object] = {"Effect": effect, "Principal": {"Service": service}, "Action": "sqs:SendMessage",
                                     "Resource": QUEUE}  # fmt: skip
     if condition is not None:

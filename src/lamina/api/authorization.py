@@ -8,9 +8,9 @@ policies from IAM (``IamService.policies_of``); a Lambda function's resource-bas
 (AddPermission's statements) is read only when the identity policies alone do not allow the request
 (another account's caller, or one no identity policy allows). A queue's policy (its ``Policy``
 attribute) is read for every request on the queue but its own account root's, so that its explicit
-denies count too; another account's request reaches the queue's cell (api/cells.py) to be decided. A refusal is AccessDenied in the
-shape of the service asked (Lambda's AccessDeniedException, EventBridge's and SQS's JSON, IAM's XML,
-S3's ``Access Denied``), with AWS's message.
+denies count too; another account's request reaches the queue's cell (api/cells.py) to be decided.
+A refusal is AccessDenied in the shape of the service asked (Lambda's AccessDeniedException,
+EventBridge's and SQS's JSON, IAM's XML, S3's ``Access Denied``), with AWS's message.
 """
 
 from __future__ import annotations

@@ -219,8 +219,8 @@ class Deliverer:
         queue = self._queues.get(target.arn) if self._queues is not None else None
         if self._queues is not None and queue is not None:
             if not self._queues.service_may_send(target.arn, EVENTS_PRINCIPAL, rule.arn):
-                return _Failure(NO_PERMISSIONS, f"Access to the queue {target.arn} is denied: its policy does not "
-                                                f"allow {EVENTS_PRINCIPAL} to send messages for {rule.arn}.")  # fmt: skip
+                return _Failure(NO_PERMISSIONS, f"Access to the queue {target.arn} is denied: its policy does "
+                                f"not allow {EVENTS_PRINCIPAL} to send messages for {rule.arn}.")  # fmt: skip
             parameters = target.wire.get("SqsParameters")
             group = parameters.get("MessageGroupId") if isinstance(parameters, Mapping) else None
             try:
