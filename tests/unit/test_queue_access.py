@@ -101,6 +101,9 @@ def test_service_senders_refuse_outside_the_development_mode_and_log_once_in_it(
     assert len([r for r in caplog.records if "development mode" in r.getMessage()]) == 1
     granted = queue({"Version": "2012-10-17", "Statement": [service_statement("events.amazonaws.com")]})
     assert strict.allowed(granted, "events.amazonaws.com", RULE, A)
+    # The queue's current policy counts, not the one read before.
+    assert not strict.allowed(bare, "events.amazonaws.com", RULE, A)
+    assert strict.allowed(granted, "events.amazonaws.com", RULE, A)
     # A policy IAM cannot read allows nothing.
     assert not strict.allowed(queue("{not json"), "events.amazonaws.com", RULE, A)
 

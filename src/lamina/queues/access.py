@@ -92,9 +92,17 @@ class ServiceSenders:
         self._development = development_mode
         self._now = now or (lambda: datetime.now(timezone.utc))
         self._logged: set[tuple[str, str, str]] = set()
+        self._parsed: dict[str, tuple[str, Policy | None]] = {}  # queue ARN -> its policy's text, parsed
+
+    def _policy(self, queue: Queue) -> Policy | None:
+        text = queue.attribute("Policy") or ""
+        kept = self._parsed.get(queue.arn)
+        if kept is None or kept[0] != text:
+            kept = self._parsed[queue.arn] = (text, policy_of(queue))
+        return kept[1]
 
     def allowed(self, queue: Queue, service: str, source_arn: str, source_account: str) -> bool:
-        if service_allowed(policy_of(queue), queue.arn, service, source_arn, source_account, self._now()):
+        if service_allowed(self._policy(queue), queue.arn, service, source_arn, source_account, self._now()):
             return True
         if not self._development:
             return False
