@@ -104,8 +104,21 @@ def test_service_senders_refuse_outside_the_development_mode_and_log_once_in_it(
     # The queue's current policy counts, not the one read before.
     assert not strict.allowed(bare, "events.amazonaws.com", RULE, A)
     assert strict.allowed(granted, "events.amazonaws.com", RULE, A)
-    # A policy IAM cannot read allows nothing.
+    # A policy IAM cannot read allows nothing: nor does one without principals (an identity policy's).
     assert not strict.allowed(queue("{not json"), "events.amazonaws.com", RULE, A)
+    no_principal = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}]}
+    assert access.policy_of(queue(no_principal)) is None
+    assert not strict.allowed(queue(no_principal), "events.amazonaws.com", RULE, A)
+
+
+def test_policies_are_parsed_once_per_text() -> None:
+    policies = access.Policies()
+    granted = queue({"Version": "2012-10-17", "Statement": [service_statement("events.amazonaws.com")]})
+    first = policies.of(granted)
+    assert first is not None and policies.of(granted) is first
+    assert policies.of(queue(None)) is None  # the same queue, its policy removed
+    again = policies.of(granted)
+    assert again is not None and again is not first
 
 
 def caller(principal: Principal, key: AccessKey | None = None) -> Caller:

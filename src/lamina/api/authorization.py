@@ -40,7 +40,6 @@ from lamina.identity.principals import Caller, PrincipalKind, caller_of
 from lamina.objects import routing, wire
 from lamina.objects.errors import AccessDenied as S3AccessDenied
 from lamina.objects.operations import operation as s3_operation
-from lamina.queues import access as queue_access
 from lamina.queues.errors import QueueAccessDenied as SqsAccessDenied
 
 
@@ -111,11 +110,7 @@ def function_policies(svc: Services) -> PolicyOf:
 
     async def policy_of(ref: ResourceRef) -> Policy | None:
         if isinstance(ref, QueueRef):
-            queue = svc.queues.by_arn(ref.arn)
-            assert svc.iam is not None
-            iam = svc.iam
-            return queue_access.policy_of(queue, lambda text: iam.policy(text, PolicyKind.RESOURCE)) \
-                if queue is not None else None  # fmt: skip
+            return svc.queues.policy(ref.arn)
         try:
             stored = await svc.policies.get(ref.name, ref.qualifier)
         except ResourceNotFound:

@@ -63,16 +63,34 @@ def queue_named(members: Mapping[str, object], path_name: str | None) -> str | N
     return name if isinstance(name, str) and name else path_name
 
 
-def policy_of(queue: Queue, parsed: Callable[[str], Policy] | None = None) -> Policy | None:
+def policy_of(queue: Queue) -> Policy | None:
     """The queue's policy (None: it has none, or one IAM cannot read, which allows nothing)."""
     text = queue.attribute("Policy")
     if not text:
         return None
     try:
-        return parsed(text) if parsed is not None else parse(text, PolicyKind.RESOURCE)
+        return parse(text, PolicyKind.RESOURCE)
     except ApiError:
         log.warning("the policy of queue %s cannot be read; it allows nothing", queue.arn)
         return None
+
+
+class Policies:
+    """Queues' policies, each parsed once per text (a queue's policy is read for every request on
+    it but its root's, and for every service's send)."""
+
+    def __init__(self) -> None:
+        self._parsed: dict[str, tuple[str, Policy | None]] = {}  # queue ARN -> its policy's text, parsed
+
+    def of(self, queue: Queue) -> Policy | None:
+        text = queue.attribute("Policy") or ""
+        kept = self._parsed.get(queue.arn)
+        if kept is None or kept[0] != text:
+            kept = self._parsed[queue.arn] = (text, policy_of(queue))
+        return kept[1]
+
+    def forget(self, arn: str) -> None:
+        self._parsed.pop(arn, None)
 
 
 def service_allowed(policy: Policy | None, queue_arn: str, service: str, source_arn: str, source_account: str,
@@ -88,21 +106,16 @@ class ServiceSenders:
     """Whether a service may send to a queue: the queue's policy must allow its service principal.
     In the development mode a refusal is logged once per queue, service and source, and allowed."""
 
-    def __init__(self, development_mode: bool, now: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, development_mode: bool, now: Callable[[], datetime] | None = None,
+                 policies: Policies | None = None) -> None:  # fmt: skip
         self._development = development_mode
         self._now = now or (lambda: datetime.now(timezone.utc))
         self._logged: set[tuple[str, str, str]] = set()
-        self._parsed: dict[str, tuple[str, Policy | None]] = {}  # queue ARN -> its policy's text, parsed
-
-    def _policy(self, queue: Queue) -> Policy | None:
-        text = queue.attribute("Policy") or ""
-        kept = self._parsed.get(queue.arn)
-        if kept is None or kept[0] != text:
-            kept = self._parsed[queue.arn] = (text, policy_of(queue))
-        return kept[1]
+        self._policies = policies or Policies()
 
     def allowed(self, queue: Queue, service: str, source_arn: str, source_account: str) -> bool:
-        if service_allowed(self._policy(queue), queue.arn, service, source_arn, source_account, self._now()):
+        policy = self._policies.of(queue)
+        if service_allowed(policy, queue.arn, service, source_arn, source_account, self._now()):
             return True
         if not self._development:
             return False
