@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import builtins
 import binascii
 import dataclasses
 import logging
@@ -70,6 +71,16 @@ class FunctionHook(Protocol):
     async def created(self, fn: FunctionConfig, body: Mapping[str, object]) -> None: ...
 
 
+class DeploymentCheck(Protocol):
+    """What may refuse new code or layers for an existing function (code signing's): ``check_code``
+    at UpdateFunctionCode, ``check_layers`` at UpdateFunctionConfiguration's Layers, before anything
+    is stored."""
+
+    def check_code(self, name: str) -> None: ...
+
+    def check_layers(self, name: str, layers: tuple[LayerRef, ...]) -> None: ...
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
 
@@ -103,9 +114,13 @@ class FunctionService:
         self.aliases = Aliases(store, settings, self.versions, changes)
         self._tasks: set[asyncio.Task[None]] = set()
         self._hooks: list[FunctionHook] = []
+        self._deployment_checks: list[DeploymentCheck] = []
 
     def add_hook(self, hook: FunctionHook) -> None:
         self._hooks.append(hook)
+
+    def add_deployment_check(self, check: DeploymentCheck) -> None:
+        self._deployment_checks.append(check)
 
     def check_roles_with(self, check: Callable[[str], Awaitable[None]]) -> None:
         """Have ``check`` (IAM's: the role must exist and trust Lambda) approve a function's Role at
@@ -173,6 +188,20 @@ class FunctionService:
         page = names[start : start + max_items]
         more = start + max_items < len(names)
         return [self._functions[n] for n in page], (page[-1] if more and page else None)
+
+    def list_all(self, marker: str | None, max_items: int) -> tuple[builtins.list[FunctionConfig], str | None]:
+        """ListFunctions with FunctionVersion=ALL: each function by name, its $LATEST then its published
+        versions by number; the marker is the last one listed, as ``<name>:<version>``."""
+        entries = [fn for name in sorted(self._functions)
+                   for fn in [self._functions[name], *self.versions.list_for(name)]]  # fmt: skip
+        start = 0
+        if marker:
+            keys = [f"{fn.name}:{fn.version}" for fn in entries]
+            start = keys.index(marker) + 1 if marker in keys else next(
+                (i for i, fn in enumerate(entries) if fn.name > marker.partition(":")[0]), len(entries))
+        page = entries[start : start + max_items]
+        more = start + max_items < len(entries)
+        return page, (f"{page[-1].name}:{page[-1].version}" if more and page else None)
 
     async def wait_settled(self, name: str, timeout: float, version: str = LATEST) -> FunctionConfig:
         """The function (or version) once no code is being prepared for it (at most ``timeout`` seconds)."""
@@ -247,6 +276,8 @@ class FunctionService:
         """UpdateFunctionCode; with ``Publish``, the version it publishes."""
         publish = _flag(body, "Publish")
         fn = self._writable(name, body)
+        for check in self._deployment_checks:
+            check.check_code(name)
         code = await self._put_code(body)
         self._check_total_size(code, fn.layers)
         updated = dataclasses.replace(
@@ -290,6 +321,8 @@ class FunctionService:
         f.check_snap_start(str(changes.get("snap_start", fn.snap_start)), str(changes.get("runtime", fn.runtime)))
         if "Layers" in body:
             layers = await self._layers.resolve(body["Layers"])
+            for check in self._deployment_checks:
+                check.check_layers(name, layers)
             self._check_total_size(fn.code, layers)
             await self._check_merge(layers)
             changes["layers"] = layers

@@ -29,7 +29,7 @@ from lamina.metering.billing import billed_ms
 from lamina.metering.recorder import Recorder
 from lamina.model import FunctionConfig
 from lamina.runtime import constants as rc
-from lamina.runtime.api import Invocation, RuntimeApiEndpoint, RuntimeResult, error_body
+from lamina.runtime.api import Invocation, RuntimeApiEndpoint, RuntimeResult, platform_error_body
 from lamina.runtime.families import Runtime
 from lamina.errors import ApiError, LaminaError
 from lamina.identity.principals import AccessKey, CredentialIssuer
@@ -287,7 +287,8 @@ class Environment:
             self.state = EnvState.IDLE
             return None
         if self._spawn_error:
-            failure = RuntimeResult(error_body(self._spawn_error_type, self._spawn_error), self._spawn_error_type)
+            failure = RuntimeResult(platform_error_body(self._spawn_error_type, self._spawn_error),
+                                    self._spawn_error_type)  # fmt: skip
         elif self._endpoint is not None and self._endpoint.init_error.done():
             failure = self._endpoint.init_error.result()
         elif self._exited.done():
@@ -295,7 +296,7 @@ class Environment:
             failure = self._exit_failure("")
         else:
             message = f"Init timed out after {self.ctx.init_timeout_s:.2f} seconds"
-            failure = RuntimeResult(error_body(rc.ERROR_INIT_TIMEOUT, message), rc.ERROR_INIT_TIMEOUT)
+            failure = RuntimeResult(platform_error_body(rc.ERROR_INIT_TIMEOUT, message), rc.ERROR_INIT_TIMEOUT)
         self._final_peak_mb = self._peak_memory_mb()  # before its cgroup goes
         await self.stop()
         return failure
@@ -379,8 +380,8 @@ class Environment:
         else:
             message = f"Task timed out after {timeout_s:.2f} seconds"
             self._emit(f"{_timestamp()} {inv.request_id} {message}")
-            result = RuntimeResult(error_body(rc.ERROR_TIMEOUT, f"RequestId: {inv.request_id} Error: {message}",
-                                              inv.request_id), rc.ERROR_TIMEOUT)  # fmt: skip
+            result = RuntimeResult(platform_error_body(rc.ERROR_TIMEOUT, f"RequestId: {inv.request_id} Error: {message}"),
+                                   rc.ERROR_TIMEOUT)  # fmt: skip
             reusable = False
         self._endpoint.finish()
         self._flush_partial()
@@ -455,7 +456,7 @@ class Environment:
             return self._out_of_memory(request_id)
         message = f"RequestId: {request_id} Error: Runtime exited with error: {how}"
         self._emit(message)
-        return RuntimeResult(error_body(rc.ERROR_EXIT, message, request_id), rc.ERROR_EXIT)
+        return RuntimeResult(platform_error_body(rc.ERROR_EXIT, message), rc.ERROR_EXIT)
 
     def _out_of_memory(self, request_id: str) -> RuntimeResult:
         message = (
@@ -465,7 +466,7 @@ class Environment:
         self._emit(message)
         if self._process is not None:
             self._process.kill()
-        return RuntimeResult(error_body(rc.ERROR_OUT_OF_MEMORY, message, request_id), rc.ERROR_OUT_OF_MEMORY)
+        return RuntimeResult(platform_error_body(rc.ERROR_OUT_OF_MEMORY, message), rc.ERROR_OUT_OF_MEMORY)
 
     def _peak_memory_mb(self) -> int:
         if self._cgroup is not None:

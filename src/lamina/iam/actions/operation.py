@@ -25,6 +25,16 @@ class FunctionRef:
 
 
 @dataclass(frozen=True)
+class QueueRef:
+    """The SQS queue (its ARN) whose ``Policy`` attribute applies to an operation."""
+
+    arn: str
+
+
+ResourceRef = FunctionRef | QueueRef
+
+
+@dataclass(frozen=True)
 class Operation:
     action: str  # e.g. lambda:GetFunction
     resources: tuple[str, ...]  # every one must be allowed ("*" for operations on no resource)
@@ -32,6 +42,7 @@ class Operation:
     context: Mapping[str, str] = field(default_factory=dict)  # the operation's own condition keys
     function: FunctionRef | None = None  # whose resource policy to consult (Lambda's operations on a function)
     also: tuple[Operation, ...] = ()  # what the request needs besides (iam:PassRole for a function's role)
+    queue: QueueRef | None = None  # whose policy to consult (SQS's operations on a queue)
 
     def all(self) -> tuple[Operation, ...]:
         return (self, *self.also)
