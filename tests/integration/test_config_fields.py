@@ -9,9 +9,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 
+from tests import signing
 from tests.conftest import ROLE, deploy, make_zip
 from tests.integration.test_clients import aws_cli
 
@@ -264,3 +266,16 @@ def test_revision_id_rotates_with_permissions(client: Any, fn_name: str) -> None
     assert revision(None) == before
     # A new RevisionId changes nothing else: the alias still invokes its version.
     assert json.loads(client.invoke(FunctionName=fn_name, Qualifier="live")["Payload"].read()) == "ok"
+
+
+def test_raw_answers_hold_only_the_models_members(lamina: Any, client: Any, fn_name: str) -> None:
+    """boto3 drops members its model does not know: the raw JSON shows Lamina sends none."""
+    deploy(client, fn_name, OK, runtime="python3.12", **EVERY_FIELD)
+    model = botocore.session.get_session().get_service_model("lambda")
+    shape = model.shape_for("FunctionConfiguration")
+    with signing.urlopen(f"{lamina.endpoint}/2015-03-31/functions/{fn_name}/configuration") as response:
+        raw = json.loads(response.read())
+    assert set(raw) <= set(shape.members), set(raw) - set(shape.members)
+    for key in ("VpcConfig", "LoggingConfig", "SnapStart", "TracingConfig", "RuntimeVersionConfig", "EphemeralStorage"):
+        assert set(raw[key]) <= set(shape.members[key].members), key  # type: ignore[attr-defined]
+    assert set(raw["FileSystemConfigs"][0]) <= set(shape.members["FileSystemConfigs"].member.members)  # type: ignore[attr-defined]
