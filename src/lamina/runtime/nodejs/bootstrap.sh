@@ -1,9 +1,9 @@
 # Starts Lamina's Node.js runtime, as AWS's nodejs bootstrap starts theirs:
 #   sh bootstrap.sh NODE MAJOR
-# NODE is the interpreter, MAJOR the runtime's version (20 for nodejs20.x). Unless the function
-# sets NODE_PATH itself, layers' /opt/nodejs/nodeMAJOR/node_modules and /opt/nodejs/node_modules
-# are on it, then the AWS SDK Lamina installed (_LAMINA_SDK_NODE_MODULES, where AWS has
-# /var/runtime/node_modules); V8's heap is sized from the function's memory (a tenth for the
+# NODE is the interpreter, MAJOR the runtime's version (20 for nodejs20.x). Lamina gives NODE_PATH
+# AWS's value (runtime/families/nodejs.py), unless the function sets its own; were it unset, layers'
+# /opt/nodejs/nodeMAJOR/node_modules and /opt/nodejs/node_modules would be on it, then the AWS SDK
+# (/var/runtime/node_modules); V8's heap is sized from the function's memory (a tenth for the
 # young generation).
 node="$1"
 major="$2"
