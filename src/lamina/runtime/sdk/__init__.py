@@ -93,7 +93,8 @@ class Sdks:
         return {"python": self.python_root.is_dir(), "nodejs": self.node_modules.is_dir()}
 
     def kept(self) -> tuple[Path, ...]:
-        """The installed trees: what sandboxed environments see, read-only."""
+        """The installed trees, where they are on the host (sandboxed environments see their entries
+        in /var/runtime instead: ``files``)."""
         return tuple(p for p in (self.python_root, self.node_root) if p.is_dir())
 
     def variables(self, family: str, runtime_name: str, *, runtime_dir: str | None = None) -> dict[str, str]:
