@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import ROOT, deploy, make_zip
+from tests.conftest import ROLE, ROOT, deploy, make_zip
 from tests.functions import invoke
 
 # Lambda's reserved variables, in every runtime (configuration-envvars.md, "Reserved environment variables").
@@ -160,6 +160,35 @@ def test_python_path_from_the_configuration_imports_from_a_layer(client: Any, fn
     assert body["boto3"].startswith("/var/runtime/boto3/"), body  # the runtime's SDK, where AWS has it
 
 
+WRAPPER = """#!/bin/sh
+export WRAPPED_BY="$0"
+export WRAPPED_COMMAND="$*"
+exec "$@"
+"""
+PYTHON_WRAPPED = """
+import os
+
+def handler(event, context):
+    return {"by": os.environ.get("WRAPPED_BY"), "command": os.environ.get("WRAPPED_COMMAND")}
+"""
+
+
+def deploy_wrapped(client: Any, name: str, files: dict[str, str], **kwargs: Any) -> None:
+    """Deploy ``files`` and an executable ``wrap.sh``, named by the function's AWS_LAMBDA_EXEC_WRAPPER."""
+    client.create_function(
+        FunctionName=name, Role=ROLE, Code={"ZipFile": make_zip({**files, "wrap.sh": WRAPPER}, modes={"wrap.sh": 0o755})},
+        Environment={"Variables": {"AWS_LAMBDA_EXEC_WRAPPER": "/var/task/wrap.sh"}}, **kwargs,
+    )  # fmt: skip
+    client.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+
+
+def test_python_runs_under_a_wrapper_script(client: Any, fn_name: str) -> None:
+    deploy_wrapped(client, fn_name, {"app.py": PYTHON_WRAPPED}, Runtime="python3.12", Handler="app.handler")
+    _, body, _ = invoke(client, fn_name, {})
+    assert body["by"] == "/var/task/wrap.sh"
+    assert body["command"].endswith(" /var/runtime/bootstrap.py"), body
+
+
 # -- Node.js ------------------------------------------------------------------------------------
 
 
@@ -180,6 +209,14 @@ def test_nodejs_options_and_time_zone_take_effect(client: Any, fn_name: str) -> 
     _, body, _ = invoke(client, fn_name, {})
     assert body["preloaded"] == "by NODE_OPTIONS"
     assert body["zone"] == "Asia/Tokyo" and body["offset"] == -9 * 60
+
+
+def test_nodejs_runs_under_a_wrapper_script(client: Any, fn_name: str) -> None:
+    code = "exports.handler = async () => ({by: process.env.WRAPPED_BY, command: process.env.WRAPPED_COMMAND});"
+    deploy_wrapped(client, fn_name, {"index.js": code}, Runtime="nodejs20.x", Handler="index.handler")
+    _, body, _ = invoke(client, fn_name, {})
+    assert body["by"] == "/var/task/wrap.sh"
+    assert body["command"].endswith(" /var/runtime/index.cjs") and "--expose-gc" in body["command"], body
 
 
 # -- a custom runtime, under /bin/sh ------------------------------------------------------------

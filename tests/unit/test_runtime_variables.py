@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lamina.model import Code, FunctionConfig
 from lamina.runtime.families import Runtime, entries
-from lamina.runtime.startup import needs_fresh_process, read_at_start
+from lamina.runtime.startup import needs_fresh_process, read_at_start, wrapped
 from lamina.runtime.variables import Placement, lambda_environment, reserved_keys_used
 
 PYTHON = Runtime("python3.12", "python", ("/usr/bin/python3.12", "-u", "-B", "{runtime_dir}/bootstrap.py"),
@@ -102,3 +102,15 @@ def test_python_variables_read_at_start_need_a_fresh_interpreter() -> None:
         "LD_PRELOAD", "PYTHONWARNINGS"]
     assert needs_fresh_process("python", {"TZ": "UTC", "PYTHONPATH": "/opt/x"}) == []
     assert needs_fresh_process("ruby", {"LD_PRELOAD": "/opt/lib/x.so"}) == []
+
+
+def test_a_wrapper_script_is_handed_the_runtimes_command() -> None:
+    argv = ["/usr/bin/python3.12", "-u", "-B", "/var/runtime/bootstrap.py"]
+    variables = {"AWS_LAMBDA_EXEC_WRAPPER": "/var/task/wrap.sh"}
+    assert wrapped("python", variables, argv) == ["/var/task/wrap.sh", *argv]
+    assert needs_fresh_process("python", variables) == ["AWS_LAMBDA_EXEC_WRAPPER"]  # a fork cannot be wrapped
+    assert wrapped("ruby", variables, ["ruby", "b.rb"]) == ["/var/task/wrap.sh", "ruby", "b.rb"]
+    # Node.js's and Java's bootstraps exec their runtime under it themselves; a custom runtime has none.
+    assert wrapped("nodejs", variables, ["/bin/sh", "b.sh"]) == ["/bin/sh", "b.sh"]
+    assert wrapped("provided", variables, ["/var/task/bootstrap"]) == ["/var/task/bootstrap"]
+    assert wrapped("python", {}, argv) == argv and wrapped("python", {"AWS_LAMBDA_EXEC_WRAPPER": ""}, argv) == argv

@@ -12,6 +12,11 @@ with, so a function that sets one of those starts each environment the slow way,
 interpreter (docs/runtimes/python.md measures the cost). Other runtimes always start a fresh
 process (a fork server's child execs them), so every variable takes effect there.
 
+A wrapper script (``AWS_LAMBDA_EXEC_WRAPPER``, AWS's "Modifying the runtime environment") is such
+a variable too: it is handed the runtime's whole command and runs it, so a Python function with
+one starts a fresh interpreter under it (``wrapped``). Node.js's and Java's bootstraps exec their
+runtime under it themselves.
+
 Pure: a decision on the configuration's values.
 """
 
@@ -31,12 +36,18 @@ PYTHON_READ_LATER = frozenset({
 })  # fmt: skip
 
 
+EXEC_WRAPPER = "AWS_LAMBDA_EXEC_WRAPPER"
+# The families whose command Lamina puts under the wrapper (the others' bootstraps do it themselves;
+# a custom runtime's bootstrap is the function's own).
+WRAPPED_BY_LAMINA = frozenset({"python", "ruby", "dotnet"})
+
+
 def read_at_start(family: str, name: str) -> bool:
     """Whether a runtime of ``family`` reads ``name`` only when its process starts, before a fork
     server's child could set it."""
     if family != "python":
         return False
-    if name in LOADER_VARIABLES or name in LOCALE_VARIABLES or name.startswith(LOADER_PREFIXES):
+    if name == EXEC_WRAPPER or name in LOADER_VARIABLES or name in LOCALE_VARIABLES or name.startswith(LOADER_PREFIXES):
         return True
     return name.startswith("PYTHON") and name not in PYTHON_READ_LATER
 
@@ -45,3 +56,10 @@ def needs_fresh_process(family: str, variables: Mapping[str, str]) -> list[str]:
     """The function's variables (``variables``, its configuration's) that a forked environment
     could not honour, sorted; empty when its environments may fork from a fork server."""
     return sorted(name for name in variables if read_at_start(family, name))
+
+
+def wrapped(family: str, variables: Mapping[str, str], argv: list[str]) -> list[str]:
+    """The runtime's command ``argv`` under the function's wrapper script, if it names one and
+    Lamina starts that family's runtime itself; else ``argv`` as it is."""
+    wrapper = variables.get(EXEC_WRAPPER, "")
+    return [wrapper, *argv] if wrapper and family in WRAPPED_BY_LAMINA else argv

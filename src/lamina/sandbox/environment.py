@@ -33,7 +33,7 @@ from lamina.runtime.api import Invocation, RuntimeApiEndpoint, RuntimeResult, pl
 from lamina.runtime.families import Runtime
 from lamina.errors import ApiError, LaminaError
 from lamina.identity.principals import AccessKey, CredentialIssuer
-from lamina.runtime.startup import needs_fresh_process
+from lamina.runtime.startup import needs_fresh_process, wrapped
 from lamina.runtime.variables import ON_DEMAND, PROVISIONED_CONCURRENCY, Placement, lambda_environment, outbound
 from lamina.runtime.sdk import Sdks
 from lamina.sandbox import credentials
@@ -276,7 +276,7 @@ class Environment:
         Lambda; ``SpawnError`` if neither has an executable one.
         """
         if self.runtime.family != "provided":
-            return self.runtime.command(task_root, runtime_dir)
+            return wrapped(self.runtime.family, self.fn.environment, self.runtime.command(task_root, runtime_dir))
         candidates = [(self.task_root / "bootstrap", task_root / "bootstrap")]
         if self.opt is not None:
             candidates.append((self.opt / "bootstrap", Path("/opt/bootstrap") if sandboxed else self.opt / "bootstrap"))
