@@ -219,6 +219,14 @@ def test_nodejs_runs_under_a_wrapper_script(client: Any, fn_name: str) -> None:
     assert body["command"].endswith(" /var/runtime/index.cjs") and "--expose-gc" in body["command"], body
 
 
+def test_ruby_runs_under_a_wrapper_script(client: Any, fn_name: str) -> None:
+    code = 'def handler(event:, context:)\n  { "by" => ENV["WRAPPED_BY"], "command" => ENV["WRAPPED_COMMAND"] }\nend\n'
+    deploy_wrapped(client, fn_name, {"app.rb": code}, Runtime="ruby3.3", Handler="app.handler")
+    _, body, _ = invoke(client, fn_name, {})
+    assert body["by"] == "/var/task/wrap.sh"
+    assert body["command"].endswith(" /var/runtime/bootstrap.rb"), body
+
+
 # -- a custom runtime, under /bin/sh ------------------------------------------------------------
 
 
