@@ -33,7 +33,8 @@ from lamina.runtime.api import Invocation, RuntimeApiEndpoint, RuntimeResult, pl
 from lamina.runtime.families import Runtime
 from lamina.errors import ApiError, LaminaError
 from lamina.identity.principals import AccessKey, CredentialIssuer
-from lamina.runtime.variables import ON_DEMAND, PROVISIONED_CONCURRENCY, lambda_environment, outbound
+from lamina.runtime.startup import needs_fresh_process, wrapped
+from lamina.runtime.variables import ON_DEMAND, PROVISIONED_CONCURRENCY, Placement, lambda_environment, outbound
 from lamina.runtime.sdk import Sdks
 from lamina.sandbox import credentials
 from lamina.sandbox.cgroups import EnvCgroup
@@ -168,32 +169,38 @@ class Environment:
             # Lamina's interpreter and the runtime's are often one installation: bound once.
             keep, template = tuple(dict.fromkeys(self.ctx.kept + self.runtime.keep)), self.ctx.work_dir / TEMPLATE_DIR
             sandbox = Sandbox(self._uid, self.task_root, keep, template, self.fn.ephemeral_mb, self.opt,
-                              netns_fd=self._netns.fd, seccomp=seccomp.program if seccomp else None)  # fmt: skip
-            task_root, tmp = SANDBOX_TASK_ROOT, Path("/tmp")  # a private tmpfs inside the sandbox
+                              netns_fd=self._netns.fd, seccomp=seccomp.program if seccomp else None,
+                              runtime=self._runtime_files())  # fmt: skip
+            task_root, placement = SANDBOX_TASK_ROOT, Placement.sandboxed()
             api_url = None
             if self._netns.api is not None and self.ctx.serve_api is not None:
                 api_url = "http://127.0.0.1:%d" % self._netns.api.getsockname()[1]
         else:
-            tmp = self._dir / "tmp"
+            tmp = self._dir / "tmp"  # the host's /tmp is shared: its TMPDIR is a directory of its own
             tmp.mkdir(parents=True)
             runtime_api = f"{self.ctx.host}:{await self._endpoint.start(self.ctx.host)}"
+            sdk_modules = self.ctx.sdks.node_modules if self.ctx.sdks is not None else None
+            placement = Placement.on_host(self.runtime, task_root, sdk_modules if sdk_modules and sdk_modules.is_dir() else None)
         try:
-            argv = self._command(task_root, sandboxed=sandbox is not None)
+            argv = self._command(task_root, placement.runtime_dir, sandboxed=sandbox is not None)
         except SpawnError as exc:
             self._fail_to_start(str(exc))
             return
         env = lambda_environment(
-            self.fn, self.runtime, task_root=task_root, runtime_api=runtime_api,
-            log_stream=self.log_stream, region=self.ctx.region, tmp_dir=tmp,
+            self.fn, self.runtime, placement=placement, runtime_api=runtime_api,
+            log_stream=self.log_stream, region=self.ctx.region,
             initialization_type=PROVISIONED_CONCURRENCY if self.provisioned else ON_DEMAND,
         )  # fmt: skip
+        if sandbox is None:
+            env.setdefault("TMPDIR", str(tmp))
         for name, value in credentials.variables(key, api_url).items():
             if name == "AWS_ENDPOINT_URL":
                 env.setdefault(name, value)  # a function may point its SDK elsewhere
             else:
                 env[name] = value
         if self.ctx.sdks is not None:
-            env.update(self.ctx.sdks.variables(self.runtime.family, self.fn.runtime))
+            runtime_dir = placement.runtime_dir if sandbox is not None else None
+            env.update(self.ctx.sdks.variables(self.runtime.family, self.fn.runtime, runtime_dir=runtime_dir))
         if self.ctx.protections.cgroups.bases:
             try:
                 self._cgroup = await self._make_cgroup()
@@ -206,8 +213,10 @@ class Environment:
             cgroup_procs=self._cgroup.procs if self._cgroup is not None else (), sandbox=sandbox,
             rlimits=self._rlimits(),
         )  # fmt: skip
+        # A function whose variables a forked interpreter could not honour starts a fresh one.
+        forked = not needs_fresh_process(self.runtime.family, self.fn.environment)
         try:
-            self._process = await self.ctx.spawner.spawn(request, python=self.runtime.zygote_python)
+            self._process = await self.ctx.spawner.spawn(request, python=self.runtime.zygote_python if forked else None)
         except SpawnError as exc:
             os.close(read_fd)
             self._fail_to_start(f"Couldn't start the runtime: {exc}")
@@ -253,14 +262,22 @@ class Environment:
         size = (self.fn.ephemeral_mb + 1) * MB
         return {"nofile": (1024, 1024), "fsize": (size, size)}
 
-    def _command(self, task_root: Path, *, sandboxed: bool) -> list[str]:
-        """The runtime's command as the environment sees it (its code at ``task_root``).
+    def _runtime_files(self) -> dict[str, str]:
+        """What the sandboxed environment sees in /var/runtime, by name: the runtime's files and its SDK."""
+        files = dict(self.runtime.files)
+        if self.ctx.sdks is not None:
+            files.update(self.ctx.sdks.files(self.runtime.family, self.fn.runtime))
+        return {name: str(path) for name, path in files.items()}
+
+    def _command(self, task_root: Path, runtime_dir: str, *, sandboxed: bool) -> list[str]:
+        """The runtime's command as the environment sees it (its code at ``task_root``, the runtime's
+        files at ``runtime_dir``).
 
         A custom runtime's ``bootstrap`` comes from the code, else from a layer (``/opt``), as on
         Lambda; ``SpawnError`` if neither has an executable one.
         """
         if self.runtime.family != "provided":
-            return self.runtime.command(task_root)
+            return wrapped(self.runtime.family, self.fn.environment, self.runtime.command(task_root, runtime_dir))
         candidates = [(self.task_root / "bootstrap", task_root / "bootstrap")]
         if self.opt is not None:
             candidates.append((self.opt / "bootstrap", Path("/opt/bootstrap") if sandboxed else self.opt / "bootstrap"))
