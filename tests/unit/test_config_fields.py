@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
 
 import pytest
 
@@ -14,7 +13,7 @@ from lamina.control import fields as f
 from lamina.errors import InvalidParameterValue, ValidationError
 from lamina.model import Code, FileSystem, FunctionConfig, LoggingSettings, VpcSettings
 from lamina.runtime.families import Runtime
-from lamina.runtime.variables import lambda_environment
+from lamina.runtime.variables import Placement, lambda_environment
 from lamina.runtime.version_arn import runtime_version_arn
 from lamina.sandbox import platform_log
 from lamina.store.codec import decode, encode
@@ -123,8 +122,8 @@ def test_environment_carries_tracing_and_logging() -> None:
     fn = FunctionConfig("fn", "python3.12", "app.handler", "arn:aws:iam::123456789012:role/r", Code("d", "s", 1))
 
     def env(config: FunctionConfig) -> dict[str, str]:
-        return lambda_environment(config, runtime, task_root=Path("/var/task"), runtime_api="127.0.0.1:9001",
-                                  log_stream="s", region="us-east-1", tmp_dir=Path("/tmp"))  # fmt: skip
+        return lambda_environment(config, runtime, placement=Placement.sandboxed(), runtime_api="127.0.0.1:9001",
+                                  log_stream="s", region="us-east-1")  # fmt: skip
 
     plain = env(fn)
     assert plain["AWS_LAMBDA_LOG_GROUP_NAME"] == "/aws/lambda/fn"
