@@ -341,3 +341,27 @@ def test_minio_gos_requests_replayed_with_one_change_are_refused_on_a_connection
     finally:
         conn.close()
     assert s3.get_object(Bucket=bucket, Key="replayed")["Body"].read() == path.read_bytes()
+
+
+def test_chunks_claimed_signed_under_signature_version_2_are_refused(lamina: LaminaProcess, bucket: str) -> None:
+    """Version 2 signs no body, so it has no seed for chunk signatures to chain: an upload that says
+    its chunks are signed (and signs that header) is refused, not stored with chunks nobody checked."""
+    from botocore.auth import HmacV1Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    body = b"5;chunk-signature=" + b"0" * 64 + b"\r\nhello\r\n0;chunk-signature=" + b"0" * 64 + b"\r\n\r\n"
+    headers = {"Content-Encoding": "aws-chunked", "x-amz-decoded-content-length": "5",
+               "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"}  # fmt: skip
+    request = AWSRequest(method="PUT", url=f"{lamina.endpoint}/{bucket}/v2", data=body, headers=headers)
+    HmacV1Auth(Credentials("test", "test")).add_auth(request)
+    prepared = request.prepare()
+    conn = http.client.HTTPConnection("127.0.0.1", urlsplit(lamina.endpoint).port, timeout=30)
+    try:
+        conn.request("PUT", f"/{bucket}/v2", body=body, headers=dict(prepared.headers.items()))
+        response = conn.getresponse()
+        error = {c.tag: c.text for c in ElementTree.fromstring(response.read())}
+    finally:
+        conn.close()
+    assert (response.status, error["Code"]) == (403, "SignatureDoesNotMatch")
+    assert "Contents" not in s3_client(lamina.endpoint).list_objects_v2(Bucket=bucket)
