@@ -37,6 +37,7 @@ SIGNED_STREAMING_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
 CHUNK_ALGORITHM = "AWS4-HMAC-SHA256-PAYLOAD"
 TRAILER_ALGORITHM = "AWS4-HMAC-SHA256-TRAILER"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+_SIGNATURE = "Signature="
 _CREDENTIAL = re.compile(r"Credential=(?P<key>[^/,\s]+)/(?P<scope>[^/,\s]+/[^/,\s]+/[^/,\s]+/aws4_request)\s*,")
 
 
@@ -103,11 +104,12 @@ def chunk_signer(caller: Caller, request: SignedRequest) -> ChunkSigner | None:
     authorization, amz_date = request.header("authorization"), request.header("x-amz-date")
     if not signs_chunks(declared) or authorization is None or amz_date is None:
         return None
-    head, _, tail = authorization.strip().rpartition(",")
-    credential = _CREDENTIAL.search(head + ",")
-    seed = tail.strip().removeprefix("Signature=")
-    if credential is None or not authorization.startswith("AWS4-HMAC-SHA256") or seed == tail.strip():
+    text = authorization.strip()
+    head, _, tail = text.rpartition(",")  # as sigv4.py reads it: the signature after the last comma
+    credential, seed = _CREDENTIAL.search(head + ","), tail.strip()
+    if credential is None or not text.startswith("AWS4-HMAC-SHA256") or not seed.startswith(_SIGNATURE):
         return None
+    seed = seed[len(_SIGNATURE) :]
     scope = credential["scope"]
     day, region, service, _ = scope.split("/")
     key = caller.key
