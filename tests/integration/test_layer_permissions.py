@@ -7,7 +7,9 @@ import json
 from pathlib import Path
 from typing import Any, Iterator
 
+import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.conftest import LaminaProcess, lambda_client, make_zip, server_env
@@ -106,6 +108,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaminaProcess]:
     process.stop()
 
 
+def user_client(endpoint: str, account: str, name: str, action: str) -> Any:
+    """A Lambda client of a new IAM user of ``account`` allowed ``action`` on everything."""
+    iam = client("iam", endpoint, account)
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName="only", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]}))  # fmt: skip
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return boto3.client("lambda", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key["AccessKeyId"],
+                        aws_secret_access_key=key["SecretAccessKey"], config=Config(retries={"max_attempts": 0}))  # fmt: skip
+
+
 def test_another_account_uses_a_layer_only_when_allowed(server: LaminaProcess) -> None:
     a, b = client("lambda", server.endpoint, ACCOUNT_A), client("lambda", server.endpoint, ACCOUNT_B)
     b.list_functions()  # B's cell starts
@@ -142,6 +155,15 @@ def test_another_account_uses_a_layer_only_when_allowed(server: LaminaProcess) -
     got = b.get_layer_version_by_arn(Arn=arn)
     assert (got["LayerVersionArn"], got["Content"]["CodeSha256"]) == (arn, layer["Content"]["CodeSha256"])
     assert b.get_layer_version(LayerName=arn.rsplit(":", 1)[0], VersionNumber=version)["LayerVersionArn"] == arn
+    # B's users need their own policies to allow it too, as across accounts on AWS.
+    for user, allowed in (("reader", "lambda:GetLayerVersion"), ("lister", "lambda:ListFunctions")):
+        as_user = user_client(server.endpoint, ACCOUNT_B, user, allowed)
+        if allowed == "lambda:GetLayerVersion":
+            assert as_user.get_layer_version_by_arn(Arn=arn)["LayerVersionArn"] == arn
+        else:
+            with pytest.raises(ClientError) as exc:
+                as_user.get_layer_version_by_arn(Arn=arn)
+            assert error(exc)[:2] == ("AccessDeniedException", 403)
     made = create_in_b("uses-layer")
     assert made["Layers"][0]["Arn"] == arn
     b.get_waiter("function_active_v2").wait(FunctionName="uses-layer", WaiterConfig={"Delay": 1, "MaxAttempts": 60})

@@ -64,6 +64,8 @@ LAMBDA = [
     ("POST", "/2018-10-31/layers/deps/versions", {}, "lambda:PublishLayerVersion", f"arn:aws:lambda:{R}:{A}:layer:deps"),
     ("GET", "/2018-10-31/layers/deps/versions/3", {}, "lambda:GetLayerVersion", f"arn:aws:lambda:{R}:{A}:layer:deps:3"),
     ("GET", "/2018-10-31/layers", {}, "lambda:ListLayers", "*"),
+    ("GET", "/2018-10-31/layers", {"find": "LayerVersion", "Arn": f"arn:aws:lambda:{R}:222222222222:layer:deps:3"},
+     "lambda:GetLayerVersion", f"arn:aws:lambda:{R}:222222222222:layer:deps:3"),  # GetLayerVersionByArn
     ("POST", "/2018-10-31/layers/deps/versions/3/policy", {}, "lambda:AddLayerVersionPermission",
      f"arn:aws:lambda:{R}:{A}:layer:deps:3"),
     ("GET", "/2018-10-31/layers/deps/versions/3/policy", {}, "lambda:GetLayerVersionPolicy",

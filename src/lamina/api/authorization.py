@@ -30,7 +30,7 @@ from lamina.iam import denial
 from lamina.iam.actions import json as json_actions
 from lamina.iam.actions import lambda_api, rest, s3
 from lamina.iam.actions import query as query_actions
-from lamina.iam.actions.operation import Operation, QueueRef, ResourceRef, Wire, resource_account
+from lamina.iam.actions.operation import LayerRef, Operation, QueueRef, ResourceRef, Wire, resource_account
 from lamina.iam.context import context_of, requester_of
 from lamina.iam.errors import QueryAccessDenied
 from lamina.iam.evaluate import Decision, Request, decide
@@ -105,12 +105,16 @@ async def operation_of(request: web.Request, caller: Caller, svc: Services) -> O
 
 
 def function_policies(svc: Services) -> PolicyOf:
-    """The resource-based policy of the function or queue an operation acts on, read from the
-    control plane (a queue's from its attributes, in memory)."""
+    """The resource-based policy of the function, queue or layer version an operation acts on, read
+    from the control plane (a queue's from its attributes, a layer version's from its owner's cell)."""
 
     async def policy_of(ref: ResourceRef) -> Policy | None:
         if isinstance(ref, QueueRef):
             return svc.queues.policy(ref.arn)
+        if isinstance(ref, LayerRef):
+            text = await svc.layers.policy_document(ref.arn)
+            assert svc.iam is not None
+            return None if text is None else svc.iam.policy(text, PolicyKind.RESOURCE)
         try:
             stored = await svc.policies.get(ref.name, ref.qualifier)
         except ResourceNotFound:

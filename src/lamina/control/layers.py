@@ -17,7 +17,7 @@ import re
 from datetime import datetime, timezone
 from typing import Callable, Mapping, Optional
 
-from lamina.control.layer_policy import ACTION, LayerPolicies, allows
+from lamina.control.layer_policy import ACTION, LayerPolicies, allows, document
 from lamina.control.validation import architectures, constraint, string
 from lamina.errors import AccessDenied, InvalidParameterValue, ResourceNotFound
 from lamina.model import Code, LayerRef, LayerVersion
@@ -132,6 +132,19 @@ class LayerService:
                                f"resource: {resource} because no resource-based policy allows the {ACTION} action")  # fmt: skip
         await self._copy(owner, layer.code)
         return owner, layer
+
+    async def policy_document(self, arn: str) -> str | None:
+        """The layer version policy of ``arn`` (this account's or another's, of this region) as a
+        policy document, or None if it has no statement or no such layer version is known here."""
+        try:
+            region, account, name, version = parse_full_arn(arn)
+        except InvalidParameterValue:
+            return None
+        s = self._settings
+        owner = self if (region, account) == (s.region, s.account_id) else (
+            self._elsewhere(account, region) if region == s.region else None)  # fmt: skip
+        statements = owner.policies.statements(name, version) if owner is not None else []
+        return document(statements) if statements else None
 
     async def _copy(self, owner: LayerService, code: Code) -> None:
         if self._code is None or owner._code is None or self._code.zip_path(code.digest).exists():

@@ -12,7 +12,7 @@ import re
 from typing import Callable, Mapping
 from urllib.parse import unquote
 
-from lamina.iam.actions.operation import FunctionRef, Operation, Wire
+from lamina.iam.actions.operation import FunctionRef, LayerRef, Operation, Wire
 
 _F = r"(?P<fn>[^/]+)"
 # (method, path pattern, operation name, resource kind): "function", "function-q" (the path's alias or
@@ -122,6 +122,10 @@ def operation(method: str, path: str, query: Mapping[str, str], region: str, acc
         # ListProvisionedConcurrencyConfigs is GetProvisionedConcurrencyConfig's path without a Qualifier.
         if name == "GetProvisionedConcurrencyConfig" and "Qualifier" not in query:
             name = "ListProvisionedConcurrencyConfigs"
+        # GetLayerVersionByArn is ListLayers' path with ?find=LayerVersion&Arn=: lambda:GetLayerVersion on that
+        # ARN, which another account's layer version policy may allow.
+        if name == "ListLayers" and query.get("find") == "LayerVersion" and query.get("Arn"):
+            return Operation("lambda:GetLayerVersion", (query["Arn"],), Wire.REST_JSON, function=LayerRef(query["Arn"]))
         action = f"lambda:{name}"
         if kind == "*":
             return Operation(action, ("*",), Wire.REST_JSON)

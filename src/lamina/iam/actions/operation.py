@@ -31,7 +31,14 @@ class QueueRef:
     arn: str
 
 
-ResourceRef = FunctionRef | QueueRef
+@dataclass(frozen=True)
+class LayerRef:
+    """The Lambda layer version (its ARN) whose layer version policy applies to an operation."""
+
+    arn: str
+
+
+ResourceRef = FunctionRef | QueueRef | LayerRef
 
 
 @dataclass(frozen=True)
@@ -40,7 +47,8 @@ class Operation:
     resources: tuple[str, ...]  # every one must be allowed ("*" for operations on no resource)
     wire: Wire
     context: Mapping[str, str] = field(default_factory=dict)  # the operation's own condition keys
-    function: FunctionRef | None = None  # whose resource policy to consult (Lambda's operations on a function)
+    function: FunctionRef | LayerRef | None = None  # whose resource policy to consult (Lambda's operations on
+    # a function, or on a layer version)
     also: tuple[Operation, ...] = ()  # what the request needs besides (iam:PassRole for a function's role)
     queue: QueueRef | None = None  # whose policy to consult (SQS's operations on a queue)
 
