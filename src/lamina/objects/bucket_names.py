@@ -12,8 +12,8 @@ What an S3 request gets for a name (``on_create``, ``on_access``) is decided wit
 owner the index names:
 
 - CreateBucket of a name another account owns: ``BucketAlreadyExists``; of one the caller's own
-  account owns, in any region: ``BucketAlreadyOwnedByYou`` (us-east-1's answer; S3 answers
-  others with it too).
+  account owns in another cell: ``BucketAlreadyOwnedByYou`` (the cell's own bucket is answered by
+  ``ObjectStore.create_bucket``: 200 OK in us-east-1, as S3's legacy answer there).
 - Any other request for a bucket of another account: ``AccessDenied``. Lamina has no bucket
   policies or ACLs yet, so no other account is ever granted anything on a bucket.
 """

@@ -152,7 +152,12 @@ class ObjectStore:
         return contents
 
     async def create_bucket(self, bucket: Bucket) -> None:
-        if bucket.name in self._buckets:
+        """Create ``bucket``. Its account's own bucket of that name: in us-east-1 nothing happens (S3's
+        legacy answer there is 200 OK); elsewhere ``BucketAlreadyOwnedByYou``."""
+        existing = self._buckets.get(bucket.name)
+        if existing is not None:
+            if existing.bucket.region == bucket.region == "us-east-1":
+                return
             raise BucketAlreadyOwnedByYou("Your previous request to create the named bucket succeeded and you "
                                           "already own it.", BucketName=bucket.name)  # fmt: skip
         if self._names is None or self._cell is None:
