@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
@@ -131,37 +131,39 @@ def fast(request: bytes) -> bool:
     return isinstance(route(request, LIMIT), FastInvoke)
 
 
-CASES = {
-    "success": invoke(close=True),
-    "function error": invoke("boom", close=True),
-    "unknown function": invoke("nobody", close=True),
-    "bad JSON": invoke(body=b"{]", close=True),
-    "not JSON at all": invoke(body=b"\xff\xfe", close=True),
-    "alias": invoke(query="?Qualifier=live", close=True),
-    "version": invoke(query="?Qualifier=1", close=True),
-    "latest, encoded": invoke(query="?Qualifier=%24LATEST", close=True),
-    "unknown alias": invoke(query="?Qualifier=nope", close=True),
-    "throttled": invoke("held", close=True),
-    "client context": invoke("echo", b"{}", "X-Amz-Client-Context: eyJjdXN0b20iOiB7fX0=", close=True),
-    "explicit RequestResponse": invoke("echo", b"{}", "X-Amz-Invocation-Type: RequestResponse", close=True),
+# Made when a test sends them: a signature is good for 5 minutes, and a slow run may reach a test
+# later than that after the module was collected.
+CASES: dict[str, Callable[[], bytes]] = {
+    "success": lambda: invoke(close=True),
+    "function error": lambda: invoke("boom", close=True),
+    "unknown function": lambda: invoke("nobody", close=True),
+    "bad JSON": lambda: invoke(body=b"{]", close=True),
+    "not JSON at all": lambda: invoke(body=b"\xff\xfe", close=True),
+    "alias": lambda: invoke(query="?Qualifier=live", close=True),
+    "version": lambda: invoke(query="?Qualifier=1", close=True),
+    "latest, encoded": lambda: invoke(query="?Qualifier=%24LATEST", close=True),
+    "unknown alias": lambda: invoke(query="?Qualifier=nope", close=True),
+    "throttled": lambda: invoke("held", close=True),
+    "client context": lambda: invoke("echo", b"{}", "X-Amz-Client-Context: eyJjdXN0b20iOiB7fX0=", close=True),
+    "explicit RequestResponse": lambda: invoke("echo", b"{}", "X-Amz-Invocation-Type: RequestResponse", close=True),
 }
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_an_invoke_gets_the_answer_aiohttp_gives(servers: dict[str, LaminaProcess], case: str) -> None:
-    request = CASES[case]
+    request = CASES[case]()
     assert fast(request)
     answer = same(servers, request)
     assert answer.startswith(b"HTTP/1.1 ") and answer.count(b"HTTP/1.1 ") == 1
 
 
 def test_the_answers_are_those_lambda_gives(servers: dict[str, LaminaProcess]) -> None:
-    assert same(servers, CASES["success"]).endswith(b'\r\n\r\n{"a": 1}')
-    assert b"X-Amz-Function-Error: Unhandled" in same(servers, CASES["function error"])
-    assert same(servers, CASES["unknown function"]).startswith(b"HTTP/1.1 404 ")
-    assert b"X-Amzn-ErrorType: InvalidRequestContentException" in same(servers, CASES["bad JSON"])
-    assert b"X-Amz-Executed-Version: 1\r\n" in same(servers, CASES["alias"])
-    throttled = same(servers, CASES["throttled"])
+    assert same(servers, CASES["success"]()).endswith(b'\r\n\r\n{"a": 1}')
+    assert b"X-Amz-Function-Error: Unhandled" in same(servers, CASES["function error"]())
+    assert same(servers, CASES["unknown function"]()).startswith(b"HTTP/1.1 404 ")
+    assert b"X-Amzn-ErrorType: InvalidRequestContentException" in same(servers, CASES["bad JSON"]())
+    assert b"X-Amz-Executed-Version: 1\r\n" in same(servers, CASES["alias"]())
+    throttled = same(servers, CASES["throttled"]())
     assert throttled.startswith(b"HTTP/1.1 429 ") and b"X-Amzn-ErrorType: TooManyRequestsException" in throttled
 
 
