@@ -6,8 +6,9 @@
 //! (key, scope, date, expiry, token, payload hash); this computes the signature the key's secret
 //! makes over the request and the headers the client named in SignedHeaders. It declines (None)
 //! any request it cannot read exactly as sent (a target `http::Uri` would read otherwise, a header
-//! value that is not visible ASCII) or whose signed headers the crate would not sign as the client
-//! did: the caller then recomputes it with awscrt, so declining is never a verdict.
+//! value that is not visible ASCII), whose path the crate normalizes otherwise than the SDKs (a
+//! trailing dot segment), or whose signed headers the crate would not sign as the client did: the
+//! caller then recomputes it with awscrt, so declining is never a verdict.
 
 use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
@@ -66,6 +67,11 @@ pub enum Form {
 pub fn signature(request: &Request<'_>, scope: &Scope<'_>, form: Form, payload: &str, s3: bool,
                  signed: &str) -> Option<String> {
     if !readable(request.path, request.query) {
+        return None;
+    }
+    // A path ending in a dot segment: the crate normalizes "/a/." to "/a/" (RFC 3986), where
+    // awscrt and botocore make "/a"; the SDKs' form is awscrt's to compute.
+    if !s3 && (request.path.ends_with("/.") || request.path.ends_with("/..")) {
         return None;
     }
     let names: Vec<&str> = signed.split(';').collect();

@@ -355,6 +355,27 @@ def _signature(req: SignedRequest, parts: _Parts, key: AccessKey, body_value: st
     """The signature ``key`` makes over ``req`` with exactly the client's signed headers, computed
     natively if lamina_native agreed at import and takes the request, else by awscrt; None if the
     client signed a header awscrt never signs (or one the request lacks)."""
+    signing = _signing(req, parts, key, body_value, signed_at, s3)
+    if signing is None:
+        return None
+    if _NATIVE is not None:
+        found = _NATIVE(*signing)
+        if found is not None:
+            return found
+    return _crt_signature(*signing)
+
+
+# lamina_native.signature's arguments (lamina_native.pyi): method, path, query, signed headers,
+# key id, secret, session token, region, service, X-Amz-Date (epoch seconds), payload, a presigned
+# URL's X-Amz-Expires (None: the Authorization header), S3's URI rules, SignedHeaders as sent.
+_Signing = tuple[str, str, str, Sequence[tuple[str, str]], str, str, str | None, str, str, int, str, int | None, bool,
+                 str]  # fmt: skip
+
+
+def _signing(req: SignedRequest, parts: _Parts, key: AccessKey, body_value: str, signed_at: datetime,
+             s3: bool) -> _Signing | None:  # fmt: skip
+    """What a signature over ``req`` is computed from (either way); None if the client signed a
+    header awscrt never signs, or one the request lacks."""
     headers: list[tuple[str, str]] = []
     by_name = req.by_name
     for name in parts.signed_headers:
@@ -369,14 +390,8 @@ def _signature(req: SignedRequest, parts: _Parts, key: AccessKey, body_value: st
     query = _unauthenticated(req.query) if parts.presigned else req.query
     token = key.session_token if parts.token is not None else None
     expires = int(parts.expires or 0) if parts.presigned else None
-    if _NATIVE is not None:
-        found = _NATIVE(req.method, req.path, query, headers, key.access_key_id, key.secret_access_key, token,
-                        parts.region, parts.service, int(signed_at.timestamp()), body_value, expires, s3,
-                        parts.signed)  # fmt: skip
-        if found is not None:
-            return found
-    return _crt_signature(req.method, req.path, query, headers, key.access_key_id, key.secret_access_key, token,
-                          parts.region, parts.service, signed_at, body_value, expires, s3, parts.signed)  # fmt: skip
+    return (req.method, req.path, query, headers, key.access_key_id, key.secret_access_key, token, parts.region,
+            parts.service, int(signed_at.timestamp()), body_value, expires, s3, parts.signed)  # fmt: skip
 
 
 def _unauthenticated(query: str) -> str:
@@ -385,10 +400,11 @@ def _unauthenticated(query: str) -> str:
 
 
 def _crt_signature(method: str, path: str, query: str, signed_headers: Sequence[tuple[str, str]], access_key_id: str,
-                   secret_access_key: str, token: str | None, region: str, service: str, signed_at: datetime,
+                   secret_access_key: str, token: str | None, region: str, service: str, time: int,
                    body_value: str, expires: int | None, s3: bool, signed: str) -> str | None:  # fmt: skip
-    """The signature awscrt computes, as ``lamina_native.signature`` takes its arguments (``signed``:
+    """The signature awscrt computes, from ``lamina_native.signature``'s arguments (``signed``:
     SignedHeaders as sent); None if awscrt will not sign one of the headers, or signs others."""
+    signed_at = datetime.fromtimestamp(time, timezone.utc)
     headers = [(name, value) for name, value in signed_headers if name not in _ADDED]  # awscrt adds them itself
     target = f"{path}?{query}" if query else path
     credentials = _provider(access_key_id, secret_access_key, token)
@@ -479,9 +495,7 @@ def _binding_agrees() -> bool:
 _BINDING_AGREES = _binding_agrees()
 
 
-# lamina_native.signature's arguments (lamina_native.pyi): method, path, query, signed headers,
-# key id, secret, session token, region, service, X-Amz-Date (epoch seconds), payload, a presigned
-# URL's X-Amz-Expires (None: the Authorization header), S3's URI rules, SignedHeaders as sent.
+# lamina_native.signature (its arguments: _Signing's).
 _Signer = Callable[[str, str, str, Sequence[tuple[str, str]], str, str, str | None, str, str, int, str, int | None,
                     bool, str], str | None]  # fmt: skip
 
@@ -521,9 +535,10 @@ def _native_agrees(native: _Signer) -> bool:
     ]  # fmt: skip
     try:
         for method, path, query, headers, token, service, payload, expires, s3, signed in cases:
-            args = (method, path, query, headers, "AKIDNATIVECHECK", "native-check-secret", token, "eu-west-1", service)
-            made = native(*args, int(date.timestamp()), payload, expires, s3, signed)
-            if made is None or made != _crt_signature(*args, date, payload, expires, s3, signed):
+            signing: _Signing = (method, path, query, headers, "AKIDNATIVECHECK", "native-check-secret", token,
+                                 "eu-west-1", service, int(date.timestamp()), payload, expires, s3, signed)  # fmt: skip
+            made = native(*signing)
+            if made is None or made != _crt_signature(*signing):
                 return False
         return True
     except Exception:  # noqa: BLE001 - a module of another shape: awscrt it is
