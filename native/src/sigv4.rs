@@ -164,9 +164,15 @@ pub fn signature(request: &Request<'_>, scope: &Scope<'_>, form: Form, payload: 
     Some(output.signature().to_owned())
 }
 
-/// Whether `http::Uri` (what the signer reads a target with) reads `path` and `query` back as sent.
+/// Whether `http::Uri` (what the signer reads a target with) reads `path` and `query` back as sent,
+/// and the query is one the crate canonicalizes as awscrt does: the crate decodes it as a form
+/// (a `+` is a space, a bad escape is kept, bytes that are not UTF-8 are replaced) where awscrt
+/// keeps `+`, refuses a bad escape and keeps the bytes.
 fn readable(path: &str, query: &str) -> bool {
-    if !path.starts_with('/') || path.contains(['?', '#']) || query.contains('#') {
+    if !path.starts_with('/') || path.contains(['?', '#']) || query.contains(['#', '+']) {
+        return false;
+    }
+    if !escapes_utf8(query) {
         return false;
     }
     let target = if query.is_empty() { Cow::Borrowed(path) } else { Cow::Owned(format!("{path}?{query}")) };
@@ -174,4 +180,25 @@ fn readable(path: &str, query: &str) -> bool {
         Ok(uri) => uri.path() == path && uri.query().unwrap_or("") == query,
         Err(_) => false,
     }
+}
+
+/// Whether every `%` in `text` starts an escape of two hex digits, and what they escape is UTF-8.
+fn escapes_utf8(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = |b: u8| (b as char).to_digit(16);
+            match (bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+                (Some(high), Some(low)) => decoded.push((high * 16 + low) as u8),
+                _ => return false,
+            }
+            i += 3;
+        } else {
+            decoded.push(bytes[i]);
+            i += 1;
+        }
+    }
+    std::str::from_utf8(&decoded).is_ok()
 }
