@@ -29,6 +29,7 @@ def signature(
     values); ``presigned_expires``: X-Amz-Expires for a presigned URL, None for the Authorization
     header; ``s3``: S3's URI rules (no double encoding, no path normalization).
 
-    None: declined, the request is one it cannot read exactly as sent or whose headers it would
-    sign otherwise than the client did; the caller computes it another way.
+    None: declined, the request is one it cannot read exactly as sent, whose query or path it
+    would canonicalize otherwise than awscrt, or whose headers it would sign otherwise than the
+    client did or awscrt would not sign; the caller computes it another way (awscrt).
     """

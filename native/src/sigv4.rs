@@ -6,9 +6,11 @@
 //! (key, scope, date, expiry, token, payload hash); this computes the signature the key's secret
 //! makes over the request and the headers the client named in SignedHeaders. It declines (None)
 //! any request it cannot read exactly as sent (a target `http::Uri` would read otherwise, a header
-//! value that is not visible ASCII), whose path the crate normalizes otherwise than the SDKs (a
-//! trailing dot segment), or whose signed headers the crate would not sign as the client did: the
-//! caller then recomputes it with awscrt, so declining is never a verdict.
+//! value that is not visible ASCII), whose query or path the crate canonicalizes otherwise than
+//! awscrt (a raw `+`, a bad escape, escaped bytes that are not UTF-8; a trailing dot segment), or
+//! whose signed headers the crate would not sign as the client did or awscrt would not sign (no
+//! X-Amz-Date or session token among them): the caller then recomputes it with awscrt, so
+//! declining is never a verdict and both ways decide every request alike.
 
 use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
@@ -97,14 +99,12 @@ pub fn signature(request: &Request<'_>, scope: &Scope<'_>, form: Form, payload: 
                     _ => headers.push((name, value)),
                 }
             }
-            if !is_signed(X_AMZ_DATE) {
-                settings.excluded_headers = Some(vec![Cow::Borrowed(X_AMZ_DATE)]);
+            // awscrt always signs X-Amz-Date and a session token: a client that did not is awscrt's
+            // to refuse, so that both ways decide every request alike.
+            if !is_signed(X_AMZ_DATE) || is_signed(X_AMZ_SECURITY_TOKEN) != scope.session_token.is_some() {
+                return None;
             }
-            settings.session_token_mode = match (is_signed(X_AMZ_SECURITY_TOKEN), scope.session_token) {
-                (true, None) => return None,
-                (true, Some(_)) => SessionTokenMode::Include,
-                (false, _) => SessionTokenMode::Exclude,
-            };
+            settings.session_token_mode = SessionTokenMode::Include;
             settings.payload_checksum_kind = if is_signed(X_AMZ_CONTENT_SHA256) {
                 PayloadChecksumKind::XAmzSha256
             } else {

@@ -208,6 +208,13 @@ def test_what_the_native_module_declines_awscrt_decides(native: sigv4._Signer) -
     # Headers it would sign otherwise than the client did (x-amz-security-token said signed, no token).
     token = signing[:13] + ("host;x-amz-date;x-amz-security-token",)
     assert native(*token) is None
+    # What awscrt always signs and the client did not: X-Amz-Date, a session token it sent.
+    plain = signing[:3] + ([("host", "h"), ("x-amz-date", stamp)],) + signing[4:13]
+    assert native(*plain, "host") is None and sigv4._crt_signature(*plain, "host") is None
+    with_token = plain[:6] + ("the-token",) + plain[7:]
+    assert native(*with_token, "host;x-amz-date") is None and sigv4._crt_signature(*with_token, "host;x-amz-date") is None
+    assert native(*with_token, "host;x-amz-date;x-amz-security-token") == sigv4._crt_signature(
+        *with_token, "host;x-amz-date;x-amz-security-token") is not None
 
 
 def test_the_native_module_is_used_only_if_it_agrees_with_awscrt(caplog: pytest.LogCaptureFixture,
