@@ -4,8 +4,10 @@
 declared hash), finds the key it names in a ``KeyRing``, checks what SigV4 bounds (the credential
 scope's region and day, the clock skew: 5 minutes, S3 15; a presigned URL's ``X-Amz-Expires``: at
 most 7 days, not past; a temporary key's ``X-Amz-Security-Token`` and expiry), then recomputes
-the signature with awscrt (AWS's own C implementation) over exactly the headers the client
-signed, and compares it in constant time. awscrt's binding is called directly (``_config``,
+the signature over exactly the headers the client signed, and compares it in constant time. The
+signature is computed by lamina_native (native/: AWS's aws-sigv4 crate, in Rust) when it is built
+and, asked once at import, computes awscrt's signatures; else, and for a request it declines, by
+awscrt (AWS's own C implementation). awscrt's binding is called directly (``_config``,
 ``_sign``: a third of the cost of its Python wrapper gone) only if, asked once at import, it signs
 exactly as the public ``aws_sign_request`` does; a release that changed it gets the public API. Every request is checked: nothing
 is remembered of a signature found good (what is read once per distinct text, X-Amz-Date and the
@@ -18,7 +20,7 @@ body as it arrives by objects/receive.py; ``UNSIGNED-PAYLOAD``; or one of the ``
 values of aws-chunked uploads, whose seed signature this verifies), with S3's URI rules (no double
 encoding, no path normalization: keys may hold ``//`` and ``..``).
 
-Pure but for awscrt's computation: no I/O; ``now`` is passed in. ``verify`` never raises for what
+Pure but for the signature's computation: no I/O; ``now`` is passed in. ``verify`` never raises for what
 a client sent: it returns the ``Caller`` or a ``Refusal`` saying which of AWS's failures it is.
 """
 
