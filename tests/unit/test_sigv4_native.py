@@ -208,6 +208,12 @@ def test_what_the_native_module_declines_awscrt_decides(native: sigv4._Signer) -
     # Headers it would sign otherwise than the client did (x-amz-security-token said signed, no token).
     token = signing[:13] + ("host;x-amz-date;x-amz-security-token",)
     assert native(*token) is None
+    # The Authorization header said signed; a presigned URL signing what the header form adds.
+    assert native(*signing[:13], "authorization;host;x-amz-date;x-v") is None
+    presigned = ("GET", "/a", "", [("host", "h"), ("x-amz-date", stamp)]) + signing[4:11] + (60, False)
+    assert native(*presigned, "host;x-amz-date") is None
+    plain_presigned = presigned[:3] + ([("host", "h")],) + presigned[4:]
+    assert native(*plain_presigned, "host") == sigv4._crt_signature(*plain_presigned, "host") is not None
     # What awscrt always signs and the client did not: X-Amz-Date, a session token it sent.
     plain = signing[:3] + ([("host", "h"), ("x-amz-date", stamp)],) + signing[4:13]
     assert native(*plain, "host") is None and sigv4._crt_signature(*plain, "host") is None
