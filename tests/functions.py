@@ -82,8 +82,9 @@ def assert_unhandled(response: dict[str, Any], body: Any, error_type: str) -> No
 
 def assert_platform_error(response: dict[str, Any], body: Any, error_type: str) -> None:
     """An error the platform reports (timeout, crash, out of memory): it names the request in its
-    message, ``RequestId: <id> Error: ...``."""
+    message, ``RequestId: <id> Error: ...``, and carries only its message and type, as AWS's do."""
     assert_unhandled(response, body, error_type)
+    assert set(body) == {"errorMessage", "errorType"}, body
     assert isinstance(body["errorMessage"], str), body
     assert body["errorMessage"].startswith(f"RequestId: {request_id(response)} Error: "), body
 

@@ -37,6 +37,7 @@ TIMES: dict[str, float] = {
     "tests/integration/test_postgres_reader.py": 70,
     "tests/integration/test_s3_triggers.py": 40,
     "tests/integration/test_s3_clients.py": 40,
+    "tests/integration/test_s3_chunk_signatures.py": 60,
     "tests/integration/test_kafka_mappings.py": 201,
     "tests/integration/test_kafka_auth.py": 40,
     "tests/integration/test_kafka_tls.py": 35,

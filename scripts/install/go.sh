@@ -3,6 +3,8 @@
 # their tests; installs Debian's golang-go when there is no `go` at all. Idempotent.
 #
 # Functions use aws-lambda-go v1.54, which needs Go 1.18 or later (bookworm's golang-go is 1.19).
+# The S3 chunk-signature tests build a client with minio-go v7.4, which needs Go 1.26 (they are
+# skipped on an older Go).
 # Go module downloads come from the Go module proxy; the tests keep them in .cache/go/mod.
 set -euo pipefail
 

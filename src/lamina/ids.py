@@ -27,9 +27,13 @@ def trace_root() -> str:
     return f"1-{int(time.time()):08x}-{_random.getrandbits(96):024x}"
 
 
-def trace_id(now: float | None = None) -> str:
-    """A whole ``_X_AMZN_TRACE_ID`` value for a new, unsampled trace (``now``: the epoch time, if the
-    caller has read it already). One random draw: 96 bits of root, 64 of parent."""
+def trace_id(now: float | None = None, *, sampled: bool = False) -> str:
+    """A whole ``_X_AMZN_TRACE_ID`` value for a new trace, unsampled unless ``sampled`` (a function
+    whose TracingConfig is Active) (``now``: the epoch time, if the caller has read it already).
+    One random draw: 96 bits of root, 64 of parent."""
     bits = _random.getrandbits(160)
     seconds = int(time.time() if now is None else now)
-    return f"Root=1-{seconds:08x}-{bits >> 64:024x};Parent={bits & 0xFFFFFFFFFFFFFFFF:016x};Sampled=0;Lineage=1"
+    return (
+        f"Root=1-{seconds:08x}-{bits >> 64:024x};Parent={bits & 0xFFFFFFFFFFFFFFFF:016x};"
+        f"Sampled={int(sampled)};Lineage=1"
+    )

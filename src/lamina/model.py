@@ -66,6 +66,34 @@ LATEST = "$LATEST"
 
 
 @dataclass(frozen=True)
+class LoggingSettings:
+    """LoggingConfig: the log format, the levels (only with JSON, as on Lambda) and the log group
+    (empty: the function's default, ``/aws/lambda/<name>``)."""
+
+    log_format: str = "Text"  # "Text" | "JSON"
+    application_level: str = ""  # TRACE .. FATAL; JSON only
+    system_level: str = ""  # DEBUG | INFO | WARN; JSON only
+    log_group: str = ""
+
+
+@dataclass(frozen=True)
+class VpcSettings:
+    """VpcConfig as given: Lamina stores and returns it; functions keep their own network namespace."""
+
+    subnet_ids: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
+    ipv6_allowed_for_dual_stack: bool = False
+
+
+@dataclass(frozen=True)
+class FileSystem:
+    """One FileSystemConfigs item: an access point's ARN and where the function would mount it."""
+
+    arn: str
+    local_mount_path: str
+
+
+@dataclass(frozen=True)
 class FunctionConfig:
     """One function's configuration, as stored: its ``$LATEST`` (``version`` "$LATEST"), or one of its
     published versions (``version`` "1", "2", ...), an immutable snapshot of ``$LATEST``."""
@@ -95,6 +123,14 @@ class FunctionConfig:
     # version gives $LATEST a new RevisionId but not a new generation, and the version keeps it: a
     # version whose config_revision is $LATEST's is what $LATEST still is.
     config_revision: str = ""
+    # Whether Environment was given (an empty ``{"Variables": {}}`` is echoed back, as on Lambda).
+    environment_set: bool = False
+    tracing_mode: str = "PassThrough"  # TracingConfig.Mode: "PassThrough" | "Active"
+    logging: LoggingSettings = LoggingSettings()
+    vpc: VpcSettings | None = None  # None: never configured (no VpcConfig in the answer)
+    file_systems: tuple[FileSystem, ...] = ()
+    kms_key_arn: str = ""
+    snap_start: str = "None"  # SnapStart.ApplyOn: "None" | "PublishedVersions"
 
     @property
     def generation(self) -> str:

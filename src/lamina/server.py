@@ -41,6 +41,7 @@ from lamina.dataplane.frontdoor import FrontDoor
 from lamina.dataplane.lending import AnswerWritten
 from lamina.identity import keys
 from lamina.iam.service import IamService
+from lamina.objects.bucket_names import BucketNames
 from lamina.lifecycle import Parts
 from lamina.runtime.runtimes import RuntimeRegistry
 from lamina.runtime.sdk import Sdks
@@ -115,6 +116,8 @@ class Server:
         iam, sessions = IamService(store), Sessions(store)
         await iam.load()
         await sessions.load()  # expired sessions are pruned
+        bucket_names = BucketNames(store)  # S3's bucket names are global: which cell holds each
+        await bucket_names.load()
         sts = StsService(iam, sessions, s)
         self.issued_keys = IssuedKeys(iam, sessions)  # identity.principals.KeyRing: IAM users' and STS sessions' keys
         key_ring.add(self.issued_keys)  # asked after the root keys
@@ -143,10 +146,11 @@ class Server:
             settings=s, port=self.port, keys=key_ring, protections=protections, network=network,
             spawner=Spawner(template=work / TEMPLATE_DIR if protections.namespaces else None), uids=UidPool(),
             runtimes=RuntimeRegistry(s.interpreters), work_dir=work,
-            kept=(Path(sys.base_prefix).resolve(), *sdks.kept()), sdks=sdks, api_url=f"http://{_loopback_of(s.host)}:{self.port}",
+            kept=(Path(sys.base_prefix).resolve(),), sdks=sdks, api_url=f"http://{_loopback_of(s.host)}:{self.port}",
             serve_api=self._serve_environment, max_request_bytes=max_request,
             front_door=Counts() if s.front_door else None, force=lambda: self._force,
             drain_deadline=lambda: self._drain_deadline, iam=iam, sts=sts, credentials=self.credentials,
+            bucket_names=bucket_names,
         )  # fmt: skip
         cells = self._cells = Cells(host, Regions(s.region), default_store=store)
         # The default cell (the data directory's, as before cells) first: the applications name it.

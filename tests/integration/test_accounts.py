@@ -16,6 +16,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.conftest import LaminaProcess, make_zip, server_env
+from tests.roles import make_role
 
 ACCOUNT_A, ACCOUNT_B = "111111111111", "222222222222"
 KEY_A, SECRET_A = "AKIDACCOUNTA00000001", "secret-of-a"
@@ -30,17 +31,13 @@ def client(service: str, endpoint: str, account: str, region: str = "us-east-1")
                         aws_secret_access_key=secret, config=Config(retries={"max_attempts": 0}))  # fmt: skip
 
 
-LAMBDA_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})  # fmt: skip
-
-
 def role(endpoint: str, account: str) -> str:
     """The account's execution role (made once: IAM is per account, the same in every region)."""
-    iam = client("iam", endpoint, account)
     try:
-        return str(iam.get_role(RoleName="fn-role")["Role"]["Arn"])
+        return str(client("iam", endpoint, account).get_role(RoleName="fn-role")["Role"]["Arn"])
     except ClientError:
-        return str(iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument=LAMBDA_TRUST)["Role"]["Arn"])
+        key, secret = (KEY_A, SECRET_A) if account == ACCOUNT_A else (KEY_B, SECRET_B)
+        return make_role(endpoint, "fn-role", [], key=key, secret=secret)
 
 
 def create(lam: Any, name: str, account: str) -> dict[str, Any]:
@@ -158,7 +155,7 @@ def test_queues_buses_and_buckets_are_each_accounts_own(server: LaminaProcess) -
     s3_a.put_object(Bucket="a-reports", Key="k", Body=b"a's")
     assert [bucket["Name"] for bucket in s3_a.list_buckets()["Buckets"]] == ["a-reports"]
     assert s3_b.list_buckets()["Buckets"] == []
-    assert error_code(s3_b.get_object, Bucket="a-reports", Key="k") == "NoSuchBucket"
+    assert error_code(s3_b.get_object, Bucket="a-reports", Key="k") == "AccessDenied"  # names are global
 
 
 def test_another_region_is_a_separate_set_of_functions(

@@ -21,7 +21,7 @@ import pytest
 
 from lamina.runtime import constants as rc
 from lamina.runtime.api import Invocation, RuntimeApiEndpoint, RuntimeResult
-from lamina.runtime.families import Runtime, dotnet, ruby
+from lamina.runtime.families import Runtime, dotnet, fill, ruby
 from lamina.runtime.frames import FramedConnection
 from lamina.runtime.http11 import Channel, Connection
 from tests.integration.test_dotnet import SOURCES, compile_assembly
@@ -76,7 +76,9 @@ async def serve(runtime: Runtime, task_root: Path, handler: str, events: list[ob
     """Run ``events`` through the runtime, one after the other, until it exits or they are done."""
     api = Endpoint(frames_refused=frames_refused)
     port = await api.start("127.0.0.1")
-    env = {key: value.replace("{task_root}", str(task_root)) for key, value in runtime.env.items()}
+    home = str(runtime.home or task_root)
+    env = {key: fill(value, task_root=str(task_root), runtime_dir=home, sdk_node_modules=home + "/node_modules")
+           for key, value in runtime.env.items()}  # fmt: skip
     env |= {"AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}", "_HANDLER": handler, "LAMBDA_TASK_ROOT": str(task_root),
             "AWS_LAMBDA_FUNCTION_NAME": "fn", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128", "LANG": "C.UTF-8",
             "PATH": "/usr/local/bin:/usr/bin:/bin"}  # fmt: skip
@@ -225,7 +227,8 @@ def dotnet_runtime() -> Runtime:
 
 @pytest.fixture
 def dotnet_package(dotnet_runtime: Runtime, tmp_path: Path) -> Path:
-    build = Path(dotnet_runtime.env["LAMBDA_RUNTIME_DIR"])
+    assert dotnet_runtime.home is not None
+    build = dotnet_runtime.home
     for name, content in compile_assembly(build, "LaminaTests", [SOURCES / "Functions.cs"]).items():
         (tmp_path / name).write_bytes(content if isinstance(content, bytes) else content.encode())
     return tmp_path

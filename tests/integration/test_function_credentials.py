@@ -22,8 +22,6 @@ from tests.integration.test_nodejs import HOST, MAJOR
 from tests.roles import make_role
 
 ACCOUNT = "000000000000"
-TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +180,7 @@ def test_a_role_that_cannot_be_assumed_is_an_init_error(make_server: Callable[..
                             aws_secret_access_key=ROOT_SECRET, config=Config(retries={"max_attempts": 0}))  # fmt: skip
 
     iam, client = root("iam"), root("lambda")
-    role = iam.create_role(RoleName="soon-gone", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    role = make_role(server.endpoint, "soon-gone", [], key=ROOT_KEY, secret=ROOT_SECRET)
     deploy_as(client, fn_name, PYTHON, role)
     iam.delete_role(RoleName="soon-gone")
     response, body, log = invoke(client, fn_name, {})

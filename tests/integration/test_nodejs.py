@@ -382,7 +382,7 @@ def test_context_and_environment_variables(client: Any, fn_name: str) -> None:
     assert re.fullmatch(r"127\.0\.0\.1:\d+", env["AWS_LAMBDA_RUNTIME_API"]), env["AWS_LAMBDA_RUNTIME_API"]
     assert env["NODE_PATH"].split(":")[:2] == [f"/opt/nodejs/node{MAJOR}/node_modules", "/opt/nodejs/node_modules"]
     assert body["cwd"] in env["NODE_PATH"].split(":")
-    assert os.path.isdir(env["LAMBDA_RUNTIME_DIR"]) and env["LAMBDA_RUNTIME_DIR"] in env["NODE_PATH"].split(":")
+    assert env["LAMBDA_RUNTIME_DIR"] == "/var/runtime" and "/var/runtime" in env["NODE_PATH"].split(":")
     assert not [key for key in env if key.startswith("LAMINA_")]
     # V8's heap is sized from the memory setting, as by AWS's bootstrap: a tenth for the new space.
     assert "--max-old-space-size=231" in body["execArgv"] and "--max-semi-space-size=12" in body["execArgv"]

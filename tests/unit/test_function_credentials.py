@@ -112,6 +112,16 @@ def test_runtimes_are_told_only_of_installed_trees(tmp_path: Path) -> None:
     assert sdks.variables("nodejs", "nodejs22.x") == {sdk.NODE_VARIABLE: str(sdks.node_modules)}
     assert sdks.variables("java", "java21") == {}  # AWS's Java runtimes carry no SDK
     assert sdks.kept() == (sdks.python_root, sdks.node_root)
+    # A sandboxed environment sees them in /var/runtime, as on AWS: boto3 beside the runtime, node_modules in it.
+    assert sdks.variables("python", "python3.12", runtime_dir="/var/runtime") == {sdk.PYTHON_VARIABLE: "/var/runtime"}
+    assert sdks.variables("nodejs", "nodejs22.x", runtime_dir="/var/runtime") == {
+        sdk.NODE_VARIABLE: "/var/runtime/node_modules"}
+    (sdks.python_dir(12) / "boto3").mkdir()
+    (sdks.python_dir(12) / "six.py").write_text("")
+    assert sdks.files("python", "python3.12") == {"boto3": sdks.python_dir(12) / "boto3",
+                                                  "six.py": sdks.python_dir(12) / "six.py"}  # fmt: skip
+    assert sdks.files("nodejs", "nodejs20.x") == {"node_modules": sdks.node_modules}
+    assert sdks.files("python", "python3.9") == {} and sdks.files("java", "java21") == {}
 
 
 def test_the_pins_are_chosen_for_each_python() -> None:

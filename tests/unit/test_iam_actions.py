@@ -27,6 +27,7 @@ from lamina.model import FunctionPolicy
 R, A = "us-east-1", "111111111111"
 FN = f"arn:aws:lambda:{R}:{A}:function:orders"
 
+CSC = f"arn:aws:lambda:{R}:{A}:code-signing-config:csc-0123456789abcdefg"
 LAMBDA = [
     ("POST", "/2015-03-31/functions/orders/invocations", {}, "lambda:InvokeFunction", FN),
     ("POST", "/2015-03-31/functions/orders/invocations", {"Qualifier": "live"}, "lambda:InvokeFunction", FN + ":live"),
@@ -63,6 +64,21 @@ LAMBDA = [
     ("POST", "/2018-10-31/layers/deps/versions", {}, "lambda:PublishLayerVersion", f"arn:aws:lambda:{R}:{A}:layer:deps"),
     ("GET", "/2018-10-31/layers/deps/versions/3", {}, "lambda:GetLayerVersion", f"arn:aws:lambda:{R}:{A}:layer:deps:3"),
     ("GET", "/2018-10-31/layers", {}, "lambda:ListLayers", "*"),
+    ("GET", "/2018-10-31/layers", {"find": "LayerVersion", "Arn": f"arn:aws:lambda:{R}:222222222222:layer:deps:3"},
+     "lambda:GetLayerVersion", f"arn:aws:lambda:{R}:222222222222:layer:deps:3"),  # GetLayerVersionByArn
+    ("POST", "/2018-10-31/layers/deps/versions/3/policy", {}, "lambda:AddLayerVersionPermission",
+     f"arn:aws:lambda:{R}:{A}:layer:deps:3"),
+    ("GET", "/2018-10-31/layers/deps/versions/3/policy", {}, "lambda:GetLayerVersionPolicy",
+     f"arn:aws:lambda:{R}:{A}:layer:deps:3"),
+    ("DELETE", "/2018-10-31/layers/deps/versions/3/policy/sid", {}, "lambda:RemoveLayerVersionPermission",
+     f"arn:aws:lambda:{R}:{A}:layer:deps:3"),
+    ("POST", "/2020-04-22/code-signing-configs/", {}, "lambda:CreateCodeSigningConfig", "*"),
+    ("GET", f"/2020-04-22/code-signing-configs/{CSC}", {}, "lambda:GetCodeSigningConfig", CSC),
+    ("GET", f"/2020-04-22/code-signing-configs/{CSC}/functions", {}, "lambda:ListFunctionsByCodeSigningConfig", CSC),
+    ("PUT", "/2020-06-30/functions/orders/code-signing-config", {}, "lambda:PutFunctionCodeSigningConfig", FN),
+    ("PUT", "/2024-08-31/functions/orders/recursion-config", {}, "lambda:PutFunctionRecursionConfig", FN),
+    ("GET", "/2021-07-20/functions/orders/runtime-management-config", {"Qualifier": "1"},
+     "lambda:GetRuntimeManagementConfig", FN + ":1"),
     ("POST", "/2015-03-31/event-source-mappings/", {}, "lambda:CreateEventSourceMapping", "*"),
     ("GET", "/2015-03-31/event-source-mappings/abc", {}, "lambda:GetEventSourceMapping",
      f"arn:aws:lambda:{R}:{A}:event-source-mapping:abc"),

@@ -13,7 +13,7 @@ from lamina.api.authorization import decide_operation
 from lamina.control.policy import build_statement, policy_document
 from lamina.iam.actions import lambda_api
 from lamina.iam.actions.operation import FunctionRef, Operation
-from lamina.iam.errors import NoSuchEntity
+from lamina.iam.errors import MalformedPolicyDocument, NoSuchEntity
 from lamina.iam.evaluate import Decision
 from lamina.iam.policy import Policy, PolicyKind, parse
 from lamina.iam.roles import LAMBDA_TRUST
@@ -192,3 +192,13 @@ def test_customer_managed_policies_apply_to_those_they_are_attached_to() -> None
             await iam.attach_user_policy(A, "carol", other.arn)
 
     asyncio.run(scenario())
+
+
+def test_a_text_parsed_as_an_identity_policy_is_not_taken_for_a_resource_policy() -> None:
+    """Parses are kept by text and kind: a statement without a Principal is an identity policy's,
+    and the same text read as a resource policy is malformed, not a policy that allows anyone."""
+    iam = IamService(MemoryStore())
+    text = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}]})
+    assert iam.policy(text).statements[0].principals is None
+    with pytest.raises(MalformedPolicyDocument):
+        iam.policy(text, PolicyKind.RESOURCE)

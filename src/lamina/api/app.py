@@ -7,6 +7,7 @@ from aiohttp import web
 from lamina.api import aliases, event_config, functions, invoke, lamina, layers, policy, tags, urls, versions
 from lamina.api import concurrency, events, http_apis, rest_apis, rest_authorizers, scheduler, tagging
 from lamina.api import iot, mappings, object_events
+from lamina.api import code_signing, function_options
 from lamina.api.authentication import KEY_RING, authenticate
 from lamina.api.authorization import authorization
 from lamina.api.context import CELLS, SERVICES, CellLookup, OneCell, Services
@@ -50,6 +51,8 @@ def build_app(svc: Services, *, for_environments: bool = False, cells: CellLooku
     app.add_routes(versions.routes)
     app.add_routes(aliases.routes)
     app.add_routes(concurrency.routes)
+    app.add_routes(code_signing.routes)
+    app.add_routes(function_options.routes)
     app.add_routes(scheduler.routes)
     app.add_routes(tagging.routes)  # /tags/{arn}: Scheduler's and REST APIs'
     app.add_routes(lamina.routes)

@@ -7,7 +7,9 @@ Lambda API, EventBridge, SQS, Scheduler, IoT, API Gateway's management APIs and 
 token). Code downloads (``GET /lamina/v1/code/...``: GetFunction's and GetLayerVersion's
 ``Location``) are presigned URLs, signed with the caller's own key (``code_locator``). A request refused is answered in its protocol's shape
 (identity/refusals.py; S3's XML here); one verified carries its ``Caller`` (``request[CALLER]``)
-to the handlers and to the authorization that follows.
+to the handlers and to the authorization that follows, and an S3 upload whose chunks are signed
+its ``ChunkSigner`` (``request[CHUNK_SIGNER]``, identity/chunks.py), with which objects/receive.py
+checks each chunk as it arrives.
 
 Which ring of keys a request is verified against is the application's (``KEY_RING``): the
 operator's API accepts every key Lamina knows; the API inside execution environments never the
@@ -31,6 +33,7 @@ from lamina.api.cells import place
 from lamina.api.context import CELLS, read_body, services
 from lamina.api.errors import MAX_REQUEST_BYTES, REQUEST_ID, Handler, RequestTimeout, error_response
 from lamina.errors import ApiError, RequestTooLarge
+from lamina.identity.chunks import CHUNK_SIGNER, chunk_signer, signs_chunks
 from lamina.identity.keys import development_key
 from lamina.identity.principals import CALLER, Caller, KeyRing, caller_of
 from lamina.identity.signing import Credentials, presign
@@ -106,6 +109,12 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
         error = s3_refused(verdict, signed, settings.region) if kind is Protocol.S3 else refused(kind, verdict)
         return _render(kind, error, request, raw_path)
     request[CALLER] = verdict
+    if is_s3 and signs_chunks(signed.header("x-amz-content-sha256")):  # its chunks are checked as they come
+        signer = chunk_signer(verdict, signed)
+        if signer is None:  # a presigned URL, or signature version 2: no seed for the chunks to chain
+            log.info("refused %s %s: chunk-signed without a SigV4 Authorization header", request.method, raw_path)
+            return _render(kind, s3_refused(Refusal(Failure.MISMATCH, "no seed signature"), signed), request, raw_path)
+        request[CHUNK_SIGNER] = signer
     try:
         await place(request, verdict)
     except ApiError as exc:

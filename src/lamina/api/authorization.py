@@ -6,9 +6,11 @@ lands, function URLs, execute-api addresses) are not decided here.
 Which operation a request is comes from the pure tables of ``iam/actions``; the caller's identity
 policies from IAM (``IamService.policies_of``); a Lambda function's resource-based policy
 (AddPermission's statements) is read only when the identity policies alone do not allow the request
-(another account's caller, or one no identity policy allows). A refusal is AccessDenied in the
-shape of the service asked (Lambda's AccessDeniedException, EventBridge's and SQS's JSON, IAM's XML,
-S3's ``Access Denied``), with AWS's message.
+(another account's caller, or one no identity policy allows). A queue's policy (its ``Policy``
+attribute) is read for every request on the queue but its own account root's, so that its explicit
+denies count too; another account's request reaches the queue's cell (api/cells.py) to be decided.
+A refusal is AccessDenied in the shape of the service asked (Lambda's AccessDeniedException,
+EventBridge's and SQS's JSON, IAM's XML, S3's ``Access Denied``), with AWS's message.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from lamina.iam import denial
 from lamina.iam.actions import json as json_actions
 from lamina.iam.actions import lambda_api, rest, s3
 from lamina.iam.actions import query as query_actions
-from lamina.iam.actions.operation import FunctionRef, Operation, Wire, resource_account
+from lamina.iam.actions.operation import LayerRef, Operation, QueueRef, ResourceRef, Wire, resource_account
 from lamina.iam.context import context_of, requester_of
 from lamina.iam.errors import QueryAccessDenied
 from lamina.iam.evaluate import Decision, Request, decide
@@ -38,21 +40,15 @@ from lamina.identity.principals import Caller, PrincipalKind, caller_of
 from lamina.objects import routing, wire
 from lamina.objects.errors import AccessDenied as S3AccessDenied
 from lamina.objects.operations import operation as s3_operation
-from lamina.queues.errors import SqsError
+from lamina.queues.errors import QueueAccessDenied as SqsAccessDenied
 
 
-# The resource-based policy of a function (None: it has none).
-PolicyOf = Callable[[FunctionRef], Awaitable[Policy | None]]
+# The resource-based policy of a function or a queue (None: it has none).
+PolicyOf = Callable[[ResourceRef], Awaitable[Policy | None]]
 
 
 class EventsAccessDenied(ApiError):
     code = "AccessDeniedException"
-    status = 403
-
-
-class SqsAccessDenied(SqsError):
-    code = "AccessDeniedException"
-    query_code = "AccessDenied"
     status = 403
 
 
@@ -76,10 +72,14 @@ async def operation_of(request: web.Request, caller: Caller, svc: Services) -> O
     if s3_target is not None:
         name = s3_operation(request.method, s3_target, request.query, "x-amz-copy-source" in request.headers)
         return s3.operation(name, s3_target.bucket, s3_target.key) if name is not None else None
-    if request.method == "POST" and request.path == "/":
+    queue_path = request.match_info.get("account") is not None and request.match_info.get("name") is not None
+    if request.method == "POST" and (request.path == "/" or queue_path):
         target = request.headers.get("X-Amz-Target")
         if target is not None:
-            return json_actions.operation(target, await _members(request), region, account)
+            members = await _members(request)
+            if queue_path and "QueueUrl" not in members:  # sent to the queue's own URL
+                members = {**members, "QueueUrl": request.path}
+            return json_actions.operation(target, members, region, account)
         params = dict(parse_qsl((await read_body(request)).decode("utf-8", "replace"), keep_blank_values=True))
         service = query.service_of(request.method, request.path, request.headers) or query.VERSIONS.get(
             params.get("Version", ""))
@@ -105,9 +105,16 @@ async def operation_of(request: web.Request, caller: Caller, svc: Services) -> O
 
 
 def function_policies(svc: Services) -> PolicyOf:
-    """The resource-based policy of the function an operation acts on, read from the control plane."""
+    """The resource-based policy of the function, queue or layer version an operation acts on, read
+    from the control plane (a queue's from its attributes, a layer version's from its owner's cell)."""
 
-    async def policy_of(ref: FunctionRef) -> Policy | None:
+    async def policy_of(ref: ResourceRef) -> Policy | None:
+        if isinstance(ref, QueueRef):
+            return svc.queues.policy(ref.arn)
+        if isinstance(ref, LayerRef):
+            text = await svc.layers.policy_document(ref.arn)
+            assert svc.iam is not None
+            return None if text is None else svc.iam.policy(text, PolicyKind.RESOURCE)
         try:
             stored = await svc.policies.get(ref.name, ref.qualifier)
         except ResourceNotFound:
@@ -121,7 +128,8 @@ def function_policies(svc: Services) -> PolicyOf:
 async def decide_operation(iam: IamService, policy_of: PolicyOf, caller: Caller, op: Operation,
                            now: datetime) -> tuple[Decision, str]:  # fmt: skip
     """The decision for ``op`` (every resource must be allowed) and the resource that was refused.
-    The function's resource policy is read only if the identity policies do not settle it."""
+    The function's resource policy is read only if the identity policies do not settle it; the
+    queue's always, but for its own account's root."""
     principal = caller.principal
     identity = iam.policies_of(principal)
     context = context_of(principal, now, op.context)
@@ -131,9 +139,15 @@ async def decide_operation(iam: IamService, policy_of: PolicyOf, caller: Caller,
         request = Request(requester_of(principal), op.action, resource, resource_account(resource, caller.account_id),
                           context)  # fmt: skip
         decision = decide(request, identity)
-        if op.function is not None and (not decision.allowed or request.resource_account != caller.account_id):
+        own_root = principal.kind is PrincipalKind.ROOT and request.resource_account == principal.account_id
+        ref: ResourceRef | None = op.function
+        if op.queue is not None and not own_root:
+            ref = op.queue
+        elif ref is not None and decision.allowed and request.resource_account == caller.account_id:
+            ref = None
+        if ref is not None:
             if not fetched:
-                resource_policy, fetched = await policy_of(op.function), True
+                resource_policy, fetched = await policy_of(ref), True
             if decision is not Decision.IDENTITY_DENY:
                 decision = decide(request, identity, resource_policy)
         if not decision.allowed:

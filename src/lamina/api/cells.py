@@ -11,6 +11,11 @@ Invoke: then it goes to the function's cell, where IAM's authorization (api/auth
 the front door's ``authorize``) decides it with the function's resource policy (AddPermission);
 without IAM, ``allows`` does, with the policy's plain statements. One of the caller's account in another region is not found
 (``ResourceNotFoundException``): everything but a permitted Invoke stays within the caller's cell.
+
+An SQS request naming another account's queue (its URL, or GetQueueUrl's
+``QueueOwnerAWSAccountId``) goes to that account's cell in the caller's region, where IAM's
+authorization decides it with the queue's policy (``queue_cell``); a queue that is not there is
+``QueueDoesNotExist``, an action SQS never lets another account do is ``AccessDenied``.
 """
 
 from __future__ import annotations
@@ -20,10 +25,15 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
-from lamina.api.context import CELL, CELLS, CellLookup, Services
+from lamina import jsonbody
+from lamina.api.context import CELL, CELLS, CellLookup, Services, read_body
 from lamina.errors import AccessDenied, ApiError, ResourceNotFound
 from lamina.identity.principals import Caller, PrincipalKind
 from lamina.model import PolicyStatement
+from lamina.queues import access as queue_access
+from lamina.queues.errors import QueueAccessDenied, QueueDoesNotExist
+
+SQS_PREFIX = "AmazonSQS."
 
 INVOKE = "lambda:InvokeFunction"
 # FunctionName as a full or partial ARN: [arn:aws:lambda:<region>:]<account>:function:<name>[:<qualifier>]
@@ -115,11 +125,46 @@ async def invoke_cell(cells: CellLookup, home: Services, caller: Caller, functio
     return there
 
 
+async def queue_cell(cells: CellLookup, home: Services, caller: Caller, operation: str,
+                     members: Mapping[str, object], path: Mapping[str, str]) -> Services:  # fmt: skip
+    """The services an SQS request goes to: ``home``, or the cell of the account whose queue it names
+    (``path``: the queue URL it was sent to, if it was)."""
+    owner = queue_access.owner_named(operation, members, path.get("account"))
+    s = home.settings
+    if owner is None or owner == s.account_id:
+        return home
+    name = queue_access.queue_named(members, path.get("name")) or ""
+    arn = f"arn:aws:sqs:{s.region}:{owner}:{name}"
+    there = cells.started(owner, s.region)
+    if there is None or there.queues.by_arn(arn) is None:
+        raise QueueDoesNotExist("The specified queue does not exist.")
+    action = f"sqs:{operation}"
+    if not queue_access.crosses(operation) or there.iam is None:
+        raise QueueAccessDenied(f"User: {caller.principal.arn} is not authorized to perform: {action} on resource: "
+                                f"{arn} because no resource-based policy allows the {action} action")  # fmt: skip
+    return there  # IAM decides with the queue's policy, in its cell (api/authorization.py)
+
+
+async def _json_members(request: web.Request) -> Mapping[str, object]:
+    raw = await read_body(request)
+    try:
+        body = await jsonbody.parse(raw) if raw.strip() else {}
+    except ApiError:
+        return {}  # the service refuses it in its own words
+    return body if isinstance(body, dict) else {}
+
+
 async def place(request: web.Request, caller: Caller) -> None:
-    """Set the request's cell (``CELL``) from its caller, checking a FunctionName of another account."""
+    """Set the request's cell (``CELL``) from its caller, checking a FunctionName or a queue of
+    another account."""
     cells = request.app[CELLS]
     home = cells.started(caller.account_id, caller.region) or await cells.open(caller.account_id, caller.region)
     request[CELL] = home
+    target = request.headers.get("X-Amz-Target", "")
+    if target.startswith(SQS_PREFIX) and request.method == "POST":
+        request[CELL] = await queue_cell(cells, home, caller, target[len(SQS_PREFIX):], await _json_members(request),
+                                         request.match_info)  # fmt: skip
+        return
     function_name = request.match_info.get("FunctionName")
     if function_name is None or ":" not in function_name:
         return

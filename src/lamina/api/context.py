@@ -11,6 +11,8 @@ from aiohttp import web
 
 from lamina import jsonbody
 from lamina.api.errors import RequestTimeout
+from lamina.control.code_signing import CodeSigning
+from lamina.control.function_options import FunctionOptions
 from lamina.control.functions import FunctionService
 from lamina.control.concurrency import ConcurrencyService
 from lamina.control.event_config import EventConfigService
@@ -73,6 +75,8 @@ class Services:
     queues: Queues  # the embedded SQS queues (lamina/queues; their API: queues/api.py)
     mappings: MappingService  # event source mappings and their pollers (api/mappings.py, mappings/)
     iot: TopicRules  # AWS IoT's topic rules (api/iot.py, iot/)
+    code_signing: CodeSigning  # code signing configurations and functions' (api/code_signing.py)
+    function_options: FunctionOptions  # recursion and runtime management configurations (api/function_options.py)
     mqtt: Subscriber | None = None  # the MQTT broker's subscriber, when LAMINA_MQTT_URL is set
     front_door: Counts | None = None  # what the front door did (None: it is off)
     # Buckets' notification configurations and the object store's Notifier (objects/notifications)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 
 from lamina.api.authentication import code_locator
 from lamina.api.context import json_body, json_response, services
 from lamina.api.shapes import function_configuration
 from lamina.control.targets import identify
-from lamina.model import LATEST
+from lamina.control.validation import constraint
+from lamina.model import LATEST, FunctionConfig
 from lamina.errors import InvalidParameterValue, ResourceNotFound
 
 routes = web.RouteTableDef()
 FUNCTION = "/2015-03-31/functions/{FunctionName}"
+_MASTER_REGION = re.compile(r"^(ALL|(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1})$")
 
 
 def _reference(request: web.Request) -> tuple[str, str | None]:
@@ -43,11 +47,36 @@ async def list_functions(request: web.Request) -> web.Response:
     raw = request.query.get("MaxItems", "50")
     if not raw.isdigit() or not 1 <= int(raw) <= 10000:
         raise InvalidParameterValue("MaxItems must be an integer between 1 and 10000")
-    page, next_marker = svc.functions.list(request.query.get("Marker"), int(raw))
-    doc: dict[str, object] = {"Functions": [function_configuration(fn, svc.settings) for fn in page]}
+    every = listing_versions(request.query.get("FunctionVersion"), request.query.get("MasterRegion"))
+    if every is None:  # MasterRegion: Lambda@Edge replicas, which Lamina has none of
+        page: list[FunctionConfig] = []
+        next_marker: str | None = None
+    elif every:
+        page, next_marker = svc.functions.list_all(request.query.get("Marker"), int(raw))
+    else:
+        page, next_marker = svc.functions.list(request.query.get("Marker"), int(raw))
+    # With FunctionVersion=ALL every ARN is qualified, $LATEST's too, as on AWS.
+    doc: dict[str, object] = {
+        "Functions": [function_configuration(fn, svc.settings, fn.version if every else None) for fn in page]
+    }
     if next_marker:
         doc["NextMarker"] = next_marker
     return json_response(doc)
+
+
+def listing_versions(function_version: str | None, master_region: str | None) -> bool | None:
+    """What ListFunctions lists: every version (True), $LATEST only (False), or Lambda@Edge
+    replicas (None: MasterRegion given, with FunctionVersion=ALL as AWS requires)."""
+    if function_version is not None and function_version != "ALL":
+        raise constraint(function_version, "functionVersion", "Member must satisfy enum value set: [ALL]")
+    if master_region is None:
+        return function_version is not None
+    if len(master_region) > 50 or not _MASTER_REGION.match(master_region):
+        raise constraint(master_region, "masterRegion", "Member must satisfy regular expression pattern: "
+                         "ALL|(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}")  # fmt: skip
+    if function_version is None:
+        raise InvalidParameterValue("FunctionVersion must be ALL when MasterRegion is specified.")
+    return None
 
 
 @routes.get(FUNCTION)

@@ -33,8 +33,11 @@ async def invoke(request: web.Request) -> web.Response:
 
 
 def result_headers(result: InvokeResult) -> dict[str, str]:
-    """An invocation's answer's own headers, in order (the front door, lamina/dataplane, writes them too)."""
-    headers = {"x-amzn-RequestId": result.request_id, "X-Amz-Executed-Version": result.executed_version}
+    """An invocation's answer's own headers, in order (the front door, lamina/dataplane, writes them too).
+    An ``Event`` invocation's 202 names no executed version, as AWS's does not: none has run yet."""
+    headers = {"x-amzn-RequestId": result.request_id}
+    if result.status != 202:
+        headers["X-Amz-Executed-Version"] = result.executed_version
     if result.function_error:
         headers["X-Amz-Function-Error"] = result.function_error
     if result.log_result is not None:

@@ -1,8 +1,11 @@
 """Lambda API: layers (PublishLayerVersion, GetLayerVersion, GetLayerVersionByArn, ListLayers,
-ListLayerVersions, DeleteLayerVersion)."""
+ListLayerVersions, DeleteLayerVersion) and their permissions (AddLayerVersionPermission,
+GetLayerVersionPolicy, RemoveLayerVersionPermission). GetLayerVersion and GetLayerVersionByArn
+read another account's layer version when its policy allows this account (control/layers.py)."""
 
 from __future__ import annotations
 
+import json
 from typing import Callable
 
 from aiohttp import web
@@ -10,7 +13,8 @@ from aiohttp import web
 from lamina.api.authentication import code_locator
 from lamina.api.context import json_body, json_response, services
 from lamina.api.shapes import layer_version
-from lamina.control.layers import layer_name, parse_version_arn
+from lamina.control.layer_policy import statement
+from lamina.control.layers import layer_name, layer_owner, parse_full_arn
 from lamina.errors import InvalidParameterValue
 from lamina.model import LayerVersion
 
@@ -60,9 +64,12 @@ async def publish_layer_version(request: web.Request) -> web.Response:
 @routes.get(VERSIONS + "/{VersionNumber}")
 async def get_layer_version(request: web.Request) -> web.Response:
     svc = services(request)
-    name = layer_name(request.match_info["LayerName"])
-    layer = await svc.layers.get(name, _version(request))
-    return json_response(layer_version(layer, svc.layers.layer_arn(name), code_locator(request)))
+    raw = request.match_info["LayerName"]
+    name, version = layer_name(raw), _version(request)
+    s = svc.settings
+    region, account = layer_owner(raw) or (s.region, s.account_id)
+    owner, layer = await svc.layers.shared(region, account, name, version)
+    return json_response(layer_version(layer, owner.layer_arn(name), code_locator(request)))
 
 
 @routes.delete(VERSIONS + "/{VersionNumber}")
@@ -88,9 +95,9 @@ async def list_layer_versions(request: web.Request) -> web.Response:
 async def list_layers_or_find(request: web.Request) -> web.Response:
     svc = services(request)
     if request.query.get("find") == "LayerVersion":  # GetLayerVersionByArn
-        name, version = parse_version_arn(request.query.get("Arn"))
-        layer = await svc.layers.get(name, version)
-        return json_response(layer_version(layer, svc.layers.layer_arn(name), code_locator(request)))
+        region, account, name, version = parse_full_arn(request.query.get("Arn"))
+        owner, layer = await svc.layers.shared(region, account, name, version)
+        return json_response(layer_version(layer, owner.layer_arn(name), code_locator(request)))
     latest: dict[str, LayerVersion] = {}
     for layer in _matching(request, await svc.layers.versions(None)):
         latest.setdefault(layer.name, layer)  # newest first within each name
@@ -106,6 +113,35 @@ async def list_layers_or_find(request: web.Request) -> web.Response:
     if marker:
         doc["NextMarker"] = marker
     return json_response(doc)
+
+
+@routes.post(VERSIONS + "/{VersionNumber}/policy")
+async def add_layer_version_permission(request: web.Request) -> web.Response:
+    svc = services(request)
+    name, version = layer_name(request.match_info["LayerName"]), _version(request)
+    layer = await svc.layers.get(name, version)
+    body = await json_body(request)
+    made = statement(body, body.get("StatementId"), svc.layers.version_arn(layer))
+    revision = await svc.layers.policies.add(name, version, made, request.query.get("RevisionId"))
+    return json_response({"Statement": json.dumps(made, separators=(",", ":")), "RevisionId": revision}, status=201)
+
+
+@routes.get(VERSIONS + "/{VersionNumber}/policy")
+async def get_layer_version_policy(request: web.Request) -> web.Response:
+    svc = services(request)
+    name, version = layer_name(request.match_info["LayerName"]), _version(request)
+    await svc.layers.get(name, version)
+    policy, revision = svc.layers.policies.get(name, version)
+    return json_response({"Policy": policy, "RevisionId": revision})
+
+
+@routes.delete(VERSIONS + "/{VersionNumber}/policy/{StatementId}")
+async def remove_layer_version_permission(request: web.Request) -> web.Response:
+    svc = services(request)
+    name, version = layer_name(request.match_info["LayerName"]), _version(request)
+    await svc.layers.get(name, version)
+    await svc.layers.policies.remove(name, version, request.match_info["StatementId"], request.query.get("RevisionId"))
+    return web.Response(status=204)
 
 
 def _summary(layer: LayerVersion, arn: str, base: Callable[[str], str]) -> dict[str, object]:

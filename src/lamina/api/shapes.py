@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Callable
 
-from lamina.model import FunctionConfig, LayerVersion, State
+from lamina.control.fields import vpc_id
+from lamina.model import FunctionConfig, LayerVersion, LoggingSettings, State
 from lamina.model import FunctionUrlConfig, UrlCors
 from lamina.model import Alias
+from lamina.runtime.version_arn import runtime_version_arn
 from lamina.settings import Settings
 
 
@@ -26,19 +28,33 @@ def function_configuration(fn: FunctionConfig, settings: Settings, qualifier: st
         "LastModified": fn.last_modified,
         "CodeSha256": fn.code.sha256_b64,
         "Version": fn.version,
-        "TracingConfig": {"Mode": "PassThrough"},
+        "TracingConfig": {"Mode": fn.tracing_mode},
         "RevisionId": fn.revision_id,
         "State": fn.state.value,
         "LastUpdateStatus": fn.update_status.value,
         "PackageType": "Zip",
         "Architectures": list(fn.architectures),
         "EphemeralStorage": {"Size": fn.ephemeral_mb},
-        "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
-        "LoggingConfig": {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{fn.name}"},
-    }
+        # SnapStart is "On" for the versions it applies to, never for $LATEST.
+        "SnapStart": {"ApplyOn": fn.snap_start,
+                      "OptimizationStatus": "On" if fn.snap_start != "None" and not fn.is_latest else "Off"},
+        "RuntimeVersionConfig": {"RuntimeVersionArn": runtime_version_arn(settings.region, fn.runtime)},
+        "LoggingConfig": logging_config(fn.logging, fn.name),
+    }  # fmt: skip
+    if fn.vpc is not None:
+        doc["VpcConfig"] = {
+            "SubnetIds": list(fn.vpc.subnet_ids),
+            "SecurityGroupIds": list(fn.vpc.security_group_ids),
+            "Ipv6AllowedForDualStack": fn.vpc.ipv6_allowed_for_dual_stack,
+            "VpcId": vpc_id(fn.vpc),
+        }
+    if fn.file_systems:
+        doc["FileSystemConfigs"] = [{"Arn": fs.arn, "LocalMountPath": fs.local_mount_path} for fs in fn.file_systems]
+    if fn.kms_key_arn:
+        doc["KMSKeyArn"] = fn.kms_key_arn
     if fn.layers:
         doc["Layers"] = [{"Arn": layer.arn, "CodeSize": layer.code.size} for layer in fn.layers]
-    if fn.environment:
+    if fn.environment or fn.environment_set:
         doc["Environment"] = {"Variables": dict(fn.environment)}
     if fn.dead_letter_target:
         doc["DeadLetterConfig"] = {"TargetArn": fn.dead_letter_target}
@@ -49,6 +65,16 @@ def function_configuration(fn: FunctionConfig, settings: Settings, qualifier: st
         doc["LastUpdateStatusReason"] = fn.update_reason
         if fn.update_status.value == "Failed":
             doc["LastUpdateStatusReasonCode"] = "InvalidZipFileException"
+    return doc
+
+
+def logging_config(logging: LoggingSettings, function_name: str) -> dict[str, object]:
+    """LoggingConfig: the levels only with JSON; the log group always (the default one if none is set)."""
+    doc: dict[str, object] = {"LogFormat": logging.log_format}
+    if logging.log_format == "JSON":
+        doc["ApplicationLogLevel"] = logging.application_level
+        doc["SystemLogLevel"] = logging.system_level
+    doc["LogGroup"] = logging.log_group or f"/aws/lambda/{function_name}"
     return doc
 
 

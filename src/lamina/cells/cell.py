@@ -26,6 +26,8 @@ from pathlib import Path
 
 from lamina.api.context import Services
 from lamina.control.changes import Changes
+from lamina.control.code_signing import CodeSigning
+from lamina.control.function_options import FunctionOptions
 from lamina.control.concurrency import ConcurrencyService
 from lamina.control.event_config import EventConfigService
 from lamina.control.functions import FunctionService
@@ -52,6 +54,7 @@ from lamina.iot.subscriber import Subscriber, client_id
 from lamina.lifecycle import Parts
 from lamina.mappings.service import MappingService
 from lamina.metering.recorder import Recorder
+from lamina.objects.bucket_names import Owner
 from lamina.objects.files import Bodies
 from lamina.objects.notifications import NotificationConfigs
 from lamina.objects.notifications import destinations as notification_destinations
@@ -123,7 +126,8 @@ class Cell:
         code = CodeStore(data / "code", s.limits)
         overlays = LayerOverlays(data / "code" / "layers-merged", code)
         await asyncio.to_thread(overlays.clear)
-        layers = LayerService(store, s)
+        layers = LayerService(store, s, code)
+        await layers.load()
         ctx = EnvironmentContext(
             host="127.0.0.1", region=s.region, work_dir=host.work_dir, max_response_bytes=s.limits.sync_response_bytes,
             init_timeout_s=s.limits.init_timeout_seconds, recorder=recorder, protections=host.protections,
@@ -147,10 +151,18 @@ class Cell:
         event_configs = EventConfigService(store, targets, s)
         functions.add_hook(tags)  # CreateFunction's Tags
         functions.add_hook(provider)  # a new function's fork server starts as it is created
+        code_signing, function_options = CodeSigning(store, s), FunctionOptions(store)
+        functions.add_hook(code_signing)  # CreateFunction's CodeSigningConfigArn
+        functions.add_deployment_check(code_signing)  # new code and layers under Enforce are refused
+        tags.add_kind("code-signing-config", code_signing)
+        await code_signing.load()
+        await function_options.load()
         urls = UrlService(store, functions.get, s, alias_exists=functions.aliases.exists)
         concurrency = ConcurrencyService(store, functions, scheduler, s, changes)
         for follower in (scheduler.follow, resolver.follow, event_configs.follow, urls.follow, concurrency.follow):
             changes.subscribe(follower)
+        changes.subscribe(code_signing.follow)  # a deleted function's configurations go with it
+        changes.subscribe(function_options.follow)
         await functions.load()
         await event_configs.load()
         await urls.load()
@@ -171,8 +183,8 @@ class Cell:
         queues = Queues(store, s, base_url=f"http://localhost:{host.port}")
         await queues.load()
         mappings = MappingService(store, functions, concurrency, invoker, queues, s)
-        if host.iam is not None:  # an SQS source's function role must allow reading the queue
-            mappings.check_queue_roles_with(SourceRoles(host.iam, s.development_mode).check_sqs)
+        if host.iam is not None:  # a mapping's function role must allow reading its source
+            mappings.check_source_roles_with(SourceRoles(host.iam, s.development_mode, s.region, s.account_id).check)
         changes.subscribe(mappings.follow)  # a deleted function's mappings say so
         await mappings.load()
         events = EventBridge(store, invoker, s, timers, queues)
@@ -190,7 +202,8 @@ class Cell:
         mqtt = Subscriber(s.mqtt_url, client_id(data), iot, invoke_for_rule) if s.mqtt_url is not None else None
         if mqtt is None:
             _say_rules_need_a_broker(iot)
-        objects = ObjectStore(store, Bodies(data / "objects"), notifications)
+        objects = ObjectStore(store, Bodies(data / "objects"), notifications, names=host.bucket_names,
+                              cell=Owner(self.account_id, self.region))  # fmt: skip
         objects.on_bucket_deleted(notifications.forget)
         await objects.load()  # bodies an interrupted write left are removed
         await notifications.forget_all_but(objects.exists)
@@ -200,7 +213,8 @@ class Cell:
             s, store, code, functions, layers, scheduler, invoker, recorder, host.max_request_bytes,
             tags=tags, policies=policies, event_configs=event_configs, urls=urls, concurrency=concurrency,
             queue=queue, apis=apis, events=events, schedules=schedules, timers=timers, rest_apis=rest_apis,
-            http_apis=http_apis, queues=queues, mappings=mappings, iot=iot, mqtt=mqtt,
+            http_apis=http_apis, queues=queues, mappings=mappings, iot=iot, code_signing=code_signing,
+            function_options=function_options, mqtt=mqtt,
             front_door=host.front_door, notifications=notifications, objects=objects, keys=host.keys,
             iam=host.iam, sts=host.sts,
         )  # fmt: skip

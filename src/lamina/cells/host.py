@@ -4,7 +4,8 @@ The listening socket and the front door stay the server's; a cell is handed the 
 protections the host allows, the network namespaces' pool, the spawner (its template under the
 host's work directory, where every environment's scratch space is too), the uid pool (no two
 environments of any cell share a uid), the runtimes found on the host, the key ring, and the
-environments' API listener, IAM and STS (per account, global across regions). ``force`` and ``drain_deadline`` are the shutdown's: whether a second
+environments' API listener, IAM and STS (per account, global across regions), and the index of
+S3's bucket names (global). ``force`` and ``drain_deadline`` are the shutdown's: whether a second
 signal said to stop waiting, and until when invocations in flight may finish.
 """
 
@@ -17,6 +18,7 @@ from typing import Callable
 
 from lamina.dataplane.counts import Counts
 from lamina.iam.service import IamService
+from lamina.objects.bucket_names import BucketNames
 from lamina.identity.keys import Keys
 from lamina.runtime.runtimes import RuntimeRegistry
 from lamina.runtime.sdk import Sdks
@@ -52,3 +54,4 @@ class Host:
     iam: IamService | None = None
     sts: StsService | None = None
     credentials: FunctionCredentials | None = None  # execution roles' credentials for environments
+    bucket_names: BucketNames | None = None  # S3's bucket names, global: which cell holds each (default store)

@@ -25,6 +25,7 @@ from typing import Container
 from lamina.api.context import Services
 from lamina.cells.cell import Cell
 from lamina.cells.host import Host
+from lamina.control.layers import LayerService
 from lamina.errors import ServiceError
 from lamina.gateway.endpoint import Endpoints
 from lamina.gateway.exchange import PlainEndpoints
@@ -118,6 +119,7 @@ class Cells:
             self._starting.pop(key, None)
         self._cells[key] = cell
         self._services[key] = cell.services
+        cell.services.layers.find_others_with(self._layers_of)  # layers shared by other accounts
         if key != self.default_key:
             log.info("started the cell of account %s in %s (%s)", account_id, region, cell.data_dir)
         return cell.services
@@ -135,6 +137,10 @@ class Cells:
             cell = self._cells.pop(key)
             self._services.pop(key, None)
             await cell.stop()
+
+    def _layers_of(self, account_id: str, region: str) -> LayerService | None:
+        svc = self._services.get((account_id, region))
+        return None if svc is None else svc.layers
 
     # -- unsigned entry points: found by what they name -----------------------------------------
 

@@ -186,6 +186,19 @@ class Aliases:
         await self._changes.publish(AliasChanged(name, alias, version))
         return updated
 
+    async def rotate_revision(self, name: str, alias: str, revision: str) -> None:
+        """Give an alias a new RevisionId (``revision``) and nothing else: its resource policy changed."""
+        current = self.get(name, alias)
+        updated = dataclasses.replace(current, revision_id=revision)
+        kept = self._aliases[name]
+        kept[alias] = updated
+        try:
+            await self._store.put_alias(updated, expected_revision=current.revision_id)
+        except BaseException:
+            if kept.get(alias) is updated:
+                kept[alias] = current
+            raise
+
     async def delete(self, name: str, alias: str) -> None:
         """Delete an alias; deleting one that does not exist is not an error (as on Lambda)."""
         await self._store.delete_alias(name, alias_name(alias))

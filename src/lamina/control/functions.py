@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import builtins
 import binascii
 import dataclasses
 import logging
@@ -30,6 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Awaitable, Callable, Mapping, Protocol
 
+from lamina.control import fields as f
 from lamina.control import validation as v
 from lamina.control.aliases import Aliases, route
 from lamina.control.changes import Changes, FunctionDeleted, FunctionUpdated, VersionDeleted
@@ -69,6 +71,16 @@ class FunctionHook(Protocol):
     async def created(self, fn: FunctionConfig, body: Mapping[str, object]) -> None: ...
 
 
+class DeploymentCheck(Protocol):
+    """What may refuse new code or layers for an existing function (code signing's): ``check_code``
+    at UpdateFunctionCode, ``check_layers`` at UpdateFunctionConfiguration's Layers, before anything
+    is stored."""
+
+    def check_code(self, name: str) -> None: ...
+
+    def check_layers(self, name: str, layers: tuple[LayerRef, ...]) -> None: ...
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
 
@@ -102,9 +114,13 @@ class FunctionService:
         self.aliases = Aliases(store, settings, self.versions, changes)
         self._tasks: set[asyncio.Task[None]] = set()
         self._hooks: list[FunctionHook] = []
+        self._deployment_checks: list[DeploymentCheck] = []
 
     def add_hook(self, hook: FunctionHook) -> None:
         self._hooks.append(hook)
+
+    def add_deployment_check(self, check: DeploymentCheck) -> None:
+        self._deployment_checks.append(check)
 
     def check_roles_with(self, check: Callable[[str], Awaitable[None]]) -> None:
         """Have ``check`` (IAM's: the role must exist and trust Lambda) approve a function's Role at
@@ -173,6 +189,20 @@ class FunctionService:
         more = start + max_items < len(names)
         return [self._functions[n] for n in page], (page[-1] if more and page else None)
 
+    def list_all(self, marker: str | None, max_items: int) -> tuple[builtins.list[FunctionConfig], str | None]:
+        """ListFunctions with FunctionVersion=ALL: each function by name, its $LATEST then its published
+        versions by number; the marker is the last one listed, as ``<name>:<version>``."""
+        entries = [fn for name in sorted(self._functions)
+                   for fn in [self._functions[name], *self.versions.list_for(name)]]  # fmt: skip
+        start = 0
+        if marker:
+            keys = [f"{fn.name}:{fn.version}" for fn in entries]
+            start = keys.index(marker) + 1 if marker in keys else next(
+                (i for i, fn in enumerate(entries) if fn.name > marker.partition(":")[0]), len(entries))
+        page = entries[start : start + max_items]
+        more = start + max_items < len(entries)
+        return page, (f"{page[-1].name}:{page[-1].version}" if more and page else None)
+
     async def wait_settled(self, name: str, timeout: float, version: str = LATEST) -> FunctionConfig:
         """The function (or version) once no code is being prepared for it (at most ``timeout`` seconds)."""
         event = self._settled.get((name, version))
@@ -198,6 +228,8 @@ class FunctionService:
             raise ResourceConflict(f"Function already exist: {name}")
         if self._check_role is not None:
             await self._check_role(role)
+        extra = _configured(body, name)
+        f.check_snap_start(str(extra.get("snap_start", "None")), runtime)
         for hook in self._hooks:
             hook.check_create(body)
         code = await self._put_code(body.get("Code"))
@@ -225,6 +257,7 @@ class FunctionService:
             last_modified=_now(),
             revision_id=_revision(),
         )
+        fn = dataclasses.replace(fn, **extra)  # type: ignore[arg-type]
         if name in self._functions:  # created concurrently while the code was stored
             raise ResourceConflict(f"Function already exist: {name}")
         self._functions[name] = fn
@@ -243,6 +276,8 @@ class FunctionService:
         """UpdateFunctionCode; with ``Publish``, the version it publishes."""
         publish = _flag(body, "Publish")
         fn = self._writable(name, body)
+        for check in self._deployment_checks:
+            check.check_code(name)
         code = await self._put_code(body)
         self._check_total_size(code, fn.layers)
         updated = dataclasses.replace(
@@ -282,8 +317,12 @@ class FunctionService:
             changes["environment"] = v.environment(body["Environment"])
         if "DeadLetterConfig" in body:
             changes["dead_letter_target"] = v.dead_letter_target(body["DeadLetterConfig"], removable=True)
+        changes.update(_configured(body, name))
+        f.check_snap_start(str(changes.get("snap_start", fn.snap_start)), str(changes.get("runtime", fn.runtime)))
         if "Layers" in body:
             layers = await self._layers.resolve(body["Layers"])
+            for check in self._deployment_checks:
+                check.check_layers(name, layers)
             self._check_total_size(fn.code, layers)
             await self._check_merge(layers)
             changes["layers"] = layers
@@ -323,6 +362,37 @@ class FunctionService:
             await self.versions.delete(name, qualifier)
             self._settled.pop((name, qualifier), None)
             await self._changes.publish(VersionDeleted(name, qualifier))
+
+    def revision(self, name: str, qualifier: str) -> str:
+        """The RevisionId of ``$LATEST``, a version or an alias (``ResourceNotFound`` if none)."""
+        if qualifier != LATEST and not is_version_number(qualifier):
+            alias = self.aliases.find(name, qualifier)
+            if alias is None:
+                raise ResourceNotFound(f"Function not found: {self._settings.function_arn(name, qualifier)}")
+            return alias.revision_id
+        return self.resolve(name, qualifier).revision_id
+
+    async def rotate_revision(self, name: str, qualifier: str, revision: str) -> None:
+        """Give ``$LATEST``, a version or an alias the RevisionId ``revision``, as Lambda does when its
+        resource policy changes; its code and configuration stay (so does its generation: warm
+        environments stay)."""
+        if qualifier != LATEST and not is_version_number(qualifier):
+            await self.aliases.rotate_revision(name, qualifier, revision)
+            return
+        fn = self.resolve(name, qualifier)
+        rotated = dataclasses.replace(fn, revision_id=revision, config_revision=fn.generation)
+        if not fn.is_latest:
+            await self.versions.update(rotated)
+            return
+        if self._functions.get(name) is not fn:
+            raise ResourceConflict(f"The function {name} was changed concurrently; try again.")
+        self._functions[name] = rotated
+        try:
+            await self._store.put_function(rotated, expected_revision=fn.revision_id)
+        except BaseException:
+            if self._functions.get(name) is rotated:
+                self._functions[name] = fn
+            raise
 
     # -- internals -------------------------------------------------------------------------
 
@@ -500,6 +570,29 @@ class FunctionService:
         task_root = self._code.extract(fn.code.digest)
         opt = self._overlays.merged([layer.code.digest for layer in fn.layers]) if fn.layers else None
         return task_root, opt
+
+
+def _configured(body: Body, name: str) -> dict[str, object]:
+    """The FunctionConfig fields CreateFunction's or UpdateFunctionConfiguration's other members
+    set (``control/fields.py``): only those present in ``body``."""
+    changes: dict[str, object] = {}
+    if "Environment" in body:
+        changes["environment_set"] = True
+    if "TracingConfig" in body:
+        changes["tracing_mode"] = f.tracing_mode(body["TracingConfig"])
+    if "LoggingConfig" in body:
+        changes["logging"] = f.logging_config(body["LoggingConfig"], name)
+    if "VpcConfig" in body:
+        changes["vpc"] = f.vpc_config(body["VpcConfig"])
+    if "FileSystemConfigs" in body:
+        changes["file_systems"] = f.file_system_configs(body["FileSystemConfigs"])
+    if "KMSKeyArn" in body:
+        changes["kms_key_arn"] = f.kms_key_arn(body["KMSKeyArn"])
+    if "SnapStart" in body:
+        changes["snap_start"] = f.snap_start(body["SnapStart"])
+    if "ImageConfig" in body:
+        f.refuse_image_config(body["ImageConfig"])
+    return changes
 
 
 def _flag(body: Body, key: str) -> bool:

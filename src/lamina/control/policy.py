@@ -2,13 +2,15 @@
 
 A function (or each of its versions and aliases) has at most one policy, ``{"Version": "2012-10-17",
 "Id": "default", "Statement": [...]}``, whose statements AddPermission builds from its parameters
-exactly as Lambda renders them. A policy has a RevisionId of its own that every change renews.
+exactly as Lambda renders them. Every change gives the function (its ``$LATEST``, version or alias)
+a new RevisionId, which is the policy's: AddPermission's and RemovePermission's RevisionId is it.
 Lamina stores and returns policies; it does not enforce them yet (that comes with request signing).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import re
 import uuid
@@ -163,7 +165,7 @@ class PolicyService:
             raise InvalidParameterValue("RevisionId must be a string")
         async with self._lock:
             current = await self._store.get_policy(name, target.qualifier)
-            if revision is not None and (current is None or current.revision_id != revision):
+            if revision is not None and revision != self._targets.revision(name, target.qualifier):
                 raise PreconditionFailed(_STALE)
             statements = current.statements if current else ()
             if any(s.sid == statement.sid for s in statements):
@@ -178,6 +180,7 @@ class PolicyService:
                     f"The final policy size ({size}) is bigger than the limit ({MAX_POLICY_BYTES})."
                 )
             await self._store.put_policy(policy, expected_revision=current.revision_id if current else None)
+            await self._targets.rotate_revision(name, target.qualifier, policy.revision_id)
         return statement
 
     async def remove(self, name: str, qualifier: str | None, sid: str, revision: str | None) -> None:
@@ -191,11 +194,12 @@ class PolicyService:
                 raise ResourceNotFound("No policy is associated with the given resource.")
             if not any(s.sid == sid for s in current.statements):
                 raise ResourceNotFound(f"Statement {sid} is not found in resource policy.")
-            if revision is not None and revision != current.revision_id:
+            if revision is not None and revision != self._targets.revision(name, target.qualifier):
                 raise PreconditionFailed(_STALE)
             remaining = tuple(s for s in current.statements if s.sid != sid)
             policy = FunctionPolicy(name, target.qualifier, remaining, str(uuid.uuid4()))
             await self._store.put_policy(policy, expected_revision=current.revision_id)
+            await self._targets.rotate_revision(name, target.qualifier, policy.revision_id)
 
     async def get(self, name: str, qualifier: str | None) -> FunctionPolicy:
         """GetPolicy: the policy of ``name`` (at ``qualifier``)."""
@@ -205,7 +209,8 @@ class PolicyService:
         policy = await self._store.get_policy(name, target.qualifier)
         if policy is None:
             raise ResourceNotFound("The resource you requested does not exist.")
-        return policy
+        # Its RevisionId is the function's (or version's, or alias's), as on Lambda.
+        return dataclasses.replace(policy, revision_id=self._targets.revision(name, target.qualifier))
 
     @staticmethod
     def render_statement(statement: PolicyStatement) -> str:

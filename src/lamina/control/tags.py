@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import unicodedata
-from typing import Mapping
+from typing import Mapping, Protocol
 
 from lamina.control.targets import Targets
 from lamina.control.validation import constraint
@@ -69,6 +69,15 @@ def check_tags(value: object) -> dict[str, str]:
     return dict(tags)
 
 
+class TaggedResources(Protocol):
+    """Another kind of taggable resource (code signing configurations), by ARN: ``tags_of`` raises
+    ``ResourceNotFound`` for one that does not exist."""
+
+    def tags_of(self, arn: str) -> Mapping[str, str]: ...
+
+    async def set_tags(self, arn: str, tags: Mapping[str, str]) -> None: ...
+
+
 class TagService:
     """Tags of functions; also a ``FunctionHook``: CreateFunction's ``Tags`` are checked and stored."""
 
@@ -77,6 +86,11 @@ class TagService:
         self._targets = targets
         self._settings = settings
         self._lock = asyncio.Lock()  # TagResource and UntagResource read, change and write the whole set
+        self._kinds: dict[str, TaggedResources] = {}  # other resource types, by the ARN's type
+
+    def add_kind(self, arn_type: str, resources: TaggedResources) -> None:
+        """Serve tags of ARNs of ``arn_type`` (e.g. ``code-signing-config``) from ``resources``."""
+        self._kinds[arn_type] = resources
 
     # -- FunctionHook ----------------------------------------------------------------------
 
@@ -97,13 +111,23 @@ class TagService:
         return await self._store.get_tags(name)
 
     async def list_tags(self, resource: str) -> dict[str, str]:
+        if (other := self._other(resource)) is not None:
+            return dict(other.tags_of(resource))
         return await self._store.get_tags(self._function(resource))
 
     async def tag(self, resource: str, tags: object) -> None:
-        name = self._function(resource)
+        other = self._other(resource)
+        name = self._function(resource) if other is None else ""
         if not tags:
             raise InvalidParameterValue("An error occurred and the request cannot be processed.")
         new = check_tags(tags)
+        if other is not None:
+            async with self._lock:
+                merged = {**other.tags_of(resource), **new}
+                if len(merged) > MAX_TAGS:
+                    raise InvalidParameterValue("Number of tags exceeds resource tag limit.")
+                await other.set_tags(resource, merged)
+            return
         async with self._lock:
             self._function(resource)  # still there once it is our turn
             merged = {**await self._store.get_tags(name), **new}
@@ -112,7 +136,8 @@ class TagService:
             await self._store.put_tags(name, merged)
 
     async def untag(self, resource: str, keys: list[str]) -> None:
-        name = self._function(resource)
+        other = self._other(resource)
+        name = self._function(resource) if other is None else ""
         if not keys:
             raise ValidationError(
                 "1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: "
@@ -124,11 +149,23 @@ class TagService:
                                  f"than or equal to {MAX_KEY}, Member must have length greater than or equal to 1, "
                                  f"Member must satisfy regular expression pattern: {_TAG_PATTERN}]")  # fmt: skip
         async with self._lock:
+            if other is not None:
+                current = dict(other.tags_of(resource))
+                if (remaining := {k: v for k, v in current.items() if k not in keys}) != current:
+                    await other.set_tags(resource, remaining)
+                return
             self._function(resource)
             current = await self._store.get_tags(name)
             remaining = {k: v for k, v in current.items() if k not in keys}
             if remaining != current:
                 await self._store.put_tags(name, remaining)
+
+    def _other(self, resource: str) -> TaggedResources | None:
+        """Who keeps the tags of ``resource`` if it is not a function (None: it is one, or malformed)."""
+        match = _RESOURCE.match(resource)
+        if len(resource) > 10000 or not match or match["type"] not in self._kinds:
+            return None
+        return self._kinds[match["type"]]
 
     def _function(self, resource: str) -> str:
         """The name of the function ``resource`` (a full, unqualified function ARN) designates."""

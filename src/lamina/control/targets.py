@@ -83,5 +83,13 @@ class Targets:
             return None
         return Target(fn, qualifier or LATEST, self.arn(name, qualifier))
 
+    def revision(self, name: str, qualifier: str) -> str:
+        """The current RevisionId of what ``qualifier`` names ($LATEST, a version, an alias)."""
+        return self._functions.revision(name, qualifier)
+
+    async def rotate_revision(self, name: str, qualifier: str, revision: str) -> None:
+        """Give what ``qualifier`` names the RevisionId ``revision`` (its resource policy changed)."""
+        await self._functions.rotate_revision(name, qualifier, revision)
+
     def exists(self, name: str) -> bool:
         return self.find(name, None) is not None

@@ -12,7 +12,8 @@ is with one worker at a time.
   (``MAX_HOPS``): that also ends loops of rules.
 - A queue of Lamina's own (``lamina.queues``): the payload is sent to it (SendMessage), in the
   message group its ``SqsParameters.MessageGroupId`` names, deduplicated by the event's id for a
-  FIFO queue.
+  FIFO queue, if the queue's policy lets ``events.amazonaws.com`` send for the rule
+  (``NO_PERMISSIONS`` otherwise, not retried; in the development mode logged and allowed).
 - Any other target (a queue that does not exist, SNS, ..., a bus or function of another region or
   account) is one Lamina does not serve yet: the payload goes to the outbox (kind ``event``), where
   it will be taken from (``queues/relay.py`` takes a queue's once it exists).
@@ -52,6 +53,8 @@ log = logging.getLogger(__name__)
 
 MAX_HOPS = 1  # "EventBridge can't route events received from a sender event bus to a third event bus."
 WORKERS = 8
+NO_PERMISSIONS = "NO_PERMISSIONS"  # a dead letter's ERROR_CODE: the target refused the rule's service principal
+EVENTS_PRINCIPAL = "events.amazonaws.com"
 EVENT_KIND = "event"  # an outbox message that is a rule's event for a target Lamina does not serve yet
 
 
@@ -215,6 +218,9 @@ class Deliverer:
         event_id = str(doc.get("id", ""))
         queue = self._queues.get(target.arn) if self._queues is not None else None
         if self._queues is not None and queue is not None:
+            if not self._queues.service_may_send(target.arn, EVENTS_PRINCIPAL, rule.arn):
+                return _Failure(NO_PERMISSIONS, f"Access to the queue {target.arn} is denied: its policy does "
+                                f"not allow {EVENTS_PRINCIPAL} to send messages for {rule.arn}.")  # fmt: skip
             parameters = target.wire.get("SqsParameters")
             group = parameters.get("MessageGroupId") if isinstance(parameters, Mapping) else None
             try:

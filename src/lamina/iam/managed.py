@@ -88,6 +88,11 @@ _ALL = (
                   {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": [
                       "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", *_LOGS],
                       "Resource": "*"}]}),
+    ManagedPolicy("AWSLambdaDynamoDBExecutionRole", "/service-role/", "Provides list and read access to DynamoDB "
+                  "streams and write permissions to CloudWatch logs.",
+                  {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": [
+                      "dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+                      "dynamodb:ListStreams", *_LOGS], "Resource": "*"}]}),
     ManagedPolicy("AmazonSQSFullAccess", "/", "Provides full access to Amazon SQS via the AWS Management Console.",
                   {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["sqs:*"], "Resource": "*"}]}),
     ManagedPolicy("AmazonS3FullAccess", "/", "Provides full access to all buckets via the AWS Management Console.",

@@ -68,7 +68,7 @@ class IamService:
         self._users: dict[str, User] = {}
         self._keys: dict[str, UserKey] = {}
         self._policies: dict[str, CustomerPolicy] = {}  # customer managed policies, by account/name
-        self._parsed: dict[str, Policy] = {}  # a policy document's text -> its parse
+        self._parsed: dict[tuple[str, PolicyKind], Policy] = {}  # (a policy document's text, its kind) -> its parse
         self._lock = asyncio.Lock()
 
     async def load(self) -> None:
@@ -388,10 +388,11 @@ class IamService:
     # -- what applies to a principal --------------------------------------------------------------
 
     def policy(self, text: str, kind: PolicyKind = PolicyKind.IDENTITY) -> Policy:
-        """``text`` parsed (once: parses are kept by text)."""
-        found = self._parsed.get(text)
+        """``text`` parsed as a policy of ``kind`` (once: parses are kept by text and kind, as the same
+        text reads differently as an identity policy and as a resource policy)."""
+        found = self._parsed.get((text, kind))
         if found is None:
-            found = self._parsed[text] = parse(text, kind)
+            found = self._parsed[(text, kind)] = parse(text, kind)
         return found
 
     def policies_of(self, principal: Principal) -> list[Policy]:

@@ -1,14 +1,45 @@
-"""An SQS event source mapping reads its queue with its function's execution role, so
-CreateEventSourceMapping (and UpdateEventSourceMapping when it changes the function) needs that
-role to allow ``sqs:ReceiveMessage``, ``sqs:DeleteMessage`` and ``sqs:GetQueueAttributes`` on the
-queue, as AWS checks it. Outside the development mode a role that does not is refused with AWS's
-``InvalidParameterValueException``; in the development mode it is logged once per role and queue,
-and allowed. The role's identity policies are decided by IAM's evaluator (``iam.evaluate``).
+"""An event source mapping reads its source with its function's execution role, so
+CreateEventSourceMapping (and an UpdateEventSourceMapping that changes the function or the source
+access configurations) needs that role to allow what AWS requires for the source, as AWS checks it.
+Outside the development mode a role that does not is refused with AWS's
+``InvalidParameterValueException`` and AWS's words; in the development mode it is logged once per
+role and resource, and allowed. The role's identity policies are decided by IAM's evaluator
+(``iam.evaluate``).
+
+What each kind of source needs (``needs``, one table; checked in this order):
+
+- SQS: ``sqs:ReceiveMessage``, ``sqs:DeleteMessage``, ``sqs:GetQueueAttributes`` on the queue.
+- Table streams (DynamoDB-streams-shaped, lamina/streams): ``dynamodb:DescribeStream``,
+  ``dynamodb:GetRecords``, ``dynamodb:GetShardIterator``, ``dynamodb:ListStreams`` (with-ddb.md) on
+  the stream ARN each table's records carry (``arn:aws:dynamodb:<region>:<account>:table/<schema.
+  table>/stream/<label>``), so a policy written for it (or ``*``) grants it.
+- Amazon MQ for RabbitMQ: ``mq:DescribeBroker`` on the broker, ``secretsmanager:GetSecretValue`` on
+  the BASIC_AUTH secret, and the EC2 actions with-mq.md lists (``ec2:CreateNetworkInterface``,
+  ``DeleteNetworkInterface``, ``DescribeNetworkInterfaces``, ``DescribeSecurityGroups``,
+  ``DescribeSubnets``, ``DescribeVpcs``) on ``*``: an Amazon MQ broker always lives in a VPC, so AWS
+  needs them for every MQ mapping. Lamina reaches the brokers directly and calls none of them, but
+  checks them all the same so that a role Lamina accepts is one AWS would accept.
+- Self-managed Kafka: ``secretsmanager:GetSecretValue`` on each secret the SourceAccessConfigurations
+  name (SASL, client certificate, root CA); the EC2 actions only if they name VPC_SUBNET or
+  VPC_SECURITY_GROUP (with-kafka.md: a cluster reached through a VPC). Lamina does not take MSK
+  cluster ARNs, so ``kafka:DescribeClusterV2`` and friends are never needed.
+
+Not checked: CloudWatch Logs' actions (AWS does not check them at creation either: a function
+without them runs, unlogged) and ``kms:Decrypt`` (only for a customer managed key, which Lamina's
+secrets, read from LAMINA_SECRETS_FILE, never have). On-failure destinations are not checked here.
+
+AWS's messages: SQS's ("The provided execution role does not have permissions to call
+ReceiveMessage on SQS") and the EC2 one follow the same pattern; a stream's is "Cannot access stream
+<arn>. Please ensure the role can perform the GetRecords, GetShardIterator, DescribeStream, and
+ListStreams Actions on your stream in IAM."; a secret's is "Cannot access secret manager value
+<arn>. Please ensure the role can perform the 'secretsmanager:GetSecretValue' action on your broker
+in IAM.". AWS publishes none for ``mq:DescribeBroker``: it is worded as SQS's.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
@@ -18,52 +49,111 @@ from lamina.iam.evaluate import Request, decide
 from lamina.iam.policy import Policy
 from lamina.iam.service import IamService, role_name_of
 from lamina.identity.principals import Principal, PrincipalKind
+from lamina.mappings.kafka.options import CLIENT_CERTIFICATE, ROOT_CA, SASL
+from lamina.mappings.model import EventSourceMapping, SourceKind
+from lamina.streams.records import stream_arn, stream_label
 
 log = logging.getLogger(__name__)
 
 SQS_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
+STREAM_ACTIONS = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+                  "dynamodb:ListStreams")  # fmt: skip
+SECRET_ACTIONS = ("secretsmanager:GetSecretValue",)
+BROKER_ACTIONS = ("mq:DescribeBroker",)
+VPC_ACTIONS = ("ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:DescribeNetworkInterfaces",
+               "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs")  # fmt: skip
+VPC_ACCESS = ("VPC_SUBNET", "VPC_SECURITY_GROUP")
+KAFKA_SECRETS = (*SASL, CLIENT_CERTIFICATE, ROOT_CA)
+MQ_SECRETS = ("BASIC_AUTH",)
+
+_CALL = "The provided execution role does not have permissions to call {action} on "
+_STREAM = ("Cannot access stream {resource}. Please ensure the role can perform the GetRecords, GetShardIterator, "
+           "DescribeStream, and ListStreams Actions on your stream in IAM.")  # fmt: skip
+_SECRET = ("Cannot access secret manager value {resource}. Please ensure the role can perform the "
+           "'secretsmanager:GetSecretValue' action on your broker in IAM.")  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Need:
+    """Actions the role must allow on one resource, and AWS's refusal when one is not allowed."""
+
+    actions: tuple[str, ...]
+    resource: str
+    refusal: str  # formatted with the action (without its service's prefix) and the resource
+
+    def message(self, action: str) -> str:
+        return self.refusal.format(action=action.split(":", 1)[1], resource=self.resource)
+
+
+def _secrets(access: tuple[tuple[str, str], ...], types: tuple[str, ...]) -> list[Need]:
+    return [Need(SECRET_ACTIONS, uri, _SECRET) for kind, uri in access if kind in types]
+
+
+def _vpc() -> Need:
+    return Need(VPC_ACTIONS, "*", _CALL + "EC2")
+
+
+def needs(mapping: EventSourceMapping, region: str, account: str) -> list[Need]:
+    """What the execution role of ``mapping``'s function must allow, in the order checked (pure)."""
+    if mapping.stream is not None:
+        label = stream_label(mapping.stream.created)
+        return [Need(STREAM_ACTIONS, stream_arn(region, account, table, label), _STREAM)
+                for table in mapping.stream.tables]  # fmt: skip
+    if mapping.kind is SourceKind.SQS:
+        return [Need(SQS_ACTIONS, mapping.source_arn, _CALL + "SQS")]
+    if mapping.kind is SourceKind.RABBITMQ:
+        return [Need(BROKER_ACTIONS, mapping.source_arn, _CALL + "MQ"), *_secrets(mapping.access, MQ_SECRETS), _vpc()]
+    if mapping.kind is SourceKind.KAFKA and mapping.kafka is not None:
+        access = mapping.kafka.access
+        vpc = [_vpc()] if any(kind in VPC_ACCESS for kind, _ in access) else []
+        return [*_secrets(access, KAFKA_SECRETS), *vpc]
+    return []
 
 
 def role_principal(role_arn: str) -> Principal:
-    """The session of ``role_arn`` a mapping reads its queue with, as the evaluator's principal."""
+    """The session of ``role_arn`` a mapping reads its source with, as the evaluator's principal."""
     named = role_name_of(role_arn)
     account, name = named if named is not None else ("", "")
     return Principal(account, f"arn:aws:sts::{account}:assumed-role/{name}/lambda", "", PrincipalKind.ASSUMED_ROLE,
                      role_arn)  # fmt: skip
 
 
-def not_allowed(principal: Principal, queue_arn: str, identity: list[Policy], now: datetime) -> str | None:
-    """The first of ``SQS_ACTIONS`` the role's policies (``identity``) do not allow on the queue,
-    or None if they allow them all (pure)."""
-    parts = queue_arn.split(":")
-    queue_account = parts[4] if len(parts) > 4 else principal.account_id
-    for action in SQS_ACTIONS:
-        request = Request(requester_of(principal), action, queue_arn, queue_account, context_of(principal, now))
-        if not decide(request, identity).allowed:
-            return action
+def not_allowed(principal: Principal, wanted: list[Need], identity: list[Policy],
+                now: datetime) -> tuple[Need, str] | None:  # fmt: skip
+    """The first need and action of ``wanted`` the role's policies (``identity``) do not allow, or
+    None if they allow them all (pure)."""
+    for need in wanted:
+        parts = need.resource.split(":")
+        owner = parts[4] if len(parts) > 4 and parts[4] else principal.account_id
+        for action in need.actions:
+            request = Request(requester_of(principal), action, need.resource, owner, context_of(principal, now))
+            if not decide(request, identity).allowed:
+                return need, action
     return None
 
 
 class SourceRoles:
-    def __init__(self, iam: IamService, development_mode: bool,
+    def __init__(self, iam: IamService, development_mode: bool, region: str, account: str,
                  now: Callable[[], datetime] | None = None) -> None:  # fmt: skip
         self._iam = iam
         self._development = development_mode
+        self._region, self._account = region, account
         self._now = now or (lambda: datetime.now(timezone.utc))
-        self._said: set[tuple[str, str]] = set()  # development mode: (role, queue) already logged
+        self._said: set[tuple[str, str]] = set()  # development mode: (role, resource) already logged
 
-    def check_sqs(self, role_arn: str, queue_arn: str) -> None:
-        """Refuse (InvalidParameterValueException, AWS's words) a role that may not read and delete
-        the queue's messages; in the development mode say so once and allow it."""
+    def check(self, role_arn: str, mapping: EventSourceMapping) -> None:
+        """Refuse (InvalidParameterValueException, AWS's words) a role that may not do what the
+        mapping's source needs; in the development mode say so once and allow it."""
         principal = role_principal(role_arn)
-        missing = not_allowed(principal, queue_arn, self._iam.policies_of(principal), self._now())
+        wanted = needs(mapping, self._region, self._account)
+        missing = not_allowed(principal, wanted, self._iam.policies_of(principal), self._now())
         if missing is None:
             return
+        need, action = missing
         if self._development:
-            if (role_arn, queue_arn) not in self._said:
-                self._said.add((role_arn, queue_arn))
+            if (role_arn, need.resource) not in self._said:
+                self._said.add((role_arn, need.resource))
                 log.warning("the execution role %s does not allow %s on %s; AWS would refuse the event source "
-                            "mapping; allowed in the development mode", role_arn, missing, queue_arn)  # fmt: skip
+                            "mapping; allowed in the development mode", role_arn, action, need.resource)  # fmt: skip
             return
-        raise InvalidParameterValue(f"The provided execution role does not have permissions to call "
-                                    f"{missing.removeprefix('sqs:')} on SQS")  # fmt: skip
+        raise InvalidParameterValue(need.message(action))

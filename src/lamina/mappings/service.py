@@ -49,8 +49,9 @@ from lamina.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 Body = Mapping[str, object]
-# Whether a function's execution role may read a queue: (role ARN, queue ARN); raises if not (iam/source_roles.py).
-QueueRoleCheck = Callable[[str, str], None]
+# Whether a function's execution role may read a mapping's source: (role ARN, the mapping as it would be);
+# raises if not (iam/source_roles.py).
+RoleCheck = Callable[[str, EventSourceMapping], None]
 LIST_DEFAULT, LIST_MAX = 100, 10_000
 INSTALL_SECONDS = 5  # what CreateEventSourceMapping waits for a table stream's database
 
@@ -73,13 +74,14 @@ class MappingService:
         self._unsaved: set[str] = set()  # mappings whose LastProcessingResult changed since written
         self._results_changed = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
-        self._check_queue_role: QueueRoleCheck | None = None  # IAM's (check_queue_roles_with)
+        self._check_source_role: RoleCheck | None = None  # IAM's (check_source_roles_with)
         self._streams = StreamHost(self._mappings.get, self._changed, settings, invoker, store, functions, queues)
 
-    def check_queue_roles_with(self, check: QueueRoleCheck) -> None:
-        """Have ``check`` approve the function's execution role for an SQS source at
-        CreateEventSourceMapping and at an UpdateEventSourceMapping that changes the function."""
-        self._check_queue_role = check
+    def check_source_roles_with(self, check: RoleCheck) -> None:
+        """Have ``check`` approve the function's execution role for the mapping's source at
+        CreateEventSourceMapping and at an UpdateEventSourceMapping that changes the function or
+        the source access configurations."""
+        self._check_source_role = check
 
     async def load(self) -> None:
         for resource in await self._store.list_resources(KIND):
@@ -275,9 +277,9 @@ class MappingService:
             raise InvalidParameterValue("Function does not exist") from None
         return name, qualifier, self._settings.function_arn(name, qualifier)
 
-    def _check_role(self, name: str, qualifier: str | None, queue_arn: str) -> None:
-        if self._check_queue_role is not None:
-            self._check_queue_role(self._functions.resolve(name, qualifier).role, queue_arn)
+    def _check_role(self, mapping: EventSourceMapping) -> None:
+        if self._check_source_role is not None:
+            self._check_source_role(self._functions.resolve(mapping.function, mapping.qualifier).role, mapping)
 
     def _fifo(self, arn: str) -> bool:
         queue = self._queues.get(arn) if self._queues is not None else None
@@ -307,7 +309,15 @@ class MappingService:
             name, qualifier, function_arn = self._function(request.function_name)
             if self._fifo(request.source_arn):
                 validation.check_fifo(batch_size=batch_size, batching_window=window)
-            self._check_role(name, qualifier, request.source_arn)
+        mapping = EventSourceMapping(
+            uuid=str(uuids.uuid4()), kind=kind, source_arn=request.source_arn, function=name,
+            qualifier=qualifier, function_arn=function_arn, batch_size=batch_size, batching_window=window,
+            enabled=True if request.enabled is None else request.enabled, state=State.CREATING,
+            last_modified=time.time(), filters=request.filters or (), response_types=request.response_types or (),
+            maximum_concurrency=request.maximum_concurrency, queues=request.queues or (),
+            access=request.access or (),
+        )  # fmt: skip
+        self._check_role(mapping)
         async with self._lock:
             for other in self._mappings.values():
                 if other.source_arn == request.source_arn and other.function_arn == function_arn \
@@ -317,14 +327,6 @@ class MappingService:
                         f'(" {other.source_arn} ") and function (" {name} ") '
                         f"already exists. Please update or delete the existing mapping with UUID {other.uuid}"
                     )
-            mapping = EventSourceMapping(
-                uuid=str(uuids.uuid4()), kind=kind, source_arn=request.source_arn, function=name,
-                qualifier=qualifier, function_arn=function_arn, batch_size=batch_size, batching_window=window,
-                enabled=True if request.enabled is None else request.enabled, state=State.CREATING,
-                last_modified=time.time(), filters=request.filters or (), response_types=request.response_types or (),
-                maximum_concurrency=request.maximum_concurrency, queues=request.queues or (),
-                access=request.access or (),
-            )  # fmt: skip
             await self._store.change_resources([Resource(KIND, mapping.uuid, mapping.doc())])
             self._mappings[mapping.uuid] = mapping
         self._run(mapping.uuid)
@@ -337,6 +339,15 @@ class MappingService:
         assert request.function_name is not None
         name, qualifier, function_arn = self._function(request.function_name)
         self._check_destination(options)
+        mapping = EventSourceMapping(
+            uuid=uuid, kind=SourceKind.KAFKA, source_arn=f"kafka/{options.topic}", function=name,
+            qualifier=qualifier, function_arn=function_arn, batch_size=request.batch_size or kafka_options.DEFAULT_BATCH,
+            batching_window=request.batching_window or 0,
+            enabled=True if request.enabled is None else request.enabled, state=State.CREATING,
+            last_modified=time.time(), filters=request.filters or (), response_types=request.response_types or (),
+            maximum_concurrency=request.maximum_concurrency, kafka=options,
+        )  # fmt: skip
+        self._check_role(mapping)
         async with self._lock:
             for other in self._mappings.values():
                 if other.kafka is None:
@@ -352,14 +363,6 @@ class MappingService:
                         f'topics ("{options.topic}") already exists. Please update or delete the existing mapping '
                         f"with UUID {other.uuid}"
                     )
-            mapping = EventSourceMapping(
-                uuid=uuid, kind=SourceKind.KAFKA, source_arn=f"kafka/{options.topic}", function=name,
-                qualifier=qualifier, function_arn=function_arn, batch_size=request.batch_size or kafka_options.DEFAULT_BATCH,
-                batching_window=request.batching_window or 0,
-                enabled=True if request.enabled is None else request.enabled, state=State.CREATING,
-                last_modified=time.time(), filters=request.filters or (), response_types=request.response_types or (),
-                maximum_concurrency=request.maximum_concurrency, kafka=options,
-            )  # fmt: skip
             await self._store.change_resources([Resource(KIND, mapping.uuid, mapping.doc())])
             self._mappings[mapping.uuid] = mapping
         self._run(mapping.uuid)
@@ -385,6 +388,15 @@ class MappingService:
                     )
 
         check_conflict()
+        mapping = EventSourceMapping(
+            uuid=uuid, kind=kind, source_arn=source, function=name, qualifier=qualifier,
+            function_arn=function_arn, batch_size=request.batch_size or stream_options.DEFAULT_BATCH,
+            batching_window=request.batching_window or 0,
+            enabled=True if request.enabled is None else request.enabled, state=State.CREATING,
+            last_modified=time.time(), filters=request.filters or (), response_types=request.response_types or (),
+            stream=options,
+        )  # fmt: skip
+        self._check_role(mapping)  # before the triggers or slot are installed
         try:  # the triggers or slot now: changes committed from here on are the stream's
             async with asyncio.timeout(INSTALL_SECONDS):
                 warnings = await readers.install(options, uuid)
@@ -399,14 +411,7 @@ class MappingService:
             except ResourceConflict:
                 await readers.drop(options, uuid)
                 raise
-            mapping = EventSourceMapping(
-                uuid=uuid, kind=kind, source_arn=source, function=name, qualifier=qualifier,
-                function_arn=function_arn, batch_size=request.batch_size or stream_options.DEFAULT_BATCH,
-                batching_window=request.batching_window or 0,
-                enabled=True if request.enabled is None else request.enabled, state=State.CREATING,
-                last_modified=time.time(), filters=request.filters or (), response_types=request.response_types or (),
-                state_reason=" ".join(warnings) or USER_INITIATED, stream=options,
-            )  # fmt: skip
+            mapping = replace(mapping, state_reason=" ".join(warnings) or USER_INITIATED)
             await self._store.change_resources([Resource(KIND, mapping.uuid, mapping.doc())])
             self._mappings[mapping.uuid] = mapping
         self._run(mapping.uuid)
@@ -441,8 +446,6 @@ class MappingService:
             name, qualifier, function_arn = mapping.function, mapping.qualifier, mapping.function_arn
             if request.function_name is not None:
                 name, qualifier, function_arn = self._function(request.function_name)
-                if mapping.kind is SourceKind.SQS:
-                    self._check_role(name, qualifier, mapping.source_arn)
             queue = self._queues.get(mapping.source_arn) if self._queues is not None else None
             if queue is not None and queue.fifo:
                 validation.check_fifo(batch_size=batch_size, batching_window=window)
@@ -459,6 +462,9 @@ class MappingService:
                 maximum_concurrency=concurrency, kafka=kafka, stream=stream,
                 access=mapping.access if request.access is None else request.access,
             )  # fmt: skip
+            if request.function_name is not None or updated.access != mapping.access or (
+                    kafka is not None and mapping.kafka is not None and kafka.access != mapping.kafka.access):
+                self._check_role(updated)  # the source's needs are the same otherwise
             await self._store.change_resources([Resource(KIND, uuid, updated.doc())])
             self._mappings[uuid] = updated
         self._run(uuid)

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from lamina.objects import tagging, wire
 from lamina.objects.call import Call
-from lamina.objects.errors import InvalidArgument, InvalidLocationConstraint, NoSuchTagSet
+from lamina.objects.errors import IllegalLocationConstraint, InvalidArgument, InvalidLocationConstraint, NoSuchTagSet
 from lamina.objects.etags import quoted
 from lamina.objects.model import Bucket
 from lamina.objects.names import check_bucket_name
@@ -32,6 +32,16 @@ async def list_buckets(call: Call) -> web.StreamResponse:
     return wire.xml(call.request_id, "ListAllMyBucketsResult", [_owner(call), ("Buckets", buckets)])
 
 
+def location_refused(endpoint_region: str, constraint: str | None) -> IllegalLocationConstraint | None:
+    """What CreateBucket sent to ``endpoint_region`` (the signing region: the cell's) with the
+    LocationConstraint ``constraint`` (None: none) is refused with, as S3 checks it before the name:
+    us-east-1's endpoint takes any region; another region's only its own (pure)."""
+    if endpoint_region == "us-east-1" or constraint == endpoint_region:
+        return None
+    return IllegalLocationConstraint(f"The {constraint or 'unspecified'} location constraint is incompatible for the "
+                                     "region specific endpoint this request was sent to.")  # fmt: skip
+
+
 async def create_bucket(call: Call) -> web.StreamResponse:
     check_bucket_name(call.bucket)
     body = await read_small(call.request, MAX_BODY, call.settings.body_timeout_seconds)
@@ -43,6 +53,9 @@ async def create_bucket(call: Call) -> web.StreamResponse:
                 raise InvalidLocationConstraint("The specified location-constraint is not valid",
                                                 LocationConstraint=constraint)  # fmt: skip
             region = constraint
+    refused = location_refused(call.settings.region, constraint if region != "us-east-1" else None)
+    if refused is not None:
+        raise refused
     bucket = Bucket(call.bucket, region, call.settings.account_id, int(time.time() * 1000))
     await call.objects.create_bucket(bucket)
     return wire.empty(call.request_id, headers={"Location": f"/{call.bucket}"})

@@ -125,6 +125,11 @@ class MethodNotAllowed(S3Error):
     status = 405
 
 
+class BucketAlreadyExists(S3Error):
+    code = "BucketAlreadyExists"
+    status = 409
+
+
 class BucketAlreadyOwnedByYou(S3Error):
     code = "BucketAlreadyOwnedByYou"
     status = 409

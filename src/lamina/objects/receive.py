@@ -1,7 +1,8 @@
 """An upload's body, streamed from the request to a file as it arrives, decoded and checked.
 
-Handles plain bodies (Content-Length or HTTP chunked) and ``aws-chunked`` ones (``chunked.py``),
-with the checksum the SDK names checked against a header or a trailer (``checksums.py``) and
+Handles plain bodies (Content-Length or HTTP chunked) and ``aws-chunked`` ones (``chunked.py``;
+their chunk signatures checked with the request's ``CHUNK_SIGNER``, which the authentication
+middleware sets once the seed signature verified), with the checksum the SDK names checked against a header or a trailer (``checksums.py``) and
 Content-MD5. Nothing is held in memory beyond one read; anything wrong (too large, cut short,
 a digest that does not match) removes the file and raises S3's error, so nothing is stored.
 """
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from lamina.identity.chunks import CHUNK_SIGNER
 from lamina.objects.checksums import Checksums, check_md5, header_name, requested_algorithm
 from lamina.objects.chunked import ChunkDecoder
 from lamina.objects.errors import ContentSha256Mismatch, EntityTooLarge, IncompleteBody, InvalidArgument, InvalidRequest
@@ -73,7 +75,7 @@ async def receive(request: web.Request, bodies: Bodies, *, timeout: float, limit
     # A plain body signed with its SHA-256 (what SDKs send over plain HTTP) is checked against it.
     signed_sha = headers.get("x-amz-content-sha256", "").lower()
     payload_sha = hashlib.sha256() if not chunked and _SHA256_HEX.fullmatch(signed_sha) else None
-    decoder = ChunkDecoder() if chunked else None
+    decoder = ChunkDecoder(request.get(CHUNK_SIGNER)) if chunked else None
     body = bodies.start()
     try:
         while True:

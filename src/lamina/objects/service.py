@@ -7,6 +7,10 @@ made durable first, then the change is committed in one transaction with the not
 crash at any point leaves either the old state or the new, never a partial object; files left
 unnamed are swept at the next start.
 
+Bucket names are global (``bucket_names.BucketNames``, shared by every cell): a bucket's name is
+claimed there before its record is written and released once its deletion is committed; a name
+another account holds is answered AccessDenied rather than NoSuchBucket.
+
 For the notifications: ``exists(bucket)`` says whether a bucket exists, hooks added with
 ``on_bucket_deleted`` are called (with its name) once a bucket's deletion is committed, and hooks
 added with ``on_committed`` are called (with the messages) once a change that owed notifications
@@ -22,6 +26,8 @@ import time
 from dataclasses import dataclass, replace
 from typing import Awaitable, Callable, Iterable, Mapping, Sequence
 
+from lamina.objects import bucket_names
+from lamina.objects.bucket_names import BucketNames, Owner
 from lamina.objects.change import Notifier, ObjectChange
 from lamina.objects.errors import BucketAlreadyOwnedByYou, BucketNotEmpty, NoSuchBucket, NoSuchKey, NoSuchUpload
 from lamina.objects.files import Bodies, Incoming
@@ -55,8 +61,11 @@ class _Contents:
 
 
 class ObjectStore:
-    def __init__(self, store: Store, bodies: Bodies, notifier: Notifier) -> None:
+    def __init__(self, store: Store, bodies: Bodies, notifier: Notifier, *, names: BucketNames | None = None,
+                 cell: Owner | None = None) -> None:  # fmt: skip
+        """``names``: the global index of bucket names, if any; ``cell``: this store's account and region."""
         self._store = store
+        self._names, self._cell = names, cell
         self.bodies = bodies
         self._notifier = notifier
         self._buckets: dict[str, _Contents] = {}
@@ -93,6 +102,8 @@ class ObjectStore:
                 strays.append(("part", r.bucket, r.key))
         for upload_id in self._uploads:
             self._parts.setdefault(upload_id, {})
+        if self._names is not None and self._cell is not None:
+            await self._names.reconcile(self._cell, self._buckets)
         if strays:
             await self._store.change_object_records(deletes=strays)
         keep = {o.file for c in self._buckets.values() for o in c.objects.values()}
@@ -133,14 +144,31 @@ class ObjectStore:
     def _contents(self, name: str) -> _Contents:
         contents = self._buckets.get(name)
         if contents is None:
+            if self._names is not None and self._cell is not None:
+                refused = bucket_names.on_access(self._cell.account, self._names.owner(name))
+                if refused is not None:
+                    raise refused
             raise NoSuchBucket("The specified bucket does not exist", BucketName=name)
         return contents
 
     async def create_bucket(self, bucket: Bucket) -> None:
-        if bucket.name in self._buckets:
+        """Create ``bucket``. Its account's own bucket of that name: in us-east-1 nothing happens (S3's
+        legacy answer there is 200 OK); elsewhere ``BucketAlreadyOwnedByYou``."""
+        existing = self._buckets.get(bucket.name)
+        if existing is not None:
+            if existing.bucket.region == bucket.region == "us-east-1":
+                return
             raise BucketAlreadyOwnedByYou("Your previous request to create the named bucket succeeded and you "
                                           "already own it.", BucketName=bucket.name)  # fmt: skip
-        await self._store.change_object_records([bucket.record()])
+        if self._names is None or self._cell is None:
+            await self._store.change_object_records([bucket.record()])
+        else:
+            await self._names.claim(bucket.name, self._cell)
+            try:
+                await self._store.change_object_records([bucket.record()])
+            except BaseException:
+                await self._names.release(bucket.name, self._cell)
+                raise
         self._buckets.setdefault(bucket.name, _Contents(bucket, {}, []))
 
     async def delete_bucket(self, name: str) -> None:
@@ -157,6 +185,8 @@ class ObjectStore:
         finally:
             contents.deleting = False
         del self._buckets[name]
+        if self._names is not None and self._cell is not None:
+            await self._names.release(name, self._cell)
         files = []
         for u in uploads:
             self._uploads.pop(u.upload_id, None)

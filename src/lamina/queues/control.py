@@ -137,6 +137,7 @@ class Control(Registry):
     async def delete_queue(self, queue: Queue) -> None:
         queue.deleted = True
         self._queues.pop(queue.name, None)
+        self._policies.forget(queue.arn)
         self._deleted[queue.name] = now = self._now_ms()
         queue.waiters.wake_all()  # long polls on it answer (QueueDoesNotExist)
         # Its FIFO windows and message move tasks go with it (windows.py, moving.py).

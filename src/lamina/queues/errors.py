@@ -109,3 +109,11 @@ class OverLimit(SqsError):
 
 class ResourceNotFoundException(SqsError):
     code = "ResourceNotFoundException"
+
+
+class QueueAccessDenied(SqsError):
+    """A request the queue's policy, or the caller's, does not allow (SQS's ``AccessDenied``)."""
+
+    code = "AccessDeniedException"
+    query_code = "AccessDenied"
+    status = 403

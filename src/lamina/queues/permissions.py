@@ -1,6 +1,6 @@
 """AddPermission and RemovePermission (pure): the statements they add to and remove from a queue's
-``Policy`` attribute, as SQS writes them. Lamina stores the policy and lists it back; it does not
-enforce it (requests are not signed)."""
+``Policy`` attribute, as SQS writes them. The policy is evaluated where requests are authorized
+(queues/access.py, api/authorization.py)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,8 @@ import asyncio
 import time
 from typing import Callable
 
-from lamina.queues import model, windows
+from lamina.iam.policy import Policy
+from lamina.queues import access, model, windows
 from lamina.queues.errors import MissingParameter, QueueDoesNotExist
 from lamina.queues.queue import Queue
 from lamina.settings import Settings
@@ -33,6 +34,8 @@ class Registry:
         self._movers: dict[str, asyncio.Task[None]] = {}  # running message move tasks, by handle (moving.py)
         self._move_wakes: dict[str, asyncio.Event] = {}  # set to cancel one now
         self._windows = windows.Expiries()  # the stored FIFO window entries, to remove when they end
+        self._policies = access.Policies()
+        self._senders = access.ServiceSenders(settings.development_mode, policies=self._policies)
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -74,6 +77,18 @@ class Registry:
         if found is None or found[0] not in (None, self._settings.account_id):
             raise QueueDoesNotExist("The specified queue does not exist.")
         return self.named(found[1])
+
+    def policy(self, arn: str) -> Policy | None:
+        """The policy of the queue with this ARN (None: no such queue, or it has none)."""
+        queue = self.by_arn(arn)
+        return self._policies.of(queue) if queue is not None else None
+
+    def service_may_send(self, arn: str, service: str, source_arn: str) -> bool:
+        """Whether the queue's policy lets ``service`` (``events.amazonaws.com``, ...) send to it for
+        ``source_arn`` (a resource of this account); in the development mode, logged and allowed.
+        False for a queue that does not exist."""
+        queue = self.by_arn(arn)
+        return queue is not None and self._senders.allowed(queue, service, source_arn, self._settings.account_id)
 
     def names(self) -> list[str]:
         return sorted(self._queues)

@@ -63,9 +63,16 @@ class Invocation:
 
 
 def error_body(error_type: str, message: str, request_id: str = "") -> bytes:
+    """An error as a runtime reports one, for a runtime that reported it without a body."""
     return json.dumps(
         {"errorMessage": message, "errorType": error_type, "requestId": request_id, "stackTrace": []}
     ).encode()
+
+
+def platform_error_body(error_type: str, message: str) -> bytes:
+    """An error Lambda itself reports (a timeout, a crash, a response too large): only its message
+    and type, as AWS's payloads carry (no ``requestId`` nor ``stackTrace``)."""
+    return json.dumps({"errorMessage": message, "errorType": error_type}).encode()
 
 
 _ACCEPTED = {"status": "OK"}
@@ -210,7 +217,7 @@ class RuntimeApiEndpoint:
             message = (
                 f"Response payload size exceeded maximum allowed payload size ({self.max_response_bytes} bytes)."
             )
-            inv.result.set_result(RuntimeResult(error_body(rc.ERROR_RESPONSE_TOO_LARGE, message, request_id),
+            inv.result.set_result(RuntimeResult(platform_error_body(rc.ERROR_RESPONSE_TOO_LARGE, message),
                                                 rc.ERROR_RESPONSE_TOO_LARGE))  # fmt: skip
             conn.respond_json(413, {"errorMessage": message, "errorType": "RequestEntityTooLarge"})
             return

@@ -14,8 +14,9 @@ namespaces: its mount namespace starts as a copy of the fork server's, template 
 
 1. joins the environment's network namespace (a descriptor from ``network.py``'s pool: loopback
    with Lamina's listeners inside, and a veth out when the function may reach the network);
-2. adds its own mounts to its copy of the template, read-only: the runtime's own directories
-   (``keep``), its code at /var/task, its layers at /opt; a private tmpfs of ``tmp_mb`` at /tmp
+2. adds its own mounts to its copy of the template, read-only: the runtime's interpreter
+   (``keep``), the runtime's files and SDK in a /var/runtime of its own (``runtime``: names and
+   what is bound there), its code at /var/task, its layers at /opt; a private tmpfs of ``tmp_mb`` at /tmp
    (also /var/tmp and /dev/shm); /etc/passwd and /etc/group naming its uid ``sbx_user1051``, as on
    Lambda; pivots into it, and mounts /proc of its own PID namespace. Nothing of the host is seen
    but what was bound in. Not there: /home, /root, /run, /sys, /var/log, /srv, Lamina's data, other
@@ -35,6 +36,7 @@ import platform
 import sys
 
 TASK_ROOT = "/var/task"
+RUNTIME_DIR = "/var/runtime"
 SANDBOX_USER = "sbx_user1051"  # the user name functions see on Lambda
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -71,6 +73,8 @@ DEVICES = ("null", "zero", "full", "random", "urandom")
 _COPY_BYTES = 256 * 1024
 # The root tmpfs only holds mount points and a few generated or copied files.
 _ROOT_SIZE = "size=4m,nr_inodes=4096,mode=755"
+# /var/runtime only holds mount points.
+_RUNTIME_SIZE = "size=64k,nr_inodes=256,mode=755"
 
 
 def _check(result, what):
@@ -113,7 +117,7 @@ def enter(plan, template, netns_fd=-1):
     """In the forked child, in its new namespaces: become the environment ``plan`` describes.
 
     ``plan``: {"uid": U, "code": dir, "opt": dir|None, "keep": [dir, ...], "tmp_mb": M,
-    "seccomp": base64 BPF|None}; ``netns_fd``: the network namespace to join, or -1.
+    "runtime": {name: path, ...}, "seccomp": base64 BPF|None}; ``netns_fd``: the network namespace to join, or -1.
     The same as ``prepare`` then ``finish``.
     """
     prepare(plan, template)
@@ -135,6 +139,12 @@ def prepare(plan, template):
         if os.path.isdir(path) and not _covered(path, SYSTEM_PATHS + ("/opt",) + tuple(bound)):
             _bind(_open(path), root + path, True)
             bound.append(path)
+    # /var/runtime, as on Lambda: a tmpfs of its own (nothing written to the template) with the
+    # runtime's files and its SDK bound in by name.
+    _mount("tmpfs", root + RUNTIME_DIR, "tmpfs", _MS_NOSUID | _MS_NODEV, _RUNTIME_SIZE)
+    for name, path in sorted((plan.get("runtime") or {}).items()):
+        if "/" not in name and name not in (".", "..") and os.path.exists(path):
+            _bind(_open(path), root + RUNTIME_DIR + "/" + name, os.path.isdir(path))
     identity = _identity(plan["uid"]) if "uid" in plan else {"passwd": "", "group": ""}
     for name, text in identity.items():  # nothing is written to the template itself:
         scratch = root + "/tmp/." + name  # a file of its own /tmp, bound over the template's, then unlinked
@@ -199,7 +209,8 @@ class Template:
         for name, value in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
                             ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):  # fmt: skip
             os.symlink(value, path + "/dev/" + name)
-        for directory in ("/dev/shm", "/proc", "/tmp", "/var/tmp", TASK_ROOT, "/opt"):
+        _bash_as_sh(path)
+        for directory in ("/dev/shm", "/proc", "/tmp", "/var/tmp", TASK_ROOT, RUNTIME_DIR, "/opt"):
             os.makedirs(path + directory, exist_ok=True)
 
 
@@ -222,6 +233,18 @@ def build_root(plan, template, named=False):
     _check(_libc.umount2(b".", _MNT_DETACH), "umount the host's root")
     os.chdir("/")
     _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
+
+
+def _bash_as_sh(root):
+    """Make the root's /bin/sh bash, as on Amazon Linux (where /bin/sh is a link to bash): a
+    ``#!/bin/sh`` bootstrap runs under bash, in its POSIX mode, as it would on Lambda. A host whose
+    /bin/sh is another shell (dash, on Debian and Ubuntu) has bash bound over that shell, in the
+    template's own mount namespace only; a host without bash keeps its /bin/sh."""
+    shell = os.path.realpath("/bin/sh")
+    bash = os.path.realpath("/bin/bash")
+    if shell == bash or not os.path.isfile(bash) or not os.path.isfile(shell):
+        return
+    _bind(_open(bash), root + shell, False)
 
 
 def _resolv_conf():

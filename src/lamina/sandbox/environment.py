@@ -29,16 +29,18 @@ from lamina.metering.billing import billed_ms
 from lamina.metering.recorder import Recorder
 from lamina.model import FunctionConfig
 from lamina.runtime import constants as rc
-from lamina.runtime.api import Invocation, RuntimeApiEndpoint, RuntimeResult, error_body
+from lamina.runtime.api import Invocation, RuntimeApiEndpoint, RuntimeResult, platform_error_body
 from lamina.runtime.families import Runtime
 from lamina.errors import ApiError, LaminaError
 from lamina.identity.principals import AccessKey, CredentialIssuer
-from lamina.runtime.variables import ON_DEMAND, PROVISIONED_CONCURRENCY, lambda_environment, outbound
+from lamina.runtime.startup import needs_fresh_process, wrapped
+from lamina.runtime.variables import ON_DEMAND, PROVISIONED_CONCURRENCY, Placement, lambda_environment, outbound
 from lamina.runtime.sdk import Sdks
 from lamina.sandbox import credentials
 from lamina.sandbox.cgroups import EnvCgroup
 from lamina.sandbox.isolation import Protections, UidPool
 from lamina.sandbox.network import Namespace, NetworkPool
+from lamina.sandbox import platform_log
 from lamina.sandbox.output import OutputLines, Tail, decode
 from lamina.sandbox.provider import EnvironmentGone, EnvState, Outcome
 from lamina.sandbox.spawn import Process, Sandbox, Spawner, SpawnError, SpawnRequest
@@ -167,32 +169,38 @@ class Environment:
             # Lamina's interpreter and the runtime's are often one installation: bound once.
             keep, template = tuple(dict.fromkeys(self.ctx.kept + self.runtime.keep)), self.ctx.work_dir / TEMPLATE_DIR
             sandbox = Sandbox(self._uid, self.task_root, keep, template, self.fn.ephemeral_mb, self.opt,
-                              netns_fd=self._netns.fd, seccomp=seccomp.program if seccomp else None)  # fmt: skip
-            task_root, tmp = SANDBOX_TASK_ROOT, Path("/tmp")  # a private tmpfs inside the sandbox
+                              netns_fd=self._netns.fd, seccomp=seccomp.program if seccomp else None,
+                              runtime=self._runtime_files())  # fmt: skip
+            task_root, placement = SANDBOX_TASK_ROOT, Placement.sandboxed()
             api_url = None
             if self._netns.api is not None and self.ctx.serve_api is not None:
                 api_url = "http://127.0.0.1:%d" % self._netns.api.getsockname()[1]
         else:
-            tmp = self._dir / "tmp"
+            tmp = self._dir / "tmp"  # the host's /tmp is shared: its TMPDIR is a directory of its own
             tmp.mkdir(parents=True)
             runtime_api = f"{self.ctx.host}:{await self._endpoint.start(self.ctx.host)}"
+            sdk_modules = self.ctx.sdks.node_modules if self.ctx.sdks is not None else None
+            placement = Placement.on_host(self.runtime, task_root, sdk_modules if sdk_modules and sdk_modules.is_dir() else None)
         try:
-            argv = self._command(task_root, sandboxed=sandbox is not None)
+            argv = self._command(task_root, placement.runtime_dir, sandboxed=sandbox is not None)
         except SpawnError as exc:
             self._fail_to_start(str(exc))
             return
         env = lambda_environment(
-            self.fn, self.runtime, task_root=task_root, runtime_api=runtime_api,
-            log_stream=self.log_stream, region=self.ctx.region, tmp_dir=tmp,
+            self.fn, self.runtime, placement=placement, runtime_api=runtime_api,
+            log_stream=self.log_stream, region=self.ctx.region,
             initialization_type=PROVISIONED_CONCURRENCY if self.provisioned else ON_DEMAND,
         )  # fmt: skip
+        if sandbox is None:
+            env.setdefault("TMPDIR", str(tmp))
         for name, value in credentials.variables(key, api_url).items():
             if name == "AWS_ENDPOINT_URL":
                 env.setdefault(name, value)  # a function may point its SDK elsewhere
             else:
                 env[name] = value
         if self.ctx.sdks is not None:
-            env.update(self.ctx.sdks.variables(self.runtime.family, self.fn.runtime))
+            runtime_dir = placement.runtime_dir if sandbox is not None else None
+            env.update(self.ctx.sdks.variables(self.runtime.family, self.fn.runtime, runtime_dir=runtime_dir))
         if self.ctx.protections.cgroups.bases:
             try:
                 self._cgroup = await self._make_cgroup()
@@ -205,8 +213,10 @@ class Environment:
             cgroup_procs=self._cgroup.procs if self._cgroup is not None else (), sandbox=sandbox,
             rlimits=self._rlimits(),
         )  # fmt: skip
+        # A function whose variables a forked interpreter could not honour starts a fresh one.
+        forked = not needs_fresh_process(self.runtime.family, self.fn.environment)
         try:
-            self._process = await self.ctx.spawner.spawn(request, python=self.runtime.zygote_python)
+            self._process = await self.ctx.spawner.spawn(request, python=self.runtime.zygote_python if forked else None)
         except SpawnError as exc:
             os.close(read_fd)
             self._fail_to_start(f"Couldn't start the runtime: {exc}")
@@ -252,14 +262,22 @@ class Environment:
         size = (self.fn.ephemeral_mb + 1) * MB
         return {"nofile": (1024, 1024), "fsize": (size, size)}
 
-    def _command(self, task_root: Path, *, sandboxed: bool) -> list[str]:
-        """The runtime's command as the environment sees it (its code at ``task_root``).
+    def _runtime_files(self) -> dict[str, str]:
+        """What the sandboxed environment sees in /var/runtime, by name: the runtime's files and its SDK."""
+        files = dict(self.runtime.files)
+        if self.ctx.sdks is not None:
+            files.update(self.ctx.sdks.files(self.runtime.family, self.fn.runtime))
+        return {name: str(path) for name, path in files.items()}
+
+    def _command(self, task_root: Path, runtime_dir: str, *, sandboxed: bool) -> list[str]:
+        """The runtime's command as the environment sees it (its code at ``task_root``, the runtime's
+        files at ``runtime_dir``).
 
         A custom runtime's ``bootstrap`` comes from the code, else from a layer (``/opt``), as on
         Lambda; ``SpawnError`` if neither has an executable one.
         """
         if self.runtime.family != "provided":
-            return self.runtime.command(task_root)
+            return wrapped(self.runtime.family, self.fn.environment, self.runtime.command(task_root, runtime_dir))
         candidates = [(self.task_root / "bootstrap", task_root / "bootstrap")]
         if self.opt is not None:
             candidates.append((self.opt / "bootstrap", Path("/opt/bootstrap") if sandboxed else self.opt / "bootstrap"))
@@ -286,7 +304,8 @@ class Environment:
             self.state = EnvState.IDLE
             return None
         if self._spawn_error:
-            failure = RuntimeResult(error_body(self._spawn_error_type, self._spawn_error), self._spawn_error_type)
+            failure = RuntimeResult(platform_error_body(self._spawn_error_type, self._spawn_error),
+                                    self._spawn_error_type)  # fmt: skip
         elif self._endpoint is not None and self._endpoint.init_error.done():
             failure = self._endpoint.init_error.result()
         elif self._exited.done():
@@ -294,7 +313,7 @@ class Environment:
             failure = self._exit_failure("")
         else:
             message = f"Init timed out after {self.ctx.init_timeout_s:.2f} seconds"
-            failure = RuntimeResult(error_body(rc.ERROR_INIT_TIMEOUT, message), rc.ERROR_INIT_TIMEOUT)
+            failure = RuntimeResult(platform_error_body(rc.ERROR_INIT_TIMEOUT, message), rc.ERROR_INIT_TIMEOUT)
         self._final_peak_mb = self._peak_memory_mb()  # before its cgroup goes
         await self.stop()
         return failure
@@ -346,7 +365,7 @@ class Environment:
         now = time.time()
         inv = Invocation(
             request_id=request_id, payload=payload, deadline_ms=int(now * 1000) + int(timeout_s * 1000),
-            function_arn=function_arn, trace_id=ids.trace_id(now), client_context=client_context,
+            function_arn=function_arn, trace_id=ids.trace_id(now, sampled=self.fn.tracing_mode == "Active"), client_context=client_context,
         )  # fmt: skip
         started = time.monotonic()
         self._endpoint.deliver(inv)
@@ -378,8 +397,8 @@ class Environment:
         else:
             message = f"Task timed out after {timeout_s:.2f} seconds"
             self._emit(f"{_timestamp()} {inv.request_id} {message}")
-            result = RuntimeResult(error_body(rc.ERROR_TIMEOUT, f"RequestId: {inv.request_id} Error: {message}",
-                                              inv.request_id), rc.ERROR_TIMEOUT)  # fmt: skip
+            result = RuntimeResult(platform_error_body(rc.ERROR_TIMEOUT, f"RequestId: {inv.request_id} Error: {message}"),
+                                   rc.ERROR_TIMEOUT)  # fmt: skip
             reusable = False
         self._endpoint.finish()
         self._flush_partial()
@@ -410,26 +429,30 @@ class Environment:
         return self._report(request_id, failure, self.init_ms or 0.0, self._final_peak_mb, False)
 
     def _start_log(self, request_id: str) -> None:
-        start = f"START RequestId: {request_id} Version: {self.fn.version}"
+        now_ms = time.time() * 1000
+        start = platform_log.start(self.fn.logging, request_id, self.fn.version, now_ms)
         self._lines = Tail()
-        self._lines.append(start)
-        self._emit_record(start)
+        if start is not None:
+            self._lines.append(start)
+            self._emit_record(start, int(now_ms))
 
     def _report(self, request_id: str, result: RuntimeResult, duration_ms: float, peak_mb: int, reusable: bool) -> Outcome:
         billed = billed_ms(duration_ms)
-        report = (
-            f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\tBilled Duration: {billed} ms\t"
-            f"Memory Size: {self.fn.memory_mb} MB\tMax Memory Used: {peak_mb} MB"
-        )
         init_ms = None
         if not self._reported_init and self.init_ms is not None:
             init_ms = self.init_ms
-            report += f"\tInit Duration: {init_ms:.2f} ms"
             self._reported_init = True
         self._end_budget()
         now_ms = time.time() * 1000
-        self._emit(f"END RequestId: {request_id}", int(now_ms))
-        self._emit(report, int(now_ms))
+        status = "success" if result.error_type is None else "error"
+        end = platform_log.end(self.fn.logging, request_id, status, duration_ms, now_ms)
+        report = platform_log.report(
+            self.fn.logging, request_id, status, duration_ms=duration_ms, billed_ms=billed,
+            memory_mb=self.fn.memory_mb, max_memory_used_mb=peak_mb, init_ms=init_ms, now_ms=now_ms,
+        )  # fmt: skip
+        for line in (end, report):
+            if line is not None:
+                self._emit(line, int(now_ms))
         lines, self._lines = self._lines or Tail(), None
         self.ctx.recorder.invocation(InvocationRecord(
             request_id=request_id, function=self.fn.name, version=self.fn.version,
@@ -450,7 +473,7 @@ class Environment:
             return self._out_of_memory(request_id)
         message = f"RequestId: {request_id} Error: Runtime exited with error: {how}"
         self._emit(message)
-        return RuntimeResult(error_body(rc.ERROR_EXIT, message, request_id), rc.ERROR_EXIT)
+        return RuntimeResult(platform_error_body(rc.ERROR_EXIT, message), rc.ERROR_EXIT)
 
     def _out_of_memory(self, request_id: str) -> RuntimeResult:
         message = (
@@ -460,7 +483,7 @@ class Environment:
         self._emit(message)
         if self._process is not None:
             self._process.kill()
-        return RuntimeResult(error_body(rc.ERROR_OUT_OF_MEMORY, message, request_id), rc.ERROR_OUT_OF_MEMORY)
+        return RuntimeResult(platform_error_body(rc.ERROR_OUT_OF_MEMORY, message), rc.ERROR_OUT_OF_MEMORY)
 
     def _peak_memory_mb(self) -> int:
         if self._cgroup is not None:

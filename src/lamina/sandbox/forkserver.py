@@ -24,7 +24,7 @@ Protocol (one JSON document per datagram):
     <- {"ready": true}              once, after start-up (with ``<root>``: once the template is built there)
 
 Prepared children: after a sandboxed request, the fork server keeps ``POOL_SIZE`` children of the
-same shape (the plan's root, ``keep`` and ``tmp_mb``) forked ahead into their namespaces, with
+same shape (the plan's root, ``keep``, ``tmp_mb`` and ``runtime``) forked ahead into their namespaces, with
 ``enter.prepare`` done (their /tmp, the runtime's directories bound, /etc/passwd and /etc/group
 ready to be written), each blocked on a socket of its own. A request of that shape goes to one of
 them (``"prepared": true`` in the reply): it receives the request and its descriptors and takes only
@@ -53,6 +53,7 @@ import selectors
 import signal
 import socket
 import sys
+import time
 
 _HERE = os.path.dirname(os.path.realpath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.realpath(p or ".") != _HERE]
@@ -191,7 +192,8 @@ def _run(request, output_fd, netns_fd, template, prepared):
             os.execve(argv[0], argv, request["env"])
         os.environ.clear()
         os.environ.update(request["env"])
-        sys.dont_write_bytecode = bool(os.environ.get("PYTHONDONTWRITEBYTECODE"))
+        time.tzset()  # the C library's time zone, from the function's TZ (the zygote's is none)
+        sys.dont_write_bytecode = True  # as ``python -B`` would (a runtime started afresh is)
         sys.argv = [_BOOTSTRAP]
         bootstrap.main()
         code = 0
@@ -223,7 +225,8 @@ def _descriptors(ancdata):
 
 def _shape(sandbox):
     """What a prepared child must have been prepared for to take ``sandbox``: its ``enter.prepare`` inputs."""
-    return (sandbox["root"], tuple(sandbox.get("keep") or ()), sandbox["tmp_mb"])
+    runtime = tuple(sorted((sandbox.get("runtime") or {}).items()))
+    return (sandbox["root"], tuple(sandbox.get("keep") or ()), sandbox["tmp_mb"], runtime)
 
 
 class Pool:
@@ -274,7 +277,8 @@ class Pool:
             self._drop(shape)
             return
         if pid == 0:
-            _prepared_child({"root": shape[0], "keep": list(shape[1]), "tmp_mb": shape[2]}, template, theirs)
+            _prepared_child({"root": shape[0], "keep": list(shape[1]), "tmp_mb": shape[2], "runtime": dict(shape[3])},
+                            template, theirs)  # fmt: skip
         theirs.close()
         self.pooled.add(pid)
         self.shapes[shape].append((pid, ours))

@@ -77,10 +77,12 @@ class Sandbox:
     opt: Path | None = None  # the function's merged layers, mounted read-only at /opt
     netns_fd: int | None = None  # the network namespace to join (network.py's), passed with the request
     seccomp: bytes | None = None  # a compiled system-call filter (sandbox/seccomp.py), installed last
+    # What it sees in /var/runtime (a tmpfs of its own): names and the host paths bound there, read-only.
+    runtime: Mapping[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
         return {"uid": self.uid, "code": str(self.code), "keep": [str(p) for p in self.keep], "root": str(self.root),
-                "tmp_mb": self.tmp_mb, "opt": str(self.opt) if self.opt else None,
+                "tmp_mb": self.tmp_mb, "opt": str(self.opt) if self.opt else None, "runtime": dict(self.runtime),
                 "seccomp": base64.b64encode(self.seccomp).decode() if self.seccomp else None}  # fmt: skip
 
 

@@ -8,13 +8,16 @@ from typing import Any
 from lamina.model import (
     Code,
     EventInvokeConfig,
+    FileSystem,
     FunctionConfig,
     FunctionPolicy,
     LayerRef,
     LayerVersion,
+    LoggingSettings,
     PolicyStatement,
     State,
     UpdateStatus,
+    VpcSettings,
 )
 from lamina.model import FunctionUrlConfig, InvokeMode, UrlAuthType, UrlCors
 from lamina.model import Alias
@@ -47,7 +50,17 @@ def encode(fn: FunctionConfig) -> str:
         "version": fn.version,
         "config_revision": fn.config_revision,
         "dead_letter_target": fn.dead_letter_target,
-    }
+        "environment_set": fn.environment_set,
+        "tracing_mode": fn.tracing_mode,
+        "logging": vars(fn.logging),
+        "vpc": None if fn.vpc is None else {
+            "subnet_ids": list(fn.vpc.subnet_ids), "security_group_ids": list(fn.vpc.security_group_ids),
+            "ipv6_allowed_for_dual_stack": fn.vpc.ipv6_allowed_for_dual_stack,
+        },
+        "file_systems": [vars(fs) for fs in fn.file_systems],
+        "kms_key_arn": fn.kms_key_arn,
+        "snap_start": fn.snap_start,
+    }  # fmt: skip
     return json.dumps(doc, separators=(",", ":"), sort_keys=True)
 
 
@@ -75,7 +88,21 @@ def decode(text: str) -> FunctionConfig:
         version=doc["version"],
         config_revision=doc.get("config_revision", ""),
         dead_letter_target=doc.get("dead_letter_target"),
+        # Documents stored before these fields existed have their defaults.
+        environment_set=doc.get("environment_set", False),
+        tracing_mode=doc.get("tracing_mode", "PassThrough"),
+        logging=LoggingSettings(**doc["logging"]) if "logging" in doc else LoggingSettings(),
+        vpc=_vpc(doc.get("vpc")),
+        file_systems=tuple(FileSystem(**fs) for fs in doc.get("file_systems", ())),
+        kms_key_arn=doc.get("kms_key_arn", ""),
+        snap_start=doc.get("snap_start", "None"),
     )
+
+
+def _vpc(doc: dict[str, Any] | None) -> VpcSettings | None:
+    if doc is None:
+        return None
+    return VpcSettings(tuple(doc["subnet_ids"]), tuple(doc["security_group_ids"]), doc["ipv6_allowed_for_dual_stack"])
 
 
 def encode_layer(layer: LayerVersion) -> str:

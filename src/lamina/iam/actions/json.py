@@ -4,14 +4,15 @@ body) as IAM actions and resources (pure).
 EventBridge: rules are ``rule/[<bus>/]<name>`` (the default bus's without it), buses
 ``event-bus/<name>``; PutEvents needs ``events:PutEvents`` on each entry's bus. SQS: a queue is
 named by its URL (``.../<account>/<name>``) or, for CreateQueue and GetQueueUrl, by its name; the
-batch operations are authorized as their single forms (``sqs:SendMessage``, ...), as on AWS.
+batch operations are authorized as their single forms (``sqs:SendMessage``, ...), as on AWS. An
+operation naming a queue carries it (``queue``): its policy counts, as a function's does.
 """
 
 from __future__ import annotations
 
 from typing import Mapping
 
-from lamina.iam.actions.operation import Operation, Wire
+from lamina.iam.actions.operation import Operation, QueueRef, Wire
 
 _RULE_OPS = {"PutRule", "DeleteRule", "DescribeRule", "EnableRule", "DisableRule", "PutTargets", "RemoveTargets",
              "ListTargetsByRule"}  # fmt: skip
@@ -64,10 +65,12 @@ def _sqs(name: str, members: Mapping[str, object], region: str, account: str) ->
     action = f"sqs:{_SQS_BATCH.get(name, name)}"
     url, queue_name = _text(members, "QueueUrl"), _text(members, "QueueName")
     if url:
-        return Operation(action, (queue_arn(url, region, account),), Wire.JSON)
+        arn = queue_arn(url, region, account)
+        return Operation(action, (arn,), Wire.JSON, queue=QueueRef(arn))
     if queue_name:
         owner = _text(members, "QueueOwnerAWSAccountId") or account
-        return Operation(action, (f"arn:aws:sqs:{region}:{owner}:{queue_name}",), Wire.JSON)
+        arn = f"arn:aws:sqs:{region}:{owner}:{queue_name}"
+        return Operation(action, (arn,), Wire.JSON, queue=None if name == "CreateQueue" else QueueRef(arn))
     source = _text(members, "SourceArn")
     return Operation(action, (source or "*",), Wire.JSON)
 

@@ -12,7 +12,7 @@ import re
 from typing import Callable, Mapping
 from urllib.parse import unquote
 
-from lamina.iam.actions.operation import FunctionRef, Operation, Wire
+from lamina.iam.actions.operation import FunctionRef, LayerRef, Operation, Wire
 
 _F = r"(?P<fn>[^/]+)"
 # (method, path pattern, operation name, resource kind): "function", "function-q" (the path's alias or
@@ -60,6 +60,25 @@ _TABLE: tuple[tuple[str, str, str, str], ...] = (
     ("GET", r"/2018-10-31/layers/(?P<layer>[^/]+)/versions/(?P<v>[^/]+)", "GetLayerVersion", "layer-version"),
     ("DELETE", r"/2018-10-31/layers/(?P<layer>[^/]+)/versions/(?P<v>[^/]+)", "DeleteLayerVersion", "layer-version"),
     ("GET", r"/2018-10-31/layers/?", "ListLayers", "*"),
+    ("POST", r"/2018-10-31/layers/(?P<layer>[^/]+)/versions/(?P<v>[^/]+)/policy", "AddLayerVersionPermission",
+     "layer-version"),
+    ("GET", r"/2018-10-31/layers/(?P<layer>[^/]+)/versions/(?P<v>[^/]+)/policy", "GetLayerVersionPolicy",
+     "layer-version"),
+    ("DELETE", r"/2018-10-31/layers/(?P<layer>[^/]+)/versions/(?P<v>[^/]+)/policy/[^/]+",
+     "RemoveLayerVersionPermission", "layer-version"),
+    ("POST", r"/2020-04-22/code-signing-configs/?", "CreateCodeSigningConfig", "*"),
+    ("GET", r"/2020-04-22/code-signing-configs/?", "ListCodeSigningConfigs", "*"),
+    ("GET", r"/2020-04-22/code-signing-configs/(?P<arn>[^/]+)", "GetCodeSigningConfig", "arn"),
+    ("PUT", r"/2020-04-22/code-signing-configs/(?P<arn>[^/]+)", "UpdateCodeSigningConfig", "arn"),
+    ("DELETE", r"/2020-04-22/code-signing-configs/(?P<arn>[^/]+)", "DeleteCodeSigningConfig", "arn"),
+    ("GET", r"/2020-04-22/code-signing-configs/(?P<arn>[^/]+)/functions", "ListFunctionsByCodeSigningConfig", "arn"),
+    ("PUT", rf"/2020-06-30/functions/{_F}/code-signing-config", "PutFunctionCodeSigningConfig", "function"),
+    ("GET", rf"/2020-06-30/functions/{_F}/code-signing-config", "GetFunctionCodeSigningConfig", "function"),
+    ("DELETE", rf"/2020-06-30/functions/{_F}/code-signing-config", "DeleteFunctionCodeSigningConfig", "function"),
+    ("PUT", rf"/2024-08-31/functions/{_F}/recursion-config", "PutFunctionRecursionConfig", "function"),
+    ("GET", rf"/2024-08-31/functions/{_F}/recursion-config", "GetFunctionRecursionConfig", "function"),
+    ("PUT", rf"/2021-07-20/functions/{_F}/runtime-management-config", "PutRuntimeManagementConfig", "function"),
+    ("GET", rf"/2021-07-20/functions/{_F}/runtime-management-config", "GetRuntimeManagementConfig", "function"),
     ("POST", r"/2015-03-31/event-source-mappings/?", "CreateEventSourceMapping", "*"),
     ("GET", r"/2015-03-31/event-source-mappings/?", "ListEventSourceMappings", "*"),
     ("GET", r"/2015-03-31/event-source-mappings/(?P<uuid>[^/]+)", "GetEventSourceMapping", "mapping"),
@@ -103,6 +122,10 @@ def operation(method: str, path: str, query: Mapping[str, str], region: str, acc
         # ListProvisionedConcurrencyConfigs is GetProvisionedConcurrencyConfig's path without a Qualifier.
         if name == "GetProvisionedConcurrencyConfig" and "Qualifier" not in query:
             name = "ListProvisionedConcurrencyConfigs"
+        # GetLayerVersionByArn is ListLayers' path with ?find=LayerVersion&Arn=: lambda:GetLayerVersion on that
+        # ARN, which another account's layer version policy may allow.
+        if name == "ListLayers" and query.get("find") == "LayerVersion" and query.get("Arn"):
+            return Operation("lambda:GetLayerVersion", (query["Arn"],), Wire.REST_JSON, function=LayerRef(query["Arn"]))
         action = f"lambda:{name}"
         if kind == "*":
             return Operation(action, ("*",), Wire.REST_JSON)

@@ -25,13 +25,32 @@ class FunctionRef:
 
 
 @dataclass(frozen=True)
+class QueueRef:
+    """The SQS queue (its ARN) whose ``Policy`` attribute applies to an operation."""
+
+    arn: str
+
+
+@dataclass(frozen=True)
+class LayerRef:
+    """The Lambda layer version (its ARN) whose layer version policy applies to an operation."""
+
+    arn: str
+
+
+ResourceRef = FunctionRef | QueueRef | LayerRef
+
+
+@dataclass(frozen=True)
 class Operation:
     action: str  # e.g. lambda:GetFunction
     resources: tuple[str, ...]  # every one must be allowed ("*" for operations on no resource)
     wire: Wire
     context: Mapping[str, str] = field(default_factory=dict)  # the operation's own condition keys
-    function: FunctionRef | None = None  # whose resource policy to consult (Lambda's operations on a function)
+    function: FunctionRef | LayerRef | None = None  # whose resource policy to consult (Lambda's operations on
+    # a function, or on a layer version)
     also: tuple[Operation, ...] = ()  # what the request needs besides (iam:PassRole for a function's role)
+    queue: QueueRef | None = None  # whose policy to consult (SQS's operations on a queue)
 
     def all(self) -> tuple[Operation, ...]:
         return (self, *self.also)

@@ -1,6 +1,7 @@
 """The destinations this server has, as ``validation.Destinations`` asks for them: a function ARN of
 this region and account naming a function (and its version or alias) that exists; a queue ARN
-naming one of the embedded queues that is not FIFO (S3 does not send to FIFO queues)."""
+naming one of the embedded queues that is not FIFO (S3 does not send to FIFO queues), whose policy
+lets ``s3.amazonaws.com`` send for the bucket (in the development mode: logged and allowed)."""
 
 from __future__ import annotations
 
@@ -27,4 +28,7 @@ def local(functions: Functions, queues: Queues, settings: Settings) -> Destinati
         found = queues.by_arn(arn)
         return found is not None and not found.fifo
 
-    return Destinations(function, queue)
+    def sender(arn: str, bucket_arn: str) -> bool:
+        return queues.service_may_send(arn, "s3.amazonaws.com", bucket_arn)
+
+    return Destinations(function, queue, sender)

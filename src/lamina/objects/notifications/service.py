@@ -52,7 +52,7 @@ class NotificationConfigs:
             topics = Notifications(tuple(c for c in given.configurations if c.kind is Kind.TOPIC))
             validation.check_destinations(topics, self._destinations)
         else:
-            validation.check_destinations(given, self._destinations)
+            validation.check_destinations(given, self._destinations, bucket)
         async with self._lock:
             if given.empty:
                 await self._store.change_resources(deletes=[(KIND, bucket)])

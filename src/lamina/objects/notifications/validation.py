@@ -27,11 +27,13 @@ _DETAIL = {
 @dataclass(frozen=True)
 class Destinations:
     """Whether a function ARN names a function that exists (its qualifier too), and whether a queue
-    ARN names a queue that takes S3's notifications (it exists and is not FIFO). Topics never do:
-    Lamina has no SNS yet."""
+    ARN names a queue that takes S3's notifications (it exists and is not FIFO), and whether its
+    policy lets S3 send for a bucket (``sender``: queue ARN, bucket ARN; None: every queue's does).
+    Topics never do: Lamina has no SNS yet."""
 
     function: Callable[[str], bool]
     queue: Callable[[str], bool]
+    sender: Callable[[str, str], bool] | None = None
 
 
 def new_id() -> str:
@@ -70,9 +72,10 @@ def _configuration(c: Configuration, make_id: Callable[[], str]) -> Configuratio
     return replace(c, id=c.id or make_id(), rules=tuple(rules))
 
 
-def check_destinations(notifications: Notifications, destinations: Destinations) -> None:
+def check_destinations(notifications: Notifications, destinations: Destinations, bucket: str = "") -> None:
     """``InvalidArgument`` naming each destination that cannot be reached (ArgumentName1 its ARN,
-    ArgumentValue1 why, then 2, ...), as S3 answers; nothing when every one can."""
+    ArgumentValue1 why, then 2, ...), as S3 answers; nothing when every one can. A queue must also
+    let S3 send to it for ``bucket``."""
     fields: dict[str, str] = {}
     seen: set[str] = set()
     for c in notifications.configurations:
@@ -81,7 +84,8 @@ def check_destinations(notifications: Notifications, destinations: Destinations)
         seen.add(c.arn)
         reachable = (
             destinations.function(c.arn) if c.kind is Kind.FUNCTION
-            else destinations.queue(c.arn) if c.kind is Kind.QUEUE
+            else destinations.queue(c.arn) and (destinations.sender is None or destinations.sender(
+                c.arn, f"arn:aws:s3:::{bucket}")) if c.kind is Kind.QUEUE
             else False
         )  # fmt: skip
         if not reachable:

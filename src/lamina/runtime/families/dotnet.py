@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from lamina.runtime.families import Runtime, probe
+from lamina.runtime.families import Runtime, entries, probe
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +177,7 @@ def resolve(name: str, overrides: Mapping[str, str]) -> Runtime | None:
     prefix = Path(mono).parent.parent
     return Runtime(
         name, "dotnet", (mono, "--debug", str(build / RUNTIME_EXE)), keep=(build, prefix),
-        env={"LAMBDA_RUNTIME_DIR": str(build)},
+        home=build, files=entries(build),
     )  # fmt: skip
 
 

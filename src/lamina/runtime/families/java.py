@@ -23,7 +23,7 @@ import subprocess
 from pathlib import Path
 from typing import Mapping
 
-from lamina.runtime.families import Runtime
+from lamina.runtime.families import Runtime, entries
 from lamina.runtime.java.cds import (
     BOOTSTRAP, JNI_PROPERTY, existing_archive, major_version, native_library, release_major, runtime_flags,
 )  # fmt: skip
@@ -125,5 +125,5 @@ def resolve(name: str, overrides: Mapping[str, str]) -> Runtime | None:
     return Runtime(
         name, "java", ("/bin/sh", str(BOOTSTRAP), str(java), str(ric), str(existing_archive(ric, java) or "-"),
                        *jvm_flags(major, ric)),
-        keep=(java_home, ric, BOOTSTRAP.parent), env={"LAMBDA_RUNTIME_DIR": str(ric)},
+        keep=(java_home, ric, BOOTSTRAP.parent), home=ric, files=entries(ric),
     )  # fmt: skip

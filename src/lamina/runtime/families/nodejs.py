@@ -1,9 +1,10 @@
 """Node.js: ``nodejsNN.x`` on a host ``node`` of major version NN, running Lamina's runtime
 (``runtime/nodejs``, JavaScript, Node's standard library only).
 
-An environment starts as ``/bin/sh runtime/nodejs/bootstrap.sh <node> <NN>``: the script sets
-NODE_PATH (layers' ``/opt/nodejs/...``) and V8's heap sizes from the function's memory, as AWS's
-bootstrap does, then execs ``node index.cjs``. Interpreters are found on PATH, in the usual
+An environment starts as ``/bin/sh /var/runtime/bootstrap.sh <node> <NN>`` (the runtime's files are
+in /var/runtime, the AWS SDK in /var/runtime/node_modules, as on AWS): the script sizes V8's heap
+from the function's memory, as AWS's bootstrap does, then execs ``node index.cjs``. NODE_PATH is
+AWS's (``node_path``), unless the function sets its own. Interpreters are found on PATH, in the usual
 install places and in nvm's and n's version directories, and resolved once to their real path;
 ``LAMINA_NODEJS22_X=/path/to/node`` picks one (it must be that major version).
 """
@@ -17,12 +18,17 @@ import shutil
 from pathlib import Path
 from typing import Mapping
 
-from lamina.runtime.families import Runtime, probe
+from lamina.runtime.families import Runtime, entries, probe
 
 RUNTIME_DIR = Path(__file__).resolve().parent.parent / "nodejs"
 BOOTSTRAP = RUNTIME_DIR / "bootstrap.sh"
 _NAME = re.compile(r"^nodejs(\d+)\.x$")
 _PROBE = "console.log(process.versions.node.split('.')[0]); console.log(process.execPath)"
+
+
+def node_path(major: str) -> str:
+    """AWS's NODE_PATH for ``nodejs<major>.x``: layers' directories, the runtime's SDK, the runtime, the code."""
+    return f"/opt/nodejs/node{major}/node_modules:/opt/nodejs/node_modules:{{sdk_node_modules}}:{{runtime_dir}}:{{task_root}}"
 
 
 def owns(name: str) -> bool:
@@ -66,7 +72,8 @@ def resolve(name: str, overrides: Mapping[str, str]) -> Runtime | None:
             real = str(Path(lines[1]).resolve())
             prefix = Path(real).parent.parent
             return Runtime(
-                name, "nodejs", ("/bin/sh", str(BOOTSTRAP), real, major), keep=(prefix, RUNTIME_DIR),
-                env={"LAMBDA_RUNTIME_DIR": str(RUNTIME_DIR)},
+                name, "nodejs", ("/bin/sh", "{runtime_dir}/bootstrap.sh", real, major), keep=(prefix,),
+                env={"NODE_PATH": node_path(major)}, home=RUNTIME_DIR,
+                files=entries(RUNTIME_DIR, suffixes=(".sh", ".cjs", ".mjs")),
             )  # fmt: skip
     return None

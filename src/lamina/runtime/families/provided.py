@@ -18,4 +18,5 @@ def owns(name: str) -> bool:
 def resolve(name: str, overrides: Mapping[str, str]) -> Runtime | None:
     if name not in NAMES:
         return None
-    return Runtime(name, "provided", ("{task_root}/bootstrap",), env={"LAMBDA_RUNTIME_DIR": "{task_root}"})
+    # Lambda's /var/runtime is there, and empty, for a custom runtime; without a sandbox it is the code's.
+    return Runtime(name, "provided", ("{task_root}/bootstrap",))

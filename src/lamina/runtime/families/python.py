@@ -2,7 +2,9 @@
 
 Environments fork from a zygote of the interpreter (``sandbox/forkserver.py``) with the
 runtime already imported. Interpreters are resolved once to their real path: starting
-``python3.12`` through a version-manager shim costs ~100 ms per spawn.
+``python3.12`` through a version-manager shim costs ~100 ms per spawn. As on AWS, the runtime is
+``/var/runtime/bootstrap.py`` and ``PYTHONPATH`` is ``/var/runtime`` (where boto3 is too); output is
+unbuffered and no bytecode is written by the interpreter's flags (``-u -B``), not by variables.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ def resolve(name: str, overrides: Mapping[str, str]) -> Runtime | None:
             real = lines[1]
             prefix = Path(real).resolve().parent.parent
             return Runtime(
-                name, "python", (real, "-u", str(BOOTSTRAP)), zygote_python=real, keep=(prefix,),
-                env={"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "LAMBDA_RUNTIME_DIR": str(BOOTSTRAP.parent)},
+                name, "python", (real, "-u", "-B", "{runtime_dir}/bootstrap.py"), zygote_python=real, keep=(prefix,),
+                env={"PYTHONPATH": "{runtime_dir}"}, home=BOOTSTRAP.parent, files={BOOTSTRAP.name: BOOTSTRAP},
             )  # fmt: skip
     return None

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from lamina.runtime.families import Runtime, probe
+from lamina.runtime.families import Runtime, entries, probe
 
 BOOTSTRAP = Path(__file__).resolve().parent.parent / "ruby" / "bootstrap.rb"
 _NAME = re.compile(r"^ruby3\.(\d+)$")
@@ -111,10 +111,10 @@ def resolve(name: str, overrides: Mapping[str, str]) -> Runtime | None:
     if ruby is None:
         return None
     env = {
-        "LAMBDA_RUNTIME_DIR": str(BOOTSTRAP.parent),
         "GEM_PATH": _gem_path(name, ruby),
         "RUBYLIB": "{task_root}:/opt/ruby/lib",
     }
     return Runtime(
-        name, "ruby", (ruby.path, "--disable-gems", str(BOOTSTRAP)), keep=(ruby.prefix, BOOTSTRAP.parent), env=env,
+        name, "ruby", (ruby.path, "--disable-gems", "{runtime_dir}/" + BOOTSTRAP.name), keep=(ruby.prefix,), env=env,
+        home=BOOTSTRAP.parent, files=entries(BOOTSTRAP.parent, suffixes=(".rb",)),
     )  # fmt: skip

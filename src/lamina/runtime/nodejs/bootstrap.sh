@@ -1,10 +1,11 @@
 # Starts Lamina's Node.js runtime, as AWS's nodejs bootstrap starts theirs:
 #   sh bootstrap.sh NODE MAJOR
-# NODE is the interpreter, MAJOR the runtime's version (20 for nodejs20.x). Unless the function
-# sets NODE_PATH itself, layers' /opt/nodejs/nodeMAJOR/node_modules and /opt/nodejs/node_modules
-# are on it, then the AWS SDK Lamina installed (_LAMINA_SDK_NODE_MODULES, where AWS has
-# /var/runtime/node_modules); V8's heap is sized from the function's memory (a tenth for the
-# young generation).
+# NODE is the interpreter, MAJOR the runtime's version (20 for nodejs20.x). Lamina gives NODE_PATH
+# AWS's value (runtime/families/nodejs.py), unless the function sets its own; were it unset, layers'
+# /opt/nodejs/nodeMAJOR/node_modules and /opt/nodejs/node_modules would be on it, then the AWS SDK
+# (/var/runtime/node_modules); V8's heap is sized from the function's memory (a tenth for the
+# young generation). A wrapper script named by AWS_LAMBDA_EXEC_WRAPPER is given the whole command
+# as its arguments, as on Lambda.
 node="$1"
 major="$2"
 here="${0%/*}"
@@ -17,10 +18,10 @@ fi
 memory="${AWS_LAMBDA_FUNCTION_MEMORY_SIZE:-}"
 case "$memory" in
     '' | *[!0-9]*)
-        exec "$node" --expose-gc --max-http-header-size 81920 "$here/index.cjs"
+        exec ${AWS_LAMBDA_EXEC_WRAPPER:+"$AWS_LAMBDA_EXEC_WRAPPER"} "$node" --expose-gc --max-http-header-size 81920 "$here/index.cjs"
         ;;
 esac
 new_space=$((memory / 10))
-exec "$node" --expose-gc --max-http-header-size 81920 \
+exec ${AWS_LAMBDA_EXEC_WRAPPER:+"$AWS_LAMBDA_EXEC_WRAPPER"} "$node" --expose-gc --max-http-header-size 81920 \
     --max-semi-space-size=$((new_space / 2)) --max-old-space-size=$((memory - new_space)) \
     "$here/index.cjs"

@@ -17,8 +17,9 @@ How a runtime is told: ``variables(family, minor)`` are private variables its bo
 removes before the function's code runs (``_LAMINA_SDK_PYTHON``: the directory the Python runtime
 puts on ``sys.path`` after ``/opt/python``; ``_LAMINA_SDK_NODE_MODULES``: the ``node_modules``
 the Node.js runtime puts on ``NODE_PATH`` where AWS has ``/var/runtime/node_modules``, and that its
-ES module loader falls back to). The trees are kept visible, read-only, in sandboxed environments
-(``kept``).
+ES module loader falls back to). A sandboxed environment sees them where AWS has them, in
+/var/runtime (``files``: bound there by name, read-only); an environment on the host is told their
+host paths.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
+
+from lamina.runtime.families import entries
 
 HERE = Path(__file__).resolve().parent
 PYTHON_REQUIREMENTS = HERE / "python" / "requirements.txt"
@@ -90,16 +93,30 @@ class Sdks:
         return {"python": self.python_root.is_dir(), "nodejs": self.node_modules.is_dir()}
 
     def kept(self) -> tuple[Path, ...]:
-        """The installed trees: what sandboxed environments see, read-only."""
+        """The installed trees, where they are on the host (sandboxed environments see their entries
+        in /var/runtime instead: ``files``)."""
         return tuple(p for p in (self.python_root, self.node_root) if p.is_dir())
 
-    def variables(self, family: str, runtime_name: str) -> dict[str, str]:
+    def variables(self, family: str, runtime_name: str, *, runtime_dir: str | None = None) -> dict[str, str]:
         """The private variables that tell a runtime of ``family`` where its SDK is; none if it is
-        not installed (or the family has none: AWS's java, dotnet and provided runtimes carry no SDK)."""
+        not installed (or the family has none: AWS's java, dotnet and provided runtimes carry no SDK).
+        With ``runtime_dir`` (a sandboxed environment's /var/runtime, where ``files`` are bound),
+        where the environment sees it; else where it is on the host."""
         if family == "python":
-            minor = int(runtime_name.rpartition(".")[2])
-            path = self.python_dir(minor)
-            return {PYTHON_VARIABLE: str(path)} if path.is_dir() else {}
-        if family == "nodejs":
-            return {NODE_VARIABLE: str(self.node_modules)} if self.node_modules.is_dir() else {}
+            path = self.python_dir(int(runtime_name.rpartition(".")[2]))
+            if not path.is_dir():
+                return {}
+            return {PYTHON_VARIABLE: runtime_dir or str(path)}
+        if family == "nodejs" and self.node_modules.is_dir():
+            return {NODE_VARIABLE: f"{runtime_dir}/node_modules" if runtime_dir else str(self.node_modules)}
+        return {}
+
+    def files(self, family: str, runtime_name: str) -> dict[str, Path]:
+        """What a sandboxed environment of ``family`` sees of its SDK in /var/runtime, by name, as on
+        AWS: boto3, botocore and the rest beside the Python runtime; ``node_modules`` for Node.js."""
+        if family == "python":
+            path = self.python_dir(int(runtime_name.rpartition(".")[2]))
+            return entries(path) if path.is_dir() else {}
+        if family == "nodejs" and self.node_modules.is_dir():
+            return {"node_modules": self.node_modules}
         return {}

@@ -1,0 +1,55 @@
+"""The lines Lambda itself writes to a function's log around each invocation (START, END, REPORT), in
+the function's log format: plain text, or with LoggingConfig's JSON the Telemetry API's platform
+records (``platform.start``, ``platform.runtimeDone``, ``platform.report``), which SystemLogLevel WARN
+leaves out (they are INFO records). Pure: values in, lines (or ``None``: not written) out.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from lamina.model import LoggingSettings
+
+
+def _time(now_ms: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now_ms / 1000)) + f".{int(now_ms) % 1000:03d}Z"
+
+
+def _record(logging: LoggingSettings, kind: str, now_ms: float, record: dict[str, object]) -> str | None:
+    if logging.system_level == "WARN":
+        return None
+    return json.dumps({"time": _time(now_ms), "type": kind, "record": record}, separators=(",", ":"))
+
+
+def start(logging: LoggingSettings, request_id: str, version: str, now_ms: float) -> str | None:
+    if logging.log_format != "JSON":
+        return f"START RequestId: {request_id} Version: {version}"
+    return _record(logging, "platform.start", now_ms, {"requestId": request_id, "version": version})
+
+
+def end(logging: LoggingSettings, request_id: str, status: str, duration_ms: float, now_ms: float) -> str | None:
+    if logging.log_format != "JSON":
+        return f"END RequestId: {request_id}"
+    return _record(logging, "platform.runtimeDone", now_ms, {
+        "requestId": request_id, "status": status, "metrics": {"durationMs": round(duration_ms, 3)},
+    })  # fmt: skip
+
+
+def report(
+    logging: LoggingSettings, request_id: str, status: str, *, duration_ms: float, billed_ms: int, memory_mb: int,
+    max_memory_used_mb: int, init_ms: float | None, now_ms: float,
+) -> str | None:  # fmt: skip
+    if logging.log_format != "JSON":
+        line = (
+            f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\tBilled Duration: {billed_ms} ms\t"
+            f"Memory Size: {memory_mb} MB\tMax Memory Used: {max_memory_used_mb} MB"
+        )
+        return line if init_ms is None else line + f"\tInit Duration: {init_ms:.2f} ms"
+    metrics: dict[str, object] = {
+        "durationMs": round(duration_ms, 2), "billedDurationMs": billed_ms, "memorySizeMB": memory_mb,
+        "maxMemoryUsedMB": max_memory_used_mb,
+    }  # fmt: skip
+    if init_ms is not None:
+        metrics["initDurationMs"] = round(init_ms, 2)
+    return _record(logging, "platform.report", now_ms, {"requestId": request_id, "metrics": metrics, "status": status})
