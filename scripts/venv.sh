@@ -1,4 +1,5 @@
-# Sourced by scripts/up and scripts/test: make ./.venv with Python 3.11+ and install Lamina into it.
+# Sourced by scripts/up, scripts/test and scripts/bench: make ./.venv with Python 3.11+, install
+# Lamina into it, and build its native module (native/) when Rust's cargo is on PATH.
 # Usage: lamina_venv [EXTRAS]   (e.g. lamina_venv test)
 lamina_venv() {
     local extras="${1:-}" python="" candidate
@@ -28,4 +29,31 @@ lamina_venv() {
         .venv/bin/python -m pip install --quiet -e "$spec" || return 1
         touch "$stamp"
     fi
+    lamina_native_build
+}
+
+# native/ (lamina_native, Rust) into .venv: built when cargo is on PATH and native/ changed since
+# the last build (a release build: about two minutes from scratch, seconds after a change); without
+# cargo, Lamina works unchanged and verifies signatures with awscrt (slower), said once.
+lamina_native_build() {
+    local stamp=".venv/.native-built" skipped=".venv/.native-skipped"
+    if ! command -v cargo >/dev/null 2>&1; then
+        if [ ! -f "$skipped" ]; then
+            echo "==> Not building Lamina's native module (native/): no cargo on PATH. Lamina works without it;" \
+                "SigV4 signatures are then computed by awscrt, which is slower. To build it, install Rust" \
+                "(https://rustup.rs: curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh) and run this again." >&2
+            touch "$skipped"
+        fi
+        return 0
+    fi
+    rm -f "$skipped"
+    if [ -f "$stamp" ] && [ -z "$(find native -path native/target -prune -o -type f -newer "$stamp" -print -quit)" ]; then
+        return 0
+    fi
+    echo "==> Building Lamina's native module (native/, Rust, release) into .venv"
+    if ! .venv/bin/python -m pip install --quiet ./native; then
+        echo "Building native/ failed (cargo is on PATH, so Lamina expects it to build); see the errors above." >&2
+        return 1
+    fi
+    touch "$stamp"
 }

@@ -1,9 +1,13 @@
-"""identity/sigv4.py against requests botocore signs: what passes, and each way one is refused."""
+"""identity/sigv4.py against requests botocore signs: what passes, and each way one is refused.
+
+Every test runs twice: with signatures computed by lamina_native (native/; skipped where it is not
+built), none of them left to awscrt, and with awscrt alone."""
 
 from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta, timezone
+from typing import Any, Iterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -28,6 +32,27 @@ class _Temporary:
 
     def find(self, access_key_id: str) -> AccessKey | None:
         return self.key if access_key_id == self.key.access_key_id else None
+
+
+@pytest.fixture(autouse=True, params=["native", "awscrt"])
+def implementation(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Which computes the signatures: lamina_native (awscrt then must never be asked), or awscrt."""
+    if request.param == "awscrt":
+        monkeypatch.setattr(sigv4, "_NATIVE", None)
+        yield request.param
+        return
+    if sigv4._NATIVE is None:
+        pytest.skip("lamina_native is not built (native/: it needs Rust's cargo)")
+    asked: list[object] = []
+    crt = sigv4._crt_signature
+
+    def recorded(*signing: Any) -> str | None:
+        asked.append(signing)
+        return crt(*signing)
+
+    monkeypatch.setattr(sigv4, "_crt_signature", recorded)
+    yield request.param
+    assert not asked, f"lamina_native declined {asked}"
 
 
 def _ring(*extra: AccessKey) -> Keys:

@@ -4,8 +4,10 @@
 declared hash), finds the key it names in a ``KeyRing``, checks what SigV4 bounds (the credential
 scope's region and day, the clock skew: 5 minutes, S3 15; a presigned URL's ``X-Amz-Expires``: at
 most 7 days, not past; a temporary key's ``X-Amz-Security-Token`` and expiry), then recomputes
-the signature with awscrt (AWS's own C implementation) over exactly the headers the client
-signed, and compares it in constant time. awscrt's binding is called directly (``_config``,
+the signature over exactly the headers the client signed, and compares it in constant time. The
+signature is computed by lamina_native (native/: AWS's aws-sigv4 crate, in Rust) when it is built
+and, asked once at import, computes awscrt's signatures; else, and for a request it declines, by
+awscrt (AWS's own C implementation). awscrt's binding is called directly (``_config``,
 ``_sign``: a third of the cost of its Python wrapper gone) only if, asked once at import, it signs
 exactly as the public ``aws_sign_request`` does; a release that changed it gets the public API. Every request is checked: nothing
 is remembered of a signature found good (what is read once per distinct text, X-Amz-Date and the
@@ -18,7 +20,7 @@ body as it arrives by objects/receive.py; ``UNSIGNED-PAYLOAD``; or one of the ``
 values of aws-chunked uploads, whose seed signature this verifies), with S3's URI rules (no double
 encoding, no path normalization: keys may hold ``//`` and ``..``).
 
-Pure but for awscrt's computation: no I/O; ``now`` is passed in. ``verify`` never raises for what
+Pure but for the signature's computation: no I/O; ``now`` is passed in. ``verify`` never raises for what
 a client sent: it returns the ``Caller`` or a ``Refusal`` saying which of AWS's failures it is.
 """
 
@@ -28,17 +30,20 @@ import enum
 import functools
 import hashlib
 import hmac
+import logging
 import queue
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Container, Iterable, NamedTuple, Sequence
+from typing import Callable, Container, Iterable, NamedTuple, Sequence
 from urllib.parse import unquote
 
 import _awscrt  # type: ignore[import-not-found]  # awscrt's C binding (no stubs): see _signature
 from awscrt import auth, http
 
 from lamina.identity.principals import AccessKey, Caller, KeyRing
+
+log = logging.getLogger(__name__)
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_SKEW = timedelta(minutes=5)
@@ -349,46 +354,78 @@ def _provider(access_key_id: str, secret_access_key: str, session_token: str | N
 
 def _signature(req: SignedRequest, parts: _Parts, key: AccessKey, body_value: str, signed_at: datetime,
                s3: bool) -> str | None:  # fmt: skip
-    """The signature awscrt computes over ``req`` with exactly the client's signed headers; None if
-    the client signed a header awscrt never signs."""
+    """The signature ``key`` makes over ``req`` with exactly the client's signed headers, computed
+    natively if lamina_native agreed at import and takes the request, else by awscrt; None if the
+    client signed a header awscrt never signs (or one the request lacks)."""
+    signing = _signing(req, parts, key, body_value, signed_at, s3)
+    if signing is None:
+        return None
+    if _NATIVE is not None:
+        found = _NATIVE(*signing)
+        if found is not None:
+            return found
+    return _crt_signature(*signing)
+
+
+# lamina_native.signature's arguments (lamina_native.pyi): method, path, query, signed headers,
+# key id, secret, session token, region, service, X-Amz-Date (epoch seconds), payload, a presigned
+# URL's X-Amz-Expires (None: the Authorization header), S3's URI rules, SignedHeaders as sent.
+_Signing = tuple[str, str, str, Sequence[tuple[str, str]], str, str, str | None, str, str, int, str, int | None, bool,
+                 str]  # fmt: skip
+
+
+def _signing(req: SignedRequest, parts: _Parts, key: AccessKey, body_value: str, signed_at: datetime,
+             s3: bool) -> _Signing | None:  # fmt: skip
+    """What a signature over ``req`` is computed from (either way); None if the client signed a
+    header awscrt never signs, or one the request lacks."""
     headers: list[tuple[str, str]] = []
     by_name = req.by_name
     for name in parts.signed_headers:
         if name in _UNSIGNABLE:
             return None
-        if name in _ADDED:
-            continue  # awscrt adds them itself (it refuses a request that has them)
         value = by_name.get(name)
         if value is None:
+            if name in _ADDED:
+                continue  # the signer adds it (its value is checked or made there)
             return None  # a header said signed that is not there
         headers.append((name, value))
-    target = req.path
-    if parts.presigned:
-        kept = [pair for pair in req.query.split("&") if pair and unquote(pair.partition("=")[0]).lower() not in _QUERY_AUTH]
-        query = "&".join(kept)
-    else:
-        query = req.query
-    if query:
-        target += "?" + query
-    credentials = _provider(key.access_key_id, key.secret_access_key,
-                            key.session_token if parts.token is not None else None)  # fmt: skip
+    query = _unauthenticated(req.query) if parts.presigned else req.query
+    token = key.session_token if parts.token is not None else None
+    expires = int(parts.expires or 0) if parts.presigned else None
+    return (req.method, req.path, query, headers, key.access_key_id, key.secret_access_key, token, parts.region,
+            parts.service, int(signed_at.timestamp()), body_value, expires, s3, parts.signed)  # fmt: skip
+
+
+def _unauthenticated(query: str) -> str:
+    """A presigned URL's query without the signature's own parameters (the signer adds them back)."""
+    return "&".join(pair for pair in query.split("&") if pair and unquote(pair.partition("=")[0]).lower() not in _QUERY_AUTH)
+
+
+def _crt_signature(method: str, path: str, query: str, signed_headers: Sequence[tuple[str, str]], access_key_id: str,
+                   secret_access_key: str, token: str | None, region: str, service: str, time: int,
+                   body_value: str, expires: int | None, s3: bool, signed: str) -> str | None:  # fmt: skip
+    """The signature awscrt computes, from ``lamina_native.signature``'s arguments (``signed``:
+    SignedHeaders as sent); None if awscrt will not sign one of the headers, or signs others."""
+    signed_at = datetime.fromtimestamp(time, timezone.utc)
+    headers = [(name, value) for name, value in signed_headers if name not in _ADDED]  # awscrt adds them itself
+    target = f"{path}?{query}" if query else path
+    credentials = _provider(access_key_id, secret_access_key, token)
     make, sign = (_config, _sign) if _BINDING_AGREES else (_public_config, _public_sign)
-    config = make(_BY_QUERY if parts.presigned else _BY_HEADERS, credentials, parts.region, parts.service,
-                     signed_at, not s3, body_value,
-                     _BODY_HEADER if "x-amz-content-sha256" in parts.signed_headers else _NO_BODY_HEADER,
-                     int(parts.expires) if parts.presigned and parts.expires else 0)  # fmt: skip
+    config = make(_BY_HEADERS if expires is None else _BY_QUERY, credentials, region, service, signed_at, not s3,
+                  body_value, _BODY_HEADER if "x-amz-content-sha256" in signed.split(";") else _NO_BODY_HEADER,
+                  expires or 0)  # fmt: skip
     try:
-        signed = sign(http.HttpRequest(req.method, target, http.HttpHeaders(headers)), config)
+        done = sign(http.HttpRequest(method, target, http.HttpHeaders(headers)), config)
     except Exception:  # awscrt refused the request (a header it will not sign): no signature matches
         return None
-    if parts.presigned:
-        added = _query(signed.path.partition("?")[2])
+    if expires is not None:
+        added = _query(done.path.partition("?")[2])
         found, expected_names = added.get("x-amz-signature"), added.get("x-amz-signedheaders")
     else:  # AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...: awscrt's own form
-        made = signed.headers.get("Authorization") or ""
+        made = done.headers.get("Authorization") or ""
         found = made.rpartition("Signature=")[2]
         expected_names = made.partition("SignedHeaders=")[2].partition(",")[0]
-    if expected_names != parts.signed:
+    if expected_names != signed:
         return None  # awscrt signed other headers than the client did (one it skips)
     return found
 
@@ -458,3 +495,66 @@ def _binding_agrees() -> bool:
 
 
 _BINDING_AGREES = _binding_agrees()
+
+
+# lamina_native.signature (its arguments: _Signing's).
+_Signer = Callable[[str, str, str, Sequence[tuple[str, str]], str, str, str | None, str, str, int, str, int | None,
+                    bool, str], str | None]  # fmt: skip
+
+
+def _import_native() -> _Signer | None:
+    """lamina_native's signer (native/: built with Lamina when Rust's cargo is there), or None."""
+    try:
+        from lamina_native import signature
+    except ImportError:
+        return None
+    native: _Signer = signature  # typed by lamina_native.pyi when it is installed
+    return native
+
+
+def _native_agrees(native: _Signer) -> bool:
+    """Whether ``native`` computes, for a fixed set of requests (by header and presigned; S3's URI
+    rules and the others'; session tokens; odd paths and queries; X-Amz-Content-SHA256 signed or
+    not), the very signature awscrt computes. Asked once, at import: if not, awscrt computes every
+    signature (slower, never wrong)."""
+    date = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    stamp = date.strftime(AMZ_DATE)
+    body = hashlib.sha256(b'{"x": 1}').hexdigest()
+    # method, path, query, headers, token, service, payload, expires, s3, signed
+    cases: list[tuple[str, str, str, list[tuple[str, str]], str | None, str, str, int | None, bool, str]] = [
+        ("POST", "/2015-03-31/functions/a%20b/invocations", "Qualifier=%24LATEST&b=2&b=1&a=",
+         [("content-type", "application/json"), ("host", "h:1"), ("x-amz-date", stamp), ("x-custom", "a   b  c")],
+         None, "lambda", body, None, False, "content-type;host;x-amz-date;x-custom"),
+        ("POST", "/a/./b/../c%2Fd//e", "",
+         [("host", "h"), ("x-amz-content-sha256", body), ("x-amz-date", stamp), ("x-amz-security-token", "tok")],
+         "tok", "lambda", body, None, False, "host;x-amz-content-sha256;x-amz-date;x-amz-security-token"),
+        ("PUT", "/bucket/a//b/../c%2Fd%20e", "partNumber=1&uploadId=x%2By",
+         [("host", "s3.h"), ("x-amz-content-sha256", UNSIGNED_PAYLOAD), ("x-amz-date", stamp)],
+         None, "s3", UNSIGNED_PAYLOAD, None, True, "host;x-amz-content-sha256;x-amz-date"),
+        ("GET", "/bucket/k%20x", "versionId=1", [("host", "s3.h")], "tok", "s3", UNSIGNED_PAYLOAD, 300, True, "host"),
+        ("GET", "/a/./b/../c", "x=%C3%A9", [("host", "h")], None, "sqs", hashlib.sha256(b"").hexdigest(), 60, False,
+         "host"),
+    ]  # fmt: skip
+    try:
+        for method, path, query, headers, token, service, payload, expires, s3, signed in cases:
+            signing: _Signing = (method, path, query, headers, "AKIDNATIVECHECK", "native-check-secret", token,
+                                 "eu-west-1", service, int(date.timestamp()), payload, expires, s3, signed)  # fmt: skip
+            made = native(*signing)
+            if made is None or made != _crt_signature(*signing):
+                return False
+        return True
+    except Exception:  # noqa: BLE001 - a module of another shape: awscrt it is
+        return False
+
+
+def _native_signer() -> _Signer | None:
+    native = _import_native()
+    if native is None:
+        return None
+    if not _native_agrees(native):
+        log.warning("lamina_native computes other SigV4 signatures than awscrt: awscrt computes them all")
+        return None
+    return native
+
+
+_NATIVE = _native_signer()
