@@ -33,6 +33,7 @@ from typing import Callable
 
 from lamina import jsonbody
 from lamina.runtime import constants as rc
+from lamina.runtime.extensions import Extensions
 from lamina.runtime.http11 import Channel, Connection
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ def platform_error_body(error_type: str, message: str) -> bytes:
 
 _ACCEPTED = {"status": "OK"}
 _PREFIX = f"/{rc.API_VERSION}/runtime/invocation/"
+_EXTENSIONS_PREFIX = "/2020-01-01/extension/"
 
 
 class RuntimeApiEndpoint:
@@ -86,8 +88,13 @@ class RuntimeApiEndpoint:
         max_response_bytes: int,
         before_result: Callable[[], None] = lambda: None,
         on_fetch: Callable[[Invocation], None] = lambda inv: None,
+        extensions: Callable[[], Extensions] | None = None,
     ) -> None:
         self.max_response_bytes = max_response_bytes
+        # The Extensions API (runtime/extensions.py), made on its first request: an environment whose
+        # processes never call it keeps the runtime's path as it is.
+        self.extensions: Extensions | None = None
+        self._make_extensions = extensions
         self._before_result = before_result
         self._on_fetch = on_fetch
         loop = asyncio.get_running_loop()
@@ -123,6 +130,8 @@ class RuntimeApiEndpoint:
             self._server = None
         for conn in list(self._connections):
             conn.close()
+        if self.extensions is not None:
+            self.extensions.close()
 
     def deliver(self, invocation: Invocation) -> None:
         """Hand ``invocation`` to the runtime: now if it is waiting on ``next``, else on its next call."""
@@ -160,6 +169,8 @@ class RuntimeApiEndpoint:
         self._connections.discard(conn)
         if self._waiting is conn:
             self._waiting = None
+        if self.extensions is not None:
+            self.extensions.connection_closed(conn)
 
     def handle_request(self, conn: Channel, method: str, path: str, headers: dict[str, str], body: bytes | None) -> None:
         if method == "GET" and path == rc.PATH_NEXT:
@@ -172,6 +183,10 @@ class RuntimeApiEndpoint:
                 self._post_result(conn, request_id, kind, headers, body)
             else:
                 self._unknown(conn, method, path)
+        elif path.startswith(_EXTENSIONS_PREFIX) and self._make_extensions is not None:
+            if self.extensions is None:
+                self.extensions = self._make_extensions()
+            self.extensions.handle(conn, method, path, headers, body)
         else:
             self._unknown(conn, method, path)
 

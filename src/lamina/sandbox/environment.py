@@ -29,6 +29,7 @@ from lamina.metering.billing import billed_ms
 from lamina.metering.recorder import Recorder
 from lamina.model import FunctionConfig
 from lamina.runtime import constants as rc
+from lamina.runtime import extensions as rx
 from lamina.runtime.api import Invocation, RuntimeApiEndpoint, RuntimeResult, platform_error_body
 from lamina.runtime.families import Runtime
 from lamina.errors import ApiError, LaminaError
@@ -38,6 +39,7 @@ from lamina.runtime.variables import ON_DEMAND, PROVISIONED_CONCURRENCY, Placeme
 from lamina.runtime.sdk import Sdks
 from lamina.sandbox import credentials
 from lamina.sandbox.cgroups import EnvCgroup
+from lamina.sandbox.extension_processes import children_alive, external_extensions, launcher
 from lamina.sandbox.isolation import Protections, UidPool
 from lamina.sandbox.network import Namespace, NetworkPool
 from lamina.sandbox import platform_log
@@ -62,6 +64,9 @@ RUNTIME_TURNAROUND_S = 2.0
 # mount namespace (the directory stays empty on the host).
 TEMPLATE_DIR = ".root"
 SANDBOX_TASK_ROOT = Path("/var/task")  # where a sandboxed environment sees its code, as on Lambda
+# How often a shutting-down environment looks whether its extensions have exited.
+SHUTDOWN_POLL_S = 0.02
+EXTENSION_INIT_TIMEOUT = "Extension.InitTimeout"
 
 
 @dataclass(frozen=True)
@@ -135,6 +140,8 @@ class Environment:
         self._netns: Namespace | None = None
         self._api: asyncio.AbstractServer | None = None  # Lamina's API inside its network namespace
         self._spawn_error_type = rc.ERROR_INVALID_ENTRYPOINT
+        self._external: frozenset[str] = frozenset()  # the external extensions it starts (extension_processes.py)
+        self._shutdown_reason = rx.SPINDOWN  # what its extensions' SHUTDOWN event will say
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -143,8 +150,10 @@ class Environment:
         sandbox = None
         task_root = self.task_root  # where the code is, as the function sees it
         self._endpoint = RuntimeApiEndpoint(
-            max_response_bytes=self.ctx.max_response_bytes, before_result=self._drain_init, on_fetch=self._on_fetch
+            max_response_bytes=self.ctx.max_response_bytes, before_result=self._drain_init, on_fetch=self._on_fetch,
+            extensions=self._make_extensions,
         )
+        self._external = external_extensions(self.opt)
         key: AccessKey | None = None
         if self.ctx.credentials is not None:
             try:
@@ -183,6 +192,9 @@ class Environment:
             placement = Placement.on_host(self.runtime, task_root, sdk_modules if sdk_modules and sdk_modules.is_dir() else None)
         try:
             argv = self._command(task_root, placement.runtime_dir, sandboxed=sandbox is not None)
+            if self._external:
+                assert self.opt is not None
+                argv = launcher("/opt/extensions" if sandbox is not None else str(self.opt / "extensions"), argv)
         except SpawnError as exc:
             self._fail_to_start(str(exc))
             return
@@ -213,8 +225,9 @@ class Environment:
             cgroup_procs=self._cgroup.procs if self._cgroup is not None else (), sandbox=sandbox,
             rlimits=self._rlimits(),
         )  # fmt: skip
-        # A function whose variables a forked interpreter could not honour starts a fresh one.
-        forked = not needs_fresh_process(self.runtime.family, self.fn.environment)
+        # A function whose variables a forked interpreter could not honour starts a fresh one; so
+        # does one with external extensions (its command is their launcher's).
+        forked = not needs_fresh_process(self.runtime.family, self.fn.environment) and not self._external
         try:
             self._process = await self.ctx.spawner.spawn(request, python=self.runtime.zygote_python if forked else None)
         except SpawnError as exc:
@@ -299,11 +312,17 @@ class Environment:
         if self._endpoint is not None:
             waiters += [self._endpoint.ready, self._endpoint.init_error]  # type: ignore[list-item]
         await asyncio.wait(waiters, timeout=self.ctx.init_timeout_s, return_when=asyncio.FIRST_COMPLETED)
-        self.init_ms = (time.monotonic() - self._started) * 1000
+        extension_failure = None
         if self._endpoint is not None and self._endpoint.ready.done() and not self._exited.done():
+            extension_failure = await self._extensions_ready()
+        self.init_ms = (time.monotonic() - self._started) * 1000
+        if extension_failure is None and self._endpoint is not None and self._endpoint.ready.done() and not self._exited.done():
             self.state = EnvState.IDLE
             return None
-        if self._spawn_error:
+        if extension_failure is not None:
+            failure = extension_failure
+            self._shutdown_reason = rx.FAILURE
+        elif self._spawn_error:
             failure = RuntimeResult(platform_error_body(self._spawn_error_type, self._spawn_error),
                                     self._spawn_error_type)  # fmt: skip
         elif self._endpoint is not None and self._endpoint.init_error.done():
@@ -319,8 +338,11 @@ class Environment:
         return failure
 
     async def stop(self) -> None:
-        """Kill the process tree and release everything; safe to call twice."""
+        """Kill the process tree and release everything; safe to call twice. Extensions registered
+        for SHUTDOWN get it first, and until their limit to finish (runtime/extensions.py)."""
         self.state = EnvState.DEAD
+        if self._endpoint is not None and self._endpoint.extensions is not None:
+            await self._shut_extensions_down(self._endpoint.extensions)
         if self._process is not None:
             self._process.kill()
             if not self._exited.done():
@@ -369,6 +391,9 @@ class Environment:
         )  # fmt: skip
         started = time.monotonic()
         self._endpoint.deliver(inv)
+        extensions = self._endpoint.extensions
+        if extensions is not None:
+            extensions.deliver(rx.INVOKE, rx.invoke_event(inv.request_id, inv.deadline_ms, inv.function_arn, inv.trace_id))
         await _first_of(inv.result, self._exited, timeout=timeout_s)
         duration_ms = (time.monotonic() - started) * 1000
         reusable = True
@@ -387,6 +412,8 @@ class Environment:
             asked = self._endpoint.asked_for_next()
             if not asked.done():  # often it asked already, by the time this resumes
                 await _first_of(asked, self._exited, timeout=RUNTIME_TURNAROUND_S)
+            if extensions is not None and not await self._extensions_done(extensions, started + timeout_s):
+                reusable = False
             self._drain()
             if self._exited.done():
                 reusable = False  # it reported, then exited: the next invocation needs another
@@ -411,10 +438,79 @@ class Environment:
             # No cgroup enforced the limit while it ran: enforce it now, after the fact.
             result = self._out_of_memory(inv.request_id)
             reusable = False
+        if not reusable and self._shutdown_reason == rx.SPINDOWN:
+            self._shutdown_reason = rx.TIMEOUT if result.error_type == rc.ERROR_TIMEOUT else rx.FAILURE
         outcome = self._report(inv.request_id, result, duration_ms, peak_mb, reusable)
         self.state = EnvState.IDLE if reusable else EnvState.DEAD
         self.last_used = time.monotonic()
         return outcome
+
+    # -- extensions ------------------------------------------------------------------------
+
+    def _make_extensions(self) -> rx.Extensions:
+        account = self.fn.role.split(":")[4] if self.fn.role.count(":") >= 5 else ""
+        identity = rx.FunctionIdentity(self.fn.name, self.fn.version, self.fn.handler, account)
+        return rx.Extensions(identity, self._external)
+
+    async def _extensions_ready(self) -> RuntimeResult | None:
+        """Once the runtime is ready: wait (within the init timeout) until every external extension
+        registered and every registered one called next; then close registration. The init
+        failure, if one reported an error or they did not finish in time."""
+        assert self._endpoint is not None
+        if not self._external and self._endpoint.extensions is None:
+            return None  # no extension: nothing to wait for
+        extensions = self._endpoint.extensions
+        if extensions is None:
+            extensions = self._endpoint.extensions = self._make_extensions()
+        remaining = self.ctx.init_timeout_s - (time.monotonic() - self._started)
+        settling = asyncio.ensure_future(extensions.wait_settled())
+        await _first_of(settling, self._exited, timeout=max(remaining, 0.0))
+        settling.cancel()
+        extensions.close_registration()
+        if extensions.failed is not None:
+            failed = extensions.failed
+            self._drain()
+            message = f"Extension {failed.name} reported an error: {failed.error_type}"
+            self._emit(message)
+            return RuntimeResult(platform_error_body(failed.error_type, message), failed.error_type)
+        if self._exited.done():
+            return None  # reported as the runtime's exit
+        if not extensions.settled():
+            missing = sorted(extensions.external - {ext.name for ext in extensions.by_id.values()})
+            waiting = sorted(ext.name for ext in extensions.by_id.values() if not ext.idle)
+            message = f"Init timed out after {self.ctx.init_timeout_s:.2f} seconds: extensions " + ", ".join(
+                [f"{name} did not register" for name in missing] + [f"{name} did not call next" for name in waiting])
+            self._emit(message)
+            return RuntimeResult(platform_error_body(EXTENSION_INIT_TIMEOUT, message), EXTENSION_INIT_TIMEOUT)
+        return None
+
+    async def _extensions_done(self, extensions: rx.Extensions, deadline: float) -> bool:
+        """After the runtime's result: wait until every extension called next again, at most until the
+        invocation's deadline (``time.monotonic()``). False if they did not, or one reported an error."""
+        if not extensions.settled():
+            settling = asyncio.ensure_future(extensions.wait_settled())
+            await _first_of(settling, self._exited, timeout=max(deadline - time.monotonic(), 0.0))
+            settling.cancel()
+        if extensions.failed is not None:
+            self._emit(f"Extension {extensions.failed.name} reported an error: {extensions.failed.error_type}")
+            return False
+        return extensions.settled()
+
+    async def _shut_extensions_down(self, extensions: rx.Extensions) -> None:
+        """Deliver SHUTDOWN to the extensions registered for it, and give them until its deadline to
+        call next again or exit."""
+        limit_ms = extensions.shutdown_limit_ms()
+        if self._process is None or self._exited.done() or not limit_ms:
+            return
+        deadline_ms = int(time.time() * 1000) + limit_ms
+        if not extensions.deliver(rx.SHUTDOWN, rx.shutdown_event(self._shutdown_reason, deadline_ms)):
+            return
+        end = time.monotonic() + limit_ms / 1000
+        pid = self._process.pid
+        while time.monotonic() < end and not self._exited.done():
+            if extensions.settled() or not children_alive(pid):
+                break
+            await asyncio.sleep(SHUTDOWN_POLL_S)
 
     def _on_fetch(self, inv: Invocation) -> None:
         self._drain()  # what it printed before belongs to no invocation

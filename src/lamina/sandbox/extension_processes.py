@@ -1,0 +1,66 @@
+"""External extensions as processes: which there are, how they start, and whether they still run.
+
+External extensions are the executable files in /opt/extensions (from the function's layers). They
+start with the runtime, in the same process tree: the environment's command becomes a small
+launcher (``launcher``) that starts each extension in the background, without the variables that are
+the runtime's alone, and then execs the runtime. So they share its namespaces, root, /tmp, cgroups,
+limits and output pipe (their lines go to the function's log), and die with it.
+
+Decided once per environment (``external_extensions``): a function without extensions keeps its
+command, and its runtime's fork server, as they are.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+EXTENSIONS_DIR = "extensions"  # under /opt
+# What extensions do not see of the function's environment (runtimes-extensions-api.md).
+RUNTIME_ONLY_VARIABLES = (
+    "AWS_EXECUTION_ENV", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_XRAY_CONTEXT_MISSING",
+    "AWS_XRAY_DAEMON_ADDRESS", "LAMBDA_RUNTIME_DIR", "LAMBDA_TASK_ROOT", "_AWS_XRAY_DAEMON_ADDRESS",
+    "_AWS_XRAY_DAEMON_PORT", "_HANDLER",
+)  # fmt: skip
+
+# $0: the extensions directory; "$@": the runtime's command. Each extension starts in a subshell
+# that drops the runtime's own variables; the runtime then replaces the launcher (same pid).
+_SCRIPT = (
+    'for e in "$0"/*; do if [ -f "$e" ] && [ -x "$e" ]; then (unset %s; exec "$e") & fi; done; exec "$@"'
+    % " ".join(RUNTIME_ONLY_VARIABLES)
+)
+
+
+def external_extensions(opt: Path | None) -> frozenset[str]:
+    """The names (file names) of the executables in ``opt``/extensions, on the host's side."""
+    if opt is None:
+        return frozenset()
+    directory = opt / EXTENSIONS_DIR
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return frozenset()
+    return frozenset(e.name for e in entries if e.is_file() and os.access(e.path, os.X_OK))
+
+
+def launcher(extensions_dir: str, argv: list[str]) -> list[str]:
+    """The runtime's command ``argv`` behind the launcher of the extensions in ``extensions_dir``
+    (as the environment sees it)."""
+    return ["/bin/sh", "-c", _SCRIPT, extensions_dir, *argv]
+
+
+def children_alive(pid: int) -> bool:
+    """Whether process ``pid`` has a child that has not exited (a zombie has): its extensions, once
+    the runtime replaced the launcher."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return False
+    for child in children:
+        try:
+            stat = Path(f"/proc/{child}/stat").read_text()
+        except OSError:
+            continue
+        if stat[stat.rfind(")") + 2 :][:1] not in ("Z", "X"):
+            return True
+    return False

@@ -1,0 +1,220 @@
+"""Lambda extensions end to end: external extensions from a layer's extensions/ folder register with
+the Extensions API, see each invocation's INVOKE event and the environment's SHUTDOWN."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.conftest import LaminaProcess, deploy, make_zip
+from tests.functions import invoke, request_id, wait_for_logs
+
+# AWS's sample bash extension, in its shape: register for INVOKE and SHUTDOWN by its file name,
+# then loop on next, keeping each event in /tmp and printing it.
+BASH_EXTENSION = """#!/bin/bash
+set -euo pipefail
+OWN_FILENAME="$(basename $0)"
+LAMBDA_EXTENSION_NAME="$OWN_FILENAME"
+HEADERS="$(mktemp)"
+echo "[${LAMBDA_EXTENSION_NAME}] Registering..."
+curl -sS -LD "$HEADERS" -XPOST "http://${AWS_LAMBDA_RUNTIME_API}/2020-01-01/extension/register" \\
+  --header "Lambda-Extension-Name: ${LAMBDA_EXTENSION_NAME}" \\
+  -d "{ \\"events\\": [\\"INVOKE\\", \\"SHUTDOWN\\"]}" > /tmp/registration
+EXTENSION_ID=$(grep -Fi Lambda-Extension-Identifier "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
+echo "[${LAMBDA_EXTENSION_NAME}] Registered: $(cat /tmp/registration) handler=${_HANDLER:-unset}"
+while true; do
+  EVENT=$(curl -sS -L -XGET "http://${AWS_LAMBDA_RUNTIME_API}/2020-01-01/extension/event/next" \\
+    --header "Lambda-Extension-Identifier: ${EXTENSION_ID}")
+  echo "$EVENT" >> /tmp/extension-events
+  echo "[${LAMBDA_EXTENSION_NAME}] Event: $EVENT"
+  if [[ $EVENT == *"SHUTDOWN"* ]]; then
+    echo "[${LAMBDA_EXTENSION_NAME}] Shutting down"
+    exit 0
+  fi
+done
+"""
+
+# Registers, and never asks for an event.
+STUCK_EXTENSION = """#!/bin/bash
+curl -sS -XPOST "http://${AWS_LAMBDA_RUNTIME_API}/2020-01-01/extension/register" \\
+  --header "Lambda-Extension-Name: $(basename $0)" -d '{"events": ["INVOKE"]}' > /dev/null
+sleep 600
+"""
+
+# Registers, then reports that it cannot initialise.
+FAILING_EXTENSION = """#!/bin/bash
+HEADERS="$(mktemp)"
+curl -sS -D "$HEADERS" -XPOST "http://${AWS_LAMBDA_RUNTIME_API}/2020-01-01/extension/register" \\
+  --header "Lambda-Extension-Name: $(basename $0)" -d '{"events": ["INVOKE"]}' > /dev/null
+ID=$(grep -Fi Lambda-Extension-Identifier "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
+curl -sS -XPOST "http://${AWS_LAMBDA_RUNTIME_API}/2020-01-01/extension/init/error" \\
+  --header "Lambda-Extension-Identifier: $ID" --header "Lambda-Extension-Function-Error-Type: Extension.ConfigInvalid" \\
+  -d '{"errorMessage": "no configuration", "errorType": "ConfigInvalid"}' > /dev/null
+sleep 600
+"""
+
+PYTHON_FUNCTION = """
+def handler(event, context):
+    try:
+        with open("/tmp/extension-events") as f:
+            events = f.read()
+    except FileNotFoundError:
+        events = ""
+    return {"events": events, "requestId": context.aws_request_id}
+"""
+
+NODE_FUNCTION = """
+const fs = require("fs");
+exports.handler = async (event, context) => {
+  let events = "";
+  try { events = fs.readFileSync("/tmp/extension-events", "utf8"); } catch (e) {}
+  return { events, requestId: context.awsRequestId };
+};
+"""
+
+
+def extension_layer(client: Any, name: str, files: dict[str, str]) -> str:
+    modes = {path: 0o755 for path in files}
+    layer = client.publish_layer_version(LayerName=name[:64], Content={"ZipFile": make_zip(files, modes=modes)})
+    return str(layer["LayerVersionArn"])
+
+
+def events_of(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("runtime", ["python3.11", "nodejs20.x"])
+def test_external_extension_sees_invoke_events(client: Any, lamina: LaminaProcess, fn_name: str, runtime: str) -> None:
+    layer = extension_layer(client, f"ext-{fn_name}", {"extensions/sample-extension": BASH_EXTENSION})
+    code = {"app.py": PYTHON_FUNCTION} if runtime.startswith("python") else {"index.js": NODE_FUNCTION}
+    handler = "app.handler" if runtime.startswith("python") else "index.handler"
+    deploy(client, fn_name, code, handler=handler, runtime=runtime, Layers=[layer])
+
+    first, body1, log1 = invoke(client, fn_name, {})
+    assert "FunctionError" not in first, body1
+    rid1 = request_id(first)
+    # The invocation's log has the extension's line for its INVOKE event: its REPORT came only
+    # once the extension had asked for its next event.
+    seen = [line for line in log1.splitlines() if "[sample-extension] Event:" in line]
+    assert seen and json.loads(seen[-1].split("Event: ", 1)[1])["requestId"] == rid1, log1
+
+    second, body2, _ = invoke(client, fn_name, {})
+    rid2 = request_id(second)
+    events = events_of(body2["events"])
+    assert events[0]["eventType"] == "INVOKE" and events[0]["requestId"] == rid1
+    assert events[0]["invokedFunctionArn"].endswith(f":function:{fn_name}")
+    assert events[0]["tracing"]["type"] == "X-Amzn-Trace-Id" and events[0]["tracing"]["value"].startswith("Root=")
+    assert isinstance(events[0]["deadlineMs"], int)
+    assert body2["requestId"] == rid2
+
+    logs = wait_for_logs(lamina.endpoint, fn_name, lambda lines: any("Registered:" in line for line in lines))
+    registered = next(line for line in logs if "Registered:" in line)
+    answer = json.loads(registered.split("Registered: ", 1)[1].rsplit(" handler=", 1)[0])
+    assert answer == {"functionName": fn_name, "functionVersion": "$LATEST", "handler": handler}
+    assert registered.endswith("handler=unset")  # the runtime's own variables are not the extensions'
+
+    # Updating the function retires the environment: the extension gets SHUTDOWN (spindown).
+    client.update_function_configuration(FunctionName=fn_name, Description="retire")
+    client.get_waiter("function_updated_v2").wait(FunctionName=fn_name)
+    logs = wait_for_logs(lamina.endpoint, fn_name, lambda lines: any("Shutting down" in line for line in lines))
+    shutdown = [json.loads(line.split("Event: ", 1)[1]) for line in logs if '"SHUTDOWN"' in line]
+    assert shutdown and shutdown[0]["shutdownReason"] == "spindown", logs
+    assert any("[sample-extension] Shutting down" in line for line in logs)
+
+
+def test_idle_environment_is_shut_down_for_its_extension(make_server: Any, fn_name: str) -> None:
+    server = make_server(LAMINA_KEEP_ALIVE="1")
+    client = server.client()
+    layer = extension_layer(client, f"ext-{fn_name}", {"extensions/sample-extension": BASH_EXTENSION})
+    deploy(client, fn_name, PYTHON_FUNCTION, Layers=[layer])
+    response, body, _ = invoke(client, fn_name, {})
+    assert "FunctionError" not in response, body
+    logs = wait_for_logs(server.endpoint, fn_name, lambda lines: any("Shutting down" in line for line in lines), 30)
+    assert any('"shutdownReason": "spindown"' in line for line in logs), logs
+
+
+def test_extension_that_never_calls_next_fails_init(client: Any, fn_name: str) -> None:
+    layer = extension_layer(client, f"ext-{fn_name}", {"extensions/stuck": STUCK_EXTENSION})
+    deploy(client, fn_name, PYTHON_FUNCTION, Layers=[layer])
+    response, body, log = invoke(client, fn_name, {})
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Extension.InitTimeout", body
+    assert "stuck did not call next" in body["errorMessage"]
+
+
+def test_extension_init_error_fails_init(client: Any, fn_name: str) -> None:
+    layer = extension_layer(client, f"ext-{fn_name}", {"extensions/failing": FAILING_EXTENSION})
+    deploy(client, fn_name, PYTHON_FUNCTION, Layers=[layer])
+    response, body, _ = invoke(client, fn_name, {})
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Extension.ConfigInvalid", body
+
+
+def test_internal_extension_registers_during_init(client: Any, fn_name: str) -> None:
+    # An internal extension registers while the runtime initialises, and calls next from a thread of
+    # its own; it may not take SHUTDOWN; after init, registration is closed.
+    code = """
+import json, os, threading, urllib.request, urllib.error
+
+API = f"http://{os.environ['AWS_LAMBDA_RUNTIME_API']}/2020-01-01/extension"
+SEEN = []
+
+def register(name, events):
+    request = urllib.request.Request(f"{API}/register", data=json.dumps({"events": events}).encode(),
+                                     headers={"Lambda-Extension-Name": name}, method="POST")
+    try:
+        with urllib.request.urlopen(request) as response:
+            return response.status, json.loads(response.read()), response.headers["Lambda-Extension-Identifier"]
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read()), None
+
+def loop(identifier):
+    while True:
+        request = urllib.request.Request(f"{API}/event/next", headers={"Lambda-Extension-Identifier": identifier})
+        with urllib.request.urlopen(request) as response:
+            SEEN.append(json.loads(response.read())["requestId"])
+
+AT_INIT = register("internal", ["INVOKE"])
+SHUTDOWN_AT_INIT = register("internal-shutdown", ["SHUTDOWN"])
+threading.Thread(target=loop, args=(AT_INIT[2],), daemon=True).start()
+
+def handler(event, context):
+    return {"init": AT_INIT[:2], "shutdown": SHUTDOWN_AT_INIT[:2], "later": register("late", [])[:2],
+            "seen": list(SEEN)}
+"""
+    deploy(client, fn_name, code)
+    response, body, _ = invoke(client, fn_name, {})
+    assert "FunctionError" not in response, body
+    assert body["init"] == [200, {"functionName": fn_name, "functionVersion": "$LATEST", "handler": "app.handler"}]
+    assert body["shutdown"][0] == 400
+    assert body["shutdown"][1]["errorType"] == "ShutdownEventNotSupportedForInternalExtension"
+    assert body["later"][0] == 403
+    second, body2, _ = invoke(client, fn_name, {})
+    assert request_id(response) in body2["seen"]
+
+
+def test_unknown_extension_identifier_is_forbidden(client: Any, fn_name: str) -> None:
+    code = """
+import os, urllib.request, urllib.error
+
+def handler(event, context):
+    request = urllib.request.Request(
+        f"http://{os.environ['AWS_LAMBDA_RUNTIME_API']}/2020-01-01/extension/event/next",
+        headers={"Lambda-Extension-Identifier": "not-registered"})
+    try:
+        urllib.request.urlopen(request)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+"""
+    deploy(client, fn_name, code)
+    _, body, _ = invoke(client, fn_name, {})
+    assert body == 403
+
+
+def test_layer_without_extensions_is_unaffected(client: Any, fn_name: str) -> None:
+    layer = extension_layer(client, f"noext-{fn_name}", {"python/helper.py": "X = 1\n"})
+    deploy(client, fn_name, "import helper\ndef handler(e, c):\n    return helper.X\n", Layers=[layer])
+    _, body, _ = invoke(client, fn_name, {})
+    assert body == 1
