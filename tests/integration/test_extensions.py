@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import LaminaProcess, deploy, make_zip
-from tests.functions import invoke, request_id, wait_for_logs
+from tests.functions import invoke, request_id, wait_for_logs, wait_until
 
 # AWS's sample bash extension, in its shape: register for INVOKE and SHUTDOWN by its file name,
 # then loop on next, keeping each event in /tmp and printing it.
@@ -53,6 +53,61 @@ curl -sS -XPOST "http://${AWS_LAMBDA_RUNTIME_API}/2020-01-01/extension/init/erro
   --header "Lambda-Extension-Identifier: $ID" --header "Lambda-Extension-Function-Error-Type: Extension.ConfigInvalid" \\
   -d '{"errorMessage": "no configuration", "errorType": "ConfigInvalid"}' > /dev/null
 sleep 600
+"""
+
+# A Python extension in the shape of AWS's telemetry samples: an HTTP listener on
+# sandbox.localdomain, a subscription to platform and function records, then a loop on next. It
+# keeps what it receives in /tmp.
+TELEMETRY_EXTENSION = """#!/usr/bin/env python3
+import json, os, sys, threading, urllib.request
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+API = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"]
+NAME = os.path.basename(__file__)
+
+class Receiver(BaseHTTPRequestHandler):
+    def do_POST(self):
+        records = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        with open("/tmp/telemetry", "a") as f:
+            for record in records:
+                f.write(json.dumps(record) + "\\n")
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+server = HTTPServer(("sandbox.localdomain", 4243), Receiver)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+
+request = urllib.request.Request(API + "/2020-01-01/extension/register", data=b'{"events": ["INVOKE"]}',
+                                 headers={"Lambda-Extension-Name": NAME}, method="POST")
+with urllib.request.urlopen(request) as response:
+    identifier = response.headers["Lambda-Extension-Identifier"]
+subscription = {
+    "schemaVersion": "2022-12-13", "types": ["platform", "function"],
+    "buffering": {"maxItems": 1000, "maxBytes": 262144, "timeoutMs": 25},
+    "destination": {"protocol": "HTTP", "URI": "http://sandbox.localdomain:4243/telemetry"},
+}
+request = urllib.request.Request(API + "/2022-07-01/telemetry", data=json.dumps(subscription).encode(),
+                                 headers={"Lambda-Extension-Identifier": identifier}, method="PUT")
+with urllib.request.urlopen(request) as response:
+    print(f"[{NAME}] subscribed: {response.status} {response.read().decode()}", flush=True)
+while True:
+    request = urllib.request.Request(API + "/2020-01-01/extension/event/next",
+                                     headers={"Lambda-Extension-Identifier": identifier})
+    with urllib.request.urlopen(request) as response:
+        response.read()
+"""
+
+TELEMETRY_FUNCTION = """
+def handler(event, context):
+    print("hello from", context.aws_request_id)
+    try:
+        with open("/tmp/telemetry") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
 """
 
 PYTHON_FUNCTION = """
@@ -218,3 +273,37 @@ def test_layer_without_extensions_is_unaffected(client: Any, fn_name: str) -> No
     deploy(client, fn_name, "import helper\ndef handler(e, c):\n    return helper.X\n", Layers=[layer])
     _, body, _ = invoke(client, fn_name, {})
     assert body == 1
+
+
+def test_telemetry_reaches_the_extensions_listener(client: Any, fn_name: str) -> None:
+    layer = extension_layer(client, f"tel-{fn_name}", {"extensions/telemetry-extension": TELEMETRY_EXTENSION})
+    deploy(client, fn_name, TELEMETRY_FUNCTION, Layers=[layer])
+    first, body, _ = invoke(client, fn_name, {})
+    assert "FunctionError" not in first, body
+    rid1 = request_id(first)
+
+    def records_of_first() -> list[dict[str, Any]] | None:
+        response, text, _ = invoke(client, fn_name, {})
+        assert "FunctionError" not in response, text
+        records = events_of(text)
+        done = any(r["type"] == "platform.report" and r["record"]["requestId"] == rid1 for r in records)
+        return records if done else None
+
+    records = wait_until(records_of_first)
+    platform = [r for r in records if r["type"].startswith("platform.")]
+    assert [r["type"] for r in platform[:6]] == [
+        "platform.initStart", "platform.initRuntimeDone", "platform.initReport",
+        "platform.start", "platform.runtimeDone", "platform.report",
+    ], records  # fmt: skip
+    assert platform[0]["record"]["functionName"] == fn_name
+    assert platform[2]["record"]["metrics"]["durationMs"] > 0
+    # The extension's own line, printed while it initialised (Lamina cannot tell it from the function's).
+    assert any(r["type"] == "function" and r["record"] == "[telemetry-extension] subscribed: 200 OK" for r in records)
+    start = next(r for r in records if r["type"] == "platform.start")
+    assert start["record"] == {"requestId": rid1, "version": "$LATEST"}
+    assert any(r["type"] == "function" and r["record"] == f"hello from {rid1}" for r in records)
+    done = next(r for r in records if r["type"] == "platform.runtimeDone")
+    assert done["record"]["requestId"] == rid1 and done["record"]["status"] == "success"
+    report = next(r for r in records if r["type"] == "platform.report")
+    assert report["record"]["metrics"]["memorySizeMB"] == 128 and "initDurationMs" in report["record"]["metrics"]
+    assert all(r["time"].endswith("Z") for r in records)

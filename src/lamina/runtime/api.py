@@ -78,7 +78,7 @@ def platform_error_body(error_type: str, message: str) -> bytes:
 
 _ACCEPTED = {"status": "OK"}
 _PREFIX = f"/{rc.API_VERSION}/runtime/invocation/"
-_EXTENSIONS_PREFIX = "/2020-01-01/extension/"
+_EXTENSIONS_PREFIXES = ("/2020-01-01/extension/", "/2022-07-01/telemetry")  # the Extensions and Telemetry APIs
 
 
 class RuntimeApiEndpoint:
@@ -183,7 +183,7 @@ class RuntimeApiEndpoint:
                 self._post_result(conn, request_id, kind, headers, body)
             else:
                 self._unknown(conn, method, path)
-        elif path.startswith(_EXTENSIONS_PREFIX) and self._make_extensions is not None:
+        elif path.startswith(_EXTENSIONS_PREFIXES) and self._make_extensions is not None:
             if self.extensions is None:
                 self.extensions = self._make_extensions()
             self.extensions.handle(conn, method, path, headers, body)

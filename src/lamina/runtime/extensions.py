@@ -23,6 +23,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 
+from lamina.runtime import telemetry as rt
 from lamina.runtime.http11 import Channel
 
 API_VERSION = "2020-01-01"
@@ -105,9 +106,10 @@ class Extensions:
     """The extensions registered in one environment; ``external`` names the executables started
     from /opt/extensions (a registration by another name is an internal extension's)."""
 
-    def __init__(self, identity: FunctionIdentity, external: frozenset[str]) -> None:
+    def __init__(self, identity: FunctionIdentity, external: frozenset[str], telemetry: rt.Telemetry | None = None) -> None:
         self.identity = identity
         self.external = external
+        self.telemetry = telemetry  # the Telemetry API's subscriptions, where the environment can deliver
         self.by_id: dict[str, Extension] = {}
         self.registration_open = True
         self.failed: ExtensionError | None = None
@@ -175,7 +177,9 @@ class Extensions:
         if ext is None:
             conn.respond_json(*_error(403, "Extension.InvalidExtensionIdentifier", "Invalid extension identifier"))
             return
-        if self.failed is not None and path != PATH_NEXT:
+        if method == "PUT" and path == rt.PATH:
+            self._subscribe(conn, ext, body)
+        elif self.failed is not None and path != PATH_NEXT:
             conn.respond_json(*_error(500, "Extension.ErrorAlreadyReported", "An error was reported already"))
         elif method == "GET" and path == PATH_NEXT:
             self._next(conn, ext)
@@ -225,6 +229,18 @@ class Extensions:
         if "accountId" in headers.get(HEADER_ACCEPT_FEATURE, "").replace(" ", "").split(","):
             answer["accountId"] = self.identity.account
         conn.respond(200, {"Content-Type": "application/json", HEADER_IDENTIFIER: ext.id}, json.dumps(answer).encode())
+
+    def _subscribe(self, conn: Channel, ext: Extension, body: bytes | None) -> None:
+        if self.telemetry is None:
+            conn.respond_json(*_error(202, "Telemetry.NotSupported", "The Telemetry API is not available here"))
+            return
+        try:
+            subscription = rt.parse_subscription(ext.name, body or b"")
+        except rt.InvalidSubscription as exc:
+            conn.respond_json(*_error(400, "ValidationError", str(exc)))
+            return
+        self.telemetry.subscribe(subscription)
+        conn.respond(200, {"Content-Type": "text/plain"}, b"OK")
 
     def _next(self, conn: Channel, ext: Extension) -> None:
         ext.asked = True

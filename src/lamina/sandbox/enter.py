@@ -199,7 +199,7 @@ class Template:
                     copy.write(f.read())
             elif os.path.exists(source):
                 _bind(_open(source), path + "/etc/" + name, os.path.isdir(source))
-        for name, text in (("hosts", "127.0.0.1 localhost\n::1 localhost\n"), ("passwd", ""), ("group", "")):
+        for name, text in (("hosts", "127.0.0.1 localhost sandbox.localdomain\n::1 localhost\n"), ("passwd", ""), ("group", "")):
             with open(path + "/etc/" + name, "w") as f:
                 f.write(text)
         os.makedirs(path + "/dev")

@@ -90,6 +90,18 @@ class Entrant:
         finally:
             self._return()
 
+    @contextmanager
+    def inside(self, fd: int) -> Iterator[None]:
+        """Inside a job: step into the existing network namespace ``fd`` for the ``with`` block (to
+        create a socket there). Back in the host's namespace afterwards, or ``Stranded``."""
+        if _libc.setns(fd, CLONE_NEWNET) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"setns(CLONE_NEWNET): {os.strerror(err)}")
+        try:
+            yield
+        finally:
+            self._return()
+
     def _return(self) -> None:
         if _libc.setns(self._host_fd, CLONE_NEWNET) != 0:
             err = ctypes.get_errno()

@@ -30,11 +30,13 @@ from lamina.metering.recorder import Recorder
 from lamina.model import FunctionConfig
 from lamina.runtime import constants as rc
 from lamina.runtime import extensions as rx
+from lamina.runtime import telemetry as rt
 from lamina.runtime.api import Invocation, RuntimeApiEndpoint, RuntimeResult, platform_error_body
 from lamina.runtime.families import Runtime
 from lamina.errors import ApiError, LaminaError
 from lamina.identity.principals import AccessKey, CredentialIssuer
 from lamina.runtime.startup import needs_fresh_process, wrapped
+from lamina.runtime.version_arn import runtime_version_arn
 from lamina.runtime.variables import ON_DEMAND, PROVISIONED_CONCURRENCY, Placement, lambda_environment, outbound
 from lamina.runtime.sdk import Sdks
 from lamina.sandbox import credentials
@@ -67,6 +69,7 @@ SANDBOX_TASK_ROOT = Path("/var/task")  # where a sandboxed environment sees its 
 # How often a shutting-down environment looks whether its extensions have exited.
 SHUTDOWN_POLL_S = 0.02
 EXTENSION_INIT_TIMEOUT = "Extension.InitTimeout"
+TELEMETRY_SEND_S = 2.0  # how long one telemetry batch may take to be sent
 
 
 @dataclass(frozen=True)
@@ -316,6 +319,10 @@ class Environment:
         if self._endpoint is not None and self._endpoint.ready.done() and not self._exited.done():
             extension_failure = await self._extensions_ready()
         self.init_ms = (time.monotonic() - self._started) * 1000
+        telemetry = self._telemetry
+        if telemetry is not None:
+            self._telemetry_init(telemetry, "success" if extension_failure is None else "error")
+            telemetry.end_init()
         if extension_failure is None and self._endpoint is not None and self._endpoint.ready.done() and not self._exited.done():
             self.state = EnvState.IDLE
             return None
@@ -343,6 +350,8 @@ class Environment:
         self.state = EnvState.DEAD
         if self._endpoint is not None and self._endpoint.extensions is not None:
             await self._shut_extensions_down(self._endpoint.extensions)
+            if self._endpoint.extensions.telemetry is not None:
+                await self._endpoint.extensions.telemetry.close(TELEMETRY_SEND_S)
         if self._process is not None:
             self._process.kill()
             if not self._exited.done():
@@ -450,7 +459,50 @@ class Environment:
     def _make_extensions(self) -> rx.Extensions:
         account = self.fn.role.split(":")[4] if self.fn.role.count(":") >= 5 else ""
         identity = rx.FunctionIdentity(self.fn.name, self.fn.version, self.fn.handler, account)
-        return rx.Extensions(identity, self._external)
+        return rx.Extensions(identity, self._external, rt.Telemetry(self._send_telemetry))
+
+    @property
+    def _telemetry(self) -> rt.Telemetry | None:
+        extensions = self._endpoint.extensions if self._endpoint is not None else None
+        return extensions.telemetry if extensions is not None else None
+
+    async def _send_telemetry(self, subscription: rt.Subscription, body: bytes) -> None:
+        """POST one batch to a subscriber's listener: inside the environment's network namespace
+        (``sandbox.localdomain`` is its loopback), or on the host's address without one."""
+        if self._netns is not None and self.ctx.network is not None:
+            sock = await self.ctx.network.socket_in(self._netns)
+            try:
+                await asyncio.wait_for(asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", subscription.port)),
+                                       TELEMETRY_SEND_S)  # fmt: skip
+            except BaseException:
+                sock.close()
+                raise
+            reader, writer = await asyncio.open_connection(sock=sock)
+        else:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(self.ctx.host, subscription.port), TELEMETRY_SEND_S)
+        try:
+            head = (f"POST {subscription.path} HTTP/1.1\r\nHost: {rt.DESTINATION_HOST}:{subscription.port}\r\n"
+                    f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n")  # fmt: skip
+            writer.write(head.encode() + body)
+            await writer.drain()
+            await asyncio.wait_for(reader.readline(), TELEMETRY_SEND_S)  # its status line: it took the batch
+        finally:
+            writer.close()
+
+    def _telemetry_init(self, telemetry: rt.Telemetry, status: str) -> None:
+        """The init phase's platform records, once init is over (kept for subscribers to come)."""
+        kind = "provisioned-concurrency" if self.provisioned else "on-demand"
+        started_ms = time.time() * 1000 - (self.init_ms or 0.0)
+        telemetry.emit("platform.initStart", {
+            "initializationType": kind, "phase": "init", "runtimeVersion": self.fn.runtime,
+            "runtimeVersionArn": runtime_version_arn(self.ctx.region, self.fn.runtime),
+            "functionName": self.fn.name, "functionVersion": self.fn.version,
+        }, started_ms)  # fmt: skip
+        telemetry.emit("platform.initRuntimeDone", {"initializationType": kind, "phase": "init", "status": status})
+        telemetry.emit("platform.initReport", {
+            "initializationType": kind, "phase": "init", "status": status,
+            "metrics": {"durationMs": round(self.init_ms or 0.0, 3)},
+        })  # fmt: skip
 
     async def _extensions_ready(self) -> RuntimeResult | None:
         """Once the runtime is ready: wait (within the init timeout) until every external extension
@@ -531,6 +583,9 @@ class Environment:
         if start is not None:
             self._lines.append(start)
             self._emit_record(start, int(now_ms))
+        telemetry = self._telemetry
+        if telemetry is not None:
+            telemetry.emit("platform.start", {"requestId": request_id, "version": self.fn.version}, now_ms)
 
     def _report(self, request_id: str, result: RuntimeResult, duration_ms: float, peak_mb: int, reusable: bool) -> Outcome:
         billed = billed_ms(duration_ms)
@@ -549,6 +604,18 @@ class Environment:
         for line in (end, report):
             if line is not None:
                 self._emit(line, int(now_ms))
+        telemetry = self._telemetry
+        if telemetry is not None:
+            telemetry.emit("platform.runtimeDone", {
+                "requestId": request_id, "status": status, "metrics": {"durationMs": round(duration_ms, 3)},
+            }, now_ms)  # fmt: skip
+            metrics: dict[str, object] = {
+                "durationMs": round(duration_ms, 3), "billedDurationMs": billed, "memorySizeMB": self.fn.memory_mb,
+                "maxMemoryUsedMB": peak_mb,
+            }  # fmt: skip
+            if init_ms is not None:
+                metrics["initDurationMs"] = round(init_ms, 3)
+            telemetry.emit("platform.report", {"requestId": request_id, "status": status, "metrics": metrics}, now_ms)
         lines, self._lines = self._lines or Tail(), None
         self.ctx.recorder.invocation(InvocationRecord(
             request_id=request_id, function=self.fn.name, version=self.fn.version,
@@ -649,8 +716,12 @@ class Environment:
     def _emit_output(self, lines: list[bytes]) -> None:
         if lines:
             now_ms = int(time.time() * 1000)  # read together: one time for them all
+            telemetry = self._telemetry
             for line in lines:
-                self._emit(decode(line), now_ms)
+                text = decode(line)
+                self._emit(text, now_ms)
+                if telemetry is not None:
+                    telemetry.emit("function", text, now_ms)
 
     def _end_budget(self) -> None:
         """Close the log budget of an invocation (or of what came before or between them); a notice

@@ -293,6 +293,18 @@ class NetworkPool:
         else:
             self._idle[namespace.outbound].append(namespace)
 
+    async def socket_in(self, namespace: Namespace) -> socket.socket:
+        """A new TCP socket (non-blocking, unconnected) inside ``namespace``: Lamina connects with it to
+        a listener of the environment's own, on its loopback (the Telemetry API's destinations)."""
+        entrant = self._entrant
+        assert entrant is not None
+
+        def make() -> socket.socket:
+            with entrant.inside(namespace.fd):
+                return socket.socket(socket.AF_INET, socket.SOCK_STREAM | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC)
+
+        return await entrant.submit(make)
+
     # -- on the entrant's thread -------------------------------------------------------------------
 
     def _submit(self, outbound: bool) -> asyncio.Future[Namespace]:
