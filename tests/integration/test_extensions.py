@@ -110,6 +110,12 @@ def handler(event, context):
         return ""
 """
 
+# Exits before it registers.
+CRASHING_EXTENSION = """#!/bin/bash
+echo "[$(basename $0)] cannot start"
+exit 3
+"""
+
 PYTHON_FUNCTION = """
 def handler(event, context):
     try:
@@ -197,6 +203,16 @@ def test_extension_that_never_calls_next_fails_init(client: Any, fn_name: str) -
     assert response["FunctionError"] == "Unhandled"
     assert body["errorType"] == "Extension.InitTimeout", body
     assert "stuck did not call next" in body["errorMessage"]
+
+
+def test_extension_that_exits_before_registering_fails_init(client: Any, fn_name: str) -> None:
+    layer = extension_layer(client, f"ext-{fn_name}", {"extensions/crashing": CRASHING_EXTENSION})
+    deploy(client, fn_name, PYTHON_FUNCTION, Layers=[layer])
+    response, body, log = invoke(client, fn_name, {})
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Extension.Crash", body
+    assert "crashing" in body["errorMessage"]
+    assert "[crashing] cannot start" in log
 
 
 def test_extension_init_error_fails_init(client: Any, fn_name: str) -> None:

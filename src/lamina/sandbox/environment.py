@@ -69,6 +69,9 @@ SANDBOX_TASK_ROOT = Path("/var/task")  # where a sandboxed environment sees its 
 # How often a shutting-down environment looks whether its extensions have exited.
 SHUTDOWN_POLL_S = 0.02
 EXTENSION_INIT_TIMEOUT = "Extension.InitTimeout"
+EXTENSION_CRASH = "Extension.Crash"
+# How often an initialising environment looks whether its external extensions are still running.
+EXTENSION_POLL_S = 0.05
 TELEMETRY_SEND_S = 2.0  # how long one telemetry batch may take to be sent
 
 
@@ -514,9 +517,15 @@ class Environment:
         extensions = self._endpoint.extensions
         if extensions is None:
             extensions = self._endpoint.extensions = self._make_extensions()
-        remaining = self.ctx.init_timeout_s - (time.monotonic() - self._started)
+        end = self._started + self.ctx.init_timeout_s
         settling = asyncio.ensure_future(extensions.wait_settled())
-        await _first_of(settling, self._exited, timeout=max(remaining, 0.0))
+        crashed = False
+        while not settling.done() and not self._exited.done() and time.monotonic() < end:
+            await _first_of(settling, self._exited, timeout=min(EXTENSION_POLL_S, max(end - time.monotonic(), 0.0)))
+            # The external extensions are the runtime's children: none left, none will register.
+            if not settling.done() and self._external and self._process is not None and not children_alive(self._process.pid):
+                crashed = True
+                break
         settling.cancel()
         extensions.close_registration()
         if extensions.failed is not None:
@@ -527,6 +536,13 @@ class Environment:
             return RuntimeResult(platform_error_body(failed.error_type, message), failed.error_type)
         if self._exited.done():
             return None  # reported as the runtime's exit
+        if crashed:
+            self._drain()
+            gone = sorted(ext.name for ext in extensions.by_id.values() if not ext.idle)
+            gone += sorted(extensions.external - {ext.name for ext in extensions.by_id.values()})
+            message = f"Extension exited before it was ready: {', '.join(gone)}"
+            self._emit(message)
+            return RuntimeResult(platform_error_body(EXTENSION_CRASH, message), EXTENSION_CRASH)
         if not extensions.settled():
             missing = sorted(extensions.external - {ext.name for ext in extensions.by_id.values()})
             waiting = sorted(ext.name for ext in extensions.by_id.values() if not ext.idle)
