@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import LaminaProcess, deploy, make_zip
+from tests.integration.test_provided import go_build
 from tests.functions import invoke, request_id, wait_for_logs, wait_until
 
 # AWS's sample bash extension, in its shape: register for INVOKE and SHUTDOWN by its file name,
@@ -323,3 +324,23 @@ def test_telemetry_reaches_the_extensions_listener(client: Any, fn_name: str) ->
     report = next(r for r in records if r["type"] == "platform.report")
     assert report["record"]["metrics"]["memorySizeMB"] == 128 and "initDurationMs" in report["record"]["metrics"]
     assert all(r["time"].endswith("Z") for r in records)
+
+
+def test_go_extension_in_the_shape_of_aws_sample(client: Any, lamina: LaminaProcess, fn_name: str) -> None:
+    binary = go_build("extension")
+    layer = client.publish_layer_version(
+        LayerName=f"goext-{fn_name}"[:64],
+        Content={"ZipFile": make_zip({"extensions/go-example-extension": binary},
+                                     modes={"extensions/go-example-extension": 0o755})},
+    )["LayerVersionArn"]  # fmt: skip
+    deploy(client, fn_name, PYTHON_FUNCTION, Layers=[layer])
+    first, body, log = invoke(client, fn_name, {})
+    assert "FunctionError" not in first, body
+    rid1 = request_id(first)
+    assert f'"requestId":"{rid1}"' in log.replace(" ", ""), log
+    _, body2, _ = invoke(client, fn_name, {})
+    assert events_of(body2["events"])[0]["requestId"] == rid1
+    client.delete_function(FunctionName=fn_name)
+    logs = wait_for_logs(lamina.endpoint, fn_name, lambda lines: any("Shutting down" in line for line in lines))
+    assert any("[go-example-extension] Register response: " + fn_name + "/$LATEST" in line for line in logs), logs
+    assert any('"shutdownReason":"spindown"' in line.replace(" ", "") for line in logs), logs

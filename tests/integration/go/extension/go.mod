@@ -1,0 +1,3 @@
+module lamina.test/extension
+
+go 1.21
