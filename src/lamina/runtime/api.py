@@ -9,6 +9,9 @@ receive its own environment's events. The endpoint is a small state machine:
     POST {id}/error        -> the invocation's error       (202)
     POST init/error        -> the environment failed to initialise (202)
 
+The Extensions API (``/2020-01-01/extension/...``) and the Telemetry API (``/2022-07-01/telemetry``)
+are served on the same listener by ``runtime/extensions.py``, made on their first request.
+
 Lamina's own runtimes speak the same calls as frames (runtime/frames.py), on connections that
 begin with its preface; there, only ``next`` is answered (with the event), and the other answers
 are not written.
