@@ -117,6 +117,17 @@ echo "[$(basename $0)] cannot start"
 exit 3
 """
 
+# Takes its time to register; what it prepares first is there when the function initialises.
+SLOW_EXTENSION = """#!/bin/bash
+sleep 1
+echo prepared > /tmp/prepared-by-extension
+HEADERS="$(mktemp)"
+curl -sS -D "$HEADERS" -XPOST "http://${AWS_LAMBDA_RUNTIME_API}/2020-01-01/extension/register" \\
+  --header "Lambda-Extension-Name: $(basename $0)" -d '{"events": []}' > /dev/null
+ID=$(grep -Fi Lambda-Extension-Identifier "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
+curl -sS "http://${AWS_LAMBDA_RUNTIME_API}/2020-01-01/extension/event/next" --header "Lambda-Extension-Identifier: $ID"
+"""
+
 PYTHON_FUNCTION = """
 def handler(event, context):
     try:
@@ -214,6 +225,16 @@ def test_extension_that_exits_before_registering_fails_init(client: Any, fn_name
     assert body["errorType"] == "Extension.Crash", body
     assert "crashing" in body["errorMessage"]
     assert "[crashing] cannot start" in log
+
+
+def test_runtime_starts_once_the_extensions_registered(client: Any, fn_name: str) -> None:
+    layer = extension_layer(client, f"ext-{fn_name}", {"extensions/slow": SLOW_EXTENSION})
+    code = "with open('/tmp/prepared-by-extension') as f:\n    AT_INIT = f.read()\n\n" \
+           "def handler(event, context):\n    return AT_INIT\n"
+    deploy(client, fn_name, code, Layers=[layer])
+    response, body, _ = invoke(client, fn_name, {})
+    assert "FunctionError" not in response, body
+    assert body == "prepared\n"
 
 
 def test_extension_init_error_fails_init(client: Any, fn_name: str) -> None:

@@ -202,6 +202,21 @@ def test_external_extensions_are_the_executable_files(tmp_path: Path) -> None:
         os.chmod(tmp_path / "extensions" / name, mode)
     (tmp_path / "extensions" / "folder").mkdir()
     assert external_extensions(tmp_path) == frozenset({"runs"})
-    argv = launcher("/opt/extensions", ["/var/runtime/bootstrap"])
+    argv = launcher("/opt/extensions", ["/var/runtime/bootstrap"], bash=False)
     assert argv[:2] == ["/bin/sh", "-c"] and argv[3:] == ["/opt/extensions", "/var/runtime/bootstrap"]
-    assert "unset" in argv[2] and "_HANDLER" in argv[2]
+    assert "unset" in argv[2] and "_HANDLER" in argv[2] and "/dev/tcp" not in argv[2]
+    waits = launcher("/opt/extensions", ["/var/runtime/bootstrap"], bash=True)
+    assert waits[:2] == ["/bin/bash", "-c"] and rx.PATH_REGISTERED in waits[2]
+
+
+def test_the_launcher_waits_until_every_external_extension_registered() -> None:
+    exts = rx.Extensions(IDENTITY, frozenset({"a", "b"}))
+    gate = FakeChannel()
+    exts.handle(gate, "GET", rx.PATH_REGISTERED, {}, None)
+    register(exts, "a", [])
+    assert not gate.answers
+    register(exts, "b", [])
+    assert gate.answers[0][0] == 200
+    already = FakeChannel()
+    exts.handle(already, "GET", rx.PATH_REGISTERED, {}, None)
+    assert already.answers[0][0] == 200

@@ -32,6 +32,9 @@ PATH_REGISTER = PREFIX + "register"
 PATH_NEXT = PREFIX + "event/next"
 PATH_INIT_ERROR = PREFIX + "init/error"
 PATH_EXIT_ERROR = PREFIX + "exit/error"
+# Lamina's own: the launcher (sandbox/extension_processes.py) waits here, before it starts the runtime,
+# until every external extension registered (as Lambda starts the runtime only then).
+PATH_REGISTERED = PREFIX + "lamina/registered"
 
 HEADER_NAME = "lambda-extension-name"
 HEADER_IDENTIFIER = "Lambda-Extension-Identifier"
@@ -114,6 +117,7 @@ class Extensions:
         self.registration_open = True
         self.failed: ExtensionError | None = None
         self._changed: asyncio.Event = asyncio.Event()  # set whenever an extension becomes idle, or fails
+        self._gate: list[Channel] = []  # launchers waiting for the external extensions' registrations
 
     # -- the environment's side ----------------------------------------------------------------
 
@@ -122,6 +126,11 @@ class Extensions:
         """Whether every external extension started has registered."""
         names = {ext.name for ext in self.by_id.values()}
         return self.external <= names
+
+    @property
+    def launcher_waiting(self) -> bool:
+        """Whether the launcher waits for registrations: it has started every external extension."""
+        return bool(self._gate)
 
     def settled(self) -> bool:
         """Every external extension registered, and every registered one idle (or one failed)."""
@@ -157,6 +166,9 @@ class Extensions:
         return SHUTDOWN_INTERNAL_MS if self.by_id else 0
 
     def close(self) -> None:
+        for conn in self._gate:
+            conn.close()
+        self._gate.clear()
         for ext in self.by_id.values():
             if ext.waiting is not None:
                 ext.waiting.close()
@@ -172,6 +184,11 @@ class Extensions:
     def handle(self, conn: Channel, method: str, path: str, headers: dict[str, str], body: bytes | None) -> None:
         if method == "POST" and path == PATH_REGISTER:
             self._register(conn, headers, body)
+            self._open_gate()
+            return
+        if method == "GET" and path == PATH_REGISTERED:
+            self._gate.append(conn)
+            self._open_gate()
             return
         ext = self.by_id.get(headers.get(HEADER_IDENTIFIER.lower(), ""))
         if ext is None:
@@ -187,9 +204,17 @@ class Extensions:
             error_type = headers.get(HEADER_ERROR_TYPE, "") or "Extension.UnknownReason"
             self.failed = ExtensionError(ext.name, error_type, body or b"", path == PATH_INIT_ERROR)
             self._changed.set()
+            self._open_gate()
             conn.respond(202, {"Content-Type": "application/json", HEADER_IDENTIFIER: ext.id}, b'{"status":"OK"}')
         else:
             conn.respond_json(*_error(404, "InvalidRequest", f"Unknown Extensions API path: {method} {path}"))
+
+    def _open_gate(self) -> None:
+        if self._gate and (self.external_registered or self.failed is not None):
+            for conn in self._gate:
+                if conn.open:
+                    conn.respond(200, {"Content-Type": "text/plain"}, b"")
+            self._gate.clear()
 
     def _register(self, conn: Channel, headers: dict[str, str], body: bytes | None) -> None:
         name = headers.get(HEADER_NAME, "")

@@ -41,7 +41,7 @@ from lamina.runtime.variables import ON_DEMAND, PROVISIONED_CONCURRENCY, Placeme
 from lamina.runtime.sdk import Sdks
 from lamina.sandbox import credentials
 from lamina.sandbox.cgroups import EnvCgroup
-from lamina.sandbox.extension_processes import children_alive, external_extensions, launcher
+from lamina.sandbox.extension_processes import BASH, children_alive, external_extensions, launcher
 from lamina.sandbox.isolation import Protections, UidPool
 from lamina.sandbox.network import Namespace, NetworkPool
 from lamina.sandbox import platform_log
@@ -200,7 +200,8 @@ class Environment:
             argv = self._command(task_root, placement.runtime_dir, sandboxed=sandbox is not None)
             if self._external:
                 assert self.opt is not None
-                argv = launcher("/opt/extensions" if sandbox is not None else str(self.opt / "extensions"), argv)
+                argv = launcher("/opt/extensions" if sandbox is not None else str(self.opt / "extensions"), argv,
+                                bash=os.access(BASH, os.X_OK))  # the sandbox's /bin is the host's
         except SpawnError as exc:
             self._fail_to_start(str(exc))
             return
@@ -317,9 +318,17 @@ class Environment:
         waiters: list[asyncio.Future[object]] = [self._exited]  # type: ignore[list-item]
         if self._endpoint is not None:
             waiters += [self._endpoint.ready, self._endpoint.init_error]  # type: ignore[list-item]
+        watch = None
+        if self._external:  # the runtime waits for them: one that exits before registering ends init
+            watch = asyncio.ensure_future(self._watch_registrations())
+            waiters.append(watch)  # type: ignore[arg-type]
         await asyncio.wait(waiters, timeout=self.ctx.init_timeout_s, return_when=asyncio.FIRST_COMPLETED)
         extension_failure = None
-        if self._endpoint is not None and self._endpoint.ready.done() and not self._exited.done():
+        if watch is not None:
+            watch.cancel()
+            if watch.done() and not watch.cancelled() and watch.result() is not None:
+                extension_failure = watch.result()
+        if extension_failure is None and self._endpoint is not None and self._endpoint.ready.done() and not self._exited.done():
             extension_failure = await self._extensions_ready()
         self.init_ms = (time.monotonic() - self._started) * 1000
         telemetry = self._telemetry
@@ -551,6 +560,29 @@ class Environment:
             self._emit(message)
             return RuntimeResult(platform_error_body(EXTENSION_INIT_TIMEOUT, message), EXTENSION_INIT_TIMEOUT)
         return None
+
+    async def _watch_registrations(self) -> RuntimeResult | None:
+        """Until every external extension registered (None then): the init failure if they exited
+        before (the external extensions are the launcher's children: none left, none will register)."""
+        assert self._endpoint is not None
+        # Judged once they were started: the launcher waits for their registrations (after it
+        # started them all), or one was seen running.
+        seen = False
+        while True:
+            extensions = self._endpoint.extensions
+            if extensions is not None and extensions.external_registered:
+                await asyncio.Future()  # nothing more to watch: the other waiters decide
+            if self._process is not None and not self._exited.done():
+                alive = children_alive(self._process.pid)
+                if not alive and (seen or (extensions is not None and extensions.launcher_waiting)):
+                    break
+                seen = seen or alive
+            await asyncio.sleep(EXTENSION_POLL_S)
+        self._drain()
+        registered = {ext.name for ext in extensions.by_id.values()} if extensions is not None else set()
+        message = f"Extension exited before it was ready: {', '.join(sorted(self._external - registered))}"
+        self._emit(message)
+        return RuntimeResult(platform_error_body(EXTENSION_CRASH, message), EXTENSION_CRASH)
 
     async def _extensions_done(self, extensions: rx.Extensions, deadline: float) -> bool:
         """After the runtime's result: wait until every extension called next again, at most until the

@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from lamina.runtime.extensions import PATH_REGISTERED
+
 EXTENSIONS_DIR = "extensions"  # under /opt
 # What extensions do not see of the function's environment (runtimes-extensions-api.md).
 RUNTIME_ONLY_VARIABLES = (
@@ -24,11 +26,20 @@ RUNTIME_ONLY_VARIABLES = (
 )  # fmt: skip
 
 # $0: the extensions directory; "$@": the runtime's command. Each extension starts in a subshell
-# that drops the runtime's own variables; the runtime then replaces the launcher (same pid).
-_SCRIPT = (
-    'for e in "$0"/*; do if [ -f "$e" ] && [ -x "$e" ]; then (unset %s; exec "$e") & fi; done; exec "$@"'
+# that drops the runtime's own variables. Then, where bash can open a connection (/dev/tcp), the
+# launcher waits on the Extensions API until every external extension registered (as Lambda starts
+# the runtime only then); the runtime then replaces the launcher (same pid).
+_START = (
+    'for e in "$0"/*; do if [ -f "$e" ] && [ -x "$e" ]; then (unset %s; exec "$e") & fi; done; '
     % " ".join(RUNTIME_ONLY_VARIABLES)
 )
+_WAIT = (
+    'if exec 3<>"/dev/tcp/${AWS_LAMBDA_RUNTIME_API%%:*}/${AWS_LAMBDA_RUNTIME_API##*:}"; then '
+    "printf 'GET %s HTTP/1.1\\r\\nHost: runtime\\r\\n\\r\\n' >&3; read -r _ <&3; exec 3>&-; fi; "
+    % PATH_REGISTERED
+)
+_EXEC = 'exec "$@"'
+BASH = "/bin/bash"
 
 
 def external_extensions(opt: Path | None) -> frozenset[str]:
@@ -43,10 +54,13 @@ def external_extensions(opt: Path | None) -> frozenset[str]:
     return frozenset(e.name for e in entries if e.is_file() and os.access(e.path, os.X_OK))
 
 
-def launcher(extensions_dir: str, argv: list[str]) -> list[str]:
+def launcher(extensions_dir: str, argv: list[str], *, bash: bool) -> list[str]:
     """The runtime's command ``argv`` behind the launcher of the extensions in ``extensions_dir``
-    (as the environment sees it)."""
-    return ["/bin/sh", "-c", _SCRIPT, extensions_dir, *argv]
+    (as the environment sees it); with ``bash`` (the environment has /bin/bash), it waits for their
+    registrations before it starts the runtime."""
+    if bash:
+        return [BASH, "-c", _START + _WAIT + _EXEC, extensions_dir, *argv]
+    return ["/bin/sh", "-c", _START + _EXEC, extensions_dir, *argv]
 
 
 def children_alive(pid: int) -> bool:
