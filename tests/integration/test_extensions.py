@@ -4,11 +4,15 @@ the Extensions API, see each invocation's INVOKE event and the environment's SHU
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import LaminaProcess, deploy, make_zip
+from tests.conftest import ROLE, LaminaProcess, build_cache, deploy, make_zip
+from tests.integration.test_function_urls import call, url_parts
 from tests.integration.test_provided import go_build
 from tests.functions import invoke, request_id, wait_for_logs, wait_until
 
@@ -365,3 +369,71 @@ def test_go_extension_in_the_shape_of_aws_sample(client: Any, lamina: LaminaProc
     logs = wait_for_logs(lamina.endpoint, fn_name, lambda lines: any("Shutting down" in line for line in lines))
     assert any("[go-example-extension] Register response: " + fn_name + "/$LATEST" in line for line in logs), logs
     assert any('"shutdownReason":"spindown"' in line.replace(" ", "") for line in logs), logs
+
+
+# -- Lambda Web Adapter (awslabs/aws-lambda-web-adapter, the crate lambda_web_adapter) --------------
+
+LWA_VERSION = "0.9.1"
+
+# Its layer's /opt/bootstrap, as the project ships it: the wrapper runs the handler script.
+LWA_WRAPPER = '#!/bin/bash\n\nexec -- "${LAMBDA_TASK_ROOT}/${_HANDLER}"\n'
+
+WEB_APP = """
+import json
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+class App(BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps({"path": self.path, "method": "GET", "user_agent": self.headers.get("User-Agent")}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+HTTPServer(("127.0.0.1", 8080), App).serve_forever()
+"""
+
+
+def lambda_web_adapter() -> bytes:
+    """The ``lambda-adapter`` binary, built once from crates.io with cargo (skips without cargo)."""
+    root = build_cache("lambda-web-adapter") / LWA_VERSION
+    binary = root / "bin" / "lambda-adapter"
+    if not binary.exists():
+        cargo = shutil.which("cargo") or str(Path.home() / ".cargo" / "bin" / "cargo")
+        if not Path(cargo).exists():
+            pytest.skip("cargo is not installed: Lambda Web Adapter is built from crates.io")
+        build = subprocess.run(
+            [cargo, "install", "lambda_web_adapter", "--version", LWA_VERSION, "--locked", "--root", str(root)],
+            capture_output=True, text=True, timeout=3600, check=False,
+        )  # fmt: skip
+        assert build.returncode == 0, f"cargo install lambda_web_adapter failed:\n{build.stderr[-4000:]}"
+    return binary.read_bytes()
+
+
+@pytest.mark.slow
+def test_lambda_web_adapter_serves_a_web_app_behind_a_function_url(client: Any, lamina: LaminaProcess, fn_name: str) -> None:
+    adapter = lambda_web_adapter()
+    files = {"bootstrap": LWA_WRAPPER, "extensions/lambda-adapter": adapter}
+    layer = client.publish_layer_version(
+        LayerName=f"lwa-{fn_name}"[:64], Content={"ZipFile": make_zip(files, modes={name: 0o755 for name in files})},
+    )["LayerVersionArn"]  # fmt: skip
+    code = {"run.sh": "#!/bin/bash\nexec python3 app.py\n", "app.py": WEB_APP}
+    config = client.create_function(
+        FunctionName=fn_name, Runtime="python3.11", Role=ROLE, Handler="run.sh",
+        Code={"ZipFile": make_zip(code, modes={"run.sh": 0o755})}, Layers=[layer], Timeout=10,
+        Environment={"Variables": {"AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap", "AWS_LWA_PORT": "8080"}},
+    )  # fmt: skip
+    assert config["Layers"][0]["Arn"] == layer
+    client.get_waiter("function_active_v2").wait(FunctionName=fn_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    url = client.create_function_url_config(FunctionName=fn_name, AuthType="NONE")["FunctionUrl"]
+    client.add_permission(FunctionName=fn_name, StatementId="url", Action="lambda:InvokeFunctionUrl", Principal="*",
+                          FunctionUrlAuthType="NONE")  # fmt: skip
+    _, host = url_parts(url)
+    for path in ("/hello?name=web", "/again"):
+        status, _, data = call(lamina.endpoint, path, host=host, headers={"User-Agent": "lwa-test"})
+        assert status == 200, data
+        assert json.loads(data) == {"path": path, "method": "GET", "user_agent": "lwa-test"}

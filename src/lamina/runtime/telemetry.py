@@ -106,6 +106,24 @@ def category(kind: str) -> str:
     return kind.split(".", 1)[0]
 
 
+def init_records(
+    function: str, version: str, runtime: str, runtime_version_arn: str, *, provisioned: bool, status: str,
+    init_ms: float, now_ms: float,
+) -> list[tuple[str, dict[str, object], float]]:  # fmt: skip
+    """The init phase's platform records (type, record, time), made as it ends at ``now_ms``."""
+    kind = "provisioned-concurrency" if provisioned else "on-demand"
+    return [
+        ("platform.initStart", {
+            "initializationType": kind, "phase": "init", "runtimeVersion": runtime,
+            "runtimeVersionArn": runtime_version_arn, "functionName": function, "functionVersion": version,
+        }, now_ms - init_ms),
+        ("platform.initRuntimeDone", {"initializationType": kind, "phase": "init", "status": status}, now_ms),
+        ("platform.initReport", {
+            "initializationType": kind, "phase": "init", "status": status, "metrics": {"durationMs": round(init_ms, 3)},
+        }, now_ms),
+    ]  # fmt: skip
+
+
 Send = Callable[[Subscription, bytes], Awaitable[None]]
 
 

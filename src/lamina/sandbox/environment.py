@@ -39,9 +39,10 @@ from lamina.runtime.startup import needs_fresh_process, wrapped
 from lamina.runtime.version_arn import runtime_version_arn
 from lamina.runtime.variables import ON_DEMAND, PROVISIONED_CONCURRENCY, Placement, lambda_environment, outbound
 from lamina.runtime.sdk import Sdks
-from lamina.sandbox import credentials
+from lamina.sandbox import credentials, telemetry_delivery
 from lamina.sandbox.cgroups import EnvCgroup
-from lamina.sandbox.extension_processes import BASH, children_alive, external_extensions, launcher
+from lamina.sandbox import extension_phases as phases
+from lamina.sandbox.extension_processes import BASH, external_extensions, launcher
 from lamina.sandbox.isolation import Protections, UidPool
 from lamina.sandbox.network import Namespace, NetworkPool
 from lamina.sandbox import platform_log
@@ -66,13 +67,6 @@ RUNTIME_TURNAROUND_S = 2.0
 # mount namespace (the directory stays empty on the host).
 TEMPLATE_DIR = ".root"
 SANDBOX_TASK_ROOT = Path("/var/task")  # where a sandboxed environment sees its code, as on Lambda
-# How often a shutting-down environment looks whether its extensions have exited.
-SHUTDOWN_POLL_S = 0.02
-EXTENSION_INIT_TIMEOUT = "Extension.InitTimeout"
-EXTENSION_CRASH = "Extension.Crash"
-# How often an initialising environment looks whether its external extensions are still running.
-EXTENSION_POLL_S = 0.05
-TELEMETRY_SEND_S = 2.0  # how long one telemetry batch may take to be sent
 
 
 @dataclass(frozen=True)
@@ -319,7 +313,7 @@ class Environment:
         if self._endpoint is not None:
             waiters += [self._endpoint.ready, self._endpoint.init_error]  # type: ignore[list-item]
         watch = None
-        if self._external:  # the runtime waits for them: one that exits before registering ends init
+        if self._external and self._process is not None:  # one that exits before registering ends init
             watch = asyncio.ensure_future(self._watch_registrations())
             waiters.append(watch)  # type: ignore[arg-type]
         await asyncio.wait(waiters, timeout=self.ctx.init_timeout_s, return_when=asyncio.FIRST_COMPLETED)
@@ -361,9 +355,9 @@ class Environment:
         for SHUTDOWN get it first, and until their limit to finish (runtime/extensions.py)."""
         self.state = EnvState.DEAD
         if self._endpoint is not None and self._endpoint.extensions is not None:
-            await self._shut_extensions_down(self._endpoint.extensions)
+            await phases.shut_down(self._endpoint.extensions, self._process, self._exited, self._shutdown_reason)
             if self._endpoint.extensions.telemetry is not None:
-                await self._endpoint.extensions.telemetry.close(TELEMETRY_SEND_S)
+                await self._endpoint.extensions.telemetry.close(telemetry_delivery.SEND_S)
         if self._process is not None:
             self._process.kill()
             if not self._exited.done():
@@ -479,138 +473,47 @@ class Environment:
         return extensions.telemetry if extensions is not None else None
 
     async def _send_telemetry(self, subscription: rt.Subscription, body: bytes) -> None:
-        """POST one batch to a subscriber's listener: inside the environment's network namespace
-        (``sandbox.localdomain`` is its loopback), or on the host's address without one."""
-        if self._netns is not None and self.ctx.network is not None:
-            sock = await self.ctx.network.socket_in(self._netns)
-            try:
-                await asyncio.wait_for(asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", subscription.port)),
-                                       TELEMETRY_SEND_S)  # fmt: skip
-            except BaseException:
-                sock.close()
-                raise
-            reader, writer = await asyncio.open_connection(sock=sock)
-        else:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(self.ctx.host, subscription.port), TELEMETRY_SEND_S)
-        try:
-            head = (f"POST {subscription.path} HTTP/1.1\r\nHost: {rt.DESTINATION_HOST}:{subscription.port}\r\n"
-                    f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n")  # fmt: skip
-            writer.write(head.encode() + body)
-            await writer.drain()
-            await asyncio.wait_for(reader.readline(), TELEMETRY_SEND_S)  # its status line: it took the batch
-        finally:
-            writer.close()
+        network = self.ctx.network if self._netns is not None else None
+        await telemetry_delivery.post(subscription, body, network=network, namespace=self._netns, host=self.ctx.host)
 
     def _telemetry_init(self, telemetry: rt.Telemetry, status: str) -> None:
         """The init phase's platform records, once init is over (kept for subscribers to come)."""
-        kind = "provisioned-concurrency" if self.provisioned else "on-demand"
-        started_ms = time.time() * 1000 - (self.init_ms or 0.0)
-        telemetry.emit("platform.initStart", {
-            "initializationType": kind, "phase": "init", "runtimeVersion": self.fn.runtime,
-            "runtimeVersionArn": runtime_version_arn(self.ctx.region, self.fn.runtime),
-            "functionName": self.fn.name, "functionVersion": self.fn.version,
-        }, started_ms)  # fmt: skip
-        telemetry.emit("platform.initRuntimeDone", {"initializationType": kind, "phase": "init", "status": status})
-        telemetry.emit("platform.initReport", {
-            "initializationType": kind, "phase": "init", "status": status,
-            "metrics": {"durationMs": round(self.init_ms or 0.0, 3)},
-        })  # fmt: skip
+        now_ms = time.time() * 1000
+        for kind, record, at_ms in rt.init_records(
+            self.fn.name, self.fn.version, self.fn.runtime, runtime_version_arn(self.ctx.region, self.fn.runtime),
+            provisioned=self.provisioned, status=status, init_ms=self.init_ms or 0.0, now_ms=now_ms,
+        ):  # fmt: skip
+            telemetry.emit(kind, record, at_ms)
 
     async def _extensions_ready(self) -> RuntimeResult | None:
         """Once the runtime is ready: wait (within the init timeout) until every external extension
         registered and every registered one called next; then close registration. The init
-        failure, if one reported an error or they did not finish in time."""
+        failure, if one reported an error, exited, or they did not finish in time."""
         assert self._endpoint is not None
         if not self._external and self._endpoint.extensions is None:
             return None  # no extension: nothing to wait for
         extensions = self._endpoint.extensions
         if extensions is None:
             extensions = self._endpoint.extensions = self._make_extensions()
-        end = self._started + self.ctx.init_timeout_s
-        settling = asyncio.ensure_future(extensions.wait_settled())
-        crashed = False
-        while not settling.done() and not self._exited.done() and time.monotonic() < end:
-            await _first_of(settling, self._exited, timeout=min(EXTENSION_POLL_S, max(end - time.monotonic(), 0.0)))
-            # The external extensions are the runtime's children: none left, none will register.
-            if not settling.done() and self._external and self._process is not None and not children_alive(self._process.pid):
-                crashed = True
-                break
-        settling.cancel()
-        extensions.close_registration()
-        if extensions.failed is not None:
-            failed = extensions.failed
-            self._drain()
-            message = f"Extension {failed.name} reported an error: {failed.error_type}"
-            self._emit(message)
-            return RuntimeResult(platform_error_body(failed.error_type, message), failed.error_type)
-        if self._exited.done():
-            return None  # reported as the runtime's exit
-        if crashed:
-            self._drain()
-            gone = sorted(ext.name for ext in extensions.by_id.values() if not ext.idle)
-            gone += sorted(extensions.external - {ext.name for ext in extensions.by_id.values()})
-            message = f"Extension exited before it was ready: {', '.join(gone)}"
-            self._emit(message)
-            return RuntimeResult(platform_error_body(EXTENSION_CRASH, message), EXTENSION_CRASH)
-        if not extensions.settled():
-            missing = sorted(extensions.external - {ext.name for ext in extensions.by_id.values()})
-            waiting = sorted(ext.name for ext in extensions.by_id.values() if not ext.idle)
-            message = f"Init timed out after {self.ctx.init_timeout_s:.2f} seconds: extensions " + ", ".join(
-                [f"{name} did not register" for name in missing] + [f"{name} did not call next" for name in waiting])
-            self._emit(message)
-            return RuntimeResult(platform_error_body(EXTENSION_INIT_TIMEOUT, message), EXTENSION_INIT_TIMEOUT)
-        return None
+        outcome = await phases.init(extensions, self._process, self._exited, self._started + self.ctx.init_timeout_s)
+        if outcome is None or self._exited.done():
+            return None  # ready; or reported as the runtime's exit
+        self._drain()
+        self._emit(outcome.message)
+        return RuntimeResult(platform_error_body(outcome.error_type, outcome.message), outcome.error_type)
 
     async def _watch_registrations(self) -> RuntimeResult | None:
-        """Until every external extension registered (None then): the init failure if they exited
-        before (the external extensions are the launcher's children: none left, none will register)."""
-        assert self._endpoint is not None
-        # Judged once they were started: the launcher waits for their registrations (after it
-        # started them all), or one was seen running.
-        seen = False
-        while True:
-            extensions = self._endpoint.extensions
-            if extensions is not None and extensions.external_registered:
-                await asyncio.Future()  # nothing more to watch: the other waiters decide
-            if self._process is not None and not self._exited.done():
-                alive = children_alive(self._process.pid)
-                if not alive and (seen or (extensions is not None and extensions.launcher_waiting)):
-                    break
-                seen = seen or alive
-            await asyncio.sleep(EXTENSION_POLL_S)
+        assert self._endpoint is not None and self._process is not None
+        crash = await phases.watch_registrations(self._endpoint, self._process, self._exited, self._external)
         self._drain()
-        registered = {ext.name for ext in extensions.by_id.values()} if extensions is not None else set()
-        message = f"Extension exited before it was ready: {', '.join(sorted(self._external - registered))}"
-        self._emit(message)
-        return RuntimeResult(platform_error_body(EXTENSION_CRASH, message), EXTENSION_CRASH)
+        self._emit(crash.message)
+        return RuntimeResult(platform_error_body(crash.error_type, crash.message), crash.error_type)
 
     async def _extensions_done(self, extensions: rx.Extensions, deadline: float) -> bool:
-        """After the runtime's result: wait until every extension called next again, at most until the
-        invocation's deadline (``time.monotonic()``). False if they did not, or one reported an error."""
-        if not extensions.settled():
-            settling = asyncio.ensure_future(extensions.wait_settled())
-            await _first_of(settling, self._exited, timeout=max(deadline - time.monotonic(), 0.0))
-            settling.cancel()
-        if extensions.failed is not None:
-            self._emit(f"Extension {extensions.failed.name} reported an error: {extensions.failed.error_type}")
-            return False
-        return extensions.settled()
-
-    async def _shut_extensions_down(self, extensions: rx.Extensions) -> None:
-        """Deliver SHUTDOWN to the extensions registered for it, and give them until its deadline to
-        call next again or exit."""
-        limit_ms = extensions.shutdown_limit_ms()
-        if self._process is None or self._exited.done() or not limit_ms:
-            return
-        deadline_ms = int(time.time() * 1000) + limit_ms
-        if not extensions.deliver(rx.SHUTDOWN, rx.shutdown_event(self._shutdown_reason, deadline_ms)):
-            return
-        end = time.monotonic() + limit_ms / 1000
-        pid = self._process.pid
-        while time.monotonic() < end and not self._exited.done():
-            if extensions.settled() or not children_alive(pid):
-                break
-            await asyncio.sleep(SHUTDOWN_POLL_S)
+        failed = await phases.invocation(extensions, self._exited, deadline)
+        if failed is not None:
+            self._emit(failed.message)
+        return failed is None
 
     def _on_fetch(self, inv: Invocation) -> None:
         self._drain()  # what it printed before belongs to no invocation
