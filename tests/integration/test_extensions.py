@@ -191,6 +191,7 @@ def test_external_extension_sees_invoke_events(client: Any, lamina: LaminaProces
     answer = json.loads(registered.split("Registered: ", 1)[1].rsplit(" handler=", 1)[0])
     assert answer == {"functionName": fn_name, "functionVersion": "$LATEST", "handler": handler}
     assert registered.endswith("handler=unset")  # the runtime's own variables are not the extensions'
+    assert "EXTENSION\tName: sample-extension\tState: Ready\tEvents: [INVOKE,SHUTDOWN]" in logs
 
     # Updating the function retires the environment: the extension gets SHUTDOWN (spindown).
     client.update_function_configuration(FunctionName=fn_name, Description="retire")
@@ -217,8 +218,9 @@ def test_extension_that_never_calls_next_fails_init(client: Any, fn_name: str) -
     deploy(client, fn_name, PYTHON_FUNCTION, Layers=[layer])
     response, body, log = invoke(client, fn_name, {})
     assert response["FunctionError"] == "Unhandled"
-    assert body["errorType"] == "Extension.InitTimeout", body
-    assert "stuck did not call next" in body["errorMessage"]
+    assert body == {"errorType": "Runtime.InitTimeout", "errorMessage": "Init timed out after 10.00 seconds"}
+    assert "Extensions not ready: stuck did not call next" in log, log
+    assert "EXTENSION\tName: stuck\tState: Registered\tEvents: [INVOKE]" in log
 
 
 def test_extension_that_exits_before_registering_fails_init(client: Any, fn_name: str) -> None:
@@ -246,7 +248,8 @@ def test_extension_init_error_fails_init(client: Any, fn_name: str) -> None:
     deploy(client, fn_name, PYTHON_FUNCTION, Layers=[layer])
     response, body, _ = invoke(client, fn_name, {})
     assert response["FunctionError"] == "Unhandled"
-    assert body["errorType"] == "Extension.ConfigInvalid", body
+    assert body["errorType"] == "Extension.InitError", body
+    assert body["errorMessage"] == "Extension failing reported an error: Extension.ConfigInvalid"
 
 
 def test_internal_extension_registers_during_init(client: Any, fn_name: str) -> None:

@@ -495,11 +495,15 @@ class Environment:
         extensions = self._endpoint.extensions
         if extensions is None:
             extensions = self._endpoint.extensions = self._make_extensions()
-        outcome = await phases.init(extensions, self._process, self._exited, self._started + self.ctx.init_timeout_s)
+        outcome = await phases.init(extensions, self._process, self._exited, self._started + self.ctx.init_timeout_s,
+                                    self.ctx.init_timeout_s)  # fmt: skip
+        for ext in extensions.by_id.values():  # as Lambda logs each extension's registration
+            state = "Ready" if ext.idle else ("InitError" if extensions.failed else "Registered")
+            self._emit(f"EXTENSION\tName: {ext.name}\tState: {state}\tEvents: [{','.join(sorted(ext.events))}]")
         if outcome is None or self._exited.done():
             return None  # ready; or reported as the runtime's exit
         self._drain()
-        self._emit(outcome.message)
+        self._emit(outcome.detail or outcome.message)
         return RuntimeResult(platform_error_body(outcome.error_type, outcome.message), outcome.error_type)
 
     async def _watch_registrations(self) -> RuntimeResult | None:

@@ -13,12 +13,15 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from lamina.runtime import constants as rc
 from lamina.runtime import extensions as rx
 from lamina.runtime.api import RuntimeApiEndpoint
 from lamina.sandbox.extension_processes import children_alive
 from lamina.sandbox.spawn import Process
 
-EXTENSION_INIT_TIMEOUT = "Extension.InitTimeout"
+# As Lambda reports them: an extension that posted to init/error or exit/error, or that exited.
+EXTENSION_INIT_ERROR = "Extension.InitError"
+EXTENSION_EXIT_ERROR = "Extension.ExitError"
 EXTENSION_CRASH = "Extension.Crash"
 EXTENSION_TIMEOUT = "Extension.Timeout"  # an invocation's extensions did not finish in its time
 # How often an initialising environment looks whether its external extensions are still running,
@@ -31,6 +34,12 @@ SHUTDOWN_POLL_S = 0.02
 class Failure:
     error_type: str
     message: str
+    detail: str = ""  # for the log, when the message does not say which extension
+
+
+def _reported(failed: rx.ExtensionError) -> Failure:
+    error_type = EXTENSION_INIT_ERROR if failed.during_init else EXTENSION_EXIT_ERROR
+    return Failure(error_type, f"Extension {failed.name} reported an error: {failed.error_type}")
 
 
 async def watch_registrations(
@@ -56,7 +65,7 @@ async def watch_registrations(
 
 
 async def init(
-    extensions: rx.Extensions, process: Process | None, exited: asyncio.Future[int], deadline: float
+    extensions: rx.Extensions, process: Process | None, exited: asyncio.Future[int], deadline: float, timeout_s: float
 ) -> Failure | None:
     """Once the runtime is ready: wait, until ``deadline`` (``time.monotonic()``), for every external
     extension to register and every registered one to call next; then close registration."""
@@ -72,8 +81,7 @@ async def init(
         settling.cancel()
     extensions.close_registration()
     if extensions.failed is not None:
-        failed = extensions.failed
-        return Failure(failed.error_type, f"Extension {failed.name} reported an error: {failed.error_type}")
+        return _reported(extensions.failed)
     registered = {ext.name for ext in extensions.by_id.values()}
     if crashed:
         gone = sorted(ext.name for ext in extensions.by_id.values() if not ext.idle)
@@ -82,7 +90,8 @@ async def init(
     if not extensions.settled():
         missing = [f"{name} did not register" for name in sorted(extensions.external - registered)]
         waiting = [f"{ext.name} did not call next" for ext in extensions.by_id.values() if not ext.idle]
-        return Failure(EXTENSION_INIT_TIMEOUT, "Init timed out: extensions " + ", ".join(missing + waiting))
+        return Failure(rc.ERROR_INIT_TIMEOUT, f"Init timed out after {timeout_s:.2f} seconds",
+                       "Extensions not ready: " + ", ".join(missing + waiting))  # fmt: skip
     return None
 
 
@@ -94,8 +103,7 @@ async def invocation(extensions: rx.Extensions, exited: asyncio.Future[int], dea
         await _first_of(settling, exited, timeout=max(deadline - time.monotonic(), 0.0))
         settling.cancel()
     if extensions.failed is not None:
-        failed = extensions.failed
-        return Failure(failed.error_type, f"Extension {failed.name} reported an error: {failed.error_type}")
+        return _reported(extensions.failed)
     if not extensions.settled():
         waiting = sorted(ext.name for ext in extensions.by_id.values() if not ext.idle)
         return Failure(EXTENSION_TIMEOUT, f"Extensions did not finish within the timeout: {', '.join(waiting)}")
