@@ -186,12 +186,13 @@ def test_external_extension_sees_invoke_events(client: Any, lamina: LaminaProces
     assert isinstance(events[0]["deadlineMs"], int)
     assert body2["requestId"] == rid2
 
-    logs = wait_for_logs(lamina.endpoint, fn_name, lambda lines: any("Registered:" in line for line in lines))
+    ready = "EXTENSION\tName: sample-extension\tState: Ready\tEvents: [INVOKE,SHUTDOWN]"
+    logs = wait_for_logs(lamina.endpoint, fn_name, lambda lines: ready in lines)
     registered = next(line for line in logs if "Registered:" in line)
     answer = json.loads(registered.split("Registered: ", 1)[1].rsplit(" handler=", 1)[0])
     assert answer == {"functionName": fn_name, "functionVersion": "$LATEST", "handler": handler}
     assert registered.endswith("handler=unset")  # the runtime's own variables are not the extensions'
-    assert "EXTENSION\tName: sample-extension\tState: Ready\tEvents: [INVOKE,SHUTDOWN]" in logs
+    assert ready in logs
 
     # Updating the function retires the environment: the extension gets SHUTDOWN (spindown).
     client.update_function_configuration(FunctionName=fn_name, Description="retire")
@@ -210,6 +211,20 @@ def test_idle_environment_is_shut_down_for_its_extension(make_server: Any, fn_na
     response, body, _ = invoke(client, fn_name, {})
     assert "FunctionError" not in response, body
     logs = wait_for_logs(server.endpoint, fn_name, lambda lines: any("Shutting down" in line for line in lines), 30)
+    assert any('"shutdownReason": "spindown"' in line for line in logs), logs
+
+
+def test_stopping_the_server_shuts_extensions_down(make_server: Any, tmp_path: Path, fn_name: str) -> None:
+    data = tmp_path / "data"
+    server = make_server(data)
+    client = server.client()
+    layer = extension_layer(client, f"ext-{fn_name}", {"extensions/sample-extension": BASH_EXTENSION})
+    deploy(client, fn_name, PYTHON_FUNCTION, Layers=[layer])
+    response, body, _ = invoke(client, fn_name, {})
+    assert "FunctionError" not in response, body
+    assert server.stop() == 0
+    again = make_server(data)  # what the environment printed as it went is in the function's log
+    logs = wait_for_logs(again.endpoint, fn_name, lambda lines: any("Shutting down" in line for line in lines))
     assert any('"shutdownReason": "spindown"' in line for line in logs), logs
 
 
@@ -336,12 +351,13 @@ def test_telemetry_reaches_the_extensions_listener(client: Any, fn_name: str) ->
 
     records = wait_until(records_of_first)
     platform = [r for r in records if r["type"].startswith("platform.")]
-    assert [r["type"] for r in platform[:6]] == [
-        "platform.initStart", "platform.initRuntimeDone", "platform.initReport",
+    assert [r["type"] for r in platform[:7]] == [
+        "platform.initStart", "platform.extension", "platform.initRuntimeDone", "platform.initReport",
         "platform.start", "platform.runtimeDone", "platform.report",
     ], records  # fmt: skip
+    assert platform[1]["record"] == {"name": "telemetry-extension", "state": "Ready", "events": ["INVOKE"]}
     assert platform[0]["record"]["functionName"] == fn_name
-    assert platform[2]["record"]["metrics"]["durationMs"] > 0
+    assert platform[3]["record"]["metrics"]["durationMs"] > 0
     # The extension's own line, printed while it initialised (Lamina cannot tell it from the function's).
     assert any(r["type"] == "function" and r["record"] == "[telemetry-extension] subscribed: 200 OK" for r in records)
     start = next(r for r in records if r["type"] == "platform.start")

@@ -22,7 +22,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Sequence
 from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
@@ -108,15 +108,20 @@ def category(kind: str) -> str:
 
 def init_records(
     function: str, version: str, runtime: str, runtime_version_arn: str, *, provisioned: bool, status: str,
-    init_ms: float, now_ms: float,
+    init_ms: float, now_ms: float, extensions: Sequence[tuple[str, str, list[str]]] = (),
 ) -> list[tuple[str, dict[str, object], float]]:  # fmt: skip
-    """The init phase's platform records (type, record, time), made as it ends at ``now_ms``."""
+    """The init phase's platform records (type, record, time), made as it ends at ``now_ms``;
+    ``extensions``: each registered one's name, state and events (a ``platform.extension`` record)."""
     kind = "provisioned-concurrency" if provisioned else "on-demand"
+    registered: list[tuple[str, dict[str, object], float]] = [
+        ("platform.extension", {"name": name, "state": state, "events": events}, now_ms) for name, state, events in extensions
+    ]
     return [
         ("platform.initStart", {
             "initializationType": kind, "phase": "init", "runtimeVersion": runtime,
             "runtimeVersionArn": runtime_version_arn, "functionName": function, "functionVersion": version,
         }, now_ms - init_ms),
+        *registered,
         ("platform.initRuntimeDone", {"initializationType": kind, "phase": "init", "status": status}, now_ms),
         ("platform.initReport", {
             "initializationType": kind, "phase": "init", "status": status, "metrics": {"durationMs": round(init_ms, 3)},

@@ -142,6 +142,7 @@ class Environment:
         self._spawn_error_type = rc.ERROR_INVALID_ENTRYPOINT
         self._external: frozenset[str] = frozenset()  # the external extensions it starts (extension_processes.py)
         self._shutdown_reason = rx.SPINDOWN  # what its extensions' SHUTDOWN event will say
+        self._extension_states: list[tuple[str, str, list[str]]] = []  # each one's as init ended
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -482,6 +483,7 @@ class Environment:
         for kind, record, at_ms in rt.init_records(
             self.fn.name, self.fn.version, self.fn.runtime, runtime_version_arn(self.ctx.region, self.fn.runtime),
             provisioned=self.provisioned, status=status, init_ms=self.init_ms or 0.0, now_ms=now_ms,
+            extensions=self._extension_states,
         ):  # fmt: skip
             telemetry.emit(kind, record, at_ms)
 
@@ -497,9 +499,12 @@ class Environment:
             extensions = self._endpoint.extensions = self._make_extensions()
         outcome = await phases.init(extensions, self._process, self._exited, self._started + self.ctx.init_timeout_s,
                                     self.ctx.init_timeout_s)  # fmt: skip
+        self._drain()  # what they printed while initialising comes first
         for ext in extensions.by_id.values():  # as Lambda logs each extension's registration
             state = "Ready" if ext.idle else ("InitError" if extensions.failed else "Registered")
-            self._emit(f"EXTENSION\tName: {ext.name}\tState: {state}\tEvents: [{','.join(sorted(ext.events))}]")
+            events = sorted(ext.events)
+            self._emit(f"EXTENSION\tName: {ext.name}\tState: {state}\tEvents: [{','.join(events)}]")
+            self._extension_states.append((ext.name, state, events))
         if outcome is None or self._exited.done():
             return None  # ready; or reported as the runtime's exit
         self._drain()
