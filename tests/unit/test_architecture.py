@@ -92,3 +92,21 @@ def test_a_host_without_emulation_refuses_custom_runtimes_for_the_other_architec
     a.check("python3.12", (a.ARM64,), how=nothing)
     a.check("nodejs20.x", (a.ARM64,), how=nothing)
     a.check("provided.al2023", (a.ARM64,), how=lambda arch: a.Emulation(emulator="/usr/bin/qemu-aarch64-static"))
+
+
+def test_finding_the_emulator_on_this_host(tmp_path: Path) -> None:
+    host = a.host_architecture()
+    other = a.ARM64 if host == a.X86_64 else a.X86_64
+    asked: list[tuple[str, str]] = []
+
+    def which(name: str, path: str) -> str | None:
+        asked.append((name, path))
+        return f"/usr/bin/{name}" if name == a.emulator_name(other) else None
+
+    assert a.find(host, which=which, binfmt_dir=tmp_path) == a.NATIVE and not asked  # nothing to look for
+    assert a.find(other, which=which, binfmt_dir=tmp_path) == a.Emulation(emulator=f"/usr/bin/{a.emulator_name(other)}")
+    assert asked == [(a.emulator_name(other), a.SEARCH)]  # only where the sandbox sees it
+    assert a.find(other, which=lambda name, path: None, binfmt_dir=tmp_path) is None
+    (tmp_path / "status").write_text("enabled\n")
+    (tmp_path / f"qemu-{a.QEMU_NAMES[other]}").write_text("enabled\n")
+    assert a.find(other, which=lambda name, path: None, binfmt_dir=tmp_path) == a.Emulation(binfmt=True)

@@ -22,7 +22,6 @@ look at the host.
 
 from __future__ import annotations
 
-import os
 import platform
 import shutil
 from dataclasses import dataclass
@@ -39,8 +38,9 @@ _MACHINES = {62: X86_64, 183: ARM64}
 _HOSTS = {"x86_64": X86_64, "amd64": X86_64, "aarch64": ARM64, "arm64": ARM64}
 # QEMU's name for each architecture: its emulator ``qemu-<name>-static``, its binfmt_misc entry ``qemu-<name>``.
 QEMU_NAMES = {X86_64: "x86_64", ARM64: "aarch64"}
-# Where an emulator is looked for besides PATH.
-_SEARCH = "/usr/bin:/usr/local/bin:/usr/libexec/qemu-binfmt"
+# Where an emulator is looked for: under /usr, which every sandbox's root has (sandbox/enter.py), so
+# that the emulator runs inside the environment's sandbox at the same path.
+SEARCH = "/usr/bin:/usr/local/bin"
 BINFMT_DIR = Path("/proc/sys/fs/binfmt_misc")
 EXEC_FORMAT_ERROR = "exec format error"
 
@@ -117,8 +117,7 @@ def find(arch: str, *, which: Callable[..., str | None] = shutil.which, binfmt_d
     host = host_architecture()
     if arch == host:
         return NATIVE
-    path = os.environ.get("PATH", "")
-    emulator = which(emulator_name(arch), path=f"{path}:{_SEARCH}" if path else _SEARCH)
+    emulator = which(emulator_name(arch), path=SEARCH)
     return choose(arch, host, emulator, binfmt_registered(arch, binfmt_dir))
 
 
