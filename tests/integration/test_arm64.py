@@ -15,7 +15,7 @@ import pytest
 
 from lamina.runtime import architecture
 from tests.conftest import deploy, make_zip
-from tests.functions import invoke
+from tests.functions import invoke, request_id
 from tests.integration.test_provided import go_build
 
 GOARCH = {architecture.X86_64: "amd64", architecture.ARM64: "arm64"}
@@ -68,7 +68,7 @@ def test_binary_of_the_other_architecture_is_an_exec_format_error(
     response, body, log = invoke(client, fn_name, {"name": "wrong"})
     assert response.get("FunctionError") == "Unhandled", body
     assert body["errorType"] == "Runtime.InvalidEntrypoint", body
-    assert body["errorMessage"].endswith("fork/exec /var/task/bootstrap: exec format error"), body
+    assert body["errorMessage"] == f"RequestId: {request_id(response)} Error: fork/exec /var/task/bootstrap: exec format error"
     assert "exit status 127" not in body["errorMessage"] and "exit status 127" not in log
     assert "exec format error" in log
 

@@ -456,7 +456,12 @@ class Environment:
         self._start_log(inv.request_id)
 
     def init_failure_outcome(self, request_id: str, failure: RuntimeResult) -> Outcome:
-        """The outcome of an invocation whose environment failed to initialise: the init error and log."""
+        """The outcome of an invocation whose environment failed to initialise: the init error and log.
+        An entrypoint that could not be started is reported as Lambda words it, naming the request
+        ("RequestId: ... Error: fork/exec /var/task/bootstrap: exec format error")."""
+        if self._spawn_error and failure.error_type == rc.ERROR_INVALID_ENTRYPOINT:
+            message = f"RequestId: {request_id} Error: {self._spawn_error}"
+            failure = RuntimeResult(platform_error_body(rc.ERROR_INVALID_ENTRYPOINT, message), rc.ERROR_INVALID_ENTRYPOINT)
         self._start_log(request_id)
         assert self._lines is not None
         self._lines.extend(self._init_lines)
