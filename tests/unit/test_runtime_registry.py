@@ -71,9 +71,12 @@ def test_a_runtime_found_is_kept_while_its_files_are_there_and_looked_for_again_
     finder.answers["ruby3.3"] = RUBY_MISSING
     with pytest.raises(InvalidParameterValue) as raised:
         registry.get("ruby3.3")
-    assert finder.asked == ["ruby3.3", "ruby3.3"]
+    assert finder.asked.count("ruby3.3") == 2  # (the others: the runtimes the message says this host has)
     assert raised.value.code == "InvalidParameterValueException"
     assert "a Ruby 3 interpreter (ruby)" in raised.value.message and "scripts/install/ruby.sh" in raised.value.message
+    with pytest.raises(InvalidParameterValue) as unsurveyed:  # as an environment's start asks: no probing
+        registry.get("ruby3.3", survey=False)
+    assert "Available runtimes" not in unsurveyed.value.message
 
 
 def test_the_not_available_error_names_what_is_missing_what_was_found_and_the_install_command() -> None:
@@ -81,6 +84,11 @@ def test_the_not_available_error_names_what_is_missing_what_was_found_and_the_in
     assert message == (
         "The runtime ruby3.3 is not available on this Lamina host: missing a Ruby 3 interpreter (ruby); no Ruby 3 "
         "on PATH. Install it: scripts/install/ruby.sh. `lamina runtimes` lists what this host runs."
+    )
+    surveyed = unavailable_message("ruby3.3", RUBY_MISSING, ["python3.12", "provided"])
+    assert surveyed.endswith(
+        "Install it: scripts/install/ruby.sh. Available runtimes: python3.12, provided. `lamina runtimes` lists "
+        "what this host runs."
     )
 
 

@@ -8,7 +8,7 @@ command that installs it).
 
 from __future__ import annotations
 
-from typing import Required, TypedDict
+from typing import Required, Sequence, TypedDict
 
 from lamina.runtime.families import Missing, Runtime
 
@@ -41,7 +41,8 @@ def report_of(name: str, found: Runtime | Missing) -> RuntimeReport:
     return report
 
 
-def unavailable_message(name: str, missing: Missing) -> str:
+def unavailable_message(name: str, missing: Missing, available: Sequence[str] | None = None) -> str:
     """The InvalidParameterValueException message of CreateFunction, UpdateFunctionConfiguration and
-    an invocation when ``name`` cannot run here."""
-    return f"The runtime {name} is not available on this Lamina host: {missing.sentence()}. {LISTING_HINT}"
+    an invocation when ``name`` cannot run here (with the runtimes it can run, when they are known)."""
+    others = f" Available runtimes: {', '.join(available) or 'none'}." if available is not None else ""
+    return f"The runtime {name} is not available on this Lamina host: {missing.sentence()}.{others} {LISTING_HINT}"

@@ -103,9 +103,10 @@ class RuntimeRegistry:
         """Every runtime Lambda has, as this host runs it (or why it cannot): ``lamina runtimes``."""
         return [report_of(name, self.lookup(name)) for name in LAMBDA_RUNTIMES]
 
-    def get(self, name: str) -> Runtime:
+    def get(self, name: str, *, survey: bool = True) -> Runtime:
         """The runtime for ``name``; a clear API error if Lambda has no such runtime or this host lacks
-        it (what is missing, and the command that installs it)."""
+        it (what is missing, the command that installs it and, with ``survey``, the runtimes this host
+        has: finding those may probe every interpreter, so not from the event loop)."""
         if name not in LAMBDA_RUNTIMES:
             raise ValidationError(
                 f"1 validation error detected: Value '{name}' at 'runtime' failed to satisfy constraint: "
@@ -113,5 +114,5 @@ class RuntimeRegistry:
             )
         found = self.lookup(name)
         if isinstance(found, Missing):
-            raise InvalidParameterValue(unavailable_message(name, found))
+            raise InvalidParameterValue(unavailable_message(name, found, self.available() if survey else None))
         return found
