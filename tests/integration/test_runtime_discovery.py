@@ -103,7 +103,9 @@ def test_an_interpreter_put_on_the_path_is_found_and_one_gone_is_named_at_invoke
     fake.unlink()  # uninstalled: the function's next environment cannot start
     client.get_waiter("function_active_v2").wait(FunctionName="py314", WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     gone = refusal(client.invoke, FunctionName="py314", Payload=b"{}")
-    assert gone["Error"]["Code"] == "InvalidParameterValueException"
+    # AWS's answer to invoking a function whose runtime it does not run (botocore: 502).
+    assert gone["Error"]["Code"] == "InvalidRuntimeException"
+    assert gone["ResponseMetadata"]["HTTPStatusCode"] == 502
     assert "The runtime python3.14 is not available on this Lamina host: missing a Python 3.14 interpreter" in (
         gone["Error"]["Message"])
     assert "pyenv install 3.14" in gone["Error"]["Message"]

@@ -9,7 +9,7 @@ from typing import Mapping
 import pytest
 
 from lamina.cli.runtimes import MISMATCH, UNAVAILABLE, notes, runtime_rows
-from lamina.errors import InvalidParameterValue, ValidationError
+from lamina.errors import InvalidParameterValue, InvalidRuntime, ValidationError
 from lamina.runtime.families import Missing, Runtime, dotnet, java, nodejs, python, ruby
 from lamina.runtime.names import LAMBDA_RUNTIMES
 from lamina.runtime.report import report_of, unavailable_message
@@ -74,9 +74,10 @@ def test_a_runtime_found_is_kept_while_its_files_are_there_and_looked_for_again_
     assert finder.asked.count("ruby3.3") == 2  # (the others: the runtimes the message says this host has)
     assert raised.value.code == "InvalidParameterValueException"
     assert "a Ruby 3 interpreter (ruby)" in raised.value.message and "scripts/install/ruby.sh" in raised.value.message
-    with pytest.raises(InvalidParameterValue) as unsurveyed:  # as an environment's start asks: no probing
-        registry.get("ruby3.3", survey=False)
-    assert "Available runtimes" not in unsurveyed.value.message
+    with pytest.raises(InvalidRuntime) as invoking:  # as an environment's start asks: Invoke's error, no probing
+        registry.get("ruby3.3", invoking=True)
+    assert (invoking.value.code, invoking.value.status) == ("InvalidRuntimeException", 502)
+    assert "Available runtimes" not in invoking.value.message and "scripts/install/ruby.sh" in invoking.value.message
 
 
 def test_the_not_available_error_names_what_is_missing_what_was_found_and_the_install_command() -> None:

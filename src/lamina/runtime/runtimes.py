@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Callable, Mapping
 
-from lamina.errors import InvalidParameterValue, ValidationError
+from lamina.errors import InvalidParameterValue, InvalidRuntime, ValidationError
 from lamina.runtime.families import Missing, Runtime, dotnet, java, nodejs, provided, python, ruby
 from lamina.runtime.names import LAMBDA_RUNTIMES
 from lamina.runtime.report import RuntimeReport, report_of, unavailable_message
@@ -103,10 +103,13 @@ class RuntimeRegistry:
         """Every runtime Lambda has, as this host runs it (or why it cannot): ``lamina runtimes``."""
         return [report_of(name, self.lookup(name)) for name in LAMBDA_RUNTIMES]
 
-    def get(self, name: str, *, survey: bool = True) -> Runtime:
+    def get(self, name: str, *, invoking: bool = False) -> Runtime:
         """The runtime for ``name``; a clear API error if Lambda has no such runtime or this host lacks
-        it (what is missing, the command that installs it and, with ``survey``, the runtimes this host
-        has: finding those may probe every interpreter, so not from the event loop)."""
+        it: what is missing and the command that installs it, in CreateFunction's and
+        UpdateFunctionConfiguration's InvalidParameterValueException with the runtimes this host has
+        (finding those may probe every interpreter: not from the event loop); ``invoking`` (an
+        environment's start), in Invoke's InvalidRuntimeException, as AWS answers an invocation of a
+        function whose runtime it no longer runs."""
         if name not in LAMBDA_RUNTIMES:
             raise ValidationError(
                 f"1 validation error detected: Value '{name}' at 'runtime' failed to satisfy constraint: "
@@ -114,5 +117,7 @@ class RuntimeRegistry:
             )
         found = self.lookup(name)
         if isinstance(found, Missing):
-            raise InvalidParameterValue(unavailable_message(name, found, self.available() if survey else None))
+            if invoking:
+                raise InvalidRuntime(unavailable_message(name, found))
+            raise InvalidParameterValue(unavailable_message(name, found, self.available()))
         return found

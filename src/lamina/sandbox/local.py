@@ -29,9 +29,8 @@ class LocalProvider:
     def create(self, fn: FunctionConfig, *, provisioned: bool = False) -> Environment:
         task_root, opt = self._files(fn)
         # The runtime found, if its files are still there (else looked for again, or AWS's
-        # InvalidParameterValueException naming what went missing and how to install it; not the
-        # runtimes the host has, which may take probing every interpreter, on the event loop).
-        runtime = self._runtimes.get(fn.runtime, survey=False)
+        # InvalidRuntimeException naming what went missing and how to install it).
+        runtime = self._runtimes.get(fn.runtime, invoking=True)
         return Environment(uuid.uuid4().hex, fn, runtime, task_root, opt, self._ctx, provisioned=provisioned)
 
     # A function hook (control/functions.py): a new function's fork server is started as it is
@@ -44,7 +43,7 @@ class LocalProvider:
 
     async def created(self, fn: FunctionConfig, body: Mapping[str, object]) -> None:
         try:
-            runtime = self._runtimes.get(fn.runtime, survey=False)  # creating the function resolved it already
+            runtime = self._runtimes.get(fn.runtime, invoking=True)  # creating the function resolved it already
         except ApiError:
             return
         if runtime.mismatch:
