@@ -183,3 +183,10 @@ def test_mono_release_is_read_from_its_version_line() -> None:
     line = "Mono JIT compiler version 6.8.0.105 (Debian 6.8.0.105+dfsg-3.3+deb12u1 Sat Jun 21 16:33:59 UTC 2025)"
     assert dotnet.mono_release(line) == "6.8.0.105"
     assert dotnet.mono_release("Mono JIT compiler") == "?"
+
+
+def test_the_recheck_interval_is_a_setting() -> None:
+    from lamina.settings import Settings
+
+    assert Settings.from_env({}).runtime_recheck_seconds == 5.0
+    assert Settings.from_env({"LAMINA_RUNTIME_RECHECK": "0.5"}).runtime_recheck_seconds == 0.5
