@@ -146,3 +146,33 @@ def test_the_runtimes_listing_is_signed_like_every_request(make_server: Any) -> 
         urllib.request.urlopen(f"{server.endpoint}/lamina/v1/runtimes", timeout=30)
     raised.value.close()
     assert raised.value.code == 403
+
+
+INSTALLED_RIC = Path("/usr/local/lib/lamina/java")
+
+
+@pytest.mark.skipif(not list(INSTALLED_RIC.glob("lib/aws-lambda-java-runtime-interface-client-*.jar")),
+                    reason="AWS's Java runtime interface client is not installed: run scripts/install/java.sh")
+def test_a_jdk_without_the_java_runtime_client_names_the_client_until_it_is_installed(
+    make_server: Any, tmp_path: Path,
+) -> None:  # fmt: skip
+    from lamina.runtime.families import java
+
+    runtime = next((name for name in ("java17", "java21", "java25", "java11") if java.resolve(name, {})), None)
+    if runtime is None:
+        pytest.skip("no JDK on this host: run scripts/install/java.sh")
+    ric = tmp_path / "java-ric"  # where the server is told the client is; not installed yet
+    server = make_server(LAMINA_JAVA_RIC_DIR=str(ric), LAMINA_RUNTIME_RECHECK="0")
+    client = server.client()
+    files: dict[str, str | bytes] = {"Handler.class": b"\xca\xfe\xba\xbe"}
+
+    refused = refusal(client.create_function, FunctionName="jv", Runtime=runtime, Role=ROLE,
+                      Handler="example.Handler::handleRequest", Code={"ZipFile": make_zip(files)})  # fmt: skip
+    assert refused["Error"]["Code"] == "InvalidParameterValueException"
+    message = refused["Error"]["Message"]
+    assert f"missing AWS's Java runtime interface client (aws-lambda-java-runtime-interface-client) in {ric}" in message
+    assert "; found JDK " in message and "Install it: scripts/install/java.sh" in message
+
+    ric.symlink_to(INSTALLED_RIC)  # installed
+    created = create(client, "jv", runtime, files, "example.Handler::handleRequest")
+    assert created["Runtime"] == runtime
