@@ -15,7 +15,6 @@ Lambda. A JDK is found from ``LAMINA_JAVA<N>`` (its ``java`` or its home), ``JAV
 from __future__ import annotations
 
 import glob
-import logging
 import os
 import re
 import shutil
@@ -28,8 +27,6 @@ from lamina.settings import runtime_variable
 from lamina.runtime.java.cds import (
     BOOTSTRAP, JNI_PROPERTY, existing_archive, major_version, native_library, release_major, runtime_flags,
 )  # fmt: skip
-
-log = logging.getLogger(__name__)
 
 DEFAULT_RIC_DIR = Path("/usr/local/lib/lamina/java")
 RIC_DIR_VARIABLE = "LAMINA_JAVA_RIC_DIR"
