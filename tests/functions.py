@@ -100,13 +100,14 @@ def fetch_logs(endpoint: str, name: str, since: int = 0, wait: int = 0) -> dict[
 
 
 def wait_for_logs(endpoint: str, name: str, done: Callable[[list[str]], bool], timeout: float = 10) -> list[str]:
-    """All of the function's log lines, once ``done`` holds for them (or the timeout passes)."""
+    """All of the function's log lines, once ``done`` holds for them (or the timeout passes): the
+    stored events' messages without the newline each ends with."""
     messages: list[str] = []
     cursor = 0
     deadline = time.monotonic() + timeout
     while True:
         page = fetch_logs(endpoint, name, cursor, wait=1)
-        messages += [e["message"] for e in page["events"]]
+        messages += [e["message"].removesuffix("\n") for e in page["events"]]
         cursor = page["nextCursor"]
         if done(messages) or time.monotonic() >= deadline:
             return messages

@@ -16,7 +16,8 @@
         ├── RequestTooLarge           413
         ├── UnsupportedMediaType      415
         ├── TooManyRequests           429  carries Reason and Retry-After
-        └── ServiceError              500  a fault of Lamina's, never of the caller
+        ├── ServiceError              500  a fault of Lamina's, never of the caller
+        └── InvalidRuntime            502  Invoke: the function's runtime cannot run on this host
 
 Everything raised to the HTTP layer is an ``ApiError``; anything else is reported as a
 ``ServiceException`` by ``lamina.api.errors``, the one module that renders errors on the wire.
@@ -53,6 +54,15 @@ class ApiError(LaminaError):
 class InvalidParameterValue(ApiError):
     code = "InvalidParameterValueException"
     status = 400
+
+
+class InvalidRuntime(ApiError):
+    """Invoke's answer when the function's runtime cannot run (AWS: "The runtime or runtime version
+    specified is not supported"); here, when its toolchain went away from the host."""
+
+    code = "InvalidRuntimeException"
+    status = 502
+    message_key = "Message"
 
 
 class ValidationError(ApiError):

@@ -145,7 +145,7 @@ class Server:
         host = Host(
             settings=s, port=self.port, keys=key_ring, protections=protections, network=network,
             spawner=Spawner(template=work / TEMPLATE_DIR if protections.namespaces else None), uids=UidPool(),
-            runtimes=RuntimeRegistry(s.interpreters), work_dir=work,
+            runtimes=RuntimeRegistry(s.interpreters, recheck_seconds=s.runtime_recheck_seconds), work_dir=work,
             kept=(Path(sys.base_prefix).resolve(),), sdks=sdks, api_url=f"http://{_loopback_of(s.host)}:{self.port}",
             serve_api=self._serve_environment, max_request_bytes=max_request,
             front_door=Counts() if s.front_door else None, force=lambda: self._force,

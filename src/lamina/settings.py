@@ -98,6 +98,9 @@ class Settings:
     front_door: bool = True
     # Interpreters by runtime name, e.g. {"python3.12": "/opt/py312/bin/python3.12"}.
     interpreters: Mapping[str, str] = field(default_factory=dict)
+    # A runtime found missing is looked for again once its answer is this old (runtime/runtimes.py):
+    # a toolchain installed while Lamina runs is found without a restart.
+    runtime_recheck_seconds: float = 5.0
     # Asynchronous invocation: seconds before each retry after a function error (AWS: about 1 and
     # 2 minutes), the first backoff after a throttle (doubling up to 5 minutes), and how many
     # events may be attempted at once (None: as many as the account's concurrency).
@@ -225,6 +228,8 @@ class Settings:
         }
         if interpreters:
             values["interpreters"] = interpreters
+        if "LAMINA_RUNTIME_RECHECK" in env:
+            values["runtime_recheck_seconds"] = float(env["LAMINA_RUNTIME_RECHECK"])
         limits = Limits()
         if "LAMINA_ACCOUNT_CONCURRENCY" in env:
             limits = replace(limits, account_concurrency=int(env["LAMINA_ACCOUNT_CONCURRENCY"]))

@@ -44,7 +44,7 @@ def fast(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaminaProcess]:
 
 def messages(endpoint: str, name: str) -> list[str]:
     with signing.urlopen(f"{endpoint}/lamina/v1/functions/{name}/logs?since=0&limit=10000", timeout=10) as r:
-        return [e["message"] for e in json.loads(r.read())["events"]]
+        return [e["message"].removesuffix("\n") for e in json.loads(r.read())["events"]]
 
 
 def lines(endpoint: str, name: str, prefix: str) -> list[list[str]]:

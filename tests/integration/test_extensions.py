@@ -357,6 +357,7 @@ def test_telemetry_reaches_the_extensions_listener(client: Any, fn_name: str) ->
     ], records  # fmt: skip
     assert platform[1]["record"] == {"name": "telemetry-extension", "state": "Ready", "events": ["INVOKE"]}
     assert platform[0]["record"]["functionName"] == fn_name
+    assert platform[0]["record"]["runtimeVersion"].startswith("python:3.11.v")
     assert platform[3]["record"]["metrics"]["durationMs"] > 0
     # The extension's own line, printed while it initialised (Lamina cannot tell it from the function's).
     assert any(r["type"] == "function" and r["record"] == "[telemetry-extension] subscribed: 200 OK" for r in records)

@@ -174,7 +174,8 @@ def test_request_handler_map_to_string(lamina: LaminaProcess, client: Any, fn_na
     assert "Init Duration" in fields and fields["Memory Size"] == "128 MB"
     # A clean start: the JVM said nothing (no warning about the runtime's flags, archive or library).
     messages = wait_for_logs(lamina.endpoint, fn_name, lambda m: any(x.startswith("REPORT ") for x in m))
-    assert messages[0] == f"START RequestId: {rid} Version: $LATEST", messages
+    assert messages[0].startswith("INIT_START Runtime Version: java:"), messages  # Lambda's, then nothing else
+    assert messages[1] == f"START RequestId: {rid} Version: $LATEST", messages
 
 
 @on_each_runtime

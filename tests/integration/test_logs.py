@@ -14,7 +14,7 @@ from tests.conftest import LaminaProcess, deploy, lambda_client
 from tests.functions import fetch_logs, invoke, request_id, wait_for_logs
 
 MB = 1024 * 1024
-MAX_LINE = 262_144 - 26  # CloudWatch Logs' largest event, less its overhead
+MAX_LINE = 262_144 - 26 - 1  # CloudWatch Logs' largest event, less its overhead and the line's newline
 
 # Prints without a newline, 1 MB at a time, at least 50 MB and for at least ``seconds``.
 NOISY = """
@@ -69,13 +69,13 @@ def stored_lines(endpoint: str, name: str) -> list[str]:
         page = fetch_logs(endpoint, name, cursor)
         if not page["events"]:
             return messages
-        messages += [e["message"] for e in page["events"]]
+        messages += [e["message"].removesuffix("\n") for e in page["events"]]
         cursor = page["nextCursor"]
 
 
 def size(lines: list[str]) -> int:
-    """What lines count for against the limits: their UTF-8 bytes and 26 bytes an event."""
-    return sum(len(line.encode()) + 26 for line in lines)
+    """What lines count for against the limits: their UTF-8 bytes, their newline and 26 bytes an event."""
+    return sum(len(line.encode()) + 1 + 26 for line in lines)
 
 
 def has_report(rid: str) -> Callable[[list[str]], bool]:
@@ -144,7 +144,7 @@ def test_an_invocation_keeps_its_log_up_to_its_limit_and_says_what_it_dropped(
     messages = wait_for_logs(server.endpoint, fn_name, has_report(again))
 
     lines = invocation_lines(messages, rid)
-    kept = limit // (99 + 26)  # each line: 99 bytes and the event's overhead
+    kept = limit // (100 + 26)  # each line: 99 bytes, its newline and the event's overhead
     assert lines[1:-3] == [str(n).rjust(99, "-") for n in range(kept)]
     notice = (
         f"Lamina: {(1000 - kept) * 100} bytes of output ({1000 - kept} lines) were not kept: "

@@ -43,14 +43,15 @@ def go_tool() -> str | None:
     return shutil.which("go") or next((p for p in ("/usr/local/go/bin/go", "/usr/lib/go/bin/go") if os.access(p, os.X_OK)), None)
 
 
-def go_build(function: str) -> bytes:
-    """The ``bootstrap`` binary of ``tests/integration/go/<function>``, built once per source hash."""
+def go_build(function: str, goarch: str | None = None) -> bytes:
+    """The ``bootstrap`` binary of ``tests/integration/go/<function>``, built once per source hash
+    (for ``goarch``, Go's name of an architecture, if given; else the host's)."""
     go = go_tool()
     if go is None:
         pytest.skip("Go is not installed: run scripts/install/go.sh")
     source = GO_FUNCTIONS / function
     version = subprocess.run([go, "version"], capture_output=True, text=True, check=True).stdout.strip()
-    digest = hashlib.sha256(version.encode())
+    digest = hashlib.sha256(version.encode() + (f"\0{goarch}".encode() if goarch else b""))
     for path in sorted(source.rglob("*")):
         if path.is_file() and (path.suffix == ".go" or path.name in ("go.mod", "go.sum")):
             digest.update(f"{path.relative_to(source)}\0".encode() + path.read_bytes() + b"\0")
@@ -60,6 +61,7 @@ def go_build(function: str) -> bytes:
         env = {
             **os.environ, "CGO_ENABLED": "0", "GOOS": "linux", "GOFLAGS": "-modcacherw", "GOTOOLCHAIN": "local",
             "GOMODCACHE": str(GO_CACHE / "mod"), "GOCACHE": str(GO_CACHE / "build"),
+            **({"GOARCH": goarch} if goarch else {}),
         }  # fmt: skip
         with tempfile.TemporaryDirectory(dir=binary.parent) as tmp:
             out = Path(tmp) / "bootstrap"

@@ -147,7 +147,7 @@ def test_platform_lines_text_and_json() -> None:
     assert platform_log.end(text, "r", "success", 1.5, 0) == "END RequestId: r"
     assert platform_log.report(text, "r", "success", duration_ms=1.234, billed_ms=2, memory_mb=128,
                                max_memory_used_mb=30, init_ms=None, now_ms=0) == (
-        "REPORT RequestId: r\tDuration: 1.23 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 30 MB"
+        "REPORT RequestId: r\tDuration: 1.23 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 30 MB\t"
     )  # fmt: skip
     as_json = LoggingSettings("JSON", "INFO", "INFO")
     now_ms = 1_700_000_000_123

@@ -44,8 +44,8 @@ def test_truncation_does_not_split_a_character() -> None:
         assert len(kept) > 10 - 3
 
 
-def test_lambdas_limit_is_the_event_size_less_its_overhead() -> None:
-    assert MAX_LINE_BYTES == 262_144 - 26
+def test_lambdas_limit_is_the_event_size_less_its_overhead_and_the_newline() -> None:
+    assert MAX_LINE_BYTES == 262_144 - 26 - 1
     (kept,) = feed_all(OutputLines(BIG), b"y" * (MAX_LINE_BYTES + 1) + b"\n")
     assert kept == b"y" * MAX_LINE_BYTES
 
@@ -61,7 +61,7 @@ def test_a_line_without_end_is_kept_in_bounded_memory() -> None:
 
 
 def test_the_budget_keeps_a_prefix_and_counts_the_rest() -> None:
-    line_cost = 3 + LOG_EVENT_OVERHEAD  # "aaa" and its event's overhead
+    line_cost = 3 + 1 + LOG_EVENT_OVERHEAD  # "aaa", its newline and its event's overhead
     output = OutputLines(budget=2 * line_cost + 5)
     assert output.feed(b"aaa\nbbb\nccc\nd") == [b"aaa", b"bbb"]
     assert output.feed(b"\ne\n") == []  # the budget is spent: nothing more until it is renewed
@@ -78,7 +78,7 @@ def test_a_line_that_does_not_fit_ends_the_budget_even_if_later_ones_would() -> 
 
 
 def test_an_unfinished_line_when_the_budget_is_renewed_goes_on_as_a_line_of_its_own() -> None:
-    output = OutputLines(budget=30)
+    output = OutputLines(budget=32)  # one short line: 1 to 5 bytes, its newline and 26 of overhead
     assert output.feed(b"a\nb\npart") == [b"a"]
     assert output.renew() == Dropped(lines=1, bytes=len(b"b\npart"))
     assert feed_all(output, b"rest\n") == [b"rest"]

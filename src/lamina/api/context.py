@@ -39,6 +39,7 @@ from lamina.objects.service import ObjectStore
 from lamina.metering.recorder import Recorder
 from lamina.model import FunctionUrlConfig
 from lamina.queues.service import Queues
+from lamina.runtime.runtimes import RuntimeRegistry
 from lamina.scheduler.pool import Scheduler
 from lamina.schedules.firing import Timers
 from lamina.schedules.service import SchedulerService
@@ -86,6 +87,7 @@ class Services:
     keys: Keys = field(default_factory=lambda: Keys(()))
     iam: IamService | None = None  # IAM's roles, users, keys and policies (lamina/iam; iam/api.py)
     sts: StsService | None = None  # STS's sessions (lamina/sts; sts/api.py)
+    runtimes: RuntimeRegistry | None = None  # the host's runtimes (GET /lamina/v1/runtimes: api/runtimes.py)
 
 
 class CellLookup(Protocol):

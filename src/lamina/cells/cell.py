@@ -216,7 +216,7 @@ class Cell:
             http_apis=http_apis, queues=queues, mappings=mappings, iot=iot, code_signing=code_signing,
             function_options=function_options, mqtt=mqtt,
             front_door=host.front_door, notifications=notifications, objects=objects, keys=host.keys,
-            iam=host.iam, sts=host.sts,
+            iam=host.iam, sts=host.sts, runtimes=host.runtimes,
         )  # fmt: skip
         apis.add(HttpApiEndpoints(http_apis, svc))
         await scheduler.start()

@@ -44,6 +44,8 @@ LOGS_API = "/lamina/v1"
 # Lambda allows functions up to 900 s; a synchronous invoke may take that long before answering.
 INVOKE_TIMEOUT_SECONDS = 960.0
 REQUEST_TIMEOUT_SECONDS = 30.0
+# Listing runtimes may probe every interpreter the server can find (and build the .NET runtime once).
+RUNTIMES_TIMEOUT_SECONDS = 300.0
 LIST_PAGE_SIZE = 50
 
 
@@ -188,6 +190,13 @@ class LambdaClient:
         if not isinstance(rows, list):
             raise NoAnswerError("Lamina's event source mappings answer lacks `mappings`.")
         return cast(list[MappingRow], rows)
+
+    def runtimes(self) -> list[dict[str, object]]:
+        """Every runtime Lambda has, as the server runs it (``GET /lamina/v1/runtimes``)."""
+        rows = self._send("GET", f"{LOGS_API}/runtimes", timeout=RUNTIMES_TIMEOUT_SECONDS).json_object().get("runtimes")
+        if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+            raise NoAnswerError("Lamina's runtimes answer lacks a list of `runtimes`.")
+        return cast(list[dict[str, object]], rows)
 
     def list_schedules(self) -> Iterator[ScheduleSummary]:
         """Every EventBridge Scheduler schedule (``GET /schedules``), page by page."""

@@ -19,6 +19,7 @@ from lamina.cli.deploy import deploy
 from lamina.cli.errors import CliError, ExitCode, UsageError
 from lamina.cli.events import put_event, show_rules
 from lamina.cli.queues import show_queues
+from lamina.cli.runtimes import show_runtimes
 from lamina.cli.functions import delete_function, list_functions
 from lamina.cli.invoke import invoke, load_payload
 from lamina.cli.iot import show_iot_rules
@@ -40,6 +41,7 @@ examples:
   lamina logs hello --follow
   lamina ls
   lamina apis
+  lamina runtimes
   lamina rm hello
 """
 
@@ -122,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     outbox.add_argument("--target", metavar="ARN", help="only the messages for this target")
     outbox.add_argument("--delete", type=int, nargs="+", metavar="ID", help="remove these messages")
+
+    commands.add_parser("runtimes", parents=[client_options],
+                        help="list Lambda's runtimes: what the server runs each on, or how to install it")  # fmt: skip
 
     commands.add_parser("queues", parents=[client_options],
                         help="list SQS queues with their messages: visible, in flight, delayed")  # fmt: skip
@@ -288,6 +293,11 @@ def _queues(args: argparse.Namespace, console: Console, environ: Mapping[str, st
     return ExitCode.OK
 
 
+def _runtimes(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
+    show_runtimes(_client(args, environ), console)
+    return ExitCode.OK
+
+
 def _rules(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
     show_rules(_client(args, environ), console)
     return ExitCode.OK
@@ -321,6 +331,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Console, Mapping[str, str]], 
     "mappings": _mappings,
     "outbox": _outbox,
     "queues": _queues,
+    "runtimes": _runtimes,
     "rules": _rules,
     "iot": _iot,
     "events": _events,

@@ -46,6 +46,7 @@ from lamina.errors import (
 )
 from lamina.control.layers import LayerService
 from lamina.model import LATEST, Code, FunctionConfig, LayerRef, State, UpdateStatus
+from lamina.runtime import architecture
 from lamina.runtime.runtimes import RuntimeRegistry
 from lamina.settings import Settings
 from lamina.store.base import Store
@@ -222,6 +223,8 @@ class FunctionService:
         if runtime is None:
             raise InvalidParameterValue("Runtime and Handler are mandatory parameters for functions created with .zip deployment packages.")
         await asyncio.to_thread(self._runtimes.get, runtime)
+        arches = v.architectures(body.get("Architectures", ["x86_64"]))
+        await asyncio.to_thread(architecture.check, runtime, arches)
         handler = v.handler(body.get("Handler"))
         role = v.role(body.get("Role"))
         if name in self._functions:
@@ -247,7 +250,7 @@ class FunctionService:
             ephemeral_mb=v.ephemeral_storage(body.get("EphemeralStorage", {"Size": 512}), limits),
             description=v.description(body.get("Description", "")),
             environment=v.environment(body.get("Environment", {})),
-            architectures=v.architectures(body.get("Architectures", ["x86_64"])),
+            architectures=arches,
             layers=layers,
             dead_letter_target=v.dead_letter_target(body["DeadLetterConfig"], removable=False)
             if "DeadLetterConfig" in body else None,
@@ -278,10 +281,14 @@ class FunctionService:
         fn = self._writable(name, body)
         for check in self._deployment_checks:
             check.check_code(name)
+        arches = fn.architectures
+        if "Architectures" in body:  # UpdateFunctionCode's, as on Lambda
+            arches = v.architectures(body["Architectures"])
+            await asyncio.to_thread(architecture.check, fn.runtime, arches)
         code = await self._put_code(body)
         self._check_total_size(code, fn.layers)
         updated = dataclasses.replace(
-            fn, code=code, update_status=UpdateStatus.IN_PROGRESS,
+            fn, code=code, architectures=arches, update_status=UpdateStatus.IN_PROGRESS,
             update_reason="The function is being created.", last_modified=_now(), revision_id=_revision(),
             config_revision="",
         )  # fmt: skip
@@ -298,6 +305,7 @@ class FunctionService:
             if runtime is None:
                 raise InvalidParameterValue("Runtime must be a string")
             await asyncio.to_thread(self._runtimes.get, runtime)
+            await asyncio.to_thread(architecture.check, runtime, fn.architectures)
             changes["runtime"] = runtime
         if "Handler" in body:
             changes["handler"] = v.handler(body["Handler"])

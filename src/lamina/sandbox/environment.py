@@ -28,6 +28,7 @@ from lamina import ids
 from lamina.metering.billing import billed_ms
 from lamina.metering.recorder import Recorder
 from lamina.model import FunctionConfig
+from lamina.runtime import architecture
 from lamina.runtime import constants as rc
 from lamina.runtime import extensions as rx
 from lamina.runtime import telemetry as rt
@@ -35,8 +36,8 @@ from lamina.runtime.api import Invocation, RuntimeApiEndpoint, RuntimeResult, pl
 from lamina.runtime.families import Runtime
 from lamina.errors import ApiError, LaminaError
 from lamina.identity.principals import AccessKey, CredentialIssuer
+from lamina.runtime.version_arn import runtime_version_arn, runtime_version_name
 from lamina.runtime.startup import needs_fresh_process, wrapped
-from lamina.runtime.version_arn import runtime_version_arn
 from lamina.runtime.variables import ON_DEMAND, PROVISIONED_CONCURRENCY, Placement, lambda_environment, outbound
 from lamina.runtime.sdk import Sdks
 from lamina.sandbox import credentials, telemetry_delivery
@@ -148,6 +149,7 @@ class Environment:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
+        self._init_start()
         sandbox = None
         task_root = self.task_root  # where the code is, as the function sees it
         self._endpoint = RuntimeApiEndpoint(
@@ -243,6 +245,18 @@ class Environment:
         loop.add_reader(read_fd, self._read_output)
         self._process.exited.add_done_callback(self._on_exit)
 
+    def _init_start(self) -> None:
+        """The init phase's first log line (INIT_START, or platform.initStart), naming the runtime's version."""
+        now_ms = time.time() * 1000
+        line = platform_log.init_start(
+            self.fn.logging, runtime_version=runtime_version_name(self.fn.runtime),
+            runtime_version_arn=runtime_version_arn(self.ctx.region, self.fn.runtime),
+            initialization_type=PROVISIONED_CONCURRENCY if self.provisioned else ON_DEMAND,
+            function=self.fn.name, version=self.fn.version, now_ms=now_ms,
+        )  # fmt: skip
+        if line is not None:
+            self._emit(line, int(now_ms))
+
     async def _make_cgroup(self) -> EnvCgroup:
         """The environment's cgroups, made on a worker thread: on cgroup v1 a mkdir waits for the
         kernel's cgroup lock, which every process joining a cgroup holds for a while (an RCU grace
@@ -298,8 +312,27 @@ class Environment:
             candidates.append((self.opt / "bootstrap", Path("/opt/bootstrap") if sandboxed else self.opt / "bootstrap"))
         for on_host, seen in candidates:
             if os.access(on_host, os.X_OK) and on_host.is_file():
-                return [str(seen)]
+                return self._emulated(on_host, str(seen))
         raise SpawnError("Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]")
+
+    def _emulated(self, on_host: Path, seen: str) -> list[str]:
+        """A custom runtime's bootstrap as the function's architecture runs it on this host
+        (runtime/architecture.py); ``SpawnError`` with Lambda's words if it is built for another."""
+        arch = self.fn.architectures[0] if self.fn.architectures else architecture.X86_64
+        try:
+            with open(on_host, "rb") as f:
+                header = f.read(64)
+        except OSError as exc:
+            raise SpawnError(f"fork/exec {seen}: {exc.strerror}") from exc
+        if architecture.mismatch(arch, header):
+            raise SpawnError(f"fork/exec {seen}: {architecture.EXEC_FORMAT_ERROR}")
+        if architecture.elf_architecture(header) is None:
+            return [seen]  # a script: its interpreter is the host's
+        emulation = architecture.find(arch)
+        if emulation is None:
+            raise SpawnError(f"fork/exec {seen}: {architecture.EXEC_FORMAT_ERROR} "
+                             f"(this host does not run {arch} executables: install {architecture.emulator_name(arch)})")  # fmt: skip
+        return emulation.command([seen])
 
     def _fail_to_start(self, message: str, error_type: str = rc.ERROR_INVALID_ENTRYPOINT) -> None:
         self._spawn_error = message
@@ -481,7 +514,8 @@ class Environment:
         """The init phase's platform records, once init is over (kept for subscribers to come)."""
         now_ms = time.time() * 1000
         for kind, record, at_ms in rt.init_records(
-            self.fn.name, self.fn.version, self.fn.runtime, runtime_version_arn(self.ctx.region, self.fn.runtime),
+            self.fn.name, self.fn.version, runtime_version_name(self.fn.runtime),
+            runtime_version_arn(self.ctx.region, self.fn.runtime),
             provisioned=self.provisioned, status=status, init_ms=self.init_ms or 0.0, now_ms=now_ms,
             extensions=self._extension_states,
         ):  # fmt: skip
@@ -530,7 +564,12 @@ class Environment:
         self._start_log(inv.request_id)
 
     def init_failure_outcome(self, request_id: str, failure: RuntimeResult) -> Outcome:
-        """The outcome of an invocation whose environment failed to initialise: the init error and log."""
+        """The outcome of an invocation whose environment failed to initialise: the init error and log.
+        An entrypoint that could not be started is reported as Lambda words it, naming the request
+        ("RequestId: ... Error: fork/exec /var/task/bootstrap: exec format error")."""
+        if self._spawn_error and failure.error_type == rc.ERROR_INVALID_ENTRYPOINT:
+            message = f"RequestId: {request_id} Error: {self._spawn_error}"
+            failure = RuntimeResult(platform_error_body(rc.ERROR_INVALID_ENTRYPOINT, message), rc.ERROR_INVALID_ENTRYPOINT)
         self._start_log(request_id)
         assert self._lines is not None
         self._lines.extend(self._init_lines)
@@ -698,8 +737,9 @@ class Environment:
         self._emit_record(line, timestamp_ms)
 
     def _emit_record(self, line: str, timestamp_ms: int | None = None) -> None:
+        """Store ``line`` as a log event: with its newline, as CloudWatch Logs keeps a function's lines."""
         now_ms = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms
-        self.ctx.recorder.log(LogRecord(self.fn.name, self.log_stream, now_ms, line))
+        self.ctx.recorder.log(LogRecord(self.fn.name, self.log_stream, now_ms, line + "\n"))
 
 
 async def _first_of(*futures: asyncio.Future[Any], timeout: float) -> None:

@@ -3,15 +3,17 @@
 Pure (bytes in, lines out): ``sandbox/environment.py`` reads the environment's pipe and feeds
 what it reads to an ``OutputLines``, which
 
-- splits it on newlines, as Lambda splits stdout and stderr into log events;
+- splits it on newlines, as Lambda splits stdout and stderr into log events (each event keeps its
+  line's newline, as CloudWatch Logs stores them: ``environment.py`` adds it back);
 - truncates a line longer than ``MAX_LINE_BYTES``: a CloudWatch Logs event holds at most 262,144
-  bytes, 26 of them its overhead. Lambda's documentation says nothing of what happens to a longer
-  line; Lamina keeps its first 262,118 bytes (cut at a character boundary) and drops the rest;
+  bytes, 26 of them its overhead and one the newline. Lambda's documentation says nothing of what
+  happens to a longer line; Lamina keeps its first 262,117 bytes (cut at a character boundary) and
+  drops the rest;
 - keeps a line's bytes only up to that limit, however long the line runs, so a function printing
   without newlines costs memory once and time linear in what it prints;
-- admits lines to the log while the current budget lasts (each costs its bytes plus the event
-  overhead, as CloudWatch counts it). The first line that does not fit ends the budget: it and
-  everything after it are counted, not kept, until ``renew`` starts the next budget (the next
+- admits lines to the log while the current budget lasts (each costs its bytes, its newline
+  included, plus the event overhead, as CloudWatch counts it). The first line that does not fit
+  ends the budget: it and everything after it are counted, not kept, until ``renew`` starts the next budget (the next
   invocation), so what is kept is always a prefix of what was printed.
 
 ``Tail`` keeps the last 4 KB of an invocation's log for ``X-Amz-Log-Result``, from a character's start.
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from lamina.store.base import LOG_EVENT_OVERHEAD
 
 MAX_EVENT_BYTES = 262_144  # CloudWatch Logs' maximum event size, overhead included
-MAX_LINE_BYTES = MAX_EVENT_BYTES - LOG_EVENT_OVERHEAD
+MAX_LINE_BYTES = MAX_EVENT_BYTES - LOG_EVENT_OVERHEAD - 1  # the line without its newline
 TAIL_BYTES = 4096
 
 
@@ -109,7 +111,7 @@ class OutputLines:
         return dropped
 
     def _admit(self, size: int) -> bool:
-        cost = size + LOG_EVENT_OVERHEAD
+        cost = size + 1 + LOG_EVENT_OVERHEAD  # its newline is the event's
         if self._used + cost > self.budget:
             self._over = True
             return False

@@ -1,6 +1,7 @@
-"""The lines Lambda itself writes to a function's log around each invocation (START, END, REPORT), in
-the function's log format: plain text, or with LoggingConfig's JSON the Telemetry API's platform
-records (``platform.start``, ``platform.runtimeDone``, ``platform.report``), which SystemLogLevel WARN
+"""The lines Lambda itself writes to a function's log when an environment starts (INIT_START) and around
+each invocation (START, END, REPORT), in the function's log format: plain text, or with LoggingConfig's
+JSON the Telemetry API's platform records (``platform.initStart``, ``platform.start``,
+``platform.runtimeDone``, ``platform.report``), which SystemLogLevel WARN
 leaves out (they are INFO records). Pure: values in, lines (or ``None``: not written) out.
 """
 
@@ -45,7 +46,8 @@ def report(
             f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\tBilled Duration: {billed_ms} ms\t"
             f"Memory Size: {memory_mb} MB\tMax Memory Used: {max_memory_used_mb} MB"
         )
-        return line if init_ms is None else line + f"\tInit Duration: {init_ms:.2f} ms"
+        # Lambda ends the line with a tab (CloudWatch keeps "...\tMax Memory Used: 72 MB\t\n").
+        return (line if init_ms is None else line + f"\tInit Duration: {init_ms:.2f} ms") + "\t"
     metrics: dict[str, object] = {
         "durationMs": round(duration_ms, 2), "billedDurationMs": billed_ms, "memorySizeMB": memory_mb,
         "maxMemoryUsedMB": max_memory_used_mb,
@@ -53,3 +55,16 @@ def report(
     if init_ms is not None:
         metrics["initDurationMs"] = round(init_ms, 2)
     return _record(logging, "platform.report", now_ms, {"requestId": request_id, "metrics": metrics, "status": status})
+
+
+def init_start(
+    logging: LoggingSettings, *, runtime_version: str, runtime_version_arn: str, initialization_type: str,
+    function: str, version: str, now_ms: float,
+) -> str | None:  # fmt: skip
+    """The line that opens an environment's init phase (a cold start's log), naming the runtime's version."""
+    if logging.log_format != "JSON":
+        return f"INIT_START Runtime Version: {runtime_version}\tRuntime Version ARN: {runtime_version_arn}"
+    return _record(logging, "platform.initStart", now_ms, {
+        "initializationType": initialization_type, "phase": "init", "runtimeVersion": runtime_version,
+        "runtimeVersionArn": runtime_version_arn, "functionName": function, "functionVersion": version,
+    })  # fmt: skip

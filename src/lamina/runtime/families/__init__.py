@@ -1,10 +1,12 @@
 """Runtime families: each module knows one language's runtimes and how to start them.
 
-A family module exposes ``resolve(name, overrides) -> Runtime | None``: the ``Runtime`` for a
-Lambda runtime name it owns (``python3.12``, ``nodejs22.x`` ...) when the host can run it,
-``None`` when the name is not its own or no interpreter for it is installed. ``owns(name)``
-says whether the name is the family's at all. Resolution runs once per name (it may probe
-interpreters); the result is cached by ``RuntimeRegistry``.
+A family module exposes ``find(name, overrides) -> Runtime | Missing | None``: the ``Runtime`` for
+a Lambda runtime name it owns (``python3.12``, ``nodejs22.x`` ...) when the host can run it, else
+``Missing``: what the host lacks (the interpreter, the runtime client, the compiler, the built
+runtime, the JDK) and the command that installs it; ``None`` when the name is not its own.
+``resolve(name, overrides)`` is ``find``'s ``Runtime`` or ``None``. ``owns(name)`` says whether the
+name is the family's at all. Finding may probe interpreters; ``RuntimeRegistry`` caches the answers
+(a ``Missing`` only for a few seconds, so that a toolchain installed meanwhile is found).
 
 Where a runtime's own files are: on AWS in ``/var/runtime`` (``LAMBDA_RUNTIME_DIR``). A sandboxed
 environment sees the runtime's ``files`` there, each bound read-only by name; an environment on the
@@ -38,9 +40,41 @@ class Runtime:
     home: Path | None = None
     # What a sandboxed environment sees in /var/runtime: names and the host files or directories bound there.
     files: Mapping[str, Path] = field(default_factory=dict)
+    # What it runs on, as ``lamina runtimes`` shows it: the interpreter's real path and its version.
+    interpreter: str = ""
+    version: str = ""
+    # Set when the host's interpreter is not the version AWS runs for this name (ruby3.3 on Ruby
+    # 3.1): code that works here may fail on AWS, so it is said at CreateFunction and in the listing.
+    mismatch: str = ""
+    # Files it cannot run without (the interpreter, the path it was found through): one missing
+    # means the runtime went away since it was found, and it is looked for again.
+    requires: tuple[Path, ...] = ()
+
+    def present(self) -> bool:
+        """Whether every file it needs is still there (a few ``stat`` calls)."""
+        return all(os.path.exists(path) for path in self.requires)
 
     def command(self, task_root: Path, runtime_dir: str | None = None) -> list[str]:
         return [fill(arg, task_root=str(task_root), runtime_dir=runtime_dir or str(self.home or "")) for arg in self.argv]
+
+
+@dataclass(frozen=True)
+class Missing:
+    """Why this host cannot run a runtime: what is missing, the command that installs it, and
+    what was found instead (an interpreter of another version, what an override names)."""
+
+    what: str  # "a Ruby 3 interpreter (ruby)"
+    install: str  # "scripts/install/ruby.sh (Debian's ruby package)"
+    found: str = ""  # "LAMINA_RUBY3_3 names /opt/ruby, which does not run"
+
+    def sentence(self) -> str:
+        found = f"; {self.found}" if self.found else ""
+        return f"missing {self.what}{found}. Install it: {self.install}"
+
+
+def runtime_of(found: Runtime | Missing | None) -> Runtime | None:
+    """``find``'s answer as ``resolve`` gives it."""
+    return found if isinstance(found, Runtime) else None
 
 
 def fill(template: str, **values: str) -> str:

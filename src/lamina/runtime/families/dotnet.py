@@ -24,7 +24,8 @@ import tempfile
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from lamina.runtime.families import Runtime, entries, probe
+from lamina.runtime.families import Missing, Runtime, entries, probe, runtime_of
+from lamina.settings import runtime_variable
 
 log = logging.getLogger(__name__)
 
@@ -161,24 +162,50 @@ def _compile_ahead_of_time(mono: str, work: Path) -> None:
             (work / f"{output}.so").unlink(missing_ok=True)
 
 
-def resolve(name: str, overrides: Mapping[str, str]) -> Runtime | None:
+_INSTALL = "scripts/install/dotnet.sh (Debian's mono-runtime and mono-mcs: apt-get install mono-runtime mono-mcs)"
+
+
+def find(name: str, overrides: Mapping[str, str]) -> Runtime | Missing | None:
     if name not in NAMES:
         return None
     candidate = overrides.get(name) or shutil.which("mono") or "/usr/bin/mono"
     version = probe([candidate, "--version"])
     if not version or not version.startswith("Mono JIT compiler"):
-        return None
+        variable = runtime_variable(name)
+        found = (f"{variable} names {candidate}, which is not a working mono" if name in overrides
+                 else "no mono on PATH or in /usr/bin")  # fmt: skip
+        return Missing("Mono (mono), which runs .NET functions here", f"{_INSTALL}, or point {variable} at a mono",
+                       found)  # fmt: skip
     mono = os.path.realpath(candidate)
+    mcs = find_mcs(candidate)
     try:
-        build = ensure_built(find_mcs(candidate), mono=mono)
-    except (BuildError, OSError) as exc:
-        log.warning("%s is unavailable: Lamina's .NET runtime cannot be built: %s", name, exc)
-        return None
+        build = ensure_built(mcs, mono=mono)
+    except BuildError as exc:
+        if mcs is None:
+            return Missing("Mono's C# compiler (mcs), which builds Lamina's .NET runtime", _INSTALL,
+                           "Lamina's .NET runtime is not built yet")  # fmt: skip
+        return Missing("Lamina's built .NET runtime (Lamina.Runtime.exe)", _INSTALL, f"building it failed: {exc}")
+    except OSError as exc:
+        return Missing("Lamina's built .NET runtime (Lamina.Runtime.exe)", _INSTALL, f"building it failed: {exc}")
     prefix = Path(mono).parent.parent
+    mono_version = mono_release(version)
     return Runtime(
         name, "dotnet", (mono, "--debug", str(build / RUNTIME_EXE)), keep=(build, prefix),
-        home=build, files=entries(build),
+        home=build, files=entries(build), interpreter=mono, version=f"Mono {mono_version}",
+        mismatch=f"{name} runs on Mono {mono_version} here, not on .NET {name.removeprefix('dotnet')} as on AWS: "
+                 "APIs Mono lacks fail here",
+        requires=(Path(mono), build / RUNTIME_EXE),
     )  # fmt: skip
+
+
+def mono_release(version_output: str) -> str:
+    """"6.8.0.105" from ``mono --version``'s first line ("Mono JIT compiler version 6.8.0.105 (...)")."""
+    words = version_output.split()
+    return words[4] if len(words) > 4 and words[3] == "version" else "?"
+
+
+def resolve(name: str, overrides: Mapping[str, str]) -> Runtime | None:
+    return runtime_of(find(name, overrides))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ Lambda. A JDK is found from ``LAMINA_JAVA<N>`` (its ``java`` or its home), ``JAV
 from __future__ import annotations
 
 import glob
-import logging
 import os
 import re
 import shutil
@@ -23,12 +22,11 @@ import subprocess
 from pathlib import Path
 from typing import Mapping
 
-from lamina.runtime.families import Runtime, entries
+from lamina.runtime.families import Missing, Runtime, entries, runtime_of
+from lamina.settings import runtime_variable
 from lamina.runtime.java.cds import (
     BOOTSTRAP, JNI_PROPERTY, existing_archive, major_version, native_library, release_major, runtime_flags,
 )  # fmt: skip
-
-log = logging.getLogger(__name__)
 
 DEFAULT_RIC_DIR = Path("/usr/local/lib/lamina/java")
 RIC_DIR_VARIABLE = "LAMINA_JAVA_RIC_DIR"
@@ -87,43 +85,82 @@ def _version(java: Path) -> int | None:
 
 def _probe_version(java: Path) -> int | None:
     """What ``java -version`` says its version is; None if it does not run."""
+    full = _full_version(java)
+    return major_version(full) if full else None
+
+
+def _full_version(java: Path) -> str | None:
+    """The version ``java -version`` names ("17.0.15"); None if it does not run."""
     try:
         out = subprocess.run([str(java), "-version"], capture_output=True, text=True, timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return None
     match = _VERSION_OUTPUT.search(out.stderr)
-    return major_version(match[1]) if out.returncode == 0 and match else None
+    return match[1] if out.returncode == 0 and match else None
 
 
-def find_java(major: int, candidates: list[str]) -> Path | None:
-    """The first candidate that is a working ``java`` of version ``major``."""
+def find_java(major: int, candidates: list[str], others: dict[Path, int] | None = None) -> tuple[Path, str] | None:
+    """The first candidate that is a working ``java`` of version ``major``, and its full version;
+    ``others`` collects the JDKs of other versions met on the way."""
     seen: set[Path] = set()
     for candidate in candidates:
         java = _executable(candidate)
         if java is None or java in seen:
             continue
         seen.add(java)
-        if _version(java) == major and _probe_version(java) == major:
-            return java
+        declared = _version(java)
+        if declared != major:
+            if others is not None and declared is not None:
+                others[java] = declared
+            continue
+        full = _full_version(java)
+        if full is not None and major_version(full) == major:
+            return java, full
     return None
 
 
-def resolve(name: str, overrides: Mapping[str, str]) -> Runtime | None:
+def find(name: str, overrides: Mapping[str, str]) -> Runtime | Missing | None:
     match = _NAME.match(name)
     if not match:
         return None
     major = int(match[1])
-    java = find_java(major, [overrides[name]] if name in overrides else _candidates())
-    if java is None:
-        return None
+    others: dict[Path, int] = {}
+    found = find_java(major, [overrides[name]] if name in overrides else _candidates(), others)
+    if found is None:
+        return missing_jdk(name, major, overrides, others)
+    java, version = found
     ric = ric_dir()
     if not _ric_installed(ric):
-        log.warning("%s: found %s, but not AWS's Java runtime interface client in %s (run scripts/install/java.sh, "
-                    "or set %s)", name, java, ric, RIC_DIR_VARIABLE)  # fmt: skip
-        return None
+        return Missing(
+            f"AWS's Java runtime interface client (aws-lambda-java-runtime-interface-client) in {ric}",
+            f"scripts/install/java.sh (it fetches the client from Maven Central), or set {RIC_DIR_VARIABLE} "
+            "to where it is installed", f"found JDK {version} at {java}",
+        )  # fmt: skip
     java_home = java.parent.parent
     return Runtime(
         name, "java", ("/bin/sh", str(BOOTSTRAP), str(java), str(ric), str(existing_archive(ric, java) or "-"),
                        *jvm_flags(major, ric)),
         keep=(java_home, ric, BOOTSTRAP.parent), home=ric, files=entries(ric),
+        interpreter=str(java), version=version, requires=(java, ric / "lib"),
     )  # fmt: skip
+
+
+def missing_jdk(name: str, major: int, overrides: Mapping[str, str], others: Mapping[Path, int]) -> Missing:
+    """No JDK ``major``: a Java runtime runs only on its own version (class files of a newer one do
+    not load on an older JVM, and AWS runs each on exactly that one)."""
+    variable = runtime_variable(name)
+    package = "openjdk-8-jdk-headless" if major == 8 else f"openjdk-{major}-jdk-headless"
+    install = (f"a JDK {major} (the distribution's {package} where it has one, else Eclipse Temurin {major} "
+               f"from adoptium.net), then scripts/install/java.sh; point {variable} at it unless it is in "
+               f"/usr/lib/jvm or JAVA_HOME")  # fmt: skip
+    if name in overrides:
+        found = f"{variable} names {overrides[name]}, which is not a working JDK {major}"
+    elif others:
+        found = "found only " + ", ".join(f"JDK {v} at {path}" for path, v in others.items())
+    else:
+        found = "no java in JAVA_HOME, /usr/lib/jvm, /usr/java or on PATH"
+    return Missing(f"a JDK {major} (java {major})", install, found)
+
+
+def resolve(name: str, overrides: Mapping[str, str]) -> Runtime | None:
+    return runtime_of(find(name, overrides))

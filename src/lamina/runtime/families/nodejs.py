@@ -18,12 +18,13 @@ import shutil
 from pathlib import Path
 from typing import Mapping
 
-from lamina.runtime.families import Runtime, entries, probe
+from lamina.runtime.families import Missing, Runtime, entries, probe, runtime_of
+from lamina.settings import runtime_variable
 
 RUNTIME_DIR = Path(__file__).resolve().parent.parent / "nodejs"
 BOOTSTRAP = RUNTIME_DIR / "bootstrap.sh"
 _NAME = re.compile(r"^nodejs(\d+)\.x$")
-_PROBE = "console.log(process.versions.node.split('.')[0]); console.log(process.execPath)"
+_PROBE = "console.log(process.versions.node.split('.')[0]); console.log(process.execPath); console.log(process.versions.node)"
 
 
 def node_path(major: str) -> str:
@@ -59,21 +60,47 @@ def _candidates(major: int) -> list[str]:
     return list(unique.values())
 
 
-def resolve(name: str, overrides: Mapping[str, str]) -> Runtime | None:
+def find(name: str, overrides: Mapping[str, str]) -> Runtime | Missing | None:
     match = _NAME.match(name)
     if not match:
         return None
     major = match[1]
     candidates = [overrides[name]] if name in overrides else _candidates(int(major))
+    others: dict[str, str] = {}  # other versions found: real path -> version
     for candidate in candidates:
         out = probe([candidate, "-e", _PROBE])
         lines = out.splitlines() if out else []
-        if len(lines) == 2 and lines[0] == major:
-            real = str(Path(lines[1]).resolve())
-            prefix = Path(real).parent.parent
-            return Runtime(
-                name, "nodejs", ("/bin/sh", "{runtime_dir}/bootstrap.sh", real, major), keep=(prefix,),
-                env={"NODE_PATH": node_path(major)}, home=RUNTIME_DIR,
-                files=entries(RUNTIME_DIR, suffixes=(".sh", ".cjs", ".mjs")),
-            )  # fmt: skip
-    return None
+        if len(lines) != 3:
+            continue
+        real = str(Path(lines[1]).resolve())
+        if lines[0] != major:
+            others[real] = lines[2]
+            continue
+        prefix = Path(real).parent.parent
+        return Runtime(
+            name, "nodejs", ("/bin/sh", "{runtime_dir}/bootstrap.sh", real, major), keep=(prefix,),
+            env={"NODE_PATH": node_path(major)}, home=RUNTIME_DIR,
+            files=entries(RUNTIME_DIR, suffixes=(".sh", ".cjs", ".mjs")),
+            interpreter=real, version=lines[2], requires=tuple(dict.fromkeys((Path(real), Path(candidate)))),
+        )  # fmt: skip
+    return missing(name, major, overrides, others)
+
+
+def missing(name: str, major: str, overrides: Mapping[str, str], others: Mapping[str, str]) -> Missing:
+    """Node.js ``major`` is not here: nodejsNN.x runs only on that major version (AWS's does; the
+    language and Node's APIs change between them)."""
+    variable = runtime_variable(name)
+    install = (f"Node.js {major} from nodejs.org, NodeSource or nvm (nvm install {major}), then point {variable} at "
+               f"its node unless it is the node on PATH (scripts/install/nodejs.sh installs the distribution's nodejs "
+               f"and what the runtime's tests need)")  # fmt: skip
+    if name in overrides:
+        found = f"{variable} names {overrides[name]}, which is not a working node {major}"
+    elif others:
+        found = "found only " + ", ".join(f"node {version} at {path}" for path, version in others.items())
+    else:
+        found = "no node on PATH, in nvm's or n's versions, /usr/local/bin or /usr/bin"
+    return Missing(f"a Node.js {major} interpreter (node)", install, found)
+
+
+def resolve(name: str, overrides: Mapping[str, str]) -> Runtime | None:
+    return runtime_of(find(name, overrides))

@@ -2,7 +2,8 @@
 
 Each name is served by a host Ruby of exactly that version when there is one, otherwise by the
 newest host Ruby 3.x: on Debian bookworm, whose only Ruby is 3.1, ``ruby3.2``, ``ruby3.3`` and
-``ruby3.4`` all run on Ruby 3.1. ``LAMINA_RUBY3_3=/path/to/ruby`` names the interpreter outright
+``ruby3.4`` all run on Ruby 3.1, with a warning (``Runtime.mismatch``: at CreateFunction, in
+``lamina runtimes``): Ruby's minor versions keep most code working, but not all of it. ``LAMINA_RUBY3_3=/path/to/ruby`` names the interpreter outright
 (any Ruby 3 or later). Interpreters are probed once and used by their real path, so a
 version-manager shim costs nothing per spawn.
 
@@ -21,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from lamina.runtime.families import Runtime, entries, probe
+from lamina.runtime.families import Missing, Runtime, entries, probe, runtime_of
+from lamina.settings import runtime_variable
 
 BOOTSTRAP = Path(__file__).resolve().parent.parent / "ruby" / "bootstrap.rb"
 _NAME = re.compile(r"^ruby3\.(\d+)$")
@@ -42,6 +44,7 @@ class HostRuby:
     version: tuple[int, int]  # (major, minor)
     abi: str  # the version its gems are installed for: "3.1.0"
     prefix: Path  # its installation
+    full: str = ""  # RUBY_VERSION: "3.1.2"
 
 
 def _inspect(candidate: str) -> HostRuby | None:
@@ -53,7 +56,7 @@ def _inspect(candidate: str) -> HostRuby | None:
     match = re.match(r"^(\d+)\.(\d+)\.", version)
     if not match:
         return None
-    return HostRuby(path, (int(match[1]), int(match[2])), abi, Path(prefix))
+    return HostRuby(path, (int(match[1]), int(match[2])), abi, Path(prefix), version)
 
 
 def _candidates() -> list[str]:
@@ -100,8 +103,9 @@ def _gem_path(name: str, ruby: HostRuby) -> str:
     return ":".join(dirs) + ":"
 
 
-def resolve(name: str, overrides: Mapping[str, str]) -> Runtime | None:
-    if not _NAME.match(name):
+def find(name: str, overrides: Mapping[str, str]) -> Runtime | Missing | None:
+    match = _NAME.match(name)
+    if not match:
         return None
     if name in overrides:
         given = _inspect(overrides[name])
@@ -109,12 +113,32 @@ def resolve(name: str, overrides: Mapping[str, str]) -> Runtime | None:
     else:
         ruby = choose(name, host_rubies())
     if ruby is None:
-        return None
+        return missing(name, overrides)
     env = {
         "GEM_PATH": _gem_path(name, ruby),
         "RUBYLIB": "{task_root}:/opt/ruby/lib",
     }
+    wanted = f"3.{match[1]}"
+    mismatch = "" if ruby.version == (3, int(match[1])) else (
+        f"{name} runs on Ruby {ruby.full or '.'.join(map(str, ruby.version))} here, not Ruby {wanted} as on AWS: code that works here may fail there")
+    found_by = overrides.get(name)
     return Runtime(
         name, "ruby", (ruby.path, "--disable-gems", "{runtime_dir}/" + BOOTSTRAP.name), keep=(ruby.prefix,), env=env,
         home=BOOTSTRAP.parent, files=entries(BOOTSTRAP.parent, suffixes=(".rb",)),
+        interpreter=ruby.path, version=ruby.full, mismatch=mismatch,
+        requires=tuple(dict.fromkeys(Path(p) for p in (ruby.path, *([found_by] if found_by else [])))),
     )  # fmt: skip
+
+
+def missing(name: str, overrides: Mapping[str, str]) -> Missing:
+    variable = runtime_variable(name)
+    install = f"scripts/install/ruby.sh (Debian's ruby package: apt-get install ruby), or point {variable} at a Ruby 3"
+    if name in overrides:
+        found = f"{variable} names {overrides[name]}, which is not a working Ruby 3"
+    else:
+        found = "no Ruby 3 on PATH, in rbenv's, rvm's, chruby's, asdf's or mise's versions, or in /usr/bin"
+    return Missing("a Ruby 3 interpreter (ruby)", install, found)
+
+
+def resolve(name: str, overrides: Mapping[str, str]) -> Runtime | None:
+    return runtime_of(find(name, overrides))

@@ -1,0 +1,81 @@
+"""A function's log as CloudWatch Logs keeps it: INIT_START when an environment starts (naming the
+runtime version and its ARN), then the init's own output, then START/END/REPORT per invocation;
+every event's message ends with its newline (REPORT with a tab before it), and the LogType=Tail
+result is the raw end of the log, lines with their newlines."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from tests.conftest import LaminaProcess, deploy
+from tests.functions import fetch_logs, invoke, request_id
+
+PRINTS_AT_INIT = """
+print("init-line")
+
+def handler(event, context):
+    print("handler-line")
+    return "ok"
+"""
+
+
+def stored(endpoint: str, name: str, reports: int, report: str = "REPORT ") -> list[str]:
+    """The function's stored messages as they are (with their newlines), once ``reports`` of its
+    REPORT lines (those starting with ``report``, or holding it for a JSON record) are there."""
+    messages: list[str] = []
+    cursor = 0
+    while sum(m.startswith(report) or (m.startswith("{") and report in m) for m in messages) < reports:
+        page = fetch_logs(endpoint, name, cursor, wait=5)
+        assert page["events"], messages
+        messages += [e["message"] for e in page["events"]]
+        cursor = page["nextCursor"]
+    return messages
+
+
+def test_a_cold_start_logs_init_start_before_its_output(lamina: LaminaProcess, client: Any, fn_name: str) -> None:
+    deploy(client, fn_name, PRINTS_AT_INIT, runtime="python3.11")
+    arn = client.get_function_configuration(FunctionName=fn_name)["RuntimeVersionConfig"]["RuntimeVersionArn"]
+    first = request_id(invoke(client, fn_name, {})[0])
+    response, _, tail = invoke(client, fn_name, {})
+    second = request_id(response)
+    messages = stored(lamina.endpoint, fn_name, 2)
+
+    assert all(m.endswith("\n") for m in messages), messages  # each event keeps its line's newline
+    init_start = [m for m in messages if m.startswith("INIT_START ")]
+    assert len(init_start) == 1, messages  # one environment, one init: the warm invocation has none
+    version, _, rest = init_start[0].removeprefix("INIT_START Runtime Version: ").partition("\t")
+    assert version.startswith("python:3.11.v") and version.removeprefix("python:3.11.v").isdigit(), init_start
+    assert rest == f"Runtime Version ARN: {arn}\n"
+    assert messages.index(init_start[0]) < messages.index("init-line\n") < messages.index(
+        f"START RequestId: {first} Version: $LATEST\n")  # fmt: skip
+    assert f"END RequestId: {first}\n" in messages and f"END RequestId: {second}\n" in messages
+    report = next(m for m in messages if m.startswith(f"REPORT RequestId: {second}\t"))
+    assert report.endswith(" MB\t\n"), report  # "...\tMax Memory Used: 42 MB\t\n", as Lambda writes it
+
+    # The tail is the raw end of the log: the same lines, each with its newline.
+    assert tail == f"START RequestId: {second} Version: $LATEST\nhandler-line\nEND RequestId: {second}\n{report}"
+
+
+def test_init_start_as_a_platform_record_with_json_logs(lamina: LaminaProcess, client: Any, fn_name: str) -> None:
+    deploy(client, fn_name, PRINTS_AT_INIT, runtime="python3.11", LoggingConfig={"LogFormat": "JSON"})
+    arn = client.get_function_configuration(FunctionName=fn_name)["RuntimeVersionConfig"]["RuntimeVersionArn"]
+    invoke(client, fn_name, {})
+    records = [json.loads(m) for m in stored(lamina.endpoint, fn_name, 1, '"type":"platform.report"') if m.startswith("{")]
+    init = [r for r in records if r.get("type") == "platform.initStart"]
+    assert len(init) == 1, records
+    record = init[0]["record"]
+    assert record["initializationType"] == "on-demand" and record["phase"] == "init"
+    assert record["runtimeVersion"].startswith("python:3.11.v") and record["runtimeVersionArn"] == arn
+    assert (record["functionName"], record["functionVersion"]) == (fn_name, "$LATEST")
+    assert records.index(init[0]) < next(i for i, r in enumerate(records) if r.get("type") == "platform.start")
+
+
+def test_the_tail_of_a_failed_init_holds_its_init_lines(client: Any, fn_name: str) -> None:
+    deploy(client, fn_name, "raise RuntimeError('no init')\n", runtime="python3.11")
+    response = client.invoke(FunctionName=fn_name, LogType="Tail")
+    assert response.get("FunctionError") == "Unhandled"
+    tail = base64.b64decode(response["LogResult"]).decode()
+    assert tail.startswith("START RequestId: ") and "\nINIT_START Runtime Version: python:3.11.v" in tail, tail
+    assert "no init" in tail and tail.endswith("\t\n"), tail

@@ -1,0 +1,51 @@
+"""The INIT_START line (sandbox/platform_log.py) and the runtime version it names
+(runtime/version_arn.py), with plain values."""
+
+from __future__ import annotations
+
+import json
+
+from lamina.model import LoggingSettings
+from lamina.runtime.version_arn import runtime_version_arn, runtime_version_name
+from lamina.sandbox import platform_log
+
+
+def test_runtime_versions_are_named_as_lambda_names_them() -> None:
+    assert runtime_version_name("python3.12", "0.1.0") == "python:3.12.v100"
+    assert runtime_version_name("python3.13", "1.2.3") == "python:3.13.v10203"
+    assert runtime_version_name("nodejs20.x", "0.1.0") == "nodejs:20.v100"
+    assert runtime_version_name("provided.al2023", "0.1.0") == "provided:al2023.v100"
+    assert runtime_version_name("provided.al2", "0.1.0") == "provided:al2.v100"
+    assert runtime_version_name("java8.al2", "0.1.0") == "java:8.al2.v100"
+    assert runtime_version_name("dotnet8", "0.1.0") == "dotnet:8.v100"
+    assert runtime_version_name("ruby3.3", "0.2.0.dev1") == "ruby:3.3.v200"
+
+
+def test_init_start_text_line() -> None:
+    arn = runtime_version_arn("eu-south-1", "python3.12", "0.1.0")
+    line = platform_log.init_start(
+        LoggingSettings(), runtime_version="python:3.12.v100", runtime_version_arn=arn,
+        initialization_type="on-demand", function="f", version="$LATEST", now_ms=0,
+    )  # fmt: skip
+    assert line == f"INIT_START Runtime Version: python:3.12.v100\tRuntime Version ARN: {arn}"
+    assert arn.startswith("arn:aws:lambda:eu-south-1::runtime:") and len(arn.rsplit(":", 1)[1]) == 64
+
+
+def test_init_start_as_a_platform_record() -> None:
+    now_ms = 1_700_000_000_123
+    line = platform_log.init_start(
+        LoggingSettings("JSON", "INFO", "INFO"), runtime_version="nodejs:20.v100", runtime_version_arn="arn:x",
+        initialization_type="provisioned-concurrency", function="f", version="3", now_ms=now_ms,
+    )  # fmt: skip
+    assert json.loads(line or "") == {
+        "time": "2023-11-14T22:13:20.123Z", "type": "platform.initStart",
+        "record": {
+            "initializationType": "provisioned-concurrency", "phase": "init", "runtimeVersion": "nodejs:20.v100",
+            "runtimeVersionArn": "arn:x", "functionName": "f", "functionVersion": "3",
+        },
+    }  # fmt: skip
+    # An INFO record: SystemLogLevel WARN leaves it out.
+    assert platform_log.init_start(
+        LoggingSettings("JSON", "INFO", "WARN"), runtime_version="nodejs:20.v100", runtime_version_arn="arn:x",
+        initialization_type="on-demand", function="f", version="3", now_ms=now_ms,
+    ) is None  # fmt: skip
