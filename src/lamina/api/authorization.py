@@ -21,9 +21,9 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from lamina import ids, jsonbody
+from lamina import ids
 from lamina.api import awsjson, query
-from lamina.api.context import Services, read_body, services
+from lamina.api.context import Services, json_members, read_body, services
 from lamina.api.errors import Handler, error_response
 from lamina.errors import AccessDenied, ApiError, ResourceNotFound
 from lamina.iam import denial
@@ -52,17 +52,6 @@ class EventsAccessDenied(ApiError):
     status = 403
 
 
-async def _members(request: web.Request) -> dict[str, object]:
-    """The JSON body's members (what the action table reads: names, ARNs, URLs), parsed as the
-    handlers parse it (a large one in a worker thread); none if it is not a JSON object."""
-    raw = await read_body(request)
-    try:
-        body = await jsonbody.parse(raw) if raw.strip() else {}
-    except ApiError:
-        return {}  # the service refuses it in its own words
-    return body if isinstance(body, dict) else {}
-
-
 async def operation_of(request: web.Request, caller: Caller, svc: Services) -> Operation | None:
     """Which operation ``request`` is, by the tables of iam/actions (reading its body if they need it)."""
     region, account = caller.region, caller.account_id
@@ -76,7 +65,7 @@ async def operation_of(request: web.Request, caller: Caller, svc: Services) -> O
     if request.method == "POST" and (request.path == "/" or queue_path):
         target = request.headers.get("X-Amz-Target")
         if target is not None:
-            members = await _members(request)
+            members = await json_members(request)
             if queue_path and "QueueUrl" not in members:  # sent to the queue's own URL
                 members = {**members, "QueueUrl": request.path}
             return json_actions.operation(target, members, region, account)
@@ -90,7 +79,7 @@ async def operation_of(request: web.Request, caller: Caller, svc: Services) -> O
         return query_actions.operation(service, params, account, user)
     found = lambda_api.operation(request.method, request.path, request.query, region, account)
     if found is not None and found.action in ("lambda:CreateFunction", "lambda:UpdateFunctionConfiguration"):
-        members = await _members(request)
+        members = await json_members(request)
         fn, role = members.get("FunctionName"), members.get("Role")
         if found.action == "lambda:CreateFunction":
             found = lambda_api.operation(request.method, request.path, request.query, region, account,
@@ -99,7 +88,7 @@ async def operation_of(request: web.Request, caller: Caller, svc: Services) -> O
             found = lambda_api.passing_role(found, role if isinstance(role, str) else None)
     if found is not None:
         return found
-    members = await _members(request) if request.method in ("POST", "PUT") and request.path.startswith("/schedule") \
+    members = await json_members(request) if request.method in ("POST", "PUT") and request.path.startswith("/schedule") \
         else {}  # fmt: skip
     return rest.operation(request.method, request.path, request.query, members, region, account)
 

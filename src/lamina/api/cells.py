@@ -25,8 +25,7 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
-from lamina import jsonbody
-from lamina.api.context import CELL, CELLS, CellLookup, Services, read_body
+from lamina.api.context import CELL, CELLS, CellLookup, Services, json_members
 from lamina.errors import AccessDenied, ApiError, ResourceNotFound
 from lamina.identity.principals import Caller, PrincipalKind
 from lamina.model import PolicyStatement
@@ -145,15 +144,6 @@ async def queue_cell(cells: CellLookup, home: Services, caller: Caller, operatio
     return there  # IAM decides with the queue's policy, in its cell (api/authorization.py)
 
 
-async def _json_members(request: web.Request) -> Mapping[str, object]:
-    raw = await read_body(request)
-    try:
-        body = await jsonbody.parse(raw) if raw.strip() else {}
-    except ApiError:
-        return {}  # the service refuses it in its own words
-    return body if isinstance(body, dict) else {}
-
-
 async def place(request: web.Request, caller: Caller) -> None:
     """Set the request's cell (``CELL``) from its caller, checking a FunctionName or a queue of
     another account."""
@@ -162,7 +152,7 @@ async def place(request: web.Request, caller: Caller) -> None:
     request[CELL] = home
     target = request.headers.get("X-Amz-Target", "")
     if target.startswith(SQS_PREFIX) and request.method == "POST":
-        request[CELL] = await queue_cell(cells, home, caller, target[len(SQS_PREFIX):], await _json_members(request),
+        request[CELL] = await queue_cell(cells, home, caller, target[len(SQS_PREFIX):], await json_members(request),
                                          request.match_info)  # fmt: skip
         return
     function_name = request.match_info.get("FunctionName")

@@ -175,21 +175,18 @@ class Aliases:
         )
         if self.find(name, alias) is not current:
             raise ResourceConflict(f"The alias {self.arn(name, alias)} was changed concurrently; try again.")
-        kept = self._aliases[name]
-        kept[alias] = updated
-        try:
-            await self._store.put_alias(updated, expected_revision=current.revision_id)
-        except BaseException:
-            if kept.get(alias) is updated:
-                kept[alias] = current
-            raise
+        await self._replace(name, alias, current, updated)
         await self._changes.publish(AliasChanged(name, alias, version))
         return updated
 
     async def rotate_revision(self, name: str, alias: str, revision: str) -> None:
         """Give an alias a new RevisionId (``revision``) and nothing else: its resource policy changed."""
         current = self.get(name, alias)
-        updated = dataclasses.replace(current, revision_id=revision)
+        await self._replace(name, alias, current, dataclasses.replace(current, revision_id=revision))
+
+    async def _replace(self, name: str, alias: str, current: Alias, updated: Alias) -> None:
+        """``updated`` in place of ``current``, in memory and then in the store (undone in memory if
+        the store refuses it)."""
         kept = self._aliases[name]
         kept[alias] = updated
         try:
