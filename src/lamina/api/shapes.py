@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 from lamina.control.fields import vpc_id
-from lamina.model import FunctionConfig, LayerVersion, LoggingSettings, State
+from lamina.model import FunctionConfig, LayerVersion, LoggingSettings, State, UpdateStatus
 from lamina.model import FunctionUrlConfig, UrlCors
 from lamina.model import Alias
 from lamina.runtime.version_arn import runtime_version_arn
@@ -63,8 +63,10 @@ def function_configuration(fn: FunctionConfig, settings: Settings, qualifier: st
         doc["StateReasonCode"] = "Creating" if fn.state is State.PENDING else "InvalidZipFileException"
     if fn.update_reason:
         doc["LastUpdateStatusReason"] = fn.update_reason
-        if fn.update_status.value == "Failed":
+        if fn.update_status is UpdateStatus.FAILED:
             doc["LastUpdateStatusReasonCode"] = "InvalidZipFileException"
+        elif fn.update_status is UpdateStatus.IN_PROGRESS:
+            doc["LastUpdateStatusReasonCode"] = "Creating"  # AWS's, for updates too
     return doc
 
 

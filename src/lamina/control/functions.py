@@ -2,10 +2,15 @@
 
 ``FunctionService`` is the only writer of function records. It keeps every function's current
 configuration in memory (the invocation path reads it without touching the store) and writes
-through to the store before it answers. New code is prepared (unzipped) in the background:
+through to the store before it answers. Every create and update answers at once, as Lambda does, and
+its code and layers are prepared (unzipped, merged) in the background:
 
-    create:       State Pending  --prepared--> Active        (or Failed, with StateReason)
-    update code:  LastUpdateStatus InProgress --prepared--> Successful (or Failed)
+    create:  State Pending, LastUpdateStatus InProgress --prepared--> Active, Successful (or Failed)
+    update:  LastUpdateStatus InProgress --prepared--> Successful (or Failed, with its reason)
+
+While a function is Pending or InProgress, another update (and PublishVersion) is refused with
+``ResourceConflict``; an Invoke of a Pending function is too (``invoke/resolver.py``). Settling takes the
+preparation's milliseconds (at least ``Settings.state_delay_seconds``) and gives a new RevisionId.
 
 Every change gets a new RevisionId. What changes for the data plane (a new generation, a deletion) is
 published on the change stream (``control/changes.py``), which the scheduler and the other keepers of
@@ -35,7 +40,7 @@ from lamina.control import fields as f
 from lamina.control import validation as v
 from lamina.control.aliases import Aliases, route
 from lamina.control.changes import Changes, FunctionDeleted, FunctionUpdated, VersionDeleted
-from lamina.control.versions import Versions, is_version_number, snapshot, unchanged
+from lamina.control.versions import CREATING, Versions, is_version_number, snapshot, unchanged
 from lamina.control.versions import check_code_sha256, check_deletable, check_unreferenced
 from lamina.errors import (
     InvalidParameterValue,
@@ -56,8 +61,6 @@ from lamina.tasks import wait_set
 log = logging.getLogger(__name__)
 
 Body = Mapping[str, object]
-# How long create and update wait for the code to be unzipped before answering Pending / InProgress.
-PREPARE_WAIT_SECONDS = 1.0
 
 
 class FunctionHook(Protocol):
@@ -115,6 +118,7 @@ class FunctionService:
         self._tasks: set[asyncio.Task[None]] = set()
         self._hooks: list[FunctionHook] = []
         self._deployment_checks: list[DeploymentCheck] = []
+        self._closing = asyncio.Event()  # set at close: a state delay ends early
 
     def add_hook(self, hook: FunctionHook) -> None:
         self._hooks.append(hook)
@@ -147,6 +151,7 @@ class FunctionService:
 
     async def close(self) -> None:
         """Wait for code being prepared; nothing is left half-done."""
+        self._closing.set()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
@@ -252,8 +257,9 @@ class FunctionService:
             dead_letter_target=v.dead_letter_target(body["DeadLetterConfig"], removable=False)
             if "DeadLetterConfig" in body else None,
             state=State.PENDING,
-            state_reason="The function is being created.",
-            update_status=UpdateStatus.SUCCESSFUL,
+            state_reason=CREATING,
+            update_status=UpdateStatus.IN_PROGRESS,
+            update_reason=CREATING,
             last_modified=_now(),
             revision_id=_revision(),
         )
@@ -269,8 +275,8 @@ class FunctionService:
         for hook in self._hooks:
             await hook.created(fn, body)
         await self._changes.publish(FunctionUpdated(name, LATEST, fn.generation))
-        ready = await self._prepare_briefly(fn)
-        return await self._publish(name, None) if publish else ready
+        self._prepare(fn)
+        return await self._publish(name, None) if publish else fn
 
     async def update_code(self, name: str, body: Body) -> FunctionConfig:
         """UpdateFunctionCode; with ``Publish``, the version it publishes."""
@@ -282,12 +288,11 @@ class FunctionService:
         self._check_total_size(code, fn.layers)
         updated = dataclasses.replace(
             fn, code=code, update_status=UpdateStatus.IN_PROGRESS,
-            update_reason="The function is being created.", last_modified=_now(), revision_id=_revision(),
-            config_revision="",
+            update_reason=CREATING, last_modified=_now(), revision_id=_revision(), config_revision="",
         )  # fmt: skip
         await self._commit(updated, fn)
-        ready = await self._prepare_briefly(updated)
-        return await self._publish(name, None) if publish else ready
+        self._prepare(updated)
+        return await self._publish(name, None) if publish else updated
 
     async def update_configuration(self, name: str, body: Body) -> FunctionConfig:
         fn = self._writable(name, body)
@@ -327,10 +332,11 @@ class FunctionService:
             await self._check_merge(layers)
             changes["layers"] = layers
         updated = dataclasses.replace(
-            fn, **changes, update_status=UpdateStatus.SUCCESSFUL, update_reason="",  # type: ignore[arg-type]
+            fn, **changes, update_status=UpdateStatus.IN_PROGRESS, update_reason=CREATING,  # type: ignore[arg-type]
             last_modified=_now(), revision_id=_revision(), config_revision="",
         )  # fmt: skip
         await self._commit(updated, fn)
+        self._prepare(updated)
         return updated
 
     async def delete(self, name: str) -> None:
@@ -487,16 +493,6 @@ class FunctionService:
         artifact = await asyncio.to_thread(self._code.put, data)
         return Code(artifact.digest, artifact.sha256_b64, artifact.size, artifact.unzipped_size)
 
-    async def _prepare_briefly(self, fn: FunctionConfig) -> FunctionConfig:
-        """Start preparing ``fn``'s code and wait a moment for it: small packages answer already Active.
-
-        Larger ones answer Pending / InProgress and finish in the background, as Lambda does.
-        """
-        event = self._prepare(fn)
-        await wait_set(event, PREPARE_WAIT_SECONDS)
-        current = self._current(fn)
-        return current if current is not None and current.generation == fn.generation else fn
-
     def _current(self, fn: FunctionConfig) -> FunctionConfig | None:
         """What is kept now for ``fn``'s function and version (``None``: deleted)."""
         return self._functions.get(fn.name) if fn.is_latest else self.versions.get(fn.name, fn.version)
@@ -514,6 +510,8 @@ class FunctionService:
         with the reason). The new state is kept in memory before it is stored, so that a change
         made meanwhile (publishing a version gives $LATEST a new RevisionId) builds on it."""
         started = time.monotonic()
+        if self._settings.state_delay_seconds > 0:
+            await wait_set(self._closing, self._settings.state_delay_seconds)
         latest_settled = self._settled.get((fn.name, LATEST))
         if not fn.is_latest and latest_settled is not None:
             await latest_settled.wait()  # the same code, most likely: unzipped once, then found ready
@@ -533,12 +531,15 @@ class FunctionService:
             ready = dataclasses.replace(
                 current, state=State.FAILED if failure else State.ACTIVE, state_reason=failure,
                 update_status=UpdateStatus.FAILED if failure else UpdateStatus.SUCCESSFUL,
+                update_reason=failure,
             )  # fmt: skip
         else:
             ready = dataclasses.replace(
                 current, update_status=UpdateStatus.FAILED if failure else UpdateStatus.SUCCESSFUL,
                 update_reason=failure,
             )  # fmt: skip
+        if ready.is_latest:  # a new RevisionId, as on Lambda, but not a new generation: nothing else changed
+            ready = dataclasses.replace(ready, revision_id=_revision(), config_revision=current.generation)
         try:
             if ready.is_latest:
                 self._functions[fn.name] = ready
