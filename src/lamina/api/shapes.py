@@ -61,7 +61,11 @@ def function_configuration(fn: FunctionConfig, settings: Settings, qualifier: st
     if fn.state is not State.ACTIVE and fn.state_reason:
         doc["StateReason"] = fn.state_reason
         doc["StateReasonCode"] = "Creating" if fn.state is State.PENDING else "InvalidZipFileException"
-    if fn.update_reason:
+    if fn.state is State.PENDING and fn.is_latest:
+        # Being created: AWS's answer has no LastUpdateStatus at all until creation completes.
+        for key in ("LastUpdateStatus", "LastUpdateStatusReason", "LastUpdateStatusReasonCode"):
+            doc.pop(key, None)
+    elif fn.update_reason:
         doc["LastUpdateStatusReason"] = fn.update_reason
         if fn.update_status is UpdateStatus.FAILED:
             doc["LastUpdateStatusReasonCode"] = "InvalidZipFileException"
