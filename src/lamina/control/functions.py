@@ -38,6 +38,8 @@ from typing import Awaitable, Callable, Mapping, Protocol
 
 from lamina.control import fields as f
 from lamina.control import validation as v
+from lamina.control import violations as vs
+from lamina.control.violations import Checks
 from lamina.control.aliases import Aliases, route
 from lamina.control.changes import Changes, FunctionDeleted, FunctionUpdated, VersionDeleted
 from lamina.control.versions import CREATING, Versions, is_version_number, snapshot, unchanged
@@ -219,16 +221,22 @@ class FunctionService:
 
     async def create(self, body: Body) -> FunctionConfig:
         limits = self._settings.limits
-        name = v.function_name(body.get("FunctionName"))
+        # The model's constraints first, every violation named at once in its members' order.
+        checks = Checks()
+        checked_name = checks.check(lambda: v.function_name(body.get("FunctionName")))
+        checked_runtime = checks.check(lambda: vs.runtime(body["Runtime"])) if body.get("Runtime") is not None else None
+        checked_role = checks.check(lambda: v.role(body.get("Role")))
+        checked_handler = checks.check(lambda: v.handler(body["Handler"])) if body.get("Handler") is not None else None
+        checks.done()
+        name, role = str(checked_name), str(checked_role)
         publish = _flag(body, "Publish")
         if body.get("PackageType", "Zip") != "Zip":
             raise InvalidParameterValue("Lamina runs .zip deployment packages; container images are not supported.")
-        runtime = v.string(body, "Runtime")
-        if runtime is None:
+        if checked_runtime is None or checked_handler is None:
             raise InvalidParameterValue("Runtime and Handler are mandatory parameters for functions created with .zip deployment packages.")
+        runtime, handler = checked_runtime, checked_handler
+        vs.check_supported(runtime)
         await asyncio.to_thread(self._runtimes.get, runtime)
-        handler = v.handler(body.get("Handler"))
-        role = v.role(body.get("Role"))
         if name in self._functions:
             raise ResourceConflict(f"Function already exist: {name}")
         if self._check_role is not None:
@@ -299,9 +307,8 @@ class FunctionService:
         limits = self._settings.limits
         changes: dict[str, object] = {}
         if "Runtime" in body:
-            runtime = v.string(body, "Runtime")
-            if runtime is None:
-                raise InvalidParameterValue("Runtime must be a string")
+            runtime = vs.runtime(body["Runtime"])
+            vs.check_supported(runtime)
             await asyncio.to_thread(self._runtimes.get, runtime)
             changes["runtime"] = runtime
         if "Handler" in body:
