@@ -84,3 +84,20 @@ def test_not_found_names_the_arn(client: Any, fn_name: str, operation: str, call
                                  suffix: str) -> None:  # fmt: skip
     assert error_of(lambda: call(client, fn_name)) == (
         "ResourceNotFoundException", 404, f"Function not found: {ARN.format(fn_name)}{suffix}")
+
+
+OTHER_REGION: list[tuple[str, Callable[[Any, str], Any]]] = [
+    ("GetFunction", lambda c, arn: c.get_function(FunctionName=arn)),
+    ("Invoke", lambda c, arn: c.invoke(FunctionName=arn, Payload=b"{}")),
+    ("GetPolicy", lambda c, arn: c.get_policy(FunctionName=arn)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("operation", "call"), OTHER_REGION, ids=[case[0] for case in OTHER_REGION])
+def test_an_arn_of_another_region_is_not_reachable(client: Any, fn_name: str, operation: str,
+                                                   call: Callable[[Any, str], Any]) -> None:  # fmt: skip
+    create(client, fn_name)  # it exists in us-east-1; us-west-2's ARN still does not reach it
+    other = f"arn:aws:lambda:us-west-2:000000000000:function:{fn_name}"
+    assert error_of(lambda: call(client, other)) == (
+        "ResourceNotFoundException", 404, "Functions from 'us-west-2' are not reachable in this region ('us-east-1')")
+    assert client.get_function(FunctionName=ARN.format(fn_name))["Configuration"]["FunctionName"] == fn_name

@@ -25,7 +25,8 @@ FUNCTION_NAME_PATTERN = (
 _FUNCTION_NAME = re.compile(FUNCTION_NAME_PATTERN)
 # A function identifier in a path: a name, a partial ARN or a full ARN, each with an optional qualifier.
 _IDENTIFIER = re.compile(
-    r"^(?:arn:(?:aws[a-zA-Z-]*):lambda:[a-z]{2}(?:-gov)?-[a-z]+-\d{1}:)?(?:\d{12}:)?(?:function:)?"
+    r"^(?:arn:(?:aws[a-zA-Z-]*):lambda:(?P<region>(?:eusc-)?[a-z]{2}(?:(?:-gov)|(?:-iso[a-z]?))?-[a-z]+-\d{1}):)?"
+    r"(?:\d{12}:)?(?:function:)?"
     r"(?P<name>[a-zA-Z0-9_-]+)(?::(?P<qualifier>\$LATEST|[a-zA-Z0-9_-]+))?$"
 )
 _ROLE = re.compile(r"^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$")
@@ -60,6 +61,12 @@ def function_identifier(value: str) -> tuple[str, str | None]:
     if not match or len(match["name"]) > 64:
         raise constraint(value, "functionName", f"Member must satisfy regular expression pattern: {FUNCTION_NAME_PATTERN}")
     return match["name"], match["qualifier"]
+
+
+def function_region(value: str) -> str | None:
+    """The region a full function ARN names (None for a name or a partial ARN, or no identifier at all)."""
+    match = _IDENTIFIER.match(value)
+    return match["region"] if match else None
 
 
 def role(value: object) -> str:

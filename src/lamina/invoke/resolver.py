@@ -51,7 +51,7 @@ class Resolver:
         created) is refused at once, as Lambda refuses it (a client waits with function_active_v2).
         An update in progress is waited for (Lambda would run the previous configuration meanwhile;
         Lamina's settle in milliseconds), and so are versions being prepared."""
-        name, qualifier = identify(identifier, qualifier)
+        name, qualifier = identify(identifier, qualifier, region=self._settings.region)
         fn = self._functions.resolve(name, qualifier, draw=self._random.random())
         if fn.state is State.PENDING and fn.is_latest and not wait_pending:
             raise ResourceConflict(
