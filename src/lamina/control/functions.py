@@ -5,12 +5,14 @@ configuration in memory (the invocation path reads it without touching the store
 through to the store before it answers. Every create and update answers at once, as Lambda does, and
 its code and layers are prepared (unzipped, merged) in the background:
 
-    create:  State Pending, LastUpdateStatus InProgress --prepared--> Active, Successful (or Failed)
+    create:  State Pending (its answers show no LastUpdateStatus yet) --prepared--> Active, Successful
+             (or Failed)
     update:  LastUpdateStatus InProgress --prepared--> Successful (or Failed, with its reason)
 
 While a function is Pending or InProgress, another update (and PublishVersion) is refused with
 ``ResourceConflict``; an Invoke of a Pending function is too (``invoke/resolver.py``). Settling takes the
-preparation's milliseconds (at least ``Settings.state_delay_seconds``) and gives a new RevisionId.
+preparation's milliseconds (at least ``Settings.state_delay_seconds``) and, for ``$LATEST``, gives a
+new RevisionId (not a new generation: its environments stay).
 
 Every change gets a new RevisionId. What changes for the data plane (a new generation, a deletion) is
 published on the change stream (``control/changes.py``), which the scheduler and the other keepers of
