@@ -101,3 +101,15 @@ def test_an_arn_of_another_region_is_not_reachable(client: Any, fn_name: str, op
     assert error_of(lambda: call(client, other)) == (
         "ResourceNotFoundException", 404, "Functions from 'us-west-2' are not reachable in this region ('us-east-1')")
     assert client.get_function(FunctionName=ARN.format(fn_name))["Configuration"]["FunctionName"] == fn_name
+
+
+def test_an_update_names_every_violation_before_looking_the_function_up(client: Any, fn_name: str) -> None:
+    create(client, fn_name)
+    client.get_waiter("function_active_v2").wait(FunctionName=fn_name, WaiterConfig={"Delay": 1})
+    for name in (fn_name, fn_name + "-missing"):  # the model's checks come first, found or not
+        assert error_of(lambda: client.update_function_configuration(FunctionName=name, Runtime="cobol", Timeout=901,
+                                                                     Description="d" * 257)) == (  # fmt: skip
+            "ValidationException", 400, "3 validation errors detected: "
+            f"Value '{'d' * 257}' at 'description' failed to satisfy constraint: Member must have length less than "
+            "or equal to 256; Value '901' at 'timeout' failed to satisfy constraint: Member must have value less "
+            f"than or equal to 900; Value 'cobol' at 'runtime' failed to satisfy constraint: {ENUM}")  # fmt: skip

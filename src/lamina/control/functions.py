@@ -305,28 +305,29 @@ class FunctionService:
         return await self._publish(name, None) if publish else updated
 
     async def update_configuration(self, name: str, body: Body) -> FunctionConfig:
-        fn = self._writable(name, body)
         limits = self._settings.limits
-        changes: dict[str, object] = {}
-        if "Runtime" in body:
-            runtime = vs.runtime(body["Runtime"])
-            vs.check_supported(runtime)
-            await asyncio.to_thread(self._runtimes.get, runtime)
-            changes["runtime"] = runtime
-        if "Handler" in body:
-            changes["handler"] = v.handler(body["Handler"])
-        if "Role" in body:
-            changes["role"] = v.role(body["Role"])
-            if self._check_role is not None:
-                await self._check_role(str(changes["role"]))
-        if "MemorySize" in body:
-            changes["memory_mb"] = v.memory_size(body["MemorySize"], limits)
-        if "Timeout" in body:
-            changes["timeout_s"] = v.timeout(body["Timeout"], limits)
+        # The model's constraints first (before the function is looked up), every violation named at
+        # once in the order of UpdateFunctionConfiguration's members.
+        members: tuple[tuple[str, str, Callable[[object], object]], ...] = (
+            ("Role", "role", v.role), ("Handler", "handler", v.handler), ("Description", "description", v.description),
+            ("Timeout", "timeout_s", lambda value: v.timeout(value, limits)),
+            ("MemorySize", "memory_mb", lambda value: v.memory_size(value, limits)),
+            ("Runtime", "runtime", vs.runtime),
+        )  # fmt: skip
+        checks = Checks()
+        changes: dict[str, object] = {
+            attribute: checks.check(lambda check=check, key=key: check(body[key]))  # type: ignore[misc]
+            for key, attribute, check in members if key in body
+        }  # fmt: skip
+        checks.done()
+        fn = self._writable(name, body)
+        if "runtime" in changes:
+            vs.check_supported(str(changes["runtime"]))
+            await asyncio.to_thread(self._runtimes.get, str(changes["runtime"]))
+        if "role" in changes and self._check_role is not None:
+            await self._check_role(str(changes["role"]))
         if "EphemeralStorage" in body:
             changes["ephemeral_mb"] = v.ephemeral_storage(body["EphemeralStorage"], limits)
-        if "Description" in body:
-            changes["description"] = v.description(body["Description"])
         if "Environment" in body:
             changes["environment"] = v.environment(body["Environment"])
         if "DeadLetterConfig" in body:
