@@ -107,6 +107,10 @@ class Settings:
     async_retry_delays: tuple[float, ...] = (60.0, 120.0)
     async_throttle_seconds: float = 1.0
     async_workers: int | None = None
+    # The least time a function stays Pending (created) or InProgress (updated) before it settles,
+    # beyond its code's real preparation (milliseconds): AWS takes seconds; tools' waiters and tests
+    # of them can be given that phase to see (0: settle as soon as the code is ready).
+    state_delay_seconds: float = 0.0
     # Event buses (events/delivery.py): a failed delivery to a rule's target is retried after a
     # jittered backoff from this many seconds, doubling up to the cap; Lambda's destination records
     # for a bus are taken from the outbox this often (events/relay.py).
@@ -194,6 +198,8 @@ class Settings:
             values["events_retry_base_seconds"] = float(env["LAMINA_EVENTS_RETRY_DELAY"])
         if "LAMINA_EVENTS_OUTBOX_POLL" in env:
             values["events_outbox_poll_seconds"] = float(env["LAMINA_EVENTS_OUTBOX_POLL"])
+        if "LAMINA_STATE_DELAY" in env:
+            values["state_delay_seconds"] = max(0.0, float(env["LAMINA_STATE_DELAY"]))
         if "LAMINA_ASYNC_WORKERS" in env:
             values["async_workers"] = max(1, int(env["LAMINA_ASYNC_WORKERS"]))
         if "LAMINA_NETWORK_RANGE" in env:

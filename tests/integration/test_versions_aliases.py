@@ -177,6 +177,7 @@ def test_publish_on_create_and_on_code_update(client: Any, fn_name: str) -> None
     assert created["ResponseMetadata"]["HTTPStatusCode"] == 201
     assert created["Version"] == "1" and created["FunctionArn"] == arn(fn_name)
     client.get_waiter("function_active_v2").wait(FunctionName=fn_name, Qualifier="1")
+    client.get_waiter("function_active_v2").wait(FunctionName=fn_name)  # $LATEST too, before it is updated
 
     updated = client.update_function_code(FunctionName=fn_name, ZipFile=package("two"), Publish=True)
     assert updated["Version"] == "2" and updated["FunctionArn"] == arn(fn_name, "2")

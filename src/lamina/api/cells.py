@@ -10,7 +10,7 @@ account is refused with ``AccessDeniedException``, as AWS refuses it, unless the
 Invoke: then it goes to the function's cell, where IAM's authorization (api/authorization.py, and
 the front door's ``authorize``) decides it with the function's resource policy (AddPermission);
 without IAM, ``allows`` does, with the policy's plain statements. One of the caller's account in another region is not found
-(``ResourceNotFoundException``): everything but a permitted Invoke stays within the caller's cell.
+(``ResourceNotFoundException``: "Functions from '<region>' are not reachable in this region ('<region>')"): everything but a permitted Invoke stays within the caller's cell.
 
 An SQS request naming another account's queue (its URL, or GetQueueUrl's
 ``QueueOwnerAWSAccountId``) goes to that account's cell in the caller's region, where IAM's
@@ -106,8 +106,8 @@ async def invoke_cell(cells: CellLookup, home: Services, caller: Caller, functio
     if (account, region) == (s.account_id, s.region):
         return home
     resource = f"arn:aws:lambda:{region}:{account}:function:{name}"
-    if account == s.account_id:
-        raise ResourceNotFound(f"Function not found: {resource}")
+    if account == s.account_id:  # the caller's own, in another region: AWS's words
+        raise ResourceNotFound(f"Functions from '{region}' are not reachable in this region ('{s.region}')")
     if act != INVOKE:
         raise denied(caller, act, resource)
     there = cells.started(account, region)

@@ -35,7 +35,7 @@ def page(request: web.Request, items: Sequence[T]) -> tuple[Sequence[T], str | N
 def _function(request: web.Request) -> str:
     """The function a request names (a name or ARN, unqualified or ``$LATEST``), which must exist."""
     svc = services(request)
-    name, qualifier = identify(request.match_info["FunctionName"], None)
+    name, qualifier = identify(request.match_info["FunctionName"], None, region=services(request).settings.region)
     if qualifier not in (None, LATEST):
         raise ResourceNotFound(f"Function not found: {svc.settings.function_arn(name, qualifier)}")
     return svc.functions.get(name).name

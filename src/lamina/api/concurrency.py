@@ -26,14 +26,14 @@ PROVISIONED = "/2019-09-30/functions/{FunctionName}/provisioned-concurrency"
 def _function(request: web.Request) -> str:
     """The function a reserved-concurrency operation names: concurrency is the whole function's, so a
     qualifier other than $LATEST names nothing."""
-    name, qualifier = identify(request.match_info["FunctionName"], None)
+    name, qualifier = identify(request.match_info["FunctionName"], None, region=services(request).settings.region)
     if qualifier not in (None, LATEST):
         raise ResourceNotFound(f"Function not found: {services(request).settings.function_arn(name, qualifier)}")
     return name
 
 
 def _target(request: web.Request) -> tuple[str, str | None]:
-    return identify(request.match_info["FunctionName"], request.query.get("Qualifier"))
+    return identify(request.match_info["FunctionName"], request.query.get("Qualifier"), region=services(request).settings.region)
 
 
 def _document(concurrency: ConcurrencyService, config: ProvisionedConcurrencyConfig) -> dict[str, object]:
@@ -84,7 +84,7 @@ async def get_or_list_provisioned_concurrency_configs(request: web.Request) -> w
     if request.query.get("List") != "ALL":
         name, qualifier = _target(request)
         return json_response(_document(svc.concurrency, svc.concurrency.get_provisioned(name, qualifier)))
-    name, _ = identify(request.match_info["FunctionName"], None)
+    name, _ = identify(request.match_info["FunctionName"], None, region=services(request).settings.region)
     configs = svc.concurrency.list_provisioned(name)
     raw = request.query.get("MaxItems", "50")
     if not raw.isascii() or not raw.lstrip("-").isdigit():

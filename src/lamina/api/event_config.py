@@ -15,7 +15,7 @@ CONFIG = "/2019-09-25/functions/{FunctionName}/event-invoke-config"
 
 
 def _target(request: web.Request) -> tuple[str, str | None]:
-    return identify(request.match_info["FunctionName"], request.query.get("Qualifier"))
+    return identify(request.match_info["FunctionName"], request.query.get("Qualifier"), region=services(request).settings.region)
 
 
 @routes.put(CONFIG)
@@ -51,7 +51,7 @@ async def delete_function_event_invoke_config(request: web.Request) -> web.Respo
 @routes.get(CONFIG + "/list")
 async def list_function_event_invoke_configs(request: web.Request) -> web.Response:
     svc = services(request)
-    name, _ = identify(request.match_info["FunctionName"], None)
+    name, _ = identify(request.match_info["FunctionName"], None, region=services(request).settings.region)
     raw = request.query.get("MaxItems", "50")
     try:
         max_items = int(raw)

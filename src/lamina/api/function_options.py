@@ -17,7 +17,7 @@ RUNTIME = "/2021-07-20/functions/{FunctionName}/runtime-management-config"
 
 def _unqualified(request: web.Request) -> str:
     svc = services(request)
-    name, qualifier = identify(request.match_info["FunctionName"], None)
+    name, qualifier = identify(request.match_info["FunctionName"], None, region=services(request).settings.region)
     if qualifier is not None:
         raise ResourceNotFound(f"Function not found: {svc.settings.function_arn(name, qualifier)}")
     return svc.functions.get(name).name
@@ -25,7 +25,7 @@ def _unqualified(request: web.Request) -> str:
 
 def _qualified(request: web.Request) -> tuple[str, str | None]:
     """The function and qualifier (None: $LATEST) a runtime management request names, which exist."""
-    name, qualifier = identify(request.match_info["FunctionName"], request.query.get("Qualifier") or None)
+    name, qualifier = identify(request.match_info["FunctionName"], request.query.get("Qualifier") or None, region=services(request).settings.region)
     services(request).functions.resolve(name, qualifier)
     return name, None if qualifier == LATEST else qualifier
 

@@ -21,7 +21,8 @@ _MASTER_REGION = re.compile(r"^(ALL|(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-
 
 def _reference(request: web.Request) -> tuple[str, str | None]:
     """(name, qualifier or None) from the FunctionName path (a name or ARN, maybe qualified) and Qualifier."""
-    return identify(request.match_info["FunctionName"], request.query.get("Qualifier") or None)
+    return identify(request.match_info["FunctionName"], request.query.get("Qualifier") or None,
+                    region=services(request).settings.region)
 
 
 def _name(request: web.Request) -> str:

@@ -26,6 +26,7 @@ async def invoke(request: web.Request) -> web.Response:
         log_tail=request.headers.get("X-Amz-Log-Type") == "Tail",
         client_context=request.headers.get("X-Amz-Client-Context"),
         request_id=request[REQUEST_ID],  # the request's id is the invocation's
+        refuse_pending=True,
     ))  # fmt: skip
     content_type = "application/json" if result.status == 200 else None
     headers = result_headers(result)
@@ -55,6 +56,6 @@ async def invoke_async(request: web.Request) -> web.Response:
         raise RequestTooLarge(f"Request must be smaller than {limit} bytes for the InvokeFunction operation")
     result = await svc.invoker.invoke(InvokeRequest(
         function=request.match_info["FunctionName"], payload=await read_body(request), invocation_type="Event",
-        request_id=request[REQUEST_ID],
+        request_id=request[REQUEST_ID], refuse_pending=True,
     ))  # fmt: skip
     return web.json_response({"Status": 202}, status=202, headers={"x-amzn-RequestId": result.request_id})

@@ -48,7 +48,7 @@ async def object_events(request: web.Request) -> web.Response:
     intake.authorize(request.headers.get("Authorization"), token)
     raw = await _bounded_body(request, intake.MAX_BODY_BYTES, svc.settings.body_timeout_seconds)
     found = intake.records(await jsonbody.parse(raw))
-    name, qualifier = identify(request.match_info["function"], None)
+    name, qualifier = identify(request.match_info["function"], None, region=services(request).settings.region)
     ids = []
     for record in found:
         result = await svc.invoker.invoke(

@@ -13,7 +13,7 @@ POLICY = "/2015-03-31/functions/{FunctionName}/policy"
 
 
 def _target(request: web.Request) -> tuple[str, str | None]:
-    return identify(request.match_info["FunctionName"], request.query.get("Qualifier"))
+    return identify(request.match_info["FunctionName"], request.query.get("Qualifier"), region=services(request).settings.region)
 
 
 @routes.post(POLICY)

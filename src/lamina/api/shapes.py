@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 from lamina.control.fields import vpc_id
-from lamina.model import FunctionConfig, LayerVersion, LoggingSettings, State
+from lamina.model import FunctionConfig, LayerVersion, LoggingSettings, State, UpdateStatus
 from lamina.model import FunctionUrlConfig, UrlCors
 from lamina.model import Alias
 from lamina.runtime.version_arn import runtime_version_arn
@@ -61,10 +61,16 @@ def function_configuration(fn: FunctionConfig, settings: Settings, qualifier: st
     if fn.state is not State.ACTIVE and fn.state_reason:
         doc["StateReason"] = fn.state_reason
         doc["StateReasonCode"] = "Creating" if fn.state is State.PENDING else "InvalidZipFileException"
-    if fn.update_reason:
+    if fn.state is State.PENDING and fn.is_latest:
+        # Being created: AWS's answer has no LastUpdateStatus at all until creation completes.
+        for key in ("LastUpdateStatus", "LastUpdateStatusReason", "LastUpdateStatusReasonCode"):
+            doc.pop(key, None)
+    elif fn.update_reason:
         doc["LastUpdateStatusReason"] = fn.update_reason
-        if fn.update_status.value == "Failed":
+        if fn.update_status is UpdateStatus.FAILED:
             doc["LastUpdateStatusReasonCode"] = "InvalidZipFileException"
+        elif fn.update_status is UpdateStatus.IN_PROGRESS:
+            doc["LastUpdateStatusReasonCode"] = "Creating"  # AWS's, for updates too
     return doc
 
 

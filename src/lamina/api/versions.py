@@ -22,7 +22,7 @@ VERSIONS = "/2015-03-31/functions/{FunctionName}/versions"
 
 def function_name(request: web.Request) -> str:
     """The function a path names (a name or an ARN; a qualifier in it plays no part)."""
-    name, _ = identify(request.match_info["FunctionName"], None)
+    name, _ = identify(request.match_info["FunctionName"], None, region=services(request).settings.region)
     return name
 
 

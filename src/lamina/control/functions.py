@@ -2,10 +2,17 @@
 
 ``FunctionService`` is the only writer of function records. It keeps every function's current
 configuration in memory (the invocation path reads it without touching the store) and writes
-through to the store before it answers. New code is prepared (unzipped) in the background:
+through to the store before it answers. Every create and update answers at once, as Lambda does, and
+its code and layers are prepared (unzipped, merged) in the background:
 
-    create:       State Pending  --prepared--> Active        (or Failed, with StateReason)
-    update code:  LastUpdateStatus InProgress --prepared--> Successful (or Failed)
+    create:  State Pending (its answers show no LastUpdateStatus yet) --prepared--> Active, Successful
+             (or Failed)
+    update:  LastUpdateStatus InProgress --prepared--> Successful (or Failed, with its reason)
+
+While a function is Pending or InProgress, another update (and PublishVersion) is refused with
+``ResourceConflict``; an Invoke of a Pending function is too (``invoke/resolver.py``). Settling takes the
+preparation's milliseconds (at least ``Settings.state_delay_seconds``) and, for ``$LATEST``, gives a
+new RevisionId (not a new generation: its environments stay).
 
 Every change gets a new RevisionId. What changes for the data plane (a new generation, a deletion) is
 published on the change stream (``control/changes.py``), which the scheduler and the other keepers of
@@ -33,9 +40,11 @@ from typing import Awaitable, Callable, Mapping, Protocol
 
 from lamina.control import fields as f
 from lamina.control import validation as v
+from lamina.control import violations as vs
+from lamina.control.violations import Checks
 from lamina.control.aliases import Aliases, route
 from lamina.control.changes import Changes, FunctionDeleted, FunctionUpdated, VersionDeleted
-from lamina.control.versions import Versions, is_version_number, snapshot, unchanged
+from lamina.control.versions import CREATING, Versions, is_version_number, snapshot, unchanged
 from lamina.control.versions import check_code_sha256, check_deletable, check_unreferenced
 from lamina.errors import (
     InvalidParameterValue,
@@ -57,8 +66,6 @@ from lamina.tasks import wait_set
 log = logging.getLogger(__name__)
 
 Body = Mapping[str, object]
-# How long create and update wait for the code to be unzipped before answering Pending / InProgress.
-PREPARE_WAIT_SECONDS = 1.0
 
 
 class FunctionHook(Protocol):
@@ -116,6 +123,7 @@ class FunctionService:
         self._tasks: set[asyncio.Task[None]] = set()
         self._hooks: list[FunctionHook] = []
         self._deployment_checks: list[DeploymentCheck] = []
+        self._closing = asyncio.Event()  # set at close: a state delay ends early
 
     def add_hook(self, hook: FunctionHook) -> None:
         self._hooks.append(hook)
@@ -148,6 +156,7 @@ class FunctionService:
 
     async def close(self) -> None:
         """Wait for code being prepared; nothing is left half-done."""
+        self._closing.set()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
@@ -215,18 +224,24 @@ class FunctionService:
 
     async def create(self, body: Body) -> FunctionConfig:
         limits = self._settings.limits
-        name = v.function_name(body.get("FunctionName"))
+        # The model's constraints first, every violation named at once in its members' order.
+        checks = Checks()
+        checked_name = checks.check(lambda: v.function_name(body.get("FunctionName")))
+        checked_runtime = checks.check(lambda: vs.runtime(body["Runtime"])) if body.get("Runtime") is not None else None
+        checked_role = checks.check(lambda: v.role(body.get("Role")))
+        checked_handler = checks.check(lambda: v.handler(body["Handler"])) if body.get("Handler") is not None else None
+        checks.done()
+        name, role = str(checked_name), str(checked_role)
         publish = _flag(body, "Publish")
         if body.get("PackageType", "Zip") != "Zip":
             raise InvalidParameterValue("Lamina runs .zip deployment packages; container images are not supported.")
-        runtime = v.string(body, "Runtime")
-        if runtime is None:
+        if checked_runtime is None or checked_handler is None:
             raise InvalidParameterValue("Runtime and Handler are mandatory parameters for functions created with .zip deployment packages.")
+        runtime, handler = checked_runtime, checked_handler
+        vs.check_supported(runtime)
         await asyncio.to_thread(self._runtimes.get, runtime)
         arches = v.architectures(body.get("Architectures", ["x86_64"]))
         await asyncio.to_thread(architecture.check, runtime, arches)
-        handler = v.handler(body.get("Handler"))
-        role = v.role(body.get("Role"))
         if name in self._functions:
             raise ResourceConflict(f"Function already exist: {name}")
         if self._check_role is not None:
@@ -255,8 +270,9 @@ class FunctionService:
             dead_letter_target=v.dead_letter_target(body["DeadLetterConfig"], removable=False)
             if "DeadLetterConfig" in body else None,
             state=State.PENDING,
-            state_reason="The function is being created.",
-            update_status=UpdateStatus.SUCCESSFUL,
+            state_reason=CREATING,
+            update_status=UpdateStatus.IN_PROGRESS,
+            update_reason=CREATING,
             last_modified=_now(),
             revision_id=_revision(),
         )
@@ -272,8 +288,8 @@ class FunctionService:
         for hook in self._hooks:
             await hook.created(fn, body)
         await self._changes.publish(FunctionUpdated(name, LATEST, fn.generation))
-        ready = await self._prepare_briefly(fn)
-        return await self._publish(name, None) if publish else ready
+        self._prepare(fn)
+        return await self._publish(name, None) if publish else fn
 
     async def update_code(self, name: str, body: Body) -> FunctionConfig:
         """UpdateFunctionCode; with ``Publish``, the version it publishes."""
@@ -289,38 +305,37 @@ class FunctionService:
         self._check_total_size(code, fn.layers)
         updated = dataclasses.replace(
             fn, code=code, architectures=arches, update_status=UpdateStatus.IN_PROGRESS,
-            update_reason="The function is being created.", last_modified=_now(), revision_id=_revision(),
-            config_revision="",
+            update_reason=CREATING, last_modified=_now(), revision_id=_revision(), config_revision="",
         )  # fmt: skip
         await self._commit(updated, fn)
-        ready = await self._prepare_briefly(updated)
-        return await self._publish(name, None) if publish else ready
+        self._prepare(updated)
+        return await self._publish(name, None) if publish else updated
 
     async def update_configuration(self, name: str, body: Body) -> FunctionConfig:
-        fn = self._writable(name, body)
         limits = self._settings.limits
-        changes: dict[str, object] = {}
-        if "Runtime" in body:
-            runtime = v.string(body, "Runtime")
-            if runtime is None:
-                raise InvalidParameterValue("Runtime must be a string")
-            await asyncio.to_thread(self._runtimes.get, runtime)
-            await asyncio.to_thread(architecture.check, runtime, fn.architectures)
-            changes["runtime"] = runtime
-        if "Handler" in body:
-            changes["handler"] = v.handler(body["Handler"])
-        if "Role" in body:
-            changes["role"] = v.role(body["Role"])
-            if self._check_role is not None:
-                await self._check_role(str(changes["role"]))
-        if "MemorySize" in body:
-            changes["memory_mb"] = v.memory_size(body["MemorySize"], limits)
-        if "Timeout" in body:
-            changes["timeout_s"] = v.timeout(body["Timeout"], limits)
+        # The model's constraints first (before the function is looked up), every violation named at
+        # once in the order of UpdateFunctionConfiguration's members.
+        members: tuple[tuple[str, str, Callable[[object], object]], ...] = (
+            ("Role", "role", v.role), ("Handler", "handler", v.handler), ("Description", "description", v.description),
+            ("Timeout", "timeout_s", lambda value: v.timeout(value, limits)),
+            ("MemorySize", "memory_mb", lambda value: v.memory_size(value, limits)),
+            ("Runtime", "runtime", vs.runtime),
+        )  # fmt: skip
+        checks = Checks()
+        changes: dict[str, object] = {
+            attribute: checks.check(lambda check=check, key=key: check(body[key]))  # type: ignore[misc]
+            for key, attribute, check in members if key in body
+        }  # fmt: skip
+        checks.done()
+        fn = self._writable(name, body)
+        if "runtime" in changes:
+            vs.check_supported(str(changes["runtime"]))
+            await asyncio.to_thread(self._runtimes.get, str(changes["runtime"]))
+            await asyncio.to_thread(architecture.check, str(changes["runtime"]), fn.architectures)
+        if "role" in changes and self._check_role is not None:
+            await self._check_role(str(changes["role"]))
         if "EphemeralStorage" in body:
             changes["ephemeral_mb"] = v.ephemeral_storage(body["EphemeralStorage"], limits)
-        if "Description" in body:
-            changes["description"] = v.description(body["Description"])
         if "Environment" in body:
             changes["environment"] = v.environment(body["Environment"])
         if "DeadLetterConfig" in body:
@@ -335,10 +350,11 @@ class FunctionService:
             await self._check_merge(layers)
             changes["layers"] = layers
         updated = dataclasses.replace(
-            fn, **changes, update_status=UpdateStatus.SUCCESSFUL, update_reason="",  # type: ignore[arg-type]
+            fn, **changes, update_status=UpdateStatus.IN_PROGRESS, update_reason=CREATING,  # type: ignore[arg-type]
             last_modified=_now(), revision_id=_revision(), config_revision="",
         )  # fmt: skip
         await self._commit(updated, fn)
+        self._prepare(updated)
         return updated
 
     async def delete(self, name: str) -> None:
@@ -495,16 +511,6 @@ class FunctionService:
         artifact = await asyncio.to_thread(self._code.put, data)
         return Code(artifact.digest, artifact.sha256_b64, artifact.size, artifact.unzipped_size)
 
-    async def _prepare_briefly(self, fn: FunctionConfig) -> FunctionConfig:
-        """Start preparing ``fn``'s code and wait a moment for it: small packages answer already Active.
-
-        Larger ones answer Pending / InProgress and finish in the background, as Lambda does.
-        """
-        event = self._prepare(fn)
-        await wait_set(event, PREPARE_WAIT_SECONDS)
-        current = self._current(fn)
-        return current if current is not None and current.generation == fn.generation else fn
-
     def _current(self, fn: FunctionConfig) -> FunctionConfig | None:
         """What is kept now for ``fn``'s function and version (``None``: deleted)."""
         return self._functions.get(fn.name) if fn.is_latest else self.versions.get(fn.name, fn.version)
@@ -522,6 +528,8 @@ class FunctionService:
         with the reason). The new state is kept in memory before it is stored, so that a change
         made meanwhile (publishing a version gives $LATEST a new RevisionId) builds on it."""
         started = time.monotonic()
+        if self._settings.state_delay_seconds > 0:
+            await wait_set(self._closing, self._settings.state_delay_seconds)
         latest_settled = self._settled.get((fn.name, LATEST))
         if not fn.is_latest and latest_settled is not None:
             await latest_settled.wait()  # the same code, most likely: unzipped once, then found ready
@@ -541,12 +549,15 @@ class FunctionService:
             ready = dataclasses.replace(
                 current, state=State.FAILED if failure else State.ACTIVE, state_reason=failure,
                 update_status=UpdateStatus.FAILED if failure else UpdateStatus.SUCCESSFUL,
+                update_reason=failure,
             )  # fmt: skip
         else:
             ready = dataclasses.replace(
                 current, update_status=UpdateStatus.FAILED if failure else UpdateStatus.SUCCESSFUL,
                 update_reason=failure,
             )  # fmt: skip
+        if ready.is_latest:  # a new RevisionId, as on Lambda, but not a new generation: nothing else changed
+            ready = dataclasses.replace(ready, revision_id=_revision(), config_revision=current.generation)
         try:
             if ready.is_latest:
                 self._functions[fn.name] = ready

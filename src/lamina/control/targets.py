@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from lamina.control.functions import FunctionService
-from lamina.control.validation import constraint, function_identifier
+from lamina.control.validation import constraint, function_identifier, function_region
 from lamina.errors import InvalidParameterValue, ResourceNotFound
 from lamina.model import FunctionConfig
 from lamina.settings import Settings
@@ -44,9 +44,14 @@ def parse_function_arn(arn: str) -> FunctionArn | None:
     return None if match is None else FunctionArn(match["region"], match["account"], match["name"], match["qualifier"])
 
 
-def identify(function_name: str, qualifier: str | None) -> tuple[str, str | None]:
-    """(name, qualifier or None) from a FunctionName path parameter and an optional Qualifier parameter."""
+def identify(function_name: str, qualifier: str | None, *, region: str | None = None) -> tuple[str, str | None]:
+    """(name, qualifier or None) from a FunctionName path parameter and an optional Qualifier parameter.
+
+    With ``region`` (the server's), an ARN of another region is refused as Lambda refuses it."""
     name, derived = function_identifier(function_name)
+    named = function_region(function_name)
+    if region is not None and named is not None and named != region:
+        raise ResourceNotFound(f"Functions from '{named}' are not reachable in this region ('{region}')")
     if qualifier is not None:
         if len(qualifier) > 128:
             raise constraint(qualifier, "qualifier", "Member must have length less than or equal to 128")

@@ -10,15 +10,23 @@ from __future__ import annotations
 import re
 from typing import Mapping
 
-from lamina.errors import InvalidParameterValue, ValidationError
+from lamina.control.violations import Violation
+from lamina.errors import InvalidParameterValue
 from lamina.runtime.variables import OUTBOUND_VARIABLE, reserved_keys_used
 from lamina.settings import switch
 from lamina.settings import Limits
 
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+# botocore's FunctionName pattern, as AWS quotes it (a name, a partial ARN or an ARN, with a qualifier).
+FUNCTION_NAME_PATTERN = (
+    "(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?"
+    "(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?"
+)
+_FUNCTION_NAME = re.compile(FUNCTION_NAME_PATTERN)
 # A function identifier in a path: a name, a partial ARN or a full ARN, each with an optional qualifier.
 _IDENTIFIER = re.compile(
-    r"^(?:arn:(?:aws[a-zA-Z-]*):lambda:[a-z]{2}(?:-gov)?-[a-z]+-\d{1}:)?(?:\d{12}:)?(?:function:)?"
+    r"^(?:arn:(?:aws[a-zA-Z-]*):lambda:(?P<region>(?:eusc-)?[a-z]{2}(?:(?:-gov)|(?:-iso[a-z]?))?-[a-z]+-\d{1}):)?"
+    r"(?:\d{12}:)?(?:function:)?"
     r"(?P<name>[a-zA-Z0-9_-]+)(?::(?P<qualifier>\$LATEST|[a-zA-Z0-9_-]+))?$"
 )
 _ROLE = re.compile(r"^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$")
@@ -29,17 +37,21 @@ _DEAD_LETTER_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:(sqs|sns):[a-z0-9-]+:\d{12}:[
 ENV_MAX_BYTES = 4096
 
 
-def constraint(value: object, field: str, rule: str) -> ValidationError:
-    return ValidationError(
-        f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: {rule}"
-    )
+def constraint(value: object, field: str, rule: str) -> Violation:
+    return Violation(value, field, rule)
 
 
 def function_name(value: object) -> str:
-    """A name for a new function."""
-    if not isinstance(value, str) or not _NAME.match(value):
-        raise constraint(value, "functionName", "Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+ "
-                          "and have length between 1 and 64")  # fmt: skip
+    """A name for a new function: the model's FunctionName (at most 140 characters, its pattern), then
+    Lambda's own limit of 64 characters for a function's name."""
+    if not isinstance(value, str) or not value:
+        raise constraint(value, "functionName", "Member must have length greater than or equal to 1")
+    if len(value) > 140:
+        raise constraint(value, "functionName", "Member must have length less than or equal to 140")
+    if not _FUNCTION_NAME.fullmatch(value):
+        raise constraint(value, "functionName", f"Member must satisfy regular expression pattern: {FUNCTION_NAME_PATTERN}")
+    if not _NAME.match(value):
+        raise constraint(value, "functionName", "Member must have length less than or equal to 64")
     return value
 
 
@@ -47,10 +59,14 @@ def function_identifier(value: str) -> tuple[str, str | None]:
     """(name, qualifier) of a name, partial ARN or ARN, as accepted in every FunctionName path."""
     match = _IDENTIFIER.match(value)
     if not match or len(match["name"]) > 64:
-        raise constraint(value, "functionName", "Member must satisfy regular expression pattern: "
-                          "(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?"
-                          "(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?")  # fmt: skip
+        raise constraint(value, "functionName", f"Member must satisfy regular expression pattern: {FUNCTION_NAME_PATTERN}")
     return match["name"], match["qualifier"]
+
+
+def function_region(value: str) -> str | None:
+    """The region a full function ARN names (None for a name or a partial ARN, or no identifier at all)."""
+    match = _IDENTIFIER.match(value)
+    return match["region"] if match else None
 
 
 def role(value: object) -> str:

@@ -386,7 +386,7 @@ class Connection(asyncio.Protocol):
                     return
             result = await svc.invoker.invoke(InvokeRequest(
                 function=request.function, payload=body, qualifier=request.qualifier,
-                client_context=request.client_context, request_id=request_id,
+                client_context=request.client_context, request_id=request_id, refuse_pending=True,
             ))  # fmt: skip
         except ApiError as exc:
             self._respond_error(exc, request_id)

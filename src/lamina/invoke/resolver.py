@@ -43,11 +43,21 @@ class Resolver:
         """What bounds ``function``'s on-demand invocations now."""
         return self._limits.get(function, self._default)
 
-    async def resolve(self, identifier: str, qualifier: str | None) -> Target:
+    async def resolve(self, identifier: str, qualifier: str | None, *, wait_pending: bool = True) -> Target:
         """The target of one invocation; raises ``ResourceNotFound`` (no such function, version or
-        alias) or ``ResourceConflict`` (not Active, after waiting for its code to be prepared)."""
-        name, qualifier = identify(identifier, qualifier)
+        alias) or ``ResourceConflict`` (not Active, after waiting for its code to be prepared).
+
+        A caller's own Invoke passes ``wait_pending=False``: a ``$LATEST`` still Pending (being
+        created) is refused at once, as Lambda refuses it (a client waits with function_active_v2).
+        An update in progress is waited for (Lambda would run the previous configuration meanwhile;
+        Lamina's settle in milliseconds), and so are versions being prepared."""
+        name, qualifier = identify(identifier, qualifier, region=self._settings.region)
         fn = self._functions.resolve(name, qualifier, draw=self._random.random())
+        if fn.state is State.PENDING and fn.is_latest and not wait_pending:
+            raise ResourceConflict(
+                "The operation cannot be performed at this time. The function is currently in the following state: "
+                "Pending"
+            )
         if fn.state is not State.ACTIVE or fn.update_status is not UpdateStatus.SUCCESSFUL:
             fn = await self._settled(fn)
         limits = self._limits.get(name, self._default)

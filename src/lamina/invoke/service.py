@@ -73,6 +73,9 @@ class InvokeRequest:
     # The payload is JSON that Lamina wrote itself (an HTTP API's event): not parsed again to check it.
     built: bool = False
     source: InvokeSource | None = None  # a trigger's service, whose permission is checked
+    # A caller's own Invoke (the Lambda API): refused while the function is Pending, as Lambda
+    # refuses it; Lamina's own callers (triggers, URLs, queues) wait the milliseconds it takes.
+    refuse_pending: bool = False
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,7 @@ class Invoker:
                 f"1 validation error detected: Value '{req.invocation_type}' at 'invocationType' failed to satisfy "
                 f"constraint: Member must satisfy enum value set: [{', '.join(INVOCATION_TYPES)}]"
             )
-        target = await self._resolver.resolve(req.function, req.qualifier)
+        target = await self._resolver.resolve(req.function, req.qualifier, wait_pending=not req.refuse_pending)
         if req.source is not None and self._check_source is not None:
             await self._check_source(target.fn.name, target.qualifier, req.source)
         fn = target.fn
