@@ -44,6 +44,7 @@ def test_layer_api(client: Any, fn_name: str) -> None:
 
     versions = client.list_layer_versions(LayerName=name)["LayerVersions"]
     assert [v["Version"] for v in versions] == [2, 1]
+    assert versions[1]["Description"] == "first" and "Description" not in versions[0]  # AWS omits an empty one
     listed = {layer["LayerName"]: layer for layer in client.list_layers()["Layers"]}
     assert listed[name]["LatestMatchingVersion"]["Version"] == 2
     compatible = {layer["LayerName"] for layer in client.list_layers(CompatibleRuntime="python3.11")["Layers"]}

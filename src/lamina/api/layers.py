@@ -145,8 +145,11 @@ async def remove_layer_version_permission(request: web.Request) -> web.Response:
 
 
 def _summary(layer: LayerVersion, arn: str, base: Callable[[str], str]) -> dict[str, object]:
-    """LayerVersionsListItem: the version's shape without its Content."""
+    """LayerVersionsListItem: the version's shape without its Content, and without an empty
+    Description (AWS's list items omit it)."""
     doc = layer_version(layer, arn, base)
     doc.pop("Content")
     doc.pop("LayerArn")
+    if not doc["Description"]:
+        del doc["Description"]
     return doc
