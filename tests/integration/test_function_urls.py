@@ -20,9 +20,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import deploy, lambda_client
+from tests.functions import wait_for_logs
 from tests.integration.test_clients import aws_cli
 from tests.roles import make_role
-from tests import signing
 
 AWS_EVENTS = Path(__file__).resolve().parent.parent / "data" / "aws_events"
 
@@ -326,8 +326,9 @@ def test_the_event_has_the_shape_of_aws_events(client: Any, lamina: Any, url_fn:
     event = json.loads(data)["event"]
     assert event["isBase64Encoded"] is True and base64.b64decode(event["body"]) == bytes(range(256))
     # URL invocations are invocations: logged under the function, with the URL's request id.
-    logs = json.loads(signing.urlopen(f"{lamina.endpoint}/lamina/v1/functions/{url_fn}/logs?wait=5").read())
-    assert any(reply["requestId"] in e["message"] and e["message"].startswith("START") for e in logs["events"])
+    started = f"START RequestId: {reply['requestId']}"
+    messages = wait_for_logs(lamina.endpoint, url_fn, lambda lines: any(m.startswith(started) for m in lines))
+    assert any(m.startswith(started) for m in messages), messages
 
 
 def test_responses_are_mapped_as_aws_maps_them(client: Any, lamina: Any, url_fn: str) -> None:
