@@ -132,6 +132,43 @@ ID=$(grep -Fi Lambda-Extension-Identifier "$HEADERS" | tr -d '[:space:]' | cut -
 curl -sS "http://${AWS_LAMBDA_RUNTIME_API}/2020-01-01/extension/event/next" --header "Lambda-Extension-Identifier: $ID"
 """
 
+# Registers for INVOKE; after each one it goes on for a while (LINGER seconds), then records the
+# request id in /tmp and in the log, and only then asks for its next event.
+LINGERING_EXTENSION = """#!/bin/bash
+HEADERS="$(mktemp)"
+curl -sS -D "$HEADERS" -XPOST "http://${AWS_LAMBDA_RUNTIME_API}/2020-01-01/extension/register" \\
+  --header "Lambda-Extension-Name: $(basename $0)" -d '{"events": ["INVOKE"]}' > /dev/null
+ID=$(grep -Fi Lambda-Extension-Identifier "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
+while true; do
+  EVENT=$(curl -sS "http://${AWS_LAMBDA_RUNTIME_API}/2020-01-01/extension/event/next" \\
+    --header "Lambda-Extension-Identifier: $ID")
+  RID=$(echo "$EVENT" | sed -n 's/.*"requestId": *"\\([^"]*\\)".*/\\1/p')
+  sleep LINGER
+  echo "$RID" >> /tmp/extension-done
+  echo "[$(basename $0)] done $RID"
+done
+"""
+
+# Says which environment ran it, which invocations that environment ran before, and for which of
+# them the extension had finished when this one began.
+SERVED_FUNCTION = """
+import uuid
+ENV = str(uuid.uuid4())
+
+def read(path):
+    try:
+        with open(path) as f:
+            return f.read().split()
+    except FileNotFoundError:
+        return []
+
+def handler(event, context):
+    served, done = read("/tmp/served"), read("/tmp/extension-done")
+    with open("/tmp/served", "a") as f:
+        f.write(context.aws_request_id + "\\n")
+    return {"env": ENV, "served": served, "done": done}
+"""
+
 PYTHON_FUNCTION = """
 def handler(event, context):
     try:
@@ -169,13 +206,15 @@ def test_external_extension_sees_invoke_events(client: Any, lamina: LaminaProces
     handler = "app.handler" if runtime.startswith("python") else "index.handler"
     deploy(client, fn_name, code, handler=handler, runtime=runtime, Layers=[layer])
 
-    first, body1, log1 = invoke(client, fn_name, {})
+    first, body1, _ = invoke(client, fn_name, {})
     assert "FunctionError" not in first, body1
     rid1 = request_id(first)
-    # The invocation's log has the extension's line for its INVOKE event: its REPORT came only
-    # once the extension had asked for its next event.
-    seen = [line for line in log1.splitlines() if "[sample-extension] Event:" in line]
-    assert seen and json.loads(seen[-1].split("Event: ", 1)[1])["requestId"] == rid1, log1
+    # The function's log has the extension's line for its INVOKE event, before the invocation's
+    # REPORT: that came only once the extension had asked for its next event.
+    logs = wait_for_logs(lamina.endpoint, fn_name, lambda lines: any(f"REPORT RequestId: {rid1}" in ln for ln in lines))
+    seen = [i for i, line in enumerate(logs) if "[sample-extension] Event:" in line and rid1 in line]
+    report = next(i for i, line in enumerate(logs) if f"REPORT RequestId: {rid1}" in line)
+    assert seen and seen[0] < report, logs
 
     second, body2, _ = invoke(client, fn_name, {})
     rid2 = request_id(second)
@@ -228,6 +267,60 @@ def test_stopping_the_server_shuts_extensions_down(make_server: Any, tmp_path: P
     assert any('"shutdownReason": "spindown"' in line for line in logs), logs
 
 
+def test_caller_is_answered_before_the_extensions_are_done(client: Any, lamina: LaminaProcess, fn_name: str) -> None:
+    # As on Lambda, the Invoke is answered as soon as the runtime posts its result; the extension
+    # goes on (a second here), and the environment takes no other invocation until it called next.
+    layer = extension_layer(client, f"linger-{fn_name}",
+                            {"extensions/lingering": LINGERING_EXTENSION.replace("LINGER", "1")})  # fmt: skip
+    deploy(client, fn_name, SERVED_FUNCTION, Layers=[layer])
+    first, body1, log1 = invoke(client, fn_name, {})
+    assert "FunctionError" not in first, body1
+    rid1 = request_id(first)
+    # The answer's log tail ends with the function's output: the extension's line (written before
+    # it calls next) and the REPORT (written after) came later.
+    assert f"START RequestId: {rid1}" in log1, log1
+    assert f"done {rid1}" not in log1 and "REPORT RequestId" not in log1, log1
+
+    # Whatever ran in that environment afterwards found the extension done with every invocation
+    # before it. Invoked at once, the first may still be busy and another one starts: go on until
+    # the first one ran one again.
+    def from_first_environment() -> dict[str, Any] | None:
+        response, body, _ = invoke(client, fn_name, {})
+        assert "FunctionError" not in response, body
+        assert body["done"] == body["served"], body
+        return body if body["env"] == body1["env"] else None
+
+    again = wait_until(from_first_environment)
+    assert again["served"][0] == rid1 and again["done"][0] == rid1, again
+
+    logs = wait_for_logs(lamina.endpoint, fn_name, lambda lines: any(f"REPORT RequestId: {rid1}" in ln for ln in lines))
+    done = next(i for i, line in enumerate(logs) if line == f"[lingering] done {rid1}")
+    end = next(i for i, line in enumerate(logs) if line == f"END RequestId: {rid1}")
+    report = next(i for i, line in enumerate(logs) if line.startswith(f"REPORT RequestId: {rid1}\t"))
+    assert done < end < report, logs
+
+
+def test_extension_overrunning_the_timeout_resets_the_environment(
+    client: Any, lamina: LaminaProcess, fn_name: str
+) -> None:  # fmt: skip
+    # The function's timeout bounds its extensions too: the caller has the runtime's result, and the
+    # invocation then times out; the environment is not used again.
+    layer = extension_layer(client, f"overrun-{fn_name}",
+                            {"extensions/lingering": LINGERING_EXTENSION.replace("LINGER", "600")})  # fmt: skip
+    deploy(client, fn_name, SERVED_FUNCTION, Layers=[layer], Timeout=2)
+    first, body1, _ = invoke(client, fn_name, {})
+    assert "FunctionError" not in first, body1
+    rid1 = request_id(first)
+    logs = wait_for_logs(lamina.endpoint, fn_name, lambda lines: any(f"REPORT RequestId: {rid1}" in ln for ln in lines))
+    timed_out = next(i for i, line in enumerate(logs) if "Extensions did not finish within the timeout: lingering" in line)
+    report = next(i for i, line in enumerate(logs) if line.startswith(f"REPORT RequestId: {rid1}\t"))
+    assert timed_out < report, logs
+    duration = float(logs[report].split("Duration: ", 1)[1].split(" ms", 1)[0])
+    assert duration > 1000, logs[report]  # the invoke phase, extensions included, is what is billed
+    _, body2, _ = invoke(client, fn_name, {})
+    assert body2["env"] != body1["env"] and body2["served"] == [], body2
+
+
 def test_extension_that_never_calls_next_fails_init(client: Any, fn_name: str) -> None:
     layer = extension_layer(client, f"ext-{fn_name}", {"extensions/stuck": STUCK_EXTENSION})
     deploy(client, fn_name, PYTHON_FUNCTION, Layers=[layer])
@@ -271,8 +364,9 @@ def test_internal_extension_registers_during_init(client: Any, fn_name: str) -> 
     # An internal extension registers while the runtime initialises, and calls next from a thread of
     # its own; it may not take SHUTDOWN; after init, registration is closed.
     code = """
-import json, os, threading, urllib.request, urllib.error
+import json, os, threading, urllib.request, urllib.error, uuid
 
+ENV = str(uuid.uuid4())
 API = f"http://{os.environ['AWS_LAMBDA_RUNTIME_API']}/2020-01-01/extension"
 SEEN = []
 
@@ -297,7 +391,7 @@ threading.Thread(target=loop, args=(AT_INIT[2],), daemon=True).start()
 
 def handler(event, context):
     return {"init": AT_INIT[:2], "shutdown": SHUTDOWN_AT_INIT[:2], "later": register("late", [])[:2],
-            "seen": list(SEEN)}
+            "seen": list(SEEN), "env": ENV}
 """
     deploy(client, fn_name, code)
     response, body, _ = invoke(client, fn_name, {})
@@ -306,8 +400,12 @@ def handler(event, context):
     assert body["shutdown"][0] == 400
     assert body["shutdown"][1]["errorType"] == "ShutdownEventNotSupportedForInternalExtension"
     assert body["later"][0] == 403
-    second, body2, _ = invoke(client, fn_name, {})
-    assert request_id(response) in body2["seen"]
+
+    def from_first_environment() -> dict[str, Any] | None:  # the first may still be busy: another starts
+        _, again, _ = invoke(client, fn_name, {})
+        return again if again["env"] == body["env"] else None
+
+    assert request_id(response) in wait_until(from_first_environment)["seen"]
 
 
 def test_unknown_extension_identifier_is_forbidden(client: Any, fn_name: str) -> None:
@@ -379,10 +477,11 @@ def test_go_extension_in_the_shape_of_aws_sample(client: Any, lamina: LaminaProc
                                      modes={"extensions/go-example-extension": 0o755})},
     )["LayerVersionArn"]  # fmt: skip
     deploy(client, fn_name, PYTHON_FUNCTION, Layers=[layer])
-    first, body, log = invoke(client, fn_name, {})
+    first, body, _ = invoke(client, fn_name, {})
     assert "FunctionError" not in first, body
     rid1 = request_id(first)
-    assert f'"requestId":"{rid1}"' in log.replace(" ", ""), log
+    logs = wait_for_logs(lamina.endpoint, fn_name, lambda lines: any(f"REPORT RequestId: {rid1}" in ln for ln in lines))
+    assert any(f'"requestId":"{rid1}"' in line.replace(" ", "") for line in logs), logs
     _, body2, _ = invoke(client, fn_name, {})
     assert events_of(body2["events"])[0]["requestId"] == rid1
     client.delete_function(FunctionName=fn_name)

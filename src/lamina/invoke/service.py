@@ -33,7 +33,7 @@ from lamina.invoke.resolver import Resolver
 from lamina.invoke.target import Target
 from lamina.errors import InvalidParameterValue, RequestTooLarge, ServiceError
 from lamina.model import FunctionConfig
-from lamina.sandbox.provider import EnvironmentGone, Outcome
+from lamina.sandbox.provider import EnvironmentGone, ExecutionEnvironment, Outcome
 from lamina.scheduler.pool import Scheduler
 from lamina.settings import Settings
 from lamina.store.base import EventContent, QueuedEvent
@@ -157,23 +157,42 @@ class Invoker:
         try:
             for attempt in range(ENVIRONMENT_ATTEMPTS):
                 env, failure = await self._scheduler.acquire(target)
+                outcome = None
                 try:
                     if failure is not None:
                         return env.init_failure_outcome(request_id, failure)
                     event = content if isinstance(content, EventContent) else await content()
-                    return await env.invoke(request_id, event.payload, function_arn=target.invoked_arn,
-                                            client_context=event.client_context, timeout_s=target.fn.timeout_s)
+                    outcome = await env.invoke(request_id, event.payload, function_arn=target.invoked_arn,
+                                               client_context=event.client_context, timeout_s=target.fn.timeout_s)
+                    return outcome
                 except EnvironmentGone:
                     if attempt == ENVIRONMENT_ATTEMPTS - 1:
                         raise ServiceError("Execution environments kept exiting before they could run the "
                                            "invocation; see the function's logs.") from None  # fmt: skip
                 finally:
-                    self._scheduler.release(env)
+                    if outcome is not None and outcome.finishing is not None:
+                        self._release_when_finished(env, outcome.finishing)
+                    else:
+                        self._scheduler.release(env)
             raise AssertionError("unreachable")
         finally:
             self._in_flight -= 1
             if self._in_flight == 0:
                 self._idle.set()
+
+    def _release_when_finished(self, env: ExecutionEnvironment, finishing: asyncio.Future[None]) -> None:
+        """Keep ``env`` leased (and counted in flight, which a drain waits for) until its invoke phase
+        ends: the caller has its answer, the extensions are not done yet."""
+        self._in_flight += 1
+        self._idle.clear()
+
+        def release(_: asyncio.Future[None]) -> None:
+            self._scheduler.release(env)
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+
+        finishing.add_done_callback(release)
 
     async def attempt(self, event: QueuedEvent, content: ContentSource) -> tuple[FunctionConfig, Outcome]:
         """Run one attempt of a queued asynchronous event (raises ``TooManyRequests`` when throttled,

@@ -461,9 +461,11 @@ class Environment:
             asked = self._endpoint.asked_for_next()
             if not asked.done():  # often it asked already, by the time this resumes
                 await _first_of(asked, self._exited, timeout=RUNTIME_TURNAROUND_S)
+            self._drain()
+            if extensions is not None and not extensions.settled() and not self._exited.done():
+                return self._answer_early(inv, result, started, timeout_s, extensions)
             if extensions is not None and not await self._extensions_done(extensions, started + timeout_s):
                 reusable = False
-            self._drain()
             if self._exited.done():
                 reusable = False  # it reported, then exited: the next invocation needs another
         elif self._exited.done():
@@ -476,6 +478,14 @@ class Environment:
             result = RuntimeResult(platform_error_body(rc.ERROR_TIMEOUT, f"RequestId: {inv.request_id} Error: {message}"),
                                    rc.ERROR_TIMEOUT)  # fmt: skip
             reusable = False
+        return self._end_invocation(inv.request_id, result, duration_ms, reusable)
+
+    def _end_invocation(
+        self, request_id: str, result: RuntimeResult, duration_ms: float, reusable: bool, *,
+        runtime_ms: float | None = None, status: str | None = None,
+    ) -> Outcome:  # fmt: skip
+        """The invoke phase's end: END and REPORT written, the environment idle again or dead."""
+        assert self._endpoint is not None
         self._endpoint.finish()
         self._flush_partial()
         if self._cgroup is not None and not self._pids_refused and self._cgroup.pids_limited():
@@ -485,16 +495,50 @@ class Environment:
         peak_mb = self._peak_memory_mb()
         if reusable and peak_mb > self.fn.memory_mb:
             # No cgroup enforced the limit while it ran: enforce it now, after the fact.
-            result = self._out_of_memory(inv.request_id)
+            result = self._out_of_memory(request_id)
             reusable = False
         if not reusable and self._shutdown_reason == rx.SPINDOWN:
-            self._shutdown_reason = rx.TIMEOUT if result.error_type == rc.ERROR_TIMEOUT else rx.FAILURE
-        outcome = self._report(inv.request_id, result, duration_ms, peak_mb, reusable)
+            timed_out = result.error_type == rc.ERROR_TIMEOUT or status == "timeout"
+            self._shutdown_reason = rx.TIMEOUT if timed_out else rx.FAILURE
+        outcome = self._report(request_id, result, duration_ms, peak_mb, reusable, runtime_ms=runtime_ms, status=status)
         self.state = EnvState.IDLE if reusable else EnvState.DEAD
         self.last_used = time.monotonic()
         return outcome
 
     # -- extensions ------------------------------------------------------------------------
+
+    def _answer_early(
+        self, inv: Invocation, result: RuntimeResult, started: float, timeout_s: float, extensions: rx.Extensions
+    ) -> Outcome:
+        """The runtime's result, for the caller at once, as Lambda answers it; the invoke phase goes on
+        until every extension called next again (at most until the function's timeout), and only then
+        are END and REPORT written, the invocation billed and the environment free for another."""
+        runtime_ms = (time.monotonic() - started) * 1000
+        telemetry = self._telemetry
+        if telemetry is not None:  # extensions often wait for it before they call next
+            self._runtime_done(telemetry, inv.request_id, "success" if result.error_type is None else "error",
+                               runtime_ms, time.time() * 1000)  # fmt: skip
+        answered = Tail()
+        if self._lines is not None:
+            answered.extend(self._lines)
+        finishing = asyncio.get_running_loop().create_task(
+            self._finish_invocation(inv.request_id, result, started, timeout_s, runtime_ms, extensions),
+            name=f"invoke phase of {self.id} ({inv.request_id})",
+        )  # fmt: skip
+        return Outcome(result, answered, runtime_ms, billed_ms(runtime_ms), True, finishing=finishing)
+
+    async def _finish_invocation(
+        self, request_id: str, result: RuntimeResult, started: float, timeout_s: float, runtime_ms: float,
+        extensions: rx.Extensions,
+    ) -> None:  # fmt: skip
+        failed = await phases.invocation(extensions, self._exited, started + timeout_s)
+        self._drain()  # what the extensions printed until then is the invocation's
+        if failed is not None:
+            self._emit(failed.message)
+        reusable = failed is None and not self._exited.done() and self.state is EnvState.BUSY
+        status = "timeout" if failed is not None and failed.error_type == phases.EXTENSION_TIMEOUT else None
+        duration_ms = (time.monotonic() - started) * 1000
+        self._end_invocation(request_id, result, duration_ms, reusable, runtime_ms=runtime_ms, status=status)
 
     def _make_extensions(self) -> rx.Extensions:
         account = self.fn.role.split(":")[4] if self.fn.role.count(":") >= 5 else ""
@@ -586,7 +630,13 @@ class Environment:
         if telemetry is not None:
             telemetry.emit("platform.start", {"requestId": request_id, "version": self.fn.version}, now_ms)
 
-    def _report(self, request_id: str, result: RuntimeResult, duration_ms: float, peak_mb: int, reusable: bool) -> Outcome:
+    def _report(
+        self, request_id: str, result: RuntimeResult, duration_ms: float, peak_mb: int, reusable: bool, *,
+        runtime_ms: float | None = None, status: str | None = None,
+    ) -> Outcome:  # fmt: skip
+        """END and REPORT, the telemetry's platform records and the usage record. ``duration_ms`` is
+        the invoke phase's (billed), ``runtime_ms`` the runtime's alone when extensions went on after
+        it (platform.runtimeDone's); ``status`` overrides the result's ("timeout": extensions overran)."""
         billed = billed_ms(duration_ms)
         init_ms = None
         if not self._reported_init and self.init_ms is not None:
@@ -594,8 +644,10 @@ class Environment:
             self._reported_init = True
         self._end_budget()
         now_ms = time.time() * 1000
-        status = "success" if result.error_type is None else "error"
-        end = platform_log.end(self.fn.logging, request_id, status, duration_ms, now_ms)
+        runtime_status = "success" if result.error_type is None else "error"
+        end = platform_log.end(self.fn.logging, request_id, runtime_status,
+                               duration_ms if runtime_ms is None else runtime_ms, now_ms)  # fmt: skip
+        status = status or runtime_status
         report = platform_log.report(
             self.fn.logging, request_id, status, duration_ms=duration_ms, billed_ms=billed,
             memory_mb=self.fn.memory_mb, max_memory_used_mb=peak_mb, init_ms=init_ms, now_ms=now_ms,
@@ -605,9 +657,8 @@ class Environment:
                 self._emit(line, int(now_ms))
         telemetry = self._telemetry
         if telemetry is not None:
-            telemetry.emit("platform.runtimeDone", {
-                "requestId": request_id, "status": status, "metrics": {"durationMs": round(duration_ms, 3)},
-            }, now_ms)  # fmt: skip
+            if runtime_ms is None:  # else sent when the runtime answered
+                self._runtime_done(telemetry, request_id, runtime_status, duration_ms, now_ms)
             metrics: dict[str, object] = {
                 "durationMs": round(duration_ms, 3), "billedDurationMs": billed, "memorySizeMB": self.fn.memory_mb,
                 "maxMemoryUsedMB": peak_mb,
@@ -623,6 +674,12 @@ class Environment:
             outcome=result.error_type or "success",
         ))  # fmt: skip
         return Outcome(result, lines, duration_ms, billed, reusable)
+
+    @staticmethod
+    def _runtime_done(telemetry: rt.Telemetry, request_id: str, status: str, runtime_ms: float, now_ms: float) -> None:
+        telemetry.emit("platform.runtimeDone", {
+            "requestId": request_id, "status": status, "metrics": {"durationMs": round(runtime_ms, 3)},
+        }, now_ms)  # fmt: skip
 
     # -- failures --------------------------------------------------------------------------
 

@@ -19,13 +19,16 @@ Contract of an ``ExecutionEnvironment``::
   included) and always returns an ``Outcome``, whatever the function did (crash, timeout, out of
   memory): the function's errors are results. It raises ``EnvironmentGone`` only if the runtime
   was gone before it took the event, or the environment has outlived its credentials
-  (``credentials.py``): run it elsewhere.
+  (``credentials.py``): run it elsewhere. An ``Outcome`` with ``finishing`` answers the caller
+  while the invoke phase goes on (extensions not done yet): the environment stays BUSY and is
+  given back only once ``finishing`` is done.
 - ``stop`` kills whatever the environment runs and releases all it holds; safe to call twice,
   at any time, in any state.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import enum
 from dataclasses import dataclass
@@ -61,6 +64,9 @@ class Outcome:
     duration_ms: float
     billed_ms: int
     reusable: bool
+    # With extensions that go on after the runtime's result: the invoke phase's end (END and REPORT
+    # written, the environment idle or dead). The environment takes no invocation until then.
+    finishing: asyncio.Future[None] | None = None
 
     @property
     def log_tail(self) -> str:
