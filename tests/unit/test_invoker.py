@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -23,6 +24,7 @@ from lamina.invoke.service import InvokeRequest, Invoker
 from lamina.model import EventInvokeConfig, FunctionConfig
 from lamina.runtime.runtimes import RuntimeRegistry
 from lamina.sandbox.fake import FakeProvider
+from lamina.sandbox.provider import EnvState
 from lamina.scheduler.decisions import FunctionLimits
 from lamina.scheduler.pool import Scheduler
 from lamina.settings import Settings
@@ -86,6 +88,28 @@ def test_an_invocation_runs_in_an_environment_and_reuses_it(tmp_path: Path) -> N
                 assert (result.status, json.loads(result.payload)) == (200, {"got": n})
                 assert result.executed_version == "$LATEST" and result.function_error is None
             assert len(provider.created) == 1 and provider.created[0].invocations == 3
+
+    run(go())
+
+
+def test_an_answered_invocation_keeps_its_environment_until_its_invoke_phase_ends(tmp_path: Path) -> None:
+    # As with extensions still at work after the runtime's result: the caller has the answer, the
+    # environment is neither leased again nor counted free, and a drain waits for it.
+    async def go() -> None:
+        async with lamina(tmp_path, lambda fn, event: event) as (invoker, provider, _):
+            done = asyncio.Event()
+            provider.lingering = done
+            first = await invoker.invoke(InvokeRequest("f", b"1"))
+            assert (first.status, first.payload) == (200, b"1")
+            env = provider.created[0]
+            assert env.state is EnvState.BUSY and not await invoker.drain(time.monotonic())
+            assert (await invoker.invoke(InvokeRequest("f", b"2"))).payload == b"2"
+            assert len(provider.created) == 2 and env.invocations == 1  # another environment ran it
+            done.set()
+            assert await invoker.drain(time.monotonic() + 5)
+            assert env.state is EnvState.IDLE
+            await invoker.invoke(InvokeRequest("f", b"3"))  # an idle one takes it: no third environment
+            assert len(provider.created) == 2 and sum(e.invocations for e in provider.created) == 3
 
     run(go())
 

@@ -41,6 +41,9 @@ class FakeEnvironment:
     retire_at: float | None = None
     invocations: int = 0
     stopped: bool = False
+    # Set: each invocation is answered at once, and its invoke phase goes on (as with extensions that
+    # have not called next yet) until this is set; the environment is BUSY until then.
+    lingering: asyncio.Event | None = None
 
     async def start(self) -> None:
         await asyncio.sleep(0)
@@ -68,8 +71,16 @@ class FakeEnvironment:
             result = RuntimeResult(body, "Unhandled")
         await asyncio.sleep(0)
         duration_ms = (time.monotonic() - started) * 1000
+        if self.lingering is not None:
+            finishing = asyncio.ensure_future(self._linger(self.lingering))
+            return Outcome(result, Tail(), duration_ms, billed_ms(duration_ms), True, finishing=finishing)
         self.state = EnvState.IDLE
         return Outcome(result, Tail(), duration_ms, billed_ms(duration_ms), True)
+
+    async def _linger(self, until: asyncio.Event) -> None:
+        await until.wait()
+        if self.state is EnvState.BUSY:
+            self.state = EnvState.IDLE
 
     def init_failure_outcome(self, request_id: str, failure: RuntimeResult) -> Outcome:
         return Outcome(failure, Tail(), 0.0, 0, False)
@@ -88,10 +99,12 @@ class FakeProvider:
         self.handler = handler
         self.created: list[FakeEnvironment] = []
         self.init_errors: dict[str, str] = {}  # function name -> the init error its environments fail with
+        self.lingering: asyncio.Event | None = None  # given to the environments it makes (FakeEnvironment's)
         self._ids = itertools.count(1)
 
     def create(self, fn: FunctionConfig, *, provisioned: bool = False) -> FakeEnvironment:
-        env = FakeEnvironment(f"fake-{next(self._ids)}", fn, provisioned, self.handler, self.init_errors.get(fn.name))
+        env = FakeEnvironment(f"fake-{next(self._ids)}", fn, provisioned, self.handler, self.init_errors.get(fn.name),
+                              lingering=self.lingering)  # fmt: skip
         self.created.append(env)
         return env
 
