@@ -186,7 +186,9 @@ class Invoker:
         self._in_flight += 1
         self._idle.clear()
 
-        def release(_: asyncio.Future[None]) -> None:
+        def release(ended: asyncio.Future[None]) -> None:
+            if not ended.cancelled() and ended.exception() is not None:
+                log.error("the invoke phase in %s ended in an error", env.id, exc_info=ended.exception())
             self._scheduler.release(env)
             self._in_flight -= 1
             if self._in_flight == 0:
