@@ -127,7 +127,8 @@ class Kafka:
         )  # fmt: skip
         scram = [arg for mechanism in ("SCRAM-SHA-256", "SCRAM-SHA-512") if self.sasl_port is not None
                  for arg in ("--add-scram", f"{mechanism}=[name={USERS[mechanism][0]},password={USERS[mechanism][1]}]")]  # fmt: skip
-        self._java(["kafka.tools.StorageTool", "format", "-t", cluster_id(),
+        # --cluster-id=<id>: an id may begin with "-" (base64url), which as a separate argument would read as an option.
+        self._java(["kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id()}",
                     "-c", str(self.config), *scram], check=True)  # fmt: skip
 
     @property

@@ -288,8 +288,8 @@ class FunctionService:
         for hook in self._hooks:
             await hook.created(fn, body)
         await self._changes.publish(FunctionUpdated(name, LATEST, fn.generation))
-        self._prepare(fn)
-        return await self._publish(name, None) if publish else fn
+        settled = self._prepare(fn)
+        return await self._publish_prepared(name, settled) if publish else fn
 
     async def update_code(self, name: str, body: Body) -> FunctionConfig:
         """UpdateFunctionCode; with ``Publish``, the version it publishes."""
@@ -308,8 +308,8 @@ class FunctionService:
             update_reason=CREATING, last_modified=_now(), revision_id=_revision(), config_revision="",
         )  # fmt: skip
         await self._commit(updated, fn)
-        self._prepare(updated)
-        return await self._publish(name, None) if publish else updated
+        settled = self._prepare(updated)
+        return await self._publish_prepared(name, settled) if publish else updated
 
     async def update_configuration(self, name: str, body: Body) -> FunctionConfig:
         limits = self._settings.limits
@@ -448,6 +448,12 @@ class FunctionService:
                 "Call the GetFunction/GetAlias API to retrieve the latest Revision Id"
             )
         return fn
+
+    async def _publish_prepared(self, name: str, settled: asyncio.Event) -> FunctionConfig:
+        """``Publish``'s version, once ``$LATEST`` has settled: the settling gives it a new RevisionId,
+        which a version published meanwhile would race (milliseconds: the code is unzipped)."""
+        await settled.wait()
+        return await self._publish(name, None)
 
     async def _publish(self, name: str, description: str | None) -> FunctionConfig:
         """Publish what ``$LATEST`` is now as the next version; if that is what the last version
