@@ -32,7 +32,8 @@ class Violation(ValidationError):
     """One member's broken constraint: ``Value '<value>' at '<field>' failed to satisfy constraint: <rule>``."""
 
     def __init__(self, value: object, field: str, rule: str) -> None:
-        self.part = f"Value '{value}' at '{field}' failed to satisfy constraint: {rule}"
+        shown = "null" if value is None else f"'{value}'"  # a missing member, as AWS shows it
+        self.part = f"Value {shown} at '{field}' failed to satisfy constraint: {rule}"
         super().__init__(f"1 validation error detected: {self.part}")
 
 
@@ -56,6 +57,10 @@ class Checks:
         except Violation as violation:
             self.violations.append(violation)
             return None
+
+    def add(self, violations: list[Violation]) -> None:
+        """Violations a check found together (a member breaking its length and its pattern)."""
+        self.violations.extend(violations)
 
     def done(self) -> None:
         if self.violations:
