@@ -237,3 +237,23 @@ def test_update_function_code_without_code_is_refused(raw: Any, fn_name: str) ->
         "InvalidParameterValueException", 400, NO_SOURCE)
     assert error_of(lambda: raw.update_function_code(FunctionName=fn_name, ZipFile=b"")) == (
         "InvalidParameterValueException", 400, EMPTY_ZIP)
+
+
+UPDATES_WITH_A_BAD_NAME: list[tuple[str, Callable[[Any], Any], str]] = [
+    ("UpdateFunctionCode", lambda c: c.update_function_code(FunctionName=DOTTED, S3Bucket="b.", S3Key="k"),
+     f"{violation('b.', 's3Bucket', 'Member must have length greater than or equal to 3')}; "
+     f"{violation('b.', 's3Bucket', pattern(S3_BUCKET_PATTERN))}"),
+    ("UpdateFunctionConfiguration", lambda c: c.update_function_configuration(FunctionName=DOTTED, Timeout=901),
+     violation("901", "timeout", "Member must have value less than or equal to 900")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("operation", "call", "rest"), UPDATES_WITH_A_BAD_NAME,
+                         ids=[case[0] for case in UPDATES_WITH_A_BAD_NAME])  # fmt: skip
+def test_an_update_names_its_function_name_with_its_other_violations(raw: Any, operation: str,
+                                                                     call: Callable[[Any], Any], rest: str) -> None:
+    code, status, message = error_of(lambda: call(raw))
+    count = 1 + rest.count("; ") + 1
+    assert (code, status) == ("ValidationException", 400)
+    assert message == (f"{count} validation errors detected: "
+                       f"{violation(DOTTED, 'functionName', pattern(FUNCTION_NAME.pattern))}; {rest}")  # fmt: skip

@@ -129,3 +129,13 @@ def test_code_sources_name_their_members_in_the_model_order() -> None:
     assert [x.part for x in v.kms_key_arn("key", "sourceKMSKeyArn")] == [
         "Value 'key' at 'sourceKMSKeyArn' failed to satisfy constraint: Member must satisfy regular expression "
         f"pattern: {v.KMS_KEY_ARN_PATTERN}"]  # fmt: skip
+
+
+def test_a_check_naming_several_violations_adds_them_all() -> None:
+    checks = vs.Checks()
+    checks.check(lambda: v.function_identifier("b c" * 86, v.NAMESPACED))
+    checks.check(lambda: vs.runtime("cobol"))
+    with pytest.raises(ValidationError) as raised:
+        checks.done()
+    assert raised.value.message.startswith("3 validation errors detected: Value '" + "b c" * 86 + "' at 'functionName'")
+    assert len(raised.value.message.split("; Value ")) == 3

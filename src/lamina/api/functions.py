@@ -107,7 +107,7 @@ async def get_function_configuration(request: web.Request) -> web.Response:
 @routes.put(FUNCTION + "/code")
 async def update_function_code(request: web.Request) -> web.Response:
     svc = services(request)
-    fn = await svc.functions.update_code(_name(request), await json_body(request))
+    fn = await svc.functions.update_code(lambda: _name(request), await json_body(request))
     # With Publish, the version published: its ARN is qualified.
     return json_response(function_configuration(fn, svc.settings, None if fn.is_latest else fn.version))
 
@@ -115,7 +115,7 @@ async def update_function_code(request: web.Request) -> web.Response:
 @routes.put(FUNCTION + "/configuration")
 async def update_function_configuration(request: web.Request) -> web.Response:
     svc = services(request)
-    fn = await svc.functions.update_configuration(_name(request), await json_body(request))
+    fn = await svc.functions.update_configuration(lambda: _name(request), await json_body(request))
     return json_response(function_configuration(fn, svc.settings))
 
 

@@ -301,18 +301,21 @@ class FunctionService:
         self._prepare(fn)
         return await self._publish(name, None) if publish else fn
 
-    async def update_code(self, name: str, body: Body) -> FunctionConfig:
+    async def update_code(self, name: str | Callable[[], str], body: Body) -> FunctionConfig:
         """UpdateFunctionCode; with ``Publish``, the version it publishes.
 
         The model's constraints come first, every violation named at once in its members' order, before
-        the function is looked up (as UpdateFunctionConfiguration's)."""
+        the function is looked up (as UpdateFunctionConfiguration's); ``name`` is the function's, or what checks
+        the FunctionName member and answers it."""
         checks = Checks()
+        checked_name = checks.check(name) if callable(name) else name
         checks.add(v.code_source(body))
         checked_arches = checks.check(lambda: v.architectures(body["Architectures"])) if "Architectures" in body else None
         if body.get("PublishTo") is not None:
             checks.check(lambda: v.enum(body["PublishTo"], "publishTo", ("LATEST_PUBLISHED",)))
         checks.add(v.kms_key_arn(body.get("SourceKMSKeyArn"), "sourceKMSKeyArn"))
         checks.done()
+        name = str(checked_name)
         publish = _flag(body, "Publish")
         fn = self._writable(name, body)
         for check in self._deployment_checks:
@@ -331,7 +334,9 @@ class FunctionService:
         self._prepare(updated)
         return await self._publish(name, None) if publish else updated
 
-    async def update_configuration(self, name: str, body: Body) -> FunctionConfig:
+    async def update_configuration(self, name: str | Callable[[], str], body: Body) -> FunctionConfig:
+        """UpdateFunctionConfiguration; ``name`` is the function's, or what checks the
+        FunctionName member (the first of the model's) and answers it."""
         limits = self._settings.limits
         # The model's constraints first (before the function is looked up), every violation named at
         # once in the order of UpdateFunctionConfiguration's members.
@@ -342,11 +347,13 @@ class FunctionService:
             ("Runtime", "runtime", vs.runtime),
         )  # fmt: skip
         checks = Checks()
+        checked_name = checks.check(name) if callable(name) else name
         changes: dict[str, object] = {
             attribute: checks.check(lambda check=check, key=key: check(body[key]))  # type: ignore[misc]
             for key, attribute, check in members if key in body
         }  # fmt: skip
         checks.done()
+        name = str(checked_name)
         fn = self._writable(name, body)
         if "runtime" in changes:
             vs.check_supported(str(changes["runtime"]))
