@@ -8,7 +8,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from lamina.control.functions import EMPTY_ZIP, NO_SOURCE
-from lamina.control.validation import FUNCTION_NAME, FUNCTION_NAME_PATTERN, NAMESPACED, S3_BUCKET_PATTERN, UNQUALIFIED, URL
+from lamina.control.validation import FUNCTION_NAME, FUNCTION_NAME_PATTERN, NAMESPACED, S3_BUCKET_PATTERN
+from lamina.control.validation import UNQUALIFIED, URL
 from lamina.runtime.names import MODEL_RUNTIMES
 from tests.conftest import ROLE, LaminaProcess, lambda_client, make_zip
 

@@ -16,8 +16,8 @@ CONFIG = "/2019-09-25/functions/{FunctionName}/event-invoke-config"
 
 
 def _target(request: web.Request) -> tuple[str, str | None]:
-    return identify(request.match_info["FunctionName"], request.query.get("Qualifier"), region=services(request).settings.region,
-                    shape=NAMESPACED)
+    return identify(request.match_info["FunctionName"], request.query.get("Qualifier"),
+                    region=services(request).settings.region, shape=NAMESPACED)
 
 
 @routes.put(CONFIG)

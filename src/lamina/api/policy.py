@@ -14,8 +14,8 @@ POLICY = "/2015-03-31/functions/{FunctionName}/policy"
 
 
 def _target(request: web.Request) -> tuple[str, str | None]:
-    return identify(request.match_info["FunctionName"], request.query.get("Qualifier"), region=services(request).settings.region,
-                    shape=NAMESPACED)
+    return identify(request.match_info["FunctionName"], request.query.get("Qualifier"),
+                    region=services(request).settings.region, shape=NAMESPACED)
 
 
 @routes.post(POLICY)

@@ -310,7 +310,9 @@ class FunctionService:
         checks = Checks()
         checked_name = checks.check(name) if callable(name) else name
         checks.add(v.code_source(body))
-        checked_arches = checks.check(lambda: v.architectures(body["Architectures"])) if "Architectures" in body else None
+        checked_arches = None
+        if "Architectures" in body:
+            checked_arches = checks.check(lambda: v.architectures(body["Architectures"]))
         if body.get("PublishTo") is not None:
             checks.check(lambda: v.enum(body["PublishTo"], "publishTo", ("LATEST_PUBLISHED",)))
         checks.add(v.kms_key_arn(body.get("SourceKMSKeyArn"), "sourceKMSKeyArn"))

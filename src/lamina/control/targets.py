@@ -54,7 +54,9 @@ def identify(function_name: str, qualifier: str | None, *, region: str | None = 
     if region is not None and named is not None and named != region:
         raise ResourceNotFound(f"Functions from '{named}' are not reachable in this region ('{region}')")
     if qualifier is not None and derived is not None and derived != qualifier:
-        raise InvalidParameterValue("The derived qualifier from the function name does not match the specified qualifier.")
+        raise InvalidParameterValue(
+            "The derived qualifier from the function name does not match the specified qualifier."
+        )
     return name, qualifier if qualifier is not None else derived
 
 

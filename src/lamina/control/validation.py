@@ -18,6 +18,7 @@ from lamina.settings import switch
 from lamina.settings import Limits
 
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+_PATTERN = "Member must satisfy regular expression pattern: "
 _PREFIX = (
     "(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?"
 )
@@ -39,9 +40,10 @@ class NameShape:
         """Every broken constraint of the two members, in the model's order (AWS names each one)."""
         found = []
         if len(value) > self.max_length:
-            found.append(constraint(value, "functionName", f"Member must have length less than or equal to {self.max_length}"))
+            rule = f"Member must have length less than or equal to {self.max_length}"
+            found.append(constraint(value, "functionName", rule))
         if not re.fullmatch(self.pattern, value):
-            found.append(constraint(value, "functionName", f"Member must satisfy regular expression pattern: {self.pattern}"))
+            found.append(constraint(value, "functionName", _PATTERN + self.pattern))
         if qualifier is not None:
             if not 1 <= len(qualifier) <= 128:
                 bound = "greater than or equal to 1" if not qualifier else "less than or equal to 128"
@@ -108,7 +110,7 @@ def function_identifier(
     violations = shape.violations(value, qualifier)
     match = _IDENTIFIER.match(value)
     if not violations and not match:  # the model's pattern matched a prefix only (a name with ':')
-        violations = [constraint(value, "functionName", f"Member must satisfy regular expression pattern: {shape.pattern}")]
+        violations = [constraint(value, "functionName", _PATTERN + shape.pattern)]
     if violations or not match:
         raise combined(violations)
     return match["name"], match["qualifier"]
