@@ -10,6 +10,7 @@ from aiohttp import web
 from lamina.api.context import json_body, json_response, services
 from lamina.control.tags import check_tags
 from lamina.control.targets import identify
+from lamina.control.validation import NAMESPACED
 from lamina.control.validation import constraint
 from lamina.errors import ResourceNotFound
 from lamina.model import LATEST
@@ -35,7 +36,8 @@ def page(request: web.Request, items: Sequence[T]) -> tuple[Sequence[T], str | N
 def _function(request: web.Request) -> str:
     """The function a request names (a name or ARN, unqualified or ``$LATEST``), which must exist."""
     svc = services(request)
-    name, qualifier = identify(request.match_info["FunctionName"], None, region=services(request).settings.region)
+    name, qualifier = identify(request.match_info["FunctionName"], None, region=services(request).settings.region,
+                               shape=NAMESPACED)
     if qualifier not in (None, LATEST):
         raise ResourceNotFound(f"Function not found: {svc.settings.function_arn(name, qualifier)}")
     return svc.functions.get(name).name

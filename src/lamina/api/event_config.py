@@ -7,6 +7,7 @@ from aiohttp import web
 
 from lamina.api.context import json_body, json_response, services
 from lamina.control.targets import identify
+from lamina.control.validation import NAMESPACED
 from lamina.control.validation import constraint
 from lamina.errors import InvalidParameterValue
 
@@ -15,7 +16,8 @@ CONFIG = "/2019-09-25/functions/{FunctionName}/event-invoke-config"
 
 
 def _target(request: web.Request) -> tuple[str, str | None]:
-    return identify(request.match_info["FunctionName"], request.query.get("Qualifier"), region=services(request).settings.region)
+    return identify(request.match_info["FunctionName"], request.query.get("Qualifier"),
+                    region=services(request).settings.region, shape=NAMESPACED)
 
 
 @routes.put(CONFIG)
@@ -51,7 +53,8 @@ async def delete_function_event_invoke_config(request: web.Request) -> web.Respo
 @routes.get(CONFIG + "/list")
 async def list_function_event_invoke_configs(request: web.Request) -> web.Response:
     svc = services(request)
-    name, _ = identify(request.match_info["FunctionName"], None, region=services(request).settings.region)
+    name, _ = identify(request.match_info["FunctionName"], None, region=services(request).settings.region,
+                    shape=NAMESPACED)
     raw = request.query.get("MaxItems", "50")
     try:
         max_items = int(raw)

@@ -7,6 +7,7 @@ from aiohttp import web
 from lamina.api.context import json_body, json_response, services
 from lamina.control.function_options import RuntimeManagement
 from lamina.control.targets import identify
+from lamina.control.validation import NAMESPACED, UNQUALIFIED
 from lamina.errors import ResourceNotFound
 from lamina.model import LATEST
 
@@ -17,7 +18,7 @@ RUNTIME = "/2021-07-20/functions/{FunctionName}/runtime-management-config"
 
 def _unqualified(request: web.Request) -> str:
     svc = services(request)
-    name, qualifier = identify(request.match_info["FunctionName"], None, region=services(request).settings.region)
+    name, qualifier = identify(request.match_info["FunctionName"], None, region=svc.settings.region, shape=UNQUALIFIED)
     if qualifier is not None:
         raise ResourceNotFound(f"Function not found: {svc.settings.function_arn(name, qualifier)}")
     return svc.functions.get(name).name
@@ -25,7 +26,8 @@ def _unqualified(request: web.Request) -> str:
 
 def _qualified(request: web.Request) -> tuple[str, str | None]:
     """The function and qualifier (None: $LATEST) a runtime management request names, which exist."""
-    name, qualifier = identify(request.match_info["FunctionName"], request.query.get("Qualifier") or None, region=services(request).settings.region)
+    name, qualifier = identify(request.match_info["FunctionName"], request.query.get("Qualifier") or None,
+                               region=services(request).settings.region, shape=NAMESPACED)
     services(request).functions.resolve(name, qualifier)
     return name, None if qualifier == LATEST else qualifier
 

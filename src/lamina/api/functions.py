@@ -10,7 +10,7 @@ from lamina.api.authentication import code_locator
 from lamina.api.context import json_body, json_response, services
 from lamina.api.shapes import function_configuration
 from lamina.control.targets import identify
-from lamina.control.validation import constraint
+from lamina.control.validation import FUNCTION_NAME, NAMESPACED, NameShape, constraint
 from lamina.model import LATEST, FunctionConfig
 from lamina.errors import InvalidParameterValue, ResourceNotFound
 
@@ -19,10 +19,11 @@ FUNCTION = "/2015-03-31/functions/{FunctionName}"
 _MASTER_REGION = re.compile(r"^(ALL|(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1})$")
 
 
-def _reference(request: web.Request) -> tuple[str, str | None]:
-    """(name, qualifier or None) from the FunctionName path (a name or ARN, maybe qualified) and Qualifier."""
+def _reference(request: web.Request, shape: NameShape = FUNCTION_NAME) -> tuple[str, str | None]:
+    """(name, qualifier or None) from the FunctionName path (a name or ARN, maybe qualified) and Qualifier,
+    checked against the operation's model (``shape``)."""
     return identify(request.match_info["FunctionName"], request.query.get("Qualifier") or None,
-                    region=services(request).settings.region)
+                    region=services(request).settings.region, shape=shape)
 
 
 def _name(request: web.Request) -> str:
@@ -83,7 +84,7 @@ def listing_versions(function_version: str | None, master_region: str | None) ->
 @routes.get(FUNCTION)
 async def get_function(request: web.Request) -> web.Response:
     svc = services(request)
-    name, qualifier = _reference(request)
+    name, qualifier = _reference(request, NAMESPACED)
     fn = svc.functions.resolve(name, qualifier)
     doc: dict[str, object] = {
         "Configuration": function_configuration(fn, svc.settings, qualifier),
@@ -99,14 +100,14 @@ async def get_function(request: web.Request) -> web.Response:
 @routes.get(FUNCTION + "/configuration")
 async def get_function_configuration(request: web.Request) -> web.Response:
     svc = services(request)
-    name, qualifier = _reference(request)
+    name, qualifier = _reference(request, NAMESPACED)
     return json_response(function_configuration(svc.functions.resolve(name, qualifier), svc.settings, qualifier))
 
 
 @routes.put(FUNCTION + "/code")
 async def update_function_code(request: web.Request) -> web.Response:
     svc = services(request)
-    fn = await svc.functions.update_code(_name(request), await json_body(request))
+    fn = await svc.functions.update_code(lambda: _name(request), await json_body(request))
     # With Publish, the version published: its ARN is qualified.
     return json_response(function_configuration(fn, svc.settings, None if fn.is_latest else fn.version))
 
@@ -114,14 +115,14 @@ async def update_function_code(request: web.Request) -> web.Response:
 @routes.put(FUNCTION + "/configuration")
 async def update_function_configuration(request: web.Request) -> web.Response:
     svc = services(request)
-    fn = await svc.functions.update_configuration(_name(request), await json_body(request))
+    fn = await svc.functions.update_configuration(lambda: _name(request), await json_body(request))
     return json_response(function_configuration(fn, svc.settings))
 
 
 @routes.delete(FUNCTION)
 async def delete_function(request: web.Request) -> web.Response:
     """The function, with its versions and aliases; with a Qualifier, one version."""
-    name, qualifier = _reference(request)
+    name, qualifier = _reference(request, NAMESPACED)
     if qualifier is None:
         await services(request).functions.delete(name)
     else:

@@ -14,7 +14,7 @@ from lamina.api.authentication import code_locator
 from lamina.api.context import json_body, json_response, services
 from lamina.api.shapes import layer_version
 from lamina.control.layer_policy import statement
-from lamina.control.layers import layer_name, layer_owner, parse_full_arn
+from lamina.control.layers import check_content, layer_name, layer_owner, parse_full_arn
 from lamina.errors import InvalidParameterValue
 from lamina.model import LayerVersion
 
@@ -56,6 +56,7 @@ async def publish_layer_version(request: web.Request) -> web.Response:
     svc = services(request)
     name = layer_name(request.match_info["LayerName"])
     body = await json_body(request)
+    check_content(body)
     code = await svc.functions.put_code(body.get("Content"))
     layer = await svc.layers.publish(name, body, code)
     return json_response(layer_version(layer, svc.layers.layer_arn(name), code_locator(request)), status=201)

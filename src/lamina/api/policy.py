@@ -7,13 +7,15 @@ from aiohttp import web
 from lamina.api.context import json_body, json_response, services
 from lamina.control.policy import PolicyService
 from lamina.control.targets import identify
+from lamina.control.validation import NAMESPACED
 
 routes = web.RouteTableDef()
 POLICY = "/2015-03-31/functions/{FunctionName}/policy"
 
 
 def _target(request: web.Request) -> tuple[str, str | None]:
-    return identify(request.match_info["FunctionName"], request.query.get("Qualifier"), region=services(request).settings.region)
+    return identify(request.match_info["FunctionName"], request.query.get("Qualifier"),
+                    region=services(request).settings.region, shape=NAMESPACED)
 
 
 @routes.post(POLICY)

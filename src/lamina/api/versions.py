@@ -12,6 +12,7 @@ from aiohttp import web
 from lamina.api.context import json_body, json_response, services
 from lamina.api.shapes import function_configuration
 from lamina.control.targets import identify
+from lamina.control.validation import FUNCTION_NAME, NAMESPACED, NameShape
 from lamina.control.versions import is_version_number
 from lamina.errors import InvalidParameterValue
 from lamina.model import LATEST
@@ -20,9 +21,11 @@ routes = web.RouteTableDef()
 VERSIONS = "/2015-03-31/functions/{FunctionName}/versions"
 
 
-def function_name(request: web.Request) -> str:
-    """The function a path names (a name or an ARN; a qualifier in it plays no part)."""
-    name, _ = identify(request.match_info["FunctionName"], None, region=services(request).settings.region)
+def function_name(request: web.Request, shape: NameShape = FUNCTION_NAME) -> str:
+    """The function a path names (a name or an ARN; a qualifier in it plays no part), checked against the
+    operation's model (``shape``)."""
+    name, _ = identify(request.match_info["FunctionName"], None, region=services(request).settings.region,
+                       shape=shape)
     return name
 
 
@@ -48,7 +51,7 @@ async def publish_version(request: web.Request) -> web.Response:
 @routes.get(VERSIONS)
 async def list_versions_by_function(request: web.Request) -> web.Response:
     svc = services(request)
-    name = function_name(request)
+    name = function_name(request, NAMESPACED)
     size = max_items(request)
     versions = [svc.functions.get(name), *svc.functions.versions.list_for(name)]
     marker = request.query.get("Marker")

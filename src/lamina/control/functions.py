@@ -89,6 +89,11 @@ class DeploymentCheck(Protocol):
     def check_layers(self, name: str, layers: tuple[LayerRef, ...]) -> None: ...
 
 
+# Lambda's words for a code object without a source, and for a ZipFile of no bytes (functions' and layers').
+NO_SOURCE = "Please provide a source for function code."
+EMPTY_ZIP = "Uploaded file must be a non-empty zip"
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
 
@@ -230,6 +235,11 @@ class FunctionService:
         checked_runtime = checks.check(lambda: vs.runtime(body["Runtime"])) if body.get("Runtime") is not None else None
         checked_role = checks.check(lambda: v.role(body.get("Role")))
         checked_handler = checks.check(lambda: v.handler(body["Handler"])) if body.get("Handler") is not None else None
+        checks.check(lambda: v.required(body.get("Code"), "code"))
+        code_body = body.get("Code")
+        if isinstance(code_body, Mapping):
+            checks.add(v.code_source(code_body, "code."))
+            checks.add(v.kms_key_arn(code_body.get("SourceKMSKeyArn"), "code.sourceKMSKeyArn"))
         checks.done()
         name, role = str(checked_name), str(checked_role)
         publish = _flag(body, "Publish")
@@ -291,15 +301,30 @@ class FunctionService:
         settled = self._prepare(fn)
         return await self._publish_prepared(name, settled) if publish else fn
 
-    async def update_code(self, name: str, body: Body) -> FunctionConfig:
-        """UpdateFunctionCode; with ``Publish``, the version it publishes."""
+    async def update_code(self, name: str | Callable[[], str], body: Body) -> FunctionConfig:
+        """UpdateFunctionCode; with ``Publish``, the version it publishes.
+
+        The model's constraints come first, every violation named at once in its members' order, before
+        the function is looked up (as UpdateFunctionConfiguration's); ``name`` is the function's, or what checks
+        the FunctionName member and answers it."""
+        checks = Checks()
+        checked_name = checks.check(name) if callable(name) else name
+        checks.add(v.code_source(body))
+        checked_arches = None
+        if "Architectures" in body:
+            checked_arches = checks.check(lambda: v.architectures(body["Architectures"]))
+        if body.get("PublishTo") is not None:
+            checks.check(lambda: v.enum(body["PublishTo"], "publishTo", ("LATEST_PUBLISHED",)))
+        checks.add(v.kms_key_arn(body.get("SourceKMSKeyArn"), "sourceKMSKeyArn"))
+        checks.done()
+        name = str(checked_name)
         publish = _flag(body, "Publish")
         fn = self._writable(name, body)
         for check in self._deployment_checks:
             check.check_code(name)
         arches = fn.architectures
-        if "Architectures" in body:  # UpdateFunctionCode's, as on Lambda
-            arches = v.architectures(body["Architectures"])
+        if checked_arches is not None:  # UpdateFunctionCode's, as on Lambda
+            arches = checked_arches
             await asyncio.to_thread(architecture.check, fn.runtime, arches)
         code = await self._put_code(body)
         self._check_total_size(code, fn.layers)
@@ -311,7 +336,9 @@ class FunctionService:
         settled = self._prepare(updated)
         return await self._publish_prepared(name, settled) if publish else updated
 
-    async def update_configuration(self, name: str, body: Body) -> FunctionConfig:
+    async def update_configuration(self, name: str | Callable[[], str], body: Body) -> FunctionConfig:
+        """UpdateFunctionConfiguration; ``name`` is the function's, or what checks the
+        FunctionName member (the first of the model's) and answers it."""
         limits = self._settings.limits
         # The model's constraints first (before the function is looked up), every violation named at
         # once in the order of UpdateFunctionConfiguration's members.
@@ -322,11 +349,13 @@ class FunctionService:
             ("Runtime", "runtime", vs.runtime),
         )  # fmt: skip
         checks = Checks()
+        checked_name = checks.check(name) if callable(name) else name
         changes: dict[str, object] = {
             attribute: checks.check(lambda check=check, key=key: check(body[key]))  # type: ignore[misc]
             for key, attribute, check in members if key in body
         }  # fmt: skip
         checks.done()
+        name = str(checked_name)
         fn = self._writable(name, body)
         if "runtime" in changes:
             vs.check_supported(str(changes["runtime"]))
@@ -498,15 +527,13 @@ class FunctionService:
         return await self._put_code(code)
 
     async def _put_code(self, code: object) -> Code:
-        if not isinstance(code, Mapping):
-            raise InvalidParameterValue("Code is required: {\"ZipFile\": <base64 of a .zip file>}")
-        if "ZipFile" not in code:
-            if "S3Bucket" in code or "ImageUri" in code:
+        if not isinstance(code, Mapping) or code.get("ZipFile") is None:
+            if isinstance(code, Mapping) and (code.get("S3Bucket") is not None or code.get("ImageUri") is not None):
                 raise InvalidParameterValue(
                     "Lamina takes code as ZipFile (a base64 .zip in the request); S3 and image sources are not "
                     "supported yet."
                 )
-            raise InvalidParameterValue("Code.ZipFile is required: the base64 of a .zip file")
+            raise InvalidParameterValue(NO_SOURCE)
         encoded = code["ZipFile"]
         if not isinstance(encoded, str):
             raise InvalidParameterValue("Code.ZipFile must be base64 text")
@@ -514,6 +541,8 @@ class FunctionService:
             data = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError) as exc:
             raise InvalidParameterValue("Code.ZipFile is not valid base64.") from exc
+        if not data:
+            raise InvalidParameterValue(EMPTY_ZIP)
         artifact = await asyncio.to_thread(self._code.put, data)
         return Code(artifact.digest, artifact.sha256_b64, artifact.size, artifact.unzipped_size)
 

@@ -18,7 +18,8 @@ from datetime import datetime, timezone
 from typing import Callable, Mapping, Optional
 
 from lamina.control.layer_policy import ACTION, LayerPolicies, allows, document
-from lamina.control.validation import architectures, constraint, string
+from lamina.control.validation import architectures, code_source, constraint, required, string
+from lamina.control.violations import Checks
 from lamina.errors import AccessDenied, InvalidParameterValue, ResourceNotFound
 from lamina.model import Code, LayerRef, LayerVersion
 from lamina.runtime.names import MODEL_RUNTIMES
@@ -49,6 +50,17 @@ def layer_name(value: str) -> str:
     if not _NAME.match(value):
         raise constraint(value, "layerName", "Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+")
     return value
+
+
+def check_content(body: Mapping[str, object]) -> None:
+    """PublishLayerVersion's Content as the model constrains it (required; its S3 members), checked
+    before any package is stored."""
+    checks = Checks()
+    checks.check(lambda: required(body.get("Content"), "content"))
+    content = body.get("Content")
+    if isinstance(content, Mapping):
+        checks.add(code_source(content, "content."))
+    checks.done()
 
 
 def parse_version_arn(arn: object) -> tuple[str, int]:

@@ -11,13 +11,12 @@ import re
 from dataclasses import dataclass
 
 from lamina.control.functions import FunctionService
-from lamina.control.validation import constraint, function_identifier, function_region
+from lamina.control.validation import FUNCTION_NAME, NameShape, function_identifier, function_region
 from lamina.errors import InvalidParameterValue, ResourceNotFound
 from lamina.model import FunctionConfig
 from lamina.settings import Settings
 
 LATEST = "$LATEST"
-_QUALIFIER = re.compile(r"^[a-zA-Z0-9$_-]+$")
 _FUNCTION_ARN = re.compile(
     r"^arn:aws[a-zA-Z-]*:lambda:(?P<region>[^:]+):(?P<account>\d{12}):function:(?P<name>[a-zA-Z0-9-_]+)"
     r"(:(?P<qualifier>\$LATEST|[a-zA-Z0-9-_]+))?$"
@@ -44,24 +43,20 @@ def parse_function_arn(arn: str) -> FunctionArn | None:
     return None if match is None else FunctionArn(match["region"], match["account"], match["name"], match["qualifier"])
 
 
-def identify(function_name: str, qualifier: str | None, *, region: str | None = None) -> tuple[str, str | None]:
-    """(name, qualifier or None) from a FunctionName path parameter and an optional Qualifier parameter.
+def identify(function_name: str, qualifier: str | None, *, region: str | None = None,
+             shape: NameShape = FUNCTION_NAME) -> tuple[str, str | None]:  # fmt: skip
+    """(name, qualifier or None) from a FunctionName path parameter and an optional Qualifier parameter,
+    both checked against the operation's model (``shape``).
 
     With ``region`` (the server's), an ARN of another region is refused as Lambda refuses it."""
-    name, derived = function_identifier(function_name)
+    name, derived = function_identifier(function_name, shape, qualifier)
     named = function_region(function_name)
     if region is not None and named is not None and named != region:
         raise ResourceNotFound(f"Functions from '{named}' are not reachable in this region ('{region}')")
-    if qualifier is not None:
-        if len(qualifier) > 128:
-            raise constraint(qualifier, "qualifier", "Member must have length less than or equal to 128")
-        if not _QUALIFIER.match(qualifier):
-            raise constraint(qualifier, "qualifier", "Member must satisfy regular expression pattern: "
-                             "(|[a-zA-Z0-9$_-]+)")  # fmt: skip
-        if derived is not None and derived != qualifier:
-            raise InvalidParameterValue(
-                "The derived qualifier from the function name does not match the specified qualifier."
-            )
+    if qualifier is not None and derived is not None and derived != qualifier:
+        raise InvalidParameterValue(
+            "The derived qualifier from the function name does not match the specified qualifier."
+        )
     return name, qualifier if qualifier is not None else derived
 
 

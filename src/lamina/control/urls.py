@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from typing import Callable, Mapping
 
 from lamina.control.changes import Change, FunctionDeleted
-from lamina.control.validation import constraint, function_identifier
+from lamina.control.validation import URL, constraint, function_identifier
 from lamina.errors import InvalidParameterValue, ResourceConflict, ResourceNotFound, ValidationError
 from lamina.model import LATEST, FunctionConfig, FunctionUrlConfig, InvokeMode, UrlAuthType, UrlCors
 from lamina.settings import Settings
@@ -87,7 +87,7 @@ class UrlService:
         self, identifier: str, marker: str | None, max_items: str | None
     ) -> tuple[list[FunctionUrlConfig], str | None]:
         """A page of the function's URLs (Marker: the position a previous page gave)."""
-        name, _ = function_identifier(identifier)
+        name, _ = function_identifier(identifier, URL)
         raw = max_items or str(MAX_LIST_ITEMS)
         if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIST_ITEMS:
             raise constraint(raw, "maxItems", f"Member must have value between 1 and {MAX_LIST_ITEMS}")
@@ -186,7 +186,7 @@ class UrlService:
         """(function, qualifier) a request names: the function exists; the qualifier is absent, or an alias
         name (for a ``new`` URL, an alias that exists: a URL outlives its alias, and can still be read,
         changed and deleted)."""
-        name, embedded = function_identifier(identifier)
+        name, embedded = function_identifier(identifier, URL)
         if embedded and qualifier and embedded != qualifier:
             raise InvalidParameterValue(
                 "The derived qualifier from the function name does not match the specified qualifier."

@@ -32,16 +32,23 @@ class Violation(ValidationError):
     """One member's broken constraint: ``Value '<value>' at '<field>' failed to satisfy constraint: <rule>``."""
 
     def __init__(self, value: object, field: str, rule: str) -> None:
-        self.part = f"Value '{value}' at '{field}' failed to satisfy constraint: {rule}"
+        shown = "null" if value is None else f"'{value}'"  # a missing member, as AWS shows it
+        self.part = f"Value {shown} at '{field}' failed to satisfy constraint: {rule}"
         super().__init__(f"1 validation error detected: {self.part}")
+
+
+class Violations(ValidationError):
+    """Several violations named at once, counted ("2 validation errors detected: ...; ...")."""
+
+    def __init__(self, violations: list[Violation]) -> None:
+        self.violations = violations
+        parts = "; ".join(v.part for v in violations)
+        super().__init__(f"{len(violations)} validation errors detected: {parts}")
 
 
 def combined(violations: list[Violation]) -> ValidationError:
     """One ``ValidationException`` naming every violation, counted ("1 validation error", "2 ... errors")."""
-    if len(violations) == 1:
-        return violations[0]
-    parts = "; ".join(v.part for v in violations)
-    return ValidationError(f"{len(violations)} validation errors detected: {parts}")
+    return violations[0] if len(violations) == 1 else Violations(violations)
 
 
 class Checks:
@@ -56,6 +63,13 @@ class Checks:
         except Violation as violation:
             self.violations.append(violation)
             return None
+        except Violations as several:
+            self.violations.extend(several.violations)
+            return None
+
+    def add(self, violations: list[Violation]) -> None:
+        """Violations a check found together (a member breaking its length and its pattern)."""
+        self.violations.extend(violations)
 
     def done(self) -> None:
         if self.violations:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from lamina.control.changes import Change, ConcurrencyChanged
 from lamina.control.functions import FunctionService
 from lamina.control.targets import identify
+from lamina.control.validation import NAMESPACED
 from lamina.errors import ResourceConflict, ResourceNotFound
 from lamina.invoke.target import Target
 from lamina.model import FunctionConfig, State, UpdateStatus
@@ -51,7 +52,7 @@ class Resolver:
         created) is refused at once, as Lambda refuses it (a client waits with function_active_v2).
         An update in progress is waited for (Lambda would run the previous configuration meanwhile;
         Lamina's settle in milliseconds), and so are versions being prepared."""
-        name, qualifier = identify(identifier, qualifier, region=self._settings.region)
+        name, qualifier = identify(identifier, qualifier, region=self._settings.region, shape=NAMESPACED)
         fn = self._functions.resolve(name, qualifier, draw=self._random.random())
         if fn.state is State.PENDING and fn.is_latest and not wait_pending:
             raise ResourceConflict(
