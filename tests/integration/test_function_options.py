@@ -8,20 +8,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import deploy, lambda_client, make_zip
+from tests.integration.test_tags_policies_event_config import HANDLER, arn, error
 
-HANDLER = "def handler(event, context):\n    return event\n"
-ACCOUNT = "000000000000"
 RUNTIME_VERSION = "arn:aws:lambda:us-east-1::runtime:8eeff65f6809a3ce81507fe733fe09b835899b99481ba22fd75b5a7338290ec1"
-
-
-def arn(name: str, qualifier: str | None = None) -> str:
-    base = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{name}"
-    return f"{base}:{qualifier}" if qualifier else base
-
-
-def error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
-    response = exc.value.response
-    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Message"]
 
 
 def test_recursion_config(client: Any, fn_name: str) -> None:
