@@ -34,6 +34,17 @@ def _children(pid: int) -> set[int]:
     return found
 
 
+def _names(pids: set[int]) -> set[str]:
+    """The processes' names (``comm``); one that has gone meanwhile is left out."""
+    names = set()
+    for pid in pids:
+        try:
+            names.add(Path(f"/proc/{pid}/comm").read_text().strip())
+        except FileNotFoundError:
+            pass
+    return names
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -83,9 +94,11 @@ def test_a_prepared_child_becomes_the_environment_and_none_outlives_the_server(t
             assert not first.prepared  # the first of its shape: nothing was prepared for it yet
             assert seen["uid"] == 1_999_999_001 and "sbx_user1051:x:1999999001:" in str(seen["passwd"])
             # The pool fills once the server has been idle a moment.
-            await _until(lambda: len(_children(server)) >= 2, "the fork server prepared children")
+            # A child is counted as soon as it is forked; it names itself a moment later.
+            await _until(lambda: len(_children(server)) >= 2 and _names(_children(server)) == {"lamina-prepared"},
+                         "the fork server prepared children, named lamina-prepared")  # fmt: skip
             pooled = _children(server)
-            assert {Path(f"/proc/{pid}/comm").read_text().strip() for pid in pooled} == {"lamina-prepared"}
+            assert _names(pooled) == {"lamina-prepared"}
             second, _, seen = await run(zygote, 1_999_999_002)
             assert second.prepared and second.pid in pooled
             assert seen["uid"] == 1_999_999_002 and "sbx_user1051:x:1999999002:" in str(seen["passwd"])
