@@ -152,8 +152,7 @@ class Invoker:
     async def _run(self, target: Target, content: EventContent | ContentSource, request_id: str) -> Outcome:
         """Run ``target`` in an environment. ``content`` is a synchronous invocation's own, or (a queued
         event's) asked for once an environment is leased (admitted)."""
-        self._in_flight += 1
-        self._idle.clear()
+        self._entered()
         try:
             for attempt in range(ENVIRONMENT_ATTEMPTS):
                 env, failure = await self._scheduler.acquire(target)
@@ -176,25 +175,30 @@ class Invoker:
                         self._scheduler.release(env)
             raise AssertionError("unreachable")
         finally:
-            self._in_flight -= 1
-            if self._in_flight == 0:
-                self._idle.set()
+            self._left()
 
     def _release_when_finished(self, env: ExecutionEnvironment, finishing: asyncio.Future[None]) -> None:
         """Keep ``env`` leased (and counted in flight, which a drain waits for) until its invoke phase
         ends: the caller has its answer, the extensions are not done yet."""
-        self._in_flight += 1
-        self._idle.clear()
+        self._entered()
 
         def release(ended: asyncio.Future[None]) -> None:
             if not ended.cancelled() and ended.exception() is not None:
                 log.error("the invoke phase in %s ended in an error", env.id, exc_info=ended.exception())
             self._scheduler.release(env)
-            self._in_flight -= 1
-            if self._in_flight == 0:
-                self._idle.set()
+            self._left()
 
         finishing.add_done_callback(release)
+
+    def _entered(self) -> None:
+        self._in_flight += 1
+        self._idle.clear()
+
+    def _left(self) -> None:
+        """One invocation (or a held invoke phase) less in flight; a drain waits for none."""
+        self._in_flight -= 1
+        if self._in_flight == 0:
+            self._idle.set()
 
     async def attempt(self, event: QueuedEvent, content: ContentSource) -> tuple[FunctionConfig, Outcome]:
         """Run one attempt of a queued asynchronous event (raises ``TooManyRequests`` when throttled,
