@@ -134,7 +134,9 @@ class Relay:
             stream += data
             if self.tamper is None or self.tampered:
                 return data
-            header = _CHUNK_HEADER.search(stream, max(0, start - 100))
+            # The connection's first chunk header, wherever the reads split it: searched from the start,
+            # as the byte may come reads after the header (a later header would move it, or past the end).
+            header = _CHUNK_HEADER.search(stream)
             if header is None or header.end() + self.tamper >= len(stream):
                 return data
             at = header.end() + self.tamper - start  # in this read: the header was not whole before it
