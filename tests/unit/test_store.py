@@ -102,8 +102,9 @@ def test_logs_and_invocations(store: Store) -> None:
             assert [e.message for e in events] == ["one", "two"]
             assert [e.message for e in await store.read_logs("f", events[0].cursor, 10)] == ["two"]
             record = InvocationRecord("id", "f", "$LATEST", 5, 1.5, 2, 128, 30, None, "success")
-            await store.record_invocations([record])
-            assert await store.list_invocations("f") == [record]
+            through_alias = InvocationRecord("id2", "f", "3", 6, 2.5, 3, 256, 40, 120.5, "ValueError", qualifier="live")
+            await store.record_invocations([record, through_alias])
+            assert await store.list_invocations("f") == [record, through_alias]
         finally:
             await store.close()
 

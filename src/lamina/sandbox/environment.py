@@ -128,6 +128,7 @@ class Environment:
         self._out_fd = -1
         self._output = OutputLines(ctx.recorder.limits.invocation_bytes)
         self._lines: Tail | None = None  # the end of the current invocation's log, when one runs
+        self._qualifier: str | None = None  # the current invocation's, as invoked (its usage record's)
         self._init_lines = Tail()  # the end of what the runtime printed while initialising
         self._exited: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._cgroup: EnvCgroup | None = None
@@ -433,6 +434,8 @@ class Environment:
         if self._exited.done() or self.state is not EnvState.IDLE:
             raise EnvironmentGone(self.id)
         self.state = EnvState.BUSY
+        # arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
+        self._qualifier = function_arn.split(":", 7)[7] if function_arn.count(":") == 7 else None
         now = time.time()
         inv = Invocation(
             request_id=request_id, payload=payload, deadline_ms=int(now * 1000) + int(timeout_s * 1000),
@@ -671,7 +674,7 @@ class Environment:
             request_id=request_id, function=self.fn.name, version=self.fn.version,
             started_ms=int(now_ms - duration_ms), duration_ms=duration_ms, billed_ms=billed,
             memory_mb=self.fn.memory_mb, max_memory_used_mb=peak_mb, init_ms=init_ms,
-            outcome=result.error_type or "success",
+            outcome=result.error_type or "success", qualifier=self._qualifier,
         ))  # fmt: skip
         return Outcome(result, lines, duration_ms, billed, reusable)
 

@@ -103,6 +103,7 @@ class InvocationRecord(NamedTuple):
     max_memory_used_mb: int
     init_ms: float | None
     outcome: str  # "success" | an error type
+    qualifier: str | None = None  # as invoked: an alias or a version (None: unqualified)
 
 
 @dataclass(frozen=True, slots=True)

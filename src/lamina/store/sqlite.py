@@ -593,8 +593,8 @@ class SqliteStore:
         def insert(conn: sqlite3.Connection) -> None:
             conn.executemany(
                 "INSERT INTO invocations (request_id, function, version, started_ms, duration_ms, "
-                "billed_ms, memory_mb, max_memory_used_mb, init_ms, outcome) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "billed_ms, memory_mb, max_memory_used_mb, init_ms, outcome, qualifier) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 records,  # tuples, their fields in the columns' order
             )
 
@@ -604,7 +604,7 @@ class SqliteStore:
         def select(conn: sqlite3.Connection) -> list[InvocationRecord]:
             rows = conn.execute(
                 "SELECT request_id, function, version, started_ms, duration_ms, billed_ms, memory_mb, "
-                "max_memory_used_mb, init_ms, outcome FROM invocations WHERE function = ? ORDER BY started_ms",
+                "max_memory_used_mb, init_ms, outcome, qualifier FROM invocations WHERE function = ? ORDER BY started_ms",
                 (function,),
             ).fetchall()
             return [InvocationRecord(*row) for row in rows]
