@@ -35,6 +35,7 @@ from lamina.api.context import Services
 from lamina.api.url_serving import UrlServing
 from lamina.cells.host import Host
 from lamina.cells.regions import Regions
+from lamina.metrics.exposition import Exposition
 from lamina.cells.registry import Cells
 from lamina.dataplane.counts import Counts
 from lamina.dataplane.frontdoor import FrontDoor
@@ -162,7 +163,8 @@ class Server:
         parts.started("the API as environments see it", self._environments_runner.cleanup)
         self._environments_up.set()
         # Set up now, served last: stopped after the invocations it answers have drained.
-        runner = self._app_runner(build_app(svc, cells=cells), lent=host.front_door is not None)
+        exposition = Exposition(host.stats, cells.views)  # GET /metrics (api/metrics.py)
+        runner = self._app_runner(build_app(svc, cells=cells, exposition=exposition), lent=host.front_door is not None)
         await runner.setup()
         parts.started("the API", runner.cleanup)
         assert runner.server is not None

@@ -96,6 +96,9 @@ class Settings:
     # Whether the public listener answers plain synchronous Invokes itself (lamina/dataplane), ahead
     # of the aiohttp application; off: aiohttp answers every request, as it answers all others.
     front_door: bool = True
+    # A bearer token that GET /metrics (Prometheus) must present; None: /metrics answers loopback
+    # clients only (api/metrics.py).
+    metrics_token: str | None = field(default=None, repr=False)
     # Interpreters by runtime name, e.g. {"python3.12": "/opt/py312/bin/python3.12"}.
     interpreters: Mapping[str, str] = field(default_factory=dict)
     # A runtime found missing is looked for again once its answer is this old (runtime/runtimes.py):
@@ -190,6 +193,8 @@ class Settings:
             values["body_timeout_seconds"] = float(env["LAMINA_BODY_TIMEOUT"])
         if "LAMINA_FRONT_DOOR" in env:
             values["front_door"] = switch(env["LAMINA_FRONT_DOOR"]) is not False
+        if env.get("LAMINA_METRICS_TOKEN"):
+            values["metrics_token"] = env["LAMINA_METRICS_TOKEN"]
         if "LAMINA_ASYNC_RETRY_DELAYS" in env:
             values["async_retry_delays"] = tuple(float(v) for v in env["LAMINA_ASYNC_RETRY_DELAYS"].split(",") if v.strip())
         if "LAMINA_ASYNC_THROTTLE_DELAY" in env:

@@ -7,7 +7,7 @@ from aiohttp import web
 from lamina.api import aliases, event_config, functions, invoke, lamina, layers, policy, tags, urls, versions
 from lamina.api import concurrency, events, http_apis, rest_apis, rest_authorizers, scheduler, tagging
 from lamina.api import iot, mappings, object_events
-from lamina.api import code_signing, function_options, runtimes
+from lamina.api import code_signing, function_options, metrics, runtimes
 from lamina.api.authentication import KEY_RING, authenticate
 from lamina.api.authorization import authorization
 from lamina.api.context import CELLS, SERVICES, CellLookup, OneCell, Services
@@ -17,18 +17,21 @@ from lamina.api.query import query_requests
 from lamina.api.query import register as register_query
 from lamina.api.url_serving import function_urls
 from lamina.iam import api as iam_api
+from lamina.metrics.exposition import Exposition
 from lamina.objects.api import object_requests
 from lamina.queues import api as sqs
 from lamina.sts import api as sts_api
 
 
-def build_app(svc: Services, *, for_environments: bool = False, cells: CellLookup | None = None) -> web.Application:
+def build_app(svc: Services, *, for_environments: bool = False, cells: CellLookup | None = None,
+              exposition: Exposition | None = None) -> web.Application:  # fmt: skip
     """The API as the operator sees it, or ``for_environments``: as execution environments see it on
     the listener inside their own network namespace. Both verify every request's signature and
     authorize it with IAM alike (a function's requests are its execution role's session); the
     environments' never accepts the development key pair, nor serves the object-events intake.
     ``svc``: the default cell's services; ``cells``: every cell, which each signed request picks
-    its own from (api/cells.py; none: ``svc``'s cell alone)."""
+    its own from (api/cells.py; none: ``svc``'s cell alone); ``exposition``: the server's metrics,
+    served at GET /metrics (api/metrics.py) by the operator's application only."""
     # Function URLs, API Gateway APIs and S3 first: their requests never reach the Lambda API
     # (api/url_serving.py, api/execute_api.py, objects/api.py).
     # Then every other request's signature is verified (api/authentication.py), and a verified
@@ -56,8 +59,11 @@ def build_app(svc: Services, *, for_environments: bool = False, cells: CellLooku
     app.add_routes(scheduler.routes)
     app.add_routes(tagging.routes)  # /tags/{arn}: Scheduler's and REST APIs'
     app.add_routes(lamina.routes)
-    if not for_environments:  # the host's interpreters are no function's business
+    if not for_environments:  # the host's interpreters and every account's metrics are no function's business
         app.add_routes(runtimes.routes)  # GET /lamina/v1/runtimes
+        if exposition is not None:
+            app[metrics.EXPOSITION] = exposition
+            app.add_routes(metrics.routes)
     app.add_routes(rest_apis.routes)
     app.add_routes(rest_authorizers.routes)
     app.add_routes(http_apis.routes)

@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 KEY_RING = web.AppKey("key_ring", KeyRing)  # what this application's requests are verified against
 _UNVERIFIED_PREFIXES = ("/lamina/v1/object-events/",)
+_UNVERIFIED_GETS = frozenset({"/lamina/v1/health", "/metrics"})
 CODE_URL_SECONDS = 600  # how long a code package's presigned URL is good for (AWS's: 10 minutes)
 _SQS_CONTENT_TYPE = "application/x-amz-json-1.0"
 _HASHED_ASIDE = 1024 * 1024  # bodies larger than this are hashed in a thread
@@ -67,8 +68,9 @@ def protocol(request: web.Request, is_s3: bool) -> Protocol:
 
 
 def unverified(method: str, path: str) -> bool:
-    """Requests no signature covers: the health check, and what has its own proof."""
-    return (method == "GET" and path == "/lamina/v1/health") or path.startswith(_UNVERIFIED_PREFIXES)
+    """Requests no signature covers: the health check, Prometheus's scrapes (api/metrics.py decides
+    those), and what has its own proof."""
+    return (method == "GET" and path in _UNVERIFIED_GETS) or path.startswith(_UNVERIFIED_PREFIXES)
 
 
 @web.middleware

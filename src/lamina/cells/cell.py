@@ -54,6 +54,7 @@ from lamina.iot.subscriber import Subscriber, client_id
 from lamina.lifecycle import Parts
 from lamina.mappings.service import MappingService
 from lamina.metering.recorder import Recorder
+from lamina.metrics.stats import CellStats
 from lamina.objects.bucket_names import Owner
 from lamina.objects.files import Bodies
 from lamina.objects.notifications import NotificationConfigs
@@ -120,7 +121,8 @@ class Cell:
             store = SqliteStore(data / "lamina.db")
             await store.open()
             parts.started("the store", store.close)
-        recorder = Recorder(store, s.logs)
+        stats = CellStats(host.stats, self.account_id, self.region)
+        recorder = Recorder(store, s.logs, observe=stats.observe)
         await recorder.start()
         parts.started("the recorder of logs and usage", recorder.close)
         code = CodeStore(data / "code", s.limits)
@@ -171,7 +173,9 @@ class Cell:
         await http_apis.load()
         invoker = Invoker(resolver, scheduler, s)
         invoker.check_sources_with(TriggerPermissions(policies, s).check)  # triggers need the function's permission
+        invoker.count_throttles_with(stats.throttled)
         queue = AsyncQueue(store, invoker, event_configs, s)
+        queue.count_dead_letters_with(stats.dead_lettered)
         invoker.attach(queue)
         timers = Timers(SystemClock())
 

@@ -5,19 +5,20 @@ protections the host allows, the network namespaces' pool, the spawner (its temp
 host's work directory, where every environment's scratch space is too), the uid pool (no two
 environments of any cell share a uid), the runtimes found on the host, the key ring, and the
 environments' API listener, IAM and STS (per account, global across regions), and the index of
-S3's bucket names (global). ``force`` and ``drain_deadline`` are the shutdown's: whether a second
+S3's bucket names (global), the invocation metrics. ``force`` and ``drain_deadline`` are the shutdown's: whether a second
 signal said to stop waiting, and until when invocations in flight may finish.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from lamina.dataplane.counts import Counts
 from lamina.iam.service import IamService
+from lamina.metrics.stats import InvocationStats
 from lamina.objects.bucket_names import BucketNames
 from lamina.identity.keys import Keys
 from lamina.runtime.runtimes import RuntimeRegistry
@@ -55,3 +56,4 @@ class Host:
     sts: StsService | None = None
     credentials: FunctionCredentials | None = None  # execution roles' credentials for environments
     bucket_names: BucketNames | None = None  # S3's bucket names, global: which cell holds each (default store)
+    stats: InvocationStats = field(default_factory=InvocationStats)  # every cell's invocations, for /metrics

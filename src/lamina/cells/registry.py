@@ -28,6 +28,7 @@ from lamina.cells.host import Host
 from lamina.control.layers import LayerService
 from lamina.errors import ServiceError
 from lamina.gateway.endpoint import Endpoints
+from lamina.metrics.exposition import CellView
 from lamina.gateway.exchange import PlainEndpoints
 from lamina.model import FunctionUrlConfig
 from lamina.store.base import Store
@@ -88,6 +89,10 @@ class Cells:
     def started(self, account_id: str, region: str) -> Services | None:
         """The services of a started cell (a lookup, for every request), or None."""
         return self._services.get((account_id, region))
+
+    def views(self) -> list[CellView]:
+        """What a metrics scrape reads of every started cell, now."""
+        return [CellView(account, region, svc.scheduler, svc.queue) for (account, region), svc in self._services.items()]
 
     async def open(self, account_id: str, region: str) -> Services:
         """The cell's services, started if need be (once, whoever asks at the same time).

@@ -198,6 +198,11 @@ class AsyncQueue:
         self._fresh = FreshContent()
         self._taking = True
         self._workers: list[asyncio.Task[None]] = []
+        self._dead_lettered: Callable[[str], None] = lambda function: None
+
+    def count_dead_letters_with(self, dead_lettered: Callable[[str], None]) -> None:
+        """Tell ``dead_lettered`` (the metrics) the function of every event sent to its dead-letter queue."""
+        self._dead_lettered = dead_lettered
 
     async def start(self) -> None:
         """Load what an earlier run left in the queue and start the workers."""
@@ -441,6 +446,8 @@ class AsyncQueue:
                 dead_letter_attributes(event.request_id, ending), now,
             ))  # fmt: skip
         seqs = await self._store.finish_event(event.seq, follow_ups, messages)
+        if dead_letter_target:
+            self._dead_lettered(event.function)
         self._remove(event)
         for (follow_up, _), seq in zip(follow_ups, seqs):
             self._count(follow_up)

@@ -31,7 +31,7 @@ from lamina import ids, jsonbody
 from lamina.invoke.queue import AsyncQueue, ContentSource
 from lamina.invoke.resolver import Resolver
 from lamina.invoke.target import Target
-from lamina.errors import InvalidParameterValue, RequestTooLarge, ServiceError
+from lamina.errors import InvalidParameterValue, RequestTooLarge, ServiceError, TooManyRequests
 from lamina.model import FunctionConfig
 from lamina.sandbox.provider import EnvironmentGone, ExecutionEnvironment, Outcome
 from lamina.scheduler.pool import Scheduler
@@ -97,12 +97,18 @@ class Invoker:
         self._idle = asyncio.Event()
         self._idle.set()
         self._check_source: Callable[[str, str | None, InvokeSource], Awaitable[None]] | None = None
+        self._throttled: Callable[[str, str | None, str], None] = lambda function, qualifier, reason: None
         self._queue: AsyncQueue | None = None
 
     def check_sources_with(self, check: Callable[[str, str | None, InvokeSource], Awaitable[None]]) -> None:
         """Have ``check`` (IAM's: the function's resource-based policy) approve invocations that name
         their ``source`` (function name, qualifier as invoked, source); it raises to refuse."""
         self._check_source = check
+
+    def count_throttles_with(self, throttled: Callable[[str, str | None, str], None]) -> None:
+        """Tell ``throttled`` (the metrics) of every invocation refused for concurrency or rate:
+        the function, the qualifier as invoked, and the reason."""
+        self._throttled = throttled
 
     def attach(self, queue: AsyncQueue) -> None:
         """The queue ``Event`` invocations are accepted into."""
@@ -140,7 +146,11 @@ class Invoker:
         if req.invocation_type == EVENT:
             if self._queue is None:
                 raise ServiceError("Asynchronous invocation is not available.")
-            await self._queue.accept(fn.name, target.qualifier, payload, request_id, client_context)
+            try:
+                await self._queue.accept(fn.name, target.qualifier, payload, request_id, client_context)
+            except TooManyRequests as exc:  # the queue's quota for the function is used up
+                self._throttled(fn.name, target.qualifier, exc.reason)
+                raise
             return InvokeResult(202, request_id, fn.version)
         outcome = await self._run(target, EventContent(payload, client_context), request_id)
         return InvokeResult(
@@ -155,7 +165,11 @@ class Invoker:
         self._entered()
         try:
             for attempt in range(ENVIRONMENT_ATTEMPTS):
-                env, failure = await self._scheduler.acquire(target)
+                try:
+                    env, failure = await self._scheduler.acquire(target)
+                except TooManyRequests as exc:
+                    self._throttled(target.fn.name, target.qualifier, exc.reason)
+                    raise
                 outcome = None
                 try:
                     if failure is not None:

@@ -2,7 +2,8 @@
 removal of old log lines.
 
 ``Recorder.log`` and ``Recorder.invocation`` only append to memory; one owned background task
-(``lamina-recorder``) writes the batches to the store every ``interval`` seconds. ``close`` stops
+(``lamina-recorder``) writes the batches to the store every ``interval`` seconds, and hands each
+batch of invocation records to ``observe`` first (the server's metrics: metrics/stats.py). ``close`` stops
 the task and writes what is left, so a graceful shutdown loses nothing; a crash can lose at most
 the last interval's lines (the invocations themselves were already answered).
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Callable, Sequence
 
 from lamina.settings import LogLimits
 from lamina.store.base import InvocationRecord, LogRecord, Store
@@ -36,9 +38,11 @@ def prune_every(retention_seconds: float, interval: float) -> float:
 
 
 class Recorder:
-    def __init__(self, store: Store, limits: LogLimits | None = None, interval: float = 0.1) -> None:
+    def __init__(self, store: Store, limits: LogLimits | None = None, interval: float = 0.1,
+                 observe: Callable[[Sequence[InvocationRecord]], None] | None = None) -> None:  # fmt: skip
         self.limits = limits or LogLimits()
         self._store = store
+        self._observe = observe
         self._interval = interval
         self._logs: list[LogRecord] = []
         self._invocations: list[InvocationRecord] = []
@@ -58,6 +62,11 @@ class Recorder:
     async def flush(self) -> None:
         logs, self._logs = self._logs, []
         invocations, self._invocations = self._invocations, []
+        if invocations and self._observe is not None:
+            try:
+                self._observe(invocations)
+            except Exception:
+                log.exception("could not count %d invocations in the metrics", len(invocations))
         try:
             if logs:
                 await self._store.append_logs(logs, max_function_bytes=self.limits.function_bytes)

@@ -60,6 +60,19 @@ class ProvisionedState:
     failure: str | None  # why one failed to initialise (no more start until the configuration changes)
 
 
+@dataclass(frozen=True)
+class VersionUsage:
+    """The environments of one function version, now (for metrics)."""
+
+    function: str
+    version: str
+    busy: int  # running an invocation (provisioned ones included)
+    idle: int
+    starting: int
+    provisioned: int  # provisioned environments initialised: idle or busy
+    provisioned_busy: int
+
+
 class _Lease(NamedTuple):
     """How one acquired environment's invocation was admitted, so that its release undoes the counts
     (a tuple: one is made per invocation)."""
@@ -118,6 +131,26 @@ class Scheduler:
 
     def environments(self) -> list[Environment]:
         return list(self._all.values())
+
+    def usage(self) -> list[VersionUsage]:
+        """Every function version's environments by state, counted now."""
+        counts: dict[tuple[str, str], list[int]] = {}
+        for env in self._all.values():
+            key = (env.fn.name, env.fn.version)
+            row = counts.get(key)
+            if row is None:
+                row = counts[key] = [0, 0, 0, 0, 0]
+            state = env.state
+            if state is EnvState.BUSY:
+                row[0] += 1
+            elif state is EnvState.IDLE:
+                row[1] += 1
+            elif state is EnvState.STARTING:
+                row[2] += 1
+            if env.provisioned and state in (EnvState.BUSY, EnvState.IDLE):
+                row[3] += 1
+                row[4] += state is EnvState.BUSY
+        return [VersionUsage(name, version, *row) for (name, version), row in sorted(counts.items())]
 
     async def start(self) -> None:
         self._reaper = asyncio.create_task(self._reap_forever(), name="lamina-reaper")
