@@ -7,10 +7,11 @@ import struct
 import pytest
 
 from lamina.store.base import LOG_EVENT_OVERHEAD, LogRecord, log_event_size
-from lamina.store.log_chunks import CHUNK_BYTES, INDEX_BITS, StoredChunk, chunks, decode, encode, expire, trim
+from lamina.store.log_chunks import CHUNK_BYTES, INDEX_BITS, StoredChunk, chunk_bytes, chunks, decode, encode
+from lamina.store.log_chunks import expire, trim
 
 
-def test_a_batch_becomes_a_chunk_a_stream_cut_by_lines_and_bytes() -> None:
+def test_a_batch_becomes_a_chunk_a_stream_cut_by_size() -> None:
     batch = [LogRecord("f", "a", 5, "x"), LogRecord("f", "b", 1, "y"), LogRecord("g", "a", 2, "z"),
              LogRecord("f", "a", 3, "w")]  # fmt: skip
     made = chunks(batch)
@@ -31,7 +32,14 @@ def test_a_batch_becomes_a_chunk_a_stream_cut_by_lines_and_bytes() -> None:
     huge = chunks([LogRecord("f", "a", t, m) for t, m in enumerate(["s", "h" * 2 * CHUNK_BYTES, "t"])])
     assert [c.lines for c in huge] == [1, 1, 1]  # a line larger than a chunk is one alone
     assert [decode(c.data) for c in huge][1] == [(1, "h" * 2 * CHUNK_BYTES)]
+    assert [c.lines for c in chunks([LogRecord("f", "a", t, "x" * 74) for t in range(5)], max_bytes=250)] == [2, 2, 1]
     assert chunks([]) == []
+
+
+def test_chunks_fit_a_function_limit_smaller_than_themselves() -> None:
+    assert chunk_bytes(None) == chunk_bytes(10 * CHUNK_BYTES) == CHUNK_BYTES
+    assert chunk_bytes(1000) == 1000
+    assert chunk_bytes(0) == 1  # every line is then a chunk alone
 
 
 def test_decoding_reads_any_slice() -> None:

@@ -168,6 +168,11 @@ def test_trims_remove_whole_chunks_and_readers_go_on(store: Store) -> None:
             assert [e.timestamp_ms for e in await store.read_logs("f", 0, 100)] == [8]
             assert [e.timestamp_ms for e in await store.read_logs("g", 0, 100)] == [1]  # within its limit
             assert (await store.log_bytes("f"), await store.log_bytes("g")) == (100, 100)
+            # A batch larger than the limit is written in chunks within it: its newest lines stay.
+            await store.append_logs([line("h", t) for t in range(10)], max_function_bytes=250)
+            assert [e.timestamp_ms for e in await store.read_logs("h", 0, 100)] == [8, 9]
+            await store.append_logs([line("h", 10, size=300), line("h", 11)], max_function_bytes=250)
+            assert [e.timestamp_ms for e in await store.read_logs("h", 0, 100)] == [11]  # a line alone
         finally:
             await store.close()
 

@@ -20,7 +20,9 @@ PostgreSQL will sit behind the same interface. Contract, for every implementatio
   written by one ``append_logs``. Cursors increase in the order chunks were stored, a stream's lines
   in their order within a chunk (lines of different streams in one batch are not interleaved by
   time). Lines are removed a whole chunk at a time: a trimmed log may be up to one chunk (64 KiB,
-  or one larger line) under its limit, and a chunk expires when its latest line does.
+  or one larger line) under its limit, and a chunk expires when its latest line does. A chunk written
+  with ``max_function_bytes`` is no larger than it (unless one line is), so a batch larger than the
+  limit keeps its newest lines.
 - ``close`` is safe to call twice.
 - A function's tags, policies and asynchronous-invocation configurations belong to it: writing
   one for a function that does not exist raises ``ResourceNotFound``, and ``delete_function``

@@ -53,10 +53,11 @@ class StoredChunk(NamedTuple):
     size: int
 
 
-def chunks(records: Sequence[LogRecord]) -> list[Chunk]:
+def chunks(records: Sequence[LogRecord], max_bytes: int = CHUNK_BYTES) -> list[Chunk]:
     """``records`` as chunks: a function's stream's lines in their order, in chunks of at most
-    ``CHUNK_BYTES`` of size (a larger line is a chunk alone), ordered by the first line each stream
-    has in ``records``."""
+    ``max_bytes`` of size (a larger line is a chunk alone), ordered by the first line each stream has
+    in ``records``. (A store keeps chunks within a function's limit too, so that trimming to it keeps
+    the newest lines.)"""
     streams: dict[tuple[str, str], list[LogRecord]] = {}
     for record in records:
         lines = streams.get((record.function, record.stream))
@@ -71,19 +72,19 @@ def chunks(records: Sequence[LogRecord]) -> list[Chunk]:
         lengths = list(map(len, messages))
         made.extend(
             _chunk(function, stream, times[start:stop], messages[start:stop], lengths[start:stop])
-            for start, stop in _cuts(lengths)
+            for start, stop in _cuts(lengths, max_bytes)
         )
     return made
 
 
-def _cuts(lengths: list[int]) -> list[tuple[int, int]]:
+def _cuts(lengths: list[int], max_bytes: int) -> list[tuple[int, int]]:
     """Where to cut lines of these message lengths into chunks: ``(start, stop)`` of each."""
-    if sum(lengths) + LOG_EVENT_OVERHEAD * len(lengths) <= CHUNK_BYTES:
+    if sum(lengths) + LOG_EVENT_OVERHEAD * len(lengths) <= max_bytes:
         return [(0, len(lengths))]  # the usual batch: no line-by-line look
     cuts = []
     start, size = 0, 0
     for index, length in enumerate(lengths):
-        if index > start and size + length + LOG_EVENT_OVERHEAD > CHUNK_BYTES:
+        if index > start and size + length + LOG_EVENT_OVERHEAD > max_bytes:
             cuts.append((start, index))
             start, size = index, 0
         size += length + LOG_EVENT_OVERHEAD
@@ -140,6 +141,11 @@ def decode(data: bytes, start: int = 0, stop: int | None = None) -> list[tuple[i
         lines.append((times[index], data[offset:end].decode()))
         offset = end
     return lines
+
+
+def chunk_bytes(max_function_bytes: int | None) -> int:
+    """The largest chunk to write for a function whose log is kept within ``max_function_bytes``."""
+    return CHUNK_BYTES if max_function_bytes is None else max(1, min(CHUNK_BYTES, max_function_bytes))
 
 
 def cursor(chunk_id: int, index: int) -> int:

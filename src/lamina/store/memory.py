@@ -226,7 +226,7 @@ class MemoryStore:
         return [config for _, config in sorted(self._provisioned.items())]
 
     async def append_logs(self, records: Sequence[LogRecord], *, max_function_bytes: int | None = None) -> None:
-        for chunk in log_chunks.chunks(records):
+        for chunk in log_chunks.chunks(records, log_chunks.chunk_bytes(max_function_bytes)):
             self._last_chunk += 1
             self._chunks[self._last_chunk] = chunk
         if max_function_bytes is not None:

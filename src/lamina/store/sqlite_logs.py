@@ -19,7 +19,7 @@ from lamina.store.log_chunks import StoredChunk
 
 
 def append(conn: sqlite3.Connection, records: Sequence[LogRecord], max_function_bytes: int | None) -> None:
-    made = log_chunks.chunks(records)
+    made = log_chunks.chunks(records, log_chunks.chunk_bytes(max_function_bytes))
     conn.executemany(
         "INSERT INTO log_chunks (function, stream, first_ms, last_ms, lines, size, data) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
