@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 import pytest
 
+from lamina.store.log_chunks import CHUNK_BYTES
 from tests.conftest import LaminaProcess, deploy, lambda_client
 from tests.functions import fetch_logs, invoke, request_id, wait_for_logs
 
@@ -160,11 +161,11 @@ def test_an_invocation_keeps_its_log_up_to_its_limit_and_says_what_it_dropped(
 def test_a_function_keeps_its_newest_lines_up_to_its_limit(
     make_server: Callable[..., LaminaProcess], tmp_path: Path, fn_name: str
 ) -> None:
-    limit = int(0.1 * MB)
-    server = make_server(tmp_path / "data", LAMINA_LOG_FUNCTION_MB="0.1")
+    limit = int(0.2 * MB)
+    server = make_server(tmp_path / "data", LAMINA_LOG_FUNCTION_MB="0.2")
     client = server.client()
     deploy(client, fn_name, PRINTS_LINES)
-    rids = [request_id(invoke(client, fn_name, {"lines": 200})[0]) for _ in range(8)]  # some 200 KB of log
+    rids = [request_id(invoke(client, fn_name, {"lines": 200})[0]) for _ in range(16)]  # some 400 KB of log
     wait_for_logs(server.endpoint, fn_name, has_report(rids[-1]))
 
     lines = stored_lines(server.endpoint, fn_name)
@@ -172,13 +173,16 @@ def test_a_function_keeps_its_newest_lines_up_to_its_limit(
     assert not any(rids[0] in line for line in lines)  # the oldest went first
     last = invocation_lines(lines, rids[-1])
     assert last[1:-2] == [str(n).rjust(99, "-") for n in range(200)]
-    assert size(lines) > limit - 300  # no more went than had to (a line at most)
+    assert size(lines) > limit - CHUNK_BYTES  # no more went than had to (a chunk at most)
 
-    # A lower limit applies to what is stored when Lamina starts again.
+    # A lower limit applies to what is stored when Lamina starts again: one below what is stored
+    # (more than the limit less a chunk) and above a chunk, so that the newest chunk stays.
     assert server.stop() == 0
-    server = make_server(tmp_path / "data", LAMINA_LOG_FUNCTION_MB="0.03")
-    lines = wait_for_lines(server.endpoint, fn_name, lambda lines: size(lines) <= int(0.03 * MB))
-    assert 0 < size(lines) <= int(0.03 * MB)
+    lower = int(0.1 * MB)
+    assert CHUNK_BYTES < lower < limit - CHUNK_BYTES < size(lines)
+    server = make_server(tmp_path / "data", LAMINA_LOG_FUNCTION_MB="0.1")
+    lines = wait_for_lines(server.endpoint, fn_name, lambda lines: size(lines) <= lower)
+    assert lower - CHUNK_BYTES < size(lines) <= lower
     assert lines[-1].startswith(f"REPORT RequestId: {rids[-1]}")
 
 

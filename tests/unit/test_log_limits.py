@@ -31,7 +31,8 @@ def test_the_recorder_keeps_the_store_within_the_limits() -> None:
         store = MemoryStore()
         now_ms = int(time.time() * 1000)
         old, recent = now_ms - 3_600_000, now_ms - 1000
-        await store.append_logs([LogRecord("f", "s", old, "x" * 74)] + [LogRecord("f", "s", recent, "y" * 74)] * 5)
+        for when, letter in [(old, "x")] + [(recent, "y")] * 5:  # a chunk each: trims remove whole chunks
+            await store.append_logs([LogRecord("f", "s", when, letter * 74)])
         recorder = Recorder(store, LogLimits(function_bytes=350, retention_seconds=60))
         await recorder.prune(trim=True)  # what it does first when it starts
         assert [e.message[0] for e in await store.read_logs("f", 0, 10)] == ["y", "y", "y"]  # 300 bytes

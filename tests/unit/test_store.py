@@ -12,7 +12,7 @@ import pytest
 
 from lamina.errors import PreconditionFailed, ResourceConflict, ResourceNotFound
 from lamina.model import Code, FunctionConfig, State
-from lamina.store.base import LOG_EVENT_OVERHEAD, InvocationRecord, LogRecord, Resource, Store
+from lamina.store.base import LOG_EVENT_OVERHEAD, InvocationRecord, LogEvent, LogRecord, Resource, Store
 from lamina.store.memory import MemoryStore
 from lamina.store.sqlite import SqliteStore, _migrations, migrate
 
@@ -120,7 +120,8 @@ def test_logs_are_kept_within_a_size_per_function(store: Store) -> None:
     async def scenario() -> None:
         await store.open()
         try:
-            await store.append_logs([line("f", t) for t in range(10)])
+            for t in range(10):
+                await store.append_logs([line("f", t)])  # a chunk each
             assert await store.log_bytes("f") == 1000
             first = await store.read_logs("f", 0, 100)
             # One more line of f and one of g, kept to 550 bytes a function: f's six oldest go.
@@ -145,21 +146,123 @@ def test_logs_are_kept_within_a_size_per_function(store: Store) -> None:
     asyncio.run(scenario())
 
 
-def test_old_logs_expire_a_bounded_number_at_a_time(store: Store) -> None:
+def test_trims_remove_whole_chunks_and_readers_go_on(store: Store) -> None:
     async def scenario() -> None:
         await store.open()
         try:
-            await store.append_logs([line("f", t) for t in (1, 2, 3, 4, 5)] + [line("g", 2), line("g", 8)])
-            assert await store.expire_logs(before_ms=5, limit=3) == 3
-            assert await store.expire_logs(before_ms=5, limit=3) == 2
-            assert await store.expire_logs(before_ms=5, limit=3) == 0
-            assert [e.timestamp_ms for e in await store.read_logs("f", 0, 100)] == [5]
-            assert [e.timestamp_ms for e in await store.read_logs("g", 0, 100)] == [8]
+            await store.append_logs([line("f", t) for t in range(5)])  # one chunk: 500 bytes
+            await store.append_logs([line("f", t) for t in range(5, 8)] + [line("g", 1)])  # f's second: 300
+            before = await store.read_logs("f", 0, 100)
+            assert [e.timestamp_ms for e in before] == list(range(8))
+            # 900 bytes kept to 450: the first chunk goes whole, leaving the log under its limit.
+            await store.append_logs([line("f", 8)], max_function_bytes=450)
+            assert [e.timestamp_ms for e in await store.read_logs("f", 0, 100)] == [5, 6, 7, 8]
+            assert await store.log_bytes("f") == 400
+            # A cursor from inside the removed chunk goes on from the oldest line kept ...
+            assert [e.timestamp_ms for e in await store.read_logs("f", before[2].cursor, 100)] == [5, 6, 7, 8]
+            # ... and one from inside a kept chunk from the line after it.
+            assert [e.timestamp_ms for e in await store.read_logs("f", before[6].cursor, 100)] == [7, 8]
+            assert [e.cursor for e in await store.read_logs("f", 0, 100)] == [e.cursor for e in before[5:]] + [
+                (await store.read_logs("f", before[7].cursor, 1))[0].cursor
+            ]
+            assert await store.trim_logs(350) == 3  # the chunk of 5, 6 and 7
+            assert [e.timestamp_ms for e in await store.read_logs("f", 0, 100)] == [8]
+            assert [e.timestamp_ms for e in await store.read_logs("g", 0, 100)] == [1]  # within its limit
             assert (await store.log_bytes("f"), await store.log_bytes("g")) == (100, 100)
-            assert await store.expire_logs(before_ms=100, limit=10) == 2
+            # A batch larger than the limit is written in chunks within it: its newest lines stay.
+            await store.append_logs([line("h", t) for t in range(10)], max_function_bytes=250)
+            assert [e.timestamp_ms for e in await store.read_logs("h", 0, 100)] == [8, 9]
+            await store.append_logs([line("h", 10, size=300), line("h", 11)], max_function_bytes=250)
+            assert [e.timestamp_ms for e in await store.read_logs("h", 0, 100)] == [11]  # a line alone
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_old_logs_expire_a_chunk_at_a_time(store: Store) -> None:
+    async def scenario() -> None:
+        await store.open()
+        try:
+            await store.append_logs([line("f", t) for t in (1, 2, 3)])
+            await store.append_logs([line("f", 4), line("g", 2)])
+            await store.append_logs([line("f", 4), line("f", 6)])  # one line old, one not: the chunk is kept
+            await store.append_logs([line("g", 8)])
+            last = (await store.read_logs("g", 0, 100))[-1].cursor
+            assert await store.expire_logs(before_ms=5, limit=2) == 3  # f's first chunk, whole
+            assert await store.expire_logs(before_ms=5, limit=2) == 2  # f's 4, then g's 2
+            assert await store.expire_logs(before_ms=5, limit=2) == 0
+            assert [e.timestamp_ms for e in await store.read_logs("f", 0, 100)] == [4, 6]
+            assert [e.timestamp_ms for e in await store.read_logs("g", 0, 100)] == [8]
+            assert (await store.log_bytes("f"), await store.log_bytes("g")) == (200, 100)
+            assert await store.expire_logs(before_ms=100, limit=10) == 3
             assert (await store.log_bytes("f"), await store.log_bytes("g")) == (0, 0)
             await store.append_logs([line("f", 1)])  # cursors are never reused
             assert [e.timestamp_ms for e in await store.read_logs("f", 0, 100)] == [1]
+            assert (await store.read_logs("f", 0, 100))[0].cursor > last
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_reads_return_exactly_the_limit_across_chunks(store: Store) -> None:
+    async def scenario() -> None:
+        await store.open()
+        try:
+            # A batch of two streams interleaved, then more: chunks of 3, 2, 1 and 4 lines of f.
+            await store.append_logs([LogRecord("f", "a" if t % 2 else "b", t, str(t)) for t in range(5)]
+                                    + [LogRecord("g", "a", 0, "other")])  # fmt: skip
+            await store.append_logs([LogRecord("f", "a", 5, "5")])
+            await store.append_logs([LogRecord("f", "b", t, str(t)) for t in range(6, 10)])
+            every = await store.read_logs("f", 0, 100)
+            # A stream's lines keep their order; a batch's streams follow one another.
+            assert [(e.stream, e.message) for e in every] == [("b", "0"), ("b", "2"), ("b", "4"), ("a", "1"),
+                ("a", "3"), ("a", "5"), ("b", "6"), ("b", "7"), ("b", "8"), ("b", "9")]  # fmt: skip
+            cursors = [e.cursor for e in every]
+            assert cursors == sorted(set(cursors))
+            for limit in range(1, 12):
+                paged: list[LogEvent] = []
+                since = 0
+                while page := await store.read_logs("f", since, limit):
+                    assert len(page) == min(limit, len(every) - len(paged))  # exactly the limit while there are more
+                    paged += page
+                    since = page[-1].cursor
+                assert paged == every
+            for i, event in enumerate(every):
+                assert await store.read_logs("f", event.cursor, 3) == every[i + 1 : i + 4]
+            assert await store.read_logs("f", cursors[-1] + 1, 10) == []
+            assert await store.read_logs("f", 2**62, 10) == []
+            assert await store.read_logs("f", -5, 2) == every[:2]
+            assert await store.read_logs("f", 0, 0) == []
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_lines_keep_any_text_and_huge_ones_fit(store: Store) -> None:
+    from lamina.store.base import log_event_size
+    from lamina.store.log_chunks import CHUNK_BYTES
+
+    odd = ["", "\x00", "a\x00b\n", "\n\n", "\r\n", "\ufffd bytes that were not UTF-8 \ufffd", "é" * 3, "🎉",
+           "\x00" * 13, "x" * (3 * CHUNK_BYTES), "y"]  # fmt: skip
+
+    async def scenario() -> None:
+        await store.open()
+        try:
+            await store.append_logs([LogRecord("f", "s", -t if t % 2 else 2**60, m) for t, m in enumerate(odd)])
+            got = await store.read_logs("f", 0, 100)
+            assert [e.message for e in got] == odd
+            assert [e.timestamp_ms for e in got] == [-t if t % 2 else 2**60 for t in range(len(odd))]
+            assert await store.log_bytes("f") == sum(log_event_size(m) for m in odd)
+            per_chunk = CHUNK_BYTES // (LOG_EVENT_OVERHEAD + 10)
+            many = [LogRecord("g", "s", t, f"line {t:04}\n") for t in range(2 * per_chunk + 5)]  # three chunks
+            await store.append_logs(many)
+            read = await store.read_logs("g", 0, len(many) + 1)
+            assert [e.message for e in read] == [r.message for r in many]
+            assert [e.cursor for e in read] == sorted({e.cursor for e in read})
+            assert await store.read_logs("g", read[per_chunk - 1].cursor, 2) == read[per_chunk : per_chunk + 2]
         finally:
             await store.close()
 
@@ -180,6 +283,50 @@ def test_the_log_limits_migration_counts_the_lines_already_stored(tmp_path: Path
         assert dict(conn.execute("SELECT function, bytes FROM log_usage").fetchall()) == {"f": 3 + 2 + 52, "g": 26}
     finally:
         conn.close()
+
+
+def test_the_chunks_migration_moves_every_line_in_order(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "lamina.db", isolation_level=None)
+    try:
+        for number, sql in _migrations():
+            if number < 16:
+                conn.executescript(f"BEGIN; {sql}; PRAGMA user_version = {number}; COMMIT;")
+        # Lines of two functions and three streams interleaved, more than one chunk's worth of
+        # cursors, any text; cursors that start high (a database that has seen many lines).
+        lines = [(3_000_000 + i, "fg"[i % 7 == 0], f"s{i % 3}", 1000 + i, f"{i}\x00é\n" * (i % 4)) for i in range(700)]
+        conn.executemany(
+            "INSERT INTO log_events (cursor, function, stream, timestamp_ms, message, size) VALUES (?, ?, ?, ?, ?, ?)",
+            [(*row, len(row[4].encode()) + LOG_EVENT_OVERHEAD) for row in lines],
+        )
+        conn.execute("DELETE FROM log_events WHERE cursor = ?", (3_000_699,))  # its cursor was handed out
+        del lines[-1]
+        conn.execute("INSERT INTO log_usage SELECT function, SUM(size) FROM log_events GROUP BY function")
+        usage = dict(conn.execute("SELECT function, bytes FROM log_usage").fetchall())
+        assert migrate(conn) >= 16
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert "log_chunks" in tables and "log_events" not in tables
+        assert dict(conn.execute("SELECT function, bytes FROM log_usage").fetchall()) == usage
+        assert conn.execute("SELECT MAX(lines) FROM log_chunks").fetchone()[0] <= 256
+    finally:
+        conn.close()
+
+    async def read() -> dict[str, list[LogEvent]]:
+        store = SqliteStore(tmp_path / "lamina.db")
+        await store.open()
+        try:
+            return {f: await store.read_logs(f, 0, 1000) for f in "fg"}
+        finally:
+            await store.close()
+
+    moved = asyncio.run(read())
+    for function in "fg":
+        cursors = [e.cursor for e in moved[function]]
+        assert cursors == sorted(set(cursors))
+        for stream in ("s0", "s1", "s2"):
+            assert [(e.timestamp_ms, e.message) for e in moved[function] if e.stream == stream] == [
+                (t, m) for _, f, s, t, m in lines if (f, s) == (function, stream)
+            ]
+        assert min(e.cursor for e in moved[function]) > 3_000_699  # beyond every cursor handed out
 
 
 def test_sqlite_survives_reopen(tmp_path: Path) -> None:
@@ -208,7 +355,7 @@ def test_migrations_are_applied_once(tmp_path: Path) -> None:
         assert version >= 1
         assert migrate(conn) == version
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        assert {"functions", "log_events", "invocations"} <= tables
+        assert {"functions", "log_chunks", "invocations"} <= tables
     finally:
         conn.close()
 

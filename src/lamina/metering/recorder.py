@@ -28,7 +28,7 @@ from lamina.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
-EXPIRE_BATCH = 5000  # lines removed a transaction: short enough not to hold up other writes
+EXPIRE_BATCH = 5000  # lines removed a transaction (and the rest of a chunk): short enough not to hold up other writes
 
 
 def prune_every(retention_seconds: float, interval: float) -> float:
@@ -103,7 +103,7 @@ class Recorder:
             if trim:
                 await self._store.trim_logs(self.limits.function_bytes)
             before_ms = int((time.time() - self.limits.retention_seconds) * 1000)
-            while await self._store.expire_logs(before_ms, EXPIRE_BATCH) == EXPIRE_BATCH:
+            while await self._store.expire_logs(before_ms, EXPIRE_BATCH) >= EXPIRE_BATCH:
                 pass
         except Exception:
             log.exception("could not remove old log lines")

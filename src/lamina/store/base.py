@@ -13,9 +13,16 @@ PostgreSQL will sit behind the same interface. Contract, for every implementatio
   ``append_logs`` with ``max_function_bytes`` removes, in the same transaction, the oldest lines of
   each function it appended to until that function's log fits, so no reader ever sees more;
   ``trim_logs`` does the same for every function (a limit lowered since they were written).
-  ``expire_logs`` removes lines older than a time, at most ``limit`` of them a call, so that each
-  call is one short transaction; call it again while it returns ``limit``. Removing lines never
-  changes the cursors of those left (``read_logs`` goes on where it was).
+  ``expire_logs`` removes lines older than a time, about ``limit`` of them a call, so that each
+  call is one short transaction; call it again while it returns ``limit`` or more. Removing lines
+  never changes the cursors of those left (``read_logs`` goes on where it was).
+- Log lines are stored in chunks (``log_chunks.py``): consecutive lines of one function's one stream
+  written by one ``append_logs``. Cursors increase in the order chunks were stored, a stream's lines
+  in their order within a chunk (lines of different streams in one batch are not interleaved by
+  time). Lines are removed a whole chunk at a time: a trimmed log may be up to one chunk (64 KiB,
+  or one larger line) under its limit, and a chunk expires when its latest line does. A chunk written
+  with ``max_function_bytes`` is no larger than it (unless one line is), so a batch larger than the
+  limit keeps its newest lines.
 - ``close`` is safe to call twice.
 - A function's tags, policies and asynchronous-invocation configurations belong to it: writing
   one for a function that does not exist raises ``ResourceNotFound``, and ``delete_function``
@@ -355,12 +362,13 @@ class Store(Protocol):
         ...
 
     async def append_logs(self, records: Sequence[LogRecord], *, max_function_bytes: int | None = None) -> None:
-        """Append ``records``; with ``max_function_bytes``, then remove the oldest lines of each of their
-        functions until it keeps at most that many bytes, in the same transaction."""
+        """Append ``records`` (as chunks); with ``max_function_bytes``, then remove the oldest chunks of
+        each of their functions until it keeps at most that many bytes, in the same transaction."""
         ...
 
     async def read_logs(self, function: str, since: int, limit: int) -> list[LogEvent]:
-        """Log events of ``function`` with a cursor greater than ``since``, oldest first."""
+        """The first ``limit`` log events of ``function`` with a cursor greater than ``since``, by
+        cursor (exactly ``limit`` if there are that many)."""
         ...
 
     async def log_bytes(self, function: str) -> int:
@@ -368,13 +376,14 @@ class Store(Protocol):
         ...
 
     async def trim_logs(self, max_function_bytes: int) -> int:
-        """Remove the oldest lines of every function whose log is larger than ``max_function_bytes``
+        """Remove the oldest chunks of every function whose log is larger than ``max_function_bytes``
         until it is not; returns how many lines were removed."""
         ...
 
     async def expire_logs(self, before_ms: int, limit: int) -> int:
-        """Remove at most ``limit`` lines (of any function) timestamped before ``before_ms``; returns
-        how many were removed."""
+        """Remove chunks (of any function, a function's oldest first) whose lines are all timestamped
+        before ``before_ms``, until they held ``limit`` lines or more (a chunk is not split); returns
+        how many lines were removed."""
         ...
 
     async def record_invocations(self, records: Sequence[InvocationRecord]) -> None: ...

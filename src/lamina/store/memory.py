@@ -12,15 +12,17 @@ from lamina.model import FunctionUrlConfig
 from lamina.model import Alias
 from lamina.model import ProvisionedConcurrencyConfig
 from lamina.store.base import EventContent, InvocationRecord, LogEvent, LogRecord, NewEvent, OutboxMessage
-from lamina.store.base import BusEvent, Delivery, MessageState, QueuedEvent, QueueMessage, Resource, log_event_size
+from lamina.store.base import BusEvent, Delivery, MessageState, QueuedEvent, QueueMessage, Resource
+from lamina.store import log_chunks
 from lamina.store.base import ObjectRecord
+from lamina.store.log_chunks import Chunk, StoredChunk
 
 
 class MemoryStore:
     def __init__(self) -> None:
         self._functions: dict[str, FunctionConfig] = {}
-        self._logs: list[LogEvent] = []
-        self._last_cursor = 0
+        self._chunks: dict[int, Chunk] = {}  # by id, in the order they were added
+        self._last_chunk = 0
         self._invocations: list[InvocationRecord] = []
         self._layers: dict[tuple[str, int], LayerVersion] = {}
         self._last_layer_version: dict[str, int] = {}
@@ -224,39 +226,43 @@ class MemoryStore:
         return [config for _, config in sorted(self._provisioned.items())]
 
     async def append_logs(self, records: Sequence[LogRecord], *, max_function_bytes: int | None = None) -> None:
-        for r in records:
-            self._last_cursor += 1
-            self._logs.append(LogEvent(self._last_cursor, r.function, r.stream, r.timestamp_ms, r.message))
+        for chunk in log_chunks.chunks(records, log_chunks.chunk_bytes(max_function_bytes)):
+            self._last_chunk += 1
+            self._chunks[self._last_chunk] = chunk
         if max_function_bytes is not None:
             for function in {r.function for r in records}:
                 self._trim(function, max_function_bytes)
 
     async def read_logs(self, function: str, since: int, limit: int) -> list[LogEvent]:
-        return [e for e in self._logs if e.function == function and e.cursor > since][:limit]
+        first = log_chunks.first_chunk(since)
+        rows = ((i, c.stream, c.data) for i, c in self._chunks.items() if c.function == function and i >= first)
+        return log_chunks.events_after(function, since, limit, rows)
 
     async def log_bytes(self, function: str) -> int:
-        return sum(log_event_size(e.message) for e in self._logs if e.function == function)
+        return sum(c.size for c in self._chunks.values() if c.function == function)
 
     async def trim_logs(self, max_function_bytes: int) -> int:
-        return sum(self._trim(function, max_function_bytes) for function in {e.function for e in self._logs})
+        return sum(self._trim(f, max_function_bytes) for f in {c.function for c in self._chunks.values()})
 
     async def expire_logs(self, before_ms: int, limit: int) -> int:
-        old = [e for e in self._logs if e.timestamp_ms < before_ms][:limit]
-        gone = {e.cursor for e in old}
-        self._logs = [e for e in self._logs if e.cursor not in gone]
-        return len(old)
+        removed = 0
+        for function in sorted({c.function for c in self._chunks.values()}):
+            expired = sorted((c.last_ms, i) for i, c in self._chunks.items()
+                             if c.function == function and c.last_ms < before_ms)  # fmt: skip
+            oldest = (StoredChunk(i, self._chunks[i].lines, self._chunks[i].size) for _, i in expired)
+            removed += self._remove(log_chunks.expire(limit - removed, oldest))
+            if removed >= limit:
+                break
+        return removed
 
     def _trim(self, function: str, max_bytes: int) -> int:
-        excess = sum(log_event_size(e.message) for e in self._logs if e.function == function) - max_bytes
-        gone: set[int] = set()
-        for e in self._logs:
-            if excess <= 0:
-                break
-            if e.function == function:
-                gone.add(e.cursor)
-                excess -= log_event_size(e.message)
-        self._logs = [e for e in self._logs if e.cursor not in gone]
-        return len(gone)
+        mine = [StoredChunk(i, c.lines, c.size) for i, c in self._chunks.items() if c.function == function]
+        return self._remove(log_chunks.trim(sum(c.size for c in mine) - max_bytes, mine))
+
+    def _remove(self, chunks: list[StoredChunk]) -> int:
+        for chunk in chunks:
+            del self._chunks[chunk.id]
+        return sum(chunk.lines for chunk in chunks)
 
     async def record_invocations(self, records: Sequence[InvocationRecord]) -> None:
         self._invocations.extend(records)

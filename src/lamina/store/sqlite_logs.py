@@ -1,27 +1,33 @@
 """The log tables' SQL for ``SqliteStore``: each function runs inside a transaction the store opened.
 
-``log_events`` holds the lines, each with its ``size`` (``log_event_size``); ``log_usage`` holds
-each function's total, changed by every statement here that adds or removes lines, so that a
-function's size is one row to read rather than a sum over its lines (see migration 0009).
+``log_chunks`` holds the lines, a row a chunk (``log_chunks.py``: what a chunk is, its cursors,
+which chunks to remove), each with its ``size`` (the sum of its lines' ``log_event_size``);
+``log_usage`` holds each function's total, changed by every statement here that adds or removes
+chunks, so that a function's size is one row to read rather than a sum over its chunks (migrations
+0009 and 0016).
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
-from lamina.store.base import LogEvent, LogRecord, log_event_size
+from lamina.store import log_chunks
+from lamina.store.base import LogEvent, LogRecord
+from lamina.store.log_chunks import StoredChunk
 
 
 def append(conn: sqlite3.Connection, records: Sequence[LogRecord], max_function_bytes: int | None) -> None:
-    rows = [(r.function, r.stream, r.timestamp_ms, r.message, log_event_size(r.message)) for r in records]
+    made = log_chunks.chunks(records, log_chunks.chunk_bytes(max_function_bytes))
     conn.executemany(
-        "INSERT INTO log_events (function, stream, timestamp_ms, message, size) VALUES (?, ?, ?, ?, ?)", rows
+        "INSERT INTO log_chunks (function, stream, first_ms, last_ms, lines, size, data) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        made,
     )
     added: Counter[str] = Counter()
-    for function, _, _, _, size in rows:
-        added[function] += size
+    for chunk in made:
+        added[chunk.function] += chunk.size
     _count(conn, added.items())
     if max_function_bytes is not None:
         for function in added:
@@ -30,11 +36,13 @@ def append(conn: sqlite3.Connection, records: Sequence[LogRecord], max_function_
 
 def read(conn: sqlite3.Connection, function: str, since: int, limit: int) -> list[LogEvent]:
     rows = conn.execute(
-        "SELECT cursor, function, stream, timestamp_ms, message FROM log_events "
-        "WHERE function = ? AND cursor > ? ORDER BY cursor LIMIT ?",
-        (function, since, limit),
-    ).fetchall()
-    return [LogEvent(*row) for row in rows]
+        "SELECT id, stream, data FROM log_chunks WHERE function = ? AND id >= ? ORDER BY id",
+        (function, log_chunks.first_chunk(since)),
+    )
+    try:
+        return log_chunks.events_after(function, since, limit, rows)
+    finally:
+        rows.close()
 
 
 def stored(conn: sqlite3.Connection, function: str) -> int:
@@ -43,20 +51,20 @@ def stored(conn: sqlite3.Connection, function: str) -> int:
 
 
 def trim(conn: sqlite3.Connection, function: str, max_bytes: int) -> int:
-    """Remove ``function``'s oldest lines until its log holds at most ``max_bytes``; how many went."""
+    """Remove ``function``'s oldest chunks until its log holds at most ``max_bytes``; how many lines went."""
     excess = stored(conn, function) - max_bytes
     if excess <= 0:
         return 0
-    freed, count, last = 0, 0, 0
-    lines = conn.execute("SELECT cursor, size FROM log_events WHERE function = ? ORDER BY cursor", (function,))
-    for cursor, size in lines:
-        freed, count, last = freed + size, count + 1, cursor
-        if freed >= excess:
-            break
-    lines.close()
-    conn.execute("DELETE FROM log_events WHERE function = ? AND cursor <= ?", (function, last))
-    _count(conn, [(function, -freed)])
-    return count
+    rows = conn.execute("SELECT id, lines, size FROM log_chunks WHERE function = ? ORDER BY id", (function,))
+    try:
+        gone = log_chunks.trim(excess, _stored(rows))
+    finally:
+        rows.close()
+    if not gone:
+        return 0
+    conn.execute("DELETE FROM log_chunks WHERE function = ? AND id <= ?", (function, gone[-1].id))
+    _count(conn, [(function, -sum(chunk.size for chunk in gone))])
+    return sum(chunk.lines for chunk in gone)
 
 
 def trim_all(conn: sqlite3.Connection, max_bytes: int) -> int:
@@ -65,22 +73,31 @@ def trim_all(conn: sqlite3.Connection, max_bytes: int) -> int:
 
 
 def expire(conn: sqlite3.Connection, before_ms: int, limit: int) -> int:
-    """Remove at most ``limit`` lines timestamped before ``before_ms``, function by function (each
-    found through the index on function and time); how many went."""
+    """Remove chunks whose every line is timestamped before ``before_ms``, function by function (each
+    found through the index on function and last time, oldest first), until they held ``limit`` lines
+    or more; how many lines went."""
     removed = 0
     for (function,) in conn.execute("SELECT function FROM log_usage ORDER BY function").fetchall():
         if removed >= limit:
             break
-        old = conn.execute(
-            "SELECT cursor, size FROM log_events WHERE function = ? AND timestamp_ms < ? LIMIT ?",
-            (function, before_ms, limit - removed),
-        ).fetchall()
+        rows = conn.execute(
+            "SELECT id, lines, size FROM log_chunks WHERE function = ? AND last_ms < ? ORDER BY last_ms",
+            (function, before_ms),
+        )
+        try:
+            old = log_chunks.expire(limit - removed, _stored(rows))
+        finally:
+            rows.close()
         if not old:
             continue
-        conn.executemany("DELETE FROM log_events WHERE cursor = ?", [(cursor,) for cursor, _ in old])
-        _count(conn, [(function, -sum(size for _, size in old))])
-        removed += len(old)
+        conn.executemany("DELETE FROM log_chunks WHERE id = ?", [(chunk.id,) for chunk in old])
+        _count(conn, [(function, -sum(chunk.size for chunk in old))])
+        removed += sum(chunk.lines for chunk in old)
     return removed
+
+
+def _stored(rows: Iterable[tuple[int, int, int]]) -> Iterator[StoredChunk]:
+    return (StoredChunk(*row) for row in rows)
 
 
 def _count(conn: sqlite3.Connection, changes: Iterable[tuple[str, int]]) -> None:
