@@ -49,3 +49,38 @@ def test_init_start_as_a_platform_record() -> None:
         LoggingSettings("JSON", "INFO", "WARN"), runtime_version="nodejs:20.v100", runtime_version_arn="arn:x",
         initialization_type="on-demand", function="f", version="3", now_ms=now_ms,
     ) is None  # fmt: skip
+
+
+def test_the_init_phase_ends_with_platform_records_in_json_only() -> None:
+    now_ms = 1_700_000_000_123
+    as_json, quiet = LoggingSettings("JSON", "INFO", "INFO"), LoggingSettings("JSON", "INFO", "WARN")
+    done = platform_log.init_runtime_done(as_json, initialization_type="on-demand", status="success",
+                                          error_type=None, now_ms=now_ms)  # fmt: skip
+    assert json.loads(done or "") == {
+        "time": "2023-11-14T22:13:20.123Z", "type": "platform.initRuntimeDone",
+        "record": {"initializationType": "on-demand", "phase": "init", "status": "success"},
+    }  # fmt: skip
+    report = platform_log.init_report(as_json, initialization_type="provisioned-concurrency", status="success",
+                                      error_type=None, duration_ms=123.45678, now_ms=now_ms)  # fmt: skip
+    assert json.loads(report or "") == {
+        "time": "2023-11-14T22:13:20.123Z", "type": "platform.initReport",
+        "record": {"initializationType": "provisioned-concurrency", "phase": "init", "status": "success",
+                   "metrics": {"durationMs": 123.457}},
+    }  # fmt: skip
+    # A failed init names its error; a timeout is its own status.
+    failed = platform_log.init_report(as_json, initialization_type="on-demand", status="error",
+                                      error_type="Runtime.ExitError", duration_ms=5, now_ms=now_ms)  # fmt: skip
+    assert json.loads(failed or "")["record"] == {
+        "initializationType": "on-demand", "phase": "init", "status": "error", "errorType": "Runtime.ExitError",
+        "metrics": {"durationMs": 5},
+    }  # fmt: skip
+    # An error type of the function's code is the platform's Runtime.Unknown.
+    coded = platform_log.init_runtime_done(as_json, initialization_type="on-demand", status="error",
+                                           error_type="ValueError", now_ms=now_ms)  # fmt: skip
+    assert json.loads(coded or "")["record"]["errorType"] == "Runtime.Unknown"
+    # Text logs have no init-end line; SystemLogLevel WARN leaves the INFO records out.
+    for logging in (LoggingSettings(), quiet):
+        assert platform_log.init_runtime_done(logging, initialization_type="on-demand", status="success",
+                                              error_type=None, now_ms=now_ms) is None  # fmt: skip
+        assert platform_log.init_report(logging, initialization_type="on-demand", status="error", error_type="E",
+                                        duration_ms=1, now_ms=now_ms) is None  # fmt: skip

@@ -1,8 +1,10 @@
 """The lines Lambda itself writes to a function's log when an environment starts (INIT_START) and around
 each invocation (START, END, REPORT), in the function's log format: plain text, or with LoggingConfig's
-JSON the Telemetry API's platform records (``platform.initStart``, ``platform.start``,
-``platform.runtimeDone``, ``platform.report``), which SystemLogLevel WARN
-leaves out (they are INFO records). Pure: values in, lines (or ``None``: not written) out.
+JSON the Telemetry API's platform records (``platform.initStart``, ``platform.initRuntimeDone``,
+``platform.initReport``, ``platform.start``, ``platform.runtimeDone``, ``platform.report``), which
+SystemLogLevel WARN leaves out (they are INFO records). The end of the init phase has a record only in
+JSON: its text counterpart, INIT_REPORT, is not written. Pure: values in, lines (or ``None``: not
+written) out.
 """
 
 from __future__ import annotations
@@ -67,4 +69,39 @@ def init_start(
     return _record(logging, "platform.initStart", now_ms, {
         "initializationType": initialization_type, "phase": "init", "runtimeVersion": runtime_version,
         "runtimeVersionArn": runtime_version_arn, "functionName": function, "functionVersion": version,
+    })  # fmt: skip
+
+
+def _init_status(status: str, error_type: str | None) -> dict[str, object]:
+    """A record's Status: ``errorType`` with it once the phase did not succeed (the schema's Status).
+    Lambda names the platform's own errors (``Runtime.ExitError``, ``Runtime.ImportModuleError``...);
+    an error type of the function's code (a runtime's ``RuntimeError``) is ``Runtime.Unknown`` there."""
+    if status == "success" or error_type is None:
+        return {"status": status}
+    if not error_type.startswith(("Runtime.", "Sandbox.", "Extension.")):
+        error_type = "Runtime.Unknown"
+    return {"status": status, "errorType": error_type}
+
+
+def init_runtime_done(
+    logging: LoggingSettings, *, initialization_type: str, status: str, error_type: str | None, now_ms: float,
+) -> str | None:  # fmt: skip
+    """The record that says the runtime finished initialising (``status``: success, error or timeout)."""
+    if logging.log_format != "JSON":
+        return None
+    return _record(logging, "platform.initRuntimeDone", now_ms, {
+        "initializationType": initialization_type, "phase": "init", **_init_status(status, error_type),
+    })  # fmt: skip
+
+
+def init_report(
+    logging: LoggingSettings, *, initialization_type: str, status: str, error_type: str | None, duration_ms: float,
+    now_ms: float,
+) -> str | None:  # fmt: skip
+    """The init phase's report: how it ended and how long it took (``metrics.durationMs``)."""
+    if logging.log_format != "JSON":
+        return None
+    return _record(logging, "platform.initReport", now_ms, {
+        "initializationType": initialization_type, "phase": "init", **_init_status(status, error_type),
+        "metrics": {"durationMs": round(duration_ms, 3)},
     })  # fmt: skip
