@@ -390,11 +390,10 @@ class Environment:
         now_ms = time.time() * 1000
         init_type = PROVISIONED_CONCURRENCY if self.provisioned else ON_DEMAND
         error_type = failure.error_type if failure is not None else None
-        status = "success" if failure is None else "timeout" if error_type == rc.ERROR_INIT_TIMEOUT else "error"
-        done = platform_log.init_runtime_done(self.fn.logging, initialization_type=init_type, status=status,
-                                              error_type=error_type, now_ms=now_ms)  # fmt: skip
-        report = platform_log.init_report(self.fn.logging, initialization_type=init_type, status=status,
-                                          error_type=error_type, duration_ms=self.init_ms or 0.0, now_ms=now_ms)  # fmt: skip
+        done = platform_log.init_runtime_done(self.fn.logging, initialization_type=init_type, error_type=error_type,
+                                              now_ms=now_ms)  # fmt: skip
+        report = platform_log.init_report(self.fn.logging, initialization_type=init_type, error_type=error_type,
+                                          duration_ms=self.init_ms or 0.0, now_ms=now_ms)  # fmt: skip
         for line in (done, report):
             if line is not None:
                 self._emit(line, int(now_ms))

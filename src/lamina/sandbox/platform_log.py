@@ -13,6 +13,7 @@ import json
 import time
 
 from lamina.model import LoggingSettings
+from lamina.runtime.constants import ERROR_INIT_TIMEOUT
 
 
 def _time(now_ms: float) -> str:
@@ -72,36 +73,39 @@ def init_start(
     })  # fmt: skip
 
 
-def _init_status(status: str, error_type: str | None) -> dict[str, object]:
-    """A record's Status: ``errorType`` with it once the phase did not succeed (the schema's Status).
-    Lambda names the platform's own errors (``Runtime.ExitError``, ``Runtime.ImportModuleError``...);
-    an error type of the function's code (a runtime's ``RuntimeError``) is ``Runtime.Unknown`` there."""
-    if status == "success" or error_type is None:
-        return {"status": status}
+def _init_status(error_type: str | None) -> dict[str, object]:
+    """How the init phase ended (``error_type``: its failure's, None if it succeeded), as the
+    records' Status says it: ``success``; ``timeout`` (Lambda's init timeout); else ``error`` with
+    an ``errorType``. Lambda names the platform's own errors (``Runtime.ExitError``,
+    ``Runtime.ImportModuleError``...); an error type of the function's code (a ``RuntimeError``
+    raised while loading) is ``Runtime.Unknown`` there."""
+    if error_type is None:
+        return {"status": "success"}
+    if error_type == ERROR_INIT_TIMEOUT:
+        return {"status": "timeout"}
     if not error_type.startswith(("Runtime.", "Sandbox.", "Extension.")):
         error_type = "Runtime.Unknown"
-    return {"status": status, "errorType": error_type}
+    return {"status": "error", "errorType": error_type}
 
 
 def init_runtime_done(
-    logging: LoggingSettings, *, initialization_type: str, status: str, error_type: str | None, now_ms: float,
+    logging: LoggingSettings, *, initialization_type: str, error_type: str | None, now_ms: float,
 ) -> str | None:  # fmt: skip
-    """The record that says the runtime finished initialising (``status``: success, error or timeout)."""
+    """The record that says the runtime finished initialising (``error_type``: its failure's, if it failed)."""
     if logging.log_format != "JSON":
         return None
     return _record(logging, "platform.initRuntimeDone", now_ms, {
-        "initializationType": initialization_type, "phase": "init", **_init_status(status, error_type),
+        "initializationType": initialization_type, "phase": "init", **_init_status(error_type),
     })  # fmt: skip
 
 
 def init_report(
-    logging: LoggingSettings, *, initialization_type: str, status: str, error_type: str | None, duration_ms: float,
-    now_ms: float,
+    logging: LoggingSettings, *, initialization_type: str, error_type: str | None, duration_ms: float, now_ms: float,
 ) -> str | None:  # fmt: skip
     """The init phase's report: how it ended and how long it took (``metrics.durationMs``)."""
     if logging.log_format != "JSON":
         return None
     return _record(logging, "platform.initReport", now_ms, {
-        "initializationType": initialization_type, "phase": "init", **_init_status(status, error_type),
+        "initializationType": initialization_type, "phase": "init", **_init_status(error_type),
         "metrics": {"durationMs": round(duration_ms, 3)},
     })  # fmt: skip
