@@ -241,7 +241,8 @@ def test_json_log_format_writes_aws_records(
         {"level": "Information", "message": "console {not a property}"},  # Console: no template
         {"level": "Error", "message": "error line"},
         {"level": "Information", "message": "logger line"},
-        {"level": "Information", "message": "order 42 for ann costs 3.50", "id": 42, "customer": "ann", "price": "3.50"},
+        {"level": "Information", "message": "order 42 for ann costs 3.50",
+         "id": 42, "customer": "ann", "price": "3.50"},
         {"level": "Information", "message": "items {items} and {{braces}} and {missing}", "items": [1, 2]},
         {"level": "Debug", "message": "debug 1", "n": 1},
         {"level": "Warning", "message": "positional b then a", "1": "b", "0": "a"},
@@ -291,12 +292,13 @@ def test_malformed_templates_are_logged_not_thrown(
     response, raw, _ = invoke(client, fn_name, {})
     assert "FunctionError" not in response and json.loads(raw) == 11, raw
     rid = request_id(response)
-    messages = wait_for_logs(lamina.endpoint, fn_name, lambda m: any("REPORT" in x or "platform.report" in x for x in m))
+    messages = wait_for_logs(lamina.endpoint, fn_name, lambda m: any("REPORT" in x or "platform.report" in x
+                                                                     for x in m))  # fmt: skip
     mine = [m for m in messages if rid in m and not m.startswith(("START ", "END ", "REPORT ", '{"time"'))]
     if log_format == "JSON":
         records = [json.loads(m) for m in mine]  # each a whole JSON document
         assert [r["level"] for r in records] == ["Information"] * 11 + ["Warning", "Error"], records
-        assert [r["message"] for r in records[:3]] == ["{", "}", "{{5"], records  # "{{" is written as it is, as AWS does
+        assert [r["message"] for r in records[:3]] == ["{", "}", "{{5"], records  # "{{" is kept as written, as by AWS
         assert records[6]["message"] == "5" + "x" * 100000 + "5" and records[6]["0"] == 5, records[6]["message"][:20]
         assert records[7]["message"] == records[7]["n"] and isinstance(records[7]["n"], str), records[7]  # formatted
         assert (records[11]["message"], records[12]["message"]) == ("nulls {a}", ""), records[11:]

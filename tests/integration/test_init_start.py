@@ -72,7 +72,9 @@ def test_init_start_as_a_platform_record_with_json_logs(lamina: LaminaProcess, c
     assert records.index(init[0]) < next(i for i, r in enumerate(records) if r.get("type") == "platform.start")
 
 
-def test_the_init_phase_ends_with_platform_records_with_json_logs(lamina: LaminaProcess, client: Any, fn_name: str) -> None:
+def test_the_init_phase_ends_with_platform_records_with_json_logs(
+    lamina: LaminaProcess, client: Any, fn_name: str,
+) -> None:  # fmt: skip
     deploy(client, fn_name, PRINTS_AT_INIT, runtime="python3.11", LoggingConfig={"LogFormat": "JSON"})
     first = request_id(invoke(client, fn_name, {})[0])
     invoke(client, fn_name, {})
@@ -97,7 +99,8 @@ def test_a_failed_init_reports_its_error_with_json_logs(lamina: LaminaProcess, c
            LoggingConfig={"LogFormat": "JSON", "SystemLogLevel": "INFO"})  # fmt: skip
     response, _, _ = invoke(client, fn_name, {})
     assert response.get("FunctionError") == "Unhandled"
-    records = [json.loads(m) for m in stored(lamina.endpoint, fn_name, 1, '"type":"platform.report"') if m.startswith("{")]
+    messages = stored(lamina.endpoint, fn_name, 1, '"type":"platform.report"')
+    records = [json.loads(m) for m in messages if m.startswith("{")]
     by_type = {r["type"]: r["record"] for r in records if "type" in r}
     # The code's own error type (RuntimeError) is the platform's Runtime.Unknown.
     status = {"initializationType": "on-demand", "phase": "init", "status": "error", "errorType": "Runtime.Unknown"}

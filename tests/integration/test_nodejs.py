@@ -475,7 +475,8 @@ def test_logging_config_json_records_filtered_by_the_application_level(
 
 
 def test_logging_config_json_error_level_keeps_errors_only(lamina: LaminaProcess, client: Any, fn_name: str) -> None:
-    code = "exports.handler = async () => { console.warn('dropped'); console.error('kept'); throw new TypeError('boom'); };"
+    code = ("exports.handler = async () => { console.warn('dropped'); console.error('kept');"
+            " throw new TypeError('boom'); };")
     deploy_js(client, fn_name, code, LoggingConfig={"LogFormat": "JSON", "ApplicationLogLevel": "ERROR",
                                                     "SystemLogLevel": "WARN"})  # fmt: skip
     response, body, _ = invoke(client, fn_name, {})

@@ -267,7 +267,8 @@ def test_a_custom_runtimes_lines_are_left_as_written_with_json_logs(
     assert json.loads(response["Payload"].read()) == {"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "ERROR"}
     messages = wait_for_logs(lamina.endpoint, fn_name, lambda m: any('"type":"platform.report"' in x for x in m))
     platform = [m for m in messages if m.startswith('{"time"')]
-    assert [m for m in messages if m not in platform] == ["plain text line", '{"level": "debug", "msg": "my debug log"}']
+    written = [m for m in messages if m not in platform]
+    assert written == ["plain text line", '{"level": "debug", "msg": "my debug log"}'], written
     assert [json.loads(m)["type"] for m in platform] == [
         "platform.initStart", "platform.initRuntimeDone", "platform.initReport", "platform.start",
         "platform.runtimeDone", "platform.report",

@@ -336,7 +336,8 @@ def test_logging_config_json_logger_records(lamina: LaminaProcess, client: Any, 
     assert debug == {"level": "DEBUG", "message": '{"k"=>1}', "requestId": rid, "logger": "chatty"}
     assert (fatal["level"], fatal["message"], fatal["errorType"], fatal["errorMessage"]) == (
         "FATAL", "no key", "KeyError", "no key")  # fmt: skip
-    assert fatal["stackTrace"][0].startswith("/var/task/app.rb:15:in ") and fatal["location"] == "/var/task/app.rb:handler:15"
+    assert fatal["stackTrace"][0].startswith("/var/task/app.rb:15:in ")
+    assert fatal["location"] == "/var/task/app.rb:handler:15"
     kinds = [json.loads(m)["type"] for m in messages if m.startswith('{"time"')]
     assert kinds == ["platform.initStart", "platform.initRuntimeDone", "platform.initReport", "platform.start",
                      "platform.runtimeDone", "platform.report"], kinds  # fmt: skip

@@ -89,6 +89,7 @@ def test_a_failed_init_says_how_in_its_records() -> None:
 
 def test_the_init_end_has_no_text_line_and_warn_leaves_its_records_out() -> None:
     for logging in (LoggingSettings(), LoggingSettings("JSON", "INFO", "WARN")):
-        assert platform_log.init_runtime_done(logging, initialization_type="on-demand", error_type=None, now_ms=0) is None
+        done = platform_log.init_runtime_done(logging, initialization_type="on-demand", error_type=None, now_ms=0)
+        assert done is None
         assert platform_log.init_report(logging, initialization_type="on-demand", error_type="E", duration_ms=1,
                                         now_ms=0) is None  # fmt: skip
