@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 
 from lamina.runtime.families import dotnet
-from tests.conftest import ROOT, build_cache, deploy
-from tests.functions import arn, invoke_in_a_row, invoke_raw, request_id
+from tests.conftest import ROOT, LaminaProcess, build_cache, deploy
+from tests.functions import arn, invoke_in_a_row, invoke_raw, request_id, wait_for_logs
 
 SOURCES = Path(__file__).resolve().parent / "dotnet"
 CACHE = build_cache("dotnet")
@@ -214,6 +214,98 @@ def test_context_fields_environment_and_logs(client: Any, fn_name: str, function
     assert any(re.fullmatch(f"{stamp}\t{rid}\tstatic logger line", line) for line in lines), log
     assert "debug line hidden" not in log  # below the default level (Information)
     assert f"REPORT RequestId: {rid}" in log
+
+
+def test_json_log_format_writes_aws_records(
+    lamina: LaminaProcess, client: Any, fn_name: str, functions: dict[str, str | bytes],
+) -> None:  # fmt: skip
+    """LoggingConfig JSON: every line is Amazon.Lambda.RuntimeSupport's JSON record, the template's
+    arguments its members, filtered by ApplicationLogLevel (Trace below Debug here)."""
+    deploy(client, fn_name, functions, handler=TESTS + "Logs", runtime="dotnet8",
+           LoggingConfig={"LogFormat": "JSON", "ApplicationLogLevel": "DEBUG"})  # fmt: skip
+    response, raw, _ = invoke(client, fn_name, {})
+    assert "FunctionError" not in response, raw
+    rid = request_id(response)
+    messages = wait_for_logs(lamina.endpoint, fn_name, lambda m: any('"type":"platform.report"' in x for x in m))
+    records = [json.loads(m) for m in messages]  # every line is a record
+    app = [r for r in records if "level" in r]
+    stamp = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z"
+    assert all(re.fullmatch(stamp, r["timestamp"]) for r in app), app
+    assert all(r["requestId"] == rid and r["traceId"].startswith("Root=") for r in app), app
+    assert all(list(r)[:5] == ["timestamp", "level", "requestId", "traceId", "message"] for r in app), app
+    body = [{k: v for k, v in r.items() if k not in ("timestamp", "requestId", "traceId")} for r in app]
+    error = body[7]
+    trace = error.pop("stackTrace")
+    assert trace[0] == "System.InvalidOperationException: it broke", trace
+    assert body == [
+        {"level": "Information", "message": "console {not a property}"},  # Console: no template
+        {"level": "Error", "message": "error line"},
+        {"level": "Information", "message": "logger line"},
+        {"level": "Information", "message": "order 42 for ann costs 3.50",
+         "id": 42, "customer": "ann", "price": "3.50"},
+        {"level": "Information", "message": "items {items} and {{braces}} and {missing}", "items": [1, 2]},
+        {"level": "Debug", "message": "debug 1", "n": 1},
+        {"level": "Warning", "message": "positional b then a", "1": "b", "0": "a"},
+        {"level": "Error", "message": "failed save", "step": "save",
+         "errorType": "System.InvalidOperationException", "errorMessage": "it broke"},
+        {"level": "Information", "message": "static logger line"},  # no level of its own: Information
+    ], body  # fmt: skip
+    kinds = [r["type"] for r in records if "type" in r]
+    assert kinds == ["platform.initStart", "platform.initRuntimeDone", "platform.initReport", "platform.start",
+                     "platform.runtimeDone", "platform.report"], kinds  # fmt: skip
+
+
+def test_json_log_level_warn_and_text_unchanged(
+    lamina: LaminaProcess, client: Any, fn_name: str, functions: dict[str, str | bytes],
+) -> None:  # fmt: skip
+    deploy(client, fn_name, functions, handler=TESTS + "Logs", runtime="dotnet8",
+           LoggingConfig={"LogFormat": "JSON", "ApplicationLogLevel": "WARN", "SystemLogLevel": "WARN"})  # fmt: skip
+    response, raw, _ = invoke(client, fn_name, {})
+    assert "FunctionError" not in response, raw
+    messages = wait_for_logs(lamina.endpoint, fn_name, lambda m: any("static logger line" in x for x in m))
+    # Warning and above, and the line without a level (never filtered, as on AWS); no platform records.
+    assert [json.loads(m)["level"] for m in messages] == ["Error", "Warning", "Error", "Information"], messages
+
+    other = fn_name + "-text"
+    deploy(client, other, functions, handler=TESTS + "Logs", runtime="dotnet8")
+    response, raw, log = invoke(client, other, {})
+    rid = request_id(response)
+    lines = [line for line in log.splitlines() if f"\t{rid}\t" in line]
+    assert [line.split("\t", 2)[2] for line in lines[:6]] == [
+        "info\tconsole {not a property}", "fail\terror line", "info\tlogger line",
+        "info\torder 42 for ann costs 3.50", "info\titems {items} and {{braces}} and {missing}",
+        "warn\tpositional b then a",
+    ], log  # fmt: skip  (Debug and Trace are below Information)
+    assert lines[6].split("\t", 2)[2] == "fail\tfailed save"
+    assert "System.InvalidOperationException: it broke" in log
+    assert lines[-1].split("\t", 2)[2] == "static logger line", lines
+
+
+@pytest.mark.parametrize("log_format", ["JSON", "Text"])
+def test_malformed_templates_are_logged_not_thrown(
+    lamina: LaminaProcess, client: Any, fn_name: str, functions: dict[str, str | bytes], log_format: str,
+) -> None:  # fmt: skip
+    """Unbalanced braces, empty names, bad format strings, a list holding itself, a 100 KB argument,
+    null templates and arguments: each call is one entry, the invocation succeeds."""
+    deploy(client, fn_name, functions, handler=TESTS + "BadTemplates", runtime="dotnet8",
+           LoggingConfig={"LogFormat": log_format})  # fmt: skip
+    response, raw, _ = invoke(client, fn_name, {})
+    assert "FunctionError" not in response and json.loads(raw) == 11, raw
+    rid = request_id(response)
+    messages = wait_for_logs(lamina.endpoint, fn_name, lambda m: any("REPORT" in x or "platform.report" in x
+                                                                     for x in m))  # fmt: skip
+    mine = [m for m in messages if rid in m and not m.startswith(("START ", "END ", "REPORT ", '{"time"'))]
+    if log_format == "JSON":
+        records = [json.loads(m) for m in mine]  # each a whole JSON document
+        assert [r["level"] for r in records] == ["Information"] * 11 + ["Warning", "Error"], records
+        assert [r["message"] for r in records[:3]] == ["{", "}", "{{5"], records  # "{{" is kept as written, as by AWS
+        assert records[6]["message"] == "5" + "x" * 100000 + "5" and records[6]["0"] == 5, records[6]["message"][:20]
+        assert records[7]["message"] == records[7]["n"] and isinstance(records[7]["n"], str), records[7]  # formatted
+        assert (records[11]["message"], records[12]["message"]) == ("nulls {a}", ""), records[11:]
+        assert records[4]["message"] == "5" and records[4][""] == 5, records[4]  # "{@}": a property without a name
+    else:
+        assert len(mine) == 13, mine
+        assert mine[0].endswith("\tinfo\t{") and mine[-1].endswith("\tfail\t"), mine
 
 
 def test_warm_environment_keeps_static_state(client: Any, fn_name: str, functions: dict[str, str | bytes]) -> None:

@@ -72,6 +72,52 @@ def test_init_start_as_a_platform_record_with_json_logs(lamina: LaminaProcess, c
     assert records.index(init[0]) < next(i for i, r in enumerate(records) if r.get("type") == "platform.start")
 
 
+def test_the_init_phase_ends_with_platform_records_with_json_logs(
+    lamina: LaminaProcess, client: Any, fn_name: str,
+) -> None:  # fmt: skip
+    deploy(client, fn_name, PRINTS_AT_INIT, runtime="python3.11", LoggingConfig={"LogFormat": "JSON"})
+    first = request_id(invoke(client, fn_name, {})[0])
+    invoke(client, fn_name, {})
+    messages = stored(lamina.endpoint, fn_name, 2, '"type":"platform.report"')
+    kinds = [json.loads(m)["type"] if m.startswith("{") else m for m in messages]
+    # One init, in order: its start, the code's output, the runtime done, the report; then the invocation.
+    assert kinds[:5] == ["platform.initStart", "init-line\n", "platform.initRuntimeDone", "platform.initReport",
+                         "platform.start"], kinds  # fmt: skip
+    assert kinds.count("platform.initReport") == 1 and kinds.count("platform.initRuntimeDone") == 1, kinds
+    done, report = (json.loads(messages[i]) for i in (2, 3))
+    assert done["record"] == {"initializationType": "on-demand", "phase": "init", "status": "success"}
+    assert set(report["record"]) == {"initializationType", "phase", "status", "metrics"}, report
+    assert (report["record"]["phase"], report["record"]["status"]) == ("init", "success")
+    duration = report["record"]["metrics"]["durationMs"]
+    assert list(report["record"]["metrics"]) == ["durationMs"] and duration > 0
+    cold = next(json.loads(m) for m in messages if f'"requestId":"{first}"' in m and "platform.report" in m)
+    assert cold["record"]["metrics"]["initDurationMs"] == round(duration, 2)  # the same init, in both
+
+
+def test_a_failed_init_reports_its_error_with_json_logs(lamina: LaminaProcess, client: Any, fn_name: str) -> None:
+    deploy(client, fn_name, "raise RuntimeError('no init')\n", runtime="python3.11",
+           LoggingConfig={"LogFormat": "JSON", "SystemLogLevel": "INFO"})  # fmt: skip
+    response, _, _ = invoke(client, fn_name, {})
+    assert response.get("FunctionError") == "Unhandled"
+    messages = stored(lamina.endpoint, fn_name, 1, '"type":"platform.report"')
+    records = [json.loads(m) for m in messages if m.startswith("{")]
+    by_type = {r["type"]: r["record"] for r in records if "type" in r}
+    # The code's own error type (RuntimeError) is the platform's Runtime.Unknown.
+    status = {"initializationType": "on-demand", "phase": "init", "status": "error", "errorType": "Runtime.Unknown"}
+    assert by_type["platform.initRuntimeDone"] == status, by_type
+    report = by_type["platform.initReport"]
+    assert {k: v for k, v in report.items() if k != "metrics"} == status and report["metrics"]["durationMs"] > 0
+
+
+def test_system_log_level_warn_leaves_the_init_records_out(lamina: LaminaProcess, client: Any, fn_name: str) -> None:
+    deploy(client, fn_name, PRINTS_AT_INIT, runtime="python3.11",
+           LoggingConfig={"LogFormat": "JSON", "SystemLogLevel": "WARN"})  # fmt: skip
+    invoke(client, fn_name, {})
+    messages = stored(lamina.endpoint, fn_name, 1, "handler-line")
+    assert not [m for m in messages if '"type":"platform.' in m], messages
+    assert messages[:2] == ["init-line\n", "handler-line\n"], messages
+
+
 def test_the_tail_of_a_failed_init_holds_its_init_lines(client: Any, fn_name: str) -> None:
     deploy(client, fn_name, "raise RuntimeError('no init')\n", runtime="python3.11")
     response = client.invoke(FunctionName=fn_name, LogType="Tail")

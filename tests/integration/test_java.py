@@ -13,6 +13,7 @@ The Maven build runs once: its jars are cached (``build_cache("java")``, conftes
 from __future__ import annotations
 
 import hashlib
+import json
 import io
 import os
 import re
@@ -432,3 +433,27 @@ def test_java_tool_options_and_exec_wrapper(lamina: LaminaProcess, client: Any, 
     assert "-Dlamina.marker=on" in body["jvmArgs"], body["jvmArgs"]
     assert not [flag for flag in body["jvmArgs"] if "SharedArchiveFile" in flag]  # the JDK's own archive, as on Lambda
     assert body["env"]["WRAPPED_BY"] == "wrapper.sh"
+
+
+def test_logging_config_json_as_aws_runtime_interface_client_writes_it(
+    lamina: LaminaProcess, client: Any, fn_name: str, build: Build,
+) -> None:  # fmt: skip
+    """AWS's own runtime interface client reads AWS_LAMBDA_LOG_FORMAT and AWS_LAMBDA_LOG_LEVEL, which
+    LoggingConfig sets: LambdaLogger's lines become its JSON records, filtered by the level."""
+    deploy_java(client, fn_name, build, "example.Levels::handleRequest",
+                LoggingConfig={"LogFormat": "JSON", "ApplicationLogLevel": "WARN"})  # fmt: skip
+    response, body, _ = invoke(client, fn_name, {})
+    assert "FunctionError" not in response, body
+    rid = request_id(response)
+    messages = wait_for_logs(lamina.endpoint, fn_name, lambda m: any('"type":"platform.report"' in x for x in m))
+    records = [json.loads(m) for m in messages if m.startswith('{"timestamp"')]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", r.pop("timestamp")) for r in records), records
+    assert records == [
+        {"message": f"{name}-line", "level": level, "AWSRequestId": rid}
+        for name, level in [("warn", "WARN"), ("error", "ERROR"), ("fatal", "FATAL"), ("plain", "UNDEFINED")]
+    ], records  # fmt: skip  (below WARN: left out; a line without a level is never filtered)
+    assert "stdout-line" in messages and "stderr-line" in messages  # the standard streams are written as they are
+    kinds = [json.loads(m)["type"] for m in messages if m.startswith('{"time"')]
+    assert kinds == ["platform.initStart", "platform.initRuntimeDone", "platform.initReport", "platform.start",
+                     "platform.runtimeDone", "platform.report"], kinds  # fmt: skip
+

@@ -443,6 +443,54 @@ def test_json_log_format_and_level(client: Any, fn_name: str) -> None:
     assert error["stackTrace"][0] == "Error: shown"
 
 
+def test_logging_config_json_records_filtered_by_the_application_level(
+    lamina: LaminaProcess, client: Any, fn_name: str,
+) -> None:  # fmt: skip
+    """LoggingConfig (not the variables): every console method writes AWS's JSON record, those below
+    ApplicationLogLevel are dropped (console.log is INFO), and the platform's lines are records too."""
+    deploy_js(client, fn_name, LOGGING, LoggingConfig={"LogFormat": "JSON", "ApplicationLogLevel": "DEBUG"})
+    response, _, _ = invoke(client, fn_name, {})
+    rid = request_id(response)
+    messages = wait_for_logs(lamina.endpoint, fn_name, lambda m: any('"type":"platform.report"' in x for x in m))
+    records = [json.loads(m) for m in messages if m.startswith("{")]
+    app = [r for r in records if "level" in r]
+    assert [(r["level"], r.get("requestId")) for r in app] == [("INFO", None)] + [
+        (level, rid) for level in ("INFO", "INFO", "WARN", "ERROR", "DEBUG", "INFO")
+    ], app  # fmt: skip
+    # Before the first invocation there is no request id: AWS's record leaves the key out.
+    assert list(app[0]) == ["timestamp", "level", "message"], app[0]
+    assert all(list(r)[:4] == ["timestamp", "level", "requestId", "message"] for r in app[1:]), app
+    assert all(re.fullmatch(ISO, r["timestamp"]) for r in app), app
+    init, plain, nested, warn, error, debug, multi = app
+    assert (init["message"], plain["message"], warn["message"], debug["message"]) == (
+        "at init", "plain formatted and 42", "careful", "details")  # fmt: skip
+    assert nested["message"] == {"nested": {"x": 1}}  # one object: kept as JSON, not formatted
+    assert multi["message"] == "first line\nsecond line"  # one record: its newline is inside the JSON string
+    assert error["message"].startswith("bad Error: shown\n    at ")
+    assert (error["errorType"], error["errorMessage"], error["stackTrace"][0]) == ("Error", "shown", "Error: shown")
+    assert "raw write" in messages  # process.stdout is not the console: written as it is
+    kinds = [r["type"] for r in records if "type" in r]
+    assert kinds == ["platform.initStart", "platform.initRuntimeDone", "platform.initReport", "platform.start",
+                     "platform.runtimeDone", "platform.report"], kinds  # fmt: skip
+
+
+def test_logging_config_json_error_level_keeps_errors_only(lamina: LaminaProcess, client: Any, fn_name: str) -> None:
+    code = ("exports.handler = async () => { console.warn('dropped'); console.error('kept');"
+            " throw new TypeError('boom'); };")
+    deploy_js(client, fn_name, code, LoggingConfig={"LogFormat": "JSON", "ApplicationLogLevel": "ERROR",
+                                                    "SystemLogLevel": "WARN"})  # fmt: skip
+    response, body, _ = invoke(client, fn_name, {})
+    assert_node_error(response, body, "TypeError")
+    messages = wait_for_logs(lamina.endpoint, fn_name, lambda m: any("Invoke Error" in x or "boom" in x for x in m))
+    records = [json.loads(m) for m in messages]  # all JSON: no platform records (WARN), no text
+    assert [r["level"] for r in records] == ["ERROR", "ERROR"], records
+    kept, invoke_error = records
+    assert kept["message"] == "kept"
+    # The runtime's "Invoke Error" is the error itself as the record's message, as AWS's runtime logs it.
+    assert invoke_error["message"]["errorType"] == "TypeError" and invoke_error["message"]["errorMessage"] == "boom"
+    assert invoke_error["message"]["stackTrace"][0] == "TypeError: boom"
+
+
 # -- 4. errors --------------------------------------------------------------------------------
 
 

@@ -27,9 +27,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, build_cache, deploy
+from tests.conftest import ROOT, LaminaProcess, build_cache, deploy
 from tests.environments import wait_gone
-from tests.functions import arn, invoke, invoke_raw, request_id
+from tests.functions import arn, invoke, invoke_raw, request_id, wait_for_logs
 
 GO_FUNCTIONS = Path(__file__).resolve().parent / "go"
 GO_CACHE = build_cache("go")
@@ -236,3 +236,40 @@ def test_what_a_runtime_logs_after_its_result_belongs_to_that_invocation(client:
         logged = lines.index(f"logged after reporting: {request_id}")
         end = next(i for i, line in enumerate(lines) if line.startswith(f"END RequestId: {request_id}"))
         assert logged < end, lines
+
+
+PRINTS_AS_IS = '''#!{python}
+"""Prints a text line and a JSON line of its own at each event, and the logging variables it sees."""
+import json, os, urllib.request
+
+api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
+while True:
+    with urllib.request.urlopen(api + "next") as event:
+        request_id = event.headers["Lambda-Runtime-Aws-Request-Id"]
+        event.read()
+    print("plain text line", flush=True)
+    print(json.dumps({{"level": "debug", "msg": "my debug log"}}), flush=True)
+    seen = {{name: os.environ.get(name) for name in ("AWS_LAMBDA_LOG_FORMAT", "AWS_LAMBDA_LOG_LEVEL")}}
+    answer = urllib.request.Request(api + request_id + "/response", data=json.dumps(seen).encode(), method="POST")
+    urllib.request.urlopen(answer).close()
+'''
+
+
+def test_a_custom_runtimes_lines_are_left_as_written_with_json_logs(
+    lamina: LaminaProcess, client: Any, fn_name: str,
+) -> None:  # fmt: skip
+    """Lambda's JSON log format changes only its own lines (platform records) for a custom runtime:
+    the runtime's lines are stored as it wrote them; it sees the variables to format its own."""
+    python = os.path.realpath(sys.executable)
+    deploy(client, fn_name, {"bootstrap": PRINTS_AS_IS.format(python=python)}, runtime="provided.al2023",
+           LoggingConfig={"LogFormat": "JSON", "ApplicationLogLevel": "ERROR"})  # fmt: skip
+    response = client.invoke(FunctionName=fn_name)
+    assert json.loads(response["Payload"].read()) == {"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "ERROR"}
+    messages = wait_for_logs(lamina.endpoint, fn_name, lambda m: any('"type":"platform.report"' in x for x in m))
+    platform = [m for m in messages if m.startswith('{"time"')]
+    written = [m for m in messages if m not in platform]
+    assert written == ["plain text line", '{"level": "debug", "msg": "my debug log"}'], written
+    assert [json.loads(m)["type"] for m in platform] == [
+        "platform.initStart", "platform.initRuntimeDone", "platform.initReport", "platform.start",
+        "platform.runtimeDone", "platform.report",
+    ]  # fmt: skip

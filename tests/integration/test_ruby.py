@@ -293,6 +293,88 @@ def test_output_goes_to_the_log(lamina: LaminaProcess, client: Any, fn_name: str
     assert messages.index("init-line") < messages.index(f"START RequestId: {rids[0]} Version: $LATEST")
 
 
+JSON_LOGS = """
+require 'logger'
+
+LOGGER = Logger.new($stdout)
+LOGGER.warn('at init')
+CHATTY = Logger.new($stderr, level: :debug, progname: 'chatty')  # a level of its own: kept
+
+def handler(event:, context:)
+  puts 'puts-line'
+  LOGGER.info('dropped')
+  LOGGER.warn('careful')
+  LOGGER.error(ArgumentError.new('bad argument'))
+  CHATTY.debug({ 'k' => 1 })
+  begin
+    raise KeyError, 'no key'
+  rescue KeyError => e
+    LOGGER.fatal(e)
+  end
+  context.aws_request_id
+end
+"""
+
+
+def test_logging_config_json_logger_records(lamina: LaminaProcess, client: Any, fn_name: str) -> None:
+    """With LoggingConfig JSON, loggers on $stdout/$stderr write the JSON records of AWS's Ruby
+    runtime interface client, at ApplicationLogLevel unless given a level; puts is left as it is."""
+    deploy_rb(client, fn_name, JSON_LOGS, LoggingConfig={"LogFormat": "JSON", "ApplicationLogLevel": "WARN"})
+    response, body, _ = invoke(client, fn_name, {})
+    assert "FunctionError" not in response, body
+    rid = request_id(response)
+    messages = wait_for_logs(lamina.endpoint, fn_name, lambda m: any('"type":"platform.report"' in x for x in m))
+    assert "puts-line" in messages
+    records = [json.loads(m) for m in messages if m.startswith('{"timestamp"')]
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"
+    assert all(re.fullmatch(stamp, r.pop("timestamp")) for r in records), records
+    init, warn, error, debug, fatal = records
+    assert init == {"level": "WARN", "message": "at init"}  # no request id yet: left out
+    assert warn == {"level": "WARN", "message": "careful", "requestId": rid}
+    assert error == {"level": "ERROR", "message": "bad argument", "requestId": rid, "errorType": "ArgumentError",
+                     "errorMessage": "bad argument", "stackTrace": []}  # fmt: skip  (never raised: no backtrace)
+    assert debug == {"level": "DEBUG", "message": '{"k"=>1}', "requestId": rid, "logger": "chatty"}
+    assert (fatal["level"], fatal["message"], fatal["errorType"], fatal["errorMessage"]) == (
+        "FATAL", "no key", "KeyError", "no key")  # fmt: skip
+    assert fatal["stackTrace"][0].startswith("/var/task/app.rb:15:in ")
+    assert fatal["location"] == "/var/task/app.rb:handler:15"
+    kinds = [json.loads(m)["type"] for m in messages if m.startswith('{"time"')]
+    assert kinds == ["platform.initStart", "platform.initRuntimeDone", "platform.initReport", "platform.start",
+                     "platform.runtimeDone", "platform.report"], kinds  # fmt: skip
+
+
+HOSTILE_LOGS = """
+require 'logger'
+
+def handler(event:, context:)
+  logger = Logger.new($stdout, progname: "bad\\xff name".b)
+  logger.info("invalid \\xc3\\x28 utf-8".b)
+  logger.info(nil)
+  logger.info("quote \\" newline \\n tab \\t")
+  logger.info('x' * 200_000)
+  error = StandardError.new("bad \\xff message".b)
+  error.set_backtrace(["not a frame at all"])
+  logger.error(error)
+  'done'
+end
+"""
+
+
+def test_json_logger_records_survive_hostile_messages(lamina: LaminaProcess, client: Any, fn_name: str) -> None:
+    """Invalid UTF-8 (in the message, the progname and an exception), no message, quotes and newlines, a
+    200 KB message, a backtrace that is no frame: each is one valid JSON record."""
+    deploy_rb(client, fn_name, HOSTILE_LOGS, LoggingConfig={"LogFormat": "JSON"})
+    response, body, _ = invoke(client, fn_name, {})
+    assert "FunctionError" not in response and body == "done", body
+    messages = wait_for_logs(lamina.endpoint, fn_name, lambda m: any('"type":"platform.report"' in x for x in m))
+    records = [json.loads(m) for m in messages if m.startswith('{"timestamp"')]
+    assert [r["message"] for r in records] == [
+        "invalid \ufffd( utf-8", "bad\ufffd name", "quote \" newline \n tab \t", "x" * 200_000, "bad \ufffd message",
+    ], [r["message"][:40] for r in records]  # fmt: skip  (Logger's info(nil) logs its progname)
+    assert {r["logger"] for r in records} == {"bad\ufffd name"}
+    assert records[-1]["stackTrace"] == ["not a frame at all"] and records[-1]["location"] == "not a frame at all"
+
+
 # -- 5. errors raised by the handler ----------------------------------------------------------
 
 

@@ -49,3 +49,47 @@ def test_init_start_as_a_platform_record() -> None:
         LoggingSettings("JSON", "INFO", "WARN"), runtime_version="nodejs:20.v100", runtime_version_arn="arn:x",
         initialization_type="on-demand", function="f", version="3", now_ms=now_ms,
     ) is None  # fmt: skip
+
+
+def test_the_init_phase_ends_with_platform_records_in_json_only() -> None:
+    now_ms = 1_700_000_000_123
+    as_json = LoggingSettings("JSON", "INFO", "INFO")
+    done = platform_log.init_runtime_done(as_json, initialization_type="on-demand", error_type=None, now_ms=now_ms)
+    assert json.loads(done or "") == {
+        "time": "2023-11-14T22:13:20.123Z", "type": "platform.initRuntimeDone",
+        "record": {"initializationType": "on-demand", "phase": "init", "status": "success"},
+    }  # fmt: skip
+    report = platform_log.init_report(as_json, initialization_type="provisioned-concurrency", error_type=None,
+                                      duration_ms=123.45678, now_ms=now_ms)  # fmt: skip
+    assert json.loads(report or "") == {
+        "time": "2023-11-14T22:13:20.123Z", "type": "platform.initReport",
+        "record": {"initializationType": "provisioned-concurrency", "phase": "init", "status": "success",
+                   "metrics": {"durationMs": 123.457}},
+    }  # fmt: skip
+
+
+def test_a_failed_init_says_how_in_its_records() -> None:
+    as_json = LoggingSettings("JSON", "INFO", "INFO")
+
+    def status(error_type: str) -> dict[str, object]:
+        done = platform_log.init_runtime_done(as_json, initialization_type="on-demand", error_type=error_type, now_ms=0)
+        report = platform_log.init_report(as_json, initialization_type="on-demand", error_type=error_type,
+                                          duration_ms=5, now_ms=0)  # fmt: skip
+        record, reported = json.loads(done or "")["record"], json.loads(report or "")["record"]
+        assert reported.pop("metrics") == {"durationMs": 5} and reported == record
+        return {k: v for k, v in record.items() if k not in ("initializationType", "phase")}
+
+    assert status("Runtime.ExitError") == {"status": "error", "errorType": "Runtime.ExitError"}
+    assert status("Runtime.ImportModuleError") == {"status": "error", "errorType": "Runtime.ImportModuleError"}
+    assert status("Extension.Crash") == {"status": "error", "errorType": "Extension.Crash"}
+    # An error type of the function's code is the platform's Runtime.Unknown; the init timeout is a status.
+    assert status("ValueError") == {"status": "error", "errorType": "Runtime.Unknown"}
+    assert status("Runtime.InitTimeout") == {"status": "timeout"}
+
+
+def test_the_init_end_has_no_text_line_and_warn_leaves_its_records_out() -> None:
+    for logging in (LoggingSettings(), LoggingSettings("JSON", "INFO", "WARN")):
+        done = platform_log.init_runtime_done(logging, initialization_type="on-demand", error_type=None, now_ms=0)
+        assert done is None
+        assert platform_log.init_report(logging, initialization_type="on-demand", error_type="E", duration_ms=1,
+                                        now_ms=0) is None  # fmt: skip

@@ -360,30 +360,48 @@ class Environment:
         if extension_failure is None and self._endpoint is not None and self._endpoint.ready.done() and not self._exited.done():
             extension_failure = await self._extensions_ready()
         self.init_ms = (time.monotonic() - self._started) * 1000
-        telemetry = self._telemetry
-        if telemetry is not None:
-            self._telemetry_init(telemetry, "success" if extension_failure is None else "error")
-            telemetry.end_init()
-        if extension_failure is None and self._endpoint is not None and self._endpoint.ready.done() and not self._exited.done():
+        ready = extension_failure is None and self._endpoint is not None and self._endpoint.ready.done() and not self._exited.done()
+        failure = None if ready else self._init_failure(extension_failure)
+        self._init_end(failure)
+        if failure is None:
             self.state = EnvState.IDLE
             return None
-        if extension_failure is not None:
-            failure = extension_failure
-            self._shutdown_reason = rx.FAILURE
-        elif self._spawn_error:
-            failure = RuntimeResult(platform_error_body(self._spawn_error_type, self._spawn_error),
-                                    self._spawn_error_type)  # fmt: skip
-        elif self._endpoint is not None and self._endpoint.init_error.done():
-            failure = self._endpoint.init_error.result()
-        elif self._exited.done():
-            self._drain()
-            failure = self._exit_failure("")
-        else:
-            message = f"Init timed out after {self.ctx.init_timeout_s:.2f} seconds"
-            failure = RuntimeResult(platform_error_body(rc.ERROR_INIT_TIMEOUT, message), rc.ERROR_INIT_TIMEOUT)
         self._final_peak_mb = self._peak_memory_mb()  # before its cgroup goes
         await self.stop()
         return failure
+
+    def _init_failure(self, extension_failure: RuntimeResult | None) -> RuntimeResult:
+        """Why an environment that is not ready failed its init, as the invocation's error."""
+        if extension_failure is not None:
+            self._shutdown_reason = rx.FAILURE
+            return extension_failure
+        if self._spawn_error:
+            return RuntimeResult(platform_error_body(self._spawn_error_type, self._spawn_error), self._spawn_error_type)
+        if self._endpoint is not None and self._endpoint.init_error.done():
+            return self._endpoint.init_error.result()
+        if self._exited.done():
+            self._drain()  # what it printed before it exited comes before the init's end
+            return self._exit_failure("")
+        message = f"Init timed out after {self.ctx.init_timeout_s:.2f} seconds"
+        return RuntimeResult(platform_error_body(rc.ERROR_INIT_TIMEOUT, message), rc.ERROR_INIT_TIMEOUT)
+
+    def _init_end(self, failure: RuntimeResult | None) -> None:
+        """The init phase's last log records (platform.initRuntimeDone and platform.initReport, with
+        JSON logs) and its telemetry records, once it ended (``failure``: how, if it failed)."""
+        now_ms = time.time() * 1000
+        init_type = PROVISIONED_CONCURRENCY if self.provisioned else ON_DEMAND
+        error_type = failure.error_type if failure is not None else None
+        done = platform_log.init_runtime_done(self.fn.logging, initialization_type=init_type, error_type=error_type,
+                                              now_ms=now_ms)  # fmt: skip
+        report = platform_log.init_report(self.fn.logging, initialization_type=init_type, error_type=error_type,
+                                          duration_ms=self.init_ms or 0.0, now_ms=now_ms)  # fmt: skip
+        for line in (done, report):
+            if line is not None:
+                self._emit(line, int(now_ms))
+        telemetry = self._telemetry
+        if telemetry is not None:
+            self._telemetry_init(telemetry, "success" if failure is None else "error")
+            telemetry.end_init()
 
     async def stop(self) -> None:
         """Kill the process tree and release everything; safe to call twice. Extensions registered

@@ -1,8 +1,10 @@
 """The lines Lambda itself writes to a function's log when an environment starts (INIT_START) and around
 each invocation (START, END, REPORT), in the function's log format: plain text, or with LoggingConfig's
-JSON the Telemetry API's platform records (``platform.initStart``, ``platform.start``,
-``platform.runtimeDone``, ``platform.report``), which SystemLogLevel WARN
-leaves out (they are INFO records). Pure: values in, lines (or ``None``: not written) out.
+JSON the Telemetry API's platform records (``platform.initStart``, ``platform.initRuntimeDone``,
+``platform.initReport``, ``platform.start``, ``platform.runtimeDone``, ``platform.report``), which
+SystemLogLevel WARN leaves out (they are INFO records). The end of the init phase has a record only in
+JSON: its text counterpart, INIT_REPORT, is not written. Pure: values in, lines (or ``None``: not
+written) out.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import time
 
 from lamina.model import LoggingSettings
+from lamina.runtime.constants import ERROR_INIT_TIMEOUT
 
 
 def _time(now_ms: float) -> str:
@@ -67,4 +70,42 @@ def init_start(
     return _record(logging, "platform.initStart", now_ms, {
         "initializationType": initialization_type, "phase": "init", "runtimeVersion": runtime_version,
         "runtimeVersionArn": runtime_version_arn, "functionName": function, "functionVersion": version,
+    })  # fmt: skip
+
+
+def _init_status(error_type: str | None) -> dict[str, object]:
+    """How the init phase ended (``error_type``: its failure's, None if it succeeded), as the
+    records' Status says it: ``success``; ``timeout`` (Lambda's init timeout); else ``error`` with
+    an ``errorType``. Lambda names the platform's own errors (``Runtime.ExitError``,
+    ``Runtime.ImportModuleError``...); an error type of the function's code (a ``RuntimeError``
+    raised while loading) is ``Runtime.Unknown`` there."""
+    if error_type is None:
+        return {"status": "success"}
+    if error_type == ERROR_INIT_TIMEOUT:
+        return {"status": "timeout"}
+    if not error_type.startswith(("Runtime.", "Sandbox.", "Extension.")):
+        error_type = "Runtime.Unknown"
+    return {"status": "error", "errorType": error_type}
+
+
+def init_runtime_done(
+    logging: LoggingSettings, *, initialization_type: str, error_type: str | None, now_ms: float,
+) -> str | None:  # fmt: skip
+    """The record that says the runtime finished initialising (``error_type``: its failure's, if it failed)."""
+    if logging.log_format != "JSON":
+        return None
+    return _record(logging, "platform.initRuntimeDone", now_ms, {
+        "initializationType": initialization_type, "phase": "init", **_init_status(error_type),
+    })  # fmt: skip
+
+
+def init_report(
+    logging: LoggingSettings, *, initialization_type: str, error_type: str | None, duration_ms: float, now_ms: float,
+) -> str | None:  # fmt: skip
+    """The init phase's report: how it ended and how long it took (``metrics.durationMs``)."""
+    if logging.log_format != "JSON":
+        return None
+    return _record(logging, "platform.initReport", now_ms, {
+        "initializationType": initialization_type, "phase": "init", **_init_status(error_type),
+        "metrics": {"durationMs": round(duration_ms, 3)},
     })  # fmt: skip

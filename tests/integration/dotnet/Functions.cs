@@ -113,6 +113,36 @@ namespace LaminaTests
             };
         }
 
+        public string Logs(ILambdaContext context)
+        {
+            Console.WriteLine("console {not a property}");
+            Console.Error.WriteLine("error line");
+            context.Logger.LogLine("logger line");
+            context.Logger.LogInformation("order {id} for {customer} costs {price:F2}", 42, "ann", 3.5);
+            context.Logger.LogInformation("items {items} and {{braces}} and {missing}", new List<int> { 1, 2 });
+            context.Logger.LogDebug("debug {n}", 1);
+            context.Logger.LogWarning("positional {1} then {0}", "a", "b");
+            context.Logger.LogError(new InvalidOperationException("it broke"), "failed {step}", "save");
+            context.Logger.LogTrace("trace line");
+            LambdaLogger.Log("static logger line");
+            return context.AwsRequestId;
+        }
+
+        // Templates that are not what they should be: each is still one log entry, and the handler goes on.
+        public int BadTemplates(ILambdaContext context)
+        {
+            var templates = new[] { "{", "}", "{{{x}", "{:F2}", "{@}", "{ }", "{0}{1}{0}", "{n:Q9}", "{n:a}{1}", "end {", null };
+            var self = new List<object>();
+            self.Add(self);
+            foreach (string template in templates)
+            {
+                context.Logger.LogInformation(template, 5, new string('x', 100000), self, null);
+            }
+            context.Logger.LogWarning("nulls {a}", null);
+            LambdaLogger.Log(LogLevel.Error, (string)null, (object[])null);
+            return templates.Length;
+        }
+
         public Dictionary<string, object> Count(ILambdaContext context)
         {
             _invocations++;

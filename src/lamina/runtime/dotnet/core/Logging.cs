@@ -27,30 +27,33 @@ namespace Amazon.Lambda.Core
     }
 
     /// <summary>
-    /// Implemented by the runtime's own logger: a line at a level (already formatted). Loggers
-    /// that lack it (a test's fake) get the line through <see cref="ILambdaLogger.LogLine"/>.
+    /// Implemented by the runtime's own logger: an entry at a level, its message template with the
+    /// template's arguments and an exception (formatted by the runtime: as text, or as a JSON record
+    /// whose members include the arguments). Loggers that lack it (a test's fake) get the formatted
+    /// line through <see cref="ILambdaLogger.LogLine"/>.
     /// </summary>
     internal interface ILevelLogger
     {
-        void LogAtLevel(string level, string message);
+        void LogAtLevel(string level, Exception exception, string template, object[] args);
     }
 
     /// <summary>Writes to the function's log from anywhere (no context needed).</summary>
     public static class LambdaLogger
     {
         // Set by the runtime (by reflection, as AWS's runtime does) when it starts; the defaults
-        // write to the console, for code run outside Lambda.
+        // write to the console, for code run outside Lambda. The second one takes a level, an
+        // exception, a message template and its arguments (AWS's names for both fields).
         private static Action<string> _loggingAction = LogToConsole;
-        private static Action<string, string> _levelLoggingAction = LogToConsole;
+        private static Action<string, Exception, string, object[]> _loggingWithLevelAndExceptionAction = LogToConsole;
 
         private static void LogToConsole(string message)
         {
             Console.WriteLine(message);
         }
 
-        private static void LogToConsole(string level, string message)
+        private static void LogToConsole(string level, Exception exception, string message, object[] args)
         {
-            Console.WriteLine(message);
+            Console.WriteLine(LogTemplate.Format(message, args, exception));
         }
 
         /// <summary>Writes <paramref name="message"/> as one log line.</summary>
@@ -61,22 +64,22 @@ namespace Amazon.Lambda.Core
 
         public static void Log(string level, string message, params object[] args)
         {
-            _levelLoggingAction(level, LogTemplate.Format(message, args));
+            _loggingWithLevelAndExceptionAction(level, null, message, args);
         }
 
         public static void Log(LogLevel level, string message, params object[] args)
         {
-            _levelLoggingAction(level.ToString(), LogTemplate.Format(message, args));
+            _loggingWithLevelAndExceptionAction(level.ToString(), null, message, args);
         }
 
         public static void Log(string level, Exception exception, string message, params object[] args)
         {
-            _levelLoggingAction(level, LogTemplate.Format(message, args, exception));
+            _loggingWithLevelAndExceptionAction(level, exception, message, args);
         }
 
         public static void Log(LogLevel level, Exception exception, string message, params object[] args)
         {
-            _levelLoggingAction(level.ToString(), LogTemplate.Format(message, args, exception));
+            _loggingWithLevelAndExceptionAction(level.ToString(), exception, message, args);
         }
     }
 
@@ -89,58 +92,58 @@ namespace Amazon.Lambda.Core
     {
         public static void Log(this ILambdaLogger logger, string level, string message, params object[] args)
         {
-            Emit(logger, level, LogTemplate.Format(message, args));
+            Emit(logger, level, null, message, args);
         }
 
         public static void Log(this ILambdaLogger logger, LogLevel level, string message, params object[] args)
         {
-            Emit(logger, level.ToString(), LogTemplate.Format(message, args));
+            Emit(logger, level.ToString(), null, message, args);
         }
 
         public static void Log(this ILambdaLogger logger, string level, Exception exception, string message, params object[] args)
         {
-            Emit(logger, level, LogTemplate.Format(message, args, exception));
+            Emit(logger, level, exception, message, args);
         }
 
         public static void Log(this ILambdaLogger logger, LogLevel level, Exception exception, string message, params object[] args)
         {
-            Emit(logger, level.ToString(), LogTemplate.Format(message, args, exception));
+            Emit(logger, level.ToString(), exception, message, args);
         }
 
-        public static void LogTrace(this ILambdaLogger logger, string message, params object[] args) { Emit(logger, "Trace", LogTemplate.Format(message, args)); }
-        public static void LogDebug(this ILambdaLogger logger, string message, params object[] args) { Emit(logger, "Debug", LogTemplate.Format(message, args)); }
-        public static void LogInformation(this ILambdaLogger logger, string message, params object[] args) { Emit(logger, "Information", LogTemplate.Format(message, args)); }
-        public static void LogWarning(this ILambdaLogger logger, string message, params object[] args) { Emit(logger, "Warning", LogTemplate.Format(message, args)); }
-        public static void LogError(this ILambdaLogger logger, string message, params object[] args) { Emit(logger, "Error", LogTemplate.Format(message, args)); }
-        public static void LogCritical(this ILambdaLogger logger, string message, params object[] args) { Emit(logger, "Critical", LogTemplate.Format(message, args)); }
+        public static void LogTrace(this ILambdaLogger logger, string message, params object[] args) { Emit(logger, "Trace", null, message, args); }
+        public static void LogDebug(this ILambdaLogger logger, string message, params object[] args) { Emit(logger, "Debug", null, message, args); }
+        public static void LogInformation(this ILambdaLogger logger, string message, params object[] args) { Emit(logger, "Information", null, message, args); }
+        public static void LogWarning(this ILambdaLogger logger, string message, params object[] args) { Emit(logger, "Warning", null, message, args); }
+        public static void LogError(this ILambdaLogger logger, string message, params object[] args) { Emit(logger, "Error", null, message, args); }
+        public static void LogCritical(this ILambdaLogger logger, string message, params object[] args) { Emit(logger, "Critical", null, message, args); }
 
-        public static void LogTrace(this ILambdaLogger logger, Exception exception, string message, params object[] args) { Emit(logger, "Trace", LogTemplate.Format(message, args, exception)); }
-        public static void LogDebug(this ILambdaLogger logger, Exception exception, string message, params object[] args) { Emit(logger, "Debug", LogTemplate.Format(message, args, exception)); }
-        public static void LogInformation(this ILambdaLogger logger, Exception exception, string message, params object[] args) { Emit(logger, "Information", LogTemplate.Format(message, args, exception)); }
-        public static void LogWarning(this ILambdaLogger logger, Exception exception, string message, params object[] args) { Emit(logger, "Warning", LogTemplate.Format(message, args, exception)); }
-        public static void LogError(this ILambdaLogger logger, Exception exception, string message, params object[] args) { Emit(logger, "Error", LogTemplate.Format(message, args, exception)); }
-        public static void LogCritical(this ILambdaLogger logger, Exception exception, string message, params object[] args) { Emit(logger, "Critical", LogTemplate.Format(message, args, exception)); }
+        public static void LogTrace(this ILambdaLogger logger, Exception exception, string message, params object[] args) { Emit(logger, "Trace", exception, message, args); }
+        public static void LogDebug(this ILambdaLogger logger, Exception exception, string message, params object[] args) { Emit(logger, "Debug", exception, message, args); }
+        public static void LogInformation(this ILambdaLogger logger, Exception exception, string message, params object[] args) { Emit(logger, "Information", exception, message, args); }
+        public static void LogWarning(this ILambdaLogger logger, Exception exception, string message, params object[] args) { Emit(logger, "Warning", exception, message, args); }
+        public static void LogError(this ILambdaLogger logger, Exception exception, string message, params object[] args) { Emit(logger, "Error", exception, message, args); }
+        public static void LogCritical(this ILambdaLogger logger, Exception exception, string message, params object[] args) { Emit(logger, "Critical", exception, message, args); }
 
         // The short names of AWS's structured-logging extensions.
-        public static void Trace(this ILambdaLogger logger, string format, params object[] args) { Emit(logger, "Trace", LogTemplate.Format(format, args)); }
-        public static void Debug(this ILambdaLogger logger, string format, params object[] args) { Emit(logger, "Debug", LogTemplate.Format(format, args)); }
-        public static void Info(this ILambdaLogger logger, string format, params object[] args) { Emit(logger, "Information", LogTemplate.Format(format, args)); }
-        public static void Warning(this ILambdaLogger logger, string format, params object[] args) { Emit(logger, "Warning", LogTemplate.Format(format, args)); }
-        public static void Error(this ILambdaLogger logger, string format, params object[] args) { Emit(logger, "Error", LogTemplate.Format(format, args)); }
-        public static void Error(this ILambdaLogger logger, Exception exception, string format, params object[] args) { Emit(logger, "Error", LogTemplate.Format(format, args, exception)); }
-        public static void Critical(this ILambdaLogger logger, string format, params object[] args) { Emit(logger, "Critical", LogTemplate.Format(format, args)); }
-        public static void Critical(this ILambdaLogger logger, Exception exception, string format, params object[] args) { Emit(logger, "Critical", LogTemplate.Format(format, args, exception)); }
+        public static void Trace(this ILambdaLogger logger, string format, params object[] args) { Emit(logger, "Trace", null, format, args); }
+        public static void Debug(this ILambdaLogger logger, string format, params object[] args) { Emit(logger, "Debug", null, format, args); }
+        public static void Info(this ILambdaLogger logger, string format, params object[] args) { Emit(logger, "Information", null, format, args); }
+        public static void Warning(this ILambdaLogger logger, string format, params object[] args) { Emit(logger, "Warning", null, format, args); }
+        public static void Error(this ILambdaLogger logger, string format, params object[] args) { Emit(logger, "Error", null, format, args); }
+        public static void Error(this ILambdaLogger logger, Exception exception, string format, params object[] args) { Emit(logger, "Error", exception, format, args); }
+        public static void Critical(this ILambdaLogger logger, string format, params object[] args) { Emit(logger, "Critical", null, format, args); }
+        public static void Critical(this ILambdaLogger logger, Exception exception, string format, params object[] args) { Emit(logger, "Critical", exception, format, args); }
 
-        private static void Emit(ILambdaLogger logger, string level, string message)
+        private static void Emit(ILambdaLogger logger, string level, Exception exception, string template, object[] args)
         {
             var leveled = logger as ILevelLogger;
             if (leveled != null)
             {
-                leveled.LogAtLevel(level, message);
+                leveled.LogAtLevel(level, exception, template, args);
             }
             else
             {
-                logger.LogLine(message);
+                logger.LogLine(LogTemplate.Format(template, args, exception));
             }
         }
     }

@@ -1,7 +1,8 @@
 // The function's log: stdout (Lamina captures it line by line). Console.WriteLine, Console.Error,
 // the context's logger and LambdaLogger all end up here, formatted as AWS's .NET runtime formats
 // them: "<UTC time>\t<request id>\t<level>\t<message>", the level as Microsoft.Extensions.Logging
-// abbreviates it (info, warn, fail...). Console.Write (no line end) is written as it is.
+// abbreviates it (info, warn, fail...); or, with AWS_LAMBDA_LOG_FORMAT=JSON, one JSON record a line
+// (LogMessages.cs). Console.Write (no line end) is written as it is.
 
 using System;
 using System.IO;
@@ -13,16 +14,19 @@ namespace Lamina.Runtime
     internal sealed class LogSink
     {
         private static readonly UTF8Encoding Utf8 = new UTF8Encoding(false);
+        private static readonly object[] NoArguments = new object[0];
         private readonly Stream _out;
         private readonly object _lock = new object();
         private readonly LogLevel _minimum;
-        private readonly bool _unformatted;
+        private readonly LogFormat _format;
 
-        public LogSink(Stream output, LogLevel minimum, bool unformatted)
+        internal enum LogFormat { Default, Unformatted, Json }
+
+        public LogSink(Stream output, LogLevel minimum, LogFormat format)
         {
             _out = output;
             _minimum = minimum;
-            _unformatted = unformatted;
+            _format = format;
             RequestId = string.Empty;
         }
 
@@ -31,8 +35,9 @@ namespace Lamina.Runtime
 
         /// <summary>
         /// The sink for this process, with the level and format of AWS's variables:
-        /// AWS_LAMBDA_LOG_LEVEL (Lambda's logging controls) or AWS_LAMBDA_HANDLER_LOG_LEVEL, and
-        /// AWS_LAMBDA_HANDLER_LOG_FORMAT=Unformatted for bare messages.
+        /// AWS_LAMBDA_LOG_LEVEL (Lambda's logging controls) or AWS_LAMBDA_HANDLER_LOG_LEVEL;
+        /// AWS_LAMBDA_HANDLER_LOG_FORMAT or else AWS_LAMBDA_LOG_FORMAT (Lambda's): Json for JSON
+        /// records, Unformatted for bare messages.
         /// </summary>
         public static LogSink FromEnvironment(Stream output)
         {
@@ -56,8 +61,17 @@ namespace Lamina.Runtime
             {
                 minimum = parsed;
             }
-            bool unformatted = string.Equals(Environment.GetEnvironmentVariable("AWS_LAMBDA_HANDLER_LOG_FORMAT"), "Unformatted", StringComparison.OrdinalIgnoreCase);
-            return new LogSink(output, minimum, unformatted);
+            string format = Environment.GetEnvironmentVariable("AWS_LAMBDA_HANDLER_LOG_FORMAT");
+            if (string.IsNullOrEmpty(format))
+            {
+                format = Environment.GetEnvironmentVariable("AWS_LAMBDA_LOG_FORMAT");
+            }
+            LogFormat chosen;
+            if (string.IsNullOrEmpty(format) || !Enum.TryParse(format, true, out chosen))
+            {
+                chosen = LogFormat.Default;
+            }
+            return new LogSink(output, minimum, chosen);
         }
 
         /// <summary>Writes <paramref name="text"/> as it is.</summary>
@@ -76,27 +90,54 @@ namespace Lamina.Runtime
         /// </summary>
         public void Line(string level, string message)
         {
-            string label = level;
-            LogLevel parsed;
-            if (level != null && Enum.TryParse(level, true, out parsed) && Enum.IsDefined(typeof(LogLevel), parsed))
+            Entry(level, null, message, NoArguments);
+        }
+
+        /// <summary>
+        /// One entry: <paramref name="template"/> with its <paramref name="args"/> and an exception,
+        /// at <paramref name="level"/> (as for <see cref="Line"/>), as a text line or a JSON record.
+        /// </summary>
+        public void Entry(string level, Exception exception, string template, object[] args)
+        {
+            template = template ?? string.Empty;
+            args = args ?? NoArguments;
+            LogLevel parsed = LogLevel.Information;
+            bool known = level != null && Enum.TryParse(level, true, out parsed) && Enum.IsDefined(typeof(LogLevel), parsed);
+            if (!known)
             {
-                if (parsed < _minimum)
-                {
-                    return;
-                }
-                label = Abbreviation(parsed);
+                parsed = LogLevel.Information;
             }
-            string text;
-            if (_unformatted)
+            else if (parsed < _minimum)
             {
-                text = message;
+                return;
+            }
+            DateTime now = DateTime.UtcNow;
+            string text;
+            if (_format == LogFormat.Json)
+            {
+                // A line without a level of its own (LambdaLogger.Log, a label of the caller's) is Information.
+                text = JsonLogRecord.Format(now, parsed.ToString(), RequestId,
+                                            Environment.GetEnvironmentVariable("_X_AMZN_TRACE_ID"), template, args, exception);
             }
             else
             {
-                string time = DateTime.UtcNow.ToString("yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
-                text = string.IsNullOrEmpty(label)
-                    ? time + "\t" + RequestId + "\t" + message
-                    : time + "\t" + RequestId + "\t" + label + "\t" + message;
+                string message = args.Length == 0 ? template : MessageTemplate.Apply(template, MessageTemplate.Parse(template), args);
+                if (exception != null)
+                {
+                    message = message.Length == 0 ? exception.ToString() : message + "\n" + exception;
+                }
+                string label = known ? Abbreviation(parsed) : level;
+                if (_format == LogFormat.Unformatted)
+                {
+                    text = message;
+                }
+                else
+                {
+                    string time = now.ToString(MessageTemplate.DateFormat, System.Globalization.CultureInfo.InvariantCulture);
+                    text = string.IsNullOrEmpty(label)
+                        ? time + "\t" + RequestId + "\t" + message
+                        : time + "\t" + RequestId + "\t" + label + "\t" + message;
+                }
             }
             Emit(text + "\n");
         }
@@ -194,9 +235,9 @@ namespace Lamina.Runtime
             _sink.Line("Information", message ?? string.Empty);
         }
 
-        public void LogAtLevel(string level, string message)
+        public void LogAtLevel(string level, Exception exception, string template, object[] args)
         {
-            _sink.Line(level, message ?? string.Empty);
+            _sink.Entry(level, exception, template, args);
         }
     }
 }

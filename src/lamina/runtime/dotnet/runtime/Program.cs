@@ -105,9 +105,9 @@ namespace Lamina.Runtime
             Type logger = typeof(LambdaLogger);
             const BindingFlags flags = BindingFlags.NonPublic | BindingFlags.Static;
             Action<string> plain = message => sink.Line(null, message ?? string.Empty);
-            Action<string, string> leveled = (level, message) => sink.Line(level, message ?? string.Empty);
+            Action<string, Exception, string, object[]> leveled = sink.Entry;
             logger.GetField("_loggingAction", flags).SetValue(null, plain);
-            logger.GetField("_levelLoggingAction", flags).SetValue(null, leveled);
+            logger.GetField("_loggingWithLevelAndExceptionAction", flags).SetValue(null, leveled);
         }
     }
 }
