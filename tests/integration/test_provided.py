@@ -239,7 +239,7 @@ def test_what_a_runtime_logs_after_its_result_belongs_to_that_invocation(client:
 
 
 PRINTS_AS_IS = '''#!{python}
-"""Prints a text line and a JSON line of its own at each event, and the logging variables it sees."""
+"""Prints a text line and JSON lines of its own at each event, and the logging variables it sees."""
 import json, os, urllib.request
 
 api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
@@ -249,17 +249,20 @@ while True:
         event.read()
     print("plain text line", flush=True)
     print(json.dumps({{"level": "debug", "msg": "my debug log"}}), flush=True)
+    print(json.dumps({{"level": "error", "msg": "my error log"}}), flush=True)
+    print(json.dumps({{"msg": "down", "level": "FATAL"}}), flush=True)
     seen = {{name: os.environ.get(name) for name in ("AWS_LAMBDA_LOG_FORMAT", "AWS_LAMBDA_LOG_LEVEL")}}
     answer = urllib.request.Request(api + request_id + "/response", data=json.dumps(seen).encode(), method="POST")
     urllib.request.urlopen(answer).close()
 '''
 
 
-def test_a_custom_runtimes_lines_are_left_as_written_with_json_logs(
+def test_a_custom_runtimes_lines_are_left_as_written_and_filtered_by_level_with_json_logs(
     lamina: LaminaProcess, client: Any, fn_name: str,
 ) -> None:  # fmt: skip
     """Lambda's JSON log format changes only its own lines (platform records) for a custom runtime:
-    the runtime's lines are stored as it wrote them; it sees the variables to format its own."""
+    the runtime's lines are stored as it wrote them, those below ApplicationLogLevel left out (a line
+    that is no JSON object with a level is INFO); it sees the variables to format its own."""
     python = os.path.realpath(sys.executable)
     deploy(client, fn_name, {"bootstrap": PRINTS_AS_IS.format(python=python)}, runtime="provided.al2023",
            LoggingConfig={"LogFormat": "JSON", "ApplicationLogLevel": "ERROR"})  # fmt: skip
@@ -268,7 +271,7 @@ def test_a_custom_runtimes_lines_are_left_as_written_with_json_logs(
     messages = wait_for_logs(lamina.endpoint, fn_name, lambda m: any('"type":"platform.report"' in x for x in m))
     platform = [m for m in messages if m.startswith('{"time"')]
     written = [m for m in messages if m not in platform]
-    assert written == ["plain text line", '{"level": "debug", "msg": "my debug log"}'], written
+    assert written == ['{"level": "error", "msg": "my error log"}', '{"msg": "down", "level": "FATAL"}'], written
     assert [json.loads(m)["type"] for m in platform] == [
         "platform.initStart", "platform.initRuntimeDone", "platform.initReport", "platform.start",
         "platform.runtimeDone", "platform.report",

@@ -46,7 +46,7 @@ from lamina.sandbox import extension_phases as phases
 from lamina.sandbox.extension_processes import BASH, external_extensions, launcher
 from lamina.sandbox.isolation import Protections, UidPool
 from lamina.sandbox.network import Namespace, NetworkPool
-from lamina.sandbox import platform_log
+from lamina.sandbox import log_levels, platform_log
 from lamina.sandbox.output import OutputLines, Tail, decode
 from lamina.sandbox.provider import EnvironmentGone, EnvState, Outcome
 from lamina.sandbox.spawn import Process, Sandbox, Spawner, SpawnError, SpawnRequest
@@ -113,6 +113,7 @@ class Environment:
         self.id = env_id
         self.provisioned = provisioned
         self.fn = fn
+        self._kept = log_levels.application_filter(fn.logging)  # ApplicationLogLevel's filter
         self.runtime = runtime
         self.task_root = task_root
         self.opt = opt  # the function's layers, merged: mounted at /opt in its sandbox
@@ -793,9 +794,11 @@ class Environment:
     def _emit_output(self, lines: list[bytes]) -> None:
         if lines:
             now_ms = int(time.time() * 1000)  # read together: one time for them all
-            telemetry = self._telemetry
+            telemetry, kept = self._telemetry, self._kept
             for line in lines:
                 text = decode(line)
+                if kept is not None and not kept(text):
+                    continue  # below the function's ApplicationLogLevel
                 self._emit(text, now_ms)
                 if telemetry is not None:
                     telemetry.emit("function", text, now_ms)
