@@ -298,7 +298,7 @@ require 'logger'
 
 LOGGER = Logger.new($stdout)
 LOGGER.warn('at init')
-CHATTY = Logger.new($stderr, level: :debug, progname: 'chatty')  # a level of its own: kept
+CHATTY = Logger.new($stderr, level: :debug, progname: 'chatty')  # a level of its own: written, then filtered
 
 def handler(event:, context:)
   puts 'puts-line'
@@ -318,22 +318,23 @@ end
 
 def test_logging_config_json_logger_records(lamina: LaminaProcess, client: Any, fn_name: str) -> None:
     """With LoggingConfig JSON, loggers on $stdout/$stderr write the JSON records of AWS's Ruby
-    runtime interface client, at ApplicationLogLevel unless given a level; puts is left as it is."""
+    runtime interface client, at ApplicationLogLevel unless given a level; puts is left as it is. Then
+    Lambda leaves out every line below ApplicationLogLevel: puts's (INFO) and the DEBUG record."""
     deploy_rb(client, fn_name, JSON_LOGS, LoggingConfig={"LogFormat": "JSON", "ApplicationLogLevel": "WARN"})
     response, body, _ = invoke(client, fn_name, {})
     assert "FunctionError" not in response, body
     rid = request_id(response)
     messages = wait_for_logs(lamina.endpoint, fn_name, lambda m: any('"type":"platform.report"' in x for x in m))
-    assert "puts-line" in messages
+    assert "puts-line" not in messages
+    assert not [m for m in messages if '"chatty"' in m]
     records = [json.loads(m) for m in messages if m.startswith('{"timestamp"')]
     stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"
     assert all(re.fullmatch(stamp, r.pop("timestamp")) for r in records), records
-    init, warn, error, debug, fatal = records
+    init, warn, error, fatal = records
     assert init == {"level": "WARN", "message": "at init"}  # no request id yet: left out
     assert warn == {"level": "WARN", "message": "careful", "requestId": rid}
     assert error == {"level": "ERROR", "message": "bad argument", "requestId": rid, "errorType": "ArgumentError",
                      "errorMessage": "bad argument", "stackTrace": []}  # fmt: skip  (never raised: no backtrace)
-    assert debug == {"level": "DEBUG", "message": '{"k"=>1}', "requestId": rid, "logger": "chatty"}
     assert (fatal["level"], fatal["message"], fatal["errorType"], fatal["errorMessage"]) == (
         "FATAL", "no key", "KeyError", "no key")  # fmt: skip
     assert fatal["stackTrace"][0].startswith("/var/task/app.rb:15:in ")
