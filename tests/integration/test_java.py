@@ -439,7 +439,9 @@ def test_logging_config_json_as_aws_runtime_interface_client_writes_it(
     lamina: LaminaProcess, client: Any, fn_name: str, build: Build,
 ) -> None:  # fmt: skip
     """AWS's own runtime interface client reads AWS_LAMBDA_LOG_FORMAT and AWS_LAMBDA_LOG_LEVEL, which
-    LoggingConfig sets: LambdaLogger's lines become its JSON records, filtered by the level."""
+    LoggingConfig sets: LambdaLogger's lines become its JSON records, filtered by the level. Lambda
+    then leaves out every line below the level: a record without one (UNDEFINED) and the standard
+    streams' lines are INFO."""
     deploy_java(client, fn_name, build, "example.Levels::handleRequest",
                 LoggingConfig={"LogFormat": "JSON", "ApplicationLogLevel": "WARN"})  # fmt: skip
     response, body, _ = invoke(client, fn_name, {})
@@ -450,9 +452,9 @@ def test_logging_config_json_as_aws_runtime_interface_client_writes_it(
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", r.pop("timestamp")) for r in records), records
     assert records == [
         {"message": f"{name}-line", "level": level, "AWSRequestId": rid}
-        for name, level in [("warn", "WARN"), ("error", "ERROR"), ("fatal", "FATAL"), ("plain", "UNDEFINED")]
-    ], records  # fmt: skip  (below WARN: left out; a line without a level is never filtered)
-    assert "stdout-line" in messages and "stderr-line" in messages  # the standard streams are written as they are
+        for name, level in [("warn", "WARN"), ("error", "ERROR"), ("fatal", "FATAL")]
+    ], records  # fmt: skip
+    assert "stdout-line" not in messages and "stderr-line" not in messages
     kinds = [json.loads(m)["type"] for m in messages if m.startswith('{"time"')]
     assert kinds == ["platform.initStart", "platform.initRuntimeDone", "platform.initReport", "platform.start",
                      "platform.runtimeDone", "platform.report"], kinds  # fmt: skip
