@@ -12,7 +12,8 @@ import pytest
 
 from lamina.errors import PreconditionFailed, ResourceConflict, ResourceNotFound
 from lamina.model import Code, FunctionConfig, State
-from lamina.store.base import LOG_EVENT_OVERHEAD, InvocationRecord, LogEvent, LogRecord, Resource, Store
+from lamina.store.base import LOG_EVENT_OVERHEAD, InvocationRecord, LogEvent, LogRecord, LogStreamSummary, LogWindow
+from lamina.store.base import Resource, Store
 from lamina.store.memory import MemoryStore
 from lamina.store.sqlite import SqliteStore, _migrations, migrate
 
@@ -114,6 +115,36 @@ def test_logs_and_invocations(store: Store) -> None:
 def line(function: str, timestamp_ms: int, size: int = 100) -> LogRecord:
     """A log line that counts for ``size`` bytes (its event overhead included)."""
     return LogRecord(function, "s", timestamp_ms, "x" * (size - LOG_EVENT_OVERHEAD))
+
+
+def test_logs_are_read_by_stream_and_time_and_summarized_by_stream(store: Store) -> None:
+    async def scenario() -> None:
+        await store.open()
+        try:
+            await store.append_logs([LogRecord("f", "a", 10, "a10"), LogRecord("f", "b", 20, "b20"),
+                                     LogRecord("g", "a", 25, "g25"), LogRecord("f", "a", 30, "a30")])  # fmt: skip
+            await store.append_logs([LogRecord("f", "b", 40, "b40"), LogRecord("f", "a", 50, "a50")])
+            read = store.read_logs
+            assert [e.message for e in await read("f", 0, 10, LogWindow(frozenset({"a"})))] == ["a10", "a30", "a50"]
+            # By cursor: a batch's chunks are one stream's after another's.
+            assert [e.message for e in await read("f", 0, 10, LogWindow(start_ms=20, end_ms=50))] == ["a30", "b20",
+                                                                                                     "b40"]  # fmt: skip
+            assert [e.message for e in await read("f", 0, 2, LogWindow(frozenset({"b", "x"}), start_ms=0))] == [
+                "b20", "b40"]  # fmt: skip
+            assert await read("f", 0, 10, LogWindow(frozenset())) == []
+            assert await read("f", 0, 10, LogWindow(start_ms=51)) == []
+            first = await read("f", 0, 1, LogWindow(frozenset({"a"}), start_ms=20))
+            assert [e.message for e in first] == ["a30"]
+            rest = await read("f", first[0].cursor, 10, LogWindow(frozenset({"a"}), start_ms=20))
+            assert [e.message for e in rest] == ["a50"]  # goes on after the cursor
+            assert await store.log_streams("f") == [LogStreamSummary("a", 10, 50, 3 * (LOG_EVENT_OVERHEAD + 3)),
+                                                    LogStreamSummary("b", 20, 40, 2 * (LOG_EVENT_OVERHEAD + 3))]  # fmt: skip
+            assert await store.log_streams("nobody") == []
+            assert await store.logged_functions() == [("f", 5 * (LOG_EVENT_OVERHEAD + 3)), ("g", LOG_EVENT_OVERHEAD + 3)]
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
 
 
 def test_logs_are_kept_within_a_size_per_function(store: Store) -> None:

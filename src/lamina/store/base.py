@@ -96,6 +96,36 @@ class LogEvent:
     message: str
 
 
+@dataclass(frozen=True)
+class LogWindow:
+    """Which of a function's lines a read takes: of these streams (None: all), timestamped at or
+    after ``start_ms`` and before ``end_ms`` (None: unbounded)."""
+
+    streams: frozenset[str] | None = None
+    start_ms: int | None = None
+    end_ms: int | None = None
+
+    def holds(self, stream: str, first_ms: int, last_ms: int) -> bool:
+        """Whether a chunk of ``stream`` with lines from ``first_ms`` to ``last_ms`` may hold lines of it."""
+        return ((self.streams is None or stream in self.streams)
+                and (self.start_ms is None or last_ms >= self.start_ms)
+                and (self.end_ms is None or first_ms < self.end_ms))  # fmt: skip
+
+    def takes(self, timestamp_ms: int) -> bool:
+        return (self.start_ms is None or timestamp_ms >= self.start_ms) and (
+            self.end_ms is None or timestamp_ms < self.end_ms)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LogStreamSummary:
+    """One log stream of a function, as its stored chunks say: CloudWatch Logs' DescribeLogStreams."""
+
+    name: str
+    first_ms: int  # its earliest line's timestamp
+    last_ms: int  # its latest line's
+    stored_bytes: int
+
+
 class InvocationRecord(NamedTuple):
     """What one invocation cost: the unit of metering. A tuple, as ``LogRecord``: one is made for
     every invocation."""
@@ -366,9 +396,17 @@ class Store(Protocol):
         each of their functions until it keeps at most that many bytes, in the same transaction."""
         ...
 
-    async def read_logs(self, function: str, since: int, limit: int) -> list[LogEvent]:
-        """The first ``limit`` log events of ``function`` with a cursor greater than ``since``, by
-        cursor (exactly ``limit`` if there are that many)."""
+    async def read_logs(self, function: str, since: int, limit: int, window: LogWindow | None = None) -> list[LogEvent]:
+        """The first ``limit`` log events of ``function`` with a cursor greater than ``since`` (and
+        in ``window``, if given), by cursor (exactly ``limit`` if there are that many)."""
+        ...
+
+    async def log_streams(self, function: str) -> list[LogStreamSummary]:
+        """``function``'s log streams that hold lines, by name."""
+        ...
+
+    async def logged_functions(self) -> list[tuple[str, int]]:
+        """Every function (existing or not) with stored log lines, and their size, by name."""
         ...
 
     async def log_bytes(self, function: str) -> int:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import struct
 from typing import Iterable, NamedTuple, Sequence
 
-from lamina.store.base import LOG_EVENT_OVERHEAD, LogEvent, LogRecord
+from lamina.store.base import LOG_EVENT_OVERHEAD, LogEvent, LogRecord, LogWindow
 
 CHUNK_BYTES = 64 * 1024  # a chunk's size (its lines' log_event_size) stays within this, unless one line is larger
 # A chunk holds at most CHUNK_BYTES // LOG_EVENT_OVERHEAD lines (2,520): its indexes never reach the
@@ -158,11 +158,13 @@ def first_chunk(since: int) -> int:
 
 
 def events_after(
-    function: str, since: int, limit: int, rows: Iterable[tuple[int, str, bytes]]
-) -> list[LogEvent]:
+    function: str, since: int, limit: int, rows: Iterable[tuple[int, str, bytes]], window: LogWindow | None = None,
+) -> list[LogEvent]:  # fmt: skip
     """The first ``limit`` lines with a cursor above ``since`` in ``rows`` (a function's chunks as
-    ``(id, stream, data)``, by id, from ``first_chunk(since)`` on); stops reading ``rows`` once it has
-    them."""
+    ``(id, stream, data)``, by id, from ``first_chunk(since)`` on), and in ``window`` if given (rows
+    may hold chunks outside it: their lines are skipped); stops reading ``rows`` once it has them."""
+    if window is not None:
+        return _events_in(function, since, limit, rows, window)
     events: list[LogEvent] = []
     if limit <= 0:
         return events
@@ -178,6 +180,23 @@ def events_after(
         )
         if len(events) >= limit:
             break
+    return events
+
+
+def _events_in(
+    function: str, since: int, limit: int, rows: Iterable[tuple[int, str, bytes]], window: LogWindow
+) -> list[LogEvent]:
+    events: list[LogEvent] = []
+    since = max(since, 0)
+    for chunk_id, stream, data in rows:
+        if chunk_id < since >> INDEX_BITS or (window.streams is not None and stream not in window.streams):
+            continue
+        start = (since & INDEX_MASK) + 1 if chunk_id == since >> INDEX_BITS else 0
+        for index, (timestamp_ms, message) in enumerate(decode(data, start), start):
+            if window.takes(timestamp_ms):
+                events.append(LogEvent(cursor(chunk_id, index), function, stream, timestamp_ms, message))
+                if len(events) >= limit:
+                    return events
     return events
 
 

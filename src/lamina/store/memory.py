@@ -11,7 +11,8 @@ from lamina.model import EventInvokeConfig, FunctionConfig, FunctionPolicy, Laye
 from lamina.model import FunctionUrlConfig
 from lamina.model import Alias
 from lamina.model import ProvisionedConcurrencyConfig
-from lamina.store.base import EventContent, InvocationRecord, LogEvent, LogRecord, NewEvent, OutboxMessage
+from lamina.store.base import EventContent, InvocationRecord, LogEvent, LogRecord, LogStreamSummary, LogWindow
+from lamina.store.base import NewEvent, OutboxMessage
 from lamina.store.base import BusEvent, Delivery, MessageState, QueuedEvent, QueueMessage, Resource
 from lamina.store import log_chunks
 from lamina.store.base import ObjectRecord
@@ -233,10 +234,27 @@ class MemoryStore:
             for function in {r.function for r in records}:
                 self._trim(function, max_function_bytes)
 
-    async def read_logs(self, function: str, since: int, limit: int) -> list[LogEvent]:
+    async def read_logs(self, function: str, since: int, limit: int, window: LogWindow | None = None) -> list[LogEvent]:
         first = log_chunks.first_chunk(since)
-        rows = ((i, c.stream, c.data) for i, c in self._chunks.items() if c.function == function and i >= first)
-        return log_chunks.events_after(function, since, limit, rows)
+        rows = ((i, c.stream, c.data) for i, c in self._chunks.items() if c.function == function and i >= first
+                and (window is None or window.holds(c.stream, c.first_ms, c.last_ms)))  # fmt: skip
+        return log_chunks.events_after(function, since, limit, rows, window)
+
+    async def log_streams(self, function: str) -> list[LogStreamSummary]:
+        found: dict[str, LogStreamSummary] = {}
+        for c in self._chunks.values():
+            if c.function == function:
+                s = found.get(c.stream)
+                found[c.stream] = LogStreamSummary(c.stream, c.first_ms, c.last_ms, c.size) if s is None else \
+                    LogStreamSummary(c.stream, min(s.first_ms, c.first_ms), max(s.last_ms, c.last_ms),
+                                     s.stored_bytes + c.size)  # fmt: skip
+        return [found[name] for name in sorted(found)]
+
+    async def logged_functions(self) -> list[tuple[str, int]]:
+        sizes: dict[str, int] = {}
+        for c in self._chunks.values():
+            sizes[c.function] = sizes.get(c.function, 0) + c.size
+        return sorted(sizes.items())
 
     async def log_bytes(self, function: str) -> int:
         return sum(c.size for c in self._chunks.values() if c.function == function)

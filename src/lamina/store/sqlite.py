@@ -29,7 +29,8 @@ from lamina.model import EventInvokeConfig, FunctionConfig, FunctionPolicy, Laye
 from lamina.model import FunctionUrlConfig
 from lamina.store import log_chunks
 from lamina.store import sqlite_logs as logs
-from lamina.store.base import EventContent, InvocationRecord, LogEvent, LogRecord, NewEvent, OutboxMessage
+from lamina.store.base import EventContent, InvocationRecord, LogEvent, LogRecord, LogStreamSummary, LogWindow
+from lamina.store.base import NewEvent, OutboxMessage
 from lamina.store.base import BusEvent, Delivery, MessageState, QueuedEvent, QueueMessage, Resource
 from lamina.store.base import ObjectRecord
 from lamina.store import sqlite_objects as objects_sql
@@ -580,8 +581,14 @@ class SqliteStore:
     async def append_logs(self, records: Sequence[LogRecord], *, max_function_bytes: int | None = None) -> None:
         await self._write(lambda conn: logs.append(conn, records, max_function_bytes))
 
-    async def read_logs(self, function: str, since: int, limit: int) -> list[LogEvent]:
-        return await self._run(lambda conn: logs.read(conn, function, since, limit))
+    async def read_logs(self, function: str, since: int, limit: int, window: LogWindow | None = None) -> list[LogEvent]:
+        return await self._run(lambda conn: logs.read(conn, function, since, limit, window))
+
+    async def log_streams(self, function: str) -> list[LogStreamSummary]:
+        return await self._run(lambda conn: logs.streams(conn, function))
+
+    async def logged_functions(self) -> list[tuple[str, int]]:
+        return await self._run(logs.functions)
 
     async def log_bytes(self, function: str) -> int:
         return await self._run(lambda conn: logs.stored(conn, function))

@@ -14,7 +14,7 @@ from collections import Counter
 from typing import Iterable, Iterator, Sequence
 
 from lamina.store import log_chunks
-from lamina.store.base import LogEvent, LogRecord
+from lamina.store.base import LogEvent, LogRecord, LogStreamSummary, LogWindow
 from lamina.store.log_chunks import StoredChunk
 
 
@@ -34,15 +34,36 @@ def append(conn: sqlite3.Connection, records: Sequence[LogRecord], max_function_
             trim(conn, function, max_function_bytes)
 
 
-def read(conn: sqlite3.Connection, function: str, since: int, limit: int) -> list[LogEvent]:
-    rows = conn.execute(
-        "SELECT id, stream, data FROM log_chunks WHERE function = ? AND id >= ? ORDER BY id",
-        (function, log_chunks.first_chunk(since)),
-    )
+def read(conn: sqlite3.Connection, function: str, since: int, limit: int, window: LogWindow | None = None) -> list[LogEvent]:
+    sql = "SELECT id, stream, data FROM log_chunks WHERE function = ? AND id >= ?"
+    params: list[object] = [function, log_chunks.first_chunk(since)]
+    if window is not None:  # only chunks that may hold lines of it (events_after takes its lines)
+        if window.streams is not None:
+            sql += f" AND stream IN ({', '.join('?' * len(window.streams))})"
+            params += sorted(window.streams)
+        if window.start_ms is not None:
+            sql += " AND last_ms >= ?"
+            params.append(window.start_ms)
+        if window.end_ms is not None:
+            sql += " AND first_ms < ?"
+            params.append(window.end_ms)
+    rows = conn.execute(sql + " ORDER BY id", params)
     try:
-        return log_chunks.events_after(function, since, limit, rows)
+        return log_chunks.events_after(function, since, limit, rows, window)
     finally:
         rows.close()
+
+
+def streams(conn: sqlite3.Connection, function: str) -> list[LogStreamSummary]:
+    rows = conn.execute(
+        "SELECT stream, MIN(first_ms), MAX(last_ms), SUM(size) FROM log_chunks WHERE function = ? "
+        "GROUP BY stream ORDER BY stream", (function,),
+    ).fetchall()  # fmt: skip
+    return [LogStreamSummary(*row) for row in rows]
+
+
+def functions(conn: sqlite3.Connection) -> list[tuple[str, int]]:
+    return [(name, int(size)) for name, size in conn.execute("SELECT function, bytes FROM log_usage ORDER BY function")]
 
 
 def stored(conn: sqlite3.Connection, function: str) -> int:
