@@ -10,7 +10,8 @@ receive its own environment's events. The endpoint is a small state machine:
     POST init/error        -> the environment failed to initialise (202)
 
 The Extensions API (``/2020-01-01/extension/...``), the Telemetry API (``/2022-07-01/telemetry``)
-and the Logs API (``/2020-08-15/logs``) are served on the same listener by ``runtime/extensions.py``, made on their first request.
+and the Logs API (``/2020-08-15/logs``) are served on the same listener by ``runtime/extensions.py``,
+made on their first request.
 
 Lamina's own runtimes speak the same calls as frames (runtime/frames.py), on connections that
 begin with its preface; there, only ``next`` is answered (with the event), and the other answers
