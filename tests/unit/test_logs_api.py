@@ -40,7 +40,7 @@ def test_subscriptions_parsed_with_the_logs_apis_defaults() -> None:
 
 
 @pytest.mark.parametrize("body", [
-    b"not json", b"[]", b"", subscription(types=[]), subscription(types=["logs"]), subscription(types="platform"),
+    b"not json", b"[]", b"", b"[" * 100_000 + b"]" * 100_000, subscription(padding="x" * 70_000), subscription(types=[]), subscription(types=["logs"]), subscription(types="platform"),
     subscription(types=[["platform"]]), subscription(schemaVersion="2022-07-01"), subscription(schemaVersion=7),
     subscription(destination={"protocol": "UDP", "URI": "http://sandbox.localdomain:1"}),
     subscription(destination={"protocol": "TCP", "URI": "http://sandbox.localdomain:1"}),

@@ -46,6 +46,7 @@ DEFAULT_MAX_ITEMS, MIN_MAX_ITEMS, MAX_MAX_ITEMS = 1000, 1000, 10000
 DEFAULT_MAX_BYTES, MIN_MAX_BYTES, MAX_MAX_BYTES = 262144, 262144, 1048576
 DEFAULT_TIMEOUT_MS, MIN_TIMEOUT_MS, MAX_TIMEOUT_MS = 1000, 25, 30000
 BACKLOG = 1000  # records kept for subscribers yet to come
+MAX_SUBSCRIPTION_BYTES = 65536
 # Kinds the environment emits that each API names its own way, or only one of them sends.
 FAULT = "platform.fault"  # a string: the runtime exited, or timed out (the Logs API's alone)
 SUBSCRIBED = "platform.subscription"  # {"name", "state", "types"}: an extension subscribed
@@ -119,9 +120,11 @@ def parse_common(
 ) -> Subscription:  # fmt: skip
     """A subscription to either API (``api``: its version), as both APIs validate one; ``render``
     gives the schema version's renderer. ``InvalidSubscription`` says what is wrong."""
+    if len(body) > MAX_SUBSCRIPTION_BYTES:  # a subscription is a few hundred bytes: not parsed on the event loop
+        raise InvalidSubscription(f"The subscription is larger than {MAX_SUBSCRIPTION_BYTES} bytes")
     try:
         doc = json.loads(body or b"{}")
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep to parse
         raise InvalidSubscription("The subscription is not JSON") from exc
     if not isinstance(doc, dict):
         raise InvalidSubscription("The subscription must be a JSON object")
