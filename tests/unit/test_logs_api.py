@@ -42,6 +42,7 @@ def test_subscriptions_parsed_with_the_logs_apis_defaults() -> None:
 @pytest.mark.parametrize("body", [
     b"not json", b"[]", b"", b"[" * 100_000 + b"]" * 100_000, subscription(padding="x" * 70_000), subscription(types=[]), subscription(types=["logs"]), subscription(types="platform"),
     subscription(types=[["platform"]]), subscription(schemaVersion="2022-07-01"), subscription(schemaVersion=7),
+    subscription(schemaVersion=["2020-08-15"]), subscription(schemaVersion={"a": 1}),
     subscription(destination={"protocol": "UDP", "URI": "http://sandbox.localdomain:1"}),
     subscription(destination={"protocol": "TCP", "URI": "http://sandbox.localdomain:1"}),
     subscription(destination={"protocol": "HTTP", "URI": "https://sandbox.localdomain:1"}),

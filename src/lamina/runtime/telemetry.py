@@ -71,9 +71,9 @@ class Subscription:
     max_items: int
     max_bytes: int
     timeout_ms: int
-    protocol: str = HTTP
-    api: str = API_VERSION  # the API it subscribed with: its records' schema
-    render: Render = field(default=lambda kind, value: ((kind, value),), compare=False, repr=False)
+    protocol: str  # HTTP or TCP
+    api: str  # the API it subscribed with (its version): telemetry's, or the Logs API's
+    render: Render = field(compare=False, repr=False)  # its API's records, in its schema version
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ def parse_common(
     if not isinstance(doc, dict):
         raise InvalidSubscription("The subscription must be a JSON object")
     schema = doc.get("schemaVersion") or default_schema
-    if schema not in schema_versions:
+    if not isinstance(schema, str) or schema not in schema_versions:
         raise InvalidSubscription(f"Unsupported schemaVersion: {str(schema)[:64]}")
     host, port, path, protocol = _destination(doc.get("destination"))
     types = doc.get("types")
