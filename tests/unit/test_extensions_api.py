@@ -151,7 +151,8 @@ def subscription(**overrides: object) -> bytes:
 def test_subscriptions_parsed() -> None:
     sub = rt.parse_subscription("ext", subscription())
     assert sub == rt.Subscription("ext", frozenset({"platform", "function"}), "sandbox.localdomain", 8080,
-                                  "/lambda_logs", 1000, 262144, 100)  # fmt: skip
+                                  "/lambda_logs", 1000, 262144, 100, rt.HTTP, rt.API_VERSION, rt.render)  # fmt: skip
+    assert sub.render is rt.render
     defaults = rt.parse_subscription("ext", subscription(buffering=None))
     assert (defaults.max_items, defaults.max_bytes, defaults.timeout_ms) == (1000, 262144, 1000)
 

@@ -188,3 +188,32 @@ def test_warm_does_nothing_without_fork_servers() -> None:
         await spawner.close()
 
     asyncio.run(scenario())
+
+
+def test_the_extensions_pipe_is_descriptor_3_on_both_routes(tmp_path: Path) -> None:
+    """A second pipe reaches the process as descriptor 3 (what the extensions' launcher writes to),
+    through the fork server and through plain fork/exec alike; its stdout stays the first pipe."""
+    script = "echo to-output; echo to-extensions >&3; exec 3>&-"
+
+    async def run(spawner: Spawner) -> tuple[bytes, bytes, int]:
+        out_r, out_w = os.pipe()
+        ext_r, ext_w = os.pipe()
+        req = SpawnRequest(argv=["/bin/sh", "-c", script], cwd=tmp_path, env={}, output_fd=out_w,
+                           extension_output_fd=ext_w)  # fmt: skip
+        try:
+            process = await spawner.spawn(req)
+        finally:
+            os.close(out_w)
+            os.close(ext_w)
+        code = await asyncio.wait_for(process.exited, 10)
+        output, extensions = await asyncio.gather(asyncio.to_thread(read_all, out_r), asyncio.to_thread(read_all, ext_r))
+        return output, extensions, code
+
+    async def scenario() -> None:
+        for spawner in (Spawner(), Spawner(use_zygotes=False)):
+            try:
+                assert await run(spawner) == (b"to-output\n", b"to-extensions\n", 0)
+            finally:
+                await spawner.close()
+
+    asyncio.run(scenario())

@@ -9,8 +9,9 @@ receive its own environment's events. The endpoint is a small state machine:
     POST {id}/error        -> the invocation's error       (202)
     POST init/error        -> the environment failed to initialise (202)
 
-The Extensions API (``/2020-01-01/extension/...``) and the Telemetry API (``/2022-07-01/telemetry``)
-are served on the same listener by ``runtime/extensions.py``, made on their first request.
+The Extensions API (``/2020-01-01/extension/...``), the Telemetry API (``/2022-07-01/telemetry``)
+and the Logs API (``/2020-08-15/logs``) are served on the same listener by ``runtime/extensions.py``,
+made on their first request.
 
 Lamina's own runtimes speak the same calls as frames (runtime/frames.py), on connections that
 begin with its preface; there, only ``next`` is answered (with the event), and the other answers
@@ -81,7 +82,8 @@ def platform_error_body(error_type: str, message: str) -> bytes:
 
 _ACCEPTED = {"status": "OK"}
 _PREFIX = f"/{rc.API_VERSION}/runtime/invocation/"
-_EXTENSIONS_PREFIXES = ("/2020-01-01/extension/", "/2022-07-01/telemetry")  # the Extensions and Telemetry APIs
+# The Extensions, Telemetry and Logs APIs.
+_EXTENSIONS_PREFIXES = ("/2020-01-01/extension/", "/2022-07-01/telemetry", "/2020-08-15/logs")
 
 
 class RuntimeApiEndpoint:

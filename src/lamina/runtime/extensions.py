@@ -8,6 +8,7 @@ SHUTDOWN events and take them with a long-polling ``next``, as the runtime takes
     GET  /2020-01-01/extension/event/next  Lambda-Extension-Identifier -> the next event
     POST /2020-01-01/extension/init/error  an error while initialising: the environment fails
     POST /2020-01-01/extension/exit/error  an error before exiting: the environment is reset
+    PUT  /2022-07-01/telemetry, /2020-08-15/logs  subscriptions (runtime/telemetry.py, runtime/logs_api.py)
 
 An extension is *idle* when it called ``next`` and has no event waiting: init ends once the runtime
 and every extension are idle (``settled``), and so does each invocation (the environment is frozen,
@@ -23,6 +24,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 
+from lamina.runtime import logs_api
 from lamina.runtime import telemetry as rt
 from lamina.runtime.http11 import Channel
 
@@ -40,6 +42,8 @@ HEADER_NAME = "lambda-extension-name"
 HEADER_IDENTIFIER = "Lambda-Extension-Identifier"
 HEADER_ERROR_TYPE = "lambda-extension-function-error-type"
 HEADER_ACCEPT_FEATURE = "lambda-extension-accept-feature"
+
+ERROR_TELEMETRY_VALIDATION = "ValidationError"  # a refused Telemetry API subscription (the Logs API's: logs_api.py)
 
 INVOKE = "INVOKE"
 SHUTDOWN = "SHUTDOWN"
@@ -194,8 +198,8 @@ class Extensions:
         if ext is None:
             conn.respond_json(*_error(403, "Extension.InvalidExtensionIdentifier", "Invalid extension identifier"))
             return
-        if method == "PUT" and path == rt.PATH:
-            self._subscribe(conn, ext, body)
+        if method == "PUT" and path in (rt.PATH, logs_api.PATH):
+            self._subscribe(conn, ext, body, logs=path == logs_api.PATH)
         elif self.failed is not None and path != PATH_NEXT:
             conn.respond_json(*_error(500, "Extension.ErrorAlreadyReported", "An error was reported already"))
         elif method == "GET" and path == PATH_NEXT:
@@ -255,16 +259,27 @@ class Extensions:
             answer["accountId"] = self.identity.account
         conn.respond(200, {"Content-Type": "application/json", HEADER_IDENTIFIER: ext.id}, json.dumps(answer).encode())
 
-    def _subscribe(self, conn: Channel, ext: Extension, body: bytes | None) -> None:
+    def _subscribe(self, conn: Channel, ext: Extension, body: bytes | None, *, logs: bool) -> None:
+        """A subscription to the Telemetry API, or (``logs``) to the Logs API."""
+        api, invalid = ("Logs", logs_api.ERROR_VALIDATION) if logs else ("Telemetry", ERROR_TELEMETRY_VALIDATION)
         if self.telemetry is None:
-            conn.respond_json(*_error(202, "Telemetry.NotSupported", "The Telemetry API is not available here"))
+            conn.respond_json(*_error(202, f"{api}.NotSupported", f"The {api} API is not available here"))
             return
         try:
-            subscription = rt.parse_subscription(ext.name, body or b"")
+            parse = logs_api.parse_subscription if logs else rt.parse_subscription
+            subscription = parse(ext.name, body or b"")
         except rt.InvalidSubscription as exc:
-            conn.respond_json(*_error(400, "ValidationError", str(exc)))
+            conn.respond_json(*_error(400, invalid, str(exc)))
+            return
+        other = self.telemetry.api_of(ext.name)
+        if other is not None and other != subscription.api:  # as Lambda refuses it: one API or the other
+            used = "Telemetry" if logs else "Logs"
+            conn.respond_json(*_error(400, invalid, f"Extension {ext.name} is subscribed to the {used} API already; "
+                                                    f"it cannot subscribe to the {api} API too"))  # fmt: skip
             return
         self.telemetry.subscribe(subscription)
+        types = [t for t in (rt.PLATFORM, rt.FUNCTION, rt.EXTENSION) if t in subscription.types]
+        self.telemetry.emit(rt.SUBSCRIBED, {"name": ext.name, "state": "Subscribed", "types": types})
         conn.respond(200, {"Content-Type": "text/plain"}, b"OK")
 
     def _next(self, conn: Channel, ext: Extension) -> None:

@@ -9,15 +9,12 @@ process behind.
 
 from __future__ import annotations
 
-import array
 import asyncio
-import fcntl
 import logging
 import os
 import shutil
 import signal
 import socket
-import termios
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -47,7 +44,8 @@ from lamina.sandbox.extension_processes import BASH, external_extensions, launch
 from lamina.sandbox.isolation import Protections, UidPool
 from lamina.sandbox.network import Namespace, NetworkPool
 from lamina.sandbox import log_levels, platform_log
-from lamina.sandbox.output import OutputLines, Tail, decode
+from lamina.sandbox.output import Tail, decode
+from lamina.sandbox.output_pipe import OutputPipe
 from lamina.sandbox.provider import EnvironmentGone, EnvState, Outcome
 from lamina.sandbox.spawn import Process, Sandbox, Spawner, SpawnError, SpawnRequest
 from lamina.store.base import InvocationRecord, LogRecord
@@ -55,13 +53,6 @@ from lamina.store.base import InvocationRecord, LogRecord
 log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
-# What the output reader handles at most each time the event loop calls it (it is called again
-# while output waits), so that a function printing as fast as it can takes turns with everything
-# else: 1 MB, or about 4,096 lines (a line costs a microsecond or two; a byte of a line too long to
-# keep, a nanosecond). It reads 8 KB at a time, so that no one read brings many more lines.
-READ_CHUNK = 8192
-READ_PER_CALL = MB
-LINES_PER_CALL = 4096
 # How long an invocation waits, after its result, for the runtime to ask for the next event.
 RUNTIME_TURNAROUND_S = 2.0
 # In the work directory: where each fork server mounts the fixed part of sandboxed roots, in its own
@@ -126,8 +117,8 @@ class Environment:
         self._dir = ctx.work_dir / env_id
         self._endpoint: RuntimeApiEndpoint | None = None
         self._process: Process | None = None
-        self._out_fd = -1
-        self._output = OutputLines(ctx.recorder.limits.invocation_bytes)
+        self._output: OutputPipe | None = None  # the runtime's stdout and stderr
+        self._extension_output: OutputPipe | None = None  # its external extensions' (extension_processes.py)
         self._lines: Tail | None = None  # the end of the current invocation's log, when one runs
         self._qualifier: str | None = None  # the current invocation's, as invoked (its usage record's)
         self._init_lines = Tail()  # the end of what the runtime printed while initialising
@@ -139,18 +130,17 @@ class Environment:
         self._reported_init = provisioned  # a provisioned environment's init is no invocation's
         self._spawn_error = ""
         self._final_peak_mb = 0
-        self._fionread = array.array("i", [0])  # what FIONREAD writes: the bytes waiting in the pipe
         self._netns: Namespace | None = None
         self._api: asyncio.AbstractServer | None = None  # Lamina's API inside its network namespace
         self._spawn_error_type = rc.ERROR_INVALID_ENTRYPOINT
         self._external: frozenset[str] = frozenset()  # the external extensions it starts (extension_processes.py)
         self._shutdown_reason = rx.SPINDOWN  # what its extensions' SHUTDOWN event will say
         self._extension_states: list[tuple[str, str, list[str]]] = []  # each one's as init ended
+        self._delivery: telemetry_delivery.Delivery | None = None  # to Telemetry and Logs API subscribers
 
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
         self._init_start()
         sandbox = None
         task_root = self.task_root  # where the code is, as the function sees it
@@ -225,11 +215,13 @@ class Environment:
             except OSError as exc:
                 log.warning("environment %s runs without its cgroups: %s", self.id, exc)
         read_fd, write_fd = os.pipe()
+        # External extensions write to a pipe of their own: their lines are told from the function's.
+        ext_read, ext_write = os.pipe() if self._external else (-1, -1)
         self._started = time.monotonic()
         request = SpawnRequest(
             argv=argv, cwd=task_root, env=env, output_fd=write_fd,
             cgroup_procs=self._cgroup.procs if self._cgroup is not None else (), sandbox=sandbox,
-            rlimits=self._rlimits(),
+            rlimits=self._rlimits(), extension_output_fd=ext_write if ext_write >= 0 else None,
         )  # fmt: skip
         # A function whose variables a forked interpreter could not honour starts a fresh one; so
         # does one with external extensions (its command is their launcher's).
@@ -237,14 +229,19 @@ class Environment:
         try:
             self._process = await self.ctx.spawner.spawn(request, python=self.runtime.zygote_python if forked else None)
         except SpawnError as exc:
-            os.close(read_fd)
+            for fd in (read_fd, ext_read):
+                if fd >= 0:
+                    os.close(fd)
             self._fail_to_start(f"Couldn't start the runtime: {exc}")
             return
         finally:
-            os.close(write_fd)
-        self._out_fd = read_fd
-        os.set_blocking(read_fd, False)
-        loop.add_reader(read_fd, self._read_output)
+            for fd in (write_fd, ext_write):
+                if fd >= 0:
+                    os.close(fd)
+        budget = self.ctx.recorder.limits.invocation_bytes
+        self._output = OutputPipe(read_fd, budget, lambda lines: self._emit_output(lines, rt.FUNCTION))
+        if ext_read >= 0:
+            self._extension_output = OutputPipe(ext_read, budget, lambda lines: self._emit_output(lines, rt.EXTENSION))
         self._process.exited.add_done_callback(self._on_exit)
 
     def _init_start(self) -> None:
@@ -412,17 +409,16 @@ class Environment:
             await phases.shut_down(self._endpoint.extensions, self._process, self._exited, self._shutdown_reason)
             if self._endpoint.extensions.telemetry is not None:
                 await self._endpoint.extensions.telemetry.close(telemetry_delivery.SEND_S)
+        if self._delivery is not None:
+            self._delivery.close()
         if self._process is not None:
             self._process.kill()
             if not self._exited.done():
                 await asyncio.wait([self._exited], timeout=5)
             self._process.kill()  # whatever the runtime left in its process group
-        if self._out_fd >= 0:
-            self._drain()
-            self._flush_partial()
-            asyncio.get_running_loop().remove_reader(self._out_fd)
-            os.close(self._out_fd)
-            self._out_fd = -1
+        for pipe in (self._output, self._extension_output):
+            if pipe is not None:
+                pipe.close()
         if self._endpoint is not None:
             await self._endpoint.stop()
         if self._api is not None:
@@ -496,7 +492,7 @@ class Environment:
             reusable = False
         else:
             message = f"Task timed out after {timeout_s:.2f} seconds"
-            self._emit(f"{_timestamp()} {inv.request_id} {message}")
+            self._fault(f"{_timestamp()} {inv.request_id} {message}")
             result = RuntimeResult(platform_error_body(rc.ERROR_TIMEOUT, f"RequestId: {inv.request_id} Error: {message}"),
                                    rc.ERROR_TIMEOUT)  # fmt: skip
             reusable = False
@@ -565,16 +561,15 @@ class Environment:
     def _make_extensions(self) -> rx.Extensions:
         account = self.fn.role.split(":")[4] if self.fn.role.count(":") >= 5 else ""
         identity = rx.FunctionIdentity(self.fn.name, self.fn.version, self.fn.handler, account)
-        return rx.Extensions(identity, self._external, rt.Telemetry(self._send_telemetry))
+        if self._delivery is None:
+            network = self.ctx.network if self._netns is not None else None
+            self._delivery = telemetry_delivery.Delivery(network=network, namespace=self._netns, host=self.ctx.host)
+        return rx.Extensions(identity, self._external, rt.Telemetry(self._delivery.send))
 
     @property
     def _telemetry(self) -> rt.Telemetry | None:
         extensions = self._endpoint.extensions if self._endpoint is not None else None
         return extensions.telemetry if extensions is not None else None
-
-    async def _send_telemetry(self, subscription: rt.Subscription, body: bytes) -> None:
-        network = self.ctx.network if self._netns is not None else None
-        await telemetry_delivery.post(subscription, body, network=network, namespace=self._netns, host=self.ctx.host)
 
     def _telemetry_init(self, telemetry: rt.Telemetry, status: str) -> None:
         """The init phase's platform records, once init is over (kept for subscribers to come)."""
@@ -680,7 +675,8 @@ class Environment:
         telemetry = self._telemetry
         if telemetry is not None:
             if runtime_ms is None:  # else sent when the runtime answered
-                self._runtime_done(telemetry, request_id, runtime_status, duration_ms, now_ms)
+                done = "timeout" if result.error_type == rc.ERROR_TIMEOUT else runtime_status
+                self._runtime_done(telemetry, request_id, done, duration_ms, now_ms)
             metrics: dict[str, object] = {
                 "durationMs": round(duration_ms, 3), "billedDurationMs": billed, "memorySizeMB": self.fn.memory_mb,
                 "maxMemoryUsedMB": peak_mb,
@@ -713,7 +709,7 @@ class Environment:
         if code == -signal.SIGKILL and self._peak_memory_mb() >= self.fn.memory_mb:
             return self._out_of_memory(request_id)
         message = f"RequestId: {request_id} Error: Runtime exited with error: {how}"
-        self._emit(message)
+        self._fault(message)
         return RuntimeResult(platform_error_body(rc.ERROR_EXIT, message), rc.ERROR_EXIT)
 
     def _out_of_memory(self, request_id: str) -> RuntimeResult:
@@ -721,7 +717,7 @@ class Environment:
             f"RequestId: {request_id} Error: Runtime exited with error: signal: killed "
             f"(out of memory: the function used more than its {self.fn.memory_mb} MB)"
         )
-        self._emit(message)
+        self._fault(message)
         if self._process is not None:
             self._process.kill()
         return RuntimeResult(platform_error_body(rc.ERROR_OUT_OF_MEMORY, message), rc.ERROR_OUT_OF_MEMORY)
@@ -748,38 +744,11 @@ class Environment:
         if not self._exited.done():
             self._exited.set_result(exited.result())
 
-    def _read_output(self) -> None:
-        """The event loop's reader of the output pipe: handles at most ``READ_PER_CALL`` bytes or
-        ``LINES_PER_CALL`` lines."""
-        self._read(READ_PER_CALL, LINES_PER_CALL)
-
-    def _read(self, limit: int, lines: int | None = None) -> None:
-        """Read up to ``limit`` bytes of output (and stop after ``lines`` lines), as far as there is
-        some without waiting."""
-        while limit > 0 and (lines is None or lines > 0):
-            try:
-                chunk = os.read(self._out_fd, min(READ_CHUNK, limit))
-            except BlockingIOError:
-                return
-            except OSError:
-                chunk = b""
-            if not chunk:
-                asyncio.get_running_loop().remove_reader(self._out_fd)
-                return
-            limit -= len(chunk)
-            complete = self._output.feed(chunk)
-            if lines is not None:
-                lines -= len(complete)
-            self._emit_output(complete)
-
     def _drain(self) -> None:
-        """Read all output already written: the runtime flushes before it posts a result. That is
-        what the pipe holds now (at most its capacity, however fast the function goes on writing):
-        a writer waits while the pipe is full, so what it wrote earlier has been read already."""
-        if self._out_fd >= 0:
-            pending = _pending_bytes(self._out_fd, self._fionread)
-            if pending:
-                self._read(pending)
+        """Read all output already written (the runtime flushes before it posts a result)."""
+        for pipe in (self._output, self._extension_output):
+            if pipe is not None:
+                pipe.drain()
 
     def _drain_init(self) -> None:
         """Before the runtime's post is taken: what it printed while initialising goes with its init
@@ -789,26 +758,39 @@ class Environment:
             self._drain()
 
     def _flush_partial(self) -> None:
-        self._emit_output(self._output.finish())
+        for pipe in (self._output, self._extension_output):
+            if pipe is not None:
+                pipe.flush_partial()
 
-    def _emit_output(self, lines: list[bytes]) -> None:
-        if lines:
-            now_ms = int(time.time() * 1000)  # read together: one time for them all
-            telemetry, kept = self._telemetry, self._kept
-            for line in lines:
-                text = decode(line)
-                if kept is not None and not kept(text):
-                    continue  # below the function's ApplicationLogLevel
-                self._emit(text, now_ms)
-                if telemetry is not None:
-                    telemetry.emit("function", text, now_ms)
+    def _emit_output(self, lines: list[bytes], kind: str) -> None:
+        """Lines a pipe read: the log's, and ``kind`` records (function, extension) for subscribers.
+        The function's below its ApplicationLogLevel are left out (log_levels.py)."""
+        now_ms = int(time.time() * 1000)  # read together: one time for them all
+        telemetry = self._telemetry
+        kept = self._kept if kind == rt.FUNCTION else None
+        for line in lines:
+            text = decode(line)
+            if kept is not None and not kept(text):
+                continue
+            self._emit(text, now_ms)
+            if telemetry is not None:
+                telemetry.emit(kind, text, now_ms)
 
     def _end_budget(self) -> None:
-        """Close the log budget of an invocation (or of what came before or between them); a notice
-        says what it dropped."""
-        dropped = self._output.renew()
-        if dropped is not None:
-            self._emit(dropped.notice(self._output.budget))
+        """Close the log budgets of an invocation (or of what came before or between them): one for
+        the runtime's output, one for the extensions'; a notice says what each dropped."""
+        for pipe, whose in ((self._output, "output"), (self._extension_output, "the extensions' output")):
+            dropped = pipe.renew() if pipe is not None else None
+            if pipe is not None and dropped is not None:
+                self._emit(dropped.notice(pipe.budget, whose))
+
+    def _fault(self, line: str) -> None:
+        """A line of the log that says the runtime failed (exited, timed out): a ``platform.fault``
+        record for Logs API subscribers too."""
+        self._emit(line)
+        telemetry = self._telemetry
+        if telemetry is not None:
+            telemetry.emit(rt.FAULT, line)
 
     def _emit(self, line: str, timestamp_ms: int | None = None) -> None:
         if self._lines is not None:
@@ -846,16 +828,6 @@ async def _first_of(*futures: asyncio.Future[Any], timeout: float) -> None:
 def _remove_cgroup(made: asyncio.Future[EnvCgroup]) -> None:
     if not made.cancelled() and made.exception() is None:
         made.result().remove()
-
-
-def _pending_bytes(fd: int, buffer: array.array[int]) -> int:
-    """How many bytes wait in pipe ``fd`` (should the kernel not say, as many as one read call takes);
-    ``buffer``: one int the kernel writes the count into (kept, not made per call)."""
-    try:
-        fcntl.ioctl(fd, termios.FIONREAD, buffer, True)
-    except OSError:
-        return READ_PER_CALL
-    return buffer[0]
 
 
 def _timestamp() -> str:

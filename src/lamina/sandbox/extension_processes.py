@@ -3,8 +3,10 @@
 External extensions are the executable files in /opt/extensions (from the function's layers). They
 start with the runtime, in the same process tree: the environment's command becomes a small
 launcher (``launcher``) that starts each extension in the background, without the variables that are
-the runtime's alone, and then execs the runtime. So they share its namespaces, root, /tmp, cgroups,
-limits and output pipe (their lines go to the function's log), and die with it.
+the runtime's alone, and then execs the runtime. So they share its namespaces, root, /tmp, cgroups
+and limits, and die with it. Their stdout and stderr are the environment's second pipe
+(``spawn.EXTENSION_OUTPUT_FD``), which the runtime does not get: their lines go to the function's
+log all the same, and to Telemetry and Logs API subscribers as ``extension`` records.
 
 Decided once per environment (``external_extensions``): a function without extensions keeps its
 command, and its runtime's fork server, as they are.
@@ -16,6 +18,7 @@ import os
 from pathlib import Path
 
 from lamina.runtime.extensions import PATH_REGISTERED
+from lamina.sandbox.spawn import EXTENSION_OUTPUT_FD
 
 EXTENSIONS_DIR = "extensions"  # under /opt
 # What extensions do not see of the function's environment (runtimes-extensions-api.md).
@@ -26,19 +29,22 @@ RUNTIME_ONLY_VARIABLES = (
 )  # fmt: skip
 
 # $0: the extensions directory; "$@": the runtime's command. Each extension starts in a subshell
-# that drops the runtime's own variables. Then, where bash can open a connection (/dev/tcp), the
-# launcher waits on the Extensions API until every external extension registered (as Lambda starts
-# the runtime only then); the runtime then replaces the launcher (same pid).
+# that drops the runtime's own variables, writing to the extensions' pipe. Then, where bash can open
+# a connection (/dev/tcp), the launcher waits on the Extensions API until every external extension
+# registered (as Lambda starts the runtime only then); the runtime then replaces the launcher (same
+# pid), without the extensions' pipe.
+_OUT = EXTENSION_OUTPUT_FD
 _START = (
-    'for e in "$0"/*; do if [ -f "$e" ] && [ -x "$e" ]; then (unset %s; exec "$e") & fi; done; '
-    % " ".join(RUNTIME_ONLY_VARIABLES)
+    'for e in "$0"/*; do if [ -f "$e" ] && [ -x "$e" ]; then (unset %s; exec "$e" >&%d 2>&%d %d>&-) & fi; done; '
+    % (" ".join(RUNTIME_ONLY_VARIABLES), _OUT, _OUT, _OUT)
 )
+_API = _OUT + 1  # the launcher's connection to the Extensions API
 _WAIT = (
-    'if exec 3<>"/dev/tcp/${AWS_LAMBDA_RUNTIME_API%%:*}/${AWS_LAMBDA_RUNTIME_API##*:}"; then '
-    "printf 'GET %s HTTP/1.1\\r\\nHost: runtime\\r\\n\\r\\n' >&3; read -r _ <&3; exec 3>&-; fi; "
-    % PATH_REGISTERED
+    'if exec %d<>"/dev/tcp/${AWS_LAMBDA_RUNTIME_API%%%%:*}/${AWS_LAMBDA_RUNTIME_API##*:}"; then '
+    "printf 'GET %s HTTP/1.1\\r\\nHost: runtime\\r\\n\\r\\n' >&%d; read -r _ <&%d; exec %d>&-; fi; "
+    % (_API, PATH_REGISTERED, _API, _API, _API)
 )
-_EXEC = 'exec "$@"'
+_EXEC = 'exec "$@" %d>&-' % _OUT
 BASH = "/bin/bash"
 
 

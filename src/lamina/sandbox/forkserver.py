@@ -18,7 +18,8 @@ Protocol (one JSON document per datagram):
     -> {"id": N, "cwd": ..., "env": {...}, "cgroup_procs": [path, ...], "rlimits": {name: [soft, hard]},
         "exec": [argv...] | null, "sandbox": null | enter.enter's plan}
        with file descriptors attached (SCM_RIGHTS): the environment's stdout/stderr pipe, then,
-       with a sandbox, the network namespace to join (optional)
+       with a sandbox, the network namespace to join (optional), then, with ``"extension_output": N``,
+       the extensions' output pipe, which the child gets as descriptor N
     <- {"id": N, "pid": P, "prepared": bool}  or  {"id": N, "error": "..."}
     <- {"exit": P, "status": S}     when a child ends (S: exit code, or -signal)
     <- {"ready": true}              once, after start-up (with ``<root>``: once the template is built there)
@@ -91,6 +92,7 @@ _RLIMITS = {
     "core": resource.RLIMIT_CORE,
 }
 _MAX_MESSAGE = 1 << 20
+_MAX_FDS = 3  # a request's descriptors: output, network namespace, extensions' output
 POOL_SIZE = 2  # prepared children kept per shape
 POOL_SHAPES = 4  # shapes kept prepared, the most recently used
 REFILL_IDLE_S = 0.01  # the pool is refilled once no request came for this long (not within a burst)
@@ -134,9 +136,19 @@ def _detach():
     os.close(null)
 
 
-def _child(request, output_fd, netns_fd, template):
+def _split(request, fds):
+    """A request's descriptors: (output, network namespace or -1, extensions' output or -1), or
+    None if they are not those it announces."""
+    netns = bool(request.get("sandbox") and request.get("netns"))
+    extensions = bool(request.get("extension_output"))
+    if len(fds) != 1 + netns + extensions:
+        return None
+    return fds[0], fds[1] if netns else -1, fds[-1] if extensions else -1
+
+
+def _child(request, fds, template):
     """Runs in the forked child: enter the environment, then become the runtime. Never returns."""
-    _run(request, output_fd, netns_fd, template, prepared=False)
+    _run(request, fds, template, prepared=False)
 
 
 def _prepared_child(shape, template, sock):
@@ -150,23 +162,27 @@ def _prepared_child(shape, template, sock):
         _detach()
         enter.prepare(shape, template)
         fd_size = array.array("i").itemsize
-        data, ancdata, _, _ = sock.recvmsg(_MAX_MESSAGE, socket.CMSG_SPACE(2 * fd_size))
+        data, ancdata, _, _ = sock.recvmsg(_MAX_MESSAGE, socket.CMSG_SPACE(_MAX_FDS * fd_size))
         fds = _descriptors(ancdata)
         sock.close()
         enter._libc.prctl(_PR_SET_NAME, name, 0, 0, 0)
+        request = json.loads(data) if data else None
+        split = _split(request, fds) if request is not None else None
     except BaseException:
         os._exit(1)
-    if not data or not fds:  # the fork server is gone, or let this child go
+    if split is None:  # the fork server is gone, or let this child go
         os._exit(0)
-    _run(json.loads(data), fds[0], fds[1] if len(fds) > 1 else -1, template, prepared=True)
+    _run(request, split, template, prepared=True)
 
 
-def _run(request, output_fd, netns_fd, template, prepared):
-    """Enter the environment (the rest of it, if ``prepared``), then become the runtime. Never returns."""
+def _run(request, fds, template, prepared):
+    """Enter the environment (the rest of it, if ``prepared``), then become the runtime. Never returns.
+    ``fds``: the request's descriptors, as ``_split`` returns them."""
+    output_fd, netns_fd, extension_fd = fds
     code = 1
     try:
         if not prepared:
-            _close_all_but((output_fd, netns_fd))
+            _close_all_but((output_fd, netns_fd, extension_fd))
             _detach()
         for procs in request.get("cgroup_procs") or ():  # one system call each, not a text file's
             fd = os.open(procs, os.O_WRONLY | os.O_CLOEXEC)
@@ -185,6 +201,13 @@ def _run(request, output_fd, netns_fd, template, prepared):
         for name, (soft, hard) in (request.get("rlimits") or {}).items():
             resource.setrlimit(_RLIMITS[name], (soft, hard))
         os.chdir(request["cwd"])
+        if extension_fd >= 0:  # where the environment expects it, kept across exec
+            target = int(request["extension_output"])
+            if extension_fd != target:
+                os.dup2(extension_fd, target)
+                os.close(extension_fd)
+            else:
+                os.set_inheritable(target, True)
         if (request.get("sandbox") or {}).get("seccomp"):  # last: nothing of Lamina's runs after it
             enter.install_seccomp(base64.b64decode(request["sandbox"]["seccomp"]))
         if request.get("exec"):
@@ -358,7 +381,7 @@ def serve(sock):
                         pass
                     _reap(sock, children, pool)
                     continue
-                data, ancdata, _, _ = sock.recvmsg(_MAX_MESSAGE, socket.CMSG_SPACE(2 * fd_size))
+                data, ancdata, _, _ = sock.recvmsg(_MAX_MESSAGE, socket.CMSG_SPACE(_MAX_FDS * fd_size))
                 if not data:  # Lamina is gone: so are its environments
                     for pid in children:
                         try:
@@ -368,12 +391,12 @@ def serve(sock):
                     return
                 fds = _descriptors(ancdata)
                 request = json.loads(data)
-                if len(fds) != (2 if request.get("sandbox") and request.get("netns") else 1):
+                split = _split(request, fds)
+                if split is None:
                     for fd in fds:
                         os.close(fd)
                     _send(sock, {"id": request.get("id"), "error": "unexpected descriptors: %d" % len(fds)})
                     continue
-                netns_fd = fds[1] if len(fds) > 1 else -1
                 pid = pool.take(_shape(request["sandbox"]), data, fds) if request.get("sandbox") else None
                 prepared = pid is not None
                 try:
@@ -387,7 +410,7 @@ def serve(sock):
                     _send(sock, {"id": request["id"], "error": "fork failed: %s" % exc})
                     continue
                 if pid == 0:
-                    _child(request, fds[0], netns_fd, template)
+                    _child(request, split, template)
                 for fd in fds:
                     os.close(fd)
                 children.add(pid)

@@ -38,10 +38,10 @@ class Dropped:
     lines: int
     bytes: int
 
-    def notice(self, budget: int) -> str:
-        """The log line that takes their place."""
+    def notice(self, budget: int, whose: str = "output") -> str:
+        """The log line that takes their place (``whose``: what was printed, "output" by default)."""
         return (
-            f"Lamina: {self.bytes} bytes of output ({self.lines} lines) were not kept: "
+            f"Lamina: {self.bytes} bytes of {whose} ({self.lines} lines) were not kept: "
             f"the log of one invocation is limited to {budget} bytes"
         )
 

@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 ZYGOTE_SCRIPT = Path(__file__).resolve().parent / "forkserver.py"
 # A fork server answers each spawn in about a millisecond; a burst of a thousand queues up.
 SPAWN_REPLY_TIMEOUT_S = 60.0
+# Where an environment's processes find the extensions' output pipe (``SpawnRequest.extension_output_fd``).
+EXTENSION_OUTPUT_FD = 3
 
 
 class SpawnError(Exception):
@@ -92,6 +94,9 @@ class SpawnRequest:
     cwd: Path
     env: Mapping[str, str]
     output_fd: int  # the write end of the environment's stdout/stderr pipe
+    # The write end of a second pipe, which the environment's processes see as descriptor
+    # ``EXTENSION_OUTPUT_FD`` (its external extensions' output: extension_processes.py); None: none.
+    extension_output_fd: int | None = None
     cgroup_procs: Sequence[Path] = ()  # the child joins these cgroups before running any function code
     sandbox: Sandbox | None = None
     # Resource limits of the environment, as on Lambda: 1,024 open files.
@@ -154,12 +159,15 @@ class Zygote:
             "sandbox": request.sandbox.to_json() if request.sandbox else None,
             "netns": bool(request.sandbox and request.sandbox.netns_fd is not None),
             "rlimits": {name: list(limits) for name, limits in request.rlimits.items()},
+            "extension_output": EXTENSION_OUTPUT_FD if request.extension_output_fd is not None else None,
         }  # fmt: skip
         reply: asyncio.Future[dict[str, object]] = asyncio.get_running_loop().create_future()
         self._replies[request_id] = reply
         fds = array.array("i", [request.output_fd])
         if request.sandbox is not None and request.sandbox.netns_fd is not None:
             fds.append(request.sandbox.netns_fd)
+        if request.extension_output_fd is not None:
+            fds.append(request.extension_output_fd)
         try:
             await self._send(json.dumps(doc).encode(), fds)
             answer = await asyncio.wait_for(reply, SPAWN_REPLY_TIMEOUT_S)
@@ -329,10 +337,15 @@ class Spawner:
 async def _popen(request: SpawnRequest) -> Process:
     """fork/exec ``request.argv``; exit is watched through a pidfd (no thread per process)."""
     loop = asyncio.get_running_loop()
+    argv, fd = list(request.argv), request.extension_output_fd
+    if fd is not None and fd != EXTENSION_OUTPUT_FD:  # Popen keeps a descriptor's number: move it, then exec
+        move = f"import os, sys; os.dup2({fd}, {EXTENSION_OUTPUT_FD}); os.close({fd}); os.execvp(sys.argv[1], sys.argv[1:])"
+        argv = [sys.executable, "-c", move, *argv]
+    pass_fds = (fd,) if fd is not None else ()
     try:
         proc = subprocess.Popen(
-            list(request.argv), cwd=request.cwd, env=dict(request.env), stdin=subprocess.DEVNULL,
-            stdout=request.output_fd, stderr=request.output_fd, start_new_session=True,
+            argv, cwd=request.cwd, env=dict(request.env), stdin=subprocess.DEVNULL,
+            stdout=request.output_fd, stderr=request.output_fd, start_new_session=True, pass_fds=pass_fds,
         )  # fmt: skip
     except OSError as exc:
         raise SpawnError(f"{' '.join(request.argv)}: {exc.strerror}") from exc
