@@ -38,18 +38,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import heapq
-import json
 import logging
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Awaitable, Callable, Protocol
 
 from lamina import ids
 from lamina.control.targets import LATEST, parse_function_arn
 from lamina.errors import ApiError, ResourceNotFound, TooManyRequests
 from lamina.invoke import retry
+from lamina.invoke.records import Ending, dead_letter_attributes, error_message, invocation_record
 from lamina.invoke.quota import Quota, Usage, refusal
 from lamina.invoke.pacing import ActiveAttempts
 from lamina.model import EventInvokeConfig, FunctionConfig
@@ -62,8 +60,6 @@ log = logging.getLogger(__name__)
 
 # How long a worker waits before taking an event again after an unexpected error with it.
 ERROR_BACKOFF_MS = 1000
-# A dead letter's ErrorMessage attribute holds the first KB of the error message, as on Lambda.
-ERROR_MESSAGE_BYTES = 1024
 
 
 # An event's content, read from the store when it is first awaited.
@@ -91,18 +87,6 @@ class EventConfigs(Protocol):
     """Where the queue reads each function's event-invoke configuration (``EventConfigService``)."""
 
     def event_invoke_config(self, function: str, qualifier: str = LATEST) -> EventInvokeConfig | None: ...
-
-
-@dataclass(frozen=True)
-class Ending:
-    """How an event's processing ended, for its destination record and its dead letter."""
-
-    condition: str  # retry.SUCCESS, RETRIES_EXHAUSTED or EVENT_AGE_EXCEEDED
-    attempts: int  # how many times the function ran it
-    fn: FunctionConfig | None = None  # the version that ran it last
-    outcome: Outcome | None = None  # what that run returned
-    error_code: int = 200  # the HTTP status of the last failure (200: the function's own error)
-    error_message: str = ""
 
 
 def _ms() -> int:
@@ -401,7 +385,7 @@ class AsyncQueue:
         if service_error is not None:
             code, message = service_error.status, str(service_error)
         else:
-            code, message = 200, _error_message(outcome.result.body if outcome is not None else b"")
+            code, message = 200, error_message(outcome.result.body if outcome is not None else b"")
         await self._finish(event, content, on_failure, Ending(decision.condition, attempts, fn, outcome, code, message))
 
     def _expired(self, event: QueuedEvent) -> Ending:
@@ -445,55 +429,3 @@ class AsyncQueue:
         for (follow_up, _), seq in zip(follow_ups, seqs):
             self._count(follow_up)
             self._add(dataclasses.replace(follow_up, seq=seq))
-
-
-
-def dead_letter_attributes(request_id: str, ending: Ending) -> dict[str, dict[str, str]]:
-    """The message attributes Lambda gives a dead letter: RequestID, ErrorCode, ErrorMessage (first KB)."""
-    message = ending.error_message.encode()[:ERROR_MESSAGE_BYTES].decode("utf-8", "ignore")
-    return {
-        "RequestID": {"DataType": "String", "StringValue": request_id},
-        "ErrorCode": {"DataType": "Number", "StringValue": str(ending.error_code)},
-        "ErrorMessage": {"DataType": "String", "StringValue": message},
-    }
-
-
-def _error_message(body: bytes) -> str:
-    """A function error's message: its ``errorMessage``, else the body as text."""
-    doc = _json(body)
-    if isinstance(doc, dict) and isinstance(doc.get("errorMessage"), str):
-        return str(doc["errorMessage"])
-    return body.decode("utf-8", "replace")
-
-
-def invocation_record(settings: Settings, event: QueuedEvent, payload: bytes, ending: Ending, now_ms: int) -> bytes:
-    """AWS's destination invocation record for ``event`` (whose payload is ``payload``)."""
-    stamp = datetime.fromtimestamp(now_ms / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    doc: dict[str, object] = {
-        "version": "1.0",
-        "timestamp": stamp,
-        "requestContext": {
-            "requestId": event.request_id,
-            "functionArn": settings.function_arn(event.function, event.qualifier or LATEST),
-            "condition": ending.condition,
-            "approximateInvokeCount": ending.attempts,
-        },
-        "requestPayload": _json(payload),
-    }
-    fn, outcome = ending.fn, ending.outcome
-    if outcome is not None and fn is not None:
-        response: dict[str, object] = {"statusCode": 200, "executedVersion": fn.version}
-        if not outcome.result.ok:
-            response["functionError"] = "Unhandled"
-        doc["responseContext"] = response
-        doc["responsePayload"] = _json(outcome.result.body)
-    return json.dumps(doc).encode()
-
-
-def _json(body: bytes) -> object:
-    if not body:
-        return None
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return body.decode("utf-8", "replace")
