@@ -7,7 +7,9 @@ in one store transaction, remove the event and write what it leaves behind: its 
 invocation record (a Lambda destination is itself an asynchronous invocation) and, for an event
 given up on, its dead letter. Records and dead letters
 for targets Lamina does not serve yet (SQS, SNS, EventBridge, S3) wait in the store's outbox, where
-those services will take them from.
+those services will take them from. Each is sent only if the function's execution role may send
+to its target (``check_sends_with``: iam/destinations.py); one it may not is logged and counted
+lost (``lost``), as Lambda's DeadLetterErrors and DestinationDeliveryFailures count it.
 
 A function error is retried per the function's event-invoke configuration (``invoke/retry.py``);
 a throttled attempt holds the function's events back with backoff (their order kept) and is
@@ -61,6 +63,10 @@ log = logging.getLogger(__name__)
 # How long a worker waits before taking an event again after an unexpected error with it.
 ERROR_BACKOFF_MS = 1000
 
+
+# What a record or dead letter the execution role may not send counts towards (Lambda's metrics).
+DEAD_LETTER_LOST = "DeadLetterErrors"
+DESTINATION_LOST = "DestinationDeliveryFailures"
 
 # An event's content, read from the store when it is first awaited.
 ContentSource = Callable[[], Awaitable[EventContent]]
@@ -182,6 +188,8 @@ class AsyncQueue:
         self._fresh = FreshContent()
         self._taking = True
         self._workers: list[asyncio.Task[None]] = []
+        self._may_send: Callable[[str, str], bool] | None = None  # IAM's (check_sends_with)
+        self._lost: dict[tuple[str, str], int] = {}  # (function, metric) -> records and dead letters not sent
 
     async def start(self) -> None:
         """Load what an earlier run left in the queue and start the workers."""
@@ -213,6 +221,19 @@ class AsyncQueue:
             raise
         self._fresh.keep(seq, content)
         self._add(dataclasses.replace(event, seq=seq))
+
+    def check_sends_with(self, may_send: Callable[[str, str], bool]) -> None:
+        """Have ``may_send(role, target)`` (IAM's) approve each destination record and dead letter as
+        it is sent; one it refuses is logged and counted lost (``lost``), as on Lambda."""
+        self._may_send = may_send
+
+    def lost(self) -> list[dict[str, object]]:
+        """Per function, the dead letters (DeadLetterErrors) and destination records
+        (DestinationDeliveryFailures) its execution role was not allowed to send, since the start."""
+        rows: dict[str, dict[str, object]] = {}
+        for (function, metric), count in sorted(self._lost.items()):
+            rows.setdefault(function, {"function": function})[metric] = count
+        return list(rows.values())
 
     def depth(self) -> list[dict[str, object]]:
         """Per function with unfinished events: how many wait, how many are being attempted, and the
@@ -402,10 +423,12 @@ class AsyncQueue:
         now = self._now()
         follow_ups: list[NewEvent] = []
         messages: list[OutboxMessage] = []
-        dead_letter_target: str | None = None
-        if ending.condition != retry.SUCCESS:
-            fn = ending.fn or self._runner.configuration(event)
-            dead_letter_target = fn.dead_letter_target if fn is not None else None
+        fn = ending.fn or self._runner.configuration(event)
+        dead_letter_target = fn.dead_letter_target if fn is not None and ending.condition != retry.SUCCESS else None
+        if destination is not None and not self._sendable(event, fn, destination, DESTINATION_LOST):
+            destination = None
+        if dead_letter_target and not self._sendable(event, fn, dead_letter_target, DEAD_LETTER_LOST):
+            dead_letter_target = None
         payload = (await content.read()).payload if destination or dead_letter_target else b""
         if destination is not None:
             record = invocation_record(self._settings, event, payload, ending, now)
@@ -429,3 +452,14 @@ class AsyncQueue:
         for (follow_up, _), seq in zip(follow_ups, seqs):
             self._count(follow_up)
             self._add(dataclasses.replace(follow_up, seq=seq))
+
+    def _sendable(self, event: QueuedEvent, fn: FunctionConfig | None, target: str, metric: str) -> bool:
+        """Whether the function's role may send to ``target``; if not, the send is logged and counted lost."""
+        if self._may_send is None or fn is None or self._may_send(fn.role, target):
+            return True
+        key = (event.function, metric)
+        self._lost[key] = self._lost.get(key, 0) + 1
+        log.warning("asynchronous invocation %s of %s: the execution role %s is not allowed to send to %s; "
+                    "the %s is lost", event.request_id, event.function, fn.role, target,
+                    "dead letter" if metric == DEAD_LETTER_LOST else "destination record")  # fmt: skip
+        return False
