@@ -1,8 +1,9 @@
 """A function's dead-letter queue and asynchronous destinations are sent to with its execution role,
 as AWS checks it: at CreateFunction, UpdateFunctionConfiguration and PutFunctionEventInvokeConfig
 (InvalidParameterValueException, AWS's words), and at send time (a refused dead letter or record is
-not sent, and counted lost). A queue of another account must allow the role in its policy. One
-server, two accounts (two root keys); boto3 throughout."""
+not sent, and counted lost). A queue of another account must allow the role in its policy. An event
+bus rule's target may be another account's function, which runs in its own account once its
+resource policy allows the rule. One server, two accounts (two root keys); boto3 throughout."""
 
 from __future__ import annotations
 
@@ -213,3 +214,38 @@ def test_a_queue_of_another_account_takes_dead_letters_its_policy_allows(server:
     letter = received(server, ACCOUNT_B, url)
     assert json.loads(letter["Body"]) == "across"
     assert letter["MessageAttributes"]["ErrorMessage"]["StringValue"] == "boom across"
+
+
+def test_a_rule_fires_another_accounts_function_once_its_policy_allows(server: LaminaProcess) -> None:
+    events_a = client("events", server.endpoint, ACCOUNT_A)
+    lam_b = client("lambda", server.endpoint, ACCOUNT_B)
+    records_url, records = queue(server, ACCOUNT_B, "rule-records")
+    refusals_url, refusals = queue(server, ACCOUNT_A, "rule-refusals")
+    deploy(lam_b, "rule-target", ANSWERING, role=role(server, ACCOUNT_B, "rule-target", [send_allowed(records)]))
+    target = lam_b.get_function_configuration(FunctionName="rule-target")["FunctionArn"]
+    lam_b.put_function_event_invoke_config(FunctionName="rule-target",
+                                           DestinationConfig={"OnSuccess": {"Destination": records}})  # fmt: skip
+    rule = events_a.put_rule(Name="to-b", EventPattern=json.dumps({"source": ["orders"]}))["RuleArn"]
+    events_a.put_targets(Rule="to-b", Targets=[{"Id": "b", "Arn": target, "DeadLetterConfig": {"Arn": refusals},
+                                                "RetryPolicy": {"MaximumRetryAttempts": 0}}])  # fmt: skip
+
+    def put(detail: str) -> None:
+        answer = events_a.put_events(Entries=[{"Source": "orders", "DetailType": "placed", "Detail": json.dumps(
+            {"n": detail})}])  # fmt: skip
+        assert answer["FailedEntryCount"] == 0
+
+    put("before")  # B's function does not allow the rule: the event is dead-lettered in A, unrun
+    letter = received(server, ACCOUNT_A, refusals_url)
+    attributes = {name: value["StringValue"] for name, value in letter["MessageAttributes"].items()}
+    assert (attributes["ERROR_CODE"], attributes["RULE_ARN"], attributes["TARGET_ARN"]) == (
+        "NO_PERMISSIONS", rule, target)  # fmt: skip
+
+    lam_b.add_permission(FunctionName="rule-target", StatementId="from-a", Action="lambda:InvokeFunction",
+                         Principal="events.amazonaws.com", SourceArn=rule)  # fmt: skip
+    put("after")
+    record = json.loads(received(server, ACCOUNT_B, records_url)["Body"])
+    assert record["responsePayload"]["ran"] == target  # it ran in B, as B's function
+    assert record["responsePayload"]["got"]["detail"] == {"n": "after"}
+    assert record["responsePayload"]["got"]["account"] == ACCOUNT_A
+    sqs_b = client("sqs", server.endpoint, ACCOUNT_B)
+    assert "Messages" not in sqs_b.receive_message(QueueUrl=records_url, WaitTimeSeconds=0)  # "before" never ran

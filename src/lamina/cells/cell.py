@@ -197,6 +197,7 @@ class Cell:
         changes.subscribe(mappings.follow)  # a deleted function's mappings say so
         await mappings.load()
         events = EventBridge(store, invoker, s, timers, queues)
+        events.deliverer.reach_functions_with(self.crossings.invoker_of)  # rules' targets in other accounts
         notifications = NotificationConfigs(store, s, notification_destinations.local(targets, queues, s))
         await notifications.load()  # before the object store takes writes: it asks what each owes
         rest_apis = RestApiService(store, s)
