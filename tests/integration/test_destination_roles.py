@@ -3,7 +3,8 @@ as AWS checks it: at CreateFunction, UpdateFunctionConfiguration and PutFunction
 (InvalidParameterValueException, AWS's words), and at send time (a refused dead letter or record is
 not sent, and counted lost). A queue of another account must allow the role in its policy. An event
 bus rule's target may be another account's function, which runs in its own account once its
-resource policy allows the rule. One server, two accounts (two root keys); boto3 throughout."""
+resource policy allows the rule, and an event source mapping may read another account's queue its
+policy lets the function's role read. One server, two accounts (two root keys); boto3 throughout."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaminaProcess]:
     env = server_env(LAMINA_ACCESS_KEYS=KEYS, LAMINA_ACCOUNT_ID=ACCOUNT_A)
     process = LaminaProcess(tmp_path_factory.mktemp("destination-roles"), env).start()
     yield process
-    process.stop()
+    assert process.stop() == 0  # a mapping reading another account's queue does not hold the shutdown up
 
 
 def role(server: LaminaProcess, account: str, name: str, statements: list[dict[str, Any]]) -> str:
@@ -249,3 +250,42 @@ def test_a_rule_fires_another_accounts_function_once_its_policy_allows(server: L
     assert record["responsePayload"]["got"]["account"] == ACCOUNT_A
     sqs_b = client("sqs", server.endpoint, ACCOUNT_B)
     assert "Messages" not in sqs_b.receive_message(QueueUrl=records_url, WaitTimeSeconds=0)  # "before" never ran
+
+
+PRINTING = """
+def handler(event, context):
+    for record in event['Records']:
+        print('READ', record['eventSourceARN'], record['body'])
+"""
+READ = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+
+
+def printed(server: LaminaProcess, function: str) -> list[str]:
+    url = f"{server.endpoint}/lamina/v1/functions/{function}/logs?since=0&limit=1000"
+    with signing.urlopen(url, timeout=10, key=KEY_A, secret=SECRET_A) as r:
+        return [e["message"].strip() for e in json.loads(r.read())["events"] if e["message"].startswith("READ ")]
+
+
+def test_a_mapping_reads_another_accounts_queue_once_its_policy_allows(server: LaminaProcess) -> None:
+    lam = client("lambda", server.endpoint, ACCOUNT_A)
+    url, source = queue(server, ACCOUNT_B, "b-source")
+    reader = role(server, ACCOUNT_A, "b-reader", [{"Effect": "Allow", "Action": READ, "Resource": source}])
+    deploy(lam, "b-reader", PRINTING, role=reader)
+    create = lam.create_event_source_mapping
+    assert refusal(create, EventSourceArn=source, FunctionName="b-reader") == (
+        INVALID, "The provided execution role does not have permissions to call ReceiveMessage on SQS")  # fmt: skip
+
+    sqs_b = client("sqs", server.endpoint, ACCOUNT_B)
+    sqs_b.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": reader}, "Action": READ, "Resource": source}]})})  # fmt: skip
+    deploy(lam, "b-bare", PRINTING, role=role(server, ACCOUNT_A, "b-bare", []))  # its own policies allow nothing
+    assert refusal(create, EventSourceArn=source, FunctionName="b-bare")[1].endswith("call ReceiveMessage on SQS")
+
+    mapping = create(EventSourceArn=source, FunctionName="b-reader", BatchSize=1)
+    assert mapping["EventSourceArn"] == source
+    wait_until(lambda: lam.get_event_source_mapping(UUID=mapping["UUID"])["State"] == "Enabled", timeout=60)
+    sqs_b.send_message(QueueUrl=url, MessageBody="from b")
+    assert wait_until(lambda: printed(server, "b-reader"), timeout=60) == [f"READ {source} from b"]
+    attributes = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    wait_until(lambda: set(sqs_b.get_queue_attributes(QueueUrl=url, AttributeNames=attributes)["Attributes"].values())
+               == {"0"}, timeout=60)  # read and deleted in B's queue

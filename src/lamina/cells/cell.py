@@ -193,7 +193,9 @@ class Cell:
             queue.check_sends_with(roles.may_send)
         mappings = MappingService(store, functions, concurrency, invoker, queues, s)
         if host.iam is not None:  # a mapping's function role must allow reading its source
-            mappings.check_source_roles_with(SourceRoles(host.iam, s.development_mode, s.region, s.account_id).check)
+            mappings.check_source_roles_with(SourceRoles(host.iam, s.development_mode, s.region, s.account_id,
+                                                         policies=self.crossings.queue_policy).check)  # fmt: skip
+        mappings.reach_queues_with(self.crossings.queues_of)  # a source queue may be another account's
         changes.subscribe(mappings.follow)  # a deleted function's mappings say so
         await mappings.load()
         events = EventBridge(store, invoker, s, timers, queues)

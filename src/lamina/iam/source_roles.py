@@ -28,6 +28,10 @@ Not checked: CloudWatch Logs' actions (AWS does not check them at creation eithe
 without them runs, unlogged) and ``kms:Decrypt`` (only for a customer managed key, which Lamina's
 secrets, read from LAMINA_SECRETS_FILE, never have). On-failure destinations are not checked here.
 
+A queue's own policy counts as SQS has it: within the account it may allow the role by itself; a
+queue of another account (a mapping may read one: cells/crossings.py) needs it to allow the role
+(or its account) as well as the role's own policies.
+
 AWS's messages: SQS's ("The provided execution role does not have permissions to call
 ReceiveMessage on SQS") and the EC2 one follow the same pattern; a stream's is "Cannot access stream
 <arn>. Please ensure the role can perform the GetRecords, GetShardIterator, DescribeStream, and
@@ -118,24 +122,28 @@ def role_principal(role_arn: str) -> Principal:
                      role_arn)  # fmt: skip
 
 
-def not_allowed(principal: Principal, wanted: list[Need], identity: list[Policy],
-                now: datetime) -> tuple[Need, str] | None:  # fmt: skip
-    """The first need and action of ``wanted`` the role's policies (``identity``) do not allow, or
-    None if they allow them all (pure)."""
+def not_allowed(principal: Principal, wanted: list[Need], identity: list[Policy], now: datetime,
+                policies: Callable[[str], Policy | None] = lambda arn: None) -> tuple[Need, str] | None:  # fmt: skip
+    """The first need and action of ``wanted`` the role's policies (``identity``) and the resource's
+    own (``policies``: a queue's) do not allow, or None if they allow them all (pure)."""
     for need in wanted:
         parts = need.resource.split(":")
         owner = parts[4] if len(parts) > 4 and parts[4] else principal.account_id
+        resource = policies(need.resource)
         for action in need.actions:
             request = Request(requester_of(principal), action, need.resource, owner, context_of(principal, now))
-            if not decide(request, identity).allowed:
+            if not decide(request, identity, resource).allowed:
                 return need, action
     return None
 
 
 class SourceRoles:
     def __init__(self, iam: IamService, development_mode: bool, region: str, account: str,
-                 now: Callable[[], datetime] | None = None) -> None:  # fmt: skip
+                 now: Callable[[], datetime] | None = None,
+                 policies: Callable[[str], Policy | None] = lambda resource: None) -> None:  # fmt: skip
+        """``policies``: a source's resource policy by its ARN (a queue's, in whichever account has it)."""
         self._iam = iam
+        self._policies = policies
         self._development = development_mode
         self._region, self._account = region, account
         self._now = now or (lambda: datetime.now(timezone.utc))
@@ -146,7 +154,7 @@ class SourceRoles:
         mapping's source needs; in the development mode say so once and allow it."""
         principal = role_principal(role_arn)
         wanted = needs(mapping, self._region, self._account)
-        missing = not_allowed(principal, wanted, self._iam.policies_of(principal), self._now())
+        missing = not_allowed(principal, wanted, self._iam.policies_of(principal), self._now(), self._policies)
         if missing is None:
             return
         need, action = missing
