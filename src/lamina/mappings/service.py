@@ -474,8 +474,9 @@ class MappingService:
                 access=mapping.access if request.access is None else request.access,
             )  # fmt: skip
             if request.function_name is not None or updated.access != mapping.access or (
-                    kafka is not None and mapping.kafka is not None and kafka.access != mapping.kafka.access):
-                self._check_role(updated)  # the source's needs are the same otherwise
+                    kafka is not None and mapping.kafka is not None and kafka.access != mapping.kafka.access) or (
+                    _on_failure(updated) != _on_failure(mapping)):  # fmt: skip
+                self._check_role(updated)  # the role's needs are the same otherwise
             await self._store.change_resources([Resource(KIND, uuid, updated.doc())])
             self._mappings[uuid] = updated
         self._run(uuid)
@@ -511,3 +512,8 @@ class MappingService:
         page = chosen[start : start + max_items]
         following = chosen[start + max_items] if start + max_items < len(chosen) else None
         return page, following.uuid if following is not None else None
+
+
+def _on_failure(mapping: EventSourceMapping) -> str | None:
+    options = mapping.kafka or mapping.stream
+    return options.on_failure if options is not None else None
