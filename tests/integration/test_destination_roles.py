@@ -76,6 +76,13 @@ def lost(server: LaminaProcess, function: str) -> dict[str, Any]:
     return next((row for row in rows if row["function"] == function), {})
 
 
+def outbox_of(server: LaminaProcess, target: str) -> list[dict[str, Any]]:
+    """Account A's outbox messages for ``target``."""
+    url = f"{server.endpoint}/lamina/v1/outbox?target={target}"
+    with signing.urlopen(url, timeout=10, key=KEY_A, secret=SECRET_A) as r:
+        return list(json.loads(r.read())["messages"])
+
+
 def invoke_event(lam: Any, name: str, payload: object) -> None:
     assert lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps(payload))["StatusCode"] == 202
 
@@ -211,10 +218,21 @@ def test_a_queue_of_another_account_takes_dead_letters_its_policy_allows(server:
 
     deploy(lam, "cross-dlq", FAILING, role=sender, DeadLetterConfig={"TargetArn": dlq})
     lam.put_function_event_invoke_config(FunctionName="cross-dlq", MaximumRetryAttempts=0)
-    invoke_event(lam, "cross-dlq", "across")
+    # A rule of A's targeting the same queue: its policy does not allow events.amazonaws.com, so the
+    # rule's event waits in A's outbox and never reaches B's queue (only a function's role crosses).
+    events_a = client("events", server.endpoint, ACCOUNT_A)
+    events_a.put_rule(Name="to-b-queue", EventPattern=json.dumps({"source": ["crossing"]}))
+    events_a.put_targets(Rule="to-b-queue", Targets=[{"Id": "q", "Arn": dlq}])
+    assert events_a.put_events(Entries=[{"Source": "crossing", "DetailType": "t", "Detail": "{}"}])[
+        "FailedEntryCount"] == 0  # fmt: skip
+    wait_until(lambda: [m for m in outbox_of(server, dlq) if m["kind"] == "event"], timeout=60)
+
+    invoke_event(lam, "cross-dlq", "across")  # its dead letter is written to the outbox after the rule's event
     letter = received(server, ACCOUNT_B, url)
     assert json.loads(letter["Body"]) == "across"
     assert letter["MessageAttributes"]["ErrorMessage"]["StringValue"] == "boom across"
+    assert [m["kind"] for m in outbox_of(server, dlq)] == ["event"]  # looked at before the letter, left
+    assert "Messages" not in client("sqs", server.endpoint, ACCOUNT_B).receive_message(QueueUrl=url)
 
 
 def test_a_rule_fires_another_accounts_function_once_its_policy_allows(server: LaminaProcess) -> None:

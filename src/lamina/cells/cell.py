@@ -36,6 +36,7 @@ from lamina.control.policy import PolicyService
 from lamina.control.tags import TagService
 from lamina.control.targets import Targets
 from lamina.control.urls import UrlService
+from lamina.errors import ResourceNotFound
 from lamina.events.engine import EventBridge
 from lamina.gateway.endpoint import Directory
 from lamina.gateway.http.control import HttpApis
@@ -186,6 +187,7 @@ class Cell:
         queues = Queues(store, s, base_url=f"http://localhost:{host.port}")
         await queues.load()
         self.crossings.home_queues(queues)
+        roles: DestinationRoles | None = None
         if host.iam is not None:  # the function's role sends its dead letters and destination records
             roles = DestinationRoles(host.iam, s.development_mode, self.crossings.queue_policy)
             functions.check_dead_letters_with(roles.check_dead_letter)
@@ -240,7 +242,15 @@ class Cell:
         parts.started("the invocations in flight", self._drain)
         await events.start()  # bus events an earlier run accepted are delivered
         parts.started("the event buses", events.close)  # undelivered bus events stay stored
-        queue_relay = OutboxRelay(store, queues, s, self.crossings.queues_of)
+
+        def role_of(function: str) -> str | None:
+            try:
+                return functions.get(function).role
+            except ResourceNotFound:
+                return None
+
+        queue_relay = OutboxRelay(store, queues, s, self.crossings.queues_of,
+                                  lambda message: roles is not None and roles.may_cross(message, role_of))
         await queue_relay.start()  # outbox messages for this cell's queues are delivered to them
         parts.started("the queues' outbox relay", queue_relay.close)
         objects_relay = NotificationRelay(store, invoker, s)

@@ -35,6 +35,7 @@ from lamina.iam.policy import Policy
 from lamina.iam.service import IamService
 from lamina.iam.source_roles import role_principal
 from lamina.identity.principals import Principal
+from lamina.store.base import DEAD_LETTER, DESTINATION, OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +132,16 @@ class DestinationRoles:
         delivery = self._refused(role_arn, arn)
         if delivery is not None and not self._lenient(role_arn, arn, delivery, "destination"):
             raise InvalidParameterValue(destination_refusal(delivery, arn))
+
+    def may_cross(self, message: OutboxMessage, role_of: Callable[[str], str | None]) -> bool:
+        """Whether an outbox message may go to another account's queue: only a dead letter or
+        destination record that names a function of this account (``role_of``: its role, None: no
+        such function) whose role may send there now, the queue's policy included. A rule's or a
+        bucket's messages, which name none, never cross."""
+        if not message.function or message.kind not in (DEAD_LETTER, DESTINATION):
+            return False
+        role = role_of(message.function)
+        return role is not None and self._refused(role, message.target) is None
 
     def may_send(self, role_arn: str, arn: str) -> bool:
         """Whether a record or dead letter may be sent to ``arn`` now (the role and the target's

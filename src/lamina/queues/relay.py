@@ -10,10 +10,12 @@ ErrorMessage), event-bus rules' events for an SQS target and their dead letters
 transaction that stores the message. A message for a queue that does not exist stays in the outbox
 (logged once a target), and is delivered if the queue is created later.
 
-A message for another account's queue (a dead letter or destination record its function's role
-was allowed to send there: iam/destinations.py) is sent to that account's cell's queue, found with
-``queues_of`` (cells/crossings.py), and then removed from this cell's outbox: two stores, so a crash
-between the two sends it again (at least once, as SQS delivers).
+A message for another account's queue is sent there only if ``crosses`` says so (a function's dead
+letter or destination record its role may send there now, the queue's policy allowing it:
+iam/destinations.py; nothing else, so a rule's or a bucket's messages never bypass the policy
+their service principal needs): to that account's cell's queue, found with ``queues_of``
+(cells/crossings.py), and then removed from this cell's outbox: two stores, so a crash between the
+two sends it again (at least once, as SQS delivers).
 
 A FIFO queue needs a group: an outbox message goes in the group of the function (or rule) it comes
 from, deduplicated by its outbox id.
@@ -37,11 +39,14 @@ SQS_ARN = "arn:aws:sqs:"
 
 class OutboxRelay(OutboxFollower):
     def __init__(self, store: Store, queues: Queues, settings: Settings,
-                 queues_of: Callable[[str], Queues | None] | None = None) -> None:  # fmt: skip
-        """``queues_of``: the queues of the cell a queue ARN names (None: this cell's alone)."""
+                 queues_of: Callable[[str], Queues | None] = lambda arn: None,
+                 crosses: Callable[[OutboxMessage], bool] = lambda message: False) -> None:  # fmt: skip
+        """``queues_of``: the queues of another cell a queue ARN names; ``crosses``: whether a
+        message may go there (by default nothing leaves this cell)."""
         super().__init__(store, settings.events_outbox_poll_seconds, "lamina-queues-relay")
         self._queues = queues
-        self._queues_of = queues_of or (lambda arn: queues)
+        self._queues_of = queues_of
+        self._crosses = crosses
         self._generation = queues.generation  # queues created since: look at the whole outbox again
         self._reported: set[str] = set()  # targets whose absence was logged
 
@@ -56,8 +61,11 @@ class OutboxRelay(OutboxFollower):
             await self._deliver(message)
 
     async def _deliver(self, message: OutboxMessage) -> None:
-        queues = self._queues_of(message.target)
-        queue = queues.by_arn(message.target) if queues is not None else None
+        queues: Queues | None = self._queues
+        queue = self._queues.by_arn(message.target)
+        if queue is None and self._crosses(message):
+            queues = self._queues_of(message.target)
+            queue = queues.by_arn(message.target) if queues is not None else None
         if queues is None or queue is None:
             if message.target not in self._reported:
                 self._reported.add(message.target)
