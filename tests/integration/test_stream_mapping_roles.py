@@ -79,3 +79,32 @@ def test_the_execution_role_must_allow_reading_each_tables_stream(make_server: A
     assert refused_stream(lam.update_event_source_mapping, UUID=uuid, FunctionName="bare").startswith(
         STREAM_OF.format("items"))
     assert lam.update_event_source_mapping(UUID=uuid, FunctionName="reader")["FunctionArn"].endswith(":reader")
+
+
+def test_the_execution_role_must_allow_sending_to_the_on_failure_destination(make_server: Any,
+                                                                            tmp_path: Path) -> None:  # fmt: skip
+    server = make_server(LAMINA_ACCESS_KEYS=f"{ROOT}:{ROOT_SECRET}:{ACCT}")
+    lam, sqs = (client(server.endpoint, s, ROOT, ROOT_SECRET) for s in ("lambda", "sqs"))
+    db = make_db(tmp_path / "shop.db")
+    url = sqs.create_queue(QueueName="failed-batches")["QueueUrl"]
+    queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    read = {"Effect": "Allow", "Action": ACTIONS, "Resource": "*"}
+    deploy(lam, "reads", APP, role=make_role(server.endpoint, "reads", [read], key=ROOT, secret=ROOT_SECRET))
+    deploy(lam, "reads-and-sends", APP, role=make_role(server.endpoint, "reads-and-sends", [
+        read, {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue}], key=ROOT, secret=ROOT_SECRET))
+    on_failure = {"OnFailure": {"Destination": queue}}
+
+    with pytest.raises(ClientError) as raised:
+        stream_mapping(lam, "reads", db, DestinationConfig=on_failure)
+    error = raised.value.response["Error"]
+    assert (error["Code"], error["Message"]) == ("InvalidParameterValueException", "The provided execution role "
+                                                 "does not have permissions to call SendMessage on SQS")  # fmt: skip
+    assert lam.list_event_source_mappings()["EventSourceMappings"] == [] and triggers(db) == []
+
+    uuid = stream_mapping(lam, "reads", db)["UUID"]  # without a destination the role needs no more
+    with pytest.raises(ClientError) as raised:
+        lam.update_event_source_mapping(UUID=uuid, DestinationConfig=on_failure)
+    assert raised.value.response["Error"]["Message"].endswith("call SendMessage on SQS")
+    wait_until(lambda: lam.get_event_source_mapping(UUID=uuid)["State"] == "Enabled", timeout=60)
+    updated = lam.update_event_source_mapping(UUID=uuid, FunctionName="reads-and-sends", DestinationConfig=on_failure)
+    assert updated["DestinationConfig"] == on_failure

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from lamina.errors import ResourceNotFound, TooManyRequests
+from lamina.errors import ResourceNotFound, ServiceError, TooManyRequests
 from lamina.invoke.queue import AsyncQueue, ContentSource, FreshContent
-from lamina.model import EventInvokeConfig, FunctionConfig
+from lamina.model import Code, EventInvokeConfig, FunctionConfig
 from lamina.settings import Settings
-from lamina.store.base import EventContent, QueuedEvent
+from lamina.store.base import DESTINATION, EventContent, QueuedEvent
 from lamina.store.memory import MemoryStore
 
 if TYPE_CHECKING:
@@ -134,3 +134,55 @@ def test_fresh_content_is_bounded_and_drops_the_oldest_first() -> None:
     assert fresh.take(1) is None  # the oldest went first
     assert fresh.take(29) == EventContent(b"x" * 8)
     assert fresh.take(29) is None  # taken once
+
+
+DLQ, RECORDS = "arn:aws:sqs:us-east-1:000000000000:dlq", "arn:aws:sqs:us-east-1:000000000000:records"
+
+
+class Failing:
+    """A runner whose function cannot run (a fault of the service): its events are given up on at once."""
+
+    fn = FunctionConfig(name="f", runtime="python3.11", handler="app.handler", role="arn:aws:iam::0:role/r",
+                        code=Code("d", "s", 1), dead_letter_target=DLQ)  # fmt: skip
+
+    async def attempt(self, event: QueuedEvent, content: ContentSource) -> tuple[FunctionConfig, Outcome]:
+        raise ServiceError("the function cannot run")
+
+    def configuration(self, event: QueuedEvent) -> FunctionConfig | None:
+        return self.fn
+
+    def turned_off(self, function: str) -> bool:
+        return False
+
+
+class NoRetries:
+    def event_invoke_config(self, function: str, qualifier: str = "$LATEST") -> EventInvokeConfig | None:
+        return EventInvokeConfig(function, qualifier, maximum_retry_attempts=0, on_failure=RECORDS)
+
+
+def test_what_the_role_may_not_send_is_lost_and_counted_the_rest_is_sent() -> None:
+    async def scenario() -> None:
+        store = MemoryStore()
+        asked: list[tuple[str, str]] = []
+
+        def may_send(role: str, target: str) -> bool:
+            asked.append((role, target))
+            return target != DLQ  # the role may send the record, not the dead letter
+
+        queue = AsyncQueue(store, Failing(), NoRetries(), Settings(async_workers=1))
+        queue.check_sends_with(may_send)
+        await queue.start()
+        try:
+            for n in range(2):
+                await queue.accept("f", None, b"{}", f"r-{n}", None)
+            while await store.list_queued_events():
+                await asyncio.sleep(0.01)
+            sent = await store.list_outbox(None, 0, 10)
+            assert sorted((m.target, m.kind, m.request_id) for m in sent) == [
+                (RECORDS, DESTINATION, "r-0"), (RECORDS, DESTINATION, "r-1")]  # fmt: skip
+            assert queue.lost() == [{"function": "f", "DeadLetterErrors": 2}]
+            assert set(asked) == {(Failing.fn.role, RECORDS), (Failing.fn.role, DLQ)}
+        finally:
+            await queue.close()
+
+    asyncio.run(scenario())

@@ -3,6 +3,7 @@ a role's policies do not allow (iam/source_roles.py), with plain values."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timezone
 from typing import Any
 
@@ -120,3 +121,26 @@ def test_a_stream_policy_on_the_tables_streams_grants_them() -> None:
 def test_a_need_formats_its_refusal() -> None:
     need = Need(("sqs:ReceiveMessage",), QUEUE, "call {action} on {resource}")
     assert need.message("sqs:ReceiveMessage") == f"call ReceiveMessage on {QUEUE}"
+
+
+@pytest.mark.parametrize("destination, expected", [
+    (QUEUE, [(("sqs:SendMessage",), QUEUE, "The provided execution role does not have permissions to call "
+                                           "SendMessage on SQS")]),
+    ("arn:aws:lambda:us-east-1:000000000000:function:g", [
+        (("lambda:InvokeFunction",), "arn:aws:lambda:us-east-1:000000000000:function:g",
+         "The provided execution role does not have permissions to call InvokeFunction on Lambda")]),
+    (None, []), ("arn:aws:sqs", []), ("arn:aws:s3:::bucket", []),
+])  # fmt: skip
+def test_an_on_failure_destination_is_needed_after_the_source(
+        destination: str | None, expected: list[tuple[tuple[str, ...], str, str]]) -> None:  # fmt: skip
+    with_destination = kafka()
+    assert with_destination.kafka is not None
+    with_destination = dataclasses.replace(
+        with_destination, kafka=dataclasses.replace(with_destination.kafka, on_failure=destination))
+    found = needs(with_destination, "us-east-1", "000000000000")
+    assert [(n.actions, n.resource, n.message(n.actions[0])) for n in found] == expected
+    from_stream = stream("main.items")
+    assert from_stream.stream is not None
+    from_stream = dataclasses.replace(
+        from_stream, stream=dataclasses.replace(from_stream.stream, on_failure=destination))
+    assert needs(from_stream, "us-east-1", "000000000000")[1:] == found  # after the stream's own

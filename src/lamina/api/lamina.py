@@ -88,7 +88,8 @@ async def code_download(request: web.Request) -> web.StreamResponse:
 
 @routes.get("/lamina/v1/queue")
 async def queue_depth(request: web.Request) -> web.Response:
-    return json_response({"functions": services(request).queue.depth()})
+    queue = services(request).queue
+    return json_response({"functions": queue.depth(), "lost": queue.lost()})
 
 
 @routes.get("/lamina/v1/outbox")

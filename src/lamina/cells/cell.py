@@ -36,13 +36,16 @@ from lamina.control.policy import PolicyService
 from lamina.control.tags import TagService
 from lamina.control.targets import Targets
 from lamina.control.urls import UrlService
+from lamina.errors import ResourceNotFound
 from lamina.events.engine import EventBridge
 from lamina.gateway.endpoint import Directory
 from lamina.gateway.http.control import HttpApis
 from lamina.gateway.http.serving import HttpApiEndpoints
 from lamina.gateway.rest.service import RestApiService
 from lamina.gateway.rest.serving import RestEndpoints
+from lamina.cells.crossings import Crossings
 from lamina.cells.host import Host
+from lamina.iam.destinations import DestinationRoles
 from lamina.iam.roles import ExecutionRoles
 from lamina.iam.source_roles import SourceRoles
 from lamina.iam.triggers import TriggerPermissions
@@ -91,6 +94,7 @@ class Cell:
         self.settings = replace(host.settings, account_id=account_id, region=region, data_dir=data_dir)
         self._parts = Parts()
         self._svc: Services | None = None
+        self.crossings = Crossings(account_id, region)  # the other cells, as the registry finds them
 
     @property
     def services(self) -> Services:
@@ -186,12 +190,22 @@ class Cell:
         await schedules.load()
         queues = Queues(store, s, base_url=f"http://localhost:{host.port}")
         await queues.load()
+        self.crossings.home_queues(queues)
+        roles: DestinationRoles | None = None
+        if host.iam is not None:  # the function's role sends its dead letters and destination records
+            roles = DestinationRoles(host.iam, s.development_mode, self.crossings.queue_policy)
+            functions.check_dead_letters_with(roles.check_dead_letter)
+            event_configs.check_destinations_with(roles.check_destination)
+            queue.check_sends_with(roles.may_send)
         mappings = MappingService(store, functions, concurrency, invoker, queues, s)
         if host.iam is not None:  # a mapping's function role must allow reading its source
-            mappings.check_source_roles_with(SourceRoles(host.iam, s.development_mode, s.region, s.account_id).check)
+            mappings.check_source_roles_with(SourceRoles(host.iam, s.development_mode, s.region, s.account_id,
+                                                         policies=self.crossings.queue_policy).check)  # fmt: skip
+        mappings.reach_queues_with(self.crossings.queues_of)  # a source queue may be another account's
         changes.subscribe(mappings.follow)  # a deleted function's mappings say so
         await mappings.load()
         events = EventBridge(store, invoker, s, timers, queues)
+        events.deliverer.reach_functions_with(self.crossings.invoker_of)  # rules' targets in other accounts
         notifications = NotificationConfigs(store, s, notification_destinations.local(targets, queues, s))
         await notifications.load()  # before the object store takes writes: it asks what each owes
         rest_apis = RestApiService(store, s)
@@ -232,7 +246,15 @@ class Cell:
         parts.started("the invocations in flight", self._drain)
         await events.start()  # bus events an earlier run accepted are delivered
         parts.started("the event buses", events.close)  # undelivered bus events stay stored
-        queue_relay = OutboxRelay(store, queues, s)
+
+        def role_of(function: str) -> str | None:
+            try:
+                return functions.get(function).role
+            except ResourceNotFound:
+                return None
+
+        queue_relay = OutboxRelay(store, queues, s, self.crossings.queues_of,
+                                  lambda message: roles is not None and roles.may_cross(message, role_of))
         await queue_relay.start()  # outbox messages for this cell's queues are delivered to them
         parts.started("the queues' outbox relay", queue_relay.close)
         objects_relay = NotificationRelay(store, invoker, s)

@@ -115,6 +115,7 @@ class Cells:
         account_id, region = key
         store = self._default_store if key == self.default_key else None
         cell = Cell(self.host, account_id, region, cell_dir(self.data_dir, self.default_key, account_id, region), store)
+        cell.crossings.reach_with(self.started)  # dead letters, destinations and rules' targets of other accounts
         try:
             await cell.start()
         except Exception as exc:

@@ -14,7 +14,7 @@ import asyncio
 import re
 import time
 from dataclasses import replace
-from typing import Mapping
+from typing import Callable, Mapping
 
 from lamina.control.changes import Change, FunctionDeleted
 from lamina.control.targets import LATEST, Targets, parse_function_arn
@@ -97,6 +97,12 @@ class EventConfigService:
         self._settings = settings
         self._configs: dict[tuple[str, str], EventInvokeConfig] = {}
         self._lock = asyncio.Lock()  # Update reads, merges and writes
+        self._check_role: Callable[[str, str], None] | None = None  # IAM's (check_destinations_with)
+
+    def check_destinations_with(self, check: Callable[[str, str], None]) -> None:
+        """Have ``check`` (IAM's: the function's role must be allowed to send to it) approve each
+        destination a Put or Update names, with the role of the function (version) it configures."""
+        self._check_role = check
 
     async def load(self) -> None:
         for config in await self._store.list_event_invoke_configs(None):
@@ -122,7 +128,7 @@ class EventConfigService:
         """PutFunctionEventInvokeConfig: replace the configuration; what is not given is unset."""
         retries, age, destinations = self._parse(body)
         key = self._existing_function(name, qualifier)
-        self._check_destinations(name, destinations)
+        self._check_destinations(name, key, destinations)
         config = EventInvokeConfig(
             name, key, retries, age, destinations.get("OnSuccess"), destinations.get("OnFailure"), time.time()
         )
@@ -138,7 +144,7 @@ class EventConfigService:
             current = self._configs.get((name, key))
             if current is None:
                 raise self._missing(name, key)
-            self._check_destinations(name, destinations)
+            self._check_destinations(name, key, destinations)
             changes: dict[str, object] = {"last_modified": time.time()}
             if retries is not None:
                 changes["maximum_retry_attempts"] = retries
@@ -198,7 +204,16 @@ class EventConfigService:
     def _missing(self, name: str, qualifier: str | None) -> ResourceNotFound:
         return ResourceNotFound(f"The function {self._targets.arn(name, qualifier)} doesn't have an EventInvokeConfig")
 
-    def _check_destinations(self, name: str, destinations: Mapping[str, str | None]) -> None:
+    def _check_destinations(self, name: str, qualifier: str, destinations: Mapping[str, str | None]) -> None:
+        self._check_valid(name, destinations)
+        target = self._targets.find(name, qualifier)
+        if self._check_role is None or target is None:
+            return
+        for arn in destinations.values():
+            if arn is not None:
+                self._check_role(target.function.role, arn)
+
+    def _check_valid(self, name: str, destinations: Mapping[str, str | None]) -> None:
         invalid = False
         for key, arn in destinations.items():
             if arn is None:

@@ -123,6 +123,7 @@ class FunctionService:
         self._functions: dict[str, FunctionConfig] = {}
         self._settled: dict[tuple[str, str], asyncio.Event] = {}  # (function, version) -> code prepared
         self._check_role: Callable[[str], Awaitable[None]] | None = None  # IAM's (check_roles_with)
+        self._check_dead_letter: Callable[[str, str], None] | None = None  # IAM's (check_dead_letters_with)
         self.versions = Versions(store)
         self.aliases = Aliases(store, settings, self.versions, changes)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -140,6 +141,12 @@ class FunctionService:
         """Have ``check`` (IAM's: the role must exist and trust Lambda) approve a function's Role at
         CreateFunction and UpdateFunctionConfiguration, before anything is stored."""
         self._check_role = check
+
+    def check_dead_letters_with(self, check: Callable[[str, str], None]) -> None:
+        """Have ``check`` (IAM's: the role must be allowed to send to it) approve a function's
+        (Role, DeadLetterConfig target) at CreateFunction and at an UpdateFunctionConfiguration that
+        changes either, before anything is stored."""
+        self._check_dead_letter = check
 
     async def load(self) -> None:
         """Read every function from the store; finish preparing any a crash left half-prepared."""
@@ -256,6 +263,11 @@ class FunctionService:
             raise ResourceConflict(f"Function already exist: {name}")
         if self._check_role is not None:
             await self._check_role(role)
+        dead_letter = None
+        if "DeadLetterConfig" in body:
+            dead_letter = v.dead_letter_target(body["DeadLetterConfig"], removable=False)
+        if dead_letter and self._check_dead_letter is not None:
+            self._check_dead_letter(role, dead_letter)
         extra = _configured(body, name)
         f.check_snap_start(str(extra.get("snap_start", "None")), runtime)
         for hook in self._hooks:
@@ -277,8 +289,7 @@ class FunctionService:
             environment=v.environment(body.get("Environment", {})),
             architectures=arches,
             layers=layers,
-            dead_letter_target=v.dead_letter_target(body["DeadLetterConfig"], removable=False)
-            if "DeadLetterConfig" in body else None,
+            dead_letter_target=dead_letter,
             state=State.PENDING,
             state_reason=CREATING,
             update_status=UpdateStatus.IN_PROGRESS,
@@ -369,6 +380,9 @@ class FunctionService:
             changes["environment"] = v.environment(body["Environment"])
         if "DeadLetterConfig" in body:
             changes["dead_letter_target"] = v.dead_letter_target(body["DeadLetterConfig"], removable=True)
+        dead_letter = changes.get("dead_letter_target", fn.dead_letter_target)
+        if dead_letter and self._check_dead_letter is not None and ({"role", "dead_letter_target"} & changes.keys()):
+            self._check_dead_letter(str(changes.get("role", fn.role)), str(dead_letter))
         changes.update(_configured(body, name))
         f.check_snap_start(str(changes.get("snap_start", fn.snap_start)), str(changes.get("runtime", fn.runtime)))
         if "Layers" in body:

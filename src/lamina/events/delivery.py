@@ -5,7 +5,10 @@ is with one worker at a time.
 
 - A Lambda function target (name, version or alias ARN) is an asynchronous invocation through the
   invoker (``invocation_type="Event"``): once it returns, the function's own queue holds the event
-  durably, and its own retries and destinations apply. That is the delivery accepted.
+  durably, and its own retries and destinations apply. That is the delivery accepted. A function
+  of another account in this region is invoked by that account's cell (``reach_functions_with``),
+  whose function's resource policy must allow events.amazonaws.com for the rule, as this account's
+  must (``NO_PERMISSIONS`` otherwise, not retried).
 - An event bus target of this region and account: the event, unchanged (its id kept), is put on
   that bus, matched against its rules, and stored in the same transaction that settles this
   delivery. As on EventBridge, an event a bus received from another bus is not routed on to a third
@@ -14,8 +17,8 @@ is with one worker at a time.
   message group its ``SqsParameters.MessageGroupId`` names, deduplicated by the event's id for a
   FIFO queue, if the queue's policy lets ``events.amazonaws.com`` send for the rule
   (``NO_PERMISSIONS`` otherwise, not retried; in the development mode logged and allowed).
-- Any other target (a queue that does not exist, SNS, ..., a bus or function of another region or
-  account) is one Lamina does not serve yet: the payload goes to the outbox (kind ``event``), where
+- Any other target (a queue that does not exist, SNS, ..., a function of another region, a bus of
+  another region or account) is one Lamina does not serve yet: the payload goes to the outbox (kind ``event``), where
   it will be taken from (``queues/relay.py`` takes a queue's once it exists).
 
 A failed delivery (a function that does not exist, a throttle) is retried or given up on as
@@ -38,7 +41,7 @@ import time
 from typing import Callable, Mapping, Protocol
 
 from lamina.control.targets import parse_function_arn
-from lamina.errors import ApiError, ResourceNotFound, TooManyRequests
+from lamina.errors import AccessDenied, ApiError, ResourceNotFound, TooManyRequests
 from lamina.events import model, retry
 from lamina.events.model import Target
 from lamina.events.transform import RuleRef
@@ -89,6 +92,23 @@ class Deliverer:
         self._due: list[tuple[int, int, BusEvent]] = []  # (when, seq, event)
         self._wake = Waiters()
         self._tasks: list[asyncio.Task[None]] = []
+        self._invoker_of: Callable[[str, str], Invoker | None] = lambda account, region: None
+
+    def reach_functions_with(self, invoker_of: Callable[[str, str], Invoker | None]) -> None:
+        """``invoker_of(account, region)``: the invoker of another account's cell in this region (None:
+        no such cell), for targets that are that account's functions."""
+        self._invoker_of = invoker_of
+
+    def _function_invoker(self, arn: str) -> Invoker | None | _Failure:
+        """Who invokes a function target: this cell's invoker, another account's (same region), a
+        failure (an account with no cell has no functions), or None (not a function of this region)."""
+        function = parse_function_arn(arn)
+        if function is None or function.region != self._settings.region:
+            return None
+        if function.is_local(self._settings):
+            return self._invoker
+        there = self._invoker_of(function.account, function.region)
+        return there if there is not None else _Failure(retry.NO_RESOURCE, f"Function not found: {arn}")
 
     async def start(self) -> None:
         """Take up what an earlier run left undelivered, then deliver as events arrive."""
@@ -187,14 +207,18 @@ class Deliverer:
         messages: list[OutboxMessage], now: int,
     ) -> _Failure | None:  # fmt: skip
         """One delivery to ``target``; None once it is accepted (or written beside the settlement)."""
-        function = parse_function_arn(target.arn)
-        if function is not None and function.is_local(self._settings):
+        invoker = self._function_invoker(target.arn)
+        if isinstance(invoker, _Failure):
+            return invoker
+        if invoker is not None:
             try:
                 source = InvokeSource("events.amazonaws.com", rule.arn, self._settings.account_id)
                 payload = target.input.render(doc, rule)
-                await self._invoker.invoke(InvokeRequest(target.arn, payload, invocation_type=EVENT, source=source))
+                await invoker.invoke(InvokeRequest(target.arn, payload, invocation_type=EVENT, source=source))
             except ResourceNotFound as exc:
                 return _Failure(retry.NO_RESOURCE, exc.message)
+            except AccessDenied as exc:  # the function's policy does not allow the rule (iam/triggers.py)
+                return _Failure(NO_PERMISSIONS, exc.message)
             except TooManyRequests as exc:
                 return _Failure(retry.THROTTLING, exc.message, retriable=True)
             except ApiError as exc:  # a fault of the service or a function not ready yet is retried

@@ -26,7 +26,17 @@ What each kind of source needs (``needs``, one table; checked in this order):
 
 Not checked: CloudWatch Logs' actions (AWS does not check them at creation either: a function
 without them runs, unlogged) and ``kms:Decrypt`` (only for a customer managed key, which Lamina's
-secrets, read from LAMINA_SECRETS_FILE, never have). On-failure destinations are not checked here.
+secrets, read from LAMINA_SECRETS_FILE, never have).
+
+A Kafka or table stream mapping's on-failure destination is sent to with the same role: an SQS
+queue needs ``sqs:SendMessage`` ("The provided execution role does not have permissions to call
+SendMessage on SQS", as for a function's dead-letter queue), a function ``lambda:InvokeFunction``,
+checked after the source's needs. The records are sent without a second look (unlike a function's
+dead letters, iam/destinations.py).
+
+A queue's own policy counts as SQS has it: within the account it may allow the role by itself; a
+queue of another account (a mapping may read one: cells/crossings.py) needs it to allow the role
+(or its account) as well as the role's own policies.
 
 AWS's messages: SQS's ("The provided execution role does not have permissions to call
 ReceiveMessage on SQS") and the EC2 one follow the same pattern; a stream's is "Cannot access stream
@@ -63,6 +73,9 @@ BROKER_ACTIONS = ("mq:DescribeBroker",)
 VPC_ACTIONS = ("ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:DescribeNetworkInterfaces",
                "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs")  # fmt: skip
 VPC_ACCESS = ("VPC_SUBNET", "VPC_SECURITY_GROUP")
+# An on-failure destination's service -> the action sending to it and the service as AWS's message names it.
+_SENDING = {"sqs": ("sqs:SendMessage", "SQS"), "sns": ("sns:Publish", "SNS"),
+            "lambda": ("lambda:InvokeFunction", "Lambda")}  # fmt: skip
 KAFKA_SECRETS = (*SASL, CLIENT_CERTIFICATE, ROOT_CA)
 MQ_SECRETS = ("BASIC_AUTH",)
 
@@ -94,7 +107,20 @@ def _vpc() -> Need:
 
 
 def needs(mapping: EventSourceMapping, region: str, account: str) -> list[Need]:
-    """What the execution role of ``mapping``'s function must allow, in the order checked (pure)."""
+    """What the execution role of ``mapping``'s function must allow, in the order checked (pure):
+    what its source needs, then what its on-failure destination does."""
+    return [*_source_needs(mapping, region, account), *_destination_needs(mapping)]
+
+
+def _destination_needs(mapping: EventSourceMapping) -> list[Need]:
+    options = mapping.kafka or mapping.stream
+    arn = options.on_failure if options is not None else None
+    parts = arn.split(":") if arn else []
+    sending = _SENDING.get(parts[2]) if len(parts) > 5 else None
+    return [Need((sending[0],), str(arn), _CALL + sending[1])] if sending is not None else []
+
+
+def _source_needs(mapping: EventSourceMapping, region: str, account: str) -> list[Need]:
     if mapping.stream is not None:
         label = stream_label(mapping.stream.created)
         return [Need(STREAM_ACTIONS, stream_arn(region, account, table, label), _STREAM)
@@ -118,24 +144,28 @@ def role_principal(role_arn: str) -> Principal:
                      role_arn)  # fmt: skip
 
 
-def not_allowed(principal: Principal, wanted: list[Need], identity: list[Policy],
-                now: datetime) -> tuple[Need, str] | None:  # fmt: skip
-    """The first need and action of ``wanted`` the role's policies (``identity``) do not allow, or
-    None if they allow them all (pure)."""
+def not_allowed(principal: Principal, wanted: list[Need], identity: list[Policy], now: datetime,
+                policies: Callable[[str], Policy | None] = lambda arn: None) -> tuple[Need, str] | None:  # fmt: skip
+    """The first need and action of ``wanted`` the role's policies (``identity``) and the resource's
+    own (``policies``: a queue's) do not allow, or None if they allow them all (pure)."""
     for need in wanted:
         parts = need.resource.split(":")
         owner = parts[4] if len(parts) > 4 and parts[4] else principal.account_id
+        resource = policies(need.resource)
         for action in need.actions:
             request = Request(requester_of(principal), action, need.resource, owner, context_of(principal, now))
-            if not decide(request, identity).allowed:
+            if not decide(request, identity, resource).allowed:
                 return need, action
     return None
 
 
 class SourceRoles:
     def __init__(self, iam: IamService, development_mode: bool, region: str, account: str,
-                 now: Callable[[], datetime] | None = None) -> None:  # fmt: skip
+                 now: Callable[[], datetime] | None = None,
+                 policies: Callable[[str], Policy | None] = lambda resource: None) -> None:  # fmt: skip
+        """``policies``: a source's resource policy by its ARN (a queue's, in whichever account has it)."""
         self._iam = iam
+        self._policies = policies
         self._development = development_mode
         self._region, self._account = region, account
         self._now = now or (lambda: datetime.now(timezone.utc))
@@ -146,7 +176,7 @@ class SourceRoles:
         mapping's source needs; in the development mode say so once and allow it."""
         principal = role_principal(role_arn)
         wanted = needs(mapping, self._region, self._account)
-        missing = not_allowed(principal, wanted, self._iam.policies_of(principal), self._now())
+        missing = not_allowed(principal, wanted, self._iam.policies_of(principal), self._now(), self._policies)
         if missing is None:
             return
         need, action = missing

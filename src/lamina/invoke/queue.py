@@ -7,7 +7,9 @@ in one store transaction, remove the event and write what it leaves behind: its 
 invocation record (a Lambda destination is itself an asynchronous invocation) and, for an event
 given up on, its dead letter. Records and dead letters
 for targets Lamina does not serve yet (SQS, SNS, EventBridge, S3) wait in the store's outbox, where
-those services will take them from.
+those services will take them from. Each is sent only if the function's execution role may send
+to its target (``check_sends_with``: iam/destinations.py); one it may not is logged and counted
+lost (``lost``), as Lambda's DeadLetterErrors and DestinationDeliveryFailures count it.
 
 A function error is retried per the function's event-invoke configuration (``invoke/retry.py``);
 a throttled attempt holds the function's events back with backoff (their order kept) and is
@@ -38,18 +40,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import heapq
-import json
 import logging
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Awaitable, Callable, Protocol
 
 from lamina import ids
 from lamina.control.targets import LATEST, parse_function_arn
 from lamina.errors import ApiError, ResourceNotFound, TooManyRequests
 from lamina.invoke import retry
+from lamina.invoke.records import Ending, dead_letter_attributes, error_message, invocation_record
 from lamina.invoke.quota import Quota, Usage, refusal
 from lamina.invoke.pacing import ActiveAttempts
 from lamina.model import EventInvokeConfig, FunctionConfig
@@ -62,9 +62,11 @@ log = logging.getLogger(__name__)
 
 # How long a worker waits before taking an event again after an unexpected error with it.
 ERROR_BACKOFF_MS = 1000
-# A dead letter's ErrorMessage attribute holds the first KB of the error message, as on Lambda.
-ERROR_MESSAGE_BYTES = 1024
 
+
+# What a record or dead letter the execution role may not send counts towards (Lambda's metrics).
+DEAD_LETTER_LOST = "DeadLetterErrors"
+DESTINATION_LOST = "DestinationDeliveryFailures"
 
 # An event's content, read from the store when it is first awaited.
 ContentSource = Callable[[], Awaitable[EventContent]]
@@ -91,18 +93,6 @@ class EventConfigs(Protocol):
     """Where the queue reads each function's event-invoke configuration (``EventConfigService``)."""
 
     def event_invoke_config(self, function: str, qualifier: str = LATEST) -> EventInvokeConfig | None: ...
-
-
-@dataclass(frozen=True)
-class Ending:
-    """How an event's processing ended, for its destination record and its dead letter."""
-
-    condition: str  # retry.SUCCESS, RETRIES_EXHAUSTED or EVENT_AGE_EXCEEDED
-    attempts: int  # how many times the function ran it
-    fn: FunctionConfig | None = None  # the version that ran it last
-    outcome: Outcome | None = None  # what that run returned
-    error_code: int = 200  # the HTTP status of the last failure (200: the function's own error)
-    error_message: str = ""
 
 
 def _ms() -> int:
@@ -198,6 +188,8 @@ class AsyncQueue:
         self._fresh = FreshContent()
         self._taking = True
         self._workers: list[asyncio.Task[None]] = []
+        self._may_send: Callable[[str, str], bool] | None = None  # IAM's (check_sends_with)
+        self._lost: dict[tuple[str, str], int] = {}  # (function, metric) -> records and dead letters not sent
         self._dead_lettered: Callable[[str], None] = lambda function: None
 
     def count_dead_letters_with(self, dead_lettered: Callable[[str], None]) -> None:
@@ -234,6 +226,19 @@ class AsyncQueue:
             raise
         self._fresh.keep(seq, content)
         self._add(dataclasses.replace(event, seq=seq))
+
+    def check_sends_with(self, may_send: Callable[[str, str], bool]) -> None:
+        """Have ``may_send(role, target)`` (IAM's) approve each destination record and dead letter as
+        it is sent; one it refuses is logged and counted lost (``lost``), as on Lambda."""
+        self._may_send = may_send
+
+    def lost(self) -> list[dict[str, object]]:
+        """Per function, the dead letters (DeadLetterErrors) and destination records
+        (DestinationDeliveryFailures) its execution role was not allowed to send, since the start."""
+        rows: dict[str, dict[str, object]] = {}
+        for (function, metric), count in sorted(self._lost.items()):
+            rows.setdefault(function, {"function": function})[metric] = count
+        return list(rows.values())
 
     def depth(self) -> list[dict[str, object]]:
         """Per function with unfinished events: how many wait, how many are being attempted, and the
@@ -406,7 +411,7 @@ class AsyncQueue:
         if service_error is not None:
             code, message = service_error.status, str(service_error)
         else:
-            code, message = 200, _error_message(outcome.result.body if outcome is not None else b"")
+            code, message = 200, error_message(outcome.result.body if outcome is not None else b"")
         await self._finish(event, content, on_failure, Ending(decision.condition, attempts, fn, outcome, code, message))
 
     def _expired(self, event: QueuedEvent) -> Ending:
@@ -423,10 +428,12 @@ class AsyncQueue:
         now = self._now()
         follow_ups: list[NewEvent] = []
         messages: list[OutboxMessage] = []
-        dead_letter_target: str | None = None
-        if ending.condition != retry.SUCCESS:
-            fn = ending.fn or self._runner.configuration(event)
-            dead_letter_target = fn.dead_letter_target if fn is not None else None
+        fn = ending.fn or self._runner.configuration(event)
+        dead_letter_target = fn.dead_letter_target if fn is not None and ending.condition != retry.SUCCESS else None
+        if destination is not None and not self._sendable(event, fn, destination, DESTINATION_LOST):
+            destination = None
+        if dead_letter_target and not self._sendable(event, fn, dead_letter_target, DEAD_LETTER_LOST):
+            dead_letter_target = None
         payload = (await content.read()).payload if destination or dead_letter_target else b""
         if destination is not None:
             record = invocation_record(self._settings, event, payload, ending, now)
@@ -453,54 +460,13 @@ class AsyncQueue:
             self._count(follow_up)
             self._add(dataclasses.replace(follow_up, seq=seq))
 
-
-
-def dead_letter_attributes(request_id: str, ending: Ending) -> dict[str, dict[str, str]]:
-    """The message attributes Lambda gives a dead letter: RequestID, ErrorCode, ErrorMessage (first KB)."""
-    message = ending.error_message.encode()[:ERROR_MESSAGE_BYTES].decode("utf-8", "ignore")
-    return {
-        "RequestID": {"DataType": "String", "StringValue": request_id},
-        "ErrorCode": {"DataType": "Number", "StringValue": str(ending.error_code)},
-        "ErrorMessage": {"DataType": "String", "StringValue": message},
-    }
-
-
-def _error_message(body: bytes) -> str:
-    """A function error's message: its ``errorMessage``, else the body as text."""
-    doc = _json(body)
-    if isinstance(doc, dict) and isinstance(doc.get("errorMessage"), str):
-        return str(doc["errorMessage"])
-    return body.decode("utf-8", "replace")
-
-
-def invocation_record(settings: Settings, event: QueuedEvent, payload: bytes, ending: Ending, now_ms: int) -> bytes:
-    """AWS's destination invocation record for ``event`` (whose payload is ``payload``)."""
-    stamp = datetime.fromtimestamp(now_ms / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    doc: dict[str, object] = {
-        "version": "1.0",
-        "timestamp": stamp,
-        "requestContext": {
-            "requestId": event.request_id,
-            "functionArn": settings.function_arn(event.function, event.qualifier or LATEST),
-            "condition": ending.condition,
-            "approximateInvokeCount": ending.attempts,
-        },
-        "requestPayload": _json(payload),
-    }
-    fn, outcome = ending.fn, ending.outcome
-    if outcome is not None and fn is not None:
-        response: dict[str, object] = {"statusCode": 200, "executedVersion": fn.version}
-        if not outcome.result.ok:
-            response["functionError"] = "Unhandled"
-        doc["responseContext"] = response
-        doc["responsePayload"] = _json(outcome.result.body)
-    return json.dumps(doc).encode()
-
-
-def _json(body: bytes) -> object:
-    if not body:
-        return None
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return body.decode("utf-8", "replace")
+    def _sendable(self, event: QueuedEvent, fn: FunctionConfig | None, target: str, metric: str) -> bool:
+        """Whether the function's role may send to ``target``; if not, the send is logged and counted lost."""
+        if self._may_send is None or fn is None or self._may_send(fn.role, target):
+            return True
+        key = (event.function, metric)
+        self._lost[key] = self._lost.get(key, 0) + 1
+        log.warning("asynchronous invocation %s of %s: the execution role %s is not allowed to send to %s; "
+                    "the %s is lost", event.request_id, event.function, fn.role, target,
+                    "dead letter" if metric == DEAD_LETTER_LOST else "destination record")  # fmt: skip
+        return False

@@ -35,8 +35,8 @@ from lamina.mappings.model import KIND, USER_INITIATED, EventSourceMapping, Sour
 from lamina.mappings.runner import Runner
 from lamina.mappings.rabbitmq import RabbitSource
 from lamina.mappings.source import Lag, Source
-from lamina.mappings.sqs import QUEUE_GONE, SqsSource
-from lamina.queues.service import Queues
+from lamina.mappings.sqs import QUEUE_GONE, ReachedQueues, SqsSource
+from lamina.queues.service import QueueInfo, Queues
 from lamina.settings import Settings
 from lamina.store.base import Resource, Store
 from lamina.mappings.stream_host import StreamHost
@@ -75,6 +75,7 @@ class MappingService:
         self._results_changed = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
         self._check_source_role: RoleCheck | None = None  # IAM's (check_source_roles_with)
+        self._queues_of: Callable[[str], Queues | None] = lambda arn: queues  # a source queue's (reach_queues_with)
         self._streams = StreamHost(self._mappings.get, self._changed, settings, invoker, store, functions, queues)
 
     def check_source_roles_with(self, check: RoleCheck) -> None:
@@ -82,6 +83,16 @@ class MappingService:
         CreateEventSourceMapping and at an UpdateEventSourceMapping that changes the function or
         the source access configurations."""
         self._check_source_role = check
+
+    def reach_queues_with(self, queues_of: Callable[[str], Queues | None]) -> None:
+        """``queues_of(arn)``: the queues of the cell a source queue's ARN names, so that a mapping
+        may read another account's queue (cells/crossings.py; its policy must allow the function's
+        role, as the role's own policies must: iam/source_roles.py)."""
+        self._queues_of = queues_of
+
+    def _source_queue(self, arn: str) -> QueueInfo | None:
+        queues = self._queues_of(arn)
+        return queues.get(arn) if queues is not None else None
 
     async def load(self) -> None:
         for resource in await self._store.list_resources(KIND):
@@ -179,11 +190,11 @@ class MappingService:
                                 secrets_file=self._settings.secrets_file, ca_file=self._settings.rabbitmq_ca_file)  # fmt: skip
         assert mapping.kind is SourceKind.SQS and self._queues is not None
         uuid = mapping.uuid
-        return SqsSource(self._queues, mapping.source_arn, visibility=lambda: self._visibility(uuid))
+        return SqsSource(ReachedQueues(self._queues_of), mapping.source_arn, visibility=lambda: self._visibility(uuid))
 
     def _visibility(self, uuid: str) -> int | None:
         mapping = self._mappings.get(uuid)
-        queue = self._queues.get(mapping.source_arn) if mapping is not None and self._queues is not None else None
+        queue = self._source_queue(mapping.source_arn) if mapping is not None else None
         if mapping is None or queue is None:
             return None
         try:
@@ -282,7 +293,7 @@ class MappingService:
             self._check_source_role(self._functions.resolve(mapping.function, mapping.qualifier).role, mapping)
 
     def _fifo(self, arn: str) -> bool:
-        queue = self._queues.get(arn) if self._queues is not None else None
+        queue = self._source_queue(arn)
         if queue is None:
             raise InvalidParameterValue(QUEUE_GONE)
         return queue.fifo
@@ -446,7 +457,7 @@ class MappingService:
             name, qualifier, function_arn = mapping.function, mapping.qualifier, mapping.function_arn
             if request.function_name is not None:
                 name, qualifier, function_arn = self._function(request.function_name)
-            queue = self._queues.get(mapping.source_arn) if self._queues is not None else None
+            queue = self._source_queue(mapping.source_arn)
             if queue is not None and queue.fifo:
                 validation.check_fifo(batch_size=batch_size, batching_window=window)
             enabled = mapping.enabled if request.enabled is None else request.enabled
@@ -463,8 +474,9 @@ class MappingService:
                 access=mapping.access if request.access is None else request.access,
             )  # fmt: skip
             if request.function_name is not None or updated.access != mapping.access or (
-                    kafka is not None and mapping.kafka is not None and kafka.access != mapping.kafka.access):
-                self._check_role(updated)  # the source's needs are the same otherwise
+                    kafka is not None and mapping.kafka is not None and kafka.access != mapping.kafka.access) or (
+                    _on_failure(updated) != _on_failure(mapping)):  # fmt: skip
+                self._check_role(updated)  # the role's needs are the same otherwise
             await self._store.change_resources([Resource(KIND, uuid, updated.doc())])
             self._mappings[uuid] = updated
         self._run(uuid)
@@ -500,3 +512,8 @@ class MappingService:
         page = chosen[start : start + max_items]
         following = chosen[start + max_items] if start + max_items < len(chosen) else None
         return page, following.uuid if following is not None else None
+
+
+def _on_failure(mapping: EventSourceMapping) -> str | None:
+    options = mapping.kafka or mapping.stream
+    return options.on_failure if options is not None else None

@@ -207,3 +207,37 @@ class SqsSource:
         if found is None:
             return Lag(backlog=None, oldest_age_seconds=None)
         return Lag(backlog=found.visible, oldest_age_seconds=found.oldest_age_s)
+
+
+class ReachedQueues:
+    """The queues of whichever cell ``queues_of`` finds for an ARN, asked at every call: a source
+    queue of another account (cells/crossings.py) is gone for the mapping once its cell stops,
+    rather than answering every receive at once while it shuts down."""
+
+    def __init__(self, queues_of: Callable[[str], QueueService | None]) -> None:
+        self._queues_of = queues_of
+
+    def get(self, arn: str) -> QueueInfoLike | None:
+        queues = self._queues_of(arn)
+        return queues.get(arn) if queues is not None else None
+
+    def backlog(self, arn: str) -> BacklogLike | None:
+        queues = self._queues_of(arn)
+        return queues.backlog(arn) if queues is not None else None
+
+    async def receive(self, arn: str, max_messages: int, wait_seconds: float,
+                      visibility_timeout: int | None = None) -> Sequence[ReceivedLike]:  # fmt: skip
+        queues = self._queues_of(arn)
+        if queues is None:
+            raise QueueDoesNotExist("The specified queue does not exist.")
+        return await queues.receive(arn, max_messages, wait_seconds, visibility_timeout)
+
+    async def delete(self, arn: str, receipt_handles: Sequence[str]) -> None:
+        queues = self._queues_of(arn)
+        if queues is not None:
+            await queues.delete(arn, receipt_handles)
+
+    async def change_visibility(self, arn: str, receipt_handle: str, timeout_seconds: int) -> None:
+        queues = self._queues_of(arn)
+        if queues is not None:
+            await queues.change_visibility(arn, receipt_handle, timeout_seconds)
