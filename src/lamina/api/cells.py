@@ -16,6 +16,10 @@ An SQS request naming another account's queue (its URL, or GetQueueUrl's
 ``QueueOwnerAWSAccountId``) goes to that account's cell in the caller's region, where IAM's
 authorization decides it with the queue's policy (``queue_cell``); a queue that is not there is
 ``QueueDoesNotExist``, an action SQS never lets another account do is ``AccessDenied``.
+
+An S3 request on a bucket another account owns (S3's bucket names are global: objects/bucket_names.py)
+goes to the owner's cell, where IAM's authorization decides it with the bucket's policy
+(``bucket_cell``); CreateBucket stays in the caller's, to be refused there.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from lamina.api.context import CELL, CELLS, CellLookup, Services, json_members
 from lamina.errors import AccessDenied, ApiError, ResourceNotFound
 from lamina.identity.principals import Caller, PrincipalKind
 from lamina.model import PolicyStatement
+from lamina.objects import routing
+from lamina.objects.operations import operation as s3_operation
 from lamina.queues import access as queue_access
 from lamina.queues.errors import QueueAccessDenied, QueueDoesNotExist
 
@@ -144,12 +150,32 @@ async def queue_cell(cells: CellLookup, home: Services, caller: Caller, operatio
     return there  # IAM decides with the queue's policy, in its cell (api/authorization.py)
 
 
+async def bucket_cell(cells: CellLookup, home: Services, caller: Caller, bucket: str) -> Services:
+    """The services an S3 request on ``bucket`` (any but CreateBucket) goes to: ``home``, or the cell
+    of the account that owns the name (the global index of bucket names), where IAM's authorization
+    decides it with the bucket's policy (api/authorization.py)."""
+    owner = home.objects.owner(bucket) if home.objects is not None else None
+    if owner is None or owner.account == caller.account_id or owner.region not in cells.regions:
+        return home  # the caller's own bucket in another region stays NoSuchBucket, as before
+    there = cells.started(owner.account, owner.region) or await cells.open(owner.account, owner.region)
+    # Without IAM nothing decides with the policy: the caller's own cell refuses (AccessDenied).
+    return there if there.iam is not None else home
+
+
 async def place(request: web.Request, caller: Caller) -> None:
-    """Set the request's cell (``CELL``) from its caller, checking a FunctionName or a queue of
-    another account."""
+    """Set the request's cell (``CELL``) from its caller, checking a FunctionName, a queue or a
+    bucket of another account."""
     cells = request.app[CELLS]
     home = cells.started(caller.account_id, caller.region) or await cells.open(caller.account_id, caller.region)
     request[CELL] = home
+    raw_path, _, raw_query = request.raw_path.partition("?")
+    s3_target = routing.target(request.headers.get("Host", ""), raw_path, request.headers.get("Authorization"),
+                               raw_query)  # fmt: skip
+    if s3_target is not None:
+        name = s3_operation(request.method, s3_target, request.query, "x-amz-copy-source" in request.headers)
+        if s3_target.bucket and name not in (None, "CreateBucket"):
+            request[CELL] = await bucket_cell(cells, home, caller, s3_target.bucket)
+        return
     target = request.headers.get("X-Amz-Target", "")
     if target.startswith(SQS_PREFIX) and request.method == "POST":
         request[CELL] = await queue_cell(cells, home, caller, target[len(SQS_PREFIX):], await json_members(request),
