@@ -326,3 +326,81 @@ def test_a_policy_goes_with_its_bucket_and_lasts_across_a_restart(make_server: A
     server = make_server(tmp_path / "data", LAMINA_ACCESS_KEYS=KEYS, LAMINA_ACCOUNT_ID=ACCOUNT_A)
     a = client("s3", server.endpoint, ACCOUNT_A)
     assert a.get_object(Bucket="b-own", Key="k")["Body"].read() == b"b's"  # B's cell opened for it
+
+
+def unsigned(server: LaminaProcess, method: str, host: str, path: str, body: bytes = b"",
+             headers: dict[str, str] | None = None) -> tuple[int, bytes]:  # fmt: skip
+    """A request no one signed, to Lamina's port by S3's address (``host``: ``s3.localhost`` or
+    ``<bucket>.s3.localhost``, sent as the Host header: the name need not resolve)."""
+    port = server.endpoint.rsplit(":", 1)[1]
+    request = urllib.request.Request(f"{server.endpoint}{path}", data=body or None, method=method,
+                                     headers={"Host": f"{host}:{port}", **(headers or {})})  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as failed:
+        return failed.code, failed.read()
+
+
+def code_of(body: bytes) -> str | None:
+    return ElementTree.fromstring(body).findtext("Code")
+
+
+def test_anonymous_requests_reach_what_a_policy_opens_to_everyone(server: LaminaProcess) -> None:
+    name = a_bucket(server)
+    a = client("s3", server.endpoint, ACCOUNT_A)
+    a.put_object(Bucket=name, Key="public/page.html", Body=b"<p>hello</p>")
+    a.put_object(Bucket=name, Key="public/secret", Body=b"kept")
+    status, body = unsigned(server, "GET", "s3.localhost", f"/{name}/public/page.html")
+    assert (status, code_of(body)) == (403, "AccessDenied")  # no policy yet
+    a.put_bucket_policy(Bucket=name, Policy=document(
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{name}/public/*"},
+        {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": ["s3:PutObject", "s3:GetBucketPolicy"],
+         "Resource": [f"arn:aws:s3:::{name}/drop/*", f"arn:aws:s3:::{name}"]},
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{name}/public/secret"},
+    ))  # fmt: skip
+    assert unsigned(server, "GET", "s3.localhost", f"/{name}/public/page.html") == (200, b"<p>hello</p>")
+    assert unsigned(server, "GET", f"{name}.s3.localhost", "/public/page.html") == (200, b"<p>hello</p>")
+    for method, path in (("GET", "/public/secret"), ("GET", "/shared/report"), ("PUT", "/public/x"),
+                         ("DELETE", "/public/page.html"), ("GET", "/"), ("GET", "/?policyStatus")):  # fmt: skip
+        status, body = unsigned(server, method, "s3.localhost", f"/{name}{path}", b"x" if method == "PUT" else b"")
+        assert (status, code_of(body)) == (403, "AccessDenied"), (method, path)
+    # Everyone may write under drop/ ({"AWS": "*"} names the anonymous too), as the owner's object,
+    # and the notification names who wrote it.
+    sqs = client("sqs", server.endpoint, ACCOUNT_A)
+    url = sqs.create_queue(QueueName=f"{name}-events")["QueueUrl"]
+    queue_arn = f"arn:aws:sqs:{R}:{ACCOUNT_A}:{name}-events"
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": document(
+        {"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sqs:SendMessage",
+         "Resource": queue_arn})})  # fmt: skip
+    a.put_bucket_notification_configuration(Bucket=name, NotificationConfiguration={
+        "QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"],
+                                 "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "drop/"}]}}}]})  # fmt: skip
+    status, _ = unsigned(server, "PUT", "s3.localhost", f"/{name}/drop/note", b"from nobody")
+    assert status == 200
+    assert a.get_object(Bucket=name, Key="drop/note")["Body"].read() == b"from nobody"
+    client("s3", server.endpoint, ACCOUNT_B).put_object(Bucket=name, Key="drop/from-b", Body=b"b's")
+    writers: dict[str, str] = {}
+    for _ in range(12):  # long polls, until both have come (bounded: a lost one fails the test)
+        if len(writers) == 2:
+            break
+        for message in sqs.receive_message(QueueUrl=url, WaitTimeSeconds=10, MaxNumberOfMessages=10).get("Messages", []):
+            for record in json.loads(message["Body"]).get("Records", []):
+                writers[record["s3"]["object"]["key"]] = record["userIdentity"]["principalId"]
+    assert writers == {"drop/note": "Anonymous", "drop/from-b": ACCOUNT_B}
+    # The policy is the owner's account's to read, whatever it says.
+    status, body = unsigned(server, "GET", "s3.localhost", f"/{name}?policy")
+    assert (status, code_of(body)) == (405, "MethodNotAllowed")
+    # A body whose chunks claim signatures has no seed to check them against: refused.
+    status, body = unsigned(server, "PUT", "s3.localhost", f"/{name}/drop/chunked", b"0;chunk-signature=00\r\n\r\n",
+                           {"x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+                            "Content-Encoding": "aws-chunked", "x-amz-decoded-content-length": "0"})  # fmt: skip
+    assert (status, code_of(body)) == (403, "AccessDenied")
+    # Names that are not the bucket's, however spelled, reach nothing; nor does the service.
+    for path in (f"/{name}%2Fpublic/page.html", f"/{name.upper()}/public/page.html", "/nobodys-bucket/x", "/"):
+        status, body = unsigned(server, "GET", "s3.localhost", path)
+        assert (status, code_of(body)) == (403, "AccessDenied"), path
+    # Another account's signed requests are not the anonymous': B reads public/ by the same statement.
+    b = client("s3", server.endpoint, ACCOUNT_B)
+    assert b.get_object(Bucket=name, Key="public/page.html")["Body"].read() == b"<p>hello</p>"
+    assert refused(b.get_object, Bucket=name, Key="public/secret")[:2] == ("AccessDenied", 403)

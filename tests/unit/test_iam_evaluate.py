@@ -258,3 +258,26 @@ def test_trust_policies_are_validated_as_iam_does() -> None:
                     "Principal": {"Service": ["lambda.amazonaws.com", "events.amazonaws.com"]}}}, PolicyKind.TRUST)  # fmt: skip
     assert single.statements[0].principals is not None
     assert single.statements[0].principals.service == ("lambda.amazonaws.com", "events.amazonaws.com")
+
+
+def test_the_anonymous_principal_is_allowed_only_by_a_policy_for_everyone() -> None:
+    anonymous = Requester(anonymous=True)
+    obj = "arn:aws:s3:::site/index.html"
+
+    def asked(policy: Policy | None, identities: tuple[Policy, ...] = ()) -> Decision:
+        return decide(Request(anonymous, "s3:GetObject", obj, ACCT), identities, policy)
+
+    assert asked(None) is Decision.IMPLICIT_DENY
+    assert asked(None, (identity(allow("s3:*")),)) is Decision.IMPLICIT_DENY  # it has no identity policies
+    assert asked(resource_policy(allow("s3:GetObject", obj, Principal="*"))) is Decision.ALLOW
+    assert asked(resource_policy(allow("s3:GetObject", obj, Principal={"AWS": "*"}))) is Decision.ALLOW
+    for named in (ACCT, f"arn:aws:iam::{ACCT}:root", f"arn:aws:iam::{OTHER}:user/bob"):
+        assert asked(resource_policy(allow("s3:GetObject", obj, Principal={"AWS": named}))) is Decision.IMPLICIT_DENY
+    assert asked(resource_policy(allow("s3:GetObject", obj, Principal={"Service": "s3.amazonaws.com"}))) \
+        is Decision.IMPLICIT_DENY  # fmt: skip
+    assert asked(resource_policy(allow("s3:GetObject", obj, Principal="*"),
+                                 deny("s3:GetObject", obj, Principal="*"))) is Decision.RESOURCE_DENY  # fmt: skip
+    # A condition on a key the anonymous request does not carry does not hold.
+    assert asked(resource_policy(allow("s3:GetObject", obj, Principal="*",
+                                       Condition={"StringEquals": {"aws:PrincipalAccount": ACCT}}))) \
+        is Decision.IMPLICIT_DENY  # fmt: skip

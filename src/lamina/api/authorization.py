@@ -13,6 +13,8 @@ A bucket's policy likewise, for every request on the bucket or its objects (its 
 for the policy operations), another account's reaching the bucket owner's cell by the global index
 of bucket names; S3's requests carry ``aws:SecureTransport``, ``aws:SourceIp`` and the listings'
 ``s3:prefix``, ``s3:delimiter`` and ``s3:max-keys``.
+An unsigned S3 request is the anonymous principal's, let through by the authentication middleware
+only where ``anonymous_allowed`` says the bucket's policy allows everyone what it asks.
 A refusal is AccessDenied in the shape of the service asked (Lambda's AccessDeniedException,
 EventBridge's and SQS's JSON, IAM's XML, S3's ``Access Denied``), with AWS's message.
 """
@@ -35,7 +37,7 @@ from lamina.iam.actions import json as json_actions
 from lamina.iam.actions import lambda_api, rest, s3
 from lamina.iam.actions import query as query_actions
 from lamina.iam.actions.operation import BucketRef, LayerRef, Operation, QueueRef, ResourceRef, Wire, resource_account
-from lamina.iam.context import context_of, requester_of
+from lamina.iam.context import anonymous_requester, context_of, requester_of
 from lamina.iam.errors import QueryAccessDenied
 from lamina.iam.evaluate import Decision, Request, decide
 from lamina.iam.policy import Policy, PolicyKind
@@ -204,6 +206,28 @@ async def url_allowed(svc: Services, caller: Caller, function: str, qualifier: s
         return True
     decision, _ = await decide_operation(svc.iam, function_policies(svc), caller, op, datetime.now(timezone.utc))
     return decision.allowed
+
+
+async def anonymous_allowed(request: web.Request, svc: Services) -> bool:
+    """Whether an unsigned S3 request (the anonymous principal) may go on in ``svc``'s cell, the
+    bucket owner's: the bucket's policy must allow everyone each resource it asks for, and deny
+    none of them. Anything else (no bucket, no policy, no IAM) refuses it."""
+    if svc.iam is None or svc.objects is None:
+        return False
+    raw_path, _, raw_query = request.raw_path.partition("?")
+    target = routing.target(request.headers.get("Host", ""), raw_path, None, raw_query)
+    name = s3_operation(request.method, target, request.query, "x-amz-copy-source" in request.headers) \
+        if target is not None and target.bucket else None  # fmt: skip
+    if target is None or target.bucket is None or name is None:
+        return False
+    owner = svc.objects.owner(target.bucket)
+    policy = svc.objects.bucket_policy(target.bucket)
+    if owner is None or policy is None:
+        return False
+    op = s3.operation(name, target.bucket, target.key, owner.account, request.query, _transport_keys(request))
+    context = context_of(None, datetime.now(timezone.utc), op.context)
+    return all(decide(Request(anonymous_requester(), op.action, resource, owner.account, context), (), policy).allowed
+               for resource in op.resources)  # fmt: skip
 
 
 def refusal(request: web.Request, op: Operation, message: str, request_id: str) -> web.Response:

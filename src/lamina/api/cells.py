@@ -150,16 +150,33 @@ async def queue_cell(cells: CellLookup, home: Services, caller: Caller, operatio
     return there  # IAM decides with the queue's policy, in its cell (api/authorization.py)
 
 
+def s3_bucket(request: web.Request, target: routing.Target) -> str | None:
+    """The bucket an S3 request acts on, if it names one (CreateBucket's is not yet anyone's)."""
+    name = s3_operation(request.method, target, request.query, "x-amz-copy-source" in request.headers)
+    return target.bucket if target.bucket and name not in (None, "CreateBucket") else None
+
+
+async def owner_cell(cells: CellLookup, home: Services, bucket: str) -> Services | None:
+    """The services of the cell that holds ``bucket`` (by the global index of bucket names), if
+    another cell than ``home`` holds it and IAM decides requests there (without IAM nothing would
+    decide with the bucket's policy)."""
+    owner = home.objects.owner(bucket) if home.objects is not None else None
+    s = home.settings
+    if owner is None or (owner.account, owner.region) == (s.account_id, s.region) or owner.region not in cells.regions:
+        return None
+    there = cells.started(owner.account, owner.region) or await cells.open(owner.account, owner.region)
+    return there if there.iam is not None else None
+
+
 async def bucket_cell(cells: CellLookup, home: Services, caller: Caller, bucket: str) -> Services:
     """The services an S3 request on ``bucket`` (any but CreateBucket) goes to: ``home``, or the cell
-    of the account that owns the name (the global index of bucket names), where IAM's authorization
-    decides it with the bucket's policy (api/authorization.py)."""
+    of the account that owns the name, where IAM's authorization decides it with the bucket's
+    policy (api/authorization.py). The caller's own bucket in another region stays NoSuchBucket,
+    and without IAM another account's is refused in ``home`` (AccessDenied)."""
     owner = home.objects.owner(bucket) if home.objects is not None else None
-    if owner is None or owner.account == caller.account_id or owner.region not in cells.regions:
-        return home  # the caller's own bucket in another region stays NoSuchBucket, as before
-    there = cells.started(owner.account, owner.region) or await cells.open(owner.account, owner.region)
-    # Without IAM nothing decides with the policy: the caller's own cell refuses (AccessDenied).
-    return there if there.iam is not None else home
+    if owner is None or owner.account == caller.account_id:
+        return home
+    return await owner_cell(cells, home, bucket) or home
 
 
 async def place(request: web.Request, caller: Caller) -> None:
@@ -172,9 +189,9 @@ async def place(request: web.Request, caller: Caller) -> None:
     s3_target = routing.target(request.headers.get("Host", ""), raw_path, request.headers.get("Authorization"),
                                raw_query)  # fmt: skip
     if s3_target is not None:
-        name = s3_operation(request.method, s3_target, request.query, "x-amz-copy-source" in request.headers)
-        if s3_target.bucket and name not in (None, "CreateBucket"):
-            request[CELL] = await bucket_cell(cells, home, caller, s3_target.bucket)
+        bucket = s3_bucket(request, s3_target)
+        if bucket is not None:
+            request[CELL] = await bucket_cell(cells, home, caller, bucket)
         return
     target = request.headers.get("X-Amz-Target", "")
     if target.startswith(SQS_PREFIX) and request.method == "POST":

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from lamina.identity.principals import caller_of
 from lamina.objects import bucket_policy, wire
 from lamina.objects.call import Call
 from lamina.objects.errors import MalformedPolicy, MalformedXML, MethodNotAllowed, NoSuchBucketPolicy
@@ -20,9 +19,7 @@ from lamina.objects.xmlio import Node
 
 
 def _owner_only(call: Call) -> None:
-    bucket = call.objects.bucket(call.bucket)
-    caller = caller_of(call.request)
-    if caller is not None and caller.account_id != bucket.owner:
+    if call.principal() != call.objects.bucket(call.bucket).owner:
         raise MethodNotAllowed("The specified method is not allowed against this resource.", Method=call.request.method,
                                ResourceType="BUCKET")  # fmt: skip
 
