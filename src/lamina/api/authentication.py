@@ -134,12 +134,12 @@ async def _anonymous(request: web.Request) -> bool:
     raw_path, _, query = request.raw_path.partition("?")
     target = routing.target(request.headers.get("Host", ""), raw_path, None, query)
     bucket = s3_bucket(request, target) if target is not None else None
-    if bucket is None or signs_chunks(request.headers.get("x-amz-content-sha256")):
+    if target is None or bucket is None or signs_chunks(request.headers.get("x-amz-content-sha256")):
         return False
     home = services(request)
     there = home if home.objects is not None and home.objects.exists(bucket) else \
         await owner_cell(request.app[CELLS], home, bucket)  # fmt: skip
-    if there is None or not await anonymous_allowed(request, there):
+    if there is None or not anonymous_allowed(request, target, there):
         return False
     request[CELL], request[ANONYMOUS] = there, True
     return True

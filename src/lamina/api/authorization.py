@@ -69,12 +69,7 @@ async def operation_of(request: web.Request, caller: Caller, svc: Services) -> O
     s3_target = routing.target(request.headers.get("Host", ""), raw_path, request.headers.get("Authorization"),
                                raw_query)  # fmt: skip
     if s3_target is not None:
-        name = s3_operation(request.method, s3_target, request.query, "x-amz-copy-source" in request.headers)
-        if name is None:
-            return None
-        owner = svc.objects.owner(s3_target.bucket) if svc.objects is not None and s3_target.bucket else None
-        return s3.operation(name, s3_target.bucket, s3_target.key, owner.account if owner is not None else None,
-                            request.query, _transport_keys(request))  # fmt: skip
+        return _s3_operation(request, s3_target, svc)
     queue_path = request.match_info.get("account") is not None and request.match_info.get("name") is not None
     if request.method == "POST" and (request.path == "/" or queue_path):
         target = request.headers.get("X-Amz-Target")
@@ -105,6 +100,16 @@ async def operation_of(request: web.Request, caller: Caller, svc: Services) -> O
     members = await json_members(request) if request.method in ("POST", "PUT") and request.path.startswith("/schedule") \
         else {}  # fmt: skip
     return rest.operation(request.method, request.path, request.query, members, region, account)
+
+
+def _s3_operation(request: web.Request, target: routing.Target, svc: Services) -> Operation | None:
+    """The S3 operation ``request`` is, naming the account of the bucket it acts on (if any holds it)."""
+    name = s3_operation(request.method, target, request.query, "x-amz-copy-source" in request.headers)
+    if name is None:
+        return None
+    owner = svc.objects.owner(target.bucket) if svc.objects is not None and target.bucket else None
+    return s3.operation(name, target.bucket, target.key, owner.account if owner is not None else None,
+                        request.query, _transport_keys(request))  # fmt: skip
 
 
 def _transport_keys(request: web.Request) -> dict[str, str]:
@@ -208,26 +213,19 @@ async def url_allowed(svc: Services, caller: Caller, function: str, qualifier: s
     return decision.allowed
 
 
-async def anonymous_allowed(request: web.Request, svc: Services) -> bool:
-    """Whether an unsigned S3 request (the anonymous principal) may go on in ``svc``'s cell, the
-    bucket owner's: the bucket's policy must allow everyone each resource it asks for, and deny
-    none of them. Anything else (no bucket, no policy, no IAM) refuses it."""
-    if svc.iam is None or svc.objects is None:
+def anonymous_allowed(request: web.Request, target: routing.Target, svc: Services) -> bool:
+    """Whether an unsigned S3 request (the anonymous principal) for ``target`` may go on in
+    ``svc``'s cell, the bucket owner's: the bucket's policy must allow everyone each resource it
+    asks for, and deny none of them. Anything else (no bucket, no policy, no IAM) refuses it."""
+    op = _s3_operation(request, target, svc) if svc.iam is not None and svc.objects is not None else None
+    if op is None or op.bucket is None or svc.objects is None:
         return False
-    raw_path, _, raw_query = request.raw_path.partition("?")
-    target = routing.target(request.headers.get("Host", ""), raw_path, None, raw_query)
-    name = s3_operation(request.method, target, request.query, "x-amz-copy-source" in request.headers) \
-        if target is not None and target.bucket else None  # fmt: skip
-    if target is None or target.bucket is None or name is None:
+    policy = svc.objects.bucket_policy(op.bucket.name)
+    if policy is None:
         return False
-    owner = svc.objects.owner(target.bucket)
-    policy = svc.objects.bucket_policy(target.bucket)
-    if owner is None or policy is None:
-        return False
-    op = s3.operation(name, target.bucket, target.key, owner.account, request.query, _transport_keys(request))
     context = context_of(None, datetime.now(timezone.utc), op.context)
-    return all(decide(Request(anonymous_requester(), op.action, resource, owner.account, context), (), policy).allowed
-               for resource in op.resources)  # fmt: skip
+    return all(decide(Request(anonymous_requester(), op.action, r, op.bucket.account, context), (), policy).allowed
+               for r in op.resources)  # fmt: skip
 
 
 def refusal(request: web.Request, op: Operation, message: str, request_id: str) -> web.Response:
