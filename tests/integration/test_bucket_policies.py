@@ -298,6 +298,16 @@ def test_hostile_policy_documents_are_refused_and_the_server_stays_up(server: La
     assert status == 400 and b"<Code>MalformedPolicy</Code>" in answer
     assert refused(a.get_bucket_policy, Bucket=name)[0] == "NoSuchBucketPolicy"
     assert a.get_object(Bucket=name, Key="shared/report")["Body"].read() == b"a's report"
+    # Wildcards made to backtrack (``*a*a*...*b`` against ``aaa...``), in actions (checked against
+    # S3's when put) and in resources (against each request's): matched run by run, they answer at once.
+    assert refused(a.put_bucket_policy, Bucket=name, Policy=document(_statement(name, Action="s3:" + "*e" * 2000 + "*z"))) \
+        == ("MalformedPolicy", 400, "Policy has invalid action")  # fmt: skip
+    backtracking = "*a" * 500 + "*b"
+    a.put_bucket_policy(Bucket=name, Policy=document(_statement(name, Resource=f"arn:aws:s3:::{name}/{backtracking}")))
+    b = client("s3", server.endpoint, ACCOUNT_B)
+    assert refused(b.get_object, Bucket=name, Key="a" * 1000)[:2] == ("AccessDenied", 403)
+    a.put_object(Bucket=name, Key="a" * 1000 + "b", Body=b"found")
+    assert b.get_object(Bucket=name, Key="a" * 1000 + "b")["Body"].read() == b"found"
 
 
 def test_a_policy_goes_with_its_bucket_and_lasts_across_a_restart(make_server: Any, tmp_path: Path) -> None:
