@@ -134,6 +134,12 @@ def test_another_account_reads_and_writes_where_the_policy_allows(server: Lamina
     b.put_object(Bucket=name, Key="incoming/from-b", Body=b"b's")
     assert a.get_object(Bucket=name, Key="incoming/from-b")["Body"].read() == b"b's"
     assert refused(b.put_object, Bucket=name, Key="shared/report", Body=b"overwritten")[:2] == ("AccessDenied", 403)
+    # A copy reads its source: allowed where B may read it, never a way round the policy.
+    a.put_object(Bucket=name, Key="private", Body=b"a's alone")
+    assert refused(b.copy_object, Bucket=name, Key="incoming/stolen",
+                   CopySource={"Bucket": name, "Key": "private"})[:2] == ("AccessDenied", 403)  # fmt: skip
+    b.copy_object(Bucket=name, Key="incoming/copied", CopySource={"Bucket": name, "Key": "shared/report"})
+    assert a.get_object(Bucket=name, Key="incoming/copied")["Body"].read() == b"a's report"
     assert refused(b.delete_object, Bucket=name, Key="shared/report")[:2] == ("AccessDenied", 403)
     listed = b.list_objects_v2(Bucket=name, Prefix="shared/")
     assert [o["Key"] for o in listed["Contents"]] == ["shared/report"]
@@ -398,6 +404,14 @@ def test_anonymous_requests_reach_what_a_policy_opens_to_everyone(server: Lamina
             for record in json.loads(message["Body"]).get("Records", []):
                 writers[record["s3"]["object"]["key"]] = record["userIdentity"]["principalId"]
     assert writers == {"drop/note": "Anonymous", "drop/from-b": ACCOUNT_B}
+    # Copying needs the source's reading too: public/secret is denied, private never opened.
+    for source in ("public/secret", "shared/report"):
+        status, body = unsigned(server, "PUT", "s3.localhost", f"/{name}/drop/copy", headers={
+            "x-amz-copy-source": f"/{name}/{source}"})  # fmt: skip
+        assert (status, code_of(body)) == (403, "AccessDenied"), source
+    status, _ = unsigned(server, "PUT", "s3.localhost", f"/{name}/drop/copy",
+                         headers={"x-amz-copy-source": f"/{name}/public/page.html"})  # fmt: skip
+    assert status == 200 and a.get_object(Bucket=name, Key="drop/copy")["Body"].read() == b"<p>hello</p>"
     # The policy is the owner's account's to read, whatever it says.
     status, body = unsigned(server, "GET", "s3.localhost", f"/{name}?policy")
     assert (status, code_of(body)) == (405, "MethodNotAllowed")

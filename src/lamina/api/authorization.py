@@ -12,7 +12,7 @@ denies count too; another account's request reaches the queue's cell (api/cells.
 A bucket's policy likewise, for every request on the bucket or its objects (its own root's too, but
 for the policy operations), another account's reaching the bucket owner's cell by the global index
 of bucket names; S3's requests carry ``aws:SecureTransport``, ``aws:SourceIp`` and the listings'
-``s3:prefix``, ``s3:delimiter`` and ``s3:max-keys``.
+``s3:prefix``, ``s3:delimiter`` and ``s3:max-keys``, and a copy needs ``s3:GetObject`` on its source.
 An unsigned S3 request is the anonymous principal's, let through by the authentication middleware
 only where ``anonymous_allowed`` says the bucket's policy allows everyone what it asks.
 A refusal is AccessDenied in the shape of the service asked (Lambda's AccessDeniedException,
@@ -21,6 +21,7 @@ EventBridge's and SQS's JSON, IAM's XML, S3's ``Access Denied``), with AWS's mes
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Awaitable, Callable
 from urllib.parse import parse_qsl
@@ -45,6 +46,8 @@ from lamina.iam.service import IamService
 from lamina.identity.principals import Caller, PrincipalKind, caller_of
 from lamina.objects import routing, wire
 from lamina.objects.errors import AccessDenied as S3AccessDenied
+from lamina.objects.errors import InvalidArgument
+from lamina.objects.writes import copy_source
 from lamina.objects.operations import operation as s3_operation
 from lamina.queues.errors import QueueAccessDenied as SqsAccessDenied
 
@@ -107,9 +110,22 @@ def _s3_operation(request: web.Request, target: routing.Target, svc: Services) -
     name = s3_operation(request.method, target, request.query, "x-amz-copy-source" in request.headers)
     if name is None:
         return None
-    owner = svc.objects.owner(target.bucket) if svc.objects is not None and target.bucket else None
-    return s3.operation(name, target.bucket, target.key, owner.account if owner is not None else None,
-                        request.query, _transport_keys(request))  # fmt: skip
+
+    def owner(bucket: str | None) -> str | None:
+        found = svc.objects.owner(bucket) if svc.objects is not None and bucket else None
+        return found.account if found is not None else None
+
+    keys = _transport_keys(request)
+    op = s3.operation(name, target.bucket, target.key, owner(target.bucket), request.query, keys)
+    header = request.headers.get("x-amz-copy-source")
+    if header is None or name not in ("CopyObject", "UploadPartCopy"):
+        return op
+    try:
+        bucket, key = copy_source(header)
+    except InvalidArgument:  # answered by the operation itself
+        return op
+    # A copy reads its source: s3:GetObject on it too, as S3 authorizes it.
+    return replace(op, also=(s3.operation("GetObject", bucket, key, owner(bucket), context=keys),))
 
 
 def _transport_keys(request: web.Request) -> dict[str, str]:
@@ -218,14 +234,19 @@ def anonymous_allowed(request: web.Request, target: routing.Target, svc: Service
     ``svc``'s cell, the bucket owner's: the bucket's policy must allow everyone each resource it
     asks for, and deny none of them. Anything else (no bucket, no policy, no IAM) refuses it."""
     op = _s3_operation(request, target, svc) if svc.iam is not None and svc.objects is not None else None
-    if op is None or op.bucket is None or svc.objects is None:
+    if op is None or svc.objects is None:
         return False
-    policy = svc.objects.bucket_policy(op.bucket.name)
-    if policy is None:
-        return False
-    context = context_of(None, datetime.now(timezone.utc), op.context)
-    return all(decide(Request(anonymous_requester(), op.action, r, op.bucket.account, context), (), policy).allowed
-               for r in op.resources)  # fmt: skip
+    now = datetime.now(timezone.utc)
+    for needed in op.all():
+        policy = svc.objects.bucket_policy(needed.bucket.name) if needed.bucket is not None else None
+        if needed.bucket is None or policy is None:
+            return False
+        context = context_of(None, now, needed.context)
+        for resource in needed.resources:
+            request_ = Request(anonymous_requester(), needed.action, resource, needed.bucket.account, context)
+            if not decide(request_, (), policy).allowed:
+                return False
+    return True
 
 
 def refusal(request: web.Request, op: Operation, message: str, request_id: str) -> web.Response:
