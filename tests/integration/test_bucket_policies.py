@@ -249,7 +249,7 @@ MALFORMED: list[tuple[str, Any, str]] = [
     ("not an object", '["Statement"]', "Policies must be valid JSON and the first byte must be '{'"),
     ("no statement", {"Version": "2012-10-17"}, "Missing required field Statement"),
     ("empty statement", {"Version": "2012-10-17", "Statement": []}, "Could not parse the policy: Statement is empty!"),
-    ("bad version", {"Version": "2020-01-01", "Statement": ["S"]}, "The policy must contain a valid version string"),
+    ("bad version", {"Version": "2020-01-01", "Statement": [{}]}, "The policy must contain a valid version string"),
     ("unknown principal", {"Statement": [{"Principal": {"AWS": "someone"}}]}, "Invalid principal in policy"),
     ("principal type", {"Statement": [{"Principal": {"Robot": "x"}}]}, "Invalid principal in policy"),
     ("principal number", {"Statement": [{"Principal": {"AWS": 222222222222}}]}, "Invalid principal in policy"),
@@ -274,11 +274,9 @@ MALFORMED: list[tuple[str, Any, str]] = [
 def test_malformed_policies_are_refused_with_s3s_messages(server: LaminaProcess, case: tuple[str, Any, str]) -> None:
     _, given, message = case
     name = a_bucket(server)
-    if isinstance(given, dict):
-        statements = [_statement(name, **s) if isinstance(s, dict) else s for s in given.get("Statement", [])]
-        if isinstance(given.get("Statement"), list):
-            given = {**given, "Statement": [s if s != "S" else _statement(name) for s in statements]}
-        text = json.dumps(given).replace("{bucket}", name)
+    if isinstance(given, dict):  # each statement: what it changes in a good one
+        statements = [_statement(name, **changes) for changes in given.get("Statement", [])]
+        text = json.dumps({**given, "Statement": statements} if statements else given).replace("{bucket}", name)
     else:
         text = given
     a = client("s3", server.endpoint, ACCOUNT_A)
