@@ -1,7 +1,7 @@
 """S3's bucket names are global: one server, two accounts (two root keys) and two regions, real boto3
 s3 clients. A name another account holds cannot be created (BucketAlreadyExists) and its bucket is
-answered AccessDenied, not NoSuchBucket (Lamina has no bucket policies: no other account is ever
-granted anything); the same account's name is BucketAlreadyOwnedByYou (but us-east-1's own bucket
+answered AccessDenied, not NoSuchBucket (without a bucket policy granting it, another account is
+granted nothing: tests/integration/test_bucket_policies.py); the same account's name is BucketAlreadyOwnedByYou (but us-east-1's own bucket
 created again: 200 OK, as S3 answers there). A deleted bucket's name is free again, and all of it
 holds across a restart."""
 

@@ -166,6 +166,18 @@ def test_s3_operations(name: str, bucket: str | None, key: str | None, action: s
     assert (op.action, op.resources, op.wire) == (action, (resource,), Wire.S3)
 
 
+def test_s3_operations_name_the_bucket_whose_policy_applies_and_their_condition_keys() -> None:
+    query = {"prefix": "home/", "delimiter": "/", "max-keys": "10", "other": "x"}
+    listing = s3.operation("ListObjectsV2", "b", None, "111111111111", query, {"aws:SecureTransport": "false"})
+    assert listing.bucket is not None and (listing.bucket.name, listing.bucket.account) == ("b", "111111111111")
+    assert dict(listing.context) == {"aws:SecureTransport": "false", "s3:prefix": "home/", "s3:delimiter": "/",
+                                     "s3:max-keys": "10"}  # fmt: skip
+    assert listing.account_of("arn:aws:s3:::b", "222222222222") == "111111111111"
+    assert "s3:prefix" not in s3.operation("GetObject", "b", "k", "111111111111", query).context
+    assert s3.operation("CreateBucket", "b", None, "111111111111").bucket is None  # the caller's, whoever has it
+    assert s3.operation("GetObject", "b", "k").account_of("arn:aws:s3:::b/k", "222222222222") == "222222222222"
+
+
 REST = [
     ("POST", "/schedules/nightly", {}, {}, "scheduler:CreateSchedule", f"arn:aws:scheduler:{R}:{A}:schedule/default/nightly"),
     ("GET", "/schedules/nightly", {"groupName": "ops"}, {}, "scheduler:GetSchedule",

@@ -11,8 +11,8 @@ import pytest
 
 from lamina.api.authorization import decide_operation
 from lamina.control.policy import build_statement, policy_document
-from lamina.iam.actions import lambda_api
-from lamina.iam.actions.operation import FunctionRef, Operation
+from lamina.iam.actions import lambda_api, s3
+from lamina.iam.actions.operation import BucketRef, FunctionRef, Operation, ResourceRef
 from lamina.iam.errors import MalformedPolicyDocument, NoSuchEntity
 from lamina.iam.evaluate import Decision
 from lamina.iam.policy import Policy, PolicyKind, parse
@@ -117,6 +117,49 @@ def test_another_accounts_caller_needs_the_functions_permission() -> None:
         asked.clear()
         assert (await decide_operation(iam, policy_of, a_root, op("GET", "/2015-03-31/functions/shared"), NOW))[0] \
             is Decision.ALLOW  # fmt: skip
+        assert asked == []
+
+    asyncio.run(scenario())
+
+
+def test_a_bucket_policy_grants_across_accounts_and_denies_within_its_own() -> None:
+    async def scenario() -> None:
+        iam = IamService(MemoryStore())
+        await iam.create_user(A, "admin")
+        await iam.put_user_policy(A, "admin", "all", json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))  # fmt: skip
+        key = await iam.create_access_key(A, "admin")
+        found = iam.find(key.access_key_id)
+        assert found is not None
+        admin = caller(found)
+        a_root = caller(None, Principal(A, f"arn:aws:iam::{A}:root", A, PrincipalKind.ROOT))
+        b_root = caller(None, Principal(B, f"arn:aws:iam::{B}:root", B, PrincipalKind.ROOT))
+        policy = parse({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": B}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::r/*"},
+            {"Effect": "Deny", "Principal": "*", "Action": ["s3:DeleteObject", "s3:*BucketPolicy"],
+             "Resource": ["arn:aws:s3:::r", "arn:aws:s3:::r/*"]},
+        ]}, PolicyKind.RESOURCE)  # fmt: skip
+        asked: list[ResourceRef] = []
+
+        async def policy_of(ref: ResourceRef) -> Policy | None:
+            asked.append(ref)
+            return policy
+
+        async def decided(who: Caller, name: str, key: str | None = None, owner: str | None = A) -> Decision:
+            return (await decide_operation(iam, policy_of, who, s3.operation(name, "r", key, owner), NOW))[0]
+
+        assert await decided(b_root, "GetObject", "k") is Decision.ALLOW
+        assert asked == [BucketRef("r", A)]
+        assert await decided(b_root, "PutObject", "k") is Decision.IMPLICIT_DENY
+        assert await decided(b_root, "GetObject", "k", owner=None) is Decision.ALLOW  # no such bucket: B's own name
+        assert await decided(admin, "GetObject", "k") is Decision.ALLOW
+        assert await decided(admin, "DeleteObject", "k") is Decision.RESOURCE_DENY
+        assert await decided(a_root, "DeleteObject", "k") is Decision.RESOURCE_DENY
+        assert await decided(admin, "DeleteBucketPolicy") is Decision.RESOURCE_DENY
+        # The owner's root manages the policy whatever it says, and the policy is not read for that.
+        asked.clear()
+        for name in ("GetBucketPolicy", "PutBucketPolicy", "DeleteBucketPolicy"):
+            assert await decided(a_root, name) is Decision.ALLOW
         assert asked == []
 
     asyncio.run(scenario())

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from lamina.iam.conditions import Condition, holds
+from lamina.iam.conditions import Condition, holds, like
 from lamina.iam.errors import MalformedPolicyDocument
 from lamina.iam.evaluate import Decision, Request, Requester, decide, substitute, trusts
 from lamina.iam.policy import Policy, PolicyKind, parse
@@ -258,3 +258,53 @@ def test_trust_policies_are_validated_as_iam_does() -> None:
                     "Principal": {"Service": ["lambda.amazonaws.com", "events.amazonaws.com"]}}}, PolicyKind.TRUST)  # fmt: skip
     assert single.statements[0].principals is not None
     assert single.statements[0].principals.service == ("lambda.amazonaws.com", "events.amazonaws.com")
+
+
+def test_the_anonymous_principal_is_allowed_only_by_a_policy_for_everyone() -> None:
+    anonymous = Requester(anonymous=True)
+    obj = "arn:aws:s3:::site/index.html"
+
+    def asked(policy: Policy | None, identities: tuple[Policy, ...] = ()) -> Decision:
+        return decide(Request(anonymous, "s3:GetObject", obj, ACCT), identities, policy)
+
+    assert asked(None) is Decision.IMPLICIT_DENY
+    assert asked(None, (identity(allow("s3:*")),)) is Decision.IMPLICIT_DENY  # it has no identity policies
+    assert asked(resource_policy(allow("s3:GetObject", obj, Principal="*"))) is Decision.ALLOW
+    assert asked(resource_policy(allow("s3:GetObject", obj, Principal={"AWS": "*"}))) is Decision.ALLOW
+    for named in (ACCT, f"arn:aws:iam::{ACCT}:root", f"arn:aws:iam::{OTHER}:user/bob"):
+        assert asked(resource_policy(allow("s3:GetObject", obj, Principal={"AWS": named}))) is Decision.IMPLICIT_DENY
+    assert asked(resource_policy(allow("s3:GetObject", obj, Principal={"Service": "s3.amazonaws.com"}))) \
+        is Decision.IMPLICIT_DENY  # fmt: skip
+    assert asked(resource_policy(allow("s3:GetObject", obj, Principal="*"),
+                                 deny("s3:GetObject", obj, Principal="*"))) is Decision.RESOURCE_DENY  # fmt: skip
+    # A condition on a key the anonymous request does not carry does not hold.
+    assert asked(resource_policy(allow("s3:GetObject", obj, Principal="*",
+                                       Condition={"StringEquals": {"aws:PrincipalAccount": ACCT}}))) \
+        is Decision.IMPLICIT_DENY  # fmt: skip
+
+
+LIKE = [
+    ("", "", True), ("", "a", False), ("*", "", True), ("*", "anything/at:all", True), ("a*", "a", True),
+    ("a*", "ba", False), ("*a", "ba", True), ("*a", "ab", False), ("a?c", "abc", True), ("a?c", "ac", False),
+    ("a*b*c", "aXbYc", True), ("a*b*c", "acb", False), ("a*bc*bc", "abcbc", True), ("a*bc*bc", "abc", False),
+    ("a**b", "ab", True), ("?*?", "a", False), ("?*?", "ab", True), ("*?b*", "bb", True), ("ab*ab", "aba", False),
+    ("a\n*", "a\nb\nc", True), ("a.c", "abc", False), ("[a]", "[a]", True), ("(x|y)+", "x", False),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("pattern", "value", "matches"), LIKE)
+def test_like_matches_as_iam_wildcards_do(pattern: str, value: str, matches: bool) -> None:
+    assert like(pattern, value) is matches
+
+
+def test_like_ignores_case_only_when_asked() -> None:
+    assert like("S3:Get*", "s3:getobject", ignore_case=True) and not like("S3:Get*", "s3:getobject")
+
+
+def test_like_takes_hostile_patterns_in_linear_time() -> None:
+    """``*a*a*...*b`` against ``aaa...``: as one regular expression (a ``.*`` a star) it backtracks
+    exponentially (twelve stars over 40 characters: minutes); run by run it is one pass each."""
+    assert not like("*a" * 500 + "*b", "a" * 20_000)
+    assert like("*a" * 500 + "*b", "a" * 20_000 + "b")
+    assert not like("a*" * 500, "a" * 499)
+    assert not like("?" * 500 + "*x", "y" * 20_000)

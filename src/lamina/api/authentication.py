@@ -6,7 +6,9 @@ Lambda API, EventBridge, SQS, Scheduler, IoT, API Gateway's management APIs and 
 ``/lamina/v1/...``. Not verified: ``GET /lamina/v1/health``, the object-events intake (its own
 token). Code downloads (``GET /lamina/v1/code/...``: GetFunction's and GetLayerVersion's
 ``Location``) are presigned URLs, signed with the caller's own key (``code_locator``). A request refused is answered in its protocol's shape
-(identity/refusals.py; S3's XML here); one verified carries its ``Caller`` (``request[CALLER]``)
+(identity/refusals.py; S3's XML here), but for an unsigned S3 request a bucket's policy opens to
+everyone (the anonymous principal: ``request[ANONYMOUS]``, no ``Caller``, the bucket owner's cell);
+one verified carries its ``Caller`` (``request[CALLER]``)
 to the handlers and to the authorization that follows, and an S3 upload whose chunks are signed
 its ``ChunkSigner`` (``request[CHUNK_SIGNER]``, identity/chunks.py), with which objects/receive.py
 checks each chunk as it arrives.
@@ -29,13 +31,14 @@ from aiohttp import web
 
 from lamina import ids
 from lamina.api import awsjson
-from lamina.api.cells import place
-from lamina.api.context import CELLS, read_body, services
+from lamina.api.authorization import anonymous_allowed
+from lamina.api.cells import owner_cell, place, s3_bucket
+from lamina.api.context import CELL, CELLS, read_body, services
 from lamina.api.errors import MAX_REQUEST_BYTES, REQUEST_ID, Handler, RequestTimeout, error_response
 from lamina.errors import ApiError, RequestTooLarge
 from lamina.identity.chunks import CHUNK_SIGNER, chunk_signer, signs_chunks
 from lamina.identity.keys import development_key
-from lamina.identity.principals import CALLER, Caller, KeyRing, caller_of
+from lamina.identity.principals import ANONYMOUS, CALLER, Caller, KeyRing, caller_of
 from lamina.identity.signing import Credentials, presign
 from lamina.identity import sigv2
 from lamina.identity.refusals import Protocol, query_error, refused
@@ -107,6 +110,8 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     else:
         verdict = verify(signed, ring, region=regions, accounts=None, now=now, s3=is_s3)
     if isinstance(verdict, Refusal):
+        if is_s3 and verdict.failure is Failure.MISSING and await _anonymous(request):
+            return await handler(request)
         log.info("refused %s %s: %s", request.method, raw_path, verdict.detail)
         error = s3_refused(verdict, signed, settings.region) if kind is Protocol.S3 else refused(kind, verdict)
         return _render(kind, error, request, raw_path)
@@ -122,6 +127,24 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     except ApiError as exc:
         return _render(kind, exc, request, raw_path)
     return await handler(request)
+
+
+async def _anonymous(request: web.Request) -> bool:
+    """Whether an unsigned S3 request goes on as the anonymous principal: its bucket's policy allows
+    everyone what it asks (api/authorization.py); then its cell is the bucket owner's. Never a
+    body whose chunks claim to be signed (there is no seed signature to check them against)."""
+    raw_path, _, query = request.raw_path.partition("?")
+    target = routing.target(request.headers.get("Host", ""), raw_path, None, query)
+    bucket = s3_bucket(request, target) if target is not None else None
+    if target is None or bucket is None or signs_chunks(request.headers.get("x-amz-content-sha256")):
+        return False
+    home = services(request)
+    there = home if home.objects is not None and home.objects.exists(bucket) else \
+        await owner_cell(request.app[CELLS], home, bucket)  # fmt: skip
+    if there is None or not anonymous_allowed(request, target, there):
+        return False
+    request[CELL], request[ANONYMOUS] = there, True
+    return True
 
 
 def _sha256(body: bytes) -> str:

@@ -9,12 +9,19 @@ policies from IAM (``IamService.policies_of``); a Lambda function's resource-bas
 (another account's caller, or one no identity policy allows). A queue's policy (its ``Policy``
 attribute) is read for every request on the queue but its own account root's, so that its explicit
 denies count too; another account's request reaches the queue's cell (api/cells.py) to be decided.
+A bucket's policy likewise, for every request on the bucket or its objects (its own root's too, but
+for the policy operations), another account's reaching the bucket owner's cell by the global index
+of bucket names; S3's requests carry ``aws:SecureTransport``, ``aws:SourceIp`` and the listings'
+``s3:prefix``, ``s3:delimiter`` and ``s3:max-keys``, and a copy needs ``s3:GetObject`` on its source.
+An unsigned S3 request is the anonymous principal's, let through by the authentication middleware
+only where ``anonymous_allowed`` says the bucket's policy allows everyone what it asks.
 A refusal is AccessDenied in the shape of the service asked (Lambda's AccessDeniedException,
 EventBridge's and SQS's JSON, IAM's XML, S3's ``Access Denied``), with AWS's message.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Awaitable, Callable
 from urllib.parse import parse_qsl
@@ -30,8 +37,8 @@ from lamina.iam import denial
 from lamina.iam.actions import json as json_actions
 from lamina.iam.actions import lambda_api, rest, s3
 from lamina.iam.actions import query as query_actions
-from lamina.iam.actions.operation import LayerRef, Operation, QueueRef, ResourceRef, Wire, resource_account
-from lamina.iam.context import context_of, requester_of
+from lamina.iam.actions.operation import BucketRef, LayerRef, Operation, QueueRef, ResourceRef, Wire, resource_account
+from lamina.iam.context import anonymous_requester, context_of, requester_of
 from lamina.iam.errors import QueryAccessDenied
 from lamina.iam.evaluate import Decision, Request, decide
 from lamina.iam.policy import Policy, PolicyKind
@@ -39,12 +46,18 @@ from lamina.iam.service import IamService
 from lamina.identity.principals import Caller, PrincipalKind, caller_of
 from lamina.objects import routing, wire
 from lamina.objects.errors import AccessDenied as S3AccessDenied
+from lamina.objects.errors import InvalidArgument
+from lamina.objects.writes import copy_source
 from lamina.objects.operations import operation as s3_operation
 from lamina.queues.errors import QueueAccessDenied as SqsAccessDenied
 
 
 # The resource-based policy of a function or a queue (None: it has none).
 PolicyOf = Callable[[ResourceRef], Awaitable[Policy | None]]
+
+
+# The bucket owner's root may always manage the bucket's policy, whatever the policy says.
+_POLICY_ACTIONS = frozenset({"s3:PutBucketPolicy", "s3:GetBucketPolicy", "s3:DeleteBucketPolicy"})
 
 
 class EventsAccessDenied(ApiError):
@@ -59,8 +72,7 @@ async def operation_of(request: web.Request, caller: Caller, svc: Services) -> O
     s3_target = routing.target(request.headers.get("Host", ""), raw_path, request.headers.get("Authorization"),
                                raw_query)  # fmt: skip
     if s3_target is not None:
-        name = s3_operation(request.method, s3_target, request.query, "x-amz-copy-source" in request.headers)
-        return s3.operation(name, s3_target.bucket, s3_target.key) if name is not None else None
+        return _s3_operation(request, s3_target, svc)
     queue_path = request.match_info.get("account") is not None and request.match_info.get("name") is not None
     if request.method == "POST" and (request.path == "/" or queue_path):
         target = request.headers.get("X-Amz-Target")
@@ -93,11 +105,45 @@ async def operation_of(request: web.Request, caller: Caller, svc: Services) -> O
     return rest.operation(request.method, request.path, request.query, members, region, account)
 
 
+def _s3_operation(request: web.Request, target: routing.Target, svc: Services) -> Operation | None:
+    """The S3 operation ``request`` is, naming the account of the bucket it acts on (if any holds it)."""
+    name = s3_operation(request.method, target, request.query, "x-amz-copy-source" in request.headers)
+    if name is None:
+        return None
+
+    def owner(bucket: str | None) -> str | None:
+        found = svc.objects.owner(bucket) if svc.objects is not None and bucket else None
+        return found.account if found is not None else None
+
+    keys = _transport_keys(request)
+    op = s3.operation(name, target.bucket, target.key, owner(target.bucket), request.query, keys)
+    header = request.headers.get("x-amz-copy-source")
+    if header is None or name not in ("CopyObject", "UploadPartCopy"):
+        return op
+    try:
+        bucket, key = copy_source(header)
+    except InvalidArgument:  # answered by the operation itself
+        return op
+    # A copy reads its source: s3:GetObject on it too, as S3 authorizes it.
+    return replace(op, also=(s3.operation("GetObject", bucket, key, owner(bucket), context=keys),))
+
+
+def _transport_keys(request: web.Request) -> dict[str, str]:
+    """``aws:SecureTransport`` and ``aws:SourceIp`` of ``request``, as it reached Lamina."""
+    keys = {"aws:SecureTransport": "true" if request.secure else "false"}
+    peer = request.transport.get_extra_info("peername") if request.transport is not None else None
+    if isinstance(peer, tuple) and peer:
+        keys["aws:SourceIp"] = str(peer[0])
+    return keys
+
+
 def function_policies(svc: Services) -> PolicyOf:
     """The resource-based policy of the function, queue or layer version an operation acts on, read
     from the control plane (a queue's from its attributes, a layer version's from its owner's cell)."""
 
     async def policy_of(ref: ResourceRef) -> Policy | None:
+        if isinstance(ref, BucketRef):
+            return svc.objects.bucket_policy(ref.name) if svc.objects is not None else None
         if isinstance(ref, QueueRef):
             return svc.queues.policy(ref.arn)
         if isinstance(ref, LayerRef):
@@ -118,20 +164,23 @@ async def decide_operation(iam: IamService, policy_of: PolicyOf, caller: Caller,
                            now: datetime) -> tuple[Decision, str]:  # fmt: skip
     """The decision for ``op`` (every resource must be allowed) and the resource that was refused.
     The function's resource policy is read only if the identity policies do not settle it; the
-    queue's always, but for its own account's root."""
+    queue's always, but for its own account's root; the bucket's always, but for its own account's
+    root managing the policy itself (S3 never locks the root out of that)."""
     principal = caller.principal
     identity = iam.policies_of(principal)
     context = context_of(principal, now, op.context)
     resource_policy: Policy | None = None
     fetched = False
     for resource in op.resources:
-        request = Request(requester_of(principal), op.action, resource, resource_account(resource, caller.account_id),
+        request = Request(requester_of(principal), op.action, resource, op.account_of(resource, caller.account_id),
                           context)  # fmt: skip
         decision = decide(request, identity)
         own_root = principal.kind is PrincipalKind.ROOT and request.resource_account == principal.account_id
         ref: ResourceRef | None = op.function
         if op.queue is not None and not own_root:
             ref = op.queue
+        elif op.bucket is not None:
+            ref = None if own_root and op.action in _POLICY_ACTIONS else op.bucket
         elif ref is not None and decision.allowed and request.resource_account == caller.account_id:
             ref = None
         if ref is not None:
@@ -180,6 +229,26 @@ async def url_allowed(svc: Services, caller: Caller, function: str, qualifier: s
     return decision.allowed
 
 
+def anonymous_allowed(request: web.Request, target: routing.Target, svc: Services) -> bool:
+    """Whether an unsigned S3 request (the anonymous principal) for ``target`` may go on in
+    ``svc``'s cell, the bucket owner's: the bucket's policy must allow everyone each resource it
+    asks for, and deny none of them. Anything else (no bucket, no policy, no IAM) refuses it."""
+    op = _s3_operation(request, target, svc) if svc.iam is not None and svc.objects is not None else None
+    if op is None or svc.objects is None:
+        return False
+    now = datetime.now(timezone.utc)
+    for needed in op.all():
+        policy = svc.objects.bucket_policy(needed.bucket.name) if needed.bucket is not None else None
+        if needed.bucket is None or policy is None:
+            return False
+        context = context_of(None, now, needed.context)
+        for resource in needed.resources:
+            request_ = Request(anonymous_requester(), needed.action, resource, needed.bucket.account, context)
+            if not decide(request_, (), policy).allowed:
+                return False
+    return True
+
+
 def refusal(request: web.Request, op: Operation, message: str, request_id: str) -> web.Response:
     """AccessDenied in the shape of the service ``op`` belongs to."""
     if op.wire is Wire.S3:
@@ -212,7 +281,7 @@ async def authorization(request: web.Request, handler: Handler) -> web.StreamRes
     for needed in op.all():
         decision, resource = await decide_operation(svc.iam, function_policies(svc), caller, needed, now)
         if not decision.allowed:
-            same = resource_account(resource, caller.account_id) == caller.account_id
+            same = needed.account_of(resource, caller.account_id) == caller.account_id
             message = denial.message(caller.principal.arn, needed.action, resource, decision, same)
             return refusal(request, op, message, ids.request_id())
     return await handler(request)

@@ -16,6 +16,10 @@ An SQS request naming another account's queue (its URL, or GetQueueUrl's
 ``QueueOwnerAWSAccountId``) goes to that account's cell in the caller's region, where IAM's
 authorization decides it with the queue's policy (``queue_cell``); a queue that is not there is
 ``QueueDoesNotExist``, an action SQS never lets another account do is ``AccessDenied``.
+
+An S3 request on a bucket another account owns (S3's bucket names are global: objects/bucket_names.py)
+goes to the owner's cell, where IAM's authorization decides it with the bucket's policy
+(``bucket_cell``); CreateBucket stays in the caller's, to be refused there.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from lamina.api.context import CELL, CELLS, CellLookup, Services, json_members
 from lamina.errors import AccessDenied, ApiError, ResourceNotFound
 from lamina.identity.principals import Caller, PrincipalKind
 from lamina.model import PolicyStatement
+from lamina.objects import routing
+from lamina.objects.operations import operation as s3_operation
 from lamina.queues import access as queue_access
 from lamina.queues.errors import QueueAccessDenied, QueueDoesNotExist
 
@@ -144,12 +150,49 @@ async def queue_cell(cells: CellLookup, home: Services, caller: Caller, operatio
     return there  # IAM decides with the queue's policy, in its cell (api/authorization.py)
 
 
+def s3_bucket(request: web.Request, target: routing.Target) -> str | None:
+    """The bucket an S3 request acts on, if it names one (CreateBucket's is not yet anyone's)."""
+    name = s3_operation(request.method, target, request.query, "x-amz-copy-source" in request.headers)
+    return target.bucket if target.bucket and name not in (None, "CreateBucket") else None
+
+
+async def owner_cell(cells: CellLookup, home: Services, bucket: str) -> Services | None:
+    """The services of the cell that holds ``bucket`` (by the global index of bucket names), if
+    another cell than ``home`` holds it and IAM decides requests there (without IAM nothing would
+    decide with the bucket's policy)."""
+    owner = home.objects.owner(bucket) if home.objects is not None else None
+    s = home.settings
+    if owner is None or (owner.account, owner.region) == (s.account_id, s.region) or owner.region not in cells.regions:
+        return None
+    there = cells.started(owner.account, owner.region) or await cells.open(owner.account, owner.region)
+    return there if there.iam is not None else None
+
+
+async def bucket_cell(cells: CellLookup, home: Services, caller: Caller, bucket: str) -> Services:
+    """The services an S3 request on ``bucket`` (any but CreateBucket) goes to: ``home``, or the cell
+    of the account that owns the name, where IAM's authorization decides it with the bucket's
+    policy (api/authorization.py). The caller's own bucket in another region stays NoSuchBucket,
+    and without IAM another account's is refused in ``home`` (AccessDenied)."""
+    owner = home.objects.owner(bucket) if home.objects is not None else None
+    if owner is None or owner.account == caller.account_id:
+        return home
+    return await owner_cell(cells, home, bucket) or home
+
+
 async def place(request: web.Request, caller: Caller) -> None:
-    """Set the request's cell (``CELL``) from its caller, checking a FunctionName or a queue of
-    another account."""
+    """Set the request's cell (``CELL``) from its caller, checking a FunctionName, a queue or a
+    bucket of another account."""
     cells = request.app[CELLS]
     home = cells.started(caller.account_id, caller.region) or await cells.open(caller.account_id, caller.region)
     request[CELL] = home
+    raw_path, _, raw_query = request.raw_path.partition("?")
+    s3_target = routing.target(request.headers.get("Host", ""), raw_path, request.headers.get("Authorization"),
+                               raw_query)  # fmt: skip
+    if s3_target is not None:
+        bucket = s3_bucket(request, s3_target)
+        if bucket is not None:
+            request[CELL] = await bucket_cell(cells, home, caller, bucket)
+        return
     target = request.headers.get("X-Amz-Target", "")
     if target.startswith(SQS_PREFIX) and request.method == "POST":
         request[CELL] = await queue_cell(cells, home, caller, target[len(SQS_PREFIX):], await json_members(request),

@@ -53,14 +53,35 @@ def _date(value: str) -> datetime | None:
 
 
 @lru_cache(maxsize=4096)
-def glob(pattern: str, ignore_case: bool = False) -> re.Pattern[str]:
-    """``*`` (any characters, none included) and ``?`` (one character) as a regular expression."""
-    parts = ("." if ch == "?" else ".*" if ch == "*" else re.escape(ch) for ch in pattern)
-    return re.compile("".join(parts), re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
+def _segments(pattern: str, ignore_case: bool) -> tuple[tuple[re.Pattern[str], int], ...]:
+    """``pattern``'s runs between its ``*``s, each as a regular expression of fixed length (``?``:
+    any one character) and that length."""
+    flags = re.DOTALL | (re.IGNORECASE if ignore_case else 0)
+    return tuple((re.compile("".join("." if ch == "?" else re.escape(ch) for ch in run), flags), len(run))
+                 for run in pattern.split("*"))  # fmt: skip
 
 
 def like(pattern: str, value: str, ignore_case: bool = False) -> bool:
-    return glob(pattern, ignore_case).fullmatch(value) is not None
+    """Whether ``value`` matches ``pattern``: ``*`` any characters (none included), ``?`` one.
+
+    Not one regular expression with a ``.*`` per star: a policy's ``*a*a*a...*b`` would make it
+    backtrack for as long as a request's value allows (exponentially). The runs between stars have
+    fixed lengths, so the first must start the value, the last end it, and each other is taken
+    where it first occurs after the one before: linear in the value for each run."""
+    runs = _segments(pattern, ignore_case)
+    (first, first_len), (last, last_len) = runs[0], runs[-1]
+    if len(runs) == 1:
+        return len(value) == first_len and first.fullmatch(value) is not None
+    end = len(value) - last_len
+    if end < first_len or first.fullmatch(value, 0, first_len) is None or last.fullmatch(value, end) is None:
+        return False
+    at = first_len
+    for run, _ in runs[1:-1]:
+        found = run.search(value, at, end)
+        if found is None:
+            return False
+        at = found.end()
+    return True
 
 
 def arn_like(pattern: str, value: str) -> bool:

@@ -21,6 +21,11 @@ def service_requester(service: str) -> Requester:
     return Requester(service=service)
 
 
+def anonymous_requester() -> Requester:
+    """The anonymous principal (an unsigned request) as the evaluator's requester."""
+    return Requester(anonymous=True)
+
+
 def context_of(principal: Principal | None, now: datetime, extra: Mapping[str, str] = {}) -> dict[str, tuple[str, ...]]:
     """The condition keys every request carries (``aws:PrincipalArn``, ``aws:PrincipalAccount``,
     ``aws:PrincipalType``, ``aws:userid``, ``aws:username`` for users, ``aws:CurrentTime``,

@@ -14,7 +14,8 @@ policies such as a function's, a role's trust policy):
 5. Otherwise the request is implicitly denied.
 
 Service principals (``events.amazonaws.com``, ...) have no identity policies: only a resource
-policy that names them allows them.
+policy that names them allows them. Nor has the anonymous principal (S3's unsigned requests): only
+a resource policy for everyone (``"Principal": "*"`` or ``{"AWS": "*"}``) allows it.
 
 ``Resource`` values and condition values may hold policy variables (``${aws:username}``,
 ``${aws:PrincipalAccount}``, ...; ``${*}``, ``${?}``, ``${$}`` for the characters themselves).
@@ -36,14 +37,16 @@ _LITERALS = {"*": "*", "?": "?", "$": "$"}
 
 @dataclass(frozen=True)
 class Requester:
-    """Who asks: an IAM principal (``arn``, ``account_id``; ``role_arn`` for a role's session) or a
-    service principal (``service``, e.g. events.amazonaws.com, whose ``account_id`` is ``""``)."""
+    """Who asks: an IAM principal (``arn``, ``account_id``; ``role_arn`` for a role's session), a
+    service principal (``service``, e.g. events.amazonaws.com, whose ``account_id`` is ``""``) or
+    the anonymous principal (``anonymous``: an unsigned request, which only ``*`` names)."""
 
     arn: str = ""
     account_id: str = ""
     root: bool = False
     role_arn: str | None = None
     service: str | None = None
+    anonymous: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,8 @@ def _principal_match(principals: Principals, requester: Requester) -> _Match | N
         return _Match.PRINCIPAL
     if requester.service is not None:
         return _Match.PRINCIPAL if requester.service in principals.service else None
+    if requester.anonymous:
+        return _Match.PRINCIPAL if "*" in principals.aws else None
     best: _Match | None = None
     for value in principals.aws:
         if value == "*":
@@ -182,13 +187,15 @@ def _verdict(policies: Iterable[Policy], request: Request) -> _Verdict:
 def decide(request: Request, identity: Sequence[Policy] = (), resource: Policy | None = None) -> Decision:
     """The decision for ``request``, given the requester's identity policies and the resource's
     policy (None: it has none)."""
-    mine = _verdict(identity, request) if request.requester.service is None else _Verdict()
+    requester = request.requester
+    mine = _verdict(identity, request) if requester.service is None and not requester.anonymous else _Verdict()
     theirs = _verdict((resource,), request) if resource is not None else _Verdict()
     if mine.denied:
         return Decision.IDENTITY_DENY
     if theirs.denied:
         return Decision.RESOURCE_DENY
-    requester = request.requester
+    if requester.anonymous:  # no identity policies, no account: only a resource policy for everyone
+        return Decision.ALLOW if theirs.allowed else Decision.IMPLICIT_DENY
     same_account = requester.service is None and requester.account_id == request.resource_account
     identity_allows = mine.allowed or (requester.root and requester.service is None)
     if same_account:

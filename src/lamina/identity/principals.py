@@ -66,6 +66,8 @@ class Caller:
 
 
 CALLER = web.RequestKey("caller", Caller)
+# An unsigned S3 request let through as the anonymous principal (a bucket policy allows everyone).
+ANONYMOUS = web.RequestKey("anonymous", bool)
 
 
 def caller_of(request: web.Request) -> Caller | None:

@@ -17,7 +17,7 @@ from lamina import ids
 from lamina.api.context import services
 from lamina.api.errors import Handler
 from lamina.errors import ApiError
-from lamina.objects import buckets, multipart, routing, serving, wire, writes
+from lamina.objects import buckets, multipart, policies, routing, serving, wire, writes
 from lamina.objects.call import Call
 from lamina.objects.errors import InternalError, MethodNotAllowed, NotImplementedYet
 from lamina.objects.names import check_bucket_name
@@ -51,6 +51,10 @@ HANDLERS: dict[str, Operation] = {
     "PutBucketTagging": buckets.put_tags,
     "GetBucketTagging": buckets.get_tags,
     "DeleteBucketTagging": buckets.delete_tags,
+    "PutBucketPolicy": policies.put_policy,
+    "GetBucketPolicy": policies.get_policy,
+    "DeleteBucketPolicy": policies.delete_policy,
+    "GetBucketPolicyStatus": policies.get_policy_status,
     "PutBucketNotificationConfiguration": notifications.put_configuration,
     "GetBucketNotificationConfiguration": notifications.get_configuration,
     "PutObject": writes.put_object,

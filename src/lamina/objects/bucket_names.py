@@ -14,8 +14,9 @@ owner the index names:
 - CreateBucket of a name another account owns: ``BucketAlreadyExists``; of one the caller's own
   account owns in another cell: ``BucketAlreadyOwnedByYou`` (the cell's own bucket is answered by
   ``ObjectStore.create_bucket``: 200 OK in us-east-1, as S3's legacy answer there).
-- Any other request for a bucket of another account: ``AccessDenied``. Lamina has no bucket
-  policies or ACLs yet, so no other account is ever granted anything on a bucket.
+- Any other request for a bucket of another account, answered by the caller's own cell:
+  ``AccessDenied``. Such a request reaches the owner's cell instead (api/cells.py), where the
+  bucket's policy decides it; it is answered here only where nothing can (a server without IAM).
 """
 
 from __future__ import annotations

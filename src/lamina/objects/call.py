@@ -7,6 +7,7 @@ from typing import Mapping
 
 from aiohttp import web
 
+from lamina.identity.principals import ANONYMOUS, caller_of
 from lamina.objects.errors import InvalidArgument
 from lamina.objects.service import Caller, ObjectStore
 from lamina.settings import Settings
@@ -34,7 +35,15 @@ class Call:
     def caller(self) -> Caller:
         peer = self.request.transport.get_extra_info("peername") if self.request.transport is not None else None
         ip = peer[0] if isinstance(peer, tuple) and peer else "127.0.0.1"
-        return Caller(self.request_id, str(ip), self.settings.account_id)
+        return Caller(self.request_id, str(ip), self.principal())
+
+    def principal(self) -> str:
+        """Who asks, as S3's event records name them: the caller's account (another account's, on a
+        bucket its policy opens to it), ``Anonymous`` for an unsigned request."""
+        if self.request.get(ANONYMOUS):
+            return "Anonymous"
+        signed = caller_of(self.request)
+        return signed.account_id if signed is not None else self.settings.account_id
 
     def int_query(self, name: str, default: int, *, low: int = 0, high: int | None = None) -> int:
         raw = self.query.get(name)

@@ -195,3 +195,12 @@ class AuthorizationHeaderMalformed(S3Error):
 
 class AuthorizationQueryParametersError(S3Error):
     code = "AuthorizationQueryParametersError"
+
+
+class MalformedPolicy(S3Error):
+    code = "MalformedPolicy"
+
+
+class NoSuchBucketPolicy(S3Error):
+    code = "NoSuchBucketPolicy"
+    status = 404

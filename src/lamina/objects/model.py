@@ -23,17 +23,19 @@ class Bucket:
     owner: str  # the account id
     created_ms: int
     tags: Mapping[str, str] | None = None  # None: no tag set (NoSuchTagSet)
+    policy: str | None = None  # the bucket policy as PutBucketPolicy gave it (None: NoSuchBucketPolicy)
 
     def record(self) -> ObjectRecord:
-        doc = {"region": self.region, "owner": self.owner, "created_ms": self.created_ms, "tags": self.tags}
+        doc = {"region": self.region, "owner": self.owner, "created_ms": self.created_ms, "tags": self.tags,
+               "policy": self.policy}  # fmt: skip
         return ObjectRecord("bucket", self.name, "", doc)
 
     @classmethod
     def from_record(cls, r: ObjectRecord) -> Bucket:
         d = r.doc
-        tags = d.get("tags")
+        tags, policy = d.get("tags"), d.get("policy")
         return cls(r.bucket, str(d["region"]), str(d["owner"]), cast(int, d["created_ms"]),
-                   _strs(tags) if tags is not None else None)  # fmt: skip
+                   _strs(tags) if tags is not None else None, str(policy) if policy is not None else None)  # fmt: skip
 
 
 @dataclass(frozen=True)

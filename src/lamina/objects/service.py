@@ -9,7 +9,9 @@ unnamed are swept at the next start.
 
 Bucket names are global (``bucket_names.BucketNames``, shared by every cell): a bucket's name is
 claimed there before its record is written and released once its deletion is committed; a name
-another account holds is answered AccessDenied rather than NoSuchBucket.
+another account holds is answered AccessDenied rather than NoSuchBucket (a request that reaches
+this cell for it was placed here by its owner's index: api/cells.py). A bucket's policy is kept in
+its record (so it goes with it) and, parsed, in memory for api/authorization.py.
 
 For the notifications: ``exists(bucket)`` says whether a bucket exists, hooks added with
 ``on_bucket_deleted`` are called (with its name) once a bucket's deletion is committed, and hooks
@@ -26,6 +28,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Awaitable, Callable, Iterable, Mapping, Sequence
 
+from lamina.iam.policy import Policy, PolicyKind, parse
 from lamina.objects import bucket_names
 from lamina.objects.bucket_names import BucketNames, Owner
 from lamina.objects.change import Notifier, ObjectChange
@@ -58,6 +61,7 @@ class _Contents:
     keys: list[str]  # sorted
     writing: int = 0  # object writes between their last check and their commit
     deleting: bool = False  # the bucket's deletion is being committed: no write may begin
+    policy: Policy | None = None  # the bucket's policy, parsed (bucket.policy's)
 
 
 class ObjectStore:
@@ -80,7 +84,10 @@ class ObjectStore:
     async def load(self) -> None:
         """Read every record, then sweep bodies no record names (what a crash left)."""
         for r in await self._store.list_object_records("bucket"):
-            self._buckets[r.bucket] = _Contents(Bucket.from_record(r), {}, [])
+            bucket = Bucket.from_record(r)
+            # Checked as S3 checks it when it was put: parsed again only for what it says.
+            parsed = parse(bucket.policy, PolicyKind.RESOURCE) if bucket.policy is not None else None
+            self._buckets[r.bucket] = _Contents(bucket, {}, [], policy=parsed)
         strays: list[tuple[str, str, str]] = []
         for r in await self._store.list_object_records("object"):
             contents = self._buckets.get(r.bucket)
@@ -141,6 +148,18 @@ class ObjectStore:
     def bucket(self, name: str) -> Bucket:
         return self._contents(name).bucket
 
+    def owner(self, name: str) -> Owner | None:
+        """Which account and region hold the bucket ``name`` (any cell's), if one does."""
+        contents = self._buckets.get(name)
+        if contents is not None:
+            return Owner(contents.bucket.owner, self._cell.region if self._cell is not None else contents.bucket.region)
+        return self._names.owner(name) if self._names is not None else None
+
+    def bucket_policy(self, name: str) -> Policy | None:
+        """The policy of this cell's bucket ``name``, if it exists and has one."""
+        contents = self._buckets.get(name)
+        return contents.policy if contents is not None else None
+
     def _contents(self, name: str) -> _Contents:
         contents = self._buckets.get(name)
         if contents is None:
@@ -200,6 +219,13 @@ class ObjectStore:
         changed = replace(contents.bucket, tags=dict(tags) if tags is not None else None)
         await self._store.change_object_records([changed.record()])
         contents.bucket = changed
+
+    async def put_bucket_policy(self, name: str, policy: Policy | None) -> None:
+        """Set the bucket's policy (checked by ``bucket_policy.check``: its text is kept), or remove it (None)."""
+        contents = self._contents(name)
+        changed = replace(contents.bucket, policy=policy.text if policy is not None else None)
+        await self._store.change_object_records([changed.record()])
+        contents.bucket, contents.policy = changed, policy
 
     # Objects.
     def get(self, bucket: str, key: str) -> StoredObject:

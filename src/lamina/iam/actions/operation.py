@@ -38,7 +38,15 @@ class LayerRef:
     arn: str
 
 
-ResourceRef = FunctionRef | QueueRef | LayerRef
+@dataclass(frozen=True)
+class BucketRef:
+    """The S3 bucket whose bucket policy applies to an operation, and the account that owns it."""
+
+    name: str
+    account: str
+
+
+ResourceRef = FunctionRef | QueueRef | LayerRef | BucketRef
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,7 @@ class Operation:
     # a function, or on a layer version)
     also: tuple[Operation, ...] = ()  # what the request needs besides (iam:PassRole for a function's role)
     queue: QueueRef | None = None  # whose policy to consult (SQS's operations on a queue)
+    bucket: BucketRef | None = None  # whose policy to consult (S3's operations on a bucket or its objects)
 
     def all(self) -> tuple[Operation, ...]:
         return (self, *self.also)
@@ -58,6 +67,10 @@ class Operation:
     @property
     def service(self) -> str:
         return self.action.partition(":")[0]
+
+    def account_of(self, resource: str, default: str) -> str:
+        """The account that owns ``resource``: the bucket's for S3 (its ARNs name none), else the ARN's."""
+        return self.bucket.account if self.bucket is not None else resource_account(resource, default)
 
 
 def resource_account(resource: str, default: str) -> str:
