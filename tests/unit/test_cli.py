@@ -6,6 +6,7 @@ from a function the test gives, and records every request it gets.
 
 from __future__ import annotations
 
+import argparse
 import base64
 import http.server
 import io
@@ -714,3 +715,16 @@ def test_rest_api_rows_have_a_url_for_each_stage() -> None:
         ["REST", "cccccccccc", "shop", "http://cccccccccc.execute-api.localhost:9000/dev/", "-"],
         ["REST", "cccccccccc", "shop", "http://cccccccccc.execute-api.localhost:9000/prod/", "-"],
     ]
+
+
+def test_logs_since_reads_durations_times_and_cursors() -> None:
+    from lamina.cli.logs import Since, since_value
+
+    now = 1_700_000_000.0
+    assert since_value("42", now) == Since(cursor=42)
+    assert since_value("15m", now) == Since(start_ms=int((now - 900) * 1000))
+    assert since_value("1w", now) == Since(start_ms=int((now - 7 * 86400) * 1000))
+    assert since_value("2024-01-01T00:00:00+00:00", now) == Since(start_ms=1_704_067_200_000)
+    for bad in ("", "1y", "-5m", "soon", "15 m", "9999999999d"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            since_value(bad, now)

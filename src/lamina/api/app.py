@@ -7,7 +7,7 @@ from aiohttp import web
 from lamina.api import aliases, event_config, functions, invoke, lamina, layers, policy, tags, urls, versions
 from lamina.api import concurrency, events, http_apis, rest_apis, rest_authorizers, scheduler, tagging
 from lamina.api import iot, mappings, object_events
-from lamina.api import code_signing, function_options, metrics, runtimes
+from lamina.api import code_signing, function_options, logs, metrics, runtimes
 from lamina.api.authentication import KEY_RING, authenticate
 from lamina.api.authorization import authorization
 from lamina.api.context import CELLS, SERVICES, CellLookup, OneCell, Services
@@ -72,6 +72,7 @@ def build_app(svc: Services, *, for_environments: bool = False, cells: CellLooku
     # Other object stores' notifications (objects/intake.py): never from an environment.
     app.add_routes(object_events.from_environments if for_environments else object_events.routes)
     events.register(app)  # json-1.1: POST / by X-Amz-Target (api/awsjson.py)
+    logs.register(app)  # json-1.1 too: CloudWatch Logs' reads of functions' logs
     sqs.register(app)  # json-1.0, the same way: SQS (queues/api.py)
     register_query(app, iam_api.SERVICE)  # query protocol (api/query.py): IAM
     register_query(app, sts_api.SERVICE)  # and STS

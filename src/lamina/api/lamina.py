@@ -1,9 +1,11 @@
 """Lamina's own endpoints beside the Lambda API: health, logs and code downloads.
 
     GET /lamina/v1/health                     {"status": "ok", ...}
-    GET /lamina/v1/functions/{name}/logs      ?since=<cursor>&limit=<n>&wait=<seconds>
+    GET /lamina/v1/functions/{name}/logs      ?since=<cursor>&limit=<n>&wait=<seconds>&startTime=<ms>&filter=<pattern>
         -> {"events": [{"cursor", "timestamp", "logStream", "message"}], "nextCursor"}
-        With wait > 0 and nothing new, the call waits up to that long for new lines.
+        With wait > 0 and nothing new, the call waits up to that long for new lines. startTime: only
+        lines timestamped then or later; filter: only lines a CloudWatch Logs filter pattern matches
+        (logs/patterns.py); nextCursor is then where the search got to, matching or not.
     GET /lamina/v1/code/{digest}.zip          a function's deployment package (GetFunction's Code.Location)
     GET /lamina/v1/queue                      the asynchronous-invocation queue, per function:
         -> {"functions": [{"function", "depth", "inFlight", "oldestAgeSeconds"}]}
@@ -25,8 +27,11 @@ from aiohttp import web
 from lamina import __version__
 from lamina.api.context import json_response, services
 from lamina.errors import InvalidParameterValue, ResourceNotFound
+from lamina.logs.patterns import FilterPatternError, Matcher, compile_pattern
+from lamina.store.base import LogEvent, LogWindow, Store
 
 routes = web.RouteTableDef()
+_SCAN_LINES = 100_000  # lines a filtered read looks at before it answers (nextCursor goes on from there)
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -56,9 +61,15 @@ async def function_logs(request: web.Request) -> web.Response:
     since = _int(request, "since", 0, 2**62)
     limit = max(1, _int(request, "limit", 1000, 10000))
     wait = _int(request, "wait", 0, 60)
+    start = _int(request, "startTime", 0, 2**62)
+    try:
+        match = compile_pattern(request.query.get("filter", ""))
+    except FilterPatternError as exc:
+        raise InvalidParameterValue(f"Invalid filter pattern: {exc}") from exc
+    window = LogWindow(start_ms=start) if start else None
     deadline = time.monotonic() + wait
     while True:
-        events = await svc.store.read_logs(name, since, limit)
+        events, since = await _matching(svc.store, name, since, limit, window, match)
         if events or time.monotonic() >= deadline:
             break
         try:
@@ -72,8 +83,28 @@ async def function_logs(request: web.Request) -> web.Response:
             {"cursor": e.cursor, "timestamp": e.timestamp_ms, "logStream": e.stream, "message": e.message}
             for e in events
         ],
-        "nextCursor": events[-1].cursor if events else since,
+        "nextCursor": since,
     })  # fmt: skip
+
+
+async def _matching(store: Store, name: str, since: int, limit: int, window: LogWindow | None,
+                    match: Matcher) -> tuple[list[LogEvent], int]:  # fmt: skip
+    """Up to ``limit`` of ``name``'s lines after ``since`` that ``match``, and the cursor read up to
+    (a search reads at most ``_SCAN_LINES`` lines a call)."""
+    found: list[LogEvent] = []
+    scanned = 0
+    while len(found) < limit and scanned < _SCAN_LINES:
+        page = await store.read_logs(name, since, limit, window)
+        for event in page:
+            since = event.cursor
+            if match(event.message):
+                found.append(event)
+                if len(found) == limit:
+                    break
+        scanned += len(page)
+        if len(page) < limit:
+            break
+    return found, since
 
 
 @routes.get("/lamina/v1/code/{digest}.zip")

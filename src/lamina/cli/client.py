@@ -160,12 +160,19 @@ class LambdaClient:
             request_id=response.headers.get("x-amzn-requestid"),
         )
 
-    def get_logs(self, name: str, *, since: int, limit: int, wait: float) -> LogPage:
-        """One page of a function's log events after ``since``; waits up to ``wait`` s for new ones."""
+    def get_logs(self, name: str, *, since: int, limit: int, wait: float, start_ms: int = 0,
+                 pattern: str = "") -> LogPage:  # fmt: skip
+        """One page of a function's log events after ``since`` (timestamped at ``start_ms`` or later,
+        matching ``pattern``: a CloudWatch Logs filter pattern); waits up to ``wait`` s for new ones."""
+        query = {"since": str(since), "limit": str(limit), "wait": f"{wait:g}"}
+        if start_ms:
+            query["startTime"] = str(start_ms)
+        if pattern:
+            query["filter"] = pattern
         response = self._send(
             "GET",
             f"{LOGS_API}/functions/{quote(name, safe='')}/logs",
-            query={"since": str(since), "limit": str(limit), "wait": f"{wait:g}"},
+            query=query,
             timeout=wait + REQUEST_TIMEOUT_SECONDS,
         )
         page = response.json_object()

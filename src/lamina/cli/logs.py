@@ -1,11 +1,19 @@
 """``lamina logs``: print a function's log events, and with ``--follow`` keep printing new ones.
 
-Reads Lamina's own log API, ``GET /lamina/v1/functions/{name}/logs?since=&limit=&wait=``, which
-answers ``{"events": [...], "nextCursor": n}`` and, with ``wait``, holds the request open until
-an event arrives or ``wait`` seconds pass.
+Reads Lamina's own log API, ``GET /lamina/v1/functions/{name}/logs?since=&limit=&wait=&startTime=
+&filter=``, which answers ``{"events": [...], "nextCursor": n}`` and, with ``wait``, holds the
+request open until an event arrives or ``wait`` seconds pass. ``--since`` is a duration back from
+now, a time, or a cursor (``Since``); ``--filter`` a CloudWatch Logs filter pattern, applied by
+the server.
 """
 
 from __future__ import annotations
+
+import argparse
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime
 
 from lamina.cli.client import LambdaClient
 from lamina.cli.output import Console, format_clock
@@ -13,6 +21,33 @@ from lamina.cli.shapes import LogEvent
 
 PAGE_SIZE = 1000
 FOLLOW_WAIT_SECONDS = 20.0
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+@dataclass(frozen=True)
+class Since:
+    """Where ``--since`` starts: after a cursor, and at a time (epoch ms; 0: the beginning)."""
+
+    cursor: int = 0
+    start_ms: int = 0
+
+
+def since_value(text: str, now: float | None = None) -> Since:
+    """``--since``'s value: ``15m``-style durations back from ``now``, an ISO 8601 time, or a cursor."""
+    value = text.strip()
+    if value.isdigit():
+        return Since(cursor=int(value))
+    duration = re.fullmatch(r"(\d{1,9})([smhdw])", value)
+    if duration is not None:
+        seconds = int(duration.group(1)) * _UNITS[duration.group(2)]
+        return Since(start_ms=max(0, int(((time.time() if now is None else now) - seconds) * 1000)))
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a duration (30s, 15m, 1h, 2d, 1w), a time (2026-01-31T12:00:00) or a cursor"
+        ) from None
+    return Since(start_ms=max(0, int(moment.timestamp() * 1000)))  # naive: local time, as the output shows
 
 
 def format_event(event: LogEvent) -> str:
@@ -26,12 +61,14 @@ def format_event(event: LogEvent) -> str:
     return f"\n{' ' * len(stamp)} ".join([f"{stamp} {lines[0]}", *lines[1:]])
 
 
-def show_logs(client: LambdaClient, console: Console, name: str, *, since: int = 0, follow: bool = False) -> None:
-    """Print every event after ``since``; with ``follow``, never return (the caller stops on Ctrl-C)."""
-    cursor = since
+def show_logs(client: LambdaClient, console: Console, name: str, *, since: Since = Since(), pattern: str = "",
+              follow: bool = False) -> None:  # fmt: skip
+    """Print every event after ``since`` that ``pattern`` matches; with ``follow``, never return (the
+    caller stops on Ctrl-C)."""
+    cursor = since.cursor
     wait = 0.0
     while True:
-        page = client.get_logs(name, since=cursor, limit=PAGE_SIZE, wait=wait)
+        page = client.get_logs(name, since=cursor, limit=PAGE_SIZE, wait=wait, start_ms=since.start_ms, pattern=pattern)
         for event in page["events"]:
             console.say(format_event(event))
             console.emit(event, compact=True)

@@ -25,7 +25,7 @@ from lamina.cli.invoke import invoke, load_payload
 from lamina.cli.iot import show_iot_rules
 from lamina.cli.queue import delete_outbox, show_outbox, show_queue
 from lamina.cli.schedules import list_schedules
-from lamina.cli.logs import show_logs
+from lamina.cli.logs import Since, show_logs, since_value
 from lamina.cli.mappings import list_mappings
 from lamina.cli.output import Console
 from lamina.cli.shapes import FunctionSpec
@@ -110,7 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
     logs = commands.add_parser("logs", parents=[client_options], help="print a function's logs")
     logs.add_argument("name", metavar="NAME")
     logs.add_argument("--follow", "-f", action="store_true", help="keep printing new events until Ctrl-C")
-    logs.add_argument("--since", type=int, default=0, metavar="CURSOR", help="start after this cursor")
+    logs.add_argument("--since", type=since_value, default=Since(), metavar="WHEN",
+                      help="only events after this: a duration back from now (30s, 15m, 1h, 2d, 1w), a time "
+                           "(2026-01-31T12:00:00, local unless it has an offset), or a cursor (a number)")
+    logs.add_argument("--filter", metavar="PATTERN", default="",
+                      help="only events a CloudWatch Logs filter pattern matches: ERROR, '?WARN ?ERROR', "
+                           "'{ $.level = \"ERROR\" }', ... (docs/logs.md)")
 
     commands.add_parser("queue", parents=[client_options], help="show the asynchronous-invocation queue")
 
@@ -259,7 +264,8 @@ def _apis(args: argparse.Namespace, console: Console, environ: Mapping[str, str]
 
 def _logs(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
     try:
-        show_logs(_client(args, environ), console, args.name, since=args.since, follow=args.follow)
+        show_logs(_client(args, environ), console, args.name, since=args.since, pattern=args.filter,
+                  follow=args.follow)
     except KeyboardInterrupt:  # the way to stop --follow; not a failure
         pass
     return ExitCode.OK

@@ -1,4 +1,4 @@
-"""EventBridge's and SQS's operations (``X-Amz-Target: <Prefix>.<Operation>``, members in the JSON
+"""EventBridge's, SQS's and CloudWatch Logs' operations (``X-Amz-Target: <Prefix>.<Operation>``, members in the JSON
 body) as IAM actions and resources (pure).
 
 EventBridge: rules are ``rule/[<bus>/]<name>`` (the default bus's without it), buses
@@ -75,8 +75,18 @@ def _sqs(name: str, members: Mapping[str, object], region: str, account: str) ->
     return Operation(action, (source or "*",), Wire.JSON)
 
 
+def _logs(name: str, members: Mapping[str, object], region: str, account: str) -> Operation:
+    """CloudWatch Logs: a log group's operations are on ``log-group:<name>:*``; listing groups on them all."""
+    group = _text(members, "logGroupName") or _text(members, "logGroupIdentifier")
+    if group and group.startswith("arn:"):
+        group = group.split(":log-group:", 1)[-1].removesuffix(":*")
+    return Operation(f"logs:{name}", (f"arn:aws:logs:{region}:{account}:log-group:{group or '*'}:*",), Wire.JSON)
+
+
 def operation(target: str, members: Mapping[str, object], region: str, account: str) -> Operation | None:
     prefix, _, name = target.partition(".")
+    if prefix == "Logs_20140328" and name:
+        return _logs(name, members, region, account)
     if prefix == "AWSEvents" and name:
         return _events(name, members, region, account)
     if prefix == "AmazonSQS" and name:
