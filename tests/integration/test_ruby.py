@@ -586,3 +586,23 @@ def test_interpreter_override(make_server: Callable[..., LaminaProcess], fn_name
         deploy_rb(client, f"{fn_name}-missing", HELLO, runtime="ruby3.2")
     assert exc.value.response["Error"]["Code"] == "InvalidParameterValueException"
     assert "LAMINA_RUBY3_2" in exc.value.response["Error"]["Message"]
+
+
+SDK_CALLER = """
+require 'aws-sdk-core'
+
+def handler(event:, context:)
+  sts = Aws::STS::Client.new
+  { 'arn' => sts.get_caller_identity.arn, 'endpoint' => sts.config.endpoint.to_s, 'sdk' => Aws::CORE_GEM_VERSION }
+end
+"""
+
+
+def test_the_aws_sdk_core_ruby_runtimes_carry_calls_lamina(lamina: LaminaProcess, client: Any, fn_name: str) -> None:
+    """AWS's Ruby runtimes carry aws-sdk-core: here Debian's (scripts/install/ruby.sh), pointed at
+    Lamina's API with the function's role's credentials, though it is older than AWS_ENDPOINT_URL."""
+    deploy_rb(client, fn_name, SDK_CALLER, Timeout=30)
+    response, body, _ = invoke(client, fn_name, {})
+    assert "FunctionError" not in response, body
+    assert body["arn"].startswith("arn:aws:sts::000000000000:assumed-role/") and body["arn"].endswith(f"/{fn_name}")
+    assert body["endpoint"].startswith("http://") and "amazonaws.com" not in body["endpoint"]

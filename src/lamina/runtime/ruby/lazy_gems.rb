@@ -10,12 +10,17 @@
 #   - the function names `Gem` (an autoload), or
 #   - the function calls `gem`.
 # Also here: once the function loads the standard library's Logger, loggers that write to $stdout
-# or $stderr get the line format of AWS's runtime, with the request id (logger_format.rb).
+# or $stderr get the line format of AWS's runtime, with the request id (logger_format.rb); and once
+# it loads the AWS SDK (aws-sdk-core, which AWS's Ruby runtimes carry and Lamina's set-up installs
+# from Debian), the SDK is pointed at AWS_ENDPOINT_URL (Lamina's API), which SDKs older than
+# service-specific endpoints (Debian's 3.168) do not read themselves: without it they would call
+# amazonaws.com.
 
 module LaminaRuntime
   module LazyGems
     @loaded = false
     @logger_formatted = false
+    @aws_endpoint = nil
 
     class << self
       # Load RubyGems; false if that was done already (a failed require is then a real LoadError)
@@ -35,10 +40,29 @@ module LaminaRuntime
         case path
         when 'rubygems' then @loaded = true
         when 'logger' then format_logger
+        when 'aws-sdk-core' then aws_endpoint
+        when 'aws-sdk-s3' then s3_by_path
         end
       end
 
       private
+
+      def aws_endpoint
+        url = ENV['AWS_ENDPOINT_URL']
+        return if url.nil? || url.empty? || !defined?(::Aws) || !::Aws.respond_to?(:config)
+        return if ENV['AWS_IGNORE_CONFIGURED_ENDPOINT_URLS'].to_s.downcase == 'true'
+
+        ::Aws.config[:endpoint] ||= url
+        @aws_endpoint = url
+      end
+
+      # Buckets by path: a bucket name cannot be a label of Lamina's address (an IP address). (A
+      # service's own settings are accepted once its gem is loaded.)
+      def s3_by_path
+        return unless @aws_endpoint && ::Aws.config[:endpoint] == @aws_endpoint
+
+        ::Aws.config[:s3] = { force_path_style: true }.merge(::Aws.config[:s3] || {})
+      end
 
       def format_logger
         return if @logger_formatted || !defined?(::Logger::Formatter)
