@@ -9,6 +9,7 @@ policy lets the function's role read. One server, two accounts (two root keys); 
 from __future__ import annotations
 
 import json
+import urllib.request
 from typing import Any, Iterator
 
 import pytest
@@ -197,6 +198,13 @@ def test_a_send_the_role_no_longer_allows_is_lost_and_counted(server: LaminaProc
     sqs = client("sqs", server.endpoint, ACCOUNT_A)
     for url in (dlq_url, records_url):
         assert "Messages" not in sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0)
+    # The same counts, as Prometheus reads them (loopback: no token needed).
+    with urllib.request.urlopen(f"{server.endpoint}/metrics", timeout=10) as r:
+        metrics = r.read().decode()
+    assert f'lamina_dead_letter_errors_total{{account="{ACCOUNT_A}",function="sent-failing",region="us-east-1"}} 1.0' \
+        in metrics  # fmt: skip
+    assert f'lamina_destination_delivery_failures_total{{account="{ACCOUNT_A}",function="sent-answering",' \
+           f'region="us-east-1"}} 1.0' in metrics  # fmt: skip
 
 
 def test_a_queue_of_another_account_takes_dead_letters_its_policy_allows(server: LaminaProcess) -> None:

@@ -21,6 +21,8 @@ from lamina.scheduler.pool import VersionUsage
 class QueueDepth(Protocol):
     def depth(self) -> list[dict[str, object]]: ...
 
+    def lost(self) -> list[dict[str, object]]: ...
+
 
 class Usage(Protocol):
     def usage(self) -> list[VersionUsage]: ...
@@ -106,6 +108,15 @@ class LaminaCollector(Collector):
                                       labels=["account", "region", "function"])  # fmt: skip
         age = GaugeMetricFamily("lamina_async_event_age_seconds", "Age of the oldest unfinished asynchronous "
                                 "event (CloudWatch's AsyncEventAge)", labels=["account", "region", "function"])  # fmt: skip
+        lost = {
+            metric: CounterMetricFamily(name, help_text, labels=["account", "region", "function"])
+            for metric, name, help_text in (
+                ("DeadLetterErrors", "lamina_dead_letter_errors", "Dead letters the execution role may not "
+                 "send (CloudWatch's DeadLetterErrors)"),
+                ("DestinationDeliveryFailures", "lamina_destination_delivery_failures", "Destination records the "
+                 "execution role may not send (CloudWatch's DestinationDeliveryFailures)"),
+            )
+        }  # fmt: skip
         for cell in self._cells():
             busy: dict[str, int] = {}
             for u in cell.scheduler.usage():
@@ -123,7 +134,11 @@ class LaminaCollector(Collector):
                 depth.add_metric(function_labels, _number(row["depth"]))
                 in_flight.add_metric(function_labels, _number(row["inFlight"]))
                 age.add_metric(function_labels, _number(row["oldestAgeSeconds"]))
-        yield from (concurrent, environments, provisioned, utilization, depth, in_flight, age)
+            for row in cell.queue.lost():
+                for metric, family in lost.items():
+                    if metric in row:
+                        family.add_metric([cell.account, cell.region, str(row["function"])], _number(row[metric]))
+        yield from (concurrent, environments, provisioned, utilization, depth, in_flight, age, *lost.values())
 
 
 def _number(value: object) -> float:
