@@ -120,6 +120,11 @@ def test_provisioned_concurrency_is_billed_allocated_time_rounded_to_five_minute
     assert r.rows[0].key == "f:live"
     assert r.total.provisioned_gb_seconds == 2 * 3600 + 3 * 300
     assert r.total.cost["provisionedConcurrency"] == (2 * 3600 + 3 * 300) * Decimal("0.0000041667")
+    # The part rounded up counts where the allocation ended: ranges side by side add up to the whole.
+    end = at + 61 * MINUTE
+    before, after = report([], rows, to_ms=end), report([], rows, from_ms=end)
+    assert before.total.provisioned_gb_seconds == 2 * 3600 + 3 * 60
+    assert after.total.provisioned_gb_seconds == 3 * 240
     # Split by day at midnight; the parts add up to the whole.
     late = [ProvisionedAllocation("f", "1", "1", 2048, "arm64", 1, DEC_1 + DAY - 5 * MINUTE),
             ProvisionedAllocation("f", "1", "1", 2048, "arm64", 0, DEC_1 + DAY + 5 * MINUTE)]  # fmt: skip

@@ -164,8 +164,10 @@ def provisioned_segments(
     allocations: Sequence[ProvisionedAllocation], from_ms: int, to_ms: int, now_ms: int, *, split_days: bool
 ) -> list[tuple[ProvisionedAllocation, int, int]]:
     """Each allocation's billed time within [from_ms, to_ms) (split at UTC midnights if asked): from
-    its row to the configuration's next row; an allocation that ended (0 environments next) is
-    billed to its start plus its length rounded up to five minutes; one still open, to now."""
+    its row to the configuration's next row, or to now while it is open. An allocation that ended
+    (0 environments next) is billed its length rounded up to five minutes: the part rounded up
+    counts where it ended (so a range that ends now holds no time to come, and ranges side by
+    side add up to the whole)."""
     by_config: dict[tuple[str, str], list[ProvisionedAllocation]] = {}
     for a in allocations:
         by_config.setdefault((a.function, a.qualifier), []).append(a)
@@ -175,13 +177,12 @@ def provisioned_segments(
             if a.environments <= 0:
                 continue
             after = rows[i + 1] if i + 1 < len(rows) else None
-            if after is None:
-                end = max(a.at_ms, now_ms)
-            elif after.environments == 0:
+            end = max(a.at_ms, now_ms) if after is None else after.at_ms  # resized or moved: the next row goes on
+            if after is not None and after.environments == 0 and from_ms <= after.at_ms < to_ms:
                 length = after.at_ms - a.at_ms
-                end = a.at_ms + math.ceil(length / PROVISIONED_ROUNDING_MS) * PROVISIONED_ROUNDING_MS
-            else:
-                end = after.at_ms  # resized or moved: the next row goes on billing
+                surplus = math.ceil(length / PROVISIONED_ROUNDING_MS) * PROVISIONED_ROUNDING_MS - length
+                if surplus:
+                    segments.append((a, after.at_ms, after.at_ms + surplus))
             start, end = max(a.at_ms, from_ms), min(end, to_ms)
             while start < end:
                 cut = min(end, (start // DAY_MS + 1) * DAY_MS) if split_days else end
