@@ -69,7 +69,8 @@ def expected_cost(row: dict[str, Any]) -> Decimal:
     """One ledger row priced by hand: a request, GB-seconds at its architecture's price, storage."""
     gb_s = Decimal(row["billed_ms"]) * row["memory_mb"] / 1024 / 1000
     storage = Decimal(row["billed_ms"]) * max(0, row["ephemeral_mb"] - 512) / 1024 / 1000
-    return REQUEST + gb_s * PER_GB_S[row["architecture"]] + storage * STORAGE_PER_GB_S
+    cost: Decimal = REQUEST + gb_s * PER_GB_S[row["architecture"]] + storage * STORAGE_PER_GB_S
+    return cost
 
 
 def test_billed_totals_are_what_aws_rules_give(make_server: Any, tmp_path: Path, fn_name: str) -> None:

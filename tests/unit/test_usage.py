@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from pathlib import Path
+from typing import Sequence
 
 import pytest
 
@@ -13,7 +14,7 @@ from lamina.metering.billing import billed_ms, gb_seconds, storage_gb_seconds
 from lamina.metering.prices import PriceTableError, Prices, Tier, load_prices, parse_prices, tiered_cost
 from lamina.metering.provisioned import allocation_changes
 from lamina.metering.query import UsageQueryError, parse_query
-from lamina.metering.usage import Grouping, apportion, month_start, usage
+from lamina.metering.usage import Grouping, UsageReport, apportion, month_start, usage
 from lamina.store.base import InvocationRecord, ProvisionedAllocation
 
 DEC_1 = 1_796_083_200_000  # 2026-12-01T00:00:00Z
@@ -27,9 +28,9 @@ def inv(rid: str, started_ms: int, billed: int, memory: int = 128, *, function: 
                             qualifier, arch, ephemeral, provisioned)  # fmt: skip
 
 
-def report(ledger: list[InvocationRecord], allocations: list[ProvisionedAllocation] = [], *, prices: Prices = Prices(),
-           free_tier: bool = False, by: str = "function", from_ms: int = DEC_1, to_ms: int = DEC_1 + 30 * DAY,
-           tags: dict[str, dict[str, str]] | None = None):  # type: ignore[no-untyped-def]  # fmt: skip
+def report(ledger: list[InvocationRecord], allocations: Sequence[ProvisionedAllocation] = (), *,
+           prices: Prices = Prices(), free_tier: bool = False, by: str = "function", from_ms: int = DEC_1,
+           to_ms: int = DEC_1 + 30 * DAY, tags: dict[str, dict[str, str]] | None = None) -> UsageReport:  # fmt: skip
     grouping = Grouping("tag", by[4:]) if by.startswith("tag:") else Grouping(by)
     return usage(ledger, allocations, prices=prices, free_tier=free_tier, grouping=grouping, from_ms=from_ms,
                  to_ms=to_ms, now_ms=to_ms, tags=tags)  # fmt: skip
@@ -194,6 +195,10 @@ def test_price_files_are_validated(tmp_path: Path) -> None:
             load_prices(bad)
     with pytest.raises(PriceTableError, match="cannot read"):
         load_prices(tmp_path / "missing.json")
+    with pytest.raises(PriceTableError, match="cannot read"):
+        load_prices(tmp_path)  # a directory
+    with pytest.raises(PriceTableError, match="larger than"):
+        load_prices(Path("/dev/zero"))  # endless: read no further than the limit
 
 
 def test_usage_queries_are_checked() -> None:

@@ -40,7 +40,7 @@ examples:
   lamina deploy ./hello --name hello --runtime python3.12 --handler app.handler
   lamina invoke hello --payload '{"name": "world"}'
   lamina logs hello --follow
-  lamina usage --by tag:team --from 2026-11-30 --to 2026-12-06
+  lamina usage --by tag:team --from 2026-12-01 --to 2026-12-07
   lamina ls
   lamina apis
   lamina runtimes

@@ -58,7 +58,7 @@ def _cells(row: Mapping[str, object], *, label: str | None = None) -> Sequence[s
         raise UsageError("Lamina's usage answer has a row without `cost`.")
     key = label if label is not None else (row.get("key") if row.get("key") is not None else NO_TAG)
     billed = Decimal(str(row.get("billedMs", 0))) / 1000
-    return [str(key), str(row.get("requests", 0)), f"{billed:f}", _amount(row.get("gbSeconds")),
+    return [str(key), str(row.get("requests", 0)), f"{billed:.3f}", _amount(row.get("gbSeconds")),
             _amount(row.get("provisionedGbSeconds")), *(str(cost.get(c, "")) for c in COST_COLUMNS)]  # fmt: skip
 
 

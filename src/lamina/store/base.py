@@ -8,6 +8,11 @@ PostgreSQL will sit behind the same interface. Contract, for every implementatio
   ``expected_revision`` that does not match raises ``PreconditionFailed``, and with a name that
   does not exist raises ``ResourceNotFound``.
 - ``append_logs`` and ``record_invocations`` take batches; they are called off the hot path.
+- The usage ledger: ``list_ledger`` reads every function's invocations by start time;
+  ``record_allocations`` appends provisioned-concurrency allocation rows (never removed, not even
+  with their function: they were billed). ``begin_metering`` marks the writer running and, if the
+  previous run never called ``end_metering`` (it was killed), ends its open allocations at its last
+  ledger write and says so; ``end_metering`` ends every open allocation and clears the mark.
 - Log lines are kept within bounds: a function's stored log is the sum of its lines' sizes
   (``log_event_size``: UTF-8 bytes plus CloudWatch's 26 bytes of overhead an event).
   ``append_logs`` with ``max_function_bytes`` removes, in the same transaction, the oldest lines of
