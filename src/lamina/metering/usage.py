@@ -10,8 +10,8 @@ bills them:
   month (UTC) per architecture; with the free tier, the month's first 1M requests and 400,000
   GB-seconds (across architectures) cost nothing;
 - on a provisioned environment, duration at the provisioned duration price (no tiers, no free tier);
-- provisioned concurrency: environments times memory for the time allocated, each allocation's end
-  rounded up to five minutes from its start, as AWS rounds it.
+- provisioned concurrency: environments times memory for the time allocated, an ended allocation's
+  length rounded up to five minutes as AWS rounds it (``provisioned_segments``).
 
 Tiers and the free tier depend on what the month used before, so the caller passes the ledger
 from the start of the month ``from_ms`` falls in (``ledger_start``); rows before ``from_ms``
@@ -33,7 +33,6 @@ from lamina.metering.billing import MB_PER_GB, MS_PER_S, gb_seconds, storage_gb_
 from lamina.metering.prices import Prices, tiered_cost
 from lamina.store.base import InvocationRecord, ProvisionedAllocation
 
-GROUPINGS = ("function", "day", "alias", "tag:KEY")
 COMPONENTS = ("requests", "duration", "ephemeralStorage", "provisionedConcurrency", "provisionedDuration")
 DAY_MS = 86_400_000
 PROVISIONED_ROUNDING_MS = 5 * 60 * 1000  # AWS rounds provisioned concurrency up to five minutes
@@ -98,9 +97,7 @@ class _Month:
     by_architecture: dict[str, Decimal] = field(default_factory=dict)  # on-demand GB-seconds so far
 
 
-def invocation_cost(
-    r: InvocationRecord, month: _Month, prices: Prices
-) -> dict[str, Decimal]:
+def invocation_cost(r: InvocationRecord, month: _Month, prices: Prices) -> dict[str, Decimal]:
     """What one invocation costs, given what its month used before it (updated): exact."""
     gb = gb_seconds(r.billed_ms, r.memory_mb)
     arch = r.architecture if r.architecture in prices.duration else "x86_64"

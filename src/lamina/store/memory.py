@@ -27,7 +27,6 @@ class MemoryStore:
         self._last_chunk = 0
         self._invocations: list[InvocationRecord] = []
         self._allocations: list[ProvisionedAllocation] = []
-        self._metering = False
         self._layers: dict[tuple[str, int], LayerVersion] = {}
         self._last_layer_version: dict[str, int] = {}
         self._tags: dict[str, dict[str, str]] = {}
@@ -284,14 +283,12 @@ class MemoryStore:
         return sorted((a for a in self._allocations if a.at_ms < before_ms), key=lambda a: a.at_ms)
 
     async def begin_metering(self, now_ms: int) -> MeterRun | None:
-        self._metering = True  # a memory store outlives no run: there is never a previous one
-        return None
+        return None  # a memory store outlives no run: there is never a previous one
 
     async def end_metering(self, now_ms: int) -> None:
         self._allocations.extend(
             dataclasses.replace(a, environments=0, at_ms=max(a.at_ms, now_ms)) for a in open_allocations(self._allocations)
         )
-        self._metering = False
 
     async def enqueue_event(self, event: QueuedEvent, content: EventContent) -> int:
         self._last_seq += 1
