@@ -5,10 +5,12 @@ the same totals, which are the sum of their rows to the cent; hostile requests a
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
 import math
+import re
 import sqlite3
 import subprocess
 import sys
@@ -83,8 +85,14 @@ def test_billed_totals_are_what_aws_rules_give(make_server: Any, tmp_path: Path,
            Tags={"team": "blue"})  # fmt: skip
     version = lam.publish_version(FunctionName=big)["Version"]
     lam.create_alias(FunctionName=big, Name="live", FunctionVersion=version)
+    reported = {}  # request id -> the REPORT line's Billed Duration
     for ms in (50, 20, 20):
-        assert "FunctionError" not in lam.invoke(FunctionName=small, Payload=json.dumps({"ms": ms}))
+        answer = lam.invoke(FunctionName=small, Payload=json.dumps({"ms": ms}), LogType="Tail")
+        assert "FunctionError" not in answer
+        tail = base64.b64decode(answer["LogResult"]).decode()
+        billed = re.search(r"^REPORT RequestId: (\S+)\t.*\tBilled Duration: (\d+) ms\t", tail, re.M)
+        assert billed is not None, tail
+        reported[billed[1]] = int(billed[2])
     for ms in (30, 10):
         assert "FunctionError" not in lam.invoke(FunctionName=big, Qualifier="live", Payload=json.dumps({"ms": ms}))
     by_function = wait_for_requests(server.endpoint, 5)
@@ -103,6 +111,8 @@ def test_billed_totals_are_what_aws_rules_give(make_server: Any, tmp_path: Path,
             assert r["billed_ms"] == math.ceil(r["duration_ms"] + (r["init_ms"] or 0))
             assert r["billed_ms"] >= slept + (100 if r["init_ms"] else 0)
     assert [r["qualifier"] for r in rows if r["function"] == big] == ["live", "live"]
+    # The REPORT line and the ledger agree, the cold start's init included.
+    assert {r["request_id"]: r["billed_ms"] for r in rows if r["function"] == small} == reported
 
     # The usage's cost per function is the ledger's rows priced by hand, exactly; the totals row
     # is the sum of the rows to the cent.

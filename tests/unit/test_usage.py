@@ -11,7 +11,7 @@ from typing import Sequence
 import pytest
 
 from lamina.metering.billing import billed_ms, gb_seconds, storage_gb_seconds
-from lamina.metering.prices import PriceTableError, Prices, Tier, load_prices, parse_prices, tiered_cost
+from lamina.metering.prices import PriceTableError, Prices, Tier, load_prices, parse_prices
 from lamina.metering.provisioned import allocation_changes
 from lamina.metering.query import UsageQueryError, parse_query
 from lamina.metering.usage import Grouping, UsageReport, apportion, month_start, usage
@@ -65,14 +65,19 @@ def test_one_invocation_costs_aws_price() -> None:
 
 
 def test_tiers_split_an_amount_at_their_limits() -> None:
-    tiers = Prices().duration["x86_64"]
-    assert tiered_cost(Decimal(0), Decimal(10), tiers) == 10 * Decimal("0.0000166667")
-    # 6 billion already used: the next GB-s is 10% cheaper; one that crosses the limit is split.
-    assert tiered_cost(Decimal(6_000_000_000), Decimal(1), tiers) == Decimal("0.0000150000")
-    assert tiered_cost(Decimal(5_999_999_999), Decimal(2), tiers) == Decimal("0.0000166667") + Decimal("0.0000150000")
-    assert tiered_cost(Decimal(20_000_000_000), Decimal(1), tiers) == Decimal("0.0000133334")
-    custom = (Tier(Decimal(5), Decimal(2)), Tier(None, Decimal(1)))
-    assert tiered_cost(Decimal(3), Decimal(4), custom) == 2 * 2 + 2 * 1
+    # 6 billion GB-seconds in the month (600,000,000,000 ms at 10,240 MB): the next one is 10% cheaper.
+    huge = inv("huge", DEC_1, 600_000_000_000, 10240)
+    assert report([huge]).total.cost["duration"] == 6_000_000_000 * Decimal("0.0000166667")
+    after = report([huge, inv("next", DEC_1 + 1, 1000, 1024)], from_ms=DEC_1 + 1)
+    assert after.total.cost["duration"] == Decimal("0.0000150000")
+    # One that crosses a limit is split there: 0.75 GB-s, then 0.75 more across a 1 GB-s limit.
+    custom = Prices(duration={**Prices().duration, "x86_64": (Tier(Decimal(1), Decimal(2)), Tier(None, Decimal(1)))})
+    split = report([inv("a", DEC_1, 6000), inv("b", DEC_1 + 1, 6000)], prices=custom, by="day")
+    assert split.total.cost["duration"] == Decimal("0.75") * 2 + Decimal("0.25") * 2 + Decimal("0.5") * 1
+    # A limit finer than a MB-ms is kept exact.
+    fine = Prices(duration={**Prices().duration, "x86_64": (Tier(Decimal("0.0000001"), Decimal(2)), Tier(None, Decimal(1)))})
+    assert report([inv("c", DEC_1, 8)], prices=fine).total.cost["duration"] == Decimal("0.0000001") * 2 + (
+        Decimal("0.001") - Decimal("0.0000001"))  # fmt: skip
 
 
 def test_tiers_count_the_month_per_architecture() -> None:

@@ -10,8 +10,8 @@
 
 Signed like every /lamina/v1 request (IAM action ``lamina:GetUsage``); a caller's request reaches
 its own account's cell, so it sees that account's usage only. The ledger is read from the start
-of the month ``from`` falls in (tiers and the free tier count from there), priced by
-metering/usage.py; money is text, so no float ever rounds it.
+of the month ``from`` falls in (tiers and the free tier count from there), a day at a time, and
+priced by metering/usage.py; money is text, so no float ever rounds it.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from aiohttp import web
 from lamina.api.context import json_response, services
 from lamina.errors import InvalidParameterValue
 from lamina.metering.query import UsageQueryError, parse_query
-from lamina.metering.usage import COMPONENTS, UsageReport, UsageRow, ledger_start, usage
+from lamina.metering.usage import COMPONENTS, DAY_MS, UsageCounter, UsageReport, UsageRow, ledger_start
 
 routes = web.RouteTableDef()
 
@@ -41,16 +41,17 @@ async def get_usage(request: web.Request) -> web.Response:
         query = parse_query(request.query.get("by"), request.query.get("from"), request.query.get("to"), now_ms)
     except UsageQueryError as e:
         raise InvalidParameterValue(str(e)) from None
-    ledger = await svc.store.list_ledger(ledger_start(query.from_ms), query.to_ms)
-    allocations = await svc.store.list_allocations(query.to_ms)
+    counter = UsageCounter(prices=svc.settings.prices, free_tier=svc.settings.free_tier, grouping=query.grouping,
+                           from_ms=query.from_ms, to_ms=query.to_ms)  # fmt: skip
+    # A day of the ledger at a time: what one request holds in memory is a day's rows, not a year's.
+    for start in range(ledger_start(query.from_ms), query.to_ms, DAY_MS):
+        counter.add(await svc.store.list_ledger(start, min(start + DAY_MS, query.to_ms)))
+    counter.add_allocations(await svc.store.list_allocations(query.to_ms), now_ms)
     tags = {}
     if query.grouping.by == "tag":
-        for name in sorted({r.function for r in ledger} | {a.function for a in allocations}):
+        for name in sorted(counter.functions()):
             tags[name] = await svc.tags.of_function(name)
-    report = usage(
-        ledger, allocations, prices=svc.settings.prices, free_tier=svc.settings.free_tier, grouping=query.grouping,
-        from_ms=query.from_ms, to_ms=query.to_ms, now_ms=now_ms, tags=tags,
-    )  # fmt: skip
+    report = counter.report(tags)
     by = query.grouping.by if query.grouping.tag_key is None else f"tag:{query.grouping.tag_key}"
     return json_response({
         "by": by, "from": _iso(query.from_ms), "to": _iso(query.to_ms),

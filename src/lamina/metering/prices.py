@@ -88,20 +88,6 @@ class Prices:
         }  # fmt: skip
 
 
-def tiered_cost(used_before: Decimal, amount: Decimal, tiers: tuple[Tier, ...]) -> Decimal:
-    """What ``amount`` GB-seconds cost when ``used_before`` were used this month already: each part
-    at the price of the tier it falls in (a usage that crosses a tier's limit is split there)."""
-    cost = Decimal(0)
-    start, end, lower = used_before, used_before + amount, Decimal(0)
-    for tier in tiers:
-        upper = end if tier.up_to is None else tier.up_to
-        overlap = min(end, upper) - max(start, lower)
-        if overlap > 0:
-            cost += overlap * tier.per_gb_second
-        lower = upper
-    return cost
-
-
 # -- reading a price file ------------------------------------------------------------------------
 
 

@@ -15,7 +15,9 @@ bills them:
 
 Tiers and the free tier depend on what the month used before, so the caller passes the ledger
 from the start of the month ``from_ms`` falls in (``ledger_start``); rows before ``from_ms``
-only consume. Each invocation's cost is exact (``Decimal``); money is rounded to the cent only in
+only consume. ``UsageCounter`` tallies integers (requests, MB-milliseconds per architecture and
+tier) as the rows come, and prices the tallies once in ``report``: exact (``Decimal``, a
+precision no amount reaches), and cheap for each invocation. Money is rounded to the cent only in
 ``UsageReport``: each component's column is apportioned so that its rows add up to the column's
 exact total rounded (largest remainders), and each row's total is the sum of its rounded parts,
 so the totals row is the sum of the rows to the cent.
@@ -26,11 +28,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Context, Decimal, localcontext
 from typing import Iterable, Mapping, Sequence
 
-from lamina.metering.billing import MB_PER_GB, MS_PER_S, gb_seconds, storage_gb_seconds
-from lamina.metering.prices import Prices, tiered_cost
+from lamina.metering.billing import FREE_STORAGE_MB, MB_PER_GB, MS_PER_S
+from lamina.metering.prices import Prices
 from lamina.store.base import InvocationRecord, ProvisionedAllocation
 
 COMPONENTS = ("requests", "duration", "ephemeralStorage", "provisionedConcurrency", "provisionedDuration")
@@ -89,35 +91,150 @@ def ledger_start(from_ms: int) -> int:
     return month_start(from_ms)
 
 
+MB_MS_PER_GB_S = MB_PER_GB * MS_PER_S  # GB-seconds are counted exactly, as integer MB-milliseconds
+
+
 @dataclass(slots=True)
 class _Month:
+    """What a calendar month used so far: the free tier left, each architecture's on-demand use."""
+
     start_ms: int
     free_requests: int
-    free_gb_seconds: Decimal
-    by_architecture: dict[str, Decimal] = field(default_factory=dict)  # on-demand GB-seconds so far
+    free_mb_ms: int | Decimal
+    used: dict[str, int] = field(default_factory=dict)  # architecture -> on-demand MB-ms (free ones too)
 
 
-def invocation_cost(r: InvocationRecord, month: _Month, prices: Prices) -> dict[str, Decimal]:
-    """What one invocation costs, given what its month used before it (updated): exact."""
-    gb = gb_seconds(r.billed_ms, r.memory_mb)
-    arch = r.architecture if r.architecture in prices.duration else "x86_64"
-    cost = dict.fromkeys(COMPONENTS, Decimal(0))
-    cost["ephemeralStorage"] = storage_gb_seconds(r.billed_ms, r.ephemeral_mb) * prices.ephemeral_storage_per_gb_second
-    if r.provisioned:
-        cost["requests"] = prices.requests_per_million / MILLION
-        cost["provisionedDuration"] = gb * prices.provisioned_duration_per_gb_second.get(
-            arch, prices.provisioned_duration_per_gb_second["x86_64"])  # fmt: skip
-        return cost
-    if month.free_requests > 0:
-        month.free_requests -= 1
-    else:
-        cost["requests"] = prices.requests_per_million / MILLION
-    free = min(gb, month.free_gb_seconds)
-    month.free_gb_seconds -= free
-    used = month.by_architecture.get(arch, Decimal(0))
-    cost["duration"] = tiered_cost(used + free, gb - free, prices.duration[arch])
-    month.by_architecture[arch] = used + gb
-    return cost
+@dataclass(slots=True)
+class _Tally:
+    """A row's usage in integers, priced once at the end: exact, and cheap for each invocation."""
+
+    requests: int = 0
+    charged_requests: int = 0  # beyond the free tier
+    billed_ms: int = 0
+    mb_ms: int = 0
+    storage_mb_ms: int = 0  # beyond the free 512 MB
+    duration: dict[tuple[str, int], int | Decimal] = field(default_factory=dict)  # (architecture, tier) -> charged MB-ms
+    provisioned_duration: dict[str, int] = field(default_factory=dict)  # architecture -> MB-ms
+    allocated: dict[str, int] = field(default_factory=dict)  # architecture -> provisioned MB-ms allocated
+
+    def absorb(self, other: _Tally) -> None:
+        """Add ``other``'s usage to this one's."""
+        self.requests += other.requests
+        self.charged_requests += other.charged_requests
+        self.billed_ms += other.billed_ms
+        self.mb_ms += other.mb_ms
+        self.storage_mb_ms += other.storage_mb_ms
+        for key, amount in other.duration.items():
+            self.duration[key] = self.duration.get(key, 0) + amount
+        for arch, mb_ms in other.provisioned_duration.items():
+            self.provisioned_duration[arch] = self.provisioned_duration.get(arch, 0) + mb_ms
+        for arch, mb_ms in other.allocated.items():
+            self.allocated[arch] = self.allocated.get(arch, 0) + mb_ms
+
+
+def _mb_ms(gb_seconds: Decimal) -> int | Decimal:
+    """GB-seconds as MB-ms: an integer, unless a price file set a limit finer than a MB-ms."""
+    amount = gb_seconds * MB_MS_PER_GB_S
+    return int(amount) if amount == amount.to_integral_value() else amount
+
+
+def _tiers_in_mb_ms(prices: Prices) -> dict[str, list[int | Decimal | None]]:
+    return {arch: [None if t.up_to is None else _mb_ms(t.up_to) for t in tiers] for arch, tiers in prices.duration.items()}
+
+
+def _charge(tally: _Tally, arch: str, position: int | Decimal, amount: int | Decimal,
+            bounds: list[int | Decimal | None]) -> None:  # fmt: skip
+    """``amount`` MB-ms from ``position`` of the month into the tiers they fall in."""
+    lower: int | Decimal = 0
+    for index, upper in enumerate(bounds):
+        top = position + amount if upper is None else min(position + amount, upper)
+        part = top - max(position, lower)
+        if part > 0:
+            key = (arch, index)
+            tally.duration[key] = tally.duration.get(key, 0) + part
+        if upper is None or position + amount <= upper:
+            return
+        lower = upper
+
+
+class UsageCounter:
+    """The tallies of one report, fed the ledger in pieces (a day at a time: memory stays bounded),
+    in order of start time, from ``ledger_start(from_ms)``; ``report`` prices them. Grouped by
+    tag, it tallies by function and merges the functions' tallies by their tags at the end (a tally
+    is integers: merging is exact)."""
+
+    def __init__(self, *, prices: Prices, free_tier: bool, grouping: Grouping, from_ms: int, to_ms: int) -> None:
+        self._prices = prices
+        self._free_tier = free_tier
+        self._grouping = grouping
+        self._by = Grouping("function") if grouping.by == "tag" else grouping
+        self._from_ms, self._to_ms = from_ms, to_ms
+        self._bounds = _tiers_in_mb_ms(prices)
+        self._tallies: dict[str | None, _Tally] = {}
+        self._month: _Month | None = None
+        self._next_month = -1
+
+    def _tally(self, key: str | None) -> _Tally:
+        tally = self._tallies.get(key)
+        if tally is None:
+            tally = self._tallies[key] = _Tally()
+        return tally
+
+    def add(self, records: Iterable[InvocationRecord]) -> None:
+        bounds, free_tier, prices = self._bounds, self._free_tier, self._prices
+        month = self._month
+        for r in records:
+            if month is None or r.started_ms >= self._next_month:
+                start = month_start(r.started_ms)
+                self._next_month = month_start(start + 32 * DAY_MS)
+                month = self._month = _Month(start, prices.free_tier.requests if free_tier else 0,
+                                             _mb_ms(prices.free_tier.gb_seconds) if free_tier else 0)  # fmt: skip
+            inside = self._from_ms <= r.started_ms < self._to_ms  # before: consumes the month's tiers only
+            tally = self._tally(self._by.key(r.function, r.qualifier, r.started_ms, {})) if inside else _Tally()
+            amount = r.billed_ms * r.memory_mb
+            arch = r.architecture if r.architecture in bounds else "x86_64"
+            tally.requests += 1
+            tally.billed_ms += r.billed_ms
+            tally.mb_ms += amount
+            if r.ephemeral_mb > FREE_STORAGE_MB:
+                tally.storage_mb_ms += r.billed_ms * (r.ephemeral_mb - FREE_STORAGE_MB)
+            if r.provisioned:  # no free tier, no tiers
+                tally.charged_requests += 1
+                tally.provisioned_duration[arch] = tally.provisioned_duration.get(arch, 0) + amount
+                continue
+            if month.free_requests > 0:
+                month.free_requests -= 1
+            else:
+                tally.charged_requests += 1
+            free = min(amount, month.free_mb_ms)
+            month.free_mb_ms -= free
+            used = month.used.get(arch, 0)
+            if amount > free:
+                _charge(tally, arch, used + free, amount - free, bounds[arch])
+            month.used[arch] = used + amount
+
+    def add_allocations(self, allocations: Sequence[ProvisionedAllocation], now_ms: int) -> None:
+        """Every allocation row before ``to_ms``, by time (once)."""
+        for a, seg_start, seg_end in provisioned_segments(allocations, self._from_ms, self._to_ms, now_ms,
+                                                          split_days=self._by.by == "day"):  # fmt: skip
+            tally = self._tally(self._by.key(a.function, a.qualifier, seg_start, {}))
+            tally.allocated[a.architecture] = tally.allocated.get(a.architecture, 0) + (
+                a.environments * a.memory_mb * (seg_end - seg_start))  # fmt: skip
+
+    def functions(self) -> set[str]:
+        """The functions tallied (grouped by tag: whose tags ``report`` needs)."""
+        return {key for key in self._tallies if key is not None}
+
+    def report(self, tags: Mapping[str, Mapping[str, str]] | None = None) -> UsageReport:
+        tallies = self._tallies
+        if self._grouping.by == "tag":
+            tallies = {}
+            for function, tally in self._tallies.items():
+                key = self._grouping.key(function or "", None, 0, tags or {})
+                tallies.setdefault(key, _Tally()).absorb(tally)
+        with localcontext(Context(prec=80)):  # exact: no amount here comes near 80 digits
+            rows = [_priced(key, tally, self._prices) for key, tally in tallies.items()]
+        return _report(tuple(sorted(rows, key=lambda row: (row.key is None, row.key or ""))))
 
 
 def usage(
@@ -125,36 +242,30 @@ def usage(
     free_tier: bool, grouping: Grouping, from_ms: int, to_ms: int, now_ms: int,
     tags: Mapping[str, Mapping[str, str]] | None = None,
 ) -> UsageReport:  # fmt: skip
-    """The report of [from_ms, to_ms). ``ledger``: the invocations from ``ledger_start(from_ms)``
-    to ``to_ms``, by start; ``allocations``: the allocation rows before ``to_ms``, by time."""
-    tags = tags or {}
-    rows: dict[str | None, UsageRow] = {}
-    month: _Month | None = None
-    for r in ledger:
-        start = month_start(r.started_ms)
-        if month is None or month.start_ms != start:
-            month = _Month(start, prices.free_tier.requests if free_tier else 0,
-                           prices.free_tier.gb_seconds if free_tier else Decimal(0))  # fmt: skip
-        cost = invocation_cost(r, month, prices)
-        if not from_ms <= r.started_ms < to_ms:
-            continue
-        key = grouping.key(r.function, r.qualifier, r.started_ms, tags)
-        row = rows.get(key) or rows.setdefault(key, UsageRow(key))
-        row.requests += 1
-        row.billed_ms += r.billed_ms
-        row.gb_seconds += gb_seconds(r.billed_ms, r.memory_mb)
-        for name, amount in cost.items():
-            row.cost[name] += amount
-    for segment in provisioned_segments(allocations, from_ms, to_ms, now_ms, split_days=grouping.by == "day"):
-        a, seg_start, seg_end = segment
-        gb = Decimal(a.environments * a.memory_mb) * (seg_end - seg_start) / (MB_PER_GB * MS_PER_S)
-        key = grouping.key(a.function, a.qualifier, seg_start, tags)
-        row = rows.get(key) or rows.setdefault(key, UsageRow(key))
-        row.provisioned_gb_seconds += gb
-        price = prices.provisioned_concurrency_per_gb_second
-        row.cost["provisionedConcurrency"] += gb * price.get(a.architecture, price["x86_64"])
-    ordered = tuple(sorted(rows.values(), key=lambda row: (row.key is None, row.key or "")))
-    return _report(ordered)
+    """The report of [from_ms, to_ms) at once. ``ledger``: the invocations from
+    ``ledger_start(from_ms)`` to ``to_ms``, by start; ``allocations``: the allocation rows before
+    ``to_ms``, by time."""
+    counter = UsageCounter(prices=prices, free_tier=free_tier, grouping=grouping, from_ms=from_ms, to_ms=to_ms)
+    counter.add(ledger)
+    counter.add_allocations(allocations, now_ms)
+    return counter.report(tags)
+
+
+def _priced(key: str | None, tally: _Tally, prices: Prices) -> UsageRow:
+    def per_arch(table: Mapping[str, Decimal], arch: str) -> Decimal:
+        return table.get(arch, table["x86_64"])
+
+    cost = dict.fromkeys(COMPONENTS, Decimal(0))
+    cost["requests"] = tally.charged_requests * prices.requests_per_million / MILLION
+    cost["duration"] = sum((mb_ms * prices.duration[arch][tier].per_gb_second for (arch, tier), mb_ms
+                            in tally.duration.items()), Decimal(0)) / MB_MS_PER_GB_S  # fmt: skip
+    cost["ephemeralStorage"] = tally.storage_mb_ms * prices.ephemeral_storage_per_gb_second / MB_MS_PER_GB_S
+    cost["provisionedDuration"] = sum((mb_ms * per_arch(prices.provisioned_duration_per_gb_second, arch)
+                                       for arch, mb_ms in tally.provisioned_duration.items()), Decimal(0)) / MB_MS_PER_GB_S  # fmt: skip
+    cost["provisionedConcurrency"] = sum((mb_ms * per_arch(prices.provisioned_concurrency_per_gb_second, arch)
+                                          for arch, mb_ms in tally.allocated.items()), Decimal(0)) / MB_MS_PER_GB_S  # fmt: skip
+    return UsageRow(key, tally.requests, tally.billed_ms, Decimal(tally.mb_ms) / MB_MS_PER_GB_S,
+                    Decimal(sum(tally.allocated.values())) / MB_MS_PER_GB_S, cost)  # fmt: skip
 
 
 def provisioned_segments(
