@@ -143,6 +143,8 @@ def test_allocation_changes_write_only_what_changed() -> None:
     a = ProvisionedAllocation("f", "live", "1", 128, "x86_64", 2, 1)
     assert allocation_changes({}, {("f", "live"): a}, 1) == [a]
     assert allocation_changes({("f", "live"): a}, {("f", "live"): ProvisionedAllocation("f", "live", "1", 128, "x86_64", 2, 9)}, 9) == []
+    moved = ProvisionedAllocation("f", "live", "2", 256, "x86_64", 2, 8)  # the alias moved to a larger version
+    assert allocation_changes({("f", "live"): a}, {("f", "live"): moved}, 8) == [moved]
     removed = allocation_changes({("f", "live"): a}, {}, 7)
     assert [(x.environments, x.at_ms) for x in removed] == [(0, 7)]
 
