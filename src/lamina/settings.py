@@ -11,6 +11,7 @@ from lamina import secrets
 from lamina.identity import keys
 from lamina.identity.principals import AccessKey
 from lamina.iot.broker import BrokerUrl, parse_url
+from lamina.metering.prices import PriceTableError, Prices, load_prices
 from lamina.mappings.brokers import CA_VARIABLE, BrokerAddress, parse_brokers, tls_context
 from lamina.runtime import sdk
 from lamina.runtime.names import LAMBDA_RUNTIMES
@@ -157,6 +158,10 @@ class Settings:
     sdk_dir: Path = field(default_factory=lambda: Path(sdk.DEFAULT_DIR).expanduser())
     limits: Limits = field(default_factory=Limits)
     logs: LogLimits = field(default_factory=LogLimits)
+    # What usage costs (metering/prices.py; LAMINA_PRICES=path.json over AWS's list prices), and
+    # whether AWS's monthly free tier is taken off (LAMINA_FREE_TIER=on).
+    prices: Prices = field(default_factory=Prices)
+    free_tier: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -255,6 +260,13 @@ class Settings:
         if "LAMINA_LOG_RETENTION_DAYS" in env:
             logs = replace(logs, retention_seconds=float(env["LAMINA_LOG_RETENTION_DAYS"]) * 86_400)
         values["logs"] = logs
+        if env.get("LAMINA_PRICES", "").strip():
+            values["prices"] = load_prices(Path(env["LAMINA_PRICES"].strip()))  # refused at start: PriceTableError
+        if "LAMINA_FREE_TIER" in env:
+            free_tier = switch(env["LAMINA_FREE_TIER"])
+            if free_tier is None:
+                raise PriceTableError(f"LAMINA_FREE_TIER must be on or off, not {env['LAMINA_FREE_TIER'][:20]!r}")
+            values["free_tier"] = free_tier
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
 

@@ -890,3 +890,60 @@ def test_object_records_change_with_their_notifications_in_one_transaction(store
             await store.close()
 
     asyncio.run(scenario())
+
+
+def test_the_ledger_by_time_and_provisioned_allocations(store: Store) -> None:
+    from lamina.store.base import ProvisionedAllocation
+
+    async def scenario() -> None:
+        await store.open()
+        try:
+            assert await store.begin_metering(1) is None  # nothing before
+            records = [InvocationRecord(f"r{t}", "f" if t % 2 else "g", "$LATEST", t, 1.5, 2, 128, 30, None, "success",
+                                        None, "arm64", 1024, t == 30) for t in (10, 20, 30)]  # fmt: skip
+            await store.record_invocations(records)
+            assert await store.list_ledger(15, 31) == records[1:]
+            assert (await store.list_ledger(0, 100))[2].provisioned is True
+            live = ProvisionedAllocation("f", "live", "1", 256, "x86_64", 2, 40)
+            await store.record_allocations([live])
+            assert await store.list_allocations(40) == []
+            assert await store.list_allocations(41) == [live]
+            await store.end_metering(50)  # a graceful stop ends what was allocated
+            assert await store.list_allocations(100) == [live, dataclasses.replace(live, environments=0, at_ms=50)]
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_killed_run_is_found_at_the_next_start(tmp_path: Path) -> None:
+    from lamina.store.base import MeterRun, ProvisionedAllocation
+
+    path = tmp_path / "lamina.db"
+
+    async def first_run() -> None:
+        store = SqliteStore(path)
+        await store.open()
+        await store.begin_metering(1000)
+        await store.record_allocations([ProvisionedAllocation("f", "live", "1", 256, "x86_64", 2, 1500)])
+        await store.record_invocations([InvocationRecord("r", "f", "1", 2000, 99.2, 100, 256, 30, None, "success")])
+        await store.close()  # no end_metering: as if killed
+
+    async def second_run() -> tuple[MeterRun | None, list[ProvisionedAllocation], MeterRun | None]:
+        store = SqliteStore(path)
+        await store.open()
+        found = await store.begin_metering(9000)
+        allocations = await store.list_allocations(10_000)
+        await store.end_metering(9500)
+        await store.close()
+        store = SqliteStore(path)
+        await store.open()
+        again = await store.begin_metering(10_000)
+        await store.close()
+        return found, allocations, again
+
+    asyncio.run(first_run())
+    found, allocations, again = asyncio.run(second_run())
+    assert found == MeterRun(killed=True, last_write_ms=2100, closed=1)  # the batch's end: 2000 + 100 ms
+    assert [(a.environments, a.at_ms) for a in allocations] == [(2, 1500), (0, 2100)]
+    assert again is not None and not again.killed

@@ -7,7 +7,7 @@ from aiohttp import web
 from lamina.api import aliases, event_config, functions, invoke, lamina, layers, policy, tags, urls, versions
 from lamina.api import concurrency, events, http_apis, rest_apis, rest_authorizers, scheduler, tagging
 from lamina.api import iot, mappings, object_events
-from lamina.api import code_signing, function_options, logs, metrics, runtimes
+from lamina.api import code_signing, function_options, logs, metrics, runtimes, usage
 from lamina.api.authentication import KEY_RING, authenticate
 from lamina.api.authorization import authorization
 from lamina.api.context import CELLS, SERVICES, CellLookup, OneCell, Services
@@ -59,6 +59,7 @@ def build_app(svc: Services, *, for_environments: bool = False, cells: CellLooku
     app.add_routes(scheduler.routes)
     app.add_routes(tagging.routes)  # /tags/{arn}: Scheduler's and REST APIs'
     app.add_routes(lamina.routes)
+    app.add_routes(usage.routes)  # GET /lamina/v1/usage: the caller's account's
     if not for_environments:  # the host's interpreters and every account's metrics are no function's business
         app.add_routes(runtimes.routes)  # GET /lamina/v1/runtimes
         if exposition is not None:

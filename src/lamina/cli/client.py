@@ -190,6 +190,11 @@ class LambdaClient:
             raise NoAnswerError("Lamina's queue answer lacks `functions`.")
         return cast(list[QueueRow], rows)
 
+    def get_usage(self, *, by: str, start: str | None, end: str | None) -> dict[str, object]:
+        """Usage and its cost, grouped (``GET /lamina/v1/usage``)."""
+        query = {"by": by, **({"from": start} if start else {}), **({"to": end} if end else {})}
+        return self._send("GET", f"{LOGS_API}/usage", query=query, timeout=REQUEST_TIMEOUT_SECONDS).json_object()
+
     def get_mappings(self) -> list[MappingRow]:
         """Event source mappings with their lag (``GET /lamina/v1/event-source-mappings``)."""
         response = self._send("GET", f"{LOGS_API}/event-source-mappings", timeout=REQUEST_TIMEOUT_SECONDS)

@@ -26,6 +26,7 @@ from lamina.cli.iot import show_iot_rules
 from lamina.cli.queue import delete_outbox, show_outbox, show_queue
 from lamina.cli.schedules import list_schedules
 from lamina.cli.logs import Since, show_logs, since_value
+from lamina.cli.usage import show_usage
 from lamina.cli.mappings import list_mappings
 from lamina.cli.output import Console
 from lamina.cli.shapes import FunctionSpec
@@ -39,6 +40,7 @@ examples:
   lamina deploy ./hello --name hello --runtime python3.12 --handler app.handler
   lamina invoke hello --payload '{"name": "world"}'
   lamina logs hello --follow
+  lamina usage --by tag:team --from 2026-12-01 --to 2026-12-07
   lamina ls
   lamina apis
   lamina runtimes
@@ -117,6 +119,15 @@ def build_parser() -> argparse.ArgumentParser:
                       help="only events a CloudWatch Logs filter pattern matches: ERROR, '?WARN ?ERROR', "
                            "'{ $.level = \"ERROR\" }', ... (docs/logs.md)")
 
+    usage = commands.add_parser("usage", parents=[client_options],
+                                help="requests, GB-seconds and their cost, with a totals row (docs/usage.md)")
+    usage.add_argument("--by", default="function", metavar="function|day|alias|tag:KEY",
+                       help="group by function (default), day (UTC), alias, or a tag's value (tag:team)")
+    usage.add_argument("--from", dest="start", metavar="DATE|TIME",
+                       help="from this date (2026-12-01, UTC) or time (2026-12-01T08:00:00Z); default: this month")
+    usage.add_argument("--to", dest="end", metavar="DATE|TIME",
+                       help="to this date (included) or time (excluded); default: now")
+    usage.add_argument("--csv", action="store_true", help="print the table as CSV")
     commands.add_parser("queue", parents=[client_options], help="show the asynchronous-invocation queue")
 
     commands.add_parser("schedules", parents=[client_options], help="list EventBridge Scheduler schedules")
@@ -206,12 +217,13 @@ def _server(args: argparse.Namespace, console: Console, environ: Mapping[str, st
     # Imported only here: the server brings in aiohttp and the whole platform, which the client
     # commands never need and should not wait for.
     from lamina.identity.keys import AccessKeysError, refusal
+    from lamina.metering.prices import PriceTableError
     from lamina.secrets import SecretsFileError
     from lamina.server import serve
 
     try:
         settings = server_settings(args, environ)
-    except (SecretsFileError, AccessKeysError) as exc:  # the operator's to fix: said plainly, no traceback
+    except (SecretsFileError, AccessKeysError, PriceTableError) as exc:  # the operator's to fix: said plainly, no traceback
         raise UsageError(str(exc)) from None
     refused = refusal(settings.host, settings.access_keys, verify=settings.verify_signatures)
     if refused is not None:
@@ -276,6 +288,13 @@ def _queue(args: argparse.Namespace, console: Console, environ: Mapping[str, str
     return ExitCode.OK
 
 
+def _usage(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
+    if args.csv and args.json:
+        raise UsageError("choose --csv or --json, not both")
+    show_usage(_client(args, environ), console, by=args.by, start=args.start, end=args.end, as_csv=args.csv)
+    return ExitCode.OK
+
+
 def _schedules(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
     list_schedules(_client(args, environ), console)
     return ExitCode.OK
@@ -333,6 +352,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Console, Mapping[str, str]], 
     "apis": _apis,
     "logs": _logs,
     "queue": _queue,
+    "usage": _usage,
     "schedules": _schedules,
     "mappings": _mappings,
     "outbox": _outbox,

@@ -45,6 +45,7 @@ from lamina.model import LATEST, FunctionConfig, ProvisionedConcurrencyConfig, S
 from lamina.scheduler.decisions import FunctionLimits, unreserved_concurrency
 from lamina.scheduler.pool import Scheduler
 from lamina.settings import Settings
+from lamina.metering.provisioned import AllocationMeter
 from lamina.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -158,8 +159,10 @@ class ConcurrencyService:
         self._unreserved = settings.limits.account_concurrency
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._allocations = AllocationMeter(store)  # the usage ledger's record of what is provisioned
 
     async def load(self) -> None:
+        await self._allocations.load()
         self._reserved = await self._store.list_reserved_concurrency()
         for config in await self._store.list_provisioned_concurrency():
             self._configs.setdefault(config.function, {})[config.qualifier] = config
@@ -342,6 +345,7 @@ class ConcurrencyService:
         """Tell the scheduler how many environments each provisioned version needs; drop the
         configurations whose version or alias no longer exists."""
         wanted: dict[tuple[str, str], tuple[FunctionConfig, int]] = {}
+        allocated: dict[tuple[str, str], tuple[str, int, str, int]] = {}
         gone = []
         for name, configs in self._configs.items():
             for qualifier, config in configs.items():
@@ -354,7 +358,9 @@ class ConcurrencyService:
                     continue  # an alias moved to $LATEST, or code still being prepared
                 _, count = wanted.get((name, version), (fn, 0))
                 wanted[(name, version)] = (fn, count + config.requested)
+                allocated[(name, qualifier)] = (version, fn.memory_mb, fn.architectures[0], config.requested)
         self._scheduler.provision(wanted)
+        await self._allocations.observe(allocated)
         for config in gone:
             log.info("provisioned concurrency of %s:%s removed: the version or alias is gone", config.function,
                      config.qualifier)  # fmt: skip

@@ -5,7 +5,10 @@ removal of old log lines.
 (``lamina-recorder``) writes the batches to the store every ``interval`` seconds, and hands each
 batch of invocation records to ``observe`` first (the server's metrics: metrics/stats.py). ``close`` stops
 the task and writes what is left, so a graceful shutdown loses nothing; a crash can lose at most
-the last interval's lines (the invocations themselves were already answered).
+the last interval's lines and invocation records (the invocations themselves were already
+answered). The store keeps a running mark (``begin_metering`` at start, ``end_metering`` once the
+last batch is written): a start that finds it still set says the previous run was killed, and
+since when records may be missing.
 
 The same task keeps the stored logs within ``LogLimits``: each batch is written with the
 per-function limit (the store removes a function's oldest lines in the same transaction), and
@@ -57,6 +60,15 @@ class Recorder:
         self._invocations.append(record)
 
     async def start(self) -> None:
+        """Mark the ledger's writer running (and say if the last one was killed), then start it."""
+        previous = await self._store.begin_metering(int(time.time() * 1000))
+        if previous is not None and previous.killed:
+            log.warning(
+                "the last run stopped without closing the usage ledger (killed?): invocations answered after "
+                "its last write (%s) may be missing, at most one batch (%.0f ms); %d provisioned-concurrency "
+                "allocations were ended at that write", _utc(previous.last_write_ms), self._interval * 1000,
+                previous.closed,
+            )  # fmt: skip
         self._task = asyncio.create_task(self._run(), name="lamina-recorder")
 
     async def flush(self) -> None:
@@ -116,3 +128,11 @@ class Recorder:
             await self._flushing  # the batch the writer was writing when it stopped (flush logs its errors)
             self._flushing = None
         await self.flush()
+        try:
+            await self._store.end_metering(int(time.time() * 1000))
+        except Exception:
+            log.exception("could not mark the usage ledger closed")
+
+
+def _utc(ms: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms / 1000))

@@ -634,7 +634,8 @@ class Environment:
         self._start_log(request_id)
         assert self._lines is not None
         self._lines.extend(self._init_lines)
-        return self._report(request_id, failure, self.init_ms or 0.0, self._final_peak_mb, False)
+        # Its duration is the init's own: billed once, not again as an init.
+        return self._report(request_id, failure, self.init_ms or 0.0, self._final_peak_mb, False, init_billed=False)
 
     def _start_log(self, request_id: str) -> None:
         now_ms = time.time() * 1000
@@ -649,16 +650,18 @@ class Environment:
 
     def _report(
         self, request_id: str, result: RuntimeResult, duration_ms: float, peak_mb: int, reusable: bool, *,
-        runtime_ms: float | None = None, status: str | None = None,
+        runtime_ms: float | None = None, status: str | None = None, init_billed: bool = True,
     ) -> Outcome:  # fmt: skip
         """END and REPORT, the telemetry's platform records and the usage record. ``duration_ms`` is
         the invoke phase's (billed), ``runtime_ms`` the runtime's alone when extensions went on after
-        it (platform.runtimeDone's); ``status`` overrides the result's ("timeout": extensions overran)."""
-        billed = billed_ms(duration_ms)
+        it (platform.runtimeDone's); ``status`` overrides the result's ("timeout": extensions overran).
+        The first invocation of an on-demand environment is billed its init too, as Lambda bills
+        since August 2025 (a provisioned environment's init is the provisioned concurrency's)."""
         init_ms = None
         if not self._reported_init and self.init_ms is not None:
             init_ms = self.init_ms
             self._reported_init = True
+        billed = billed_ms(duration_ms, init_ms if init_billed else None)
         self._end_budget()
         now_ms = time.time() * 1000
         runtime_status = "success" if result.error_type is None else "error"
@@ -690,6 +693,7 @@ class Environment:
             started_ms=int(now_ms - duration_ms), duration_ms=duration_ms, billed_ms=billed,
             memory_mb=self.fn.memory_mb, max_memory_used_mb=peak_mb, init_ms=init_ms,
             outcome=result.error_type or "success", qualifier=self._qualifier,
+            architecture=self.fn.architectures[0], ephemeral_mb=self.fn.ephemeral_mb, provisioned=self.provisioned,
         ))  # fmt: skip
         return Outcome(result, lines, duration_ms, billed, reusable)
 

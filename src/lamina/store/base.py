@@ -8,6 +8,11 @@ PostgreSQL will sit behind the same interface. Contract, for every implementatio
   ``expected_revision`` that does not match raises ``PreconditionFailed``, and with a name that
   does not exist raises ``ResourceNotFound``.
 - ``append_logs`` and ``record_invocations`` take batches; they are called off the hot path.
+- The usage ledger: ``list_ledger`` reads every function's invocations by start time;
+  ``record_allocations`` appends provisioned-concurrency allocation rows (never removed, not even
+  with their function: they were billed). ``begin_metering`` marks the writer running and, if the
+  previous run never called ``end_metering`` (it was killed), ends its open allocations at its last
+  ledger write and says so; ``end_metering`` ends every open allocation and clears the mark.
 - Log lines are kept within bounds: a function's stored log is the sum of its lines' sizes
   (``log_event_size``: UTF-8 bytes plus CloudWatch's 26 bytes of overhead an event).
   ``append_logs`` with ``max_function_bytes`` removes, in the same transaction, the oldest lines of
@@ -141,6 +146,32 @@ class InvocationRecord(NamedTuple):
     init_ms: float | None
     outcome: str  # "success" | an error type
     qualifier: str | None = None  # as invoked: an alias or a version (None: unqualified)
+    architecture: str = "x86_64"
+    ephemeral_mb: int = 512
+    provisioned: bool = False  # served by a provisioned environment (billed at the provisioned rate)
+
+
+@dataclass(frozen=True, slots=True)
+class ProvisionedAllocation:
+    """A provisioned-concurrency configuration's environments from ``at_ms`` on (0: removed)."""
+
+    function: str
+    qualifier: str
+    version: str
+    memory_mb: int
+    architecture: str
+    environments: int
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class MeterRun:
+    """What ``begin_metering`` found of the previous run: ``killed`` if it never stopped gracefully
+    (its last batch may be lost), its last ledger write, and how many open allocations it closed."""
+
+    killed: bool
+    last_write_ms: int
+    closed: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -427,6 +458,25 @@ class Store(Protocol):
     async def record_invocations(self, records: Sequence[InvocationRecord]) -> None: ...
 
     async def list_invocations(self, function: str) -> list[InvocationRecord]: ...
+
+    async def list_ledger(self, from_ms: int, to_ms: int) -> list[InvocationRecord]:
+        """Every function's invocations started in [from_ms, to_ms), by start."""
+        ...
+
+    async def record_allocations(self, allocations: Sequence[ProvisionedAllocation]) -> None: ...
+
+    async def list_allocations(self, before_ms: int) -> list[ProvisionedAllocation]:
+        """The allocation rows before ``before_ms``, by time (a billing period needs its start)."""
+        ...
+
+    async def begin_metering(self, now_ms: int) -> MeterRun | None:
+        """Mark the ledger's writer running; if the previous run never ended (killed), end its open
+        allocations at its last ledger write and say so (``None``: no previous run)."""
+        ...
+
+    async def end_metering(self, now_ms: int) -> None:
+        """The writer stopped gracefully: nothing is lost."""
+        ...
 
     async def enqueue_event(self, event: QueuedEvent, content: EventContent) -> int:
         """Store ``event`` and its content durably (committed when this returns); returns its ``seq``,

@@ -12,7 +12,8 @@ from lamina.model import FunctionUrlConfig
 from lamina.model import Alias
 from lamina.model import ProvisionedConcurrencyConfig
 from lamina.store.base import EventContent, InvocationRecord, LogEvent, LogRecord, LogStreamSummary, LogWindow
-from lamina.store.base import NewEvent, OutboxMessage
+from lamina.store.base import MeterRun, NewEvent, OutboxMessage, ProvisionedAllocation
+from lamina.store.sqlite_metering import open_allocations
 from lamina.store.base import BusEvent, Delivery, MessageState, QueuedEvent, QueueMessage, Resource
 from lamina.store import log_chunks
 from lamina.store.base import ObjectRecord
@@ -25,6 +26,7 @@ class MemoryStore:
         self._chunks: dict[int, Chunk] = {}  # by id, in the order they were added
         self._last_chunk = 0
         self._invocations: list[InvocationRecord] = []
+        self._allocations: list[ProvisionedAllocation] = []
         self._layers: dict[tuple[str, int], LayerVersion] = {}
         self._last_layer_version: dict[str, int] = {}
         self._tags: dict[str, dict[str, str]] = {}
@@ -287,6 +289,23 @@ class MemoryStore:
 
     async def list_invocations(self, function: str) -> list[InvocationRecord]:
         return [r for r in self._invocations if r.function == function]
+
+    async def list_ledger(self, from_ms: int, to_ms: int) -> list[InvocationRecord]:
+        return sorted((r for r in self._invocations if from_ms <= r.started_ms < to_ms), key=lambda r: r.started_ms)
+
+    async def record_allocations(self, allocations: Sequence[ProvisionedAllocation]) -> None:
+        self._allocations.extend(allocations)
+
+    async def list_allocations(self, before_ms: int) -> list[ProvisionedAllocation]:
+        return sorted((a for a in self._allocations if a.at_ms < before_ms), key=lambda a: a.at_ms)
+
+    async def begin_metering(self, now_ms: int) -> MeterRun | None:
+        return None  # a memory store outlives no run: there is never a previous one
+
+    async def end_metering(self, now_ms: int) -> None:
+        self._allocations.extend(
+            dataclasses.replace(a, environments=0, at_ms=max(a.at_ms, now_ms)) for a in open_allocations(self._allocations)
+        )
 
     async def enqueue_event(self, event: QueuedEvent, content: EventContent) -> int:
         self._last_seq += 1

@@ -32,10 +32,11 @@ from lamina.store import sqlite_logs as logs
 from lamina.store.base import EventContent, InvocationRecord, LogEvent, LogRecord, LogStreamSummary, LogWindow
 from lamina.store.base import NewEvent, OutboxMessage
 from lamina.store.base import BusEvent, Delivery, MessageState, QueuedEvent, QueueMessage, Resource
-from lamina.store.base import ObjectRecord
+from lamina.store.base import MeterRun, ObjectRecord, ProvisionedAllocation
 from lamina.store import sqlite_objects as objects_sql
 from lamina.store import sqlite_bus as bus_sql
 from lamina.store import sqlite_messages as messages_sql
+from lamina.store import sqlite_metering as metering_sql
 from lamina.store import sqlite_queue as queue_sql
 from lamina.store.codec import (
     decode,
@@ -600,26 +601,27 @@ class SqliteStore:
         return await self._write(lambda conn: logs.expire(conn, before_ms, limit))
 
     async def record_invocations(self, records: Sequence[InvocationRecord]) -> None:
-        def insert(conn: sqlite3.Connection) -> None:
-            conn.executemany(
-                "INSERT INTO invocations (request_id, function, version, started_ms, duration_ms, "
-                "billed_ms, memory_mb, max_memory_used_mb, init_ms, outcome, qualifier) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                records,  # tuples, their fields in the columns' order
-            )
-
-        await self._write(insert)
+        if records:
+            await self._write(lambda conn: metering_sql.record(conn, records))
 
     async def list_invocations(self, function: str) -> list[InvocationRecord]:
-        def select(conn: sqlite3.Connection) -> list[InvocationRecord]:
-            rows = conn.execute(
-                "SELECT request_id, function, version, started_ms, duration_ms, billed_ms, memory_mb, "
-                "max_memory_used_mb, init_ms, outcome, qualifier FROM invocations WHERE function = ? ORDER BY started_ms",
-                (function,),
-            ).fetchall()
-            return [InvocationRecord(*row) for row in rows]
+        return await self._run(lambda conn: metering_sql.by_function(conn, function))
 
-        return await self._run(select)
+    async def list_ledger(self, from_ms: int, to_ms: int) -> list[InvocationRecord]:
+        return await self._run(lambda conn: metering_sql.ledger(conn, from_ms, to_ms))
+
+    async def record_allocations(self, allocations: Sequence[ProvisionedAllocation]) -> None:
+        if allocations:
+            await self._write(lambda conn: metering_sql.allocate(conn, allocations))
+
+    async def list_allocations(self, before_ms: int) -> list[ProvisionedAllocation]:
+        return await self._run(lambda conn: metering_sql.allocations(conn, before_ms))
+
+    async def begin_metering(self, now_ms: int) -> MeterRun | None:
+        return await self._write(lambda conn: metering_sql.begin(conn, now_ms))
+
+    async def end_metering(self, now_ms: int) -> None:
+        await self._write(lambda conn: metering_sql.end(conn, now_ms))
 
     async def enqueue_event(self, event: QueuedEvent, content: EventContent) -> int:
         return await self._write(lambda conn: queue_sql.insert_event(conn, event, content))

@@ -1,0 +1,87 @@
+"""GET /lamina/v1/usage: what the caller's account used and what it cost (docs/usage.md).
+
+    GET /lamina/v1/usage?by=function|day|alias|tag:KEY&from=DATE|TIME&to=DATE|TIME
+        -> {"by", "from", "to", "currency", "freeTier", "prices",
+            "rows": [{"key", "requests", "billedMs", "gbSeconds", "provisionedGbSeconds",
+                      "cost": {"requests", "duration", "ephemeralStorage", "provisionedConcurrency",
+                               "provisionedDuration", "total"},       rounded to the cent
+                      "exactCost": {...}}],                           the same, unrounded
+            "total": {... as a row, key null}}
+
+Signed like every /lamina/v1 request (IAM action ``lamina:GetUsage``); a caller's request reaches
+its own account's cell, so it sees that account's usage only. The ledger is read from the start
+of the month ``from`` falls in (tiers and the free tier count from there), a day at a time, and
+priced by metering/usage.py; money is text, so no float ever rounds it.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from aiohttp import web
+
+from lamina.api.context import json_response, services
+from lamina.errors import InvalidParameterValue
+from lamina.metering.query import UsageQueryError, parse_query
+from lamina.metering.usage import COMPONENTS, DAY_MS, UsageCounter, UsageReport, UsageRow, ledger_start
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/lamina/v1/usage")
+async def get_usage(request: web.Request) -> web.Response:
+    svc = services(request)
+    unknown = sorted(set(request.query) - {"by", "from", "to"})
+    if unknown:
+        raise InvalidParameterValue(f"unknown parameter {unknown[0][:40]!r}: use by, from and to")
+    now_ms = int(time.time() * 1000)
+    try:
+        query = parse_query(request.query.get("by"), request.query.get("from"), request.query.get("to"), now_ms)
+    except UsageQueryError as e:
+        raise InvalidParameterValue(str(e)) from None
+    counter = UsageCounter(prices=svc.settings.prices, free_tier=svc.settings.free_tier, grouping=query.grouping,
+                           from_ms=query.from_ms, to_ms=query.to_ms)  # fmt: skip
+    # A day of the ledger at a time: what one request holds in memory is a day's rows, not a year's.
+    for start in range(ledger_start(query.from_ms), query.to_ms, DAY_MS):
+        counter.add(await svc.store.list_ledger(start, min(start + DAY_MS, query.to_ms)))
+    counter.add_allocations(await svc.store.list_allocations(query.to_ms), now_ms)
+    tags = {}
+    if query.grouping.by == "tag":
+        for name in sorted(counter.functions()):
+            tags[name] = await svc.tags.of_function(name)
+    report = counter.report(tags)
+    by = query.grouping.by if query.grouping.tag_key is None else f"tag:{query.grouping.tag_key}"
+    return json_response({
+        "by": by, "from": _iso(query.from_ms), "to": _iso(query.to_ms),
+        "currency": svc.settings.prices.currency, "freeTier": svc.settings.free_tier,
+        "prices": svc.settings.prices.as_json(), **report_json(report),
+    })  # fmt: skip
+
+
+def report_json(report: UsageReport) -> dict[str, object]:
+    return {
+        "rows": [_row(row, cents) for row, cents in zip(report.rows, report.cents)],
+        "total": _row(report.total, report.total_cents),
+    }
+
+
+def _row(row: UsageRow, cents: dict[str, Decimal]) -> dict[str, object]:
+    exact = {name: _text(row.cost[name]) for name in COMPONENTS}
+    exact["total"] = _text(sum((row.cost[name] for name in COMPONENTS), Decimal(0)))
+    return {
+        "key": row.key, "requests": row.requests, "billedMs": row.billed_ms, "gbSeconds": _text(row.gb_seconds),
+        "provisionedGbSeconds": _text(row.provisioned_gb_seconds),
+        "cost": {name: str(amount) for name, amount in cents.items()}, "exactCost": exact,
+    }  # fmt: skip
+
+
+def _text(amount: Decimal) -> str:
+    """An exact amount as plain decimal text (no exponent, no trailing zeros beyond the units)."""
+    text = format(amount.normalize(), "f")
+    return text if text != "-0" else "0"
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
