@@ -1,4 +1,5 @@
-"""GET /lamina/v1/usage: what the caller's account used and what it cost (docs/usage.md).
+"""GET /lamina/v1/usage: what the caller's account used and what it cost (docs/usage.md); and
+GET /lamina/v1/stats: how each of its functions performed (metering/performance.py).
 
     GET /lamina/v1/usage?by=function|day|alias|tag:KEY&from=DATE|TIME&to=DATE|TIME
         -> {"by", "from", "to", "currency", "freeTier", "prices",
@@ -8,7 +9,12 @@
                       "exactCost": {...}}],                           the same, unrounded
             "total": {... as a row, key null}}
 
-Signed like every /lamina/v1 request (IAM action ``lamina:GetUsage``); a caller's request reaches
+    GET /lamina/v1/stats?from=DATE|TIME&to=DATE|TIME&sort=p99|p90|p50|max|invocations|errors|cold|memory
+        -> {"from", "to", "sort", "functions": [{"function", "invocations", "errors", "errorRate",
+            "coldStarts", "durationMs": {"p50", "p90", "p99", "max", "average"}, "initMs": {"p50", "max"},
+            "memoryMb", "maxMemoryUsedMb"}]}                      the largest by sort first
+
+Signed like every /lamina/v1 request (IAM actions ``lamina:GetUsage``, ``lamina:GetStats``); a caller's request reaches
 its own account's cell, so it sees that account's usage only. The ledger is read from the start
 of the month ``from`` falls in (tiers and the free tier count from there), a day at a time, and
 priced by metering/usage.py; money is text, so no float ever rounds it.
@@ -24,6 +30,7 @@ from aiohttp import web
 
 from lamina.api.context import json_response, services
 from lamina.errors import InvalidParameterValue
+from lamina.metering.performance import SORTS, Performance
 from lamina.metering.query import UsageQueryError, parse_query
 from lamina.metering.usage import COMPONENTS, DAY_MS, UsageCounter, UsageReport, UsageRow, ledger_start
 
@@ -58,6 +65,26 @@ async def get_usage(request: web.Request) -> web.Response:
         "currency": svc.settings.prices.currency, "freeTier": svc.settings.free_tier,
         "prices": svc.settings.prices.as_json(), **report_json(report),
     })  # fmt: skip
+
+
+@routes.get("/lamina/v1/stats")
+async def get_stats(request: web.Request) -> web.Response:
+    svc = services(request)
+    unknown = sorted(set(request.query) - {"from", "to", "sort"})
+    if unknown:
+        raise InvalidParameterValue(f"unknown parameter {unknown[0][:40]!r}: use from, to and sort")
+    sort = request.query.get("sort", "p99")
+    if sort not in SORTS:
+        raise InvalidParameterValue(f"cannot sort by {sort[:40]!r}: use one of {', '.join(SORTS)}")
+    try:
+        query = parse_query(None, request.query.get("from"), request.query.get("to"), int(time.time() * 1000))
+    except UsageQueryError as e:
+        raise InvalidParameterValue(str(e)) from None
+    performance = Performance()
+    for start in range(query.from_ms, query.to_ms, DAY_MS):  # a day of the ledger in memory at a time
+        performance.add(await svc.store.list_ledger(start, min(start + DAY_MS, query.to_ms)))
+    return json_response({"from": _iso(query.from_ms), "to": _iso(query.to_ms), "sort": sort,
+                          "functions": performance.rows(sort)})  # fmt: skip
 
 
 def report_json(report: UsageReport) -> dict[str, object]:

@@ -195,6 +195,11 @@ class LambdaClient:
         query = {"by": by, **({"from": start} if start else {}), **({"to": end} if end else {})}
         return self._send("GET", f"{LOGS_API}/usage", query=query, timeout=REQUEST_TIMEOUT_SECONDS).json_object()
 
+    def get_stats(self, *, start: str | None, end: str | None, sort: str) -> dict[str, object]:
+        """Each function's performance over a range (``GET /lamina/v1/stats``)."""
+        query = {"sort": sort, **({"from": start} if start else {}), **({"to": end} if end else {})}
+        return self._send("GET", f"{LOGS_API}/stats", query=query, timeout=REQUEST_TIMEOUT_SECONDS).json_object()
+
     def get_mappings(self) -> list[MappingRow]:
         """Event source mappings with their lag (``GET /lamina/v1/event-source-mappings``)."""
         response = self._send("GET", f"{LOGS_API}/event-source-mappings", timeout=REQUEST_TIMEOUT_SECONDS)

@@ -26,7 +26,8 @@ from lamina.cli.iot import show_iot_rules
 from lamina.cli.queue import delete_outbox, show_outbox, show_queue
 from lamina.cli.schedules import list_schedules
 from lamina.cli.logs import Since, show_logs, since_value
-from lamina.cli.usage import show_usage
+from lamina.cli.usage import show_stats, show_usage
+from lamina.metering.performance import SORTS
 from lamina.cli.mappings import list_mappings
 from lamina.cli.output import Console
 from lamina.cli.shapes import FunctionSpec
@@ -41,6 +42,7 @@ examples:
   lamina invoke hello --payload '{"name": "world"}'
   lamina logs hello --follow
   lamina usage --by tag:team --from 2026-12-01 --to 2026-12-07
+  lamina stats --from 2026-12-01
   lamina ls
   lamina apis
   lamina runtimes
@@ -128,6 +130,16 @@ def build_parser() -> argparse.ArgumentParser:
     usage.add_argument("--to", dest="end", metavar="DATE|TIME",
                        help="to this date (included) or time (excluded); default: now")
     usage.add_argument("--csv", action="store_true", help="print the table as CSV")
+
+    stats = commands.add_parser("stats", parents=[client_options],
+                                help="each function's invocations, errors, cold starts and duration percentiles, "
+                                     "the slowest first (docs/usage.md)")  # fmt: skip
+    stats.add_argument("--from", dest="start", metavar="DATE|TIME",
+                       help="from this date (2026-12-01, UTC) or time (2026-12-01T08:00:00Z); default: this month")
+    stats.add_argument("--to", dest="end", metavar="DATE|TIME",
+                       help="to this date (included) or time (excluded); default: now")
+    stats.add_argument("--sort", default="p99", choices=SORTS, help="the largest of which first (default: p99)")
+    stats.add_argument("--csv", action="store_true", help="print the table as CSV")
     commands.add_parser("queue", parents=[client_options], help="show the asynchronous-invocation queue")
 
     commands.add_parser("schedules", parents=[client_options], help="list EventBridge Scheduler schedules")
@@ -295,6 +307,13 @@ def _usage(args: argparse.Namespace, console: Console, environ: Mapping[str, str
     return ExitCode.OK
 
 
+def _stats(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
+    if args.csv and args.json:
+        raise UsageError("choose --csv or --json, not both")
+    show_stats(_client(args, environ), console, start=args.start, end=args.end, sort=args.sort, as_csv=args.csv)
+    return ExitCode.OK
+
+
 def _schedules(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
     list_schedules(_client(args, environ), console)
     return ExitCode.OK
@@ -353,6 +372,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Console, Mapping[str, str]], 
     "logs": _logs,
     "queue": _queue,
     "usage": _usage,
+    "stats": _stats,
     "schedules": _schedules,
     "mappings": _mappings,
     "outbox": _outbox,

@@ -1,6 +1,7 @@
 """``lamina usage``: requests, GB-seconds and what they cost, grouped, with a totals row
 (GET /lamina/v1/usage; docs/usage.md). ``--csv`` prints the same table as CSV, ``--json`` the
-server's answer (with the exact, unrounded amounts)."""
+server's answer (with the exact, unrounded amounts). ``lamina stats``: each function's
+invocations, errors, cold starts and duration percentiles (GET /lamina/v1/stats), the slowest first."""
 
 from __future__ import annotations
 
@@ -68,3 +69,46 @@ def _amount(value: object) -> str:
         return f"{Decimal(str(value)).quantize(Decimal('0.001')):f}"
     except ArithmeticError:
         return str(value)
+
+
+STATS_HEADERS = ("FUNCTION", "INVOCATIONS", "ERRORS", "ERROR %", "COLD", "P50 MS", "P90 MS", "P99 MS", "MAX MS",
+                 "MEMORY MB", "MAX USED MB")  # fmt: skip
+
+
+def show_stats(client: LambdaClient, console: Console, *, start: str | None, end: str | None, sort: str,
+               as_csv: bool) -> None:  # fmt: skip
+    try:
+        parse_query(None, start, end, int(time.time() * 1000))  # the server checks again; said here plainly
+    except UsageQueryError as e:
+        raise UsageError(f"{e}. See `lamina stats --help`.") from None
+    report = client.get_stats(start=start, end=end, sort=sort)
+    console.emit(report)
+    if console.json_mode:
+        return
+    functions = report.get("functions")
+    if not isinstance(functions, list) or not all(isinstance(f, dict) for f in functions):
+        raise UsageError("Lamina's stats answer lacks `functions`.")
+    table = [_stats_cells(row) for row in functions]
+    if as_csv:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(STATS_HEADERS)
+        writer.writerows(table)
+        console.say(out.getvalue(), end="")
+        return
+    console.say(f"Functions from {report.get('from')} to {report.get('to')}, by {sort}")
+    if not table:
+        console.say("No invocation in this range.")
+        return
+    console.say(format_table(STATS_HEADERS, table))
+
+
+def _stats_cells(row: Mapping[str, object]) -> Sequence[str]:
+    durations = row.get("durationMs")
+    if not isinstance(durations, dict):
+        raise UsageError("Lamina's stats answer has a function without `durationMs`.")
+    rate = row.get("errorRate", 0)
+    return (str(row.get("function")), str(row.get("invocations")), str(row.get("errors")),
+            f"{float(rate) * 100:.1f}" if isinstance(rate, (int, float)) else "?", str(row.get("coldStarts")),
+            *(f"{float(durations.get(k, 0)):.2f}" for k in ("p50", "p90", "p99", "max")),
+            str(row.get("memoryMb")), str(row.get("maxMemoryUsedMb")))  # fmt: skip

@@ -35,7 +35,8 @@ _IOT: tuple[tuple[str, re.Pattern[str], str], ...] = tuple((m, re.compile(p), n)
 ))  # fmt: skip
 _TAG_ACTIONS = {"POST": "TagResource", "DELETE": "UntagResource", "GET": "ListTagsForResource"}
 _LAMINA = {"/lamina/v1/queue": "GetQueue", "/lamina/v1/outbox": "GetOutbox", "/lamina/v1/iot": "GetIotStatus",
-           "/lamina/v1/event-source-mappings": "GetEventSourceMappings", "/lamina/v1/usage": "GetUsage"}  # fmt: skip
+           "/lamina/v1/event-source-mappings": "GetEventSourceMappings", "/lamina/v1/usage": "GetUsage",
+           "/lamina/v1/stats": "GetStats"}  # fmt: skip
 
 
 def _scheduler(method: str, path: str, query: Mapping[str, str], members: Mapping[str, object], region: str,
