@@ -25,6 +25,7 @@ from lamina.cli.invoke import invoke, load_payload
 from lamina.cli.iot import show_iot_rules
 from lamina.cli.queue import delete_outbox, show_outbox, show_queue
 from lamina.cli.schedules import list_schedules
+from lamina.cli.dev import develop
 from lamina.cli.logs import Since, show_logs, since_value
 from lamina.cli.usage import show_stats, show_usage
 from lamina.metering.performance import SORTS
@@ -85,19 +86,23 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--port", type=int, help="port to listen on (default 9000, or LAMINA_PORT)")
     server.add_argument("--data-dir", type=Path, help="where state and code live (default .lamina)")
 
-    deploy_ = commands.add_parser(
-        "deploy", parents=[client_options], help="package a folder and create or update a function"
-    )
-    deploy_.add_argument("directory", metavar="DIR", type=Path, help="folder with the function's code")
-    deploy_.add_argument("--name", required=True, help="function name")
-    deploy_.add_argument("--runtime", required=True, help="e.g. python3.12")
-    deploy_.add_argument("--handler", required=True, help="e.g. app.handler (module.function)")
-    deploy_.add_argument("--memory", type=int, metavar="MB", help="memory size in MB")
-    deploy_.add_argument("--timeout", type=int, metavar="SECONDS", help="timeout in seconds")
-    deploy_.add_argument(
+    function_options = argparse.ArgumentParser(add_help=False)  # what deploy and dev say of the function
+    function_options.add_argument("directory", metavar="DIR", type=Path, help="folder with the function's code")
+    function_options.add_argument("--name", required=True, help="function name")
+    function_options.add_argument("--runtime", required=True, help="e.g. python3.12")
+    function_options.add_argument("--handler", required=True, help="e.g. app.handler (module.function)")
+    function_options.add_argument("--memory", type=int, metavar="MB", help="memory size in MB")
+    function_options.add_argument("--timeout", type=int, metavar="SECONDS", help="timeout in seconds")
+    function_options.add_argument(
         "--env", type=env_pair, action="append", metavar="KEY=VALUE", help="environment variable (repeatable)"
     )
-    deploy_.add_argument("--description", help="free-text description")
+    function_options.add_argument("--description", help="free-text description")
+    commands.add_parser("deploy", parents=[client_options, function_options],
+                        help="package a folder and create or update a function")  # fmt: skip
+    dev = commands.add_parser("dev", parents=[client_options, function_options],
+                              help="deploy a folder, then redeploy it on every save (Ctrl-C to stop)")  # fmt: skip
+    dev.add_argument("--payload", metavar="JSON|@FILE",
+                     help="invoke with this after each deploy and print the answer and the log tail")
 
     invoke_ = commands.add_parser("invoke", parents=[client_options], help="invoke a function")
     invoke_.add_argument("name", metavar="NAME")
@@ -243,8 +248,8 @@ def _server(args: argparse.Namespace, console: Console, environ: Mapping[str, st
     return serve(settings)
 
 
-def _deploy(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
-    spec = FunctionSpec(
+def _spec(args: argparse.Namespace) -> FunctionSpec:
+    return FunctionSpec(
         name=args.name,
         runtime=args.runtime,
         handler=args.handler,
@@ -253,13 +258,31 @@ def _deploy(args: argparse.Namespace, console: Console, environ: Mapping[str, st
         environment=dict(args.env) if args.env is not None else None,
         description=args.description,
     )
-    client = _client(args, environ)
-    # The invoke line printed at the end must reach the same server when pasted.
+
+
+def _invoke_prefix(client: LambdaClient, environ: Mapping[str, str]) -> str:
+    """How a printed command reaches the same server when pasted."""
     prefix = "lamina"
     if client.endpoint != default_endpoint(environ).rstrip("/"):
         prefix += f" --endpoint {shlex.quote(client.endpoint)}"
-    config = deploy(client, console, spec, args.directory, invoke_prefix=prefix)
+    return prefix
+
+
+def _deploy(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
+    client = _client(args, environ)
+    config = deploy(client, console, _spec(args), args.directory, invoke_prefix=_invoke_prefix(client, environ))
     console.emit(config)
+    return ExitCode.OK
+
+
+def _dev(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
+    payload = load_payload(args.payload) if args.payload is not None else None
+    client = _client(args, environ)
+    try:
+        develop(client, console, _spec(args), args.directory, payload=payload,
+                invoke_prefix=_invoke_prefix(client, environ))  # fmt: skip
+    except KeyboardInterrupt:  # the way to stop it; not a failure
+        pass
     return ExitCode.OK
 
 
@@ -372,6 +395,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Console, Mapping[str, str]], 
     "logs": _logs,
     "queue": _queue,
     "usage": _usage,
+    "dev": _dev,
     "stats": _stats,
     "schedules": _schedules,
     "mappings": _mappings,
