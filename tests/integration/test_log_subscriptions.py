@@ -48,11 +48,12 @@ def logs_client(endpoint: str, key: str = "test", secret: str = "test") -> Any:
                         aws_secret_access_key=secret)  # fmt: skip
 
 
-def received(logs: Any, collector: str) -> list[dict[str, Any]]:
-    """The payloads the collector has printed so far, each its envelope with its ``events``."""
+def received(logs: Any, collector: str, group: str | None = None) -> list[dict[str, Any]]:
+    """The payloads the collector has printed so far (into ``group``, if not its own), each its
+    envelope with its ``events``."""
     lines, token = [], None
     while True:
-        kwargs: dict[str, Any] = {"logGroupName": f"/aws/lambda/{collector}", "filterPattern": "GOT"}
+        kwargs: dict[str, Any] = {"logGroupName": group or f"/aws/lambda/{collector}", "filterPattern": "GOT"}
         if token:
             kwargs["nextToken"] = token
         try:
@@ -254,3 +255,31 @@ def test_outside_the_development_mode_the_function_must_allow_cloudwatch_logs(ma
     logs.put_subscription_filter(**put)
     invoke(client, "source", {"lines": ["allowed now"]})
     assert "allowed now" in heads(wait_for_heads(logs, "collector", {"allowed now"}))
+
+
+def test_the_destination_never_receives_its_own_lines_in_a_group_it_comes_to_share(lamina: LaminaProcess,
+                                                                                    client: Any, fn_name: str) -> None:  # fmt: skip
+    logs = logs_client(lamina.endpoint)
+    source, collector, group = fn_name + "-src", fn_name + "-col", f"/shared/{fn_name}"
+    deploy(client, source, SOURCE, LoggingConfig={"LogFormat": "Text", "LogGroup": group})
+    deploy(client, collector, COLLECTOR)
+    logs.put_subscription_filter(logGroupName=group, filterName="all", filterPattern="",
+                                 destinationArn=arn(collector))  # fmt: skip
+    with pytest.raises(ClientError) as refused:  # a second filter from the collector's own group: refused
+        logs.put_subscription_filter(logGroupName=f"/aws/lambda/{collector}", filterName="x", filterPattern="",
+                                     destinationArn=arn(collector))  # fmt: skip
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterException"
+    client.update_function_configuration(FunctionName=collector, LoggingConfig={"LogFormat": "Text", "LogGroup": group})
+    wait_until(lambda: client.get_function_configuration(FunctionName=collector)["LastUpdateStatus"] == "Successful")
+
+    def got(wanted: set[str]) -> list[dict[str, Any]]:
+        return list(wait_until(lambda: (lambda p: p if wanted <= set(heads(p)) else None)(
+            received(logs, collector, group)), timeout=60))  # fmt: skip
+
+    invoke(client, source, {"lines": ["first"]})
+    got({"first"})  # the collector has printed it into the shared group
+    invoke(client, source, {"lines": ["second"]})
+    payloads = got({"second"})  # delivered by a turn that read the collector's lines before the source's
+    collectors = {e["logStreamName"] for e in logs.filter_log_events(logGroupName=group, filterPattern="GOT")["events"]}
+    assert collectors and not {p["logStream"] for p in payloads} & collectors  # none of the collector's own lines
+    assert not [h for h in heads(payloads) if h.startswith("GOT")]
