@@ -283,3 +283,18 @@ def test_the_destination_never_receives_its_own_lines_in_a_group_it_comes_to_sha
     collectors = {e["logStreamName"] for e in logs.filter_log_events(logGroupName=group, filterPattern="GOT")["events"]}
     assert collectors and not {p["logStream"] for p in payloads} & collectors  # none of the collector's own lines
     assert not [h for h in heads(payloads) if h.startswith("GOT")]
+
+
+def test_payloads_the_destination_cannot_take_yet_are_delivered_later(make_server: Any) -> None:
+    # One event queued a function at most: while the collector takes a payload, the next is refused (429)
+    # and must be delivered again later, from where the filter stopped.
+    server: LaminaProcess = make_server(LAMINA_ASYNC_QUEUE_EVENTS="1")
+    client, logs = server.client(), logs_client(server.endpoint)
+    deploy(client, "source", SOURCE)
+    deploy(client, "collector", COLLECTOR)
+    logs.put_subscription_filter(logGroupName="/aws/lambda/source", filterName="f", filterPattern="many",
+                                 destinationArn=arn("collector"))  # fmt: skip
+    invoke(client, "source", {"many": 3000, "tag": "q"})
+    wanted = {f"many q {n}" for n in range(3000)}
+    payloads = wait_for_heads(logs, "collector", wanted, timeout=120)
+    assert sorted(heads(payloads)) == sorted(wanted)  # each once: the checkpoint stopped where it was refused
