@@ -252,7 +252,22 @@ def test_outside_the_development_mode_the_function_must_allow_cloudwatch_logs(ma
     client.add_permission(FunctionName="collector", StatementId="logs", Action="lambda:InvokeFunction",
                           Principal="logs.amazonaws.com",
                           SourceArn="arn:aws:logs:us-east-1:000000000000:log-group:/aws/lambda/source:*")  # fmt: skip
+    # A user allowed only to describe filters may not put one (logs:PutSubscriptionFilter on the group).
+    iam = boto3.client("iam", endpoint_url=server.endpoint, region_name="us-east-1", aws_access_key_id=key,
+                       aws_secret_access_key=secret)  # fmt: skip
+    iam.create_user(UserName="reader")
+    iam.put_user_policy(UserName="reader", PolicyName="read", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "logs:DescribeSubscriptionFilters",
+                                                "Resource": "*"}]}))  # fmt: skip
+    access = iam.create_access_key(UserName="reader")["AccessKey"]
+    reader = logs_client(server.endpoint, access["AccessKeyId"], access["SecretAccessKey"])
+    with pytest.raises(ClientError) as denied:
+        reader.put_subscription_filter(**put)
+    assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "logs:PutSubscriptionFilter" in denied.value.response["Error"]["Message"]
     logs.put_subscription_filter(**put)
+    assert [f["filterName"] for f in reader.describe_subscription_filters(
+        logGroupName="/aws/lambda/source")["subscriptionFilters"]] == ["f"]
     invoke(client, "source", {"lines": ["allowed now"]})
     assert "allowed now" in heads(wait_for_heads(logs, "collector", {"allowed now"}))
 

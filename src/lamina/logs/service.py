@@ -100,25 +100,24 @@ class Subscriptions:
         if service != "lambda":
             raise InvalidFilter(sub.other_destination_message(service))
         await self._check_destination(group, destination)
-        made = SubscriptionFilter(group, name, pattern, destination, role, distribution or "ByLogStream",
-                                  int(time.time() * 1000))  # fmt: skip
+        key = sub.key_of(group, name)
         async with self._lock:
-            others = [f for f in self._filters.values() if f.group == group and f.name != name]
-            if len(others) >= sub.MAX_FILTERS:
+            if len([f for f in self._filters.values() if f.group == group and f.key != key]) >= sub.MAX_FILTERS:
                 raise TooManyFilters(group)
-            puts = [Resource(sub.FILTER_KIND, made.key, made.to_doc())]
-            replaced = self._filters.get(made.key)
-            if replaced is not None:  # an update: delivery goes on from where it was
-                made = SubscriptionFilter(made.group, made.name, made.pattern, made.destination, made.role,
-                                          made.distribution, replaced.created_ms)  # fmt: skip
-                puts = [Resource(sub.FILTER_KIND, made.key, made.to_doc())]
-            else:  # lines from now on: stored before it is answered, so a restart starts from the same point
-                checkpoint = Checkpoint(made.created_ms, {})
-                puts.append(Resource(sub.CHECKPOINT_KIND, made.key, checkpoint.to_doc()))
+            replaced = self._filters.get(key)
+            # An update goes on from where its delivery was; a new filter takes lines from now on,
+            # its checkpoint stored with it, so that a restart starts from the same point.
+            created_ms = replaced.created_ms if replaced is not None else int(time.time() * 1000)
+            made = SubscriptionFilter(group, name, pattern, destination, role, distribution or "ByLogStream",
+                                      created_ms)  # fmt: skip
+            puts = [Resource(sub.FILTER_KIND, key, made.to_doc())]
+            checkpoint = self._checkpoints.get(key) if replaced is not None else None
+            if checkpoint is None:
+                checkpoint = Checkpoint(created_ms, {})
+                puts.append(Resource(sub.CHECKPOINT_KIND, key, checkpoint.to_doc()))
             await self._store.change_resources(puts=puts)
-            self._filters[made.key] = made
-            if replaced is None:
-                self._checkpoints[made.key] = checkpoint
+            self._filters[key] = made
+            self._checkpoints[key] = checkpoint
 
     async def _check_destination(self, group: str, destination: str) -> None:
         arn = parse_function_arn(destination)
