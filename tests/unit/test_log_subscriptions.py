@@ -102,3 +102,4 @@ def test_documents_round_trip_and_odd_ones_are_read_safely() -> None:
     checkpoint = Checkpoint(12, {"a": 5, "b": 7})
     assert sub.checkpoint_from_doc(checkpoint.to_doc()) == checkpoint
     assert sub.checkpoint_from_doc({"since_ms": "x", "cursors": []}) == Checkpoint(0, {})
+    assert sub.checkpoint_from_doc({"since_ms": 3, "cursors": {"a": "x", "b": 2}}) == Checkpoint(3, {"b": 2})

@@ -3,7 +3,7 @@ values, PutSubscriptionFilter's checks and wording, and the ``awslogs`` payloads
 
 A filter is stored as a document (``to_doc``/``from_doc``, store kind ``logs/subscription-filter``,
 key ``<group>:<name>``: neither may hold a colon). Its checkpoint is a document of its own (kind
-``logs/subscription-checkpoint``, same key): ``since`` (the filter's creation time: lines
+``logs/subscription-checkpoint``, same key): ``since_ms`` (the filter's creation time: lines
 timestamped before it are not its) and a cursor per function of its group (``read_logs``' cursors),
 the last line it has dealt with.
 
@@ -47,7 +47,7 @@ _OTHER_DESTINATIONS = {
 
 
 class InvalidFilter(ValueError):
-    """A filter CloudWatch Logs refuses with InvalidParameterException (the message is AWS's)."""
+    """A filter refused with InvalidParameterException (AWS's messages, but for ``SELF_MESSAGE``)."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,8 @@ def checkpoint_from_doc(doc: Mapping[str, object]) -> Checkpoint:
     cursors = doc.get("cursors")
     since = doc.get("since_ms")
     return Checkpoint(since if isinstance(since, int) else 0,
-                      {str(k): int(v) for k, v in cursors.items()} if isinstance(cursors, dict) else {})  # fmt: skip
+                      {str(k): v for k, v in cursors.items() if isinstance(v, int)} if isinstance(cursors, dict)
+                      else {})  # fmt: skip
 
 
 def validation_error(value: object, member: str, constraint: str) -> str:
