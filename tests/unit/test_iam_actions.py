@@ -122,6 +122,12 @@ JSON = [
      (f"arn:aws:sqs:{R}:{A}:jobs",)),
     ("AmazonSQS.CreateQueue", {"QueueName": "jobs"}, "sqs:CreateQueue", (f"arn:aws:sqs:{R}:{A}:jobs",)),
     ("AmazonSQS.ListQueues", {}, "sqs:ListQueues", ("*",)),
+    ("Logs_20140328.PutSubscriptionFilter", {"logGroupName": "/aws/lambda/orders", "filterName": "f"},
+     "logs:PutSubscriptionFilter", (f"arn:aws:logs:{R}:{A}:log-group:/aws/lambda/orders:*",)),
+    ("Logs_20140328.DescribeSubscriptionFilters", {"logGroupName": "/aws/lambda/orders"},
+     "logs:DescribeSubscriptionFilters", (f"arn:aws:logs:{R}:{A}:log-group:/aws/lambda/orders:*",)),
+    ("Logs_20140328.DeleteSubscriptionFilter", {"logGroupName": "/aws/lambda/orders", "filterName": "f"},
+     "logs:DeleteSubscriptionFilter", (f"arn:aws:logs:{R}:{A}:log-group:/aws/lambda/orders:*",)),
 ]
 
 

@@ -33,6 +33,7 @@ from lamina.invoke.queue import AsyncQueue
 from lamina.iot.service import TopicRules
 from lamina.iot.subscriber import Subscriber
 from lamina.invoke.service import Invoker
+from lamina.logs.service import Subscriptions
 from lamina.mappings.service import MappingService
 from lamina.objects.notifications import NotificationConfigs
 from lamina.objects.service import ObjectStore
@@ -88,6 +89,7 @@ class Services:
     iam: IamService | None = None  # IAM's roles, users, keys and policies (lamina/iam; iam/api.py)
     sts: StsService | None = None  # STS's sessions (lamina/sts; sts/api.py)
     runtimes: RuntimeRegistry | None = None  # the host's runtimes (GET /lamina/v1/runtimes: api/runtimes.py)
+    subscriptions: Subscriptions | None = None  # CloudWatch Logs' subscription filters (api/logs.py, logs/)
 
 
 class CellLookup(Protocol):

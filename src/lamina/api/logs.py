@@ -1,6 +1,8 @@
 """CloudWatch Logs' API for functions' logs (json-1.1, ``X-Amz-Target: Logs_20140328.<Operation>``):
 DescribeLogGroups, DescribeLogStreams, GetLogEvents and FilterLogEvents, over the lines the store
-keeps (logs/groups.py: which group and stream a line is in; logs/patterns.py: filter patterns).
+keeps (logs/groups.py: which group and stream a line is in; logs/patterns.py: filter patterns), and
+subscription filters to functions: PutSubscriptionFilter, DescribeSubscriptionFilters and
+DeleteSubscriptionFilter (logs/service.py; delivered by logs/delivery.py).
 
 Tokens are CloudWatch Logs' forms: GetLogEvents' ``f/<cursor>`` and ``b/<cursor>`` (a forward
 token at the end of a stream comes back unchanged, which is how clients know they have it all),
@@ -23,6 +25,8 @@ from lamina.api.context import Services
 from lamina.errors import ApiError
 from lamina.logs import groups as g
 from lamina.logs.patterns import FilterPatternError, Matcher, compile_pattern
+from lamina.logs.service import NoSuchFilter, NoSuchGroup, Subscriptions, TooManyFilters
+from lamina.logs.subscriptions import InvalidFilter
 from lamina.store.base import LogEvent, LogWindow
 
 PREFIX = "Logs_20140328"
@@ -40,6 +44,11 @@ class InvalidParameter(ApiError):
 
 class LogsResourceNotFound(ApiError):
     code = "ResourceNotFoundException"
+    status = 400
+
+
+class LimitExceeded(ApiError):
+    code = "LimitExceededException"
     status = 400
 
 
@@ -283,11 +292,67 @@ async def _search(svc: Services, function: str, since: int, limit: int, window: 
             return matches, since, False
 
 
+def _subscriptions(svc: Services) -> Subscriptions:
+    assert svc.subscriptions is not None, "the cell serves no subscription filters"
+    return svc.subscriptions
+
+
+async def put_subscription_filter(svc: Services, body: Body) -> Mapping[str, object]:
+    group, name = _text(body, "logGroupName", required=True), _text(body, "filterName", required=True)
+    pattern = _text(body, "filterPattern", required=True)
+    destination = _text(body, "destinationArn", required=True)
+    assert group is not None and name is not None and pattern is not None and destination is not None
+    try:
+        await _subscriptions(svc).put(group, name, pattern, destination, _text(body, "roleArn"),
+                                      _text(body, "distribution"))  # fmt: skip
+    except InvalidFilter as exc:
+        raise InvalidParameter(str(exc)) from exc
+    except NoSuchGroup as exc:
+        raise LogsResourceNotFound("The specified log group does not exist.") from exc
+    except TooManyFilters as exc:
+        raise LimitExceeded("Resource limit exceeded.") from exc
+    return {}
+
+
+async def describe_subscription_filters(svc: Services, body: Body) -> Mapping[str, object]:
+    group = _text(body, "logGroupName", required=True)
+    assert group is not None
+    limit = _int(body, "limit", 1, 50) or 50
+    token = _text(body, "nextToken")
+    try:
+        after = g.decode_name("subscriptions", token) if token is not None else None
+    except g.BadToken as exc:
+        raise InvalidParameter("The specified nextToken is invalid.") from exc
+    try:
+        found = await _subscriptions(svc).describe(group, _text(body, "filterNamePrefix") or "", after)
+    except NoSuchGroup as exc:
+        raise LogsResourceNotFound("The specified log group does not exist.") from exc
+    result: dict[str, object] = {"subscriptionFilters": [f.describe() for f in found[:limit]]}
+    if len(found) > limit:
+        result["nextToken"] = g.encode_name("subscriptions", found[limit - 1].name)
+    return result
+
+
+async def delete_subscription_filter(svc: Services, body: Body) -> Mapping[str, object]:
+    group, name = _text(body, "logGroupName", required=True), _text(body, "filterName", required=True)
+    assert group is not None and name is not None
+    try:
+        await _subscriptions(svc).delete(group, name)
+    except NoSuchGroup as exc:
+        raise LogsResourceNotFound("The specified log group does not exist.") from exc
+    except NoSuchFilter as exc:
+        raise LogsResourceNotFound("The specified subscription filter does not exist.") from exc
+    return {}
+
+
 OPERATIONS = {
     "DescribeLogGroups": describe_log_groups,
     "DescribeLogStreams": describe_log_streams,
     "GetLogEvents": get_log_events,
     "FilterLogEvents": filter_log_events,
+    "PutSubscriptionFilter": put_subscription_filter,
+    "DescribeSubscriptionFilters": describe_subscription_filters,
+    "DeleteSubscriptionFilter": delete_subscription_filter,
 }
 
 

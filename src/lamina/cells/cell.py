@@ -55,6 +55,8 @@ from lamina.invoke.service import InvokeRequest, InvokeSource, Invoker
 from lamina.iot.service import TopicRules
 from lamina.iot.subscriber import Subscriber, client_id
 from lamina.lifecycle import Parts
+from lamina.logs.delivery import SubscriptionDelivery
+from lamina.logs.service import Subscriptions
 from lamina.mappings.service import MappingService
 from lamina.metering.recorder import Recorder
 from lamina.metrics.stats import CellStats
@@ -176,7 +178,8 @@ class Cell:
         http_apis = HttpApis(store, region=s.region, account_id=s.account_id, port=host.port)
         await http_apis.load()
         invoker = Invoker(resolver, scheduler, s)
-        invoker.check_sources_with(TriggerPermissions(policies, s).check)  # triggers need the function's permission
+        permissions = TriggerPermissions(policies, s)
+        invoker.check_sources_with(permissions.check)  # triggers need the function's permission
         invoker.count_throttles_with(stats.throttled)
         queue = AsyncQueue(store, invoker, event_configs, s)
         queue.count_dead_letters_with(stats.dead_lettered)
@@ -212,6 +215,8 @@ class Cell:
         await rest_apis.load()
         iot = TopicRules(store, s)
         await iot.load()
+        subscriptions = Subscriptions(store, functions, s, permissions.check)  # CloudWatch Logs' must be allowed
+        await subscriptions.load()
 
         async def invoke_for_rule(function: str, payload: bytes, rule_arn: str) -> None:
             source = InvokeSource("iot.amazonaws.com", rule_arn, s.account_id)  # AWS IoT needs the permission
@@ -234,7 +239,7 @@ class Cell:
             http_apis=http_apis, queues=queues, mappings=mappings, iot=iot, code_signing=code_signing,
             function_options=function_options, mqtt=mqtt,
             front_door=host.front_door, notifications=notifications, objects=objects, keys=host.keys,
-            iam=host.iam, sts=host.sts, runtimes=host.runtimes,
+            iam=host.iam, sts=host.sts, runtimes=host.runtimes, subscriptions=subscriptions,
         )  # fmt: skip
         apis.add(HttpApiEndpoints(http_apis, svc))
         await scheduler.start()
@@ -262,6 +267,9 @@ class Cell:
         parts.started("the bucket notifications' relay", objects_relay.close)
         objects.on_committed(Wakes(functions=objects_relay, queues=queue_relay, buses=events.relay))
         parts.started("the queues' long polls", queues.close)  # answered before the API waits for its requests
+        log_delivery = SubscriptionDelivery(subscriptions, store, invoker, s)
+        await log_delivery.start()  # subscription filters' lines are invoked asynchronously, after the queue
+        parts.started("the log subscriptions' delivery", log_delivery.close)
         await mappings.start()  # pollers read their sources and invoke synchronously
         parts.started("the event source mappings' pollers", lambda: mappings.close(min(5.0, s.shutdown_grace_seconds)))
         parts.started("the schedules' hand-overs", lambda: schedules.close(min(5.0, s.shutdown_grace_seconds)))

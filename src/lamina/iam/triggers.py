@@ -1,12 +1,13 @@
-"""Lamina's own triggers (event bus rules, API Gateway APIs, bucket notifications) invoke a function
-only if its resource-based policy allows their service principal (AddPermission with
-``--principal events.amazonaws.com --source-arn ...``), as AWS requires.
+"""Lamina's own triggers (event bus rules, API Gateway APIs, bucket notifications, log subscription
+filters) invoke a function only if its resource-based policy allows their service principal
+(AddPermission with ``--principal events.amazonaws.com --source-arn ...``), as AWS requires.
 
 Outside the development mode a refusal is ``AccessDeniedException`` (the trigger treats it as its
-service treats a failed invocation: the bus retries and dead-letters, an API answers 500). In the
-development mode it is logged once per function, service and source, and allowed: existing setups
-deploy triggers without permissions. There a source is decided once and remembered, so a warm API
-reads no policy per request; outside it every invocation reads the function's current policy.
+service treats a failed invocation: the bus retries and dead-letters, an API answers 500;
+PutSubscriptionFilter refuses the filter). In the development mode it is logged once per function,
+service and source, and allowed: existing setups deploy triggers without permissions. There a
+source is decided once and remembered, so a warm API reads no policy per request; outside it every
+invocation reads the function's current policy.
 """
 
 from __future__ import annotations

@@ -69,3 +69,23 @@ def decode_token(kind: str, token: str) -> dict[str, int]:
             for k, v in cursors.items()):  # fmt: skip
         raise BadToken("the token is not one this API made")
     return cursors
+
+
+def encode_name(kind: str, name: str) -> str:
+    """A paging token that resumes after ``name`` (a subscription filter's)."""
+    raw = json.dumps({"k": kind, "n": name}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_name(kind: str, token: str) -> str:
+    """The name of a token ``encode_name(kind, ...)`` made; ``BadToken`` for anything else."""
+    if len(token) > 4 * 1024:
+        raise BadToken("the token is too long")
+    try:
+        doc = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (binascii.Error, ValueError, RecursionError):
+        raise BadToken("the token is not one this API made") from None
+    name = doc.get("n") if isinstance(doc, dict) and doc.get("k") == kind else None
+    if not isinstance(name, str):
+        raise BadToken("the token is not one this API made")
+    return name
