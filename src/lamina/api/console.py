@@ -31,7 +31,7 @@ from lamina.api.context import Services, json_response, read_body, services
 from lamina.console import access, page, views
 from lamina.console.cost import price_of
 from lamina.console.series import per_minute
-from lamina.errors import ApiError, InvalidParameterValue
+from lamina.errors import ApiError, InvalidParameterValue, InvalidRequestContent, RequestTooLarge
 from lamina.invoke.service import InvokeRequest
 from lamina.store.base import LogEvent, LogWindow, OutboxMessage
 from lamina.urls.addresses import function_url
@@ -102,15 +102,19 @@ async def bare(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get(PREFIX + "/")
-@_guarded
 async def index(request: web.Request) -> web.StreamResponse:
     token = services(request).settings.console_token
     given = request.query.get("token")
-    if token is not None and given is not None:  # the link that opens it: set the cookie, drop the token from the URL
+    if token is not None and given is not None:  # the link that opens it: the cookie, and the token out of the URL
         response = web.HTTPFound(PREFIX + "/")
         if access.refused(token=token, authorization=None, cookie=given, remote=None, host=None) is None:
             response.set_cookie(access.COOKIE, given, path=PREFIX, httponly=True, samesite="Strict")
         raise response
+    return await _page(request)
+
+
+@_guarded
+async def _page(request: web.Request) -> web.StreamResponse:
     if not page.built():
         return web.Response(status=503, text=page.missing(), content_type="text/html")
     body = page.page(request.app[PAGE_TOKEN])
@@ -255,14 +259,14 @@ async def _recent(svc: Services, name: str) -> tuple[list[LogEvent], int]:
 async def invoke(request: web.Request) -> web.StreamResponse:
     svc = services(request)
     if (request.content_length or 0) > _MAX_INVOKE_BODY:
-        return _error(413, "RequestTooLarge", f"The request must be smaller than {_MAX_INVOKE_BODY} bytes.")
+        raise RequestTooLarge(f"The request must be smaller than {_MAX_INVOKE_BODY} bytes.")
     try:
         body = json.loads(await read_body(request))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return _error(400, "InvalidRequestContent", "The request's body is not JSON.")
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidRequestContent("The request's body is not JSON.") from exc
     payload, qualifier = (body.get("payload"), body.get("qualifier")) if isinstance(body, dict) else (None, None)
     if not isinstance(payload, str) or not (qualifier is None or isinstance(qualifier, str)):
-        return _error(400, "InvalidRequestContent", 'Send {"payload": "<JSON text>", "qualifier": "<version or alias>"}.')
+        raise InvalidRequestContent('Send {"payload": "<JSON text>", "qualifier": "<version or alias>"}.')
     result = await svc.invoker.invoke(InvokeRequest(
         function=request.match_info["name"], payload=payload.encode(), qualifier=qualifier or None,
         log_tail=True, refuse_pending=True,
@@ -279,6 +283,6 @@ async def invoke(request: web.Request) -> web.StreamResponse:
 
 def _int(request: web.Request, key: str, default: int, low: int, high: int) -> int:
     raw = request.query.get(key, str(default))
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         raise InvalidParameterValue(f"{key} must be an integer from {low} to {high}")
     return int(raw)

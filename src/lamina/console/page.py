@@ -73,6 +73,8 @@ def missing() -> str:
 def asset(name: str) -> Path | None:
     """The static file ``name`` (``app.js``, ``vendor/uplot.js``) names, or None: only plain
     names of .js and .css files directly in static/ or static/vendor/, nothing else of the disk."""
+    if len(name) > 100:
+        return None
     parts = name.split("/")
     if len(parts) > 2 or (len(parts) == 2 and parts[0] != "vendor"):
         return None

@@ -314,7 +314,7 @@ function Logs({ name }) {
           onChange=${(e) => setFollow(e.target.checked)} /> live tail</label></h2>
       ${error && html`<p class="error small">${error}</p>`}
       <pre class="logs" data-testid="logs" ref=${box}>${lines.length
-        ? lines.map((l) => html`<div key=${l.cursor}><span class="time">${new Date(l.timestamp).toISOString().slice(11, 23)}</span> ${l.message.replace(/\n$/, '')}</div>`)
+        ? lines.map((l) => html`<div key=${l.cursor}><span class="time">${new Date(l.timestamp).toISOString().slice(11, 23)}</span> ${l.message.replace(/\n$/, '').replace(/\r/g, '\n')}</div>`)
         : html`<span class="muted">No log lines in the last hour.</span>`}</pre>
     </section>`;
 }
