@@ -21,7 +21,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import LaminaProcess, deploy, server_env
-from tests.functions import invoke, wait_until
+from tests.functions import arn, invoke, wait_until
 from tests.objects import s3_client
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -162,9 +162,41 @@ def test_errors_are_counted_and_triggers_listed(server: LaminaProcess, fn_name: 
 
     series = wait_until(counted)
     assert sum(series["invocations"]) == 1 and len(series["minutes"]) == 60
+    client.publish_version(FunctionName=fn_name)
+    client.create_alias(FunctionName=fn_name, Name="prod", FunctionVersion="1")
+    sqs = boto3.client("sqs", endpoint_url=server.endpoint, region_name="us-east-1", aws_access_key_id="test",
+                       aws_secret_access_key="test")  # fmt: skip
+    queue = sqs.create_queue(QueueName=f"{fn_name}-source")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    client.create_event_source_mapping(FunctionName=fn_name, EventSourceArn=queue_arn, BatchSize=5, Enabled=False)
+    events = boto3.client("events", endpoint_url=server.endpoint, region_name="us-east-1", aws_access_key_id="test",
+                          aws_secret_access_key="test")  # fmt: skip
+    events.put_rule(Name=f"{fn_name}-rule", EventPattern='{"source": ["console.test"]}')
+    events.put_targets(Rule=f"{fn_name}-rule", Targets=[{"Id": "1", "Arn": f"{arn(fn_name)}:prod"}])
     detail = get(server.endpoint, f"/console/api/functions/{fn_name}")[1]
     [url] = detail["triggers"]["urls"]
     assert url["authType"] == "NONE" and ".lambda-url." in url["url"]
+    [mapping] = detail["triggers"]["mappings"]
+    assert mapping["kind"] == "sqs" and mapping["source"] == queue_arn and mapping["batchSize"] == 5
+    assert detail["triggers"]["rules"] == [{"bus": "default", "rule": f"{fn_name}-rule", "qualifier": "prod"}]
+
+
+def test_dead_letters_waiting_in_the_outbox_are_shown(server: LaminaProcess, fn_name: str) -> None:
+    client = server.client()
+    topic = f"arn:aws:sns:us-east-1:000000000000:{fn_name}-dead-letters"  # SNS: kept in the outbox
+    deploy(client, fn_name, FAILING, DeadLetterConfig={"TargetArn": topic})
+    client.put_function_event_invoke_config(FunctionName=fn_name, MaximumRetryAttempts=0)
+    accepted = client.invoke(FunctionName=fn_name, InvocationType="Event", Payload=b'{"order": 7}')
+    request_id = accepted["ResponseMetadata"]["RequestId"]
+
+    def letters() -> list[dict[str, Any]] | None:
+        found = get(server.endpoint, f"/console/api/functions/{fn_name}")[1]["deadLetters"]
+        return found or None
+
+    [letter] = wait_until(letters)
+    assert letter["kind"] == "dead-letter" and letter["target"] == topic and letter["requestId"] == request_id
+    assert json.loads(letter["body"]) == {"order": 7}
+    assert letter["attributes"]["ErrorMessage"]["StringValue"] == "boom"
 
 
 def test_an_unknown_function_is_404_everywhere(server: LaminaProcess) -> None:

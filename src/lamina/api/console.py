@@ -18,6 +18,7 @@ environments' namespaces.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import secrets
@@ -128,7 +129,7 @@ async def asset(request: web.Request) -> web.StreamResponse:
     path = page.asset(request.match_info["name"])
     if path is None:
         return _error(404, "NotFound", "No such asset")
-    return web.Response(body=path.read_bytes(), content_type=_TYPES[path.suffix])
+    return web.Response(body=await asyncio.to_thread(path.read_bytes), content_type=_TYPES[path.suffix])
 
 
 @routes.get(PREFIX + "/api/functions")
@@ -172,12 +173,15 @@ def _triggers(svc: Services, name: str, request: web.Request) -> dict[str, objec
             break
     port = request.url.port or 80
     urls = [u for u in svc.urls.list(name, None, "50")[0]]
-    arn = svc.settings.function_arn(name)
+    qualifiers = [None, *(v.version for v in svc.functions.versions.list_for(name)),
+                  *(a.name for a in svc.functions.aliases.list_for(name))]  # fmt: skip
     rules = []
     buses, _ = svc.events.control.list_buses(None, None, 100)
     for bus in buses:
-        for rule_name in svc.events.control.rules_by_target(arn, bus.name, None, 100)[0]:
-            rules.append(views.rule(bus.name, rule_name))
+        for qualifier in qualifiers:
+            arn = svc.settings.function_arn(name, qualifier)
+            for rule_name in svc.events.control.rules_by_target(arn, bus.name, None, 100)[0]:
+                rules.append(views.rule(bus.name, rule_name, qualifier))
     return {
         "mappings": [views.mapping(m) for m in mappings],
         "urls": [views.url(u, function_url(u.url_id, svc.settings.region, port)) for u in urls],

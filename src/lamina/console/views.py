@@ -41,8 +41,8 @@ def url(u: FunctionUrlConfig, address: str) -> dict[str, object]:
     return {"qualifier": u.qualifier, "url": address, "authType": str(u.auth_type)}
 
 
-def rule(bus: str, name: str) -> dict[str, object]:
-    return {"bus": bus, "rule": name}
+def rule(bus: str, name: str, qualifier: str | None) -> dict[str, object]:
+    return {"bus": bus, "rule": name, "qualifier": qualifier}
 
 
 def letters(messages: Iterable[OutboxMessage], function_name: str, limit: int) -> list[dict[str, object]]:

@@ -345,7 +345,7 @@ function Triggers({ triggers }) {
       <ul class="triggers">
         ${triggers.urls.map((u) => html`<li><b>Function URL</b> (${u.qualifier}, ${u.authType}) <code>${u.url}</code></li>`)}
         ${triggers.mappings.map((m) => html`<li><b>Event source mapping</b> ${m.kind}: <code>${m.source}</code> <${State} state=${m.state} /> <span class="muted">batch ${m.batchSize}, ${m.lastResult}</span></li>`)}
-        ${triggers.rules.map((r) => html`<li><b>EventBridge rule</b> ${r.rule} <span class="muted">on bus ${r.bus}</span></li>`)}
+        ${triggers.rules.map((r) => html`<li><b>EventBridge rule</b> ${r.rule} <span class="muted">on bus ${r.bus}${r.qualifier ? `, for ${r.qualifier}` : ''}</span></li>`)}
       </ul>
     </section>`;
 }
