@@ -7,7 +7,7 @@ import pytest
 
 from lamina.console import access, page
 from lamina.console.cost import LIST_PRICES, cost, price_of
-from lamina.console.series import percentile, per_minute
+from lamina.console.series import percentile, per_minute, window_start
 from lamina.store.base import InvocationRecord
 
 T0 = 1_796_650_000_000 - 1_796_650_000_000 % 60_000  # a minute's start, epoch ms
@@ -102,6 +102,11 @@ def test_a_minute_without_invocations_has_no_percentiles_and_costs_nothing() -> 
     series = per_minute([], now_ms=T0, minutes=3, price=price_of("arm64"))
     assert series.invocations == [0, 0, 0] and series.p50_ms == [None, None, None] and series.cost_usd == [0, 0, 0]
     assert len(series.minutes) == 3 and series.minutes[-1] == T0 // 1000
+
+
+def test_the_window_starts_at_a_whole_minute_and_ends_with_now() -> None:
+    assert window_start(T0 + 59_999, 1) == T0 and window_start(T0, 1) == T0
+    assert window_start(T0 + 1, 60) == T0 - 59 * 60_000
 
 
 def test_percentiles_are_nearest_rank() -> None:

@@ -31,7 +31,7 @@ from aiohttp import web
 from lamina.api.context import Services, json_response, read_body, services
 from lamina.console import access, page, views
 from lamina.console.cost import price_of
-from lamina.console.series import per_minute
+from lamina.console.series import per_minute, window_start
 from lamina.errors import ApiError, InvalidParameterValue, InvalidRequestContent, RequestTooLarge
 from lamina.invoke.service import InvokeRequest
 from lamina.store.base import LogEvent, LogWindow, OutboxMessage
@@ -209,7 +209,7 @@ async def series(request: web.Request) -> web.StreamResponse:
     fn = svc.functions.get(name)
     minutes = _int(request, "minutes", 60, 1, 1440)
     now_ms = int(time.time() * 1000)
-    records = await svc.store.list_invocations(name)
+    records = await svc.store.list_invocations(name, since_ms=window_start(now_ms, minutes))
     data = per_minute(records, now_ms=now_ms, minutes=minutes, price=price_of(fn.architectures[0]))
     return json_response({"function": name, "architecture": fn.architectures[0], **data.as_json()})
 

@@ -35,8 +35,8 @@ class Series:
 def per_minute(records: Iterable[InvocationRecord], *, now_ms: int, minutes: int, price: Price) -> Series:
     """The ``minutes`` whole minutes up to and including the one ``now_ms`` is in; records outside
     them are left out."""
-    last = now_ms - now_ms % MINUTE_MS
-    first = last - (minutes - 1) * MINUTE_MS
+    first = window_start(now_ms, minutes)
+    last = first + (minutes - 1) * MINUTE_MS
     durations: list[list[float]] = [[] for _ in range(minutes)]
     errors, cold, spent = [0] * minutes, [0] * minutes, [0.0] * minutes
     for record in records:
@@ -56,6 +56,11 @@ def per_minute(records: Iterable[InvocationRecord], *, now_ms: int, minutes: int
         cold_starts=cold,
         cost_usd=[round(c, 12) for c in spent],
     )
+
+
+def window_start(now_ms: int, minutes: int) -> int:
+    """The start of the first of the ``minutes`` whole minutes up to the one ``now_ms`` is in."""
+    return now_ms - now_ms % MINUTE_MS - (minutes - 1) * MINUTE_MS
 
 
 def percentile(values: list[float], fraction: float) -> float | None:

@@ -426,7 +426,9 @@ class Store(Protocol):
 
     async def record_invocations(self, records: Sequence[InvocationRecord]) -> None: ...
 
-    async def list_invocations(self, function: str) -> list[InvocationRecord]: ...
+    async def list_invocations(self, function: str, since_ms: int = 0) -> list[InvocationRecord]:
+        """``function``'s invocation records started at or after ``since_ms``, by start."""
+        ...
 
     async def enqueue_event(self, event: QueuedEvent, content: EventContent) -> int:
         """Store ``event`` and its content durably (committed when this returns); returns its ``seq``,

@@ -285,8 +285,9 @@ class MemoryStore:
     async def record_invocations(self, records: Sequence[InvocationRecord]) -> None:
         self._invocations.extend(records)
 
-    async def list_invocations(self, function: str) -> list[InvocationRecord]:
-        return [r for r in self._invocations if r.function == function]
+    async def list_invocations(self, function: str, since_ms: int = 0) -> list[InvocationRecord]:
+        return sorted((r for r in self._invocations if r.function == function and r.started_ms >= since_ms),
+                      key=lambda r: r.started_ms)  # fmt: skip
 
     async def enqueue_event(self, event: QueuedEvent, content: EventContent) -> int:
         self._last_seq += 1

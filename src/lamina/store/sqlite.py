@@ -610,12 +610,13 @@ class SqliteStore:
 
         await self._write(insert)
 
-    async def list_invocations(self, function: str) -> list[InvocationRecord]:
+    async def list_invocations(self, function: str, since_ms: int = 0) -> list[InvocationRecord]:
         def select(conn: sqlite3.Connection) -> list[InvocationRecord]:
             rows = conn.execute(
                 "SELECT request_id, function, version, started_ms, duration_ms, billed_ms, memory_mb, "
-                "max_memory_used_mb, init_ms, outcome, qualifier FROM invocations WHERE function = ? ORDER BY started_ms",
-                (function,),
+                "max_memory_used_mb, init_ms, outcome, qualifier FROM invocations WHERE function = ? AND started_ms >= ? "
+                "ORDER BY started_ms",
+                (function, since_ms),
             ).fetchall()
             return [InvocationRecord(*row) for row in rows]
 

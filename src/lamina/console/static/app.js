@@ -42,8 +42,8 @@ function useHash() {
   return hash;
 }
 
-// Calls load() now and every REFRESH_MS; returns [data, error, reload].
-function usePolled(load, deps) {
+// Calls load() now and every `every` ms; returns [data, error, reload].
+function usePolled(load, deps, every = REFRESH_MS) {
   const [data, setData] = useState(null);
   const [error, setError] = useState(null);
   const reload = useCallback(async () => {
@@ -56,9 +56,9 @@ function usePolled(load, deps) {
   }, deps);
   useEffect(() => {
     reload();
-    const timer = setInterval(reload, REFRESH_MS);
+    const timer = setInterval(reload, every);
     return () => clearInterval(timer);
-  }, [reload]);
+  }, [reload, every]);
   return [data, error, reload];
 }
 
@@ -105,7 +105,9 @@ function FunctionList() {
 function FunctionView({ name }) {
   const [detail, detailError, reloadDetail] = usePolled(() => getJSON(`/functions/${enc(name)}`), [name]);
   const [minutes, setMinutes] = useState(60);
-  const [series, , reloadSeries] = usePolled(() => getJSON(`/functions/${enc(name)}/series?minutes=${minutes}`), [name, minutes]);
+  // A long window is read less often: a day of a busy function is a hundred thousand records.
+  const [series, , reloadSeries] = usePolled(() => getJSON(`/functions/${enc(name)}/series?minutes=${minutes}`),
+    [name, minutes], minutes > 60 ? 60000 : REFRESH_MS);
   const invoked = useCallback(() => {
     // The ledger is written in batches (every 100 ms): read it again once that has happened.
     setTimeout(() => { reloadSeries(); reloadDetail(); }, 400);
