@@ -79,8 +79,8 @@ def get(endpoint: str, path: str, **headers: str) -> tuple[int, Any]:
     return status, json.loads(body) if body.startswith(b"{") else body
 
 
-def page_token(endpoint: str) -> str:
-    status, _, body = request(endpoint, "GET", "/console/")
+def page_token(endpoint: str, **headers: str) -> str:
+    status, _, body = request(endpoint, "GET", "/console/", headers=headers)
     assert status == 200, body
     found = re.search(rb'<meta name="lamina-console-token" content="([^"]+)">', body)
     assert found is not None
@@ -242,8 +242,6 @@ def test_posts_without_the_pages_token_its_origin_or_json_are_refused(server: La
     # None of them ran the function.
     status, series = get(server.endpoint, f"/console/api/functions/{fn_name}/series")
     assert sum(series["invocations"]) == 0
-    # Another server's token is not this one's: a token is made at every start.
-    assert page_token(server.endpoint) == token
 
 
 def test_other_host_names_are_refused_and_nothing_is_signed_for(server: LaminaProcess) -> None:
@@ -299,13 +297,29 @@ def test_a_bucket_named_like_an_unsigned_path_is_still_verified(server: LaminaPr
     assert refused.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
 
 
-def test_a_token_opens_the_console_and_nothing_else_does(tmp_path: Path, fn_name: str) -> None:
+def test_a_token_opens_the_console_and_nothing_else_does(server: LaminaProcess, tmp_path: Path, fn_name: str) -> None:
+    other = server
     server = LaminaProcess(tmp_path / "data", server_env(LAMINA_CONSOLE_TOKEN="open-sesame")).start()
     try:
+        # Each server makes its page's token when it starts: another server's is refused.
+        theirs = page_token(other.endpoint)
+        ours = page_token(server.endpoint, Authorization="Bearer open-sesame")
+        assert theirs != ours
+        deploy(server.client(), fn_name, HELLO)
+        status, _, answer = request(server.endpoint, "POST", f"/console/api/functions/{fn_name}/invoke",
+                                    b'{"payload": "{}"}', {"Authorization": "Bearer open-sesame",
+                                                           "Content-Type": "application/json", "Origin": server.endpoint,
+                                                           "X-Lamina-Console-Token": theirs})  # fmt: skip
+        assert status == 403, answer
+        status, _, answer = request(server.endpoint, "POST", f"/console/api/functions/{fn_name}/invoke",
+                                    b'{"payload": "{}"}', {"Authorization": "Bearer open-sesame",
+                                                           "Content-Type": "application/json", "Origin": server.endpoint,
+                                                           "X-Lamina-Console-Token": ours})  # fmt: skip
+        assert status == 200 and json.loads(answer)["status"] == 200
         status, doc = get(server.endpoint, "/console/api/functions")
         assert status == 401 and "LAMINA_CONSOLE_TOKEN" in doc["message"]
         status, doc = get(server.endpoint, "/console/api/functions", Authorization="Bearer open-sesame")
-        assert status == 200 and doc == {"functions": []}
+        assert status == 200 and [f["name"] for f in doc["functions"]] == [fn_name]
         status, headers, _ = request(server.endpoint, "GET", "/console/?token=wrong")
         assert status == 302 and "set-cookie" not in headers
         status, headers, _ = request(server.endpoint, "GET", "/console/?token=open-sesame")
