@@ -100,6 +100,9 @@ class Settings:
     # A bearer token that GET /metrics (Prometheus) must present; None: /metrics answers loopback
     # clients only (api/metrics.py).
     metrics_token: str | None = field(default=None, repr=False)
+    # A token that opens the web console (/console/) to clients other than loopback ones
+    # (console/access.py); None: loopback clients only.
+    console_token: str | None = field(default=None, repr=False)
     # Interpreters by runtime name, e.g. {"python3.12": "/opt/py312/bin/python3.12"}.
     interpreters: Mapping[str, str] = field(default_factory=dict)
     # A runtime found missing is looked for again once its answer is this old (runtime/runtimes.py):
@@ -200,6 +203,8 @@ class Settings:
             values["front_door"] = switch(env["LAMINA_FRONT_DOOR"]) is not False
         if env.get("LAMINA_METRICS_TOKEN"):
             values["metrics_token"] = env["LAMINA_METRICS_TOKEN"]
+        if env.get("LAMINA_CONSOLE_TOKEN"):
+            values["console_token"] = env["LAMINA_CONSOLE_TOKEN"]
         if "LAMINA_ASYNC_RETRY_DELAYS" in env:
             values["async_retry_delays"] = tuple(float(v) for v in env["LAMINA_ASYNC_RETRY_DELAYS"].split(",") if v.strip())
         if "LAMINA_ASYNC_THROTTLE_DELAY" in env:

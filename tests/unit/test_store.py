@@ -106,6 +106,8 @@ def test_logs_and_invocations(store: Store) -> None:
             through_alias = InvocationRecord("id2", "f", "3", 6, 2.5, 3, 256, 40, 120.5, "ValueError", qualifier="live")
             await store.record_invocations([record, through_alias])
             assert await store.list_invocations("f") == [record, through_alias]
+            assert await store.list_invocations("f", since_ms=6) == [through_alias]
+            assert await store.list_invocations("f", since_ms=7) == []
         finally:
             await store.close()
 

@@ -49,8 +49,8 @@ from lamina.objects import errors as s3
 log = logging.getLogger(__name__)
 
 KEY_RING = web.AppKey("key_ring", KeyRing)  # what this application's requests are verified against
-_UNVERIFIED_PREFIXES = ("/lamina/v1/object-events/",)
-_UNVERIFIED_GETS = frozenset({"/lamina/v1/health", "/metrics"})
+_UNVERIFIED_PREFIXES = ("/lamina/v1/object-events/", "/console/")
+_UNVERIFIED_GETS = frozenset({"/lamina/v1/health", "/metrics", "/console"})
 CODE_URL_SECONDS = 600  # how long a code package's presigned URL is good for (AWS's: 10 minutes)
 _SQS_CONTENT_TYPE = "application/x-amz-json-1.0"
 _HASHED_ASIDE = 1024 * 1024  # bodies larger than this are hashed in a thread
@@ -72,19 +72,20 @@ def protocol(request: web.Request, is_s3: bool) -> Protocol:
 
 def unverified(method: str, path: str) -> bool:
     """Requests no signature covers: the health check, Prometheus's scrapes (api/metrics.py decides
-    those), and what has its own proof."""
+    those), the web console (console/access.py decides those), and what has its own proof."""
     return (method == "GET" and path in _UNVERIFIED_GETS) or path.startswith(_UNVERIFIED_PREFIXES)
 
 
 @web.middleware
 async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if unverified(request.method, request.path):
-        return await handler(request)
-    svc = services(request)
-    settings = svc.settings
     raw_path, _, query = request.raw_path.partition("?")
     host = request.headers.get("Host", "")
     is_s3 = routing.target(host, raw_path, request.headers.get("Authorization"), query) is not None
+    # An S3 request is verified whatever its path: a bucket may be called "console" or "metrics".
+    if not is_s3 and unverified(request.method, request.path):
+        return await handler(request)
+    svc = services(request)
+    settings = svc.settings
     if not settings.verify_signatures:  # a measurement's baseline only (refused off loopback at start)
         request[CALLER] = Caller(development_key(settings.account_id), settings.region, "lambda")
         return await handler(request)

@@ -457,7 +457,9 @@ class Store(Protocol):
 
     async def record_invocations(self, records: Sequence[InvocationRecord]) -> None: ...
 
-    async def list_invocations(self, function: str) -> list[InvocationRecord]: ...
+    async def list_invocations(self, function: str, since_ms: int = 0) -> list[InvocationRecord]:
+        """``function``'s invocation records started at or after ``since_ms``, by start."""
+        ...
 
     async def list_ledger(self, from_ms: int, to_ms: int) -> list[InvocationRecord]:
         """Every function's invocations started in [from_ms, to_ms), by start."""

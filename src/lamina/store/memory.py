@@ -287,8 +287,9 @@ class MemoryStore:
     async def record_invocations(self, records: Sequence[InvocationRecord]) -> None:
         self._invocations.extend(records)
 
-    async def list_invocations(self, function: str) -> list[InvocationRecord]:
-        return [r for r in self._invocations if r.function == function]
+    async def list_invocations(self, function: str, since_ms: int = 0) -> list[InvocationRecord]:
+        return sorted((r for r in self._invocations if r.function == function and r.started_ms >= since_ms),
+                      key=lambda r: r.started_ms)  # fmt: skip
 
     async def list_ledger(self, from_ms: int, to_ms: int) -> list[InvocationRecord]:
         return sorted((r for r in self._invocations if from_ms <= r.started_ms < to_ms), key=lambda r: r.started_ms)

@@ -604,8 +604,8 @@ class SqliteStore:
         if records:
             await self._write(lambda conn: metering_sql.record(conn, records))
 
-    async def list_invocations(self, function: str) -> list[InvocationRecord]:
-        return await self._run(lambda conn: metering_sql.by_function(conn, function))
+    async def list_invocations(self, function: str, since_ms: int = 0) -> list[InvocationRecord]:
+        return await self._run(lambda conn: metering_sql.by_function(conn, function, since_ms))
 
     async def list_ledger(self, from_ms: int, to_ms: int) -> list[InvocationRecord]:
         return await self._run(lambda conn: metering_sql.ledger(conn, from_ms, to_ms))

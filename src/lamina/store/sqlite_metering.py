@@ -27,8 +27,9 @@ def _invocation(row: tuple[object, ...]) -> InvocationRecord:
     return InvocationRecord._make((*row[:13], bool(row[13])))
 
 
-def by_function(conn: sqlite3.Connection, function: str) -> list[InvocationRecord]:
-    rows = conn.execute(f"SELECT {_INVOCATION} FROM invocations WHERE function = ? ORDER BY started_ms", (function,))
+def by_function(conn: sqlite3.Connection, function: str, since_ms: int = 0) -> list[InvocationRecord]:
+    rows = conn.execute(f"SELECT {_INVOCATION} FROM invocations WHERE function = ? AND started_ms >= ? "
+                        "ORDER BY started_ms", (function, since_ms))  # fmt: skip
     return [_invocation(row) for row in rows]
 
 
