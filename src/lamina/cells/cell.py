@@ -177,7 +177,12 @@ class Cell:
         await http_apis.load()
         invoker = Invoker(resolver, scheduler, s)
         invoker.check_sources_with(TriggerPermissions(policies, s).check)  # triggers need the function's permission
-        invoker.count_throttles_with(stats.throttled)
+
+        def throttled(function: str, qualifier: str | None, reason: str) -> None:
+            stats.throttled(function, qualifier, reason)  # Prometheus's, in memory
+            recorder.count("Throttles", function, qualifier)  # CloudWatch's, stored (api/cloudwatch.py)
+
+        invoker.count_throttles_with(throttled)
         queue = AsyncQueue(store, invoker, event_configs, s)
         queue.count_dead_letters_with(stats.dead_lettered)
         invoker.attach(queue)

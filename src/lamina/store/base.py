@@ -8,6 +8,11 @@ PostgreSQL will sit behind the same interface. Contract, for every implementatio
   ``expected_revision`` that does not match raises ``PreconditionFailed``, and with a name that
   does not exist raises ``ResourceNotFound``.
 - ``append_logs`` and ``record_invocations`` take batches; they are called off the hot path.
+  ``read_invocations`` answers the records started in ``[since_ms, until_ms)``, of every function,
+  oldest first; ``invocation_series`` each (function, qualifier, version) invoked since a time.
+- Metric counts are per-minute counts of events that are not invocations (throttles), for
+  CloudWatch's metrics: ``add_metric_counts`` adds each to what its (function, qualifier, metric,
+  minute) already holds; ``read_metric_counts`` answers those of minutes in ``[since_ms, until_ms)``.
 - Log lines are kept within bounds: a function's stored log is the sum of its lines' sizes
   (``log_event_size``: UTF-8 bytes plus CloudWatch's 26 bytes of overhead an event).
   ``append_logs`` with ``max_function_bytes`` removes, in the same transaction, the oldest lines of
@@ -141,6 +146,18 @@ class InvocationRecord(NamedTuple):
     init_ms: float | None
     outcome: str  # "success" | an error type
     qualifier: str | None = None  # as invoked: an alias or a version (None: unqualified)
+
+
+@dataclass(frozen=True, slots=True)
+class MetricCount:
+    """How many times ``metric`` happened to a function (as invoked: ``qualifier``, "" unqualified)
+    in the minute starting at ``minute_ms``."""
+
+    function: str
+    qualifier: str
+    metric: str
+    minute_ms: int
+    count: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -427,6 +444,14 @@ class Store(Protocol):
     async def record_invocations(self, records: Sequence[InvocationRecord]) -> None: ...
 
     async def list_invocations(self, function: str) -> list[InvocationRecord]: ...
+
+    async def read_invocations(self, since_ms: int, until_ms: int) -> list[InvocationRecord]: ...
+
+    async def invocation_series(self, since_ms: int) -> list[tuple[str, str | None, str]]: ...
+
+    async def add_metric_counts(self, counts: Sequence[MetricCount]) -> None: ...
+
+    async def read_metric_counts(self, since_ms: int, until_ms: int) -> list[MetricCount]: ...
 
     async def enqueue_event(self, event: QueuedEvent, content: EventContent) -> int:
         """Store ``event`` and its content durably (committed when this returns); returns its ``seq``,
