@@ -121,6 +121,7 @@ def test_invocations_by_time_and_metric_counts(store: Store) -> None:
             await store.record_invocations([late, early])
             assert await store.read_invocations(0, 61_000) == [early]  # the end is exclusive
             assert await store.read_invocations(1_000, 70_000) == [early, late]
+            assert await store.read_invocations(0, 70_000, "g") == [late]
             assert sorted(await store.invocation_series(0), key=str) == [("f", None, "$LATEST"), ("g", "live", "2")]
             assert await store.invocation_series(2_000) == [("g", "live", "2")]
             # Counts of one (function, qualifier, metric, minute) add up, across batches.

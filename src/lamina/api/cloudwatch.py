@@ -13,19 +13,21 @@ Each request reads only its own cell's store: an account sees its own functions'
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import datetime
-from typing import Awaitable, Callable, Mapping
+from typing import Awaitable, Callable, Mapping, Sequence
 
 from aiohttp import web
 
 from lamina.api import awsjson, query, rpcv2
 from lamina.api.context import Services
 from lamina.cloudwatch import answers, requests
-from lamina.cloudwatch.series import LONGEST_MS
+from lamina.cloudwatch.series import FUNCTION, LONGEST_MS, NAMESPACE
+from lamina.store.base import InvocationRecord, MetricCount
 
 TARGET = "GraniteServiceVersion20100801"
-NAMESPACE = "com.amazonaws.cloudwatch"
+SMITHY_NAMESPACE = "com.amazonaws.cloudwatch"
 XML_NAMESPACE = "http://monitoring.amazonaws.com/doc/2010-08-01/"
 JSON_CONTENT_TYPE = "application/x-amz-json-1.0"
 
@@ -36,18 +38,32 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+async def _ledger(svc: Services, metrics: Sequence[requests.Metric], start_ms: int,
+                  end_ms: int) -> tuple[list[InvocationRecord], list[MetricCount]]:  # fmt: skip
+    """What ``metrics`` are computed from: the invocations that may have run in the window (of the
+    functions they name, when each names one) and the window's counts."""
+    ours = [m for m in metrics if m.namespace == NAMESPACE]
+    if not ours:
+        return [], []
+    named = {dict(m.dimensions).get(FUNCTION) for m in ours}
+    records: list[InvocationRecord] = []
+    for function in [None] if None in named else sorted(str(f) for f in named):
+        records += await svc.store.read_invocations(start_ms - LONGEST_MS, end_ms, function)
+    return records, await svc.store.read_metric_counts(start_ms, end_ms)
+
+
 async def get_metric_statistics(svc: Services, members: Members) -> Members:
     req = requests.statistics_request(members, _now_ms())
-    records = await svc.store.read_invocations(req.start_ms - LONGEST_MS, req.end_ms)
-    counts = await svc.store.read_metric_counts(req.start_ms, req.end_ms)
-    return answers.statistics(req, records, counts)
+    records, counts = await _ledger(svc, [req.metric], req.start_ms, req.end_ms)
+    # Off the event loop: a window of many invocations takes a while to fold.
+    return await asyncio.to_thread(answers.statistics, req, records, counts)
 
 
 async def get_metric_data(svc: Services, members: Members) -> Members:
     req = requests.data_request(members, _now_ms())
-    records = await svc.store.read_invocations(req.start_ms - LONGEST_MS, req.end_ms)
-    counts = await svc.store.read_metric_counts(req.start_ms, req.end_ms)
-    return answers.data(req, records, counts)
+    metrics = [q.metric for q in req.queries if q.return_data]
+    records, counts = await _ledger(svc, metrics, req.start_ms, req.end_ms)
+    return await asyncio.to_thread(answers.data, req, records, counts)
 
 
 async def list_metrics(svc: Services, members: Members) -> Members:
@@ -160,6 +176,6 @@ SERVICE = query.QueryService("monitoring", "2010-08-01", XML_NAMESPACE,
 
 
 def register(app: web.Application) -> None:
-    rpcv2.register(app, rpcv2.RpcService(TARGET, NAMESPACE, OPERATIONS))
+    rpcv2.register(app, rpcv2.RpcService(TARGET, SMITHY_NAMESPACE, OPERATIONS))
     awsjson.register(app, TARGET, {name: _json_operation(op) for name, op in OPERATIONS.items()}, JSON_CONTENT_TYPE)
     query.register(app, SERVICE)

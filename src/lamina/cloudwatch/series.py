@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from lamina.store.base import InvocationRecord, MetricCount
 
@@ -63,8 +63,24 @@ def _series(function: str, qualifier: str | None, version: str | None) -> list[D
     return found
 
 
-def _matches(dims: Dimensions, function: str, qualifier: str | None, version: str | None) -> bool:
-    return dims in _series(function, qualifier, version)
+Selector = Callable[[str, "str | None", "str | None"], bool]  # (function, qualifier, version) -> under dims?
+
+
+def selector(dims: Dimensions) -> Selector:
+    """Whether an invocation (or a counted event: version None) is published under exactly ``dims``
+    (what ``_series`` lists, decided once for many rows)."""
+    wanted = dict(dims)
+    keys = frozenset(wanted)
+    function, resource, executed = wanted.get(FUNCTION), wanted.get(RESOURCE), wanted.get(EXECUTED)
+    if not keys:
+        return lambda f, q, v: True
+    if keys == {FUNCTION}:
+        return lambda f, q, v: f == function
+    if keys == {FUNCTION, RESOURCE}:
+        return lambda f, q, v: f == function and resource_of(f, q) == resource
+    if keys == {FUNCTION, RESOURCE, EXECUTED}:
+        return lambda f, q, v: f == function and v == executed and is_alias(q) and resource_of(f, q) == resource
+    return lambda f, q, v: False
 
 
 @dataclass(frozen=True)
@@ -78,13 +94,14 @@ def samples(metric: str, dims: Dimensions, records: Sequence[InvocationRecord], 
             start_ms: int, end_ms: int) -> list[Sample]:  # fmt: skip
     """The samples of ``metric`` under exactly ``dims`` timestamped in ``[start_ms, end_ms)``.
     ``records`` may begin up to ``LONGEST_MS`` earlier (for ConcurrentExecutions)."""
+    under = selector(dims)
     if metric in COUNTED:
         return [Sample(c.minute_ms, 1.0, c.count) for c in counts
                 if c.metric == metric and start_ms <= c.minute_ms < end_ms
-                and _matches(dims, c.function, c.qualifier or None, None)]  # fmt: skip
+                and under(c.function, c.qualifier or None, None)]  # fmt: skip
     if metric not in FROM_LEDGER:
         return []
-    chosen = [r for r in records if _matches(dims, r.function, r.qualifier, r.version)]
+    chosen = [r for r in records if under(r.function, r.qualifier, r.version)]
     if metric == "ConcurrentExecutions":
         return concurrency(chosen, start_ms, end_ms)
     chosen = [r for r in chosen if start_ms <= r.started_ms < end_ms]

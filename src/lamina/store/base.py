@@ -8,8 +8,8 @@ PostgreSQL will sit behind the same interface. Contract, for every implementatio
   ``expected_revision`` that does not match raises ``PreconditionFailed``, and with a name that
   does not exist raises ``ResourceNotFound``.
 - ``append_logs`` and ``record_invocations`` take batches; they are called off the hot path.
-  ``read_invocations`` answers the records started in ``[since_ms, until_ms)``, of every function,
-  oldest first; ``invocation_series`` each (function, qualifier, version) invoked since a time.
+  ``read_invocations`` answers the records started in ``[since_ms, until_ms)``, of ``function``
+  (None: every function), oldest first; ``invocation_series`` each (function, qualifier, version) invoked since a time.
 - Metric counts are per-minute counts of events that are not invocations (throttles), for
   CloudWatch's metrics: ``add_metric_counts`` adds each to what its (function, qualifier, metric,
   minute) already holds; ``read_metric_counts`` answers those of minutes in ``[since_ms, until_ms)``.
@@ -445,7 +445,8 @@ class Store(Protocol):
 
     async def list_invocations(self, function: str) -> list[InvocationRecord]: ...
 
-    async def read_invocations(self, since_ms: int, until_ms: int) -> list[InvocationRecord]: ...
+    async def read_invocations(self, since_ms: int, until_ms: int, function: str | None = None) -> list[InvocationRecord]:
+        ...
 
     async def invocation_series(self, since_ms: int) -> list[tuple[str, str | None, str]]: ...
 

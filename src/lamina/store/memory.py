@@ -289,8 +289,9 @@ class MemoryStore:
     async def list_invocations(self, function: str) -> list[InvocationRecord]:
         return [r for r in self._invocations if r.function == function]
 
-    async def read_invocations(self, since_ms: int, until_ms: int) -> list[InvocationRecord]:
-        return sorted((r for r in self._invocations if since_ms <= r.started_ms < until_ms), key=lambda r: r.started_ms)
+    async def read_invocations(self, since_ms: int, until_ms: int, function: str | None = None) -> list[InvocationRecord]:
+        return sorted((r for r in self._invocations if since_ms <= r.started_ms < until_ms
+                       and function in (None, r.function)), key=lambda r: r.started_ms)  # fmt: skip
 
     async def invocation_series(self, since_ms: int) -> list[tuple[str, str | None, str]]:
         return sorted({(r.function, r.qualifier, r.version) for r in self._invocations if r.started_ms >= since_ms},

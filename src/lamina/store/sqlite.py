@@ -621,14 +621,16 @@ class SqliteStore:
 
         return await self._run(select)
 
-    async def read_invocations(self, since_ms: int, until_ms: int) -> list[InvocationRecord]:
+    async def read_invocations(self, since_ms: int, until_ms: int, function: str | None = None) -> list[InvocationRecord]:
         def select(conn: sqlite3.Connection) -> list[InvocationRecord]:
-            rows = conn.execute(
-                "SELECT request_id, function, version, started_ms, duration_ms, billed_ms, memory_mb, "
-                "max_memory_used_mb, init_ms, outcome, qualifier FROM invocations "
-                "WHERE started_ms >= ? AND started_ms < ? ORDER BY started_ms",
-                (since_ms, until_ms),
-            ).fetchall()
+            columns = ("SELECT request_id, function, version, started_ms, duration_ms, billed_ms, memory_mb, "
+                       "max_memory_used_mb, init_ms, outcome, qualifier FROM invocations ")  # fmt: skip
+            if function is None:
+                rows = conn.execute(columns + "WHERE started_ms >= ? AND started_ms < ? ORDER BY started_ms",
+                                    (since_ms, until_ms)).fetchall()  # fmt: skip
+            else:  # by invocations_by_function
+                rows = conn.execute(columns + "WHERE function = ? AND started_ms >= ? AND started_ms < ? "
+                                    "ORDER BY started_ms", (function, since_ms, until_ms)).fetchall()  # fmt: skip
             return [InvocationRecord(*row) for row in rows]
 
         return await self._run(select)
