@@ -78,13 +78,14 @@ def window() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, models: dict[str, Path]) -> Iterator[LaminaProcess]:
     """Account A: ``counted`` invoked 3 times and failing once, once more through its alias ``live``;
-    ``off`` (reserved concurrency 0) throttled twice. Account B: nothing."""
+    ``off`` (reserved concurrency 0) throttled twice; ``queued`` invoked asynchronously twice.
+    Account B: nothing."""
     env = server_env(LAMINA_ACCESS_KEYS=f"{KEY_A}:{SECRET_A}:{ACCOUNT_A},{KEY_B}:{SECRET_B}:{ACCOUNT_B}",
                      LAMINA_ACCOUNT_ID=ACCOUNT_A)  # fmt: skip
     process = LaminaProcess(tmp_path_factory.mktemp("cw-metrics"), env).start()
     client = lam(process.endpoint)
     role = make_role(process.endpoint, "fn-role", [], key=KEY_A, secret=SECRET_A)
-    for name in ("counted", "off"):
+    for name in ("counted", "off", "queued"):
         client.create_function(FunctionName=name, Runtime="python3.11", Role=role, Handler="app.handler",
                                Code={"ZipFile": make_zip({"app.py": CODE})})  # fmt: skip
         client.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
@@ -98,6 +99,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, models: dict[str, Path]) ->
         with pytest.raises(ClientError) as info:
             client.invoke(FunctionName="off", Payload=b"{}")
         assert info.value.response["Error"]["Code"] == "TooManyRequestsException"
+    for _ in range(2):
+        assert client.invoke(FunctionName="queued", InvocationType="Event", Payload=b"{}")["StatusCode"] == 202
     cw = cloudwatch(process.endpoint, models)
 
     def recorded() -> bool:  # the recorder writes in batches, off the invocation path
@@ -105,7 +108,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, models: dict[str, Path]) ->
                                          **window())["Datapoints"]  # fmt: skip
         throttles = cw.get_metric_statistics(Namespace=NS, MetricName="Throttles", Period=60, Statistics=["Sum"],
                                              **window())["Datapoints"]  # fmt: skip
-        return sum(p["Sum"] for p in total) == 4 and sum(p["Sum"] for p in throttles) == 2
+        return sum(p["Sum"] for p in total) == 6 and sum(p["Sum"] for p in throttles) == 2
 
     wait_until(recorded, timeout=20)
     yield process
@@ -143,7 +146,9 @@ def test_exact_sums_in_every_protocol(server: LaminaProcess, models: dict[str, P
     version = lam(server.endpoint).get_alias(FunctionName="counted", Name="live")["FunctionVersion"]
     assert stats(cw, "Invocations", {**live, "ExecutedVersion": version})["Sum"] == 1.0
     assert stats(cw, "Invocations", {"FunctionName": "counted", "Resource": "counted"})["Sum"] == 3.0
-    assert stats(cw, "Invocations", {})["Sum"] == 4.0  # the account's every function
+    assert stats(cw, "Invocations", {})["Sum"] == 6.0  # the account's every function
+    assert stats(cw, "AsyncEventsReceived", {"FunctionName": "queued"})["Sum"] == 2.0
+    assert stats(cw, "Invocations", {"FunctionName": "queued"})["Sum"] == 2.0
     throttles = stats(cw, "Throttles", {"FunctionName": "off"})
     assert (throttles["Sum"], throttles["SampleCount"]) == (2.0, 2.0)
     assert stats(cw, "Invocations", {"FunctionName": "off"}) == {}
@@ -234,7 +239,7 @@ def test_iam_decides_who_reads_metrics(server: LaminaProcess, models: dict[str, 
         cw = cloudwatch(server.endpoint, models, protocol, key["AccessKeyId"], key["SecretAccessKey"])
         got = cw.get_metric_data(MetricDataQueries=[{"Id": "a", "MetricStat": {
             "Metric": {"Namespace": NS, "MetricName": "Invocations"}, "Period": 60, "Stat": "Sum"}}], **window())  # fmt: skip
-        assert sum(got["MetricDataResults"][0]["Values"]) == 4.0
+        assert sum(got["MetricDataResults"][0]["Values"]) == 6.0
         with pytest.raises(ClientError) as info:
             cw.list_metrics(Namespace=NS)
         assert info.value.response["Error"]["Code"] == "AccessDenied", protocol

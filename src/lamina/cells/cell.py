@@ -185,6 +185,7 @@ class Cell:
         invoker.count_throttles_with(throttled)
         queue = AsyncQueue(store, invoker, event_configs, s)
         queue.count_dead_letters_with(stats.dead_lettered)
+        queue.count_metrics_with(recorder.count)  # events received, dead letters and records lost
         invoker.attach(queue)
         timers = Timers(SystemClock())
 

@@ -1,6 +1,7 @@
 """CloudWatch's AWS/Lambda metrics computed from what Lamina stores (pure): the invocations ledger
 (``InvocationRecord``) and the per-minute counts of what never became an invocation
-(``MetricCount``: throttles).
+(``MetricCount``: throttles, asynchronous events received, dead letters and destination records
+lost).
 
 A metric is a name and dimensions, matched exactly as CloudWatch matches them: ``{}`` (the
 account's every function), ``{FunctionName}``, ``{FunctionName, Resource}`` (``Resource``: the
@@ -8,7 +9,9 @@ function as invoked, ``name`` or ``name:qualifier``) and, for invocations throug
 ``{FunctionName, Resource, ExecutedVersion}``. Its samples are what Lambda would have published:
 
 - Invocations: 1 an invocation; Errors: 1 or 0 an invocation (so Average is the error rate);
-  Duration: the invocation's milliseconds; Throttles: 1 a throttle, counted by minute;
+  Duration: the invocation's milliseconds;
+- Throttles, AsyncEventsReceived, DeadLetterErrors, DestinationDeliveryFailures: 1 an event,
+  counted by minute;
 - ConcurrentExecutions: one sample a minute, the most invocations running at once during it
   (from the ledger's start and duration intervals).
 
@@ -33,10 +36,12 @@ LONGEST_MS = 900_000
 
 UNITS: Mapping[str, str] = {
     "Invocations": "Count", "Errors": "Count", "Duration": "Milliseconds", "Throttles": "Count",
-    "ConcurrentExecutions": "Count",
+    "ConcurrentExecutions": "Count", "AsyncEventsReceived": "Count", "DeadLetterErrors": "Count",
+    "DestinationDeliveryFailures": "Count",
 }  # fmt: skip
 FROM_LEDGER = ("Invocations", "Errors", "Duration", "ConcurrentExecutions")
-COUNTED = ("Throttles",)  # from MetricCount rows
+# From MetricCount rows: written by the recorder for the invoker (throttles) and the asynchronous queue.
+COUNTED = ("Throttles", "AsyncEventsReceived", "DeadLetterErrors", "DestinationDeliveryFailures")
 STATISTICS = ("SampleCount", "Average", "Sum", "Minimum", "Maximum")
 
 Dimensions = tuple[tuple[str, str], ...]  # sorted by name

@@ -7,7 +7,8 @@ batch of invocation records to ``observe`` first (the server's metrics: metrics/
 the task and writes what is left, so a graceful shutdown loses nothing; a crash can lose at most
 the last interval's lines (the invocations themselves were already answered).
 
-``Recorder.count`` does the same for events that are not invocations (a throttle): counted in
+``Recorder.count`` does the same for events that are not invocations (a throttle, an asynchronous
+event received, a dead letter lost): counted in
 memory by minute, added to the store's metric counts with the next batch (CloudWatch's metrics).
 
 The same task keeps the stored logs within ``LogLimits``: each batch is written with the
@@ -62,7 +63,7 @@ class Recorder:
         self._invocations.append(record)
 
     def count(self, metric: str, function: str, qualifier: str | None) -> None:
-        """One ``metric`` event (``Throttles``) of ``function`` as invoked, now."""
+        """One ``metric`` event (``Throttles``, ``AsyncEventsReceived``, ...) of ``function`` as invoked, now."""
         minute_ms = int(time.time() // 60) * 60_000
         self._counts[(function, qualifier or "", metric, minute_ms)] += 1
 

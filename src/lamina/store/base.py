@@ -10,7 +10,7 @@ PostgreSQL will sit behind the same interface. Contract, for every implementatio
 - ``append_logs`` and ``record_invocations`` take batches; they are called off the hot path.
   ``read_invocations`` answers the records started in ``[since_ms, until_ms)``, of ``function``
   (None: every function), oldest first; ``invocation_series`` each (function, qualifier, version) invoked since a time.
-- Metric counts are per-minute counts of events that are not invocations (throttles), for
+- Metric counts are per-minute counts of events that are not invocations (throttles, ...), for
   CloudWatch's metrics: ``add_metric_counts`` adds each to what its (function, qualifier, metric,
   minute) already holds; ``read_metric_counts`` answers those of minutes in ``[since_ms, until_ms)``.
 - Log lines are kept within bounds: a function's stored log is the sum of its lines' sizes

@@ -1,5 +1,6 @@
 -- What CloudWatch's AWS/Lambda metrics need beside the invocations ledger: events that never became
--- an invocation (throttles), counted a minute at a time (written with the recorder's batches).
+-- an invocation (throttles, asynchronous
+-- events received, dead letters and destination records lost), counted a minute at a time (written with the recorder's batches).
 -- qualifier: as invoked ('' when unqualified).
 CREATE TABLE metric_counts (
     function  TEXT NOT NULL,
