@@ -296,3 +296,31 @@ def test_the_cbor_protocols_own_refusals(server: LaminaProcess) -> None:
     assert status == 400 and answer["__type"].endswith("#SerializationException")
     status, _, answer = post_cbor(server, b"", operation="PutMetricAlarm")
     assert status == 404 and answer["__type"].endswith("#UnknownOperationException")
+
+
+def post_query(server: LaminaProcess, form: str) -> tuple[int, str]:
+    body = form.encode()
+    sent = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+    request = urllib.request.Request(server.endpoint + "/", data=body, method="POST", headers={
+        **sent, **signed("POST", server.endpoint + "/", body, sent, service="monitoring", key=KEY_A, secret=SECRET_A)})  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+@pytest.mark.parametrize(("form", "code"), [
+    ("Action=ListMetrics&Version=2010-08-01&" + ".".join(["Dimensions"] * 5000) + "=x", "InvalidParameterValue"),
+    ("Action=GetMetricStatistics&Version=2010-08-01&Namespace=AWS/Lambda&MetricName=Errors&Period=60"
+     "&StartTime=2026-01-01T00:00:00Z&EndTime=2026-01-01T01:00:00Z&Statistics.member.99999999999=Sum",
+     "InvalidParameterValue"),
+    ("Action=GetMetricStatistics&Version=2010-08-01&Namespace=AWS/Lambda&MetricName=Errors&Period=60"
+     "&StartTime=not-a-time&EndTime=2026-01-01T01:00:00Z&Statistics.member.1=Sum", "InvalidParameterValue"),
+    ("Action=GetMetricStatistics&Version=2010-08-01&MetricName=Errors", "MissingParameter"),
+    ("Action=DeleteAlarms&Version=2010-08-01", "InvalidAction"),
+])  # fmt: skip
+def test_hostile_query_requests_get_xml_errors(server: LaminaProcess, form: str, code: str) -> None:
+    status, text = post_query(server, form)
+    assert status == 400 and f"<Code>{code}</Code>" in text and "<Type>Sender</Type>" in text, text
+    assert 'xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/"' in text

@@ -186,6 +186,20 @@ def test_query_members_are_unflattened() -> None:
     assert requests._time_ms(members, "StartTime") == 1_767_225_600_000
 
 
+
+def test_hostile_query_members_are_refused() -> None:
+    # An index too large to be a list's is no list: refused, never allocated.
+    members = unflatten({"Statistics.member.99999999999": "Sum", "Namespace": "AWS/Lambda"})
+    assert members["Statistics"] == {"99999999999": "Sum"}
+    with pytest.raises(CloudWatchError) as info:
+        requests.statistics_request({**stats_members(), "Statistics": members["Statistics"]}, T0)
+    assert "must be a list" in info.value.message
+    # A member both a value and a structure keeps the value; a key nested deeper than any member is refused.
+    assert unflatten({"A": "1", "A.B": "2"})["A"] == "1"
+    with pytest.raises(CloudWatchError):
+        unflatten({".".join(["X"] * 5000): "v"})
+
+
 @pytest.mark.parametrize("body", [
     b"\xa1\x61a",  # a map whose value is missing
     b"\x5b" + b"\xff" * 8,  # a byte string of 2**64 - 1 bytes

@@ -23,6 +23,7 @@ from aiohttp import web
 from lamina.api import awsjson, query, rpcv2
 from lamina.api.context import Services
 from lamina.cloudwatch import answers, requests
+from lamina.cloudwatch.errors import InvalidParameterValue
 from lamina.cloudwatch.series import FUNCTION, LONGEST_MS, NAMESPACE
 from lamina.store.base import InvocationRecord, MetricCount
 
@@ -32,6 +33,7 @@ XML_NAMESPACE = "http://monitoring.amazonaws.com/doc/2010-08-01/"
 JSON_CONTENT_TYPE = "application/x-amz-json-1.0"
 
 Members = Mapping[str, object]
+MAX_PARTS = 16  # MetricDataQueries.member.1.MetricStat.Metric.Dimensions.member.1.Name has 9
 
 
 def _now_ms() -> int:
@@ -104,12 +106,15 @@ def _json_operation(operation: Callable[[Services, Members], Awaitable[Members]]
 # The query protocol: members arrive flattened (``Dimensions.member.1.Name``), answers leave as XML.
 def unflatten(pairs: Mapping[str, str]) -> dict[str, object]:
     """Query members nested as CBOR and JSON carry them: ``<name>.member.<n>`` lists (in index order)
-    and ``<a>.<b>`` structures (pure). A key both a value and a structure keeps the value."""
+    and ``<a>.<b>`` structures (pure). A key both a value and a structure keeps the value; one nested
+    deeper than ``MAX_PARTS`` is refused."""
     root: dict[str, object] = {}
     for key, value in pairs.items():
         if key in ("Action", "Version"):
             continue
-        parts = key.split(".")
+        parts = key.split(".", MAX_PARTS)
+        if len(parts) > MAX_PARTS:  # deeper than any member of these operations
+            raise InvalidParameterValue(f"The parameter {key[:100]} is not a member of this operation.")
         node = root
         for n, part in enumerate(parts):
             last = n == len(parts) - 1
