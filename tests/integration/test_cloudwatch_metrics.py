@@ -177,12 +177,19 @@ def test_metric_data_and_list_metrics(server: LaminaProcess, models: dict[str, P
         query("calls", "Invocations", "Sum", FunctionName="counted"), query("errs", "Errors", "Sum", FunctionName="counted"),
         {**query("thr", "Throttles", "Sum", FunctionName="off"), "Label": "throttled"},
         query("slow", "Duration", "p90", FunctionName="counted"),
+        {"Id": "rate", "Expression": "100 * SUM(METRICS(\"Errors\")) / calls", "Label": "error rate"},
     ], **window())  # fmt: skip
     results = {r["Id"]: r for r in got["MetricDataResults"]}
     assert sum(results["calls"]["Values"]) == 4.0 and sum(results["errs"]["Values"]) == 1.0
     assert results["thr"]["Label"] == "throttled" and sum(results["thr"]["Values"]) == 2.0
     assert all(r["StatusCode"] == "Complete" for r in results.values()) and "NextToken" not in got
     assert len(results["slow"]["Timestamps"]) == len(results["slow"]["Values"]) >= 1
+    # Metric math: the errors over the invocations, a minute at a time.
+    rates = dict(zip(results["rate"]["Timestamps"], results["rate"]["Values"]))
+    calls = dict(zip(results["calls"]["Timestamps"], results["calls"]["Values"]))
+    errs = dict(zip(results["errs"]["Timestamps"], results["errs"]["Values"]))
+    assert rates == {t: 100 * errs.get(t, 0) / n for t, n in calls.items() if t in errs}
+    assert max(rates.values()) > 0
 
     listed = cw.list_metrics(Namespace=NS, MetricName="Throttles")["Metrics"]
     dims = sorted(tuple((d["Name"], d["Value"]) for d in m["Dimensions"]) for m in listed)
@@ -212,7 +219,7 @@ def test_bad_requests_get_cloudwatchs_errors(server: LaminaProcess, models: dict
     assert too_many[0] == "InvalidParameterCombination" and "exceeds the limit of 1,440" in too_many[1]
     assert code(cw.get_metric_statistics, **{**base, "EndTime": now - timedelta(hours=2)}, Period=60,
                 Statistics=["Sum"])[0] == "InvalidParameterValue"  # fmt: skip
-    assert code(cw.get_metric_data, MetricDataQueries=[{"Id": "e1", "Expression": "SUM(METRICS())"}],
+    assert code(cw.get_metric_data, MetricDataQueries=[{"Id": "e1", "Expression": "FILL(m1, 0)"}],
                 StartTime=base["StartTime"], EndTime=now)[0] == "InvalidParameterValue"  # fmt: skip
     assert code(cw.get_metric_data, MetricDataQueries=[{"Id": "a", "MetricStat": {
         "Metric": {"Namespace": NS, "MetricName": "Errors"}, "Period": 60, "Stat": "Sum"}}],

@@ -149,7 +149,12 @@ def test_metric_data_pages_across_queries() -> None:
 
 @pytest.mark.parametrize(("queries", "words"), [
     ([{"Id": "A1", "MetricStat": {}}], "lowercase letter"),
-    ([{"Id": "e1", "Expression": "SUM(METRICS())"}], "Expression is not supported"),
+    ([{"Id": "e1", "Expression": "FILL(m1, 0)"}], "FILL is not supported"),
+    ([{"Id": "e1", "Expression": "SELECT AVG(Duration) FROM \"AWS/Lambda\""}], "SELECT is not supported"),
+    ([{"Id": "e1", "Expression": "m1 +"}], "expected more"),
+    ([{"Id": "e1", "Expression": "(" * 100 + "1" + ")" * 100}], "nested too deeply"),
+    ([{"Id": "e1", "Expression": "x * 2"}], "Unrecognized metric id x"),
+    ([{"Id": "e1", "Expression": "e2 * 2"}, {"Id": "e2", "Expression": "e1 + 1"}], "circular reference"),
     ([{"Id": "e1"}], "mutually exclusive"),
     ([{"Id": "x", "MetricStat": {"Metric": {"Namespace": "AWS/Lambda", "MetricName": "Errors"}, "Period": 60,
                                  "Stat": "Sum"}}] * 2, "duplicated"),
@@ -231,3 +236,33 @@ def test_well_formed_cbor_decodes() -> None:
         decode(cbor2.dumps([1, 2]))  # not a map
     with pytest.raises(Serialization):
         decode(b"\xc1\x63abc")  # a timestamp that is text
+
+
+def test_metric_math_over_the_other_queries() -> None:
+    rows = [record(T0 + 1000), record(T0 + 2000, outcome="Unhandled"), record(T0 + 61_000), record(T0 + 62_000)]
+
+    def stat(qid: str, metric: str, **extra: object) -> dict[str, object]:
+        return {"Id": qid, "MetricStat": {"Metric": {"Namespace": "AWS/Lambda", "MetricName": metric}, "Period": 60,
+                                          "Stat": "Sum"}, "ReturnData": False, **extra}  # fmt: skip
+
+    queries = [stat("calls", "Invocations"), stat("errs", "Errors", Label="errors"),
+               {"Id": "rate", "Expression": "100 * errs / calls", "Label": "Error rate"},
+               {"Id": "total", "Expression": "SUM(METRICS())"}, {"Id": "only", "Expression": 'MAX(METRICS("errors"))'},
+               {"Id": "listed", "Expression": "AVG([calls, errs]) - -1"}, {"Id": "zero", "Expression": "calls / (errs - errs)"},
+               {"Id": "later", "Expression": "rate / 100"}]  # fmt: skip
+    got = answers.data(requests.data_request({"MetricDataQueries": queries, "StartTime": T0 / 1000,
+                                              "EndTime": (T0 + 120_000) / 1000, "ScanBy": "TimestampAscending"}, T0),
+                       rows, [])  # fmt: skip
+    results = {r["Id"]: r for r in got["MetricDataResults"]}  # type: ignore[attr-defined]
+    assert set(results) == {"rate", "total", "only", "listed", "zero", "later"}  # ReturnData false: not answered
+    assert results["rate"]["Values"] == [50.0, 0.0] and results["rate"]["Label"] == "Error rate"
+    assert results["total"]["Values"] == [3.0, 2.0] and results["only"]["Values"] == [1.0, 0.0]
+    assert results["listed"]["Values"] == [2.5, 2.0]
+    assert results["zero"]["Values"] == []  # a division by zero leaves its timestamp out
+    assert results["later"]["Values"] == [0.5, 0.0] and results["later"]["Label"] == "later"
+    assert len(results["rate"]["Timestamps"]) == 2
+    with pytest.raises(CloudWatchError) as info:
+        answers.data(requests.data_request({"MetricDataQueries": [stat("calls", "Invocations"),
+                                                                  {"Id": "e", "Expression": "calls + METRICS()"}],
+                                            "StartTime": T0 / 1000, "EndTime": (T0 + 120_000) / 1000}, T0), rows, [])  # fmt: skip
+    assert "aggregate it" in info.value.message

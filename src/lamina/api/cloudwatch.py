@@ -63,7 +63,7 @@ async def get_metric_statistics(svc: Services, members: Members) -> Members:
 
 async def get_metric_data(svc: Services, members: Members) -> Members:
     req = requests.data_request(members, _now_ms())
-    metrics = [q.metric for q in req.queries if q.return_data]
+    metrics = [q.metric for q in req.queries if q.metric is not None]  # expressions' inputs too
     records, counts = await _ledger(svc, metrics, req.start_ms, req.end_ms)
     return await asyncio.to_thread(answers.data, req, records, counts)
 

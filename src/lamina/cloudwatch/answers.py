@@ -12,8 +12,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Sequence
 
-from lamina.cloudwatch import series
-from lamina.cloudwatch.requests import LIST_PAGE, DataRequest, ListRequest, Metric, StatisticsRequest, encode_token
+from lamina.cloudwatch import expressions, series
+from lamina.cloudwatch.errors import InvalidParameterValue
+from lamina.cloudwatch.requests import LIST_PAGE, DataQuery, DataRequest, ListRequest, Metric, StatisticsRequest
+from lamina.cloudwatch.requests import encode_token
 from lamina.cloudwatch.requests import unit_of
 from lamina.store.base import InvocationRecord, MetricCount
 
@@ -50,16 +52,16 @@ def statistics(req: StatisticsRequest, records: Sequence[InvocationRecord], coun
 
 
 def data(req: DataRequest, records: Sequence[InvocationRecord], counts: Sequence[MetricCount]) -> Members:
-    """Every query's datapoints in ScanBy's order, then paged: ``MaxDatapoints`` at a time across the
-    queries in their order (a query cut short is ``PartialData``), from the token's offset."""
+    """Every query's datapoints (metric math evaluated over the others') in ScanBy's order, then paged:
+    ``MaxDatapoints`` at a time across the queries in their order (a query cut short is
+    ``PartialData``), from the token's offset."""
+    found = _series_of(req, records, counts)
     results: list[Members] = []
     skip, room, more = req.offset, req.max_datapoints, False
     for q in req.queries:
         if not q.return_data:
             continue
-        points = _points(q.metric, q.unit, q.period_s, req.start_ms, req.end_ms, records, counts)
-        if not req.ascending:
-            points.reverse()
+        points = sorted(found[q.id].items(), reverse=not req.ascending)
         dropped = min(skip, len(points))
         skip -= dropped
         kept = points[dropped : dropped + room]
@@ -67,14 +69,52 @@ def data(req: DataRequest, records: Sequence[InvocationRecord], counts: Sequence
         partial = dropped + len(kept) < len(points)
         more = more or partial
         results.append({
-            "Id": q.id, "Label": q.label if q.label is not None else q.metric.name,
-            "Timestamps": [_when(p.timestamp_ms) for p in kept], "Values": [p.statistic(q.stat) for p in kept],
+            "Id": q.id, "Label": _label(q), "Timestamps": [_when(t) for t, _ in kept], "Values": [v for _, v in kept],
             "StatusCode": "PartialData" if partial else "Complete",
         })  # fmt: skip
     answer: Members = {"MetricDataResults": results, "Messages": []}
     if more:
         answer["NextToken"] = encode_token(req.offset + req.max_datapoints)
     return answer
+
+
+def _label(q: DataQuery) -> str:
+    if q.label is not None:
+        return q.label
+    return q.metric.name if q.metric is not None else q.id
+
+
+def _series_of(req: DataRequest, records: Sequence[InvocationRecord],
+               counts: Sequence[MetricCount]) -> dict[str, expressions.Series]:  # fmt: skip
+    """Each query's series by id: MetricStat queries' datapoints, then expressions over them."""
+    found: dict[str, expressions.Series] = {}
+    for q in req.queries:
+        if q.metric is not None:
+            points = _points(q.metric, q.unit, q.period_s, req.start_ms, req.end_ms, records, counts)
+            found[q.id] = {p.timestamp_ms: p.statistic(q.stat) for p in points}
+    by_id = {q.id: q for q in req.queries}
+
+    def lookup(qid: str) -> expressions.Series:  # references were checked: known, and acyclic
+        if qid not in found:
+            found[qid] = _evaluated(by_id[qid])
+        return found[qid]
+
+    def metrics(label: str | None) -> list[expressions.Series]:
+        return [found[q.id] for q in req.queries if q.metric is not None and (label is None or label in _label(q))]
+
+    def _evaluated(q: DataQuery) -> expressions.Series:
+        assert q.expression is not None
+        try:
+            value = expressions.evaluate(q.expression, lookup, metrics)
+        except expressions.ExpressionError as exc:
+            raise InvalidParameterValue(f"Error in expression {q.id}: {exc}.") from None
+        if not isinstance(value, dict):
+            raise InvalidParameterValue(f"Error in expression {q.id}: the expression must be a single time series.")
+        return value
+
+    for q in req.queries:
+        lookup(q.id)
+    return found
 
 
 def metrics(req: ListRequest, series_found: Sequence[tuple[str, str | None, str]],

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Mapping
 
+from lamina.cloudwatch import expressions
 from lamina.cloudwatch.errors import InvalidNextToken, InvalidParameterCombination, InvalidParameterValue
 from lamina.cloudwatch.errors import MissingParameter
+from lamina.cloudwatch.expressions import Expr
 from lamina.cloudwatch.series import STATISTICS, UNITS, Dimensions, dimensions
 
 Members = Mapping[str, object]
@@ -58,13 +60,16 @@ class StatisticsRequest:
 
 @dataclass(frozen=True)
 class DataQuery:
+    """A MetricStat query (``metric``, ``period_s``, ``stat``) or a metric math ``expression``."""
+
     id: str
-    metric: Metric
+    metric: Metric | None
     period_s: int
     stat: str
     unit: str | None
     label: str | None
     return_data: bool
+    expression: Expr | None = None
 
 
 @dataclass(frozen=True)
@@ -243,9 +248,15 @@ def _query(item: object, n: int, now_ms: int) -> DataQuery:
     if (expression is None) == (stat is None):
         raise InvalidParameterCombination(f"The parameters {where}.MetricStat and {where}.Expression are mutually "
                                           "exclusive, and one of them is required.")  # fmt: skip
+    return_data = item.get("ReturnData", True) not in (False, "false")
     if expression is not None:
-        raise InvalidParameterValue(f"The parameter {where}.Expression is not supported: Lamina serves MetricStat "
-                                    "queries only (metric math and Metrics Insights are not served).")  # fmt: skip
+        if not isinstance(expression, str):
+            raise InvalidParameterValue(f"The parameter {where}.Expression must be a string.")
+        try:
+            parsed = expressions.parse(expression)
+        except expressions.ExpressionError as exc:
+            raise InvalidParameterValue(f"Error in expression {qid}: {exc}.") from None
+        return DataQuery(qid, None, 0, "", None, label, return_data, parsed)
     if not isinstance(stat, Mapping):
         raise InvalidParameterValue(f"The parameter {where}.MetricStat must be a structure.")
     metric = stat.get("Metric")
@@ -253,10 +264,9 @@ def _query(item: object, n: int, now_ms: int) -> DataQuery:
         raise MissingParameter(f"The parameter {where}.MetricStat.Metric is required.")
     name = _text(stat, "Stat", f"{where}.MetricStat.Stat", required=True)
     assert name is not None
-    return_data = item.get("ReturnData", True)
     return DataQuery(qid, _metric(metric, f"{where}.MetricStat.Metric."), _period(stat, f"{where}.MetricStat.Period"),
                      _stat(name, f"{where}.MetricStat.Stat"), _unit(stat, f"{where}.MetricStat.Unit"), label,
-                     return_data not in (False, "false"))  # fmt: skip
+                     return_data)  # fmt: skip
 
 
 def data_request(members: Members, now_ms: int) -> DataRequest:
@@ -269,7 +279,8 @@ def data_request(members: Members, now_ms: int) -> DataRequest:
     if len(set(ids)) != len(ids):
         duplicate = next(i for i in ids if ids.count(i) > 1)
         raise InvalidParameterValue(f"The value {duplicate} for parameter MetricDataQueries.member.Id is duplicated.")
-    shortest = min(q.period_s for q in queries)
+    _check_references(queries)
+    shortest = min((q.period_s for q in queries if q.metric is not None), default=60)
     start, end = _window(members, shortest, now_ms)
     scan = _text(members, "ScanBy", "ScanBy") or "TimestampDescending"
     if scan not in ("TimestampDescending", "TimestampAscending"):
@@ -281,6 +292,29 @@ def data_request(members: Members, now_ms: int) -> DataRequest:
     token = _text(members, "NextToken", "NextToken", most=1024)
     return DataRequest(queries, start, end, scan == "TimestampAscending", most,
                        decode_token(token, InvalidNextToken) if token else 0)  # fmt: skip
+
+
+def _check_references(queries: tuple[DataQuery, ...]) -> None:
+    """Every id an expression names is another query's, and no expression depends on itself."""
+    uses = {q.id: expressions.references(q.expression) for q in queries if q.expression is not None}
+    known = {q.id for q in queries}
+    for qid, names in uses.items():
+        unknown = sorted(names - known)
+        if unknown:
+            raise InvalidParameterValue(f"Error in expression {qid}: Unrecognized metric id {unknown[0]}.")
+    done: set[str] = set()
+
+    def visit(qid: str, path: tuple[str, ...]) -> None:
+        if qid in path:
+            raise InvalidParameterValue(f"Error in expression {qid}: circular reference ({' -> '.join((*path, qid))}).")
+        if qid in done:
+            return
+        for name in sorted(uses.get(qid, ())):
+            visit(name, (*path, qid))
+        done.add(qid)
+
+    for qid in uses:
+        visit(qid, ())
 
 
 def list_request(members: Members) -> ListRequest:
