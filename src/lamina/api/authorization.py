@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from lamina import ids
-from lamina.api import awsjson, query, rpcv2
+from lamina.api import awsjson, cloudwatch, query, rpcv2
 from lamina.api.context import Services, json_members, read_body, services
 from lamina.api.errors import Handler, error_response
 from lamina.cloudwatch.errors import CloudWatchAccessDenied
@@ -262,7 +262,7 @@ def refusal(request: web.Request, op: Operation, message: str, request_id: str) 
         return rpcv2.render_error(CloudWatchAccessDenied(message), request_id)
     if op.wire is Wire.QUERY:
         if op.service == "cloudwatch":
-            return query.error(CloudWatchAccessDenied(message), request_id, "http://monitoring.amazonaws.com/doc/2010-08-01/")
+            return query.error(CloudWatchAccessDenied(message), request_id, cloudwatch.XML_NAMESPACE)
         namespace = "https://sts.amazonaws.com/doc/2011-06-15/" if op.service == "sts" else \
             "https://iam.amazonaws.com/doc/2010-05-08/"  # fmt: skip
         return query.error(QueryAccessDenied(message), request_id, namespace)

@@ -15,8 +15,7 @@ from typing import Sequence
 from lamina.cloudwatch import expressions, series
 from lamina.cloudwatch.errors import InvalidParameterValue
 from lamina.cloudwatch.requests import LIST_PAGE, DataQuery, DataRequest, ListRequest, Metric, StatisticsRequest
-from lamina.cloudwatch.requests import encode_token
-from lamina.cloudwatch.requests import unit_of
+from lamina.cloudwatch.requests import encode_token, unit_of
 from lamina.store.base import InvocationRecord, MetricCount
 
 Members = dict[str, object]
@@ -88,9 +87,14 @@ def _series_of(req: DataRequest, records: Sequence[InvocationRecord],
                counts: Sequence[MetricCount]) -> dict[str, expressions.Series]:  # fmt: skip
     """Each query's series by id: MetricStat queries' datapoints, then expressions over them."""
     found: dict[str, expressions.Series] = {}
+    by_function: dict[str, list[InvocationRecord]] = {}
+    for r in records:  # so that a query naming a function reads its rows only, however many queries
+        by_function.setdefault(r.function, []).append(r)
     for q in req.queries:
         if q.metric is not None:
-            points = _points(q.metric, q.unit, q.period_s, req.start_ms, req.end_ms, records, counts)
+            named = dict(q.metric.dimensions).get(series.FUNCTION)
+            rows = records if named is None else by_function.get(named, [])
+            points = _points(q.metric, q.unit, q.period_s, req.start_ms, req.end_ms, rows, counts)
             found[q.id] = {p.timestamp_ms: p.statistic(q.stat) for p in points}
     by_id = {q.id: q for q in req.queries}
 

@@ -170,7 +170,8 @@ def _metric(members: Members, where: str = "") -> Metric:
 def _unit(members: Members, where: str) -> str | None:
     unit = _text(members, "Unit", where)
     if unit is not None and unit not in _STANDARD_UNITS:
-        raise InvalidParameterValue(f"The parameter {where} must be a value in the set [ {', '.join(sorted(_STANDARD_UNITS))} ].")
+        units = ", ".join(sorted(_STANDARD_UNITS))
+        raise InvalidParameterValue(f"The parameter {where} must be a value in the set [ {units} ].")
     return unit
 
 
@@ -221,7 +222,8 @@ def statistics_request(members: Members, now_ms: int) -> StatisticsRequest:
     wanted = math.ceil((end - start) / (period * 1000))
     if wanted > MAX_STATISTICS_DATAPOINTS:
         raise InvalidParameterCombination(
-            f"You have requested up to {wanted:,} datapoints, which exceeds the limit of {MAX_STATISTICS_DATAPOINTS:,}. "
+            f"You have requested up to {wanted:,} datapoints, which exceeds the limit of "
+            f"{MAX_STATISTICS_DATAPOINTS:,}. "
             "You may reduce the datapoints requested by increasing Period, or decreasing the time range.")  # fmt: skip
     return StatisticsRequest(metric, start, end, period, tuple(dict.fromkeys(stats)), tuple(dict.fromkeys(extended)),
                              _unit(members, "Unit"))  # fmt: skip
@@ -234,7 +236,7 @@ def _stat(value: str, where: str) -> str:
                                 f"{', '.join(STATISTICS)} and percentiles (p0.0 to p100).")  # fmt: skip
 
 
-def _query(item: object, n: int, now_ms: int) -> DataQuery:
+def _query(item: object, n: int) -> DataQuery:
     where = f"MetricDataQueries.member.{n}"
     if not isinstance(item, Mapping):
         raise InvalidParameterValue(f"The parameter {where} must be a structure.")
@@ -273,8 +275,8 @@ def data_request(members: Members, now_ms: int) -> DataRequest:
     items = members.get("MetricDataQueries")
     if not items:
         raise MissingParameter("The parameter MetricDataQueries is required.")
-    queries = tuple(_query(item, n, now_ms) for n, item in enumerate(_list(members, "MetricDataQueries",
-                                                                             "MetricDataQueries", MAX_QUERIES), 1))  # fmt: skip
+    listed = _list(members, "MetricDataQueries", "MetricDataQueries", MAX_QUERIES)
+    queries = tuple(_query(item, n) for n, item in enumerate(listed, 1))
     ids = [q.id for q in queries]
     if len(set(ids)) != len(ids):
         duplicate = next(i for i in ids if ids.count(i) > 1)

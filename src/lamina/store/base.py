@@ -445,8 +445,8 @@ class Store(Protocol):
 
     async def list_invocations(self, function: str) -> list[InvocationRecord]: ...
 
-    async def read_invocations(self, since_ms: int, until_ms: int, function: str | None = None) -> list[InvocationRecord]:
-        ...
+    async def read_invocations(self, since_ms: int, until_ms: int,
+                               function: str | None = None) -> list[InvocationRecord]: ...  # fmt: skip
 
     async def invocation_series(self, since_ms: int) -> list[tuple[str, str | None, str]]: ...
 

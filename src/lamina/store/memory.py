@@ -289,7 +289,8 @@ class MemoryStore:
     async def list_invocations(self, function: str) -> list[InvocationRecord]:
         return [r for r in self._invocations if r.function == function]
 
-    async def read_invocations(self, since_ms: int, until_ms: int, function: str | None = None) -> list[InvocationRecord]:
+    async def read_invocations(self, since_ms: int, until_ms: int,
+                               function: str | None = None) -> list[InvocationRecord]:  # fmt: skip
         return sorted((r for r in self._invocations if since_ms <= r.started_ms < until_ms
                        and function in (None, r.function)), key=lambda r: r.started_ms)  # fmt: skip
 

@@ -621,7 +621,8 @@ class SqliteStore:
 
         return await self._run(select)
 
-    async def read_invocations(self, since_ms: int, until_ms: int, function: str | None = None) -> list[InvocationRecord]:
+    async def read_invocations(self, since_ms: int, until_ms: int,
+                               function: str | None = None) -> list[InvocationRecord]:  # fmt: skip
         def select(conn: sqlite3.Connection) -> list[InvocationRecord]:
             columns = ("SELECT request_id, function, version, started_ms, duration_ms, billed_ms, memory_mb, "
                        "max_memory_used_mb, init_ms, outcome, qualifier FROM invocations ")  # fmt: skip
