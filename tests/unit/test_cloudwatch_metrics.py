@@ -64,7 +64,7 @@ def test_throttles_come_from_counts() -> None:
     (point,) = series.datapoints(series.samples("Throttles", FN, [], counts, T0, T0 + 300_000), T0, T0 + 300_000, 300)
     assert (point.total, point.sample_count, point.statistic("Average")) == (5.0, 5.0, 1.0)
     everyone = series.samples("Throttles", (), [], counts, T0, T0 + 60_000)
-    assert sum(s.count for s in everyone) == 4
+    assert sum(s.times for s in everyone) == 4
 
 
 def test_concurrency_is_the_most_running_at_once_each_minute() -> None:

@@ -90,12 +90,15 @@ def _series_of(req: DataRequest, records: Sequence[InvocationRecord],
     by_function: dict[str, list[InvocationRecord]] = {}
     for r in records:  # so that a query naming a function reads its rows only, however many queries
         by_function.setdefault(r.function, []).append(r)
+    folded: dict[tuple[Metric, str | None, int], list[series.Datapoint]] = {}  # a metric asked for twice
     for q in req.queries:
         if q.metric is not None:
-            named = dict(q.metric.dimensions).get(series.FUNCTION)
-            rows = records if named is None else by_function.get(named, [])
-            points = _points(q.metric, q.unit, q.period_s, req.start_ms, req.end_ms, rows, counts)
-            found[q.id] = {p.timestamp_ms: p.statistic(q.stat) for p in points}
+            key = (q.metric, q.unit, q.period_s)
+            if key not in folded:
+                named = dict(q.metric.dimensions).get(series.FUNCTION)
+                rows = records if named is None else by_function.get(named, [])
+                folded[key] = _points(q.metric, q.unit, q.period_s, req.start_ms, req.end_ms, rows, counts)
+            found[q.id] = {p.timestamp_ms: p.statistic(q.stat) for p in folded[key]}
     by_id = {q.id: q for q in req.queries}
 
     def lookup(qid: str) -> expressions.Series:  # references were checked: known, and acyclic

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, NamedTuple, Sequence
 
 from lamina.store.base import InvocationRecord, MetricCount
 
@@ -88,11 +88,10 @@ def selector(dims: Dimensions) -> Selector:
     return lambda f, q, v: False
 
 
-@dataclass(frozen=True)
-class Sample:
+class Sample(NamedTuple):  # a tuple: one is made for every invocation in a window
     at_ms: int
     value: float
-    count: int = 1  # how many equal values (a minute's throttles are one sample of count n)
+    times: int = 1  # how many equal values (a minute's n throttles are one sample, 1.0 n times)
 
 
 def samples(metric: str, dims: Dimensions, records: Sequence[InvocationRecord], counts: Sequence[MetricCount],
@@ -179,21 +178,16 @@ def datapoints(found: Sequence[Sample], start_ms: int, end_ms: int, period_s: in
     """``found`` folded into periods of ``period_s`` from ``start_ms``, oldest first; a period without
     samples has no datapoint."""
     period_ms = period_s * 1000
-    buckets: dict[int, list[Sample]] = {}
-    for s in found:
-        if start_ms <= s.at_ms < end_ms:
-            buckets.setdefault((s.at_ms - start_ms) // period_ms, []).append(s)
+    buckets: dict[int, dict[float, int]] = {}  # period -> value -> how many
+    for at_ms, value, times in found:
+        if start_ms <= at_ms < end_ms:
+            bucket = buckets.setdefault((at_ms - start_ms) // period_ms, {})
+            bucket[value] = bucket.get(value, 0) + times
     out = []
     for index in sorted(buckets):
-        group = buckets[index]
-        merged: dict[float, int] = {}
-        for s in group:
-            merged[s.value] = merged.get(s.value, 0) + s.count
-        values = tuple(sorted(merged.items()))
-        out.append(Datapoint(
-            start_ms + index * period_ms, float(sum(s.count for s in group)), sum(s.value * s.count for s in group),
-            values[0][0], values[-1][0], values,
-        ))  # fmt: skip
+        values = tuple(sorted(buckets[index].items()))
+        out.append(Datapoint(start_ms + index * period_ms, float(sum(n for _, n in values)),
+                             sum(v * n for v, n in values), values[0][0], values[-1][0], values))  # fmt: skip
     return out
 
 
