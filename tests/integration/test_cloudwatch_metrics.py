@@ -331,3 +331,21 @@ def test_hostile_query_requests_get_xml_errors(server: LaminaProcess, form: str,
     status, text = post_query(server, form)
     assert status == 400 and f"<Code>{code}</Code>" in text and "<Type>Sender</Type>" in text, text
     assert 'xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/"' in text
+
+
+def test_counts_and_the_ledger_survive_a_restart(make_server: Any, tmp_path: Path, models: dict[str, Path]) -> None:
+    first = make_server(tmp_path / "data")
+    client = lam(first.endpoint, "test", "test")
+    role = make_role(first.endpoint, "fn-role", [])
+    client.create_function(FunctionName="kept", Runtime="python3.11", Role=role, Handler="app.handler",
+                           Code={"ZipFile": make_zip({"app.py": CODE})})  # fmt: skip
+    client.get_waiter("function_active_v2").wait(FunctionName="kept", WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    client.invoke(FunctionName="kept", Payload=b"{}")
+    client.put_function_concurrency(FunctionName="kept", ReservedConcurrentExecutions=0)
+    with pytest.raises(ClientError):
+        client.invoke(FunctionName="kept", Payload=b"{}")
+    assert first.stop() == 0  # a graceful stop writes what the recorder still holds
+    second = make_server(tmp_path / "data")
+    cw = cloudwatch(second.endpoint, models, "smithy-rpc-v2-cbor", "test", "test")
+    assert stats(cw, "Invocations", {"FunctionName": "kept"})["Sum"] == 1.0
+    assert stats(cw, "Throttles", {"FunctionName": "kept"})["Sum"] == 1.0

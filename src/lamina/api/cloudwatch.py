@@ -3,9 +3,9 @@
 metric counts, served in CloudWatch's three protocols:
 
 - Smithy RPC v2 CBOR (api/rpcv2.py): ``POST /service/GraniteServiceVersion20100801/operation/<Op>``,
-  what current botocore sends;
+  the protocol CloudWatch's model lists first (SDKs that prefer it send it);
 - json-1.0 (api/awsjson.py): ``X-Amz-Target: GraniteServiceVersion20100801.<Op>``, timestamps as
-  epoch seconds;
+  epoch seconds: what current botocore and the AWS CLI pick (they rank json above CBOR);
 - the query protocol (api/query.py): ``Action=<Op>&Version=2010-08-01``, XML answers.
 
 Each request reads only its own cell's store: an account sees its own functions' metrics.
