@@ -127,7 +127,7 @@ def concurrency(records: Sequence[InvocationRecord], start_ms: int, end_ms: int)
     for at, step in events:  # ends (-1) sort before starts at the same instant
         minute = at // MINUTE_MS
         if level > 0 and last_minute is not None:
-            for m in range(last_minute + 1, minute + 1):  # minutes the current level spans into
+            for m in range(last_minute + 1, (at - 1) // MINUTE_MS + 1):  # minutes the level ran into before ``at``
                 if start_ms <= m * MINUTE_MS < end_ms:
                     peak[m] = max(peak.get(m, 0), level)
         level += step
