@@ -15,7 +15,7 @@ from lamina.api import urls, versions
 from lamina.control.policy import build_statement, policy_document
 from lamina.iam import denial
 from lamina.iam.actions import json as json_actions
-from lamina.iam.actions import lambda_api, rest, s3
+from lamina.iam.actions import cloudwatch, lambda_api, rest, s3
 from lamina.iam.actions import query as query_actions
 from lamina.iam.actions.operation import FunctionRef, Wire, resource_account
 from lamina.iam.evaluate import Decision
@@ -128,6 +128,7 @@ JSON = [
      "logs:DescribeSubscriptionFilters", (f"arn:aws:logs:{R}:{A}:log-group:/aws/lambda/orders:*",)),
     ("Logs_20140328.DeleteSubscriptionFilter", {"logGroupName": "/aws/lambda/orders", "filterName": "f"},
      "logs:DeleteSubscriptionFilter", (f"arn:aws:logs:{R}:{A}:log-group:/aws/lambda/orders:*",)),
+    ("GraniteServiceVersion20100801.GetMetricData", {"MetricDataQueries": []}, "cloudwatch:GetMetricData", ("*",)),
 ]
 
 
@@ -151,6 +152,16 @@ def test_query_operations() -> None:
     # STS decides AssumeRole itself; GetCallerIdentity needs no permission.
     assert query_actions.operation("sts", {"Action": "AssumeRole"}, A, None) is None
     assert query_actions.operation("sts", {"Action": "GetCallerIdentity"}, A, None) is None
+    metrics = query_actions.operation("monitoring", {"Action": "ListMetrics"}, A, None)
+    assert metrics is not None and (metrics.action, metrics.resources, metrics.wire) == (
+        "cloudwatch:ListMetrics", ("*",), Wire.QUERY)
+
+
+def test_cloudwatchs_cbor_operations_by_path() -> None:
+    op = cloudwatch.from_path("/service/GraniteServiceVersion20100801/operation/GetMetricStatistics")
+    assert op is not None and (op.action, op.resources, op.wire) == ("cloudwatch:GetMetricStatistics", ("*",), Wire.CBOR)
+    assert cloudwatch.from_path("/service/Other/operation/GetMetricStatistics") is None
+    assert cloudwatch.from_path("/service/GraniteServiceVersion20100801/operation/Get*") is None
 
 
 S3 = [

@@ -171,6 +171,8 @@ def test_what_the_role_may_not_send_is_lost_and_counted_the_rest_is_sent() -> No
 
         queue = AsyncQueue(store, Failing(), NoRetries(), Settings(async_workers=1))
         queue.check_sends_with(may_send)
+        counted: list[tuple[str, str, str | None]] = []
+        queue.count_metrics_with(lambda metric, function, qualifier: counted.append((metric, function, qualifier)))
         await queue.start()
         try:
             for n in range(2):
@@ -181,6 +183,7 @@ def test_what_the_role_may_not_send_is_lost_and_counted_the_rest_is_sent() -> No
             assert sorted((m.target, m.kind, m.request_id) for m in sent) == [
                 (RECORDS, DESTINATION, "r-0"), (RECORDS, DESTINATION, "r-1")]  # fmt: skip
             assert queue.lost() == [{"function": "f", "DeadLetterErrors": 2}]
+            assert sorted(counted) == [("AsyncEventsReceived", "f", None)] * 2 + [("DeadLetterErrors", "f", None)] * 2
             assert set(asked) == {(Failing.fn.role, RECORDS), (Failing.fn.role, DLQ)}
         finally:
             await queue.close()

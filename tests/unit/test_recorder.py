@@ -41,3 +41,19 @@ def test_stopping_while_a_batch_is_written_loses_nothing() -> None:
         assert [e.message for e in await store.read_logs("f", 0, 10)] == ["a line"]
 
     asyncio.run(scenario())
+
+
+def test_counted_events_are_written_by_minute_with_the_next_batch() -> None:
+    async def scenario() -> None:
+        store = MemoryStore()
+        recorder = Recorder(store, interval=0.01)
+        await recorder.start()
+        for qualifier in (None, None, "live"):
+            recorder.count("Throttles", "f", qualifier)
+        await recorder.close()
+        counts = sorted(await store.read_metric_counts(0, 2**62), key=lambda c: c.qualifier)
+        assert [(c.function, c.qualifier, c.metric, c.count) for c in counts] == [
+            ("f", "", "Throttles", 2), ("f", "live", "Throttles", 1)]
+        assert all(c.minute_ms % 60_000 == 0 for c in counts)
+
+    asyncio.run(scenario())

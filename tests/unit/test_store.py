@@ -13,7 +13,7 @@ import pytest
 from lamina.errors import PreconditionFailed, ResourceConflict, ResourceNotFound
 from lamina.model import Code, FunctionConfig, State
 from lamina.store.base import LOG_EVENT_OVERHEAD, InvocationRecord, LogEvent, LogRecord, LogStreamSummary, LogWindow
-from lamina.store.base import Resource, Store
+from lamina.store.base import MetricCount, Resource, Store
 from lamina.store.memory import MemoryStore
 from lamina.store.sqlite import SqliteStore, _migrations, migrate
 
@@ -108,6 +108,30 @@ def test_logs_and_invocations(store: Store) -> None:
             assert await store.list_invocations("f") == [record, through_alias]
             assert await store.list_invocations("f", since_ms=6) == [through_alias]
             assert await store.list_invocations("f", since_ms=7) == []
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_invocations_by_time_and_metric_counts(store: Store) -> None:
+    async def scenario() -> None:
+        await store.open()
+        try:
+            early = InvocationRecord("a", "f", "$LATEST", 1_000, 1.0, 1, 128, 30, None, "success")
+            late = InvocationRecord("b", "g", "2", 61_000, 1.0, 1, 128, 30, None, "success", qualifier="live")
+            await store.record_invocations([late, early])
+            assert await store.read_invocations(0, 61_000) == [early]  # the end is exclusive
+            assert await store.read_invocations(1_000, 70_000) == [early, late]
+            assert await store.read_invocations(0, 70_000, "g") == [late]
+            assert sorted(await store.invocation_series(0), key=str) == [("f", None, "$LATEST"), ("g", "live", "2")]
+            assert await store.invocation_series(2_000) == [("g", "live", "2")]
+            # Counts of one (function, qualifier, metric, minute) add up, across batches.
+            await store.add_metric_counts([MetricCount("f", "", "Throttles", 0, 2), MetricCount("f", "live", "Throttles", 0, 1)])
+            await store.add_metric_counts([MetricCount("f", "", "Throttles", 0, 3), MetricCount("f", "", "Throttles", 60_000, 1)])
+            assert sorted(await store.read_metric_counts(0, 60_000), key=lambda c: c.qualifier) == [
+                MetricCount("f", "", "Throttles", 0, 5), MetricCount("f", "live", "Throttles", 0, 1)]
+            assert await store.read_metric_counts(60_000, 120_000) == [MetricCount("f", "", "Throttles", 60_000, 1)]
         finally:
             await store.close()
 

@@ -7,7 +7,7 @@ from aiohttp import web
 from lamina.api import aliases, event_config, functions, invoke, lamina, layers, policy, tags, urls, versions
 from lamina.api import concurrency, events, http_apis, rest_apis, rest_authorizers, scheduler, tagging
 from lamina.api import iot, mappings, object_events
-from lamina.api import code_signing, console, function_options, logs, metrics, runtimes, usage
+from lamina.api import cloudwatch, code_signing, console, function_options, logs, metrics, runtimes, usage
 from lamina.api.authentication import KEY_RING, authenticate
 from lamina.api.authorization import authorization
 from lamina.api.context import CELLS, SERVICES, CellLookup, OneCell, Services
@@ -37,7 +37,7 @@ def build_app(svc: Services, *, for_environments: bool = False, cells: CellLooku
     # Then every other request's signature is verified (api/authentication.py), and a verified
     # caller's request is decided by IAM before any service sees it (S3's too).
     middlewares = [function_urls, execute_api, authenticate, authorization, object_requests, aws_errors]
-    middlewares += [query_requests]  # IAM and STS (query protocol: POST / with a form)
+    middlewares += [query_requests]  # IAM, STS and CloudWatch (query protocol: POST / with a form)
     app = web.Application(middlewares=middlewares, client_max_size=svc.max_request_bytes)
     app[SERVICES] = svc
     app[CELLS] = cells if cells is not None else OneCell(svc)
@@ -75,6 +75,7 @@ def build_app(svc: Services, *, for_environments: bool = False, cells: CellLooku
     app.add_routes(object_events.from_environments if for_environments else object_events.routes)
     events.register(app)  # json-1.1: POST / by X-Amz-Target (api/awsjson.py)
     logs.register(app)  # json-1.1 too: CloudWatch Logs' reads of functions' logs
+    cloudwatch.register(app)  # CloudWatch's metrics: RPC v2 CBOR (/service/...), json-1.0 and query
     sqs.register(app)  # json-1.0, the same way: SQS (queues/api.py)
     register_query(app, iam_api.SERVICE)  # query protocol (api/query.py): IAM
     register_query(app, sts_api.SERVICE)  # and STS

@@ -29,12 +29,14 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from lamina import ids
-from lamina.api import awsjson, query
+from lamina.api import awsjson, cloudwatch, query, rpcv2
 from lamina.api.context import Services, json_members, read_body, services
 from lamina.api.errors import Handler, error_response
+from lamina.cloudwatch.errors import CloudWatchAccessDenied
 from lamina.errors import AccessDenied, ApiError, ResourceNotFound
 from lamina.iam import denial
 from lamina.iam.actions import json as json_actions
+from lamina.iam.actions import cloudwatch as cloudwatch_actions
 from lamina.iam.actions import lambda_api, rest, s3
 from lamina.iam.actions import query as query_actions
 from lamina.iam.actions.operation import BucketRef, LayerRef, Operation, QueueRef, ResourceRef, Wire, resource_account
@@ -73,6 +75,8 @@ async def operation_of(request: web.Request, caller: Caller, svc: Services) -> O
                                raw_query)  # fmt: skip
     if s3_target is not None:
         return _s3_operation(request, s3_target, svc)
+    if request.method == "POST" and request.path.startswith("/service/"):  # RPC v2 CBOR: CloudWatch's
+        return cloudwatch_actions.from_path(request.path)
     queue_path = request.match_info.get("account") is not None and request.match_info.get("name") is not None
     if request.method == "POST" and (request.path == "/" or queue_path):
         target = request.headers.get("X-Amz-Target")
@@ -254,14 +258,19 @@ def refusal(request: web.Request, op: Operation, message: str, request_id: str) 
     if op.wire is Wire.S3:
         raw_path = request.raw_path.partition("?")[0]
         return wire.error(S3AccessDenied("Access Denied"), request_id, raw_path, head=request.method == "HEAD")
+    if op.wire is Wire.CBOR:
+        return rpcv2.render_error(CloudWatchAccessDenied(message), request_id)
     if op.wire is Wire.QUERY:
+        if op.service == "cloudwatch":
+            return query.error(CloudWatchAccessDenied(message), request_id, cloudwatch.XML_NAMESPACE)
         namespace = "https://sts.amazonaws.com/doc/2011-06-15/" if op.service == "sts" else \
             "https://iam.amazonaws.com/doc/2010-05-08/"  # fmt: skip
         return query.error(QueryAccessDenied(message), request_id, namespace)
     if op.wire is Wire.JSON:
         prefix = request.headers.get("X-Amz-Target", "").partition(".")[0]
         content_type = request.app.get(awsjson.CONTENT_TYPES, {}).get(prefix, awsjson.CONTENT_TYPE)
-        error: ApiError = SqsAccessDenied(message) if op.service == "sqs" else EventsAccessDenied(message)
+        error: ApiError = SqsAccessDenied(message) if op.service == "sqs" else \
+            CloudWatchAccessDenied(message) if op.service == "cloudwatch" else EventsAccessDenied(message)  # fmt: skip
         return awsjson.render_error(error, request_id, content_type)
     return error_response(AccessDenied(message), request_id)
 

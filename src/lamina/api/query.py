@@ -1,14 +1,16 @@
-"""AWS's query protocol (IAM, STS): ``POST /`` with a form body ``Action=...&Version=...&<members>``,
-answered with XML: ``<ActionResponse><ActionResult>...</ActionResult><ResponseMetadata><RequestId>``
-on success, ``<ErrorResponse><Error><Type>Sender</Type><Code>..</Code><Message>..</Message></Error>
+"""AWS's query protocol (IAM, STS, CloudWatch's metrics): ``POST /`` with a form body
+``Action=...&Version=...&<members>``, answered with XML:
+``<ActionResponse><ActionResult>...</ActionResult><ResponseMetadata><RequestId>`` on success,
+``<ErrorResponse><Error><Type>Sender</Type><Code>..</Code><Message>..</Message></Error>
 <RequestId>..</RequestId></ErrorResponse>`` on failure.
 
 Which service a request is for (``service_of``, pure) comes from its signature's credential scope
 (``.../<region>/iam/aws4_request``), its Host (``iam.amazonaws.com``, ``sts.localhost``, ...), or,
-unsigned, the body's ``Version`` (IAM's 2010-05-08, STS's 2011-06-15). Anything else goes on to the
-rest of the application (SQS's and EventBridge's ``POST /`` with ``X-Amz-Target`` included).
+unsigned, the body's ``Version`` (IAM's 2010-05-08, STS's 2011-06-15, CloudWatch's 2010-08-01).
+Anything else goes on to the rest of the application (SQS's and EventBridge's ``POST /`` with ``X-Amz-Target`` included).
 Structured members are flattened as botocore writes them: lists ``Tags.member.1.Key``, maps
-``...entry.1.key``; answers are built from ``XmlValue`` trees (lists as ``<member>`` elements).
+``...entry.1.key``; answers are built from ``XmlValue`` trees (lists as ``<member>`` elements, an
+``XmlMap`` as ``<entry><key>..</key><value>..</value></entry>`` elements).
 """
 
 from __future__ import annotations
@@ -30,15 +32,20 @@ from lamina.errors import ApiError
 from lamina.iam.errors import InvalidAction, QueryServiceFailure, missing
 from lamina.identity.principals import Principal, PrincipalKind, caller_of
 
-XmlValue = Union[str, int, bool, datetime, None, "XmlStruct", "XmlList"]
+XmlValue = Union[str, int, float, bool, datetime, None, "XmlStruct", "XmlList"]
 XmlStruct = Mapping[str, XmlValue]
 XmlList = Sequence[XmlValue]
 
 log = logging.getLogger(__name__)
 
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/\s]+/([a-z0-9-]+)/aws4_request")
-VERSIONS = {"2010-05-08": "iam", "2011-06-15": "sts"}
+VERSIONS = {"2010-05-08": "iam", "2011-06-15": "sts", "2010-08-01": "monitoring"}
+NAMES = ("iam", "sts", "monitoring")  # as signed (the credential scope's service) and as hosts' first label
 FORM = "application/x-www-form-urlencoded"
+
+
+class XmlMap(dict[str, XmlValue]):
+    """A map member (CloudWatch's ``ExtendedStatistics``), rendered as ``<entry>`` elements."""
 
 
 class Params:
@@ -46,6 +53,9 @@ class Params:
 
     def __init__(self, pairs: Mapping[str, str]) -> None:
         self._pairs = dict(pairs)
+
+    def pairs(self) -> Mapping[str, str]:
+        return self._pairs
 
     def get(self, name: str) -> str | None:
         return self._pairs.get(name)
@@ -90,7 +100,7 @@ Operation = Callable[[Call], Awaitable[XmlStruct | None]]
 
 @dataclass(frozen=True)
 class QueryService:
-    name: str  # iam, sts
+    name: str  # iam, sts, monitoring
     version: str
     namespace: str
     operations: Mapping[str, Operation]
@@ -111,9 +121,9 @@ def service_of(method: str, path: str, headers: Mapping[str, str]) -> str | None
         return None
     scope = _SCOPE.search(headers.get("Authorization", ""))
     if scope is not None:
-        return scope.group(1) if scope.group(1) in ("iam", "sts") else None
+        return scope.group(1) if scope.group(1) in NAMES else None
     host = headers.get("Host", "").lower()
-    for name in ("iam", "sts"):
+    for name in NAMES:
         if host.startswith((f"{name}.", f"{name}-")):
             return name
     return None
@@ -124,7 +134,9 @@ def render(value: XmlValue) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, str)):
+    if isinstance(value, XmlMap):
+        return "".join(f"<entry><key>{escape(k)}</key><value>{render(v)}</value></entry>" for k, v in value.items())
+    if isinstance(value, (int, float, str)):
         return escape(str(value))
     if isinstance(value, datetime):
         return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -180,9 +180,15 @@ class Cell:
         invoker = Invoker(resolver, scheduler, s)
         permissions = TriggerPermissions(policies, s)
         invoker.check_sources_with(permissions.check)  # triggers need the function's permission
-        invoker.count_throttles_with(stats.throttled)
+
+        def throttled(function: str, qualifier: str | None, reason: str) -> None:
+            stats.throttled(function, qualifier, reason)  # Prometheus's, in memory
+            recorder.count("Throttles", function, qualifier)  # CloudWatch's, stored (api/cloudwatch.py)
+
+        invoker.count_throttles_with(throttled)
         queue = AsyncQueue(store, invoker, event_configs, s)
         queue.count_dead_letters_with(stats.dead_lettered)
+        queue.count_metrics_with(recorder.count)  # events received, dead letters and records lost
         invoker.attach(queue)
         timers = Timers(SystemClock())
 

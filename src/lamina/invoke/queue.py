@@ -67,6 +67,7 @@ ERROR_BACKOFF_MS = 1000
 # What a record or dead letter the execution role may not send counts towards (Lambda's metrics).
 DEAD_LETTER_LOST = "DeadLetterErrors"
 DESTINATION_LOST = "DestinationDeliveryFailures"
+RECEIVED = "AsyncEventsReceived"
 
 # An event's content, read from the store when it is first awaited.
 ContentSource = Callable[[], Awaitable[EventContent]]
@@ -191,6 +192,13 @@ class AsyncQueue:
         self._may_send: Callable[[str, str], bool] | None = None  # IAM's (check_sends_with)
         self._lost: dict[tuple[str, str], int] = {}  # (function, metric) -> records and dead letters not sent
         self._dead_lettered: Callable[[str], None] = lambda function: None
+        self._counted: Callable[[str, str, str | None], None] = lambda metric, function, qualifier: None
+
+    def count_metrics_with(self, counted: Callable[[str, str, str | None], None]) -> None:
+        """Tell ``counted(metric, function, qualifier)`` (CloudWatch's metrics) of every event accepted
+        (``AsyncEventsReceived``) and every dead letter and destination record lost (``DeadLetterErrors``,
+        ``DestinationDeliveryFailures``)."""
+        self._counted = counted
 
     def count_dead_letters_with(self, dead_lettered: Callable[[str], None]) -> None:
         """Tell ``dead_lettered`` (the metrics) the function of every event sent to its dead-letter queue."""
@@ -226,6 +234,7 @@ class AsyncQueue:
             raise
         self._fresh.keep(seq, content)
         self._add(dataclasses.replace(event, seq=seq))
+        self._counted(RECEIVED, function, qualifier)
 
     def check_sends_with(self, may_send: Callable[[str, str], bool]) -> None:
         """Have ``may_send(role, target)`` (IAM's) approve each destination record and dead letter as
@@ -466,6 +475,7 @@ class AsyncQueue:
             return True
         key = (event.function, metric)
         self._lost[key] = self._lost.get(key, 0) + 1
+        self._counted(metric, event.function, event.qualifier)
         log.warning("asynchronous invocation %s of %s: the execution role %s is not allowed to send to %s; "
                     "the %s is lost", event.request_id, event.function, fn.role, target,
                     "dead letter" if metric == DEAD_LETTER_LOST else "destination record")  # fmt: skip

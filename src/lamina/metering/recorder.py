@@ -10,6 +10,10 @@ answered). The store keeps a running mark (``begin_metering`` at start, ``end_me
 last batch is written): a start that finds it still set says the previous run was killed, and
 since when records may be missing.
 
+``Recorder.count`` does the same for events that are not invocations (a throttle, an asynchronous
+event received, a dead letter lost): counted in
+memory by minute, added to the store's metric counts with the next batch (CloudWatch's metrics).
+
 The same task keeps the stored logs within ``LogLimits``: each batch is written with the
 per-function limit (the store removes a function's oldest lines in the same transaction), and
 every ``prune_every`` seconds lines older than the retention go, a bounded number a transaction.
@@ -23,10 +27,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from typing import Callable, Sequence
 
 from lamina.settings import LogLimits
-from lamina.store.base import InvocationRecord, LogRecord, Store
+from lamina.store.base import InvocationRecord, LogRecord, MetricCount, Store
 from lamina.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -49,6 +54,7 @@ class Recorder:
         self._interval = interval
         self._logs: list[LogRecord] = []
         self._invocations: list[InvocationRecord] = []
+        self._counts: Counter[tuple[str, str, str, int]] = Counter()  # (function, qualifier, metric, minute_ms)
         self._task: asyncio.Task[None] | None = None
         self._flushing: asyncio.Task[None] | None = None
         self._flushed = asyncio.Condition()
@@ -58,6 +64,11 @@ class Recorder:
 
     def invocation(self, record: InvocationRecord) -> None:
         self._invocations.append(record)
+
+    def count(self, metric: str, function: str, qualifier: str | None) -> None:
+        """One ``metric`` event (``Throttles``, ``AsyncEventsReceived``, ...) of ``function`` as invoked, now."""
+        minute_ms = int(time.time() // 60) * 60_000
+        self._counts[(function, qualifier or "", metric, minute_ms)] += 1
 
     async def start(self) -> None:
         """Mark the ledger's writer running (and say if the last one was killed), then start it."""
@@ -74,6 +85,7 @@ class Recorder:
     async def flush(self) -> None:
         logs, self._logs = self._logs, []
         invocations, self._invocations = self._invocations, []
+        counts, self._counts = self._counts, Counter()
         if invocations and self._observe is not None:
             try:
                 self._observe(invocations)
@@ -84,8 +96,11 @@ class Recorder:
                 await self._store.append_logs(logs, max_function_bytes=self.limits.function_bytes)
             if invocations:
                 await self._store.record_invocations(invocations)
+            if counts:
+                await self._store.add_metric_counts([MetricCount(*key, n) for key, n in counts.items()])
         except Exception:
-            log.exception("could not write %d log lines and %d invocation records", len(logs), len(invocations))
+            log.exception("could not write %d log lines, %d invocation records and %d metric counts", len(logs),
+                          len(invocations), len(counts))  # fmt: skip
         async with self._flushed:
             self._flushed.notify_all()
 
@@ -100,7 +115,7 @@ class Recorder:
         next_prune = time.monotonic() + every
         while True:
             await asyncio.sleep(self._interval)
-            if self._logs or self._invocations:
+            if self._logs or self._invocations or self._counts:
                 # A task of its own, awaited by ``close``: stopping the writer while a batch is being
                 # written must not lose the batch (its lines are no longer in the buffers).
                 self._flushing = asyncio.create_task(self.flush(), name="lamina-recorder-flush")

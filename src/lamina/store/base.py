@@ -13,6 +13,11 @@ PostgreSQL will sit behind the same interface. Contract, for every implementatio
   with their function: they were billed). ``begin_metering`` marks the writer running and, if the
   previous run never called ``end_metering`` (it was killed), ends its open allocations at its last
   ledger write and says so; ``end_metering`` ends every open allocation and clears the mark.
+  ``read_invocations`` answers the records started in ``[since_ms, until_ms)``, of ``function``
+  (None: every function), oldest first; ``invocation_series`` each (function, qualifier, version) invoked since a time.
+- Metric counts are per-minute counts of events that are not invocations (throttles, ...), for
+  CloudWatch's metrics: ``add_metric_counts`` adds each to what its (function, qualifier, metric,
+  minute) already holds; ``read_metric_counts`` answers those of minutes in ``[since_ms, until_ms)``.
 - Log lines are kept within bounds: a function's stored log is the sum of its lines' sizes
   (``log_event_size``: UTF-8 bytes plus CloudWatch's 26 bytes of overhead an event).
   ``append_logs`` with ``max_function_bytes`` removes, in the same transaction, the oldest lines of
@@ -172,6 +177,18 @@ class MeterRun:
     killed: bool
     last_write_ms: int
     closed: int
+
+
+@dataclass(frozen=True, slots=True)
+class MetricCount:
+    """How many times ``metric`` happened to a function (as invoked: ``qualifier``, "" unqualified)
+    in the minute starting at ``minute_ms``."""
+
+    function: str
+    qualifier: str
+    metric: str
+    minute_ms: int
+    count: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -479,6 +496,15 @@ class Store(Protocol):
     async def end_metering(self, now_ms: int) -> None:
         """The writer stopped gracefully: nothing is lost."""
         ...
+
+    async def read_invocations(self, since_ms: int, until_ms: int,
+                               function: str | None = None) -> list[InvocationRecord]: ...  # fmt: skip
+
+    async def invocation_series(self, since_ms: int) -> list[tuple[str, str | None, str]]: ...
+
+    async def add_metric_counts(self, counts: Sequence[MetricCount]) -> None: ...
+
+    async def read_metric_counts(self, since_ms: int, until_ms: int) -> list[MetricCount]: ...
 
     async def enqueue_event(self, event: QueuedEvent, content: EventContent) -> int:
         """Store ``event`` and its content durably (committed when this returns); returns its ``seq``,

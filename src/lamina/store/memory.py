@@ -16,7 +16,7 @@ from lamina.store.base import MeterRun, NewEvent, OutboxMessage, ProvisionedAllo
 from lamina.store.sqlite_metering import open_allocations
 from lamina.store.base import BusEvent, Delivery, MessageState, QueuedEvent, QueueMessage, Resource
 from lamina.store import log_chunks
-from lamina.store.base import ObjectRecord
+from lamina.store.base import MetricCount, ObjectRecord
 from lamina.store.log_chunks import Chunk, StoredChunk
 
 
@@ -27,6 +27,7 @@ class MemoryStore:
         self._last_chunk = 0
         self._invocations: list[InvocationRecord] = []
         self._allocations: list[ProvisionedAllocation] = []
+        self._metric_counts: dict[tuple[str, str, str, int], int] = {}
         self._layers: dict[tuple[str, int], LayerVersion] = {}
         self._last_layer_version: dict[str, int] = {}
         self._tags: dict[str, dict[str, str]] = {}
@@ -307,6 +308,24 @@ class MemoryStore:
         self._allocations.extend(
             dataclasses.replace(a, environments=0, at_ms=max(a.at_ms, now_ms)) for a in open_allocations(self._allocations)
         )
+
+    async def read_invocations(self, since_ms: int, until_ms: int,
+                               function: str | None = None) -> list[InvocationRecord]:  # fmt: skip
+        return sorted((r for r in self._invocations if since_ms <= r.started_ms < until_ms
+                       and function in (None, r.function)), key=lambda r: r.started_ms)  # fmt: skip
+
+    async def invocation_series(self, since_ms: int) -> list[tuple[str, str | None, str]]:
+        return sorted({(r.function, r.qualifier, r.version) for r in self._invocations if r.started_ms >= since_ms},
+                      key=str)  # fmt: skip
+
+    async def add_metric_counts(self, counts: Sequence[MetricCount]) -> None:
+        for c in counts:
+            key = (c.function, c.qualifier, c.metric, c.minute_ms)
+            self._metric_counts[key] = self._metric_counts.get(key, 0) + c.count
+
+    async def read_metric_counts(self, since_ms: int, until_ms: int) -> list[MetricCount]:
+        return sorted((MetricCount(*key, count) for key, count in self._metric_counts.items()
+                       if since_ms <= key[3] < until_ms), key=lambda c: c.minute_ms)  # fmt: skip
 
     async def enqueue_event(self, event: QueuedEvent, content: EventContent) -> int:
         self._last_seq += 1

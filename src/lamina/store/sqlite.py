@@ -32,7 +32,7 @@ from lamina.store import sqlite_logs as logs
 from lamina.store.base import EventContent, InvocationRecord, LogEvent, LogRecord, LogStreamSummary, LogWindow
 from lamina.store.base import NewEvent, OutboxMessage
 from lamina.store.base import BusEvent, Delivery, MessageState, QueuedEvent, QueueMessage, Resource
-from lamina.store.base import MeterRun, ObjectRecord, ProvisionedAllocation
+from lamina.store.base import MeterRun, MetricCount, ObjectRecord, ProvisionedAllocation
 from lamina.store import sqlite_objects as objects_sql
 from lamina.store import sqlite_bus as bus_sql
 from lamina.store import sqlite_messages as messages_sql
@@ -622,6 +622,51 @@ class SqliteStore:
 
     async def end_metering(self, now_ms: int) -> None:
         await self._write(lambda conn: metering_sql.end(conn, now_ms))
+
+    async def read_invocations(self, since_ms: int, until_ms: int,
+                               function: str | None = None) -> list[InvocationRecord]:  # fmt: skip
+        def select(conn: sqlite3.Connection) -> list[InvocationRecord]:
+            columns = ("SELECT request_id, function, version, started_ms, duration_ms, billed_ms, memory_mb, "
+                       "max_memory_used_mb, init_ms, outcome, qualifier FROM invocations ")  # fmt: skip
+            if function is None:
+                rows = conn.execute(columns + "WHERE started_ms >= ? AND started_ms < ? ORDER BY started_ms",
+                                    (since_ms, until_ms)).fetchall()  # fmt: skip
+            else:  # by invocations_by_function
+                rows = conn.execute(columns + "WHERE function = ? AND started_ms >= ? AND started_ms < ? "
+                                    "ORDER BY started_ms", (function, since_ms, until_ms)).fetchall()  # fmt: skip
+            return [InvocationRecord(*row) for row in rows]
+
+        return await self._run(select)
+
+    async def invocation_series(self, since_ms: int) -> list[tuple[str, str | None, str]]:
+        def select(conn: sqlite3.Connection) -> list[tuple[str, str | None, str]]:
+            rows = conn.execute(
+                "SELECT DISTINCT function, qualifier, version FROM invocations WHERE started_ms >= ?", (since_ms,)
+            ).fetchall()
+            return [(str(f), q, str(v)) for f, q, v in rows]
+
+        return await self._run(select)
+
+    async def add_metric_counts(self, counts: Sequence[MetricCount]) -> None:
+        def upsert(conn: sqlite3.Connection) -> None:
+            conn.executemany(
+                "INSERT INTO metric_counts (function, qualifier, metric, minute_ms, count) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (function, qualifier, metric, minute_ms) DO UPDATE SET count = count + excluded.count",
+                [(c.function, c.qualifier, c.metric, c.minute_ms, c.count) for c in counts],
+            )
+
+        await self._write(upsert)
+
+    async def read_metric_counts(self, since_ms: int, until_ms: int) -> list[MetricCount]:
+        def select(conn: sqlite3.Connection) -> list[MetricCount]:
+            rows = conn.execute(
+                "SELECT function, qualifier, metric, minute_ms, count FROM metric_counts "
+                "WHERE minute_ms >= ? AND minute_ms < ? ORDER BY minute_ms",
+                (since_ms, until_ms),
+            ).fetchall()
+            return [MetricCount(*row) for row in rows]
+
+        return await self._run(select)
 
     async def enqueue_event(self, event: QueuedEvent, content: EventContent) -> int:
         return await self._write(lambda conn: queue_sql.insert_event(conn, event, content))

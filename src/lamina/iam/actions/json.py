@@ -1,4 +1,4 @@
-"""EventBridge's, SQS's and CloudWatch Logs' operations (``X-Amz-Target: <Prefix>.<Operation>``, members in the JSON
+"""EventBridge's, SQS's, CloudWatch Logs' and CloudWatch's (iam/actions/cloudwatch.py) operations (``X-Amz-Target: <Prefix>.<Operation>``, members in the JSON
 body) as IAM actions and resources (pure).
 
 EventBridge: rules are ``rule/[<bus>/]<name>`` (the default bus's without it), buses
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from lamina.iam.actions import cloudwatch
 from lamina.iam.actions.operation import Operation, QueueRef, Wire
 
 _RULE_OPS = {"PutRule", "DeleteRule", "DescribeRule", "EnableRule", "DisableRule", "PutTargets", "RemoveTargets",
@@ -91,4 +92,6 @@ def operation(target: str, members: Mapping[str, object], region: str, account: 
         return _events(name, members, region, account)
     if prefix == "AmazonSQS" and name:
         return _sqs(name, members, region, account)
+    if prefix == cloudwatch.SERVICE_NAME:
+        return cloudwatch.operation(name, Wire.JSON)
     return None

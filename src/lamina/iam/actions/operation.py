@@ -12,7 +12,8 @@ class Wire(enum.Enum):
 
     REST_JSON = "rest-json"  # Lambda, Scheduler, IoT, API Gateway: X-Amzn-ErrorType and a JSON body
     JSON = "json"  # EventBridge (json-1.1), SQS (json-1.0): {"__type": ...}
-    QUERY = "query"  # IAM, STS: <ErrorResponse>
+    QUERY = "query"  # IAM, STS, CloudWatch: <ErrorResponse>
+    CBOR = "rpc-v2-cbor"  # CloudWatch: a CBOR map with __type
     S3 = "s3"  # <Error><Code>AccessDenied</Code>
 
 

@@ -1,4 +1,4 @@
-"""IAM's and STS's operations (query protocol: ``Action`` and its members) as IAM actions and
+"""IAM's, STS's and CloudWatch's operations (query protocol: ``Action`` and its members) as IAM actions and
 resources (pure). A role or user named without its path is ``role/<name>`` / ``user/<name>``: a
 policy naming the path (``role/team/*``) does not match it. STS's AssumeRole is decided by STS itself
 (the trust policy and the caller's policies together) and GetCallerIdentity needs no permission:
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from lamina.iam.actions import cloudwatch
 from lamina.iam.actions.operation import Operation, Wire
 
 _NO_RESOURCE = {"ListRoles", "ListUsers", "ListPolicies", "GetAccountSummary"}
@@ -15,6 +16,8 @@ _NO_RESOURCE = {"ListRoles", "ListUsers", "ListPolicies", "GetAccountSummary"}
 
 def operation(service: str, params: Mapping[str, str], account: str, caller_user: str | None) -> Operation | None:
     action = params.get("Action", "")
+    if service == "monitoring":
+        return cloudwatch.operation(action, Wire.QUERY)
     if service == "sts":
         if action in ("AssumeRole", "GetCallerIdentity", ""):
             return None
