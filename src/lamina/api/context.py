@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
-from typing import Container, Mapping, Protocol
+from typing import TYPE_CHECKING, Container, Mapping, Protocol
 
 from aiohttp import web
 
@@ -48,6 +48,9 @@ from lamina.store.base import Store
 from lamina.store.code import CodeStore
 from lamina.sts.service import StsService
 
+if TYPE_CHECKING:
+    from lamina.stacks.service import StackService
+
 
 @dataclass(frozen=True)
 class Services:
@@ -88,6 +91,7 @@ class Services:
     iam: IamService | None = None  # IAM's roles, users, keys and policies (lamina/iam; iam/api.py)
     sts: StsService | None = None  # STS's sessions (lamina/sts; sts/api.py)
     runtimes: RuntimeRegistry | None = None  # the host's runtimes (GET /lamina/v1/runtimes: api/runtimes.py)
+    stacks: StackService | None = None  # CloudFormation's stacks (lamina/stacks; stacks/api.py)
 
 
 class CellLookup(Protocol):

@@ -1,11 +1,11 @@
-"""AWS's query protocol (IAM, STS): ``POST /`` with a form body ``Action=...&Version=...&<members>``,
+"""AWS's query protocol (IAM, STS, CloudFormation): ``POST /`` with a form body ``Action=...&Version=...&<members>``,
 answered with XML: ``<ActionResponse><ActionResult>...</ActionResult><ResponseMetadata><RequestId>``
 on success, ``<ErrorResponse><Error><Type>Sender</Type><Code>..</Code><Message>..</Message></Error>
 <RequestId>..</RequestId></ErrorResponse>`` on failure.
 
 Which service a request is for (``service_of``, pure) comes from its signature's credential scope
 (``.../<region>/iam/aws4_request``), its Host (``iam.amazonaws.com``, ``sts.localhost``, ...), or,
-unsigned, the body's ``Version`` (IAM's 2010-05-08, STS's 2011-06-15). Anything else goes on to the
+unsigned, the body's ``Version`` (IAM's 2010-05-08, STS's 2011-06-15, CloudFormation's 2010-05-15). Anything else goes on to the
 rest of the application (SQS's and EventBridge's ``POST /`` with ``X-Amz-Target`` included).
 Structured members are flattened as botocore writes them: lists ``Tags.member.1.Key``, maps
 ``...entry.1.key``; answers are built from ``XmlValue`` trees (lists as ``<member>`` elements).
@@ -37,7 +37,8 @@ XmlList = Sequence[XmlValue]
 log = logging.getLogger(__name__)
 
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/\s]+/([a-z0-9-]+)/aws4_request")
-VERSIONS = {"2010-05-08": "iam", "2011-06-15": "sts"}
+VERSIONS = {"2010-05-08": "iam", "2011-06-15": "sts", "2010-05-15": "cloudformation"}
+NAMES = tuple(VERSIONS.values())
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -111,9 +112,9 @@ def service_of(method: str, path: str, headers: Mapping[str, str]) -> str | None
         return None
     scope = _SCOPE.search(headers.get("Authorization", ""))
     if scope is not None:
-        return scope.group(1) if scope.group(1) in ("iam", "sts") else None
+        return scope.group(1) if scope.group(1) in NAMES else None
     host = headers.get("Host", "").lower()
-    for name in ("iam", "sts"):
+    for name in NAMES:
         if host.startswith((f"{name}.", f"{name}-")):
             return name
     return None
