@@ -69,7 +69,9 @@ class Run:
         await self.record(self.stack, event)
 
     async def stack_status(self, status: str, reason: str | None = None) -> None:
-        self.stack.status, self.stack.reason = status, reason
+        self.stack.status = status
+        if reason is not None or "ROLLBACK" not in status:  # a rollback's statuses keep the reason it began with
+            self.stack.reason = reason
         self.stack.updated = time.time() if not status.startswith("CREATE") else self.stack.updated
         await self._event(self.stack.name, STACK_TYPE, status, self.stack.stack_id, reason)
 
