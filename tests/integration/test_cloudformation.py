@@ -352,3 +352,34 @@ def test_stacks_and_their_events_outlive_a_restart(make_server: Any, tmp_path: P
     assert events(cfn, "durable") == before
     cfn.delete_stack(StackName="durable")
     cfn.get_waiter("stack_delete_complete").wait(StackName="durable", WaiterConfig=FAST)
+
+
+def test_a_stacks_resources_are_made_with_the_callers_permissions(make_server: Any) -> None:
+    root_key, root_secret, acct = "AKIAROOTKEYEXAMPLE02", "root-secret-for-the-stack-tests-000000", "000000000000"
+    server = make_server(LAMINA_ACCESS_KEYS=f"{root_key}:{root_secret}:{acct}")
+    iam = boto3.client("iam", endpoint_url=server.endpoint, region_name="us-east-1", aws_access_key_id=root_key,
+                       aws_secret_access_key=root_secret)  # fmt: skip
+    iam.create_user(UserName="deployer")
+    # Stacks, and queues named app-*: not roles.
+    iam.put_user_policy(UserName="deployer", PolicyName="stacks", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "cloudformation:*", "Resource": f"arn:aws:cloudformation:us-east-1:{acct}:stack/app-*"},
+            {"Effect": "Allow", "Action": ["sqs:CreateQueue", "sqs:DeleteQueue"],
+             "Resource": f"arn:aws:sqs:us-east-1:{acct}:app-*"}]}))  # fmt: skip
+    key = iam.create_access_key(UserName="deployer")["AccessKey"]
+    cfn = boto3.client("cloudformation", endpoint_url=server.endpoint, region_name="us-east-1",
+                       aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"],
+                       config=Config(retries={"max_attempts": 0}))  # fmt: skip
+    queue = json.dumps({"Resources": {"Q": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "app-q"}}}})
+    assert error_of(cfn.create_stack, StackName="other", TemplateBody=queue)["Code"] == "AccessDenied"
+    cfn.create_stack(StackName="app-queue", TemplateBody=queue)
+    cfn.get_waiter("stack_create_complete").wait(StackName="app-queue", WaiterConfig=FAST)
+    role = TEMPLATE.split("      Policies:")[0]
+    cfn.create_stack(StackName="app-role", TemplateBody=role, Capabilities=["CAPABILITY_IAM"])
+    assert settled(cfn, "app-role")["StackStatus"] == "ROLLBACK_COMPLETE"
+    failed = [s for s in events(cfn, "app-role") if s[1] == "CREATE_FAILED"][0]
+    assert failed[0] == "Role" and "is not authorized to perform: iam:CreateRole" in failed[2]
+    assert [r["RoleName"] for r in iam.list_roles()["Roles"]] == []
+    for name in ("app-queue", "app-role"):
+        cfn.delete_stack(StackName=name)
+        cfn.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)

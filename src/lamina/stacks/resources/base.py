@@ -13,10 +13,14 @@ import json
 import secrets
 import string
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, ClassVar, Mapping
 
 from lamina.api.context import Services
-from lamina.identity.principals import Principal
+from lamina.iam import denial
+from lamina.iam.context import context_of, requester_of
+from lamina.iam.evaluate import Request, decide
+from lamina.identity.principals import Principal, PrincipalKind
 from lamina.stacks.errors import ResourceFailed
 
 Properties = Mapping[str, Any]
@@ -35,6 +39,18 @@ class Context:
     @property
     def region(self) -> str:
         return self.svc.settings.region
+
+    def authorize(self, action: str, resource: str) -> None:
+        """Refuse (ResourceFailed) what the caller's identity policies do not allow: a stack's
+        resource is made with the caller's permissions, as if it had asked for it itself."""
+        iam = self.svc.iam
+        if iam is None or self.caller.kind is PrincipalKind.ROOT:
+            return
+        request = Request(requester_of(self.caller), action, resource, self.account_id,
+                          context_of(self.caller, datetime.now(timezone.utc)))  # fmt: skip
+        decision = decide(request, iam.policies_of(self.caller))
+        if not decision.allowed:
+            raise ResourceFailed(f"Resource handler returned message: \"{denial.message(self.caller.arn, action, resource, decision, True)}\"")
 
     @property
     def account_id(self) -> str:

@@ -107,6 +107,8 @@ class Function(Provider):
 
     async def create(self, ctx: Context, logical_id: str, props: Properties) -> Outcome:
         name = text(props, "FunctionName") or ctx.physical_name(logical_id, 64)
+        ctx.authorize("lambda:CreateFunction", ctx.svc.settings.function_arn(name))
+        ctx.authorize("iam:PassRole", required(props, "Role"))
         body = {**_configuration(props, removed_too=False), "FunctionName": name, "Code": await _package(ctx, props)}
         body.update({k: props[k] for k in _CREATE_ONLY if k in props})
         if "Tags" in props:
@@ -118,14 +120,19 @@ class Function(Provider):
     async def update(self, ctx: Context, logical_id: str, current: Outcome, old: Properties,
                      new: Properties) -> Outcome:  # fmt: skip
         name = current.physical_id
+        arn = ctx.svc.settings.function_arn(name)
         if old.get("Code") != new.get("Code") or old.get("Runtime") != new.get("Runtime"):
+            ctx.authorize("lambda:UpdateFunctionCode", arn)
             await ctx.svc.functions.update_code(name, await _package(ctx, new))
             await _settled(ctx, name)
         if _configuration(old, removed_too=True) != _configuration(new, removed_too=True):
+            ctx.authorize("lambda:UpdateFunctionConfiguration", arn)
+            if old.get("Role") != new.get("Role"):
+                ctx.authorize("iam:PassRole", required(new, "Role"))
             await ctx.svc.functions.update_configuration(name, _configuration(new, removed_too=True))
             await _settled(ctx, name)
         if old.get("Tags") != new.get("Tags"):
-            arn = ctx.svc.settings.function_arn(name)
+            ctx.authorize("lambda:TagResource", arn)
             stale = [k for k in tag_list(old) if k not in tag_list(new)]
             if stale:
                 await ctx.svc.tags.untag(arn, stale)
@@ -134,6 +141,7 @@ class Function(Provider):
         return self._outcome(ctx, name)
 
     async def delete(self, ctx: Context, current: Outcome, props: Properties) -> None:
+        ctx.authorize("lambda:DeleteFunction", ctx.svc.settings.function_arn(current.physical_id))
         try:
             await ctx.svc.functions.delete(current.physical_id)
         except ResourceNotFound:
@@ -146,6 +154,7 @@ class Version(Provider):
 
     async def create(self, ctx: Context, logical_id: str, props: Properties) -> Outcome:
         name, _ = function_name(required(props, "FunctionName"))
+        ctx.authorize("lambda:PublishVersion", ctx.svc.settings.function_arn(name))
         await _settled(ctx, name)
         body = {k: props[k] for k in ("Description", "CodeSha256") if k in props}
         published = await ctx.svc.functions.publish_version(name, body)
@@ -154,6 +163,7 @@ class Version(Provider):
 
     async def delete(self, ctx: Context, current: Outcome, props: Properties) -> None:
         name, _ = function_name(required(props, "FunctionName"))
+        ctx.authorize("lambda:DeleteFunction", current.physical_id)
         try:
             await ctx.svc.functions.delete_version(name, str(current.attributes.get("Version")))
         except ResourceNotFound:
@@ -181,18 +191,21 @@ class Alias(Provider):
     async def create(self, ctx: Context, logical_id: str, props: Properties) -> Outcome:
         name, _ = function_name(required(props, "FunctionName"))
         alias = required(props, "Name")
-        await ctx.svc.functions.aliases.create(name, {"Name": alias, **self._body(props)})
         arn = ctx.svc.settings.function_arn(name, alias)
+        ctx.authorize("lambda:CreateAlias", arn)
+        await ctx.svc.functions.aliases.create(name, {"Name": alias, **self._body(props)})
         return Outcome(arn, arn, {"AliasArn": arn})
 
     async def update(self, ctx: Context, logical_id: str, current: Outcome, old: Properties,
                      new: Properties) -> Outcome:  # fmt: skip
         name, _ = function_name(required(new, "FunctionName"))
+        ctx.authorize("lambda:UpdateAlias", current.physical_id)
         await ctx.svc.functions.aliases.update(name, required(new, "Name"), self._body(new))
         return current
 
     async def delete(self, ctx: Context, current: Outcome, props: Properties) -> None:
         name, _ = function_name(required(props, "FunctionName"))
+        ctx.authorize("lambda:DeleteAlias", current.physical_id)
         try:
             await ctx.svc.functions.aliases.delete(name, required(props, "Name"))
         except ResourceNotFound:
@@ -208,12 +221,14 @@ class Permission(Provider):
     async def create(self, ctx: Context, logical_id: str, props: Properties) -> Outcome:
         name, qualifier = function_name(required(props, "FunctionName"))
         sid = ctx.physical_name(logical_id, 100)
+        ctx.authorize("lambda:AddPermission", ctx.svc.settings.function_arn(name, qualifier))
         body = {k: props[k] for k in self._MEMBERS if k in props}
         await ctx.svc.policies.add(name, qualifier, {"StatementId": sid, **body})
         return Outcome(sid, sid)
 
     async def delete(self, ctx: Context, current: Outcome, props: Properties) -> None:
         name, qualifier = function_name(required(props, "FunctionName"))
+        ctx.authorize("lambda:RemovePermission", ctx.svc.settings.function_arn(name, qualifier))
         try:
             await ctx.svc.policies.remove(name, qualifier, current.physical_id, None)
         except ResourceNotFound:
@@ -241,12 +256,14 @@ class Url(Provider):
 
     async def create(self, ctx: Context, logical_id: str, props: Properties) -> Outcome:
         name, qualifier = self._target(props)
+        ctx.authorize("lambda:CreateFunctionUrlConfig", ctx.svc.settings.function_arn(name, qualifier))
         url = await ctx.svc.urls.create(name, qualifier, self._body(props))
         return self._outcome(ctx, props, url.url_id)
 
     async def update(self, ctx: Context, logical_id: str, current: Outcome, old: Properties,
                      new: Properties) -> Outcome:  # fmt: skip
         name, qualifier = self._target(new)
+        ctx.authorize("lambda:UpdateFunctionUrlConfig", ctx.svc.settings.function_arn(name, qualifier))
         body = {"AuthType": new.get("AuthType", "AWS_IAM"), "Cors": new.get("Cors", {}),
                 "InvokeMode": new.get("InvokeMode", "BUFFERED")}  # fmt: skip
         url = await ctx.svc.urls.update(name, qualifier, body)
@@ -254,6 +271,7 @@ class Url(Provider):
 
     async def delete(self, ctx: Context, current: Outcome, props: Properties) -> None:
         name, qualifier = self._target(props)
+        ctx.authorize("lambda:DeleteFunctionUrlConfig", ctx.svc.settings.function_arn(name, qualifier))
         try:
             await ctx.svc.urls.delete(name, qualifier)
         except ResourceNotFound:

@@ -31,6 +31,10 @@ def _iam(ctx: Context) -> IamService:
     return ctx.svc.iam
 
 
+def _role_arn(ctx: Context, name: str, props: Properties) -> str:
+    return f"arn:aws:iam::{ctx.account_id}:role{text(props, 'Path') or '/'}{name}"
+
+
 def _policies(props: Properties) -> dict[str, str]:
     found: dict[str, str] = {}
     for policy in props.get("Policies") or []:
@@ -52,6 +56,7 @@ class Role(Provider):
         trust = props.get("AssumeRolePolicyDocument")
         if trust is None:
             raise ResourceFailed("Property validation failure: [The property {/AssumeRolePolicyDocument} is required]")
+        ctx.authorize("iam:CreateRole", _role_arn(ctx, name, props))
         role = await iam.create_role(account, name, document(trust), path=text(props, "Path"),
                                      description=text(props, "Description"),
                                      max_session_seconds=integer(props, "MaxSessionDuration") or 3600,
@@ -65,32 +70,40 @@ class Role(Provider):
 
     async def _policies(self, ctx: Context, name: str, old: Properties, new: Properties) -> None:
         iam, account = _iam(ctx), ctx.account_id
+        arn = _role_arn(ctx, name, new)
         before, after = _policies(old), _policies(new)
         for policy_name, text_ in after.items():
             if before.get(policy_name) != text_:
+                ctx.authorize("iam:PutRolePolicy", arn)
                 await iam.put_role_policy(account, name, policy_name, text_)
         for policy_name in before.keys() - after.keys():
+            ctx.authorize("iam:DeleteRolePolicy", arn)
             await iam.delete_role_policy(account, name, policy_name)
         arns_before, arns_after = set(old.get("ManagedPolicyArns") or []), list(new.get("ManagedPolicyArns") or [])
-        for arn in arns_after:
-            if arn not in arns_before:
-                await iam.attach_role_policy(account, name, str(arn))
-        for arn in arns_before - set(arns_after):
-            await iam.detach_role_policy(account, name, str(arn))
+        for policy in arns_after:
+            if policy not in arns_before:
+                ctx.authorize("iam:AttachRolePolicy", arn)
+                await iam.attach_role_policy(account, name, str(policy))
+        for policy in arns_before - set(arns_after):
+            ctx.authorize("iam:DetachRolePolicy", arn)
+            await iam.detach_role_policy(account, name, str(policy))
 
     async def update(self, ctx: Context, logical_id: str, current: Outcome, old: Properties,
                      new: Properties) -> Outcome:  # fmt: skip
         iam, account, name = _iam(ctx), ctx.account_id, current.physical_id
         if old.get("AssumeRolePolicyDocument") != new.get("AssumeRolePolicyDocument"):
+            ctx.authorize("iam:UpdateAssumeRolePolicy", _role_arn(ctx, name, new))
             await iam.update_trust(account, name, document(new.get("AssumeRolePolicyDocument")))
         if old.get("Description") != new.get("Description") or old.get("MaxSessionDuration") != new.get(
                 "MaxSessionDuration"):
+            ctx.authorize("iam:UpdateRole", _role_arn(ctx, name, new))
             await iam.update_role(account, name, text(new, "Description", ""), integer(new, "MaxSessionDuration"))
         await self._policies(ctx, name, old, new)
         return current
 
     async def delete(self, ctx: Context, current: Outcome, props: Properties) -> None:
         iam, account, name = _iam(ctx), ctx.account_id, current.physical_id
+        ctx.authorize("iam:DeleteRole", _role_arn(ctx, name, props))
         try:
             role = iam.role(account, name)
             for arn in role.attached:
@@ -125,6 +138,7 @@ class Queue(Provider):
         queues = ctx.svc.queues
         fifo = str(text(props, "FifoQueue", "false")).lower() == "true"
         name = text(props, "QueueName") or ctx.physical_name(logical_id, 80, suffix=".fifo" if fifo else "")
+        ctx.authorize("sqs:CreateQueue", queues.arn_of(name))
         if name in queues.names():
             raise ResourceFailed(f"Resource handler returned message: \"Queue {name} already exists\"")
         queue = await queues.create_queue(name, _queue_attributes(props), tag_list(props))
@@ -135,6 +149,7 @@ class Queue(Provider):
                      new: Properties) -> Outcome:  # fmt: skip
         queues = ctx.svc.queues
         queue = queues.by_url(current.physical_id)
+        ctx.authorize("sqs:SetQueueAttributes", queues.arn_of(queue.name))
         defaults = {"DelaySeconds": "0", "MaximumMessageSize": "262144", "MessageRetentionPeriod": "345600",
                     "ReceiveMessageWaitTimeSeconds": "0", "VisibilityTimeout": "30", "RedrivePolicy": ""}  # fmt: skip
         attributes = {k: v for k, v in _queue_attributes(new).items() if k != "FifoQueue"}
@@ -148,6 +163,7 @@ class Queue(Provider):
         return current
 
     async def delete(self, ctx: Context, current: Outcome, props: Properties) -> None:
+        ctx.authorize("sqs:DeleteQueue", str(current.attributes.get("Arn", "*")))
         try:
             await ctx.svc.queues.delete_queue(ctx.svc.queues.by_url(current.physical_id))
         except ApiError as exc:
@@ -171,6 +187,7 @@ class Bucket(Provider):
         if objects is None:
             raise ResourceFailed("Lamina's object store is not served here.")
         name = text(props, "BucketName") or ctx.physical_name(logical_id, 63, lower=True)
+        ctx.authorize("s3:CreateBucket", f"arn:aws:s3:::{name}")
         tags = tag_list(props)
         await objects.create_bucket(StoredBucket(name, ctx.region, ctx.account_id, int(time.time() * 1000),
                                                  tags=tags or None))  # fmt: skip
@@ -179,6 +196,7 @@ class Bucket(Provider):
     async def update(self, ctx: Context, logical_id: str, current: Outcome, old: Properties,
                      new: Properties) -> Outcome:  # fmt: skip
         assert ctx.svc.objects is not None
+        ctx.authorize("s3:PutBucketTagging", f"arn:aws:s3:::{current.physical_id}")
         await ctx.svc.objects.put_bucket_tags(current.physical_id, tag_list(new) or None)
         return current
 
@@ -186,6 +204,7 @@ class Bucket(Provider):
         # A bucket with objects fails to delete (BucketNotEmpty), as on CloudFormation.
         if ctx.svc.objects is None:
             return
+        ctx.authorize("s3:DeleteBucket", f"arn:aws:s3:::{current.physical_id}")
         try:
             await ctx.svc.objects.delete_bucket(current.physical_id)
         except ApiError as exc:
@@ -202,12 +221,19 @@ def _rule_body(name: str, props: Properties) -> dict[str, Any]:
     return body
 
 
+def _rule_arn(ctx: Context, name: str, props: Properties) -> str:
+    bus = text(props, "EventBusName")
+    path = f"{bus.rsplit('/', 1)[-1]}/{name}" if bus and bus != "default" else name
+    return f"arn:aws:events:{ctx.region}:{ctx.account_id}:rule/{path}"
+
+
 class Rule(Provider):
     type_name = "AWS::Events::Rule"
     replaced_by = frozenset({"Name", "EventBusName"})
 
     async def create(self, ctx: Context, logical_id: str, props: Properties) -> Outcome:
         name = text(props, "Name") or ctx.physical_name(logical_id, 64)
+        ctx.authorize("events:PutRule", _rule_arn(ctx, name, props))
         answer = await events_api.put_rule(ctx.svc, _rule_body(name, props))
         try:
             await self._targets(ctx, name, {}, props)
@@ -221,13 +247,16 @@ class Rule(Provider):
 
     async def _targets(self, ctx: Context, name: str, old: Properties, new: Properties) -> None:
         bus = text(new, "EventBusName")
+        arn = _rule_arn(ctx, name, new)
         before = {str(t.get("Id")): t for t in old.get("Targets") or [] if isinstance(t, dict)}
         after = [t for t in new.get("Targets") or [] if isinstance(t, dict)]
         stale = [i for i in before if i not in {str(t.get("Id")) for t in after}]
         if stale:
+            ctx.authorize("events:RemoveTargets", arn)
             await events_api.remove_targets(ctx.svc, {"Rule": name, "EventBusName": bus, "Ids": stale})
         changed = [t for t in after if before.get(str(t.get("Id"))) != t]
         if changed:
+            ctx.authorize("events:PutTargets", arn)
             answer = await events_api.put_targets(ctx.svc, {"Rule": name, "EventBusName": bus, "Targets": changed})
             failed = answer.get("FailedEntries")
             if isinstance(failed, list) and failed:
@@ -237,6 +266,7 @@ class Rule(Provider):
     async def update(self, ctx: Context, logical_id: str, current: Outcome, old: Properties,
                      new: Properties) -> Outcome:  # fmt: skip
         name = current.physical_id.rsplit("|", 1)[-1]
+        ctx.authorize("events:PutRule", _rule_arn(ctx, name, new))
         await events_api.put_rule(ctx.svc, _rule_body(name, new))
         await self._targets(ctx, name, old, new)
         return current
@@ -245,6 +275,7 @@ class Rule(Provider):
         name = current.physical_id.rsplit("|", 1)[-1]
         bus = text(props, "EventBusName")
         ids = [str(t.get("Id")) for t in props.get("Targets") or [] if isinstance(t, dict)]
+        ctx.authorize("events:DeleteRule", _rule_arn(ctx, name, props))
         try:
             if ids:
                 await events_api.remove_targets(ctx.svc, {"Rule": name, "EventBusName": bus, "Ids": ids})
@@ -259,6 +290,7 @@ class LogGroup(Provider):
 
     async def create(self, ctx: Context, logical_id: str, props: Properties) -> Outcome:
         name = text(props, "LogGroupName") or ctx.physical_name(logical_id, 512)
+        ctx.authorize("logs:CreateLogGroup", f"arn:aws:logs:{ctx.region}:{ctx.account_id}:log-group:{name}")
         return Outcome(name, name, {"Arn": f"arn:aws:logs:{ctx.region}:{ctx.account_id}:log-group:{name}:*"})
 
     async def update(self, ctx: Context, logical_id: str, current: Outcome, old: Properties,
