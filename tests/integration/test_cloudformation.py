@@ -383,3 +383,50 @@ def test_a_stacks_resources_are_made_with_the_callers_permissions(make_server: A
     for name in ("app-queue", "app-role"):
         cfn.delete_stack(StackName=name)
         cfn.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
+
+
+def test_code_and_templates_come_from_lamina_s_object_store(lamina: LaminaProcess) -> None:
+    from tests.conftest import make_zip
+
+    cfn, s3, lam = client(lamina, "cloudformation"), client(lamina, "s3"), client(lamina, "lambda")
+    s3.create_bucket(Bucket="cfn-artifacts")
+    s3.put_object(Bucket="cfn-artifacts", Key="code/app.zip",
+                  Body=make_zip({"app.py": "def handler(e, c):\n    return 'from s3'\n"}))  # fmt: skip
+    template = """
+Resources:
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.12
+      Handler: app.handler
+      Role: arn:aws:iam::000000000000:role/lamina-test
+      Code: {S3Bucket: cfn-artifacts, S3Key: code/app.zip}
+  Url:
+    Type: AWS::Lambda::Url
+    Properties: {TargetFunctionArn: !GetAtt Fn.Arn, AuthType: NONE}
+  Bucket:
+    Type: AWS::S3::Bucket
+  Logs:
+    Type: AWS::Logs::LogGroup
+    Properties: {LogGroupName: !Sub "/aws/lambda/${Fn}"}
+Outputs:
+  Url: {Value: !GetAtt Url.FunctionUrl}
+  Bucket: {Value: !Ref Bucket}
+"""
+    s3.put_object(Bucket="cfn-artifacts", Key="templates/app.yaml", Body=template.encode())
+    cfn.create_stack(StackName="from-s3", TemplateURL=f"{lamina.endpoint}/cfn-artifacts/templates/app.yaml")
+    cfn.get_waiter("stack_create_complete").wait(StackName="from-s3", WaiterConfig=FAST)
+    stack = cfn.describe_stacks(StackName="from-s3")["Stacks"][0]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    name = cfn.describe_stack_resource(StackName="from-s3", LogicalResourceId="Fn")["StackResourceDetail"][
+        "PhysicalResourceId"]
+    assert invoke(lam, name) == "from s3"
+    assert lam.get_function_url_config(FunctionName=name)["FunctionUrl"] == outputs["Url"]
+    s3.head_bucket(Bucket=outputs["Bucket"])
+    assert outputs["Bucket"].startswith("from-s3-bucket-") and outputs["Bucket"] == outputs["Bucket"].lower()
+    missing = error_of(cfn.create_stack, StackName="nowhere", TemplateURL=f"{lamina.endpoint}/cfn-artifacts/none.yaml")
+    assert missing["Code"] == "ValidationError"
+    cfn.delete_stack(StackName="from-s3")
+    cfn.get_waiter("stack_delete_complete").wait(StackName="from-s3", WaiterConfig=FAST)
+    assert error_of(s3.head_bucket, Bucket=outputs["Bucket"])["Code"] == "404"
+    assert error_of(lam.get_function, FunctionName=name)["Code"] == "ResourceNotFoundException"

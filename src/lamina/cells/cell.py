@@ -228,7 +228,7 @@ class Cell:
         await notifications.forget_all_but(objects.exists)
         apis = Directory()  # what execute-api addresses serve: REST APIs and HTTP APIs
         apis.add(RestEndpoints(rest_apis, invoker, s))
-        stacks = StackService(store, s)
+        stacks = StackService(store, s, host.port)
         await stacks.load()
         svc = self._svc = Services(
             s, store, code, functions, layers, scheduler, invoker, recorder, host.max_request_bytes,

@@ -10,11 +10,10 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from lamina.api.query import Call, Operation, QueryService, XmlStruct, XmlValue
-from lamina.stacks import intrinsics
 from lamina.stacks.errors import StackValidationError
 from lamina.stacks.model import ChangeSet, Stack, StackEvent, StackResource
-from lamina.stacks.service import Request, StackService, required_capabilities
-from lamina.stacks.template import MAX_URL_BODY_BYTES, parse
+from lamina.stacks.service import Request, StackService, parsed, required_capabilities
+from lamina.stacks.template import MAX_URL_BODY_BYTES, Template
 
 NAMESPACE = "http://cloudformation.amazonaws.com/doc/2010-05-15/"
 
@@ -202,9 +201,7 @@ async def get_template(call: Call) -> XmlStruct:
     return {"TemplateBody": body, "StagesAvailable": ["Original", "Processed"]}
 
 
-def _summary(body: str) -> tuple[XmlStruct, list[str]]:
-    template = parse(body)
-    intrinsics.check(template)
+def _summary(template: Template) -> tuple[XmlStruct, list[str]]:
     parameters: list[XmlValue] = [
         {"ParameterKey": name, "DefaultValue": spec.default, "NoEcho": spec.no_echo, "Description": spec.description,
          "ParameterType": spec.type, "ParameterConstraints": {"AllowedValues": list(spec.allowed_values or [])}}
@@ -217,8 +214,7 @@ def _summary(body: str) -> tuple[XmlStruct, list[str]]:
 async def validate_template(call: Call) -> XmlStruct:
     body = await _template_body(call)
     assert body is not None
-    template = parse(body)
-    intrinsics.check(template)
+    template = await parsed(body)
     needed = required_capabilities(template)
     parameters: list[XmlValue] = [
         {"ParameterKey": name, "DefaultValue": spec.default, "NoEcho": spec.no_echo, "Description": spec.description}
@@ -235,8 +231,8 @@ async def get_template_summary(call: Call) -> XmlStruct:
     body = await _template_body(call, optional=True)
     if body is None:
         body = _stacks(call).stack(call.params.required("StackName")).template_body
-    summary, types = _summary(body)
-    template = parse(body)
+    template = await parsed(body)
+    summary, types = _summary(template)
     needed = required_capabilities(template)
     return {**summary, "ResourceTypes": list(types), "Capabilities": list(needed), "DeclaredTransforms": [],
             "Version": "2010-09-09"}  # fmt: skip

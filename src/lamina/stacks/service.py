@@ -53,6 +53,18 @@ class Request:
     tags: Mapping[str, str]
 
 
+async def parsed(body: str) -> Template:
+    """A template read and its references checked, off the event loop (a large YAML template takes
+    PyYAML tens of milliseconds)."""
+
+    def read() -> Template:
+        template = parse(body)
+        intrinsics.check(template)
+        return template
+
+    return await asyncio.to_thread(read)
+
+
 def required_capabilities(template: Template) -> list[str]:
     """The capabilities a template's resources need acknowledged (pure)."""
     needed = [r for r in template.resources.values()
@@ -78,8 +90,9 @@ def check_stack_name(name: str) -> None:
 
 
 class StackService:
-    def __init__(self, store: Store, settings: Settings) -> None:
+    def __init__(self, store: Store, settings: Settings, port: int) -> None:
         self._store = store
+        self._port = port
         self._settings = settings
         self._svc: Services | None = None
         self._stacks: dict[str, Stack] = {}  # stack id -> stack
@@ -184,7 +197,7 @@ class StackService:
 
     def _run(self, stack: Stack, caller: Principal) -> Run:
         assert self._svc is not None, "StackService.serve was not called"
-        ctx = Context(self._svc, caller, stack.name, stack.stack_id)
+        ctx = Context(self._svc, caller, stack.name, stack.stack_id, self._port)
         return Run(ctx, stack, self._record, self.exports, self._exporter, self.importers)
 
     def _start(self, stack: Stack, work: Any) -> None:
@@ -198,15 +211,14 @@ class StackService:
         if not task.cancelled() and task.exception() is not None:
             log.error("stack %s's operation failed", stack_id, exc_info=task.exception())
 
-    def _prepare(self, request: Request, previous: Stack | None) -> tuple[Template, dict[str, str]]:
+    async def _prepare(self, request: Request, previous: Stack | None) -> tuple[Template, dict[str, str]]:
         if request.body is None:
             if previous is None:
                 raise StackValidationError("UsePreviousTemplate can only be used with an existing stack")
             body = previous.template_body
         else:
             body = request.body
-        template = parse(body)
-        intrinsics.check(template)
+        template = await parsed(body)
         values = resolve_parameters(template, request.parameters, previous.parameters if previous else {},
                                     request.keep_previous)  # fmt: skip
         check_capabilities(template, request.capabilities)
@@ -223,7 +235,7 @@ class StackService:
 
     async def create_stack(self, caller: Principal, name: str, request: Request, on_failure: str) -> Stack:
         async with self._deciding:
-            template, values = self._prepare(request, None)
+            template, values = await self._prepare(request, None)
             stack = self._new_stack(name, template, values, request, "CREATE_IN_PROGRESS")
             stack.disable_rollback = on_failure == "DO_NOTHING"
             await self._record(stack, None)
@@ -239,8 +251,8 @@ class StackService:
     async def update_stack(self, caller: Principal, name: str, request: Request) -> Stack:
         async with self._deciding:
             stack = self._updatable(name)
-            template, values = self._prepare(request, stack)
-            previous = parse(stack.template_body)
+            template, values = await self._prepare(request, stack)
+            previous = await parsed(stack.template_body)
             scope, _ = self._run(stack, caller).scope(template, values)
             if values == stack.parameters and not plan.changes(template, scope, stack.resources, PROVIDERS) \
                     and template.outputs == previous.outputs and dict(request.tags or stack.tags) == stack.tags:
@@ -286,7 +298,7 @@ class StackService:
                 if existing is not None and existing.status != "REVIEW_IN_PROGRESS":
                     raise AlreadyExists(f"Stack [{stack_name}] already exists and cannot be created again with the "
                                         f"changeSet [{name}].")  # fmt: skip
-                template, values = self._prepare(request, None)
+                template, values = await self._prepare(request, None)
                 stack = existing or self._new_stack(stack_name, template, values, request, "REVIEW_IN_PROGRESS")
                 if existing is None:
                     await self._record(stack, None)
@@ -298,7 +310,7 @@ class StackService:
                 if stack.status not in UPDATABLE:
                     raise StackValidationError(f"Stack:{stack.stack_id} is in {stack.status} state and can not be "
                                                f"updated.")  # fmt: skip
-                template, values = self._prepare(request, stack)
+                template, values = await self._prepare(request, stack)
                 scope, _ = self._run(stack, caller).scope(template, values)
                 changes = plan.changes(template, scope, stack.resources, PROVIDERS)
             if any(c.name == name and c.stack_id == stack.stack_id for c in self._change_sets.values()):
@@ -323,7 +335,7 @@ class StackService:
             stack = self._stacks[change_set.stack_id]
             request = Request(change_set.template_body, change_set.parameters, (), change_set.capabilities,
                               change_set.tags)  # fmt: skip
-            template = parse(change_set.template_body)
+            template = await parsed(change_set.template_body)
             if change_set.kind == "CREATE":
                 if stack.status != "REVIEW_IN_PROGRESS":
                     raise InvalidChangeSetStatus(f"ChangeSet [{change_set.change_set_id}] cannot be executed in its "
@@ -334,7 +346,7 @@ class StackService:
             else:
                 self._updatable(stack.stack_id)
                 stack.change_set_id = change_set.change_set_id
-                self._begin_update(caller, stack, parse(stack.template_body), template, dict(change_set.parameters),
+                self._begin_update(caller, stack, await parsed(stack.template_body), template, dict(change_set.parameters),
                                    request)  # fmt: skip
             change_set.execution_status = "EXECUTE_IN_PROGRESS"
             # The stack's other change sets go once one is executed, as on CloudFormation.

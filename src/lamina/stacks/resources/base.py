@@ -35,6 +35,7 @@ class Context:
     caller: Principal
     stack_name: str
     stack_id: str
+    port: int  # the port Lamina listens on (function URLs' addresses)
 
     @property
     def region(self) -> str:

@@ -246,7 +246,7 @@ class Url(Provider):
     def _outcome(self, ctx: Context, props: Properties, url_id: str) -> Outcome:
         name, qualifier = self._target(props)
         arn = ctx.svc.settings.function_arn(name, qualifier)
-        address = function_url(url_id, ctx.region, ctx.svc.settings.port)
+        address = function_url(url_id, ctx.region, ctx.port)
         return Outcome(arn, arn, {"FunctionArn": arn, "FunctionUrl": address})
 
     @staticmethod
