@@ -259,10 +259,12 @@ def test_a_failing_resource_rolls_back_a_create_and_an_update(lamina: LaminaProc
     good = json.dumps({"Resources": {"Queue": queue, "Fn": fn}})
     cfn.create_stack(StackName="updating", TemplateBody=good)
     cfn.get_waiter("stack_create_complete").wait(StackName="updating", WaiterConfig=FAST)
-    # The queue's change goes through, then the function's fails: both are rolled back.
+    # The queue's change goes through, then the function's fails half-way (its code is updated, its
+    # memory refused): both are rolled back, the function's code too.
     queue2 = {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "cfn-rollback-q", "VisibilityTimeout": 99}}
     fn2 = json.loads(json.dumps(fn))
     fn2["Properties"]["MemorySize"] = 1
+    fn2["Properties"]["Code"]["ZipFile"] = "def handler(e, c):\n    return 2\n"  # applied before the memory fails
     cfn.update_stack(StackName="updating", TemplateBody=json.dumps({"Resources": {"Queue": queue2, "Fn": fn2}}))
     with pytest.raises(Exception, match="UPDATE_ROLLBACK_COMPLETE"):
         cfn.get_waiter("stack_update_complete").wait(StackName="updating", WaiterConfig=FAST)
@@ -277,6 +279,7 @@ def test_a_failing_resource_rolls_back_a_create_and_an_update(lamina: LaminaProc
     assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])["Attributes"] == {
         "VisibilityTimeout": "30"}
     assert lam.get_function_configuration(FunctionName="cfn-rollback-fn")["MemorySize"] == 256
+    assert invoke(lam, "cfn-rollback-fn") == 1
     assert cfn.get_template(StackName="updating")["TemplateBody"] == json.loads(good)  # boto3 reads JSON bodies
     cfn.delete_stack(StackName="updating")
     cfn.get_waiter("stack_delete_complete").wait(StackName="updating", WaiterConfig=FAST)

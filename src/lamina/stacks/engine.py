@@ -212,6 +212,7 @@ class Run:
         """UpdateStack's (or an UPDATE change set's) work; the stack carries the new body and parameters."""
         await self.stack_status("UPDATE_IN_PROGRESS", "User Initiated")
         done: list[tuple[str, str, StackResource | None]] = []  # (logical id, created/updated/replaced, old record)
+        attempted: dict[str, Any] | None = None
         try:
             scope, exports = self.scope(template, self.stack.parameters)
             keep = plan.active(template, scope.conditions)
@@ -228,15 +229,17 @@ class Run:
                 provider = self._provider(spec.type, logical_id)
                 old = StackResource(**now.doc())
                 if now.type != spec.type or provider.replaces(now.properties, props):
-                    now.type = spec.type
                     await self._resource(now, "UPDATE_IN_PROGRESS", "Requested update requires the creation of a "
                                                                     "new physical resource; hence creating one.")
                     outcome = await self._attempt(logical_id, provider.create(self.ctx, logical_id, props))
                     done.append((logical_id, "replaced", old))
+                    now.type = spec.type
                 else:
                     await self._resource(now, "UPDATE_IN_PROGRESS")
+                    attempted = props  # what a failed update may have applied in part
                     outcome = await self._attempt(logical_id, provider.update(self.ctx, logical_id, Outcome(
                         now.physical_id, now.ref or "", now.attributes), now.properties, props))
+                    attempted = None
                     done.append((logical_id, "updated", old))
                 assert outcome is not None
                 now.physical_id, now.ref, now.attributes = outcome.physical_id, outcome.ref, dict(outcome.attributes)
@@ -258,23 +261,44 @@ class Run:
             await self.stack_status("UPDATE_ROLLBACK_IN_PROGRESS", f"The following resource(s) failed to update: "
                                                                     f"[{failed}]. ")  # fmt: skip
             self.stack.template_body, self.stack.parameters = previous.body, dict(previous_parameters)
-            await self._roll_back(done, failed)
+            await self._roll_back(done, failed, attempted)
             return
+        # Cleanup: what replacements left and what the template no longer has. A resource that fails
+        # to go stays DELETE_FAILED; the update is complete all the same, as on CloudFormation.
         await self.stack_status("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
-        ok = True
         for logical_id, how, prior in reversed(done):
             if how == "replaced" and prior is not None:
-                ok = await self._delete_resource(prior, record=False) and ok
-        for logical_id in reversed(plan.active(previous, self.scope(previous, previous_parameters)[0].conditions)):
-            if logical_id not in keep and logical_id in self.stack.resources:
-                ok = await self._delete_resource(self.stack.resources[logical_id]) and ok
+                await self._delete_resource(prior, record=False)
+        before = intrinsics.check(previous)
+        stale = [n for n in self.stack.resources if n not in keep]
+        for logical_id in sorted(stale, key=lambda n: before.index(n) if n in before else -1, reverse=True):
+            await self._delete_resource(self.stack.resources[logical_id])
         await self.stack_status("UPDATE_COMPLETE")
 
-    async def _roll_back(self, done: list[tuple[str, str, StackResource | None]], failed: str) -> None:
+    async def _revert(self, res: StackResource, applied: Mapping[str, Any], to: StackResource) -> bool:
+        """``res`` updated back from ``applied`` properties to ``to``'s; whether it went."""
+        await self._resource(res, "UPDATE_IN_PROGRESS")
+        try:
+            provider = self._provider(res.type, res.logical_id)
+            await self._attempt(res.logical_id, provider.update(self.ctx, res.logical_id, Outcome(
+                res.physical_id or "", res.ref or "", res.attributes), applied, to.properties))
+        except _Failed as exc:
+            await self._resource(res, "UPDATE_FAILED", exc.reason)
+            return False
+        self.stack.resources[res.logical_id] = to
+        await self._resource(to, "UPDATE_COMPLETE")
+        return True
+
+    async def _roll_back(self, done: list[tuple[str, str, StackResource | None]], failed: str,
+                         attempted: Mapping[str, Any] | None) -> None:  # fmt: skip
+        """Undo what an update did, newest first: the failed resource's update (which may have been
+        applied in part), updates reverted, created resources and replacements deleted."""
         ok = True
         failed_record = self.stack.resources.get(failed)
         if failed_record is not None and failed_record.physical_id is None:
             del self.stack.resources[failed]
+        elif failed_record is not None and attempted is not None:
+            ok = await self._revert(failed_record, attempted, StackResource(**failed_record.doc()))
         for logical_id, how, old in reversed(done):
             now = self.stack.resources[logical_id]
             if how == "created":
@@ -286,20 +310,9 @@ class Run:
                 self.stack.resources[logical_id] = old
                 await self._resource(old, "UPDATE_COMPLETE")
                 continue
-            await self._resource(now, "UPDATE_IN_PROGRESS")
-            try:
-                provider = self._provider(now.type, logical_id)
-                await self._attempt(logical_id, provider.update(self.ctx, logical_id, Outcome(
-                    now.physical_id or "", now.ref or "", now.attributes), now.properties, old.properties))
-            except _Failed as exc:
-                await self._resource(now, "UPDATE_FAILED", exc.reason)
-                ok = False
-                continue
-            self.stack.resources[logical_id] = old
-            await self._resource(old, "UPDATE_COMPLETE")
-        if failed_record is not None and failed_record.status == "UPDATE_FAILED" and failed not in dict(
-                (d[0], d) for d in done):
-            failed_record.status = "UPDATE_COMPLETE"  # its update did not happen: it is as it was
+            ok = await self._revert(now, now.properties, old) and ok
+        if failed_record is not None and failed_record.status == "UPDATE_FAILED" and attempted is None:
+            await self._resource(failed_record, "UPDATE_COMPLETE")  # a replacement that failed: the old one stays
         await self.stack_status("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS" if ok else "UPDATE_ROLLBACK_FAILED")
         if ok:
             await self.stack_status("UPDATE_ROLLBACK_COMPLETE")
@@ -308,7 +321,8 @@ class Run:
         """Delete one resource; whether it went (or was never made). ``record=False``: an old
         physical resource a replacement leaves, whose record is no longer the stack's."""
         if res.physical_id is None:
-            self.stack.resources.pop(res.logical_id, None) if record else None
+            if record:
+                self.stack.resources.pop(res.logical_id, None)
             return True
         if retain:
             await self._resource(res, "DELETE_SKIPPED")

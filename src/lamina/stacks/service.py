@@ -280,8 +280,6 @@ class StackService:
                 return
             if stack.in_progress:
                 raise StackValidationError(f"Stack [{stack.name}] cannot be deleted while in status {stack.status}")
-            if stack.status == "REVIEW_IN_PROGRESS":
-                stack.status = "DELETE_IN_PROGRESS"
             self._start(stack, self._run(stack, caller).delete())
 
     # -- change sets ---------------------------------------------------------------------------
