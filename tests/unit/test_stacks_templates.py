@@ -222,3 +222,38 @@ def test_conditions_that_name_each_other_in_a_circle_are_refused() -> None:
     with pytest.raises(TemplateError) as caught:
         i.evaluate_conditions(template, Scope({}))
     assert "Circular dependency between conditions" in caught.value.message
+
+
+def test_generated_names_fit_their_limits_and_keep_the_stack_and_logical_id_readable() -> None:
+    from types import SimpleNamespace
+
+    from lamina.stacks.resources.base import Context
+
+    ctx = Context(SimpleNamespace(), SimpleNamespace(), "a-rather-long-stack-name-for-a-service-" * 2, "id", 0)  # type: ignore[arg-type]
+    for limit in (63, 64, 80):
+        name = ctx.physical_name("AVeryLongLogicalIdentifierForAFunction", limit)
+        assert len(name) <= limit and name.startswith("a-rather-long") and "-AVery" in name
+    assert ctx.physical_name("Bucket", 63, lower=True).islower()
+    assert ctx.physical_name("Queue", 80, suffix=".fifo").endswith(".fifo")
+
+
+def test_a_change_set_lists_what_an_update_changes() -> None:
+    from lamina.stacks import plan
+    from lamina.stacks.model import StackResource
+    from lamina.stacks.resources import PROVIDERS
+
+    template = parse(json.dumps({"Resources": {
+        "Q": {"Type": "AWS::SQS::Queue", "Properties": {"VisibilityTimeout": 60}},
+        "Named": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "new-name"}},
+        "New": {"Type": "AWS::SQS::Queue", "Properties": {"RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["Q", "Arn"]}}}},
+    }}))  # fmt: skip
+    current = {"Q": StackResource("Q", "AWS::SQS::Queue", "CREATE_COMPLETE", 0, "url-q", "url-q", {"Arn": "arn:q"},
+                                  {"VisibilityTimeout": 30}),
+               "Named": StackResource("Named", "AWS::SQS::Queue", "CREATE_COMPLETE", 0, "url-n", "url-n", {},
+                                      {"QueueName": "old-name"}),
+               "Gone": StackResource("Gone", "AWS::SQS::Queue", "CREATE_COMPLETE", 0, "url-g", "url-g", {}, {})}  # fmt: skip
+    found = {c.logical_id: c for c in plan.changes(template, Scope({}), current, PROVIDERS)}
+    assert (found["Q"].action, found["Q"].replacement, found["Q"].details) == ("Modify", "False", ("VisibilityTimeout",))
+    assert (found["Named"].action, found["Named"].replacement) == ("Modify", "True")
+    assert found["New"].action == "Add" and found["Gone"].action == "Remove"
+    assert found["Q"].shape()["ResourceChange"]["Details"][0]["Target"]["RequiresRecreation"] == "Never"

@@ -1,14 +1,16 @@
-"""AWS's query protocol (IAM, STS, CloudFormation): ``POST /`` with a form body ``Action=...&Version=...&<members>``,
-answered with XML: ``<ActionResponse><ActionResult>...</ActionResult><ResponseMetadata><RequestId>``
-on success, ``<ErrorResponse><Error><Type>Sender</Type><Code>..</Code><Message>..</Message></Error>
+"""AWS's query protocol (IAM, STS, CloudFormation): ``POST /`` with a form body
+``Action=...&Version=...&<members>``, answered with XML:
+``<ActionResponse><ActionResult>...</ActionResult><ResponseMetadata><RequestId>`` on success,
+``<ErrorResponse><Error><Type>Sender</Type><Code>..</Code><Message>..</Message></Error>
 <RequestId>..</RequestId></ErrorResponse>`` on failure.
 
 Which service a request is for (``service_of``, pure) comes from its signature's credential scope
 (``.../<region>/iam/aws4_request``), its Host (``iam.amazonaws.com``, ``sts.localhost``, ...), or,
-unsigned, the body's ``Version`` (IAM's 2010-05-08, STS's 2011-06-15, CloudFormation's 2010-05-15). Anything else goes on to the
-rest of the application (SQS's and EventBridge's ``POST /`` with ``X-Amz-Target`` included).
-Structured members are flattened as botocore writes them: lists ``Tags.member.1.Key``, maps
-``...entry.1.key``; answers are built from ``XmlValue`` trees (lists as ``<member>`` elements).
+unsigned, the body's ``Version`` (IAM's 2010-05-08, STS's 2011-06-15, CloudFormation's 2010-05-15).
+Anything else goes on to the rest of the application (SQS's and EventBridge's ``POST /`` with
+``X-Amz-Target`` included). Structured members are flattened as botocore writes them: lists
+``Tags.member.1.Key``, maps ``...entry.1.key``; answers are built from ``XmlValue`` trees (lists as
+``<member>`` elements).
 """
 
 from __future__ import annotations

@@ -200,9 +200,8 @@ class Run:
                                                              f"[{failed}]. Rollback requested by user.")  # fmt: skip
             ok = await self._delete_all(template)
             if on_failure == "DELETE" and ok:
-                await self.stack_status("DELETE_COMPLETE")
                 self.stack.deleted = time.time()
-                await self.record(self.stack, None)
+                await self.stack_status("DELETE_COMPLETE")
             else:
                 await self.stack_status("ROLLBACK_COMPLETE" if ok else "ROLLBACK_FAILED")
             return
@@ -375,8 +374,7 @@ class Run:
         await self.stack_status("DELETE_IN_PROGRESS", "User Initiated")
         template = parse(self.stack.template_body, limit=MAX_URL_BODY_BYTES) if self.stack.template_body else None
         if await self._delete_all(template, retain=True):
-            self.stack.deleted = time.time()
-            self.stack.outputs = []
+            self.stack.deleted, self.stack.outputs = time.time(), []
             await self.stack_status("DELETE_COMPLETE")
         else:
             await self.stack_status("DELETE_FAILED", self.stack.reason)

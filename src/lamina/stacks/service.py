@@ -344,8 +344,8 @@ class StackService:
             else:
                 self._updatable(stack.stack_id)
                 stack.change_set_id = change_set.change_set_id
-                self._begin_update(caller, stack, await parsed(stack.template_body), template, dict(change_set.parameters),
-                                   request)  # fmt: skip
+                previous = await parsed(stack.template_body)
+                self._begin_update(caller, stack, previous, template, dict(change_set.parameters), request)
             change_set.execution_status = "EXECUTE_IN_PROGRESS"
             # The stack's other change sets go once one is executed, as on CloudFormation.
             others = [c.change_set_id for c in self._change_sets.values()

@@ -51,7 +51,8 @@ class Context:
                           context_of(self.caller, datetime.now(timezone.utc)))  # fmt: skip
         decision = decide(request, iam.policies_of(self.caller))
         if not decision.allowed:
-            raise ResourceFailed(f"Resource handler returned message: \"{denial.message(self.caller.arn, action, resource, decision, True)}\"")
+            refusal = denial.message(self.caller.arn, action, resource, decision, True)
+            raise ResourceFailed(f"Resource handler returned message: \"{refusal}\"")
 
     @property
     def account_id(self) -> str:
