@@ -427,8 +427,14 @@ Outputs:
     assert lam.get_function_url_config(FunctionName=name)["FunctionUrl"] == outputs["Url"]
     s3.head_bucket(Bucket=outputs["Bucket"])
     assert outputs["Bucket"].startswith("from-s3-bucket-") and outputs["Bucket"] == outputs["Bucket"].lower()
-    missing = error_of(cfn.create_stack, StackName="nowhere", TemplateURL=f"{lamina.endpoint}/cfn-artifacts/none.yaml")
-    assert missing["Code"] == "ValidationError"
+    # Templates are read from Lamina's object store only: no other scheme, no host is ever asked.
+    for url in (f"{lamina.endpoint}/cfn-artifacts/none.yaml", "file:///etc/passwd", "http://169.254.169.254/latest/x",
+                f"{lamina.endpoint}/cfn-artifacts/../../etc/passwd", "ftp://cfn-artifacts.s3.amazonaws.com/x"):
+        refused = error_of(cfn.create_stack, StackName="nowhere", TemplateURL=url)
+        assert refused["Code"] == "ValidationError", url
+    assert error_of(cfn.describe_stacks, StackName="nowhere")["Code"] == "ValidationError"
+    virtual = "https://cfn-artifacts.s3.us-east-1.amazonaws.com/templates/app.yaml"
+    assert cfn.validate_template(TemplateURL=virtual)["Parameters"] == []
     cfn.delete_stack(StackName="from-s3")
     cfn.get_waiter("stack_delete_complete").wait(StackName="from-s3", WaiterConfig=FAST)
     assert error_of(s3.head_bucket, Bucket=outputs["Bucket"])["Code"] == "404"
