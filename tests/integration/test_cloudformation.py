@@ -256,6 +256,16 @@ def test_a_failing_resource_rolls_back_a_create_and_an_update(lamina: LaminaProc
     cfn.delete_stack(StackName="failing")
     cfn.get_waiter("stack_delete_complete").wait(StackName="failing", WaiterConfig=FAST)
 
+    # A function made, then refused more reserved concurrency than the account has: it goes with
+    # the rollback, though the resource never completed.
+    greedy = json.loads(json.dumps(fn))
+    greedy["Properties"].update(FunctionName="cfn-greedy-fn", ReservedConcurrentExecutions=100_000)
+    del greedy["DependsOn"]
+    cfn.create_stack(StackName="greedy", TemplateBody=json.dumps({"Resources": {"Fn": greedy}}))
+    assert settled(cfn, "greedy")["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert "below its minimum value" in [s for s in events(cfn, "greedy") if s[1] == "CREATE_FAILED"][0][2]
+    assert error_of(lam.get_function, FunctionName="cfn-greedy-fn")["Code"] == "ResourceNotFoundException"
+
     good = json.dumps({"Resources": {"Queue": queue, "Fn": fn}})
     cfn.create_stack(StackName="updating", TemplateBody=good)
     cfn.get_waiter("stack_create_complete").wait(StackName="updating", WaiterConfig=FAST)

@@ -271,7 +271,9 @@ class Run:
         before = intrinsics.check(previous)
         stale = [n for n in self.stack.resources if n not in keep]
         for logical_id in sorted(stale, key=lambda n: before.index(n) if n in before else -1, reverse=True):
-            await self._delete_resource(self.stack.resources[logical_id])
+            retain = logical_id in previous.resources and previous.resources[logical_id].deletion_policy in (
+                "Retain", "RetainExceptOnCreate")  # fmt: skip
+            await self._delete_resource(self.stack.resources[logical_id], retain=retain)
         await self.stack_status("UPDATE_COMPLETE")
 
     async def _revert(self, res: StackResource, applied: Mapping[str, Any], to: StackResource) -> bool:

@@ -114,8 +114,27 @@ class Function(Provider):
         if "Tags" in props:
             body["Tags"] = tag_list(props)
         await ctx.svc.functions.create(body)
-        await _settled(ctx, name)
+        try:
+            await _settled(ctx, name)
+            await self._reserved(ctx, name, {}, props)
+        except BaseException:  # the resource failed: what was made of it goes, as the stack cannot name it
+            await ctx.svc.functions.delete(name)
+            raise
         return self._outcome(ctx, name)
+
+    @staticmethod
+    async def _reserved(ctx: Context, name: str, old: Properties, new: Properties) -> None:
+        """ReservedConcurrentExecutions, through PutFunctionConcurrency and DeleteFunctionConcurrency."""
+        if old.get("ReservedConcurrentExecutions") == new.get("ReservedConcurrentExecutions"):
+            return
+        arn = ctx.svc.settings.function_arn(name)
+        if "ReservedConcurrentExecutions" in new:
+            ctx.authorize("lambda:PutFunctionConcurrency", arn)
+            await ctx.svc.concurrency.put_reserved(name, {"ReservedConcurrentExecutions": new[
+                "ReservedConcurrentExecutions"]})  # fmt: skip
+        else:
+            ctx.authorize("lambda:DeleteFunctionConcurrency", arn)
+            await ctx.svc.concurrency.delete_reserved(name)
 
     async def update(self, ctx: Context, logical_id: str, current: Outcome, old: Properties,
                      new: Properties) -> Outcome:  # fmt: skip
@@ -131,6 +150,7 @@ class Function(Provider):
                 ctx.authorize("iam:PassRole", required(new, "Role"))
             await ctx.svc.functions.update_configuration(name, _configuration(new, removed_too=True))
             await _settled(ctx, name)
+        await self._reserved(ctx, name, old, new)
         if old.get("Tags") != new.get("Tags"):
             ctx.authorize("lambda:TagResource", arn)
             stale = [k for k in tag_list(old) if k not in tag_list(new)]
