@@ -1,6 +1,7 @@
-"""CloudFormation templates (stacks/template.py) and intrinsic functions (stacks/intrinsics.py),
-with plain values: the short forms, parameters, conditions, the dependency order, CloudFormation's
-error wording, and hostile templates refused cleanly."""
+"""Stacks' pure parts with plain values: templates (stacks/template.py: the short forms,
+parameters, CloudFormation's error wording, hostile templates refused cleanly), intrinsic functions
+and the dependency order (stacks/intrinsics.py), generated names, change sets' listings
+(stacks/plan.py), and what a start does with an operation a stop interrupted (on a memory store)."""
 
 from __future__ import annotations
 
@@ -257,3 +258,28 @@ def test_a_change_set_lists_what_an_update_changes() -> None:
     assert (found["Named"].action, found["Named"].replacement) == ("Modify", "True")
     assert found["New"].action == "Add" and found["Gone"].action == "Remove"
     assert found["Q"].shape()["ResourceChange"]["Details"][0]["Target"]["RequiresRecreation"] == "Never"
+
+
+def test_an_operation_a_stopped_server_interrupted_is_left_failed() -> None:
+    import asyncio
+
+    from lamina.settings import Settings
+    from lamina.stacks.model import STACK, Stack
+    from lamina.stacks.service import StackService
+    from lamina.store.base import Resource
+    from lamina.store.memory import MemoryStore
+
+    async def scenario() -> dict[str, str]:
+        store = MemoryStore()
+        statuses = {"a": "CREATE_IN_PROGRESS", "b": "UPDATE_IN_PROGRESS", "c": "DELETE_IN_PROGRESS",
+                    "d": "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "e": "CREATE_COMPLETE"}  # fmt: skip
+        await store.change_resources([Resource(STACK, name, Stack(name, name, status, 0.0).doc())
+                                      for name, status in statuses.items()])  # fmt: skip
+        service = StackService(store, Settings(), 0)
+        await service.load()
+        again = StackService(store, Settings(), 0)  # what was written is what the next start reads
+        await again.load()
+        return {s.name: s.status for s in again.stacks()}
+
+    assert asyncio.run(scenario()) == {"a": "CREATE_FAILED", "b": "UPDATE_ROLLBACK_FAILED", "c": "DELETE_FAILED",
+                                       "d": "UPDATE_COMPLETE", "e": "CREATE_COMPLETE"}  # fmt: skip
