@@ -449,3 +449,38 @@ Outputs:
     cfn.get_waiter("stack_delete_complete").wait(StackName="from-s3", WaiterConfig=FAST)
     assert error_of(s3.head_bucket, Bucket=outputs["Bucket"])["Code"] == "404"
     assert error_of(lam.get_function, FunctionName=name)["Code"] == "ResourceNotFoundException"
+
+
+@pytest.mark.slow
+def test_the_aws_cli_packages_a_folder_into_the_object_store_and_deploys_it(lamina: LaminaProcess,
+                                                                             tmp_path: Path) -> None:  # fmt: skip
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text("def handler(event, context):\n    return 'packaged'\n")
+    (tmp_path / "t.yaml").write_text("""
+Resources:
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.12
+      Handler: app.handler
+      Role: arn:aws:iam::000000000000:role/lamina-test
+      Code: ./src
+Outputs:
+  Name: {Value: !Ref Fn}
+""")
+    client(lamina, "s3").create_bucket(Bucket="cfn-packages")
+    # `package` takes no --endpoint-url for its S3 client: AWS_ENDPOINT_URL points every client at Lamina.
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+           "AWS_ENDPOINT_URL": lamina.endpoint}  # fmt: skip
+    for args in (["package", "--template-file", "t.yaml", "--s3-bucket", "cfn-packages", "--output-template-file",
+                  "packaged.yaml"], ["deploy", "--template-file", "packaged.yaml", "--stack-name", "packaged"]):
+        done = subprocess.run([str(VENV_BIN / "aws"), "cloudformation", *args], capture_output=True, text=True,
+                              env=env, cwd=tmp_path, timeout=300)  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert "S3Bucket: cfn-packages" in (tmp_path / "packaged.yaml").read_text()
+    cfn = client(lamina, "cloudformation")
+    name = cfn.describe_stacks(StackName="packaged")["Stacks"][0]["Outputs"][0]["OutputValue"]
+    assert invoke(client(lamina, "lambda"), name) == "packaged"
+    cfn.delete_stack(StackName="packaged")
+    cfn.get_waiter("stack_delete_complete").wait(StackName="packaged", WaiterConfig=FAST)
