@@ -244,7 +244,7 @@ class StackService:
 
     def _updatable(self, name: str) -> Stack:
         stack = self.stack(name)
-        if stack.status not in UPDATABLE:
+        if stack.status not in UPDATABLE or stack.stack_id in self._tasks:
             raise StackValidationError(f"Stack:{stack.stack_id} is in {stack.status} state and can not be updated.")
         return stack
 
@@ -278,8 +278,9 @@ class StackService:
                 return  # DeleteStack of a stack that does not exist succeeds, as on AWS
             if stack.deleted is not None or stack.status == "DELETE_IN_PROGRESS":
                 return
-            if stack.in_progress:
+            if stack.in_progress or stack.stack_id in self._tasks:
                 raise StackValidationError(f"Stack [{stack.name}] cannot be deleted while in status {stack.status}")
+            stack.status = "DELETE_IN_PROGRESS"  # at once: a second DeleteStack is answered as the first
             self._start(stack, self._run(stack, caller).delete())
 
     # -- change sets ---------------------------------------------------------------------------
@@ -304,10 +305,7 @@ class StackService:
                 scope, _ = self._run(stack, caller).scope(template, values)
                 changes = plan.changes(template, scope, {}, PROVIDERS)
             else:
-                stack = self.stack(stack_name)
-                if stack.status not in UPDATABLE:
-                    raise StackValidationError(f"Stack:{stack.stack_id} is in {stack.status} state and can not be "
-                                               f"updated.")  # fmt: skip
+                stack = self._updatable(stack_name)
                 template, values = await self._prepare(request, stack)
                 scope, _ = self._run(stack, caller).scope(template, values)
                 changes = plan.changes(template, scope, stack.resources, PROVIDERS)
