@@ -124,6 +124,7 @@ def test_each_function_with_plain_values(expression: Any, expected: Any) -> None
     ({"Fn::Join": ["-"]}, "every Fn::Join object requires a list of 2 elements"),
     ({"Fn::FindInMap": ["M", "a", "b"]}, "Unable to get mapping for M::a::b"),
     ({"Ref": "Unknown"}, "Unresolved resource dependencies [Unknown] in the Resources block of the template"),
+    ({"Fn::Cidr": ["10.0.0.0/16", 2, 8]}, "Fn::Cidr is not supported by Lamina"),
 ])  # fmt: skip
 def test_function_errors_carry_cloudformations_words(expression: Any, message: str) -> None:
     with pytest.raises(TemplateError) as caught:

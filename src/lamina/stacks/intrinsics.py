@@ -84,6 +84,8 @@ def evaluate(value: Any, scope: Scope) -> Any:
             (key, arg), = value.items()
             if key in FUNCTIONS:
                 return _call(key, arg, scope)
+            if key.startswith("Fn::"):
+                raise TemplateError(f"Template error: {key} is not supported by Lamina")
         out = {}
         for k, v in value.items():
             result = evaluate(v, scope)
