@@ -302,3 +302,17 @@ def test_every_route_the_api_serves_is_an_operation_iam_decides() -> None:
             if found is None:
                 missing.append(f"{route.method} {route.path}")
     assert missing == [], "\n".join(missing)
+
+
+def test_cloudformation_operations_act_on_their_stack() -> None:
+    op = query_actions.operation("cloudformation", {"Action": "CreateStack", "StackName": "app"}, "123456789012", None,
+                                 "eu-west-1")  # fmt: skip
+    assert op is not None and op.action == "cloudformation:CreateStack"
+    assert op.resources == ("arn:aws:cloudformation:eu-west-1:123456789012:stack/app/*",)
+    stack_id = "arn:aws:cloudformation:eu-west-1:123456789012:stack/app/4f0c"
+    op = query_actions.operation("cloudformation", {"Action": "DescribeStacks", "StackName": stack_id}, "1", None)
+    assert op is not None and op.resources == (stack_id,)
+    for action in ("ListStacks", "ValidateTemplate", "ListExports"):
+        op = query_actions.operation("cloudformation", {"Action": action}, "1", None)
+        assert op is not None and op.resources == ("*",)
+    assert query_actions.operation("cloudformation", {}, "1", None) is None

@@ -21,6 +21,7 @@ from lamina.metrics.exposition import Exposition
 from lamina.objects.api import object_requests
 from lamina.queues import api as sqs
 from lamina.sts import api as sts_api
+from lamina.stacks import api as stacks_api
 
 
 def build_app(svc: Services, *, for_environments: bool = False, cells: CellLookup | None = None,
@@ -79,6 +80,7 @@ def build_app(svc: Services, *, for_environments: bool = False, cells: CellLooku
     sqs.register(app)  # json-1.0, the same way: SQS (queues/api.py)
     register_query(app, iam_api.SERVICE)  # query protocol (api/query.py): IAM
     register_query(app, sts_api.SERVICE)  # and STS
+    register_query(app, stacks_api.SERVICE)  # and CloudFormation (stacks/api.py)
     # Last, every path: a request no route above takes is the Lambda API's UnknownOperation
     # (aws_errors), as before. A route rather than the router's own miss, which builds an
     # HTTPNotFound for each request of a function URL or execute-api address, though their

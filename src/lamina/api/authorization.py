@@ -92,7 +92,7 @@ async def operation_of(request: web.Request, caller: Caller, svc: Services) -> O
             return None
         principal = caller.principal
         user = principal.arn.rsplit("/", 1)[-1] if principal.kind is PrincipalKind.USER else None
-        return query_actions.operation(service, params, account, user)
+        return query_actions.operation(service, params, account, user, region)
     found = lambda_api.operation(request.method, request.path, request.query, region, account)
     if found is not None and found.action in ("lambda:CreateFunction", "lambda:UpdateFunctionConfiguration"):
         members = await json_members(request)

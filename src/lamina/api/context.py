@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
-from typing import Container, Mapping, Protocol
+from typing import TYPE_CHECKING, Container, Mapping, Protocol
 
 from aiohttp import web
 
@@ -49,6 +49,9 @@ from lamina.store.base import Store
 from lamina.store.code import CodeStore
 from lamina.sts.service import StsService
 
+if TYPE_CHECKING:
+    from lamina.stacks.service import StackService
+
 
 @dataclass(frozen=True)
 class Services:
@@ -90,6 +93,7 @@ class Services:
     sts: StsService | None = None  # STS's sessions (lamina/sts; sts/api.py)
     runtimes: RuntimeRegistry | None = None  # the host's runtimes (GET /lamina/v1/runtimes: api/runtimes.py)
     subscriptions: Subscriptions | None = None  # CloudWatch Logs' subscription filters (api/logs.py, logs/)
+    stacks: StackService | None = None  # CloudFormation's stacks (lamina/stacks; stacks/api.py)
 
 
 class CellLookup(Protocol):

@@ -1,4 +1,4 @@
-"""AWS's query protocol (IAM, STS, CloudWatch's metrics): ``POST /`` with a form body
+"""AWS's query protocol (IAM, STS, CloudWatch's metrics, CloudFormation): ``POST /`` with a form body
 ``Action=...&Version=...&<members>``, answered with XML:
 ``<ActionResponse><ActionResult>...</ActionResult><ResponseMetadata><RequestId>`` on success,
 ``<ErrorResponse><Error><Type>Sender</Type><Code>..</Code><Message>..</Message></Error>
@@ -6,11 +6,12 @@
 
 Which service a request is for (``service_of``, pure) comes from its signature's credential scope
 (``.../<region>/iam/aws4_request``), its Host (``iam.amazonaws.com``, ``sts.localhost``, ...), or,
-unsigned, the body's ``Version`` (IAM's 2010-05-08, STS's 2011-06-15, CloudWatch's 2010-08-01).
-Anything else goes on to the rest of the application (SQS's and EventBridge's ``POST /`` with ``X-Amz-Target`` included).
-Structured members are flattened as botocore writes them: lists ``Tags.member.1.Key``, maps
-``...entry.1.key``; answers are built from ``XmlValue`` trees (lists as ``<member>`` elements, an
-``XmlMap`` as ``<entry><key>..</key><value>..</value></entry>`` elements).
+unsigned, the body's ``Version`` (IAM's 2010-05-08, STS's 2011-06-15, CloudWatch's 2010-08-01,
+CloudFormation's 2010-05-15). Anything else goes on to the rest of the application (SQS's and
+EventBridge's ``POST /`` with ``X-Amz-Target`` included). Structured members are flattened as
+botocore writes them: lists ``Tags.member.1.Key``, maps ``...entry.1.key``; answers are built from
+``XmlValue`` trees (lists as ``<member>`` elements, an ``XmlMap`` as
+``<entry><key>..</key><value>..</value></entry>`` elements).
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ XmlList = Sequence[XmlValue]
 log = logging.getLogger(__name__)
 
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/\s]+/([a-z0-9-]+)/aws4_request")
-VERSIONS = {"2010-05-08": "iam", "2011-06-15": "sts", "2010-08-01": "monitoring"}
-NAMES = ("iam", "sts", "monitoring")  # as signed (the credential scope's service) and as hosts' first label
+VERSIONS = {"2010-05-08": "iam", "2011-06-15": "sts", "2010-08-01": "monitoring", "2010-05-15": "cloudformation"}
+NAMES = tuple(VERSIONS.values())  # as signed (the credential scope's service) and as hosts' first label
 FORM = "application/x-www-form-urlencoded"
 
 

@@ -76,6 +76,7 @@ from lamina.schedules.clock import SystemClock
 from lamina.schedules.delivery import Delivery
 from lamina.schedules.firing import Timers
 from lamina.schedules.service import SchedulerService
+from lamina.stacks.service import StackService
 from lamina.store.base import Store
 from lamina.store.code import CodeStore
 from lamina.store.overlay import LayerOverlays
@@ -238,6 +239,8 @@ class Cell:
         await notifications.forget_all_but(objects.exists)
         apis = Directory()  # what execute-api addresses serve: REST APIs and HTTP APIs
         apis.add(RestEndpoints(rest_apis, invoker, s))
+        stacks = StackService(store, s, host.port)
+        await stacks.load()
         svc = self._svc = Services(
             s, store, code, functions, layers, scheduler, invoker, recorder, host.max_request_bytes,
             tags=tags, policies=policies, event_configs=event_configs, urls=urls, concurrency=concurrency,
@@ -245,8 +248,10 @@ class Cell:
             http_apis=http_apis, queues=queues, mappings=mappings, iot=iot, code_signing=code_signing,
             function_options=function_options, mqtt=mqtt,
             front_door=host.front_door, notifications=notifications, objects=objects, keys=host.keys,
-            iam=host.iam, sts=host.sts, runtimes=host.runtimes, subscriptions=subscriptions,
+            iam=host.iam, sts=host.sts, runtimes=host.runtimes, subscriptions=subscriptions, stacks=stacks,
         )  # fmt: skip
+        stacks.serve(svc)  # its providers work through the cell's services
+        parts.started("the stacks' operations", stacks.close)
         apis.add(HttpApiEndpoints(http_apis, svc))
         await scheduler.start()
         parts.started("the warm pools", scheduler.close)
