@@ -178,6 +178,21 @@ def test_parameters_are_resolved_and_checked() -> None:
         assert caught.value.message == message
 
 
+def test_an_allowed_pattern_cannot_stall_the_server() -> None:
+    """A backtracking engine takes exponential time on ``(a+)+$`` against a's and a b; RE2 does not,
+    and a pattern it does not take (a backreference) is an invalid template, not a crash."""
+    template = parse(json.dumps({
+        "Parameters": {"Name": {"Type": "String", "AllowedPattern": "(a+)+$"},
+                       "Twice": {"Type": "String", "AllowedPattern": "(a)\\1"}},
+        "Resources": {"A": {"Type": "AWS::SQS::Queue"}}}))  # fmt: skip
+    with pytest.raises(StackValidationError) as caught:
+        resolve_parameters(template, {"Name": "a" * 5000 + "b", "Twice": "aa"}, {})
+    assert caught.value.message == "Parameter 'Name' must match pattern (a+)+$"
+    with pytest.raises(TemplateError) as invalid:
+        resolve_parameters(template, {"Name": "aaa", "Twice": "aa"}, {})
+    assert "AllowedPattern is not a valid pattern" in invalid.value.message
+
+
 # -- hostile templates ----------------------------------------------------------------------------
 
 
