@@ -13,8 +13,9 @@ script cannot send without a preflight, which the console never answers)."""
 from __future__ import annotations
 
 import hmac
-import ipaddress
 from dataclasses import dataclass
+
+from lamina.loopback import loopback_address, loopback_host
 
 TOKEN_HEADER = "X-Lamina-Console-Token"
 COOKIE = "lamina_console"
@@ -51,30 +52,6 @@ def forged(*, origin: str | None, host: str | None, sent: str | None, expected: 
     if (content_type or "").split(";")[0].strip().lower() != "application/json":
         return "The request's body must be application/json."
     return None
-
-
-def loopback_address(remote: str | None) -> bool:
-    try:
-        address = ipaddress.ip_address(remote or "")
-    except ValueError:
-        return False  # a Unix socket's peer, or nothing known
-    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None  # a dual-stack listener's
-    return (mapped or address).is_loopback
-
-
-def loopback_host(host: str | None) -> bool:
-    """Whether a Host header (with or without its port) names this machine's loopback."""
-    name = (host or "").strip().lower()
-    if name.startswith("["):  # [::1]:9000
-        name = name[1:].partition("]")[0]
-    elif name.count(":") == 1:
-        name = name.partition(":")[0]
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def _same(given: str, wanted: str) -> bool:
