@@ -11,12 +11,13 @@ from lamina.store.log_chunks import CHUNK_BYTES, INDEX_BITS, StoredChunk, chunk_
 from lamina.store.log_chunks import expire, trim
 
 
-def test_a_batch_becomes_a_chunk_a_stream_cut_by_size() -> None:
-    batch = [LogRecord("f", "a", 5, "x"), LogRecord("f", "b", 1, "y"), LogRecord("g", "a", 2, "z"),
-             LogRecord("f", "a", 3, "w")]  # fmt: skip
+def test_a_batch_becomes_a_chunk_a_run_of_one_stream_cut_by_size() -> None:
+    batch = [LogRecord("f", "a", 5, "x"), LogRecord("g", "a", 2, "z"), LogRecord("f", "a", 3, "w"),
+             LogRecord("f", "b", 1, "y"), LogRecord("f", "a", 6, "v")]  # fmt: skip
     made = chunks(batch)
+    # A function's lines keep the order they came in (another function's between them do not cut a run).
     assert [(c.function, c.stream, c.first_ms, c.last_ms, c.lines) for c in made] == [
-        ("f", "a", 3, 5, 2), ("f", "b", 1, 1, 1), ("g", "a", 2, 2, 1)]  # fmt: skip
+        ("f", "a", 3, 5, 2), ("f", "b", 1, 1, 1), ("f", "a", 6, 6, 1), ("g", "a", 2, 2, 1)]  # fmt: skip
     assert decode(made[0].data) == [(5, "x"), (3, "w")]
     assert made[0].size == 2 * log_event_size("x")
 

@@ -26,10 +26,9 @@ PostgreSQL will sit behind the same interface. Contract, for every implementatio
   ``expire_logs`` removes lines older than a time, about ``limit`` of them a call, so that each
   call is one short transaction; call it again while it returns ``limit`` or more. Removing lines
   never changes the cursors of those left (``read_logs`` goes on where it was).
-- Log lines are stored in chunks (``log_chunks.py``): consecutive lines of one function's one stream
-  written by one ``append_logs``. Cursors increase in the order chunks were stored, a stream's lines
-  in their order within a chunk (lines of different streams in one batch are not interleaved by
-  time). Lines are removed a whole chunk at a time: a trimmed log may be up to one chunk (64 KiB,
+- Log lines are stored in chunks (``log_chunks.py``): a run of consecutive lines of one function's
+  one stream written by one ``append_logs``. Cursors increase in the order a function's lines were
+  appended, whatever their streams. Lines are removed a whole chunk at a time: a trimmed log may be up to one chunk (64 KiB,
   or one larger line) under its limit, and a chunk expires when its latest line does. A chunk written
   with ``max_function_bytes`` is no larger than it (unless one line is), so a batch larger than the
   limit keeps its newest lines.

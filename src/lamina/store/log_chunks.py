@@ -54,27 +54,36 @@ class StoredChunk(NamedTuple):
 
 
 def chunks(records: Sequence[LogRecord], max_bytes: int = CHUNK_BYTES) -> list[Chunk]:
-    """``records`` as chunks: a function's stream's lines in their order, in chunks of at most
-    ``max_bytes`` of size (a larger line is a chunk alone), ordered by the first line each stream has
-    in ``records``. (A store keeps chunks within a function's limit too, so that trimming to it keeps
-    the newest lines.)"""
-    streams: dict[tuple[str, str], list[LogRecord]] = {}
+    """``records`` as chunks, each a run of one stream's consecutive lines among its function's, of at
+    most ``max_bytes`` of size (a larger line is a chunk alone). Each function's chunks come in the
+    order of its lines, so reading a function's log by cursor gives its lines in the order they were
+    written, whatever the streams (the environments) they came from: one environment's lines make
+    one chunk; several environments writing at once, a chunk per run. (A store keeps chunks within a
+    function's limit too, so that trimming to it keeps the newest lines.)"""
+    functions: dict[str, list[LogRecord]] = {}
     for record in records:
-        lines = streams.get((record.function, record.stream))
+        lines = functions.get(record.function)
         if lines is None:
-            streams[(record.function, record.stream)] = [record]
+            functions[record.function] = [record]
         else:
             lines.append(record)
     made: list[Chunk] = []
-    for (function, stream), lines in streams.items():
-        times = [line[2] for line in lines]
-        messages = [line[3].encode() for line in lines]
-        lengths = list(map(len, messages))
-        made.extend(
-            _chunk(function, stream, times[start:stop], messages[start:stop], lengths[start:stop])
-            for start, stop in _cuts(lengths, max_bytes)
-        )
+    for function, lines in functions.items():
+        start = 0
+        for end in range(1, len(lines) + 1):
+            if end == len(lines) or lines[end].stream != lines[start].stream:
+                made.extend(_run(function, lines[start].stream, lines[start:end], max_bytes))
+                start = end
     return made
+
+
+def _run(function: str, stream: str, lines: Sequence[LogRecord], max_bytes: int) -> list[Chunk]:
+    """One stream's consecutive lines, as chunks within ``max_bytes``."""
+    times = [line[2] for line in lines]
+    messages = [line[3].encode() for line in lines]
+    lengths = list(map(len, messages))
+    return [_chunk(function, stream, times[start:stop], messages[start:stop], lengths[start:stop])
+            for start, stop in _cuts(lengths, max_bytes)]  # fmt: skip
 
 
 def _cuts(lengths: list[int], max_bytes: int) -> list[tuple[int, int]]:
