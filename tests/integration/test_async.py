@@ -245,6 +245,7 @@ def test_dead_letter_config_is_validated_returned_and_kept_by_versions(fast: Lam
     assert got["DeadLetterConfig"] == {"TargetArn": DLQ}  # locked in when the version was published
     removed = client.update_function_configuration(FunctionName="dlq-config", DeadLetterConfig={"TargetArn": ""})
     assert "DeadLetterConfig" not in removed
+    client.get_waiter("function_updated_v2").wait(FunctionName="dlq-config")  # else the next is a ResourceConflict
     for bad, code in [
         ({"TargetArn": fast_arn("dlq-config")}, "InvalidParameterValueException"),  # not SQS or SNS
         ({"TargetArn": "queue"}, "ValidationException"),
