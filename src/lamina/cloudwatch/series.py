@@ -29,7 +29,6 @@ from lamina.store.base import InvocationRecord, MetricCount
 
 NAMESPACE = "AWS/Lambda"
 FUNCTION, RESOURCE, EXECUTED = "FunctionName", "Resource", "ExecutedVersion"
-SUCCESS = "success"
 MINUTE_MS = 60_000
 # The longest an invocation runs: how far before a window an invocation still running in it started.
 LONGEST_MS = 900_000
@@ -112,7 +111,7 @@ def samples(metric: str, dims: Dimensions, records: Sequence[InvocationRecord], 
     if metric == "Invocations":
         return [Sample(r.started_ms, 1.0) for r in chosen]
     if metric == "Errors":
-        return [Sample(r.started_ms, 0.0 if r.outcome == SUCCESS else 1.0) for r in chosen]
+        return [Sample(r.started_ms, 1.0 if r.failed else 0.0) for r in chosen]
     return [Sample(r.started_ms, float(r.duration_ms)) for r in chosen]
 
 

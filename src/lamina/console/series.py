@@ -12,7 +12,6 @@ from lamina.console.cost import Price, cost
 from lamina.store.base import InvocationRecord
 
 MINUTE_MS = 60_000
-SUCCESS = "success"
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ def per_minute(records: Iterable[InvocationRecord], *, now_ms: int, minutes: int
             continue
         i = (record.started_ms - first) // MINUTE_MS
         durations[i].append(record.duration_ms)
-        errors[i] += record.outcome != SUCCESS
+        errors[i] += record.failed
         cold[i] += record.init_ms is not None
         spent[i] += cost(record, price)
     return Series(

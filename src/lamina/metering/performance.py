@@ -15,7 +15,6 @@ from typing import Iterable
 
 from lamina.store.base import InvocationRecord
 
-SUCCESS = "success"
 _GROWTH = 1.02
 _LOG_GROWTH = math.log(_GROWTH)
 _SMALLEST_MS = 0.01
@@ -64,7 +63,7 @@ class FunctionPerformance:
 
     def add(self, r: InvocationRecord) -> None:
         self.invocations += 1
-        if r.outcome != SUCCESS:
+        if r.failed:
             self.errors += 1
         if r.init_ms is not None:
             self.cold_starts += 1

@@ -24,7 +24,6 @@ from lamina.store.base import InvocationRecord
 # Upper bounds of the duration histograms' buckets, in seconds: 1 ms to Lambda's 15-minute maximum.
 DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
                     300.0, 900.0)  # fmt: skip
-SUCCESS = "success"
 
 # (account, region, function, resource, version)
 InvocationKey = tuple[str, str, str, str, str]
@@ -85,7 +84,7 @@ class InvocationStats:
             if counts is None:
                 counts = self.invocations[key] = InvocationCounts()
             counts.invocations += 1
-            if r.outcome != SUCCESS:
+            if r.failed:
                 counts.errors[r.outcome] += 1
             counts.duration.observe(r.duration_ms / 1000)
             billed = r.billed_ms / 1000

@@ -48,7 +48,7 @@ from lamina.sandbox.output import Tail, decode
 from lamina.sandbox.output_pipe import OutputPipe
 from lamina.sandbox.provider import EnvironmentGone, EnvState, Outcome
 from lamina.sandbox.spawn import Process, Sandbox, Spawner, SpawnError, SpawnRequest
-from lamina.store.base import InvocationRecord, LogRecord
+from lamina.store.base import SUCCESS, InvocationRecord, LogRecord
 
 log = logging.getLogger(__name__)
 
@@ -692,7 +692,7 @@ class Environment:
             request_id=request_id, function=self.fn.name, version=self.fn.version,
             started_ms=int(now_ms - duration_ms), duration_ms=duration_ms, billed_ms=billed,
             memory_mb=self.fn.memory_mb, max_memory_used_mb=peak_mb, init_ms=init_ms,
-            outcome=result.error_type or "success", qualifier=self._qualifier,
+            outcome=result.error_type or SUCCESS, qualifier=self._qualifier,
             architecture=self.fn.architectures[0], ephemeral_mb=self.fn.ephemeral_mb, provisioned=self.provisioned,
         ))  # fmt: skip
         return Outcome(result, lines, duration_ms, billed, reusable)

@@ -135,6 +135,9 @@ class LogStreamSummary:
     stored_bytes: int
 
 
+SUCCESS = "success"  # an InvocationRecord's outcome when the function did not fail
+
+
 class InvocationRecord(NamedTuple):
     """What one invocation cost: the unit of metering. A tuple, as ``LogRecord``: one is made for
     every invocation."""
@@ -148,11 +151,16 @@ class InvocationRecord(NamedTuple):
     memory_mb: int
     max_memory_used_mb: int
     init_ms: float | None
-    outcome: str  # "success" | an error type
+    outcome: str  # SUCCESS | an error type
     qualifier: str | None = None  # as invoked: an alias or a version (None: unqualified)
     architecture: str = "x86_64"
     ephemeral_mb: int = 512
     provisioned: bool = False  # served by a provisioned environment (billed at the provisioned rate)
+
+    @property
+    def failed(self) -> bool:
+        """Whether the function failed (CloudWatch's Errors count it)."""
+        return self.outcome != SUCCESS
 
 
 @dataclass(frozen=True, slots=True)
