@@ -31,7 +31,7 @@ from aiohttp import web
 from lamina.api.context import json_response, services
 from lamina.errors import InvalidParameterValue
 from lamina.metering.performance import SORTS, Performance
-from lamina.metering.query import UsageQueryError, parse_query
+from lamina.metering.query import UsageQuery, UsageQueryError, parse_query
 from lamina.metering.usage import COMPONENTS, DAY_MS, UsageCounter, UsageReport, UsageRow, ledger_start
 
 routes = web.RouteTableDef()
@@ -40,14 +40,8 @@ routes = web.RouteTableDef()
 @routes.get("/lamina/v1/usage")
 async def get_usage(request: web.Request) -> web.Response:
     svc = services(request)
-    unknown = sorted(set(request.query) - {"by", "from", "to"})
-    if unknown:
-        raise InvalidParameterValue(f"unknown parameter {unknown[0][:40]!r}: use by, from and to")
     now_ms = int(time.time() * 1000)
-    try:
-        query = parse_query(request.query.get("by"), request.query.get("from"), request.query.get("to"), now_ms)
-    except UsageQueryError as e:
-        raise InvalidParameterValue(str(e)) from None
+    query = _query(request, ("by", "from", "to"), now_ms)
     counter = UsageCounter(prices=svc.settings.prices, free_tier=svc.settings.free_tier, grouping=query.grouping,
                            from_ms=query.from_ms, to_ms=query.to_ms)  # fmt: skip
     # A day of the ledger at a time: what one request holds in memory is a day's rows, not a year's.
@@ -70,21 +64,27 @@ async def get_usage(request: web.Request) -> web.Response:
 @routes.get("/lamina/v1/stats")
 async def get_stats(request: web.Request) -> web.Response:
     svc = services(request)
-    unknown = sorted(set(request.query) - {"from", "to", "sort"})
-    if unknown:
-        raise InvalidParameterValue(f"unknown parameter {unknown[0][:40]!r}: use from, to and sort")
+    query = _query(request, ("from", "to", "sort"), int(time.time() * 1000))
     sort = request.query.get("sort", "p99")
     if sort not in SORTS:
         raise InvalidParameterValue(f"cannot sort by {sort[:40]!r}: use one of {', '.join(SORTS)}")
-    try:
-        query = parse_query(None, request.query.get("from"), request.query.get("to"), int(time.time() * 1000))
-    except UsageQueryError as e:
-        raise InvalidParameterValue(str(e)) from None
     performance = Performance()
     for start in range(query.from_ms, query.to_ms, DAY_MS):  # a day of the ledger in memory at a time
         performance.add(await svc.store.list_ledger(start, min(start + DAY_MS, query.to_ms)))
     return json_response({"from": _iso(query.from_ms), "to": _iso(query.to_ms), "sort": sort,
                           "functions": performance.rows(sort)})  # fmt: skip
+
+
+def _query(request: web.Request, allowed: tuple[str, ...], now_ms: int) -> UsageQuery:
+    """The request's range (and grouping), checked; a parameter not in ``allowed`` is refused."""
+    unknown = sorted(set(request.query) - set(allowed))
+    if unknown:
+        raise InvalidParameterValue(f"unknown parameter {unknown[0][:40]!r}: use {', '.join(allowed[:-1])} and "
+                                    f"{allowed[-1]}")  # fmt: skip
+    try:
+        return parse_query(request.query.get("by"), request.query.get("from"), request.query.get("to"), now_ms)
+    except UsageQueryError as e:
+        raise InvalidParameterValue(str(e)) from None
 
 
 def report_json(report: UsageReport) -> dict[str, object]:

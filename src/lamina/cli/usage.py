@@ -40,17 +40,21 @@ def show_usage(
     group = str(report.get("by", by)).upper()
     table = [_cells(row) for row in rows] + [_cells(total, label="TOTAL")]
     if as_csv:
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow([group, *HEADERS])
-        writer.writerows(table)
-        console.say(out.getvalue(), end="")
+        _say_csv(console, (group, *HEADERS), table)
         return
     console.say(f"Usage from {report.get('from')} to {report.get('to')} ({report.get('currency')}"
                 f"{', free tier applied' if report.get('freeTier') else ''})")  # fmt: skip
     if not rows:
         console.say("No invocation and no provisioned concurrency in this range.")
     console.say(format_table((group, *HEADERS), table))
+
+
+def _say_csv(console: Console, headers: Sequence[str], table: Sequence[Sequence[str]]) -> None:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(headers)
+    writer.writerows(table)
+    console.say(out.getvalue(), end="")
 
 
 def _cells(row: Mapping[str, object], *, label: str | None = None) -> Sequence[str]:
@@ -90,11 +94,7 @@ def show_stats(client: LambdaClient, console: Console, *, start: str | None, end
         raise UsageError("Lamina's stats answer lacks `functions`.")
     table = [_stats_cells(row) for row in functions]
     if as_csv:
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(STATS_HEADERS)
-        writer.writerows(table)
-        console.say(out.getvalue(), end="")
+        _say_csv(console, STATS_HEADERS, table)
         return
     console.say(f"Functions from {report.get('from')} to {report.get('to')}, by {sort}")
     if not table:
