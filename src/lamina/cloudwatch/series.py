@@ -25,6 +25,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping, NamedTuple, Sequence
 
+from lamina.percentiles import nearest_rank
 from lamina.store.base import InvocationRecord, MetricCount
 
 NAMESPACE = "AWS/Lambda"
@@ -161,16 +162,8 @@ class Datapoint:
 
 
 def percentile(values: Sequence[tuple[float, int]], p: float) -> float:
-    """The nearest-rank percentile of sorted (value, count) pairs: the least value with at least
-    ``p`` percent of the samples at or below it."""
-    total = sum(n for _, n in values)
-    rank = max(1, math.ceil(p / 100 * total))
-    running = 0
-    for value, n in values:
-        running += n
-        if running >= rank:
-            return value
-    return values[-1][0]
+    """The ``p``-th percentile (0 < p <= 100) of sorted (value, count) pairs."""
+    return nearest_rank(values, p / 100)
 
 
 def datapoints(found: Sequence[Sample], start_ms: int, end_ms: int, period_s: int) -> list[Datapoint]:

@@ -4,11 +4,11 @@ and what they cost (pure)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lamina.console.cost import Price, cost
+from lamina.percentiles import nearest_rank
 from lamina.store.base import InvocationRecord
 
 MINUTE_MS = 60_000
@@ -67,5 +67,4 @@ def percentile(values: list[float], fraction: float) -> float | None:
     least ``fraction`` of the values are at or below."""
     if not values:
         return None
-    ordered = sorted(values)
-    return round(ordered[max(0, math.ceil(fraction * len(ordered)) - 1)], 3)
+    return round(nearest_rank([(value, 1) for value in sorted(values)], fraction), 3)

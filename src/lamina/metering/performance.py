@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from lamina.percentiles import nearest_rank
 from lamina.store.base import InvocationRecord
 
 _GROWTH = 1.02
@@ -41,13 +42,8 @@ class DurationSketch:
         """The ``p``-th percentile (0 < p ≤ 100): the upper bound of the bucket holding it, at most the maximum."""
         if not self.count:
             return 0.0
-        rank = max(1, math.ceil(self.count * p / 100))
-        seen = 0
-        for index in sorted(self.counts):
-            seen += self.counts[index]
-            if seen >= rank:
-                return min(_SMALLEST_MS * _GROWTH**index, self.maximum)
-        return self.maximum
+        bounds = [(_SMALLEST_MS * _GROWTH**index, self.counts[index]) for index in sorted(self.counts)]
+        return min(nearest_rank(bounds, p / 100), self.maximum)
 
 
 @dataclass
