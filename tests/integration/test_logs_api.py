@@ -187,3 +187,20 @@ def test_lamina_logs_since_and_filter(lamina: LaminaProcess, client: Any, fn_nam
     refused = subprocess.run([sys.executable, "-m", "lamina", "logs", fn_name, "--filter", "{ $.a = "],
                              capture_output=True, text=True, env=env, timeout=60)  # fmt: skip
     assert refused.returncode != 0 and "Invalid filter pattern" in refused.stderr
+
+
+def test_log_groups_come_a_page_at_a_time_in_name_order(lamina: LaminaProcess, client: Any, fn_name: str) -> None:
+    names = [f"{fn_name}-{suffix}" for suffix in ("c", "a", "b")]
+    logs = logs_client(lamina.endpoint)
+    for name in names:
+        deploy(client, name, CHATTY)
+        invoke(client, name, {"lines": 1})
+        wait_for_events(logs, f"/aws/lambda/{name}", 4)
+    prefix = f"/aws/lambda/{fn_name}-"
+    first = logs.describe_log_groups(logGroupNamePrefix=prefix, limit=2)
+    assert [g["logGroupName"] for g in first["logGroups"]] == [prefix + "a", prefix + "b"]
+    second = logs.describe_log_groups(logGroupNamePrefix=prefix, limit=2, nextToken=first["nextToken"])
+    assert [g["logGroupName"] for g in second["logGroups"]] == [prefix + "c"]
+    assert "nextToken" not in second and second["logGroups"][0]["creationTime"] > 0
+    pages = logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=prefix, PaginationConfig={"PageSize": 1})
+    assert [g["logGroupName"] for page in pages for g in page["logGroups"]] == [prefix + s for s in "abc"]

@@ -108,25 +108,27 @@ async def describe_log_groups(svc: Services, body: Body) -> Mapping[str, object]
     limit = _int(body, "limit", 1, 50) or 50
     after = _text(body, "nextToken")
     sizes = dict(await svc.store.logged_functions())
+    groups = await _groups(svc)
+    chosen = sorted(group for group in groups
+                    if group.startswith(prefix) and (not pattern or pattern in group) and (not after or group > after))
+    s = svc.settings
+    retention_days = s.logs.retention_seconds / 86400
     found = []
-    for group, names in (await _groups(svc)).items():
-        if not group.startswith(prefix) or (pattern and pattern not in group) or (after and group <= after):
-            continue
-        streams = [s for name in names for s in await svc.store.log_streams(name)]
-        s = svc.settings
+    for group in chosen[:limit]:  # only the page's groups have their streams read
+        names = groups[group]
+        streams = [x for name in names for x in await svc.store.log_streams(name)]
         arn = g.group_arn(s.region, s.account_id, group)
         doc: dict[str, object] = {
             "logGroupName": group, "creationTime": min((x.first_ms for x in streams), default=0),
             "metricFilterCount": 0, "arn": arn + ":*", "storedBytes": sum(sizes.get(n, 0) for n in names),
             "logGroupClass": "STANDARD", "logGroupArn": arn,
         }  # fmt: skip
-        retention_days = s.logs.retention_seconds / 86400
         if retention_days == int(retention_days):
             doc["retentionInDays"] = int(retention_days)
         found.append(doc)
-    result: dict[str, object] = {"logGroups": found[:limit]}
-    if len(found) > limit:
-        result["nextToken"] = found[limit - 1]["logGroupName"]
+    result: dict[str, object] = {"logGroups": found}
+    if len(chosen) > limit:
+        result["nextToken"] = chosen[limit - 1]
     return result
 
 
