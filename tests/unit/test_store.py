@@ -974,3 +974,33 @@ def test_a_killed_run_is_found_at_the_next_start(tmp_path: Path) -> None:
     assert found == MeterRun(killed=True, last_write_ms=2100, closed=1)  # the batch's end: 2000 + 100 ms
     assert [(a.environments, a.at_ms) for a in allocations] == [(2, 1500), (0, 2100)]
     assert again is not None and not again.killed
+
+
+def test_sqlite_long_reads_do_not_hold_up_writes(tmp_path: Path) -> None:
+    """A read of the ledger or the logs runs beside the store's writes, not before them: writes
+    commit while a long read is still going (held open here), and reads see what committed."""
+    folder = tmp_path / "a dir?#with odd%20chars"
+
+    async def run() -> list[LogEvent]:
+        store = SqliteStore(folder / "lamina.db")
+        await store.open()
+        try:
+            held, release = asyncio.Event(), asyncio.Event()
+            loop = asyncio.get_running_loop()
+
+            def long_read(conn: sqlite3.Connection) -> int:
+                loop.call_soon_threadsafe(held.set)
+                asyncio.run_coroutine_threadsafe(release.wait(), loop).result(timeout=30)
+                return int(conn.execute("SELECT COUNT(*) FROM log_chunks").fetchone()[0])
+
+            reading = asyncio.ensure_future(store._read_apart(long_read))
+            await held.wait()
+            await asyncio.wait_for(store.append_logs([LogRecord("f", "s", 1, "written meanwhile")]), timeout=10)
+            await asyncio.wait_for(store.create_function(function("meanwhile")), timeout=10)
+            release.set()
+            assert await reading == 1
+            return await store.read_logs("f", 0, 10)
+        finally:
+            await store.close()
+
+    assert [e.message for e in asyncio.run(run())] == ["written meanwhile"]

@@ -19,6 +19,7 @@ import json
 import os
 import sqlite3
 import threading
+import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
@@ -86,6 +87,11 @@ class SqliteStore:
         self.path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lamina-sqlite")
         self._conn: sqlite3.Connection | None = None
+        # Long reads (the ledger, metric counts, logs: what the console, CloudWatch, the logs API
+        # and `lamina usage` read, up to a whole range) go to a reader of their own: the store's
+        # thread keeps committing the recorder's batches and the queue's writes meanwhile (WAL).
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lamina-sqlite-read")
+        self._read_conn: sqlite3.Connection | None = None
         self._pending: list[_Write] = []
         self._pending_reads: list[_Write] = []
         self._pending_lock = threading.Lock()
@@ -98,6 +104,16 @@ class SqliteStore:
             return fn(self._conn)
 
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    async def _read_apart(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """A long read: ``fn`` on the reader's thread, over its own connection (what committed before it
+        began, as a read of its own on the store's thread would see)."""
+
+        def call() -> T:
+            assert self._read_conn is not None, "store is not open"
+            return fn(self._read_conn)
+
+        return await asyncio.get_running_loop().run_in_executor(self._reader, call)
 
     async def _read_together(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """A read that shares one trip to the store's thread with the reads waiting beside it (the
@@ -183,7 +199,15 @@ class SqliteStore:
             migrate(conn)
             self._conn = conn
 
-        await asyncio.get_running_loop().run_in_executor(self._executor, connect)
+        def connect_reader() -> None:
+            uri = f"file:{urllib.parse.quote(str(self.path))}?mode=ro"
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA query_only=ON")
+            self._read_conn = conn
+
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, connect)
+        await loop.run_in_executor(self._reader, connect_reader)
 
     async def close(self) -> None:
         if self._conn is None:
@@ -194,7 +218,15 @@ class SqliteStore:
                 self._conn.close()
                 self._conn = None
 
-        await asyncio.get_running_loop().run_in_executor(self._executor, disconnect)
+        def disconnect_reader() -> None:
+            if self._read_conn is not None:
+                self._read_conn.close()
+                self._read_conn = None
+
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._reader, disconnect_reader)
+        self._reader.shutdown(wait=True)
+        await loop.run_in_executor(self._executor, disconnect)
         self._executor.shutdown(wait=True)
 
     async def create_function(self, fn: FunctionConfig) -> None:
@@ -583,13 +615,13 @@ class SqliteStore:
         await self._write(lambda conn: logs.append(conn, records, max_function_bytes))
 
     async def read_logs(self, function: str, since: int, limit: int, window: LogWindow | None = None) -> list[LogEvent]:
-        return await self._run(lambda conn: logs.read(conn, function, since, limit, window))
+        return await self._read_apart(lambda conn: logs.read(conn, function, since, limit, window))
 
     async def log_streams(self, function: str) -> list[LogStreamSummary]:
-        return await self._run(lambda conn: logs.streams(conn, function))
+        return await self._read_apart(lambda conn: logs.streams(conn, function))
 
     async def logged_functions(self) -> list[tuple[str, int]]:
-        return await self._run(logs.functions)
+        return await self._read_apart(logs.functions)
 
     async def log_bytes(self, function: str) -> int:
         return await self._run(lambda conn: logs.stored(conn, function))
@@ -605,10 +637,10 @@ class SqliteStore:
             await self._write(lambda conn: metering_sql.record(conn, records))
 
     async def list_invocations(self, function: str, since_ms: int = 0) -> list[InvocationRecord]:
-        return await self._run(lambda conn: metering_sql.by_function(conn, function, since_ms))
+        return await self._read_apart(lambda conn: metering_sql.by_function(conn, function, since_ms))
 
     async def list_ledger(self, from_ms: int, to_ms: int) -> list[InvocationRecord]:
-        return await self._run(lambda conn: metering_sql.ledger(conn, from_ms, to_ms))
+        return await self._read_apart(lambda conn: metering_sql.ledger(conn, from_ms, to_ms))
 
     async def record_allocations(self, allocations: Sequence[ProvisionedAllocation]) -> None:
         if allocations:
@@ -636,7 +668,7 @@ class SqliteStore:
                                     "ORDER BY started_ms", (function, since_ms, until_ms)).fetchall()  # fmt: skip
             return [InvocationRecord(*row) for row in rows]
 
-        return await self._run(select)
+        return await self._read_apart(select)
 
     async def invocation_series(self, since_ms: int) -> list[tuple[str, str | None, str]]:
         def select(conn: sqlite3.Connection) -> list[tuple[str, str | None, str]]:
@@ -645,7 +677,7 @@ class SqliteStore:
             ).fetchall()
             return [(str(f), q, str(v)) for f, q, v in rows]
 
-        return await self._run(select)
+        return await self._read_apart(select)
 
     async def add_metric_counts(self, counts: Sequence[MetricCount]) -> None:
         def upsert(conn: sqlite3.Connection) -> None:
@@ -666,7 +698,7 @@ class SqliteStore:
             ).fetchall()
             return [MetricCount(*row) for row in rows]
 
-        return await self._run(select)
+        return await self._read_apart(select)
 
     async def enqueue_event(self, event: QueuedEvent, content: EventContent) -> int:
         return await self._write(lambda conn: queue_sql.insert_event(conn, event, content))
