@@ -74,6 +74,8 @@ def pets(functions: dict[str, str], **extra: Any) -> dict[str, Any]:
                 "type": "aws_proxy", "httpMethod": "POST", "uri": echo, "payloadFormatVersion": "1.0"}}},
             "/private": {"get": {"security": [{"lambda": []}], "x-amazon-apigateway-integration": {
                 "$ref": "#/components/x-amazon-apigateway-integrations/echo"}}},
+            "/open": {"get": {"security": [{"NONE": []}], "x-amazon-apigateway-integration": {
+                "$ref": "#/components/x-amazon-apigateway-integrations/echo"}}},  # SAM's route without authorization
             "/tokens": {"get": {"security": [{"jwt": ["pets:read"]}], "x-amazon-apigateway-integration": {
                 "$ref": "#/components/x-amazon-apigateway-integrations/echo"}}},
         },
@@ -108,7 +110,8 @@ def test_an_imported_http_api_serves_its_routes_authorizers_and_cors(v2: Any, fu
     assert "Warnings" not in api
     api_id = api["ApiId"]
     routes = {r["RouteKey"]: r for r in v2.get_routes(ApiId=api_id)["Items"]}
-    assert sorted(routes) == ["GET /pets", "GET /pets/{id}", "GET /private", "GET /tokens", "POST /pets"]
+    assert sorted(routes) == ["GET /open", "GET /pets", "GET /pets/{id}", "GET /private", "GET /tokens", "POST /pets"]
+    assert routes["GET /open"]["AuthorizationType"] == "NONE"
     assert routes["GET /pets"]["OperationName"] == "listPets"
     assert routes["GET /private"]["AuthorizationType"] == "CUSTOM"
     assert routes["GET /tokens"]["AuthorizationType"] == "JWT" and routes["GET /tokens"]["AuthorizationScopes"] == ["pets:read"]
@@ -127,6 +130,7 @@ def test_an_imported_http_api_serves_its_routes_authorizers_and_cors(v2: Any, fu
     assert call(endpoint, "GET", "/private").status in (401, 403)
     allowed = call(endpoint, "GET", "/private", headers={"x-token": "let-me-in"})
     assert allowed.status == 200 and allowed.json()["authorizer"]["lambda"] == {"who": "ann"}
+    assert call(endpoint, "GET", "/open").status == 200
     assert call(endpoint, "GET", "/tokens").status == 401  # no token: the JWT authorizer refuses
     preflight = call(endpoint, "OPTIONS", "/pets", headers={"Origin": "https://pets.example",
                                                             "Access-Control-Request-Method": "POST"})  # fmt: skip

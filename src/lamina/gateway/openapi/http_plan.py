@@ -11,7 +11,7 @@ What API Gateway reads (its "OpenAPI extensions" for HTTP APIs):
   integration;
 - ``security`` (the operation's, else the document's) naming a security scheme whose
   ``x-amazon-apigateway-authorizer`` is ``type: jwt`` (``jwtConfiguration``) or ``type: request``
-  (a Lambda authorizer);
+  (a Lambda authorizer), or ``NONE`` (SAM's route without authorization, when no scheme has that name);
 - ``x-amazon-apigateway-cors``, ``x-amazon-apigateway-disable-execute-api-endpoint``, and tags'
   ``x-amazon-apigateway-tag-value``.
 
@@ -241,6 +241,8 @@ def _authorization(security: Any, authorizers: Mapping[str, Authorizer], where: 
     if len(names) > 1:
         warnings.append(f"Only one authorizer is supported per route; {where} uses {names[0][0]}")
     name, scopes = names[0]
+    if name == "NONE" and name not in authorizers:  # SAM's spelling of a route opted out of the default authorizer
+        return {"authorizationType": "NONE"}
     authorizer = authorizers.get(name)
     if authorizer is None:
         raise BadRequest(f"Invalid OpenAPI input: {where}.security names {name}, which is no security scheme with an "

@@ -6,7 +6,8 @@ What API Gateway reads and Lamina serves: each path (its resources, one a path p
 operations (``x-amazon-apigateway-any-method`` is ``ANY``); an operation's
 ``x-amazon-apigateway-integration`` (every type AWS has is stored, ``aws_proxy`` to a function is
 served); ``security`` naming a scheme whose ``x-amazon-apigateway-authorizer`` is ``token``,
-``request`` or ``cognito_user_pools``; ``x-amazon-apigateway-binary-media-types``. Unknown
+``request`` or ``cognito_user_pools`` (or ``NONE``, no scheme of that name: SAM's method without
+authorization); ``x-amazon-apigateway-binary-media-types``. Unknown
 ``x-amazon-apigateway-*`` extensions are warnings. A method guarded by what Lamina does not enforce
 (``AWS_IAM``, API keys) or by a scheme the definition does not have is refused: it would be
 served open.
@@ -205,6 +206,8 @@ def _authorization(security: Any, schemes: Mapping[str, Authorizer], where: str)
         raise DocumentError(f"Invalid OpenAPI input: {where}.security must be a list of objects")
     for requirement in security:
         for name, scopes in requirement.items():
+            if name == "NONE" and name not in schemes:  # SAM's spelling of a method without authorization
+                return "NONE", None, []
             authorizer = schemes.get(name)
             if authorizer is None:
                 raise BadRequest(f"Invalid OpenAPI input: {where}.security names {name}, which is no security scheme "
