@@ -18,7 +18,8 @@ import yaml
 MAX_BYTES = 6 * 1024 * 1024  # API Gateway's limit on an imported definition
 MAX_DEPTH = 64
 MAX_REF_HOPS = 32
-METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch")  # API Gateway's; OpenAPI's "trace" is not
+MAX_WARNINGS = 100
 ANY_METHOD = "x-amazon-apigateway-any-method"
 
 
@@ -93,10 +94,17 @@ def load(body: str | bytes) -> dict[str, Any]:
     return document
 
 
+def capped(warnings: list[str]) -> tuple[str, ...]:
+    """At most ``MAX_WARNINGS`` of them: a large definition can have a warning per operation."""
+    if len(warnings) <= MAX_WARNINGS:
+        return tuple(warnings)
+    return (*warnings[:MAX_WARNINGS], f"... and {len(warnings) - MAX_WARNINGS} more warnings")
+
+
 def _version(document: Mapping[str, Any]) -> str | None:
     openapi, swagger = document.get("openapi"), document.get("swagger")
-    if isinstance(openapi, str) and openapi.startswith("3."):
-        return openapi
+    if isinstance(openapi, (str, float)) and str(openapi).startswith("3."):  # YAML reads "openapi: 3.0" as a number
+        return str(openapi)
     if str(swagger) == "2.0":
         return "2.0"
     return None

@@ -35,7 +35,7 @@ from lamina.gateway.http.inputs import new_id
 from lamina.gateway.http.model import Authorizer, Integration, Route, cors_from
 from lamina.gateway.http.routing import DEFAULT_ROUTE, InvalidRouteKey, parse_route_key
 from lamina.gateway.openapi.document import ANY_METHOD, METHODS, DocumentError, base_path, mapping
-from lamina.gateway.openapi.document import security_schemes, title, with_base_path
+from lamina.gateway.openapi.document import capped, security_schemes, title, with_base_path
 from lamina.model import UrlCors
 
 MAX_ROUTES = 300  # API Gateway's quota of routes per API
@@ -112,7 +112,7 @@ def plan(document: Mapping[str, Any], place: Place, basepath: str | None = None)
         version=str(version)[:64] if isinstance(version, (str, int, float)) else None, cors=cors,
         disable_execute_api_endpoint=document.get(f"{PREFIX}disable-execute-api-endpoint") is True,
         tags=_tags(document), routes=routes, integrations={i.integration_id: i for i in integrations.values()},
-        authorizers=authorizers, warnings=tuple(warnings),
+        authorizers=authorizers, warnings=capped(warnings),
     )  # fmt: skip
 
 

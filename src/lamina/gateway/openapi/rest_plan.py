@@ -20,7 +20,7 @@ from typing import Any, Mapping
 
 from lamina.gateway.http.errors import BadRequest as HttpBadRequest
 from lamina.gateway.openapi.document import ANY_METHOD, METHODS, DocumentError, base_path, mapping
-from lamina.gateway.openapi.document import security_schemes, title, with_base_path
+from lamina.gateway.openapi.document import capped, security_schemes, title, with_base_path
 from lamina.gateway.openapi.http_plan import PREFIX, Place, check_function
 from lamina.gateway.rest import paths
 from lamina.gateway.rest.authorizers import Authorizer, validate
@@ -28,6 +28,7 @@ from lamina.gateway.rest.errors import BadRequest
 from lamina.gateway.rest.integrations import function_of, validate_integration
 
 MAX_RESOURCES = 300  # API Gateway's quota of resources per REST API
+MAX_AUTHORIZERS = 10
 KNOWN_TOP = frozenset({f"{PREFIX}{n}" for n in ("binary-media-types", "importexport-version", "endpoint-configuration",
                                                 "minimum-compression-size", "api-key-source", "policy",
                                                 "request-validators", "gateway-responses", "documentation",
@@ -92,7 +93,7 @@ def plan(document: Mapping[str, Any], place: Place, basepath: str | None = None)
         _check_path(full)
         item = mapping(document, item_doc, f"paths.'{path}'")
         for method, operation_doc in item.items():
-            verb = "ANY" if method == ANY_METHOD else method.upper() if method in METHODS and method != "trace" else None
+            verb = "ANY" if method == ANY_METHOD else method.upper() if method in METHODS else None
             if verb is None:
                 if method.startswith(PREFIX):
                     warnings.append(f"Unsupported extension {method} at paths.'{path}': ignored")
@@ -111,14 +112,15 @@ def plan(document: Mapping[str, Any], place: Place, basepath: str | None = None)
                 extra["authorizationScopes"] = scopes
             methods.append(PlannedMethod(full, verb, kind, authorizer,
                                          _integration(document, operation, where, place), extra))  # fmt: skip
-    if len({m.path for m in methods}) > MAX_RESOURCES:
-        raise DocumentError(f"Invalid OpenAPI input: more than {MAX_RESOURCES} resources, API Gateway's limit")
     binary = document.get(f"{PREFIX}binary-media-types")
     description = info.get("description")
-    return RestDefinition(
+    found = RestDefinition(
         title(document)[:1024], description if isinstance(description, str) else None,
-        tuple(str(b) for b in binary) if isinstance(binary, list) else (), schemes, tuple(methods), tuple(warnings),
+        tuple(str(b) for b in binary) if isinstance(binary, list) else (), schemes, tuple(methods), capped(warnings),
     )  # fmt: skip
+    if len(found.paths) > MAX_RESOURCES:
+        raise DocumentError(f"Invalid OpenAPI input: more than {MAX_RESOURCES} resources, API Gateway's limit")
+    return found
 
 
 def _check_path(path: str) -> None:
@@ -194,6 +196,8 @@ def _schemes(document: Mapping[str, Any], place: Place) -> dict[str, Authorizer]
         function = authorizer.function()
         if function is not None:
             _local(function, place, where)
+        if len(found) >= MAX_AUTHORIZERS:
+            raise DocumentError(f"Invalid OpenAPI input: more than {MAX_AUTHORIZERS} authorizers, API Gateway's limit")
         found[name] = authorizer
     return found
 
