@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.conftest import LaminaProcess
@@ -236,3 +238,35 @@ def test_a_body_cloudformation_cannot_import_fails_and_rolls_back(lamina: Lamina
     assert reasons and "999999999999" in reasons[0]
     assert len(v2.get_apis()["Items"]) == before
     cfn.delete_stack(StackName="sam-foreign")
+
+
+def test_api_resources_are_made_with_the_callers_permissions(make_server: Any) -> None:
+    root_key, root_secret, acct = "AKIAROOTKEYEXAMPLE03", "root-secret-for-the-api-stack-tests-00", "000000000000"
+    server = make_server(LAMINA_ACCESS_KEYS=f"{root_key}:{root_secret}:{acct}")
+    iam = boto3.client("iam", endpoint_url=server.endpoint, region_name="us-east-1", aws_access_key_id=root_key,
+                       aws_secret_access_key=root_secret)  # fmt: skip
+    iam.create_user(UserName="deployer")
+    # Stacks, and HTTP APIs (the resources the apigatewayv2 API names them by): not REST APIs.
+    iam.put_user_policy(UserName="deployer", PolicyName="apis", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "cloudformation:*", "Resource": "*"},
+            {"Effect": "Allow", "Action": "apigateway:*", "Resource": "arn:aws:apigateway:us-east-1::/v2/apis*"}]}))
+    key = iam.create_access_key(UserName="deployer")["AccessKey"]
+    as_deployer = {"endpoint_url": server.endpoint, "region_name": "us-east-1", "aws_access_key_id": key["AccessKeyId"],
+                   "aws_secret_access_key": key["SecretAccessKey"], "config": Config(retries={"max_attempts": 0})}
+    cfn, v2 = boto3.client("cloudformation", **as_deployer), boto3.client("apigatewayv2", **as_deployer)
+    http = {"Resources": {"Api": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"Name": "mine", "ProtocolType": "HTTP"}},
+                          "Route": {"Type": "AWS::ApiGatewayV2::Route", "Properties": {
+                              "ApiId": {"Ref": "Api"}, "RouteKey": "GET /x"}}}}  # fmt: skip
+    deployed(cfn, "http-only", http)
+    assert [a["Name"] for a in v2.get_apis()["Items"]] == ["mine"]  # what the stack may make, the caller may read
+    rest = {"Resources": {"Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "not-mine"}}}}
+    cfn.create_stack(StackName="rest-too", TemplateBody=json.dumps(rest))
+    assert settled(cfn, "rest-too")["StackStatus"] == "ROLLBACK_COMPLETE"
+    reasons = [e.get("ResourceStatusReason", "") for e in cfn.describe_stack_events(StackName="rest-too")["StackEvents"]
+               if e["ResourceStatus"] == "CREATE_FAILED"]
+    assert reasons and "is not authorized to perform: apigateway:POST" in reasons[0]
+    for name in ("http-only", "rest-too"):
+        cfn.delete_stack(StackName=name)
+        cfn.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
+    assert v2.get_apis()["Items"] == []

@@ -28,7 +28,7 @@ def _apis(ctx: Context) -> HttpApis:
 
 
 def _arn(ctx: Context, path: str = "") -> str:
-    return f"arn:aws:apigateway:{ctx.region}::/apis{path}"
+    return f"arn:aws:apigateway:{ctx.region}::/v2/apis{path}"  # as api/authorization.py names HTTP APIs (docs/iam.md)
 
 
 def _unless_gone(exc: ApiError) -> None:
