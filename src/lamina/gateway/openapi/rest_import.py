@@ -98,5 +98,3 @@ def options(query: Mapping[str, str]) -> tuple[dict[str, str], bool, list[str]]:
     parameters = {k: v for k, v in query.items() if k not in ("mode", "failonwarnings")}
     types = [t.strip().upper() for t in parameters.get("endpointConfigurationTypes", "").split(",") if t.strip()]
     return parameters, query.get("failonwarnings", "false").lower() == "true", types
-
-
