@@ -5,6 +5,7 @@ Serving the APIs themselves is ``lamina.gateway.http.serving``."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Callable, Mapping, Sequence, TypeVar
 
 from aiohttp import web
@@ -14,6 +15,8 @@ from lamina.gateway.http import authorizer_control as authorizers
 from lamina.gateway.http.control import HttpApis
 from lamina.gateway.http.state import ApiState
 from lamina.gateway.http.errors import BadRequest
+from lamina.gateway.openapi import http_import
+from lamina.gateway.openapi.http_plan import HttpDefinition, Place
 
 routes = web.RouteTableDef()
 T = TypeVar("T")
@@ -71,6 +74,54 @@ async def update_api(request: web.Request) -> web.Response:
 async def delete_api(request: web.Request) -> web.Response:
     await _apis(request).delete_api(_api_id(request))
     return _no_content()
+
+
+# -- OpenAPI definitions (gateway/openapi/) -------------------------------------------------------
+
+
+async def _definition(request: web.Request) -> HttpDefinition:
+    body = (await json_body(request)).get("body")
+    if not isinstance(body, str):
+        raise BadRequest("Invalid input: Body (the OpenAPI definition, as text) is required")
+    settings = services(request).settings
+    basepath, fail_on_warnings = http_import.flags(request.query)
+    return await asyncio.to_thread(http_import.definition, body, Place(settings.account_id, settings.region), basepath,
+                                   fail_on_warnings)  # fmt: skip
+
+
+def _imported(request: web.Request, state: ApiState, found: HttpDefinition) -> web.Response:
+    shape = _api_shape(request, state)
+    if found.warnings:
+        shape["warnings"] = list(found.warnings)
+    return json_response(shape, status=201)
+
+
+@routes.put("/v2/apis")
+async def import_api(request: web.Request) -> web.Response:
+    found = await _definition(request)
+    return _imported(request, await http_import.import_api(_apis(request), found), found)
+
+
+@routes.put(API)
+async def reimport_api(request: web.Request) -> web.Response:
+    apis, api_id = _apis(request), _api_id(request)
+    apis.state(api_id)
+    found = await _definition(request)
+    return _imported(request, await http_import.reimport_api(apis, api_id, found), found)
+
+
+@routes.get(API + "/exports/{specification}")
+async def export_api(request: web.Request) -> web.Response:
+    apis, api_id = _apis(request), _api_id(request)
+    state = apis.state(api_id)
+    if request.match_info["specification"] != "OAS30":
+        raise BadRequest("Invalid specification: OAS30 is the one supported")
+    output = request.query.get("outputType", "")
+    if output not in ("JSON", "YAML"):
+        raise BadRequest("Invalid outputType: JSON or YAML")
+    extensions = request.query.get("includeExtensions", "true").lower() != "false"
+    body = http_import.export(state, apis.endpoint(api_id), request.query.get("stageName"), extensions, output)
+    return web.Response(body=body, content_type="application/json" if output == "JSON" else "application/yaml")
 
 
 @routes.delete(API + "/cors")

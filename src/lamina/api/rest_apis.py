@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Mapping
 
 from aiohttp import web
 
-from lamina.api.context import json_body, json_response, services
+from lamina.api.context import json_body, json_response, read_body, services
+from lamina.gateway.openapi import rest_import
+from lamina.gateway.openapi.http_plan import Place
+from lamina.gateway.openapi.rest_plan import RestDefinition
 from lamina.gateway.rest.errors import BadRequest
-from lamina.gateway.rest.model import Method, Resource
+from lamina.gateway.rest.model import Method, Resource, RestApi
 from lamina.gateway.rest.patches import parse_patches
 from lamina.gateway.rest.service import RestApiService, response_of
 
@@ -70,8 +74,27 @@ def _ids(request: web.Request) -> tuple[str, str]:
 # -- REST APIs ---------------------------------------------------------------------------------
 
 
+async def _definition(request: web.Request) -> tuple[RestDefinition, list[str]]:
+    parameters, fail_on_warnings, types = rest_import.options(request.query)
+    settings = services(request).settings
+    body = await read_body(request)
+    found = await asyncio.to_thread(rest_import.definition, body, Place(settings.account_id, settings.region),
+                                    parameters, fail_on_warnings)  # fmt: skip
+    return found, types
+
+
+def _imported(api: RestApi, found: RestDefinition, status: int) -> web.Response:
+    doc = api.doc()
+    if found.warnings:
+        doc["warnings"] = list(found.warnings)
+    return json_response(doc, status)
+
+
 @routes.post("/restapis")
 async def create_rest_api(request: web.Request) -> web.Response:
+    if request.query.get("mode") == "import":  # ImportRestApi: the body is the definition
+        found, types = await _definition(request)
+        return _imported(await rest_import.import_rest_api(_svc(request), found, types), found, 201)
     body = await json_body(request)
     name = _str(body, "name")
     if not name:
@@ -100,6 +123,15 @@ async def update_rest_api(request: web.Request) -> web.Response:
     body = await json_body(request)
     api = await _svc(request).update_api(request.match_info["api"], parse_patches(body.get("patchOperations")))
     return json_response(api.doc())
+
+
+@routes.put(API)
+async def put_rest_api(request: web.Request) -> web.Response:
+    svc, api_id = _svc(request), request.match_info["api"]
+    svc.state(api_id)
+    found, _ = await _definition(request)
+    api = await rest_import.put_rest_api(svc, api_id, found, request.query.get("mode", "merge"))
+    return _imported(api, found, 200)
 
 
 @routes.delete(API)

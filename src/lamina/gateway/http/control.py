@@ -270,39 +270,10 @@ class HttpApis:
 
     # -- integrations -----------------------------------------------------------------------------
 
-    def _integration(self, integration: Integration | None, body: Mapping[str, object]) -> Integration:
-        """``integration`` (None: a new one) with ``body``'s members, checked."""
-        kind = body.get("integrationType", "AWS_PROXY" if integration else None)
-        if kind != "AWS_PROXY":
-            raise BadRequest(f"Unsupported integration type {kind}: Lamina serves AWS_PROXY (Lambda) integrations")
-        uri = string(body, "integrationUri", max_len=2048) or (integration.uri if integration else None)
-        if uri is None:
-            raise BadRequest("Invalid input: IntegrationUri is required for AWS_PROXY integrations")
-        function = uris.function_arn(uri)
-        if function is None:
-            raise BadRequest(f"Invalid integration URI specified: {uri}")
-        version = string(body, "payloadFormatVersion", max_len=64) or (
-            integration.payload_format_version if integration else None)
-        if version is None:
-            raise BadRequest("PayloadFormatVersion is required for AWS_PROXY integrations")
-        if version not in uris.PAYLOAD_VERSIONS:
-            raise BadRequest(f"Invalid PayloadFormatVersion {version}: supported values are 1.0 and 2.0")
-        timeout = body.get("timeoutInMillis", integration.timeout_ms if integration else DEFAULT_TIMEOUT_MS)
-        if not isinstance(timeout, int) or isinstance(timeout, bool) or not (
-                uris.MIN_TIMEOUT_MS <= timeout <= uris.MAX_TIMEOUT_MS):
-            raise BadRequest(f"Timeout must be between {uris.MIN_TIMEOUT_MS} ms and {uris.MAX_TIMEOUT_MS} ms")
-        method = body.get("integrationMethod")
-        if method not in (None, "POST"):
-            raise BadRequest("IntegrationMethod must be POST for AWS_PROXY integrations")
-        description = string(body, "description") if "description" in body else (
-            integration.description if integration else None)
-        return Integration(integration.integration_id if integration else new_id(), uri, function, version, timeout,
-                           description, integration.managed if integration else False)  # fmt: skip
-
     async def create_integration(self, api_id: str, body: Mapping[str, object]) -> Integration:
         async with self._lock:
             old = self.state(api_id)
-            integration = self._integration(None, body)
+            integration = uris.integration_from(None, body)
             new = replace(old, integrations={**old.integrations, integration.integration_id: integration})
             await self._commit(old, self._auto_deploy(new))
             return integration
@@ -310,7 +281,7 @@ class HttpApis:
     async def update_integration(self, api_id: str, integration_id: str, body: Mapping[str, object]) -> Integration:
         async with self._lock:
             old = self.state(api_id)
-            integration = self._integration(self.integration(api_id, integration_id), body)
+            integration = uris.integration_from(self.integration(api_id, integration_id), body)
             new = replace(old, integrations={**old.integrations, integration_id: integration})
             await self._commit(old, self._auto_deploy(new))
             return integration
