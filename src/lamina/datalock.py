@@ -19,7 +19,11 @@ LOCK_NAME = "server.lock"
 MAX_HOLDER_BYTES = 4096  # what is read of the holder's note; a planted huge file is not read whole
 
 
-class DataDirInUse(Exception):
+class DataDirError(Exception):
+    """The data directory cannot be claimed; the message says why and what to do."""
+
+
+class DataDirInUse(DataDirError):
     def __init__(self, data_dir: Path, holder: str) -> None:
         super().__init__(
             f"the data directory {data_dir} is in use by another Lamina server ({holder}). Stop that server, "
@@ -46,10 +50,14 @@ class DataLock:
 
 def claim(data_dir: Path) -> DataLock:
     """Lock ``data_dir`` for this process, or raise DataDirInUse naming the server that has it."""
-    data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / LOCK_NAME
     # O_NOFOLLOW: a symlink planted here cannot make the server open (and truncate) another file.
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise DataDirError(f"cannot open the data directory's lock {path}: {exc.strerror or exc}. "
+                           "It must be a regular file of Lamina's (remove it if it is not).") from None  # fmt: skip
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as exc:

@@ -291,7 +291,8 @@ def _typed(current: object, value: object) -> object:
     except (KeyError, ValueError):
         if current is None:
             return value
-        raise UsageError(f"{value!r} is not a {type(current).__name__}, as the value it replaces is.") from None
+        wanted = {bool: "true or false", int: "an integer", float: "a number"}.get(type(current), "JSON")
+        raise UsageError(f"{value!r} is not {wanted}, as the value it replaces is.") from None
 
 
 def _fresh_sequence(moment: datetime, new_id: Callable[[], uuid.UUID]) -> str:

@@ -277,7 +277,7 @@ def credentials_of(environ: Mapping[str, str]) -> Credentials:
 def _server(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
     # Imported only here: the server brings in aiohttp and the whole platform, which the client
     # commands never need and should not wait for.
-    from lamina.datalock import DataDirInUse
+    from lamina.datalock import DataDirError
     from lamina.identity.keys import AccessKeysError, refusal
     from lamina.metering.prices import PriceTableError
     from lamina.secrets import SecretsFileError
@@ -292,7 +292,7 @@ def _server(args: argparse.Namespace, console: Console, environ: Mapping[str, st
         raise UsageError(refused)
     try:
         return serve(settings)
-    except DataDirInUse as exc:
+    except DataDirError as exc:
         raise UsageError(str(exc)) from None
 
 
