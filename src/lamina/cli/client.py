@@ -87,6 +87,12 @@ class LambdaClient:
         handlers = [urllib.request.ProxyHandler({})] if _is_loopback(parts.hostname) else []
         self._opener = urllib.request.build_opener(*handlers)
 
+    def aws_prefix(self) -> str:
+        """How a printed ``aws`` command reaches this server as this client does: its endpoint and
+        region, and the development pair when that is what the client signs with."""
+        keys = "AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test " if self._credentials == Credentials("test", "test") else ""
+        return f"{keys}aws --endpoint-url {self.endpoint} --region {self._region}"
+
     # -- functions -------------------------------------------------------------------------
 
     def create_function(self, spec: FunctionSpec, zip_file: bytes, *, progress: Uploaded | None = None
