@@ -4,7 +4,8 @@ Each runtime reports a failure in the same envelope (``errorType``, ``errorMessa
 ``stackTrace``) but fills it in its own way:
 
 - Python: each frame a string of two lines (``File "...", line N, in f`` and the source line);
-- Node.js, Ruby, Java: each frame one string (``at f (file:N:C)``, ``file:N:in `f'``, ``Cls.m(File.java:N)``);
+- Node.js: the frames under ``trace``, the first of them ``Type: message`` again;
+- Ruby, Java: each frame one string (``at f (file:N:C)``, ``file:N:in `f'``, ``Cls.m(File.java:N)``);
 - Go (aws-lambda-go): each frame an object ``{"path", "line", "label"}``;
 - .NET: frames as strings, and the inner exceptions nested as ``cause`` (``causes`` for an
   AggregateException), each an envelope of its own.
@@ -23,8 +24,9 @@ MAX_CAUSE_DEPTH = 16  # a hostile body's nesting is cut here rather than followe
 
 
 def readable_lines(text: str) -> str:
-    """``\\r\\n`` and lone ``\\r`` as ``\\n``: a log tail or a message printable on a terminal."""
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    """``\\r\\n`` and lone ``\\r`` as ``\\n``, and the no-break spaces Python's runtime indents
+    frames with (so CloudWatch keeps the indentation) as spaces: text printable on a terminal."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
 
 
 def render_frame(frame: object) -> list[str]:
@@ -45,8 +47,10 @@ def render_error(error: Mapping[str, object], fallback_type: str, depth: int = 0
     message = readable_lines(str(error.get("errorMessage") or "")).rstrip("\n")
     head, *rest = f"{error_type}: {message}".rstrip(": ").split("\n")
     lines = [head, *(INDENT + line for line in rest)]
-    trace = error.get("stackTrace")
+    trace = error.get("stackTrace", error.get("trace"))
     if isinstance(trace, list) and trace:
+        if trace[0] == f"{error_type}: {message}":  # Node.js's: the error's own line, said above
+            trace = trace[1:]
         for frame in trace:
             lines.extend(INDENT + line for line in render_frame(frame))
     elif isinstance(trace, str) and trace:
