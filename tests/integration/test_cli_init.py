@@ -18,6 +18,7 @@ import pytest
 
 from lamina.cli.init import unserved_types
 from tests.conftest import LaminaProcess
+from tests.functions import wait_for_logs
 from tests.integration.test_dev import lines_of, wait_for
 
 BIN = Path(sys.executable).parent
@@ -159,6 +160,16 @@ def test_the_printed_cloudformation_commands_deploy_the_whole_template(make_serv
         request = urllib.request.Request(server.endpoint + "/", headers={"Host": url.netloc})
         with urllib.request.urlopen(request, timeout=30) as answer:
             assert json.loads(answer.read()) == {"message": "Hello, world!", "records": 0}
+    if trigger == "sqs":  # a message sent makes the function run
+        aws_json(["sqs", "send-message", "--queue-url", outputs["QueueUrl"], "--message-body", "hi"], tmp_path, env)
+        assert any("Handling an event with 1 records" in line for line in wait_for_logs(
+            server.endpoint, name, lambda lines: any("with 1 records" in line for line in lines), timeout=30))
+    if trigger == "s3":  # an object put makes the function run
+        (tmp_path / "object.txt").write_text("hi")
+        aws_json(["s3api", "put-object", "--bucket", outputs["Bucket"], "--key", "object.txt", "--body",
+                  str(tmp_path / "object.txt")], tmp_path, env)  # fmt: skip
+        assert any("Handling an event with 1 records" in line for line in wait_for_logs(
+            server.endpoint, name, lambda lines: any("with 1 records" in line for line in lines), timeout=30))
     if trigger == "schedule":
         rules = aws_json(["events", "list-rules"], tmp_path, env)["Rules"]
         (rule,) = [r for r in rules if r.get("ScheduleExpression") == "rate(1 minute)"]
