@@ -272,3 +272,25 @@ def test_invoke_shows_dotnet_inner_exceptions(lamina: LaminaProcess, tmp_path: P
     assert lines[0] == f"{fn_name} failed: InvalidOperationException: could not load the order"
     cause = lines.index("Caused by: FormatException: not a number: abc")
     assert any("Fail.cs:" in line for line in lines[cause + 1:])  # the inner exception's own frames, file and line
+
+
+def test_provisioned_concurrency_is_waited_for_with_progress(lamina: LaminaProcess, tmp_path: Path,
+                                                             fn_name: str) -> None:  # fmt: skip
+    # An initialization of a second: the configuration cannot be READY when the first poll asks.
+    (tmp_path / "app.py").write_text("import time\ntime.sleep(1)\n\ndef handler(event, context):\n    return 1\n")
+    assert cli("deploy", str(tmp_path), "--name", fn_name, "--runtime", "python3.11", "--handler", "app.handler",
+               endpoint=lamina.endpoint).returncode == 0  # fmt: skip
+    version = lamina.client().publish_version(FunctionName=fn_name)["Version"]
+    done = cli("concurrency", fn_name, "--qualifier", version, "--provisioned", "2", "--progress", "--json",
+               endpoint=lamina.endpoint)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    config = json.loads(done.stdout)
+    assert (config["Status"], config["AvailableProvisionedConcurrentExecutions"]) == ("READY", 2)
+    waits = [line for line in done.stderr.splitlines() if line.startswith(f"Waiting for {fn_name}:{version}'s")]
+    assert waits and " of 2 ready (" in waits[0]
+    removed = cli("concurrency", fn_name, "--qualifier", version, "--provisioned", "0", endpoint=lamina.endpoint)
+    assert removed.returncode == 0 and "Removed" in removed.stdout
+    latest = cli("concurrency", fn_name, "--qualifier", "$LATEST", "--provisioned", "1", endpoint=lamina.endpoint)
+    assert latest.returncode == 1 and "Traceback" not in latest.stderr
+    negative = cli("concurrency", fn_name, "--qualifier", version, "--provisioned", "-1", endpoint=lamina.endpoint)
+    assert negative.returncode == 2

@@ -127,6 +127,19 @@ class LambdaClient:
         url = answer.get("FunctionUrl")
         return url if isinstance(url, str) else None
 
+    def put_provisioned_concurrency(self, name: str, qualifier: str, count: int) -> dict[str, object]:
+        path = f"/2019-09-30/functions/{quote(name, safe='')}/provisioned-concurrency"
+        body = {"ProvisionedConcurrentExecutions": count}
+        return self._send("PUT", path, query={"Qualifier": qualifier}, json_body=body).json_object()
+
+    def get_provisioned_concurrency(self, name: str, qualifier: str) -> dict[str, object]:
+        path = f"/2019-09-30/functions/{quote(name, safe='')}/provisioned-concurrency"
+        return self._send("GET", path, query={"Qualifier": qualifier}).json_object()
+
+    def delete_provisioned_concurrency(self, name: str, qualifier: str) -> None:
+        path = f"/2019-09-30/functions/{quote(name, safe='')}/provisioned-concurrency"
+        self._send("DELETE", path, query={"Qualifier": qualifier})
+
     def get_function_configuration(self, name: str) -> FunctionConfiguration:
         return _configuration(self._send("GET", f"{_function_path(name)}/configuration"))
 

@@ -15,6 +15,7 @@ from typing import Callable, Mapping, Sequence
 
 from lamina import __version__
 from lamina.cli.apis import list_apis
+from lamina.cli.concurrency import provision
 from lamina.cli.info import show_info
 from lamina.cli.init import RUNTIMES as INIT_RUNTIMES
 from lamina.cli.init import TRIGGERS, init
@@ -142,6 +143,14 @@ def build_parser() -> argparse.ArgumentParser:
     invoke_.add_argument("--async", dest="asynchronous", action="store_true", help="queue the event (202)")
     invoke_.add_argument("--logs", action="store_true", help="print the invocation's log tail to stderr")
 
+    concurrency = commands.add_parser("concurrency", parents=[client_options],
+                                      help="set a version's or alias's provisioned concurrency and wait until it is ready")  # fmt: skip
+    concurrency.add_argument("name", metavar="NAME")
+    concurrency.add_argument("--qualifier", required=True, metavar="Q", help="a published version or an alias")
+    concurrency.add_argument("--provisioned", required=True, type=int, metavar="N",
+                             help="environments kept initialized (0 removes the configuration)")
+    concurrency.add_argument("--progress", action="store_true",
+                             help="show how many are ready on stderr while waiting (shown anyway on a terminal)")
     commands.add_parser("ls", parents=[client_options], help="list functions")
     info = commands.add_parser("info", parents=[client_options],
                                help="one function: configuration, code, state, URL, and how to invoke it")  # fmt: skip
@@ -380,6 +389,13 @@ def _info(args: argparse.Namespace, console: Console, environ: Mapping[str, str]
     return ExitCode.OK
 
 
+def _concurrency(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
+    if args.provisioned < 0:
+        raise UsageError("--provisioned must be 0 or more.")
+    provision(_client(args, environ), console, args.name, args.qualifier, args.provisioned, progress=_progress(args))
+    return ExitCode.OK
+
+
 def _apis(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
     list_apis(_client(args, environ), console)
     return ExitCode.OK
@@ -472,6 +488,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Console, Mapping[str, str]], 
     "invoke": _invoke,
     "ls": _ls,
     "info": _info,
+    "concurrency": _concurrency,
     "apis": _apis,
     "logs": _logs,
     "queue": _queue,
