@@ -324,7 +324,8 @@ def test_ls_json(capsys: pytest.CaptureFixture[str]) -> None:
 def test_ls_with_no_functions_says_how_to_deploy(capsys: pytest.CaptureFixture[str]) -> None:
     with serving(lambda request: json_reply({"Functions": []})) as (endpoint, _):
         assert main(["ls", "--endpoint", endpoint]) == ExitCode.OK
-    assert "lamina deploy DIR" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "lamina init hello" in out and "cd hello && lamina deploy" in out
 
 
 def test_function_rows_fill_missing_fields() -> None:

@@ -127,3 +127,17 @@ def test_an_oversized_template_is_not_read_whole(tmp_path: Path) -> None:
     huge.write_bytes(b"#" * (MAX_TEMPLATE_BYTES + 1))
     with pytest.raises(UsageError, match="is larger than"):
         read_template(huge)
+
+
+def test_the_installer_shows_a_line_per_package_pip_fetches() -> None:
+    """scripts/venv.sh's filter over pip's own output (scripts/up used to be ~40 s of silence)."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    transcript = ("Obtaining file:///src\nCollecting aiohttp>=3.14.4 (from lamina==0.1.0)\n  Using cached aiohttp.whl\n"
+                  "Requirement already satisfied: pip in ./.venv\nCollecting yarl<2.0,>=1.17.0 (from aiohttp)\n"
+                  "Installing collected packages: yarl, aiohttp\nSuccessfully installed aiohttp yarl\n")  # fmt: skip
+    done = subprocess.run(["bash", "-c", ". scripts/venv.sh && lamina_pip_progress"], input=transcript, cwd=root,
+                          capture_output=True, text=True, timeout=30, check=True)  # fmt: skip
+    assert done.stdout.splitlines() == ["    fetching aiohttp>=3.14.4 (1)", "    fetching yarl<2.0,>=1.17.0 (2)",
+                                        "    installing 2 packages...", "    done."]  # fmt: skip
