@@ -148,7 +148,6 @@ def _update(client: LambdaClient, console: Console, spec: FunctionSpec, data: by
     progress.done()
     wait_until_ready(client, spec.name, progress=progress)
     console.say("done.")
-    settings = spec.configuration()
-    if settings:
+    if spec.configuration():  # anything to change beyond the code
         console.say("Updating configuration... ", end="")
         client.update_function_configuration(spec)
