@@ -24,12 +24,30 @@ lamina_venv() {
     [ -n "$extras" ] && spec=".[$extras]"
     local stamp=".venv/.installed-$extras"
     if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-        echo "==> Installing Lamina${extras:+ with its $extras dependencies} into .venv"
+        echo "==> Installing Lamina${extras:+ with its $extras dependencies} into .venv (a minute or so the first time)"
         .venv/bin/python -m pip install --quiet --upgrade pip || return 1
-        .venv/bin/python -m pip install --quiet -e "$spec" || return 1
+        .venv/bin/python -m pip install --progress-bar off -e "$spec" | lamina_pip_progress
+        [ "${PIPESTATUS[0]}" -eq 0 ] || return 1
         touch "$stamp"
     fi
     lamina_native_build
+}
+
+# pip's output cut down to a line per package it fetches and one when it installs them: progress
+# without pip's pages of "Requirement already satisfied". Its errors go to stderr, untouched.
+lamina_pip_progress() {
+    local line count=0
+    while IFS= read -r line; do
+        case $line in
+        Collecting\ *)
+            count=$((count + 1))
+            line=${line#Collecting }
+            echo "    fetching ${line%% *} ($count)"
+            ;;
+        "Installing collected packages:"*) echo "    installing $count packages..." ;;
+        "Successfully installed"*) echo "    done." ;;
+        esac
+    done
 }
 
 # native/ (lamina_native, Rust) into .venv: built when cargo is on PATH and native/ changed since

@@ -30,6 +30,7 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
+from lamina import datalock
 from lamina.api.app import build_app
 from lamina.api.authorization import invoke_refusal
 from lamina.api.context import Services
@@ -265,16 +266,22 @@ async def _serve(settings: Settings) -> int:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
-    server = Server(settings)
-    await server.start()
-    _freeze_what_started()
-    if not stop.is_set():
-        print(f"Lamina listening on http://{settings.host}:{server.port}", flush=True)
-        await stop.wait()
-    print("Lamina shutting down (again to force)…", flush=True)
-    await server.stop(force=force)
-    print("Lamina stopped.", flush=True)
-    return 0
+    lock = datalock.claim(settings.data_dir.resolve())  # before anything opens the store
+    try:
+        server = Server(settings)
+        await server.start()
+        _freeze_what_started()
+        if not stop.is_set():
+            address = f"http://{settings.host}:{server.port}"
+            lock.record(address)
+            print(f"Lamina listening on {address}", flush=True)
+            await stop.wait()
+        print("Lamina shutting down (again to force)…", flush=True)
+        await server.stop(force=force)
+        print("Lamina stopped.", flush=True)
+        return 0
+    finally:
+        lock.release()
 
 
 # How long a thread may hold the GIL while another waits for it. The store's thread packs log chunks

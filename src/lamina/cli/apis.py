@@ -60,7 +60,7 @@ def list_apis(client: LambdaClient, console: Console) -> None:
     })  # fmt: skip
     if not http and not rest:
         console.say("No APIs yet. Create an HTTP API for a function with:")
-        console.say("  aws apigatewayv2 create-api --name NAME --protocol-type HTTP --target FUNCTION_ARN "
-                    "--endpoint-url http://127.0.0.1:9000")  # fmt: skip
+        console.say(f"  {client.aws_prefix()} apigatewayv2 create-api --name NAME --protocol-type HTTP "
+                    "--target FUNCTION_ARN")  # fmt: skip
         return
     console.say(format_table(HEADERS, api_rows(http) + rest_rows(rest, port)))

@@ -27,13 +27,13 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from email.message import Message
-from typing import Iterator, Mapping, cast
+from typing import Callable, Iterator, Mapping, cast
 from urllib.parse import quote, urlencode, urlsplit
 
 from lamina.identity.signing import Credentials, sign
 from lamina.cli.errors import LambdaApiError, NoAnswerError, UnreachableError, UsageError
 from lamina.cli.shapes import (
-    FunctionConfiguration, FunctionSpec, HttpApi, HttpApiRoute, InvokeResult, LogPage, MappingRow, OutboxMessage,
+    DEFAULT_ROLE, FunctionConfiguration, FunctionSpec, HttpApi, HttpApiRoute, InvokeResult, LogPage, MappingRow, OutboxMessage,
     QueueRow, RestApi, RestStage, ScheduleDetail, ScheduleSummary,
 )  # fmt: skip
 
@@ -47,6 +47,10 @@ REQUEST_TIMEOUT_SECONDS = 30.0
 # Listing runtimes may probe every interpreter the server can find (and build the .NET runtime once).
 RUNTIMES_TIMEOUT_SECONDS = 300.0
 LIST_PAGE_SIZE = 50
+# A 50 MB package is ~67 MB of JSON on the wire, and the server unpacks and checks it before answering.
+UPLOAD_TIMEOUT_SECONDS = 300.0
+
+Uploaded = Callable[[int, int], None]  # (bytes sent so far, bytes in all) as a request body goes out
 
 
 @dataclass(frozen=True)
@@ -83,19 +87,58 @@ class LambdaClient:
         handlers = [urllib.request.ProxyHandler({})] if _is_loopback(parts.hostname) else []
         self._opener = urllib.request.build_opener(*handlers)
 
+    def aws_prefix(self) -> str:
+        """How a printed ``aws`` command reaches this server as this client does: its endpoint and
+        region, and the development pair when that is what the client signs with."""
+        keys = "AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test " if self._credentials == Credentials("test", "test") else ""
+        return f"{keys}aws --endpoint-url {self.endpoint} --region {self._region}"
+
     # -- functions -------------------------------------------------------------------------
 
-    def create_function(self, spec: FunctionSpec, zip_file: bytes) -> FunctionConfiguration:
-        body = {"FunctionName": spec.name, **spec.configuration(), "Code": {"ZipFile": _b64(zip_file)}}
-        return _configuration(self._send("POST", f"{API_VERSION}/functions", json_body=body))
+    def create_function(self, spec: FunctionSpec, zip_file: bytes, *, progress: Uploaded | None = None
+                        ) -> FunctionConfiguration:  # fmt: skip
+        body = {"FunctionName": spec.name, "Role": DEFAULT_ROLE, **spec.configuration(),
+                "Code": {"ZipFile": _b64(zip_file)}}  # fmt: skip
+        return _configuration(self._send("POST", f"{API_VERSION}/functions", json_body=body, progress=progress,
+                                         timeout=UPLOAD_TIMEOUT_SECONDS))  # fmt: skip
 
-    def update_function_code(self, name: str, zip_file: bytes) -> FunctionConfiguration:
+    def update_function_code(self, name: str, zip_file: bytes, *, progress: Uploaded | None = None
+                             ) -> FunctionConfiguration:  # fmt: skip
         path = f"{_function_path(name)}/code"
-        return _configuration(self._send("PUT", path, json_body={"ZipFile": _b64(zip_file)}))
+        return _configuration(self._send("PUT", path, json_body={"ZipFile": _b64(zip_file)}, progress=progress,
+                                         timeout=UPLOAD_TIMEOUT_SECONDS))  # fmt: skip
 
     def update_function_configuration(self, spec: FunctionSpec) -> FunctionConfiguration:
         path = f"{_function_path(spec.name)}/configuration"
         return _configuration(self._send("PUT", path, json_body=spec.configuration()))
+
+    def get_function(self, name: str) -> dict[str, object]:
+        """GetFunction's answer: ``Configuration``, ``Code``, ``Tags``, ``Concurrency``."""
+        return self._send("GET", _function_path(name)).json_object()
+
+    def get_function_url(self, name: str) -> str | None:
+        """The function's URL (GetFunctionUrlConfig), or None when it has none."""
+        try:
+            answer = self._send("GET", f"/2021-10-31/functions/{quote(name, safe='')}/url").json_object()
+        except LambdaApiError as exc:
+            if exc.code == "ResourceNotFoundException":
+                return None
+            raise
+        url = answer.get("FunctionUrl")
+        return url if isinstance(url, str) else None
+
+    def put_provisioned_concurrency(self, name: str, qualifier: str, count: int) -> dict[str, object]:
+        path = f"/2019-09-30/functions/{quote(name, safe='')}/provisioned-concurrency"
+        body = {"ProvisionedConcurrentExecutions": count}
+        return self._send("PUT", path, query={"Qualifier": qualifier}, json_body=body).json_object()
+
+    def get_provisioned_concurrency(self, name: str, qualifier: str) -> dict[str, object]:
+        path = f"/2019-09-30/functions/{quote(name, safe='')}/provisioned-concurrency"
+        return self._send("GET", path, query={"Qualifier": qualifier}).json_object()
+
+    def delete_provisioned_concurrency(self, name: str, qualifier: str) -> None:
+        path = f"/2019-09-30/functions/{quote(name, safe='')}/provisioned-concurrency"
+        self._send("DELETE", path, query={"Qualifier": qualifier})
 
     def get_function_configuration(self, name: str) -> FunctionConfiguration:
         return _configuration(self._send("GET", f"{_function_path(name)}/configuration"))
@@ -354,6 +397,7 @@ class LambdaClient:
         body: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        progress: Uploaded | None = None,
     ) -> Response:
         all_headers = {"Accept": "application/json", **(headers or {})}
         if json_body is not None:
@@ -364,7 +408,11 @@ class LambdaClient:
                                                                   "lambda")  # fmt: skip
         all_headers.update(sign(method, url, all_headers, body or b"", self._credentials, region=self._region,
                                 service=service))  # fmt: skip
-        request = urllib.request.Request(url, data=body, method=method, headers=all_headers)
+        data: bytes | _Counted | None = body
+        if progress is not None and body:
+            data = _Counted(body, progress)
+            all_headers["Content-Length"] = str(len(body))
+        request = urllib.request.Request(url, data=data, method=method, headers=all_headers)
         wait = self._timeout if timeout is None else timeout
         try:
             with self._opener.open(request, timeout=wait) as answer:
@@ -382,6 +430,23 @@ class LambdaClient:
                 f"Lamina at {self.endpoint} closed the connection without an answer ({_describe(exc)}). "
                 "Check the server's output."
             ) from None
+
+
+class _Counted:
+    """A request body that reports how much of it has been read (sent) so far."""
+
+    def __init__(self, body: bytes, progress: Uploaded) -> None:
+        self._body = memoryview(body)
+        self._sent = 0
+        self._progress = progress
+
+    def read(self, size: int = -1) -> bytes:
+        end = len(self._body) if size < 0 else min(len(self._body), self._sent + size)
+        chunk = bytes(self._body[self._sent:end])
+        self._sent = end
+        if chunk:
+            self._progress(self._sent, len(self._body))
+        return chunk
 
 
 def _api_error(status: int, headers: Mapping[str, str], body: bytes) -> LambdaApiError:

@@ -23,7 +23,8 @@ from lamina.cli.deploy import deploy, wait_until_ready
 from lamina.cli.errors import CliError
 from lamina.cli.invoke import invoke
 from lamina.cli.output import Console, format_size
-from lamina.cli.package import package_directory
+from lamina.cli.package import load_package
+from lamina.cli.progress import QUIET, Progress
 from lamina.cli.shapes import FunctionSpec
 
 DEBOUNCE_MS = 50  # saves this close together are one change (an editor writes a file in steps)
@@ -42,13 +43,14 @@ def watched(path: str) -> bool:
 def develop(
     client: LambdaClient, console: Console, spec: FunctionSpec, directory: Path, *, payload: bytes | None,
     invoke_prefix: str = "lamina", changes: Callable[[Path], Iterable[Iterable[tuple[object, str]]]] | None = None,
+    progress: Progress = QUIET,
 ) -> None:  # fmt: skip
     """Deploy ``directory``, then redeploy it on each change ``changes`` reports (watchfiles by
     default: its first batch, empty, says it is watching), invoking with ``payload`` after each
     deploy when given. Returns when ``changes`` ends."""
     batches = iter((changes or _watch)(directory))
     next(batches, None)  # watching from now on: a save during the first deploy is not missed
-    deploy(client, console, spec, directory, invoke_prefix=invoke_prefix)
+    deploy(client, console, spec, directory, invoke_prefix=invoke_prefix, progress=progress)
     if payload is not None:
         _run(client, console, spec.name, payload)
     console.say(f"Watching {directory} for changes (Ctrl-C to stop)...")
@@ -58,7 +60,7 @@ def develop(
             continue
         started = time.monotonic()
         try:
-            package = package_directory(directory)
+            package = load_package(directory)
             client.update_function_code(spec.name, package.data)
             wait_until_ready(client, spec.name, interval=READY_POLL_SECONDS)
         except CliError as exc:

@@ -57,7 +57,6 @@ class NoAnswerError(CliError):
 _HINTS = {
     "ResourceNotFoundException": "See the deployed functions with `lamina ls`.",
     "TooManyRequestsException": "Lamina is at its concurrency limit; try again shortly.",
-    "RequestTooLargeException": "Send a smaller payload (6 MB synchronous, 1 MB with --async).",
 }
 
 

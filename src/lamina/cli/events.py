@@ -32,7 +32,8 @@ def show_rules(client: LambdaClient, console: Console) -> None:
                           ", ".join(_short(arn) for arn in arns) or "-"])  # fmt: skip
     console.emit({"rules": rows})
     if not rows:
-        console.say("No rules: `aws events put-rule` (or boto3's put_rule) makes one.")
+        console.say(f"No rules. Make one with: {client.aws_prefix()} events put-rule --name NAME "
+                    "--schedule-expression 'rate(5 minutes)'")  # fmt: skip
         return
     console.say(format_table(HEADERS, table))
 

@@ -36,8 +36,9 @@ def list_functions(client: LambdaClient, console: Console) -> None:
     functions = list(client.list_functions())
     console.emit({"Functions": functions})
     if not functions:
-        console.say("No functions yet. Deploy one with:")
-        console.say("  lamina deploy DIR --name NAME --runtime python3.12 --handler app.handler")
+        console.say("No functions yet. Make one and deploy it with:")
+        console.say("  lamina init hello --runtime python3.12")
+        console.say("  cd hello && lamina deploy")
         return
     console.say(format_table(HEADERS, function_rows(functions)))
 

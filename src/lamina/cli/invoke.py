@@ -1,7 +1,8 @@
 """``lamina invoke``: send a JSON payload to a function and show what it returned.
 
 A function error (``X-Amz-Function-Error``, still HTTP 200) is shown on stderr as
-``errorType: errorMessage`` with the stack trace, and the command exits 1.
+``errorType: errorMessage`` with the stack trace, and the command exits 1. With ``--json`` the
+one JSON document says it all (``FunctionError``, ``LogResult``, ``Payload``) and stderr stays quiet.
 """
 
 from __future__ import annotations
@@ -9,12 +10,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import BinaryIO
 
 from lamina.cli.client import LambdaClient
-from lamina.cli.errors import ExitCode, UsageError
+from lamina.cli.errors import CliError, ExitCode, LambdaApiError, UsageError
 from lamina.cli.output import Console, json_or_text, pretty_body
-from lamina.cli.shapes import FunctionErrorBody, InvokeResult
+from lamina.cli.shapes import InvokeResult
+from lamina.cli.traces import readable_lines, render_error
 
 DEFAULT_PAYLOAD = "{}"
 
@@ -47,19 +49,13 @@ def load_payload(argument: str | None, *, stdin: BinaryIO | None = None) -> byte
 
 
 def format_function_error(name: str, kind: str, body: bytes) -> str:
-    """A function's error body as a person reads it: ``errorType: errorMessage`` then the trace."""
+    """A function's error body as a person reads it: ``errorType: errorMessage``, its stack frames
+    and its inner exceptions, whatever the runtime (``lamina.cli.traces``)."""
     parsed = json_or_text(body)
     if not isinstance(parsed, dict):
-        return f"{name} failed ({kind}): {pretty_body(body)}"
-    error = cast(FunctionErrorBody, parsed)
-    error_type = error.get("errorType", kind)
-    lines = [f"{name} failed: {error_type}: {error.get('errorMessage', '')}".rstrip()]
-    trace = error.get("stackTrace")
-    if isinstance(trace, list) and trace:
-        lines.append("Stack trace:")
-        for frame in trace:
-            lines.extend("  " + line for line in str(frame).rstrip("\n").splitlines())
-    return "\n".join(lines)
+        return f"{name} failed ({kind}): {readable_lines(pretty_body(body))}"
+    head, *rest = render_error(parsed, kind)
+    return "\n".join([f"{name} failed: {head}", *rest])
 
 
 def invoke(
@@ -72,12 +68,19 @@ def invoke(
     asynchronous: bool = False,
     tail_logs: bool = False,
 ) -> ExitCode:
-    result = client.invoke(name, payload, qualifier=qualifier, asynchronous=asynchronous, tail_logs=tail_logs)
-    if result.log_tail is not None:
-        console.warn(result.log_tail)
+    try:
+        result = client.invoke(name, payload, qualifier=qualifier, asynchronous=asynchronous, tail_logs=tail_logs)
+    except LambdaApiError as exc:
+        if exc.code == "RequestTooLargeException":
+            raise CliError(f"{exc.message} Send a smaller payload (6 MB synchronous, 1 MB with --async).") from None
+        raise
+    # With --json, stdout's document carries the log tail and the error: nothing is said twice on stderr.
     console.emit(_as_json(result))
+    if result.log_tail is not None and not console.json_mode:
+        console.warn(readable_lines(result.log_tail))
     if result.function_error is not None:
-        console.warn(format_function_error(name, result.function_error, result.payload))
+        if not console.json_mode:
+            console.warn(format_function_error(name, result.function_error, result.payload))
         return ExitCode.FAILURE
     if asynchronous:
         request = f" (request {result.request_id})" if result.request_id else ""

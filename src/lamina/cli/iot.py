@@ -45,5 +45,6 @@ def show_iot_rules(client: LambdaClient, console: Console) -> None:
     if rules:
         console.say(format_table(HEADERS, rule_rows(rules)))
     else:
-        console.say("No IoT rules: `aws iot create-topic-rule` (or boto3's create_topic_rule) makes one.")
+        console.say("No IoT rules. Make one from a rule.json (docs/iot.md has one) with:")
+        console.say(f"  {client.aws_prefix()} iot create-topic-rule --rule-name NAME --topic-rule-payload file://rule.json")
     console.say(broker_line(status))

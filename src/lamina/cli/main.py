@@ -7,12 +7,18 @@ Exit codes: 0 success; 1 the request failed (an API error, a function error, a f
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
+from lamina import __version__
 from lamina.cli.apis import list_apis
+from lamina.cli.concurrency import provision
+from lamina.cli.info import show_info
+from lamina.cli.init import RUNTIMES as INIT_RUNTIMES
+from lamina.cli.init import TRIGGERS, init
 from lamina.identity.signing import Credentials
 from lamina.cli.client import DEFAULT_ENDPOINT, LambdaClient
 from lamina.cli.deploy import deploy
@@ -20,6 +26,8 @@ from lamina.cli.errors import CliError, ExitCode, UsageError
 from lamina.cli.events import put_event, show_rules
 from lamina.cli.queues import show_queues
 from lamina.cli.runtimes import show_runtimes
+from lamina.cli.generate import KINDS, generate, parse_overrides
+from lamina.cli.generate import describe as describe_kinds
 from lamina.cli.functions import delete_function, list_functions
 from lamina.cli.invoke import invoke, load_payload
 from lamina.cli.iot import show_iot_rules
@@ -31,7 +39,9 @@ from lamina.cli.usage import show_stats, show_usage
 from lamina.metering.performance import SORTS
 from lamina.cli.mappings import list_mappings
 from lamina.cli.output import Console
+from lamina.cli.progress import Progress
 from lamina.cli.shapes import FunctionSpec
+from lamina.cli.template import find_template, read_template
 from lamina.settings import Settings
 
 ENDPOINT_VARIABLE = "LAMINA_ENDPOINT"
@@ -39,8 +49,11 @@ ENDPOINT_VARIABLE = "LAMINA_ENDPOINT"
 EXAMPLES = """\
 examples:
   lamina server
+  lamina init hello --runtime python3.12
   lamina deploy ./hello --name hello --runtime python3.12 --handler app.handler
   lamina invoke hello --payload '{"name": "world"}'
+  lamina info hello
+  lamina event generate sqs --body=hi > event.json
   lamina logs hello --follow
   lamina usage --by tag:team --from 2026-12-01 --to 2026-12-07
   lamina stats --from 2026-12-01
@@ -77,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     # The same two options are accepted after the command too; SUPPRESS keeps a command's
     # parser from overwriting a value given before the command with its own default.
     _add_client_options(parser, endpoint_default=None, json_default=False)
+    parser.add_argument("--version", action="version", version=f"lamina {__version__}")
     client_options = argparse.ArgumentParser(add_help=False)
     _add_client_options(client_options, endpoint_default=argparse.SUPPRESS, json_default=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -86,19 +100,35 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--port", type=int, help="port to listen on (default 9000, or LAMINA_PORT)")
     server.add_argument("--data-dir", type=Path, help="where state and code live (default .lamina)")
 
+    init_ = commands.add_parser("init", parents=[client_options],
+                                help="start a new function: a handler, a test, a sample event and a template.yaml")  # fmt: skip
+    init_.add_argument("directory", metavar="DIR", type=Path, nargs="?", default=Path("."),
+                       help="where to write it (made if missing; default: the current folder)")
+    init_.add_argument("--runtime", default="python3.12", metavar="RUNTIME",
+                       help=f"one of {', '.join(INIT_RUNTIMES)} (default python3.12)")
+    init_.add_argument("--trigger", default="none", choices=TRIGGERS,
+                       help="what invokes it: none (direct invokes), http (a function URL), schedule, sqs, s3")
+    init_.add_argument("--name", help="the function's name (default: the folder's name)")
+
     function_options = argparse.ArgumentParser(add_help=False)  # what deploy and dev say of the function
-    function_options.add_argument("directory", metavar="DIR", type=Path, help="folder with the function's code")
-    function_options.add_argument("--name", required=True, help="function name")
-    function_options.add_argument("--runtime", required=True, help="e.g. python3.12")
-    function_options.add_argument("--handler", required=True, help="e.g. app.handler (module.function)")
+    function_options.add_argument(
+        "path", metavar="PATH", type=Path, nargs="?", default=Path("."),
+        help="the function's code: a folder, a .zip or .jar, or a template.yaml (or a folder holding one) "
+             "whose function names its code folder; default: the current folder",
+    )  # fmt: skip
+    function_options.add_argument("--name", help="function name (default: the template's FunctionName)")
+    function_options.add_argument("--runtime", help="e.g. python3.12; needed to create, kept on update if left out")
+    function_options.add_argument("--handler", help="e.g. app.handler (module.function); as --runtime")
     function_options.add_argument("--memory", type=int, metavar="MB", help="memory size in MB")
     function_options.add_argument("--timeout", type=int, metavar="SECONDS", help="timeout in seconds")
     function_options.add_argument(
         "--env", type=env_pair, action="append", metavar="KEY=VALUE", help="environment variable (repeatable)"
     )
     function_options.add_argument("--description", help="free-text description")
+    function_options.add_argument("--progress", action="store_true",
+                                  help="show upload and wait progress on stderr (shown anyway on a terminal)")
     commands.add_parser("deploy", parents=[client_options, function_options],
-                        help="package a folder and create or update a function")  # fmt: skip
+                        help="package a folder (or take a .zip, .jar or template.yaml) and create or update a function")  # fmt: skip
     dev = commands.add_parser("dev", parents=[client_options, function_options],
                               help="deploy a folder, then redeploy it on every save (Ctrl-C to stop)")  # fmt: skip
     dev.add_argument("--payload", metavar="JSON|@FILE",
@@ -113,7 +143,18 @@ def build_parser() -> argparse.ArgumentParser:
     invoke_.add_argument("--async", dest="asynchronous", action="store_true", help="queue the event (202)")
     invoke_.add_argument("--logs", action="store_true", help="print the invocation's log tail to stderr")
 
+    concurrency = commands.add_parser("concurrency", parents=[client_options],
+                                      help="set a version's or alias's provisioned concurrency and wait until it is ready")  # fmt: skip
+    concurrency.add_argument("name", metavar="NAME")
+    concurrency.add_argument("--qualifier", required=True, metavar="Q", help="a published version or an alias")
+    concurrency.add_argument("--provisioned", required=True, type=int, metavar="N",
+                             help="environments kept initialized (0 removes the configuration)")
+    concurrency.add_argument("--progress", action="store_true",
+                             help="show how many are ready on stderr while waiting (shown anyway on a terminal)")
     commands.add_parser("ls", parents=[client_options], help="list functions")
+    info = commands.add_parser("info", parents=[client_options],
+                               help="one function: configuration, code, state, URL, and how to invoke it")  # fmt: skip
+    info.add_argument("name", metavar="NAME")
     commands.add_parser("apis", parents=[client_options], help="list HTTP and REST APIs with their URLs (and HTTP APIs' routes)")
 
     logs = commands.add_parser("logs", parents=[client_options], help="print a function's logs")
@@ -172,13 +213,25 @@ def build_parser() -> argparse.ArgumentParser:
     iot_commands.add_parser("rules", parents=[client_options],
                             help="list topic rules (topic filter, target, state) and the broker's connection")  # fmt: skip
 
-    events = commands.add_parser("events", parents=[client_options], help="put an event on an event bus")
+    events = commands.add_parser("events", aliases=["event"], parents=[client_options],
+                                 help="put an event on an event bus; generate a sample event of any trigger")  # fmt: skip
     events_commands = events.add_subparsers(dest="events_command", metavar="SUBCOMMAND", required=True)
     put = events_commands.add_parser("put", parents=[client_options], help="put one event (PutEvents)")
     put.add_argument("--source", required=True, help="the event's source, e.g. com.example.shop")
     put.add_argument("--detail-type", required=True, help="the event's detail-type, e.g. OrderPlaced")
     put.add_argument("--detail", required=True, metavar="JSON", help="the event's detail: a JSON object")
     put.add_argument("--bus", metavar="NAME", help="event bus name or ARN (default: default)")
+    generate_ = events_commands.add_parser(
+        "generate", help="print a sample event, AWS's own with fresh ids and times",
+        description="Print a sample event of a trigger, as AWS delivers it to a function (AWS's own samples, "
+                    "one record, fresh ids and times). Change any value with --NAME=VALUE (the names below) "
+                    "or --PATH=VALUE (a path into the event: --Records.0.awsRegion=eu-west-1).",
+        epilog="kinds:\n" + "\n".join(describe_kinds()) + "\n\nexample:\n  lamina event generate s3 --bucket=photos "
+               "--key=cat.jpg > event.json\n  lamina invoke NAME --payload @event.json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    generate_.add_argument("kind", metavar="KIND", choices=KINDS, help=", ".join(KINDS))
+    generate_.add_argument("overrides", nargs=argparse.REMAINDER, metavar="--NAME=VALUE", help="values to change")
 
     rm = commands.add_parser("rm", parents=[client_options], help="delete a function")
     rm.add_argument("name", metavar="NAME")
@@ -233,6 +286,7 @@ def credentials_of(environ: Mapping[str, str]) -> Credentials:
 def _server(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
     # Imported only here: the server brings in aiohttp and the whole platform, which the client
     # commands never need and should not wait for.
+    from lamina.datalock import DataDirError
     from lamina.identity.keys import AccessKeysError, refusal
     from lamina.metering.prices import PriceTableError
     from lamina.secrets import SecretsFileError
@@ -245,19 +299,35 @@ def _server(args: argparse.Namespace, console: Console, environ: Mapping[str, st
     refused = refusal(settings.host, settings.access_keys, verify=settings.verify_signatures)
     if refused is not None:
         raise UsageError(refused)
-    return serve(settings)
+    try:
+        return serve(settings)
+    except DataDirError as exc:
+        raise UsageError(str(exc)) from None
 
 
-def _spec(args: argparse.Namespace) -> FunctionSpec:
-    return FunctionSpec(
-        name=args.name,
-        runtime=args.runtime,
-        handler=args.handler,
-        memory_mb=args.memory,
-        timeout_seconds=args.timeout,
-        environment=dict(args.env) if args.env is not None else None,
-        description=args.description,
+def _spec(args: argparse.Namespace) -> tuple[FunctionSpec, Path]:
+    """What to deploy and its code: the command line's settings over the template's, if there is one."""
+    template = find_template(args.path)
+    found = read_template(template) if template is not None else None
+    name = args.name or (found.name if found else None)
+    if not name:
+        where = f"{template} gives no FunctionName; " if template else ""
+        raise UsageError(f"{where}name the function with --name NAME.")
+    environment = dict(args.env) if args.env is not None else (found.environment if found else None)
+    spec = FunctionSpec(
+        name=name,
+        runtime=args.runtime or (found.runtime if found else None),
+        handler=args.handler or (found.handler if found else None),
+        memory_mb=args.memory if args.memory is not None else (found.memory_mb if found else None),
+        timeout_seconds=args.timeout if args.timeout is not None else (found.timeout_seconds if found else None),
+        environment=environment,
+        description=args.description if args.description is not None else (found.description if found else None),
     )
+    return spec, found.code if found else args.path
+
+
+def _progress(args: argparse.Namespace) -> Progress:
+    return Progress(enabled=True) if args.progress else Progress()
 
 
 def _invoke_prefix(client: LambdaClient, environ: Mapping[str, str]) -> str:
@@ -268,9 +338,17 @@ def _invoke_prefix(client: LambdaClient, environ: Mapping[str, str]) -> str:
     return prefix
 
 
+def _init(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
+    prefix = "lamina" + (f" --endpoint {shlex.quote(args.endpoint)}" if args.endpoint else "")
+    init(console, args.directory, runtime=args.runtime, trigger=args.trigger, name=args.name, prefix=prefix)
+    return ExitCode.OK
+
+
 def _deploy(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
     client = _client(args, environ)
-    config = deploy(client, console, _spec(args), args.directory, invoke_prefix=_invoke_prefix(client, environ))
+    spec, source = _spec(args)
+    config = deploy(client, console, spec, source, invoke_prefix=_invoke_prefix(client, environ),
+                    progress=_progress(args))  # fmt: skip
     console.emit(config)
     return ExitCode.OK
 
@@ -278,9 +356,10 @@ def _deploy(args: argparse.Namespace, console: Console, environ: Mapping[str, st
 def _dev(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
     payload = load_payload(args.payload) if args.payload is not None else None
     client = _client(args, environ)
+    spec, source = _spec(args)
     try:
-        develop(client, console, _spec(args), args.directory, payload=payload,
-                invoke_prefix=_invoke_prefix(client, environ))  # fmt: skip
+        develop(client, console, spec, source, payload=payload, invoke_prefix=_invoke_prefix(client, environ),
+                progress=_progress(args))  # fmt: skip
     except KeyboardInterrupt:  # the way to stop it; not a failure
         pass
     return ExitCode.OK
@@ -301,6 +380,19 @@ def _invoke(args: argparse.Namespace, console: Console, environ: Mapping[str, st
 
 def _ls(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
     list_functions(_client(args, environ), console)
+    return ExitCode.OK
+
+
+def _info(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
+    client = _client(args, environ)
+    show_info(client, console, args.name, prefix=_invoke_prefix(client, environ))
+    return ExitCode.OK
+
+
+def _concurrency(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
+    if args.provisioned < 0:
+        raise UsageError("--provisioned must be 0 or more.")
+    provision(_client(args, environ), console, args.name, args.qualifier, args.provisioned, progress=_progress(args))
     return ExitCode.OK
 
 
@@ -376,6 +468,9 @@ def _iot(args: argparse.Namespace, console: Console, environ: Mapping[str, str])
 
 
 def _events(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
+    if args.events_command == "generate":  # needs no server: a sample made here
+        print(json.dumps(generate(args.kind, parse_overrides(args.overrides)), indent=2, ensure_ascii=False))
+        return ExitCode.OK
     accepted = put_event(_client(args, environ), console, source=args.source, detail_type=args.detail_type,
                          detail=args.detail, bus=args.bus)  # fmt: skip
     return ExitCode.OK if accepted else ExitCode.FAILURE
@@ -388,9 +483,12 @@ def _rm(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) 
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace, Console, Mapping[str, str]], int]] = {
     "server": _server,
+    "init": _init,
     "deploy": _deploy,
     "invoke": _invoke,
     "ls": _ls,
+    "info": _info,
+    "concurrency": _concurrency,
     "apis": _apis,
     "logs": _logs,
     "queue": _queue,
@@ -405,5 +503,6 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Console, Mapping[str, str]], 
     "rules": _rules,
     "iot": _iot,
     "events": _events,
+    "event": _events,
     "rm": _rm,
 }

@@ -44,6 +44,7 @@ def list_mappings(client: LambdaClient, console: Console) -> None:
     console.emit({"EventSourceMappings": rows})
     if not rows:
         console.say("No event source mappings yet. Create one with:")
-        console.say("  aws lambda create-event-source-mapping --function-name FUNCTION --event-source-arn QUEUE_ARN")
+        console.say(f"  {client.aws_prefix()} lambda create-event-source-mapping --function-name FUNCTION "
+                    "--event-source-arn QUEUE_ARN")  # fmt: skip
         return
     console.say(format_table(HEADERS, mapping_rows(rows)))

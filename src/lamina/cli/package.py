@@ -1,4 +1,4 @@
-"""Zipping a folder into a deployment package, byte-for-byte reproducibly.
+"""A deployment package: a folder zipped byte-for-byte reproducibly, or a .zip or .jar as built.
 
 The same folder always gives the same bytes: entries are sorted by path, every timestamp is
 1980-01-01 00:00:00 (the earliest a zip can hold), and permissions are reduced to 0755 for files
@@ -30,6 +30,31 @@ class Package:
     data: bytes
     file_count: int
     unzipped_bytes: int
+
+
+ARCHIVE_SUFFIXES = (".zip", ".jar")
+
+
+def load_package(path: Path) -> Package:
+    """The package for ``path``: a folder zipped, or a .zip or .jar file sent as it is (checked to be
+    a readable zip here, so a wrong file is refused before anything is uploaded)."""
+    if path.is_dir():
+        return package_directory(path)
+    if path.suffix.lower() not in ARCHIVE_SUFFIXES:
+        what = "does not exist" if not path.exists() else "is neither a folder nor a .zip or .jar"
+        raise UsageError(f"{path} {what}. Pass the folder that holds your function's code, or a .zip or .jar.")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}.") from None
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = [info for info in archive.infolist() if not info.is_dir()]
+    except (zipfile.BadZipFile, ValueError, EOFError) as exc:
+        raise UsageError(f"{path} is not a zip archive ({exc}).") from None
+    if not entries:
+        raise UsageError(f"{path} has no files to deploy.")
+    return Package(data=data, file_count=len(entries), unzipped_bytes=sum(info.file_size for info in entries))
 
 
 def package_directory(root: Path) -> Package:

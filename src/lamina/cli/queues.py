@@ -33,6 +33,6 @@ def show_queues(client: LambdaClient, console: Console) -> None:
         token = next_token
     console.emit({"queues": rows})
     if not rows:
-        console.say("No queues: `aws sqs create-queue --queue-name NAME` (or boto3's create_queue) makes one.")
+        console.say(f"No queues. Make one with: {client.aws_prefix()} sqs create-queue --queue-name NAME")
         return
     console.say(format_table(HEADERS, table))

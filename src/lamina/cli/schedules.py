@@ -39,7 +39,8 @@ def list_schedules(client: LambdaClient, console: Console) -> None:
     console.emit({"Schedules": [{**s, **d} for s, d in rows]})
     if not rows:
         console.say("No schedules yet. Create one with:")
-        console.say("  aws scheduler create-schedule --name NAME --schedule-expression 'cron(0 8 * * ? *)' \\")
+        console.say(f"  {client.aws_prefix()} scheduler create-schedule --name NAME \\")
+        console.say("      --schedule-expression 'cron(0 8 * * ? *)' \\")
         console.say("      --flexible-time-window Mode=OFF --target Arn=FUNCTION_ARN,RoleArn=ROLE_ARN")
         return
     console.say(format_table(HEADERS, schedule_rows(rows)))

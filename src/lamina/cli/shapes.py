@@ -34,15 +34,6 @@ class FunctionConfiguration(TypedDict, total=False):
     LastUpdateStatusReason: str
 
 
-class FunctionErrorBody(TypedDict, total=False):
-    """What a function that raised returns, with ``X-Amz-Function-Error`` set."""
-
-    errorType: str
-    errorMessage: str
-    stackTrace: list[str]
-    requestId: str
-
-
 class LogEvent(TypedDict):
     cursor: int
     timestamp: int  # epoch milliseconds
@@ -120,21 +111,23 @@ class FunctionSpec:
     """What ``lamina deploy`` asks for; settings left as None keep Lamina's (or the current) value."""
 
     name: str
-    runtime: str
-    handler: str
+    runtime: str | None = None  # needed to create; an update without it keeps the function's
+    handler: str | None = None
     memory_mb: int | None = None
     timeout_seconds: int | None = None
     environment: Mapping[str, str] | None = None
     description: str | None = None
-    role: str = DEFAULT_ROLE
+    role: str | None = None  # on create, DEFAULT_ROLE; an update without it keeps the function's
 
     def configuration(self) -> dict[str, object]:
         """The body of UpdateFunctionConfiguration, also the settings part of CreateFunction."""
-        body: dict[str, object] = {
-            "Runtime": self.runtime,
-            "Handler": self.handler,
-            "Role": self.role,
-        }
+        body: dict[str, object] = {}
+        if self.role is not None:
+            body["Role"] = self.role
+        if self.runtime is not None:
+            body["Runtime"] = self.runtime
+        if self.handler is not None:
+            body["Handler"] = self.handler
         if self.memory_mb is not None:
             body["MemorySize"] = self.memory_mb
         if self.timeout_seconds is not None:
