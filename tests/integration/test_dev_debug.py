@@ -232,3 +232,39 @@ async def _node_session(lamina: LaminaProcess, port: int, name: str) -> dict[str
         await inspector.command("Debugger.resume")
         await asyncio.to_thread(thread.join, 60)
     return answer
+
+
+def test_a_server_with_access_keys_refuses_to_debug(make_server: Any, tmp_path: Path) -> None:
+    from lamina.cli.client import LambdaClient
+    from lamina.cli.errors import CliError
+    from lamina.identity.signing import Credentials
+
+    server = make_server(LAMINA_ACCESS_KEYS="AKIADEBUGREFUSED1:secret-of-the-root:123456789012")
+    client = LambdaClient(server.endpoint, credentials=Credentials("AKIADEBUGREFUSED1", "secret-of-the-root"))
+    with pytest.raises(CliError) as refused:
+        client.start_debugging("anything", wait=False, port=0)
+    assert "AccessDenied" in str(refused.value) and "LAMINA_ACCESS_KEYS" in str(refused.value)
+
+
+def test_only_python_and_node_functions_are_debugged(lamina: LaminaProcess, tmp_path: Path, fn_name: str) -> None:
+    from lamina.cli.client import LambdaClient
+    from lamina.cli.errors import CliError
+
+    client = lambda_client(lamina.endpoint)
+    client.create_function(FunctionName=fn_name, Runtime="provided.al2023", Handler="x", Role="arn:aws:iam::000000000000:role/x",
+                           Code={"ZipFile": _zip({"bootstrap": "#!/bin/sh\n"})})  # fmt: skip
+    with pytest.raises(CliError) as refused:
+        LambdaClient(lamina.endpoint).start_debugging(fn_name, wait=False, port=0)
+    assert "provided.al2023 functions cannot be debugged" in str(refused.value)
+    with pytest.raises(CliError) as missing:
+        LambdaClient(lamina.endpoint).start_debugging(fn_name + "-none", wait=False, port=0)
+    assert "ResourceNotFound" in str(missing.value)
+    with pytest.raises(CliError) as bad_port:
+        LambdaClient(lamina.endpoint).start_debugging(fn_name, wait=False, port=70000)
+    assert "Port must be between 0" in str(bad_port.value)
+
+
+def _zip(files: dict[str, str]) -> bytes:
+    from tests.conftest import make_zip
+
+    return make_zip(files, {"bootstrap": 0o755})

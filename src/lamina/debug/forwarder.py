@@ -116,6 +116,8 @@ class Forwarder:
                 return
             self._current = task
             await self._forward(reader, writer, head, debugger=True)
+        except asyncio.CancelledError:  # by close(): this task is the connection's own, and ends here
+            pass
         except OSError as exc:
             log.warning("debug port %d: the function's environment cannot be reached: %s", self._port, exc)
         except Exception as exc:  # its environment failed to start: the debugger sees the connection close

@@ -66,6 +66,8 @@ class Debugging:
         may not debug, InvalidParameterValue for a runtime it cannot debug, ResourceConflict when
         the port is taken."""
         assert self._scheduler is not None and self._function is not None
+        if port is not None and not 0 <= port <= 65535:
+            raise InvalidParameterValue(f"Port must be between 0 (any free port) and 65535, not {port}")
         refused = refusal(self._settings.host, self._settings.development_mode)
         if refused is not None:
             raise AccessDenied(f"Lamina refuses to debug {name}: {refused}")
@@ -77,8 +79,6 @@ class Debugging:
         if family == PYTHON and debugpy_package() is None:
             raise InvalidParameterValue("debugpy is not installed beside Lamina, so Python functions cannot be debugged: "
                                         "pip install 'lamina[debug]' (or debugpy) into Lamina's environment")  # fmt: skip
-        if port is not None and not 0 <= port <= 65535:
-            raise InvalidParameterValue(f"Port must be between 0 (any free port) and 65535, not {port}")
         await self.stop(name)
         spec = DebugSpec(name, family, wait, DEFAULT_PORTS[family] if port is None else port)
         forwarder = Forwarder(spec.port, lambda: self._locate(spec), is_discovery if family == NODEJS else None)
