@@ -130,8 +130,9 @@ class Scheduler:
         self._all: dict[str, Environment] = {}
         self._stopping: set[asyncio.Task[None]] = set()
         self._debugged: set[str] = set()  # functions being debugged (``debug``)
-        # (function, version) -> an environment started for a debugger, and the task that makes it idle once ready
-        self._warming: dict[tuple[str, str], tuple[Environment, asyncio.Task[None]]] = {}
+        # (function, version) -> an environment started for a debugger, the task that starts it and makes it
+        # idle once ready, and whether it has started
+        self._warming: dict[tuple[str, str], tuple[Environment, asyncio.Task[None], asyncio.Future[None]]] = {}
         self._reaper: asyncio.Task[None] | None = None
 
     @property
@@ -318,29 +319,35 @@ class Scheduler:
         started, while it initialises (a runtime told to wait for its debugger waits then); idle once
         ready, for the next invocation. The one already warming, if there is one."""
         key = (fn.name, fn.version)
-        if key in self._warming:
-            return self._warming[key][0]
-        self._current.setdefault(key, fn.generation)
-        self._admit_new_environment(fn.name)
-        env = self._provider.create(fn)
-        self._all[env.id] = env
-        try:
-            await env.start()
-        except BaseException:
-            self._stop(env)
-            raise
-        self._warming[key] = (env, asyncio.create_task(self._settle(key, env), name=f"lamina-warm-{env.id}"))
+        if key not in self._warming:
+            self._current.setdefault(key, fn.generation)
+            self._admit_new_environment(fn.name)
+            env = self._provider.create(fn)
+            self._all[env.id] = env
+            started = asyncio.get_running_loop().create_future()
+            task = asyncio.create_task(self._settle(key, env, started), name=f"lamina-warm-{env.id}")
+            self._warming[key] = (env, task, started)
+        env, _, started = self._warming[key]
+        await asyncio.shield(started)
         return env
 
-    async def _settle(self, key: tuple[str, str], env: Environment) -> None:
+    async def _settle(self, key: tuple[str, str], env: Environment, started: asyncio.Future[None]) -> None:
+        """Start ``env`` (``started`` says when), then make it idle once ready (a failed one is stopped already)."""
         try:
+            await env.start()
+            started.set_result(None)
             failure = await env.wait_ready()
+        except BaseException as exc:
+            if not started.done():
+                started.set_exception(exc if isinstance(exc, Exception) else RuntimeError("the scheduler is closing"))
+            self._stop(env)
+            raise
         finally:
             self._warming.pop(key, None)
         if failure is None:
             self.release(env)  # idle, unless its code changed meanwhile
         else:
-            self._all.pop(env.id, None)  # stopped already
+            self._all.pop(env.id, None)
 
     # -- provisioned concurrency -----------------------------------------------------------
 
@@ -481,7 +488,7 @@ class Scheduler:
         """Stop the reaper, the provisioning, and every environment, busy or idle; waits for them to be gone."""
         await cancel_and_wait(self._reaper)
         self._reaper = None
-        warming = [task for _, task in self._warming.values()]
+        warming = [task for _, task, _ in self._warming.values()]
         for task in [*self._provisioning, *warming]:
             task.cancel()
         if self._provisioning or warming:
