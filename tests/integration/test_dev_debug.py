@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -65,8 +66,8 @@ class Dev:
     def wait_for(self, text: str) -> str:
         return wait_for(self.output, text, self.seen, timeout=60)
 
-    def stop(self) -> int:
-        self.proc.send_signal(signal.SIGINT)
+    def stop(self, how: signal.Signals = signal.SIGINT) -> int:
+        self.proc.send_signal(how)
         try:
             return self.proc.wait(20)
         except subprocess.TimeoutExpired:
@@ -195,12 +196,14 @@ def test_with_wait_the_runtime_waits_for_the_debugger_before_importing_the_handl
         finally:
             dap.close()
     finally:
-        assert dev.stop() == 0, dev.seen
-    # Ctrl-C ended the session: the port is closed and the server says it debugs nothing.
+        assert dev.stop(signal.SIGTERM) == 0, dev.seen
+    # Stopping lamina dev (SIGTERM, as Ctrl-C) ended the session: the server says it debugs nothing.
     from lamina.cli.errors import CliError
 
     with pytest.raises(CliError):
         session(lamina, fn_name)
+    with pytest.raises(ConnectionRefusedError):  # and its port is closed
+        socket.create_connection(("127.0.0.1", dev.port), timeout=10).close()
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import signal
+import threading
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -283,13 +285,22 @@ def _deploy(args: argparse.Namespace, console: Console, environ: Mapping[str, st
 def _dev(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
     payload = load_payload(args.payload) if args.payload is not None else None
     client = _client(args, environ)
+    # Stopped by SIGTERM as by Ctrl-C (an editor's task runner stops it so): the debug session ends too.
+    previous = signal.signal(signal.SIGTERM, _interrupt) if threading.current_thread() is threading.main_thread() else None
     try:
         debug = DebugRequest(wait=args.debug == "wait", port=args.debug_port) if args.debug else None
         develop(client, console, _spec(args), args.directory, payload=payload,
                 invoke_prefix=_invoke_prefix(client, environ), debug=debug)  # fmt: skip
     except KeyboardInterrupt:  # the way to stop it; not a failure
         pass
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return ExitCode.OK
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _invoke(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
