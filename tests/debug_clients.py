@@ -140,7 +140,7 @@ class Inspector:
                 self.events.remove(message)
                 return message
         while True:
-            message = await self.ws.receive_json()
-            if message.get("method") == method:
-                return message
-            self.events.append(message)
+            received: dict[str, Any] = await self.ws.receive_json()
+            if received.get("method") == method:
+                return received
+            self.events.append(received)

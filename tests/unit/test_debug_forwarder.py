@@ -219,6 +219,23 @@ def test_node_lookups_are_forwarded_beside_the_debugger_and_bad_requests_are_ref
     run(scenario, discovery=is_discovery)
 
 
+def test_closing_ends_a_connection_still_sending_its_request() -> None:
+    async def scenario(forwarder: Forwarder, adapter: Adapter) -> None:
+        reader, writer = await connect(forwarder)
+        writer.write(b"GET /json/li")  # and nothing more: the forwarder waits for the rest
+        await writer.drain()
+        await forwarder.close()  # run() checks that no task of its is left
+        async with asyncio.timeout(10):  # the connection ends: closed, or reset (its request unread)
+            try:
+                assert await reader.read() == b""
+            except ConnectionResetError:
+                pass
+        writer.close()
+        assert adapter.connections == 0
+
+    run(scenario, discovery=is_discovery)
+
+
 @pytest.mark.parametrize(("address", "loopback"), [
     ("127.0.0.1", True), ("127.8.9.10", True), ("::1", True), ("::ffff:127.0.0.1", True),
     ("10.0.0.7", False), ("192.168.1.2", False), ("0.0.0.0", False), ("::", False), ("::ffff:10.0.0.1", False),

@@ -62,6 +62,7 @@ class Forwarder:
         self._server: asyncio.Server | None = None
         self._current: asyncio.Task[None] | None = None  # forwarding the attached debugger
         self._lookups: set[asyncio.Task[None]] = set()  # forwarding discovery connections
+        self._connections: set[asyncio.Task[None]] = set()  # every connection's task, until it ends
 
     @property
     def port(self) -> int:
@@ -83,7 +84,7 @@ class Forwarder:
         server, self._server = self._server, None
         if server is not None:
             server.close()
-        tasks = [*self._lookups, *([self._current] if self._current is not None else [])]
+        tasks = list(self._connections)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -99,6 +100,7 @@ class Forwarder:
             return
         task = asyncio.current_task()
         assert task is not None
+        self._connections.add(task)
         head = b""
         try:
             if self._discovery is not None:
@@ -123,6 +125,7 @@ class Forwarder:
         except Exception as exc:  # its environment failed to start: the debugger sees the connection close
             log.warning("debug port %d: no environment to debug: %s", self._port, exc)
         finally:
+            self._connections.discard(task)
             self._lookups.discard(task)
             if self._current is task:
                 self._current = None  # before the close: the debugger may connect again as soon as it sees it
