@@ -201,6 +201,19 @@ def test_deploy_arguments() -> None:
     assert args.json is False
 
 
+def test_dev_debug_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = build_parser()
+    common = ["dev", "./fn", "--name", "f", "--runtime", "python3.12", "--handler", "app.handler"]
+    assert parser.parse_args(common).debug is None
+    assert parser.parse_args([*common, "--debug"]).debug == "attach"
+    waiting = parser.parse_args([*common, "--debug=wait", "--debug-port", "0"])
+    assert (waiting.debug, waiting.debug_port) == ("wait", 0)
+    assert parser.parse_args(["dev", "--debug", "--name", "f", "--runtime", "r", "--handler", "h", "./fn"]).debug == "attach"
+    assert main([*common, "--debug=later"]) == ExitCode.USAGE
+    assert "invalid choice: 'later'" in capsys.readouterr().err
+    assert main([*common, "--debug-port", "x"]) == ExitCode.USAGE
+
+
 def test_json_and_endpoint_are_accepted_before_or_after_the_command() -> None:
     parser = build_parser()
     before = parser.parse_args(["--json", "--endpoint", "http://h:1", "ls"])

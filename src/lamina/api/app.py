@@ -7,7 +7,7 @@ from aiohttp import web
 from lamina.api import aliases, event_config, functions, invoke, lamina, layers, policy, tags, urls, versions
 from lamina.api import concurrency, events, http_apis, rest_apis, rest_authorizers, scheduler, tagging
 from lamina.api import iot, mappings, object_events
-from lamina.api import cloudwatch, code_signing, console, function_options, logs, metrics, runtimes, usage
+from lamina.api import cloudwatch, code_signing, console, debug, function_options, logs, metrics, runtimes, usage
 from lamina.api.authentication import KEY_RING, authenticate
 from lamina.api.authorization import authorization
 from lamina.api.context import CELLS, SERVICES, CellLookup, OneCell, Services
@@ -63,6 +63,7 @@ def build_app(svc: Services, *, for_environments: bool = False, cells: CellLooku
     app.add_routes(usage.routes)  # GET /lamina/v1/usage: the caller's account's
     if not for_environments:  # the host's interpreters and every account's metrics are no function's business
         app.add_routes(runtimes.routes)  # GET /lamina/v1/runtimes
+        app.add_routes(debug.routes)  # /lamina/v1/functions/{name}/debug: lamina dev --debug's sessions
         if exposition is not None:
             app[metrics.EXPOSITION] = exposition
             app.add_routes(metrics.routes)

@@ -12,6 +12,7 @@ from aiohttp import web
 from lamina import jsonbody
 from lamina.api.errors import RequestTimeout
 from lamina.control.code_signing import CodeSigning
+from lamina.debug.service import Debugging
 from lamina.control.function_options import FunctionOptions
 from lamina.control.functions import FunctionService
 from lamina.control.concurrency import ConcurrencyService
@@ -94,6 +95,7 @@ class Services:
     runtimes: RuntimeRegistry | None = None  # the host's runtimes (GET /lamina/v1/runtimes: api/runtimes.py)
     subscriptions: Subscriptions | None = None  # CloudWatch Logs' subscription filters (api/logs.py, logs/)
     stacks: StackService | None = None  # CloudFormation's stacks (lamina/stacks; stacks/api.py)
+    debugging: Debugging | None = None  # lamina dev --debug's sessions (api/debug.py, lamina/debug)
 
 
 class CellLookup(Protocol):

@@ -69,6 +69,7 @@ from lamina.objects.notifications.wakes import Wakes
 from lamina.objects.service import ObjectStore
 from lamina.queues.relay import OutboxRelay
 from lamina.queues.service import Queues
+from lamina.debug.service import Debugging
 from lamina.sandbox.environment import EnvironmentContext
 from lamina.sandbox.local import LocalProvider
 from lamina.scheduler.pool import Scheduler
@@ -137,13 +138,15 @@ class Cell:
         await asyncio.to_thread(overlays.clear)
         layers = LayerService(store, s, code)
         await layers.load()
+        debugging = Debugging(s)  # lamina dev --debug's sessions (debug/service.py)
+        parts.started("the debug sessions", debugging.close)
         ctx = EnvironmentContext(
             host="127.0.0.1", region=s.region, work_dir=host.work_dir, max_response_bytes=s.limits.sync_response_bytes,
             init_timeout_s=s.limits.init_timeout_seconds, recorder=recorder, protections=host.protections,
             uids=host.uids, spawner=host.spawner, kept=host.kept, network=host.network,
             outbound=s.outbound_default, serve_api=host.serve_api,
             credentials=host.credentials,  # each environment's execution role credentials (sandbox/credentials.py)
-            api_url=host.api_url, sdks=host.sdks,
+            api_url=host.api_url, sdks=host.sdks, debugging=debugging.spec_for,
         )  # fmt: skip
         changes = Changes()  # what the control planes change, followed by the data plane (control/changes.py)
         functions = FunctionService(store, code, host.runtimes, s, changes, layers, overlays)
@@ -154,6 +157,7 @@ class Cell:
         parts.started("the execution environments", provider.close)
         scheduler = Scheduler(provider, keep_alive=s.keep_alive_seconds, scale_up_limit=s.limits.scale_up_limit,
                               scale_window=s.limits.scale_window_seconds)  # fmt: skip
+        debugging.bind(scheduler, functions.get)
         resolver = Resolver(functions, s)
         targets = Targets(functions, s)
         tags, policies = TagService(store, targets, s), PolicyService(store, targets)
@@ -249,6 +253,7 @@ class Cell:
             function_options=function_options, mqtt=mqtt,
             front_door=host.front_door, notifications=notifications, objects=objects, keys=host.keys,
             iam=host.iam, sts=host.sts, runtimes=host.runtimes, subscriptions=subscriptions, stacks=stacks,
+            debugging=debugging,
         )  # fmt: skip
         stacks.serve(svc)  # its providers work through the cell's services
         parts.started("the stacks' operations", stacks.close)

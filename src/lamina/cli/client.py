@@ -290,6 +290,14 @@ class LambdaClient:
     def delete_outbox_message(self, message_id: int) -> None:
         self._send("DELETE", f"{LOGS_API}/outbox/{message_id}", timeout=REQUEST_TIMEOUT_SECONDS)
 
+    def start_debugging(self, name: str, *, wait: bool, port: int | None) -> dict[str, object]:
+        """Debug a function (``PUT /lamina/v1/functions/{name}/debug``): its session."""
+        body: dict[str, object] = {"Wait": wait, **({"Port": port} if port is not None else {})}
+        return self._send("PUT", f"{LOGS_API}/functions/{quote(name, safe='')}/debug", json_body=body).json_object()
+
+    def stop_debugging(self, name: str) -> None:
+        self._send("DELETE", f"{LOGS_API}/functions/{quote(name, safe='')}/debug", timeout=REQUEST_TIMEOUT_SECONDS)
+
     # -- IoT topic rules (AWS IoT's rest-json API) and the MQTT broker ---------------------------
 
     def iot_rules(self) -> Iterator[dict[str, object]]:

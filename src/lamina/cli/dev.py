@@ -10,12 +10,18 @@ reported and the watch goes on; Ctrl-C ends it.
 
 Files that are not code are not watched: version control folders, editors' swap and backup files,
 Python's bytecode caches.
+
+With ``debug`` (``--debug``), the server debugs the function while the watch goes on
+(``lamina/debug``): a debugger attaches at 127.0.0.1:PORT (debugpy for Python, Node's inspector for
+Node.js); each reload starts environments of the new code, to attach to again. Ctrl-C ends the
+debug session with the watch.
 """
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
+from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from lamina.cli.client import LambdaClient
@@ -33,6 +39,14 @@ _IGNORED_DIRS = {".git", ".hg", ".svn", "__pycache__", ".mypy_cache", ".pytest_c
 _IGNORED_SUFFIXES = (".swp", ".swx", ".tmp", "~", ".pyc")
 
 
+@dataclass(frozen=True)
+class DebugRequest:
+    """``--debug[=wait]`` and ``--debug-port``."""
+
+    wait: bool
+    port: int | None
+
+
 def watched(path: str) -> bool:
     """Whether a change to ``path`` is a change to the function's code."""
     parts = Path(path).parts
@@ -44,13 +58,32 @@ def develop(
     client: LambdaClient, console: Console, spec: FunctionSpec, directory: Path, *, payload: bytes | None,
     invoke_prefix: str = "lamina", changes: Callable[[Path], Iterable[Iterable[tuple[object, str]]]] | None = None,
     progress: Progress = QUIET,
+    debug: DebugRequest | None = None,
 ) -> None:  # fmt: skip
     """Deploy ``directory``, then redeploy it on each change ``changes`` reports (watchfiles by
     default: its first batch, empty, says it is watching), invoking with ``payload`` after each
-    deploy when given. Returns when ``changes`` ends."""
+    deploy when given; with ``debug``, debugged meanwhile. Returns when ``changes`` ends."""
     batches = iter((changes or _watch)(directory))
     next(batches, None)  # watching from now on: a save during the first deploy is not missed
     deploy(client, console, spec, directory, invoke_prefix=invoke_prefix, progress=progress)
+    if debug is None:
+        _loop(client, console, spec, directory, batches, payload)
+        return
+    session = client.start_debugging(spec.name, wait=debug.wait, port=debug.port)
+    language = "debugpy" if session.get("Language") == "python" else "Node.js inspector"
+    waits = "; each new environment waits for it before it imports the handler" if debug.wait else ""
+    console.say(f"Debugging {spec.name}: attach a debugger ({language}) to 127.0.0.1:{session.get('Port')}{waits}")
+    try:
+        _loop(client, console, spec, directory, batches, payload)
+    finally:
+        try:
+            client.stop_debugging(spec.name)
+        except CliError as exc:
+            console.warn(f"Could not end the debug session: {exc}")
+
+
+def _loop(client: LambdaClient, console: Console, spec: FunctionSpec, directory: Path,
+          batches: Iterable[Iterable[tuple[object, str]]], payload: bytes | None) -> None:  # fmt: skip
     if payload is not None:
         _run(client, console, spec.name, payload)
     console.say(f"Watching {directory} for changes (Ctrl-C to stop)...")

@@ -10,6 +10,8 @@ import argparse
 import json
 import os
 import shlex
+import signal
+import threading
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -33,7 +35,7 @@ from lamina.cli.invoke import invoke, load_payload
 from lamina.cli.iot import show_iot_rules
 from lamina.cli.queue import delete_outbox, show_outbox, show_queue
 from lamina.cli.schedules import list_schedules
-from lamina.cli.dev import develop
+from lamina.cli.dev import DebugRequest, develop
 from lamina.cli.logs import Since, show_logs, since_value
 from lamina.cli.usage import show_stats, show_usage
 from lamina.metering.performance import SORTS
@@ -133,6 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
                               help="deploy a folder, then redeploy it on every save (Ctrl-C to stop)")  # fmt: skip
     dev.add_argument("--payload", metavar="JSON|@FILE",
                      help="invoke with this after each deploy and print the answer and the log tail")
+    dev.add_argument("--debug", nargs="?", const="attach", choices=("attach", "wait"),
+                     help="let a debugger attach (debugpy for Python, --inspect for Node.js); --debug=wait: each "
+                          "environment waits for it before it imports the handler")  # fmt: skip
+    dev.add_argument("--debug-port", type=int, metavar="PORT",
+                     help="where the debugger attaches on 127.0.0.1 (default 5678 for Python, 9229 for Node.js; 0: any free port)")
 
     invoke_ = commands.add_parser("invoke", parents=[client_options], help="invoke a function")
     invoke_.add_argument("name", metavar="NAME")
@@ -356,13 +363,23 @@ def _deploy(args: argparse.Namespace, console: Console, environ: Mapping[str, st
 def _dev(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
     payload = load_payload(args.payload) if args.payload is not None else None
     client = _client(args, environ)
+    # Stopped by SIGTERM as by Ctrl-C (an editor's task runner stops it so): the debug session ends too.
+    previous = signal.signal(signal.SIGTERM, _interrupt) if threading.current_thread() is threading.main_thread() else None
     spec, source = _spec(args)
     try:
+        debug = DebugRequest(wait=args.debug == "wait", port=args.debug_port) if args.debug else None
         develop(client, console, spec, source, payload=payload, invoke_prefix=_invoke_prefix(client, environ),
-                progress=_progress(args))  # fmt: skip
+                progress=_progress(args), debug=debug)  # fmt: skip
     except KeyboardInterrupt:  # the way to stop it; not a failure
         pass
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return ExitCode.OK
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _invoke(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:

@@ -22,6 +22,7 @@ from typing import Any, Awaitable, Callable
 from pathlib import Path
 
 from lamina import ids
+from lamina.debug.session import DEBUGPY_NAME, PYTHON, DebugSpec, debugpy_package, family_of, runtime_variables
 from lamina.metering.billing import billed_ms
 from lamina.metering.recorder import Recorder
 from lamina.model import FunctionConfig
@@ -37,7 +38,7 @@ from lamina.runtime.version_arn import runtime_version_arn, runtime_version_name
 from lamina.runtime.startup import needs_fresh_process, wrapped
 from lamina.runtime.variables import ON_DEMAND, PROVISIONED_CONCURRENCY, Placement, lambda_environment, outbound
 from lamina.runtime.sdk import Sdks
-from lamina.sandbox import credentials, telemetry_delivery
+from lamina.sandbox import credentials, debug_port, telemetry_delivery
 from lamina.sandbox.cgroups import EnvCgroup
 from lamina.sandbox import extension_phases as phases
 from lamina.sandbox.extension_processes import BASH, external_extensions, launcher
@@ -85,6 +86,8 @@ class EnvironmentContext:
     # environment in one reaches it at 127.0.0.1:<Lamina's port> inside it): its AWS_ENDPOINT_URL.
     api_url: str | None = None
     sdks: Sdks | None = None  # the AWS SDKs the runtimes carry (runtime/sdk), if installed
+    # How an environment of a function is debugged (``lamina dev --debug``: debug/service.py), or None.
+    debugging: Callable[[FunctionConfig], DebugSpec | None] | None = None
 
 
 # Serve Lamina's API as environments see it (api/app.py's ``for_environments``) on a listener inside
@@ -137,6 +140,11 @@ class Environment:
         self._shutdown_reason = rx.SPINDOWN  # what its extensions' SHUTDOWN event will say
         self._extension_states: list[tuple[str, str, list[str]]] = []  # each one's as init ended
         self._delivery: telemetry_delivery.Delivery | None = None  # to Telemetry and Logs API subscribers
+        debug = ctx.debugging(fn) if ctx.debugging is not None else None
+        # Started with a debug adapter listening (debug_port.py): at _debug_port, on its own loopback.
+        self.debug = debug if debug is not None and debug.family == family_of(fn.runtime) else None
+        self._debug_port: int | None = None
+        self._debugger = debug_port.DebuggerClock() if self.debug is not None else None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -209,6 +217,8 @@ class Environment:
         if self.ctx.sdks is not None:
             runtime_dir = placement.runtime_dir if sandbox is not None else None
             env.update(self.ctx.sdks.variables(self.runtime.family, self.fn.runtime, runtime_dir=runtime_dir))
+        if self.debug is not None:
+            env.update(self._debug_variables(placement.runtime_dir if sandbox is not None else None))
         if self.ctx.protections.cgroups.bases:
             try:
                 self._cgroup = await self._make_cgroup()
@@ -295,7 +305,46 @@ class Environment:
         files = dict(self.runtime.files)
         if self.ctx.sdks is not None:
             files.update(self.ctx.sdks.files(self.runtime.family, self.fn.runtime))
+        debugpy = debugpy_package() if self.debug is not None and self.debug.family == PYTHON else None
+        if debugpy is not None:
+            files[DEBUGPY_NAME] = debugpy
         return {name: str(path) for name, path in files.items()}
+
+    # -- debugging (lamina dev --debug) ------------------------------------------------------
+
+    def _debug_variables(self, runtime_dir: str | None) -> dict[str, str]:
+        """What tells the runtime to listen for a debugger: in a namespace of its own at the family's
+        usual port, else at a port free on the host; debugpy from /var/runtime (``_runtime_files``),
+        else from where Lamina has it."""
+        assert self.debug is not None
+        self._debug_port = self.debug.inner_port if runtime_dir is not None else debug_port.free_port()
+        package = debugpy_package() if self.debug.family == PYTHON else None
+        where = None if package is None else runtime_dir or str(package.parent)
+        return runtime_variables(self.debug, self._debug_port, where)
+
+    async def debugger_socket(self) -> socket.socket:
+        """A socket connected to the debug adapter inside the environment (``debug/forwarder.py``),
+        once it listens; OSError if the environment is not debugged or has exited."""
+        port = self._debug_port
+        if port is None:
+            raise OSError(f"environment {self.id} has no debug adapter")
+        network = self.ctx.network if self.ctx.protections.namespaces else None
+
+        async def make() -> socket.socket | None:
+            if network is None:
+                return socket.socket(socket.AF_INET, socket.SOCK_STREAM | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC)
+            return await network.socket_in(self._netns) if self._netns is not None else None
+
+        return await debug_port.connect(port, make, self._exited)
+
+    def debugger(self, attached: bool) -> None:
+        """A debugger attached or detached: its timeouts are held meanwhile (debug_port.py)."""
+        if self._debugger is not None:
+            self._debugger.set(attached)
+
+    async def gone(self) -> None:
+        """Returns once the environment's process has exited."""
+        await asyncio.shield(self._exited)
 
     def _command(self, task_root: Path, runtime_dir: str, *, sandboxed: bool) -> list[str]:
         """The runtime's command as the environment sees it (its code at ``task_root``, the runtime's
@@ -349,7 +398,10 @@ class Environment:
         if self._external and self._process is not None:  # one that exits before registering ends init
             watch = asyncio.ensure_future(self._watch_registrations())
             waiters.append(watch)  # type: ignore[arg-type]
-        await asyncio.wait(waiters, timeout=self.ctx.init_timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        if self._debugger is not None:  # no init timeout while a debugger is attached, or awaited
+            await self._debugger.wait(waiters, None if self.debug and self.debug.wait else self.ctx.init_timeout_s)
+        else:
+            await asyncio.wait(waiters, timeout=self.ctx.init_timeout_s, return_when=asyncio.FIRST_COMPLETED)
         extension_failure = None
         if watch is not None:
             watch.cancel()
@@ -461,7 +513,10 @@ class Environment:
         extensions = self._endpoint.extensions
         if extensions is not None:
             extensions.deliver(rx.INVOKE, rx.invoke_event(inv.request_id, inv.deadline_ms, inv.function_arn, inv.trace_id))
-        await _first_of(inv.result, self._exited, timeout=timeout_s)
+        if self._debugger is not None:  # held while a debugger is attached
+            await self._debugger.wait([inv.result, self._exited], timeout_s)
+        else:
+            await _first_of(inv.result, self._exited, timeout=timeout_s)
         duration_ms = (time.monotonic() - started) * 1000
         reusable = True
         if not inv.result.done() and self._exited.done() and not self._endpoint.fetched:

@@ -22,6 +22,12 @@ apart from the on-demand pools (the reaper never sees them), and an invocation o
 an idle one before anything else. One that dies is dropped and ``on_provisioned_change`` is called:
 the caller's next ``provision`` starts its replacement. One that fails to initialise marks the
 version failed: no more start until its configuration changes.
+
+Debugging (``debug``, by ``lamina dev --debug``: ``debug/service.py``): a debugged function runs one
+on-demand invocation at a time (a second is throttled as reserved concurrency 1 would throttle it),
+never in a provisioned environment, and its idle environments are retired as debugging starts and
+ends (they were started without, or with, a debug adapter). ``warm`` starts one for a debugger
+that attaches before any invocation; an invocation waits for it rather than start another.
 """
 
 from __future__ import annotations
@@ -123,6 +129,10 @@ class Scheduler:
         self._on_provisioned_change: Callable[[], None] = lambda: None
         self._all: dict[str, Environment] = {}
         self._stopping: set[asyncio.Task[None]] = set()
+        self._debugged: set[str] = set()  # functions being debugged (``debug``)
+        # (function, version) -> an environment started for a debugger, the task that starts it and makes it
+        # idle once ready, and whether it has started
+        self._warming: dict[tuple[str, str], tuple[Environment, asyncio.Task[None], asyncio.Future[None]]] = {}
         self._reaper: asyncio.Task[None] | None = None
 
     @property
@@ -166,7 +176,7 @@ class Scheduler:
         key = (fn.name, fn.version)
         if key not in self._current:
             self._current[key] = fn.generation
-        if self._provisioned:
+        if self._provisioned and fn.name not in self._debugged:
             env = self._take_provisioned(key, fn)
             if env is not None:
                 lease = _Lease(fn.name, provisioned=True, unreserved=False)
@@ -175,6 +185,9 @@ class Scheduler:
                 return env, None
         lease = self._lease_on_demand(target)
         try:
+            warming = self._warming.get(key)
+            if warming is not None:  # started for its debugger: this invocation is its, once it is ready
+                await asyncio.shield(warming[1])
             idle = self._idle.get(key)
             while idle:
                 # The most recently used: the others stay idle long enough to be reaped when load drops.
@@ -199,7 +212,10 @@ class Scheduler:
     def _lease_on_demand(self, target: Target) -> _Lease:
         """Admit one on-demand invocation of ``target`` and count it, or refuse it (``TooManyRequests``)."""
         limits, name = target.limits, target.fn.name
-        reason = decisions.on_demand_throttle(limits, self._on_demand.get(name, 0), self._unreserved_in_use)
+        in_use = self._on_demand.get(name, 0)
+        reason = decisions.on_demand_throttle(limits, in_use, self._unreserved_in_use)
+        if reason is None and name in self._debugged and in_use >= 1:
+            reason = decisions.RESERVED_LIMIT  # one at a time: the invocation a debugger pauses is the only one
         if reason is not None:
             raise TooManyRequests("Rate Exceeded.", reason=reason)
         lease = _Lease(name, provisioned=False, unreserved=limits.reserved is None)
@@ -284,6 +300,54 @@ class Scheduler:
                 self._stop(env)
         for key in [key for key in self._provisioned if key[0] == function_name and version in (None, key[1])]:
             self._unprovision(key)  # a version (or the function) was deleted
+
+    # -- debugging -------------------------------------------------------------------------
+
+    def debug(self, function_name: str, on: bool) -> None:
+        """Start or stop debugging ``function_name`` (see the module docstring); its idle environments
+        are retired either way."""
+        if on:
+            self._debugged.add(function_name)
+        else:
+            self._debugged.discard(function_name)
+        for key in [key for key in self._idle if key[0] == function_name]:
+            for env in self._idle.pop(key):
+                self._stop(env)
+
+    async def warm(self, fn: FunctionConfig) -> Environment:
+        """An environment of ``fn`` for a debugger to attach to before any invocation: returned once
+        started, while it initialises (a runtime told to wait for its debugger waits then); idle once
+        ready, for the next invocation. The one already warming, if there is one."""
+        key = (fn.name, fn.version)
+        if key not in self._warming:
+            self._current.setdefault(key, fn.generation)
+            self._admit_new_environment(fn.name)
+            env = self._provider.create(fn)
+            self._all[env.id] = env
+            started = asyncio.get_running_loop().create_future()
+            task = asyncio.create_task(self._settle(key, env, started), name=f"lamina-warm-{env.id}")
+            self._warming[key] = (env, task, started)
+        env, _, started = self._warming[key]
+        await asyncio.shield(started)
+        return env
+
+    async def _settle(self, key: tuple[str, str], env: Environment, started: asyncio.Future[None]) -> None:
+        """Start ``env`` (``started`` says when), then make it idle once ready (a failed one is stopped already)."""
+        try:
+            await env.start()
+            started.set_result(None)
+            failure = await env.wait_ready()
+        except BaseException as exc:
+            if not started.done():
+                started.set_exception(exc if isinstance(exc, Exception) else RuntimeError("the scheduler is closing"))
+            self._stop(env)
+            raise
+        finally:
+            self._warming.pop(key, None)
+        if failure is None:
+            self.release(env)  # idle, unless its code changed meanwhile
+        else:
+            self._all.pop(env.id, None)
 
     # -- provisioned concurrency -----------------------------------------------------------
 
@@ -424,10 +488,11 @@ class Scheduler:
         """Stop the reaper, the provisioning, and every environment, busy or idle; waits for them to be gone."""
         await cancel_and_wait(self._reaper)
         self._reaper = None
-        for task in list(self._provisioning):
+        warming = [task for _, task, _ in self._warming.values()]
+        for task in [*self._provisioning, *warming]:
             task.cancel()
-        if self._provisioning:
-            await asyncio.gather(*self._provisioning, return_exceptions=True)
+        if self._provisioning or warming:
+            await asyncio.gather(*self._provisioning, *warming, return_exceptions=True)
         self._provisioned.clear()
         for env in list(self._all.values()):
             self._stop(env)

@@ -1056,6 +1056,36 @@ def _setup_sys_path(task_root):
     importlib.invalidate_caches()
 
 
+# lamina dev --debug (lamina/debug/session.py): where debugpy listens, whether to wait for the
+# debugger, where debugpy is imported from. Read and removed before the function's code runs.
+_DEBUG_VARIABLE = "_LAMINA_DEBUG"
+_DEBUG_WAIT_VARIABLE = "_LAMINA_DEBUG_WAIT"
+_DEBUGPY_VARIABLE = "_LAMINA_DEBUGPY"
+
+
+def _start_debugger():
+    """With ``_LAMINA_DEBUG`` (HOST:PORT, this environment's own loopback): debugpy listening there,
+    and with ``_LAMINA_DEBUG_WAIT`` waiting for the debugger, before the handler is imported (a
+    breakpoint at the module's top level is hit). debugpy is imported from ``_LAMINA_DEBUGPY`` and
+    that directory is off ``sys.path`` again afterwards: the function's imports do not see it."""
+    address = os.environ.pop(_DEBUG_VARIABLE, "")
+    wait = os.environ.pop(_DEBUG_WAIT_VARIABLE, "") == "1"
+    where = os.environ.pop(_DEBUGPY_VARIABLE, "")
+    if not address:
+        return
+    host, _, port = address.rpartition(":")
+    if where:
+        sys.path.insert(0, where)
+    try:
+        import debugpy
+    finally:
+        if where:
+            sys.path.remove(where)
+    debugpy.listen((host, int(port)))
+    if wait:
+        debugpy.wait_for_client()
+
+
 def get_handler(handler):
     try:
         modname, fname = handler.rsplit(".", 1)
@@ -1162,6 +1192,7 @@ def main():
     try:
         _setup_sys_path(task_root)
         _setup_logging()
+        _start_debugger()
         request_handler = get_handler(handler_name)
     except FaultException as e:
         error_result = make_error(e.msg, e.exception_type, e.trace)
