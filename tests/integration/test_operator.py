@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -25,7 +26,7 @@ from lamina.identity.signing import Credentials
 from tests.conftest import LaminaProcess, make_zip, server_env
 from tests.functions import wait_until
 from tests.integration.test_accounts import ACCOUNT_A, ACCOUNT_B, KEY_A, KEY_B, KEYS, SECRET_A, SECRET_B, client, role
-from tests.integration.test_console import get, page_token, request
+from tests.integration.test_console import CHROMIUM, MODULES, SHOTS, get, page_token, request
 from tests.integration.test_metrics import scrape, value
 
 A, B, B_WEST = f"{ACCOUNT_A}/us-east-1", f"{ACCOUNT_B}/us-east-1", f"{ACCOUNT_B}/us-west-2"
@@ -316,3 +317,50 @@ def test_metrics_label_every_cells_functions_with_account_and_region(invoked: La
             assert value(samples, "lamina_invocations_total", account=account, region=region, function=name) == len(events)
     assert value(samples, "lamina_invocations_total", account=ACCOUNT_A, function="team-b-slow") == 0
     assert value(samples, "lamina_errors_total", account=ACCOUNT_B, region="us-east-1", function="team-b-fast") == 1
+
+
+# -- the console in a browser -----------------------------------------------------------------------
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this host: run scripts/install/chromium.sh")
+@pytest.mark.skipif(not (MODULES / "playwright-core").is_dir(), reason="no playwright-core: run scripts/install/console.sh")
+def test_in_a_browser_the_overview_shows_every_cell_and_the_selector_opens_one(tmp_path: Path) -> None:
+    env = server_env(LAMINA_ACCESS_KEYS=KEYS, LAMINA_ACCOUNT_ID=ACCOUNT_A)
+    process = LaminaProcess(tmp_path / "data", env).start()
+    try:
+        for cell, name, times in ((A, "team-a", 1), (B, "team-b", 2)):
+            account, region = cell.split("/")
+            lam = client("lambda", process.endpoint, account, region)
+            lam.create_function(FunctionName=name, Runtime="python3.11", Role=role(process.endpoint, account),
+                                Handler="app.handler", Code={"ZipFile": make_zip({"app.py": CODE})})  # fmt: skip
+            lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+            for _ in range(times):
+                lam.invoke(FunctionName=name, Payload=b"{}")
+        wait_until(lambda: get(process.endpoint, "/console/api/overview?minutes=1440")[1]["total"]["invocations"] == 3)
+        shots = tmp_path / "shots"
+        shots.mkdir()
+        run = subprocess.run(
+            ["node", str(Path(__file__).with_name("console_cells_browser.cjs")), process.endpoint, B, "team-b",
+             str(shots), str(tmp_path / "profile")],
+            capture_output=True, text=True, env={**os.environ, "NODE_PATH": str(MODULES), "LAMINA_CHROMIUM": CHROMIUM or ""},
+            timeout=300,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr
+    finally:
+        process.stop()
+    seen = json.loads(run.stdout)
+    assert seen["options"] == [A, B]
+    rows = {row["cell"]: row["cells"] for row in seen["overview"]}
+    assert rows[A][:5] == [f"{ACCOUNT_A} (default)", "us-east-1", "1", "1", "0"]
+    assert rows[B][:5] == [ACCOUNT_B, "us-east-1", "1", "2", "0"]
+    assert rows["total"][:4] == ["Total", "2", "3", "0"] and rows["total"][4] == "< 0.01"  # default prices: fractions of a cent
+    assert seen["defaultFunctions"] == ["team-a"] and seen["cellFunctions"] == ["team-b"]
+    assert seen["afterReload"] == {"hash": f"#/cells/{B}", "selected": B, "functions": ["team-b"]}
+    assert seen["functionHash"] == f"#/cells/{B}/functions/team-b"
+    assert json.loads(seen["result"]) == {"arn": f"arn:aws:lambda:us-east-1:{ACCOUNT_B}:function:team-b:$LATEST"}
+    assert seen["invocationsBefore"] == 2 and seen["invocationsAfter"] == 3
+    assert seen["errors"] == []
+    assert seen["requests"] and all(url.startswith(process.endpoint + "/console/") for url in seen["requests"])
+    if os.environ.get("LAMINA_CONSOLE_SCREENSHOTS") == "1":
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shots / "cells.png", SHOTS / "cells.png")
