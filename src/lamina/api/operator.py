@@ -31,7 +31,7 @@ from lamina.api.context import CELLS, Services, json_response
 from lamina.api.usage import iso, performance_of, range_of, report_json, sort_of, text, usage_head, usage_report
 from lamina.console import cells
 from lamina.errors import InvalidParameterValue
-from lamina.metering.performance import row_order
+from lamina.metering.performance import Performance, row_order
 from lamina.metering.query import UsageQuery, parse_grouping
 from lamina.metering.usage import UsageReport, combined
 
@@ -62,8 +62,9 @@ async def overview(request: web.Request) -> web.StreamResponse:
     found = await chosen(request, every=True)
     rows, reports = [], []
     for i, (key, svc) in enumerate(found):
-        report = await usage_report(svc, query, now_ms)
-        figures = (await performance_of(svc, query)).rows("invocations")
+        performance = Performance()
+        report = await usage_report(svc, query, now_ms, performance=performance)  # one read for both
+        figures = performance.rows("invocations")
         reports.append(report)
         rows.append({"cell": cells.name(key), "account": key[0], "region": key[1], "default": i == 0,
                      "functions": _count(svc), "invocations": sum(_int(f["invocations"]) for f in figures),

@@ -22,6 +22,7 @@ priced by metering/usage.py; money is text, so no float ever rounds it.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -35,6 +36,7 @@ from lamina.metering.performance import SORTS, Performance
 from lamina.metering.query import UsageQuery, UsageQueryError, parse_query
 from lamina.metering.usage import COMPONENTS, DAY_MS, UsageCounter, UsageReport, UsageRow, ledger_start
 from lamina.settings import Settings
+from lamina.store.base import InvocationRecord
 
 routes = web.RouteTableDef()
 
@@ -58,13 +60,16 @@ async def get_stats(request: web.Request) -> web.Response:
                           "functions": performance.rows(sort)})  # fmt: skip
 
 
-async def usage_report(svc: Services, query: UsageQuery, now_ms: int) -> UsageReport:
-    """What the cell of ``svc`` used over the query's range, priced and grouped."""
+async def usage_report(svc: Services, query: UsageQuery, now_ms: int, *,
+                       performance: Performance | None = None) -> UsageReport:  # fmt: skip
+    """What the cell of ``svc`` used over the query's range, priced and grouped; ``performance``,
+    if given, is fed the range's invocations from the same reads (the console's overview)."""
     counter = UsageCounter(prices=svc.settings.prices, free_tier=svc.settings.free_tier, grouping=query.grouping,
                            from_ms=query.from_ms, to_ms=query.to_ms)  # fmt: skip
     # A day of the ledger at a time: what one request holds in memory is a day's rows, not a year's.
     for start in range(ledger_start(query.from_ms), query.to_ms, DAY_MS):
-        counter.add(await svc.store.list_ledger(start, min(start + DAY_MS, query.to_ms)))
+        records = await svc.store.list_ledger(start, min(start + DAY_MS, query.to_ms))
+        await asyncio.to_thread(_fold, counter, performance, records, query.from_ms)
     counter.add_allocations(await svc.store.list_allocations(query.to_ms), now_ms)
     tags = {}
     if query.grouping.by == "tag":
@@ -73,11 +78,21 @@ async def usage_report(svc: Services, query: UsageQuery, now_ms: int) -> UsageRe
     return counter.report(tags)
 
 
+def _fold(counter: UsageCounter, performance: Performance | None, records: list[InvocationRecord],
+          from_ms: int) -> None:  # fmt: skip
+    """A day's records into the counter (and those of the range into ``performance``): in a worker
+    thread, so a month of a busy cell does not hold the event loop for seconds."""
+    counter.add(records)
+    if performance is not None:
+        performance.add(r for r in records if r.started_ms >= from_ms)
+
+
 async def performance_of(svc: Services, query: UsageQuery) -> Performance:
     """How each function of the cell of ``svc`` performed over the query's range."""
     performance = Performance()
     for start in range(query.from_ms, query.to_ms, DAY_MS):  # a day of the ledger in memory at a time
-        performance.add(await svc.store.list_ledger(start, min(start + DAY_MS, query.to_ms)))
+        records = await svc.store.list_ledger(start, min(start + DAY_MS, query.to_ms))
+        await asyncio.to_thread(performance.add, records)  # off the event loop, as _fold
     return performance
 
 
