@@ -52,9 +52,9 @@ RANGE = {"from": str(TODAY - timedelta(days=1)), "to": str(TODAY + timedelta(day
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaminaProcess]:
-    # Prices that make a few invocations worth cents and fractions of one, so rounding shows.
+    # Prices that make each invocation worth more than a cent and a fraction of one, so rounding shows.
     prices = tmp_path_factory.mktemp("prices") / "prices.json"
-    prices.write_text(json.dumps({"requestsPerMillion": "1234", "duration": {"x86_64": [{"perGbSecond": "0.37"}]}}))
+    prices.write_text(json.dumps({"requestsPerMillion": "12345", "duration": {"x86_64": [{"perGbSecond": "0.37"}]}}))
     env = server_env(LAMINA_ACCESS_KEYS=KEYS, LAMINA_ACCOUNT_ID=ACCOUNT_A, LAMINA_PRICES=str(prices))
     process = LaminaProcess(tmp_path_factory.mktemp("operator"), env).start()
     yield process

@@ -6,7 +6,7 @@ LAMINA_CONSOLE_TOKEN), which is what ``lamina usage --all-accounts`` and ``lamin
 
     GET /console/api/cells                     {"cells": [{"cell", "account", "region", "default", "started"}]}
     GET /console/api/overview?minutes=<1..44640>&cell=all|ACCOUNT/REGION
-        -> {"from", "to", "currency", "cells": [{"cell", "account", "region", "default", "functions",
+        -> {"from", "to", "minutes", "currency", "cells": [{"cell", "account", "region", "default", "functions",
             "invocations", "errors", "cost", "exactCost"}], "total": {"functions", "invocations",
             "errors", "cost", "exactCost"}}
     GET /console/api/usage?cell=all|ACCOUNT/REGION&by=&from=&to=

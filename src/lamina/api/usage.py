@@ -15,7 +15,8 @@ GET /lamina/v1/stats: how each of its functions performed (metering/performance.
             "memoryMb", "maxMemoryUsedMb"}]}                      the largest by sort first
 
 Signed like every /lamina/v1 request (IAM actions ``lamina:GetUsage``, ``lamina:GetStats``); a caller's request reaches
-its own account's cell, so it sees that account's usage only. The ledger is read from the start
+its own account's cell, so it sees that account's usage only (the operator's, of every cell:
+api/operator.py, with this module's readers). The ledger is read from the start
 of the month ``from`` falls in (tiers and the free tier count from there), a day at a time, and
 priced by metering/usage.py; money is text, so no float ever rounds it.
 """
@@ -141,8 +142,8 @@ def _row(row: UsageRow, cents: dict[str, Decimal]) -> dict[str, object]:
 
 def text(amount: Decimal) -> str:
     """An exact amount as plain decimal text (no exponent, no trailing zeros beyond the units)."""
-    text = format(amount.normalize(), "f")
-    return text if text != "-0" else "0"
+    written = format(amount.normalize(), "f")
+    return written if written != "-0" else "0"
 
 
 def iso(ms: int) -> str:

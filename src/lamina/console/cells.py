@@ -4,8 +4,8 @@ default cell for the others.
 
 Only a cell that exists (``known``: started, or left on disk by an earlier run) is chosen: the
 console reads cells, it never makes one, so a well-formed name of no cell is ResourceNotFound and
-anything else (a path, a second ``cell``, an account that is not 12 digits) is refused before any
-file is looked at.
+anything else (a path, a second ``cell``, an account that is not 12 digits) is refused. The name
+never becomes a path: it is looked up among the known cells' keys.
 """
 
 from __future__ import annotations
