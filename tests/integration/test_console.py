@@ -275,9 +275,11 @@ def test_asset_path_tricks_serve_nothing_else(server: LaminaProcess) -> None:
 def test_environments_do_not_reach_the_console(server: LaminaProcess, fn_name: str) -> None:
     client = server.client()
     deploy(client, fn_name, PEEK)
-    for path in ["/console/", "/console/api/functions"]:
+    for path in ["/console/", "/console/api/functions", "/console/api/cells", "/console/api/overview",
+                 "/console/api/usage?cell=all", "/console/api/stats"]:  # fmt: skip
         _, body, _ = invoke(client, fn_name, {"path": path})
         assert body["status"] in (403, 404) and fn_name not in body["body"] and "lamina-console-token" not in body["body"]
+        assert "000000000000" not in body["body"], path  # no cell's name
 
 
 def test_a_bucket_named_like_an_unsigned_path_is_still_verified(server: LaminaProcess) -> None:

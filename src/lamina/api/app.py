@@ -7,7 +7,8 @@ from aiohttp import web
 from lamina.api import aliases, event_config, functions, invoke, lamina, layers, policy, tags, urls, versions
 from lamina.api import concurrency, events, http_apis, rest_apis, rest_authorizers, scheduler, tagging
 from lamina.api import iot, mappings, object_events
-from lamina.api import cloudwatch, code_signing, console, debug, function_options, logs, metrics, runtimes, usage
+from lamina.api import cloudwatch, code_signing, console, debug, function_options, logs, metrics, operator, runtimes
+from lamina.api import usage
 from lamina.api.authentication import KEY_RING, authenticate
 from lamina.api.authorization import authorization
 from lamina.api.context import CELLS, SERVICES, CellLookup, OneCell, Services
@@ -68,6 +69,7 @@ def build_app(svc: Services, *, for_environments: bool = False, cells: CellLooku
             app[metrics.EXPOSITION] = exposition
             app.add_routes(metrics.routes)
         console.register(app)  # /console/: the web console (console/, docs/console.md)
+        app.add_routes(operator.routes)  # /console/api/: every cell's overview, usage and stats
     app.add_routes(rest_apis.routes)
     app.add_routes(rest_authorizers.routes)
     app.add_routes(http_apis.routes)

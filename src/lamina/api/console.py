@@ -1,7 +1,8 @@
-"""The web console (docs/console.md): its page at /console/ and the JSON it reads, as the default
-cell's operator. Not SigV4-signed (a browser has no keys): console/access.py decides who may read
-it and which POSTs are the page's own; served on the public listener only, never inside
-environments' namespaces.
+"""The web console (docs/console.md): its page at /console/ and the JSON it reads, as the
+operator of every cell. Not SigV4-signed (a browser has no keys): console/access.py decides who may
+read it and which POSTs are the page's own; served on the public listener only, never inside
+environments' namespaces. Every /console/api/ route reads the cell ``?cell=ACCOUNT/REGION`` names
+(console/cells.py; the default cell without it); api/operator.py serves the routes across cells.
 
     GET  /console/                                 the page (or how to build its front end)
     GET  /console/assets/{name}                    its scripts and styles (console/static/)
@@ -28,8 +29,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from lamina.api.context import Services, json_response, read_body, services
-from lamina.console import access, page, views
+from lamina.api.context import CELLS, Services, json_response, read_body, services
+from lamina.console import access, cells, page, views
 from lamina.console.cost import price_of
 from lamina.console.series import per_minute, window_start
 from lamina.errors import ApiError, InvalidParameterValue, InvalidRequestContent, RequestTooLarge
@@ -67,8 +68,10 @@ def register(app: web.Application) -> None:
     app.add_routes(routes)
 
 
-def _guarded(handler: Handler) -> Handler:
-    async def guarded(request: web.Request) -> web.StreamResponse:
+def guarded(handler: Handler) -> Handler:
+    """``handler`` served to the console's reader only (console/access.py), its POSTs to the
+    page's own, its errors in the console's shape: ``{"error", "message"}``."""
+    async def serve(request: web.Request) -> web.StreamResponse:
         settings = services(request).settings
         refusal = access.refused(token=settings.console_token, authorization=request.headers.get("Authorization"),
                                  cookie=request.cookies.get(access.COOKIE), remote=request.remote,
@@ -88,7 +91,22 @@ def _guarded(handler: Handler) -> Handler:
         response.headers.update(_HEADERS)
         return response
 
-    return guarded
+    return serve
+
+
+async def chosen(request: web.Request, *, every: bool = False) -> list[tuple[cells.Key, Services]]:
+    """The cells the request's ``cell`` names (console/cells.py), with their services; a cell left
+    on disk and not started yet is started (it exists: nothing is made)."""
+    lookup = request.app[CELLS]
+    known = await asyncio.to_thread(lookup.known)  # lists the data directory's cells
+    found = []
+    for key in cells.chosen(request.query.getall(cells.PARAM, []), known, every=every):
+        found.append((key, lookup.started(*key) or await lookup.open(*key)))
+    return found
+
+
+async def _cell(request: web.Request) -> Services:
+    return (await chosen(request))[0][1]
 
 
 def _error(status: int, code: str, message: str) -> web.Response:
@@ -114,7 +132,7 @@ async def index(request: web.Request) -> web.StreamResponse:
     return await _page(request)
 
 
-@_guarded
+@guarded
 async def _page(request: web.Request) -> web.StreamResponse:
     if not page.built():
         return web.Response(status=503, text=page.missing(), content_type="text/html")
@@ -124,7 +142,7 @@ async def _page(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get(PREFIX + "/assets/{name:.+}")
-@_guarded
+@guarded
 async def asset(request: web.Request) -> web.StreamResponse:
     path = page.asset(request.match_info["name"])
     if path is None:
@@ -133,9 +151,9 @@ async def asset(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get(PREFIX + "/api/functions")
-@_guarded
+@guarded
 async def functions(request: web.Request) -> web.StreamResponse:
-    svc = services(request)
+    svc = await _cell(request)
     found, marker = [], None
     while True:
         batch, marker = svc.functions.list(marker, 1000)
@@ -146,9 +164,9 @@ async def functions(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get(PREFIX + "/api/functions/{name}")
-@_guarded
+@guarded
 async def function(request: web.Request) -> web.StreamResponse:
-    svc = services(request)
+    svc = await _cell(request)
     name = request.match_info["name"]
     fn = svc.functions.get(name)
     queue = next((row for row in svc.queue.depth() if row["function"] == name), None)
@@ -202,9 +220,9 @@ async def _letters(svc: Services, name: str) -> list[dict[str, object]]:
 
 
 @routes.get(PREFIX + "/api/functions/{name}/series")
-@_guarded
+@guarded
 async def series(request: web.Request) -> web.StreamResponse:
-    svc = services(request)
+    svc = await _cell(request)
     name = request.match_info["name"]
     fn = svc.functions.get(name)
     minutes = _int(request, "minutes", 60, 1, 1440)
@@ -215,9 +233,9 @@ async def series(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get(PREFIX + "/api/functions/{name}/logs")
-@_guarded
+@guarded
 async def logs(request: web.Request) -> web.StreamResponse:
-    svc = services(request)
+    svc = await _cell(request)
     name = request.match_info["name"]
     svc.functions.get(name)
     wait = _int(request, "wait", 0, 0, 25)
@@ -259,9 +277,9 @@ async def _recent(svc: Services, name: str) -> tuple[list[LogEvent], int]:
 
 
 @routes.post(PREFIX + "/api/functions/{name}/invoke")
-@_guarded
+@guarded
 async def invoke(request: web.Request) -> web.StreamResponse:
-    svc = services(request)
+    svc = await _cell(request)
     if (request.content_length or 0) > _MAX_INVOKE_BODY:
         raise RequestTooLarge(f"The request must be smaller than {_MAX_INVOKE_BODY} bytes.")
     try:

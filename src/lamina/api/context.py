@@ -110,6 +110,10 @@ class CellLookup(Protocol):
         """The services of a started cell, or None."""
         ...
 
+    def known(self) -> list[tuple[str, str]]:
+        """Every cell's (account, region), started or on disk: the default's first."""
+        ...
+
     async def open(self, account_id: str, region: str) -> Services:
         """The services of a cell, started if need be."""
         ...
@@ -140,6 +144,9 @@ class OneCell:
     def started(self, account_id: str, region: str) -> Services | None:
         s = self._svc.settings
         return self._svc if (account_id, region) == (s.account_id, s.region) else None
+
+    def known(self) -> list[tuple[str, str]]:
+        return [(self._svc.settings.account_id, self._svc.settings.region)]
 
     async def open(self, account_id: str, region: str) -> Services:
         return self._svc

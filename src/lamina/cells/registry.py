@@ -90,6 +90,13 @@ class Cells:
         """The services of a started cell (a lookup, for every request), or None."""
         return self._services.get((account_id, region))
 
+    def known(self) -> list[tuple[str, str]]:
+        """Every cell there is: the default first, then every other started one and every one an
+        earlier run left a directory for, by account and region. Reads the data directory: the
+        operator's listing (the console), not a request's lookup."""
+        others = set(self._services) | set(existing(self.data_dir, self.regions))
+        return [self.default_key, *sorted(others - {self.default_key})]
+
     def views(self) -> list[CellView]:
         """What a metrics scrape reads of every started cell, now."""
         return [CellView(account, region, svc.scheduler, svc.queue) for (account, region), svc in self._services.items()]

@@ -40,6 +40,7 @@ from lamina.cli.shapes import (
 DEFAULT_ENDPOINT = "http://127.0.0.1:9000"
 API_VERSION = "/2015-03-31"
 LOGS_API = "/lamina/v1"
+CONSOLE_API = "/console/api"  # the operator's (api/console.py, api/operator.py)
 
 # Lambda allows functions up to 900 s; a synchronous invoke may take that long before answering.
 INVOKE_TIMEOUT_SECONDS = 960.0
@@ -243,6 +244,21 @@ class LambdaClient:
         query = {"sort": sort, **({"from": start} if start else {}), **({"to": end} if end else {})}
         return self._send("GET", f"{LOGS_API}/stats", query=query, timeout=REQUEST_TIMEOUT_SECONDS).json_object()
 
+    def operator_usage(self, *, cell: str, by: str, start: str | None, end: str | None,
+                       token: str | None) -> dict[str, object]:  # fmt: skip
+        """Usage of one cell or every cell (``GET /console/api/usage``): the operator's view, under
+        the console's rules (api/operator.py), so not signed; ``token``: LAMINA_CONSOLE_TOKEN."""
+        query = {"cell": cell, "by": by, **({"from": start} if start else {}), **({"to": end} if end else {})}
+        return self._send("GET", f"{CONSOLE_API}/usage", query=query, timeout=REQUEST_TIMEOUT_SECONDS,
+                          headers=_bearer(token), signed=False).json_object()  # fmt: skip
+
+    def operator_stats(self, *, cell: str, start: str | None, end: str | None, sort: str,
+                       token: str | None) -> dict[str, object]:  # fmt: skip
+        """Each function's performance in one cell or every cell (``GET /console/api/stats``)."""
+        query = {"cell": cell, "sort": sort, **({"from": start} if start else {}), **({"to": end} if end else {})}
+        return self._send("GET", f"{CONSOLE_API}/stats", query=query, timeout=REQUEST_TIMEOUT_SECONDS,
+                          headers=_bearer(token), signed=False).json_object()  # fmt: skip
+
     def get_mappings(self) -> list[MappingRow]:
         """Event source mappings with their lag (``GET /lamina/v1/event-source-mappings``)."""
         response = self._send("GET", f"{LOGS_API}/event-source-mappings", timeout=REQUEST_TIMEOUT_SECONDS)
@@ -406,6 +422,7 @@ class LambdaClient:
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
         progress: Uploaded | None = None,
+        signed: bool = True,
     ) -> Response:
         all_headers = {"Accept": "application/json", **(headers or {})}
         if json_body is not None:
@@ -414,8 +431,9 @@ class LambdaClient:
         url = self.endpoint + path + (f"?{urlencode(query)}" if query else "")
         service = {"AWSEvents": "events", "AmazonSQS": "sqs"}.get(all_headers.get("X-Amz-Target", "").partition(".")[0],
                                                                   "lambda")  # fmt: skip
-        all_headers.update(sign(method, url, all_headers, body or b"", self._credentials, region=self._region,
-                                service=service))  # fmt: skip
+        if signed:
+            all_headers.update(sign(method, url, all_headers, body or b"", self._credentials, region=self._region,
+                                    service=service))  # fmt: skip
         data: bytes | _Counted | None = body
         if progress is not None and body:
             data = _Counted(body, progress)
@@ -466,11 +484,15 @@ def _api_error(status: int, headers: Mapping[str, str], body: bytes) -> LambdaAp
     except ValueError:
         parsed = None
     if isinstance(parsed, dict):
-        code = code or str(parsed.get("__type") or parsed.get("code") or "")
+        code = code or str(parsed.get("__type") or parsed.get("code") or parsed.get("error") or "")
         detail = str(parsed.get("message") or parsed.get("Message") or "")
     elif body:
         detail = body.decode("utf-8", "replace").strip()[:500]
     return LambdaApiError(status, code or f"HTTP {status}", detail)
+
+
+def _bearer(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 def _function_path(name: str) -> str:

@@ -37,7 +37,7 @@ from lamina.cli.queue import delete_outbox, show_outbox, show_queue
 from lamina.cli.schedules import list_schedules
 from lamina.cli.dev import DebugRequest, develop
 from lamina.cli.logs import Since, show_logs, since_value
-from lamina.cli.usage import show_stats, show_usage
+from lamina.cli.usage import Operator, operator_of, show_stats, show_usage
 from lamina.metering.performance import SORTS
 from lamina.cli.mappings import list_mappings
 from lamina.cli.output import Console
@@ -59,6 +59,7 @@ examples:
   lamina logs hello --follow
   lamina usage --by tag:team --from 2026-12-01 --to 2026-12-07
   lamina stats --from 2026-12-01
+  lamina usage --all-accounts --from 2026-11-30 --to 2026-12-06
   lamina ls
   lamina apis
   lamina runtimes
@@ -183,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     usage.add_argument("--to", dest="end", metavar="DATE|TIME",
                        help="to this date (included) or time (excluded); default: now")
     usage.add_argument("--csv", action="store_true", help="print the table as CSV")
+    _add_operator_options(usage)
 
     stats = commands.add_parser("stats", parents=[client_options],
                                 help="each function's invocations, errors, cold starts and duration percentiles, "
@@ -193,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="to this date (included) or time (excluded); default: now")
     stats.add_argument("--sort", default="p99", choices=SORTS, help="the largest of which first (default: p99)")
     stats.add_argument("--csv", action="store_true", help="print the table as CSV")
+    _add_operator_options(stats)
     commands.add_parser("queue", parents=[client_options], help="show the asynchronous-invocation queue")
 
     commands.add_parser("schedules", parents=[client_options], help="list EventBridge Scheduler schedules")
@@ -278,8 +281,11 @@ def _add_client_options(
 
 
 def _client(args: argparse.Namespace, environ: Mapping[str, str]) -> LambdaClient:
-    return LambdaClient(endpoint_of(args, environ), credentials=credentials_of(environ),
-                        region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1")  # fmt: skip
+    return LambdaClient(endpoint_of(args, environ), credentials=credentials_of(environ), region=_region(environ))
+
+
+def _region(environ: Mapping[str, str]) -> str:
+    return environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
 def credentials_of(environ: Mapping[str, str]) -> Credentials:
@@ -435,15 +441,30 @@ def _queue(args: argparse.Namespace, console: Console, environ: Mapping[str, str
 def _usage(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
     if args.csv and args.json:
         raise UsageError("choose --csv or --json, not both")
-    show_usage(_client(args, environ), console, by=args.by, start=args.start, end=args.end, as_csv=args.csv)
+    show_usage(_client(args, environ), console, by=args.by, start=args.start, end=args.end, as_csv=args.csv,
+               operator=_operator(args, environ))  # fmt: skip
     return ExitCode.OK
 
 
 def _stats(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
     if args.csv and args.json:
         raise UsageError("choose --csv or --json, not both")
-    show_stats(_client(args, environ), console, start=args.start, end=args.end, sort=args.sort, as_csv=args.csv)
+    show_stats(_client(args, environ), console, start=args.start, end=args.end, sort=args.sort, as_csv=args.csv,
+               operator=_operator(args, environ))  # fmt: skip
     return ExitCode.OK
+
+
+def _add_operator_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--all-accounts", action="store_true",
+                         help="every account and region the server has (the operator's: loopback, or "
+                              "LAMINA_CONSOLE_TOKEN; docs/usage.md)")  # fmt: skip
+    command.add_argument("--account", metavar="ID", help="this account's instead of yours (the operator's)")
+    command.add_argument("--region", metavar="REGION", help="with --account: its region (default: AWS_REGION, or us-east-1)")
+
+
+def _operator(args: argparse.Namespace, environ: Mapping[str, str]) -> Operator | None:
+    return operator_of(all_accounts=args.all_accounts, account=args.account, region=args.region,
+                       default_region=_region(environ), token=environ.get("LAMINA_CONSOLE_TOKEN") or None)  # fmt: skip
 
 
 def _schedules(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable, Mapping
 
 from lamina.percentiles import nearest_rank
 from lamina.store.base import InvocationRecord
@@ -104,16 +104,22 @@ class Performance:
 
     def rows(self, sort: str = "p99") -> list[dict[str, object]]:
         """Every function's figures, the largest by ``sort`` first (ties by name)."""
-        if sort not in SORTS:
-            raise ValueError(f"cannot sort by {sort[:40]!r}: use one of {', '.join(SORTS)}")
-        top, inner = _sort_key(sort)
+        return sorted((f.as_json() for f in self._functions.values()), key=row_order(sort))
 
-        def key(row: dict[str, object]) -> tuple[float, str]:
-            value = row[top]
-            if inner is not None:
-                assert isinstance(value, dict)
-                value = value[inner]
-            assert isinstance(value, (int, float))
-            return (-float(value), str(row["function"]))
 
-        return sorted((f.as_json() for f in self._functions.values()), key=key)
+def row_order(sort: str) -> Callable[[Mapping[str, object]], tuple[float, str, str, str]]:
+    """The sort key of ``Performance.rows``' rows: the largest by ``sort`` first, ties by function
+    name, then by the rows' ``account`` and ``region`` (those of several cells, merged)."""
+    if sort not in SORTS:
+        raise ValueError(f"cannot sort by {sort[:40]!r}: use one of {', '.join(SORTS)}")
+    top, inner = _sort_key(sort)
+
+    def key(row: Mapping[str, object]) -> tuple[float, str, str, str]:
+        value = row[top]
+        if inner is not None:
+            assert isinstance(value, dict)
+            value = value[inner]
+        assert isinstance(value, (int, float))
+        return (-float(value), str(row["function"]), str(row.get("account", "")), str(row.get("region", "")))
+
+    return key

@@ -311,7 +311,7 @@ def apportion(exact: Sequence[Decimal]) -> list[Decimal]:
     return floors
 
 
-def _report(rows: tuple[UsageRow, ...]) -> UsageReport:
+def _sum(rows: Iterable[UsageRow]) -> UsageRow:
     total = UsageRow(None)
     for row in rows:
         total.requests += row.requests
@@ -320,6 +320,11 @@ def _report(rows: tuple[UsageRow, ...]) -> UsageReport:
         total.provisioned_gb_seconds += row.provisioned_gb_seconds
         for name in COMPONENTS:
             total.cost[name] += row.cost[name]
+    return total
+
+
+def _report(rows: tuple[UsageRow, ...]) -> UsageReport:
+    total = _sum(rows)
     cents: list[dict[str, Decimal]] = [{} for _ in rows]
     total_cents: dict[str, Decimal] = {}
     for name in COMPONENTS:
@@ -330,3 +335,14 @@ def _report(rows: tuple[UsageRow, ...]) -> UsageReport:
     for row_cents in (*cents, total_cents):
         row_cents["total"] = sum((row_cents[name] for name in COMPONENTS), Decimal(0)).quantize(CENT)
     return UsageReport(rows, total, tuple(cents), total_cents)
+
+
+def combined(reports: Sequence[UsageReport]) -> UsageReport:
+    """The reports of several accounts (cells) as one: rows, the cells' totals (exact); cents, the
+    sum of the cells' rounded totals, so the overall total is the sum of the bills as printed (as
+    AWS's consolidated billing adds the accounts' bills), not the exact sum rounded again."""
+    rows = tuple(report.total for report in reports)
+    total = _sum(rows)
+    cents = tuple(report.total_cents for report in reports)
+    total_cents = {name: sum((c[name] for c in cents), Decimal(0)).quantize(CENT) for name in (*COMPONENTS, "total")}
+    return UsageReport(rows, total, cents, total_cents)

@@ -30,6 +30,10 @@ async function postJSON(path, doc) {
 }
 
 const enc = encodeURIComponent;
+// Every request for a cell's data names the cell (ACCOUNT/REGION); none: the default cell.
+const inCell = (path, cell) => (cell ? path + (path.includes('?') ? '&' : '?') + 'cell=' + enc(cell) : path);
+// The page's address names the cell (#/cells/ACCOUNT/REGION/...), so a reload or a link keeps it.
+const cellHash = (cell) => (cell ? '#/cells/' + cell : '#/');
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function useHash() {
@@ -62,36 +66,91 @@ function usePolled(load, deps, every = REFRESH_MS) {
   return [data, error, reload];
 }
 
+function route(hash) {
+  const match = hash.match(/^#\/(?:cells\/(\d{12})\/([a-z0-9-]+)\/?)?(?:functions\/(.+))?$/);
+  if (!match) return { cell: null, name: null };
+  return { cell: match[1] ? `${match[1]}/${match[2]}` : null, name: match[3] ? decodeURIComponent(match[3]) : null };
+}
+
 function App() {
   const hash = useHash();
-  const match = hash.match(/^#\/functions\/(.+)$/);
-  const name = match ? decodeURIComponent(match[1]) : null;
+  const { cell, name } = route(hash);
+  const home = cellHash(cell);
   return html`
     <header>
       <a class="brand" href="#/">Lamina</a>
-      <nav>${name ? html`<a href="#/">Functions</a> / <span>${name}</span>` : html`<span>Functions</span>`}</nav>
+      <${CellSelector} cell=${cell} />
+      <nav>${name ? html`<a href=${home}>Functions</a> / <span>${name}</span>` : html`<span>Functions</span>`}</nav>
     </header>
-    <main>${name ? html`<${FunctionView} key=${name} name=${name} />` : html`<${FunctionList} />`}</main>`;
+    <main>${name
+      ? html`<${FunctionView} key=${cell + '|' + name} name=${name} cell=${cell} />`
+      : html`<${Overview} cell=${cell} /><${FunctionList} key=${cell} cell=${cell} />`}</main>`;
+}
+
+// Every cell there is (an account in a region): choosing one shows its functions.
+function CellSelector({ cell }) {
+  const [data] = usePolled(() => getJSON('/cells'), [], 30000);
+  if (!data) return null;
+  const current = cell || data.cells[0].cell;
+  return html`
+    <label class="cell">Account / region
+      <select data-testid="cell" value=${current} onChange=${(e) => { location.hash = cellHash(e.target.value); }}>
+        ${data.cells.map((c) => html`<option value=${c.cell}>${c.account} / ${c.region}${c.default ? ' (default)' : ''}</option>`)}
+      </select>
+    </label>`;
+}
+
+// A bill rounded to the cent, as `lamina usage` prints it; "< 0.01" for less than half a cent (the
+// exact amount is the cell's tooltip).
+const money = (row) => (row.cost === '0.00' && Number(row.exactCost) > 0 ? '< 0.01' : row.cost);
+
+// Every cell at a glance: its functions, and over the window its invocations, errors and cost.
+function Overview({ cell }) {
+  const [minutes, setMinutes] = useState(1440);
+  // Priced as `lamina usage` prices it, from the month's start: read once a minute, not every 5 s.
+  const [data, error] = usePolled(() => getJSON(`/overview?minutes=${minutes}`), [minutes], 60000);
+  if (error) return html`<p class="error">${error}</p>`;
+  if (!data) return html`<p class="muted">Loading…</p>`;
+  const current = cell || data.cells[0].cell;
+  return html`
+    <section class="panel overview">
+      <h2 class="left">Every account and region, the last
+        <select class="window" value=${minutes} onChange=${(e) => setMinutes(Number(e.target.value))}>
+          ${[[60, 'hour'], [1440, '24 hours'], [10080, '7 days']].map(([m, label]) => html`<option value=${m}>${label}</option>`)}
+        </select></h2>
+      <table class="list" data-testid="overview">
+        <thead><tr><th>Account</th><th>Region</th><th>Functions</th><th>Invocations</th><th>Errors</th><th>Cost (${data.currency})</th></tr></thead>
+        <tbody>${data.cells.map((c) => html`
+          <tr key=${c.cell} data-cell=${c.cell} class=${c.cell === current ? 'current' : ''}>
+            <td><a href=${cellHash(c.cell)}>${c.account}</a>${c.default ? html` <span class="muted">(default)</span>` : ''}</td>
+            <td>${c.region}</td><td>${c.functions}</td><td>${c.invocations}</td>
+            <td class=${c.errors ? 'bad' : ''}>${c.errors}</td><td title=${c.exactCost}>${money(c)}</td>
+          </tr>`)}
+        </tbody>
+        <tfoot><tr data-cell="total"><th colspan="2">Total</th><th>${data.total.functions}</th><th>${data.total.invocations}</th>
+          <th>${data.total.errors}</th><th title=${data.total.exactCost}>${money(data.total)}</th></tr></tfoot>
+      </table>
+    </section>`;
 }
 
 function State({ state }) {
   return html`<span class=${'state state-' + String(state).toLowerCase()}>${state}</span>`;
 }
 
-function FunctionList() {
-  const [data, error] = usePolled(() => getJSON('/functions'), []);
+function FunctionList({ cell }) {
+  const [data, error] = usePolled(() => getJSON(inCell('/functions', cell)), [cell]);
   if (error) return html`<p class="error">${error}</p>`;
   if (!data) return html`<p class="muted">Loading…</p>`;
   if (!data.functions.length) {
     return html`<p class="muted">No functions yet: deploy one (<code>lamina deploy</code>, boto3, the AWS CLI).</p>`;
   }
   return html`
-    <h1>Functions</h1>
+    <h1>Functions ${cell && html`<span class="muted small">of ${cell.replace('/', ' in ')}</span>`}</h1>
     <table class="list" data-testid="functions">
       <thead><tr><th>Name</th><th>State</th><th>Runtime</th><th>Memory</th><th>Architecture</th><th>Last modified</th></tr></thead>
       <tbody>${data.functions.map((fn) => html`
         <tr key=${fn.name}>
-          <td><a href=${'#/functions/' + enc(fn.name)}>${fn.name}</a></td>
+          <td><a href=${(cell ? cellHash(cell) + '/' : '#/') + 'functions/' + enc(fn.name)}>${fn.name}</a></td>
           <td><${State} state=${fn.state} /></td>
           <td>${fn.runtime}</td>
           <td>${fn.memory} MB</td>
@@ -102,12 +161,12 @@ function FunctionList() {
     </table>`;
 }
 
-function FunctionView({ name }) {
-  const [detail, detailError, reloadDetail] = usePolled(() => getJSON(`/functions/${enc(name)}`), [name]);
+function FunctionView({ name, cell }) {
+  const [detail, detailError, reloadDetail] = usePolled(() => getJSON(inCell(`/functions/${enc(name)}`, cell)), [name, cell]);
   const [minutes, setMinutes] = useState(60);
   // A long window is read less often: a day of a busy function is a hundred thousand records.
-  const [series, , reloadSeries] = usePolled(() => getJSON(`/functions/${enc(name)}/series?minutes=${minutes}`),
-    [name, minutes], minutes > 60 ? 60000 : REFRESH_MS);
+  const [series, , reloadSeries] = usePolled(() => getJSON(inCell(`/functions/${enc(name)}/series?minutes=${minutes}`, cell)),
+    [name, cell, minutes], minutes > 60 ? 60000 : REFRESH_MS);
   const invoked = useCallback(() => {
     // The ledger is written in batches (every 100 ms): read it again once that has happened.
     setTimeout(() => { reloadSeries(); reloadDetail(); }, 400);
@@ -134,8 +193,8 @@ function FunctionView({ name }) {
       </select></h2>
     ${series && html`<${Charts} key=${minutes} series=${series} />`}
     <div class="columns">
-      <${InvokeForm} name=${name} qualifiers=${qualifiers} onInvoked=${invoked} />
-      <${Logs} name=${name} />
+      <${InvokeForm} name=${name} cell=${cell} qualifiers=${qualifiers} onInvoked=${invoked} />
+      <${Logs} name=${name} cell=${cell} />
     </div>
     <div class="columns">
       <${VersionsAliases} versions=${detail.versions} aliases=${detail.aliases} />
@@ -195,7 +254,7 @@ function Chart({ id, title, total, label, data, series }) {
     </figure>`;
 }
 
-function InvokeForm({ name, qualifiers, onInvoked }) {
+function InvokeForm({ name, cell, qualifiers, onInvoked }) {
   const [payload, setPayload] = useState('{\n  "name": "Lamina"\n}');
   const [qualifier, setQualifier] = useState('$LATEST');
   const [result, setResult] = useState(null);
@@ -213,7 +272,7 @@ function InvokeForm({ name, qualifiers, onInvoked }) {
     setBusy(true);
     setError(null);
     try {
-      setResult(await postJSON(`/functions/${enc(name)}/invoke`, { payload, qualifier }));
+      setResult(await postJSON(inCell(`/functions/${enc(name)}/invoke`, cell), { payload, qualifier }));
       onInvoked();
     } catch (e) {
       setError(e.message);
@@ -275,7 +334,7 @@ function Result({ result }) {
     </div>`;
 }
 
-function Logs({ name }) {
+function Logs({ name, cell }) {
   const [lines, setLines] = useState([]);
   const [follow, setFollow] = useState(true);
   const [error, setError] = useState(null);
@@ -287,12 +346,12 @@ function Logs({ name }) {
       while (!abort.signal.aborted) {
         try {
           if (cursor === null) {
-            const first = await getJSON(`/functions/${enc(name)}/logs`, abort.signal);
+            const first = await getJSON(inCell(`/functions/${enc(name)}/logs`, cell), abort.signal);
             setLines(first.events);
             cursor = first.nextCursor;
             if (!follow) return;
           } else {
-            const next = await getJSON(`/functions/${enc(name)}/logs?since=${cursor}&wait=20`, abort.signal);
+            const next = await getJSON(inCell(`/functions/${enc(name)}/logs?since=${cursor}&wait=20`, cell), abort.signal);
             if (next.events.length) setLines((old) => [...old, ...next.events].slice(-1000));
             cursor = next.nextCursor;
           }
@@ -305,7 +364,7 @@ function Logs({ name }) {
       }
     })();
     return () => abort.abort();
-  }, [name, follow]);
+  }, [name, cell, follow]);
   useEffect(() => {
     if (box.current) box.current.scrollTop = box.current.scrollHeight;
   }, [lines]);
