@@ -14,6 +14,7 @@ from lamina.iam.service import IamService
 from lamina.objects.model import Bucket as StoredBucket
 from lamina.stacks.errors import ResourceFailed
 from lamina.stacks.resources.base import Context, Outcome, Properties, Provider, document, integer, tag_list, text
+from lamina.stacks.resources.notifications import notification_xml
 
 _GONE = {"ResourceNotFoundException", "NoSuchEntity", "QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue",
          "NoSuchBucket"}  # fmt: skip
@@ -191,13 +192,32 @@ class Bucket(Provider):
         tags = tag_list(props)
         await objects.create_bucket(StoredBucket(name, ctx.region, ctx.account_id, int(time.time() * 1000),
                                                  tags=tags or None))  # fmt: skip
+        try:
+            await self._notifications(ctx, name, {}, props)
+        except BaseException:  # the resource failed: the bucket goes, as the stack cannot name it
+            await objects.delete_bucket(name)
+            raise
         return self._outcome(ctx, name)
+
+    @staticmethod
+    async def _notifications(ctx: Context, name: str, old: Properties, new: Properties) -> None:
+        """NotificationConfiguration, through PutBucketNotificationConfiguration (S3's checks: the
+        functions' permissions, the queues' policies, must be there first)."""
+        if old.get("NotificationConfiguration") == new.get("NotificationConfiguration"):
+            return
+        if ctx.svc.notifications is None:
+            raise ResourceFailed("Bucket notifications are not served by this Lamina.")
+        ctx.authorize("s3:PutBucketNotification", f"arn:aws:s3:::{name}")
+        body = notification_xml(new.get("NotificationConfiguration") or {})
+        await ctx.svc.notifications.put(name, body)
 
     async def update(self, ctx: Context, logical_id: str, current: Outcome, old: Properties,
                      new: Properties) -> Outcome:  # fmt: skip
         assert ctx.svc.objects is not None
-        ctx.authorize("s3:PutBucketTagging", f"arn:aws:s3:::{current.physical_id}")
-        await ctx.svc.objects.put_bucket_tags(current.physical_id, tag_list(new) or None)
+        if old.get("Tags") != new.get("Tags"):
+            ctx.authorize("s3:PutBucketTagging", f"arn:aws:s3:::{current.physical_id}")
+            await ctx.svc.objects.put_bucket_tags(current.physical_id, tag_list(new) or None)
+        await self._notifications(ctx, current.physical_id, old, new)
         return current
 
     async def delete(self, ctx: Context, current: Outcome, props: Properties) -> None:
