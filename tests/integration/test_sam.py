@@ -317,3 +317,43 @@ Resources:
                        "request credentials have permission to GetObject for b-code/app.zip. S3 Error Code: "
                        "AccessDenied. S3 Error Message: Access Denied\""]
     assert account_client("lambda", server.endpoint, ACCOUNT_A).list_functions()["Functions"] == []
+
+
+def test_every_event_kind_reaches_the_engine(lamina: LaminaProcess) -> None:
+    """HTTP API, Kafka and MQ events translate into the resources CloudFormation would create; an MQ
+    broker Lamina does not serve fails its mapping with the mapping service's own error."""
+    cfn = client(lamina, "cloudformation")
+    broker = "arn:aws:mq:us-east-1:000000000000:broker:nowhere:b-0000"
+    body = """
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      InlineCode: "def handler(event, context): return event"
+      Events:
+        %s
+"""
+    events = {
+        "Http": ("Http: {Type: HttpApi}", {"AWS::ApiGatewayV2::Api", "AWS::Lambda::Permission"}),
+        "Kafka": ("Kafka: {Type: SelfManagedKafka, Properties: {KafkaBootstrapServers: ['localhost:9092'], "
+                  "Topics: [t], "
+                  "SourceAccessConfigurations: [{Type: BASIC_AUTH, URI: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:k'}]}}",
+                  {"AWS::Lambda::EventSourceMapping"}),
+    }  # fmt: skip
+    for name, (event, types) in events.items():
+        made = cfn.create_change_set(StackName=f"sam-{name.lower()}", ChangeSetName="c", ChangeSetType="CREATE",
+                                     TemplateBody=body % event, Capabilities=["CAPABILITY_IAM"])  # fmt: skip
+        added = {c["ResourceChange"]["ResourceType"] for c in cfn.describe_change_set(ChangeSetName=made["Id"])[
+            "Changes"]}  # fmt: skip
+        assert types <= added, (name, added)
+    mq = (f"Mq: {{Type: MQ, Properties: {{Broker: '{broker}', Queues: [jobs], SourceAccessConfigurations: "
+          f"[{{Type: BASIC_AUTH, URI: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:mq'}}]}}}}")
+    cfn.create_stack(StackName="sam-mq", TemplateBody=body % mq, Capabilities=["CAPABILITY_IAM",
+                                                                               "CAPABILITY_AUTO_EXPAND"])
+    assert settled(cfn, "sam-mq")["StackStatus"] == "ROLLBACK_COMPLETE"
+    failed = [(e["ResourceType"], e.get("ResourceStatusReason", "")) for e in cfn.describe_stack_events(
+        StackName="sam-mq")["StackEvents"] if e["ResourceStatus"] == "CREATE_FAILED" and e["LogicalResourceId"] != "sam-mq"]
+    assert [t for t, _ in failed] == ["AWS::Lambda::EventSourceMapping"] and broker in failed[0][1], failed

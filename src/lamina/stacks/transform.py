@@ -73,8 +73,11 @@ def expand(document: dict[str, Any], parameters: Mapping[str, str], region: str,
             fragment = json.loads(json.dumps(document))  # the translator changes what it is given
             to_py27_compatible_template(fragment, values)
             translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=region))
-            translated = translator.translate(fragment, parameter_values=values,
-                                              get_managed_policy_map=managed_policies)  # fmt: skip
+            try:
+                translated = translator.translate(fragment, parameter_values=values,
+                                                  get_managed_policy_map=managed_policies)  # fmt: skip
+            finally:
+                translator.metrics.publish()  # to its no-op publisher: else it warns of them in the log
             result: dict[str, Any] = undo_mark_unicode_str_in_template(translated)
     except Exception as exc:  # every failure of the translator is the template's: a ValidationError
         raise StackValidationError(f"Transform {SAM} failed with: {_message(exc)}") from None
