@@ -357,3 +357,48 @@ Resources:
     failed = [(e["ResourceType"], e.get("ResourceStatusReason", "")) for e in cfn.describe_stack_events(
         StackName="sam-mq")["StackEvents"] if e["ResourceStatus"] == "CREATE_FAILED" and e["LogicalResourceId"] != "sam-mq"]
     assert [t for t, _ in failed] == ["AWS::Lambda::EventSourceMapping"] and broker in failed[0][1], failed
+
+
+HELLO_WORLD = """AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Description: sam-app, as `sam init`'s hello world makes it (without its API event).
+Globals:
+  Function:
+    Timeout: 3
+Resources:
+  HelloWorldFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: hello_world/
+      Handler: app.lambda_handler
+      Runtime: python3.12
+      Architectures: [x86_64]
+Outputs:
+  HelloWorldFunction:
+    Description: Hello World Lambda Function ARN
+    Value: !GetAtt HelloWorldFunction.Arn
+"""
+
+
+def test_the_aws_cli_packages_and_deploys_sams_hello_world(lamina: LaminaProcess, tmp_path: Path) -> None:
+    (tmp_path / "hello_world").mkdir()
+    (tmp_path / "hello_world" / "app.py").write_text(
+        "import json\ndef lambda_handler(event, context):\n"
+        "    return {'statusCode': 200, 'body': json.dumps({'message': 'hello world'})}\n")
+    (tmp_path / "template.yaml").write_text(HELLO_WORLD)
+    client(lamina, "s3").create_bucket(Bucket="sam-packages")
+    env = {"AWS_ENDPOINT_URL": lamina.endpoint}  # `package` has no --endpoint-url for its S3 client
+    done = aws(lamina, "cloudformation", "package", "--template-file", "template.yaml", "--s3-bucket", "sam-packages",
+               "--output-template-file", "packaged.yaml", cwd=tmp_path, env=env)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "CodeUri: s3://sam-packages/" in (tmp_path / "packaged.yaml").read_text()
+    done = aws(lamina, "cloudformation", "deploy", "--template-file", "packaged.yaml", "--stack-name", "sam-app",
+               "--capabilities", "CAPABILITY_IAM", cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    arn = outputs(client(lamina, "cloudformation"), "sam-app")["HelloWorldFunction"]
+    answer = client(lamina, "lambda").invoke(FunctionName=arn)
+    assert json.loads(json.loads(answer["Payload"].read())["body"]) == {"message": "hello world"}
+    cfn = client(lamina, "cloudformation")
+    cfn.delete_stack(StackName="sam-app")
+    cfn.get_waiter("stack_delete_complete").wait(StackName="sam-app", WaiterConfig=FAST)
+    assert error_of(client(lamina, "lambda").get_function, FunctionName=arn)["Code"] == "ResourceNotFoundException"
