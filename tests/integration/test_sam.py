@@ -8,6 +8,8 @@ ValidationErrors."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -17,7 +19,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests import signing
-from tests.conftest import LaminaProcess, make_zip
+from tests.conftest import ROOT, LaminaProcess, make_zip
 from tests.integration.test_cloudformation import FAST, aws, client, error_of, settled
 
 CODE = """import json
@@ -402,3 +404,62 @@ def test_the_aws_cli_packages_and_deploys_sams_hello_world(lamina: LaminaProcess
     cfn.delete_stack(StackName="sam-app")
     cfn.get_waiter("stack_delete_complete").wait(StackName="sam-app", WaiterConfig=FAST)
     assert error_of(client(lamina, "lambda").get_function, FunctionName=arn)["Code"] == "ResourceNotFoundException"
+
+
+def sam_cli() -> Path:
+    """The AWS SAM CLI, from a venv of its own (scripts/test makes it: its pins differ from Lamina's)."""
+    found = Path(os.environ.get("LAMINA_SAM_CLI", ROOT / ".venv-sam" / "bin" / "sam"))
+    if not found.exists():
+        pytest.skip(f"the AWS SAM CLI is not installed at {found} (scripts/test installs it)")
+    return found
+
+
+def sam(server: LaminaProcess, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AWS_ENDPOINT_URL": server.endpoint, "AWS_ACCESS_KEY_ID": "test",
+           "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": "/dev/null",
+           "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "SAM_CLI_TELEMETRY": "0", "HOME": str(cwd / "home")}
+    return subprocess.run([str(sam_cli()), *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=600)
+
+
+@pytest.mark.slow
+def test_sam_deploy_and_sam_delete(make_server: Any, tmp_path: Path) -> None:
+    sam_cli()
+    server = make_server()  # its own: `--resolve-s3` makes the account's one managed stack
+    app = tmp_path / "sam-app"
+    (app / "hello_world").mkdir(parents=True)
+    (app / "template.yaml").write_text(HELLO_WORLD)
+    handler = app / "hello_world" / "app.py"
+    handler.write_text("import json\ndef lambda_handler(event, context):\n"
+                       "    return {'statusCode': 200, 'body': json.dumps({'message': 'hello world'})}\n")
+    deploy = ("deploy", "--stack-name", "sam-app", "--capabilities", "CAPABILITY_IAM", "--no-confirm-changeset",
+              "--no-progressbar")  # fmt: skip
+    cfn, lam = client(server, "cloudformation"), client(server, "lambda")
+
+    # --resolve-s3: SAM CLI's managed stack (itself a SAM template: a bucket and its policy) is
+    # created; the upload to its bucket is then refused by that bucket's own policy, which denies
+    # every request not made over TLS (aws:SecureTransport false): Lamina serves plain HTTP.
+    done = sam(server, *deploy, "--resolve-s3", cwd=app)
+    assert done.returncode != 0
+    assert "Successfully created!" in done.stdout + done.stderr
+    assert "AccessDenied" in done.stderr and "PutObject" in done.stderr, done.stdout + done.stderr
+    assert cfn.describe_stacks(StackName="aws-sam-cli-managed-default")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+
+    # A bucket of the user's own: sam deploy packages, makes the change set, executes it and waits.
+    client(server, "s3").create_bucket(Bucket="sam-artifacts")
+    done = sam(server, *deploy, "--s3-bucket", "sam-artifacts", cwd=app)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Successfully created/updated stack - sam-app" in done.stdout
+    arn = outputs(cfn, "sam-app")["HelloWorldFunction"]
+    said = lambda: json.loads(json.loads(lam.invoke(FunctionName=arn)["Payload"].read())["body"])  # noqa: E731
+    assert said() == {"message": "hello world"}
+
+    # Changed code, deployed again: the same function runs it.
+    handler.write_text(handler.read_text().replace("hello world", "hello again"))
+    done = sam(server, *deploy, "--s3-bucket", "sam-artifacts", cwd=app)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert outputs(cfn, "sam-app")["HelloWorldFunction"] == arn and said() == {"message": "hello again"}
+
+    done = sam(server, "delete", "--stack-name", "sam-app", "--no-prompts", cwd=app)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert error_of(lam.get_function, FunctionName=arn)["Code"] == "ResourceNotFoundException"
+    assert "sam-app" not in [s["StackName"] for s in cfn.describe_stacks()["Stacks"]]

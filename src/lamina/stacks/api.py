@@ -25,8 +25,13 @@ def _stacks(call: Call) -> StackService:
     return call.svc.stacks
 
 
-def _time(seconds: float | None) -> datetime | None:
-    return datetime.fromtimestamp(seconds, timezone.utc) if seconds is not None else None
+def _time(seconds: float | None) -> str | None:
+    """A time as CloudFormation writes it, to the millisecond (``2026-12-07T16:00:57.138Z``): SAM CLI
+    shows a stack's events newer than the last one before its change set, compared as written; in
+    whole seconds, a stack made within the second of its change set would never show its end."""
+    if seconds is None:
+        return None
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 async def _template_body(call: Call, *, optional: bool = False) -> str | None:

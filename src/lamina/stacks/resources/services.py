@@ -11,6 +11,7 @@ from typing import Any
 from lamina.api import events as events_api
 from lamina.errors import ApiError
 from lamina.iam.service import IamService
+from lamina.objects import bucket_policy
 from lamina.objects.model import Bucket as StoredBucket
 from lamina.stacks.errors import ResourceFailed
 from lamina.stacks.resources.base import Context, Outcome, Properties, Provider, document, integer, tag_list, text
@@ -227,6 +228,43 @@ class Bucket(Provider):
         ctx.authorize("s3:DeleteBucket", f"arn:aws:s3:::{current.physical_id}")
         try:
             await ctx.svc.objects.delete_bucket(current.physical_id)
+        except ApiError as exc:
+            _unless_gone(exc)
+
+
+class BucketPolicy(Provider):
+    """Through the object store's PutBucketPolicy and DeleteBucketPolicy, with S3's checks of the
+    document (objects/bucket_policy.py); the bucket must be the stack's account's own."""
+
+    type_name = "AWS::S3::BucketPolicy"
+    replaced_by = frozenset({"Bucket"})
+
+    async def _put(self, ctx: Context, props: Properties) -> Outcome:
+        objects = ctx.svc.objects
+        if objects is None:
+            raise ResourceFailed("Lamina's object store is not served here.")
+        name = str(text(props, "Bucket"))
+        ctx.authorize("s3:PutBucketPolicy", f"arn:aws:s3:::{name}")
+        if objects.bucket(name).owner != ctx.account_id:
+            raise ResourceFailed(f"Resource handler returned message: \"Access Denied\" (Service: S3, Bucket: {name})")
+        if "PolicyDocument" not in props:
+            raise ResourceFailed("Property validation failure: [The property {/PolicyDocument} is required]")
+        await objects.put_bucket_policy(name, bucket_policy.check(document(props["PolicyDocument"]), name))
+        return Outcome(name, name)
+
+    async def create(self, ctx: Context, logical_id: str, props: Properties) -> Outcome:
+        return await self._put(ctx, props)
+
+    async def update(self, ctx: Context, logical_id: str, current: Outcome, old: Properties,
+                     new: Properties) -> Outcome:  # fmt: skip
+        return await self._put(ctx, new)
+
+    async def delete(self, ctx: Context, current: Outcome, props: Properties) -> None:
+        if ctx.svc.objects is None:
+            return
+        ctx.authorize("s3:DeleteBucketPolicy", f"arn:aws:s3:::{current.physical_id}")
+        try:
+            await ctx.svc.objects.put_bucket_policy(current.physical_id, None)
         except ApiError as exc:
             _unless_gone(exc)
 
