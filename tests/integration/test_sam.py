@@ -319,6 +319,19 @@ Resources:
                        "request credentials have permission to GetObject for b-code/app.zip. S3 Error Code: "
                        "AccessDenied. S3 Error Message: Access Denied\""]
     assert account_client("lambda", server.endpoint, ACCOUNT_A).list_functions()["Functions"] == []
+    # Nor can a stack put a policy on it.
+    policy = """
+Resources:
+  Open:
+    Type: AWS::S3::BucketPolicy
+    Properties:
+      Bucket: b-code
+      PolicyDocument:
+        Statement: [{Effect: Allow, Principal: "*", Action: "s3:GetObject", Resource: "arn:aws:s3:::b-code/*"}]
+"""
+    cfn.create_stack(StackName="open", TemplateBody=policy)
+    assert settled(cfn, "open")["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert error_of(theirs.get_bucket_policy, Bucket="b-code")["Code"] == "NoSuchBucketPolicy"
 
 
 def test_every_event_kind_reaches_the_engine(lamina: LaminaProcess) -> None:
