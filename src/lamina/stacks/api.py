@@ -10,10 +10,10 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from lamina.api.query import Call, Operation, QueryService, XmlStruct, XmlValue
+from lamina.stacks import transform
 from lamina.stacks.errors import StackValidationError
 from lamina.stacks.model import ChangeSet, Stack, StackEvent, StackResource
 from lamina.stacks.service import Request, StackService, parsed, required_capabilities
-from lamina.stacks import transform
 from lamina.stacks.template import MAX_URL_BODY_BYTES, Template, load
 
 NAMESPACE = "http://cloudformation.amazonaws.com/doc/2010-05-15/"

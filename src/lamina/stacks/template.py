@@ -314,8 +314,7 @@ def parse(body: str, *, limit: int = MAX_BODY_BYTES) -> Template:
     if "Transform" in document:
         transforms = document["Transform"]
         names = transforms if isinstance(transforms, list) else [transforms]
-        raise format_error(f"Unsupported transform(s): {', '.join(map(str, names))}: expand them first "
-                           f"(stacks/transform.py).")  # fmt: skip
+        raise format_error(f"Unsupported transform(s): {', '.join(map(str, names))}.")
     resources = _section(document, "Resources", MAX_RESOURCES)
     if not resources:
         raise format_error("At least one Resources member must be defined.")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import threading
 from typing import Any, Mapping
 
@@ -26,6 +27,7 @@ from lamina.iam.managed import BY_ARN
 from lamina.stacks.errors import StackValidationError, format_error
 from lamina.stacks.template import MAX_URL_BODY_BYTES, Template, check_size, load, parse
 
+log = logging.getLogger(__name__)
 SAM = "AWS::Serverless-2016-10-31"
 # The translator keeps the region in a class attribute (ArnGenerator's): one translation at a time.
 _TRANSLATING = threading.Lock()
@@ -52,6 +54,7 @@ def _message(exc: Exception) -> str:
         return " ".join([str(exc.message), *(str(cause.message) for cause in exc.causes)])
     if isinstance(exc, ExceptionWithMessage):
         return str(exc.message)
+    log.warning("the SAM translator failed on a template", exc_info=exc)  # not a message of its own: say so
     return f"Internal transform failure: {type(exc).__name__}"
 
 
