@@ -476,3 +476,43 @@ def test_sam_deploy_and_sam_delete(make_server: Any, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert error_of(lam.get_function, FunctionName=arn)["Code"] == "ResourceNotFoundException"
     assert "sam-app" not in [s["StackName"] for s in cfn.describe_stacks()["Stacks"]]
+
+
+def test_connectors_and_policies_are_iams_and_go_with_the_stack(lamina: LaminaProcess) -> None:
+    """A SAM connector is an AWS::IAM::ManagedPolicy attached to the function's role; an
+    AWS::IAM::Policy is an inline policy of the roles it names; both go when the stack does."""
+    cfn, iam = client(lamina, "cloudformation"), client(lamina, "iam")
+    body = """
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Jobs: {Type: AWS::SQS::Queue}
+  Fn:
+    Type: AWS::Serverless::Function
+    Connectors:
+      ToJobs:
+        Properties:
+          Destination: {Id: Jobs}
+          Permissions: [Write]
+    Properties: {Runtime: python3.12, Handler: index.handler, InlineCode: "def handler(e, c): return 1"}
+  Extra:
+    Type: AWS::IAM::Policy
+    Properties:
+      PolicyName: extra
+      PolicyDocument: {Statement: [{Effect: Allow, Action: "sqs:GetQueueUrl", Resource: "*"}]}
+      Roles: [!Ref FnRole]
+"""
+    cfn.create_stack(StackName="sam-iam", TemplateBody=body, Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"])
+    assert settled(cfn, "sam-iam")["StackStatus"] == "CREATE_COMPLETE"
+    resources = {r["LogicalResourceId"]: r for r in cfn.describe_stack_resources(StackName="sam-iam")["StackResources"]}
+    policy = resources["FnToJobsPolicy"]
+    assert policy["ResourceType"] == "AWS::IAM::ManagedPolicy"
+    role = resources["FnRole"]["PhysicalResourceId"]
+    attached = [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]]
+    assert policy["PhysicalResourceId"] in attached
+    document = iam.get_policy_version(PolicyArn=policy["PhysicalResourceId"], VersionId="v1")["PolicyVersion"]
+    assert "sqs:SendMessage" in json.dumps(document["Document"])
+    assert iam.list_role_policies(RoleName=role)["PolicyNames"] == ["extra"]
+    cfn.delete_stack(StackName="sam-iam")
+    cfn.get_waiter("stack_delete_complete").wait(StackName="sam-iam", WaiterConfig=FAST)
+    assert error_of(iam.get_role, RoleName=role)["Code"] == "NoSuchEntity"
+    assert error_of(iam.get_policy, PolicyArn=policy["PhysicalResourceId"])["Code"] == "NoSuchEntity"

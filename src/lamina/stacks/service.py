@@ -71,7 +71,7 @@ def required_capabilities(template: Template) -> list[str]:
     """The capabilities a template's resources need acknowledged (pure)."""
     needed = [r for r in template.resources.values()
               if (p := PROVIDERS.get(r.type)) is not None and p.needs_iam_capability]  # fmt: skip
-    if any("RoleName" in r.properties for r in needed):
+    if any("RoleName" in r.properties or "ManagedPolicyName" in r.properties for r in needed):
         return ["CAPABILITY_NAMED_IAM"]
     return ["CAPABILITY_IAM"] if needed else []
 
