@@ -105,9 +105,9 @@ def client(server: LaminaProcess, name: str) -> Any:
                         aws_secret_access_key="test", config=Config(retries={"max_attempts": 0}))  # fmt: skip
 
 
-def aws(server: LaminaProcess, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def aws(server: LaminaProcess, *args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
-           "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}  # fmt: skip
+           "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", **(env or {})}  # fmt: skip
     return subprocess.run([str(VENV_BIN / "aws"), "--endpoint-url", server.endpoint, *args], capture_output=True,
                           text=True, env=env, cwd=cwd, timeout=300)  # fmt: skip
 

@@ -10,10 +10,11 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from lamina.api.query import Call, Operation, QueryService, XmlStruct, XmlValue
+from lamina.stacks import transform
 from lamina.stacks.errors import StackValidationError
 from lamina.stacks.model import ChangeSet, Stack, StackEvent, StackResource
 from lamina.stacks.service import Request, StackService, parsed, required_capabilities
-from lamina.stacks.template import MAX_URL_BODY_BYTES, Template
+from lamina.stacks.template import MAX_URL_BODY_BYTES, Template, load
 
 NAMESPACE = "http://cloudformation.amazonaws.com/doc/2010-05-15/"
 
@@ -24,8 +25,13 @@ def _stacks(call: Call) -> StackService:
     return call.svc.stacks
 
 
-def _time(seconds: float | None) -> datetime | None:
-    return datetime.fromtimestamp(seconds, timezone.utc) if seconds is not None else None
+def _time(seconds: float | None) -> str | None:
+    """A time as CloudFormation writes it, to the millisecond (``2026-12-07T16:00:57.138Z``): SAM CLI
+    shows a stack's events newer than the last one before its change set, compared as written; in
+    whole seconds, a stack made within the second of its change set would never show its end."""
+    if seconds is None:
+        return None
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 async def _template_body(call: Call, *, optional: bool = False) -> str | None:
@@ -192,12 +198,20 @@ async def list_stack_resources(call: Call) -> XmlStruct:
 
 
 async def get_template(call: Call) -> XmlStruct:
+    """TemplateStage Original (the default): the template as given; Processed: what its transforms
+    made of it (the same text when it has none)."""
     p = call.params
+    stage = p.get("TemplateStage") or "Original"
+    if stage not in ("Original", "Processed"):
+        raise StackValidationError(f"1 validation error detected: Value '{stage}' at 'templateStage' failed to "
+                                   f"satisfy constraint: Member must satisfy enum value set: [Original, Processed]")
     change_set = p.get("ChangeSetName")
+    found: Stack | ChangeSet
     if change_set is not None:
-        body = _stacks(call).change_set(change_set, p.get("StackName")).template_body
+        found = _stacks(call).change_set(change_set, p.get("StackName"))
     else:
-        body = _stacks(call).stack(p.required("StackName")).template_body
+        found = _stacks(call).stack(p.required("StackName"))
+    body = found.original_body if stage == "Original" and found.original_body is not None else found.template_body
     return {"TemplateBody": body, "StagesAvailable": ["Original", "Processed"]}
 
 
@@ -211,17 +225,21 @@ def _summary(template: Template) -> tuple[XmlStruct, list[str]]:
         {r.type for r in template.resources.values()})  # fmt: skip
 
 
+def _transforms(template: Template) -> list[XmlValue]:
+    return list(transform.declared(load(template.original))) if template.original is not None else []
+
+
 async def validate_template(call: Call) -> XmlStruct:
     body = await _template_body(call)
     assert body is not None
-    template = await parsed(body)
+    template = await parsed(body, call.svc.settings)
     needed = required_capabilities(template)
     parameters: list[XmlValue] = [
         {"ParameterKey": name, "DefaultValue": spec.default, "NoEcho": spec.no_echo, "Description": spec.description}
         for name, spec in template.parameters.items()
     ]  # fmt: skip
     shape: dict[str, XmlValue] = {"Parameters": parameters, "Description": template.description,
-                                  "Capabilities": list(needed), "DeclaredTransforms": []}  # fmt: skip
+                                  "Capabilities": list(needed), "DeclaredTransforms": _transforms(template)}  # fmt: skip
     if needed:
         shape["CapabilitiesReason"] = "The following resource(s) require capabilities: [AWS::IAM::Role]"
     return shape
@@ -230,11 +248,13 @@ async def validate_template(call: Call) -> XmlStruct:
 async def get_template_summary(call: Call) -> XmlStruct:
     body = await _template_body(call, optional=True)
     if body is None:
-        body = _stacks(call).stack(call.params.required("StackName")).template_body
-    template = await parsed(body)
+        stack = _stacks(call).stack(call.params.required("StackName"))
+        body = stack.original_body or stack.template_body
+    template = await parsed(body, call.svc.settings)
     summary, types = _summary(template)
     needed = required_capabilities(template)
-    return {**summary, "ResourceTypes": list(types), "Capabilities": list(needed), "DeclaredTransforms": [],
+    return {**summary, "ResourceTypes": list(types), "Capabilities": list(needed),
+            "DeclaredTransforms": _transforms(template),
             "Version": "2010-09-09"}  # fmt: skip
 
 

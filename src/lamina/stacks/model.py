@@ -71,6 +71,7 @@ class Stack:
     resources: dict[str, StackResource] = field(default_factory=dict)
     change_set_id: str | None = None
     imports: list[str] = field(default_factory=list)  # export names its template imports
+    original_body: str | None = None  # the template as given, when template_body is its transforms' output
 
     def doc(self) -> dict[str, Any]:
         doc = dataclasses.asdict(self)
@@ -126,6 +127,7 @@ class ChangeSet:
     reason: str | None = None
     description: str | None = None
     changes: list[dict[str, Any]] = field(default_factory=list)  # ResourceChange shapes
+    original_body: str | None = None  # as Stack's
 
     def doc(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -11,6 +11,7 @@ CloudFormation operation that timed out would be.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 import time
@@ -20,7 +21,7 @@ from typing import Any, Mapping, Sequence
 from lamina.api.context import Services
 from lamina.identity.principals import Principal
 from lamina.settings import Settings
-from lamina.stacks import intrinsics, plan
+from lamina.stacks import intrinsics, plan, transform
 from lamina.stacks.engine import Run
 from lamina.stacks.errors import (AlreadyExists, ChangeSetNotFound, InsufficientCapabilities, InvalidChangeSetStatus,
                                   StackValidationError)  # fmt: skip
@@ -28,7 +29,7 @@ from lamina.stacks.model import (CHANGE_SET, EVENT, STACK, UPDATABLE, ChangeSet,
                                  stack_arn)  # fmt: skip
 from lamina.stacks.resources import PROVIDERS
 from lamina.stacks.resources.base import Context
-from lamina.stacks.template import Template, parse, resolve_parameters
+from lamina.stacks.template import Template, resolve_parameters
 from lamina.store.base import Resource, Store
 from lamina.tasks import cancel_and_wait
 
@@ -53,12 +54,13 @@ class Request:
     tags: Mapping[str, str]
 
 
-async def parsed(body: str) -> Template:
-    """A template read and its references checked, off the event loop (a large YAML template takes
-    PyYAML tens of milliseconds)."""
+async def parsed(body: str, settings: Settings, parameters: Mapping[str, str] = {}) -> Template:
+    """A template read, its transforms applied (in ``settings``' region and account, with the
+    ``parameters`` given) and its references checked, off the event loop (a large YAML template
+    takes PyYAML tens of milliseconds, the SAM transform more)."""
 
     def read() -> Template:
-        template = parse(body)
+        template = transform.read(body, parameters, settings.region, settings.account_id)
         intrinsics.check(template)
         return template
 
@@ -69,12 +71,16 @@ def required_capabilities(template: Template) -> list[str]:
     """The capabilities a template's resources need acknowledged (pure)."""
     needed = [r for r in template.resources.values()
               if (p := PROVIDERS.get(r.type)) is not None and p.needs_iam_capability]  # fmt: skip
-    if any("RoleName" in r.properties for r in needed):
+    if any("RoleName" in r.properties or "ManagedPolicyName" in r.properties for r in needed):
         return ["CAPABILITY_NAMED_IAM"]
     return ["CAPABILITY_IAM"] if needed else []
 
 
-def check_capabilities(template: Template, given: Sequence[str]) -> None:
+def check_capabilities(template: Template, given: Sequence[str], *, direct: bool = False) -> None:
+    """``direct``: CreateStack or UpdateStack, which expand a template's transforms only with
+    CAPABILITY_AUTO_EXPAND (a change set shows what they made before it is executed)."""
+    if direct and template.original is not None and "CAPABILITY_AUTO_EXPAND" not in given:
+        raise InsufficientCapabilities("Requires capabilities : [CAPABILITY_AUTO_EXPAND]")
     needed = required_capabilities(template)
     if needed == ["CAPABILITY_IAM"] and ("CAPABILITY_IAM" in given or "CAPABILITY_NAMED_IAM" in given):
         return
@@ -211,17 +217,19 @@ class StackService:
         if not task.cancelled() and task.exception() is not None:
             log.error("stack %s's operation failed", stack_id, exc_info=task.exception())
 
-    async def _prepare(self, request: Request, previous: Stack | None) -> tuple[Template, dict[str, str]]:
+    async def _prepare(self, request: Request, previous: Stack | None, *,
+                       direct: bool = False) -> tuple[Template, dict[str, str]]:  # fmt: skip
         if request.body is None:
             if previous is None:
                 raise StackValidationError("UsePreviousTemplate can only be used with an existing stack")
-            body = previous.template_body
+            body = previous.original_body or previous.template_body  # transformed again, with the new values
         else:
             body = request.body
-        template = await parsed(body)
+        kept = {k: previous.parameters[k] for k in request.keep_previous if previous and k in previous.parameters}
+        template = await parsed(body, self._settings, {**kept, **request.parameters})
         values = resolve_parameters(template, request.parameters, previous.parameters if previous else {},
                                     request.keep_previous)  # fmt: skip
-        check_capabilities(template, request.capabilities)
+        check_capabilities(template, request.capabilities, direct=direct)
         return template, values
 
     def _new_stack(self, name: str, template: Template, values: dict[str, str], request: Request,
@@ -231,11 +239,12 @@ class StackService:
             raise AlreadyExists(f"Stack [{name}] already exists")
         return Stack(stack_arn(self._settings.region, self._settings.account_id, name), name, status, time.time(),
                      template.body, values, [n for n, p in template.parameters.items() if p.no_echo],
-                     list(request.capabilities), dict(request.tags), template.description)  # fmt: skip
+                     list(request.capabilities), dict(request.tags), template.description,
+                     original_body=template.original)  # fmt: skip
 
     async def create_stack(self, caller: Principal, name: str, request: Request, on_failure: str) -> Stack:
         async with self._deciding:
-            template, values = await self._prepare(request, None)
+            template, values = await self._prepare(request, None, direct=True)
             stack = self._new_stack(name, template, values, request, "CREATE_IN_PROGRESS")
             stack.disable_rollback = on_failure == "DO_NOTHING"
             await self._record(stack, None)
@@ -251,8 +260,8 @@ class StackService:
     async def update_stack(self, caller: Principal, name: str, request: Request) -> Stack:
         async with self._deciding:
             stack = self._updatable(name)
-            template, values = await self._prepare(request, stack)
-            previous = await parsed(stack.template_body)
+            template, values = await self._prepare(request, stack, direct=True)
+            previous = await parsed(stack.template_body, self._settings)
             scope, _ = self._run(stack, caller).scope(template, values)
             if values == stack.parameters and not plan.changes(template, scope, stack.resources, PROVIDERS) \
                     and template.outputs == previous.outputs and dict(request.tags or stack.tags) == stack.tags:
@@ -264,7 +273,7 @@ class StackService:
                       values: dict[str, str], request: Request) -> None:  # fmt: skip
         old_values = dict(stack.parameters)
         stack.status = "UPDATE_IN_PROGRESS"
-        stack.template_body, stack.parameters = template.body, values
+        stack.template_body, stack.original_body, stack.parameters = template.body, template.original, values
         stack.no_echo = [n for n, p in template.parameters.items() if p.no_echo]
         stack.capabilities, stack.tags = list(request.capabilities), dict(request.tags or stack.tags)
         stack.description = template.description
@@ -314,7 +323,8 @@ class StackService:
             change_set = ChangeSet(change_set_arn(self._settings.region, self._settings.account_id, name), name,
                                    stack.stack_id, stack.name, kind, time.time(), template.body, values,
                                    list(request.capabilities), dict(request.tags), description=description,
-                                   changes=[c.shape() for c in changes])  # fmt: skip
+                                   changes=[c.shape() for c in changes],
+                                   original_body=template.original)  # fmt: skip
             if not changes and kind == "UPDATE" and values == stack.parameters:
                 change_set.status, change_set.execution_status = "FAILED", "UNAVAILABLE"
                 change_set.reason = ("The submitted information didn't contain changes. Submit different information "
@@ -331,18 +341,22 @@ class StackService:
             stack = self._stacks[change_set.stack_id]
             request = Request(change_set.template_body, change_set.parameters, (), change_set.capabilities,
                               change_set.tags)  # fmt: skip
-            template = await parsed(change_set.template_body)
+            template = dataclasses.replace(await parsed(change_set.template_body, self._settings),
+                                           original=change_set.original_body)  # fmt: skip
             if change_set.kind == "CREATE":
                 if stack.status != "REVIEW_IN_PROGRESS":
                     raise InvalidChangeSetStatus(f"ChangeSet [{change_set.change_set_id}] cannot be executed in its "
                                                  f"current status of [{change_set.status}]")  # fmt: skip
                 stack.status, stack.change_set_id = "CREATE_IN_PROGRESS", change_set.change_set_id
+                # The change set executed may not be the one that made the stack (REVIEW_IN_PROGRESS).
+                stack.template_body, stack.original_body = template.body, template.original
+                stack.parameters = dict(change_set.parameters)
                 work = self._run(stack, caller).create(template, "ROLLBACK")
                 self._start(stack, work)
             else:
                 self._updatable(stack.stack_id)
                 stack.change_set_id = change_set.change_set_id
-                previous = await parsed(stack.template_body)
+                previous = await parsed(stack.template_body, self._settings)
                 self._begin_update(caller, stack, previous, template, dict(change_set.parameters), request)
             change_set.execution_status = "EXECUTE_IN_PROGRESS"
             # The stack's other change sets go once one is executed, as on CloudFormation.

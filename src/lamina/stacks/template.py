@@ -95,6 +95,7 @@ class Template:
     conditions: Mapping[str, Any]
     resources: Mapping[str, ResourceSpec]  # in the template's order
     outputs: Mapping[str, OutputSpec]
+    original: str | None = None  # the template as given, when ``body`` is what its transforms made of it
 
 
 # -- reading --------------------------------------------------------------------------------------
@@ -295,12 +296,17 @@ def _section(document: Mapping[str, Any], name: str, limit: int) -> Mapping[str,
     return section
 
 
-def parse(body: str, *, limit: int = MAX_BODY_BYTES) -> Template:
-    """A template read and checked: its sections' shapes, names, types; references are checked by
-    intrinsics.check (they need every section)."""
+def check_size(body: str, limit: int = MAX_BODY_BYTES) -> None:
     if len(body.encode("utf-8", "replace")) > limit:
         raise StackValidationError(f"1 validation error detected: Value at 'templateBody' failed to satisfy "
                                    f"constraint: Member must have length less than or equal to {limit}")  # fmt: skip
+
+
+def parse(body: str, *, limit: int = MAX_BODY_BYTES) -> Template:
+    """A template read and checked: its sections' shapes, names, types; references are checked by
+    intrinsics.check (they need every section). A template with a ``Transform`` is transform.py's
+    to expand first."""
+    check_size(body, limit)
     document = load(body)
     unknown = [k for k in document if k not in SECTIONS]
     if unknown:
@@ -308,8 +314,7 @@ def parse(body: str, *, limit: int = MAX_BODY_BYTES) -> Template:
     if "Transform" in document:
         transforms = document["Transform"]
         names = transforms if isinstance(transforms, list) else [transforms]
-        raise format_error(f"Unsupported transform(s): {', '.join(map(str, names))} (Lamina does not serve "
-                           f"transforms yet).")  # fmt: skip
+        raise format_error(f"Unsupported transform(s): {', '.join(map(str, names))}.")
     resources = _section(document, "Resources", MAX_RESOURCES)
     if not resources:
         raise format_error("At least one Resources member must be defined.")

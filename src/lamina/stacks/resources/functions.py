@@ -56,6 +56,35 @@ def inline_package(source: str, runtime: str | None) -> bytes:
     return buffer.getvalue()
 
 
+async def s3_package(ctx: Context, bucket: str, key: str) -> bytes:
+    """A package in Lamina's object store, as Lambda reads one: from a bucket of the stack's account
+    (another account's is refused as S3 refuses Lambda without a grant; Lamina keeps each account's
+    objects in its own cell), no larger than a zipped package may be."""
+    objects = ctx.svc.objects
+    if objects is None:
+        raise ResourceFailed("Lamina's object store is not served here: use Code.ZipFile.")
+    owner = objects.owner(bucket)
+    if owner is None:
+        raise ResourceFailed("Resource handler returned message: \"Error occurred while GetObject. S3 Error Code: "
+                             "NoSuchBucket. S3 Error Message: The specified bucket does not exist\"")  # fmt: skip
+    if owner.account != ctx.account_id:
+        raise ResourceFailed(f"Resource handler returned message: \"Your access has been denied by S3, please make "
+                             f"sure your request credentials have permission to GetObject for {bucket}/{key}. S3 Error "
+                             f"Code: AccessDenied. S3 Error Message: Access Denied\"")  # fmt: skip
+    if not objects.exists(bucket):  # the account's bucket, in another region's cell
+        raise ResourceFailed(f"Resource handler returned message: \"Error occurred while GetObject. S3 Error Code: "
+                             f"PermanentRedirect. S3 Error Message: The bucket is in this region: {owner.region}. "
+                             f"Please use this region to retry the request\"")  # fmt: skip
+    stored = objects.current(bucket, key)
+    if stored is None:
+        raise ResourceFailed("Resource handler returned message: \"Error occurred while GetObject. S3 Error Code: "
+                             "NoSuchKey. S3 Error Message: The specified key does not exist.\"")  # fmt: skip
+    if stored.size > ctx.svc.settings.limits.zipped_code_bytes:
+        raise ResourceFailed(f"Code from S3 must be smaller than {ctx.svc.settings.limits.zipped_code_bytes} "
+                             f"bytes")  # fmt: skip
+    return await asyncio.to_thread(objects.bodies.path(stored.file).read_bytes)
+
+
 async def _package(ctx: Context, props: Properties) -> dict[str, str]:
     """The Code property as CreateFunction's ``{"ZipFile": base64}``."""
     code = props.get("Code")
@@ -65,15 +94,7 @@ async def _package(ctx: Context, props: Properties) -> dict[str, str]:
         source = text(code, "ZipFile") or ""
         data = inline_package(source, text(props, "Runtime"))
     elif "S3Bucket" in code and "S3Key" in code:
-        objects = ctx.svc.objects
-        if objects is None:
-            raise ResourceFailed("Lamina's object store is not served here: use Code.ZipFile.")
-        stored = objects.get(required(code, "S3Bucket"), required(code, "S3Key"))
-        if stored.size > ctx.svc.settings.limits.zipped_code_bytes:
-            raise ResourceFailed(f"Code from S3 must be smaller than {ctx.svc.settings.limits.zipped_code_bytes} "
-                                 f"bytes")  # fmt: skip
-        path = objects.bodies.path(stored.file)
-        data = await asyncio.to_thread(path.read_bytes)
+        data = await s3_package(ctx, required(code, "S3Bucket"), required(code, "S3Key"))
     elif "ImageUri" in code:
         raise ResourceFailed("Lamina runs .zip deployment packages; container images are not supported.")
     else:

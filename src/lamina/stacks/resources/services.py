@@ -11,9 +11,11 @@ from typing import Any
 from lamina.api import events as events_api
 from lamina.errors import ApiError
 from lamina.iam.service import IamService
+from lamina.objects import bucket_policy
 from lamina.objects.model import Bucket as StoredBucket
 from lamina.stacks.errors import ResourceFailed
 from lamina.stacks.resources.base import Context, Outcome, Properties, Provider, document, integer, tag_list, text
+from lamina.stacks.resources.notifications import notification_xml
 
 _GONE = {"ResourceNotFoundException", "NoSuchEntity", "QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue",
          "NoSuchBucket"}  # fmt: skip
@@ -191,13 +193,32 @@ class Bucket(Provider):
         tags = tag_list(props)
         await objects.create_bucket(StoredBucket(name, ctx.region, ctx.account_id, int(time.time() * 1000),
                                                  tags=tags or None))  # fmt: skip
+        try:
+            await self._notifications(ctx, name, {}, props)
+        except BaseException:  # the resource failed: the bucket goes, as the stack cannot name it
+            await objects.delete_bucket(name)
+            raise
         return self._outcome(ctx, name)
+
+    @staticmethod
+    async def _notifications(ctx: Context, name: str, old: Properties, new: Properties) -> None:
+        """NotificationConfiguration, through PutBucketNotificationConfiguration (S3's checks: the
+        functions' permissions, the queues' policies, must be there first)."""
+        if old.get("NotificationConfiguration") == new.get("NotificationConfiguration"):
+            return
+        if ctx.svc.notifications is None:
+            raise ResourceFailed("Bucket notifications are not served by this Lamina.")
+        ctx.authorize("s3:PutBucketNotification", f"arn:aws:s3:::{name}")
+        body = notification_xml(new.get("NotificationConfiguration") or {})
+        await ctx.svc.notifications.put(name, body)
 
     async def update(self, ctx: Context, logical_id: str, current: Outcome, old: Properties,
                      new: Properties) -> Outcome:  # fmt: skip
         assert ctx.svc.objects is not None
-        ctx.authorize("s3:PutBucketTagging", f"arn:aws:s3:::{current.physical_id}")
-        await ctx.svc.objects.put_bucket_tags(current.physical_id, tag_list(new) or None)
+        if old.get("Tags") != new.get("Tags"):
+            ctx.authorize("s3:PutBucketTagging", f"arn:aws:s3:::{current.physical_id}")
+            await ctx.svc.objects.put_bucket_tags(current.physical_id, tag_list(new) or None)
+        await self._notifications(ctx, current.physical_id, old, new)
         return current
 
     async def delete(self, ctx: Context, current: Outcome, props: Properties) -> None:
@@ -207,6 +228,43 @@ class Bucket(Provider):
         ctx.authorize("s3:DeleteBucket", f"arn:aws:s3:::{current.physical_id}")
         try:
             await ctx.svc.objects.delete_bucket(current.physical_id)
+        except ApiError as exc:
+            _unless_gone(exc)
+
+
+class BucketPolicy(Provider):
+    """Through the object store's PutBucketPolicy and DeleteBucketPolicy, with S3's checks of the
+    document (objects/bucket_policy.py); the bucket must be the stack's account's own."""
+
+    type_name = "AWS::S3::BucketPolicy"
+    replaced_by = frozenset({"Bucket"})
+
+    async def _put(self, ctx: Context, props: Properties) -> Outcome:
+        objects = ctx.svc.objects
+        if objects is None:
+            raise ResourceFailed("Lamina's object store is not served here.")
+        name = str(text(props, "Bucket"))
+        ctx.authorize("s3:PutBucketPolicy", f"arn:aws:s3:::{name}")
+        if objects.bucket(name).owner != ctx.account_id:
+            raise ResourceFailed(f"Resource handler returned message: \"Access Denied\" (Service: S3, Bucket: {name})")
+        if "PolicyDocument" not in props:
+            raise ResourceFailed("Property validation failure: [The property {/PolicyDocument} is required]")
+        await objects.put_bucket_policy(name, bucket_policy.check(document(props["PolicyDocument"]), name))
+        return Outcome(name, name)
+
+    async def create(self, ctx: Context, logical_id: str, props: Properties) -> Outcome:
+        return await self._put(ctx, props)
+
+    async def update(self, ctx: Context, logical_id: str, current: Outcome, old: Properties,
+                     new: Properties) -> Outcome:  # fmt: skip
+        return await self._put(ctx, new)
+
+    async def delete(self, ctx: Context, current: Outcome, props: Properties) -> None:
+        if ctx.svc.objects is None:
+            return
+        ctx.authorize("s3:DeleteBucketPolicy", f"arn:aws:s3:::{current.physical_id}")
+        try:
+            await ctx.svc.objects.put_bucket_policy(current.physical_id, None)
         except ApiError as exc:
             _unless_gone(exc)
 
