@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from lamina.cli.init import unserved_types
 from tests.conftest import LaminaProcess
 from tests.functions import wait_for_logs
 from tests.integration.test_dev import lines_of, wait_for
@@ -130,7 +129,9 @@ def test_lamina_dev_as_printed_reloads_the_project(lamina: LaminaProcess, tmp_pa
 def aws_json(command: list[str], cwd: Path, env: dict[str, str]) -> Any:
     full = {**env, "AWS_ENDPOINT_URL": env["LAMINA_ENDPOINT"], "AWS_ACCESS_KEY_ID": "test",
             "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
-    done = subprocess.run([str(BIN / "aws"), *command, "--output", "json"], cwd=cwd, env=full, capture_output=True,
+    # --endpoint-url as well: AWS CLI v1 sends `aws sqs` to AWS's own address whatever AWS_ENDPOINT_URL says.
+    done = subprocess.run([str(BIN / "aws"), *command, "--output", "json", "--endpoint-url", env["LAMINA_ENDPOINT"]],
+                          cwd=cwd, env=full, capture_output=True,
                           text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout or "null")
@@ -144,11 +145,6 @@ def test_the_printed_cloudformation_commands_deploy_the_whole_template(make_serv
     name = f"stack-{trigger}"
     made = lamina_cli("init", name, "--trigger", trigger, cwd=tmp_path, env=env)
     assert made.returncode == 0, made.stderr
-    missing = unserved_types(trigger)
-    if missing:  # said plainly rather than printing commands that would fail
-        assert all(kind in made.stdout for kind in missing)
-        assert "lamina deploy` deploys the function alone" in made.stdout
-        return
     commands = ["cd " + name, *block(made.stdout, "The whole template")]
     ran = run_as_printed(commands, tmp_path, env)
     assert ran.returncode == 0, ran.stdout + ran.stderr

@@ -28,14 +28,6 @@ from lamina.cli.scaffolds import SCAFFOLDS, Scaffold, family
 RUNTIMES = ("python3.12", "nodejs20.x", "ruby3.3", "java21", "dotnet8", "provided.al2023")
 TRIGGERS = ("none", "http", "schedule", "sqs", "s3")
 EVENT_KINDS = {"http": "apigw-v2", "schedule": "schedule", "sqs": "sqs", "s3": "s3"}
-# The resource types each trigger's template holds, beyond the function and its role.
-TRIGGER_TYPES = {
-    "none": (),
-    "http": ("AWS::Lambda::Url", "AWS::Lambda::Permission"),
-    "schedule": ("AWS::Events::Rule", "AWS::Lambda::Permission"),
-    "sqs": ("AWS::SQS::Queue", "AWS::Lambda::EventSourceMapping"),
-    "s3": ("AWS::S3::Bucket", "AWS::Lambda::Permission"),
-}
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
@@ -172,20 +164,6 @@ _TRIGGERS: dict[str, list[str]] = {
 }
 
 
-# What a type is there for but not (yet) done by this Lamina's provider of it: the bucket is made,
-# its notification configuration is not. (Remove an entry when its provider does it: the init tests
-# then check that the trigger fires.)
-UNSERVED_PROPERTIES = {"s3": "AWS::S3::Bucket's NotificationConfiguration"}
-
-
-def unserved_types(trigger: str) -> list[str]:
-    """What the template's trigger needs that this Lamina's CloudFormation does not create yet."""
-    from lamina.stacks.resources import PROVIDERS  # the server's side: loaded only by init
-
-    missing = [name for name in TRIGGER_TYPES[trigger] if name not in PROVIDERS]
-    return missing + ([UNSERVED_PROPERTIES[trigger]] if trigger in UNSERVED_PROPERTIES else [])
-
-
 def next_steps(project: Project, directory: str, *, prefix: str = "lamina") -> list[str]:
     """The commands to run next, each as it runs from where ``lamina init`` was run (pure)."""
     name = shlex.quote(project.name)
@@ -202,11 +180,8 @@ def next_steps(project: Project, directory: str, *, prefix: str = "lamina") -> l
     return lines
 
 
-def cloudformation_steps(project: Project, missing: list[str]) -> list[str]:
+def cloudformation_steps(project: Project) -> list[str]:
     """How to deploy the whole template, trigger and all, with the AWS CLI (pure)."""
-    if missing:
-        return [f"The template's trigger needs {', '.join(missing)}, which this Lamina's CloudFormation does not "
-                "create yet; `lamina deploy` deploys the function alone."]  # fmt: skip
     return [
         "The whole template, trigger and all, with the AWS CLI (AWS_ENDPOINT_URL points it at Lamina):",
         "  export AWS_ENDPOINT_URL=${LAMINA_ENDPOINT:-http://127.0.0.1:9000} AWS_ACCESS_KEY_ID=test "
@@ -258,6 +233,6 @@ def init(console: Console, directory: Path, *, runtime: str, trigger: str, name:
     for line in next_steps(project, str(directory), prefix=prefix):
         console.say(line)
     console.say()
-    for line in cloudformation_steps(project, unserved_types(trigger)):
+    for line in cloudformation_steps(project):
         console.say(line)
     return project
