@@ -197,6 +197,18 @@ def test_a_rest_apis_resource_policy_lets_another_account_in(server: LaminaProce
     gw.update_rest_api(restApiId=api, patchOperations=[{"op": "replace", "path": "/policy", "value": json.dumps(policy)}])
     status, _, body = send(server.endpoint, api, "GET", path, signer=(OTHER_ROOT, OTHER_SECRET))
     assert status == 200 and body["event"]["requestContext"]["identity"]["accountId"] == OTHER
+    # A policy denying the other account wins over the identity's allowance (its root's), and a
+    # policy that cannot be read lets no one in rather than everyone.
+    policy["Statement"].append({"Effect": "Deny", "Principal": "*", "Action": "execute-api:Invoke",
+                                "Resource": f"arn:aws:execute-api:us-east-1:{ACCT}:{api}/{STAGE}/DELETE/*"})  # fmt: skip
+    gw.update_rest_api(restApiId=api, patchOperations=[{"op": "replace", "path": "/policy", "value": json.dumps(policy)}])
+    assert send(server.endpoint, api, "DELETE", path, signer=(OTHER_ROOT, OTHER_SECRET))[0] == 403
+    assert send(server.endpoint, api, "DELETE", path, signer=(ROOT, ROOT_SECRET))[0] == 403
+    assert send(server.endpoint, api, "GET", path, signer=(ROOT, ROOT_SECRET))[0] == 200
+    gw.update_rest_api(restApiId=api, patchOperations=[{"op": "replace", "path": "/policy", "value": "{not json"}])
+    for signer in ((ROOT, ROOT_SECRET), (OTHER_ROOT, OTHER_SECRET)):
+        assert send(server.endpoint, api, "GET", path, signer=signer)[:3:2] == (
+            403, {"Message": "User is not authorized to access this resource"})
 
 
 def test_an_api_key_method_is_never_served_open(server: LaminaProcess, functions: dict[str, str]) -> None:
@@ -331,3 +343,45 @@ def test_a_mapping_for_another_accounts_function_is_refused(server: LaminaProces
             lam.create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=name)
         assert refused.value.response["Error"]["Code"] == "InvalidParameterValueException", name
     assert lam.list_event_source_mappings()["EventSourceMappings"] == []
+
+
+# -- imported definitions --------------------------------------------------------------------------
+
+
+def test_imported_sigv4_api_key_and_mock_methods_are_served_as_declared(server: LaminaProcess,
+                                                                          functions: dict[str, str]) -> None:  # fmt: skip
+    gw, v2 = client(server.endpoint, "apigateway"), client(server.endpoint, "apigatewayv2")
+    proxy = {"type": "aws_proxy", "httpMethod": "POST", "uri": uri(functions[ACCT])}
+    sigv4 = {"type": "apiKey", "name": "Authorization", "in": "header", "x-amazon-apigateway-authtype": "awsSigv4"}
+    cors = {"type": "mock", "requestTemplates": {"application/json": '{\n  "statusCode" : 200\n}\n'}, "responses": {
+        "default": {"statusCode": "200", "responseTemplates": {"application/json": "{}\n"}, "responseParameters": {
+            "method.response.header.Access-Control-Allow-Methods": "'GET,OPTIONS'",
+            "method.response.header.Access-Control-Allow-Origin": "'*'"}}}}  # fmt: skip
+    swagger = {"swagger": "2.0", "info": {"title": "imported"}, "paths": {"/signed": {
+        "get": {"security": [{"sigv4": []}], "x-amazon-apigateway-integration": proxy},
+        "post": {"security": [{"api_key": []}], "x-amazon-apigateway-integration": proxy},
+        "options": {"x-amazon-apigateway-integration": cors}}},
+        "securityDefinitions": {"sigv4": sigv4, "api_key": {"type": "apiKey", "name": "x-api-key", "in": "header"}}}  # fmt: skip
+    api = gw.import_rest_api(body=json.dumps(swagger).encode())["id"]
+    gw.create_deployment(restApiId=api, stageName=STAGE)
+    assert send(server.endpoint, api, "GET", f"/{STAGE}/signed")[2] == {"message": "Missing Authentication Token"}
+    assert send(server.endpoint, api, "GET", f"/{STAGE}/signed", signer=(ROOT, ROOT_SECRET))[0] == 200
+    assert send(server.endpoint, api, "POST", f"/{STAGE}/signed", headers={"x-api-key": "k"})[:3:2] == (
+        403, {"message": "Forbidden"})
+    status, headers, body = send(server.endpoint, api, "OPTIONS", f"/{STAGE}/signed")
+    assert (status, body, headers["access-control-allow-methods"]) == (200, {}, "GET,OPTIONS")
+
+    openapi = {"openapi": "3.0.1", "info": {"title": "imported"}, "paths": {"/signed": {"get": {
+        "security": [{"sigv4": []}], "x-amazon-apigateway-integration": {
+            "type": "aws_proxy", "uri": functions[ACCT], "payloadFormatVersion": "2.0"}}}},
+        "components": {"securitySchemes": {"sigv4": sigv4}}}  # fmt: skip
+    http = v2.import_api(Body=json.dumps(openapi))["ApiId"]
+    v2.create_stage(ApiId=http, StageName="$default", AutoDeploy=True)
+    assert v2.get_routes(ApiId=http)["Items"][0]["AuthorizationType"] == "AWS_IAM"
+    assert send(server.endpoint, http, "GET", "/signed")[0] == 403
+    assert send(server.endpoint, http, "GET", "/signed", signer=(ROOT, ROOT_SECRET))[0] == 200
+    exported = json.loads(v2.export_api(ApiId=http, OutputType="JSON", Specification="OAS30")["body"].read())
+    assert exported["paths"]["/signed"]["get"]["security"] == [{"sigv4": []}]
+    assert exported["components"]["securitySchemes"]["sigv4"]["x-amazon-apigateway-authtype"] == "awsSigv4"
+    again = v2.import_api(Body=json.dumps(exported))["ApiId"]  # what is exported imports back guarded
+    assert v2.get_routes(ApiId=again)["Items"][0]["AuthorizationType"] == "AWS_IAM"

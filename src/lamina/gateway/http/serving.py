@@ -169,7 +169,8 @@ class HttpApiEndpoints:
         arn = iam.invoke_arn(s.region, s.account_id, api_id, stage[0], request.method, stage[1])
         signed = iam.Signed(request.method, iam.signed_path(asked, path, request.headers.get("Host", "")),
                             request.raw_query, tuple((str(k), v) for k, v in request.headers.items()), body)  # fmt: skip
-        return iam.authorize(signed, self._svc.keys, self._svc.iam, region=s.region, api_account=s.account_id, arn=arn,
+        ring = request.ring if request.ring is not None else self._svc.keys
+        return iam.authorize(signed, ring, self._svc.iam, region=s.region, api_account=s.account_id, arn=arn,
                              api_policy=None, now=datetime.now(timezone.utc), rest=False)  # fmt: skip
 
     async def _invoke(self, request: ApiRequest, api_id: str, path: str, table: Table, match: Match,

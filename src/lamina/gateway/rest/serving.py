@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
+import json
 import logging
 import secrets
 from dataclasses import dataclass, replace
@@ -54,6 +56,7 @@ from lamina.gateway.rest.responses import (
 )  # fmt: skip
 from lamina.gateway.rest.service import RestApiService
 from lamina.invoke.service import InvokeRequest, InvokeSource, Invoker
+from lamina.iam.errors import MalformedPolicyDocument
 from lamina.iam.policy import Policy, PolicyKind, parse
 from lamina.settings import Settings
 from lamina.urls.events import Caller as EventCaller
@@ -231,11 +234,16 @@ def _policy(text: object) -> Policy | None | Refuse:
     if text is None or text == "":
         return None
     try:
-        return parse(text if isinstance(text, (str, dict)) else "", PolicyKind.RESOURCE)
-    except Exception:
+        return _parsed(text if isinstance(text, str) else json.dumps(text))
+    except MalformedPolicyDocument:
         log.warning("a REST API's resource policy cannot be read; its AWS_IAM methods refuse every caller")
         return Refuse(403, {"Message": "User is not authorized to access this resource"},
                       {"x-amzn-ErrorType": "AccessDeniedException"})  # fmt: skip
+
+
+@functools.lru_cache(maxsize=256)  # read once per distinct text, not once per request
+def _parsed(text: str) -> Policy:
+    return parse(text, PolicyKind.RESOURCE)
 
 
 def _mock_request(request: web.Request, body: bytes, path_parameters: dict[str, str]) -> mock.MockRequest:
