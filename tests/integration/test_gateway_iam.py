@@ -48,7 +48,8 @@ def user(iam: Any, name: str, statements: list[dict[str, Any]]) -> tuple[str, st
 
 def send(endpoint: str, api_id: str, method: str, path: str, *, by_host: bool = True, body: bytes = b"",
          signer: tuple[str, str] | None = None, service: str = "execute-api", signed_body: bytes | None = None,
-         signed_path: str | None = None, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:  # fmt: skip
+         signed_path: str | None = None, headers: dict[str, str] | None = None,
+         region: str = "us-east-1") -> tuple[int, dict[str, str], Any]:  # fmt: skip
     """(status, headers, JSON body or text) of ``method path`` (within the API), signed by ``signer``
     (key, secret) for ``service``; ``signed_body``/``signed_path``: what the signature covers, when
     it is not what is sent (a tampered request)."""
@@ -59,7 +60,7 @@ def send(endpoint: str, api_id: str, method: str, path: str, *, by_host: bool = 
     if signer is not None:
         covered = target if signed_path is None else (signed_path if by_host else f"/_aws/execute-api/{api_id}{signed_path}")
         sent.update(signing.headers(method, f"http://{host}{covered}", body if signed_body is None else signed_body,
-                                    sent, service=service, key=signer[0], secret=signer[1]))  # fmt: skip
+                                    sent, service=service, key=signer[0], secret=signer[1], region=region))  # fmt: skip
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
         conn.request(method, target, body=body or None, headers=sent)
@@ -147,6 +148,8 @@ def test_an_aws_iam_method_takes_only_signed_callers_iam_allows(server: LaminaPr
     assert status == 403 and body["message"].startswith("The request signature we calculated does not match")
     status, _, body = send(server.endpoint, api, "GET", path, signer=(allowed, allowed_secret), service="lambda")
     assert (status, body) == (403, {"message": "Credential should be scoped to correct service: 'execute-api'. "})
+    status, _, body = send(server.endpoint, api, "GET", path, signer=(allowed, allowed_secret), region="eu-west-1")
+    assert status == 403 and body["message"].startswith("Credential should be scoped to a valid region.")
 
     status, headers, body = send(server.endpoint, api, "GET", path, signer=(nobody, nobody_secret))
     assert (status, body) == (403, {"Message": f"User: {nobody_arn} is not authorized to perform: execute-api:Invoke "
