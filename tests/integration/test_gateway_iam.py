@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import shutil
+import subprocess
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
@@ -388,3 +390,24 @@ def test_imported_sigv4_api_key_and_mock_methods_are_served_as_declared(server: 
     assert exported["components"]["securitySchemes"]["sigv4"]["x-amazon-apigateway-authtype"] == "awsSigv4"
     again = v2.import_api(Body=json.dumps(exported))["ApiId"]  # what is exported imports back guarded
     assert v2.get_routes(ApiId=again)["Items"][0]["AuthorizationType"] == "AWS_IAM"
+
+
+def test_curl_signs_for_execute_api_as_api_gateway_expects(server: LaminaProcess, functions: dict[str, str]) -> None:
+    """curl's own SigV4 (``--aws-sigv4``), at the API's Host and at the path form."""
+    curl = shutil.which("curl")
+    if curl is None:
+        pytest.skip("curl is not installed")
+    gw = client(server.endpoint, "apigateway")
+    api = rest_api(gw, functions[ACCT], auth="AWS_IAM")
+    port = urlsplit(server.endpoint).port
+    host = f"{api}.execute-api.localhost"
+    for url, extra in ((f"http://{host}:{port}/{STAGE}/curl?q=1", ["--resolve", f"{host}:{port}:127.0.0.1"]),
+                       (f"{server.endpoint}/_aws/execute-api/{api}/{STAGE}/curl?q=1", [])):  # fmt: skip
+        signed = [curl, "-s", "-w", "\n%{http_code}", *extra, "--aws-sigv4", "aws:amz:us-east-1:execute-api",
+                  "--user", f"{ROOT}:{ROOT_SECRET}", "-X", "POST", "-H", "Content-Type: text/plain", "-d", "from curl", url]
+        done = subprocess.run(signed, capture_output=True, text=True, timeout=60)
+        body, _, status = done.stdout.rpartition("\n")
+        assert status == "200", done.stdout + done.stderr
+        assert json.loads(body)["event"]["body"] == "from curl"
+        wrong = [*signed[: signed.index("--user") + 1], f"{ROOT}:wrong", *signed[signed.index("--user") + 2 :]]
+        assert subprocess.run(wrong, capture_output=True, text=True, timeout=60).stdout.endswith("\n403")
