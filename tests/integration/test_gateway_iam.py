@@ -411,3 +411,30 @@ def test_curl_signs_for_execute_api_as_api_gateway_expects(server: LaminaProcess
         assert json.loads(body)["event"]["body"] == "from curl"
         wrong = [*signed[: signed.index("--user") + 1], f"{ROOT}:wrong", *signed[signed.index("--user") + 2 :]]
         assert subprocess.run(wrong, capture_output=True, text=True, timeout=60).stdout.endswith("\n403")
+
+
+def test_an_aws_iam_route_is_the_same_on_connections_aiohttp_serves(server: LaminaProcess,
+                                                                    functions: dict[str, str]) -> None:  # fmt: skip
+    """A chunked request is no plain one: aiohttp serves it (the front door lends it), with the same checks."""
+    v2 = client(server.endpoint, "apigatewayv2")
+    api = http_api(v2, functions[ACCT], auth="AWS_IAM")
+    port = urlsplit(server.endpoint).port
+    host = f"{api}.execute-api.localhost:{port}"
+
+    def chunked(key: str, secret: str) -> tuple[int, bytes]:
+        body = b"chunked body"
+        sent = {"Host": host, "Content-Type": "text/plain", "Transfer-Encoding": "chunked"}
+        sent.update(signing.headers("POST", f"http://{host}/c", body, {"Host": host, "Content-Type": "text/plain"},
+                                    service="execute-api", key=key, secret=secret))  # fmt: skip
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            conn.request("POST", "/c", body=iter([body[:5], body[5:]]), headers=sent, encode_chunked=True)
+            answer = conn.getresponse()
+            return answer.status, answer.read()
+        finally:
+            conn.close()
+
+    status, body = chunked(ROOT, ROOT_SECRET)
+    assert status == 200 and json.loads(body)["event"]["body"] == "chunked body", body
+    assert chunked(ROOT, "wrong")[0] == 403
+    assert chunked("AKIANOSUCHKEY0000001", "x")[0] == 403
