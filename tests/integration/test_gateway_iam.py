@@ -49,7 +49,8 @@ def user(iam: Any, name: str, statements: list[dict[str, Any]]) -> tuple[str, st
 
 
 def send(endpoint: str, api_id: str, method: str, path: str, *, by_host: bool = True, body: bytes = b"",
-         signer: tuple[str, str] | None = None, service: str = "execute-api", signed_body: bytes | None = None,
+         signer: tuple[str, str] | tuple[str, str, str] | None = None, service: str = "execute-api",
+         signed_body: bytes | None = None,
          signed_path: str | None = None, headers: dict[str, str] | None = None,
          region: str = "us-east-1") -> tuple[int, dict[str, str], Any]:  # fmt: skip
     """(status, headers, JSON body or text) of ``method path`` (within the API), signed by ``signer``
@@ -62,7 +63,8 @@ def send(endpoint: str, api_id: str, method: str, path: str, *, by_host: bool = 
     if signer is not None:
         covered = target if signed_path is None else (signed_path if by_host else f"/_aws/execute-api/{api_id}{signed_path}")
         sent.update(signing.headers(method, f"http://{host}{covered}", body if signed_body is None else signed_body,
-                                    sent, service=service, key=signer[0], secret=signer[1], region=region))  # fmt: skip
+                                    sent, service=service, key=signer[0], secret=signer[1],
+                                    token=signer[2] if len(signer) == 3 else None, region=region))  # fmt: skip
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
         conn.request(method, target, body=body or None, headers=sent)
@@ -197,8 +199,9 @@ def test_a_rest_apis_resource_policy_lets_another_account_in(server: LaminaProce
     api = rest_api(gw, functions[ACCT], auth="AWS_IAM")
     path = f"/{STAGE}/things"
     assert send(server.endpoint, api, "GET", path, signer=(OTHER_ROOT, OTHER_SECRET))[0] == 403
-    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{OTHER}:root"},
-                                                      "Action": "execute-api:Invoke", "Resource": "*"}]}  # fmt: skip
+    policy: dict[str, Any] = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{OTHER}:root"}, "Action": "execute-api:Invoke",
+        "Resource": "*"}]}  # fmt: skip
     gw.update_rest_api(restApiId=api, patchOperations=[{"op": "replace", "path": "/policy", "value": json.dumps(policy)}])
     status, _, body = send(server.endpoint, api, "GET", path, signer=(OTHER_ROOT, OTHER_SECRET))
     assert status == 200 and body["event"]["requestContext"]["identity"]["accountId"] == OTHER
@@ -438,3 +441,26 @@ def test_an_aws_iam_route_is_the_same_on_connections_aiohttp_serves(server: Lami
     assert status == 200 and json.loads(body)["event"]["body"] == "chunked body", body
     assert chunked(ROOT, "wrong")[0] == 403
     assert chunked("AKIANOSUCHKEY0000001", "x")[0] == 403
+
+
+def test_a_role_sessions_temporary_keys_are_callers_too(server: LaminaProcess, functions: dict[str, str]) -> None:
+    gw, iam = client(server.endpoint, "apigateway"), client(server.endpoint, "iam")
+    api = rest_api(gw, functions[ACCT], auth="AWS_IAM")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT}:root"},
+                                                     "Action": "sts:AssumeRole"}]}  # fmt: skip
+    role = iam.create_role(RoleName="api-caller", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    iam.put_role_policy(RoleName="api-caller", PolicyName="invoke", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"}]}))
+    _, key, secret = user(iam, "assumer", [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role["Arn"]}])
+    session = client(server.endpoint, "sts", key, secret).assume_role(RoleArn=role["Arn"], RoleSessionName="s1")
+    creds = session["Credentials"]
+    temporary = (creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+    status, _, body = send(server.endpoint, api, "GET", f"/{STAGE}/x", signer=temporary)
+    assert status == 200, body
+    identity = body["event"]["requestContext"]["identity"]
+    assert identity["userArn"] == f"arn:aws:sts::{ACCT}:assumed-role/api-caller/s1"
+    assert identity["caller"] == identity["user"] == f"{role['RoleId']}:s1" and identity["accessKey"] == creds["AccessKeyId"]
+    # The session's key without its token, or with another one, is no key.
+    for wrong in ((creds["AccessKeyId"], creds["SecretAccessKey"]), (*temporary[:2], "not-the-token")):
+        status, _, body = send(server.endpoint, api, "GET", f"/{STAGE}/x", signer=wrong)
+        assert (status, body) == (403, {"message": "The security token included in the request is invalid."})

@@ -34,7 +34,7 @@ def test_the_default_response_and_parameters() -> None:
                 "method.response.header.C": "method.request.querystring.q", "method.response.header.D": "method.request.path.id",
                 "method.response.header.E": "integration.response.header.e", "method.response.header.F": "'a\nb'",
                 "method.response.header.": "'empty'", "method.request.header.G": "'not a response'"}})}  # fmt: skip
-    got = answer(mock, request(**{"X-B": "bee"}))
+    got = answer(mock, MockRequest(None, None, b"", {"x-b": "bee"}, {"q": "1"}, {"id": "7"}))
     assert got.status == 200 and got.body == b""
     assert dict(got.headers) == {"Content-Type": "application/json", "A": "literal", "B": "bee", "C": "1", "D": "7"}
 
