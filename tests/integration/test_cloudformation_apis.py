@@ -185,7 +185,18 @@ def spelled_out(mark: str) -> dict[str, Any]:
         "RestGet": {"Type": "AWS::ApiGateway::Method", "Properties": {
             "RestApiId": {"Ref": "Rest"}, "ResourceId": {"Ref": "RestItems"}, "HttpMethod": "GET",
             "AuthorizationType": "NONE", "Integration": {"Type": "AWS_PROXY", "IntegrationHttpMethod": "POST", "Uri": uri}}},
-        "RestDeployment": {"Type": "AWS::ApiGateway::Deployment", "DependsOn": "RestGet",
+        # SAM's CORS preflight, spelled out: a MOCK integration and its integration response.
+        "RestOptions": {"Type": "AWS::ApiGateway::Method", "Properties": {
+            "RestApiId": {"Ref": "Rest"}, "ResourceId": {"Ref": "RestItems"}, "HttpMethod": "OPTIONS",
+            "AuthorizationType": "NONE", "Integration": {
+                "Type": "MOCK", "RequestTemplates": {"application/json": '{"statusCode": 200}'},
+                "IntegrationResponses": [{"StatusCode": "200", "ResponseTemplates": {"application/json": ""},
+                                          "ResponseParameters": {"method.response.header.Access-Control-Allow-Origin": "'*'"}}]}}},
+        "RestKeyed": {"Type": "AWS::ApiGateway::Method", "Properties": {
+            "RestApiId": {"Ref": "Rest"}, "ResourceId": {"Ref": "RestItems"}, "HttpMethod": "POST",
+            "AuthorizationType": "NONE", "ApiKeyRequired": True,
+            "Integration": {"Type": "AWS_PROXY", "IntegrationHttpMethod": "POST", "Uri": uri}}},
+        "RestDeployment": {"Type": "AWS::ApiGateway::Deployment", "DependsOn": ["RestGet", "RestOptions", "RestKeyed"],
                            "Properties": {"RestApiId": {"Ref": "Rest"}}},
         "RestStage": {"Type": "AWS::ApiGateway::Stage", "Properties": {
             "RestApiId": {"Ref": "Rest"}, "StageName": "v1", "DeploymentId": {"Ref": "RestDeployment"},
@@ -210,6 +221,9 @@ def test_apis_spelled_resource_by_resource(lamina: LaminaProcess) -> None:
     assert call(found["Http"], "GET", "/live/guarded").status == 401
     assert call(found["Quick"], "GET", "/anything").json()["said"] == "one"
     assert call(rest_endpoint(lamina, found["Rest"]), "GET", "/v1/items").json()["said"] == "one"
+    preflight = call(rest_endpoint(lamina, found["Rest"]), "OPTIONS", "/v1/items")
+    assert (preflight.status, preflight.headers["Access-Control-Allow-Origin"]) == (200, "*")
+    assert call(rest_endpoint(lamina, found["Rest"]), "POST", "/v1/items").status == 403  # its API key: none is valid
 
     deployed(cfn, "spelled", spelled_out("two"), update=True)
     integration = v2.get_integrations(ApiId=http_id)["Items"][0]

@@ -238,12 +238,16 @@ def test_authorizers_control_plane(gw: Any, functions: tuple[str, str]) -> None:
         ({"AuthorizationType": "CUSTOM", "AuthorizerId": made["AuthorizerId"], "AuthorizationScopes": ["read"]},
          "Invalid Route authorization type specified. Authorization Scopes are only valid for COGNITO_USER_POOLS "
          "and JWT authorization types"),
-        ({"AuthorizationType": "AWS_IAM"}, None),
+        ({"AuthorizationType": "AWS_IAM", "AuthorizationScopes": ["read"]}, None),
     ):  # fmt: skip
         code, said = error(lambda: gw.update_route(ApiId=api_id, RouteId=route_id, **given))
         assert code == "BadRequestException" and (message is None or said == message), (given, said)
         code, said = error(lambda: gw.create_route(ApiId=api_id, RouteKey="GET /y", **given))
         assert code == "BadRequestException", given
+    # AWS_IAM takes no authorizer (one given is dropped): a signature and IAM decide (test_gateway_iam.py).
+    iam_route = gw.update_route(ApiId=api_id, RouteId=route_id, AuthorizationType="AWS_IAM",
+                                AuthorizerId=made["AuthorizerId"])  # fmt: skip
+    assert iam_route["AuthorizationType"] == "AWS_IAM" and "AuthorizerId" not in iam_route
     route = gw.update_route(ApiId=api_id, RouteId=route_id, AuthorizationType="JWT",
                             AuthorizerId=jwt_made["AuthorizerId"], AuthorizationScopes=["read"])  # fmt: skip
     assert (route["AuthorizationType"], route["AuthorizerId"], route["AuthorizationScopes"]) == (

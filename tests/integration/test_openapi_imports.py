@@ -185,10 +185,10 @@ def hostile_definitions(functions: dict[str, str]) -> dict[str, str]:
         "arn:aws:lambda:us-east-1:999999999999:function:openapi-echo")
     unguarded = pets(functions)
     unguarded["paths"]["/private"]["get"]["security"] = [{"missing": []}]
-    sigv4 = pets(functions)
-    sigv4["components"]["securitySchemes"]["sigv4"] = {"type": "apiKey", "name": "Authorization", "in": "header",
-                                                      "x-amazon-apigateway-authtype": "awsSigv4"}
-    sigv4["paths"]["/private"]["get"]["security"] = [{"sigv4": []}]
+    unknown_auth = pets(functions)  # a scheme Lamina enforces nothing for
+    unknown_auth["components"]["securitySchemes"]["sigv4"] = {"type": "apiKey", "name": "Authorization", "in": "header",
+                                                             "x-amazon-apigateway-authtype": "oauth-ish"}
+    unknown_auth["paths"]["/private"]["get"]["security"] = [{"sigv4": []}]
     looped = pets(functions)
     looped["components"]["x-amazon-apigateway-integrations"] = {"a": {"$ref": "#/components/x-amazon-apigateway-integrations/b"},
                                                                "b": {"$ref": "#/components/x-amazon-apigateway-integrations/echo"},
@@ -212,7 +212,7 @@ def hostile_definitions(functions: dict[str, str]) -> dict[str, str]:
         "huge": json.dumps({"openapi": "3.0.1", "info": {"title": "x"}, "pad": "x" * (7 * 1024 * 1024)}),
         "another account's function": json.dumps(foreign),
         "security naming no scheme": json.dumps(unguarded),
-        "AWS_IAM": json.dumps(sigv4),
+        "a scheme with no authorizer": json.dumps(unknown_auth),
         "$ref loop": json.dumps(looped),
         "$ref outside the document": json.dumps(outside),
         "too many routes": json.dumps(many),
@@ -310,15 +310,12 @@ def test_hostile_rest_definitions_are_refused_and_leave_nothing(lamina: Any, fun
     foreign = shop(functions)
     foreign["paths"]["/"]["get"]["x-amazon-apigateway-integration"]["uri"] = invocation(
         "arn:aws:lambda:us-east-1:999999999999:function:openapi-echo")
-    keyed = shop(functions)
-    keyed["securityDefinitions"]["key"] = {"type": "apiKey", "name": "x-api-key", "in": "header"}
-    keyed["paths"]["/secret"]["get"]["security"] = [{"key": []}]
     bad_type = shop(functions)
     bad_type["paths"]["/"]["get"]["x-amazon-apigateway-integration"]["type"] = "carrier_pigeon"
     bad_path = shop(functions)
     bad_path["paths"]["/a/{b+}/c"] = {"get": {}}
     hostile = [b.encode() for b in hostile_definitions(functions).values() if b != "\udcff"] + [
-        json.dumps(d).encode() for d in (foreign, keyed, bad_type, bad_path)] + [b"\xff\xfe\x00"]
+        json.dumps(d).encode() for d in (foreign, bad_type, bad_path)] + [b"\xff\xfe\x00"]
     for body in hostile:
         with pytest.raises(ClientError) as refused:
             gw.import_rest_api(body=body)

@@ -476,3 +476,47 @@ def test_walkthrough_in_docs(lamina: Any, tmp_path: Path) -> None:
                           cwd=tmp_path, timeout=300)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [expected, expected]
+
+
+def test_mock_integrations_answer_as_sams_cors_preflight_expects(lamina: Any, gw: Any) -> None:
+    api = gw.create_rest_api(name="mocked")
+    api_id, root = api["id"], api["rootResourceId"]
+    headers = {"Access-Control-Allow-Origin": "'*'", "Access-Control-Allow-Methods": "'GET,OPTIONS'",
+               "Access-Control-Allow-Headers": "'Content-Type,X-Amz-Date,Authorization'"}  # fmt: skip
+    gw.put_method(restApiId=api_id, resourceId=root, httpMethod="OPTIONS", authorizationType="NONE")
+    gw.put_integration(restApiId=api_id, resourceId=root, httpMethod="OPTIONS", type="MOCK",
+                       requestTemplates={"application/json": '{\n  "statusCode" : 200\n}\n'})  # fmt: skip
+    gw.put_method_response(restApiId=api_id, resourceId=root, httpMethod="OPTIONS", statusCode="200",
+                           responseParameters={f"method.response.header.{h}": False for h in headers})  # fmt: skip
+    gw.put_integration_response(restApiId=api_id, resourceId=root, httpMethod="OPTIONS", statusCode="200",
+                                responseParameters={f"method.response.header.{h}": v for h, v in headers.items()},
+                                responseTemplates={"application/json": "{}\n"})  # fmt: skip
+    # A MOCK that picks its response by status: the request template says 404, a pattern selects it.
+    teapot = gw.create_resource(restApiId=api_id, parentId=root, pathPart="gone")
+    gw.put_method(restApiId=api_id, resourceId=teapot["id"], httpMethod="GET", authorizationType="NONE")
+    gw.put_integration(restApiId=api_id, resourceId=teapot["id"], httpMethod="GET", type="MOCK",
+                       passthroughBehavior="NEVER", requestTemplates={"application/json": '{"statusCode": 404}'})  # fmt: skip
+    for status, pattern, body in (("200", None, '{"ok": true}'), ("404", "4\\d\\d", '{"message": "gone"}')):
+        gw.put_method_response(restApiId=api_id, resourceId=teapot["id"], httpMethod="GET", statusCode=status)
+        extra = {"selectionPattern": pattern} if pattern else {}
+        gw.put_integration_response(restApiId=api_id, resourceId=teapot["id"], httpMethod="GET", statusCode=status,
+                                    responseTemplates={"application/json": body},
+                                    responseParameters={"method.response.header.X-Echo": "method.request.header.x-echo",
+                                                        "method.response.header.X-Bad": "'a\r\nSet-Cookie: evil=1'"},
+                                    **extra)  # fmt: skip
+    gw.create_deployment(restApiId=api_id, stageName="s")
+
+    for by_host in (True, False):
+        status, answered, body = call(lamina.endpoint, api_id, "OPTIONS", "/s/", by_host=by_host,
+                                      headers={"Origin": "http://example.com", "Access-Control-Request-Method": "GET"})  # fmt: skip
+        assert (status, body) == (200, b"{}\n")
+        assert answered["content-type"] == "application/json"
+        for name, value in headers.items():
+            assert answered[name.lower()] == value.strip("'")
+    status, answered, body = call(lamina.endpoint, api_id, "GET", "/s/gone", headers={"X-Echo": "hello"})
+    assert (status, json.loads(body), answered["x-echo"]) == (404, {"message": "gone"}, "hello")
+    assert "x-bad" not in answered and "set-cookie" not in answered  # no header split by a parameter
+    # NEVER passes nothing through: a body of a type no template takes is refused.
+    status, _, body = call(lamina.endpoint, api_id, "GET", "/s/gone", headers={"Content-Type": "text/plain"}, body=b"x")
+    assert (status, json.loads(body)) == (415, {"message": "Unsupported Media Type"})
+    gw.delete_rest_api(restApiId=api_id)

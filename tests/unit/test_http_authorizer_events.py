@@ -202,7 +202,9 @@ def test_routes_name_an_authorizer_of_their_type() -> None:
         with pytest.raises(BadRequest) as bad:
             route_authorization(route, body, authorizers)
         assert bad.value.message == message, body
-    for body in ({"authorizationType": "AWS_IAM"}, {"authorizationType": "COGNITO_USER_POOLS"},
+    iam = route_authorization(custom, {"authorizationType": "AWS_IAM", "authorizerId": "lam"}, authorizers)
+    assert (iam.authorization_type, iam.authorizer_id, iam.authorization_scopes) == ("AWS_IAM", None, ())
+    for body in ({"authorizationType": "AWS_IAM", "authorizationScopes": ["a"]}, {"authorizationType": "COGNITO_USER_POOLS"},
                  {"authorizationType": "JWT", "authorizerId": "jwt", "authorizationScopes": ["s"] * 11}):  # fmt: skip
         with pytest.raises(BadRequest):
             route_authorization(route, body, authorizers)

@@ -191,3 +191,18 @@ def test_an_event_is_delivered_and_a_failing_one_retried(tmp_path: Path) -> None
             assert sorted(seen) == [b'"bad"'] * 3 + [b'"good"']
 
     run(go())
+
+
+def test_an_arn_of_another_account_or_region_is_never_the_local_function(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with lamina(tmp_path, lambda fn, event: b'"ran"') as (invoker, provider, _):
+            own = Settings(data_dir=tmp_path).function_arn("f")
+            assert (await invoker.invoke(InvokeRequest(own, b"{}"))).payload == b'"ran"'
+            assert (await invoker.invoke(InvokeRequest(own.split(":", 4)[4], b"{}"))).payload == b'"ran"'  # partial
+            for foreign in (own.replace(":000000000000:", ":999999999999:"), "999999999999:function:f",
+                            "999999999999:function:f:$LATEST", own.replace("us-east-1", "eu-west-1")):  # fmt: skip
+                with pytest.raises(ResourceNotFound):
+                    await invoker.invoke(InvokeRequest(foreign, b"{}"))
+            assert sum(env.invocations for env in provider.created) == 2
+
+    run(go())

@@ -115,10 +115,16 @@ def test_security_names_an_authorizer_or_none_and_never_serves_a_route_open() ->
     assert (routes["GET /a"].authorization_type, routes["GET /a"].authorization_scopes) == ("JWT", ("read",))
     assert routes["GET /b"].authorization_type == routes["GET /c"].authorization_type == "NONE"
     assert [a.audience for a in found.authorizers.values()] == [("a",)]
+    signed = http_plan.plan(definition({"/a": {"get": {**proxy(), "security": [{"sigv4": []}]}}}, components={
+        "securitySchemes": {"sigv4": {"type": "apiKey", "name": "Authorization", "in": "header",
+                                      "x-amazon-apigateway-authtype": "awsSigv4"}}}), HERE)  # fmt: skip
+    assert [(r.authorization_type, r.authorizer_id) for r in signed.routes.values()] == [("AWS_IAM", None)]
     refused = [
         definition({"/a": {"get": {"security": [{"missing": []}]}}}),
+        definition({"/a": {"get": {"security": [{"key": []}]}}}, components={"securitySchemes": {"key": {
+            "type": "apiKey", "name": "x-api-key", "in": "header"}}}),  # HTTP APIs have no API keys
         definition({"/a": {"get": {"security": [{"sigv4": []}]}}}, components={"securitySchemes": {"sigv4": {
-            "type": "apiKey", "name": "Authorization", "in": "header", "x-amazon-apigateway-authtype": "awsSigv4"}}}),
+            "type": "apiKey", "name": "Authorization", "in": "header", "x-amazon-apigateway-authtype": "custom"}}}),
         definition({"/a": {"get": {"security": "jwt"}}}, **schemes),
         definition({}, components={"securitySchemes": {"t": {"x-amazon-apigateway-authorizer": {"type": "token"}}}}),
         definition({}, components={"securitySchemes": {"j": jwt_scheme(identitySource="$context.x")}}),
@@ -173,12 +179,37 @@ def test_the_rest_plan_makes_every_parent_resource_and_reads_authorizers() -> No
     assert found.authorizers["token"].identity_source == "method.request.header.X-Token"
 
 
+def test_the_rest_plan_reads_sigv4_api_keys_and_mock_responses() -> None:
+    schemes = {"sigv4": {"type": "apiKey", "name": "Authorization", "in": "header", "x-amazon-apigateway-authtype": "awsSigv4"},
+               "key": {"type": "apiKey", "name": "x-api-key", "in": "header"}}  # fmt: skip
+    cors = {"type": "mock", "requestTemplates": {"application/json": '{"statusCode": 200}'}, "responses": {
+        "default": {"statusCode": "200", "responseParameters": {"method.response.header.Access-Control-Allow-Origin": "'*'"},
+                    "responseTemplates": {"application/json": "{}"}},
+        "4\\d{2}": {"statusCode": "404"}}}  # fmt: skip
+    found = rest_plan.plan(swagger({"/a": {"get": {"security": [{"sigv4": [], "key": []}]}, "post": {"security": [{"key": []}]},
+                                           "options": {"x-amazon-apigateway-integration": cors}}},
+                                   securityDefinitions=schemes), HERE)  # fmt: skip
+    methods = {m.http_method: m for m in found.methods}
+    assert (methods["GET"].authorization_type, methods["GET"].api_key_required) == ("AWS_IAM", True)
+    assert (methods["POST"].authorization_type, methods["POST"].api_key_required) == ("NONE", True)
+    mock = methods["OPTIONS"].integration
+    assert mock is not None and mock.extra["integrationResponses"] == {
+        "200": {"statusCode": "200", "responseParameters": {"method.response.header.Access-Control-Allow-Origin": "'*'"},
+                "responseTemplates": {"application/json": "{}"}},
+        "404": {"statusCode": "404", "selectionPattern": "4\\d{2}"}}  # fmt: skip
+
+
 def test_the_rest_plan_refuses_what_it_cannot_make_or_would_serve_open() -> None:
     foreign = URI.replace("000000000000", "999999999999")
     refused = [
         swagger({"/": {"get": proxy(uri=foreign)}}),
         swagger({"/": {"get": {"security": [{"key": []}]}}},
-                securityDefinitions={"key": {"type": "apiKey", "name": "x-api-key", "in": "header"}}),
+                securityDefinitions={"key": {"type": "apiKey", "name": "x-token", "in": "header"}}),  # no authorizer
+        swagger({"/": {"get": {"x-amazon-apigateway-integration": {"type": "mock", "responses": {
+            "default": {"statusCode": "2xx"}}}}}}),
+        swagger({"/": {"get": {"x-amazon-apigateway-integration": {"type": "mock", "responses": {
+            "default": {"statusCode": "200", "responseParameters": {"a": 1}}}}}}}),
+        swagger({"/": {"get": {"x-amazon-apigateway-integration": {"type": "mock", "responses": []}}}}),
         swagger({"/": {"get": {"x-amazon-apigateway-integration": {"type": "pigeon"}}}}),
         swagger({"/": {"get": {"x-amazon-apigateway-integration": {"type": "aws_proxy", "uri": 7}}}}),
         swagger({"/a/{b+}/c": {"get": {}}}),

@@ -242,7 +242,8 @@ class Cell:
         await objects.load()  # bodies an interrupted write left are removed
         await notifications.forget_all_but(objects.exists)
         apis = Directory()  # what execute-api addresses serve: REST APIs and HTTP APIs
-        apis.add(RestEndpoints(rest_apis, invoker, s))
+        # An integration's function of another account is invoked in that account's cell (gateway/reach.py).
+        apis.add(RestEndpoints(rest_apis, invoker, s, invoker_of=self.crossings.invoker_of, iam=host.iam))
         stacks = StackService(store, s, host.port)
         await stacks.load()
         svc = self._svc = Services(
@@ -257,7 +258,7 @@ class Cell:
         )  # fmt: skip
         stacks.serve(svc)  # its providers work through the cell's services
         parts.started("the stacks' operations", stacks.close)
-        apis.add(HttpApiEndpoints(http_apis, svc))
+        apis.add(HttpApiEndpoints(http_apis, svc, self.crossings.invoker_of))
         await scheduler.start()
         parts.started("the warm pools", scheduler.close)
         await concurrency.start()  # provisioned environments begin to start

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from lamina.control.functions import FunctionService
-from lamina.control.validation import FUNCTION_NAME, NameShape, function_identifier, function_region
+from lamina.control.validation import FUNCTION_NAME, NameShape, function_account, function_identifier, function_region
 from lamina.errors import InvalidParameterValue, ResourceNotFound
 from lamina.model import FunctionConfig
 from lamina.settings import Settings
@@ -43,16 +43,21 @@ def parse_function_arn(arn: str) -> FunctionArn | None:
     return None if match is None else FunctionArn(match["region"], match["account"], match["name"], match["qualifier"])
 
 
-def identify(function_name: str, qualifier: str | None, *, region: str | None = None,
+def identify(function_name: str, qualifier: str | None, *, region: str | None = None, account: str | None = None,
              shape: NameShape = FUNCTION_NAME) -> tuple[str, str | None]:  # fmt: skip
     """(name, qualifier or None) from a FunctionName path parameter and an optional Qualifier parameter,
     both checked against the operation's model (``shape``).
 
-    With ``region`` (the server's), an ARN of another region is refused as Lambda refuses it."""
+    With ``region`` (the server's), an ARN of another region is refused as Lambda refuses it. With
+    ``account`` (the cell's), an ARN (full or partial) of another account is not found here: its
+    function is that account's, never this account's function of the same name."""
     name, derived = function_identifier(function_name, shape, qualifier)
     named = function_region(function_name)
     if region is not None and named is not None and named != region:
         raise ResourceNotFound(f"Functions from '{named}' are not reachable in this region ('{region}')")
+    owner = function_account(function_name)
+    if account is not None and owner is not None and owner != account:
+        raise ResourceNotFound(f"Function not found: {function_name}")
     if qualifier is not None and derived is not None and derived != qualifier:
         raise InvalidParameterValue(
             "The derived qualifier from the function name does not match the specified qualifier."

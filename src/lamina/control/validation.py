@@ -72,7 +72,7 @@ UNQUALIFIED = NameShape(_PREFIX + "([a-zA-Z0-9-_]+)", 140, "(\\$LATEST\\.PUBLISH
 # It reads whatever any shape above lets through (a name no function can have is then not found).
 _IDENTIFIER = re.compile(
     r"^(?:arn:(?:aws[a-zA-Z-]*):lambda:(?P<region>(?:eusc-)?[a-z]{2}(?:(?:-gov)|(?:-iso[a-z]?))?-[a-z]+-\d{1}):)?"
-    r"(?:\d{12}:)?(?:function:)?"
+    r"(?:(?P<account>\d{12}):)?(?:function:)?"
     r"(?P<name>[a-zA-Z0-9_.-]+)(?::(?P<qualifier>\$LATEST(?:\.PUBLISHED)?|[a-zA-Z0-9_-]+))?$"
 )
 _ROLE = re.compile(r"^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$")
@@ -120,6 +120,12 @@ def function_region(value: str) -> str | None:
     """The region a full function ARN names (None for a name or a partial ARN, or no identifier at all)."""
     match = _IDENTIFIER.match(value)
     return match["region"] if match else None
+
+
+def function_account(value: str) -> str | None:
+    """The account a full or partial function ARN names (None for a plain name, or no identifier at all)."""
+    match = _IDENTIFIER.match(value)
+    return match["account"] if match else None
 
 
 def required(value: object, field: str) -> None:

@@ -7,6 +7,7 @@ import asyncio
 
 from aiohttp import web
 
+from lamina.api.authentication import KEY_RING
 from lamina.api.context import read_body
 from lamina.errors import RequestTooLarge
 from lamina.gateway.exchange import ApiAnswer, ApiRequest, PlainEndpoints
@@ -48,6 +49,7 @@ def plain(request: web.Request) -> ApiRequest:
         method=request.method, raw_query=request.rel_url.raw_query_string, headers=request.headers,
         remote=request.remote or "", protocol=f"HTTP/{request.version.major}.{request.version.minor}",
         local_port=int(sockname[1]) if sockname else None, content_length=request.content_length, read=read,
+        ring=request.app.get(KEY_RING),
     )  # fmt: skip
 
 

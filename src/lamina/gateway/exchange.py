@@ -14,6 +14,8 @@ from typing import Awaitable, Callable, Protocol, runtime_checkable
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from lamina.identity.principals import KeyRing
+
 
 @dataclass(slots=True)
 class ApiRequest:
@@ -28,6 +30,10 @@ class ApiRequest:
     local_port: int | None  # the listener's port the request came in on
     content_length: int | None
     read: Callable[[], Awaitable[bytes]]
+    # What signatures are verified against (AWS_IAM routes): the application's ring, for the
+    # connections aiohttp owns (inside environments' namespaces, never the development pair);
+    # None: the server's (the front door's requests).
+    ring: KeyRing | None = None
 
 
 @dataclass(slots=True)

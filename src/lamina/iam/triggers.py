@@ -5,7 +5,9 @@ filters) invoke a function only if its resource-based policy allows their servic
 Outside the development mode a refusal is ``AccessDeniedException`` (the trigger treats it as its
 service treats a failed invocation: the bus retries and dead-letters, an API answers 500;
 PutSubscriptionFilter refuses the filter). In the development mode it is logged once per function,
-service and source, and allowed: existing setups deploy triggers without permissions. There a
+service and source, and allowed: existing setups deploy triggers without permissions. A trigger of
+another account (its ``aws:SourceAccount`` is not the function's) is never let through so: the
+function's account must have allowed it, as AWS requires of cross-account integrations. There a
 source is decided once and remembered, so a warm API reads no policy per request; outside it every
 invocation reads the function's current policy.
 """
@@ -53,7 +55,7 @@ class TriggerPermissions:
         """Refuse (AccessDenied) an invocation by ``source`` its function's policy does not allow;
         in the development mode, say so once and allow it."""
         key = (function, qualifier, source.service, source.arn)
-        development = self._settings.development_mode
+        development = self._settings.development_mode and source.account == self._settings.account_id
         if development and key in self._decided:
             return
         arn = self._settings.function_arn(function, qualifier)

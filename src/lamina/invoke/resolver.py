@@ -52,7 +52,10 @@ class Resolver:
         created) is refused at once, as Lambda refuses it (a client waits with function_active_v2).
         An update in progress is waited for (Lambda would run the previous configuration meanwhile;
         Lamina's settle in milliseconds), and so are versions being prepared."""
-        name, qualifier = identify(identifier, qualifier, region=self._settings.region, shape=NAMESPACED)
+        # An ARN of another account is never this account's function of the same name: whoever
+        # reaches another account's function does so through that account's cell (cells/crossings.py).
+        name, qualifier = identify(identifier, qualifier, region=self._settings.region, account=self._settings.account_id,
+                                   shape=NAMESPACED)  # fmt: skip
         fn = self._functions.resolve(name, qualifier, draw=self._random.random())
         if fn.state is State.PENDING and fn.is_latest and not wait_pending:
             raise ResourceConflict(

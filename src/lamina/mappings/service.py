@@ -24,6 +24,7 @@ from typing import Callable, Mapping
 from lamina.control.changes import Change, FunctionDeleted
 from lamina.control.concurrency import ConcurrencyService
 from lamina.control.functions import FunctionService
+from lamina.control.validation import function_account, function_region
 from lamina.errors import InvalidParameterValue, ResourceConflict, ResourceNotFound
 from lamina.invoke.service import REQUEST_RESPONSE, InvokeRequest, Invoker, InvokeResult
 from lamina.mappings import batching, brokers, scaling, validation
@@ -282,6 +283,10 @@ class MappingService:
     def _function(self, function_name: str) -> tuple[str, str | None, str]:
         """(name, qualifier, FunctionArn) of an existing function, version or alias."""
         name, qualifier = validation.function_parts(function_name)
+        named = (function_region(function_name), function_account(function_name))
+        if named[0] not in (None, self._settings.region) or named[1] not in (None, self._settings.account_id):
+            # Another account's (or region's) function is not this account's of the same name.
+            raise InvalidParameterValue("Function does not exist")
         try:
             self._functions.resolve(name, qualifier)
         except ResourceNotFound:

@@ -78,6 +78,21 @@ def request_view(req: UrlRequest, ctx: RouteContext, now_ms: int) -> RequestView
     return RequestView(headers, query, context, dict(ctx.stage_variables))
 
 
+def with_identity(build: Builder, identity: Mapping[str, object]) -> Builder:
+    """``build`` (payload 1.0), its events' ``requestContext.identity`` filled with ``identity`` (an
+    AWS_IAM route's caller: accessKey, accountId, caller, user, userArn), as API Gateway fills it."""
+
+    def built(req: UrlRequest, ctx: RouteContext, now_ms: int) -> dict[str, object]:
+        event = build(req, ctx, now_ms)
+        context = event.get("requestContext")
+        found = context.get("identity") if isinstance(context, dict) else None
+        if isinstance(found, dict):
+            found.update(identity)
+        return event
+
+    return built
+
+
 def with_authorizer(build: Builder, authorizer: Mapping[str, object]) -> Builder:
     """``build``, its events carrying ``authorizer`` as ``requestContext.authorizer``."""
 

@@ -11,10 +11,10 @@ Two types are served (``data plane: authorizing.py``):
 - ``JWT``: ``IdentitySource`` one header or query parameter holding the token;
   ``JwtConfiguration`` an ``Issuer`` and one to 50 ``Audience`` entries.
 
-A route's ``AuthorizationType`` is ``NONE``, ``CUSTOM`` (with a ``REQUEST`` authorizer's id) or
-``JWT`` (with a ``JWT`` authorizer's id, and optionally up to 10 ``AuthorizationScopes``).
-``AWS_IAM`` is refused: Lamina has no IAM to evaluate SigV4 callers' policies against, and a route
-must never be served open by mistake.
+A route's ``AuthorizationType`` is ``NONE``, ``CUSTOM`` (with a ``REQUEST`` authorizer's id),
+``JWT`` (with a ``JWT`` authorizer's id, and optionally up to 10 ``AuthorizationScopes``) or
+``AWS_IAM`` (no authorizer: a SigV4 signature for ``execute-api`` of a caller IAM allows,
+``gateway/authorizers/iam.py``).
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ class Guard:
 
     authorizer: Authorizer | None
     scopes: tuple[str, ...] = ()
+    iam: bool = False  # AWS_IAM: a signature and IAM decide, no authorizer
 
 
 def _strings(body: Mapping[str, object], name: str, *, max_items: int, max_len: int = 1024) -> tuple[str, ...] | None:
@@ -133,23 +134,20 @@ def validate(a: Authorizer) -> None:
 def route_authorization(route: Route, body: Mapping[str, object], authorizers: Mapping[str, Authorizer]) -> Route:
     """``route`` with ``body``'s AuthorizationType, AuthorizerId and AuthorizationScopes, checked.
 
-    Setting the type to ``NONE`` drops the authorizer (an ``AuthorizerId`` given with it is ignored)
-    and the scopes, as AWS does."""
+    Setting the type to ``NONE`` or ``AWS_IAM`` drops the authorizer (an ``AuthorizerId`` given with
+    it is ignored) and the scopes, as AWS does."""
     kind = body.get("authorizationType", route.authorization_type)
     if kind not in ROUTE_TYPES:
         raise BadRequest(f"Invalid authorization type {kind}: use NONE, CUSTOM, JWT or AWS_IAM")
-    if kind == "AWS_IAM":
-        raise BadRequest("Lamina does not support AWS_IAM authorization for HTTP API routes: use NONE, CUSTOM "
-                         "(a Lambda authorizer) or JWT")  # fmt: skip
     authorizer_id = string(body, "authorizerId", max_len=64) if "authorizerId" in body else route.authorizer_id
     scopes = _strings(body, "authorizationScopes", max_items=MAX_SCOPES, max_len=64)
     if scopes is None:  # not given (or null): the route's, while its type stays
         kept = "authorizationScopes" not in body and kind == route.authorization_type
         scopes = route.authorization_scopes if kept else ()
-    if kind == "NONE":
+    if kind in ("NONE", "AWS_IAM"):
         if "authorizationScopes" in body and scopes:
             raise BadRequest(SCOPES_NOT_JWT)
-        return replace(route, authorization_type="NONE", authorizer_id=None, authorization_scopes=())
+        return replace(route, authorization_type=str(kind), authorizer_id=None, authorization_scopes=())
     found = authorizers.get(authorizer_id) if authorizer_id is not None else None
     if kind == "CUSTOM":
         if found is None or found.type != "REQUEST":
@@ -177,5 +175,5 @@ def check_users(routes: Iterable[Route], authorizer: Authorizer) -> None:
 def guards(routes: Iterable[Route], authorizers: Iterable[Authorizer]) -> dict[str, Guard]:
     """Each guarded route's ``Guard``, by route key (routes without authorization are absent)."""
     by_id = {a.authorizer_id: a for a in authorizers}
-    return {r.route_key: Guard(by_id.get(r.authorizer_id or ""), r.authorization_scopes)
+    return {r.route_key: Guard(by_id.get(r.authorizer_id or ""), r.authorization_scopes, r.authorization_type == "AWS_IAM")
             for r in routes if r.authorization_type != "NONE"}  # fmt: skip

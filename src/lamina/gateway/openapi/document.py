@@ -169,6 +169,27 @@ def security_schemes(document: Mapping[str, Any]) -> dict[str, Any]:
     return mapping(document, components.get("securitySchemes"), "components.securitySchemes")
 
 
+SIGV4 = "AWS_IAM"
+API_KEY = "API_KEY"
+
+
+def plain_schemes(document: Mapping[str, Any]) -> dict[str, str]:
+    """The security schemes that are no Lambda or JWT authorizer, by name: ``SIGV4`` for one whose
+    ``x-amazon-apigateway-authtype`` is ``awsSigv4`` (AWS_IAM), ``API_KEY`` for an ``apiKey`` in the
+    ``x-api-key`` header (API Gateway's API keys)."""
+    found: dict[str, str] = {}
+    for name, scheme_doc in security_schemes(document).items():
+        scheme = mapping(document, scheme_doc, f"securitySchemes.{name}")
+        if scheme.get("x-amazon-apigateway-authorizer") is not None:
+            continue
+        if str(scheme.get("x-amazon-apigateway-authtype", "")).lower() == "awssigv4":
+            found[name] = SIGV4
+        elif scheme.get("type") == "apiKey" and scheme.get("in") == "header" and \
+                str(scheme.get("name", "")).lower() == "x-api-key":  # fmt: skip
+            found[name] = API_KEY
+    return found
+
+
 def base_path(document: Mapping[str, Any]) -> str:
     """The path the definition's servers (3.x) or basePath (2.0) put before every path, '' if none."""
     if is_swagger(document):

@@ -23,6 +23,8 @@ from lamina.gateway.http.state import ApiState
 from lamina.gateway.openapi import document as openapi
 from lamina.gateway.openapi.http_plan import PREFIX, HttpDefinition, Place, plan
 
+SIGV4_SCHEME = "sigv4"  # the security scheme AWS_IAM routes are exported under, as AWS names it
+
 
 def definition(body: str | bytes, place: Place, basepath: str | None, fail_on_warnings: bool) -> HttpDefinition:
     """The definition ``body`` holds, or BadRequest (AWS's answer to one it cannot import)."""
@@ -88,10 +90,16 @@ def export(state: ApiState, endpoint: str, stage_name: str | None, extensions: b
         authorizer = authorizers.get(route.authorizer_id or "")
         if authorizer is not None:
             operation["security"] = [{authorizer.name: list(route.authorization_scopes)}]
+        elif route.authorization_type == "AWS_IAM":
+            operation["security"] = [{SIGV4_SCHEME: []}]
         key = openapi.ANY_METHOD if method in ("ANY", "$default") else method.lower()
         doc["paths"].setdefault(path or "$default", {})[key] = operation
-    if authorizers:
+    signed = any(r.authorization_type == "AWS_IAM" for r in routes)
+    if authorizers or signed:
         schemes: dict[str, Any] = {}
+        if signed:
+            schemes[SIGV4_SCHEME] = {"type": "apiKey", "name": "Authorization", "in": "header",
+                                     f"{PREFIX}authtype": "awsSigv4"}  # fmt: skip
         for a in authorizers.values():
             spec: dict[str, Any] = {"type": a.type.lower(), "identitySource": ", ".join(a.identity_source)}
             if a.type == "JWT":

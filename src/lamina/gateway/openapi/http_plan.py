@@ -11,15 +11,16 @@ What API Gateway reads (its "OpenAPI extensions" for HTTP APIs):
   integration;
 - ``security`` (the operation's, else the document's) naming a security scheme whose
   ``x-amazon-apigateway-authorizer`` is ``type: jwt`` (``jwtConfiguration``) or ``type: request``
-  (a Lambda authorizer), or ``NONE`` (SAM's route without authorization, when no scheme has that name);
+  (a Lambda authorizer), one whose ``x-amazon-apigateway-authtype`` is ``awsSigv4`` (``AWS_IAM``),
+  or ``NONE`` (SAM's route without authorization, when no scheme has that name);
 - ``x-amazon-apigateway-cors``, ``x-amazon-apigateway-disable-execute-api-endpoint``, and tags'
   ``x-amazon-apigateway-tag-value``.
 
 What Lamina does not serve becomes a warning (ImportApi's ``warnings``; with ``failOnWarnings``, a
 refusal): integrations other than Lambda proxies (the route is imported without one) and unknown
 ``x-amazon-apigateway-*`` extensions. What would serve a guarded route open is refused outright:
-a ``security`` naming no scheme, or a scheme without an authorizer Lamina serves (``AWS_IAM``
-included). A function of another account or region is refused too: Lamina invokes its own.
+a ``security`` naming no scheme, or a scheme without an authorizer Lamina serves (API keys, which
+HTTP APIs do not have). A function of another account or region is refused too.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from lamina.gateway.http.inputs import new_id
 from lamina.gateway.http.model import Authorizer, Integration, Route, cors_from
 from lamina.gateway.http.routing import DEFAULT_ROUTE, InvalidRouteKey, parse_route_key
 from lamina.gateway.openapi.document import ANY_METHOD, METHODS, DocumentError, base_path, mapping
-from lamina.gateway.openapi.document import capped, security_schemes, title, with_base_path
+from lamina.gateway.openapi.document import SIGV4, capped, plain_schemes, security_schemes, title, with_base_path
 from lamina.model import UrlCors
 
 MAX_ROUTES = 300  # API Gateway's quota of routes per API
@@ -77,6 +78,7 @@ def plan(document: Mapping[str, Any], place: Place, basepath: str | None = None)
     cors = _cors(mapping(document, cors_doc, f"{PREFIX}cors")) if cors_doc is not None else None
     authorizers = _authorizers(document, place)
     by_name = {a.name: a for a in authorizers.values()}
+    plain = plain_schemes(document)  # SigV4 (AWS_IAM) and API keys: no authorizer of their own
     integrations: dict[tuple[str, str, int], Integration] = {}
     routes: dict[str, Route] = {}
     base = base_path(document)
@@ -104,7 +106,7 @@ def plan(document: Mapping[str, Any], place: Place, basepath: str | None = None)
             route = Route(new_id(), key, f"integrations/{target.integration_id}" if target else None,
                           operation_name=operation_id[:64] if isinstance(operation_id, str) else None)  # fmt: skip
             security = operation["security"] if "security" in operation else global_security
-            route = route_authorization(route, _authorization(security, by_name, where, warnings), authorizers)
+            route = route_authorization(route, _authorization(security, by_name, where, warnings, plain), authorizers)
             routes[route.route_id] = route
     description, version = info.get("description"), info.get("version")
     return HttpDefinition(
@@ -230,8 +232,8 @@ def _authorizers(document: Mapping[str, Any], place: Place) -> dict[str, Authori
     return found
 
 
-def _authorization(security: Any, authorizers: Mapping[str, Authorizer], where: str,
-                   warnings: list[str]) -> dict[str, object]:  # fmt: skip
+def _authorization(security: Any, authorizers: Mapping[str, Authorizer], where: str, warnings: list[str],
+                   plain: Mapping[str, str]) -> dict[str, object]:  # fmt: skip
     """The route's authorization (CreateRoute's members) from an OpenAPI ``security`` list."""
     if security is None or security == [] or security == [{}]:
         return {"authorizationType": "NONE"}
@@ -243,11 +245,13 @@ def _authorization(security: Any, authorizers: Mapping[str, Authorizer], where: 
     name, scopes = names[0]
     if name == "NONE" and name not in authorizers:  # SAM's spelling of a route opted out of the default authorizer
         return {"authorizationType": "NONE"}
+    if plain.get(name) == SIGV4:
+        return {"authorizationType": "AWS_IAM"}
     authorizer = authorizers.get(name)
     if authorizer is None:
         raise BadRequest(f"Invalid OpenAPI input: {where}.security names {name}, which is no security scheme with an "
-                         "x-amazon-apigateway-authorizer of type jwt or request (Lamina never serves such a route "
-                         "open)")  # fmt: skip
+                         "x-amazon-apigateway-authorizer of type jwt or request, nor awsSigv4 (Lamina never serves "
+                         "such a route open)")  # fmt: skip
     body: dict[str, object] = {"authorizerId": authorizer.authorizer_id}
     if authorizer.type == "JWT":
         body.update(authorizationType="JWT", authorizationScopes=scopes if isinstance(scopes, list) and scopes else None)

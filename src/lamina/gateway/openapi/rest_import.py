@@ -85,7 +85,8 @@ async def _make(svc: RestApiService, api_id: str, found: RestDefinition) -> None
         extra = dict(method.extra)
         if method.authorizer is not None:
             extra["authorizerId"] = ids[method.authorizer]
-        await svc.put_method(api_id, resource_id, method.http_method, method.authorization_type, False, extra)
+        await svc.put_method(api_id, resource_id, method.http_method, method.authorization_type,
+                             method.api_key_required, extra)  # fmt: skip
         i = method.integration
         if i is not None:
             await svc.put_integration(api_id, resource_id, method.http_method, i.type, i.uri, i.http_method,

@@ -4,13 +4,15 @@ before anything is made. Pure.
 
 What API Gateway reads and Lamina serves: each path (its resources, one a path part) and its
 operations (``x-amazon-apigateway-any-method`` is ``ANY``); an operation's
-``x-amazon-apigateway-integration`` (every type AWS has is stored, ``aws_proxy`` to a function is
-served); ``security`` naming a scheme whose ``x-amazon-apigateway-authorizer`` is ``token``,
-``request`` or ``cognito_user_pools`` (or ``NONE``, no scheme of that name: SAM's method without
-authorization); ``x-amazon-apigateway-binary-media-types``. Unknown
-``x-amazon-apigateway-*`` extensions are warnings. A method guarded by what Lamina does not enforce
-(``AWS_IAM``, API keys) or by a scheme the definition does not have is refused: it would be
-served open.
+``x-amazon-apigateway-integration`` (every type AWS has is stored, ``aws_proxy`` to a function and
+``mock`` are served; its ``responses`` are the integration responses, by selection pattern or
+``default``); ``security`` naming a scheme whose ``x-amazon-apigateway-authorizer`` is ``token``,
+``request`` or ``cognito_user_pools``, one whose ``x-amazon-apigateway-authtype`` is ``awsSigv4``
+(``AWS_IAM``), an ``apiKey`` in the ``x-api-key`` header (``apiKeyRequired``: such a method answers
+403, Lamina having no API keys), or ``NONE`` (no scheme of that name: SAM's method without
+authorization); ``x-amazon-apigateway-binary-media-types``. Unknown ``x-amazon-apigateway-*``
+extensions are warnings. A method guarded by a scheme the definition does not have, or that Lamina
+does not enforce, is refused: it would be served open.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from typing import Any, Mapping
 
 from lamina.gateway.http.errors import BadRequest as HttpBadRequest
 from lamina.gateway.openapi.document import ANY_METHOD, METHODS, DocumentError, base_path, mapping
-from lamina.gateway.openapi.document import capped, security_schemes, title, with_base_path
+from lamina.gateway.openapi.document import API_KEY, SIGV4, capped, plain_schemes, security_schemes, title
+from lamina.gateway.openapi.document import with_base_path
 from lamina.gateway.openapi.http_plan import PREFIX, Place, check_function
 from lamina.gateway.rest import paths
 from lamina.gateway.rest.authorizers import Authorizer, validate
@@ -53,6 +56,7 @@ class PlannedMethod:
     authorizer: str | None = None  # the authorizer's name
     integration: PlannedIntegration | None = None
     extra: Mapping[str, object] = field(default_factory=dict)  # operationName, authorizationScopes
+    api_key_required: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,7 @@ def plan(document: Mapping[str, Any], place: Place, basepath: str | None = None)
             warnings.append(f"Unsupported extension {name} at the definition: ignored")
     info = mapping(document, document.get("info"), "info")
     schemes = _schemes(document, place)
+    plain = plain_schemes(document)  # SigV4 (AWS_IAM) and API keys: no authorizer of their own
     base = base_path(document)
     methods: list[PlannedMethod] = []
     global_security = document.get("security")
@@ -104,14 +109,14 @@ def plan(document: Mapping[str, Any], place: Place, basepath: str | None = None)
                 if name.startswith(PREFIX) and name not in KNOWN_OPERATION:
                     warnings.append(f"Unsupported extension {name} at {where}: ignored")
             security = operation["security"] if "security" in operation else global_security
-            kind, authorizer, scopes = _authorization(security, schemes, where)
+            kind, authorizer, scopes, api_key = _authorization(security, schemes, plain, where)
             extra: dict[str, object] = {}
             if isinstance(operation.get("operationId"), str):
                 extra["operationName"] = operation["operationId"]
             if scopes:
                 extra["authorizationScopes"] = scopes
             methods.append(PlannedMethod(full, verb, kind, authorizer,
-                                         _integration(document, operation, where, place), extra))  # fmt: skip
+                                         _integration(document, operation, where, place), extra, api_key))  # fmt: skip
     binary = document.get(f"{PREFIX}binary-media-types")
     description = info.get("description")
     found = RestDefinition(
@@ -155,7 +160,36 @@ def _integration(document: Mapping[str, Any], operation: Mapping[str, Any], wher
         _local(function, place, where)
     extra: dict[str, object] = {k: spec[k] for k in ("passthroughBehavior", "requestTemplates", "requestParameters", "contentHandling",
                                   "cacheKeyParameters", "cacheNamespace", "credentials") if k in spec}  # fmt: skip
+    responses = _responses(document, spec.get("responses"), where)
+    if responses:
+        extra["integrationResponses"] = responses
     return PlannedIntegration(kind, uri, method.upper() if method else None, timeout, extra)
+
+
+def _responses(document: Mapping[str, Any], value: Any, where: str) -> dict[str, object]:
+    """An integration's ``responses`` (by selection pattern, or ``default``) as its integration
+    responses (by status code), as PutIntegrationResponse stores them."""
+    if value is None:
+        return {}
+    found: dict[str, object] = {}
+    for pattern, response_doc in mapping(document, value, f"{where}.{PREFIX}integration.responses").items():
+        response = mapping(document, response_doc, f"{where}.{PREFIX}integration.responses.{pattern}")
+        status = str(response.get("statusCode", ""))
+        if not (status.isdigit() and len(status) == 3):
+            raise DocumentError(f"Invalid OpenAPI input: {where}.{PREFIX}integration.responses.{pattern}: statusCode "
+                                "must be an HTTP status code")  # fmt: skip
+        doc: dict[str, object] = {"statusCode": status}
+        if pattern != "default":
+            doc["selectionPattern"] = str(pattern)
+        for member in ("responseParameters", "responseTemplates"):
+            given = response.get(member)
+            if isinstance(given, dict) and all(isinstance(v, str) for v in given.values()):
+                doc[member] = {str(k): v for k, v in given.items()}
+            elif given is not None:
+                raise DocumentError(f"Invalid OpenAPI input: {where}.{PREFIX}integration.responses.{pattern}.{member} "
+                                    "must map names to strings")  # fmt: skip
+        found[status] = doc
+    return found
 
 
 def _local(function: str, place: Place, where: str) -> None:
@@ -202,23 +236,31 @@ def _schemes(document: Mapping[str, Any], place: Place) -> dict[str, Authorizer]
     return found
 
 
-def _authorization(security: Any, schemes: Mapping[str, Authorizer], where: str) -> tuple[str, str | None, list[str]]:
-    """(authorization type, authorizer name, scopes) from an OpenAPI ``security`` list."""
+def _authorization(security: Any, schemes: Mapping[str, Authorizer], plain: Mapping[str, str],
+                   where: str) -> tuple[str, str | None, list[str], bool]:  # fmt: skip
+    """(authorization type, authorizer name, scopes, whether an API key is required) from an
+    OpenAPI ``security`` list: its first requirement, every scheme it names (an API key beside
+    an authorizer or SigV4, as API Gateway has them)."""
     if security is None or security == [] or security == [{}]:
-        return "NONE", None, []
+        return "NONE", None, [], False
     if not isinstance(security, list) or not all(isinstance(s, dict) for s in security):
         raise DocumentError(f"Invalid OpenAPI input: {where}.security must be a list of objects")
-    for requirement in security:
-        for name, scopes in requirement.items():
-            if name == "NONE" and name not in schemes:  # SAM's spelling of a method without authorization
-                return "NONE", None, []
-            authorizer = schemes.get(name)
-            if authorizer is None:
-                raise BadRequest(f"Invalid OpenAPI input: {where}.security names {name}, which is no security scheme "
-                                 "with an x-amazon-apigateway-authorizer Lamina enforces (token, request or "
-                                 "cognito_user_pools; AWS_IAM and API keys are not), and Lamina never serves such "
-                                 "a method open")  # fmt: skip
+    kind, found, api_key = "NONE", None, False
+    scopes: list[str] = []
+    for name, given in security[0].items():
+        if plain.get(name) == API_KEY:
+            api_key = True
+        elif plain.get(name) == SIGV4:
+            kind, found, scopes = "AWS_IAM", None, []
+        elif name == "NONE" and name not in schemes:  # SAM's spelling of a method without authorization
+            continue
+        elif (authorizer := schemes.get(name)) is not None:
             kind = "COGNITO_USER_POOLS" if authorizer.type == "COGNITO_USER_POOLS" else "CUSTOM"
-            return kind, name, [str(s) for s in scopes] if isinstance(scopes, list) else []
-    return "NONE", None, []
+            found, scopes = name, [str(s) for s in given] if isinstance(given, list) else []
+        else:
+            raise BadRequest(f"Invalid OpenAPI input: {where}.security names {name}, which is no security scheme "
+                             "Lamina enforces (an x-amazon-apigateway-authorizer of type token, request or "
+                             "cognito_user_pools, awsSigv4, or an API key in x-api-key), and Lamina never serves "
+                             "such a method open")  # fmt: skip
+    return kind, found, scopes, api_key
 

@@ -18,6 +18,7 @@ import base64
 import urllib.parse
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Mapping
 
 from lamina.gateway.rest.media import matches_any
 from lamina.urls.events import HOP_BY_HOP, request_time
@@ -56,6 +57,7 @@ class RestContext:
     deployment_id: str = ""
     extra: dict[str, object] = field(default_factory=dict)
     authorizer: dict[str, object] | None = None  # a Lambda authorizer's answer: principalId, context, latency
+    identity: Mapping[str, object] | None = None  # an AWS_IAM method's caller: accountId, caller, userArn, ...
 
 
 def _headers(req: RestRequest, ctx: RestContext) -> list[tuple[str, str]]:
@@ -107,6 +109,8 @@ def build_event(req: RestRequest, ctx: RestContext) -> dict[str, object]:
     identity.update(dict.fromkeys(_IDENTITY_NULLS_AFTER))
     identity["userAgent"] = user_agent
     identity["user"] = None
+    if ctx.identity:
+        identity.update(ctx.identity)
     stage_path = f"/{ctx.stage}{req.path}"
     request_context: dict[str, object] = {
         "resourceId": ctx.resource_id,

@@ -179,17 +179,22 @@ class Route:
     timeout_ms: int
     authorization_type: str = "NONE"
     authorizer_id: str | None = None  # one of the deployment's authorizers
+    api_key_required: bool = False
+    mock: Mapping[str, object] | None = None  # a MOCK integration's templates and responses (rest/mock.py)
 
     def doc(self) -> dict[str, object]:
         return {"resourceId": self.resource_id, "path": self.path, "httpMethod": self.http_method,
                 "type": self.integration_type, "function": self.function, "timeoutInMillis": self.timeout_ms,
-                "authorizationType": self.authorization_type, "authorizerId": self.authorizer_id}  # fmt: skip
+                "authorizationType": self.authorization_type, "authorizerId": self.authorizer_id,
+                "apiKeyRequired": self.api_key_required, "mock": self.mock}  # fmt: skip
 
     @staticmethod
     def from_doc(doc: Doc) -> Route:
+        mock = doc.get("mock")
         return Route(_str(doc, "resourceId"), _str(doc, "path"), _str(doc, "httpMethod"), _str(doc, "type"),
                      _opt(doc, "function"), int(_num(doc, "timeoutInMillis")) or 29_000,
-                     _str(doc, "authorizationType", "NONE"), _opt(doc, "authorizerId"))  # fmt: skip
+                     _str(doc, "authorizationType", "NONE"), _opt(doc, "authorizerId"),
+                     doc.get("apiKeyRequired") is True, mock if isinstance(mock, dict) else None)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ INTERNAL_ERROR = GatewayResponse(500, (("Content-Type", JSON), ("x-amzn-ErrorTyp
                                  b'{"message": "Internal server error"}')  # fmt: skip
 BAD_GATEWAY = GatewayResponse(502, INTERNAL_ERROR.headers, INTERNAL_ERROR.body)
 TIMED_OUT = GatewayResponse(504, (("Content-Type", JSON),), b'{"message": "Endpoint request timed out"}')
+FORBIDDEN = gateway_error(403, "Forbidden", "ForbiddenException")  # a method's API key missing or not valid
 TOO_LARGE = gateway_error(413, "Request Too Long", "RequestEntityTooLargeException")
 _REFUSAL_TYPES = {401: "UnauthorizedException", 403: "AccessDeniedException"}
 

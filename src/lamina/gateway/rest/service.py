@@ -38,6 +38,8 @@ AUTHORIZATION_TYPES = frozenset({"NONE", "AWS_IAM", "CUSTOM", "COGNITO_USER_POOL
 _STAGE_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 _VARIABLE_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 _VARIABLE_VALUE = re.compile(r"^[A-Za-z0-9\-._~:/?#&=,]+$")
+# What a MOCK integration answers with (gateway/rest/mock.py), kept in a deployment's routes.
+MOCK_MEMBERS = ("requestTemplates", "passthroughBehavior", "integrationResponses")
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"})
 
 
@@ -380,9 +382,12 @@ class RestApiService:
                     authorizer = None
                 elif authorizer is not None:
                     authorizers[authorizer.id] = authorizer
-                routes.append(Route(resource_id, state.resources[resource_id].path, verb, method.integration.type,
-                                    function, method.integration.timeout_ms, method.authorization_type,
-                                    authorizer.id if authorizer else None))  # fmt: skip
+                integration = method.integration
+                mock = {k: v for k, v in integration.extra.items() if k in MOCK_MEMBERS} \
+                    if integration.type == "MOCK" else None  # fmt: skip
+                routes.append(Route(resource_id, state.resources[resource_id].path, verb, integration.type,
+                                    function, integration.timeout_ms, method.authorization_type,
+                                    authorizer.id if authorizer else None, method.api_key_required, mock))  # fmt: skip
             deployment_id = new_id(6)
             while deployment_id in state.deployments:
                 deployment_id = new_id(6)

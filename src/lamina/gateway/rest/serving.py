@@ -6,22 +6,33 @@ stage's deployment (``paths.Tree``), never the API's current ones. What a reques
 1. stage, resource and method: a miss is ``403 {"message":"Missing Authentication Token"}``;
 2. a method with a Lambda authorizer asks it first (``authorizing.py``): a refusal is answered
    as API Gateway answers it, an allowance reaches the event as ``requestContext.authorizer``;
-3. a method whose integration Lamina does not serve (not a Lambda proxy): 500;
-4. the event (``events.build_event``), invoked synchronously through the ``Invoker`` (its limits,
-   throttling, logs and billing), for at most the integration's ``timeoutInMillis`` (29 s by
-   default): past it ``504 {"message": "Endpoint request timed out"}`` (the invocation runs on);
-5. the result (``responses.proxy_response``); a function error or a malformed result is 502, an
-   invocation Lambda refuses (throttled, function gone) 500, as AWS answers.
+   an ``AWS_IAM`` method takes a SigV4 signature for ``execute-api`` of a caller IAM allows
+   ``execute-api:Invoke`` (``authorizers/iam.py``), who reaches the event as
+   ``requestContext.identity``;
+3. a method with ``apiKeyRequired``: Lamina has no API keys or usage plans, so no key is ever
+   valid: ``403 {"message":"Forbidden"}``, as AWS answers a request without one (never served open);
+4. a ``MOCK`` integration is answered from its templates and integration responses (``mock.py``);
+   any other integration Lamina does not serve (not a Lambda proxy): 500;
+5. the event (``events.build_event``), invoked synchronously through the invoker of the function's
+   account (``gateway/reach.py``: another account's function in its own cell, if its policy allows
+   the API; never this account's function of the same name), with its limits, throttling, logs and
+   billing, for at most the integration's ``timeoutInMillis`` (29 s by default): past it
+   ``504 {"message": "Endpoint request timed out"}`` (the invocation runs on);
+6. the result (``responses.proxy_response``); a function error or a malformed result is 502, an
+   invocation Lambda refuses (throttled, function gone, not allowed) 500, as AWS answers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import functools
+import json
 import logging
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -30,18 +41,28 @@ from lamina.api.context import read_body
 from lamina.api.errors import RequestTimeout
 from lamina.errors import ApiError
 from lamina.gateway import addresses
-from lamina.gateway.rest import paths
+from lamina.api.authentication import KEY_RING
+from lamina.gateway.authorizers import iam
+from lamina.gateway.authorizers.decision import Refuse
+from lamina.gateway.reach import InvokerOf, Reach, nowhere
+from lamina.gateway.rest import mock, paths
 from lamina.gateway.rest.authorizer_events import method_arn
 from lamina.gateway.rest.authorizing import Authorized, Authorizing
 from lamina.gateway.rest.events import RestContext, RestRequest, build_event
 from lamina.gateway.rest.integrations import resolve_function
 from lamina.gateway.rest.responses import (
-    BAD_GATEWAY, INTERNAL_ERROR, MISSING_AUTHENTICATION_TOKEN, TIMED_OUT, TOO_LARGE, GatewayResponse, proxy_response,
+    BAD_GATEWAY, FORBIDDEN, INTERNAL_ERROR, MISSING_AUTHENTICATION_TOKEN, TIMED_OUT, TOO_LARGE, GatewayResponse, proxy_response,
     read_large, refusal,
 )  # fmt: skip
 from lamina.gateway.rest.service import RestApiService
 from lamina.invoke.service import InvokeRequest, InvokeSource, Invoker
+from lamina.iam.errors import MalformedPolicyDocument
+from lamina.iam.policy import Policy, PolicyKind, parse
 from lamina.settings import Settings
+from lamina.urls.events import Caller as EventCaller
+
+if TYPE_CHECKING:
+    from lamina.iam.service import IamService
 
 log = logging.getLogger(__name__)
 # API Gateway's own limit on a request's payload (10 MB); Lambda's 6 MB applies to the event after it.
@@ -51,9 +72,11 @@ MAX_PAYLOAD = 10 * 1024 * 1024
 class RestEndpoints:
     """Every REST API, as the execute-api listener asks for them."""
 
-    def __init__(self, apis: RestApiService, invoker: Invoker, settings: Settings) -> None:
+    def __init__(self, apis: RestApiService, invoker: Invoker, settings: Settings, *,
+                 invoker_of: InvokerOf = nowhere, iam: IamService | None = None) -> None:  # fmt: skip
         self._apis = apis
-        self._invoker = invoker
+        self._reach = Reach(invoker, settings, invoker_of)
+        self._iam = iam  # AWS_IAM methods' callers' policies (None: no IAM, a verified signature suffices)
         self._settings = settings
         self._authorizing = Authorizing(invoker, settings.region, apis.authorizer_answers)
         # Answers sent when an integration timed out, while its invocation runs on in the handler.
@@ -129,9 +152,24 @@ class RestEndpoints:
             if not isinstance(verdict, Authorized):
                 return refusal(verdict)
             context = replace(context, authorizer=verdict.context)
+        elif route.authorization_type == "AWS_IAM":
+            caller = self._iam_caller(request, api_id, path, "/" + rest, body, state.api.extra.get("policy"), context,
+                                      now)  # fmt: skip
+            if not isinstance(caller, EventCaller):
+                return refusal(caller)
+            context = replace(context, identity=iam.identity_v1(caller))
+        if route.api_key_required:  # no key is valid where there are none (docs/rest-apis.md)
+            return FORBIDDEN
+        if route.integration_type == "MOCK":
+            return mock.answer(route.mock or {}, _mock_request(request, body, found.path_parameters))
         function = resolve_function(route.function, variables) if route.function else None
         if function is None:
             log.warning("REST API %s: %s %s has no Lambda proxy integration Lamina serves", api_id, route.http_method, route.path)
+            return INTERNAL_ERROR
+        invoker = self._reach.invoker(function)
+        if invoker is None:
+            log.info("REST API %s: %s %s names %s, which no cell here has", api_id, route.http_method, route.path,
+                     function)  # fmt: skip
             return INTERNAL_ERROR
         if len(body) <= jsonbody.INLINE_BYTES:
             payload = _payload(rest_request, context)
@@ -152,7 +190,7 @@ class RestEndpoints:
         call = InvokeRequest(function=function, payload=payload, request_id=ids_.request_id, built=True, source=source)
         timer = asyncio.get_running_loop().call_later(route.timeout_ms / 1000, timed_out)
         try:
-            result = await self._invoker.invoke(call)
+            result = await invoker.invoke(call)
         except ApiError as exc:
             if late:
                 return await late[0]
@@ -173,6 +211,45 @@ class RestEndpoints:
         if len(result.payload) <= jsonbody.INLINE_BYTES:
             return proxy_response(result.payload, accept, state.api.binary_media_types)
         return await asyncio.to_thread(proxy_response, result.payload, accept, state.api.binary_media_types, read_large)
+
+
+    def _iam_caller(self, request: web.Request, api_id: str, path: str, within: str, body: bytes, policy: object,
+                    context: RestContext, now: datetime) -> EventCaller | Refuse:  # fmt: skip
+        """The caller of an AWS_IAM method (``path``: within the API, as sent; ``within``: within its
+        stage), or the refusal."""
+        s = self._settings
+        arn = iam.invoke_arn(s.region, context.account_id, api_id, context.stage, request.method, within)
+        resource_policy = _policy(policy)
+        if isinstance(resource_policy, Refuse):
+            return resource_policy
+        signed = iam.Signed(request.method, iam.signed_path(api_id, path, request.headers.get("Host", "")),
+                            request.rel_url.raw_query_string, tuple(request.headers.items()), body)  # fmt: skip
+        return iam.authorize(signed, request.app[KEY_RING], self._iam, region=s.region, api_account=context.account_id,
+                             arn=arn, api_policy=resource_policy, now=now, rest=True)  # fmt: skip
+
+
+def _policy(text: object) -> Policy | None | Refuse:
+    """A REST API's resource policy (its ``policy``: JSON, as UpdateRestApi stores it), or a refusal
+    when it cannot be read: a policy that cannot be read allows no one, rather than everyone."""
+    if text is None or text == "":
+        return None
+    try:
+        return _parsed(text if isinstance(text, str) else json.dumps(text))
+    except MalformedPolicyDocument:
+        log.warning("a REST API's resource policy cannot be read; its AWS_IAM methods refuse every caller")
+        return Refuse(403, {"Message": "User is not authorized to access this resource"},
+                      {"x-amzn-ErrorType": "AccessDeniedException"})  # fmt: skip
+
+
+@functools.lru_cache(maxsize=256)  # read once per distinct text, not once per request
+def _parsed(text: str) -> Policy:
+    return parse(text, PolicyKind.RESOURCE)
+
+
+def _mock_request(request: web.Request, body: bytes, path_parameters: dict[str, str]) -> mock.MockRequest:
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    return mock.MockRequest(request.headers.get("Content-Type"), request.headers.get("Accept"), body, headers,
+                            {k: v for k, v in request.query.items()}, path_parameters)  # fmt: skip
 
 
 @dataclass(frozen=True)

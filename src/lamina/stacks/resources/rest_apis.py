@@ -154,14 +154,17 @@ class Method(Provider):
             if name in props:
                 extra[member] = props[name]
         await svc.put_method(api_id, resource_id, verb, text(props, "AuthorizationType") or "NONE",
-                             str(text(props, "ApiKeyRequired", "false")) == "true", extra)  # fmt: skip
+                             str(text(props, "ApiKeyRequired", "false")).lower() == "true", extra)  # fmt: skip
         integration = props.get("Integration")
         if isinstance(integration, Mapping):
+            members = {member: integration[name] for name, member in _INTEGRATION_EXTRA.items() if name in integration}
+            responses = _integration_responses(integration.get("IntegrationResponses"))
+            if responses:
+                members["integrationResponses"] = responses
             try:
                 await svc.put_integration(
                     api_id, resource_id, verb, str(integration.get("Type", "")), text(integration, "Uri"),
-                    text(integration, "IntegrationHttpMethod"), integer(integration, "TimeoutInMillis"),
-                    {member: integration[name] for name, member in _INTEGRATION_EXTRA.items() if name in integration})
+                    text(integration, "IntegrationHttpMethod"), integer(integration, "TimeoutInMillis"), members)
             except BaseException:
                 await svc.delete_method(api_id, resource_id, verb)
                 raise
@@ -180,6 +183,33 @@ class Method(Provider):
             await _svc(ctx).delete_method(api_id, resource_id, verb)
         except ApiError as exc:
             _unless_gone(exc)
+
+
+def _integration_responses(value: object) -> dict[str, object]:
+    """``Integration.IntegrationResponses`` (a list of StatusCode, SelectionPattern,
+    ResponseParameters, ResponseTemplates) as PutIntegrationResponse stores them, by status code
+    (what a MOCK integration answers with: gateway/rest/mock.py)."""
+    if value is None:
+        return {}
+    if not isinstance(value, list):
+        raise ResourceFailed("Property validation failure: [Value of property {/Integration/IntegrationResponses} "
+                             "does not match type {Array}]")  # fmt: skip
+    found: dict[str, object] = {}
+    for item in value:
+        status = text(item, "StatusCode") if isinstance(item, Mapping) else None
+        if status is None:
+            raise ResourceFailed("Property validation failure: [Required property {StatusCode} not found in "
+                                 "{/Integration/IntegrationResponses}]")  # fmt: skip
+        doc: dict[str, object] = {"statusCode": status}
+        pattern = text(item, "SelectionPattern")
+        if pattern:
+            doc["selectionPattern"] = pattern
+        for name, member in (("ResponseParameters", "responseParameters"), ("ResponseTemplates", "responseTemplates")):
+            given = item.get(name)
+            if isinstance(given, Mapping):
+                doc[member] = {str(k): str(v) for k, v in given.items()}
+        found[status] = doc
+    return found
 
 
 class Authorizer(Provider):
