@@ -14,6 +14,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 import pytest
 from botocore.exceptions import ClientError
@@ -21,6 +22,7 @@ from botocore.exceptions import ClientError
 from tests import signing
 from tests.conftest import ROOT, LaminaProcess, make_zip
 from tests.integration.test_cloudformation import FAST, aws, client, error_of, settled
+from tests.integration.test_http_apis import call
 
 CODE = """import json
 def {handler}(event, context):
@@ -376,10 +378,15 @@ Resources:
 
 HELLO_WORLD = """AWSTemplateFormatVersion: '2010-09-09'
 Transform: AWS::Serverless-2016-10-31
-Description: sam-app, as `sam init`'s hello world makes it (without its API event).
+Description: >
+  sam-app
+
+  Sample SAM Template for sam-app
+
 Globals:
   Function:
     Timeout: 3
+
 Resources:
   HelloWorldFunction:
     Type: AWS::Serverless::Function
@@ -387,12 +394,35 @@ Resources:
       CodeUri: hello_world/
       Handler: app.lambda_handler
       Runtime: python3.12
-      Architectures: [x86_64]
+      Architectures:
+        - x86_64
+      Events:
+        HelloWorld:
+          Type: Api
+          Properties:
+            Path: /hello
+            Method: get
+
 Outputs:
+  HelloWorldApi:
+    Description: "API Gateway endpoint URL for Prod stage for Hello World function"
+    Value: !Sub "https://${ServerlessRestApi}.execute-api.${AWS::Region}.amazonaws.com/Prod/hello/"
   HelloWorldFunction:
-    Description: Hello World Lambda Function ARN
+    Description: "Hello World Lambda Function ARN"
     Value: !GetAtt HelloWorldFunction.Arn
+  HelloWorldFunctionIamRole:
+    Description: "Implicit IAM Role created for Hello World function"
+    Value: !GetAtt HelloWorldFunctionRole.Arn
 """
+
+
+def hello(server: LaminaProcess, cfn: Any, stack: str) -> Any:
+    """What GET on the stack's HelloWorldApi output answers, at Lamina's address for that API."""
+    address = urlsplit(outputs(cfn, stack)["HelloWorldApi"])
+    api_id = address.netloc.split(".", 1)[0]
+    reply = call(f"http://{api_id}.execute-api.localhost:{urlsplit(server.endpoint).port}", "GET", address.path)
+    assert reply.status == 200, reply.body
+    return reply.json()
 
 
 def test_the_aws_cli_packages_and_deploys_sams_hello_world(lamina: LaminaProcess, tmp_path: Path) -> None:
@@ -414,9 +444,12 @@ def test_the_aws_cli_packages_and_deploys_sams_hello_world(lamina: LaminaProcess
     answer = client(lamina, "lambda").invoke(FunctionName=arn)
     assert json.loads(json.loads(answer["Payload"].read())["body"]) == {"message": "hello world"}
     cfn = client(lamina, "cloudformation")
+    assert hello(lamina, cfn, "sam-app") == {"message": "hello world"}  # through its REST API's Prod stage
+    api_id = urlsplit(outputs(cfn, "sam-app")["HelloWorldApi"]).netloc.split(".", 1)[0]
     cfn.delete_stack(StackName="sam-app")
     cfn.get_waiter("stack_delete_complete").wait(StackName="sam-app", WaiterConfig=FAST)
     assert error_of(client(lamina, "lambda").get_function, FunctionName=arn)["Code"] == "ResourceNotFoundException"
+    assert error_of(client(lamina, "apigateway").get_rest_api, restApiId=api_id)["Code"] == "NotFoundException"
 
 
 def sam_cli() -> Path:
@@ -464,13 +497,14 @@ def test_sam_deploy_and_sam_delete(make_server: Any, tmp_path: Path) -> None:
     assert "Successfully created/updated stack - sam-app" in done.stdout
     arn = outputs(cfn, "sam-app")["HelloWorldFunction"]
     said = lambda: json.loads(json.loads(lam.invoke(FunctionName=arn)["Payload"].read())["body"])  # noqa: E731
-    assert said() == {"message": "hello world"}
+    assert said() == {"message": "hello world"} and hello(server, cfn, "sam-app") == {"message": "hello world"}
 
     # Changed code, deployed again: the same function runs it.
     handler.write_text(handler.read_text().replace("hello world", "hello again"))
     done = sam(server, *deploy, "--s3-bucket", "sam-artifacts", cwd=app)
     assert done.returncode == 0, done.stdout + done.stderr
     assert outputs(cfn, "sam-app")["HelloWorldFunction"] == arn and said() == {"message": "hello again"}
+    assert hello(server, cfn, "sam-app") == {"message": "hello again"}
 
     done = sam(server, "delete", "--stack-name", "sam-app", "--no-prompts", cwd=app)
     assert done.returncode == 0, done.stdout + done.stderr
