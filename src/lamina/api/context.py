@@ -33,6 +33,7 @@ from lamina.invoke.queue import AsyncQueue
 from lamina.iot.service import TopicRules
 from lamina.iot.subscriber import Subscriber
 from lamina.invoke.service import Invoker
+from lamina.logs.livetail import LiveTails
 from lamina.logs.service import Subscriptions
 from lamina.mappings.service import MappingService
 from lamina.objects.notifications import NotificationConfigs
@@ -94,6 +95,7 @@ class Services:
     runtimes: RuntimeRegistry | None = None  # the host's runtimes (GET /lamina/v1/runtimes: api/runtimes.py)
     subscriptions: Subscriptions | None = None  # CloudWatch Logs' subscription filters (api/logs.py, logs/)
     stacks: StackService | None = None  # CloudFormation's stacks (lamina/stacks; stacks/api.py)
+    live_tails: LiveTails | None = None  # CloudWatch Logs' Live Tail sessions (api/live_tail.py, logs/livetail.py)
 
 
 class CellLookup(Protocol):

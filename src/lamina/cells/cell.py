@@ -56,6 +56,7 @@ from lamina.iot.service import TopicRules
 from lamina.iot.subscriber import Subscriber, client_id
 from lamina.lifecycle import Parts
 from lamina.logs.delivery import SubscriptionDelivery
+from lamina.logs.livetail import LiveTails
 from lamina.logs.service import Subscriptions
 from lamina.mappings.service import MappingService
 from lamina.metering.recorder import Recorder
@@ -129,9 +130,11 @@ class Cell:
             await store.open()
             parts.started("the store", store.close)
         stats = CellStats(host.stats, self.account_id, self.region)
-        recorder = Recorder(store, s.logs, observe=stats.observe)
+        live_tails = LiveTails(s.logs.live_tail_sessions)  # StartLiveTail's sessions, fed by the recorder
+        recorder = Recorder(store, s.logs, observe=stats.observe, publish=live_tails.publish)
         await recorder.start()
         parts.started("the recorder of logs and usage", recorder.close)
+        parts.started("the Live Tail sessions", live_tails.close)
         code = CodeStore(data / "code", s.limits)
         overlays = LayerOverlays(data / "code" / "layers-merged", code)
         await asyncio.to_thread(overlays.clear)
@@ -249,6 +252,7 @@ class Cell:
             function_options=function_options, mqtt=mqtt,
             front_door=host.front_door, notifications=notifications, objects=objects, keys=host.keys,
             iam=host.iam, sts=host.sts, runtimes=host.runtimes, subscriptions=subscriptions, stacks=stacks,
+            live_tails=live_tails,
         )  # fmt: skip
         stacks.serve(svc)  # its providers work through the cell's services
         parts.started("the stacks' operations", stacks.close)

@@ -1,0 +1,248 @@
+"""CloudWatch Logs' StartLiveTail: boto3's `logs` client and the AWS CLI read, over the event stream,
+the lines real invocations write; and the requests, clients and loads that must be refused or ended."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError, EventStreamError
+
+from tests.conftest import LaminaProcess, deploy
+from tests.functions import invoke, wait_until
+from tests.roles import make_role
+
+ACCOUNT = "000000000000"  # the default account's
+CHATTY = """
+import json
+def handler(event, context):
+    for n in range(event.get("lines", 2)):
+        print(f"line {n} of {event.get('who', 'ann')}")
+    print(json.dumps({"level": "ERROR", "who": event.get("who", "ann")}))
+    return "ok"
+"""
+
+
+def logs_client(endpoint: str) -> Any:
+    # StartLiveTail's model puts "stream-" before the endpoint's host; a local endpoint has no such name.
+    return boto3.client("logs", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
+                        aws_secret_access_key="test",
+                        config=Config(inject_host_prefix=False, retries={"max_attempts": 0}, read_timeout=60))  # fmt: skip
+
+
+def group_arn(name: str) -> str:
+    return f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/{name}"
+
+
+def updates(stream: Any) -> Iterator[dict[str, Any]]:
+    """The session's updates after its sessionStart, which it checks."""
+    events = iter(stream)
+    start = next(events)
+    assert set(start) == {"sessionStart"}, start
+    for event in events:
+        assert set(event) == {"sessionUpdate"}, event
+        yield event["sessionUpdate"]
+
+
+def read_until(stream: Iterator[dict[str, Any]], wanted: int, most_updates: int = 60) -> list[dict[str, Any]]:
+    """Results until ``wanted`` of them have come (fails after ``most_updates`` updates: a minute)."""
+    found: list[dict[str, Any]] = []
+    for n, update in enumerate(stream):
+        assert update["sessionMetadata"] == {"sampled": False}
+        found.extend(update["sessionResults"])
+        if len(found) >= wanted or n >= most_updates:
+            break
+    return found
+
+
+def test_a_session_shows_the_lines_an_invocation_writes(lamina: LaminaProcess, client: Any, fn_name: str) -> None:
+    deploy(client, fn_name, CHATTY)
+    other = fn_name[:40] + "-other"
+    deploy(client, other, CHATTY)
+    logs = logs_client(lamina.endpoint)
+    answer = logs.start_live_tail(logGroupIdentifiers=[group_arn(fn_name), f"/aws/lambda/{other}"],
+                                  logEventFilterPattern="?line ?ERROR")  # fmt: skip
+    assert answer["ResponseMetadata"]["HTTPHeaders"]["content-type"] == "application/vnd.amazon.eventstream"
+    events = iter(answer["responseStream"])
+    start = next(events)["sessionStart"]
+    assert start["logGroupIdentifiers"] == [group_arn(fn_name), f"/aws/lambda/{other}"]
+    assert start["logEventFilterPattern"] == "?line ?ERROR" and start["sessionId"] and start["requestId"]
+    invoke(client, fn_name, {"lines": 2, "who": "ann"})
+    invoke(client, other, {"lines": 1, "who": "bob"})
+    found: list[dict[str, Any]] = []
+    for n, event in enumerate(events):
+        update = event["sessionUpdate"]
+        assert update["sessionMetadata"] == {"sampled": False}
+        found.extend(update["sessionResults"])
+        if len(found) >= 5 or n > 60:
+            break
+    answer["responseStream"].close()
+    mine = [r for r in found if r["logGroupIdentifier"] == group_arn(fn_name)]
+    theirs = [r for r in found if r["logGroupIdentifier"] == f"/aws/lambda/{other}"]
+    # The filter pattern keeps the printed lines; START, END and REPORT are not shown.
+    assert [r["message"].strip() for r in mine] == ["line 0 of ann", "line 1 of ann",
+                                                    '{"level": "ERROR", "who": "ann"}']  # fmt: skip
+    assert [r["message"].strip() for r in theirs] == ["line 0 of bob", '{"level": "ERROR", "who": "bob"}']
+    stream = logs.describe_log_streams(logGroupName=f"/aws/lambda/{fn_name}")["logStreams"][0]["logStreamName"]
+    for r in mine:
+        assert r["logStreamName"] == stream
+        assert set(r) == {"logStreamName", "logGroupIdentifier", "message", "timestamp", "ingestionTime"}
+        assert r["timestamp"] <= r["ingestionTime"]
+
+
+def test_streams_and_json_patterns_narrow_a_session(lamina: LaminaProcess, client: Any, fn_name: str) -> None:
+    deploy(client, fn_name, CHATTY)
+    invoke(client, fn_name, {"lines": 0})  # its first environment's stream exists from now on
+    logs = logs_client(lamina.endpoint)
+    streams = wait_until(lambda: logs.describe_log_streams(logGroupName=f"/aws/lambda/{fn_name}")["logStreams"])
+    stream = streams[0]["logStreamName"]
+    answer = logs.start_live_tail(logGroupIdentifiers=[group_arn(fn_name)], logStreamNames=[stream],
+                                  logEventFilterPattern='{ $.who = "bob" }')  # fmt: skip
+    session = updates(answer["responseStream"])
+    for who in ("ann", "bob"):
+        invoke(client, fn_name, {"lines": 3, "who": who})
+    found = read_until(session, 1)
+    answer["responseStream"].close()
+    assert [r["message"].strip() for r in found] == ['{"level": "ERROR", "who": "bob"}']
+    answer = logs.start_live_tail(logGroupIdentifiers=[group_arn(fn_name)], logStreamNamePrefixes=["2000/"])
+    session = updates(answer["responseStream"])
+    invoke(client, fn_name, {"lines": 1})
+    # No stream starts so: nothing in the updates that come while the function prints.
+    assert read_until(session, 1, most_updates=3) == []
+    answer["responseStream"].close()
+
+
+def test_bad_requests_get_cloudwatch_logs_errors(lamina: LaminaProcess, client: Any, fn_name: str) -> None:
+    deploy(client, fn_name, CHATTY)
+    logs = logs_client(lamina.endpoint)
+    mine = group_arn(fn_name)
+
+    def refused(**members: Any) -> tuple[str, str]:
+        with pytest.raises(ClientError) as caught:
+            logs.start_live_tail(**members)
+        error = caught.value.response["Error"]
+        return error["Code"], error["Message"]
+
+    code, message = refused(logGroupIdentifiers=[mine] * 11)
+    assert code == "InvalidParameterException" and "less than or equal to 10" in message
+    assert refused(logGroupIdentifiers=[mine.replace(ACCOUNT, "210987654321")])[0] == "AccessDeniedException"
+    assert refused(logGroupIdentifiers=[mine + ":*"])[0] == "InvalidParameterException"
+    assert refused(logGroupIdentifiers=["arn:aws:logs:us-east-1"])[0] == "InvalidParameterException"
+    assert refused(logGroupIdentifiers=[mine + "-nope"])[0] == "ResourceNotFoundException"
+    code, message = refused(logGroupIdentifiers=[mine], logEventFilterPattern='{ $.level = "ERROR" ')
+    assert code == "InvalidParameterException" and "filter pattern" in message
+    assert refused(logGroupIdentifiers=[mine], logEventFilterPattern="x" * 2000)[0] == "InvalidParameterException"
+    assert refused(logGroupIdentifiers=[mine, mine], logStreamNames=["a"])[0] == "InvalidParameterException"
+    assert refused(logGroupIdentifiers=[mine], logStreamNames=["a"], logStreamNamePrefixes=["a"])[0] == (
+        "InvalidParameterException")  # fmt: skip
+    assert refused(logGroupIdentifiers=[mine], logStreamNames=["a"] * 101)[0] == "InvalidParameterException"
+
+
+def test_another_accounts_group_is_refused_and_its_lines_never_shown(make_server: Any) -> None:
+    keys = {"one": ("AKIAONE0000000001", "secret-one"), "two": ("AKIATWO0000000002", "secret-two")}
+    server = make_server(LAMINA_ACCESS_KEYS="AKIAONE0000000001:secret-one:111111111111,"
+                                            "AKIATWO0000000002:secret-two:222222222222")  # fmt: skip
+
+    def clients(who: str) -> tuple[Any, Any]:
+        key, secret = keys[who]
+        made = {"endpoint_url": server.endpoint, "region_name": "us-east-1", "aws_access_key_id": key,
+                "aws_secret_access_key": secret}  # fmt: skip
+        functions = boto3.client("lambda", **made)
+        deploy(functions, f"fn-{who}", CHATTY, role=make_role(server.endpoint, "runner", [], key=key, secret=secret))
+        return functions, boto3.client("logs", config=Config(inject_host_prefix=False), **made)
+
+    one, _ = clients("one")
+    two, two_logs = clients("two")
+    for identifier, code in [("arn:aws:logs:us-east-1:111111111111:log-group:/aws/lambda/fn-one", "AccessDeniedException"),
+                             ("/aws/lambda/fn-one", "ResourceNotFoundException")]:  # fmt: skip
+        with pytest.raises(ClientError) as caught:
+            two_logs.start_live_tail(logGroupIdentifiers=[identifier])
+        assert caught.value.response["Error"]["Code"] == code
+    answer = two_logs.start_live_tail(logGroupIdentifiers=["/aws/lambda/fn-two"], logEventFilterPattern="ERROR")
+    session = updates(answer["responseStream"])
+    invoke(one, "fn-one", {"who": "one"})
+    invoke(two, "fn-two", {"who": "two"})
+    found = read_until(session, 1)
+    answer["responseStream"].close()
+    assert [r["message"].strip() for r in found] == ['{"level": "ERROR", "who": "two"}']
+
+
+def test_a_session_ends_after_its_time_with_sessiontimeoutexception(make_server: Any) -> None:
+    server = make_server(LAMINA_LIVE_TAIL_SECONDS="2")
+    client = server.client()
+    deploy(client, "timed", CHATTY)
+    answer = logs_client(server.endpoint).start_live_tail(logGroupIdentifiers=["/aws/lambda/timed"])
+    with pytest.raises(EventStreamError) as caught:
+        for _ in updates(answer["responseStream"]):
+            pass
+    answer["responseStream"].close()
+    assert caught.value.response["Error"]["Code"] == "SessionTimeoutException"
+
+
+def test_sessions_are_bounded_and_released_when_clients_go_away(make_server: Any) -> None:
+    server = make_server(LAMINA_LIVE_TAIL_SESSIONS="2")
+    client = server.client()
+    deploy(client, "bounded", CHATTY)
+    logs = logs_client(server.endpoint)
+
+    def start() -> Any:
+        answer = logs.start_live_tail(logGroupIdentifiers=["/aws/lambda/bounded"])
+        assert "sessionStart" in next(iter(answer["responseStream"]))
+        return answer["responseStream"]
+
+    first, second = start(), start()
+    with pytest.raises(ClientError) as caught:
+        logs.start_live_tail(logGroupIdentifiers=["/aws/lambda/bounded"])
+    assert caught.value.response["Error"]["Code"] == "LimitExceededException"
+    # A client that closes its stream, and one that drops the connection mid-stream, without a word.
+    first.close()
+    second._raw_stream.connection.sock.shutdown(socket.SHUT_RDWR)  # type: ignore[attr-defined]
+    second.close()
+
+    def both_free() -> bool:
+        again = []
+        try:
+            again.append(start())
+            again.append(start())
+        except ClientError as exc:
+            assert exc.response["Error"]["Code"] == "LimitExceededException"
+        for stream in again:
+            stream.close()
+        return len(again) == 2
+
+    wait_until(both_free, timeout=20)
+    assert server.proc is not None and server.proc.poll() is None
+
+
+def test_the_aws_cli_start_live_tail_prints_new_lines(make_server: Any) -> None:
+    """AWS CLI v1's ``aws logs start-live-tail`` (v1 has no ``aws logs tail``: that is v2's, over
+    FilterLogEvents), run until its session times out, while the function is invoked."""
+    server = make_server(LAMINA_LIVE_TAIL_SECONDS="5")
+    client = server.client()
+    deploy(client, "cli-tail", CHATTY)
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_ENDPOINT_URL": server.endpoint, "AWS_DISABLE_HOST_PREFIX_INJECTION": "true"}  # fmt: skip
+    cli = Path(sys.executable).with_name("aws")
+    tail = subprocess.Popen([str(cli), "logs", "start-live-tail", "--log-group-identifiers", group_arn("cli-tail"),
+                             "--log-event-filter-pattern", "ERROR"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        while tail.poll() is None:  # printed lines come once the session has started: invoke until it ends
+            invoke(client, "cli-tail", {"lines": 1, "who": "cli"})
+        out, err = tail.communicate(timeout=30)
+    finally:
+        if tail.poll() is None:
+            tail.kill()
+            tail.wait()
+    assert tail.returncode == 0, err
+    printed = [line for line in out.splitlines() if line.strip()]
+    assert '{"level": "ERROR", "who": "cli"}' in printed
+    assert "SessionTimeoutException" in printed[-1]
+    assert all("line 0" not in line for line in printed)
