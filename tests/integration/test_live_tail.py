@@ -203,7 +203,7 @@ def test_sessions_are_bounded_and_released_when_clients_go_away(make_server: Any
     assert caught.value.response["Error"]["Code"] == "LimitExceededException"
     # A client that closes its stream, and one that drops the connection mid-stream, without a word.
     first.close()
-    second._raw_stream.connection.sock.shutdown(socket.SHUT_RDWR)  # type: ignore[attr-defined]
+    second._raw_stream.connection.sock.shutdown(socket.SHUT_RDWR)
     second.close()
 
     def both_free() -> bool:
@@ -246,3 +246,32 @@ def test_the_aws_cli_start_live_tail_prints_new_lines(make_server: Any) -> None:
     assert '{"level": "ERROR", "who": "cli"}' in printed
     assert "SessionTimeoutException" in printed[-1]
     assert all("line 0" not in line for line in printed)
+
+
+def test_the_calls_aws_cli_v2s_logs_tail_follow_makes(lamina: LaminaProcess, client: Any, fn_name: str) -> None:
+    """``aws logs tail --follow`` (AWS CLI v2 only) polls FilterLogEvents: ``interleaved``, a
+    ``startTime`` moved to the last event's timestamp each round, events told apart by ``eventId``.
+    Its calls, made with boto3: each round finds the new lines once, and none twice."""
+    deploy(client, fn_name, CHATTY)
+    logs = logs_client(lamina.endpoint)
+    members: dict[str, Any] = {"logGroupName": f"/aws/lambda/{fn_name}", "interleaved": True,
+                               "filterPattern": "ERROR", "startTime": 0}  # fmt: skip
+    seen: set[str] = set()
+    printed: list[str] = []
+
+    def round_of_follow() -> list[str]:
+        new = []
+        for page in logs.get_paginator("filter_log_events").paginate(**members):
+            for event in page["events"]:
+                if event["eventId"] not in seen:
+                    seen.add(event["eventId"])
+                    new.append(event["message"].strip())
+                members["startTime"] = max(members["startTime"], event["timestamp"])
+        printed.extend(new)
+        return new
+
+    for who in ("ann", "bob"):
+        invoke(client, fn_name, {"who": who})
+        wait_until(round_of_follow)
+    assert round_of_follow() == []
+    assert printed == ['{"level": "ERROR", "who": "ann"}', '{"level": "ERROR", "who": "bob"}']
