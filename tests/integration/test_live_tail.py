@@ -3,6 +3,7 @@ the lines real invocations write; and the requests, clients and loads that must 
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -218,7 +219,19 @@ def test_sessions_are_bounded_and_released_when_clients_go_away(make_server: Any
         return len(again) == 2
 
     wait_until(both_free, timeout=20)
-    assert server.proc is not None and server.proc.poll() is None
+    # A session open when the server stops ends with it: the stop is graceful, the stream ends
+    # (a stream that did not would fail the read after the client's read timeout).
+    def started() -> Any:
+        try:
+            return start()
+        except ClientError as exc:  # the sessions just closed may not have ended yet
+            assert exc.response["Error"]["Code"] == "LimitExceededException"
+            return None
+
+    last = wait_until(started, timeout=20)
+    assert server.stop() == 0
+    assert all("sessionUpdate" in event for event in last)
+    last.close()
 
 
 def test_the_aws_cli_start_live_tail_prints_new_lines(make_server: Any) -> None:
@@ -275,3 +288,28 @@ def test_the_calls_aws_cli_v2s_logs_tail_follow_makes(lamina: LaminaProcess, cli
         wait_until(round_of_follow)
     assert round_of_follow() == []
     assert printed == ['{"level": "ERROR", "who": "ann"}', '{"level": "ERROR", "who": "bob"}']
+
+
+def test_a_users_policy_must_allow_every_group_of_a_session(make_server: Any) -> None:
+    root_key, root_secret = "AKIAROOTKEYEXAMPLE01", "root-secret-for-the-live-tail-tests-000"
+    server = make_server(LAMINA_ACCESS_KEYS=f"{root_key}:{root_secret}:{ACCOUNT}")
+    made = {"endpoint_url": server.endpoint, "region_name": "us-east-1"}
+    root_lambda = boto3.client("lambda", aws_access_key_id=root_key, aws_secret_access_key=root_secret, **made)
+    role = make_role(server.endpoint, "runner", [], key=root_key, secret=root_secret)
+    for name in ("team-a", "team-b"):
+        deploy(root_lambda, name, CHATTY, role=role)
+    iam = boto3.client("iam", aws_access_key_id=root_key, aws_secret_access_key=root_secret, **made)
+    iam.create_user(UserName="carol")
+    iam.put_user_policy(UserName="carol", PolicyName="tail-a", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "logs:StartLiveTail",
+                                                "Resource": "arn:aws:logs:*:*:log-group:/aws/lambda/team-a:*"}]}))  # fmt: skip
+    key = iam.create_access_key(UserName="carol")["AccessKey"]
+    carol = boto3.client("logs", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"],
+                         config=Config(inject_host_prefix=False, retries={"max_attempts": 0}), **made)  # fmt: skip
+    answer = carol.start_live_tail(logGroupIdentifiers=["/aws/lambda/team-a"])
+    assert "sessionStart" in next(iter(answer["responseStream"]))
+    answer["responseStream"].close()
+    for groups in (["/aws/lambda/team-b"], ["/aws/lambda/team-a", group_arn("team-b")]):
+        with pytest.raises(ClientError) as caught:
+            carol.start_live_tail(logGroupIdentifiers=groups)
+        assert caught.value.response["Error"]["Code"] == "AccessDeniedException"
