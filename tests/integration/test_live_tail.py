@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError, EventStreamError
 
 from tests.conftest import LaminaProcess, deploy
 from tests.functions import invoke, wait_until
+from tests import signing
 from tests.roles import make_role
 
 ACCOUNT = "000000000000"  # the default account's
@@ -313,3 +314,37 @@ def test_a_users_policy_must_allow_every_group_of_a_session(make_server: Any) ->
         with pytest.raises(ClientError) as caught:
             carol.start_live_tail(logGroupIdentifiers=groups)
         assert caught.value.response["Error"]["Code"] == "AccessDeniedException"
+
+
+def test_a_client_that_stops_reading_is_ended_at_the_sessions_time(make_server: Any) -> None:
+    """A raw client asks for a session, then never reads, while its function prints far more than
+    it takes in; the session still ends at its time limit and gives its place back."""
+    server = make_server(LAMINA_LIVE_TAIL_SECONDS="3", LAMINA_LIVE_TAIL_SESSIONS="1")
+    client = server.client()
+    deploy(client, "loud-fn", "def handler(e, c):\n    for n in range(e['n']):\n        print('x' * 200, n)\n")
+    url = server.endpoint + "/"
+    body = json.dumps({"logGroupIdentifiers": ["/aws/lambda/loud-fn"]}).encode()
+    sent = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "Logs_20140328.StartLiveTail"}
+    signed = signing.headers("POST", url, body, sent, service="logs")
+    host = server.endpoint.split("//", 1)[1]
+    request = "".join(f"{k}: {v}\r\n" for k, v in {"Host": host, **sent, **signed, "Content-Length": str(len(body))}.items())
+    stalled = socket.socket()
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.connect((host.split(":")[0], int(host.split(":")[1])))
+    try:
+        stalled.sendall(f"POST / HTTP/1.1\r\n{request}\r\n".encode() + body)
+        assert stalled.recv(12) == b"HTTP/1.1 200"  # the session has begun: from now on, nothing is read
+        invoke(client, "loud-fn", {"n": 20_000})
+        logs = logs_client(server.endpoint)
+
+        def started() -> Any:
+            try:
+                return logs.start_live_tail(logGroupIdentifiers=["/aws/lambda/loud-fn"])["responseStream"]
+            except ClientError as exc:
+                assert exc.response["Error"]["Code"] == "LimitExceededException"
+                return None
+
+        stream = wait_until(started, timeout=30)
+        stream.close()
+    finally:
+        stalled.close()

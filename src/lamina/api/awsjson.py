@@ -65,18 +65,23 @@ def register_with_request(app: web.Application, prefix: str, operations: Mapping
 def register_streaming(app: web.Application, prefix: str, operations: Mapping[str, StreamingOperation]) -> None:
     """Serve ``operations``, which write their own answers, for ``X-Amz-Target: <prefix>.<name>``
     (beside ``prefix``'s operations registered with ``register``)."""
-    _add(app, prefix, {}, app[CONTENT_TYPES].get(prefix, CONTENT_TYPE) if CONTENT_TYPES in app else CONTENT_TYPE)
+    _setup(app)
     app[STREAMING].update({f"{prefix}.{name}": operation for name, operation in operations.items()})
 
 
-def _add(app: web.Application, prefix: str, operations: Mapping[str, object], content_type: str) -> None:
+def _setup(app: web.Application) -> None:
+    """The route and the tables, once."""
     if OPERATIONS not in app:
         app[OPERATIONS] = {}
         app[CONTENT_TYPES] = {}
         app[WITH_REQUEST] = set()
         app[STREAMING] = {}
         app.router.add_post("/", dispatch)
-    app[OPERATIONS].setdefault(prefix, {}).update(operations)
+
+
+def _add(app: web.Application, prefix: str, operations: Mapping[str, object], content_type: str) -> None:
+    _setup(app)
+    app[OPERATIONS][prefix] = dict(operations)
     app[CONTENT_TYPES][prefix] = content_type
 
 

@@ -45,7 +45,7 @@ from lamina.logs.patterns import FilterPatternError, compile_pattern
 UPDATE_SECONDS = 1.0  # between two sessionUpdate events, as CloudWatch Logs sends them
 MAX_GROUPS = 10
 MAX_STREAMS = 100
-WRITE_SECONDS = 30.0  # the last event (a timeout's) waits this long for a client that does not read
+WRITE_SECONDS = 5.0  # the last event (a timeout's) waits this long for a client that does not read
 _PATTERN_CHARS = 1024
 
 Body = Mapping[str, object]
@@ -67,12 +67,12 @@ class TailRequest:
     pattern: str | None
 
 
-def _names(body: Body, key: str, most: int) -> tuple[str, ...] | None:
+def _names(body: Body, key: str, most: int, longest: int) -> tuple[str, ...] | None:
     value = body.get(key)
     if value is None:
         return None
-    if not isinstance(value, list) or not all(isinstance(v, str) and 0 < len(v) <= 512 for v in value):
-        raise InvalidParameter(f"{key} must be a list of names.")
+    if not isinstance(value, list) or not all(isinstance(v, str) and 0 < len(v) <= longest for v in value):
+        raise InvalidParameter(f"{key} must be a list of names of 1 to {longest} characters.")
     if not 1 <= len(value) <= most:
         raise InvalidParameter(f"1 validation error detected: Value '{value[:most + 1]}' at '{key}' failed to "
                                f"satisfy constraint: Member must have length less than or equal to {most}"
@@ -99,12 +99,12 @@ def group_name(identifier: str, region: str, account: str) -> str:
 
 def parse(body: Body, region: str, account: str) -> TailRequest:
     """The request's members, as CloudWatch Logs checks them. Pure."""
-    identifiers = _names(body, "logGroupIdentifiers", MAX_GROUPS)
+    identifiers = _names(body, "logGroupIdentifiers", MAX_GROUPS, 2048)
     if identifiers is None:
         raise InvalidParameter("1 validation error detected: Value null at 'logGroupIdentifiers' failed to satisfy "
                                "constraint: Member must not be null")  # fmt: skip
-    streams = _names(body, "logStreamNames", MAX_STREAMS)
-    prefixes = _names(body, "logStreamNamePrefixes", MAX_STREAMS)
+    streams = _names(body, "logStreamNames", MAX_STREAMS, 512)
+    prefixes = _names(body, "logStreamNamePrefixes", MAX_STREAMS, 512)
     if streams is not None and prefixes is not None:
         raise InvalidParameter("logStreamNames and logStreamNamePrefixes are mutually exclusive parameters.")
     if (streams is not None or prefixes is not None) and len(identifiers) > 1:

@@ -116,7 +116,8 @@ class Selection:
         return self.matches(record.message)
 
 
-def sample(lines: Sequence[Line], limit: int = UPDATE_EVENTS, rng: random.Random | None = None) -> tuple[list[Line], bool]:
+def sample(lines: Sequence[Line], limit: int = UPDATE_EVENTS,
+           rng: random.Random | None = None) -> tuple[list[Line], bool]:  # fmt: skip
     """An update's lines: all of them if there are at most ``limit``, else ``limit`` of them drawn at
     random, in their order; and whether they were sampled."""
     if len(lines) <= limit:
