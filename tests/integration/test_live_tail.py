@@ -121,6 +121,21 @@ def test_streams_and_json_patterns_narrow_a_session(lamina: LaminaProcess, clien
     answer["responseStream"].close()
 
 
+def test_a_function_that_joins_a_followed_group_is_followed(lamina: LaminaProcess, client: Any, fn_name: str) -> None:
+    group = f"/team/{fn_name}"
+    deploy(client, fn_name, CHATTY, LoggingConfig={"LogFormat": "Text", "LogGroup": group})
+    logs = logs_client(lamina.endpoint)
+    answer = logs.start_live_tail(logGroupIdentifiers=[group], logEventFilterPattern="ERROR")
+    session = updates(answer["responseStream"])
+    newcomer = fn_name[:40] + "-new"
+    deploy(client, newcomer, CHATTY, LoggingConfig={"LogFormat": "Text", "LogGroup": group})  # after the start
+    invoke(client, newcomer, {"who": "newcomer"})
+    found = read_until(session, 1)
+    answer["responseStream"].close()
+    assert [(r["message"].strip(), r["logGroupIdentifier"]) for r in found] == [
+        ('{"level": "ERROR", "who": "newcomer"}', group)]  # fmt: skip
+
+
 def test_bad_requests_get_cloudwatch_logs_errors(lamina: LaminaProcess, client: Any, fn_name: str) -> None:
     deploy(client, fn_name, CHATTY)
     logs = logs_client(lamina.endpoint)
@@ -188,8 +203,10 @@ def test_a_session_ends_after_its_time_with_sessiontimeoutexception(make_server:
     assert caught.value.response["Error"]["Code"] == "SessionTimeoutException"
 
 
-def test_sessions_are_bounded_and_released_when_clients_go_away(make_server: Any) -> None:
-    server = make_server(LAMINA_LIVE_TAIL_SESSIONS="2")
+@pytest.mark.parametrize("front_door", ["on", "off"])
+def test_sessions_are_bounded_and_released_when_clients_go_away(make_server: Any, front_door: str) -> None:
+    """With the front door (which lends the request to aiohttp) and without it (aiohttp alone)."""
+    server = make_server(LAMINA_LIVE_TAIL_SESSIONS="2", LAMINA_FRONT_DOOR=front_door)
     client = server.client()
     deploy(client, "bounded", CHATTY)
     logs = logs_client(server.endpoint)

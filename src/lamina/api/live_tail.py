@@ -199,8 +199,8 @@ async def _session(svc: Services, tap: Tap, tail: TailRequest, shows: Selection,
                     await asyncio.wait_for(tap.ended.wait(), UPDATE_SECONDS)
                 except TimeoutError:
                     pass
-                tap.functions = followed(svc, tail)
                 await response.write(eventstream.event("sessionUpdate", session_update(tap, shows)))
+                tap.functions = followed(svc, tail)  # after: the lines taken were of the functions as they were
     except TimeoutError:
         async with asyncio.timeout(WRITE_SECONDS):
             await response.write(eventstream.exception(
