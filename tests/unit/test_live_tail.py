@@ -103,35 +103,38 @@ def test_a_selection_keeps_its_streams_lines_that_match() -> None:
 
 
 def test_more_than_500_lines_are_sampled_in_their_order() -> None:
-    lines = [Line(LogRecord("f", "s", n, str(n)), n) for n in range(1200)]
+    lines = [Line(LogRecord("f", "s", n, str(n)), "/g", n) for n in range(1200)]
     kept, sampled = sample(lines, rng=random.Random(7))
     assert sampled and len(kept) == 500 and len(set(id(x) for x in kept)) == 500
     assert [x.ingested_ms for x in kept] == sorted(x.ingested_ms for x in kept)
     assert sample(lines[:500]) == (lines[:500], False)
 
 
-def test_taps_are_bounded_keep_their_functions_lines_and_end_with_the_cell() -> None:
+def test_taps_are_bounded_keep_their_groups_lines_and_end_with_the_cell() -> None:
     async def scenario() -> None:
         hub = LiveTails(max_sessions=2)
-        one, two = hub.open(), hub.open()
+        groups = {"a": "/aws/lambda/a", "b": "/shared", "c": "/shared"}  # the registry as it is now
+        hub.serve(lambda name: groups.get(name, "/aws/lambda/" + name))
+        one, two = hub.open({"/aws/lambda/a": "A"}), hub.open({"/shared": "S"})
         with pytest.raises(TooManySessions):
-            hub.open()
-        one.functions = {"a": "/aws/lambda/a"}
-        two.functions = {"b": "/aws/lambda/b"}
-        hub.publish([LogRecord("a", "s", 1, "to one"), LogRecord("b", "s", 2, "to two"), LogRecord("c", "s", 3, "x")],
+            hub.open({"/x": "/x"})
+        hub.publish([LogRecord("a", "s", 1, "to one"), LogRecord("b", "s", 2, "to two"), LogRecord("d", "s", 3, "x")],
                     now_ms=5)  # fmt: skip
         assert [x.record.message for x in one.take()] == ["to one"] and one.take() == []
-        assert [(x.record.message, x.ingested_ms) for x in two.take()] == [("to two", 5)]
+        assert [(x.record.message, x.group, x.ingested_ms) for x in two.take()] == [("to two", "/shared", 5)]
+        groups["d"] = "/shared"  # a function that joins a followed group: its next line is followed
+        hub.publish([LogRecord("d", "s", 4, "joined")])
+        assert [x.record.message for x in two.take()] == ["joined"]
         hub.publish([LogRecord("a", "s", n, str(n)) for n in range(BUFFERED + 10)])  # a reader too slow
         assert [x.record.message for x in one.take()][0] == "10"  # the oldest went
         hub.release(one)
         hub.release(one)  # twice: harmless
         assert one.ended.is_set() and hub.sessions == 1
-        hub.open()
+        hub.open({"/x": "/x"})
         await hub.close()
         assert two.ended.is_set() and hub.sessions == 0
         with pytest.raises(TooManySessions):
-            hub.open()  # the cell is stopping
+            hub.open({"/x": "/x"})  # the cell is stopping
 
     asyncio.run(scenario())
 

@@ -11,10 +11,8 @@ client that stops reading while staying connected ends it at its time limit (its
 are dropped past ``livetail.BUFFERED``). The session runs in its request's own handler, so that
 nothing outlives the request: the tap is released whichever way it ends.
 
-The lines come from the cell's ``LiveTails`` (published by the recorder as they are written, not
-read from the store). Which functions a session follows is worked out from the function registry,
-in memory, at every update: a function created in (or moved to) a followed group is followed from
-then on.
+The lines come from the cell's ``LiveTails`` (published by the recorder as they are written, each
+in its function's group at that moment; not read from the store).
 
 Errors are CloudWatch Logs', before the stream starts: ``InvalidParameterException`` for more than
 10 groups, an ARN ending in ``*``, stream names or prefixes with more than one group (or both),
@@ -125,13 +123,6 @@ def selection(tail: TailRequest) -> Selection:
                      tail.stream_prefixes)  # fmt: skip
 
 
-def followed(svc: Services, tail: TailRequest) -> dict[str, str]:
-    """The functions whose lines the session shows, each with its group's identifier as given."""
-    by_group = dict(zip(tail.groups, tail.identifiers))
-    functions, _ = svc.functions.list(None, 1_000_000)
-    return {fn.name: by_group[group] for fn in functions if (group := g.group_of(fn)) in by_group}
-
-
 def session_start(tail: TailRequest, request_id: str, session_id: str) -> dict[str, object]:
     doc: dict[str, object] = {"requestId": request_id, "sessionId": session_id,
                               "logGroupIdentifiers": list(tail.identifiers)}  # fmt: skip
@@ -150,7 +141,7 @@ def session_update(tap: Tap, shows: Selection) -> dict[str, object]:
     return {
         "sessionMetadata": {"sampled": sampled},
         "sessionResults": [{
-            "logStreamName": line.record.stream, "logGroupIdentifier": tap.functions.get(line.record.function, ""),
+            "logStreamName": line.record.stream, "logGroupIdentifier": tap.groups[line.group],
             "message": line.record.message, "timestamp": line.record.timestamp_ms, "ingestionTime": line.ingested_ms,
         } for line in lines],
     }  # fmt: skip
@@ -168,14 +159,13 @@ async def start_live_tail(request: web.Request, body: Body) -> web.StreamRespons
     hub = svc.live_tails
     assert hub is not None, "the cell serves no Live Tail sessions"
     try:
-        tap = hub.open()
+        tap = hub.open(dict(zip(tail.groups, tail.identifiers)))
     except TooManySessions as exc:
         raise LimitExceeded(f"Exceeded the maximum number of concurrent Live Tail sessions ({exc}).") from exc
     request_id = str(request.get(REQUEST_ID, ""))
     response = web.StreamResponse(headers={"Content-Type": eventstream.CONTENT_TYPE, "x-amzn-RequestId": request_id})
     response.enable_chunked_encoding()
     try:
-        tap.functions = followed(svc, tail)
         await response.prepare(request)
         await _session(svc, tap, tail, shows, response, request_id)
     except (ConnectionError, TimeoutError):
@@ -200,7 +190,6 @@ async def _session(svc: Services, tap: Tap, tail: TailRequest, shows: Selection,
                 except TimeoutError:
                     pass
                 await response.write(eventstream.event("sessionUpdate", session_update(tap, shows)))
-                tap.functions = followed(svc, tail)  # after: the lines taken were of the functions as they were
     except TimeoutError:
         async with asyncio.timeout(WRITE_SECONDS):
             await response.write(eventstream.exception(

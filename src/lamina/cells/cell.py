@@ -56,6 +56,7 @@ from lamina.iot.service import TopicRules
 from lamina.iot.subscriber import Subscriber, client_id
 from lamina.lifecycle import Parts
 from lamina.logs.delivery import SubscriptionDelivery
+from lamina.logs.groups import DEFAULT_PREFIX, group_of
 from lamina.logs.livetail import LiveTails
 from lamina.logs.service import Subscriptions
 from lamina.mappings.service import MappingService
@@ -150,6 +151,7 @@ class Cell:
         )  # fmt: skip
         changes = Changes()  # what the control planes change, followed by the data plane (control/changes.py)
         functions = FunctionService(store, code, host.runtimes, s, changes, layers, overlays)
+        live_tails.serve(lambda name: _log_group(functions, name))
         if host.iam is not None:
             functions.check_roles_with(ExecutionRoles(host.iam, s.development_mode).check)
         parts.started("the functions' code preparation", functions.close)
@@ -336,3 +338,10 @@ def _say_rules_need_a_broker(rules: TopicRules) -> None:
     rules.watch(say)
     say()
 
+
+def _log_group(functions: FunctionService, name: str) -> str:
+    """The log group of a function's lines as they are written (a function deleted since: its default group)."""
+    try:
+        return group_of(functions.get(name))
+    except ResourceNotFound:
+        return DEFAULT_PREFIX + name
