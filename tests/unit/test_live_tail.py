@@ -16,7 +16,7 @@ from lamina.api.logs import InvalidParameter
 from lamina.logs import eventstream
 from lamina.logs.livetail import BUFFERED, Line, LiveTails, Selection, TooManySessions, sample
 from lamina.metering.recorder import Recorder
-from lamina.store.base import LogRecord
+from lamina.store.base import InvocationRecord, LogRecord
 from lamina.store.memory import MemoryStore
 
 ACCOUNT, REGION = "000000000000", "us-east-1"
@@ -154,5 +154,16 @@ def test_the_recorder_publishes_lines_once_stored() -> None:
             recorder.log(LogRecord("f", "s", 1, "a line"))
             await recorder.flush()
             assert [r.message for r in published] == expected
+
+        def broken(records: Sequence[LogRecord]) -> None:
+            raise RuntimeError("a fault in Live Tail")
+
+        store = MemoryStore()
+        recorder = Recorder(store, interval=0.01, publish=broken)
+        recorder.log(LogRecord("f", "s", 1, "a line"))
+        recorder.invocation(InvocationRecord("r1", "f", "$LATEST", 1, 1.0, 1, 128, 10, None, "success"))
+        await recorder.flush()  # what the store keeps does not depend on Live Tail
+        assert [e.message for e in await store.read_logs("f", -1, 10)] == ["a line"]
+        assert [r.request_id for r in await store.read_invocations(0, 2**62)] == ["r1"]
 
     asyncio.run(scenario())

@@ -95,11 +95,11 @@ class Recorder:
                 self._observe(invocations)
             except Exception:
                 log.exception("could not count %d invocations in the metrics", len(invocations))
+        stored = False
         try:
             if logs:
                 await self._store.append_logs(logs, max_function_bytes=self.limits.function_bytes)
-                if self._publish is not None:
-                    self._publish(logs)
+                stored = True
             if invocations:
                 await self._store.record_invocations(invocations)
             if counts:
@@ -107,6 +107,11 @@ class Recorder:
         except Exception:
             log.exception("could not write %d log lines, %d invocation records and %d metric counts", len(logs),
                           len(invocations), len(counts))  # fmt: skip
+        if stored and self._publish is not None:
+            try:
+                self._publish(logs)
+            except Exception:  # Live Tail's sessions miss these lines; nothing else does
+                log.exception("could not hand %d log lines to the Live Tail sessions", len(logs))
         async with self._flushed:
             self._flushed.notify_all()
 
