@@ -6,7 +6,7 @@ JSON protocols' first), a ``sessionStart`` event, then a ``sessionUpdate`` every
 ``UPDATE_SECONDS`` with the lines written since the last one (``sessionResults``, at most 500: more
 are sampled down, and ``sessionMetadata.sampled`` says so), until the session has lasted
 ``LogLimits.live_tail_seconds`` (CloudWatch Logs' three hours), when a ``SessionTimeoutException``
-event ends it. A client that goes away ends it at the next update, which cannot be written; a
+event ends it. A client that goes away ends it at the first update that cannot be written; a
 client that stops reading while staying connected ends it at its time limit (its lines meanwhile
 are dropped past ``livetail.BUFFERED``). The session runs in its request's own handler, so that
 nothing outlives the request: the tap is released whichever way it ends.
