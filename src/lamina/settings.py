@@ -66,11 +66,15 @@ class LogLimits:
     kept). A function keeps at most ``function_bytes`` (100 MB: ten invocations at their limit;
     its oldest lines go first), and no line older than ``retention_seconds`` (30 days, a retention
     CloudWatch offers). Sizes count as CloudWatch does: a line's UTF-8 bytes and 26 bytes an event.
+    Live Tail (StartLiveTail) sessions last at most ``live_tail_seconds`` (CloudWatch Logs' three
+    hours), and at most ``live_tail_sessions`` are open at once in an account (its quota, 15).
     """
 
     invocation_bytes: int = 10 * MB
     function_bytes: int = 100 * MB
     retention_seconds: float = 30 * 86_400.0
+    live_tail_seconds: float = 3 * 3600.0
+    live_tail_sessions: int = 15
 
 
 @dataclass(frozen=True)
@@ -264,6 +268,10 @@ class Settings:
             logs = replace(logs, function_bytes=_megabytes(env["LAMINA_LOG_FUNCTION_MB"]))
         if "LAMINA_LOG_RETENTION_DAYS" in env:
             logs = replace(logs, retention_seconds=float(env["LAMINA_LOG_RETENTION_DAYS"]) * 86_400)
+        if "LAMINA_LIVE_TAIL_SECONDS" in env:
+            logs = replace(logs, live_tail_seconds=float(env["LAMINA_LIVE_TAIL_SECONDS"]))
+        if "LAMINA_LIVE_TAIL_SESSIONS" in env:
+            logs = replace(logs, live_tail_sessions=int(env["LAMINA_LIVE_TAIL_SESSIONS"]))
         values["logs"] = logs
         if env.get("LAMINA_PRICES", "").strip():
             values["prices"] = load_prices(Path(env["LAMINA_PRICES"].strip()))  # refused at start: PriceTableError

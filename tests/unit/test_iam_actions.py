@@ -128,6 +128,8 @@ JSON = [
      "logs:DescribeSubscriptionFilters", (f"arn:aws:logs:{R}:{A}:log-group:/aws/lambda/orders:*",)),
     ("Logs_20140328.DeleteSubscriptionFilter", {"logGroupName": "/aws/lambda/orders", "filterName": "f"},
      "logs:DeleteSubscriptionFilter", (f"arn:aws:logs:{R}:{A}:log-group:/aws/lambda/orders:*",)),
+    ("Logs_20140328.StartLiveTail", {"logGroupIdentifiers": ["/aws/lambda/a", f"arn:aws:logs:{R}:{A}:log-group:/b"]},
+     "logs:StartLiveTail", (f"arn:aws:logs:{R}:{A}:log-group:/aws/lambda/a:*", f"arn:aws:logs:{R}:{A}:log-group:/b:*")),
     ("GraniteServiceVersion20100801.GetMetricData", {"MetricDataQueries": []}, "cloudwatch:GetMetricData", ("*",)),
 ]
 

@@ -7,8 +7,8 @@ from aiohttp import web
 from lamina.api import aliases, event_config, functions, invoke, lamina, layers, policy, tags, urls, versions
 from lamina.api import concurrency, events, http_apis, rest_apis, rest_authorizers, scheduler, tagging
 from lamina.api import iot, mappings, object_events
-from lamina.api import cloudwatch, code_signing, console, debug, function_options, logs, metrics, operator, runtimes
-from lamina.api import usage
+from lamina.api import cloudwatch, code_signing, console, debug, function_options, live_tail, logs, metrics
+from lamina.api import operator, runtimes, usage
 from lamina.api.authentication import KEY_RING, authenticate
 from lamina.api.authorization import authorization
 from lamina.api.context import CELLS, SERVICES, CellLookup, OneCell, Services
@@ -79,6 +79,7 @@ def build_app(svc: Services, *, for_environments: bool = False, cells: CellLooku
     app.add_routes(object_events.from_environments if for_environments else object_events.routes)
     events.register(app)  # json-1.1: POST / by X-Amz-Target (api/awsjson.py)
     logs.register(app)  # json-1.1 too: CloudWatch Logs' reads of functions' logs
+    live_tail.register(app)  # and its StartLiveTail, whose answer is an event stream
     cloudwatch.register(app)  # CloudWatch's metrics: RPC v2 CBOR (/service/...), json-1.0 and query
     sqs.register(app)  # json-1.0, the same way: SQS (queues/api.py)
     register_query(app, iam_api.SERVICE)  # query protocol (api/query.py): IAM

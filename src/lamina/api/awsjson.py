@@ -7,6 +7,10 @@ Errors are rendered here in json-1.1's shape, not the Lambda API's (api/errors.p
 the body ``{"__type": "<Code>", "message": "..."}`` (botocore reads the code from ``__type``). A target
 no service knows is ``UnknownOperationException``; a body that is not a JSON object is
 ``SerializationException``, as AWS answers them.
+
+An operation whose answer is a stream (CloudWatch Logs' StartLiveTail: an event stream) is
+registered with ``register_streaming``: it is given the request and writes its own answer; an
+``ApiError`` it raises before it starts writing is rendered as any other.
 """
 
 from __future__ import annotations
@@ -30,6 +34,9 @@ RequestOperation = Callable[[web.Request, Mapping[str, object]], Awaitable[Mappi
 OPERATIONS = web.AppKey("awsjson_operations", dict)  # target prefix -> {operation name: Operation}
 CONTENT_TYPES = web.AppKey("awsjson_content_types", dict)  # target prefix -> its content type
 WITH_REQUEST = web.AppKey("awsjson_with_request", set)  # target prefixes whose operations take the request
+# One that writes its own answer (a stream): the request and its members -> the response it wrote.
+StreamingOperation = Callable[[web.Request, Mapping[str, object]], Awaitable[web.StreamResponse]]
+STREAMING = web.AppKey("awsjson_streaming", dict)  # "<prefix>.<name>" -> StreamingOperation
 
 
 class UnknownOperation(ApiError):
@@ -55,12 +62,25 @@ def register_with_request(app: web.Application, prefix: str, operations: Mapping
     app[WITH_REQUEST].add(prefix)
 
 
-def _add(app: web.Application, prefix: str, operations: Mapping[str, object], content_type: str) -> None:
+def register_streaming(app: web.Application, prefix: str, operations: Mapping[str, StreamingOperation]) -> None:
+    """Serve ``operations``, which write their own answers, for ``X-Amz-Target: <prefix>.<name>``
+    (beside ``prefix``'s operations registered with ``register``)."""
+    _setup(app)
+    app[STREAMING].update({f"{prefix}.{name}": operation for name, operation in operations.items()})
+
+
+def _setup(app: web.Application) -> None:
+    """The route and the tables, once."""
     if OPERATIONS not in app:
         app[OPERATIONS] = {}
         app[CONTENT_TYPES] = {}
         app[WITH_REQUEST] = set()
+        app[STREAMING] = {}
         app.router.add_post("/", dispatch)
+
+
+def _add(app: web.Application, prefix: str, operations: Mapping[str, object], content_type: str) -> None:
+    _setup(app)
     app[OPERATIONS][prefix] = dict(operations)
     app[CONTENT_TYPES][prefix] = content_type
 
@@ -71,12 +91,13 @@ def render_error(error: ApiError, request_id: str, content_type: str = CONTENT_T
                         headers={"x-amzn-RequestId": request_id, **error.headers()})  # fmt: skip
 
 
-async def dispatch(request: web.Request) -> web.Response:
+async def dispatch(request: web.Request) -> web.StreamResponse:
     request_id = str(request.get(REQUEST_ID, ""))
     prefix = request.headers.get("X-Amz-Target", "").partition(".")[0]
     content_type = request.app[CONTENT_TYPES].get(prefix, CONTENT_TYPE)
+    streaming: StreamingOperation | None = request.app[STREAMING].get(request.headers.get("X-Amz-Target", ""))
     try:
-        operation = _operation(request)
+        operation = _operation(request) if streaming is None else None
         raw = await read_body(request)
         try:
             body = await jsonbody.parse(raw) if raw.strip() else {}
@@ -84,6 +105,9 @@ async def dispatch(request: web.Request) -> web.Response:
             raise Serialization("Start of structure or map found where not expected.") from None
         if not isinstance(body, dict):
             raise Serialization("Start of structure or map found where not expected.")
+        if streaming is not None:
+            return await streaming(request, body)
+        assert operation is not None
         if prefix in request.app[WITH_REQUEST]:
             result = await operation(request, body)  # type: ignore[arg-type]
         else:

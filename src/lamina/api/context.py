@@ -34,6 +34,7 @@ from lamina.invoke.queue import AsyncQueue
 from lamina.iot.service import TopicRules
 from lamina.iot.subscriber import Subscriber
 from lamina.invoke.service import Invoker
+from lamina.logs.livetail import LiveTails
 from lamina.logs.service import Subscriptions
 from lamina.mappings.service import MappingService
 from lamina.objects.notifications import NotificationConfigs
@@ -96,6 +97,7 @@ class Services:
     subscriptions: Subscriptions | None = None  # CloudWatch Logs' subscription filters (api/logs.py, logs/)
     stacks: StackService | None = None  # CloudFormation's stacks (lamina/stacks; stacks/api.py)
     debugging: Debugging | None = None  # lamina dev --debug's sessions (api/debug.py, lamina/debug)
+    live_tails: LiveTails | None = None  # CloudWatch Logs' Live Tail sessions (api/live_tail.py, logs/livetail.py)
 
 
 class CellLookup(Protocol):

@@ -56,6 +56,8 @@ from lamina.iot.service import TopicRules
 from lamina.iot.subscriber import Subscriber, client_id
 from lamina.lifecycle import Parts
 from lamina.logs.delivery import SubscriptionDelivery
+from lamina.logs.groups import DEFAULT_PREFIX, group_of
+from lamina.logs.livetail import LiveTails
 from lamina.logs.service import Subscriptions
 from lamina.mappings.service import MappingService
 from lamina.metering.recorder import Recorder
@@ -130,9 +132,11 @@ class Cell:
             await store.open()
             parts.started("the store", store.close)
         stats = CellStats(host.stats, self.account_id, self.region)
-        recorder = Recorder(store, s.logs, observe=stats.observe)
+        live_tails = LiveTails(s.logs.live_tail_sessions)  # StartLiveTail's sessions, fed by the recorder
+        recorder = Recorder(store, s.logs, observe=stats.observe, publish=live_tails.publish)
         await recorder.start()
         parts.started("the recorder of logs and usage", recorder.close)
+        parts.started("the Live Tail sessions", live_tails.close)
         code = CodeStore(data / "code", s.limits)
         overlays = LayerOverlays(data / "code" / "layers-merged", code)
         await asyncio.to_thread(overlays.clear)
@@ -150,6 +154,7 @@ class Cell:
         )  # fmt: skip
         changes = Changes()  # what the control planes change, followed by the data plane (control/changes.py)
         functions = FunctionService(store, code, host.runtimes, s, changes, layers, overlays)
+        live_tails.serve(lambda name: _log_group(functions, name))
         if host.iam is not None:
             functions.check_roles_with(ExecutionRoles(host.iam, s.development_mode).check)
         parts.started("the functions' code preparation", functions.close)
@@ -254,7 +259,7 @@ class Cell:
             function_options=function_options, mqtt=mqtt,
             front_door=host.front_door, notifications=notifications, objects=objects, keys=host.keys,
             iam=host.iam, sts=host.sts, runtimes=host.runtimes, subscriptions=subscriptions, stacks=stacks,
-            debugging=debugging,
+            debugging=debugging, live_tails=live_tails,
         )  # fmt: skip
         stacks.serve(svc)  # its providers work through the cell's services
         parts.started("the stacks' operations", stacks.close)
@@ -338,3 +343,10 @@ def _say_rules_need_a_broker(rules: TopicRules) -> None:
     rules.watch(say)
     say()
 
+
+def _log_group(functions: FunctionService, name: str) -> str:
+    """The log group of a function's lines as they are written (a function deleted since: its default group)."""
+    try:
+        return group_of(functions.get(name))
+    except ResourceNotFound:
+        return DEFAULT_PREFIX + name

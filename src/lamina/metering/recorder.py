@@ -17,6 +17,8 @@ memory by minute, added to the store's metric counts with the next batch (CloudW
 The same task keeps the stored logs within ``LogLimits``: each batch is written with the
 per-function limit (the store removes a function's oldest lines in the same transaction), and
 every ``prune_every`` seconds lines older than the retention go, a bounded number a transaction.
+Once a batch of lines is written, it goes to ``publish`` (the cell's Live Tail sessions:
+logs/livetail.py), on the event loop.
 When it starts, it applies both to what earlier runs left (limits may have been lowered since).
 The per-invocation limit is the environments' (``limits.invocation_bytes``): they drop lines
 before they get here.
@@ -47,10 +49,12 @@ def prune_every(retention_seconds: float, interval: float) -> float:
 
 class Recorder:
     def __init__(self, store: Store, limits: LogLimits | None = None, interval: float = 0.1,
-                 observe: Callable[[Sequence[InvocationRecord]], None] | None = None) -> None:  # fmt: skip
+                 observe: Callable[[Sequence[InvocationRecord]], None] | None = None,
+                 publish: Callable[[Sequence[LogRecord]], None] | None = None) -> None:  # fmt: skip
         self.limits = limits or LogLimits()
         self._store = store
         self._observe = observe
+        self._publish = publish
         self._interval = interval
         self._logs: list[LogRecord] = []
         self._invocations: list[InvocationRecord] = []
@@ -91,9 +95,11 @@ class Recorder:
                 self._observe(invocations)
             except Exception:
                 log.exception("could not count %d invocations in the metrics", len(invocations))
+        stored = False
         try:
             if logs:
                 await self._store.append_logs(logs, max_function_bytes=self.limits.function_bytes)
+                stored = True
             if invocations:
                 await self._store.record_invocations(invocations)
             if counts:
@@ -101,6 +107,11 @@ class Recorder:
         except Exception:
             log.exception("could not write %d log lines, %d invocation records and %d metric counts", len(logs),
                           len(invocations), len(counts))  # fmt: skip
+        if stored and self._publish is not None:
+            try:
+                self._publish(logs)
+            except Exception:  # Live Tail's sessions miss these lines; nothing else does
+                log.exception("could not hand %d log lines to the Live Tail sessions", len(logs))
         async with self._flushed:
             self._flushed.notify_all()
 

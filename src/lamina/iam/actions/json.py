@@ -77,11 +77,20 @@ def _sqs(name: str, members: Mapping[str, object], region: str, account: str) ->
 
 
 def _logs(name: str, members: Mapping[str, object], region: str, account: str) -> Operation:
-    """CloudWatch Logs: a log group's operations are on ``log-group:<name>:*``; listing groups on them all."""
+    """CloudWatch Logs: a log group's operations are on ``log-group:<name>:*``; listing groups on them
+    all; StartLiveTail on each group of its ``logGroupIdentifiers``."""
+    identifiers = members.get("logGroupIdentifiers")
+    if isinstance(identifiers, list) and identifiers and all(isinstance(i, str) for i in identifiers):
+        return Operation(f"logs:{name}", tuple(_group_resource(i, region, account) for i in identifiers[:10]),
+                         Wire.JSON)  # fmt: skip
     group = _text(members, "logGroupName") or _text(members, "logGroupIdentifier")
-    if group and group.startswith("arn:"):
+    return Operation(f"logs:{name}", (_group_resource(group or "*", region, account),), Wire.JSON)
+
+
+def _group_resource(group: str, region: str, account: str) -> str:
+    if group.startswith("arn:"):
         group = group.split(":log-group:", 1)[-1].removesuffix(":*")
-    return Operation(f"logs:{name}", (f"arn:aws:logs:{region}:{account}:log-group:{group or '*'}:*",), Wire.JSON)
+    return f"arn:aws:logs:{region}:{account}:log-group:{group}:*"
 
 
 def operation(target: str, members: Mapping[str, object], region: str, account: str) -> Operation | None:
