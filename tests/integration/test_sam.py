@@ -81,7 +81,11 @@ Resources:
         Custom:
           Type: EventBridgeRule
           Properties: {Pattern: {source: [sam.test]}}
+        Web:
+          Type: HttpApi
+          Properties: {Path: /hello, Method: GET}
 Outputs:
+  WebEndpoint: {Value: !Sub "https://${ServerlessHttpApi}.execute-api.${AWS::Region}.amazonaws.com"}
   FunctionName: {Value: !Ref Fn}
   QueueUrl: {Value: !Ref Jobs}
   UploadBucket: {Value: !Ref Uploads}
@@ -176,9 +180,13 @@ def test_the_aws_cli_deploys_a_sam_template_whose_triggers_fire(lamina: LaminaPr
     sqs.send_message(QueueUrl=out["QueueUrl"], MessageBody="job")
     s3.put_object(Bucket=out["UploadBucket"], Key="in/file.txt", Body=b"x")
     events.put_events(Entries=[{"Source": "sam.test", "DetailType": "t", "Detail": "{}"}])
-    sources = lambda: {e.get("from") or e.get("source") or e["Records"][0]["eventSource"]  # noqa: E731
-                       for _, e in fired(lamina.endpoint, name)}  # fmt: skip
-    wait_for(lambda: {"aws:sqs", "aws:s3", "sam.test", "schedulev2"} <= sources())
+    api_id = urlsplit(out["WebEndpoint"]).netloc.split(".", 1)[0]
+    web = f"http://{api_id}.execute-api.localhost:{urlsplit(lamina.endpoint).port}"
+    reply = call(web, "GET", "/hello")
+    assert (reply.status, reply.json()) == (200, {"mark": "one"})
+    sources = lambda: {e.get("from") or e.get("source") or e.get("routeKey")  # noqa: E731
+                       or e["Records"][0]["eventSource"] for _, e in fired(lamina.endpoint, name)}  # fmt: skip
+    wait_for(lambda: {"aws:sqs", "aws:s3", "sam.test", "schedulev2", "GET /hello"} <= sources())
     wait_for(lambda: "schedule" in sources(), seconds=150)  # rate(1 minute) counts from the rule's creation
 
     # GetTemplate: the template as given and as the transform made it.
@@ -198,6 +206,7 @@ def test_the_aws_cli_deploys_a_sam_template_whose_triggers_fire(lamina: LaminaPr
     assert lam.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == "2"
     events.put_events(Entries=[{"Source": "sam.test", "DetailType": "t", "Detail": "{}"}])
     wait_for(lambda: [e for mark, e in fired(lamina.endpoint, name) if mark == "two" and e.get("source") == "sam.test"])
+    assert call(web, "GET", "/hello").json() == {"mark": "two"}  # the route invokes the alias, now version 2
 
     # Deleted: nothing of it is left (the bucket emptied first, as CloudFormation needs).
     s3.delete_object(Bucket=out["UploadBucket"], Key="in/file.txt")
@@ -206,6 +215,7 @@ def test_the_aws_cli_deploys_a_sam_template_whose_triggers_fire(lamina: LaminaPr
     cfn.get_waiter("stack_delete_complete").wait(StackName="sam-cli", WaiterConfig=FAST)
     assert leftovers(lamina, name, "sam-cli", layer) == []
     assert out["UploadBucket"] not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    assert error_of(client(lamina, "apigatewayv2").get_api, ApiId=api_id)["Code"] == "NotFoundException"
 
 
 def test_boto3_change_sets_create_update_and_delete_a_sam_stack(lamina: LaminaProcess) -> None:
