@@ -243,12 +243,27 @@ def _objects(results: Results) -> list[Figure]:
     return out
 
 
+def _dev(results: Results) -> list[Figure]:
+    if (d := results.dev) is None:
+        return []
+    out = [
+        Figure("lamina dev: save → new code answered, p50", "ms", d.lamina.reload.p50_ms, Better.LOWER, CENTRAL),
+        Figure("lamina dev: save → new code answered, p99", "ms", d.lamina.reload.p99_ms, Better.LOWER, TAIL),
+    ]  # fmt: skip
+    if d.lamina.reloaded is not None:
+        out.append(Figure("lamina dev: its own \"Reloaded in\" figure, p50", "ms", d.lamina.reloaded.p50_ms,
+                          Better.LOWER, CENTRAL))  # fmt: skip
+    if d.ratio is not None:
+        out.append(Figure("lamina dev: save → new code p50, vs serverless-offline", "×", d.ratio, Better.LOWER, CENTRAL))
+    return out
+
+
 def of(results: Results) -> list[Figure]:
     """Every comparable figure of ``results``, in the order of the report's tables."""
     return [*_warm(results), *_cold(results), *_density(results), *_burst(results), *_async(results),
             *_http_api(results), *_pooled(results), *_scaling(results), *_runtimes(results), *_matcher(results),
             *_mappings(results), *_iot(results), *_brokers(results), *_table_changes(results),
-            *_objects(results)]  # fmt: skip
+            *_objects(results), *_dev(results)]  # fmt: skip
 
 
 def merge(measured: Sequence[Figure]) -> Figure:

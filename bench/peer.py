@@ -17,6 +17,7 @@ import os
 import shutil
 import socket
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,12 +128,14 @@ class Peer:
         return Endpoint(self.url, f"/2015-03-31/functions/{FUNCTION_NAME}/invocations", body)
 
 
-async def start_peer(processes: Processes, install: PeerInstall, service_dir: Path) -> Peer:
-    """Lay out the service in ``service_dir`` and start ``serverless offline`` on free loopback ports."""
+async def start_peer(processes: Processes, install: PeerInstall, service_dir: Path, *, source: str = NOOP,
+                     options: Sequence[str] = ()) -> Peer:  # fmt: skip
+    """Lay out the service in ``service_dir`` (``source`` as its ``app.py``) and start ``serverless offline``
+    on free loopback ports, with ``options`` of its own (e.g. ``--reloadHandler``)."""
     assert install.cli is not None
     service_dir.mkdir(parents=True, exist_ok=True)
     (service_dir / "serverless.yml").write_text(SERVERLESS_YML)
-    (service_dir / "app.py").write_text(NOOP)
+    (service_dir / "app.py").write_text(source)
     link = service_dir / "node_modules"
     if not link.exists():
         link.symlink_to(install.cli.parent.parent.parent, target_is_directory=True)
@@ -141,7 +144,7 @@ async def start_peer(processes: Processes, install: PeerInstall, service_dir: Pa
     node = shutil.which("node") or "node"
     argv = [node, str(install.cli), "offline", "start", "--host", "127.0.0.1",
             "--lambdaPort", str(free_port()), "--httpPort", str(free_port()),
-            "--websocketPort", str(free_port()), "--albPort", str(free_port())]  # fmt: skip
+            "--websocketPort", str(free_port()), "--albPort", str(free_port()), *options]  # fmt: skip
     server = ServerProcess("serverless-offline", argv, env=env, cwd=service_dir, log=service_dir / "offline.log",
                            ready=r"Offline \[http for lambda\] listening on (?P<url>http://\S+)")  # fmt: skip
     await processes.start(server, timeout=120)

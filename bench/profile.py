@@ -37,6 +37,8 @@ class Profile:
     table_latency_changes: int = 200  # inserted one a commit through a table stream, for its latency
     object_puts: int = 2000  # 1 KiB PutObject calls per measurement (each concurrency, each side, each round)
     object_latency_puts: int = 200  # put one at a time into a bucket notifying a function, for its latency
+    dev_saves: int = 20  # saves of the handler each way (atomic, in place), each target
+    dev_warm_requests: int = 50  # invokes one at a time with no change, each target
 
 
 FULL = Profile(
@@ -53,5 +55,5 @@ QUICK = Profile(
     runtimes_warmup_requests=20, async_events=500, async_latency_requests=200, matcher_s=1.5,
     mapping_messages=2000, mapping_latency_messages=50, iot_messages=2000, iot_latency_messages=50,
     kafka_records=20_000, rabbitmq_messages=2000, table_changes=2000, table_latency_changes=50, object_puts=400,
-    object_latency_puts=50,
+    object_latency_puts=50, dev_saves=5, dev_warm_requests=20,
 )  # fmt: skip

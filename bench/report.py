@@ -18,7 +18,7 @@ from bench.compare import Comparison, Verdict, compare, worse
 from bench.results import Compared, Results
 from bench.scenarios.warm import WarmPoint
 from bench.stats import ratio
-from bench.targets import KAFKA_CHECK, MAPPING_CHECK, OBJECTS_CHECK, RABBITMQ_CHECK, Check, checks
+from bench.targets import DEV_CHECK, KAFKA_CHECK, MAPPING_CHECK, OBJECTS_CHECK, RABBITMQ_CHECK, Check, checks
 
 Row = Sequence[str]
 
@@ -185,6 +185,28 @@ def main_table(results: Results) -> str | None:
                    f"{t.plain_per_s:,.0f}; {t.captured_per_s:,.0f}")
         lamina_row(f"table stream ({t.source}): commit → handler, one at a time, p50 / p99 (ms, {t.latency.count})",
                    f"{_ms(t.latency.p50_ms)} / {_ms(t.latency.p99_ms)}")
+    if (v := results.dev) is not None:
+        ours, other = v.lamina, v.peer
+
+        def dev_row(figure: str, lamina: str, peer_cell: str | None, versus: float | None, *check_figures: str) -> None:
+            rows.append([figure, lamina, "", "–" if peer_cell is None else peer_cell, "", _x(versus),
+                         *_target_cells(found, *check_figures)])  # fmt: skip
+
+        dev_row(f"lamina dev vs --reloadHandler: save → new code answered, p50 / p99 (ms, {len(ours.saves)} saves)",
+                f"{_ms(ours.reload.p50_ms)} / {_ms(ours.reload.p99_ms)}",
+                f"{_ms(other.reload.p50_ms)} / {_ms(other.reload.p99_ms)}" if other else None, v.ratio, DEV_CHECK)
+        for variant in ours.by_variant:
+            theirs = other.by_variant.get(variant) if other else None
+            mine = ours.by_variant[variant]
+            dev_row(f"the same, saved {variant}, p50 (ms)", _ms(mine.p50_ms), _ms(theirs.p50_ms) if theirs else None,
+                    ratio(mine.p50_ms, theirs.p50_ms if theirs else None))  # fmt: skip
+        dev_row("answers of the old code after a save, mean (max)", f"{ours.stale_mean:.1f} ({ours.stale_max})",
+                f"{other.stale_mean:.1f} ({other.stale_max})" if other else None, None)  # fmt: skip
+        if ours.reloaded is not None:
+            dev_row("lamina dev's own \"Reloaded in N ms\", p50 / p99 (ms)",
+                    f"{_ms(ours.reloaded.p50_ms)} / {_ms(ours.reloaded.p99_ms)}", None, None)
+        dev_row(f"warm invoke, no change, one at a time, p50 (ms, {ours.warm.count})", _ms(ours.warm.p50_ms),
+                _ms(other.warm.p50_ms) if other else None, ratio(ours.warm.p50_ms, other.warm.p50_ms if other else None))
     if (s := results.scaling) is not None and s.steps:
         best = max(s.steps, key=lambda st: st.throughput)
         lamina_row(f"scaling: peak throughput (req/s, limit {s.limit})", f"{best.throughput:,.0f} at c={best.concurrency}")

@@ -12,6 +12,7 @@ from bench.scenarios.brokers import BrokerResult
 from bench.scenarios.burst import BurstResult
 from bench.scenarios.cold import ColdResult
 from bench.scenarios.density import DensityResult
+from bench.scenarios.dev import DevResult
 from bench.scenarios.matcher import MatcherResult
 from bench.scenarios.http_api import HttpApiResult
 from bench.scenarios.iot import IotResult
@@ -53,6 +54,7 @@ class Results:
     table_changes: TableChangesResult | None = None  # SQLite
     table_changes_postgres: TableChangesResult | None = None
     objects: ObjectsResult | None = None
+    dev: DevResult | None = None
 
     def warm_point(self, target: str, concurrency: int) -> WarmPoint | None:
         return next((p for p in self.warm or [] if p.target == target and p.concurrency == concurrency), None)

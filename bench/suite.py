@@ -30,7 +30,7 @@ from bench.procs import Processes, ServerError
 from bench.profile import Profile
 from bench.results import Results
 from bench.scenarios import (
-    asynchronous, burst, cold, density, http_api, iot, kafka, mappings, matcher, objects, pooled, rabbitmq,
+    asynchronous, burst, cold, density, dev, http_api, iot, kafka, mappings, matcher, objects, pooled, rabbitmq,
     runtimes, scaling, signatures, table_changes, warm,
 )  # fmt: skip
 from bench.types import Progress
@@ -162,6 +162,35 @@ async def _iot(bench: Bench, results: Results) -> None:
         await bench.processes.stop(broker.server)
 
 
+async def _dev(bench: Bench, results: Results) -> None:
+    """``lamina dev`` and serverless-offline with --reloadHandler, side by side (Lamina alone without the peer)."""
+    install = await peer.prepare(PEER_CACHE, bench.progress)
+    scratch = bench.workdir / (f"dev-{bench.label}" if bench.label else "dev")
+    folder = scratch / "function"
+    folder.mkdir(parents=True)
+    (folder / "app.py").write_text(dev.source(dev.FIRST))
+    async with bench.lamina("dev") as lamina:
+        watcher = await dev.start_dev(bench.processes, lamina.url, folder, scratch / "lamina-dev.log", bench.src)
+        the_peer = None
+        try:
+            targets = [dev.lamina_target(lamina.url, folder, watcher)]
+            if install.cli is None:
+                _skipped(bench, results, "dev: serverless-offline", install.note)
+            else:
+                try:
+                    the_peer = await peer.start_peer(bench.processes, install, scratch / "peer",
+                                                     source=dev.source(dev.FIRST), options=dev.PEER_OPTIONS)  # fmt: skip
+                    targets.append(dev.Target("peer", scratch / "peer", the_peer.url, the_peer.endpoint().path))
+                except ServerError as exc:
+                    _skipped(bench, results, "dev: serverless-offline", f"it did not start: {exc}".splitlines()[0])
+            p = bench.profile
+            results.dev = await dev.run(targets, p.dev_saves, p.dev_warm_requests, bench.progress)
+        finally:
+            if the_peer is not None:
+                await bench.processes.stop(the_peer.server)
+            await bench.processes.stop(watcher)
+
+
 def _skipped(bench: Bench, results: Results, name: str, why: str) -> None:
     results.notes.append(f"{name} skipped: {why}")
     bench.progress(f"{name} skipped: {why}")
@@ -220,7 +249,7 @@ SCENARIOS: dict[str, Callable[[Bench, Results], Awaitable[None]]] = {
     "warm": _warm, "cold": _cold, "runtimes": _runtimes, "density": _density, "burst": _burst, "scaling": _scaling,
     "async": _async, "http_api": _http_api, "pooled": _pooled, "signatures": _signatures, "matcher": _matcher,
     "mappings": _mappings, "iot": _iot, "kafka": _kafka, "rabbitmq": _rabbitmq, "table_changes": _table_changes,
-    "objects": _objects,
+    "objects": _objects, "dev": _dev,
 }  # fmt: skip
 
 

@@ -21,6 +21,7 @@ MAPPING_CHECK = "event source mapping, batch 100, vs raw receive and delete"
 KAFKA_CHECK = "Kafka mapping, batch 100, vs raw consume and commit"
 RABBITMQ_CHECK = "RabbitMQ mapping, batch 100, vs raw consume and ack"
 OBJECTS_CHECK = "S3 puts with a notification to a function vs without, c=8"
+DEV_CHECK = "lamina dev: save → new code p50 below serverless-offline's, same run"
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,10 @@ def checks(results: Results) -> list[Check]:
     o = results.objects
     out.append(_ratio_check(OBJECTS_CHECK, "≥ 0.80×", o.notified_per_s.get(8) if o else None,
                             o.lamina_per_s.get(8) if o else None, at_least=0.8))  # fmt: skip
+
+    dev_ratio = results.dev.ratio if results.dev else None  # strictly below: as fast is not faster
+    out.append(Check(DEV_CHECK, "< 1×", "not measured" if dev_ratio is None else f"{dev_ratio:.2f}×",
+                     None if dev_ratio is None else dev_ratio < 1))  # fmt: skip
 
     s = results.scaling
     sat = s.saturated if s else None
