@@ -118,13 +118,12 @@ class Loop:
     @classmethod
     def of(cls, target: str, saves: Sequence[Save], warm_s: Sequence[float]) -> Loop:
         lines = [s.reloaded_ms / 1000 for s in saves if s.reloaded_ms is not None]
-        return cls(
-            target, tuple(saves), Latency.of([s.seconds for s in saves]),
-            {v: Latency.of([s.seconds for s in saves if s.variant == v]) for v in VARIANTS if any(
-                s.variant == v for s in saves)},
-            statistics.fmean(s.stale for s in saves) if saves else 0.0, max((s.stale for s in saves), default=0),
-            sum(s.failed for s in saves), Latency.of(lines) if lines else None, Latency.of(warm_s),
-        )  # fmt: skip
+        each_way = {v: [s.seconds for s in saves if s.variant == v] for v in VARIANTS}
+        stale = [s.stale for s in saves]
+        return cls(target, tuple(saves), Latency.of([s.seconds for s in saves]),
+                   {v: Latency.of(seconds) for v, seconds in each_way.items() if seconds},
+                   statistics.fmean(stale) if stale else 0.0, max(stale, default=0), sum(s.failed for s in saves),
+                   Latency.of(lines) if lines else None, Latency.of(warm_s))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -233,8 +232,8 @@ async def run(targets: Sequence[Target], saves: int, warm_requests: int, progres
             if marker_of(got := await _invoke(conns[t.name], t)) != FIRST:
                 raise LoadError(f"{t.name} does not run the first code: {got.status} {got.body[:300]!r}")
         for i in range(saves):
+            order = targets if i % 2 == 0 else list(reversed(targets))
             for variant in VARIANTS:
-                order = targets if i % 2 == 0 else list(reversed(targets))
                 for t in order:
                     s = await measure_save(t, conns[t.name], f"save-{i}-{variant.replace(' ', '-')}", variant)
                     measured[t.name].append(s)
