@@ -1,0 +1,273 @@
+"""The native data plane's Python side (``lamina_native.DataPlane``; docs/architecture.md, "The two planes").
+
+The plane (native/src/plane/) owns the public listener; ``NativePlane`` is everything Python does
+for it, on the event loop:
+
+- it takes the plane's events in batches whenever its wake pipe is readable: a connection handed
+  over (``conn``: adopted by the front door with the bytes read so far, for good); a miss
+  (``miss``: a plain Invoke answered by the front door's own code, ``FrontDoor.answer``, whose
+  bytes the plane writes); a completion (``done``: an invocation the plane ran and answered,
+  whose bookkeeping is the environment's, ``Environment.native_done``); an invocation given back
+  (``back``: its time was up, its runtime's connection ended, something the plane does not read
+  came: the environment ends it, ``Environment.resume``, and the answer goes back to the plane);
+- it is the pools' ``Lender`` (scheduler/lending.py): environments are lent to it, taken back,
+  asked how long they have been idle;
+- it grants permits (``Grant``) for callers the front door allowed on a miss, and revokes them
+  all when told to (dataplane/permits.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from dataclasses import dataclass
+from typing import Awaitable
+
+from lamina import ids
+from lamina.api.errors import error_parts
+from lamina.api.invoke import result_headers
+from lamina.dataplane import head, wire
+from lamina.dataplane.frontdoor import FrontDoor
+from lamina.dataplane.permits import PERMIT_SECONDS
+from lamina.errors import ServiceError
+from lamina.identity.principals import Caller
+from lamina.invoke.service import InvokeResult
+from lamina.sandbox.environment import RUNTIME_TURNAROUND_S, Environment
+from lamina.sandbox.provider import EnvState
+from lamina.scheduler.lending import Lane, Returns
+from lamina.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# The output a native invocation may print before its environment goes back to Python (which then
+# reads its pipe itself, within the log's budget).
+OUTPUT_CAP = 1024 * 1024
+
+try:
+    import lamina_native
+except ImportError:  # built only when cargo was on PATH: Lamina works without it
+    lamina_native = None  # type: ignore[assignment]
+
+
+def available() -> bool:
+    """Whether the native module has a data plane (it is built, and recent enough)."""
+    return lamina_native is not None and hasattr(lamina_native, "DataPlane")
+
+
+@dataclass
+class _Lent:
+    env: Environment
+    arn: str
+    owner: Returns
+
+
+class NativePlane:
+    """The plane, started on the listening socket ``listener`` (which stays Python's to close)."""
+
+    def __init__(self, listener: socket.socket, door: FrontDoor, settings: Settings, server: str) -> None:
+        assert lamina_native is not None
+        self._door = door
+        self._settings = settings
+        self._loop = asyncio.get_running_loop()
+        limits = settings.limits
+        self._plane = lamina_native.DataPlane(
+            listener.fileno(), region=settings.region, verify=settings.verify_signatures,
+            payload_limit=limits.sync_payload_bytes, max_response=limits.sync_response_bytes,
+            header_timeout=settings.header_timeout_seconds, body_timeout=settings.body_timeout_seconds,
+            turnaround=RUNTIME_TURNAROUND_S, output_cap=OUTPUT_CAP, server=server,
+        )  # fmt: skip
+        self._next_id = 0
+        self._lent: dict[int, _Lent] = {}
+        self._ids: dict[str, int] = {}  # environment id -> the plane's
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closing = False
+        self._loop.add_reader(self._plane.fileno(), self._wake)
+
+    def counts(self) -> dict[str, int]:
+        served, missed, handed_over, given_back, in_flight = self._plane.counts()
+        return {"served": served, "missed": missed, "handedOver": handed_over, "givenBack": given_back,
+                "inFlight": in_flight}  # fmt: skip
+
+    # -- scheduler/lending.py's Lender -----------------------------------------------------
+
+    def lend(self, env: Environment, lane: Lane, arn: str, owner: Returns) -> bool:
+        if self._closing:
+            return False
+        self._next_id += 1
+        plane_id = self._next_id
+        sock_fd, pipe_fd = env.lend()
+        self._lent[plane_id] = _Lent(env, arn, owner)
+        self._ids[env.id] = plane_id
+        try:
+            self._plane.lend(plane_id, (lane.account, lane.region, lane.function, lane.qualifier), sock_fd, pipe_fd, arn=arn, version=env.fn.version,
+                             timeout=env.fn.timeout_s, sampled=env.fn.tracing_mode == "Active")  # fmt: skip
+        except (OSError, ValueError) as exc:
+            log.info("environment %s not lent to the data plane: %s", env.id, exc)
+            self._take_back(plane_id, (sock_fd, b"", True))
+        return True
+
+    def reclaim(self, env: Environment) -> None:
+        plane_id = self._ids.get(env.id)
+        if plane_id is not None:
+            returned = self._plane.reclaim(plane_id)
+            if returned is not None:
+                self._take_back(plane_id, returned)
+
+    def idle_for(self, env: Environment) -> float | None:
+        plane_id = self._ids.get(env.id)
+        return self._plane.idle_for(plane_id) if plane_id is not None else None
+
+    def _take_back(self, plane_id: int, returned: tuple[int, bytes, bool], *, dead: bool = False) -> None:
+        lent = self._lent.pop(plane_id, None)
+        if lent is None:
+            return
+        self._ids.pop(lent.env.id, None)
+        fd, data, waiting = returned
+
+        async def take_back() -> None:
+            if fd >= 0:
+                await lent.env.take_back(socket.socket(fileno=fd), data, waiting=waiting)
+            if dead or fd < 0:
+                lent.env.state = EnvState.DEAD
+            lent.owner.returned(lent.env)
+
+        self._spawn(take_back())
+
+    # -- frontdoor.Grant -------------------------------------------------------------------
+
+    def epoch(self) -> int:
+        return self._plane.epoch()
+
+    def allowed(self, request: head.FastInvoke, caller: Caller | None, epoch: int) -> None:
+        """A permit for ``caller``'s lane: invocations of the function by its plain name and the
+        qualifier as invoked, in the caller's own cell."""
+        if ":" in request.function:
+            return  # by ARN: maybe another account's function, which its resource policy decides
+        qualifier = request.qualifier or ""
+        if caller is None:
+            s = self._settings
+            lane = (s.account_id, s.region, request.function, qualifier)
+            self._plane.permit("", s.region, request.function, qualifier, lane, secret="", token=None,
+                               key_expires=None, ttl=PERMIT_SECONDS, epoch=epoch)  # fmt: skip
+            return
+        key = caller.key
+        lane = (caller.account_id, caller.region, request.function, qualifier)
+        expires = key.expires_at.timestamp() if key.expires_at is not None else None
+        self._plane.permit(key.access_key_id, caller.region, request.function, qualifier, lane,
+                           secret=key.secret_access_key, token=key.session_token, key_expires=expires,
+                           ttl=PERMIT_SECONDS, epoch=epoch)  # fmt: skip
+
+    def revoke(self) -> None:
+        self._plane.revoke()
+
+    # -- events ----------------------------------------------------------------------------
+
+    def _wake(self) -> None:
+        for event in self._plane.take():
+            kind = event[0]
+            if kind == "done":
+                self._done(*event[1:])
+            elif kind == "miss":
+                self._spawn(self._miss(*event[1:]))
+            elif kind == "conn":
+                self._spawn(self._adopt(*event[1:]))
+            elif kind == "back":
+                self._spawn(self._back(*event[1:]))
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = self._loop.create_task(coro)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _adopt(self, fd: int, data: bytes) -> None:
+        sock = socket.socket(fileno=fd)
+        try:
+            await self._loop.connect_accepted_socket(lambda: self._door.adopted(data), sock)
+        except OSError:
+            sock.close()
+
+    async def _miss(self, token: int, raw_head: bytes, body: bytes, close: bool) -> None:
+        answer: bytes | None = None
+        try:
+            routed = head.route(raw_head, self._door.payload_limit)
+            if isinstance(routed, head.FastInvoke):  # else: the connection goes to Python (never, read as the plane reads)
+                answer = await self._door.answer(routed, body, close=close, grant=self)
+        finally:
+            self._plane.answer(token, answer)
+
+    def _done(self, plane_id: int, request_id: str, start: float, duration_ms: float, error_type: str | None,
+              before: bytes, output: bytes, returned: tuple[int, bytes, bool] | None, eof: bool) -> None:  # fmt: skip
+        lent = self._lent.get(plane_id)
+        if lent is None:
+            return
+        try:
+            lent.env.native_done(request_id, lent.arn, start, duration_ms, error_type, before, output)
+        except Exception:
+            log.exception("the bookkeeping of invocation %s failed", request_id)
+        if returned is not None:
+            self._take_back(plane_id, returned)
+        elif lent.env.state is not EnvState.LENT:  # not to be reused (out of memory, after the fact)
+            self.reclaim(lent.env)
+
+    async def _back(self, plane_id: int, token: int, request_id: str, start: float, elapsed_ms: float,
+                    deadline_ms: int, trace_id: str, before: bytes, output: bytes, returned: tuple[int, bytes, bool],
+                    close: bool, request: tuple[bytes, bytes] | None) -> None:  # fmt: skip
+        answer: bytes | None = None
+        try:
+            lent = self._lent.pop(plane_id, None)
+            if lent is None:
+                return
+            env = lent.env
+            self._ids.pop(env.id, None)
+            fd, data, _ = returned
+            sock = socket.socket(fileno=fd) if fd >= 0 else None
+            if request is not None or sock is None:
+                # Never handed to the runtime (its connection failed): the environment is done for,
+                # and the request runs elsewhere, as Python runs it.
+                if sock is not None:
+                    await env.take_back(sock, data, waiting=False)
+                env.state = EnvState.DEAD
+                lent.owner.returned(env)
+                if request is not None:
+                    routed = head.route(request[0], self._door.payload_limit)
+                    if isinstance(routed, head.FastInvoke):
+                        answer = await self._door.answer(routed, request[1], close=close, grant=self)
+                return
+            outcome = await env.resume(request_id, lent.arn, start, elapsed_ms, deadline_ms, trace_id, before, output,
+                                       sock, data, env.fn.timeout_s)  # fmt: skip
+            lent.owner.returned(env)
+            result = outcome.result
+            headers = result_headers(InvokeResult(200, request_id, env.fn.version, result.body,
+                                                  function_error=None if result.ok else "Unhandled"))  # fmt: skip
+            answer = wire.response(200, headers.items(), "application/json", result.body, date=self._door.date(),
+                                   close=close)  # fmt: skip
+        except Exception:
+            log.exception("an invocation the data plane gave back failed")
+            status, headers_, body = error_parts(ServiceError("An internal error occurred; see the Lamina server log."),
+                                                 ids.request_id())  # fmt: skip
+            answer = wire.response(status, headers_.items(), "application/json", body, date=self._door.date(),
+                                   close=close)  # fmt: skip
+        finally:
+            self._plane.answer(token, answer)
+
+    # -- stopping --------------------------------------------------------------------------
+
+    async def close(self, grace: float) -> None:
+        """Stop accepting, let what is in flight finish (for ``grace`` seconds at most), and stop
+        the plane's thread; lent environments are taken back by their pools as they stop."""
+        self._closing = True
+        self._plane.close()
+        until = self._loop.time() + grace
+        while self._plane.counts()[4] and self._loop.time() < until:
+            await asyncio.sleep(0.01)
+        self._wake()
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await asyncio.to_thread(self._plane.join, 2.0)
+        self._wake()
+        self._loop.remove_reader(self._plane.fileno())
+
+    def stop_accepting(self) -> None:
+        self._plane.stop_accepting()
+
