@@ -53,6 +53,12 @@ pub enum Head {
 
 /// What `buf`'s first request is (see the module).
 pub fn parse(buf: &[u8], payload_limit: usize) -> Head {
+    // What can be no plain Invoke is Python's at once (a TLS handshake, another method, odd bytes).
+    const START: &[u8] = b"POST /2015-03-31/functions/";
+    let seen = buf.len().min(START.len());
+    if buf[..seen] != START[..seen] || odd(&buf[..buf.len().min(MAX_HEAD)]) {
+        return Head::Other;
+    }
     let end = match find_end(buf) {
         Some(end) => end,
         None if buf.len() >= MAX_HEAD => return Head::Other,
@@ -62,10 +68,6 @@ pub fn parse(buf: &[u8], payload_limit: usize) -> Head {
         return Head::Other;
     }
     let head = &buf[..end];
-    // Bytes Python's reader might read otherwise: controls but tab, CR and LF; DEL; non-ASCII.
-    if head.iter().any(|&b| (b < 0x20 && b != b'\t' && b != b'\r' && b != b'\n') || b >= 0x7f) {
-        return Head::Other;
-    }
     // Every line ends with CRLF: no bare LF, no bare CR.
     for (i, &b) in head.iter().enumerate() {
         if b == b'\n' && (i == 0 || head[i - 1] != b'\r') {
@@ -161,6 +163,11 @@ pub fn parse(buf: &[u8], payload_limit: usize) -> Head {
         headers,
         client_context,
     })
+}
+
+/// Bytes Python's reader might read otherwise: controls but tab, CR and LF; DEL; non-ASCII.
+fn odd(bytes: &[u8]) -> bool {
+    bytes.iter().any(|&b| (b < 0x20 && b != b'\t' && b != b'\r' && b != b'\n') || b >= 0x7f)
 }
 
 fn find_end(buf: &[u8]) -> Option<usize> {
@@ -259,6 +266,15 @@ mod tests {
     #[test]
     fn waits_for_the_head() {
         assert_eq!(parse(b"POST /2015-03-31/functions/f/invocations HTTP/1.1\r\nHost: h\r\n", LIMIT), Head::NeedMore);
+        assert_eq!(parse(b"PO", LIMIT), Head::NeedMore);
+        assert_eq!(parse(b"", LIMIT), Head::NeedMore);
+    }
+
+    #[test]
+    fn gives_up_as_soon_as_it_can_be_no_invoke() {
+        assert_eq!(parse(b"GET", LIMIT), Head::Other);
+        assert_eq!(parse(b"\x16\x03\x01", LIMIT), Head::Other);
+        assert_eq!(parse(b"POST /2015-03-31/functions/f\xff", LIMIT), Head::Other);
     }
 
     #[test]
