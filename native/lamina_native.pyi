@@ -36,6 +36,8 @@ def signature(
 
 # The events DataPlane.take returns (see docs/architecture.md, "The two planes"):
 #   ("conn", fd, data): a connection handed over for good, with the bytes read of it
+#   ("renew", access_key_id, region, function, qualifier): a permit in use nears its end (grant
+#       another with permit(), or let it end)
 #   ("miss", token, head, body, close): a plain Invoke for Python to answer (answer(token, bytes))
 #   ("done", env_id, request_id, start, duration_ms, error_type, before, output, returned, eof):
 #       an invocation the plane ran and answered; returned: (fd, data, waiting) when the
@@ -105,8 +107,10 @@ class DataPlane:
     def epoch(self) -> int: ...
     def revoke(self) -> None:
         """Void every permit (a new epoch)."""
-    def counts(self) -> tuple[int, int, int, int, int]:
-        """(served, missed, handed over, given back, in flight)."""
+    def counts(self) -> tuple[int, int, int, int, int, int]:
+        """(served, missed, handed over, given back, in flight, connections given back by Python)."""
+    def adopt(self, fd: int) -> None:
+        """Serve a connection handed over earlier that Python gives back (idle, nothing unread)."""
     def stop_accepting(self) -> None: ...
     def close(self) -> None: ...
     def join(self, timeout: float) -> bool: ...

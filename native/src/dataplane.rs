@@ -95,6 +95,9 @@ impl DataPlane {
         for event in self.shared.take() {
             let item = match event {
                 Event::Conn { fd, data } => ("conn", fd, PyBytes::new(py, &data)).into_bound_py_any(py)?,
+                Event::Renew { access_key_id, region, function, qualifier } => {
+                    ("renew", access_key_id, region, function, qualifier).into_bound_py_any(py)?
+                }
                 Event::Miss { token, head, body, close } => {
                     ("miss", token, PyBytes::new(py, &head), PyBytes::new(py, &body), close).into_bound_py_any(py)?
                 }
@@ -138,6 +141,20 @@ impl DataPlane {
             Some(tx) => tx.send(data.map(<[u8]>::to_vec)).is_ok(),
             None => false,
         }
+    }
+
+    /// Serve a connection Python handed over earlier and gives back (idle, nothing of it unread).
+    fn adopt(&self, fd: i32) -> PyResult<()> {
+        let sock = unsafe { std::net::TcpStream::from_raw_fd(fd) };
+        if *self.shared.closing.borrow() {
+            return Ok(()); // closed (dropped) with the plane
+        }
+        sock.set_nonblocking(true).map_err(|e| PyOSError::new_err(e.to_string()))?;
+        let _entered = self.handle.enter();
+        let stream = tokio::net::TcpStream::from_std(sock).map_err(|e| PyOSError::new_err(e.to_string()))?;
+        self.shared.counts.adopted.fetch_add(1, Ordering::Relaxed);
+        self.handle.spawn(plane::serve::connection(self.shared.clone(), stream));
+        Ok(())
     }
 
     /// Lend an idle environment to ``lane``: its framed Runtime API connection (``sock_fd``, the
@@ -225,7 +242,7 @@ impl DataPlane {
         }
         state.permits.insert(permit_key(access_key_id, region, function, qualifier), Permit {
             lane: lane_key(&lane.0, &lane.1, &lane.2, &lane.3), secret, token, key_expires,
-            until: Instant::now() + Duration::from_secs_f64(ttl),
+            until: Instant::now() + Duration::from_secs_f64(ttl), ttl: Duration::from_secs_f64(ttl), renewing: false,
         });
         true
     }
@@ -242,11 +259,12 @@ impl DataPlane {
         state.permits.clear();
     }
 
-    /// (served natively, misses, connections handed over, invocations given back, in flight).
-    fn counts(&self) -> (u64, u64, u64, u64, u64) {
+    /// (served natively, misses, connections handed over, invocations given back, in flight,
+    /// connections given back by Python).
+    fn counts(&self) -> (u64, u64, u64, u64, u64, u64) {
         let c = &self.shared.counts;
         (c.served.load(Ordering::Relaxed), c.missed.load(Ordering::Relaxed), c.handed_over.load(Ordering::Relaxed),
-         c.given_back.load(Ordering::Relaxed), c.in_flight.load(Ordering::Relaxed))
+         c.given_back.load(Ordering::Relaxed), c.in_flight.load(Ordering::Relaxed), c.adopted.load(Ordering::Relaxed))
     }
 
     /// Stop accepting connections (the listener's descriptor is Python's to close).

@@ -67,7 +67,10 @@ pub struct Permit {
     pub secret: String,
     pub token: Option<String>,
     pub until: Instant,
+    pub ttl: Duration,
     pub key_expires: Option<f64>,
+    /// Python was asked to renew it (once it has less than a third of its time left).
+    pub renewing: bool,
 }
 
 /// An environment's connection given back to Python: its descriptor, what was read from it and
@@ -80,6 +83,8 @@ pub struct Returned {
 
 pub enum Event {
     Conn { fd: RawFd, data: Vec<u8> },
+    /// A permit in use nears its end: Python decides again whether the key may go on.
+    Renew { access_key_id: String, region: String, function: String, qualifier: String },
     Miss { token: u64, head: Vec<u8>, body: Vec<u8>, close: bool },
     Done {
         env: u64, request_id: String, start: f64, duration_ms: f64, error: Option<String>, before: Vec<u8>,
@@ -106,6 +111,7 @@ pub struct Counts {
     pub handed_over: AtomicU64,
     pub given_back: AtomicU64,
     pub in_flight: AtomicU64,
+    pub adopted: AtomicU64,
 }
 
 pub struct Shared {

@@ -68,7 +68,7 @@ enum Step {
 }
 
 /// One client connection, until it closes or goes to Python.
-async fn connection(shared: Arc<Shared>, mut stream: TcpStream) {
+pub async fn connection(shared: Arc<Shared>, mut stream: TcpStream) {
     let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut closing = shared.closing.subscribe();
     loop {
@@ -155,14 +155,22 @@ fn lane_of(shared: &Shared, request: &Invoke) -> Option<Lane> {
     } else {
         (String::new(), config.region.clone())
     };
-    let state = shared.state();
-    let permit = state.permits.get(&permit_key(&key_id, &region, &request.function, qualifier))?;
+    let mut state = shared.state();
+    let permit = state.permits.get_mut(&permit_key(&key_id, &region, &request.function, qualifier))?;
     let now = Instant::now();
     if permit.until <= now || permit.key_expires.is_some_and(|at| at <= wall()) {
         return None;
     }
-    let key = config.verify.then(|| (key_id, permit.secret.clone(), permit.token.clone()));
-    Some(Lane { lane: permit.lane.clone(), key })
+    let renew = !permit.renewing && permit.until - now < permit.ttl / 3;
+    permit.renewing |= renew;
+    let key = config.verify.then(|| (key_id.clone(), permit.secret.clone(), permit.token.clone()));
+    let lane = Lane { lane: permit.lane.clone(), key };
+    drop(state);
+    if renew {
+        shared.push(Event::Renew { access_key_id: key_id, region, function: request.function.clone(),
+                                   qualifier: qualifier.to_owned() });
+    }
+    Some(lane)
 }
 
 /// Whether Python's invoker would take `body` as it is: JSON (serde's reading is stricter than

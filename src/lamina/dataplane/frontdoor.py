@@ -40,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 import time
 from datetime import datetime, timezone
 from typing import Awaitable, Callable
@@ -102,13 +103,16 @@ class FrontDoor:
         self.connections: set[Connection] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.closing = False
+        # Where a connection the native data plane handed over goes back to once it is idle (its
+        # descriptor, duplicated): the plane's ``adopt`` (dataplane/native.py).
+        self.give_back: Callable[[int], None] | None = None
 
     def __call__(self) -> Connection:
         return Connection(self)
 
     def adopted(self, data: bytes) -> Connection:
         """A connection the native data plane hands over, with what it read of it."""
-        return Connection(self, initial=data)
+        return Connection(self, initial=data, adopted=True)
 
     def caller(self, request: head.FastInvoke, body: bytes) -> Caller | ApiError | None:
         """Who signed an Invoke, or why its signature is refused (the Lambda API's error), as
@@ -182,9 +186,10 @@ class FrontDoor:
 
 
 class Connection(asyncio.Protocol):
-    def __init__(self, door: FrontDoor, initial: bytes = b"") -> None:
+    def __init__(self, door: FrontDoor, initial: bytes = b"", *, adopted: bool = False) -> None:
         self._door = door
         self._initial = initial  # read before anything else (a connection the native data plane handed over)
+        self._adopted = adopted  # handed over by the native data plane: it goes back there when idle
         self._loop = asyncio.get_running_loop()
         self._transport: asyncio.Transport | None = None
         self._buffer = bytearray()
@@ -490,6 +495,28 @@ class Connection(asyncio.Protocol):
             return
         self._set_deadline(self._loop.time() + self._door.header_timeout)
         self._process()
+        self._give_back()
+
+    def _give_back(self) -> None:
+        """An idle connection the native data plane handed over goes back to it: nothing buffered
+        either way, no request pending or lent, its answer all written."""
+        transport, give_back = self._transport, self._door.give_back
+        if (give_back is None or not self._adopted or transport is None or self._busy or self._buffer
+                or self._pending is not None or self._lent is not None or self._lingering or self._write_paused
+                or self._read_paused or self._door.closing or transport.is_closing()
+                or transport.get_write_buffer_size()):  # fmt: skip
+            return
+        sock = transport.get_extra_info("socket")
+        if sock is None:
+            return
+        fd = os.dup(sock.fileno())
+        self._transport = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._door.connections.discard(self)
+        transport.abort()  # this descriptor only: the duplicate keeps the connection open
+        give_back(fd)
 
     # -- deadlines -------------------------------------------------------------------------
 

@@ -12,16 +12,19 @@ for it, on the event loop:
   came: the environment ends it, ``Environment.resume``, and the answer goes back to the plane);
 - it is the pools' ``Lender`` (scheduler/lending.py): environments are lent to it, taken back,
   asked how long they have been idle;
-- it grants permits (``Grant``) for callers the front door allowed on a miss, and revokes them
-  all when told to (dataplane/permits.py).
+- it grants permits (``Grant``) for callers the front door allowed on a miss, renews those in
+  use by deciding again (``renew``: the key still known and unexpired, IAM still allowing), and
+  revokes them all when told to (dataplane/permits.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Awaitable
 
 from lamina import ids
@@ -83,11 +86,18 @@ class NativePlane:
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
         self._loop.add_reader(self._plane.fileno(), self._wake)
+        door.give_back = self._adopt_back
+
+    def _adopt_back(self, fd: int) -> None:
+        try:
+            self._plane.adopt(fd)
+        except OSError:
+            os.close(fd)
 
     def counts(self) -> dict[str, int]:
-        served, missed, handed_over, given_back, in_flight = self._plane.counts()
+        served, missed, handed_over, given_back, in_flight, taken_back = self._plane.counts()
         return {"served": served, "missed": missed, "handedOver": handed_over, "givenBack": given_back,
-                "inFlight": in_flight}  # fmt: skip
+                "inFlight": in_flight, "takenBack": taken_back}  # fmt: skip
 
     # -- scheduler/lending.py's Lender -----------------------------------------------------
 
@@ -142,21 +152,41 @@ class NativePlane:
     def allowed(self, request: head.FastInvoke, caller: Caller | None, epoch: int) -> None:
         """A permit for ``caller``'s lane: invocations of the function by its plain name and the
         qualifier as invoked, in the caller's own cell."""
-        if ":" in request.function:
-            return  # by ARN: maybe another account's function, which its resource policy decides
-        qualifier = request.qualifier or ""
+        if ":" not in request.function:  # by ARN: maybe another account's, which its resource policy decides
+            self._grant(request.function, request.qualifier or "", caller, epoch)
+
+    def _grant(self, function: str, qualifier: str, caller: Caller | None, epoch: int) -> None:
         if caller is None:
             s = self._settings
-            lane = (s.account_id, s.region, request.function, qualifier)
-            self._plane.permit("", s.region, request.function, qualifier, lane, secret="", token=None,
-                               key_expires=None, ttl=PERMIT_SECONDS, epoch=epoch)  # fmt: skip
+            lane = (s.account_id, s.region, function, qualifier)
+            self._plane.permit("", s.region, function, qualifier, lane, secret="", token=None, key_expires=None,
+                               ttl=PERMIT_SECONDS, epoch=epoch)  # fmt: skip
             return
         key = caller.key
-        lane = (caller.account_id, caller.region, request.function, qualifier)
+        lane = (caller.account_id, caller.region, function, qualifier)
         expires = key.expires_at.timestamp() if key.expires_at is not None else None
-        self._plane.permit(key.access_key_id, caller.region, request.function, qualifier, lane,
+        self._plane.permit(key.access_key_id, caller.region, function, qualifier, lane,
                            secret=key.secret_access_key, token=key.session_token, key_expires=expires,
                            ttl=PERMIT_SECONDS, epoch=epoch)  # fmt: skip
+
+    async def _renew(self, access_key_id: str, region: str, function: str, qualifier: str) -> None:
+        """Decide again, as a miss would, whether a key in use may go on invoking a lane (its
+        signatures the plane verifies with the key's secret): granted a new permit, or left to end."""
+        epoch = self.epoch()
+        door = self._door
+        if not self._settings.verify_signatures:
+            self._grant(function, qualifier, None, epoch)
+            return
+        key = door.ring.find(access_key_id)
+        if key is None or (key.expires_at is not None and key.expires_at <= datetime.now(timezone.utc)):
+            return
+        caller = Caller(key, region, "lambda")
+        svc = door.cells.started(caller.account_id, region)
+        if svc is None:
+            return
+        if door.authorize is not None and await door.authorize(svc, caller, function, qualifier or None) is not None:
+            return
+        self._grant(function, qualifier, caller, epoch)
 
     def revoke(self) -> None:
         self._plane.revoke()
@@ -170,6 +200,8 @@ class NativePlane:
                 self._done(*event[1:])
             elif kind == "miss":
                 self._spawn(self._miss(*event[1:]))
+            elif kind == "renew":
+                self._spawn(self._renew(*event[1:]))
             elif kind == "conn":
                 self._spawn(self._adopt(*event[1:]))
             elif kind == "back":
@@ -257,6 +289,7 @@ class NativePlane:
         """Stop accepting, let what is in flight finish (for ``grace`` seconds at most), and stop
         the plane's thread; lent environments are taken back by their pools as they stop."""
         self._closing = True
+        self._door.give_back = None
         self._plane.close()
         until = self._loop.time() + grace
         while self._plane.counts()[4] and self._loop.time() < until:

@@ -132,7 +132,12 @@ class Scheduler:
 
     @property
     def in_use(self) -> int:
-        return self._in_use
+        """Invocations running now (a lent environment idle in the data plane runs none, though
+        its lease is kept)."""
+        lender = self._lender
+        if not self._lent or lender is None:
+            return self._in_use
+        return self._in_use - sum(1 for env in self._lent.values() if lender.idle_for(env) is not None)
 
     def environments(self) -> list[Environment]:
         return list(self._all.values())
