@@ -175,11 +175,11 @@ fn lane_of(shared: &Shared, request: &Invoke) -> Option<Lane> {
 
 /// Whether Python's invoker would take `body` as it is: JSON (serde's reading is stricter than
 /// Python's: what it refuses is a miss).
-fn payload_of(body: Vec<u8>) -> Option<Vec<u8>> {
+fn payload_of(body: &[u8]) -> Option<&[u8]> {
     if body.iter().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)) {
-        return Some(b"{}".to_vec());
+        return Some(b"{}");
     }
-    serde_json::from_slice::<IgnoredAny>(&body).ok()?;
+    serde_json::from_slice::<IgnoredAny>(body).ok()?;
     Some(body)
 }
 
@@ -196,9 +196,9 @@ async fn invoke(shared: &Arc<Shared>, client: &mut TcpStream, request: &Invoke, 
             return miss(shared, client, head, body, request.close).await;
         }
     }
-    let Some(payload) = payload_of(body.clone()) else {
+    if payload_of(&body).is_none() {
         return miss(shared, client, head, body, request.close).await;
-    };
+    }
     let env = {
         let mut state = shared.state();
         let env = state.lanes.get_mut(&lane.lane).and_then(Vec::pop);
@@ -214,7 +214,7 @@ async fn invoke(shared: &Arc<Shared>, client: &mut TcpStream, request: &Invoke, 
     };
     shared.counts.served.fetch_add(1, Ordering::Relaxed);
     shared.counts.in_flight.fetch_add(1, Ordering::Relaxed);
-    let step = run(shared, client, env, request, &payload, (head, body)).await;
+    let step = run(shared, client, env, request, (head, body)).await;
     shared.counts.in_flight.fetch_sub(1, Ordering::Relaxed);
     step
 }
@@ -223,7 +223,7 @@ async fn invoke(shared: &Arc<Shared>, client: &mut TcpStream, request: &Invoke, 
 async fn miss(shared: &Shared, client: &mut TcpStream, head: Vec<u8>, body: Vec<u8>, close: bool) -> Step {
     shared.counts.missed.fetch_add(1, Ordering::Relaxed);
     let (token, answer) = shared.ask();
-    shared.push(Event::Miss { token, head: head.clone(), body: body.clone(), close });
+    shared.push(Event::Miss { token, head, body, close });
     write_answer(client, answer.await.ok().flatten(), close).await
 }
 
@@ -351,8 +351,9 @@ fn error_type_of(body: &[u8]) -> Option<String> {
 }
 
 /// One invocation in a lent environment, its answer written to `client`.
-async fn run(shared: &Arc<Shared>, client: &mut TcpStream, mut env: Env, request: &Invoke, payload: &[u8],
+async fn run(shared: &Arc<Shared>, client: &mut TcpStream, mut env: Env, request: &Invoke,
              raw: (Vec<u8>, Vec<u8>)) -> Step {
+    let payload = payload_of(&raw.1).unwrap_or(b"{}");
     let config = &shared.config;
     let start = wall();
     let deadline_ms = (start * 1000.0) as u64 + env.timeout.as_millis() as u64;

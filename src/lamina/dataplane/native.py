@@ -85,6 +85,7 @@ class NativePlane:
         self._ids: dict[str, int] = {}  # environment id -> the plane's
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
+        self._stopped = False
         self._loop.add_reader(self._plane.fileno(), self._wake)
         door.give_back = self._adopt_back
 
@@ -119,10 +120,14 @@ class NativePlane:
 
     def reclaim(self, env: Environment) -> None:
         plane_id = self._ids.get(env.id)
-        if plane_id is not None:
-            returned = self._plane.reclaim(plane_id)
-            if returned is not None:
-                self._take_back(plane_id, returned)
+        if plane_id is None:
+            return
+        if self._stopped:  # the plane's thread has ended: what it held goes with it
+            self._take_back(plane_id, (-1, b"", False))
+            return
+        returned = self._plane.reclaim(plane_id)
+        if returned is not None:
+            self._take_back(plane_id, returned)
 
     def idle_for(self, env: Environment) -> float | None:
         plane_id = self._ids.get(env.id)
@@ -298,6 +303,7 @@ class NativePlane:
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         await asyncio.to_thread(self._plane.join, 2.0)
+        self._stopped = True
         self._wake()
         self._loop.remove_reader(self._plane.fileno())
 
