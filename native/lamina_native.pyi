@@ -83,8 +83,10 @@ class DataPlane:
         version: str,
         timeout: float,
         sampled: bool,
+        retire_in: float | None,
     ) -> None:
-        """Lend an environment to a lane (account, region, function, qualifier or "")."""
+        """Lend an environment to a lane (account, region, function, qualifier or ""); it takes no
+        invocation after ``retire_in`` seconds (None: no such time)."""
     def reclaim(self, env_id: int) -> Returned | None:
         """An idle lent environment back now; a busy one with its completion."""
     def idle_for(self, env_id: int) -> float | None:

@@ -160,10 +160,10 @@ impl DataPlane {
     /// Lend an idle environment to ``lane``: its framed Runtime API connection (``sock_fd``, the
     /// runtime having asked for its next event; the plane owns it from now on) and its output
     /// pipe's read end (``pipe_fd``, duplicated: Python keeps its own, and stops reading it).
-    #[pyo3(signature = (env_id, lane, sock_fd, pipe_fd, *, arn, version, timeout, sampled))]
+    #[pyo3(signature = (env_id, lane, sock_fd, pipe_fd, *, arn, version, timeout, sampled, retire_in))]
     #[allow(clippy::too_many_arguments)]
     fn lend(&self, env_id: u64, lane: (String, String, String, String), sock_fd: i32, pipe_fd: i32, arn: String,
-            version: String, timeout: f64, sampled: bool) -> PyResult<()> {
+            version: String, timeout: f64, sampled: bool, retire_in: Option<f64>) -> PyResult<()> {
         if *self.shared.closing.borrow() {
             return Err(PyValueError::new_err("the data plane is closing"));
         }
@@ -179,6 +179,7 @@ impl DataPlane {
         let env = Env {
             id: env_id, lane: lane.clone(), sock, pipe, pipe_eof: false, arn, version,
             timeout: Duration::from_secs_f64(timeout), sampled, rbuf: Vec::new(),
+            retire_at: retire_in.map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0))),
         };
         let mut state = self.shared.state();
         state.envs.insert(env_id, Meta { busy: false, reclaim: false, last_used: Instant::now() });

@@ -52,6 +52,8 @@ pub struct Env {
     pub version: String,
     pub timeout: Duration,
     pub sampled: bool,
+    /// Past it, its credentials' time is up: it takes no invocation (the pool's reaper takes it back).
+    pub retire_at: Option<Instant>,
     pub rbuf: Vec<u8>,
 }
 

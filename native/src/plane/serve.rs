@@ -201,7 +201,13 @@ async fn invoke(shared: &Arc<Shared>, client: &mut TcpStream, request: &Invoke, 
     }
     let env = {
         let mut state = shared.state();
-        let env = state.lanes.get_mut(&lane.lane).and_then(Vec::pop);
+        let idle = state.lanes.get_mut(&lane.lane);
+        let now = Instant::now();
+        let at = idle.as_ref().and_then(|idle| idle.iter().rposition(|env| env.retire_at.is_none_or(|at| now < at)));
+        let env = match (idle, at) {
+            (Some(idle), Some(at)) => Some(idle.swap_remove(at)),
+            _ => None,
+        };
         if let Some(env) = &env {
             if let Some(meta) = state.envs.get_mut(&env.id) {
                 meta.busy = true;

@@ -23,6 +23,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Awaitable
@@ -112,7 +113,8 @@ class NativePlane:
         self._ids[env.id] = plane_id
         try:
             self._plane.lend(plane_id, (lane.account, lane.region, lane.function, lane.qualifier), sock_fd, pipe_fd, arn=arn, version=env.fn.version,
-                             timeout=env.fn.timeout_s, sampled=env.fn.tracing_mode == "Active")  # fmt: skip
+                             timeout=env.fn.timeout_s, sampled=env.fn.tracing_mode == "Active",
+                             retire_in=None if env.retire_at is None else env.retire_at - time.monotonic())  # fmt: skip
         except (OSError, ValueError) as exc:
             log.info("environment %s not lent to the data plane: %s", env.id, exc)
             self._take_back(plane_id, (sock_fd, b"", True))
