@@ -33,6 +33,25 @@ FAILURES = ("Traceback", "ERROR", "Exception in callback", "exception was never 
             "Fatal error")  # fmt: skip
 TIMEOUTS = {"LAMINA_HEADER_TIMEOUT": "3", "LAMINA_BODY_TIMEOUT": "3"}
 ECHO = "def handler(event, context):\n    print('echo', event)\n    return event\n"
+# A function that writes a frame of an unknown kind on its own runtime's connection (the one the
+# native plane reads while the environment is lent), before its result.
+POKE = """import os, socket, struct
+def handler(event, context):
+    port = int(os.environ['AWS_LAMBDA_RUNTIME_API'].rsplit(':', 1)[1])
+    for fd in os.listdir('/proc/self/fd'):
+        try:
+            sock = socket.socket(fileno=os.dup(int(fd)))
+        except (OSError, ValueError):
+            continue
+        try:
+            if event.get('poke') and sock.type == socket.SOCK_STREAM and sock.getpeername()[1] == port:
+                sock.sendall(struct.pack('>I', 11) + b'Z' + b'0123456789')
+        except OSError:
+            pass
+        finally:
+            sock.close()
+    return {'poked': bool(event.get('poke'))}
+"""
 VARIABLE = "import os\ndef handler(event, context):\n    return os.environ['VAR']\n"
 BOOM = "def handler(event, context):\n    raise ValueError('boom')\n"
 MODES = """import os, sys, time
@@ -66,6 +85,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Lami
             deploy(client, "echo", ECHO)
             deploy(client, "boom", BOOM)
             deploy(client, "modes", MODES, Timeout=2)
+            deploy(client, "poke", POKE)
             version = client.publish_version(FunctionName="echo")["Version"]
             client.create_alias(FunctionName="echo", Name="live", FunctionVersion=version)
         yield started
@@ -178,6 +198,15 @@ def test_what_the_plane_gives_back_is_answered_as_python_answers_it(servers: dic
     error = {"timeout": b"Sandbox.Timedout", "crash": b"Runtime.ExitError", "oversized": b"Function.ResponseSizeTooLarge"}
     assert error[mode] in answers[2]
     assert answers[3].endswith(b'"remaining": true, "arn": "arn:aws:lambda:us-east-1:000000000000:function:modes"}')
+
+
+def test_a_frame_the_plane_does_not_read_goes_to_python_with_the_environment(servers: dict[str, LaminaProcess]) -> None:
+    before = counts(servers["native"])
+    answers = both(servers, lambda: invoke("poke", b"{}"), lambda: invoke("poke", b"{}"),
+                   lambda: invoke("poke", b'{"poke": 1}'), lambda: invoke("poke", b"{}"), lambda: invoke("poke", b"{}"))
+    assert answers[2].endswith(b'{"poked": true}') and answers[4].endswith(b'{"poked": false}')
+    after = counts(servers["native"])
+    assert after["givenBack"] - before["givenBack"] == 1 and after["served"] - before["served"] >= 2
 
 
 def log_lines(server: LaminaProcess, function: str, request_id: str) -> list[str]:
