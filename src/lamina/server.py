@@ -202,7 +202,8 @@ class Server:
         if door is None or s.data_plane != "native":
             return None
         if not native.available() or (s.verify_signatures and not sigv4.native_signatures()):
-            log.info("the native data plane is not built (native/, with cargo): warm Invokes are served by Python")
+            log.info("the native data plane does not run (native/ is not built, or its signatures disagree with "
+                     "awscrt's): warm Invokes are served by Python")  # fmt: skip
             return None
         plane = NativePlane(sock, door, s, SERVER_SOFTWARE)
         iam.on_change(plane.revoke)  # IAM's writes from anywhere (stacks too), not only the API's

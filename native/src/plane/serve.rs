@@ -64,7 +64,8 @@ fn keepalive(stream: &TcpStream) {
 enum Step {
     Next,
     Close,
-    HandOver,
+    /// To Python for good, the request's bytes put back in front of what follows.
+    HandOver(Vec<u8>),
 }
 
 /// One client connection, until it closes or goes to Python.
@@ -115,7 +116,10 @@ pub async fn connection(shared: Arc<Shared>, mut stream: TcpStream) {
                 let _ = stream.shutdown().await;
                 return;
             }
-            Step::HandOver => return hand_over(&shared, stream, buf),
+            Step::HandOver(mut request) => {
+                request.extend_from_slice(&buf);
+                return hand_over(&shared, stream, request);
+            }
         }
         if buf.len() > MAX_BUFFER {
             return hand_over(&shared, stream, buf);
@@ -229,20 +233,19 @@ async fn invoke(shared: &Arc<Shared>, client: &mut TcpStream, request: &Invoke, 
 async fn miss(shared: &Shared, client: &mut TcpStream, head: Vec<u8>, body: Vec<u8>, close: bool) -> Step {
     shared.counts.missed.fetch_add(1, Ordering::Relaxed);
     let (token, answer) = shared.ask();
+    let request = [head.as_slice(), body.as_slice()].concat();
     shared.push(Event::Miss { token, head, body, close });
-    write_answer(client, answer.await.ok().flatten(), close).await
+    match answer.await.ok().flatten() {
+        Some(bytes) => write_answer(client, &bytes, close).await,
+        None => Step::HandOver(request), // Python reads it otherwise: the connection is its own
+    }
 }
 
-async fn write_answer(client: &mut TcpStream, answer: Option<Vec<u8>>, close: bool) -> Step {
-    match answer {
-        Some(bytes) => {
-            if client.write_all(&bytes).await.is_err() {
-                return Step::Close;
-            }
-            if close { Step::Close } else { Step::Next }
-        }
-        None => Step::HandOver,
+async fn write_answer(client: &mut TcpStream, answer: &[u8], close: bool) -> Step {
+    if client.write_all(answer).await.is_err() || close {
+        return Step::Close;
     }
+    Step::Next
 }
 
 /// Read what the pipe holds now (without waiting); false once it is at its end.
@@ -392,7 +395,10 @@ async fn run(shared: &Arc<Shared>, client: &mut TcpStream, mut env: Env, request
                 env: id, token, request_id, start, elapsed_ms, deadline_ms, trace_id, before, output,
                 returned: give_back(env, false), close: request.close, request: (!written).then_some(raw),
             });
-            return write_answer(client, answer.await.ok().flatten(), request.close).await;
+            return match answer.await.ok().flatten() {
+                Some(bytes) => write_answer(client, &bytes, request.close).await,
+                None => Step::Close, // nothing to answer with: the client sees the connection end
+            };
         }
     };
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
