@@ -86,7 +86,8 @@ class DataPlane:
         retire_in: float | None,
     ) -> None:
         """Lend an environment to a lane (account, region, function, qualifier or ""); it takes no
-        invocation after ``retire_in`` seconds (None: no such time)."""
+        invocation after ``retire_in`` seconds (None: no such time). ValueError (closing): the
+        connection ``sock_fd`` is still the caller's; OSError: the plane has closed it."""
     def reclaim(self, env_id: int) -> Returned | None:
         """An idle lent environment back now; a busy one with its completion."""
     def idle_for(self, env_id: int) -> float | None:

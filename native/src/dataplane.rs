@@ -160,6 +160,7 @@ impl DataPlane {
     /// Lend an idle environment to ``lane``: its framed Runtime API connection (``sock_fd``, the
     /// runtime having asked for its next event; the plane owns it from now on) and its output
     /// pipe's read end (``pipe_fd``, duplicated: Python keeps its own, and stops reading it).
+    /// ValueError (the plane is closing): ``sock_fd`` is still the caller's; OSError: it is closed.
     #[pyo3(signature = (env_id, lane, sock_fd, pipe_fd, *, arn, version, timeout, sampled, retire_in))]
     #[allow(clippy::too_many_arguments)]
     fn lend(&self, env_id: u64, lane: (String, String, String, String), sock_fd: i32, pipe_fd: i32, arn: String,
@@ -167,8 +168,9 @@ impl DataPlane {
         if *self.shared.closing.borrow() {
             return Err(PyValueError::new_err("the data plane is closing"));
         }
-        let pipe = dup(pipe_fd).map_err(|e| PyOSError::new_err(e.to_string()))?;
+        // Owned from here on, whatever fails: an OSError means it is closed.
         let sock = unsafe { std::net::TcpStream::from_raw_fd(sock_fd) };
+        let pipe = dup(pipe_fd).map_err(|e| PyOSError::new_err(e.to_string()))?;
         let _entered = self.handle.enter();
         sock.set_nonblocking(true).map_err(|e| PyOSError::new_err(e.to_string()))?;
         let sock = tokio::net::TcpStream::from_std(sock).map_err(|e| PyOSError::new_err(e.to_string()))?;

@@ -140,35 +140,37 @@ class FrontDoor:
             return home
         return await invoke_cell(cells, home, caller, request.function, INVOKE, request.qualifier)
 
-    async def answer(self, request: head.FastInvoke, body: bytes, *, close: bool, grant: Grant | None = None) -> bytes:
+    async def answer(self, request: head.FastInvoke, body: bytes, *, close: Callable[[], bool],
+                     grant: Grant | None = None) -> bytes:  # fmt: skip
         """A plain Invoke's answer, as bytes: verified, authorized by IAM and invoked, as api/invoke.py
-        does (``close``: the answer closes the connection). ``grant`` is told of a caller allowed
-        to invoke (the native data plane's permits: dataplane/native.py)."""
+        does (``close``, asked once the answer is made: whether it closes the connection). ``grant``
+        is told of a caller allowed to invoke (the native data plane's permits: dataplane/native.py)."""
         request_id = ids.request_id()  # the request's id is the invocation's (as api/invoke.py)
         epoch = grant.epoch() if grant is not None else 0  # read before anything is decided
         caller = self.caller(request, body)
         if isinstance(caller, ApiError):
-            return self._error(caller, request_id, close)
+            return self._error(caller, request_id, close())
         try:
             svc = await self.cell(request, caller)
             if caller is not None and self.authorize is not None:  # IAM decides, as api/authorization.py
                 denied = await self.authorize(svc, caller, request.function, request.qualifier)
                 if denied is not None:
-                    return self._error(denied, request_id, close)
+                    return self._error(denied, request_id, close())
             result = await svc.invoker.invoke(InvokeRequest(
                 function=request.function, payload=body, qualifier=request.qualifier,
                 client_context=request.client_context, request_id=request_id, refuse_pending=True,
             ))  # fmt: skip
         except ApiError as exc:
-            return self._error(exc, request_id, close)
+            return self._error(exc, request_id, close())
         except Exception:
             log.exception("unexpected error in POST /2015-03-31/functions/%s/invocations", request.function)
-            return self._error(ServiceError("An internal error occurred; see the Lamina server log."), request_id, close)
+            failed = ServiceError("An internal error occurred; see the Lamina server log.")
+            return self._error(failed, request_id, close())
         if grant is not None:
             grant.allowed(request, caller, epoch)
         content_type = "application/json" if result.status == 200 else "application/octet-stream"
         return wire.response(result.status, result_headers(result).items(), content_type, result.payload,
-                             date=self.date(), close=close)  # fmt: skip
+                             date=self.date(), close=close())  # fmt: skip
 
     def _error(self, error: ApiError, request_id: str, close: bool) -> bytes:
         status, headers, body = error_parts(error, request_id)
@@ -423,7 +425,7 @@ class Connection(asyncio.Protocol):
         task.add_done_callback(self._door.tasks.discard)
 
     async def _invoke(self, request: head.FastInvoke, body: bytes) -> None:
-        self._respond(await self._door.answer(request, body, close=self._close_after))
+        self._respond(await self._door.answer(request, body, close=lambda: self._close_after))
 
     def _api_request(self, call: head.ApiCall | head.UrlCall, body: bytes) -> ApiRequest:
         async def read() -> bytes:

@@ -111,13 +111,17 @@ class NativePlane:
         sock_fd, pipe_fd = env.lend()
         self._lent[plane_id] = _Lent(env, arn, owner)
         self._ids[env.id] = plane_id
+        lane_parts = (lane.account, lane.region, lane.function, lane.qualifier)
+        retire_in = None if env.retire_at is None else env.retire_at - time.monotonic()
         try:
-            self._plane.lend(plane_id, (lane.account, lane.region, lane.function, lane.qualifier), sock_fd, pipe_fd, arn=arn, version=env.fn.version,
+            self._plane.lend(plane_id, lane_parts, sock_fd, pipe_fd, arn=arn, version=env.fn.version,
                              timeout=env.fn.timeout_s, sampled=env.fn.tracing_mode == "Active",
-                             retire_in=None if env.retire_at is None else env.retire_at - time.monotonic())  # fmt: skip
-        except (OSError, ValueError) as exc:
-            log.info("environment %s not lent to the data plane: %s", env.id, exc)
+                             retire_in=retire_in)  # fmt: skip
+        except ValueError:  # closing: the connection is still this side's
             self._take_back(plane_id, (sock_fd, b"", True))
+        except OSError as exc:  # the plane closed the connection: the environment is done for
+            log.warning("environment %s could not be lent to the data plane: %s", env.id, exc)
+            self._take_back(plane_id, (-1, b"", False))
         return True
 
     def reclaim(self, env: Environment) -> None:
@@ -230,8 +234,9 @@ class NativePlane:
         answer: bytes | None = None
         try:
             routed = head.route(raw_head, self._door.payload_limit)
-            if isinstance(routed, head.FastInvoke):  # else: the connection goes to Python (never, read as the plane reads)
-                answer = await self._door.answer(routed, body, close=close, grant=self)
+            # Else (never, as the plane reads heads more strictly): the connection goes to Python.
+            if isinstance(routed, head.FastInvoke):
+                answer = await self._door.answer(routed, body, close=lambda: close, grant=self)
         finally:
             self._plane.answer(token, answer)
 
@@ -271,7 +276,7 @@ class NativePlane:
                 if request is not None:
                     routed = head.route(request[0], self._door.payload_limit)
                     if isinstance(routed, head.FastInvoke):
-                        answer = await self._door.answer(routed, request[1], close=close, grant=self)
+                        answer = await self._door.answer(routed, request[1], close=lambda: close, grant=self)
                 return
             outcome = await env.resume(request_id, lent.arn, start, elapsed_ms, deadline_ms, trace_id, before, output,
                                        sock, data, env.fn.timeout_s)  # fmt: skip
