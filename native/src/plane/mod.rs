@@ -167,6 +167,11 @@ impl Shared {
         }
     }
 
+    /// How many events wait for Python.
+    pub fn backlog(&self) -> usize {
+        self.events.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
     pub fn take(&self) -> Vec<Event> {
         std::mem::take(&mut *self.events.lock().unwrap_or_else(|p| p.into_inner()))
     }

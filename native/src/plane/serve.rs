@@ -19,6 +19,9 @@ use super::{give_back, ids, permit_key, wall, Env, Event, Shared};
 const READ_CHUNK: usize = 64 * 1024;
 // What Python's front door buffers of pipelined requests at most; a client sending more waits.
 const MAX_BUFFER: usize = 256 * 1024;
+// Completions Python has not taken yet beyond which Invokes go to Python (misses) until it catches
+// up: its bookkeeping bounds the rate, as it does without the plane, and memory stays bounded.
+const MAX_BACKLOG: usize = 4096;
 // Python's jsonbody.INLINE_BYTES: an error document's type is read only from one this small.
 const INLINE_BYTES: usize = 16 * 1024;
 
@@ -189,7 +192,7 @@ fn payload_of(body: &[u8]) -> Option<&[u8]> {
 
 async fn invoke(shared: &Arc<Shared>, client: &mut TcpStream, request: &Invoke, head: Vec<u8>, body: Vec<u8>) -> Step {
     let lane = match lane_of(shared, request) {
-        Some(lane) if !request.client_context => lane,
+        Some(lane) if !request.client_context && shared.backlog() < MAX_BACKLOG => lane,
         _ => return miss(shared, client, head, body, request.close).await,
     };
     if let Some((key_id, secret, token)) = &lane.key {
