@@ -270,11 +270,6 @@ impl DataPlane {
          c.given_back.load(Ordering::Relaxed), c.in_flight.load(Ordering::Relaxed), c.adopted.load(Ordering::Relaxed))
     }
 
-    /// Stop accepting connections (the listener's descriptor is Python's to close).
-    fn stop_accepting(&self) {
-        self.shared.accepting.send_replace(false);
-    }
-
     /// Stop accepting, close idle connections, and let those answering finish; the plane's thread
     /// ends once nothing is in flight (``join``).
     fn close(&self) {

@@ -444,3 +444,24 @@ def test_an_update_takes_the_environments_back(servers: dict[str, LaminaProcess]
         assert conn.ask(invoke("variable", b"{}")).endswith(b'"2"')
     finally:
         conn.close()
+
+
+def test_a_shutdown_lets_a_native_invocation_finish(make_server: Any) -> None:
+    server = make_server(**TIMEOUTS)
+    deploy(server.client(), "modes", MODES, Timeout=10)
+    conn = Conn(server)
+    try:
+        conn.ask(modes())
+        conn.ask(modes())  # native: the environment is lent
+        before = counts(server)
+        conn.sock.sendall(modes("sleep", s=1))
+        time.sleep(0.3)
+        assert counts(server)["inFlight"] == before["inFlight"] + 1
+        stopping = ThreadPoolExecutor(1).submit(server.stop)
+        answer = conn.answer()
+    finally:
+        conn.close()
+    assert answer.startswith(b"HTTP/1.1 200 ") and b'"mode": "sleep"' in answer
+    assert stopping.result(timeout=60) == 0
+    failures = [line for line in server.output if any(sign in line for sign in FAILURES)]
+    assert not failures, "".join(server.output)

@@ -307,13 +307,10 @@ class NativePlane:
         while self._plane.counts()[4] and self._loop.time() < until:
             await asyncio.sleep(0.01)
         self._wake()
-        if self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        if self._tasks:  # misses and invocations given back, answered within the grace too
+            await asyncio.wait(list(self._tasks), timeout=max(0.0, until - self._loop.time()))
         await asyncio.to_thread(self._plane.join, 2.0)
         self._stopped = True
         self._wake()
         self._loop.remove_reader(self._plane.fileno())
-
-    def stop_accepting(self) -> None:
-        self._plane.stop_accepting()
 
