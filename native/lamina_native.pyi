@@ -1,6 +1,6 @@
 """Lamina's native code (native/ in Lamina's repository): a Rust extension module."""
 
-from typing import Sequence
+from typing import Any, Sequence
 
 def signature(
     method: str,
@@ -33,3 +33,86 @@ def signature(
     would canonicalize otherwise than awscrt, or whose headers it would sign otherwise than the
     client did or awscrt would not sign; the caller computes it another way (awscrt).
     """
+
+# The events DataPlane.take returns (see docs/architecture.md, "The two planes"):
+#   ("conn", fd, data): a connection handed over for good, with the bytes read of it
+#   ("renew", access_key_id, region, function, qualifier): a permit in use nears its end (grant
+#       another with permit(), or let it end)
+#   ("miss", token, head, body, close): a plain Invoke for Python to answer (answer(token, bytes))
+#   ("done", env_id, request_id, start, duration_ms, error_type, before, output, returned, eof):
+#       an invocation the plane ran and answered; returned: (fd, data, waiting) when the
+#       environment comes back with it (else it stays lent)
+#   ("back", env_id, token, request_id, start, elapsed_ms, deadline_ms, trace_id, before, output,
+#       returned, close, request): an invocation given back mid-way, whose client Python answers;
+#       request: (head, body) when the runtime never got its event
+Returned = tuple[int, bytes, bool]
+Event = tuple[Any, ...]
+
+class DataPlane:
+    """The native data plane for warm Invokes: it owns the listener ``listener_fd`` (a duplicate;
+    the caller keeps and closes its own) on a thread of its own."""
+
+    def __init__(
+        self,
+        listener_fd: int,
+        *,
+        region: str,
+        verify: bool,
+        payload_limit: int,
+        max_response: int,
+        header_timeout: float,
+        body_timeout: float,
+        turnaround: float,
+        output_cap: int,
+        server: str,
+    ) -> None: ...
+    def fileno(self) -> int:
+        """The wake pipe: readable when events wait."""
+    def take(self) -> list[Event]:
+        """The events queued since the last call."""
+    def answer(self, token: int, data: bytes | None) -> bool:
+        """The answer's bytes to a miss or an invocation given back; None: hand the connection over."""
+    def lend(
+        self,
+        env_id: int,
+        lane: tuple[str, str, str, str],
+        sock_fd: int,
+        pipe_fd: int,
+        *,
+        arn: str,
+        version: str,
+        timeout: float,
+        sampled: bool,
+        retire_in: float | None,
+    ) -> None:
+        """Lend an environment to a lane (account, region, function, qualifier or ""); it takes no
+        invocation after ``retire_in`` seconds (None: no such time). ValueError (closing): the
+        connection ``sock_fd`` is still the caller's; OSError: the plane has closed it."""
+    def reclaim(self, env_id: int) -> Returned | None:
+        """An idle lent environment back now; a busy one with its completion."""
+    def idle_for(self, env_id: int) -> float | None:
+        """Seconds a lent environment has been idle (None: busy, or not lent)."""
+    def permit(
+        self,
+        access_key_id: str,
+        region: str,
+        function: str,
+        qualifier: str,
+        lane: tuple[str, str, str, str],
+        *,
+        secret: str,
+        token: str | None,
+        key_expires: float | None,
+        ttl: float,
+        epoch: int,
+    ) -> bool:
+        """Grant a permit, decided in ``epoch``; False if that epoch has passed."""
+    def epoch(self) -> int: ...
+    def revoke(self) -> None:
+        """Void every permit (a new epoch)."""
+    def counts(self) -> tuple[int, int, int, int, int, int]:
+        """(served, missed, handed over, given back, in flight, connections given back by Python)."""
+    def adopt(self, fd: int) -> None:
+        """Serve a connection handed over earlier that Python gives back (idle, nothing unread)."""
+    def close(self) -> None: ...
+    def join(self, timeout: float) -> bool: ...

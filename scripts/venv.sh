@@ -52,13 +52,14 @@ lamina_pip_progress() {
 
 # native/ (lamina_native, Rust) into .venv: built when cargo is on PATH and native/ changed since
 # the last build (a release build: about two minutes from scratch, seconds after a change); without
-# cargo, Lamina works unchanged and verifies signatures with awscrt (slower), said once.
+# cargo, Lamina works unchanged, serving every request in Python and verifying signatures with awscrt
+# (slower), said once.
 lamina_native_build() {
     local stamp=".venv/.native-built" skipped=".venv/.native-skipped"
     if ! command -v cargo >/dev/null 2>&1; then
         if [ ! -f "$skipped" ]; then
             echo "==> Not building Lamina's native module (native/): no cargo on PATH. Lamina works without it;" \
-                "SigV4 signatures are then computed by awscrt, which is slower. To build it, install Rust" \
+                "warm Invokes are then served by Python and SigV4 signatures computed by awscrt, which is slower. To build it, install Rust" \
                 "(https://rustup.rs: curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh) and run this again." >&2
             touch "$skipped"
         fi

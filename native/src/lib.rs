@@ -6,6 +6,8 @@
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 
+mod dataplane;
+mod plane;
 mod sigv4;
 
 /// The hex SigV4 signature over a request, signing exactly the headers in ``signed``; None when
@@ -31,5 +33,6 @@ fn signature(method: &str, path: &str, query: &str, headers: Vec<(PyBackedStr, P
 #[pymodule]
 fn lamina_native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(signature, module)?)?;
+    module.add_class::<dataplane::DataPlane>()?;
     Ok(())
 }

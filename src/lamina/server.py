@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.http import SERVER_SOFTWARE
 
 from lamina import datalock
 from lamina.api.app import build_app
@@ -40,10 +41,13 @@ from lamina.cells.regions import Regions
 from lamina.metrics.exposition import Exposition
 from lamina.cells.registry import Cells
 from lamina.dataplane.counts import Counts
+from lamina.dataplane import native
 from lamina.dataplane.frontdoor import FrontDoor
+from lamina.dataplane.native import NativePlane
 from lamina.dataplane.lending import AnswerWritten
 from lamina.identity import keys
 from lamina.iam.service import IamService
+from lamina.identity import sigv4
 from lamina.objects.bucket_names import BucketNames
 from lamina.lifecycle import Parts
 from lamina.runtime.runtimes import RuntimeRegistry
@@ -160,13 +164,15 @@ class Server:
         svc = self._svc = await cells.open(host.settings.account_id, host.settings.region)
         parts.started("the default cell, should the start fail", cells.close)  # stopped below once started
         # Before any environment starts: each serves it inside its network namespace.
-        self._environments_runner = self._app_runner(build_app(svc, for_environments=True, cells=cells))
+        self._environments_runner = self._app_runner(build_app(svc, for_environments=True, cells=cells,
+                                                               revocations=host.revocations))  # fmt: skip
         await self._environments_runner.setup()
         parts.started("the API as environments see it", self._environments_runner.cleanup)
         self._environments_up.set()
         # Set up now, served last: stopped after the invocations it answers have drained.
         exposition = Exposition(host.stats, cells.views)  # GET /metrics (api/metrics.py)
-        runner = self._app_runner(build_app(svc, cells=cells, exposition=exposition), lent=host.front_door is not None)
+        runner = self._app_runner(build_app(svc, cells=cells, exposition=exposition, revocations=host.revocations),
+                                  lent=host.front_door is not None)  # fmt: skip
         await runner.setup()
         parts.started("the API", runner.cleanup)
         assert runner.server is not None
@@ -179,8 +185,30 @@ class Server:
             parts.started("the front door's connections", door.close)
         await cells.start()  # every cell an earlier run left: their queues, schedules and mappings resume
         parts.started("the cells", self._stop_cells)  # before the API's cleanup: their invocations drain first
+        plane = self._native_plane(door, sock, iam)
+        if plane is not None:
+            host.lenders.use(plane)
+            host.revocations.listen(plane.revoke)
+            assert host.front_door is not None
+            host.front_door.native = plane.counts
+            parts.started("accepting connections", lambda: plane.close(s.shutdown_grace_seconds))
+            return
         listener = await asyncio.get_running_loop().create_server(door or runner.server, sock=sock, backlog=1024)
         parts.started("accepting connections", _async(listener.close))  # open ones: the API's cleanup
+
+    def _native_plane(self, door: FrontDoor | None, sock: socket.socket, iam: IamService) -> NativePlane | None:
+        """The native data plane on the listener, if it is to run (LAMINA_DATA_PLANE, the front
+        door on, the native module built with its signatures agreeing with awscrt's)."""
+        s = self.settings
+        if door is None or s.data_plane != "native":
+            return None
+        if not native.available() or (s.verify_signatures and not sigv4.native_signatures()):
+            log.info("the native data plane does not run (native/ is not built, or its signatures disagree with "
+                     "awscrt's): warm Invokes are served by Python")  # fmt: skip
+            return None
+        plane = NativePlane(sock, door, s, SERVER_SOFTWARE)
+        iam.on_change(plane.revoke)  # IAM's writes from anywhere (stacks too), not only the API's
+        return plane
 
     async def _stop_cells(self) -> None:
         """Every cell, the last started first; in-flight invocations drain until the grace period

@@ -101,6 +101,9 @@ class Settings:
     # Whether the public listener answers plain synchronous Invokes itself (lamina/dataplane), ahead
     # of the aiohttp application; off: aiohttp answers every request, as it answers all others.
     front_door: bool = True
+    # Who serves warm plain Invokes: "native" (lamina_native's data plane, when built; else Python),
+    # or "python" (the front door, as without the native module). LAMINA_DATA_PLANE.
+    data_plane: str = "native"
     # A bearer token that GET /metrics (Prometheus) must present; None: /metrics answers loopback
     # clients only (api/metrics.py).
     metrics_token: str | None = field(default=None, repr=False)
@@ -205,6 +208,11 @@ class Settings:
             values["body_timeout_seconds"] = float(env["LAMINA_BODY_TIMEOUT"])
         if "LAMINA_FRONT_DOOR" in env:
             values["front_door"] = switch(env["LAMINA_FRONT_DOOR"]) is not False
+        if "LAMINA_DATA_PLANE" in env:
+            plane = env["LAMINA_DATA_PLANE"].strip().lower()
+            if plane not in ("native", "python"):
+                raise ValueError(f"LAMINA_DATA_PLANE must be native or python, not {plane!r}")
+            values["data_plane"] = plane
         if env.get("LAMINA_METRICS_TOKEN"):
             values["metrics_token"] = env["LAMINA_METRICS_TOKEN"]
         if env.get("LAMINA_CONSOLE_TOKEN"):

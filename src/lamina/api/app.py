@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from lamina.api import aliases, event_config, functions, invoke, lamina, layers, policy, tags, urls, versions
 from lamina.api import concurrency, events, http_apis, rest_apis, rest_authorizers, scheduler, tagging
@@ -11,6 +12,8 @@ from lamina.api import cloudwatch, code_signing, console, debug, function_option
 from lamina.api import operator, runtimes, usage
 from lamina.api.authentication import KEY_RING, authenticate
 from lamina.api.authorization import authorization
+from lamina.dataplane import permits
+from lamina.dataplane.permits import Revocations
 from lamina.api.context import CELLS, SERVICES, CellLookup, OneCell, Services
 from lamina.api.errors import MAX_REQUEST_BYTES, aws_errors
 from lamina.api.execute_api import execute_api
@@ -26,19 +29,22 @@ from lamina.stacks import api as stacks_api
 
 
 def build_app(svc: Services, *, for_environments: bool = False, cells: CellLookup | None = None,
-              exposition: Exposition | None = None) -> web.Application:  # fmt: skip
+              exposition: Exposition | None = None, revocations: Revocations | None = None) -> web.Application:  # fmt: skip
     """The API as the operator sees it, or ``for_environments``: as execution environments see it on
     the listener inside their own network namespace. Both verify every request's signature and
     authorize it with IAM alike (a function's requests are its execution role's session); the
     environments' never accepts the development key pair, nor serves the object-events intake.
     ``svc``: the default cell's services; ``cells``: every cell, which each signed request picks
     its own from (api/cells.py; none: ``svc``'s cell alone); ``exposition``: the server's metrics,
-    served at GET /metrics (api/metrics.py) by the operator's application only."""
+    served at GET /metrics (api/metrics.py) by the operator's application only; ``revocations``:
+    told once any request that may have written is handled (dataplane/permits.py)."""
     # Function URLs, API Gateway APIs and S3 first: their requests never reach the Lambda API
     # (api/url_serving.py, api/execute_api.py, objects/api.py).
     # Then every other request's signature is verified (api/authentication.py), and a verified
     # caller's request is decided by IAM before any service sees it (S3's too).
-    middlewares = [function_urls, execute_api, authenticate, authorization, object_requests, aws_errors]
+    middlewares: list[Middleware] = [function_urls, execute_api, authenticate, authorization, object_requests, aws_errors]
+    if revocations is not None:
+        middlewares.insert(2, permits.middleware(revocations))
     middlewares += [query_requests]  # IAM, STS and CloudWatch (query protocol: POST / with a form)
     app = web.Application(middlewares=middlewares, client_max_size=svc.max_request_bytes)
     app[SERVICES] = svc

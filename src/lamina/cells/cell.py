@@ -163,6 +163,7 @@ class Cell:
         scheduler = Scheduler(provider, keep_alive=s.keep_alive_seconds, scale_up_limit=s.limits.scale_up_limit,
                               scale_window=s.limits.scale_window_seconds)  # fmt: skip
         debugging.bind(scheduler, functions.get)
+        host.lenders.add(scheduler)  # lends to the native data plane, once it runs
         resolver = Resolver(functions, s)
         targets = Targets(functions, s)
         tags, policies = TagService(store, targets, s), PolicyService(store, targets)

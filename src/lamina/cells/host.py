@@ -19,6 +19,8 @@ from typing import Callable
 from lamina.dataplane.counts import Counts
 from lamina.iam.service import IamService
 from lamina.metrics.stats import InvocationStats
+from lamina.dataplane.permits import Revocations
+from lamina.scheduler.lending import Lenders
 from lamina.objects.bucket_names import BucketNames
 from lamina.identity.keys import Keys
 from lamina.runtime.runtimes import RuntimeRegistry
@@ -57,3 +59,7 @@ class Host:
     credentials: FunctionCredentials | None = None  # execution roles' credentials for environments
     bucket_names: BucketNames | None = None  # S3's bucket names, global: which cell holds each (default store)
     stats: InvocationStats = field(default_factory=InvocationStats)  # every cell's invocations, for /metrics
+    # The native data plane's: every cell's pools lend through it (scheduler/lending.py), and the
+    # writes that could change an Invoke's authorization revoke its permits (dataplane/permits.py).
+    lenders: Lenders = field(default_factory=Lenders)
+    revocations: Revocations = field(default_factory=Revocations)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 
 @dataclass(slots=True)
@@ -12,6 +13,10 @@ class Counts:
     served: int = 0  # requests answered here
     lent: int = 0  # requests lent to aiohttp, the connection taken back after them
     handed_over: int = 0  # connections given to aiohttp for good
+    native: Callable[[], dict[str, int]] | None = None  # the native data plane's counts, when it runs
 
-    def as_json(self) -> dict[str, int]:
-        return {"served": self.served, "lent": self.lent, "handedOver": self.handed_over}
+    def as_json(self) -> dict[str, object]:
+        doc: dict[str, object] = {"served": self.served, "lent": self.lent, "handedOver": self.handed_over}
+        if self.native is not None:
+            doc["native"] = self.native()
+        return doc

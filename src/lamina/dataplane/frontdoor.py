@@ -40,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 import time
 from datetime import datetime, timezone
 from typing import Awaitable, Callable
@@ -56,6 +57,7 @@ from lamina.api.url_serving import UrlServing
 from lamina.dataplane import head, wire
 from lamina.dataplane.counts import Counts
 from lamina.dataplane.lending import LentTransport
+from lamina.dataplane.permits import Grant
 from lamina.errors import ApiError, ServiceError
 from lamina.identity.keys import Keys
 from lamina.identity.principals import Caller, KeyRing
@@ -101,9 +103,16 @@ class FrontDoor:
         self.connections: set[Connection] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.closing = False
+        # Where a connection the native data plane handed over goes back to once it is idle (its
+        # descriptor, duplicated): the plane's ``adopt`` (dataplane/native.py).
+        self.give_back: Callable[[int], None] | None = None
 
     def __call__(self) -> Connection:
         return Connection(self)
+
+    def adopted(self, data: bytes) -> Connection:
+        """A connection the native data plane hands over, with what it read of it."""
+        return Connection(self, initial=data, adopted=True)
 
     def caller(self, request: head.FastInvoke, body: bytes) -> Caller | ApiError | None:
         """Who signed an Invoke, or why its signature is refused (the Lambda API's error), as
@@ -131,6 +140,45 @@ class FrontDoor:
             return home
         return await invoke_cell(cells, home, caller, request.function, INVOKE, request.qualifier)
 
+    async def answer(self, request: head.FastInvoke, body: bytes, *, close: Callable[[], bool],
+                     grant: Grant | None = None) -> bytes:  # fmt: skip
+        """A plain Invoke's answer, as bytes: verified, authorized by IAM and invoked, as api/invoke.py
+        does (``close``, asked once the answer is made: whether it closes the connection). ``grant``
+        is told of a caller allowed to invoke (the native data plane's permits: dataplane/native.py)."""
+        request_id = ids.request_id()  # the request's id is the invocation's (as api/invoke.py)
+        epoch = grant.epoch() if grant is not None else 0  # read before anything is decided
+        caller = self.caller(request, body)
+        if isinstance(caller, ApiError):
+            return self._error(caller, request_id, close())
+        try:
+            svc = await self.cell(request, caller)
+            if caller is not None and self.authorize is not None:  # IAM decides, as api/authorization.py
+                denied = await self.authorize(svc, caller, request.function, request.qualifier)
+                if denied is not None:
+                    return self._error(denied, request_id, close())
+            result = await svc.invoker.invoke(InvokeRequest(
+                function=request.function, payload=body, qualifier=request.qualifier,
+                client_context=request.client_context, request_id=request_id, refuse_pending=True,
+            ))  # fmt: skip
+        except ApiError as exc:
+            return self._error(exc, request_id, close())
+        except Exception:
+            log.exception("unexpected error in POST /2015-03-31/functions/%s/invocations", request.function)
+            failed = ServiceError("An internal error occurred; see the Lamina server log.")
+            return self._error(failed, request_id, close())
+        if grant is not None:
+            grant.allowed(request, caller, epoch)
+        content_type = "application/json" if result.status == 200 else "application/octet-stream"
+        return wire.response(result.status, result_headers(result).items(), content_type, result.payload,
+                             date=self.date(), close=close())  # fmt: skip
+
+    def _error(self, error: ApiError, request_id: str, close: bool) -> bytes:
+        status, headers, body = error_parts(error, request_id)
+        return wire.response(status, headers.items(), "application/json", body, date=self.date(), close=close)
+
+    def date(self) -> bytes:
+        return self.clock.date(time.time())
+
     async def close(self) -> None:
         """Close the connections it serves: idle ones now, others once their answer is written.
         (Connections handed to aiohttp are closed by aiohttp's own shutdown.)"""
@@ -140,8 +188,10 @@ class FrontDoor:
 
 
 class Connection(asyncio.Protocol):
-    def __init__(self, door: FrontDoor) -> None:
+    def __init__(self, door: FrontDoor, initial: bytes = b"", *, adopted: bool = False) -> None:
         self._door = door
+        self._initial = initial  # read before anything else (a connection the native data plane handed over)
+        self._adopted = adopted  # handed over by the native data plane: it goes back there when idle
         self._loop = asyncio.get_running_loop()
         self._transport: asyncio.Transport | None = None
         self._buffer = bytearray()
@@ -178,6 +228,9 @@ class Connection(asyncio.Protocol):
         self._local_port = int(sockname[1]) if isinstance(sockname, tuple) else None
         self._door.connections.add(self)
         self._set_deadline(self._loop.time() + self._door.header_timeout)
+        if self._initial:
+            initial, self._initial = self._initial, b""
+            self.data_received(initial)
 
     def data_received(self, data: bytes) -> None:
         if self._lingering:
@@ -372,32 +425,7 @@ class Connection(asyncio.Protocol):
         task.add_done_callback(self._door.tasks.discard)
 
     async def _invoke(self, request: head.FastInvoke, body: bytes) -> None:
-        request_id = ids.request_id()  # the request's id is the invocation's (as api/invoke.py)
-        caller = self._door.caller(request, body)
-        if isinstance(caller, ApiError):
-            self._respond_error(caller, request_id)
-            return
-        try:
-            svc = await self._door.cell(request, caller)
-            if caller is not None and self._door.authorize is not None:  # IAM decides, as api/authorization.py
-                denied = await self._door.authorize(svc, caller, request.function, request.qualifier)
-                if denied is not None:
-                    self._respond_error(denied, request_id)
-                    return
-            result = await svc.invoker.invoke(InvokeRequest(
-                function=request.function, payload=body, qualifier=request.qualifier,
-                client_context=request.client_context, request_id=request_id, refuse_pending=True,
-            ))  # fmt: skip
-        except ApiError as exc:
-            self._respond_error(exc, request_id)
-            return
-        except Exception:
-            log.exception("unexpected error in POST /2015-03-31/functions/%s/invocations", request.function)
-            self._respond_error(ServiceError("An internal error occurred; see the Lamina server log."), request_id)
-            return
-        content_type = "application/json" if result.status == 200 else "application/octet-stream"
-        self._respond(wire.response(result.status, result_headers(result).items(), content_type, result.payload,
-                                    date=self._date(), close=self._close_after))  # fmt: skip
+        self._respond(await self._door.answer(request, body, close=lambda: self._close_after))
 
     def _api_request(self, call: head.ApiCall | head.UrlCall, body: bytes) -> ApiRequest:
         async def read() -> bytes:
@@ -455,13 +483,8 @@ class Connection(asyncio.Protocol):
         return wire.api_response(answer.status, answer.headers, answer.body, date=self._date(),
                                  close=self._close_after or answer.close)  # fmt: skip
 
-    def _respond_error(self, error: ApiError, request_id: str) -> None:
-        status, headers, body = error_parts(error, request_id)
-        self._respond(wire.response(status, headers.items(), "application/json", body, date=self._date(),
-                                    close=self._close_after))  # fmt: skip
-
     def _date(self) -> bytes:
-        return self._door.clock.date(time.time())
+        return self._door.date()
 
     def _respond(self, data: bytes) -> None:
         self._busy = False
@@ -474,6 +497,28 @@ class Connection(asyncio.Protocol):
             return
         self._set_deadline(self._loop.time() + self._door.header_timeout)
         self._process()
+        self._give_back()
+
+    def _give_back(self) -> None:
+        """An idle connection the native data plane handed over goes back to it: nothing buffered
+        either way, no request pending or lent, its answer all written."""
+        transport, give_back = self._transport, self._door.give_back
+        if (give_back is None or not self._adopted or transport is None or self._busy or self._buffer
+                or self._pending is not None or self._lent is not None or self._lingering or self._write_paused
+                or self._read_paused or self._door.closing or transport.is_closing()
+                or transport.get_write_buffer_size()):  # fmt: skip
+            return
+        sock = transport.get_extra_info("socket")
+        if sock is None:
+            return
+        fd = os.dup(sock.fileno())
+        self._transport = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._door.connections.discard(self)
+        transport.abort()  # this descriptor only: the duplicate keeps the connection open
+        give_back(fd)
 
     # -- deadlines -------------------------------------------------------------------------
 

@@ -9,10 +9,11 @@ a principal (``policies_of``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import Callable, Sequence
+from typing import AsyncIterator, Callable, Sequence
 
 from lamina.errors import ApiError
 from lamina.iam import managed
@@ -70,6 +71,21 @@ class IamService:
         self._policies: dict[str, CustomerPolicy] = {}  # customer managed policies, by account/name
         self._parsed: dict[tuple[str, PolicyKind], Policy] = {}  # (a policy document's text, its kind) -> its parse
         self._lock = asyncio.Lock()
+        self._changed: list[Callable[[], None]] = []
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after every write (dataplane/permits.py: what may change a decision)."""
+        self._changed.append(listener)
+
+    @contextlib.asynccontextmanager
+    async def _writing(self) -> AsyncIterator[None]:
+        """Hold the lock every write holds; listeners are told once it is released."""
+        try:
+            async with self._lock:
+                yield
+        finally:
+            for listener in self._changed:
+                listener()
 
     async def load(self) -> None:
         loads = ((ROLE_KIND, self._load_role), (USER_KIND, self._load_user), (KEY_KIND, self._load_key),
@@ -110,7 +126,7 @@ class IamService:
             raise InvalidInput("Description must be at most 1000 characters.")
         role = Role(account, name, path, new_id("AROA"), self._now(), trust, description, max_session_seconds,
                     check_tags(tags))  # fmt: skip
-        async with self._lock:
+        async with self._writing():
             if role.key in self._roles:
                 raise EntityAlreadyExists(f"Role with name {name} already exists.")
             await self._put_role(role)
@@ -135,7 +151,7 @@ class IamService:
                       key=lambda r: r.name.lower())  # fmt: skip
 
     async def delete_role(self, account: str, name: str) -> None:
-        async with self._lock:
+        async with self._writing():
             role = self.role(account, name)
             if role.attached:
                 raise DeleteConflict("Cannot delete entity, must detach all policies first.")
@@ -147,17 +163,17 @@ class IamService:
     async def update_trust(self, account: str, name: str, document: str | None) -> None:
         _checked(document, "policyDocument", PolicyKind.TRUST, MAX_TRUST_POLICY_BYTES)
         assert document is not None
-        async with self._lock:
+        async with self._writing():
             await self._put_role(replace(self.role(account, name), trust=document))
 
     async def update_role(self, account: str, name: str, description: str | None, max_session: int | None) -> None:
-        async with self._lock:
+        async with self._writing():
             role = self.role(account, name)
             await self._put_role(replace(role, description=role.description if description is None else description,
                                          max_session_seconds=max_session or role.max_session_seconds))  # fmt: skip
 
     async def tag_role(self, account: str, name: str, tags: Sequence[tuple[str, str]], remove: Sequence[str] = ()) -> None:
-        async with self._lock:
+        async with self._writing():
             role = self.role(account, name)
             merged = {k: v for k, v in role.tags if k not in remove}
             merged.update(dict(tags))
@@ -167,7 +183,7 @@ class IamService:
         policy_name = check_name(policy_name, "policyName", 128)
         _checked(document, "policyDocument", PolicyKind.IDENTITY, MAX_IDENTITY_POLICY_BYTES)
         assert document is not None
-        async with self._lock:
+        async with self._writing():
             role = self.role(account, name)
             await self._put_role(replace(role, inline={**role.inline, policy_name: document}))
 
@@ -178,7 +194,7 @@ class IamService:
         return found
 
     async def delete_role_policy(self, account: str, name: str, policy_name: str) -> None:
-        async with self._lock:
+        async with self._writing():
             role = self.role(account, name)
             if policy_name not in role.inline:
                 raise NoSuchEntity(f"The role policy with name {policy_name} cannot be found.")
@@ -186,7 +202,7 @@ class IamService:
 
     async def attach_role_policy(self, account: str, name: str, arn: str) -> None:
         policy = self.attachable(account, arn)
-        async with self._lock:
+        async with self._writing():
             role = self.role(account, name)
             if policy.arn in role.attached:
                 return
@@ -195,7 +211,7 @@ class IamService:
             await self._put_role(replace(role, attached=(*role.attached, policy.arn)))
 
     async def detach_role_policy(self, account: str, name: str, arn: str) -> None:
-        async with self._lock:
+        async with self._writing():
             role = self.role(account, name)
             if arn not in role.attached:
                 raise NoSuchEntity(f"Policy {arn} was not found.")
@@ -211,7 +227,7 @@ class IamService:
                           tags: Sequence[tuple[str, str]] = ()) -> User:  # fmt: skip
         name = check_name(name, "userName")
         user = User(account, name, check_path(path), new_id("AIDA"), self._now(), check_tags(tags))
-        async with self._lock:
+        async with self._writing():
             if user.key in self._users:
                 raise EntityAlreadyExists(f"User with name {name} already exists.")
             await self._put_user(user)
@@ -228,7 +244,7 @@ class IamService:
                       key=lambda u: u.name.lower())  # fmt: skip
 
     async def delete_user(self, account: str, name: str) -> None:
-        async with self._lock:
+        async with self._writing():
             user = self.user(account, name)
             if user.attached:
                 raise DeleteConflict("Cannot delete entity, must detach all policies first.")
@@ -243,7 +259,7 @@ class IamService:
         policy_name = check_name(policy_name, "policyName", 128)
         _checked(document, "policyDocument", PolicyKind.IDENTITY, MAX_IDENTITY_POLICY_BYTES)
         assert document is not None
-        async with self._lock:
+        async with self._writing():
             user = self.user(account, name)
             await self._put_user(replace(user, inline={**user.inline, policy_name: document}))
 
@@ -254,7 +270,7 @@ class IamService:
         return found
 
     async def delete_user_policy(self, account: str, name: str, policy_name: str) -> None:
-        async with self._lock:
+        async with self._writing():
             user = self.user(account, name)
             if policy_name not in user.inline:
                 raise NoSuchEntity(f"The user policy with name {policy_name} cannot be found.")
@@ -262,7 +278,7 @@ class IamService:
 
     async def attach_user_policy(self, account: str, name: str, arn: str) -> None:
         policy = self.attachable(account, arn)
-        async with self._lock:
+        async with self._writing():
             user = self.user(account, name)
             if policy.arn in user.attached:
                 return
@@ -271,7 +287,7 @@ class IamService:
             await self._put_user(replace(user, attached=(*user.attached, policy.arn)))
 
     async def detach_user_policy(self, account: str, name: str, arn: str) -> None:
-        async with self._lock:
+        async with self._writing():
             user = self.user(account, name)
             if arn not in user.attached:
                 raise NoSuchEntity(f"Policy {arn} was not found.")
@@ -289,7 +305,7 @@ class IamService:
                       key=lambda k: (k.created or self._now(), k.access_key_id))  # fmt: skip
 
     async def create_access_key(self, account: str, user_name: str) -> UserKey:
-        async with self._lock:
+        async with self._writing():
             user = self.user(account, user_name)
             if len(self.keys_of(account, user.name)) >= MAX_KEYS_PER_USER:
                 raise LimitExceeded(f"Cannot exceed quota for AccessKeysPerUser: {MAX_KEYS_PER_USER}")
@@ -305,14 +321,14 @@ class IamService:
         return key
 
     async def delete_access_key(self, account: str, user_name: str, key_id: str) -> None:
-        async with self._lock:
+        async with self._writing():
             self.user(account, user_name)
             key = self._user_key(account, user_name, key_id)
             await self._store.change_resources(deletes=[(KEY_KIND, key.access_key_id)])
             del self._keys[key.access_key_id]
 
     async def update_access_key(self, account: str, user_name: str, key_id: str, active: bool) -> None:
-        async with self._lock:
+        async with self._writing():
             self.user(account, user_name)
             key = replace(self._user_key(account, user_name, key_id), active=active)
             await self._store.change_resources([Resource(KEY_KIND, key.access_key_id, key.doc())])
@@ -364,7 +380,7 @@ class IamService:
         _checked(document, "policyDocument", PolicyKind.IDENTITY, MAX_MANAGED_POLICY_BYTES)
         assert document is not None
         policy = CustomerPolicy(account, name, check_path(path), new_id("ANPA"), self._now(), document, description)
-        async with self._lock:
+        async with self._writing():
             if policy.key in self._policies:
                 raise EntityAlreadyExists(f"A policy called {name} already exists. Duplicate names are not allowed.")
             await self._store.change_resources([Resource(POLICY_KIND, policy.key, policy.doc())])
@@ -376,7 +392,7 @@ class IamService:
                       key=lambda p: p.name.lower())  # fmt: skip
 
     async def delete_policy(self, account: str, arn: str) -> None:
-        async with self._lock:
+        async with self._writing():
             policy = self.find_policy(account, arn)
             if not isinstance(policy, CustomerPolicy):
                 raise NoSuchEntity(f"Policy {arn} was not found.")

@@ -558,3 +558,8 @@ def _native_signer() -> _Signer | None:
 
 
 _NATIVE = _native_signer()
+
+
+def native_signatures() -> bool:
+    """Whether lamina_native computes signatures (built, and agreeing with awscrt)."""
+    return _NATIVE is not None

@@ -65,7 +65,9 @@ class Resolver:
         if fn.state is not State.ACTIVE or fn.update_status is not UpdateStatus.SUCCESSFUL:
             fn = await self._settled(fn)
         limits = self._limits.get(name, self._default)
-        return Target(fn, qualifier, self._settings.function_arn(name, qualifier), limits)
+        alias = self._functions.aliases.find(name, qualifier) if qualifier is not None else None
+        weighted = alias is not None and bool(alias.weights)
+        return Target(fn, qualifier, self._settings.function_arn(name, qualifier), limits, weighted)
 
     def configuration(self, name: str, qualifier: str | None) -> FunctionConfig | None:
         """What ``qualifier`` names now (an alias: its own version), or None if it is gone."""

@@ -34,6 +34,7 @@ from lamina.invoke.target import Target
 from lamina.errors import InvalidParameterValue, RequestTooLarge, ServiceError, TooManyRequests
 from lamina.model import FunctionConfig
 from lamina.sandbox.provider import EnvironmentGone, ExecutionEnvironment, Outcome
+from lamina.scheduler.lending import Lane
 from lamina.scheduler.pool import Scheduler
 from lamina.settings import Settings
 from lamina.store.base import EventContent, QueuedEvent
@@ -186,10 +187,18 @@ class Invoker:
                     if outcome is not None and outcome.finishing is not None:
                         self._release_when_finished(env, outcome.finishing)
                     else:
-                        self._scheduler.release(env)
+                        self._scheduler.release(env, self._lane(target), target.invoked_arn)
             raise AssertionError("unreachable")
         finally:
             self._left()
+
+    def _lane(self, target: Target) -> Lane | None:
+        """Where the native data plane may run this target's next invocations (scheduler/lending.py):
+        not through an alias whose routing draws a version per invocation."""
+        if target.weighted:
+            return None
+        s = self._settings
+        return Lane(s.account_id, s.region, target.fn.name, target.qualifier or "")
 
     def _release_when_finished(self, env: ExecutionEnvironment, finishing: asyncio.Future[None]) -> None:
         """Keep ``env`` leased (and counted in flight, which a drain waits for) until its invoke phase

@@ -22,6 +22,7 @@ class Target:
     qualifier: str | None  # as invoked: None (unqualified), "$LATEST", a version or an alias
     invoked_arn: str  # what the runtime's context reports (qualified with an alias invoked through one)
     limits: FunctionLimits  # what its on-demand admission is bounded by
+    weighted: bool = False  # invoked through an alias whose routing draws between two versions
 
     @property
     def name(self) -> str:

@@ -38,7 +38,8 @@ from typing import Callable
 from lamina import jsonbody
 from lamina.runtime import constants as rc
 from lamina.runtime.extensions import Extensions
-from lamina.runtime.http11 import Channel, Connection
+from lamina.runtime.frames import NEXT_FRAME, FramedConnection
+from lamina.runtime.http11 import BODY_TIMEOUT_SECONDS, Channel, Connection
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +164,37 @@ class RuntimeApiEndpoint:
     def fetched(self) -> bool:
         """Whether the runtime has fetched the current invocation's event."""
         return self._current is not None and self._delivered
+
+    # -- lending to the native data plane ---------------------------------------------------
+
+    def lendable(self) -> bool:
+        """Whether its runtime speaks frames on one connection, waits for an event on it, and
+        nothing else is going on (no invocation, no extension, nothing of a frame buffered)."""
+        conn = self._waiting
+        return (isinstance(conn, FramedConnection) and conn.open and conn.between_frames and self._current is None
+                and self.extensions is None and len(self._connections) == 1)  # fmt: skip
+
+    def lend(self) -> int:
+        """The waiting framed connection's descriptor (a duplicate: this side of it is closed)."""
+        conn = self._waiting
+        assert isinstance(conn, FramedConnection)
+        self._waiting = None
+        self._connections.discard(conn)
+        return conn.detach()
+
+    async def take_back(self, sock: socket.socket, data: bytes, *, waiting: bool,
+                        current: Invocation | None = None) -> None:  # fmt: skip
+        """Serve a connection the native data plane gives back: ``data`` was read from it and not
+        used; ``waiting``: its runtime asked for its next event (the plane read that ``N``);
+        ``current``: the invocation whose event the runtime was handed there."""
+        if current is not None:
+            self._current = current
+            self._delivered = True
+        initial = (NEXT_FRAME if waiting else b"") + data
+        await asyncio.get_running_loop().connect_accepted_socket(
+            lambda: FramedConnection(self, self.max_response_bytes, body_timeout=BODY_TIMEOUT_SECONDS, initial=initial),
+            sock,
+        )  # fmt: skip
 
     # -- http11.Handler (for both encodings) --------------------------------------------------------------------
 

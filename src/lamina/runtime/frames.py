@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import struct
 from typing import TYPE_CHECKING
 
@@ -51,6 +52,9 @@ _ERROR_TYPE = rc.HEADER_ERROR_TYPE.lower()
 _LARGE = 16384  # payloads from this size are written without being copied next to the head
 
 
+NEXT_FRAME = HEAD.pack(1, NEXT)  # a runtime's "next"
+
+
 def event_frame(headers: dict[str, str], payload: bytes) -> list[bytes]:
     """The ``E`` frame of an event, as the parts to write."""
     head = "".join([f"{name}: {value}\r\n" for name, value in headers.items()]).encode("latin-1", "replace")
@@ -60,8 +64,9 @@ def event_frame(headers: dict[str, str], payload: bytes) -> list[bytes]:
 class FramedConnection(asyncio.Protocol):
     """A Runtime API connection speaking frames (its preface already read), for ``handler``."""
 
-    def __init__(self, handler: Handler, max_body: int, *, body_timeout: float) -> None:
+    def __init__(self, handler: Handler, max_body: int, *, body_timeout: float, initial: bytes = b"") -> None:
         self._handler = handler
+        self._initial = initial  # read before anything else (a connection the native data plane gave back)
         self._max_body = max_body
         self._cap = max_body + LINES_ROOM  # the largest frame body ever buffered
         self._body_timeout = body_timeout
@@ -77,6 +82,9 @@ class FramedConnection(asyncio.Protocol):
         self._transport = transport
         if not self._handler.connection_allowed(self):
             transport.close()
+        elif self._initial:
+            initial, self._initial = self._initial, b""
+            self.data_received(initial)
 
     def data_received(self, data: bytes) -> None:
         began = False  # a frame began after a dropped one ended
@@ -132,6 +140,22 @@ class FramedConnection(asyncio.Protocol):
     def close(self) -> None:
         if self._transport is not None:
             self._transport.close()
+
+    @property
+    def between_frames(self) -> bool:
+        """Nothing of a frame is buffered or being dropped."""
+        return not self._buffer and not self._skip
+
+    def detach(self) -> int:
+        """A duplicate of the connection's descriptor, for the native data plane; this side of
+        it is closed (the connection goes on through the duplicate)."""
+        transport = self._transport
+        assert transport is not None
+        transport.pause_reading()
+        sock = transport.get_extra_info("socket")
+        fd = os.dup(sock.fileno())
+        transport.abort()  # closes this descriptor only: the duplicate keeps the connection open
+        return fd
 
     # -- internals -------------------------------------------------------------------------
 

@@ -145,6 +145,8 @@ class Environment:
         self.debug = debug if debug is not None and debug.family == family_of(fn.runtime) else None
         self._debug_port: int | None = None
         self._debugger = debug_port.DebuggerClock() if self.debug is not None else None
+        # Told when its process exits while it is lent to the native data plane (scheduler/lending.py).
+        self.on_lent_exit: Callable[[Environment], None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -517,6 +519,12 @@ class Environment:
             await self._debugger.wait([inv.result, self._exited], timeout_s)
         else:
             await _first_of(inv.result, self._exited, timeout=timeout_s)
+        return await self._conclude(inv, started, timeout_s, extensions)
+
+    async def _conclude(self, inv: Invocation, started: float, timeout_s: float,
+                        extensions: rx.Extensions | None) -> Outcome:  # fmt: skip
+        """The invocation once its result came, its runtime exited or its time is up."""
+        assert self._endpoint is not None
         duration_ms = (time.monotonic() - started) * 1000
         reusable = True
         if not inv.result.done() and self._exited.done() and not self._endpoint.fetched:
@@ -577,6 +585,68 @@ class Environment:
         self.state = EnvState.IDLE if reusable else EnvState.DEAD
         self.last_used = time.monotonic()
         return outcome
+
+    # -- lent to the native data plane (scheduler/lending.py) ------------------------------
+
+    def lendable(self) -> bool:
+        """Whether it may be lent: idle, alive, within its credentials' time, without extensions, not
+        debugged (its debugger holds its timeout), its runtime waiting for an event on its one framed
+        connection."""
+        return (self.state is EnvState.IDLE and not self._exited.done() and not self._external and self.debug is None
+                and self._extension_output is None and self._output is not None and self._endpoint is not None
+                and (self.retire_at is None or time.monotonic() < self.retire_at - 1.0)
+                and self._endpoint.lendable())  # fmt: skip
+
+    def lend(self) -> tuple[int, int]:
+        """Its framed connection's descriptor (the data plane's from now on) and its output pipe's
+        (still its own, read by the plane meanwhile); it is LENT until taken back."""
+        assert self._endpoint is not None and self._output is not None
+        self.state = EnvState.LENT
+        return self._endpoint.lend(), self._output.lend()
+
+    async def take_back(self, sock: socket.socket, data: bytes, *, waiting: bool) -> None:
+        """Lent no more: its connection served here again, idle (or dead, if its process ended)."""
+        assert self._endpoint is not None and self._output is not None
+        self._output.resume()
+        await self._endpoint.take_back(sock, data, waiting=waiting)
+        if self.state is EnvState.LENT:
+            self.state = EnvState.DEAD if self._exited.done() else EnvState.IDLE
+
+    def _native_start(self, request_id: str, function_arn: str, start: float, before: bytes, output: bytes) -> None:
+        """An invocation the data plane ran, from its start: what was printed before it (nobody's),
+        START at ``start``, and what it printed since."""
+        assert self._output is not None
+        self.state = EnvState.BUSY
+        self._qualifier = function_arn.split(":", 7)[7] if function_arn.count(":") == 7 else None
+        self._output.feed(before)
+        self._end_budget()
+        self._start_log(request_id, start * 1000)
+        self._output.feed(output)
+
+    def native_done(self, request_id: str, function_arn: str, start: float, duration_ms: float, error_type: str | None,
+                    before: bytes, output: bytes) -> Outcome:  # fmt: skip
+        """Its bookkeeping for an invocation the data plane ran and answered: the log, END and
+        REPORT, the usage record, as ``invoke`` writes them. It stays LENT if it may be reused."""
+        self._native_start(request_id, function_arn, start, before, output)
+        outcome = self._end_invocation(request_id, RuntimeResult(b"", error_type), duration_ms, True)
+        if self.state is EnvState.IDLE:
+            self.state = EnvState.LENT
+        return outcome
+
+    async def resume(self, request_id: str, function_arn: str, start: float, elapsed_ms: float, deadline_ms: int,
+                     trace_id: str, before: bytes, output: bytes, sock: socket.socket, data: bytes,
+                     timeout_s: float) -> Outcome:  # fmt: skip
+        """An invocation the data plane began and gives back (its time is up, its runtime's
+        connection ended, or something it does not read came), ended as ``invoke`` ends its own."""
+        assert self._endpoint is not None and self._output is not None
+        self._native_start(request_id, function_arn, start, before, output)
+        self._output.resume()
+        inv = Invocation(request_id=request_id, payload=b"", deadline_ms=deadline_ms, function_arn=function_arn,
+                         trace_id=trace_id)  # fmt: skip
+        await self._endpoint.take_back(sock, data, waiting=False, current=inv)
+        started = time.monotonic() - elapsed_ms / 1000
+        await _first_of(inv.result, self._exited, timeout=max(0.0, started + timeout_s - time.monotonic()))
+        return await self._conclude(inv, started, timeout_s, None)
 
     # -- extensions ------------------------------------------------------------------------
 
@@ -692,8 +762,8 @@ class Environment:
         # Its duration is the init's own: billed once, not again as an init.
         return self._report(request_id, failure, self.init_ms or 0.0, self._final_peak_mb, False, init_billed=False)
 
-    def _start_log(self, request_id: str) -> None:
-        now_ms = time.time() * 1000
+    def _start_log(self, request_id: str, now_ms: float | None = None) -> None:
+        now_ms = time.time() * 1000 if now_ms is None else now_ms
         start = platform_log.start(self.fn.logging, request_id, self.fn.version, now_ms)
         self._lines = Tail()
         if start is not None:
@@ -798,10 +868,13 @@ class Environment:
     # -- process output and exit -----------------------------------------------------------
 
     def _on_exit(self, exited: asyncio.Future[int]) -> None:
+        lent = self.state is EnvState.LENT
         if self.state is not EnvState.BUSY:
             self.state = EnvState.DEAD
         if not self._exited.done():
             self._exited.set_result(exited.result())
+        if lent and self.on_lent_exit is not None:
+            self.on_lent_exit(self)
 
     def _drain(self) -> None:
         """Read all output already written (the runtime flushes before it posts a result)."""

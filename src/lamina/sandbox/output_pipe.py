@@ -10,6 +10,10 @@ up the other pipe's budget.
 ``drain`` reads what the pipe holds now (the owner calls it where an invocation's output must be
 complete: before a result is taken, when the runtime asks for its next event); ``close`` is safe to
 call twice.
+
+While its environment is lent to the native data plane (``lend``), the plane reads the pipe
+(through a duplicate of its descriptor) and hands what it read to ``feed``; the pipe is not read
+here until ``resume``.
 """
 
 from __future__ import annotations
@@ -42,8 +46,29 @@ class OutputPipe:
         self._lines = OutputLines(budget)
         self._on_lines = on_lines
         self._fionread = array.array("i", [0])  # what FIONREAD writes: the bytes waiting in the pipe
+        self._lent = False  # the native data plane reads it meanwhile
         os.set_blocking(fd, False)
         asyncio.get_running_loop().add_reader(fd, self._read_some)
+
+    def lend(self) -> int:
+        """Stop reading the pipe (the native data plane reads it now); its descriptor, still owned here."""
+        self._lent = True
+        if self._fd >= 0:
+            asyncio.get_running_loop().remove_reader(self._fd)
+        return self._fd
+
+    def resume(self) -> None:
+        """Read the pipe here again."""
+        if self._lent and self._fd >= 0:
+            asyncio.get_running_loop().add_reader(self._fd, self._read_some)
+        self._lent = False
+
+    def feed(self, data: bytes) -> None:
+        """What the native data plane read of the pipe, as if read here."""
+        if data:
+            complete = self._lines.feed(data)
+            if complete:
+                self._on_lines(complete)
 
     @property
     def budget(self) -> int:
@@ -76,7 +101,7 @@ class OutputPipe:
         """Read all output already written. That is what the pipe holds now (at most its capacity,
         however fast its writers go on): a writer waits while the pipe is full, so what it wrote
         earlier has been read already."""
-        if self._fd >= 0:
+        if self._fd >= 0 and not self._lent:
             pending = _pending_bytes(self._fd, self._fionread)
             if pending:
                 self._read(pending)
@@ -95,6 +120,7 @@ class OutputPipe:
         """Read what is left, and close the pipe; safe to call twice."""
         if self._fd < 0:
             return
+        self.resume()
         self.drain()
         self.flush_partial()
         asyncio.get_running_loop().remove_reader(self._fd)

@@ -46,6 +46,7 @@ class EnvState(enum.Enum):
     STARTING = "starting"
     IDLE = "idle"
     BUSY = "busy"
+    LENT = "lent"  # lent to the native data plane (scheduler/lending.py): counted busy, runs its invocations
     DEAD = "dead"
 
 

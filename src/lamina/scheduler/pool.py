@@ -41,14 +41,16 @@ from dataclasses import dataclass
 from typing import Callable, Mapping, NamedTuple
 
 from lamina.tasks import cancel_and_wait
-from lamina.control.changes import Change, FunctionDeleted, FunctionUpdated, VersionDeleted
+from lamina.control.changes import Change, ConcurrencyChanged, FunctionDeleted, FunctionUpdated, VersionDeleted
 from lamina.errors import TooManyRequests
 from lamina.invoke.target import Target
 from lamina.model import FunctionConfig
 from lamina.runtime.api import RuntimeResult
 from lamina.sandbox.provider import EnvironmentProvider, EnvState, ExecutionEnvironment as Environment
+from lamina.sandbox.environment import Environment as LocalEnvironment
 from lamina.scheduler import decisions
 from lamina.scheduler.decisions import IdleView
+from lamina.scheduler.lending import Lane, Lender
 
 log = logging.getLogger(__name__)
 
@@ -134,10 +136,18 @@ class Scheduler:
         # idle once ready, and whether it has started
         self._warming: dict[tuple[str, str], tuple[Environment, asyncio.Task[None], asyncio.Future[None]]] = {}
         self._reaper: asyncio.Task[None] | None = None
+        self._lender: Lender | None = None  # the native data plane (scheduler/lending.py)
+        self._lent: dict[str, LocalEnvironment] = {}  # environment id -> lent to it (still leased)
+        self._taking: dict[str, asyncio.Future[bool]] = {}  # lent ones being taken back for an invocation here
 
     @property
     def in_use(self) -> int:
-        return self._in_use
+        """Invocations running now (a lent environment idle in the data plane runs none, though
+        its lease is kept)."""
+        lender = self._lender
+        if not self._lent or lender is None:
+            return self._in_use
+        return self._in_use - sum(1 for env in self._lent.values() if lender.idle_for(env) is not None)
 
     def environments(self) -> list[Environment]:
         return list(self._all.values())
@@ -153,7 +163,7 @@ class Scheduler:
             state = env.state
             if state is EnvState.BUSY:
                 row[0] += 1
-            elif state is EnvState.IDLE:
+            elif state is EnvState.IDLE or state is EnvState.LENT:  # a lent one is idle between its invocations
                 row[1] += 1
             elif state is EnvState.STARTING:
                 row[2] += 1
@@ -164,6 +174,11 @@ class Scheduler:
 
     async def start(self) -> None:
         self._reaper = asyncio.create_task(self._reap_forever(), name="lamina-reaper")
+
+    def lend_through(self, lender: Lender) -> None:
+        """Lend environments that would go idle to ``lender`` (the native data plane) when their
+        invocation's lane allows it (``release``)."""
+        self._lender = lender
 
     async def acquire(self, target: Target) -> tuple[Environment, RuntimeResult | None]:
         """An environment ready to invoke ``target``, or a new one whose init failed (and the failure):
@@ -182,6 +197,10 @@ class Scheduler:
                 lease = _Lease(fn.name, provisioned=True, unreserved=False)
                 self._count(lease, 1)
                 self._leases[env.id] = lease
+                return env, None
+        if self._lent:
+            env = await self._take_lent(key, fn)
+            if env is not None:
                 return env, None
         lease = self._lease_on_demand(target)
         try:
@@ -247,15 +266,22 @@ class Scheduler:
             )
         starts.append(now)
 
-    def release(self, env: Environment) -> None:
+    def release(self, env: Environment, lane: Lane | None = None, arn: str = "") -> None:
         """Give ``env`` back after an invocation; it is stopped unless it can serve its version again
-        (it is alive and of the version's current generation)."""
-        lease = self._leases.pop(env.id, None)
-        if lease is not None:
-            self._count(lease, -1)
+        (it is alive and of the version's current generation). With a ``lane`` (the invocation's,
+        invoked as ``arn``), one that can is lent to the native data plane if it takes it."""
         fn = env.fn
         key = (fn.name, fn.version)
         current = env.state is EnvState.IDLE and fn.generation == self._current.get(key)
+        if (lane is not None and current and self._lender is not None and not env.provisioned
+                and isinstance(env, LocalEnvironment) and env.lendable()
+                and self._lender.lend(env, lane, arn, self)):  # fmt: skip
+            self._lent[env.id] = env  # its lease stays: it is counted busy
+            env.on_lent_exit = self._lent_exited
+            return
+        lease = self._leases.pop(env.id, None)
+        if lease is not None:
+            self._count(lease, -1)
         if env.provisioned:
             self._release_provisioned(env, current)
         elif current:
@@ -268,11 +294,55 @@ class Scheduler:
         else:
             self._stop(env)
 
+    # -- lent to the native data plane -----------------------------------------------------
+
+    def returned(self, env: LocalEnvironment) -> None:
+        """The data plane gave ``env`` back (reclaimed, or at the end of an invocation it did not
+        end as usual): released as after an invocation."""
+        if self._lent.pop(env.id, None) is not None:
+            env.on_lent_exit = None
+            taking = self._taking.pop(env.id, None)
+            if taking is not None and not taking.done():
+                taking.set_result(True)  # _take_lent runs an invocation in it: the lease goes on
+                if env.state is EnvState.IDLE:
+                    return
+            self.release(env)
+
+    def _lent_exited(self, env: LocalEnvironment) -> None:
+        if self._lender is not None and env.id in self._lent:
+            self._lender.reclaim(env)
+
+    def _reclaim(self, function_name: str | None = None) -> None:
+        """Take back every lent environment (of ``function_name``)."""
+        if self._lender is None:
+            return
+        for env in list(self._lent.values()):
+            if function_name is None or env.fn.name == function_name:
+                self._lender.reclaim(env)
+
+    async def _take_lent(self, key: tuple[str, str], fn: FunctionConfig) -> Environment | None:
+        """An idle lent environment of ``key``'s current generation, taken back for an invocation
+        Python runs (its lease goes on with it), if the data plane has one idle."""
+        lender = self._lender
+        for env in list(self._lent.values()):
+            if lender is None or (env.fn.name, env.fn.version) != key or env.fn.generation != fn.generation:
+                continue
+            if lender.idle_for(env) is None:
+                continue  # running an invocation there
+            taken = asyncio.get_running_loop().create_future()
+            self._taking[env.id] = taken
+            lender.reclaim(env)
+            if await taken and env.state is EnvState.IDLE:
+                return env
+        return None
+
     # -- following the change stream -------------------------------------------------------
 
     def follow(self, change: Change) -> None:
         """Keep the pools as the control plane says: a new generation retires the idle environments
         of the older one (busy ones stop when released); a deletion retires all of them."""
+        if self._lent:  # the lanes of a function that changed close (any limit may have changed)
+            self._reclaim(None if isinstance(change, ConcurrencyChanged) else change.name)
         if isinstance(change, FunctionUpdated):
             key = (change.name, change.version)
             self._current[key] = change.generation
@@ -474,6 +544,8 @@ class Scheduler:
         while True:
             await asyncio.sleep(interval)
             now = time.monotonic()
+            if self._lent and self._lender is not None:
+                self._reap_lent(now)
             for key, idle in list(self._idle.items()):
                 views = [IdleView(e.id, e.last_used, e.retire_at) for e in idle]
                 expired = set(decisions.expired(views, now, self._keep_alive))
@@ -484,8 +556,24 @@ class Scheduler:
                 if not idle:
                     del self._idle[key]
 
+    def _reap_lent(self, now: float) -> None:
+        """Take back the lent environments idle past the keep-alive or their credentials' time."""
+        assert self._lender is not None
+        views = []
+        for env in self._lent.values():
+            idle_for = self._lender.idle_for(env)
+            if idle_for is not None:
+                views.append(IdleView(env.id, now - idle_for, env.retire_at))
+        for env_id in decisions.expired(views, now, self._keep_alive):
+            self._lender.reclaim(self._lent[env_id])
+
     async def close(self) -> None:
         """Stop the reaper, the provisioning, and every environment, busy or idle; waits for them to be gone."""
+        self._reclaim()
+        self._lender = None
+        for taken in self._taking.values():
+            if not taken.done():
+                taken.set_result(False)
         await cancel_and_wait(self._reaper)
         self._reaper = None
         warming = [task for _, task, _ in self._warming.values()]
