@@ -11,7 +11,8 @@ attribute) is read for every request on the queue but its own account root's, so
 denies count too; another account's request reaches the queue's cell (api/cells.py) to be decided.
 A bucket's policy likewise, for every request on the bucket or its objects (its own root's too, but
 for the policy operations), another account's reaching the bucket owner's cell by the global index
-of bucket names; S3's requests carry ``aws:SecureTransport``, ``aws:SourceIp`` and the listings'
+of bucket names. Every request carries ``aws:SecureTransport`` (true on the TLS listener) and
+``aws:SourceIp``; S3's carry the listings'
 ``s3:prefix``, ``s3:delimiter`` and ``s3:max-keys``, and a copy needs ``s3:GetObject`` on its source.
 An unsigned S3 request is the anonymous principal's, let through by the authentication middleware
 only where ``anonymous_allowed`` says the bucket's policy allows everyone what it asks.
@@ -287,7 +288,9 @@ async def authorization(request: web.Request, handler: Handler) -> web.StreamRes
     if op is None:
         return await handler(request)
     now = datetime.now(timezone.utc)
+    transport = _transport_keys(request)  # global keys: every service's policies may name them
     for needed in op.all():
+        needed = replace(needed, context={**transport, **needed.context})
         decision, resource = await decide_operation(svc.iam, function_policies(svc), caller, needed, now)
         if not decision.allowed:
             same = needed.account_of(resource, caller.account_id) == caller.account_id
