@@ -172,21 +172,27 @@ def test_secure_transport_is_true_over_tls_alone(server: LaminaProcess) -> None:
     with pytest.raises(ClientError):
         owner.get_object(Bucket=name, Key="sealed")
 
-    # An identity policy of another service: allowed only over TLS.
+    # An identity policy of another service: allowed only over TLS, whether aiohttp answers the
+    # request (ListFunctions) or the front door does (a plain synchronous Invoke).
+    deploy(client("lambda", server.endpoint, ACCOUNT_A), "tls-only", ECHO, role=role(server.endpoint, ACCOUNT_A))
     iam = client("iam", server.endpoint, ACCOUNT_A)
     iam.create_user(UserName="tls-only")
     iam.put_user_policy(UserName="tls-only", PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": "lambda:ListFunctions", "Resource": "*",
+        "Statement": [{"Effect": "Allow", "Action": ["lambda:ListFunctions", "lambda:InvokeFunction"], "Resource": "*",
                        "Condition": {"Bool": {"aws:SecureTransport": "true"}}}]}))  # fmt: skip
     made = iam.create_access_key(UserName="tls-only")["AccessKey"]
     keys = {"key": made["AccessKeyId"], "secret": made["SecretAccessKey"]}
-    assert "Functions" in tls_client("lambda", server, **keys).list_functions()
+    secure_lambda = tls_client("lambda", server, **keys)
+    assert "Functions" in secure_lambda.list_functions()
+    assert json.loads(secure_lambda.invoke(FunctionName="tls-only", Payload=b"1")["Payload"].read()) == {"said": 1}
     plain = boto3.client("lambda", endpoint_url=server.endpoint, region_name="us-east-1",
                          aws_access_key_id=keys["key"], aws_secret_access_key=keys["secret"],
                          config=Config(retries={"max_attempts": 0}))  # fmt: skip
-    with pytest.raises(ClientError) as denied:
-        plain.list_functions()
-    assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+    for call, kwargs in ((plain.list_functions, {}), (plain.invoke, {"FunctionName": "tls-only", "Payload": b"1"})):
+        with pytest.raises(ClientError) as denied:
+            call(**kwargs)
+        assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+        assert "lambda:" in denied.value.response["Error"]["Message"]
 
 
 def operator_pair(directory: Path) -> tuple[Path, Path]:

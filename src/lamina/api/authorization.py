@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Mapping
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -135,10 +135,16 @@ def _s3_operation(request: web.Request, target: routing.Target, svc: Services) -
 
 def _transport_keys(request: web.Request) -> dict[str, str]:
     """``aws:SecureTransport`` and ``aws:SourceIp`` of ``request``, as it reached Lamina."""
-    keys = {"aws:SecureTransport": "true" if request.secure else "false"}
     peer = request.transport.get_extra_info("peername") if request.transport is not None else None
-    if isinstance(peer, tuple) and peer:
-        keys["aws:SourceIp"] = str(peer[0])
+    return transport_keys(request.secure, str(peer[0]) if isinstance(peer, tuple) and peer else "")
+
+
+def transport_keys(secure: bool, peer: str) -> dict[str, str]:
+    """The global condition keys of how a request arrived: over TLS (Lamina's TLS listener) or not,
+    and from which address (none: not said)."""
+    keys = {"aws:SecureTransport": "true" if secure else "false"}
+    if peer:
+        keys["aws:SourceIp"] = peer
     return keys
 
 
@@ -198,10 +204,12 @@ async def decide_operation(iam: IamService, policy_of: PolicyOf, caller: Caller,
     return Decision.ALLOW, ""
 
 
-async def invoke_refusal(svc: Services, caller: Caller, function: str, qualifier: str | None) -> ApiError | None:
+async def invoke_refusal(svc: Services, caller: Caller, function: str, qualifier: str | None,
+                         transport: Mapping[str, str]) -> ApiError | None:  # fmt: skip
     """Why ``caller`` may not Invoke ``function`` (AccessDeniedException), or None: for the Invokes
-    the front door answers ahead of this middleware. The root of the function's account is
-    allowed without evaluating anything (a function's policy allows, never denies)."""
+    the front door answers ahead of this middleware (``transport``: ``transport_keys`` of the
+    connection). The root of the function's account is allowed without evaluating anything (a
+    function's policy allows, never denies)."""
     if svc.iam is None:
         return None
     principal = caller.principal
@@ -210,6 +218,7 @@ async def invoke_refusal(svc: Services, caller: Caller, function: str, qualifier
     op = lambda_api.invoke_operation(function, qualifier, caller.region, caller.account_id)
     if principal.kind is PrincipalKind.ROOT and resource_account(op.resources[0], "") == principal.account_id:
         return None
+    op = replace(op, context={**transport, **op.context})
     decision, resource = await decide_operation(svc.iam, function_policies(svc), caller, op, datetime.now(timezone.utc))
     if decision.allowed:
         return None

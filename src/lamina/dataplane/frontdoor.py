@@ -42,12 +42,13 @@ import logging
 import math
 import time
 from datetime import datetime, timezone
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Mapping
 
 from aiohttp.tcp_helpers import tcp_keepalive
 from multidict import CIMultiDict
 
 from lamina import ids
+from lamina.api.authorization import transport_keys
 from lamina.api.cells import INVOKE, invoke_cell
 from lamina.api.context import CellLookup, Services
 from lamina.api.errors import RequestTimeout, error_parts
@@ -77,7 +78,9 @@ _INTERNAL_ERROR = ApiAnswer(500, [("Content-Type", "text/plain; charset=utf-8")]
 
 
 # The function's cell, a verified caller, the function and qualifier it invokes -> why it may not (None: it may).
-Authorize = Callable[[Services, Caller, str, "str | None"], Awaitable["ApiError | None"]]
+# IAM's decision for an Invoke: the cell, the caller, the function and qualifier, and the condition
+# keys of the connection it came on (api/authorization.py's invoke_refusal).
+Authorize = Callable[[Services, Caller, str, "str | None", Mapping[str, str]], Awaitable["ApiError | None"]]
 
 
 class FrontDoor:
@@ -148,6 +151,7 @@ class Connection(asyncio.Protocol):
         self._pending: head.FastInvoke | head.ApiCall | head.UrlCall | None = None  # the request whose body is arriving
         self._kind: PlainEndpoints | None = None  # the pending API call's kind of API
         self._remote = ""
+        self._secure = False  # whether it came through the TLS listener
         self._local_port: int | None = None
         self._busy = False  # a request is being answered
         self._close_after = False
@@ -174,6 +178,7 @@ class Connection(asyncio.Protocol):
         tcp_keepalive(transport)
         peer = transport.get_extra_info("peername")
         self._remote = peer[0] if isinstance(peer, tuple) else ""
+        self._secure = transport.get_extra_info("sslcontext") is not None  # the TLS listener's
         sockname = transport.get_extra_info("sockname")
         self._local_port = int(sockname[1]) if isinstance(sockname, tuple) else None
         self._door.connections.add(self)
@@ -380,7 +385,8 @@ class Connection(asyncio.Protocol):
         try:
             svc = await self._door.cell(request, caller)
             if caller is not None and self._door.authorize is not None:  # IAM decides, as api/authorization.py
-                denied = await self._door.authorize(svc, caller, request.function, request.qualifier)
+                denied = await self._door.authorize(svc, caller, request.function, request.qualifier,
+                                                    transport_keys(self._secure, self._remote))  # fmt: skip
                 if denied is not None:
                     self._respond_error(denied, request_id)
                     return
