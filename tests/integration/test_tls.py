@@ -133,23 +133,36 @@ def test_the_certificate_names_every_host_lamina_routes_by_and_old_tls_is_refuse
     assert handshake(port, "localhost", old) == "TLSv1.2"
 
 
+def client_hello(context: ssl.SSLContext) -> bytes:
+    """The first bytes a TLS client sends."""
+    sent = ssl.MemoryBIO()
+    session = context.wrap_bio(ssl.MemoryBIO(), sent, server_hostname="localhost")
+    with pytest.raises(ssl.SSLWantReadError):
+        session.do_handshake()
+    return sent.read()
+
+
+def exchange(port: int, data: bytes) -> bytes:
+    """What the server answers ``data`` with, until it closes the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as raw:
+        raw.sendall(data)
+        received = b""
+        while chunk := raw.recv(65536):
+            received += chunk
+        return received
+
+
 def test_plain_http_to_the_tls_port_and_tls_to_the_http_port_fail_cleanly(server: LaminaProcess) -> None:
     tls_port, http_port = port_of(https_of(server)), port_of(server.endpoint)
     for _ in range(3):
-        with socket.create_connection(("127.0.0.1", tls_port), timeout=30) as raw:
-            raw.sendall(b"GET /2015-03-31/functions HTTP/1.1\r\nHost: localhost\r\n\r\n")
-            received = b""
-            while chunk := raw.recv(65536):  # until the server closes it
-                received += chunk
-            assert not received.startswith(b"HTTP/"), received
+        received = exchange(tls_port, b"GET /2015-03-31/functions HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        assert not received.startswith(b"HTTP/"), received  # closed at the handshake, nothing served
         insecure = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         insecure.check_hostname, insecure.verify_mode = False, ssl.CERT_NONE
         with pytest.raises(ssl.SSLError):
             handshake(http_port, "localhost", insecure)
-        with socket.create_connection(("127.0.0.1", tls_port), timeout=30) as raw:
-            raw.sendall(b"\x16\x03\x01\x02\x00" + os.urandom(512))  # a handshake record of noise
-            while raw.recv(65536):
-                pass
+        assert b"Received HTTPS traffic on an HTTP port" in exchange(http_port, client_hello(insecure))
+        assert not exchange(tls_port, b"\x16\x03\x01\x02\x00" + os.urandom(512)).startswith(b"HTTP/")  # noise
     # Both listeners still serve.
     assert server.proc is not None and server.proc.poll() is None
     assert tls_client("lambda", server).list_functions()["ResponseMetadata"]["HTTPStatusCode"] == 200
