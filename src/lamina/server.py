@@ -5,8 +5,8 @@ host's parts every cell shares (lamina.cells: one per account and region), start
 cell and every cell an earlier run left (each loads its functions, queues, schedules, ...) and
 starts listening; it prints ``Lamina listening on http://HOST:PORT`` once it accepts
 requests (tests and scripts wait for that line), then, with a TLS port, ``Lamina listening on
-https://HOST:PORT`` and where its CA is (lamina/tls: the same front door and application, over TLS). Each part is recorded as it starts
-(``lamina.lifecycle.Parts``), and shutdown stops them in the reverse order, each whatever became of
+https://HOST:PORT`` and where its CA is (lamina/tls: the same front door and application, over
+TLS). Each part is recorded as it starts (``lamina.lifecycle.Parts``), and shutdown stops them in the reverse order, each whatever became of
 the others. SIGINT or SIGTERM starts it: stop accepting, then stop every cell, the last started
 first (each: stop the timers, stop taking queued asynchronous events (they stay stored), let
 in-flight invocations finish until ``shutdown_grace_seconds`` from the shutdown's start, stop its
@@ -307,7 +307,8 @@ async def _serve(settings: Settings) -> int:
             if server.tls_port is not None:
                 print(f"Lamina listening on https://{settings.host}:{server.tls_port}", flush=True)
                 if server.tls_ca is not None:
-                    print(f"Lamina's TLS certificates are its own CA's: export AWS_CA_BUNDLE={server.tls_ca}", flush=True)
+                    print(f"Lamina's TLS certificates are its own CA's: export AWS_CA_BUNDLE={server.tls_ca}",
+                          flush=True)  # fmt: skip
             await stop.wait()
         print("Lamina shutting down (again to force)…", flush=True)
         await server.stop(force=force)

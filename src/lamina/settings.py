@@ -187,7 +187,7 @@ class Settings:
         if "LAMINA_PORT" in env:
             values["port"] = int(env["LAMINA_PORT"])
         if env.get("LAMINA_TLS_PORT", "").strip():
-            values["tls_port"] = int(env["LAMINA_TLS_PORT"])
+            values["tls_port"] = env["LAMINA_TLS_PORT"].strip()
         cert, key = env.get("LAMINA_TLS_CERT", "").strip(), env.get("LAMINA_TLS_KEY", "").strip()
         if bool(cert) != bool(key):
             raise TlsError("LAMINA_TLS_CERT and LAMINA_TLS_KEY go together: set both, or neither for Lamina's own CA")
@@ -295,6 +295,8 @@ class Settings:
                 raise PriceTableError(f"LAMINA_FREE_TIER must be on or off, not {env['LAMINA_FREE_TIER'][:20]!r}")
             values["free_tier"] = free_tier
         values.update({k: v for k, v in overrides.items() if v is not None})
+        if values.get("tls_port") is not None:
+            values["tls_port"] = tls_port(values["tls_port"], values.get("port", 9000))
         tls_files = values.get("tls_files")
         if isinstance(tls_files, TlsFiles):
             if values.get("tls_port") is None:
@@ -320,6 +322,19 @@ def account_id(value: str) -> str:
     if len(value) != 12 or not value.isdigit():
         raise ValueError(f"LAMINA_ACCOUNT_ID must be 12 digits (e.g. 123456789012), not {value[:20]!r}")
     return value
+
+
+def tls_port(value: object, port: object) -> int:
+    """``LAMINA_TLS_PORT`` / ``--tls-port``: 0 to 65535, and not the HTTP port; TlsError otherwise."""
+    try:
+        number = int(str(value))
+    except ValueError:
+        number = -1
+    if not 0 <= number <= 65535:
+        raise TlsError(f"LAMINA_TLS_PORT must be a port number (0 to 65535; 0: any free port), not {str(value)[:20]!r}")
+    if number and number == port:
+        raise TlsError(f"LAMINA_TLS_PORT {number} is the HTTP port too (LAMINA_PORT): give TLS a port of its own")
+    return number
 
 
 def jwks_urls(value: str) -> dict[str, str]:

@@ -132,18 +132,13 @@ def test_keys_that_cannot_be_read_are_refused(tmp_path: Path) -> None:
     with pytest.raises(TlsError, match="is not a regular file"):
         check_key_mode(tmp_path, "The key")
     fifo = tmp_path / "fifo"
-    os.mkfifo(fifo, 0o600)
+    os.mkfifo(fifo, 0o600)  # no writer ever comes: an open that waited for one would hang here
     with pytest.raises(TlsError, match="is not a regular file"):
-        _nonblocking_check(fifo)
-
-
-def _nonblocking_check(path: Path) -> None:
-    """A FIFO would block an open for reading until a writer comes: one is held open here."""
-    writer = os.open(path, os.O_RDWR)
-    try:
-        check_key_mode(path, "The key")
-    finally:
-        os.close(writer)
+        check_key_mode(fifo, "The key")
+    with pytest.raises(TlsError, match=r"LAMINA_TLS_CERT\) .*fifo is not a regular file"):
+        server_context(TlsFiles(cert=fifo, key=local_authority(tmp_path / "tls", NAMES, NOW).key))
+    with pytest.raises(TlsError, match=r"LAMINA_TLS_CERT\) /dev/zero is not a regular file"):
+        server_context(TlsFiles(cert=Path("/dev/zero"), key=local_authority(tmp_path / "tls", NAMES, NOW).key))
 
 
 def test_pairs_that_cannot_be_served_are_refused(tmp_path: Path) -> None:
@@ -166,6 +161,14 @@ def test_settings_take_the_tls_variables_and_refuse_half_of_a_pair(tmp_path: Pat
     assert Settings.from_env({"LAMINA_TLS_PORT": "0"}).tls_port == 0
     assert Settings.from_env({"LAMINA_TLS_PORT": "9443"}).tls_files is None
     assert Settings.from_env({}, tls_port=8443).tls_port == 8443
+    for bad in ("https", "-1", "65536", "9443abc"):
+        with pytest.raises(TlsError, match="must be a port number"):
+            Settings.from_env({"LAMINA_TLS_PORT": bad})
+    with pytest.raises(TlsError, match="is the HTTP port too"):
+        Settings.from_env({"LAMINA_TLS_PORT": "9000"})
+    with pytest.raises(TlsError, match="is the HTTP port too"):
+        Settings.from_env({"LAMINA_PORT": "8000"}, tls_port=8000)
+    assert Settings.from_env({"LAMINA_PORT": "0", "LAMINA_TLS_PORT": "0"}).tls_port == 0  # two free ports
     files = local_authority(tmp_path / "tls", NAMES, NOW)
     env = {"LAMINA_TLS_CERT": str(files.cert), "LAMINA_TLS_KEY": str(files.key)}
     with pytest.raises(TlsError, match="set LAMINA_TLS_PORT"):

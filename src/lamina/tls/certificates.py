@@ -79,7 +79,7 @@ def check_key_mode(path: Path, what: str) -> None:
     """TlsError unless ``path`` is a regular file this process can read and others cannot (its
     group may: Debian's ``ssl-cert`` group is how keys are shared with services)."""
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not hold the start up
     except OSError as exc:
         raise TlsError(f"{what} {path} cannot be read: {exc.strerror or exc}") from None
     try:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import ssl
+import stat
 
 from lamina.tls.certificates import TlsError, TlsFiles, check_key_mode
 
@@ -13,6 +15,12 @@ def server_context(files: TlsFiles) -> ssl.SSLContext:
     not match."""
     key, cert = files.key, files.cert
     check_key_mode(key, "The TLS key (LAMINA_TLS_KEY)" if files.ca is None else "Lamina's TLS key")
+    try:
+        regular = stat.S_ISREG(os.stat(cert).st_mode)
+    except OSError as exc:
+        raise TlsError(f"The TLS certificate (LAMINA_TLS_CERT) {cert} cannot be read: {exc.strerror or exc}") from None
+    if not regular:  # a FIFO or a device would hold the start up, or never end
+        raise TlsError(f"The TLS certificate (LAMINA_TLS_CERT) {cert} is not a regular file")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.set_alpn_protocols(["http/1.1"])
