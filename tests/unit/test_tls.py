@@ -97,6 +97,17 @@ def test_a_directory_that_is_not_lamina_s_own_is_refused(tmp_path: Path) -> None
         local_authority(tmp_path / "file", NAMES, NOW)
 
 
+def test_a_damaged_or_swapped_ca_key_is_refused_not_replaced(tmp_path: Path) -> None:
+    files = local_authority(tmp_path / "tls", NAMES, NOW)
+    assert files.ca is not None
+    ca_key, ca = files.ca.parent / "ca-key.pem", files.ca.read_bytes()
+    for damage in (b"not a key", files.key.read_bytes()):  # garbage; the server's key, not the CA's
+        ca_key.write_bytes(damage)
+        with pytest.raises(TlsError, match="is not the key of .*ca.pem: remove"):
+            local_authority(tmp_path / "tls", NAMES, NOW)
+        assert files.ca.read_bytes() == ca
+
+
 def test_a_local_key_made_readable_by_others_is_refused(tmp_path: Path) -> None:
     files = local_authority(tmp_path / "tls", NAMES, NOW)
     server_context(files)

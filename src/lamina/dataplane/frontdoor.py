@@ -77,9 +77,8 @@ _INTERNAL_ERROR = ApiAnswer(500, [("Content-Type", "text/plain; charset=utf-8")]
                             b"500 Internal Server Error\n\nServer got itself in trouble", close=True)  # fmt: skip
 
 
-# The function's cell, a verified caller, the function and qualifier it invokes -> why it may not (None: it may).
-# IAM's decision for an Invoke: the cell, the caller, the function and qualifier, and the condition
-# keys of the connection it came on (api/authorization.py's invoke_refusal).
+# The function's cell, a verified caller, the function and qualifier it invokes, and the condition
+# keys of the connection it came on -> why it may not (None: it may; api/authorization.py's invoke_refusal).
 Authorize = Callable[[Services, Caller, str, "str | None", Mapping[str, str]], Awaitable["ApiError | None"]]
 
 

@@ -61,11 +61,7 @@ def local_authority(directory: Path, names: ServerNames, now: datetime.datetime 
         _write(ca_key_path, _key_pem(ca_key))
         _write(files.ca, ca_cert.public_bytes(serialization.Encoding.PEM))
     else:
-        check_key_mode(ca_key_path, "Lamina's CA key")
-        loaded = serialization.load_pem_private_key(ca_key_path.read_bytes(), password=None)
-        if not isinstance(loaded, ec.EllipticCurvePrivateKey):
-            raise TlsError(f"{ca_key_path} is not the EC key Lamina makes: remove {directory} to make a new CA")
-        ca_key = loaded
+        ca_key = _ca_key(ca_key_path, ca_cert)
     current = _read_cert(files.cert)
     if current is None or not files.key.exists() or not _fits(current, ca_cert, names, now):
         server_key = ec.generate_private_key(ec.SECP256R1())
@@ -73,6 +69,20 @@ def local_authority(directory: Path, names: ServerNames, now: datetime.datetime 
         _write(files.key, _key_pem(server_key))
         _write(files.cert, server_cert.public_bytes(serialization.Encoding.PEM))
     return files
+
+
+def _ca_key(path: Path, ca: x509.Certificate) -> ec.EllipticCurvePrivateKey:
+    """The local CA's key, checked: its mode, its form, and that it is ``ca``'s. A damaged one is
+    never replaced silently: clients trust the CA it belongs to."""
+    check_key_mode(path, "Lamina's CA key")
+    try:
+        loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (ValueError, TypeError):
+        loaded = None
+    if not isinstance(loaded, ec.EllipticCurvePrivateKey) or loaded.public_key() != ca.public_key():
+        raise TlsError(f"{path} is not the key of {path.with_name('ca.pem')}: remove {path.parent} and Lamina "
+                       "makes a new CA (clients must then trust the new ca.pem)")  # fmt: skip
+    return loaded
 
 
 def check_key_mode(path: Path, what: str) -> None:
