@@ -36,15 +36,16 @@ def signature(
 
 # The events DataPlane.take returns (see docs/architecture.md, "The two planes"):
 #   ("conn", fd, data): a connection handed over for good, with the bytes read of it
-#   ("renew", access_key_id, region, function, qualifier): a permit in use nears its end (grant
-#       another with permit(), or let it end)
-#   ("miss", token, head, body, close): a plain Invoke for Python to answer (answer(token, bytes))
+#   ("renew", access_key_id, region, function, qualifier, peer): a permit in use nears its end
+#       (grant another with permit(), or let it end); peer: the client's address
+#   ("miss", token, head, body, close, peer): a plain Invoke for Python to answer (answer(token,
+#       bytes)), from the client at address peer
 #   ("done", env_id, request_id, start, duration_ms, error_type, before, output, returned, eof):
 #       an invocation the plane ran and answered; returned: (fd, data, waiting) when the
 #       environment comes back with it (else it stays lent)
 #   ("back", env_id, token, request_id, start, elapsed_ms, deadline_ms, trace_id, before, output,
-#       returned, close, request): an invocation given back mid-way, whose client Python answers;
-#       request: (head, body) when the runtime never got its event
+#       returned, close, request, peer): an invocation given back mid-way, whose client Python
+#       answers; request: (head, body) when the runtime never got its event
 Returned = tuple[int, bytes, bool]
 Event = tuple[Any, ...]
 
@@ -94,6 +95,7 @@ class DataPlane:
         """Seconds a lent environment has been idle (None: busy, or not lent)."""
     def permit(
         self,
+        peer: str,
         access_key_id: str,
         region: str,
         function: str,
@@ -106,7 +108,8 @@ class DataPlane:
         ttl: float,
         epoch: int,
     ) -> bool:
-        """Grant a permit, decided in ``epoch``; False if that epoch has passed."""
+        """Grant a permit to the client at address ``peer``, decided in ``epoch``; False if that
+        epoch has passed."""
     def epoch(self) -> int: ...
     def revoke(self) -> None:
         """Void every permit (a new epoch)."""

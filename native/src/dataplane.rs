@@ -95,11 +95,11 @@ impl DataPlane {
         for event in self.shared.take() {
             let item = match event {
                 Event::Conn { fd, data } => ("conn", fd, PyBytes::new(py, &data)).into_bound_py_any(py)?,
-                Event::Renew { access_key_id, region, function, qualifier } => {
-                    ("renew", access_key_id, region, function, qualifier).into_bound_py_any(py)?
+                Event::Renew { peer, access_key_id, region, function, qualifier } => {
+                    ("renew", access_key_id, region, function, qualifier, peer).into_bound_py_any(py)?
                 }
-                Event::Miss { token, head, body, close } => {
-                    ("miss", token, PyBytes::new(py, &head), PyBytes::new(py, &body), close).into_bound_py_any(py)?
+                Event::Miss { token, head, body, close, peer } => {
+                    ("miss", token, PyBytes::new(py, &head), PyBytes::new(py, &body), close, peer).into_bound_py_any(py)?
                 }
                 Event::Done { env, request_id, start, duration_ms, error, before, output, returned: r, eof } => {
                     let r = match r {
@@ -114,7 +114,7 @@ impl DataPlane {
                     ])?.into_any()
                 }
                 Event::Back { env, token, request_id, start, elapsed_ms, deadline_ms, trace_id, before, output,
-                              returned: r, close, request } => {
+                              returned: r, close, request, peer } => {
                     let request = match request {
                         Some((head, body)) => (PyBytes::new(py, &head), PyBytes::new(py, &body)).into_bound_py_any(py)?,
                         None => py.None().into_bound(py),
@@ -125,6 +125,7 @@ impl DataPlane {
                         elapsed_ms.into_bound_py_any(py)?, deadline_ms.into_bound_py_any(py)?,
                         trace_id.into_bound_py_any(py)?, PyBytes::new(py, &before).into_any(),
                         PyBytes::new(py, &output).into_any(), returned(py, r)?, close.into_bound_py_any(py)?, request,
+                        peer.into_bound_py_any(py)?,
                     ])?.into_any()
                 }
             };
@@ -228,14 +229,14 @@ impl DataPlane {
         (!meta.busy).then(|| meta.last_used.elapsed().as_secs_f64())
     }
 
-    /// Let a caller run a lane natively: the requests signed with ``access_key_id`` (with its
+    /// Let a caller run a lane natively: the requests from the address ``peer`` signed with ``access_key_id`` (with its
     /// ``secret`` and session ``token``: "" with signatures not verified) for ``region``,
     /// ``function`` and ``qualifier`` ("": none) run in ``lane`` for ``ttl`` seconds, or until the
     /// key expires (``key_expires``, seconds since the epoch). Refused (False) if the epoch it was
     /// decided in (``epoch``) has passed.
-    #[pyo3(signature = (access_key_id, region, function, qualifier, lane, *, secret, token, key_expires, ttl, epoch))]
+    #[pyo3(signature = (peer, access_key_id, region, function, qualifier, lane, *, secret, token, key_expires, ttl, epoch))]
     #[allow(clippy::too_many_arguments)]
-    fn permit(&self, access_key_id: &str, region: &str, function: &str, qualifier: &str,
+    fn permit(&self, peer: &str, access_key_id: &str, region: &str, function: &str, qualifier: &str,
               lane: (String, String, String, String), secret: String, token: Option<String>,
               key_expires: Option<f64>, ttl: f64, epoch: u64) -> bool {
         let mut state = self.shared.state();
@@ -243,7 +244,7 @@ impl DataPlane {
         if self.shared.epoch.load(Ordering::SeqCst) != epoch {
             return false;
         }
-        state.permits.insert(permit_key(access_key_id, region, function, qualifier), Permit {
+        state.permits.insert(permit_key(peer, access_key_id, region, function, qualifier), Permit {
             lane: lane_key(&lane.0, &lane.1, &lane.2, &lane.3), secret, token, key_expires,
             until: Instant::now() + Duration::from_secs_f64(ttl), ttl: Duration::from_secs_f64(ttl), renewing: false,
         });

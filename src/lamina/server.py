@@ -4,8 +4,9 @@ Start-up opens the store, finds which protections the host supports (and says so
 host's parts every cell shares (lamina.cells: one per account and region), starts the default
 cell and every cell an earlier run left (each loads its functions, queues, schedules, ...) and
 starts listening; it prints ``Lamina listening on http://HOST:PORT`` once it accepts
-requests (tests and scripts wait for that line). Each part is recorded as it starts
-(``lamina.lifecycle.Parts``), and shutdown stops them in the reverse order, each whatever became of
+requests (tests and scripts wait for that line), then, with a TLS port, ``Lamina listening on
+https://HOST:PORT`` and where its CA is (lamina/tls: the same front door and application, over
+TLS). Each part is recorded as it starts (``lamina.lifecycle.Parts``), and shutdown stops them in the reverse order, each whatever became of
 the others. SIGINT or SIGTERM starts it: stop accepting, then stop every cell, the last started
 first (each: stop the timers, stop taking queued asynchronous events (they stay stored), let
 in-flight invocations finish until ``shutdown_grace_seconds`` from the shutdown's start, stop its
@@ -23,6 +24,7 @@ import resource
 import shutil
 import signal
 import socket
+import ssl
 import sys
 import time
 from pathlib import Path
@@ -61,6 +63,9 @@ from lamina.store.sqlite import SqliteStore
 from lamina.sts.service import FunctionCredentials, StsService
 from lamina.sts.keyring import IssuedKeys
 from lamina.sts.sessions import Sessions
+from lamina.tls.certificates import local_authority
+from lamina.tls.context import server_context
+from lamina.tls.names import served_names
 
 log = logging.getLogger("lamina")
 _ACCESS_LOG = logging.getLogger("lamina.access")  # AnswerWritten logs nothing to it
@@ -72,6 +77,8 @@ class Server:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.port = 0
+        self.tls_port: int | None = None  # the TLS listener's, if there is one
+        self.tls_ca: Path | None = None  # the local CA's certificate that one presents a certificate of
         self._parts = Parts()  # what has started, stopped in reverse order (lamina.lifecycle)
         self._environments_runner: web.AppRunner | None = None  # the API as environments see it
         # Set once that API is up: the default cell starts (its provisioned environments with it)
@@ -137,6 +144,7 @@ class Server:
         sock = socket.create_server((s.host, s.port), reuse_port=False, backlog=1024)
         parts.started("the listening socket", _async(sock.close))
         self.port = sock.getsockname()[1]
+        tls = await self._bind_tls(data)
         network: NetworkPool | None = None
         if protections.namespaces:
             network = NetworkPool(s, api_port=self.port)
@@ -192,9 +200,30 @@ class Server:
             assert host.front_door is not None
             host.front_door.native = plane.counts
             parts.started("accepting connections", lambda: plane.close(s.shutdown_grace_seconds))
-            return
-        listener = await asyncio.get_running_loop().create_server(door or runner.server, sock=sock, backlog=1024)
-        parts.started("accepting connections", _async(listener.close))  # open ones: the API's cleanup
+        else:
+            listener = await asyncio.get_running_loop().create_server(door or runner.server, sock=sock, backlog=1024)
+            parts.started("accepting connections", _async(listener.close))  # open ones: the API's cleanup
+        if tls is not None:  # served by the front door (the native data plane's listener is plain HTTP)
+            tls_sock, context = tls
+            secure = await asyncio.get_running_loop().create_server(
+                door or runner.server, sock=tls_sock, backlog=1024, ssl=context,
+                ssl_handshake_timeout=s.header_timeout_seconds)  # fmt: skip
+            parts.started("accepting TLS connections", _async(secure.close))
+
+    async def _bind_tls(self, data: Path) -> tuple[socket.socket, ssl.SSLContext] | None:
+        """The TLS listener's socket, bound, and the context it is served with (the operator's
+        certificate, else the local CA's, made under ``data``/tls once); None without a TLS port."""
+        s = self.settings
+        if s.tls_port is None:
+            return None
+        files = s.tls_files
+        if files is None:
+            files = await asyncio.to_thread(local_authority, data / "tls", served_names(s.host, s.region))
+        context = await asyncio.to_thread(server_context, files)
+        sock = socket.create_server((s.host, s.tls_port), reuse_port=False, backlog=1024)
+        self._parts.started("the TLS listening socket", _async(sock.close))
+        self.tls_port, self.tls_ca = sock.getsockname()[1], files.ca
+        return sock, context
 
     def _native_plane(self, door: FrontDoor | None, sock: socket.socket, iam: IamService) -> NativePlane | None:
         """The native data plane on the listener, if it is to run (LAMINA_DATA_PLANE, the front
@@ -303,6 +332,11 @@ async def _serve(settings: Settings) -> int:
             address = f"http://{settings.host}:{server.port}"
             lock.record(address)
             print(f"Lamina listening on {address}", flush=True)
+            if server.tls_port is not None:
+                print(f"Lamina listening on https://{settings.host}:{server.tls_port}", flush=True)
+                if server.tls_ca is not None:
+                    print(f"Lamina's TLS certificates are its own CA's: export AWS_CA_BUNDLE={server.tls_ca}",
+                          flush=True)  # fmt: skip
             await stop.wait()
         print("Lamina shutting down (again to force)…", flush=True)
         await server.stop(force=force)

@@ -15,6 +15,8 @@ from lamina.metering.prices import PriceTableError, Prices, load_prices
 from lamina.mappings.brokers import CA_VARIABLE, BrokerAddress, parse_brokers, tls_context
 from lamina.runtime import sdk
 from lamina.runtime.names import LAMBDA_RUNTIMES
+from lamina.tls.certificates import TlsError, TlsFiles
+from lamina.tls.context import server_context
 
 MB = 1024 * 1024
 
@@ -81,6 +83,11 @@ class LogLimits:
 class Settings:
     host: str = "127.0.0.1"
     port: int = 9000
+    # A second listener serving the same API over TLS (LAMINA_TLS_PORT; 0: any free port); None: none.
+    tls_port: int | None = None
+    # The certificate (chain) and key it presents (LAMINA_TLS_CERT, LAMINA_TLS_KEY); None: the local
+    # CA's, made in the data directory (lamina/tls/certificates.py).
+    tls_files: TlsFiles | None = None
     data_dir: Path = Path(".lamina")
     region: str = "us-east-1"
     account_id: str = "000000000000"
@@ -182,6 +189,13 @@ class Settings:
             values["host"] = env["LAMINA_HOST"]
         if "LAMINA_PORT" in env:
             values["port"] = int(env["LAMINA_PORT"])
+        if env.get("LAMINA_TLS_PORT", "").strip():
+            values["tls_port"] = env["LAMINA_TLS_PORT"].strip()
+        cert, key = env.get("LAMINA_TLS_CERT", "").strip(), env.get("LAMINA_TLS_KEY", "").strip()
+        if bool(cert) != bool(key):
+            raise TlsError("LAMINA_TLS_CERT and LAMINA_TLS_KEY go together: set both, or neither for Lamina's own CA")
+        if cert:
+            values["tls_files"] = TlsFiles(cert=Path(cert), key=Path(key))
         if "LAMINA_DATA_DIR" in env:
             values["data_dir"] = Path(env["LAMINA_DATA_DIR"])
         values["sdk_dir"] = sdk.default_dir(env)
@@ -289,6 +303,14 @@ class Settings:
                 raise PriceTableError(f"LAMINA_FREE_TIER must be on or off, not {env['LAMINA_FREE_TIER'][:20]!r}")
             values["free_tier"] = free_tier
         values.update({k: v for k, v in overrides.items() if v is not None})
+        if values.get("tls_port") is not None:
+            values["tls_port"] = tls_port(values["tls_port"], values.get("port", 9000))
+        tls_files = values.get("tls_files")
+        if isinstance(tls_files, TlsFiles):
+            if values.get("tls_port") is None:
+                raise TlsError("LAMINA_TLS_CERT and LAMINA_TLS_KEY are for the TLS listener: set LAMINA_TLS_PORT "
+                               "(or --tls-port) too")  # fmt: skip
+            server_context(tls_files)  # refused at start: the key's mode, unreadable, not PEM, not a pair
         return cls(**values)  # type: ignore[arg-type]
 
     @property
@@ -308,6 +330,19 @@ def account_id(value: str) -> str:
     if len(value) != 12 or not value.isdigit():
         raise ValueError(f"LAMINA_ACCOUNT_ID must be 12 digits (e.g. 123456789012), not {value[:20]!r}")
     return value
+
+
+def tls_port(value: object, port: object) -> int:
+    """``LAMINA_TLS_PORT`` / ``--tls-port``: 0 to 65535, and not the HTTP port; TlsError otherwise."""
+    try:
+        number = int(str(value))
+    except ValueError:
+        number = -1
+    if not 0 <= number <= 65535:
+        raise TlsError(f"LAMINA_TLS_PORT must be a port number (0 to 65535; 0: any free port), not {str(value)[:20]!r}")
+    if number and number == port:
+        raise TlsError(f"LAMINA_TLS_PORT {number} is the HTTP port too (LAMINA_PORT): give TLS a port of its own")
+    return number
 
 
 def jwks_urls(value: str) -> dict[str, str]:

@@ -109,8 +109,8 @@ def counts(server: LaminaProcess) -> dict[str, int]:
 class Conn:
     """One kept-alive client connection, one request and its answer at a time."""
 
-    def __init__(self, server: LaminaProcess) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port(server)), timeout=30)
+    def __init__(self, server: LaminaProcess, source: str = "127.0.0.1") -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port(server)), timeout=30, source_address=(source, 0))
         self.buf = b""
 
     def ask(self, request: bytes) -> bytes:
@@ -369,6 +369,38 @@ def test_a_policy_changed_or_a_key_deleted_revokes_at_once(servers: dict[str, La
     assert outcomes["native"] == outcomes["python"]
     assert outcomes["native"][3] == "AccessDeniedException"
     assert outcomes["native"][-1] == "UnrecognizedClientException"
+
+
+def test_a_permit_holds_only_for_the_address_iam_allowed(servers: dict[str, LaminaProcess]) -> None:
+    """A policy that allows invoking from one address only: a client there is served (natively,
+    after its first request), a client of the same key at another address is refused every time,
+    however many permits the first one's requests made."""
+    from_one = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": "*",
+        "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.1/32"}}}]}  # fmt: skip
+    target = "/2015-03-31/functions/echo/invocations"
+    outcomes: dict[str, list[bytes]] = {}
+    for name, server in servers.items():
+        iam = iam_client(server, "iam")
+        iam.create_user(UserName="erin")
+        iam.put_user_policy(UserName="erin", PolicyName="here", PolicyDocument=json.dumps(from_one))
+        key = iam.create_access_key(UserName="erin")["AccessKey"]
+        signed = lambda: raw("echo", b'{"e": 1}', sigv4(target, b'{"e": 1}', key=key["AccessKeyId"],  # noqa: E731
+                                                        secret=key["SecretAccessKey"]))  # fmt: skip
+        here, there = Conn(server), Conn(server, source="127.0.0.2")
+        before = counts(server) if name == "native" else None
+        try:
+            seen = [normal(here.ask(signed())) for _ in range(3)]
+            seen += [normal(there.ask(signed())) for _ in range(3)]
+            seen.append(normal(here.ask(signed())))
+        finally:
+            here.close()
+            there.close()
+        if before is not None:
+            assert counts(server)["served"] - before["served"] >= 2  # the allowed address's, natively
+        outcomes[name] = [answer.split(b"\r\n", 1)[0] for answer in seen]
+    assert outcomes["native"] == outcomes["python"]
+    assert outcomes["native"] == [b"HTTP/1.1 200 OK"] * 3 + [b"HTTP/1.1 403 Forbidden"] * 3 + [b"HTTP/1.1 200 OK"]
 
 
 def test_a_slow_head_is_closed_at_the_header_timeout(servers: dict[str, LaminaProcess]) -> None:

@@ -23,6 +23,7 @@ from tests import signing
 from tests.conftest import ROOT, LaminaProcess, make_zip
 from tests.integration.test_cloudformation import FAST, aws, client, error_of, settled
 from tests.integration.test_http_apis import call
+from tests.integration.test_tls import ca_of, https_of, tls_client
 
 CODE = """import json
 def {handler}(event, context):
@@ -470,8 +471,11 @@ def sam_cli() -> Path:
     return found
 
 
-def sam(server: LaminaProcess, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "AWS_ENDPOINT_URL": server.endpoint, "AWS_ACCESS_KEY_ID": "test",
+def sam(server: LaminaProcess, *args: str, cwd: Path, tls: bool = False) -> subprocess.CompletedProcess[str]:
+    """SAM CLI against ``server``: over plain HTTP, or (``tls``) over HTTPS trusting its local CA."""
+    endpoint = https_of(server).replace("127.0.0.1", "localhost") if tls else server.endpoint
+    trust = {"AWS_CA_BUNDLE": str(ca_of(server))} if tls else {}
+    env = {**os.environ, **trust, "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "test",
            "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": "/dev/null",
            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "SAM_CLI_TELEMETRY": "0", "HOME": str(cwd / "home")}
     return subprocess.run([str(sam_cli()), *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=600)
@@ -480,7 +484,7 @@ def sam(server: LaminaProcess, *args: str, cwd: Path) -> subprocess.CompletedPro
 @pytest.mark.slow
 def test_sam_deploy_and_sam_delete(make_server: Any, tmp_path: Path) -> None:
     sam_cli()
-    server = make_server()  # its own: `--resolve-s3` makes the account's one managed stack
+    server = make_server(LAMINA_TLS_PORT="0")  # its own: `--resolve-s3` makes the account's one managed stack
     app = tmp_path / "sam-app"
     (app / "hello_world").mkdir(parents=True)
     (app / "template.yaml").write_text(HELLO_WORLD)
@@ -491,32 +495,38 @@ def test_sam_deploy_and_sam_delete(make_server: Any, tmp_path: Path) -> None:
               "--no-progressbar")  # fmt: skip
     cfn, lam = client(server, "cloudformation"), client(server, "lambda")
 
-    # --resolve-s3: SAM CLI's managed stack (itself a SAM template: a bucket and its policy) is
-    # created; the upload to its bucket is then refused by that bucket's own policy, which denies
-    # every request not made over TLS (aws:SecureTransport false): Lamina serves plain HTTP.
+    # --resolve-s3 over plain HTTP: SAM CLI's managed stack (itself a SAM template: a bucket and its
+    # policy) is created; the upload to its bucket is then refused by that bucket's own policy, which
+    # denies every request not made over TLS (aws:SecureTransport false).
     done = sam(server, *deploy, "--resolve-s3", cwd=app)
     assert done.returncode != 0
     assert "Successfully created!" in done.stdout + done.stderr
     assert "AccessDenied" in done.stderr and "PutObject" in done.stderr, done.stdout + done.stderr
     assert cfn.describe_stacks(StackName="aws-sam-cli-managed-default")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
 
-    # A bucket of the user's own: sam deploy packages, makes the change set, executes it and waits.
-    client(server, "s3").create_bucket(Bucket="sam-artifacts")
-    done = sam(server, *deploy, "--s3-bucket", "sam-artifacts", cwd=app)
+    # The same over HTTPS: the upload is allowed; sam deploy packages, makes the change set,
+    # executes it and waits.
+    done = sam(server, *deploy, "--resolve-s3", cwd=app, tls=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Successfully created/updated stack - sam-app" in done.stdout
+    managed = outputs(cfn, "aws-sam-cli-managed-default")["SourceBucket"]
+    secure = tls_client("s3", server, key="test", secret="test")
+    assert secure.list_objects_v2(Bucket=managed)["KeyCount"] >= 1  # the package, put over TLS
+    assert error_of(client(server, "s3").list_objects_v2, Bucket=managed)["Code"] == "AccessDenied"  # not over HTTP
     arn = outputs(cfn, "sam-app")["HelloWorldFunction"]
     said = lambda: json.loads(json.loads(lam.invoke(FunctionName=arn)["Payload"].read())["body"])  # noqa: E731
     assert said() == {"message": "hello world"} and hello(server, cfn, "sam-app") == {"message": "hello world"}
 
-    # Changed code, deployed again: the same function runs it.
+    # Changed code, deployed again through a bucket of the user's own, over plain HTTP: the same
+    # function runs it.
     handler.write_text(handler.read_text().replace("hello world", "hello again"))
+    client(server, "s3").create_bucket(Bucket="sam-artifacts")
     done = sam(server, *deploy, "--s3-bucket", "sam-artifacts", cwd=app)
     assert done.returncode == 0, done.stdout + done.stderr
     assert outputs(cfn, "sam-app")["HelloWorldFunction"] == arn and said() == {"message": "hello again"}
     assert hello(server, cfn, "sam-app") == {"message": "hello again"}
 
-    done = sam(server, "delete", "--stack-name", "sam-app", "--no-prompts", cwd=app)
+    done = sam(server, "delete", "--stack-name", "sam-app", "--no-prompts", cwd=app, tls=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert error_of(lam.get_function, FunctionName=arn)["Code"] == "ResourceNotFoundException"
     assert "sam-app" not in [s["StackName"] for s in cfn.describe_stacks()["Stacks"]]

@@ -86,8 +86,8 @@ pub struct Returned {
 pub enum Event {
     Conn { fd: RawFd, data: Vec<u8> },
     /// A permit in use nears its end: Python decides again whether the key may go on.
-    Renew { access_key_id: String, region: String, function: String, qualifier: String },
-    Miss { token: u64, head: Vec<u8>, body: Vec<u8>, close: bool },
+    Renew { peer: String, access_key_id: String, region: String, function: String, qualifier: String },
+    Miss { token: u64, head: Vec<u8>, body: Vec<u8>, close: bool, peer: String },
     Done {
         env: u64, request_id: String, start: f64, duration_ms: f64, error: Option<String>, before: Vec<u8>,
         output: Vec<u8>, returned: Option<Returned>, eof: bool,
@@ -95,6 +95,7 @@ pub enum Event {
     Back {
         env: u64, token: u64, request_id: String, start: f64, elapsed_ms: f64, deadline_ms: u64, trace_id: String,
         before: Vec<u8>, output: Vec<u8>, returned: Returned, close: bool, request: Option<(Vec<u8>, Vec<u8>)>,
+        peer: String,
     },
 }
 
@@ -129,8 +130,10 @@ pub struct Shared {
     date: Mutex<(u64, String)>,
 }
 
-pub fn permit_key(access_key_id: &str, region: &str, function: &str, qualifier: &str) -> String {
-    format!("{access_key_id}\n{region}\n{function}\n{qualifier}")
+/// A permit is the client address's as well as the key's: IAM's decision may depend on where a
+/// request comes from (aws:SourceIp), so it holds only for the address it was decided for.
+pub fn permit_key(peer: &str, access_key_id: &str, region: &str, function: &str, qualifier: &str) -> String {
+    format!("{peer}\n{access_key_id}\n{region}\n{function}\n{qualifier}")
 }
 
 pub fn lane_key(account: &str, region: &str, function: &str, qualifier: &str) -> String {

@@ -73,6 +73,7 @@ enum Step {
 
 /// One client connection, until it closes or goes to Python.
 pub async fn connection(shared: Arc<Shared>, mut stream: TcpStream) {
+    let peer = stream.peer_addr().map(|address| address.ip().to_canonical().to_string()).unwrap_or_default();
     let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut closing = shared.closing.subscribe();
     loop {
@@ -113,7 +114,7 @@ pub async fn connection(shared: Arc<Shared>, mut stream: TcpStream) {
         let head = buf[..request.head_len].to_vec();
         let body = buf[request.head_len..end].to_vec();
         buf.drain(..end);
-        match invoke(&shared, &mut stream, &request, head, body).await {
+        match invoke(&shared, &mut stream, &request, head, body, &peer).await {
             Step::Next if !request.close && !is_closing(&shared) => {}
             Step::Next | Step::Close => {
                 let _ = stream.shutdown().await;
@@ -153,7 +154,7 @@ struct Lane {
     key: Option<(String, String, Option<String>)>, // access key id, secret, token
 }
 
-fn lane_of(shared: &Shared, request: &Invoke) -> Option<Lane> {
+fn lane_of(shared: &Shared, request: &Invoke, peer: &str) -> Option<Lane> {
     let config = &shared.config;
     let qualifier = request.qualifier.as_deref().unwrap_or("");
     let (key_id, region) = if config.verify {
@@ -163,7 +164,7 @@ fn lane_of(shared: &Shared, request: &Invoke) -> Option<Lane> {
         (String::new(), config.region.clone())
     };
     let mut state = shared.state();
-    let permit = state.permits.get_mut(&permit_key(&key_id, &region, &request.function, qualifier))?;
+    let permit = state.permits.get_mut(&permit_key(peer, &key_id, &region, &request.function, qualifier))?;
     let now = Instant::now();
     if permit.until <= now || permit.key_expires.is_some_and(|at| at <= wall()) {
         return None;
@@ -174,7 +175,7 @@ fn lane_of(shared: &Shared, request: &Invoke) -> Option<Lane> {
     let lane = Lane { lane: permit.lane.clone(), key };
     drop(state);
     if renew {
-        shared.push(Event::Renew { access_key_id: key_id, region, function: request.function.clone(),
+        shared.push(Event::Renew { peer: peer.to_owned(), access_key_id: key_id, region, function: request.function.clone(),
                                    qualifier: qualifier.to_owned() });
     }
     Some(lane)
@@ -190,21 +191,22 @@ fn payload_of(body: &[u8]) -> Option<&[u8]> {
     Some(body)
 }
 
-async fn invoke(shared: &Arc<Shared>, client: &mut TcpStream, request: &Invoke, head: Vec<u8>, body: Vec<u8>) -> Step {
-    let lane = match lane_of(shared, request) {
+async fn invoke(shared: &Arc<Shared>, client: &mut TcpStream, request: &Invoke, head: Vec<u8>, body: Vec<u8>,
+                peer: &str) -> Step {
+    let lane = match lane_of(shared, request, peer) {
         Some(lane) if !request.client_context && shared.backlog() < MAX_BACKLOG => lane,
-        _ => return miss(shared, client, head, body, request.close).await,
+        _ => return miss(shared, client, head, body, request.close, peer).await,
     };
     if let Some((key_id, secret, token)) = &lane.key {
         let region = lane.lane.split('\n').nth(1).unwrap_or("");
         let key = Key { access_key_id: key_id, secret, token: token.as_deref(), region };
         let now = wall() as u64;
         if !verify::signed_by(request, &body, &key, now) {
-            return miss(shared, client, head, body, request.close).await;
+            return miss(shared, client, head, body, request.close, peer).await;
         }
     }
     if payload_of(&body).is_none() {
-        return miss(shared, client, head, body, request.close).await;
+        return miss(shared, client, head, body, request.close, peer).await;
     }
     let env = {
         let mut state = shared.state();
@@ -223,21 +225,21 @@ async fn invoke(shared: &Arc<Shared>, client: &mut TcpStream, request: &Invoke, 
         env
     };
     let Some(env) = env else {
-        return miss(shared, client, head, body, request.close).await;
+        return miss(shared, client, head, body, request.close, peer).await;
     };
     shared.counts.served.fetch_add(1, Ordering::Relaxed);
     shared.counts.in_flight.fetch_add(1, Ordering::Relaxed);
-    let step = run(shared, client, env, request, (head, body)).await;
+    let step = run(shared, client, env, request, (head, body), peer).await;
     shared.counts.in_flight.fetch_sub(1, Ordering::Relaxed);
     step
 }
 
 /// A request Python answers (the connection stays here), or hands back to be handed over.
-async fn miss(shared: &Shared, client: &mut TcpStream, head: Vec<u8>, body: Vec<u8>, close: bool) -> Step {
+async fn miss(shared: &Shared, client: &mut TcpStream, head: Vec<u8>, body: Vec<u8>, close: bool, peer: &str) -> Step {
     shared.counts.missed.fetch_add(1, Ordering::Relaxed);
     let (token, answer) = shared.ask();
     let request = [head.as_slice(), body.as_slice()].concat();
-    shared.push(Event::Miss { token, head, body, close });
+    shared.push(Event::Miss { token, head, body, close, peer: peer.to_owned() });
     match answer.await.ok().flatten() {
         Some(bytes) => write_answer(client, &bytes, close).await,
         None => Step::HandOver(request), // Python reads it otherwise: the connection is its own
@@ -364,7 +366,7 @@ fn error_type_of(body: &[u8]) -> Option<String> {
 
 /// One invocation in a lent environment, its answer written to `client`.
 async fn run(shared: &Arc<Shared>, client: &mut TcpStream, mut env: Env, request: &Invoke,
-             raw: (Vec<u8>, Vec<u8>)) -> Step {
+             raw: (Vec<u8>, Vec<u8>), peer: &str) -> Step {
     let payload = payload_of(&raw.1).unwrap_or(b"{}");
     let config = &shared.config;
     let start = wall();
@@ -397,6 +399,7 @@ async fn run(shared: &Arc<Shared>, client: &mut TcpStream, mut env: Env, request
             shared.push(Event::Back {
                 env: id, token, request_id, start, elapsed_ms, deadline_ms, trace_id, before, output,
                 returned: give_back(env, false), close: request.close, request: (!written).then_some(raw),
+                peer: peer.to_owned(),
             });
             return match answer.await.ok().flatten() {
                 Some(bytes) => write_answer(client, &bytes, request.close).await,
@@ -408,7 +411,9 @@ async fn run(shared: &Arc<Shared>, client: &mut TcpStream, mut env: Env, request
     let error = error.map(|e| if e.is_empty() { error_type_of(&body).unwrap_or_else(|| "Runtime.Unknown".into()) } else { e });
     let answer = http::answer(&request_id_done, &env.version, error.is_some(), &body, &shared.date(), &config.server,
                               request.close);
-    let client_gone = client.write_all(&answer).await.is_err();
+    // Answered once the runtime asked for its next event (usually read with its result), as the
+    // Python path answers: a client's next request then finds the environment idle, not finishing
+    // (which would make it a miss, and a cold start, for no reason).
     let (waiting, eof) = next_of(&mut env, config.turnaround, &mut output, config.output_cap).await;
     read_pipe(&mut env, &mut output);
     let id = env.id;
@@ -433,5 +438,5 @@ async fn run(shared: &Arc<Shared>, client: &mut TcpStream, mut env: Env, request
         env: id, request_id: request_id_done, start, duration_ms, error, before, output,
         returned: returned.map(|env| give_back(env, waiting)), eof,
     });
-    if client_gone { Step::Close } else { Step::Next }
+    if client.write_all(&answer).await.is_err() { Step::Close } else { Step::Next }
 }

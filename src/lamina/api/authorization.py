@@ -11,7 +11,8 @@ attribute) is read for every request on the queue but its own account root's, so
 denies count too; another account's request reaches the queue's cell (api/cells.py) to be decided.
 A bucket's policy likewise, for every request on the bucket or its objects (its own root's too, but
 for the policy operations), another account's reaching the bucket owner's cell by the global index
-of bucket names; S3's requests carry ``aws:SecureTransport``, ``aws:SourceIp`` and the listings'
+of bucket names. Every request carries ``aws:SecureTransport`` (true on the TLS listener) and
+``aws:SourceIp``; S3's carry the listings'
 ``s3:prefix``, ``s3:delimiter`` and ``s3:max-keys``, and a copy needs ``s3:GetObject`` on its source.
 An unsigned S3 request is the anonymous principal's, let through by the authentication middleware
 only where ``anonymous_allowed`` says the bucket's policy allows everyone what it asks.
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Mapping
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -134,10 +135,16 @@ def _s3_operation(request: web.Request, target: routing.Target, svc: Services) -
 
 def _transport_keys(request: web.Request) -> dict[str, str]:
     """``aws:SecureTransport`` and ``aws:SourceIp`` of ``request``, as it reached Lamina."""
-    keys = {"aws:SecureTransport": "true" if request.secure else "false"}
     peer = request.transport.get_extra_info("peername") if request.transport is not None else None
-    if isinstance(peer, tuple) and peer:
-        keys["aws:SourceIp"] = str(peer[0])
+    return transport_keys(request.secure, str(peer[0]) if isinstance(peer, tuple) and peer else "")
+
+
+def transport_keys(secure: bool, peer: str) -> dict[str, str]:
+    """The global condition keys of how a request arrived: over TLS (Lamina's TLS listener) or not,
+    and from which address (none: not said)."""
+    keys = {"aws:SecureTransport": "true" if secure else "false"}
+    if peer:
+        keys["aws:SourceIp"] = peer
     return keys
 
 
@@ -197,10 +204,12 @@ async def decide_operation(iam: IamService, policy_of: PolicyOf, caller: Caller,
     return Decision.ALLOW, ""
 
 
-async def invoke_refusal(svc: Services, caller: Caller, function: str, qualifier: str | None) -> ApiError | None:
+async def invoke_refusal(svc: Services, caller: Caller, function: str, qualifier: str | None,
+                         transport: Mapping[str, str]) -> ApiError | None:  # fmt: skip
     """Why ``caller`` may not Invoke ``function`` (AccessDeniedException), or None: for the Invokes
-    the front door answers ahead of this middleware. The root of the function's account is
-    allowed without evaluating anything (a function's policy allows, never denies)."""
+    the front door answers ahead of this middleware (``transport``: ``transport_keys`` of the
+    connection). The root of the function's account is allowed without evaluating anything (a
+    function's policy allows, never denies)."""
     if svc.iam is None:
         return None
     principal = caller.principal
@@ -209,6 +218,7 @@ async def invoke_refusal(svc: Services, caller: Caller, function: str, qualifier
     op = lambda_api.invoke_operation(function, qualifier, caller.region, caller.account_id)
     if principal.kind is PrincipalKind.ROOT and resource_account(op.resources[0], "") == principal.account_id:
         return None
+    op = replace(op, context={**transport, **op.context})
     decision, resource = await decide_operation(svc.iam, function_policies(svc), caller, op, datetime.now(timezone.utc))
     if decision.allowed:
         return None
@@ -287,7 +297,9 @@ async def authorization(request: web.Request, handler: Handler) -> web.StreamRes
     if op is None:
         return await handler(request)
     now = datetime.now(timezone.utc)
+    transport = _transport_keys(request)  # global keys: every service's policies may name them
     for needed in op.all():
+        needed = replace(needed, context={**transport, **needed.context})
         decision, resource = await decide_operation(svc.iam, function_policies(svc), caller, needed, now)
         if not decision.allowed:
             same = needed.account_of(resource, caller.account_id) == caller.account_id

@@ -101,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     server = commands.add_parser("server", help="run the Lamina server (blocks until stopped)")
     server.add_argument("--host", help="address to listen on (default 127.0.0.1, or LAMINA_HOST)")
     server.add_argument("--port", type=int, help="port to listen on (default 9000, or LAMINA_PORT)")
+    server.add_argument("--tls-port", type=int, metavar="PORT",
+                        help="also serve HTTPS on PORT (0: any free port; default LAMINA_TLS_PORT, else none)")
     server.add_argument("--data-dir", type=Path, help="where state and code live (default .lamina)")
 
     init_ = commands.add_parser("init", parents=[client_options],
@@ -257,7 +259,8 @@ def env_pair(text: str) -> tuple[str, str]:
 
 
 def server_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
-    return Settings.from_env(environ, host=args.host, port=args.port, data_dir=args.data_dir)
+    return Settings.from_env(environ, host=args.host, port=args.port, data_dir=args.data_dir,
+                              tls_port=args.tls_port)  # fmt: skip
 
 
 def default_endpoint(environ: Mapping[str, str]) -> str:
@@ -304,17 +307,18 @@ def _server(args: argparse.Namespace, console: Console, environ: Mapping[str, st
     from lamina.metering.prices import PriceTableError
     from lamina.secrets import SecretsFileError
     from lamina.server import serve
+    from lamina.tls.certificates import TlsError
 
     try:
         settings = server_settings(args, environ)
-    except (SecretsFileError, AccessKeysError, PriceTableError) as exc:  # the operator's to fix: said plainly, no traceback
+    except (SecretsFileError, AccessKeysError, PriceTableError, TlsError) as exc:  # the operator's to fix: said plainly, no traceback
         raise UsageError(str(exc)) from None
     refused = refusal(settings.host, settings.access_keys, verify=settings.verify_signatures)
     if refused is not None:
         raise UsageError(refused)
     try:
         return serve(settings)
-    except DataDirError as exc:
+    except (DataDirError, TlsError) as exc:
         raise UsageError(str(exc)) from None
 
 

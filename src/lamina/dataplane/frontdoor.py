@@ -43,12 +43,13 @@ import math
 import os
 import time
 from datetime import datetime, timezone
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Mapping
 
 from aiohttp.tcp_helpers import tcp_keepalive
 from multidict import CIMultiDict
 
 from lamina import ids
+from lamina.api.authorization import transport_keys
 from lamina.api.cells import INVOKE, invoke_cell
 from lamina.api.context import CellLookup, Services
 from lamina.api.errors import RequestTimeout, error_parts
@@ -78,8 +79,9 @@ _INTERNAL_ERROR = ApiAnswer(500, [("Content-Type", "text/plain; charset=utf-8")]
                             b"500 Internal Server Error\n\nServer got itself in trouble", close=True)  # fmt: skip
 
 
-# The function's cell, a verified caller, the function and qualifier it invokes -> why it may not (None: it may).
-Authorize = Callable[[Services, Caller, str, "str | None"], Awaitable["ApiError | None"]]
+# The function's cell, a verified caller, the function and qualifier it invokes, and the condition
+# keys of the connection it came on -> why it may not (None: it may; api/authorization.py's invoke_refusal).
+Authorize = Callable[[Services, Caller, str, "str | None", Mapping[str, str]], Awaitable["ApiError | None"]]
 
 
 class FrontDoor:
@@ -140,11 +142,12 @@ class FrontDoor:
             return home
         return await invoke_cell(cells, home, caller, request.function, INVOKE, request.qualifier)
 
-    async def answer(self, request: head.FastInvoke, body: bytes, *, close: Callable[[], bool],
-                     grant: Grant | None = None) -> bytes:  # fmt: skip
+    async def answer(self, request: head.FastInvoke, body: bytes, *, close: Callable[[], bool], secure: bool,
+                     peer: str, grant: Grant | None = None) -> bytes:  # fmt: skip
         """A plain Invoke's answer, as bytes: verified, authorized by IAM and invoked, as api/invoke.py
-        does (``close``, asked once the answer is made: whether it closes the connection). ``grant``
-        is told of a caller allowed to invoke (the native data plane's permits: dataplane/native.py)."""
+        does (``close``, asked once the answer is made: whether it closes the connection; ``secure``
+        and ``peer``: over TLS or not, from which address, for IAM's conditions). ``grant`` is told
+        of a caller allowed to invoke (the native data plane's permits: dataplane/native.py)."""
         request_id = ids.request_id()  # the request's id is the invocation's (as api/invoke.py)
         epoch = grant.epoch() if grant is not None else 0  # read before anything is decided
         caller = self.caller(request, body)
@@ -153,7 +156,8 @@ class FrontDoor:
         try:
             svc = await self.cell(request, caller)
             if caller is not None and self.authorize is not None:  # IAM decides, as api/authorization.py
-                denied = await self.authorize(svc, caller, request.function, request.qualifier)
+                denied = await self.authorize(svc, caller, request.function, request.qualifier,
+                                              transport_keys(secure, peer))  # fmt: skip
                 if denied is not None:
                     return self._error(denied, request_id, close())
             result = await svc.invoker.invoke(InvokeRequest(
@@ -167,7 +171,7 @@ class FrontDoor:
             failed = ServiceError("An internal error occurred; see the Lamina server log.")
             return self._error(failed, request_id, close())
         if grant is not None:
-            grant.allowed(request, caller, epoch)
+            grant.allowed(request, caller, epoch, peer)
         content_type = "application/json" if result.status == 200 else "application/octet-stream"
         return wire.response(result.status, result_headers(result).items(), content_type, result.payload,
                              date=self.date(), close=close())  # fmt: skip
@@ -198,6 +202,7 @@ class Connection(asyncio.Protocol):
         self._pending: head.FastInvoke | head.ApiCall | head.UrlCall | None = None  # the request whose body is arriving
         self._kind: PlainEndpoints | None = None  # the pending API call's kind of API
         self._remote = ""
+        self._secure = False  # whether it came through the TLS listener
         self._local_port: int | None = None
         self._busy = False  # a request is being answered
         self._close_after = False
@@ -224,6 +229,7 @@ class Connection(asyncio.Protocol):
         tcp_keepalive(transport)
         peer = transport.get_extra_info("peername")
         self._remote = peer[0] if isinstance(peer, tuple) else ""
+        self._secure = transport.get_extra_info("sslcontext") is not None  # the TLS listener's
         sockname = transport.get_extra_info("sockname")
         self._local_port = int(sockname[1]) if isinstance(sockname, tuple) else None
         self._door.connections.add(self)
@@ -425,7 +431,8 @@ class Connection(asyncio.Protocol):
         task.add_done_callback(self._door.tasks.discard)
 
     async def _invoke(self, request: head.FastInvoke, body: bytes) -> None:
-        self._respond(await self._door.answer(request, body, close=lambda: self._close_after))
+        self._respond(await self._door.answer(request, body, close=lambda: self._close_after, secure=self._secure,
+                                              peer=self._remote))  # fmt: skip
 
     def _api_request(self, call: head.ApiCall | head.UrlCall, body: bytes) -> ApiRequest:
         async def read() -> bytes:

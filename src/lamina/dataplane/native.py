@@ -29,6 +29,7 @@ from datetime import datetime, timezone
 from typing import Awaitable
 
 from lamina import ids
+from lamina.api.authorization import transport_keys
 from lamina.api.errors import error_parts
 from lamina.api.invoke import result_headers
 from lamina.dataplane import head, wire
@@ -160,33 +161,33 @@ class NativePlane:
     def epoch(self) -> int:
         return self._plane.epoch()
 
-    def allowed(self, request: head.FastInvoke, caller: Caller | None, epoch: int) -> None:
-        """A permit for ``caller``'s lane: invocations of the function by its plain name and the
-        qualifier as invoked, in the caller's own cell."""
+    def allowed(self, request: head.FastInvoke, caller: Caller | None, epoch: int, peer: str) -> None:
+        """A permit for ``caller``'s lane, from ``peer``: invocations of the function by its plain
+        name and the qualifier as invoked, in the caller's own cell."""
         if ":" not in request.function:  # by ARN: maybe another account's, which its resource policy decides
-            self._grant(request.function, request.qualifier or "", caller, epoch)
+            self._grant(request.function, request.qualifier or "", caller, epoch, peer)
 
-    def _grant(self, function: str, qualifier: str, caller: Caller | None, epoch: int) -> None:
+    def _grant(self, function: str, qualifier: str, caller: Caller | None, epoch: int, peer: str) -> None:
         if caller is None:
             s = self._settings
             lane = (s.account_id, s.region, function, qualifier)
-            self._plane.permit("", s.region, function, qualifier, lane, secret="", token=None, key_expires=None,
-                               ttl=PERMIT_SECONDS, epoch=epoch)  # fmt: skip
+            self._plane.permit(peer, "", s.region, function, qualifier, lane, secret="", token=None,
+                               key_expires=None, ttl=PERMIT_SECONDS, epoch=epoch)  # fmt: skip
             return
         key = caller.key
         lane = (caller.account_id, caller.region, function, qualifier)
         expires = key.expires_at.timestamp() if key.expires_at is not None else None
-        self._plane.permit(key.access_key_id, caller.region, function, qualifier, lane,
+        self._plane.permit(peer, key.access_key_id, caller.region, function, qualifier, lane,
                            secret=key.secret_access_key, token=key.session_token, key_expires=expires,
                            ttl=PERMIT_SECONDS, epoch=epoch)  # fmt: skip
 
-    async def _renew(self, access_key_id: str, region: str, function: str, qualifier: str) -> None:
+    async def _renew(self, access_key_id: str, region: str, function: str, qualifier: str, peer: str) -> None:
         """Decide again, as a miss would, whether a key in use may go on invoking a lane (its
         signatures the plane verifies with the key's secret): granted a new permit, or left to end."""
         epoch = self.epoch()
         door = self._door
         if not self._settings.verify_signatures:
-            self._grant(function, qualifier, None, epoch)
+            self._grant(function, qualifier, None, epoch, peer)
             return
         key = door.ring.find(access_key_id)
         if key is None or (key.expires_at is not None and key.expires_at <= datetime.now(timezone.utc)):
@@ -195,9 +196,10 @@ class NativePlane:
         svc = door.cells.started(caller.account_id, region)
         if svc is None:
             return
-        if door.authorize is not None and await door.authorize(svc, caller, function, qualifier or None) is not None:
+        if door.authorize is not None and await door.authorize(svc, caller, function, qualifier or None,
+                                                               transport_keys(False, peer)) is not None:  # fmt: skip
             return
-        self._grant(function, qualifier, caller, epoch)
+        self._grant(function, qualifier, caller, epoch, peer)
 
     def revoke(self) -> None:
         self._plane.revoke()
@@ -230,13 +232,13 @@ class NativePlane:
         except OSError:
             sock.close()
 
-    async def _miss(self, token: int, raw_head: bytes, body: bytes, close: bool) -> None:
+    async def _miss(self, token: int, raw_head: bytes, body: bytes, close: bool, peer: str) -> None:
         answer: bytes | None = None
         try:
             routed = head.route(raw_head, self._door.payload_limit)
             # Else (never, as the plane reads heads more strictly): the connection goes to Python.
             if isinstance(routed, head.FastInvoke):
-                answer = await self._door.answer(routed, body, close=lambda: close, grant=self)
+                answer = await self._door.answer(routed, body, close=lambda: close, secure=False, peer=peer, grant=self)
         finally:
             self._plane.answer(token, answer)
 
@@ -256,7 +258,7 @@ class NativePlane:
 
     async def _back(self, plane_id: int, token: int, request_id: str, start: float, elapsed_ms: float,
                     deadline_ms: int, trace_id: str, before: bytes, output: bytes, returned: tuple[int, bytes, bool],
-                    close: bool, request: tuple[bytes, bytes] | None) -> None:  # fmt: skip
+                    close: bool, request: tuple[bytes, bytes] | None, peer: str) -> None:  # fmt: skip
         answer: bytes | None = None
         try:
             lent = self._lent.pop(plane_id, None)
@@ -276,7 +278,8 @@ class NativePlane:
                 if request is not None:
                     routed = head.route(request[0], self._door.payload_limit)
                     if isinstance(routed, head.FastInvoke):
-                        answer = await self._door.answer(routed, request[1], close=lambda: close, grant=self)
+                        answer = await self._door.answer(routed, request[1], close=lambda: close, secure=False,
+                                                         peer=peer, grant=self)  # fmt: skip
                 return
             outcome = await env.resume(request_id, lent.arn, start, elapsed_ms, deadline_ms, trace_id, before, output,
                                        sock, data, env.fn.timeout_s)  # fmt: skip

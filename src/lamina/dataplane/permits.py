@@ -1,8 +1,9 @@
 """Permits' lifetime and their revocation: what keeps the native data plane no more lenient than Python.
 
 Python is the only authority on who may invoke what. Once it has verified and authorized a plain
-Invoke that the native data plane sent it (a miss), it grants the plane a permit for that key and
-lane (dataplane/native.py): for ``PERMIT_SECONDS`` at most, and only in the epoch its decision
+Invoke that the native data plane sent it (a miss), it grants the plane a permit for that key, lane
+and client address (dataplane/native.py: IAM's decision may depend on the address, aws:SourceIp;
+the plane's listener is plain HTTP, so aws:SecureTransport is false for all it serves): for ``PERMIT_SECONDS`` at most, and only in the epoch its decision
 began in. Anything that could change a later decision revokes every permit at once (a new epoch):
 ``Revocations.revoke``, called by every write of the API (``middleware``: any request but GET,
 HEAD and OPTIONS, once answered: IAM users, keys, roles and policies, functions' resource
@@ -35,8 +36,9 @@ class Grant(Protocol):
         """The epoch a decision begins in."""
         ...
 
-    def allowed(self, request: FastInvoke, caller: Caller | None, epoch: int) -> None:
-        """``caller`` (None: signatures not verified) was allowed ``request``, decided in ``epoch``."""
+    def allowed(self, request: FastInvoke, caller: Caller | None, epoch: int, peer: str) -> None:
+        """``caller`` (None: signatures not verified) was allowed ``request`` from the address
+        ``peer``, decided in ``epoch`` (a decision may depend on the address: aws:SourceIp)."""
         ...
 
 
