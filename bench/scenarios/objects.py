@@ -80,7 +80,7 @@ class ObjectsResult:
 
 
 def _client(url: str, concurrency: int) -> Any:
-    import boto3  # type: ignore[import-untyped]
+    import boto3
     from botocore.config import Config  # type: ignore[import-untyped]
 
     return boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test",
