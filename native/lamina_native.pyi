@@ -91,6 +91,9 @@ class DataPlane:
         connection ``sock_fd`` is still the caller's; OSError: the plane has closed it."""
     def reclaim(self, env_id: int) -> Returned | None:
         """An idle lent environment back now; a busy one with its completion."""
+    def unsettled(self) -> list[int]:
+        """The lent environments idle in the plane whose runtime closed its end or sent what was
+        not asked for (exiting, or broken): to be taken back."""
     def idle_for(self, env_id: int) -> float | None:
         """Seconds a lent environment has been idle (None: busy, or not lent)."""
     def permit(

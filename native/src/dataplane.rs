@@ -222,6 +222,27 @@ impl DataPlane {
         }
     }
 
+    /// The lent environments idle here whose runtime closed its end or sent what was not asked
+    /// for: it is exiting (a framed runtime that ends between invocations shuts its side and waits
+    /// for the server to close), or broken. Python takes them back and ends them as its own.
+    fn unsettled(&self) -> Vec<u64> {
+        use std::os::fd::AsRawFd;
+        let state = self.shared.state();
+        let mut found = Vec::new();
+        for env in state.lanes.values().flatten() {
+            let mut byte = [0u8; 1];
+            // SAFETY: a one-byte peek into a buffer of one byte, on a descriptor the environment owns.
+            let read = unsafe {
+                libc::recv(env.sock.as_raw_fd(), byte.as_mut_ptr().cast(), 1, libc::MSG_PEEK | libc::MSG_DONTWAIT)
+            };
+            let quiet = read < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::WouldBlock;
+            if !quiet || !env.rbuf.is_empty() {
+                found.push(env.id);
+            }
+        }
+        found
+    }
+
     /// How long a lent environment has been idle, in seconds (None: busy, or not lent).
     fn idle_for(&self, env_id: u64) -> Option<f64> {
         let state = self.shared.state();

@@ -187,6 +187,8 @@ fn payload_of(body: &[u8]) -> Option<&[u8]> {
     if body.iter().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)) {
         return Some(b"{}");
     }
+    // serde_json does not look inside the strings it skips: text that is not UTF-8 is a miss too.
+    std::str::from_utf8(body).ok()?;
     serde_json::from_slice::<IgnoredAny>(body).ok()?;
     Some(body)
 }

@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 # The output a native invocation may print before its environment goes back to Python (which then
 # reads its pipe itself, within the log's budget).
 OUTPUT_CAP = 1024 * 1024
+# How often the idle lent environments are looked at for a runtime that is ending (``_sweep``).
+SWEEP_SECONDS = 0.25
 
 try:
     import lamina_native
@@ -89,6 +91,7 @@ class NativePlane:
         self._closing = False
         self._stopped = False
         self._loop.add_reader(self._plane.fileno(), self._wake)
+        self._sweeping = self._loop.call_later(SWEEP_SECONDS, self._sweep)
         door.give_back = self._adopt_back
 
     def _adopt_back(self, fd: int) -> None:
@@ -135,6 +138,17 @@ class NativePlane:
         returned = self._plane.reclaim(plane_id)
         if returned is not None:
             self._take_back(plane_id, returned)
+
+    def _sweep(self) -> None:
+        """Take back the idle lent environments whose runtime is ending or broken: Python sees their
+        connection end and their process exit, and stops them (the plane reads an idle connection
+        only when it hands it an event)."""
+        for plane_id in self._plane.unsettled():
+            lent = self._lent.get(plane_id)
+            if lent is not None:
+                self.reclaim(lent.env)
+        if not self._closing:
+            self._sweeping = self._loop.call_later(SWEEP_SECONDS, self._sweep)
 
     def idle_for(self, env: Environment) -> float | None:
         plane_id = self._ids.get(env.id)
@@ -304,6 +318,7 @@ class NativePlane:
         """Stop accepting, let what is in flight finish (for ``grace`` seconds at most), and stop
         the plane's thread; lent environments are taken back by their pools as they stop."""
         self._closing = True
+        self._sweeping.cancel()
         self._door.give_back = None
         self._plane.close()
         until = self._loop.time() + grace
