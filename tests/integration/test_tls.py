@@ -43,10 +43,13 @@ def https_of(server: LaminaProcess) -> str:
 
 
 def ca_of(server: LaminaProcess) -> Path:
-    """The local CA's certificate, as the server said to trust it."""
+    """The local CA's certificate, as the server said to trust it (the line after its TLS address,
+    which the test's reader of its output may not have read yet)."""
     https_of(server)
-    said = [line for line in list(server.output) if "AWS_CA_BUNDLE=" in line]
-    assert said, "".join(server.output)
+    deadline = time.monotonic() + 30
+    while not (said := [line for line in list(server.output) if "AWS_CA_BUNDLE=" in line]):
+        assert time.monotonic() < deadline, "".join(server.output)
+        time.sleep(0.05)
     return Path(said[0].rsplit("AWS_CA_BUNDLE=", 1)[1].strip())
 
 
