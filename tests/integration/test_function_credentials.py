@@ -168,6 +168,17 @@ def test_the_credentials_are_not_the_functions_configuration(client: Any, world:
     assert "AWS_ACCESS_KEY_ID" not in shown and "AWS_SESSION_TOKEN" not in shown and '"MINE"' in shown
 
 
+def test_a_function_named_with_one_character_gets_its_credentials(client: Any) -> None:
+    """Lambda allows a one-character name, and names its role's session after it, shorter than
+    AssumeRole lets its callers ask for."""
+    deploy(client, "x", "import os\ndef handler(event, context):\n    return os.environ['AWS_ACCESS_KEY_ID'][:4]\n")
+    try:
+        response = client.invoke(FunctionName="x", Payload=b"{}")
+        assert "FunctionError" not in response and json.loads(response["Payload"].read()) == "ASIA"
+    finally:
+        client.delete_function(FunctionName="x")
+
+
 ROOT_KEY, ROOT_SECRET = "AKIALAMINAROOT000001", "root-secret-of-the-test"
 
 

@@ -125,6 +125,9 @@ class FunctionCredentials:
                 self._said.add(role.arn)
                 log.warning("role %s does not trust %s to assume it; on AWS its functions would get no credentials "
                             "(allowed in the development mode)", role.arn, LAMBDA)  # fmt: skip
-        session = await self._sessions.start(role.account, role.arn, role.role_id, check_session_name(session_name),
+        # The session is named after the function, as Lambda names it: a function's name is always a
+        # valid session name's characters, and may be one character long, below what AssumeRole's
+        # callers may ask for (Lambda's own call is not held to it).
+        session = await self._sessions.start(role.account, role.arn, role.role_id, session_name,
                                              max(MIN_DURATION, min(duration_seconds, MAX_DURATION)))  # fmt: skip
         return session.key()
