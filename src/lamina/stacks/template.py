@@ -14,11 +14,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, NoReturn, Sequence
 
 import re2  # type: ignore[import-untyped]
 import yaml
 
+from lamina.hostile_yaml import BoundedLoader
 from lamina.stacks.errors import StackValidationError, TemplateError, format_error
 
 MAX_BODY_BYTES = 51_200  # TemplateBody's limit (botocore: length <= 51200)
@@ -101,30 +102,17 @@ class Template:
 # -- reading --------------------------------------------------------------------------------------
 
 
-class _Loader(yaml.SafeLoader):
-    """The safe loader, without aliases, deep nesting or timestamps, with CloudFormation's tags."""
+class _Loader(BoundedLoader):
+    """The hostile-input loader (hostile_yaml.py), with CloudFormation's tags."""
 
-    _depth = 0
+    max_depth = MAX_DEPTH
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
-            raise format_error(f"YAML aliases are not allowed in CloudFormation templates. "
-                               f"(line {mark.line + 1}, column {mark.column + 1})")  # fmt: skip
-        self._depth += 1
-        try:
-            if self._depth > MAX_DEPTH:
-                raise format_error(f"the template is nested deeper than {MAX_DEPTH} levels.")
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
+    def refuse_alias(self, mark: Any) -> NoReturn:
+        raise format_error(f"YAML aliases are not allowed in CloudFormation templates. "
+                           f"(line {mark.line + 1}, column {mark.column + 1})")  # fmt: skip
 
-
-# Dates stay strings, as CloudFormation reads them ("2010-09-09").
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+    def refuse_depth(self) -> NoReturn:
+        raise format_error(f"the template is nested deeper than {MAX_DEPTH} levels.")
 
 
 def _short_form(key: str) -> Any:

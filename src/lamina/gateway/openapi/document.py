@@ -11,9 +11,11 @@ place, so a document that refers to itself costs no more than its size.
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from typing import Any, Mapping, NoReturn
 
 import yaml
+
+from lamina.hostile_yaml import BoundedLoader
 
 MAX_BYTES = 6 * 1024 * 1024  # API Gateway's limit on an imported definition
 MAX_DEPTH = 64
@@ -27,25 +29,14 @@ class DocumentError(Exception):
     """A definition that cannot be imported; the message is the API's answer."""
 
 
-class _Loader(yaml.SafeLoader):
-    _depth = 0
+class _Loader(BoundedLoader):
+    max_depth = MAX_DEPTH
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            raise DocumentError("Invalid OpenAPI input: YAML aliases are not supported")
-        self._depth += 1
-        try:
-            if self._depth > MAX_DEPTH:
-                raise DocumentError(f"Invalid OpenAPI input: nested deeper than {MAX_DEPTH} levels")
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
+    def refuse_alias(self, mark: Any) -> NoReturn:
+        raise DocumentError("Invalid OpenAPI input: YAML aliases are not supported")
 
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+    def refuse_depth(self) -> NoReturn:
+        raise DocumentError(f"Invalid OpenAPI input: nested deeper than {MAX_DEPTH} levels")
 
 
 def _json_value(value: Any, depth: int = 0) -> Any:
