@@ -138,6 +138,7 @@ class Server:
         self.credentials = FunctionCredentials(iam, sessions, s)  # identity.principals.CredentialIssuer
         protections = await asyncio.to_thread(Protections.detect)
         parts.started("the protections", _async(protections.close))
+        protections.cgroups.take_in_server()  # the CPU shared with its environments as siblings
         protections.report()
         # Bound now, served once everything is ready: environments' namespaces get a listener of
         # Lamina's API at the same port.

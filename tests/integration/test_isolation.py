@@ -225,6 +225,19 @@ def attack_namespaces(event, context):
     }
 
 
+def attack_cgroups(event, context):
+    """Move itself into the cgroup of Lamina's own process (its CPU weight), or out of its own."""
+    result = {}
+    for name, path in (("server", event["server_cgroup"]), ("root", event["root_cgroup"])):
+        result[name] = attempt(write_text, path, str(os.getpid()))
+    return result
+
+
+def write_text(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
 def attack_fill_tmp(event, context):
     """Write to /tmp in 16 MB chunks until it refuses; then give the space back."""
     st = os.statvfs("/tmp")
@@ -632,3 +645,27 @@ def test_cgroups_limit_memory_processes_and_weight_cpu(pair: Pair) -> None:
         assert (dirs["memory"] / "memory.limit_in_bytes").read_text().strip() == str(ATTACKER_MEMORY_MB * MB)
         assert (dirs["cpu"] / "cpu.shares").read_text().strip() == str(ATTACKER_MEMORY_MB)
     assert (dirs["pids"] / "pids.max").read_text().strip() == str(MAX_PIDS)
+
+
+def test_the_server_shares_the_cpu_with_its_environments_as_their_sibling(pair: Pair) -> None:
+    """Lamina's own process sits in ``<its cgroup>/server`` of the cpu hierarchy, beside the cgroups
+    of its environments (a function cannot join it), and leaves it when it stops."""
+    assert pair.server.proc is not None
+    server_cpu = cgroup_dirs(pair.server.proc.pid)["cpu"]
+    me = pair.attack("whoami")
+    env_cpu = cgroup_dirs(namespace_processes(me["pidns"], me["uid"])[0])["cpu"]
+    assert server_cpu.name == "server" and server_cpu.parent == env_cpu.parent, (server_cpu, env_cpu)
+    assert server_cpu.parent.name == f"lamina-{pair.server.proc.pid}"
+    seen = pair.attack("attack_cgroups", server_cgroup=str(server_cpu / "cgroup.procs"),
+                       root_cgroup=str(server_cpu.parent.parent / "cgroup.procs"))  # fmt: skip
+    assert all("ok" not in outcome for outcome in seen.values()), seen  # each refused
+    assert cgroup_dirs(namespace_processes(me["pidns"], me["uid"])[0])["cpu"] == env_cpu
+
+
+def test_a_stopped_server_leaves_no_cgroup(make_server: Callable[..., LaminaProcess]) -> None:
+    server = make_server()
+    assert server.proc is not None
+    base = cgroup_dirs(server.proc.pid)["cpu"].parent
+    assert base.name == f"lamina-{server.proc.pid}" and base.is_dir()
+    assert server.stop() == 0
+    assert not base.exists()

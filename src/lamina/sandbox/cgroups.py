@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 CONTROLLERS = ("memory", "pids", "cpu")
+SERVER = "server"  # the cgroup of Lamina's own process, beside its environments' (named by hex ids)
 
 
 def _read(path: Path) -> str:
@@ -134,6 +135,7 @@ class Cgroups:
         self.bases = bases  # controller -> Lamina's base directory for it
         self.version = version
         self.socket_memory = socket_memory  # whether socket buffers count against an environment's memory
+        self._server: Path | None = None  # where Lamina's own process is (``take_in_server``)
 
     @property
     def missing(self) -> list[str]:
@@ -198,7 +200,40 @@ class Cgroups:
             return [("cpu.shares", str(max(2, cpu_weight)).encode(), False)]
         return []
 
+    def take_in_server(self) -> None:
+        """Move Lamina's own process into ``<base>/server`` of the cpu hierarchy, beside its
+        environments' cgroups, weighted as a function of 1,024 MB.
+
+        Its threads (the data plane's, the event loop's) and its environments then share the CPU as
+        siblings of one cgroup. Left where it started, in the root cgroup of a kernel with autogroups
+        on (most distributions' default), the server is a scheduling group of its own beside the
+        group that holds every environment, and under load an invocation's runtime waited up to
+        100-250 ms for a core (docs/benchmarks.md, "Where a slow request waited")."""
+        base = self.bases.get("cpu")
+        if base is None:
+            return
+        server = base / SERVER
+        try:
+            server.mkdir(exist_ok=True)
+            _write_raw(str(server / "cgroup.procs"), str(os.getpid()).encode(), strict=True)
+        except OSError as exc:
+            log.info("cgroups: Lamina's own process stays in %s (%s): it competes with its environments "
+                     "for the CPU from outside their cgroup", base.parent, exc)  # fmt: skip
+            try:
+                server.rmdir()
+            except OSError:
+                pass
+            return
+        self._server = server
+
     def close(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:  # back where it started, or its cgroup cannot be removed
+            _write_raw(str(server.parent.parent / "cgroup.procs"), str(os.getpid()).encode())
+            try:
+                server.rmdir()
+            except OSError as exc:
+                log.warning("could not remove cgroup %s: %s", server, exc)
         for base in set(self.bases.values()):
             try:
                 base.rmdir()
