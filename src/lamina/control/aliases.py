@@ -22,10 +22,10 @@ from lamina.control.validation import constraint, description, string
 from lamina.control.versions import Versions, is_version_number
 from lamina.errors import (
     InvalidParameterValue,
-    PreconditionFailed,
     ResourceConflict,
     ResourceNotFound,
     ValidationError,
+    stale_revision,
 )
 from lamina.model import LATEST, Alias
 from lamina.settings import Settings
@@ -34,10 +34,6 @@ from lamina.store.base import Store
 Body = Mapping[str, object]
 _NAME = re.compile(r"^(?![0-9]+$)[a-zA-Z0-9_-]+$")
 _VERSION = re.compile(r"^(\$LATEST|[0-9]+)$")
-STALE_REVISION = (
-    "The Revision Id provided does not match the latest Revision Id. "
-    "Call the GetFunction/GetAlias API to retrieve the latest Revision Id"
-)
 
 
 def route(alias: Alias, draw: float) -> str:
@@ -160,7 +156,7 @@ class Aliases:
             raise ResourceNotFound(f"Alias not found: {self.arn(name, alias)}")
         revision = string(body, "RevisionId")
         if revision is not None and revision != current.revision_id:
-            raise PreconditionFailed(STALE_REVISION)
+            raise stale_revision()
         version = current.function_version
         if body.get("FunctionVersion") is not None:
             version = _function_version(body["FunctionVersion"])

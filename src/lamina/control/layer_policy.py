@@ -18,7 +18,7 @@ import uuid
 from typing import Mapping
 
 from lamina.control.validation import constraint
-from lamina.errors import PolicyLengthExceeded, PreconditionFailed, ResourceConflict, ResourceNotFound
+from lamina.errors import PolicyLengthExceeded, ResourceConflict, ResourceNotFound, stale_revision
 from lamina.store.base import Resource, Store
 
 KIND = "lambda/layer-policy"
@@ -129,8 +129,7 @@ class LayerPolicies:
     @staticmethod
     def _check_revision(revision: str | None, current: str) -> None:
         if revision is not None and revision != current:
-            raise PreconditionFailed("The Revision Id provided does not match the latest Revision Id. "
-                                     "Call the GetLayerVersionPolicy API to retrieve the latest Revision Id")  # fmt: skip
+            raise stale_revision("GetLayerVersionPolicy")
 
     async def _write(self, key: str, statements: list[Statement]) -> str:
         revision = str(uuid.uuid4())

@@ -4,9 +4,11 @@ Implementations: ``SqliteStore`` (the embedded default) and ``MemoryStore`` (a f
 PostgreSQL will sit behind the same interface. Contract, for every implementation:
 
 - A method returns only after its write is durable (committed); the API acknowledges after that.
-- ``create_function`` raises ``ResourceConflict`` if the name exists; ``put_function`` with an
-  ``expected_revision`` that does not match raises ``PreconditionFailed``, and with a name that
-  does not exist raises ``ResourceNotFound``.
+- A write raises only the store's own errors (``lamina.store.errors``: ``NotFound``, ``Conflict``,
+  ``StaleRevision``), never an API's; Lambda's API words them (``lamina.api.errors.from_store``).
+- ``create_function`` raises ``Conflict`` if the name exists; ``put_function`` with an
+  ``expected_revision`` that does not match raises ``StaleRevision``, and with a name that
+  does not exist raises ``NotFound``.
 - ``append_logs`` and ``record_invocations`` take batches; they are called off the hot path.
 - The usage ledger: ``list_ledger`` reads every function's invocations by start time;
   ``record_allocations`` appends provisioned-concurrency allocation rows (never removed, not even
@@ -34,15 +36,15 @@ PostgreSQL will sit behind the same interface. Contract, for every implementatio
   limit keeps its newest lines.
 - ``close`` is safe to call twice.
 - A function's tags, policies and asynchronous-invocation configurations belong to it: writing
-  one for a function that does not exist raises ``ResourceNotFound``, and ``delete_function``
+  one for a function that does not exist raises ``NotFound``, and ``delete_function``
   removes them with the function, atomically. ``put_policy`` with an ``expected_revision`` that
-  is not the stored policy's (``None``: no policy stored) raises ``PreconditionFailed``.
+  is not the stored policy's (``None``: no policy stored) raises ``StaleRevision``.
 - Function URLs belong to their function the same way. ``create_function_url`` raises
-  ``ResourceConflict`` if the function (and qualifier) already has one; ``put_function_url`` raises
-  ``ResourceNotFound`` if it has none.
+  ``Conflict`` if the function (and qualifier) already has one; ``put_function_url`` raises
+  ``NotFound`` if it has none.
 - Published versions and aliases belong to their function the same way. ``code_in_use`` counts
-  every version's code and layers. ``create_alias`` raises ``ResourceConflict`` if the alias
-  exists; ``put_alias`` raises ``ResourceNotFound`` if it does not, ``PreconditionFailed`` if its
+  every version's code and layers. ``create_alias`` raises ``Conflict`` if the alias
+  exists; ``put_alias`` raises ``NotFound`` if it does not, ``StaleRevision`` if its
   stored RevisionId is not ``expected_revision``.
 - A function's reserved concurrency and provisioned-concurrency configurations belong to it the same
   way. ``put_reserved_concurrency`` with ``None`` removes the reservation.

@@ -6,7 +6,7 @@ import dataclasses
 import json
 from typing import Mapping, Sequence
 
-from lamina.errors import PreconditionFailed, ResourceConflict, ResourceNotFound
+from lamina.store.errors import ALIAS, FUNCTION, FUNCTION_URL, POLICY, Conflict, NotFound, StaleRevision
 from lamina.model import EventInvokeConfig, FunctionConfig, FunctionPolicy, LayerVersion
 from lamina.model import FunctionUrlConfig
 from lamina.model import Alias
@@ -59,7 +59,7 @@ class MemoryStore:
 
     async def create_function(self, fn: FunctionConfig) -> None:
         if fn.name in self._functions:
-            raise ResourceConflict(f"Function already exist: {fn.name}")
+            raise Conflict(FUNCTION, fn.name)
         self._functions[fn.name] = fn
 
     async def get_function(self, name: str) -> FunctionConfig | None:
@@ -72,9 +72,9 @@ class MemoryStore:
     async def put_function(self, fn: FunctionConfig, *, expected_revision: str | None = None) -> None:
         current = self._functions.get(fn.name)
         if current is None:
-            raise ResourceNotFound(f"Function not found: {fn.name}")
+            raise NotFound(FUNCTION, fn.name)
         if expected_revision is not None and current.revision_id != expected_revision:
-            raise PreconditionFailed("The Revision Id provided does not match the latest Revision Id.")
+            raise StaleRevision(FUNCTION, fn.name)
         self._functions[fn.name] = fn
 
     async def delete_function(self, name: str) -> FunctionConfig | None:
@@ -119,7 +119,7 @@ class MemoryStore:
 
     def _owner(self, function: str) -> None:
         if function not in self._functions:
-            raise ResourceNotFound(f"Function not found: {function}")
+            raise NotFound(FUNCTION, function)
 
     async def get_tags(self, function: str) -> dict[str, str]:
         return dict(sorted(self._tags.get(function, {}).items()))
@@ -136,7 +136,7 @@ class MemoryStore:
         key = (policy.function, policy.qualifier)
         current = self._policies.get(key)
         if (current.revision_id if current else None) != expected_revision:
-            raise PreconditionFailed("The Revision Id provided does not match the latest Revision Id.")
+            raise StaleRevision(POLICY, *key)
         if policy.statements:
             self._policies[key] = policy
         else:
@@ -159,13 +159,13 @@ class MemoryStore:
         self._owner(url.function)
         key = (url.function, url.qualifier)
         if key in self._urls or any(u.url_id == url.url_id for u in self._urls.values()):
-            raise ResourceConflict(f"A function URL exists for {url.function}:{url.qualifier}")
+            raise Conflict(FUNCTION_URL, url.function, url.qualifier)
         self._urls[key] = url
 
     async def put_function_url(self, url: FunctionUrlConfig) -> None:
         key = (url.function, url.qualifier)
         if key not in self._urls:
-            raise ResourceNotFound(f"No function URL for {url.function}:{url.qualifier}")
+            raise NotFound(FUNCTION_URL, url.function, url.qualifier)
         self._urls[key] = url
 
     async def delete_function_url(self, function: str, qualifier: str) -> None:
@@ -192,15 +192,15 @@ class MemoryStore:
     async def create_alias(self, alias: Alias) -> None:
         self._owner(alias.function)
         if (alias.function, alias.name) in self._aliases:
-            raise ResourceConflict(f"Alias already exists: {alias.function}:{alias.name}")
+            raise Conflict(ALIAS, alias.function, alias.name)
         self._aliases[(alias.function, alias.name)] = alias
 
     async def put_alias(self, alias: Alias, *, expected_revision: str) -> None:
         current = self._aliases.get((alias.function, alias.name))
         if current is None:
-            raise ResourceNotFound(f"Alias not found: {alias.function}:{alias.name}")
+            raise NotFound(ALIAS, alias.function, alias.name)
         if current.revision_id != expected_revision:
-            raise PreconditionFailed("The Revision Id provided does not match the latest Revision Id.")
+            raise StaleRevision(ALIAS, alias.function, alias.name)
         self._aliases[(alias.function, alias.name)] = alias
 
     async def list_aliases(self, function: str) -> list[Alias]:

@@ -25,7 +25,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
 
-from lamina.errors import PreconditionFailed, ResourceConflict, ResourceNotFound
+from lamina.store.errors import ALIAS, FUNCTION, FUNCTION_URL, POLICY, Conflict, NotFound, StaleRevision
 from lamina.model import EventInvokeConfig, FunctionConfig, FunctionPolicy, LayerVersion
 from lamina.model import FunctionUrlConfig
 from lamina.store import log_chunks
@@ -237,7 +237,7 @@ class SqliteStore:
                     (fn.name, fn.revision_id, encode(fn)),
                 )
             except sqlite3.IntegrityError as exc:
-                raise ResourceConflict(f"Function already exist: {fn.name}") from exc
+                raise Conflict(FUNCTION, fn.name) from exc
 
         await self._write(insert)
 
@@ -261,12 +261,9 @@ class SqliteStore:
         def update(conn: sqlite3.Connection) -> None:
             row = conn.execute("SELECT revision_id FROM functions WHERE name = ?", (fn.name,)).fetchone()
             if row is None:
-                raise ResourceNotFound(f"Function not found: {fn.name}")
+                raise NotFound(FUNCTION, fn.name)
             if expected_revision is not None and row[0] != expected_revision:
-                raise PreconditionFailed(
-                    "The Revision Id provided does not match the latest Revision Id. "
-                    "Call the GetFunction/GetAlias API to retrieve the latest Revision Id"
-                )
+                raise StaleRevision(FUNCTION, fn.name)
             conn.execute(
                 "UPDATE functions SET revision_id = ?, config = ? WHERE name = ?",
                 (fn.revision_id, encode(fn), fn.name),
@@ -382,10 +379,7 @@ class SqliteStore:
                     "SELECT revision_id FROM function_policies WHERE function = ? AND qualifier = ?", key
                 ).fetchone()
                 if (row[0] if row else None) != expected_revision:
-                    raise PreconditionFailed(
-                        "The Revision Id provided does not match the latest Revision Id. "
-                        "Call the GetPolicy API to retrieve the latest Revision Id"
-                    )
+                    raise StaleRevision(POLICY, *key)
                 if not policy.statements:
                     conn.execute("DELETE FROM function_policies WHERE function = ? AND qualifier = ?", key)
                     return
@@ -437,7 +431,7 @@ class SqliteStore:
                         (url.function, url.qualifier, url.url_id, encode_url(url)),
                     )
             except sqlite3.IntegrityError as exc:
-                raise ResourceConflict(f"A function URL exists for {url.function}:{url.qualifier}") from exc
+                raise Conflict(FUNCTION_URL, url.function, url.qualifier) from exc
 
         await self._write(insert)
 
@@ -448,7 +442,7 @@ class SqliteStore:
                 (encode_url(url), url.function, url.qualifier),
             ).rowcount
             if not changed:
-                raise ResourceNotFound(f"No function URL for {url.function}:{url.qualifier}")
+                raise NotFound(FUNCTION_URL, url.function, url.qualifier)
 
         await self._write(update)
 
@@ -519,7 +513,7 @@ class SqliteStore:
                         (alias.function, alias.name, alias.revision_id, encode_alias(alias)),
                     )
             except sqlite3.IntegrityError as exc:  # the primary key: the alias exists
-                raise ResourceConflict(f"Alias already exists: {alias.function}:{alias.name}") from exc
+                raise Conflict(ALIAS, alias.function, alias.name) from exc
 
         await self._write(insert)
 
@@ -530,12 +524,9 @@ class SqliteStore:
                 "SELECT revision_id FROM function_aliases WHERE function = ? AND name = ?", key
             ).fetchone()
             if row is None:
-                raise ResourceNotFound(f"Alias not found: {alias.function}:{alias.name}")
+                raise NotFound(ALIAS, *key)
             if row[0] != expected_revision:
-                raise PreconditionFailed(
-                    "The Revision Id provided does not match the latest Revision Id. "
-                    "Call the GetFunction/GetAlias API to retrieve the latest Revision Id"
-                )
+                raise StaleRevision(ALIAS, *key)
             conn.execute(
                 "UPDATE function_aliases SET revision_id = ?, config = ? WHERE function = ? AND name = ?",
                 (alias.revision_id, encode_alias(alias), *key),
@@ -819,7 +810,7 @@ def _owned(function: str) -> Iterator[None]:
     except sqlite3.IntegrityError as exc:
         if "FOREIGN KEY" not in str(exc):
             raise
-        raise ResourceNotFound(f"Function not found: {function}") from exc
+        raise NotFound(FUNCTION, function) from exc
 
 
 def _make_private(path: Path) -> None:
