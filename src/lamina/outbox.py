@@ -17,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from lamina.store.base import OutboxMessage, Store
+from lamina.store.base import OutboxMessage
+from lamina.store.aggregates import Store
 from lamina.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)

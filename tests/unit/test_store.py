@@ -12,7 +12,8 @@ import pytest
 
 from lamina.model import Code, FunctionConfig, State
 from lamina.store.base import LOG_EVENT_OVERHEAD, InvocationRecord, LogEvent, LogRecord, LogStreamSummary, LogWindow
-from lamina.store.base import MetricCount, Resource, Store
+from lamina.store.base import MetricCount, Resource
+from lamina.store.aggregates import Store
 from lamina.store.errors import ALIAS, FUNCTION, Conflict, NotFound, StaleRevision
 from lamina.store.memory import MemoryStore
 from lamina.store.sqlite import SqliteStore, _migrations, migrate

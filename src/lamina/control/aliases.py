@@ -29,7 +29,7 @@ from lamina.errors import (
 )
 from lamina.model import LATEST, Alias
 from lamina.settings import Settings
-from lamina.store.base import Store
+from lamina.store.aggregates import Store
 
 Body = Mapping[str, object]
 _NAME = re.compile(r"^(?![0-9]+$)[a-zA-Z0-9_-]+$")

@@ -25,7 +25,8 @@ from lamina.control.validation import constraint
 from lamina.errors import ApiError, InvalidParameterValue, ResourceConflict, ResourceNotFound
 from lamina.model import FunctionConfig, LayerRef
 from lamina.settings import Settings
-from lamina.store.base import Resource, Store
+from lamina.store.base import Resource
+from lamina.store.aggregates import Store
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from lamina.control.validation import constraint
 from lamina.errors import InvalidParameterValue, ResourceNotFound
 from lamina.model import EventInvokeConfig
 from lamina.settings import Settings
-from lamina.store.base import Store
+from lamina.store.aggregates import Store
 
 Body = Mapping[str, object]
 _DESTINATION = re.compile(

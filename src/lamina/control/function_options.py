@@ -18,7 +18,8 @@ from lamina.control.changes import Change, FunctionDeleted, VersionDeleted
 from lamina.control.validation import constraint
 from lamina.errors import InvalidParameterValue
 from lamina.model import LATEST
-from lamina.store.base import Resource, Store
+from lamina.store.base import Resource
+from lamina.store.aggregates import Store
 
 RECURSION = "lambda/recursion-config"
 RUNTIME = "lambda/runtime-management-config"

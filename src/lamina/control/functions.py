@@ -58,7 +58,7 @@ from lamina.model import LATEST, Code, FunctionConfig, LayerRef, State, UpdateSt
 from lamina.runtime import architecture
 from lamina.runtime.runtimes import RuntimeRegistry
 from lamina.settings import Settings
-from lamina.store.base import Store
+from lamina.store.aggregates import Store
 from lamina.store.code import CodeStore
 from lamina.store.errors import NotFound
 from lamina.store.overlay import LayerOverlays

@@ -19,7 +19,8 @@ from typing import Mapping
 
 from lamina.control.validation import constraint
 from lamina.errors import PolicyLengthExceeded, ResourceConflict, ResourceNotFound, stale_revision
-from lamina.store.base import Resource, Store
+from lamina.store.base import Resource
+from lamina.store.aggregates import Store
 
 KIND = "lambda/layer-policy"
 ACTION = "lambda:GetLayerVersion"

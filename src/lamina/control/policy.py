@@ -27,7 +27,7 @@ from lamina.errors import (
     stale_revision,
 )
 from lamina.model import FunctionPolicy, PolicyStatement
-from lamina.store.base import Store
+from lamina.store.aggregates import Store
 
 MAX_POLICY_BYTES = 20480
 _STATEMENT_ID = re.compile(r"^[a-zA-Z0-9-_]{1,100}$")

@@ -17,7 +17,7 @@ from lamina.control.validation import constraint
 from lamina.errors import InvalidParameterValue, ResourceNotFound, ValidationError
 from lamina.model import FunctionConfig
 from lamina.settings import Settings
-from lamina.store.base import Store
+from lamina.store.aggregates import Store
 
 MAX_TAGS = 50
 MAX_KEY = 128

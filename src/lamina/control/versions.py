@@ -18,7 +18,7 @@ import dataclasses
 
 from lamina.errors import InvalidParameterValue, ResourceConflict
 from lamina.model import LATEST, FunctionConfig, State, UpdateStatus
-from lamina.store.base import Store
+from lamina.store.aggregates import Store
 
 CREATING = "The function is being created."
 

@@ -20,7 +20,8 @@ from lamina.events.envelope import Envelope, Rejected
 from lamina.events.model import DEFAULT_BUS
 from lamina.events.service import EventBusService
 from lamina.settings import Settings
-from lamina.store.base import BusEvent, Store
+from lamina.store.base import BusEvent
+from lamina.store.aggregates import Store
 
 @dataclasses.dataclass(frozen=True)
 class Accepted:

@@ -49,7 +49,8 @@ from lamina.events.service import EventBusService
 from lamina.invoke.service import EVENT, InvokeRequest, InvokeSource, InvokeResult
 from lamina.queues.service import Queues
 from lamina.settings import Settings
-from lamina.store.base import DEAD_LETTER, BusEvent, Delivery, OutboxMessage, Store
+from lamina.store.base import DEAD_LETTER, BusEvent, Delivery, OutboxMessage
+from lamina.store.aggregates import Store
 from lamina.tasks import Waiters, cancel_and_wait
 
 log = logging.getLogger(__name__)

@@ -30,7 +30,8 @@ from lamina.events.pattern import Pattern, compile_pattern
 from lamina.events.targets import MAX_TARGETS_PER_RULE, Failed, check
 from lamina.schedules.expressions import InvalidScheduleExpression, parse
 from lamina.settings import Settings
-from lamina.store.base import Delivery, Resource, Store
+from lamina.store.base import Delivery, Resource
+from lamina.store.aggregates import Store
 
 MAX_BUSES = 100
 MAX_RULES_PER_BUS = 300

@@ -36,7 +36,8 @@ from lamina.iam.model import (
 )
 from lamina.iam.policy import MAX_IDENTITY_POLICY_BYTES, MAX_TRUST_POLICY_BYTES, Policy, PolicyKind, parse
 from lamina.identity.principals import AccessKey, Principal, PrincipalKind
-from lamina.store.base import Resource, Store
+from lamina.store.base import Resource
+from lamina.store.aggregates import Store
 
 log = logging.getLogger(__name__)
 

@@ -55,7 +55,8 @@ from lamina.invoke.pacing import ActiveAttempts
 from lamina.model import EventInvokeConfig, FunctionConfig
 from lamina.sandbox.provider import Outcome
 from lamina.settings import Settings
-from lamina.store.base import DEAD_LETTER, DESTINATION, EventContent, NewEvent, OutboxMessage, QueuedEvent, Store
+from lamina.store.base import DEAD_LETTER, DESTINATION, EventContent, NewEvent, OutboxMessage, QueuedEvent
+from lamina.store.aggregates import Store
 from lamina.tasks import Waiters, wait_set
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,8 @@ from lamina.errors import ApiError
 from lamina.iot.errors import IotInvalidRequest, IotResourceAlreadyExists, IotUnauthorized
 from lamina.iot.model import NAME_PATTERN, RULE_KIND, TopicRule, check_name, from_payload
 from lamina.settings import Settings
-from lamina.store.base import Resource, Store
+from lamina.store.base import Resource
+from lamina.store.aggregates import Store
 
 log = logging.getLogger(__name__)
 

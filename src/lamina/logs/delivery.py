@@ -30,7 +30,8 @@ from lamina.logs.patterns import FilterPatternError, compile_pattern
 from lamina.logs.service import Subscriptions
 from lamina.logs.subscriptions import Checkpoint, SubscriptionFilter
 from lamina.settings import Settings
-from lamina.store.base import LogWindow, Store
+from lamina.store.base import LogWindow
+from lamina.store.aggregates import Store
 from lamina.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)

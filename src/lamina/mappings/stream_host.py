@@ -16,7 +16,8 @@ from lamina.invoke.service import EVENT, InvokeRequest, Invoker
 from lamina.mappings.model import USER_INITIATED, EventSourceMapping
 from lamina.queues.service import Queues
 from lamina.settings import Settings
-from lamina.store.base import DESTINATION, OutboxMessage, Store
+from lamina.store.base import DESTINATION, OutboxMessage
+from lamina.store.aggregates import Store
 from lamina.streams.options import StreamOptions
 from lamina.streams.records import Stream, stream_label
 

@@ -14,8 +14,9 @@ import logging
 import time
 from typing import Mapping
 
-from lamina.store.base import ProvisionedAllocation, Store
-from lamina.store.sqlite_metering import open_allocations
+from lamina.store.base import ProvisionedAllocation
+from lamina.store.aggregates import Store
+from lamina.store.base import open_allocations
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from lamina.objects.errors import AccessDenied, BucketAlreadyExists, BucketAlreadyOwnedByYou, S3Error
-from lamina.store.base import Resource, Store
+from lamina.store.base import Resource
+from lamina.store.aggregates import Store
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,8 @@ from lamina.objects.errors import BucketAlreadyOwnedByYou, BucketNotEmpty, NoSuc
 from lamina.objects.files import Bodies, Incoming
 from lamina.objects.listing import Page, list_keys
 from lamina.objects.model import Bucket, Part, StoredObject, Upload
-from lamina.store.base import OutboxMessage, Store
+from lamina.store.base import OutboxMessage
+from lamina.store.aggregates import Store
 
 log = logging.getLogger(__name__)
 

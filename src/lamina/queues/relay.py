@@ -31,7 +31,8 @@ from lamina.outbox import OutboxFollower
 from lamina.queues import messages
 from lamina.queues.service import Queues
 from lamina.settings import Settings
-from lamina.store.base import OutboxMessage, Store
+from lamina.store.base import OutboxMessage
+from lamina.store.aggregates import Store
 
 log = logging.getLogger(__name__)
 SQS_ARN = "arn:aws:sqs:"

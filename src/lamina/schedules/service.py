@@ -24,7 +24,8 @@ from lamina.schedules.model import (
     SchedulerValidation, check_name, from_request,
 )  # fmt: skip
 from lamina.settings import Settings
-from lamina.store.base import Resource, Store
+from lamina.store.base import Resource
+from lamina.store.aggregates import Store
 
 log = logging.getLogger(__name__)
 

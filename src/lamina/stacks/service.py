@@ -30,7 +30,8 @@ from lamina.stacks.model import (CHANGE_SET, EVENT, STACK, UPDATABLE, ChangeSet,
 from lamina.stacks.resources import PROVIDERS
 from lamina.stacks.resources.base import Context
 from lamina.stacks.template import Template, resolve_parameters
-from lamina.store.base import Resource, Store
+from lamina.store.base import Resource
+from lamina.store.aggregates import Store
 from lamina.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)

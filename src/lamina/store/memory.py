@@ -13,7 +13,7 @@ from lamina.model import Alias
 from lamina.model import ProvisionedConcurrencyConfig
 from lamina.store.base import EventContent, InvocationRecord, LogEvent, LogRecord, LogStreamSummary, LogWindow
 from lamina.store.base import MeterRun, NewEvent, OutboxMessage, ProvisionedAllocation
-from lamina.store.sqlite_metering import open_allocations
+from lamina.store.base import open_allocations
 from lamina.store.base import BusEvent, Delivery, MessageState, QueuedEvent, QueueMessage, Resource
 from lamina.store import log_chunks
 from lamina.store.base import MetricCount, ObjectRecord

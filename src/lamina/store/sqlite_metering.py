@@ -8,7 +8,7 @@ import math
 import sqlite3
 from typing import Sequence
 
-from lamina.store.base import InvocationRecord, MeterRun, ProvisionedAllocation
+from lamina.store.base import InvocationRecord, MeterRun, ProvisionedAllocation, open_allocations
 
 _INVOCATION = ("request_id, function, version, started_ms, duration_ms, billed_ms, memory_mb, max_memory_used_mb, "
                "init_ms, outcome, qualifier, architecture, ephemeral_mb, provisioned")  # fmt: skip
@@ -54,14 +54,6 @@ def allocations(conn: sqlite3.Connection, before_ms: int) -> list[ProvisionedAll
         f"SELECT {_ALLOCATION} FROM provisioned_allocations WHERE at_ms < ? ORDER BY at_ms, rowid", (before_ms,)
     )
     return [ProvisionedAllocation(*row) for row in rows]
-
-
-def open_allocations(found: Sequence[ProvisionedAllocation]) -> list[ProvisionedAllocation]:
-    """The configurations whose latest row allocates environments (pure)."""
-    latest: dict[tuple[str, str], ProvisionedAllocation] = {}
-    for a in found:
-        latest[(a.function, a.qualifier)] = a
-    return [a for a in latest.values() if a.environments > 0]
 
 
 def begin(conn: sqlite3.Connection, now_ms: int) -> MeterRun | None:

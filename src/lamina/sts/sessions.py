@@ -17,7 +17,8 @@ from typing import Callable, Mapping
 
 from lamina.iam.model import new_id, new_secret, parse_time, timestamp
 from lamina.identity.principals import AccessKey, Principal, PrincipalKind
-from lamina.store.base import Resource, Store
+from lamina.store.base import Resource
+from lamina.store.aggregates import Store
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,8 @@ from lamina.gateway.http.model import cors_from
 from lamina.gateway.http.routing import InvalidRouteKey, RouteKey, parse_route_key
 from lamina.gateway.http.state import ApiState, with_tables
 from lamina.model import UrlCors
-from lamina.store.base import Resource, Store
+from lamina.store.base import Resource
+from lamina.store.aggregates import Store
 
 KIND_API, KIND_ROUTE, KIND_INTEGRATION = "apigatewayv2/api", "apigatewayv2/route", "apigatewayv2/integration"
 KIND_STAGE, KIND_DEPLOYMENT = "apigatewayv2/stage", "apigatewayv2/deployment"

@@ -28,7 +28,7 @@ from lamina.gateway.rest.pages import new_id, page
 from lamina.gateway.rest.patches import Patch, patch_api, patch_integration, patch_method, patch_stage
 from lamina.settings import Settings
 from lamina.store.base import Resource as Stored
-from lamina.store.base import Store
+from lamina.store.aggregates import Store
 
 API, RESOURCE, METHOD, DEPLOYMENT, STAGE, AUTHORIZER = (
     f"apigateway/{k}" for k in ("restapi", "resource", "method", "deployment", "stage", "authorizer")

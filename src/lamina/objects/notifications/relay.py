@@ -27,7 +27,8 @@ from lamina.errors import ApiError, ResourceNotFound
 from lamina.invoke.service import EVENT, InvokeRequest, InvokeSource
 from lamina.outbox import BATCH, OutboxFollower
 from lamina.settings import Settings
-from lamina.store.base import NOTIFICATION, OutboxMessage, Store
+from lamina.store.base import NOTIFICATION, OutboxMessage
+from lamina.store.aggregates import Store
 
 log = logging.getLogger(__name__)
 LAMBDA_ARN = "arn:aws:lambda:"

@@ -21,7 +21,8 @@ from lamina.objects.notifications.matching import matches
 from lamina.objects.notifications.model import KIND, Kind, Notifications
 from lamina.objects.notifications.validation import Destinations
 from lamina.settings import Settings
-from lamina.store.base import NOTIFICATION, OutboxMessage, Resource, Store
+from lamina.store.base import NOTIFICATION, OutboxMessage, Resource
+from lamina.store.aggregates import Store
 
 
 class NotificationConfigs:
