@@ -1,13 +1,19 @@
-"""Named SQL statements: how a file is read, and what is refused."""
+"""Named SQL statements: how a file is read, what is refused, and that every dialect's files bind."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+import sqlite3
 from dataclasses import dataclass
+from importlib import resources
 
 import pytest
 
+import lamina.store.sqlite
 from lamina.store import queries
 from lamina.store.queries import QueryFileError
+from lamina.store.sqlite.engine import migrate
 
 
 @dataclass(frozen=True)
@@ -84,3 +90,30 @@ def test_a_file_is_named_by_dialect_and_aggregate_only(dialect: str, aggregate: 
 def test_a_file_that_is_not_there_fails_to_load() -> None:
     with pytest.raises(FileNotFoundError):
         queries.load(Pair, "sqlite", "nothing_here")
+
+
+LOG_READ_FRAGMENTS = {"chunks_of_streams", "chunks_from", "chunks_before", "chunks_in_order"}
+
+
+def test_every_sqlite_statement_compiles_against_the_schema() -> None:
+    """Each aggregate's statements bound at import; each is one statement SQLite can prepare on the
+    migrated schema (a statement naming a missing table or column fails here, not in a request)."""
+    conn = sqlite3.connect(":memory:")
+    migrate(conn)
+    files = {entry.name for entry in (resources.files("lamina.store") / "sql" / "sqlite").iterdir()
+             if entry.name.endswith(".sql")}  # fmt: skip
+    loaded = set()
+    for module in pkgutil.iter_modules(lamina.store.sqlite.__path__):
+        sql = getattr(importlib.import_module(f"lamina.store.sqlite.{module.name}"), "SQL", None)
+        if sql is None:
+            continue
+        loaded.add(f"{module.name}.sql")
+        for name, statement in vars(sql).items():
+            if name in LOG_READ_FRAGMENTS:
+                continue  # prepared below, as the read that joins them
+            conn.execute(f"EXPLAIN {statement}", [None] * statement.count("?"))
+    assert loaded == files  # no file left without the module that binds it
+    logs = importlib.import_module("lamina.store.sqlite.logs").SQL
+    read = "\n".join([logs.read_chunks, logs.chunks_of_streams, logs.chunks_from, logs.chunks_before,
+                      logs.chunks_in_order])  # fmt: skip
+    conn.execute(f"EXPLAIN {read}", [None] * read.count("?"))

@@ -16,7 +16,8 @@ from lamina.store.base import MetricCount, Resource
 from lamina.store.aggregates import Store
 from lamina.store.errors import ALIAS, FUNCTION, Conflict, NotFound, StaleRevision
 from lamina.store.memory import MemoryStore
-from lamina.store.sqlite import SqliteStore, _migrations, migrate
+from lamina.store.sqlite import SqliteStore, migrate
+from lamina.store.sqlite.engine import _migrations
 
 
 def function(name: str, revision: str = "r1") -> FunctionConfig:
