@@ -5,7 +5,7 @@ ledger, the asynchronous queue, the outbox, bus events, queue messages, resource
 is a ``Protocol`` of its own, whose docstring holds its contract; a caller depends on the ones it
 uses. ``Store`` is all of them and what opens and closes them: the one object a cell holds.
 Implementations: ``SqliteStore`` (store/sqlite/, the embedded default) and ``MemoryStore``
-(store/memory.py, a fake for tests); PostgreSQL will be a third, behind the same interfaces.
+(store/memory/, a fake for tests); PostgreSQL will be a third, behind the same interfaces.
 
 Contract, for every implementation and aggregate:
 
