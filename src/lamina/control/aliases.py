@@ -29,7 +29,7 @@ from lamina.errors import (
 )
 from lamina.model import LATEST, Alias
 from lamina.settings import Settings
-from lamina.store.aggregates import Store
+from lamina.store.aggregates import AliasStore
 
 Body = Mapping[str, object]
 _NAME = re.compile(r"^(?![0-9]+$)[a-zA-Z0-9_-]+$")
@@ -91,7 +91,7 @@ def _weights(routing: object) -> dict[str, float]:
 
 
 class Aliases:
-    def __init__(self, store: Store, settings: Settings, versions: Versions, changes: Changes) -> None:
+    def __init__(self, store: AliasStore, settings: Settings, versions: Versions, changes: Changes) -> None:
         self._store = store
         self._changes = changes  # moves and deletions are published (provisioned concurrency follows)
         self._settings = settings

@@ -20,7 +20,7 @@ from typing import Mapping
 from lamina.control.validation import constraint
 from lamina.errors import PolicyLengthExceeded, ResourceConflict, ResourceNotFound, stale_revision
 from lamina.store.base import Resource
-from lamina.store.aggregates import Store
+from lamina.store.aggregates import ResourceStore
 
 KIND = "lambda/layer-policy"
 ACTION = "lambda:GetLayerVersion"
@@ -76,7 +76,7 @@ def document(statements: list[Statement]) -> str:
 class LayerPolicies:
     """The statements of one cell's layer versions, read from and written to the store."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: ResourceStore) -> None:
         self._store = store
         self._policies: dict[str, tuple[list[Statement], str]] = {}  # "<layer>:<version>" -> (statements, revision)
         self._lock = asyncio.Lock()

@@ -27,7 +27,7 @@ from lamina.errors import (
     stale_revision,
 )
 from lamina.model import FunctionPolicy, PolicyStatement
-from lamina.store.aggregates import Store
+from lamina.store.aggregates import ConfigStore
 
 MAX_POLICY_BYTES = 20480
 _STATEMENT_ID = re.compile(r"^[a-zA-Z0-9-_]{1,100}$")
@@ -143,7 +143,7 @@ def build_statement(body: Mapping[str, object], resource: str) -> PolicyStatemen
 
 
 class PolicyService:
-    def __init__(self, store: Store, targets: Targets) -> None:
+    def __init__(self, store: ConfigStore, targets: Targets) -> None:
         self._store = store
         self._targets = targets
         self._lock = asyncio.Lock()  # a change reads, edits and writes the whole policy

@@ -24,7 +24,7 @@ from lamina.control.validation import URL, constraint, function_identifier
 from lamina.errors import InvalidParameterValue, ResourceConflict, ResourceNotFound, ValidationError, url_exists
 from lamina.model import LATEST, FunctionConfig, FunctionUrlConfig, InvokeMode, UrlAuthType, UrlCors
 from lamina.settings import Settings
-from lamina.store.aggregates import Store
+from lamina.store.aggregates import UrlStore
 from lamina.store.errors import Conflict, NotFound
 from lamina.urls.addresses import new_url_id
 
@@ -48,7 +48,7 @@ def _no_aliases(function: str, alias: str) -> bool:
 class UrlService:
     def __init__(
         self,
-        store: Store,
+        store: UrlStore,
         functions: Callable[[str], FunctionConfig],
         settings: Settings,
         alias_exists: Callable[[str, str], bool] = _no_aliases,

@@ -22,11 +22,11 @@ from lamina.objects.notifications.model import KIND, Kind, Notifications
 from lamina.objects.notifications.validation import Destinations
 from lamina.settings import Settings
 from lamina.store.base import NOTIFICATION, OutboxMessage, Resource
-from lamina.store.aggregates import Store
+from lamina.store.aggregates import ResourceStore
 
 
 class NotificationConfigs:
-    def __init__(self, store: Store, settings: Settings, destinations: Destinations,
+    def __init__(self, store: ResourceStore, settings: Settings, destinations: Destinations,
                  make_id: Callable[[], str] = validation.new_id) -> None:  # fmt: skip
         self._store = store
         self._destinations = destinations
