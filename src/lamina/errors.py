@@ -3,23 +3,25 @@
 ::
 
     LaminaError
-    └── ApiError                      an AWS-shaped error: HTTP status + X-Amzn-ErrorType + JSON body
-        ├── InvalidParameterValue     400  a value is well-formed but not acceptable
-        ├── ValidationError           400  a value breaks the API model's constraints
-        ├── InvalidRequestContent     400  the request body is not valid JSON
-        ├── PolicyLengthExceeded      400  a resource-based policy would pass its size limit
-        ├── AccessDenied              403  the caller may not do this
-        ├── ResourceNotFound          404
-        ├── ProvisionedConcurrencyConfigNotFound  404
-        ├── ResourceConflict          409
-        ├── PreconditionFailed        412
-        ├── RequestTooLarge           413
-        ├── UnsupportedMediaType      415
-        ├── TooManyRequests           429  carries Reason and Retry-After
-        ├── ServiceError              500  a fault of Lamina's, never of the caller
-        └── InvalidRuntime            502  Invoke: the function's runtime cannot run on this host
+    ├── ApiError                      an AWS-shaped error: HTTP status + X-Amzn-ErrorType + JSON body
+    │   ├── InvalidParameterValue     400  a value is well-formed but not acceptable
+    │   ├── ValidationError           400  a value breaks the API model's constraints
+    │   ├── InvalidRequestContent     400  the request body is not valid JSON
+    │   ├── PolicyLengthExceeded      400  a resource-based policy would pass its size limit
+    │   ├── AccessDenied              403  the caller may not do this
+    │   ├── ResourceNotFound          404
+    │   ├── ProvisionedConcurrencyConfigNotFound  404
+    │   ├── ResourceConflict          409
+    │   ├── PreconditionFailed        412
+    │   ├── RequestTooLarge           413
+    │   ├── UnsupportedMediaType      415
+    │   ├── TooManyRequests           429  carries Reason and Retry-After
+    │   ├── ServiceError              500  a fault of Lamina's, never of the caller
+    │   └── InvalidRuntime            502  Invoke: the function's runtime cannot run on this host
+    └── store.errors.StoreError       the store's own (NotFound, Conflict, StaleRevision): no wording of
+                                      AWS's; ``lamina.api.errors.from_store`` gives them Lambda's
 
-Everything raised to the HTTP layer is an ``ApiError``; anything else is reported as a
+Everything raised to the HTTP layer is an ``ApiError`` or a ``StoreError``; anything else is reported as a
 ``ServiceException`` by ``lamina.api.errors``, the one module that renders errors on the wire.
 Each class knows its code, status and which casing AWS uses for the message member
 (``message`` for most, ``Message`` for a few), as botocore's model defines them.
@@ -142,6 +144,19 @@ class ServiceError(ApiError):
 
 def function_not_found(arn: str) -> ResourceNotFound:
     return ResourceNotFound(f"Function not found: {arn}")
+
+
+def url_exists(function_arn: str) -> ResourceConflict:
+    """CreateFunctionUrlConfig's answer when the function (``function_arn``, qualified or not) has one."""
+    return ResourceConflict(f"Failed to create function url config for [functionArn = {function_arn}]. "
+                            "Error message:  FunctionUrlConfig exists for this Lambda function")  # fmt: skip
+
+
+def stale_revision(read_with: str = "GetFunction/GetAlias") -> PreconditionFailed:
+    """Lambda's answer to a RevisionId that is not the latest; ``read_with`` names the API that
+    reads the latest (GetPolicy for a function's policy, GetLayerVersionPolicy for a layer's)."""
+    return PreconditionFailed("The Revision Id provided does not match the latest Revision Id. "
+                              f"Call the {read_with} API to retrieve the latest Revision Id")  # fmt: skip
 
 
 API_ERRORS: tuple[type[ApiError], ...] = (

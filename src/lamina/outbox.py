@@ -17,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from lamina.store.base import OutboxMessage, Store
+from lamina.store.base import OutboxMessage
+from lamina.store.aggregates import OutboxStore
 from lamina.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ BATCH = 100
 
 
 class OutboxFollower:
-    def __init__(self, store: Store, poll_seconds: float, name: str) -> None:
+    def __init__(self, store: OutboxStore, poll_seconds: float, name: str) -> None:
         self._store = store
         self._poll_seconds = poll_seconds
         self._name = name  # the task's

@@ -18,7 +18,8 @@ from lamina.objects.notifications.wakes import BUS, FUNCTION, QUEUE, Wakes, rela
 from lamina.objects.service import Caller, ObjectStore
 from lamina.outbox import OutboxFollower
 from lamina.settings import Settings
-from lamina.store.base import NOTIFICATION, OutboxMessage, Store
+from lamina.store.base import NOTIFICATION, OutboxMessage
+from lamina.store.aggregates import Store
 from lamina.store.memory import MemoryStore
 
 FN = "arn:aws:lambda:us-east-1:000000000000:function:thumbs"

@@ -15,7 +15,7 @@ from lamina.queues.errors import InvalidParameterValue, QueueDeletedRecently
 from lamina.queues.moves import MoveTask
 from lamina.queues.service import MessageAttribute, Queues, queue_arn_parts
 from lamina.settings import Settings
-from lamina.store.base import Store
+from lamina.store.aggregates import Store
 from lamina.store.memory import MemoryStore
 from lamina.store.sqlite import SqliteStore
 

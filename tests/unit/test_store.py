@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from lamina.errors import PreconditionFailed, ResourceConflict, ResourceNotFound
 from lamina.model import Code, FunctionConfig, State
 from lamina.store.base import LOG_EVENT_OVERHEAD, InvocationRecord, LogEvent, LogRecord, LogStreamSummary, LogWindow
-from lamina.store.base import MetricCount, Resource, Store
+from lamina.store.base import MetricCount, Resource
+from lamina.store.aggregates import Store
+from lamina.store.errors import ALIAS, FUNCTION, Conflict, NotFound, StaleRevision
 from lamina.store.memory import MemoryStore
-from lamina.store.sqlite import SqliteStore, _migrations, migrate
+from lamina.store.sqlite import SqliteStore, migrate
+from lamina.store.sqlite.engine import _migrations
 
 
 def function(name: str, revision: str = "r1") -> FunctionConfig:
@@ -43,7 +45,7 @@ def test_function_lifecycle(store: Store) -> None:
         try:
             await store.create_function(function("b"))
             await store.create_function(function("a"))
-            with pytest.raises(ResourceConflict):
+            with pytest.raises(Conflict):
                 await store.create_function(function("a"))
             assert await store.get_function("a") == function("a")
             assert [f.name for f in await store.list_functions(None, 10)] == ["a", "b"]
@@ -51,10 +53,11 @@ def test_function_lifecycle(store: Store) -> None:
             assert [f.name for f in await store.list_functions(None, 1)] == ["a"]
 
             await store.put_function(dataclasses.replace(function("a"), revision_id="r2"), expected_revision="r1")
-            with pytest.raises(PreconditionFailed):
+            with pytest.raises(StaleRevision):
                 await store.put_function(function("a", "r3"), expected_revision="r1")
-            with pytest.raises(ResourceNotFound):
+            with pytest.raises(NotFound) as missing:
                 await store.put_function(function("zzz"))
+            assert (missing.value.kind, missing.value.function, missing.value.qualifier) == (FUNCTION, "zzz", None)
             assert (await store.get_function("a")).revision_id == "r2"  # type: ignore[union-attr]
 
             assert await store.code_in_use() == {"ab" * 32}
@@ -438,9 +441,9 @@ def test_tags_policies_and_event_invoke_configs_belong_to_their_function(store: 
             await store.put_policy(policy, expected_revision=None)
             assert await store.get_policy("f", "$LATEST") == policy
             assert await store.get_policy("f", "1") is None
-            with pytest.raises(PreconditionFailed):
+            with pytest.raises(StaleRevision):
                 await store.put_policy(FunctionPolicy("f", "$LATEST", (), "p2"), expected_revision="stale")
-            with pytest.raises(PreconditionFailed):  # one exists: None is stale too
+            with pytest.raises(StaleRevision):  # one exists: None is stale too
                 await store.put_policy(FunctionPolicy("f", "$LATEST", (), "p2"), expected_revision=None)
             await store.put_policy(FunctionPolicy("f", "$LATEST", (), "p2"), expected_revision="p1")
             assert await store.get_policy("f", "$LATEST") is None  # no statements left: gone
@@ -456,7 +459,7 @@ def test_tags_policies_and_event_invoke_configs_belong_to_their_function(store: 
             for write in (store.put_tags("gone", {"a": "1"}),
                           store.put_policy(dataclasses.replace(policy, function="gone"), expected_revision=None),
                           store.put_event_invoke_config(dataclasses.replace(config, function="gone"))):  # fmt: skip
-                with pytest.raises(ResourceNotFound):
+                with pytest.raises(NotFound):
                     await write
 
             await store.put_function(dataclasses.replace(function("f"), revision_id="r2"))  # an update keeps them
@@ -481,14 +484,14 @@ def test_function_urls_belong_to_their_function(store: Store, tmp_path: Path) ->
     async def scenario() -> None:
         await store.open()
         try:
-            with pytest.raises(ResourceNotFound):
+            with pytest.raises(NotFound):
                 await store.create_function_url(url)  # no such function
             await store.create_function(function("f"))
             await store.create_function(function("g"))
             await store.create_function_url(url)
-            with pytest.raises(ResourceConflict):
+            with pytest.raises(Conflict):
                 await store.create_function_url(dataclasses.replace(url, url_id="b" * 32))
-            with pytest.raises(ResourceConflict):  # url-ids are unique
+            with pytest.raises(Conflict):  # url-ids are unique
                 await store.create_function_url(dataclasses.replace(url, function="g"))
             other = FunctionUrlConfig("g", "$LATEST", "c" * 32, UrlAuthType.AWS_IAM, InvokeMode.RESPONSE_STREAM)
             await store.create_function_url(other)
@@ -496,7 +499,7 @@ def test_function_urls_belong_to_their_function(store: Store, tmp_path: Path) ->
 
             changed = dataclasses.replace(url, auth_type=UrlAuthType.AWS_IAM, cors=None, last_modified="t1")
             await store.put_function_url(changed)
-            with pytest.raises(ResourceNotFound):
+            with pytest.raises(NotFound):
                 await store.put_function_url(dataclasses.replace(url, qualifier="live"))
             assert await store.list_function_urls() == [changed, other]
 
@@ -532,25 +535,26 @@ def test_versions_and_aliases_belong_to_their_function(store: Store) -> None:
             await store.delete_version("f", "2")  # not an error
             assert [v.version for v in await store.list_versions("f")] == ["1"]
             assert await store.last_version("f") == 2  # numbers are never handed out again
-            with pytest.raises(ResourceNotFound):
+            with pytest.raises(NotFound):
                 await store.put_version(dataclasses.replace(one, name="nope"))
 
             live = Alias("f", "live", "1", "production", {"2": 0.25}, "a1")
             await store.create_alias(live)
             await store.create_alias(Alias("f", "beta", "$LATEST", revision_id="b1"))
-            with pytest.raises(ResourceConflict):
+            with pytest.raises(Conflict):
                 await store.create_alias(live)
-            with pytest.raises(ResourceNotFound):
+            with pytest.raises(NotFound):
                 await store.create_alias(Alias("nope", "live", "1", revision_id="x"))
             assert [a.name for a in await store.list_aliases("f")] == ["beta", "live"]
             assert (await store.list_aliases("f"))[1] == live
             moved = dataclasses.replace(live, function_version="$LATEST", weights={}, revision_id="a2")
-            with pytest.raises(PreconditionFailed):
+            with pytest.raises(StaleRevision):
                 await store.put_alias(moved, expected_revision="stale")
             await store.put_alias(moved, expected_revision="a1")
             assert (await store.list_aliases("f"))[1] == moved
-            with pytest.raises(ResourceNotFound):
+            with pytest.raises(NotFound) as gone:
                 await store.put_alias(Alias("f", "gone", "1", revision_id="g"), expected_revision="g")
+            assert (gone.value.kind, gone.value.function, gone.value.qualifier) == (ALIAS, "f", "gone")
             await store.delete_alias("f", "beta")
             await store.delete_alias("f", "beta")  # not an error
             assert [a.name for a in await store.list_aliases("f")] == ["live"]
@@ -581,7 +585,7 @@ def test_concurrency_belongs_to_its_function(store: Store) -> None:
             await store.put_reserved_concurrency("g", None)
             await store.put_reserved_concurrency("g", None)  # not an error
             assert await store.list_reserved_concurrency() == {"f": 3}
-            with pytest.raises(ResourceNotFound):
+            with pytest.raises(NotFound):
                 await store.put_reserved_concurrency("nope", 1)
 
             live = ProvisionedConcurrencyConfig("f", "live", 2, "2024-01-01T00:00:00+0000")
@@ -597,7 +601,7 @@ def test_concurrency_belongs_to_its_function(store: Store) -> None:
             await store.delete_provisioned_concurrency("g", "1")
             await store.delete_provisioned_concurrency("g", "1")  # not an error
             assert await store.list_provisioned_concurrency() == [one, more]
-            with pytest.raises(ResourceNotFound):
+            with pytest.raises(NotFound):
                 await store.put_provisioned_concurrency(ProvisionedConcurrencyConfig("nope", "1", 1, "x"))
 
             await store.delete_function("f")

@@ -14,8 +14,8 @@ from lamina.api.authentication import KEY_RING, authenticate
 from lamina.api.authorization import authorization
 from lamina.dataplane import permits
 from lamina.dataplane.permits import Revocations
-from lamina.api.context import CELLS, SERVICES, CellLookup, OneCell, Services
-from lamina.api.errors import MAX_REQUEST_BYTES, aws_errors
+from lamina.api.context import CELLS, SERVICES, CellLookup, OneCell, Services, services
+from lamina.api.errors import FUNCTION_ARN, MAX_REQUEST_BYTES, aws_errors
 from lamina.api.execute_api import execute_api
 from lamina.api.query import query_requests
 from lamina.api.query import register as register_query
@@ -52,6 +52,7 @@ def build_app(svc: Services, *, for_environments: bool = False, cells: CellLooku
     # Inside environments' namespaces, never the development pair (identity/keys.py).
     app[KEY_RING] = svc.keys.for_environments() if for_environments else svc.keys
     app[MAX_REQUEST_BYTES] = svc.max_request_bytes
+    app[FUNCTION_ARN] = lambda request: services(request).settings.function_arn
     app.add_routes(invoke.routes)  # first: the router tries resources in order, and Invoke is the hot path
     app.add_routes(functions.routes)
     app.add_routes(layers.routes)

@@ -47,7 +47,7 @@ from lamina.scheduler.pool import Scheduler
 from lamina.schedules.firing import Timers
 from lamina.schedules.service import SchedulerService
 from lamina.settings import Settings
-from lamina.store.base import Store
+from lamina.store.aggregates import Store
 from lamina.store.code import CodeStore
 from lamina.sts.service import StsService
 

@@ -28,7 +28,8 @@ from lamina import __version__
 from lamina.api.context import json_response, services
 from lamina.errors import InvalidParameterValue, ResourceNotFound
 from lamina.logs.patterns import FilterPatternError, Matcher, compile_pattern
-from lamina.store.base import LogEvent, LogWindow, Store
+from lamina.store.base import LogEvent, LogWindow
+from lamina.store.aggregates import Store
 
 routes = web.RouteTableDef()
 _SCAN_LINES = 100_000  # lines a filtered read looks at before it answers (nextCursor goes on from there)

@@ -31,7 +31,7 @@ from lamina.gateway.endpoint import Endpoints
 from lamina.metrics.exposition import CellView
 from lamina.gateway.exchange import PlainEndpoints
 from lamina.model import FunctionUrlConfig
-from lamina.store.base import Store
+from lamina.store.aggregates import Store
 
 log = logging.getLogger(__name__)
 

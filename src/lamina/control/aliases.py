@@ -22,22 +22,18 @@ from lamina.control.validation import constraint, description, string
 from lamina.control.versions import Versions, is_version_number
 from lamina.errors import (
     InvalidParameterValue,
-    PreconditionFailed,
     ResourceConflict,
     ResourceNotFound,
     ValidationError,
+    stale_revision,
 )
 from lamina.model import LATEST, Alias
 from lamina.settings import Settings
-from lamina.store.base import Store
+from lamina.store.aggregates import AliasStore
 
 Body = Mapping[str, object]
 _NAME = re.compile(r"^(?![0-9]+$)[a-zA-Z0-9_-]+$")
 _VERSION = re.compile(r"^(\$LATEST|[0-9]+)$")
-STALE_REVISION = (
-    "The Revision Id provided does not match the latest Revision Id. "
-    "Call the GetFunction/GetAlias API to retrieve the latest Revision Id"
-)
 
 
 def route(alias: Alias, draw: float) -> str:
@@ -95,7 +91,7 @@ def _weights(routing: object) -> dict[str, float]:
 
 
 class Aliases:
-    def __init__(self, store: Store, settings: Settings, versions: Versions, changes: Changes) -> None:
+    def __init__(self, store: AliasStore, settings: Settings, versions: Versions, changes: Changes) -> None:
         self._store = store
         self._changes = changes  # moves and deletions are published (provisioned concurrency follows)
         self._settings = settings
@@ -160,7 +156,7 @@ class Aliases:
             raise ResourceNotFound(f"Alias not found: {self.arn(name, alias)}")
         revision = string(body, "RevisionId")
         if revision is not None and revision != current.revision_id:
-            raise PreconditionFailed(STALE_REVISION)
+            raise stale_revision()
         version = current.function_version
         if body.get("FunctionVersion") is not None:
             version = _function_version(body["FunctionVersion"])

@@ -25,7 +25,8 @@ from lamina.control.validation import constraint
 from lamina.errors import ApiError, InvalidParameterValue, ResourceConflict, ResourceNotFound
 from lamina.model import FunctionConfig, LayerRef
 from lamina.settings import Settings
-from lamina.store.base import Resource, Store
+from lamina.store.base import Resource
+from lamina.store.aggregates import ResourceStore
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ class CodeSigning:
     (UpdateFunctionCode, UpdateFunctionConfiguration's Layers); follows the change stream (a
     deleted function's configuration goes with it)."""
 
-    def __init__(self, store: Store, settings: Settings) -> None:
+    def __init__(self, store: ResourceStore, settings: Settings) -> None:
         self._store = store
         self._settings = settings
         self._configs: dict[str, CodeSigningConfig] = {}  # by ARN, in creation order

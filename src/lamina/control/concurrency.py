@@ -46,7 +46,7 @@ from lamina.scheduler.decisions import FunctionLimits, unreserved_concurrency
 from lamina.scheduler.pool import Scheduler
 from lamina.settings import Settings
 from lamina.metering.provisioned import AllocationMeter
-from lamina.store.base import Store
+from lamina.store.aggregates import Store
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from lamina.control.validation import constraint
 from lamina.errors import InvalidParameterValue, ResourceNotFound
 from lamina.model import EventInvokeConfig
 from lamina.settings import Settings
-from lamina.store.base import Store
+from lamina.store.aggregates import ConfigStore
 
 Body = Mapping[str, object]
 _DESTINATION = re.compile(
@@ -91,7 +91,7 @@ def _document(config: EventInvokeConfig, arn: str) -> dict[str, object]:
 class EventConfigService:
     """Event-invoke configurations; a deleted function's are forgotten (``follow``, on the change stream)."""
 
-    def __init__(self, store: Store, targets: Targets, settings: Settings) -> None:
+    def __init__(self, store: ConfigStore, targets: Targets, settings: Settings) -> None:
         self._store = store
         self._targets = targets
         self._settings = settings

@@ -18,7 +18,8 @@ from lamina.control.changes import Change, FunctionDeleted, VersionDeleted
 from lamina.control.validation import constraint
 from lamina.errors import InvalidParameterValue
 from lamina.model import LATEST
-from lamina.store.base import Resource, Store
+from lamina.store.base import Resource
+from lamina.store.aggregates import ResourceStore
 
 RECURSION = "lambda/recursion-config"
 RUNTIME = "lambda/runtime-management-config"
@@ -66,7 +67,7 @@ def runtime_management(body: Mapping[str, object]) -> RuntimeManagement:
 class FunctionOptions:
     """Recursion and runtime management configurations of one cell's functions."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: ResourceStore) -> None:
         self._store = store
         self._loops: dict[str, str] = {}  # function -> RecursiveLoop
         self._runtimes: dict[str, RuntimeManagement] = {}  # "<function>:<qualifier>" -> configuration

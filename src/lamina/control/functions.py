@@ -48,18 +48,19 @@ from lamina.control.versions import CREATING, Versions, is_version_number, snaps
 from lamina.control.versions import check_code_sha256, check_deletable, check_unreferenced
 from lamina.errors import (
     InvalidParameterValue,
-    PreconditionFailed,
     ResourceConflict,
     ResourceNotFound,
     ServiceError,
+    stale_revision,
 )
 from lamina.control.layers import LayerService
 from lamina.model import LATEST, Code, FunctionConfig, LayerRef, State, UpdateStatus
 from lamina.runtime import architecture
 from lamina.runtime.runtimes import RuntimeRegistry
 from lamina.settings import Settings
-from lamina.store.base import Store
+from lamina.store.aggregates import Store
 from lamina.store.code import CodeStore
+from lamina.store.errors import NotFound
 from lamina.store.overlay import LayerOverlays
 from lamina.tasks import wait_set
 
@@ -486,10 +487,7 @@ class FunctionService:
             )
         revision = v.string(body, "RevisionId")
         if revision is not None and revision != fn.revision_id:
-            raise PreconditionFailed(
-                "The Revision Id provided does not match the latest Revision Id. "
-                "Call the GetFunction/GetAlias API to retrieve the latest Revision Id"
-            )
+            raise stale_revision()
         return fn
 
     async def _publish_prepared(self, name: str, settled: asyncio.Event) -> FunctionConfig:
@@ -614,7 +612,7 @@ class FunctionService:
             elif not await self.versions.update(ready):
                 return
             log.info("function %s:%s ready in %.1f ms", fn.name, fn.version, (time.monotonic() - started) * 1000)
-        except ResourceNotFound:
+        except NotFound:  # deleted while it was prepared
             pass
         except Exception:
             log.exception("could not record the state of %s", fn.name)

@@ -18,8 +18,9 @@ import uuid
 from typing import Mapping
 
 from lamina.control.validation import constraint
-from lamina.errors import PolicyLengthExceeded, PreconditionFailed, ResourceConflict, ResourceNotFound
-from lamina.store.base import Resource, Store
+from lamina.errors import PolicyLengthExceeded, ResourceConflict, ResourceNotFound, stale_revision
+from lamina.store.base import Resource
+from lamina.store.aggregates import ResourceStore
 
 KIND = "lambda/layer-policy"
 ACTION = "lambda:GetLayerVersion"
@@ -75,7 +76,7 @@ def document(statements: list[Statement]) -> str:
 class LayerPolicies:
     """The statements of one cell's layer versions, read from and written to the store."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: ResourceStore) -> None:
         self._store = store
         self._policies: dict[str, tuple[list[Statement], str]] = {}  # "<layer>:<version>" -> (statements, revision)
         self._lock = asyncio.Lock()
@@ -129,8 +130,7 @@ class LayerPolicies:
     @staticmethod
     def _check_revision(revision: str | None, current: str) -> None:
         if revision is not None and revision != current:
-            raise PreconditionFailed("The Revision Id provided does not match the latest Revision Id. "
-                                     "Call the GetLayerVersionPolicy API to retrieve the latest Revision Id")  # fmt: skip
+            raise stale_revision("GetLayerVersionPolicy")
 
     async def _write(self, key: str, statements: list[Statement]) -> str:
         revision = str(uuid.uuid4())

@@ -24,7 +24,7 @@ from lamina.errors import AccessDenied, InvalidParameterValue, ResourceNotFound
 from lamina.model import Code, LayerRef, LayerVersion
 from lamina.runtime.names import MODEL_RUNTIMES
 from lamina.settings import Settings
-from lamina.store.base import Store
+from lamina.store.aggregates import Store
 from lamina.store.code import CodeStore
 
 MAX_LAYERS = 5

@@ -21,13 +21,13 @@ from lamina.control.validation import constraint
 from lamina.errors import (
     InvalidParameterValue,
     PolicyLengthExceeded,
-    PreconditionFailed,
     ResourceConflict,
     ResourceNotFound,
     ValidationError,
+    stale_revision,
 )
 from lamina.model import FunctionPolicy, PolicyStatement
-from lamina.store.base import Store
+from lamina.store.aggregates import ConfigStore
 
 MAX_POLICY_BYTES = 20480
 _STATEMENT_ID = re.compile(r"^[a-zA-Z0-9-_]{1,100}$")
@@ -41,10 +41,6 @@ _SOURCE_ARN = re.compile(
 )
 _ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 _EVENT_SOURCE_TOKEN = re.compile(r"^[a-zA-Z0-9._\-]{0,256}$")
-_STALE = (
-    "The Revision Id provided does not match the latest Revision Id. "
-    "Call the GetPolicy API to retrieve the latest Revision Id"
-)
 
 
 def statement_document(statement: PolicyStatement) -> dict[str, object]:
@@ -147,7 +143,7 @@ def build_statement(body: Mapping[str, object], resource: str) -> PolicyStatemen
 
 
 class PolicyService:
-    def __init__(self, store: Store, targets: Targets) -> None:
+    def __init__(self, store: ConfigStore, targets: Targets) -> None:
         self._store = store
         self._targets = targets
         self._lock = asyncio.Lock()  # a change reads, edits and writes the whole policy
@@ -166,7 +162,7 @@ class PolicyService:
         async with self._lock:
             current = await self._store.get_policy(name, target.qualifier)
             if revision is not None and revision != self._targets.revision(name, target.qualifier):
-                raise PreconditionFailed(_STALE)
+                raise stale_revision("GetPolicy")
             statements = current.statements if current else ()
             if any(s.sid == statement.sid for s in statements):
                 raise ResourceConflict(
@@ -195,7 +191,7 @@ class PolicyService:
             if not any(s.sid == sid for s in current.statements):
                 raise ResourceNotFound(f"Statement {sid} is not found in resource policy.")
             if revision is not None and revision != self._targets.revision(name, target.qualifier):
-                raise PreconditionFailed(_STALE)
+                raise stale_revision("GetPolicy")
             remaining = tuple(s for s in current.statements if s.sid != sid)
             policy = FunctionPolicy(name, target.qualifier, remaining, str(uuid.uuid4()))
             await self._store.put_policy(policy, expected_revision=current.revision_id)

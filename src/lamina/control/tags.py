@@ -17,7 +17,7 @@ from lamina.control.validation import constraint
 from lamina.errors import InvalidParameterValue, ResourceNotFound, ValidationError
 from lamina.model import FunctionConfig
 from lamina.settings import Settings
-from lamina.store.base import Store
+from lamina.store.aggregates import ConfigStore
 
 MAX_TAGS = 50
 MAX_KEY = 128
@@ -81,7 +81,7 @@ class TaggedResources(Protocol):
 class TagService:
     """Tags of functions; also a ``FunctionHook``: CreateFunction's ``Tags`` are checked and stored."""
 
-    def __init__(self, store: Store, targets: Targets, settings: Settings) -> None:
+    def __init__(self, store: ConfigStore, targets: Targets, settings: Settings) -> None:
         self._store = store
         self._targets = targets
         self._settings = settings

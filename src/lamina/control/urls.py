@@ -21,10 +21,11 @@ from typing import Callable, Mapping
 
 from lamina.control.changes import Change, FunctionDeleted
 from lamina.control.validation import URL, constraint, function_identifier
-from lamina.errors import InvalidParameterValue, ResourceConflict, ResourceNotFound, ValidationError
+from lamina.errors import InvalidParameterValue, ResourceConflict, ResourceNotFound, ValidationError, url_exists
 from lamina.model import LATEST, FunctionConfig, FunctionUrlConfig, InvokeMode, UrlAuthType, UrlCors
 from lamina.settings import Settings
-from lamina.store.base import Store
+from lamina.store.aggregates import UrlStore
+from lamina.store.errors import Conflict, NotFound
 from lamina.urls.addresses import new_url_id
 
 Body = Mapping[str, object]
@@ -47,7 +48,7 @@ def _no_aliases(function: str, alias: str) -> bool:
 class UrlService:
     def __init__(
         self,
-        store: Store,
+        store: UrlStore,
         functions: Callable[[str], FunctionConfig],
         settings: Settings,
         alias_exists: Callable[[str, str], bool] = _no_aliases,
@@ -115,9 +116,9 @@ class UrlService:
         url = FunctionUrlConfig(name, qualifier, url_id, auth_type, invoke_mode, cors, created=now, last_modified=now)
         try:
             await self._store.create_function_url(url)
-        except ResourceConflict:
+        except Conflict:
             raise self._exists_already(name, qualifier) from None
-        except ResourceNotFound:
+        except NotFound:
             raise ResourceNotFound(_NO_FUNCTION) from None
         self._exists(name, _NO_FUNCTION)  # deleted while the row was written: the store dropped it too
         self._remember(url)
@@ -136,7 +137,7 @@ class UrlService:
         updated = dataclasses.replace(current, **changes, last_modified=_now())  # type: ignore[arg-type]
         try:
             await self._store.put_function_url(updated)
-        except ResourceNotFound:
+        except NotFound:
             raise ResourceNotFound(_NO_RESOURCE) from None
         # Store writes run in call order and finish in that order: the last one to finish is the stored one.
         if self._still(updated):
@@ -178,9 +179,7 @@ class UrlService:
         return url
 
     def _exists_already(self, name: str, qualifier: str) -> ResourceConflict:
-        arn = self._settings.function_arn(name, None if qualifier == LATEST else qualifier)
-        return ResourceConflict(f"Failed to create function url config for [functionArn = {arn}]. "
-                                "Error message:  FunctionUrlConfig exists for this Lambda function")  # fmt: skip
+        return url_exists(self._settings.function_arn(name, None if qualifier == LATEST else qualifier))
 
     def _target(self, identifier: str, qualifier: str | None, *, missing: str, new: bool = False) -> tuple[str, str]:
         """(function, qualifier) a request names: the function exists; the qualifier is absent, or an alias

@@ -18,7 +18,7 @@ import dataclasses
 
 from lamina.errors import InvalidParameterValue, ResourceConflict
 from lamina.model import LATEST, FunctionConfig, State, UpdateStatus
-from lamina.store.base import Store
+from lamina.store.aggregates import FunctionStore
 
 CREATING = "The function is being created."
 
@@ -76,7 +76,7 @@ def check_unreferenced(aliases: list[str]) -> None:
 class Versions:
     """Every function's published versions; only ``FunctionService`` changes them."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: FunctionStore) -> None:
         self._store = store
         self._versions: dict[str, dict[str, FunctionConfig]] = {}  # function -> number -> version
         self._last: dict[str, int] = {}  # function -> the highest number it has published

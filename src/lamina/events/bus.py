@@ -20,7 +20,8 @@ from lamina.events.envelope import Envelope, Rejected
 from lamina.events.model import DEFAULT_BUS
 from lamina.events.service import EventBusService
 from lamina.settings import Settings
-from lamina.store.base import BusEvent, Store
+from lamina.store.base import BusEvent
+from lamina.store.aggregates import BusStore
 
 @dataclasses.dataclass(frozen=True)
 class Accepted:
@@ -29,7 +30,7 @@ class Accepted:
 
 class EventBus:
     def __init__(
-        self, store: Store, control: EventBusService, deliverer: Deliverer, settings: Settings,
+        self, store: BusStore, control: EventBusService, deliverer: Deliverer, settings: Settings,
         clock: Callable[[], float] = time.time, new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
     ) -> None:  # fmt: skip
         self._store = store

@@ -49,7 +49,8 @@ from lamina.events.service import EventBusService
 from lamina.invoke.service import EVENT, InvokeRequest, InvokeSource, InvokeResult
 from lamina.queues.service import Queues
 from lamina.settings import Settings
-from lamina.store.base import DEAD_LETTER, BusEvent, Delivery, OutboxMessage, Store
+from lamina.store.base import DEAD_LETTER, BusEvent, Delivery, OutboxMessage
+from lamina.store.aggregates import BusStore
 from lamina.tasks import Waiters, cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ class _Failure:
 
 class Deliverer:
     def __init__(
-        self, store: Store, control: EventBusService, invoker: Invoker, settings: Settings,
+        self, store: BusStore, control: EventBusService, invoker: Invoker, settings: Settings,
         clock: Callable[[], int] = _ms, rng: random.Random | None = None, queues: Queues | None = None,
     ) -> None:  # fmt: skip
         self._store = store

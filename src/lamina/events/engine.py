@@ -13,7 +13,7 @@ from lamina.events.service import EventBusService
 from lamina.queues.service import Queues
 from lamina.schedules.firing import Timers
 from lamina.settings import Settings
-from lamina.store.base import Store
+from lamina.store.aggregates import Store
 
 
 class EventBridge:

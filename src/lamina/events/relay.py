@@ -25,7 +25,8 @@ from lamina.events.bus import EventBus
 from lamina.events.service import EventBusService
 from lamina.settings import Settings
 from lamina.outbox import OutboxFollower
-from lamina.store.base import DESTINATION, NOTIFICATION, OutboxMessage, Store
+from lamina.store.base import DESTINATION, NOTIFICATION, OutboxMessage
+from lamina.store.aggregates import Store
 
 log = logging.getLogger(__name__)
 

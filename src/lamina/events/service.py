@@ -30,14 +30,15 @@ from lamina.events.pattern import Pattern, compile_pattern
 from lamina.events.targets import MAX_TARGETS_PER_RULE, Failed, check
 from lamina.schedules.expressions import InvalidScheduleExpression, parse
 from lamina.settings import Settings
-from lamina.store.base import Delivery, Resource, Store
+from lamina.store.base import Delivery, Resource
+from lamina.store.aggregates import ResourceStore
 
 MAX_BUSES = 100
 MAX_RULES_PER_BUS = 300
 
 
 class EventBusService:
-    def __init__(self, store: Store, settings: Settings, clock: Callable[[], float] = time.time,
+    def __init__(self, store: ResourceStore, settings: Settings, clock: Callable[[], float] = time.time,
                  rules_changed: Callable[[], None] = lambda: None) -> None:  # fmt: skip
         self._store = store
         self._rules_changed = rules_changed  # after each change to rules (events/scheduled.py follows them)

@@ -36,7 +36,8 @@ from lamina.iam.model import (
 )
 from lamina.iam.policy import MAX_IDENTITY_POLICY_BYTES, MAX_TRUST_POLICY_BYTES, Policy, PolicyKind, parse
 from lamina.identity.principals import AccessKey, Principal, PrincipalKind
-from lamina.store.base import Resource, Store
+from lamina.store.base import Resource
+from lamina.store.aggregates import ResourceStore
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def _checked(document: str | None, member: str, kind: PolicyKind, limit: int) ->
 
 
 class IamService:
-    def __init__(self, store: Store, now: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, store: ResourceStore, now: Callable[[], datetime] | None = None) -> None:
         self._store = store
         self._now = now or (lambda: datetime.now(timezone.utc))
         self._roles: dict[str, Role] = {}

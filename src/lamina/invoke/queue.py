@@ -55,7 +55,8 @@ from lamina.invoke.pacing import ActiveAttempts
 from lamina.model import EventInvokeConfig, FunctionConfig
 from lamina.sandbox.provider import Outcome
 from lamina.settings import Settings
-from lamina.store.base import DEAD_LETTER, DESTINATION, EventContent, NewEvent, OutboxMessage, QueuedEvent, Store
+from lamina.store.base import DEAD_LETTER, DESTINATION, EventContent, NewEvent, OutboxMessage, QueuedEvent
+from lamina.store.aggregates import EventQueueStore
 from lamina.tasks import Waiters, wait_set
 
 log = logging.getLogger(__name__)
@@ -142,7 +143,7 @@ class StoredContent:
     """One attempt's view of its event's content: taken from ``fresh`` or read from the store the
     first time it is asked for, then kept until the attempt ends (and this object with it)."""
 
-    def __init__(self, store: Store, seq: int, fresh: FreshContent | None = None) -> None:
+    def __init__(self, store: EventQueueStore, seq: int, fresh: FreshContent | None = None) -> None:
         self._store = store
         self._seq = seq
         self._fresh = fresh
@@ -160,7 +161,7 @@ class StoredContent:
 
 class AsyncQueue:
     def __init__(
-        self, store: Store, runner: Runner, event_configs: EventConfigs, settings: Settings,
+        self, store: EventQueueStore, runner: Runner, event_configs: EventConfigs, settings: Settings,
         clock: Callable[[], int] = _ms,
     ) -> None:  # fmt: skip
         self._store = store

@@ -15,7 +15,8 @@ from lamina.errors import ApiError
 from lamina.iot.errors import IotInvalidRequest, IotResourceAlreadyExists, IotUnauthorized
 from lamina.iot.model import NAME_PATTERN, RULE_KIND, TopicRule, check_name, from_payload
 from lamina.settings import Settings
-from lamina.store.base import Resource, Store
+from lamina.store.base import Resource
+from lamina.store.aggregates import ResourceStore
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ MAX_RESULTS = 10_000
 
 
 class TopicRules:
-    def __init__(self, store: Store, settings: Settings, now: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, store: ResourceStore, settings: Settings, now: Callable[[], datetime] | None = None) -> None:
         self._store = store
         self._settings = settings
         self._now = now or (lambda: datetime.now(timezone.utc))

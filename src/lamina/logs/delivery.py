@@ -30,7 +30,8 @@ from lamina.logs.patterns import FilterPatternError, compile_pattern
 from lamina.logs.service import Subscriptions
 from lamina.logs.subscriptions import Checkpoint, SubscriptionFilter
 from lamina.settings import Settings
-from lamina.store.base import LogWindow, Store
+from lamina.store.base import LogWindow
+from lamina.store.aggregates import LogStore
 from lamina.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ class Refused(Exception):
 
 
 class SubscriptionDelivery:
-    def __init__(self, subscriptions: Subscriptions, store: Store, invoker: Invokes, settings: Settings,
+    def __init__(self, subscriptions: Subscriptions, store: LogStore, invoker: Invokes, settings: Settings,
                  poll_seconds: float = POLL_SECONDS) -> None:  # fmt: skip
         self._subscriptions = subscriptions
         self._store = store

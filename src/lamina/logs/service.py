@@ -27,7 +27,8 @@ from lamina.logs import subscriptions as sub
 from lamina.logs.patterns import FilterPatternError, compile_pattern
 from lamina.logs.subscriptions import Checkpoint, InvalidFilter, SubscriptionFilter
 from lamina.settings import Settings
-from lamina.store.base import Resource, Store
+from lamina.store.base import Resource
+from lamina.store.aggregates import Store
 
 LOGS_PRINCIPAL = "logs.amazonaws.com"
 

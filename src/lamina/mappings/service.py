@@ -39,7 +39,8 @@ from lamina.mappings.source import Lag, Source
 from lamina.mappings.sqs import QUEUE_GONE, ReachedQueues, SqsSource
 from lamina.queues.service import QueueInfo, Queues
 from lamina.settings import Settings
-from lamina.store.base import Resource, Store
+from lamina.store.base import Resource
+from lamina.store.aggregates import Store
 from lamina.mappings.stream_host import StreamHost
 from lamina.streams import options as stream_options
 from lamina.streams import readers

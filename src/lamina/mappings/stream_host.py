@@ -16,7 +16,8 @@ from lamina.invoke.service import EVENT, InvokeRequest, Invoker
 from lamina.mappings.model import USER_INITIATED, EventSourceMapping
 from lamina.queues.service import Queues
 from lamina.settings import Settings
-from lamina.store.base import DESTINATION, OutboxMessage, Store
+from lamina.store.base import DESTINATION, OutboxMessage
+from lamina.store.aggregates import OutboxStore
 from lamina.streams.options import StreamOptions
 from lamina.streams.records import Stream, stream_label
 
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 
 class StreamHost:
     def __init__(self, mapping: Callable[[str], EventSourceMapping | None],
-                 changed: Callable[[EventSourceMapping], None], settings: Settings, invoker: Invoker, store: Store,
+                 changed: Callable[[EventSourceMapping], None], settings: Settings, invoker: Invoker, store: OutboxStore,
                  functions: FunctionService, queues: Queues | None) -> None:  # fmt: skip
         self._mapping = mapping  # the mapping as it is now (None: deleted)
         self._changed = changed  # keeps a mapping whose StateTransitionReason changed (written through)

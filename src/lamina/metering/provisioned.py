@@ -14,8 +14,9 @@ import logging
 import time
 from typing import Mapping
 
-from lamina.store.base import ProvisionedAllocation, Store
-from lamina.store.sqlite_metering import open_allocations
+from lamina.store.base import ProvisionedAllocation
+from lamina.store.aggregates import LedgerStore
+from lamina.store.base import open_allocations
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ def _same(old: ProvisionedAllocation | None, new: ProvisionedAllocation) -> bool
 class AllocationMeter:
     """The allocations last written, and the writes of their changes."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: LedgerStore) -> None:
         self._store = store
         self._written: dict[Key, ProvisionedAllocation] = {}
 

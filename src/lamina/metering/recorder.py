@@ -33,7 +33,8 @@ from collections import Counter
 from typing import Callable, Sequence
 
 from lamina.settings import LogLimits
-from lamina.store.base import InvocationRecord, LogRecord, MetricCount, Store
+from lamina.store.base import InvocationRecord, LogRecord, MetricCount
+from lamina.store.aggregates import Store
 from lamina.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)

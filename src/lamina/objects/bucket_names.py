@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from lamina.objects.errors import AccessDenied, BucketAlreadyExists, BucketAlreadyOwnedByYou, S3Error
-from lamina.store.base import Resource, Store
+from lamina.store.base import Resource
+from lamina.store.aggregates import ResourceStore
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ def on_access(account: str, owner: Owner | None) -> S3Error | None:
 
 
 class BucketNames:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: ResourceStore) -> None:
         self._store = store
         self._owners: dict[str, Owner] = {}
         self._lock = asyncio.Lock()

@@ -36,7 +36,8 @@ from lamina.objects.errors import BucketAlreadyOwnedByYou, BucketNotEmpty, NoSuc
 from lamina.objects.files import Bodies, Incoming
 from lamina.objects.listing import Page, list_keys
 from lamina.objects.model import Bucket, Part, StoredObject, Upload
-from lamina.store.base import OutboxMessage, Store
+from lamina.store.base import OutboxMessage
+from lamina.store.aggregates import ObjectRecordStore
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ class _Contents:
 
 
 class ObjectStore:
-    def __init__(self, store: Store, bodies: Bodies, notifier: Notifier, *, names: BucketNames | None = None,
+    def __init__(self, store: ObjectRecordStore, bodies: Bodies, notifier: Notifier, *, names: BucketNames | None = None,
                  cell: Owner | None = None) -> None:  # fmt: skip
         """``names``: the global index of bucket names, if any; ``cell``: this store's account and region."""
         self._store = store

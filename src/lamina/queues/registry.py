@@ -12,7 +12,8 @@ from lamina.queues import access, model, windows
 from lamina.queues.errors import MissingParameter, QueueDoesNotExist
 from lamina.queues.queue import Queue
 from lamina.settings import Settings
-from lamina.store.base import Resource, Store
+from lamina.store.base import Resource
+from lamina.store.aggregates import Store
 
 KIND = "sqs/queue"
 DELETED_KIND = "sqs/deleted"  # a queue's name, deleted: when (``{"at": <epoch ms>}``)

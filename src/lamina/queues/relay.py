@@ -31,14 +31,15 @@ from lamina.outbox import OutboxFollower
 from lamina.queues import messages
 from lamina.queues.service import Queues
 from lamina.settings import Settings
-from lamina.store.base import OutboxMessage, Store
+from lamina.store.base import OutboxMessage
+from lamina.store.aggregates import OutboxStore
 
 log = logging.getLogger(__name__)
 SQS_ARN = "arn:aws:sqs:"
 
 
 class OutboxRelay(OutboxFollower):
-    def __init__(self, store: Store, queues: Queues, settings: Settings,
+    def __init__(self, store: OutboxStore, queues: Queues, settings: Settings,
                  queues_of: Callable[[str], Queues | None] = lambda arn: None,
                  crosses: Callable[[OutboxMessage], bool] = lambda message: False) -> None:  # fmt: skip
         """``queues_of``: the queues of another cell a queue ARN names; ``crosses``: whether a

@@ -24,7 +24,8 @@ from lamina.schedules.model import (
     SchedulerValidation, check_name, from_request,
 )  # fmt: skip
 from lamina.settings import Settings
-from lamina.store.base import Resource, Store
+from lamina.store.base import Resource
+from lamina.store.aggregates import ResourceStore
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class Bounded:
 
 
 class SchedulerService:
-    def __init__(self, store: Store, settings: Settings, timers: Timers, delivery: Delivery) -> None:
+    def __init__(self, store: ResourceStore, settings: Settings, timers: Timers, delivery: Delivery) -> None:
         self._store = store
         self._settings = settings
         self._timers = timers

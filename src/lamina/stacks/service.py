@@ -30,7 +30,8 @@ from lamina.stacks.model import (CHANGE_SET, EVENT, STACK, UPDATABLE, ChangeSet,
 from lamina.stacks.resources import PROVIDERS
 from lamina.stacks.resources.base import Context
 from lamina.stacks.template import Template, resolve_parameters
-from lamina.store.base import Resource, Store
+from lamina.store.base import Resource
+from lamina.store.aggregates import ResourceStore
 from lamina.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ def check_stack_name(name: str) -> None:
 
 
 class StackService:
-    def __init__(self, store: Store, settings: Settings, port: int) -> None:
+    def __init__(self, store: ResourceStore, settings: Settings, port: int) -> None:
         self._store = store
         self._port = port
         self._settings = settings

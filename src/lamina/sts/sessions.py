@@ -17,7 +17,8 @@ from typing import Callable, Mapping
 
 from lamina.iam.model import new_id, new_secret, parse_time, timestamp
 from lamina.identity.principals import AccessKey, Principal, PrincipalKind
-from lamina.store.base import Resource, Store
+from lamina.store.base import Resource
+from lamina.store.aggregates import ResourceStore
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ def new_token() -> str:
 
 
 class Sessions:
-    def __init__(self, store: Store, now: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, store: ResourceStore, now: Callable[[], datetime] | None = None) -> None:
         self._store = store
         self._now = now or (lambda: datetime.now(timezone.utc))
         self._sessions: dict[str, Session] = {}

@@ -32,7 +32,8 @@ from lamina.gateway.http.model import cors_from
 from lamina.gateway.http.routing import InvalidRouteKey, RouteKey, parse_route_key
 from lamina.gateway.http.state import ApiState, with_tables
 from lamina.model import UrlCors
-from lamina.store.base import Resource, Store
+from lamina.store.base import Resource
+from lamina.store.aggregates import ResourceStore
 
 KIND_API, KIND_ROUTE, KIND_INTEGRATION = "apigatewayv2/api", "apigatewayv2/route", "apigatewayv2/integration"
 KIND_STAGE, KIND_DEPLOYMENT = "apigatewayv2/stage", "apigatewayv2/deployment"
@@ -46,7 +47,7 @@ T = TypeVar("T")
 class HttpApis:
     """Every HTTP API, in memory, written through to ``store``."""
 
-    def __init__(self, store: Store, *, region: str, account_id: str, port: int,
+    def __init__(self, store: ResourceStore, *, region: str, account_id: str, port: int,
                  now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:  # fmt: skip
         self._store = store
         self._region = region

@@ -28,7 +28,7 @@ from lamina.gateway.rest.pages import new_id, page
 from lamina.gateway.rest.patches import Patch, patch_api, patch_integration, patch_method, patch_stage
 from lamina.settings import Settings
 from lamina.store.base import Resource as Stored
-from lamina.store.base import Store
+from lamina.store.aggregates import ResourceStore
 
 API, RESOURCE, METHOD, DEPLOYMENT, STAGE, AUTHORIZER = (
     f"apigateway/{k}" for k in ("restapi", "resource", "method", "deployment", "stage", "authorizer")
@@ -64,7 +64,7 @@ class ApiState:
 
 
 class RestApiService:
-    def __init__(self, store: Store, settings: Settings) -> None:
+    def __init__(self, store: ResourceStore, settings: Settings) -> None:
         self._store = store
         self._settings = settings
         self._apis: dict[str, ApiState] = {}
@@ -103,7 +103,7 @@ class RestApiService:
         return self._lock
 
     @property
-    def store(self) -> Store:
+    def store(self) -> ResourceStore:
         return self._store
 
     # -- lookups (no I/O) ---------------------------------------------------------------------

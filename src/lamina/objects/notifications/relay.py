@@ -27,7 +27,8 @@ from lamina.errors import ApiError, ResourceNotFound
 from lamina.invoke.service import EVENT, InvokeRequest, InvokeSource
 from lamina.outbox import BATCH, OutboxFollower
 from lamina.settings import Settings
-from lamina.store.base import NOTIFICATION, OutboxMessage, Store
+from lamina.store.base import NOTIFICATION, OutboxMessage
+from lamina.store.aggregates import OutboxStore
 
 log = logging.getLogger(__name__)
 LAMBDA_ARN = "arn:aws:lambda:"
@@ -40,7 +41,7 @@ class Invokes(Protocol):
 
 
 class NotificationRelay(OutboxFollower):
-    def __init__(self, store: Store, invoker: Invokes, settings: Settings) -> None:
+    def __init__(self, store: OutboxStore, invoker: Invokes, settings: Settings) -> None:
         super().__init__(store, settings.events_outbox_poll_seconds, "lamina-objects-relay")
         self._invoker = invoker
         self._settings = settings

@@ -21,11 +21,12 @@ from lamina.objects.notifications.matching import matches
 from lamina.objects.notifications.model import KIND, Kind, Notifications
 from lamina.objects.notifications.validation import Destinations
 from lamina.settings import Settings
-from lamina.store.base import NOTIFICATION, OutboxMessage, Resource, Store
+from lamina.store.base import NOTIFICATION, OutboxMessage, Resource
+from lamina.store.aggregates import ResourceStore
 
 
 class NotificationConfigs:
-    def __init__(self, store: Store, settings: Settings, destinations: Destinations,
+    def __init__(self, store: ResourceStore, settings: Settings, destinations: Destinations,
                  make_id: Callable[[], str] = validation.new_id) -> None:  # fmt: skip
         self._store = store
         self._destinations = destinations
