@@ -17,8 +17,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Mapping
 
+from lamina.api.errors import from_store
 from lamina.errors import ApiError
 from lamina.stacks import intrinsics, plan
+from lamina.store import errors as store
 from lamina.stacks.errors import ResourceFailed, TemplateError
 from lamina.stacks.intrinsics import Scope
 from lamina.stacks.model import STACK_TYPE, Stack, StackEvent, StackResource
@@ -132,7 +134,9 @@ class Run:
             return await step
         except ResourceFailed as exc:
             raise _Failed(logical_id, exc.reason) from None
-        except ApiError as exc:
+        except (ApiError, store.StoreError) as exc:  # the store's: another writer won a race
+            if isinstance(exc, store.StoreError):
+                exc = from_store(exc, self.ctx.svc.settings.function_arn)
             raise _Failed(logical_id, f"Resource handler returned message: \"{exc.message}\" "
                                       f"(Service: {exc.code})") from None  # fmt: skip
         except _Failed:
