@@ -30,7 +30,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from lamina import ids
-from lamina.api import awsjson, cloudwatch, query, rpcv2
+from lamina.api import awsjson, cloudwatch, query, rpcv2, scopes
 from lamina.api.context import Services, json_members, read_body, services
 from lamina.api.errors import Handler, error_response
 from lamina.cloudwatch.errors import CloudWatchAccessDenied
@@ -87,7 +87,7 @@ async def operation_of(request: web.Request, caller: Caller, svc: Services) -> O
                 members = {**members, "QueueUrl": request.path}
             return json_actions.operation(target, members, region, account)
         params = dict(parse_qsl((await read_body(request)).decode("utf-8", "replace"), keep_blank_values=True))
-        service = query.service_of(request.method, request.path, request.headers) or query.VERSIONS.get(
+        service = query.service_of(request.method, request.path, request.headers) or scopes.VERSIONS.get(
             params.get("Version", ""))
         if service is None:
             return None

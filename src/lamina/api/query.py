@@ -29,6 +29,7 @@ from aiohttp import web
 from lamina import ids
 from lamina.api.context import Services, read_body, services
 from lamina.api.errors import REQUEST_ID, Handler
+from lamina.api.scopes import FORM, NAMES, VERSIONS
 from lamina.errors import ApiError
 from lamina.iam.errors import InvalidAction, QueryServiceFailure, missing
 from lamina.identity.principals import Principal, PrincipalKind, caller_of
@@ -40,9 +41,6 @@ XmlList = Sequence[XmlValue]
 log = logging.getLogger(__name__)
 
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/\s]+/([a-z0-9-]+)/aws4_request")
-VERSIONS = {"2010-05-08": "iam", "2011-06-15": "sts", "2010-08-01": "monitoring", "2010-05-15": "cloudformation"}
-NAMES = tuple(VERSIONS.values())  # as signed (the credential scope's service) and as hosts' first label
-FORM = "application/x-www-form-urlencoded"
 
 
 class XmlMap(dict[str, XmlValue]):

@@ -44,6 +44,7 @@ from lamina.api.authentication import KEY_RING
 from lamina.api.authorization import url_allowed
 from lamina.api.context import CELLS, CellLookup, Services
 from lamina.api.errors import Handler, RequestTimeout
+from lamina.api.scopes import LAMBDA
 from lamina.errors import ApiError, RequestTooLarge, ResourceNotFound, ServiceError, TooManyRequests
 from lamina.gateway.aiohttp_exchange import plain, response
 from lamina.gateway.exchange import ApiAnswer, ApiRequest
@@ -150,7 +151,7 @@ class UrlServing:
             raw_path, _, raw_query = ("/" + target).partition("?")
             s = svc.settings
             verdict = verify(SignedRequest(request.method, raw_path, raw_query, headers, body), self.ring,
-                             region=s.region, accounts=None, now=now, service="lambda")  # fmt: skip
+                             region=s.region, accounts=None, now=now, service=LAMBDA)  # fmt: skip
             if isinstance(verdict, Refusal):
                 log.info("function URL %s refused a request: %s", url.url_id, verdict.detail)
                 return FORBIDDEN

@@ -54,6 +54,7 @@ from lamina.api.cells import INVOKE, invoke_cell
 from lamina.api.context import CellLookup, Services
 from lamina.api.errors import RequestTimeout, error_parts
 from lamina.api.invoke import result_headers
+from lamina.api.scopes import LAMBDA
 from lamina.api.url_serving import UrlServing
 from lamina.dataplane import head, wire
 from lamina.dataplane.counts import Counts
@@ -125,7 +126,8 @@ class FrontDoor:
             return None
         path, _, query = request.target.partition("?")
         verdict = verify(SignedRequest("POST", path, query, request.headers, body), self.ring,
-                         region=self.cells.regions, accounts=None, now=datetime.now(timezone.utc))  # fmt: skip
+                         region=self.cells.regions, accounts=None, now=datetime.now(timezone.utc),
+                         service=LAMBDA)  # fmt: skip
         if isinstance(verdict, Refusal):
             log.info("refused POST %s: %s", path, verdict.detail)
             return refused(Protocol.REST_JSON, verdict)

@@ -111,8 +111,8 @@ def _refused(refusal: Refusal) -> Refuse:
                        f"Authorization header requires a valid SigV4 signature ({refusal.detail}).")  # fmt: skip
     if failure in (Failure.SKEWED, Failure.EXPIRED):
         return _refuse("InvalidSignatureException", refusals.skew_message(refusal))
-    if failure is Failure.WRONG_SCOPE and refusal.detail.startswith("signed for service"):
-        return _refuse("InvalidSignatureException", f"Credential should be scoped to correct service: '{SERVICE}'. ")
+    if failure is Failure.WRONG_SERVICE:
+        return _refuse("InvalidSignatureException", refusals.wrong_service(SERVICE))
     if failure is Failure.WRONG_SCOPE:
         return _refuse("InvalidSignatureException", refusals.WRONG_REGION + f"'{refusal.region}' is not served here.")
     return _refuse("InvalidSignatureException", refusals.MISMATCH)
