@@ -41,7 +41,7 @@ from lamina.iam.actions import cloudwatch as cloudwatch_actions
 from lamina.iam.actions import lambda_api, rest, s3
 from lamina.iam.actions import query as query_actions
 from lamina.iam.actions.operation import BucketRef, LayerRef, Operation, QueueRef, ResourceRef, Wire, resource_account
-from lamina.iam.context import anonymous_requester, context_of, requester_of
+from lamina.iam.context import anonymous_requester, context_of, requester_of, transport_keys
 from lamina.iam.errors import QueryAccessDenied
 from lamina.iam.evaluate import Decision, Request, decide
 from lamina.iam.policy import Policy, PolicyKind
@@ -139,15 +139,6 @@ def _transport_keys(request: web.Request) -> dict[str, str]:
     return transport_keys(request.secure, str(peer[0]) if isinstance(peer, tuple) and peer else "")
 
 
-def transport_keys(secure: bool, peer: str) -> dict[str, str]:
-    """The global condition keys of how a request arrived: over TLS (Lamina's TLS listener) or not,
-    and from which address (none: not said)."""
-    keys = {"aws:SecureTransport": "true" if secure else "false"}
-    if peer:
-        keys["aws:SourceIp"] = peer
-    return keys
-
-
 def function_policies(svc: Services) -> PolicyOf:
     """The resource-based policy of the function, queue or layer version an operation acts on, read
     from the control plane (a queue's from its attributes, a layer version's from its owner's cell)."""
@@ -226,9 +217,11 @@ async def invoke_refusal(svc: Services, caller: Caller, function: str, qualifier
     return AccessDenied(denial.message(principal.arn, op.action, resource, decision, same))
 
 
-async def url_allowed(svc: Services, caller: Caller, function: str, qualifier: str | None) -> bool:
+async def url_allowed(svc: Services, caller: Caller, function: str, qualifier: str | None,
+                      transport: Mapping[str, str]) -> bool:  # fmt: skip
     """Whether ``caller`` (its signature verified) may invoke an ``AWS_IAM`` function URL of
-    ``function`` in ``svc``'s cell (``qualifier``: the URL's alias; None for $LATEST):
+    ``function`` in ``svc``'s cell (``qualifier``: the URL's alias; None for $LATEST;
+    ``transport``: ``transport_keys`` of the connection):
     ``lambda:InvokeFunctionUrl`` with ``lambda:FunctionUrlAuthType`` AWS_IAM, as AWS decides it.
     In the caller's account its identity policies or the function's policy suffice; another
     account's caller needs the function's policy; the root of the function's account is allowed."""
@@ -239,6 +232,7 @@ async def url_allowed(svc: Services, caller: Caller, function: str, qualifier: s
     principal = caller.principal
     if principal.kind is PrincipalKind.ROOT and resource_account(op.resources[0], "") == principal.account_id:
         return True
+    op = replace(op, context={**transport, **op.context})
     decision, _ = await decide_operation(svc.iam, function_policies(svc), caller, op, datetime.now(timezone.utc))
     return decision.allowed
 

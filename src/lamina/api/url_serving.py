@@ -45,6 +45,7 @@ from lamina.api.authorization import url_allowed
 from lamina.api.context import CELLS, CellLookup, Services
 from lamina.api.errors import Handler, RequestTimeout
 from lamina.api.scopes import LAMBDA
+from lamina.iam.context import transport_keys
 from lamina.errors import ApiError, RequestTooLarge, ResourceNotFound, ServiceError, TooManyRequests
 from lamina.gateway.aiohttp_exchange import plain, response
 from lamina.gateway.exchange import ApiAnswer, ApiRequest
@@ -156,7 +157,8 @@ class UrlServing:
                 log.info("function URL %s refused a request: %s", url.url_id, verdict.detail)
                 return FORBIDDEN
             qualifier = None if url.qualifier == LATEST else url.qualifier
-            if not await url_allowed(svc, verdict, url.function, qualifier):
+            if not await url_allowed(svc, verdict, url.function, qualifier,
+                                     transport_keys(request.secure, request.remote)):  # fmt: skip
                 log.info("function URL %s refused %s: not allowed lambda:InvokeFunctionUrl", url.url_id,
                          verdict.principal.arn)  # fmt: skip
                 return FORBIDDEN

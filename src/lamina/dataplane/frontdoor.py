@@ -49,7 +49,6 @@ from aiohttp.tcp_helpers import tcp_keepalive
 from multidict import CIMultiDict
 
 from lamina import ids
-from lamina.api.authorization import transport_keys
 from lamina.api.cells import INVOKE, invoke_cell
 from lamina.api.context import CellLookup, Services
 from lamina.api.errors import RequestTimeout, error_parts
@@ -61,6 +60,7 @@ from lamina.dataplane.counts import Counts
 from lamina.dataplane.lending import LentTransport
 from lamina.dataplane.permits import Grant
 from lamina.errors import ApiError, ServiceError
+from lamina.iam.context import transport_keys
 from lamina.identity.keys import Keys
 from lamina.identity.principals import Caller, KeyRing
 from lamina.identity.refusals import Protocol, refused
@@ -441,7 +441,7 @@ class Connection(asyncio.Protocol):
             return body
 
         return ApiRequest(call.method, call.raw_query, CIMultiDict(call.headers), self._remote, "HTTP/1.1",
-                          self._local_port, call.content_length, read)  # fmt: skip
+                          self._local_port, call.content_length, read, secure=self._secure)  # fmt: skip
 
     async def _serve(self, call: head.ApiCall, body: bytes, kind: PlainEndpoints) -> None:
         sent_early = False
