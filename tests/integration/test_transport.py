@@ -2,7 +2,9 @@
 with an HTTPS listener (LAMINA_TLS_PORT) beside its HTTP one: ``aws:SecureTransport`` (true over
 TLS alone) and ``aws:SourceIp`` (the client's address) in the decisions of AWS_IAM function URLs
 (whether the front door or aiohttp serves the request), of execute-api's AWS_IAM methods and routes
-(identity policies, a REST API's resource policy) and of a role's trust policy (AssumeRole).
+(identity policies, a REST API's resource policy) and of a role's trust policy (AssumeRole); and
+``x-forwarded-proto: https`` with the TLS listener's port in ``x-forwarded-port`` in the events of
+function URLs, HTTP APIs (payload 2.0 and 1.0) and REST APIs over TLS, ``http`` over plain HTTP.
 Users and policies are made with boto3's iam client, requests signed with botocore's SigV4Auth."""
 
 from __future__ import annotations
@@ -178,3 +180,29 @@ def test_a_trust_policy_knows_secure_transport_and_source_ip(server: LaminaProce
                     sts.assume_role(RoleArn=role_arn, RoleSessionName="session")
                 assert refused.value.response["Error"]["Code"] == "AccessDenied", (name, secure)
 
+
+def test_events_say_https_over_tls_and_http_over_http(server: LaminaProcess, function: str) -> None:
+    lam, gw, v2 = client(server.endpoint, "lambda"), client(server.endpoint, "apigateway"), client(server.endpoint, "apigatewayv2")
+    lam.create_alias(FunctionName="shared", Name="open", FunctionVersion="$LATEST")
+    opened = url_path(lam.create_function_url_config(FunctionName="shared", Qualifier="open",
+                                                     AuthType="NONE")["FunctionUrl"])  # fmt: skip
+    rest, v2_api, v1_api = rest_api(gw, function), http_api(v2, function), http_api(v2, function, version="1.0")
+
+    def headers_of(event: dict[str, Any]) -> dict[str, str]:
+        if "multiValueHeaders" in event:  # payload 1.0 and REST APIs: names as AWS writes them
+            return {k.lower(): v[-1] for k, v in event["multiValueHeaders"].items()}
+        return dict(event["headers"])
+
+    targets = {"function URL": opened, "REST API": f"/_aws/execute-api/{rest}/{STAGE}/x",
+               "HTTP API 2.0": f"/_aws/execute-api/{v2_api}/x", "HTTP API 1.0": f"/_aws/execute-api/{v1_api}/x"}  # fmt: skip
+    for kind, target in targets.items():
+        for headers in ({}, THROUGH_AIOHTTP):
+            for secure in (True, False):
+                # A client's own claims are replaced, never passed on.
+                sent = {**headers, "X-Forwarded-Proto": "gopher", "X-Forwarded-Port": "1"}
+                status, answer = send(server, secure, "GET", target, headers=sent)
+                assert status == 200, (kind, secure, answer)
+                said = headers_of(answer["event"])
+                proto = "https" if secure else "http"
+                assert (said["x-forwarded-proto"], said["x-forwarded-port"]) == (proto, port(server, secure)), (
+                    kind, headers, said)

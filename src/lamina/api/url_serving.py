@@ -169,7 +169,7 @@ class UrlServing:
         event = build_event(
             UrlRequest(
                 method=request.method, raw_path=path, raw_query=request.raw_query, headers=headers, body=body,
-                source_ip=request.remote, protocol=request.protocol,
+                source_ip=request.remote, protocol=request.protocol, secure=request.secure,
             ),
             EventContext(
                 url_id=url.url_id, domain_name=addresses.domain_name(url.url_id, svc.settings.region),

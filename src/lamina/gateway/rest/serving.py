@@ -137,6 +137,7 @@ class RestEndpoints:
                 method=request.method, path="/" + rest, raw_query=request.rel_url.raw_query_string,
                 headers=tuple(request.headers.items()), body=body,
                 source_ip=request.remote or "", protocol=f"HTTP/{request.version.major}.{request.version.minor}",
+                secure=request.secure,
             ),
             RestContext(
                 api_id=api_id, account_id=self._settings.account_id, stage=stage.name,
