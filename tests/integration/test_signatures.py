@@ -159,6 +159,8 @@ def test_a_signature_scoped_to_another_service_is_refused_in_each_service(lamina
         "InvalidSignatureException", 400, scoped("events"))
     assert refused(rescoped(client("logs", e), "events").describe_log_groups) == (
         "InvalidSignatureException", 400, scoped("logs"))
+    assert refused(rescoped(client("cloudwatch", e), "logs").list_metrics) == (
+        "InvalidSignatureException", 400, scoped("monitoring"))
     assert refused(rescoped(client("scheduler", e), "lambda").list_schedules) == (
         "InvalidSignatureException", 403, scoped("scheduler"))
     assert refused(rescoped(client("iot", e), "lambda").list_topic_rules) == (
@@ -172,7 +174,8 @@ def test_a_signature_scoped_to_another_service_is_refused_in_each_service(lamina
     assert refused(rescoped(client("iam", e), "sts").list_users) == ("SignatureDoesNotMatch", 403, scoped("iam"))
     # Each, scoped to its own service, is answered.
     for service, call in (("lambda", "list_functions"), ("sqs", "list_queues"), ("events", "list_rules"),
-                          ("logs", "describe_log_groups"), ("scheduler", "list_schedules"), ("iot", "list_topic_rules"),
+                          ("logs", "describe_log_groups"), ("cloudwatch", "list_metrics"),
+                          ("scheduler", "list_schedules"), ("iot", "list_topic_rules"),
                           ("apigateway", "get_rest_apis"), ("apigatewayv2", "get_apis"),
                           ("sts", "get_caller_identity"), ("iam", "list_users")):  # fmt: skip
         assert getattr(client(service, e), call)()["ResponseMetadata"]["HTTPStatusCode"] == 200, service
