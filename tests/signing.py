@@ -16,13 +16,17 @@ from botocore.auth import S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from lamina.api import scopes
+
 KEY, SECRET, REGION = "test", "test", "us-east-1"
 
 
-def service_of(sent: Mapping[str, str]) -> str:
-    """The service a request is for, by its X-Amz-Target (SQS, EventBridge); else Lambda."""
-    target = next((v for k, v in sent.items() if k.lower() == "x-amz-target"), "")
-    return {"AmazonSQS": "sqs", "AWSEvents": "events"}.get(target.partition(".")[0], "lambda")
+def service_of(method: str, url: str, body: bytes, sent: Mapping[str, str]) -> str:
+    """The service a request is for, as Lamina tells it (api/scopes.py: by its X-Amz-Target, its
+    path, its query Version); else Lambda."""
+    parts = urlsplit(url)
+    named = {name.title(): value for name, value in sent.items()}  # X-Amz-Target, Content-Type, Host
+    return scopes.service_of(method, unquote(parts.path), parts.query, named, body) or scopes.LAMBDA
 
 
 def headers(method: str, url: str, body: bytes = b"", sent: Mapping[str, str] | None = None, *,
@@ -33,7 +37,7 @@ def headers(method: str, url: str, body: bytes = b"", sent: Mapping[str, str] | 
     request = AWSRequest(method=method, url=url, data=body, headers=dict(sent or {}))
     if not any(name.lower() == "host" for name in request.headers.keys()):
         request.headers["Host"] = urlsplit(url).netloc
-    service = service or service_of(sent or {})
+    service = service or service_of(method, url, body, sent or {})
     signer = S3SigV4Auth if service == "s3" else SigV4Auth
     signer(Credentials(key, secret, token), service, region).add_auth(request)
     names = ("Authorization", "X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Content-SHA256")

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from xml.etree import ElementTree
 
 import boto3
 import pytest
@@ -125,6 +126,87 @@ def test_a_wrong_secret_is_a_signature_mismatch_in_each_service(lamina: LaminaPr
     assert refused(client("apigateway", e, secret="wrong").get_rest_apis)[:2] == ("InvalidSignatureException", 403)
     code, status, _ = refused(client("s3", e, secret="wrong").list_buckets)
     assert (code, status) == ("SignatureDoesNotMatch", 403)
+
+
+def rescoped(made: Any, service: str) -> Any:
+    """``made`` (a boto3 client) signing for ``service`` instead of its own: the scope botocore's
+    signer takes from the request's context, as endpoint rules set it."""
+
+    def rescope(request: Any, **_: Any) -> None:
+        request.context.setdefault("signing", {})["signing_name"] = service
+
+    made.meta.events.register("before-sign", rescope)
+    return made
+
+
+def scoped(service: str) -> str:
+    return f"Credential should be scoped to correct service: '{service}'. "
+
+
+def test_a_signature_scoped_to_another_service_is_refused_in_each_service(lamina: LaminaProcess) -> None:
+    e = lamina.endpoint
+    lam = rescoped(client("lambda", e), "execute-api")
+    assert refused(lam.list_functions) == ("InvalidSignatureException", 403, scoped("lambda"))
+    for wrong in ("execute-api", "s3", "sqs"):  # the front door's Invoke: S3's scope too
+        assert refused(rescoped(client("lambda", e), wrong).invoke, FunctionName="x", Payload=b"{}") == (
+            "InvalidSignatureException", 403, scoped("lambda"))
+    assert refused(rescoped(client("lambda", e), "sqs").invoke, FunctionName="x", InvocationType="Event",
+                   Payload=b"{}") == ("InvalidSignatureException", 403, scoped("lambda"))  # fmt: skip
+    assert refused(rescoped(client("lambda", e), "lambda-url").get_account_settings) == (
+        "InvalidSignatureException", 403, scoped("lambda"))
+    assert refused(rescoped(client("sqs", e), "lambda").list_queues) == ("SignatureDoesNotMatch", 403, scoped("sqs"))
+    assert refused(rescoped(client("events", e), "lambda").list_rules) == (
+        "InvalidSignatureException", 400, scoped("events"))
+    assert refused(rescoped(client("logs", e), "events").describe_log_groups) == (
+        "InvalidSignatureException", 400, scoped("logs"))
+    assert refused(rescoped(client("cloudwatch", e), "logs").list_metrics) == (
+        "InvalidSignatureException", 400, scoped("monitoring"))
+    assert refused(rescoped(client("scheduler", e), "lambda").list_schedules) == (
+        "InvalidSignatureException", 403, scoped("scheduler"))
+    assert refused(rescoped(client("iot", e), "lambda").list_topic_rules) == (
+        "InvalidSignatureException", 403, scoped("iot"))
+    assert refused(rescoped(client("apigateway", e), "execute-api").get_rest_apis) == (
+        "InvalidSignatureException", 403, scoped("apigateway"))
+    assert refused(rescoped(client("apigatewayv2", e), "lambda").get_apis) == (
+        "InvalidSignatureException", 403, scoped("apigateway"))
+    assert refused(rescoped(client("sts", e), "lambda").get_caller_identity) == (
+        "SignatureDoesNotMatch", 403, scoped("sts"))
+    assert refused(rescoped(client("iam", e), "sts").list_users) == ("SignatureDoesNotMatch", 403, scoped("iam"))
+    # Each, scoped to its own service, is answered.
+    for service, call in (("lambda", "list_functions"), ("sqs", "list_queues"), ("events", "list_rules"),
+                          ("logs", "describe_log_groups"), ("cloudwatch", "list_metrics"),
+                          ("scheduler", "list_schedules"), ("iot", "list_topic_rules"),
+                          ("apigateway", "get_rest_apis"), ("apigatewayv2", "get_apis"),
+                          ("sts", "get_caller_identity"), ("iam", "list_users")):  # fmt: skip
+        assert getattr(client(service, e), call)()["ResponseMetadata"]["HTTPStatusCode"] == 200, service
+
+
+def s3_error(body: bytes) -> tuple[str, str]:
+    """(Code, Message) of S3's XML error."""
+    error = ElementTree.fromstring(body)
+    return error.findtext("Code") or "", error.findtext("Message") or ""
+
+
+def test_s3_refuses_a_signature_scoped_to_another_service(lamina: LaminaProcess) -> None:
+    port = urlsplit(lamina.endpoint).port
+    url, host = f"http://s3.localhost:{port}/any-bucket", f"s3.localhost:{port}"
+    status, _, body = raw(lamina.endpoint, "GET", "/any-bucket", headers={
+        "Host": host, **signing.headers("GET", url, service="lambda")})  # fmt: skip
+    assert status == 400 and s3_error(body) == ("AuthorizationHeaderMalformed", 'The authorization header is '
+                                                'malformed; incorrect service "lambda". This endpoint belongs to "s3".')
+    presigned = presign("GET", url, Credentials("test", "test"), region="us-east-1", service="execute-api")
+    status, _, body = raw(lamina.endpoint, "GET", presigned.partition(host)[2], headers={"Host": host})
+    assert status == 400 and s3_error(body) == ("AuthorizationQueryParametersError", 'Error parsing the '
+                                                'X-Amz-Credential parameter; incorrect service "execute-api". This '
+                                                'endpoint belongs to "s3".')  # fmt: skip
+    # A scope's service is what the client sent: quoted back cut short, escaped in S3's XML.
+    hostile = presigned.replace("%2Fexecute-api%2F", "%2F" + "%3C%26x" * 100 + "%2F")
+    status, _, body = raw(lamina.endpoint, "GET", hostile.partition(host)[2], headers={"Host": host})
+    assert status == 400 and f'service "{("<&x" * 100)[:64]}".' in s3_error(body)[1] and len(body) < 2000, body
+    # Scoped to S3, the same request is S3's to answer.
+    status, _, body = raw(lamina.endpoint, "GET", "/any-bucket", headers={
+        "Host": host, **signing.headers("GET", url, service="s3")})  # fmt: skip
+    assert status == 404 and s3_error(body)[0] == "NoSuchBucket", body
 
 
 def test_an_unknown_key_is_refused_in_each_service(lamina: LaminaProcess) -> None:

@@ -114,6 +114,17 @@ def test_v2_event_without_extras_is_like_aws_minimal_sample() -> None:
     assert set(ours) == set(aws)
 
 
+def test_both_payloads_say_https_over_tls_and_replace_the_clients_claims() -> None:
+    claims = (("x-forwarded-proto", "gopher"), ("X-Forwarded-Port", "1"))
+    for secure, proto in ((True, "https"), (False, "http")):
+        req = _request(headers=_request().headers + claims, secure=secure)
+        v2 = event_v2(req, _context(), NOW_MS)["headers"]
+        assert isinstance(v2, dict) and (v2["x-forwarded-proto"], v2["x-forwarded-port"]) == (proto, "9000")
+        v1 = event_v1(req, _context(), NOW_MS)
+        assert v1["multiValueHeaders"]["X-Forwarded-Proto"] == [proto]  # type: ignore[index]
+        assert "x-forwarded-proto" not in v1["multiValueHeaders"]  # type: ignore[operator]
+
+
 def test_v1_event_has_the_shape_of_aws_sample() -> None:
     ctx = _context(route_key="GET /my/path", resource="/my/path")
     ours = event_v1(_request(), ctx, NOW_MS)

@@ -215,6 +215,15 @@ def test_event_has_aws_keys_key_for_key() -> None:
     assert ours["requestContext"]["identity"]["userAgent"] == "PostmanRuntime/2.4.5"
 
 
+def test_the_event_says_https_over_tls_as_aws_samples_do() -> None:
+    claims = (("X-Forwarded-Proto", "gopher"), ("x-forwarded-port", "1"))
+    for secure, proto in ((True, "https"), (False, "http")):
+        event: Any = build_event(request(headers=request().headers + claims, secure=secure), context())
+        assert (event["headers"]["X-Forwarded-Proto"], event["headers"]["X-Forwarded-Port"]) == (proto, "443")
+        assert event["multiValueHeaders"]["X-Forwarded-Proto"] == [proto]
+        assert "x-forwarded-port" not in event["headers"]
+
+
 def test_event_headers_and_query_keep_every_value() -> None:
     event: Any = build_event(
         request(headers=(("Accept", "a"), ("accept", "b"), ("X-Forwarded-For", "1.2.3.4"), ("Connection", "close")),

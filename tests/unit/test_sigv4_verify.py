@@ -250,7 +250,8 @@ def test_what_is_read_once_per_distinct_text_never_carries_a_verdict_to_another_
     _refused(_replaced(good, "authorization", authorization.replace("/us-east-1/", "/eu-west-1/")), Failure.WRONG_SCOPE)
     other_service = _replaced(good, "authorization", authorization.replace("/lambda/", "/sqs/"))
     verdict = verify(other_service, _ring(), region="us-east-1", accounts=ACCOUNTS, now=_now(), service="lambda")
-    assert isinstance(verdict, Refusal) and verdict.failure is Failure.WRONG_SCOPE, verdict
+    assert isinstance(verdict, Refusal) and verdict.failure is Failure.WRONG_SERVICE, verdict
+    assert (verdict.service, verdict.signed_service) == ("lambda", "sqs")
     _refused(other_service, Failure.MISMATCH)  # any service: then the signature is not sqs's
     _passes(_sign("POST", url, b"{}", region="us-east-1"))
 

@@ -96,11 +96,19 @@ def test_a_plain_get_has_the_shape_of_a_real_function_url_event() -> None:
     assert real["requestContext"]["time"] == "05/Aug/2022:08:14:39 +0000"  # the same format, the same instant
     headers = event["headers"]
     assert isinstance(headers, dict)
-    # The headers AWS adds are there too (not the TLS ones: Lamina serves plain HTTP).
+    # The headers AWS adds are there too.
     added = {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-port", "x-amzn-trace-id", "host", "user-agent"}
     assert added <= set(real["headers"]) and added <= set(headers)
     assert headers["x-forwarded-for"] == "123.123.123.123" and headers["x-forwarded-port"] == "9000"
     assert "connection" not in headers  # hop-by-hop, as on AWS
+
+
+def test_the_protocol_is_https_over_tls_and_the_clients_own_claims_are_replaced() -> None:
+    claims = (("X-Forwarded-Proto", "gopher"), ("X-Forwarded-Port", "1"))
+    for secure, proto in ((True, "https"), (False, "http")):
+        headers = build_event(request(headers=request().headers + claims, secure=secure), context())["headers"]
+        assert isinstance(headers, dict)
+        assert (headers["x-forwarded-proto"], headers["x-forwarded-port"]) == (proto, "9000")
 
 
 def test_cookies_query_and_body_as_aws_shows_them() -> None:

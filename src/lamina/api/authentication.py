@@ -5,7 +5,9 @@ own authorization: a URL's AuthType, an API's authorizers) and before everything
 Lambda API, EventBridge, SQS, Scheduler, IoT, API Gateway's management APIs and Lamina's own
 ``/lamina/v1/...``. Not verified: ``GET /lamina/v1/health``, the object-events intake (its own
 token). Code downloads (``GET /lamina/v1/code/...``: GetFunction's and GetLayerVersion's
-``Location``) are presigned URLs, signed with the caller's own key (``code_locator``). A request refused is answered in its protocol's shape
+``Location``) are presigned URLs, signed with the caller's own key (``code_locator``). A signature
+must be scoped to the service the request is for (api/scopes.py), as each of AWS's endpoints
+insists on its own. A request refused is answered in its protocol's shape
 (identity/refusals.py; S3's XML here), but for an unsigned S3 request a bucket's policy opens to
 everyone (the anonymous principal: ``request[ANONYMOUS]``, no ``Caller``, the bucket owner's cell);
 one verified carries its ``Caller`` (``request[CALLER]``)
@@ -30,7 +32,7 @@ from typing import Any, Callable
 from aiohttp import web
 
 from lamina import ids
-from lamina.api import awsjson
+from lamina.api import awsjson, scopes
 from lamina.api.authorization import anonymous_allowed
 from lamina.api.cells import owner_cell, place, s3_bucket
 from lamina.api.context import CELL, CELLS, read_body, services
@@ -109,7 +111,8 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
         verdict = sigv2.verify(signed, ring, auth_path=_auth_path(host, raw_path), accounts=None,
                                region=settings.region, now=now)  # fmt: skip
     else:
-        verdict = verify(signed, ring, region=regions, accounts=None, now=now, s3=is_s3)
+        service = "s3" if is_s3 else scopes.service_of(request.method, request.path, query, request.headers, body)
+        verdict = verify(signed, ring, region=regions, accounts=None, now=now, s3=is_s3, service=service)
     if isinstance(verdict, Refusal):
         if is_s3 and verdict.failure is Failure.MISSING and await _anonymous(request):
             return await handler(request)
@@ -218,6 +221,11 @@ def s3_refused(refusal: Refusal, request: SignedRequest, served: str | None = No
         return s3.AuthorizationHeaderMalformed(
             f"The authorization header is malformed; the region '{refusal.region}' is wrong; expecting "
             f"'{served or _served_region(request, refusal)}'", Region=served or _served_region(request, refusal))  # fmt: skip
+    if failure is Failure.WRONG_SERVICE:  # S3's words, the signed service's name quoted (cut short)
+        wrong = f'incorrect service "{(refusal.signed_service or "")[:64]}". This endpoint belongs to "s3".'
+        if request.header("authorization") is None:  # a presigned URL's X-Amz-Credential
+            return s3.AuthorizationQueryParametersError(f"Error parsing the X-Amz-Credential parameter; {wrong}")
+        return s3.AuthorizationHeaderMalformed(f"The authorization header is malformed; {wrong}")
     if failure is Failure.INCOMPLETE:
         return s3.AuthorizationHeaderMalformed(f"The authorization header is malformed; {refusal.detail}.")
     if failure is Failure.MISSING_CONTENT_SHA256:

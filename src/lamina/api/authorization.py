@@ -30,7 +30,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from lamina import ids
-from lamina.api import awsjson, cloudwatch, query, rpcv2
+from lamina.api import awsjson, cloudwatch, query, rpcv2, scopes
 from lamina.api.context import Services, json_members, read_body, services
 from lamina.api.errors import Handler, error_response
 from lamina.cloudwatch.errors import CloudWatchAccessDenied
@@ -41,7 +41,7 @@ from lamina.iam.actions import cloudwatch as cloudwatch_actions
 from lamina.iam.actions import lambda_api, rest, s3
 from lamina.iam.actions import query as query_actions
 from lamina.iam.actions.operation import BucketRef, LayerRef, Operation, QueueRef, ResourceRef, Wire, resource_account
-from lamina.iam.context import anonymous_requester, context_of, requester_of
+from lamina.iam.context import anonymous_requester, context_of, requester_of, transport_keys
 from lamina.iam.errors import QueryAccessDenied
 from lamina.iam.evaluate import Decision, Request, decide
 from lamina.iam.policy import Policy, PolicyKind
@@ -87,7 +87,7 @@ async def operation_of(request: web.Request, caller: Caller, svc: Services) -> O
                 members = {**members, "QueueUrl": request.path}
             return json_actions.operation(target, members, region, account)
         params = dict(parse_qsl((await read_body(request)).decode("utf-8", "replace"), keep_blank_values=True))
-        service = query.service_of(request.method, request.path, request.headers) or query.VERSIONS.get(
+        service = query.service_of(request.method, request.path, request.headers) or scopes.VERSIONS.get(
             params.get("Version", ""))
         if service is None:
             return None
@@ -137,15 +137,6 @@ def _transport_keys(request: web.Request) -> dict[str, str]:
     """``aws:SecureTransport`` and ``aws:SourceIp`` of ``request``, as it reached Lamina."""
     peer = request.transport.get_extra_info("peername") if request.transport is not None else None
     return transport_keys(request.secure, str(peer[0]) if isinstance(peer, tuple) and peer else "")
-
-
-def transport_keys(secure: bool, peer: str) -> dict[str, str]:
-    """The global condition keys of how a request arrived: over TLS (Lamina's TLS listener) or not,
-    and from which address (none: not said)."""
-    keys = {"aws:SecureTransport": "true" if secure else "false"}
-    if peer:
-        keys["aws:SourceIp"] = peer
-    return keys
 
 
 def function_policies(svc: Services) -> PolicyOf:
@@ -226,9 +217,11 @@ async def invoke_refusal(svc: Services, caller: Caller, function: str, qualifier
     return AccessDenied(denial.message(principal.arn, op.action, resource, decision, same))
 
 
-async def url_allowed(svc: Services, caller: Caller, function: str, qualifier: str | None) -> bool:
+async def url_allowed(svc: Services, caller: Caller, function: str, qualifier: str | None,
+                      transport: Mapping[str, str]) -> bool:  # fmt: skip
     """Whether ``caller`` (its signature verified) may invoke an ``AWS_IAM`` function URL of
-    ``function`` in ``svc``'s cell (``qualifier``: the URL's alias; None for $LATEST):
+    ``function`` in ``svc``'s cell (``qualifier``: the URL's alias; None for $LATEST;
+    ``transport``: ``transport_keys`` of the connection):
     ``lambda:InvokeFunctionUrl`` with ``lambda:FunctionUrlAuthType`` AWS_IAM, as AWS decides it.
     In the caller's account its identity policies or the function's policy suffice; another
     account's caller needs the function's policy; the root of the function's account is allowed."""
@@ -239,6 +232,7 @@ async def url_allowed(svc: Services, caller: Caller, function: str, qualifier: s
     principal = caller.principal
     if principal.kind is PrincipalKind.ROOT and resource_account(op.resources[0], "") == principal.account_id:
         return True
+    op = replace(op, context={**transport, **op.context})
     decision, _ = await decide_operation(svc.iam, function_policies(svc), caller, op, datetime.now(timezone.utc))
     return decision.allowed
 

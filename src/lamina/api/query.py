@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Awaitable, Callable, Mapping, Sequence, Union
 from urllib.parse import parse_qsl
@@ -29,7 +29,9 @@ from aiohttp import web
 from lamina import ids
 from lamina.api.context import Services, read_body, services
 from lamina.api.errors import REQUEST_ID, Handler
+from lamina.api.scopes import FORM, NAMES, VERSIONS
 from lamina.errors import ApiError
+from lamina.iam.context import transport_keys
 from lamina.iam.errors import InvalidAction, QueryServiceFailure, missing
 from lamina.identity.principals import Principal, PrincipalKind, caller_of
 
@@ -40,9 +42,6 @@ XmlList = Sequence[XmlValue]
 log = logging.getLogger(__name__)
 
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/\s]+/([a-z0-9-]+)/aws4_request")
-VERSIONS = {"2010-05-08": "iam", "2011-06-15": "sts", "2010-08-01": "monitoring", "2010-05-15": "cloudformation"}
-NAMES = tuple(VERSIONS.values())  # as signed (the credential scope's service) and as hosts' first label
-FORM = "application/x-www-form-urlencoded"
 
 
 class XmlMap(dict[str, XmlValue]):
@@ -94,6 +93,9 @@ class Call:
     caller: Principal
     svc: Services
     region: str
+    # aws:SecureTransport and aws:SourceIp of the request (iam/context.transport_keys): what a
+    # decision the operation makes itself (a role's trust policy) may name.
+    transport: Mapping[str, str] = field(default_factory=dict)
 
 
 Operation = Callable[[Call], Awaitable[XmlStruct | None]]
@@ -191,7 +193,8 @@ async def query_requests(request: web.Request, handler: Handler) -> web.StreamRe
         caller = caller_of(request)
         principal = caller.principal if caller is not None else development_root(svc.settings.account_id)
         region = caller.region if caller is not None else svc.settings.region
-        result = await operation(Call(Params(pairs), principal, svc, region))
+        transport = transport_keys(request.secure, request.remote or "")
+        result = await operation(Call(Params(pairs), principal, svc, region, transport))
     except ApiError as exc:
         return error(exc, request_id, service.namespace)
     except Exception:

@@ -44,6 +44,8 @@ from lamina.api.authentication import KEY_RING
 from lamina.api.authorization import url_allowed
 from lamina.api.context import CELLS, CellLookup, Services
 from lamina.api.errors import Handler, RequestTimeout
+from lamina.api.scopes import LAMBDA
+from lamina.iam.context import transport_keys
 from lamina.errors import ApiError, RequestTooLarge, ResourceNotFound, ServiceError, TooManyRequests
 from lamina.gateway.aiohttp_exchange import plain, response
 from lamina.gateway.exchange import ApiAnswer, ApiRequest
@@ -150,12 +152,13 @@ class UrlServing:
             raw_path, _, raw_query = ("/" + target).partition("?")
             s = svc.settings
             verdict = verify(SignedRequest(request.method, raw_path, raw_query, headers, body), self.ring,
-                             region=s.region, accounts=None, now=now, service="lambda")  # fmt: skip
+                             region=s.region, accounts=None, now=now, service=LAMBDA)  # fmt: skip
             if isinstance(verdict, Refusal):
                 log.info("function URL %s refused a request: %s", url.url_id, verdict.detail)
                 return FORBIDDEN
             qualifier = None if url.qualifier == LATEST else url.qualifier
-            if not await url_allowed(svc, verdict, url.function, qualifier):
+            if not await url_allowed(svc, verdict, url.function, qualifier,
+                                     transport_keys(request.secure, request.remote)):  # fmt: skip
                 log.info("function URL %s refused %s: not allowed lambda:InvokeFunctionUrl", url.url_id,
                          verdict.principal.arn)  # fmt: skip
                 return FORBIDDEN
@@ -166,7 +169,7 @@ class UrlServing:
         event = build_event(
             UrlRequest(
                 method=request.method, raw_path=path, raw_query=request.raw_query, headers=headers, body=body,
-                source_ip=request.remote, protocol=request.protocol,
+                source_ip=request.remote, protocol=request.protocol, secure=request.secure,
             ),
             EventContext(
                 url_id=url.url_id, domain_name=addresses.domain_name(url.url_id, svc.settings.region),

@@ -28,8 +28,9 @@ import urllib.request
 from dataclasses import dataclass
 from email.message import Message
 from typing import Callable, Iterator, Mapping, cast
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
+from lamina.api import scopes
 from lamina.identity.signing import Credentials, sign
 from lamina.cli.errors import LambdaApiError, NoAnswerError, UnreachableError, UsageError
 from lamina.cli.shapes import (
@@ -429,8 +430,9 @@ class LambdaClient:
             body = json.dumps(json_body).encode()
             all_headers["Content-Type"] = "application/json"
         url = self.endpoint + path + (f"?{urlencode(query)}" if query else "")
-        service = {"AWSEvents": "events", "AmazonSQS": "sqs"}.get(all_headers.get("X-Amz-Target", "").partition(".")[0],
-                                                                  "lambda")  # fmt: skip
+        # The service each of Lamina's APIs insists its requests are signed for, as AWS's endpoints do.
+        service = scopes.service_of(method, unquote(path.partition("?")[0]), urlencode(query) if query else "",
+                                    all_headers, body) or scopes.LAMBDA  # fmt: skip
         if signed:
             all_headers.update(sign(method, url, all_headers, body or b"", self._credentials, region=self._region,
                                     service=service))  # fmt: skip

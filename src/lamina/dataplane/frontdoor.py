@@ -49,17 +49,18 @@ from aiohttp.tcp_helpers import tcp_keepalive
 from multidict import CIMultiDict
 
 from lamina import ids
-from lamina.api.authorization import transport_keys
 from lamina.api.cells import INVOKE, invoke_cell
 from lamina.api.context import CellLookup, Services
 from lamina.api.errors import RequestTimeout, error_parts
 from lamina.api.invoke import result_headers
+from lamina.api.scopes import LAMBDA
 from lamina.api.url_serving import UrlServing
 from lamina.dataplane import head, wire
 from lamina.dataplane.counts import Counts
 from lamina.dataplane.lending import LentTransport
 from lamina.dataplane.permits import Grant
 from lamina.errors import ApiError, ServiceError
+from lamina.iam.context import transport_keys
 from lamina.identity.keys import Keys
 from lamina.identity.principals import Caller, KeyRing
 from lamina.identity.refusals import Protocol, refused
@@ -125,7 +126,8 @@ class FrontDoor:
             return None
         path, _, query = request.target.partition("?")
         verdict = verify(SignedRequest("POST", path, query, request.headers, body), self.ring,
-                         region=self.cells.regions, accounts=None, now=datetime.now(timezone.utc))  # fmt: skip
+                         region=self.cells.regions, accounts=None, now=datetime.now(timezone.utc),
+                         service=LAMBDA)  # fmt: skip
         if isinstance(verdict, Refusal):
             log.info("refused POST %s: %s", path, verdict.detail)
             return refused(Protocol.REST_JSON, verdict)
@@ -439,7 +441,7 @@ class Connection(asyncio.Protocol):
             return body
 
         return ApiRequest(call.method, call.raw_query, CIMultiDict(call.headers), self._remote, "HTTP/1.1",
-                          self._local_port, call.content_length, read)  # fmt: skip
+                          self._local_port, call.content_length, read, secure=self._secure)  # fmt: skip
 
     async def _serve(self, call: head.ApiCall, body: bytes, kind: PlainEndpoints) -> None:
         sent_early = False

@@ -29,13 +29,13 @@ from datetime import datetime, timezone
 from typing import Awaitable
 
 from lamina import ids
-from lamina.api.authorization import transport_keys
 from lamina.api.errors import error_parts
 from lamina.api.invoke import result_headers
 from lamina.dataplane import head, wire
 from lamina.dataplane.frontdoor import FrontDoor
 from lamina.dataplane.permits import PERMIT_SECONDS
 from lamina.errors import ServiceError
+from lamina.iam.context import transport_keys
 from lamina.identity.principals import Caller
 from lamina.invoke.service import InvokeResult
 from lamina.sandbox.environment import RUNTIME_TURNAROUND_S, Environment

@@ -49,7 +49,7 @@ def plain(request: web.Request) -> ApiRequest:
         method=request.method, raw_query=request.rel_url.raw_query_string, headers=request.headers,
         remote=request.remote or "", protocol=f"HTTP/{request.version.major}.{request.version.minor}",
         local_port=int(sockname[1]) if sockname else None, content_length=request.content_length, read=read,
-        ring=request.app.get(KEY_RING),
+        ring=request.app.get(KEY_RING), secure=request.secure,
     )  # fmt: skip
 
 

@@ -34,6 +34,7 @@ class ApiRequest:
     # connections aiohttp owns (inside environments' namespaces, never the development pair);
     # None: the server's (the front door's requests).
     ring: KeyRing | None = None
+    secure: bool = False  # whether it came over TLS (Lamina's HTTPS listener)
 
 
 @dataclass(slots=True)

@@ -26,6 +26,15 @@ def anonymous_requester() -> Requester:
     return Requester(anonymous=True)
 
 
+def transport_keys(secure: bool, peer: str) -> dict[str, str]:
+    """The global condition keys of how a request arrived: ``aws:SecureTransport`` (over TLS, Lamina's
+    HTTPS listener, or not) and ``aws:SourceIp`` (the client's address; none: not said)."""
+    keys = {"aws:SecureTransport": "true" if secure else "false"}
+    if peer:
+        keys["aws:SourceIp"] = peer
+    return keys
+
+
 def context_of(principal: Principal | None, now: datetime, extra: Mapping[str, str] = {}) -> dict[str, tuple[str, ...]]:
     """The condition keys every request carries (``aws:PrincipalArn``, ``aws:PrincipalAccount``,
     ``aws:PrincipalType``, ``aws:userid``, ``aws:username`` for users, ``aws:CurrentTime``,

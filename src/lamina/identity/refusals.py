@@ -24,6 +24,11 @@ MISSING = "Missing Authentication Token"
 WRONG_REGION = "Credential should be scoped to a valid region. "
 
 
+def wrong_service(service: str | None) -> str:
+    """AWS's words for a credential scoped to another service than ``service``, the one asked."""
+    return f"Credential should be scoped to correct service: '{service}'. "
+
+
 class Protocol(enum.Enum):
     REST_JSON = "rest-json"  # Lambda, Scheduler, IoT, API Gateway, Lamina's own
     JSON = "json"  # EventBridge (json-1.1)
@@ -98,6 +103,8 @@ def refused(protocol: Protocol, refusal: Refusal) -> AuthError:
         return _made(protocol, code, 400 if status_400 else 403, skew_message(refusal))
     if failure is Failure.WRONG_SCOPE:
         return _made(protocol, code, 400 if status_400 else 403, WRONG_REGION + f"'{refusal.region}' is not served here.")
+    if failure is Failure.WRONG_SERVICE:
+        return _made(protocol, code, 400 if status_400 else 403, wrong_service(refusal.service))
     return _made(protocol, code, 400 if status_400 else 403, MISMATCH)
 
 
@@ -120,6 +127,8 @@ def _rest_json(refusal: Refusal) -> AuthError:
         return made("InvalidSignatureException", 403, skew_message(refusal))
     if failure is Failure.WRONG_SCOPE:
         return made("InvalidSignatureException", 403, WRONG_REGION + f"'{refusal.region}' is not served here.")
+    if failure is Failure.WRONG_SERVICE:
+        return made("InvalidSignatureException", 403, wrong_service(refusal.service))
     return made("InvalidSignatureException", 403, MISMATCH)
 
 

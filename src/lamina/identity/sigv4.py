@@ -84,6 +84,7 @@ class Failure(enum.Enum):
     UNKNOWN_KEY = "unknown key"  # the key id is no key Lamina knows
     MISMATCH = "mismatch"  # the signature is not the one the key's secret makes
     WRONG_SCOPE = "wrong scope"  # signed for another region (or an account not served here)
+    WRONG_SERVICE = "wrong service"  # signed for another service than the one the request is for
     SKEWED = "skewed"  # signed too long ago, or too far ahead
     EXPIRED = "expired"  # a presigned URL past its X-Amz-Expires
     BAD_EXPIRES = "bad expires"  # X-Amz-Expires not a number, or more than 7 days
@@ -106,6 +107,8 @@ class Refusal:
     max_skew: timedelta = MAX_SKEW
     expires_seconds: int | None = None  # a presigned URL's X-Amz-Expires
     region: str | None = None  # the region it was signed for (WRONG_SCOPE)
+    service: str | None = None  # the service it should have been signed for (WRONG_SERVICE)
+    signed_service: str | None = None  # the one it was signed for (WRONG_SERVICE)
     content_sha256: str | None = None  # what the client said (CONTENT_SHA256)
     computed_sha256: str | None = None  # what the body's is
 
@@ -176,8 +179,8 @@ def verify(req: SignedRequest, ring: KeyRing, *, region: str | Container[str], a
         return Refusal(Failure.WRONG_SCOPE, f"signed for region {parts.region}, not {_named(region)}", key_id,
                        region=parts.region)  # fmt: skip
     if service is not None and parts.service != service:
-        return Refusal(Failure.WRONG_SCOPE, f"signed for service {parts.service}, not {service}", key_id,
-                       region=parts.region)  # fmt: skip
+        return Refusal(Failure.WRONG_SERVICE, f"signed for service {parts.service[:40]!r}, not {service}", key_id,
+                       region=parts.region, service=service, signed_service=parts.service)  # fmt: skip
     signed_at = _amz_date(parts.amz_date)
     if signed_at is None:
         return Refusal(Failure.INCOMPLETE, f"X-Amz-Date {parts.amz_date[:40]!r} is not a date", key_id)

@@ -26,7 +26,7 @@ async def assume_role(call: Call) -> XmlStruct:
         # Session policies narrow a session's permissions; ignoring them would widen it, so refuse.
         raise InvalidInput("Lamina does not apply session policies (Policy, PolicyArns) yet.")
     session = await _sts(call).assume_role(call.caller, p.get("RoleArn"), p.get("RoleSessionName"),
-                                           p.get("DurationSeconds"), p.get("ExternalId"))  # fmt: skip
+                                           p.get("DurationSeconds"), p.get("ExternalId"), call.transport)  # fmt: skip
     return {
         "Credentials": {"AccessKeyId": session.access_key_id, "SecretAccessKey": session.secret,
                         "SessionToken": session.token, "Expiration": session.expires_at},

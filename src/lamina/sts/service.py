@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Callable, Mapping
 
 from lamina.iam.context import context_of, requester_of, service_requester
 from lamina.iam.errors import NoSuchEntity, QueryAccessDenied, QueryValidationError, constraint
@@ -66,10 +66,12 @@ class StsService:
         self._now = now or (lambda: datetime.now(timezone.utc))
 
     async def assume_role(self, caller: Principal, role_arn: str | None, session_name: str | None,
-                          duration: str | None, external_id: str | None = None) -> Session:  # fmt: skip
+                          duration: str | None, external_id: str | None = None,
+                          transport: Mapping[str, str] = {}) -> Session:  # fmt: skip
         """AssumeRole for ``caller``: AccessDenied (as STS words it, whether or not the role
         exists) unless the role's trust policy lets the caller in; its conditions may name
-        ``sts:ExternalId`` and ``sts:RoleSessionName``."""
+        ``sts:ExternalId``, ``sts:RoleSessionName`` and the request's ``transport`` keys
+        (``aws:SourceIp``, ``aws:SecureTransport``)."""
         if role_arn is None:
             raise QueryValidationError("1 validation error detected: Value null at 'roleArn' failed to satisfy "
                                        "constraint: Member must not be null")  # fmt: skip
@@ -82,7 +84,8 @@ class StsService:
         role = self._iam.find_role(role_arn)
         if role is None:
             raise denied
-        keys = {"sts:RoleSessionName": name, **({"sts:ExternalId": external_id} if external_id is not None else {})}
+        keys = {**transport, "sts:RoleSessionName": name,
+                **({"sts:ExternalId": external_id} if external_id is not None else {})}  # fmt: skip
         request = Request(requester_of(caller), "sts:AssumeRole", role.arn, role.account,
                           context_of(caller, self._now(), keys))  # fmt: skip
         if not trusts(self._iam.trust_policy(role), request, self._iam.policies_of(caller)):

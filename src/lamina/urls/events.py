@@ -38,6 +38,7 @@ class UrlRequest:
     body: bytes
     source_ip: str
     protocol: str = "HTTP/1.1"
+    secure: bool = False  # over TLS (Lamina's HTTPS listener): x-forwarded-proto https
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def request_headers(req: UrlRequest, forwarded_port: int, trace_id: str) -> tupl
         headers[key] = f"{headers[key]},{value}" if key in headers else value
     forwarded = headers.get("x-forwarded-for")
     headers["x-forwarded-for"] = f"{forwarded}, {req.source_ip}" if forwarded else req.source_ip
-    headers["x-forwarded-proto"] = "http"
+    headers["x-forwarded-proto"] = "https" if req.secure else "http"
     headers["x-forwarded-port"] = str(forwarded_port)
     headers["x-amzn-trace-id"] = trace_id
     return headers, cookies

@@ -7,7 +7,9 @@ key, a role session's temporary key), over the request exactly as sent (the exec
 ``execute-api:Invoke`` on ``arn:aws:execute-api:<region>:<account>:<api-id>/<stage>/<METHOD>/<path>``
 (the request's own path within the stage, decoded), as IAM decides it (``iam.evaluate.decide``):
 the caller's identity policies, and a REST API's resource policy (its ``policy``) when it has one;
-a caller of another account needs both. The root of the API's account is allowed.
+a caller of another account needs both. The root of the API's account is allowed. Their conditions
+may name ``aws:SourceIp`` (the client's address) and ``aws:SecureTransport`` (true over Lamina's
+HTTPS listener), as API Gateway's resource policies commonly do.
 
 Every refusal is a 403 with API Gateway's words and ``x-amzn-ErrorType``: no signature is
 ``Missing Authentication Token``; a key Lamina does not know (or a session token that is not its)
@@ -70,14 +72,17 @@ def signed_path(api_id: str, path: str, host: str) -> str:
 
 
 def authorize(signed: Signed, ring: KeyRing, iam: IamService | None, *, region: str, api_account: str,
-              arn: str, api_policy: Policy | None, now: datetime, rest: bool) -> EventCaller | Refuse:  # fmt: skip
-    """The caller of an ``AWS_IAM`` method or route, or API Gateway's refusal (``rest``: a REST API's words)."""
+              arn: str, api_policy: Policy | None, now: datetime, rest: bool,
+              transport: Mapping[str, str]) -> EventCaller | Refuse:  # fmt: skip
+    """The caller of an ``AWS_IAM`` method or route, or API Gateway's refusal (``rest``: a REST API's
+    words; ``transport``: the connection's ``aws:SecureTransport`` and ``aws:SourceIp``, which the
+    policies' conditions may name)."""
     request = SignedRequest(signed.method, signed.raw_path, signed.raw_query, signed.headers, signed.body)
     verdict = verify(request, ring, region=region, accounts=None, now=now, service=SERVICE)
     if isinstance(verdict, Refusal):
         log.info("execute-api %s refused a signature: %s", arn, verdict.detail)
         return _refused(verdict)
-    decision = _decision(verdict, iam, api_account, arn, api_policy, now)
+    decision = _decision(verdict, iam, api_account, arn, api_policy, now, transport)
     if not decision.allowed:
         log.info("execute-api %s refused %s: %s", arn, verdict.principal.arn, decision.value)
         message = f"User: {verdict.principal.arn} is not authorized to perform: {ACTION} on resource: {arn}"
@@ -90,11 +95,11 @@ def authorize(signed: Signed, ring: KeyRing, iam: IamService | None, *, region: 
 
 
 def _decision(caller: Caller, iam: IamService | None, api_account: str, arn: str, api_policy: Policy | None,
-              now: datetime) -> Decision:  # fmt: skip
+              now: datetime, transport: Mapping[str, str]) -> Decision:  # fmt: skip
     if iam is None:  # no IAM on this server: a verified signature of the API's account is enough
         return Decision.ALLOW if caller.account_id == api_account else Decision.IMPLICIT_DENY
     principal = caller.principal
-    request = Request(requester_of(principal), ACTION, arn, api_account, context_of(principal, now))
+    request = Request(requester_of(principal), ACTION, arn, api_account, context_of(principal, now, transport))
     return decide(request, iam.policies_of(principal), api_policy)
 
 
@@ -111,8 +116,8 @@ def _refused(refusal: Refusal) -> Refuse:
                        f"Authorization header requires a valid SigV4 signature ({refusal.detail}).")  # fmt: skip
     if failure in (Failure.SKEWED, Failure.EXPIRED):
         return _refuse("InvalidSignatureException", refusals.skew_message(refusal))
-    if failure is Failure.WRONG_SCOPE and refusal.detail.startswith("signed for service"):
-        return _refuse("InvalidSignatureException", f"Credential should be scoped to correct service: '{SERVICE}'. ")
+    if failure is Failure.WRONG_SERVICE:
+        return _refuse("InvalidSignatureException", refusals.wrong_service(SERVICE))
     if failure is Failure.WRONG_SCOPE:
         return _refuse("InvalidSignatureException", refusals.WRONG_REGION + f"'{refusal.region}' is not served here.")
     return _refuse("InvalidSignatureException", refusals.MISMATCH)

@@ -95,7 +95,7 @@ def _headers_v1(req: UrlRequest, ctx: RouteContext) -> dict[str, list[str]]:
             del headers[key]
     headers["X-Forwarded-For"] = [f"{', '.join(forwarded)}, {req.source_ip}" if forwarded else req.source_ip]
     headers["X-Forwarded-Port"] = [str(ctx.forwarded_port)]
-    headers["X-Forwarded-Proto"] = ["http"]
+    headers["X-Forwarded-Proto"] = ["https" if req.secure else "http"]
     headers["X-Amzn-Trace-Id"] = [ctx.trace_id]
     return headers
 
@@ -148,7 +148,7 @@ def describe(request: ApiRequest, settings: Settings, api_id: str, path: str, ta
     Lambda authorizer's, without: authorizers are not sent the body)."""
     req = UrlRequest(
         method=request.method, raw_path=path, raw_query=request.raw_query, headers=tuple(request.headers.items()),
-        body=body, source_ip=request.remote, protocol=request.protocol,
+        body=body, source_ip=request.remote, protocol=request.protocol, secure=request.secure,
     )  # fmt: skip
     ctx = RouteContext(
         api_id=api_id, account_id=settings.account_id, domain_name=addresses.domain_name(api_id),

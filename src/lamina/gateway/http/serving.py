@@ -54,6 +54,7 @@ from lamina.gateway.http.events import describe, event_v1, event_v2
 from lamina.gateway.http.model import Integration
 from lamina.gateway.http.routing import Match, resolve_stage, select
 from lamina.gateway.reach import InvokerOf, Reach, nowhere
+from lamina.iam.context import transport_keys
 from lamina.invoke.service import InvokeRequest, InvokeSource
 from lamina.model import UrlCors
 from lamina.urls import cors
@@ -171,7 +172,8 @@ class HttpApiEndpoints:
                             request.raw_query, tuple((str(k), v) for k, v in request.headers.items()), body)  # fmt: skip
         ring = request.ring if request.ring is not None else self._svc.keys
         return iam.authorize(signed, ring, self._svc.iam, region=s.region, api_account=s.account_id, arn=arn,
-                             api_policy=None, now=datetime.now(timezone.utc), rest=False)  # fmt: skip
+                             api_policy=None, now=datetime.now(timezone.utc), rest=False,
+                             transport=transport_keys(request.secure, request.remote))  # fmt: skip
 
     async def _invoke(self, request: ApiRequest, api_id: str, path: str, table: Table, match: Match,
                       integration: Integration, request_id: str, authorized: Authorized | None,

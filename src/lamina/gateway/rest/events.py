@@ -36,6 +36,7 @@ class RestRequest:
     body: bytes
     source_ip: str
     protocol: str = "HTTP/1.1"
+    secure: bool = False  # over TLS (Lamina's HTTPS listener): X-Forwarded-Proto https
 
 
 @dataclass(slots=True)  # one a request, on the hot path: not frozen, whose __init__ costs more
@@ -75,7 +76,7 @@ def _headers(req: RestRequest, ctx: RestContext) -> list[tuple[str, str]]:
     out.append(("X-Amzn-Trace-Id", ctx.trace_id))
     out.append(("X-Forwarded-For", f"{forwarded}, {req.source_ip}" if forwarded else req.source_ip))
     out.append(("X-Forwarded-Port", str(ctx.forwarded_port)))
-    out.append(("X-Forwarded-Proto", "http"))
+    out.append(("X-Forwarded-Proto", "https" if req.secure else "http"))
     return out
 
 

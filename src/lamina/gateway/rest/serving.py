@@ -56,6 +56,7 @@ from lamina.gateway.rest.responses import (
 )  # fmt: skip
 from lamina.gateway.rest.service import RestApiService
 from lamina.invoke.service import InvokeRequest, InvokeSource, Invoker
+from lamina.iam.context import transport_keys
 from lamina.iam.errors import MalformedPolicyDocument
 from lamina.iam.policy import Policy, PolicyKind, parse
 from lamina.settings import Settings
@@ -136,6 +137,7 @@ class RestEndpoints:
                 method=request.method, path="/" + rest, raw_query=request.rel_url.raw_query_string,
                 headers=tuple(request.headers.items()), body=body,
                 source_ip=request.remote or "", protocol=f"HTTP/{request.version.major}.{request.version.minor}",
+                secure=request.secure,
             ),
             RestContext(
                 api_id=api_id, account_id=self._settings.account_id, stage=stage.name,
@@ -225,7 +227,8 @@ class RestEndpoints:
         signed = iam.Signed(request.method, iam.signed_path(api_id, path, request.headers.get("Host", "")),
                             request.rel_url.raw_query_string, tuple(request.headers.items()), body)  # fmt: skip
         return iam.authorize(signed, request.app[KEY_RING], self._iam, region=s.region, api_account=context.account_id,
-                             arn=arn, api_policy=resource_policy, now=now, rest=True)  # fmt: skip
+                             arn=arn, api_policy=resource_policy, now=now, rest=True,
+                             transport=transport_keys(request.secure, request.remote or ""))  # fmt: skip
 
 
 def _policy(text: object) -> Policy | None | Refuse:
