@@ -181,8 +181,9 @@ impl DataPlane {
             .map_err(|e| PyOSError::new_err(e.to_string()))?;
         let lane = lane_key(&lane.0, &lane.1, &lane.2, &lane.3);
         let recall = Arc::new(tokio::sync::Notify::new());
+        let channel = if http { Channel::Http } else { Channel::Framed };
         let env = Env {
-            id: env_id, lane: lane.clone(), channel: if http { Channel::Http } else { Channel::Framed }, sock, pipe, pipe_eof: false, arn, version,
+            id: env_id, lane: lane.clone(), channel, sock, pipe, pipe_eof: false, arn, version,
             timeout: Duration::from_secs_f64(timeout), sampled, rbuf: Vec::new(), recall: recall.clone(),
             retire_at: retire_in.map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0))),
         };

@@ -104,6 +104,8 @@ pub fn parse(buf: &[u8], max_payload: usize) -> Frame {
             let body = if chunked { dechunk(&buf[end..], max_payload) } else { sized(&buf[end..], length) };
             match body {
                 Body::Whole { used, body } => Frame::Result { used: end + used, request_id: request_id.to_owned(), error, body },
+                // Chunks' lines around tiny chunks: buffered no further than Python buffers them.
+                Body::NeedMore if buf.len() - end > max_payload + MAX_HEAD => Frame::Other,
                 Body::NeedMore if expects => Frame::Continue,
                 Body::NeedMore => Frame::NeedMore,
                 Body::Other => Frame::Other,
@@ -246,6 +248,12 @@ mod tests {
         }
         let over = format!("{head}40\r\n{x}\r\n40\r\n{x}\r\n", x = "x".repeat(64));
         assert_eq!(parse(over.as_bytes(), 100), Frame::Other);
+        let tiny = format!("{head}{}", "1\r\nx\r\n".repeat(20));
+        assert_eq!(parse(tiny.as_bytes(), 100), Frame::NeedMore);
+        // 720 bytes of data within 1,000 allowed, in 9,360 bytes: more than Python buffers.
+        let tiny = format!("{head}{}", "00000001\r\nx\r\n".repeat(720));
+        assert_eq!(parse(tiny.as_bytes(), 1000), Frame::Other);
+        assert_eq!(parse(&tiny.as_bytes()[..head.len() + 13 * 600], 1000), Frame::NeedMore);
     }
 
     #[test]
