@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -35,16 +36,20 @@ PORT=${AWS_LAMBDA_RUNTIME_API##*:}
 API=/2018-06-01/runtime/invocation
 exec 3<>"/dev/tcp/$HOST/$PORT"
 
-# answer FD: one HTTP answer read from FD: STATUS, BODY, and the event's REQUEST_ID and CONTEXT.
+# answer FD: one HTTP answer read from FD: STATUS, BODY, and the event's REQUEST_ID and CONTEXT;
+# LINES: its status and header lines, as a JSON array.
 answer() {
     local fd=$1 line name value length=0
     IFS= read -r line <&"$fd" || exit 9
     line=${line%$'\r'}
     STATUS=${line#* }
     STATUS=${STATUS%% *}
+    LINES="[\"$line\""
     while IFS= read -r line <&"$fd"; do
         line=${line%$'\r'}
         [ -z "$line" ] && break
+        value=${line//\\/\\\\}
+        LINES+=", \"${value//\"/\\\"}\""
         name=${line%%:*}
         value=${line#*: }
         case ${name,,} in
@@ -53,6 +58,7 @@ answer() {
         lambda-runtime-client-context) CONTEXT=$value ;;
         esac
     done
+    LINES+="]"
     BODY=
     if [ "$length" -gt 0 ]; then IFS= read -r -N "$length" BODY <&"$fd" || true; fi
 }
@@ -69,6 +75,7 @@ while true; do
     printf 'GET %s/next HTTP/1.1\r\nHost: %s\r\nUser-Agent: bash\r\n\r\n' "$API" "$AWS_LAMBDA_RUNTIME_API" >&3
     answer 3
     EVENT=$BODY
+    EVENT_LINES=$LINES
     MODE=echo
     [[ $EVENT =~ \"mode\":\ \"([a-z]+)\" ]] && MODE=${BASH_REMATCH[1]}
     echo "mode $MODE in $REQUEST_ID"
@@ -87,6 +94,10 @@ while true; do
     another) exec 4<>"/dev/tcp/$HOST/$PORT"
              post 4 "$API/$REQUEST_ID/response" '{"via": "another connection"}' $'Connection: close\r\n'
              exec 4<&- ;;
+    lines) post 3 "$API/$REQUEST_ID/response" "$EVENT_LINES" ;;
+    reconnect) exec 3<&-  # as curl does, a process (and a connection) per request
+               exec 3<>"/dev/tcp/$HOST/$PORT"
+               post 3 "$API/$REQUEST_ID/response" '{"via": "a new connection"}' ;;
     wrongid) post 3 "$API/not-$REQUEST_ID/response" '{"wrong": true}'
              post 3 "$API/$REQUEST_ID/response" "{\"refused\": $STATUS}" ;;
     garbage) printf 'garbage\r\n\r\n' >&3
@@ -123,6 +134,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaminaProcess]:
 @pytest.fixture(scope="module")
 def client(server: LaminaProcess) -> Any:
     return server.client()
+
+
+@pytest.fixture(scope="module")
+def python_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaminaProcess]:
+    """A server without the native plane, to compare with."""
+    started = LaminaProcess(tmp_path_factory.mktemp("python"), server_env(LAMINA_DATA_PLANE="python")).start()
+    try:
+        deploy(started.client(), "bash", {"bootstrap": BASH_RUNTIME}, runtime="provided.al2023", Timeout=2)
+        yield started
+    finally:
+        started.stop()
 
 
 def call(client: Any, name: str, event: Any = None, **kwargs: Any) -> tuple[dict[str, Any], Any]:
@@ -205,7 +227,8 @@ def test_a_runtime_that_dies_mid_invocation(server: LaminaProcess, client: Any) 
 
 @pytest.mark.parametrize(("mode", "expected"), [
     ("trailer", {"via": "trailer"}),  # a chunked body with trailers
-    ("another", {"via": "another connection"}),
+    ("another", {"via": "another connection"}),  # beside the lent one
+    ("reconnect", {"via": "a new connection"}),  # the lent one closed
     ("wrongid", {"refused": 400}),  # Python's answer to the wrong id, then the result
 ])  # fmt: skip
 def test_what_the_plane_does_not_read_goes_to_python_and_is_answered(server: LaminaProcess, client: Any, mode: str,
@@ -235,6 +258,26 @@ def test_a_hostile_runtime_harms_neither_the_plane_nor_other_lanes(server: Lamin
     warm(client, "bash")  # a new environment for the function
     _, body = natively(server, client, "bash", {"after": mode})
     assert body["echo"] == {"after": mode}
+
+
+def test_the_runtime_is_handed_the_event_as_python_hands_it(server: LaminaProcess, client: Any,
+                                                            python_server: LaminaProcess) -> None:  # fmt: skip
+    context = encoded({"custom": {"quoted": 'a "b" \\ c'}})  # escapes kept as sent
+    seen = {}
+    for name, on in (("native", server), ("python", python_server)):
+        each = on.client()
+        warm(each, "bash")
+        if name == "native":
+            response, lines = natively(on, each, "bash", {"mode": "lines"}, ClientContext=context)
+        else:
+            response, lines = call(each, "bash", {"mode": "lines"}, ClientContext=context)
+        rid = request_id(response)
+        assert f"Lambda-Runtime-Aws-Request-Id: {rid}" in lines
+        seen[name] = [re.sub(r"\d{13}", "<deadline>", re.sub(r"Root=[^;]*;Parent=[^;]*", "<trace>", line.replace(rid, "<id>")))
+                      for line in lines]  # fmt: skip
+    assert seen["native"] == seen["python"]
+    assert seen["native"][:2] == ["HTTP/1.1 200 OK", "Content-Type: application/json"]
+    assert r'Lambda-Runtime-Client-Context: {"custom": {"quoted": "a \"b\" \\ c"}}' in seen["native"]
 
 
 # -- client contexts --------------------------------------------------------------------------
