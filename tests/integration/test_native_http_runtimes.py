@@ -94,6 +94,13 @@ while true; do
     another) exec 4<>"/dev/tcp/$HOST/$PORT"
              post 4 "$API/$REQUEST_ID/response" '{"via": "another connection"}' $'Connection: close\r\n'
              exec 4<&- ;;
+    expect) body='{"via": "100-continue"}'
+            printf 'POST %s HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n' \
+                "$API/$REQUEST_ID/response" "${#body}" >&3
+            IFS= read -r line <&3 && IFS= read -r blank <&3  # "HTTP/1.1 100 Continue", then its end
+            [[ $line == "HTTP/1.1 100 Continue"* ]] || exit 10
+            printf '%s' "$body" >&3
+            answer 3 ;;
     lines) post 3 "$API/$REQUEST_ID/response" "$EVENT_LINES" ;;
     reconnect) exec 3<&-  # as curl does, a process (and a connection) per request
                exec 3<>"/dev/tcp/$HOST/$PORT"
@@ -188,6 +195,8 @@ def test_a_custom_runtime_is_served_natively_with_its_logs_and_report(server: La
         pids.add(body["pid"])
     _, body = natively(server, client, "bash", {"mode": "chunked"})  # a chunked result, as Go sends them
     assert body == {"via": "chunks"}
+    _, body = natively(server, client, "bash", {"mode": "expect"})  # its body sent once told to go on
+    assert body == {"via": "100-continue"}
     assert len(pids) == 1  # one environment, warm
     lines = log_lines(server, "bash", request_id(response))
     assert lines[1] == f"mode echo in {request_id(response)}\n"
