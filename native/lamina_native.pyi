@@ -85,12 +85,15 @@ class DataPlane:
         timeout: float,
         sampled: bool,
         retire_in: float | None,
+        http: bool = False,
     ) -> None:
-        """Lend an environment to a lane (account, region, function, qualifier or ""); it takes no
-        invocation after ``retire_in`` seconds (None: no such time). ValueError (closing): the
-        connection ``sock_fd`` is still the caller's; OSError: the plane has closed it."""
-    def reclaim(self, env_id: int) -> Returned | None:
-        """An idle lent environment back now; a busy one with its completion."""
+        """Lend an environment to a lane (account, region, function, qualifier or ""); its runtime
+        speaks HTTP/1.1 on ``sock_fd`` (``http``) or frames; it takes no invocation after
+        ``retire_in`` seconds (None: no such time). ValueError (closing): the connection ``sock_fd``
+        is still the caller's; OSError: the plane has closed it."""
+    def reclaim(self, env_id: int, *, now: bool = False) -> Returned | None:
+        """An idle lent environment back now; a busy one with its completion or, ``now``, given
+        back at once with its invocation."""
     def unsettled(self) -> list[int]:
         """The lent environments idle in the plane whose runtime closed its end or sent what was
         not asked for (exiting, or broken): to be taken back."""

@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 use pyo3::IntoPyObjectExt;
 
-use crate::plane::{self, dup, give_back, lane_key, permit_key, Config, Env, Event, Meta, Permit, Returned, Shared};
+use crate::plane::{self, dup, give_back, lane_key, permit_key, Channel, Config, Env, Event, Meta, Permit, Returned, Shared};
 
 #[pyclass(frozen, module = "lamina_native")]
 pub struct DataPlane {
@@ -158,14 +158,15 @@ impl DataPlane {
         Ok(())
     }
 
-    /// Lend an idle environment to ``lane``: its framed Runtime API connection (``sock_fd``, the
-    /// runtime having asked for its next event; the plane owns it from now on) and its output
-    /// pipe's read end (``pipe_fd``, duplicated: Python keeps its own, and stops reading it).
-    /// ValueError (the plane is closing): ``sock_fd`` is still the caller's; OSError: it is closed.
-    #[pyo3(signature = (env_id, lane, sock_fd, pipe_fd, *, arn, version, timeout, sampled, retire_in))]
+    /// Lend an idle environment to ``lane``: its Runtime API connection (``sock_fd``, the runtime
+    /// having asked for its next event; the plane owns it from now on), framed or (``http``)
+    /// HTTP/1.1, and its output pipe's read end (``pipe_fd``, duplicated: Python keeps its own, and
+    /// stops reading it). ValueError (the plane is closing): ``sock_fd`` is still the caller's;
+    /// OSError: it is closed.
+    #[pyo3(signature = (env_id, lane, sock_fd, pipe_fd, *, arn, version, timeout, sampled, retire_in, http=false))]
     #[allow(clippy::too_many_arguments)]
     fn lend(&self, env_id: u64, lane: (String, String, String, String), sock_fd: i32, pipe_fd: i32, arn: String,
-            version: String, timeout: f64, sampled: bool, retire_in: Option<f64>) -> PyResult<()> {
+            version: String, timeout: f64, sampled: bool, retire_in: Option<f64>, http: bool) -> PyResult<()> {
         if *self.shared.closing.borrow() {
             return Err(PyValueError::new_err("the data plane is closing"));
         }
@@ -179,27 +180,34 @@ impl DataPlane {
         let pipe = unsafe { tokio::io::unix::AsyncFd::register_with_interest(pipe, tokio::io::Interest::READABLE) }
             .map_err(|e| PyOSError::new_err(e.to_string()))?;
         let lane = lane_key(&lane.0, &lane.1, &lane.2, &lane.3);
+        let recall = Arc::new(tokio::sync::Notify::new());
+        let channel = if http { Channel::Http } else { Channel::Framed };
         let env = Env {
-            id: env_id, lane: lane.clone(), sock, pipe, pipe_eof: false, arn, version,
-            timeout: Duration::from_secs_f64(timeout), sampled, rbuf: Vec::new(),
+            id: env_id, lane: lane.clone(), channel, sock, pipe, pipe_eof: false, arn, version,
+            timeout: Duration::from_secs_f64(timeout), sampled, rbuf: Vec::new(), recall: recall.clone(),
             retire_at: retire_in.map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0))),
         };
         let mut state = self.shared.state();
-        state.envs.insert(env_id, Meta { busy: false, reclaim: false, last_used: Instant::now() });
+        state.envs.insert(env_id, Meta { busy: false, reclaim: false, last_used: Instant::now(), recall });
         state.lanes.entry(lane).or_default().push(env);
         Ok(())
     }
 
     /// Take a lent environment back: an idle one at once (its connection: descriptor, unread
     /// bytes, whether the runtime waits), a busy one once its invocation is over (its completion
-    /// brings it back), then None; None too for one not lent.
-    fn reclaim<'py>(&self, py: Python<'py>, env_id: u64) -> PyResult<Option<Bound<'py, PyAny>>> {
+    /// brings it back) or, ``now``, at once with its invocation (given back), then None; None too
+    /// for one not lent.
+    #[pyo3(signature = (env_id, *, now=false))]
+    fn reclaim<'py>(&self, py: Python<'py>, env_id: u64, now: bool) -> PyResult<Option<Bound<'py, PyAny>>> {
         let env = {
             let _entered = self.handle.enter();
             let mut state = self.shared.state();
             let Some(meta) = state.envs.get_mut(&env_id) else { return Ok(None) };
             if meta.busy {
                 meta.reclaim = true;
+                if now {
+                    meta.recall.notify_one();
+                }
                 return Ok(None);
             }
             state.envs.remove(&env_id);

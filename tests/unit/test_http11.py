@@ -211,3 +211,60 @@ def test_an_oversized_body_dropped_slowly_has_the_body_deadline_and_no_more() ->
 
     answer = asyncio.run(refused_then_idle())
     assert answer.startswith(b"HTTP/1.1 413") and b"HTTP/1.1 200 OK" in answer  # not timed out while idle
+
+
+# -- lending to the native data plane ------------------------------------------------------------
+
+
+@dataclass
+class Holder:
+    """A Handler that answers nothing (as a runtime's ``next`` waits), keeping what it was handed."""
+
+    held: list[tuple[str, str]] = field(default_factory=list)
+
+    def connection_allowed(self, conn: Channel) -> bool:
+        return True
+
+    def handle_request(self, conn: Channel, method: str, path: str, headers: dict[str, str], body: bytes | None) -> None:
+        self.held.append((method, path))
+
+    def connection_closed(self, conn: Channel) -> None:
+        pass
+
+
+async def held_after(raw: bytes, *, initial: bytes = b"") -> tuple[bool, list[tuple[str, str]]]:
+    """Whether the server's end is between requests once ``raw`` arrived (and what it was handed)."""
+    handler = Holder()
+    made: list[Connection] = []
+
+    def protocol() -> Connection:
+        made.append(Connection(handler, 1024, initial=initial))
+        return made[-1]
+
+    server = await asyncio.get_running_loop().create_server(protocol, "127.0.0.1", 0)
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.sockets[0].getsockname()[1])
+    writer.write(raw)
+    await writer.drain()
+    for _ in range(500):  # until it was handed a request (raw arrives in one read: all of it is read then)
+        if made and handler.held:
+            break
+        await asyncio.sleep(0.01)
+    between = made[0].between_requests
+    writer.close()
+    await writer.wait_closed()
+    server.close()
+    await server.wait_closed()
+    return between, handler.held
+
+
+def test_a_connection_is_lendable_only_between_requests_kept_alive() -> None:
+    nxt = b"GET /next HTTP/1.1\r\nHost: x\r\n\r\n"
+    assert asyncio.run(held_after(nxt)) == (True, [("GET", "/next")])
+    assert asyncio.run(held_after(nxt + b"POST /x HTTP/1.1\r\n")) == (False, [("GET", "/next")])  # the next one begun
+    assert asyncio.run(held_after(b"GET /next HTTP/1.1\r\nConnection: close\r\n\r\n")) == (False, [("GET", "/next")])
+    assert asyncio.run(held_after(b"GET /next HTTP/1.0\r\n\r\n")) == (False, [("GET", "/next")])
+
+
+def test_a_connection_given_back_reads_what_was_read_of_it_first() -> None:
+    between, held = asyncio.run(held_after(b"", initial=b"GET /next HTTP/1.1\r\n\r\n"))
+    assert (between, held) == (True, [("GET", "/next")])

@@ -16,9 +16,11 @@ pub enum Frame {
     NeedMore,
     /// `used` bytes: an `N` frame.
     Next { used: usize },
-    /// `used` bytes: an `R` or `X` frame for `request_id`; `error_type`: `X`'s (possibly empty);
-    /// the payload is `buf[start..used]`.
-    Result { used: usize, request_id: String, error: Option<String>, start: usize },
+    /// `used` bytes: an `R` or `X` frame for `request_id`, with its payload; `error`: `X`'s type
+    /// (possibly empty).
+    Result { used: usize, request_id: String, error: Option<String>, body: Vec<u8> },
+    /// A result's head that waits for `100 Continue` before its body (HTTP only: `runtime_http.rs`).
+    Continue,
     /// Not one the plane reads (see the module).
     Other,
 }
@@ -58,24 +60,33 @@ pub fn parse(buf: &[u8], max_payload: usize) -> Frame {
             if size - start > max_payload {
                 return Frame::Other;
             }
-            Frame::Result { used: 5 + size, request_id: request_id.to_owned(), error, start: 5 + start }
+            Frame::Result { used: 5 + size, request_id: request_id.to_owned(), error, body: body[start..].to_vec() }
         }
         _ => Frame::Other,
     }
 }
 
-/// The `E` frame of an event, with the headers Python writes (runtime/api.py's `_send_next`).
-pub fn event(request_id: &str, deadline_ms: u64, function_arn: &str, trace_id: &str, payload: &[u8]) -> Vec<u8> {
+/// The `E` frame of an event, with the headers Python writes (runtime/api.py's `_send_next`);
+/// `client_context`: the decoded context, as Python encodes it (latin-1).
+pub fn event(request_id: &str, deadline_ms: u64, function_arn: &str, trace_id: &str, client_context: Option<&[u8]>,
+             payload: &[u8]) -> Vec<u8> {
     let head = format!(
         "Content-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: {request_id}\r\n\
          Lambda-Runtime-Deadline-Ms: {deadline_ms}\r\nLambda-Runtime-Invoked-Function-Arn: {function_arn}\r\n\
-         Lambda-Runtime-Trace-Id: {trace_id}\r\n\r\n"
+         Lambda-Runtime-Trace-Id: {trace_id}\r\n"
     );
-    let length = (1 + head.len() + payload.len()) as u32;
-    let mut out = Vec::with_capacity(5 + head.len() + payload.len());
+    let context = client_context.map_or(0, |c| c.len() + 33);
+    let length = (1 + head.len() + context + 2 + payload.len()) as u32;
+    let mut out = Vec::with_capacity(5 + length as usize);
     out.extend_from_slice(&length.to_be_bytes());
     out.push(EVENT);
     out.extend_from_slice(head.as_bytes());
+    if let Some(context) = client_context {
+        out.extend_from_slice(b"Lambda-Runtime-Client-Context: ");
+        out.extend_from_slice(context);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
     out.extend_from_slice(payload);
     out
 }
@@ -99,8 +110,8 @@ mod tests {
         let mut buf = frame(RESPONSE, b"id-1\n{\"a\":1}");
         buf.extend_from_slice(&NEXT_FRAME);
         match parse(&buf, 100) {
-            Frame::Result { used, request_id, error, start } => {
-                assert_eq!((request_id.as_str(), error, &buf[start..used]), ("id-1", None, b"{\"a\":1}".as_slice()));
+            Frame::Result { used, request_id, error, body } => {
+                assert_eq!((request_id.as_str(), error, body.as_slice()), ("id-1", None, b"{\"a\":1}".as_slice()));
                 assert_eq!(parse(&buf[used..], 100), Frame::Next { used: 5 });
             }
             other => panic!("{other:?}"),
@@ -131,11 +142,15 @@ mod tests {
 
     #[test]
     fn writes_events() {
-        let e = event("id", 5, "arn", "Root=1", b"{}");
+        let e = event("id", 5, "arn", "Root=1", None, b"{}");
         let head = "Content-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: id\r\nLambda-Runtime-Deadline-Ms: 5\r\n\
                     Lambda-Runtime-Invoked-Function-Arn: arn\r\nLambda-Runtime-Trace-Id: Root=1\r\n\r\n{}";
         assert_eq!(&e[5..], head.as_bytes());
         assert_eq!(u32::from_be_bytes([e[0], e[1], e[2], e[3]]) as usize, head.len() + 1);
         assert_eq!(e[4], EVENT);
+        let e = event("id", 5, "arn", "Root=1", Some(b"{\"c\":1}"), b"{}");
+        let head = head.replace("\r\n\r\n", "\r\nLambda-Runtime-Client-Context: {\"c\":1}\r\n\r\n");
+        assert_eq!(&e[5..], head.as_bytes());
+        assert_eq!(u32::from_be_bytes([e[0], e[1], e[2], e[3]]) as usize, head.len() + 1);
     }
 }

@@ -34,8 +34,6 @@ pub struct Invoke {
     pub query: String,
     /// Every header: lower-case name, value without surrounding spaces.
     pub headers: Vec<(String, String)>,
-    /// X-Amz-Client-Context was sent: Python checks and hands it on.
-    pub client_context: bool,
 }
 
 impl Invoke {
@@ -151,7 +149,6 @@ pub fn parse(buf: &[u8], payload_limit: usize) -> Head {
         None | Some("None") => {}
         Some(_) => return Head::Other,
     }
-    let client_context = get("x-amz-client-context").is_some();
     Head::Invoke(Invoke {
         head_len: end,
         content_length,
@@ -161,7 +158,6 @@ pub fn parse(buf: &[u8], payload_limit: usize) -> Head {
         path: path.to_owned(),
         query: query.to_owned(),
         headers,
-        client_context,
     })
 }
 

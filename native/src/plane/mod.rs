@@ -11,21 +11,23 @@
 //! bookkeeping: START, output, END, REPORT, usage), and environments given back mid-invocation
 //! (a timeout, a crash, anything unusual), whose client Python answers.
 
+pub mod context;
 pub mod frames;
 pub mod http;
 pub mod ids;
+pub mod runtime_http;
 pub mod serve;
 pub mod verify;
 
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::io::unix::AsyncFd;
 use tokio::net::TcpStream;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{oneshot, watch, Notify};
 
 /// What the plane is told once, at its start.
 pub struct Config {
@@ -40,11 +42,54 @@ pub struct Config {
     pub server: String,
 }
 
-/// An environment lent by Python: its framed Runtime API connection (the runtime waits for an
-/// event), a duplicate of its output pipe's read end, and what its events carry.
+/// How a lent environment's runtime speaks the Runtime API on its connection.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Channel {
+    /// Lamina's framed encoding (`frames.rs`): results and `next` unanswered but by events.
+    Framed,
+    /// HTTP/1.1 (`runtime_http.rs`): every request answered, results with a 202.
+    Http,
+}
+
+impl Channel {
+    /// The first request (or frame) of `buf`, read as `frames::Frame`.
+    pub fn parse(self, buf: &[u8], max_payload: usize) -> frames::Frame {
+        match self {
+            Channel::Framed => frames::parse(buf, max_payload),
+            Channel::Http => runtime_http::parse(buf, max_payload),
+        }
+    }
+
+    /// An event, as the runtime is handed it.
+    pub fn event(self, request_id: &str, deadline_ms: u64, function_arn: &str, trace_id: &str,
+                 client_context: Option<&[u8]>, payload: &[u8]) -> Vec<u8> {
+        match self {
+            Channel::Framed => frames::event(request_id, deadline_ms, function_arn, trace_id, client_context, payload),
+            Channel::Http => runtime_http::event(request_id, deadline_ms, function_arn, trace_id, client_context, payload),
+        }
+    }
+
+    /// What answers a result: Python's 202 over HTTP, nothing in frames.
+    pub fn accepted(self) -> &'static [u8] {
+        match self {
+            Channel::Framed => b"",
+            Channel::Http => runtime_http::ACCEPTED,
+        }
+    }
+
+    /// Whether a result for another request id is dropped here (frames: Python ignores it too)
+    /// rather than given back to Python (HTTP: Python answers it with a 400).
+    pub fn drops_strays(self) -> bool {
+        self == Channel::Framed
+    }
+}
+
+/// An environment lent by Python: its Runtime API connection (the runtime waits for an event),
+/// a duplicate of its output pipe's read end, and what its events carry.
 pub struct Env {
     pub id: u64,
     pub lane: String,
+    pub channel: Channel,
     pub sock: TcpStream,
     pub pipe: AsyncFd<OwnedFd>,
     pub pipe_eof: bool,
@@ -55,6 +100,9 @@ pub struct Env {
     /// Past it, its credentials' time is up: it takes no invocation (the pool's reaper takes it back).
     pub retire_at: Option<Instant>,
     pub rbuf: Vec<u8>,
+    /// Notified when Python wants it back at once, mid-invocation (its runtime opened another
+    /// connection, which Python serves): the invocation goes back with it.
+    pub recall: Arc<Notify>,
 }
 
 /// Where a lent environment is.
@@ -62,6 +110,7 @@ pub struct Meta {
     pub busy: bool,
     pub reclaim: bool,
     pub last_used: Instant,
+    pub recall: Arc<Notify>,
 }
 
 pub struct Permit {
@@ -76,7 +125,7 @@ pub struct Permit {
 }
 
 /// An environment's connection given back to Python: its descriptor, what was read from it and
-/// not used, and whether the runtime waits for an event (its `N` was read).
+/// not used, and whether the runtime waits for an event (its `N`, or `GET next`, was read).
 pub struct Returned {
     pub fd: RawFd,
     pub data: Vec<u8>,

@@ -11,10 +11,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{sleep_until, timeout_at};
 
-use super::frames::{self, Frame};
+use super::context::{self, Context};
+use super::frames::Frame;
 use super::http::{self, Head, Invoke};
 use super::verify::{self, Key};
-use super::{give_back, ids, permit_key, wall, Env, Event, Shared};
+use super::{give_back, ids, permit_key, runtime_http, wall, Env, Event, Shared};
 
 const READ_CHUNK: usize = 64 * 1024;
 // What Python's front door buffers of pipelined requests at most; a client sending more waits.
@@ -196,8 +197,13 @@ fn payload_of(body: &[u8]) -> Option<&[u8]> {
 async fn invoke(shared: &Arc<Shared>, client: &mut TcpStream, request: &Invoke, head: Vec<u8>, body: Vec<u8>,
                 peer: &str) -> Step {
     let lane = match lane_of(shared, request, peer) {
-        Some(lane) if !request.client_context && shared.backlog() < MAX_BACKLOG => lane,
+        Some(lane) if shared.backlog() < MAX_BACKLOG => lane,
         _ => return miss(shared, client, head, body, request.close, peer).await,
+    };
+    let client_context = match context::read(request.header("x-amz-client-context")) {
+        Context::Absent => None,
+        Context::Passed(context) => Some(context),
+        Context::Python => return miss(shared, client, head, body, request.close, peer).await,
     };
     if let Some((key_id, secret, token)) = &lane.key {
         let region = lane.lane.split('\n').nth(1).unwrap_or("");
@@ -231,7 +237,7 @@ async fn invoke(shared: &Arc<Shared>, client: &mut TcpStream, request: &Invoke, 
     };
     shared.counts.served.fetch_add(1, Ordering::Relaxed);
     shared.counts.in_flight.fetch_add(1, Ordering::Relaxed);
-    let step = run(shared, client, env, request, (head, body), peer).await;
+    let step = run(shared, client, env, request, (head, body), client_context.as_deref(), peer).await;
     shared.counts.in_flight.fetch_sub(1, Ordering::Relaxed);
     step
 }
@@ -297,21 +303,32 @@ enum Wait {
 /// Until the runtime's result for `request_id`, reading its output meanwhile.
 async fn result_of(env: &mut Env, request_id: &str, deadline: Instant, output: &mut Vec<u8>, cap: usize,
                    max_response: usize) -> Wait {
+    let mut continued = false;
+    let recall = env.recall.clone();
     loop {
-        match frames::parse(&env.rbuf, max_response) {
-            Frame::Result { used, request_id: id, error, start } => {
+        match env.channel.parse(&env.rbuf, max_response) {
+            Frame::Result { used, request_id: id, error, body } => {
                 if id != request_id {
+                    if !env.channel.drops_strays() {
+                        return Wait::Other; // Python refuses it (400), and waits for the right one
+                    }
                     env.rbuf.drain(..used); // not this invocation's: ignored, as Python ignores it
                     continue;
                 }
-                if error.is_some() && used == start {
+                if error.is_some() && body.is_empty() {
                     return Wait::Other; // an error without a document: Python writes one
                 }
-                let body = env.rbuf[start..used].to_vec();
                 env.rbuf.drain(..used);
                 return Wait::Result { request_id: id, error, body };
             }
-            Frame::NeedMore => {}
+            Frame::Continue if !continued => {
+                continued = true;
+                let interim = env.sock.write_all(runtime_http::CONTINUE);
+                if !matches!(timeout_at(deadline.into(), interim).await, Ok(Ok(()))) {
+                    return Wait::Eof;
+                }
+            }
+            Frame::NeedMore | Frame::Continue => {}
             Frame::Next { .. } | Frame::Other => return Wait::Other,
         }
         if output.len() > cap {
@@ -324,6 +341,7 @@ async fn result_of(env: &mut Env, request_id: &str, deadline: Instant, output: &
             },
             _ = pipe_ready(&env.pipe, env.pipe_eof) => read_pipe(env, output),
             _ = sleep_until(deadline.into()) => return Wait::TimedOut,
+            _ = recall.notified() => return Wait::Other,
         }
     }
 }
@@ -331,8 +349,9 @@ async fn result_of(env: &mut Env, request_id: &str, deadline: Instant, output: &
 /// After the result: until the runtime asks for its next event (its `N`), at most `turnaround`.
 async fn next_of(env: &mut Env, turnaround: Duration, output: &mut Vec<u8>, cap: usize) -> (bool, bool) {
     let deadline = Instant::now() + turnaround;
+    let recall = env.recall.clone();
     loop {
-        match frames::parse(&env.rbuf, 0) {
+        match env.channel.parse(&env.rbuf, 0) {
             Frame::Next { used } => {
                 env.rbuf.drain(..used);
                 return (true, false);
@@ -350,6 +369,7 @@ async fn next_of(env: &mut Env, turnaround: Duration, output: &mut Vec<u8>, cap:
             },
             _ = pipe_ready(&env.pipe, env.pipe_eof) => read_pipe(env, output),
             _ = sleep_until(deadline.into()) => return (false, false),
+            _ = recall.notified() => return (false, false),
         }
     }
 }
@@ -368,7 +388,7 @@ fn error_type_of(body: &[u8]) -> Option<String> {
 
 /// One invocation in a lent environment, its answer written to `client`.
 async fn run(shared: &Arc<Shared>, client: &mut TcpStream, mut env: Env, request: &Invoke,
-             raw: (Vec<u8>, Vec<u8>), peer: &str) -> Step {
+             raw: (Vec<u8>, Vec<u8>), client_context: Option<&[u8]>, peer: &str) -> Step {
     let payload = payload_of(&raw.1).unwrap_or(b"{}");
     let config = &shared.config;
     let start = wall();
@@ -377,7 +397,7 @@ async fn run(shared: &Arc<Shared>, client: &mut TcpStream, mut env: Env, request
     let trace_id = ids::trace_id(start as u64, env.sampled);
     let mut before = Vec::new();
     read_pipe(&mut env, &mut before);
-    let event = frames::event(&request_id, deadline_ms, &env.arn, &trace_id, payload);
+    let event = env.channel.event(&request_id, deadline_ms, &env.arn, &trace_id, client_context, payload);
     let started = Instant::now();
     let deadline = started + env.timeout;
     let mut output = Vec::new();
@@ -410,6 +430,12 @@ async fn run(shared: &Arc<Shared>, client: &mut TcpStream, mut env: Env, request
         }
     };
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let accepted = env.channel.accepted();
+    if !accepted.is_empty() {
+        // Unwritten, the runtime asks for no next event: the environment goes back with the completion.
+        let turnaround = Instant::now() + config.turnaround;
+        let _ = timeout_at(turnaround.into(), env.sock.write_all(accepted)).await;
+    }
     let error = error.map(|e| if e.is_empty() { error_type_of(&body).unwrap_or_else(|| "Runtime.Unknown".into()) } else { e });
     let answer = http::answer(&request_id_done, &env.version, error.is_some(), &body, &shared.date(), &config.server,
                               request.close);

@@ -189,8 +189,7 @@ mod tests {
             headers.push(("x-amz-security-token".to_owned(), token.to_owned()));
         }
         Invoke { head_len: 0, content_length: 2, function: "f".into(), qualifier: None, close: false,
-                 path: "/2015-03-31/functions/f/invocations".into(), query: String::new(), headers,
-                 client_context: false }
+                 path: "/2015-03-31/functions/f/invocations".into(), query: String::new(), headers }
     }
 
     fn signature(secret: &str, date: &str, token: Option<&str>, body: &[u8]) -> String {

@@ -10,8 +10,9 @@ for it, on the event loop:
   whose bookkeeping is the environment's, ``Environment.native_done``); an invocation given back
   (``back``: its time was up, its runtime's connection ended, something the plane does not read
   came: the environment ends it, ``Environment.resume``, and the answer goes back to the plane);
-- it is the pools' ``Lender`` (scheduler/lending.py): environments are lent to it, taken back,
-  asked how long they have been idle;
+- it is the pools' ``Lender`` (scheduler/lending.py): environments are lent to it, taken back
+  (at once, with their invocation, when their runtime opens another connection), asked how long
+  they have been idle;
 - it grants permits (``Grant``) for callers the front door allowed on a miss, renews those in
   use by deciding again (``renew``: the key still known and unexpired, IAM still allowing), and
   revokes them all when told to (dataplane/permits.py).
@@ -112,7 +113,7 @@ class NativePlane:
             return False
         self._next_id += 1
         plane_id = self._next_id
-        sock_fd, pipe_fd = env.lend()
+        sock_fd, pipe_fd, http = env.lend(lambda: self.reclaim(env, now=True))
         self._lent[plane_id] = _Lent(env, arn, owner)
         self._ids[env.id] = plane_id
         lane_parts = (lane.account, lane.region, lane.function, lane.qualifier)
@@ -120,7 +121,7 @@ class NativePlane:
         try:
             self._plane.lend(plane_id, lane_parts, sock_fd, pipe_fd, arn=arn, version=env.fn.version,
                              timeout=env.fn.timeout_s, sampled=env.fn.tracing_mode == "Active",
-                             retire_in=retire_in)  # fmt: skip
+                             retire_in=retire_in, http=http)  # fmt: skip
         except ValueError:  # closing: the connection is still this side's
             self._take_back(plane_id, (sock_fd, b"", True))
         except OSError as exc:  # the plane closed the connection: the environment is done for
@@ -128,14 +129,15 @@ class NativePlane:
             self._take_back(plane_id, (-1, b"", False))
         return True
 
-    def reclaim(self, env: Environment) -> None:
+    def reclaim(self, env: Environment, *, now: bool = False) -> None:
+        """Take ``env`` back (``Lender.reclaim``); ``now``: a busy one at once, its invocation with it."""
         plane_id = self._ids.get(env.id)
         if plane_id is None:
             return
         if self._stopped:  # the plane's thread has ended: what it held goes with it
             self._take_back(plane_id, (-1, b"", False))
             return
-        returned = self._plane.reclaim(plane_id)
+        returned = self._plane.reclaim(plane_id, now=now)
         if returned is not None:
             self._take_back(plane_id, returned)
 

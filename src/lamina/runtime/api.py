@@ -83,6 +83,8 @@ def platform_error_body(error_type: str, message: str) -> bytes:
 
 _ACCEPTED = {"status": "OK"}
 _PREFIX = f"/{rc.API_VERSION}/runtime/invocation/"
+# A runtime's "next" over HTTP, as the native data plane read it (and gives it back unanswered).
+_NEXT_REQUEST = f"GET {rc.PATH_NEXT} HTTP/1.1\r\n\r\n".encode()
 # The Extensions, Telemetry and Logs APIs.
 _EXTENSIONS_PREFIXES = ("/2020-01-01/extension/", "/2022-07-01/telemetry", "/2020-08-15/logs")
 
@@ -111,6 +113,12 @@ class RuntimeApiEndpoint:
         self._waiting: Channel | None = None  # a runtime long-polling on next
         self._asked: asyncio.Future[None] | None = None  # resolved when the runtime next asks for an event
         self._connections: set[Channel] = set()
+        self._lent_http = False  # the connection lent to the native data plane speaks HTTP, not frames
+        # While lent: asks the data plane for the environment back at once (called once), and the
+        # requests that came meanwhile on other connections, handled once it is back.
+        self._recall: Callable[[], None] | None = None
+        self._lent = False
+        self._deferred: list[tuple[Channel, str, str, dict[str, str], bytes | None]] = []
         self._server: asyncio.Server | None = None
         self.port = 0
 
@@ -168,38 +176,55 @@ class RuntimeApiEndpoint:
     # -- lending to the native data plane ---------------------------------------------------
 
     def lendable(self) -> bool:
-        """Whether its runtime speaks frames on one connection, waits for an event on it, and
-        nothing else is going on (no invocation, no extension, nothing of a frame buffered)."""
+        """Whether its runtime waits for an event on its one connection (framed, or HTTP/1.1 kept
+        alive) and nothing else is going on (no invocation, no extension, nothing of a request or
+        frame buffered)."""
         conn = self._waiting
-        return (isinstance(conn, FramedConnection) and conn.open and conn.between_frames and self._current is None
-                and self.extensions is None and len(self._connections) == 1)  # fmt: skip
+        return (isinstance(conn, (FramedConnection, Connection)) and conn.open and conn.between_requests
+                and self._current is None and self.extensions is None and len(self._connections) == 1)  # fmt: skip
 
-    def lend(self) -> int:
-        """The waiting framed connection's descriptor (a duplicate: this side of it is closed)."""
+    def lend(self, recall: Callable[[], None]) -> tuple[int, bool]:
+        """The waiting connection's descriptor (a duplicate: this side of it is closed), and
+        whether it speaks HTTP (else frames). Should the runtime open another connection while it
+        is lent, ``recall`` is called to have it back at once (``take_back``), and that connection's
+        requests wait until then."""
         conn = self._waiting
-        assert isinstance(conn, FramedConnection)
+        assert isinstance(conn, (FramedConnection, Connection))
         self._waiting = None
         self._connections.discard(conn)
-        return conn.detach()
+        self._lent_http = isinstance(conn, Connection)
+        self._lent = True
+        self._recall = recall
+        return conn.detach(), self._lent_http
 
     async def take_back(self, sock: socket.socket, data: bytes, *, waiting: bool,
                         current: Invocation | None = None) -> None:  # fmt: skip
         """Serve a connection the native data plane gives back: ``data`` was read from it and not
-        used; ``waiting``: its runtime asked for its next event (the plane read that ``N``);
-        ``current``: the invocation whose event the runtime was handed there."""
+        used; ``waiting``: its runtime asked for its next event (the plane read that ``N`` or
+        ``GET next``, answered here); ``current``: the invocation whose event the runtime was
+        handed there."""
         if current is not None:
             self._current = current
             self._delivered = True
-        initial = (NEXT_FRAME if waiting else b"") + data
+        self._lent = False
+        self._recall = None
+        kind = Connection if self._lent_http else FramedConnection
+        initial = ((_NEXT_REQUEST if self._lent_http else NEXT_FRAME) if waiting else b"") + data
         await asyncio.get_running_loop().connect_accepted_socket(
-            lambda: FramedConnection(self, self.max_response_bytes, body_timeout=BODY_TIMEOUT_SECONDS, initial=initial),
-            sock,
+            lambda: kind(self, self.max_response_bytes, body_timeout=BODY_TIMEOUT_SECONDS, initial=initial), sock
         )  # fmt: skip
+        deferred, self._deferred = self._deferred, []
+        for conn, method, path, headers, body in deferred:
+            if conn.open:
+                self.handle_request(conn, method, path, headers, body)
 
     # -- http11.Handler (for both encodings) --------------------------------------------------------------------
 
     def connection_allowed(self, conn: Channel) -> bool:
         self._connections.add(conn)
+        recall, self._recall = self._recall, None
+        if recall is not None:
+            recall()
         return True
 
     def connection_closed(self, conn: Channel) -> None:
@@ -210,6 +235,9 @@ class RuntimeApiEndpoint:
             self.extensions.connection_closed(conn)
 
     def handle_request(self, conn: Channel, method: str, path: str, headers: dict[str, str], body: bytes | None) -> None:
+        if self._lent:  # the environment's state is the data plane's until it is back
+            self._deferred.append((conn, method, path, headers, body))
+            return
         if method == "GET" and path == rc.PATH_NEXT:
             self._next(conn)
         elif method == "POST" and path == rc.PATH_INIT_ERROR:

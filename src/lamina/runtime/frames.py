@@ -142,20 +142,14 @@ class FramedConnection(asyncio.Protocol):
             self._transport.close()
 
     @property
-    def between_frames(self) -> bool:
+    def between_requests(self) -> bool:
         """Nothing of a frame is buffered or being dropped."""
         return not self._buffer and not self._skip
 
     def detach(self) -> int:
-        """A duplicate of the connection's descriptor, for the native data plane; this side of
-        it is closed (the connection goes on through the duplicate)."""
-        transport = self._transport
-        assert transport is not None
-        transport.pause_reading()
-        sock = transport.get_extra_info("socket")
-        fd = os.dup(sock.fileno())
-        transport.abort()  # closes this descriptor only: the duplicate keeps the connection open
-        return fd
+        """A duplicate of the connection's descriptor, for the native data plane (``detach``)."""
+        assert self._transport is not None
+        return detach(self._transport)
 
     # -- internals -------------------------------------------------------------------------
 
@@ -254,6 +248,16 @@ class FramedConnection(asyncio.Protocol):
         if self._deadline is not None:
             self._deadline.cancel()
             self._deadline = None
+
+
+def detach(transport: asyncio.Transport) -> int:
+    """A duplicate of ``transport``'s descriptor, for the native data plane; this side of it is
+    closed (the connection goes on through the duplicate)."""
+    transport.pause_reading()
+    sock = transport.get_extra_info("socket")
+    fd = os.dup(sock.fileno())
+    transport.abort()  # closes this descriptor only: the duplicate keeps the connection open
+    return fd
 
 
 def _payload(data: bytes | bytearray, start: int, stop: int, limit: int) -> bytes | None:

@@ -63,9 +63,10 @@ class Handler(Protocol):
 class Connection(asyncio.Protocol):
     def __init__(
         self, handler: Handler, max_body: int, *,
-        head_timeout: float = HEAD_TIMEOUT_SECONDS, body_timeout: float = BODY_TIMEOUT_SECONDS,
+        head_timeout: float = HEAD_TIMEOUT_SECONDS, body_timeout: float = BODY_TIMEOUT_SECONDS, initial: bytes = b"",
     ) -> None:  # fmt: skip
         self._handler = handler
+        self._initial = initial  # read before anything else (a connection the native data plane gave back)
         self._max_body = max_body
         self._head_timeout = head_timeout
         self._body_timeout = body_timeout
@@ -90,6 +91,9 @@ class Connection(asyncio.Protocol):
             self._write(403, {"Content-Type": "application/json"},
                         b'{"errorMessage":"This Runtime API belongs to another environment.","errorType":"Forbidden"}')  # fmt: skip
             transport.close()
+        elif self._initial:
+            initial, self._initial = self._initial, b""
+            self.data_received(initial)
 
     def data_received(self, data: bytes) -> None:
         if self._sniffing:
@@ -135,6 +139,20 @@ class Connection(asyncio.Protocol):
     def close(self) -> None:
         if self._transport is not None:
             self._transport.close()
+
+    # -- lending to the native data plane --------------------------------------------------
+
+    @property
+    def between_requests(self) -> bool:
+        """Nothing of a request is buffered, being dropped or timed, and the connection stays open
+        after the request in hand (HTTP/1.1, kept alive)."""
+        return (not self._sniffing and not self._buffer and not self._skip and not self._in_body
+                and not self._continued and not self._close_after and self._deadline is None)  # fmt: skip
+
+    def detach(self) -> int:
+        """A duplicate of the connection's descriptor, for the native data plane (``frames.detach``)."""
+        assert self._transport is not None
+        return frames.detach(self._transport)
 
     # -- internals -------------------------------------------------------------------------
 

@@ -590,19 +590,22 @@ class Environment:
 
     def lendable(self) -> bool:
         """Whether it may be lent: idle, alive, within its credentials' time, without extensions, not
-        debugged (its debugger holds its timeout), its runtime waiting for an event on its one framed
-        connection."""
+        debugged (its debugger holds its timeout), its runtime waiting for an event on its one
+        connection (framed, or HTTP/1.1 kept alive)."""
         return (self.state is EnvState.IDLE and not self._exited.done() and not self._external and self.debug is None
                 and self._extension_output is None and self._output is not None and self._endpoint is not None
                 and (self.retire_at is None or time.monotonic() < self.retire_at - 1.0)
                 and self._endpoint.lendable())  # fmt: skip
 
-    def lend(self) -> tuple[int, int]:
-        """Its framed connection's descriptor (the data plane's from now on) and its output pipe's
-        (still its own, read by the plane meanwhile); it is LENT until taken back."""
+    def lend(self, recall: Callable[[], None]) -> tuple[int, int, bool]:
+        """Its Runtime API connection's descriptor (the data plane's from now on), its output pipe's
+        (still its own, read by the plane meanwhile), and whether the connection speaks HTTP (else
+        frames); it is LENT until taken back. ``recall`` asks for it back at once (its runtime
+        opened another connection)."""
         assert self._endpoint is not None and self._output is not None
         self.state = EnvState.LENT
-        return self._endpoint.lend(), self._output.lend()
+        sock, http = self._endpoint.lend(recall)
+        return sock, self._output.lend(), http
 
     async def take_back(self, sock: socket.socket, data: bytes, *, waiting: bool) -> None:
         """Lent no more: its connection served here again, idle (or dead, if its process ended)."""

@@ -2,14 +2,16 @@
 
 A pool that would put an environment back idle lends it instead, when the data plane takes it
 (``Lender``: dataplane/native.py's ``NativePlane``) and the invocation that just ended was of an
-eligible ``Lane``: its function run by Lamina's own framed runtime, without extensions, invoked by
-name and qualifier (not through an alias whose routing draws between versions). A lent environment
+eligible ``Lane``: its runtime waiting for an event on its one Runtime API connection (framed, or
+HTTP/1.1 kept alive), without extensions, invoked by name and qualifier (not through an alias whose
+routing draws between versions). A lent environment
 stays counted busy (its lease is kept), so reserved and account concurrency still hold; the data
 plane runs the lane's warm invocations in it and reports each one back (``Environment.native_done``).
 The pool takes it back (``reclaim``) when the change stream says its function changed, when it has
 been idle past the keep-alive or its credentials' time, when a Python-path invocation of its version
 wants an idle environment, and at shutdown; an environment whose process ends while lent is taken
-back at once.
+back at once, and so is one whose runtime opens another connection to its Runtime API (with the
+invocation it runs, if any).
 """
 
 from __future__ import annotations
