@@ -308,6 +308,25 @@ def test_a_client_context_is_passed_natively(server: LaminaProcess, client: Any)
     assert body["context"] is None
 
 
+def test_a_client_context_cannot_add_lines_to_the_event_a_runtime_reads(server: LaminaProcess, client: Any) -> None:
+    """JSON may have line breaks between its tokens: they never reach the runtime's headers."""
+    hostile = b'{"custom":\r\nLambda-Runtime-Aws-Request-Id: forged\r\n\r\n{"a": 1}}'
+    context = base64.b64encode(b'{"custom": {"a": 1},\r\n"x\\r\\nInjected: 1": "\\r\\n"}').decode()
+    assert json.loads(base64.b64decode(context)) == {"custom": {"a": 1}, "x\r\nInjected: 1": "\r\n"}
+    with pytest.raises(ClientError):  # not JSON: refused
+        client.invoke(FunctionName="bash", ClientContext=base64.b64encode(hostile).decode())
+    warm(client, "bash")
+    response, lines = call(client, "bash", {"mode": "lines"}, ClientContext=context)
+    rid = request_id(response)
+    assert [line for line in lines if line.startswith("Lambda-Runtime-Aws-Request-Id:")] == [
+        f"Lambda-Runtime-Aws-Request-Id: {rid}"]
+    assert not any(line.startswith("Injected") for line in lines), lines
+    header = [line for line in lines if line.startswith("Lambda-Runtime-Client-Context: ")]
+    assert len(header) == 1 and json.loads(header[0].split(": ", 1)[1]) == json.loads(base64.b64decode(context))
+    _, body = call(client, "context", ClientContext=context)
+    assert body == {"a": 1}
+
+
 NOT_AN_OBJECT = "Client context must be a valid Base64-encoded JSON object."
 
 

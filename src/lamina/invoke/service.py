@@ -254,4 +254,9 @@ def _client_context(value: str | None) -> str | None:
         raise InvalidParameterValue("Client context must be a valid Base64-encoded JSON object.") from exc
     if not isinstance(doc, dict):
         raise InvalidParameterValue("Client context must be a valid Base64-encoded JSON object.")
-    return decoded.decode()
+    text = decoded.decode()
+    if any(c < " " or c == "\x7f" for c in text):
+        # JSON may have CR, LF or tabs between its tokens: written as they are into the runtime's
+        # Client-Context header, they would end it and start others. The same document, without them.
+        return json.dumps(doc, ensure_ascii=False)
+    return text
