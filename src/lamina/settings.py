@@ -15,6 +15,7 @@ from lamina.metering.prices import PriceTableError, Prices, load_prices
 from lamina.mappings.brokers import CA_VARIABLE, BrokerAddress, parse_brokers, tls_context
 from lamina.runtime import sdk
 from lamina.runtime.names import LAMBDA_RUNTIMES
+from lamina.store.choice import DATABASE_URL_VARIABLE, database_url
 from lamina.tls.certificates import TlsError, TlsFiles
 from lamina.tls.context import server_context
 
@@ -89,6 +90,12 @@ class Settings:
     # CA's, made in the data directory (lamina/tls/certificates.py).
     tls_files: TlsFiles | None = None
     data_dir: Path = Path(".lamina")
+    # PostgreSQL as the store (LAMINA_DATABASE_URL, postgresql://...), which replicas share; None:
+    # SQLite in the data directory. Not in repr: it may hold a password.
+    database_url: str | None = field(default=None, repr=False)
+    # Where code packages and object bodies are kept (LAMINA_CODE_DIR): a folder every replica sees
+    # when several share a database; None: the data directory.
+    code_dir: Path | None = None
     region: str = "us-east-1"
     account_id: str = "000000000000"
     # Root access keys, each its account's root (LAMINA_ACCESS_KEYS). None configured is the
@@ -199,6 +206,10 @@ class Settings:
         if "LAMINA_DATA_DIR" in env:
             values["data_dir"] = Path(env["LAMINA_DATA_DIR"])
         values["sdk_dir"] = sdk.default_dir(env)
+        if DATABASE_URL_VARIABLE in env:
+            values["database_url"] = database_url(env[DATABASE_URL_VARIABLE])
+        if env.get("LAMINA_CODE_DIR", "").strip():
+            values["code_dir"] = Path(env["LAMINA_CODE_DIR"].strip())
         if "LAMINA_REGION" in env:
             values["region"] = env["LAMINA_REGION"]
         if "LAMINA_KEEP_ALIVE" in env:

@@ -83,7 +83,7 @@ from lamina.stacks.service import StackService
 from lamina.store.aggregates import Store
 from lamina.store.code import CodeStore
 from lamina.store.overlay import LayerOverlays
-from lamina.store.sqlite import SqliteStore
+from lamina.store.choice import cell_schema, open_store
 
 log = logging.getLogger(__name__)
 
@@ -91,12 +91,16 @@ log = logging.getLogger(__name__)
 class Cell:
     """The services of ``account_id`` in ``region``, kept under ``data_dir``."""
 
-    def __init__(self, host: Host, account_id: str, region: str, data_dir: Path, store: Store | None = None) -> None:
+    def __init__(self, host: Host, account_id: str, region: str, data_dir: Path, store: Store | None = None,
+                 files_dir: Path | None = None) -> None:  # fmt: skip
         """``store``: the cell's store, opened and closed by its owner (the default cell's, which the
-        host's IAM shares); None: the cell opens its own, ``<data_dir>/lamina.db``."""
+        host's IAM shares); None: the cell opens its own (``lamina.store.choice``). ``files_dir``:
+        where its code packages and object bodies are (replicas share it: LAMINA_CODE_DIR), if not
+        in ``data_dir``."""
         self.host = host
         self._store = store
         self.account_id, self.region, self.data_dir = account_id, region, data_dir
+        self.files_dir = files_dir or data_dir
         self.settings = replace(host.settings, account_id=account_id, region=region, data_dir=data_dir)
         self._parts = Parts()
         self._svc: Services | None = None
@@ -128,7 +132,8 @@ class Cell:
         await asyncio.to_thread(_private_dir, data)
         store = self._store
         if store is None:
-            store = SqliteStore(data / "lamina.db")
+            default = (self.account_id, self.region) == (host.settings.account_id, host.settings.region)
+            store = open_store(s.database_url, data, cell_schema(self.account_id, self.region, default=default))
             await store.open()
             parts.started("the store", store.close)
         stats = CellStats(host.stats, self.account_id, self.region)
@@ -137,7 +142,7 @@ class Cell:
         await recorder.start()
         parts.started("the recorder of logs and usage", recorder.close)
         parts.started("the Live Tail sessions", live_tails.close)
-        code = CodeStore(data / "code", s.limits)
+        code = CodeStore(self.files_dir / "code", s.limits)
         overlays = LayerOverlays(data / "code" / "layers-merged", code)
         await asyncio.to_thread(overlays.clear)
         layers = LayerService(store, s, code)
@@ -242,8 +247,8 @@ class Cell:
         mqtt = Subscriber(s.mqtt_url, client_id(data), iot, invoke_for_rule) if s.mqtt_url is not None else None
         if mqtt is None:
             _say_rules_need_a_broker(iot)
-        objects = ObjectStore(store, Bodies(data / "objects"), notifications, names=host.bucket_names,
-                              cell=Owner(self.account_id, self.region))  # fmt: skip
+        objects = ObjectStore(store, Bodies(self.files_dir / "objects"), notifications, names=host.bucket_names,
+                              cell=Owner(self.account_id, self.region), sweep=s.database_url is None)  # fmt: skip
         objects.on_bucket_deleted(notifications.forget)
         await objects.load()  # bodies an interrupted write left are removed
         await notifications.forget_all_but(objects.exists)

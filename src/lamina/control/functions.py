@@ -160,7 +160,10 @@ class FunctionService:
         for name in list(self._functions):
             pending_versions += [fn for fn in await self.versions.load(name) if fn.state is State.PENDING]
             await self.aliases.load(name)
-        await self.collect_code()
+        if self._settings.database_url is None:
+            # Replicas sharing a database share the code folder too: code another one has just
+            # stored, and not yet recorded, is not to be told from code no function uses.
+            await self.collect_code()
         for fn in self._functions.values():
             if fn.state is State.PENDING or fn.update_status is UpdateStatus.IN_PROGRESS:
                 self._prepare(fn)

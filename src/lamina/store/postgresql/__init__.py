@@ -10,7 +10,8 @@ from lamina.store.postgresql.aliases import PostgresAliases
 from lamina.store.postgresql.bus import PostgresBus
 from lamina.store.postgresql.configs import PostgresConfigs
 from lamina.store.postgresql.documents import PostgresObjectRecords, PostgresResources
-from lamina.store.postgresql.engine import DatabaseUnavailable, PostgresEngine
+from lamina.store.choice import DatabaseUnavailable
+from lamina.store.postgresql.engine import PostgresEngine
 from lamina.store.postgresql.functions import PostgresFunctions
 from lamina.store.postgresql.layers import PostgresLayers
 from lamina.store.postgresql.ledger import PostgresLedger

@@ -29,7 +29,7 @@ from psycopg import AsyncConnection
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
 
-from lamina.errors import LaminaError
+from lamina.store.choice import DatabaseUnavailable, database_url
 from lamina.store.errors import FUNCTION, NotFound
 
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -39,10 +39,6 @@ CONNECT_TIMEOUT_SECONDS = 10
 # How long a request waits for a connection of the pool before it fails (the database is down, or
 # every connection is busy): it is answered with an error rather than left hanging.
 POOL_TIMEOUT_SECONDS = 10.0
-
-
-class DatabaseUnavailable(LaminaError):
-    """The database named by LAMINA_DATABASE_URL cannot be used; the message says why and what to fix."""
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -56,13 +52,11 @@ def _migrations() -> list[tuple[int, str]]:
 
 def check_url(url: str) -> dict[str, str]:
     """The parts of a ``postgresql://`` URL; raises ``DatabaseUnavailable`` if it is not one."""
-    if not url.startswith(("postgresql://", "postgres://")):
-        raise DatabaseUnavailable("LAMINA_DATABASE_URL must be a postgresql:// URL "
-                                  "(postgresql://USER:PASSWORD@HOST:PORT/DATABASE)")  # fmt: skip
+    database_url(url)
     try:
         parts = conninfo_to_dict(url)
     except psycopg.ProgrammingError as exc:
-        raise DatabaseUnavailable(f"LAMINA_DATABASE_URL is not a PostgreSQL URL: {_first_line(exc)}") from None
+        raise DatabaseUnavailable(f"LAMINA_DATABASE_URL is not a PostgreSQL URL: {_said(exc)}") from None
     return {key: str(value) for key, value in parts.items()}
 
 
@@ -123,7 +117,7 @@ class PostgresEngine:
             await migrate(conn, self.schema)
         pool = AsyncConnectionPool(
             self.url, min_size=1, max_size=self._max_connections, open=False, timeout=POOL_TIMEOUT_SECONDS,
-            check=AsyncConnectionPool.check_connection, reconnect_timeout=0,  # keeps trying: the database comes back
+            check=AsyncConnectionPool.check_connection,  # a connection the database dropped is replaced
             kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_SECONDS,
                     "options": f"-c search_path={self.schema}"},
         )  # fmt: skip
@@ -146,7 +140,7 @@ def owned(function: str) -> Iterator[None]:
 
 
 def _unreachable(url: str, exc: psycopg.OperationalError) -> str:
-    said = _first_line(exc)
+    said = _said(exc)
     if exc.sqlstate == "28P01" or "password authentication failed" in said:
         fix = "check the user and password in LAMINA_DATABASE_URL"
     elif exc.sqlstate == "3D000" or "does not exist" in said:
@@ -156,6 +150,6 @@ def _unreachable(url: str, exc: psycopg.OperationalError) -> str:
     return f"cannot use the PostgreSQL database {where(url)}: {said}; {fix}"
 
 
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[-1].strip() if text else type(exc).__name__
+def _said(exc: Exception) -> str:
+    """What psycopg said, on one line."""
+    return " ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__

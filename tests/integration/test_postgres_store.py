@@ -1,0 +1,166 @@
+"""Lamina on PostgreSQL (LAMINA_DATABASE_URL) end to end: real server processes on a real PostgreSQL
+(tests/postgres.py), driven by boto3. One server through the Lambda API's life cycle; two replicas
+on one database and one LAMINA_CODE_DIR; hostile names, tags and payloads; a database that is not
+there at start, and one restarted under a running server."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import LaminaProcess, deploy, server_env
+from tests.functions import wait_until
+from tests.integration.test_async import FAST, RECORDER, lines, send
+from tests.postgres import PASSWORD, Postgres, postgres_db, postgres_server, scalar, start_postgres  # noqa: F401
+
+ECHO = """
+import json
+def handler(event, context):
+    print("ECHO", json.dumps(event))
+    return {"echo": event}
+"""
+
+
+@pytest.fixture
+def url(postgres_server: Postgres, postgres_db: str) -> str:
+    return postgres_server.url(postgres_db)
+
+
+def invoke(client: Any, name: str, payload: object, **kwargs: Any) -> dict[str, Any]:
+    response = client.invoke(FunctionName=name, Payload=json.dumps(payload).encode(), **kwargs)
+    assert response["StatusCode"] == 200 and "FunctionError" not in response, response
+    return dict(json.loads(response["Payload"].read()))
+
+
+def test_the_lambda_api_on_postgresql(make_server: Any, url: str, tmp_path: Path) -> None:
+    server = make_server(tmp_path / "data", LAMINA_DATABASE_URL=url, LAMINA_CODE_DIR=str(tmp_path / "shared"), **FAST)
+    client = server.client()
+    deploy(client, "pg-echo", ECHO, Tags={"team": "blue"})
+    assert invoke(client, "pg-echo", {"n": 1}) == {"echo": {"n": 1}}
+    version = client.publish_version(FunctionName="pg-echo")["Version"]
+    assert version == "1"
+    client.create_alias(FunctionName="pg-echo", Name="live", FunctionVersion=version)
+    with pytest.raises(ClientError) as exists:
+        client.create_alias(FunctionName="pg-echo", Name="live", FunctionVersion=version)
+    assert exists.value.response["Error"]["Code"] == "ResourceConflictException"
+    alias = client.get_alias(FunctionName="pg-echo", Name="live")
+    with pytest.raises(ClientError) as stale:
+        client.update_alias(FunctionName="pg-echo", Name="live", RevisionId="not-the-revision")
+    assert stale.value.response["Error"]["Code"] == "PreconditionFailedException"
+    client.update_alias(FunctionName="pg-echo", Name="live", Description="d", RevisionId=alias["RevisionId"])
+    assert invoke(client, "pg-echo", {"via": "alias"}, Qualifier="live") == {"echo": {"via": "alias"}}
+    arn = client.get_function(FunctionName="pg-echo")["Configuration"]["FunctionArn"]
+    client.tag_resource(Resource=arn, Tags={"env": "test"})
+    assert client.list_tags(Resource=arn)["Tags"] == {"team": "blue", "env": "test"}
+    # What is stored is in PostgreSQL, in the default cell's schema.
+    assert scalar(url, "SELECT count(*) FROM lamina.function_versions WHERE function = 'pg-echo'") == 1
+    assert scalar(url, "SELECT value FROM lamina.function_tags WHERE key = 'env'") == "test"
+    assert (tmp_path / "shared" / "code" / "zips").is_dir()  # the code went to LAMINA_CODE_DIR
+
+    deploy(client, "pg-async", RECORDER)
+    request_id = send(client, "pg-async", {"async": True})
+    delivered = wait_until(lambda: lines(server.endpoint, "pg-async", "DELIVERED"))
+    assert delivered[0][0] == request_id and json.loads(delivered[0][1]) == {"async": True}
+    wait_until(lambda: scalar(url, "SELECT count(*) FROM lamina.async_events") == 0)
+
+    # Everything survives a restart: it was in the database.
+    assert server.stop() == 0
+    again = make_server(tmp_path / "data", LAMINA_DATABASE_URL=url, LAMINA_CODE_DIR=str(tmp_path / "shared"))
+    client = again.client()
+    assert client.get_alias(FunctionName="pg-echo", Name="live")["Description"] == "d"
+    assert invoke(client, "pg-echo", {"n": 2}, Qualifier="1") == {"echo": {"n": 2}}
+    client.delete_function(FunctionName="pg-echo")
+    assert scalar(url, "SELECT count(*) FROM lamina.function_aliases") == 0  # it went with its function
+
+
+def test_two_replicas_serve_one_database_and_code_dir(make_server: Any, url: str, tmp_path: Path) -> None:
+    shared = str(tmp_path / "shared")
+    first = make_server(tmp_path / "one", LAMINA_DATABASE_URL=url, LAMINA_CODE_DIR=shared)
+    deploy(first.client(), "pg-shared", ECHO)
+    second = make_server(tmp_path / "two", LAMINA_DATABASE_URL=url, LAMINA_CODE_DIR=shared)
+    client = second.client()
+    assert [f["FunctionName"] for f in client.list_functions()["Functions"]] == ["pg-shared"]
+    assert client.get_function(FunctionName="pg-shared")["Configuration"]["State"] == "Active"
+    assert invoke(client, "pg-shared", {"from": "two"}) == {"echo": {"from": "two"}}
+    assert invoke(first.client(), "pg-shared", {"from": "one"}) == {"echo": {"from": "one"}}
+    # A write through one that the other makes too is refused by the database, as by one server.
+    with pytest.raises(ClientError) as exists:
+        deploy(client, "pg-shared", ECHO)
+    assert exists.value.response["Error"]["Code"] == "ResourceConflictException"
+
+
+def test_hostile_names_tags_and_payloads_are_data_not_sql(make_server: Any, url: str, tmp_path: Path) -> None:
+    server = make_server(tmp_path / "data", LAMINA_DATABASE_URL=url)
+    client = server.client()
+    name = "x--DROP_TABLE_functions--"  # as near to SQL as a name Lambda accepts gets
+    description = "it's \"quoted\"'); DELETE FROM functions; -- 100% %s"
+    deploy(client, name, ECHO, Description=description)
+    assert client.get_function(FunctionName=name)["Configuration"]["Description"] == description
+    arn = client.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+    tags = {"drop_table": "x_y:z/=+-@ DROP TABLE functions", "_": "_"}  # LIKE's wildcard, SQL's words
+    client.tag_resource(Resource=arn, Tags=tags)
+    assert client.list_tags(Resource=arn)["Tags"] == tags
+    payload = {"nul": "a\u0000b", "sql": "'); DELETE FROM functions; --", "fmt": "%s %%"}
+    assert invoke(client, name, payload) == {"echo": payload}
+    send(client, name, payload)  # the queue keeps a payload as bytes, NULs and all
+    wait_until(lambda: scalar(url, "SELECT count(*) FROM lamina.async_events") == 0)
+    # A NUL in a document (an alias's description) is kept: documents are JSON text, NUL escaped.
+    client.create_alias(FunctionName=name, Name="nul", FunctionVersion="$LATEST", Description="a\u0000b'--")
+    assert client.get_alias(FunctionName=name, Name="nul")["Description"] == "a\u0000b'--"
+    assert [f["FunctionName"] for f in client.list_functions()["Functions"]] == [name]
+    assert client.list_tags(Resource=arn)["Tags"] == tags
+
+
+def test_a_database_that_cannot_be_used_is_said_at_start(postgres_server: Postgres, postgres_db: str,
+                                                         tmp_path: Path) -> None:  # fmt: skip
+    wrong_password = postgres_server.url(postgres_db, password="not-" + PASSWORD)
+    nowhere = f"postgresql://postgres:{PASSWORD}@127.0.0.1:1/{postgres_db}"
+    cases = {
+        wrong_password: "check the user and password in LAMINA_DATABASE_URL",
+        nowhere: "check that PostgreSQL is running",
+        postgres_server.url("no_such_database"): "create the database",
+        "mysql://root@localhost/db": "must be a postgresql:// URL",
+    }
+    for bad, said in cases.items():
+        server = LaminaProcess(tmp_path / "data", server_env(LAMINA_DATABASE_URL=bad))
+        with pytest.raises(RuntimeError):  # it exits before it listens
+            server.start()
+        output = "".join(server.output)
+        assert said in output and "Traceback" not in output, output
+        assert PASSWORD not in output  # the URL is named without its password
+
+
+def test_the_server_rides_out_a_database_restart(make_server: Any, tmp_path: Path) -> None:
+    database = start_postgres()  # a server of the test's own: it is stopped under Lamina
+    try:
+        url = database.url(database.create_database())
+        server = make_server(tmp_path / "data", LAMINA_DATABASE_URL=url)
+        client = server.client()
+        deploy(client, "pg-outage", ECHO)
+        arn = client.get_function(FunctionName="pg-outage")["Configuration"]["FunctionArn"]
+        database.stop()
+        started = time.monotonic()
+        with pytest.raises(ClientError) as down:  # a write needs the database: refused, not left hanging
+            client.tag_resource(Resource=arn, Tags={"during": "outage"})
+        assert down.value.response["Error"]["Code"] == "ServiceException"
+        assert down.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+        assert time.monotonic() - started < 60
+        database.start()
+        wait_until(lambda: _tagged(client, arn), timeout=60)  # the pool connects again
+        assert client.list_tags(Resource=arn)["Tags"] == {"after": "outage"}
+        assert invoke(client, "pg-outage", {"back": True}) == {"echo": {"back": True}}
+    finally:
+        database.remove()
+
+
+def _tagged(client: Any, arn: str) -> bool:
+    try:
+        client.tag_resource(Resource=arn, Tags={"after": "outage"})
+    except ClientError:
+        return False
+    return True
