@@ -162,6 +162,10 @@ class Settings:
     # most per function; 1 GiB of disk is a thousand 1 MB events, or 100,000 of 10 KB.
     async_queue_events: int = 100_000
     async_queue_bytes: int = 1024 * MB
+    # Replicas on one database (database_url): how long a replica holds the queued events it
+    # accepted without renewing its claim, i.e. how soon another takes over those of one that died
+    # (LAMINA_ASYNC_CLAIM_SECONDS; invoke/claims.py).
+    async_claim_seconds: float = 30.0
     # JWT authorizers of HTTP APIs (gateway/authorizers/jwks.py): where each issuer's signing keys
     # are read, by issuer; an issuer not named here is asked through its OpenID discovery document
     # (<issuer>/.well-known/openid-configuration), as API Gateway does.
@@ -264,6 +268,8 @@ class Settings:
             values["async_queue_events"] = int(env["LAMINA_ASYNC_QUEUE_EVENTS"])
         if "LAMINA_ASYNC_QUEUE_BYTES" in env:
             values["async_queue_bytes"] = int(env["LAMINA_ASYNC_QUEUE_BYTES"])
+        if "LAMINA_ASYNC_CLAIM_SECONDS" in env:
+            values["async_claim_seconds"] = claim_seconds(env["LAMINA_ASYNC_CLAIM_SECONDS"])
         if "LAMINA_JWKS_URLS" in env:
             values["jwks_urls"] = jwks_urls(env["LAMINA_JWKS_URLS"])
         if env.get("LAMINA_MQTT_URL", "").strip():
@@ -333,6 +339,14 @@ class Settings:
     def function_arn(self, name: str, qualifier: str | None = None) -> str:
         arn = f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}"
         return f"{arn}:{qualifier}" if qualifier else arn
+
+
+def claim_seconds(value: str) -> float:
+    """``LAMINA_ASYNC_CLAIM_SECONDS``: from 1 second to an hour; ValueError otherwise."""
+    seconds = float(value)
+    if not 1 <= seconds <= 3600:
+        raise ValueError(f"LAMINA_ASYNC_CLAIM_SECONDS must be from 1 to 3600, not {value[:20]!r}")
+    return seconds
 
 
 def account_id(value: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -46,45 +47,52 @@ def with_stores(url: str, count: int, scenario: Callable[[list[PostgresStore]], 
     return asyncio.run(run())
 
 
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
 def test_claimers_on_two_stores_take_every_event_once(url: str) -> None:
     total = 400
 
     async def scenario(stores: list[PostgresStore]) -> Counter[int]:
+        gone, *claiming = stores  # the replica that accepted them went away: its claims end
         event = QueuedEvent("r", "f", None, enqueued_ms=1000, next_ms=1000)
-        seqs = [await stores[0].enqueue_event(dataclasses.replace(event, request_id=f"r-{i}"), EventContent(b"{}"))
+        seqs = [await gone.enqueue_event(dataclasses.replace(event, request_id=f"r-{i}"), EventContent(b"{}"))
                 for i in range(total)]  # fmt: skip
+        later = now_ms() + gone.claim_ms
         taken: Counter[int] = Counter()
 
-        async def claimer(store: PostgresStore, name: str) -> None:
-            while batch := await store.claim_events(name, now_ms=2000, until_ms=60_000, limit=7):
+        async def claimer(store: PostgresStore) -> None:
+            while batch := await store.claim_events(store.claimer, later, later + 60_000, limit=7):
                 for claimed in batch:
                     taken[claimed.seq] += 1
                     await store.finish_event(claimed.seq)  # delivered: gone for every claimer
 
-        await asyncio.gather(*(claimer(stores[i % 2], f"replica-{i % 2}-{i}") for i in range(6)))
+        await asyncio.gather(*(claimer(claiming[i % 2]) for i in range(6)))
         assert set(taken) == set(seqs)
-        assert await stores[1].list_queued_events() == []
+        assert await claiming[1].list_queued_events() == []
         return taken
 
-    taken = with_stores(url, 2, scenario)
+    taken = with_stores(url, 3, scenario)
     assert len(taken) == total and max(taken.values()) == 1  # none lost, none twice
 
 
-def test_a_claim_holds_until_it_ends_or_is_given_back(url: str) -> None:
+def test_an_event_is_held_by_its_replica_while_it_renews_its_claims(url: str) -> None:
     async def scenario(stores: list[PostgresStore]) -> None:
         one, two = stores
-        due = QueuedEvent("r-due", "f", None, enqueued_ms=1000, next_ms=1000)
-        later = QueuedEvent("r-later", "f", None, enqueued_ms=1000, next_ms=9000)
-        seq = await one.enqueue_event(due, EventContent(b"{}"))
-        await one.enqueue_event(later, EventContent(b"{}"))
-        assert [e.seq for e in await one.claim_events("one", now_ms=2000, until_ms=5000, limit=10)] == [seq]
-        assert await two.claim_events("two", now_ms=4999, until_ms=8000, limit=10) == []  # held by one
-        (lapsed,) = await two.claim_events("two", now_ms=5000, until_ms=8000, limit=10)  # one went away
-        assert lapsed.request_id == "r-due"
-        await one.release_event(seq, "one")  # not one's any more: nothing changes
-        assert await one.claim_events("one", now_ms=6000, until_ms=9000, limit=10) == []
-        await two.release_event(seq, "two")
-        assert [e.seq for e in await one.claim_events("one", now_ms=6000, until_ms=9000, limit=10)] == [seq]
+        start = now_ms()
+        seq = await one.enqueue_event(QueuedEvent("r", "f", None, enqueued_ms=1000, next_ms=1000), EventContent(b""))
+        assert await two.claim_events(two.claimer, start, start + 60_000, 10) == []  # one's
+        assert await one.renew_claims(one.claimer, start + 100_000) == 1
+        assert await two.claim_events(two.claimer, start + 50_000, start + 60_000, 10) == []  # renewed
+        (lapsed,) = await two.claim_events(two.claimer, start + 100_000, start + 200_000, 10)  # one went away
+        assert lapsed.seq == seq and lapsed.request_id == "r"
+        assert await one.claim_events(one.claimer, start + 150_000, start + 250_000, 10) == []  # two's now
+        assert await one.renew_claims(one.claimer, start + 300_000) == 0  # not one's any more
+        assert await two.release_claims(two.claimer) == 1  # two stops: given back at once
+        assert [e.seq for e in await one.claim_events(one.claimer, start + 150_000, start + 250_000, 10)] == [seq]
+        # A claimer does not take back its own events: it holds them already.
+        assert await one.claim_events(one.claimer, start + 999_000, start + 1_000_000, 10) == []
 
     with_stores(url, 2, scenario)
 

@@ -133,7 +133,8 @@ class Cell:
         store = self._store
         if store is None:
             default = (self.account_id, self.region) == (host.settings.account_id, host.settings.region)
-            store = open_store(s.database_url, data, cell_schema(self.account_id, self.region, default=default))
+            store = open_store(s.database_url, data, cell_schema(self.account_id, self.region, default=default),
+                               claim_seconds=s.async_claim_seconds)  # fmt: skip
             await store.open()
             parts.started("the store", store.close)
         stats = CellStats(host.stats, self.account_id, self.region)

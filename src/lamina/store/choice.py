@@ -43,12 +43,13 @@ def cell_schema(account_id: str, region: str, *, default: bool) -> str:
     return f"cell_{account_id}_{region.replace('-', '_')}"
 
 
-def open_store(url: str | None, data: Path, schema: str) -> Store:
-    """The store of a cell whose data directory is ``data`` (not opened yet)."""
+def open_store(url: str | None, data: Path, schema: str, *, claim_seconds: float = 30.0) -> Store:
+    """The store of a cell whose data directory is ``data`` (not opened yet); ``claim_seconds``: how
+    long PostgreSQL's claims on queued events last (``EventClaims``)."""
     if url is None:
         from lamina.store.sqlite import SqliteStore
 
         return SqliteStore(data / "lamina.db")
     from lamina.store.postgresql import PostgresStore
 
-    return PostgresStore(url, schema)
+    return PostgresStore(url, schema, claim_seconds=claim_seconds)

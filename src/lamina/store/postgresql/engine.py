@@ -20,7 +20,10 @@ connection (it checks each one it lends), so the next request finds the database
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import socket
+import uuid
 from importlib import resources
 from typing import AsyncIterator, Iterator
 
@@ -86,11 +89,16 @@ async def migrate(conn: AsyncConnection, schema: str) -> int:
 
 
 class PostgresEngine:
-    def __init__(self, url: str, schema: str = "lamina", *, max_connections: int = 10) -> None:
+    def __init__(self, url: str, schema: str = "lamina", *, max_connections: int = 10,
+                 claim_seconds: float = 30.0) -> None:  # fmt: skip
+        """``claim_seconds``: how long a claim on queued events lasts unless renewed (``EventClaims``)."""
         if not _SCHEMA.match(schema):
             raise ValueError(f"not a schema name: {schema!r}")
         check_url(url)
         self.url, self.schema = url, schema
+        # Who this process is among the replicas, in claims: unique, and telling whose they are.
+        self.claimer = f"{socket.gethostname()[:64]}/{os.getpid()}/{uuid.uuid4().hex[:12]}"
+        self.claim_ms = int(claim_seconds * 1000)
         self._max_connections = max_connections
         self._pool: AsyncConnectionPool | None = None
 

@@ -1,15 +1,17 @@
-"""The asynchronous queue and the outbox in PostgreSQL (``EventQueueStore``, ``OutboxStore``).
+"""The asynchronous queue and the outbox in PostgreSQL (``EventQueueStore``, ``EventClaims``,
+``OutboxStore``).
 
 An event is two rows, as in SQLite: ``async_events`` what scheduling needs, ``async_payloads`` its
-content, written and deleted in one transaction. Beside the interfaces, replicas sharing the
-database claim work: ``claim_events`` and ``claim_outbox`` take due rows no one holds (or whose
-holder's claim has lapsed) for a while, with ``FOR UPDATE SKIP LOCKED``, so that no two claimers
-take the same row and none waits on another.
+content, written and deleted in one transaction. Replicas sharing the database hold events
+(``EventClaims``): an event is held by the replica that accepted it, and one whose claim ended is
+claimed with ``FOR UPDATE SKIP LOCKED``, so that no two claimers take it at once and none waits on
+another; ``claim_outbox`` does the same for outbox messages.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -34,7 +36,8 @@ class _Sql:
     target_outbox_after: str
     delete_outbox: str
     claim_events: str
-    release_event: str
+    renew_claims: str
+    release_claims: str
     claim_outbox: str
 
 
@@ -44,7 +47,7 @@ SQL = queries.load(_Sql, "postgresql", "queue")
 class PostgresEventQueue(PostgresEngine):
     async def enqueue_event(self, event: QueuedEvent, content: EventContent) -> int:
         async with self._transaction() as conn:
-            return await insert_event(conn, event, content)
+            return await insert_event(conn, event, content, self.claimer, self.claim_ms)
 
     async def list_queued_events(self) -> list[QueuedEvent]:
         async with self._connection() as conn:
@@ -68,20 +71,21 @@ class PostgresEventQueue(PostgresEngine):
                 return []  # finished before: what it leaves behind is stored already
             await conn.execute(SQL.delete_payload, (seq,))
             await add_outbox(conn, messages)
-            return [await insert_event(conn, event, content) for event, content in follow_ups]
+            return [await insert_event(conn, event, content, self.claimer, self.claim_ms) for event, content in follow_ups]
 
     async def claim_events(self, claimer: str, now_ms: int, until_ms: int, limit: int) -> list[QueuedEvent]:
-        """Claim for ``claimer`` until ``until_ms`` at most ``limit`` events due at ``now_ms`` that no
-        one holds (or whose claim ended), by ``seq``. Claimers running at once never take the same
-        event; an event whose claimer went away is claimed again once its claim ends."""
         async with self._transaction() as conn:
-            rows = await (await conn.execute(SQL.claim_events, (claimer, until_ms, now_ms, now_ms, limit))).fetchall()
+            cur = await conn.execute(SQL.claim_events, (claimer, until_ms, now_ms, claimer, limit))
+            rows = await cur.fetchall()
         return sorted((QueuedEvent(*row) for row in rows), key=lambda event: event.seq)
 
-    async def release_event(self, seq: int, claimer: str) -> None:
-        """Give back a claimed event that is still queued (to be claimed again at once)."""
+    async def renew_claims(self, claimer: str, until_ms: int) -> int:
         async with self._transaction() as conn:
-            await conn.execute(SQL.release_event, (seq, claimer))
+            return (await conn.execute(SQL.renew_claims, (until_ms, claimer))).rowcount
+
+    async def release_claims(self, claimer: str) -> int:
+        async with self._transaction() as conn:
+            return (await conn.execute(SQL.release_claims, (claimer,))).rowcount
 
 
 class PostgresOutbox(PostgresEngine):
@@ -131,11 +135,13 @@ async def consume_outbox(conn: AsyncConnection, ids: Sequence[int]) -> None:
         await conn.execute(SQL.delete_outbox, (list(ids),))
 
 
-async def insert_event(conn: AsyncConnection, event: QueuedEvent, content: EventContent) -> int:
+async def insert_event(conn: AsyncConnection, event: QueuedEvent, content: EventContent, claimer: str,
+                       claim_ms: int) -> int:  # fmt: skip
+    """Store ``event``, held by ``claimer`` for ``claim_ms`` from now."""
     row = await (await conn.execute(
         SQL.insert_event,
         (event.request_id, event.function, event.qualifier, content.size, event.attempts, event.enqueued_ms,
-         event.next_ms),
+         event.next_ms, claimer, int(time.time() * 1000) + claim_ms),
     )).fetchone()  # fmt: skip
     assert row is not None
     seq = int(row[0])

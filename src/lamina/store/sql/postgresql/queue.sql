@@ -5,8 +5,9 @@
 -- rows another claimer holds are skipped rather than waited for, so no two take the same one.
 
 -- name: insert_event
-INSERT INTO async_events (request_id, function, qualifier, size, attempts, enqueued_ms, next_ms)
-VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING seq
+-- Held by the replica that accepts it (claimed_by, claimed_until) from the start.
+INSERT INTO async_events (request_id, function, qualifier, size, attempts, enqueued_ms, next_ms, claimed_by,
+claimed_until) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING seq
 
 -- name: insert_payload
 INSERT INTO async_payloads (seq, payload, client_context) VALUES (%s, %s, %s)
@@ -43,13 +44,17 @@ AND target = %s ORDER BY id LIMIT %s
 DELETE FROM outbox WHERE id = ANY(%s)
 
 -- name: claim_events
+-- Events no one holds at a time (never held, or their claim ended), other than the claimer's own.
 UPDATE async_events SET claimed_by = %s, claimed_until = %s
-WHERE seq IN (SELECT seq FROM async_events WHERE next_ms <= %s AND (claimed_until IS NULL OR claimed_until <= %s)
-              ORDER BY seq LIMIT %s FOR UPDATE SKIP LOCKED)
+WHERE seq IN (SELECT seq FROM async_events WHERE (claimed_until IS NULL OR claimed_until <= %s)
+              AND claimed_by IS DISTINCT FROM %s ORDER BY seq LIMIT %s FOR UPDATE SKIP LOCKED)
 RETURNING request_id, function, qualifier, enqueued_ms, next_ms, attempts, seq, size
 
--- name: release_event
-UPDATE async_events SET claimed_by = NULL, claimed_until = NULL WHERE seq = %s AND claimed_by = %s
+-- name: renew_claims
+UPDATE async_events SET claimed_until = %s WHERE claimed_by = %s
+
+-- name: release_claims
+UPDATE async_events SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = %s
 
 -- name: claim_outbox
 UPDATE outbox SET claimed_by = %s, claimed_until = %s
