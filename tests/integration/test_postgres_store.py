@@ -81,17 +81,38 @@ def test_the_lambda_api_on_postgresql(make_server: Any, url: str, tmp_path: Path
 def test_two_replicas_serve_one_database_and_code_dir(make_server: Any, url: str, tmp_path: Path) -> None:
     shared = str(tmp_path / "shared")
     first = make_server(tmp_path / "one", LAMINA_DATABASE_URL=url, LAMINA_CODE_DIR=shared)
-    deploy(first.client(), "pg-shared", ECHO)
+    deploy(first.client(), "pg-before", ECHO)
     second = make_server(tmp_path / "two", LAMINA_DATABASE_URL=url, LAMINA_CODE_DIR=shared)
-    client = second.client()
-    assert [f["FunctionName"] for f in client.list_functions()["Functions"]] == ["pg-shared"]
-    assert client.get_function(FunctionName="pg-shared")["Configuration"]["State"] == "Active"
-    assert invoke(client, "pg-shared", {"from": "two"}) == {"echo": {"from": "two"}}
-    assert invoke(first.client(), "pg-shared", {"from": "one"}) == {"echo": {"from": "one"}}
+    one, two = first.client(), second.client()
+    assert invoke(two, "pg-before", {"from": "two"}) == {"echo": {"from": "two"}}  # read at its start
+    # Made through one while the other runs: the other follows (it is notified, and reads it again).
+    deploy(one, "pg-shared", ECHO)
+    wait_until(lambda: "pg-shared" in [f["FunctionName"] for f in two.list_functions()["Functions"]])
+    wait_until(lambda: two.get_function(FunctionName="pg-shared")["Configuration"]["State"] == "Active")
+    assert invoke(two, "pg-shared", {"from": "two"}) == {"echo": {"from": "two"}}
+    version = one.publish_version(FunctionName="pg-shared")["Version"]
+    one.create_alias(FunctionName="pg-shared", Name="live", FunctionVersion=version)
+    wait_until(lambda: _alias_version(two, "pg-shared", "live") == version)
+    assert invoke(two, "pg-shared", {"via": "live"}, Qualifier="live") == {"echo": {"via": "live"}}
+    one.update_function_configuration(FunctionName="pg-shared", Environment={"Variables": {"VAR": "2"}})
+    wait_until(lambda: two.get_function_configuration(FunctionName="pg-shared").get("Environment") ==
+               {"Variables": {"VAR": "2"}})  # fmt: skip
     # A write through one that the other makes too is refused by the database, as by one server.
     with pytest.raises(ClientError) as exists:
-        deploy(client, "pg-shared", ECHO)
+        deploy(two, "pg-shared", ECHO)
     assert exists.value.response["Error"]["Code"] == "ResourceConflictException"
+    two.delete_function(FunctionName="pg-shared")
+    wait_until(lambda: "pg-shared" not in [f["FunctionName"] for f in one.list_functions()["Functions"]])
+    with pytest.raises(ClientError) as gone:
+        invoke(one, "pg-shared", {})
+    assert gone.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def _alias_version(client: Any, name: str, alias: str) -> str | None:
+    try:
+        return str(client.get_alias(FunctionName=name, Name=alias)["FunctionVersion"])
+    except ClientError:
+        return None
 
 
 SLOW_RECORDER = """

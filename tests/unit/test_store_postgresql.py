@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+import psycopg
 import pytest
 
 from lamina.model import LayerVersion
@@ -19,6 +20,7 @@ from lamina.store.base import DEAD_LETTER, EventContent, OutboxMessage, QueuedEv
 from lamina.store.choice import DatabaseUnavailable, cell_schema
 from lamina.store.errors import StaleRevision
 from lamina.store.postgresql import PostgresStore
+from lamina.store.postgresql.changes import parse
 from lamina.store.postgresql.engine import _migrations
 from tests.postgres import Postgres, postgres_db, postgres_server, scalar  # noqa: F401
 from tests.unit.test_store import function
@@ -190,3 +192,43 @@ def test_a_url_that_is_not_postgresql_is_refused_before_anything_is_opened(bad: 
 
     with pytest.raises(DatabaseUnavailable):
         asyncio.run(run())
+
+
+@pytest.mark.parametrize("payload", ["", "a\tb", "a\tb\tc\td", "\t\t", "lamina\t\tf", "x" * 7000])
+def test_a_notice_that_is_not_lamina_s_is_no_notice(payload: str) -> None:
+    assert parse(payload) is None
+
+
+def test_a_server_follows_what_others_change_and_not_what_it_changes(url: str) -> None:
+    async def scenario(stores: list[PostgresStore]) -> None:
+        here, there = stores
+        reread: asyncio.Queue[str] = asyncio.Queue()
+        everything = asyncio.Event()
+
+        async def reread_all() -> None:
+            everything.set()
+
+        follower = here.follow_changes(reread.put, reread_all)
+        try:
+            await asyncio.wait_for(follower.listening.wait(), 30)
+            await here.create_function(function("mine"))  # its own: not read again
+            await there.create_function(function("theirs"))
+            assert await asyncio.wait_for(reread.get(), 30) == "theirs"
+            await there.put_version(dataclasses.replace(function("theirs"), version="1"))
+            assert await asyncio.wait_for(reread.get(), 30) == "theirs"
+            async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+                # Another program's notices on the channel, and another cell's, are not Lamina's.
+                await conn.execute("SELECT pg_notify('lamina_changes', 'DROP TABLE functions')")
+                await conn.execute("SELECT pg_notify('lamina_changes', %s)", (f"cell_x\t{there.claimer}\tf",))
+                await there.delete_function("theirs")
+                assert await asyncio.wait_for(reread.get(), 30) == "theirs"
+                assert reread.empty()
+                # Its connection cut (as by a restart of the database): it listens again and has
+                # everything read again, since what changed meanwhile was notified to nobody.
+                await conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                   "WHERE query = 'LISTEN lamina_changes'")  # fmt: skip
+            await asyncio.wait_for(everything.wait(), 30)
+        finally:
+            await follower.close()
+
+    with_stores(url, 2, scenario)

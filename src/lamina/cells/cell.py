@@ -80,7 +80,7 @@ from lamina.schedules.delivery import Delivery
 from lamina.schedules.firing import Timers
 from lamina.schedules.service import SchedulerService
 from lamina.stacks.service import StackService
-from lamina.store.aggregates import Store
+from lamina.store.aggregates import ChangeFeed, Store
 from lamina.store.code import CodeStore
 from lamina.store.overlay import LayerOverlays
 from lamina.store.choice import cell_schema, open_store
@@ -189,6 +189,9 @@ class Cell:
         changes.subscribe(code_signing.follow)  # a deleted function's configurations go with it
         changes.subscribe(function_options.follow)
         await functions.load()
+        if isinstance(store, ChangeFeed):  # other servers share the store: follow what they change
+            following = store.follow_changes(functions.reread, functions.reread_all)
+            parts.started("following other servers' changes", following.close)
         await event_configs.load()
         await urls.load()
         await concurrency.load()

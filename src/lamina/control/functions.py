@@ -43,7 +43,7 @@ from lamina.control import validation as v
 from lamina.control import violations as vs
 from lamina.control.violations import Checks
 from lamina.control.aliases import Aliases, route
-from lamina.control.changes import Changes, FunctionDeleted, FunctionUpdated, VersionDeleted
+from lamina.control.changes import AliasChanged, Changes, FunctionDeleted, FunctionUpdated, VersionDeleted
 from lamina.control.versions import CREATING, Versions, is_version_number, snapshot, unchanged
 from lamina.control.versions import check_code_sha256, check_deletable, check_unreferenced
 from lamina.errors import (
@@ -416,6 +416,45 @@ class FunctionService:
         for key in [key for key in self._settled if key[0] == name]:
             del self._settled[key]
         await self._changes.publish(FunctionDeleted(name))
+
+    async def reread(self, name: str) -> None:
+        """Another server changed ``name`` (its $LATEST, versions or aliases) in the store this one
+        shares: read it again, and publish what changed as if it had been changed here."""
+        fn = await self._store.get_function(name)
+        if fn is None:
+            if self._functions.pop(name, None) is not None:
+                self.versions.forget(name)
+                self.aliases.forget(name)
+                await self._changes.publish(FunctionDeleted(name))
+            return
+        previous = self._functions.get(name)
+        versions = {v.version: v for v in self.versions.list_for(name)}
+        aliases = {a.name: a for a in self.aliases.list_for(name)}
+        self._functions[name] = fn
+        await self.versions.load(name)
+        await self.aliases.load(name)
+        if fn != previous:
+            await self._changes.publish(FunctionUpdated(name, LATEST, fn.generation))
+        for version in self.versions.list_for(name):
+            if versions.pop(version.version, None) != version:
+                await self._changes.publish(FunctionUpdated(name, version.version, version.generation))
+        for gone in versions:
+            await self._changes.publish(VersionDeleted(name, gone))
+        for alias in self.aliases.list_for(name):
+            if aliases.pop(alias.name, None) != alias:
+                await self._changes.publish(AliasChanged(name, alias.name, alias.function_version))
+        for gone in aliases:
+            await self._changes.publish(AliasChanged(name, gone, None))
+
+    async def reread_all(self) -> None:
+        """Read every function again (changes of other servers may have been missed)."""
+        names = set(self._functions)
+        after: str | None = None
+        while batch := await self._store.list_functions(after, 500):
+            names.update(fn.name for fn in batch)
+            after = batch[-1].name
+        for name in sorted(names):
+            await self.reread(name)
 
     async def publish_version(self, name: str, body: Body) -> FunctionConfig:
         """PublishVersion: ``$LATEST`` as the next version, or the last version if nothing changed since."""

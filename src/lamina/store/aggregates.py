@@ -18,7 +18,7 @@ Contract, for every implementation and aggregate:
 
 from __future__ import annotations
 
-from typing import Mapping, Protocol, Sequence, runtime_checkable
+from typing import Awaitable, Callable, Mapping, Protocol, Sequence, runtime_checkable
 
 from lamina.model import Alias, EventInvokeConfig, FunctionConfig, FunctionPolicy, FunctionUrlConfig, LayerVersion
 from lamina.model import ProvisionedConcurrencyConfig
@@ -357,6 +357,21 @@ class EventClaims(Protocol):
     async def release_claims(self, claimer: str) -> int:
         """Give back every event ``claimer`` holds, for others to claim at once; returns how many."""
         ...
+
+
+class Following(Protocol):
+    async def close(self) -> None: ...
+
+
+@runtime_checkable
+class ChangeFeed(Protocol):
+    """What other servers sharing the store change, as they commit it (PostgreSQL's): functions, their
+    versions and their aliases. ``follow_changes`` has ``reread(name)`` called for each function
+    another server changed, and ``reread_all()`` when changes may have been missed (the feed was
+    interrupted), until the ``Following`` it returns is closed."""
+
+    def follow_changes(self, reread: Callable[[str], Awaitable[None]],
+                       reread_all: Callable[[], Awaitable[None]]) -> Following: ...  # fmt: skip
 
 
 class OutboxStore(Protocol):

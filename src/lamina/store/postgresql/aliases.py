@@ -20,6 +20,7 @@ class _Sql:
     update_alias: str
     list_aliases: str
     delete_alias: str
+    notify_change: str
 
 
 SQL = queries.load(_Sql, "postgresql", "aliases")
@@ -32,6 +33,7 @@ class PostgresAliases(PostgresEngine):
                 async with self._transaction() as conn:
                     await conn.execute(SQL.insert_alias,
                                        (alias.function, alias.name, alias.revision_id, encode_alias(alias)))  # fmt: skip
+                    await conn.execute(SQL.notify_change, (self.notice(alias.function),))
         except psycopg.errors.UniqueViolation as exc:  # the primary key: the alias exists
             raise Conflict(ALIAS, alias.function, alias.name) from exc
 
@@ -44,6 +46,7 @@ class PostgresAliases(PostgresEngine):
             if row[0] != expected_revision:
                 raise StaleRevision(ALIAS, *key)
             await conn.execute(SQL.update_alias, (alias.revision_id, encode_alias(alias), *key))
+            await conn.execute(SQL.notify_change, (self.notice(alias.function),))
 
     async def list_aliases(self, function: str) -> list[Alias]:
         async with self._connection() as conn:
@@ -53,3 +56,4 @@ class PostgresAliases(PostgresEngine):
     async def delete_alias(self, function: str, name: str) -> None:
         async with self._transaction() as conn:
             await conn.execute(SQL.delete_alias, (function, name))
+            await conn.execute(SQL.notify_change, (self.notice(function),))

@@ -25,7 +25,7 @@ import re
 import socket
 import uuid
 from importlib import resources
-from typing import AsyncIterator, Iterator
+from typing import AsyncIterator, Awaitable, Callable, Iterator
 
 import psycopg
 from psycopg import AsyncConnection
@@ -33,6 +33,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
 
 from lamina.store.choice import DatabaseUnavailable, database_url
+from lamina.store.postgresql import changes
 from lamina.store.errors import FUNCTION, NotFound
 
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -101,6 +102,18 @@ class PostgresEngine:
         self.claim_ms = int(claim_seconds * 1000)
         self._max_connections = max_connections
         self._pool: AsyncConnectionPool | None = None
+
+    def notice(self, function: str) -> str:
+        """What a write of ``function`` notifies other servers with (``changes.py``)."""
+        return changes.notice(self.schema, self.claimer, function)
+
+    def follow_changes(self, reread: Callable[[str], Awaitable[None]],
+                       reread_all: Callable[[], Awaitable[None]]) -> changes.ChangeFollower:  # fmt: skip
+        """Start having other servers' changes of functions read again (``changes.py``); close the
+        follower returned before the store."""
+        follower = changes.ChangeFollower(self.url, self.schema, self.claimer, reread, reread_all)
+        follower.start()
+        return follower
 
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[AsyncConnection]:

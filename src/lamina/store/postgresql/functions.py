@@ -29,6 +29,7 @@ class _Sql:
     list_versions: str
     last_version: str
     delete_version: str
+    notify_change: str
 
 
 SQL = queries.load(_Sql, "postgresql", "functions")
@@ -39,6 +40,7 @@ class PostgresFunctions(PostgresEngine):
         try:
             async with self._transaction() as conn:
                 await conn.execute(SQL.insert_function, (fn.name, fn.revision_id, encode(fn)))
+                await conn.execute(SQL.notify_change, (self.notice(fn.name),))
         except psycopg.errors.UniqueViolation as exc:
             raise Conflict(FUNCTION, fn.name) from exc
 
@@ -60,10 +62,12 @@ class PostgresFunctions(PostgresEngine):
             if expected_revision is not None and row[0] != expected_revision:
                 raise StaleRevision(FUNCTION, fn.name)
             await conn.execute(SQL.update_function, (fn.revision_id, encode(fn), fn.name))
+            await conn.execute(SQL.notify_change, (self.notice(fn.name),))
 
     async def delete_function(self, name: str) -> FunctionConfig | None:
         async with self._transaction() as conn:
             row = await (await conn.execute(SQL.delete_function, (name,))).fetchone()
+            await conn.execute(SQL.notify_change, (self.notice(name),))
         return decode(row[0]) if row else None
 
     async def code_in_use(self) -> set[str]:
@@ -87,6 +91,7 @@ class PostgresFunctions(PostgresEngine):
             async with self._transaction() as conn:
                 await conn.execute(SQL.upsert_version, (fn.name, number, encode(fn)))
                 await conn.execute(SQL.raise_last_version, (fn.name, number))
+                await conn.execute(SQL.notify_change, (self.notice(fn.name),))
 
     async def list_versions(self, function: str) -> list[FunctionConfig]:
         async with self._connection() as conn:
@@ -101,3 +106,4 @@ class PostgresFunctions(PostgresEngine):
     async def delete_version(self, function: str, version: str) -> None:
         async with self._transaction() as conn:
             await conn.execute(SQL.delete_version, (function, int(version)))
+            await conn.execute(SQL.notify_change, (self.notice(function),))

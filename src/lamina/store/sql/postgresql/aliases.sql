@@ -14,3 +14,7 @@ SELECT function, name, revision_id, config FROM function_aliases WHERE function 
 
 -- name: delete_alias
 DELETE FROM function_aliases WHERE function = %s AND name = %s
+
+-- name: notify_change
+-- Other servers on the database read the function again (store/postgresql/changes.py); sent at commit.
+SELECT pg_notify('lamina_changes', %s)

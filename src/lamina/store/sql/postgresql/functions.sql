@@ -43,3 +43,7 @@ SELECT last_version FROM function_version_numbers WHERE function = %s
 
 -- name: delete_version
 DELETE FROM function_versions WHERE function = %s AND version = %s
+
+-- name: notify_change
+-- Other servers on the database read the function again (store/postgresql/changes.py); sent at commit.
+SELECT pg_notify('lamina_changes', %s)
