@@ -13,12 +13,14 @@ applied under an advisory lock, so that replicas starting together apply each on
 
 Errors: a connection that cannot be made at ``open`` raises ``DatabaseUnavailable`` saying what to
 fix; later, a statement on a connection the database dropped (it restarted) raises psycopg's
-``OperationalError``, which the API answers with a ServiceException, and the pool replaces the
-connection (it checks each one it lends), so the next request finds the database again.
+``OperationalError``, which the API answers with a ServiceException; the pool replaces that
+connection and checks its idle ones at once (not every connection it lends: a round trip each,
+which halved the queue's throughput), so the requests after it find the database again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
@@ -102,6 +104,7 @@ class PostgresEngine:
         self.claim_ms = int(claim_seconds * 1000)
         self._max_connections = max_connections
         self._pool: AsyncConnectionPool | None = None
+        self._checking: asyncio.Task[None] | None = None
 
     def notice(self, function: str) -> str:
         """What a write of ``function`` notifies other servers with (``changes.py``)."""
@@ -118,9 +121,17 @@ class PostgresEngine:
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[AsyncConnection]:
         """A connection of the pool, for reads (each statement committed on its own)."""
-        assert self._pool is not None, "store is not open"
-        async with self._pool.connection(timeout=POOL_TIMEOUT_SECONDS) as conn:
-            yield conn
+        pool = self._pool
+        assert pool is not None, "store is not open"
+        try:
+            async with pool.connection(timeout=POOL_TIMEOUT_SECONDS) as conn:
+                yield conn
+        except psycopg.OperationalError:
+            # The database dropped this connection (it restarted?): the pool discards it, and has
+            # its idle ones checked now rather than each failing a request of its own.
+            if self._checking is None or self._checking.done():
+                self._checking = asyncio.create_task(pool.check(), name="lamina-store-check")
+            raise
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -138,7 +149,6 @@ class PostgresEngine:
             await migrate(conn, self.schema)
         pool = AsyncConnectionPool(
             self.url, min_size=1, max_size=self._max_connections, open=False, timeout=POOL_TIMEOUT_SECONDS,
-            check=AsyncConnectionPool.check_connection,  # a connection the database dropped is replaced
             kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_SECONDS,
                     "options": f"-c search_path={self.schema}"},
         )  # fmt: skip
@@ -147,6 +157,8 @@ class PostgresEngine:
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None
+        if self._checking is not None:
+            await asyncio.gather(self._checking, return_exceptions=True)
         if pool is not None:
             await pool.close()
 

@@ -25,7 +25,6 @@ from lamina.store.postgresql.engine import PostgresEngine
 @dataclass(frozen=True)
 class _Sql:
     insert_event: str
-    insert_payload: str
     queued_events: str
     event_content: str
     reschedule_event: str
@@ -46,7 +45,7 @@ SQL = queries.load(_Sql, "postgresql", "queue")
 
 class PostgresEventQueue(PostgresEngine):
     async def enqueue_event(self, event: QueuedEvent, content: EventContent) -> int:
-        async with self._transaction() as conn:
+        async with self._connection() as conn:  # one statement: atomic as it is
             return await insert_event(conn, event, content, self.claimer, self.claim_ms)
 
     async def list_queued_events(self) -> list[QueuedEvent]:
@@ -137,13 +136,11 @@ async def consume_outbox(conn: AsyncConnection, ids: Sequence[int]) -> None:
 
 async def insert_event(conn: AsyncConnection, event: QueuedEvent, content: EventContent, claimer: str,
                        claim_ms: int) -> int:  # fmt: skip
-    """Store ``event``, held by ``claimer`` for ``claim_ms`` from now."""
+    """Store ``event`` and its content, held by ``claimer`` for ``claim_ms`` from now."""
     row = await (await conn.execute(
         SQL.insert_event,
         (event.request_id, event.function, event.qualifier, content.size, event.attempts, event.enqueued_ms,
-         event.next_ms, claimer, int(time.time() * 1000) + claim_ms),
+         event.next_ms, claimer, int(time.time() * 1000) + claim_ms, content.payload, content.client_context),
     )).fetchone()  # fmt: skip
     assert row is not None
-    seq = int(row[0])
-    await conn.execute(SQL.insert_payload, (seq, content.payload, content.client_context))
-    return seq
+    return int(row[0])

@@ -5,12 +5,13 @@
 -- rows another claimer holds are skipped rather than waited for, so no two take the same one.
 
 -- name: insert_event
--- Held by the replica that accepts it (claimed_by, claimed_until) from the start.
-INSERT INTO async_events (request_id, function, qualifier, size, attempts, enqueued_ms, next_ms, claimed_by,
-claimed_until) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING seq
-
--- name: insert_payload
-INSERT INTO async_payloads (seq, payload, client_context) VALUES (%s, %s, %s)
+-- Both rows in one statement (one trip to the database, atomic without a transaction around it);
+-- held by the server that accepts it (claimed_by, claimed_until) from the start.
+WITH event AS (
+    INSERT INTO async_events (request_id, function, qualifier, size, attempts, enqueued_ms, next_ms, claimed_by,
+    claimed_until) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING seq
+)
+INSERT INTO async_payloads (seq, payload, client_context) SELECT seq, %s, %s FROM event RETURNING seq
 
 -- name: queued_events
 SELECT request_id, function, qualifier, enqueued_ms, next_ms, attempts, seq, size
