@@ -10,12 +10,14 @@ import dataclasses
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 import psycopg
 import pytest
 
 from lamina.model import LayerVersion
+from lamina.settings import Settings
 from lamina.store.base import DEAD_LETTER, EventContent, OutboxMessage, QueuedEvent
 from lamina.store.choice import DatabaseUnavailable, cell_schema
 from lamina.store.errors import StaleRevision
@@ -232,3 +234,23 @@ def test_a_server_follows_what_others_change_and_not_what_it_changes(url: str) -
             await follower.close()
 
     with_stores(url, 2, scenario)
+
+
+def test_the_database_settings_are_read_from_the_environment() -> None:
+    settings = Settings.from_env({"LAMINA_DATABASE_URL": " postgresql://u:p@h:5/d ", "LAMINA_CODE_DIR": "/shared",
+                                  "LAMINA_ASYNC_CLAIM_SECONDS": "2.5"})  # fmt: skip
+    assert (settings.database_url, settings.code_dir, settings.async_claim_seconds) == (
+        "postgresql://u:p@h:5/d", Path("/shared"), 2.5)  # fmt: skip
+    assert "p@h" not in repr(settings)  # the password is not shown
+    empty = Settings.from_env({"LAMINA_DATABASE_URL": "  ", "LAMINA_CODE_DIR": ""})
+    assert (empty.database_url, empty.code_dir, empty.async_claim_seconds) == (None, None, 30.0)
+
+
+@pytest.mark.parametrize("variables", [
+    {"LAMINA_DATABASE_URL": "sqlite:///x.db"}, {"LAMINA_DATABASE_URL": "postgresql:/no-slashes"},
+    {"LAMINA_ASYNC_CLAIM_SECONDS": "0"}, {"LAMINA_ASYNC_CLAIM_SECONDS": "nan"},
+    {"LAMINA_ASYNC_CLAIM_SECONDS": "1e9"}, {"LAMINA_ASYNC_CLAIM_SECONDS": "-5"},
+])  # fmt: skip
+def test_database_settings_that_are_not_right_are_refused(variables: dict[str, str]) -> None:
+    with pytest.raises(ValueError if "LAMINA_ASYNC_CLAIM_SECONDS" in variables else DatabaseUnavailable):
+        Settings.from_env(variables)
