@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 from tests.conftest import LaminaProcess, deploy, server_env
 from tests.functions import wait_until
 from tests.integration.test_async import FAST, RECORDER, lines, send
+from tests.integration.test_logs_api import logs_client
 from tests.postgres import PASSWORD, Postgres, postgres_db, postgres_server, scalar, start_postgres  # noqa: F401
 
 ECHO = """
@@ -67,6 +68,11 @@ def test_the_lambda_api_on_postgresql(make_server: Any, url: str, tmp_path: Path
     delivered = wait_until(lambda: lines(server.endpoint, "pg-async", "DELIVERED"))
     assert delivered[0][0] == request_id and json.loads(delivered[0][1]) == {"async": True}
     wait_until(lambda: scalar(url, "SELECT count(*) FROM lamina.async_events") == 0)
+    # Its log, read back through CloudWatch Logs' API, from the database's chunks.
+    logs = logs_client(server.endpoint)
+    wait_until(lambda: any("DELIVERED " + request_id in e["message"]
+                           for e in logs.filter_log_events(logGroupName="/aws/lambda/pg-async")["events"]))  # fmt: skip
+    assert scalar(url, "SELECT count(*) FROM lamina.log_chunks WHERE function = 'pg-async'") > 0
 
     # Everything survives a restart: it was in the database.
     assert server.stop() == 0
