@@ -9,6 +9,7 @@ import json
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from botocore.exceptions import ClientError
@@ -16,6 +17,7 @@ from botocore.exceptions import ClientError
 from tests.conftest import LaminaProcess, deploy, server_env
 from tests.functions import wait_until
 from tests.integration.test_async import FAST, RECORDER, lines, send
+from tests.integration.test_function_urls import call
 from tests.integration.test_logs_api import logs_client
 from tests.postgres import PASSWORD, Postgres, postgres_db, postgres_server, scalar, start_postgres  # noqa: F401
 
@@ -103,6 +105,16 @@ def test_two_replicas_serve_one_database_and_code_dir(make_server: Any, url: str
     one.update_function_configuration(FunctionName="pg-shared", Environment={"Variables": {"VAR": "2"}})
     wait_until(lambda: two.get_function_configuration(FunctionName="pg-shared").get("Environment") ==
                {"Variables": {"VAR": "2"}})  # fmt: skip
+    # Its asynchronous-invocation configuration and its URL, set through one, are the other's too.
+    one.put_function_event_invoke_config(FunctionName="pg-shared", MaximumRetryAttempts=0)
+    wait_until(lambda: _retries(two, "pg-shared") == 0)
+    function_url = one.create_function_url_config(FunctionName="pg-shared", AuthType="NONE")["FunctionUrl"]
+    host = urlsplit(function_url).netloc
+    status, _, body = wait_until(lambda: (found := call(second.endpoint, "/hello", host=host))[0] == 200 and found)
+    assert json.loads(body)["echo"]["rawPath"] == "/hello"
+    one.delete_function_url_config(FunctionName="pg-shared")
+    assert call(first.endpoint, "/hello", host=host)[0] == 403  # as Lambda answers a URL that is gone
+    wait_until(lambda: call(second.endpoint, "/hello", host=host)[0] == 403)
     # A write through one that the other makes too is refused by the database, as by one server.
     with pytest.raises(ClientError) as exists:
         deploy(two, "pg-shared", ECHO)
@@ -112,6 +124,13 @@ def test_two_replicas_serve_one_database_and_code_dir(make_server: Any, url: str
     with pytest.raises(ClientError) as gone:
         invoke(one, "pg-shared", {})
     assert gone.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def _retries(client: Any, name: str) -> int | None:
+    try:
+        return int(client.get_function_event_invoke_config(FunctionName=name)["MaximumRetryAttempts"])
+    except ClientError:
+        return None
 
 
 def _alias_version(client: Any, name: str, alias: str) -> str | None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -189,11 +190,11 @@ class Cell:
         changes.subscribe(code_signing.follow)  # a deleted function's configurations go with it
         changes.subscribe(function_options.follow)
         await functions.load()
-        if isinstance(store, ChangeFeed):  # other servers share the store: follow what they change
-            following = store.follow_changes(functions.reread, functions.reread_all)
-            parts.started("following other servers' changes", following.close)
         await event_configs.load()
         await urls.load()
+        if isinstance(store, ChangeFeed):  # other servers share the store: follow what they change
+            following = store.follow_changes(*_rereads(functions, event_configs, urls))
+            parts.started("following other servers' changes", following.close)
         await concurrency.load()
         http_apis = HttpApis(store, region=s.region, account_id=s.account_id, port=host.port)
         await http_apis.load()
@@ -360,3 +361,21 @@ def _log_group(functions: FunctionService, name: str) -> str:
         return group_of(functions.get(name))
     except ResourceNotFound:
         return DEFAULT_PREFIX + name
+
+
+def _rereads(functions: FunctionService, event_configs: EventConfigService,
+             urls: UrlService) -> tuple[Callable[[str], Awaitable[None]], Callable[[], Awaitable[None]]]:  # fmt: skip
+    """What reads a function again when another server changed it (its configuration, versions,
+    aliases, asynchronous-invocation configurations and URLs), and what reads every one again."""
+
+    async def reread(name: str) -> None:
+        await functions.reread(name)
+        await event_configs.reread(name)
+        await urls.reread(name)
+
+    async def reread_all() -> None:
+        for name in await functions.reread_all():
+            await event_configs.reread(name)
+            await urls.reread(name)
+
+    return reread, reread_all

@@ -446,8 +446,9 @@ class FunctionService:
         for gone in aliases:
             await self._changes.publish(AliasChanged(name, gone, None))
 
-    async def reread_all(self) -> None:
-        """Read every function again (changes of other servers may have been missed)."""
+    async def reread_all(self) -> builtins.list[str]:
+        """Read every function again (changes of other servers may have been missed); returns the
+        names read (those deleted meanwhile included)."""
         names = set(self._functions)
         after: str | None = None
         while batch := await self._store.list_functions(after, 500):
@@ -455,6 +456,7 @@ class FunctionService:
             after = batch[-1].name
         for name in sorted(names):
             await self.reread(name)
+        return sorted(names)
 
     async def publish_version(self, name: str, body: Body) -> FunctionConfig:
         """PublishVersion: ``$LATEST`` as the next version, or the last version if nothing changed since."""

@@ -366,7 +366,7 @@ class Following(Protocol):
 @runtime_checkable
 class ChangeFeed(Protocol):
     """What other servers sharing the store change, as they commit it (PostgreSQL's): functions, their
-    versions and their aliases. ``follow_changes`` has ``reread(name)`` called for each function
+    versions, aliases, asynchronous-invocation configurations and URLs. ``follow_changes`` has ``reread(name)`` called for each function
     another server changed, and ``reread_all()`` when changes may have been missed (the feed was
     interrupted), until the ``Following`` it returns is closed."""
 

@@ -1,8 +1,8 @@
 """What other servers on the database changed, as it happens: PostgreSQL's ``LISTEN``/``NOTIFY``.
 
-Each write of a function, a version or an alias notifies ``lamina_changes`` in its transaction
-(so at its commit, and only then) with ``notice``: the schema (the cell), the writing server's
-claimer id and the function's name. ``ChangeFollower`` listens on a connection of its own and has
+Each write of a function, a version, an alias, an asynchronous-invocation configuration or a URL
+notifies ``lamina_changes`` in its transaction (so at its commit, and only then) with ``notice``:
+the schema (the cell), the writing server's claimer id and the function's name. ``ChangeFollower`` listens on a connection of its own and has
 every other server's notice of its schema read again (``reread(name)``), its own skipped. Should
 the connection drop (the database restarted), it connects again and has everything read again
 (``reread_all``): what changed meanwhile was notified to nobody.

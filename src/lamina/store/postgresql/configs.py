@@ -33,6 +33,7 @@ class _Sql:
     upsert_provisioned_concurrency: str
     delete_provisioned_concurrency: str
     list_provisioned_concurrency: str
+    notify_change: str
 
 
 SQL = queries.load(_Sql, "postgresql", "configs")
@@ -74,10 +75,12 @@ class PostgresConfigs(PostgresEngine):
             async with self._transaction() as conn:
                 await conn.execute(SQL.upsert_event_invoke_config,
                                    (config.function, config.qualifier, encode_event_invoke_config(config)))  # fmt: skip
+                await conn.execute(SQL.notify_change, (self.notice(config.function),))
 
     async def delete_event_invoke_config(self, function: str, qualifier: str) -> None:
         async with self._transaction() as conn:
             await conn.execute(SQL.delete_event_invoke_config, (function, qualifier))
+            await conn.execute(SQL.notify_change, (self.notice(function),))
 
     async def list_event_invoke_configs(self, function: str | None) -> list[EventInvokeConfig]:
         async with self._connection() as conn:

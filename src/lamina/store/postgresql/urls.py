@@ -19,6 +19,7 @@ class _Sql:
     update_url: str
     delete_url: str
     list_urls: str
+    notify_change: str
 
 
 SQL = queries.load(_Sql, "postgresql", "urls")
@@ -30,6 +31,7 @@ class PostgresUrls(PostgresEngine):
             with owned(url.function):
                 async with self._transaction() as conn:
                     await conn.execute(SQL.insert_url, (url.function, url.qualifier, url.url_id, encode_url(url)))
+                    await conn.execute(SQL.notify_change, (self.notice(url.function),))
         except psycopg.errors.UniqueViolation as exc:
             raise Conflict(FUNCTION_URL, url.function, url.qualifier) from exc
 
@@ -38,10 +40,12 @@ class PostgresUrls(PostgresEngine):
             cur = await conn.execute(SQL.update_url, (encode_url(url), url.function, url.qualifier))
             if not cur.rowcount:
                 raise NotFound(FUNCTION_URL, url.function, url.qualifier)
+            await conn.execute(SQL.notify_change, (self.notice(url.function),))
 
     async def delete_function_url(self, function: str, qualifier: str) -> None:
         async with self._transaction() as conn:
             await conn.execute(SQL.delete_url, (function, qualifier))
+            await conn.execute(SQL.notify_change, (self.notice(function),))
 
     async def list_function_urls(self) -> list[FunctionUrlConfig]:
         async with self._connection() as conn:

@@ -61,3 +61,7 @@ DELETE FROM provisioned_concurrency_configs WHERE function = %s AND qualifier = 
 -- name: list_provisioned_concurrency
 SELECT function, qualifier, requested, last_modified FROM provisioned_concurrency_configs
 ORDER BY function, qualifier
+
+-- name: notify_change
+-- Other servers on the database read the function's configurations again (store/postgresql/changes.py).
+SELECT pg_notify('lamina_changes', %s)

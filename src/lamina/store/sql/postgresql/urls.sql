@@ -11,3 +11,7 @@ DELETE FROM function_urls WHERE function = %s AND qualifier = %s
 
 -- name: list_urls
 SELECT function, qualifier, url_id, config FROM function_urls ORDER BY function, qualifier
+
+-- name: notify_change
+-- Other servers on the database read the function's configurations again (store/postgresql/changes.py).
+SELECT pg_notify('lamina_changes', %s)
