@@ -1,4 +1,5 @@
-"""The Store contract, for the real SQLite store and the in-memory fake alike."""
+"""The Store contract, for the real SQLite and PostgreSQL stores and the in-memory fake alike (PostgreSQL's
+runs on tests/postgres.py's server, a database a test, and is skipped where PostgreSQL is not installed)."""
 
 from __future__ import annotations
 
