@@ -223,12 +223,17 @@ def test_the_server_rides_out_a_database_restart(make_server: Any, tmp_path: Pat
         client = server.client()
         deploy(client, "pg-outage", ECHO)
         arn = client.get_function(FunctionName="pg-outage")["Configuration"]["FunctionArn"]
+        assert invoke(client, "pg-outage", {"warm": True}) == {"echo": {"warm": True}}
         database.stop()
         started = time.monotonic()
         with pytest.raises(ClientError) as down:  # a write needs the database: refused, not left hanging
             client.tag_resource(Resource=arn, Tags={"during": "outage"})
         assert down.value.response["Error"]["Code"] == "ServiceException"
         assert down.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+        with pytest.raises(ClientError) as refused:  # an event cannot be accepted: it could not be kept
+            client.invoke(FunctionName="pg-outage", InvocationType="Event", Payload=b"{}")
+        assert refused.value.response["Error"]["Code"] == "ServiceException"
+        assert invoke(client, "pg-outage", {"still": "warm"}) == {"echo": {"still": "warm"}}  # needs no write
         assert time.monotonic() - started < 60
         database.start()
         wait_until(lambda: _tagged(client, arn), timeout=60)  # the pool connects again
