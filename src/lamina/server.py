@@ -59,7 +59,7 @@ from lamina.sandbox.isolation import Protections, UidPool
 from lamina.sandbox.network import NetworkPool
 from lamina.sandbox.spawn import Spawner
 from lamina.settings import Settings
-from lamina.store.sqlite import SqliteStore
+from lamina.store.choice import DEFAULT_SCHEMA, open_store
 from lamina.sts.service import FunctionCredentials, StsService
 from lamina.sts.keyring import IssuedKeys
 from lamina.sts.sessions import Sessions
@@ -124,7 +124,7 @@ class Server:
         data.chmod(0o700)  # Lamina's state, code and logs are its user's alone
         # The default cell's store, opened first and closed last: IAM's and STS's state is there too
         # (per account, global across regions, as AWS's), whichever cell a request is for.
-        store = SqliteStore(data / "lamina.db")
+        store = open_store(s.database_url, data, DEFAULT_SCHEMA, claim_seconds=s.async_claim_seconds)
         await store.open()
         parts.started("the store", store.close)
         iam, sessions = IamService(store), Sessions(store)

@@ -15,6 +15,7 @@ from lamina.metering.prices import PriceTableError, Prices, load_prices
 from lamina.mappings.brokers import CA_VARIABLE, BrokerAddress, parse_brokers, tls_context
 from lamina.runtime import sdk
 from lamina.runtime.names import LAMBDA_RUNTIMES
+from lamina.store.choice import DATABASE_URL_VARIABLE, database_url
 from lamina.tls.certificates import TlsError, TlsFiles
 from lamina.tls.context import server_context
 
@@ -89,6 +90,12 @@ class Settings:
     # CA's, made in the data directory (lamina/tls/certificates.py).
     tls_files: TlsFiles | None = None
     data_dir: Path = Path(".lamina")
+    # PostgreSQL as the store (LAMINA_DATABASE_URL, postgresql://...), which replicas share; None:
+    # SQLite in the data directory. Not in repr: it may hold a password.
+    database_url: str | None = field(default=None, repr=False)
+    # Where code packages and object bodies are kept (LAMINA_CODE_DIR): a folder every replica sees
+    # when several share a database; None: the data directory.
+    code_dir: Path | None = None
     region: str = "us-east-1"
     account_id: str = "000000000000"
     # Root access keys, each its account's root (LAMINA_ACCESS_KEYS). None configured is the
@@ -155,6 +162,10 @@ class Settings:
     # most per function; 1 GiB of disk is a thousand 1 MB events, or 100,000 of 10 KB.
     async_queue_events: int = 100_000
     async_queue_bytes: int = 1024 * MB
+    # Replicas on one database (database_url): how long a replica holds the queued events it
+    # accepted without renewing its claim, i.e. how soon another takes over those of one that died
+    # (LAMINA_ASYNC_CLAIM_SECONDS; invoke/claims.py).
+    async_claim_seconds: float = 30.0
     # JWT authorizers of HTTP APIs (gateway/authorizers/jwks.py): where each issuer's signing keys
     # are read, by issuer; an issuer not named here is asked through its OpenID discovery document
     # (<issuer>/.well-known/openid-configuration), as API Gateway does.
@@ -199,6 +210,10 @@ class Settings:
         if "LAMINA_DATA_DIR" in env:
             values["data_dir"] = Path(env["LAMINA_DATA_DIR"])
         values["sdk_dir"] = sdk.default_dir(env)
+        if DATABASE_URL_VARIABLE in env:
+            values["database_url"] = database_url(env[DATABASE_URL_VARIABLE])
+        if env.get("LAMINA_CODE_DIR", "").strip():
+            values["code_dir"] = Path(env["LAMINA_CODE_DIR"].strip())
         if "LAMINA_REGION" in env:
             values["region"] = env["LAMINA_REGION"]
         if "LAMINA_KEEP_ALIVE" in env:
@@ -253,6 +268,8 @@ class Settings:
             values["async_queue_events"] = int(env["LAMINA_ASYNC_QUEUE_EVENTS"])
         if "LAMINA_ASYNC_QUEUE_BYTES" in env:
             values["async_queue_bytes"] = int(env["LAMINA_ASYNC_QUEUE_BYTES"])
+        if "LAMINA_ASYNC_CLAIM_SECONDS" in env:
+            values["async_claim_seconds"] = claim_seconds(env["LAMINA_ASYNC_CLAIM_SECONDS"])
         if "LAMINA_JWKS_URLS" in env:
             values["jwks_urls"] = jwks_urls(env["LAMINA_JWKS_URLS"])
         if env.get("LAMINA_MQTT_URL", "").strip():
@@ -322,6 +339,14 @@ class Settings:
     def function_arn(self, name: str, qualifier: str | None = None) -> str:
         arn = f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}"
         return f"{arn}:{qualifier}" if qualifier else arn
+
+
+def claim_seconds(value: str) -> float:
+    """``LAMINA_ASYNC_CLAIM_SECONDS``: from 1 second to an hour; ValueError otherwise."""
+    seconds = float(value)
+    if not 1 <= seconds <= 3600:
+        raise ValueError(f"LAMINA_ASYNC_CLAIM_SECONDS must be from 1 to 3600, not {value[:20]!r}")
+    return seconds
 
 
 def account_id(value: str) -> str:

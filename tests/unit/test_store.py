@@ -1,4 +1,5 @@
-"""The Store contract, for the real SQLite store and the in-memory fake alike."""
+"""The Store contract, for the real SQLite and PostgreSQL stores and the in-memory fake alike (PostgreSQL's
+runs on tests/postgres.py's server, a database a test, and is skipped where PostgreSQL is not installed)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from lamina.store.errors import ALIAS, FUNCTION, Conflict, NotFound, StaleRevisi
 from lamina.store.memory import MemoryStore
 from lamina.store.sqlite import SqliteStore, migrate
 from lamina.store.sqlite.engine import _migrations
+from lamina.store.postgresql import PostgresStore
+from tests.postgres import Postgres, postgres_db, postgres_server  # noqa: F401
 
 
 def function(name: str, revision: str = "r1") -> FunctionConfig:
@@ -34,8 +37,11 @@ FACTORIES: dict[str, StoreFactory] = {
 }
 
 
-@pytest.fixture(params=sorted(FACTORIES))
+@pytest.fixture(params=[*sorted(FACTORIES), "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    if request.param == "postgresql":  # a database of the test's own on the session's server
+        server: Postgres = request.getfixturevalue("postgres_server")
+        return PostgresStore(server.url(request.getfixturevalue("postgres_db")))
     return FACTORIES[request.param](tmp_path)
 
 

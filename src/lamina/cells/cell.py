@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -80,10 +81,10 @@ from lamina.schedules.delivery import Delivery
 from lamina.schedules.firing import Timers
 from lamina.schedules.service import SchedulerService
 from lamina.stacks.service import StackService
-from lamina.store.aggregates import Store
+from lamina.store.aggregates import ChangeFeed, Store
 from lamina.store.code import CodeStore
 from lamina.store.overlay import LayerOverlays
-from lamina.store.sqlite import SqliteStore
+from lamina.store.choice import cell_schema, open_store
 
 log = logging.getLogger(__name__)
 
@@ -91,12 +92,16 @@ log = logging.getLogger(__name__)
 class Cell:
     """The services of ``account_id`` in ``region``, kept under ``data_dir``."""
 
-    def __init__(self, host: Host, account_id: str, region: str, data_dir: Path, store: Store | None = None) -> None:
+    def __init__(self, host: Host, account_id: str, region: str, data_dir: Path, store: Store | None = None,
+                 files_dir: Path | None = None) -> None:  # fmt: skip
         """``store``: the cell's store, opened and closed by its owner (the default cell's, which the
-        host's IAM shares); None: the cell opens its own, ``<data_dir>/lamina.db``."""
+        host's IAM shares); None: the cell opens its own (``lamina.store.choice``). ``files_dir``:
+        where its code packages and object bodies are (replicas share it: LAMINA_CODE_DIR), if not
+        in ``data_dir``."""
         self.host = host
         self._store = store
         self.account_id, self.region, self.data_dir = account_id, region, data_dir
+        self.files_dir = files_dir or data_dir
         self.settings = replace(host.settings, account_id=account_id, region=region, data_dir=data_dir)
         self._parts = Parts()
         self._svc: Services | None = None
@@ -128,7 +133,9 @@ class Cell:
         await asyncio.to_thread(_private_dir, data)
         store = self._store
         if store is None:
-            store = SqliteStore(data / "lamina.db")
+            default = (self.account_id, self.region) == (host.settings.account_id, host.settings.region)
+            store = open_store(s.database_url, data, cell_schema(self.account_id, self.region, default=default),
+                               claim_seconds=s.async_claim_seconds)  # fmt: skip
             await store.open()
             parts.started("the store", store.close)
         stats = CellStats(host.stats, self.account_id, self.region)
@@ -137,7 +144,7 @@ class Cell:
         await recorder.start()
         parts.started("the recorder of logs and usage", recorder.close)
         parts.started("the Live Tail sessions", live_tails.close)
-        code = CodeStore(data / "code", s.limits)
+        code = CodeStore(self.files_dir / "code", s.limits)
         overlays = LayerOverlays(data / "code" / "layers-merged", code)
         await asyncio.to_thread(overlays.clear)
         layers = LayerService(store, s, code)
@@ -185,6 +192,9 @@ class Cell:
         await functions.load()
         await event_configs.load()
         await urls.load()
+        if isinstance(store, ChangeFeed):  # other servers share the store: follow what they change
+            following = store.follow_changes(*_rereads(functions, event_configs, urls))
+            parts.started("following other servers' changes", following.close)
         await concurrency.load()
         http_apis = HttpApis(store, region=s.region, account_id=s.account_id, port=host.port)
         await http_apis.load()
@@ -242,8 +252,8 @@ class Cell:
         mqtt = Subscriber(s.mqtt_url, client_id(data), iot, invoke_for_rule) if s.mqtt_url is not None else None
         if mqtt is None:
             _say_rules_need_a_broker(iot)
-        objects = ObjectStore(store, Bodies(data / "objects"), notifications, names=host.bucket_names,
-                              cell=Owner(self.account_id, self.region))  # fmt: skip
+        objects = ObjectStore(store, Bodies(self.files_dir / "objects"), notifications, names=host.bucket_names,
+                              cell=Owner(self.account_id, self.region), sweep=s.database_url is None)  # fmt: skip
         objects.on_bucket_deleted(notifications.forget)
         await objects.load()  # bodies an interrupted write left are removed
         await notifications.forget_all_but(objects.exists)
@@ -351,3 +361,21 @@ def _log_group(functions: FunctionService, name: str) -> str:
         return group_of(functions.get(name))
     except ResourceNotFound:
         return DEFAULT_PREFIX + name
+
+
+def _rereads(functions: FunctionService, event_configs: EventConfigService,
+             urls: UrlService) -> tuple[Callable[[str], Awaitable[None]], Callable[[], Awaitable[None]]]:  # fmt: skip
+    """What reads a function again when another server changed it (its configuration, versions,
+    aliases, asynchronous-invocation configurations and URLs), and what reads every one again."""
+
+    async def reread(name: str) -> None:
+        await functions.reread(name)
+        await event_configs.reread(name)
+        await urls.reread(name)
+
+    async def reread_all() -> None:
+        for name in await functions.reread_all():
+            await event_configs.reread(name)
+            await urls.reread(name)
+
+    return reread, reread_all

@@ -69,6 +69,8 @@ class Cells:
         self.host = host
         self.regions: Container[str] = regions
         self.data_dir = host.settings.data_dir.resolve()
+        code_dir = host.settings.code_dir
+        self.code_dir = code_dir.resolve() if code_dir is not None else None  # LAMINA_CODE_DIR
         self.default_key = (host.settings.account_id, host.settings.region)
         self._cells: dict[tuple[str, str], Cell] = {}  # started, in the order they started
         self._services: dict[tuple[str, str], Services] = {}  # what requests read, per (account, region)
@@ -121,7 +123,9 @@ class Cells:
     async def _start(self, key: tuple[str, str]) -> Services:
         account_id, region = key
         store = self._default_store if key == self.default_key else None
-        cell = Cell(self.host, account_id, region, cell_dir(self.data_dir, self.default_key, account_id, region), store)
+        files = cell_dir(self.code_dir, self.default_key, account_id, region) if self.code_dir else None
+        cell = Cell(self.host, account_id, region, cell_dir(self.data_dir, self.default_key, account_id, region), store,
+                    files)  # fmt: skip
         cell.crossings.reach_with(self.started)  # dead letters, destinations and rules' targets of other accounts
         try:
             await cell.start()

@@ -307,18 +307,19 @@ def _server(args: argparse.Namespace, console: Console, environ: Mapping[str, st
     from lamina.metering.prices import PriceTableError
     from lamina.secrets import SecretsFileError
     from lamina.server import serve
+    from lamina.store.choice import DatabaseUnavailable
     from lamina.tls.certificates import TlsError
 
     try:
         settings = server_settings(args, environ)
-    except (SecretsFileError, AccessKeysError, PriceTableError, TlsError) as exc:  # the operator's to fix: said plainly, no traceback
+    except (SecretsFileError, AccessKeysError, PriceTableError, TlsError, DatabaseUnavailable) as exc:  # the operator's to fix: said plainly, no traceback
         raise UsageError(str(exc)) from None
     refused = refusal(settings.host, settings.access_keys, verify=settings.verify_signatures)
     if refused is not None:
         raise UsageError(refused)
     try:
         return serve(settings)
-    except (DataDirError, TlsError) as exc:
+    except (DataDirError, TlsError, DatabaseUnavailable) as exc:
         raise UsageError(str(exc)) from None
 
 

@@ -108,6 +108,15 @@ class EventConfigService:
         for config in await self._store.list_event_invoke_configs(None):
             self._configs[(config.function, config.qualifier)] = config
 
+    async def reread(self, function: str) -> None:
+        """Another server changed ``function``'s configurations in the store this one shares: read
+        them again."""
+        configs = await self._store.list_event_invoke_configs(function)
+        for key in [key for key in self._configs if key[0] == function]:
+            del self._configs[key]
+        for config in configs:
+            self._configs[(config.function, config.qualifier)] = config
+
     def event_invoke_config(self, function: str, qualifier: str = LATEST) -> EventInvokeConfig | None:
         """What the asynchronous invoker honours for ``function`` at ``qualifier`` (None: Lambda's defaults)."""
         return self._configs.get((function, qualifier))

@@ -43,7 +43,7 @@ from lamina.control import validation as v
 from lamina.control import violations as vs
 from lamina.control.violations import Checks
 from lamina.control.aliases import Aliases, route
-from lamina.control.changes import Changes, FunctionDeleted, FunctionUpdated, VersionDeleted
+from lamina.control.changes import AliasChanged, Changes, FunctionDeleted, FunctionUpdated, VersionDeleted
 from lamina.control.versions import CREATING, Versions, is_version_number, snapshot, unchanged
 from lamina.control.versions import check_code_sha256, check_deletable, check_unreferenced
 from lamina.errors import (
@@ -160,7 +160,10 @@ class FunctionService:
         for name in list(self._functions):
             pending_versions += [fn for fn in await self.versions.load(name) if fn.state is State.PENDING]
             await self.aliases.load(name)
-        await self.collect_code()
+        if self._settings.database_url is None:
+            # Replicas sharing a database share the code folder too: code another one has just
+            # stored, and not yet recorded, is not to be told from code no function uses.
+            await self.collect_code()
         for fn in self._functions.values():
             if fn.state is State.PENDING or fn.update_status is UpdateStatus.IN_PROGRESS:
                 self._prepare(fn)
@@ -413,6 +416,47 @@ class FunctionService:
         for key in [key for key in self._settled if key[0] == name]:
             del self._settled[key]
         await self._changes.publish(FunctionDeleted(name))
+
+    async def reread(self, name: str) -> None:
+        """Another server changed ``name`` (its $LATEST, versions or aliases) in the store this one
+        shares: read it again, and publish what changed as if it had been changed here."""
+        fn = await self._store.get_function(name)
+        if fn is None:
+            if self._functions.pop(name, None) is not None:
+                self.versions.forget(name)
+                self.aliases.forget(name)
+                await self._changes.publish(FunctionDeleted(name))
+            return
+        previous = self._functions.get(name)
+        versions = {v.version: v for v in self.versions.list_for(name)}
+        aliases = {a.name: a for a in self.aliases.list_for(name)}
+        self._functions[name] = fn
+        await self.versions.load(name)
+        await self.aliases.load(name)
+        if fn != previous:
+            await self._changes.publish(FunctionUpdated(name, LATEST, fn.generation))
+        for version in self.versions.list_for(name):
+            if versions.pop(version.version, None) != version:
+                await self._changes.publish(FunctionUpdated(name, version.version, version.generation))
+        for gone in versions:
+            await self._changes.publish(VersionDeleted(name, gone))
+        for alias in self.aliases.list_for(name):
+            if aliases.pop(alias.name, None) != alias:
+                await self._changes.publish(AliasChanged(name, alias.name, alias.function_version))
+        for gone in aliases:
+            await self._changes.publish(AliasChanged(name, gone, None))
+
+    async def reread_all(self) -> builtins.list[str]:
+        """Read every function again (changes of other servers may have been missed); returns the
+        names read (those deleted meanwhile included)."""
+        names = set(self._functions)
+        after: str | None = None
+        while batch := await self._store.list_functions(after, 500):
+            names.update(fn.name for fn in batch)
+            after = batch[-1].name
+        for name in sorted(names):
+            await self.reread(name)
+        return sorted(names)
 
     async def publish_version(self, name: str, body: Body) -> FunctionConfig:
         """PublishVersion: ``$LATEST`` as the next version, or the last version if nothing changed since."""

@@ -64,6 +64,14 @@ class UrlService:
         for url in await self._store.list_function_urls():
             self._remember(url)
 
+    async def reread(self, function: str) -> None:
+        """Another server changed ``function``'s URLs in the store this one shares: read them again."""
+        urls = [url for url in await self._store.list_function_urls() if url.function == function]
+        for key in [key for key in self._by_target if key[0] == function]:
+            self._forget(self._by_target[key])
+        for url in urls:
+            self._remember(url)
+
     # -- following the change stream (control/changes.py) -----------------------------------
 
     def follow(self, change: Change) -> None:

@@ -49,6 +49,7 @@ from lamina import ids
 from lamina.control.targets import LATEST, parse_function_arn
 from lamina.errors import ApiError, ResourceNotFound, TooManyRequests
 from lamina.invoke import retry
+from lamina.invoke.claims import ClaimKeeper
 from lamina.invoke.records import Ending, dead_letter_attributes, error_message, invocation_record
 from lamina.invoke.quota import Quota, Usage, refusal
 from lamina.invoke.pacing import ActiveAttempts
@@ -56,7 +57,7 @@ from lamina.model import EventInvokeConfig, FunctionConfig
 from lamina.sandbox.provider import Outcome
 from lamina.settings import Settings
 from lamina.store.base import DEAD_LETTER, DESTINATION, EventContent, NewEvent, OutboxMessage, QueuedEvent
-from lamina.store.aggregates import EventQueueStore
+from lamina.store.aggregates import EventClaims, EventQueueStore
 from lamina.tasks import Waiters, wait_set
 
 log = logging.getLogger(__name__)
@@ -165,6 +166,8 @@ class AsyncQueue:
         clock: Callable[[], int] = _ms,
     ) -> None:  # fmt: skip
         self._store = store
+        # Among replicas on one store, the events this one holds (invoke/claims.py); None: all of them.
+        self._claims = ClaimKeeper(store, clock, self._take_over) if isinstance(store, EventClaims) else None
         self._runner = runner
         self._configs = event_configs
         self._settings = settings
@@ -206,10 +209,14 @@ class AsyncQueue:
         self._dead_lettered = dead_lettered
 
     async def start(self) -> None:
-        """Load what an earlier run left in the queue and start the workers."""
-        for event in await self._store.list_queued_events():
-            self._count(event)
-            self._add(event)
+        """Load what an earlier run left in the queue (among replicas: what no other holds) and start
+        the workers."""
+        if self._claims is None:
+            for event in await self._store.list_queued_events():
+                self._take_over(event)
+        else:
+            await self._claims.claim_free()
+            self._claims.start()
         self._workers = [
             asyncio.create_task(self._work(), name=f"lamina-async-worker-{i}")
             for i in range(self._settings.async_workers or self._settings.limits.account_concurrency)
@@ -278,6 +285,13 @@ class AsyncQueue:
             task.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers = []
+        if self._claims is not None:
+            await self._claims.close()
+
+    def _take_over(self, event: QueuedEvent) -> None:
+        """A stored event (of an earlier run, or another replica's) joins the queue."""
+        self._count(event)
+        self._add(event)
 
     def _count(self, event: QueuedEvent) -> None:
         self._usage[event.function] = self._usage.get(event.function, Usage()).plus(event.size)

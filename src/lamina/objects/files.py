@@ -41,11 +41,13 @@ class Bodies:
         self.bodies = root / "bodies"
         self.incoming = root / "incoming"
 
-    def sweep(self, keep: set[str]) -> int:
-        """Blocking: make the folders, empty ``incoming/``, remove bodies not in ``keep``; returns how
-        many files were removed."""
+    def sweep(self, keep: set[str] | None) -> int:
+        """Blocking: make the folders, empty ``incoming/``, remove bodies not in ``keep`` (None: only
+        make the folders); returns how many files were removed."""
         self.bodies.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.incoming.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if keep is None:
+            return 0
         removed = 0
         for folder, wanted in ((self.incoming, set[str]()), (self.bodies, keep)):
             for entry in os.scandir(folder):

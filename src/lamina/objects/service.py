@@ -67,9 +67,12 @@ class _Contents:
 
 class ObjectStore:
     def __init__(self, store: ObjectRecordStore, bodies: Bodies, notifier: Notifier, *, names: BucketNames | None = None,
-                 cell: Owner | None = None) -> None:  # fmt: skip
-        """``names``: the global index of bucket names, if any; ``cell``: this store's account and region."""
+                 cell: Owner | None = None, sweep: bool = True) -> None:  # fmt: skip
+        """``names``: the global index of bucket names, if any; ``cell``: this store's account and region;
+        ``sweep``: whether ``load`` removes bodies no record names (not when replicas share them: a
+        body another replica is writing has no record yet)."""
         self._store = store
+        self._sweep = sweep
         self._names, self._cell = names, cell
         self.bodies = bodies
         self._notifier = notifier
@@ -116,7 +119,7 @@ class ObjectStore:
             await self._store.change_object_records(deletes=strays)
         keep = {o.file for c in self._buckets.values() for o in c.objects.values()}
         keep |= {p.file for parts in self._parts.values() for p in parts.values()}
-        removed = await asyncio.to_thread(self.bodies.sweep, keep)
+        removed = await asyncio.to_thread(self.bodies.sweep, keep if self._sweep else None)
         if removed:
             log.info("removed %d object bodies that no object or part names (left by an earlier run)", removed)
 

@@ -4,8 +4,9 @@ Each aggregate (functions and their versions, layers, aliases, configurations, U
 ledger, the asynchronous queue, the outbox, bus events, queue messages, resources, object records)
 is a ``Protocol`` of its own, whose docstring holds its contract; a caller depends on the ones it
 uses. ``Store`` is all of them and what opens and closes them: the one object a cell holds.
-Implementations: ``SqliteStore`` (store/sqlite/, the embedded default) and ``MemoryStore``
-(store/memory/, a fake for tests); PostgreSQL will be a third, behind the same interfaces.
+Implementations: ``SqliteStore`` (store/sqlite/, the embedded default), ``MemoryStore``
+(store/memory/, a fake for tests), and ``PostgresStore`` (store/postgresql/, shared by replicas),
+which also claims queued events (``EventClaims``).
 
 Contract, for every implementation and aggregate:
 
@@ -17,7 +18,7 @@ Contract, for every implementation and aggregate:
 
 from __future__ import annotations
 
-from typing import Mapping, Protocol, Sequence
+from typing import Awaitable, Callable, Mapping, Protocol, Sequence, runtime_checkable
 
 from lamina.model import Alias, EventInvokeConfig, FunctionConfig, FunctionPolicy, FunctionUrlConfig, LayerVersion
 from lamina.model import ProvisionedConcurrencyConfig
@@ -329,6 +330,48 @@ class EventQueueStore(Protocol):
         is written twice)."""
         ...
 
+
+
+@runtime_checkable
+class EventClaims(Protocol):
+    """Queued events held by one of several replicas sharing a store (PostgreSQL's; SQLite's one
+    server needs none of it). Each stored event is held by a claimer for a while: the replica that
+    accepted it (``enqueue_event`` and ``finish_event``'s follow-ups are held by the store's
+    ``claimer`` for ``claim_ms``), which renews its claims while it runs (``renew_claims``) and gives
+    them back when it stops (``release_claims``). An event whose claim ended (its replica died) is
+    taken by the first other claimer to claim it (``claim_events``): never by two at once.
+    """
+
+    claimer: str  # this store's, unique among the replicas
+    claim_ms: int  # how long a claim lasts unless renewed
+
+    async def claim_events(self, claimer: str, now_ms: int, until_ms: int, limit: int) -> list[QueuedEvent]:
+        """Claim for ``claimer`` until ``until_ms`` at most ``limit`` events no one holds at ``now_ms``
+        (other than ``claimer``'s own), by ``seq``."""
+        ...
+
+    async def renew_claims(self, claimer: str, until_ms: int) -> int:
+        """Extend every claim of ``claimer`` until ``until_ms``; returns how many it holds."""
+        ...
+
+    async def release_claims(self, claimer: str) -> int:
+        """Give back every event ``claimer`` holds, for others to claim at once; returns how many."""
+        ...
+
+
+class Following(Protocol):
+    async def close(self) -> None: ...
+
+
+@runtime_checkable
+class ChangeFeed(Protocol):
+    """What other servers sharing the store change, as they commit it (PostgreSQL's): functions, their
+    versions, aliases, asynchronous-invocation configurations and URLs. ``follow_changes`` has ``reread(name)`` called for each function
+    another server changed, and ``reread_all()`` when changes may have been missed (the feed was
+    interrupted), until the ``Following`` it returns is closed."""
+
+    def follow_changes(self, reread: Callable[[str], Awaitable[None]],
+                       reread_all: Callable[[], Awaitable[None]]) -> Following: ...  # fmt: skip
 
 
 class OutboxStore(Protocol):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Sequence
 
 from lamina.model import (
     Code,
@@ -21,6 +21,7 @@ from lamina.model import (
 )
 from lamina.model import FunctionUrlConfig, InvokeMode, UrlAuthType, UrlCors
 from lamina.model import Alias
+from lamina.store.base import Delivery
 
 
 def _code(code: Code) -> dict[str, Any]:
@@ -205,3 +206,13 @@ def encode_alias(alias: Alias) -> str:
 def decode_alias(function: str, name: str, revision_id: str, text: str) -> Alias:
     doc = json.loads(text)
     return Alias(function, name, doc["function_version"], doc["description"], doc["weights"], revision_id)
+
+
+def encode_deliveries(owed: Sequence[Delivery]) -> str:
+    """What a bus event still owes, as stored."""
+    return json.dumps([{"rule": d.rule, "target": d.target, "attempts": d.attempts, "nextMs": d.next_ms}
+                       for d in owed])  # fmt: skip
+
+
+def decode_deliveries(text: str) -> tuple[Delivery, ...]:
+    return tuple(Delivery(d["rule"], d["target"], d["attempts"], d["nextMs"]) for d in json.loads(text))

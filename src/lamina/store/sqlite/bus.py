@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import dataclass
 from typing import Sequence
 
 from lamina.store import queries
 from lamina.store.base import BusEvent, Delivery, OutboxMessage
+from lamina.store.codec import decode_deliveries, encode_deliveries
 from lamina.store.sqlite.engine import SqliteEngine
 from lamina.store.sqlite.queue import add_outbox, consume_outbox
 
@@ -36,7 +36,7 @@ class SqliteBus(SqliteEngine):
     async def list_bus_events(self) -> list[BusEvent]:
         def select(conn: sqlite3.Connection) -> list[BusEvent]:
             rows = conn.execute(SQL.list_bus_events).fetchall()
-            return [BusEvent(r[0], b"", _decode(r[1]), r[2], r[3], r[4]) for r in rows]
+            return [BusEvent(r[0], b"", decode_deliveries(r[1]), r[2], r[3], r[4]) for r in rows]
 
         return await self._run(select)
 
@@ -53,7 +53,7 @@ class SqliteBus(SqliteEngine):
     ) -> list[int]:  # fmt: skip
         def settle(conn: sqlite3.Connection) -> list[int]:
             if owed:
-                changed = conn.execute(SQL.set_deliveries, (_encode(owed), seq)).rowcount
+                changed = conn.execute(SQL.set_deliveries, (encode_deliveries(owed), seq)).rowcount
             else:
                 changed = conn.execute(SQL.delete_bus_event, (seq,)).rowcount
             if not changed:
@@ -64,19 +64,10 @@ class SqliteBus(SqliteEngine):
         return await self._write(settle)
 
 
-def _encode(owed: Sequence[Delivery]) -> str:
-    return json.dumps([{"rule": d.rule, "target": d.target, "attempts": d.attempts, "nextMs": d.next_ms}
-                       for d in owed])  # fmt: skip
-
-
-def _decode(text: str) -> tuple[Delivery, ...]:
-    return tuple(Delivery(d["rule"], d["target"], d["attempts"], d["nextMs"]) for d in json.loads(text))
-
-
 def _insert(conn: sqlite3.Connection, events: Sequence[BusEvent]) -> list[int]:
     seqs = []
     for e in events:
-        cur = conn.execute(SQL.insert_bus_event, (e.bus, e.envelope, _encode(e.deliveries), e.created_ms, e.hops))
+        cur = conn.execute(SQL.insert_bus_event, (e.bus, e.envelope, encode_deliveries(e.deliveries), e.created_ms, e.hops))
         assert cur.lastrowid is not None
         seqs.append(cur.lastrowid)
     return seqs

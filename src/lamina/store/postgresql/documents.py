@@ -1,0 +1,78 @@
+"""The services' control-plane documents and the object store's records in PostgreSQL
+(``ResourceStore``, ``ObjectRecordStore``)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Sequence
+
+from lamina.store import queries
+from lamina.store.base import ObjectRecord, OutboxMessage, Resource
+from lamina.store.postgresql.engine import PostgresEngine
+from lamina.store.postgresql.queue import add_outbox
+
+
+@dataclass(frozen=True)
+class _ResourceSql:
+    list_resources: str
+    delete_prefix: str
+    delete_resource: str
+    put_resource: str
+
+
+@dataclass(frozen=True)
+class _ObjectSql:
+    delete_prefix: str
+    delete_record: str
+    put_record: str
+    list_records: str
+
+
+RESOURCES = queries.load(_ResourceSql, "postgresql", "resources")
+OBJECTS = queries.load(_ObjectSql, "postgresql", "objects")
+
+
+class PostgresResources(PostgresEngine):
+    async def list_resources(self, kind: str) -> list[Resource]:
+        async with self._connection() as conn:
+            rows = await (await conn.execute(RESOURCES.list_resources, (kind,))).fetchall()
+        return [Resource(kind, key, json.loads(doc)) for key, doc in rows]
+
+    async def change_resources(
+        self,
+        puts: Sequence[Resource] = (),
+        deletes: Sequence[tuple[str, str]] = (),
+        delete_prefixes: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        encoded = [(r.kind, r.key, json.dumps(r.doc)) for r in puts]
+        async with self._transaction() as conn:
+            for kind, prefix in delete_prefixes:
+                await conn.execute(RESOURCES.delete_prefix, (kind, len(prefix), prefix))
+            async with conn.cursor() as cur:
+                if deletes:
+                    await cur.executemany(RESOURCES.delete_resource, deletes)
+                if encoded:
+                    await cur.executemany(RESOURCES.put_resource, encoded)
+
+
+class PostgresObjectRecords(PostgresEngine):
+    async def list_object_records(self, kind: str) -> list[ObjectRecord]:
+        async with self._connection() as conn:
+            rows = await (await conn.execute(OBJECTS.list_records, (kind,))).fetchall()
+        return [ObjectRecord(kind, bucket, key, json.loads(doc)) for bucket, key, doc in rows]
+
+    async def change_object_records(
+        self, puts: Sequence[ObjectRecord] = (), deletes: Sequence[tuple[str, str, str]] = (),
+        delete_prefixes: Sequence[tuple[str, str, str]] = (), messages: Sequence[OutboxMessage] = (),
+    ) -> None:  # fmt: skip
+        encoded = [(r.kind, r.bucket, r.key, json.dumps(r.doc)) for r in puts]
+        async with self._transaction() as conn:
+            for kind, bucket, prefix in delete_prefixes:
+                await conn.execute(OBJECTS.delete_prefix, (kind, bucket, len(prefix), prefix))
+            async with conn.cursor() as cur:
+                if deletes:
+                    await cur.executemany(OBJECTS.delete_record, deletes)
+                if encoded:
+                    await cur.executemany(OBJECTS.put_record, encoded)
+            await add_outbox(conn, messages)
