@@ -35,8 +35,9 @@ def send(endpoint: str, method: str, path: str, body: bytes, headers: dict[str, 
     url = urllib.parse.urlsplit(endpoint)
     conn = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=timeout)
     try:
-        sign = signing.headers(method, endpoint + path, body)
-        conn.request(method, path, body=body, headers={"Content-Type": "application/json", **(headers or {}), **sign})
+        sent = {"Content-Type": "application/json", **(headers or {})}
+        sign = signing.headers(method, endpoint + path, body, sent)  # the service its X-Amz-Target names
+        conn.request(method, path, body=body, headers={**sent, **sign})
         response = conn.getresponse()
         return response.status, response.getheader("X-Amzn-ErrorType", ""), response.read()
     finally:
