@@ -133,6 +133,15 @@ def test_a_result_over_6_mb_is_lambdas_error(servers: dict[str, LaminaProcess], 
     assert framed_result[3] == [line for line in http_result[3] if line.startswith(("START ", "END ", "REPORT "))]
 
 
+def test_a_fatal_error_is_sent_before_the_runtime_exits(servers: dict[str, LaminaProcess], build: Build) -> None:
+    """After an OutOfMemoryError AWS's loop ends and the JVM exits: the error it reported, held for
+    the next N that never comes, is sent before that."""
+    results = both(servers, build, "heap", "example.Misbehave::handleRequest", {"action": "allocate", "mb": 600},
+                   MemorySize=512, Timeout=30)  # fmt: skip
+    assert results["framed"][1]["errorType"] == "java.lang.OutOfMemoryError", results["framed"][1]
+    assert normal(*results["framed"])[:3] == normal(*results["http"])[:3]
+
+
 def test_a_timeout_is_the_same(servers: dict[str, LaminaProcess], build: Build) -> None:
     results = both(servers, build, "timeout", "example.Misbehave::handleRequest", {"action": "sleep", "seconds": 5},
                    Timeout=1)  # fmt: skip

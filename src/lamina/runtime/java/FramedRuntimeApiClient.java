@@ -19,6 +19,8 @@ import java.net.SocketTimeoutException;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The Runtime API over Lamina's framed encoding, for AWS's runtime loop: one TCP connection per
@@ -32,9 +34,11 @@ import java.nio.charset.StandardCharsets;
  * </pre>
  *
  * The server answers nothing but the next {@code E}, so a result waits here and goes out with the
- * {@code N} that follows it, in one write: a warm invocation costs one write and one read. An init
- * error is sent, then the connection is half-closed and the runtime waits for the server to close
- * it (the process exits right after: the server must have read the error by then).
+ * {@code N} that follows it, in one write: a warm invocation costs one write and one read. What is
+ * sent just before the process exits (an init error; the error of a fatal exception, after which
+ * AWS's loop ends: {@link #close}) is sent, then the connection is half-closed and the runtime
+ * waits for the server to close it: the server has read it by then, before it learns that the
+ * process ended.
  *
  * A server that closes the connection before it ever sent an event does not speak frames: from
  * then on every call goes to AWS's own client, over HTTP. So do SnapStart's calls, which Lamina
@@ -56,6 +60,7 @@ final class FramedRuntimeApiClient implements LambdaRuntimeApiClient {
     private final int port;
     private final String runtimeApi;
     private final ThreadLocal<Channel> channels = ThreadLocal.withInitial(Channel::new);
+    private final Set<Channel> all = ConcurrentHashMap.newKeySet(); // every runtime thread's
     private volatile LambdaRuntimeApiClient http; // set once frames were refused
 
     private FramedRuntimeApiClient(String host, int port, String runtimeApi) {
@@ -170,6 +175,13 @@ final class FramedRuntimeApiClient implements LambdaRuntimeApiClient {
         http().reportRestoreError(error);
     }
 
+    /** Send what the runtime threads still hold (the loops ended: the process is about to exit). */
+    void close() {
+        for (Channel channel : all) {
+            channel.flushAndWait();
+        }
+    }
+
     /** A frame's text field: it ends at the first newline, so it has none. */
     private static byte[] line(String text) {
         String value = text == null ? "" : text;
@@ -195,6 +207,10 @@ final class FramedRuntimeApiClient implements LambdaRuntimeApiClient {
         private int pendingLength;
         private boolean served; // an event came over frames: the server speaks them
         private final byte[] head = new byte[5];
+
+        Channel() {
+            all.add(this);
+        }
 
         /** Hold a frame of {@code kind} whose body is {@code parts} (fields joined by newlines; the
          *  last part is the payload, after its newline); {@code fields} is the body's length. */
@@ -256,6 +272,10 @@ final class FramedRuntimeApiClient implements LambdaRuntimeApiClient {
 
         /** Send what is held, half-close, and wait (a while) for the server to close. */
         void flushAndWait() {
+            if (pendingLength == 0) {
+                disconnect();
+                return;
+            }
             try {
                 boolean fresh = socket == null;
                 if (fresh) {

@@ -52,7 +52,11 @@ public final class LaminaRuntime extends AWSLambda {
         }
         try (LambdaContextLogger logger = (LambdaContextLogger) call(initLogger)) {
             LambdaRequestHandler handler = (LambdaRequestHandler) call(handlerObject, args[0], logger, client);
-            startRuntimeLoops(handler, logger, new ConcurrencyConfig(logger), client);
+            try {
+                startRuntimeLoops(handler, logger, new ConcurrencyConfig(logger), client);
+            } finally {
+                client.close(); // the error of a fatal exception (an OutOfMemoryError) ended the loop
+            }
         } catch (IOException | ClassNotFoundException e) {
             throw new Error(e); // as AWS's main does
         }
