@@ -12,7 +12,11 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
+import socket
+import struct
+import subprocess
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -239,3 +243,79 @@ def test_the_class_data_archive_is_made_with_the_jar_through_the_http_fallback(c
     assert made.name.endswith(f"-{jar_id}.jsa"), made
     assert cds.archive_path(clients["http"], java).name == made.name.replace(f"-{jar_id}", "")  # type: ignore[union-attr]
     made.unlink()
+
+
+# -- the client against a Runtime API that misbehaves ----------------------------------------
+
+
+def _frame(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body) + 1) + kind + body
+
+
+def _read(conn: socket.socket, count: int) -> bytes:
+    data = b""
+    while len(data) < count:
+        chunk = conn.recv(count - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+@pytest.fixture
+def runtime_against(clients: dict[str, Path], build: Build, tmp_path: Path) -> Iterator[Any]:
+    """Start the framed Java runtime (example.Hello) against a Runtime API that is a bare socket here."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(60)
+    task = tmp_path / "task"
+    with zipfile.ZipFile(build.classes) as jar:
+        jar.extractall(task)
+    runtime = AVAILABLE[RUNTIME]
+    assert runtime is not None
+    argv = list(runtime.argv)
+    argv[3], argv[4], argv[5] = str(clients["framed"]), "-", str(clients["framed"] / framed.JAR_NAME)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "_HANDLER": "example.Hello::handleRequest",
+           "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{listener.getsockname()[1]}", "LAMBDA_TASK_ROOT": str(task),
+           "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256"}  # fmt: skip
+    with open(tmp_path / "output", "wb") as output:
+        proc = subprocess.Popen(argv, cwd=task, env=env, stdout=output, stderr=subprocess.STDOUT)
+        try:
+            yield listener
+        finally:
+            proc.kill()
+            proc.wait()
+            listener.close()
+
+
+EVENT_HEAD = (b"Lambda-Runtime-Aws-Request-Id: r-1\r\nLambda-Runtime-Deadline-Ms: 99999999999999\r\n"
+              b"Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:000000000000:function:f\r\n\r\n")  # fmt: skip
+
+
+def test_frames_of_other_kinds_are_skipped_and_the_result_goes_with_the_next_n(runtime_against: Any) -> None:
+    """Once the server has sent an event, a frame of a kind not meant for a runtime is skipped
+    (before it, one means the server speaks no frames: below)."""
+    conn, _ = runtime_against.accept()
+    with conn:
+        conn.settimeout(60)
+        assert _read(conn, 13) == b"LAMINA1\n" + _frame(b"N", b"")
+        for n, before in enumerate([b"", _frame(b"Z", b"\r\n\r\nnot an event") + _frame(b"R", b"r-0\nx")]):
+            event = EVENT_HEAD.replace(b"r-1", f"r-{n}".encode())
+            conn.sendall(before + _frame(b"E", event + f'{{"name": "{n}"}}'.encode()))
+            result = _frame(b"R", f'r-{n}\n"Hello, {n}!"'.encode()) + _frame(b"N", b"")
+            assert _read(conn, len(result)) == result
+
+
+@pytest.mark.parametrize("answer", [b"\xff\xff\xff\xffE", b"HTTP/1.1 400 Bad Request\r\n\r\n", b"<!DOCTYPE HTML>\n"])
+def test_a_runtime_api_without_frames_is_spoken_to_over_http(runtime_against: Any, answer: bytes) -> None:
+    """What no Lamina server answers to the preface (a 4 GB length, an HTTP answer, an HTTP/0.9
+    page) is not read as a frame, nor allocated: the runtime goes on with AWS's HTTP client."""
+    conn, _ = runtime_against.accept()
+    with conn:
+        conn.settimeout(60)
+        assert _read(conn, 13) == b"LAMINA1\n" + _frame(b"N", b"")
+        conn.sendall(answer)
+        assert _read(conn, 1) == b""  # the runtime closed it
+    conn, _ = runtime_against.accept()
+    with conn:
+        conn.settimeout(60)
+        assert _read(conn, 48) == b"GET /2018-06-01/runtime/invocation/next HTTP/1.1"

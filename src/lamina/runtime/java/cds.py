@@ -39,7 +39,7 @@ from typing import Sequence
 try:
     from lamina.runtime.java.framed import jar_path
 except ImportError:  # run as a script: framed.py is beside this file
-    from framed import jar_path  # type: ignore[no-redef]
+    from framed import jar_path  # type: ignore[no-redef,import-not-found]
 
 HERE = Path(__file__).resolve().parent
 BOOTSTRAP = HERE / "bootstrap.sh"
