@@ -52,9 +52,10 @@ final class FramedRuntimeApiClient implements LambdaRuntimeApiClient {
     /** AWS's client's retries of "next" when several runtime threads run (multi-concurrency). */
     private static final long INITIAL_BACKOFF_MS = 100, MAX_BACKOFF_MS = 32768;
     private static final int MAX_RETRIES = 5;
-    /** Larger than any event Lamina sends (6 MB of payload and its headers): a larger length is
-     *  not a frame (an HTTP server's answer to the preface, say), and is not allocated. */
-    private static final long MAX_FRAME = 16L << 20;
+    /** A frame larger than the heap could not be read: its length is not a frame's (an HTTP
+     *  server's answer to the preface, say), and is not allocated. Events are as large as the
+     *  deployment's payload limit allows (6 MB by default), so there is no lower bound. */
+    private static final long MAX_FRAME = Math.min(Runtime.getRuntime().maxMemory(), Integer.MAX_VALUE - 16);
 
     private final String host;
     private final int port;
@@ -212,8 +213,8 @@ final class FramedRuntimeApiClient implements LambdaRuntimeApiClient {
             all.add(this);
         }
 
-        /** Hold a frame of {@code kind} whose body is {@code parts} (fields joined by newlines; the
-         *  last part is the payload, after its newline); {@code fields} is the body's length. */
+        /** Hold a frame of {@code kind} whose body is {@code parts} joined by newlines (the last
+         *  is the payload); {@code length} is the body's length. */
         void hold(byte kind, int length, byte[]... parts) {
             int size = 5 + length;
             byte[] buffer = new byte[pendingLength + size + 5]; // room for the N that follows
