@@ -9,7 +9,9 @@ plane, without AWS's native HTTP client loaded at all.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import re
 import shutil
 import socket
@@ -155,7 +157,8 @@ def test_a_timeout_is_the_same(servers: dict[str, LaminaProcess], build: Build) 
 
 def test_the_context_is_the_same(servers: dict[str, LaminaProcess], build: Build) -> None:
     """Request id, ARN, deadline, trace header, client context and Cognito identity, as AWS's client reads them."""
-    client_context = "eyJjdXN0b20iOiB7ImsiOiAidiJ9LCAiZW52IjogeyJlIjogIjEifSwgImNsaWVudCI6IHsiaW5zdGFsbGF0aW9uX2lkIjogImkifX0="
+    document = {"custom": {"k": "v"}, "env": {"e": "1"}, "client": {"installation_id": "i"}}
+    client_context = base64.b64encode(json.dumps(document).encode()).decode()
     out = {}
     for mode, server in servers.items():
         client = server.client()

@@ -11,8 +11,9 @@ rejects part of it, and says so on its output). Archives live in ``RIC_DIR/cds/`
 JDK they belong to: its path, ``release`` file and ``libjvm.so``, so that a JDK updated in place
 simply has none (a JVM given an archive of another build would print warnings into every
 function's log), and by Lamina's framed runtime jar (``framed.py``) when there is one: the runtime
-starts with it on its class path and its main class, the training run too, and a jar rebuilt or
-added since makes the archive another one. Archives need JDK 11 or later.
+starts with it on its class path, and so does the training run, so a jar rebuilt or added since
+makes the archive another one. The training API speaks HTTP only: the framed client, refused, goes
+on over HTTP, so the archive holds the classes of both. Archives need JDK 11 or later.
 
 Standard library only: this file also runs as a script, outside Lamina's environment.
 """
@@ -219,8 +220,8 @@ def train(ric_dir: Path, java: Path) -> Path:
         }  # fmt: skip
         try:
             run = subprocess.run(["/bin/sh", str(BOOTSTRAP), str(java), str(ric_dir), "-", str(jar or "-"), *flags],
-                                 cwd=task_root,
-                                 env=env, capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+                                 cwd=task_root, env=env, capture_output=True, text=True, timeout=300,
+                                 check=False)  # fmt: skip
         finally:
             server.shutdown()
             server.server_close()
