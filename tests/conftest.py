@@ -157,8 +157,13 @@ def lambda_client(endpoint: str, **config: Any) -> Any:
     )
 
 
+# Settings a server is started with as the tests were: where a runtime is installed (the tests
+# look for it there too).
+KEPT_SETTINGS = ("LAMINA_JAVA_RIC_DIR",)
+
+
 def server_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LAMINA_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAMINA_") or k in KEPT_SETTINGS}
     env.update(extra)
     return env
 

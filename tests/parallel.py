@@ -59,6 +59,7 @@ TIMES: dict[str, float] = {
     "tests/integration/test_rest_apis.py": 104,
     "tests/integration/test_java.py": 96,
     "tests/integration/test_clients.py": 94,
+    "tests/integration/test_java_framed.py": 90,
     "tests/integration/test_nodejs.py": 82,
     "tests/integration/test_frontdoor_apis.py": 81,
     "tests/integration/test_invoke.py": 81,

@@ -8,6 +8,9 @@
 #     lib/*.jar     the runtime interface client and its dependencies (the runtime's classpath)
 #     jni/*.so      its native Runtime API client, unpacked once (else each start unpacks it to /tmp)
 #     VERSION       the client's version, written last: present means complete
+#     lamina-runtime.jar  Lamina's main class: AWS's runtime loop over the framed Runtime API
+#                   (src/lamina/runtime/java/framed.py compiles it; without it, AWS's client runs
+#                   over HTTP)
 #     cds/*.jsa     class-data-sharing archives of the client, one per host JDK (11+): they halve
 #                   cold starts (src/lamina/runtime/java/cds.py trains them)
 #
@@ -100,6 +103,9 @@ else
     fetch_ric
 fi
 
-# 3. A class-data-sharing archive of the client for each JDK on the host (a no-op for those that
+# 3. Lamina's main class, compiled for Java 8 (rebuilt when its sources changed).
+python3 "$ROOT/src/lamina/runtime/java/framed.py" "$DEST"
+
+# 4. A class-data-sharing archive of the client for each JDK on the host (a no-op for those that
 #    have one; a JDK added or updated later gets one at the next run of this script).
 python3 "$ROOT/src/lamina/runtime/java/cds.py" "$DEST"

@@ -86,13 +86,15 @@ class RuntimeRegistry:
             return self._locks.setdefault(name, threading.Lock())
 
     def _announce(self, name: str, before: Runtime | Missing | None, now: Runtime | Missing) -> None:
-        """Log what changed: a runtime found (with its mismatch), or gone."""
+        """Log what changed: a runtime found (with its mismatch and note), or gone."""
         if isinstance(now, Runtime):
             if not isinstance(before, Runtime) or before != now:
                 on = f" on {now.interpreter} ({now.version})" if now.interpreter else ""
                 log.info("runtime %s found%s", name, on)
             if now.mismatch and before != now:
                 log.warning("%s", now.mismatch)
+            if now.note and before != now:
+                log.warning("runtime %s: %s", name, now.note)
         elif isinstance(before, Runtime):
             log.warning("runtime %s went away: %s", name, now.sentence())
 

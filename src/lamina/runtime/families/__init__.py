@@ -49,6 +49,8 @@ class Runtime:
     # Files it cannot run without (the interpreter, the path it was found through): one missing
     # means the runtime went away since it was found, and it is looked for again.
     requires: tuple[Path, ...] = ()
+    # How it runs other than the way Lamina means it to (a part of it not installed), for the log.
+    note: str = ""
 
     def present(self) -> bool:
         """Whether every file it needs is still there (a few ``stat`` calls)."""

@@ -4,9 +4,12 @@ version, running AWS's own Java runtime interface client
 
 The client is installed by ``scripts/install/java.sh`` into ``$LAMINA_JAVA_RIC_DIR`` (default
 ``/usr/local/lib/lamina/java``): its jars in ``lib/``, its native Runtime API client unpacked in
-``jni/``, a class-data-sharing archive of it per JDK in ``cds/`` (``runtime/java/cds.py``). An
-environment runs ``runtime/java/bootstrap.sh``, which sizes the JVM from the function's memory and
-execs ``java ... AWSLambda $_HANDLER``; the client loads the function's classes from its code (the
+``jni/``, Lamina's main class in ``lamina-runtime.jar`` (``runtime/java/framed.py``), a
+class-data-sharing archive of it all per JDK in ``cds/`` (``runtime/java/cds.py``). An environment
+runs ``runtime/java/bootstrap.sh``, which sizes the JVM from the function's memory and execs ``java
+... LaminaRuntime $_HANDLER``: AWS's runtime loop, handler loading, serialisation, context and
+logging, with the Runtime API spoken over Lamina's framed channel (without the jar, AWS's own
+``AWSLambda``, over HTTP). The client loads the function's classes from its code (the
 task root, then ``lib/*.jar``, then layers' ``/opt/java/lib``) in a class loader of its own, as on
 Lambda. A JDK is found from ``LAMINA_JAVA<N>`` (its ``java`` or its home), ``JAVA_HOME``,
 ``/usr/lib/jvm/*`` and ``java`` on the PATH, by the major version its ``release`` file names.
@@ -27,6 +30,7 @@ from lamina.settings import runtime_variable
 from lamina.runtime.java.cds import (
     BOOTSTRAP, JNI_PROPERTY, existing_archive, major_version, native_library, release_major, runtime_flags,
 )  # fmt: skip
+from lamina.runtime.java.framed import built_from, jar_path, sources_digest
 
 DEFAULT_RIC_DIR = Path("/usr/local/lib/lamina/java")
 RIC_DIR_VARIABLE = "LAMINA_JAVA_RIC_DIR"
@@ -137,12 +141,23 @@ def find(name: str, overrides: Mapping[str, str]) -> Runtime | Missing | None:
             "to where it is installed", f"found JDK {version} at {java}",
         )  # fmt: skip
     java_home = java.parent.parent
+    jar = jar_path(ric)
     return Runtime(
         name, "java", ("/bin/sh", str(BOOTSTRAP), str(java), str(ric), str(existing_archive(ric, java) or "-"),
-                       *jvm_flags(major, ric)),
+                       str(jar or "-"), *jvm_flags(major, ric)),
         keep=(java_home, ric, BOOTSTRAP.parent), home=ric, files=entries(ric),
-        interpreter=str(java), version=version, requires=(java, ric / "lib"),
+        interpreter=str(java), version=version, requires=(java, ric / "lib"), note=framed_note(ric, jar),
     )  # fmt: skip
+
+
+def framed_note(ric: Path, jar: Path | None) -> str:
+    """What the start-up log says when Java functions do not get the framed channel as built now."""
+    if jar is None:
+        return (f"no {ric / 'lamina-runtime.jar'}: Java functions run AWS's client over HTTP (slower warm "
+                "invocations); scripts/install/java.sh builds it")
+    if built_from(jar) != sources_digest():
+        return f"{jar} was built from other sources than this Lamina's: scripts/install/java.sh rebuilds it"
+    return ""
 
 
 def missing_jdk(name: str, major: int, overrides: Mapping[str, str], others: Mapping[Path, int]) -> Missing:

@@ -10,7 +10,10 @@ classes it loaded, with the same flags again (a JVM whose module options differ 
 rejects part of it, and says so on its output). Archives live in ``RIC_DIR/cds/``, named by the
 JDK they belong to: its path, ``release`` file and ``libjvm.so``, so that a JDK updated in place
 simply has none (a JVM given an archive of another build would print warnings into every
-function's log). Archives need JDK 11 or later.
+function's log), and by Lamina's framed runtime jar (``framed.py``) when there is one: the runtime
+starts with it on its class path, and so does the training run, so a jar rebuilt or added since
+makes the archive another one. The training API speaks HTTP only: the framed client, refused, goes
+on over HTTP, so the archive holds the classes of both. Archives need JDK 11 or later.
 
 Standard library only: this file also runs as a script, outside Lamina's environment.
 """
@@ -33,6 +36,11 @@ import time
 import uuid
 from pathlib import Path
 from typing import Sequence
+
+try:
+    from lamina.runtime.java.framed import jar_path
+except ImportError:  # run as a script: framed.py is beside this file
+    from framed import jar_path  # type: ignore[no-redef,import-not-found]
 
 HERE = Path(__file__).resolve().parent
 BOOTSTRAP = HERE / "bootstrap.sh"
@@ -99,13 +107,24 @@ def _jdk_id(java: Path) -> str | None:
     return digest.hexdigest()[:16]
 
 
+def _jar_id(ric_dir: Path) -> str:
+    """The archive name's part that names the framed runtime's jar ("" without one)."""
+    jar = jar_path(ric_dir)
+    if jar is None:
+        return ""
+    try:
+        return "-" + hashlib.sha256(jar.read_bytes()).hexdigest()[:8]
+    except OSError:
+        return ""
+
+
 def archive_path(ric_dir: Path, java: Path) -> Path | None:
     """Where the archive of ``java`` (a real path) is or would be; None for a JDK that cannot have one."""
     major = release_major(java)
     jdk = _jdk_id(java)
     if major is None or major < MIN_MAJOR or jdk is None:
         return None
-    return ric_dir / "cds" / f"java{major}-{jdk}.jsa"
+    return ric_dir / "cds" / f"java{major}-{jdk}{_jar_id(ric_dir)}.jsa"
 
 
 def existing_archive(ric_dir: Path, java: Path) -> Path | None:
@@ -186,6 +205,8 @@ def train(ric_dir: Path, java: Path) -> Path:
         thread = threading.Thread(target=server.serve_forever, name="cds-training-api", daemon=True)
         thread.start()
         classes = Path(work) / "classes.lst"
+        jar = jar_path(ric_dir)
+        classpath = _classpath(ric_dir, jar)
         flags = [*runtime_flags(major), f"-XX:DumpLoadedClassList={classes}"]
         jni = native_library(ric_dir)
         if jni is not None:
@@ -198,8 +219,9 @@ def train(ric_dir: Path, java: Path) -> Path:
             "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/cds-training", "AWS_LAMBDA_LOG_STREAM_NAME": "training",
         }  # fmt: skip
         try:
-            run = subprocess.run(["/bin/sh", str(BOOTSTRAP), str(java), str(ric_dir), "-", *flags], cwd=task_root,
-                                 env=env, capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+            run = subprocess.run(["/bin/sh", str(BOOTSTRAP), str(java), str(ric_dir), "-", str(jar or "-"), *flags],
+                                 cwd=task_root, env=env, capture_output=True, text=True, timeout=300,
+                                 check=False)  # fmt: skip
         finally:
             server.shutdown()
             server.server_close()
@@ -211,13 +233,13 @@ def train(ric_dir: Path, java: Path) -> Path:
         dump_flags = [flag for flag in runtime_flags(major) if not flag.startswith("-Xshare:")]
         dump = subprocess.run(
             [str(java), *dump_flags, "-Xshare:dump", f"-XX:SharedClassListFile={classes}",
-             f"-XX:SharedArchiveFile={scratch}", "-classpath", str(ric_dir / "lib" / "*")],
+             f"-XX:SharedArchiveFile={scratch}", "-classpath", classpath],
             capture_output=True, text=True, timeout=300, check=False,
         )  # fmt: skip
         if dump.returncode != 0 or not scratch.is_file():
             raise RuntimeError(f"{java}: -Xshare:dump failed (exit {dump.returncode}):\n{dump.stdout[-2000:]}"
                                f"{dump.stderr[-2000:]}")  # fmt: skip
-        _check(java, ric_dir, scratch, runtime_flags(major))
+        _check(java, classpath, scratch, runtime_flags(major))
         target.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
         os.chmod(target.parent, 0o755)
         partial = target.with_suffix(".partial")
@@ -227,11 +249,17 @@ def train(ric_dir: Path, java: Path) -> Path:
     return target
 
 
-def _check(java: Path, ric_dir: Path, archive: Path, flags: list[str]) -> None:
+def _classpath(ric_dir: Path, jar: Path | None) -> str:
+    """The class path ``bootstrap.sh`` gives the runtime."""
+    lib = str(ric_dir / "lib" / "*")
+    return f"{lib}:{jar}" if jar is not None else lib
+
+
+def _check(java: Path, classpath: str, archive: Path, flags: list[str]) -> None:
     """The archive must map silently: a JVM that cannot use it says so on the function's output."""
     run = subprocess.run(
-        [str(java), "-XX:MaxHeapSize=108m", *flags, f"-XX:SharedArchiveFile={archive}", "-classpath",
-         str(ric_dir / "lib" / "*"), "-version"], capture_output=True, text=True, timeout=60, check=False,
+        [str(java), "-XX:MaxHeapSize=108m", *flags, f"-XX:SharedArchiveFile={archive}", "-classpath", classpath,
+         "-version"], capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     said = run.stdout + run.stderr
     if run.returncode != 0 or "[warning]" in said or "[error" in said or "shared archive" in said.lower():
