@@ -90,6 +90,17 @@ def test_malformed_request_gets_400_and_a_closed_connection() -> None:
     assert handler.requests == []
 
 
+def test_a_head_over_64_kib_is_refused_whether_or_not_it_arrived_whole() -> None:
+    """However the bytes are read (all at once, with the blank line, or in pieces), a request head
+    over 64 KiB is never taken as a request: a runtime cannot post a result with it."""
+    big = b"POST /2018-06-01/runtime/invocation/x/response HTTP/1.1\r\nX-Big: " + b"a" * 70000 + b"\r\n\r\n"
+    for raw in (big, big[: 66 * 1024]):
+        handler = Recorder()
+        received = asyncio.run(exchange(handler, raw))
+        assert received.startswith(b"HTTP/1.1 400 "), received[:80]
+        assert handler.requests == []
+
+
 def test_refused_connection_gets_403() -> None:
     handler = Recorder(allow=False)
     received = asyncio.run(exchange(handler, b"GET /x HTTP/1.1\r\n\r\n"))

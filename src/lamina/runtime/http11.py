@@ -232,9 +232,10 @@ class Connection(asyncio.Protocol):
         """One complete request from the buffer (removed from it), or None if more bytes are needed."""
         buf = self._buffer
         end = buf.find(b"\r\n\r\n")
+        if end > _MAX_HEAD or (end < 0 and len(buf) > _MAX_HEAD):  # whole or not, as it arrived
+            self._fail(400, "request head too large")
+            return None
         if end < 0:
-            if len(buf) > _MAX_HEAD:
-                self._fail(400, "request head too large")
             return None
         try:
             head = bytes(buf[:end]).decode("latin-1")
