@@ -3,8 +3,9 @@
 A pool that would put an environment back idle lends it instead, when the data plane takes it
 (``Lender``: dataplane/native.py's ``NativePlane``) and the invocation that just ended was of an
 eligible ``Lane``: its runtime waiting for an event on its one Runtime API connection (framed, or
-HTTP/1.1 kept alive), without extensions, invoked by name and qualifier (not through an alias whose
-routing draws between versions). A lent environment
+HTTP/1.1 kept alive), without extensions, invoked through the Lambda API's Invoke by name and
+qualifier (not through an alias whose routing draws between versions; not by a trigger, a queued
+event or a mapping, whose next invocations run here). A lent environment
 stays counted busy (its lease is kept), so reserved and account concurrency still hold; the data
 plane runs the lane's warm invocations in it and reports each one back (``Environment.native_done``).
 The pool takes it back (``reclaim``) when the change stream says its function changed, when it has
