@@ -49,7 +49,7 @@ from lamina.dataplane.native import NativePlane
 from lamina.dataplane.lending import AnswerWritten
 from lamina.identity import keys
 from lamina.iam.service import IamService
-from lamina.identity import sigv4
+from lamina.identity import signer
 from lamina.objects.bucket_names import BucketNames
 from lamina.lifecycle import Parts
 from lamina.runtime.runtimes import RuntimeRegistry
@@ -232,7 +232,7 @@ class Server:
         s = self.settings
         if door is None or s.data_plane != "native":
             return None
-        if not native.available() or (s.verify_signatures and not sigv4.native_signatures()):
+        if not native.available() or (s.verify_signatures and not signer.native_signatures()):
             log.info("the native data plane does not run (native/ is not built, or its signatures disagree with "
                      "awscrt's): warm Invokes are served by Python")  # fmt: skip
             return None

@@ -18,7 +18,7 @@ from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth, SigV4Auth, SigV4QueryAu
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from lamina.identity import sigv4
+from lamina.identity import signer, sigv4
 from lamina.identity.keys import Keys, root_key
 from lamina.identity.principals import AccessKey, KeyRing
 from lamina.identity.sigv4 import Failure, Refusal, SignedRequest, verify
@@ -47,10 +47,10 @@ RING_TEMPORARY: KeyRing = _Ring(TEMPORARY)
 
 
 @pytest.fixture(autouse=True)
-def native() -> Iterator[sigv4._Signer]:
-    if sigv4._NATIVE is None:
+def native() -> Iterator[signer.Signer]:
+    if signer.NATIVE is None:
         pytest.skip("lamina_native is not built (native/: it needs Rust's cargo)")
-    yield sigv4._NATIVE
+    yield signer.NATIVE
 
 
 @dataclass(frozen=True)
@@ -111,14 +111,14 @@ def _case(rng: random.Random, now: datetime) -> Case:
     service = "s3" if s3 else rng.choice(["lambda", "sqs", "events"])
     request = AWSRequest(method=method, url=url, data=body, headers=headers)
     credentials = Credentials(key.access_key_id, key.secret_access_key, key.session_token)
-    signer: SigV4Auth
+    botocore_signer: SigV4Auth
     if presign:
-        signer = (S3SigV4QueryAuth if s3 else SigV4QueryAuth)(credentials, service, "us-east-1",
-                                                               expires=rng.choice([1, 60, 3600, 604800]))  # fmt: skip
+        botocore_signer = (S3SigV4QueryAuth if s3 else SigV4QueryAuth)(credentials, service, "us-east-1",
+                                                                        expires=rng.choice([1, 60, 3600, 604800]))  # fmt: skip
     else:
-        signer = (S3SigV4Auth if s3 else SigV4Auth)(credentials, service, "us-east-1")
-    signer._timestamp = lambda: now.strftime(sigv4.AMZ_DATE)  # one clock for all the cases
-    signer.add_auth(request)
+        botocore_signer = (S3SigV4Auth if s3 else SigV4Auth)(credentials, service, "us-east-1")
+    botocore_signer._timestamp = lambda: now.strftime(signer.AMZ_DATE)  # one clock for all the cases
+    botocore_signer.add_auth(request)
     prepared = request.prepare()
     split = urlsplit(prepared.url)
     sent = [(name, value) for name, value in prepared.headers.items()]
@@ -153,11 +153,11 @@ def _verdict(case: Case, request: SignedRequest | None = None) -> object:
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_native_and_awscrt_compute_the_signature_botocore_made(seed: int, native: sigv4._Signer) -> None:
+def test_native_and_awscrt_compute_the_signature_botocore_made(seed: int, native: signer.Signer) -> None:
     declined = 0
     for case in _cases(60, seed):
         by_native, sent = _computed(case, native)
-        by_crt, _ = _computed(case, sigv4._crt_signature)
+        by_crt, _ = _computed(case, signer.crt_signature)
         assert by_crt == sent, case.description
         if _declined(case):
             assert by_native is None, case.description
@@ -184,8 +184,8 @@ def test_a_tampered_request_is_refused_both_ways(seed: int, monkeypatch: pytest.
     for case in _cases(40, 100 + seed):
         for request in _tampered(case):
             verdicts = []
-            for implementation in (sigv4._NATIVE, None):
-                monkeypatch.setattr(sigv4, "_NATIVE", implementation)
+            for implementation in (signer.NATIVE, None):
+                monkeypatch.setattr(signer, "NATIVE", implementation)
                 verdicts.append(_verdict(case, request))
             for verdict in verdicts:
                 assert isinstance(verdict, Refusal), (verdict, case.description)
@@ -194,17 +194,17 @@ def test_a_tampered_request_is_refused_both_ways(seed: int, monkeypatch: pytest.
         assert not isinstance(_verdict(case), Refusal), case.description  # the request itself passes
 
 
-def test_what_the_native_module_declines_awscrt_decides(native: sigv4._Signer) -> None:
+def test_what_the_native_module_declines_awscrt_decides(native: signer.Signer) -> None:
     """A header value that is not visible ASCII, a target that is not a path: declined (None), never a verdict."""
     stamp = "20260102T030405Z"
-    signing: sigv4._Signing = ("GET", "/a", "", [("host", "h"), ("x-amz-date", stamp), ("x-v", "caf\u00e9")],
+    signing: signer.Signing = ("GET", "/a", "", [("host", "h"), ("x-amz-date", stamp), ("x-v", "caf\u00e9")],
                                KEY.access_key_id, KEY.secret_access_key, None, "us-east-1", "lambda", 1767323045,
                                hashlib.sha256(b"").hexdigest(), None, False, "host;x-amz-date;x-v")  # fmt: skip
     assert native(*signing) is None
-    assert sigv4._crt_signature(*signing) is not None  # awscrt signs it: the verifier asks it
+    assert signer.crt_signature(*signing) is not None  # awscrt signs it: the verifier asks it
     assert native(*(signing[:1] + ("*",) + signing[2:])) is None
     assert native(*(signing[:3] + ([("host", "h"), ("x-amz-date", stamp), ("x-v", "plain")],) + signing[4:])) == (
-        sigv4._crt_signature(*(signing[:3] + ([("host", "h"), ("x-amz-date", stamp), ("x-v", "plain")],) + signing[4:])))
+        signer.crt_signature(*(signing[:3] + ([("host", "h"), ("x-amz-date", stamp), ("x-v", "plain")],) + signing[4:])))
     # Headers it would sign otherwise than the client did (x-amz-security-token said signed, no token).
     token = signing[:13] + ("host;x-amz-date;x-amz-security-token",)
     assert native(*token) is None
@@ -213,29 +213,29 @@ def test_what_the_native_module_declines_awscrt_decides(native: sigv4._Signer) -
     presigned = ("GET", "/a", "", [("host", "h"), ("x-amz-date", stamp)]) + signing[4:11] + (60, False)
     assert native(*presigned, "host;x-amz-date") is None
     plain_presigned = presigned[:3] + ([("host", "h")],) + presigned[4:]
-    assert native(*plain_presigned, "host") == sigv4._crt_signature(*plain_presigned, "host") is not None
+    assert native(*plain_presigned, "host") == signer.crt_signature(*plain_presigned, "host") is not None
     # What awscrt always signs and the client did not: X-Amz-Date, a session token it sent.
     plain = signing[:3] + ([("host", "h"), ("x-amz-date", stamp)],) + signing[4:13]
-    assert native(*plain, "host") is None and sigv4._crt_signature(*plain, "host") is None
+    assert native(*plain, "host") is None and signer.crt_signature(*plain, "host") is None
     with_token = plain[:6] + ("the-token",) + plain[7:]
-    assert native(*with_token, "host;x-amz-date") is None and sigv4._crt_signature(*with_token, "host;x-amz-date") is None
-    assert native(*with_token, "host;x-amz-date;x-amz-security-token") == sigv4._crt_signature(
+    assert native(*with_token, "host;x-amz-date") is None and signer.crt_signature(*with_token, "host;x-amz-date") is None
+    assert native(*with_token, "host;x-amz-date;x-amz-security-token") == signer.crt_signature(
         *with_token, "host;x-amz-date;x-amz-security-token") is not None
 
 
 def test_the_native_module_is_used_only_if_it_agrees_with_awscrt(caplog: pytest.LogCaptureFixture,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    assert sigv4._native_agrees(sigv4._import_native() or (lambda *a: None))  # the one built: it agrees
-    assert not sigv4._native_agrees(lambda *a: "0" * 64)
-    assert not sigv4._native_agrees(lambda *a: None)
+    assert signer.native_agrees(signer.import_native() or (lambda *a: None))  # the one built: it agrees
+    assert not signer.native_agrees(lambda *a: "0" * 64)
+    assert not signer.native_agrees(lambda *a: None)
 
     def broken(*a: object) -> str | None:
         raise TypeError("another shape")
 
-    assert not sigv4._native_agrees(broken)
-    monkeypatch.setattr(sigv4, "_import_native", lambda: broken)
-    with caplog.at_level(logging.WARNING, logger="lamina.identity.sigv4"):
-        assert sigv4._native_signer() is None
+    assert not signer.native_agrees(broken)
+    monkeypatch.setattr(signer, "import_native", lambda: broken)
+    with caplog.at_level(logging.WARNING, logger="lamina.identity.signer"):
+        assert signer.native_signer() is None
     assert "awscrt computes them all" in caplog.text
 
 
@@ -246,13 +246,13 @@ def test_the_native_module_is_used_only_if_it_agrees_with_awscrt(caplog: pytest.
 ])  # fmt: skip
 @pytest.mark.parametrize("s3", [False, True])
 def test_an_odd_target_is_signed_as_awscrt_signs_it_or_left_to_awscrt(path: str, query: str, s3: bool,
-                                                                      native: sigv4._Signer) -> None:  # fmt: skip
+                                                                      native: signer.Signer) -> None:  # fmt: skip
     """Where aws-sigv4 would read a target otherwise than awscrt (a raw "+" in the query, a bad
     escape, escaped bytes that are not UTF-8), the native module declines: never another signature."""
-    signing: sigv4._Signing = ("GET", path, query, [("host", "h"), ("x-amz-date", "20260102T030405Z")],
+    signing: signer.Signing = ("GET", path, query, [("host", "h"), ("x-amz-date", "20260102T030405Z")],
                                KEY.access_key_id, KEY.secret_access_key, None, "us-east-1", "s3" if s3 else "lambda",
-                               1767323045, sigv4.UNSIGNED_PAYLOAD, None, s3, "host;x-amz-date")  # fmt: skip
+                               1767323045, signer.UNSIGNED_PAYLOAD, None, s3, "host;x-amz-date")  # fmt: skip
     by_native = native(*signing)
-    assert by_native is None or by_native == sigv4._crt_signature(*signing)
+    assert by_native is None or by_native == signer.crt_signature(*signing)
     if (path, query) in (("/a", "x=a%2bb"), ("/a%2fb", ""), ("/caf%C3%A9", "")):
         assert by_native is not None  # the ordinary ones it computes

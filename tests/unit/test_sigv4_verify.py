@@ -17,7 +17,7 @@ from botocore.credentials import Credentials
 
 from lamina.identity.keys import Keys, root_key
 from lamina.identity.principals import AccessKey
-from lamina.identity import sigv4
+from lamina.identity import signer, sigv4
 from lamina.identity.sigv4 import Failure, Refusal, SignedRequest, verify
 
 ACCOUNT = "123456789012"
@@ -38,19 +38,19 @@ class _Temporary:
 def implementation(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Which computes the signatures: lamina_native (awscrt then must never be asked), or awscrt."""
     if request.param == "awscrt":
-        monkeypatch.setattr(sigv4, "_NATIVE", None)
+        monkeypatch.setattr(signer, "NATIVE", None)
         yield request.param
         return
-    if sigv4._NATIVE is None:
+    if signer.NATIVE is None:
         pytest.skip("lamina_native is not built (native/: it needs Rust's cargo)")
     asked: list[object] = []
-    crt = sigv4._crt_signature
+    crt = signer.crt_signature
 
     def recorded(*signing: Any) -> str | None:
         asked.append(signing)
         return crt(*signing)
 
-    monkeypatch.setattr(sigv4, "_crt_signature", recorded)
+    monkeypatch.setattr(signer, "crt_signature", recorded)
     yield request.param
     assert not asked, f"lamina_native declined {asked}"
 
@@ -275,12 +275,12 @@ def test_dates_and_scopes_are_read_as_written() -> None:
 def test_the_signing_config_is_the_one_awscrts_constructor_makes(presigned: bool, s3: bool) -> None:
     from awscrt import auth, http
 
-    credentials = sigv4._provider(KEY.access_key_id, KEY.secret_access_key, None)
+    credentials = signer._provider(KEY.access_key_id, KEY.secret_access_key, None)
     date = datetime(2024, 5, 6, 7, 8, 9, tzinfo=timezone.utc)
     kind = auth.AwsSignatureType.HTTP_REQUEST_QUERY_PARAMS if presigned else auth.AwsSignatureType.HTTP_REQUEST_HEADERS
     body = auth.AwsSignedBodyHeaderType.X_AMZ_CONTENT_SHA_256 if s3 else auth.AwsSignedBodyHeaderType.NONE
     value = hashlib.sha256(b"x").hexdigest()
-    made = sigv4._config(kind, credentials, "eu-west-1", "s3" if s3 else "lambda", date, not s3, value, body,
+    made = signer._config(kind, credentials, "eu-west-1", "s3" if s3 else "lambda", date, not s3, value, body,
                          60 if presigned else 0)  # fmt: skip
     public = auth.AwsSigningConfig(
         algorithm=auth.AwsSigningAlgorithm.V4, signature_type=kind, credentials_provider=credentials,
@@ -292,19 +292,19 @@ def test_the_signing_config_is_the_one_awscrts_constructor_makes(presigned: bool
 
     def signed(config: auth.AwsSigningConfig, ours: bool) -> tuple[str, str | None]:
         request = http.HttpRequest("PUT", "/a//b/../c%20d?x=1", http.HttpHeaders([("host", "h"), ("x-y", "z")]))
-        done = sigv4._sign(request, config) if ours else auth.aws_sign_request(request, config).result()
+        done = signer._sign(request, config) if ours else auth.aws_sign_request(request, config).result()
         return done.path, done.headers.get("Authorization")
 
     assert signed(made, True) == signed(public, False)
 
 
 def test_awscrts_binding_is_called_directly_only_while_it_signs_as_its_public_api() -> None:
-    assert sigv4._BINDING_AGREES  # the installed awscrt: the fast path (a release that changed it fails here)
+    assert signer._BINDING_AGREES  # the installed awscrt: the fast path (a release that changed it fails here)
 
 
 def test_the_public_api_verifies_alike(monkeypatch: pytest.MonkeyPatch) -> None:
     """What an awscrt whose binding changed gets: every request verified through the public API."""
-    monkeypatch.setattr(sigv4, "_BINDING_AGREES", False)
+    monkeypatch.setattr(signer, "_BINDING_AGREES", False)
     _passes(_sign("POST", "http://127.0.0.1:9000/2015-03-31/functions/f/invocations?Qualifier=a", b'{"x": 1}',
                   headers={"Content-Type": "application/json"}))  # fmt: skip
     _passes(_sign("GET", "http://127.0.0.1:9000/bucket/key%20x", service="s3", s3=True, presign=60), s3=True)

@@ -44,7 +44,8 @@ from lamina.identity.principals import ANONYMOUS, CALLER, Caller, KeyRing, calle
 from lamina.identity.signing import Credentials, presign
 from lamina.identity import sigv2
 from lamina.identity.refusals import Protocol, query_error, refused
-from lamina.identity.sigv4 import AMZ_DATE, Failure, Refusal, SignedRequest, verify
+from lamina.identity.signer import AMZ_DATE
+from lamina.identity.sigv4 import Failure, Refusal, SignedRequest, verify
 from lamina.objects import routing, wire
 from lamina.objects import errors as s3
 

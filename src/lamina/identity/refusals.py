@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import ClassVar
 
 from lamina.errors import ApiError
-from lamina.identity.sigv4 import AMZ_DATE, Failure, Refusal
+from lamina.identity.signer import AMZ_DATE
+from lamina.identity.sigv4 import Failure, Refusal
 
 MISMATCH = ("The request signature we calculated does not match the signature you provided. Check your AWS "
             "Secret Access Key and signing method. Consult the service documentation for details.")  # fmt: skip
