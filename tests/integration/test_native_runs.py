@@ -16,7 +16,8 @@ import pytest
 from lamina.dataplane import native
 from tests.conftest import LaminaProcess, deploy, server_env
 from tests.integration.test_async import lines, messages, send
-from tests.integration.test_native_plane import counts
+from tests.integration.test_frontdoor import invoke
+from tests.integration.test_native_plane import Conn, counts
 from tests.functions import wait_until
 
 pytestmark = pytest.mark.skipif(not native.available(), reason="lamina_native is not built (no cargo)")
@@ -101,3 +102,22 @@ def test_a_run_that_goes_wrong_is_ended_as_python_ends_it(server: LaminaProcess,
     # Another environment serves the next, and is lent in its turn.
     again = client.invoke(FunctionName="mixed", Payload=b'{"after": 1}')
     assert json.loads(again["Payload"].read()) == {"after": 1}
+
+
+def test_a_connection_sending_only_queued_events_is_not_handed_over_for_each(server: LaminaProcess) -> None:
+    """The plane hands a connection to Python for an Event invoke; Python gives it back once idle.
+    A producer's connection is kept by Python longer each time it comes back (1, 2, 4, ...
+    requests): handed over about log2(n) times for n events, not n."""
+    before = counts(server)
+    conn = Conn(server)
+    try:
+        for n in range(40):
+            answer = conn.ask(invoke("mixed", json.dumps({"event": n}).encode(), "X-Amz-Invocation-Type: Event"))
+            assert answer.startswith(b"HTTP/1.1 202 "), answer[:200]
+        # A plain Invoke on it later is still served, and the connection still works.
+        answer = conn.ask(invoke("mixed", b'{"after": 1}'))
+        assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b'{"after": 1}'), answer[:300]
+    finally:
+        conn.close()
+    handed_over = counts(server)["handedOver"] - before["handedOver"]
+    assert 1 <= handed_over <= 7, (before, counts(server))

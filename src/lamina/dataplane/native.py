@@ -37,6 +37,7 @@ from lamina.api.errors import error_parts
 from lamina.api.invoke import result_headers
 from lamina.dataplane import head, wire
 from lamina.dataplane.frontdoor import FrontDoor
+from lamina.dataplane.handovers import Handovers
 from lamina.dataplane.permits import PERMIT_SECONDS
 from lamina.errors import ServiceError
 from lamina.iam.context import transport_keys
@@ -92,6 +93,7 @@ class NativePlane:
         self._lent: dict[int, _Lent] = {}
         self._ids: dict[str, int] = {}  # environment id -> the plane's
         self._runs: dict[int, tuple[asyncio.Future[Outcome], str]] = {}  # run()'s token -> its outcome, ARN
+        self._handovers = Handovers()
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
         self._stopped = False
@@ -267,7 +269,9 @@ class NativePlane:
     async def _adopt(self, fd: int, data: bytes) -> None:
         sock = socket.socket(fileno=fd)
         try:
-            await self._loop.connect_accepted_socket(lambda: self._door.adopted(data), sock)
+            host, port = sock.getpeername()[:2]
+            keep_for = self._handovers.handed_over(f"{host}:{port}")
+            await self._loop.connect_accepted_socket(lambda: self._door.adopted(data, keep_for), sock)
         except OSError:
             sock.close()
 
