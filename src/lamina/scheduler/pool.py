@@ -321,9 +321,13 @@ class Scheduler:
                 self._lender.reclaim(env)
 
     def idle_lent(self, target: Target) -> bool:
-        """Whether the data plane holds an idle lent environment of ``target``'s version."""
+        """Whether the data plane holds an idle lent environment of ``target``'s version (and no
+        idle provisioned one is there to take the invocation first, as ``acquire`` takes it)."""
         lender, fn = self._lender, target.fn
         if lender is None or not self._lent or fn.name in self._debugged:
+            return False
+        provisioned = self._provisioned.get((fn.name, fn.version)) if self._provisioned else None
+        if provisioned is not None and provisioned.idle:
             return False
         return any(env.fn.name == fn.name and env.fn.version == fn.version and lender.idle_for(env) is not None
                    for env in self._lent.values())  # fmt: skip
