@@ -43,9 +43,14 @@ def signature(
 #   ("done", env_id, request_id, start, duration_ms, error_type, before, output, returned, eof):
 #       an invocation the plane ran and answered; returned: (fd, data, waiting) when the
 #       environment comes back with it (else it stays lent)
+#   ("ran", token, result, env_id, request_id, start, duration_ms, error_type, before, output,
+#       returned, eof): an invocation Python started (run()) that the plane ran, with its result's
+#       bytes; the rest as in "done"
 #   ("back", env_id, token, request_id, start, elapsed_ms, deadline_ms, trace_id, before, output,
 #       returned, close, request, peer): an invocation given back mid-way, whose client Python
-#       answers; request: (head, body) when the runtime never got its event
+#       answers; request: (head, body) when the runtime never got its event; for an invocation
+#       Python started, token is run()'s, nothing is answered, and request is (b"", b"") when the
+#       runtime never got its event
 Returned = tuple[int, bytes, bool]
 Event = tuple[Any, ...]
 
@@ -91,6 +96,18 @@ class DataPlane:
         speaks HTTP/1.1 on ``sock_fd`` (``http``) or frames; it takes no invocation after
         ``retire_in`` seconds (None: no such time). ValueError (closing): the connection ``sock_fd``
         is still the caller's; OSError: the plane has closed it."""
+    def run(
+        self,
+        lane: tuple[str, str, str, str],
+        request_id: str,
+        payload: bytes,
+        *,
+        arn: str,
+        client_context: bytes | None = None,
+    ) -> int | None:
+        """Run an invocation Python started in an idle environment lent to ``lane``: its token (the
+        "ran" or "back" event that ends it carries it), or None when the lane has no idle
+        environment (Python runs it itself). ``arn``: the function's ARN as invoked."""
     def reclaim(self, env_id: int, *, now: bool = False) -> Returned | None:
         """An idle lent environment back now; a busy one with its completion or, ``now``, given
         back at once with its invocation."""
@@ -119,8 +136,9 @@ class DataPlane:
     def epoch(self) -> int: ...
     def revoke(self) -> None:
         """Void every permit (a new epoch)."""
-    def counts(self) -> tuple[int, int, int, int, int, int]:
-        """(served, missed, handed over, given back, in flight, connections given back by Python)."""
+    def counts(self) -> tuple[int, int, int, int, int, int, int, int, int]:
+        """(served, missed, handed over, given back, in flight, connections given back by Python,
+        environments lent, lent ones reclaimed, invocations Python started that it ran)."""
     def adopt(self, fd: int) -> None:
         """Serve a connection handed over earlier that Python gives back (idle, nothing unread)."""
     def close(self) -> None: ...

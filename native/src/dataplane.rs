@@ -101,17 +101,23 @@ impl DataPlane {
                 Event::Miss { token, head, body, close, peer } => {
                     ("miss", token, PyBytes::new(py, &head), PyBytes::new(py, &body), close, peer).into_bound_py_any(py)?
                 }
-                Event::Done { env, request_id, start, duration_ms, error, before, output, returned: r, eof } => {
+                Event::Done { env, request_id, start, duration_ms, error, before, output, returned: r, eof, ran } => {
                     let r = match r {
                         Some(r) => returned(py, r)?,
                         None => py.None().into_bound(py),
                     };
-                    PyTuple::new(py, [
-                        "done".into_bound_py_any(py)?, env.into_bound_py_any(py)?, request_id.into_bound_py_any(py)?,
+                    let mut items = match &ran {
+                        None => vec!["done".into_bound_py_any(py)?],
+                        Some((token, body)) => vec!["ran".into_bound_py_any(py)?, token.into_bound_py_any(py)?,
+                                                    PyBytes::new(py, body).into_any()],
+                    };
+                    items.extend([
+                        env.into_bound_py_any(py)?, request_id.into_bound_py_any(py)?,
                         start.into_bound_py_any(py)?, duration_ms.into_bound_py_any(py)?, error.into_bound_py_any(py)?,
                         PyBytes::new(py, &before).into_any(), PyBytes::new(py, &output).into_any(), r,
                         eof.into_bound_py_any(py)?,
-                    ])?.into_any()
+                    ]);
+                    PyTuple::new(py, items)?.into_any()
                 }
                 Event::Back { env, token, request_id, start, elapsed_ms, deadline_ms, trace_id, before, output,
                               returned: r, close, request, peer } => {
@@ -188,9 +194,30 @@ impl DataPlane {
             retire_at: retire_in.map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0))),
         };
         let mut state = self.shared.state();
+        self.shared.counts.lent.fetch_add(1, Ordering::Relaxed);
         state.envs.insert(env_id, Meta { busy: false, reclaim: false, last_used: Instant::now(), recall });
         state.lanes.entry(lane).or_default().push(env);
         Ok(())
+    }
+
+    /// Run an invocation Python started in an idle environment lent to ``lane``, if the lane has
+    /// one that may take it: its token (the completion, ``ran``, or the invocation given back,
+    /// ``back``, carries it), else None (Python runs it itself). ``arn``: as invoked.
+    #[pyo3(signature = (lane, request_id, payload, *, arn, client_context=None))]
+    fn run(&self, lane: (String, String, String, String), request_id: String, payload: &[u8], arn: String,
+           client_context: Option<&[u8]>) -> Option<u64> {
+        if *self.shared.closing.borrow() {
+            return None;
+        }
+        let env = self.shared.take_idle(&lane_key(&lane.0, &lane.1, &lane.2, &lane.3))?;
+        let token = self.shared.token();
+        self.shared.counts.ran.fetch_add(1, Ordering::Relaxed);
+        self.shared.counts.in_flight.fetch_add(1, Ordering::Relaxed);
+        let invocation = plane::serve::Invocation {
+            request_id, payload: payload.to_vec(), arn: Some(arn), client_context: client_context.map(<[u8]>::to_vec),
+        };
+        self.handle.spawn(plane::serve::run_for_python(self.shared.clone(), env, token, invocation));
+        Some(token)
     }
 
     /// Take a lent environment back: an idle one at once (its connection: descriptor, unread
@@ -203,6 +230,9 @@ impl DataPlane {
             let _entered = self.handle.enter();
             let mut state = self.shared.state();
             let Some(meta) = state.envs.get_mut(&env_id) else { return Ok(None) };
+            if !meta.reclaim {
+                self.shared.counts.reclaimed.fetch_add(1, Ordering::Relaxed);
+            }
             if meta.busy {
                 meta.reclaim = true;
                 if now {
@@ -293,11 +323,13 @@ impl DataPlane {
     }
 
     /// (served natively, misses, connections handed over, invocations given back, in flight,
-    /// connections given back by Python).
-    fn counts(&self) -> (u64, u64, u64, u64, u64, u64) {
+    /// connections given back by Python, environments lent, lent ones reclaimed, invocations
+    /// Python started that ran here).
+    fn counts(&self) -> (u64, u64, u64, u64, u64, u64, u64, u64, u64) {
         let c = &self.shared.counts;
-        (c.served.load(Ordering::Relaxed), c.missed.load(Ordering::Relaxed), c.handed_over.load(Ordering::Relaxed),
-         c.given_back.load(Ordering::Relaxed), c.in_flight.load(Ordering::Relaxed), c.adopted.load(Ordering::Relaxed))
+        let n = |count: &std::sync::atomic::AtomicU64| count.load(Ordering::Relaxed);
+        (n(&c.served), n(&c.missed), n(&c.handed_over), n(&c.given_back), n(&c.in_flight), n(&c.adopted), n(&c.lent),
+         n(&c.reclaimed), n(&c.ran))
     }
 
     /// Stop accepting, close idle connections, and let those answering finish; the plane's thread

@@ -137,9 +137,10 @@ pub enum Event {
     /// A permit in use nears its end: Python decides again whether the key may go on.
     Renew { peer: String, access_key_id: String, region: String, function: String, qualifier: String },
     Miss { token: u64, head: Vec<u8>, body: Vec<u8>, close: bool, peer: String },
+    /// `ran`: an invocation Python started (`DataPlane.run`): its token and the result's bytes.
     Done {
         env: u64, request_id: String, start: f64, duration_ms: f64, error: Option<String>, before: Vec<u8>,
-        output: Vec<u8>, returned: Option<Returned>, eof: bool,
+        output: Vec<u8>, returned: Option<Returned>, eof: bool, ran: Option<(u64, Vec<u8>)>,
     },
     Back {
         env: u64, token: u64, request_id: String, start: f64, elapsed_ms: f64, deadline_ms: u64, trace_id: String,
@@ -164,6 +165,12 @@ pub struct Counts {
     pub given_back: AtomicU64,
     pub in_flight: AtomicU64,
     pub adopted: AtomicU64,
+    /// Environments lent by Python, taken back by it (`reclaim` of a lent one), and invocations
+    /// Python started that ran here (`DataPlane.run`): a lend and a reclaim per invocation would
+    /// show here as churn.
+    pub lent: AtomicU64,
+    pub reclaimed: AtomicU64,
+    pub ran: AtomicU64,
 }
 
 pub struct Shared {
@@ -230,10 +237,29 @@ impl Shared {
 
     /// Ask Python for the answer to a request it is told of; None: hand the connection over.
     pub fn ask(&self) -> (u64, oneshot::Receiver<Option<Vec<u8>>>) {
-        let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+        let token = self.token();
         let (tx, rx) = oneshot::channel();
         self.state().answers.insert(token, tx);
         (token, rx)
+    }
+
+    /// A token no other request or invocation has.
+    pub fn token(&self) -> u64 {
+        self.next_token.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// An idle environment of `lane` that may take an invocation now (not past its retirement),
+    /// marked busy; None if the lane has none.
+    pub fn take_idle(&self, lane: &str) -> Option<Env> {
+        let mut state = self.state();
+        let idle = state.lanes.get_mut(lane)?;
+        let now = Instant::now();
+        let at = idle.iter().rposition(|env| env.retire_at.is_none_or(|at| now < at))?;
+        let env = idle.swap_remove(at);
+        if let Some(meta) = state.envs.get_mut(&env.id) {
+            meta.busy = true;
+        }
+        Some(env)
     }
 
     pub fn date(&self) -> String {

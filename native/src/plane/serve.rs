@@ -182,10 +182,15 @@ fn lane_of(shared: &Shared, request: &Invoke, peer: &str) -> Option<Lane> {
     Some(lane)
 }
 
+/// Nothing but white space (Python's ``isspace``), which Python's invoker sends as `{}`.
+fn blank(body: &[u8]) -> bool {
+    body.iter().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c))
+}
+
 /// Whether Python's invoker would take `body` as it is: JSON (serde's reading is stricter than
 /// Python's: what it refuses is a miss).
 fn payload_of(body: &[u8]) -> Option<&[u8]> {
-    if body.iter().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)) {
+    if blank(body) {
         return Some(b"{}");
     }
     // serde_json does not look inside the strings it skips: text that is not UTF-8 is a miss too.
@@ -216,30 +221,27 @@ async fn invoke(shared: &Arc<Shared>, client: &mut TcpStream, request: &Invoke, 
     if payload_of(&body).is_none() {
         return miss(shared, client, head, body, request.close, peer).await;
     }
-    let env = {
-        let mut state = shared.state();
-        let idle = state.lanes.get_mut(&lane.lane);
-        let now = Instant::now();
-        let at = idle.as_ref().and_then(|idle| idle.iter().rposition(|env| env.retire_at.is_none_or(|at| now < at)));
-        let env = match (idle, at) {
-            (Some(idle), Some(at)) => Some(idle.swap_remove(at)),
-            _ => None,
-        };
-        if let Some(env) = &env {
-            if let Some(meta) = state.envs.get_mut(&env.id) {
-                meta.busy = true;
-            }
-        }
-        env
-    };
+    let env = shared.take_idle(&lane.lane);
     let Some(env) = env else {
         return miss(shared, client, head, body, request.close, peer).await;
     };
     shared.counts.served.fetch_add(1, Ordering::Relaxed);
     shared.counts.in_flight.fetch_add(1, Ordering::Relaxed);
-    let step = run(shared, client, env, request, (head, body), client_context.as_deref(), peer).await;
+    let invocation = Invocation {
+        request_id: ids::request_id(), payload: if blank(&body) { b"{}".to_vec() } else { body.clone() }, arn: None,
+        client_context,
+    };
+    let caller = Caller::Client { client, request, raw: (head, body), peer };
+    let step = run(shared, env, invocation, caller).await;
     shared.counts.in_flight.fetch_sub(1, Ordering::Relaxed);
     step
+}
+
+/// An invocation Python started (`DataPlane.run`), in `env` (taken busy from its lane): its
+/// completion (or, if it went wrong, the invocation given back) is Python's answer.
+pub async fn run_for_python(shared: Arc<Shared>, env: Env, token: u64, invocation: Invocation) {
+    run(&shared, env, invocation, Caller::Python { token }).await;
+    shared.counts.in_flight.fetch_sub(1, Ordering::Relaxed);
 }
 
 /// A request Python answers (the connection stays here), or hands back to be handed over.
@@ -386,22 +388,40 @@ fn error_type_of(body: &[u8]) -> Option<String> {
     }
 }
 
-/// One invocation in a lent environment, its answer written to `client`.
-async fn run(shared: &Arc<Shared>, client: &mut TcpStream, mut env: Env, request: &Invoke,
-             raw: (Vec<u8>, Vec<u8>), client_context: Option<&[u8]>, peer: &str) -> Step {
-    let payload = payload_of(&raw.1).unwrap_or(b"{}");
+/// What one invocation carries into its environment.
+pub struct Invocation {
+    pub request_id: String,
+    pub payload: Vec<u8>,
+    /// The ARN as invoked (None: the one the environment was lent with).
+    pub arn: Option<String>,
+    pub client_context: Option<Vec<u8>>,
+}
+
+/// Who waits for an invocation: a client of the plane's, answered here, or Python, which takes
+/// the result from the completion (or the invocation given back) by its token.
+enum Caller<'a> {
+    Client { client: &'a mut TcpStream, request: &'a Invoke, raw: (Vec<u8>, Vec<u8>), peer: &'a str },
+    Python { token: u64 },
+}
+
+/// One invocation in a lent environment, its answer written to the client (or, Python's, queued
+/// with its completion).
+async fn run(shared: &Arc<Shared>, mut env: Env, invocation: Invocation, caller: Caller<'_>) -> Step {
     let config = &shared.config;
     let start = wall();
     let deadline_ms = (start * 1000.0) as u64 + env.timeout.as_millis() as u64;
-    let request_id = ids::request_id();
+    let Invocation { request_id, payload, arn, client_context } = invocation;
     let trace_id = ids::trace_id(start as u64, env.sampled);
     let mut before = Vec::new();
     read_pipe(&mut env, &mut before);
-    let event = env.channel.event(&request_id, deadline_ms, &env.arn, &trace_id, client_context, payload);
+    let arn = arn.as_deref().unwrap_or(&env.arn);
+    let event = env.channel.event(&request_id, deadline_ms, arn, &trace_id, client_context.as_deref(), &payload);
+    drop(payload);
     let started = Instant::now();
     let deadline = started + env.timeout;
     let mut output = Vec::new();
     let written = matches!(timeout_at(deadline.into(), env.sock.write_all(&event)).await, Ok(Ok(())));
+    drop(event);
     let waited = if written {
         result_of(&mut env, &request_id, deadline, &mut output, config.output_cap, config.max_response).await
     } else {
@@ -416,15 +436,24 @@ async fn run(shared: &Arc<Shared>, client: &mut TcpStream, mut env: Env, request
             let id = env.id;
             shared.state().envs.remove(&id);
             shared.counts.given_back.fetch_add(1, Ordering::Relaxed);
-            let (token, answer) = shared.ask();
             let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+            let returned = give_back(env, false);
+            let (client, close, token, answer, request, peer) = match caller {
+                Caller::Client { client, request, raw, peer } => {
+                    let (token, answer) = shared.ask();
+                    (Some(client), request.close, token, Some(answer), (!written).then_some(raw), peer.to_owned())
+                }
+                // Never written: an empty request says so (Python runs it elsewhere).
+                Caller::Python { token } => (None, false, token, None, (!written).then(|| (Vec::new(), Vec::new())),
+                                             String::new()),
+            };
             shared.push(Event::Back {
-                env: id, token, request_id, start, elapsed_ms, deadline_ms, trace_id, before, output,
-                returned: give_back(env, false), close: request.close, request: (!written).then_some(raw),
-                peer: peer.to_owned(),
+                env: id, token, request_id, start, elapsed_ms, deadline_ms, trace_id, before, output, returned, close,
+                request, peer,
             });
+            let (Some(client), Some(answer)) = (client, answer) else { return Step::Next };
             return match answer.await.ok().flatten() {
-                Some(bytes) => write_answer(client, &bytes, request.close).await,
+                Some(bytes) => write_answer(client, &bytes, close).await,
                 None => Step::Close, // nothing to answer with: the client sees the connection end
             };
         }
@@ -437,8 +466,14 @@ async fn run(shared: &Arc<Shared>, client: &mut TcpStream, mut env: Env, request
         let _ = timeout_at(turnaround.into(), env.sock.write_all(accepted)).await;
     }
     let error = error.map(|e| if e.is_empty() { error_type_of(&body).unwrap_or_else(|| "Runtime.Unknown".into()) } else { e });
-    let answer = http::answer(&request_id_done, &env.version, error.is_some(), &body, &shared.date(), &config.server,
-                              request.close);
+    let (answer, ran) = match &caller {
+        Caller::Client { request, .. } => {
+            let answer = http::answer(&request_id_done, &env.version, error.is_some(), &body, &shared.date(),
+                                      &config.server, request.close);
+            (Some(answer), None)
+        }
+        Caller::Python { token } => (None, Some((*token, body))),
+    };
     // Answered once the runtime asked for its next event (usually read with its result), as the
     // Python path answers: a client's next request then finds the environment idle, not finishing
     // (which would make it a miss, and a cold start, for no reason).
@@ -464,7 +499,12 @@ async fn run(shared: &Arc<Shared>, client: &mut TcpStream, mut env: Env, request
     };
     shared.push(Event::Done {
         env: id, request_id: request_id_done, start, duration_ms, error, before, output,
-        returned: returned.map(|env| give_back(env, waiting)), eof,
+        returned: returned.map(|env| give_back(env, waiting)), eof, ran,
     });
-    if client.write_all(&answer).await.is_err() { Step::Close } else { Step::Next }
+    if let (Caller::Client { client, .. }, Some(answer)) = (caller, answer) {
+        if client.write_all(&answer).await.is_err() {
+            return Step::Close;
+        }
+    }
+    Step::Next
 }

@@ -113,9 +113,10 @@ class FrontDoor:
     def __call__(self) -> Connection:
         return Connection(self)
 
-    def adopted(self, data: bytes) -> Connection:
-        """A connection the native data plane hands over, with what it read of it."""
-        return Connection(self, initial=data, adopted=True)
+    def adopted(self, data: bytes, keep_for: int = 1) -> Connection:
+        """A connection the native data plane hands over, with what it read of it, given back once
+        idle after ``keep_for`` answered requests (dataplane/handovers.py)."""
+        return Connection(self, initial=data, adopted=True, keep_for=keep_for)
 
     def caller(self, request: head.FastInvoke, body: bytes) -> Caller | ApiError | None:
         """Who signed an Invoke, or why its signature is refused (the Lambda API's error), as
@@ -194,10 +195,12 @@ class FrontDoor:
 
 
 class Connection(asyncio.Protocol):
-    def __init__(self, door: FrontDoor, initial: bytes = b"", *, adopted: bool = False) -> None:
+    def __init__(self, door: FrontDoor, initial: bytes = b"", *, adopted: bool = False, keep_for: int = 1) -> None:
         self._door = door
         self._initial = initial  # read before anything else (a connection the native data plane handed over)
         self._adopted = adopted  # handed over by the native data plane: it goes back there when idle
+        self._keep_for = keep_for  # ... once it has answered this many requests
+        self._answered = 0
         self._loop = asyncio.get_running_loop()
         self._transport: asyncio.Transport | None = None
         self._buffer = bytearray()
@@ -497,6 +500,7 @@ class Connection(asyncio.Protocol):
 
     def _respond(self, data: bytes) -> None:
         self._busy = False
+        self._answered += 1
         transport = self._transport
         if transport is None:
             return  # the client has gone
@@ -512,7 +516,8 @@ class Connection(asyncio.Protocol):
         """An idle connection the native data plane handed over goes back to it: nothing buffered
         either way, no request pending or lent, its answer all written."""
         transport, give_back = self._transport, self._door.give_back
-        if (give_back is None or not self._adopted or transport is None or self._busy or self._buffer
+        if (give_back is None or not self._adopted or self._answered < self._keep_for or transport is None
+                or self._busy or self._buffer
                 or self._pending is not None or self._lent is not None or self._lingering or self._write_paused
                 or self._read_paused or self._door.closing or transport.is_closing()
                 or transport.get_write_buffer_size()):  # fmt: skip

@@ -7,12 +7,15 @@ for it, on the event loop:
   over (``conn``: adopted by the front door with the bytes read so far, for good); a miss
   (``miss``: a plain Invoke answered by the front door's own code, ``FrontDoor.answer``, whose
   bytes the plane writes); a completion (``done``: an invocation the plane ran and answered,
-  whose bookkeeping is the environment's, ``Environment.native_done``); an invocation given back
+  whose bookkeeping is the environment's, ``Environment.native_done``; ``ran``: one Python
+  started, ``run``, whose outcome goes to the future it awaits); an invocation given back
   (``back``: its time was up, its runtime's connection ended, something the plane does not read
-  came: the environment ends it, ``Environment.resume``, and the answer goes back to the plane);
+  came: the environment ends it, ``Environment.resume``, and the answer goes back to the plane, or
+  the outcome to the future of an invocation Python started);
 - it is the pools' ``Lender`` (scheduler/lending.py): environments are lent to it, taken back
   (at once, with their invocation, when their runtime opens another connection), asked how long
-  they have been idle;
+  they have been idle, and handed the invocations Python starts for a lane with an idle one
+  (``run``: a queued event, a trigger, a mapping's batch, a miss) instead of being taken back;
 - it grants permits (``Grant``) for callers the front door allowed on a miss, renews those in
   use by deciding again (``renew``: the key still known and unexpired, IAM still allowing), and
   revokes them all when told to (dataplane/permits.py).
@@ -34,13 +37,14 @@ from lamina.api.errors import error_parts
 from lamina.api.invoke import result_headers
 from lamina.dataplane import head, wire
 from lamina.dataplane.frontdoor import FrontDoor
+from lamina.dataplane.handovers import Handovers
 from lamina.dataplane.permits import PERMIT_SECONDS
 from lamina.errors import ServiceError
 from lamina.iam.context import transport_keys
 from lamina.identity.principals import Caller
 from lamina.invoke.service import InvokeResult
 from lamina.sandbox.environment import RUNTIME_TURNAROUND_S, Environment
-from lamina.sandbox.provider import EnvState
+from lamina.sandbox.provider import EnvironmentGone, EnvState, Outcome
 from lamina.scheduler.lending import Lane, Returns
 from lamina.settings import Settings
 
@@ -88,6 +92,8 @@ class NativePlane:
         self._next_id = 0
         self._lent: dict[int, _Lent] = {}
         self._ids: dict[str, int] = {}  # environment id -> the plane's
+        self._runs: dict[int, tuple[asyncio.Future[Outcome], str]] = {}  # run()'s token -> its outcome, ARN
+        self._handovers = Handovers()
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
         self._stopped = False
@@ -102,9 +108,10 @@ class NativePlane:
             os.close(fd)
 
     def counts(self) -> dict[str, int]:
-        served, missed, handed_over, given_back, in_flight, taken_back = self._plane.counts()
+        served, missed, handed_over, given_back, in_flight, taken_back, lent, reclaimed, ran = self._plane.counts()
         return {"served": served, "missed": missed, "handedOver": handed_over, "givenBack": given_back,
-                "inFlight": in_flight, "takenBack": taken_back}  # fmt: skip
+                "inFlight": in_flight, "takenBack": taken_back, "lent": lent, "reclaimed": reclaimed,
+                "ran": ran}  # fmt: skip
 
     # -- scheduler/lending.py's Lender -----------------------------------------------------
 
@@ -128,6 +135,22 @@ class NativePlane:
             log.warning("environment %s could not be lent to the data plane: %s", env.id, exc)
             self._take_back(plane_id, (-1, b"", False))
         return True
+
+    def run(self, lane: Lane, request_id: str, payload: bytes, arn: str,
+            client_context: str | None) -> asyncio.Future[Outcome] | None:  # fmt: skip
+        """Run an invocation Python started in an idle environment lent to ``lane`` (``Lender.run``):
+        its outcome, once the plane's completion (or the invocation given back) comes; None if the
+        lane has no idle environment."""
+        if self._closing:
+            return None
+        lane_parts = (lane.account, lane.region, lane.function, lane.qualifier)
+        context = client_context.encode() if client_context is not None else None
+        token = self._plane.run(lane_parts, request_id, payload, arn=arn, client_context=context)
+        if token is None:
+            return None
+        outcome: asyncio.Future[Outcome] = self._loop.create_future()
+        self._runs[token] = (outcome, arn)
+        return outcome
 
     def reclaim(self, env: Environment, *, now: bool = False) -> None:
         """Take ``env`` back (``Lender.reclaim``); ``now``: a busy one at once, its invocation with it."""
@@ -227,6 +250,8 @@ class NativePlane:
             kind = event[0]
             if kind == "done":
                 self._done(*event[1:])
+            elif kind == "ran":
+                self._ran(*event[1:])
             elif kind == "miss":
                 self._spawn(self._miss(*event[1:]))
             elif kind == "renew":
@@ -244,7 +269,9 @@ class NativePlane:
     async def _adopt(self, fd: int, data: bytes) -> None:
         sock = socket.socket(fileno=fd)
         try:
-            await self._loop.connect_accepted_socket(lambda: self._door.adopted(data), sock)
+            host, port = sock.getpeername()[:2]
+            keep_for = self._handovers.handed_over(f"{host}:{port}")
+            await self._loop.connect_accepted_socket(lambda: self._door.adopted(data, keep_for), sock)
         except OSError:
             sock.close()
 
@@ -259,22 +286,58 @@ class NativePlane:
             self._plane.answer(token, answer)
 
     def _done(self, plane_id: int, request_id: str, start: float, duration_ms: float, error_type: str | None,
-              before: bytes, output: bytes, returned: tuple[int, bytes, bool] | None, eof: bool) -> None:  # fmt: skip
+              before: bytes, output: bytes, returned: tuple[int, bytes, bool] | None, eof: bool,
+              result: bytes = b"", arn: str | None = None) -> Outcome | None:  # fmt: skip
         lent = self._lent.get(plane_id)
         if lent is None:
-            return
+            return None
+        outcome = None
         try:
-            lent.env.native_done(request_id, lent.arn, start, duration_ms, error_type, before, output)
+            outcome = lent.env.native_done(request_id, arn or lent.arn, start, duration_ms, error_type, before, output,
+                                           result)  # fmt: skip
         except Exception:
             log.exception("the bookkeeping of invocation %s failed", request_id)
         if returned is not None:
             self._take_back(plane_id, returned)
         elif lent.env.state is not EnvState.LENT:  # not to be reused (out of memory, after the fact)
             self.reclaim(lent.env)
+        return outcome
+
+    def _ran(self, token: int, result: bytes, plane_id: int, request_id: str, start: float, duration_ms: float,
+             error_type: str | None, before: bytes, output: bytes, returned: tuple[int, bytes, bool] | None,
+             eof: bool) -> None:  # fmt: skip
+        """An invocation Python started (``run``), run by the plane: its bookkeeping, as ``done``'s,
+        and its outcome to the future that awaits it."""
+        future, arn = self._runs.pop(token, (None, None))
+        outcome = self._done(plane_id, request_id, start, duration_ms, error_type, before, output, returned, eof,
+                             result, arn)  # fmt: skip
+        if future is None or future.done():
+            return
+        if outcome is None:
+            future.set_exception(ServiceError("An internal error occurred; see the Lamina server log."))
+        else:
+            future.set_result(outcome)
 
     async def _back(self, plane_id: int, token: int, request_id: str, start: float, elapsed_ms: float,
                     deadline_ms: int, trace_id: str, before: bytes, output: bytes, returned: tuple[int, bytes, bool],
                     close: bool, request: tuple[bytes, bytes] | None, peer: str) -> None:  # fmt: skip
+        run = self._runs.pop(token, None)
+        if run is not None:  # an invocation Python started: its outcome to the future that awaits it
+            future, arn = run
+            try:
+                outcome = await self._resume(plane_id, request_id, arn, start, elapsed_ms, deadline_ms, trace_id, before,
+                                             output, returned, request is not None)  # fmt: skip
+            except Exception as exc:
+                failure: Exception = exc
+                if not isinstance(exc, (EnvironmentGone, ServiceError)):
+                    log.exception("an invocation the data plane gave back failed")
+                    failure = ServiceError("An internal error occurred; see the Lamina server log.")
+                if not future.done():
+                    future.set_exception(failure)
+            else:
+                if not future.done():
+                    future.set_result(outcome)
+            return
         answer: bytes | None = None
         try:
             lent = self._lent.pop(plane_id, None)
@@ -314,6 +377,32 @@ class NativePlane:
         finally:
             self._plane.answer(token, answer)
 
+    async def _resume(self, plane_id: int, request_id: str, arn: str, start: float, elapsed_ms: float,
+                      deadline_ms: int, trace_id: str, before: bytes, output: bytes,
+                      returned: tuple[int, bytes, bool], unsent: bool) -> Outcome:  # fmt: skip
+        """An invocation Python started that the plane gave back, ended here (``Environment.resume``);
+        ``EnvironmentGone`` if the runtime never got its event (``unsent``): it runs elsewhere."""
+        lent = self._lent.pop(plane_id, None)
+        if lent is None:
+            raise ServiceError("An internal error occurred; see the Lamina server log.")
+        env = lent.env
+        self._ids.pop(env.id, None)
+        fd, data, _ = returned
+        sock = socket.socket(fileno=fd) if fd >= 0 else None
+        if unsent or sock is None:
+            if sock is not None:
+                await env.take_back(sock, data, waiting=False)
+            env.state = EnvState.DEAD
+            lent.owner.returned(env)
+            if unsent:
+                raise EnvironmentGone(env.id)
+            raise ServiceError("An internal error occurred; see the Lamina server log.")
+        try:
+            return await env.resume(request_id, arn, start, elapsed_ms, deadline_ms, trace_id, before, output, sock,
+                                    data, env.fn.timeout_s)  # fmt: skip
+        finally:
+            lent.owner.returned(env)
+
     # -- stopping --------------------------------------------------------------------------
 
     async def close(self, grace: float) -> None:
@@ -333,4 +422,8 @@ class NativePlane:
         self._stopped = True
         self._wake()
         self._loop.remove_reader(self._plane.fileno())
+        for future, _ in self._runs.values():  # never ended by the plane: the caller is told so
+            if not future.done():
+                future.set_exception(ServiceError("Lamina is shutting down."))
+        self._runs.clear()
 

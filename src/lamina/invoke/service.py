@@ -153,22 +153,32 @@ class Invoker:
                 self._throttled(fn.name, target.qualifier, exc.reason)
                 raise
             return InvokeResult(202, request_id, fn.version)
-        outcome = await self._run(target, EventContent(payload, client_context), request_id, lend=req.refuse_pending)
+        outcome = await self._run(target, EventContent(payload, client_context), request_id)
         return InvokeResult(
             200, request_id, fn.version, outcome.result.body,
             function_error=None if outcome.result.ok else "Unhandled",
             log_result=outcome.log_tail if req.log_tail else None,
         )  # fmt: skip
 
-    async def _run(self, target: Target, content: EventContent | ContentSource, request_id: str, *,
-                   lend: bool) -> Outcome:  # fmt: skip
+    async def _run(self, target: Target, content: EventContent | ContentSource, request_id: str) -> Outcome:
         """Run ``target`` in an environment. ``content`` is a synchronous invocation's own, or (a queued
-        event's) asked for once an environment is leased (admitted). ``lend``: a caller's own Invoke
-        (the Lambda API), whose next ones the native data plane may serve from the environment; after
-        anything else (a trigger, a queued event, a mapping's batch) it stays here, where the next of
-        those will look for it, instead of being lent and taken back each time."""
+        event's) asked for once an environment is leased (admitted). An idle environment lent to the
+        native data plane for the target's lane runs it there (``Scheduler.run_lent``), whoever
+        invoked, rather than being taken back; after an invocation here, the environment is lent
+        (``release`` with the lane), so the lane's next invocations, a caller's Invoke and this
+        path's alike, find it in the plane."""
         self._entered()
         try:
+            lane = self._lane(target)
+            if lane is not None and self._scheduler.idle_lent(target):
+                if not isinstance(content, EventContent):
+                    content = await content()  # admitted: the lent environment's lease holds it
+                running = self._scheduler.run_lent(target, lane, request_id, content.payload, content.client_context)
+                if running is not None:
+                    try:
+                        return await running
+                    except EnvironmentGone:
+                        pass  # its runtime exited before it took the event: another runs it, below
             for attempt in range(ENVIRONMENT_ATTEMPTS):
                 try:
                     env, failure = await self._scheduler.acquire(target)
@@ -191,7 +201,7 @@ class Invoker:
                     if outcome is not None and outcome.finishing is not None:
                         self._release_when_finished(env, outcome.finishing)
                     else:
-                        self._scheduler.release(env, self._lane(target) if lend else None, target.invoked_arn)
+                        self._scheduler.release(env, lane, target.invoked_arn)
             raise AssertionError("unreachable")
         finally:
             self._left()
@@ -231,7 +241,7 @@ class Invoker:
         """Run one attempt of a queued asynchronous event (raises ``TooManyRequests`` when throttled,
         before its content is read)."""
         target = await self._resolver.resolve(event.function, event.qualifier)
-        return target.fn, await self._run(target, content, event.request_id, lend=False)
+        return target.fn, await self._run(target, content, event.request_id)
 
     def configuration(self, event: QueuedEvent) -> FunctionConfig | None:
         """The configuration a queued event's qualifier names now (None: the function or qualifier is gone)."""

@@ -627,11 +627,12 @@ class Environment:
         self._output.feed(output)
 
     def native_done(self, request_id: str, function_arn: str, start: float, duration_ms: float, error_type: str | None,
-                    before: bytes, output: bytes) -> Outcome:  # fmt: skip
-        """Its bookkeeping for an invocation the data plane ran and answered: the log, END and
-        REPORT, the usage record, as ``invoke`` writes them. It stays LENT if it may be reused."""
+                    before: bytes, output: bytes, result: bytes = b"") -> Outcome:  # fmt: skip
+        """Its bookkeeping for an invocation the data plane ran: the log, END and REPORT, the usage
+        record, as ``invoke`` writes them; ``result``: the runtime's (for an invocation Python
+        started, whose outcome carries it). It stays LENT if it may be reused."""
         self._native_start(request_id, function_arn, start, before, output)
-        outcome = self._end_invocation(request_id, RuntimeResult(b"", error_type), duration_ms, True)
+        outcome = self._end_invocation(request_id, RuntimeResult(result, error_type), duration_ms, True)
         if self.state is EnvState.IDLE:
             self.state = EnvState.LENT
         return outcome

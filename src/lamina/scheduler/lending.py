@@ -3,24 +3,28 @@
 A pool that would put an environment back idle lends it instead, when the data plane takes it
 (``Lender``: dataplane/native.py's ``NativePlane``) and the invocation that just ended was of an
 eligible ``Lane``: its runtime waiting for an event on its one Runtime API connection (framed, or
-HTTP/1.1 kept alive), without extensions, invoked through the Lambda API's Invoke by name and
-qualifier (not through an alias whose routing draws between versions; not by a trigger, a queued
-event or a mapping, whose next invocations run here). A lent environment
-stays counted busy (its lease is kept), so reserved and account concurrency still hold; the data
-plane runs the lane's warm invocations in it and reports each one back (``Environment.native_done``).
+HTTP/1.1 kept alive), without extensions, invoked by name and qualifier, by whoever invoked it
+(not through an alias whose routing draws between versions). A lent
+environment stays counted busy (its lease is kept), so reserved and account concurrency still
+hold; the data plane runs the lane's warm invocations in it, a caller's Invoke and those Python
+starts alike (``Lender.run``: a queued event, a trigger, a mapping's batch), and reports each one
+back (``Environment.native_done``): an environment is lent once, not lent and taken back per
+invocation.
 The pool takes it back (``reclaim``) when the change stream says its function changed, when it has
 been idle past the keep-alive or its credentials' time, when a Python-path invocation of its version
-wants an idle environment, and at shutdown; an environment whose process ends while lent is taken
+that the plane cannot run (another lane's) wants an idle environment, and at shutdown; an environment whose process ends while lent is taken
 back at once, and so is one whose runtime opens another connection to its Runtime API (with the
 invocation it runs, if any).
 """
 
 from __future__ import annotations
 
+import asyncio
 import weakref
 from typing import NamedTuple, Protocol
 
 from lamina.sandbox.environment import Environment
+from lamina.sandbox.provider import Outcome
 
 
 class Lane(NamedTuple):
@@ -43,6 +47,13 @@ class Lender(Protocol):
     def lend(self, env: Environment, lane: Lane, arn: str, owner: Returns) -> bool:
         """Lend ``env`` (lendable) to ``lane``, its invocations invoked as ``arn``; False if the
         data plane does not take it (it stays the pool's)."""
+        ...
+
+    def run(self, lane: Lane, request_id: str, payload: bytes, arn: str,
+            client_context: str | None) -> asyncio.Future[Outcome] | None:  # fmt: skip
+        """Run an invocation in an idle environment lent to ``lane``, invoked as ``arn``: its outcome
+        to come (``EnvironmentGone`` if its runtime exited before it took the event), or None when
+        the lane has none idle."""
         ...
 
     def reclaim(self, env: Environment) -> None:

@@ -46,7 +46,7 @@ from lamina.errors import TooManyRequests
 from lamina.invoke.target import Target
 from lamina.model import FunctionConfig
 from lamina.runtime.api import RuntimeResult
-from lamina.sandbox.provider import EnvironmentProvider, EnvState, ExecutionEnvironment as Environment
+from lamina.sandbox.provider import EnvironmentProvider, EnvState, ExecutionEnvironment as Environment, Outcome
 from lamina.sandbox.environment import Environment as LocalEnvironment
 from lamina.scheduler import decisions
 from lamina.scheduler.decisions import IdleView
@@ -319,6 +319,27 @@ class Scheduler:
         for env in list(self._lent.values()):
             if function_name is None or env.fn.name == function_name:
                 self._lender.reclaim(env)
+
+    def idle_lent(self, target: Target) -> bool:
+        """Whether the data plane holds an idle lent environment of ``target``'s version (and no
+        idle provisioned one is there to take the invocation first, as ``acquire`` takes it)."""
+        lender, fn = self._lender, target.fn
+        if lender is None or not self._lent or fn.name in self._debugged:
+            return False
+        provisioned = self._provisioned.get((fn.name, fn.version)) if self._provisioned else None
+        if provisioned is not None and provisioned.idle:
+            return False
+        return any(env.fn.name == fn.name and env.fn.version == fn.version and lender.idle_for(env) is not None
+                   for env in self._lent.values())  # fmt: skip
+
+    def run_lent(self, target: Target, lane: Lane, request_id: str, payload: bytes,
+                 client_context: str | None) -> asyncio.Future[Outcome] | None:  # fmt: skip
+        """Have the data plane run an invocation of ``target`` in an idle environment lent to
+        ``lane`` (its lease, kept while lent, admits it): its outcome to come, or None when the lane
+        has none idle (a debugged function's run here, one at a time)."""
+        if self._lender is None or not self._lent or target.fn.name in self._debugged:
+            return None
+        return self._lender.run(lane, request_id, payload, target.invoked_arn, client_context)
 
     async def _take_lent(self, key: tuple[str, str], fn: FunctionConfig) -> Environment | None:
         """An idle lent environment of ``key``'s current generation, taken back for an invocation
