@@ -76,12 +76,13 @@ from lamina.debug.service import Debugging
 from lamina.sandbox.environment import EnvironmentContext
 from lamina.sandbox.local import LocalProvider
 from lamina.scheduler.pool import Scheduler
+from lamina.scheduler.units import HeldUnits
 from lamina.schedules.clock import SystemClock
 from lamina.schedules.delivery import Delivery
 from lamina.schedules.firing import Timers
 from lamina.schedules.service import SchedulerService
 from lamina.stacks.service import StackService
-from lamina.store.aggregates import ChangeFeed, Store
+from lamina.store.aggregates import ChangeFeed, ConcurrencyLeases, Store
 from lamina.store.code import CodeStore
 from lamina.store.overlay import LayerOverlays
 from lamina.store.choice import cell_schema, open_store
@@ -170,6 +171,10 @@ class Cell:
         scheduler = Scheduler(provider, keep_alive=s.keep_alive_seconds, scale_up_limit=s.limits.scale_up_limit,
                               scale_window=s.limits.scale_window_seconds)  # fmt: skip
         debugging.bind(scheduler, functions.get)
+        units: HeldUnits | None = None
+        if isinstance(store, ConcurrencyLeases):  # other servers share the limits: hold units of them
+            units = HeldUnits(store, scheduler.pool_in_use, s.concurrency_lease_seconds)
+            scheduler.hold_units_with(units)
         host.lenders.add(scheduler)  # lends to the native data plane, once it runs
         resolver = Resolver(functions, s)
         targets = Targets(functions, s)
@@ -277,6 +282,9 @@ class Cell:
         apis.add(HttpApiEndpoints(http_apis, svc, self.crossings.invoker_of))
         await scheduler.start()
         parts.started("the warm pools", scheduler.close)
+        if units is not None:
+            units.start()
+            parts.started("the units of concurrency held", units.close)  # given back once nothing runs
         await concurrency.start()  # provisioned environments begin to start
         parts.started("provisioned concurrency", concurrency.close)
         await queue.start()  # events an earlier run accepted and did not finish are attempted again

@@ -359,6 +359,35 @@ class EventClaims(Protocol):
         ...
 
 
+@runtime_checkable
+class ConcurrencyLeases(Protocol):
+    """Units of concurrency held by each of several replicas sharing a store (PostgreSQL's; SQLite's
+    one server counts in memory alone). Per pool (a function with reserved concurrency, by name, or
+    the account's unreserved concurrency, ``""``), the store's claimer holds a number of units until
+    its lease ends unless renewed; the units of a pool's live leases never add up to more than the
+    limit the taker gives (``take_units``). A replica that died holds nothing once its leases end.
+    """
+
+    async def take_units(self, pool: str, want: int, limit: int, now_ms: int, until_ms: int) -> int:
+        """Take up to ``want`` more units of ``pool`` (fewer if others hold the rest of ``limit``)
+        and renew its lease until ``until_ms``; returns how many this claimer holds now (an ended
+        lease held none)."""
+        ...
+
+    async def give_back_units(self, pool: str, keep: int) -> None:
+        """Hold at most ``keep`` units of ``pool`` (never more than before)."""
+        ...
+
+    async def renew_units(self, now_ms: int, until_ms: int) -> dict[str, int]:
+        """Renew every live lease of this claimer until ``until_ms``; returns the units it holds by
+        pool (a lease that ended before ``now_ms`` is not renewed, and not returned)."""
+        ...
+
+    async def release_units(self) -> None:
+        """Give back every unit this claimer holds."""
+        ...
+
+
 class Following(Protocol):
     async def close(self) -> None: ...
 

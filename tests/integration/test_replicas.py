@@ -1,0 +1,125 @@
+"""Several servers on one PostgreSQL behave as one: concurrency limits hold across them (units of
+concurrency leased from the database, scheduler/units.py), a dead server's units come back when its
+leases end. Real server processes on a real PostgreSQL (tests/postgres.py), driven by boto3."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import deploy
+from tests.functions import wait_until
+from tests.integration.test_concurrency import health
+from tests.postgres import Postgres, scalar
+from tests import postgres
+
+SLEEPER = """
+import time
+def handler(event, context):
+    time.sleep(event.get("sleep", 0))
+    return {"slept": event.get("sleep", 0)}
+"""
+LEASE = {"LAMINA_CONCURRENCY_LEASE_SECONDS": "2"}
+
+postgres_server, postgres_db = postgres.postgres_server, postgres.postgres_db  # the fixtures, for the tests here
+
+
+@pytest.fixture
+def url(postgres_server: Postgres, postgres_db: str) -> str:
+    return postgres_server.url(postgres_db)
+
+
+def settings(url: str, tmp_path: Path, **env: str) -> dict[str, str]:
+    return {"LAMINA_DATABASE_URL": url, "LAMINA_CODE_DIR": str(tmp_path / "shared"), **LEASE, **env}
+
+
+def replicas(make_server: Any, url: str, tmp_path: Path, **env: str) -> tuple[Any, Any]:
+    shared = settings(url, tmp_path, **env)
+    return make_server(tmp_path / "one", **shared), make_server(tmp_path / "two", **shared)
+
+
+def in_background(client: Any, name: str, sleep: float) -> tuple[threading.Thread, list[Any]]:
+    """An invocation that sleeps ``sleep`` seconds, in a thread; its result lands in the list."""
+    results: list[Any] = []
+
+    def run() -> None:
+        try:
+            response = client.invoke(FunctionName=name, Payload=json.dumps({"sleep": sleep}).encode())
+            results.append(json.loads(response["Payload"].read()))
+        except Exception as exc:  # its server was killed
+            results.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, results
+
+
+def throttle_reason(client: Any, name: str) -> str | None:
+    """The Reason an invocation is throttled with, or None if it ran."""
+    try:
+        client.invoke(FunctionName=name, Payload=b"{}")
+    except ClientError as exc:
+        assert exc.response["Error"]["Code"] == "TooManyRequestsException", exc.response
+        assert exc.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+        return str(exc.response["Reason"])
+    return None
+
+
+def in_use(*servers: Any) -> int:
+    return sum(int(health(server.endpoint)["inUse"]) for server in servers)
+
+
+def test_reserved_concurrency_holds_across_servers_and_a_dead_ones_units_come_back(
+    make_server: Any, url: str, tmp_path: Path,
+) -> None:  # fmt: skip
+    one = make_server(tmp_path / "one", **settings(url, tmp_path))
+    a = one.client()
+    deploy(a, "pg-capped", SLEEPER, Timeout=60)
+    a.put_function_concurrency(FunctionName="pg-capped", ReservedConcurrentExecutions=2)
+    two = make_server(tmp_path / "two", **settings(url, tmp_path))
+    b = two.client()
+
+    # One runs through each server: the two units are held, one by each; a third is throttled at both.
+    first, first_result = in_background(a, "pg-capped", 30)
+    wait_until(lambda: in_use(one) == 1)
+    second, second_result = in_background(b, "pg-capped", 12)
+    wait_until(lambda: in_use(two) == 1)
+    assert throttle_reason(a, "pg-capped") == "ReservedFunctionConcurrentInvocationLimitExceeded"
+    assert throttle_reason(b, "pg-capped") == "ReservedFunctionConcurrentInvocationLimitExceeded"
+    assert in_use(one, two) == 2
+    assert scalar(url, "SELECT sum(units) FROM lamina.concurrency_leases WHERE pool = 'pg-capped'") == 2
+
+    # kill -9 the first with its invocation running: its unit comes back when its lease ends, while
+    # the second's invocation still runs (so two at once again, never three).
+    one.kill()
+    wait_until(lambda: throttle_reason(b, "pg-capped") is None, timeout=20)
+    assert second.is_alive()
+    second.join(30)
+    assert second_result == [{"slept": 12}]
+    first.join(5)
+    assert first_result and isinstance(first_result[0], Exception)  # its server died under it
+
+
+def test_the_account_concurrency_holds_across_servers(make_server: Any, url: str, tmp_path: Path) -> None:
+    one, two = replicas(make_server, url, tmp_path, LAMINA_ACCOUNT_CONCURRENCY="2")
+    a, b = one.client(), two.client()
+    deploy(a, "pg-shared-limit", SLEEPER, Timeout=60)
+    deploy(a, "pg-other", SLEEPER, Timeout=60)  # another function without a reservation: the same pool
+    wait_until(lambda: b.get_function(FunctionName="pg-other")["Configuration"]["State"] == "Active")
+
+    threads = [in_background(a, "pg-shared-limit", 6), in_background(b, "pg-other", 6)]
+    wait_until(lambda: in_use(one, two) == 2)
+    for client in (a, b):
+        for name in ("pg-shared-limit", "pg-other"):
+            assert throttle_reason(client, name) == "ConcurrentInvocationLimitExceeded"
+    for thread, results in threads:
+        thread.join(30)
+        assert results == [{"slept": 6}]
+    # Once they ended, each server can run them again (units given back or still held, two in all).
+    assert throttle_reason(b, "pg-shared-limit") is None
+    assert throttle_reason(a, "pg-other") is None
