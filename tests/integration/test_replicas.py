@@ -1,6 +1,6 @@
 """Several servers on one PostgreSQL behave as one: concurrency limits hold across them (units of
 concurrency leased from the database, scheduler/units.py), a dead server's units come back when its
-leases end. Real server processes on a real PostgreSQL (tests/postgres.py), driven by boto3."""
+leases end; the outbox's messages are claimed, each delivered once. Real server processes on a real PostgreSQL (tests/postgres.py), driven by boto3."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import deploy
 from tests.functions import wait_until
+from tests.integration.test_async import FAST, send
 from tests.integration.test_concurrency import health
+from tests.mapping_helpers import make_queue, sqs_client
 from tests.postgres import Postgres, scalar
 from tests import postgres
 
@@ -123,3 +125,22 @@ def test_the_account_concurrency_holds_across_servers(make_server: Any, url: str
     # Once they ended, each server can run them again (units given back or still held, two in all).
     assert throttle_reason(b, "pg-shared-limit") is None
     assert throttle_reason(a, "pg-other") is None
+
+
+def test_two_servers_deliver_each_outbox_message_once(make_server: Any, url: str, tmp_path: Path) -> None:
+    env = settings(url, tmp_path, LAMINA_EVENTS_OUTBOX_POLL="0.05", **FAST)  # both relays look all the time
+    one = make_server(tmp_path / "one", **env)
+    a = one.client()
+    _, queue_arn = make_queue(sqs_client(one.endpoint), "pg-records")
+    deploy(a, "pg-recorded", SLEEPER)
+    a.put_function_event_invoke_config(FunctionName="pg-recorded",
+                                       DestinationConfig={"OnSuccess": {"Destination": queue_arn}})  # fmt: skip
+    two = make_server(tmp_path / "two", **env)  # knows the queue from its start
+    b = two.client()
+    sent = {send(client, "pg-recorded", {"i": i}) for i in range(10) for client in (a, b)}
+
+    # Each success record goes through the outbox to the queue: once, whichever server relays it.
+    wait_until(lambda: scalar(url, "SELECT count(*) FROM lamina.queue_messages") >= len(sent)
+               and scalar(url, "SELECT count(*) FROM lamina.outbox") == 0, timeout=60)  # fmt: skip
+    records = "SELECT array_agg(body::jsonb -> 'requestContext' ->> 'requestId') FROM lamina.queue_messages"
+    assert sorted(scalar(url, records)) == sorted(sent)

@@ -421,6 +421,23 @@ class OutboxStore(Protocol):
 
 
 
+@runtime_checkable
+class OutboxClaims(Protocol):
+    """Outbox messages held by one of several replicas sharing a store (PostgreSQL's), so that two
+    never deliver one at once: a replica's relays take the messages it claims, which no other
+    claims until the claim ends (the replica died, or none of its relays took the message)."""
+
+    claimer: str  # this store's, unique among the replicas
+    claim_ms: int  # how long a claim lasts
+
+    async def claim_outbox(self, claimer: str, now_ms: int, until_ms: int, limit: int,
+                           after: int = 0) -> list[OutboxMessage]:  # fmt: skip
+        """Claim for ``claimer`` until ``until_ms`` at most ``limit`` outbox messages with ``id``
+        above ``after`` that no other claimer holds at ``now_ms`` (``claimer``'s own are claimed
+        again), by ``id``: no two claimers take one at once."""
+        ...
+
+
 class BusStore(Protocol):
     """The event bus's queue: ``add_bus_events`` stores events (and, in the same transaction, removes
     the outbox messages they were made from); ``settle_bus_event`` records what an event still owes
