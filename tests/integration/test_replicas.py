@@ -1,18 +1,21 @@
 """Several servers on one PostgreSQL behave as one: concurrency limits hold across them (units of
 concurrency leased from the database, scheduler/units.py), a dead server's units come back when its
-leases end; the outbox's messages are claimed, each delivered once. Real server processes on a real PostgreSQL (tests/postgres.py), driven by boto3."""
+leases end; the outbox's messages are claimed, each delivered once; what one server changes (IAM,
+concurrency, code signing, layers' permissions) the other follows at once. Real server processes on a real PostgreSQL (tests/postgres.py), driven by boto3."""
 
 from __future__ import annotations
 
 import json
 import threading
+
+import boto3
 from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import deploy
+from tests.conftest import deploy, make_zip
 from tests.functions import wait_until
 from tests.integration.test_async import FAST, send
 from tests.integration.test_concurrency import health
@@ -26,7 +29,7 @@ def handler(event, context):
     time.sleep(event.get("sleep", 0))
     return {"slept": event.get("sleep", 0)}
 """
-LEASE = {"LAMINA_CONCURRENCY_LEASE_SECONDS": "2"}
+LEASE = {"LAMINA_CONCURRENCY_LEASE_SECONDS": "5"}  # renewed every 1.7 s, even on a busy machine
 
 postgres_server, postgres_db = postgres.postgres_server, postgres.postgres_db  # the fixtures, for the tests here
 
@@ -79,12 +82,12 @@ def in_use(*servers: Any) -> int:
 def test_reserved_concurrency_holds_across_servers_and_a_dead_ones_units_come_back(
     make_server: Any, url: str, tmp_path: Path,
 ) -> None:  # fmt: skip
-    one = make_server(tmp_path / "one", **settings(url, tmp_path))
-    a = one.client()
+    one, two = replicas(make_server, url, tmp_path)
+    a, b = one.client(), two.client()
     deploy(a, "pg-capped", SLEEPER, Timeout=60)
+    # A reservation put through one server is followed by the other, without a restart.
     a.put_function_concurrency(FunctionName="pg-capped", ReservedConcurrentExecutions=2)
-    two = make_server(tmp_path / "two", **settings(url, tmp_path))
-    b = two.client()
+    wait_until(lambda: b.get_function_concurrency(FunctionName="pg-capped").get("ReservedConcurrentExecutions") == 2)
 
     # One runs through each server: the two units are held, one by each; a third is throttled at both.
     first, first_result = in_background(a, "pg-capped", 30)
@@ -144,3 +147,61 @@ def test_two_servers_deliver_each_outbox_message_once(make_server: Any, url: str
                and scalar(url, "SELECT count(*) FROM lamina.outbox") == 0, timeout=60)  # fmt: skip
     records = "SELECT array_agg(body::jsonb -> 'requestContext' ->> 'requestId') FROM lamina.queue_messages"
     assert sorted(scalar(url, records)) == sorted(sent)
+
+
+def test_what_one_server_changes_the_other_follows_at_once(make_server: Any, url: str, tmp_path: Path) -> None:
+    one, two = replicas(make_server, url, tmp_path)
+    a, b = one.client(), two.client()
+    # An IAM user and its access key made through one server sign requests at the other.
+    iam = boto3.client("iam", endpoint_url=one.endpoint, region_name="us-east-1", aws_access_key_id="test",
+                       aws_secret_access_key="test")  # fmt: skip
+    iam.create_user(UserName="pg-user")
+    iam.put_user_policy(UserName="pg-user", PolicyName="all", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "lambda:*", "Resource": "*"}]}))
+    key = iam.create_access_key(UserName="pg-user")["AccessKey"]
+    as_user = boto3.client("lambda", endpoint_url=two.endpoint, region_name="us-east-1",
+                           aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])  # fmt: skip
+    wait_until(lambda: listed(as_user))
+    iam.delete_access_key(UserName="pg-user", AccessKeyId=key["AccessKeyId"])  # and a deleted one no longer does
+    wait_until(lambda: not listed(as_user))
+
+    # Code-signing configurations and layers' permissions.
+    config = a.create_code_signing_config(AllowedPublishers={"SigningProfileVersionArns": [PROFILE]})
+    arn = config["CodeSigningConfig"]["CodeSigningConfigArn"]
+    wait_until(lambda: found(lambda: b.get_code_signing_config(CodeSigningConfigArn=arn)))
+    layer = a.publish_layer_version(LayerName="pg-layer", Content={"ZipFile": make_zip({"python/x.py": ""})})
+    a.add_layer_version_permission(LayerName="pg-layer", VersionNumber=layer["Version"], StatementId="one",
+                                   Action="lambda:GetLayerVersion", Principal="123456789012")  # fmt: skip
+    wait_until(lambda: found(lambda: b.get_layer_version_policy(LayerName="pg-layer", VersionNumber=layer["Version"])))
+
+    # Provisioned concurrency put through one server counts at the other (against the reservation).
+    deploy(a, "pg-provisioned", SLEEPER)
+    version = a.publish_version(FunctionName="pg-provisioned")["Version"]
+    a.put_function_concurrency(FunctionName="pg-provisioned", ReservedConcurrentExecutions=1)
+    a.put_provisioned_concurrency_config(FunctionName="pg-provisioned", Qualifier=version,
+                                         ProvisionedConcurrentExecutions=1)  # fmt: skip
+    wait_until(lambda: found(lambda: b.get_provisioned_concurrency_config(FunctionName="pg-provisioned",
+                                                                          Qualifier=version)))  # fmt: skip
+    assert throttle_reason(b, "pg-provisioned") == "ReservedFunctionConcurrentInvocationLimitExceeded"  # $LATEST
+
+
+PROFILE = "arn:aws:signer:us-east-1:000000000000:/signing-profiles/release/abcdef1234"
+
+
+def listed(client: Any) -> bool:
+    try:
+        client.list_functions()
+    except ClientError as exc:
+        assert exc.response["ResponseMetadata"]["HTTPStatusCode"] == 403, exc.response
+        return False
+    return True
+
+
+def found(call: Any) -> bool:
+    try:
+        call()
+    except ClientError as exc:
+        assert exc.response["Error"]["Code"] in ("ResourceNotFoundException",
+                                                 "ProvisionedConcurrencyConfigNotFoundException"), exc.response
+        return False
+    return True

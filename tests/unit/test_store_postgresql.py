@@ -18,7 +18,7 @@ import pytest
 
 from lamina.model import LayerVersion
 from lamina.settings import Settings
-from lamina.store.base import DEAD_LETTER, EventContent, OutboxMessage, QueuedEvent
+from lamina.store.base import DEAD_LETTER, EventContent, OutboxMessage, QueuedEvent, Resource
 from lamina.store.choice import DatabaseUnavailable, cell_schema
 from lamina.store.errors import StaleRevision
 from lamina.store.postgresql import PostgresStore
@@ -232,6 +232,41 @@ def test_a_server_follows_what_others_change_and_not_what_it_changes(url: str) -
             await asyncio.wait_for(everything.wait(), 30)
         finally:
             await follower.close()
+
+    with_stores(url, 2, scenario)
+
+
+def test_a_server_follows_the_kinds_of_resources_others_change(url: str) -> None:
+    async def scenario(stores: list[PostgresStore]) -> None:
+        here, there = stores
+        kinds: asyncio.Queue[str] = asyncio.Queue()
+        functions: asyncio.Queue[str] = asyncio.Queue()
+
+        async def nothing() -> None:
+            pass
+
+        follower = here.follow_resources(kinds.put, nothing)
+        others = here.follow_changes(functions.put, nothing)
+        try:
+            await asyncio.wait_for(follower.listening.wait(), 30)
+            await asyncio.wait_for(others.listening.wait(), 30)
+            await here.change_resources([Resource("iam/user", "mine", {})])  # its own: not read again
+            await there.change_resources([Resource("iam/user", "u", {}), Resource("iam/key", "k", {})],
+                                         deletes=[("sts/session", "s")])  # fmt: skip
+            got = {await asyncio.wait_for(kinds.get(), 30) for _ in range(3)}
+            assert got == {"iam/user", "iam/key", "sts/session"}
+            await there.create_function(function("theirs"))  # a function's notice is not a kind's
+            assert await asyncio.wait_for(functions.get(), 30) == "theirs"
+            async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+                # A kind's notice forged by another program is one more read, never a function's.
+                await conn.execute("SELECT pg_notify('lamina_changes', %s)", (f"lamina\t{there.claimer}\t@x\ty",))
+                await conn.execute("SELECT pg_notify('lamina_changes', %s)", (f"lamina\t{there.claimer}\t@",))
+            await there.change_resources(deletes=[("iam/role", "r")])
+            assert await asyncio.wait_for(kinds.get(), 30) == "iam/role"
+            assert kinds.empty() and functions.empty()
+        finally:
+            await follower.close()
+            await others.close()
 
     with_stores(url, 2, scenario)
 

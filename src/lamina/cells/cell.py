@@ -27,7 +27,7 @@ from pathlib import Path
 
 from lamina.api.context import Services
 from lamina.control.changes import Changes
-from lamina.control.code_signing import CodeSigning
+from lamina.control.code_signing import KINDS as CODE_SIGNING_KINDS, CodeSigning
 from lamina.control.function_options import FunctionOptions
 from lamina.control.concurrency import ConcurrencyService
 from lamina.control.event_config import EventConfigService
@@ -83,6 +83,8 @@ from lamina.schedules.firing import Timers
 from lamina.schedules.service import SchedulerService
 from lamina.stacks.service import StackService
 from lamina.store.aggregates import ChangeFeed, ConcurrencyLeases, Store
+from lamina.store.following import KindRereads
+from lamina.control.layer_policy import KIND as LAYER_POLICY_KIND
 from lamina.store.code import CodeStore
 from lamina.store.overlay import LayerOverlays
 from lamina.store.choice import cell_schema, open_store
@@ -197,10 +199,15 @@ class Cell:
         await functions.load()
         await event_configs.load()
         await urls.load()
-        if isinstance(store, ChangeFeed):  # other servers share the store: follow what they change
-            following = store.follow_changes(*_rereads(functions, event_configs, urls))
-            parts.started("following other servers' changes", following.close)
         await concurrency.load()
+        if isinstance(store, ChangeFeed):  # other servers share the store: follow what they change
+            following = store.follow_changes(*_rereads(functions, event_configs, urls, concurrency))
+            parts.started("following other servers' changes", following.close)
+            # Code-signing configurations (and which function uses which), layers' permissions.
+            kinds = KindRereads({**{kind: code_signing.reread for kind in CODE_SIGNING_KINDS},
+                                 LAYER_POLICY_KIND: layers.policies.reread})  # fmt: skip
+            resources = store.follow_resources(kinds.reread, kinds.reread_all)
+            parts.started("following other servers' changes of resources", resources.close)
         http_apis = HttpApis(store, region=s.region, account_id=s.account_id, port=host.port)
         await http_apis.load()
         invoker = Invoker(resolver, scheduler, s)
@@ -371,19 +378,23 @@ def _log_group(functions: FunctionService, name: str) -> str:
         return DEFAULT_PREFIX + name
 
 
-def _rereads(functions: FunctionService, event_configs: EventConfigService,
-             urls: UrlService) -> tuple[Callable[[str], Awaitable[None]], Callable[[], Awaitable[None]]]:  # fmt: skip
+def _rereads(functions: FunctionService, event_configs: EventConfigService, urls: UrlService,
+             concurrency: ConcurrencyService) -> tuple[Callable[[str], Awaitable[None]], Callable[[], Awaitable[None]]]:  # fmt: skip
     """What reads a function again when another server changed it (its configuration, versions,
-    aliases, asynchronous-invocation configurations and URLs), and what reads every one again."""
+    aliases, asynchronous-invocation configurations, URLs and concurrency), and what reads every one
+    again."""
 
     async def reread(name: str) -> None:
         await functions.reread(name)
         await event_configs.reread(name)
         await urls.reread(name)
+        await concurrency.reread()
 
     async def reread_all() -> None:
         for name in await functions.reread_all():
             await event_configs.reread(name)
             await urls.reread(name)
+        await concurrency.reread()
 
     return reread, reread_all
+

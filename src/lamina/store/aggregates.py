@@ -395,12 +395,18 @@ class Following(Protocol):
 @runtime_checkable
 class ChangeFeed(Protocol):
     """What other servers sharing the store change, as they commit it (PostgreSQL's): functions, their
-    versions, aliases, asynchronous-invocation configurations and URLs. ``follow_changes`` has ``reread(name)`` called for each function
+    versions, aliases, asynchronous-invocation configurations, URLs and concurrency. ``follow_changes`` has ``reread(name)`` called for each function
     another server changed, and ``reread_all()`` when changes may have been missed (the feed was
     interrupted), until the ``Following`` it returns is closed."""
 
     def follow_changes(self, reread: Callable[[str], Awaitable[None]],
                        reread_all: Callable[[], Awaitable[None]]) -> Following: ...  # fmt: skip
+
+    def follow_resources(self, reread: Callable[[str], Awaitable[None]],
+                         reread_all: Callable[[], Awaitable[None]]) -> Following:  # fmt: skip
+        """As ``follow_changes``, for the resources (``ResourceStore``): ``reread(kind)`` for each kind
+        another server changed."""
+        ...
 
 
 class OutboxStore(Protocol):

@@ -19,6 +19,7 @@ class _ResourceSql:
     delete_prefix: str
     delete_resource: str
     put_resource: str
+    notify_change: str
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,9 @@ class PostgresResources(PostgresEngine):
                     await cur.executemany(RESOURCES.delete_resource, deletes)
                 if encoded:
                     await cur.executemany(RESOURCES.put_resource, encoded)
+            kinds = {kind for kind, _ in delete_prefixes} | {kind for kind, _ in deletes} | {r.kind for r in puts}
+            for kind in sorted(kinds):
+                await conn.execute(RESOURCES.notify_change, (self.resources_notice(kind),))
 
 
 class PostgresObjectRecords(PostgresEngine):

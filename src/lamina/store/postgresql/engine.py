@@ -118,6 +118,18 @@ class PostgresEngine:
         follower.start()
         return follower
 
+    def resources_notice(self, kind: str) -> str:
+        """What a write of resources of ``kind`` notifies other servers with (``changes.py``)."""
+        return changes.resources_notice(self.schema, self.claimer, kind)
+
+    def follow_resources(self, reread: Callable[[str], Awaitable[None]],
+                         reread_all: Callable[[], Awaitable[None]]) -> changes.ChangeFollower:  # fmt: skip
+        """Start having other servers' changes of resources read again, by kind (``changes.py``);
+        close the follower returned before the store."""
+        follower = changes.ChangeFollower(self.url, self.schema, self.claimer, reread, reread_all, resources=True)
+        follower.start()
+        return follower
+
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[AsyncConnection]:
         """A connection of the pool, for reads (each statement committed on its own)."""

@@ -13,3 +13,7 @@ DELETE FROM resources WHERE kind = %s AND key = %s
 -- name: put_resource
 INSERT INTO resources (kind, key, doc) VALUES (%s, %s, %s)
 ON CONFLICT (kind, key) DO UPDATE SET doc = excluded.doc
+
+-- name: notify_change
+-- Other servers on the database read the resources of a kind again (store/postgresql/changes.py).
+SELECT pg_notify('lamina_changes', %s)
