@@ -271,6 +271,53 @@ def test_a_server_follows_the_kinds_of_resources_others_change(url: str) -> None
     with_stores(url, 2, scenario)
 
 
+def test_the_usage_ledger_s_running_mark_is_one_per_server(url: str) -> None:
+    from lamina.store.base import InvocationRecord, MeterRun, ProvisionedAllocation
+
+    live = ProvisionedAllocation("f", "live", "1", 256, "x86_64", 2, 1500)
+
+    async def opened() -> PostgresStore:
+        store = PostgresStore(url)
+        await store.open()
+        return store
+
+    async def killed(store: PostgresStore) -> None:
+        """Closed without ending its run, and waited for until its connections are gone, as a kill's."""
+        await store.close()
+        gone = f"SELECT count(*) FROM pg_stat_activity WHERE application_name = '{store.application}'"
+        while await asyncio.to_thread(scalar, url, gone):
+            await asyncio.sleep(0.05)
+
+    async def scenario() -> None:
+        one, two = await opened(), await opened()
+        assert await one.begin_metering(1000) is None
+        await one.record_allocations([live])
+        assert await two.begin_metering(2000) is None  # the other runs: not taken for a killed one
+        await one.end_metering(3000)  # the other still keeps the environments: still allocated
+        assert await two.list_allocations(10_000) == [live]
+        await one.close()
+
+        three = await opened()
+        await three.begin_metering(4000)
+        await three.record_invocations([InvocationRecord("r", "f", "1", 5000, 99.2, 100, 256, 30, None, "success")])
+        await killed(three)
+        four = await opened()
+        assert await four.begin_metering(6000) == MeterRun(killed=True, last_write_ms=5100, closed=0)  # two runs
+        assert await four.list_allocations(10_000) == [live]
+        await two.end_metering(7000)
+        await two.close()
+        assert await four.list_allocations(10_000) == [live]  # the last one running ends them
+        await killed(four)
+
+        five = await opened()  # every run before was killed or stopped: the killed one's allocations end
+        assert await five.begin_metering(9000) == MeterRun(killed=True, last_write_ms=6000, closed=1)
+        assert await five.list_allocations(10_000) == [live, dataclasses.replace(live, environments=0, at_ms=6000)]
+        await five.end_metering(9500)
+        await five.close()
+
+    asyncio.run(scenario())
+
+
 def test_the_database_settings_are_read_from_the_environment() -> None:
     settings = Settings.from_env({"LAMINA_DATABASE_URL": " postgresql://u:p@h:5/d ", "LAMINA_CODE_DIR": "/shared",
                                   "LAMINA_ASYNC_CLAIM_SECONDS": "2.5"})  # fmt: skip
