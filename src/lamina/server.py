@@ -134,8 +134,11 @@ class Server:
         await iam.load()
         await sessions.load()  # expired sessions are pruned
         if isinstance(store, ChangeFeed):  # other servers share the store: follow their changes of IAM and STS
+            async def reread_session(key: str) -> None:  # one a cold start of another server began
+                sessions.follow(await store.read_resource(SESSION_KIND, key), key)
+
             kinds = KindRereads({**{kind: partial(iam.reread, kind) for kind in iam.KINDS},
-                                 SESSION_KIND: sessions.reread})  # fmt: skip
+                                 SESSION_KIND: sessions.reread}, {SESSION_KIND: reread_session})  # fmt: skip
             following = store.follow_resources(kinds.reread, kinds.reread_all)
             parts.started("following other servers' changes of IAM and STS", following.close)
         bucket_names = BucketNames(store)  # S3's bucket names are global: which cell holds each

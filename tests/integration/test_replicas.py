@@ -1,7 +1,7 @@
 """Several servers on one PostgreSQL behave as one: concurrency limits hold across them (units of
 concurrency leased from the database, scheduler/units.py), a dead server's units come back when its
-leases end; the outbox's messages are claimed, each delivered once; what one server changes (IAM,
-concurrency, code signing, layers' permissions) the other follows at once. Real server processes on a real PostgreSQL (tests/postgres.py), driven by boto3."""
+leases end; the outbox's messages are claimed, each delivered once; what one server changes (IAM, STS
+sessions, concurrency, code signing, layers' permissions) the other follows at once. Real server processes on a real PostgreSQL (tests/postgres.py), driven by boto3."""
 
 from __future__ import annotations
 
@@ -164,6 +164,19 @@ def test_what_one_server_changes_the_other_follows_at_once(make_server: Any, url
     wait_until(lambda: listed(as_user))
     iam.delete_access_key(UserName="pg-user", AccessKeyId=key["AccessKeyId"])  # and a deleted one no longer does
     wait_until(lambda: not listed(as_user))
+    # Credentials of a session started through one server's AssumeRole sign requests at the other.
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:root"}, "Action": "sts:AssumeRole"}]}
+    role = iam.create_role(RoleName="pg-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    iam.put_role_policy(RoleName="pg-role", PolicyName="all", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "lambda:*", "Resource": "*"}]}))
+    sts = boto3.client("sts", endpoint_url=one.endpoint, region_name="us-east-1", aws_access_key_id="test",
+                       aws_secret_access_key="test")  # fmt: skip
+    assumed = sts.assume_role(RoleArn=role, RoleSessionName="pg-session")["Credentials"]
+    as_role = boto3.client("lambda", endpoint_url=two.endpoint, region_name="us-east-1",
+                           aws_access_key_id=assumed["AccessKeyId"], aws_secret_access_key=assumed["SecretAccessKey"],
+                           aws_session_token=assumed["SessionToken"])  # fmt: skip
+    wait_until(lambda: listed(as_role))
 
     # Code-signing configurations and layers' permissions.
     config = a.create_code_signing_config(AllowedPublishers={"SigningProfileVersionArns": [PROFILE]})

@@ -254,7 +254,13 @@ def test_a_server_follows_the_kinds_of_resources_others_change(url: str) -> None
             await there.change_resources([Resource("iam/user", "u", {}), Resource("iam/key", "k", {})],
                                          deletes=[("sts/session", "s")])  # fmt: skip
             got = {await asyncio.wait_for(kinds.get(), 30) for _ in range(3)}
-            assert got == {"iam/user", "iam/key", "sts/session"}
+            assert got == {"iam/user u", "iam/key k", "sts/session s"}  # one key each: named
+            await there.change_resources([Resource("iam/user", "v", {}), Resource("iam/user", "w\tx", {})])
+            assert await asyncio.wait_for(kinds.get(), 30) == "iam/user"  # several: the kind, read whole
+            await there.change_resources([Resource("iam/user", "w\tx", {})])
+            assert await asyncio.wait_for(kinds.get(), 30) == "iam/user"  # a key a notice cannot hold
+            assert await there.read_resource("iam/user", "w\tx") == Resource("iam/user", "w\tx", {})
+            assert await there.read_resource("iam/user", "nobody") is None
             await there.create_function(function("theirs"))  # a function's notice is not a kind's
             assert await asyncio.wait_for(functions.get(), 30) == "theirs"
             async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
@@ -262,7 +268,7 @@ def test_a_server_follows_the_kinds_of_resources_others_change(url: str) -> None
                 await conn.execute("SELECT pg_notify('lamina_changes', %s)", (f"lamina\t{there.claimer}\t@x\ty",))
                 await conn.execute("SELECT pg_notify('lamina_changes', %s)", (f"lamina\t{there.claimer}\t@",))
             await there.change_resources(deletes=[("iam/role", "r")])
-            assert await asyncio.wait_for(kinds.get(), 30) == "iam/role"
+            assert await asyncio.wait_for(kinds.get(), 30) == "iam/role r"
             assert kinds.empty() and functions.empty()
         finally:
             await follower.close()

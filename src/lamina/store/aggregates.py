@@ -405,7 +405,11 @@ class ChangeFeed(Protocol):
     def follow_resources(self, reread: Callable[[str], Awaitable[None]],
                          reread_all: Callable[[], Awaitable[None]]) -> Following:  # fmt: skip
         """As ``follow_changes``, for the resources (``ResourceStore``): ``reread(kind)`` for each kind
-        another server changed."""
+        another server changed, ``reread("<kind> <key>")`` when it changed only that key."""
+        ...
+
+    async def read_resource(self, kind: str, key: str) -> Resource | None:
+        """One resource, if stored (what ``reread`` of one key reads)."""
         ...
 
 

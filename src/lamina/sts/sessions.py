@@ -88,6 +88,16 @@ class Sessions:
                 continue
             self._sessions[session.access_key_id] = session
 
+    def follow(self, session: Resource | None, key: str) -> None:
+        """Another server started (``session``) or removed (None) the session of ``key``."""
+        if session is None:
+            self._sessions.pop(key, None)
+            return
+        try:
+            self._sessions[key] = Session.from_doc(session.doc)
+        except (ValueError, KeyError, TypeError) as exc:
+            log.error("STS session %s is dropped: %s", key, exc)
+
     async def start(self, account: str, role_arn: str, role_id: str, session_name: str, seconds: int) -> Session:
         """A new session of the role, stored (with the expired ones removed) before it is returned."""
         session = Session(new_id("ASIA", 16), new_secret(), new_token(), account, role_arn, role_id, session_name,

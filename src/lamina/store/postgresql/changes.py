@@ -5,7 +5,8 @@ notifies ``lamina_changes`` in its transaction (so at its commit, and only then)
 the schema (the cell), the writing server's claimer id and the function's name. A write of the
 resources (``ResourceStore``: IAM, STS sessions, code-signing configurations, layers' permissions, the
 other services' documents) notifies each kind it changed, as ``@`` and the kind (no function name
-holds an ``@``). ``ChangeFollower`` listens on a connection of its own and has every other server's
+holds an ``@``), and the key after a space when it changed one key of the kind (a session started:
+the others read that one rather than every one). ``ChangeFollower`` listens on a connection of its own and has every other server's
 notice of its schema read again (``reread(name)``: functions', or with ``resources``, kinds'), its
 own skipped. Should
 the connection drop (the database restarted), it connects again and has everything read again
@@ -48,9 +49,14 @@ def parse(payload: str) -> Notice | None:
     return Notice(*parts)
 
 
-def resources_notice(schema: str, claimer: str, kind: str) -> str:
-    """A notice that resources of ``kind`` changed (a kind holds no tab: each is one of Lamina's names)."""
-    return notice(schema, claimer, RESOURCES + kind)
+MAX_KEY = 256  # a longer key is not named in its notice (the kind is read again whole)
+
+
+def resources_notice(schema: str, claimer: str, kind: str, key: str | None = None) -> str:
+    """A notice that resources of ``kind`` changed, the one of ``key`` only if given (a kind holds
+    no tab nor space: each is one of Lamina's names; a key that holds a tab is not named)."""
+    named = key is not None and len(key) <= MAX_KEY and "\t" not in key
+    return notice(schema, claimer, RESOURCES + kind + (f" {key}" if named else ""))
 
 
 class ChangeFollower:

@@ -122,14 +122,15 @@ class PostgresEngine:
         follower.start()
         return follower
 
-    def resources_notice(self, kind: str) -> str:
-        """What a write of resources of ``kind`` notifies other servers with (``changes.py``)."""
-        return changes.resources_notice(self.schema, self.claimer, kind)
+    def resources_notice(self, kind: str, key: str | None = None) -> str:
+        """What a write of resources of ``kind`` (only of ``key``) notifies other servers with (``changes.py``)."""
+        return changes.resources_notice(self.schema, self.claimer, kind, key)
 
     def follow_resources(self, reread: Callable[[str], Awaitable[None]],
                          reread_all: Callable[[], Awaitable[None]]) -> changes.ChangeFollower:  # fmt: skip
-        """Start having other servers' changes of resources read again, by kind (``changes.py``);
-        close the follower returned before the store."""
+        """Start having other servers' changes of resources read again, by kind (``changes.py``:
+        ``reread("<kind>")``, or ``reread("<kind> <key>")`` for one key); close the follower
+        returned before the store."""
         follower = changes.ChangeFollower(self.url, self.schema, self.claimer, reread, reread_all, resources=True)
         follower.start()
         return follower

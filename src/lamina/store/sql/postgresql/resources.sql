@@ -1,5 +1,8 @@
 -- The control plane of the services beside Lambda (migrations/0001_initial.sql).
 
+-- name: get_resource
+SELECT doc FROM resources WHERE kind = %s AND key = %s
+
 -- name: list_resources
 SELECT key, doc FROM resources WHERE kind = %s ORDER BY key
 
