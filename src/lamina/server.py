@@ -17,10 +17,10 @@ A second signal skips the wait.
 from __future__ import annotations
 
 import asyncio
-from functools import partial
 import gc
 import contextlib
 import logging
+from functools import partial
 import resource
 import shutil
 import signal

@@ -29,6 +29,7 @@ from lamina.api.context import Services
 from lamina.control.changes import Changes
 from lamina.control.code_signing import KINDS as CODE_SIGNING_KINDS, CodeSigning
 from lamina.control.function_options import FunctionOptions
+from lamina.control.layer_policy import KIND as LAYER_POLICY_KIND
 from lamina.control.concurrency import ConcurrencyService
 from lamina.control.event_config import EventConfigService
 from lamina.control.functions import FunctionService
@@ -84,7 +85,6 @@ from lamina.schedules.service import SchedulerService
 from lamina.stacks.service import StackService
 from lamina.store.aggregates import ChangeFeed, ConcurrencyLeases, Store
 from lamina.store.following import KindRereads
-from lamina.control.layer_policy import KIND as LAYER_POLICY_KIND
 from lamina.store.code import CodeStore
 from lamina.store.overlay import LayerOverlays
 from lamina.store.choice import cell_schema, open_store
@@ -397,4 +397,3 @@ def _rereads(functions: FunctionService, event_configs: EventConfigService, urls
         await concurrency.reread()
 
     return reread, reread_all
-

@@ -101,9 +101,8 @@ class IamService:
             return
         async with self._writing():  # after this server's writes, which change the store then memory
             resources = await self._store.list_resources(kind)
-            kept: dict[str, object] = {ROLE_KIND: self._roles, USER_KIND: self._users, KEY_KIND: self._keys,
-                                       POLICY_KIND: self._policies}[kind]  # type: ignore[assignment]
-            kept.clear()
+            {ROLE_KIND: self._roles.clear, USER_KIND: self._users.clear, KEY_KIND: self._keys.clear,
+             POLICY_KIND: self._policies.clear}[kind]()  # fmt: skip
             self._load_all(kind, resources)
 
     def _load_all(self, kind: str, resources: Sequence[Resource]) -> None:

@@ -2,14 +2,14 @@
 
 Each write of a function, a version, an alias, an asynchronous-invocation configuration or a URL
 notifies ``lamina_changes`` in its transaction (so at its commit, and only then) with ``notice``:
-the schema (the cell), the writing server's claimer id and the function's name. A write of the
-resources (``ResourceStore``: IAM, STS sessions, code-signing configurations, layers' permissions, the
-other services' documents) notifies each kind it changed, as ``@`` and the kind (no function name
-holds an ``@``), and the key after a space when it changed one key of the kind (a session started:
-the others read that one rather than every one). ``ChangeFollower`` listens on a connection of its own and has every other server's
-notice of its schema read again (``reread(name)``: functions', or with ``resources``, kinds'), its
-own skipped. Should
-the connection drop (the database restarted), it connects again and has everything read again
+the schema (the cell), the writing server's claimer id and the function's name. A write of
+resources (``ResourceStore``: IAM, STS sessions, code-signing configurations, layers' permissions,
+the other services' documents) notifies each kind it changed, as ``@`` and the kind (no function
+name holds an ``@``), and the key after a space when it changed one key of the kind (a session
+started: the others read that one rather than every one). ``ChangeFollower`` listens on a
+connection of its own and has every other server's notice of its schema read again
+(``reread(name)``: functions', or with ``resources``, kinds'), its own skipped. Should the
+connection drop (the database restarted), it connects again and has everything read again
 (``reread_all``): what changed meanwhile was notified to nobody.
 """
 
