@@ -1,7 +1,8 @@
 """Several servers on one PostgreSQL behave as one: concurrency limits hold across them (units of
 concurrency leased from the database, scheduler/units.py), a dead server's units come back when its
 leases end; the outbox's messages are claimed, each delivered once; what one server changes (IAM, STS
-sessions, concurrency, code signing, layers' permissions) the other follows at once. Real server processes on a real PostgreSQL (tests/postgres.py), driven by boto3."""
+sessions, concurrency, code signing, layers' permissions) the other follows at once; a function
+left Pending by a server that died is prepared by another. Real server processes on a real PostgreSQL (tests/postgres.py), driven by boto3."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import deploy, make_zip
+from tests.conftest import ROLE, deploy, make_zip
 from tests.functions import wait_until
 from tests.integration.test_async import FAST, send
 from tests.integration.test_concurrency import health
@@ -75,6 +76,12 @@ def throttle_reason(client: Any, name: str) -> str | None:
     return None
 
 
+def leased(url: str, pool: str) -> int:
+    """The units of ``pool`` the servers hold (an invocation is counted before its unit is taken)."""
+    held = scalar(url, f"SELECT sum(units) FROM lamina.concurrency_leases WHERE pool = '{pool}'")
+    return int(held or 0)
+
+
 def in_use(*servers: Any) -> int:
     return sum(int(health(server.endpoint)["inUse"]) for server in servers)
 
@@ -91,13 +98,12 @@ def test_reserved_concurrency_holds_across_servers_and_a_dead_ones_units_come_ba
 
     # One runs through each server: the two units are held, one by each; a third is throttled at both.
     first, first_result = in_background(a, "pg-capped", 30)
-    wait_until(lambda: in_use(one) == 1)
+    wait_until(lambda: in_use(one) == 1 and leased(url, "pg-capped") == 1)
     second, second_result = in_background(b, "pg-capped", 12)
-    wait_until(lambda: in_use(two) == 1)
+    wait_until(lambda: in_use(two) == 1 and leased(url, "pg-capped") == 2)
     assert throttle_reason(a, "pg-capped") == "ReservedFunctionConcurrentInvocationLimitExceeded"
     assert throttle_reason(b, "pg-capped") == "ReservedFunctionConcurrentInvocationLimitExceeded"
     assert in_use(one, two) == 2
-    assert scalar(url, "SELECT sum(units) FROM lamina.concurrency_leases WHERE pool = 'pg-capped'") == 2
 
     # kill -9 the first with its invocation running: its unit comes back when its lease ends, while
     # the second's invocation still runs (so two at once again, never three).
@@ -117,8 +123,10 @@ def test_the_account_concurrency_holds_across_servers(make_server: Any, url: str
     deploy(a, "pg-other", SLEEPER, Timeout=60)  # another function without a reservation: the same pool
     wait_until(lambda: b.get_function(FunctionName="pg-other")["Configuration"]["State"] == "Active")
 
-    threads = [in_background(a, "pg-shared-limit", 6), in_background(b, "pg-other", 6)]
-    wait_until(lambda: in_use(one, two) == 2)
+    threads = [in_background(a, "pg-shared-limit", 6)]
+    wait_until(lambda: in_use(one) == 1 and leased(url, "") == 1)
+    threads.append(in_background(b, "pg-other", 6))
+    wait_until(lambda: in_use(two) == 1 and leased(url, "") == 2)
     for client in (a, b):
         for name in ("pg-shared-limit", "pg-other"):
             assert throttle_reason(client, name) == "ConcurrentInvocationLimitExceeded"
@@ -140,11 +148,16 @@ def test_two_servers_deliver_each_outbox_message_once(make_server: Any, url: str
                                        DestinationConfig={"OnSuccess": {"Destination": queue_arn}})  # fmt: skip
     two = make_server(tmp_path / "two", **env)  # knows the queue from its start
     b = two.client()
-    sent = {send(client, "pg-recorded", {"i": i}) for i in range(10) for client in (a, b)}
+    sent = {send(client, "pg-recorded", {"i": i}) for i in range(6) for client in (a, b)}
 
     # Each success record goes through the outbox to the queue: once, whichever server relays it.
-    wait_until(lambda: scalar(url, "SELECT count(*) FROM lamina.queue_messages") >= len(sent)
-               and scalar(url, "SELECT count(*) FROM lamina.outbox") == 0, timeout=60)  # fmt: skip
+    left = "SELECT json_build_object('queued', (SELECT count(*) FROM lamina.queue_messages), 'outbox', " \
+           "(SELECT json_agg(json_build_object('id', id, 'by', claimed_by)) FROM lamina.outbox))"
+    try:
+        wait_until(lambda: scalar(url, "SELECT count(*) FROM lamina.queue_messages") >= len(sent)
+                   and scalar(url, "SELECT count(*) FROM lamina.outbox") == 0, timeout=120)  # fmt: skip
+    except AssertionError:
+        raise AssertionError(f"not delivered in time: {scalar(url, left)}") from None
     records = "SELECT array_agg(body::jsonb -> 'requestContext' ->> 'requestId') FROM lamina.queue_messages"
     assert sorted(scalar(url, records)) == sorted(sent)
 
@@ -218,3 +231,21 @@ def found(call: Any) -> bool:
                                                  "ProvisionedConcurrencyConfigNotFoundException"), exc.response
         return False
     return True
+
+
+def test_a_function_left_pending_by_a_server_that_died_is_prepared_by_another(
+    make_server: Any, url: str, tmp_path: Path,
+) -> None:  # fmt: skip
+    claims = {"LAMINA_ASYNC_CLAIM_SECONDS": "2"}
+    one = make_server(tmp_path / "one", **settings(url, tmp_path, LAMINA_STATE_DELAY="600", **claims))  # never done
+    two = make_server(tmp_path / "two", **settings(url, tmp_path, **claims))
+    a, b = one.client(), two.client()
+    a.create_function(FunctionName="pg-pending", Runtime="python3.11", Role=ROLE, Handler="app.handler",
+                      Code={"ZipFile": make_zip({"app.py": SLEEPER})})  # fmt: skip
+    wait_until(lambda: found(lambda: b.get_function(FunctionName="pg-pending")))
+    assert b.get_function(FunctionName="pg-pending")["Configuration"]["State"] == "Pending"
+    one.kill()  # while it prepares the code: its claim ends, and the other takes the function over
+    wait_until(lambda: b.get_function(FunctionName="pg-pending")["Configuration"]["State"] == "Active", timeout=30)
+    response = b.invoke(FunctionName="pg-pending", Payload=b'{"sleep": 0}')
+    assert json.loads(response["Payload"].read()) == {"slept": 0}
+    assert scalar(url, "SELECT count(*) FROM lamina.preparations") == 0

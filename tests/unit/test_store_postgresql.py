@@ -324,6 +324,30 @@ def test_the_usage_ledger_s_running_mark_is_one_per_server(url: str) -> None:
     asyncio.run(scenario())
 
 
+def test_one_server_at_a_time_prepares_a_function_and_another_takes_it_over_once_its_claim_ends(url: str) -> None:
+    async def scenario(stores: list[PostgresStore]) -> None:
+        one, two = stores
+        await one.create_function(function("f"))
+        won = await asyncio.gather(*(store.claim_preparation("f", "$LATEST", 1000, 2000) for store in stores * 5))
+        # One of them holds it (and claims it again as often as it likes); the other never gets it.
+        assert {tuple(won[0::2]), tuple(won[1::2])} == {(True,) * 5, (False,) * 5}
+        holder, other = (one, two) if won[0] else (two, one)
+        assert await holder.claim_preparation("f", "$LATEST", 1500, 2500)  # its own again: renewed
+        assert not await other.claim_preparation("f", "$LATEST", 2400, 3400)
+        assert await other.claim_preparation("f", "$LATEST", 2500, 3500)  # ended: taken over
+        await holder.renew_preparations(9999)  # renews only what it still holds
+        assert not await holder.claim_preparation("f", "$LATEST", 3000, 4000)
+        await other.finish_preparation("f", "$LATEST")
+        assert await holder.claim_preparation("f", "$LATEST", 3000, 4000)
+        assert not await holder.claim_preparation("no-such-function", "$LATEST", 3000, 4000)  # nothing to prepare
+        await holder.release_preparations()
+        assert await other.claim_preparation("f", "1' OR '1'='1", 3000, 4000)  # a version is data
+        await one.delete_function("f")  # its claims go with it
+        assert scalar(url, "SELECT count(*) FROM lamina.preparations") == 0
+
+    with_stores(url, 2, scenario)
+
+
 def test_the_database_settings_are_read_from_the_environment() -> None:
     settings = Settings.from_env({"LAMINA_DATABASE_URL": " postgresql://u:p@h:5/d ", "LAMINA_CODE_DIR": "/shared",
                                   "LAMINA_ASYNC_CLAIM_SECONDS": "2.5"})  # fmt: skip

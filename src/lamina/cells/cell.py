@@ -30,6 +30,7 @@ from lamina.control.changes import Changes
 from lamina.control.code_signing import KINDS as CODE_SIGNING_KINDS, CodeSigning
 from lamina.control.function_options import FunctionOptions
 from lamina.control.layer_policy import KIND as LAYER_POLICY_KIND
+from lamina.control.preparations import PreparationKeeper
 from lamina.control.concurrency import ConcurrencyService
 from lamina.control.event_config import EventConfigService
 from lamina.control.functions import FunctionService
@@ -83,7 +84,7 @@ from lamina.schedules.delivery import Delivery
 from lamina.schedules.firing import Timers
 from lamina.schedules.service import SchedulerService
 from lamina.stacks.service import StackService
-from lamina.store.aggregates import ChangeFeed, ConcurrencyLeases, Store
+from lamina.store.aggregates import ChangeFeed, ConcurrencyLeases, PreparationClaims, Store
 from lamina.store.following import KindRereads
 from lamina.store.code import CodeStore
 from lamina.store.overlay import LayerOverlays
@@ -167,6 +168,11 @@ class Cell:
         live_tails.serve(lambda name: _log_group(functions, name))
         if host.iam is not None:
             functions.check_roles_with(ExecutionRoles(host.iam, s.development_mode).check)
+        preparations: PreparationKeeper | None = None
+        if isinstance(store, PreparationClaims):  # other servers share the store: prepare what one leaves
+            functions.claim_with(store)
+            preparations = PreparationKeeper(store, functions)
+            parts.started("the claims on preparing code", preparations.close)  # given back once none runs
         parts.started("the functions' code preparation", functions.close)
         provider = LocalProvider(ctx, host.runtimes, functions.files)
         parts.started("the execution environments", provider.close)
@@ -208,6 +214,8 @@ class Cell:
                                  LAYER_POLICY_KIND: layers.policies.reread})  # fmt: skip
             resources = store.follow_resources(kinds.reread, kinds.reread_all)
             parts.started("following other servers' changes of resources", resources.close)
+        if preparations is not None:
+            preparations.start()
         http_apis = HttpApis(store, region=s.region, account_id=s.account_id, port=host.port)
         await http_apis.load()
         invoker = Invoker(resolver, scheduler, s)

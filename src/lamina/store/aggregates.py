@@ -388,6 +388,32 @@ class ConcurrencyLeases(Protocol):
         ...
 
 
+@runtime_checkable
+class PreparationClaims(Protocol):
+    """Which of several servers sharing a store (PostgreSQL's) prepares a function's code: the one
+    holding its claim, which renews it while it runs; a function whose claim ended (its server died
+    while preparing it) is another's to claim and prepare."""
+
+    claim_ms: int  # how long a claim lasts unless renewed
+
+    async def claim_preparation(self, function: str, version: str, now_ms: int, until_ms: int) -> bool:
+        """Claim the preparation of ``function``'s ``version`` until ``until_ms``: whether this store's
+        claimer holds it now (False: another holds a claim that has not ended at ``now_ms``)."""
+        ...
+
+    async def renew_preparations(self, until_ms: int) -> None:
+        """Extend every claim this store's claimer holds until ``until_ms``."""
+        ...
+
+    async def finish_preparation(self, function: str, version: str) -> None:
+        """The preparation is over (its result stored): the claim goes."""
+        ...
+
+    async def release_preparations(self) -> None:
+        """Give back every claim (this server stops)."""
+        ...
+
+
 class Following(Protocol):
     async def close(self) -> None: ...
 
