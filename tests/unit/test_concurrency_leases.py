@@ -81,7 +81,8 @@ def test_a_pool_name_is_data(url: str, pool: str) -> None:
             assert "\x00" in pool
 
     with_stores(url, 1, scenario)
-    assert scalar(url, "SELECT count(*) FROM lamina.concurrency_leases") in (0, 1)
+    assert scalar(url, "SELECT count(*) FROM lamina.concurrency_leases") == (0 if "\x00" in pool else 1)
+    assert scalar(url, "SELECT count(*) FROM lamina.functions") == 0  # the table is there, untouched
 
 
 def test_a_server_grows_past_what_it_holds_and_gives_back_what_it_did_not_use(url: str) -> None:

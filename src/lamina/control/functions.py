@@ -128,7 +128,9 @@ class FunctionService:
         self.versions = Versions(store)
         self.aliases = Aliases(store, settings, self.versions, changes)
         self._tasks: set[asyncio.Task[None]] = set()
-        self._preparing: set[tuple[str, str]] = set()  # (function, version) whose code this server prepares
+        # (function, version) -> how many preparations of its code this server runs (an update may
+        # start one before the last ended)
+        self._preparing: dict[tuple[str, str], int] = {}
         self._claims: PreparationClaims | None = None  # with other servers on the database (``claim_with``)
         self._hooks: list[FunctionHook] = []
         self._deployment_checks: list[DeploymentCheck] = []
@@ -629,11 +631,16 @@ class FunctionService:
         event = self._settled.setdefault(key, asyncio.Event())
         event.clear()
         task = asyncio.create_task(self._claimed(fn, event), name=f"lamina-prepare-{fn.name}:{fn.version}")
-        self._preparing.add(key)
+        self._preparing[key] = self._preparing.get(key, 0) + 1
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        task.add_done_callback(lambda _: self._preparing.discard(key))
+        task.add_done_callback(lambda _: self._prepared(key))
         return event
+
+    def _prepared(self, key: tuple[str, str]) -> None:
+        left = self._preparing.pop(key, 1) - 1
+        if left:
+            self._preparing[key] = left
 
     async def _claimed(self, fn: FunctionConfig, settled: asyncio.Event) -> None:
         """``_activate``, under the claim of ``fn``'s preparation when other servers share the store:
@@ -650,7 +657,8 @@ class FunctionService:
             await self._activate(fn, settled)
         finally:
             try:
-                await claims.finish_preparation(fn.name, fn.version)
+                if self._preparing.get((fn.name, fn.version), 0) <= 1:  # not while a later one runs here
+                    await claims.finish_preparation(fn.name, fn.version)
             except Exception as exc:  # it ends by itself: this server stops renewing it once prepared
                 log.warning("could not give back the claim on preparing %s:%s: %s", fn.name, fn.version, exc)
 
