@@ -1,28 +1,28 @@
 """Several servers on one PostgreSQL behave as one: concurrency limits hold across them (units of
 concurrency leased from the database, scheduler/units.py), a dead server's units come back when its
-leases end; the outbox's messages are claimed, each delivered once; what one server changes (IAM, STS
-sessions, concurrency, code signing, layers' permissions) the other follows at once; a function
-left Pending by a server that died is prepared by another. Real server processes on a real PostgreSQL (tests/postgres.py), driven by boto3."""
+leases end; the outbox's messages are claimed, each delivered once; what one server changes (IAM,
+STS sessions, concurrency, code signing, layers' permissions) the other follows at once; a function
+left Pending by a server that died is prepared by another. Real server processes on a real
+PostgreSQL (tests/postgres.py), driven by boto3."""
 
 from __future__ import annotations
 
 import json
 import threading
-
-import boto3
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from tests import postgres
 from tests.conftest import ROLE, deploy, make_zip
 from tests.functions import wait_until
 from tests.integration.test_async import FAST, send
 from tests.integration.test_concurrency import health
 from tests.mapping_helpers import make_queue, sqs_client
 from tests.postgres import Postgres, scalar
-from tests import postgres
 
 SLEEPER = """
 import time

@@ -13,8 +13,8 @@ from lamina.scheduler.units import UNRESERVED, HeldUnits, units_kept, units_want
 from lamina.settings import Settings
 from lamina.store.postgresql import PostgresStore
 from lamina.store.postgresql.leases import granted
-from tests.postgres import Postgres, scalar
 from tests import postgres
+from tests.postgres import Postgres, scalar
 from tests.unit.test_store_postgresql import now_ms, with_stores
 
 NOW, LATER = 1_000_000, 1_060_000  # a lease taken at NOW until LATER
