@@ -7,6 +7,11 @@ and gives each message it has not looked at yet to ``take``, which delivers the 
 and removes them from the outbox in the transaction that delivers them. A message left there is
 not looked at again unless the follower ``rewind``s (a target created since may take it).
 
+With several servers on one store (``OutboxClaims``: PostgreSQL's), a follower looks only at the
+messages its server claims (``claim_outbox``): no other server's followers take one while the claim
+lasts, so two servers never deliver one message twice while both run. A message none of a server's
+followers took is claimed by another once its claim ends.
+
 Whoever commits messages a follower takes may ``wake`` it: it looks at the outbox at once instead
 of at the end of its sleep (a wake while it is looking makes it look again). The poll stays the
 fallback: messages written by another process, or left by a crash before the wake, are found by it.
@@ -16,9 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from lamina.store.base import OutboxMessage
-from lamina.store.aggregates import OutboxStore
+from lamina.store.aggregates import OutboxClaims, OutboxStore
 from lamina.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -68,9 +74,17 @@ class OutboxFollower:
             except TimeoutError:
                 pass
 
+    async def next_batch(self) -> list[OutboxMessage]:
+        """The next outbox messages not looked at yet (claimed for this server if others share the store)."""
+        store = self._store
+        if isinstance(store, OutboxClaims):
+            now = int(time.time() * 1000)
+            return await store.claim_outbox(store.claimer, now, now + store.claim_ms, BATCH, after=self._after)
+        return await self._store.list_outbox(None, self._after, BATCH)
+
     async def relay_once(self) -> int:
         """Take the outbox messages not looked at yet; returns how many there were."""
-        found = await self._store.list_outbox(None, self._after, BATCH)
+        found = await self.next_batch()
         for message in found:
             self._after = message.id
             await self.take(message)

@@ -20,6 +20,7 @@ import asyncio
 import gc
 import contextlib
 import logging
+from functools import partial
 import resource
 import shutil
 import signal
@@ -59,10 +60,12 @@ from lamina.sandbox.isolation import Protections, UidPool
 from lamina.sandbox.network import NetworkPool
 from lamina.sandbox.spawn import Spawner
 from lamina.settings import Settings
+from lamina.store.aggregates import ChangeFeed
 from lamina.store.choice import DEFAULT_SCHEMA, open_store
+from lamina.store.following import KindRereads
 from lamina.sts.service import FunctionCredentials, StsService
 from lamina.sts.keyring import IssuedKeys
-from lamina.sts.sessions import Sessions
+from lamina.sts.sessions import SESSION_KIND, Sessions
 from lamina.tls.certificates import local_authority
 from lamina.tls.context import server_context
 from lamina.tls.names import served_names
@@ -130,6 +133,14 @@ class Server:
         iam, sessions = IamService(store), Sessions(store)
         await iam.load()
         await sessions.load()  # expired sessions are pruned
+        if isinstance(store, ChangeFeed):  # other servers share the store: follow their changes of IAM and STS
+            async def reread_session(key: str) -> None:  # one a cold start of another server began
+                sessions.follow(await store.read_resource(SESSION_KIND, key), key)
+
+            kinds = KindRereads({**{kind: partial(iam.reread, kind) for kind in iam.KINDS},
+                                 SESSION_KIND: sessions.reread}, {SESSION_KIND: reread_session})  # fmt: skip
+            following = store.follow_resources(kinds.reread, kinds.reread_all)
+            parts.started("following other servers' changes of IAM and STS", following.close)
         bucket_names = BucketNames(store)  # S3's bucket names are global: which cell holds each
         await bucket_names.load()
         sts = StsService(iam, sessions, s)

@@ -166,6 +166,10 @@ class Settings:
     # accepted without renewing its claim, i.e. how soon another takes over those of one that died
     # (LAMINA_ASYNC_CLAIM_SECONDS; invoke/claims.py).
     async_claim_seconds: float = 30.0
+    # Replicas on one database: how long a replica holds units of concurrency it took without
+    # renewing them, i.e. how soon those of one that died can be used by the others
+    # (LAMINA_CONCURRENCY_LEASE_SECONDS; scheduler/units.py).
+    concurrency_lease_seconds: float = 10.0
     # JWT authorizers of HTTP APIs (gateway/authorizers/jwks.py): where each issuer's signing keys
     # are read, by issuer; an issuer not named here is asked through its OpenID discovery document
     # (<issuer>/.well-known/openid-configuration), as API Gateway does.
@@ -270,6 +274,8 @@ class Settings:
             values["async_queue_bytes"] = int(env["LAMINA_ASYNC_QUEUE_BYTES"])
         if "LAMINA_ASYNC_CLAIM_SECONDS" in env:
             values["async_claim_seconds"] = claim_seconds(env["LAMINA_ASYNC_CLAIM_SECONDS"])
+        if "LAMINA_CONCURRENCY_LEASE_SECONDS" in env:
+            values["concurrency_lease_seconds"] = lease_seconds(env["LAMINA_CONCURRENCY_LEASE_SECONDS"])
         if "LAMINA_JWKS_URLS" in env:
             values["jwks_urls"] = jwks_urls(env["LAMINA_JWKS_URLS"])
         if env.get("LAMINA_MQTT_URL", "").strip():
@@ -346,6 +352,14 @@ def claim_seconds(value: str) -> float:
     seconds = float(value)
     if not 1 <= seconds <= 3600:
         raise ValueError(f"LAMINA_ASYNC_CLAIM_SECONDS must be from 1 to 3600, not {value[:20]!r}")
+    return seconds
+
+
+def lease_seconds(value: str) -> float:
+    """``LAMINA_CONCURRENCY_LEASE_SECONDS``: from 1 second to 10 minutes; ValueError otherwise."""
+    seconds = float(value)
+    if not 1 <= seconds <= 600:
+        raise ValueError(f"LAMINA_CONCURRENCY_LEASE_SECONDS must be from 1 to 600, not {value[:20]!r}")
     return seconds
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from lamina.model import LayerVersion
 from lamina.settings import Settings
-from lamina.store.base import DEAD_LETTER, EventContent, OutboxMessage, QueuedEvent
+from lamina.store.base import DEAD_LETTER, EventContent, OutboxMessage, QueuedEvent, Resource
 from lamina.store.choice import DatabaseUnavailable, cell_schema
 from lamina.store.errors import StaleRevision
 from lamina.store.postgresql import PostgresStore
@@ -232,6 +232,118 @@ def test_a_server_follows_what_others_change_and_not_what_it_changes(url: str) -
             await asyncio.wait_for(everything.wait(), 30)
         finally:
             await follower.close()
+
+    with_stores(url, 2, scenario)
+
+
+def test_a_server_follows_the_kinds_of_resources_others_change(url: str) -> None:
+    async def scenario(stores: list[PostgresStore]) -> None:
+        here, there = stores
+        kinds: asyncio.Queue[str] = asyncio.Queue()
+        functions: asyncio.Queue[str] = asyncio.Queue()
+
+        async def nothing() -> None:
+            pass
+
+        follower = here.follow_resources(kinds.put, nothing)
+        others = here.follow_changes(functions.put, nothing)
+        try:
+            await asyncio.wait_for(follower.listening.wait(), 30)
+            await asyncio.wait_for(others.listening.wait(), 30)
+            await here.change_resources([Resource("iam/user", "mine", {})])  # its own: not read again
+            await there.change_resources([Resource("iam/user", "u", {}), Resource("iam/key", "k", {})],
+                                         deletes=[("sts/session", "s")])  # fmt: skip
+            got = {await asyncio.wait_for(kinds.get(), 30) for _ in range(3)}
+            assert got == {"iam/user u", "iam/key k", "sts/session s"}  # one key each: named
+            await there.change_resources([Resource("iam/user", "v", {}), Resource("iam/user", "w\tx", {})])
+            assert await asyncio.wait_for(kinds.get(), 30) == "iam/user"  # several: the kind, read whole
+            await there.change_resources([Resource("iam/user", "w\tx", {})])
+            assert await asyncio.wait_for(kinds.get(), 30) == "iam/user"  # a key a notice cannot hold
+            assert await there.read_resource("iam/user", "w\tx") == Resource("iam/user", "w\tx", {})
+            assert await there.read_resource("iam/user", "nobody") is None
+            await there.create_function(function("theirs"))  # a function's notice is not a kind's
+            assert await asyncio.wait_for(functions.get(), 30) == "theirs"
+            async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+                # A kind's notice forged by another program is one more read, never a function's.
+                await conn.execute("SELECT pg_notify('lamina_changes', %s)", (f"lamina\t{there.claimer}\t@x\ty",))
+                await conn.execute("SELECT pg_notify('lamina_changes', %s)", (f"lamina\t{there.claimer}\t@",))
+            await there.change_resources(deletes=[("iam/role", "r")])
+            assert await asyncio.wait_for(kinds.get(), 30) == "iam/role r"
+            assert kinds.empty() and functions.empty()
+        finally:
+            await follower.close()
+            await others.close()
+
+    with_stores(url, 2, scenario)
+
+
+def test_the_usage_ledger_s_running_mark_is_one_per_server(url: str) -> None:
+    from lamina.store.base import InvocationRecord, MeterRun, ProvisionedAllocation
+
+    live = ProvisionedAllocation("f", "live", "1", 256, "x86_64", 2, 1500)
+
+    async def opened() -> PostgresStore:
+        store = PostgresStore(url)
+        await store.open()
+        return store
+
+    async def killed(store: PostgresStore) -> None:
+        """Closed without ending its run, and waited for until its connections are gone, as a kill's."""
+        await store.close()
+        gone = f"SELECT count(*) FROM pg_stat_activity WHERE application_name = '{store.application}'"
+        while await asyncio.to_thread(scalar, url, gone):
+            await asyncio.sleep(0.05)
+
+    async def scenario() -> None:
+        one, two = await opened(), await opened()
+        assert await one.begin_metering(1000) is None
+        await one.record_allocations([live])
+        assert await two.begin_metering(2000) is None  # the other runs: not taken for a killed one
+        await one.end_metering(3000)  # the other still keeps the environments: still allocated
+        assert await two.list_allocations(10_000) == [live]
+        await one.close()
+
+        three = await opened()
+        await three.begin_metering(4000)
+        await three.record_invocations([InvocationRecord("r", "f", "1", 5000, 99.2, 100, 256, 30, None, "success")])
+        await killed(three)
+        four = await opened()
+        assert await four.begin_metering(6000) == MeterRun(killed=True, last_write_ms=5100, closed=0)  # two runs
+        assert await four.list_allocations(10_000) == [live]
+        await two.end_metering(7000)
+        await two.close()
+        assert await four.list_allocations(10_000) == [live]  # the last one running ends them
+        await killed(four)
+
+        five = await opened()  # every run before was killed or stopped: the killed one's allocations end
+        assert await five.begin_metering(9000) == MeterRun(killed=True, last_write_ms=6000, closed=1)
+        assert await five.list_allocations(10_000) == [live, dataclasses.replace(live, environments=0, at_ms=6000)]
+        await five.end_metering(9500)
+        await five.close()
+
+    asyncio.run(scenario())
+
+
+def test_one_server_at_a_time_prepares_a_function_and_another_takes_it_over_once_its_claim_ends(url: str) -> None:
+    async def scenario(stores: list[PostgresStore]) -> None:
+        one, two = stores
+        await one.create_function(function("f"))
+        won = await asyncio.gather(*(store.claim_preparation("f", "$LATEST", 1000, 2000) for store in stores * 5))
+        # One of them holds it (and claims it again as often as it likes); the other never gets it.
+        assert {tuple(won[0::2]), tuple(won[1::2])} == {(True,) * 5, (False,) * 5}
+        holder, other = (one, two) if won[0] else (two, one)
+        assert await holder.claim_preparation("f", "$LATEST", 1500, 2500)  # its own again: renewed
+        assert not await other.claim_preparation("f", "$LATEST", 2400, 3400)
+        assert await other.claim_preparation("f", "$LATEST", 2500, 3500)  # ended: taken over
+        await holder.renew_preparations(9999)  # renews only what it still holds
+        assert not await holder.claim_preparation("f", "$LATEST", 3000, 4000)
+        await other.finish_preparation("f", "$LATEST")
+        assert await holder.claim_preparation("f", "$LATEST", 3000, 4000)
+        assert not await holder.claim_preparation("no-such-function", "$LATEST", 3000, 4000)  # nothing to prepare
+        await holder.release_preparations()
+        assert await other.claim_preparation("f", "1' OR '1'='1", 3000, 4000)  # a version is data
+        await one.delete_function("f")  # its claims go with it
+        assert scalar(url, "SELECT count(*) FROM lamina.preparations") == 0
 
     with_stores(url, 2, scenario)
 

@@ -27,8 +27,10 @@ from pathlib import Path
 
 from lamina.api.context import Services
 from lamina.control.changes import Changes
-from lamina.control.code_signing import CodeSigning
+from lamina.control.code_signing import KINDS as CODE_SIGNING_KINDS, CodeSigning
 from lamina.control.function_options import FunctionOptions
+from lamina.control.layer_policy import KIND as LAYER_POLICY_KIND
+from lamina.control.preparations import PreparationKeeper
 from lamina.control.concurrency import ConcurrencyService
 from lamina.control.event_config import EventConfigService
 from lamina.control.functions import FunctionService
@@ -76,12 +78,14 @@ from lamina.debug.service import Debugging
 from lamina.sandbox.environment import EnvironmentContext
 from lamina.sandbox.local import LocalProvider
 from lamina.scheduler.pool import Scheduler
+from lamina.scheduler.units import HeldUnits
 from lamina.schedules.clock import SystemClock
 from lamina.schedules.delivery import Delivery
 from lamina.schedules.firing import Timers
 from lamina.schedules.service import SchedulerService
 from lamina.stacks.service import StackService
-from lamina.store.aggregates import ChangeFeed, Store
+from lamina.store.aggregates import ChangeFeed, ConcurrencyLeases, PreparationClaims, Store
+from lamina.store.following import KindRereads
 from lamina.store.code import CodeStore
 from lamina.store.overlay import LayerOverlays
 from lamina.store.choice import cell_schema, open_store
@@ -164,12 +168,21 @@ class Cell:
         live_tails.serve(lambda name: _log_group(functions, name))
         if host.iam is not None:
             functions.check_roles_with(ExecutionRoles(host.iam, s.development_mode).check)
+        preparations: PreparationKeeper | None = None
+        if isinstance(store, PreparationClaims):  # other servers share the store: prepare what one leaves
+            functions.claim_with(store)
+            preparations = PreparationKeeper(store, functions)
+            parts.started("the claims on preparing code", preparations.close)  # given back once none runs
         parts.started("the functions' code preparation", functions.close)
         provider = LocalProvider(ctx, host.runtimes, functions.files)
         parts.started("the execution environments", provider.close)
         scheduler = Scheduler(provider, keep_alive=s.keep_alive_seconds, scale_up_limit=s.limits.scale_up_limit,
                               scale_window=s.limits.scale_window_seconds)  # fmt: skip
         debugging.bind(scheduler, functions.get)
+        units: HeldUnits | None = None
+        if isinstance(store, ConcurrencyLeases):  # other servers share the limits: hold units of them
+            units = HeldUnits(store, scheduler.pool_in_use, s.concurrency_lease_seconds)
+            scheduler.hold_units_with(units)
         host.lenders.add(scheduler)  # lends to the native data plane, once it runs
         resolver = Resolver(functions, s)
         targets = Targets(functions, s)
@@ -192,10 +205,17 @@ class Cell:
         await functions.load()
         await event_configs.load()
         await urls.load()
-        if isinstance(store, ChangeFeed):  # other servers share the store: follow what they change
-            following = store.follow_changes(*_rereads(functions, event_configs, urls))
-            parts.started("following other servers' changes", following.close)
         await concurrency.load()
+        if isinstance(store, ChangeFeed):  # other servers share the store: follow what they change
+            following = store.follow_changes(*_rereads(functions, event_configs, urls, concurrency))
+            parts.started("following other servers' changes", following.close)
+            # Code-signing configurations (and which function uses which), layers' permissions.
+            kinds = KindRereads({**{kind: code_signing.reread for kind in CODE_SIGNING_KINDS},
+                                 LAYER_POLICY_KIND: layers.policies.reread})  # fmt: skip
+            resources = store.follow_resources(kinds.reread, kinds.reread_all)
+            parts.started("following other servers' changes of resources", resources.close)
+        if preparations is not None:
+            preparations.start()
         http_apis = HttpApis(store, region=s.region, account_id=s.account_id, port=host.port)
         await http_apis.load()
         invoker = Invoker(resolver, scheduler, s)
@@ -277,6 +297,9 @@ class Cell:
         apis.add(HttpApiEndpoints(http_apis, svc, self.crossings.invoker_of))
         await scheduler.start()
         parts.started("the warm pools", scheduler.close)
+        if units is not None:
+            units.start()
+            parts.started("the units of concurrency held", units.close)  # given back once nothing runs
         await concurrency.start()  # provisioned environments begin to start
         parts.started("provisioned concurrency", concurrency.close)
         await queue.start()  # events an earlier run accepted and did not finish are attempted again
@@ -363,19 +386,22 @@ def _log_group(functions: FunctionService, name: str) -> str:
         return DEFAULT_PREFIX + name
 
 
-def _rereads(functions: FunctionService, event_configs: EventConfigService,
-             urls: UrlService) -> tuple[Callable[[str], Awaitable[None]], Callable[[], Awaitable[None]]]:  # fmt: skip
+def _rereads(functions: FunctionService, event_configs: EventConfigService, urls: UrlService,
+             concurrency: ConcurrencyService) -> tuple[Callable[[str], Awaitable[None]], Callable[[], Awaitable[None]]]:  # fmt: skip
     """What reads a function again when another server changed it (its configuration, versions,
-    aliases, asynchronous-invocation configurations and URLs), and what reads every one again."""
+    aliases, asynchronous-invocation configurations, URLs and concurrency), and what reads every one
+    again."""
 
     async def reread(name: str) -> None:
         await functions.reread(name)
         await event_configs.reread(name)
         await urls.reread(name)
+        await concurrency.reread()
 
     async def reread_all() -> None:
         for name in await functions.reread_all():
             await event_configs.reread(name)
             await urls.reread(name)
+        await concurrency.reread()
 
     return reread, reread_all

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 CONFIGS = "lambda/code-signing-config"
 BINDINGS = "lambda/function-code-signing"
+KINDS = (CONFIGS, BINDINGS)
 WARN, ENFORCE = "Warn", "Enforce"
 MAX_PROFILES = 20
 _ALPHABET = string.ascii_lowercase + string.digits
@@ -151,11 +152,17 @@ class CodeSigning:
         self._lock = asyncio.Lock()
 
     async def load(self) -> None:
+        configs: dict[str, CodeSigningConfig] = {}
         for res in await self._store.list_resources(CONFIGS):
             config = from_doc(res.doc)
-            self._configs[config.arn] = config
-        for res in await self._store.list_resources(BINDINGS):
-            self._bindings[res.key] = str(res.doc["CodeSigningConfigArn"])
+            configs[config.arn] = config
+        bindings = {res.key: str(res.doc["CodeSigningConfigArn"]) for res in await self._store.list_resources(BINDINGS)}
+        self._configs, self._bindings = configs, bindings
+
+    async def reread(self) -> None:
+        """Read every configuration and function's binding again (another server changed one)."""
+        async with self._lock:  # after this server's writes, which change the store then memory
+            await self.load()
 
     # -- configurations ----------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -160,6 +160,7 @@ class ConcurrencyService:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._allocations = AllocationMeter(store)  # the usage ledger's record of what is provisioned
+        self._writes = 0  # writes through to the store finished (``reread``)
 
     async def load(self) -> None:
         await self._allocations.load()
@@ -168,6 +169,28 @@ class ConcurrencyService:
             self._configs.setdefault(config.function, {})[config.qualifier] = config
         self._unreserved = self._unreserved_with(self._reserved, self._configs)
         await self._announce()
+
+    async def reread(self) -> None:
+        """Read every reservation and provisioned-concurrency configuration again: another server
+        changed one (their environments follow at the provisioner's next round)."""
+        while True:
+            writes = self._writes
+            reserved = await self._store.list_reserved_concurrency()
+            configs: dict[str, dict[str, ProvisionedConcurrencyConfig]] = {}
+            for config in await self._store.list_provisioned_concurrency():
+                configs.setdefault(config.function, {})[config.qualifier] = config
+            if writes == self._writes:  # else a write of this server's ended meanwhile: it may be missing
+                break
+        self._reserved, self._configs = reserved, configs
+        self._unreserved = self._unreserved_with(self._reserved, self._configs)
+        self.wake()
+        await self._announce()
+
+    async def _write(self, write: Awaitable[None]) -> None:
+        try:
+            await write
+        finally:
+            self._writes += 1
 
     async def start(self) -> None:
         """Start the provisioned environments configured (their first ones begin before this returns),
@@ -242,7 +265,7 @@ class ConcurrencyService:
         self._reserved[name] = requested
         self._unreserved = self._unreserved_with(self._reserved, self._configs)
         try:
-            await self._store.put_reserved_concurrency(name, requested)
+            await self._write(self._store.put_reserved_concurrency(name, requested))
         except BaseException:
             if self._reserved.get(name) == requested:
                 if previous is None:
@@ -257,7 +280,7 @@ class ConcurrencyService:
     async def delete_reserved(self, name: str) -> None:
         """DeleteFunctionConcurrency: the function shares the unreserved concurrency again."""
         self._functions.get(name)
-        await self._store.put_reserved_concurrency(name, None)
+        await self._write(self._store.put_reserved_concurrency(name, None))
         self._reserved.pop(name, None)
         self._unreserved = self._unreserved_with(self._reserved, self._configs)
         await self._announce()
@@ -289,7 +312,7 @@ class ConcurrencyService:
         kept[qualifier] = config
         self._unreserved = self._unreserved_with(self._reserved, self._configs)
         try:
-            await self._store.put_provisioned_concurrency(config)
+            await self._write(self._store.put_provisioned_concurrency(config))
         except BaseException:
             if kept.get(qualifier) is config:
                 if previous is None:
@@ -325,7 +348,7 @@ class ConcurrencyService:
     async def forget(self, name: str, qualifier: str) -> None:
         """Drop the configuration of ``qualifier`` (deleted, or its version or alias was): its
         environments stop."""
-        await self._store.delete_provisioned_concurrency(name, qualifier)
+        await self._write(self._store.delete_provisioned_concurrency(name, qualifier))
         configs = self._configs.get(name, {})
         if configs.pop(qualifier, None) is not None:
             self._unreserved = self._unreserved_with(self._reserved, self._configs)

@@ -58,7 +58,7 @@ from lamina.model import LATEST, Code, FunctionConfig, LayerRef, State, UpdateSt
 from lamina.runtime import architecture
 from lamina.runtime.runtimes import RuntimeRegistry
 from lamina.settings import Settings
-from lamina.store.aggregates import Store
+from lamina.store.aggregates import PreparationClaims, Store
 from lamina.store.code import CodeStore
 from lamina.store.errors import NotFound
 from lamina.store.overlay import LayerOverlays
@@ -128,6 +128,10 @@ class FunctionService:
         self.versions = Versions(store)
         self.aliases = Aliases(store, settings, self.versions, changes)
         self._tasks: set[asyncio.Task[None]] = set()
+        # (function, version) -> how many preparations of its code this server runs (an update may
+        # start one before the last ended)
+        self._preparing: dict[tuple[str, str], int] = {}
+        self._claims: PreparationClaims | None = None  # with other servers on the database (``claim_with``)
         self._hooks: list[FunctionHook] = []
         self._deployment_checks: list[DeploymentCheck] = []
         self._closing = asyncio.Event()  # set at close: a state delay ends early
@@ -606,13 +610,57 @@ class FunctionService:
         """What is kept now for ``fn``'s function and version (``None``: deleted)."""
         return self._functions.get(fn.name) if fn.is_latest else self.versions.get(fn.name, fn.version)
 
+    def claim_with(self, claims: PreparationClaims) -> None:
+        """Prepare a function's code only while holding its claim (other servers share the store:
+        control/preparations.py)."""
+        self._claims = claims
+
+    def unsettled(self) -> builtins.list[FunctionConfig]:
+        """Functions and versions Pending or InProgress whose code this server is not preparing."""
+        found = [fn for name, latest in self._functions.items() for fn in (latest, *self.versions.list_for(name))]
+        return [fn for fn in found if (fn.state is State.PENDING or fn.update_status is UpdateStatus.IN_PROGRESS)
+                and (fn.name, fn.version) not in self._preparing]  # fmt: skip
+
+    def prepare_claimed(self, fn: FunctionConfig) -> None:
+        """Prepare ``fn``'s code, its claim held already (taken over: control/preparations.py)."""
+        if (fn.name, fn.version) not in self._preparing:
+            self._prepare(fn)
+
     def _prepare(self, fn: FunctionConfig) -> asyncio.Event:
-        event = self._settled.setdefault((fn.name, fn.version), asyncio.Event())
+        key = (fn.name, fn.version)
+        event = self._settled.setdefault(key, asyncio.Event())
         event.clear()
-        task = asyncio.create_task(self._activate(fn, event), name=f"lamina-prepare-{fn.name}:{fn.version}")
+        task = asyncio.create_task(self._claimed(fn, event), name=f"lamina-prepare-{fn.name}:{fn.version}")
+        self._preparing[key] = self._preparing.get(key, 0) + 1
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _: self._prepared(key))
         return event
+
+    def _prepared(self, key: tuple[str, str]) -> None:
+        left = self._preparing.pop(key, 1) - 1
+        if left:
+            self._preparing[key] = left
+
+    async def _claimed(self, fn: FunctionConfig, settled: asyncio.Event) -> None:
+        """``_activate``, under the claim of ``fn``'s preparation when other servers share the store:
+        one that another holds is left to it (it is taken over should that one die)."""
+        claims = self._claims
+        if claims is None:
+            await self._activate(fn, settled)
+            return
+        now = int(time.time() * 1000)
+        if not await claims.claim_preparation(fn.name, fn.version, now, now + claims.claim_ms):
+            settled.set()
+            return
+        try:
+            await self._activate(fn, settled)
+        finally:
+            try:
+                if self._preparing.get((fn.name, fn.version), 0) <= 1:  # not while a later one runs here
+                    await claims.finish_preparation(fn.name, fn.version)
+            except Exception as exc:  # it ends by itself: this server stops renewing it once prepared
+                log.warning("could not give back the claim on preparing %s:%s: %s", fn.name, fn.version, exc)
 
     async def _activate(self, fn: FunctionConfig, settled: asyncio.Event) -> None:
         """Unzip the code of ``fn`` ($LATEST or a version), then mark it Active / Successful (or Failed,

@@ -82,10 +82,17 @@ class LayerPolicies:
         self._lock = asyncio.Lock()
 
     async def load(self) -> None:
+        policies: dict[str, tuple[list[Statement], str]] = {}
         for res in await self._store.list_resources(KIND):
             statements = res.doc["Statements"]
             assert isinstance(statements, list)
-            self._policies[res.key] = (statements, str(res.doc["RevisionId"]))
+            policies[res.key] = (statements, str(res.doc["RevisionId"]))
+        self._policies = policies
+
+    async def reread(self) -> None:
+        """Read every layer version's statements again (another server changed one)."""
+        async with self._lock:  # after this server's writes, which change the store then memory
+            await self.load()
 
     def statements(self, name: str, version: int) -> list[Statement]:
         return list(self._policies.get(f"{name}:{version}", ([], ""))[0])

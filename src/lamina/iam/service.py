@@ -88,15 +88,31 @@ class IamService:
             for listener in self._changed:
                 listener()
 
+    KINDS = (ROLE_KIND, USER_KIND, KEY_KIND, POLICY_KIND)
+
     async def load(self) -> None:
-        loads = ((ROLE_KIND, self._load_role), (USER_KIND, self._load_user), (KEY_KIND, self._load_key),
-                 (POLICY_KIND, self._load_policy))  # fmt: skip
-        for kind, load in loads:
-            for resource in await self._store.list_resources(kind):
-                try:
-                    load(resource)
-                except (ApiError, ValueError, KeyError, TypeError) as exc:
-                    log.error("IAM %s %s is kept but not loaded: %s", kind, resource.key, exc)
+        for kind in self.KINDS:
+            self._load_all(kind, await self._store.list_resources(kind))
+
+    async def reread(self, kind: str) -> None:
+        """Read the roles, users, access keys or policies (``kind``) again: another server changed
+        one. Listeners are told, as after a write."""
+        if kind not in self.KINDS:
+            return
+        async with self._writing():  # after this server's writes, which change the store then memory
+            resources = await self._store.list_resources(kind)
+            {ROLE_KIND: self._roles.clear, USER_KIND: self._users.clear, KEY_KIND: self._keys.clear,
+             POLICY_KIND: self._policies.clear}[kind]()  # fmt: skip
+            self._load_all(kind, resources)
+
+    def _load_all(self, kind: str, resources: Sequence[Resource]) -> None:
+        load = {ROLE_KIND: self._load_role, USER_KIND: self._load_user, KEY_KIND: self._load_key,
+                POLICY_KIND: self._load_policy}[kind]  # fmt: skip
+        for resource in resources:
+            try:
+                load(resource)
+            except (ApiError, ValueError, KeyError, TypeError) as exc:
+                log.error("IAM %s %s is kept but not loaded: %s", kind, resource.key, exc)
 
     def _load_role(self, resource: Resource) -> None:
         role = Role.from_doc(resource.doc)

@@ -15,6 +15,9 @@ and version 1 never share one, even when their code is the same. Scale-up is cou
 Admission (``decisions.on_demand_throttle``): a function with reserved concurrency runs at most that
 many invocations at once; functions without one share the account's unreserved concurrency. The
 limits are the target's (what the concurrency control plane last published when it was resolved).
+With several servers on one database (``hold_units_with``), an invocation must also fit in the units
+of its pool this server holds (``units.py``): past them, it takes more from the database, or is
+throttled as the limit would throttle it.
 
 Provisioned concurrency: ``provision`` is told how many initialised environments each version must
 keep; they are started ahead of time (in tasks the scheduler owns, a few per version at once), kept
@@ -51,6 +54,7 @@ from lamina.sandbox.environment import Environment as LocalEnvironment
 from lamina.scheduler import decisions
 from lamina.scheduler.decisions import IdleView
 from lamina.scheduler.lending import Lane, Lender
+from lamina.scheduler.units import UNRESERVED, HeldUnits
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +143,7 @@ class Scheduler:
         self._lender: Lender | None = None  # the native data plane (scheduler/lending.py)
         self._lent: dict[str, LocalEnvironment] = {}  # environment id -> lent to it (still leased)
         self._taking: dict[str, asyncio.Future[bool]] = {}  # lent ones being taken back for an invocation here
+        self._units: HeldUnits | None = None  # with other servers on the database: the units held here
 
     @property
     def in_use(self) -> int:
@@ -180,6 +185,14 @@ class Scheduler:
         invocation's lane allows it (``release``)."""
         self._lender = lender
 
+    def hold_units_with(self, units: HeldUnits) -> None:
+        """Admit on-demand invocations within the units of concurrency ``units`` holds, too."""
+        self._units = units
+
+    def pool_in_use(self, pool: str) -> int:
+        """On-demand invocations running now of ``pool`` (``units.py``; lent environments included)."""
+        return self._unreserved_in_use if pool == UNRESERVED else self._on_demand.get(pool, 0)
+
     async def acquire(self, target: Target) -> tuple[Environment, RuntimeResult | None]:
         """An environment ready to invoke ``target``, or a new one whose init failed (and the failure):
         an idle provisioned one of its version first, then an idle one, then a new one (a cold start).
@@ -202,7 +215,7 @@ class Scheduler:
             env = await self._take_lent(key, fn)
             if env is not None:
                 return env, None
-        lease = self._lease_on_demand(target)
+        lease = await self._lease_on_demand(target)
         try:
             warming = self._warming.get(key)
             if warming is not None:  # started for its debugger: this invocation is its, once it is ready
@@ -228,7 +241,7 @@ class Scheduler:
             self._all.pop(env.id, None)
         return env, failure
 
-    def _lease_on_demand(self, target: Target) -> _Lease:
+    async def _lease_on_demand(self, target: Target) -> _Lease:
         """Admit one on-demand invocation of ``target`` and count it, or refuse it (``TooManyRequests``)."""
         limits, name = target.limits, target.fn.name
         in_use = self._on_demand.get(name, 0)
@@ -238,7 +251,21 @@ class Scheduler:
         if reason is not None:
             raise TooManyRequests("Rate Exceeded.", reason=reason)
         lease = _Lease(name, provisioned=False, unreserved=limits.reserved is None)
-        self._count(lease, 1)
+        self._count(lease, 1)  # counted first: an invocation admitted while this one waits sees it
+        units = self._units
+        if units is not None:
+            pool = UNRESERVED if lease.unreserved else name
+            if not units.covers(pool, self.pool_in_use(pool)):
+                limit = limits.unreserved if limits.reserved is None else limits.reserved - limits.provisioned
+                try:
+                    fits = await units.grow(pool, limit)
+                except BaseException:
+                    self._count(lease, -1)
+                    raise
+                if not fits:  # the other servers hold the rest of the limit
+                    self._count(lease, -1)
+                    reason = decisions.ACCOUNT_LIMIT if lease.unreserved else decisions.RESERVED_LIMIT
+                    raise TooManyRequests("Rate Exceeded.", reason=reason)
         return lease
 
     def _count(self, lease: _Lease, delta: int) -> None:

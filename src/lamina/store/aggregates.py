@@ -359,6 +359,61 @@ class EventClaims(Protocol):
         ...
 
 
+@runtime_checkable
+class ConcurrencyLeases(Protocol):
+    """Units of concurrency held by each of several replicas sharing a store (PostgreSQL's; SQLite's
+    one server counts in memory alone). Per pool (a function with reserved concurrency, by name, or
+    the account's unreserved concurrency, ``""``), the store's claimer holds a number of units until
+    its lease ends unless renewed; the units of a pool's live leases never add up to more than the
+    limit the taker gives (``take_units``). A replica that died holds nothing once its leases end.
+    """
+
+    async def take_units(self, pool: str, want: int, limit: int, now_ms: int, until_ms: int) -> int:
+        """Take up to ``want`` more units of ``pool`` (fewer if others hold the rest of ``limit``)
+        and renew its lease until ``until_ms``; returns how many this claimer holds now (an ended
+        lease held none)."""
+        ...
+
+    async def give_back_units(self, pool: str, keep: int) -> None:
+        """Hold at most ``keep`` units of ``pool`` (never more than before)."""
+        ...
+
+    async def renew_units(self, now_ms: int, until_ms: int) -> dict[str, int]:
+        """Renew every live lease of this claimer until ``until_ms``; returns the units it holds by
+        pool (a lease that ended before ``now_ms`` is not renewed, and not returned)."""
+        ...
+
+    async def release_units(self) -> None:
+        """Give back every unit this claimer holds."""
+        ...
+
+
+@runtime_checkable
+class PreparationClaims(Protocol):
+    """Which of several servers sharing a store (PostgreSQL's) prepares a function's code: the one
+    holding its claim, which renews it while it runs; a function whose claim ended (its server died
+    while preparing it) is another's to claim and prepare."""
+
+    claim_ms: int  # how long a claim lasts unless renewed
+
+    async def claim_preparation(self, function: str, version: str, now_ms: int, until_ms: int) -> bool:
+        """Claim the preparation of ``function``'s ``version`` until ``until_ms``: whether this store's
+        claimer holds it now (False: another holds a claim that has not ended at ``now_ms``)."""
+        ...
+
+    async def renew_preparations(self, until_ms: int) -> None:
+        """Extend every claim this store's claimer holds until ``until_ms``."""
+        ...
+
+    async def finish_preparation(self, function: str, version: str) -> None:
+        """The preparation is over (its result stored): the claim goes."""
+        ...
+
+    async def release_preparations(self) -> None:
+        """Give back every claim (this server stops)."""
+        ...
+
+
 class Following(Protocol):
     async def close(self) -> None: ...
 
@@ -366,12 +421,22 @@ class Following(Protocol):
 @runtime_checkable
 class ChangeFeed(Protocol):
     """What other servers sharing the store change, as they commit it (PostgreSQL's): functions, their
-    versions, aliases, asynchronous-invocation configurations and URLs. ``follow_changes`` has ``reread(name)`` called for each function
+    versions, aliases, asynchronous-invocation configurations, URLs and concurrency. ``follow_changes`` has ``reread(name)`` called for each function
     another server changed, and ``reread_all()`` when changes may have been missed (the feed was
     interrupted), until the ``Following`` it returns is closed."""
 
     def follow_changes(self, reread: Callable[[str], Awaitable[None]],
                        reread_all: Callable[[], Awaitable[None]]) -> Following: ...  # fmt: skip
+
+    def follow_resources(self, reread: Callable[[str], Awaitable[None]],
+                         reread_all: Callable[[], Awaitable[None]]) -> Following:  # fmt: skip
+        """As ``follow_changes``, for the resources (``ResourceStore``): ``reread(kind)`` for each kind
+        another server changed, ``reread("<kind> <key>")`` when it changed only that key."""
+        ...
+
+    async def read_resource(self, kind: str, key: str) -> Resource | None:
+        """One resource, if stored (what ``reread`` of one key reads)."""
+        ...
 
 
 class OutboxStore(Protocol):
@@ -390,6 +455,23 @@ class OutboxStore(Protocol):
         """Remove outbox messages; returns how many there were."""
         ...
 
+
+
+@runtime_checkable
+class OutboxClaims(Protocol):
+    """Outbox messages held by one of several replicas sharing a store (PostgreSQL's), so that two
+    never deliver one at once: a replica's relays take the messages it claims, which no other
+    claims until the claim ends (the replica died, or none of its relays took the message)."""
+
+    claimer: str  # this store's, unique among the replicas
+    claim_ms: int  # how long a claim lasts
+
+    async def claim_outbox(self, claimer: str, now_ms: int, until_ms: int, limit: int,
+                           after: int = 0) -> list[OutboxMessage]:  # fmt: skip
+        """Claim for ``claimer`` until ``until_ms`` at most ``limit`` outbox messages with ``id``
+        above ``after`` that no other claimer holds at ``now_ms`` (``claimer``'s own are claimed
+        again), by ``id``: no two claimers take one at once."""
+        ...
 
 
 class BusStore(Protocol):

@@ -74,6 +74,12 @@ class Sessions:
         self._sessions: dict[str, Session] = {}
 
     async def load(self) -> None:
+        await self.reread()
+        await self._prune(())
+
+    async def reread(self) -> None:
+        """Read the sessions again: another server started one. (A session is only ever removed
+        once expired, which each server finds by itself.)"""
         for resource in await self._store.list_resources(SESSION_KIND):
             try:
                 session = Session.from_doc(resource.doc)
@@ -81,7 +87,16 @@ class Sessions:
                 log.error("STS session %s is dropped: %s", resource.key, exc)
                 continue
             self._sessions[session.access_key_id] = session
-        await self._prune(())
+
+    def follow(self, session: Resource | None, key: str) -> None:
+        """Another server started (``session``) or removed (None) the session of ``key``."""
+        if session is None:
+            self._sessions.pop(key, None)
+            return
+        try:
+            self._sessions[key] = Session.from_doc(session.doc)
+        except (ValueError, KeyError, TypeError) as exc:
+            log.error("STS session %s is dropped: %s", key, exc)
 
     async def start(self, account: str, role_arn: str, role_id: str, session_name: str, seconds: int) -> Session:
         """A new session of the role, stored (with the expired ones removed) before it is returned."""

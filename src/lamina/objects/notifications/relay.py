@@ -25,7 +25,7 @@ from typing import Protocol
 from lamina.control.targets import parse_function_arn
 from lamina.errors import ApiError, ResourceNotFound
 from lamina.invoke.service import EVENT, InvokeRequest, InvokeSource
-from lamina.outbox import BATCH, OutboxFollower
+from lamina.outbox import OutboxFollower
 from lamina.settings import Settings
 from lamina.store.base import NOTIFICATION, OutboxMessage
 from lamina.store.aggregates import OutboxStore
@@ -51,7 +51,7 @@ class NotificationRelay(OutboxFollower):
         if self._again:
             self._again = False
             self.rewind()
-        found = await self._store.list_outbox(None, self._after, BATCH)
+        found = await self.next_batch()
         if found:
             self._after = found[-1].id
         ours = [m for m in found if self._ours(m)]

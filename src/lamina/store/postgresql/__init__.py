@@ -14,9 +14,11 @@ from lamina.store.choice import DatabaseUnavailable
 from lamina.store.postgresql.engine import PostgresEngine
 from lamina.store.postgresql.functions import PostgresFunctions
 from lamina.store.postgresql.layers import PostgresLayers
+from lamina.store.postgresql.leases import PostgresLeases
 from lamina.store.postgresql.ledger import PostgresLedger
 from lamina.store.postgresql.logs import PostgresLogs
 from lamina.store.postgresql.messages import PostgresMessages
+from lamina.store.postgresql.preparations import PostgresPreparations
 from lamina.store.postgresql.queue import PostgresEventQueue, PostgresOutbox
 from lamina.store.postgresql.urls import PostgresUrls
 
@@ -26,5 +28,6 @@ __all__ = ["DatabaseUnavailable", "PostgresEngine", "PostgresStore"]
 class PostgresStore(
     PostgresFunctions, PostgresLayers, PostgresAliases, PostgresConfigs, PostgresUrls, PostgresLogs, PostgresLedger,
     PostgresEventQueue, PostgresOutbox, PostgresBus, PostgresMessages, PostgresResources, PostgresObjectRecords,
+    PostgresLeases, PostgresPreparations,
 ):  # fmt: skip
     """Every aggregate in one PostgreSQL schema."""

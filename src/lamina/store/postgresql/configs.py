@@ -97,6 +97,7 @@ class PostgresConfigs(PostgresEngine):
                     await conn.execute(SQL.delete_reserved_concurrency, (function,))
                 else:
                     await conn.execute(SQL.upsert_reserved_concurrency, (function, reserved))
+                await conn.execute(SQL.notify_change, (self.notice(function),))
 
     async def list_reserved_concurrency(self) -> dict[str, int]:
         async with self._connection() as conn:
@@ -108,10 +109,12 @@ class PostgresConfigs(PostgresEngine):
             async with self._transaction() as conn:
                 await conn.execute(SQL.upsert_provisioned_concurrency,
                                    (config.function, config.qualifier, config.requested, config.last_modified))  # fmt: skip
+                await conn.execute(SQL.notify_change, (self.notice(config.function),))
 
     async def delete_provisioned_concurrency(self, function: str, qualifier: str) -> None:
         async with self._transaction() as conn:
             await conn.execute(SQL.delete_provisioned_concurrency, (function, qualifier))
+            await conn.execute(SQL.notify_change, (self.notice(function),))
 
     async def list_provisioned_concurrency(self) -> list[ProvisionedConcurrencyConfig]:
         async with self._connection() as conn:

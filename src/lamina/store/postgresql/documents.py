@@ -19,6 +19,8 @@ class _ResourceSql:
     delete_prefix: str
     delete_resource: str
     put_resource: str
+    notify_change: str
+    get_resource: str
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,12 @@ OBJECTS = queries.load(_ObjectSql, "postgresql", "objects")
 
 
 class PostgresResources(PostgresEngine):
+    async def read_resource(self, kind: str, key: str) -> Resource | None:
+        """The resource of ``kind`` and ``key``, if stored."""
+        async with self._connection() as conn:
+            row = await (await conn.execute(RESOURCES.get_resource, (kind, key))).fetchone()
+        return Resource(kind, key, json.loads(row[0])) if row else None
+
     async def list_resources(self, kind: str) -> list[Resource]:
         async with self._connection() as conn:
             rows = await (await conn.execute(RESOURCES.list_resources, (kind,))).fetchall()
@@ -54,6 +62,21 @@ class PostgresResources(PostgresEngine):
                     await cur.executemany(RESOURCES.delete_resource, deletes)
                 if encoded:
                     await cur.executemany(RESOURCES.put_resource, encoded)
+            for kind, key in sorted(_changed(puts, deletes, delete_prefixes).items()):
+                await conn.execute(RESOURCES.notify_change, (self.resources_notice(kind, key),))
+
+
+def _changed(puts: Sequence[Resource], deletes: Sequence[tuple[str, str]],
+             delete_prefixes: Sequence[tuple[str, str]]) -> dict[str, str | None]:  # fmt: skip
+    """The kinds a write changes, each with its one key changed (None: several, or a prefix)."""
+    keys: dict[str, set[str]] = {}
+    for kind, key in [*((r.kind, r.key) for r in puts), *deletes]:
+        keys.setdefault(kind, set()).add(key)
+    changed: dict[str, str | None] = {kind: next(iter(found)) if len(found) == 1 else None
+                                      for kind, found in keys.items()}  # fmt: skip
+    for kind, _ in delete_prefixes:
+        changed[kind] = None
+    return changed
 
 
 class PostgresObjectRecords(PostgresEngine):

@@ -100,7 +100,11 @@ class PostgresEngine:
         check_url(url)
         self.url, self.schema = url, schema
         # Who this process is among the replicas, in claims: unique, and telling whose they are.
-        self.claimer = f"{socket.gethostname()[:64]}/{os.getpid()}/{uuid.uuid4().hex[:12]}"
+        run = uuid.uuid4().hex[:12]
+        self.claimer = f"{socket.gethostname()[:64]}/{os.getpid()}/{run}"
+        # The application_name of its pool's connections: while one is open, this process runs
+        # (the usage ledger's running mark, ledger.py).
+        self.application = f"lamina {run}"
         self.claim_ms = int(claim_seconds * 1000)
         self._max_connections = max_connections
         self._pool: AsyncConnectionPool | None = None
@@ -115,6 +119,19 @@ class PostgresEngine:
         """Start having other servers' changes of functions read again (``changes.py``); close the
         follower returned before the store."""
         follower = changes.ChangeFollower(self.url, self.schema, self.claimer, reread, reread_all)
+        follower.start()
+        return follower
+
+    def resources_notice(self, kind: str, key: str | None = None) -> str:
+        """What a write of resources of ``kind`` (only of ``key``) notifies other servers with (``changes.py``)."""
+        return changes.resources_notice(self.schema, self.claimer, kind, key)
+
+    def follow_resources(self, reread: Callable[[str], Awaitable[None]],
+                         reread_all: Callable[[], Awaitable[None]]) -> changes.ChangeFollower:  # fmt: skip
+        """Start having other servers' changes of resources read again, by kind (``changes.py``:
+        ``reread("<kind>")``, or ``reread("<kind> <key>")`` for one key); close the follower
+        returned before the store."""
+        follower = changes.ChangeFollower(self.url, self.schema, self.claimer, reread, reread_all, resources=True)
         follower.start()
         return follower
 
@@ -150,7 +167,7 @@ class PostgresEngine:
         pool = AsyncConnectionPool(
             self.url, min_size=1, max_size=self._max_connections, open=False, timeout=POOL_TIMEOUT_SECONDS,
             kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_SECONDS,
-                    "options": f"-c search_path={self.schema}"},
+                    "options": f"-c search_path={self.schema}", "application_name": self.application},
         )  # fmt: skip
         await pool.open(wait=True, timeout=CONNECT_TIMEOUT_SECONDS)
         self._pool = pool

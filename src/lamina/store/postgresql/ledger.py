@@ -1,4 +1,12 @@
-"""The usage ledger and the metric counts in PostgreSQL (``LedgerStore``)."""
+"""The usage ledger and the metric counts in PostgreSQL (``LedgerStore``).
+
+The running mark is one per server (``meter_runs``): each marks its own run at its start, moves its
+last write with its batches and unmarks it when it stops. A run still marked none of whose pool's
+connections is left (``pg_stat_activity``, by ``application_name``) was killed. The provisioned
+concurrency's allocations are the database's, kept by every server running (billed as if one did):
+they are ended when the last server running stops, or, when a server starts and finds only killed
+runs, at the latest write of those.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +29,9 @@ class _Sql:
     ledger: str
     insert_allocation: str
     allocations_before: str
-    meter_run: str
+    lock_meter_runs: str
+    meter_runs: str
+    forget_meter_runs: str
     start_meter_run: str
     end_meter_run: str
     invocations_between: str
@@ -43,7 +53,7 @@ class PostgresLedger(PostgresEngine):
         async with self._transaction() as conn:
             async with conn.cursor() as cur:
                 await cur.executemany(SQL.insert_invocation, records)
-            await conn.execute(SQL.raise_last_write, (last,))
+            await conn.execute(SQL.raise_last_write, (last, self.claimer))
 
     async def list_invocations(self, function: str, since_ms: int = 0) -> list[InvocationRecord]:
         return await self._invocations(SQL.invocations_of_function, (function, since_ms))
@@ -67,25 +77,31 @@ class PostgresLedger(PostgresEngine):
 
     async def begin_metering(self, now_ms: int) -> MeterRun | None:
         async with self._transaction() as conn:
-            row = await (await conn.execute(SQL.meter_run)).fetchone()
+            await conn.execute(SQL.lock_meter_runs)
+            runs = await (await conn.execute(SQL.meter_runs)).fetchall()
+            killed = [(str(claimer), int(last)) for claimer, last, alive in runs if not alive and claimer != self.claimer]
+            others = any(alive and claimer != self.claimer for claimer, _, alive in runs)
             previous = None
-            if row is not None:
-                running, last_write_ms = bool(row[0]), int(row[1])
+            if killed:
+                last_write_ms = max(last for _, last in killed)
                 closed = 0
-                if running:
-                    # Killed: its environments went with it, billed up to the last write the ledger has.
+                if not others:  # nobody keeps its environments: billed up to its last write the ledger has
                     left = open_allocations(await _allocations(conn, now_ms + 1))
                     await _allocate(conn, [_closed(a, max(a.at_ms, last_write_ms)) for a in left])
                     closed = len(left)
-                previous = MeterRun(running, last_write_ms, closed)
-            await conn.execute(SQL.start_meter_run, (now_ms, now_ms))
+                previous = MeterRun(True, last_write_ms, closed)
+            await conn.execute(SQL.forget_meter_runs, ([claimer for claimer, _ in killed],))
+            await conn.execute(SQL.start_meter_run, (self.claimer, self.application, now_ms, now_ms))
         return previous
 
     async def end_metering(self, now_ms: int) -> None:
         async with self._transaction() as conn:
-            left = open_allocations(await _allocations(conn, now_ms + 1))
-            await _allocate(conn, [_closed(a, max(a.at_ms, now_ms)) for a in left])
-            await conn.execute(SQL.end_meter_run, (now_ms,))
+            await conn.execute(SQL.lock_meter_runs)
+            runs = await (await conn.execute(SQL.meter_runs)).fetchall()
+            if not any(alive and claimer != self.claimer for claimer, _, alive in runs):  # the last one running
+                left = open_allocations(await _allocations(conn, now_ms + 1))
+                await _allocate(conn, [_closed(a, max(a.at_ms, now_ms)) for a in left])
+            await conn.execute(SQL.end_meter_run, (now_ms, self.claimer))
 
     async def read_invocations(self, since_ms: int, until_ms: int,
                                function: str | None = None) -> list[InvocationRecord]:  # fmt: skip

@@ -104,11 +104,11 @@ class PostgresOutbox(PostgresEngine):
         async with self._transaction() as conn:
             return (await conn.execute(SQL.delete_outbox, (list(ids),))).rowcount
 
-    async def claim_outbox(self, claimer: str, now_ms: int, until_ms: int, limit: int) -> list[OutboxMessage]:
-        """Claim for ``claimer`` until ``until_ms`` at most ``limit`` outbox messages no one holds (or
-        whose claim ended at ``now_ms``), by ``id``; as ``claim_events``, no two claimers take one."""
+    async def claim_outbox(self, claimer: str, now_ms: int, until_ms: int, limit: int,
+                           after: int = 0) -> list[OutboxMessage]:  # fmt: skip
         async with self._transaction() as conn:
-            rows = await (await conn.execute(SQL.claim_outbox, (claimer, until_ms, now_ms, limit))).fetchall()
+            values = {"claimer": claimer, "until": until_ms, "after": after, "now": now_ms, "limit": limit}
+            rows = await (await conn.execute(SQL.claim_outbox, values)).fetchall()
         return sorted((_outbox_message(row) for row in rows), key=lambda message: message.id)
 
 

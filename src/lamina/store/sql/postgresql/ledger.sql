@@ -7,7 +7,7 @@ max_memory_used_mb, init_ms, outcome, qualifier, architecture, ephemeral_mb, pro
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 
 -- name: raise_last_write
-UPDATE meter_run SET last_write_ms = GREATEST(last_write_ms, %s)
+UPDATE meter_runs SET last_write_ms = GREATEST(last_write_ms, %s) WHERE claimer = %s
 
 -- name: invocations_of_function
 SELECT request_id, function, version, started_ms, duration_ms, billed_ms, memory_mb, max_memory_used_mb,
@@ -27,16 +27,26 @@ VALUES (%s, %s, %s, %s, %s, %s, %s)
 SELECT function, qualifier, version, memory_mb, architecture, environments, at_ms
 FROM provisioned_allocations WHERE at_ms < %s ORDER BY at_ms, id
 
--- name: meter_run
-SELECT running, last_write_ms FROM meter_run WHERE id = 1
+-- name: lock_meter_runs
+-- One server starting or stopping at a time decides what the runs that ended leave open.
+SELECT pg_advisory_xact_lock(hashtextextended('lamina meter_runs ' || current_schema(), 0))
+
+-- name: meter_runs
+-- The runs marked running, and whether each still has a connection (else it was killed).
+SELECT claimer, last_write_ms,
+       app IS NOT NULL AND EXISTS (SELECT 1 FROM pg_stat_activity AS a WHERE a.application_name = meter_runs.app)
+FROM meter_runs WHERE running
+
+-- name: forget_meter_runs
+DELETE FROM meter_runs WHERE NOT running OR claimer = ANY(%s)
 
 -- name: start_meter_run
-INSERT INTO meter_run (id, running, started_ms, last_write_ms) VALUES (1, true, %s, %s)
-ON CONFLICT (id) DO UPDATE SET running = true, started_ms = excluded.started_ms,
+INSERT INTO meter_runs (claimer, app, running, started_ms, last_write_ms) VALUES (%s, %s, true, %s, %s)
+ON CONFLICT (claimer) DO UPDATE SET running = true, started_ms = excluded.started_ms,
 last_write_ms = excluded.last_write_ms
 
 -- name: end_meter_run
-UPDATE meter_run SET running = false, last_write_ms = GREATEST(last_write_ms, %s)
+UPDATE meter_runs SET running = false, last_write_ms = GREATEST(last_write_ms, %s) WHERE claimer = %s
 
 -- name: invocations_between
 SELECT request_id, function, version, started_ms, duration_ms, billed_ms, memory_mb,

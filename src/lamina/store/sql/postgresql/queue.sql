@@ -58,7 +58,10 @@ UPDATE async_events SET claimed_until = %s WHERE claimed_by = %s
 UPDATE async_events SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = %s
 
 -- name: claim_outbox
-UPDATE outbox SET claimed_by = %s, claimed_until = %s
-WHERE id IN (SELECT id FROM outbox WHERE (claimed_until IS NULL OR claimed_until <= %s)
-             ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)
+-- Messages after an id no other claimer holds (the claimer's own are claimed again: the relays of
+-- one server share its claims).
+UPDATE outbox SET claimed_by = %(claimer)s, claimed_until = %(until)s
+WHERE id IN (SELECT id FROM outbox
+             WHERE id > %(after)s AND (claimed_until IS NULL OR claimed_until <= %(now)s OR claimed_by = %(claimer)s)
+             ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
 RETURNING target, kind, function, request_id, body, attributes, created_ms, id
