@@ -10,7 +10,12 @@ not looked at again unless the follower ``rewind``s (a target created since may 
 With several servers on one store (``OutboxClaims``: PostgreSQL's), a follower looks only at the
 messages its server claims (``claim_outbox``): no other server's followers take one while the claim
 lasts, so two servers never deliver one message twice while both run. A message none of a server's
-followers took is claimed by another once its claim ends.
+followers took is claimed by another once its claim ends. Two things differ there from SQLite's
+one writer, where ids are given in the order of their commits: an id may commit after a higher one
+(each write is a transaction of its own), and a message another server held (and skipped by the
+claim) is ours to take once its claim ends. So a pass starts where the last one knew everything
+before had been seen (``_after``, moved only over messages older than ``SETTLE_MS``), not where
+it stopped (``_scan``), and the whole outbox is looked at again once every claim period.
 
 Whoever commits messages a follower takes may ``wake`` it: it looks at the outbox at once instead
 of at the end of its sleep (a wake while it is looking makes it look again). The poll stays the
@@ -29,6 +34,9 @@ from lamina.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 BATCH = 100
+# With claims: how long after it was written a message is taken to have committed (an id is given at
+# its insert, and its transaction commits moments later), so that no lower id can appear after it.
+SETTLE_MS = 10_000
 
 
 class OutboxFollower:
@@ -36,7 +44,9 @@ class OutboxFollower:
         self._store = store
         self._poll_seconds = poll_seconds
         self._name = name  # the task's
-        self._after = 0  # outbox ids up to here were looked at (those left are not ours to take)
+        self._after = 0  # outbox ids up to here were looked at (those left are not ours to take): a pass starts here
+        self._scan = 0  # how far the current pass has looked
+        self._rewound = time.monotonic()
         self._task: asyncio.Task[None] | None = None
         self._woken = asyncio.Event()
 
@@ -50,7 +60,21 @@ class OutboxFollower:
 
     def rewind(self) -> None:
         """Look at the whole outbox again next time."""
-        self._after = 0
+        self._after = self._scan = 0
+        self._rewound = time.monotonic()
+
+    def looked_at(self, found: list[OutboxMessage]) -> None:
+        """``found`` (a batch, by id) was looked at: the pass goes on after it, and the next one
+        starts after those of them no lower id can still appear before."""
+        if not found:
+            return
+        settled = self._settled_ms()
+        for message in found:
+            if self._after != self._scan or message.created_ms > settled:
+                break
+            self._after = message.id
+            self._scan = message.id
+        self._scan = found[-1].id
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=self._name)
@@ -62,6 +86,7 @@ class OutboxFollower:
     async def _run(self) -> None:
         while True:
             self._woken.clear()  # before looking: a wake from now on is for what this look may miss
+            self._begin_pass()
             try:
                 while await self.relay_once() == BATCH:
                     pass
@@ -74,18 +99,30 @@ class OutboxFollower:
             except TimeoutError:
                 pass
 
+    def _begin_pass(self) -> None:
+        store = self._store
+        if isinstance(store, OutboxClaims) and time.monotonic() - self._rewound >= store.claim_ms / 1000:
+            self.rewind()  # what another server held until its claims ended
+        self._scan = self._after
+
+    def _settled_ms(self) -> int:
+        """Messages written up to this time have committed, or never will."""
+        now = int(time.time() * 1000)
+        return now - SETTLE_MS if isinstance(self._store, OutboxClaims) else now
+
     async def next_batch(self) -> list[OutboxMessage]:
-        """The next outbox messages not looked at yet (claimed for this server if others share the store)."""
+        """The next outbox messages this pass has not looked at (claimed for this server if others
+        share the store)."""
         store = self._store
         if isinstance(store, OutboxClaims):
             now = int(time.time() * 1000)
-            return await store.claim_outbox(store.claimer, now, now + store.claim_ms, BATCH, after=self._after)
-        return await self._store.list_outbox(None, self._after, BATCH)
+            return await store.claim_outbox(store.claimer, now, now + store.claim_ms, BATCH, after=self._scan)
+        return await self._store.list_outbox(None, self._scan, BATCH)
 
     async def relay_once(self) -> int:
-        """Take the outbox messages not looked at yet; returns how many there were."""
+        """Take the outbox messages this pass has not looked at; returns how many there were."""
         found = await self.next_batch()
+        self.looked_at(found)
         for message in found:
-            self._after = message.id
             await self.take(message)
         return len(found)

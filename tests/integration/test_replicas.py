@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +161,36 @@ def test_two_servers_deliver_each_outbox_message_once(make_server: Any, url: str
         raise AssertionError(f"not delivered in time: {scalar(url, left)}") from None
     records = "SELECT array_agg(body::jsonb -> 'requestContext' ->> 'requestId') FROM lamina.queue_messages"
     assert sorted(scalar(url, records)) == sorted(sent)
+
+
+def test_an_outbox_message_that_commits_after_a_higher_id_is_delivered(make_server: Any, url: str,
+                                                                       tmp_path: Path) -> None:  # fmt: skip
+    """PostgreSQL gives an id at the insert and makes it visible at the commit, so a lower id can
+    appear after a higher one was relayed: the relay must still find it."""
+    import psycopg
+
+    env = settings(url, tmp_path, LAMINA_EVENTS_OUTBOX_POLL="0.05", **FAST)
+    server = make_server(tmp_path / "one", **env)
+    client = server.client()
+    sqs = sqs_client(server.endpoint)
+    queue_url, queue_arn = make_queue(sqs, "pg-late")
+    deploy(client, "pg-late-recorded", SLEEPER)
+    client.put_function_event_invoke_config(FunctionName="pg-late-recorded",
+                                            DestinationConfig={"OnSuccess": {"Destination": queue_arn}})  # fmt: skip
+    insert = ("INSERT INTO lamina.outbox (target, kind, function, request_id, body, attributes, created_ms) "
+              "VALUES (%s, 'destination', 'pg-late-recorded', 'held', %s, '{}', %s)")  # fmt: skip
+    with psycopg.connect(url) as held:  # a transaction of its own, left open: its id is taken, not visible
+        held.execute(insert, (queue_arn, b'{"held": true}', int(time.time() * 1000)))
+        sent = send(client, "pg-late-recorded", {"after": True})  # its record takes a higher id, and is relayed
+        wait_until(lambda: scalar(url, "SELECT count(*) FROM lamina.queue_messages") == 1, timeout=60)
+        held.commit()
+    bodies = "SELECT array_agg(body) FROM lamina.queue_messages"
+    try:
+        wait_until(lambda: scalar(url, "SELECT count(*) FROM lamina.queue_messages") == 2, timeout=30)
+    except AssertionError:
+        raise AssertionError(f"the held message was never relayed: {scalar(url, bodies)}") from None
+    assert scalar(url, "SELECT count(*) FROM lamina.outbox") == 0
+    assert any(sent in body for body in scalar(url, bodies))
 
 
 def test_what_one_server_changes_the_other_follows_at_once(make_server: Any, url: str, tmp_path: Path) -> None:

@@ -52,8 +52,7 @@ class NotificationRelay(OutboxFollower):
             self._again = False
             self.rewind()
         found = await self.next_batch()
-        if found:
-            self._after = found[-1].id
+        self.looked_at(found)
         ours = [m for m in found if self._ours(m)]
         done = await asyncio.gather(*(self._invoke(m) for m in ours))
         finished = [m.id for m, removable in zip(ours, done) if removable]
