@@ -121,3 +121,20 @@ def test_a_connection_sending_only_queued_events_is_not_handed_over_for_each(ser
         conn.close()
     handed_over = counts(server)["handedOver"] - before["handedOver"]
     assert 1 <= handed_over <= 7, (before, counts(server))
+
+
+def test_idle_lent_environments_do_not_hold_concurrency_an_invocation_needs(tmp_path: Any) -> None:
+    """A lent environment keeps its lease (what the plane runs in it stays counted), but one idle
+    runs nothing: an invocation the account's concurrency would refuse for it takes it back first."""
+    env = {**server_env(), "LAMINA_ACCOUNT_CONCURRENCY": "2"}
+    started = LaminaProcess(tmp_path, env).start()
+    try:
+        client = started.client()
+        for name in ("first", "second", "third"):
+            deploy(client, name, MODES)
+        for name in ("first", "second", "third", "first", "second", "third"):  # each lent once it ran
+            answer = client.invoke(FunctionName=name, Payload=b'{"n": 1}')
+            assert "FunctionError" not in answer and json.loads(answer["Payload"].read()) == {"n": 1}, name
+        assert counts(started)["lent"] >= 2
+    finally:
+        started.stop()

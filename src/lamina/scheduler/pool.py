@@ -60,6 +60,9 @@ log = logging.getLogger(__name__)
 
 # How many provisioned environments of one version initialise at once.
 PROVISION_PARALLEL = 4
+# How long an invocation refused for want of concurrency waits for idle lent environments to come
+# back (the plane gives an idle one back at once; their leases are released as Python takes them).
+RECLAIM_WAIT_S = 1.0
 # ProvisionedConcurrencyConfig's StatusReason when an environment fails to initialise, as on Lambda.
 INIT_FAILURE = "FUNCTION_ERROR_INIT_FAILURE"
 
@@ -143,6 +146,7 @@ class Scheduler:
         self._lender: Lender | None = None  # the native data plane (scheduler/lending.py)
         self._lent: dict[str, LocalEnvironment] = {}  # environment id -> lent to it (still leased)
         self._taking: dict[str, asyncio.Future[bool]] = {}  # lent ones being taken back for an invocation here
+        self._freeing: dict[str, asyncio.Future[None]] = {}  # idle lent ones taken back for their lease
         self._units: HeldUnits | None = None  # with other servers on the database: the units held here
 
     @property
@@ -244,21 +248,26 @@ class Scheduler:
     async def _lease_on_demand(self, target: Target) -> _Lease:
         """Admit one on-demand invocation of ``target`` and count it, or refuse it (``TooManyRequests``)."""
         limits, name = target.limits, target.fn.name
+        unreserved = limits.reserved is None
+        reason = decisions.on_demand_throttle(limits, self._on_demand.get(name, 0), self._unreserved_in_use)
+        if reason is not None and await self._free_idle_lent(unreserved, name):
+            reason = decisions.on_demand_throttle(limits, self._on_demand.get(name, 0), self._unreserved_in_use)
         in_use = self._on_demand.get(name, 0)
-        reason = decisions.on_demand_throttle(limits, in_use, self._unreserved_in_use)
         if reason is None and name in self._debugged and in_use >= 1:
             reason = decisions.RESERVED_LIMIT  # one at a time: the invocation a debugger pauses is the only one
         if reason is not None:
             raise TooManyRequests("Rate Exceeded.", reason=reason)
-        lease = _Lease(name, provisioned=False, unreserved=limits.reserved is None)
+        lease = _Lease(name, provisioned=False, unreserved=unreserved)
         self._count(lease, 1)  # counted first: an invocation admitted while this one waits sees it
         units = self._units
         if units is not None:
-            pool = UNRESERVED if lease.unreserved else name
+            pool = UNRESERVED if unreserved else name
             if not units.covers(pool, self.pool_in_use(pool)):
                 limit = limits.unreserved if limits.reserved is None else limits.reserved - limits.provisioned
                 try:
                     fits = await units.grow(pool, limit)
+                    if not fits and await self._free_idle_lent(unreserved, name):
+                        fits = units.covers(pool, self.pool_in_use(pool))
                 except BaseException:
                     self._count(lease, -1)
                     raise
@@ -334,6 +343,9 @@ class Scheduler:
                 if env.state is EnvState.IDLE:
                     return
             self.release(env)
+        freeing = self._freeing.pop(env.id, None)
+        if freeing is not None and not freeing.done():
+            freeing.set_result(None)
 
     def _lent_exited(self, env: LocalEnvironment) -> None:
         if self._lender is not None and env.id in self._lent:
@@ -346,6 +358,29 @@ class Scheduler:
         for env in list(self._lent.values()):
             if function_name is None or env.fn.name == function_name:
                 self._lender.reclaim(env)
+
+    async def _free_idle_lent(self, unreserved: bool, name: str) -> bool:
+        """Take back the idle lent environments whose leases count against the pool an invocation
+        is refused for (the unreserved one, or function ``name``'s reservation), and wait until
+        their leases are released: an idle one runs nothing, so it must not hold concurrency
+        another invocation needs. Whether any was."""
+        lender = self._lender
+        if lender is None or not self._lent:
+            return False
+        loop = asyncio.get_running_loop()
+        freed: list[asyncio.Future[None]] = []
+        for env in list(self._lent.values()):
+            lease = self._leases.get(env.id)
+            if lease is None or not (lease.unreserved if unreserved else lease.function == name):
+                continue  # it holds no unit of that pool
+            if env.id in self._taking or env.id in self._freeing or lender.idle_for(env) is None:
+                continue  # taken back already, or running an invocation in the plane
+            self._freeing[env.id] = future = loop.create_future()
+            freed.append(future)
+            lender.reclaim(env)
+        if freed:
+            await asyncio.wait(freed, timeout=RECLAIM_WAIT_S)  # an idle one comes back at once
+        return bool(freed)
 
     def idle_lent(self, target: Target) -> bool:
         """Whether the data plane holds an idle lent environment of ``target``'s version (and no
@@ -588,9 +623,9 @@ class Scheduler:
         task.add_done_callback(self._stopping.discard)
 
     async def _reap_forever(self) -> None:
-        interval = max(0.05, min(self._keep_alive / 4, 5.0))
         while True:
-            await asyncio.sleep(interval)
+            keep_alive = self._keep_alive if self._units is None else min(self._keep_alive, self._units.renewal_s)
+            await asyncio.sleep(max(0.05, min(keep_alive / 4, 5.0)))
             now = time.monotonic()
             if self._lent and self._lender is not None:
                 self._reap_lent(now)
@@ -605,14 +640,17 @@ class Scheduler:
                     del self._idle[key]
 
     def _reap_lent(self, now: float) -> None:
-        """Take back the lent environments idle past the keep-alive or their credentials' time."""
+        """Take back the lent environments idle past the keep-alive or their credentials' time (or,
+        with other servers on the database, past a renewal of the units held: an idle one's unit
+        goes back for them, ``units.py``)."""
         assert self._lender is not None
         views = []
         for env in self._lent.values():
             idle_for = self._lender.idle_for(env)
             if idle_for is not None:
                 views.append(IdleView(env.id, now - idle_for, env.retire_at))
-        for env_id in decisions.expired(views, now, self._keep_alive):
+        keep_alive = self._keep_alive if self._units is None else min(self._keep_alive, self._units.renewal_s)
+        for env_id in decisions.expired(views, now, keep_alive):
             self._lender.reclaim(self._lent[env_id])
 
     async def close(self) -> None:
@@ -622,6 +660,9 @@ class Scheduler:
         for taken in self._taking.values():
             if not taken.done():
                 taken.set_result(False)
+        for freeing in self._freeing.values():
+            if not freeing.done():
+                freeing.set_result(None)
         await cancel_and_wait(self._reaper)
         self._reaper = None
         warming = [task for _, task, _ in self._warming.values()]

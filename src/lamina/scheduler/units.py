@@ -10,7 +10,9 @@ use since the last time (``units_kept``), and renews the rest; a server that sto
 everything, and one that dies holds its units until its leases end.
 
 Environments lent to the native data plane keep their invocation's lease (they are counted busy in
-``in_use``), so what they run stays within the units held.
+``in_use``), so what they run stays within the units held. So that an idle one does not keep its
+unit from another server for long, the pools take back those idle for a renewal period
+(``renewal_s``), and an invocation refused for want of units takes back this server's idle ones.
 """
 
 from __future__ import annotations
@@ -58,6 +60,11 @@ class HeldUnits:
         self._locks: dict[str, asyncio.Lock] = {}  # one change of a pool's lease at a time
         self._task: asyncio.Task[None] | None = None
 
+    @property
+    def renewal_s(self) -> float:
+        """How often what is held is renewed, and what went unused given back."""
+        return self._lease_ms / 3 / 1000
+
     def held(self, pool: str) -> int:
         return self._held.get(pool, 0)
 
@@ -94,7 +101,7 @@ class HeldUnits:
 
     async def _keep(self) -> None:
         while True:
-            await asyncio.sleep(self._lease_ms / 3 / 1000)
+            await asyncio.sleep(self.renewal_s)
             try:
                 await self.renew()
             except Exception as exc:  # the database is away: try again at the next period
