@@ -1,0 +1,188 @@
+"""The server's view of the Ray cluster: which nodes are alive, their workers, where to place.
+
+``RayCluster`` joins the cluster at LAMINA_RAY_ADDRESS (``ray.init``, usage stats off), then every
+``POLL_SECONDS`` asks Ray for its nodes: a node alive without a worker gets one (the actor named
+after it, pinned to it with ``NodeAffinitySchedulingStrategy(soft=False)``, asking for the node's
+CPUs; created by the first server to see the node, found by name by the others); a node Ray no
+longer reports alive loses its worker, and everyone told (``on_lost``: the providers mark its
+environments dead). ``choose`` is the placement decision (pure, ``place``): the alive worker with
+the most memory left for environments, from Ray's view of the node's memory less what this server
+placed there itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from lamina.tasks import cancel_and_wait
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 2.0
+READY_TIMEOUT_S = 120.0
+MB = 1024 * 1024
+
+
+@dataclass
+class Node:
+    """One alive node's worker, as this server knows it."""
+
+    node_id: str
+    host: str
+    port: int
+    secret: str
+    memory_mb: int  # Ray's view of the node's memory for work
+    cpus: float
+    placed_mb: int = 0  # what this server's environments there were given
+    environments: int = 0
+    alive: bool = True
+
+    @property
+    def free_mb(self) -> int:
+        return self.memory_mb - self.placed_mb
+
+
+def place(nodes: Sequence[Node], memory_mb: int) -> Node | None:
+    """Where a new environment of ``memory_mb`` goes: the alive node with the most memory left
+    (ties: the fewest environments), or None without an alive node."""
+    alive = [n for n in nodes if n.alive]
+    if not alive:
+        return None
+    return max(alive, key=lambda n: (n.free_mb - memory_mb, -n.environments))
+
+
+@dataclass
+class RayCluster:
+    address: str
+    nodes: dict[str, Node] = field(default_factory=dict)
+    _lost: list[Callable[[str], None]] = field(default_factory=list)
+    _task: asyncio.Task[None] | None = None
+    _joining: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    _seen: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self._connect)
+        await self.poll()
+        self._task = asyncio.create_task(self._follow(), name="lamina-ray")
+
+    def _connect(self) -> None:
+        os.environ["RAY_USAGE_STATS_ENABLED"] = "0"  # nothing leaves the machine
+        import ray
+
+        from lamina.placement.actor import NAMESPACE
+
+        ray.init(address=self.address, namespace=NAMESPACE, logging_level=logging.WARNING, log_to_driver=False,
+                 configure_logging=False)  # fmt: skip
+
+    def on_lost(self, callback: Callable[[str], None]) -> None:
+        self._lost.append(callback)
+
+    def choose(self, memory_mb: int) -> Node | None:
+        node = place(list(self.nodes.values()), memory_mb)
+        if node is not None:
+            node.placed_mb += memory_mb
+            node.environments += 1
+        return node
+
+    def released(self, node: Node, memory_mb: int) -> None:
+        node.placed_mb -= memory_mb
+        node.environments -= 1
+
+    async def wait_for_nodes(self, count: int, timeout: float) -> bool:
+        """Whether ``count`` workers are up within ``timeout`` (for start-up and tests)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while sum(n.alive for n in self.nodes.values()) < count:
+            if loop.time() > deadline:
+                return False
+            await asyncio.sleep(0.2)
+        return True
+
+    def lost(self, node_id: str) -> None:
+        """The node's worker is gone (Ray says the node is dead, or its channel ended)."""
+        node = self.nodes.pop(node_id, None)
+        if node is None:
+            return
+        node.alive = False
+        log.warning("ray: node %s lost: its environments are gone", node_id)
+        for callback in self._lost:
+            callback(node_id)
+
+    async def _follow(self) -> None:
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            try:
+                await self.poll()
+            except Exception:  # Ray unreachable for a while: its nodes are kept until it says otherwise
+                log.exception("ray: asking for the cluster's nodes failed")
+
+    async def poll(self) -> None:
+        import ray
+
+        alive = {n["NodeID"]: n for n in await asyncio.to_thread(ray.nodes) if n.get("Alive")}
+        for node_id in [n for n in self.nodes if n not in alive]:
+            self.lost(node_id)
+        for node_id, info in alive.items():
+            if node_id not in self.nodes and node_id not in self._joining:
+                task = asyncio.create_task(self._join(node_id, info), name=f"lamina-ray-join-{node_id[:8]}")
+                self._joining[node_id] = task
+                task.add_done_callback(self._joined(node_id))
+
+    def _joined(self, node_id: str) -> Callable[[asyncio.Task[None]], None]:
+        def done(_: asyncio.Task[None]) -> None:
+            self._joining.pop(node_id, None)
+
+        return done
+
+    async def _join(self, node_id: str, info: dict[str, Any]) -> None:
+        try:
+            ready = await asyncio.to_thread(_worker_of, node_id, info)
+        except Exception as exc:
+            log.warning("ray: no worker on node %s yet (%s)", node_id, exc)
+            return
+        resources = info.get("Resources", {})
+        self.nodes[node_id] = Node(node_id, str(ready["host"]), int(ready["port"]), str(ready["secret"]),
+                                   int(resources.get("memory", 0) // MB), float(resources.get("CPU", 0)))  # fmt: skip
+        log.info("ray: node %s's worker at %s:%s", node_id, ready["host"], ready["port"])
+
+    def describe(self) -> list[dict[str, Any]]:
+        """The nodes as /lamina/v1/health shows them."""
+        return [{"node_id": n.node_id, "address": f"{n.host}:{n.port}", "memory_mb": n.memory_mb, "cpus": n.cpus,
+                 "placed_mb": n.placed_mb, "environments": n.environments} for n in self.nodes.values()]  # fmt: skip
+
+    async def close(self) -> None:
+        for task in list(self._joining.values()):
+            await cancel_and_wait(task)
+        if self._task is not None:
+            await cancel_and_wait(self._task)
+        import ray
+
+        await asyncio.to_thread(ray.shutdown)
+
+
+def node_address() -> str:
+    """This machine's address as Ray's nodes reach it."""
+    import ray
+
+    return str(ray.util.get_node_ip_address())  # type: ignore[no-untyped-call]
+
+
+def _worker_of(node_id: str, info: dict[str, Any]) -> dict[str, Any]:
+    """The node's worker, created unless another server did: where it listens, its secret."""
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    from lamina.placement.actor import NAMESPACE, actor_name, worker_class
+
+    cpus = float(info.get("Resources", {}).get("CPU", 0))
+    actor = worker_class().options(
+        name=actor_name(node_id), namespace=NAMESPACE, lifetime="detached", get_if_exists=True, num_cpus=cpus,
+        max_concurrency=1000, scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False),
+    ).remote(secrets.token_hex(32))  # fmt: skip
+    result: dict[str, Any] = ray.get(actor.ready.remote(), timeout=READY_TIMEOUT_S)
+    return result
