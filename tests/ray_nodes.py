@@ -41,6 +41,7 @@ class RayNode:
     index: int
     pgid: int
     data_dir: Path
+    killed: bool = False
 
 
 @dataclass
@@ -95,7 +96,12 @@ class RayCluster:
         self.nodes.append(node)
         return node
 
+    @property
+    def alive(self) -> list[RayNode]:
+        return [n for n in self.nodes if not n.killed]
+
     def kill(self, node: RayNode) -> None:
+        node.killed = True
         try:
             os.killpg(node.pgid, signal.SIGKILL)
         except ProcessLookupError:

@@ -16,15 +16,21 @@ import asyncio
 import logging
 import os
 import secrets
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 from lamina.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 POLL_SECONDS = 2.0
-READY_TIMEOUT_S = 120.0
+READY_TIMEOUT_S = 60.0
+# A node whose worker's channel ended is not joined again for this long, unless Ray says it is dead
+# first: Ray takes a while to see a node gone, and asking its dead worker would only wait.
+REJOIN_SECONDS = 30.0
 MB = 1024 * 1024
 
 
@@ -63,10 +69,15 @@ class RayCluster:
     _lost: list[Callable[[str], None]] = field(default_factory=list)
     _task: asyncio.Task[None] | None = None
     _joining: dict[str, asyncio.Task[None]] = field(default_factory=dict)
-    _seen: asyncio.Event = field(default_factory=asyncio.Event)
+    _lost_at: dict[str, float] = field(default_factory=dict)
+    # Ray's calls block: on threads of their own, so that a slow answer never holds the server's.
+    _executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(4, thread_name_prefix="lamina-ray"))
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     async def start(self) -> None:
-        await asyncio.to_thread(self._connect)
+        await self._call(self._connect)
         await self.poll()
         self._task = asyncio.create_task(self._follow(), name="lamina-ray")
 
@@ -109,6 +120,7 @@ class RayCluster:
         if node is None:
             return
         node.alive = False
+        self._lost_at[node_id] = time.monotonic()
         log.warning("ray: node %s lost: its environments are gone", node_id)
         for callback in self._lost:
             callback(node_id)
@@ -124,11 +136,15 @@ class RayCluster:
     async def poll(self) -> None:
         import ray
 
-        alive = {n["NodeID"]: n for n in await asyncio.to_thread(ray.nodes) if n.get("Alive")}
+        alive = {n["NodeID"]: n for n in await self._call(ray.nodes) if n.get("Alive")}
         for node_id in [n for n in self.nodes if n not in alive]:
             self.lost(node_id)
+        now = time.monotonic()
+        for node_id, since in list(self._lost_at.items()):
+            if node_id not in alive or now - since > REJOIN_SECONDS:
+                del self._lost_at[node_id]
         for node_id, info in alive.items():
-            if node_id not in self.nodes and node_id not in self._joining:
+            if node_id not in self.nodes and node_id not in self._joining and node_id not in self._lost_at:
                 task = asyncio.create_task(self._join(node_id, info), name=f"lamina-ray-join-{node_id[:8]}")
                 self._joining[node_id] = task
                 task.add_done_callback(self._joined(node_id))
@@ -141,7 +157,7 @@ class RayCluster:
 
     async def _join(self, node_id: str, info: dict[str, Any]) -> None:
         try:
-            ready = await asyncio.to_thread(_worker_of, node_id, info)
+            ready = await self._call(_worker_of, node_id, info)
         except Exception as exc:
             log.warning("ray: no worker on node %s yet (%s)", node_id, exc)
             return
@@ -162,7 +178,8 @@ class RayCluster:
             await cancel_and_wait(self._task)
         import ray
 
-        await asyncio.to_thread(ray.shutdown)
+        await self._call(ray.shutdown)
+        self._executor.shutdown(wait=False)
 
 
 def node_address() -> str:
