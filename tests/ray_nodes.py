@@ -62,7 +62,7 @@ class RayCluster:
         # resolve_ip_for_localhost): the traffic stays on this machine either way.
         import ray._private.services as services
 
-        return str(services.get_node_ip_address())
+        return str(services.get_node_ip_address())  # type: ignore[no-untyped-call]
 
     def start(self, count: int) -> RayCluster:
         self._start_node(["--head", f"--port={self.port}", "--include-dashboard=false"])

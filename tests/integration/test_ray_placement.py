@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import socket
 import struct
 import threading
@@ -33,10 +34,12 @@ from tests.integration.test_async import FAST, RECORDER, lines, send
 from tests.integration.test_logs_api import logs_client
 from tests.integration.test_nodejs import HOST as NODE_HOST, RUNTIME as NODE_RUNTIME
 from tests.integration.test_usage import wait_for_requests
-from tests.postgres import Postgres, postgres_db, postgres_server  # noqa: F401
-from tests.ray_nodes import RayCluster
+from tests import postgres
+from tests.ray_nodes import RayCluster, RayNode
 
 NODES = 3
+# PostgreSQL's fixtures (tests/postgres.py), for the replicas' test.
+postgres_server, postgres_db = postgres.postgres_server, postgres.postgres_db
 
 SLOW = """
 import time
@@ -196,28 +199,39 @@ def test_the_worker_refuses_who_does_not_authenticate(server: LaminaProcess) -> 
 
 def _load(client: Any, name: str, count: int, results: list[dict[str, Any]]) -> None:
     for n in range(count):
-        results.append(invoke(client, name, {"sleep": 0.4, "n": n}))
+        results.append(invoke(client, name, {"sleep": 0.8, "n": n}))
 
 
-def _kill_under_load(cluster: RayCluster, servers: list[LaminaProcess], victim: int) -> None:
-    """Sync invocations in flight and Event invocations accepted by ``servers`` while node ``victim``
-    is killed: the sync ones succeed or fail as a lost environment does, every event is delivered."""
+def _busy_node(cluster: RayCluster, server: LaminaProcess) -> RayNode:
+    """A node (not the head: its loss is the cluster's) holding environments of ``server``."""
+    for node in nodes_of(server):
+        if node["environments"] and node["pid"]:
+            found = [n for n in cluster.alive[1:] if n.pgid == os.getpgid(node["pid"])]
+            if found:
+                return found[0]
+    raise AssertionError("no node other than the head holds an environment")
+
+
+def _kill_under_load(cluster: RayCluster, servers: list[LaminaProcess]) -> None:
+    """Sync invocations in flight and Event invocations accepted by ``servers`` while a node that
+    runs some is killed: the sync ones succeed or fail as a lost environment does (some do: they
+    were in flight there), every accepted event is delivered."""
     clients = [s.client() for s in servers]
     results: list[dict[str, Any]] = []
-    threads = [threading.Thread(target=_load, args=(clients[i % len(clients)], "ray-load", 12, results)) for i in range(4)]
+    threads = [threading.Thread(target=_load, args=(clients[i % len(clients)], "ray-load", 6, results)) for i in range(6)]
     for t in threads:
         t.start()
     accepted = [send(clients[i % len(clients)], "ray-events", {"i": i}) for i in range(20)]
     time.sleep(1.5)
-    cluster.kill(cluster.nodes[victim])
+    cluster.kill(_busy_node(cluster, servers[0]))
     accepted += [send(clients[i % len(clients)], "ray-events", {"i": i}) for i in range(20, 40)]
     for t in threads:
         t.join()
-    assert len(results) == 48
+    assert len(results) == 36
     failed = [r for r in results if r["error"] is not None]
     for r in failed:
         assert r["body"]["errorType"] == "Runtime.ExitError" and "was lost" in r["body"]["errorMessage"], r
-    assert len(results) - len(failed) >= 40  # the rest ran on the remaining nodes
+    assert 1 <= len(failed) <= 6, failed  # those in flight there; the rest ran on the remaining nodes
     delivered: Counter[str] = Counter()
 
     def all_delivered() -> bool:
@@ -234,15 +248,15 @@ def test_a_node_killed_under_load_loses_nothing_accepted(server: LaminaProcess, 
     client = server.client()
     deploy(client, "ray-load", SLOW)
     deploy(client, "ray-events", RECORDER)
-    _kill_under_load(cluster, [server], victim=1)
+    _kill_under_load(cluster, [server])
     wait_until(lambda: len(nodes_of(server)) == NODES - 1, timeout=60)
     # A node that joins gets a worker, and environments.
     cluster.add()
     wait_until(lambda: len(nodes_of(server)) == NODES, timeout=90)
 
 
-def test_two_replicas_on_postgresql_share_the_nodes(cluster: RayCluster, postgres_server: Postgres,  # noqa: F811
-                                                    postgres_db: str, tmp_path: Path) -> None:  # noqa: F811
+def test_two_replicas_on_postgresql_share_the_nodes(cluster: RayCluster, postgres_server: postgres.Postgres,
+                                                    postgres_db: str, tmp_path: Path) -> None:  # fmt: skip
     url = postgres_server.url(postgres_db)
     shared = {"LAMINA_DATABASE_URL": url, "LAMINA_CODE_DIR": str(tmp_path / "code")}
     replicas = [start_server(tmp_path / f"replica{i}", cluster, **shared) for i in range(2)]
@@ -252,7 +266,7 @@ def test_two_replicas_on_postgresql_share_the_nodes(cluster: RayCluster, postgre
         deploy(a, "ray-events", RECORDER)
         assert invoke(b, "ray-load", {"n": 7})["body"] == {"done": 7}  # one set of functions
         assert len(nodes_of(replicas[1])) == NODES
-        _kill_under_load(cluster, replicas, victim=2)
+        _kill_under_load(cluster, replicas)
     finally:
         for replica in replicas:
             replica.stop()

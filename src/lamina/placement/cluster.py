@@ -44,6 +44,7 @@ class Node:
     secret: str
     memory_mb: int  # Ray's view of the node's memory for work
     cpus: float
+    pid: int = 0  # the worker's process, on its node
     placed_mb: int = 0  # what this server's environments there were given
     environments: int = 0
     alive: bool = True
@@ -163,12 +164,13 @@ class RayCluster:
             return
         resources = info.get("Resources", {})
         self.nodes[node_id] = Node(node_id, str(ready["host"]), int(ready["port"]), str(ready["secret"]),
-                                   int(resources.get("memory", 0) // MB), float(resources.get("CPU", 0)))  # fmt: skip
+                                   int(resources.get("memory", 0) // MB), float(resources.get("CPU", 0)),
+                                   int(ready.get("pid", 0)))  # fmt: skip
         log.info("ray: node %s's worker at %s:%s", node_id, ready["host"], ready["port"])
 
     def describe(self) -> list[dict[str, Any]]:
         """The nodes as /lamina/v1/health shows them."""
-        return [{"node_id": n.node_id, "address": f"{n.host}:{n.port}", "memory_mb": n.memory_mb, "cpus": n.cpus,
+        return [{"node_id": n.node_id, "address": f"{n.host}:{n.port}", "pid": n.pid, "memory_mb": n.memory_mb, "cpus": n.cpus,
                  "placed_mb": n.placed_mb, "environments": n.environments} for n in self.nodes.values()]  # fmt: skip
 
     async def close(self) -> None:
