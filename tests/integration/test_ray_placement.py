@@ -1,5 +1,5 @@
 """Execution environments placed on a Ray cluster's nodes (LAMINA_RAY_ADDRESS, placement/): a real
-cluster of three nodes on this machine (tests/ray_nodes.py) and real servers, driven by boto3.
+cluster of three nodes on this machine (bench/ray_cluster.py) and real servers, driven by boto3.
 
 Python and Node.js functions run on the nodes, spread across them under concurrency (the health
 answer names the nodes and what each holds); their logs, REPORT lines and usage are the same as
@@ -35,7 +35,7 @@ from tests.integration.test_logs_api import logs_client
 from tests.integration.test_nodejs import HOST as NODE_HOST, RUNTIME as NODE_RUNTIME
 from tests.integration.test_usage import wait_for_requests
 from tests import postgres
-from tests.ray_nodes import RayCluster, RayNode
+from bench.ray_cluster import RayCluster, RayNode
 
 NODES = 3
 # PostgreSQL's fixtures (tests/postgres.py), for the replicas' test.

@@ -1,4 +1,5 @@
-"""A Ray cluster of several nodes on this one machine, as Ray's own tests make one: a head and
+"""A Ray cluster of several nodes on this one machine (the Ray tests' and the ray scenario's), as
+Ray's own tests make one: a head and
 workers, each started by ``ray start`` in a session of its own (its raylet, object store and the
 workers' processes in one process group), so that one node can be killed alone (SIGKILL to its
 group, by its PID) and all of them at the end. Usage stats off, no dashboard; each node has a
@@ -8,7 +9,9 @@ data directory and a range of namespace addresses of its own for its Lamina work
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -16,7 +19,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests import brokers
 
 RAY = str(Path(sys.executable).parent / "ray")
 OBJECT_STORE_BYTES = 80 * 1024 * 1024  # Ray's least: objects are not what Lamina's workers hold
@@ -29,9 +31,15 @@ def ray_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def _free_port_above(low: int) -> int:
     while True:
-        port = brokers.free_port()
+        port = free_port()
         if port > low:
             return port
 
@@ -80,7 +88,7 @@ class RayCluster:
         env = ray_env(LAMINA_DATA_DIR=str(data / "lamina"), LAMINA_NETWORK_RANGE=f"100.{100 + index}.0.0/16",
                       LAMINA_PORT="4566")  # fmt: skip
         # Several nodes on one machine: every port of each its own (Ray's defaults are fixed numbers).
-        ports = [f"--{name}={brokers.free_port()}" for name in (
+        ports = [f"--{name}={free_port()}" for name in (
             "dashboard-agent-listen-port", "dashboard-agent-grpc-port", "metrics-export-port", "runtime-env-agent-port",
             "node-manager-port", "object-manager-port")]  # fmt: skip
         argv = [RAY, "start", *args, *ports, "--min-worker-port=0", "--max-worker-port=0", "--num-cpus=1",
@@ -111,3 +119,4 @@ class RayCluster:
         for node in reversed(self.nodes):
             self.kill(node)
         time.sleep(0.5)
+        shutil.rmtree(self.directory, ignore_errors=True)
