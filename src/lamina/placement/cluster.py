@@ -7,7 +7,7 @@ CPUs; created by the first server to see the node, found by name by the others);
 longer reports alive loses its worker, and everyone told (``on_lost``: the providers mark its
 environments dead). ``choose`` is the placement decision (pure, ``place``): the alive worker with
 the most memory left for environments, from Ray's view of the node's memory less what this server
-placed there itself.
+placed there itself. A node without CPUs (a head kept for Ray alone) gets no worker.
 """
 
 from __future__ import annotations
@@ -137,7 +137,9 @@ class RayCluster:
     async def poll(self) -> None:
         import ray
 
-        alive = {n["NodeID"]: n for n in await self._call(ray.nodes) if n.get("Alive")}
+        # A node without CPUs (a head kept for Ray alone: --num-cpus=0) runs no environments.
+        alive = {n["NodeID"]: n for n in await self._call(ray.nodes)
+                 if n.get("Alive") and n.get("Resources", {}).get("CPU", 0) > 0}  # fmt: skip
         for node_id in [n for n in self.nodes if n not in alive]:
             self.lost(node_id)
         now = time.monotonic()
