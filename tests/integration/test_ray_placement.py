@@ -18,6 +18,8 @@ import json
 import os
 import socket
 import struct
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -270,3 +272,15 @@ def test_two_replicas_on_postgresql_share_the_nodes(cluster: RayCluster, postgre
     finally:
         for replica in replicas:
             replica.stop()
+
+
+def test_a_cluster_that_is_not_there_is_said_at_start(tmp_path: Path) -> None:
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.run([sys.executable, "-m", "lamina", "server", "--port", "0", "--data-dir", str(tmp_path / "d")],
+                          env=server_env(LAMINA_RAY_ADDRESS=f"127.0.0.1:{port}"), capture_output=True, text=True,
+                          timeout=120, check=False)  # fmt: skip
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert f"cannot join the Ray cluster at LAMINA_RAY_ADDRESS=127.0.0.1:{port}: nothing answers there" in proc.stderr
+    assert "Traceback" not in proc.stderr

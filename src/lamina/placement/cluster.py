@@ -16,22 +16,29 @@ import asyncio
 import logging
 import os
 import secrets
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence, TypeVar
 
+from lamina.errors import LaminaError
 from lamina.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 POLL_SECONDS = 2.0
+CONNECT_TIMEOUT_S = 5.0
 READY_TIMEOUT_S = 60.0
 # A node whose worker's channel ended is not joined again for this long, unless Ray says it is dead
 # first: Ray takes a while to see a node gone, and asking its dead worker would only wait.
 REJOIN_SECONDS = 30.0
 MB = 1024 * 1024
+
+
+class RayUnavailable(LaminaError):
+    """The Ray cluster LAMINA_RAY_ADDRESS names cannot be joined; the message says why."""
 
 
 @dataclass
@@ -83,13 +90,19 @@ class RayCluster:
         self._task = asyncio.create_task(self._follow(), name="lamina-ray")
 
     def _connect(self) -> None:
+        # Ray's client waits minutes for a cluster that is not there: a closed port is said at once.
+        reachable(self.address)
         os.environ["RAY_USAGE_STATS_ENABLED"] = "0"  # nothing leaves the machine
         import ray
 
         from lamina.placement.actor import NAMESPACE
 
-        ray.init(address=self.address, namespace=NAMESPACE, logging_level=logging.WARNING, log_to_driver=False,
-                 configure_logging=False)  # fmt: skip
+        try:
+            ray.init(address=self.address, namespace=NAMESPACE, logging_level=logging.WARNING, log_to_driver=False,
+                     configure_logging=False)  # fmt: skip
+        except Exception as exc:  # Ray raises what its client met (ConnectionError, RuntimeError, ValueError)
+            raise RayUnavailable(f"cannot join the Ray cluster at LAMINA_RAY_ADDRESS={self.address}: "
+                                 f"{type(exc).__name__} {exc}".strip()) from None
 
     def on_lost(self, callback: Callable[[str], None]) -> None:
         self._lost.append(callback)
@@ -184,6 +197,19 @@ class RayCluster:
 
         await self._call(ray.shutdown)
         self._executor.shutdown(wait=False)
+
+
+def reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """``RayUnavailable`` unless something accepts connections at ``address`` (``host:port``; other
+    forms, ``auto`` or ``ray://``, are left to Ray)."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or "/" in host:
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise RayUnavailable(f"cannot join the Ray cluster at LAMINA_RAY_ADDRESS={address}: nothing answers there "
+                             f"({exc.strerror or exc})") from None  # fmt: skip
 
 
 def node_address() -> str:

@@ -202,6 +202,9 @@ class RemoteEnvironment:
         except ChannelLost:
             self._fail("The execution environment's Ray node was lost while it started")
             return
+        if reply.op == "error":
+            self._fail(f"The Ray node's worker could not start the environment: {reply.header.get('message')}")
+            return
         init_ms = reply.header.get("init_ms")
         self.init_ms = float(init_ms) if isinstance(init_ms, (int, float)) else None
         error_type = reply.header.get("error_type")
@@ -244,6 +247,12 @@ class RemoteEnvironment:
             duration = (time.monotonic() - started) * 1000
             return Outcome(lost_result(request_id, channel.node_id), Tail(), duration, billed_ms(duration), False)
         h = reply.header
+        if reply.op == "error":
+            await self.stop()
+            message = f"RequestId: {request_id} Error: the Ray node's worker failed: {h.get('message')}"
+            duration = (time.monotonic() - started) * 1000
+            return Outcome(RuntimeResult(platform_error_body(rc.ERROR_UNKNOWN, message), rc.ERROR_UNKNOWN), Tail(),
+                           duration, billed_ms(duration), False)  # fmt: skip
         if h.get("gone"):
             self.state = EnvState.DEAD
             self._release()

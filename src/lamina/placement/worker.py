@@ -31,6 +31,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from lamina.errors import ApiError
 from lamina.identity.principals import AccessKey, Principal, PrincipalKind
 from lamina.placement import frames
 from lamina.placement.frames import Frame, FrameError
@@ -240,6 +241,11 @@ class Session:
                 self.send({"op": "stopped", "id": rid})
         except (KeyError, TypeError, ValueError) as exc:
             self.send({"op": "error", "id": rid, "message": f"malformed {frame.op}: {exc}"})
+        except ApiError as exc:  # the runtime is not on this node, say
+            self.send({"op": "error", "id": rid, "message": exc.message})
+        except Exception as exc:  # the server waits for an answer: it gets one
+            log.exception("worker: %s failed", frame.op)
+            self.send({"op": "error", "id": rid, "message": f"the node's worker failed: {exc}"})
         with contextlib.suppress(ConnectionError):
             await self._writer.drain()
 
