@@ -84,6 +84,8 @@ class RayCluster:
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
+    driver_node: str = ""  # the node whose raylet this server's Ray driver is attached to (on its machine)
+
     async def start(self) -> None:
         await self._call(self._connect)
         await self.poll()
@@ -103,6 +105,7 @@ class RayCluster:
         except Exception as exc:  # Ray raises what its client met (ConnectionError, RuntimeError, ValueError)
             raise RayUnavailable(f"cannot join the Ray cluster at LAMINA_RAY_ADDRESS={self.address}: "
                                  f"{type(exc).__name__} {exc}".strip()) from None
+        self.driver_node = str(ray.get_runtime_context().get_node_id())
 
     def on_lost(self, callback: Callable[[str], None]) -> None:
         self._lost.append(callback)
@@ -184,9 +187,11 @@ class RayCluster:
         log.info("ray: node %s's worker at %s:%s", node_id, ready["host"], ready["port"])
 
     def describe(self) -> list[dict[str, Any]]:
-        """The nodes as /lamina/v1/health shows them."""
-        return [{"node_id": n.node_id, "address": f"{n.host}:{n.port}", "pid": n.pid, "memory_mb": n.memory_mb, "cpus": n.cpus,
-                 "placed_mb": n.placed_mb, "environments": n.environments} for n in self.nodes.values()]  # fmt: skip
+        """The nodes as /lamina/v1/health shows them (``driver``: the node this server's Ray driver
+        is attached to, on its own machine: Ray's calls go through that node's raylet)."""
+        return [{"node_id": n.node_id, "address": f"{n.host}:{n.port}", "pid": n.pid, "memory_mb": n.memory_mb,
+                 "cpus": n.cpus, "placed_mb": n.placed_mb, "environments": n.environments,
+                 "driver": n.node_id == self.driver_node} for n in self.nodes.values()]  # fmt: skip
 
     async def close(self) -> None:
         for task in list(self._joining.values()):
