@@ -168,7 +168,7 @@ class Server:
             serve_api=self._serve_environment, max_request_bytes=max_request,
             front_door=Counts() if s.front_door else None, force=lambda: self._force,
             drain_deadline=lambda: self._drain_deadline, iam=iam, sts=sts, credentials=self.credentials,
-            bucket_names=bucket_names, ray=ray, ray_api=ray_api[0].getsockname()[:2] if ray_api else None,
+            bucket_names=bucket_names, ray=ray, ray_api=ray_api.getsockname()[:2] if ray_api is not None else None,
         )  # fmt: skip
         cells = self._cells = Cells(host, Regions(s.region), default_store=store)
         # The default cell (the data directory's, as before cells) first: the applications name it.
@@ -181,7 +181,7 @@ class Server:
         parts.started("the API as environments see it", self._environments_runner.cleanup)
         self._environments_up.set()
         if ray_api is not None:  # Ray nodes' workers relay their environments' calls here
-            served = await self._serve_environment(ray_api[0])
+            served = await self._serve_environment(ray_api)
             parts.started("the API for environments on Ray nodes", _async(served.close))
         # Set up now, served last: stopped after the invocations it answers have drained.
         exposition = Exposition(host.stats, cells.views)  # GET /metrics (api/metrics.py)
@@ -216,7 +216,7 @@ class Server:
                 ssl_handshake_timeout=s.header_timeout_seconds)  # fmt: skip
             parts.started("accepting TLS connections", _async(secure.close))
 
-    async def _join_ray(self) -> tuple[RayCluster | None, tuple[socket.socket] | None]:
+    async def _join_ray(self) -> tuple[RayCluster | None, socket.socket | None]:
         """With LAMINA_RAY_ADDRESS: the Ray cluster joined (placement/), and the socket its workers
         relay environments' calls to Lamina's API to, bound; else (None, None): Ray is not imported."""
         s = self.settings
@@ -228,7 +228,7 @@ class Server:
         host = s.ray_api_host or await asyncio.to_thread(node_address)
         sock = socket.create_server((host, 0), reuse_port=False, backlog=1024)
         self._parts.started("the Ray nodes' API socket", _async(sock.close))
-        return cluster, (sock,)
+        return cluster, sock
 
     async def _bind_tls(self, data: Path) -> tuple[socket.socket, ssl.SSLContext] | None:
         """The TLS listener's socket, bound, and the context it is served with (the operator's

@@ -39,7 +39,7 @@ class WorkerChannel:
         self.closed = False
 
     async def connect(self, host: str, port: int, hello: dict[str, Any]) -> None:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port, limit=frames.MAX_HEADER_BYTES),
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port),
                                                 CONNECT_TIMEOUT_S)  # fmt: skip
         self._writer = writer
         writer.write(frames.encode({"op": "hello", **hello}))

@@ -41,7 +41,7 @@ from lamina.runtime.sdk import Sdks
 from lamina.sandbox.environment import TEMPLATE_DIR, Environment, EnvironmentContext
 from lamina.sandbox.isolation import Protections, UidPool
 from lamina.sandbox.network import NetworkPool
-from lamina.sandbox.provider import EnvironmentGone
+from lamina.sandbox.provider import EnvironmentGone, EnvState
 from lamina.sandbox.spawn import Spawner
 from lamina.settings import LogLimits, Settings
 from lamina.store import codec
@@ -134,7 +134,7 @@ class NodeWorker:
         self.uids = UidPool()
         self.runtimes = RuntimeRegistry(s.interpreters, recheck_seconds=s.runtime_recheck_seconds)
         self.sdks = Sdks(s.sdk_dir.resolve())
-        self._server = await asyncio.start_server(self._serve, host, 0, limit=frames.MAX_HEADER_BYTES)
+        self._server = await asyncio.start_server(self._serve, host, 0)
         self.address = (host, self._server.sockets[0].getsockname()[1])
         log.info("lamina worker of node %s listening at %s:%d", node_id, *self.address)
         return self.address
@@ -287,8 +287,8 @@ class Session:
                    "tail": base64.b64encode(outcome.log.value()).decode()}, result.body)  # fmt: skip
         if outcome.finishing is not None:
             await outcome.finishing
-            self.send({"op": "finished", "env": env.id, "idle": env.state.value == "idle"})
-        if env.state.value == "dead":
+            self.send({"op": "finished", "env": env.id, "idle": env.state is EnvState.IDLE})
+        if env.state is EnvState.DEAD:
             self._envs.pop(env.id, None)
 
     async def close(self) -> None:
