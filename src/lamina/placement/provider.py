@@ -38,7 +38,7 @@ from lamina.sandbox import credentials
 from lamina.sandbox.provider import EnvironmentGone, EnvState, Outcome
 from lamina.store import codec
 from lamina.store.base import InvocationRecord, LogRecord
-from lamina.errors import ApiError
+from lamina.errors import ApiError, LaminaError
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +162,7 @@ class RemoteEnvironment:
         self._channel: WorkerChannel | None = None
         self._ready: asyncio.Future[RuntimeResult | None] = asyncio.get_running_loop().create_future()
         self._finishing: asyncio.Future[None] | None = None
+        self._starting_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         p = self._provider
@@ -185,17 +186,22 @@ class RemoteEnvironment:
                    "session_token": issued.session_token,
                    "expires_at": issued.expires_at.isoformat() if issued.expires_at else None}  # fmt: skip
         try:
-            self._channel = await p.channel(node)
             task_root, opt = await asyncio.to_thread(p.files, self.fn)
+        except LaminaError as exc:  # its code or layers could not be prepared
+            self._fail(f"Couldn't prepare the function's code: {exc}")
+            return
+        try:
+            channel = self._channel = await p.channel(node)
         except (OSError, ChannelLost, asyncio.TimeoutError) as exc:
             self._fail(f"Couldn't reach the worker of Ray node {node.node_id}: {exc}")
             return
-        asyncio.create_task(self._starting(key, task_root, opt))
+        self._starting_task = asyncio.create_task(self._starting(channel, key, task_root, opt),
+                                                  name=f"lamina-ray-start-{self.id[:8]}")  # fmt: skip
 
-    async def _starting(self, key: dict[str, Any] | None, task_root: Path, opt: Path | None) -> None:
-        assert self._channel is not None
+    async def _starting(self, channel: WorkerChannel, key: dict[str, Any] | None, task_root: Path,
+                        opt: Path | None) -> None:  # fmt: skip
         try:
-            reply = await self._channel.request({
+            reply = await channel.request({
                 "op": "start", "env": self.id, "fn": codec.encode(self.fn), "task_root": str(task_root),
                 "opt": str(opt) if opt else None, "provisioned": self.provisioned, "key": key,
             })  # fmt: skip
@@ -211,7 +217,8 @@ class RemoteEnvironment:
         if isinstance(error_type, str) or reply.op != "ready":
             self.state = EnvState.DEAD
             self._release()
-            self._ready.set_result(RuntimeResult(reply.body, error_type if isinstance(error_type, str) else rc.ERROR_UNKNOWN))
+            if not self._ready.done():
+                self._ready.set_result(RuntimeResult(reply.body, error_type if isinstance(error_type, str) else rc.ERROR_UNKNOWN))
             return
         if self.state is EnvState.STARTING:
             self.state = EnvState.IDLE
