@@ -25,6 +25,12 @@ OBJECT_STORE_BYTES = 80 * 1024 * 1024  # Ray's least: objects are not what Lamin
 NODE_MEMORY_BYTES = 2 * 1024**3
 
 
+# The head's GCS declares a node dead after two missed health checks a second apart (Ray's default:
+# some 15 s), so that a killed node is soon told from a live one.
+HEALTH_CHECKS = {"RAY_health_check_period_ms": "1000", "RAY_health_check_timeout_ms": "1000",
+                 "RAY_health_check_failure_threshold": "2"}  # fmt: skip
+
+
 def ray_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LAMINA_", "RAY_"))}
     env.update(RAY_USAGE_STATS_ENABLED="0", **extra)
@@ -86,7 +92,7 @@ class RayCluster:
         data = self.directory / f"node{index}"
         data.mkdir(parents=True)
         env = ray_env(LAMINA_DATA_DIR=str(data / "lamina"), LAMINA_NETWORK_RANGE=f"100.{100 + index}.0.0/16",
-                      LAMINA_PORT="4566")  # fmt: skip
+                      LAMINA_PORT="4566", **HEALTH_CHECKS)  # fmt: skip
         # Several nodes on one machine: every port of each its own (Ray's defaults are fixed numbers).
         ports = [f"--{name}={free_port()}" for name in (
             "dashboard-agent-listen-port", "dashboard-agent-grpc-port", "metrics-export-port", "runtime-env-agent-port",
@@ -114,6 +120,22 @@ class RayCluster:
             os.killpg(node.pgid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+    def alive_in_ray(self) -> int:
+        """How many nodes Ray's GCS counts alive (asked directly: no driver, no raylet involved)."""
+        from ray._raylet import GcsClient  # type: ignore[attr-defined]
+
+        info = GcsClient(address=self.address).get_all_node_info(timeout=10)
+        return sum(1 for node in info.values() if node.state == 0)  # GcsNodeInfo.ALIVE
+
+    def settled(self, timeout: float = 60) -> None:
+        """Wait until Ray counts alive exactly the nodes not killed (a driver attaches to any node of
+        its machine that Ray counts alive: on one machine, a killed one too until it is declared dead)."""
+        deadline = time.monotonic() + timeout
+        while self.alive_in_ray() != len(self.alive):
+            if time.monotonic() > deadline:
+                raise TimeoutError("Ray did not declare the killed nodes dead")
+            time.sleep(0.2)
 
     def stop(self) -> None:
         for node in reversed(self.nodes):

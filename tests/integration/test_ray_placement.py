@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import LaminaProcess, deploy, server_env
+from tests.conftest import LaminaProcess, deploy, make_zip, server_env
 from tests.functions import wait_until
 from tests.integration.test_async import FAST, RECORDER, lines, send
 from tests.integration.test_logs_api import logs_client
@@ -139,6 +139,19 @@ def test_environments_spread_across_the_nodes(server: LaminaProcess) -> None:
         t.join()
     held = [n["environments"] for n in nodes_of(server)]
     assert len(held) == NODES and all(count >= 2 for count in held), held  # most memory left first: even
+
+
+def test_code_and_layers_are_shipped_to_the_node(server: LaminaProcess, cluster: RayCluster) -> None:
+    client = server.client()
+    layer = client.publish_layer_version(LayerName="ray-shared", Content={"ZipFile": make_zip({
+        "python/shared_words.py": "WORD = 'from a layer'\n"})})  # fmt: skip
+    config = deploy(client, "ray-layered", "import shared_words\ndef handler(e, c):\n    return shared_words.WORD\n",
+                    Layers=[layer["LayerVersionArn"]])  # fmt: skip
+    assert invoke(client, "ray-layered", {})["body"] == "from a layer"
+    # The node has the packages under its own data directory, by their SHA-256: shipped, not shared.
+    for sha in (config["CodeSha256"], layer["Content"]["CodeSha256"]):
+        digest = base64.b64decode(sha).hex()
+        assert list(cluster.directory.glob(f"node*/lamina/ray-worker-*/code/zips/{digest}.zip")), digest
 
 
 @pytest.mark.skipif(NODE_HOST is None, reason="no node on this host: run scripts/install/nodejs.sh")
@@ -264,6 +277,7 @@ def test_two_replicas_on_postgresql_share_the_nodes(cluster: RayCluster, postgre
                                                     postgres_db: str, tmp_path: Path) -> None:  # fmt: skip
     url = postgres_server.url(postgres_db)
     cluster.add()  # four alive: whichever two nodes the replicas' drivers attach to, one more may be killed
+    cluster.settled()  # the node killed before is dead to Ray: no replica's driver attaches to it
     shared = {"LAMINA_DATABASE_URL": url, "LAMINA_CODE_DIR": str(tmp_path / "code")}
     replicas = [start_server(tmp_path / f"replica{i}", cluster, **shared) for i in range(2)]
     try:

@@ -170,7 +170,7 @@ class Cell:
         if host.ray is not None and host.ray_api is not None:  # LAMINA_RAY_ADDRESS: placed on the cluster's nodes
             limits = Limits(s.region, s.limits.sync_response_bytes, s.limits.init_timeout_seconds, s.outbound_default,
                             s.logs.invocation_bytes)  # fmt: skip
-            provider = RayProvider(host.ray, recorder, host.credentials, limits, host.ray_api, functions.files)
+            provider = RayProvider(host.ray, recorder, host.credentials, limits, host.ray_api, code.read)
         parts.started("the execution environments", provider.close)
         scheduler = Scheduler(provider, keep_alive=s.keep_alive_seconds, scale_up_limit=s.limits.scale_up_limit,
                               scale_window=s.limits.scale_window_seconds)  # fmt: skip

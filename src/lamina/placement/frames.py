@@ -21,8 +21,9 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-# A synchronous payload or result is at most 6 MB (base64-free here): room for either and a header.
-MAX_FRAME_BYTES = 16 * 1024 * 1024
+# The largest frame: a code package (50 MB zipped at most, as CreateFunction takes) and its header.
+# A payload or a result (6 MB at most) is far below it.
+MAX_FRAME_BYTES = 64 * 1024 * 1024
 MAX_HEADER_BYTES = 1024 * 1024
 HELLO_TIMEOUT_S = 5.0
 _LENGTHS = struct.Struct(">II")

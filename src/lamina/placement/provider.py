@@ -3,7 +3,8 @@
 The scheduler leases environments through it as through ``LocalProvider``: a ``RemoteEnvironment``
 keeps ``sandbox/provider.py``'s contract. At ``start`` it is placed (``RayCluster.choose``) and
 started by the node's worker over this cell's channel to it (one per node, opened at first use);
-it stays on that node. Its credentials are issued here, for its function's role, and shipped with
+it stays on that node. The function's code and layers are shipped from the cell's code store by
+SHA-256 when the node lacks them (the worker checks and unpacks them as an upload is). Its credentials are issued here, for its function's role, and shipped with
 ``start``; its records come back on the channel and go to the cell's recorder.
 
 A node lost (its channel ended, or Ray reports it dead) kills its environments: ``DEAD`` at once;
@@ -22,7 +23,6 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from lamina.identity.principals import CredentialIssuer
@@ -72,13 +72,13 @@ class RayProvider:
     """``provider.EnvironmentProvider`` over a Ray cluster (see the module's docstring)."""
 
     def __init__(self, cluster: RayCluster, recorder: Recorder, issuer: CredentialIssuer | None, limits: Limits,
-                 api: tuple[str, int], files: Callable[[FunctionConfig], tuple[Path, Path | None]]) -> None:  # fmt: skip
+                 api: tuple[str, int], packages: Callable[[str], bytes]) -> None:  # fmt: skip
         self.cluster = cluster
         self.recorder = recorder
         self.issuer = issuer
         self.limits = limits
         self.api = api  # where the workers relay environments' calls to Lamina's API
-        self.files = files
+        self.packages = packages  # a code or layer package's zip by its SHA-256 (store/code.py's read)
         self._channels: dict[str, WorkerChannel] = {}
         self._connecting: dict[str, asyncio.Lock] = {}
         self._envs: dict[str, RemoteEnvironment] = {}
@@ -186,27 +186,30 @@ class RemoteEnvironment:
                    "session_token": issued.session_token,
                    "expires_at": issued.expires_at.isoformat() if issued.expires_at else None}  # fmt: skip
         try:
-            task_root, opt = await asyncio.to_thread(p.files, self.fn)
-        except LaminaError as exc:  # its code or layers could not be prepared
-            self._fail(f"Couldn't prepare the function's code: {exc}")
-            return
-        try:
             channel = self._channel = await p.channel(node)
         except (OSError, ChannelLost, asyncio.TimeoutError) as exc:
             self._fail(f"Couldn't reach the worker of Ray node {node.node_id}: {exc}")
             return
-        self._starting_task = asyncio.create_task(self._starting(channel, key, task_root, opt),
+        self._starting_task = asyncio.create_task(self._starting(channel, key),
                                                   name=f"lamina-ray-start-{self.id[:8]}")  # fmt: skip
 
-    async def _starting(self, channel: WorkerChannel, key: dict[str, Any] | None, task_root: Path,
-                        opt: Path | None) -> None:  # fmt: skip
+    async def _starting(self, channel: WorkerChannel, key: dict[str, Any] | None) -> None:
+        start = {"op": "start", "env": self.id, "fn": codec.encode(self.fn), "provisioned": self.provisioned, "key": key}
         try:
-            reply = await channel.request({
-                "op": "start", "env": self.id, "fn": codec.encode(self.fn), "task_root": str(task_root),
-                "opt": str(opt) if opt else None, "provisioned": self.provisioned, "key": key,
-            })  # fmt: skip
+            reply = await channel.request(start)
+            if reply.op == "need":  # the node lacks its code or a layer: shipped once, then started
+                for digest in reply.header.get("digests", []):
+                    package = await asyncio.to_thread(self._provider.packages, str(digest))
+                    stored = await channel.request({"op": "code", "digest": str(digest)}, package)
+                    if stored.op != "stored":
+                        self._fail(f"The Ray node refused the function's code: {stored.header.get('message')}")
+                        return
+                reply = await channel.request(start)
         except ChannelLost:
             self._fail("The execution environment's Ray node was lost while it started")
+            return
+        except (OSError, ValueError, LaminaError) as exc:  # the package is gone from the code store
+            self._fail(f"Couldn't ship the function's code to the Ray node: {exc}")
             return
         if reply.op == "error":
             self._fail(f"The Ray node's worker could not start the environment: {reply.header.get('message')}")

@@ -10,6 +10,9 @@ secret (``frames.py``). A connection is a session: the environments it starts ar
 - their records (log lines, usage) are relayed to the server, whose recorder stores them, so
   CloudWatch Logs, REPORT lines and ``lamina usage`` read as for local environments;
 - their credentials are the ones the server issued for the function's role, shipped with ``start``;
+- their code and layers are the server's packages, shipped by SHA-256 once per node (``start``
+  answers ``need`` with the digests the node lacks; ``code`` brings one): stored and unpacked by
+  ``store/code.py`` with the same checks as an upload, layers merged by ``store/overlay.py``;
 - Lamina's API inside their namespaces is relayed, byte for byte, to the listener the server
   serves environments' API on (``RayProvider``): signed with the role's credentials, authorized
   by IAM, as locally.
@@ -45,6 +48,8 @@ from lamina.sandbox.provider import EnvironmentGone, EnvState
 from lamina.sandbox.spawn import Spawner
 from lamina.settings import LogLimits, Settings
 from lamina.store import codec
+from lamina.store.code import CodeStore
+from lamina.store.overlay import LayerOverlays
 from lamina.store.base import InvocationRecord, LogRecord
 
 log = logging.getLogger(__name__)
@@ -128,8 +133,11 @@ class NodeWorker:
             # Environments reach Lamina's API inside their namespace at this port, relayed to the server.
             self._network = NetworkPool(s, api_port=s.port)
             await self._network.start()
-        self.work_dir = s.data_dir.resolve() / f"ray-worker-{uuid.uuid4().hex[:12]}" / "environments"
+        own = s.data_dir.resolve() / f"ray-worker-{uuid.uuid4().hex[:12]}"
+        self.work_dir = own / "environments"
         await asyncio.to_thread((self.work_dir / TEMPLATE_DIR).mkdir, parents=True, mode=0o700)
+        self.code = await asyncio.to_thread(CodeStore, own / "code", s.limits)  # packages shipped by servers
+        self.overlays = LayerOverlays(own / "layers-merged", self.code)
         self._spawner = Spawner(template=self.work_dir / TEMPLATE_DIR if protections.namespaces else None)
         self.uids = UidPool()
         self.runtimes = RuntimeRegistry(s.interpreters, recheck_seconds=s.runtime_recheck_seconds)
@@ -228,6 +236,11 @@ class Session:
         try:
             if frame.op == "start":
                 await self._start(rid, h)
+            elif frame.op == "code":
+                artifact = await asyncio.to_thread(self.worker.code.put, frame.body)
+                if artifact.digest != h["digest"]:
+                    raise ValueError(f"the package is {artifact.digest}, not {h['digest']}")
+                self.send({"op": "stored", "id": rid})
             elif frame.op == "invoke":
                 await self._invoke(rid, h, frame.body)
             elif frame.op == "init_failure":
@@ -255,10 +268,16 @@ class Session:
         ctx = self.ctx
         if h.get("key") is not None:
             ctx = replace(ctx, credentials=Issued(key_of(h["key"], fn.role)))
-        opt = h.get("opt")
+        code = self.worker.code
+        layers = [layer.code.digest for layer in fn.layers]
+        missing = [d for d in dict.fromkeys([fn.code.digest, *layers]) if not code.zip_path(d).exists()]
+        if missing:
+            self.send({"op": "need", "id": rid, "digests": missing})
+            return
+        task_root = await asyncio.to_thread(code.extract, fn.code.digest)
+        opt = await asyncio.to_thread(self.worker.overlays.merged, layers) if layers else None
         runtime = self.worker.runtimes.get(fn.runtime, invoking=True)
-        env = Environment(str(h["env"]), fn, runtime, Path(str(h["task_root"])), Path(opt) if opt else None, ctx,
-                          provisioned=bool(h.get("provisioned")))  # fmt: skip
+        env = Environment(str(h["env"]), fn, runtime, task_root, opt, ctx, provisioned=bool(h.get("provisioned")))
         self._envs[env.id] = env
         await env.start()
         failure = await env.wait_ready()
