@@ -82,6 +82,7 @@ class RayProvider:
         self._channels: dict[str, WorkerChannel] = {}
         self._connecting: dict[str, asyncio.Lock] = {}
         self._envs: dict[str, RemoteEnvironment] = {}
+        self._closing: set[asyncio.Task[None]] = set()
         cluster.on_lost(self._node_lost)
 
     def create(self, fn: FunctionConfig, *, provisioned: bool = False) -> RemoteEnvironment:
@@ -114,13 +115,16 @@ class RayProvider:
 
     def _frame(self, frame: Frame) -> None:
         records = frame.header.get("records")
-        if frame.op == "log" and isinstance(records, list):
-            for r in records:
-                self.recorder.log(LogRecord(*r))
-        elif frame.op == "usage" and isinstance(records, list):
-            for r in records:
-                self.recorder.invocation(InvocationRecord(*r))
-        elif frame.op == "finished":
+        try:
+            if frame.op == "log" and isinstance(records, list):
+                for r in records:
+                    self.recorder.log(LogRecord(*r))
+            elif frame.op == "usage" and isinstance(records, list):
+                for r in records:
+                    self.recorder.invocation(InvocationRecord(*r))
+        except TypeError:  # records not of the shape this server writes: a worker of another version
+            log.warning("ray: records of an unexpected shape from a node's worker dropped")
+        if frame.op == "finished":
             env = self._envs.get(str(frame.header.get("env")))
             if env is not None:
                 env.finished(bool(frame.header.get("idle")))
@@ -133,6 +137,11 @@ class RayProvider:
     def _node_lost(self, node_id: str) -> None:
         for env in [e for e in self._envs.values() if e.node is not None and e.node.node_id == node_id]:
             env.lost()
+        channel = self._channels.pop(node_id, None)
+        if channel is not None:  # the node is given up: the worker stops what this cell started there
+            task = asyncio.get_running_loop().create_task(channel.close())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
 
     def track(self, env: RemoteEnvironment, alive: bool) -> None:
         if alive:
@@ -144,6 +153,7 @@ class RayProvider:
         for channel in list(self._channels.values()):
             await channel.close()
         self._channels.clear()
+        await asyncio.gather(*self._closing, return_exceptions=True)
 
 
 class RemoteEnvironment:
