@@ -80,19 +80,19 @@ def test_ids_that_are_not_integers_answer_nothing() -> None:
 
 def test_an_environment_goes_where_most_memory_is_left() -> None:
     a, b, c = node("a", placed_mb=512), node("b", placed_mb=128), node("c", placed_mb=256)
-    assert place([a, b, c], 128) is b
-    assert place([node("a"), node("b", memory_mb=2048)], 128).node_id == "b"  # type: ignore[union-attr]
+    assert place([a, b, c]) is b
+    assert place([node("a"), node("b", memory_mb=2048)]).node_id == "b"  # type: ignore[union-attr]
 
 
 def test_ties_go_to_the_node_with_fewer_environments() -> None:
     busy, quiet = node("busy", environments=3), node("quiet", environments=1)
-    assert place([busy, quiet], 128) is quiet
+    assert place([busy, quiet]) is quiet
 
 
 def test_no_alive_node_places_nothing() -> None:
-    assert place([], 128) is None
-    assert place([node("gone", alive=False)], 128) is None
-    assert place([node("gone", memory_mb=8192, alive=False), node("here")], 128).node_id == "here"  # type: ignore[union-attr]
+    assert place([]) is None
+    assert place([node("gone", alive=False)]) is None
+    assert place([node("gone", memory_mb=8192, alive=False), node("here")]).node_id == "here"  # type: ignore[union-attr]
 
 
 def test_the_embedded_mode_never_imports_ray() -> None:

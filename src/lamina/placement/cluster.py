@@ -61,13 +61,15 @@ class Node:
         return self.memory_mb - self.placed_mb
 
 
-def place(nodes: Sequence[Node], memory_mb: int) -> Node | None:
-    """Where a new environment of ``memory_mb`` goes: the alive node with the most memory left
-    (ties: the fewest environments), or None without an alive node."""
+def place(nodes: Sequence[Node]) -> Node | None:
+    """Where a new environment goes: the alive node with the most memory left (ties: the fewest
+    environments), or None without an alive node."""
     alive = [n for n in nodes if n.alive]
     if not alive:
         return None
-    return max(alive, key=lambda n: (n.free_mb - memory_mb, -n.environments))
+    # Never refused: an environment may be placed where less than its size is left (Ray's view of
+    # memory is not the environments' limit), as the embedded engine starts one on a full machine.
+    return max(alive, key=lambda n: (n.free_mb, -n.environments))
 
 
 @dataclass
@@ -81,10 +83,10 @@ class RayCluster:
     # Ray's calls block: on threads of their own, so that a slow answer never holds the server's.
     _executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(4, thread_name_prefix="lamina-ray"))
 
+    driver_node: str = ""  # the node whose raylet this server's Ray driver is attached to (on its machine)
+
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
-
-    driver_node: str = ""  # the node whose raylet this server's Ray driver is attached to (on its machine)
 
     async def start(self) -> None:
         await self._call(self._connect)
@@ -111,7 +113,7 @@ class RayCluster:
         self._lost.append(callback)
 
     def choose(self, memory_mb: int) -> Node | None:
-        node = place(list(self.nodes.values()), memory_mb)
+        node = place(list(self.nodes.values()))
         if node is not None:
             node.placed_mb += memory_mb
             node.environments += 1
@@ -120,16 +122,6 @@ class RayCluster:
     def released(self, node: Node, memory_mb: int) -> None:
         node.placed_mb -= memory_mb
         node.environments -= 1
-
-    async def wait_for_nodes(self, count: int, timeout: float) -> bool:
-        """Whether ``count`` workers are up within ``timeout`` (for start-up and tests)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while sum(n.alive for n in self.nodes.values()) < count:
-            if loop.time() > deadline:
-                return False
-            await asyncio.sleep(0.2)
-        return True
 
     def lost(self, node_id: str) -> None:
         """The node's worker is gone (Ray says the node is dead, or its channel ended)."""

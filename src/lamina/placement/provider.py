@@ -310,10 +310,10 @@ class RemoteEnvironment:
 
     def lost(self) -> None:
         """Its node is gone: so is it."""
+        node = self.node.node_id if self.node is not None else "?"
         self.state = EnvState.DEAD
         self._release()
         if not self._ready.done():
-            node = self.node.node_id if self.node is not None else "?"
             self._ready.set_result(lost_result("", node))
         if self._finishing is not None and not self._finishing.done():
             self._finishing.set_result(None)
