@@ -8,7 +8,8 @@ and cannot reach the node's worker. The worker's listener refuses connections th
 authenticate. A node killed under load (its process group, SIGKILL): synchronous invocations in
 flight there fail with Runtime.ExitError, the others succeed on the remaining nodes, and every
 accepted Event invocation is delivered. Then two API replicas on one PostgreSQL serve one set of
-functions from the same nodes while another node is killed: nothing accepted is lost.
+functions from the same nodes while another node is killed, and then one replica is killed with
+events it accepted running on the nodes: nothing accepted is lost.
 """
 
 from __future__ import annotations
@@ -48,6 +49,13 @@ import time
 def handler(event, context):
     time.sleep(event.get("sleep", 0))
     return {"done": event.get("n")}
+"""
+
+LATE = """
+import json, time
+def handler(event, context):
+    time.sleep(event["sleep"])
+    print("DELIVERED", context.aws_request_id, json.dumps(event))
 """
 
 CALLER = """
@@ -278,7 +286,8 @@ def test_two_replicas_on_postgresql_share_the_nodes(cluster: RayCluster, postgre
     url = postgres_server.url(postgres_db)
     cluster.add()  # four alive: whichever two nodes the replicas' drivers attach to, one more may be killed
     cluster.settled()  # the node killed before is dead to Ray: no replica's driver attaches to it
-    shared = {"LAMINA_DATABASE_URL": url, "LAMINA_CODE_DIR": str(tmp_path / "code")}
+    # A replica killed holds its accepted events for LAMINA_ASYNC_CLAIM_SECONDS: then the other takes them.
+    shared = {"LAMINA_DATABASE_URL": url, "LAMINA_CODE_DIR": str(tmp_path / "code"), "LAMINA_ASYNC_CLAIM_SECONDS": "2"}
     replicas = [start_server(tmp_path / f"replica{i}", cluster, **shared) for i in range(2)]
     try:
         a, b = (r.client() for r in replicas)
@@ -287,9 +296,18 @@ def test_two_replicas_on_postgresql_share_the_nodes(cluster: RayCluster, postgre
         assert invoke(b, "ray-load", {"n": 7})["body"] == {"done": 7}  # one set of functions
         assert len(nodes_of(replicas[1])) == len(cluster.alive)
         _kill_under_load(cluster, replicas)
+        # Then a replica, killed with events it accepted still running on the nodes or queued (each
+        # sleeps before it says it was delivered: none is done when the replica dies). The other
+        # replica takes them over once their claim ends and delivers them.
+        deploy(a, "ray-late", LATE)
+        accepted = [send(b, "ray-late", {"sleep": 1.5, "i": i}) for i in range(12)]
+        replicas[1].kill()
+        wait_until(lambda: set(accepted) <= {rid for rid, _ in lines(replicas[0].endpoint, "ray-late", "DELIVERED")},
+                   timeout=90)  # fmt: skip
     finally:
         for replica in replicas:
-            replica.stop()
+            if replica.proc is not None and replica.proc.poll() is None:
+                replica.stop()
 
 
 def test_a_cluster_that_is_not_there_is_said_at_start(tmp_path: Path) -> None:
