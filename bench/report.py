@@ -229,6 +229,21 @@ def scaling_table(results: Results) -> str | None:
     return table(header, rows)
 
 
+def ray_table(results: Results) -> str | None:
+    r = results.ray
+    if r is None or not r.points:
+        return None
+    rows: list[Row] = []
+    for point in r.points:
+        latency, throughput = r.ratio(point)
+        rows.append([point.setting, _ms(point.latency.p50_ms), f"{point.throughput:,.0f}", _ms(point.latency_c8.p99_ms),
+                     _ms(point.cold.p50_ms), _ms(point.init.p50_ms),
+                     "reference" if point.nodes == 0 else f"{_x(latency)} / {_x(throughput)}"])  # fmt: skip
+    header = ["setting", "warm c=1 p50 (ms)", "warm c=8 (req/s)", "c=8 p99 (ms)", "cold first invoke p50 (ms)",
+              "Init Duration p50 (ms)", "vs embedded (c=1 p50 / c=8 req/s)"]  # fmt: skip
+    return table(header, rows)
+
+
 def runtimes_table(results: Results) -> str | None:
     rt = results.runtimes
     if rt is None:
@@ -275,6 +290,10 @@ def render(results: Results) -> str:
     if scaling:
         parts += ["", f"Scaling curve (LAMINA_ACCOUNT_CONCURRENCY={results.scaling.limit if results.scaling else ''}):",
                   "", scaling]  # fmt: skip
+    placed = ray_table(results)
+    if placed:
+        parts += ["", "Placement on Ray: the embedded engine, then 1, 2 and 4 local Ray nodes (one machine: the "
+                      "nodes share its cores, so more nodes add no CPU here):", "", placed]  # fmt: skip
     floor8 = results.warm_point("floor", 8)
     if floor8 is not None:
         parts += ["", f"Load generator ({floor8.load_generator}) ceiling: {floor8.throughput:,.0f} req/s against the "

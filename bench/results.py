@@ -19,6 +19,7 @@ from bench.scenarios.iot import IotResult
 from bench.scenarios.mappings import MappingsResult
 from bench.scenarios.objects import ObjectsResult
 from bench.scenarios.pooled import PooledResult
+from bench.scenarios.ray import RayResult
 from bench.scenarios.runtimes import RuntimesResult
 from bench.scenarios.scaling import ScalingResult
 from bench.scenarios.signatures import SignaturesResult
@@ -55,6 +56,7 @@ class Results:
     table_changes_postgres: TableChangesResult | None = None
     objects: ObjectsResult | None = None
     dev: DevResult | None = None
+    ray: RayResult | None = None
 
     def warm_point(self, target: str, concurrency: int) -> WarmPoint | None:
         return next((p for p in self.warm or [] if p.target == target and p.concurrency == concurrency), None)

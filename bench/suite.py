@@ -31,7 +31,7 @@ from bench.profile import Profile
 from bench.results import Results
 from bench.scenarios import (
     asynchronous, burst, cold, density, dev, http_api, iot, kafka, mappings, matcher, objects, pooled, rabbitmq,
-    runtimes, scaling, signatures, table_changes, warm,
+    ray, runtimes, scaling, signatures, table_changes, warm,
 )  # fmt: skip
 from bench.types import Progress
 
@@ -196,6 +196,13 @@ def _skipped(bench: Bench, results: Results, name: str, why: str) -> None:
     bench.progress(f"{name} skipped: {why}")
 
 
+async def _ray(bench: Bench, results: Results) -> None:
+    """The embedded engine, then 1, 2 and 4 local Ray nodes (skipped with a note where Ray is not installed)."""
+    if (why := ray.unavailable()) is not None:
+        return _skipped(bench, results, "ray", why)
+    results.ray = await ray.run(bench, bench.progress)
+
+
 async def _kafka(bench: Bench, results: Results) -> None:
     if (why := kafka.unavailable()) is not None:
         return _skipped(bench, results, "kafka", why)
@@ -249,7 +256,7 @@ SCENARIOS: dict[str, Callable[[Bench, Results], Awaitable[None]]] = {
     "warm": _warm, "cold": _cold, "runtimes": _runtimes, "density": _density, "burst": _burst, "scaling": _scaling,
     "async": _async, "http_api": _http_api, "pooled": _pooled, "signatures": _signatures, "matcher": _matcher,
     "mappings": _mappings, "iot": _iot, "kafka": _kafka, "rabbitmq": _rabbitmq, "table_changes": _table_changes,
-    "objects": _objects, "dev": _dev,
+    "objects": _objects, "dev": _dev, "ray": _ray,
 }  # fmt: skip
 
 

@@ -36,6 +36,7 @@ TIMES: dict[str, float] = {
     "tests/integration/test_postgres_streams.py": 110,
     "tests/integration/test_postgres_reader.py": 70,
     "tests/integration/test_postgres_store.py": 60,
+    "tests/integration/test_ray_placement.py": 90,
     "tests/integration/test_s3_triggers.py": 40,
     "tests/integration/test_s3_clients.py": 40,
     "tests/integration/test_s3_chunk_signatures.py": 60,

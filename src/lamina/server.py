@@ -58,6 +58,7 @@ from lamina.runtime.sdk import Sdks
 from lamina.sandbox.environment import TEMPLATE_DIR
 from lamina.sandbox.isolation import Protections, UidPool
 from lamina.sandbox.network import NetworkPool
+from lamina.placement.cluster import RayCluster, node_address
 from lamina.sandbox.spawn import Spawner
 from lamina.settings import Settings
 from lamina.store.aggregates import ChangeFeed
@@ -169,6 +170,7 @@ class Server:
         _say_which_sdks(sdks)
         # A 50 MB zip in base64 inside JSON, as AWS accepts for CreateFunction.
         max_request = (s.limits.zipped_code_bytes * 4 + 2) // 3 + 64 * 1024
+        ray, ray_api = await self._join_ray()
         host = Host(
             settings=s, port=self.port, keys=key_ring, protections=protections, network=network,
             spawner=Spawner(template=work / TEMPLATE_DIR if protections.namespaces else None), uids=UidPool(),
@@ -177,7 +179,7 @@ class Server:
             serve_api=self._serve_environment, max_request_bytes=max_request,
             front_door=Counts() if s.front_door else None, force=lambda: self._force,
             drain_deadline=lambda: self._drain_deadline, iam=iam, sts=sts, credentials=self.credentials,
-            bucket_names=bucket_names,
+            bucket_names=bucket_names, ray=ray, ray_api=ray_api.getsockname()[:2] if ray_api is not None else None,
         )  # fmt: skip
         cells = self._cells = Cells(host, Regions(s.region), default_store=store)
         # The default cell (the data directory's, as before cells) first: the applications name it.
@@ -189,6 +191,9 @@ class Server:
         await self._environments_runner.setup()
         parts.started("the API as environments see it", self._environments_runner.cleanup)
         self._environments_up.set()
+        if ray_api is not None:  # Ray nodes' workers relay their environments' calls here
+            served = await self._serve_environment(ray_api)
+            parts.started("the API for environments on Ray nodes", _async(served.close))
         # Set up now, served last: stopped after the invocations it answers have drained.
         exposition = Exposition(host.stats, cells.views)  # GET /metrics (api/metrics.py)
         runner = self._app_runner(build_app(svc, cells=cells, exposition=exposition, revocations=host.revocations),
@@ -221,6 +226,20 @@ class Server:
                 door or runner.server, sock=tls_sock, backlog=1024, ssl=context,
                 ssl_handshake_timeout=s.header_timeout_seconds)  # fmt: skip
             parts.started("accepting TLS connections", _async(secure.close))
+
+    async def _join_ray(self) -> tuple[RayCluster | None, socket.socket | None]:
+        """With LAMINA_RAY_ADDRESS: the Ray cluster joined (placement/), and the socket its workers
+        relay environments' calls to Lamina's API to, bound; else (None, None): Ray is not imported."""
+        s = self.settings
+        if s.ray_address is None:
+            return None, None
+        cluster = RayCluster(s.ray_address)
+        await cluster.start()
+        self._parts.started("the Ray cluster", cluster.close)
+        host = s.ray_api_host or await asyncio.to_thread(node_address)
+        sock = socket.create_server((host, 0), reuse_port=False, backlog=1024)
+        self._parts.started("the Ray nodes' API socket", _async(sock.close))
+        return cluster, sock
 
     async def _bind_tls(self, data: Path) -> tuple[socket.socket, ssl.SSLContext] | None:
         """The TLS listener's socket, bound, and the context it is served with (the operator's

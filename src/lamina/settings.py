@@ -96,6 +96,12 @@ class Settings:
     # Where code packages and object bodies are kept (LAMINA_CODE_DIR): a folder every replica sees
     # when several share a database; None: the data directory.
     code_dir: Path | None = None
+    # A Ray cluster to place execution environments on (LAMINA_RAY_ADDRESS, what `ray start --address`
+    # takes; placement/): None, the embedded default, runs them on this machine and never imports Ray.
+    ray_address: str | None = None
+    # Where this server serves Lamina's API to environments on Ray nodes (LAMINA_RAY_API_HOST; default:
+    # this machine's address as Ray sees it).
+    ray_api_host: str | None = None
     region: str = "us-east-1"
     account_id: str = "000000000000"
     # Root access keys, each its account's root (LAMINA_ACCESS_KEYS). None configured is the
@@ -216,6 +222,10 @@ class Settings:
         values["sdk_dir"] = sdk.default_dir(env)
         if DATABASE_URL_VARIABLE in env:
             values["database_url"] = database_url(env[DATABASE_URL_VARIABLE])
+        if env.get("LAMINA_RAY_ADDRESS", "").strip():
+            values["ray_address"] = env["LAMINA_RAY_ADDRESS"].strip()
+        if env.get("LAMINA_RAY_API_HOST", "").strip():
+            values["ray_api_host"] = env["LAMINA_RAY_API_HOST"].strip()
         if env.get("LAMINA_CODE_DIR", "").strip():
             values["code_dir"] = Path(env["LAMINA_CODE_DIR"].strip())
         if "LAMINA_REGION" in env:

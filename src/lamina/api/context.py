@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Container, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Container, Mapping, Protocol
 
 from aiohttp import web
 
@@ -86,6 +86,7 @@ class Services:
     function_options: FunctionOptions  # recursion and runtime management configurations (api/function_options.py)
     mqtt: Subscriber | None = None  # the MQTT broker's subscriber, when LAMINA_MQTT_URL is set
     front_door: Counts | None = None  # what the front door did (None: it is off)
+    ray_nodes: Callable[[], list[dict[str, Any]]] | None = None  # LAMINA_RAY_ADDRESS: the nodes placed on
     # Buckets' notification configurations and the object store's Notifier (objects/notifications)
     notifications: NotificationConfigs | None = None
     objects: ObjectStore | None = None  # the embedded S3 (lamina/objects; served by objects/api.py)

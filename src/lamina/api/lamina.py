@@ -45,6 +45,7 @@ async def health(request: web.Request) -> web.Response:
         "environments": len(svc.scheduler.environments()),
         "inUse": svc.scheduler.in_use,
         **({"frontDoor": svc.front_door.as_json()} if svc.front_door is not None else {}),
+        **({"rayNodes": svc.ray_nodes()} if svc.ray_nodes is not None else {}),
     })  # fmt: skip
 
 

@@ -77,6 +77,7 @@ from lamina.queues.service import Queues
 from lamina.debug.service import Debugging
 from lamina.sandbox.environment import EnvironmentContext
 from lamina.sandbox.local import LocalProvider
+from lamina.placement.provider import Limits, RayProvider
 from lamina.scheduler.pool import Scheduler
 from lamina.scheduler.units import HeldUnits
 from lamina.schedules.clock import SystemClock
@@ -174,7 +175,11 @@ class Cell:
             preparations = PreparationKeeper(store, functions)
             parts.started("the claims on preparing code", preparations.close)  # given back once none runs
         parts.started("the functions' code preparation", functions.close)
-        provider = LocalProvider(ctx, host.runtimes, functions.files)
+        provider: LocalProvider | RayProvider = LocalProvider(ctx, host.runtimes, functions.files)
+        if host.ray is not None and host.ray_api is not None:  # LAMINA_RAY_ADDRESS: placed on the cluster's nodes
+            limits = Limits(s.region, s.limits.sync_response_bytes, s.limits.init_timeout_seconds, s.outbound_default,
+                            s.logs.invocation_bytes)  # fmt: skip
+            provider = RayProvider(host.ray, recorder, host.credentials, limits, host.ray_api, code.read)
         parts.started("the execution environments", provider.close)
         scheduler = Scheduler(provider, keep_alive=s.keep_alive_seconds, scale_up_limit=s.limits.scale_up_limit,
                               scale_window=s.limits.scale_window_seconds)  # fmt: skip
@@ -288,7 +293,8 @@ class Cell:
             queue=queue, apis=apis, events=events, schedules=schedules, timers=timers, rest_apis=rest_apis,
             http_apis=http_apis, queues=queues, mappings=mappings, iot=iot, code_signing=code_signing,
             function_options=function_options, mqtt=mqtt,
-            front_door=host.front_door, notifications=notifications, objects=objects, keys=host.keys,
+            front_door=host.front_door, ray_nodes=host.ray.describe if host.ray is not None else None,
+            notifications=notifications, objects=objects, keys=host.keys,
             iam=host.iam, sts=host.sts, runtimes=host.runtimes, subscriptions=subscriptions, stacks=stacks,
             debugging=debugging, live_tails=live_tails,
         )  # fmt: skip

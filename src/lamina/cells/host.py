@@ -23,6 +23,7 @@ from lamina.dataplane.permits import Revocations
 from lamina.scheduler.lending import Lenders
 from lamina.objects.bucket_names import BucketNames
 from lamina.identity.keys import Keys
+from lamina.placement.cluster import RayCluster
 from lamina.runtime.runtimes import RuntimeRegistry
 from lamina.runtime.sdk import Sdks
 from lamina.sandbox.environment import ServeApi
@@ -63,3 +64,7 @@ class Host:
     # writes that could change an Invoke's authorization revoke its permits (dataplane/permits.py).
     lenders: Lenders = field(default_factory=Lenders)
     revocations: Revocations = field(default_factory=Revocations)
+    # LAMINA_RAY_ADDRESS: the cluster environments are placed on, and where its workers relay
+    # environments' calls to Lamina's API (placement/); None: environments run on this machine.
+    ray: RayCluster | None = None
+    ray_api: tuple[str, int] | None = None

@@ -106,9 +106,11 @@ def _server(args: argparse.Namespace, console: Console, environ: Mapping[str, st
     refused = refusal(settings.host, settings.access_keys, verify=settings.verify_signatures)
     if refused is not None:
         raise UsageError(refused)
+    from lamina.placement.cluster import RayUnavailable
+
     try:
         return serve(settings)
-    except (DataDirError, TlsError, DatabaseUnavailable) as exc:
+    except (DataDirError, TlsError, DatabaseUnavailable, RayUnavailable) as exc:
         raise UsageError(str(exc)) from None
 
 

@@ -30,7 +30,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from typing import Callable, Sequence
+from typing import Callable, Protocol, Sequence
 
 from lamina.settings import LogLimits
 from lamina.store.base import InvocationRecord, LogRecord, MetricCount
@@ -46,6 +46,16 @@ def prune_every(retention_seconds: float, interval: float) -> float:
     """How often to look for expired lines: a tenth of the retention, between one write interval
     and a minute (a retention of seconds, as tests use, is checked often enough to be seen)."""
     return min(60.0, max(interval, retention_seconds / 10))
+
+
+class Records(Protocol):
+    """What an environment records through: a ``Recorder``, or a node's relay to the server's
+    (placement/worker.py)."""
+
+    limits: LogLimits
+
+    def log(self, record: LogRecord) -> None: ...
+    def invocation(self, record: InvocationRecord) -> None: ...
 
 
 class Recorder:

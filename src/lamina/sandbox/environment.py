@@ -24,7 +24,7 @@ from pathlib import Path
 from lamina import ids
 from lamina.debug.session import DEBUGPY_NAME, PYTHON, DebugSpec, debugpy_package, family_of, runtime_variables
 from lamina.metering.billing import billed_ms
-from lamina.metering.recorder import Recorder
+from lamina.metering.recorder import Records
 from lamina.model import FunctionConfig
 from lamina.runtime import architecture
 from lamina.runtime import constants as rc
@@ -71,7 +71,7 @@ class EnvironmentContext:
     work_dir: Path
     max_response_bytes: int
     init_timeout_s: float
-    recorder: Recorder
+    recorder: Records
     protections: Protections
     uids: UidPool
     spawner: Spawner

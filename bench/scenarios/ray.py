@@ -1,0 +1,117 @@
+"""Placement on Ray: warm throughput and cold starts with the embedded engine, then with 1, 2 and 4
+local Ray nodes (bench/ray_cluster.py), in the same run.
+
+For each setting a server of its own: the no-op function warmed, one connection's latency
+(``latency_requests`` invokes at c=1), then throughput at c=8 (warm-up, then ``measure_s``), then
+``cold_functions`` new functions' first invokes (client-side) and their Init Duration. The Ray
+path's cost per invocation is its c=1 p50 and c=8 throughput against the embedded engine's.
+
+On one machine the nodes share its cores: more nodes add no CPU here, so throughput cannot grow
+with them as it does across machines; what this measures is the path's own cost and that it does
+not shrink as nodes are added.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+from dataclasses import dataclass
+
+from bench.context import Bench
+from bench.handlers import NOOP
+from bench.lamina_target import HEALTH, Lamina, invoke_path
+from bench.load import LoadError, LoadGenerator
+from bench.ray_cluster import RayCluster
+from bench.scenarios.cold import TAIL, init_duration_ms
+from bench.stats import Latency
+from bench.types import Progress
+
+NODES = (1, 2, 4)
+CONCURRENCY = 8
+LATENCY_REQUESTS = 300
+
+
+@dataclass(frozen=True)
+class RayPoint:
+    setting: str  # "embedded" | "ray-N"
+    nodes: int  # 0: embedded
+    latency: Latency  # warm, c=1
+    throughput: float  # warm, c=8, req/s
+    latency_c8: Latency
+    cold: Latency  # first invoke of a new function, client-side
+    init: Latency  # its Init Duration (REPORT)
+
+
+@dataclass(frozen=True)
+class RayResult:
+    points: list[RayPoint]
+
+    def ratio(self, point: RayPoint) -> tuple[float, float]:
+        """``point``'s c=1 p50 and c=8 throughput over the embedded engine's."""
+        base = self.points[0]
+        return point.latency.p50_ms / base.latency.p50_ms, point.throughput / base.throughput
+
+
+def unavailable() -> str | None:
+    if importlib.util.find_spec("ray") is None:
+        return "Ray is not installed (pip install '.[ray]')"
+    return None
+
+
+async def _nodes_seen(lamina: Lamina, count: int) -> None:
+    for _ in range(600):
+        answer = await lamina.control.request("GET", HEALTH)
+        if len(json.loads(answer.body).get("rayNodes", [])) >= count:
+            return
+        await asyncio.sleep(0.2)
+    raise LoadError(f"Lamina did not see {count} Ray nodes")
+
+
+async def measure(lamina: Lamina, setting: str, nodes: int, bench: Bench) -> RayPoint:
+    p = bench.profile
+    await lamina.create_function("noop", NOOP)
+    async with LoadGenerator(lamina.endpoint("noop"), 1) as one:
+        await one.run(requests=20)
+        single = await one.run(requests=LATENCY_REQUESTS)
+    async with LoadGenerator(lamina.endpoint("noop"), CONCURRENCY) as gen:
+        await gen.run(duration_s=p.warmup_s)
+        loaded = await gen.run(duration_s=p.measure_s)
+    cold: list[float] = []
+    init: list[float] = []
+    for i in range(p.cold_functions):
+        name = f"cold-{i}"
+        await lamina.create_function(name, NOOP + f"# cold start {i}\n")
+        first = await lamina.control.request("POST", invoke_path(name), b"{}", TAIL)
+        if first.status != 200 or "x-amz-function-error" in first.headers:
+            raise LoadError(f"cold invoke of {name} ({setting}): {first.status} {first.body[:300]!r}")
+        cold.append(first.elapsed_s)
+        ms = init_duration_ms(first.headers.get("x-amz-log-result", ""))
+        if ms is not None:
+            init.append(ms / 1000)
+    point = RayPoint(setting, nodes, Latency.of(single.latencies), loaded.throughput, Latency.of(loaded.latencies),
+                     Latency.of(cold), Latency.of(init))  # fmt: skip
+    bench.progress(f"ray  {setting:<9} c=1 p50 {point.latency.p50_ms:6.2f} ms  c=8 {point.throughput:8,.0f} req/s "
+                   f"(p99 {point.latency_c8.p99_ms:.1f} ms)  cold p50 {point.cold.p50_ms:.1f} ms "
+                   f"(Init {point.init.p50_ms:.1f} ms)")  # fmt: skip
+    return point
+
+
+async def run(bench: Bench, progress: Progress) -> RayResult:
+    points: list[RayPoint] = []
+    async with bench.lamina("ray-embedded") as lamina:
+        points.append(await measure(lamina, "embedded", 0, bench))
+    cluster = RayCluster()
+    try:
+        await asyncio.to_thread(cluster.start, 1)
+        for count in NODES:
+            while len(cluster.alive) < count:
+                await asyncio.to_thread(cluster.add)
+            progress(f"ray  {count} local node(s) at {cluster.address}")
+            async with bench.lamina(f"ray-{count}", LAMINA_RAY_ADDRESS=cluster.address,
+                                    RAY_USAGE_STATS_ENABLED="0") as lamina:  # fmt: skip
+                await _nodes_seen(lamina, count)
+                points.append(await measure(lamina, f"ray-{count}", count, bench))
+    finally:
+        await asyncio.to_thread(cluster.stop)
+    return RayResult(points)
