@@ -108,9 +108,10 @@ class DataPlane:
         """Run an invocation Python started in an idle environment lent to ``lane``: its token (the
         "ran" or "back" event that ends it carries it), or None when the lane has no idle
         environment (Python runs it itself). ``arn``: the function's ARN as invoked."""
-    def reclaim(self, env_id: int, *, now: bool = False) -> Returned | None:
-        """An idle lent environment back now; a busy one with its completion or, ``now``, given
-        back at once with its invocation."""
+    def reclaim(self, env_id: int, *, now: bool = False) -> tuple[int, bytes, bool, int] | None:
+        """An idle lent environment back now, as ``Returned`` and how many invocations the plane
+        started in it (the completion of the last may not have been taken yet); a busy one with its
+        completion or, ``now``, given back at once with its invocation."""
     def unsettled(self) -> list[int]:
         """The lent environments idle in the plane whose runtime closed its end or sent what was
         not asked for (exiting, or broken): to be taken back."""

@@ -191,7 +191,7 @@ impl DataPlane {
         let env = Env {
             id: env_id, lane: lane.clone(), channel, sock, pipe, pipe_eof: false, arn, version,
             timeout: Duration::from_secs_f64(timeout), sampled, rbuf: Vec::new(), recall: recall.clone(),
-            retire_at: retire_in.map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0))),
+            retire_at: retire_in.map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0))), started: 0,
         };
         let mut state = self.shared.state();
         self.shared.counts.lent.fetch_add(1, Ordering::Relaxed);
@@ -254,7 +254,9 @@ impl DataPlane {
         match env {
             Some(env) => {
                 let _entered = self.handle.enter();
-                Ok(Some(returned(py, give_back(env, true))?))
+                let started = env.started;
+                let r = give_back(env, true);
+                Ok(Some((r.fd, PyBytes::new(py, &r.data), r.waiting, started).into_bound_py_any(py)?))
             }
             None => Ok(None),
         }

@@ -454,10 +454,11 @@ def test_a_hundred_connections_mixing_control_calls_and_invokes(servers: dict[st
 
     with ThreadPoolExecutor(100) as pool:
         results = list(pool.map(one, range(100)))
+    log = "".join(server.output[-80:])  # what the server said, should an answer be a failure
     for n, (first, second, third) in enumerate(results):
-        assert first.startswith(b"HTTP/1.1 200 ") and first.endswith(json.dumps({"m": n}).encode())
-        assert second.startswith(b"HTTP/1.1 200 ")
-        assert third.startswith(b"HTTP/1.1 200 ") and third.endswith(json.dumps({"m": -n}).encode())
+        assert first.startswith(b"HTTP/1.1 200 ") and first.endswith(json.dumps({"m": n}).encode()), (first, log)
+        assert second.startswith(b"HTTP/1.1 200 "), (second, log)
+        assert third.startswith(b"HTTP/1.1 200 ") and third.endswith(json.dumps({"m": -n}).encode()), (third, log)
 
 
 def test_an_update_takes_the_environments_back(servers: dict[str, LaminaProcess]) -> None:

@@ -103,6 +103,9 @@ pub struct Env {
     /// Notified when Python wants it back at once, mid-invocation (its runtime opened another
     /// connection, which Python serves): the invocation goes back with it.
     pub recall: Arc<Notify>,
+    /// How many invocations the plane started in it: Python, taking it back idle, waits for as many
+    /// completions (the last may still be on its way) before it runs anything there.
+    pub started: u64,
 }
 
 /// Where a lent environment is.

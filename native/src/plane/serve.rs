@@ -408,6 +408,7 @@ enum Caller<'a> {
 /// with its completion).
 async fn run(shared: &Arc<Shared>, mut env: Env, invocation: Invocation, caller: Caller<'_>) -> Step {
     let config = &shared.config;
+    env.started += 1;
     let start = wall();
     let deadline_ms = (start * 1000.0) as u64 + env.timeout.as_millis() as u64;
     let Invocation { request_id, payload, arn, client_context } = invocation;

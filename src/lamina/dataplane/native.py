@@ -49,6 +49,7 @@ from lamina.scheduler.lending import Lane, Returns
 from lamina.settings import Settings
 
 log = logging.getLogger(__name__)
+Returned = tuple[int, bytes, bool]  # an environment given back: its connection's descriptor, unread bytes, whether it waits
 
 # The output a native invocation may print before its environment goes back to Python (which then
 # reads its pipe itself, within the log's budget).
@@ -93,6 +94,10 @@ class NativePlane:
         self._lent: dict[int, _Lent] = {}
         self._ids: dict[str, int] = {}  # environment id -> the plane's
         self._runs: dict[int, tuple[asyncio.Future[Outcome], str]] = {}  # run()'s token -> its outcome, ARN
+        self._completed: dict[int, int] = {}  # the plane's id -> completions taken of invocations it started there
+        # Taken back idle before the completion of its last invocation was taken: handed back to its
+        # pool only once it is (its bookkeeping first; nothing may run there before).
+        self._deferred: dict[int, Returned] = {}
         self._handovers = Handovers()
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
@@ -160,9 +165,14 @@ class NativePlane:
         if self._stopped:  # the plane's thread has ended: what it held goes with it
             self._take_back(plane_id, (-1, b"", False))
             return
-        returned = self._plane.reclaim(plane_id, now=now)
-        if returned is not None:
-            self._take_back(plane_id, returned)
+        back = self._plane.reclaim(plane_id, now=now)
+        if back is None:
+            return
+        fd, data, waiting, started = back
+        if self._completed.get(plane_id, 0) < started:
+            self._deferred[plane_id] = (fd, data, waiting)  # its last completion is on its way
+        else:
+            self._take_back(plane_id, (fd, data, waiting))
 
     def _sweep(self) -> None:
         """Take back the idle lent environments whose runtime is ending or broken: Python sees their
@@ -179,7 +189,9 @@ class NativePlane:
         plane_id = self._ids.get(env.id)
         return self._plane.idle_for(plane_id) if plane_id is not None else None
 
-    def _take_back(self, plane_id: int, returned: tuple[int, bytes, bool], *, dead: bool = False) -> None:
+    def _take_back(self, plane_id: int, returned: Returned, *, dead: bool = False) -> None:
+        self._completed.pop(plane_id, None)
+        self._deferred.pop(plane_id, None)
         lent = self._lent.pop(plane_id, None)
         if lent is None:
             return
@@ -291,14 +303,18 @@ class NativePlane:
         lent = self._lent.get(plane_id)
         if lent is None:
             return None
+        self._completed[plane_id] = self._completed.get(plane_id, 0) + 1
         outcome = None
         try:
             outcome = lent.env.native_done(request_id, arn or lent.arn, start, duration_ms, error_type, before, output,
                                            result)  # fmt: skip
         except Exception:
             log.exception("the bookkeeping of invocation %s failed", request_id)
+        deferred = self._deferred.pop(plane_id, None)
         if returned is not None:
             self._take_back(plane_id, returned)
+        elif deferred is not None:  # taken back while this completion was on its way
+            self._take_back(plane_id, deferred)
         elif lent.env.state is not EnvState.LENT:  # not to be reused (out of memory, after the fact)
             self.reclaim(lent.env)
         return outcome
