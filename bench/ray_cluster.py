@@ -77,7 +77,9 @@ class RayCluster:
 
     def __post_init__(self) -> None:
         if self.cpu_quota is not None:
-            found = NodeCgroups.detect(self.cpu_quota, f"lamina-ray-{os.getpid()}-{self.port}")
+            # Not "lamina-...": a Lamina server starting removes the lamina-<pid> cgroups beside its
+            # own whose pid is gone, and it would take the port for a pid.
+            found = NodeCgroups.detect(self.cpu_quota, f"bench-ray-{os.getpid()}-{self.port}")
             if isinstance(found, str):
                 self.quota_unavailable = found
             else:

@@ -86,7 +86,7 @@ def test_malformed_or_missing_input_finds_nothing(self_cgroup: str, mounts: str)
 
 
 def test_a_child_joins_its_node_s_cgroup_before_exec_and_remove_leaves_nothing() -> None:
-    cgroups = NodeCgroups.detect(0.2, f"lamina-test-quota-{time.monotonic_ns()}")
+    cgroups = NodeCgroups.detect(0.2, f"bench-quota-test-{time.monotonic_ns()}")
     if isinstance(cgroups, str):
         pytest.skip(cgroups)
     try:
