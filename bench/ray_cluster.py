@@ -72,6 +72,9 @@ class RayCluster:
     port: int = field(default_factory=lambda: _free_port_above(20000))
     nodes: list[RayNode] = field(default_factory=list)
     cpu_quota: float | None = None  # cores per node; None: the machine's, shared
+    # 0: a head kept for Ray alone (its GCS), as a deployment has: no Lamina worker there, and no
+    # quota (only nodes with CPUs get one), so that every node that runs environments is alike.
+    head_cpus: int = 1
     cgroups: NodeCgroups | None = None
     quota_unavailable: str | None = None  # why the nodes run without their quota
 
@@ -112,14 +115,15 @@ class RayCluster:
         data.mkdir(parents=True)
         env = ray_env(LAMINA_DATA_DIR=str(data / "lamina"), LAMINA_NETWORK_RANGE=f"100.{100 + index}.0.0/16",
                       LAMINA_PORT="4566", **HEALTH_CHECKS)  # fmt: skip
+        cpus = self.head_cpus if index == 0 else 1
         # Several nodes on one machine: every port of each its own (Ray's defaults are fixed numbers).
         ports = [f"--{name}={free_port()}" for name in (
             "dashboard-agent-listen-port", "dashboard-agent-grpc-port", "metrics-export-port", "runtime-env-agent-port",
             "node-manager-port", "object-manager-port")]  # fmt: skip
-        argv = [RAY, "start", *args, *ports, "--min-worker-port=0", "--max-worker-port=0", "--num-cpus=1",
+        argv = [RAY, "start", *args, *ports, "--min-worker-port=0", "--max-worker-port=0", f"--num-cpus={cpus}",
                 f"--memory={NODE_MEMORY_BYTES}", f"--object-store-memory={OBJECT_STORE_BYTES}", "--disable-usage-stats",
                 *([f"--temp-dir={self.directory / 'ray'}"] if index == 0 else [])]  # fmt: skip
-        join = NodeCgroups.joiner(self.cgroups.node(index)) if self.cgroups is not None else None
+        join = NodeCgroups.joiner(self.cgroups.node(index)) if self.cgroups is not None and cpus else None
         proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 start_new_session=True, preexec_fn=join)  # fmt: skip
         output, _ = proc.communicate(timeout=120)

@@ -14,8 +14,8 @@ Growth: then a cluster whose nodes each have ``NODE_CPU`` of a core (a cpu cgrou
 bench/cpu_quota.py), as machines of one size would, and a CPU-bound function (``BURN``: the same
 fixed work at every call) invoked at ``BURN_PER_NODE`` concurrent invocations per node, more than
 a node's quota can run at once: throughput with 1, 2 and 4 nodes, each against 1 node's (ideal:
-N times). 4 nodes take 0.8 of the machine's cores; the server and the load generator, outside the
-quotas, the rest. Skipped with a note where no cpu cgroup can be made (no root, no cgroups).
+N times). 4 nodes take 0.8 of the machine's cores; the server, the load generator and the head
+(a node without CPUs, as a deployment keeps one for Ray's GCS) outside the quotas, the rest. Skipped with a note where no cpu cgroup can be made (no root, no cgroups).
 """
 
 from __future__ import annotations
@@ -140,14 +140,15 @@ async def measure_growth(lamina: Lamina, nodes: int, bench: Bench) -> GrowthPoin
 
 async def _growth(bench: Bench, progress: Progress) -> tuple[list[GrowthPoint], str | None]:
     """The CPU-bound function's throughput on 1, 2 and 4 nodes of ``NODE_CPU`` each, or why not."""
-    cluster = RayCluster(cpu_quota=NODE_CPU)
+    # The head without CPUs (its GCS outside the quotas): else node 1 would be smaller than the others.
+    cluster = RayCluster(cpu_quota=NODE_CPU, head_cpus=0)
     if cluster.quota_unavailable is not None:
         return [], f"no CPU quota per node ({cluster.quota_unavailable}): throughput growth not measured"
     growth: list[GrowthPoint] = []
     try:
         await asyncio.to_thread(cluster.start, 1)
         for count in NODES:
-            while len(cluster.alive) < count:
+            while len(cluster.alive) < count + 1:  # and the head
                 await asyncio.to_thread(cluster.add)
             progress(f"ray  {count} local node(s) of {NODE_CPU} core each at {cluster.address}")
             async with bench.lamina(f"ray-growth-{count}", LAMINA_RAY_ADDRESS=cluster.address,
