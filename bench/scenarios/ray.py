@@ -39,7 +39,7 @@ CONCURRENCY = 8
 LATENCY_REQUESTS = 300
 NODE_CPU = 0.2  # of a core, each node's in the growth part
 BURN_PER_NODE = 4  # concurrent invocations per node in the growth part
-BURN_WARMUP_S = 3.0  # at least (the profile's, if longer): the environments' cold starts run under the quota
+BURN_WARMUP_S = 10.0  # at least: a new node's worker and its environments start under the quota
 BURN_MEASURE_S = 6.0  # at least: a node runs some 14 invocations a second
 
 
