@@ -15,7 +15,8 @@ bench/cpu_quota.py), as machines of one size would, and a CPU-bound function (``
 fixed work at every call) invoked at ``BURN_PER_NODE`` concurrent invocations per node, more than
 a node's quota can run at once: throughput with 1, 2 and 4 nodes, each against 1 node's (ideal:
 N times). 4 nodes take 0.8 of the machine's cores; the server, the load generator and the head
-(a node without CPUs, as a deployment keeps one for Ray's GCS) outside the quotas, the rest. Skipped with a note where no cpu cgroup can be made (no root, no cgroups).
+(a node without CPUs, as a deployment keeps one for Ray's GCS) outside the quotas, the rest.
+Skipped with a note where no cpu cgroup can be made (no root, no cgroups).
 """
 
 from __future__ import annotations
