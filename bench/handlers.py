@@ -10,6 +10,16 @@ def handler(event, context):
     return {"ok": True}
 '''
 
+# A fixed amount of pure-Python work, the same at every call (some 13 ms of one core here): what
+# bounds throughput is then the CPU the environments have, not the platform's cost per invocation.
+BURN = '''\
+def handler(event, context):
+    total = 0
+    for i in range(200_000):
+        total += i * i % 7
+    return {"total": total}
+'''
+
 # Says which environment ran it (its log stream: unique per environment, whatever the process
 # and pid namespaces) and when the handler began (wall clock), then holds the environment busy:
 # for ``sleep`` seconds, or connected to the ``barrier`` [host, port] until the suite closes that

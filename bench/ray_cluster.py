@@ -4,6 +4,11 @@ workers, each started by ``ray start`` in a session of its own (its raylet, obje
 workers' processes in one process group), so that one node can be killed alone (SIGKILL to its
 group, by its PID) and all of them at the end. Usage stats off, no dashboard; each node has a
 data directory and a range of namespace addresses of its own for its Lamina worker.
+
+With ``cpu_quota`` (cores), each node's ``ray start`` runs in a cpu cgroup of its own limited to
+that much CPU (bench/cpu_quota.py), so that every process of the node shares it: nodes of one
+fixed size on one machine. Where no such cgroup can be made, ``quota_unavailable`` says why and
+the nodes run without one.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.cpu_quota import NodeCgroups
 
 RAY = str(Path(sys.executable).parent / "ray")
 OBJECT_STORE_BYTES = 80 * 1024 * 1024  # Ray's least: objects are not what Lamina's workers hold
@@ -65,6 +71,22 @@ class RayCluster:
     directory: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="lamina-ray-")))
     port: int = field(default_factory=lambda: _free_port_above(20000))
     nodes: list[RayNode] = field(default_factory=list)
+    cpu_quota: float | None = None  # cores per node; None: the machine's, shared
+    # 0: a head kept for Ray alone (its GCS), as a deployment has: no Lamina worker there, and no
+    # quota (only nodes with CPUs get one), so that every node that runs environments is alike.
+    head_cpus: int = 1
+    cgroups: NodeCgroups | None = None
+    quota_unavailable: str | None = None  # why the nodes run without their quota
+
+    def __post_init__(self) -> None:
+        if self.cpu_quota is not None:
+            # Not "lamina-...": a Lamina server starting removes the lamina-<pid> cgroups beside its
+            # own whose pid is gone, and it would take the port for a pid.
+            found = NodeCgroups.detect(self.cpu_quota, f"bench-ray-{os.getpid()}-{self.port}")
+            if isinstance(found, str):
+                self.quota_unavailable = found
+            else:
+                self.cgroups = found
 
     @property
     def address(self) -> str:
@@ -93,15 +115,17 @@ class RayCluster:
         data.mkdir(parents=True)
         env = ray_env(LAMINA_DATA_DIR=str(data / "lamina"), LAMINA_NETWORK_RANGE=f"100.{100 + index}.0.0/16",
                       LAMINA_PORT="4566", **HEALTH_CHECKS)  # fmt: skip
+        cpus = self.head_cpus if index == 0 else 1
         # Several nodes on one machine: every port of each its own (Ray's defaults are fixed numbers).
         ports = [f"--{name}={free_port()}" for name in (
             "dashboard-agent-listen-port", "dashboard-agent-grpc-port", "metrics-export-port", "runtime-env-agent-port",
             "node-manager-port", "object-manager-port")]  # fmt: skip
-        argv = [RAY, "start", *args, *ports, "--min-worker-port=0", "--max-worker-port=0", "--num-cpus=1",
+        argv = [RAY, "start", *args, *ports, "--min-worker-port=0", "--max-worker-port=0", f"--num-cpus={cpus}",
                 f"--memory={NODE_MEMORY_BYTES}", f"--object-store-memory={OBJECT_STORE_BYTES}", "--disable-usage-stats",
                 *([f"--temp-dir={self.directory / 'ray'}"] if index == 0 else [])]  # fmt: skip
+        join = NodeCgroups.joiner(self.cgroups.node(index)) if self.cgroups is not None and cpus else None
         proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                start_new_session=True)  # fmt: skip
+                                start_new_session=True, preexec_fn=join)  # fmt: skip
         output, _ = proc.communicate(timeout=120)
         if proc.returncode != 0:
             self.stop()
@@ -141,4 +165,6 @@ class RayCluster:
         for node in reversed(self.nodes):
             self.kill(node)
         time.sleep(0.5)
+        if self.cgroups is not None:  # after the processes: a cgroup with processes in it cannot go
+            self.cgroups.remove()
         shutil.rmtree(self.directory, ignore_errors=True)

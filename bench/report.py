@@ -244,6 +244,16 @@ def ray_table(results: Results) -> str | None:
     return table(header, rows)
 
 
+def ray_growth_table(results: Results) -> str | None:
+    r = results.ray
+    if r is None or not r.growth:
+        return None
+    rows = [[f"ray-{g.nodes}", str(g.concurrency), f"{g.throughput:,.1f}", _ms(g.latency.p50_ms), _ms(g.latency.p99_ms),
+             str(g.failed), _x(r.growth_ratio(g)), _x(g.nodes / r.growth[0].nodes)] for g in r.growth]  # fmt: skip
+    header = ["setting", "concurrency", "req/s", "p50 (ms)", "p99 (ms)", "failed", "vs 1 node", "ideal"]
+    return table(header, rows)
+
+
 def runtimes_table(results: Results) -> str | None:
     rt = results.runtimes
     if rt is None:
@@ -294,6 +304,12 @@ def render(results: Results) -> str:
     if placed:
         parts += ["", "Placement on Ray: the embedded engine, then 1, 2 and 4 local Ray nodes (one machine: the "
                       "nodes share its cores, so more nodes add no CPU here):", "", placed]  # fmt: skip
+    growth = ray_growth_table(results)
+    if growth and results.ray is not None:
+        first = results.ray.growth[0]
+        parts += ["", f"Throughput growth on Ray: a CPU-bound function on nodes of {results.ray.node_cpu} of a core each "
+                      f"(a cpu cgroup's quota per node), {first.concurrency // first.nodes} invocations per node in "
+                      "flight; each setting against 1 node, and the ideal:", "", growth]  # fmt: skip
     floor8 = results.warm_point("floor", 8)
     if floor8 is not None:
         parts += ["", f"Load generator ({floor8.load_generator}) ceiling: {floor8.throughput:,.0f} req/s against the "

@@ -197,10 +197,13 @@ def _skipped(bench: Bench, results: Results, name: str, why: str) -> None:
 
 
 async def _ray(bench: Bench, results: Results) -> None:
-    """The embedded engine, then 1, 2 and 4 local Ray nodes (skipped with a note where Ray is not installed)."""
+    """The embedded engine, then 1, 2 and 4 local Ray nodes, then their throughput growth with a CPU quota per node
+    (skipped with a note where Ray is not installed; the growth where no quota can be set)."""
     if (why := ray.unavailable()) is not None:
         return _skipped(bench, results, "ray", why)
     results.ray = await ray.run(bench, bench.progress)
+    if results.ray.growth_skipped is not None:
+        results.notes.append(f"ray: {results.ray.growth_skipped}")
 
 
 async def _kafka(bench: Bench, results: Results) -> None:
