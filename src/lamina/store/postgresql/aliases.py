@@ -11,15 +11,11 @@ from lamina.store import queries
 from lamina.store.codec import decode_alias, encode_alias
 from lamina.store.errors import ALIAS, Conflict, NotFound, StaleRevision
 from lamina.store.postgresql.engine import PostgresEngine, owned
+from lamina.store.statements import AliasesStatements
 
 
 @dataclass(frozen=True)
-class _Sql:
-    insert_alias: str
-    alias_revision: str
-    update_alias: str
-    list_aliases: str
-    delete_alias: str
+class _Sql(AliasesStatements):
     notify_change: str
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Sequence
 
 from psycopg import AsyncConnection
@@ -12,18 +11,10 @@ from lamina.store.base import BusEvent, Delivery, OutboxMessage
 from lamina.store.codec import decode_deliveries, encode_deliveries
 from lamina.store.postgresql.engine import PostgresEngine
 from lamina.store.postgresql.queue import add_outbox, consume_outbox
+from lamina.store.statements import BusStatements
 
 
-@dataclass(frozen=True)
-class _Sql:
-    insert_bus_event: str
-    list_bus_events: str
-    bus_envelope: str
-    set_deliveries: str
-    delete_bus_event: str
-
-
-SQL = queries.load(_Sql, "postgresql", "bus")
+SQL = queries.load(BusStatements, "postgresql", "bus")
 
 
 class PostgresBus(PostgresEngine):

@@ -12,27 +12,11 @@ from lamina.store.codec import decode_event_invoke_config, decode_policy, encode
 from lamina.store.codec import encode_statements
 from lamina.store.errors import FUNCTION, POLICY, NotFound, StaleRevision
 from lamina.store.postgresql.engine import PostgresEngine, owned
+from lamina.store.statements import ConfigsStatements
 
 
 @dataclass(frozen=True)
-class _Sql:
-    get_tags: str
-    delete_tags: str
-    insert_tag: str
-    get_policy: str
-    policy_revision: str
-    delete_policy: str
-    upsert_policy: str
-    upsert_event_invoke_config: str
-    delete_event_invoke_config: str
-    all_event_invoke_configs: str
-    event_invoke_configs: str
-    delete_reserved_concurrency: str
-    upsert_reserved_concurrency: str
-    list_reserved_concurrency: str
-    upsert_provisioned_concurrency: str
-    delete_provisioned_concurrency: str
-    list_provisioned_concurrency: str
+class _Sql(ConfigsStatements):
     notify_change: str
 
 

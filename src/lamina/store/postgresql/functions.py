@@ -11,24 +11,11 @@ from lamina.store import queries
 from lamina.store.codec import decode, decode_layer, encode
 from lamina.store.errors import FUNCTION, Conflict, NotFound, StaleRevision
 from lamina.store.postgresql.engine import PostgresEngine, owned
+from lamina.store.statements import FunctionsStatements
 
 
 @dataclass(frozen=True)
-class _Sql:
-    insert_function: str
-    get_function: str
-    list_functions: str
-    function_revision: str
-    update_function: str
-    delete_function: str
-    all_functions: str
-    all_layer_versions: str
-    all_versions: str
-    upsert_version: str
-    raise_last_version: str
-    list_versions: str
-    last_version: str
-    delete_version: str
+class _Sql(FunctionsStatements):
     notify_change: str
 
 

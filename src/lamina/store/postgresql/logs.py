@@ -8,7 +8,6 @@ function's total once.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from psycopg import AsyncConnection
@@ -17,30 +16,10 @@ from lamina.store import log_chunks, queries
 from lamina.store.base import LogEvent, LogRecord, LogStreamSummary, LogWindow
 from lamina.store.log_chunks import StoredChunk
 from lamina.store.postgresql.engine import PostgresEngine
+from lamina.store.statements import LogsStatements
 
 
-@dataclass(frozen=True)
-class _Sql:
-    insert_chunk: str
-    read_chunks: str
-    chunks_of_streams: str
-    chunks_from: str
-    chunks_before: str
-    chunks_in_order: str
-    streams: str
-    functions: str
-    function_names: str
-    stored: str
-    oldest_chunks: str
-    delete_chunks_through: str
-    functions_over: str
-    chunks_ended_before: str
-    delete_chunk: str
-    add_usage: str
-    drop_empty_usage: str
-
-
-SQL = queries.load(_Sql, "postgresql", "logs")
+SQL = queries.load(LogsStatements, "postgresql", "logs")
 
 
 class PostgresLogs(PostgresEngine):

@@ -20,20 +20,11 @@ from psycopg import AsyncConnection
 from lamina.store import queries
 from lamina.store.base import EventContent, NewEvent, OutboxMessage, QueuedEvent
 from lamina.store.postgresql.engine import PostgresEngine
+from lamina.store.statements import QueueStatements
 
 
 @dataclass(frozen=True)
-class _Sql:
-    insert_event: str
-    queued_events: str
-    event_content: str
-    reschedule_event: str
-    delete_event: str
-    delete_payload: str
-    insert_outbox: str
-    outbox_after: str
-    target_outbox_after: str
-    delete_outbox: str
+class _Sql(QueueStatements):
     claim_events: str
     renew_claims: str
     release_claims: str

@@ -11,14 +11,11 @@ from lamina.store import queries
 from lamina.store.codec import decode_url, encode_url
 from lamina.store.errors import FUNCTION_URL, Conflict, NotFound
 from lamina.store.postgresql.engine import PostgresEngine, owned
+from lamina.store.statements import UrlsStatements
 
 
 @dataclass(frozen=True)
-class _Sql:
-    insert_url: str
-    update_url: str
-    delete_url: str
-    list_urls: str
+class _Sql(UrlsStatements):
     notify_change: str
 
 

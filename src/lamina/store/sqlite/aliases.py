@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 
 from lamina.model import Alias
 from lamina.store import queries
 from lamina.store.codec import decode_alias, encode_alias
 from lamina.store.errors import ALIAS, Conflict, NotFound, StaleRevision
 from lamina.store.sqlite.engine import SqliteEngine, owned
+from lamina.store.statements import AliasesStatements
 
 
-@dataclass(frozen=True)
-class _Sql:
-    insert_alias: str
-    alias_revision: str
-    update_alias: str
-    list_aliases: str
-    delete_alias: str
-
-
-SQL = queries.load(_Sql, "sqlite", "aliases")
+SQL = queries.load(AliasesStatements, "sqlite", "aliases")
 
 
 class SqliteAliases(SqliteEngine):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from typing import Sequence
 
 from lamina.store import queries
@@ -11,18 +10,10 @@ from lamina.store.base import BusEvent, Delivery, OutboxMessage
 from lamina.store.codec import decode_deliveries, encode_deliveries
 from lamina.store.sqlite.engine import SqliteEngine
 from lamina.store.sqlite.queue import add_outbox, consume_outbox
+from lamina.store.statements import BusStatements
 
 
-@dataclass(frozen=True)
-class _Sql:
-    insert_bus_event: str
-    list_bus_events: str
-    bus_envelope: str
-    set_deliveries: str
-    delete_bus_event: str
-
-
-SQL = queries.load(_Sql, "sqlite", "bus")
+SQL = queries.load(BusStatements, "sqlite", "bus")
 
 
 class SqliteBus(SqliteEngine):

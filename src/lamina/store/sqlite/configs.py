@@ -4,7 +4,6 @@ policies, asynchronous-invocation configurations, reserved and provisioned concu
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from typing import Mapping
 
 from lamina.model import EventInvokeConfig, FunctionPolicy, ProvisionedConcurrencyConfig
@@ -13,30 +12,10 @@ from lamina.store.codec import decode_event_invoke_config, decode_policy, encode
 from lamina.store.codec import encode_statements
 from lamina.store.errors import POLICY, StaleRevision
 from lamina.store.sqlite.engine import SqliteEngine, owned
+from lamina.store.statements import ConfigsStatements
 
 
-@dataclass(frozen=True)
-class _Sql:
-    get_tags: str
-    delete_tags: str
-    insert_tag: str
-    get_policy: str
-    policy_revision: str
-    delete_policy: str
-    upsert_policy: str
-    upsert_event_invoke_config: str
-    delete_event_invoke_config: str
-    all_event_invoke_configs: str
-    event_invoke_configs: str
-    delete_reserved_concurrency: str
-    upsert_reserved_concurrency: str
-    list_reserved_concurrency: str
-    upsert_provisioned_concurrency: str
-    delete_provisioned_concurrency: str
-    list_provisioned_concurrency: str
-
-
-SQL = queries.load(_Sql, "sqlite", "configs")
+SQL = queries.load(ConfigsStatements, "sqlite", "configs")
 
 
 class SqliteConfigs(SqliteEngine):

@@ -3,34 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 
 from lamina.model import FunctionConfig
 from lamina.store import queries
 from lamina.store.codec import decode, decode_layer, encode
 from lamina.store.errors import FUNCTION, Conflict, NotFound, StaleRevision
 from lamina.store.sqlite.engine import SqliteEngine, owned
+from lamina.store.statements import FunctionsStatements
 
 
-@dataclass(frozen=True)
-class _Sql:
-    insert_function: str
-    get_function: str
-    list_functions: str
-    function_revision: str
-    update_function: str
-    delete_function: str
-    all_functions: str
-    all_layer_versions: str
-    all_versions: str
-    upsert_version: str
-    raise_last_version: str
-    list_versions: str
-    last_version: str
-    delete_version: str
-
-
-SQL = queries.load(_Sql, "sqlite", "functions")
+SQL = queries.load(FunctionsStatements, "sqlite", "functions")
 
 
 class SqliteFunctions(SqliteEngine):

@@ -10,17 +10,13 @@ from lamina.model import LayerVersion
 from lamina.store import queries
 from lamina.store.codec import decode_layer, encode_layer
 from lamina.store.sqlite.engine import SqliteEngine
+from lamina.store.statements import LayersStatements
 
 
 @dataclass(frozen=True)
-class _Sql:
+class _Sql(LayersStatements):
     last_layer_version: str
     set_last_layer_version: str
-    insert_layer_version: str
-    get_layer_version: str
-    all_layer_versions: str
-    layer_versions: str
-    delete_layer_version: str
 
 
 SQL = queries.load(_Sql, "sqlite", "layers")

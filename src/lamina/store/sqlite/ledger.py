@@ -11,24 +11,12 @@ from typing import Sequence
 from lamina.store import queries
 from lamina.store.base import InvocationRecord, MeterRun, MetricCount, ProvisionedAllocation, open_allocations
 from lamina.store.sqlite.engine import SqliteEngine
+from lamina.store.statements import LedgerStatements
 
 
 @dataclass(frozen=True)
-class _Sql:
-    insert_invocation: str
-    raise_last_write: str
-    invocations_of_function: str
-    ledger: str
-    insert_allocation: str
-    allocations_before: str
+class _Sql(LedgerStatements):
     meter_run: str
-    start_meter_run: str
-    end_meter_run: str
-    invocations_between: str
-    function_invocations_between: str
-    invocation_series: str
-    add_metric_count: str
-    metric_counts_between: str
 
 
 SQL = queries.load(_Sql, "sqlite", "ledger")

@@ -13,37 +13,16 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
-from dataclasses import dataclass
 from typing import Iterable, Iterator, Sequence
 
 from lamina.store import log_chunks, queries
 from lamina.store.base import LogEvent, LogRecord, LogStreamSummary, LogWindow
 from lamina.store.log_chunks import StoredChunk
 from lamina.store.sqlite.engine import SqliteEngine
+from lamina.store.statements import LogsStatements
 
 
-@dataclass(frozen=True)
-class _Sql:
-    insert_chunk: str
-    read_chunks: str
-    chunks_of_streams: str
-    chunks_from: str
-    chunks_before: str
-    chunks_in_order: str
-    streams: str
-    functions: str
-    function_names: str
-    stored: str
-    oldest_chunks: str
-    delete_chunks_through: str
-    functions_over: str
-    chunks_ended_before: str
-    delete_chunk: str
-    add_usage: str
-    drop_empty_usage: str
-
-
-SQL = queries.load(_Sql, "sqlite", "logs")
+SQL = queries.load(LogsStatements, "sqlite", "logs")
 
 
 class SqliteLogs(SqliteEngine):

@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from typing import Sequence
 
 from lamina.store import queries
 from lamina.store.base import MessageState, QueueMessage
 from lamina.store.sqlite.engine import SqliteEngine
 from lamina.store.sqlite.queue import consume_outbox
+from lamina.store.statements import MessagesStatements
 
 
-@dataclass(frozen=True)
-class _Sql:
-    delete_message: str
-    receive_message: str
-    insert_message: str
-    list_messages: str
-    purge_queue: str
-    purge_queue_through: str
-
-
-SQL = queries.load(_Sql, "sqlite", "messages")
+SQL = queries.load(MessagesStatements, "sqlite", "messages")
 
 
 class SqliteMessages(SqliteEngine):

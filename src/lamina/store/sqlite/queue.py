@@ -16,21 +16,12 @@ from typing import Sequence
 from lamina.store import queries
 from lamina.store.base import EventContent, NewEvent, OutboxMessage, QueuedEvent
 from lamina.store.sqlite.engine import SqliteEngine
+from lamina.store.statements import QueueStatements
 
 
 @dataclass(frozen=True)
-class _Sql:
-    insert_event: str
+class _Sql(QueueStatements):
     insert_payload: str
-    queued_events: str
-    event_content: str
-    reschedule_event: str
-    delete_event: str
-    delete_payload: str
-    insert_outbox: str
-    outbox_after: str
-    target_outbox_after: str
-    delete_outbox: str
 
 
 SQL = queries.load(_Sql, "sqlite", "queue")

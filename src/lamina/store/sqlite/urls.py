@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 
 from lamina.model import FunctionUrlConfig
 from lamina.store import queries
 from lamina.store.codec import decode_url, encode_url
 from lamina.store.errors import FUNCTION_URL, Conflict, NotFound
 from lamina.store.sqlite.engine import SqliteEngine, owned
+from lamina.store.statements import UrlsStatements
 
 
-@dataclass(frozen=True)
-class _Sql:
-    insert_url: str
-    update_url: str
-    delete_url: str
-    list_urls: str
-
-
-SQL = queries.load(_Sql, "sqlite", "urls")
+SQL = queries.load(UrlsStatements, "sqlite", "urls")
 
 
 class SqliteUrls(SqliteEngine):
